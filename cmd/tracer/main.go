@@ -1,0 +1,98 @@
+// Command tracer follows Bitcoin out of sanctioned wallets: it ingests block
+// data into an embedded store, traces flows under a chosen taint model, and
+// screens addresses for exposure to sanctioned funds.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Exit codes, documented in --help and the README.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args, os.Stdout, os.Stderr))
+}
+
+// run builds the application and maps its error to an exit code in one place.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.RunContext(ctx, reorderArgs(app, args))
+	if err == nil {
+		return exitOK
+	}
+	var exit cli.ExitCoder
+	if errors.As(err, &exit) && exit.Error() == "" {
+		return exit.ExitCode()
+	}
+	fmt.Fprintf(stderr, "tracer: %v\n", err)
+	if isUsage(err) {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:  "tracer",
+		Usage: "follow Bitcoin out of sanctioned wallets",
+		Description: `tracer ingests Bitcoin block data (Bitcoin Core blk*.dat files, with or
+without xor.dat obfuscation) into an embedded store and answers which outputs
+an address holds, which transaction spent an output and where a transaction paid.
+
+Start with:  tracer demo
+Exit codes:  0 success, 1 failure, 2 bad usage or bad input.`,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		EnableBashCompletion: true,
+		HideHelpCommand:      true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{
+				Name:    "db",
+				Usage:   "store directory",
+				EnvVars: []string{"TRACER_DB"},
+				Value:   defaultDBDir(),
+			},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log debug detail to stderr"},
+		},
+		Commands: commands(),
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return usageErrorf("%v", err)
+		},
+		ExitErrHandler: func(*cli.Context, error) {}, // run() maps errors to exit codes
+	}
+}
+
+// logger returns the logger for a command: quiet (warnings) unless --verbose.
+func logger(c *cli.Context) *slog.Logger {
+	level := slog.LevelWarn
+	if c.Bool("verbose") {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level}))
+}
+
+func defaultDBDir() string {
+	if dir, err := os.UserHomeDir(); err == nil {
+		if x := os.Getenv("XDG_DATA_HOME"); x != "" {
+			return x + "/tracer"
+		}
+		return dir + "/.local/share/tracer"
+	}
+	return "tracer-db"
+}
