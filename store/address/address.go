@@ -1,0 +1,229 @@
+package address
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg"
+)
+
+// Kind is an output script's type. Values are stored on disk: never renumber.
+type Kind uint8
+
+const (
+	NonStandard Kind = 0
+	P2PK        Kind = 1
+	P2PKH       Kind = 2
+	P2SH        Kind = 3
+	P2WPKH      Kind = 4
+	P2WSH       Kind = 5
+	P2TR        Kind = 6
+	Multisig    Kind = 7
+	OpReturn    Kind = 8
+	numKinds         = 9
+)
+
+var kindNames = [numKinds]string{"nonstandard", "p2pk", "p2pkh", "p2sh", "p2wpkh", "p2wsh", "p2tr", "multisig", "op_return"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// PayloadLen is the length of a kind's payload.
+func (k Kind) PayloadLen() int {
+	switch k {
+	case P2PK, P2PKH, P2SH, P2WPKH:
+		return 20
+	case P2WSH, P2TR, Multisig, NonStandard:
+		return 32
+	default:
+		return 0
+	}
+}
+
+// Valid reports whether k is a known kind.
+func (k Kind) Valid() bool { return k < numKinds }
+
+// Class is the kind under which an output is indexed: P2PK joins P2PKH.
+func (k Kind) Class() Kind {
+	if k == P2PK {
+		return P2PKH
+	}
+	return k
+}
+
+// HasAddress reports whether outputs of this kind have an address.
+func (k Kind) HasAddress() bool { return k != OpReturn }
+
+// ErrInvalid is returned for a string that is no address of the network.
+var ErrInvalid = errors.New("address: invalid")
+
+// Addr is an address in compact form. The zero value is a nonstandard script
+// with an all-zero hash.
+type Addr struct {
+	Kind    Kind
+	Payload [32]byte // the first Kind.PayloadLen() bytes are used
+}
+
+// Bytes returns the used part of the payload.
+func (a *Addr) Bytes() []byte { return a.Payload[:a.Kind.PayloadLen()] }
+
+// Same reports whether a and b are the same address (P2PK equals its P2PKH).
+func (a Addr) Same(b Addr) bool {
+	return a.Kind.Class() == b.Kind.Class() && a.Payload == b.Payload
+}
+
+// Classify returns the compact address of an output script.
+func Classify(script []byte) Addr {
+	var a Addr
+	n := len(script)
+	switch {
+	case n == 25 && script[0] == 0x76 && script[1] == 0xa9 && script[2] == 0x14 && script[23] == 0x88 && script[24] == 0xac:
+		a.Kind = P2PKH
+		copy(a.Payload[:], script[3:23])
+	case n == 23 && script[0] == 0xa9 && script[1] == 0x14 && script[22] == 0x87:
+		a.Kind = P2SH
+		copy(a.Payload[:], script[2:22])
+	case n == 22 && script[0] == 0x00 && script[1] == 0x14:
+		a.Kind = P2WPKH
+		copy(a.Payload[:], script[2:22])
+	case n == 34 && script[0] == 0x00 && script[1] == 0x20:
+		a.Kind = P2WSH
+		copy(a.Payload[:], script[2:34])
+	case n == 34 && script[0] == 0x51 && script[1] == 0x20:
+		a.Kind = P2TR
+		copy(a.Payload[:], script[2:34])
+	case n == 35 && script[0] == 0x21 && (script[1] == 0x02 || script[1] == 0x03) && script[34] == 0xac,
+		n == 67 && script[0] == 0x41 && (script[1] == 0x04 || script[1] == 0x06 || script[1] == 0x07) && script[66] == 0xac:
+		a.Kind = P2PK
+		copy(a.Payload[:], btcutil.Hash160(script[1:n-1]))
+	case n > 0 && script[0] == 0x6a:
+		a.Kind = OpReturn
+	case isMultisig(script):
+		a.Kind = Multisig
+		a.Payload = sha256.Sum256(script)
+	default:
+		a.Kind = NonStandard
+		a.Payload = sha256.Sum256(script)
+	}
+	return a
+}
+
+// isMultisig matches OP_m <33- or 65-byte keys> OP_n OP_CHECKMULTISIG.
+func isMultisig(s []byte) bool {
+	n := len(s)
+	if n < 3+34 || s[n-1] != 0xae {
+		return false
+	}
+	m, total := s[0], s[n-2]
+	if m < 0x51 || m > 0x60 || total < 0x51 || total > 0x60 || m > total {
+		return false
+	}
+	keys := 0
+	for i := 1; i < n-2; {
+		l := int(s[i])
+		if l != 33 && l != 65 {
+			return false
+		}
+		i += 1 + l
+		if i > n-2 {
+			return false
+		}
+		keys++
+	}
+	return keys == int(total-0x50)
+}
+
+// String encodes a in the network's own format. OP_RETURN has no address
+// and yields "".
+func (a Addr) String(params *chaincfg.Params) string {
+	var addr btcutil.Address
+	var err error
+	switch a.Kind {
+	case P2PK, P2PKH:
+		addr, err = btcutil.NewAddressPubKeyHash(a.Payload[:20], params)
+	case P2SH:
+		addr, err = btcutil.NewAddressScriptHashFromHash(a.Payload[:20], params)
+	case P2WPKH:
+		addr, err = btcutil.NewAddressWitnessPubKeyHash(a.Payload[:20], params)
+	case P2WSH:
+		addr, err = btcutil.NewAddressWitnessScriptHash(a.Payload[:32], params)
+	case P2TR:
+		addr, err = btcutil.NewAddressTaproot(a.Payload[:32], params)
+	case Multisig:
+		return "multisig:" + hex.EncodeToString(a.Payload[:])
+	case NonStandard:
+		return "script:" + hex.EncodeToString(a.Payload[:])
+	default:
+		return ""
+	}
+	if err != nil {
+		return ""
+	}
+	return addr.EncodeAddress()
+}
+
+// Parse decodes an address string of the given network into compact form.
+// It accepts the network's base58 and bech32/bech32m addresses and the
+// "script:<hex>" and "multisig:<hex>" forms that String writes. A P2PKH
+// address matches P2PK outputs too (see Addr.Same).
+func Parse(s string, params *chaincfg.Params) (Addr, error) {
+	var a Addr
+	s = strings.TrimSpace(s)
+	for prefix, kind := range map[string]Kind{"script:": NonStandard, "multisig:": Multisig} {
+		if rest, ok := strings.CutPrefix(s, prefix); ok {
+			b, err := hex.DecodeString(rest)
+			if err != nil || len(b) != 32 {
+				return a, fmt.Errorf("%w: %q: want %s followed by 64 hex digits", ErrInvalid, s, prefix)
+			}
+			a.Kind = kind
+			copy(a.Payload[:], b)
+			return a, nil
+		}
+	}
+	if s == "" {
+		return a, fmt.Errorf("%w: empty address", ErrInvalid)
+	}
+	dec, err := btcutil.DecodeAddress(s, params)
+	if err != nil {
+		return a, fmt.Errorf("%w: %q: %v", ErrInvalid, s, err)
+	}
+	if !dec.IsForNet(params) {
+		return a, fmt.Errorf("%w: %q is not a %s address", ErrInvalid, s, params.Name)
+	}
+	switch d := dec.(type) {
+	case *btcutil.AddressPubKeyHash:
+		a.Kind = P2PKH
+		copy(a.Payload[:], d.ScriptAddress())
+	case *btcutil.AddressScriptHash:
+		a.Kind = P2SH
+		copy(a.Payload[:], d.ScriptAddress())
+	case *btcutil.AddressWitnessPubKeyHash:
+		a.Kind = P2WPKH
+		copy(a.Payload[:], d.ScriptAddress())
+	case *btcutil.AddressWitnessScriptHash:
+		a.Kind = P2WSH
+		copy(a.Payload[:], d.ScriptAddress())
+	case *btcutil.AddressTaproot:
+		a.Kind = P2TR
+		copy(a.Payload[:], d.ScriptAddress())
+	case *btcutil.AddressPubKey:
+		a.Kind = P2PKH
+		copy(a.Payload[:], btcutil.Hash160(d.ScriptAddress()))
+	default:
+		return a, fmt.Errorf("%w: %q: unsupported address type %T", ErrInvalid, s, dec)
+	}
+	// DecodeAddress accepts a string of another network for some types;
+	// re-encoding must give back the same string (case aside for bech32).
+	if !strings.EqualFold(a.String(params), s) {
+		return a, fmt.Errorf("%w: %q is not a %s address", ErrInvalid, s, params.Name)
+	}
+	return a, nil
+}

@@ -1,0 +1,14 @@
+package store
+
+import "errors"
+
+var (
+	// ErrNotFound is a block, transaction or output the store does not hold.
+	ErrNotFound = errors.New("store: not found")
+	// ErrSchema is a store written by another schema version.
+	ErrSchema = errors.New("store: unsupported schema version")
+	// ErrNetwork is a write or query for another network than the store's.
+	ErrNetwork = errors.New("store: wrong network")
+	// ErrReadOnly is a write to a store opened read-only.
+	ErrReadOnly = errors.New("store: opened read-only")
+)

@@ -1,0 +1,19 @@
+// Package ingest reads block files into the store.
+//
+// It works in two passes. The first reads only the 80-byte header of every
+// record, links headers by previous hash, and picks the chain with the most
+// cumulative work; stale fork blocks and blocks after a gap are counted and
+// skipped. The second decodes the chosen chain's blocks in parallel (a
+// reader, N decoders) and hands them in height order to one writer, which
+// numbers transactions, resolves every input to the output it spends
+// through a bounded in-memory cache of recent transactions (falling back to
+// the store, as a node's UTXO cache falls back to its database), and writes
+// records, spent-by links and the address index in batches. Each batch is
+// committed with the new tip, so a killed run restarts at its last commit and
+// an interrupted one (SIGINT) stops at a block boundary.
+//
+// A run may start after genesis (a pruned node's files): the first block's
+// height comes from --start-height or the BIP34 height in its coinbase, and
+// inputs spending outputs from before it are kept as external references
+// with unknown value.
+package ingest

@@ -1,0 +1,17 @@
+package ingest
+
+import "errors"
+
+var (
+	// ErrNoHeight is a first block whose height cannot be known.
+	ErrNoHeight = errors.New("ingest: cannot tell the first block's height (pass --start-height)")
+	// ErrNetwork is block data of another network than the store's or the flag's.
+	ErrNetwork = errors.New("ingest: wrong network")
+	// ErrFork is a best chain in the files that leaves the stored chain.
+	ErrFork = errors.New("ingest: the files' best chain leaves the stored chain")
+	// ErrBadBlock is a block that does not decode or whose content does not
+	// match its header.
+	ErrBadBlock = errors.New("ingest: bad block")
+	// ErrMissingInput is an input spending an output the chain never created.
+	ErrMissingInput = errors.New("ingest: input spends an unknown output")
+)

@@ -1,0 +1,367 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"github.com/tracer-oss/tracer/store/network"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/wire"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/store/blockfile"
+)
+
+// Config is one ingest run.
+type Config struct {
+	Paths       []string // blocks/ directories or single block files
+	Network     string   // "" detects it from the files
+	StartHeight int32    // height of the first block of a pruned range; -1: genesis or BIP34
+	ToHeight    int32    // last height to ingest; -1: all
+	Workers     int      // decoders; 0: GOMAXPROCS
+	CacheTxs    int      // transactions kept in the input-resolution cache; 0: 1,000,000
+	CommitTxs   int      // transactions per committed batch; 0: 200,000
+	Logger      *slog.Logger
+	// Progress, if set, is called about once a second and at the end.
+	Progress func(Progress)
+}
+
+// Progress is a snapshot of a run.
+type Progress struct {
+	Height       int32 // last block written
+	TargetHeight int32 // last block to write
+	Blocks       int64
+	Txs          int64
+	Bytes        int64 // serialized block bytes written
+	Elapsed      time.Duration
+	Done         bool
+}
+
+// Result summarises a run.
+type Result struct {
+	Network      string        `json:"network"`
+	FromHeight   int32         `json:"from_height"` // first block written; -1 when none
+	ToHeight     int32         `json:"to_height"`   // store tip after the run
+	Blocks       int64         `json:"blocks"`
+	Txs          int64         `json:"txs"`
+	Inputs       int64         `json:"inputs"`
+	Outputs      int64         `json:"outputs"`
+	External     int64         `json:"external_inputs"` // inputs spending before the store's first block
+	Bytes        int64         `json:"bytes"`
+	Records      int           `json:"records"`        // block records in the files
+	Duplicates   int           `json:"duplicates"`     // records of a block already seen
+	Stale        int           `json:"stale"`          // blocks on losing forks, skipped
+	Orphans      int           `json:"orphans"`        // blocks after a gap, skipped
+	GapAfter     int32         `json:"gap_after"`      // the files' chain stops here though later blocks exist; -1 if not
+	AlreadyHad   int           `json:"already_stored"` // best-chain blocks the store already held
+	Interrupted  bool          `json:"interrupted"`    // stopped by a signal at a block boundary
+	Elapsed      time.Duration `json:"elapsed_ns"`
+	CacheMisses  int64         `json:"cache_misses"` // inputs resolved from the store instead of the cache
+	CacheEvicted int64         `json:"cache_evicted"`
+}
+
+// Run ingests the best chain found in cfg.Paths into st, after the store's tip.
+func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
+	start := time.Now()
+	res := Result{FromHeight: -1, GapAfter: -1}
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.CacheTxs <= 0 {
+		cfg.CacheTxs = 1_000_000
+	}
+	if cfg.CommitTxs <= 0 {
+		cfg.CommitTxs = 200_000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	state := st.State()
+	var net network.Network
+	if cfg.Network != "" {
+		n, err := network.ByName(cfg.Network)
+		if err != nil {
+			return res, err
+		}
+		net = n
+	}
+	if state.Network != "" {
+		n, err := network.ByName(state.Network)
+		if err != nil {
+			return res, err
+		}
+		if net.Name != "" && net.Name != n.Name {
+			return res, fmt.Errorf("%w: the store holds %s, --network says %s", ErrNetwork, n.Name, net.Name)
+		}
+		net = n
+	}
+	src, err := blockfile.Open(cfg.Paths...)
+	if err != nil {
+		return res, err
+	}
+	defer src.Close()
+
+	var stored known
+	if !state.Empty() {
+		stored = func(h chainhash.Hash) (int32, bool) {
+			height, err := st.HeightOf(h)
+			return height, err == nil
+		}
+	}
+	plan, err := planChain(ctx, src, net, cfg.StartHeight, stored)
+	if err != nil {
+		return res, err
+	}
+	res.Network = plan.net.Name
+	res.Records, res.Duplicates, res.Stale, res.Orphans, res.GapAfter = plan.records, plan.dups, plan.stale, plan.orphans, plan.gapAfter
+	res.ToHeight = state.Height
+	if len(plan.chain) == 0 {
+		return res, nil
+	}
+	if state.Network != "" && state.Network != plan.net.Name {
+		return res, fmt.Errorf("%w: the store holds %s, the files hold %s", ErrNetwork, state.Network, plan.net.Name)
+	}
+
+	// Which part of the best chain is new?
+	todo := plan.chain
+	if !state.Empty() {
+		i := 0
+		for i < len(todo) && todo[i].height <= state.Height {
+			if h, err := st.HeightOf(todo[i].hash); err != nil || h != todo[i].height {
+				return res, fmt.Errorf("%w at height %d (block %s is not the stored one)", ErrFork, todo[i].height, todo[i].hash)
+			}
+			i++
+		}
+		res.AlreadyHad = i
+		todo = todo[i:]
+		if len(todo) > 0 && todo[0].height != state.Height+1 {
+			return res, fmt.Errorf("%w: the files' chain starts at height %d, the store ends at %d", ErrFork, todo[0].height, state.Height)
+		}
+		if len(todo) > 0 && todo[0].prev != state.Hash {
+			return res, fmt.Errorf("%w at height %d: block %s does not build on the stored tip %s", ErrFork, todo[0].height, todo[0].hash, state.Hash)
+		}
+	} else {
+		state.Network = plan.net.Name
+		state.StartHeight = todo[0].height
+	}
+	if cfg.ToHeight >= 0 {
+		n := 0
+		for n < len(todo) && todo[n].height <= cfg.ToHeight {
+			n++
+		}
+		todo = todo[:n]
+	}
+	if len(todo) == 0 {
+		return res, nil
+	}
+	res.FromHeight = todo[0].height
+
+	w := &writer{
+		st:     st,
+		state:  state,
+		params: plan.net,
+		cache:  newTxCache(cfg.CacheTxs),
+		res:    &res,
+	}
+	w.batch, err = st.NewBatch()
+	if err != nil {
+		return res, err
+	}
+	err = pipeline(ctx, src, todo, cfg, w, start)
+	res.Elapsed = time.Since(start)
+	res.ToHeight = w.state.Height
+	res.CacheMisses, res.CacheEvicted = w.cache.misses, w.cache.evicted
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		res.Interrupted = true
+		return res, nil
+	}
+	return res, err
+}
+
+// decoded is one block ready for the writer.
+type decoded struct {
+	node   *node
+	blk    *wire.MsgBlock
+	txids  []chainhash.Hash
+	sizes  []uint32 // serialized size per tx
+	vsizes []uint32
+	outs   [][]store.Output
+	size   uint32
+	weight uint32
+}
+
+func pipeline(ctx context.Context, src *blockfile.Source, todo []*node, cfg Config, w *writer, start time.Time) error {
+	g, gctx := errgroup.WithContext(context.Background())
+	type job struct {
+		n   *node
+		out chan *decoded
+	}
+	jobs := make(chan job, cfg.Workers*4)
+	futures := make(chan chan *decoded, cfg.Workers*8)
+	stop := make(chan struct{}) // closed when the writer is done (error or signal)
+
+	// Reader: queue jobs in height order. It checks ctx so a signal ends
+	// the run at the next block boundary: the writer commits what it has.
+	g.Go(func() error {
+		defer close(jobs)
+		defer close(futures)
+		for _, n := range todo {
+			if ctx.Err() != nil {
+				return nil
+			}
+			ch := make(chan *decoded, 1)
+			select {
+			case futures <- ch:
+			case <-stop:
+				return nil
+			case <-gctx.Done():
+				return nil
+			}
+			select {
+			case jobs <- job{n, ch}:
+			case <-stop:
+				return nil
+			case <-gctx.Done():
+				return nil
+			}
+		}
+		return nil
+	})
+	for i := 0; i < cfg.Workers; i++ {
+		g.Go(func() error {
+			var buf []byte
+			for j := range jobs {
+				d, err := decodeBlock(src, j.n, &buf)
+				if err != nil {
+					return err
+				}
+				j.out <- d
+			}
+			return nil
+		})
+	}
+	// Writer.
+	g.Go(func() error {
+		defer close(stop)
+		target := todo[len(todo)-1].height
+		last := time.Now()
+		report := func(done bool) {
+			if cfg.Progress != nil {
+				cfg.Progress(Progress{Height: w.state.Height, TargetHeight: target, Blocks: w.res.Blocks, Txs: w.res.Txs, Bytes: w.res.Bytes, Elapsed: time.Since(start), Done: done})
+			}
+		}
+		for ch := range futures {
+			var d *decoded
+			select {
+			case d = <-ch:
+			case <-gctx.Done():
+				w.batch.Cancel()
+				return gctx.Err()
+			}
+			if err := w.block(d); err != nil {
+				w.batch.Cancel()
+				return err
+			}
+			if w.batch.Keys() >= cfg.CommitTxs*6 || w.pendingTxs >= cfg.CommitTxs {
+				if err := w.commit(); err != nil {
+					return err
+				}
+			}
+			if time.Since(last) >= time.Second {
+				last = time.Now()
+				report(false)
+			}
+		}
+		if err := w.commit(); err != nil {
+			return err
+		}
+		report(true)
+		if ctx.Err() != nil {
+			return context.Canceled
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+func decodeBlock(src *blockfile.Source, n *node, buf *[]byte) (*decoded, error) {
+	raw, err := src.ReadBlock(n.rec, *buf)
+	if err != nil {
+		return nil, err
+	}
+	*buf = raw
+	where := func(err error) error {
+		return &blockfile.Error{File: src.Files[n.rec.File].Path, Offset: n.rec.Offset, Err: fmt.Errorf("%w at height %d (%s): %v", ErrBadBlock, n.height, n.hash, err)}
+	}
+	blk := new(wire.MsgBlock)
+	r := bytes.NewReader(raw)
+	if err := blk.Deserialize(r); err != nil {
+		return nil, where(err)
+	}
+	if r.Len() != 0 {
+		return nil, where(fmt.Errorf("%d bytes after the block", r.Len()))
+	}
+	if blk.Header.BlockHash() != n.hash {
+		return nil, where(errors.New("header changed between passes"))
+	}
+	if len(blk.Transactions) == 0 {
+		return nil, where(errors.New("no transactions"))
+	}
+	d := &decoded{
+		node:   n,
+		blk:    blk,
+		txids:  make([]chainhash.Hash, len(blk.Transactions)),
+		sizes:  make([]uint32, len(blk.Transactions)),
+		vsizes: make([]uint32, len(blk.Transactions)),
+		outs:   make([][]store.Output, len(blk.Transactions)),
+		size:   uint32(len(raw)),
+	}
+	for i, tx := range blk.Transactions {
+		d.txids[i] = tx.TxHash()
+		total := tx.SerializeSize()
+		base := tx.SerializeSizeStripped()
+		w := base*3 + total
+		d.sizes[i] = uint32(total)
+		d.vsizes[i] = uint32((w + 3) / 4)
+		outs := make([]store.Output, len(tx.TxOut))
+		for j, o := range tx.TxOut {
+			outs[j] = store.Output{Value: o.Value, Addr: address.Classify(o.PkScript)}
+		}
+		d.outs[i] = outs
+	}
+	d.weight = uint32(blockWeight(blk))
+	if root := merkleRoot(d.txids); root != blk.Header.MerkleRoot {
+		return nil, where(fmt.Errorf("merkle root %s does not match header %s", root, blk.Header.MerkleRoot))
+	}
+	return d, nil
+}
+
+func blockWeight(blk *wire.MsgBlock) int {
+	return blk.SerializeSizeStripped()*3 + blk.SerializeSize()
+}
+
+// merkleRoot computes a block's merkle root from its txids.
+func merkleRoot(ids []chainhash.Hash) chainhash.Hash {
+	level := append([]chainhash.Hash(nil), ids...)
+	var buf [64]byte
+	for len(level) > 1 {
+		if len(level)%2 == 1 {
+			level = append(level, level[len(level)-1])
+		}
+		next := level[:0]
+		for i := 0; i < len(level); i += 2 {
+			copy(buf[:32], level[i][:])
+			copy(buf[32:], level[i+1][:])
+			next = append(next, chainhash.DoubleHashH(buf[:]))
+		}
+		level = next
+	}
+	return level[0]
+}

@@ -1,0 +1,258 @@
+package ingest
+
+import (
+	"fmt"
+	"github.com/tracer-oss/tracer/store/network"
+
+	"github.com/btcsuite/btcd/blockchain"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/wire"
+
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/address"
+)
+
+// writer owns the batch: it numbers transactions, resolves inputs and
+// writes every key. Only the pipeline's writer goroutine touches it.
+type writer struct {
+	st              *store.Store
+	state           store.State
+	params          network.Network
+	cache           *txCache
+	batch           *store.Batch
+	res             *Result
+	pendingTxs      int
+	tx              store.Tx // reused per transaction
+	pendingCoinbase *store.Tx
+}
+
+const (
+	spentMark  = -1 // cache value of a spent output
+	unspendMrk = -2 // cache value of an output nobody can spend
+)
+
+func (w *writer) block(d *decoded) error {
+	height := d.node.height
+	blk := store.Block{
+		Height:  height,
+		Hash:    d.node.hash,
+		Header:  d.blk.Header,
+		FirstTx: w.state.NextTx,
+		NumTx:   uint32(len(d.blk.Transactions)),
+		Size:    d.size,
+		Weight:  d.weight,
+	}
+	if err := w.batch.PutBlock(&blk); err != nil {
+		return err
+	}
+	var fees int64
+	feesKnown := true
+	for i, mtx := range d.blk.Transactions {
+		num := w.state.NextTx
+		w.state.NextTx++
+		tx := &w.tx
+		*tx = store.Tx{
+			Num:      num,
+			ID:       d.txids[i],
+			Height:   height,
+			Pos:      uint32(i),
+			Size:     d.sizes[i],
+			VSize:    d.vsizes[i],
+			Coinbase: i == 0,
+			Inputs:   tx.Inputs[:0],
+			Outputs:  d.outs[i],
+		}
+		var in, out int64
+		for _, o := range tx.Outputs {
+			out += o.Value
+		}
+		known := true
+		for vin, txin := range mtx.TxIn {
+			if i == 0 {
+				tx.Inputs = append(tx.Inputs, store.Input{Kind: store.InputCoinbase})
+				continue
+			}
+			prev := &txin.PreviousOutPoint
+			op, value, ok, err := w.resolve(prev)
+			if err != nil {
+				return fmt.Errorf("block %d (%s) tx %s input %d: %w", height, d.node.hash, tx.ID, vin, err)
+			}
+			if !ok {
+				tx.Inputs = append(tx.Inputs, store.Input{Kind: store.InputExternal, Ext: *prev})
+				known = false
+				w.state.External++
+				w.res.External++
+				continue
+			}
+			in += value
+			w.state.Value -= value
+			tx.Inputs = append(tx.Inputs, store.Input{Kind: store.InputKnown, Prev: op})
+			if err := w.batch.PutSpend(op, store.InPoint{Tx: num, Vin: uint32(vin)}); err != nil {
+				return err
+			}
+		}
+		if i == 0 {
+			tx.FeeKnown = true // fixed up below, once the block's fees are known
+		} else if known {
+			tx.FeeKnown = true
+			tx.Fee = in - out
+			if tx.Fee < 0 {
+				return fmt.Errorf("%w: block %d tx %s spends %d sat but pays %d", ErrBadBlock, height, tx.ID, in, out)
+			}
+			fees += tx.Fee
+		} else {
+			feesKnown = false
+		}
+		if i == 0 {
+			// The coinbase's record is written after the block's fees are
+			// summed; keep its outputs and write it at the end.
+			cb := *tx
+			cb.Inputs = append([]store.Input(nil), tx.Inputs...)
+			w.pendingCoinbase = &cb
+		} else if err := w.batch.PutTx(tx); err != nil {
+			return err
+		}
+		// Remember outputs for later inputs. Genesis's coinbase is not
+		// spendable (as in Bitcoin Core): it never enters the cache.
+		values := make([]int64, len(tx.Outputs))
+		unspent := 0
+		for j, o := range tx.Outputs {
+			if o.Addr.Kind == address.OpReturn || (height == 0 && i == 0) {
+				values[j] = unspendMrk
+				continue
+			}
+			values[j] = o.Value
+			w.state.Value += o.Value
+			unspent++
+		}
+		w.cache.add(tx.ID, num, values, unspent)
+		w.res.Inputs += int64(len(mtx.TxIn))
+		w.res.Outputs += int64(len(mtx.TxOut))
+		w.state.Inputs += int64(len(mtx.TxIn))
+		w.state.Outputs += int64(len(mtx.TxOut))
+	}
+	cb := w.pendingCoinbase
+	w.pendingCoinbase = nil
+	var cbOut int64
+	for _, o := range cb.Outputs {
+		cbOut += o.Value
+	}
+	// A coinbase's "fee" is what it claimed beyond the subsidy: the fees
+	// collected. Unknown when any input of the block is external.
+	cb.FeeKnown = feesKnown
+	cb.Fee = cbOut - blockchain.CalcBlockSubsidy(height, w.params.Params)
+	if err := w.batch.PutTx(cb); err != nil {
+		return err
+	}
+	w.state.Height = height
+	w.state.Hash = d.node.hash
+	w.state.Blocks++
+	w.res.Blocks++
+	w.res.Txs += int64(len(d.blk.Transactions))
+	w.res.Bytes += int64(d.size)
+	w.pendingTxs += len(d.blk.Transactions)
+	return nil
+}
+
+// resolve finds the output an input spends: its number and value. ok is
+// false for an output from before the store's first block.
+func (w *writer) resolve(prev *wire.OutPoint) (store.OutPoint, int64, bool, error) {
+	if e := w.cache.get(prev.Hash); e != nil {
+		if int(prev.Index) >= len(e.values) {
+			return store.OutPoint{}, 0, false, fmt.Errorf("%w: %s has %d outputs, input spends %d", ErrMissingInput, prev.Hash, len(e.values), prev.Index)
+		}
+		v := e.values[prev.Index]
+		if v < 0 {
+			return store.OutPoint{}, 0, false, fmt.Errorf("%w: %s:%d is already spent or unspendable", ErrMissingInput, prev.Hash, prev.Index)
+		}
+		e.values[prev.Index] = spentMark
+		e.unspent--
+		if e.unspent == 0 {
+			w.cache.remove(prev.Hash)
+		}
+		return store.OutPoint{Tx: e.num, Vout: prev.Index}, v, true, nil
+	}
+	w.cache.misses++
+	tx, err := w.st.Tx(prev.Hash)
+	if err != nil {
+		if w.state.StartHeight > 0 {
+			return store.OutPoint{}, 0, false, nil
+		}
+		return store.OutPoint{}, 0, false, fmt.Errorf("%w: %s:%d (%v)", ErrMissingInput, prev.Hash, prev.Index, err)
+	}
+	if int(prev.Index) >= len(tx.Outputs) {
+		return store.OutPoint{}, 0, false, fmt.Errorf("%w: %s has %d outputs, input spends %d", ErrMissingInput, prev.Hash, len(tx.Outputs), prev.Index)
+	}
+	return store.OutPoint{Tx: tx.Num, Vout: prev.Index}, tx.Outputs[prev.Index].Value, true, nil
+}
+
+func (w *writer) commit() error {
+	if err := w.batch.Commit(w.state); err != nil {
+		return err
+	}
+	w.pendingTxs = 0
+	w.cache.trim()
+	return nil
+}
+
+// txCache maps recent txids to their numbers and unspent output values.
+// Entries leave when all their outputs are spent, or oldest-first at a
+// commit once the cache holds more than its limit (a later input then reads
+// the store). Entries of uncommitted blocks are never evicted.
+type txCache struct {
+	m       map[chainhash.Hash]*cacheEntry
+	fifo    []fifoItem
+	head    int
+	limit   int
+	misses  int64
+	evicted int64
+}
+
+type cacheEntry struct {
+	num     store.TxNum
+	values  []int64
+	unspent int
+}
+
+type fifoItem struct {
+	id  chainhash.Hash
+	num store.TxNum
+}
+
+func newTxCache(limit int) *txCache {
+	return &txCache{m: make(map[chainhash.Hash]*cacheEntry, min(limit, 1<<20)), limit: limit}
+}
+
+func (c *txCache) get(id chainhash.Hash) *cacheEntry { return c.m[id] }
+
+func (c *txCache) remove(id chainhash.Hash) { delete(c.m, id) }
+
+func (c *txCache) add(id chainhash.Hash, num store.TxNum, values []int64, unspent int) {
+	if unspent == 0 {
+		return
+	}
+	c.m[id] = &cacheEntry{num: num, values: values, unspent: unspent}
+	c.fifo = append(c.fifo, fifoItem{id, num})
+}
+
+func (c *txCache) trim() {
+	for len(c.m) > c.limit && c.head < len(c.fifo) {
+		it := c.fifo[c.head]
+		c.head++
+		if e, ok := c.m[it.id]; ok && e.num == it.num {
+			delete(c.m, it.id)
+			c.evicted++
+		}
+	}
+	// Compact the queue, dropping entries already gone.
+	if c.head > len(c.fifo)/2 {
+		live := c.fifo[:0]
+		for _, it := range c.fifo[c.head:] {
+			if e, ok := c.m[it.id]; ok && e.num == it.num {
+				live = append(live, it)
+			}
+		}
+		c.fifo = live
+		c.head = 0
+	}
+}

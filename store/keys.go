@@ -1,0 +1,122 @@
+package store
+
+import (
+	"encoding/binary"
+
+	"github.com/tracer-oss/tracer/store/address"
+)
+
+// Key families. Every integer in a key is big-endian, so byte order is
+// numeric order and keys of one block arrive almost sorted.
+//
+//	prefix  key fields (size in bytes)                               value
+//	'm'     name (n)                                                  metadata: "schema" → uint32 version;
+//	                                                                  "state" → JSON State (tip, counts, network)
+//	'b'     height (4)                                                block record: header (80), first TxNum (8),
+//	                                                                  tx count (4), size (4), weight (4)
+//	'h'     block hash (32)                                           height (4)
+//	'x'     TxNum (8)                                                 tx record (see encodeTx in records.go): txid,
+//	                                                                  height, position, sizes, fee, inputs as
+//	                                                                  (TxNum delta, vout), outputs as (value, kind,
+//	                                                                  payload)
+//	't'     txid[0:8] (8), TxNum (8)                                  empty; the txid index. The prefix may collide:
+//	                                                                  callers check the full txid in the tx record
+//	's'     funding TxNum (8), vout (4)                               spender TxNum (uvarint), input index (uvarint);
+//	                                                                  one prefix seek returns all spenders of a tx
+//	'a'     class (1), payload[0:7] (7), TxNum (8), vout (4)          empty; the address index in chain order. The
+//	                                                                  8-byte address prefix may collide: callers
+//	                                                                  check the full address in the tx record
+//
+// Per transaction with i inputs and o outputs the ingester writes 2 + i + o
+// keys ('x', 't', one 's' per input, one 'a' per output with an address).
+const (
+	prefixMeta    = 'm'
+	prefixBlock   = 'b'
+	prefixHash    = 'h'
+	prefixTx      = 'x'
+	prefixTxID    = 't'
+	prefixSpent   = 's'
+	prefixAddress = 'a'
+)
+
+// SchemaVersion is bumped whenever a key family or record layout changes.
+const SchemaVersion = 1
+
+var (
+	keySchema = []byte{prefixMeta, 's', 'c', 'h', 'e', 'm', 'a'}
+	keyState  = []byte{prefixMeta, 's', 't', 'a', 't', 'e'}
+)
+
+func blockKey(height int32) []byte {
+	k := make([]byte, 5)
+	k[0] = prefixBlock
+	binary.BigEndian.PutUint32(k[1:], uint32(height))
+	return k
+}
+
+func hashKey(hash *[32]byte) []byte {
+	k := make([]byte, 33)
+	k[0] = prefixHash
+	copy(k[1:], hash[:])
+	return k
+}
+
+func txKey(n TxNum) []byte {
+	k := make([]byte, 9)
+	k[0] = prefixTx
+	binary.BigEndian.PutUint64(k[1:], uint64(n))
+	return k
+}
+
+func txidKey(txid *[32]byte, n TxNum) []byte {
+	k := make([]byte, 17)
+	k[0] = prefixTxID
+	copy(k[1:9], txid[:8])
+	binary.BigEndian.PutUint64(k[9:], uint64(n))
+	return k
+}
+
+func txidPrefix(txid *[32]byte) []byte {
+	k := make([]byte, 9)
+	k[0] = prefixTxID
+	copy(k[1:9], txid[:8])
+	return k
+}
+
+func spentKey(op OutPoint) []byte {
+	k := make([]byte, 13)
+	k[0] = prefixSpent
+	binary.BigEndian.PutUint64(k[1:], uint64(op.Tx))
+	binary.BigEndian.PutUint32(k[9:], op.Vout)
+	return k
+}
+
+func spentPrefix(n TxNum) []byte {
+	k := make([]byte, 9)
+	k[0] = prefixSpent
+	binary.BigEndian.PutUint64(k[1:], uint64(n))
+	return k
+}
+
+func addrPrefix(a *address.Addr) []byte {
+	k := make([]byte, 9, 21)
+	k[0] = prefixAddress
+	k[1] = byte(a.Kind.Class())
+	copy(k[2:9], a.Payload[:7])
+	return k
+}
+
+func addrKey(a *address.Addr, op OutPoint) []byte {
+	k := addrPrefix(a)[:21]
+	binary.BigEndian.PutUint64(k[9:], uint64(op.Tx))
+	binary.BigEndian.PutUint32(k[17:], op.Vout)
+	return k
+}
+
+// appendAddrKey writes an address-index key into buf to spare allocations.
+func appendAddrKey(buf []byte, a *address.Addr, op OutPoint) []byte {
+	buf = append(buf, prefixAddress, byte(a.Kind.Class()))
+	buf = append(buf, a.Payload[:7]...)
+	buf = binary.BigEndian.AppendUint64(buf, uint64(op.Tx))
+	return binary.BigEndian.AppendUint32(buf, op.Vout)
+}

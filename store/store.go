@@ -1,0 +1,152 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+)
+
+// Options tune Open.
+type Options struct {
+	ReadOnly bool
+	Logger   *slog.Logger // nil: discard
+	// CacheMB is Badger's block cache size; 0 means the default (256 MB).
+	CacheMB int
+}
+
+// Store is an open store directory.
+type Store struct {
+	db    *badger.DB
+	dir   string
+	ro    bool
+	log   *slog.Logger
+	state State
+}
+
+// Open opens or creates the store in dir.
+func Open(dir string, opt Options) (*Store, error) {
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if !opt.ReadOnly {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+	} else if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
+		return nil, fmt.Errorf("%w: no store in %s (run tracer ingest first)", ErrNotFound, dir)
+	}
+	cache := int64(opt.CacheMB) << 20
+	if cache <= 0 {
+		cache = 256 << 20
+	}
+	bo := badger.DefaultOptions(dir).
+		WithLogger(badgerLogger{log}).
+		WithReadOnly(opt.ReadOnly).
+		WithCompression(options.ZSTD).
+		WithZSTDCompressionLevel(1).
+		WithBlockCacheSize(cache).
+		WithIndexCacheSize(64 << 20).
+		WithMemTableSize(128 << 20).
+		WithNumMemtables(4).
+		WithValueThreshold(1 << 10).
+		WithNumVersionsToKeep(1).
+		WithDetectConflicts(false)
+	db, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", dir, err)
+	}
+	s := &Store{db: db, dir: dir, ro: opt.ReadOnly, log: log}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) init() error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(keySchema)
+		switch {
+		case errors.Is(err, badger.ErrKeyNotFound):
+			if s.ro {
+				s.state = State{Height: -1}
+				return nil
+			}
+			s.state = State{Height: -1}
+			v := binary.BigEndian.AppendUint32(nil, SchemaVersion)
+			if err := txn.Set(keySchema, v); err != nil {
+				return err
+			}
+			return txn.Set(keyState, mustJSON(&s.state))
+		case err != nil:
+			return err
+		}
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		if len(v) != 4 || binary.BigEndian.Uint32(v) != SchemaVersion {
+			return fmt.Errorf("%w %x in %s (this tracer writes %d)", ErrSchema, v, s.dir, SchemaVersion)
+		}
+		item, err = txn.Get(keyState)
+		if err != nil {
+			return fmt.Errorf("store: read state: %w", err)
+		}
+		return item.Value(func(v []byte) error {
+			if err := json.Unmarshal(v, &s.state); err != nil {
+				return fmt.Errorf("%w: state: %v", ErrCorrupt, err)
+			}
+			return nil
+		})
+	})
+}
+
+// Close flushes and closes the store.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// Dir is the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+// State returns the last committed chain state.
+func (s *Store) State() State { return s.state }
+
+// DiskSize returns the bytes the store occupies on disk.
+func (s *Store) DiskSize() int64 {
+	var n int64
+	filepath.Walk(s.dir, func(_ string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			n += info.Size()
+		}
+		return nil
+	})
+	return n
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only for types of this package, which always marshal
+	}
+	return b
+}
+
+// badgerLogger routes Badger's chatter to slog at debug level, warnings at warn.
+type badgerLogger struct{ log *slog.Logger }
+
+func (l badgerLogger) Errorf(f string, a ...any)   { l.log.Error(fmt.Sprintf(f, a...)) }
+func (l badgerLogger) Warningf(f string, a ...any) { l.log.Warn(fmt.Sprintf(f, a...)) }
+func (l badgerLogger) Infof(f string, a ...any)    { l.log.Debug(fmt.Sprintf(f, a...)) }
+func (l badgerLogger) Debugf(f string, a ...any)   {}
