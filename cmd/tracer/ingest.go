@@ -1,0 +1,150 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/tracer-oss/tracer/store/ingest"
+)
+
+func ingestCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "ingest",
+		Usage:     "read Bitcoin block files into the store",
+		ArgsUsage: " ",
+		Description: `Reads a Bitcoin Core blocks/ directory (blk*.dat, de-obfuscated with xor.dat
+when present) or any file in the same framing (bootstrap.dat, btcd's
+blk_0_to_14131.dat, optionally .bz2/.gz), picks the chain with the most work,
+and stores it after the store's tip. Running it again adds new blocks only.
+
+Examples:
+  tracer ingest --blocks ~/.bitcoin/blocks
+  tracer --db /tmp/t ingest --blocks blk_0_to_14131.dat
+  tracer ingest --blocks pruned/blocks --start-height 850000`,
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "blocks", Usage: "blocks/ `PATH` or a block file (repeatable)", Required: true},
+			&cli.StringFlag{Name: "network", Usage: "mainnet, testnet3, testnet4, signet or regtest (default: from the files)"},
+			&cli.Int64Flag{Name: "start-height", Value: -1, Usage: "height of the first block when the files start after genesis (default: BIP34 height)"},
+			&cli.Int64Flag{Name: "to-height", Value: -1, Usage: "stop after this height"},
+			&cli.IntFlag{Name: "workers", Usage: "block decoders (default: one per core)"},
+			&cli.IntFlag{Name: "cache-txs", Value: 1_000_000, Usage: "transactions kept in the input cache"},
+			jsonFlag,
+		},
+		Action: runIngest,
+	}
+}
+
+func runIngest(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageErrorf("ingest takes no arguments (got %q); use --blocks PATH", c.Args().First())
+	}
+	st, err := openStore(c, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	prog := newProgress(c.App.ErrWriter)
+	res, err := ingest.Run(c.Context, st, ingest.Config{
+		Paths:       c.StringSlice("blocks"),
+		Network:     c.String("network"),
+		StartHeight: int32(c.Int64("start-height")),
+		ToHeight:    int32(c.Int64("to-height")),
+		Workers:     c.Int("workers"),
+		CacheTxs:    c.Int("cache-txs"),
+		Logger:      logger(c),
+		Progress:    prog.ingest,
+	})
+	prog.finish()
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c, res)
+	}
+	w := c.App.Writer
+	state := st.State()
+	if res.Blocks == 0 {
+		fmt.Fprintf(w, "nothing new: the store's tip is %s block %d (%d blocks in the files)\n", state.Network, state.Height, res.Records)
+	} else {
+		secs := res.Elapsed.Seconds()
+		fmt.Fprintf(w, "ingested %s blocks %d–%d: %d txs, %d inputs, %d outputs, %.1f MB in %s (%.0f tx/s, %.1f MB/s)\n",
+			res.Network, res.FromHeight, res.ToHeight, res.Txs, res.Inputs, res.Outputs, float64(res.Bytes)/1e6,
+			res.Elapsed.Round(time.Millisecond), float64(res.Txs)/secs, float64(res.Bytes)/1e6/secs)
+	}
+	if res.External > 0 {
+		fmt.Fprintf(w, "%d inputs spend outputs from before height %d: kept as references, value unknown\n", res.External, state.StartHeight)
+	}
+	if res.Stale > 0 {
+		fmt.Fprintf(w, "skipped %d stale blocks on losing forks\n", res.Stale)
+	}
+	if res.Duplicates > 0 {
+		fmt.Fprintf(w, "skipped %d duplicate block records\n", res.Duplicates)
+	}
+	if res.Orphans > 0 {
+		fmt.Fprintf(w, "stopped at a gap after height %d: %d later blocks have no parent in the files\n", res.GapAfter, res.Orphans)
+	}
+	if res.Interrupted {
+		fmt.Fprintf(w, "interrupted: stopped cleanly at height %d; run the same command to continue\n", res.ToHeight)
+	}
+	return nil
+}
+
+// progress draws a bar on a terminal, or a log line every few seconds.
+type progress struct {
+	w     *os.File
+	tty   bool
+	last  time.Time
+	drawn bool
+}
+
+func newProgress(w any) *progress {
+	f, _ := w.(*os.File)
+	p := &progress{w: f}
+	if f != nil {
+		p.tty = term.IsTerminal(int(f.Fd()))
+	}
+	return p
+}
+
+func (p *progress) ingest(pr ingest.Progress) {
+	if p.w == nil || pr.Done {
+		return
+	}
+	if !p.tty && time.Since(p.last) < 5*time.Second {
+		return
+	}
+	p.last = time.Now()
+	secs := pr.Elapsed.Seconds()
+	done := float64(pr.Height+1) / float64(pr.TargetHeight+1)
+	eta := "?"
+	if done > 0 && done < 1 {
+		eta = time.Duration(secs / done * (1 - done) * float64(time.Second)).Round(time.Second).String()
+	}
+	line := fmt.Sprintf("height %d/%d  %.0f blk/s  %.0f tx/s  %.1f MB/s  ETA %s",
+		pr.Height, pr.TargetHeight, float64(pr.Blocks)/secs, float64(pr.Txs)/secs, float64(pr.Bytes)/1e6/secs, eta)
+	if p.tty {
+		const width = 24
+		n := int(done * width)
+		bar := make([]byte, width)
+		for i := range bar {
+			bar[i] = '.'
+			if i < n {
+				bar[i] = '#'
+			}
+		}
+		fmt.Fprintf(p.w, "\r[%s] %s\x1b[K", bar, line)
+		p.drawn = true
+		return
+	}
+	fmt.Fprintln(p.w, "ingest:", line)
+}
+
+func (p *progress) finish() {
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+}

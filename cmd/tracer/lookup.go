@@ -1,0 +1,483 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/btcsuite/btcd/chaincfg"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/urfave/cli/v2"
+
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/address"
+)
+
+func blockCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "block",
+		Usage:     "show a block by height or hash",
+		ArgsUsage: "HEIGHT|HASH",
+		Flags: []cli.Flag{jsonFlag,
+			&cli.BoolFlag{Name: "txs", Usage: "list the block's transactions"}},
+		Action: runBlock,
+	}
+}
+
+func txCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "tx",
+		Usage:     "show a transaction: inputs with their source, outputs with their spender",
+		ArgsUsage: "TXID",
+		Flags:     []cli.Flag{jsonFlag},
+		Action:    runTx,
+	}
+}
+
+func addressCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "address",
+		Usage:     "show an address: balance, received, sent, and its outputs in chain order",
+		ArgsUsage: "ADDR",
+		Flags: []cli.Flag{jsonFlag,
+			&cli.IntFlag{Name: "limit", Value: 50, Usage: "outputs per page"},
+			&cli.StringFlag{Name: "after", Usage: "page after this `TXID:VOUT` (printed at the end of a page)"}},
+		Action: runAddress,
+	}
+}
+
+func oneArg(c *cli.Context, what string) (string, error) {
+	if c.NArg() != 1 {
+		return "", usageErrorf("%s takes one %s (got %d arguments)", c.Command.Name, what, c.NArg())
+	}
+	return strings.TrimSpace(c.Args().First()), nil
+}
+
+func parseHash(s, what string) (chainhash.Hash, error) {
+	if len(s) != 64 {
+		return chainhash.Hash{}, usageErrorf("bad %s %q: want 64 hex digits", what, s)
+	}
+	h, err := chainhash.NewHashFromStr(s)
+	if err != nil {
+		return chainhash.Hash{}, usageErrorf("bad %s %q: %v", what, s, err)
+	}
+	return *h, nil
+}
+
+// notFound turns a store miss into a usage error (exit 2) with one line.
+func notFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return usageError{err}
+	}
+	return err
+}
+
+type blockView struct {
+	Height     int32    `json:"height"`
+	Hash       string   `json:"hash"`
+	Prev       string   `json:"previous_hash"`
+	Time       string   `json:"time"`
+	Version    int32    `json:"version"`
+	Bits       string   `json:"bits"`
+	Nonce      uint32   `json:"nonce"`
+	MerkleRoot string   `json:"merkle_root"`
+	TxCount    uint32   `json:"tx_count"`
+	FirstTx    uint64   `json:"first_tx_number"`
+	Size       uint32   `json:"size"`
+	Weight     uint32   `json:"weight"`
+	Txids      []string `json:"txids,omitempty"`
+}
+
+func runBlock(c *cli.Context) error {
+	arg, err := oneArg(c, "height or hash")
+	if err != nil {
+		return err
+	}
+	st, err := openStore(c, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := storeParams(st); err != nil {
+		return err
+	}
+	var b *store.Block
+	if h, perr := strconv.ParseInt(arg, 10, 32); perr == nil {
+		b, err = st.BlockByHeight(int32(h))
+	} else {
+		hash, herr := parseHash(arg, "block hash")
+		if herr != nil {
+			return usageErrorf("bad block %q: want a height or a 64-hex-digit hash", arg)
+		}
+		b, err = st.BlockByHash(hash)
+	}
+	if err != nil {
+		return notFound(err)
+	}
+	v := blockView{Height: b.Height, Hash: b.Hash.String(), Prev: b.Header.PrevBlock.String(),
+		Time: b.Time().Format("2006-01-02 15:04:05 UTC"), Version: b.Header.Version, Bits: fmt.Sprintf("%08x", b.Header.Bits),
+		Nonce: b.Header.Nonce, MerkleRoot: b.Header.MerkleRoot.String(), TxCount: b.NumTx, FirstTx: uint64(b.FirstTx), Size: b.Size, Weight: b.Weight}
+	if c.Bool("txs") || c.Bool("json") {
+		for i := uint32(0); i < b.NumTx; i++ {
+			tx, err := st.TxByNum(b.FirstTx + store.TxNum(i))
+			if err != nil {
+				return err
+			}
+			v.Txids = append(v.Txids, tx.ID.String())
+		}
+	}
+	if c.Bool("json") {
+		return printJSON(c, v)
+	}
+	w := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "block\t%d\n", v.Height)
+	fmt.Fprintf(w, "hash\t%s\n", v.Hash)
+	fmt.Fprintf(w, "previous\t%s\n", v.Prev)
+	fmt.Fprintf(w, "time\t%s\n", v.Time)
+	fmt.Fprintf(w, "txs\t%d (numbers %d–%d)\n", v.TxCount, v.FirstTx, v.FirstTx+uint64(v.TxCount)-1)
+	fmt.Fprintf(w, "size\t%d bytes, weight %d\n", v.Size, v.Weight)
+	fmt.Fprintf(w, "merkle root\t%s\n", v.MerkleRoot)
+	for _, id := range v.Txids {
+		fmt.Fprintf(w, "  tx\t%s\n", id)
+	}
+	return w.Flush()
+}
+
+type inputView struct {
+	Coinbase bool   `json:"coinbase,omitempty"`
+	External bool   `json:"external,omitempty"` // spends before the store's range: value unknown
+	PrevTxid string `json:"prev_txid,omitempty"`
+	PrevVout uint32 `json:"prev_vout"`
+	Address  string `json:"address,omitempty"`
+	Type     string `json:"type,omitempty"`
+	Value    *int64 `json:"value_sat"` // null when unknown
+}
+
+type outputView struct {
+	N          int    `json:"n"`
+	Value      int64  `json:"value_sat"`
+	Type       string `json:"type"`
+	Address    string `json:"address,omitempty"`
+	Spent      bool   `json:"spent"`
+	SpentByTx  string `json:"spent_by_txid,omitempty"`
+	SpentByVin uint32 `json:"spent_by_vin,omitempty"`
+}
+
+type txView struct {
+	Txid     string       `json:"txid"`
+	Number   uint64       `json:"number"`
+	Height   int32        `json:"height"`
+	Block    string       `json:"block_hash"`
+	Time     string       `json:"time"`
+	Position uint32       `json:"position"`
+	Size     uint32       `json:"size"`
+	VSize    uint32       `json:"vsize"`
+	Coinbase bool         `json:"coinbase"`
+	Fee      *int64       `json:"fee_sat"` // null when an input's value is unknown
+	Inputs   []inputView  `json:"inputs"`
+	Outputs  []outputView `json:"outputs"`
+}
+
+func runTx(c *cli.Context) error {
+	arg, err := oneArg(c, "txid")
+	if err != nil {
+		return err
+	}
+	txid, err := parseHash(arg, "txid")
+	if err != nil {
+		return err
+	}
+	st, err := openStore(c, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	params, err := storeParams(st)
+	if err != nil {
+		return err
+	}
+	tx, err := st.Tx(txid)
+	if err != nil {
+		return notFound(err)
+	}
+	v, err := buildTxView(st, params, tx)
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c, v)
+	}
+	w := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "tx\t%s\n", v.Txid)
+	fmt.Fprintf(w, "block\t%d %s (%s), position %d\n", v.Height, v.Block, v.Time, v.Position)
+	fmt.Fprintf(w, "size\t%d bytes, %d vbytes\n", v.Size, v.VSize)
+	switch {
+	case v.Coinbase:
+		fmt.Fprintf(w, "coinbase\tnew coins; collects %s BTC of fees\n", feeText(v.Fee))
+	default:
+		fmt.Fprintf(w, "fee\t%s\n", feeText(v.Fee))
+	}
+	fmt.Fprintf(w, "\ninputs (%d)\t\t\t\n", len(v.Inputs))
+	for i, in := range v.Inputs {
+		switch {
+		case in.Coinbase:
+			fmt.Fprintf(w, "  %d\tcoinbase\t\t\n", i)
+		case in.External:
+			fmt.Fprintf(w, "  %d\t%s:%d\tbefore the store's range\tvalue unknown\n", i, in.PrevTxid, in.PrevVout)
+		default:
+			fmt.Fprintf(w, "  %d\t%s\t%s:%d\t%s BTC\n", i, orDash(in.Address), in.PrevTxid, in.PrevVout, btc(*in.Value))
+		}
+	}
+	fmt.Fprintf(w, "\noutputs (%d)\t\t\t\n", len(v.Outputs))
+	for _, o := range v.Outputs {
+		spent := "unspent"
+		if o.Spent {
+			spent = fmt.Sprintf("spent by %s:%d", o.SpentByTx, o.SpentByVin)
+		}
+		fmt.Fprintf(w, "  %d\t%s\t%s BTC\t%s\t%s\n", o.N, orDash(o.Address), btc(o.Value), o.Type, spent)
+	}
+	return w.Flush()
+}
+
+func feeText(fee *int64) string {
+	if fee == nil {
+		return "unknown (an input spends from before the store's range)"
+	}
+	return btc(*fee) + " BTC"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func buildTxView(st *store.Store, params *chaincfg.Params, tx *store.Tx) (*txView, error) {
+	b, err := st.BlockByHeight(tx.Height)
+	if err != nil {
+		return nil, err
+	}
+	v := &txView{Txid: tx.ID.String(), Number: uint64(tx.Num), Height: tx.Height, Block: b.Hash.String(),
+		Time: b.Time().Format("2006-01-02 15:04:05 UTC"), Position: tx.Pos, Size: tx.Size, VSize: tx.VSize, Coinbase: tx.Coinbase}
+	if tx.FeeKnown {
+		fee := tx.Fee
+		v.Fee = &fee
+	}
+	for _, in := range tx.Inputs {
+		var iv inputView
+		switch in.Kind {
+		case store.InputCoinbase:
+			iv.Coinbase = true
+		case store.InputExternal:
+			iv.External = true
+			iv.PrevTxid = in.Ext.Hash.String()
+			iv.PrevVout = in.Ext.Index
+		default:
+			fund, err := st.TxByNum(in.Prev.Tx)
+			if err != nil {
+				return nil, err
+			}
+			out := fund.Outputs[in.Prev.Vout]
+			val := out.Value
+			iv.PrevTxid, iv.PrevVout, iv.Value = fund.ID.String(), in.Prev.Vout, &val
+			iv.Address, iv.Type = out.Addr.String(params), out.Addr.Kind.String()
+		}
+		v.Inputs = append(v.Inputs, iv)
+	}
+	spenders, err := st.Spenders(tx.Num)
+	if err != nil {
+		return nil, err
+	}
+	for i, o := range tx.Outputs {
+		ov := outputView{N: i, Value: o.Value, Type: o.Addr.Kind.String(), Address: o.Addr.String(params)}
+		if sp, ok := spenders[uint32(i)]; ok {
+			spender, err := st.TxByNum(sp.Tx)
+			if err != nil {
+				return nil, err
+			}
+			ov.Spent, ov.SpentByTx, ov.SpentByVin = true, spender.ID.String(), sp.Vin
+		}
+		v.Outputs = append(v.Outputs, ov)
+	}
+	return v, nil
+}
+
+type addrOutputView struct {
+	Txid      string `json:"txid"`
+	Vout      uint32 `json:"vout"`
+	Height    int32  `json:"height"`
+	Value     int64  `json:"value_sat"`
+	Type      string `json:"type"`
+	Spent     bool   `json:"spent"`
+	SpentByTx string `json:"spent_by_txid,omitempty"`
+	SpentVin  uint32 `json:"spent_by_vin,omitempty"`
+}
+
+type addressView struct {
+	Address   string           `json:"address"`
+	Type      string           `json:"type"`
+	Balance   int64            `json:"balance_sat"`
+	Received  int64            `json:"received_sat"`
+	Sent      int64            `json:"sent_sat"`
+	TxCount   int              `json:"tx_count"`
+	Outputs   int              `json:"output_count"`
+	FirstSeen int32            `json:"first_seen_height"`
+	LastSeen  int32            `json:"last_seen_height"`
+	Page      []addrOutputView `json:"outputs"`
+	Next      string           `json:"next_after,omitempty"`
+}
+
+func runAddress(c *cli.Context) error {
+	arg, err := oneArg(c, "address")
+	if err != nil {
+		return err
+	}
+	st, err := openStore(c, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	params, err := storeParams(st)
+	if err != nil {
+		return err
+	}
+	addr, err := address.Parse(arg, params)
+	if err != nil {
+		return badInput(err)
+	}
+	limit := c.Int("limit")
+	if limit <= 0 {
+		return usageErrorf("--limit must be positive")
+	}
+	var after *store.OutPoint
+	if s := c.String("after"); s != "" {
+		id, vout, ok := strings.Cut(s, ":")
+		h, err := parseHash(id, "--after txid")
+		n, nerr := strconv.ParseUint(vout, 10, 32)
+		if !ok || err != nil || nerr != nil {
+			return usageErrorf("bad --after %q: want TXID:VOUT", s)
+		}
+		tx, err := st.Tx(h)
+		if err != nil {
+			return notFound(err)
+		}
+		after = &store.OutPoint{Tx: tx.Num, Vout: uint32(n)}
+	}
+	v := addressView{Address: addr.String(params), Type: addr.Kind.String(), FirstSeen: -1, LastSeen: -1}
+	txs := map[store.TxNum]bool{}
+	var spendTxs []store.InPoint
+	err = st.AddressOutputs(addr, store.OutPoint{}, func(o store.AddrOutput) bool {
+		v.Outputs++
+		v.Received += o.Value
+		txs[o.Tx] = true
+		if v.FirstSeen < 0 {
+			v.FirstSeen = o.Height
+		}
+		v.LastSeen = max(v.LastSeen, o.Height)
+		if o.Spent {
+			v.Sent += o.Value
+			txs[o.SpentBy.Tx] = true
+			spendTxs = append(spendTxs, o.SpentBy)
+		} else {
+			v.Balance += o.Value
+		}
+		inPage := after == nil || o.Tx > after.Tx || (o.Tx == after.Tx && o.Vout > after.Vout)
+		if inPage && len(v.Page) < limit {
+			ov := addrOutputView{Txid: o.TxID.String(), Vout: o.Vout, Height: o.Height, Value: o.Value, Type: o.Addr.Kind.String(), Spent: o.Spent, SpentVin: o.SpentBy.Vin}
+			if o.Spent {
+				if sp, err := st.TxByNum(o.SpentBy.Tx); err == nil {
+					ov.SpentByTx = sp.ID.String()
+				}
+			}
+			v.Page = append(v.Page, ov)
+		} else if inPage && v.Next == "" {
+			last := v.Page[len(v.Page)-1]
+			v.Next = fmt.Sprintf("%s:%d", last.Txid, last.Vout)
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	for _, sp := range spendTxs {
+		if tx, err := st.TxByNum(sp.Tx); err == nil {
+			v.LastSeen = max(v.LastSeen, tx.Height)
+		}
+	}
+	v.TxCount = len(txs)
+	if c.Bool("json") {
+		return printJSON(c, v)
+	}
+	w := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "address\t%s (%s)\n", v.Address, v.Type)
+	if v.Outputs == 0 {
+		fmt.Fprintf(w, "never paid in blocks %d–%d\n", st.State().StartHeight, st.State().Height)
+		return w.Flush()
+	}
+	fmt.Fprintf(w, "balance\t%s BTC\n", btc(v.Balance))
+	fmt.Fprintf(w, "received\t%s BTC in %d outputs\n", btc(v.Received), v.Outputs)
+	fmt.Fprintf(w, "sent\t%s BTC\n", btc(v.Sent))
+	fmt.Fprintf(w, "txs\t%d, first seen at height %d, last at %d\n", v.TxCount, v.FirstSeen, v.LastSeen)
+	fmt.Fprintf(w, "\noutputs\t\t\t\t\n")
+	for _, o := range v.Page {
+		spent := "unspent"
+		if o.Spent {
+			spent = fmt.Sprintf("spent by %s:%d", o.SpentByTx, o.SpentVin)
+		}
+		fmt.Fprintf(w, "  %d\t%s:%d\t%s BTC\t%s\n", o.Height, o.Txid, o.Vout, btc(o.Value), spent)
+	}
+	if v.Next != "" {
+		fmt.Fprintf(w, "\nmore: tracer address %s --after %s\n", v.Address, v.Next)
+	}
+	return w.Flush()
+}
+
+func verifyCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "verify",
+		Usage: "recompute the store's invariants and report any mismatch",
+		Description: `Checks that every spent output has exactly one spender and every spent-by
+entry points back at its input, that fees are inputs minus outputs and the
+coinbase claims no more than subsidy plus fees, that blocks chain by hash and
+their transaction ranges tile the transaction numbers, and that counts match.
+Exits 1 when anything is wrong.`,
+		Flags:  []cli.Flag{jsonFlag},
+		Action: runVerify,
+	}
+}
+
+func runVerify(c *cli.Context) error {
+	st, err := openStore(c, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	params, err := storeParams(st)
+	if err != nil {
+		return err
+	}
+	r, err := st.Verify(c.Context, params)
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		if err := printJSON(c, r); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(c.App.Writer, "checked %d blocks, %d txs, %d inputs, %d outputs, %d spent-by entries\n", r.Blocks, r.Txs, r.Inputs, r.Outputs, r.Spends)
+		for _, p := range r.Problems {
+			fmt.Fprintf(c.App.Writer, "  height %d: %s\n", p.Height, p.What)
+		}
+	}
+	if len(r.Problems) > 0 {
+		return fmt.Errorf("verify: %d problems found", len(r.Problems))
+	}
+	if !c.Bool("json") {
+		fmt.Fprintln(c.App.Writer, "ok")
+	}
+	return nil
+}

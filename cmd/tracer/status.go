@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+)
+
+func statusCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "status",
+		Usage:  "show the store's network, tip, counts and size",
+		Flags:  []cli.Flag{jsonFlag},
+		Action: runStatus,
+	}
+}
+
+type statusView struct {
+	Store       string `json:"store"`
+	Network     string `json:"network"`
+	Empty       bool   `json:"empty"`
+	Height      int32  `json:"height"`
+	Hash        string `json:"hash,omitempty"`
+	Time        string `json:"time,omitempty"`
+	StartHeight int32  `json:"start_height"`
+	Blocks      int64  `json:"blocks"`
+	Txs         uint64 `json:"txs"`
+	Inputs      int64  `json:"inputs"`
+	Outputs     int64  `json:"outputs"`
+	External    int64  `json:"external_inputs"`
+	Unspent     int64  `json:"unspent_sat"`
+	DiskBytes   int64  `json:"disk_bytes"`
+}
+
+func runStatus(c *cli.Context) error {
+	st, err := openStore(c, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	s := st.State()
+	v := statusView{Store: st.Dir(), Network: s.Network, Empty: s.Empty(), Height: s.Height, StartHeight: s.StartHeight,
+		Blocks: s.Blocks, Txs: uint64(s.NextTx), Inputs: s.Inputs, Outputs: s.Outputs, External: s.External,
+		Unspent: s.Value, DiskBytes: st.DiskSize()}
+	if !s.Empty() {
+		v.Hash = s.Hash.String()
+		if b, err := st.BlockByHeight(s.Height); err == nil {
+			v.Time = b.Time().Format("2006-01-02 15:04:05 UTC")
+		}
+	}
+	if c.Bool("json") {
+		return printJSON(c, v)
+	}
+	w := c.App.Writer
+	if v.Empty {
+		fmt.Fprintf(w, "store %s is empty: run tracer ingest --blocks PATH\n", v.Store)
+		return nil
+	}
+	fmt.Fprintf(w, "store      %s (%.1f MB on disk)\n", v.Store, float64(v.DiskBytes)/1e6)
+	fmt.Fprintf(w, "network    %s\n", v.Network)
+	fmt.Fprintf(w, "tip        %d %s (%s)\n", v.Height, v.Hash, v.Time)
+	fmt.Fprintf(w, "range      heights %d–%d, %d blocks\n", v.StartHeight, v.Height, v.Blocks)
+	fmt.Fprintf(w, "txs        %d (%d inputs, %d outputs)\n", v.Txs, v.Inputs, v.Outputs)
+	if v.External > 0 {
+		fmt.Fprintf(w, "external   %d inputs spend outputs from before height %d (value unknown)\n", v.External, v.StartHeight)
+	}
+	fmt.Fprintf(w, "unspent    %s BTC in tracked outputs\n", btc(v.Unspent))
+	return nil
+}
