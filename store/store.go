@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -60,6 +61,16 @@ func Open(dir string, opt Options) (*Store, error) {
 		WithNumVersionsToKeep(1).
 		WithDetectConflicts(false)
 	db, err := badger.Open(bo)
+	if err != nil && opt.ReadOnly && strings.Contains(err.Error(), "truncate required") {
+		// A writer was killed mid-write: let Badger replay and truncate
+		// its log in read-write mode once, then open read-only again.
+		rw, rerr := badger.Open(bo.WithReadOnly(false))
+		if rerr == nil {
+			if rerr = rw.Close(); rerr == nil {
+				db, err = badger.Open(bo)
+			}
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}

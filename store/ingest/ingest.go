@@ -31,6 +31,8 @@ type Config struct {
 	Logger      *slog.Logger
 	// Progress, if set, is called about once a second and at the end.
 	Progress func(Progress)
+	// OnCommit, if set, is called after each durable commit with the new tip.
+	OnCommit func(height int32)
 }
 
 // Progress is a snapshot of a run.
@@ -164,11 +166,12 @@ func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 	res.FromHeight = todo[0].height
 
 	w := &writer{
-		st:     st,
-		state:  state,
-		params: plan.net,
-		cache:  newTxCache(cfg.CacheTxs),
-		res:    &res,
+		st:       st,
+		state:    state,
+		params:   plan.net,
+		cache:    newTxCache(cfg.CacheTxs),
+		onCommit: cfg.OnCommit,
+		res:      &res,
 	}
 	w.batch, err = st.NewBatch()
 	if err != nil {

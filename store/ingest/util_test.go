@@ -1,5 +1,11 @@
 package ingest_test
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/btcsuite/btcd/chaincfg"
+)
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+func nil2params() *chaincfg.Params { return &chaincfg.MainNetParams }

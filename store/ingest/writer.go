@@ -22,6 +22,7 @@ type writer struct {
 	batch           *store.Batch
 	res             *Result
 	pendingTxs      int
+	onCommit        func(int32)
 	tx              store.Tx // reused per transaction
 	pendingCoinbase *store.Tx
 }
@@ -192,6 +193,9 @@ func (w *writer) commit() error {
 	}
 	w.pendingTxs = 0
 	w.cache.trim()
+	if w.onCommit != nil {
+		w.onCommit(w.state.Height)
+	}
 	return nil
 }
 
