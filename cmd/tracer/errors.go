@@ -3,6 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/store/ingest"
+	"github.com/tracer-oss/tracer/store/network"
 )
 
 // usageError marks an error caused by the user's input (bad flag, bad txid,
@@ -25,12 +31,19 @@ func badInput(err error) error {
 }
 
 // usageSentinels are library errors that mean the input, not the program, was wrong.
-var usageSentinels []error
+var usageSentinels = []error{address.ErrInvalid, store.ErrNotFound, network.ErrUnknown, ingest.ErrNoHeight, ingest.ErrNetwork}
 
 func isUsage(err error) bool {
 	var u usageError
 	if errors.As(err, &u) {
 		return true
+	}
+	// urfave/cli reports these without a type of their own.
+	msg := err.Error()
+	for _, m := range []string{"Required flag", "No help topic", "flag provided but not defined", "invalid value"} {
+		if strings.Contains(msg, m) {
+			return true
+		}
 	}
 	for _, s := range usageSentinels {
 		if errors.Is(err, s) {

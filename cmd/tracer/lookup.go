@@ -219,7 +219,9 @@ func runTx(c *cli.Context) error {
 	default:
 		fmt.Fprintf(w, "fee\t%s\n", feeText(v.Fee))
 	}
-	fmt.Fprintf(w, "\ninputs (%d)\t\t\t\n", len(v.Inputs))
+	w.Flush()
+	fmt.Fprintf(c.App.Writer, "\ninputs (%d)\n", len(v.Inputs))
+	w = tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
 	for i, in := range v.Inputs {
 		switch {
 		case in.Coinbase:
@@ -230,7 +232,9 @@ func runTx(c *cli.Context) error {
 			fmt.Fprintf(w, "  %d\t%s\t%s:%d\t%s BTC\n", i, orDash(in.Address), in.PrevTxid, in.PrevVout, btc(*in.Value))
 		}
 	}
-	fmt.Fprintf(w, "\noutputs (%d)\t\t\t\n", len(v.Outputs))
+	w.Flush()
+	fmt.Fprintf(c.App.Writer, "\noutputs (%d)\n", len(v.Outputs))
+	w = tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
 	for _, o := range v.Outputs {
 		spent := "unspent"
 		if o.Spent {
@@ -421,7 +425,9 @@ func runAddress(c *cli.Context) error {
 	fmt.Fprintf(w, "received\t%s BTC in %d outputs\n", btc(v.Received), v.Outputs)
 	fmt.Fprintf(w, "sent\t%s BTC\n", btc(v.Sent))
 	fmt.Fprintf(w, "txs\t%d, first seen at height %d, last at %d\n", v.TxCount, v.FirstSeen, v.LastSeen)
-	fmt.Fprintf(w, "\noutputs\t\t\t\t\n")
+	w.Flush()
+	fmt.Fprintf(c.App.Writer, "\noutputs (height, txid:vout, value, spender)\n")
+	w = tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
 	for _, o := range v.Page {
 		spent := "unspent"
 		if o.Spent {
@@ -429,10 +435,13 @@ func runAddress(c *cli.Context) error {
 		}
 		fmt.Fprintf(w, "  %d\t%s:%d\t%s BTC\t%s\n", o.Height, o.Txid, o.Vout, btc(o.Value), spent)
 	}
-	if v.Next != "" {
-		fmt.Fprintf(w, "\nmore: tracer address %s --after %s\n", v.Address, v.Next)
+	if err := w.Flush(); err != nil {
+		return err
 	}
-	return w.Flush()
+	if v.Next != "" {
+		fmt.Fprintf(c.App.Writer, "\nmore: tracer address %s --after %s\n", v.Address, v.Next)
+	}
+	return nil
 }
 
 func verifyCommand() *cli.Command {

@@ -1,0 +1,46 @@
+# tracer — run `make help` for the targets.
+GO      ?= go
+TOOLS   := $(CURDIR)/.tools
+BTCD    := github.com/btcsuite/btcd
+BTCDV   := v0.24.2
+export PATH := $(TOOLS):$(PATH)
+
+.PHONY: help build demo test unit itest tools fuzz bench lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+build: ## build bin/tracer
+	$(GO) build -o bin/tracer ./cmd/tracer
+
+demo: ## the main job on the embedded default (real mainnet blocks 0-14131)
+	$(GO) run ./cmd/tracer demo
+
+test: tools ## every test: unit, real-data and integration (starts a real btcd)
+	$(GO) test -tags integration -timeout 30m ./...
+
+unit: ## unit tests only (no processes started)
+	$(GO) test -short ./...
+
+itest: tools ## integration tests only
+	$(GO) test -tags integration -run Integration -timeout 30m ./...
+
+tools: $(TOOLS)/btcd $(TOOLS)/addblock $(TOOLS)/btcctl ## install btcd, addblock, btcctl into .tools/
+
+$(TOOLS)/btcd $(TOOLS)/addblock $(TOOLS)/btcctl:
+	GOBIN=$(TOOLS) $(GO) install $(BTCD)@$(BTCDV) $(BTCD)/cmd/addblock@$(BTCDV) $(BTCD)/cmd/btcctl@$(BTCDV)
+
+fuzz: ## run each fuzz test for FUZZTIME (default 20s)
+	$(GO) test -run '^$$' -fuzz FuzzScan -fuzztime $${FUZZTIME:-20s} ./store/blockfile
+	$(GO) test -run '^$$' -fuzz FuzzDecodeTx -fuzztime $${FUZZTIME:-20s} ./store
+	$(GO) test -run '^$$' -fuzz FuzzClassify -fuzztime $${FUZZTIME:-20s} ./store/address
+
+bench: ## benchmarks (ingest of a generated 1M-tx chain, Badger ceiling, lookups)
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+
+lint: ## gofmt and go vet
+	@test -z "$$(gofmt -l .)" || (gofmt -l .; exit 1)
+	$(GO) vet -tags integration ./...
+
+clean: ## remove build output and the demo store
+	rm -rf bin demo .tools
