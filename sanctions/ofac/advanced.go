@@ -212,7 +212,7 @@ func (p *advancedParser) run() error {
 		return err
 	}
 	if p.refs == nil {
-		return &ParseError{File: s.file, Line: s.line(), Element: "Sanctions", Err: fmt.Errorf("%w: no ReferenceValueSets", ErrNoReferences)}
+		return &ParseError{File: s.file, Line: s.line(), Element: "Sanctions", Err: ErrNoReferences}
 	}
 	return nil
 }

@@ -12,7 +12,7 @@ var (
 	ErrTruncated       = errors.New("ofac: file truncated")
 	ErrMalformed       = errors.New("ofac: malformed file")
 	ErrColumnCount     = errors.New("ofac: wrong number of columns")
-	ErrNoReferences    = errors.New("ofac: no ReferenceValueSets before the parties")
+	ErrNoReferences    = errors.New("ofac: no ReferenceValueSets")
 	ErrNoSDNFile       = errors.New("ofac: no SDN file among the inputs")
 	ErrTooManySDNFiles = errors.New("ofac: more than one SDN file among the inputs")
 	ErrCompression     = errors.New("ofac: bad compressed data")

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -255,10 +256,21 @@ func open(ctx context.Context, r io.Reader, name string, depth int) ([]*opened, 
 		if closer != nil {
 			closer.Close()
 		}
-		return nil, &ParseError{File: name, Err: fmt.Errorf("%w: %v", ErrCompression, err)}
+		if !errors.Is(err, ErrCompression) {
+			err = fmt.Errorf("%w: %v", ErrCompression, err)
+		}
+		return nil, &ParseError{File: name, Err: err}
 	}
 	kind, err := Detect(sniff, innerName(name))
 	if err != nil {
+		if dr != io.Reader(br) {
+			// Garbage out of a decompressor is more likely a corrupt
+			// stream than an unknown format: the checksum at the end of
+			// the block tells.
+			if _, cerr := io.Copy(io.Discard, dbr); cerr != nil {
+				err = cerr
+			}
+		}
 		if closer != nil {
 			closer.Close()
 		}
