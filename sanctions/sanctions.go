@@ -192,7 +192,7 @@ type Seed struct {
 // Tag is an attribution label for one address.
 type Tag struct {
 	Address          string
-	Currency         string    // upper case, e.g. "BTC"
+	Currency         string // upper case, e.g. "BTC"
 	Label            string
 	Category         string    // lower case concept id: exchange, mixing_service, ...
 	Actor            string    // ActorPack id, e.g. "binance"

@@ -27,7 +27,7 @@ const (
 )
 
 // remarkAddrRE finds "Digital Currency Address - XBT <addr>" in remarks.
-var remarkAddrRE = regexp.MustCompile(`Digital\s+Currency\s+Address\s*-\s*([A-Za-z0-9]+)\s+([^\s;,]+)`)
+var remarkAddrRE = regexp.MustCompile(`Digital\s+Currency\s+Address\s*-\s*([A-Za-z0-9]+)\s+([A-Za-z0-9][^\s;,]*)`)
 
 // csvFile reads one legacy CSV file record by record with line numbers and
 // the quirks of OFAC's files: CRLF, "-0-" for empty, a trailing 0x1A byte.
