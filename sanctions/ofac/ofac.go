@@ -1,0 +1,280 @@
+package ofac
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tracer-oss/tracer/sanctions"
+)
+
+// Kind is what one file holds.
+type Kind string
+
+// File kinds. The first three are SDN lists; the others are companions of
+// sdn.csv.
+const (
+	KindUnknown  Kind = ""
+	KindAdvanced Kind = sanctions.FormatSDNAdvanced // sdn_advanced.xml
+	KindSDNXML   Kind = sanctions.FormatSDNXML      // SDN.XML
+	KindSDNCSV   Kind = sanctions.FormatSDNCSV      // sdn.csv
+	KindComments Kind = "sdn_comments_csv"          // sdn_comments.csv
+	KindAlt      Kind = "alt_csv"                   // alt.csv
+)
+
+// sniffLen is how much of a (decompressed) file Detect looks at.
+const sniffLen = 8 << 10
+
+// maxNesting bounds archives inside archives (a zip quine would recurse
+// forever).
+const maxNesting = 2
+
+// Detect tells what a file holds from its first bytes (already decompressed;
+// see Parse for compressed input) and, as a tie-breaker, its name.
+func Detect(head []byte, name string) (Kind, error) {
+	base := strings.ToLower(filepath.Base(name))
+	h := bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
+	if root := xmlRoot(h); root != "" {
+		switch root {
+		case "Sanctions":
+			return KindAdvanced, nil
+		case "sdnList":
+			return KindSDNXML, nil
+		}
+		return KindUnknown, fmt.Errorf("%w: XML root element <%s>", ErrUnknownFormat, root)
+	}
+	// CSV: count the columns of the first record.
+	line := h
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	} else if len(h) == sniffLen {
+		line = nil // first record longer than the sniff window: count unknown
+	}
+	n := 0
+	if len(bytes.TrimSpace(line)) > 0 && line[0] >= '0' && line[0] <= '9' {
+		r := csv.NewReader(bytes.NewReader(line))
+		r.FieldsPerRecord = -1
+		r.LazyQuotes = true
+		if rec, err := r.Read(); err == nil {
+			n = len(rec)
+		}
+	}
+	switch {
+	case n == 12:
+		return KindSDNCSV, nil
+	case n == 2:
+		return KindComments, nil
+	case n == 5:
+		return KindAlt, nil
+	}
+	switch {
+	case strings.Contains(base, "comments"):
+		return KindComments, nil
+	case strings.HasPrefix(base, "alt") && strings.Contains(base, ".csv"):
+		return KindAlt, nil
+	case strings.HasPrefix(base, "sdn") && strings.Contains(base, ".csv") && len(bytes.TrimSpace(h)) == 0:
+		return KindSDNCSV, nil
+	}
+	return KindUnknown, ErrUnknownFormat
+}
+
+// xmlRoot returns the local name of the first element in head, or "" when
+// head does not start like an XML document.
+func xmlRoot(h []byte) string {
+	t := bytes.TrimLeft(h, " \t\r\n")
+	if len(t) == 0 || t[0] != '<' {
+		return ""
+	}
+	for len(t) > 0 {
+		i := bytes.IndexByte(t, '<')
+		if i < 0 || i+1 >= len(t) {
+			return ""
+		}
+		t = t[i+1:]
+		switch {
+		case bytes.HasPrefix(t, []byte("?")), bytes.HasPrefix(t, []byte("!")):
+			continue
+		}
+		end := bytes.IndexAny(t, " \t\r\n/>")
+		if end <= 0 {
+			return ""
+		}
+		name := string(t[:end])
+		if i := strings.IndexByte(name, ':'); i >= 0 {
+			name = name[i+1:]
+		}
+		return name
+	}
+	return ""
+}
+
+// Parse reads one SDN file (sdn_advanced.xml, SDN.XML or sdn.csv), plain or
+// gzip, bzip2 or zip compressed. name is used in errors, in List.Source and
+// as a tie-breaker for detection. A zip may hold sdn.csv together with
+// sdn_comments.csv and alt.csv; they are joined. sdn.csv given alone (not in
+// a zip) is parsed without its comments; use ParseFiles or ParseCSV to join
+// them.
+func Parse(ctx context.Context, r io.Reader, name string) (*sanctions.List, error) {
+	files, err := open(ctx, r, name, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(files)
+	return parseOpened(ctx, files)
+}
+
+// ParseFiles reads the SDN list from files on disk: exactly one SDN file
+// (any format, any compression) and, for sdn.csv, optionally its
+// sdn_comments.csv and alt.csv. The companions are recognised by content.
+func ParseFiles(ctx context.Context, paths ...string) (*sanctions.List, error) {
+	var all []*opened
+	defer func() { closeAll(all) }()
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("ofac: %w", err)
+		}
+		files, err := open(ctx, f, p, 0)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		for _, o := range files {
+			if o.closer == nil {
+				o.closer = f
+			} else {
+				o.closer = multiCloser{o.closer, f}
+			}
+		}
+		if len(files) == 0 {
+			f.Close()
+		}
+		all = append(all, files...)
+	}
+	return parseOpened(ctx, all)
+}
+
+// CSVInput names the parts of the legacy CSV edition. SDN is required;
+// Comments (sdn_comments.csv) and Alt (alt.csv) may be nil.
+type CSVInput struct {
+	SDN, Comments, Alt             io.Reader
+	SDNName, CommentsName, AltName string
+}
+
+func parseOpened(ctx context.Context, files []*opened) (*sanctions.List, error) {
+	var main *opened
+	in := CSVInput{}
+	for _, f := range files {
+		switch f.kind {
+		case KindAdvanced, KindSDNXML, KindSDNCSV:
+			if main != nil {
+				return nil, fmt.Errorf("%w: %s and %s", ErrTooManySDNFiles, main.name, f.name)
+			}
+			main = f
+		case KindComments:
+			in.Comments, in.CommentsName = f.r, f.name
+		case KindAlt:
+			in.Alt, in.AltName = f.r, f.name
+		}
+	}
+	if main == nil {
+		var names []string
+		for _, f := range files {
+			names = append(names, f.name)
+		}
+		return nil, fmt.Errorf("%w (%s)", ErrNoSDNFile, strings.Join(names, ", "))
+	}
+	switch main.kind {
+	case KindAdvanced:
+		return ParseAdvanced(ctx, main.r, main.name)
+	case KindSDNXML:
+		return ParseSDNXML(ctx, main.r, main.name)
+	default:
+		in.SDN, in.SDNName = main.r, main.name
+		return ParseCSV(ctx, in)
+	}
+}
+
+// opened is one detected, decompressed input.
+type opened struct {
+	name   string
+	kind   Kind
+	r      io.Reader
+	closer io.Closer
+}
+
+type multiCloser []io.Closer
+
+func (m multiCloser) Close() error {
+	var first error
+	for _, c := range m {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func closeAll(files []*opened) {
+	for _, f := range files {
+		if f.closer != nil {
+			f.closer.Close()
+		}
+	}
+}
+
+// open unwraps compression and detects the kind of every file inside r. Only
+// zip yields more than one file; zip members that are not SDN files are
+// skipped.
+func open(ctx context.Context, r io.Reader, name string, depth int) ([]*opened, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if depth > maxNesting {
+		return nil, &ParseError{File: name, Err: fmt.Errorf("%w: archives nested deeper than %d", ErrCompression, maxNesting)}
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, _ := br.Peek(4)
+	switch {
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")), bytes.HasPrefix(head, []byte("PK\x05\x06")):
+		return openZip(ctx, br, name, depth)
+	}
+	dr, closer, err := decompress(br, name)
+	if err != nil {
+		return nil, err
+	}
+	dbr := bufio.NewReaderSize(dr, 64<<10)
+	sniff, err := dbr.Peek(sniffLen)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		if closer != nil {
+			closer.Close()
+		}
+		if !errors.Is(err, ErrCompression) {
+			err = fmt.Errorf("%w: %v", ErrCompression, err)
+		}
+		return nil, &ParseError{File: name, Err: err}
+	}
+	kind, err := Detect(sniff, innerName(name))
+	if err != nil {
+		if dr != io.Reader(br) {
+			// Garbage out of a decompressor is more likely a corrupt
+			// stream than an unknown format: the checksum at the end of
+			// the block tells.
+			if _, cerr := io.Copy(io.Discard, dbr); cerr != nil {
+				err = cerr
+			}
+		}
+		if closer != nil {
+			closer.Close()
+		}
+		return nil, &ParseError{File: name, Line: 1, Err: err}
+	}
+	return []*opened{{name: name, kind: kind, r: dbr, closer: closer}}, nil
+}
