@@ -1,0 +1,518 @@
+package tracer
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg"
+
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/tracer/taint"
+)
+
+// Options are a trace's parameters.
+type Options struct {
+	Model       taint.Model
+	FeesTainted bool
+	MaxHops     int   // 0: 100
+	MinValue    int64 // tainted amounts below this are not followed (dust); 0: 1 sat
+	SinceHeight int32 // seed outputs received before it are ignored; -1: none
+	UntilHeight int32 // transactions after it are not followed; -1: none
+	MaxTxs      int   // stop after visiting this many transactions; 0: 10,000,000
+	// WideOutputs: a transaction with more outputs than this is not followed
+	// through (its labelled outputs still count as hits, the rest is cut).
+	// 0: 1,000.
+	WideOutputs int
+	// StopCategories end a branch at an output whose label has one of these
+	// categories, and count it as a hit. nil: exchange only.
+	StopCategories []string
+	Params         *chaincfg.Params
+	// Progress, if set, is called about once a second.
+	Progress func(visited int, pending int)
+}
+
+func (o *Options) normalize() error {
+	if o.MaxHops == 0 {
+		o.MaxHops = 100
+	}
+	if o.MinValue == 0 {
+		o.MinValue = 1
+	}
+	if o.MaxTxs == 0 {
+		o.MaxTxs = 10_000_000
+	}
+	if o.WideOutputs == 0 {
+		o.WideOutputs = 1000
+	}
+	if o.StopCategories == nil {
+		o.StopCategories = []string{"exchange"}
+	}
+	if o.MaxHops < 0 || o.MinValue < 0 || o.MaxTxs < 0 || o.WideOutputs < 0 {
+		return fmt.Errorf("%w: limits must not be negative", ErrBadParams)
+	}
+	if o.Params == nil {
+		return fmt.Errorf("%w: no network parameters", ErrBadParams)
+	}
+	return nil
+}
+
+// Seed is a starting address.
+type Seed struct {
+	Addr   address.Addr
+	Label  string
+	Source string
+}
+
+// pending is tainted value on an output waiting for its spender.
+type pending struct {
+	value, tainted int64
+	hops           int
+}
+
+// txState is what the walk remembers of a visited transaction.
+type txState struct {
+	hops int
+	pred store.TxNum // funding tx of its most tainted input (for paths)
+	seed int         // index of the seed whose funds reach it through pred
+	root bool        // a seed's funding transaction
+}
+
+type txHeap []store.TxNum
+
+func (h txHeap) Len() int           { return len(h) }
+func (h txHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h txHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *txHeap) Push(x any)        { *h = append(*h, x.(store.TxNum)) }
+func (h *txHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// walker holds one forward trace.
+type walker struct {
+	g      Graph
+	lab    Labeler
+	opt    Options
+	stop   map[string]bool
+	res    *Result
+	taint  map[store.OutPoint]pending
+	states map[store.TxNum]*txState
+	queue  txHeap
+	queued map[store.TxNum]bool
+	seeds  []Seed
+	reads  int
+	times  map[int32]string
+	txids  map[store.TxNum]txRef
+	fund   map[store.TxNum]*store.Tx // small cache of funding txs read for input values
+	edgeAt map[store.OutPoint]int    // index in res.Edges of a pending edge
+	seedOp map[store.OutPoint]bool   // outputs paid to seeds
+}
+
+type txRef struct {
+	id     string
+	height int32
+}
+
+// Forward traces where the funds received by the seeds went. The walk visits
+// transactions in chain order, so every tainted input of a transaction is
+// known when it is reached; the result is the same on every run.
+func Forward(ctx context.Context, g Graph, lab Labeler, seeds []Seed, opt Options) (*Result, error) {
+	if err := opt.normalize(); err != nil {
+		return nil, err
+	}
+	started := time.Now()
+	w := &walker{
+		g: g, lab: lab, opt: opt, stop: map[string]bool{},
+		res: &Result{SchemaVersion: 1, Totals: Totals{PerEntity: map[string]int64{}}},
+		taint: map[store.OutPoint]pending{}, states: map[store.TxNum]*txState{},
+		queued: map[store.TxNum]bool{}, seeds: seeds, times: map[int32]string{},
+		txids: map[store.TxNum]txRef{}, fund: map[store.TxNum]*store.Tx{},
+		edgeAt: map[store.OutPoint]int{}, seedOp: map[store.OutPoint]bool{},
+	}
+	if lab == nil {
+		w.lab = MapLabeler{}
+	}
+	for _, c := range opt.StopCategories {
+		w.stop[c] = true
+	}
+	w.res.Params = Params{
+		Direction: "forward", Model: opt.Model.String(), FeesTainted: opt.FeesTainted, MaxHops: opt.MaxHops,
+		MinValue: opt.MinValue, SinceHeight: opt.SinceHeight, UntilHeight: opt.UntilHeight, MaxTxs: opt.MaxTxs,
+		WideOutputs: opt.WideOutputs, StopCategories: append([]string(nil), opt.StopCategories...), Started: started.UTC(),
+	}
+	if err := w.seed(); err != nil {
+		return nil, err
+	}
+	err := w.run(ctx)
+	w.res.Params.ElapsedSeconds = time.Since(started).Seconds()
+	w.res.Params.TxsVisited = len(w.states) - w.roots()
+	if v := w.res.Params.TxsVisited; v > 0 {
+		w.res.Params.StoreReadsPerTx = float64(w.reads) / float64(v)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			w.res.Partial, w.res.PartialWhy = true, "interrupted"
+			w.cutPending("limit")
+			w.finish()
+			return w.res, nil
+		}
+		return nil, err
+	}
+	w.finish()
+	return w.res, nil
+}
+
+func (w *walker) roots() int {
+	n := 0
+	for _, s := range w.states {
+		if s.root {
+			n++
+		}
+	}
+	return n
+}
+
+func (w *walker) ref(n store.TxNum, tx *store.Tx) txRef {
+	if r, ok := w.txids[n]; ok {
+		return r
+	}
+	r := txRef{tx.ID.String(), tx.Height}
+	w.txids[n] = r
+	return r
+}
+
+func (w *walker) seed() error {
+	for i, s := range w.seeds {
+		info := SeedInfo{Address: s.Addr.String(w.opt.Params), Label: s.Label, Source: s.Source}
+		var outs []store.AddrOutput
+		if err := w.g.AddressOutputs(s.Addr, store.OutPoint{}, func(o store.AddrOutput) bool {
+			outs = append(outs, o)
+			return true
+		}); err != nil {
+			return err
+		}
+		w.reads++
+		for _, o := range outs {
+			if w.opt.SinceHeight >= 0 && o.Height < w.opt.SinceHeight {
+				continue
+			}
+			if w.opt.UntilHeight >= 0 && o.Height > w.opt.UntilHeight {
+				continue
+			}
+			if _, dup := w.taint[o.OutPoint]; dup {
+				continue // two seeds share an address
+			}
+			info.Outputs++
+			info.Received += o.Value
+			w.seedOp[o.OutPoint] = true
+			w.res.Totals.Traced += o.Value
+			if _, ok := w.states[o.Tx]; !ok {
+				w.states[o.Tx] = &txState{hops: 0, seed: i, root: true}
+				w.txids[o.Tx] = txRef{o.TxID.String(), o.Height}
+			}
+			p := pending{value: o.Value, tainted: o.Value}
+			w.route(o.Tx, o.OutPoint, o.Addr, p, o.Spent, o.SpentBy, false)
+		}
+		w.res.Seeds = append(w.res.Seeds, info)
+	}
+	if w.res.Totals.Traced == 0 {
+		return ErrNoSeeds
+	}
+	return nil
+}
+
+// route decides what happens to tainted value on one output.
+func (w *walker) route(from store.TxNum, op store.OutPoint, addr address.Addr, p pending, spent bool, by store.InPoint, wide bool) {
+	fromRef := w.txids[from]
+	e := Edge{From: fromRef.id, Vout: op.Vout, Address: addr.String(w.opt.Params), Value: p.value, Tainted: p.tainted}
+	st := w.states[from]
+	if l, ok := w.lab.Label(addr); ok && w.stop[l.Category] && !st.root {
+		e.End = "hit"
+		w.res.Edges = append(w.res.Edges, e)
+		w.hit(from, op, addr, p, l)
+		return
+	}
+	switch {
+	case p.tainted < w.opt.MinValue:
+		e.End = "dust"
+		w.res.Totals.Dust += p.tainted
+	case wide:
+		e.End = "wide"
+		w.res.Totals.Cut += p.tainted
+	case !spent:
+		e.End = "holding"
+		w.res.Totals.Unspent += p.tainted
+		w.res.Holdings = append(w.res.Holdings, Holding{Address: e.Address, Txid: fromRef.id, Vout: op.Vout, Height: fromRef.height, Hops: p.hops, Value: p.value, Tainted: p.tainted})
+	case p.hops >= w.opt.MaxHops:
+		e.End = "limit"
+		w.res.Totals.Cut += p.tainted
+	default:
+		w.taint[op] = p
+		if !w.queued[by.Tx] {
+			w.queued[by.Tx] = true
+			heap.Push(&w.queue, by.Tx)
+		}
+		w.edgeAt[op] = len(w.res.Edges)
+		w.res.Edges = append(w.res.Edges, e) // To is filled when the spender is visited
+		return
+	}
+	w.res.Edges = append(w.res.Edges, e)
+}
+
+func (w *walker) hit(from store.TxNum, op store.OutPoint, addr address.Addr, p pending, l Label) {
+	ref := w.txids[from]
+	h := Hit{Entity: l.Entity, Category: l.Category, TagSource: l.Source, Via: l.Via, LinkTxid: l.LinkTxid,
+		Address: addr.String(w.opt.Params), Txid: ref.id, Vout: op.Vout, Height: ref.height, Time: w.blockTime(ref.height),
+		Hops: p.hops, Value: p.value, Tainted: p.tainted}
+	if p.value > 0 {
+		h.Share = float64(p.tainted) / float64(p.value)
+	}
+	if h.Via == "" {
+		h.Via = "tag"
+	}
+	st := w.states[from]
+	h.SeedAddress = w.res.Seeds[0].Address
+	if st.seed < len(w.seeds) {
+		h.SeedAddress = w.seeds[st.seed].Addr.String(w.opt.Params)
+	}
+	for n := from; ; {
+		s := w.states[n]
+		if s == nil || s.root {
+			break
+		}
+		r := w.txids[n]
+		h.Path = append(h.Path, Step{Txid: r.id, Height: r.height})
+		n = s.pred
+	}
+	for i, j := 0, len(h.Path)-1; i < j; i, j = i+1, j-1 {
+		h.Path[i], h.Path[j] = h.Path[j], h.Path[i]
+	}
+	w.res.Hits = append(w.res.Hits, h)
+	w.res.Totals.ToEntities += p.tainted
+	w.res.Totals.PerEntity[l.Entity] += p.tainted
+	w.res.Totals.Hits++
+}
+
+func (w *walker) blockTime(h int32) string {
+	if t, ok := w.times[h]; ok {
+		return t
+	}
+	t := ""
+	if b, err := w.g.BlockByHeight(h); err == nil {
+		t = b.Time().Format("2006-01-02 15:04:05 UTC")
+	}
+	w.times[h] = t
+	return t
+}
+
+func (w *walker) run(ctx context.Context) error {
+	last := time.Now()
+	visited := 0
+	var outTaint []int64
+	var coins []taint.Coin
+	var values []int64
+	for w.queue.Len() > 0 {
+		if visited&255 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if w.opt.Progress != nil && time.Since(last) > time.Second {
+				last = time.Now()
+				w.opt.Progress(visited, w.queue.Len())
+			}
+		}
+		if visited >= w.opt.MaxTxs {
+			w.res.Partial, w.res.PartialWhy = true, fmt.Sprintf("visited the maximum of %d transactions", w.opt.MaxTxs)
+			w.cutPending("limit")
+			return nil
+		}
+		n := heap.Pop(&w.queue).(store.TxNum)
+		visited++
+		tx, err := w.g.TxByNum(n)
+		if err != nil {
+			return err
+		}
+		w.reads++
+		ref := w.ref(n, tx)
+		// Inputs: tainted ones from the walk, others' values from the store.
+		coins = coins[:0]
+		st := &txState{hops: 1 << 30}
+		var best int64 = -1
+		known := true
+		for vin, in := range tx.Inputs {
+			c := taint.Coin{}
+			switch in.Kind {
+			case store.InputKnown:
+				if p, ok := w.taint[in.Prev]; ok {
+					delete(w.taint, in.Prev)
+					c = taint.Coin{Value: p.value, Tainted: p.tainted}
+					fs := w.states[in.Prev.Tx]
+					if p.hops+1 < st.hops {
+						st.hops = p.hops + 1
+					}
+					if p.tainted > best {
+						best, st.pred, st.seed = p.tainted, in.Prev.Tx, fs.seed
+					}
+					w.fillEdge(in.Prev, ref.id)
+				} else {
+					v, err := w.inputValue(in.Prev)
+					if err != nil {
+						return fmt.Errorf("tx %s input %d: %w", tx.ID, vin, err)
+					}
+					c.Value = v
+				}
+			default:
+				known = false
+			}
+			coins = append(coins, c)
+		}
+		if old := w.states[n]; old != nil && old.root {
+			st.root = true // a seed's funding tx reached by the walk
+			st.seed = old.seed
+		}
+		w.states[n] = st
+		values = values[:0]
+		var W int64
+		for _, o := range tx.Outputs {
+			values = append(values, o.Value)
+			W += o.Value
+		}
+		if !known {
+			// An input of unknown value (before the store's range): treat
+			// the unknown part as clean and as large as the fee makes it.
+			var V int64
+			for _, c := range coins {
+				V += c.Value
+			}
+			if V < W {
+				coins = append(coins, taint.Coin{Value: W - V})
+			}
+		}
+		var fee int64
+		outTaint, fee, err = taint.Propagate(w.opt.Model, coins, values, w.opt.FeesTainted, outTaint)
+		if err != nil {
+			return fmt.Errorf("tx %s: %w", tx.ID, err)
+		}
+		w.res.Totals.Fees += fee
+		if w.opt.UntilHeight >= 0 && tx.Height > w.opt.UntilHeight {
+			// Outside the window: the taint arriving here is cut.
+			var in int64
+			for _, c := range coins {
+				in += c.Tainted
+			}
+			w.res.Totals.Fees -= fee
+			w.res.Totals.Cut += in
+			continue
+		}
+		var spenders map[uint32]store.InPoint
+		for j, t := range outTaint {
+			if t > 0 && spenders == nil {
+				if spenders, err = w.g.Spenders(n); err != nil {
+					return err
+				}
+				w.reads++
+			}
+			if t == 0 {
+				continue
+			}
+			if op := (store.OutPoint{Tx: n, Vout: uint32(j)}); w.seedOp[op] {
+				// Seed to seed: that output is already traced in full.
+				w.res.Totals.Traced -= t
+				continue
+			}
+			sp, spent := spenders[uint32(j)]
+			w.route(n, store.OutPoint{Tx: n, Vout: uint32(j)}, tx.Outputs[j].Addr, pending{value: tx.Outputs[j].Value, tainted: t, hops: st.hops}, spent, sp, len(tx.Outputs) > w.opt.WideOutputs)
+		}
+		if len(w.fund) > 100_000 {
+			clear(w.fund)
+		}
+	}
+	return nil
+}
+
+// fillEdge records the spender of a pending edge.
+func (w *walker) fillEdge(op store.OutPoint, to string) {
+	if i, ok := w.edgeAt[op]; ok {
+		w.res.Edges[i].To = to
+		delete(w.edgeAt, op)
+	}
+}
+
+func (w *walker) inputValue(op store.OutPoint) (int64, error) {
+	tx, ok := w.fund[op.Tx]
+	if !ok {
+		var err error
+		if tx, err = w.g.TxByNum(op.Tx); err != nil {
+			return 0, err
+		}
+		w.reads++
+		w.fund[op.Tx] = tx
+	}
+	if int(op.Vout) >= len(tx.Outputs) {
+		return 0, fmt.Errorf("%w: output %d:%d", store.ErrCorrupt, op.Tx, op.Vout)
+	}
+	return tx.Outputs[op.Vout].Value, nil
+}
+
+// cutPending counts taint still waiting for its spender as cut by a limit.
+func (w *walker) cutPending(end string) {
+	for _, p := range w.taint {
+		w.res.Totals.Cut += p.tainted
+	}
+	for i := range w.res.Edges {
+		if e := &w.res.Edges[i]; e.End == "" && e.To == "" {
+			e.End = end
+		}
+	}
+	clear(w.taint)
+}
+
+// finish builds the node list and orders everything deterministically.
+func (w *walker) finish() {
+	for n, s := range w.states {
+		r := w.txids[n]
+		w.res.Nodes = append(w.res.Nodes, Node{Txid: r.id, Height: r.height, Hops: s.hops, Seed: s.root})
+	}
+	in := map[string]int64{}
+	for _, e := range w.res.Edges {
+		if e.To != "" {
+			in[e.To] += e.Tainted
+		}
+	}
+	for i := range w.res.Nodes {
+		w.res.Nodes[i].Tainted = in[w.res.Nodes[i].Txid]
+	}
+	sort.Slice(w.res.Nodes, func(i, j int) bool {
+		a, b := w.res.Nodes[i], w.res.Nodes[j]
+		if a.Height != b.Height {
+			return a.Height < b.Height
+		}
+		return a.Txid < b.Txid
+	})
+	sort.SliceStable(w.res.Hits, func(i, j int) bool {
+		a, b := w.res.Hits[i], w.res.Hits[j]
+		if a.Height != b.Height {
+			return a.Height < b.Height
+		}
+		if a.Txid != b.Txid {
+			return a.Txid < b.Txid
+		}
+		return a.Vout < b.Vout
+	})
+	sort.SliceStable(w.res.Holdings, func(i, j int) bool {
+		a, b := w.res.Holdings[i], w.res.Holdings[j]
+		if a.Height != b.Height {
+			return a.Height < b.Height
+		}
+		if a.Txid != b.Txid {
+			return a.Txid < b.Txid
+		}
+		return a.Vout < b.Vout
+	})
+}
