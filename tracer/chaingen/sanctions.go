@@ -126,11 +126,6 @@ func writeSDN(path string, t *Truth, issued time.Time) error {
 	}
 	w("  </DistinctParties>\n  <SanctionsEntries>\n")
 	for i, e := range t.Entities {
-		prog := sdnProgramBase
-		if e.Program != "CYBER2" {
-			prog++
-		}
-		_ = prog
 		w("    <SanctionsEntry ID=\"%d\" ProfileID=\"%d\" ListID=\"%d\">\n", e.SDNID, e.SDNID, sdnListID)
 		w("      <EntryEvent ID=\"%d\" EntryEventTypeID=\"1\" LegalBasisID=\"%d\">\n        <Comment />\n", e.SDNID, sdnLegalBasis)
 		w("        <Date CalendarTypeID=\"1\">\n          <Year>%d</Year>\n          <Month>%d</Month>\n          <Day>%d</Day>\n        </Date>\n      </EntryEvent>\n", day.Year(), day.Month(), day.Day())

@@ -64,7 +64,7 @@ type scamCentre struct {
 	cjClean    []*utxo
 	peels      []*scamPeel
 	mules      []*utxo
-	cleanDeps  int
+	cleanDeps  []*cleanInfo
 }
 
 func newScamCentre(g *generator, start int32) *scamCentre {

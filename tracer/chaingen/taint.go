@@ -28,6 +28,13 @@ type Coin struct {
 	Tainted int64
 }
 
+// Limits that keep every sum in int64: 21M BTC per value, and at most a
+// million inputs or outputs (far beyond what a 4M-weight block can hold).
+const (
+	maxMoney      = 21_000_000 * 100_000_000
+	maxTaintItems = 1_000_000
+)
+
 // Propagate splits the taint of a transaction's inputs over its outputs
 // under model m. It returns the tainted amount of each output (in order) and
 // the fee's share. This is the independent reference calculator the ground
@@ -53,19 +60,22 @@ type Coin struct {
 // FIFO 3 and 0; LIFO 0 and 3; TIHO 0 and 3.
 //
 // Every model except poison conserves taint: Σ outputs + fee share = T.
-// Propagate returns ErrBadTaintInput when values are negative, a coin's
-// taint exceeds its value, or outputs exceed inputs.
+// Propagate returns ErrBadTaintInput when values are negative or above 21M
+// BTC, a coin's taint exceeds its value, or outputs exceed inputs.
 func Propagate(m TaintModel, ins []Coin, outs []int64) (outTaint []int64, feeTaint int64, err error) {
 	var V, W, T int64
+	if len(ins) > maxTaintItems || len(outs) > maxTaintItems {
+		return nil, 0, ErrBadTaintInput
+	}
 	for _, c := range ins {
-		if c.Value < 0 || c.Tainted < 0 || c.Tainted > c.Value {
+		if c.Value < 0 || c.Value > maxMoney || c.Tainted < 0 || c.Tainted > c.Value {
 			return nil, 0, ErrBadTaintInput
 		}
 		V += c.Value
 		T += c.Tainted
 	}
 	for _, w := range outs {
-		if w < 0 {
+		if w < 0 || w > maxMoney {
 			return nil, 0, ErrBadTaintInput
 		}
 		W += w

@@ -240,7 +240,7 @@ func (g *generator) truth() (*Truth, error) {
 		}
 		t.Deposits = append(t.Deposits, td)
 	}
-	for _, c := range s.clean {
+	for _, c := range append(s.clean, s.cleanDeps...) {
 		tc := TruthClean{TruthOutput: outputOf(c.u), Address: c.u.addr.String(), Kind: c.kind, Taint: taint[c.u]}
 		for _, m := range TaintModels {
 			if tc.Taint.Get(m) == 0 {
