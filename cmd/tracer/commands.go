@@ -12,5 +12,6 @@ func commands() []*cli.Command {
 		txCommand(),
 		addressCommand(),
 		verifyCommand(),
+		genCommand(),
 	}
 }

@@ -1,0 +1,152 @@
+package ingest_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+	"github.com/dgraph-io/badger/v4/pb"
+	"github.com/dgraph-io/ristretto/v2/z"
+
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/ingest"
+	"github.com/tracer-oss/tracer/tracer/chaingen"
+)
+
+// benchChain generates (once, cached under the temp dir) a modern-shaped
+// regtest chain of TRACER_BENCH_TXS transactions (default 1,000,000).
+func benchChain(b *testing.B) (string, int) {
+	b.Helper()
+	n := 1_000_000
+	if v := os.Getenv("TRACER_BENCH_TXS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-chain-%d", n))
+	if _, err := os.Stat(filepath.Join(dir, "done")); err != nil {
+		os.RemoveAll(dir)
+		start := time.Now()
+		if _, err := chaingen.Generate(context.Background(), chaingen.Config{OutDir: dir, Txs: n, Seed: 1}, nil); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("generated %d txs in %s", n, time.Since(start))
+		os.WriteFile(filepath.Join(dir, "done"), nil, 0o644)
+	}
+	return filepath.Join(dir, "blocks"), n
+}
+
+// peakRSS returns the process's peak resident set size in bytes, and
+// resetPeakRSS starts a new peak (Linux; 0 elsewhere).
+func peakRSS() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// BenchmarkIngest ingests a generated 1,000,000-transaction chain end to end
+// and, as the ceiling, bulk-writes the same number of keys of the same sizes
+// with Badger's StreamWriter (sorted input, the store's fastest write path).
+func BenchmarkIngest(b *testing.B) {
+	blocks, _ := benchChain(b)
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		st, err := store.Open(dir, store.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		resetPeakRSS()
+		b.ResetTimer()
+		start := time.Now()
+		res, err := ingest.Run(context.Background(), st, ingest.Config{Paths: []string{blocks}, StartHeight: -1, ToHeight: -1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := st.Close(); err != nil {
+			b.Fatal(err)
+		}
+		elapsed := time.Since(start)
+		b.StopTimer()
+		rss := peakRSS()
+		var disk int64
+		filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+			if err == nil && !fi.IsDir() {
+				disk += fi.Size()
+			}
+			return nil
+		})
+		// Keys written: tx record and txid index per tx, a spent-by per
+		// known input, an address entry per output with an address (≈
+		// outputs), two per block.
+		keys := 2*res.Txs + (res.Inputs - res.Txs) + res.Outputs + 2*res.Blocks
+		ceiling := streamWriterSeconds(b, keys)
+		secs := elapsed.Seconds()
+		b.ReportMetric(float64(res.Txs)/secs, "tx/s")
+		b.ReportMetric(float64(res.Bytes)/1e6/secs, "MB/s")
+		b.ReportMetric(float64(disk)/float64(res.Txs), "disk-bytes/tx")
+		b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
+		b.ReportMetric(float64(keys)/float64(res.Txs), "keys/tx")
+		b.ReportMetric(ceiling, "streamwriter-s")
+		b.ReportMetric(secs, "ingest-s")
+		b.ReportMetric(ceiling/secs, "ceiling-ratio")
+		b.Logf("ingest %d blocks, %d txs, %d inputs, %d outputs, %.0f MB in %.1fs; %d keys; disk %.0f MB; StreamWriter ceiling for the same keys %.1fs",
+			res.Blocks, res.Txs, res.Inputs, res.Outputs, float64(res.Bytes)/1e6, secs, keys, float64(disk)/1e6, ceiling)
+	}
+}
+
+// streamWriterSeconds times Badger's StreamWriter writing n sorted keys
+// shaped like the store's (prefix + 8-byte number + a little more, with
+// values of the mean record size), with the store's compression settings.
+func streamWriterSeconds(b *testing.B, n int64) float64 {
+	dir := b.TempDir()
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil).WithCompression(options.ZSTD).WithZSTDCompressionLevel(1).WithBlockCacheSize(64 << 20))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	start := time.Now()
+	sw := db.NewStreamWriter()
+	if err := sw.Prepare(); err != nil {
+		b.Fatal(err)
+	}
+	const chunk = 10000
+	val := make([]byte, 40)
+	for i := int64(0); i < n; i += chunk {
+		buf := z.NewBuffer(4<<20, "bench")
+		for j := i; j < min(i+chunk, n); j++ {
+			k := make([]byte, 17)
+			k[0] = 'k'
+			binary.BigEndian.PutUint64(k[1:], uint64(j))
+			binary.BigEndian.PutUint64(k[9:], uint64(j*2654435761))
+			binary.BigEndian.PutUint64(val, uint64(j))
+			badger.KVToBuffer(&pb.KV{Key: k, Value: val, Version: 1}, buf)
+		}
+		if err := sw.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+		buf.Release()
+	}
+	if err := sw.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(start).Seconds()
+}

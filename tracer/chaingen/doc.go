@@ -1,0 +1,152 @@
+// Package chaingen generates a deterministic Bitcoin regtest chain with
+// ground truth, for testing ingest, tracing and screening at any scale
+// (GitHub issue 3). Generate writes, from a seed:
+//
+//	DIR/blocks/blk00000.dat ...   Bitcoin Core's layout: records of the regtest
+//	                              magic fa bf b5 da, a uint32 LE length and the
+//	                              block with witness; roll over at MaxFileSize
+//	                              (128 MiB); the regtest genesis block first
+//	DIR/blocks/xor.dat            with Config.XOR: 8-byte key (never all zero);
+//	                              every blk byte is XORed with key[offset % 8],
+//	                              the offset counted from the start of its file
+//	                              (Bitcoin Core 28)
+//	DIR/truth.json                the ground truth (schema below)
+//	DIR/sanctions/sdn_advanced.xml  the sanctioned parties in OFAC's advanced
+//	                              XML format; the XBT feature type id is 9344,
+//	                              not OFAC's 344, so readers must match the text
+//	                              "Digital Currency Address - XBT"
+//	DIR/tags/exchanges.yaml       a GraphSense TagPack of exchange hot wallets and
+//	                              the deposit addresses that are known (tagged)
+//
+// The same Config gives byte-identical files, whatever the number of
+// workers: transactions are planned in one goroutine from seeded PCG
+// streams, signed in parallel with deterministic signatures (RFC 6979 ECDSA,
+// BIP340 Schnorr) and written in plan order.
+//
+// # Validity
+//
+// Every block is valid for btcd v0.24.2 and Bitcoin Core in regtest: BIP34
+// height in each coinbase, merkle root, witness commitment (from
+// ActivationHeight on), proof of work against 0x207fffff, timestamps of a
+// seed-derived moment on 2025-01-01 plus ten minutes per block, coinbase
+// maturity of 100, subsidy halving every 150 blocks. Regtest activates CSV,
+// SegWit and Taproot by BIP9 signalling, so blocks 1–431 signal version
+// 0x20000007 and carry only their coinbase; spends start at height 432
+// (ActivationHeight), when btcd reports the deployments ACTIVE. The matured
+// early coinbases (about 11,650 BTC) fund the economy through mining-pool
+// style payouts. Keys are the consecutive scalars b+i with b = sha256(seed,
+// tag), which lets a worker derive a run of public keys with one scalar
+// multiplication; they are test keys, never to be used for real funds.
+//
+// With Config.Shuffle blocks are written in a seeded random order within
+// windows of 8 (children often precede parents, also across file
+// boundaries). With Config.Forks, that many fork points get a stale branch of
+// 1–3 valid blocks (the first repeating up to 20 of the main block's
+// transactions), which always loses on work.
+//
+// # Shape of the chain
+//
+// Non-coinbase transactions per block average Txs/(blocks after activation),
+// at most 3,000 and never more than 3.9M weight; there are at least 46 (with
+// scam-centre) or 12 blocks after activation. New user addresses draw their
+// script type as: P2WPKH 52%, P2TR 20%, P2SH-P2WPKH 11%, P2PKH 11%, P2WSH
+// 2-of-3 multisig 4%, P2PK 2%; coinbases pay P2WPKH (P2PK for 40% of the
+// first 100 blocks, P2PKH 20%); about 1.5% of payments carry an OP_RETURN.
+// The everyday mix of transactions, drawn per transaction:
+//
+//	payment (1 input, payee + change; change reuses the input address 10%,
+//	  payees reuse a known address 20%; 3% add a 546-sat dust output)   ~50%
+//	multi-input payment (2–4 inputs)                                       ~10%
+//	exchange deposit (to a customer's deposit address, one per customer) ~15%
+//	exchange withdrawal (a hot wallet pays 3–27 customers + change)        ~8%
+//	batch payment (2–6 payees + change)                                    ~8%
+//	consolidation (3–10 inputs → 1)                                        ~5%
+//	CoinJoin-like (5–15 owners, equal outputs of 0.01–0.5 BTC + changes)  ~0.5%
+//	peel chains (a 0.5+ BTC output peeled 10–70 hops, one hop per block)
+//	exchange sweeps (up to 100 deposits → a tagged hot wallet)  as deposits pile up
+//	mining payouts (a matured coinbase → 10–60 users)         at least one a block
+//
+// Outputs under 20,000 sat are never spent again (dust), and the pool of
+// spendable outputs is capped (random outputs are forgotten, like lost
+// coins), which keeps memory bounded for any Txs. The summary reports the
+// measured script mix and the counts of each kind.
+//
+// # Scenarios
+//
+// scam-centre: two fictional sanctioned parties (GOLDEN LOTUS HOLDINGS LTD.,
+// four seed addresses of types P2WPKH, P2TR, P2PKH, P2SH-P2WPKH; and ORLAND,
+// Teodor, one P2WPKH) receive about 24 victim payments over six blocks and
+// one clean OTC payment. The operators then send one victim payment straight
+// to a tagged deposit address, consolidate the rest into two wallets, split
+// them, mix one tainted output with the clean OTC coin in a two-output
+// transaction (half to an untagged deposit), put one output through a
+// CoinJoin-like transaction with six clean participants (two of whom later
+// deposit their equal output at exchanges), and run three peel chains of 16,
+// 12 and 8 hops whose payments go to the operators' tagged and untagged
+// deposit addresses or to mules that forward whole amounts a block later.
+// Exchanges sweep those deposits into tagged hot wallets like any other.
+//
+// exchange: four fictional exchanges, each with three hot wallets (all
+// tagged) and a deposit address per customer; every fifth customer's
+// address is tagged, the rest are only found through their sweeps. The
+// exchanges exist in every chain (the scam-centre needs them); the scenario
+// decides whether their truth and tag pack are written.
+//
+// # Taint models
+//
+// The truth records, per deposit output, the tainted satoshi under five
+// models, computed by Propagate (an independent reference calculator) over
+// the scenario's transactions in chain order, starting from the victim
+// payments into seed addresses (fully tainted) and treating exchange-owned
+// outputs as terminal (taint is not followed through sweeps). The rules:
+//
+// For a tx with inputs in order (value v_i, tainted t_i) and outputs in order
+// (value w_j), V=Σv, W=Σw, fee F=V−W, T=Σt. poison: if T>0 every output is
+// fully tainted. haircut: tainted(o_j)=floor(T*w_j/V) using 128-bit or
+// big-int math; the remainder T−Σ tainted(o_j) is the fee's share. FIFO: lay
+// inputs in order on [0,V), outputs in order on [0,W) then the fee on [W,V);
+// an output's taint is the tainted length overlapping its interval. LIFO: the
+// same but with the inputs laid in REVERSE order (outputs still in order, fee
+// last). TIHO: T is assigned to outputs in descending value (ties: lower
+// index first), each up to its value; any rest goes to the fee. Worked
+// example: inputs [3 tainted, 7 clean] → outputs [4,6], no fee: poison 4 and
+// 6; haircut 1.2 and 1.8 (in satoshi: 3e8/7e8 → 1.2e8/1.8e8); FIFO 3 and 0;
+// LIFO 0 and 3; TIHO 0 and 3.
+//
+// Two conventions the rules leave open: under FIFO and LIFO the tainted part
+// of a partly tainted input lies at the start of that input's interval; under
+// poison the fee's share is F when T>0 (poison alone does not conserve taint;
+// the others satisfy Σ output taint + fee share = T).
+//
+// # truth.json
+//
+// Field names are stable; amounts are satoshi; txids are in the usual
+// (byte-reversed) hex; heights are main-chain heights.
+//
+//	version             1
+//	network, seed, scenarios, tip_height, tip_hash, blocks, txs
+//	taint_models        ["poison","haircut","fifo","lifo","tiho"]
+//	sanctioned_entities [{name, type: entity|individual, program, sdn_id, addresses}]
+//	seeds               [{address, entity, funding: [{txid, vout, value, height}]}]
+//	deposits            [{txid, vout, value, height, address, exchange, tagged,
+//	                      clean_user, taint: {poison, haircut, fifo, lifo, tiho},
+//	                      sweep_txid?, hot_wallet?}]
+//	                    every scenario output paid to an exchange deposit address
+//	paths               [{seed_address, funding_txid, funding_vout, txids, hops,
+//	                      deposit_txid, deposit_vout, deposit_address, exchange,
+//	                      tagged, height, amount}]
+//	                    every route from a seed's funding output to a deposit;
+//	                    txids[0] spends the funding output, each next one spends
+//	                    an output of the previous, the last pays the deposit;
+//	                    hops = len(txids)
+//	clean               [{txid, vout, value, height, address, kind, taint,
+//	                      clean_under}] outputs that received clean money: victims'
+//	                    and the OTC payer's change, the CoinJoin's clean
+//	                    participants' outputs (clean_under lists the models that
+//	                    give them zero taint), deposits of clean users
+//	scenario_txids      the scenario's transactions in chain order
+//	exchanges           [{name, actor, hot_wallets, deposit_addresses,
+//	                      tagged_deposit_addresses}]
+//
+// ReadTruth loads the file; the Truth types mirror it.
+package chaingen

@@ -1,0 +1,401 @@
+package chaingen
+
+import (
+	"math/rand/v2"
+)
+
+// scamBlocks is how many blocks the scam-centre scenario spans at most.
+const scamBlocks = 34
+
+type entity struct {
+	name       string
+	individual bool
+	first      string
+	last       string
+	program    string
+	seeds      []*address
+}
+
+type depositInfo struct {
+	u        *utxo
+	p        *ptx
+	ex       *exchange
+	tagged   bool
+	clean    bool // made by a clean user
+	customer *address
+}
+
+type cleanInfo struct {
+	u    *utxo
+	p    *ptx
+	kind string
+}
+
+type scamPeel struct {
+	cur  *utxo
+	hops int
+}
+
+// scamCentre plays the scam-centre scenario: victims pay the sanctioned
+// seeds, the operators consolidate, split, peel, mix and cash out at
+// exchanges. Every transaction it makes is recorded for the ground truth.
+type scamCentre struct {
+	g        *generator
+	rng      *rand.Rand
+	start    int32
+	entities []*entity
+	seeds    []*address
+	seedOf   map[*address]int
+
+	txs      []*ptx
+	funding  []*utxo
+	fundSeed []int
+	deposits []*depositInfo
+	clean    []*cleanInfo
+	accounts map[*exchange][2]*address
+
+	otc        *utxo
+	k1, k2     *utxo
+	p1, p2, p3 *utxo
+	x1, y1, z  *utxo
+	directDep  *utxo
+	o2         *utxo
+	cjScam     *utxo
+	cjClean    []*utxo
+	peels      []*scamPeel
+	mules      []*utxo
+	cleanDeps  []*cleanInfo
+}
+
+func newScamCentre(g *generator, start int32) *scamCentre {
+	s := &scamCentre{g: g, rng: rand.New(rand.NewPCG(g.seed, 0x5343414d)), start: start,
+		seedOf: map[*address]int{}, accounts: map[*exchange][2]*address{}}
+	org := &entity{name: "GOLDEN LOTUS HOLDINGS LTD.", program: "CYBER2"}
+	person := &entity{name: "ORLAND, Teodor", individual: true, first: "Teodor", last: "ORLAND", program: "TCO"}
+	for i, t := range []ScriptType{P2WPKH, P2TR, P2PKH, P2SHP2WPKH, P2WPKH} {
+		a := g.newAddr(t)
+		s.seeds = append(s.seeds, a)
+		s.seedOf[a] = i
+		if i < 4 {
+			org.seeds = append(org.seeds, a)
+		} else {
+			person.seeds = append(person.seeds, a)
+		}
+	}
+	s.entities = []*entity{org, person}
+	return s
+}
+
+func (s *scamCentre) done(h int32) bool {
+	return h > s.start+scamBlocks || (h > s.start+12 && len(s.peels) == 0 && len(s.mules) == 0)
+}
+
+// record adds a scenario transaction to the block and the truth.
+func (s *scamCentre) record(p *ptx) *ptx {
+	p.kind = kindScam
+	for _, u := range p.ins {
+		if u.tracked {
+			u.spentBy = p
+		}
+	}
+	for i := range p.outs {
+		if o := &p.outs[i]; o.u != nil {
+			o.u.tracked = true
+		}
+	}
+	s.txs = append(s.txs, p)
+	s.g.add(p)
+	return p
+}
+
+func ready(u *utxo, h int32) bool { return u != nil && u.height > 0 && u.height < h }
+
+// account returns the scam's deposit address at ex, tagged or not.
+func (s *scamCentre) account(ex *exchange, tagged bool) *address {
+	i := 0
+	if tagged {
+		i = 1
+	}
+	acc := s.accounts[ex]
+	if acc[i] == nil || s.rng.IntN(2) == 0 {
+		a := s.g.newAddr(P2WPKH)
+		ex.special = append(ex.special, a)
+		ex.specialTagged = append(ex.specialTagged, tagged)
+		acc[i] = a
+		s.accounts[ex] = acc
+	}
+	return acc[i]
+}
+
+// depositOut pays value into a deposit address and remembers it.
+func (s *scamCentre) depositOut(value int64, ex *exchange, tagged, clean bool) (pout, *depositInfo) {
+	var a *address
+	if clean {
+		a = s.g.newAddr(P2WPKH)
+		ex.special = append(ex.special, a)
+		ex.specialTagged = append(ex.specialTagged, tagged)
+	} else {
+		a = s.account(ex, tagged)
+	}
+	o := out(value, a, destDeposit, ex)
+	o.u.watched = true
+	d := &depositInfo{u: o.u, ex: ex, tagged: tagged, clean: clean, customer: a}
+	o.u.deposit = d
+	s.deposits = append(s.deposits, d)
+	return o, d
+}
+
+func (s *scamCentre) ex(i int) *exchange { return s.g.exchanges[i%len(s.g.exchanges)] }
+
+// sweepAll spends every input into one output (a 1-in-1-out or n-in-1-out hop).
+func (s *scamCentre) sweepTo(ins []*utxo, mk func(v int64) pout) {
+	types := []ScriptType{P2WPKH}
+	v := sum(ins) - feeFor(s.g.feeRate(), ins, types)
+	p := &ptx{ins: ins}
+	o := mk(v)
+	p.outs = append(p.outs, o)
+	s.record(p)
+	if o.u != nil && o.u.deposit != nil {
+		o.u.deposit.p = p
+	}
+}
+
+func (s *scamCentre) plan(h int32) {
+	g := s.g
+	r := h - s.start
+	if r < 0 {
+		return
+	}
+	rate := g.feeRate()
+	switch {
+	case r <= 5:
+		for i := 0; i < 4; i++ {
+			s.victim(h, rate)
+		}
+		if r == 3 {
+			s.otcPayment(rate)
+		}
+	case r == 7:
+		var g1, g2 []*utxo
+		for i, u := range s.funding {
+			switch {
+			case s.fundSeed[i] == 4 && s.directDep == nil:
+				s.directDep = u
+			case s.fundSeed[i] <= 2:
+				g1 = append(g1, u)
+			default:
+				g2 = append(g2, u)
+			}
+		}
+		if s.directDep != nil {
+			s.sweepTo([]*utxo{s.directDep}, func(v int64) pout { o, _ := s.depositOut(v, s.ex(0), true, false); return o })
+		}
+		if len(g1) > 0 {
+			s.sweepTo(g1, func(v int64) pout { o := out(v, g.newAddr(P2WPKH), destHeld, nil); s.k1 = o.u; return o })
+		}
+		if len(g2) > 0 {
+			s.sweepTo(g2, func(v int64) pout { o := out(v, g.newAddr(P2TR), destHeld, nil); s.k2 = o.u; return o })
+		}
+	case r == 8:
+		if s.k1 != nil {
+			avail := s.k1.value - feeFor(rate, []*utxo{s.k1}, []ScriptType{P2WPKH, P2WPKH, P2WPKH, P2TR})
+			denom := min(int64(10_000_000), avail/10)
+			a, b := avail*40/100, avail*25/100
+			x := denom + denom/5
+			p := &ptx{ins: []*utxo{s.k1}}
+			o1, o2 := out(a, g.newAddr(P2WPKH), destHeld, nil), out(b, g.newAddr(P2WPKH), destHeld, nil)
+			o3, o4 := out(x, g.newAddr(P2WPKH), destHeld, nil), out(avail-a-b-x, g.newAddr(P2TR), destHeld, nil)
+			p.outs = append(p.outs, o1, o2, o3, o4)
+			s.p1, s.p2, s.x1, s.y1 = o1.u, o2.u, o3.u, o4.u
+			s.record(p)
+		}
+		if s.k2 != nil {
+			avail := s.k2.value - feeFor(rate, []*utxo{s.k2}, []ScriptType{P2WPKH, P2WPKH, P2WPKH})
+			a, b := avail*50/100, avail*20/100
+			p := &ptx{ins: []*utxo{s.k2}}
+			o1 := out(a, g.newAddr(P2PKH), destHeld, nil)
+			o2, d := s.depositOut(b, s.ex(1), false, false)
+			o3 := out(avail-a-b, g.newAddr(P2WPKH), destHeld, nil)
+			p.outs = append(p.outs, o1, o2, o3)
+			s.p3, s.z = o1.u, o3.u
+			d.p = s.record(p)
+		}
+	case r == 9:
+		if ready(s.y1, h) && ready(s.otc, h) {
+			ins := []*utxo{s.y1, s.otc}
+			avail := sum(ins) - feeFor(rate, ins, []ScriptType{P2WPKH, P2WPKH})
+			a := avail * 45 / 100
+			p := &ptx{ins: ins}
+			o1, d := s.depositOut(a, s.ex(2), false, false)
+			o2 := out(avail-a, g.newAddr(P2WPKH), destHeld, nil)
+			p.outs = append(p.outs, o1, o2)
+			s.o2 = o2.u
+			d.p = s.record(p)
+		}
+		if ready(s.x1, h) {
+			s.mix(h)
+		}
+	case r == 10:
+		if ready(s.o2, h) {
+			s.sweepTo([]*utxo{s.o2}, func(v int64) pout { o, _ := s.depositOut(v, s.ex(3), true, false); return o })
+		}
+		if ready(s.cjScam, h) {
+			s.sweepTo([]*utxo{s.cjScam}, func(v int64) pout { o, _ := s.depositOut(v, s.ex(0), false, false); return o })
+		}
+		for i, u := range []*utxo{s.p1, s.p2, s.p3} {
+			if ready(u, h) {
+				s.peels = append(s.peels, &scamPeel{cur: u, hops: []int{16, 12, 8}[i]})
+			}
+		}
+	case r == 11:
+		for i, u := range s.cjClean[:min(2, len(s.cjClean))] {
+			ex := s.ex(1 + 2*i)
+			s.sweepTo([]*utxo{u}, func(v int64) pout { o, _ := s.depositOut(v, ex, i == 1, true); return o })
+		}
+	}
+	if r >= 11 {
+		s.stepPeels(h, rate)
+	}
+}
+
+// victim: a clean user pays one of the seed addresses; change stays clean.
+func (s *scamCentre) victim(h int32, rate int64) {
+	g := s.g
+	u := g.take(coin / 10)
+	if u == nil {
+		return
+	}
+	seed := s.rng.IntN(len(s.seeds))
+	ins := []*utxo{u}
+	change := g.changeAddr(u)
+	avail := u.value - feeFor(rate, ins, []ScriptType{s.seeds[seed].typ, change.typ})
+	amt := int64(float64(avail) * (0.3 + 0.6*s.rng.Float64()))
+	p := &ptx{ins: ins}
+	pay := out(amt, s.seeds[seed], destHeld, nil)
+	pay.u.isSeedIn = true
+	ch := out(avail-amt, change, destPool, nil)
+	if s.rng.IntN(2) == 0 {
+		p.outs = append(p.outs, pay, ch)
+	} else {
+		p.outs = append(p.outs, ch, pay)
+	}
+	s.record(p)
+	ch.u.tracked = false // back in circulation: clean, and spent by everyday traffic
+	s.funding = append(s.funding, pay.u)
+	s.fundSeed = append(s.fundSeed, seed)
+	s.clean = append(s.clean, &cleanInfo{u: ch.u, p: p, kind: "victim-change"})
+}
+
+// otcPayment: a clean counterparty pays the operators (clean money that
+// later mixes with tainted coins in one transaction).
+func (s *scamCentre) otcPayment(rate int64) {
+	g := s.g
+	u := g.take(coin / 5)
+	if u == nil {
+		return
+	}
+	ins := []*utxo{u}
+	change := g.changeAddr(u)
+	avail := u.value - feeFor(rate, ins, []ScriptType{P2WPKH, change.typ})
+	amt := avail * 40 / 100
+	p := &ptx{ins: ins}
+	o := out(amt, g.newAddr(P2WPKH), destHeld, nil)
+	ch := out(avail-amt, change, destPool, nil)
+	p.outs = append(p.outs, o, ch)
+	s.record(p)
+	ch.u.tracked = false
+	s.otc = o.u
+	s.clean = append(s.clean, &cleanInfo{u: ch.u, p: p, kind: "otc-change"})
+}
+
+// mix: a CoinJoin-like transaction with the scam's x1 at input 2 and six
+// clean participants; every participant gets one equal output.
+func (s *scamCentre) mix(h int32) {
+	g := s.g
+	denom := s.x1.value * 5 / 6
+	var ins []*utxo
+	for try := 0; try < 60 && len(ins) < 6; try++ {
+		if u := g.take(denom + denom/10 + 20_000); u != nil {
+			ins = append(ins, u)
+		}
+	}
+	if len(ins) < 2 {
+		g.release(ins)
+		return
+	}
+	pos := min(2, len(ins))
+	ins = append(ins[:pos], append([]*utxo{s.x1}, ins[pos:]...)...)
+	p := g.buildCoinJoin(kindScam, ins, denom, func(int) dest { return destHeld })
+	// Equal outputs are in input order; changes follow.
+	s.record(p)
+	for i := range ins {
+		if i == pos {
+			s.cjScam = p.outs[i].u
+		} else {
+			s.cjClean = append(s.cjClean, p.outs[i].u)
+		}
+	}
+	for i := range p.outs {
+		if i != pos {
+			s.clean = append(s.clean, &cleanInfo{u: p.outs[i].u, p: p, kind: "coinjoin-participant"})
+		}
+	}
+}
+
+func (s *scamCentre) stepPeels(h int32, rate int64) {
+	g := s.g
+	// Mules forward whole amounts into exchange accounts.
+	var keep []*utxo
+	for _, m := range s.mules {
+		if !ready(m, h) {
+			keep = append(keep, m)
+			continue
+		}
+		ex, tagged := s.ex(s.rng.IntN(4)), s.rng.IntN(2) == 0
+		s.sweepTo([]*utxo{m}, func(v int64) pout { o, _ := s.depositOut(v, ex, tagged, false); return o })
+	}
+	s.mules = keep
+	var live []*scamPeel
+	for _, pc := range s.peels {
+		u := pc.cur
+		if !ready(u, h) {
+			live = append(live, pc)
+			continue
+		}
+		pc.hops--
+		ex := s.ex(s.rng.IntN(4))
+		if pc.hops <= 0 {
+			tagged := s.rng.IntN(2) == 0
+			s.sweepTo([]*utxo{u}, func(v int64) pout { o, _ := s.depositOut(v, ex, tagged, false); return o })
+			continue
+		}
+		ins := []*utxo{u}
+		avail := u.value - feeFor(rate, ins, []ScriptType{P2WPKH, P2WPKH})
+		amt := int64(float64(avail) * (0.04 + 0.12*s.rng.Float64()))
+		p := &ptx{ins: ins}
+		var pay pout
+		var d *depositInfo
+		switch r := s.rng.IntN(10); {
+		case r < 3:
+			pay, d = s.depositOut(amt, ex, true, false)
+		case r < 7:
+			pay, d = s.depositOut(amt, ex, false, false)
+		default:
+			pay = out(amt, g.newAddr(g.userType()), destHeld, nil)
+			s.mules = append(s.mules, pay.u)
+		}
+		next := out(avail-amt, g.newAddr(u.addr.typ), destHeld, nil)
+		if s.rng.IntN(2) == 0 {
+			p.outs = append(p.outs, pay, next)
+		} else {
+			p.outs = append(p.outs, next, pay)
+		}
+		s.record(p)
+		if d != nil {
+			d.p = p
+		}
+		pc.cur = next.u
+		live = append(live, pc)
+	}
+	s.peels = live
+}
