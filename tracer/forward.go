@@ -20,8 +20,8 @@ type Options struct {
 	FeesTainted bool
 	MaxHops     int   // 0: 100
 	MinValue    int64 // tainted amounts below this are not followed (dust); 0: 1 sat
-	SinceHeight int32 // seed outputs received before it are ignored; -1: none
-	UntilHeight int32 // transactions after it are not followed; -1: none
+	SinceHeight int32 // seed outputs received before it are ignored; 0: none
+	UntilHeight int32 // transactions after it are not followed; 0: none
 	MaxTxs      int   // stop after visiting this many transactions; 0: 10,000,000
 	// WideOutputs: a transaction with more outputs than this is not followed
 	// through (its labelled outputs still count as hits, the rest is cut).
@@ -199,10 +199,10 @@ func (w *walker) seed() error {
 		}
 		w.reads++
 		for _, o := range outs {
-			if w.opt.SinceHeight >= 0 && o.Height < w.opt.SinceHeight {
+			if w.opt.SinceHeight > 0 && o.Height < w.opt.SinceHeight {
 				continue
 			}
-			if w.opt.UntilHeight >= 0 && o.Height > w.opt.UntilHeight {
+			if w.opt.UntilHeight > 0 && o.Height > w.opt.UntilHeight {
 				continue
 			}
 			if _, dup := w.taint[o.OutPoint]; dup {
@@ -400,7 +400,7 @@ func (w *walker) run(ctx context.Context) error {
 			return fmt.Errorf("tx %s: %w", tx.ID, err)
 		}
 		w.res.Totals.Fees += fee
-		if w.opt.UntilHeight >= 0 && tx.Height > w.opt.UntilHeight {
+		if w.opt.UntilHeight > 0 && tx.Height > w.opt.UntilHeight {
 			// Outside the window: the taint arriving here is cut.
 			var in int64
 			for _, c := range coins {

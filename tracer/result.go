@@ -26,8 +26,8 @@ type Params struct {
 	FeesTainted     bool      `json:"fees_tainted"`
 	MaxHops         int       `json:"max_hops"`
 	MinValue        int64     `json:"min_value_sat"` // dust: smaller tainted amounts are not followed
-	SinceHeight     int32     `json:"since_height"`  // -1: no bound
-	UntilHeight     int32     `json:"until_height"`  // -1: no bound
+	SinceHeight     int32     `json:"since_height"`  // 0: no bound
+	UntilHeight     int32     `json:"until_height"`  // 0: no bound
 	MaxTxs          int       `json:"max_txs"`
 	WideOutputs     int       `json:"wide_outputs"`     // transactions with more outputs are not followed through
 	StopCategories  []string  `json:"stop_categories"`  // tag categories that end a branch and count as hits

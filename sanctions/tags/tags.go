@@ -57,6 +57,9 @@ type Options struct {
 	// ofac.yaml, a checksum typo in plustoken.yaml), so bulk imports want
 	// this; the default is strict.
 	SkipInvalid bool
+	// Network is the network addresses must belong to; nil means mainnet.
+	// GraphSense's currency code BTC covers every Bitcoin network.
+	Network *chaincfg.Params
 }
 
 // ParsePackFile reads a TagPack YAML file.
@@ -204,7 +207,7 @@ func parsePack(ctx context.Context, data []byte, name string, opt Options) (*Pac
 			Source:     strings.TrimSpace(get("source")),
 			Pack:       base,
 		}
-		if err := validBTC(t.Address); err != nil {
+		if err := validBTC(t.Address, opt.Network); err != nil {
 			if !opt.SkipInvalid {
 				return nil, &ParseError{File: name, Line: addrNode.Line, Err: err}
 			}
@@ -267,13 +270,16 @@ func parseDate(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("unrecognised date")
 }
 
-func validBTC(addr string) error {
-	a, err := btcutil.DecodeAddress(addr, &chaincfg.MainNetParams)
+func validBTC(addr string, net *chaincfg.Params) error {
+	if net == nil {
+		net = &chaincfg.MainNetParams
+	}
+	a, err := btcutil.DecodeAddress(addr, net)
 	if err != nil {
 		return fmt.Errorf("%w %q: %v", ErrBadAddress, addr, err)
 	}
-	if !a.IsForNet(&chaincfg.MainNetParams) {
-		return fmt.Errorf("%w %q: not a mainnet address", ErrBadAddress, addr)
+	if !a.IsForNet(net) {
+		return fmt.Errorf("%w %q: not a %s address", ErrBadAddress, addr, net.Name)
 	}
 	return nil
 }
@@ -463,7 +469,7 @@ func ParseCSV(ctx context.Context, r io.Reader, name string, opt Options) (*Pack
 		if t.Address == "" {
 			return nil, &ParseError{File: name, Line: line, Err: fmt.Errorf("%w: address", ErrMissingField)}
 		}
-		if err := validBTC(t.Address); err != nil {
+		if err := validBTC(t.Address, opt.Network); err != nil {
 			if !opt.SkipInvalid {
 				return nil, &ParseError{File: name, Line: line, Err: err}
 			}

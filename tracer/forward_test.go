@@ -1,0 +1,218 @@
+package tracer_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/btcsuite/btcd/chaincfg"
+
+	"github.com/tracer-oss/tracer/sanctions/tags"
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/store/ingest"
+	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/chaingen"
+	"github.com/tracer-oss/tracer/tracer/taint"
+)
+
+// scamChain is a generated scam-centre chain, ingested once per test binary.
+type scamChain struct {
+	dir   string
+	st    *store.Store
+	truth *chaingen.Truth
+	lab   tracer.MapLabeler
+	seeds []tracer.Seed
+}
+
+var (
+	chainOnce sync.Once
+	chain     scamChain
+	chainErr  error
+)
+
+func loadScamChain(t *testing.T) *scamChain {
+	t.Helper()
+	chainOnce.Do(func() { chainErr = buildScamChain() })
+	if chainErr != nil {
+		t.Fatal(chainErr)
+	}
+	return &chain
+}
+
+func buildScamChain() error {
+	dir, err := tempDir()
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if _, err := chaingen.Generate(ctx, chaingen.Config{OutDir: dir, Txs: 6000, Seed: 42}, nil); err != nil {
+		return err
+	}
+	st, err := store.Open(filepath.Join(dir, "db"), store.Options{})
+	if err != nil {
+		return err
+	}
+	if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{filepath.Join(dir, "blocks")}, StartHeight: -1, ToHeight: -1}); err != nil {
+		return err
+	}
+	truth, err := chaingen.ReadTruth(filepath.Join(dir, "truth.json"))
+	if err != nil {
+		return err
+	}
+	// Labels through the real tag-pack loader.
+	pack, err := tags.ParsePackFile(ctx, filepath.Join(dir, "tags", "exchanges.yaml"), tags.Options{Network: &chaincfg.RegressionNetParams})
+	if err != nil {
+		return err
+	}
+	params := &chaincfg.RegressionNetParams
+	lab := tracer.MapLabeler{}
+	for _, tg := range pack.Tags {
+		a, err := address.Parse(tg.Address, params)
+		if err != nil {
+			return fmt.Errorf("tag %s: %w", tg.Address, err)
+		}
+		entity := tg.Actor
+		if entity == "" {
+			entity = tg.Label
+		}
+		lab[a] = tracer.Label{Entity: entity, Category: tg.Category, Source: pack.Title}
+	}
+	var seeds []tracer.Seed
+	for _, s := range truth.Seeds {
+		a, err := address.Parse(s.Address, params)
+		if err != nil {
+			return err
+		}
+		seeds = append(seeds, tracer.Seed{Addr: a, Label: s.Entity})
+	}
+	chain = scamChain{dir: dir, st: st, truth: truth, lab: lab, seeds: seeds}
+	return nil
+}
+
+func truthModel(m taint.Model) chaingen.TaintModel {
+	return chaingen.TaintModel(m.String())
+}
+
+// TestForwardAgainstTruth traces the scam-centre scenario from its seeds
+// under every model and compares with the generator's ground truth: every
+// tagged deposit is a hit carrying the truth's tainted amount to the
+// satoshi, every untagged tainted deposit is caught where its sweep reaches
+// a tagged hot wallet, every truth path to a tagged deposit is in the flow
+// graph, and no clean deposit is flagged.
+func TestForwardAgainstTruth(t *testing.T) {
+	c := loadScamChain(t)
+	for _, m := range taint.Models {
+		t.Run(m.String(), func(t *testing.T) {
+			res, err := tracer.Forward(context.Background(), c.st, c.lab, c.seeds, tracer.Options{Model: m, Params: &chaincfg.RegressionNetParams, MaxHops: 200})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hits := map[string]tracer.Hit{}
+			for _, h := range res.Hits {
+				hits[fmt.Sprintf("%s:%d", h.Txid, h.Vout)] = h
+			}
+			edges := map[[2]string]bool{}
+			for _, e := range res.Edges {
+				if e.To != "" {
+					edges[[2]string{e.From, e.To}] = true
+				}
+			}
+			tm := truthModel(m)
+			var want, found, exact, viaSweep int
+			trueHit := map[string]bool{}
+			for _, d := range c.truth.Deposits {
+				tt := d.Taint.Get(tm)
+				if tt == 0 {
+					continue
+				}
+				want++
+				key := fmt.Sprintf("%s:%d", d.Txid, d.Vout)
+				if d.Tagged {
+					h, ok := hits[key]
+					if !ok {
+						t.Errorf("tagged deposit %s (%s, %d sat tainted) not found", key, d.Exchange, tt)
+						continue
+					}
+					found++
+					trueHit[key] = true
+					if h.Tainted == tt {
+						exact++
+					} else {
+						t.Errorf("deposit %s: tainted %d, truth %d", key, h.Tainted, tt)
+					}
+					continue
+				}
+				// Untagged: without clustering the trace stops where the
+				// exchange's sweep pays a tagged hot wallet.
+				ok := false
+				for k, h := range hits {
+					if h.Txid == d.SweepTxid {
+						ok = true
+						trueHit[k] = true
+					}
+				}
+				if ok {
+					found++
+					viaSweep++
+				} else if d.SweepTxid != "" {
+					t.Errorf("untagged deposit %s: no hit at its sweep %s", key, d.SweepTxid)
+				}
+			}
+			for _, p := range c.truth.Paths {
+				if !p.Tagged || hits[fmt.Sprintf("%s:%d", p.DepositTxid, p.DepositVout)].Txid == "" {
+					continue
+				}
+				for i := 1; i < len(p.Txids); i++ {
+					if !edges[[2]string{p.Txids[i-1], p.Txids[i]}] {
+						t.Errorf("path %v: edge %s → %s missing", p.Txids, p.Txids[i-1], p.Txids[i])
+					}
+				}
+			}
+			// Precision: clean deposits must not be hits.
+			falsePos := 0
+			for _, cl := range c.truth.Clean {
+				for _, cm := range cl.CleanUnder {
+					if cm == tm {
+						if _, ok := hits[fmt.Sprintf("%s:%d", cl.Txid, cl.Vout)]; ok {
+							falsePos++
+							t.Errorf("clean output %s:%d flagged", cl.Txid, cl.Vout)
+						}
+					}
+				}
+			}
+			tp := len(trueHit)
+			t.Logf("%s: recall %d/%d tainted deposits (%d exact to the satoshi, %d via sweep); hits %d, true %d, clean flagged %d; visited %d txs",
+				m, found, want, exact, viaSweep, len(res.Hits), tp, falsePos, res.Params.TxsVisited)
+			if found != want || want == 0 {
+				t.Fatalf("recall %d/%d", found, want)
+			}
+			// Conservation of totals (poison copies taint, so it is exempt).
+			tot := res.Totals
+			if m != taint.Poison && tot.Traced != tot.ToEntities+tot.Unspent+tot.Fees+tot.Dust+tot.Cut {
+				t.Errorf("totals do not add up: %+v", tot)
+			}
+		})
+	}
+}
+
+// TestForwardDeterministic: the same trace twice gives the same result.
+func TestForwardDeterministic(t *testing.T) {
+	c := loadScamChain(t)
+	opt := tracer.Options{Model: taint.Haircut, Params: &chaincfg.RegressionNetParams}
+	a, err := tracer.Forward(context.Background(), c.st, c.lab, c.seeds, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := tracer.Forward(context.Background(), c.st, c.lab, c.seeds, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Params.ElapsedSeconds, b.Params.ElapsedSeconds = 0, 0
+	a.Params.Started, b.Params.Started = b.Params.Started, a.Params.Started
+	if fmt.Sprint(a.Hits, a.Edges, a.Totals, a.Nodes) != fmt.Sprint(b.Hits, b.Edges, b.Totals, b.Nodes) {
+		t.Fatal("two runs differ")
+	}
+}
