@@ -129,7 +129,7 @@ func Forward(ctx context.Context, g Graph, lab Labeler, seeds []Seed, opt Option
 	started := time.Now()
 	w := &walker{
 		g: g, lab: lab, opt: opt, stop: map[string]bool{},
-		res: &Result{SchemaVersion: 1, Totals: Totals{PerEntity: map[string]int64{}}},
+		res:   &Result{SchemaVersion: 1, Totals: Totals{PerEntity: map[string]int64{}}},
 		taint: map[store.OutPoint]pending{}, states: map[store.TxNum]*txState{},
 		queued: map[store.TxNum]bool{}, seeds: seeds, times: map[int32]string{},
 		txids: map[store.TxNum]txRef{}, fund: map[store.TxNum]*store.Tx{},

@@ -29,9 +29,9 @@ type Params struct {
 	SinceHeight     int32     `json:"since_height"`  // 0: no bound
 	UntilHeight     int32     `json:"until_height"`  // 0: no bound
 	MaxTxs          int       `json:"max_txs"`
-	WideOutputs     int       `json:"wide_outputs"`     // transactions with more outputs are not followed through
-	StopCategories  []string  `json:"stop_categories"`  // tag categories that end a branch and count as hits
-	Started         time.Time `json:"started"`          // UTC
+	WideOutputs     int       `json:"wide_outputs"`    // transactions with more outputs are not followed through
+	StopCategories  []string  `json:"stop_categories"` // tag categories that end a branch and count as hits
+	Started         time.Time `json:"started"`         // UTC
 	ElapsedSeconds  float64   `json:"elapsed_seconds"`
 	TxsVisited      int       `json:"txs_visited"`
 	StoreReadsPerTx float64   `json:"store_reads_per_tx"`
@@ -66,10 +66,10 @@ type Hit struct {
 	Entity      string  `json:"entity"`   // e.g. "Binance"
 	Category    string  `json:"category"` // e.g. "exchange"
 	TagSource   string  `json:"tag_source"`
-	Via         string  `json:"via"`                   // "tag" (the address is tagged) or "cluster" (its entity is)
-	LinkTxid    string  `json:"link_txid,omitempty"`   // with Via cluster: the tx that linked the address to the tag
-	Address     string  `json:"address"`               // deposit address
-	Txid        string  `json:"txid"`                  // the transaction paying it
+	Via         string  `json:"via"`                 // "tag" (the address is tagged) or "cluster" (its entity is)
+	LinkTxid    string  `json:"link_txid,omitempty"` // with Via cluster: the tx that linked the address to the tag
+	Address     string  `json:"address"`             // deposit address
+	Txid        string  `json:"txid"`                // the transaction paying it
 	Vout        uint32  `json:"vout"`
 	Height      int32   `json:"height"`
 	Time        string  `json:"time"` // UTC, "2006-01-02 15:04:05 UTC"
