@@ -41,8 +41,8 @@ func Backward(ctx context.Context, g Graph, lab Labeler, targets []Seed, only []
 	}
 	started := time.Now()
 	b := &backWalker{g: g, lab: lab, opt: opt, stop: map[string]bool{},
-		res:   &Result{SchemaVersion: 1, Totals: Totals{PerEntity: map[string]int64{}}},
-		want:  map[store.TxNum]*backState{}, txids: map[store.TxNum]txRef{}, times: map[int32]string{}}
+		res:  &Result{SchemaVersion: 1, Totals: Totals{PerEntity: map[string]int64{}}},
+		want: map[store.TxNum]*backState{}, txids: map[store.TxNum]txRef{}, times: map[int32]string{}}
 	for _, c := range opt.StopCategories {
 		b.stop[c] = true
 	}
