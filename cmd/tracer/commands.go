@@ -12,5 +12,7 @@ func commands() []*cli.Command {
 		txCommand(),
 		addressCommand(),
 		verifyCommand(),
+		sanctionsCommand(),
+		tagsCommand(),
 	}
 }
