@@ -88,8 +88,10 @@ current one. Entries are compared by (asset, address, profile).
 
 Examples:
    tracer sanctions diff
+   tracer sanctions diff --asset XBT
    tracer sanctions diff 1 3 --json`,
-				Flags:  []cli.Flag{jsonFlag},
+				Flags: []cli.Flag{jsonFlag,
+					&cli.StringFlag{Name: "asset", Usage: "only entries of asset `CODE` (XBT, ETH, ...)"}},
 				Action: runSanctionsDiff,
 			},
 			{
@@ -380,6 +382,11 @@ func runSanctionsDiff(c *cli.Context) error {
 	oh, _ := st.SanctionsVersion(oldV)
 	nh, _ := st.SanctionsVersion(newV)
 	added, removed := sanctions.Diff(older, newer)
+	if a := c.String("asset"); a != "" {
+		f := sanctions.Filter{Asset: a}
+		added = slices.DeleteFunc(added, func(e sanctions.Entry) bool { return !f.Match(e) })
+		removed = slices.DeleteFunc(removed, func(e sanctions.Entry) bool { return !f.Match(e) })
+	}
 	v := diffView{Old: oh, New: nh, Added: []entryView{}, Removed: []entryView{}}
 	for _, e := range added {
 		v.Added = append(v.Added, viewEntry(e))
