@@ -144,6 +144,8 @@ func TestSanctionsUpdate(t *testing.T) {
 		switch r.URL.Path {
 		case "/sdn_advanced.xml.bz2":
 			w.Write(data)
+		case "/big.xml":
+			w.Write(make([]byte, 2<<20))
 		case "/garbage.xml":
 			w.Write([]byte("<Sanctions><DistinctParties>"))
 		default:
@@ -167,6 +169,10 @@ func TestSanctionsUpdate(t *testing.T) {
 	}
 	if v := currentVersion(t, db); v != 1 {
 		t.Errorf("current version after a failed update: %d", v)
+	}
+	code, _, errs = runCLI(t, "--db", db, "sanctions", "update", "--max-mb", "1", "--url", srv.URL+"/big.xml")
+	if code != exitFailure || !strings.Contains(errs, "over the 1 MB limit") {
+		t.Errorf("update over --max-mb: exit %d %s", code, errs)
 	}
 	if code, _, errs := runCLI(t, "--db", db, "sanctions", "update", "--url", "ftp://example.org/x"); code == 0 {
 		t.Errorf("update with an ftp URL succeeded: %s", errs)
