@@ -33,16 +33,20 @@ import (
 //	'E'     version (4), address (n), 0x00, asset (n), 0x00,          JSON sanctions.Entry; address first so one
 //	        profile id (8), feature id (8)                            prefix seek (version, address, 0x00) finds the
 //	                                                                  entries of an address for every asset
-//	'P'     pack name (n)                                             JSON TagPack header (title, source, counts)
-//	'G'     address (n), 0x00, pack name (n), 0x00, seq (4)           JSON sanctions.Tag; prefix (address, 0x00) finds
-//	                                                                  every tag of an address
-//	'Q'     pack name (n), 0x00, seq (4)                              the 'G' key of the pack's tag seq, so a reload
-//	                                                                  deletes the pack's old tags
+//	'm'     "tag-gen" (7)                                             uint32 last tag generation handed out
+//	'P'     pack name (n)                                             JSON TagPack header (title, source, counts,
+//	                                                                  generation in force)
+//	'G'     address (n), 0x00, pack name (n), 0x00, gen (4), seq (4)  JSON sanctions.Tag; prefix (address, 0x00) finds
+//	                                                                  every tag of an address; readers skip a gen
+//	                                                                  other than the pack header's
+//	'Q'     pack name (n), 0x00, gen (4), seq (4)                     the 'G' key, so a reload deletes the pack's old
+//	                                                                  generations
 //
-// A sanctions list or a tag pack is written in one Badger transaction,
-// together with the "sanctions-current" pointer or the pack header, so a
-// failed or interrupted load leaves the previous state in force. Old list
-// versions are kept for diff.
+// A sanctions list is written in one Badger transaction together with the
+// "sanctions-current" pointer, so a failed or interrupted load leaves the
+// previous version in force; old versions are kept for diff. A tag pack
+// may exceed one transaction: its tags go to a new generation in write
+// batches and the pack header, written last, switches readers to it.
 //
 // Per transaction with i inputs and o outputs the ingester writes 2 + i + o
 // keys ('x', 't', one 's' per input, one 'a' per output with an address).
@@ -70,6 +74,7 @@ var (
 	keyState  = []byte{prefixMeta, 's', 't', 'a', 't', 'e'}
 
 	keySanctionsCurrent = append([]byte{prefixMeta}, "sanctions-current"...)
+	keyTagGen           = append([]byte{prefixMeta}, "tag-gen"...)
 )
 
 func blockKey(height int32) []byte {

@@ -28,7 +28,7 @@ type ListVersion struct {
 	Entries     int            `json:"entries"`
 	Assets      map[string]int `json:"assets"` // entries per asset code
 	Warnings    []string       `json:"warnings,omitempty"`
-	Current     bool           `json:"current"` // set on read, not stored
+	Current     bool           `json:"current"` // set on read from the "sanctions-current" pointer
 }
 
 // TagPack describes one stored tag pack.
@@ -39,6 +39,7 @@ type TagPack struct {
 	LoadedAt time.Time      `json:"loaded_at"`
 	Tags     int            `json:"tags"`
 	Skipped  map[string]int `json:"skipped,omitempty"`
+	Gen      uint32         `json:"gen"` // generation of the pack's tag keys in force
 }
 
 func listVersionKey(v uint32) []byte {
@@ -70,6 +71,19 @@ func tagPrefix(addr string) []byte {
 func packTagPrefix(pack string) []byte {
 	return append(append([]byte{prefixPackTag}, pack...), 0)
 }
+
+func tagKey(addr, pack string, gen, seq uint32) []byte {
+	k := append(append(tagPrefix(addr), pack...), 0)
+	k = binary.BigEndian.AppendUint32(k, gen)
+	return binary.BigEndian.AppendUint32(k, seq)
+}
+
+func packTagKey(pack string, gen, seq uint32) []byte {
+	k := binary.BigEndian.AppendUint32(packTagPrefix(pack), gen)
+	return binary.BigEndian.AppendUint32(k, seq)
+}
+
+func tagPackKey(pack string) []byte { return append([]byte{prefixTagPack}, pack...) }
 
 // SaveSanctionsList stores l as a new version and makes it current, in one
 // transaction: on any error the previous version stays in force.
@@ -109,7 +123,6 @@ func (s *Store) SaveSanctionsList(ctx context.Context, l *sanctions.List) (uint3
 				return err
 			}
 		}
-		hdr.Current = false
 		if err := txn.Set(listVersionKey(version), mustJSON(&hdr)); err != nil {
 			return err
 		}
@@ -280,8 +293,12 @@ func (s *Store) SanctionsHits(asset, address string) ([]sanctions.Entry, error) 
 }
 
 // SaveTagPack stores the tags of p under its file name, replacing the tags
-// a pack of the same name stored before, in one transaction. It returns
-// the number of tags it replaced.
+// a pack of the same name stored before. Packs may be larger than one
+// Badger transaction, so the tags are written under a new generation number
+// and the pack header, written last in one transaction, switches readers
+// to it; a failed or interrupted save leaves the previous generation in
+// force and its own keys unreferenced (removed by the next save of the
+// pack). It returns the number of tags it replaced.
 func (s *Store) SaveTagPack(ctx context.Context, p *tags.Pack) (replaced int, err error) {
 	if s.ro {
 		return 0, ErrReadOnly
@@ -293,60 +310,129 @@ func (s *Store) SaveTagPack(ctx context.Context, p *tags.Pack) (replaced int, er
 	if name == "" || name == "." || strings.IndexByte(name, 0) >= 0 {
 		return 0, fmt.Errorf("store: save tag pack: bad pack name %q", p.Source)
 	}
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("store: save tag pack %s: %w", name, err)
+		}
+	}()
+	for i, t := range p.Tags {
+		if t.Address == "" || strings.IndexByte(t.Address, 0) >= 0 {
+			return 0, fmt.Errorf("tag %d: bad address %q", i, t.Address)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	// A generation number is never reused, so keys left by an interrupted
+	// save can never become visible.
+	var gen uint32
 	err = s.db.Update(func(txn *badger.Txn) error {
-		// Delete the pack's old tags through its reverse index.
-		qp := packTagPrefix(name)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: qp, PrefetchValues: true})
-		var old [][]byte
-		for it.Seek(qp); it.ValidForPrefix(qp); it.Next() {
-			gk, err := it.Item().ValueCopy(nil)
-			if err != nil {
-				it.Close()
-				return err
+		err := s.get(txn, keyTagGen, func(v []byte) error {
+			if len(v) != 4 {
+				return fmt.Errorf("%w: tag-gen %x", ErrCorrupt, v)
 			}
-			old = append(old, it.Item().KeyCopy(nil), gk)
+			gen = binary.BigEndian.Uint32(v)
+			return nil
+		})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
 		}
-		it.Close()
-		for _, k := range old {
-			if err := txn.Delete(k); err != nil {
-				return err
-			}
-		}
-		replaced = len(old) / 2
-		for i := range p.Tags {
-			if i%256 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			t := p.Tags[i]
-			if t.Address == "" || strings.IndexByte(t.Address, 0) >= 0 {
-				return fmt.Errorf("store: tag %d of %s: bad address %q", i, name, t.Address)
-			}
-			if t.Pack == "" {
-				t.Pack = name
-			}
-			seq := binary.BigEndian.AppendUint32(nil, uint32(i))
-			gk := append(append(append(tagPrefix(t.Address), name...), 0), seq...)
-			v, err := json.Marshal(&t)
-			if err != nil {
-				return err
-			}
-			if err := txn.Set(gk, v); err != nil {
-				return err
-			}
-			if err := txn.Set(append(packTagPrefix(name), seq...), gk); err != nil {
-				return err
-			}
-		}
-		hdr := TagPack{Name: name, Title: p.Title, Source: p.Source, LoadedAt: time.Now().UTC().Truncate(time.Second),
-			Tags: len(p.Tags), Skipped: p.Skipped}
-		return txn.Set(append([]byte{prefixTagPack}, name...), mustJSON(&hdr))
+		gen++
+		return txn.Set(keyTagGen, binary.BigEndian.AppendUint32(nil, gen))
 	})
 	if err != nil {
-		return 0, fmt.Errorf("store: save tag pack %s: %w", name, err)
+		return 0, err
+	}
+	wb := s.db.NewWriteBatch()
+	for i := range p.Tags {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				wb.Cancel()
+				return 0, err
+			}
+		}
+		t := p.Tags[i]
+		if t.Pack == "" {
+			t.Pack = name
+		}
+		gk := tagKey(t.Address, name, gen, uint32(i))
+		v, err := json.Marshal(&t)
+		if err == nil {
+			err = wb.Set(gk, v)
+		}
+		if err == nil {
+			err = wb.Set(packTagKey(name, gen, uint32(i)), gk)
+		}
+		if err != nil {
+			wb.Cancel()
+			return 0, err
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	hdr := TagPack{Name: name, Title: p.Title, Source: p.Source, LoadedAt: time.Now().UTC().Truncate(time.Second),
+		Tags: len(p.Tags), Skipped: p.Skipped, Gen: gen}
+	err = s.db.Update(func(txn *badger.Txn) error {
+		err := s.get(txn, tagPackKey(name), func(v []byte) error {
+			var old TagPack
+			if err := json.Unmarshal(v, &old); err != nil {
+				return fmt.Errorf("%w: tag pack %s: %v", ErrCorrupt, name, err)
+			}
+			replaced = old.Tags
+			return nil
+		})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return txn.Set(tagPackKey(name), mustJSON(&hdr))
+	})
+	if err != nil {
+		return 0, err
+	}
+	if err := s.dropTagGenerations(name, gen); err != nil {
+		return replaced, fmt.Errorf("stored, but removing the old tags failed (they stay hidden): %w", err)
 	}
 	return replaced, nil
+}
+
+// dropTagGenerations deletes the keys of every generation of pack but keep.
+func (s *Store) dropTagGenerations(pack string, keep uint32) error {
+	var del [][]byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		qp := packTagPrefix(pack)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: qp, PrefetchValues: true})
+		defer it.Close()
+		for it.Seek(qp); it.ValidForPrefix(qp); it.Next() {
+			k := it.Item().Key()
+			if len(k) != len(qp)+8 {
+				return fmt.Errorf("%w: pack tag key %q", ErrCorrupt, k)
+			}
+			if binary.BigEndian.Uint32(k[len(qp):]) == keep {
+				continue
+			}
+			gk, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			del = append(del, it.Item().KeyCopy(nil), gk)
+		}
+		return nil
+	})
+	if err != nil || len(del) == 0 {
+		return err
+	}
+	wb := s.db.NewWriteBatch()
+	for _, k := range del {
+		if err := wb.Delete(k); err != nil {
+			wb.Cancel()
+			return err
+		}
+	}
+	return wb.Flush()
 }
 
 // TagsFor returns every stored tag of address, ordered by pack name.
@@ -357,10 +443,34 @@ func (s *Store) TagsFor(address string) ([]sanctions.Tag, error) {
 	}
 	var out []sanctions.Tag
 	err := s.db.View(func(txn *badger.Txn) error {
+		gens := map[string]uint32{} // pack → generation in force; 0 when the pack has no header
 		prefix := tagPrefix(address)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
 		defer it.Close()
 		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			rest := it.Item().Key()[len(prefix):]
+			if len(rest) < 9 || rest[len(rest)-9] != 0 {
+				return fmt.Errorf("%w: tag key %q", ErrCorrupt, it.Item().Key())
+			}
+			pack := string(rest[:len(rest)-9])
+			cur, ok := gens[pack]
+			if !ok {
+				err := s.get(txn, tagPackKey(pack), func(v []byte) error {
+					var h TagPack
+					if err := json.Unmarshal(v, &h); err != nil {
+						return fmt.Errorf("%w: tag pack %s: %v", ErrCorrupt, pack, err)
+					}
+					cur = h.Gen
+					return nil
+				})
+				if err != nil && !errors.Is(err, ErrNotFound) {
+					return err
+				}
+				gens[pack] = cur
+			}
+			if binary.BigEndian.Uint32(rest[len(rest)-8:]) != cur {
+				continue // an old or unfinished generation
+			}
 			var t sanctions.Tag
 			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &t) }); err != nil {
 				return fmt.Errorf("%w: tag %q: %v", ErrCorrupt, it.Item().Key(), err)
