@@ -255,11 +255,16 @@ func (s *Store) SanctionsList(version uint32) (*sanctions.List, error) {
 }
 
 // SanctionsHits returns the entries of the current version listing
-// address, for one asset ("" or any case of the code) or every asset.
+// address, for one asset (any case of the code) or every asset ("").
+// Bech32 addresses match in either case.
 // It returns no entries and no error when the address is not listed, and
 // ErrNotFound when no list was loaded.
 func (s *Store) SanctionsHits(asset, address string) ([]sanctions.Entry, error) {
 	address = strings.TrimSpace(address)
+	if l := strings.ToLower(address); strings.HasPrefix(l, "bc1") {
+		// Bech32 is case-insensitive (QR codes use upper case); OFAC lists it lower case.
+		address = l
+	}
 	if address == "" || strings.IndexByte(address, 0) >= 0 {
 		return nil, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,6 +107,14 @@ func TestSanctionsListVersions(t *testing.T) {
 		all, _ := st.SanctionsHits("", e.Address)
 		if len(all) < len(hits) {
 			t.Errorf("hits for every asset (%d) fewer than for %s (%d)", len(all), e.Asset, len(hits))
+		}
+	}
+	// Bech32 matches in upper case too.
+	for _, a := range newer.Addresses(sanctions.AssetXBT) {
+		if strings.HasPrefix(a, "bc1") {
+			if hits, err := st.SanctionsHits("xbt", strings.ToUpper(a)); err != nil || len(hits) == 0 {
+				t.Errorf("hits(xbt, %s) = %v, %v", strings.ToUpper(a), hits, err)
+			}
 		}
 	}
 	// A prefix of a listed address is not a hit, nor is another asset.
