@@ -26,6 +26,27 @@ import (
 //	'a'     class (1), payload[0:7] (7), TxNum (8), vout (4)          empty; the address index in chain order. The
 //	                                                                  8-byte address prefix may collide: callers
 //	                                                                  check the full address in the tx record
+//	'm'     "sanctions-current" (17)                                  uint32 version of the sanctions list in force;
+//	                                                                  absent until the first list is loaded
+//	'L'     version (4)                                               JSON ListVersion: source, format, date of issue,
+//	                                                                  loaded-at, entry count per asset, warnings
+//	'E'     version (4), address (n), 0x00, asset (n), 0x00,          JSON sanctions.Entry; address first so one
+//	        profile id (8), feature id (8)                            prefix seek (version, address, 0x00) finds the
+//	                                                                  entries of an address for every asset
+//	'm'     "tag-gen" (7)                                             uint32 last tag generation handed out
+//	'P'     pack name (n)                                             JSON TagPack header (title, source, counts,
+//	                                                                  generation in force)
+//	'G'     address (n), 0x00, pack name (n), 0x00, gen (4), seq (4)  JSON sanctions.Tag; prefix (address, 0x00) finds
+//	                                                                  every tag of an address; readers skip a gen
+//	                                                                  other than the pack header's
+//	'Q'     pack name (n), 0x00, gen (4), seq (4)                     the 'G' key, so a reload deletes the pack's old
+//	                                                                  generations
+//
+// A sanctions list is written in one Badger transaction together with the
+// "sanctions-current" pointer, so a failed or interrupted load leaves the
+// previous version in force; old versions are kept for diff. A tag pack
+// may exceed one transaction: its tags go to a new generation in write
+// batches and the pack header, written last, switches readers to it.
 //
 // Per transaction with i inputs and o outputs the ingester writes 2 + i + o
 // keys ('x', 't', one 's' per input, one 'a' per output with an address).
@@ -37,6 +58,12 @@ const (
 	prefixTxID    = 't'
 	prefixSpent   = 's'
 	prefixAddress = 'a'
+
+	prefixListVersion = 'L'
+	prefixListEntry   = 'E'
+	prefixTagPack     = 'P'
+	prefixTag         = 'G'
+	prefixPackTag     = 'Q'
 )
 
 // SchemaVersion is bumped whenever a key family or record layout changes.
@@ -45,6 +72,9 @@ const SchemaVersion = 1
 var (
 	keySchema = []byte{prefixMeta, 's', 'c', 'h', 'e', 'm', 'a'}
 	keyState  = []byte{prefixMeta, 's', 't', 'a', 't', 'e'}
+
+	keySanctionsCurrent = append([]byte{prefixMeta}, "sanctions-current"...)
+	keyTagGen           = append([]byte{prefixMeta}, "tag-gen"...)
 )
 
 func blockKey(height int32) []byte {

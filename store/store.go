@@ -42,7 +42,7 @@ func Open(dir string, opt Options) (*Store, error) {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 	} else if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
-		return nil, fmt.Errorf("%w: no store in %s (run tracer ingest first)", ErrNotFound, dir)
+		return nil, fmt.Errorf("%w: no store in %s (run tracer ingest, or tracer sanctions load, first)", ErrNotFound, dir)
 	}
 	cache := int64(opt.CacheMB) << 20
 	if cache <= 0 {

@@ -13,5 +13,7 @@ func commands() []*cli.Command {
 		addressCommand(),
 		verifyCommand(),
 		genCommand(),
+		sanctionsCommand(),
+		tagsCommand(),
 	}
 }

@@ -1,0 +1,560 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tracer-oss/tracer/sanctions"
+	"github.com/tracer-oss/tracer/sanctions/ofac"
+	"github.com/tracer-oss/tracer/store"
+)
+
+// OFAC's published locations of the advanced SDN list, tried in order.
+var ofacURLs = []string{
+	"https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/SDN_ADVANCED.XML",
+	"https://www.treasury.gov/ofac/downloads/sanctions/1.0/sdn_advanced.xml",
+}
+
+const dateLayout = "2006-01-02"
+
+func sanctionsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "sanctions",
+		Usage: "load, update, diff and query OFAC sanctions lists (digital-currency addresses)",
+		Description: `Every load stores a new version of the list in the store (--db); the
+newest loaded version is current, and checks run against it. A load
+that fails leaves the previous version current. Lists may be loaded
+before any block is ingested.
+
+Examples:
+   tracer sanctions load sdn_advanced.xml
+   tracer sanctions load sdn.csv sdn_comments.csv
+   tracer sanctions update
+   tracer sanctions check 35irs2AU6pVgenYbWvMRz22avDBLC9XMkd
+   tracer sanctions diff            (previous version vs current)
+   tracer sanctions list --entity "Chen Zhi" --asset XBT`,
+		Subcommands: []*cli.Command{
+			{
+				Name:      "load",
+				Usage:     "parse OFAC list files and store them as a new version",
+				ArgsUsage: "FILE [FILE...]",
+				Description: `Reads sdn_advanced.xml, SDN.XML or sdn.csv (with sdn_comments.csv, where
+OFAC moved the digital-currency addresses of long entries), plain or in
+.zip, .gz or .bz2. Warnings go to stderr. A malformed file exits with
+code 2, names the file and line, and stores nothing.
+
+Examples:
+   tracer sanctions load sdn_advanced_2025-11-19.xml.bz2
+   tracer sanctions load sdn.csv sdn_comments.csv`,
+				Flags:  []cli.Flag{jsonFlag},
+				Action: runSanctionsLoad,
+			},
+			{
+				Name:  "update",
+				Usage: "download the current list from OFAC and store it as a new version",
+				Description: `Downloads sdn_advanced.xml from OFAC (the sanctions list service, then
+treasury.gov) to a temporary file, parses and stores it. A URL that
+fails, or serves a file that does not parse, is skipped for the next.
+
+Examples:
+   tracer sanctions update
+   tracer sanctions update --url https://mirror.example/sdn_advanced.xml.bz2`,
+				Flags: []cli.Flag{jsonFlag,
+					&cli.StringSliceFlag{Name: "url", Usage: "download from `URL` instead of OFAC (repeat to try several in order)"},
+					&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "give up a download after this long"},
+					&cli.Int64Flag{Name: "max-mb", Value: 1024, Usage: "refuse a download larger than this many MB"}},
+				Action: runSanctionsUpdate,
+			},
+			{
+				Name:      "diff",
+				Usage:     "show the entries added and removed between two versions",
+				ArgsUsage: "[OLD NEW]",
+				Description: `Without arguments, compares the version before the current one with the
+current one. Entries are compared by (asset, address, profile).
+
+Examples:
+   tracer sanctions diff
+   tracer sanctions diff --asset XBT
+   tracer sanctions diff 1 3 --json`,
+				Flags: []cli.Flag{jsonFlag,
+					&cli.StringFlag{Name: "asset", Usage: "only entries of asset `CODE` (XBT, ETH, ...)"}},
+				Action: runSanctionsDiff,
+			},
+			{
+				Name:  "list",
+				Usage: "list the entries of a version, filtered",
+				Description: `Examples:
+   tracer sanctions list --asset XBT --program TCO
+   tracer sanctions list --entity lazarus --since 2022-01-01 --json`,
+				Flags: []cli.Flag{jsonFlag,
+					&cli.StringFlag{Name: "entity", Usage: "name or alias contains `TEXT` (case-insensitive)"},
+					&cli.StringFlag{Name: "program", Usage: "sanctions `PROGRAM` (CYBER2, TCO, ...)"},
+					&cli.StringFlag{Name: "asset", Usage: "asset `CODE` (XBT, ETH, ...)"},
+					&cli.StringFlag{Name: "since", Usage: "designated on or after `YYYY-MM-DD`"},
+					&cli.StringFlag{Name: "until", Usage: "designated on or before `YYYY-MM-DD`"},
+					&cli.UintFlag{Name: "version", Usage: "list `N` (default: current)"}},
+				Action: runSanctionsList,
+			},
+			{
+				Name:      "check",
+				Usage:     "check addresses against the current list (direct hits only)",
+				ArgsUsage: "ADDR [ADDR...]",
+				Description: `Prints each hit's entity, profile, programs and designation date, or
+"not listed". Exits 0 either way.
+
+Examples:
+   tracer sanctions check 35irs2AU6pVgenYbWvMRz22avDBLC9XMkd
+   tracer sanctions check --json ADDR1 ADDR2`,
+				Flags: []cli.Flag{jsonFlag,
+					&cli.StringFlag{Name: "asset", Usage: "only entries of asset `CODE` (default: every asset)"}},
+				Action: runSanctionsCheck,
+			},
+			{
+				Name:   "versions",
+				Usage:  "list the stored versions",
+				Flags:  []cli.Flag{jsonFlag},
+				Action: runSanctionsVersions,
+			},
+		},
+	}
+}
+
+// entryView is the JSON form of a sanctions entry.
+type entryView struct {
+	Asset      string   `json:"asset"`
+	Address    string   `json:"address"`
+	ProfileID  int64    `json:"profile_id"`
+	Name       string   `json:"name"`
+	Aliases    []string `json:"aliases,omitempty"`
+	EntityType string   `json:"entity_type,omitempty"`
+	Programs   []string `json:"programs"`
+	Designated string   `json:"designated,omitempty"`
+}
+
+func viewEntry(e sanctions.Entry) entryView {
+	return entryView{Asset: e.Asset, Address: e.Address, ProfileID: e.ProfileID, Name: e.PrimaryName, Aliases: e.Aliases,
+		EntityType: e.EntityType, Programs: e.Programs, Designated: date(e.Designated)}
+}
+
+func date(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(dateLayout)
+}
+
+func runSanctionsLoad(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return usageErrorf("sanctions load takes one or more list files")
+	}
+	l, err := ofac.ParseFiles(c.Context, c.Args().Slice()...)
+	if err != nil {
+		return listParseError(c.Context, err)
+	}
+	return storeList(c, l)
+}
+
+// listParseError makes a malformed or missing list file a usage error (exit 2).
+func listParseError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	var pe *ofac.ParseError
+	if errors.As(err, &pe) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, ofac.ErrUnknownFormat) ||
+		errors.Is(err, ofac.ErrNoSDNFile) || errors.Is(err, ofac.ErrTooManySDNFiles) {
+		return badInput(fmt.Errorf("%w (the current list is unchanged)", err))
+	}
+	return err
+}
+
+// storeList prints l's warnings, stores it as a new version and reports it.
+func storeList(c *cli.Context, l *sanctions.List) error {
+	max := len(l.Warnings)
+	if !c.Bool("verbose") && max > 20 {
+		max = 20
+	}
+	for _, w := range l.Warnings[:max] {
+		fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
+	}
+	if n := len(l.Warnings) - max; n > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "warning: ... and %d more (--verbose shows all)\n", n)
+	}
+	st, err := openStore(c, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	v, err := st.SaveSanctionsList(c.Context, l)
+	if err != nil {
+		return err
+	}
+	h, err := st.SanctionsVersion(v)
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c, h)
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "stored sanctions list version %d (current)\n", h.Version)
+	fmt.Fprintf(w, "source     %s (%s)\n", h.Source, h.Format)
+	fmt.Fprintf(w, "issued     %s\n", orDash(date(h.DateOfIssue)))
+	fmt.Fprintf(w, "entries    %d", h.Entries)
+	if len(h.Assets) > 0 {
+		fmt.Fprintf(w, " (%s)", assetCounts(h.Assets))
+	}
+	fmt.Fprintln(w)
+	if len(h.Warnings) > 0 {
+		fmt.Fprintf(w, "warnings   %d\n", len(h.Warnings))
+	}
+	return nil
+}
+
+func assetCounts(m map[string]int) string {
+	assets := make([]string, 0, len(m))
+	for a := range m {
+		assets = append(assets, a)
+	}
+	slices.Sort(assets)
+	parts := make([]string, len(assets))
+	for i, a := range assets {
+		parts[i] = fmt.Sprintf("%s %d", a, m[a])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func runSanctionsUpdate(c *cli.Context) error {
+	if c.NArg() != 0 {
+		return usageErrorf("sanctions update takes no arguments (use --url)")
+	}
+	urls := c.StringSlice("url")
+	if len(urls) == 0 {
+		urls = ofacURLs
+	}
+	limit := c.Int64("max-mb") << 20
+	if limit <= 0 {
+		return usageErrorf("--max-mb must be positive")
+	}
+	tmp, err := os.MkdirTemp("", "tracer-ofac-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	var errs []error
+	for _, u := range urls {
+		file, err := download(c.Context, u, tmp, limit, c.Duration("timeout"))
+		if err != nil {
+			errs = append(errs, err)
+			fmt.Fprintf(c.App.ErrWriter, "warning: %v\n", err)
+			continue
+		}
+		l, err := ofac.ParseFiles(c.Context, file)
+		if err != nil {
+			err = fmt.Errorf("%s: %w", u, err)
+			errs = append(errs, err)
+			fmt.Fprintf(c.App.ErrWriter, "warning: %v\n", err)
+			continue
+		}
+		l.Source = u
+		return storeList(c, l)
+	}
+	if err := c.Context.Err(); err != nil {
+		return err
+	}
+	return fmt.Errorf("sanctions update: no URL gave a list (the current list is unchanged): %w", errors.Join(errs...))
+}
+
+// download fetches u into dir, keeping the URL's file name so the parser
+// can tell a .bz2 or .zip apart, and refuses more than limit bytes.
+func download(ctx context.Context, u, dir string, limit int64, timeout time.Duration) (string, error) {
+	pu, err := url.Parse(u)
+	if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") {
+		return "", badInput(fmt.Errorf("bad URL %q: want http or https", u))
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", fmt.Errorf("download %s: %w", u, err)
+	}
+	req.Header.Set("User-Agent", "tracer (sanctions update)")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("download %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("download %s: %s", u, resp.Status)
+	}
+	if resp.ContentLength > limit {
+		return "", fmt.Errorf("download %s: %d bytes is over the %d MB limit", u, resp.ContentLength, limit>>20)
+	}
+	name := path.Base(pu.Path)
+	if name == "." || name == "/" || name == "" || strings.ContainsAny(name, `\:`) {
+		name = "sdn_advanced.xml"
+	}
+	if strings.EqualFold(filepath.Ext(name), ".xml") || !strings.Contains(name, ".") {
+		name = strings.ToLower(name)
+	}
+	f, err := os.CreateTemp(dir, "*-"+name)
+	if err != nil {
+		return "", err
+	}
+	n, err := io.Copy(f, io.LimitReader(resp.Body, limit+1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("download %s: %w", u, err)
+	}
+	if n > limit {
+		return "", fmt.Errorf("download %s: over the %d MB limit", u, limit>>20)
+	}
+	return f.Name(), nil
+}
+
+type diffView struct {
+	Old     store.ListVersion `json:"old"`
+	New     store.ListVersion `json:"new"`
+	Added   []entryView       `json:"added"`
+	Removed []entryView       `json:"removed"`
+}
+
+func runSanctionsDiff(c *cli.Context) error {
+	st, err := openStore(c, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var oldV, newV uint32
+	switch c.NArg() {
+	case 2:
+		for i, p := range []*uint32{&oldV, &newV} {
+			var v uint32
+			if _, err := fmt.Sscan(c.Args().Get(i), &v); err != nil || v == 0 {
+				return usageErrorf("bad version %q: want a number from tracer sanctions versions", c.Args().Get(i))
+			}
+			*p = v
+		}
+	case 0:
+		vs, err := st.SanctionsVersions()
+		if err != nil {
+			return err
+		}
+		for _, v := range vs {
+			if v.Current {
+				newV = v.Version
+				break
+			}
+			oldV = v.Version
+		}
+		if newV == 0 {
+			return usageErrorf("no sanctions list loaded: run tracer sanctions load or update")
+		}
+		if oldV == 0 {
+			return usageErrorf("no version before the current one: nothing to diff (load another list, or name two versions)")
+		}
+	default:
+		return usageErrorf("sanctions diff takes no arguments or two versions (OLD NEW)")
+	}
+	older, err := st.SanctionsList(oldV)
+	if err != nil {
+		return err
+	}
+	newer, err := st.SanctionsList(newV)
+	if err != nil {
+		return err
+	}
+	oh, _ := st.SanctionsVersion(oldV)
+	nh, _ := st.SanctionsVersion(newV)
+	added, removed := sanctions.Diff(older, newer)
+	if a := c.String("asset"); a != "" {
+		f := sanctions.Filter{Asset: a}
+		added = slices.DeleteFunc(added, func(e sanctions.Entry) bool { return !f.Match(e) })
+		removed = slices.DeleteFunc(removed, func(e sanctions.Entry) bool { return !f.Match(e) })
+	}
+	v := diffView{Old: oh, New: nh, Added: []entryView{}, Removed: []entryView{}}
+	for _, e := range added {
+		v.Added = append(v.Added, viewEntry(e))
+	}
+	for _, e := range removed {
+		v.Removed = append(v.Removed, viewEntry(e))
+	}
+	if c.Bool("json") {
+		return printJSON(c, v)
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "version %d (issued %s) → version %d (issued %s): %d added, %d removed\n",
+		oh.Version, orDash(date(oh.DateOfIssue)), nh.Version, orDash(date(nh.DateOfIssue)), len(added), len(removed))
+	if len(added)+len(removed) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\tASSET\tADDRESS\tPROFILE\tNAME\tPROGRAMS\tDESIGNATED")
+	for _, g := range []struct {
+		sign string
+		es   []entryView
+	}{{"+", v.Added}, {"-", v.Removed}} {
+		for _, e := range g.es {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", g.sign, e.Asset, e.Address, e.ProfileID, e.Name,
+				strings.Join(e.Programs, ","), orDash(e.Designated))
+		}
+	}
+	return tw.Flush()
+}
+
+func parseDay(c *cli.Context, flag string) (time.Time, error) {
+	s := strings.TrimSpace(c.String(flag))
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(dateLayout, s)
+	if err != nil {
+		return time.Time{}, usageErrorf("bad --%s %q: want YYYY-MM-DD", flag, s)
+	}
+	return t, nil
+}
+
+func runSanctionsList(c *cli.Context) error {
+	if c.NArg() != 0 {
+		return usageErrorf("sanctions list takes no arguments (use --entity, --program, --asset, --since, --until)")
+	}
+	since, err := parseDay(c, "since")
+	if err != nil {
+		return err
+	}
+	until, err := parseDay(c, "until")
+	if err != nil {
+		return err
+	}
+	f := sanctions.Filter{Entity: c.String("entity"), Program: c.String("program"), Asset: c.String("asset"),
+		DesignatedFrom: since, DesignatedTo: until}
+	st, err := openStore(c, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	l, err := st.SanctionsList(uint32(c.Uint("version")))
+	if err != nil {
+		return err
+	}
+	views := []entryView{}
+	for _, e := range l.Filter(f) {
+		views = append(views, viewEntry(e))
+	}
+	if c.Bool("json") {
+		return printJSON(c, views)
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ASSET\tADDRESS\tPROFILE\tNAME\tPROGRAMS\tDESIGNATED")
+	for _, e := range views {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", e.Asset, e.Address, e.ProfileID, e.Name, strings.Join(e.Programs, ","), orDash(e.Designated))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "%d of %d entries (list issued %s)\n", len(views), len(l.Entries), orDash(date(l.DateOfIssue)))
+	return nil
+}
+
+type checkView struct {
+	Address     string      `json:"address"`
+	Listed      bool        `json:"listed"`
+	Hits        []entryView `json:"hits"`
+	ListVersion uint32      `json:"list_version"`
+	ListDate    string      `json:"list_date,omitempty"`
+}
+
+func runSanctionsCheck(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return usageErrorf("sanctions check takes one or more addresses")
+	}
+	st, err := openStore(c, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	h, err := st.SanctionsVersion(0)
+	if err != nil {
+		return err
+	}
+	var views []checkView
+	for _, a := range c.Args().Slice() {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			return usageErrorf("empty address")
+		}
+		hits, err := st.SanctionsHits(c.String("asset"), a)
+		if err != nil {
+			return err
+		}
+		v := checkView{Address: a, Listed: len(hits) > 0, Hits: []entryView{}, ListVersion: h.Version, ListDate: date(h.DateOfIssue)}
+		for _, e := range hits {
+			v.Hits = append(v.Hits, viewEntry(e))
+		}
+		views = append(views, v)
+	}
+	if c.Bool("json") {
+		return printJSON(c, views)
+	}
+	w := c.App.Writer
+	for _, v := range views {
+		if !v.Listed {
+			fmt.Fprintf(w, "%s  not listed\n", v.Address)
+			continue
+		}
+		for _, e := range v.Hits {
+			fmt.Fprintf(w, "%s  LISTED  %s %s, %s (profile %d), programs %s, designated %s\n", v.Address, e.Asset, e.Name,
+				orDash(e.EntityType), e.ProfileID, strings.Join(e.Programs, ","), orDash(e.Designated))
+		}
+	}
+	fmt.Fprintf(w, "checked against sanctions list version %d, issued %s\n", h.Version, orDash(date(h.DateOfIssue)))
+	return nil
+}
+
+func runSanctionsVersions(c *cli.Context) error {
+	st, err := openStore(c, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	vs, err := st.SanctionsVersions()
+	if err != nil {
+		return err
+	}
+	if vs == nil {
+		vs = []store.ListVersion{}
+	}
+	if c.Bool("json") {
+		return printJSON(c, vs)
+	}
+	if len(vs) == 0 {
+		fmt.Fprintln(c.App.Writer, "no sanctions list loaded: run tracer sanctions load or update")
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tISSUED\tLOADED\tENTRIES\tFORMAT\tSOURCE")
+	for _, v := range vs {
+		cur := ""
+		if v.Current {
+			cur = " *"
+		}
+		fmt.Fprintf(tw, "%d%s\t%s\t%s\t%d\t%s\t%s\n", v.Version, cur, orDash(date(v.DateOfIssue)),
+			v.LoadedAt.Format("2006-01-02 15:04"), v.Entries, v.Format, v.Source)
+	}
+	return tw.Flush()
+}

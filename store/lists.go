@@ -1,0 +1,508 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/tracer-oss/tracer/sanctions"
+	"github.com/tracer-oss/tracer/sanctions/tags"
+)
+
+// ListVersion describes one stored edition of the sanctions list.
+type ListVersion struct {
+	Version     uint32         `json:"version"`
+	Source      string         `json:"source"`
+	Format      string         `json:"format"`
+	DateOfIssue time.Time      `json:"date_of_issue"`
+	LoadedAt    time.Time      `json:"loaded_at"`
+	Entries     int            `json:"entries"`
+	Assets      map[string]int `json:"assets"` // entries per asset code
+	Warnings    []string       `json:"warnings,omitempty"`
+	Current     bool           `json:"current"` // set on read from the "sanctions-current" pointer
+}
+
+// TagPack describes one stored tag pack.
+type TagPack struct {
+	Name     string         `json:"name"` // file name; a reload of the same name replaces the pack
+	Title    string         `json:"title,omitempty"`
+	Source   string         `json:"source"`
+	LoadedAt time.Time      `json:"loaded_at"`
+	Tags     int            `json:"tags"`
+	Skipped  map[string]int `json:"skipped,omitempty"`
+	Gen      uint32         `json:"gen"` // generation of the pack's tag keys in force
+}
+
+func listVersionKey(v uint32) []byte {
+	return binary.BigEndian.AppendUint32([]byte{prefixListVersion}, v)
+}
+
+func listEntryPrefix(v uint32, addr string) []byte {
+	k := binary.BigEndian.AppendUint32(make([]byte, 0, 6+len(addr)), v)
+	k = append([]byte{prefixListEntry}, k...)
+	if addr != "" {
+		k = append(k, addr...)
+		k = append(k, 0)
+	}
+	return k
+}
+
+func listEntryKey(v uint32, e *sanctions.Entry) []byte {
+	k := listEntryPrefix(v, e.Address)
+	k = append(k, e.Asset...)
+	k = append(k, 0)
+	k = binary.BigEndian.AppendUint64(k, uint64(e.ProfileID))
+	return binary.BigEndian.AppendUint64(k, uint64(e.FeatureID))
+}
+
+func tagPrefix(addr string) []byte {
+	return append(append([]byte{prefixTag}, addr...), 0)
+}
+
+func packTagPrefix(pack string) []byte {
+	return append(append([]byte{prefixPackTag}, pack...), 0)
+}
+
+func tagKey(addr, pack string, gen, seq uint32) []byte {
+	k := append(append(tagPrefix(addr), pack...), 0)
+	k = binary.BigEndian.AppendUint32(k, gen)
+	return binary.BigEndian.AppendUint32(k, seq)
+}
+
+func packTagKey(pack string, gen, seq uint32) []byte {
+	k := binary.BigEndian.AppendUint32(packTagPrefix(pack), gen)
+	return binary.BigEndian.AppendUint32(k, seq)
+}
+
+func tagPackKey(pack string) []byte { return append([]byte{prefixTagPack}, pack...) }
+
+// SaveSanctionsList stores l as a new version and makes it current, in one
+// transaction: on any error the previous version stays in force.
+func (s *Store) SaveSanctionsList(ctx context.Context, l *sanctions.List) (uint32, error) {
+	if s.ro {
+		return 0, ErrReadOnly
+	}
+	if l == nil {
+		return 0, errors.New("store: save sanctions list: nil list")
+	}
+	var version uint32
+	err := s.db.Update(func(txn *badger.Txn) error {
+		last, err := lastListVersion(txn)
+		if err != nil {
+			return err
+		}
+		version = last + 1
+		hdr := ListVersion{Version: version, Source: l.Source, Format: l.Format, DateOfIssue: l.DateOfIssue,
+			LoadedAt: time.Now().UTC().Truncate(time.Second), Entries: len(l.Entries), Assets: map[string]int{},
+			Warnings: l.Warnings}
+		for i := range l.Entries {
+			if i%256 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			e := &l.Entries[i]
+			if strings.IndexByte(e.Address, 0) >= 0 || strings.IndexByte(e.Asset, 0) >= 0 || e.Address == "" {
+				return fmt.Errorf("store: sanctions entry of profile %d: bad address %q", e.ProfileID, e.Address)
+			}
+			hdr.Assets[e.Asset]++
+			v, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			if err := txn.Set(listEntryKey(version, e), v); err != nil {
+				return err
+			}
+		}
+		if err := txn.Set(listVersionKey(version), mustJSON(&hdr)); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		// The pointer goes last; the transaction commits all keys or none.
+		return txn.Set(keySanctionsCurrent, binary.BigEndian.AppendUint32(nil, version))
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: save sanctions list %s: %w", l.Source, err)
+	}
+	return version, nil
+}
+
+func lastListVersion(txn *badger.Txn) (uint32, error) {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixListVersion}, Reverse: true})
+	defer it.Close()
+	it.Seek([]byte{prefixListVersion, 0xff, 0xff, 0xff, 0xff})
+	if !it.ValidForPrefix([]byte{prefixListVersion}) {
+		return 0, nil
+	}
+	k := it.Item().Key()
+	if len(k) != 5 {
+		return 0, fmt.Errorf("%w: list version key %x", ErrCorrupt, k)
+	}
+	return binary.BigEndian.Uint32(k[1:]), nil
+}
+
+// currentList returns the version in force, or ErrNotFound when no list
+// was loaded.
+func (s *Store) currentList(txn *badger.Txn) (uint32, error) {
+	var v uint32
+	err := s.get(txn, keySanctionsCurrent, func(b []byte) error {
+		if len(b) != 4 {
+			return fmt.Errorf("%w: sanctions-current %x", ErrCorrupt, b)
+		}
+		v = binary.BigEndian.Uint32(b)
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return 0, fmt.Errorf("%w: no sanctions list loaded (run tracer sanctions load or update)", ErrNotFound)
+	}
+	return v, err
+}
+
+// CurrentSanctionsVersion returns the version in force; ErrNotFound when
+// no list was loaded.
+func (s *Store) CurrentSanctionsVersion() (uint32, error) {
+	var v uint32
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		v, err = s.currentList(txn)
+		return err
+	})
+	return v, err
+}
+
+// SanctionsVersions returns the stored versions, oldest first.
+func (s *Store) SanctionsVersions() ([]ListVersion, error) {
+	var out []ListVersion
+	err := s.db.View(func(txn *badger.Txn) error {
+		cur, err := s.currentList(txn)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		prefix := []byte{prefixListVersion}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			var h ListVersion
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &h) }); err != nil {
+				return fmt.Errorf("%w: list version %x: %v", ErrCorrupt, it.Item().Key(), err)
+			}
+			h.Current = h.Version == cur
+			out = append(out, h)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// SanctionsVersion returns the header of one version; 0 means current.
+func (s *Store) SanctionsVersion(version uint32) (ListVersion, error) {
+	var h ListVersion
+	err := s.db.View(func(txn *badger.Txn) error {
+		cur, err := s.currentList(txn)
+		if err != nil && (version == 0 || !errors.Is(err, ErrNotFound)) {
+			return err
+		}
+		if version == 0 {
+			version = cur
+		}
+		err = s.get(txn, listVersionKey(version), func(v []byte) error { return json.Unmarshal(v, &h) })
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("%w: sanctions list version %d", ErrNotFound, version)
+		}
+		h.Current = version == cur
+		return err
+	})
+	return h, err
+}
+
+// SanctionsList returns one stored version as a list; 0 means current.
+func (s *Store) SanctionsList(version uint32) (*sanctions.List, error) {
+	h, err := s.SanctionsVersion(version)
+	if err != nil {
+		return nil, err
+	}
+	l := &sanctions.List{Source: h.Source, Format: h.Format, DateOfIssue: h.DateOfIssue, Warnings: h.Warnings,
+		Entries: make([]sanctions.Entry, 0, h.Entries)}
+	err = s.db.View(func(txn *badger.Txn) error {
+		prefix := listEntryPrefix(h.Version, "")
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			var e sanctions.Entry
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &e) }); err != nil {
+				return fmt.Errorf("%w: sanctions entry %q: %v", ErrCorrupt, it.Item().Key(), err)
+			}
+			l.Entries = append(l.Entries, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	l.Sort()
+	return l, nil
+}
+
+// SanctionsHits returns the entries of the current version listing
+// address, for one asset (any case of the code) or every asset ("").
+// Bech32 addresses match in either case.
+// It returns no entries and no error when the address is not listed, and
+// ErrNotFound when no list was loaded.
+func (s *Store) SanctionsHits(asset, address string) ([]sanctions.Entry, error) {
+	address = strings.TrimSpace(address)
+	if l := strings.ToLower(address); strings.HasPrefix(l, "bc1") {
+		// Bech32 is case-insensitive (QR codes use upper case); OFAC lists it lower case.
+		address = l
+	}
+	if address == "" || strings.IndexByte(address, 0) >= 0 {
+		return nil, nil
+	}
+	var out []sanctions.Entry
+	err := s.db.View(func(txn *badger.Txn) error {
+		cur, err := s.currentList(txn)
+		if err != nil {
+			return err
+		}
+		prefix := listEntryPrefix(cur, address)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			rest := it.Item().Key()[len(prefix):]
+			i := bytes.IndexByte(rest, 0)
+			if i < 0 {
+				return fmt.Errorf("%w: sanctions entry key %q", ErrCorrupt, it.Item().Key())
+			}
+			if asset != "" && !strings.EqualFold(string(rest[:i]), asset) {
+				continue
+			}
+			var e sanctions.Entry
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &e) }); err != nil {
+				return fmt.Errorf("%w: sanctions entry %q: %v", ErrCorrupt, it.Item().Key(), err)
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// SaveTagPack stores the tags of p under its file name, replacing the tags
+// a pack of the same name stored before. Packs may be larger than one
+// Badger transaction, so the tags are written under a new generation number
+// and the pack header, written last in one transaction, switches readers
+// to it; a failed or interrupted save leaves the previous generation in
+// force and its own keys unreferenced (removed by the next save of the
+// pack). It returns the number of tags it replaced.
+func (s *Store) SaveTagPack(ctx context.Context, p *tags.Pack) (replaced int, err error) {
+	if s.ro {
+		return 0, ErrReadOnly
+	}
+	if p == nil {
+		return 0, errors.New("store: save tag pack: nil pack")
+	}
+	name := filepath.Base(p.Source)
+	if name == "" || name == "." || strings.IndexByte(name, 0) >= 0 {
+		return 0, fmt.Errorf("store: save tag pack: bad pack name %q", p.Source)
+	}
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("store: save tag pack %s: %w", name, err)
+		}
+	}()
+	for i, t := range p.Tags {
+		if t.Address == "" || strings.IndexByte(t.Address, 0) >= 0 {
+			return 0, fmt.Errorf("tag %d: bad address %q", i, t.Address)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	// A generation number is never reused, so keys left by an interrupted
+	// save can never become visible.
+	var gen uint32
+	err = s.db.Update(func(txn *badger.Txn) error {
+		err := s.get(txn, keyTagGen, func(v []byte) error {
+			if len(v) != 4 {
+				return fmt.Errorf("%w: tag-gen %x", ErrCorrupt, v)
+			}
+			gen = binary.BigEndian.Uint32(v)
+			return nil
+		})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		gen++
+		return txn.Set(keyTagGen, binary.BigEndian.AppendUint32(nil, gen))
+	})
+	if err != nil {
+		return 0, err
+	}
+	wb := s.db.NewWriteBatch()
+	for i := range p.Tags {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				wb.Cancel()
+				return 0, err
+			}
+		}
+		t := p.Tags[i]
+		if t.Pack == "" {
+			t.Pack = name
+		}
+		gk := tagKey(t.Address, name, gen, uint32(i))
+		v, err := json.Marshal(&t)
+		if err == nil {
+			err = wb.Set(gk, v)
+		}
+		if err == nil {
+			err = wb.Set(packTagKey(name, gen, uint32(i)), gk)
+		}
+		if err != nil {
+			wb.Cancel()
+			return 0, err
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	hdr := TagPack{Name: name, Title: p.Title, Source: p.Source, LoadedAt: time.Now().UTC().Truncate(time.Second),
+		Tags: len(p.Tags), Skipped: p.Skipped, Gen: gen}
+	err = s.db.Update(func(txn *badger.Txn) error {
+		err := s.get(txn, tagPackKey(name), func(v []byte) error {
+			var old TagPack
+			if err := json.Unmarshal(v, &old); err != nil {
+				return fmt.Errorf("%w: tag pack %s: %v", ErrCorrupt, name, err)
+			}
+			replaced = old.Tags
+			return nil
+		})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return txn.Set(tagPackKey(name), mustJSON(&hdr))
+	})
+	if err != nil {
+		return 0, err
+	}
+	if err := s.dropTagGenerations(name, gen); err != nil {
+		return replaced, fmt.Errorf("stored, but removing the old tags failed (they stay hidden): %w", err)
+	}
+	return replaced, nil
+}
+
+// dropTagGenerations deletes the keys of every generation of pack but keep.
+func (s *Store) dropTagGenerations(pack string, keep uint32) error {
+	var del [][]byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		qp := packTagPrefix(pack)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: qp, PrefetchValues: true})
+		defer it.Close()
+		for it.Seek(qp); it.ValidForPrefix(qp); it.Next() {
+			k := it.Item().Key()
+			if len(k) != len(qp)+8 {
+				return fmt.Errorf("%w: pack tag key %q", ErrCorrupt, k)
+			}
+			if binary.BigEndian.Uint32(k[len(qp):]) == keep {
+				continue
+			}
+			gk, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			del = append(del, it.Item().KeyCopy(nil), gk)
+		}
+		return nil
+	})
+	if err != nil || len(del) == 0 {
+		return err
+	}
+	wb := s.db.NewWriteBatch()
+	for _, k := range del {
+		if err := wb.Delete(k); err != nil {
+			wb.Cancel()
+			return err
+		}
+	}
+	return wb.Flush()
+}
+
+// TagsFor returns every stored tag of address, ordered by pack name.
+func (s *Store) TagsFor(address string) ([]sanctions.Tag, error) {
+	address = strings.TrimSpace(address)
+	if address == "" || strings.IndexByte(address, 0) >= 0 {
+		return nil, nil
+	}
+	var out []sanctions.Tag
+	err := s.db.View(func(txn *badger.Txn) error {
+		gens := map[string]uint32{} // pack → generation in force; 0 when the pack has no header
+		prefix := tagPrefix(address)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			rest := it.Item().Key()[len(prefix):]
+			if len(rest) < 9 || rest[len(rest)-9] != 0 {
+				return fmt.Errorf("%w: tag key %q", ErrCorrupt, it.Item().Key())
+			}
+			pack := string(rest[:len(rest)-9])
+			cur, ok := gens[pack]
+			if !ok {
+				err := s.get(txn, tagPackKey(pack), func(v []byte) error {
+					var h TagPack
+					if err := json.Unmarshal(v, &h); err != nil {
+						return fmt.Errorf("%w: tag pack %s: %v", ErrCorrupt, pack, err)
+					}
+					cur = h.Gen
+					return nil
+				})
+				if err != nil && !errors.Is(err, ErrNotFound) {
+					return err
+				}
+				gens[pack] = cur
+			}
+			if binary.BigEndian.Uint32(rest[len(rest)-8:]) != cur {
+				continue // an old or unfinished generation
+			}
+			var t sanctions.Tag
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &t) }); err != nil {
+				return fmt.Errorf("%w: tag %q: %v", ErrCorrupt, it.Item().Key(), err)
+			}
+			out = append(out, t)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// TagPacks returns the stored tag pack headers, by name.
+func (s *Store) TagPacks() ([]TagPack, error) {
+	var out []TagPack
+	err := s.db.View(func(txn *badger.Txn) error {
+		prefix := []byte{prefixTagPack}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			var h TagPack
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &h) }); err != nil {
+				return fmt.Errorf("%w: tag pack %q: %v", ErrCorrupt, it.Item().Key(), err)
+			}
+			out = append(out, h)
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(a, b TagPack) int { return strings.Compare(a.Name, b.Name) })
+	return out, err
+}

@@ -1,0 +1,268 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tracer-oss/tracer/sanctions"
+	"github.com/tracer-oss/tracer/sanctions/ofac"
+	"github.com/tracer-oss/tracer/sanctions/tags"
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/storetest"
+)
+
+func parseFixture(t testing.TB, paths ...string) *sanctions.List {
+	t.Helper()
+	for i, p := range paths {
+		if !filepath.IsAbs(p) {
+			paths[i] = filepath.Join("..", "sanctions", "ofac", "testdata", p)
+		}
+	}
+	l, err := ofac.ParseFiles(context.Background(), paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Entries) == 0 {
+		t.Fatalf("%v: no entries", paths)
+	}
+	return l
+}
+
+func TestSanctionsListVersions(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	if _, err := st.SanctionsHits("", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("hits before any load: err %v, want ErrNotFound", err)
+	}
+	if vs, err := st.SanctionsVersions(); err != nil || len(vs) != 0 {
+		t.Fatalf("versions of an empty store: %v %v", vs, err)
+	}
+	older := parseFixture(t, "sdn_advanced_2023.xml")
+	newer := parseFixture(t, "sdn_advanced.xml")
+
+	v1, err := st.SaveSanctionsList(ctx, older)
+	if err != nil || v1 != 1 {
+		t.Fatalf("save 1: %d %v", v1, err)
+	}
+	v2, err := st.SaveSanctionsList(ctx, newer)
+	if err != nil || v2 != 2 {
+		t.Fatalf("save 2: %d %v", v2, err)
+	}
+	vs, err := st.SanctionsVersions()
+	if err != nil || len(vs) != 2 || vs[0].Current || !vs[1].Current || vs[1].Entries != len(newer.Entries) ||
+		!vs[1].DateOfIssue.Equal(newer.DateOfIssue) || vs[1].Format != sanctions.FormatSDNAdvanced {
+		t.Fatalf("versions: %+v %v", vs, err)
+	}
+	sum := 0
+	for _, n := range vs[1].Assets {
+		sum += n
+	}
+	if sum != len(newer.Entries) {
+		t.Errorf("assets %v sum to %d, want %d", vs[1].Assets, sum, len(newer.Entries))
+	}
+
+	// Round trip: both versions read back equal to what was saved.
+	for _, tc := range []struct {
+		name    string
+		version uint32
+		want    *sanctions.List
+	}{{"current", 0, newer}, {"v1", 1, older}, {"v2", 2, newer}} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := st.SanctionsList(tc.version)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Entries) != len(tc.want.Entries) {
+				t.Fatalf("%d entries, want %d", len(got.Entries), len(tc.want.Entries))
+			}
+			for i := range got.Entries {
+				g, w := got.Entries[i], tc.want.Entries[i]
+				if !g.Designated.Equal(w.Designated) {
+					t.Errorf("entry %d designated %v, want %v", i, g.Designated, w.Designated)
+				}
+				g.Designated, w.Designated = time.Time{}, time.Time{}
+				if !reflect.DeepEqual(g, w) {
+					t.Errorf("entry %d:\n got %+v\nwant %+v", i, g, w)
+				}
+			}
+		})
+	}
+	if _, err := st.SanctionsList(9); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("version 9: %v, want ErrNotFound", err)
+	}
+
+	// Every entry of the current version is a hit for its address and asset.
+	for _, e := range newer.Entries {
+		hits, err := st.SanctionsHits(e.Asset, e.Address)
+		if err != nil || !slices.ContainsFunc(hits, func(h sanctions.Entry) bool { return h.Key() == e.Key() }) {
+			t.Errorf("hits(%s, %s) = %+v, %v; want profile %d", e.Asset, e.Address, hits, err, e.ProfileID)
+		}
+		all, _ := st.SanctionsHits("", e.Address)
+		if len(all) < len(hits) {
+			t.Errorf("hits for every asset (%d) fewer than for %s (%d)", len(all), e.Asset, len(hits))
+		}
+	}
+	// Bech32 matches in upper case too.
+	for _, a := range newer.Addresses(sanctions.AssetXBT) {
+		if strings.HasPrefix(a, "bc1") {
+			if hits, err := st.SanctionsHits("xbt", strings.ToUpper(a)); err != nil || len(hits) == 0 {
+				t.Errorf("hits(xbt, %s) = %v, %v", strings.ToUpper(a), hits, err)
+			}
+		}
+	}
+	// A prefix of a listed address is not a hit, nor is another asset.
+	e := newer.Entries[0]
+	for _, q := range [][2]string{{"", e.Address[:len(e.Address)-1]}, {"", e.Address + "x"}, {"NOPE", e.Address}, {"", ""}} {
+		if hits, err := st.SanctionsHits(q[0], q[1]); err != nil || len(hits) != 0 {
+			t.Errorf("hits(%q, %q) = %+v, %v; want none", q[0], q[1], hits, err)
+		}
+	}
+	// An address only in the older version is not a hit of the current one.
+	added, removed := sanctions.Diff(older, newer)
+	for _, r := range removed {
+		if len(added) > 0 && slices.Contains(newer.Addresses(r.Asset), r.Address) {
+			continue
+		}
+		if hits, _ := st.SanctionsHits(r.Asset, r.Address); len(hits) != 0 {
+			t.Errorf("%s %s was removed in v2 but is still a hit", r.Asset, r.Address)
+		}
+	}
+}
+
+// TestSanctionsSaveAtomic checks that a save that fails part way leaves the
+// previous version current and no trace of the failed one.
+func TestSanctionsSaveAtomic(t *testing.T) {
+	st := storetest.Open(t)
+	good := parseFixture(t, "sdn_advanced.xml")
+	if _, err := st.SaveSanctionsList(context.Background(), good); err != nil {
+		t.Fatal(err)
+	}
+	bad := parseFixture(t, "sdn_advanced_2023.xml")
+	bad.Entries = append(bad.Entries, sanctions.Entry{Asset: "XBT", Address: "bad\x00address", ProfileID: 1})
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		list *sanctions.List
+	}{{"bad entry", context.Background(), bad}, {"cancelled", cancelled, good}, {"nil", context.Background(), nil}} {
+		t.Run(tc.name, func(t *testing.T) {
+			if v, err := st.SaveSanctionsList(tc.ctx, tc.list); err == nil {
+				t.Fatalf("saved as version %d, want an error", v)
+			}
+			if v, err := st.CurrentSanctionsVersion(); err != nil || v != 1 {
+				t.Fatalf("current after a failed save: %d %v, want 1", v, err)
+			}
+			if vs, _ := st.SanctionsVersions(); len(vs) != 1 {
+				t.Fatalf("versions after a failed save: %+v", vs)
+			}
+			if hits, err := st.SanctionsHits("", bad.Entries[0].Address); err != nil || (len(hits) == 0) == slices.Contains(good.Addresses(""), bad.Entries[0].Address) {
+				t.Fatalf("hits of an entry of the failed save: %+v %v", hits, err)
+			}
+		})
+	}
+	// The next good save takes version 2, and the store survives a reopen.
+	if v, err := st.SaveSanctionsList(context.Background(), good); err != nil || v != 2 {
+		t.Fatalf("save after failures: %d %v", v, err)
+	}
+}
+
+func TestSanctionsReopen(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := parseFixture(t, "sdn_advanced.xml")
+	if _, err := st.SaveSanctionsList(context.Background(), l); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := store.Open(dir, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if s := ro.State(); !s.Empty() {
+		t.Errorf("chain state of a lists-only store is not empty: %+v", ro.State())
+	}
+	e := l.Entries[len(l.Entries)-1]
+	if hits, err := ro.SanctionsHits(e.Asset, e.Address); err != nil || len(hits) == 0 {
+		t.Errorf("read-only hits: %v %v", hits, err)
+	}
+	if _, err := ro.SaveSanctionsList(context.Background(), l); !errors.Is(err, store.ErrReadOnly) {
+		t.Errorf("save on read-only store: %v", err)
+	}
+}
+
+func TestTagPackReload(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	p, err := tags.ParsePackFile(ctx, filepath.Join("..", "sanctions", "tags", "testdata", "pack.yaml"), tags.Options{SkipInvalid: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Tags) < 2 {
+		t.Fatalf("fixture has %d tags", len(p.Tags))
+	}
+	if n, err := st.SaveTagPack(ctx, p); err != nil || n != 0 {
+		t.Fatalf("first save: %d %v", n, err)
+	}
+	byAddr := map[string]int{}
+	for _, tg := range p.Tags {
+		byAddr[tg.Address]++
+	}
+	for a, n := range byAddr {
+		got, err := st.TagsFor(a)
+		if err != nil || len(got) != n || got[0].Pack != "pack.yaml" {
+			t.Errorf("TagsFor(%s) = %+v, %v; want %d tags of pack.yaml", a, got, err, n)
+		}
+	}
+	// A second pack tagging the same address adds to it.
+	other := &tags.Pack{Source: "/x/other.csv", Tags: []sanctions.Tag{{Address: p.Tags[0].Address, Label: "Other", Currency: "BTC"}}}
+	if _, err := st.SaveTagPack(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.TagsFor(p.Tags[0].Address); len(got) != byAddr[p.Tags[0].Address]+1 {
+		t.Errorf("after a second pack: %+v", got)
+	}
+	// Reloading pack.yaml with one tag replaces all its old tags.
+	keep := p.Tags[len(p.Tags)-1]
+	reload := &tags.Pack{Source: p.Source, Title: "v2", Tags: []sanctions.Tag{keep}}
+	if n, err := st.SaveTagPack(ctx, reload); err != nil || n != len(p.Tags) {
+		t.Fatalf("reload replaced %d (%v), want %d", n, err, len(p.Tags))
+	}
+	for a := range byAddr {
+		got, _ := st.TagsFor(a)
+		var mine []string
+		for _, g := range got {
+			if g.Pack == "pack.yaml" {
+				mine = append(mine, g.Label)
+			}
+		}
+		want := 0
+		if a == keep.Address {
+			want = 1
+		}
+		if len(mine) != want {
+			t.Errorf("after reload %s has pack.yaml tags %v, want %d", a, mine, want)
+		}
+	}
+	if got, _ := st.TagsFor(p.Tags[0].Address); !slices.ContainsFunc(got, func(g sanctions.Tag) bool { return g.Pack == "other.csv" }) {
+		t.Errorf("reload of pack.yaml removed other.csv's tag: %+v", got)
+	}
+	packs, err := st.TagPacks()
+	if err != nil || len(packs) != 2 || !sort.SliceIsSorted(packs, func(i, j int) bool { return packs[i].Name < packs[j].Name }) ||
+		packs[1].Title != "v2" || packs[1].Tags != 1 {
+		t.Errorf("packs: %+v %v", packs, err)
+	}
+}
