@@ -28,6 +28,9 @@ const (
 	txFill        = "#f2f2f2"
 )
 
+// maxHopsDrawn bounds hop counts from a bad result so hops+1 cannot overflow.
+const maxHopsDrawn = 1 << 20
+
 // gnode is a node of the drawn graph: a transaction or an end address.
 type gnode struct {
 	ID      string
@@ -92,10 +95,7 @@ func buildGraph(r *tracer.Result) *graph {
 		if n.Seed {
 			k = kindSeed
 		}
-		hops := n.Hops
-		if hops < 0 {
-			hops = 0
-		}
+		hops := min(max(n.Hops, 0), maxHopsDrawn)
 		add(&gnode{ID: "t:" + n.Txid, Kind: k, Txid: n.Txid, Height: n.Height, Hops: hops, Tainted: n.Tainted})
 	}
 	entity := map[string]string{}
