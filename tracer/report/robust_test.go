@@ -251,8 +251,8 @@ func TestHostileNumbers(t *testing.T) {
 	r.Nodes = append(r.Nodes, tracer.Node{Txid: "neg", Hops: -5, Height: -1, Tainted: math.MinInt64})
 	r.Edges = append(r.Edges,
 		tracer.Edge{From: "neg", To: "missing", Tainted: math.MaxInt64},
-		tracer.Edge{From: "missing", To: "neg"},                     // a cycle through a tx not in Nodes
-		tracer.Edge{From: "neg", To: "neg", End: "hit"},             // a self loop
+		tracer.Edge{From: "missing", To: "neg"},                    // a cycle through a tx not in Nodes
+		tracer.Edge{From: "neg", To: "neg", End: "hit"},            // a self loop
 		tracer.Edge{From: "", To: "", Address: "", End: "unknown"}) // nothing at all
 	r.Hits = append(r.Hits, tracer.Hit{Hops: math.MaxInt, Share: math.Inf(1), Value: 0})
 	r.Params.MaxHops = math.MinInt
