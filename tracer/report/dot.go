@@ -20,7 +20,7 @@ func (rd Renderer) DOT(w io.Writer, r *tracer.Result) error {
 	if r == nil {
 		return ErrNilResult
 	}
-	g := buildGraph(r)
+	g := buildGraph(r, true)
 	bw := bufio.NewWriter(w)
 	title := fmt.Sprintf("tracer: %s %s trace, %d transactions, %d hits", orDash(r.Params.Model), orDash(r.Params.Direction), countTx(g), len(r.Hits))
 	if r.Partial {

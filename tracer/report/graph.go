@@ -75,10 +75,13 @@ func outKey(txid string, vout uint32) string {
 }
 
 // buildGraph turns r's nodes and edges into the drawn graph: one node per
-// transaction (seeds marked), one end node per (end kind, address), and
-// tx nodes made up for edges naming a transaction missing from r.Nodes.
-// The result is independent of the order of r's slices.
-func buildGraph(r *tracer.Result) *graph {
+// transaction (seeds marked), one end node per (end kind, address) with
+// byAddress or else per ending output, and tx nodes made up for edges
+// naming a transaction missing from r.Nodes. The result is independent of
+// the order of r's slices. The SVG keeps end nodes per output so each sits
+// in the column after its transaction; DOT merges them per address, which
+// shows a deposit address used twice and which Graphviz lays out well.
+func buildGraph(r *tracer.Result, byAddress bool) *graph {
 	g := &graph{byID: map[string]*gnode{}}
 	add := func(n *gnode) *gnode {
 		if old, ok := g.byID[n.ID]; ok {
@@ -133,7 +136,7 @@ func buildGraph(r *tracer.Result) *graph {
 		}
 		k := endKind(e.End)
 		key := e.Address
-		if key == "" {
+		if key == "" || !byAddress {
 			key = outKey(e.From, e.Vout)
 		}
 		n := add(&gnode{ID: "a:" + k + ":" + key, Kind: k, End: e.End, Address: e.Address, Height: from.Height, Hops: from.Hops + 1})

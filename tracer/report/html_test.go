@@ -178,15 +178,19 @@ func TestSVGWellFormed(t *testing.T) {
 	r := fixture(false)
 	svg := render(t, "svg", r)
 	parseXML(t, svg)
-	g := buildGraph(r)
+	g := buildGraph(r, false)
 	if got, want := bytes.Count(svg, []byte(`<g class="node `)), len(g.Nodes); got != want {
 		t.Errorf("%d nodes drawn, want %d", got, want)
 	}
 	if got, want := bytes.Count(svg, []byte(`<path class="edge `)), len(r.Edges); got != want {
 		t.Errorf("%d edges drawn, want %d", got, want)
 	}
-	if got := bytes.Count(svg, []byte(`<g class="node hit">`)); got != 6 {
-		t.Errorf("%d hit nodes, want 6 (7 hits, one address used twice)", got)
+	if got := bytes.Count(svg, []byte(`<g class="node hit">`)); got != len(r.Hits) {
+		t.Errorf("%d hit nodes, want one per hit, %d", got, len(r.Hits))
+	}
+	dot := render(t, "dot", r)
+	if got := bytes.Count(dot, []byte(`"a:hit:`)); got != 6+len(r.Hits) { // 6 node lines + one edge per hit
+		t.Errorf("DOT: %d hit references, want 6 address nodes (one address used twice) and %d edges", got, len(r.Hits))
 	}
 	if !bytes.Contains(svg, []byte(`marker-end="url(#arrow-hit)"`)) {
 		t.Error("hit edges have no arrow")

@@ -79,7 +79,7 @@ func important(r *tracer.Result) map[string]bool {
 }
 
 func newLayout(r *tracer.Result, maxNodes int) *layout {
-	g := buildGraph(r)
+	g := buildGraph(r, false)
 	imp := important(r)
 	rank := func(n *gnode) int {
 		switch {
