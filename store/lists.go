@@ -506,3 +506,41 @@ func (s *Store) TagPacks() ([]TagPack, error) {
 	slices.SortFunc(out, func(a, b TagPack) int { return strings.Compare(a.Name, b.Name) })
 	return out, err
 }
+
+// ForEachTag calls fn with every stored tag in force (of each pack's current
+// generation), in key order.
+func (s *Store) ForEachTag(fn func(sanctions.Tag) error) error {
+	packs, err := s.TagPacks()
+	if err != nil {
+		return err
+	}
+	gens := map[string]uint32{}
+	for _, p := range packs {
+		gens[p.Name] = p.Gen
+	}
+	return s.db.View(func(txn *badger.Txn) error {
+		prefix := []byte{prefixTag}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			k := it.Item().Key()[1:]
+			i := bytes.IndexByte(k, 0)
+			if i < 0 || len(k) < i+1+9 || k[len(k)-9] != 0 {
+				return fmt.Errorf("%w: tag key %q", ErrCorrupt, it.Item().Key())
+			}
+			pack := string(k[i+1 : len(k)-9])
+			gen, ok := gens[pack]
+			if !ok || binary.BigEndian.Uint32(k[len(k)-8:]) != gen {
+				continue
+			}
+			var t sanctions.Tag
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &t) }); err != nil {
+				return fmt.Errorf("%w: tag %q: %v", ErrCorrupt, it.Item().Key(), err)
+			}
+			if err := fn(t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

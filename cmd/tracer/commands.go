@@ -15,5 +15,6 @@ func commands() []*cli.Command {
 		genCommand(),
 		sanctionsCommand(),
 		tagsCommand(),
+		traceCommand(),
 	}
 }

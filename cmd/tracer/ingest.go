@@ -148,3 +148,19 @@ func (p *progress) finish() {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
 }
+
+// line shows a one-line status: redrawn on a terminal, every 5 s otherwise.
+func (p *progress) line(s string) {
+	if p.w == nil {
+		return
+	}
+	if p.tty {
+		fmt.Fprintf(p.w, "\r%s\x1b[K", s)
+		p.drawn = true
+		return
+	}
+	if time.Since(p.last) >= 5*time.Second {
+		p.last = time.Now()
+		fmt.Fprintln(p.w, s)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/tracer-oss/tracer/store/network"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -38,7 +39,8 @@ Examples:
 (exit code 2) unless --skip-invalid, which skips it with a warning. All
 files are parsed before any is stored.`,
 				Flags: []cli.Flag{jsonFlag,
-					&cli.BoolFlag{Name: "skip-invalid", Usage: "skip tags with an invalid BTC address, with a warning"}},
+					&cli.BoolFlag{Name: "skip-invalid", Usage: "skip tags with an invalid BTC address, with a warning"},
+					&cli.StringFlag{Name: "network", Usage: "network the addresses belong to (default: the store's, else mainnet)"}},
 				Action: runTagsLoad,
 			},
 			{
@@ -66,7 +68,23 @@ func runTagsLoad(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usageErrorf("tags load takes one or more tag files")
 	}
+	st, err := openStore(c, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	netName := c.String("network")
+	if netName == "" {
+		netName = st.State().Network
+	}
 	opt := tags.Options{SkipInvalid: c.Bool("skip-invalid")}
+	if netName != "" {
+		n, err := network.ByName(netName)
+		if err != nil {
+			return badInput(err)
+		}
+		opt.Network = n.Params
+	}
 	var packs []*tags.Pack
 	for _, path := range c.Args().Slice() {
 		p, err := parseTagFile(c, path, opt)
@@ -86,11 +104,6 @@ func runTagsLoad(c *cli.Context) error {
 		}
 		packs = append(packs, p)
 	}
-	st, err := openStore(c, false)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	var views []tagLoadView
 	for _, p := range packs {
 		n, err := st.SaveTagPack(c.Context, p)

@@ -28,14 +28,21 @@ func (v validator) check(asset, addr, where string) string {
 	return addr
 }
 
-// ValidateXBT reports whether addr is a valid Bitcoin mainnet address.
+// ValidateXBT reports whether addr is a valid Bitcoin address: of mainnet,
+// or of a test network (lists written for test chains use those).
 func ValidateXBT(addr string) error {
-	a, err := btcutil.DecodeAddress(addr, &chaincfg.MainNetParams)
-	if err != nil {
-		return err
+	var first error
+	for _, net := range []*chaincfg.Params{&chaincfg.MainNetParams, &chaincfg.TestNet3Params, &chaincfg.RegressionNetParams, &chaincfg.SigNetParams} {
+		a, err := btcutil.DecodeAddress(addr, net)
+		if err == nil && a.IsForNet(net) {
+			return nil
+		}
+		if first == nil {
+			if err == nil {
+				err = fmt.Errorf("not a mainnet address")
+			}
+			first = err
+		}
 	}
-	if !a.IsForNet(&chaincfg.MainNetParams) {
-		return fmt.Errorf("not a mainnet address")
-	}
-	return nil
+	return first
 }

@@ -1,0 +1,327 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg"
+	"github.com/urfave/cli/v2"
+
+	"github.com/tracer-oss/tracer/sanctions"
+	"github.com/tracer-oss/tracer/sanctions/seeds"
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/report"
+	"github.com/tracer-oss/tracer/tracer/taint"
+)
+
+func traceCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "trace",
+		Usage:     "follow funds from seed addresses and flag every hop into an exchange",
+		ArgsUsage: "[ADDR...]",
+		Description: `Traces where the funds received by the seed addresses went (forward), or where
+an address's funds came from (--direction backward), under a taint model:
+
+  poison    every output of a transaction with any tainted input is tainted in full
+  haircut   outputs share the taint in proportion to their value (default)
+  fifo      first coins in are the first coins out
+  lifo      last coins in are the first coins out
+  tiho      tainted coins go to the highest-value outputs first
+
+A branch ends at an output paid to a tagged address of a stop category
+(exchanges by default: a hit, where funds can be frozen), at an unspent output
+(a current holding), below the dust limit, or at a limit. Seeds come from
+addresses, a seed file (CSV, JSON, YAML) or the stored sanctions list.
+
+Examples:
+  tracer trace --entity "Chen Zhi" --format html --out chen-zhi.html
+  tracer trace --program TCO --model fifo --max-hops 20
+  tracer trace bc1q... 3Abc... --format json
+  tracer trace --seeds wallets.csv --stop exchange --stop mixing_service
+  tracer trace --direction backward bc1qdeposit... --format text
+
+Ctrl-C stops the walk and writes the partial result, marked partial.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "seeds", Usage: "seed list `FILE` (CSV, JSON or YAML: address, label, source, confidence)"},
+			&cli.StringFlag{Name: "entity", Usage: "seeds: the XBT addresses of sanctioned entities whose name contains `NAME`"},
+			&cli.StringFlag{Name: "program", Usage: "seeds: the XBT addresses of sanctions `PROGRAM` (e.g. TCO, CYBER2)"},
+			&cli.Int64Flag{Name: "profile", Usage: "seeds: the XBT addresses of SDN profile `ID`"},
+			&cli.StringFlag{Name: "direction", Value: "forward", Usage: "forward (where did it go) or backward (where did it come from)"},
+			&cli.StringFlag{Name: "model", Value: "haircut", Usage: "taint model: poison, haircut, fifo, lifo, tiho"},
+			&cli.BoolFlag{Name: "fees-tainted", Usage: "pay fees from tainted value first"},
+			&cli.IntFlag{Name: "max-hops", Value: 50, Usage: "stop after this many transactions from a seed"},
+			&cli.Int64Flag{Name: "min-value", Value: 546, Usage: "dust: do not follow tainted amounts below this many `SAT`"},
+			&cli.StringFlag{Name: "since", Usage: "only seed outputs received at or after this `HEIGHT or YYYY-MM-DD`"},
+			&cli.StringFlag{Name: "until", Usage: "do not follow transactions after this `HEIGHT or YYYY-MM-DD`"},
+			&cli.IntFlag{Name: "max-txs", Value: 1_000_000, Usage: "stop after visiting this many transactions (the result is marked partial)"},
+			&cli.IntFlag{Name: "wide", Value: 1000, Usage: "do not follow through transactions with more than `N` outputs (batch payouts)"},
+			&cli.StringSliceFlag{Name: "stop", Usage: "tag `CATEGORY` that ends a branch as a hit (repeatable; default exchange)"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json, csv, dot, svg or html"},
+			&cli.StringFlag{Name: "out", Usage: "write the report to `FILE` (default: stdout)"},
+			jsonFlag,
+		},
+		Action: runTrace,
+	}
+}
+
+func runTrace(c *cli.Context) error {
+	format := c.String("format")
+	if c.Bool("json") {
+		format = "json"
+	}
+	if !contains(report.Formats(), format) {
+		return usageErrorf("unknown --format %q (one of %s)", format, strings.Join(report.Formats(), ", "))
+	}
+	model, err := taint.Parse(c.String("model"))
+	if err != nil {
+		return badInput(err)
+	}
+	dir := c.String("direction")
+	if dir != "forward" && dir != "backward" {
+		return usageErrorf("--direction must be forward or backward, not %q", dir)
+	}
+	st, err := openStore(c, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	params, err := storeParams(st)
+	if err != nil {
+		return err
+	}
+	seedList, listInfo, err := collectSeeds(c, st, params)
+	if err != nil {
+		return err
+	}
+	if len(seedList) == 0 {
+		return usageErrorf("no seeds: give addresses, --seeds FILE, or --entity/--program/--profile with a loaded sanctions list")
+	}
+	since, err := heightArg(st, c.String("since"), "--since")
+	if err != nil {
+		return err
+	}
+	until, err := heightArg(st, c.String("until"), "--until")
+	if err != nil {
+		return err
+	}
+	lab, packs, err := storeLabeler(st, params, dir == "backward")
+	if err != nil {
+		return err
+	}
+	opt := tracer.Options{
+		Model: model, FeesTainted: c.Bool("fees-tainted"), MaxHops: c.Int("max-hops"), MinValue: c.Int64("min-value"),
+		SinceHeight: since, UntilHeight: until, MaxTxs: c.Int("max-txs"), WideOutputs: c.Int("wide"),
+		StopCategories: c.StringSlice("stop"), Params: params,
+	}
+	if opt.MaxHops <= 0 || opt.MinValue < 0 || opt.MaxTxs <= 0 || opt.WideOutputs <= 0 {
+		return usageErrorf("--max-hops, --max-txs and --wide must be positive, --min-value not negative")
+	}
+	if opt.MinValue == 0 {
+		opt.MinValue = 1
+	}
+	prog := newProgress(c.App.ErrWriter)
+	opt.Progress = func(visited, pending int) {
+		prog.line(fmt.Sprintf("trace: %d transactions visited, %d queued", visited, pending))
+	}
+	var res *tracer.Result
+	if dir == "forward" {
+		res, err = tracer.Forward(c.Context, st, lab, seedList, opt)
+	} else {
+		res, err = tracer.Backward(c.Context, st, lab, seedList, nil, opt)
+	}
+	prog.finish()
+	if errors.Is(err, tracer.ErrNoSeeds) {
+		return usageErrorf("none of the %d seed addresses received anything in blocks %d–%d", len(seedList), st.State().StartHeight, st.State().Height)
+	}
+	if err != nil {
+		return err
+	}
+	s := st.State()
+	res.Data = tracer.DataInfo{Network: s.Network, TipHeight: s.Height, TipHash: s.Hash.String(), SanctionsList: listInfo, TagPacks: packs}
+	var w io.Writer = c.App.Writer
+	if out := c.String("out"); out != "" {
+		f, err := os.Create(out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+		if err := report.Write(f, format, res); err != nil {
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.ErrWriter, "wrote %s report to %s: %d hits, %s BTC reached entities of %s BTC traced%s\n",
+			format, out, res.Totals.Hits, btc(res.Totals.ToEntities), btc(res.Totals.Traced), partialNote(res))
+		return nil
+	}
+	return report.Write(w, format, res)
+}
+
+func partialNote(r *tracer.Result) string {
+	if r.Partial {
+		return " (PARTIAL: " + r.PartialWhy + ")"
+	}
+	return ""
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// collectSeeds gathers seeds from arguments, a seed file and the sanctions list.
+func collectSeeds(c *cli.Context, st *store.Store, params *chaincfg.Params) ([]tracer.Seed, string, error) {
+	var out []tracer.Seed
+	seen := map[address.Addr]bool{}
+	add := func(s tracer.Seed) {
+		if !seen[s.Addr] {
+			seen[s.Addr] = true
+			out = append(out, s)
+		}
+	}
+	for _, arg := range c.Args().Slice() {
+		a, err := address.Parse(arg, params)
+		if err != nil {
+			return nil, "", badInput(err)
+		}
+		add(tracer.Seed{Addr: a, Source: "command line"})
+	}
+	if f := c.String("seeds"); f != "" {
+		list, err := seeds.ParseFile(c.Context, f, params)
+		if err != nil {
+			return nil, "", badInput(err)
+		}
+		for _, s := range list {
+			a, err := address.Parse(s.Address, params)
+			if err != nil {
+				return nil, "", badInput(fmt.Errorf("%s: %w", f, err))
+			}
+			add(tracer.Seed{Addr: a, Label: s.Label, Source: s.Source})
+		}
+	}
+	listInfo := ""
+	if v, err := st.SanctionsVersion(0); err == nil {
+		listInfo = fmt.Sprintf("OFAC SDN %s (%s, version %d)", v.DateOfIssue.Format("2006-01-02"), v.Format, v.Version)
+	}
+	entity, program, profile := c.String("entity"), c.String("program"), c.Int64("profile")
+	if entity == "" && program == "" && profile == 0 {
+		return out, listInfo, nil
+	}
+	list, err := st.SanctionsList(0)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, "", usageErrorf("no sanctions list loaded: run tracer sanctions load FILE (or update) first")
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	entries := list.Filter(sanctions.Filter{Entity: entity, Program: program, ProfileID: profile, Asset: "XBT"})
+	if len(entries) == 0 {
+		return nil, "", usageErrorf("the sanctions list of %s has no XBT address for that selection", list.DateOfIssue.Format("2006-01-02"))
+	}
+	skipped := 0
+	for _, e := range entries {
+		a, err := address.Parse(e.Address, params)
+		if err != nil {
+			skipped++ // another network's address, or one of OFAC's typos
+			continue
+		}
+		add(tracer.Seed{Addr: a, Label: e.PrimaryName, Source: fmt.Sprintf("OFAC SDN %s, profile %d", list.DateOfIssue.Format("2006-01-02"), e.ProfileID)})
+	}
+	if skipped > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "trace: %d listed addresses are not %s addresses and were skipped\n", skipped, params.Name)
+	}
+	return out, listInfo, nil
+}
+
+// storeLabeler loads every stored tag (and, for backward traces, every
+// sanctioned address) into memory for the walk.
+func storeLabeler(st *store.Store, params *chaincfg.Params, sanctioned bool) (tracer.MapLabeler, []string, error) {
+	lab := tracer.MapLabeler{}
+	err := st.ForEachTag(func(t sanctions.Tag) error {
+		a, err := address.Parse(t.Address, params)
+		if err != nil {
+			return nil // another network's address
+		}
+		entity := t.Actor
+		if entity == "" {
+			entity = t.Label
+		}
+		cat := t.Category
+		if cat == "" && t.Abuse != "" {
+			cat = t.Abuse
+		}
+		if old, ok := lab[a]; ok && old.Category == "exchange" {
+			return nil // keep the first exchange tag of an address
+		}
+		lab[a] = tracer.Label{Entity: entity, Category: cat, Source: t.Pack, Via: "tag"}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var packs []string
+	ps, err := st.TagPacks()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range ps {
+		packs = append(packs, fmt.Sprintf("%s (%d tags, loaded %s)", p.Name, p.Tags, p.LoadedAt.UTC().Format("2006-01-02")))
+	}
+	if sanctioned {
+		if list, err := st.SanctionsList(0); err == nil {
+			for _, e := range list.Entries {
+				if e.Asset != "XBT" {
+					continue
+				}
+				if a, err := address.Parse(e.Address, params); err == nil {
+					lab[a] = tracer.Label{Entity: e.PrimaryName, Category: "sanctioned", Source: "OFAC SDN " + list.DateOfIssue.Format("2006-01-02"), Via: "list"}
+				}
+			}
+		}
+	}
+	sort.Strings(packs)
+	return lab, packs, nil
+}
+
+// heightArg parses a height or a UTC date (the first block at or after it).
+func heightArg(st *store.Store, s, flag string) (int32, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if h, err := strconv.ParseInt(s, 10, 32); err == nil && h >= 0 {
+		return int32(h), nil
+	}
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return 0, usageErrorf("bad %s %q: want a height or YYYY-MM-DD", flag, s)
+	}
+	state := st.State()
+	lo, hi := state.StartHeight, state.Height+1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		b, err := st.BlockByHeight(mid)
+		if err != nil {
+			return 0, err
+		}
+		if b.Time().Before(t) {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo, nil
+}
