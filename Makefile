@@ -13,7 +13,7 @@ help: ## list the targets
 build: ## build bin/tracer
 	$(GO) build -o bin/tracer ./cmd/tracer
 
-demo: ## the main job on the embedded default (real mainnet blocks 0-14131)
+demo: ## the main job on the embedded default: a generated scam-centre case traced into demo/report.html
 	$(GO) run ./cmd/tracer demo
 
 test: tools ## every test: unit, real-data and integration (starts a real btcd)

@@ -7,31 +7,89 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/ingest"
+	"github.com/tracer-oss/tracer/tracer/chaingen"
 )
 
 func demoCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "demo",
-		Usage: "ingest real mainnet blocks 0–14131 (shipped with the btcd module) and show lookups",
-		Description: `Runs the main job on an embedded default: the first 14,132 mainnet blocks
-that the btcd Go module ships (blockchain/testdata/blk_0_to_14131.dat), found
-in the Go module cache (downloaded with "go mod download" if missing). It
-ingests them into --out (default ./demo/store), then shows the store's
-status, the first bitcoin payment (block 170) and an address lookup.`,
+		Usage: "the main job end to end: a scam-centre case traced to the exchanges, as an HTML report",
+		Description: `Without a node or a download, runs the whole job on an embedded default:
+
+  1. generates a regtest chain with the scam-centre scenario (tracer gen): a
+     sanctioned entity's wallets receive victim payments, then peel chains,
+     splits, a CoinJoin-like mix and deposits into several exchanges;
+  2. ingests its Bitcoin Core block files (tracer ingest);
+  3. loads the scenario's sanctions list, written in OFAC's sdn_advanced.xml
+     format, and its exchange tag pack in GraphSense TagPack format, through
+     the real loaders (tracer sanctions load, tracer tags load);
+  4. traces the sanctioned entity's addresses forward (tracer trace) and
+     writes the HTML report, printing where it is.
+
+With --mainnet it instead ingests the real mainnet blocks 0–14131 that the
+btcd Go module ships and shows lookups on them.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "out", Value: filepath.Join("demo", "store"), Usage: "store `DIR` for the demo"},
-			&cli.StringFlag{Name: "blocks", Usage: "use this block `FILE` instead of btcd's"},
+			&cli.StringFlag{Name: "out", Value: "demo", Usage: "working `DIR` for the demo"},
+			&cli.IntFlag{Name: "txs", Value: 20000, Usage: "transactions in the generated chain"},
+			&cli.StringFlag{Name: "model", Value: "haircut", Usage: "taint model of the trace"},
+			&cli.BoolFlag{Name: "mainnet", Usage: "ingest btcd's real mainnet blocks 0–14131 and show lookups instead"},
+			&cli.StringFlag{Name: "blocks", Usage: "with --mainnet: use this block `FILE` instead of btcd's"},
 		},
 		Action: runDemo,
 	}
 }
 
+// sub runs one tracer command line in this process, as a user would type it.
+func sub(c *cli.Context, args ...string) error {
+	app := newApp(c.App.Writer, c.App.ErrWriter)
+	fmt.Fprintf(c.App.Writer, "\n$ tracer %s\n", strings.Join(args, " "))
+	return app.RunContext(c.Context, reorderArgs(app, append([]string{"tracer"}, args...)))
+}
+
 func runDemo(c *cli.Context) error {
+	if c.Bool("mainnet") {
+		return runMainnetDemo(c)
+	}
+	out := c.String("out")
+	start := time.Now()
+	chainDir := filepath.Join(out, "chain")
+	db := filepath.Join(out, "store")
+	report := filepath.Join(out, "report.html")
+	// A fresh run each time: the demo's store is its own.
+	if err := os.RemoveAll(chainDir); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(db); err != nil {
+		return err
+	}
+	steps := [][]string{
+		{"gen", "--out", chainDir, "--txs", fmt.Sprint(c.Int("txs")), "--seed", "2025", "--scenario", "scam-centre,exchange", "--xor"},
+		{"--db", db, "ingest", "--blocks", filepath.Join(chainDir, "blocks")},
+		{"--db", db, "sanctions", "load", filepath.Join(chainDir, "sanctions", "sdn_advanced.xml")},
+		{"--db", db, "tags", "load", filepath.Join(chainDir, "tags", "exchanges.yaml")},
+		{"--db", db, "trace", "--program", "CYBER2", "--model", c.String("model")},
+		{"--db", db, "trace", "--program", "CYBER2", "--model", c.String("model"), "--format", "html", "--out", report},
+	}
+	for _, s := range steps {
+		if err := sub(c, s...); err != nil {
+			return err
+		}
+	}
+	truth, err := chaingen.ReadTruth(filepath.Join(chainDir, "truth.json"))
+	if err == nil {
+		fmt.Fprintf(c.App.Writer, "\nground truth: %d deposits into exchanges along %d paths (%s)\n", len(truth.Deposits), len(truth.Paths), filepath.Join(chainDir, "truth.json"))
+	}
+	abs, _ := filepath.Abs(report)
+	fmt.Fprintf(c.App.Writer, "\ndemo done in %s. The report: %s\nOpen it in a browser; the store is in %s (try: tracer --db %s status).\n",
+		time.Since(start).Round(time.Millisecond), abs, db, db)
+	return nil
+}
+
+func runMainnetDemo(c *cli.Context) error {
 	file := c.String("blocks")
 	if file == "" {
 		var err error
@@ -39,42 +97,18 @@ func runDemo(c *cli.Context) error {
 			return err
 		}
 	}
-	w := c.App.Writer
-	fmt.Fprintf(w, "== ingesting %s\n", file)
-	st, err := store.Open(c.String("out"), store.Options{Logger: logger(c)})
-	if err != nil {
-		return err
-	}
-	prog := newProgress(c.App.ErrWriter)
-	res, err := ingest.Run(c.Context, st, ingest.Config{Paths: []string{file}, StartHeight: -1, ToHeight: -1, Progress: prog.ingest})
-	prog.finish()
-	if err != nil {
-		st.Close()
-		return err
-	}
-	if res.Blocks > 0 {
-		fmt.Fprintf(w, "ingested blocks %d–%d (%d txs) in %s\n", res.FromHeight, res.ToHeight, res.Txs, res.Elapsed.Round(1e6))
-	} else {
-		fmt.Fprintf(w, "already ingested (tip %d)\n", st.State().Height)
-	}
-	st.Close()
-	db := c.String("out")
-	steps := []struct {
-		title string
-		args  []string
-	}{
-		{"tracer status", []string{"status"}},
-		{"tracer tx f4184fc5… (block 170: Satoshi pays Hal Finney 10 BTC)", []string{"tx", "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"}},
-		{"tracer address 12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S --limit 5", []string{"address", "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "--limit", "5"}},
-	}
-	for _, s := range steps {
-		fmt.Fprintf(w, "\n== %s\n", s.title)
-		app := newApp(w, c.App.ErrWriter)
-		if err := app.RunContext(c.Context, reorderArgs(app, append([]string{"tracer", "--db", db}, s.args...))); err != nil {
+	db := filepath.Join(c.String("out"), "mainnet")
+	for _, s := range [][]string{
+		{"--db", db, "ingest", "--blocks", file},
+		{"--db", db, "status"},
+		{"--db", db, "tx", "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"},
+		{"--db", db, "address", "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "--limit", "5"},
+	} {
+		if err := sub(c, s...); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(w, "\nThe store is in %s; try: tracer --db %s block 170\n", db, db)
+	fmt.Fprintf(c.App.Writer, "\nThe store is in %s; try: tracer --db %s block 170\n", db, db)
 	return nil
 }
 
