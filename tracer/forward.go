@@ -79,6 +79,7 @@ type txState struct {
 	pred store.TxNum // funding tx of its most tainted input (for paths)
 	seed int         // index of the seed whose funds reach it through pred
 	root bool        // a seed's funding transaction
+	fee  int64       // taint the model gave to the fee
 }
 
 type txHeap []store.TxNum
@@ -340,6 +341,20 @@ func (w *walker) run(ctx context.Context) error {
 		}
 		w.reads++
 		ref := w.ref(n, tx)
+		if w.opt.UntilHeight > 0 && tx.Height > w.opt.UntilHeight {
+			// Outside the window: the taint arriving here is cut.
+			for _, in := range tx.Inputs {
+				if p, ok := w.taint[in.Prev]; ok && in.Kind == store.InputKnown {
+					delete(w.taint, in.Prev)
+					w.res.Totals.Cut += p.tainted
+					if i, ok := w.edgeAt[in.Prev]; ok {
+						w.res.Edges[i].End = "window"
+						delete(w.edgeAt, in.Prev)
+					}
+				}
+			}
+			continue
+		}
 		// Inputs: tainted ones from the walk, others' values from the store.
 		coins = coins[:0]
 		st := &txState{hops: 1 << 30}
@@ -400,16 +415,7 @@ func (w *walker) run(ctx context.Context) error {
 			return fmt.Errorf("tx %s: %w", tx.ID, err)
 		}
 		w.res.Totals.Fees += fee
-		if w.opt.UntilHeight > 0 && tx.Height > w.opt.UntilHeight {
-			// Outside the window: the taint arriving here is cut.
-			var in int64
-			for _, c := range coins {
-				in += c.Tainted
-			}
-			w.res.Totals.Fees -= fee
-			w.res.Totals.Cut += in
-			continue
-		}
+		st.fee = fee
 		var spenders map[uint32]store.InPoint
 		for j, t := range outTaint {
 			if t > 0 && spenders == nil {
@@ -477,7 +483,7 @@ func (w *walker) cutPending(end string) {
 func (w *walker) finish() {
 	for n, s := range w.states {
 		r := w.txids[n]
-		w.res.Nodes = append(w.res.Nodes, Node{Txid: r.id, Height: r.height, Hops: s.hops, Seed: s.root})
+		w.res.Nodes = append(w.res.Nodes, Node{Txid: r.id, Height: r.height, Hops: s.hops, Seed: s.root, Fee: s.fee})
 	}
 	in := map[string]int64{}
 	for _, e := range w.res.Edges {

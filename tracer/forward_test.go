@@ -216,3 +216,97 @@ func TestForwardDeterministic(t *testing.T) {
 		t.Fatal("two runs differ")
 	}
 }
+
+// TestConservationInWalk checks, for every model but poison, that tainted
+// value is conserved across every transaction the walk visited: what enters
+// equals what leaves on its outputs plus the fee's share.
+func TestConservationInWalk(t *testing.T) {
+	c := loadScamChain(t)
+	for _, m := range taint.Models[1:] {
+		for _, ft := range []bool{false, true} {
+			res, err := tracer.Forward(context.Background(), c.st, c.lab, c.seeds, tracer.Options{Model: m, FeesTainted: ft, Params: &chaincfg.RegressionNetParams, MaxHops: 200})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in, out := map[string]int64{}, map[string]int64{}
+			for _, e := range res.Edges {
+				out[e.From] += e.Tainted
+				if e.To != "" {
+					in[e.To] += e.Tainted
+				}
+			}
+			checked := 0
+			for _, n := range res.Nodes {
+				if n.Seed {
+					continue
+				}
+				checked++
+				if in[n.Txid] != out[n.Txid]+n.Fee {
+					t.Errorf("%v fees-tainted=%v: tx %s: %d in, %d out + %d fee", m, ft, n.Txid, in[n.Txid], out[n.Txid], n.Fee)
+				}
+			}
+			if checked == 0 {
+				t.Fatalf("%v: no transaction checked", m)
+			}
+		}
+	}
+}
+
+// TestLimits: hop, window, dust and visit limits cut the walk and say so,
+// and the totals still add up.
+func TestLimits(t *testing.T) {
+	c := loadScamChain(t)
+	base := tracer.Options{Model: taint.Haircut, Params: &chaincfg.RegressionNetParams}
+	full, err := tracer.Forward(context.Background(), c.st, c.lab, c.seeds, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	maxHeight := int32(0)
+	for _, n := range full.Nodes {
+		maxHeight = max(maxHeight, n.Height)
+	}
+	tests := []struct {
+		name string
+		mod  func(*tracer.Options)
+		ok   func(*tracer.Result) bool
+	}{
+		{"max hops 2", func(o *tracer.Options) { o.MaxHops = 2 }, func(r *tracer.Result) bool {
+			for _, h := range r.Hits {
+				if h.Hops > 2 {
+					return false
+				}
+			}
+			return r.Totals.Cut > 0
+		}},
+		{"until", func(o *tracer.Options) { o.UntilHeight = maxHeight - 10 }, func(r *tracer.Result) bool {
+			for _, h := range r.Hits {
+				if h.Height > maxHeight-10 {
+					return false
+				}
+			}
+			return r.Totals.Cut > 0
+		}},
+		{"dust", func(o *tracer.Options) { o.MinValue = 50_000_000 }, func(r *tracer.Result) bool { return r.Totals.Dust > 0 }},
+		{"max txs", func(o *tracer.Options) { o.MaxTxs = 5 }, func(r *tracer.Result) bool { return r.Partial && r.Params.TxsVisited <= 5 }},
+		{"wide", func(o *tracer.Options) { o.WideOutputs = 2 }, func(r *tracer.Result) bool { return r.Totals.Cut > 0 }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opt := base
+			tc.mod(&opt)
+			r, err := tracer.Forward(context.Background(), c.st, c.lab, c.seeds, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.ok(r) {
+				t.Errorf("limit not applied: totals %+v, partial %v", r.Totals, r.Partial)
+			}
+			if tot := r.Totals; tot.Traced != tot.ToEntities+tot.Unspent+tot.Fees+tot.Dust+tot.Cut {
+				t.Errorf("totals do not add up: %+v", tot)
+			}
+			if r.Totals.ToEntities > full.Totals.ToEntities {
+				t.Errorf("a limit increased what reached entities: %d > %d", r.Totals.ToEntities, full.Totals.ToEntities)
+			}
+		})
+	}
+}

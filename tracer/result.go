@@ -98,6 +98,7 @@ type Node struct {
 	Height  int32  `json:"height"`
 	Hops    int    `json:"hops"`
 	Tainted int64  `json:"tainted_in_sat"` // tainted value entering it
+	Fee     int64  `json:"fee_share_sat"`  // the part of it the model gives to the fee
 	Seed    bool   `json:"seed,omitempty"` // funding tx of a seed output
 }
 
