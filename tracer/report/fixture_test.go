@@ -128,7 +128,7 @@ func fixture(partial bool) *tracer.Result {
 		SchemaVersion: 1,
 		Params: tracer.Params{
 			Direction: "forward", Model: "haircut", MaxHops: 12, MinValue: 10_000,
-			SinceHeight: 799_000, UntilHeight: -1, MaxTxs: 100_000, WideOutputs: 100,
+			SinceHeight: 799_000, UntilHeight: 0, MaxTxs: 100_000, WideOutputs: 100,
 			StopCategories: []string{"exchange"},
 			Started:        time.Date(2025, 11, 20, 9, 30, 0, 0, time.UTC),
 			ElapsedSeconds: 3.75, TxsVisited: 19, StoreReadsPerTx: 4.21,

@@ -248,13 +248,13 @@ func sumHoldings(r *tracer.Result) int64 {
 // heightRange states the height window of a trace.
 func heightRange(p tracer.Params) string {
 	lo, hi := "any", "tip"
-	if p.SinceHeight >= 0 {
+	if p.SinceHeight > 0 {
 		lo = strconv.Itoa(int(p.SinceHeight))
 	}
-	if p.UntilHeight >= 0 {
+	if p.UntilHeight > 0 {
 		hi = strconv.Itoa(int(p.UntilHeight))
 	}
-	if p.SinceHeight < 0 && p.UntilHeight < 0 {
+	if p.SinceHeight <= 0 && p.UntilHeight <= 0 {
 		return "no bound"
 	}
 	return lo + " .. " + hi
