@@ -356,6 +356,9 @@ func (w *walker) run(ctx context.Context) error {
 			continue
 		}
 		// Inputs: tainted ones from the walk, others' values from the store.
+		// Only FIFO and LIFO need each input's value; the other models need
+		// only the total, which the stored fee gives without a read.
+		needValues := w.opt.Model == taint.FIFO || w.opt.Model == taint.LIFO || !tx.FeeKnown
 		coins = coins[:0]
 		st := &txState{hops: 1 << 30}
 		var best int64 = -1
@@ -375,7 +378,7 @@ func (w *walker) run(ctx context.Context) error {
 						best, st.pred, st.seed = p.tainted, in.Prev.Tx, fs.seed
 					}
 					w.fillEdge(in.Prev, ref.id)
-				} else {
+				} else if needValues {
 					v, err := w.inputValue(in.Prev)
 					if err != nil {
 						return fmt.Errorf("tx %s input %d: %w", tx.ID, vin, err)
@@ -398,7 +401,15 @@ func (w *walker) run(ctx context.Context) error {
 			values = append(values, o.Value)
 			W += o.Value
 		}
-		if !known {
+		if !needValues {
+			var V int64
+			for _, c := range coins {
+				V += c.Value
+			}
+			if rest := W + tx.Fee - V; rest > 0 {
+				coins = append(coins, taint.Coin{Value: rest}) // the untainted inputs, together
+			}
+		} else if !known {
 			// An input of unknown value (before the store's range): treat
 			// the unknown part as clean and as large as the fee makes it.
 			var V int64

@@ -3,11 +3,8 @@ package ingest_test
 import (
 	"context"
 	"encoding/binary"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,63 +15,21 @@ import (
 
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/ingest"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
+	"github.com/tracer-oss/tracer/store/storetest"
 )
-
-// benchChain generates (once, cached under the temp dir) a modern-shaped
-// regtest chain of TRACER_BENCH_TXS transactions (default 1,000,000).
-func benchChain(b *testing.B) (string, int) {
-	b.Helper()
-	n := 1_000_000
-	if v := os.Getenv("TRACER_BENCH_TXS"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil {
-			b.Fatal(err)
-		}
-	}
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-chain-%d", n))
-	if _, err := os.Stat(filepath.Join(dir, "done")); err != nil {
-		os.RemoveAll(dir)
-		start := time.Now()
-		if _, err := chaingen.Generate(context.Background(), chaingen.Config{OutDir: dir, Txs: n, Seed: 1}, nil); err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("generated %d txs in %s", n, time.Since(start))
-		os.WriteFile(filepath.Join(dir, "done"), nil, 0o644)
-	}
-	return filepath.Join(dir, "blocks"), n
-}
-
-// peakRSS returns the process's peak resident set size in bytes, and
-// resetPeakRSS starts a new peak (Linux; 0 elsewhere).
-func peakRSS() int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
-func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
 // BenchmarkIngest ingests a generated 1,000,000-transaction chain end to end
 // and, as the ceiling, bulk-writes the same number of keys of the same sizes
 // with Badger's StreamWriter (sorted input, the store's fastest write path).
 func BenchmarkIngest(b *testing.B) {
-	blocks, _ := benchChain(b)
+	blocks := filepath.Join(storetest.BenchChain(b, storetest.BenchTxs(b)), "blocks")
 	for i := 0; i < b.N; i++ {
 		dir := b.TempDir()
 		st, err := store.Open(dir, store.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		resetPeakRSS()
+		storetest.ResetPeakRSS()
 		b.ResetTimer()
 		start := time.Now()
 		res, err := ingest.Run(context.Background(), st, ingest.Config{Paths: []string{blocks}, StartHeight: -1, ToHeight: -1})
@@ -86,7 +41,7 @@ func BenchmarkIngest(b *testing.B) {
 		}
 		elapsed := time.Since(start)
 		b.StopTimer()
-		rss := peakRSS()
+		rss := storetest.PeakRSS()
 		var disk int64
 		filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
 			if err == nil && !fi.IsDir() {

@@ -1,0 +1,98 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/ingest"
+	"github.com/tracer-oss/tracer/tracer/chaingen"
+)
+
+// BenchTxs is the size of the benchmark chain: TRACER_BENCH_TXS, default
+// 1,000,000 transactions.
+func BenchTxs(tb testing.TB) int {
+	n := 1_000_000
+	if v := os.Getenv("TRACER_BENCH_TXS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n <= 0 {
+			tb.Fatalf("TRACER_BENCH_TXS=%q: want a positive number", v)
+		}
+	}
+	return n
+}
+
+// BenchChain returns the blocks directory of a generated modern-shaped
+// chain of n transactions (seed 1, both scenarios), generating it once and
+// caching it in the OS temp dir across runs.
+func BenchChain(tb testing.TB, n int) string {
+	tb.Helper()
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-chain-%d", n))
+	if _, err := os.Stat(filepath.Join(dir, "done")); err != nil {
+		os.RemoveAll(dir)
+		start := time.Now()
+		if _, err := chaingen.Generate(context.Background(), chaingen.Config{OutDir: dir, Txs: n, Seed: 1}, nil); err != nil {
+			tb.Fatal(err)
+		}
+		tb.Logf("generated a %d-transaction chain in %s", n, time.Since(start).Round(time.Second))
+		if err := os.WriteFile(filepath.Join(dir, "done"), nil, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// BenchStore returns a store holding BenchChain(n), ingested once and cached
+// in the OS temp dir, opened read-only.
+func BenchStore(tb testing.TB, n int) *store.Store {
+	tb.Helper()
+	chain := BenchChain(tb, n)
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-store-%d", n))
+	if _, err := os.Stat(filepath.Join(dir, "done")); err != nil {
+		os.RemoveAll(dir)
+		st, err := store.Open(filepath.Join(dir, "db"), store.Options{})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := ingest.Run(context.Background(), st, ingest.Config{Paths: []string{filepath.Join(chain, "blocks")}, StartHeight: -1, ToHeight: -1}); err != nil {
+			tb.Fatal(err)
+		}
+		if err := st.Close(); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "done"), nil, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	st, err := store.Open(filepath.Join(dir, "db"), store.Options{ReadOnly: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+// PeakRSS returns the process's peak resident set size in bytes (Linux; 0
+// elsewhere). ResetPeakRSS starts a new peak.
+func PeakRSS() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// ResetPeakRSS resets the kernel's peak-RSS mark for this process.
+func ResetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
