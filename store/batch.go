@@ -1,7 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
+	"os"
+	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -13,9 +16,22 @@ import (
 type Batch struct {
 	s    *Store
 	wb   *badger.WriteBatch
-	buf  []byte
 	keys int
+	// Writes are buffered and handed to Badger sorted by key: inserting
+	// into its memtable skiplist in key order touches far fewer cache lines
+	// than the random order of txid, spent-by and address keys (measured:
+	// the skiplist insert was a third of ingest's CPU time).
+	arena []byte
+	ents  []bufEntry
+	bulk  *bulkWriter // non-nil in bulk mode (see bulk.go)
 }
+
+type bufEntry struct {
+	k, v []byte
+}
+
+// flushAt is the number of buffered writes that triggers a sorted write.
+const flushAt = 1 << 20
 
 // NewBatch starts a batch.
 func (s *Store) NewBatch() (*Batch, error) {
@@ -25,12 +41,82 @@ func (s *Store) NewBatch() (*Batch, error) {
 	return &Batch{s: s, wb: s.db.NewWriteBatch()}, nil
 }
 
+// NewBulkBatch starts a bulk-load batch on an empty store: its writes are
+// sorted outside Badger and streamed into tables at the end, several times
+// faster than a Batch. Until EndBulk, Commit only records the state and
+// nothing is visible or durable: a killed bulk load starts again from an
+// empty store. EndBulk makes it all durable and switches the batch to
+// ordinary commits.
+func (s *Store) NewBulkBatch() (*Batch, error) {
+	if s.ro {
+		return nil, ErrReadOnly
+	}
+	if !s.state.Empty() {
+		return nil, fmt.Errorf("store: a bulk load needs an empty store (this one ends at height %d)", s.state.Height)
+	}
+	bw, err := s.newBulkWriter()
+	if err != nil {
+		return nil, err
+	}
+	return &Batch{s: s, wb: s.db.NewWriteBatch(), bulk: bw}, nil
+}
+
+// Bulk reports whether the batch is still bulk loading.
+func (b *Batch) Bulk() bool { return b.bulk != nil }
+
+// EndBulk finishes a bulk load: it writes the sorted data and then st.
+func (b *Batch) EndBulk(st State) error {
+	if b.bulk == nil {
+		return b.Commit(st)
+	}
+	bw := b.bulk
+	b.bulk = nil
+	b.wb.Cancel()
+	if err := bw.finish(st); err != nil {
+		return err
+	}
+	b.s.state = st
+	b.wb = b.s.db.NewWriteBatch()
+	b.keys = 0
+	return nil
+}
+
 // Keys is the number of keys written since the last Commit.
 func (b *Batch) Keys() int { return b.keys }
 
 func (b *Batch) set(k, v []byte) error {
 	b.keys++
-	return b.wb.Set(k, v)
+	if b.bulk != nil {
+		return b.bulk.set(k, v)
+	}
+	// Copy into the arena; when it fills, start a new one (old entries keep
+	// pointing into the old arena).
+	if cap(b.arena)-len(b.arena) < len(k)+len(v) {
+		b.arena = make([]byte, 0, max(16<<20, len(k)+len(v)))
+	}
+	start := len(b.arena)
+	b.arena = append(b.arena, k...)
+	b.arena = append(b.arena, v...)
+	e := bufEntry{k: b.arena[start : start+len(k) : start+len(k)], v: b.arena[start+len(k) : len(b.arena) : len(b.arena)]}
+	b.ents = append(b.ents, e)
+	if len(b.ents) >= flushAt {
+		return b.drain()
+	}
+	return nil
+}
+
+// drain hands the buffered writes to Badger in key order.
+func (b *Batch) drain() error {
+	slices.SortFunc(b.ents, func(x, y bufEntry) int { return bytes.Compare(x.k, y.k) })
+	for _, e := range b.ents {
+		if err := b.wb.Set(e.k, e.v); err != nil {
+			return err
+		}
+	}
+	clear(b.ents)
+	b.ents = b.ents[:0]
+	b.arena = nil
+	return nil
 }
 
 // PutBlock stores a block record and its hash index.
@@ -73,6 +159,13 @@ func (b *Batch) PutSpend(op OutPoint, in InPoint) error {
 // Commit makes every write so far durable, then records st as the store's
 // state. After a crash the store reopens with the last committed state.
 func (b *Batch) Commit(st State) error {
+	if b.bulk != nil {
+		b.keys = 0 // the bulk writer bounds its own memory
+		return nil
+	}
+	if err := b.drain(); err != nil {
+		return fmt.Errorf("store: commit batch: %w", err)
+	}
 	if err := b.wb.Flush(); err != nil {
 		return fmt.Errorf("store: commit batch: %w", err)
 	}
@@ -88,4 +181,11 @@ func (b *Batch) Commit(st State) error {
 }
 
 // Cancel drops the batch's uncommitted writes where Badger still holds them.
-func (b *Batch) Cancel() { b.wb.Cancel() }
+func (b *Batch) Cancel() {
+	if b.bulk != nil {
+		os.RemoveAll(b.bulk.dir)
+		b.bulk = nil
+	}
+	b.ents, b.arena = nil, nil
+	b.wb.Cancel()
+}

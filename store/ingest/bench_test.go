@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 // with Badger's StreamWriter (sorted input, the store's fastest write path).
 func BenchmarkIngest(b *testing.B) {
 	blocks := filepath.Join(storetest.BenchChain(b, storetest.BenchTxs(b)), "blocks")
+	debug.SetMemoryLimit(1536 << 20) // as cmd/tracer does
 	for i := 0; i < b.N; i++ {
 		dir := b.TempDir()
 		st, err := store.Open(dir, store.Options{})

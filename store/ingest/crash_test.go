@@ -28,6 +28,7 @@ type childArgs struct {
 	DB        string
 	Blocks    string
 	CommitTxs int
+	Bulk      int // BulkMinBlocks
 }
 
 func TestMain(m *testing.M) {
@@ -51,7 +52,7 @@ func childMain(v string) int {
 		return 1
 	}
 	defer st.Close()
-	res, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{a.Blocks}, StartHeight: -1, ToHeight: -1, CommitTxs: a.CommitTxs,
+	res, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{a.Blocks}, StartHeight: -1, ToHeight: -1, CommitTxs: a.CommitTxs, BulkMinBlocks: a.Bulk,
 		OnCommit: func(h int32) { fmt.Printf("commit %d\n", h) }})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -104,7 +105,7 @@ func TestCrashSafety(t *testing.T) {
 	run(t, ref, ingest.Config{Paths: []string{dir}})
 
 	db := t.TempDir()
-	args := childArgs{DB: db, Blocks: dir, CommitTxs: 100}
+	args := childArgs{DB: db, Blocks: dir, CommitTxs: 100, Bulk: -1}
 	r := rand.New(rand.NewSource(time.Now().UnixNano()))
 	kills, heights := 0, []int32{}
 	finished := false
@@ -177,4 +178,55 @@ func TestCrashSafety(t *testing.T) {
 	if err != nil || len(vr.Problems) > 0 {
 		t.Fatalf("verify after crashes: %v %+v", err, vr.Problems)
 	}
+}
+
+// TestCrashSafetyBulk kills a bulk load (an empty store's first run) at
+// random moments: each restart loads from scratch, and the finished store
+// equals an uninterrupted run's, key by key.
+func TestCrashSafetyBulk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes; run without -short")
+	}
+	blocks := storetest.RawBlocks(t, storetest.BtcdTestdata(t, "blk_0_to_14131.dat"))
+	dir := filepath.Join(t.TempDir(), "blocks")
+	storetest.WriteBlocksDir(t, dir, blocks, storetest.Layout{Magic: wire.MainNet, Files: 3})
+	ref := storetest.Open(t)
+	run(t, ref, ingest.Config{Paths: []string{dir}, BulkMinBlocks: -1})
+
+	db := t.TempDir()
+	args := childArgs{DB: db, Blocks: dir, Bulk: 1}
+	r := rand.New(rand.NewSource(time.Now().UnixNano()))
+	kills := 0
+	for round := 0; round < 4; round++ {
+		cmd, commits := startChild(t, args)
+		go func() {
+			for range commits {
+			}
+		}()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("child: %v", err)
+			}
+		case <-time.After(time.Duration(50+r.Intn(500)) * time.Millisecond):
+			cmd.Process.Kill()
+			<-done
+			kills++
+		}
+	}
+	cmd, commits := startChild(t, args)
+	for range commits {
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("final run: %v", err)
+	}
+	st, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	t.Logf("%d kills during bulk loads", kills)
+	storetest.Equal(t, ref, st)
 }

@@ -31,6 +31,10 @@ type Config struct {
 	Logger      *slog.Logger
 	// Progress, if set, is called about once a second and at the end.
 	Progress func(Progress)
+	// BulkMinBlocks: an empty store's first run of at least this many blocks
+	// is bulk loaded (sorted outside Badger and streamed into its tables;
+	// see store.NewBulkBatch); 0: 200; negative: never.
+	BulkMinBlocks int
 	// OnCommit, if set, is called after each durable commit with the new tip.
 	OnCommit func(height int32)
 }
@@ -67,17 +71,21 @@ type Result struct {
 	Elapsed      time.Duration `json:"elapsed_ns"`
 	CacheMisses  int64         `json:"cache_misses"` // inputs resolved from the store instead of the cache
 	CacheEvicted int64         `json:"cache_evicted"`
+	BulkTo       int32         `json:"bulk_loaded_to"` // last height of the bulk load; -1: none
 }
 
 // Run ingests the best chain found in cfg.Paths into st, after the store's tip.
 func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 	start := time.Now()
-	res := Result{FromHeight: -1, GapAfter: -1}
+	res := Result{FromHeight: -1, GapAfter: -1, BulkTo: -1}
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
 	if cfg.CacheTxs <= 0 {
 		cfg.CacheTxs = 1_000_000
+	}
+	if cfg.BulkMinBlocks == 0 {
+		cfg.BulkMinBlocks = 200
 	}
 	if cfg.CommitTxs <= 0 {
 		cfg.CommitTxs = 200_000
@@ -173,7 +181,11 @@ func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 		onCommit: cfg.OnCommit,
 		res:      &res,
 	}
-	w.batch, err = st.NewBatch()
+	if state.Empty() && cfg.BulkMinBlocks >= 0 && len(todo) >= max(cfg.BulkMinBlocks, 1) {
+		w.batch, err = st.NewBulkBatch()
+	} else {
+		w.batch, err = st.NewBatch()
+	}
 	if err != nil {
 		return res, err
 	}
@@ -273,7 +285,7 @@ func pipeline(ctx context.Context, src *blockfile.Source, todo []*node, cfg Conf
 				return err
 			}
 			if w.batch.Keys() >= cfg.CommitTxs*6 || w.pendingTxs >= cfg.CommitTxs {
-				if err := w.commit(); err != nil {
+				if err := w.commit(false); err != nil {
 					return err
 				}
 			}
@@ -282,7 +294,7 @@ func pipeline(ctx context.Context, src *blockfile.Source, todo []*node, cfg Conf
 				report(false)
 			}
 		}
-		if err := w.commit(); err != nil {
+		if err := w.commit(true); err != nil {
 			return err
 		}
 		report(true)

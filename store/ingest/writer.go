@@ -187,11 +187,23 @@ func (w *writer) resolve(prev *wire.OutPoint) (store.OutPoint, int64, bool, erro
 	return store.OutPoint{Tx: tx.Num, Vout: prev.Index}, tx.Outputs[prev.Index].Value, true, nil
 }
 
-func (w *writer) commit() error {
-	if err := w.batch.Commit(w.state); err != nil {
+// commit makes the batch durable. In a bulk load nothing is durable until
+// the load ends, so the cache must keep every transaction until then: the
+// load ends when the cache outgrows its limit (or at the end of the run),
+// and ordinary batches follow.
+func (w *writer) commit(final bool) error {
+	w.pendingTxs = 0
+	if w.batch.Bulk() {
+		if !final && !w.cache.full() {
+			return w.batch.Commit(w.state)
+		}
+		if err := w.batch.EndBulk(w.state); err != nil {
+			return err
+		}
+		w.res.BulkTo = w.state.Height
+	} else if err := w.batch.Commit(w.state); err != nil {
 		return err
 	}
-	w.pendingTxs = 0
 	w.cache.trim()
 	if w.onCommit != nil {
 		w.onCommit(w.state.Height)
@@ -238,6 +250,8 @@ func (c *txCache) add(id chainhash.Hash, num store.TxNum, values []int64, unspen
 	c.m[id] = &cacheEntry{num: num, values: values, unspent: unspent}
 	c.fifo = append(c.fifo, fifoItem{id, num})
 }
+
+func (c *txCache) full() bool { return len(c.m) > c.limit }
 
 func (c *txCache) trim() {
 	for len(c.m) > c.limit && c.head < len(c.fifo) {

@@ -1,0 +1,250 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"container/heap"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/pb"
+	"github.com/dgraph-io/ristretto/v2/z"
+)
+
+// Bulk loading.
+//
+// An empty store's first large ingest does not go through Badger's
+// memtable: inserting millions of random keys into its skiplist is the
+// ingest's bottleneck (a third of its CPU time, measured). A bulk batch
+// instead buffers every write, sorts it in memory in runs of bulkRunBytes,
+// spills each run to a temporary file in the store directory, and at the
+// end merges the runs into Badger's StreamWriter, which builds the tables
+// directly — the store's write ceiling in ../shared/PERFORMANCE.md.
+//
+// Nothing of a bulk load is visible until it ends: the state key is written
+// after the stream, so a run killed during the load reopens as an empty
+// store and loads again from the start (the stream begins by dropping
+// whatever a killed load left).
+
+// bulkRunBytes is the size of one sorted run in memory.
+const bulkRunBytes = 128 << 20
+
+type bulkWriter struct {
+	s     *Store
+	dir   string
+	runs  []string
+	arena []byte
+	ents  []bufEntry
+	size  int
+}
+
+func (s *Store) newBulkWriter() (*bulkWriter, error) {
+	dir := filepath.Join(s.dir, "bulk-runs")
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, fmt.Errorf("store: bulk load: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("store: bulk load: %w", err)
+	}
+	return &bulkWriter{s: s, dir: dir}, nil
+}
+
+func (w *bulkWriter) set(k, v []byte) error {
+	if cap(w.arena)-len(w.arena) < len(k)+len(v) {
+		w.arena = make([]byte, 0, max(16<<20, len(k)+len(v)))
+	}
+	start := len(w.arena)
+	w.arena = append(w.arena, k...)
+	w.arena = append(w.arena, v...)
+	w.ents = append(w.ents, bufEntry{k: w.arena[start : start+len(k) : start+len(k)], v: w.arena[start+len(k) : len(w.arena) : len(w.arena)]})
+	w.size += len(k) + len(v) + 64
+	if w.size >= bulkRunBytes {
+		return w.spill()
+	}
+	return nil
+}
+
+func (w *bulkWriter) sortRun() {
+	// A key written twice keeps its last value (stable sort, last wins in merge).
+	slices.SortStableFunc(w.ents, func(x, y bufEntry) int { return bytes.Compare(x.k, y.k) })
+}
+
+// spill writes the sorted in-memory run to a file.
+func (w *bulkWriter) spill() error {
+	w.sortRun()
+	name := filepath.Join(w.dir, fmt.Sprintf("run%05d", len(w.runs)))
+	f, err := os.Create(name)
+	if err != nil {
+		return fmt.Errorf("store: bulk load: %w", err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	var hdr [binary.MaxVarintLen64 * 2]byte
+	for _, e := range w.ents {
+		n := binary.PutUvarint(hdr[:], uint64(len(e.k)))
+		n += binary.PutUvarint(hdr[n:], uint64(len(e.v)))
+		bw.Write(hdr[:n])
+		bw.Write(e.k)
+		bw.Write(e.v)
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("store: bulk load: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("store: bulk load: %w", err)
+	}
+	w.runs = append(w.runs, name)
+	w.ents, w.arena, w.size = w.ents[:0], nil, 0
+	return nil
+}
+
+// runReader iterates one sorted run: a spilled file or the in-memory one.
+type runReader struct {
+	idx  int // run order: later runs win on equal keys
+	r    *bufio.Reader
+	f    *os.File
+	mem  []bufEntry
+	k, v []byte
+	err  error
+}
+
+func (r *runReader) next() bool {
+	if r.mem != nil {
+		if len(r.mem) == 0 {
+			return false
+		}
+		r.k, r.v, r.mem = r.mem[0].k, r.mem[0].v, r.mem[1:]
+		return true
+	}
+	kl, err := binary.ReadUvarint(r.r)
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			r.err = err
+		}
+		return false
+	}
+	vl, err := binary.ReadUvarint(r.r)
+	if err != nil {
+		r.err = err
+		return false
+	}
+	buf := make([]byte, kl+vl)
+	if _, err := io.ReadFull(r.r, buf); err != nil {
+		r.err = err
+		return false
+	}
+	r.k, r.v = buf[:kl], buf[kl:]
+	return true
+}
+
+type runHeap []*runReader
+
+func (h runHeap) Len() int { return len(h) }
+func (h runHeap) Less(i, j int) bool {
+	if c := bytes.Compare(h[i].k, h[j].k); c != 0 {
+		return c < 0
+	}
+	return h[i].idx < h[j].idx
+}
+func (h runHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *runHeap) Push(x any)   { *h = append(*h, x.(*runReader)) }
+func (h *runHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// finish merges the runs into a StreamWriter, then writes the schema and
+// state keys in an ordinary transaction, which makes the load visible.
+func (w *bulkWriter) finish(st State) error {
+	defer os.RemoveAll(w.dir)
+	w.sortRun()
+	var readers []*runReader
+	for i, name := range w.runs {
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("store: bulk load: %w", err)
+		}
+		defer f.Close()
+		readers = append(readers, &runReader{idx: i, f: f, r: bufio.NewReaderSize(f, 1<<20)})
+	}
+	readers = append(readers, &runReader{idx: len(w.runs), mem: append(w.ents, bufEntry{})[:len(w.ents):len(w.ents)]})
+	h := runHeap{}
+	for _, r := range readers {
+		if r.next() {
+			h = append(h, r)
+		} else if r.err != nil {
+			return fmt.Errorf("store: bulk load: read run: %w", r.err)
+		}
+	}
+	heap.Init(&h)
+
+	sw := w.s.db.NewStreamWriter()
+	if err := sw.Prepare(); err != nil {
+		return fmt.Errorf("store: bulk load: %w", err)
+	}
+	buf := z.NewBuffer(8<<20, "tracer.bulk")
+	defer func() { buf.Release() }()
+	var last []byte
+	var pendingK, pendingV []byte
+	emit := func(k, v []byte) error {
+		badger.KVToBuffer(&pb.KV{Key: k, Value: v, Version: 1}, buf)
+		if buf.LenNoPadding() >= 4<<20 {
+			if err := sw.Write(buf); err != nil {
+				return err
+			}
+			buf.Release()
+			buf = z.NewBuffer(8<<20, "tracer.bulk")
+		}
+		return nil
+	}
+	for h.Len() > 0 {
+		r := h[0]
+		k, v := r.k, r.v
+		// Equal keys: the later run's value wins; emit once.
+		if pendingK != nil && !bytes.Equal(pendingK, k) {
+			if err := emit(pendingK, pendingV); err != nil {
+				sw.Cancel()
+				return fmt.Errorf("store: bulk load: %w", err)
+			}
+		}
+		pendingK, pendingV = k, v
+		last = k
+		if r.next() {
+			heap.Fix(&h, 0)
+		} else {
+			if r.err != nil {
+				sw.Cancel()
+				return fmt.Errorf("store: bulk load: read run: %w", r.err)
+			}
+			heap.Pop(&h)
+		}
+	}
+	_ = last
+	if pendingK != nil {
+		if err := emit(pendingK, pendingV); err != nil {
+			sw.Cancel()
+			return fmt.Errorf("store: bulk load: %w", err)
+		}
+	}
+	if err := sw.Write(buf); err != nil {
+		sw.Cancel()
+		return fmt.Errorf("store: bulk load: %w", err)
+	}
+	if err := sw.Flush(); err != nil {
+		return fmt.Errorf("store: bulk load: %w", err)
+	}
+	return w.s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(keySchema, binary.BigEndian.AppendUint32(nil, SchemaVersion)); err != nil {
+			return err
+		}
+		return txn.Set(keyState, mustJSON(&st))
+	})
+}
