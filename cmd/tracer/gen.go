@@ -37,6 +37,9 @@ The same seed always gives byte-identical files.
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON"},
 		},
 		Action: runGen,
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageErrorf("gen: %v", err)
+		},
 	}
 }
 

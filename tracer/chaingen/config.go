@@ -24,7 +24,7 @@ type Config struct {
 	Scenarios   []string // default: Scenarios; names may be comma-separated
 	XOR         bool     // obfuscate blk files with blocks/xor.dat (Core 28)
 	Shuffle     bool     // write blocks out of height order within windows
-	Forks       int      // stale side-branch blocks to interleave (>= 0)
+	Forks       int      // stale side-branch blocks to interleave, in branches 1–3 deep (>= 0)
 	MaxFileSize int64    // blk file roll-over size; default DefaultMaxFileSize
 	Workers     int      // signing goroutines; default GOMAXPROCS
 	TxsPerBlock int      // mean non-coinbase txs per block; default 2000

@@ -40,9 +40,9 @@
 //
 // With Config.Shuffle blocks are written in a seeded random order within
 // windows of 8 (children often precede parents, also across file
-// boundaries). With Config.Forks, that many fork points get a stale branch of
-// 1–3 valid blocks (the first repeating up to 20 of the main block's
-// transactions), which always loses on work.
+// boundaries). Config.Forks stale blocks are written too, in side branches of
+// 1–3 valid blocks (the first of each repeating up to 20 of the main block's
+// transactions at its height) that always lose on work.
 //
 // # Shape of the chain
 //

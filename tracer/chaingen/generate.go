@@ -195,17 +195,19 @@ func newGenerator(cfg Config) *generator {
 	if cfg.has(ScenarioScamCentre) {
 		g.scam = newScamCentre(g, ActivationHeight+3)
 	}
-	// Fork points: distinct heights spread over the chain, each 1–3 deep
-	// and ending at least one block below the tip so it loses on work.
+	// Forks: Config.Forks stale blocks in branches 1–3 deep at distinct
+	// heights, each ending at least two blocks below the tip so it loses on
+	// work.
 	frng := rand.New(rand.NewPCG(cfg.Seed, 0x464f524b))
 	span := g.planned - 6
-	for i := 0; i < cfg.Forks && len(g.forks) < int(span); {
+	for left := int32(cfg.Forks); left > 0 && len(g.forks) < int(span); {
 		h := 2 + frng.Int32N(span)
 		if _, dup := g.forks[h]; dup {
 			continue
 		}
-		g.forks[h] = 1 + frng.Int32N(3)
-		i++
+		d := min(1+frng.Int32N(3), left)
+		g.forks[h] = d
+		left -= d
 	}
 	g.sum = Summary{OutDir: cfg.OutDir, Seed: cfg.Seed, Scenarios: cfg.Scenarios}
 	return g

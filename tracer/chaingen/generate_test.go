@@ -3,6 +3,7 @@ package chaingen
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
 	"io/fs"
 	"os"
@@ -304,6 +305,15 @@ func checkSanctions(t *testing.T, dir string, tr *Truth) {
 	b, err := os.ReadFile(filepath.Join(dir, "sanctions", "sdn_advanced.xml"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	var doc struct {
+		XMLName xml.Name
+		Parties []struct {
+			FixedRef string `xml:"FixedRef,attr"`
+		} `xml:"DistinctParties>DistinctParty"`
+	}
+	if err := xml.Unmarshal(b, &doc); err != nil || doc.XMLName.Local != "Sanctions" || len(doc.Parties) != len(tr.Entities) {
+		t.Fatalf("sdn xml: %v, root %q, %d parties", err, doc.XMLName.Local, len(doc.Parties))
 	}
 	s := string(b)
 	for _, want := range []string{sdnNamespace, "<DateOfIssue", "Digital Currency Address - XBT", "<DistinctParty ", "<SanctionsEntry "} {
