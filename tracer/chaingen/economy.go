@@ -491,8 +491,9 @@ func (g *generator) withdraw() bool {
 	avail := u.value - feeFor(g.feeRate(), ins, types)
 	p := &ptx{kind: kindWithdrawal, ins: ins}
 	var paid int64
+	frac := 0.05 + 0.25*g.rng.Float64() // of the hot output paid out in this batch
 	for _, a := range addrs {
-		amt := max(minPoolValue, int64(float64(avail)/float64(2*k)*(0.1+1.8*g.rng.Float64())))
+		amt := max(minPoolValue, int64(float64(avail)*frac/float64(k)*(0.1+1.8*g.rng.Float64())))
 		p.outs = append(p.outs, out(amt, a, destPool, nil))
 		paid += amt
 	}
