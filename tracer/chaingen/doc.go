@@ -132,6 +132,7 @@
 //
 //	version             1
 //	network, seed, scenarios, tip_height, tip_hash, blocks, txs
+//	stale_blocks        hashes of the fork blocks
 //	taint_models        ["poison","haircut","fifo","lifo","tiho"]
 //	sanctioned_entities [{name, type: entity|individual, program, sdn_id, addresses}]
 //	seeds               [{address, entity, funding: [{txid, vout, value, height}]}]

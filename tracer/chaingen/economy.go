@@ -1,6 +1,7 @@
 package chaingen
 
 import (
+	"fmt"
 	"math"
 )
 
@@ -141,8 +142,8 @@ func (g *generator) add(p *ptx) {
 		}
 	}
 	p.fee = sum(p.ins) - paid
-	if p.fee < 0 {
-		panic("chaingen: planned transaction spends more than its inputs") // a generator bug, not bad data
+	if p.fee < 0 && g.bug == nil {
+		g.bug = fmt.Errorf("%w: planned %s transaction pays %d more than its inputs", ErrInternal, kindNames[p.kind], -p.fee)
 	}
 	p.weight = txWeight(p.ins, types)
 	g.block = append(g.block, p)

@@ -112,12 +112,14 @@ type generator struct {
 
 	block   []*ptx
 	blockWt int
+	bug     error // set by the planner on an internal inconsistency
 	doneTxs int64
 
 	files *blockFiles
 	sh    *shuffler
 	forks map[int32]int32 // height → depth
 	scam  *scamCentre
+	stale []string // fork block hashes
 	sum   Summary
 	kinds [numKinds]int64
 	mix   [numScriptTypes]int64
@@ -307,6 +309,9 @@ func (g *generator) makeBlock(ctx context.Context, h int32) error {
 	if h >= ActivationHeight {
 		g.plan(h)
 	}
+	if g.bug != nil {
+		return g.bug
+	}
 	// Coinbase payee: early coinbases pay P2PK as in Bitcoin's first years.
 	payType := P2WPKH
 	switch r := g.rng.IntN(10); {
@@ -465,6 +470,7 @@ func (g *generator) fork(h, depth int32, parent chainhash.Hash, mainTxs []*ptx) 
 		}
 		g.sum.ForkBlocks++
 		prev = b.BlockHash()
+		g.stale = append(g.stale, prev.String())
 	}
 	return nil
 }

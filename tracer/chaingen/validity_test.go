@@ -2,6 +2,8 @@ package chaingen
 
 import (
 	"context"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/btcsuite/btcd/blockchain"
@@ -53,6 +55,18 @@ func TestBtcdAcceptsChain(t *testing.T) {
 		isMain, orphan, err := bc.ProcessBlock(btcutil.NewBlock(b), blockchain.BFNone)
 		if err != nil || orphan || isMain {
 			t.Fatalf("fork block %s: main=%v orphan=%v err=%v", b.BlockHash(), isMain, orphan, err)
+		}
+	}
+	tr, err := ReadTruth(filepath.Join(dir, "truth.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.StaleBlocks) != len(forks) {
+		t.Fatalf("truth lists %d stale blocks, files hold %d", len(tr.StaleBlocks), len(forks))
+	}
+	for _, b := range forks {
+		if !slices.Contains(tr.StaleBlocks, b.BlockHash().String()) {
+			t.Fatalf("fork block %s not in truth", b.BlockHash())
 		}
 	}
 	best := bc.BestSnapshot()
