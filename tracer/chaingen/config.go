@@ -57,6 +57,7 @@ type Summary struct {
 	Files        int              `json:"files"`
 	XORKey       string           `json:"xor_key,omitempty"`
 	ScriptMix    map[string]int64 `json:"script_mix"` // outputs by script type
+	InputMix     map[string]int64 `json:"input_mix"`  // inputs by the script type they spend
 	TxKinds      map[string]int64 `json:"tx_kinds"`   // transactions by economic role
 	MaxBlockTxs  int              `json:"max_block_txs"`
 	MaxWeight    int64            `json:"max_block_weight"`

@@ -123,6 +123,7 @@ type generator struct {
 	sum   Summary
 	kinds [numKinds]int64
 	mix   [numScriptTypes]int64
+	spent [numScriptTypes]int64
 }
 
 // Generate writes a deterministic regtest chain and its ground truth to
@@ -389,6 +390,9 @@ func (g *generator) commit(h int32, b *wire.MsgBlock, payTo *address) {
 		g.doneTxs++
 		g.kinds[p.kind]++
 		g.sum.Inputs += int64(len(p.ins))
+		for _, u := range p.ins {
+			g.spent[u.addr.typ]++
+		}
 		g.sum.Outputs += int64(len(p.outs))
 		for j := range p.outs {
 			o := &p.outs[j]
@@ -482,6 +486,12 @@ func (g *generator) finishSummary() {
 	g.sum.ScriptMix = map[string]int64{}
 	for t, n := range g.mix {
 		g.sum.ScriptMix[ScriptType(t).String()] = n
+	}
+	g.sum.InputMix = map[string]int64{}
+	for t, n := range g.spent {
+		if ScriptType(t) != OpReturn {
+			g.sum.InputMix[ScriptType(t).String()] = n
+		}
 	}
 	g.sum.TxKinds = map[string]int64{}
 	for k, n := range g.kinds {
