@@ -102,7 +102,7 @@ func TestTinyChainIsFast(t *testing.T) {
 	if sum.Txs != 2000 || calls == 0 {
 		t.Fatalf("txs %d, progress calls %d", sum.Txs, calls)
 	}
-	if el := time.Since(start); el > 10*time.Second {
+	if el := time.Since(start); el > 10*time.Second && !raceEnabled {
 		t.Fatalf("2,000 txs took %s", el)
 	}
 	t.Logf("2,000 txs in %s", time.Since(start))
