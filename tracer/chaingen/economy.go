@@ -523,30 +523,34 @@ func (g *generator) coinjoin() bool {
 		g.release(ins)
 		return false
 	}
-	p := g.buildCoinJoin(kindCoinJoin, ins, denom, func(int) dest { return destPool })
+	p, _ := g.buildCoinJoin(kindCoinJoin, ins, denom, func(int) dest { return destPool })
 	g.add(p)
 	return true
 }
 
 // buildCoinJoin pays each input's owner one equal output of denom (first),
-// then its change (in input order); each pays a share of the fee.
-func (g *generator) buildCoinJoin(kind txKind, ins []*utxo, denom int64, d func(i int) dest) *ptx {
+// then its change (in input order); each pays a share of the fee. owner[j]
+// is the input whose owner receives output j.
+func (g *generator) buildCoinJoin(kind txKind, ins []*utxo, denom int64, d func(i int) dest) (p *ptx, owner []int) {
 	rate := g.feeRate()
-	p := &ptx{kind: kind, ins: ins}
+	p = &ptx{kind: kind, ins: ins}
 	var changes []pout
+	var changeOwner []int
 	for i, u := range ins {
 		t := P2WPKH
 		if g.rng.IntN(3) == 0 {
 			t = P2TR
 		}
 		p.outs = append(p.outs, out(denom, g.newAddr(t), d(i), nil))
+		owner = append(owner, i)
 		share := rate * int64((inputWeight[u.addr.typ]+2*outputWeight[t]+3)/4+2)
 		if c := u.value - denom - share; c >= minPoolValue {
 			changes = append(changes, out(c, g.newAddr(t), d(i), nil))
+			changeOwner = append(changeOwner, i)
 		}
 	}
 	p.outs = append(p.outs, changes...)
-	return p
+	return p, append(owner, changeOwner...)
 }
 
 // peelChain repeatedly pays a small part of one output away and keeps the

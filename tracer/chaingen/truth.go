@@ -177,7 +177,7 @@ func outputOf(u *utxo) TruthOutput {
 func (g *generator) truth() (*Truth, error) {
 	t := &Truth{Version: TruthVersion, Network: "regtest", Seed: g.seed, Scenarios: g.cfg.Scenarios,
 		TipHeight: g.sum.TipHeight, TipHash: g.sum.TipHash, Blocks: g.sum.Blocks, Txs: g.doneTxs,
-		TaintModels: TaintModels, StaleBlocks: g.stale}
+		TaintModels: TaintModels, StaleBlocks: append([]string{}, g.stale...)}
 	if g.cfg.has(ScenarioExchange) || g.scam != nil {
 		for _, ex := range g.exchanges {
 			te := TruthExchange{Name: ex.name, Actor: ex.actor}
