@@ -6,7 +6,8 @@ import (
 )
 
 const (
-	minPoolValue = 20_000 // smaller outputs are left unspent, like real dust
+	minPoolValue = 20_000  // smaller outputs are left unspent, like real dust
+	forgetBelow  = 200_000 // pool overflow forgets outputs below this first
 	dustValue    = 546
 	coin         = 100_000_000
 )
@@ -275,7 +276,7 @@ func (g *generator) split(total int64, k int) []int64 {
 
 func (g *generator) everyday() bool {
 	r := g.rng.IntN(1000)
-	if len(g.pool) > 2*g.poolGoal && r < 60 {
+	if len(g.pool) > 2*g.poolGoal && r < 200 {
 		return g.consolidate()
 	}
 	if len(g.pool) < g.poolGoal/2 && r < 300 {

@@ -385,6 +385,12 @@ func (g *generator) commit(h int32, b *wire.MsgBlock, payTo *address) {
 		g.mix[OpReturn]++
 	}
 	g.cbq = append(g.cbq, &utxo{op: wire.OutPoint{Hash: cb.TxHash()}, value: cb.TxOut[0].Value, addr: payTo, height: h})
+	g.commitTxs(h)
+}
+
+// commitTxs gives the block's created outputs their outpoints and hands
+// them to their owners.
+func (g *generator) commitTxs(h int32) {
 	for _, p := range g.block {
 		p.height = h
 		g.doneTxs++
@@ -423,11 +429,15 @@ func (g *generator) commit(h int32, b *wire.MsgBlock, payTo *address) {
 	}
 }
 
-// forget drops random pool entries beyond three times the goal: they stay
-// unspent forever, like lost coins, and memory stays bounded.
+// forget drops pool entries beyond three times the goal, preferring small
+// ones: they stay unspent forever, like lost coins, and memory stays
+// bounded without draining the economy's value.
 func (g *generator) forget() {
-	for len(g.pool) > 3*g.poolGoal {
+	for probes := 0; len(g.pool) > 3*g.poolGoal; probes++ {
 		i := g.rng.IntN(len(g.pool))
+		if g.pool[i].value > forgetBelow && probes < 64*g.poolGoal {
+			continue
+		}
 		last := len(g.pool) - 1
 		g.pool[i] = g.pool[last]
 		g.pool = g.pool[:last]
