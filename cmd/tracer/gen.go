@@ -37,6 +37,9 @@ The same seed always gives byte-identical files.
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON"},
 		},
 		Action: runGen,
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageErrorf("gen: %v", err)
+		},
 	}
 }
 
@@ -133,6 +136,7 @@ func printGenSummary(w io.Writer, s chaingen.Summary) {
 	}
 	fmt.Fprintf(w, "\n  %.1fs, %.0f tx/s; largest block %d txs, weight %d\n", s.Seconds, s.TxsPerSecond, s.MaxBlockTxs, s.MaxWeight)
 	fmt.Fprintf(w, "  script mix: %s\n", shares(s.ScriptMix))
+	fmt.Fprintf(w, "  spent:      %s\n", shares(s.InputMix))
 	fmt.Fprintf(w, "  tx kinds:   %s\n", shares(s.TxKinds))
 	fmt.Fprintf(w, "  truth: %d deposits, %d paths (scenarios: %s)\n", s.Deposits, s.Paths, strings.Join(s.Scenarios, ", "))
 }

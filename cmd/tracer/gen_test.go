@@ -55,7 +55,7 @@ func TestGenJSON(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {
 		t.Fatalf("summary is not JSON: %v\n%s", err, stdout.String())
 	}
-	if sum.Txs != 300 || sum.ForkBlocks < 2 || sum.ScriptMix["p2wpkh"] == 0 || len(sum.Scenarios) != 1 {
+	if sum.Txs != 300 || sum.ForkBlocks != 2 || sum.ScriptMix["p2wpkh"] == 0 || len(sum.Scenarios) != 1 {
 		t.Fatalf("summary %+v", sum)
 	}
 	for _, f := range []string{"blocks/blk00000.dat", "blocks/xor.dat", "truth.json", "tags/exchanges.yaml"} {

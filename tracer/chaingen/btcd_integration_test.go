@@ -109,7 +109,7 @@ func TestBtcdNodeAcceptsChain(t *testing.T) {
 			t.Fatalf("submit block %d %s: %v", i+1, b.BlockHash(), err)
 		}
 	}
-	for _, b := range forks {
+	for _, b := range parentsFirst(chain, forks) {
 		if err := client.SubmitBlock(btcutil.NewBlock(b), nil); err != nil {
 			t.Fatalf("submit fork block %s: %v", b.BlockHash(), err)
 		}

@@ -24,7 +24,7 @@ type Config struct {
 	Scenarios   []string // default: Scenarios; names may be comma-separated
 	XOR         bool     // obfuscate blk files with blocks/xor.dat (Core 28)
 	Shuffle     bool     // write blocks out of height order within windows
-	Forks       int      // stale side-branch blocks to interleave (>= 0)
+	Forks       int      // stale side-branch blocks to interleave, in branches 1–3 deep (>= 0)
 	MaxFileSize int64    // blk file roll-over size; default DefaultMaxFileSize
 	Workers     int      // signing goroutines; default GOMAXPROCS
 	TxsPerBlock int      // mean non-coinbase txs per block; default 2000
@@ -57,6 +57,7 @@ type Summary struct {
 	Files        int              `json:"files"`
 	XORKey       string           `json:"xor_key,omitempty"`
 	ScriptMix    map[string]int64 `json:"script_mix"` // outputs by script type
+	InputMix     map[string]int64 `json:"input_mix"`  // inputs by the script type they spend
 	TxKinds      map[string]int64 `json:"tx_kinds"`   // transactions by economic role
 	MaxBlockTxs  int              `json:"max_block_txs"`
 	MaxWeight    int64            `json:"max_block_weight"`

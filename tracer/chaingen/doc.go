@@ -40,9 +40,9 @@
 //
 // With Config.Shuffle blocks are written in a seeded random order within
 // windows of 8 (children often precede parents, also across file
-// boundaries). With Config.Forks, that many fork points get a stale branch of
-// 1–3 valid blocks (the first repeating up to 20 of the main block's
-// transactions), which always loses on work.
+// boundaries). Config.Forks stale blocks are written too, in side branches of
+// 1–3 valid blocks (the first of each repeating up to 20 of the main block's
+// transactions at its height) that always lose on work.
 //
 // # Shape of the chain
 //
@@ -52,23 +52,31 @@
 // script type as: P2WPKH 52%, P2TR 20%, P2SH-P2WPKH 11%, P2PKH 11%, P2WSH
 // 2-of-3 multisig 4%, P2PK 2%; coinbases pay P2WPKH (P2PK for 40% of the
 // first 100 blocks, P2PKH 20%); about 1.5% of payments carry an OP_RETURN.
-// The everyday mix of transactions, drawn per transaction:
+// The transaction mix (share of all transactions measured at 100,000 and
+// 1,000,000 txs; the summary reports each run's):
 //
-//	payment (1 input, payee + change; change reuses the input address 10%,
-//	  payees reuse a known address 20%; 3% add a 546-sat dust output)   ~50%
-//	multi-input payment (2–4 inputs)                                       ~10%
+//	payment, 1 input (payee + change; change reuses the input address 10%,
+//	  payees reuse a known address 20%; 3% add a 546-sat dust output)
+//	  or 2–4 inputs                                                        ~64%
 //	exchange deposit (to a customer's deposit address, one per customer) ~15%
-//	exchange withdrawal (a hot wallet pays 3–27 customers + change)        ~8%
+//	consolidation (3–10 inputs → 1; more when the pool is large)       8–15%
 //	batch payment (2–6 payees + change)                                    ~8%
-//	consolidation (3–10 inputs → 1)                                        ~5%
+//	exchange withdrawal (a hot wallet pays 3–27 customers + change)       2–4%
 //	CoinJoin-like (5–15 owners, equal outputs of 0.01–0.5 BTC + changes)  ~0.5%
-//	peel chains (a 0.5+ BTC output peeled 10–70 hops, one hop per block)
-//	exchange sweeps (up to 100 deposits → a tagged hot wallet)  as deposits pile up
-//	mining payouts (a matured coinbase → 10–60 users)         at least one a block
+//	peel chains (a 0.5+ BTC output peeled 10–70 hops, one hop per block)  ~0.2%
+//	exchange sweeps (up to 100 deposits → a tagged hot wallet)           ~0.2%
+//	mining payouts (a matured coinbase → 10–60 users, one+ a block)    0.1–0.4%
+//
+// That gives about 2.2 inputs and 2.9 outputs per transaction and 430 bytes
+// per transaction on disk.
 //
 // Outputs under 20,000 sat are never spent again (dust), and the pool of
-// spendable outputs is capped (random outputs are forgotten, like lost
-// coins), which keeps memory bounded for any Txs. The summary reports the
+// spendable outputs is capped at three times a goal of 15 blocks' worth of
+// transactions (at most 900,000): beyond it small outputs are forgotten, like
+// lost coins, and consolidations become common. Memory stays bounded (live
+// heap about 80 MB at 2,000 txs a block) and the economy's value steady
+// (TestEconomyLongRun plans 10,000,000 txs with the pool holding ~14,600 BTC
+// throughout). The summary reports the
 // measured script mix and the counts of each kind.
 //
 // # Scenarios
@@ -85,6 +93,9 @@
 // 12 and 8 hops whose payments go to the operators' tagged and untagged
 // deposit addresses or to mules that forward whole amounts a block later.
 // Exchanges sweep those deposits into tagged hot wallets like any other.
+//
+// The scenario's transactions come out of the Txs budget; it needs a few
+// hundred (Txs >= 300) to play out fully.
 //
 // exchange: four fictional exchanges, each with three hot wallets (all
 // tagged) and a deposit address per customer; every fifth customer's
@@ -125,6 +136,7 @@
 //
 //	version             1
 //	network, seed, scenarios, tip_height, tip_hash, blocks, txs
+//	stale_blocks        hashes of the fork blocks
 //	taint_models        ["poison","haircut","fifo","lifo","tiho"]
 //	sanctioned_entities [{name, type: entity|individual, program, sdn_id, addresses}]
 //	seeds               [{address, entity, funding: [{txid, vout, value, height}]}]

@@ -1,11 +1,13 @@
 package chaingen
 
 import (
+	"fmt"
 	"math"
 )
 
 const (
-	minPoolValue = 20_000 // smaller outputs are left unspent, like real dust
+	minPoolValue = 20_000  // smaller outputs are left unspent, like real dust
+	forgetBelow  = 200_000 // pool overflow forgets outputs below this first
 	dustValue    = 546
 	coin         = 100_000_000
 )
@@ -141,8 +143,8 @@ func (g *generator) add(p *ptx) {
 		}
 	}
 	p.fee = sum(p.ins) - paid
-	if p.fee < 0 {
-		panic("chaingen: planned transaction spends more than its inputs") // a generator bug, not bad data
+	if p.fee < 0 && g.bug == nil {
+		g.bug = fmt.Errorf("%w: planned %s transaction pays %d more than its inputs", ErrInternal, kindNames[p.kind], -p.fee)
 	}
 	p.weight = txWeight(p.ins, types)
 	g.block = append(g.block, p)
@@ -274,7 +276,7 @@ func (g *generator) split(total int64, k int) []int64 {
 
 func (g *generator) everyday() bool {
 	r := g.rng.IntN(1000)
-	if len(g.pool) > 2*g.poolGoal && r < 60 {
+	if len(g.pool) > 2*g.poolGoal && r < 200 {
 		return g.consolidate()
 	}
 	if len(g.pool) < g.poolGoal/2 && r < 300 {
@@ -491,8 +493,9 @@ func (g *generator) withdraw() bool {
 	avail := u.value - feeFor(g.feeRate(), ins, types)
 	p := &ptx{kind: kindWithdrawal, ins: ins}
 	var paid int64
+	frac := 0.05 + 0.25*g.rng.Float64() // of the hot output paid out in this batch
 	for _, a := range addrs {
-		amt := max(minPoolValue, int64(float64(avail)/float64(2*k)*(0.1+1.8*g.rng.Float64())))
+		amt := max(minPoolValue, int64(float64(avail)*frac/float64(k)*(0.1+1.8*g.rng.Float64())))
 		p.outs = append(p.outs, out(amt, a, destPool, nil))
 		paid += amt
 	}
@@ -521,30 +524,34 @@ func (g *generator) coinjoin() bool {
 		g.release(ins)
 		return false
 	}
-	p := g.buildCoinJoin(kindCoinJoin, ins, denom, func(int) dest { return destPool })
+	p, _ := g.buildCoinJoin(kindCoinJoin, ins, denom, func(int) dest { return destPool })
 	g.add(p)
 	return true
 }
 
 // buildCoinJoin pays each input's owner one equal output of denom (first),
-// then its change (in input order); each pays a share of the fee.
-func (g *generator) buildCoinJoin(kind txKind, ins []*utxo, denom int64, d func(i int) dest) *ptx {
+// then its change (in input order); each pays a share of the fee. owner[j]
+// is the input whose owner receives output j.
+func (g *generator) buildCoinJoin(kind txKind, ins []*utxo, denom int64, d func(i int) dest) (p *ptx, owner []int) {
 	rate := g.feeRate()
-	p := &ptx{kind: kind, ins: ins}
+	p = &ptx{kind: kind, ins: ins}
 	var changes []pout
+	var changeOwner []int
 	for i, u := range ins {
 		t := P2WPKH
 		if g.rng.IntN(3) == 0 {
 			t = P2TR
 		}
 		p.outs = append(p.outs, out(denom, g.newAddr(t), d(i), nil))
+		owner = append(owner, i)
 		share := rate * int64((inputWeight[u.addr.typ]+2*outputWeight[t]+3)/4+2)
 		if c := u.value - denom - share; c >= minPoolValue {
 			changes = append(changes, out(c, g.newAddr(t), d(i), nil))
+			changeOwner = append(changeOwner, i)
 		}
 	}
 	p.outs = append(p.outs, changes...)
-	return p
+	return p, append(owner, changeOwner...)
 }
 
 // peelChain repeatedly pays a small part of one output away and keeps the

@@ -15,6 +15,8 @@ var (
 	ErrBadTaintInput = errors.New("chaingen: inconsistent taint input")
 	// ErrBadScriptType reports an internal request for an unknown script type.
 	ErrBadScriptType = errors.New("chaingen: bad script type")
+	// ErrInternal reports a generator bug (an inconsistent plan); please report it.
+	ErrInternal = errors.New("chaingen: internal error")
 	// ErrBadTruth reports a truth.json that cannot be read or has the wrong version.
 	ErrBadTruth = errors.New("chaingen: bad truth file")
 )

@@ -112,15 +112,18 @@ type generator struct {
 
 	block   []*ptx
 	blockWt int
+	bug     error // set by the planner on an internal inconsistency
 	doneTxs int64
 
 	files *blockFiles
 	sh    *shuffler
 	forks map[int32]int32 // height → depth
 	scam  *scamCentre
+	stale []string // fork block hashes
 	sum   Summary
 	kinds [numKinds]int64
 	mix   [numScriptTypes]int64
+	spent [numScriptTypes]int64
 }
 
 // Generate writes a deterministic regtest chain and its ground truth to
@@ -195,17 +198,19 @@ func newGenerator(cfg Config) *generator {
 	if cfg.has(ScenarioScamCentre) {
 		g.scam = newScamCentre(g, ActivationHeight+3)
 	}
-	// Fork points: distinct heights spread over the chain, each 1–3 deep
-	// and ending at least one block below the tip so it loses on work.
+	// Forks: Config.Forks stale blocks in branches 1–3 deep at distinct
+	// heights, each ending at least two blocks below the tip so it loses on
+	// work.
 	frng := rand.New(rand.NewPCG(cfg.Seed, 0x464f524b))
 	span := g.planned - 6
-	for i := 0; i < cfg.Forks && len(g.forks) < int(span); {
+	for left := int32(cfg.Forks); left > 0 && len(g.forks) < int(span); {
 		h := 2 + frng.Int32N(span)
 		if _, dup := g.forks[h]; dup {
 			continue
 		}
-		g.forks[h] = 1 + frng.Int32N(3)
-		i++
+		d := min(1+frng.Int32N(3), left)
+		g.forks[h] = d
+		left -= d
 	}
 	g.sum = Summary{OutDir: cfg.OutDir, Seed: cfg.Seed, Scenarios: cfg.Scenarios}
 	return g
@@ -305,6 +310,9 @@ func (g *generator) makeBlock(ctx context.Context, h int32) error {
 	if h >= ActivationHeight {
 		g.plan(h)
 	}
+	if g.bug != nil {
+		return g.bug
+	}
 	// Coinbase payee: early coinbases pay P2PK as in Bitcoin's first years.
 	payType := P2WPKH
 	switch r := g.rng.IntN(10); {
@@ -377,11 +385,20 @@ func (g *generator) commit(h int32, b *wire.MsgBlock, payTo *address) {
 		g.mix[OpReturn]++
 	}
 	g.cbq = append(g.cbq, &utxo{op: wire.OutPoint{Hash: cb.TxHash()}, value: cb.TxOut[0].Value, addr: payTo, height: h})
+	g.commitTxs(h)
+}
+
+// commitTxs gives the block's created outputs their outpoints and hands
+// them to their owners.
+func (g *generator) commitTxs(h int32) {
 	for _, p := range g.block {
 		p.height = h
 		g.doneTxs++
 		g.kinds[p.kind]++
 		g.sum.Inputs += int64(len(p.ins))
+		for _, u := range p.ins {
+			g.spent[u.addr.typ]++
+		}
 		g.sum.Outputs += int64(len(p.outs))
 		for j := range p.outs {
 			o := &p.outs[j]
@@ -412,11 +429,15 @@ func (g *generator) commit(h int32, b *wire.MsgBlock, payTo *address) {
 	}
 }
 
-// forget drops random pool entries beyond three times the goal: they stay
-// unspent forever, like lost coins, and memory stays bounded.
+// forget drops pool entries beyond three times the goal, preferring small
+// ones: they stay unspent forever, like lost coins, and memory stays
+// bounded without draining the economy's value.
 func (g *generator) forget() {
-	for len(g.pool) > 3*g.poolGoal {
+	for probes := 0; len(g.pool) > 3*g.poolGoal; probes++ {
 		i := g.rng.IntN(len(g.pool))
+		if g.pool[i].value > forgetBelow && probes < 64*g.poolGoal {
+			continue
+		}
 		last := len(g.pool) - 1
 		g.pool[i] = g.pool[last]
 		g.pool = g.pool[:last]
@@ -463,6 +484,7 @@ func (g *generator) fork(h, depth int32, parent chainhash.Hash, mainTxs []*ptx) 
 		}
 		g.sum.ForkBlocks++
 		prev = b.BlockHash()
+		g.stale = append(g.stale, prev.String())
 	}
 	return nil
 }
@@ -474,6 +496,12 @@ func (g *generator) finishSummary() {
 	g.sum.ScriptMix = map[string]int64{}
 	for t, n := range g.mix {
 		g.sum.ScriptMix[ScriptType(t).String()] = n
+	}
+	g.sum.InputMix = map[string]int64{}
+	for t, n := range g.spent {
+		if ScriptType(t) != OpReturn {
+			g.sum.InputMix[ScriptType(t).String()] = n
+		}
 	}
 	g.sum.TxKinds = map[string]int64{}
 	for k, n := range g.kinds {

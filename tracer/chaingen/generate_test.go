@@ -3,6 +3,7 @@ package chaingen
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
 	"io/fs"
 	"os"
@@ -101,7 +102,7 @@ func TestTinyChainIsFast(t *testing.T) {
 	if sum.Txs != 2000 || calls == 0 {
 		t.Fatalf("txs %d, progress calls %d", sum.Txs, calls)
 	}
-	if el := time.Since(start); el > 10*time.Second {
+	if el := time.Since(start); el > 10*time.Second && !raceEnabled {
 		t.Fatalf("2,000 txs took %s", el)
 	}
 	t.Logf("2,000 txs in %s", time.Since(start))
@@ -296,6 +297,7 @@ func TestTruthConsistency(t *testing.T) {
 	if !differ {
 		t.Fatal("all deposits have the same taint under every model")
 	}
+	checkScenarioShape(t, tr)
 	checkSanctions(t, dir, tr)
 	checkTagPack(t, dir, tr)
 }
@@ -304,6 +306,15 @@ func checkSanctions(t *testing.T, dir string, tr *Truth) {
 	b, err := os.ReadFile(filepath.Join(dir, "sanctions", "sdn_advanced.xml"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	var doc struct {
+		XMLName xml.Name
+		Parties []struct {
+			FixedRef string `xml:"FixedRef,attr"`
+		} `xml:"DistinctParties>DistinctParty"`
+	}
+	if err := xml.Unmarshal(b, &doc); err != nil || doc.XMLName.Local != "Sanctions" || len(doc.Parties) != len(tr.Entities) {
+		t.Fatalf("sdn xml: %v, root %q, %d parties", err, doc.XMLName.Local, len(doc.Parties))
 	}
 	s := string(b)
 	for _, want := range []string{sdnNamespace, "<DateOfIssue", "Digital Currency Address - XBT", "<DistinctParty ", "<SanctionsEntry "} {
@@ -348,4 +359,103 @@ func checkTagPack(t *testing.T, dir string, tr *Truth) {
 			t.Fatalf("deposit %s tagged=%v but tag pack says %v", d.Address, d.Tagged, tagged[d.Address])
 		}
 	}
+}
+
+// checkScenarioShape: the scam-centre truth exercises what a tracer must
+// handle: long paths, tagged and untagged deposits, sweeps into tagged hot
+// wallets, the CoinJoin's clean participants, clean everyday deposits.
+func checkScenarioShape(t *testing.T, tr *Truth) {
+	t.Helper()
+	maxHops, minHops := 0, 1<<30
+	for _, p := range tr.Paths {
+		maxHops, minHops = max(maxHops, p.Hops), min(minHops, p.Hops)
+	}
+	if maxHops < 10 || minHops != 1 {
+		t.Errorf("hops range %d..%d, want 1..>=10", minHops, maxHops)
+	}
+	hot := map[string]bool{}
+	for _, ex := range tr.Exchanges {
+		for _, a := range ex.HotWallets {
+			hot[a] = true
+		}
+	}
+	var tagged, untagged, sweptUntagged, cleanUser int
+	exchanges := map[string]bool{}
+	for _, d := range tr.Deposits {
+		exchanges[d.Exchange] = true
+		if d.Tagged {
+			tagged++
+		} else {
+			untagged++
+			if d.SweepTxid != "" && hot[d.HotWallet] {
+				sweptUntagged++
+			}
+		}
+		if d.CleanUser {
+			cleanUser++
+		}
+	}
+	if tagged == 0 || untagged == 0 || sweptUntagged == 0 || cleanUser == 0 || len(exchanges) < 3 {
+		t.Errorf("deposits: %d tagged, %d untagged (%d swept to hot wallets), %d by clean users, %d exchanges",
+			tagged, untagged, sweptUntagged, cleanUser, len(exchanges))
+	}
+	kinds := map[string]int{}
+	for _, c := range tr.Clean {
+		kinds[c.Kind]++
+	}
+	for _, k := range []string{"victim-change", "otc-change", "coinjoin-participant", "clean-deposit"} {
+		if kinds[k] == 0 {
+			t.Errorf("no clean outputs of kind %s: %v", k, kinds)
+		}
+	}
+}
+
+func TestShape(t *testing.T) {
+	dir := t.TempDir()
+	sum, err := Generate(context.Background(), Config{OutDir: dir, Txs: 20000, Seed: 5, XOR: true, Shuffle: true,
+		Forks: 3, MaxFileSize: 2 << 20}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for typ, share := range map[string]float64{"p2wpkh": 0.53, "p2tr": 0.2, "p2sh-p2wpkh": 0.11, "p2pkh": 0.1, "p2wsh-2of3": 0.03, "p2pk": 0.01} {
+		got := float64(sum.ScriptMix[typ]) / float64(sum.Outputs)
+		if got < share*0.6 || got > share*1.5 {
+			t.Errorf("%s outputs %.3f, documented about %.2f", typ, got, share)
+		}
+		if sum.InputMix[typ] == 0 {
+			t.Errorf("no %s output is ever spent", typ)
+		}
+	}
+	for _, k := range kindNames {
+		if sum.TxKinds[k] == 0 {
+			t.Errorf("no %s transactions", k)
+		}
+	}
+	if sum.ScriptMix["op_return"] == 0 {
+		t.Error("no OP_RETURN outputs")
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "blocks", "blk00000.dat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(raw[:4], RegtestMagic[:]) {
+		t.Error("blk00000.dat is not obfuscated")
+	}
+	// Shuffled: some block precedes its parent in file order.
+	seen := map[chainhash.Hash]bool{}
+	early := 0
+	blocks := readBlocks(t, dir)
+	for _, b := range blocks[1:] {
+		if !seen[b.Header.PrevBlock] {
+			early++
+		}
+		seen[b.BlockHash()] = true
+	}
+	if early == 0 {
+		t.Error("--shuffle wrote every block after its parent")
+	}
+	if sum.Files < 3 {
+		t.Errorf("%d files with a 2 MiB limit", sum.Files)
+	}
+	t.Logf("%d of %d blocks precede their parent; inputs %v", early, len(blocks), sum.InputMix)
 }

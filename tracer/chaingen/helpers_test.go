@@ -9,6 +9,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 )
 
@@ -81,4 +82,30 @@ func mainChain(blocks []*wire.MsgBlock, tip string) ([]*wire.MsgBlock, []*wire.M
 		}
 	}
 	return chain, forks, nil
+}
+
+// parentsFirst orders fork blocks so each comes after its parent (the files
+// may hold them shuffled); main is the main chain.
+func parentsFirst(main, forks []*wire.MsgBlock) []*wire.MsgBlock {
+	known := map[chainhash.Hash]bool{}
+	for _, b := range main {
+		known[b.BlockHash()] = true
+	}
+	var out []*wire.MsgBlock
+	for len(forks) > 0 {
+		var rest []*wire.MsgBlock
+		for _, b := range forks {
+			if known[b.Header.PrevBlock] {
+				out = append(out, b)
+				known[b.BlockHash()] = true
+			} else {
+				rest = append(rest, b)
+			}
+		}
+		if len(rest) == len(forks) {
+			return append(out, rest...) // parentless: let the caller see the orphan
+		}
+		forks = rest
+	}
+	return out
 }

@@ -205,7 +205,10 @@ func materializeRange(base *btcec.ModNScalar, as []*address) error {
 }
 
 func (a *address) setKeys(privs []*btcec.PrivateKey, pubs [][]byte) error {
-	a.keys, a.pub = privs, pubs
+	// Copy: a sub-slice would keep the whole batch's arrays alive for as
+	// long as any one address of it lives.
+	a.keys = append([]*btcec.PrivateKey(nil), privs...)
+	a.pub = append([][]byte(nil), pubs...)
 	pub := pubs[0]
 	var err error
 	switch a.typ {

@@ -325,19 +325,20 @@ func (s *scamCentre) mix(h int32) {
 	}
 	pos := min(2, len(ins))
 	ins = append(ins[:pos], append([]*utxo{s.x1}, ins[pos:]...)...)
-	p := g.buildCoinJoin(kindScam, ins, denom, func(int) dest { return destHeld })
-	// Equal outputs are in input order; changes follow.
+	p, owner := g.buildCoinJoin(kindScam, ins, denom, func(int) dest { return destHeld })
+	// Equal outputs are in input order; changes follow. The operators' own
+	// outputs (equal and change) are not clean, whatever a model says.
 	s.record(p)
-	for i := range ins {
-		if i == pos {
-			s.cjScam = p.outs[i].u
-		} else {
-			s.cjClean = append(s.cjClean, p.outs[i].u)
-		}
-	}
-	for i := range p.outs {
-		if i != pos {
-			s.clean = append(s.clean, &cleanInfo{u: p.outs[i].u, p: p, kind: "coinjoin-participant"})
+	for j := range p.outs {
+		switch {
+		case owner[j] == pos && j < len(ins):
+			s.cjScam = p.outs[j].u
+		case owner[j] == pos:
+		case j < len(ins):
+			s.cjClean = append(s.cjClean, p.outs[j].u)
+			fallthrough
+		default:
+			s.clean = append(s.clean, &cleanInfo{u: p.outs[j].u, p: p, kind: "coinjoin-participant"})
 		}
 	}
 }

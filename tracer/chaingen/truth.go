@@ -21,6 +21,7 @@ type Truth struct {
 	TipHash     string          `json:"tip_hash"`
 	Blocks      int             `json:"blocks"`
 	Txs         int64           `json:"txs"`
+	StaleBlocks []string        `json:"stale_blocks"` // hashes of the fork blocks (not in the main chain)
 	TaintModels []TaintModel    `json:"taint_models"`
 	Entities    []TruthEntity   `json:"sanctioned_entities"`
 	Seeds       []TruthSeed     `json:"seeds"`
@@ -176,7 +177,7 @@ func outputOf(u *utxo) TruthOutput {
 func (g *generator) truth() (*Truth, error) {
 	t := &Truth{Version: TruthVersion, Network: "regtest", Seed: g.seed, Scenarios: g.cfg.Scenarios,
 		TipHeight: g.sum.TipHeight, TipHash: g.sum.TipHash, Blocks: g.sum.Blocks, Txs: g.doneTxs,
-		TaintModels: TaintModels}
+		TaintModels: TaintModels, StaleBlocks: append([]string{}, g.stale...)}
 	if g.cfg.has(ScenarioExchange) || g.scam != nil {
 		for _, ex := range g.exchanges {
 			te := TruthExchange{Name: ex.name, Actor: ex.actor}

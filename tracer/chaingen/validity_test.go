@@ -2,6 +2,8 @@ package chaingen
 
 import (
 	"context"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/btcsuite/btcd/blockchain"
@@ -21,7 +23,7 @@ func TestBtcdAcceptsChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.TipHeight < ActivationHeight+40 || sum.Files < 2 || sum.ForkBlocks < 6 {
+	if sum.TipHeight < ActivationHeight+40 || sum.Files < 2 || sum.ForkBlocks != 6 {
 		t.Fatalf("summary too small: %+v", sum)
 	}
 	blocks := readBlocks(t, dir)
@@ -49,10 +51,22 @@ func TestBtcdAcceptsChain(t *testing.T) {
 			t.Fatalf("block %d (%s): main=%v orphan=%v err=%v", i+1, b.BlockHash(), isMain, orphan, err)
 		}
 	}
-	for _, b := range forks {
+	for _, b := range parentsFirst(chain, forks) {
 		isMain, orphan, err := bc.ProcessBlock(btcutil.NewBlock(b), blockchain.BFNone)
 		if err != nil || orphan || isMain {
 			t.Fatalf("fork block %s: main=%v orphan=%v err=%v", b.BlockHash(), isMain, orphan, err)
+		}
+	}
+	tr, err := ReadTruth(filepath.Join(dir, "truth.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.StaleBlocks) != len(forks) {
+		t.Fatalf("truth lists %d stale blocks, files hold %d", len(tr.StaleBlocks), len(forks))
+	}
+	for _, b := range forks {
+		if !slices.Contains(tr.StaleBlocks, b.BlockHash().String()) {
+			t.Fatalf("fork block %s not in truth", b.BlockHash())
 		}
 	}
 	best := bc.BestSnapshot()

@@ -1,0 +1,5 @@
+//go:build !race
+
+package chaingen
+
+const raceEnabled = false
