@@ -103,17 +103,28 @@ func (rd Renderer) HTML(w io.Writer, r *tracer.Result) error {
 		Graph: template.HTML(svgString(r, rd.maxNodes())),
 	}
 	v.Title = "Taint trace report"
+	// The seeds' distinct labels (an entity's many addresses name it once).
 	var labels []string
-	for i, s := range r.Seeds {
-		if i == 3 {
-			labels = append(labels, fmt.Sprintf("and %d more", len(r.Seeds)-3))
-			break
-		}
+	seen := map[string]bool{}
+	more := 0
+	for _, s := range r.Seeds {
 		l := s.Label
 		if l == "" {
 			l = shortAddr(s.Address)
 		}
-		labels = append(labels, clean(l))
+		l = clean(l)
+		if seen[l] {
+			continue
+		}
+		seen[l] = true
+		if len(labels) == 3 {
+			more++
+			continue
+		}
+		labels = append(labels, l)
+	}
+	if more > 0 {
+		labels = append(labels, fmt.Sprintf("and %d more", more))
 	}
 	if len(labels) > 0 {
 		v.Title += ": " + strings.Join(labels, ", ")
