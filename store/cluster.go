@@ -412,6 +412,11 @@ func (w *ClusterWriter) Union(a, b AddrID, tx TxNum, guard int64, rule string) (
 	}
 	if guard > 0 && sa > guard && sb > guard {
 		r := ClusterRefusal{Tx: tx, A: ra, B: rb, SizeA: sa, SizeB: sb, Rule: rule}
+		for i := len(w.refusals) - 1; i >= 0 && w.refusals[i].Tx == tx; i-- {
+			if old := w.refusals[i]; old.A == ra && old.B == rb || old.A == rb && old.B == ra {
+				return false, nil, nil // the same merge, refused already
+			}
+		}
 		w.refusals = append(w.refusals, r)
 		w.st.Refused++
 		return false, &r, nil
