@@ -33,10 +33,11 @@ $(TOOLS)/btcd $(TOOLS)/addblock $(TOOLS)/btcctl:
 fuzz: ## run each fuzz test for FUZZTIME (default 20s)
 	$(GO) test -run '^$$' -fuzz FuzzScan -fuzztime $${FUZZTIME:-20s} ./store/blockfile
 	$(GO) test -run '^$$' -fuzz FuzzDecodeTx -fuzztime $${FUZZTIME:-20s} ./store
+	$(GO) test -run '^$$' -fuzz FuzzDecodeClusterNode -fuzztime $${FUZZTIME:-20s} ./store
 	$(GO) test -run '^$$' -fuzz FuzzClassify -fuzztime $${FUZZTIME:-20s} ./store/address
 	$(GO) test -run '^$$' -fuzz FuzzRender -fuzztime $${FUZZTIME:-20s} ./tracer/report
 
-bench: ## benchmarks (ingest of a generated 1M-tx chain, Badger ceiling, lookups)
+bench: ## benchmarks (ingest and clustering of a generated 1M-tx chain, Badger ceiling, lookups)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
 
 lint: ## gofmt and go vet

@@ -11,4 +11,6 @@ var (
 	ErrNetwork = errors.New("store: wrong network")
 	// ErrReadOnly is a write to a store opened read-only.
 	ErrReadOnly = errors.New("store: opened read-only")
+	// ErrClusterDirty is a cluster forest whose last commit was interrupted.
+	ErrClusterDirty = errors.New("store: cluster state interrupted mid-write (rebuild the clusters)")
 )

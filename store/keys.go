@@ -41,12 +41,27 @@ import (
 //	                                                                  other than the pack header's
 //	'Q'     pack name (n), 0x00, gen (4), seq (4)                     the 'G' key, so a reload deletes the pack's old
 //	                                                                  generations
+//	'm'     "cluster-state" (13)                                      JSON ClusterState: next TxNum to cluster, next
+//	                                                                  address id, counters, change rules, size guard,
+//	                                                                  dirty flag (set while a commit writes)
+//	'k'     class (1), payload (20 or 32)                             address id (8): the address's node in the
+//	                                                                  cluster forest; only addresses that appeared in
+//	                                                                  a linking transaction have one
+//	'c'     address id (8)                                            cluster node (uvarints): parent id (itself at a
+//	                                                                  root), size (at a root), TxNum+1 of the union
+//	                                                                  that set the parent (0 at a root), next member
+//	                                                                  (a ring per cluster); then kind (1), payload
+//	'C'     TxNum (8), root id (8), root id (8)                       JSON ClusterRefusal: a merge of two clusters both
+//	                                                                  larger than the size guard, refused
 //
 // A sanctions list is written in one Badger transaction together with the
 // "sanctions-current" pointer, so a failed or interrupted load leaves the
 // previous version in force; old versions are kept for diff. A tag pack
 // may exceed one transaction: its tags go to a new generation in write
 // batches and the pack header, written last, switches readers to it.
+//
+// The cluster forest is written by the clustering pass after ingest, in
+// write batches between two writes of "cluster-state" (see cluster.go).
 //
 // Per transaction with i inputs and o outputs the ingester writes 2 + i + o
 // keys ('x', 't', one 's' per input, one 'a' per output with an address).
@@ -64,6 +79,10 @@ const (
 	prefixTagPack     = 'P'
 	prefixTag         = 'G'
 	prefixPackTag     = 'Q'
+
+	prefixClusterAddr    = 'k'
+	prefixClusterNode    = 'c'
+	prefixClusterRefusal = 'C'
 )
 
 // SchemaVersion is bumped whenever a key family or record layout changes.

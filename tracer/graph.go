@@ -40,3 +40,20 @@ func (m MapLabeler) Label(a address.Addr) (Label, bool) {
 	l, ok := m[a]
 	return l, ok
 }
+
+// Labelers asks each labeler in turn; the first that knows an address wins
+// (direct tags before cluster labels).
+type Labelers []Labeler
+
+// Label implements Labeler.
+func (ls Labelers) Label(a address.Addr) (Label, bool) {
+	for _, l := range ls {
+		if l == nil {
+			continue
+		}
+		if lab, ok := l.Label(a); ok {
+			return lab, true
+		}
+	}
+	return Label{}, false
+}

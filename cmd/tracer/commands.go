@@ -15,6 +15,8 @@ func commands() []*cli.Command {
 		genCommand(),
 		sanctionsCommand(),
 		tagsCommand(),
+		clusterCommand(),
+		entityCommand(),
 		traceCommand(),
 	}
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 
+	"github.com/tracer-oss/tracer/store"
+
 	"github.com/urfave/cli/v2"
 )
 
@@ -30,6 +32,8 @@ type statusView struct {
 	External    int64  `json:"external_inputs"`
 	Unspent     int64  `json:"unspent_sat"`
 	DiskBytes   int64  `json:"disk_bytes"`
+	// Clusters is the clustering state; nil before tracer cluster ran.
+	Clusters *store.ClusterState `json:"clusters,omitempty"`
 }
 
 func runStatus(c *cli.Context) error {
@@ -42,6 +46,11 @@ func runStatus(c *cli.Context) error {
 	v := statusView{Store: st.Dir(), Network: s.Network, Empty: s.Empty(), Height: s.Height, StartHeight: s.StartHeight,
 		Blocks: s.Blocks, Txs: uint64(s.NextTx), Inputs: s.Inputs, Outputs: s.Outputs, External: s.External,
 		Unspent: s.Value, DiskBytes: st.DiskSize()}
+	if cs, ok, err := st.ClusterState(); err != nil {
+		return err
+	} else if ok {
+		v.Clusters = &cs
+	}
 	if !s.Empty() {
 		v.Hash = s.Hash.String()
 		if b, err := st.BlockByHeight(s.Height); err == nil {
@@ -65,5 +74,18 @@ func runStatus(c *cli.Context) error {
 		fmt.Fprintf(w, "external   %d inputs spend outputs from before height %d (value unknown)\n", v.External, v.StartHeight)
 	}
 	fmt.Fprintf(w, "unspent    %s BTC in tracked outputs\n", btc(v.Unspent))
+	if cs := v.Clusters; cs != nil {
+		behind := ""
+		if uint64(cs.NextTx) < v.Txs {
+			behind = fmt.Sprintf(" (%d txs not yet clustered: run tracer cluster)", v.Txs-uint64(cs.NextTx))
+		}
+		if cs.Dirty {
+			behind = " (INTERRUPTED mid-write: run tracer cluster --rebuild)"
+		}
+		fmt.Fprintf(w, "clusters   %d addresses in %d clusters, largest %d, up to tx %d%s\n", cs.Addresses, cs.Clusters, cs.Largest, cs.NextTx, behind)
+		fmt.Fprintf(w, "guard      %d merges refused (both clusters > %d addresses)\n", cs.Refused, cs.MaxMerge)
+	} else {
+		fmt.Fprintln(w, "clusters   none (run tracer cluster)")
+	}
 	return nil
 }

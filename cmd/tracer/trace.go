@@ -18,6 +18,7 @@ import (
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/cluster"
 	"github.com/tracer-oss/tracer/tracer/report"
 	"github.com/tracer-oss/tracer/tracer/taint"
 )
@@ -64,6 +65,8 @@ Ctrl-C stops the walk and writes the partial result, marked partial.`,
 			&cli.IntFlag{Name: "max-txs", Value: 1_000_000, Usage: "stop after visiting this many transactions (the result is marked partial)"},
 			&cli.IntFlag{Name: "wide", Value: 1000, Usage: "do not follow through transactions with more than `N` outputs (batch payouts)"},
 			&cli.StringSliceFlag{Name: "stop", Usage: "tag `CATEGORY` that ends a branch as a hit (repeatable; default exchange)"},
+			&cli.BoolFlag{Name: "cluster", Usage: "label addresses with their cluster's tags (default: on when tracer cluster has run)"},
+			&cli.BoolFlag{Name: "label-all-tags", Usage: "with --cluster, let every exchange tag label its cluster, not only cluster definers"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json, csv, dot, svg or html"},
 			&cli.StringFlag{Name: "out", Usage: "write the report to `FILE` (default: stdout)"},
 			jsonFlag,
@@ -112,9 +115,36 @@ func runTrace(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	lab, packs, err := storeLabeler(st, params, dir == "backward")
+	direct, packs, err := storeLabeler(st, params, dir == "backward")
 	if err != nil {
 		return err
+	}
+	var lab tracer.Labeler = direct
+	var clusters *cluster.Labeler
+	cs, clustered, err := st.ClusterState()
+	if err != nil {
+		return err
+	}
+	useClusters := clustered
+	if c.IsSet("cluster") {
+		useClusters = c.Bool("cluster")
+	}
+	if useClusters {
+		if !clustered {
+			return usageErrorf("--cluster: no clusters in %s (run tracer cluster first)", st.Dir())
+		}
+		if clusters, err = cluster.NewLabeler(st, params, cluster.LabelOptions{AllTags: c.Bool("label-all-tags")}); err != nil {
+			return err
+		}
+		// Direct tags take precedence; cluster labels fill in.
+		lab = tracer.Labelers{direct, clusters}
+		packs = append(packs, fmt.Sprintf("clusters of %d addresses up to tx %d (change rules: %s)", cs.Addresses, cs.NextTx, rulesOrNone(cs.Rules)))
+		for _, e := range clusters.Conflicts() {
+			fmt.Fprintf(c.App.ErrWriter, "trace: cluster %d (%d addresses) has conflicting labels %s: not used\n", e.Root, e.Size, strings.Join(e.Names(), " / "))
+		}
+		if cs.NextTx < st.State().NextTx {
+			fmt.Fprintf(c.App.ErrWriter, "trace: clusters cover %d of %d txs (run tracer cluster to update)\n", cs.NextTx, st.State().NextTx)
+		}
 	}
 	opt := tracer.Options{
 		Model: model, FeesTainted: c.Bool("fees-tainted"), MaxHops: c.Int("max-hops"), MinValue: c.Int64("min-value"),
@@ -138,6 +168,9 @@ func runTrace(c *cli.Context) error {
 		res, err = tracer.Backward(c.Context, st, lab, seedList, nil, opt)
 	}
 	prog.finish()
+	if clusters != nil && err == nil {
+		err = clusters.Err()
+	}
 	if errors.Is(err, tracer.ErrNoSeeds) {
 		return usageErrorf("none of the %d seed addresses received anything in blocks %d–%d", len(seedList), st.State().StartHeight, st.State().Height)
 	}
@@ -324,4 +357,11 @@ func heightArg(st *store.Store, s, flag string) (int32, error) {
 		}
 	}
 	return lo, nil
+}
+
+func rulesOrNone(r []string) string {
+	if len(r) == 0 {
+		return "none"
+	}
+	return strings.Join(r, ", ")
 }

@@ -1,0 +1,127 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/tracer-oss/tracer/store/address"
+)
+
+func testAddr(b byte) address.Addr {
+	a := address.Addr{Kind: address.P2WPKH}
+	a.Payload[0] = b
+	return a
+}
+
+// TestClusterForest: unions by size, the link of two addresses is the
+// latest union between them, member rings, the guard, P2PK as P2PKH, and
+// everything read back after a commit with an empty cache.
+func TestClusterForest(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	w, err := s.NewClusterWriter(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[byte]AddrID{}
+	for _, b := range []byte{1, 2, 3, 4, 5, 6} {
+		if ids[b], err = w.Intern(testAddr(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pk := address.Addr{Kind: address.P2PK}
+	pk.Payload[0] = 9
+	pkID, _ := w.Intern(pk)
+	for _, u := range []struct {
+		a, b byte
+		tx   TxNum
+	}{{1, 2, 5}, {3, 4, 7}, {2, 3, 9}, {5, 6, 11}} {
+		if ok, ref, err := w.Union(ids[u.a], ids[u.b], u.tx, 0, "multi-input"); err != nil || !ok || ref != nil {
+			t.Fatalf("union %d %d: %v %v %v", u.a, u.b, ok, ref, err)
+		}
+	}
+	// Both clusters exceed a guard of 1: refused, once.
+	for i := range 2 {
+		if ok, ref, err := w.Union(ids[1], ids[5], 12, 1, "multi-input"); err != nil || ok || (ref != nil) != (i == 0) || w.State().Refused != 1 {
+			t.Fatalf("guarded union %d: %v %v %v", i, ok, ref, err)
+		}
+	}
+	if ok, _, _ := w.Union(ids[1], ids[4], 13, 0, "x"); ok {
+		t.Fatal("union within one cluster reported as a merge")
+	}
+	w.SetCacheLimit(0)
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*Clusters{w.Clusters, s.Clusters()} {
+		for _, tc := range []struct {
+			a, b byte
+			tx   TxNum
+			ok   bool
+		}{{1, 2, 5, true}, {3, 4, 7, true}, {1, 4, 9, true}, {2, 3, 9, true}, {5, 6, 11, true}, {1, 5, 0, false}} {
+			tx, ok, err := c.Link(ids[tc.a], ids[tc.b])
+			if err != nil || ok != tc.ok || ok && tx != tc.tx {
+				t.Errorf("link %d–%d: %d %v %v, want %d %v", tc.a, tc.b, tx, ok, err, tc.tx, tc.ok)
+			}
+		}
+		var got []byte
+		if err := c.Members(ids[3], 0, func(_ AddrID, a address.Addr) bool { got = append(got, a.Payload[0]); return true }); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 4 || bytes.IndexByte(got, 1) < 0 || bytes.IndexByte(got, 4) < 0 {
+			t.Errorf("members %v", got)
+		}
+		p2pkh := pk
+		p2pkh.Kind = address.P2PKH
+		if id, ok, err := c.Lookup(p2pkh); err != nil || !ok || id != pkID {
+			t.Errorf("P2PK under its P2PKH: %d %v %v", id, ok, err)
+		}
+		if _, size, err := c.Root(ids[6]); err != nil || size != 2 {
+			t.Errorf("size %d %v", size, err)
+		}
+	}
+	st, ok, err := s.ClusterState()
+	if err != nil || !ok || st.Addresses != 7 || st.Clusters != 3 || st.Unions != 4 || st.Refused != 1 || st.Largest != 4 || st.Dirty {
+		t.Errorf("state %+v %v %v", st, ok, err)
+	}
+	n := 0
+	s.ClusterRefusals(func(r ClusterRefusal) bool {
+		n++
+		return r.Tx == 12 && r.SizeA == 4 && r.SizeB == 2 || r.SizeA == 2 && r.SizeB == 4
+	})
+	if n != 1 {
+		t.Errorf("%d refusals stored", n)
+	}
+	// A commit interrupted after marking the state dirty is detected.
+	dirty := st
+	dirty.Dirty = true
+	s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyClusterState, mustJSON(&dirty)) })
+	if _, err := s.NewClusterWriter(false); !errors.Is(err, ErrClusterDirty) {
+		t.Errorf("dirty state: %v", err)
+	}
+	if w, err := s.NewClusterWriter(true); err != nil || w.State().NextID > 1 {
+		t.Errorf("rebuild: %v", err)
+	}
+}
+
+func FuzzDecodeClusterNode(f *testing.F) {
+	f.Add(appendClusterNode(nil, &clusterNode{parent: 3, size: 9, link: 77, next: 4, addr: testAddr(5)}))
+	f.Add([]byte{1, 1, 0, 1, 8})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, err := decodeClusterNode(b)
+		if err != nil {
+			return
+		}
+		// Uvarints may be written longer than needed; the decoded node
+		// must survive a round trip.
+		m, err := decodeClusterNode(appendClusterNode(nil, n))
+		if err != nil || *m != *n {
+			t.Fatalf("%x: %+v does not round-trip: %+v %v", b, n, m, err)
+		}
+	})
+}

@@ -1,0 +1,221 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/address"
+)
+
+// DefaultMaxMerge is the default size guard: a merge of two clusters that
+// both have more addresses than this is refused and recorded.
+const DefaultMaxMerge = 10_000
+
+// Options tune Run.
+type Options struct {
+	Change   []Rule // change rules to apply (none by default)
+	MaxMerge int64  // size guard; 0 disables it
+	// Rebuild drops the stored clusters and starts from the first
+	// transaction; needed to change Change or MaxMerge.
+	Rebuild bool
+	// CommitEvery is the number of transactions between commits (default
+	// 100,000); CacheLimit the nodes kept in memory across commits
+	// (default 8M, about 1 GB).
+	CommitEvery int
+	CacheLimit  int
+	// Progress, when set, is called every few thousand transactions.
+	Progress func(done, total store.TxNum)
+}
+
+// Result is what one Run did.
+type Result struct {
+	From      store.TxNum            `json:"from_tx"` // first transaction clustered in this run
+	To        store.TxNum            `json:"to_tx"`   // one past the last
+	Txs       int64                  `json:"txs"`
+	Inputs    int64                  `json:"inputs"`
+	Unions    int64                  `json:"unions"`
+	CoinJoins map[string]int64       `json:"coinjoins"`    // skipped, by shape
+	Change    map[Rule]int64         `json:"change_links"` // unions by change rule
+	Refusals  []store.ClusterRefusal `json:"refusals"`
+	State     store.ClusterState     `json:"state"` // after the run
+	Seconds   float64                `json:"seconds"`
+}
+
+// Run clusters the transactions stored since the last run (all of them
+// with Rebuild) and commits the forest to the store.
+func Run(ctx context.Context, st *store.Store, opt Options) (*Result, error) {
+	rules := slices.Clone(opt.Change)
+	slices.Sort(rules)
+	names := make([]string, len(rules))
+	for i, r := range rules {
+		names[i] = string(r)
+	}
+	prev, ok, err := st.ClusterState()
+	if err != nil {
+		return nil, err
+	}
+	if ok && !opt.Rebuild && prev.NextTx > 0 && (!slices.Equal(prev.Rules, names) || prev.MaxMerge != opt.MaxMerge) {
+		return nil, fmt.Errorf("%w: stored rules [%s] and guard %d, asked [%s] and %d", ErrOptions,
+			ruleNames(toRules(prev.Rules)), prev.MaxMerge, ruleNames(rules), opt.MaxMerge)
+	}
+	w, err := st.NewClusterWriter(opt.Rebuild)
+	if err != nil {
+		return nil, err
+	}
+	if opt.CacheLimit > 0 {
+		w.SetCacheLimit(opt.CacheLimit)
+	}
+	s := w.State()
+	s.Rules, s.MaxMerge = names, opt.MaxMerge
+	every := opt.CommitEvery
+	if every <= 0 {
+		every = 100_000
+	}
+	start := time.Now()
+	total := st.State().NextTx
+	res := &Result{From: s.NextTx, To: total, CoinJoins: map[string]int64{}, Change: map[Rule]int64{}}
+	p := &pass{w: w, st: st, opt: opt, rules: rules, res: res}
+	for _, r := range rules {
+		p.peeling = p.peeling || r == RulePeeling
+	}
+	since := 0
+	err = st.ForEachTxFunding(s.NextTx, func(tx *store.Tx, funding []*store.Tx) error {
+		if tx.Num%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if opt.Progress != nil && tx.Num%16384 == 0 {
+				opt.Progress(tx.Num, total)
+			}
+		}
+		if err := p.tx(tx, funding); err != nil {
+			return fmt.Errorf("cluster tx %d (%s): %w", tx.Num, tx.ID, err)
+		}
+		s.NextTx = tx.Num + 1
+		if since++; since >= every {
+			since = 0
+			return w.Commit()
+		}
+		return nil
+	})
+	if err == nil {
+		s.NextTx = total
+		err = w.Commit()
+	} else if ctx.Err() != nil {
+		// Keep what was done up to the last whole transaction.
+		if cerr := w.Commit(); cerr != nil {
+			err = fmt.Errorf("%w (and commit: %v)", err, cerr)
+		}
+	}
+	res.To = s.NextTx
+	res.State = *s
+	res.Seconds = time.Since(start).Seconds()
+	return res, err
+}
+
+func toRules(names []string) []Rule {
+	out := make([]Rule, len(names))
+	for i, n := range names {
+		out[i] = Rule(n)
+	}
+	return out
+}
+
+// pass is the state of one Run.
+type pass struct {
+	w       *store.ClusterWriter
+	st      *store.Store
+	opt     Options
+	rules   []Rule
+	peeling bool
+	res     *Result
+}
+
+func (p *pass) tx(tx *store.Tx, funding []*store.Tx) error {
+	p.res.Txs++
+	p.w.State().Txs++
+	if tx.Coinbase {
+		return nil
+	}
+	p.res.Inputs += int64(len(tx.Inputs))
+	if shape := CoinJoin(tx); shape != "" {
+		p.res.CoinJoins[shape]++
+		p.w.State().CoinJoins++
+		return nil
+	}
+	v := newTxView(tx, funding)
+	if len(v.ins) >= 2 {
+		first, err := p.w.Intern(v.ins[0])
+		if err != nil {
+			return err
+		}
+		for _, a := range v.ins[1:] {
+			if err := p.union(first, a, tx.Num, "multi-input"); err != nil {
+				return err
+			}
+		}
+	}
+	if len(p.rules) == 0 {
+		return nil
+	}
+	idx, rule, err := changeOutput(v, p.rules, p.seen)
+	if err != nil {
+		return err
+	}
+	if idx >= 0 {
+		first, err := p.w.Intern(v.ins[0])
+		if err != nil {
+			return err
+		}
+		if err := p.union(first, tx.Outputs[idx].Addr, tx.Num, string(rule)); err != nil {
+			return err
+		}
+	}
+	if p.peeling {
+		in, change, ok, err := peelingLink(v, p.st.TxByNum)
+		if err != nil || !ok {
+			return err
+		}
+		a, err := p.w.Intern(in)
+		if err != nil {
+			return err
+		}
+		return p.union(a, change, tx.Num, string(RulePeeling))
+	}
+	return nil
+}
+
+func (p *pass) union(a store.AddrID, b address.Addr, tx store.TxNum, rule string) error {
+	bid, err := p.w.Intern(b)
+	if err != nil {
+		return err
+	}
+	joined, ref, err := p.w.Union(a, bid, tx, p.opt.MaxMerge, rule)
+	if err != nil {
+		return err
+	}
+	if ref != nil {
+		p.res.Refusals = append(p.res.Refusals, *ref)
+	}
+	if joined {
+		p.res.Unions++
+		if rule != "multi-input" {
+			p.res.Change[Rule(rule)]++
+			p.w.State().Change++
+		}
+	}
+	return nil
+}
+
+// seen reports whether a was paid before transaction n.
+func (p *pass) seen(a address.Addr, n store.TxNum) (bool, error) {
+	seen := false
+	err := p.st.AddressOutputs(a, store.OutPoint{}, func(o store.AddrOutput) bool {
+		seen = o.Tx < n
+		return false
+	})
+	return seen, err
+}

@@ -1,0 +1,145 @@
+package cluster_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/tracer/cluster"
+)
+
+func TestCoinJoinShapes(t *testing.T) {
+	rep := func(v int64, n int) []int64 {
+		out := make([]int64, n)
+		for i := range out {
+			out[i] = v
+		}
+		return out
+	}
+	cat := func(a ...[]int64) []int64 {
+		var out []int64
+		for _, x := range a {
+			out = append(out, x...)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		ins  int
+		outs []int64
+		want string
+	}{
+		{"payment", 1, []int64{5e7, 3e7}, ""},
+		{"two inputs two outputs", 2, []int64{5e7, 5e7}, ""},
+		{"whirlpool", 5, rep(1e6, 5), cluster.ShapeWhirlpool},
+		{"wasabi", 40, cat(rep(10_012_345, 30), rep(777, 1), []int64{1e8, 2e8, 3e8}), cluster.ShapeWasabi},
+		{"wasabi needs 10 inputs", 9, cat(rep(10_000_000, 10), []int64{1}), ""},
+		{"joinmarket", 4, cat(rep(2e7, 3), []int64{1e6, 2e6, 3e6}), cluster.ShapeJoinMarket},
+		{"joinmarket needs as many inputs as equal outputs", 3, cat(rep(2e7, 4), []int64{1e6}), ""},
+		{"equal split of two", 2, []int64{4e7, 4e7, 1e6}, cluster.ShapeEqualSplit},
+		{"dust equal outputs", 4, cat(rep(546, 3), []int64{1e6}), ""},
+		{"batch payment from one input", 1, rep(1e6, 10), ""},
+		{"consolidation", 10, []int64{1e9}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tx := &store.Tx{Inputs: make([]store.Input, tc.ins)}
+			for _, v := range tc.outs {
+				tx.Outputs = append(tx.Outputs, store.Output{Value: v, Addr: address.Addr{Kind: address.P2WPKH}})
+			}
+			// An OP_RETURN never counts as an output.
+			tx.Outputs = append(tx.Outputs, store.Output{Addr: address.Addr{Kind: address.OpReturn}})
+			if got := cluster.CoinJoin(tx); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseRules(t *testing.T) {
+	r, err := cluster.ParseRules([]string{"peeling, address-type", "one-time", "peeling"})
+	if err != nil || fmt.Sprint(r) != "[address-type one-time peeling]" {
+		t.Errorf("got %v, %v", r, err)
+	}
+	if _, err := cluster.ParseRules([]string{"greedy"}); !errors.Is(err, cluster.ErrRule) {
+		t.Errorf("unknown rule: %v", err)
+	}
+}
+
+// clusterKeys dumps the cluster forest's keys and values.
+func clusterKeys(t testing.TB, st *store.Store) string {
+	t.Helper()
+	var b bytes.Buffer
+	err := st.Dump(func(k, v []byte) error {
+		if k[0] == 'k' || k[0] == 'c' || k[0] == 'C' || bytes.HasPrefix(k, []byte("mcluster-")) {
+			fmt.Fprintf(&b, "%x=%x\n", k, v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestIncremental: clustering half a chain, ingesting the rest and
+// clustering again writes the same forest as one run over the whole chain,
+// also with commits every few transactions and a tiny cache; changing the
+// options without a rebuild is refused.
+func TestIncremental(t *testing.T) {
+	dir, truth := scamChain(t)
+	ctx := context.Background()
+	opt := cluster.Options{MaxMerge: 50, Change: []cluster.Rule{cluster.RuleOneTime}}
+	whole := ingestChain(t, dir, -1)
+	if _, err := cluster.Run(ctx, whole, opt); err != nil {
+		t.Fatal(err)
+	}
+	steps := ingestChain(t, dir, truth.TipHeight/2)
+	small := opt
+	small.CommitEvery, small.CacheLimit = 101, 64
+	r1, err := cluster.Run(ctx, steps, small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ingestMore(t, steps, dir)
+	r2, err := cluster.Run(ctx, steps, small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.From != r1.To || r1.To == 0 || r2.Txs == 0 {
+		t.Fatalf("second run %d–%d after %d–%d", r2.From, r2.To, r1.From, r1.To)
+	}
+	if a, b := clusterKeys(t, whole), clusterKeys(t, steps); a != b {
+		t.Fatalf("incremental forest differs from a single run (%d vs %d bytes of dump)", len(b), len(a))
+	}
+	st, _, _ := whole.ClusterState()
+	if st.Refused == 0 {
+		t.Error("the 50-address guard refused nothing")
+	}
+	var refusals int64
+	whole.ClusterRefusals(func(r store.ClusterRefusal) bool {
+		refusals++
+		if r.SizeA <= 50 || r.SizeB <= 50 {
+			t.Errorf("refusal %+v below the guard", r)
+		}
+		return true
+	})
+	if refusals != st.Refused || st.Largest <= 50 {
+		t.Errorf("%d refusals stored, state says %d; largest %d", refusals, st.Refused, st.Largest)
+	}
+	// A third run has nothing to do; other options are refused.
+	if r3, err := cluster.Run(ctx, steps, small); err != nil || r3.Txs != 0 {
+		t.Errorf("third run: %+v, %v", r3, err)
+	}
+	if _, err := cluster.Run(ctx, steps, cluster.Options{MaxMerge: 50}); !errors.Is(err, cluster.ErrOptions) {
+		t.Errorf("other rules without rebuild: %v", err)
+	}
+	rebuilt := cluster.Options{MaxMerge: 50, Rebuild: true}
+	if r, err := cluster.Run(ctx, steps, rebuilt); err != nil || r.From != 0 || r.State.Change != 0 {
+		t.Errorf("rebuild: %+v, %v", r, err)
+	}
+}

@@ -1,0 +1,19 @@
+// Package cluster groups addresses into entities (clusters) and labels them.
+//
+// Run is a pass over the stored chain after ingest. It applies the
+// common-input-ownership heuristic (every input address of a transaction
+// belongs to one entity) to every transaction but coinbases and
+// CoinJoin-like transactions (see CoinJoin for the shapes), and, only when
+// asked, change heuristics (see Rule). Clusters persist in the store as a
+// union-find (store.ClusterWriter); a second Run continues from the first
+// transaction not yet clustered.
+//
+// A guard refuses, and records, any merge of two clusters that are both
+// larger than Options.MaxMerge addresses: careless heuristics make one
+// entity swallow half the chain, and a refused merge is where to look.
+//
+// Labeler labels every address of a cluster that holds a cluster-defining
+// tag (sanctions.Tag.IsClusterDefiner); a cluster holding tags of two
+// different entities is a conflict, reported and never resolved: it gets
+// no cluster label.
+package cluster
