@@ -27,7 +27,9 @@ func demoCommand() *cli.Command {
   3. loads the scenario's sanctions list, written in OFAC's sdn_advanced.xml
      format, and its exchange tag pack in GraphSense TagPack format, through
      the real loaders (tracer sanctions load, tracer tags load);
-  4. traces the sanctioned entity's addresses forward (tracer trace) and
+  4. clusters addresses by common-input ownership (tracer cluster), so
+     deposits into an exchange's untagged deposit addresses are caught;
+  5. traces the sanctioned entity's addresses forward (tracer trace) and
      writes the HTML report, printing where it is.
 
 With --mainnet it instead ingests the real mainnet blocks 0–14131 that the
@@ -71,6 +73,7 @@ func runDemo(c *cli.Context) error {
 		{"--db", db, "ingest", "--blocks", filepath.Join(chainDir, "blocks")},
 		{"--db", db, "sanctions", "load", filepath.Join(chainDir, "sanctions", "sdn_advanced.xml")},
 		{"--db", db, "tags", "load", filepath.Join(chainDir, "tags", "exchanges.yaml")},
+		{"--db", db, "cluster"},
 		{"--db", db, "trace", "--program", "CYBER2", "--model", c.String("model")},
 		{"--db", db, "trace", "--program", "CYBER2", "--model", c.String("model"), "--format", "html", "--out", report},
 	}
