@@ -314,3 +314,9 @@ func (b *backWalker) finish() {
 		return x.Vout < y.Vout
 	})
 }
+
+// txRef is a transaction's id and height as the backward walk reports them.
+type txRef struct {
+	id     string
+	height int32
+}

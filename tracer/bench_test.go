@@ -44,7 +44,9 @@ func BenchmarkForward(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				storetest.ResetPeakRSS()
-				res, err := tracer.Forward(context.Background(), st, nil, seeds, opt)
+				rd := st.NewReader()
+				res, err := tracer.Forward(context.Background(), rd, nil, seeds, opt)
+				rd.Close()
 				if err != nil {
 					b.Fatal(err)
 				}

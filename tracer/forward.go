@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"sort"
 	"time"
 
@@ -31,6 +32,12 @@ type Options struct {
 	// categories, and count it as a hit. nil: exchange only.
 	StopCategories []string
 	Params         *chaincfg.Params
+	// MaxGraph caps the flow graph kept in the result (edges; nodes follow
+	// them) and MaxListed the holdings listed, so a walk over millions of
+	// transactions keeps memory bounded by its frontier; totals always
+	// count everything. 0: 100,000 and 10,000.
+	MaxGraph  int
+	MaxListed int
 	// Progress, if set, is called about once a second.
 	Progress func(visited int, pending int)
 }
@@ -47,6 +54,12 @@ func (o *Options) normalize() error {
 	}
 	if o.WideOutputs == 0 {
 		o.WideOutputs = 1000
+	}
+	if o.MaxGraph == 0 {
+		o.MaxGraph = 100_000
+	}
+	if o.MaxListed == 0 {
+		o.MaxListed = 10_000
 	}
 	if o.StopCategories == nil {
 		o.StopCategories = []string{"exchange"}
@@ -71,15 +84,20 @@ type Seed struct {
 type pending struct {
 	value, tainted int64
 	hops           int
+	edge           int // index of its edge in the result, -1 when not recorded
 }
 
-// txState is what the walk remembers of a visited transaction.
+// txState is what the walk remembers of a transaction it queued or visited.
 type txState struct {
-	hops int
-	pred store.TxNum // funding tx of its most tainted input (for paths)
-	seed int         // index of the seed whose funds reach it through pred
-	root bool        // a seed's funding transaction
-	fee  int64       // taint the model gave to the fee
+	id      chainhash.Hash
+	height  int32
+	hops    int
+	pred    store.TxNum // funding tx of its most tainted input (for paths)
+	seed    int         // index of the seed whose funds reach it through pred
+	root    bool        // a seed's funding transaction
+	visited bool
+	inGraph bool  // has a node in the result
+	fee     int64 // taint the model gave to the fee
 }
 
 type txHeap []store.TxNum
@@ -97,32 +115,26 @@ func (h *txHeap) Pop() any {
 
 // walker holds one forward trace.
 type walker struct {
-	g      Graph
-	lab    Labeler
-	opt    Options
-	stop   map[string]bool
-	res    *Result
-	taint  map[store.OutPoint]pending
-	states map[store.TxNum]*txState
-	queue  txHeap
-	queued map[store.TxNum]bool
-	seeds  []Seed
-	reads  int
-	times  map[int32]string
-	txids  map[store.TxNum]txRef
-	fund   map[store.TxNum]*store.Tx // small cache of funding txs read for input values
-	edgeAt map[store.OutPoint]int    // index in res.Edges of a pending edge
-	seedOp map[store.OutPoint]bool   // outputs paid to seeds
-}
-
-type txRef struct {
-	id     string
-	height int32
+	g       Graph
+	lab     Labeler
+	opt     Options
+	stop    map[string]bool
+	res     *Result
+	taint   map[store.OutPoint]pending
+	states  map[store.TxNum]*txState
+	queue   txHeap
+	seeds   []Seed
+	seedOp  map[store.OutPoint]bool // outputs paid to seeds
+	reads   int
+	visited int
+	times   map[int32]string
+	fund    map[store.TxNum]*store.Tx // small cache of funding txs read for input values
 }
 
 // Forward traces where the funds received by the seeds went. The walk visits
 // transactions in chain order, so every tainted input of a transaction is
-// known when it is reached; the result is the same on every run.
+// known when it is reached; the result is the same on every run. Pass a
+// *store.Reader as g for long walks (one read transaction for the walk).
 func Forward(ctx context.Context, g Graph, lab Labeler, seeds []Seed, opt Options) (*Result, error) {
 	if err := opt.normalize(); err != nil {
 		return nil, err
@@ -132,9 +144,8 @@ func Forward(ctx context.Context, g Graph, lab Labeler, seeds []Seed, opt Option
 		g: g, lab: lab, opt: opt, stop: map[string]bool{},
 		res:   &Result{SchemaVersion: 1, Totals: Totals{PerEntity: map[string]int64{}}},
 		taint: map[store.OutPoint]pending{}, states: map[store.TxNum]*txState{},
-		queued: map[store.TxNum]bool{}, seeds: seeds, times: map[int32]string{},
-		txids: map[store.TxNum]txRef{}, fund: map[store.TxNum]*store.Tx{},
-		edgeAt: map[store.OutPoint]int{}, seedOp: map[store.OutPoint]bool{},
+		seeds: seeds, seedOp: map[store.OutPoint]bool{}, times: map[int32]string{},
+		fund: map[store.TxNum]*store.Tx{},
 	}
 	if lab == nil {
 		w.lab = MapLabeler{}
@@ -152,9 +163,9 @@ func Forward(ctx context.Context, g Graph, lab Labeler, seeds []Seed, opt Option
 	}
 	err := w.run(ctx)
 	w.res.Params.ElapsedSeconds = time.Since(started).Seconds()
-	w.res.Params.TxsVisited = len(w.states) - w.roots()
-	if v := w.res.Params.TxsVisited; v > 0 {
-		w.res.Params.StoreReadsPerTx = float64(w.reads) / float64(v)
+	w.res.Params.TxsVisited = w.visited
+	if w.visited > 0 {
+		w.res.Params.StoreReadsPerTx = float64(w.reads) / float64(w.visited)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -167,25 +178,6 @@ func Forward(ctx context.Context, g Graph, lab Labeler, seeds []Seed, opt Option
 	}
 	w.finish()
 	return w.res, nil
-}
-
-func (w *walker) roots() int {
-	n := 0
-	for _, s := range w.states {
-		if s.root {
-			n++
-		}
-	}
-	return n
-}
-
-func (w *walker) ref(n store.TxNum, tx *store.Tx) txRef {
-	if r, ok := w.txids[n]; ok {
-		return r
-	}
-	r := txRef{tx.ID.String(), tx.Height}
-	w.txids[n] = r
-	return r
 }
 
 func (w *walker) seed() error {
@@ -206,19 +198,22 @@ func (w *walker) seed() error {
 			if w.opt.UntilHeight > 0 && o.Height > w.opt.UntilHeight {
 				continue
 			}
-			if _, dup := w.taint[o.OutPoint]; dup {
+			if w.seedOp[o.OutPoint] {
 				continue // two seeds share an address
 			}
 			info.Outputs++
 			info.Received += o.Value
 			w.seedOp[o.OutPoint] = true
 			w.res.Totals.Traced += o.Value
-			if _, ok := w.states[o.Tx]; !ok {
-				w.states[o.Tx] = &txState{hops: 0, seed: i, root: true}
-				w.txids[o.Tx] = txRef{o.TxID.String(), o.Height}
+			st := w.states[o.Tx]
+			if st == nil {
+				st = &txState{}
+				w.states[o.Tx] = st
 			}
-			p := pending{value: o.Value, tainted: o.Value}
-			w.route(o.Tx, o.OutPoint, o.Addr, p, o.Spent, o.SpentBy, false)
+			if !st.root {
+				st.root, st.seed, st.id, st.height = true, i, o.TxID, o.Height
+			}
+			w.route(o.Tx, st, o.OutPoint, o.Addr, pending{value: o.Value, tainted: o.Value}, o.Spent, o.SpentBy, false)
 		}
 		w.res.Seeds = append(w.res.Seeds, info)
 	}
@@ -228,48 +223,67 @@ func (w *walker) seed() error {
 	return nil
 }
 
+// node makes sure tx n has a node in the result's graph.
+func (w *walker) node(st *txState) {
+	if !st.inGraph {
+		st.inGraph = true
+		w.res.Nodes = append(w.res.Nodes, Node{Txid: st.id.String(), Height: st.height, Seed: st.root})
+	}
+}
+
+// record adds an edge to the graph while it is under its cap; -1 when not.
+func (w *walker) record(from *txState, op store.OutPoint, addr address.Addr, p pending, end string) int {
+	if len(w.res.Edges) >= w.opt.MaxGraph {
+		w.res.GraphTruncated = true
+		return -1
+	}
+	w.node(from)
+	w.res.Edges = append(w.res.Edges, Edge{From: from.id.String(), Vout: op.Vout, Address: addr.String(w.opt.Params), Value: p.value, Tainted: p.tainted, End: end})
+	return len(w.res.Edges) - 1
+}
+
 // route decides what happens to tainted value on one output.
-func (w *walker) route(from store.TxNum, op store.OutPoint, addr address.Addr, p pending, spent bool, by store.InPoint, wide bool) {
-	fromRef := w.txids[from]
-	e := Edge{From: fromRef.id, Vout: op.Vout, Address: addr.String(w.opt.Params), Value: p.value, Tainted: p.tainted}
-	st := w.states[from]
+func (w *walker) route(from store.TxNum, st *txState, op store.OutPoint, addr address.Addr, p pending, spent bool, by store.InPoint, wide bool) {
 	if l, ok := w.lab.Label(addr); ok && w.stop[l.Category] && !st.root {
-		e.End = "hit"
-		w.res.Edges = append(w.res.Edges, e)
-		w.hit(from, op, addr, p, l)
+		w.record(st, op, addr, p, "hit")
+		w.hit(st, op, addr, p, l)
 		return
 	}
 	switch {
 	case p.tainted < w.opt.MinValue:
-		e.End = "dust"
+		w.record(st, op, addr, p, "dust")
 		w.res.Totals.Dust += p.tainted
 	case wide:
-		e.End = "wide"
+		w.record(st, op, addr, p, "wide")
 		w.res.Totals.Cut += p.tainted
 	case !spent:
-		e.End = "holding"
+		w.record(st, op, addr, p, "holding")
 		w.res.Totals.Unspent += p.tainted
-		w.res.Holdings = append(w.res.Holdings, Holding{Address: e.Address, Txid: fromRef.id, Vout: op.Vout, Height: fromRef.height, Hops: p.hops, Value: p.value, Tainted: p.tainted})
+		w.res.Totals.Holdings++
+		if len(w.res.Holdings) < w.opt.MaxListed {
+			w.res.Holdings = append(w.res.Holdings, Holding{Address: addr.String(w.opt.Params), Txid: st.id.String(), Vout: op.Vout, Height: st.height, Hops: p.hops, Value: p.value, Tainted: p.tainted})
+		}
 	case p.hops >= w.opt.MaxHops:
-		e.End = "limit"
+		w.record(st, op, addr, p, "limit")
 		w.res.Totals.Cut += p.tainted
 	default:
+		p.edge = w.record(st, op, addr, p, "") // To is filled when the spender is visited
 		w.taint[op] = p
-		if !w.queued[by.Tx] {
-			w.queued[by.Tx] = true
+		next := w.states[by.Tx]
+		if next == nil {
+			next = &txState{}
+			w.states[by.Tx] = next
+		}
+		if !next.visited && next.hops == 0 {
+			next.hops = -1 // queued
 			heap.Push(&w.queue, by.Tx)
 		}
-		w.edgeAt[op] = len(w.res.Edges)
-		w.res.Edges = append(w.res.Edges, e) // To is filled when the spender is visited
-		return
 	}
-	w.res.Edges = append(w.res.Edges, e)
 }
 
-func (w *walker) hit(from store.TxNum, op store.OutPoint, addr address.Addr, p pending, l Label) {
-	ref := w.txids[from]
+func (w *walker) hit(st *txState, op store.OutPoint, addr address.Addr, p pending, l Label) {
 	h := Hit{Entity: l.Entity, Category: l.Category, TagSource: l.Source, Via: l.Via, LinkTxid: l.LinkTxid,
-		Address: addr.String(w.opt.Params), Txid: ref.id, Vout: op.Vout, Height: ref.height, Time: w.blockTime(ref.height),
+		Address: addr.String(w.opt.Params), Txid: st.id.String(), Vout: op.Vout, Height: st.height, Time: w.blockTime(st.height),
 		Hops: p.hops, Value: p.value, Tainted: p.tainted}
 	if p.value > 0 {
 		h.Share = float64(p.tainted) / float64(p.value)
@@ -277,19 +291,13 @@ func (w *walker) hit(from store.TxNum, op store.OutPoint, addr address.Addr, p p
 	if h.Via == "" {
 		h.Via = "tag"
 	}
-	st := w.states[from]
 	h.SeedAddress = w.res.Seeds[0].Address
 	if st.seed < len(w.seeds) {
 		h.SeedAddress = w.seeds[st.seed].Addr.String(w.opt.Params)
 	}
-	for n := from; ; {
-		s := w.states[n]
-		if s == nil || s.root {
-			break
-		}
-		r := w.txids[n]
-		h.Path = append(h.Path, Step{Txid: r.id, Height: r.height})
-		n = s.pred
+	for s := st; s != nil && !s.root; {
+		h.Path = append(h.Path, Step{Txid: s.id.String(), Height: s.height})
+		s = w.states[s.pred]
 	}
 	for i, j := 0, len(h.Path)-1; i < j; i, j = i+1, j-1 {
 		h.Path[i], h.Path[j] = h.Path[j], h.Path[i]
@@ -314,42 +322,41 @@ func (w *walker) blockTime(h int32) string {
 
 func (w *walker) run(ctx context.Context) error {
 	last := time.Now()
-	visited := 0
 	var outTaint []int64
 	var coins []taint.Coin
 	var values []int64
 	for w.queue.Len() > 0 {
-		if visited&255 == 0 {
+		if w.visited&255 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			if w.opt.Progress != nil && time.Since(last) > time.Second {
 				last = time.Now()
-				w.opt.Progress(visited, w.queue.Len())
+				w.opt.Progress(w.visited, w.queue.Len())
 			}
 		}
-		if visited >= w.opt.MaxTxs {
+		if w.visited >= w.opt.MaxTxs {
 			w.res.Partial, w.res.PartialWhy = true, fmt.Sprintf("visited the maximum of %d transactions", w.opt.MaxTxs)
 			w.cutPending("limit")
 			return nil
 		}
 		n := heap.Pop(&w.queue).(store.TxNum)
-		visited++
+		w.visited++
 		tx, err := w.g.TxByNum(n)
 		if err != nil {
 			return err
 		}
 		w.reads++
-		ref := w.ref(n, tx)
+		st := w.states[n]
+		st.visited, st.id, st.height = true, tx.ID, tx.Height
 		if w.opt.UntilHeight > 0 && tx.Height > w.opt.UntilHeight {
 			// Outside the window: the taint arriving here is cut.
 			for _, in := range tx.Inputs {
 				if p, ok := w.taint[in.Prev]; ok && in.Kind == store.InputKnown {
 					delete(w.taint, in.Prev)
 					w.res.Totals.Cut += p.tainted
-					if i, ok := w.edgeAt[in.Prev]; ok {
-						w.res.Edges[i].End = "window"
-						delete(w.edgeAt, in.Prev)
+					if p.edge >= 0 {
+						w.res.Edges[p.edge].End = "window"
 					}
 				}
 			}
@@ -360,9 +367,10 @@ func (w *walker) run(ctx context.Context) error {
 		// only the total, which the stored fee gives without a read.
 		needValues := w.opt.Model == taint.FIFO || w.opt.Model == taint.LIFO || !tx.FeeKnown
 		coins = coins[:0]
-		st := &txState{hops: 1 << 30}
+		st.hops = 1 << 30
 		var best int64 = -1
 		known := true
+		var txid string
 		for vin, in := range tx.Inputs {
 			c := taint.Coin{}
 			switch in.Kind {
@@ -370,14 +378,22 @@ func (w *walker) run(ctx context.Context) error {
 				if p, ok := w.taint[in.Prev]; ok {
 					delete(w.taint, in.Prev)
 					c = taint.Coin{Value: p.value, Tainted: p.tainted}
-					fs := w.states[in.Prev.Tx]
 					if p.hops+1 < st.hops {
 						st.hops = p.hops + 1
 					}
 					if p.tainted > best {
-						best, st.pred, st.seed = p.tainted, in.Prev.Tx, fs.seed
+						best, st.pred = p.tainted, in.Prev.Tx
+						if fs := w.states[in.Prev.Tx]; fs != nil && !st.root {
+							st.seed = fs.seed
+						}
 					}
-					w.fillEdge(in.Prev, ref.id)
+					if p.edge >= 0 {
+						if txid == "" {
+							w.node(st)
+							txid = st.id.String()
+						}
+						w.res.Edges[p.edge].To = txid
+					}
 				} else if needValues {
 					v, err := w.inputValue(in.Prev)
 					if err != nil {
@@ -390,11 +406,6 @@ func (w *walker) run(ctx context.Context) error {
 			}
 			coins = append(coins, c)
 		}
-		if old := w.states[n]; old != nil && old.root {
-			st.root = true // a seed's funding tx reached by the walk
-			st.seed = old.seed
-		}
-		w.states[n] = st
 		values = values[:0]
 		var W int64
 		for _, o := range tx.Outputs {
@@ -429,36 +440,29 @@ func (w *walker) run(ctx context.Context) error {
 		st.fee = fee
 		var spenders map[uint32]store.InPoint
 		for j, t := range outTaint {
-			if t > 0 && spenders == nil {
+			if t == 0 {
+				continue
+			}
+			if spenders == nil {
 				if spenders, err = w.g.Spenders(n); err != nil {
 					return err
 				}
 				w.reads++
 			}
-			if t == 0 {
-				continue
-			}
-			if op := (store.OutPoint{Tx: n, Vout: uint32(j)}); w.seedOp[op] {
+			op := store.OutPoint{Tx: n, Vout: uint32(j)}
+			if w.seedOp[op] {
 				// Seed to seed: that output is already traced in full.
 				w.res.Totals.Traced -= t
 				continue
 			}
 			sp, spent := spenders[uint32(j)]
-			w.route(n, store.OutPoint{Tx: n, Vout: uint32(j)}, tx.Outputs[j].Addr, pending{value: tx.Outputs[j].Value, tainted: t, hops: st.hops}, spent, sp, len(tx.Outputs) > w.opt.WideOutputs)
+			w.route(n, st, op, tx.Outputs[j].Addr, pending{value: tx.Outputs[j].Value, tainted: t, hops: st.hops}, spent, sp, len(tx.Outputs) > w.opt.WideOutputs)
 		}
 		if len(w.fund) > 100_000 {
 			clear(w.fund)
 		}
 	}
 	return nil
-}
-
-// fillEdge records the spender of a pending edge.
-func (w *walker) fillEdge(op store.OutPoint, to string) {
-	if i, ok := w.edgeAt[op]; ok {
-		w.res.Edges[i].To = to
-		delete(w.edgeAt, op)
-	}
 }
 
 func (w *walker) inputValue(op store.OutPoint) (int64, error) {
@@ -481,29 +485,32 @@ func (w *walker) inputValue(op store.OutPoint) (int64, error) {
 func (w *walker) cutPending(end string) {
 	for _, p := range w.taint {
 		w.res.Totals.Cut += p.tainted
-	}
-	for i := range w.res.Edges {
-		if e := &w.res.Edges[i]; e.End == "" && e.To == "" {
-			e.End = end
+		if p.edge >= 0 {
+			w.res.Edges[p.edge].End = end
 		}
 	}
 	clear(w.taint)
 }
 
-// finish builds the node list and orders everything deterministically.
+// finish completes the node list and orders everything deterministically.
 func (w *walker) finish() {
-	for n, s := range w.states {
-		r := w.txids[n]
-		w.res.Nodes = append(w.res.Nodes, Node{Txid: r.id, Height: r.height, Hops: s.hops, Seed: s.root, Fee: s.fee})
-	}
 	in := map[string]int64{}
 	for _, e := range w.res.Edges {
 		if e.To != "" {
 			in[e.To] += e.Tainted
 		}
 	}
+	fees := map[string]int64{}
+	hops := map[string]int{}
+	for _, st := range w.states {
+		if st.inGraph {
+			id := st.id.String()
+			fees[id], hops[id] = st.fee, max(st.hops, 0)
+		}
+	}
 	for i := range w.res.Nodes {
-		w.res.Nodes[i].Tainted = in[w.res.Nodes[i].Txid]
+		nd := &w.res.Nodes[i]
+		nd.Tainted, nd.Fee, nd.Hops = in[nd.Txid], fees[nd.Txid], hops[nd.Txid]
 	}
 	sort.Slice(w.res.Nodes, func(i, j int) bool {
 		a, b := w.res.Nodes[i], w.res.Nodes[j]

@@ -16,7 +16,11 @@ type Result struct {
 	Nodes         []Node     `json:"nodes"`    // transactions of the flow graph
 	Totals        Totals     `json:"totals"`
 	Partial       bool       `json:"partial"` // stopped early (Ctrl-C or a limit); totals cover what was visited
-	PartialWhy    string     `json:"partial_reason,omitempty"`
+	// GraphTruncated: the walk had more edges than the graph cap
+	// (Options.MaxGraph); Edges and Nodes hold the first ones, in walk order,
+	// and totals, hits and holdings counts still cover everything.
+	GraphTruncated bool   `json:"graph_truncated,omitempty"`
+	PartialWhy     string `json:"partial_reason,omitempty"`
 }
 
 // Params are the trace's parameters, stated in every report.
@@ -126,4 +130,5 @@ type Totals struct {
 	Dust       int64            `json:"dust_sat"` // below the minimum, not followed
 	Cut        int64            `json:"cut_by_limits_sat"`
 	Hits       int              `json:"hits"`
+	Holdings   int              `json:"holdings"` // unspent tainted outputs (Result.Holdings lists at most Options.MaxListed)
 }

@@ -162,8 +162,10 @@ func runTrace(c *cli.Context) error {
 		prog.line(fmt.Sprintf("trace: %d transactions visited, %d queued", visited, pending))
 	}
 	var res *tracer.Result
+	rd := st.NewReader()
+	defer rd.Close()
 	if dir == "forward" {
-		res, err = tracer.Forward(c.Context, st, lab, seedList, opt)
+		res, err = tracer.Forward(c.Context, rd, lab, seedList, opt)
 	} else {
 		res, err = tracer.Backward(c.Context, st, lab, seedList, nil, opt)
 	}

@@ -1,0 +1,71 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/tracer-oss/tracer/store/address"
+)
+
+// Reader is a consistent read-only view of the store for a long walk: one
+// Badger read transaction and one reusable iterator for every lookup,
+// instead of a transaction (and an iterator) per call. It implements the
+// tracer's Graph. Close it when done; it pins the store's state as of
+// NewReader.
+type Reader struct {
+	s   *Store
+	txn *badger.Txn
+	it  *badger.Iterator // for spent-by prefixes; created on first use
+}
+
+// NewReader opens a Reader.
+func (s *Store) NewReader() *Reader {
+	return &Reader{s: s, txn: s.db.NewTransaction(false)}
+}
+
+// Close releases the reader's transaction.
+func (r *Reader) Close() {
+	if r.it != nil {
+		r.it.Close()
+	}
+	r.txn.Discard()
+}
+
+// TxByNum returns the transaction with this number.
+func (r *Reader) TxByNum(n TxNum) (*Tx, error) { return r.s.txByNum(r.txn, n) }
+
+// BlockByHeight returns the block at height.
+func (r *Reader) BlockByHeight(h int32) (*Block, error) { return r.s.BlockByHeight(h) }
+
+// AddressOutputs is Store.AddressOutputs.
+func (r *Reader) AddressOutputs(a address.Addr, from OutPoint, fn func(AddrOutput) bool) error {
+	return r.s.AddressOutputs(a, from, fn)
+}
+
+// Spenders returns the spending input of each spent output of tx n.
+func (r *Reader) Spenders(n TxNum) (map[uint32]InPoint, error) {
+	if r.it == nil {
+		r.it = r.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
+	}
+	out := map[uint32]InPoint{}
+	prefix := spentPrefix(n)
+	for r.it.Seek(prefix); r.it.ValidForPrefix(prefix); r.it.Next() {
+		item := r.it.Item()
+		vout := binary.BigEndian.Uint32(item.Key()[9:])
+		var in InPoint
+		if err := item.Value(func(v []byte) error {
+			var err error
+			in, err = decodeInPoint(v)
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("spender of %d:%d: %w", n, vout, err)
+		}
+		if in.Tx < r.s.state.NextTx {
+			out[vout] = in
+		}
+	}
+	return out, nil
+}
+
