@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/network"
 	"io/fs"
 	"os"
@@ -68,14 +69,14 @@ func runTagsLoad(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usageErrorf("tags load takes one or more tag files")
 	}
-	st, err := openStore(c, false)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	netName := c.String("network")
 	if netName == "" {
-		netName = st.State().Network
+		// The store's network, if a store exists; a failed load must not
+		// create one.
+		if ro, err := store.Open(c.String("db"), store.Options{ReadOnly: true}); err == nil {
+			netName = ro.State().Network
+			ro.Close()
+		}
 	}
 	opt := tags.Options{SkipInvalid: c.Bool("skip-invalid")}
 	if netName != "" {
@@ -104,6 +105,11 @@ func runTagsLoad(c *cli.Context) error {
 		}
 		packs = append(packs, p)
 	}
+	st, err := openStore(c, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
 	var views []tagLoadView
 	for _, p := range packs {
 		n, err := st.SaveTagPack(c.Context, p)
