@@ -41,11 +41,17 @@ import (
 //	                                                                  other than the pack header's
 //	'Q'     pack name (n), 0x00, gen (4), seq (4)                     the 'G' key, so a reload deletes the pack's old
 //	                                                                  generations
+//	'm'     "exposure-gen" (12)                                       uint32 last exposure index generation handed out
+//	'm'     "exposure-current" (16)                                   uint32 exposure index generation in force
+//	'Z'     gen (4)                                                   JSON ExposureIndex header: list version, tip and
+//	                                                                  tag generations it was built for
+//	'z'     gen (4), address (n)                                      exposure record of one address (encoded by the
+//	                                                                  screen package); absent: no exposure
 //
 // A sanctions list is written in one Badger transaction together with the
 // "sanctions-current" pointer, so a failed or interrupted load leaves the
 // previous version in force; old versions are kept for diff. A tag pack
-// may exceed one transaction: its tags go to a new generation in write
+// (like an exposure index) may exceed one transaction: its tags go to a new generation in write
 // batches and the pack header, written last, switches readers to it.
 //
 // Per transaction with i inputs and o outputs the ingester writes 2 + i + o
@@ -64,6 +70,9 @@ const (
 	prefixTagPack     = 'P'
 	prefixTag         = 'G'
 	prefixPackTag     = 'Q'
+
+	prefixExposure      = 'z'
+	prefixExposureIndex = 'Z'
 )
 
 // SchemaVersion is bumped whenever a key family or record layout changes.
