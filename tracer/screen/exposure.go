@@ -43,10 +43,10 @@ type Record struct {
 // fresh walk.
 type Options struct {
 	Poison     bool  // the poison model instead of haircut (the default)
-	MaxHops    int         // 0: 100
-	MinValue   int64       // tainted amounts below it are not followed; 0: 1 sat
-	MaxTxs     int         // per walk; 0: 10,000,000 for the index, 1,000,000 fresh
-	TopSources int         // 0: 5
+	MaxHops    int   // 0: 100
+	MinValue   int64 // tainted amounts below it are not followed; 0: 1 sat
+	MaxTxs     int   // per walk; 0: 10,000,000 for the index, 1,000,000 fresh
+	TopSources int   // 0: 5
 	Params     *chaincfg.Params
 	Progress   func(string) // index build progress, about once a second
 }
