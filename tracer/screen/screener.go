@@ -163,6 +163,21 @@ func canonical(s string, opt Options) string {
 	return s
 }
 
+// canonicalOf is a.String without re-encoding in the common cases: a
+// base58 address that parses is canonical as given, a bech32 one once
+// lower-cased (the encoding is case-insensitive).
+func canonicalOf(in string, a address.Addr, opt Options) string {
+	switch a.Kind {
+	case address.P2PKH, address.P2SH:
+		if in[0] != 's' && in[0] != 'm' { // not the script:/multisig: forms
+			return in
+		}
+	case address.P2WPKH, address.P2WSH, address.P2TR:
+		return strings.ToLower(in)
+	}
+	return a.String(opt.Params)
+}
+
 func designation(list string, e sanctions.Entry) Designation {
 	return Designation{List: list, Entity: e.PrimaryName, ProfileID: e.ProfileID, EntityType: e.EntityType,
 		Programs: e.Programs, Designated: e.Designated, Asset: e.Asset}
@@ -225,7 +240,7 @@ func (s *Screener) prepare(addr string) (r *Result, a address.Addr, done bool, e
 		}
 		return nil, a, false, fmt.Errorf("screen %q: %w", in, err)
 	}
-	c := a.String(s.opt.Params)
+	c := canonicalOf(in, a, s.opt)
 	r = &Result{Address: c, Direct: s.direct[c], Tags: s.tags[c], Risk: RiskNone, Record: Record{Exposures: []Exposure{}}}
 	for _, t := range r.Tags {
 		if t.Risk != "" {

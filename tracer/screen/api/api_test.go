@@ -215,7 +215,7 @@ func TestBatchAndAddress(t *testing.T) {
 	var br struct {
 		Results []struct {
 			Input, Error, Risk, Method string
-			Exposures              []screen.Exposure
+			Exposures                  []screen.Exposure
 		}
 	}
 	if err := json.Unmarshal(resp, &br); err != nil || len(br.Results) != 3 {
@@ -242,9 +242,11 @@ func TestBatchAndAddress(t *testing.T) {
 	}
 	code, _, resp = do(t, s, "GET", "/v1/trace?seed="+seed+"&max_txs=500", "", nil)
 	var tr struct {
-		Params struct{ MaxTxs int `json:"max_txs"` }
-		Seeds  []any
-		Edges  []any
+		Params struct {
+			MaxTxs int `json:"max_txs"`
+		}
+		Seeds []any
+		Edges []any
 	}
 	if code != 200 || json.Unmarshal(resp, &tr) != nil || tr.Params.MaxTxs != 500 || len(tr.Edges) == 0 {
 		t.Fatalf("trace: %d %.300s", code, resp)

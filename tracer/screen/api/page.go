@@ -17,8 +17,8 @@ import (
 var pageHTML string
 
 var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
-	"btc": func(sat int64) string { return fmt.Sprintf("%d.%08d", sat/1e8, sat%1e8) },
-	"pct": func(f float64) string { return fmt.Sprintf("%.2f%%", 100*f) },
+	"btc":  func(sat int64) string { return fmt.Sprintf("%d.%08d", sat/1e8, sat%1e8) },
+	"pct":  func(f float64) string { return fmt.Sprintf("%.2f%%", 100*f) },
 	"join": func(s []string) string { return strings.Join(s, ", ") },
 }).Parse(pageHTML))
 
