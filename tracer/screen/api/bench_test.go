@@ -89,7 +89,7 @@ func envInt(b *testing.B, name string, def int) int {
 // BenchmarkServeAddress runs the API on 127.0.0.1 and a bounded load
 // generator against GET /v1/address/{addr} with random addresses:
 // BENCH_REQUESTS requests (default 200,000) over BENCH_CONNS keep-alive
-// connections (default 32). It reports requests/s, p50 and p99 latency in
+// connections (default 8). It reports requests/s, p50 and p99 latency in
 // ms and the number of errors (non-200 answers or failed requests).
 func BenchmarkServeAddress(b *testing.B) {
 	st, scr, addrs := benchScreener(b)
@@ -104,7 +104,7 @@ func BenchmarkServeAddress(b *testing.B) {
 	hs := srv.HTTPServer(ln.Addr().String(), 0)
 	go hs.Serve(ln)
 	defer hs.Close()
-	n, k := envInt(b, "BENCH_REQUESTS", 200_000), envInt(b, "BENCH_CONNS", 32)
+	n, k := envInt(b, "BENCH_REQUESTS", 200_000), envInt(b, "BENCH_CONNS", 8)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
