@@ -53,11 +53,17 @@ import (
 //	                                                                  (a ring per cluster); then kind (1), payload
 //	'C'     TxNum (8), root id (8), root id (8)                       JSON ClusterRefusal: a merge of two clusters both
 //	                                                                  larger than the size guard, refused
+//	'm'     "exposure-gen" (12)                                       uint32 last exposure index generation handed out
+//	'm'     "exposure-current" (16)                                   uint32 exposure index generation in force
+//	'Z'     gen (4)                                                   JSON ExposureIndex header: list version, tip and
+//	                                                                  tag generations it was built for
+//	'z'     gen (4), address (n)                                      exposure record of one address (encoded by the
+//	                                                                  screen package); absent: no exposure
 //
 // A sanctions list is written in one Badger transaction together with the
 // "sanctions-current" pointer, so a failed or interrupted load leaves the
 // previous version in force; old versions are kept for diff. A tag pack
-// may exceed one transaction: its tags go to a new generation in write
+// (like an exposure index) may exceed one transaction: its tags go to a new generation in write
 // batches and the pack header, written last, switches readers to it.
 //
 // The cluster forest is written by the clustering pass after ingest, in
@@ -83,6 +89,8 @@ const (
 	prefixClusterAddr    = 'k'
 	prefixClusterNode    = 'c'
 	prefixClusterRefusal = 'C'
+	prefixExposure       = 'z'
+	prefixExposureIndex  = 'Z'
 )
 
 // SchemaVersion is bumped whenever a key family or record layout changes.

@@ -18,5 +18,7 @@ func commands() []*cli.Command {
 		clusterCommand(),
 		entityCommand(),
 		traceCommand(),
+		screenCommand(),
+		serveCommand(),
 	}
 }

@@ -1,0 +1,357 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg"
+	"github.com/urfave/cli/v2"
+
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/tracer/screen"
+)
+
+var screenFlags = []cli.Flag{
+	&cli.BoolFlag{Name: "poison", Usage: "poison model (an output is tainted in full if any source reaches it) instead of haircut"},
+	&cli.IntFlag{Name: "max-hops", Value: 100, Usage: "sources further than `N` transactions do not count"},
+	&cli.Int64Flag{Name: "min-value", Value: 1, Usage: "do not follow tainted amounts below `SAT`"},
+	&cli.IntFlag{Name: "top", Value: 5, Usage: "contributing sources to list per category"},
+}
+
+func screenCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "screen",
+		Usage:     "screen addresses for sanctions exposure (direct hits and funds traced back to sanctioned sources)",
+		ArgsUsage: "[ADDR...]",
+		Description: `Screens each address: a direct hit when it is on the sanctions list in force
+(entity, program, designation date), else its indirect exposure: the amount
+and share of everything it received that traces back to sanctioned addresses
+within --max-hops (haircut model, or --poison), the nearest source and its hop
+count, the top contributing sources with one example path each, and the same
+for risky tag categories (mixing_service, market, ransomware, ...) when tags
+are loaded. A branch ends at any tagged address (an exchange's commingled
+funds break the trail).
+
+Screens are lookups in the exposure index. The index is rebuilt when it is
+missing or stale (the sanctions list, the chain tip, the tag packs or the
+options changed since it was built), or with --rebuild-index; --fresh walks
+backward from each address instead, without the index.
+
+Batch: --in FILE reads one address a line (CSV: the first column; a header
+line and lines starting with # are skipped) and streams one result a line to
+--out (CSV, or JSON lines with --json). A bad line is reported with its line
+number and skipped; the rest are screened.
+
+Examples:
+  tracer screen bc1q... 3Abc...
+  tracer screen --json bc1q...
+  tracer screen --in customers.csv --out results.csv
+  tracer screen --rebuild-index`,
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "in", Usage: "screen the addresses in `FILE` (one a line, or CSV with the address first)"},
+			&cli.StringFlag{Name: "out", Usage: "with --in: write results to `FILE` (default: stdout)"},
+			&cli.BoolFlag{Name: "fresh", Usage: "walk backward from each address now instead of reading the index"},
+			&cli.BoolFlag{Name: "rebuild-index", Usage: "rebuild the exposure index first"},
+			&cli.BoolFlag{Name: "no-rebuild", Usage: "never rebuild: answer from a stale index or walk fresh without one"},
+			jsonFlag,
+		}, screenFlags...),
+		Action: runScreen,
+	}
+}
+
+func screenOptions(c *cli.Context, params *chaincfg.Params) (screen.Options, error) {
+	opt := screen.Options{Poison: c.Bool("poison"), MaxHops: c.Int("max-hops"), MinValue: c.Int64("min-value"), TopSources: c.Int("top"), Params: params}
+	if opt.MaxHops <= 0 || opt.MinValue <= 0 || opt.TopSources <= 0 {
+		return opt, usageErrorf("--max-hops, --min-value and --top must be positive")
+	}
+	return opt, nil
+}
+
+// openScreener opens the store read-only with a screener; when the index is
+// missing or stale (or rebuild is set) and allowed, it rebuilds the index
+// in a read-write session first.
+func openScreener(c *cli.Context, rebuild, allowRebuild bool) (*store.Store, *screen.Screener, error) {
+	st, err := openStore(c, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	params, err := storeParams(st)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	opt, err := screenOptions(c, params)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	scr, err := screen.New(st, opt)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	if !rebuild && (scr.IndexUsable() || !allowRebuild) {
+		return st, scr, nil
+	}
+	why := "asked to"
+	if ix := scr.Status().Index; !rebuild && ix == nil {
+		why = "no index yet"
+	} else if !rebuild {
+		why = strings.Join(ix.Stale, "; ")
+	}
+	if err := st.Close(); err != nil {
+		return nil, nil, err
+	}
+	if err := rebuildIndex(c, opt, why); err != nil {
+		return nil, nil, err
+	}
+	if st, err = openStore(c, true); err != nil {
+		return nil, nil, err
+	}
+	if scr, err = screen.New(st, opt); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, scr, nil
+}
+
+func rebuildIndex(c *cli.Context, opt screen.Options, why string) error {
+	st, err := openStore(c, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(c.App.ErrWriter, "screen: building the exposure index (%s)\n", why)
+	prog := newProgress(c.App.ErrWriter)
+	opt.Progress = prog.line
+	start := time.Now()
+	hdr, err := screen.BuildIndex(c.Context, st, opt)
+	prog.finish()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.ErrWriter, "screen: index generation %d: %d exposed addresses, built in %s for tip %d and list version %d\n",
+		hdr.Gen, hdr.Addresses, time.Since(start).Round(time.Millisecond), hdr.TipHeight, hdr.ListVersion)
+	return st.Close()
+}
+
+func runScreen(c *cli.Context) error {
+	args := c.Args().Slice()
+	in := c.String("in")
+	if len(args) == 0 && in == "" && !c.Bool("rebuild-index") {
+		return usageErrorf("give addresses, --in FILE or --rebuild-index")
+	}
+	if len(args) > 0 && in != "" {
+		return usageErrorf("give addresses or --in FILE, not both")
+	}
+	if c.String("out") != "" && in == "" {
+		return usageErrorf("--out goes with --in")
+	}
+	fresh := c.Bool("fresh")
+	st, scr, err := openScreener(c, c.Bool("rebuild-index"), !fresh && !c.Bool("no-rebuild"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	do := scr.Screen
+	if fresh {
+		do = scr.Fresh
+	}
+	if in != "" {
+		return screenFile(c, do, in)
+	}
+	var results []*screen.Result
+	bad := 0
+	for _, a := range args {
+		r, err := do(c.Context, a)
+		if errors.Is(err, address.ErrInvalid) {
+			fmt.Fprintf(c.App.ErrWriter, "tracer: %v\n", err)
+			bad++
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		results = append(results, r)
+	}
+	if c.Bool("json") {
+		if len(args) == 1 && len(results) == 1 {
+			if err := printJSON(c, results[0]); err != nil {
+				return err
+			}
+		} else if err := printJSON(c, results); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range results {
+			writeScreenText(c.App.Writer, r)
+		}
+	}
+	if bad > 0 {
+		return usageErrorf("%d of %d addresses are invalid", bad, len(args))
+	}
+	return nil
+}
+
+func writeScreenText(w io.Writer, r *screen.Result) {
+	fmt.Fprintf(w, "%s  %s", r.Address, strings.ToUpper(r.Risk))
+	if r.Method != screen.MethodDirect {
+		fmt.Fprintf(w, "  (received %s BTC; %s)", btc(r.Received), r.Method)
+	}
+	if r.Partial {
+		fmt.Fprint(w, "  PARTIAL")
+	}
+	fmt.Fprintln(w)
+	if r.Note != "" {
+		fmt.Fprintf(w, "  note: %s\n", r.Note)
+	}
+	for _, d := range r.Direct {
+		date := ""
+		if !d.Designated.IsZero() {
+			date = ", designated " + d.Designated.Format("2006-01-02")
+		}
+		fmt.Fprintf(w, "  listed: %s (profile %d, %s%s) on %s\n", d.Entity, d.ProfileID, strings.Join(d.Programs, ", "), date, d.List)
+	}
+	for _, t := range r.Tags {
+		fmt.Fprintf(w, "  tagged: %s (%s%s) in %s\n", orDash(t.Label), orDash(t.Category), map[bool]string{true: ", " + t.Abuse}[t.Abuse != ""], t.Pack)
+	}
+	for _, e := range r.Exposures {
+		fmt.Fprintf(w, "  %s exposure: %s BTC, %.2f%% of received; nearest %s at %d hops\n", e.Category, btc(e.Amount), 100*e.Share, e.Nearest, e.Hops)
+		for _, s := range e.Sources {
+			fmt.Fprintf(w, "    %-40s %s BTC  %6.2f%%  %d hops\n", s.Entity, btc(s.Amount), 100*s.Share, s.Hops)
+			for _, p := range s.Path {
+				fmt.Fprintf(w, "      %s @%d\n", p.Txid, p.Height)
+			}
+		}
+	}
+}
+
+var screenCSVHeader = []string{"line", "address", "risk", "method", "listed_entities", "received_sat", "sanctioned_sat",
+	"sanctioned_share", "nearest_source", "hops", "top_source", "other_exposures"}
+
+// screenFile screens every line of path, streaming results.
+func screenFile(c *cli.Context, do func(ctx context.Context, a string) (*screen.Result, error), path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return badInput(err)
+	}
+	defer f.Close()
+	var w io.Writer = c.App.Writer
+	var outFile *os.File
+	if out := c.String("out"); out != "" {
+		if outFile, err = os.Create(out); err != nil {
+			return err
+		}
+		defer outFile.Close()
+		w = outFile
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	asJSON := c.Bool("json")
+	cw := csv.NewWriter(bw)
+	if !asJSON {
+		cw.Write(screenCSVHeader)
+	}
+	enc := json.NewEncoder(bw)
+	prog := newProgress(c.App.ErrWriter)
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	start := time.Now()
+	var n, bad int
+	counts := map[string]int{}
+	for line := 1; sc.Scan(); line++ {
+		if err := c.Context.Err(); err != nil {
+			break
+		}
+		a := firstField(sc.Text())
+		if a == "" || strings.HasPrefix(a, "#") || line == 1 && strings.EqualFold(a, "address") {
+			continue
+		}
+		r, err := do(c.Context, a)
+		if errors.Is(err, address.ErrInvalid) {
+			bad++
+			prog.finish()
+			fmt.Fprintf(c.App.ErrWriter, "screen: %s line %d: %v: skipped\n", path, line, err)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("screen %s line %d: %w", path, line, err)
+		}
+		n++
+		counts[r.Risk]++
+		if asJSON {
+			err = enc.Encode(struct {
+				Line int `json:"line"`
+				*screen.Result
+			}{line, r})
+		} else {
+			err = cw.Write(screenCSVRow(line, r))
+		}
+		if err != nil {
+			return err
+		}
+		if n%1000 == 0 {
+			prog.line(fmt.Sprintf("screen: %d addresses, %.0f/s, %d exposed, %d listed", n, float64(n)/time.Since(start).Seconds(), counts[screen.RiskExposed], counts[screen.RiskSanctioned]))
+		}
+	}
+	prog.finish()
+	if err := sc.Err(); err != nil {
+		return badInput(fmt.Errorf("%s: %w", path, err))
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if outFile != nil {
+		if err := outFile.Close(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(c.App.ErrWriter, "screen: %d addresses in %s: %d listed, %d exposed, %d risky, %d clear; %d bad lines skipped\n",
+		n, time.Since(start).Round(time.Millisecond), counts[screen.RiskSanctioned], counts[screen.RiskExposed], counts[screen.RiskRisky], counts[screen.RiskNone], bad)
+	return c.Context.Err()
+}
+
+func firstField(line string) string {
+	line = strings.TrimSpace(strings.TrimPrefix(line, "\ufeff"))
+	if i := strings.IndexAny(line, ",;\t"); i >= 0 {
+		line = line[:i]
+	}
+	return strings.Trim(strings.TrimSpace(line), `"`)
+}
+
+func screenCSVRow(line int, r *screen.Result) []string {
+	var listed []string
+	for _, d := range r.Direct {
+		listed = append(listed, d.Entity)
+	}
+	s := r.Sanctioned()
+	top := ""
+	if len(s.Sources) > 0 {
+		top = s.Sources[0].Entity
+	}
+	var other []string
+	for _, e := range r.Exposures {
+		if e.Category != screen.CategorySanctioned {
+			other = append(other, fmt.Sprintf("%s:%d", e.Category, e.Amount))
+		}
+	}
+	hops := ""
+	if s.Amount > 0 {
+		hops = strconv.Itoa(s.Hops)
+	}
+	return []string{strconv.Itoa(line), r.Address, r.Risk, r.Method, strings.Join(listed, "; "), strconv.FormatInt(r.Received, 10),
+		strconv.FormatInt(s.Amount, 10), strconv.FormatFloat(s.Share, 'f', 6, 64), s.Nearest, hops, top, strings.Join(other, "; ")}
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tracer-oss/tracer/tracer/screen"
+	"github.com/tracer-oss/tracer/tracer/screen/api"
+)
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "serve the screening HTTP JSON API and page (read-only)",
+		Description: `Serves, from the store opened read-only:
+
+  GET  /v1/address/{addr}      screen one address
+  POST /v1/screen              {"addresses": [...]} (at most 1,000)
+  GET  /v1/trace               ?seed=ADDR&direction=forward|backward&model=&max_hops=&max_txs= (capped)
+  GET  /v1/status              tip, sanctions list version, tag packs, exposure index
+  GET  /api/v1/address/{addr}  Chainalysis-compatible: {"identifications": [...]}
+  GET  /healthz, /metrics      health; Prometheus metrics
+  GET  /                       a page to screen an address (no JavaScript)
+
+It listens on 127.0.0.1:8080 by default. Beyond loopback it needs API keys
+(--keys FILE: one key a line, or "NAME KEY"), sent as X-API-Key. Each key,
+or each client IP without keys, has a token bucket of --rate requests a
+second. Build the exposure index first (tracer screen --rebuild-index): the
+server never writes, and without a current index screens walk fresh.`,
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "`HOST:PORT` to listen on"},
+			&cli.StringFlag{Name: "keys", Usage: "API keys `FILE`; required beyond loopback"},
+			&cli.Float64Flag{Name: "rate", Value: 100, Usage: "requests a second per key or client IP (0: unlimited)"},
+			&cli.IntFlag{Name: "burst", Value: 200, Usage: "token bucket size"},
+			&cli.Int64Flag{Name: "max-body", Value: 1 << 20, Usage: "request body limit in `BYTES`"},
+			&cli.DurationFlag{Name: "read-timeout", Value: 10 * time.Second, Usage: "time to read a request"},
+			&cli.DurationFlag{Name: "handler-timeout", Value: 30 * time.Second, Usage: "time to answer a request"},
+			&cli.IntFlag{Name: "trace-max-txs", Value: 100_000, Usage: "cap of max_txs for /v1/trace"},
+		}, screenFlags...),
+		Action: runServe,
+	}
+}
+
+func runServe(c *cli.Context) error {
+	var keys []api.Key
+	if f := c.String("keys"); f != "" {
+		var err error
+		if keys, err = api.LoadKeys(f); err != nil {
+			return badInput(err)
+		}
+	}
+	listen := c.String("listen")
+	if err := api.CheckBind(listen, len(keys)); err != nil {
+		return badInput(err)
+	}
+	st, scr, err := openScreener(c, false, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	log := logger(c)
+	status := scr.Status()
+	switch {
+	case status.Index == nil:
+		log.Warn("no exposure index: every screen walks fresh; build it with tracer screen --rebuild-index")
+	case len(status.Index.Stale) > 0:
+		log.Warn("the exposure index is stale: screens walk fresh; rebuild it with tracer screen --rebuild-index", "why", strings.Join(status.Index.Stale, "; "))
+	}
+	srv, err := api.New(api.Config{Screener: scr, Graph: st, Keys: keys, Rate: c.Float64("rate"), Burst: c.Int("burst"),
+		MaxBody: c.Int64("max-body"), HandlerTimeout: c.Duration("handler-timeout"), TraceMaxTxs: c.Int("trace-max-txs"), Log: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return badInput(err)
+	}
+	hs := srv.HTTPServer(listen, c.Duration("read-timeout"))
+	fmt.Fprintf(c.App.ErrWriter, "serve: http://%s/ (%s tip %d, %s, index %s, %d keys)\n", ln.Addr(), status.Network, status.TipHeight,
+		orDash(status.SanctionsList), indexState(status), len(keys))
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-c.Context.Done():
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	fmt.Fprintln(c.App.ErrWriter, "serve: stopped")
+	return nil
+}
+
+func indexState(s screen.Status) string {
+	switch {
+	case s.Index == nil:
+		return "missing (screens walk fresh)"
+	case len(s.Index.Stale) > 0:
+		return "stale (screens walk fresh)"
+	}
+	return fmt.Sprintf("generation %d, %d addresses", s.Index.Gen, s.Index.Addresses)
+}

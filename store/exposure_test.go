@@ -1,0 +1,78 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/tracer-oss/tracer/store"
+)
+
+// TestExposureIndexGenerations: a new generation is invisible until
+// Commit, replaces the previous one, and old records are deleted; a
+// read-only store refuses to write one.
+func TestExposureIndexGenerations(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ExposureIndexInfo(); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("empty store: %v", err)
+	}
+	w, err := st.NewExposureIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Put("addrA", []byte("a1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Put("bad\x00addr", nil); err == nil {
+		t.Fatal("NUL in an address accepted")
+	}
+	h1, err := w.Commit(ctx, store.ExposureIndex{ListVersion: 3, TipHeight: 7})
+	if err != nil || h1.Gen != 1 || h1.Addresses != 1 {
+		t.Fatalf("commit: %v %+v", err, h1)
+	}
+	// An abandoned build never becomes visible.
+	w2, _ := st.NewExposureIndex()
+	w2.Put("addrB", []byte("lost"))
+	w2.Cancel()
+	w3, _ := st.NewExposureIndex()
+	w3.Put("addrB", []byte("b3"))
+	if info, _ := st.ExposureIndexInfo(); info.Gen != 1 {
+		t.Fatalf("uncommitted generation visible: %+v", info)
+	}
+	h3, err := w3.Commit(ctx, store.ExposureIndex{ListVersion: 4})
+	if err != nil || h3.Gen != 3 {
+		t.Fatalf("commit 3: %v %+v", err, h3)
+	}
+	info, err := st.ExposureIndexInfo()
+	if err != nil || info.Gen != 3 || info.ListVersion != 4 || info.BuiltAt.IsZero() {
+		t.Fatalf("info: %v %+v", err, info)
+	}
+	if rec, ok, err := st.Exposure(3, "addrB", nil); err != nil || !ok || string(rec) != "b3" {
+		t.Fatalf("record: %q %v %v", rec, ok, err)
+	}
+	if _, ok, _ := st.Exposure(1, "addrA", nil); ok {
+		t.Fatal("old generation's record not deleted")
+	}
+	if _, ok, _ := st.Exposure(3, "addrA", nil); ok {
+		t.Fatal("record of the old generation visible in the new one")
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := store.Open(dir, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if _, err := ro.NewExposureIndex(); !errors.Is(err, store.ErrReadOnly) {
+		t.Fatalf("read-only: %v", err)
+	}
+	if info, err := ro.ExposureIndexInfo(); err != nil || info.Gen != 3 {
+		t.Fatalf("reopened: %v %+v", err, info)
+	}
+}

@@ -1,0 +1,370 @@
+package api_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/tracer/chaingen"
+	"github.com/tracer-oss/tracer/tracer/screen"
+	"github.com/tracer-oss/tracer/tracer/screen/api"
+	"github.com/tracer-oss/tracer/tracer/screen/screentest"
+)
+
+type fixture struct {
+	st    *store.Store
+	scr   *screen.Screener
+	truth *chaingen.Truth
+}
+
+var (
+	fixOnce sync.Once
+	fix     fixture
+	fixErr  error
+)
+
+// loadFixture builds a screened scam-centre store once per test binary and
+// opens it read-only, as tracer serve does.
+func loadFixture(t testing.TB) *fixture {
+	t.Helper()
+	fixOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tracer-api-")
+		if err != nil {
+			fixErr = err
+			return
+		}
+		db, err := screentest.Build(context.Background(), dir, 3000, 7, screen.Options{Params: screentest.Params})
+		if err != nil {
+			fixErr = err
+			return
+		}
+		if fix.truth, fixErr = chaingen.ReadTruth(filepath.Join(dir, "chain", "truth.json")); fixErr != nil {
+			return
+		}
+		if fix.st, fixErr = store.Open(db, store.Options{ReadOnly: true}); fixErr != nil {
+			return
+		}
+		fix.scr, fixErr = screen.New(fix.st, screen.Options{Params: screentest.Params})
+	})
+	if fixErr != nil {
+		t.Fatal(fixErr)
+	}
+	return &fix
+}
+
+func newServer(t testing.TB, cfg api.Config) (*api.Server, *fixture) {
+	t.Helper()
+	f := loadFixture(t)
+	cfg.Screener, cfg.Graph = f.scr, f.st
+	s, err := api.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, f
+}
+
+func do(t *testing.T, h http.Handler, method, path, key string, body io.Reader) (int, http.Header, []byte) {
+	t.Helper()
+	req := httptest.NewRequest(method, path, body)
+	if key != "" {
+		req.Header.Set("X-API-Key", key)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w.Code, w.Header(), w.Body.Bytes()
+}
+
+// exposedDeposit returns a deposit address with sanctioned exposure.
+func exposedDeposit(f *fixture) string {
+	for _, d := range f.truth.Deposits {
+		if d.Taint.Haircut > 0 {
+			return d.Address
+		}
+	}
+	return ""
+}
+
+func TestAuth(t *testing.T) {
+	const key = "0123456789abcdef-secret"
+	s, f := newServer(t, api.Config{Keys: []api.Key{{Name: "ops", Secret: key}}})
+	addr := "/v1/address/" + f.truth.Seeds[0].Address
+	tests := []struct {
+		name, path, key string
+		want            int
+	}{
+		{"missing key", addr, "", 401},
+		{"wrong key", addr, "0123456789abcdef-secreT", 401},
+		{"short wrong key", addr, "x", 401},
+		{"right key", addr, key, 200},
+		{"status needs a key", "/v1/status", "", 401},
+		{"metrics need a key", "/metrics", "", 401},
+		{"chainalysis needs a key", "/api/v1/address/" + f.truth.Seeds[0].Address, "", 401},
+		{"healthz is open", "/healthz", "", 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, body := do(t, s, "GET", tc.path, tc.key, nil)
+			if code != tc.want {
+				t.Fatalf("%d, want %d: %s", code, tc.want, body)
+			}
+			if code == 401 {
+				var e struct{ Error string }
+				if json.Unmarshal(body, &e) != nil || e.Error == "" {
+					t.Errorf("401 without a JSON error: %s", body)
+				}
+			}
+		})
+	}
+	// The page takes the key as a query parameter (a GET form cannot set headers).
+	if code, _, _ := do(t, s, "GET", "/?key="+key, "", nil); code != 200 {
+		t.Errorf("page with ?key: %d", code)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s, f := newServer(t, api.Config{Rate: 1, Burst: 3, Now: clock})
+	path := "/v1/address/" + f.truth.Seeds[0].Address
+	for i := 0; i < 3; i++ {
+		if code, _, body := do(t, s, "GET", path, "", nil); code != 200 {
+			t.Fatalf("request %d within the burst: %d %s", i, code, body)
+		}
+	}
+	code, hdr, body := do(t, s, "GET", path, "", nil)
+	if code != 429 || hdr.Get("Retry-After") == "" || !strings.Contains(string(body), "rate limit") {
+		t.Fatalf("over the burst: %d %v %s", code, hdr, body)
+	}
+	mu.Lock()
+	now = now.Add(1100 * time.Millisecond)
+	mu.Unlock()
+	if code, _, _ := do(t, s, "GET", path, "", nil); code != 200 {
+		t.Fatalf("after a second: %d", code)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	s, _ := newServer(t, api.Config{MaxBatch: 5})
+	tests := []struct {
+		name, method, path, body string
+		want                     int
+	}{
+		{"garbage address", "GET", "/v1/address/notanaddress", "", 400},
+		{"mainnet address on regtest", "GET", "/v1/address/1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "", 400},
+		{"chainalysis garbage", "GET", "/api/v1/address/zzz", "", 400},
+		{"bad json", "POST", "/v1/screen", "{", 400},
+		{"unknown field", "POST", "/v1/screen", `{"addrs":["x"]}`, 400},
+		{"empty batch", "POST", "/v1/screen", `{"addresses":[]}`, 400},
+		{"too many", "POST", "/v1/screen", `{"addresses":["a","b","c","d","e","f"]}`, 400},
+		{"trace without seed", "GET", "/v1/trace", "", 400},
+		{"trace bad seed", "GET", "/v1/trace?seed=nope", "", 400},
+		{"trace bad model", "GET", "/v1/trace?seed=bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080&model=x", "", 400},
+		{"trace bad hops", "GET", "/v1/trace?seed=bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080&max_hops=-1", "", 400},
+		{"no route", "GET", "/v2/nothing", "", 404},
+		{"wrong method", "DELETE", "/v1/status", "", 405},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, hdr, body := do(t, s, tc.method, tc.path, "", strings.NewReader(tc.body))
+			if code != tc.want {
+				t.Fatalf("%d, want %d: %s", code, tc.want, body)
+			}
+			{
+				var e struct {
+					Error string
+					Code  int
+				}
+				if err := json.Unmarshal(body, &e); err != nil || e.Error == "" || e.Code != code || !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") {
+					t.Errorf("not a JSON error: %v %q", err, body)
+				}
+			}
+		})
+	}
+}
+
+func TestOversizedBody(t *testing.T) {
+	s, _ := newServer(t, api.Config{MaxBody: 1024})
+	body := `{"addresses":["` + strings.Repeat("a", 4096) + `"]}`
+	code, _, resp := do(t, s, "POST", "/v1/screen", "", strings.NewReader(body))
+	if code != 413 || !strings.Contains(string(resp), "larger than 1024") {
+		t.Fatalf("%d %s", code, resp)
+	}
+}
+
+func TestBatchAndAddress(t *testing.T) {
+	s, f := newServer(t, api.Config{})
+	seed, dep := f.truth.Seeds[0].Address, exposedDeposit(f)
+	body, _ := json.Marshal(api.BatchRequest{Addresses: []string{seed, "bad address", dep}})
+	code, _, resp := do(t, s, "POST", "/v1/screen", "", strings.NewReader(string(body)))
+	if code != 200 {
+		t.Fatalf("%d %s", code, resp)
+	}
+	var br struct {
+		Results []struct {
+			Input, Error, Risk, Method string
+			Exposures                  []screen.Exposure
+		}
+	}
+	if err := json.Unmarshal(resp, &br); err != nil || len(br.Results) != 3 {
+		t.Fatalf("%v %s", err, resp)
+	}
+	if r := br.Results[0]; r.Risk != screen.RiskSanctioned || r.Error != "" {
+		t.Errorf("seed: %+v", r)
+	}
+	if r := br.Results[1]; r.Error == "" || r.Input != "bad address" {
+		t.Errorf("bad line: %+v", r)
+	}
+	if r := br.Results[2]; r.Risk != screen.RiskExposed || r.Method != screen.MethodIndex || len(r.Exposures) == 0 || len(r.Exposures[0].Sources[0].Path) == 0 {
+		t.Errorf("deposit: %+v", r)
+	}
+	code, _, resp = do(t, s, "GET", "/v1/address/"+dep, "", nil)
+	var one screen.Result
+	if code != 200 || json.Unmarshal(resp, &one) != nil || one.Sanctioned().Amount <= 0 {
+		t.Fatalf("address: %d %s", code, resp)
+	}
+	code, _, resp = do(t, s, "GET", "/v1/status", "", nil)
+	var st screen.Status
+	if code != 200 || json.Unmarshal(resp, &st) != nil || st.ListVersion != 1 || st.Index == nil || len(st.Index.Stale) != 0 || len(st.TagPacks) != 1 {
+		t.Fatalf("status: %d %s", code, resp)
+	}
+	code, _, resp = do(t, s, "GET", "/v1/trace?seed="+seed+"&max_txs=500", "", nil)
+	var tr struct {
+		Params struct {
+			MaxTxs int `json:"max_txs"`
+		}
+		Seeds []any
+		Edges []any
+	}
+	if code != 200 || json.Unmarshal(resp, &tr) != nil || tr.Params.MaxTxs != 500 || len(tr.Edges) == 0 {
+		t.Fatalf("trace: %d %.300s", code, resp)
+	}
+	code, _, resp = do(t, s, "GET", "/metrics", "", nil)
+	for _, want := range []string{`tracer_http_requests_total{route="GET /v1/address/{addr}",code="200"} 1`,
+		`tracer_http_request_duration_seconds_bucket{route="POST /v1/screen",le="+Inf"} 1`, "# TYPE tracer_http_request_duration_seconds histogram"} {
+		if code != 200 || !strings.Contains(string(resp), want) {
+			t.Errorf("metrics lack %q:\n%s", want, resp)
+		}
+	}
+}
+
+// TestChainalysisShape: the sanctions route answers like Chainalysis's
+// free API: a listed address has one identification per designation, an
+// unlisted one an empty list (not null).
+func TestChainalysisShape(t *testing.T) {
+	s, f := newServer(t, api.Config{})
+	code, _, resp := do(t, s, "GET", "/api/v1/address/"+f.truth.Seeds[0].Address, "", nil)
+	var got map[string][]map[string]string
+	if code != 200 || json.Unmarshal(resp, &got) != nil || len(got) != 1 {
+		t.Fatalf("%d %s", code, resp)
+	}
+	ids := got["identifications"]
+	if len(ids) == 0 || ids[0]["category"] != "sanctions" || !strings.Contains(ids[0]["name"], strings.Split(f.truth.Seeds[0].Entity, ",")[0]) ||
+		ids[0]["description"] == "" || !strings.HasPrefix(ids[0]["url"], "https://") || len(ids[0]) != 4 {
+		t.Fatalf("identifications: %s", resp)
+	}
+	code, _, resp = do(t, s, "GET", "/api/v1/address/"+exposedDeposit(f), "", nil)
+	if code != 200 || strings.TrimSpace(string(resp)) != `{"identifications":[]}` {
+		t.Fatalf("unlisted: %d %s", code, resp)
+	}
+}
+
+// TestSlowClient: a client that sends half a request and stalls is cut off
+// by the server's read timeout.
+func TestSlowClient(t *testing.T) {
+	s, _ := newServer(t, api.Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := s.HTTPServer(ln.Addr().String(), 300*time.Millisecond)
+	go srv.Serve(ln)
+	defer srv.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = io.ReadAll(bufio.NewReader(c))
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("the server kept a stalled connection open for 5s")
+	}
+	if el := time.Since(start); el > 3*time.Second || el < 250*time.Millisecond {
+		t.Fatalf("closed after %s, want about the 300ms read timeout", el)
+	}
+	// A complete request on a new connection still works.
+	resp, err := http.Get("http://" + ln.Addr().String() + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v", err)
+	}
+	resp.Body.Close()
+}
+
+func TestCheckBind(t *testing.T) {
+	tests := []struct {
+		addr string
+		keys int
+		ok   bool
+	}{
+		{"127.0.0.1:8080", 0, true}, {"[::1]:8080", 0, true}, {"localhost:8080", 0, true},
+		{"0.0.0.0:8080", 0, false}, {":8080", 0, false}, {"10.1.2.3:80", 0, false}, {"0.0.0.0:8080", 1, true},
+	}
+	for _, tc := range tests {
+		err := api.CheckBind(tc.addr, tc.keys)
+		if (err == nil) != tc.ok || err != nil && !errors.Is(err, api.ErrNoKeys) {
+			t.Errorf("%s with %d keys: %v", tc.addr, tc.keys, err)
+		}
+	}
+}
+
+func TestLoadKeys(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "keys")
+	os.WriteFile(good, []byte("# comment\n\nops 0123456789abcdef0123\nabcdefabcdefabcdef99\n"), 0o600)
+	keys, err := api.LoadKeys(good)
+	if err != nil || len(keys) != 2 || keys[0].Name != "ops" || keys[1].Name != "key2" {
+		t.Fatalf("%v %+v", err, keys)
+	}
+	for name, body := range map[string]string{"empty": "# none\n", "short": "abc\n", "three fields": "a b c\n"} {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o600)
+		if _, err := api.LoadKeys(p); !errors.Is(err, api.ErrBadKeys) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestPage(t *testing.T) {
+	s, f := newServer(t, api.Config{})
+	code, hdr, body := do(t, s, "GET", "/?address="+f.truth.Seeds[0].Address, "", nil)
+	if code != 200 || !strings.Contains(string(body), "SANCTIONED") || !strings.Contains(hdr.Get("Content-Security-Policy"), "default-src 'none'") {
+		t.Fatalf("%d %s", code, body)
+	}
+	for _, ext := range []string{"http://", "https://", "<script", "src="} {
+		if strings.Contains(string(body), ext) {
+			t.Errorf("page loads or runs something external: %q", ext)
+		}
+	}
+	code, _, body = do(t, s, "GET", "/?address=%3Cscript%3E", "", nil)
+	if code != 400 || strings.Contains(string(body), "<script>") {
+		t.Fatalf("bad address on the page: %d", code)
+	}
+}

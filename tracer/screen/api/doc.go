@@ -1,0 +1,18 @@
+// Package api is tracer's screening HTTP JSON API (tracer serve): address
+// screens, batch screens, bounded traces, status, health, Prometheus
+// metrics, a Chainalysis-compatible sanctions route and a small HTML page.
+//
+//	GET  /v1/address/{addr}      screen one address (screen.Result)
+//	POST /v1/screen              {"addresses": [...]}, at most 1,000
+//	GET  /v1/trace               ?seed=ADDR (repeatable) &direction= &model= &max_hops= &max_txs=
+//	GET  /v1/status              tip, sanctions list version, tag packs, index
+//	GET  /api/v1/address/{addr}  Chainalysis sanctions-screening shape
+//	GET  /healthz                "ok"
+//	GET  /metrics                Prometheus text format
+//	GET  /                       the HTML page (?address=ADDR screens without JavaScript)
+//
+// With keys configured every route but /healthz needs a key in X-API-Key
+// (the page also takes ?key=), compared in constant time. Each key (or,
+// without keys, each client IP) has a token bucket. Bodies are capped, and
+// handlers time out. The handler only reads the store.
+package api

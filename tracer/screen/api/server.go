@@ -1,0 +1,400 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/screen"
+	"github.com/tracer-oss/tracer/tracer/taint"
+)
+
+// Config configures a Server. Zero values are the defaults.
+type Config struct {
+	Screener *screen.Screener // required
+	Graph    tracer.Graph     // required for /v1/trace (the store)
+	Keys     []Key            // with keys, every route but /healthz needs one
+	Rate     float64          // requests a second per key or IP; 0: unlimited
+	Burst    int              // bucket size; 0: 2×Rate, at least 1
+	MaxBody  int64            // request body bytes; 0: 1 MiB
+	MaxBatch int              // addresses per POST /v1/screen; 0: 1,000
+	// HandlerTimeout bounds a request's work (fresh walks, traces); 0: 30s.
+	HandlerTimeout time.Duration
+	TraceMaxTxs    int // cap of max_txs for /v1/trace; 0: 100,000
+	TraceMaxHops   int // cap of max_hops for /v1/trace; 0: 100
+	Log            *slog.Logger
+	Now            func() time.Time // for tests of the rate limit
+}
+
+// Server is the API's handler.
+type Server struct {
+	cfg     Config
+	keys    *keyring
+	limit   *limiter
+	metrics *metrics
+	mux     *http.ServeMux
+}
+
+// New builds the handler.
+func New(cfg Config) (*Server, error) {
+	if cfg.Screener == nil {
+		return nil, errors.New("api: no screener")
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 1000
+	}
+	if cfg.HandlerTimeout <= 0 {
+		cfg.HandlerTimeout = 30 * time.Second
+	}
+	if cfg.TraceMaxTxs <= 0 {
+		cfg.TraceMaxTxs = 100_000
+	}
+	if cfg.TraceMaxHops <= 0 {
+		cfg.TraceMaxHops = 100
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	burst := float64(cfg.Burst)
+	if burst <= 0 {
+		burst = max(1, 2*cfg.Rate)
+	}
+	s := &Server{cfg: cfg, metrics: newMetrics(), mux: http.NewServeMux(),
+		limit: &limiter{rate: cfg.Rate, burst: burst, now: cfg.Now, b: map[string]*bucket{}}}
+	if len(cfg.Keys) > 0 {
+		s.keys = newKeyring(cfg.Keys)
+	}
+	s.handle("GET /healthz", false, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	s.handle("GET /metrics", true, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		s.metrics.write(w)
+	})
+	s.handle("GET /v1/status", true, s.status)
+	s.handle("GET /v1/address/{addr}", true, s.address)
+	s.handle("POST /v1/screen", true, s.batch)
+	s.handle("GET /v1/trace", true, s.trace)
+	s.handle("GET /api/v1/address/{addr}", true, s.chainalysis)
+	s.handle("GET /{$}", true, s.page)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rw := &statusWriter{ResponseWriter: w, code: 200}
+		for _, m := range []string{"GET", "POST"} {
+			r2 := r.Clone(r.Context())
+			r2.Method = m
+			if _, p := s.mux.Handler(r2); p != "/" && p != "" {
+				rw.Header().Set("Allow", m)
+				writeError(rw, http.StatusMethodNotAllowed, r.Method+" not allowed on "+r.URL.Path)
+				s.metrics.route("other").observe(rw.code, time.Since(start))
+				return
+			}
+		}
+		writeError(rw, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path)
+		s.metrics.route("other").observe(rw.code, time.Since(start))
+	})
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// HTTPServer returns an http.Server for addr with read, write and idle
+// timeouts; readTimeout 0 means 10s.
+func (s *Server) HTTPServer(addr string, readTimeout time.Duration) *http.Server {
+	if readTimeout <= 0 {
+		readTimeout = 10 * time.Second
+	}
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s,
+		ReadHeaderTimeout: readTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      s.cfg.HandlerTimeout + 5*time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelDebug),
+	}
+}
+
+// statusWriter remembers the status code for the metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// handle registers a route behind metrics, auth, the rate limit, the body
+// limit and the handler timeout.
+func (s *Server) handle(pattern string, auth bool, h http.HandlerFunc) {
+	m := s.metrics.route(pattern)
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rw := &statusWriter{ResponseWriter: w, code: 200}
+		defer func() { m.observe(rw.code, time.Since(start)) }()
+		client := clientIP(r)
+		if auth && s.keys != nil {
+			given := r.Header.Get("X-API-Key")
+			if given == "" && pattern == "GET /{$}" {
+				given = r.URL.Query().Get("key")
+			}
+			name := s.keys.match(given)
+			if name == "" {
+				rw.Header().Set("WWW-Authenticate", `APIKey header="X-API-Key"`)
+				writeError(rw, http.StatusUnauthorized, "missing or wrong API key (X-API-Key)")
+				return
+			}
+			client = "key:" + name
+		}
+		if ok, wait := s.limit.allow(client); !ok {
+			rw.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+			writeError(rw, http.StatusTooManyRequests, "rate limit exceeded")
+			return
+		}
+		r.Body = http.MaxBytesReader(rw, r.Body, s.cfg.MaxBody)
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HandlerTimeout)
+		defer cancel()
+		h(rw, r.WithContext(ctx))
+	})
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return "ip:" + host
+}
+
+type apiError struct {
+	Error string `json:"error"`
+	Code  int    `json:"code"`
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, apiError{Error: msg, Code: code})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		code, b = http.StatusInternalServerError, []byte(`{"error":"encoding the response failed","code":500}`)
+	}
+	b = append(b, '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	w.Write(b)
+}
+
+// fail maps a screening error to a status code.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, address.ErrInvalid):
+		writeError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		writeError(w, http.StatusServiceUnavailable, "the request took longer than the handler timeout")
+	case r.Context().Err() != nil:
+		writeError(w, http.StatusServiceUnavailable, "request cancelled")
+	default:
+		s.cfg.Log.Error("api", "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal error")
+	}
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.cfg.Screener.Status())
+}
+
+func (s *Server) address(w http.ResponseWriter, r *http.Request) {
+	res, err := s.cfg.Screener.Screen(r.Context(), r.PathValue("addr"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// BatchRequest is the body of POST /v1/screen.
+type BatchRequest struct {
+	Addresses []string `json:"addresses"`
+}
+
+// BatchResponse answers POST /v1/screen: one result or error per address,
+// in request order.
+type BatchResponse struct {
+	Results []BatchItem `json:"results"`
+}
+
+// BatchItem is one address of a batch.
+type BatchItem struct {
+	*screen.Result
+	Input string `json:"input"`
+	Error string `json:"error,omitempty"`
+}
+
+func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
+	var req BatchRequest
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", mb.Limit))
+			return
+		}
+		writeError(w, http.StatusBadRequest, "bad JSON body: want {\"addresses\": [\"...\"]}: "+err.Error())
+		return
+	}
+	if len(req.Addresses) == 0 {
+		writeError(w, http.StatusBadRequest, "no addresses")
+		return
+	}
+	if len(req.Addresses) > s.cfg.MaxBatch {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("%d addresses; at most %d a request", len(req.Addresses), s.cfg.MaxBatch))
+		return
+	}
+	out := BatchResponse{Results: make([]BatchItem, len(req.Addresses))}
+	for i, a := range req.Addresses {
+		res, err := s.cfg.Screener.Screen(r.Context(), a)
+		out.Results[i] = BatchItem{Result: res, Input: a}
+		if err != nil {
+			if !errors.Is(err, address.ErrInvalid) {
+				s.fail(w, r, err)
+				return
+			}
+			out.Results[i].Error = err.Error()
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Graph == nil {
+		writeError(w, http.StatusNotImplemented, "tracing is not configured")
+		return
+	}
+	q := r.URL.Query()
+	params := s.cfg.Screener.Sources().Params
+	var seeds []tracer.Seed
+	for _, a := range q["seed"] {
+		addr, err := address.Parse(strings.TrimSpace(a), params)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		seeds = append(seeds, tracer.Seed{Addr: addr, Source: "request"})
+	}
+	if len(seeds) == 0 || len(seeds) > 100 {
+		writeError(w, http.StatusBadRequest, "give 1 to 100 seed addresses (?seed=ADDR&seed=...)")
+		return
+	}
+	model, err := taint.Parse(orDefault(q.Get("model"), "haircut"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	hops, err1 := intParam(q.Get("max_hops"), 20, s.cfg.TraceMaxHops)
+	txs, err2 := intParam(q.Get("max_txs"), 10_000, s.cfg.TraceMaxTxs)
+	if err := errors.Join(err1, err2); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	opt := tracer.Options{Model: model, MaxHops: hops, MaxTxs: txs, MinValue: 546, Params: params}
+	lab := s.cfg.Screener.Sources().Labels
+	var res *tracer.Result
+	switch dir := orDefault(q.Get("direction"), "forward"); dir {
+	case "forward":
+		res, err = tracer.Forward(r.Context(), s.cfg.Graph, lab, seeds, opt)
+	case "backward":
+		res, err = tracer.Backward(r.Context(), s.cfg.Graph, lab, seeds, nil, opt)
+	default:
+		writeError(w, http.StatusBadRequest, "direction must be forward or backward")
+		return
+	}
+	switch {
+	case errors.Is(err, tracer.ErrNoSeeds):
+		writeError(w, http.StatusNotFound, "no seed received anything in the store's blocks")
+		return
+	case errors.Is(err, tracer.ErrBadParams):
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	case err != nil:
+		s.fail(w, r, err)
+		return
+	}
+	st := s.cfg.Screener.Status()
+	res.Data = tracer.DataInfo{Network: st.Network, TipHeight: st.TipHeight, TipHash: st.TipHash, SanctionsList: st.SanctionsList, TagPacks: st.TagPacks}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func intParam(s string, def, limit int) (int, error) {
+	if s == "" {
+		return min(def, limit), nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("bad number %q", s)
+	}
+	return min(n, limit), nil
+}
+
+// Identification is one entry of the Chainalysis sanctions-screening answer.
+type Identification struct {
+	Category    string `json:"category"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	URL         string `json:"url"`
+}
+
+// chainalysis answers like Chainalysis's free sanctions API
+// (GET /api/v1/address/{addr}): {"identifications": [...]}, empty when the
+// address is not listed.
+func (s *Server) chainalysis(w http.ResponseWriter, r *http.Request) {
+	res, err := s.cfg.Screener.Screen(r.Context(), r.PathValue("addr"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ids := []Identification{}
+	for _, d := range res.Direct {
+		desc := fmt.Sprintf("%s (%s) is on the %s", d.Entity, strings.ToLower(orDefault(d.EntityType, "party")), d.List)
+		if len(d.Programs) > 0 {
+			desc += " under program " + strings.Join(d.Programs, ", ")
+		}
+		if !d.Designated.IsZero() {
+			desc += ", designated " + d.Designated.Format("2006-01-02")
+		}
+		ids = append(ids, Identification{Category: "sanctions", Name: "SANCTIONS: " + d.List + " " + d.Entity,
+			Description: desc + ".", URL: fmt.Sprintf("https://sanctionssearch.ofac.treas.gov/Details.aspx?id=%d", d.ProfileID)})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"identifications": ids})
+}

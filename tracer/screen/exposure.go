@@ -1,0 +1,209 @@
+package screen
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/btcsuite/btcd/chaincfg"
+
+	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/taint"
+)
+
+// Exposure is what an address received from one category of sources:
+// sanctioned, or a risk category such as mixing_service.
+type Exposure struct {
+	Category string   `json:"category"`
+	Amount   int64    `json:"amount_sat"`
+	Share    float64  `json:"share"`          // of everything the address received
+	Hops     int      `json:"hops"`           // of the nearest source: transactions from it to the address
+	Nearest  string   `json:"nearest_source"` // entity of the nearest source
+	Sources  []Source `json:"sources"`        // top contributors, largest first
+}
+
+// Source is one contributing entity.
+type Source struct {
+	Entity string  `json:"entity"`
+	Amount int64   `json:"amount_sat"`
+	Share  float64 `json:"share"`
+	Hops   int     `json:"hops"`
+	// Path is one example route: the transaction paying the source first,
+	// the transaction paying the screened address last.
+	Path []tracer.Step `json:"path"`
+}
+
+// Record is the stored (and freshly computed) indirect exposure of one
+// address.
+type Record struct {
+	Received  int64      `json:"received_sat"`
+	Exposures []Exposure `json:"exposures"` // sanctioned first, then risk categories by name
+}
+
+// Options are the parameters of exposure: the same for the index and for a
+// fresh walk.
+type Options struct {
+	Poison     bool  // the poison model instead of haircut (the default)
+	MaxHops    int   // 0: 100
+	MinValue   int64 // tainted amounts below it are not followed; 0: 1 sat
+	MaxTxs     int   // per walk; 0: 10,000,000 for the index, 1,000,000 fresh
+	TopSources int   // 0: 5
+	Params     *chaincfg.Params
+	Progress   func(string) // index build progress, about once a second
+}
+
+func (o *Options) normalize(fresh bool) error {
+	if o.MaxHops == 0 {
+		o.MaxHops = 100
+	}
+	if o.MinValue == 0 {
+		o.MinValue = 1
+	}
+	if o.MaxTxs == 0 {
+		o.MaxTxs = 10_000_000
+		if fresh {
+			o.MaxTxs = 1_000_000
+		}
+	}
+	if o.TopSources == 0 {
+		o.TopSources = 5
+	}
+	if o.MaxHops < 0 || o.MinValue < 0 || o.MaxTxs < 0 || o.TopSources < 0 {
+		return fmt.Errorf("%w: limits must not be negative", ErrBadOptions)
+	}
+	if o.Params == nil {
+		return fmt.Errorf("%w: no network parameters", ErrBadOptions)
+	}
+	return nil
+}
+
+func (o *Options) model() taint.Model {
+	if o.Poison {
+		return taint.Poison
+	}
+	return taint.Haircut
+}
+
+// IndexParams are the options an index was built with, stored in its header.
+type IndexParams struct {
+	Model    string `json:"model"`
+	MaxHops  int    `json:"max_hops"`
+	MinValue int64  `json:"min_value_sat"`
+	Partial  bool   `json:"partial,omitempty"` // a walk hit MaxTxs
+}
+
+// sourceAcc accumulates one source's contribution to one address.
+type sourceAcc struct {
+	entity string
+	amount int64
+	hops   int
+	best   int64 // largest single contribution, for the example path
+	path   func() []tracer.Step
+	outs   map[string]bool // poison: outputs already counted
+}
+
+// categoryAcc accumulates one category's exposure of one address.
+type categoryAcc struct {
+	amount  int64
+	sources map[string]*sourceAcc
+	outs    map[string]int64 // poison: tainted outputs and their values
+}
+
+// total counts one tainted output towards the category's amount.
+func (c *categoryAcc) total(amount, outValue int64, out string, poison bool) {
+	if !poison {
+		c.amount += amount
+		return
+	}
+	if c.outs == nil {
+		c.outs = map[string]int64{}
+	}
+	if _, dup := c.outs[out]; !dup {
+		c.outs[out] = outValue
+		c.amount += outValue
+	}
+}
+
+// add counts one tainted output towards a source's contribution.
+func (c *categoryAcc) add(entity string, amount, outValue int64, out string, hops int, poison bool, path func() []tracer.Step) {
+	if c.sources == nil {
+		c.sources = map[string]*sourceAcc{}
+	}
+	s := c.sources[entity]
+	if s == nil {
+		s = &sourceAcc{entity: entity, hops: hops}
+		c.sources[entity] = s
+	}
+	if poison {
+		if s.outs == nil {
+			s.outs = map[string]bool{}
+		}
+		amount = 0
+		if !s.outs[out] {
+			s.outs[out] = true
+			amount = outValue
+		}
+	}
+	s.amount += amount
+	if hops < s.hops {
+		s.hops = hops
+	}
+	if amount > s.best || s.path == nil {
+		s.best, s.path = amount, path
+	}
+}
+
+// record turns accumulated categories into a Record.
+func record(received int64, cats map[string]*categoryAcc, top int) Record {
+	r := Record{Received: received}
+	names := sortedKeys(cats)
+	sort.SliceStable(names, func(i, j int) bool { return names[i] == CategorySanctioned && names[j] != CategorySanctioned })
+	for _, name := range names {
+		c := cats[name]
+		if c.amount <= 0 {
+			continue
+		}
+		e := Exposure{Category: name, Amount: c.amount, Share: share(c.amount, received), Hops: 1 << 30}
+		srcs := make([]*sourceAcc, 0, len(c.sources))
+		for _, s := range c.sources {
+			srcs = append(srcs, s)
+			if s.hops < e.Hops || s.hops == e.Hops && s.entity < e.Nearest {
+				e.Hops, e.Nearest = s.hops, s.entity
+			}
+		}
+		sort.Slice(srcs, func(i, j int) bool {
+			if srcs[i].amount != srcs[j].amount {
+				return srcs[i].amount > srcs[j].amount
+			}
+			return srcs[i].entity < srcs[j].entity
+		})
+		for i, s := range srcs {
+			if i == top {
+				break
+			}
+			src := Source{Entity: s.entity, Amount: s.amount, Share: share(s.amount, received), Hops: s.hops}
+			if s.path != nil {
+				src.Path = s.path()
+			}
+			e.Sources = append(e.Sources, src)
+		}
+		r.Exposures = append(r.Exposures, e)
+	}
+	return r
+}
+
+func share(a, total int64) float64 {
+	if total <= 0 {
+		return 0
+	}
+	return float64(a) / float64(total)
+}
+
+// Get returns the exposure to category, or the zero Exposure.
+func (r *Record) Get(category string) Exposure {
+	for _, e := range r.Exposures {
+		if e.Category == category {
+			return e
+		}
+	}
+	return Exposure{Category: category}
+}

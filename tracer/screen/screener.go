@@ -1,0 +1,366 @@
+package screen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tracer-oss/tracer/sanctions"
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/tracer"
+)
+
+// Risk levels of a Result.
+const (
+	RiskSanctioned = "sanctioned" // the address is on the sanctions list
+	RiskExposed    = "exposed"    // it received funds tracing back to sanctioned addresses
+	RiskRisky      = "risky"      // tagged with, or exposed to, a risk category
+	RiskNone       = "none"
+)
+
+// Methods of a Result.
+const (
+	MethodIndex  = "index"  // read from the exposure index
+	MethodFresh  = "fresh"  // a backward walk just now
+	MethodDirect = "direct" // a source itself: its designation, no walk
+)
+
+// Tag is a tag of the screened address.
+type Tag struct {
+	Pack     string `json:"pack"`
+	Label    string `json:"label,omitempty"`
+	Actor    string `json:"actor,omitempty"`
+	Category string `json:"category,omitempty"`
+	Abuse    string `json:"abuse,omitempty"`
+	Risk     string `json:"risk_category,omitempty"` // the risk category it is screened under, if any
+}
+
+// Result is the screen of one address.
+type Result struct {
+	Address string        `json:"address"`
+	Risk    string        `json:"risk"`
+	Direct  []Designation `json:"direct,omitempty"`
+	Tags    []Tag         `json:"tags,omitempty"`
+	Record
+	Method  string `json:"method"`
+	Partial bool   `json:"partial,omitempty"` // a fresh walk hit its transaction limit
+	Note    string `json:"note,omitempty"`
+}
+
+// Sanctioned is the exposure to sanctioned sources (zero when none).
+func (r *Result) Sanctioned() Exposure { return r.Get(CategorySanctioned) }
+
+// Status describes the data a Screener answers from.
+type Status struct {
+	Network       string   `json:"network"`
+	TipHeight     int32    `json:"tip_height"`
+	TipHash       string   `json:"tip_hash"`
+	SanctionsList string   `json:"sanctions_list,omitempty"`
+	ListVersion   uint32   `json:"list_version"`
+	TagPacks      []string `json:"tag_packs"`
+	Sources       int      `json:"source_groups"`
+	Index         *Index   `json:"index,omitempty"`
+}
+
+// Index describes the exposure index in force.
+type Index struct {
+	Gen         uint32      `json:"gen"`
+	BuiltAt     time.Time   `json:"built_at"`
+	TipHeight   int32       `json:"tip_height"`
+	ListVersion uint32      `json:"list_version"`
+	Addresses   int         `json:"addresses"`
+	Params      IndexParams `json:"params"`
+	Stale       []string    `json:"stale,omitempty"` // why it does not match the data or options; empty: fresh
+}
+
+// Screener screens addresses against one store. It holds the list's
+// designations and the tags in memory, so a screen from the index is one
+// point read. Safe for concurrent use.
+type Screener struct {
+	st      Store
+	src     *Sources
+	opt     Options
+	status  Status
+	idx     store.ExposureIndex
+	indexed bool
+	direct  map[string][]Designation
+	tags    map[string][]Tag
+}
+
+// New loads the sources and the index header of st.
+func New(st Store, opt Options) (*Screener, error) {
+	if err := opt.normalize(true); err != nil {
+		return nil, err
+	}
+	src, err := LoadSources(st, opt.Params)
+	if err != nil {
+		return nil, err
+	}
+	state := st.State()
+	s := &Screener{st: st, src: src, opt: opt, direct: map[string][]Designation{}, tags: map[string][]Tag{},
+		status: Status{Network: state.Network, TipHeight: state.Height, TipHash: state.Hash.String(), SanctionsList: src.ListName,
+			ListVersion: src.ListVersion, Sources: len(src.Groups), TagPacks: []string{}}}
+	packs, err := st.TagPacks()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range packs {
+		s.status.TagPacks = append(s.status.TagPacks, fmt.Sprintf("%s (%d tags, loaded %s)", p.Name, p.Tags, p.LoadedAt.UTC().Format("2006-01-02")))
+	}
+	if src.ListVersion != 0 {
+		list, err := st.SanctionsList(src.ListVersion)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range list.Entries {
+			k := canonical(e.Address, opt)
+			s.direct[k] = append(s.direct[k], designation(src.ListName, e))
+		}
+	}
+	err = st.ForEachTag(func(t sanctions.Tag) error {
+		k := canonical(t.Address, opt)
+		s.tags[k] = append(s.tags[k], Tag{Pack: t.Pack, Label: t.Label, Actor: t.Actor, Category: t.Category, Abuse: t.Abuse, Risk: RiskCategory(t)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	hdr, err := st.ExposureIndexInfo()
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		s.idx, s.indexed = hdr, true
+		ix := &Index{Gen: hdr.Gen, BuiltAt: hdr.BuiltAt, TipHeight: hdr.TipHeight, ListVersion: hdr.ListVersion, Addresses: hdr.Addresses}
+		if len(hdr.Params) > 0 {
+			if err := json.Unmarshal(hdr.Params, &ix.Params); err != nil {
+				return nil, fmt.Errorf("%w: exposure index params: %v", store.ErrCorrupt, err)
+			}
+		}
+		ix.Stale = staleness(hdr, ix.Params, state, src, opt)
+		s.status.Index = ix
+	}
+	return s, nil
+}
+
+// canonical is the key of an address string: its canonical encoding when
+// it parses for the network, else the string as given (bech32 lower-cased).
+func canonical(s string, opt Options) string {
+	s = strings.TrimSpace(s)
+	if a, err := address.Parse(s, opt.Params); err == nil {
+		if c := a.String(opt.Params); c != "" {
+			return c
+		}
+	}
+	if l := strings.ToLower(s); strings.HasPrefix(l, "bc1") || strings.HasPrefix(l, "tb1") || strings.HasPrefix(l, "bcrt1") {
+		return l
+	}
+	return s
+}
+
+// canonicalOf is a.String without re-encoding in the common cases: a
+// base58 address that parses is canonical as given, a bech32 one once
+// lower-cased (the encoding is case-insensitive).
+func canonicalOf(in string, a address.Addr, opt Options) string {
+	switch a.Kind {
+	case address.P2PKH, address.P2SH:
+		if in[0] != 's' && in[0] != 'm' { // not the script:/multisig: forms
+			return in
+		}
+	case address.P2WPKH, address.P2WSH, address.P2TR:
+		return strings.ToLower(in)
+	}
+	return a.String(opt.Params)
+}
+
+func designation(list string, e sanctions.Entry) Designation {
+	return Designation{List: list, Entity: e.PrimaryName, ProfileID: e.ProfileID, EntityType: e.EntityType,
+		Programs: e.Programs, Designated: e.Designated, Asset: e.Asset}
+}
+
+// staleness lists why an index does not answer for the current data and options.
+func staleness(hdr store.ExposureIndex, p IndexParams, state store.State, src *Sources, opt Options) []string {
+	var why []string
+	if hdr.ListVersion != src.ListVersion {
+		why = append(why, fmt.Sprintf("built for sanctions list version %d, version %d is in force", hdr.ListVersion, src.ListVersion))
+	}
+	if hdr.TipHash != state.Hash.String() {
+		why = append(why, fmt.Sprintf("built at tip %d, the store's tip is %d", hdr.TipHeight, state.Height))
+	}
+	same := len(hdr.TagGens) == len(src.TagGens)
+	for k, v := range src.TagGens {
+		same = same && hdr.TagGens[k] == v
+	}
+	if !same {
+		why = append(why, "tag packs changed since it was built")
+	}
+	if p.Model != opt.model().String() || p.MaxHops != opt.MaxHops || p.MinValue != opt.MinValue {
+		why = append(why, fmt.Sprintf("built with model %s, max hops %d, min value %d; asked for %s, %d, %d",
+			p.Model, p.MaxHops, p.MinValue, opt.model(), opt.MaxHops, opt.MinValue))
+	}
+	if p.Partial {
+		why = append(why, "a walk stopped at the transaction limit")
+	}
+	return why
+}
+
+// Status returns what the screener answers from.
+func (s *Screener) Status() Status { return s.status }
+
+// Sources returns the loaded sources.
+func (s *Screener) Sources() *Sources { return s.src }
+
+// IndexUsable reports whether the index exists and is not stale.
+func (s *Screener) IndexUsable() bool { return s.indexed && len(s.status.Index.Stale) == 0 }
+
+// Screen screens addr from the index when it is usable, else with a fresh walk.
+func (s *Screener) Screen(ctx context.Context, addr string) (*Result, error) {
+	if s.IndexUsable() {
+		return s.Lookup(ctx, addr)
+	}
+	return s.Fresh(ctx, addr)
+}
+
+// prepare parses addr and fills the direct part of its result; done is true
+// when the address is a source (or unparsable but listed) and needs no walk.
+func (s *Screener) prepare(addr string) (r *Result, a address.Addr, done bool, err error) {
+	in := strings.TrimSpace(addr)
+	a, err = address.Parse(in, s.opt.Params)
+	if err != nil {
+		// A listed string that is not an address of this network (another
+		// network, or a typo in the list) still screens as listed.
+		if d := s.direct[canonical(in, s.opt)]; len(d) > 0 {
+			return &Result{Address: in, Risk: RiskSanctioned, Direct: d, Method: MethodDirect, Record: Record{Exposures: []Exposure{}},
+				Note: fmt.Sprintf("not a valid %s address: %v", s.opt.Params.Name, err)}, a, true, nil
+		}
+		return nil, a, false, fmt.Errorf("screen %q: %w", in, err)
+	}
+	c := canonicalOf(in, a, s.opt)
+	r = &Result{Address: c, Direct: s.direct[c], Tags: s.tags[c], Risk: RiskNone, Record: Record{Exposures: []Exposure{}}}
+	for _, t := range r.Tags {
+		if t.Risk != "" {
+			r.Risk = RiskRisky
+		}
+	}
+	if len(r.Direct) > 0 {
+		r.Risk = RiskSanctioned
+	}
+	if len(r.Direct) > 0 || s.src.IsSource(a) {
+		r.Method = MethodDirect
+		return r, a, true, nil
+	}
+	return r, a, false, nil
+}
+
+func (r *Result) rate() {
+	if r.Risk == RiskSanctioned {
+		return
+	}
+	for _, e := range r.Exposures {
+		if e.Category == CategorySanctioned && e.Amount > 0 {
+			r.Risk = RiskExposed
+			return
+		}
+		if e.Amount > 0 {
+			r.Risk = RiskRisky
+		}
+	}
+}
+
+// Lookup screens addr from the exposure index: a point read. It returns
+// ErrNoIndex when no index was built (a stale index still answers).
+func (s *Screener) Lookup(_ context.Context, addr string) (*Result, error) {
+	r, _, done, err := s.prepare(addr)
+	if err != nil || done {
+		return r, err
+	}
+	if !s.indexed {
+		return nil, ErrNoIndex
+	}
+	r.Method = MethodIndex
+	b, found, err := s.st.Exposure(s.idx.Gen, r.Address, nil)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		if err := json.Unmarshal(b, &r.Record); err != nil {
+			return nil, fmt.Errorf("%w: exposure record of %s: %v", store.ErrCorrupt, r.Address, err)
+		}
+	}
+	r.rate()
+	return r, nil
+}
+
+// Fresh screens addr with a backward walk from everything it received.
+func (s *Screener) Fresh(ctx context.Context, addr string) (*Result, error) {
+	r, a, done, err := s.prepare(addr)
+	if err != nil || done {
+		return r, err
+	}
+	r.Method = MethodFresh
+	topt := tracer.Options{Model: s.opt.model(), MaxHops: s.opt.MaxHops, MinValue: s.opt.MinValue, MaxTxs: s.opt.MaxTxs,
+		WideOutputs: 1 << 30, Params: s.opt.Params}
+	cats := map[string]*categoryAcc{}
+	collect := func(res *tracer.Result, out string, value int64) {
+		r.Partial = r.Partial || res.Partial
+		for _, h := range res.Hits {
+			if h.Category != CategorySanctioned && !riskyCategory(h.Category) || h.Tainted <= 0 {
+				continue // a barrier (exchange, coinbase), not a source
+			}
+			c := cats[h.Category]
+			if c == nil {
+				c = &categoryAcc{}
+				cats[h.Category] = c
+			}
+			path := h.Path
+			c.total(h.Tainted, value, out, s.opt.Poison)
+			c.add(h.Entity, h.Tainted, value, out, h.Hops, s.opt.Poison, func() []tracer.Step { return path })
+		}
+	}
+	if !s.opt.Poison {
+		res, err := tracer.Backward(ctx, s.st, s.src.Labels, []tracer.Seed{{Addr: a}}, nil, topt)
+		if errors.Is(err, tracer.ErrNoSeeds) {
+			return r, nil // never paid
+		}
+		if err != nil {
+			return nil, err
+		}
+		r.Received = res.Totals.Traced
+		collect(res, "", 0)
+	} else {
+		// Poison: an output is tainted in full when any source reaches it,
+		// so each output is walked on its own.
+		var outs []store.AddrOutput
+		if err := s.st.AddressOutputs(a, store.OutPoint{}, func(o store.AddrOutput) bool {
+			outs = append(outs, o)
+			return true
+		}); err != nil {
+			return nil, err
+		}
+		for _, o := range outs {
+			r.Received += o.Value
+			res, err := tracer.Backward(ctx, s.st, s.src.Labels, []tracer.Seed{{Addr: a}}, []store.OutPoint{o.OutPoint}, topt)
+			if errors.Is(err, tracer.ErrNoSeeds) {
+				continue // a zero-value output
+			}
+			if err != nil {
+				return nil, err
+			}
+			collect(res, fmt.Sprintf("%s:%d", o.TxID, o.Vout), o.Value)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r.Record = record(r.Received, cats, s.opt.TopSources)
+	if r.Exposures == nil {
+		r.Exposures = []Exposure{}
+	}
+	r.rate()
+	return r, nil
+}
