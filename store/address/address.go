@@ -220,10 +220,5 @@ func Parse(s string, params *chaincfg.Params) (Addr, error) {
 	default:
 		return a, fmt.Errorf("%w: %q: unsupported address type %T", ErrInvalid, s, dec)
 	}
-	// DecodeAddress accepts a string of another network for some types;
-	// re-encoding must give back the same string (case aside for bech32).
-	if !strings.EqualFold(a.String(params), s) {
-		return a, fmt.Errorf("%w: %q is not a %s address", ErrInvalid, s, params.Name)
-	}
 	return a, nil
 }
