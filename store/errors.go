@@ -11,4 +11,6 @@ var (
 	ErrNetwork = errors.New("store: wrong network")
 	// ErrReadOnly is a write to a store opened read-only.
 	ErrReadOnly = errors.New("store: opened read-only")
+	// ErrRollback is an undo the store cannot do (below its first block).
+	ErrRollback = errors.New("store: cannot roll back")
 )

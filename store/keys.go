@@ -41,6 +41,15 @@ import (
 //	                                                                  other than the pack header's
 //	'Q'     pack name (n), 0x00, gen (4), seq (4)                     the 'G' key, so a reload deletes the pack's old
 //	                                                                  generations
+//	'w'     kind (n), 0x00, value (n)                                 JSON Watch: an address, an entity name or the
+//	                                                                  whole sanctions list to alert on
+//	'W'     sequence (8), from 1                                      JSON Alert: status (pending, delivered,
+//	                                                                  retracted), height, block hash, the alert it
+//	                                                                  retracts (for a notice), rendered body
+//	'm'     "follow-alert-next" (17)                                  uint64 next alert sequence: entries at or past
+//	                                                                  it are a killed commit's and are deleted
+//	'm'     "follow-undo" (11)                                        JSON undo mark while an undo is under way:
+//	                                                                  heights and TxNums being removed (undo.go)
 //
 // A sanctions list is written in one Badger transaction together with the
 // "sanctions-current" pointer, so a failed or interrupted load leaves the
@@ -64,6 +73,9 @@ const (
 	prefixTagPack     = 'P'
 	prefixTag         = 'G'
 	prefixPackTag     = 'Q'
+
+	prefixWatch = 'w'
+	prefixAlert = 'W'
 )
 
 // SchemaVersion is bumped whenever a key family or record layout changes.
