@@ -44,6 +44,9 @@ type Watch struct {
 	Kind  WatchKind `json:"kind"`
 	Value string    `json:"value,omitempty"` // the address or entity name
 	Added time.Time `json:"added"`
+	// FromHeight is the store's tip when the watch was added: blocks at or
+	// below it are history and raise no alert.
+	FromHeight int32 `json:"from_height"`
 }
 
 func watchKey(kind WatchKind, value string) []byte {
