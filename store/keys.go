@@ -44,7 +44,7 @@ import (
 //	'w'     kind (n), 0x00, value (n)                                 JSON Watch: an address, an entity name or the
 //	                                                                  whole sanctions list to alert on
 //	'W'     sequence (8), from 1                                      JSON Alert: status (pending, delivered,
-//	                                                                  retracted), height, block hash, the alert it
+//	                                                                  retracted, withdrawn), height, block hash, the alert it
 //	                                                                  retracts (for a notice), rendered body
 //	'm'     "follow-alert-next" (17)                                  uint64 next alert sequence: entries at or past
 //	                                                                  it are a killed commit's and are deleted

@@ -126,6 +126,7 @@ const (
 	AlertPending   AlertStatus = iota // waiting for delivery
 	AlertDelivered                    // every sink has it
 	AlertRetracted                    // its block was undone before delivery: never sent
+	AlertWithdrawn                    // delivered, then its block was undone: a notice follows it
 )
 
 func (a AlertStatus) String() string {
@@ -136,6 +137,8 @@ func (a AlertStatus) String() string {
 		return "delivered"
 	case AlertRetracted:
 		return "retracted"
+	case AlertWithdrawn:
+		return "withdrawn"
 	}
 	return fmt.Sprintf("status(%d)", uint8(a))
 }
@@ -227,7 +230,7 @@ func (s *Store) retractAlerts(txn *badger.Txn, to int32) (retracted, notices int
 			it.Close()
 			return 0, 0, fmt.Errorf("%w: alert %x: %v", ErrCorrupt, it.Item().Key(), err)
 		}
-		if a.Retracts != 0 || a.Status == AlertRetracted {
+		if a.Retracts != 0 || a.Status == AlertRetracted || a.Status == AlertWithdrawn {
 			continue
 		}
 		if a.Height <= to {
@@ -251,6 +254,10 @@ func (s *Store) retractAlerts(txn *badger.Txn, to int32) (retracted, notices int
 	for i := len(delivered) - 1; i >= 0; i-- {
 		a := delivered[i]
 		out = append(out, &Alert{Height: a.Height, Block: a.Block, Retracts: a.Seq, Body: a.Body})
+		a.Status = AlertWithdrawn
+		if err := txn.Set(alertKey(a.Seq), mustJSON(a)); err != nil {
+			return 0, 0, err
+		}
 	}
 	next, err := s.writeAlerts(txn, out)
 	if err != nil {
@@ -331,7 +338,7 @@ func (s *Store) MarkDelivered(seq uint64) (notice bool, err error) {
 			return err
 		}
 		switch a.Status {
-		case AlertDelivered:
+		case AlertDelivered, AlertWithdrawn:
 			return nil
 		case AlertRetracted:
 			notice = true
@@ -340,8 +347,10 @@ func (s *Store) MarkDelivered(seq uint64) (notice bool, err error) {
 			if err != nil {
 				return err
 			}
+			a.Status = AlertWithdrawn
+		default:
+			a.Status = AlertDelivered
 		}
-		a.Status = AlertDelivered
 		return txn.Set(alertKey(seq), mustJSON(&a))
 	})
 	if err != nil {

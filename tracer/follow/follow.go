@@ -27,6 +27,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Ready, if set, receives the listener's address once it serves.
 	Ready func(addr string)
+	// OnSynced, if set, is called after each successful poll with the state.
+	OnSynced func(store.State)
 }
 
 // Status is what /metrics reports.
@@ -134,6 +136,9 @@ func Run(ctx context.Context, st *store.Store, node ingest.Node, cfg Config) err
 				status.CaughtUpOnce.Store(true)
 				if h, _, err := node.Tip(gctx); err == nil {
 					status.NodeTip.Store(int64(h))
+				}
+				if cfg.OnSynced != nil {
+					cfg.OnSynced(st.State())
 				}
 				if res.Blocks > 0 || res.Reorgs > 0 {
 					cfg.Logger.Info("follow: synced", "tip", st.State().Height, "blocks", res.Blocks, "reorgs", res.Reorgs, "undone", res.Undone)
