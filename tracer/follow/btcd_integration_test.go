@@ -175,7 +175,6 @@ func watchedAddrs(t testing.TB, st *store.Store, from, to int32, n int) []string
 	return out
 }
 
-
 // expectedEvents recomputes, from a store, the alert events the watched
 // addresses must have raised in blocks above from: "block txid dir address".
 func expectedEvents(t testing.TB, st *store.Store, watched []string, from int32) map[string]bool {
@@ -314,8 +313,8 @@ func noPending(t testing.TB, st *store.Store) bool {
 // A second store is followed by a child process that is SIGKILLed at each
 // step of the depth-6 undo and right after re-applying, and restarted.
 //
-// Run it with: go test -tags integration -run FollowBtcd ./tracer/follow/
-func TestFollowBtcd(t *testing.T) {
+// Run it with: go test -tags integration -run IntegrationFollowBtcd ./tracer/follow/
+func TestIntegrationFollowBtcd(t *testing.T) {
 	ctx := context.Background()
 	r := startChain(t, 800, 0)
 	n := len(r.blocks) - 1
