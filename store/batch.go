@@ -24,6 +24,9 @@ type Batch struct {
 	arena []byte
 	ents  []bufEntry
 	bulk  *bulkWriter // non-nil in bulk mode (see bulk.go)
+	// alerts are written, numbered, in the transaction that writes the
+	// state (see outbox.go).
+	alerts []*Alert
 }
 
 type bufEntry struct {
@@ -151,6 +154,17 @@ func (b *Batch) PutTx(tx *Tx) error {
 	return nil
 }
 
+// PutAlert queues an alert for the outbox; Commit writes it with the state.
+// Alerts need ordinary commits: a bulk batch refuses them.
+func (b *Batch) PutAlert(a Alert) error {
+	if b.bulk != nil {
+		return fmt.Errorf("store: alerts in a bulk load")
+	}
+	a.Seq, a.Status, a.Retracts = 0, AlertPending, 0
+	b.alerts = append(b.alerts, &a)
+	return nil
+}
+
 // PutSpend records that input in spends output op.
 func (b *Batch) PutSpend(op OutPoint, in InPoint) error {
 	return b.set(spentKey(op), appendInPoint(nil, in))
@@ -169,11 +183,23 @@ func (b *Batch) Commit(st State) error {
 	if err := b.wb.Flush(); err != nil {
 		return fmt.Errorf("store: commit batch: %w", err)
 	}
-	if err := b.s.db.Update(func(txn *badger.Txn) error {
+	b.s.outboxMu.Lock()
+	next := b.s.alertNext
+	err := b.s.db.Update(func(txn *badger.Txn) error {
+		var err error
+		if next, err = b.s.writeAlerts(txn, b.alerts); err != nil {
+			return err
+		}
 		return txn.Set(keyState, mustJSON(&st))
-	}); err != nil {
+	})
+	if err == nil {
+		b.s.alertNext = next
+	}
+	b.s.outboxMu.Unlock()
+	if err != nil {
 		return fmt.Errorf("store: commit state: %w", err)
 	}
+	b.alerts = nil
 	b.s.state = st
 	b.wb = b.s.db.NewWriteBatch()
 	b.keys = 0
@@ -186,6 +212,6 @@ func (b *Batch) Cancel() {
 		os.RemoveAll(b.bulk.dir)
 		b.bulk = nil
 	}
-	b.ents, b.arena = nil, nil
+	b.ents, b.arena, b.alerts = nil, nil, nil
 	b.wb.Cancel()
 }

@@ -13,4 +13,6 @@ var (
 	ErrReadOnly = errors.New("store: opened read-only")
 	// ErrClusterDirty is a cluster forest whose last commit was interrupted.
 	ErrClusterDirty = errors.New("store: cluster state interrupted mid-write (rebuild the clusters)")
+	// ErrRollback is an undo the store cannot do (below its first block).
+	ErrRollback = errors.New("store: cannot roll back")
 )

@@ -59,6 +59,15 @@ import (
 //	                                                                  tag generations it was built for
 //	'z'     gen (4), address (n)                                      exposure record of one address (encoded by the
 //	                                                                  screen package); absent: no exposure
+//	'w'     kind (n), 0x00, value (n)                                 JSON Watch: an address, an entity name or the
+//	                                                                  whole sanctions list to alert on
+//	'W'     sequence (8), from 1                                      JSON Alert: status (pending, delivered,
+//	                                                                  retracted, withdrawn), height, block hash, the alert it
+//	                                                                  retracts (for a notice), rendered body
+//	'm'     "follow-alert-next" (17)                                  uint64 next alert sequence: entries at or past
+//	                                                                  it are a killed commit's and are deleted
+//	'm'     "follow-undo" (11)                                        JSON undo mark while an undo is under way:
+//	                                                                  heights and TxNums being removed (undo.go)
 //
 // A sanctions list is written in one Badger transaction together with the
 // "sanctions-current" pointer, so a failed or interrupted load leaves the
@@ -91,6 +100,8 @@ const (
 	prefixClusterRefusal = 'C'
 	prefixExposure       = 'z'
 	prefixExposureIndex  = 'Z'
+	prefixWatch          = 'w'
+	prefixAlert          = 'W'
 )
 
 // SchemaVersion is bumped whenever a key family or record layout changes.

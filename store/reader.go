@@ -68,4 +68,3 @@ func (r *Reader) Spenders(n TxNum) (map[uint32]InPoint, error) {
 	}
 	return out, nil
 }
-

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -20,6 +21,10 @@ type Options struct {
 	Logger   *slog.Logger // nil: discard
 	// CacheMB is Badger's block cache size; 0 means the default (256 MB).
 	CacheMB int
+	// UndoHook, if set, is called after each durable step of an undo
+	// (UndoStepState, UndoStepDerived, UndoStepDone); crash tests stop the
+	// process there.
+	UndoHook func(step string)
 }
 
 // Store is an open store directory.
@@ -29,6 +34,10 @@ type Store struct {
 	ro    bool
 	log   *slog.Logger
 	state State
+
+	undoHook  func(string)
+	outboxMu  sync.Mutex // orders alert sequence numbers (outbox.go)
+	alertNext uint64
 }
 
 // Open opens or creates the store in dir.
@@ -74,10 +83,25 @@ func Open(dir string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, dir: dir, ro: opt.ReadOnly, log: log}
+	s := &Store{db: db, dir: dir, ro: opt.ReadOnly, log: log, undoHook: opt.UndoHook}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if err := s.loadAlertNext(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if !s.ro {
+		// Complete an undo a kill interrupted; drop a killed commit's alerts.
+		if err := s.finishUndo(); err != nil {
+			db.Close()
+			return nil, err
+		}
+		if err := s.dropHiddenAlerts(); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("store: %w", err)
+		}
 	}
 	return s, nil
 }

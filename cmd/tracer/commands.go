@@ -7,6 +7,8 @@ func commands() []*cli.Command {
 	return []*cli.Command{
 		demoCommand(),
 		ingestCommand(),
+		followCommand(),
+		watchCommand(),
 		statusCommand(),
 		blockCommand(),
 		txCommand(),

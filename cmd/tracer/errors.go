@@ -8,7 +8,9 @@ import (
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/store/ingest"
+	"github.com/tracer-oss/tracer/store/ingest/rpcnode"
 	"github.com/tracer-oss/tracer/store/network"
+	"github.com/tracer-oss/tracer/tracer/alert"
 )
 
 // usageError marks an error caused by the user's input (bad flag, bad txid,
@@ -31,7 +33,7 @@ func badInput(err error) error {
 }
 
 // usageSentinels are library errors that mean the input, not the program, was wrong.
-var usageSentinels = []error{address.ErrInvalid, store.ErrNotFound, network.ErrUnknown, ingest.ErrNoHeight, ingest.ErrNetwork}
+var usageSentinels = []error{address.ErrInvalid, store.ErrNotFound, network.ErrUnknown, ingest.ErrNoHeight, ingest.ErrNetwork, rpcnode.ErrConfig, alert.ErrUnknownEntity, alert.ErrNoList}
 
 func isUsage(err error) bool {
 	var u usageError

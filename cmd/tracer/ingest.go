@@ -8,7 +8,10 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/ingest"
+	"github.com/tracer-oss/tracer/store/network"
+	"github.com/tracer-oss/tracer/tracer/alert"
 )
 
 func ingestCommand() *cli.Command {
@@ -24,16 +27,21 @@ and stores it after the store's tip. Running it again adds new blocks only.
 Examples:
   tracer ingest --blocks ~/.bitcoin/blocks
   tracer --db /tmp/t ingest --blocks blk_0_to_14131.dat
-  tracer ingest --blocks pruned/blocks --start-height 850000`,
-		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "blocks", Usage: "blocks/ `PATH` or a block file (repeatable)", Required: true},
+  tracer ingest --blocks pruned/blocks --start-height 850000
+  tracer ingest --rpc http://127.0.0.1:8332 --rpc-cookie ~/.bitcoin/.cookie
+
+With --rpc it reads the node's best chain over JSON-RPC instead (one pass;
+tracer follow keeps going). Either way, when the best chain leaves the stored
+one, the stored blocks above the fork are undone first (at most --max-reorg).`,
+		Flags: append([]cli.Flag{
+			&cli.StringSliceFlag{Name: "blocks", Usage: "blocks/ `PATH` or a block file (repeatable)"},
 			&cli.StringFlag{Name: "network", Usage: "mainnet, testnet3, testnet4, signet or regtest (default: from the files)"},
 			&cli.Int64Flag{Name: "start-height", Value: -1, Usage: "height of the first block when the files start after genesis (default: BIP34 height)"},
 			&cli.Int64Flag{Name: "to-height", Value: -1, Usage: "stop after this height"},
 			&cli.IntFlag{Name: "workers", Usage: "block decoders (default: one per core)"},
 			&cli.IntFlag{Name: "cache-txs", Value: 1_000_000, Usage: "transactions kept in the input cache"},
 			jsonFlag,
-		},
+		}, rpcFlags(false)...),
 		Action: runIngest,
 	}
 }
@@ -42,22 +50,32 @@ func runIngest(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usageErrorf("ingest takes no arguments (got %q); use --blocks PATH", c.Args().First())
 	}
+	if (len(c.StringSlice("blocks")) == 0) == (c.String("rpc") == "") {
+		return usageErrorf("ingest needs --blocks PATH or --rpc URL (one of them)")
+	}
 	st, err := openStore(c, false)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	prog := newProgress(c.App.ErrWriter)
-	res, err := ingest.Run(c.Context, st, ingest.Config{
+	cfg := ingest.Config{
 		Paths:       c.StringSlice("blocks"),
 		Network:     c.String("network"),
 		StartHeight: int32(c.Int64("start-height")),
 		ToHeight:    int32(c.Int64("to-height")),
 		Workers:     c.Int("workers"),
 		CacheTxs:    c.Int("cache-txs"),
+		MaxReorg:    c.Int("max-reorg"),
 		Logger:      logger(c),
 		Progress:    prog.ingest,
-	})
+	}
+	var res ingest.Result
+	if c.String("rpc") != "" {
+		res, err = syncFromNode(c, st, cfg)
+	} else {
+		res, err = ingest.Run(c.Context, st, cfg)
+	}
 	prog.finish()
 	if err != nil {
 		return err
@@ -77,6 +95,9 @@ func runIngest(c *cli.Context) error {
 	}
 	if res.External > 0 {
 		fmt.Fprintf(w, "%d inputs spend outputs from before height %d: kept as references, value unknown\n", res.External, state.StartHeight)
+	}
+	if res.Reorgs > 0 {
+		fmt.Fprintf(w, "the best chain had switched: undid %d stored blocks\n", res.Undone)
 	}
 	if res.Stale > 0 {
 		fmt.Fprintf(w, "skipped %d stale blocks on losing forks\n", res.Stale)
@@ -163,4 +184,36 @@ func (p *progress) line(s string) {
 		p.last = time.Now()
 		fmt.Fprintln(p.w, s)
 	}
+}
+
+// syncFromNode is ingest --rpc: one pass over the node's best chain, with
+// alerts queued for the watch list (tracer follow delivers them).
+func syncFromNode(c *cli.Context, st *store.Store, cfg ingest.Config) (ingest.Result, error) {
+	if c.Int64("to-height") >= 0 {
+		return ingest.Result{}, usageErrorf("--to-height works with --blocks only")
+	}
+	node, err := dialNode(c)
+	if err != nil {
+		return ingest.Result{}, err
+	}
+	defer node.Close()
+	if n := cfg.Network; n != "" {
+		if net, err := network.ByName(n); err != nil || net.Name != node.Network() {
+			return ingest.Result{}, usageErrorf("--network %s, but the node serves %s", n, node.Network())
+		}
+	}
+	cfg.Network = node.Network()
+	ws, err := st.Watches()
+	if err != nil {
+		return ingest.Result{}, err
+	}
+	if len(ws) > 0 {
+		net, _ := network.ByName(node.Network())
+		a, err := alert.New(st, net.Params)
+		if err != nil {
+			return ingest.Result{}, err
+		}
+		cfg.Observer = a
+	}
+	return ingest.Sync(c.Context, st, node, cfg)
 }

@@ -16,4 +16,14 @@
 // height comes from --start-height or the BIP34 height in its coinbase, and
 // inputs spending outputs from before it are kept as external references
 // with unknown value.
+//
+// Sync reads a live node instead (a Node, such as rpcnode.Client): the same
+// loaders-and-one-writer pipeline fetches blocks by height in parallel.
+// Both paths handle a best chain that leaves the stored one the same way:
+// the stored blocks above the fork are undone with store.Rollback (at most
+// Config.MaxReorg, else ErrReorgTooDeep and nothing changes) and the new
+// ones applied. The writer refuses a block that does not build on the tip
+// (ErrChainMoved: the node switched chains while Sync fetched), and Sync
+// starts over. An Observer (tracer/alert) sees every stored transaction and
+// adds its alerts to the same commits.
 package ingest

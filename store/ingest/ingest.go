@@ -37,6 +37,14 @@ type Config struct {
 	BulkMinBlocks int
 	// OnCommit, if set, is called after each durable commit with the new tip.
 	OnCommit func(height int32)
+	// Observer, if set, sees every stored transaction and adds its writes
+	// (alerts) to the same commits; it turns bulk loading off.
+	Observer Observer
+	// MaxReorg is the deepest best-chain switch undone (blocks); deeper
+	// ones stop with ErrReorgTooDeep and leave the store as it was. 0: 100.
+	MaxReorg int
+	// OnReorg, if set, is called after each undo.
+	OnReorg func(store.RollbackResult)
 }
 
 // Progress is a snapshot of a run.
@@ -72,27 +80,15 @@ type Result struct {
 	CacheMisses  int64         `json:"cache_misses"` // inputs resolved from the store instead of the cache
 	CacheEvicted int64         `json:"cache_evicted"`
 	BulkTo       int32         `json:"bulk_loaded_to"` // last height of the bulk load; -1: none
+	Reorgs       int           `json:"reorgs"`         // best-chain switches undone
+	Undone       int           `json:"undone_blocks"`  // blocks undone by them
 }
 
 // Run ingests the best chain found in cfg.Paths into st, after the store's tip.
 func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 	start := time.Now()
 	res := Result{FromHeight: -1, GapAfter: -1, BulkTo: -1}
-	if cfg.Workers <= 0 {
-		cfg.Workers = runtime.GOMAXPROCS(0)
-	}
-	if cfg.CacheTxs <= 0 {
-		cfg.CacheTxs = 1_000_000
-	}
-	if cfg.BulkMinBlocks == 0 {
-		cfg.BulkMinBlocks = 200
-	}
-	if cfg.CommitTxs <= 0 {
-		cfg.CommitTxs = 200_000
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg = cfg.withDefaults()
 	state := st.State()
 	var net network.Network
 	if cfg.Network != "" {
@@ -145,9 +141,27 @@ func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 		i := 0
 		for i < len(todo) && todo[i].height <= state.Height {
 			if h, err := st.HeightOf(todo[i].hash); err != nil || h != todo[i].height {
-				return res, fmt.Errorf("%w at height %d (block %s is not the stored one)", ErrFork, todo[i].height, todo[i].hash)
+				break
 			}
 			i++
+		}
+		if i < len(todo) && todo[i].height <= state.Height {
+			// The files' best chain leaves the stored one: switch to it when
+			// it reaches at least as high (a shorter branch is more likely
+			// files that lack the stored blocks than a better chain).
+			fork := todo[i].height
+			if tip := todo[len(todo)-1].height; tip < state.Height {
+				return res, fmt.Errorf("%w at height %d (block %s is not the stored one, and the files' chain ends at %d, below the store's tip %d)", ErrFork, fork, todo[i].hash, tip, state.Height)
+			}
+			if i == 0 {
+				if h, err := st.HeightOf(todo[0].prev); err != nil || h != fork-1 {
+					return res, fmt.Errorf("%w at height %d: block %s does not build on a stored block", ErrFork, fork, todo[0].hash)
+				}
+			}
+			if err := rollback(ctx, st, fork-1, cfg, &res); err != nil {
+				return res, err
+			}
+			state = st.State()
 		}
 		res.AlreadyHad = i
 		todo = todo[i:]
@@ -180,6 +194,7 @@ func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 		cache:    newTxCache(cfg.CacheTxs),
 		onCommit: cfg.OnCommit,
 		res:      &res,
+		obs:      cfg.Observer,
 	}
 	if state.Empty() && cfg.BulkMinBlocks >= 0 && len(todo) >= max(cfg.BulkMinBlocks, 1) {
 		w.batch, err = st.NewBulkBatch()
@@ -189,10 +204,16 @@ func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	err = pipeline(ctx, src, todo, cfg, w, start)
+	load := func(_ context.Context, i int, buf *[]byte) (*decoded, error) { return decodeBlock(src, todo[i], buf) }
+	err = pipeline(ctx, len(todo), todo[len(todo)-1].height, load, cfg, w, start)
 	res.Elapsed = time.Since(start)
 	res.ToHeight = w.state.Height
 	res.CacheMisses, res.CacheEvicted = w.cache.misses, w.cache.evicted
+	if err != nil && cfg.Observer != nil {
+		if rerr := cfg.Observer.Reset(); rerr != nil {
+			cfg.Logger.Warn("observer reset", "err", rerr)
+		}
+	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		res.Interrupted = true
 		return res, nil
@@ -200,9 +221,61 @@ func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 	return res, err
 }
 
+func (cfg Config) withDefaults() Config {
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.CacheTxs <= 0 {
+		cfg.CacheTxs = 1_000_000
+	}
+	if cfg.BulkMinBlocks == 0 {
+		cfg.BulkMinBlocks = 200
+	}
+	if cfg.Observer != nil {
+		cfg.BulkMinBlocks = -1
+	}
+	if cfg.CommitTxs <= 0 {
+		cfg.CommitTxs = 200_000
+	}
+	if cfg.MaxReorg <= 0 {
+		cfg.MaxReorg = 100
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return cfg
+}
+
+// rollback undoes the stored blocks above height to, within cfg.MaxReorg.
+func rollback(ctx context.Context, st *store.Store, to int32, cfg Config, res *Result) error {
+	state := st.State()
+	depth := int(state.Height - to)
+	if depth > cfg.MaxReorg {
+		return fmt.Errorf("%w: the best chain leaves the stored one at height %d, %d blocks below the tip %d (limit %d, --max-reorg); the store is unchanged",
+			ErrReorgTooDeep, to+1, depth, state.Height, cfg.MaxReorg)
+	}
+	rr, err := st.Rollback(ctx, to)
+	if err != nil {
+		return err
+	}
+	res.Reorgs++
+	res.Undone += rr.Blocks
+	cfg.Logger.Info("reorganisation: undid blocks", "from", rr.From, "to", rr.To, "txs", rr.Txs, "alerts_retracted", rr.Retracted, "retraction_notices", rr.Notices)
+	if cfg.Observer != nil {
+		if err := cfg.Observer.Reset(); err != nil {
+			return err
+		}
+	}
+	if cfg.OnReorg != nil {
+		cfg.OnReorg(rr)
+	}
+	return nil
+}
+
 // decoded is one block ready for the writer.
 type decoded struct {
-	node   *node
+	height int32
+	hash   chainhash.Hash
 	blk    *wire.MsgBlock
 	txids  []chainhash.Hash
 	sizes  []uint32 // serialized size per tx
@@ -212,10 +285,12 @@ type decoded struct {
 	weight uint32
 }
 
-func pipeline(ctx context.Context, src *blockfile.Source, todo []*node, cfg Config, w *writer, start time.Time) error {
+// pipeline loads blocks 0…count-1 of a run with cfg.Workers loaders and
+// hands them to the writer in order; target is the last block's height.
+func pipeline(ctx context.Context, count int, target int32, load func(ctx context.Context, i int, buf *[]byte) (*decoded, error), cfg Config, w *writer, start time.Time) error {
 	g, gctx := errgroup.WithContext(context.Background())
 	type job struct {
-		n   *node
+		i   int
 		out chan *decoded
 	}
 	jobs := make(chan job, cfg.Workers*4)
@@ -227,7 +302,7 @@ func pipeline(ctx context.Context, src *blockfile.Source, todo []*node, cfg Conf
 	g.Go(func() error {
 		defer close(jobs)
 		defer close(futures)
-		for _, n := range todo {
+		for i := 0; i < count; i++ {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -240,7 +315,7 @@ func pipeline(ctx context.Context, src *blockfile.Source, todo []*node, cfg Conf
 				return nil
 			}
 			select {
-			case jobs <- job{n, ch}:
+			case jobs <- job{i, ch}:
 			case <-stop:
 				return nil
 			case <-gctx.Done():
@@ -253,7 +328,7 @@ func pipeline(ctx context.Context, src *blockfile.Source, todo []*node, cfg Conf
 		g.Go(func() error {
 			var buf []byte
 			for j := range jobs {
-				d, err := decodeBlock(src, j.n, &buf)
+				d, err := load(gctx, j.i, &buf)
 				if err != nil {
 					return err
 				}
@@ -265,7 +340,6 @@ func pipeline(ctx context.Context, src *blockfile.Source, todo []*node, cfg Conf
 	// Writer.
 	g.Go(func() error {
 		defer close(stop)
-		target := todo[len(todo)-1].height
 		last := time.Now()
 		report := func(done bool) {
 			if cfg.Progress != nil {
@@ -312,8 +386,18 @@ func decodeBlock(src *blockfile.Source, n *node, buf *[]byte) (*decoded, error) 
 		return nil, err
 	}
 	*buf = raw
+	d, err := decodeRaw(raw, n.height, n.hash)
+	if err != nil {
+		return nil, &blockfile.Error{File: src.Files[n.rec.File].Path, Offset: n.rec.Offset, Err: err}
+	}
+	return d, nil
+}
+
+// decodeRaw decodes a serialized block expected at height with hash, and
+// checks its content against its header.
+func decodeRaw(raw []byte, height int32, hash chainhash.Hash) (*decoded, error) {
 	where := func(err error) error {
-		return &blockfile.Error{File: src.Files[n.rec.File].Path, Offset: n.rec.Offset, Err: fmt.Errorf("%w at height %d (%s): %v", ErrBadBlock, n.height, n.hash, err)}
+		return fmt.Errorf("%w at height %d (%s): %v", ErrBadBlock, height, hash, err)
 	}
 	blk := new(wire.MsgBlock)
 	r := bytes.NewReader(raw)
@@ -323,14 +407,15 @@ func decodeBlock(src *blockfile.Source, n *node, buf *[]byte) (*decoded, error) 
 	if r.Len() != 0 {
 		return nil, where(fmt.Errorf("%d bytes after the block", r.Len()))
 	}
-	if blk.Header.BlockHash() != n.hash {
-		return nil, where(errors.New("header changed between passes"))
+	if blk.Header.BlockHash() != hash {
+		return nil, where(errors.New("the block's hash is not the one asked for"))
 	}
 	if len(blk.Transactions) == 0 {
 		return nil, where(errors.New("no transactions"))
 	}
 	d := &decoded{
-		node:   n,
+		height: height,
+		hash:   hash,
 		blk:    blk,
 		txids:  make([]chainhash.Hash, len(blk.Transactions)),
 		sizes:  make([]uint32, len(blk.Transactions)),

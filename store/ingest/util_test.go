@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"bytes"
+	"os"
 
 	"github.com/btcsuite/btcd/chaincfg"
 )
@@ -9,3 +10,5 @@ import (
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 func nil2params() *chaincfg.Params { return &chaincfg.MainNetParams }
+
+func tempDir() (string, error) { return os.MkdirTemp("", "tracer-ingest-test") }

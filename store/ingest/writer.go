@@ -25,6 +25,20 @@ type writer struct {
 	onCommit        func(int32)
 	tx              store.Tx // reused per transaction
 	pendingCoinbase *store.Tx
+	obs             Observer // nil: none
+}
+
+// Observer sees every block the writer stores, transaction by transaction
+// with inputs resolved (the coinbase last), and may add writes such as
+// alerts to the same batch, so that they commit together with the block.
+// The Tx is valid only during the call.
+type Observer interface {
+	Tx(b *store.Batch, blk *store.Block, tx *store.Tx) error
+	// Committed follows each durable commit.
+	Committed()
+	// Reset follows an undo or a cancelled batch: what the observer keeps
+	// about uncommitted or removed blocks is void.
+	Reset() error
 }
 
 const (
@@ -33,10 +47,13 @@ const (
 )
 
 func (w *writer) block(d *decoded) error {
-	height := d.node.height
+	height := d.height
+	if !w.state.Empty() && (height != w.state.Height+1 || d.blk.Header.PrevBlock != w.state.Hash) {
+		return fmt.Errorf("%w: block %d (%s) builds on %s, the tip is %d (%s)", ErrChainMoved, height, d.hash, d.blk.Header.PrevBlock, w.state.Height, w.state.Hash)
+	}
 	blk := store.Block{
 		Height:  height,
-		Hash:    d.node.hash,
+		Hash:    d.hash,
 		Header:  d.blk.Header,
 		FirstTx: w.state.NextTx,
 		NumTx:   uint32(len(d.blk.Transactions)),
@@ -76,7 +93,7 @@ func (w *writer) block(d *decoded) error {
 			prev := &txin.PreviousOutPoint
 			op, value, ok, err := w.resolve(prev)
 			if err != nil {
-				return fmt.Errorf("block %d (%s) tx %s input %d: %w", height, d.node.hash, tx.ID, vin, err)
+				return fmt.Errorf("block %d (%s) tx %s input %d: %w", height, d.hash, tx.ID, vin, err)
 			}
 			if !ok {
 				tx.Inputs = append(tx.Inputs, store.Input{Kind: store.InputExternal, Ext: *prev})
@@ -110,8 +127,15 @@ func (w *writer) block(d *decoded) error {
 			cb := *tx
 			cb.Inputs = append([]store.Input(nil), tx.Inputs...)
 			w.pendingCoinbase = &cb
-		} else if err := w.batch.PutTx(tx); err != nil {
-			return err
+		} else {
+			if err := w.batch.PutTx(tx); err != nil {
+				return err
+			}
+			if w.obs != nil {
+				if err := w.obs.Tx(w.batch, &blk, tx); err != nil {
+					return err
+				}
+			}
 		}
 		// Remember outputs for later inputs. Genesis's coinbase is not
 		// spendable (as in Bitcoin Core): it never enters the cache.
@@ -145,8 +169,13 @@ func (w *writer) block(d *decoded) error {
 	if err := w.batch.PutTx(cb); err != nil {
 		return err
 	}
+	if w.obs != nil {
+		if err := w.obs.Tx(w.batch, &blk, cb); err != nil {
+			return err
+		}
+	}
 	w.state.Height = height
-	w.state.Hash = d.node.hash
+	w.state.Hash = d.hash
 	w.state.Blocks++
 	w.res.Blocks++
 	w.res.Txs += int64(len(d.blk.Transactions))
@@ -205,6 +234,9 @@ func (w *writer) commit(final bool) error {
 		return err
 	}
 	w.cache.trim()
+	if w.obs != nil {
+		w.obs.Committed()
+	}
 	if w.onCommit != nil {
 		w.onCommit(w.state.Height)
 	}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tracer-oss/tracer/store/ingest"
+	"github.com/tracer-oss/tracer/store/ingest/rpcnode"
+	"github.com/tracer-oss/tracer/tracer/alert"
+	"github.com/tracer-oss/tracer/tracer/follow"
+)
+
+// rpcFlags reach a node's JSON-RPC; ingest and follow share them.
+func rpcFlags(required bool) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "rpc", Usage: "node JSON-RPC `URL` (http://127.0.0.1:8332, https://… for btcd TLS, or host:port)", Required: required},
+		&cli.StringFlag{Name: "rpc-cookie", Usage: "the node's .cookie `FILE` (Bitcoin Core)"},
+		&cli.StringFlag{Name: "rpc-user", Usage: "RPC user", EnvVars: []string{"TRACER_RPC_USER"}},
+		&cli.StringFlag{Name: "rpc-pass", Usage: "RPC password", EnvVars: []string{"TRACER_RPC_PASS"}},
+		&cli.BoolFlag{Name: "rpc-notls", Usage: "plain HTTP to a host:port (btcd --notls)"},
+		&cli.StringFlag{Name: "rpc-cert", Usage: "btcd's rpc.cert `FILE` for https"},
+		&cli.IntFlag{Name: "rpc-conns", Value: 4, Usage: "parallel RPC connections for the initial sync"},
+		&cli.IntFlag{Name: "max-reorg", Value: 100, Usage: "deepest best-chain switch to undo; deeper stops with an error"},
+	}
+}
+
+func dialNode(c *cli.Context) (*rpcnode.Client, error) {
+	n, err := rpcnode.Dial(c.Context, rpcnode.Config{
+		URL: c.String("rpc"), User: c.String("rpc-user"), Pass: c.String("rpc-pass"), Cookie: c.String("rpc-cookie"),
+		NoTLS: c.Bool("rpc-notls"), CertFile: c.String("rpc-cert"), Conns: c.Int("rpc-conns"),
+	})
+	if err != nil {
+		return nil, badInputIf(err, rpcnode.ErrConfig)
+	}
+	return n, nil
+}
+
+func followCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "follow",
+		Usage:     "keep the store on a live node's best chain and alert on watched addresses",
+		ArgsUsage: " ",
+		Description: `Syncs the store from a Bitcoin Core or btcd node over JSON-RPC, then polls it.
+When the node's best chain switches, the store's abandoned blocks are undone
+exactly and the new ones applied; a switch deeper than --max-reorg stops with
+an error and leaves the store as it was. Transactions that pay into or spend
+from a watched address (tracer watch add) raise alerts, stored in the same
+commit as their block and delivered as JSON lines (--alerts FILE, or stdout)
+and to a webhook (--webhook URL, signed with HMAC-SHA256 in X-Tracer-Signature
+when --webhook-secret is set). Alerts of undone blocks are retracted. SIGINT
+or SIGTERM stops it cleanly; run it again to continue.
+
+Examples:
+  tracer follow --rpc http://127.0.0.1:8332 --rpc-cookie ~/.bitcoin/.cookie --alerts alerts.jsonl
+  tracer follow --rpc 127.0.0.1:18334 --rpc-notls --rpc-user u --rpc-pass p --webhook https://hooks.example/x --webhook-secret s3cret`,
+		Flags: append(rpcFlags(true),
+			&cli.DurationFlag{Name: "poll", Value: 2 * time.Second, Usage: "how often to ask the node for new blocks"},
+			&cli.StringFlag{Name: "alerts", Usage: "append alerts as JSON lines to `FILE` (default: stdout)"},
+			&cli.StringFlag{Name: "webhook", Usage: "POST each alert to `URL`"},
+			&cli.StringFlag{Name: "webhook-secret", Usage: "HMAC-SHA256 key for X-Tracer-Signature", EnvVars: []string{"TRACER_WEBHOOK_SECRET"}},
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:9101", Usage: "serve /healthz and /metrics here (\"\" for none)"},
+			&cli.IntFlag{Name: "workers", Usage: "block decoders (default: one per core)"},
+		),
+		Action: runFollow,
+	}
+}
+
+func runFollow(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageErrorf("follow takes no arguments (got %q)", c.Args().First())
+	}
+	node, err := dialNode(c)
+	if err != nil {
+		return err
+	}
+	defer node.Close()
+	st, err := openStore(c, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var sinks []alert.Sink
+	if p := c.String("alerts"); p != "" {
+		f, err := alert.OpenFile(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		sinks = append(sinks, f)
+	} else {
+		sinks = append(sinks, &alert.WriterSink{W: c.App.Writer})
+	}
+	if u := c.String("webhook"); u != "" {
+		sinks = append(sinks, &alert.WebhookSink{URL: u, Secret: []byte(c.String("webhook-secret"))})
+	}
+	log := logger(c)
+	fmt.Fprintf(c.App.ErrWriter, "following %s node at %s from height %d\n", node.Network(), c.String("rpc"), st.State().Height)
+	err = follow.Run(c.Context, st, node, follow.Config{
+		Sync: ingest.Config{Network: node.Network(), Workers: c.Int("workers"), MaxReorg: c.Int("max-reorg"),
+			StartHeight: -1, ToHeight: -1, Logger: log},
+		Poll:   c.Duration("poll"),
+		Alerts: true,
+		Sinks:  sinks,
+		Listen: c.String("listen"),
+		Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.ErrWriter, "stopped at height %d; run the same command to continue\n", st.State().Height)
+	return nil
+}
+
+// badInputIf marks err as a usage error when it is one of sentinels.
+func badInputIf(err error, sentinels ...error) error {
+	for _, s := range sentinels {
+		if errors.Is(err, s) {
+			return badInput(err)
+		}
+	}
+	return err
+}

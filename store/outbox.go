@@ -1,0 +1,361 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Watches and the alert outbox.
+//
+// A watch names what to alert on; the alerter resolves it to addresses. An
+// alert is written to the outbox ('W', sequence numbers from 1) in the same
+// commit as the block it reports, so no alert is lost when the process
+// stops: a deliverer sends pending alerts in sequence order and marks each
+// delivered. Sequence numbers are handed out under outboxMu and published by
+// 'm' "follow-alert-next", written in the transaction that writes the
+// alerts; an alert at or past it is invisible (the leftover of a killed
+// commit) and Open deletes it.
+//
+// When an undo removes a block, its undelivered alerts are retracted (never
+// delivered) and each delivered one gets a retraction notice, a new outbox
+// entry. An alert retracted while a deliverer was sending it gets its notice
+// when MarkDelivered learns of the retraction. So a consumer sees every
+// alert once and every withdrawn delivered alert withdrawn once.
+
+var keyAlertNext = append([]byte{prefixMeta}, "follow-alert-next"...)
+
+// WatchKind says what a watch names.
+type WatchKind string
+
+const (
+	WatchAddress   WatchKind = "address"   // one address
+	WatchEntity    WatchKind = "entity"    // every address of a sanctioned profile (by name)
+	WatchSanctions WatchKind = "sanctions" // every address on the list in force
+)
+
+// Watch is one entry of the watch list.
+type Watch struct {
+	Kind  WatchKind `json:"kind"`
+	Value string    `json:"value,omitempty"` // the address or entity name
+	Added time.Time `json:"added"`
+	// FromHeight is the store's tip when the watch was added: blocks at or
+	// below it are history and raise no alert.
+	FromHeight int32 `json:"from_height"`
+}
+
+func watchKey(kind WatchKind, value string) []byte {
+	k := []byte{prefixWatch}
+	k = append(k, kind...)
+	k = append(k, 0)
+	return append(k, value...)
+}
+
+// AddWatch stores w; it reports false when the same watch existed.
+func (s *Store) AddWatch(w Watch) (bool, error) {
+	if s.ro {
+		return false, ErrReadOnly
+	}
+	added := false
+	err := s.db.Update(func(txn *badger.Txn) error {
+		k := watchKey(w.Kind, w.Value)
+		if _, err := txn.Get(k); err == nil {
+			return nil
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		added = true
+		return txn.Set(k, mustJSON(&w))
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: add watch: %w", err)
+	}
+	return added, nil
+}
+
+// RemoveWatch deletes a watch; it reports false when there was none.
+func (s *Store) RemoveWatch(kind WatchKind, value string) (bool, error) {
+	if s.ro {
+		return false, ErrReadOnly
+	}
+	found := false
+	err := s.db.Update(func(txn *badger.Txn) error {
+		k := watchKey(kind, value)
+		if _, err := txn.Get(k); errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		found = true
+		return txn.Delete(k)
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: remove watch: %w", err)
+	}
+	return found, nil
+}
+
+// Watches returns the watch list in key order (kind, then value).
+func (s *Store) Watches() ([]Watch, error) {
+	var out []Watch
+	err := s.db.View(func(txn *badger.Txn) error {
+		prefix := []byte{prefixWatch}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			var w Watch
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &w) }); err != nil {
+				return fmt.Errorf("%w: watch %q: %v", ErrCorrupt, it.Item().Key(), err)
+			}
+			out = append(out, w)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// AlertStatus is where an alert is in its life.
+type AlertStatus uint8
+
+const (
+	AlertPending   AlertStatus = iota // waiting for delivery
+	AlertDelivered                    // every sink has it
+	AlertRetracted                    // its block was undone before delivery: never sent
+	AlertWithdrawn                    // delivered, then its block was undone: a notice follows it
+)
+
+func (a AlertStatus) String() string {
+	switch a {
+	case AlertPending:
+		return "pending"
+	case AlertDelivered:
+		return "delivered"
+	case AlertRetracted:
+		return "retracted"
+	case AlertWithdrawn:
+		return "withdrawn"
+	}
+	return fmt.Sprintf("status(%d)", uint8(a))
+}
+
+// Alert is an outbox entry. The store keeps Body opaque: the alerter
+// renders it.
+type Alert struct {
+	Seq      uint64          `json:"seq"`
+	Status   AlertStatus     `json:"status"`
+	Height   int32           `json:"height"`
+	Block    chainhash.Hash  `json:"block"`
+	Retracts uint64          `json:"retracts,omitempty"` // non-zero: a retraction notice for that alert
+	Body     json.RawMessage `json:"body"`
+}
+
+func alertKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{prefixAlert}, seq)
+}
+
+func (s *Store) loadAlertNext() error {
+	s.alertNext = 1
+	return s.db.View(func(txn *badger.Txn) error {
+		err := s.get(txn, keyAlertNext, func(v []byte) error {
+			if len(v) != 8 {
+				return fmt.Errorf("%w: follow-alert-next %x", ErrCorrupt, v)
+			}
+			s.alertNext = binary.BigEndian.Uint64(v)
+			return nil
+		})
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+}
+
+// dropHiddenAlerts deletes outbox entries at or past the published sequence:
+// alerts of a commit that a kill interrupted.
+func (s *Store) dropHiddenAlerts() error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		prefix := []byte{prefixAlert}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		var keys [][]byte
+		for it.Seek(alertKey(s.alertNext)); it.ValidForPrefix(prefix); it.Next() {
+			keys = append(keys, it.Item().KeyCopy(nil))
+		}
+		it.Close()
+		for _, k := range keys {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// writeAlerts numbers alerts from s.alertNext and writes them with the new
+// counter into txn. The caller holds outboxMu and sets s.alertNext to the
+// returned value once txn commits.
+func (s *Store) writeAlerts(txn *badger.Txn, alerts []*Alert) (uint64, error) {
+	next := s.alertNext
+	for _, a := range alerts {
+		a.Seq = next
+		next++
+		if err := txn.Set(alertKey(a.Seq), mustJSON(a)); err != nil {
+			return s.alertNext, err
+		}
+	}
+	if next != s.alertNext {
+		if err := txn.Set(keyAlertNext, binary.BigEndian.AppendUint64(nil, next)); err != nil {
+			return s.alertNext, err
+		}
+	}
+	return next, nil
+}
+
+// retractAlerts withdraws the live alerts of blocks above height to. Live
+// alerts are in non-decreasing height order (each undo withdraws everything
+// above its target), so a backward scan stops at the first live alert at or
+// below to. The caller holds outboxMu.
+func (s *Store) retractAlerts(txn *badger.Txn, to int32) (retracted, notices int, err error) {
+	prefix := []byte{prefixAlert}
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true, PrefetchValues: true})
+	var pending []*Alert
+	var delivered []*Alert
+	for it.Seek(alertKey(s.alertNext - 1)); it.ValidForPrefix(prefix); it.Next() {
+		var a Alert
+		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &a) }); err != nil {
+			it.Close()
+			return 0, 0, fmt.Errorf("%w: alert %x: %v", ErrCorrupt, it.Item().Key(), err)
+		}
+		if a.Retracts != 0 || a.Status == AlertRetracted || a.Status == AlertWithdrawn {
+			continue
+		}
+		if a.Height <= to {
+			break
+		}
+		if a.Status == AlertPending {
+			pending = append(pending, &a)
+		} else {
+			delivered = append(delivered, &a)
+		}
+	}
+	it.Close()
+	for _, a := range pending {
+		a.Status = AlertRetracted
+		if err := txn.Set(alertKey(a.Seq), mustJSON(a)); err != nil {
+			return 0, 0, err
+		}
+	}
+	// Notices in the original order.
+	var out []*Alert
+	for i := len(delivered) - 1; i >= 0; i-- {
+		a := delivered[i]
+		out = append(out, &Alert{Height: a.Height, Block: a.Block, Retracts: a.Seq, Body: a.Body})
+		a.Status = AlertWithdrawn
+		if err := txn.Set(alertKey(a.Seq), mustJSON(a)); err != nil {
+			return 0, 0, err
+		}
+	}
+	next, err := s.writeAlerts(txn, out)
+	if err != nil {
+		return 0, 0, err
+	}
+	s.alertNext = next // the caller reloads it if txn fails
+	return len(pending), len(out), nil
+}
+
+// PendingAlerts returns up to limit pending alerts with a sequence number
+// above after, in order.
+func (s *Store) PendingAlerts(after uint64, limit int) ([]Alert, error) {
+	s.outboxMu.Lock()
+	end := s.alertNext
+	s.outboxMu.Unlock()
+	var out []Alert
+	err := s.db.View(func(txn *badger.Txn) error {
+		prefix := []byte{prefixAlert}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Seek(alertKey(after + 1)); it.ValidForPrefix(prefix) && len(out) < limit; it.Next() {
+			seq := binary.BigEndian.Uint64(it.Item().Key()[1:])
+			if seq >= end {
+				break
+			}
+			var a Alert
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &a) }); err != nil {
+				return fmt.Errorf("%w: alert %d: %v", ErrCorrupt, seq, err)
+			}
+			if a.Status == AlertPending {
+				out = append(out, a)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Alerts calls fn for every visible outbox entry in order.
+func (s *Store) Alerts(fn func(Alert) error) error {
+	s.outboxMu.Lock()
+	end := s.alertNext
+	s.outboxMu.Unlock()
+	return s.db.View(func(txn *badger.Txn) error {
+		prefix := []byte{prefixAlert}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			seq := binary.BigEndian.Uint64(it.Item().Key()[1:])
+			if seq >= end {
+				break
+			}
+			var a Alert
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &a) }); err != nil {
+				return fmt.Errorf("%w: alert %d: %v", ErrCorrupt, seq, err)
+			}
+			if err := fn(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// MarkDelivered records that alert seq reached every sink. If an undo
+// retracted it while it was in flight, a retraction notice is queued
+// instead of losing the fact that it went out; notice reports that.
+func (s *Store) MarkDelivered(seq uint64) (notice bool, err error) {
+	if s.ro {
+		return false, ErrReadOnly
+	}
+	s.outboxMu.Lock()
+	defer s.outboxMu.Unlock()
+	next := s.alertNext
+	err = s.db.Update(func(txn *badger.Txn) error {
+		var a Alert
+		if err := s.get(txn, alertKey(seq), func(v []byte) error { return json.Unmarshal(v, &a) }); err != nil {
+			return err
+		}
+		switch a.Status {
+		case AlertDelivered, AlertWithdrawn:
+			return nil
+		case AlertRetracted:
+			notice = true
+			var err error
+			next, err = s.writeAlerts(txn, []*Alert{{Height: a.Height, Block: a.Block, Retracts: a.Seq, Body: a.Body}})
+			if err != nil {
+				return err
+			}
+			a.Status = AlertWithdrawn
+		default:
+			a.Status = AlertDelivered
+		}
+		return txn.Set(alertKey(seq), mustJSON(&a))
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: mark alert %d delivered: %w", seq, err)
+	}
+	s.alertNext = next
+	return notice, nil
+}
