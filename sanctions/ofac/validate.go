@@ -28,21 +28,14 @@ func (v validator) check(asset, addr, where string) string {
 	return addr
 }
 
-// ValidateXBT reports whether addr is a valid Bitcoin address: of mainnet,
-// or of a test network (lists written for test chains use those).
+// ValidateXBT reports whether addr is a valid Bitcoin mainnet address.
 func ValidateXBT(addr string) error {
-	var first error
-	for _, net := range []*chaincfg.Params{&chaincfg.MainNetParams, &chaincfg.TestNet3Params, &chaincfg.RegressionNetParams, &chaincfg.SigNetParams} {
-		a, err := btcutil.DecodeAddress(addr, net)
-		if err == nil && a.IsForNet(net) {
-			return nil
-		}
-		if first == nil {
-			if err == nil {
-				err = fmt.Errorf("not a mainnet address")
-			}
-			first = err
-		}
+	a, err := btcutil.DecodeAddress(addr, &chaincfg.MainNetParams)
+	if err != nil {
+		return err
 	}
-	return first
+	if !a.IsForNet(&chaincfg.MainNetParams) {
+		return fmt.Errorf("not a mainnet address")
+	}
+	return nil
 }
