@@ -55,28 +55,27 @@
 // The transaction mix (share of all transactions measured at 100,000 and
 // 1,000,000 txs; the summary reports each run's):
 //
-//	payment, 1 input (payee + change; change reuses the input address 10%,
-//	  payees reuse a known address 20%; 3% add a 546-sat dust output)
-//	  or 2–4 inputs                                                        ~64%
+//	payment, 1 input (payee + change, or send-all without change 20%;
+//	  change reuses the input address 10%, payees reuse a known address
+//	  20%; 3% add a 546-sat dust output) or 2–4 inputs                  60–67%
 //	exchange deposit (to a customer's deposit address, one per customer) ~15%
-//	consolidation (3–10 inputs → 1; more when the pool is large)       8–15%
 //	batch payment (2–6 payees + change)                                    ~8%
-//	exchange withdrawal (a hot wallet pays 3–27 customers + change)       2–4%
+//	consolidation (3–20 inputs → 1; more when the pool is large)         5–10%
+//	exchange withdrawal (a hot wallet pays 3–12 customers + change)       4–6%
 //	CoinJoin-like (5–15 owners, equal outputs of 0.01–0.5 BTC + changes)  ~0.5%
 //	peel chains (a 0.5+ BTC output peeled 10–70 hops, one hop per block)  ~0.2%
 //	exchange sweeps (up to 100 deposits → a tagged hot wallet)           ~0.2%
 //	mining payouts (a matured coinbase → 10–60 users, one+ a block)    0.1–0.4%
 //
-// That gives about 2.2 inputs and 2.9 outputs per transaction and 430 bytes
-// per transaction on disk.
+// That gives about 2.2–2.5 inputs and 2.5–2.8 outputs per transaction.
 //
 // Outputs under 20,000 sat are never spent again (dust), and the pool of
 // spendable outputs is capped at three times a goal of 15 blocks' worth of
-// transactions (at most 900,000): beyond it small outputs are forgotten, like
-// lost coins, and consolidations become common. Memory stays bounded (live
+// transactions: above twice the goal consolidations become common, and
+// beyond the cap small outputs are forgotten, like lost coins. Memory stays bounded (live
 // heap about 80 MB at 2,000 txs a block) and the economy's value steady
-// (TestEconomyLongRun plans 10,000,000 txs with the pool holding ~14,600 BTC
-// throughout). The summary reports the
+// (TestEconomyLongRun, planning only: at 4,000,000 txs the pool holds about
+// 63,000 outputs worth ~14,600 BTC, as it did at 1,000,000). The summary reports the
 // measured script mix and the counts of each kind.
 //
 // # Scenarios

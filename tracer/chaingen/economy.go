@@ -276,28 +276,28 @@ func (g *generator) split(total int64, k int) []int64 {
 
 func (g *generator) everyday() bool {
 	r := g.rng.IntN(1000)
-	if len(g.pool) > 2*g.poolGoal && r < 200 {
+	if len(g.pool) > 2*g.poolGoal && r < 100 {
 		return g.consolidate()
 	}
 	if len(g.pool) < g.poolGoal/2 && r < 300 {
 		return g.withdraw() || g.batchPay()
 	}
 	switch {
-	case r < 500:
+	case r < 450:
 		return g.payment(1)
-	case r < 600:
+	case r < 570:
 		return g.payment(2 + g.rng.IntN(3))
-	case r < 650:
+	case r < 620:
 		return g.consolidate()
-	case r < 800:
+	case r < 770:
 		return g.deposit()
-	case r < 880:
+	case r < 850:
 		return g.withdraw() || g.payment(1)
-	case r < 960:
+	case r < 930:
 		return g.batchPay()
-	case r < 965:
+	case r < 935:
 		return g.coinjoin()
-	case r < 968:
+	case r < 938:
 		return g.startPeel()
 	default:
 		return g.payment(1)
@@ -351,6 +351,12 @@ func (g *generator) payment(n int) bool {
 	amt := int64(float64(avail) * (0.05 + 0.75*g.rng.Float64()))
 	amt = max(amt, minPoolValue)
 	p := &ptx{kind: kindPayment, ins: ins}
+	if len(ins) == 1 && len(extra) == 0 && g.rng.IntN(5) == 0 {
+		// Send-all: the whole input to the payee, no change.
+		p.outs = append(p.outs, out(sum(ins)-feeFor(g.feeRate(), ins, []ScriptType{to.typ}), to, destPool, nil))
+		g.add(p)
+		return true
+	}
 	pay, ch := out(amt, to, destPool, nil), out(avail-amt, change, destPool, nil)
 	if g.rng.IntN(2) == 0 {
 		p.outs = append(p.outs, pay, ch)
@@ -396,7 +402,7 @@ func (g *generator) batchPay() bool {
 }
 
 func (g *generator) consolidate() bool {
-	k := 3 + g.rng.IntN(8)
+	k := 3 + g.rng.IntN(18)
 	var ins []*utxo
 	for i := 0; i < k; i++ {
 		if u := g.take(0); u != nil {
@@ -477,7 +483,7 @@ func (g *generator) withdraw() bool {
 	u := ex.hotUTXOs[i]
 	ex.hotUTXOs[i] = ex.hotUTXOs[len(ex.hotUTXOs)-1]
 	ex.hotUTXOs = ex.hotUTXOs[:len(ex.hotUTXOs)-1]
-	k := min(3+g.rng.IntN(25), int(u.value/(10*minPoolValue)))
+	k := min(3+g.rng.IntN(10), int(u.value/(10*minPoolValue)))
 	if k < 1 {
 		return false // too small to bother; leave it
 	}

@@ -75,6 +75,10 @@ func TestEconomyLongRun(t *testing.T) {
 	if len(g.pool) > 3*g.poolGoal {
 		t.Fatalf("pool %d above its cap %d", len(g.pool), 3*g.poolGoal)
 	}
-	t.Logf("%d txs in %d blocks; pool %d outputs worth %.2f BTC (minimum %.2f)", g.doneTxs, g.height,
-		len(g.pool), float64(poolValue())/coin, float64(minValue)/coin)
+	var ins int64
+	for _, n := range g.spent {
+		ins += n
+	}
+	t.Logf("%d txs in %d blocks; pool %d outputs worth %.2f BTC (minimum %.2f); kinds %v; %.2f inputs/tx", g.doneTxs, g.height,
+		len(g.pool), float64(poolValue())/coin, float64(minValue)/coin, g.kinds, float64(ins)/float64(g.doneTxs))
 }
