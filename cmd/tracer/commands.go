@@ -16,5 +16,7 @@ func commands() []*cli.Command {
 		sanctionsCommand(),
 		tagsCommand(),
 		traceCommand(),
+		jobsCommand(),
+		exportCommand(),
 	}
 }

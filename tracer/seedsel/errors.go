@@ -7,7 +7,7 @@ var (
 	// loaded sanctions list.
 	ErrNoList = errors.New("seedsel: no sanctions list loaded (run tracer sanctions load FILE first)")
 	// ErrNoMatch is a selection that matches no address.
-	ErrNoMatch = errors.New("seedsel: the selection matches no address")
+	ErrNoMatch = errors.New("seedsel: no match")
 	// ErrBadAddress is an address that does not parse on the store's network.
 	ErrBadAddress = errors.New("seedsel: invalid address")
 )

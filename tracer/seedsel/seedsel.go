@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ type Selection struct {
 	Addresses     []string `json:"addresses,omitempty"`
 	AddressSource string   `json:"-"`                      // Source of the Addresses seeds, e.g. "command line"
 	File          string   `json:"file,omitempty"`         // seed file (CSV, JSON or YAML; sanctions/seeds)
+	Dir           string   `json:"-"`                      // where a relative File is; "" is the working directory
 	FileSHA256    string   `json:"file_sha256,omitempty"`  // content hash of File, recorded by callers that need it
 	Entity        string   `json:"entity,omitempty"`       // sanctioned entities whose name contains it
 	Program       string   `json:"program,omitempty"`      // sanctions program, e.g. CYBER2
@@ -114,7 +116,11 @@ func (s *Selector) Seeds(ctx context.Context, sel Selection) ([]tracer.Seed, Sta
 		add(tracer.Seed{Addr: addr, Source: sel.AddressSource})
 	}
 	if sel.File != "" {
-		list, err := seeds.ParseFile(ctx, sel.File, s.params)
+		path := sel.File
+		if sel.Dir != "" && !filepath.IsAbs(path) {
+			path = filepath.Join(sel.Dir, path)
+		}
+		list, err := seeds.ParseFile(ctx, path, s.params)
 		if err != nil {
 			return nil, st, err
 		}
