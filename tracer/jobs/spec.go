@@ -197,6 +197,19 @@ func (p *parser) mapping(n *yaml.Node, job, field string, allowed map[string]boo
 	return out, nil
 }
 
+// peek returns the value of key in mapping n, nil if absent.
+func peek(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
 // optionKeys are the trace options a default, a trace or a matrix may set.
 var optionKeys = map[string]bool{
 	"direction": true, "model": true, "fees_tainted": true, "max_hops": true, "min_value": true,
@@ -328,7 +341,11 @@ func (p *parser) claim(n *yaml.Node, name string) error {
 
 func (p *parser) trace(item *yaml.Node, base Job, i int) (Job, error) {
 	where := fmt.Sprintf("traces[%d]", i)
-	m, err := p.mapping(item, "", where, with(optionKeys, "name", "seeds"))
+	job, prefix := "", where
+	if n := peek(item, "name"); n != nil && nameRE.MatchString(n.Value) {
+		job, prefix = n.Value, "" // errors name the job rather than its index
+	}
+	m, err := p.mapping(item, job, prefix, with(optionKeys, "name", "seeds"))
 	if err != nil {
 		return Job{}, err
 	}
@@ -424,7 +441,10 @@ func (p *parser) seeds(n *yaml.Node, m map[string]*yaml.Node, job, field string)
 
 func (p *parser) matrix(item *yaml.Node, base Job, i int) ([]Job, error) {
 	where := fmt.Sprintf("matrix[%d]", i)
-	m, err := p.mapping(item, "", where, with(without(optionKeys, "model"), "name", "seeds", "models"))
+	if n := peek(item, "name"); n != nil && nameRE.MatchString(n.Value) {
+		where = n.Value
+	}
+	m, err := p.mapping(item, where, "", with(without(optionKeys, "model"), "name", "seeds", "models"))
 	if err != nil {
 		return nil, err
 	}
