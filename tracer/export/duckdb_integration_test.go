@@ -75,4 +75,3 @@ func TestGraphDuckDB(t *testing.T) {
 	}
 	t.Logf("DuckDB: %s", out)
 }
-

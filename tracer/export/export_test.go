@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 // store, independently of the exporter.
 type storeSums struct {
 	txs, inputs, outputs, spent int64
-	outValue, inValue       int64
+	outValue, inValue           int64
 }
 
 func sums(t *testing.T, st *store.Store, from, to int32) storeSums {
