@@ -35,6 +35,7 @@ fuzz: ## run each fuzz test for FUZZTIME (default 20s)
 	$(GO) test -run '^$$' -fuzz FuzzDecodeTx -fuzztime $${FUZZTIME:-20s} ./store
 	$(GO) test -run '^$$' -fuzz FuzzClassify -fuzztime $${FUZZTIME:-20s} ./store/address
 	$(GO) test -run '^$$' -fuzz FuzzRender -fuzztime $${FUZZTIME:-20s} ./tracer/report
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $${FUZZTIME:-20s} ./tracer/jobs
 
 bench: ## benchmarks (ingest of a generated 1M-tx chain, Badger ceiling, lookups)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
