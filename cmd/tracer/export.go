@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strconv"
 	"time"
 
@@ -59,10 +60,7 @@ func runExportTrace(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usageErrorf("export trace: want one report.json or folder, got %d arguments", c.NArg())
 	}
-	traces, err := export.LoadTraces(c.Args().First())
-	if err != nil {
-		return badInput(err)
-	}
+	traces := export.LoadTraces(c.Args().First())
 	var st export.TraceStats
 	write := func(edges, hits io.Writer) error {
 		var err error
@@ -78,7 +76,7 @@ func runExportTrace(c *cli.Context) error {
 		})
 	}
 	if err != nil {
-		return err
+		return badInputIf(err, export.ErrNotTrace, fs.ErrNotExist)
 	}
 	fmt.Fprintf(c.App.ErrWriter, "export: %d traces: %d edges to %s", st.Traces, st.Edges, out)
 	if hitsPath != "" {

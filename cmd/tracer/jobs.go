@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -83,6 +84,16 @@ func runJobs(c *cli.Context) error {
 	}
 	if sum == nil {
 		return err
+	}
+	if errors.Is(err, context.Canceled) {
+		n := 0
+		for _, r := range sum.Rows {
+			if r.Status != jobs.StatusInterrupted {
+				n++
+			}
+		}
+		fmt.Fprintf(c.App.ErrWriter, "jobs: interrupted with %d of %d jobs finished; the same command resumes\n", n, len(sum.Rows))
+		return cli.Exit("", exitFailure)
 	}
 	failed := sum.Failed()
 	fmt.Fprintf(c.App.ErrWriter, "jobs: %d jobs: %d computed in %s, %d finished earlier, %d failed; summary in %s\n",

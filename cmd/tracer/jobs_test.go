@@ -173,16 +173,11 @@ func countDone(dir string) int {
 	return len(m)
 }
 
-// TestJobsKillResume runs a 52-trace job file in a child process, kills it
-// with SIGKILL after some jobs finished, resumes with the same command, and
-// compares the outputs byte for byte with an uninterrupted run.
-func TestJobsKillResume(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a child process")
-	}
-	db, jobFile := study(t)
-	killed := filepath.Join(t.TempDir(), "killed")
-	args, _ := json.Marshal([]string{"--db", db, "jobs", "run", jobFile, "--out", killed, "--workers", "2"})
+// stopChild runs the job file in a child process and sends it sig once
+// at least 8 jobs are done; it returns the child's stderr.
+func stopChild(t *testing.T, db, jobFile, out string, sig syscall.Signal) string {
+	t.Helper()
+	args, _ := json.Marshal([]string{"--db", db, "jobs", "run", jobFile, "--out", out, "--workers", "2"})
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+string(args))
 	var childErr bytes.Buffer
@@ -197,49 +192,89 @@ poll:
 	for {
 		select {
 		case err := <-exited:
-			t.Fatalf("the child finished (%v) before it was killed; %d jobs done:\n%s", err, countDone(killed), childErr.String())
+			t.Fatalf("the child finished (%v) before it was stopped; %d jobs done:\n%s", err, countDone(out), childErr.String())
 		case <-deadline:
 			cmd.Process.Kill()
 			t.Fatal("no job finished in 2 minutes")
 		case <-time.After(5 * time.Millisecond):
-			if countDone(killed) >= 8 {
+			if countDone(out) >= 8 {
 				break poll
 			}
 		}
 	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
-	<-exited
-	done := countDone(killed)
-	dirs, _ := filepath.Glob(filepath.Join(killed, "*", "job.json"))
-	t.Logf("killed with %d of 52 jobs done, %d started", done, len(dirs))
-	if done >= 52 {
-		t.Fatalf("all jobs were done at the kill")
+	err := <-exited
+	var exit *exec.ExitError
+	switch {
+	case sig == syscall.SIGKILL && (!errors.As(err, &exit) || exit.ExitCode() != -1):
+		t.Fatalf("SIGKILL: child exited with %v", err)
+	case sig == syscall.SIGINT && (!errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(childErr.String(), "the same command resumes")):
+		t.Fatalf("SIGINT: child exited with %v:\n%s", err, childErr.String())
 	}
-	if _, err := os.Stat(filepath.Join(killed, "summary.csv")); err == nil {
-		t.Fatal("a killed run wrote the summary")
-	}
+	return childErr.String()
+}
 
+// TestJobsKillResume runs a 52-trace job file in a child process, stops it
+// with SIGKILL (a crash) or SIGINT (Ctrl-C) after some jobs finished,
+// resumes with the same command, and compares the outputs byte for byte
+// with an uninterrupted run.
+func TestJobsKillResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	db, jobFile := study(t)
+	full := filepath.Join(t.TempDir(), "full")
+	code, _, errs := runCLI(t, "--db", db, "jobs", "run", jobFile, "--out", full)
+	if code != 1 || !strings.Contains(errs, "52 jobs: 52 computed") {
+		t.Fatalf("uninterrupted run: exit %d, stderr:\n%s", code, errs)
+	}
+	want := outputs(t, full)
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			killed := filepath.Join(t.TempDir(), "stopped")
+			childErr := stopChild(t, db, jobFile, killed, sig)
+			done := countDone(killed)
+			started, _ := filepath.Glob(filepath.Join(killed, "*", "job.json"))
+			t.Logf("stopped with %d of 52 jobs done, %d started", done, len(started))
+			if done >= 52 {
+				t.Fatalf("all jobs were done at the kill")
+			}
+			_, err := os.Stat(filepath.Join(killed, "summary.csv"))
+			if (err == nil) != (sig == syscall.SIGINT) {
+				t.Fatalf("summary after %v: %v", sig, err)
+			}
+			if sig == syscall.SIGINT {
+				sum, _ := os.ReadFile(filepath.Join(killed, "summary.csv"))
+				if !strings.Contains(string(sum), ",interrupted,") || !strings.Contains(childErr, fmt.Sprintf("interrupted with %d of 52", done+1)) && !strings.Contains(childErr, fmt.Sprintf("interrupted with %d of 52", done)) {
+					t.Errorf("interrupted summary:\n%s\nstderr:\n%s", sum, childErr)
+				}
+			}
+			resume(t, db, jobFile, killed, done, want)
+		})
+	}
+	exportChecks(t, db, full)
+}
+
+func resume(t *testing.T, db, jobFile, killed string, done int, want map[string][]byte) {
+	t.Helper()
 	code, _, errs := runCLI(t, "--db", db, "jobs", "run", jobFile, "--out", killed, "--workers", "2")
 	if code != 1 || !strings.Contains(errs, fmt.Sprintf("%d finished earlier, 1 failed", done)) || !strings.Contains(errs, "unfunded: tracer: no seed received") {
 		t.Fatalf("resume: exit %d, stderr:\n%s", code, errs)
 	}
-	full := filepath.Join(t.TempDir(), "full")
-	code, _, errs = runCLI(t, "--db", db, "jobs", "run", jobFile, "--out", full)
-	if code != 1 || !strings.Contains(errs, "52 jobs: 52 computed") {
-		t.Fatalf("uninterrupted run: exit %d, stderr:\n%s", code, errs)
+	a := outputs(t, killed)
+	if len(a) != len(want) || len(a) < 52*4 {
+		t.Errorf("%d files after resume, %d in the uninterrupted run", len(a), len(want))
 	}
-	a, b := outputs(t, killed), outputs(t, full)
-	if len(a) != len(b) || len(a) < 52*4 {
-		t.Errorf("%d files after resume, %d in the uninterrupted run", len(a), len(b))
-	}
-	for k, v := range b {
+	for k, v := range want {
 		if !bytes.Equal(a[k], v) {
 			t.Errorf("%s differs between the resumed and the uninterrupted run", k)
 		}
 	}
+}
 
+func exportChecks(t *testing.T, db, full string) {
 	// The summary: one row per job, the failure named.
 	sum, _ := os.ReadFile(filepath.Join(full, "summary.csv"))
 	lines := strings.Split(strings.TrimSpace(string(sum)), "\n")

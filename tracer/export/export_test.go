@@ -189,7 +189,7 @@ func TestTraceParquet(t *testing.T) {
 		traces = append(traces, export.Trace{Job: m.String(), Result: res})
 	}
 	var edges, hits bytes.Buffer
-	ts, err := export.Traces(&edges, &hits, export.Parquet, traces)
+	ts, err := export.Traces(&edges, &hits, export.Parquet, export.Slice(traces))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,15 +235,21 @@ func TestTraceParquet(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(path, js.Bytes(), 0o644)
-	loaded, err := export.LoadTraces(path)
-	if err != nil || len(loaded) != 1 || loaded[0].Job != "case" || len(loaded[0].Result.Edges) != len(traces[0].Result.Edges) {
-		t.Fatalf("LoadTraces: %v %+v", err, loaded)
+	var loaded []export.Trace
+	for tr, err := range export.LoadTraces(path) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		loaded = append(loaded, tr)
 	}
-	if _, err := export.LoadTraces(filepath.Join(dir, "nope.json")); err == nil {
-		t.Error("LoadTraces of a missing file succeeded")
+	if len(loaded) != 1 || loaded[0].Job != "case" || len(loaded[0].Result.Edges) != len(traces[0].Result.Edges) {
+		t.Fatalf("LoadTraces: %+v", loaded)
 	}
 	os.WriteFile(filepath.Join(dir, "junk.json"), []byte(`{"a": 1}`), 0o644)
-	if _, err := export.LoadTraces(filepath.Join(dir, "junk.json")); err == nil {
-		t.Error("LoadTraces of a non-report succeeded")
+	for _, bad := range []string{"nope.json", "junk.json"} {
+		var buf bytes.Buffer
+		if _, err := export.Traces(&buf, nil, export.CSV, export.LoadTraces(filepath.Join(dir, bad))); !errors.Is(err, export.ErrNotTrace) && !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("exporting %s succeeded", bad)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,55 +70,63 @@ func GraphDir(ctx context.Context, src GraphSource, params *chaincfg.Params, fro
 	return st, err
 }
 
-// LoadTraces reads the trace results at path: a report.json (`tracer trace
-// --format json`), a job folder holding one, or a `tracer jobs run` output
-// folder (every finished job, in manifest order). Each is named by its job
-// (the folder's name) or, for a bare report, the file name without .json.
-func LoadTraces(path string) ([]Trace, error) {
+// LoadTraces reads the trace results at path, one at a time as they are
+// consumed: a report.json (`tracer trace --format json`), a job folder
+// holding one, or a `tracer jobs run` output folder (every finished job, in
+// manifest order). Each is named by its job (the folder's name) or, for a
+// bare report, the file name without .json.
+func LoadTraces(path string) iter.Seq2[Trace, error] {
+	return func(yield func(Trace, error) bool) {
+		list, err := traceFiles(path)
+		if err != nil {
+			yield(Trace{}, err)
+			return
+		}
+		for _, tf := range list {
+			r, err := readReport(tf.path)
+			if !yield(Trace{Job: tf.job, Result: r}, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+type traceFile struct{ job, path string }
+
+func traceFiles(path string) ([]traceFile, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
 	if !fi.IsDir() {
-		r, err := readReport(path)
-		if err != nil {
-			return nil, err
-		}
 		name := strings.TrimSuffix(filepath.Base(path), ".json")
 		if name == "report" {
-			name = filepath.Base(filepath.Dir(path))
+			abs, _ := filepath.Abs(path)
+			name = filepath.Base(filepath.Dir(abs))
 		}
-		return []Trace{{Job: name, Result: r}}, nil
+		return []traceFile{{name, path}}, nil
 	}
 	if _, err := os.Stat(filepath.Join(path, "report.json")); err == nil {
-		r, err := readReport(filepath.Join(path, "report.json"))
-		if err != nil {
-			return nil, err
-		}
 		abs, _ := filepath.Abs(path)
-		return []Trace{{Job: filepath.Base(abs), Result: r}}, nil
+		return []traceFile{{filepath.Base(abs), filepath.Join(path, "report.json")}}, nil
 	}
 	b, err := os.ReadFile(filepath.Join(path, "manifest.json"))
 	if err != nil {
-		return nil, fmt.Errorf("export: %s holds neither report.json nor manifest.json", path)
+		return nil, fmt.Errorf("%w: %s holds neither report.json nor manifest.json", ErrNotTrace, path)
 	}
 	var m struct {
 		Jobs []string `json:"jobs"`
 	}
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("export: %s: %w", filepath.Join(path, "manifest.json"), err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrNotTrace, filepath.Join(path, "manifest.json"), err)
 	}
-	var out []Trace
+	var out []traceFile
 	for _, j := range m.Jobs {
 		dir := filepath.Join(path, j)
 		if _, err := os.Stat(filepath.Join(dir, "done")); errors.Is(err, os.ErrNotExist) {
 			continue // unfinished or failed
 		}
-		r, err := readReport(filepath.Join(dir, "report.json"))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, Trace{Job: j, Result: r})
+		out = append(out, traceFile{j, filepath.Join(dir, "report.json")})
 	}
 	return out, nil
 }
@@ -130,10 +139,10 @@ func readReport(path string) (*tracer.Result, error) {
 	defer f.Close()
 	var r tracer.Result
 	if err := json.NewDecoder(bufio.NewReader(f)).Decode(&r); err != nil {
-		return nil, fmt.Errorf("export: %s: not a trace report: %w", path, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrNotTrace, path, err)
 	}
 	if r.SchemaVersion != 1 {
-		return nil, fmt.Errorf("export: %s: not a trace report (schema_version %d)", path, r.SchemaVersion)
+		return nil, fmt.Errorf("%w: %s (schema_version %d)", ErrNotTrace, path, r.SchemaVersion)
 	}
 	return &r, nil
 }

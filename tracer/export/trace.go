@@ -2,6 +2,7 @@ package export
 
 import (
 	"io"
+	"iter"
 	"strconv"
 	"strings"
 
@@ -76,9 +77,21 @@ type TraceStats struct {
 	Tainted             int64 // Σ tainted_sat over the edges
 }
 
+// Slice yields the traces of a slice, for Traces.
+func Slice(ts []Trace) iter.Seq2[Trace, error] {
+	return func(yield func(Trace, error) bool) {
+		for _, t := range ts {
+			if !yield(t, nil) {
+				return
+			}
+		}
+	}
+}
+
 // Traces writes the edges of every trace to edges and, if hits is not
 // nil, their hits to hits, in the traces' order and each result's order.
-func Traces(edges, hits io.Writer, f Format, traces []Trace) (TraceStats, error) {
+// It holds one trace at a time (LoadTraces reads them one by one).
+func Traces(edges, hits io.Writer, f Format, traces iter.Seq2[Trace, error]) (TraceStats, error) {
 	var st TraceStats
 	et, err := newTable[Edge](edges, f, EdgeHeader)
 	if err != nil {
@@ -90,7 +103,10 @@ func Traces(edges, hits io.Writer, f Format, traces []Trace) (TraceStats, error)
 			return st, err
 		}
 	}
-	for _, t := range traces {
+	for t, err := range traces {
+		if err != nil {
+			return st, err
+		}
 		r := t.Result
 		st.Traces++
 		heights := make(map[string]int32, len(r.Nodes))

@@ -79,7 +79,7 @@ const (
 type Row struct {
 	Job        string  `json:"job"`
 	Status     string  `json:"status"`
-	Seeds      int     `json:"seeds"` // seed addresses that received anything
+	Seeds      int     `json:"seeds"` // seed addresses
 	Direction  string  `json:"direction"`
 	Model      string  `json:"model"`
 	Hits       int     `json:"hits"`

@@ -331,11 +331,18 @@ func (p *parser) name(n *yaml.Node, job, field string) (string, error) {
 	return n.Value, nil
 }
 
+// reserved are the output folder's own files, which no job folder may shadow.
+var reserved = map[string]bool{ManifestFile: true, SummaryCSVFile: true, SummaryJSONFile: true}
+
 func (p *parser) claim(n *yaml.Node, name string) error {
-	if line, dup := p.names[name]; dup {
-		return p.errf(n, name, "name", ErrBadValue, "a second job of this name (the first is at line %d)", line)
+	key := strings.ToLower(name) // folders of names differing in case collide on macOS and Windows
+	if reserved[key] {
+		return p.errf(n, name, "name", ErrBadValue, "%s is a file of the output folder", name)
 	}
-	p.names[name] = n.Line
+	if line, dup := p.names[key]; dup {
+		return p.errf(n, name, "name", ErrBadValue, "a second job of this name (the first is at line %d; names are compared ignoring case)", line)
+	}
+	p.names[key] = n.Line
 	return nil
 }
 

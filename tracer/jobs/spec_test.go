@@ -96,6 +96,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad name", "traces:\n  - name: ../x\n    seeds: {program: TCO}\n", 2, "", "traces[0].name", jobs.ErrBadValue},
 		{"duplicate name", "traces:\n  - name: x\n    seeds: {program: TCO}\n  - name: x\n    seeds: {program: TCO}\n", 4, "x", "name", jobs.ErrBadValue},
 		{"matrix name clash", "traces:\n  - name: a-fifo\n    seeds: {program: TCO}\nmatrix:\n  seeds:\n    - {name: a, program: TCO}\n  models: [fifo]\n", 6, "a-fifo", "name", jobs.ErrBadValue},
+		{"name differs in case only", "traces:\n  - name: x\n    seeds: {program: TCO}\n  - name: X\n    seeds: {program: TCO}\n", 4, "X", "name", jobs.ErrBadValue},
+		{"reserved name", "traces:\n  - name: summary.csv\n    seeds: {program: TCO}\n", 2, "summary.csv", "name", jobs.ErrBadValue},
 		{"negative hops", "traces:\n  - name: x\n    seeds: {program: TCO}\n    max_hops: -1\n", 4, "x", "max_hops", jobs.ErrBadValue},
 		{"bad direction", "defaults:\n  direction: sideways\ntraces:\n  - name: x\n    seeds: {program: TCO}\n", 2, "defaults", "direction", jobs.ErrBadValue},
 		{"missing seed file", "traces:\n  - name: x\n    seeds: {file: nope.csv}\n", 3, "x", "seeds.file", jobs.ErrBadValue},
