@@ -115,7 +115,12 @@ func runExportGraph(c *cli.Context) error {
 		}
 	}
 	start := time.Now()
-	gs, err := export.GraphDir(c.Context, st, params, from, to, f, c.String("out"))
+	prog := newProgress(c.App.ErrWriter)
+	gs, err := export.GraphDir(c.Context, st, params, from, to, f, c.String("out"), func(g export.GraphStats, h int32) {
+		secs := time.Since(start).Seconds()
+		prog.line(fmt.Sprintf("export: height %d/%d, %d txs, %d inputs, %d outputs, %.0f tx/s", h, to, g.Txs, g.Inputs, g.Outputs, float64(g.Txs)/secs))
+	})
+	prog.finish()
 	if err != nil {
 		return badInputIf(err, export.ErrRange)
 	}

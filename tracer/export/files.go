@@ -29,6 +29,10 @@ func WriteFile(path string, fill func(io.Writer) error) error {
 		return fmt.Errorf("export: %w", err)
 	}
 	defer os.Remove(f.Name())
+	if err := f.Chmod(0o644); err != nil { // CreateTemp's 0600 is for secrets
+		f.Close()
+		return fmt.Errorf("export: %w", err)
+	}
 	bw := bufio.NewWriterSize(f, 1<<20)
 	if err := fill(bw); err != nil {
 		f.Close()
@@ -51,7 +55,8 @@ func GraphFiles(dir string, f Format) (txs, inputs, outputs string) {
 
 // GraphDir writes the graph of blocks from..to into dir as txs, inputs and
 // outputs files of format f.
-func GraphDir(ctx context.Context, src GraphSource, params *chaincfg.Params, from, to int32, f Format, dir string) (GraphStats, error) {
+// progress, if not nil, is called as GraphWriters.Progress.
+func GraphDir(ctx context.Context, src GraphSource, params *chaincfg.Params, from, to int32, f Format, dir string, progress func(GraphStats, int32)) (GraphStats, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return GraphStats{}, fmt.Errorf("export: %w", err)
 	}
@@ -62,7 +67,7 @@ func GraphDir(ctx context.Context, src GraphSource, params *chaincfg.Params, fro
 		return WriteFile(ip, func(iw io.Writer) error {
 			return WriteFile(op, func(ow io.Writer) error {
 				var err error
-				st, err = Graph(ctx, src, params, from, to, f, GraphWriters{Txs: tw, Inputs: iw, Outputs: ow})
+				st, err = Graph(ctx, src, params, from, to, f, GraphWriters{Txs: tw, Inputs: iw, Outputs: ow, Progress: progress})
 				return err
 			})
 		})

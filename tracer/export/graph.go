@@ -81,7 +81,13 @@ type GraphSource interface {
 // GraphWriters are the three tables' destinations.
 type GraphWriters struct {
 	Txs, Inputs, Outputs io.Writer
+	// Progress, if set, is called every ProgressTxs transactions with the
+	// counts so far and the height reached.
+	Progress func(GraphStats, int32)
 }
+
+// ProgressTxs is how often Graph reports progress.
+const ProgressTxs = 20000
 
 // GraphStats count what Graph wrote, for checks against the store.
 type GraphStats struct {
@@ -128,6 +134,9 @@ func Graph(ctx context.Context, src GraphSource, params *chaincfg.Params, from, 
 		if st.Txs%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
+			}
+			if w.Progress != nil && st.Txs%ProgressTxs == 0 && st.Txs > 0 {
+				w.Progress(st, tx.Height)
 			}
 		}
 		c.put(tx)

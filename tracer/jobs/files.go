@@ -25,7 +25,11 @@ func writeAtomic(path string, fill func(io.Writer) error) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("jobs: %w", err)
 	}
-	defer os.Remove(f.Name()) // after a successful rename: a no-op
+	defer os.Remove(f.Name())              // after a successful rename: a no-op
+	if err := f.Chmod(0o644); err != nil { // CreateTemp's 0600 is for secrets
+		f.Close()
+		return "", fmt.Errorf("jobs: %w", err)
+	}
 	h := sha256.New()
 	bw := bufio.NewWriter(io.MultiWriter(f, h))
 	if err := fill(bw); err != nil {
