@@ -56,7 +56,9 @@
 //
 // Every file is written to a temporary file and renamed into place, and
 // done only after the outputs are complete, so after a crash or Ctrl-C the
-// same command skips the finished jobs and recomputes the rest.
+// same command skips the finished jobs and recomputes the rest. A job whose
+// report.json or hits.csv no longer matches the hash in its done marker
+// (edited or damaged) is recomputed too.
 //
 // # Determinism
 //

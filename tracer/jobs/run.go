@@ -310,9 +310,18 @@ func (r *runner) finished(j Job) (Row, bool, error) {
 	if d.Fingerprint != Fingerprint(j, r.data) {
 		return Row{}, false, ErrJobChanged
 	}
-	rb, err := os.ReadFile(filepath.Join(dir, ReportFile))
-	if err != nil {
-		return Row{}, false, nil
+	// Outputs that no longer match their recorded hashes (edited, or
+	// damaged) make the job unfinished: it is recomputed, to the same bytes.
+	var rb []byte
+	for name, want := range d.SHA256 {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if sum := sha256.Sum256(b); err != nil || hex.EncodeToString(sum[:]) != want {
+			r.log.Info("recomputing a job whose output changed", "job", j.Name, "file", name)
+			return Row{}, false, nil
+		}
+		if name == ReportFile {
+			rb = b
+		}
 	}
 	var res tracer.Result
 	if err := json.Unmarshal(rb, &res); err != nil {

@@ -184,6 +184,18 @@ func TestRunInterruptResume(t *testing.T) {
 		sameTree(t, want, tree(t, out))
 	})
 
+	t.Run("damaged output recomputed", func(t *testing.T) {
+		out := t.TempDir()
+		jobs.Run(ctx, st, p, jobs.Config{Out: out, Workers: 2, Params: scamstore.Params})
+		os.WriteFile(filepath.Join(out, "m-tco-lifo", jobs.HitsFile), []byte("edited\n"), 0o644)
+		os.Truncate(filepath.Join(out, "m-lotus-tiho", jobs.ReportFile), 100)
+		sum, _ := jobs.Run(ctx, st, p, jobs.Config{Out: out, Workers: 2, Params: scamstore.Params})
+		if sum.Ran != 3 { // the two damaged jobs and the failed one
+			t.Errorf("ran %d jobs, want 3", sum.Ran)
+		}
+		sameTree(t, want, tree(t, out))
+	})
+
 	t.Run("rerun changes nothing", func(t *testing.T) {
 		sum, _ := jobs.Run(ctx, st, p, jobs.Config{Out: full, Workers: 2, Params: scamstore.Params})
 		if sum.Ran != 1 { // only the failed job is retried
