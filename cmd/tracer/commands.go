@@ -22,5 +22,7 @@ func commands() []*cli.Command {
 		traceCommand(),
 		screenCommand(),
 		serveCommand(),
+		jobsCommand(),
+		exportCommand(),
 	}
 }

@@ -54,3 +54,13 @@ func isUsage(err error) bool {
 	}
 	return false
 }
+
+// badInputIf makes err a usage error (exit 2) when it is one of sentinels.
+func badInputIf(err error, sentinels ...error) error {
+	for _, s := range sentinels {
+		if errors.Is(err, s) {
+			return badInput(err)
+		}
+	}
+	return err
+}

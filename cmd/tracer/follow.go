@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -112,14 +111,4 @@ func runFollow(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.ErrWriter, "stopped at height %d; run the same command to continue\n", st.State().Height)
 	return nil
-}
-
-// badInputIf marks err as a usage error when it is one of sentinels.
-func badInputIf(err error, sentinels ...error) error {
-	for _, s := range sentinels {
-		if errors.Is(err, s) {
-			return badInput(err)
-		}
-	}
-	return err
 }

@@ -5,21 +5,17 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/urfave/cli/v2"
 
-	"github.com/tracer-oss/tracer/sanctions"
-	"github.com/tracer-oss/tracer/sanctions/seeds"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/cluster"
 	"github.com/tracer-oss/tracer/tracer/report"
+	"github.com/tracer-oss/tracer/tracer/seedsel"
 	"github.com/tracer-oss/tracer/tracer/taint"
 )
 
@@ -100,7 +96,8 @@ func runTrace(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	seedList, listInfo, err := collectSeeds(c, st, params)
+	sel := seedsel.New(st, params)
+	seedList, err := collectSeeds(c, sel)
 	if err != nil {
 		return err
 	}
@@ -115,7 +112,11 @@ func runTrace(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	direct, packs, err := storeLabeler(st, params, dir == "backward")
+	direct, err := sel.Labels(dir == "backward")
+	if err != nil {
+		return err
+	}
+	packs, err := seedsel.PackInfo(st)
 	if err != nil {
 		return err
 	}
@@ -180,7 +181,7 @@ func runTrace(c *cli.Context) error {
 		return err
 	}
 	s := st.State()
-	res.Data = tracer.DataInfo{Network: s.Network, TipHeight: s.Height, TipHash: s.Hash.String(), SanctionsList: listInfo, TagPacks: packs}
+	res.Data = tracer.DataInfo{Network: s.Network, TipHeight: s.Height, TipHash: s.Hash.String(), SanctionsList: seedsel.ListInfo(st), TagPacks: packs}
 	var w io.Writer = c.App.Writer
 	if out := c.String("out"); out != "" {
 		f, err := os.Create(out)
@@ -219,117 +220,18 @@ func contains(list []string, s string) bool {
 }
 
 // collectSeeds gathers seeds from arguments, a seed file and the sanctions list.
-func collectSeeds(c *cli.Context, st *store.Store, params *chaincfg.Params) ([]tracer.Seed, string, error) {
-	var out []tracer.Seed
-	seen := map[address.Addr]bool{}
-	add := func(s tracer.Seed) {
-		if !seen[s.Addr] {
-			seen[s.Addr] = true
-			out = append(out, s)
-		}
-	}
-	for _, arg := range c.Args().Slice() {
-		a, err := address.Parse(arg, params)
-		if err != nil {
-			return nil, "", badInput(err)
-		}
-		add(tracer.Seed{Addr: a, Source: "command line"})
-	}
-	if f := c.String("seeds"); f != "" {
-		list, err := seeds.ParseFile(c.Context, f, params)
-		if err != nil {
-			return nil, "", badInput(err)
-		}
-		for _, s := range list {
-			a, err := address.Parse(s.Address, params)
-			if err != nil {
-				return nil, "", badInput(fmt.Errorf("%s: %w", f, err))
-			}
-			add(tracer.Seed{Addr: a, Label: s.Label, Source: s.Source})
-		}
-	}
-	listInfo := ""
-	if v, err := st.SanctionsVersion(0); err == nil {
-		listInfo = fmt.Sprintf("OFAC SDN %s (%s, version %d)", v.DateOfIssue.Format("2006-01-02"), v.Format, v.Version)
-	}
-	entity, program, profile := c.String("entity"), c.String("program"), c.Int64("profile")
-	if entity == "" && program == "" && profile == 0 {
-		return out, listInfo, nil
-	}
-	list, err := st.SanctionsList(0)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, "", usageErrorf("no sanctions list loaded: run tracer sanctions load FILE (or update) first")
-	}
-	if err != nil {
-		return nil, "", err
-	}
-	entries := list.Filter(sanctions.Filter{Entity: entity, Program: program, ProfileID: profile, Asset: "XBT"})
-	if len(entries) == 0 {
-		return nil, "", usageErrorf("the sanctions list of %s has no XBT address for that selection", list.DateOfIssue.Format("2006-01-02"))
-	}
-	skipped := 0
-	for _, e := range entries {
-		a, err := address.Parse(e.Address, params)
-		if err != nil {
-			skipped++ // another network's address, or one of OFAC's typos
-			continue
-		}
-		add(tracer.Seed{Addr: a, Label: e.PrimaryName, Source: fmt.Sprintf("OFAC SDN %s, profile %d", list.DateOfIssue.Format("2006-01-02"), e.ProfileID)})
-	}
-	if skipped > 0 {
-		fmt.Fprintf(c.App.ErrWriter, "trace: %d listed addresses are not %s addresses and were skipped\n", skipped, params.Name)
-	}
-	return out, listInfo, nil
-}
-
-// storeLabeler loads every stored tag (and, for backward traces, every
-// sanctioned address) into memory for the walk.
-func storeLabeler(st *store.Store, params *chaincfg.Params, sanctioned bool) (tracer.MapLabeler, []string, error) {
-	lab := tracer.MapLabeler{}
-	err := st.ForEachTag(func(t sanctions.Tag) error {
-		a, err := address.Parse(t.Address, params)
-		if err != nil {
-			return nil // another network's address
-		}
-		entity := t.Actor
-		if entity == "" {
-			entity = t.Label
-		}
-		cat := t.Category
-		if cat == "" && t.Abuse != "" {
-			cat = t.Abuse
-		}
-		if old, ok := lab[a]; ok && old.Category == "exchange" {
-			return nil // keep the first exchange tag of an address
-		}
-		lab[a] = tracer.Label{Entity: entity, Category: cat, Source: t.Pack, Via: "tag"}
-		return nil
+func collectSeeds(c *cli.Context, sel *seedsel.Selector) ([]tracer.Seed, error) {
+	out, stats, err := sel.Seeds(c.Context, seedsel.Selection{
+		Addresses: c.Args().Slice(), AddressSource: "command line", File: c.String("seeds"),
+		Entity: c.String("entity"), Program: c.String("program"), Profile: c.Int64("profile"),
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, badInput(err) // a bad address or file, no list, or no match: the input's fault
 	}
-	var packs []string
-	ps, err := st.TagPacks()
-	if err != nil {
-		return nil, nil, err
+	if stats.Skipped > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "trace: %d listed addresses are not of this network and were skipped\n", stats.Skipped)
 	}
-	for _, p := range ps {
-		packs = append(packs, fmt.Sprintf("%s (%d tags, loaded %s)", p.Name, p.Tags, p.LoadedAt.UTC().Format("2006-01-02")))
-	}
-	if sanctioned {
-		if list, err := st.SanctionsList(0); err == nil {
-			for _, e := range list.Entries {
-				if e.Asset != "XBT" {
-					continue
-				}
-				if a, err := address.Parse(e.Address, params); err == nil {
-					lab[a] = tracer.Label{Entity: e.PrimaryName, Category: "sanctioned", Source: "OFAC SDN " + list.DateOfIssue.Format("2006-01-02"), Via: "list"}
-				}
-			}
-		}
-	}
-	sort.Strings(packs)
-	return lab, packs, nil
+	return out, nil
 }
 
 // heightArg parses a height or a UTC date (the first block at or after it).

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"strconv"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tracer-oss/tracer/tracer/export"
+)
+
+func exportCommand() *cli.Command {
+	formatFlag := &cli.StringFlag{Name: "format", Value: "parquet", Usage: "parquet or csv"}
+	return &cli.Command{
+		Name:  "export",
+		Usage: "write traces or the transaction graph as Parquet (or CSV) tables for analysis",
+		Description: `Tables for DuckDB, pandas or Spark; the columns are documented in the README
+(and go doc ./tracer/export).
+
+Examples:
+  tracer export trace study/m-cyber2-fifo --out edges.parquet --hits hits.parquet
+  tracer export trace study --out edges.parquet      (every finished job, with a job column)
+  tracer export graph --from 800000 --to 800999 --out graph/`,
+		Subcommands: []*cli.Command{
+			{
+				Name:      "trace",
+				Usage:     "the edges (and hits) of a report.json, a job folder or a jobs output folder",
+				ArgsUsage: "REPORT.json|DIR",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "out", Required: true, Usage: "edges `FILE`"},
+					&cli.StringFlag{Name: "hits", Usage: "hits `FILE` (default: none)"},
+					formatFlag,
+				},
+				Action: runExportTrace,
+			},
+			{
+				Name:  "graph",
+				Usage: "the store's transactions, inputs and outputs of a height range",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "from", Usage: "first `HEIGHT` (default: the store's first)"},
+					&cli.StringFlag{Name: "to", Usage: "last `HEIGHT` (default: the tip)"},
+					&cli.StringFlag{Name: "out", Required: true, Usage: "output `DIR`: txs, inputs and outputs files"},
+					formatFlag,
+				},
+				Action: runExportGraph,
+			},
+		},
+	}
+}
+
+func runExportTrace(c *cli.Context) error {
+	f, err := export.ParseFormat(c.String("format"))
+	if err != nil {
+		return badInput(err)
+	}
+	if c.NArg() != 1 {
+		return usageErrorf("export trace: want one report.json or folder, got %d arguments", c.NArg())
+	}
+	traces := export.LoadTraces(c.Args().First())
+	var st export.TraceStats
+	write := func(edges, hits io.Writer) error {
+		var err error
+		st, err = export.Traces(edges, hits, f, traces)
+		return err
+	}
+	out, hitsPath := c.String("out"), c.String("hits")
+	if hitsPath == "" {
+		err = export.WriteFile(out, func(w io.Writer) error { return write(w, nil) })
+	} else {
+		err = export.WriteFile(out, func(w io.Writer) error {
+			return export.WriteFile(hitsPath, func(h io.Writer) error { return write(w, h) })
+		})
+	}
+	if err != nil {
+		return badInputIf(err, export.ErrNotTrace, fs.ErrNotExist)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "export: %d traces: %d edges to %s", st.Traces, st.Edges, out)
+	if hitsPath != "" {
+		fmt.Fprintf(c.App.ErrWriter, ", %d hits to %s", st.Hits, hitsPath)
+	}
+	fmt.Fprintln(c.App.ErrWriter)
+	return nil
+}
+
+func runExportGraph(c *cli.Context) error {
+	f, err := export.ParseFormat(c.String("format"))
+	if err != nil {
+		return badInput(err)
+	}
+	st, err := openStore(c, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	params, err := storeParams(st)
+	if err != nil {
+		return err
+	}
+	s := st.State()
+	from, to := s.StartHeight, s.Height
+	for _, a := range []struct {
+		flag string
+		dst  *int32
+	}{{"from", &from}, {"to", &to}} {
+		if v := c.String(a.flag); v != "" {
+			h, err := strconv.ParseInt(v, 10, 32)
+			if err != nil {
+				return usageErrorf("bad --%s %q: want a height", a.flag, v)
+			}
+			*a.dst = int32(h)
+		}
+	}
+	start := time.Now()
+	prog := newProgress(c.App.ErrWriter)
+	gs, err := export.GraphDir(c.Context, st, params, from, to, f, c.String("out"), func(g export.GraphStats, h int32) {
+		secs := time.Since(start).Seconds()
+		prog.line(fmt.Sprintf("export: height %d/%d, %d txs, %d inputs, %d outputs, %.0f tx/s", h, to, g.Txs, g.Inputs, g.Outputs, float64(g.Txs)/secs))
+	})
+	prog.finish()
+	if err != nil {
+		return badInputIf(err, export.ErrRange)
+	}
+	tp, ip, op := export.GraphFiles(c.String("out"), f)
+	fmt.Fprintf(c.App.ErrWriter, "export: blocks %d–%d in %s: %d txs to %s, %d inputs to %s, %d outputs (%s BTC) to %s\n",
+		from, to, time.Since(start).Round(time.Millisecond), gs.Txs, tp, gs.Inputs, ip, gs.Outputs, btc(gs.OutputValue), op)
+	return nil
+}

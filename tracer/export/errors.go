@@ -1,0 +1,13 @@
+package export
+
+import "errors"
+
+var (
+	// ErrFormat is an unknown output format.
+	ErrFormat = errors.New("export: unknown format (want parquet or csv)")
+	// ErrNotTrace is a path that is not a trace report, a job folder or a
+	// jobs output folder.
+	ErrNotTrace = errors.New("export: not a trace report")
+	// ErrRange is a height range outside the store or upside down.
+	ErrRange = errors.New("export: bad height range")
+)
