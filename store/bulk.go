@@ -71,8 +71,19 @@ func (w *bulkWriter) set(k, v []byte) error {
 }
 
 func (w *bulkWriter) sortRun() {
-	// A key written twice keeps its last value (stable sort, last wins in merge).
-	slices.SortStableFunc(w.ents, func(x, y bufEntry) int { return bytes.Compare(x.k, y.k) })
+	// Keys are functions of chain position, so a load writes each once and
+	// the fast unstable sort is exact. Should a key ever repeat, its last
+	// write must win: then sort again, stably, from the original order.
+	orig := slices.Clone(w.ents)
+	cmp := func(x, y bufEntry) int { return bytes.Compare(x.k, y.k) }
+	slices.SortFunc(w.ents, cmp)
+	for i := 1; i < len(w.ents); i++ {
+		if bytes.Equal(w.ents[i-1].k, w.ents[i].k) {
+			copy(w.ents, orig)
+			slices.SortStableFunc(w.ents, cmp)
+			return
+		}
+	}
 }
 
 // spill writes the sorted in-memory run to a file.
