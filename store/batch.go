@@ -209,6 +209,7 @@ func (b *Batch) Commit(st State) error {
 // Cancel drops the batch's uncommitted writes where Badger still holds them.
 func (b *Batch) Cancel() {
 	if b.bulk != nil {
+		b.bulk.wait()
 		os.RemoveAll(b.bulk.dir)
 		b.bulk = nil
 	}

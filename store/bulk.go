@@ -42,6 +42,9 @@ type bulkWriter struct {
 	arena []byte
 	ents  []bufEntry
 	size  int
+	// A full run is sorted and written by a goroutine while the next one
+	// fills (the sort then runs on the other core); at most one at a time.
+	spilling chan error
 }
 
 func (s *Store) newBulkWriter() (*bulkWriter, error) {
@@ -86,10 +89,34 @@ func (w *bulkWriter) sortRun() {
 	}
 }
 
-// spill writes the sorted in-memory run to a file.
+// spill hands the in-memory run to a goroutine that sorts it and writes
+// it to a file, after the previous spill has finished.
 func (w *bulkWriter) spill() error {
-	w.sortRun()
+	if err := w.wait(); err != nil {
+		return err
+	}
+	run := &bulkWriter{ents: w.ents}
 	name := filepath.Join(w.dir, fmt.Sprintf("run%05d", len(w.runs)))
+	w.runs = append(w.runs, name)
+	w.ents, w.arena, w.size = nil, nil, 0
+	w.spilling = make(chan error, 1)
+	go func() { w.spilling <- run.writeRun(name) }()
+	return nil
+}
+
+// wait waits for the spill in progress, if any.
+func (w *bulkWriter) wait() error {
+	if w.spilling == nil {
+		return nil
+	}
+	err := <-w.spilling
+	w.spilling = nil
+	return err
+}
+
+// writeRun sorts w's entries and writes them to a file.
+func (w *bulkWriter) writeRun(name string) error {
+	w.sortRun()
 	f, err := os.Create(name)
 	if err != nil {
 		return fmt.Errorf("store: bulk load: %w", err)
@@ -110,8 +137,6 @@ func (w *bulkWriter) spill() error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("store: bulk load: %w", err)
 	}
-	w.runs = append(w.runs, name)
-	w.ents, w.arena, w.size = w.ents[:0], nil, 0
 	return nil
 }
 
@@ -176,6 +201,9 @@ func (h *runHeap) Pop() any {
 // state keys in an ordinary transaction, which makes the load visible.
 func (w *bulkWriter) finish(st State) error {
 	defer os.RemoveAll(w.dir)
+	if err := w.wait(); err != nil {
+		return err
+	}
 	w.sortRun()
 	var readers []*runReader
 	for i, name := range w.runs {
