@@ -234,9 +234,7 @@ func (w *bulkWriter) finish(st State) error {
 	var last []byte
 	var pendingK, pendingV []byte
 	emit := func(k, v []byte) error {
-		// One stream per key family (disjoint, each sorted): Badger builds
-		// and compresses each stream's tables in its own goroutine.
-		badger.KVToBuffer(&pb.KV{Key: k, Value: v, Version: 1, StreamId: uint32(k[0])}, buf)
+		badger.KVToBuffer(&pb.KV{Key: k, Value: v, Version: 1}, buf)
 		if buf.LenNoPadding() >= 4<<20 {
 			if err := sw.Write(buf); err != nil {
 				return err
