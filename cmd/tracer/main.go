@@ -57,11 +57,20 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:  "tracer",
 		Usage: "follow Bitcoin out of sanctioned wallets",
-		Description: `tracer ingests Bitcoin block data (Bitcoin Core blk*.dat files, with or
-without xor.dat obfuscation) into an embedded store and answers which outputs
-an address holds, which transaction spent an output and where a transaction paid.
+		Description: `tracer follows bitcoin out of sanctioned wallets. It ingests block data
+(Bitcoin Core blk*.dat files, with Core 28's xor.dat, or a node over RPC) into
+an embedded store, loads OFAC sanctions lists and attribution tags, groups
+addresses into entities, traces funds under a chosen taint model to the
+exchanges that received them, and screens addresses for exposure.
 
 Start with:  tracer demo
+A case:      tracer ingest --blocks ~/.bitcoin/blocks
+             tracer sanctions update
+             tracer tags load packs/*.yaml --skip-invalid
+             tracer cluster
+             tracer trace --entity "Chen Zhi" --format html --out case.html
+
+Flags may follow arguments (tracer tx TXID --json); every lookup takes --json.
 Exit codes:  0 success, 1 failure, 2 bad usage or bad input.`,
 		Writer:               stdout,
 		ErrWriter:            stderr,
