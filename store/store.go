@@ -68,6 +68,8 @@ func Open(dir string, opt Options) (*Store, error) {
 		WithNumMemtables(4).
 		WithValueThreshold(1 << 10).
 		WithNumVersionsToKeep(1).
+		WithBlockSize(16 << 10).
+		WithBloomFalsePositive(0.05).
 		WithDetectConflicts(false)
 	db, err := badger.Open(bo)
 	if err != nil && opt.ReadOnly && strings.Contains(err.Error(), "truncate required") {
