@@ -32,9 +32,6 @@ import (
 	"github.com/tracer-oss/tracer/store/storetest"
 )
 
-const btcdInstall = "go install github.com/btcsuite/btcd@v0.24.2 " +
-	"github.com/btcsuite/btcd/cmd/addblock@v0.24.2 github.com/btcsuite/btcd/cmd/btcctl@v0.24.2"
-
 // TestBtcdAddrIndexParity checks our address index against btcd's
 // --addrindex over the mainnet blocks 0–14131 that the btcd module ships.
 //
@@ -153,50 +150,10 @@ func TestBtcdAddrIndexParity(t *testing.T) {
 // btcdPaths are the programs the parity test runs.
 type btcdPaths struct{ btcd, addblock, btcctl string }
 
-// btcdBinaries finds btcd, addblock and btcctl on PATH, then in GOBIN and
-// GOPATH/bin, where go install puts them.
+// btcdBinaries finds btcd, addblock and btcctl (see storetest.FindBinary).
 func btcdBinaries(t *testing.T) btcdPaths {
 	t.Helper()
-	var dirs []string
-	for _, v := range []string{"GOBIN", "GOPATH"} {
-		out, err := exec.Command("go", "env", v).Output()
-		if err != nil {
-			t.Fatalf("go env %s: %v", v, err)
-		}
-		for _, d := range filepath.SplitList(strings.TrimSpace(string(out))) {
-			if v == "GOPATH" {
-				d = filepath.Join(d, "bin")
-			}
-			if d != "" {
-				dirs = append(dirs, d)
-			}
-		}
-	}
-	find := func(name string) string {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-		for _, d := range dirs {
-			p := filepath.Join(d, name)
-			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-				return p
-			}
-		}
-		return ""
-	}
-	p := btcdPaths{btcd: find("btcd"), addblock: find("addblock"), btcctl: find("btcctl")}
-	var missing []string
-	for name, path := range map[string]string{"btcd": p.btcd, "addblock": p.addblock, "btcctl": p.btcctl} {
-		if path == "" {
-			missing = append(missing, name)
-		}
-	}
-	if len(missing) > 0 {
-		slices.Sort(missing)
-		t.Fatalf("%s not found on PATH or in %s; install with:\n  %s",
-			strings.Join(missing, ", "), strings.Join(dirs, ", "), btcdInstall)
-	}
-	return p
+	return btcdPaths{btcd: storetest.FindBinary(t, "btcd"), addblock: storetest.FindBinary(t, "addblock"), btcctl: storetest.FindBinary(t, "btcctl")}
 }
 
 // startBtcd imports file into a fresh btcd data directory with addblock,
