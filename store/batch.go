@@ -146,7 +146,7 @@ func (b *Batch) PutTx(tx *Tx) error {
 		if !out.Addr.Kind.HasAddress() {
 			continue
 		}
-		k := appendAddrKey(make([]byte, 0, 21), &out.Addr, OutPoint{tx.Num, uint32(i)})
+		k := appendAddrKey(make([]byte, 0, addrKeyLen), &out.Addr, OutPoint{tx.Num, uint32(i)})
 		if err := b.set(k, nil); err != nil {
 			return err
 		}

@@ -19,11 +19,11 @@ import (
 //	                                                                  height, position, sizes, fee, inputs as
 //	                                                                  (TxNum delta, vout), outputs as (value, kind,
 //	                                                                  payload)
-//	't'     txid[0:8] (8), TxNum (8)                                  empty; the txid index. The prefix may collide:
+//	't'     txid[0:8] (8), TxNum (5)                                  empty; the txid index. The prefix may collide:
 //	                                                                  callers check the full txid in the tx record
-//	's'     funding TxNum (8), vout (4)                               spender TxNum (uvarint), input index (uvarint);
+//	's'     funding TxNum (5), vout (3)                               spender TxNum (uvarint), input index (uvarint);
 //	                                                                  one prefix seek returns all spenders of a tx
-//	'a'     class (1), payload[0:7] (7), TxNum (8), vout (4)          empty; the address index in chain order. The
+//	'a'     class (1), payload[0:7] (7), TxNum (5), vout (3)          empty; the address index in chain order. The
 //	                                                                  8-byte address prefix may collide: callers
 //	                                                                  check the full address in the tx record
 //	'm'     "sanctions-current" (17)                                  uint32 version of the sanctions list in force;
@@ -105,7 +105,7 @@ const (
 )
 
 // SchemaVersion is bumped whenever a key family or record layout changes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 var (
 	keySchema = []byte{prefixMeta, 's', 'c', 'h', 'e', 'm', 'a'}
@@ -136,13 +136,43 @@ func txKey(n TxNum) []byte {
 	return k
 }
 
+// In the txid, spent-by and address-index keys, which repeat for every
+// input and output, transaction numbers take 5 bytes (up to 2^40, a
+// thousand times today's chain) and output indexes 3 (up to 2^24; a block's
+// weight limit allows under 500,000 outputs).
+const (
+	numLen  = 5
+	voutLen = 3
+)
+
+func putNum(k []byte, n TxNum) {
+	k[0], k[1], k[2], k[3], k[4] = byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
+}
+
+func getNum(k []byte) TxNum {
+	return TxNum(k[0])<<32 | TxNum(k[1])<<24 | TxNum(k[2])<<16 | TxNum(k[3])<<8 | TxNum(k[4])
+}
+
+func putVout(k []byte, v uint32) { k[0], k[1], k[2] = byte(v>>16), byte(v>>8), byte(v) }
+
+func getVout(k []byte) uint32 { return uint32(k[0])<<16 | uint32(k[1])<<8 | uint32(k[2]) }
+
+const (
+	txidKeyLen  = 1 + 8 + numLen
+	spentKeyLen = 1 + numLen + voutLen
+	addrKeyLen  = 1 + 8 + numLen + voutLen
+)
+
 func txidKey(txid *[32]byte, n TxNum) []byte {
-	k := make([]byte, 17)
+	k := make([]byte, txidKeyLen)
 	k[0] = prefixTxID
 	copy(k[1:9], txid[:8])
-	binary.BigEndian.PutUint64(k[9:], uint64(n))
+	putNum(k[9:], n)
 	return k
 }
+
+// txidKeyNum is the transaction number in a txid-index key.
+func txidKeyNum(k []byte) TxNum { return getNum(k[9:]) }
 
 func txidPrefix(txid *[32]byte) []byte {
 	k := make([]byte, 9)
@@ -152,22 +182,27 @@ func txidPrefix(txid *[32]byte) []byte {
 }
 
 func spentKey(op OutPoint) []byte {
-	k := make([]byte, 13)
+	k := make([]byte, spentKeyLen)
 	k[0] = prefixSpent
-	binary.BigEndian.PutUint64(k[1:], uint64(op.Tx))
-	binary.BigEndian.PutUint32(k[9:], op.Vout)
+	putNum(k[1:], op.Tx)
+	putVout(k[1+numLen:], op.Vout)
 	return k
 }
 
+// spentKeyOutPoint is the output a spent-by key names.
+func spentKeyOutPoint(k []byte) OutPoint {
+	return OutPoint{Tx: getNum(k[1:]), Vout: getVout(k[1+numLen:])}
+}
+
 func spentPrefix(n TxNum) []byte {
-	k := make([]byte, 9)
+	k := make([]byte, 1+numLen)
 	k[0] = prefixSpent
-	binary.BigEndian.PutUint64(k[1:], uint64(n))
+	putNum(k[1:], n)
 	return k
 }
 
 func addrPrefix(a *address.Addr) []byte {
-	k := make([]byte, 9, 21)
+	k := make([]byte, 9, addrKeyLen)
 	k[0] = prefixAddress
 	k[1] = byte(a.Kind.Class())
 	copy(k[2:9], a.Payload[:7])
@@ -175,16 +210,21 @@ func addrPrefix(a *address.Addr) []byte {
 }
 
 func addrKey(a *address.Addr, op OutPoint) []byte {
-	k := addrPrefix(a)[:21]
-	binary.BigEndian.PutUint64(k[9:], uint64(op.Tx))
-	binary.BigEndian.PutUint32(k[17:], op.Vout)
+	k := addrPrefix(a)[:addrKeyLen]
+	putNum(k[9:], op.Tx)
+	putVout(k[9+numLen:], op.Vout)
 	return k
+}
+
+// addrKeyOutPoint is the output an address-index key names.
+func addrKeyOutPoint(k []byte) OutPoint {
+	return OutPoint{Tx: getNum(k[9:]), Vout: getVout(k[9+numLen:])}
 }
 
 // appendAddrKey writes an address-index key into buf to spare allocations.
 func appendAddrKey(buf []byte, a *address.Addr, op OutPoint) []byte {
 	buf = append(buf, prefixAddress, byte(a.Kind.Class()))
 	buf = append(buf, a.Payload[:7]...)
-	buf = binary.BigEndian.AppendUint64(buf, uint64(op.Tx))
-	return binary.BigEndian.AppendUint32(buf, op.Vout)
+	buf = append(buf, byte(op.Tx>>32), byte(op.Tx>>24), byte(op.Tx>>16), byte(op.Tx>>8), byte(op.Tx))
+	return append(buf, byte(op.Vout>>16), byte(op.Vout>>8), byte(op.Vout))
 }

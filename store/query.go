@@ -128,7 +128,7 @@ func (s *Store) txByID(txn *badger.Txn, txid *chainhash.Hash) (*Tx, error) {
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
-		n := TxNum(binary.BigEndian.Uint64(it.Item().Key()[9:]))
+		n := txidKeyNum(it.Item().Key())
 		if n >= s.state.NextTx {
 			continue
 		}
@@ -178,7 +178,7 @@ func (s *Store) spenders(txn *badger.Txn, n TxNum, fn func(uint32, InPoint)) err
 	defer it.Close()
 	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
 		item := it.Item()
-		vout := binary.BigEndian.Uint32(item.Key()[9:])
+		vout := spentKeyOutPoint(item.Key()).Vout
 		var in InPoint
 		if err := item.Value(func(v []byte) error {
 			var err error
@@ -216,7 +216,7 @@ func (s *Store) AddressOutputs(addr address.Addr, from OutPoint, fn func(AddrOut
 		var cached *Tx
 		for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
 			k := it.Item().Key()
-			op := OutPoint{Tx: TxNum(binary.BigEndian.Uint64(k[9:])), Vout: binary.BigEndian.Uint32(k[17:])}
+			op := addrKeyOutPoint(k)
 			if op.Tx >= s.state.NextTx {
 				continue
 			}
@@ -289,7 +289,7 @@ func (s *Store) ForEachSpend(fn func(OutPoint, InPoint) error) error {
 		defer it.Close()
 		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
 			k := it.Item().Key()
-			op := OutPoint{Tx: TxNum(binary.BigEndian.Uint64(k[1:])), Vout: binary.BigEndian.Uint32(k[9:])}
+			op := spentKeyOutPoint(k)
 			var in InPoint
 			if err := it.Item().Value(func(v []byte) error {
 				var err error

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
@@ -53,7 +52,7 @@ func (r *Reader) Spenders(n TxNum) (map[uint32]InPoint, error) {
 	prefix := spentPrefix(n)
 	for r.it.Seek(prefix); r.it.ValidForPrefix(prefix); r.it.Next() {
 		item := r.it.Item()
-		vout := binary.BigEndian.Uint32(item.Key()[9:])
+		vout := spentKeyOutPoint(item.Key()).Vout
 		var in InPoint
 		if err := item.Value(func(v []byte) error {
 			var err error
