@@ -9,6 +9,8 @@ var (
 	ErrSchema = errors.New("store: unsupported schema version")
 	// ErrNetwork is a write or query for another network than the store's.
 	ErrNetwork = errors.New("store: wrong network")
+	// ErrLocked is a store another process has open.
+	ErrLocked = errors.New("store: in use")
 	// ErrReadOnly is a write to a store opened read-only.
 	ErrReadOnly = errors.New("store: opened read-only")
 	// ErrClusterDirty is a cluster forest whose last commit was interrupted.

@@ -82,6 +82,9 @@ func Open(dir string, opt Options) (*Store, error) {
 			}
 		}
 	}
+	if err != nil && strings.Contains(err.Error(), "Cannot acquire directory lock") {
+		return nil, fmt.Errorf("%w: %s is open in another process (a running ingest, follow or serve); Badger lets one process use a store at a time", ErrLocked, dir)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
