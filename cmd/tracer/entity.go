@@ -66,15 +66,11 @@ func runEntity(c *cli.Context) error {
 	if c.Int("limit") <= 0 {
 		return usageErrorf("--limit must be positive")
 	}
-	st, err := openStore(c, true)
+	st, params, err := openChain(c)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	params, err := storeParams(st)
-	if err != nil {
-		return err
-	}
 	if _, ok, err := st.ClusterState(); err != nil {
 		return err
 	} else if !ok {

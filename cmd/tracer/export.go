@@ -90,15 +90,11 @@ func runExportGraph(c *cli.Context) error {
 	if err != nil {
 		return badInput(err)
 	}
-	st, err := openStore(c, true)
+	st, params, err := openChain(c)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	params, err := storeParams(st)
-	if err != nil {
-		return err
-	}
 	s := st.State()
 	from, to := s.StartHeight, s.Height
 	for _, a := range []struct {

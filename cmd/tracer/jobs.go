@@ -51,15 +51,11 @@ func runJobs(c *cli.Context) error {
 	if c.Int("workers") <= 0 {
 		return usageErrorf("--workers must be positive")
 	}
-	st, err := openStore(c, true)
+	st, params, err := openChain(c)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	params, err := storeParams(st)
-	if err != nil {
-		return err
-	}
 	plan, err := jobs.ParseFile(c.Context, c.Args().First(), params)
 	if err != nil {
 		return badInput(err)

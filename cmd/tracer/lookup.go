@@ -189,15 +189,11 @@ func runTx(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(c, true)
+	st, params, err := openChain(c)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	params, err := storeParams(st)
-	if err != nil {
-		return err
-	}
 	tx, err := st.Tx(txid)
 	if err != nil {
 		return notFound(err)
@@ -339,15 +335,11 @@ func runAddress(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(c, true)
+	st, params, err := openChain(c)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	params, err := storeParams(st)
-	if err != nil {
-		return err
-	}
 	addr, err := address.Parse(arg, params)
 	if err != nil {
 		return badInput(err)
@@ -459,15 +451,11 @@ Exits 1 when anything is wrong.`,
 }
 
 func runVerify(c *cli.Context) error {
-	st, err := openStore(c, true)
+	st, params, err := openChain(c)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	params, err := storeParams(st)
-	if err != nil {
-		return err
-	}
 	r, err := st.Verify(c.Context, params)
 	if err != nil {
 		return err

@@ -23,6 +23,21 @@ func openStore(c *cli.Context, readOnly bool) (*store.Store, error) {
 	return st, err
 }
 
+// openChain opens the --db store read-only for a lookup and returns it with
+// its network's parameters; an empty store is a usage error.
+func openChain(c *cli.Context) (*store.Store, *chaincfg.Params, error) {
+	st, err := openStore(c, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	params, err := storeParams(st)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, params, nil
+}
+
 // storeParams returns the chain parameters of the store's network.
 func storeParams(st *store.Store) (*chaincfg.Params, error) {
 	state := st.State()

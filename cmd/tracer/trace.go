@@ -87,15 +87,11 @@ func runTrace(c *cli.Context) error {
 	if dir != "forward" && dir != "backward" {
 		return usageErrorf("--direction must be forward or backward, not %q", dir)
 	}
-	st, err := openStore(c, true)
+	st, params, err := openChain(c)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	params, err := storeParams(st)
-	if err != nil {
-		return err
-	}
 	sel := seedsel.New(st, params)
 	seedList, err := collectSeeds(c, sel)
 	if err != nil {
