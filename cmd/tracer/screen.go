@@ -226,9 +226,9 @@ func writeScreenText(w io.Writer, r *screen.Result) {
 		fmt.Fprintf(w, "  tagged: %s (%s%s) in %s\n", orDash(t.Label), orDash(t.Category), map[bool]string{true: ", " + t.Abuse}[t.Abuse != ""], t.Pack)
 	}
 	for _, e := range r.Exposures {
-		fmt.Fprintf(w, "  %s exposure: %s BTC, %.2f%% of received; nearest %s at %d hops\n", e.Category, btc(e.Amount), 100*e.Share, e.Nearest, e.Hops)
+		fmt.Fprintf(w, "  %s exposure: %s BTC, %.2f%% of received; nearest %s at %s\n", e.Category, btc(e.Amount), 100*e.Share, e.Nearest, hops(e.Hops))
 		for _, s := range e.Sources {
-			fmt.Fprintf(w, "    %-40s %s BTC  %6.2f%%  %d hops\n", s.Entity, btc(s.Amount), 100*s.Share, s.Hops)
+			fmt.Fprintf(w, "    %-40s %s BTC  %6.2f%%  %s\n", s.Entity, btc(s.Amount), 100*s.Share, hops(s.Hops))
 			for _, p := range s.Path {
 				fmt.Fprintf(w, "      %s @%d\n", p.Txid, p.Height)
 			}
@@ -354,4 +354,12 @@ func screenCSVRow(line int, r *screen.Result) []string {
 	}
 	return []string{strconv.Itoa(line), r.Address, r.Risk, r.Method, strings.Join(listed, "; "), strconv.FormatInt(r.Received, 10),
 		strconv.FormatInt(s.Amount, 10), strconv.FormatFloat(s.Share, 'f', 6, 64), s.Nearest, hops, top, strings.Join(other, "; ")}
+}
+
+// hops says "1 hop" or "n hops".
+func hops(n int) string {
+	if n == 1 {
+		return "1 hop"
+	}
+	return fmt.Sprintf("%d hops", n)
 }
