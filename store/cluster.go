@@ -512,24 +512,10 @@ func (s *Store) ForEachTxFunding(from TxNum, fn func(tx *Tx, funding []*Tx) erro
 			ringPos, ringFull = 0, true
 		}
 	}
+	var funding []*Tx
 	return s.db.View(func(txn *badger.Txn) error {
-		prefix := []byte{prefixTx}
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
-		defer it.Close()
-		var funding []*Tx
-		for it.Seek(txKey(from)); it.ValidForPrefix(prefix); it.Next() {
-			n := TxNum(binary.BigEndian.Uint64(it.Item().Key()[1:]))
-			if n >= s.state.NextTx {
-				return nil
-			}
-			var tx *Tx
-			if err := it.Item().Value(func(v []byte) error {
-				var err error
-				tx, err = decodeTx(n, v)
-				return err
-			}); err != nil {
-				return err
-			}
+		return s.forEachTx(txn, from, func(tx *Tx) error {
+			n := tx.Num
 			funding = funding[:0]
 			for i := range tx.Inputs {
 				in := &tx.Inputs[i]
@@ -554,7 +540,7 @@ func (s *Store) ForEachTxFunding(from TxNum, fn func(tx *Tx, funding []*Tx) erro
 				return err
 			}
 			remember(tx)
-		}
-		return nil
+			return nil
+		})
 	})
 }

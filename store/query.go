@@ -173,9 +173,15 @@ func (s *Store) Spenders(n TxNum) (map[uint32]InPoint, error) {
 }
 
 func (s *Store) spenders(txn *badger.Txn, n TxNum, fn func(uint32, InPoint)) error {
-	prefix := spentPrefix(n)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: spentPrefix(n), PrefetchValues: false})
 	defer it.Close()
+	return s.spendersAt(it, n, fn)
+}
+
+// spendersAt walks tx n's spent-by entries with it (which may be reused
+// across calls, as a Reader does).
+func (s *Store) spendersAt(it *badger.Iterator, n TxNum, fn func(uint32, InPoint)) error {
+	prefix := spentPrefix(n)
 	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
 		item := it.Item()
 		vout := spentKeyOutPoint(item.Key()).Vout
@@ -256,29 +262,32 @@ func (s *Store) AddressOutputs(addr address.Addr, from OutPoint, fn func(AddrOut
 
 // ForEachTx calls fn for every stored transaction in chain order from n.
 func (s *Store) ForEachTx(from TxNum, fn func(*Tx) error) error {
-	return s.db.View(func(txn *badger.Txn) error {
-		prefix := []byte{prefixTx}
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
-		defer it.Close()
-		for it.Seek(txKey(from)); it.ValidForPrefix(prefix); it.Next() {
-			n := TxNum(binary.BigEndian.Uint64(it.Item().Key()[1:]))
-			if n >= s.state.NextTx {
-				return nil
-			}
-			var tx *Tx
-			if err := it.Item().Value(func(v []byte) error {
-				var err error
-				tx, err = decodeTx(n, v)
-				return err
-			}); err != nil {
-				return err
-			}
-			if err := fn(tx); err != nil {
-				return err
-			}
+	return s.db.View(func(txn *badger.Txn) error { return s.forEachTx(txn, from, fn) })
+}
+
+// forEachTx walks the committed tx records from n inside txn.
+func (s *Store) forEachTx(txn *badger.Txn, from TxNum, fn func(*Tx) error) error {
+	prefix := []byte{prefixTx}
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
+	defer it.Close()
+	for it.Seek(txKey(from)); it.ValidForPrefix(prefix); it.Next() {
+		n := TxNum(binary.BigEndian.Uint64(it.Item().Key()[1:]))
+		if n >= s.state.NextTx {
+			return nil
 		}
-		return nil
-	})
+		var tx *Tx
+		if err := it.Item().Value(func(v []byte) error {
+			var err error
+			tx, err = decodeTx(n, v)
+			return err
+		}); err != nil {
+			return err
+		}
+		if err := fn(tx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ForEachSpend calls fn for every spent-by entry in output order.

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -49,21 +48,8 @@ func (r *Reader) Spenders(n TxNum) (map[uint32]InPoint, error) {
 		r.it = r.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
 	}
 	out := map[uint32]InPoint{}
-	prefix := spentPrefix(n)
-	for r.it.Seek(prefix); r.it.ValidForPrefix(prefix); r.it.Next() {
-		item := r.it.Item()
-		vout := spentKeyOutPoint(item.Key()).Vout
-		var in InPoint
-		if err := item.Value(func(v []byte) error {
-			var err error
-			in, err = decodeInPoint(v)
-			return err
-		}); err != nil {
-			return nil, fmt.Errorf("spender of %d:%d: %w", n, vout, err)
-		}
-		if in.Tx < r.s.state.NextTx {
-			out[vout] = in
-		}
+	if err := r.s.spendersAt(r.it, n, func(vout uint32, in InPoint) { out[vout] = in }); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
