@@ -42,7 +42,7 @@ func Backward(ctx context.Context, g Graph, lab Labeler, targets []Seed, only []
 	started := time.Now()
 	b := &backWalker{g: g, lab: lab, opt: opt, stop: map[string]bool{},
 		res:  &Result{SchemaVersion: 1, Totals: Totals{PerEntity: map[string]int64{}}},
-		want: map[store.TxNum]*backState{}, txids: map[store.TxNum]txRef{}, times: map[int32]string{}}
+		want: map[store.TxNum]*backState{}, txids: map[store.TxNum]txRef{}, times: blockTimes{}}
 	for _, c := range opt.StopCategories {
 		b.stop[c] = true
 	}
@@ -115,7 +115,7 @@ type backWalker struct {
 	want    map[store.TxNum]*backState
 	queue   maxHeap
 	txids   map[store.TxNum]txRef
-	times   map[int32]string
+	times   blockTimes
 	visited int
 	reads   int
 }
@@ -236,7 +236,7 @@ func (b *backWalker) run(ctx context.Context) error {
 func (b *backWalker) source(n store.TxNum, s *backState, _ string, l Label, addr address.Addr) {
 	r := b.txids[n]
 	h := Hit{Entity: l.Entity, Category: l.Category, TagSource: l.Source, Via: "tag", Address: addr.String(b.opt.Params),
-		Txid: r.id, Height: r.height, Time: b.blockTime(r.height), Hops: s.hops, Value: s.amount, Tainted: s.amount, Share: 1}
+		Txid: r.id, Height: r.height, Time: b.times.of(b.g, r.height), Hops: s.hops, Value: s.amount, Tainted: s.amount, Share: 1}
 	h.SeedAddress = b.res.Seeds[s.seed].Address
 	h.Path = b.path(n)
 	b.res.Hits = append(b.res.Hits, h)
@@ -248,7 +248,7 @@ func (b *backWalker) source(n store.TxNum, s *backState, _ string, l Label, addr
 func (b *backWalker) hitAt(op store.OutPoint, addr address.Addr, value, a int64, hops, seed int, spender store.TxNum, l Label) {
 	r := b.txids[op.Tx]
 	h := Hit{Entity: l.Entity, Category: l.Category, TagSource: l.Source, Via: l.Via, LinkTxid: l.LinkTxid,
-		Address: addr.String(b.opt.Params), Txid: r.id, Vout: op.Vout, Height: r.height, Time: b.blockTime(r.height),
+		Address: addr.String(b.opt.Params), Txid: r.id, Vout: op.Vout, Height: r.height, Time: b.times.of(b.g, r.height),
 		Hops: hops, Value: value, Tainted: a}
 	if h.Via == "" {
 		h.Via = "tag"
@@ -277,18 +277,6 @@ func (b *backWalker) path(n store.TxNum) []Step {
 		n = s.succ
 	}
 	return p
-}
-
-func (b *backWalker) blockTime(h int32) string {
-	if t, ok := b.times[h]; ok {
-		return t
-	}
-	t := ""
-	if blk, err := b.g.BlockByHeight(h); err == nil {
-		t = blk.Time().Format("2006-01-02 15:04:05 UTC")
-	}
-	b.times[h] = t
-	return t
 }
 
 func (b *backWalker) finish() {

@@ -127,7 +127,7 @@ type walker struct {
 	seedOp  map[store.OutPoint]bool // outputs paid to seeds
 	reads   int
 	visited int
-	times   map[int32]string
+	times   blockTimes
 	fund    map[store.TxNum]*store.Tx // small cache of funding txs read for input values
 }
 
@@ -144,7 +144,7 @@ func Forward(ctx context.Context, g Graph, lab Labeler, seeds []Seed, opt Option
 		g: g, lab: lab, opt: opt, stop: map[string]bool{},
 		res:   &Result{SchemaVersion: 1, Totals: Totals{PerEntity: map[string]int64{}}},
 		taint: map[store.OutPoint]pending{}, states: map[store.TxNum]*txState{},
-		seeds: seeds, seedOp: map[store.OutPoint]bool{}, times: map[int32]string{},
+		seeds: seeds, seedOp: map[store.OutPoint]bool{}, times: blockTimes{},
 		fund: map[store.TxNum]*store.Tx{},
 	}
 	if lab == nil {
@@ -283,7 +283,7 @@ func (w *walker) route(from store.TxNum, st *txState, op store.OutPoint, addr ad
 
 func (w *walker) hit(st *txState, op store.OutPoint, addr address.Addr, p pending, l Label) {
 	h := Hit{Entity: l.Entity, Category: l.Category, TagSource: l.Source, Via: l.Via, LinkTxid: l.LinkTxid,
-		Address: addr.String(w.opt.Params), Txid: st.id.String(), Vout: op.Vout, Height: st.height, Time: w.blockTime(st.height),
+		Address: addr.String(w.opt.Params), Txid: st.id.String(), Vout: op.Vout, Height: st.height, Time: w.times.of(w.g, st.height),
 		Hops: p.hops, Value: p.value, Tainted: p.tainted}
 	if p.value > 0 {
 		h.Share = float64(p.tainted) / float64(p.value)
@@ -306,18 +306,6 @@ func (w *walker) hit(st *txState, op store.OutPoint, addr address.Addr, p pendin
 	w.res.Totals.ToEntities += p.tainted
 	w.res.Totals.PerEntity[l.Entity] += p.tainted
 	w.res.Totals.Hits++
-}
-
-func (w *walker) blockTime(h int32) string {
-	if t, ok := w.times[h]; ok {
-		return t
-	}
-	t := ""
-	if b, err := w.g.BlockByHeight(h); err == nil {
-		t = b.Time().Format("2006-01-02 15:04:05 UTC")
-	}
-	w.times[h] = t
-	return t
 }
 
 func (w *walker) run(ctx context.Context) error {

@@ -57,3 +57,19 @@ func (ls Labelers) Label(a address.Addr) (Label, bool) {
 	}
 	return Label{}, false
 }
+
+// blockTimes caches block times by height, formatted for reports.
+type blockTimes map[int32]string
+
+// of returns the UTC time of the block at height h ("" if unknown).
+func (c blockTimes) of(g Graph, h int32) string {
+	if t, ok := c[h]; ok {
+		return t
+	}
+	t := ""
+	if b, err := g.BlockByHeight(h); err == nil {
+		t = b.Time().Format("2006-01-02 15:04:05 UTC")
+	}
+	c[h] = t
+	return t
+}

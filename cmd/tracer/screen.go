@@ -81,13 +81,8 @@ func screenOptions(c *cli.Context, params *chaincfg.Params) (screen.Options, err
 // missing or stale (or rebuild is set) and allowed, it rebuilds the index
 // in a read-write session first.
 func openScreener(c *cli.Context, rebuild, allowRebuild bool) (*store.Store, *screen.Screener, error) {
-	st, err := openStore(c, true)
+	st, params, err := openChain(c)
 	if err != nil {
-		return nil, nil, err
-	}
-	params, err := storeParams(st)
-	if err != nil {
-		st.Close()
 		return nil, nil, err
 	}
 	opt, err := screenOptions(c, params)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tracer-oss/tracer/sanctions/internal/yamlerr"
 	"io"
 	"os"
 	"path/filepath"
@@ -332,7 +333,7 @@ func (p *parser) json(data []byte) error {
 func (p *parser) yaml(data []byte) error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return &ParseError{File: p.name, Line: yamlErrLine(err), Index: -1, Err: fmt.Errorf("%w: %v", ErrMalformed, err)}
+		return &ParseError{File: p.name, Line: yamlerr.Line(err), Index: -1, Err: fmt.Errorf("%w: %v", ErrMalformed, err)}
 	}
 	if doc.Kind == 0 {
 		return nil
@@ -372,20 +373,4 @@ func (p *parser) yaml(data []byte) error {
 		}
 	}
 	return nil
-}
-
-// yamlErrLine digs the line out of a yaml.v3 error message ("yaml: line 3: ...").
-func yamlErrLine(err error) int {
-	msg := err.Error()
-	if i := strings.Index(msg, "line "); i >= 0 {
-		rest := msg[i+5:]
-		j := 0
-		for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
-			j++
-		}
-		if n, err := strconv.Atoi(rest[:j]); err == nil {
-			return n
-		}
-	}
-	return 0
 }

@@ -6,11 +6,11 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"github.com/tracer-oss/tracer/sanctions/internal/yamlerr"
 	"io"
 	"maps"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -105,7 +105,7 @@ func readAll(r io.Reader, name string) ([]byte, error) {
 func rootMapping(data []byte, name string) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, &ParseError{File: name, Line: yamlErrLine(err), Err: fmt.Errorf("%w: %v", ErrMalformed, err)}
+		return nil, &ParseError{File: name, Line: yamlerr.Line(err), Err: fmt.Errorf("%w: %v", ErrMalformed, err)}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, &ParseError{File: name, Line: max(doc.Line, 1), Err: fmt.Errorf("%w: want a YAML mapping", ErrMalformed)}
@@ -282,22 +282,6 @@ func validBTC(addr string, net *chaincfg.Params) error {
 		return fmt.Errorf("%w %q: not a %s address", ErrBadAddress, addr, net.Name)
 	}
 	return nil
-}
-
-// yamlErrLine digs the line out of a yaml.v3 error ("yaml: line 3: ...").
-func yamlErrLine(err error) int {
-	msg := err.Error()
-	if i := strings.Index(msg, "line "); i >= 0 {
-		rest := msg[i+5:]
-		j := 0
-		for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
-			j++
-		}
-		if n, err := strconv.Atoi(rest[:j]); err == nil {
-			return n
-		}
-	}
-	return 0
 }
 
 // Actor is one entry of an ActorPack.
