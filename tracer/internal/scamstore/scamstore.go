@@ -63,7 +63,7 @@ func build() (Fixture, error) {
 	if err != nil {
 		return f, err
 	}
-	err = load(ctx, st, f.Chain)
+	err = Load(ctx, st, f.Chain)
 	if cerr := st.Close(); err == nil {
 		err = cerr
 	}
@@ -74,7 +74,9 @@ func build() (Fixture, error) {
 	return f, err
 }
 
-func load(ctx context.Context, st *store.Store, chain string) error {
+// Load fills st from a chaingen output directory through the real loaders:
+// ingest of its blocks, its sanctions list and its exchange tag pack.
+func Load(ctx context.Context, st *store.Store, chain string) error {
 	if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{filepath.Join(chain, "blocks")}, StartHeight: -1, ToHeight: -1}); err != nil {
 		return err
 	}

@@ -3,16 +3,14 @@ package screentest
 import (
 	"context"
 	"fmt"
+	"github.com/tracer-oss/tracer/tracer/internal/scamstore"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/btcsuite/btcd/chaincfg"
 
-	"github.com/tracer-oss/tracer/sanctions/ofac"
-	"github.com/tracer-oss/tracer/sanctions/tags"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/ingest"
 	"github.com/tracer-oss/tracer/store/storetest"
 	"github.com/tracer-oss/tracer/tracer/chaingen"
 	"github.com/tracer-oss/tracer/tracer/screen"
@@ -49,27 +47,13 @@ func BuildFrom(ctx context.Context, chain, db string, opt screen.Options) (strin
 }
 
 func load(ctx context.Context, st *store.Store, chain string, opt screen.Options) error {
-	if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{filepath.Join(chain, "blocks")}, StartHeight: -1, ToHeight: -1}); err != nil {
-		return err
-	}
-	list, err := ofac.ParseFiles(ctx, filepath.Join(chain, "sanctions", "sdn_advanced.xml"))
-	if err != nil {
-		return err
-	}
-	if _, err := st.SaveSanctionsList(ctx, list); err != nil {
-		return err
-	}
-	pack, err := tags.ParsePackFile(ctx, filepath.Join(chain, "tags", "exchanges.yaml"), tags.Options{Network: Params})
-	if err != nil {
-		return err
-	}
-	if _, err := st.SaveTagPack(ctx, pack); err != nil {
+	if err := scamstore.Load(ctx, st, chain); err != nil {
 		return err
 	}
 	if opt.Params == nil {
 		opt.Params = Params
 	}
-	_, err = screen.BuildIndex(ctx, st, opt)
+	_, err := screen.BuildIndex(ctx, st, opt)
 	return err
 }
 
