@@ -1,7 +1,6 @@
 package store
 
 import (
-
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/tracer-oss/tracer/store/address"
