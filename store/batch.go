@@ -29,8 +29,21 @@ type Batch struct {
 	alerts []*Alert
 }
 
+// bufEntry is a buffered write; seq orders writes of one key, so that
+// after sorting the last write of a key is the last of its run.
 type bufEntry struct {
 	k, v []byte
+	seq  int
+}
+
+// sortEntries sorts writes by key, then by the order they were made.
+func sortEntries(ents []bufEntry) {
+	slices.SortFunc(ents, func(x, y bufEntry) int {
+		if c := bytes.Compare(x.k, y.k); c != 0 {
+			return c
+		}
+		return x.seq - y.seq
+	})
 }
 
 // flushAt is the number of buffered writes that triggers a sorted write.
@@ -100,7 +113,7 @@ func (b *Batch) set(k, v []byte) error {
 	start := len(b.arena)
 	b.arena = append(b.arena, k...)
 	b.arena = append(b.arena, v...)
-	e := bufEntry{k: b.arena[start : start+len(k) : start+len(k)], v: b.arena[start+len(k) : len(b.arena) : len(b.arena)]}
+	e := bufEntry{k: b.arena[start : start+len(k) : start+len(k)], v: b.arena[start+len(k) : len(b.arena) : len(b.arena)], seq: len(b.ents)}
 	b.ents = append(b.ents, e)
 	if len(b.ents) >= flushAt {
 		return b.drain()
@@ -110,7 +123,7 @@ func (b *Batch) set(k, v []byte) error {
 
 // drain hands the buffered writes to Badger in key order.
 func (b *Batch) drain() error {
-	slices.SortFunc(b.ents, func(x, y bufEntry) int { return bytes.Compare(x.k, y.k) })
+	sortEntries(b.ents) // equal keys: the later Set wins in the WriteBatch
 	for _, e := range b.ents {
 		if err := b.wb.Set(e.k, e.v); err != nil {
 			return err

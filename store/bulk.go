@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/pb"
@@ -65,7 +64,7 @@ func (w *bulkWriter) set(k, v []byte) error {
 	start := len(w.arena)
 	w.arena = append(w.arena, k...)
 	w.arena = append(w.arena, v...)
-	w.ents = append(w.ents, bufEntry{k: w.arena[start : start+len(k) : start+len(k)], v: w.arena[start+len(k) : len(w.arena) : len(w.arena)]})
+	w.ents = append(w.ents, bufEntry{k: w.arena[start : start+len(k) : start+len(k)], v: w.arena[start+len(k) : len(w.arena) : len(w.arena)], seq: len(w.ents)})
 	w.size += len(k) + len(v) + 64
 	if w.size >= bulkRunBytes {
 		return w.spill()
@@ -73,21 +72,7 @@ func (w *bulkWriter) set(k, v []byte) error {
 	return nil
 }
 
-func (w *bulkWriter) sortRun() {
-	// Keys are functions of chain position, so a load writes each once and
-	// the fast unstable sort is exact. Should a key ever repeat, its last
-	// write must win: then sort again, stably, from the original order.
-	orig := slices.Clone(w.ents)
-	cmp := func(x, y bufEntry) int { return bytes.Compare(x.k, y.k) }
-	slices.SortFunc(w.ents, cmp)
-	for i := 1; i < len(w.ents); i++ {
-		if bytes.Equal(w.ents[i-1].k, w.ents[i].k) {
-			copy(w.ents, orig)
-			slices.SortStableFunc(w.ents, cmp)
-			return
-		}
-	}
-}
+func (w *bulkWriter) sortRun() { sortEntries(w.ents) }
 
 // spill hands the in-memory run to a goroutine that sorts it and writes
 // it to a file, after the previous spill has finished.
