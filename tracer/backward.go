@@ -102,9 +102,19 @@ type backState struct {
 	queued bool
 }
 
-type maxHeap struct{ txHeap }
+// maxHeap is a max-heap of transaction numbers (container/heap).
+type maxHeap []store.TxNum
 
-func (h maxHeap) Less(i, j int) bool { return h.txHeap[i] > h.txHeap[j] }
+func (h maxHeap) Len() int           { return len(h) }
+func (h maxHeap) Less(i, j int) bool { return h[i] > h[j] }
+func (h maxHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *maxHeap) Push(x any)        { *h = append(*h, x.(store.TxNum)) }
+func (h *maxHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
 
 type backWalker struct {
 	g       Graph

@@ -2,12 +2,15 @@ package tracer_test
 
 import (
 	"context"
+	"os"
 	"testing"
+	"time"
 
 	"github.com/btcsuite/btcd/chaincfg"
 
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/store/storetest"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/taint"
@@ -15,48 +18,75 @@ import (
 
 // BenchmarkForward traces forward from the addresses that received the
 // chain's early coinbases — the money that funds the whole generated
-// economy — under poison with no stop category, so the walk visits most of
-// a 1,000,000-transaction chain. It reports transactions visited per
-// second, store reads per transaction and peak RSS.
+// economy — under poison and haircut with no stop category, so the walk
+// visits most of a 1,000,000-transaction chain. It walks the flow index
+// (built first, its build time and size reported) and, for comparison, the
+// store itself. It reports transactions visited per second, store reads per
+// transaction and peak RSS.
 func BenchmarkForward(b *testing.B) {
-	for _, m := range []taint.Model{taint.Poison, taint.Haircut} {
-		b.Run(m.String(), func(b *testing.B) {
-			st := storetest.BenchStore(b, storetest.BenchTxs(b))
-			var seeds []tracer.Seed
-			seen := map[address.Addr]bool{}
-			for h := int32(1); h <= 431; h++ {
-				blk, err := st.BlockByHeight(h)
-				if err != nil {
-					b.Fatal(err)
-				}
-				cb, err := st.TxByNum(blk.FirstTx)
-				if err != nil {
-					b.Fatal(err)
-				}
-				for _, o := range cb.Outputs {
-					if o.Addr.Kind.HasAddress() && !seen[o.Addr] {
-						seen[o.Addr] = true
-						seeds = append(seeds, tracer.Seed{Addr: o.Addr})
+	st := storetest.BenchStore(b, storetest.BenchTxs(b))
+	seeds := coinbaseSeeds(b, st, 431)
+	os.RemoveAll(flow.Dir(st.Dir()))
+	start := time.Now()
+	x, err := flow.Open(context.Background(), st, flow.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Close()
+	build := time.Since(start).Seconds()
+	stats := x.Stats()
+	b.Logf("flow index: %d txs, %d outputs, %d inputs, %.0f MB, built in %.1fs (%.0f tx/s)",
+		stats.Txs, stats.Outs, stats.Ins, float64(stats.Bytes)/1e6, build, float64(stats.Txs)/build)
+
+	for _, g := range []string{"flow", "store"} {
+		for _, m := range []taint.Model{taint.Poison, taint.Haircut} {
+			b.Run(g+"/"+m.String(), func(b *testing.B) {
+				opt := tracer.Options{Model: m, Params: &chaincfg.RegressionNetParams, StopCategories: []string{}, MaxHops: 1 << 20, MaxTxs: 1 << 30}
+				for i := 0; i < b.N; i++ {
+					storetest.ResetPeakRSS()
+					rd := st.NewReader()
+					var graph tracer.Graph = rd
+					if g == "flow" {
+						graph = &tracer.FlowGraph{Graph: rd, Flow: x}
+					}
+					res, err := tracer.Forward(context.Background(), graph, nil, seeds, opt)
+					rd.Close()
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.ReportMetric(float64(res.Params.TxsVisited), "txs-visited")
+					b.ReportMetric(float64(res.Params.TxsVisited)/res.Params.ElapsedSeconds, "tx/s")
+					b.ReportMetric(res.Params.StoreReadsPerTx, "reads/tx")
+					b.ReportMetric(float64(storetest.PeakRSS())/(1<<20), "peak-RSS-MiB")
+					if g == "flow" {
+						b.ReportMetric(build, "index-build-s")
+						b.ReportMetric(float64(stats.Bytes)/float64(stats.Txs), "index-bytes/tx")
 					}
 				}
-			}
-			opt := tracer.Options{Model: m, Params: &chaincfg.RegressionNetParams, StopCategories: []string{}, MaxHops: 1 << 20, MaxTxs: 1 << 30}
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				storetest.ResetPeakRSS()
-				rd := st.NewReader()
-				res, err := tracer.Forward(context.Background(), rd, nil, seeds, opt)
-				rd.Close()
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.ReportMetric(float64(res.Params.TxsVisited), "txs-visited")
-				b.ReportMetric(float64(res.Params.TxsVisited)/res.Params.ElapsedSeconds, "tx/s")
-				b.ReportMetric(res.Params.StoreReadsPerTx, "reads/tx")
-				b.ReportMetric(float64(storetest.PeakRSS())/(1<<20), "peak-RSS-MiB")
-			}
-		})
+			})
+		}
 	}
 }
 
-var _ = store.TxNum(0)
+// coinbaseSeeds are the addresses paid by the coinbases of blocks 1..h.
+func coinbaseSeeds(b *testing.B, st *store.Store, h int32) []tracer.Seed {
+	var seeds []tracer.Seed
+	seen := map[address.Addr]bool{}
+	for ; h >= 1; h-- {
+		blk, err := st.BlockByHeight(h)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cb, err := st.TxByNum(blk.FirstTx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, o := range cb.Outputs {
+			if o.Addr.Kind.HasAddress() && !seen[o.Addr] {
+				seen[o.Addr] = true
+				seeds = append(seeds, tracer.Seed{Addr: o.Addr})
+			}
+		}
+	}
+	return seeds
+}

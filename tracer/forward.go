@@ -1,12 +1,13 @@
 package tracer
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
-	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"slices"
 	"sort"
 	"time"
+
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
 	"github.com/btcsuite/btcd/chaincfg"
 
@@ -98,19 +99,120 @@ type txState struct {
 	visited bool
 	inGraph bool  // has a node in the result
 	fee     int64 // taint the model gave to the fee
+	in      int32 // tainted value waiting at its inputs: a list in walker.pend, 1-based; 0: none
 }
 
+// stateTable maps transaction numbers to states: pages of 4,096 slots,
+// made as the walk reaches them. Transaction numbers are dense, so this is
+// a few array lookups where a map would hash and probe.
+type stateTable struct {
+	pages [][]*txState
+}
+
+const statePage = 4096
+
+func (t *stateTable) get(n store.TxNum) *txState {
+	if p := uint64(n) / statePage; p < uint64(len(t.pages)) && t.pages[p] != nil {
+		return t.pages[p][uint64(n)%statePage]
+	}
+	return nil
+}
+
+func (t *stateTable) put(n store.TxNum, st *txState) {
+	p := uint64(n) / statePage
+	if p >= uint64(len(t.pages)) {
+		t.pages = append(t.pages, make([][]*txState, p+1-uint64(len(t.pages)))...)
+	}
+	if t.pages[p] == nil {
+		t.pages[p] = make([]*txState, statePage)
+	}
+	t.pages[p][uint64(n)%statePage] = st
+}
+
+// each calls fn for every state, in transaction order.
+func (t *stateTable) each(fn func(*txState)) {
+	for _, p := range t.pages {
+		for _, st := range p {
+			if st != nil {
+				fn(st)
+			}
+		}
+	}
+}
+
+// taintIn is tainted value arriving at input vin of a queued transaction,
+// an entry of a list in walker.pend.
+type taintIn struct {
+	vin  uint32
+	next int32 // the next entry, 1-based; 0: the end
+	p    pending
+}
+
+// addIn records tainted value p waiting at input vin of st.
+func (w *walker) addIn(st *txState, vin uint32, p pending) {
+	var i int32
+	if w.free != 0 {
+		i = w.free - 1
+		w.free = w.pend[i].next
+	} else {
+		w.pend = append(w.pend, taintIn{})
+		i = int32(len(w.pend) - 1)
+	}
+	w.pend[i] = taintIn{vin: vin, next: st.in, p: p}
+	st.in = i + 1
+}
+
+// takeIns appends to buf the tainted value waiting at st's inputs and
+// frees its entries.
+func (w *walker) takeIns(st *txState, buf []taintIn) []taintIn {
+	for h := st.in; h != 0; {
+		e := &w.pend[h-1]
+		buf = append(buf, *e)
+		next := e.next
+		e.next, w.free = w.free, h
+		h = next
+	}
+	st.in = 0
+	return buf
+}
+
+// txHeap is a min-heap of transaction numbers: the walk's queue.
 type txHeap []store.TxNum
 
-func (h txHeap) Len() int           { return len(h) }
-func (h txHeap) Less(i, j int) bool { return h[i] < h[j] }
-func (h txHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *txHeap) Push(x any)        { *h = append(*h, x.(store.TxNum)) }
-func (h *txHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+func (h *txHeap) push(n store.TxNum) {
+	q := append(*h, n)
+	for i := len(q) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if q[parent] <= q[i] {
+			break
+		}
+		q[parent], q[i] = q[i], q[parent]
+		i = parent
+	}
+	*h = q
+}
+
+func (h *txHeap) pop() store.TxNum {
+	q := *h
+	top, last := q[0], len(q)-1
+	q[0] = q[last]
+	q = q[:last]
+	for i := 0; ; {
+		c := 2*i + 1
+		if c >= len(q) {
+			break
+		}
+		if c+1 < len(q) && q[c+1] < q[c] {
+			c++
+		}
+		if q[i] <= q[c] {
+			break
+		}
+		q[i], q[c] = q[c], q[i]
+		i = c
+	}
+	*h = q
+	return top
 }
 
 // walker holds one forward trace.
@@ -120,21 +222,25 @@ type walker struct {
 	opt     Options
 	stop    map[string]bool
 	res     *Result
-	taint   map[store.OutPoint]pending
-	states  map[store.TxNum]*txState
+	states  stateTable
+	slab    []txState // states are allocated from here, a block at a time
+	pend    []taintIn // lists of taint waiting at inputs (txState.in)
+	free    int32     // free list in pend, 1-based; 0: empty
 	queue   txHeap
 	seeds   []Seed
 	seedOp  map[store.OutPoint]bool // outputs paid to seeds
-	reads   int
+	src     source
+	keys    map[uint64]struct{} // with a flow index: keys of labelled addresses; nil: any
+	seedRd  int                 // store reads for the seeds
 	visited int
 	times   blockTimes
-	fund    map[store.TxNum]*store.Tx // small cache of funding txs read for input values
 }
 
 // Forward traces where the funds received by the seeds went. The walk visits
 // transactions in chain order, so every tainted input of a transaction is
 // known when it is reached; the result is the same on every run. Pass a
-// *store.Reader as g for long walks (one read transaction for the walk).
+// *store.Reader as g for long walks (one read transaction for the walk),
+// or a *FlowGraph, which walks a flow index instead of store reads.
 func Forward(ctx context.Context, g Graph, lab Labeler, seeds []Seed, opt Options) (*Result, error) {
 	if err := opt.normalize(); err != nil {
 		return nil, err
@@ -142,13 +248,23 @@ func Forward(ctx context.Context, g Graph, lab Labeler, seeds []Seed, opt Option
 	started := time.Now()
 	w := &walker{
 		g: g, lab: lab, opt: opt, stop: map[string]bool{},
-		res:   &Result{SchemaVersion: 1, Totals: Totals{PerEntity: map[string]int64{}}},
-		taint: map[store.OutPoint]pending{}, states: map[store.TxNum]*txState{},
+		res: &Result{SchemaVersion: 1, Totals: Totals{PerEntity: map[string]int64{}}},
+
 		seeds: seeds, seedOp: map[store.OutPoint]bool{}, times: blockTimes{},
-		fund: map[store.TxNum]*store.Tx{},
 	}
 	if lab == nil {
 		w.lab = MapLabeler{}
+	}
+	w.src = &storeSource{g: g, fund: map[store.TxNum]*store.Tx{}}
+	if fg, ok := g.(*FlowGraph); ok && fg.Flow != nil {
+		w.src = &flowSource{x: fg.Flow, g: fg.Graph}
+		if kl, ok := w.lab.(KeyedLabeler); ok {
+			keys, err := kl.LabelKeys()
+			if err != nil && err != errNotKeyed {
+				return nil, err
+			}
+			w.keys = keys
+		}
 	}
 	for _, c := range opt.StopCategories {
 		w.stop[c] = true
@@ -165,7 +281,7 @@ func Forward(ctx context.Context, g Graph, lab Labeler, seeds []Seed, opt Option
 	w.res.Params.ElapsedSeconds = time.Since(started).Seconds()
 	w.res.Params.TxsVisited = w.visited
 	if w.visited > 0 {
-		w.res.Params.StoreReadsPerTx = float64(w.reads) / float64(w.visited)
+		w.res.Params.StoreReadsPerTx = float64(w.seedRd+w.src.reads()) / float64(w.visited)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -190,7 +306,7 @@ func (w *walker) seed() error {
 		}); err != nil {
 			return err
 		}
-		w.reads++
+		w.seedRd++
 		for _, o := range outs {
 			if w.opt.SinceHeight > 0 && o.Height < w.opt.SinceHeight {
 				continue
@@ -205,15 +321,14 @@ func (w *walker) seed() error {
 			info.Received += o.Value
 			w.seedOp[o.OutPoint] = true
 			w.res.Totals.Traced += o.Value
-			st := w.states[o.Tx]
-			if st == nil {
-				st = &txState{}
-				w.states[o.Tx] = st
-			}
+			st := w.state(o.Tx)
 			if !st.root {
 				st.root, st.seed, st.id, st.height = true, i, o.TxID, o.Height
 			}
-			w.route(o.Tx, st, o.OutPoint, o.Addr, pending{value: o.Value, tainted: o.Value}, o.Spent, o.SpentBy, false)
+			ov := outView{value: o.Value, addr: &o.Addr, key: o.Addr.Key(), spent: o.Spent, by: o.SpentBy}
+			if err := w.route(st, o.OutPoint, &ov, pending{value: o.Value, tainted: o.Value}, false); err != nil {
+				return err
+			}
 		}
 		w.res.Seeds = append(w.res.Seeds, info)
 	}
@@ -231,54 +346,118 @@ func (w *walker) node(st *txState) {
 	}
 }
 
+// addr is the full address of output op (o), read once.
+func (w *walker) addr(op store.OutPoint, o *outView) (address.Addr, error) {
+	if o.addr == nil {
+		a, err := w.src.addr(op)
+		if err != nil {
+			return a, err
+		}
+		o.addr = &a
+	}
+	return *o.addr, nil
+}
+
+// label is the label of output op's address, if it has one. With a flow
+// index only outputs whose key a label has are looked at.
+func (w *walker) label(op store.OutPoint, o *outView) (Label, bool, error) {
+	if len(w.stop) == 0 {
+		return Label{}, false, nil // no label ends a branch
+	}
+	if o.addr == nil && w.keys != nil {
+		if _, ok := w.keys[o.key]; !ok {
+			return Label{}, false, nil
+		}
+	}
+	a, err := w.addr(op, o)
+	if err != nil {
+		return Label{}, false, err
+	}
+	l, ok := w.lab.Label(a)
+	return l, ok, nil
+}
+
 // record adds an edge to the graph while it is under its cap; -1 when not.
-func (w *walker) record(from *txState, op store.OutPoint, addr address.Addr, p pending, end string) int {
+func (w *walker) record(from *txState, op store.OutPoint, o *outView, p pending, end string) (int, error) {
 	if len(w.res.Edges) >= w.opt.MaxGraph {
 		w.res.GraphTruncated = true
-		return -1
+		return -1, nil
+	}
+	a, err := w.addr(op, o)
+	if err != nil {
+		return -1, err
 	}
 	w.node(from)
-	w.res.Edges = append(w.res.Edges, Edge{From: from.id.String(), Vout: op.Vout, Address: addr.String(w.opt.Params), Value: p.value, Tainted: p.tainted, End: end})
-	return len(w.res.Edges) - 1
+	w.res.Edges = append(w.res.Edges, Edge{From: from.id.String(), Vout: op.Vout, Address: a.String(w.opt.Params), Value: p.value, Tainted: p.tainted, End: end})
+	return len(w.res.Edges) - 1, nil
 }
 
 // route decides what happens to tainted value on one output.
-func (w *walker) route(from store.TxNum, st *txState, op store.OutPoint, addr address.Addr, p pending, spent bool, by store.InPoint, wide bool) {
-	if l, ok := w.lab.Label(addr); ok && w.stop[l.Category] && !st.root {
-		w.record(st, op, addr, p, "hit")
-		w.hit(st, op, addr, p, l)
-		return
+func (w *walker) route(st *txState, op store.OutPoint, o *outView, p pending, wide bool) error {
+	l, labelled, err := w.label(op, o)
+	if err != nil {
+		return err
 	}
+	if labelled && w.stop[l.Category] && !st.root {
+		if _, err := w.record(st, op, o, p, "hit"); err != nil {
+			return err
+		}
+		w.hit(st, op, *o.addr, p, l)
+		return nil
+	}
+	end := ""
 	switch {
 	case p.tainted < w.opt.MinValue:
-		w.record(st, op, addr, p, "dust")
+		end = "dust"
 		w.res.Totals.Dust += p.tainted
 	case wide:
-		w.record(st, op, addr, p, "wide")
+		end = "wide"
 		w.res.Totals.Cut += p.tainted
-	case !spent:
-		w.record(st, op, addr, p, "holding")
+	case !o.spent:
+		end = "holding"
 		w.res.Totals.Unspent += p.tainted
 		w.res.Totals.Holdings++
 		if len(w.res.Holdings) < w.opt.MaxListed {
-			w.res.Holdings = append(w.res.Holdings, Holding{Address: addr.String(w.opt.Params), Txid: st.id.String(), Vout: op.Vout, Height: st.height, Hops: p.hops, Value: p.value, Tainted: p.tainted})
+			a, err := w.addr(op, o)
+			if err != nil {
+				return err
+			}
+			w.res.Holdings = append(w.res.Holdings, Holding{Address: a.String(w.opt.Params), Txid: st.id.String(), Vout: op.Vout, Height: st.height, Hops: p.hops, Value: p.value, Tainted: p.tainted})
 		}
 	case p.hops >= w.opt.MaxHops:
-		w.record(st, op, addr, p, "limit")
+		end = "limit"
 		w.res.Totals.Cut += p.tainted
-	default:
-		p.edge = w.record(st, op, addr, p, "") // To is filled when the spender is visited
-		w.taint[op] = p
-		next := w.states[by.Tx]
-		if next == nil {
-			next = &txState{}
-			w.states[by.Tx] = next
-		}
-		if !next.visited && next.hops == 0 {
-			next.hops = -1 // queued
-			heap.Push(&w.queue, by.Tx)
-		}
 	}
+	if end != "" {
+		_, err := w.record(st, op, o, p, end)
+		return err
+	}
+	// The spender continues the walk; the edge's To is filled when it is
+	// visited.
+	if p.edge, err = w.record(st, op, o, p, ""); err != nil {
+		return err
+	}
+	next := w.state(o.by.Tx)
+	w.addIn(next, o.by.Vin, p)
+	if !next.visited && next.hops == 0 {
+		next.hops = -1 // queued
+		w.queue.push(o.by.Tx)
+	}
+	return nil
+}
+
+// state returns tx n's state, made on first use.
+func (w *walker) state(n store.TxNum) *txState {
+	st := w.states.get(n)
+	if st == nil {
+		if len(w.slab) == cap(w.slab) {
+			w.slab = make([]txState, 0, 4096)
+		}
+		w.slab = append(w.slab, txState{})
+		st = &w.slab[len(w.slab)-1]
+		w.states.put(n, st)
+	}
+	return st
 }
 
 func (w *walker) hit(st *txState, op store.OutPoint, addr address.Addr, p pending, l Label) {
@@ -297,7 +476,7 @@ func (w *walker) hit(st *txState, op store.OutPoint, addr address.Addr, p pendin
 	}
 	for s := st; s != nil && !s.root; {
 		h.Path = append(h.Path, Step{Txid: s.id.String(), Height: s.height})
-		s = w.states[s.pred]
+		s = w.states.get(s.pred)
 	}
 	for i, j := 0, len(h.Path)-1; i < j; i, j = i+1, j-1 {
 		h.Path[i], h.Path[j] = h.Path[j], h.Path[i]
@@ -313,14 +492,16 @@ func (w *walker) run(ctx context.Context) error {
 	var outTaint []int64
 	var coins []taint.Coin
 	var values []int64
-	for w.queue.Len() > 0 {
+	var v txView
+	var tinBuf []taintIn
+	for len(w.queue) > 0 {
 		if w.visited&255 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			if w.opt.Progress != nil && time.Since(last) > time.Second {
 				last = time.Now()
-				w.opt.Progress(w.visited, w.queue.Len())
+				w.opt.Progress(w.visited, len(w.queue))
 			}
 		}
 		if w.visited >= w.opt.MaxTxs {
@@ -328,50 +509,62 @@ func (w *walker) run(ctx context.Context) error {
 			w.cutPending("limit")
 			return nil
 		}
-		n := heap.Pop(&w.queue).(store.TxNum)
+		n := w.queue.pop()
 		w.visited++
-		tx, err := w.g.TxByNum(n)
-		if err != nil {
+		if err := w.src.load(n, &v); err != nil {
 			return err
 		}
-		w.reads++
-		st := w.states[n]
-		st.visited, st.id, st.height = true, tx.ID, tx.Height
-		if w.opt.UntilHeight > 0 && tx.Height > w.opt.UntilHeight {
+		st := w.states.get(n)
+		st.visited, st.id, st.height = true, v.id, v.height
+		tin := w.takeIns(st, tinBuf[:0])
+		tinBuf = tin
+		if w.opt.UntilHeight > 0 && v.height > w.opt.UntilHeight {
 			// Outside the window: the taint arriving here is cut.
-			for _, in := range tx.Inputs {
-				if p, ok := w.taint[in.Prev]; ok && in.Kind == store.InputKnown {
-					delete(w.taint, in.Prev)
-					w.res.Totals.Cut += p.tainted
-					if p.edge >= 0 {
-						w.res.Edges[p.edge].End = "window"
-					}
+			for _, t := range tin {
+				w.res.Totals.Cut += t.p.tainted
+				if t.p.edge >= 0 {
+					w.res.Edges[t.p.edge].End = "window"
 				}
 			}
 			continue
 		}
-		// Inputs: tainted ones from the walk, others' values from the store.
-		// Only FIFO and LIFO need each input's value; the other models need
-		// only the total, which the stored fee gives without a read.
-		needValues := w.opt.Model == taint.FIFO || w.opt.Model == taint.LIFO || !tx.FeeKnown
+		slices.SortFunc(tin, func(a, b taintIn) int { return int(a.vin) - int(b.vin) })
+		for _, t := range tin {
+			if int(t.vin) >= len(v.ins) || v.ins[t.vin].kind != store.InputKnown {
+				return fmt.Errorf("%w: tx %s has no input %d spending a walked output", store.ErrCorrupt, v.id, t.vin)
+			}
+			v.ins[t.vin].tainted = true
+		}
+		// Inputs: tainted ones from the walk, others' values from the
+		// source. Only FIFO and LIFO need each input's value; the other
+		// models need only the total, which the fee gives. Without a known
+		// fee (inputs from before the store's range) the known inputs'
+		// values are read.
+		needValues := w.opt.Model == taint.FIFO || w.opt.Model == taint.LIFO || !v.feeKnown
+		if needValues && !v.valued {
+			if err := w.src.loadValues(&v); err != nil {
+				return err
+			}
+		}
 		coins = coins[:0]
 		st.hops = 1 << 30
 		var best int64 = -1
 		known := true
 		var txid string
-		for vin, in := range tx.Inputs {
+		for _, in := range v.ins {
 			c := taint.Coin{}
-			switch in.Kind {
+			switch in.kind {
 			case store.InputKnown:
-				if p, ok := w.taint[in.Prev]; ok {
-					delete(w.taint, in.Prev)
+				if in.tainted {
+					p := tin[0].p
+					tin = tin[1:]
 					c = taint.Coin{Value: p.value, Tainted: p.tainted}
 					if p.hops+1 < st.hops {
 						st.hops = p.hops + 1
 					}
 					if p.tainted > best {
-						best, st.pred = p.tainted, in.Prev.Tx
-						if fs := w.states[in.Prev.Tx]; fs != nil && !st.root {
+						best, st.pred = p.tainted, in.prev.Tx
+						if fs := w.states.get(in.prev.Tx); fs != nil && !st.root {
 							st.seed = fs.seed
 						}
 					}
@@ -383,11 +576,7 @@ func (w *walker) run(ctx context.Context) error {
 						w.res.Edges[p.edge].To = txid
 					}
 				} else if needValues {
-					v, err := w.inputValue(in.Prev)
-					if err != nil {
-						return fmt.Errorf("tx %s input %d: %w", tx.ID, vin, err)
-					}
-					c.Value = v
+					c.Value = in.value
 				}
 			default:
 				known = false
@@ -396,16 +585,16 @@ func (w *walker) run(ctx context.Context) error {
 		}
 		values = values[:0]
 		var W int64
-		for _, o := range tx.Outputs {
-			values = append(values, o.Value)
-			W += o.Value
+		for _, o := range v.outs {
+			values = append(values, o.value)
+			W += o.value
 		}
 		if !needValues {
 			var V int64
 			for _, c := range coins {
 				V += c.Value
 			}
-			if rest := W + tx.Fee - V; rest > 0 {
+			if rest := W + v.fee - V; rest > 0 {
 				coins = append(coins, taint.Coin{Value: rest}) // the untainted inputs, together
 			}
 		} else if !known {
@@ -420,64 +609,47 @@ func (w *walker) run(ctx context.Context) error {
 			}
 		}
 		var fee int64
+		var err error
 		outTaint, fee, err = taint.Propagate(w.opt.Model, coins, values, w.opt.FeesTainted, outTaint)
 		if err != nil {
-			return fmt.Errorf("tx %s: %w", tx.ID, err)
+			return fmt.Errorf("tx %s: %w", v.id, err)
 		}
 		w.res.Totals.Fees += fee
 		st.fee = fee
-		var spenders map[uint32]store.InPoint
 		for j, t := range outTaint {
 			if t == 0 {
 				continue
 			}
-			if spenders == nil {
-				if spenders, err = w.g.Spenders(n); err != nil {
+			if !v.spenders {
+				if err := w.src.loadSpenders(&v); err != nil {
 					return err
 				}
-				w.reads++
 			}
 			op := store.OutPoint{Tx: n, Vout: uint32(j)}
-			if w.seedOp[op] {
+			if st.root && w.seedOp[op] {
 				// Seed to seed: that output is already traced in full.
 				w.res.Totals.Traced -= t
 				continue
 			}
-			sp, spent := spenders[uint32(j)]
-			w.route(n, st, op, tx.Outputs[j].Addr, pending{value: tx.Outputs[j].Value, tainted: t, hops: st.hops}, spent, sp, len(tx.Outputs) > w.opt.WideOutputs)
-		}
-		if len(w.fund) > 100_000 {
-			clear(w.fund)
+			o := &v.outs[j]
+			if err := w.route(st, op, o, pending{value: o.value, tainted: t, hops: st.hops}, len(v.outs) > w.opt.WideOutputs); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-func (w *walker) inputValue(op store.OutPoint) (int64, error) {
-	tx, ok := w.fund[op.Tx]
-	if !ok {
-		var err error
-		if tx, err = w.g.TxByNum(op.Tx); err != nil {
-			return 0, err
-		}
-		w.reads++
-		w.fund[op.Tx] = tx
-	}
-	if int(op.Vout) >= len(tx.Outputs) {
-		return 0, fmt.Errorf("%w: output %d:%d", store.ErrCorrupt, op.Tx, op.Vout)
-	}
-	return tx.Outputs[op.Vout].Value, nil
-}
-
 // cutPending counts taint still waiting for its spender as cut by a limit.
 func (w *walker) cutPending(end string) {
-	for _, p := range w.taint {
-		w.res.Totals.Cut += p.tainted
-		if p.edge >= 0 {
-			w.res.Edges[p.edge].End = end
+	w.states.each(func(st *txState) {
+		for _, t := range w.takeIns(st, nil) {
+			w.res.Totals.Cut += t.p.tainted
+			if t.p.edge >= 0 {
+				w.res.Edges[t.p.edge].End = end
+			}
 		}
-	}
-	clear(w.taint)
+	})
 }
 
 // finish completes the node list and orders everything deterministically.
@@ -490,12 +662,12 @@ func (w *walker) finish() {
 	}
 	fees := map[string]int64{}
 	hops := map[string]int{}
-	for _, st := range w.states {
+	w.states.each(func(st *txState) {
 		if st.inGraph {
 			id := st.id.String()
 			fees[id], hops[id] = st.fee, max(st.hops, 0)
 		}
-	}
+	})
 	for i := range w.res.Nodes {
 		nd := &w.res.Nodes[i]
 		nd.Tainted, nd.Fee, nd.Hops = in[nd.Txid], fees[nd.Txid], hops[nd.Txid]

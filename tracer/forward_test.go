@@ -2,16 +2,19 @@ package tracer_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/btcsuite/btcd/chaincfg"
 
 	"github.com/tracer-oss/tracer/sanctions/tags"
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/store/ingest"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/chaingen"
@@ -22,6 +25,7 @@ import (
 type scamChain struct {
 	dir   string
 	st    *store.Store
+	flow  *tracer.FlowGraph // the same store through its flow index
 	truth *chaingen.Truth
 	lab   tracer.MapLabeler
 	seeds []tracer.Seed
@@ -88,7 +92,11 @@ func buildScamChain() error {
 		}
 		seeds = append(seeds, tracer.Seed{Addr: a, Label: s.Entity})
 	}
-	chain = scamChain{dir: dir, st: st, truth: truth, lab: lab, seeds: seeds}
+	x, err := flow.Open(ctx, st, flow.Options{ChunkTxs: 1000})
+	if err != nil {
+		return err
+	}
+	chain = scamChain{dir: dir, st: st, flow: &tracer.FlowGraph{Graph: st, Flow: x}, truth: truth, lab: lab, seeds: seeds}
 	return nil
 }
 
@@ -104,97 +112,168 @@ func truthModel(m taint.Model) chaingen.TaintModel {
 // graph, and no clean deposit is flagged.
 func TestForwardAgainstTruth(t *testing.T) {
 	c := loadScamChain(t)
+	for _, g := range c.graphs() {
+		for _, m := range taint.Models {
+			t.Run(g.name+"/"+m.String(), func(t *testing.T) { forwardAgainstTruth(t, c, g.g, m) })
+		}
+	}
+}
+
+type namedGraph struct {
+	name string
+	g    tracer.Graph
+}
+
+// graphs are the two ways a forward walk reads the chain.
+func (c *scamChain) graphs() []namedGraph {
+	return []namedGraph{{"store", c.st}, {"flow", c.flow}}
+}
+
+func forwardAgainstTruth(t *testing.T, c *scamChain, g tracer.Graph, m taint.Model) {
+	res, err := tracer.Forward(context.Background(), g, c.lab, c.seeds, tracer.Options{Model: m, Params: &chaincfg.RegressionNetParams, MaxHops: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits := map[string]tracer.Hit{}
+	for _, h := range res.Hits {
+		hits[fmt.Sprintf("%s:%d", h.Txid, h.Vout)] = h
+	}
+	edges := map[[2]string]bool{}
+	for _, e := range res.Edges {
+		if e.To != "" {
+			edges[[2]string{e.From, e.To}] = true
+		}
+	}
+	tm := truthModel(m)
+	var want, found, exact, viaSweep int
+	trueHit := map[string]bool{}
+	for _, d := range c.truth.Deposits {
+		tt := d.Taint.Get(tm)
+		if tt == 0 {
+			continue
+		}
+		want++
+		key := fmt.Sprintf("%s:%d", d.Txid, d.Vout)
+		if d.Tagged {
+			h, ok := hits[key]
+			if !ok {
+				t.Errorf("tagged deposit %s (%s, %d sat tainted) not found", key, d.Exchange, tt)
+				continue
+			}
+			found++
+			trueHit[key] = true
+			if h.Tainted == tt {
+				exact++
+			} else {
+				t.Errorf("deposit %s: tainted %d, truth %d", key, h.Tainted, tt)
+			}
+			continue
+		}
+		// Untagged: without clustering the trace stops where the
+		// exchange's sweep pays a tagged hot wallet.
+		ok := false
+		for k, h := range hits {
+			if h.Txid == d.SweepTxid {
+				ok = true
+				trueHit[k] = true
+			}
+		}
+		if ok {
+			found++
+			viaSweep++
+		} else if d.SweepTxid != "" {
+			t.Errorf("untagged deposit %s: no hit at its sweep %s", key, d.SweepTxid)
+		}
+	}
+	for _, p := range c.truth.Paths {
+		if !p.Tagged || hits[fmt.Sprintf("%s:%d", p.DepositTxid, p.DepositVout)].Txid == "" {
+			continue
+		}
+		for i := 1; i < len(p.Txids); i++ {
+			if !edges[[2]string{p.Txids[i-1], p.Txids[i]}] {
+				t.Errorf("path %v: edge %s → %s missing", p.Txids, p.Txids[i-1], p.Txids[i])
+			}
+		}
+	}
+	// Precision: clean deposits must not be hits.
+	falsePos := 0
+	for _, cl := range c.truth.Clean {
+		for _, cm := range cl.CleanUnder {
+			if cm == tm {
+				if _, ok := hits[fmt.Sprintf("%s:%d", cl.Txid, cl.Vout)]; ok {
+					falsePos++
+					t.Errorf("clean output %s:%d flagged", cl.Txid, cl.Vout)
+				}
+			}
+		}
+	}
+	tp := len(trueHit)
+	t.Logf("%s: recall %d/%d tainted deposits (%d exact to the satoshi, %d via sweep); hits %d, true %d, clean flagged %d; visited %d txs",
+		m, found, want, exact, viaSweep, len(res.Hits), tp, falsePos, res.Params.TxsVisited)
+	if found != want || want == 0 {
+		t.Fatalf("recall %d/%d", found, want)
+	}
+	// Conservation of totals (poison copies taint, so it is exempt).
+	tot := res.Totals
+	if m != taint.Poison && tot.Traced != tot.ToEntities+tot.Unspent+tot.Fees+tot.Dust+tot.Cut {
+		t.Errorf("totals do not add up: %+v", tot)
+	}
+}
+
+// TestFlowMatchesStore: a walk over the flow index gives the same result,
+// field for field, as the walk over the store, for every model, with and
+// without tainted fees, and under every limit; and it reads the store
+// far less.
+func TestFlowMatchesStore(t *testing.T) {
+	c := loadScamChain(t)
+	limits := []struct {
+		name string
+		mod  func(*tracer.Options)
+	}{
+		{"none", func(*tracer.Options) {}},
+		{"fees tainted", func(o *tracer.Options) { o.FeesTainted = true }},
+		{"max hops 2", func(o *tracer.Options) { o.MaxHops = 2 }},
+		{"until", func(o *tracer.Options) { o.UntilHeight = c.st.State().Height - 10 }},
+		{"dust", func(o *tracer.Options) { o.MinValue = 50_000_000 }},
+		{"max txs", func(o *tracer.Options) { o.MaxTxs = 5 }},
+		{"wide", func(o *tracer.Options) { o.WideOutputs = 2 }},
+		{"small graph", func(o *tracer.Options) { o.MaxGraph, o.MaxListed = 40, 3 }},
+		{"no stop", func(o *tracer.Options) { o.StopCategories = []string{} }},
+	}
 	for _, m := range taint.Models {
-		t.Run(m.String(), func(t *testing.T) {
-			res, err := tracer.Forward(context.Background(), c.st, c.lab, c.seeds, tracer.Options{Model: m, Params: &chaincfg.RegressionNetParams, MaxHops: 200})
-			if err != nil {
-				t.Fatal(err)
-			}
-			hits := map[string]tracer.Hit{}
-			for _, h := range res.Hits {
-				hits[fmt.Sprintf("%s:%d", h.Txid, h.Vout)] = h
-			}
-			edges := map[[2]string]bool{}
-			for _, e := range res.Edges {
-				if e.To != "" {
-					edges[[2]string{e.From, e.To}] = true
+		for _, l := range limits {
+			t.Run(m.String()+"/"+l.name, func(t *testing.T) {
+				opt := tracer.Options{Model: m, Params: &chaincfg.RegressionNetParams, MaxHops: 200}
+				l.mod(&opt)
+				a, err := tracer.Forward(context.Background(), c.st, c.lab, c.seeds, opt)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			tm := truthModel(m)
-			var want, found, exact, viaSweep int
-			trueHit := map[string]bool{}
-			for _, d := range c.truth.Deposits {
-				tt := d.Taint.Get(tm)
-				if tt == 0 {
-					continue
+				b, err := tracer.Forward(context.Background(), c.flow, c.lab, c.seeds, opt)
+				if err != nil {
+					t.Fatal(err)
 				}
-				want++
-				key := fmt.Sprintf("%s:%d", d.Txid, d.Vout)
-				if d.Tagged {
-					h, ok := hits[key]
-					if !ok {
-						t.Errorf("tagged deposit %s (%s, %d sat tainted) not found", key, d.Exchange, tt)
-						continue
-					}
-					found++
-					trueHit[key] = true
-					if h.Tainted == tt {
-						exact++
-					} else {
-						t.Errorf("deposit %s: tainted %d, truth %d", key, h.Tainted, tt)
-					}
-					continue
+				if a.Params.TxsVisited == 0 {
+					t.Fatal("nothing visited")
 				}
-				// Untagged: without clustering the trace stops where the
-				// exchange's sweep pays a tagged hot wallet.
-				ok := false
-				for k, h := range hits {
-					if h.Txid == d.SweepTxid {
-						ok = true
-						trueHit[k] = true
+				// The flow walk reads the store for the addresses of the
+				// outputs it records; with the graph capped, hardly at all.
+				if l.name == "small graph" {
+					t.Logf("store reads per visited tx: store %.2f, flow %.2f", a.Params.StoreReadsPerTx, b.Params.StoreReadsPerTx)
+					if b.Params.StoreReadsPerTx >= a.Params.StoreReadsPerTx/2 {
+						t.Errorf("the flow walk read the store %.2f times per tx, the store walk %.2f", b.Params.StoreReadsPerTx, a.Params.StoreReadsPerTx)
 					}
 				}
-				if ok {
-					found++
-					viaSweep++
-				} else if d.SweepTxid != "" {
-					t.Errorf("untagged deposit %s: no hit at its sweep %s", key, d.SweepTxid)
+				for _, r := range []*tracer.Result{a, b} {
+					r.Params.ElapsedSeconds, r.Params.StoreReadsPerTx, r.Params.Started = 0, 0, time.Time{}
 				}
-			}
-			for _, p := range c.truth.Paths {
-				if !p.Tagged || hits[fmt.Sprintf("%s:%d", p.DepositTxid, p.DepositVout)].Txid == "" {
-					continue
+				ja, _ := json.Marshal(a)
+				jb, _ := json.Marshal(b)
+				if string(ja) != string(jb) {
+					t.Fatalf("results differ:\nstore %s\nflow  %s", ja, jb)
 				}
-				for i := 1; i < len(p.Txids); i++ {
-					if !edges[[2]string{p.Txids[i-1], p.Txids[i]}] {
-						t.Errorf("path %v: edge %s → %s missing", p.Txids, p.Txids[i-1], p.Txids[i])
-					}
-				}
-			}
-			// Precision: clean deposits must not be hits.
-			falsePos := 0
-			for _, cl := range c.truth.Clean {
-				for _, cm := range cl.CleanUnder {
-					if cm == tm {
-						if _, ok := hits[fmt.Sprintf("%s:%d", cl.Txid, cl.Vout)]; ok {
-							falsePos++
-							t.Errorf("clean output %s:%d flagged", cl.Txid, cl.Vout)
-						}
-					}
-				}
-			}
-			tp := len(trueHit)
-			t.Logf("%s: recall %d/%d tainted deposits (%d exact to the satoshi, %d via sweep); hits %d, true %d, clean flagged %d; visited %d txs",
-				m, found, want, exact, viaSweep, len(res.Hits), tp, falsePos, res.Params.TxsVisited)
-			if found != want || want == 0 {
-				t.Fatalf("recall %d/%d", found, want)
-			}
-			// Conservation of totals (poison copies taint, so it is exempt).
-			tot := res.Totals
-			if m != taint.Poison && tot.Traced != tot.ToEntities+tot.Unspent+tot.Fees+tot.Dust+tot.Cut {
-				t.Errorf("totals do not add up: %+v", tot)
-			}
-		})
+			})
+		}
 	}
 }
 

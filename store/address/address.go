@@ -80,6 +80,18 @@ func (a Addr) Same(b Addr) bool {
 	return a.Kind.Class() == b.Kind.Class() && a.Payload == b.Payload
 }
 
+// Key is a's class and the first 7 bytes of its payload, as one number:
+// what the store's address index keys by. Different addresses may share
+// a key (rarely); the same address always has the same key, P2PK as its
+// P2PKH.
+func (a Addr) Key() uint64 {
+	k := uint64(a.Kind.Class()) << 56
+	for i := 0; i < 7; i++ {
+		k |= uint64(a.Payload[i]) << (48 - 8*i)
+	}
+	return k
+}
+
 // Classify returns the compact address of an output script.
 func Classify(script []byte) Addr {
 	var a Addr

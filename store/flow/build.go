@@ -1,0 +1,228 @@
+package flow
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/tracer-oss/tracer/store"
+)
+
+// patch is a write of b at offset off of out.dat.
+type patch struct {
+	off int64
+	b   [8]byte
+}
+
+// builder appends transactions to the index files a chunk at a time.
+type builder struct {
+	dir   string
+	h     *header
+	files [5]*os.File
+	// The chunk being built: its first transaction and output, and the
+	// new records, in the order of names.
+	chunkTx, chunkOut uint64
+	buf               [5][]byte
+	old               []byte // tx.dat mapped up to chunkTx
+	patches           []patch
+}
+
+const (
+	fBlk = iota
+	fTx
+	fTxid
+	fOut
+	fIn
+)
+
+var errStop = errors.New("stop")
+
+// update extends the index described by h to st's tip.
+func update(ctx context.Context, st *store.Store, dir string, h *header, opt Options) (err error) {
+	state := st.State()
+	chunk := opt.ChunkTxs
+	if chunk <= 0 {
+		chunk = 1_000_000
+	}
+	h.Dirty = true
+	if err := writeHeader(dir, h); err != nil {
+		return err
+	}
+	b := &builder{dir: dir, h: h, chunkTx: h.Txs, chunkOut: h.Outs}
+	defer func() {
+		for _, f := range b.files {
+			if f != nil {
+				if cerr := f.Close(); err == nil && cerr != nil {
+					err = fmt.Errorf("flow: %w", cerr)
+				}
+			}
+		}
+		unmap(b.old)
+	}()
+	sizes := h.sizes()
+	for i, name := range names {
+		f, err := os.OpenFile(filepath.Join(dir, name), os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return fmt.Errorf("flow: %w", err)
+		}
+		b.files[i] = f
+		if err := f.Truncate(sizes[i]); err != nil {
+			return fmt.Errorf("flow: %w", err)
+		}
+		if _, err := f.Seek(sizes[i], io.SeekStart); err != nil {
+			return fmt.Errorf("flow: %w", err)
+		}
+	}
+	if b.old, err = mapFile(b.files[fTx], sizes[fTx], false); err != nil {
+		return err
+	}
+	total := uint64(state.NextTx)
+	err = st.ForEachTx(store.TxNum(h.Txs), func(tx *store.Tx) error {
+		if uint64(tx.Num) >= total {
+			return errStop
+		}
+		if err := b.add(tx); err != nil {
+			return err
+		}
+		if n := h.Txs - b.chunkTx; n >= uint64(chunk) {
+			if err := b.flush(); err != nil {
+				return err
+			}
+		}
+		if h.Txs%4096 == 0 {
+			if opt.Progress != nil {
+				opt.Progress(h.Txs, total)
+			}
+			return ctx.Err()
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return err
+	}
+	if h.Txs != total {
+		return fmt.Errorf("%w: the store lists %d transactions, its records end at %d", ErrCorrupt, total, h.Txs)
+	}
+	if err := b.flush(); err != nil {
+		return err
+	}
+	for i, f := range b.files {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("flow: sync %s: %w", names[i], err)
+		}
+	}
+	if opt.Progress != nil {
+		opt.Progress(h.Txs, total)
+	}
+	h.Height, h.Hash, h.Dirty = state.Height, state.Hash, false
+	return writeHeader(dir, h)
+}
+
+// add appends one transaction; h counts it at once, the files get it at the
+// next flush.
+func (b *builder) add(tx *store.Tx) error {
+	h := b.h
+	if uint64(tx.Num) != h.Txs {
+		return fmt.Errorf("%w: transaction %d follows %d", ErrCorrupt, tx.Num, h.Txs-1)
+	}
+	if tx.Pos == 0 {
+		if want := h.StartHeight + int32(h.Blocks); tx.Height != want {
+			return fmt.Errorf("%w: block %d follows block %d", ErrCorrupt, tx.Height, want-1)
+		}
+		b.buf[fBlk] = binary.LittleEndian.AppendUint64(b.buf[fBlk], uint64(tx.Num))
+		h.Blocks++
+	}
+	b.buf[fTx] = binary.LittleEndian.AppendUint64(b.buf[fTx], h.Outs)
+	b.buf[fTx] = binary.LittleEndian.AppendUint64(b.buf[fTx], h.Ins)
+	fee := int64(feeUnknown)
+	if tx.FeeKnown {
+		fee = tx.Fee
+	}
+	b.buf[fTx] = binary.LittleEndian.AppendUint64(b.buf[fTx], uint64(fee))
+	b.buf[fTxid] = append(b.buf[fTxid], tx.ID[:]...)
+	for i := range tx.Outputs {
+		o := &tx.Outputs[i]
+		b.buf[fOut] = binary.LittleEndian.AppendUint64(b.buf[fOut], uint64(o.Value))
+		b.buf[fOut] = binary.LittleEndian.AppendUint64(b.buf[fOut], 0)
+		b.buf[fOut] = binary.LittleEndian.AppendUint64(b.buf[fOut], o.Addr.Key())
+	}
+	h.Txs++
+	h.Outs += uint64(len(tx.Outputs))
+	for vin, in := range tx.Inputs {
+		var v uint64
+		switch in.Kind {
+		case store.InputCoinbase:
+			v = inCoinbase
+		case store.InputExternal:
+			v = inExternal
+		default:
+			v = uint64(in.Prev.Tx)<<24 | uint64(in.Prev.Vout)
+			if err := b.spend(in.Prev, store.InPoint{Tx: tx.Num, Vin: uint32(vin)}); err != nil {
+				return err
+			}
+		}
+		b.buf[fIn] = binary.LittleEndian.AppendUint64(b.buf[fIn], v)
+	}
+	h.Ins += uint64(len(tx.Inputs))
+	return nil
+}
+
+// spend records in as the spender of op: in the chunk's buffer when op is
+// in the chunk, as a patch of out.dat otherwise.
+func (b *builder) spend(op store.OutPoint, in store.InPoint) error {
+	n := uint64(op.Tx)
+	if n >= b.h.Txs-1 || in.Vin >= 1<<24 {
+		return fmt.Errorf("%w: transaction %d spends %d:%d", ErrCorrupt, in.Tx, op.Tx, op.Vout)
+	}
+	var first, end uint64
+	if n >= b.chunkTx {
+		t := b.buf[fTx][(n-b.chunkTx)*txSize:]
+		first, end = binary.LittleEndian.Uint64(t), binary.LittleEndian.Uint64(t[txSize:])
+	} else {
+		first = binary.LittleEndian.Uint64(b.old[n*txSize:])
+		end = b.chunkOut
+		if n+1 < b.chunkTx {
+			end = binary.LittleEndian.Uint64(b.old[(n+1)*txSize:])
+		}
+	}
+	if uint64(op.Vout) >= end-first {
+		return fmt.Errorf("%w: transaction %d spends %d:%d, which has %d outputs", ErrCorrupt, in.Tx, op.Tx, op.Vout, end-first)
+	}
+	i := first + uint64(op.Vout)
+	s := (uint64(in.Tx)+1)<<24 | uint64(in.Vin)
+	if i >= b.chunkOut {
+		binary.LittleEndian.PutUint64(b.buf[fOut][(i-b.chunkOut)*outSize+8:], s)
+		return nil
+	}
+	p := patch{off: int64(i)*outSize + 8}
+	binary.LittleEndian.PutUint64(p.b[:], s)
+	b.patches = append(b.patches, p)
+	return nil
+}
+
+// flush writes the chunk, applies its patches and starts the next chunk.
+func (b *builder) flush() error {
+	for i, f := range b.files {
+		if _, err := f.Write(b.buf[i]); err != nil {
+			return fmt.Errorf("flow: write %s: %w", names[i], err)
+		}
+		b.buf[i] = b.buf[i][:0]
+	}
+	slices.SortFunc(b.patches, func(p, q patch) int { return int(p.off - q.off) })
+	if err := patchFile(b.files[fOut], int64(b.chunkOut)*outSize, b.patches); err != nil {
+		return fmt.Errorf("flow: patch out.dat: %w", err)
+	}
+	b.patches = b.patches[:0]
+	b.chunkTx, b.chunkOut = b.h.Txs, b.h.Outs
+	if err := unmap(b.old); err != nil {
+		return err
+	}
+	var err error
+	b.old, err = mapFile(b.files[fTx], int64(b.chunkTx)*txSize, false)
+	return err
+}

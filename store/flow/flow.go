@@ -1,0 +1,398 @@
+package flow
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
+	"github.com/tracer-oss/tracer/store"
+)
+
+// Files in the index directory (every integer little-endian):
+//
+//	file       per          fields (size in bytes)
+//	flow.json  index        format version, network, tip height and hash covered, start height,
+//	                        counts of transactions, outputs and inputs, dirty flag (set while updating)
+//	blk.dat    block        first TxNum (8), from the store's start height
+//	tx.dat     transaction  index of its first output in out.dat (8), of its first input in in.dat (8),
+//	                        fee in satoshi (8; math.MinInt64 when an input is from before the store's range)
+//	txid.dat   transaction  txid (32)
+//	out.dat    output       value (8); spender: (TxNum+1)<<24 | input index (8), 0 when unspent;
+//	                        address key (8, address.Addr.Key: class and the payload's first 7 bytes)
+//	in.dat     input        spent output: TxNum<<24 | vout (8); coinbase ^0, spends from before
+//	                        the store's range ^1
+//
+// An update appends the new transactions and patches the spender field of
+// older outputs they spend. It sets the dirty flag first and clears it last
+// (after syncing every file), so an update killed half-way makes the next
+// Open rebuild the index. A reorg (the covered tip no longer on the
+// store's chain) also rebuilds it.
+const (
+	formatVersion = 2
+
+	blkSize  = 8
+	txSize   = 24
+	txidSize = 32
+	outSize  = 24
+	inSize   = 8
+
+	feeUnknown = math.MinInt64
+
+	inCoinbase = ^uint64(0)
+	inExternal = ^uint64(1)
+)
+
+// Dir is where the index of a store directory lives.
+func Dir(storeDir string) string { return filepath.Join(storeDir, "flow") }
+
+type header struct {
+	Version     int            `json:"version"`
+	Network     string         `json:"network"`
+	Height      int32          `json:"height"` // tip covered; meaningless while Txs is 0
+	Hash        chainhash.Hash `json:"hash"`
+	StartHeight int32          `json:"start_height"`
+	Txs         uint64         `json:"txs"`
+	Outs        uint64         `json:"outs"`
+	Ins         uint64         `json:"ins"`
+	Blocks      uint64         `json:"blocks"`
+	Dirty       bool           `json:"dirty"`
+}
+
+// Options tune Open.
+type Options struct {
+	// Progress, if set, is called now and then while the index is built
+	// or extended, with the transactions done and to do.
+	Progress func(done, total uint64)
+	// ChunkTxs bounds the transactions an update holds in memory before it
+	// writes them out; 0: 1,000,000.
+	ChunkTxs int
+}
+
+// Stats describe an index.
+type Stats struct {
+	Txs, Outs, Ins, Blocks uint64
+	Height                 int32
+	Bytes                  int64
+	// Built is the number of transactions this Open added (0: the index
+	// was current); Rebuilt says the old index was discarded first.
+	Built   uint64
+	Rebuilt bool
+}
+
+// Index is an open flow index, mapped read-only. It is safe for
+// concurrent readers. It covers the store's transactions as of Open.
+type Index struct {
+	dir                    string
+	hdr                    header
+	blk, tx, txid, out, in []byte
+	built                  uint64
+	rebuilt                bool
+}
+
+var names = [...]string{"blk.dat", "tx.dat", "txid.dat", "out.dat", "in.dat"}
+
+// Open opens the flow index of st, building it or extending it to st's tip
+// first. Only one process updates an index at a time (a lock file); the
+// store may be open read-only.
+func Open(ctx context.Context, st *store.Store, opt Options) (*Index, error) {
+	state := st.State()
+	if state.Empty() {
+		return nil, ErrEmpty
+	}
+	dir := Dir(st.Dir())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("flow: %w", err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("flow: %w", err)
+	}
+	defer lock.Close()
+	if err := lockFile(lock); err != nil {
+		return nil, fmt.Errorf("flow: lock %s: %w", dir, err)
+	}
+	defer unlockFile(lock)
+
+	x := &Index{dir: dir}
+	hdr, err := readHeader(dir)
+	fresh := header{Version: formatVersion, Network: state.Network, StartHeight: state.StartHeight}
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		hdr = fresh
+	case err != nil:
+		return nil, err
+	default:
+		if ok, err := current(st, &hdr); err != nil {
+			return nil, err
+		} else if !ok {
+			hdr, x.rebuilt = fresh, true
+		}
+	}
+	if hdr.Txs < uint64(state.NextTx) {
+		before := hdr.Txs
+		if err := update(ctx, st, dir, &hdr, opt); err != nil {
+			return nil, err
+		}
+		x.built = hdr.Txs - before
+	}
+	x.hdr = hdr
+	if err := x.mapAll(); err != nil {
+		x.Close()
+		return nil, err
+	}
+	return x, nil
+}
+
+// current reports whether hdr describes a clean index of st's chain (up to
+// st's tip or below it).
+func current(st *store.Store, hdr *header) (bool, error) {
+	state := st.State()
+	if hdr.Version != formatVersion || hdr.Dirty || hdr.Network != state.Network || hdr.StartHeight != state.StartHeight || hdr.Txs > uint64(state.NextTx) {
+		return false, nil
+	}
+	for i, size := range hdr.sizes() {
+		fi, err := os.Stat(filepath.Join(Dir(st.Dir()), names[i]))
+		if err != nil || fi.Size() < size {
+			return false, nil // a file lost or cut short: rebuild
+		}
+	}
+	if hdr.Txs == 0 {
+		return true, nil
+	}
+	if hdr.Height > state.Height {
+		return false, nil
+	}
+	b, err := st.BlockByHeight(hdr.Height)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return b.Hash == hdr.Hash && uint64(b.FirstTx)+uint64(b.NumTx) == hdr.Txs, nil
+}
+
+func readHeader(dir string) (header, error) {
+	var h header
+	b, err := os.ReadFile(filepath.Join(dir, "flow.json"))
+	if err != nil {
+		return h, err
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		// A damaged header: rebuild rather than fail.
+		return header{Dirty: true}, nil
+	}
+	return h, nil
+}
+
+// writeHeader replaces flow.json atomically and durably.
+func writeHeader(dir string, h *header) error {
+	b, err := json.MarshalIndent(h, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, "flow.json.tmp")
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("flow: %w", err)
+	}
+	if _, err = f.Write(append(b, '\n')); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, "flow.json"))
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
+	if err != nil {
+		return fmt.Errorf("flow: write header: %w", err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// sizes are the file lengths a header implies, in the order of names.
+func (h *header) sizes() [5]int64 {
+	return [5]int64{int64(h.Blocks) * blkSize, int64(h.Txs) * txSize, int64(h.Txs) * txidSize, int64(h.Outs) * outSize, int64(h.Ins) * inSize}
+}
+
+func (x *Index) mapAll() error {
+	sizes := x.hdr.sizes()
+	dst := [5]*[]byte{&x.blk, &x.tx, &x.txid, &x.out, &x.in}
+	for i, name := range names {
+		f, err := os.Open(filepath.Join(x.dir, name))
+		if err != nil {
+			return fmt.Errorf("flow: %w", err)
+		}
+		fi, err := f.Stat()
+		if err == nil && fi.Size() < sizes[i] {
+			err = fmt.Errorf("%w: %s is %d bytes, the header needs %d", ErrCorrupt, name, fi.Size(), sizes[i])
+		}
+		if err == nil {
+			*dst[i], err = mapFile(f, sizes[i], false)
+		}
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close unmaps the index.
+func (x *Index) Close() error {
+	var first error
+	for _, b := range []*[]byte{&x.blk, &x.tx, &x.txid, &x.out, &x.in} {
+		if err := unmap(*b); err != nil && first == nil {
+			first = err
+		}
+		*b = nil
+	}
+	return first
+}
+
+// Stats describes the index.
+func (x *Index) Stats() Stats {
+	s := Stats{Txs: x.hdr.Txs, Outs: x.hdr.Outs, Ins: x.hdr.Ins, Blocks: x.hdr.Blocks, Height: x.hdr.Height, Built: x.built, Rebuilt: x.rebuilt}
+	for _, n := range x.hdr.sizes() {
+		s.Bytes += n
+	}
+	return s
+}
+
+// Txs is the number of transactions covered.
+func (x *Index) Txs() store.TxNum { return store.TxNum(x.hdr.Txs) }
+
+// TxID is the txid of tx n (n < Txs).
+func (x *Index) TxID(n store.TxNum) (h chainhash.Hash) {
+	copy(h[:], x.txid[uint64(n)*txidSize:])
+	return h
+}
+
+// Height is the height of the block holding tx n (n < Txs).
+func (x *Index) Height(n store.TxNum) int32 {
+	h, _, _ := x.Block(n)
+	return h
+}
+
+// Block returns the height of the block holding tx n (n < Txs) and the
+// range of its transactions.
+func (x *Index) Block(n store.TxNum) (height int32, first, end store.TxNum) {
+	blocks := int(x.hdr.Blocks)
+	at := func(i int) store.TxNum {
+		if i >= blocks {
+			return store.TxNum(x.hdr.Txs)
+		}
+		return store.TxNum(binary.LittleEndian.Uint64(x.blk[i*blkSize:]))
+	}
+	// The last block whose first tx is at or before n.
+	lo, hi := 0, blocks // invariant: first(lo) <= n < first(hi)
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if at(mid) <= n {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return x.hdr.StartHeight + int32(lo), at(lo), at(lo + 1)
+}
+
+// Fee returns tx n's fee (n < Txs), unless an input spends from before the
+// store's range. A coinbase's fee is its outputs less the subsidy.
+func (x *Index) Fee(n store.TxNum) (int64, bool) {
+	f := int64(binary.LittleEndian.Uint64(x.tx[uint64(n)*txSize+16:]))
+	return f, f != feeUnknown
+}
+
+// Out is an output as the index holds it.
+type Out struct {
+	Value int64
+	Key   uint64 // address.Addr.Key of its address
+	Spent bool
+	By    store.InPoint // the spending input, when Spent
+}
+
+// In is an input as the index holds it.
+type In struct {
+	Kind store.InputKind
+	Prev store.OutPoint // when Kind is store.InputKnown
+}
+
+// Outputs returns the range of tx n's outputs, as indexes for Out.
+func (x *Index) Outputs(n store.TxNum) (first, end uint64, err error) {
+	return x.span(n, 0, x.hdr.Outs)
+}
+
+// Inputs returns the range of tx n's inputs, as indexes for In.
+func (x *Index) Inputs(n store.TxNum) (first, end uint64, err error) {
+	return x.span(n, 8, x.hdr.Ins)
+}
+
+func (x *Index) span(n store.TxNum, field int, total uint64) (first, end uint64, err error) {
+	if uint64(n) >= x.hdr.Txs {
+		return 0, 0, fmt.Errorf("%w: transaction %d (the index covers %d)", ErrNotCovered, n, x.hdr.Txs)
+	}
+	o := uint64(n)*txSize + uint64(field)
+	first, end = binary.LittleEndian.Uint64(x.tx[o:]), total
+	if uint64(n)+1 < x.hdr.Txs {
+		end = binary.LittleEndian.Uint64(x.tx[o+txSize:])
+	}
+	if first > end || end > total {
+		return 0, 0, fmt.Errorf("%w: transaction %d spans %d..%d of %d", ErrCorrupt, n, first, end, total)
+	}
+	return first, end, nil
+}
+
+// Out returns output i (from Outputs).
+func (x *Index) Out(i uint64) Out {
+	b := x.out[i*outSize : i*outSize+outSize]
+	o := Out{Value: int64(binary.LittleEndian.Uint64(b)), Key: binary.LittleEndian.Uint64(b[16:])}
+	if s := binary.LittleEndian.Uint64(b[8:]); s != 0 && s>>24-1 < x.hdr.Txs {
+		o.Spent, o.By = true, store.InPoint{Tx: store.TxNum(s>>24 - 1), Vin: uint32(s & 0xffffff)}
+	}
+	return o
+}
+
+// In returns input i (from Inputs).
+func (x *Index) In(i uint64) In {
+	switch v := binary.LittleEndian.Uint64(x.in[i*inSize:]); v {
+	case inCoinbase:
+		return In{Kind: store.InputCoinbase}
+	case inExternal:
+		return In{Kind: store.InputExternal}
+	default:
+		return In{Kind: store.InputKnown, Prev: store.OutPoint{Tx: store.TxNum(v >> 24), Vout: uint32(v & 0xffffff)}}
+	}
+}
+
+// OutIndex returns the index (for Out) of an output.
+func (x *Index) OutIndex(op store.OutPoint) (uint64, error) {
+	first, end, err := x.Outputs(op.Tx)
+	if err != nil {
+		return 0, err
+	}
+	if uint64(op.Vout) >= end-first {
+		return 0, fmt.Errorf("%w: output %d:%d", ErrCorrupt, op.Tx, op.Vout)
+	}
+	return first + uint64(op.Vout), nil
+}

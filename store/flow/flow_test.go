@@ -1,0 +1,226 @@
+package flow_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/flow"
+	"github.com/tracer-oss/tracer/store/ingest"
+	"github.com/tracer-oss/tracer/store/storetest"
+	"github.com/tracer-oss/tracer/tracer/chaingen"
+)
+
+// checkIndex compares every transaction of the index with the store:
+// txid, height, inputs, outputs (value and address key) and spenders.
+func checkIndex(t *testing.T, st *store.Store, x *flow.Index) {
+	t.Helper()
+	state := st.State()
+	if x.Txs() != state.NextTx {
+		t.Fatalf("index covers %d transactions, the store has %d", x.Txs(), state.NextTx)
+	}
+	for n := store.TxNum(0); n < state.NextTx; n++ {
+		tx, err := st.TxByNum(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fee, ok := x.Fee(n); ok != tx.FeeKnown || ok && fee != tx.Fee {
+			t.Fatalf("tx %d: index fee %d (%v), store %d (%v)", n, fee, ok, tx.Fee, tx.FeeKnown)
+		}
+		if x.TxID(n) != tx.ID || x.Height(n) != tx.Height {
+			t.Fatalf("tx %d: index has %s at %d, store %s at %d", n, x.TxID(n), x.Height(n), tx.ID, tx.Height)
+		}
+		first, end, err := x.Inputs(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int(end-first) != len(tx.Inputs) {
+			t.Fatalf("tx %d: %d inputs in the index, %d in the store", n, end-first, len(tx.Inputs))
+		}
+		for i, in := range tx.Inputs {
+			got := x.In(first + uint64(i))
+			if got.Kind != in.Kind || in.Kind == store.InputKnown && got.Prev != in.Prev {
+				t.Fatalf("tx %d input %d: index %+v, store %+v", n, i, got, in)
+			}
+		}
+		spenders, err := st.Spenders(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first, end, err = x.Outputs(n); err != nil {
+			t.Fatal(err)
+		}
+		if int(end-first) != len(tx.Outputs) {
+			t.Fatalf("tx %d: %d outputs in the index, %d in the store", n, end-first, len(tx.Outputs))
+		}
+		for j, o := range tx.Outputs {
+			got := x.Out(first + uint64(j))
+			by, spent := spenders[uint32(j)]
+			if got.Value != o.Value || got.Key != o.Addr.Key() || got.Spent != spent || got.By != by {
+				t.Fatalf("tx %d output %d: index %+v, store value %d key %x spent %v by %+v", n, j, got, o.Value, o.Addr.Key(), spent, by)
+			}
+		}
+	}
+}
+
+func open(t *testing.T, st *store.Store, chunk int) *flow.Index {
+	t.Helper()
+	x, err := flow.Open(context.Background(), st, flow.Options{ChunkTxs: chunk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { x.Close() })
+	return x
+}
+
+// TestMainnetBlocks builds the index of the first 14,132 mainnet blocks and
+// checks it against the store, and block 170's famous transaction by hand.
+func TestMainnetBlocks(t *testing.T) {
+	st := storetest.Open(t)
+	file := storetest.BtcdTestdata(t, "blk_0_to_14131.dat")
+	if _, err := ingest.Run(context.Background(), st, ingest.Config{Paths: []string{file}, StartHeight: -1, ToHeight: -1}); err != nil {
+		t.Fatal(err)
+	}
+	x := open(t, st, 0)
+	checkIndex(t, st, x)
+	if s := x.Stats(); s.Height != 14131 || s.Built != uint64(st.State().NextTx) || s.Rebuilt {
+		t.Errorf("stats %+v", s)
+	}
+
+	tx, err := st.Tx(mustHash(t, "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x.Height(tx.Num) != 170 {
+		t.Errorf("height %d, want 170", x.Height(tx.Num))
+	}
+	first, _, _ := x.Inputs(tx.Num)
+	in := x.In(first)
+	b9, _ := st.BlockByHeight(9)
+	if in.Kind != store.InputKnown || in.Prev != (store.OutPoint{Tx: b9.FirstTx}) {
+		t.Fatalf("input %+v, want block 9's coinbase", in)
+	}
+	i, err := x.OutIndex(in.Prev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := x.Out(i); !o.Spent || o.By != (store.InPoint{Tx: tx.Num}) || o.Value != 50*btcutil.SatoshiPerBitcoin {
+		t.Errorf("block 9 coinbase output %+v", o)
+	}
+	first, end, _ := x.Outputs(tx.Num)
+	if end-first != 2 || x.Out(first).Value != 10*btcutil.SatoshiPerBitcoin || x.Out(first+1).Value != 40*btcutil.SatoshiPerBitcoin {
+		t.Errorf("outputs of block 170's tx wrong")
+	}
+	// The genesis coinbase is unspendable: never spent.
+	if o := x.Out(0); o.Spent {
+		t.Errorf("genesis coinbase spent by %+v", o.By)
+	}
+}
+
+func mustHash(t *testing.T, s string) chainhash.Hash {
+	t.Helper()
+	h, err := chainhash.NewHashFromStr(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *h
+}
+
+// TestIncremental builds the index in small chunks (so spenders in earlier
+// chunks are patched), extends it after more blocks are ingested, rebuilds
+// it after a rollback, after an update killed half-way (dirty header) and
+// after a file was cut short, and checks it against the store each time.
+func TestIncremental(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	if _, err := chaingen.Generate(ctx, chaingen.Config{OutDir: dir, Txs: 3000, Seed: 7, TxsPerBlock: 60}, nil); err != nil {
+		t.Fatal(err)
+	}
+	st := storetest.Open(t)
+	blocks := filepath.Join(dir, "blocks")
+	ingestTo := func(h int32) {
+		t.Helper()
+		if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{blocks}, StartHeight: -1, ToHeight: h}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ingestTo(40)
+	x := open(t, st, 250)
+	checkIndex(t, st, x)
+	before := x.Stats()
+	x.Close()
+
+	ingestTo(-1)
+	x = open(t, st, 250)
+	checkIndex(t, st, x)
+	if s := x.Stats(); s.Rebuilt || s.Built != uint64(st.State().NextTx)-before.Txs || s.Built == 0 {
+		t.Errorf("extend: stats %+v after %+v", s, before)
+	}
+	x.Close()
+	if s := open(t, st, 0).Stats(); s.Built != 0 || s.Rebuilt {
+		t.Errorf("reopen without new blocks: stats %+v", s)
+	}
+
+	if _, err := st.Rollback(ctx, 50); err != nil {
+		t.Fatal(err)
+	}
+	x = open(t, st, 0)
+	checkIndex(t, st, x)
+	if s := x.Stats(); !s.Rebuilt || s.Height != 50 {
+		t.Errorf("after rollback: stats %+v", s)
+	}
+	x.Close()
+
+	// A killed update leaves the dirty flag set.
+	hdrFile := filepath.Join(flow.Dir(st.Dir()), "flow.json")
+	var hdr map[string]any
+	b, _ := os.ReadFile(hdrFile)
+	if err := json.Unmarshal(b, &hdr); err != nil {
+		t.Fatal(err)
+	}
+	hdr["dirty"] = true
+	b, _ = json.Marshal(hdr)
+	os.WriteFile(hdrFile, b, 0o644)
+	x = open(t, st, 0)
+	checkIndex(t, st, x)
+	if !x.Stats().Rebuilt {
+		t.Error("a dirty index was not rebuilt")
+	}
+	x.Close()
+
+	// A file cut short.
+	out := filepath.Join(flow.Dir(st.Dir()), "out.dat")
+	fi, _ := os.Stat(out)
+	os.Truncate(out, fi.Size()/2)
+	x = open(t, st, 0)
+	checkIndex(t, st, x)
+	if !x.Stats().Rebuilt {
+		t.Error("an index with a short file was not rebuilt")
+	}
+}
+
+func TestEmptyStore(t *testing.T) {
+	st := storetest.Open(t)
+	if _, err := flow.Open(context.Background(), st, flow.Options{}); !errors.Is(err, flow.ErrEmpty) {
+		t.Fatalf("err %v, want ErrEmpty", err)
+	}
+}
+
+func TestNotCovered(t *testing.T) {
+	st := storetest.Open(t)
+	file := storetest.BtcdTestdata(t, "blk_0_to_14131.dat")
+	if _, err := ingest.Run(context.Background(), st, ingest.Config{Paths: []string{file}, StartHeight: -1, ToHeight: 100}); err != nil {
+		t.Fatal(err)
+	}
+	x := open(t, st, 0)
+	if _, _, err := x.Outputs(x.Txs()); !errors.Is(err, flow.ErrNotCovered) {
+		t.Fatalf("err %v, want ErrNotCovered", err)
+	}
+}
