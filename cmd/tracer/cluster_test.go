@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/chaingen"
@@ -135,6 +136,30 @@ func TestClusterCLI(t *testing.T) {
 	}
 	if n := viaCluster("--cluster=false"); n != 0 {
 		t.Errorf("trace --cluster=false: %d hits via cluster", n)
+	}
+
+	// The first forward trace built the trace index; the walk over the
+	// store itself (--no-index) gives the same report.
+	code, out, _ = runCLI(t, "--db", db, "status", "--json")
+	var sv statusView
+	if err := json.Unmarshal([]byte(out), &sv); code != 0 || err != nil || sv.TraceIndex == nil || !sv.TraceIndex.Current || sv.TraceIndex.Txs != sv.Txs {
+		t.Fatalf("status after a trace: exit %d, %v, trace index %+v", code, err, sv.TraceIndex)
+	}
+	report := func(args ...string) string {
+		code, out, errs := runCLI(t, append(append([]string{"--db", db, "trace", "--json", "--model", "fifo"}, args...), seeds...)...)
+		if code != 0 {
+			t.Fatalf("trace %v: exit %d %s", args, code, errs)
+		}
+		var r tracer.Result
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		r.Params.ElapsedSeconds, r.Params.StoreReadsPerTx, r.Params.Started = 0, 0, time.Time{}
+		b, _ := json.Marshal(r)
+		return string(b)
+	}
+	if a, b := report(), report("--no-index"); a != b {
+		t.Errorf("trace over the index and over the store differ:\n%s\n%s", a, b)
 	}
 }
 

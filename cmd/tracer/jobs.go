@@ -38,6 +38,7 @@ Example:
 				&cli.StringFlag{Name: "out", Value: "jobs-out", Usage: "output `DIR`"},
 				&cli.IntFlag{Name: "workers", Value: 2, Usage: "traces run at once"},
 				&cli.BoolFlag{Name: "force", Usage: "recompute finished jobs whose data or parameters changed instead of refusing"},
+				noIndexFlag,
 			},
 			Action: runJobs,
 		}},
@@ -60,11 +61,18 @@ func runJobs(c *cli.Context) error {
 	if err != nil {
 		return badInput(err)
 	}
+	x, err := openFlow(c, st)
+	if err != nil {
+		return err
+	}
+	if x != nil {
+		defer x.Close()
+	}
 	out := c.String("out")
 	prog := newProgress(c.App.ErrWriter)
 	start := time.Now()
 	sum, err := jobs.Run(c.Context, st, plan, jobs.Config{
-		Out: out, Workers: c.Int("workers"), Force: c.Bool("force"), Params: params, Logger: logger(c),
+		Out: out, Workers: c.Int("workers"), Force: c.Bool("force"), Params: params, Logger: logger(c), Flow: x,
 		Progress: func(p jobs.Progress) {
 			rate := 0.0
 			if s := p.Elapsed.Seconds(); s > 0 {

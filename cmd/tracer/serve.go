@@ -11,6 +11,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tracer-oss/tracer/store/flow"
+	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/api"
 )
@@ -73,7 +75,16 @@ func runServe(c *cli.Context) error {
 	case len(status.Index.Stale) > 0:
 		log.Warn("the exposure index is stale: screens walk fresh; rebuild it with tracer screen --rebuild-index", "why", strings.Join(status.Index.Stale, "; "))
 	}
-	srv, err := api.New(api.Config{Screener: scr, Graph: st, Keys: keys, Rate: c.Float64("rate"), Burst: c.Int("burst"),
+	// The server never writes: it walks the trace index only if tracer
+	// trace has brought it up to date.
+	var graph tracer.Graph = st
+	if x, err := flow.Open(c.Context, st, flow.Options{NoUpdate: true}); err == nil {
+		defer x.Close()
+		graph = forwardGraph(st, x)
+	} else {
+		log.Info("forward traces walk the store itself (run a forward tracer trace to build the trace index)", "why", err)
+	}
+	srv, err := api.New(api.Config{Screener: scr, Graph: graph, Keys: keys, Rate: c.Float64("rate"), Burst: c.Int("burst"),
 		MaxBody: c.Int64("max-body"), HandlerTimeout: c.Duration("handler-timeout"), TraceMaxTxs: c.Int("trace-max-txs"), Log: log})
 	if err != nil {
 		return err

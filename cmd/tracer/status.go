@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/flow"
 
 	"github.com/urfave/cli/v2"
 )
@@ -34,6 +35,16 @@ type statusView struct {
 	DiskBytes   int64  `json:"disk_bytes"`
 	// Clusters is the clustering state; nil before tracer cluster ran.
 	Clusters *store.ClusterState `json:"clusters,omitempty"`
+	// TraceIndex is the flow index forward traces walk; nil before the
+	// first forward trace built it.
+	TraceIndex *traceIndexView `json:"trace_index,omitempty"`
+}
+
+type traceIndexView struct {
+	Txs     uint64 `json:"txs"`
+	Height  int32  `json:"height"`
+	Bytes   int64  `json:"bytes"`
+	Current bool   `json:"current"` // false: the next forward trace extends or rebuilds it
 }
 
 func runStatus(c *cli.Context) error {
@@ -50,6 +61,11 @@ func runStatus(c *cli.Context) error {
 		return err
 	} else if ok {
 		v.Clusters = &cs
+	}
+	if fs, cur, err := flow.Describe(st); err != nil {
+		return err
+	} else if fs.Txs > 0 {
+		v.TraceIndex = &traceIndexView{Txs: fs.Txs, Height: fs.Height, Bytes: fs.Bytes, Current: cur}
 	}
 	if !s.Empty() {
 		v.Hash = s.Hash.String()
@@ -86,6 +102,14 @@ func runStatus(c *cli.Context) error {
 		fmt.Fprintf(w, "guard      %d merges refused (both clusters > %d addresses)\n", cs.Refused, cs.MaxMerge)
 	} else {
 		fmt.Fprintln(w, "clusters   none (run tracer cluster)")
+	}
+	switch ti := v.TraceIndex; {
+	case ti == nil:
+		fmt.Fprintln(w, "trace idx  none (the first forward tracer trace builds it)")
+	case ti.Current:
+		fmt.Fprintf(w, "trace idx  %d txs up to height %d, %.1f MB, current\n", ti.Txs, ti.Height, float64(ti.Bytes)/1e6)
+	default:
+		fmt.Fprintf(w, "trace idx  %d txs up to height %d, %.1f MB, behind the store (the next forward trace updates it)\n", ti.Txs, ti.Height, float64(ti.Bytes)/1e6)
 	}
 	return nil
 }

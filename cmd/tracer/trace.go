@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/cluster"
 	"github.com/tracer-oss/tracer/tracer/report"
@@ -65,6 +66,7 @@ Ctrl-C stops the walk and writes the partial result, marked partial.`,
 			&cli.BoolFlag{Name: "label-all-tags", Usage: "with --cluster, let every exchange tag label its cluster, not only cluster definers"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json, csv, dot, svg or html"},
 			&cli.StringFlag{Name: "out", Usage: "write the report to `FILE` (default: stdout)"},
+			noIndexFlag,
 			jsonFlag,
 		},
 		Action: runTrace,
@@ -162,7 +164,14 @@ func runTrace(c *cli.Context) error {
 	rd := st.NewReader()
 	defer rd.Close()
 	if dir == "forward" {
-		res, err = tracer.Forward(c.Context, rd, lab, seedList, opt)
+		var x *flow.Index
+		if x, err = openFlow(c, st); err != nil {
+			return err
+		}
+		if x != nil {
+			defer x.Close()
+		}
+		res, err = tracer.Forward(c.Context, forwardGraph(rd, x), lab, seedList, opt)
 	} else {
 		res, err = tracer.Backward(c.Context, st, lab, seedList, nil, opt)
 	}

@@ -73,6 +73,9 @@ type Options struct {
 	// ChunkTxs bounds the transactions an update holds in memory before it
 	// writes them out; 0: 1,000,000.
 	ChunkTxs int
+	// NoUpdate opens the index only if it is current, and never writes:
+	// ErrStale otherwise.
+	NoUpdate bool
 }
 
 // Stats describe an index.
@@ -107,12 +110,19 @@ func Open(ctx context.Context, st *store.Store, opt Options) (*Index, error) {
 		return nil, ErrEmpty
 	}
 	dir := Dir(st.Dir())
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("flow: %w", err)
-	}
-	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("flow: %w", err)
+	var lock *os.File
+	var err error
+	if opt.NoUpdate {
+		if lock, err = os.Open(filepath.Join(dir, "lock")); err != nil {
+			return nil, fmt.Errorf("%w: no index in %s", ErrStale, dir)
+		}
+	} else {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("flow: %w", err)
+		}
+		if lock, err = os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o644); err != nil {
+			return nil, fmt.Errorf("flow: %w", err)
+		}
 	}
 	defer lock.Close()
 	if err := lockFile(lock); err != nil {
@@ -135,6 +145,9 @@ func Open(ctx context.Context, st *store.Store, opt Options) (*Index, error) {
 			hdr, x.rebuilt = fresh, true
 		}
 	}
+	if opt.NoUpdate && (x.rebuilt || hdr.Txs < uint64(state.NextTx)) {
+		return nil, fmt.Errorf("%w: it covers %d of the store's %d transactions", ErrStale, hdr.Txs, state.NextTx)
+	}
 	if hdr.Txs < uint64(state.NextTx) {
 		before := hdr.Txs
 		if err := update(ctx, st, dir, &hdr, opt); err != nil {
@@ -148,6 +161,24 @@ func Open(ctx context.Context, st *store.Store, opt Options) (*Index, error) {
 		return nil, err
 	}
 	return x, nil
+}
+
+// Describe reports, without writing, the index of st as it is on disk and
+// whether it is current (covers st's tip); a zero Stats when there is none.
+func Describe(st *store.Store) (Stats, bool, error) {
+	hdr, err := readHeader(Dir(st.Dir()))
+	if errors.Is(err, os.ErrNotExist) {
+		return Stats{}, false, nil
+	}
+	if err != nil {
+		return Stats{}, false, err
+	}
+	ok, err := current(st, &hdr)
+	if err != nil {
+		return Stats{}, false, err
+	}
+	x := Index{hdr: hdr}
+	return x.Stats(), ok && hdr.Txs == uint64(st.State().NextTx), nil
 }
 
 // current reports whether hdr describes a clean index of st's chain (up to

@@ -206,6 +206,38 @@ func TestIncremental(t *testing.T) {
 	}
 }
 
+// TestNoUpdate: with NoUpdate, Open takes a current index and refuses a
+// missing or stale one without writing anything.
+func TestNoUpdate(t *testing.T) {
+	st := storetest.Open(t)
+	ctx := context.Background()
+	file := storetest.BtcdTestdata(t, "blk_0_to_14131.dat")
+	ingestTo := func(h int32) {
+		if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{file}, StartHeight: -1, ToHeight: h}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ingestTo(100)
+	if _, err := flow.Open(ctx, st, flow.Options{NoUpdate: true}); !errors.Is(err, flow.ErrStale) {
+		t.Fatalf("no index: err %v, want ErrStale", err)
+	}
+	if _, err := os.Stat(flow.Dir(st.Dir())); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("NoUpdate wrote %s", flow.Dir(st.Dir()))
+	}
+	open(t, st, 0).Close()
+	ingestTo(200)
+	if _, err := flow.Open(ctx, st, flow.Options{NoUpdate: true}); !errors.Is(err, flow.ErrStale) {
+		t.Fatalf("stale index: err %v, want ErrStale", err)
+	}
+	open(t, st, 0).Close()
+	x, err := flow.Open(ctx, st, flow.Options{NoUpdate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	checkIndex(t, st, x)
+}
+
 func TestEmptyStore(t *testing.T) {
 	st := storetest.Open(t)
 	if _, err := flow.Open(context.Background(), st, flow.Options{}); !errors.Is(err, flow.ErrEmpty) {

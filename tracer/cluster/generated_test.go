@@ -8,6 +8,7 @@ import (
 	"github.com/tracer-oss/tracer/sanctions"
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/chaingen"
 	"github.com/tracer-oss/tracer/tracer/cluster"
@@ -280,11 +281,17 @@ func traceWithClusters(t *testing.T, st *store.Store, truth *chaingen.Truth, cl 
 			hotOf[ex.Actor][h] = true
 		}
 	}
+	x, err := flow.Open(context.Background(), st, flow.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
 	for _, m := range taint.Models {
 		t.Run(m.String(), func(t *testing.T) {
 			tm := chaingen.TaintModel(m.String())
+			var g tracer.Graph = st
 			run := func(lab tracer.Labeler) map[string]tracer.Hit {
-				r, err := tracer.Forward(context.Background(), st, lab, seeds, tracer.Options{Model: m, Params: params, MaxHops: 200})
+				r, err := tracer.Forward(context.Background(), g, lab, seeds, tracer.Options{Model: m, Params: params, MaxHops: 200})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -296,6 +303,12 @@ func traceWithClusters(t *testing.T, st *store.Store, truth *chaingen.Truth, cl 
 			}
 			before := run(direct)
 			after := run(tracer.Labelers{direct, cl})
+			// The walk over the flow index sees only address keys and
+			// asks the cluster labeler for its members' keys: same hits.
+			g = &tracer.FlowGraph{Graph: st, Flow: x}
+			if viaFlow := run(tracer.Labelers{direct, cl}); fmt.Sprint(viaFlow) != fmt.Sprint(after) {
+				t.Errorf("hits over the flow index differ:\n%v\n%v", viaFlow, after)
+			}
 			if err := cl.Err(); err != nil {
 				t.Fatal(err)
 			}

@@ -201,3 +201,23 @@ func (l *Labeler) label(a address.Addr) (tracer.Label, bool, error) {
 	lab.LinkTxid = tx.ID.String()
 	return lab, true, nil
 }
+
+// LabelKeys implements tracer.KeyedLabeler: the address keys of every
+// member of a labeled cluster without conflicts, which are the addresses
+// Label may label.
+func (l *Labeler) LabelKeys() (map[uint64]struct{}, error) {
+	keys := map[uint64]struct{}{}
+	for _, e := range l.entities {
+		if e.Conflict() {
+			continue
+		}
+		err := l.c.Members(e.Root, 0, func(_ store.AddrID, a address.Addr) bool {
+			keys[a.Key()] = struct{}{}
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return keys, nil
+}

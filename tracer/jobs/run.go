@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/report"
 	"github.com/tracer-oss/tracer/tracer/seedsel"
@@ -54,6 +55,9 @@ type Config struct {
 	Params   *chaincfg.Params // the store's network
 	Progress func(Progress)   // called as jobs start and finish and about once a second per running trace
 	Logger   *slog.Logger     // nil: discard
+	// Flow, if set, is the store's flow index: forward jobs walk it (the
+	// results are the same, the walks faster).
+	Flow *flow.Index
 }
 
 // Progress is the state of a batch.
@@ -405,7 +409,11 @@ func (r *runner) compute(ctx context.Context, j Job, start time.Time) (Row, erro
 	if backward {
 		res, err = tracer.Backward(ctx, r.st, lab, seeds, nil, opt)
 	} else {
-		res, err = tracer.Forward(ctx, r.st, lab, seeds, opt)
+		var g tracer.Graph = r.st
+		if r.cfg.Flow != nil {
+			g = &tracer.FlowGraph{Graph: r.st, Flow: r.cfg.Flow}
+		}
+		res, err = tracer.Forward(ctx, g, lab, seeds, opt)
 	}
 	if err != nil {
 		return Row{}, err

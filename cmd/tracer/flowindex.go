@@ -1,0 +1,60 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/flow"
+	"github.com/tracer-oss/tracer/tracer"
+)
+
+var noIndexFlag = &cli.BoolFlag{Name: "no-index", Usage: "walk the store itself, not its trace index (DB/flow, built or extended before a forward walk; about 137 bytes per transaction, 5x faster walks)"}
+
+// openFlow opens the store's trace index (store/flow) for forward walks,
+// building or extending it first. It returns nil with --no-index, and nil
+// with a note when the index cannot be written (a read-only store).
+func openFlow(c *cli.Context, st *store.Store) (*flow.Index, error) {
+	if c.Bool("no-index") {
+		return nil, nil
+	}
+	prog := newProgress(c.App.ErrWriter)
+	start := time.Now()
+	x, err := flow.Open(c.Context, st, flow.Options{Progress: func(done, total uint64) {
+		prog.line(fmt.Sprintf("trace index: %d of %d transactions", done, total))
+	}})
+	prog.finish()
+	if err != nil {
+		if cerr := c.Context.Err(); cerr != nil {
+			return nil, cerr
+		}
+		if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+			fmt.Fprintf(c.App.ErrWriter, "trace: cannot write the trace index (%v); walking the store itself (slower)\n", err)
+			return nil, nil
+		}
+		return nil, fmt.Errorf("trace index: %w", err)
+	}
+	if s := x.Stats(); s.Built > 0 {
+		what := "extended by"
+		if s.Rebuilt || s.Built == s.Txs {
+			what = "built for"
+		}
+		fmt.Fprintf(c.App.ErrWriter, "trace index %s %d transactions in %s (%.0f MB in %s)\n",
+			what, s.Built, time.Since(start).Round(time.Millisecond), float64(s.Bytes)/1e6, flow.Dir(st.Dir()))
+	}
+	return x, nil
+}
+
+// forwardGraph is what a forward walk reads: the trace index when there is
+// one, else g.
+func forwardGraph(g tracer.Graph, x *flow.Index) tracer.Graph {
+	if x == nil {
+		return g
+	}
+	return &tracer.FlowGraph{Graph: g, Flow: x}
+}
