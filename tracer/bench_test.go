@@ -57,6 +57,7 @@ func BenchmarkForward(b *testing.B) {
 					b.ReportMetric(float64(res.Params.TxsVisited), "txs-visited")
 					b.ReportMetric(float64(res.Params.TxsVisited)/res.Params.ElapsedSeconds, "tx/s")
 					b.ReportMetric(res.Params.StoreReadsPerTx, "reads/tx")
+					b.ReportMetric(float64(res.Params.PeakStates), "peak-states")
 					b.ReportMetric(float64(storetest.PeakRSS())/(1<<20), "peak-RSS-MiB")
 					if g == "flow" {
 						b.ReportMetric(build, "index-build-s")

@@ -97,7 +97,9 @@ type txState struct {
 	seed    int         // index of the seed whose funds reach it through pred
 	root    bool        // a seed's funding transaction
 	visited bool
-	inGraph bool  // has a node in the result
+	hasPred bool  // pred is set and holds a reference to it
+	refs    int32 // taint waiting on its outputs, and visited states whose pred it is
+	node    int32 // its node in the result, 1-based; 0: none
 	fee     int64 // taint the model gave to the fee
 	in      int32 // tainted value waiting at its inputs: a list in walker.pend, 1-based; 0: none
 }
@@ -107,6 +109,7 @@ type txState struct {
 // a few array lookups where a map would hash and probe.
 type stateTable struct {
 	pages [][]*txState
+	live  []int32 // states per page
 }
 
 const statePage = 4096
@@ -122,11 +125,22 @@ func (t *stateTable) put(n store.TxNum, st *txState) {
 	p := uint64(n) / statePage
 	if p >= uint64(len(t.pages)) {
 		t.pages = append(t.pages, make([][]*txState, p+1-uint64(len(t.pages)))...)
+		t.live = append(t.live, make([]int32, p+1-uint64(len(t.live)))...)
 	}
 	if t.pages[p] == nil {
 		t.pages[p] = make([]*txState, statePage)
 	}
 	t.pages[p][uint64(n)%statePage] = st
+	t.live[p]++
+}
+
+// del removes tx n's state; a page without states is given back.
+func (t *stateTable) del(n store.TxNum) {
+	p := uint64(n) / statePage
+	t.pages[p][uint64(n)%statePage] = nil
+	if t.live[p]--; t.live[p] == 0 {
+		t.pages[p] = nil
+	}
 }
 
 // each calls fn for every state, in transaction order.
@@ -223,9 +237,12 @@ type walker struct {
 	stop    map[string]bool
 	res     *Result
 	states  stateTable
-	slab    []txState // states are allocated from here, a block at a time
-	pend    []taintIn // lists of taint waiting at inputs (txState.in)
-	free    int32     // free list in pend, 1-based; 0: empty
+	slab    []txState  // states are allocated from here, a block at a time
+	spare   []*txState // released states, for reuse
+	live    int        // states held now
+	peak    int        // most states held at once
+	pend    []taintIn  // lists of taint waiting at inputs (txState.in)
+	free    int32      // free list in pend, 1-based; 0: empty
 	queue   txHeap
 	seeds   []Seed
 	seedOp  map[store.OutPoint]bool // outputs paid to seeds
@@ -280,6 +297,7 @@ func Forward(ctx context.Context, g Graph, lab Labeler, seeds []Seed, opt Option
 	err := w.run(ctx)
 	w.res.Params.ElapsedSeconds = time.Since(started).Seconds()
 	w.res.Params.TxsVisited = w.visited
+	w.res.Params.PeakStates = w.peak
 	if w.visited > 0 {
 		w.res.Params.StoreReadsPerTx = float64(w.seedRd+w.src.reads()) / float64(w.visited)
 	}
@@ -340,9 +358,9 @@ func (w *walker) seed() error {
 
 // node makes sure tx n has a node in the result's graph.
 func (w *walker) node(st *txState) {
-	if !st.inGraph {
-		st.inGraph = true
-		w.res.Nodes = append(w.res.Nodes, Node{Txid: st.id.String(), Height: st.height, Seed: st.root})
+	if st.node == 0 {
+		w.res.Nodes = append(w.res.Nodes, Node{Txid: st.id.String(), Height: st.height, Seed: st.root, Fee: st.fee, Hops: max(st.hops, 0)})
+		st.node = int32(len(w.res.Nodes))
 	}
 }
 
@@ -439,6 +457,7 @@ func (w *walker) route(st *txState, op store.OutPoint, o *outView, p pending, wi
 	}
 	next := w.state(o.by.Tx)
 	w.addIn(next, o.by.Vin, p)
+	st.refs++
 	if !next.visited && next.hops == 0 {
 		next.hops = -1 // queued
 		w.queue.push(o.by.Tx)
@@ -450,14 +469,41 @@ func (w *walker) route(st *txState, op store.OutPoint, o *outView, p pending, wi
 func (w *walker) state(n store.TxNum) *txState {
 	st := w.states.get(n)
 	if st == nil {
-		if len(w.slab) == cap(w.slab) {
-			w.slab = make([]txState, 0, 4096)
+		if k := len(w.spare); k > 0 {
+			st, w.spare = w.spare[k-1], w.spare[:k-1]
+		} else {
+			if len(w.slab) == cap(w.slab) {
+				w.slab = make([]txState, 0, 4096)
+			}
+			w.slab = append(w.slab, txState{})
+			st = &w.slab[len(w.slab)-1]
 		}
-		w.slab = append(w.slab, txState{})
-		st = &w.slab[len(w.slab)-1]
 		w.states.put(n, st)
+		if w.live++; w.live > w.peak {
+			w.peak = w.live
+		}
 	}
 	return st
+}
+
+// release frees the state of visited tx n when nothing refers to it any
+// more — no taint waits on its outputs and no held state's path runs
+// through it — and then its predecessors that this leaves unreferenced.
+// So the walk holds its frontier and the paths back to the seeds, not
+// every transaction it visited. Seeds' funding transactions are kept.
+func (w *walker) release(n store.TxNum, st *txState) {
+	for st.refs == 0 && st.visited && !st.root {
+		pred, has := st.pred, st.hasPred
+		w.states.del(n)
+		*st = txState{}
+		w.spare = append(w.spare, st)
+		w.live--
+		if !has {
+			return
+		}
+		n, st = pred, w.states.get(pred)
+		st.refs--
+	}
 }
 
 func (w *walker) hit(st *txState, op store.OutPoint, addr address.Addr, p pending, l Label) {
@@ -494,6 +540,7 @@ func (w *walker) run(ctx context.Context) error {
 	var values []int64
 	var v txView
 	var tinBuf []taintIn
+	var parents []store.TxNum
 	for len(w.queue) > 0 {
 		if w.visited&255 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -518,6 +565,15 @@ func (w *walker) run(ctx context.Context) error {
 		st.visited, st.id, st.height = true, v.id, v.height
 		tin := w.takeIns(st, tinBuf[:0])
 		tinBuf = tin
+		slices.SortFunc(tin, func(a, b taintIn) int { return int(a.vin) - int(b.vin) })
+		parents = parents[:0]
+		for _, t := range tin {
+			if int(t.vin) >= len(v.ins) || v.ins[t.vin].kind != store.InputKnown {
+				return fmt.Errorf("%w: tx %s has no input %d spending a walked output", store.ErrCorrupt, v.id, t.vin)
+			}
+			v.ins[t.vin].tainted = true
+			parents = append(parents, v.ins[t.vin].prev.Tx)
+		}
 		if w.opt.UntilHeight > 0 && v.height > w.opt.UntilHeight {
 			// Outside the window: the taint arriving here is cut.
 			for _, t := range tin {
@@ -526,14 +582,9 @@ func (w *walker) run(ctx context.Context) error {
 					w.res.Edges[t.p.edge].End = "window"
 				}
 			}
+			w.unref(parents)
+			w.release(n, st)
 			continue
-		}
-		slices.SortFunc(tin, func(a, b taintIn) int { return int(a.vin) - int(b.vin) })
-		for _, t := range tin {
-			if int(t.vin) >= len(v.ins) || v.ins[t.vin].kind != store.InputKnown {
-				return fmt.Errorf("%w: tx %s has no input %d spending a walked output", store.ErrCorrupt, v.id, t.vin)
-			}
-			v.ins[t.vin].tainted = true
 		}
 		// Inputs: tainted ones from the walk, others' values from the
 		// source. Only FIFO and LIFO need each input's value; the other
@@ -583,6 +634,13 @@ func (w *walker) run(ctx context.Context) error {
 			}
 			coins = append(coins, c)
 		}
+		// The path to st runs through pred: hold it, then let go of the
+		// taint st consumed.
+		if best >= 0 && !st.root {
+			w.states.get(st.pred).refs++
+			st.hasPred = true
+		}
+		w.unref(parents)
 		values = values[:0]
 		var W int64
 		for _, o := range v.outs {
@@ -636,8 +694,23 @@ func (w *walker) run(ctx context.Context) error {
 				return err
 			}
 		}
+		if st.node != 0 {
+			nd := &w.res.Nodes[st.node-1]
+			nd.Fee, nd.Hops = st.fee, max(st.hops, 0)
+		}
+		w.release(n, st)
 	}
 	return nil
+}
+
+// unref drops one reference to each of the transactions ns (the funding
+// transactions of inputs whose taint a visit consumed).
+func (w *walker) unref(ns []store.TxNum) {
+	for _, n := range ns {
+		st := w.states.get(n)
+		st.refs--
+		w.release(n, st)
+	}
 }
 
 // cutPending counts taint still waiting for its spender as cut by a limit.
@@ -660,17 +733,9 @@ func (w *walker) finish() {
 			in[e.To] += e.Tainted
 		}
 	}
-	fees := map[string]int64{}
-	hops := map[string]int{}
-	w.states.each(func(st *txState) {
-		if st.inGraph {
-			id := st.id.String()
-			fees[id], hops[id] = st.fee, max(st.hops, 0)
-		}
-	})
 	for i := range w.res.Nodes {
 		nd := &w.res.Nodes[i]
-		nd.Tainted, nd.Fee, nd.Hops = in[nd.Txid], fees[nd.Txid], hops[nd.Txid]
+		nd.Tainted = in[nd.Txid]
 	}
 	sort.Slice(w.res.Nodes, func(i, j int) bool {
 		a, b := w.res.Nodes[i], w.res.Nodes[j]

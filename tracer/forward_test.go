@@ -185,6 +185,34 @@ func forwardAgainstTruth(t *testing.T, c *scamChain, g tracer.Graph, m taint.Mod
 			t.Errorf("untagged deposit %s: no hit at its sweep %s", key, d.SweepTxid)
 		}
 	}
+	// Every hit's path is a chain of the graph's edges from a seed's
+	// funding transaction to the hit's transaction.
+	seedTx := map[string]bool{}
+	for _, n := range res.Nodes {
+		if n.Seed {
+			seedTx[n.Txid] = true
+		}
+	}
+	for _, h := range res.Hits {
+		if len(h.Path) == 0 || h.Path[len(h.Path)-1].Txid != h.Txid {
+			if !seedTx[h.Txid] {
+				t.Errorf("hit %s:%d: path %v does not end at it", h.Txid, h.Vout, h.Path)
+			}
+			continue
+		}
+		from := false
+		for s := range seedTx {
+			from = from || edges[[2]string{s, h.Path[0].Txid}]
+		}
+		if !from {
+			t.Errorf("hit %s:%d: path starts at %s, which no seed transaction pays", h.Txid, h.Vout, h.Path[0].Txid)
+		}
+		for i := 1; i < len(h.Path); i++ {
+			if !edges[[2]string{h.Path[i-1].Txid, h.Path[i].Txid}] {
+				t.Errorf("hit %s:%d: path step %s → %s is no edge", h.Txid, h.Vout, h.Path[i-1].Txid, h.Path[i].Txid)
+			}
+		}
+	}
 	for _, p := range c.truth.Paths {
 		if !p.Tagged || hits[fmt.Sprintf("%s:%d", p.DepositTxid, p.DepositVout)].Txid == "" {
 			continue

@@ -39,6 +39,9 @@ type Params struct {
 	ElapsedSeconds  float64   `json:"elapsed_seconds"`
 	TxsVisited      int       `json:"txs_visited"`
 	StoreReadsPerTx float64   `json:"store_reads_per_tx"`
+	// PeakStates is the most transactions a forward walk held in memory
+	// at once: its frontier and the paths back to the seeds.
+	PeakStates int `json:"peak_states,omitempty"`
 }
 
 // DataInfo names the data versions a result was computed on.
