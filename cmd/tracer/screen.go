@@ -126,6 +126,14 @@ func rebuildIndex(c *cli.Context, opt screen.Options, why string) error {
 		return err
 	}
 	defer st.Close()
+	x, err := openFlow(c, st)
+	if err != nil {
+		return err
+	}
+	if x != nil {
+		defer x.Close()
+		opt.Flow = x
+	}
 	fmt.Fprintf(c.App.ErrWriter, "screen: building the exposure index (%s)\n", why)
 	prog := newProgress(c.App.ErrWriter)
 	opt.Progress = prog.line

@@ -6,6 +6,7 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg"
 
+	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/taint"
 )
@@ -49,6 +50,9 @@ type Options struct {
 	TopSources int   // 0: 5
 	Params     *chaincfg.Params
 	Progress   func(string) // index build progress, about once a second
+	// Flow, if set, is the store's flow index: the index build's forward
+	// walks read it (same results, faster walks).
+	Flow *flow.Index
 }
 
 func (o *Options) normalize(fresh bool) error {

@@ -62,8 +62,10 @@ func BuildIndex(ctx context.Context, st IndexStore, opt Options) (store.Exposure
 		if err := ctx.Err(); err != nil {
 			return store.ExposureIndex{}, err
 		}
+		// Every edge of the walk is an exposure: the flow graph is not
+		// capped.
 		topt := tracer.Options{Model: opt.model(), MaxHops: opt.MaxHops, MinValue: opt.MinValue, MaxTxs: opt.MaxTxs,
-			WideOutputs: math.MaxInt32, StopCategories: barriers, Params: opt.Params}
+			WideOutputs: math.MaxInt32, StopCategories: barriers, Params: opt.Params, MaxGraph: math.MaxInt32, MaxListed: 1}
 		if opt.Progress != nil {
 			topt.Progress = func(visited, pending int) {
 				opt.Progress(fmt.Sprintf("index: walk %d/%d (%s %s): %d transactions visited, %d queued", gi+1, len(groups), g.Category, g.Entity, visited, pending))
@@ -73,7 +75,11 @@ func BuildIndex(ctx context.Context, st IndexStore, opt Options) (store.Exposure
 				opt.Progress(fmt.Sprintf("index: walk %d/%d (%s %s)", gi+1, len(groups), g.Category, g.Entity))
 			}
 		}
-		res, err := tracer.Forward(ctx, st, src.Labels, g.Seeds, topt)
+		var graph tracer.Graph = st
+		if opt.Flow != nil {
+			graph = &tracer.FlowGraph{Graph: st, Flow: opt.Flow}
+		}
+		res, err := tracer.Forward(ctx, graph, src.Labels, g.Seeds, topt)
 		if errors.Is(err, tracer.ErrNoSeeds) {
 			continue // no listed address of the entity received anything in the store's range
 		}
@@ -154,9 +160,9 @@ func BuildIndex(ctx context.Context, st IndexStore, opt Options) (store.Exposure
 		TagGens: src.TagGens, Params: p})
 }
 
-// flow is the walk's transactions with, for each, its most tainted
+// walkGraph is the walk's transactions with, for each, its most tainted
 // predecessor: enough to draw one example path to any output.
-type flow map[string]*flowNode
+type walkGraph map[string]*flowNode
 
 type flowNode struct {
 	pred    string
@@ -166,8 +172,8 @@ type flowNode struct {
 	root    bool
 }
 
-func flowNodes(res *tracer.Result) flow {
-	f := make(flow, len(res.Nodes))
+func flowNodes(res *tracer.Result) walkGraph {
+	f := make(walkGraph, len(res.Nodes))
 	for _, n := range res.Nodes {
 		f[n.Txid] = &flowNode{height: n.Height, hops: n.Hops, root: n.Seed}
 	}
@@ -184,7 +190,7 @@ func flowNodes(res *tracer.Result) flow {
 
 // pathTo returns a function drawing the path from a source's funding
 // transaction to txid; it is called only for the top sources.
-func (f flow) pathTo(txid string, maxHops int) func() []tracer.Step {
+func (f walkGraph) pathTo(txid string, maxHops int) func() []tracer.Step {
 	return func() []tracer.Step {
 		var p []tracer.Step
 		for cur, i := txid, 0; cur != "" && i <= maxHops+1; i++ {

@@ -11,6 +11,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/store/storetest"
 	"github.com/tracer-oss/tracer/tracer/chaingen"
 	"github.com/tracer-oss/tracer/tracer/screen"
@@ -53,7 +54,14 @@ func load(ctx context.Context, st *store.Store, chain string, opt screen.Options
 	if opt.Params == nil {
 		opt.Params = Params
 	}
-	_, err := screen.BuildIndex(ctx, st, opt)
+	// The index walks read the flow index, as tracer screen does.
+	x, err := flow.Open(ctx, st, flow.Options{})
+	if err != nil {
+		return err
+	}
+	defer x.Close()
+	opt.Flow = x
+	_, err = screen.BuildIndex(ctx, st, opt)
 	return err
 }
 
