@@ -329,6 +329,9 @@ func (x *Index) Height(n store.TxNum) int32 {
 // range of its transactions.
 func (x *Index) Block(n store.TxNum) (height int32, first, end store.TxNum) {
 	blocks := int(x.hdr.Blocks)
+	if blocks == 0 {
+		return x.hdr.StartHeight, 0, store.TxNum(x.hdr.Txs)
+	}
 	at := func(i int) store.TxNum {
 		if i >= blocks {
 			return store.TxNum(x.hdr.Txs)
