@@ -39,7 +39,11 @@ func openFlow(c *cli.Context, st *store.Store) (*flow.Index, error) {
 		}
 		return nil, fmt.Errorf("trace index: %w", err)
 	}
-	if s := x.Stats(); s.Built > 0 {
+	s := x.Stats()
+	if s.Cut > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "trace index: a reorg took %d transactions off\n", s.Cut)
+	}
+	if s.Built > 0 {
 		what := "extended by"
 		if s.Rebuilt || s.Built == s.Txs {
 			what = "built for"

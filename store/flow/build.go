@@ -21,6 +21,7 @@ type patch struct {
 
 // builder appends transactions to the index files a chunk at a time.
 type builder struct {
+	st    *store.Store
 	dir   string
 	h     *header
 	files [5]*os.File
@@ -53,7 +54,7 @@ func update(ctx context.Context, st *store.Store, dir string, h *header, opt Opt
 	if err := writeHeader(dir, h); err != nil {
 		return err
 	}
-	b := &builder{dir: dir, h: h, chunkTx: h.Txs, chunkOut: h.Outs}
+	b := &builder{st: st, dir: dir, h: h, chunkTx: h.Txs, chunkOut: h.Outs}
 	defer func() {
 		for _, f := range b.files {
 			if f != nil {
@@ -134,7 +135,12 @@ func (b *builder) add(tx *store.Tx) error {
 		if want := h.StartHeight + int32(h.Blocks); tx.Height != want {
 			return fmt.Errorf("%w: block %d follows block %d", ErrCorrupt, tx.Height, want-1)
 		}
+		blk, err := b.st.BlockByHeight(tx.Height)
+		if err != nil {
+			return fmt.Errorf("flow: block %d: %w", tx.Height, err)
+		}
 		b.buf[fBlk] = binary.LittleEndian.AppendUint64(b.buf[fBlk], uint64(tx.Num))
+		b.buf[fBlk] = append(b.buf[fBlk], blk.Hash[:]...)
 		h.Blocks++
 	}
 	b.buf[fTx] = binary.LittleEndian.AppendUint64(b.buf[fTx], h.Outs)
@@ -225,4 +231,87 @@ func (b *builder) flush() error {
 	var err error
 	b.old, err = mapFile(b.files[fTx], int64(b.chunkTx)*txSize, false)
 	return err
+}
+
+// cut takes the index described by h back to block fork (a reorg left the
+// later blocks): it drops their transactions and clears the spender fields
+// they had set on earlier outputs.
+func cut(dir string, h *header, fork int32) (err error) {
+	var files [5]*os.File
+	defer func() {
+		for _, f := range files {
+			if f != nil {
+				if cerr := f.Close(); err == nil && cerr != nil {
+					err = fmt.Errorf("flow: %w", cerr)
+				}
+			}
+		}
+	}()
+	for i, name := range names {
+		if files[i], err = os.OpenFile(filepath.Join(dir, name), os.O_RDWR, 0); err != nil {
+			return fmt.Errorf("flow: %w", err)
+		}
+	}
+	sizes := h.sizes()
+	keep := uint64(fork-h.StartHeight) + 1
+	if keep >= h.Blocks {
+		return fmt.Errorf("%w: cut to block %d of %d", ErrCorrupt, keep, h.Blocks)
+	}
+	var e [blkSize]byte
+	if _, err := files[fBlk].ReadAt(e[:], int64(keep)*blkSize); err != nil {
+		return fmt.Errorf("flow: %w", err)
+	}
+	txs := binary.LittleEndian.Uint64(e[:])
+	if _, err := files[fBlk].ReadAt(e[:], int64(keep-1)*blkSize); err != nil {
+		return fmt.Errorf("flow: %w", err)
+	}
+	hash := [32]byte(e[8:])
+	tx, err := mapFile(files[fTx], sizes[fTx], false)
+	if err != nil {
+		return err
+	}
+	defer unmap(tx)
+	in, err := mapFile(files[fIn], sizes[fIn], false)
+	if err != nil {
+		return err
+	}
+	defer unmap(in)
+	if txs == 0 || txs >= h.Txs {
+		return fmt.Errorf("%w: block %d starts at transaction %d of %d", ErrCorrupt, keep, txs, h.Txs)
+	}
+	outs, ins := binary.LittleEndian.Uint64(tx[txs*txSize:]), binary.LittleEndian.Uint64(tx[txs*txSize+8:])
+	if outs > h.Outs || ins > h.Ins {
+		return fmt.Errorf("%w: transaction %d starts past the end", ErrCorrupt, txs)
+	}
+	var patches []patch
+	for i := ins; i < h.Ins; i++ {
+		v := binary.LittleEndian.Uint64(in[i*inSize:])
+		if v == inCoinbase || v == inExternal || v>>24 >= txs {
+			continue
+		}
+		o := binary.LittleEndian.Uint64(tx[(v>>24)*txSize:]) + v&0xffffff
+		if o >= outs {
+			return fmt.Errorf("%w: input %d spends output %d past the cut", ErrCorrupt, i, o)
+		}
+		patches = append(patches, patch{off: int64(o)*outSize + 8})
+	}
+	h.Dirty = true
+	if err := writeHeader(dir, h); err != nil {
+		return err
+	}
+	slices.SortFunc(patches, func(p, q patch) int { return int(p.off - q.off) })
+	if err := patchFile(files[fOut], int64(outs)*outSize, patches); err != nil {
+		return fmt.Errorf("flow: patch out.dat: %w", err)
+	}
+	h.Blocks, h.Txs, h.Outs, h.Ins, h.Height, h.Hash = keep, txs, outs, ins, fork, hash
+	for i, size := range h.sizes() {
+		if err := files[i].Truncate(size); err != nil {
+			return fmt.Errorf("flow: %w", err)
+		}
+		if err := files[i].Sync(); err != nil {
+			return fmt.Errorf("flow: sync %s: %w", names[i], err)
+		}
+	}
+	h.Dirty = false
+	return writeHeader(dir, h)
 }

@@ -20,7 +20,7 @@ import (
 //	file       per          fields (size in bytes)
 //	flow.json  index        format version, network, tip height and hash covered, start height,
 //	                        counts of transactions, outputs and inputs, dirty flag (set while updating)
-//	blk.dat    block        first TxNum (8), from the store's start height
+//	blk.dat    block        first TxNum (8), block hash (32), from the store's start height
 //	tx.dat     transaction  index of its first output in out.dat (8), of its first input in in.dat (8),
 //	                        fee in satoshi (8; math.MinInt64 when an input is from before the store's range)
 //	txid.dat   transaction  txid (32)
@@ -30,14 +30,19 @@ import (
 //	                        the store's range ^1
 //
 // An update appends the new transactions and patches the spender field of
-// older outputs they spend. It sets the dirty flag first and clears it last
-// (after syncing every file), so an update killed half-way makes the next
-// Open rebuild the index. A reorg (the covered tip no longer on the
-// store's chain) also rebuilds it.
+// older outputs they spend. After a reorg (the covered tip no longer on the
+// store's chain) it first cuts the index back to the fork, clearing the
+// spender fields the cut transactions had set. Either sets the dirty flag
+// first and clears it last (after syncing every file), so an update killed
+// half-way makes the next Open rebuild the index.
 const (
-	formatVersion = 2
+	formatVersion = 3
 
-	blkSize  = 8
+	// maxCut is the deepest reorg an index is cut back over; deeper ones
+	// rebuild it.
+	maxCut = 1000
+
+	blkSize  = 40
 	txSize   = 24
 	txidSize = 32
 	outSize  = 24
@@ -84,9 +89,11 @@ type Stats struct {
 	Height                 int32
 	Bytes                  int64
 	// Built is the number of transactions this Open added (0: the index
-	// was current); Rebuilt says the old index was discarded first.
+	// was current); Rebuilt says the old index was discarded first, Cut
+	// how many transactions a reorg took off it.
 	Built   uint64
 	Rebuilt bool
+	Cut     uint64
 }
 
 // Index is an open flow index, mapped read-only. It is safe for
@@ -95,7 +102,7 @@ type Index struct {
 	dir                    string
 	hdr                    header
 	blk, tx, txid, out, in []byte
-	built                  uint64
+	built, cut             uint64
 	rebuilt                bool
 }
 
@@ -139,13 +146,22 @@ func Open(ctx context.Context, st *store.Store, opt Options) (*Index, error) {
 	case err != nil:
 		return nil, err
 	default:
-		if ok, err := current(st, &hdr); err != nil {
+		ok, fork, err := check(st, &hdr)
+		switch {
+		case err != nil:
 			return nil, err
-		} else if !ok {
+		case ok:
+		case fork >= hdr.StartHeight && !opt.NoUpdate:
+			before := hdr.Txs
+			if err := cut(dir, &hdr, fork); err != nil {
+				return nil, err
+			}
+			x.cut = before - hdr.Txs
+		default:
 			hdr, x.rebuilt = fresh, true
 		}
 	}
-	if opt.NoUpdate && (x.rebuilt || hdr.Txs < uint64(state.NextTx)) {
+	if opt.NoUpdate && (x.rebuilt || hdr.Txs != uint64(state.NextTx)) {
 		return nil, fmt.Errorf("%w: it covers %d of the store's %d transactions", ErrStale, hdr.Txs, state.NextTx)
 	}
 	if hdr.Txs < uint64(state.NextTx) {
@@ -173,7 +189,7 @@ func Describe(st *store.Store) (Stats, bool, error) {
 	if err != nil {
 		return Stats{}, false, err
 	}
-	ok, err := current(st, &hdr)
+	ok, _, err := check(st, &hdr)
 	if err != nil {
 		return Stats{}, false, err
 	}
@@ -181,33 +197,53 @@ func Describe(st *store.Store) (Stats, bool, error) {
 	return x.Stats(), ok && hdr.Txs == uint64(st.State().NextTx), nil
 }
 
-// current reports whether hdr describes a clean index of st's chain (up to
-// st's tip or below it).
-func current(st *store.Store, hdr *header) (bool, error) {
+// check tells whether hdr describes a sound index of st's chain, up to
+// st's tip or below it (ok); if it is sound but its tip left the chain,
+// fork is the last height it shares with st (below hdr.StartHeight when it
+// shares none within maxCut blocks, or is not sound: rebuild).
+func check(st *store.Store, hdr *header) (ok bool, fork int32, err error) {
 	state := st.State()
-	if hdr.Version != formatVersion || hdr.Dirty || hdr.Network != state.Network || hdr.StartHeight != state.StartHeight || hdr.Txs > uint64(state.NextTx) {
-		return false, nil
+	if hdr.Version != formatVersion || hdr.Dirty || hdr.Network != state.Network || hdr.StartHeight != state.StartHeight {
+		return false, -1, nil
 	}
+	dir := Dir(st.Dir())
 	for i, size := range hdr.sizes() {
-		fi, err := os.Stat(filepath.Join(Dir(st.Dir()), names[i]))
+		fi, err := os.Stat(filepath.Join(dir, names[i]))
 		if err != nil || fi.Size() < size {
-			return false, nil // a file lost or cut short: rebuild
+			return false, -1, nil // a file lost or cut short: rebuild
 		}
 	}
 	if hdr.Txs == 0 {
-		return true, nil
+		return true, 0, nil
 	}
-	if hdr.Height > state.Height {
-		return false, nil
+	if hdr.Height <= state.Height {
+		b, err := st.BlockByHeight(hdr.Height)
+		if err != nil {
+			return false, -1, err
+		}
+		if b.Hash == hdr.Hash && uint64(b.FirstTx)+uint64(b.NumTx) == hdr.Txs {
+			return true, 0, nil
+		}
 	}
-	b, err := st.BlockByHeight(hdr.Height)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
+	f, err := os.Open(filepath.Join(dir, names[fBlk]))
 	if err != nil {
-		return false, err
+		return false, -1, nil
 	}
-	return b.Hash == hdr.Hash && uint64(b.FirstTx)+uint64(b.NumTx) == hdr.Txs, nil
+	defer f.Close()
+	var e [blkSize]byte
+	for h := min(hdr.Height, state.Height); h >= hdr.StartHeight && h > hdr.Height-maxCut; h-- {
+		b, err := st.BlockByHeight(h)
+		if err != nil {
+			return false, -1, err
+		}
+		if _, err := f.ReadAt(e[:], int64(h-hdr.StartHeight)*blkSize); err != nil {
+			return false, -1, nil
+		}
+		if [32]byte(e[8:]) == b.Hash && binary.LittleEndian.Uint64(e[:]) == uint64(b.FirstTx) {
+			return false, h, nil
+		}
+	}
+	return false, -1, nil
 }
 
 func readHeader(dir string) (header, error) {
@@ -303,7 +339,7 @@ func (x *Index) Close() error {
 
 // Stats describes the index.
 func (x *Index) Stats() Stats {
-	s := Stats{Txs: x.hdr.Txs, Outs: x.hdr.Outs, Ins: x.hdr.Ins, Blocks: x.hdr.Blocks, Height: x.hdr.Height, Built: x.built, Rebuilt: x.rebuilt}
+	s := Stats{Txs: x.hdr.Txs, Outs: x.hdr.Outs, Ins: x.hdr.Ins, Blocks: x.hdr.Blocks, Height: x.hdr.Height, Built: x.built, Rebuilt: x.rebuilt, Cut: x.cut}
 	for _, n := range x.hdr.sizes() {
 		s.Bytes += n
 	}

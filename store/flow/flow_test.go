@@ -2,6 +2,7 @@ package flow_test
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"os"
@@ -25,6 +26,17 @@ func checkIndex(t *testing.T, st *store.Store, x *flow.Index) {
 	state := st.State()
 	if x.Txs() != state.NextTx {
 		t.Fatalf("index covers %d transactions, the store has %d", x.Txs(), state.NextTx)
+	}
+	// No spender field on disk names a transaction the index does not
+	// cover (a cut clears them).
+	raw, err := os.ReadFile(filepath.Join(flow.Dir(st.Dir()), "out.dat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+24 <= len(raw); i += 24 {
+		if s := binary.LittleEndian.Uint64(raw[i+8:]); s != 0 && s>>24-1 >= uint64(state.NextTx) {
+			t.Fatalf("output %d: spender field names tx %d of %d", i/24, s>>24-1, state.NextTx)
+		}
 	}
 	for n := store.TxNum(0); n < state.NextTx; n++ {
 		tx, err := st.TxByNum(n)
@@ -168,15 +180,28 @@ func TestIncremental(t *testing.T) {
 		t.Errorf("reopen without new blocks: stats %+v", s)
 	}
 
+	// A reorg: the index is cut back to the fork, the spenders the cut
+	// transactions set are cleared, and the new branch is added.
+	full := st.State()
 	if _, err := st.Rollback(ctx, 50); err != nil {
 		t.Fatal(err)
 	}
 	x = open(t, st, 0)
 	checkIndex(t, st, x)
-	if s := x.Stats(); !s.Rebuilt || s.Height != 50 {
+	if s := x.Stats(); s.Rebuilt || s.Height != 50 || s.Cut != uint64(full.NextTx-st.State().NextTx) || s.Cut == 0 {
 		t.Errorf("after rollback: stats %+v", s)
 	}
 	x.Close()
+	ingestTo(-1)
+	x = open(t, st, 0)
+	checkIndex(t, st, x)
+	if s := x.Stats(); s.Rebuilt || s.Txs != uint64(full.NextTx) {
+		t.Errorf("after the new branch: stats %+v", s)
+	}
+	x.Close()
+	if _, err := st.Rollback(ctx, 50); err != nil {
+		t.Fatal(err)
+	}
 
 	// A killed update leaves the dirty flag set.
 	hdrFile := filepath.Join(flow.Dir(st.Dir()), "flow.json")
