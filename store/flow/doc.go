@@ -6,9 +6,9 @@
 // walk over the store (see the tracer package).
 //
 // The index is derived data: Open builds it after ingest, extends it when
-// the store's tip has grown, and rebuilds it after a reorg or an update
-// that was killed half-way. It lives in the store directory, under flow/,
-// and costs about 130 bytes per transaction (see flow.go for the layout).
+// the store's tip has grown, cuts it back to the fork after a reorg, and
+// rebuilds it after an update that was killed half-way. It lives in the store directory, under flow/,
+// and costs about 137 bytes per transaction (see flow.go for the layout).
 // Full addresses are not kept, only an 8-byte key per output; callers
 // that need an address read the transaction from the store.
 package flow
