@@ -30,6 +30,9 @@ func (r *Reader) Close() {
 	r.txn.Discard()
 }
 
+// State is the store's chain state.
+func (r *Reader) State() State { return r.s.State() }
+
 // TxByNum returns the transaction with this number.
 func (r *Reader) TxByNum(n TxNum) (*Tx, error) { return r.s.txByNum(r.txn, n) }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer/taint"
 )
 
@@ -158,12 +159,13 @@ func (t *stateTable) each(fn func(*txState)) {
 // an entry of a list in walker.pend.
 type taintIn struct {
 	vin  uint32
-	next int32 // the next entry, 1-based; 0: the end
+	next int32          // the next entry, 1-based; 0: the end
+	from store.OutPoint // the output the taint is on
 	p    pending
 }
 
 // addIn records tainted value p waiting at input vin of st.
-func (w *walker) addIn(st *txState, vin uint32, p pending) {
+func (w *walker) addIn(st *txState, vin uint32, from store.OutPoint, p pending) {
 	var i int32
 	if w.free != 0 {
 		i = w.free - 1
@@ -172,7 +174,7 @@ func (w *walker) addIn(st *txState, vin uint32, p pending) {
 		w.pend = append(w.pend, taintIn{})
 		i = int32(len(w.pend) - 1)
 	}
-	w.pend[i] = taintIn{vin: vin, next: st.in, p: p}
+	w.pend[i] = taintIn{vin: vin, next: st.in, from: from, p: p}
 	st.in = i + 1
 }
 
@@ -274,6 +276,10 @@ func Forward(ctx context.Context, g Graph, lab Labeler, seeds []Seed, opt Option
 	}
 	w.src = &storeSource{g: g, fund: map[store.TxNum]*store.Tx{}}
 	if fg, ok := g.(*FlowGraph); ok && fg.Flow != nil {
+		// An index behind the store would read later spends as unspent.
+		if s, ok := fg.Graph.(interface{ State() store.State }); ok && s.State().NextTx != fg.Flow.Txs() {
+			return nil, fmt.Errorf("tracer: %w: it covers %d transactions, the store %d", flow.ErrStale, fg.Flow.Txs(), s.State().NextTx)
+		}
 		w.src = &flowSource{x: fg.Flow, g: fg.Graph}
 		if kl, ok := w.lab.(KeyedLabeler); ok {
 			keys, err := kl.LabelKeys()
@@ -456,7 +462,7 @@ func (w *walker) route(st *txState, op store.OutPoint, o *outView, p pending, wi
 		return err
 	}
 	next := w.state(o.by.Tx)
-	w.addIn(next, o.by.Vin, p)
+	w.addIn(next, o.by.Vin, op, p)
 	st.refs++
 	if !next.visited && next.hops == 0 {
 		next.hops = -1 // queued
@@ -568,8 +574,8 @@ func (w *walker) run(ctx context.Context) error {
 		slices.SortFunc(tin, func(a, b taintIn) int { return int(a.vin) - int(b.vin) })
 		parents = parents[:0]
 		for _, t := range tin {
-			if int(t.vin) >= len(v.ins) || v.ins[t.vin].kind != store.InputKnown {
-				return fmt.Errorf("%w: tx %s has no input %d spending a walked output", store.ErrCorrupt, v.id, t.vin)
+			if int(t.vin) >= len(v.ins) || v.ins[t.vin].kind != store.InputKnown || v.ins[t.vin].prev != t.from || v.ins[t.vin].tainted {
+				return fmt.Errorf("%w: tx %s input %d does not spend output %d:%d, whose spender it is recorded as", store.ErrCorrupt, v.id, t.vin, t.from.Tx, t.from.Vout)
 			}
 			v.ins[t.vin].tainted = true
 			parents = append(parents, v.ins[t.vin].prev.Tx)

@@ -221,6 +221,9 @@ func (s *flowSource) reads() int { return s.n }
 
 func (s *flowSource) load(n store.TxNum, v *txView) error {
 	x := s.x
+	if n >= x.Txs() {
+		return fmt.Errorf("%w: transaction %d (the index covers %d)", flow.ErrNotCovered, n, x.Txs())
+	}
 	if n < s.bfirst || n >= s.bend {
 		s.height, s.bfirst, s.bend = x.Block(n)
 	}

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
 	"github.com/tracer-oss/tracer/store"
 )
 
@@ -31,6 +33,7 @@ type builder struct {
 	buf               [5][]byte
 	old               []byte // tx.dat mapped up to chunkTx
 	patches           []patch
+	lastHash          chainhash.Hash // of the last block added
 }
 
 const (
@@ -54,7 +57,7 @@ func update(ctx context.Context, st *store.Store, dir string, h *header, opt Opt
 	if err := writeHeader(dir, h); err != nil {
 		return err
 	}
-	b := &builder{st: st, dir: dir, h: h, chunkTx: h.Txs, chunkOut: h.Outs}
+	b := &builder{st: st, dir: dir, h: h, chunkTx: h.Txs, chunkOut: h.Outs, lastHash: h.Hash}
 	defer func() {
 		for _, f := range b.files {
 			if f != nil {
@@ -83,9 +86,16 @@ func update(ctx context.Context, st *store.Store, dir string, h *header, opt Opt
 		return err
 	}
 	total := uint64(state.NextTx)
+	var interrupted error
 	err = st.ForEachTx(store.TxNum(h.Txs), func(tx *store.Tx) error {
 		if uint64(tx.Num) >= total {
 			return errStop
+		}
+		if tx.Pos == 0 {
+			// Stop between blocks, keeping what is done.
+			if interrupted = ctx.Err(); interrupted != nil {
+				return errStop
+			}
 		}
 		if err := b.add(tx); err != nil {
 			return err
@@ -95,18 +105,15 @@ func update(ctx context.Context, st *store.Store, dir string, h *header, opt Opt
 				return err
 			}
 		}
-		if h.Txs%4096 == 0 {
-			if opt.Progress != nil {
-				opt.Progress(h.Txs, total)
-			}
-			return ctx.Err()
+		if h.Txs%4096 == 0 && opt.Progress != nil {
+			opt.Progress(h.Txs, total)
 		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, errStop) {
 		return err
 	}
-	if h.Txs != total {
+	if interrupted == nil && h.Txs != total {
 		return fmt.Errorf("%w: the store lists %d transactions, its records end at %d", ErrCorrupt, total, h.Txs)
 	}
 	if err := b.flush(); err != nil {
@@ -121,7 +128,13 @@ func update(ctx context.Context, st *store.Store, dir string, h *header, opt Opt
 		opt.Progress(h.Txs, total)
 	}
 	h.Height, h.Hash, h.Dirty = state.Height, state.Hash, false
-	return writeHeader(dir, h)
+	if interrupted != nil {
+		h.Height, h.Hash = h.StartHeight+int32(h.Blocks)-1, b.lastHash
+	}
+	if err := writeHeader(dir, h); err != nil {
+		return err
+	}
+	return interrupted
 }
 
 // add appends one transaction; h counts it at once, the files get it at the
@@ -141,6 +154,7 @@ func (b *builder) add(tx *store.Tx) error {
 		}
 		b.buf[fBlk] = binary.LittleEndian.AppendUint64(b.buf[fBlk], uint64(tx.Num))
 		b.buf[fBlk] = append(b.buf[fBlk], blk.Hash[:]...)
+		b.lastHash = blk.Hash
 		h.Blocks++
 	}
 	b.buf[fTx] = binary.LittleEndian.AppendUint64(b.buf[fTx], h.Outs)

@@ -123,6 +123,11 @@ func Open(ctx context.Context, st *store.Store, opt Options) (*Index, error) {
 		if lock, err = os.Open(filepath.Join(dir, "lock")); err != nil {
 			return nil, fmt.Errorf("%w: no index in %s", ErrStale, dir)
 		}
+		defer lock.Close()
+		// Readers do not wait for an update under way.
+		if err := lockShared(lock); err != nil {
+			return nil, fmt.Errorf("%w: %s is being updated", ErrStale, dir)
+		}
 	} else {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("flow: %w", err)
@@ -130,10 +135,10 @@ func Open(ctx context.Context, st *store.Store, opt Options) (*Index, error) {
 		if lock, err = os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o644); err != nil {
 			return nil, fmt.Errorf("flow: %w", err)
 		}
-	}
-	defer lock.Close()
-	if err := lockFile(lock); err != nil {
-		return nil, fmt.Errorf("flow: lock %s: %w", dir, err)
+		defer lock.Close()
+		if err := lockFile(lock); err != nil {
+			return nil, fmt.Errorf("flow: lock %s: %w", dir, err)
+		}
 	}
 	defer unlockFile(lock)
 
@@ -153,10 +158,15 @@ func Open(ctx context.Context, st *store.Store, opt Options) (*Index, error) {
 		case ok:
 		case fork >= hdr.StartHeight && !opt.NoUpdate:
 			before := hdr.Txs
-			if err := cut(dir, &hdr, fork); err != nil {
+			err := cut(dir, &hdr, fork)
+			switch {
+			case errors.Is(err, ErrCorrupt):
+				hdr, x.rebuilt = fresh, true // damaged files: start over
+			case err != nil:
 				return nil, err
+			default:
+				x.cut = before - hdr.Txs
 			}
-			x.cut = before - hdr.Txs
 		default:
 			hdr, x.rebuilt = fresh, true
 		}
@@ -203,7 +213,7 @@ func Describe(st *store.Store) (Stats, bool, error) {
 // shares none within maxCut blocks, or is not sound: rebuild).
 func check(st *store.Store, hdr *header) (ok bool, fork int32, err error) {
 	state := st.State()
-	if hdr.Version != formatVersion || hdr.Dirty || hdr.Network != state.Network || hdr.StartHeight != state.StartHeight {
+	if hdr.Version != formatVersion || hdr.Dirty || hdr.Network != state.Network || hdr.StartHeight != state.StartHeight || !hdr.sane() {
 		return false, -1, nil
 	}
 	dir := Dir(st.Dir())
@@ -295,6 +305,16 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// sane reports whether the header's counts fit together and its file sizes
+// fit an int64.
+func (h *header) sane() bool {
+	const maxRec = math.MaxInt64 / txidSize // the largest record
+	if h.Txs > maxRec || h.Outs > maxRec || h.Ins > maxRec || h.Blocks > h.Txs {
+		return false
+	}
+	return h.Txs == 0 && h.Blocks == 0 || h.Blocks > 0 && h.Height == h.StartHeight+int32(h.Blocks)-1
 }
 
 // sizes are the file lengths a header implies, in the order of names.

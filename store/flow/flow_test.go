@@ -281,3 +281,83 @@ func TestNotCovered(t *testing.T) {
 		t.Fatalf("err %v, want ErrNotCovered", err)
 	}
 }
+
+// TestInterrupted: an update stopped by its context keeps the blocks it
+// finished; the next Open extends the index instead of rebuilding it.
+func TestInterrupted(t *testing.T) {
+	st := storetest.Open(t)
+	file := storetest.BtcdTestdata(t, "blk_0_to_14131.dat")
+	if _, err := ingest.Run(context.Background(), st, ingest.Config{Paths: []string{file}, StartHeight: -1, ToHeight: -1}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := flow.Open(ctx, st, flow.Options{ChunkTxs: 1000, Progress: func(done, _ uint64) {
+		if done >= 8192 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want context.Canceled", err)
+	}
+	x := open(t, st, 0)
+	checkIndex(t, st, x)
+	if s := x.Stats(); s.Rebuilt || s.Built == 0 || s.Built > s.Txs-8192 {
+		t.Errorf("after an interrupted update: stats %+v", s)
+	}
+}
+
+// TestDamaged: a header with impossible counts, and an input record
+// damaged in the range a reorg cuts, make Open rebuild the index.
+func TestDamaged(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	if _, err := chaingen.Generate(ctx, chaingen.Config{OutDir: dir, Txs: 1500, Seed: 9, TxsPerBlock: 50}, nil); err != nil {
+		t.Fatal(err)
+	}
+	st := storetest.Open(t)
+	if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{filepath.Join(dir, "blocks")}, StartHeight: -1, ToHeight: -1}); err != nil {
+		t.Fatal(err)
+	}
+	open(t, st, 0).Close()
+	fdir := flow.Dir(st.Dir())
+
+	hdrFile := filepath.Join(fdir, "flow.json")
+	var hdr map[string]any
+	b, _ := os.ReadFile(hdrFile)
+	if err := json.Unmarshal(b, &hdr); err != nil {
+		t.Fatal(err)
+	}
+	hdr["outs"] = uint64(768614336404564651) // × 24 bytes wraps past 2^64
+	b, _ = json.Marshal(hdr)
+	os.WriteFile(hdrFile, b, 0o644)
+	x := open(t, st, 0)
+	checkIndex(t, st, x)
+	if !x.Stats().Rebuilt {
+		t.Error("a header with impossible counts was not rebuilt")
+	}
+	last := x.Txs() - 1
+	first, _, err := x.Inputs(last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.Close()
+
+	// The last transaction's first input now spends an output that does
+	// not exist; a reorg of the last block cuts it.
+	f, err := os.OpenFile(filepath.Join(fdir, "in.dat"), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v [8]byte
+	binary.LittleEndian.PutUint64(v[:], 1<<24|0xfffff0)
+	f.WriteAt(v[:], int64(first)*8)
+	f.Close()
+	if _, err := st.Rollback(ctx, st.State().Height-1); err != nil {
+		t.Fatal(err)
+	}
+	x = open(t, st, 0)
+	checkIndex(t, st, x)
+	if s := x.Stats(); !s.Rebuilt {
+		t.Errorf("a damaged cut range: stats %+v, want a rebuild", s)
+	}
+}

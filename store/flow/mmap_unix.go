@@ -54,4 +54,8 @@ func patchFile(f *os.File, size int64, patches []patch) error {
 // lockFile takes an exclusive advisory lock on f, waiting for it.
 func lockFile(f *os.File) error { return syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }
 
+// lockShared takes a shared advisory lock on f, or fails at once if an
+// exclusive one is held.
+func lockShared(f *os.File) error { return syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB) }
+
 func unlockFile(f *os.File) error { return syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
