@@ -154,13 +154,15 @@ func (b *Batch) PutTx(tx *Tx) error {
 	if err := b.set(txidKey(&id, tx.Num), nil); err != nil {
 		return err
 	}
+	// One address entry per output; two outputs to one address write the
+	// same key, which collapses.
+	var k [addrKeyLen]byte
 	for i := range tx.Outputs {
 		out := &tx.Outputs[i]
 		if !out.Addr.Kind.HasAddress() {
 			continue
 		}
-		k := appendAddrKey(make([]byte, 0, addrKeyLen), &out.Addr, OutPoint{tx.Num, uint32(i)})
-		if err := b.set(k, nil); err != nil {
+		if err := b.set(appendAddrKey(k[:0], &out.Addr, tx.Num), nil); err != nil {
 			return err
 		}
 	}

@@ -432,6 +432,9 @@ func decodeRaw(raw []byte, height int32, hash chainhash.Hash) (*decoded, error) 
 		d.vsizes[i] = uint32((w + 3) / 4)
 		outs := make([]store.Output, len(tx.TxOut))
 		for j, o := range tx.TxOut {
+			if o.Value < 0 || o.Value > maxSatoshi {
+				return nil, where(fmt.Errorf("tx %s output %d pays %d satoshi", d.txids[i], j, o.Value))
+			}
 			outs[j] = store.Output{Value: o.Value, Addr: address.Classify(o.PkScript)}
 		}
 		d.outs[i] = outs
@@ -442,6 +445,10 @@ func decodeRaw(raw []byte, height int32, hash chainhash.Hash) (*decoded, error) 
 	}
 	return d, nil
 }
+
+// maxSatoshi is the most an output may pay (consensus: 21 million BTC); the
+// store's tx record relies on it.
+const maxSatoshi = 21e6 * 1e8
 
 func blockWeight(blk *wire.MsgBlock) int {
 	return blk.SerializeSizeStripped()*3 + blk.SerializeSize()
