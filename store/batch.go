@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"slices"
@@ -30,15 +31,31 @@ type Batch struct {
 }
 
 // bufEntry is a buffered write; seq orders writes of one key, so that
-// after sorting the last write of a key is the last of its run.
+// after sorting the last write of a key is the last of its run. pfx is the
+// key's first 8 bytes, big-endian and zero-padded: most comparisons end
+// there without touching the key (sorting was a sixth of a bulk load's CPU
+// time, most of it in bytes.Compare).
 type bufEntry struct {
+	pfx  uint64
 	k, v []byte
 	seq  int
+}
+
+func newBufEntry(k, v []byte, seq int) bufEntry {
+	var p [8]byte
+	copy(p[:], k)
+	return bufEntry{pfx: binary.BigEndian.Uint64(p[:]), k: k, v: v, seq: seq}
 }
 
 // sortEntries sorts writes by key, then by the order they were made.
 func sortEntries(ents []bufEntry) {
 	slices.SortFunc(ents, func(x, y bufEntry) int {
+		if x.pfx != y.pfx {
+			if x.pfx < y.pfx {
+				return -1
+			}
+			return 1
+		}
 		if c := bytes.Compare(x.k, y.k); c != 0 {
 			return c
 		}
@@ -113,8 +130,7 @@ func (b *Batch) set(k, v []byte) error {
 	start := len(b.arena)
 	b.arena = append(b.arena, k...)
 	b.arena = append(b.arena, v...)
-	e := bufEntry{k: b.arena[start : start+len(k) : start+len(k)], v: b.arena[start+len(k) : len(b.arena) : len(b.arena)], seq: len(b.ents)}
-	b.ents = append(b.ents, e)
+	b.ents = append(b.ents, newBufEntry(b.arena[start:start+len(k):start+len(k)], b.arena[start+len(k):len(b.arena):len(b.arena)], len(b.ents)))
 	if len(b.ents) >= flushAt {
 		return b.drain()
 	}

@@ -1,9 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/pb"
+	"github.com/dgraph-io/ristretto/v2/z"
 )
 
 // TestLastWriteWins: a key written twice in one buffered run keeps the
@@ -54,5 +57,33 @@ func TestLastWriteWins(t *testing.T) {
 			t.Fatal(err)
 		}
 		st.Close()
+	}
+}
+
+// TestAppendStreamKV: the hand-written StreamWriter entries are byte for
+// byte what badger.KVToBuffer writes.
+func TestAppendStreamKV(t *testing.T) {
+	long := bytes.Repeat([]byte{7}, 300)
+	tests := []struct {
+		name string
+		k, v []byte
+	}{
+		{"empty value", []byte("t12345abcde"), nil},
+		{"short", []byte{'x', 0, 0, 0, 0, 0, 0, 0, 1}, []byte{1, 2, 3}},
+		{"long value", []byte("s123456789"), long},
+		{"long key", long, []byte{0}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			want := z.NewBuffer(1<<10, "test")
+			defer want.Release()
+			got := z.NewBuffer(1<<10, "test")
+			defer got.Release()
+			badger.KVToBuffer(&pb.KV{Key: tc.k, Value: tc.v, Version: 1}, want)
+			appendStreamKV(got, tc.k, tc.v)
+			if !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Fatalf("got %x\nwant %x", got.Bytes(), want.Bytes())
+			}
+		})
 	}
 }
