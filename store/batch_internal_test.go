@@ -2,6 +2,9 @@ package store
 
 import (
 	"bytes"
+	"fmt"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -85,5 +88,52 @@ func TestAppendStreamKV(t *testing.T) {
 				t.Fatalf("got %x\nwant %x", got.Bytes(), want.Bytes())
 			}
 		})
+	}
+}
+
+// TestBulkRuns: a bulk load spread over many spilled runs (which reuse each
+// other's buffers) stores every key once, with its last value.
+func TestBulkRuns(t *testing.T) {
+	st, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	b, err := st.NewBulkBatch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.bulk.runBytes = 64 << 10
+	const keys = 20000
+	want := map[string]string{}
+	for i := 0; i < 3*keys; i++ {
+		k := fmt.Sprintf("k%08d", (i*7919)%keys) // every key three times, scattered
+		v := strings.Repeat(fmt.Sprint(i), 1+i%5)
+		want[k] = v
+		if err := b.set([]byte(k), []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(b.bulk.runs) < 10 {
+		t.Fatalf("%d runs spilled, want many", len(b.bulk.runs))
+	}
+	if err := b.EndBulk(State{Height: 0, Network: "regtest"}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	err = st.Dump(func(k, v []byte) error {
+		if k[0] == 'k' {
+			if _, dup := got[string(k)]; dup {
+				t.Errorf("key %s twice", k)
+			}
+			got[string(k)] = string(v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("stored %d keys, want %d (or values differ)", len(got), len(want))
 	}
 }
