@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"unsafe"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/ristretto/v2/z"
@@ -39,24 +40,17 @@ type bulkWriter struct {
 	s        *Store
 	dir      string
 	runs     []string
-	arena    []byte   // filling
-	arenas   [][]byte // full, of this run
-	ents     []bufEntry
+	buf      entryBuf // the run filling
 	size     int
 	// A full run is sorted and written by a goroutine while the next one
 	// fills (the sort then runs on the other core); at most one at a time.
 	spilling chan error
-	// The buffers of the run being written, then (once written) spare:
-	// the next run fills them instead of growing new ones, which cost a
-	// tenth of the writer goroutine's time in growslice and page faults.
-	spillEnts   []bufEntry
-	spillArenas [][]byte
-	spareEnts   []bufEntry
-	spareArenas [][]byte
+	// The run being written; once written its entries and arenas are
+	// reused by the next run (growing new ones cost a tenth of the writer
+	// goroutine's time in growslice and page faults).
+	spilled   *entryBuf
+	spareEnts []bufEntry
 }
-
-// arenaSize is the size of the blocks entries are copied into.
-const arenaSize = 16 << 20
 
 func (s *Store) newBulkWriter() (*bulkWriter, error) {
 	dir := filepath.Join(s.dir, "bulk-runs")
@@ -70,28 +64,13 @@ func (s *Store) newBulkWriter() (*bulkWriter, error) {
 }
 
 func (w *bulkWriter) set(k, v []byte) error {
-	if cap(w.arena)-len(w.arena) < len(k)+len(v) {
-		if w.arena != nil {
-			w.arenas = append(w.arenas, w.arena)
-		}
-		if n := len(w.spareArenas); n > 0 && len(k)+len(v) <= arenaSize {
-			w.arena, w.spareArenas = w.spareArenas[n-1][:0], w.spareArenas[:n-1]
-		} else {
-			w.arena = make([]byte, 0, max(arenaSize, len(k)+len(v)))
-		}
-	}
-	start := len(w.arena)
-	w.arena = append(w.arena, k...)
-	w.arena = append(w.arena, v...)
-	w.ents = append(w.ents, newBufEntry(w.arena[start:start+len(k):start+len(k)], w.arena[start+len(k):len(w.arena):len(w.arena)], len(w.ents)))
-	w.size += len(k) + len(v) + 72
+	w.buf.add(k, v)
+	w.size += len(k) + len(v) + int(unsafe.Sizeof(bufEntry{}))
 	if w.size >= w.runBytes {
 		return w.spill()
 	}
 	return nil
 }
-
-func (w *bulkWriter) sortRun() { sortEntries(w.ents) }
 
 // spill hands the in-memory run to a goroutine that sorts it and writes
 // it to a file, after the previous spill has finished.
@@ -99,12 +78,12 @@ func (w *bulkWriter) spill() error {
 	if err := w.wait(); err != nil {
 		return err
 	}
-	run := &bulkWriter{ents: w.ents}
+	run := &entryBuf{arenas: w.buf.arenas, ents: w.buf.ents}
 	name := filepath.Join(w.dir, fmt.Sprintf("run%05d", len(w.runs)))
 	w.runs = append(w.runs, name)
-	w.spillEnts, w.spillArenas = w.ents, append(w.arenas, w.arena)
-	w.ents, w.arena, w.arenas, w.size = w.spareEnts, nil, nil, 0
-	w.spareEnts = nil
+	w.spilled = run
+	w.buf = entryBuf{ents: w.spareEnts, spare: w.buf.spare}
+	w.spareEnts, w.size = nil, 0
 	w.spilling = make(chan error, 1)
 	go func() { w.spilling <- run.writeRun(name) }()
 	return nil
@@ -117,31 +96,32 @@ func (w *bulkWriter) wait() error {
 	}
 	err := <-w.spilling
 	w.spilling = nil
-	w.spareEnts = w.spillEnts[:0]
-	for _, a := range w.spillArenas {
+	w.spareEnts = w.spilled.ents[:0]
+	for _, a := range w.spilled.arenas {
 		if cap(a) == arenaSize {
-			w.spareArenas = append(w.spareArenas, a)
+			w.buf.spare = append(w.buf.spare, a)
 		}
 	}
-	w.spillEnts, w.spillArenas = nil, nil
+	w.spilled = nil
 	return err
 }
 
-// writeRun sorts w's entries and writes them to a file.
-func (w *bulkWriter) writeRun(name string) error {
-	w.sortRun()
+// writeRun sorts e's entries and writes them to a file.
+func (e *entryBuf) writeRun(name string) error {
+	e.sort()
 	f, err := os.Create(name)
 	if err != nil {
 		return fmt.Errorf("store: bulk load: %w", err)
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
 	var hdr [binary.MaxVarintLen64 * 2]byte
-	for _, e := range w.ents {
-		n := binary.PutUvarint(hdr[:], uint64(len(e.k)))
-		n += binary.PutUvarint(hdr[n:], uint64(len(e.v)))
+	for i := range e.ents {
+		x := &e.ents[i]
+		n := binary.PutUvarint(hdr[:], uint64(x.klen))
+		n += binary.PutUvarint(hdr[n:], uint64(x.vlen))
 		bw.Write(hdr[:n])
-		bw.Write(e.k)
-		bw.Write(e.v)
+		bw.Write(e.key(x))
+		bw.Write(e.value(x))
 	}
 	if err := bw.Flush(); err != nil {
 		f.Close()
@@ -159,7 +139,8 @@ type runReader struct {
 	idx  int // run order: later runs win on equal keys
 	r    *bufio.Reader
 	f    *os.File
-	mem  []bufEntry
+	mem  *entryBuf // the in-memory run
+	i    int       // its next entry
 	buf  []byte
 	k, v []byte
 	err  error
@@ -167,10 +148,12 @@ type runReader struct {
 
 func (r *runReader) next() bool {
 	if r.mem != nil {
-		if len(r.mem) == 0 {
+		if r.i == len(r.mem.ents) {
 			return false
 		}
-		r.k, r.v, r.mem = r.mem[0].k, r.mem[0].v, r.mem[1:]
+		x := &r.mem.ents[r.i]
+		r.k, r.v = r.mem.key(x), r.mem.value(x)
+		r.i++
 		return true
 	}
 	kl, err := binary.ReadUvarint(r.r)
@@ -253,7 +236,7 @@ func (w *bulkWriter) finish(st State) error {
 	if err := w.wait(); err != nil {
 		return err
 	}
-	w.sortRun()
+	w.buf.sort()
 	var readers []*runReader
 	for i, name := range w.runs {
 		f, err := os.Open(name)
@@ -263,7 +246,7 @@ func (w *bulkWriter) finish(st State) error {
 		defer f.Close()
 		readers = append(readers, &runReader{idx: i, f: f, r: bufio.NewReaderSize(f, 1<<20)})
 	}
-	readers = append(readers, &runReader{idx: len(w.runs), mem: append(w.ents, bufEntry{})[:len(w.ents):len(w.ents)]})
+	readers = append(readers, &runReader{idx: len(w.runs), mem: &w.buf})
 	h := runHeap{}
 	for _, r := range readers {
 		if r.next() {
