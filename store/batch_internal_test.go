@@ -3,7 +3,9 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -135,5 +137,38 @@ func TestBulkRuns(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("stored %d keys, want %d (or values differ)", len(got), len(want))
+	}
+}
+
+// TestEntrySort: the radix sort orders by key, then write order, for keys
+// shorter and longer than its 8-byte prefix, with repeats.
+func TestEntrySort(t *testing.T) {
+	for _, n := range []int{10, 5000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, uint64(n)))
+			var e entryBuf
+			type kv struct {
+				k   string
+				seq int
+			}
+			var want []kv
+			for i := 0; i < n; i++ {
+				k := make([]byte, rng.IntN(12))
+				for j := range k {
+					k[j] = byte(rng.IntN(3)) // few distinct bytes: many shared prefixes and repeats
+				}
+				e.add(k, []byte{byte(i)})
+				want = append(want, kv{string(k), i})
+			}
+			var scratch []bufEntry
+			e.sort(&scratch)
+			slices.SortStableFunc(want, func(x, y kv) int { return strings.Compare(x.k, y.k) })
+			for i := range e.ents {
+				x := &e.ents[i]
+				if string(e.key(x)) != want[i].k || int(x.seq) != want[i].seq {
+					t.Fatalf("entry %d: key %x seq %d, want %x seq %d", i, e.key(x), x.seq, want[i].k, want[i].seq)
+				}
+			}
+		})
 	}
 }

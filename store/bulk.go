@@ -50,6 +50,7 @@ type bulkWriter struct {
 	// goroutine's time in growslice and page faults).
 	spilled   *entryBuf
 	spareEnts []bufEntry
+	scratch   []bufEntry // for sorting; used by one spill at a time
 }
 
 func (s *Store) newBulkWriter() (*bulkWriter, error) {
@@ -85,7 +86,7 @@ func (w *bulkWriter) spill() error {
 	w.buf = entryBuf{ents: w.spareEnts, spare: w.buf.spare}
 	w.spareEnts, w.size = nil, 0
 	w.spilling = make(chan error, 1)
-	go func() { w.spilling <- run.writeRun(name) }()
+	go func() { w.spilling <- run.writeRun(name, &w.scratch) }()
 	return nil
 }
 
@@ -107,8 +108,8 @@ func (w *bulkWriter) wait() error {
 }
 
 // writeRun sorts e's entries and writes them to a file.
-func (e *entryBuf) writeRun(name string) error {
-	e.sort()
+func (e *entryBuf) writeRun(name string, scratch *[]bufEntry) error {
+	e.sort(scratch)
 	f, err := os.Create(name)
 	if err != nil {
 		return fmt.Errorf("store: bulk load: %w", err)
@@ -236,7 +237,7 @@ func (w *bulkWriter) finish(st State) error {
 	if err := w.wait(); err != nil {
 		return err
 	}
-	w.buf.sort()
+	w.buf.sort(&w.scratch)
 	var readers []*runReader
 	for i, name := range w.runs {
 		f, err := os.Open(name)
