@@ -50,6 +50,9 @@ func Open(dir string, opt Options) (*Store, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
+		if err := removeEmptyMemtables(dir); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
 	} else if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
 		return nil, fmt.Errorf("%w: no store in %s (run tracer ingest, or tracer sanctions load, first)", ErrNotFound, dir)
 	}
@@ -109,6 +112,26 @@ func Open(dir string, opt Options) (*Store, error) {
 		}
 	}
 	return s, nil
+}
+
+// removeEmptyMemtables deletes memtable logs of zero length. A process
+// killed between creating one and sizing it (Badger creates one when it
+// opens, and when a bulk load's StreamWriter drops the old data) leaves
+// such a file: it holds no writes, and Badger refuses to open a store that
+// has one ("while opening memtables ... Create a new file").
+func removeEmptyMemtables(dir string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.mem"))
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil && fi.Size() == 0 {
+			if err := os.Remove(f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Store) init() error {
