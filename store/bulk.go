@@ -210,7 +210,7 @@ func appendStreamKV(buf *z.Buffer, k, v []byte) {
 	if len(v) > 0 {
 		n += 1 + uvarintLen(len(v)) + len(v)
 	}
-	b := buf.SliceAllocate(n)[:0]
+	b := buf.SliceAllocate(n)[:0:n]
 	b = append(b, 1<<3|2)
 	b = binary.AppendUvarint(b, uint64(len(k)))
 	b = append(b, k...)
