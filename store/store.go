@@ -118,7 +118,10 @@ func Open(dir string, opt Options) (*Store, error) {
 // killed between creating one and sizing it (Badger creates one when it
 // opens, and when a bulk load's StreamWriter drops the old data) leaves
 // such a file: it holds no writes, and Badger refuses to open a store that
-// has one ("while opening memtables ... Create a new file").
+// has one ("while opening memtables ... Create a new file"), after sizing
+// it, so this cannot wait for Badger to fail. It runs before Badger's
+// directory lock is taken: a process holding the store only has an empty
+// log for the instant between creating and sizing it.
 func removeEmptyMemtables(dir string) error {
 	files, err := filepath.Glob(filepath.Join(dir, "*.mem"))
 	if err != nil {
