@@ -32,6 +32,7 @@ $(TOOLS)/btcd $(TOOLS)/addblock $(TOOLS)/btcctl:
 
 fuzz: ## run each fuzz test for FUZZTIME (default 20s)
 	$(GO) test -run '^$$' -fuzz FuzzScan -fuzztime $${FUZZTIME:-20s} ./store/blockfile
+	$(GO) test -run '^$$' -fuzz FuzzScanBlock -fuzztime $${FUZZTIME:-20s} ./store/ingest
 	$(GO) test -run '^$$' -fuzz FuzzDecodeTx -fuzztime $${FUZZTIME:-20s} ./store
 	$(GO) test -run '^$$' -fuzz FuzzDecodeClusterNode -fuzztime $${FUZZTIME:-20s} ./store
 	$(GO) test -run '^$$' -fuzz FuzzCorruptIndex -fuzztime $${FUZZTIME:-20s} ./store/flow

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"slices"
@@ -21,28 +22,136 @@ type Batch struct {
 	// into its memtable skiplist in key order touches far fewer cache lines
 	// than the random order of txid, spent-by and address keys (measured:
 	// the skiplist insert was a third of ingest's CPU time).
-	arena []byte
-	ents  []bufEntry
-	bulk  *bulkWriter // non-nil in bulk mode (see bulk.go)
+	buf     entryBuf
+	scratch []bufEntry  // for sorting buf
+	bulk    *bulkWriter // non-nil in bulk mode (see bulk.go)
 	// alerts are written, numbered, in the transaction that writes the
 	// state (see outbox.go).
 	alerts []*Alert
 }
 
-// bufEntry is a buffered write; seq orders writes of one key, so that
-// after sorting the last write of a key is the last of its run.
-type bufEntry struct {
-	k, v []byte
-	seq  int
+// entryBuf buffers writes: keys and values are copied into arenas and
+// indexed by pointer-free entries, which the garbage collector need not
+// scan and a sort moves cheaply (with two slices per entry, scanning and
+// moving them took a sixth of a bulk load's CPU time).
+type entryBuf struct {
+	arenas [][]byte // the last one fills
+	ents   []bufEntry
+	spare  [][]byte // arenas to reuse
 }
 
-// sortEntries sorts writes by key, then by the order they were made.
-func sortEntries(ents []bufEntry) {
+// bufEntry is a buffered write; seq orders writes of one key, so that
+// after sorting the last write of a key is the last of its run. pfx is the
+// key's first 8 bytes, big-endian and zero-padded: most comparisons end
+// there without touching the key.
+type bufEntry struct {
+	pfx        uint64
+	arena, off uint32
+	klen, vlen uint32
+	seq        uint32
+}
+
+// arenaSize is the size of the blocks entries are copied into.
+const arenaSize = 16 << 20
+
+func (e *entryBuf) add(k, v []byte) {
+	n := len(k) + len(v)
+	last := len(e.arenas) - 1
+	if last < 0 || cap(e.arenas[last])-len(e.arenas[last]) < n {
+		var a []byte
+		if s := len(e.spare); s > 0 && n <= arenaSize {
+			a, e.spare = e.spare[s-1][:0], e.spare[:s-1]
+		} else {
+			a = make([]byte, 0, max(arenaSize, n))
+		}
+		e.arenas = append(e.arenas, a)
+		last++
+	}
+	a := e.arenas[last]
+	off := len(a)
+	a = append(a, k...)
+	e.arenas[last] = append(a, v...)
+	var p [8]byte
+	copy(p[:], k)
+	e.ents = append(e.ents, bufEntry{pfx: binary.BigEndian.Uint64(p[:]), arena: uint32(last), off: uint32(off),
+		klen: uint32(len(k)), vlen: uint32(len(v)), seq: uint32(len(e.ents))})
+}
+
+func (e *entryBuf) key(x *bufEntry) []byte {
+	end := x.off + x.klen
+	return e.arenas[x.arena][x.off:end:end]
+}
+
+func (e *entryBuf) value(x *bufEntry) []byte {
+	start := x.off + x.klen
+	end := start + x.vlen
+	return e.arenas[x.arena][start:end:end]
+}
+
+// sort sorts the writes by key, then by the order they were made. It is a
+// radix sort on the 8-byte prefixes (stable, so equal prefixes keep their
+// write order), then a comparison sort of each run of equal prefixes by the
+// rest of the key: less than half the time of a comparison sort of
+// everything (measured on bulk-load runs).
+// scratch is reused across calls.
+func (e *entryBuf) sort(scratch *[]bufEntry) {
+	ents := e.ents
+	if len(ents) < 1<<10 {
+		e.sortRange(ents)
+		return
+	}
+	if cap(*scratch) < len(ents) {
+		*scratch = make([]bufEntry, len(ents))
+	}
+	src, dst := ents, (*scratch)[:len(ents)]
+	for shift := 0; shift < 64; shift += 8 {
+		var count [256]int
+		for i := range src {
+			count[byte(src[i].pfx>>shift)]++
+		}
+		if count[byte(src[0].pfx>>shift)] == len(src) {
+			continue // every prefix has this byte
+		}
+		sum := 0
+		for b, c := range count {
+			count[b] = sum
+			sum += c
+		}
+		for i := range src {
+			b := byte(src[i].pfx >> shift)
+			dst[count[b]] = src[i]
+			count[b]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &ents[0] {
+		copy(ents, src)
+	}
+	for i := 0; i < len(ents); {
+		j := i + 1
+		for j < len(ents) && ents[j].pfx == ents[i].pfx {
+			j++
+		}
+		if j-i > 1 {
+			e.sortRange(ents[i:j])
+		}
+		i = j
+	}
+}
+
+// sortRange sorts ents by key, then by write order.
+func (e *entryBuf) sortRange(ents []bufEntry) {
 	slices.SortFunc(ents, func(x, y bufEntry) int {
-		if c := bytes.Compare(x.k, y.k); c != 0 {
+		if x.pfx != y.pfx {
+			if x.pfx < y.pfx {
+				return -1
+			}
+			return 1
+		}
+		if c := bytes.Compare(e.key(&x), e.key(&y)); c != 0 {
 			return c
 		}
-		return x.seq - y.seq
+		return int(x.seq) - int(y.seq)
 	})
 }
 
@@ -105,17 +214,8 @@ func (b *Batch) set(k, v []byte) error {
 	if b.bulk != nil {
 		return b.bulk.set(k, v)
 	}
-	// Copy into the arena; when it fills, start a new one (old entries keep
-	// pointing into the old arena).
-	if cap(b.arena)-len(b.arena) < len(k)+len(v) {
-		b.arena = make([]byte, 0, max(16<<20, len(k)+len(v)))
-	}
-	start := len(b.arena)
-	b.arena = append(b.arena, k...)
-	b.arena = append(b.arena, v...)
-	e := bufEntry{k: b.arena[start : start+len(k) : start+len(k)], v: b.arena[start+len(k) : len(b.arena) : len(b.arena)], seq: len(b.ents)}
-	b.ents = append(b.ents, e)
-	if len(b.ents) >= flushAt {
+	b.buf.add(k, v)
+	if len(b.buf.ents) >= flushAt {
 		return b.drain()
 	}
 	return nil
@@ -123,15 +223,15 @@ func (b *Batch) set(k, v []byte) error {
 
 // drain hands the buffered writes to Badger in key order.
 func (b *Batch) drain() error {
-	sortEntries(b.ents) // equal keys: the later Set wins in the WriteBatch
-	for _, e := range b.ents {
-		if err := b.wb.Set(e.k, e.v); err != nil {
+	b.buf.sort(&b.scratch) // equal keys: the later Set wins in the WriteBatch
+	for i := range b.buf.ents {
+		x := &b.buf.ents[i]
+		if err := b.wb.Set(b.buf.key(x), b.buf.value(x)); err != nil {
 			return err
 		}
 	}
-	clear(b.ents)
-	b.ents = b.ents[:0]
-	b.arena = nil
+	// The WriteBatch keeps the slices until it is flushed: new arenas.
+	b.buf = entryBuf{ents: b.buf.ents[:0]}
 	return nil
 }
 
@@ -154,13 +254,15 @@ func (b *Batch) PutTx(tx *Tx) error {
 	if err := b.set(txidKey(&id, tx.Num), nil); err != nil {
 		return err
 	}
+	// One address entry per output; two outputs to one address write the
+	// same key, which collapses.
+	var k [addrKeyLen]byte
 	for i := range tx.Outputs {
 		out := &tx.Outputs[i]
 		if !out.Addr.Kind.HasAddress() {
 			continue
 		}
-		k := appendAddrKey(make([]byte, 0, addrKeyLen), &out.Addr, OutPoint{tx.Num, uint32(i)})
-		if err := b.set(k, nil); err != nil {
+		if err := b.set(appendAddrKey(k[:0], &out.Addr, tx.Num), nil); err != nil {
 			return err
 		}
 	}
@@ -226,6 +328,6 @@ func (b *Batch) Cancel() {
 		os.RemoveAll(b.bulk.dir)
 		b.bulk = nil
 	}
-	b.ents, b.arena, b.alerts = nil, nil, nil
+	b.buf, b.alerts = entryBuf{}, nil
 	b.wb.Cancel()
 }

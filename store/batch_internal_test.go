@@ -1,9 +1,17 @@
 package store
 
 import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/pb"
+	"github.com/dgraph-io/ristretto/v2/z"
 )
 
 // TestLastWriteWins: a key written twice in one buffered run keeps the
@@ -54,5 +62,113 @@ func TestLastWriteWins(t *testing.T) {
 			t.Fatal(err)
 		}
 		st.Close()
+	}
+}
+
+// TestAppendStreamKV: the hand-written StreamWriter entries are byte for
+// byte what badger.KVToBuffer writes.
+func TestAppendStreamKV(t *testing.T) {
+	long := bytes.Repeat([]byte{7}, 300)
+	tests := []struct {
+		name string
+		k, v []byte
+	}{
+		{"empty value", []byte("t12345abcde"), nil},
+		{"short", []byte{'x', 0, 0, 0, 0, 0, 0, 0, 1}, []byte{1, 2, 3}},
+		{"long value", []byte("s123456789"), long},
+		{"long key", long, []byte{0}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			want := z.NewBuffer(1<<10, "test")
+			defer want.Release()
+			got := z.NewBuffer(1<<10, "test")
+			defer got.Release()
+			badger.KVToBuffer(&pb.KV{Key: tc.k, Value: tc.v, Version: 1}, want)
+			appendStreamKV(got, tc.k, tc.v)
+			if !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Fatalf("got %x\nwant %x", got.Bytes(), want.Bytes())
+			}
+		})
+	}
+}
+
+// TestBulkRuns: a bulk load spread over many spilled runs (which reuse each
+// other's buffers) stores every key once, with its last value.
+func TestBulkRuns(t *testing.T) {
+	st, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	b, err := st.NewBulkBatch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.bulk.runBytes = 64 << 10
+	const keys = 20000
+	want := map[string]string{}
+	for i := 0; i < 3*keys; i++ {
+		k := fmt.Sprintf("k%08d", (i*7919)%keys) // every key three times, scattered
+		v := strings.Repeat(fmt.Sprint(i), 1+i%5)
+		want[k] = v
+		if err := b.set([]byte(k), []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(b.bulk.runs) < 10 {
+		t.Fatalf("%d runs spilled, want many", len(b.bulk.runs))
+	}
+	if err := b.EndBulk(State{Height: 0, Network: "regtest"}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	err = st.Dump(func(k, v []byte) error {
+		if k[0] == 'k' {
+			if _, dup := got[string(k)]; dup {
+				t.Errorf("key %s twice", k)
+			}
+			got[string(k)] = string(v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("stored %d keys, want %d (or values differ)", len(got), len(want))
+	}
+}
+
+// TestEntrySort: the radix sort orders by key, then write order, for keys
+// shorter and longer than its 8-byte prefix, with repeats.
+func TestEntrySort(t *testing.T) {
+	for _, n := range []int{10, 5000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, uint64(n)))
+			var e entryBuf
+			type kv struct {
+				k   string
+				seq int
+			}
+			var want []kv
+			for i := 0; i < n; i++ {
+				k := make([]byte, rng.IntN(12))
+				for j := range k {
+					k[j] = byte(rng.IntN(3)) // few distinct bytes: many shared prefixes and repeats
+				}
+				e.add(k, []byte{byte(i)})
+				want = append(want, kv{string(k), i})
+			}
+			var scratch []bufEntry
+			e.sort(&scratch)
+			slices.SortStableFunc(want, func(x, y kv) int { return strings.Compare(x.k, y.k) })
+			for i := range e.ents {
+				x := &e.ents[i]
+				if string(e.key(x)) != want[i].k || int(x.seq) != want[i].seq {
+					t.Fatalf("entry %d: key %x seq %d, want %x seq %d", i, e.key(x), x.seq, want[i].k, want[i].seq)
+				}
+			}
+		})
 	}
 }

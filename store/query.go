@@ -211,49 +211,46 @@ type AddrOutput struct {
 }
 
 // AddressOutputs calls fn for every output paid to addr in chain order,
-// starting after the outpoint `after` (the zero OutPoint with first=true
-// starts at the beginning). fn returns false to stop.
+// starting at the outpoint from (the zero OutPoint starts at the
+// beginning). fn returns false to stop.
 func (s *Store) AddressOutputs(addr address.Addr, from OutPoint, fn func(AddrOutput) bool) error {
 	prefix := addrPrefix(&addr)
-	start := addrKey(&addr, from)
 	return s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
 		defer it.Close()
-		var cached *Tx
-		for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
-			k := it.Item().Key()
-			op := addrKeyOutPoint(k)
-			if op.Tx >= s.state.NextTx {
+		for it.Seek(addrKey(&addr, from.Tx)); it.ValidForPrefix(prefix); it.Next() {
+			n := addrKeyNum(it.Item().Key())
+			if n >= s.state.NextTx {
 				continue
 			}
-			if cached == nil || cached.Num != op.Tx {
-				tx, err := s.txByNum(txn, op.Tx)
-				if err != nil {
+			tx, err := s.txByNum(txn, n)
+			if err != nil {
+				return err
+			}
+			// The entry names the transaction; its outputs to addr are
+			// found here (none when the entry is another address's whose
+			// prefix collides with addr's).
+			for vout := range tx.Outputs {
+				op := OutPoint{n, uint32(vout)}
+				out := tx.Outputs[vout]
+				if !out.Addr.Same(addr) || (n == from.Tx && op.Vout < from.Vout) {
+					continue
+				}
+				ao := AddrOutput{OutPoint: op, Output: out, Height: tx.Height, TxID: tx.ID}
+				err := s.get(txn, spentKey(op), func(v []byte) error {
+					var err error
+					ao.SpentBy, err = decodeInPoint(v)
+					return err
+				})
+				switch {
+				case err == nil:
+					ao.Spent = ao.SpentBy.Tx < s.state.NextTx
+				case !errors.Is(err, ErrNotFound):
 					return err
 				}
-				cached = tx
-			}
-			if int(op.Vout) >= len(cached.Outputs) {
-				return fmt.Errorf("%w: address index points past tx %d outputs", ErrCorrupt, op.Tx)
-			}
-			out := cached.Outputs[op.Vout]
-			if !out.Addr.Same(addr) {
-				continue // 8-byte prefix collision
-			}
-			ao := AddrOutput{OutPoint: op, Output: out, Height: cached.Height, TxID: cached.ID}
-			err := s.get(txn, spentKey(op), func(v []byte) error {
-				var err error
-				ao.SpentBy, err = decodeInPoint(v)
-				return err
-			})
-			switch {
-			case err == nil:
-				ao.Spent = ao.SpentBy.Tx < s.state.NextTx
-			case !errors.Is(err, ErrNotFound):
-				return err
-			}
-			if !fn(ao) {
-				return nil
+				if !fn(ao) {
+					return nil
+				}
 			}
 		}
 		return nil

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/btcsuite/btcd/wire"
 	"github.com/tracer-oss/tracer/store/address"
@@ -14,32 +15,36 @@ var ErrCorrupt = errors.New("store: corrupt record")
 
 // Tx record layout (all integers uvarint unless noted):
 //
-//	txid (32 bytes) | height | position | size | vsize | flags (1 byte:
-//	1 coinbase, 2 fee known) | fee | input count | inputs | output count | outputs
+//	txid (32 bytes) | height | position | vsize | size − vsize |
+//	fee field | input count | inputs | output count | outputs
 //
-// An input is d, then: nothing when d = 0 (coinbase); txid (32) and vout
-// when d = 1 (external); vout when d ≥ 2, spending TxNum (own − (d − 1)).
-// An output is value, kind (1 byte), payload (Kind.PayloadLen bytes).
-const (
-	flagCoinbase = 1
-	flagFeeKnown = 2
-)
+// The fee field is zigzag(fee)·2 + 1 when the fee is known, zigzag(fee)·2
+// when not (a coinbase keeps what it claimed beyond the subsidy either way).
+// A transaction is the coinbase when its position is 0.
+//
+// An input starts with d: 0 is a coinbase input; 1 an external one, followed
+// by its txid (32) and vout; d ≥ 2 spends output vout of TxNum own − δ, where
+// δ = (d − 2) >> 2 ≥ 1 and vout is (d − 2) & 3 when that is below 3, else 3 +
+// a following uvarint (most inputs spend output 0, 1 or 2 of a transaction a
+// few thousand before them: two or three bytes).
+//
+// An output is value·16 + kind (kind < 15; 15 escapes to a kind byte after
+// it), then the payload (Kind.PayloadLen bytes). Values are at most 21·10¹⁴
+// satoshi (the ingester refuses others), so value·16 fits.
+const kindEscape = 15
 
 func appendTx(buf []byte, tx *Tx) []byte {
 	buf = append(buf, tx.ID[:]...)
 	buf = binary.AppendUvarint(buf, uint64(tx.Height))
 	buf = binary.AppendUvarint(buf, uint64(tx.Pos))
-	buf = binary.AppendUvarint(buf, uint64(tx.Size))
 	buf = binary.AppendUvarint(buf, uint64(tx.VSize))
-	var flags byte
-	if tx.Coinbase {
-		flags |= flagCoinbase
-	}
+	buf = binary.AppendUvarint(buf, uint64(tx.Size-tx.VSize))
+	fee := (uint64(tx.Fee) << 1) ^ uint64(tx.Fee>>63)
+	fee <<= 1
 	if tx.FeeKnown {
-		flags |= flagFeeKnown
+		fee |= 1
 	}
-	buf = append(buf, flags)
-	buf = binary.AppendVarint(buf, tx.Fee)
+	buf = binary.AppendUvarint(buf, fee)
 	buf = binary.AppendUvarint(buf, uint64(len(tx.Inputs)))
 	for i := range tx.Inputs {
 		in := &tx.Inputs[i]
@@ -51,15 +56,24 @@ func appendTx(buf []byte, tx *Tx) []byte {
 			buf = append(buf, in.Ext.Hash[:]...)
 			buf = binary.AppendUvarint(buf, uint64(in.Ext.Index))
 		default:
-			buf = binary.AppendUvarint(buf, uint64(tx.Num-in.Prev.Tx)+1)
-			buf = binary.AppendUvarint(buf, uint64(in.Prev.Vout))
+			d := uint64(tx.Num-in.Prev.Tx) << 2
+			if in.Prev.Vout < 3 {
+				buf = binary.AppendUvarint(buf, d+uint64(in.Prev.Vout)+2)
+			} else {
+				buf = binary.AppendUvarint(buf, d+3+2)
+				buf = binary.AppendUvarint(buf, uint64(in.Prev.Vout-3))
+			}
 		}
 	}
 	buf = binary.AppendUvarint(buf, uint64(len(tx.Outputs)))
 	for i := range tx.Outputs {
 		out := &tx.Outputs[i]
-		buf = binary.AppendUvarint(buf, uint64(out.Value))
-		buf = append(buf, byte(out.Addr.Kind))
+		if k := out.Addr.Kind; k < kindEscape {
+			buf = binary.AppendUvarint(buf, uint64(out.Value)<<4|uint64(k))
+		} else {
+			buf = binary.AppendUvarint(buf, uint64(out.Value)<<4|kindEscape)
+			buf = append(buf, byte(k))
+		}
 		buf = append(buf, out.Addr.Bytes()...)
 	}
 	return buf
@@ -84,17 +98,14 @@ func (d *decoder) uvarint() uint64 {
 	return v
 }
 
-func (d *decoder) varint() int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
+// uvarint32 reads a uvarint that must fit 32 bits.
+func (d *decoder) uvarint32() uint32 {
+	v := d.uvarint()
+	if v > math.MaxUint32 {
 		d.err = ErrCorrupt
 		return 0
 	}
-	d.b = d.b[n:]
-	return v
+	return uint32(v)
 }
 
 func (d *decoder) bytes(n int) []byte {
@@ -132,42 +143,57 @@ func decodeTx(num TxNum, b []byte) (*Tx, error) {
 	d := decoder{b: b}
 	tx := &Tx{Num: num}
 	copy(tx.ID[:], d.bytes(32))
-	tx.Height = int32(d.uvarint())
-	tx.Pos = uint32(d.uvarint())
-	tx.Size = uint32(d.uvarint())
-	tx.VSize = uint32(d.uvarint())
-	flags := d.byte1()
-	tx.Coinbase = flags&flagCoinbase != 0
-	tx.FeeKnown = flags&flagFeeKnown != 0
-	tx.Fee = d.varint()
+	tx.Height = int32(d.uvarint32())
+	tx.Pos = d.uvarint32()
+	tx.Coinbase = tx.Pos == 0
+	tx.VSize = d.uvarint32()
+	size := uint64(tx.VSize) + uint64(d.uvarint32())
+	if size > math.MaxUint32 {
+		d.err = ErrCorrupt
+	}
+	tx.Size = uint32(size)
+	fee := d.uvarint()
+	tx.FeeKnown = fee&1 != 0
+	fee >>= 1
+	tx.Fee = int64(fee>>1) ^ -int64(fee&1)
 	tx.Inputs = make([]Input, d.count())
 	for i := range tx.Inputs {
 		in := &tx.Inputs[i]
-		switch delta := d.uvarint(); delta {
+		switch x := d.uvarint(); x {
 		case 0:
 			in.Kind = InputCoinbase
 		case 1:
 			in.Kind = InputExternal
 			copy(in.Ext.Hash[:], d.bytes(32))
-			in.Ext.Index = uint32(d.uvarint())
+			in.Ext.Index = d.uvarint32()
 		default:
-			if delta-1 > uint64(num) {
+			delta, vout := (x-2)>>2, uint64((x-2)&3)
+			if vout == 3 {
+				vout += uint64(d.uvarint32())
+			}
+			if delta == 0 || delta > uint64(num) || vout > math.MaxUint32 {
 				d.err = ErrCorrupt
 			}
 			in.Kind = InputKnown
-			in.Prev.Tx = num - TxNum(delta-1)
-			in.Prev.Vout = uint32(d.uvarint())
+			in.Prev = OutPoint{Tx: num - TxNum(delta), Vout: uint32(vout)}
 		}
 	}
 	tx.Outputs = make([]Output, d.count())
 	for i := range tx.Outputs {
 		out := &tx.Outputs[i]
-		out.Value = int64(d.uvarint())
-		out.Addr.Kind = address.Kind(d.byte1())
-		if !out.Addr.Kind.Valid() {
+		x := d.uvarint()
+		out.Value = int64(x >> 4)
+		k := address.Kind(x & 15)
+		if k == kindEscape {
+			if k = address.Kind(d.byte1()); k < kindEscape {
+				d.err = ErrCorrupt // not the shortest form
+			}
+		}
+		out.Addr.Kind = k
+		if !k.Valid() {
 			d.err = ErrCorrupt
 		}
-		copy(out.Addr.Payload[:], d.bytes(out.Addr.Kind.PayloadLen()))
+		copy(out.Addr.Payload[:], d.bytes(k.PayloadLen()))
 	}
 	if d.err == nil && len(d.b) != 0 {
 		d.err = ErrCorrupt

@@ -17,6 +17,7 @@ func sampleTx() *Tx {
 		Inputs: []Input{
 			{Kind: InputKnown, Prev: OutPoint{Tx: 999, Vout: 3}},
 			{Kind: InputKnown, Prev: OutPoint{Tx: 0, Vout: 0}},
+			{Kind: InputKnown, Prev: OutPoint{Tx: 998, Vout: 2}},
 			{Kind: InputExternal, Ext: wire.OutPoint{Hash: chainhash.Hash{9}, Index: 70000}},
 		},
 		Outputs: []Output{
@@ -40,6 +41,13 @@ func TestTxRecordRoundTrip(t *testing.T) {
 	got, err = decodeTx(5, appendTx(nil, cb))
 	if err != nil || !reflect.DeepEqual(got, cb) {
 		t.Fatalf("coinbase round trip: %v %+v", err, got)
+	}
+	// A coinbase of a block with an external input keeps its fee unknown
+	// but its claim beyond the subsidy.
+	cb.FeeKnown = false
+	got, err = decodeTx(5, appendTx(nil, cb))
+	if err != nil || !reflect.DeepEqual(got, cb) {
+		t.Fatalf("coinbase round trip, fee unknown: %v %+v", err, got)
 	}
 }
 

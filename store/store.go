@@ -50,6 +50,9 @@ func Open(dir string, opt Options) (*Store, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
+		if err := removeEmptyLogs(dir); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
 	} else if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
 		return nil, fmt.Errorf("%w: no store in %s (run tracer ingest, or tracer sanctions load, first)", ErrNotFound, dir)
 	}
@@ -109,6 +112,31 @@ func Open(dir string, opt Options) (*Store, error) {
 		}
 	}
 	return s, nil
+}
+
+// removeEmptyLogs deletes memtable and value logs of zero length. A
+// process killed between creating one and sizing it (Badger creates them
+// when it opens, and when a bulk load's StreamWriter drops the old data)
+// leaves such a file: it holds no writes (a value log in use starts with a
+// header), and Badger refuses to open a store that has one ("Create a new
+// file"), after sizing it, so this cannot wait for Badger to fail. It runs
+// before Badger's directory lock is taken: a process holding the store only
+// has an empty log for the instant between creating and sizing it.
+func removeEmptyLogs(dir string) error {
+	for _, pattern := range []string{"*.mem", "*.vlog"} {
+		files, err := filepath.Glob(filepath.Join(dir, pattern))
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if fi, err := os.Stat(f); err == nil && fi.Size() == 0 {
+				if err := os.Remove(f); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Store) init() error {

@@ -231,7 +231,7 @@ func (s *Store) finishUndo() error {
 			}
 			for i := range tx.Outputs {
 				if a := &tx.Outputs[i].Addr; a.Kind.HasAddress() {
-					if err := wb.Delete(addrKey(a, OutPoint{n, uint32(i)})); err != nil {
+					if err := wb.Delete(addrKey(a, n)); err != nil {
 						return err
 					}
 				}

@@ -4,7 +4,8 @@
 // record, links headers by previous hash, and picks the chain with the most
 // cumulative work; stale fork blocks and blocks after a gap are counted and
 // skipped. The second decodes the chosen chain's blocks in parallel (a
-// reader, N decoders) and hands them in height order to one writer, which
+// reader, N decoders that scan each block's bytes in place, scan.go) and
+// hands them in height order to one writer, which
 // numbers transactions, resolves every input to the output it spends
 // through a bounded in-memory cache of recent transactions (falling back to
 // the store, as a node's UTXO cache falls back to its database), and writes

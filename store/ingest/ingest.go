@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,7 +14,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/store/blockfile"
 )
 
@@ -272,17 +270,26 @@ func rollback(ctx context.Context, st *store.Store, to int32, cfg Config, res *R
 	return nil
 }
 
-// decoded is one block ready for the writer.
+// decoded is one block ready for the writer (see scanBlock).
 type decoded struct {
-	height int32
-	hash   chainhash.Hash
-	blk    *wire.MsgBlock
-	txids  []chainhash.Hash
-	sizes  []uint32 // serialized size per tx
-	vsizes []uint32
-	outs   [][]store.Output
-	size   uint32
-	weight uint32
+	height  int32
+	hash    chainhash.Hash
+	header  wire.BlockHeader
+	txs     []scannedTx
+	prevs   []wire.OutPoint // every input's previous outpoint, in block order
+	allOuts []store.Output  // every output, in block order
+	size    uint32
+	weight  uint32
+}
+
+// scannedTx is one transaction of a decoded block.
+type scannedTx struct {
+	id         chainhash.Hash
+	size, base uint32 // serialized size with and without witness
+	vsize      uint32
+	nIn, nOut  int
+	ins        []wire.OutPoint // previous outpoints, a part of decoded.prevs
+	outs       []store.Output  // a part of decoded.allOuts
 }
 
 // pipeline loads blocks 0…count-1 of a run with cfg.Workers loaders and
@@ -399,53 +406,29 @@ func decodeRaw(raw []byte, height int32, hash chainhash.Hash) (*decoded, error) 
 	where := func(err error) error {
 		return fmt.Errorf("%w at height %d (%s): %v", ErrBadBlock, height, hash, err)
 	}
-	blk := new(wire.MsgBlock)
-	r := bytes.NewReader(raw)
-	if err := blk.Deserialize(r); err != nil {
+	d, err := scanBlock(raw, height, hash)
+	if err != nil {
 		return nil, where(err)
 	}
-	if r.Len() != 0 {
-		return nil, where(fmt.Errorf("%d bytes after the block", r.Len()))
-	}
-	if blk.Header.BlockHash() != hash {
+	if d.header.BlockHash() != hash {
 		return nil, where(errors.New("the block's hash is not the one asked for"))
 	}
-	if len(blk.Transactions) == 0 {
+	if len(d.txs) == 0 {
 		return nil, where(errors.New("no transactions"))
 	}
-	d := &decoded{
-		height: height,
-		hash:   hash,
-		blk:    blk,
-		txids:  make([]chainhash.Hash, len(blk.Transactions)),
-		sizes:  make([]uint32, len(blk.Transactions)),
-		vsizes: make([]uint32, len(blk.Transactions)),
-		outs:   make([][]store.Output, len(blk.Transactions)),
-		size:   uint32(len(raw)),
+	ids := make([]chainhash.Hash, len(d.txs))
+	for i := range d.txs {
+		ids[i] = d.txs[i].id
 	}
-	for i, tx := range blk.Transactions {
-		d.txids[i] = tx.TxHash()
-		total := tx.SerializeSize()
-		base := tx.SerializeSizeStripped()
-		w := base*3 + total
-		d.sizes[i] = uint32(total)
-		d.vsizes[i] = uint32((w + 3) / 4)
-		outs := make([]store.Output, len(tx.TxOut))
-		for j, o := range tx.TxOut {
-			outs[j] = store.Output{Value: o.Value, Addr: address.Classify(o.PkScript)}
-		}
-		d.outs[i] = outs
-	}
-	d.weight = uint32(blockWeight(blk))
-	if root := merkleRoot(d.txids); root != blk.Header.MerkleRoot {
-		return nil, where(fmt.Errorf("merkle root %s does not match header %s", root, blk.Header.MerkleRoot))
+	if root := merkleRoot(ids); root != d.header.MerkleRoot {
+		return nil, where(fmt.Errorf("merkle root %s does not match header %s", root, d.header.MerkleRoot))
 	}
 	return d, nil
 }
 
-func blockWeight(blk *wire.MsgBlock) int {
-	return blk.SerializeSizeStripped()*3 + blk.SerializeSize()
-}
+// maxSatoshi is the most an output may pay (consensus: 21 million BTC); the
+// store's tx record relies on it.
+const maxSatoshi = 21e6 * 1e8
 
 // merkleRoot computes a block's merkle root from its txids.
 func merkleRoot(ids []chainhash.Hash) chainhash.Hash {

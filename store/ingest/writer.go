@@ -48,15 +48,15 @@ const (
 
 func (w *writer) block(d *decoded) error {
 	height := d.height
-	if !w.state.Empty() && (height != w.state.Height+1 || d.blk.Header.PrevBlock != w.state.Hash) {
-		return fmt.Errorf("%w: block %d (%s) builds on %s, the tip is %d (%s)", ErrChainMoved, height, d.hash, d.blk.Header.PrevBlock, w.state.Height, w.state.Hash)
+	if !w.state.Empty() && (height != w.state.Height+1 || d.header.PrevBlock != w.state.Hash) {
+		return fmt.Errorf("%w: block %d (%s) builds on %s, the tip is %d (%s)", ErrChainMoved, height, d.hash, d.header.PrevBlock, w.state.Height, w.state.Hash)
 	}
 	blk := store.Block{
 		Height:  height,
 		Hash:    d.hash,
-		Header:  d.blk.Header,
+		Header:  d.header,
 		FirstTx: w.state.NextTx,
-		NumTx:   uint32(len(d.blk.Transactions)),
+		NumTx:   uint32(len(d.txs)),
 		Size:    d.size,
 		Weight:  d.weight,
 	}
@@ -65,32 +65,33 @@ func (w *writer) block(d *decoded) error {
 	}
 	var fees int64
 	feesKnown := true
-	for i, mtx := range d.blk.Transactions {
+	for i := range d.txs {
+		st := &d.txs[i]
 		num := w.state.NextTx
 		w.state.NextTx++
 		tx := &w.tx
 		*tx = store.Tx{
 			Num:      num,
-			ID:       d.txids[i],
+			ID:       st.id,
 			Height:   height,
 			Pos:      uint32(i),
-			Size:     d.sizes[i],
-			VSize:    d.vsizes[i],
+			Size:     st.size,
+			VSize:    st.vsize,
 			Coinbase: i == 0,
 			Inputs:   tx.Inputs[:0],
-			Outputs:  d.outs[i],
+			Outputs:  st.outs,
 		}
 		var in, out int64
 		for _, o := range tx.Outputs {
 			out += o.Value
 		}
 		known := true
-		for vin, txin := range mtx.TxIn {
+		for vin := range st.ins {
 			if i == 0 {
 				tx.Inputs = append(tx.Inputs, store.Input{Kind: store.InputCoinbase})
 				continue
 			}
-			prev := &txin.PreviousOutPoint
+			prev := &st.ins[vin]
 			op, value, ok, err := w.resolve(prev)
 			if err != nil {
 				return fmt.Errorf("block %d (%s) tx %s input %d: %w", height, d.hash, tx.ID, vin, err)
@@ -151,10 +152,10 @@ func (w *writer) block(d *decoded) error {
 			unspent++
 		}
 		w.cache.add(tx.ID, num, values, unspent)
-		w.res.Inputs += int64(len(mtx.TxIn))
-		w.res.Outputs += int64(len(mtx.TxOut))
-		w.state.Inputs += int64(len(mtx.TxIn))
-		w.state.Outputs += int64(len(mtx.TxOut))
+		w.res.Inputs += int64(len(st.ins))
+		w.res.Outputs += int64(len(st.outs))
+		w.state.Inputs += int64(len(st.ins))
+		w.state.Outputs += int64(len(st.outs))
 	}
 	cb := w.pendingCoinbase
 	w.pendingCoinbase = nil
@@ -178,9 +179,9 @@ func (w *writer) block(d *decoded) error {
 	w.state.Hash = d.hash
 	w.state.Blocks++
 	w.res.Blocks++
-	w.res.Txs += int64(len(d.blk.Transactions))
+	w.res.Txs += int64(len(d.txs))
 	w.res.Bytes += int64(d.size)
-	w.pendingTxs += len(d.blk.Transactions)
+	w.pendingTxs += len(d.txs)
 	return nil
 }
 

@@ -49,11 +49,13 @@ func BenchChain(tb testing.TB, n int) string {
 }
 
 // BenchStore returns a store holding BenchChain(n), ingested once and cached
-// in the OS temp dir, opened read-only.
+// in the OS temp dir (per schema version), opened read-only.
 func BenchStore(tb testing.TB, n int) *store.Store {
 	tb.Helper()
 	chain := BenchChain(tb, n)
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-store-%d", n))
+	// The schema version is in the name: a store cached by another version
+	// would not open, and may be in use by a checkout of that version.
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-store-%d-v%d", n, store.SchemaVersion))
 	if _, err := os.Stat(filepath.Join(dir, "done")); err != nil {
 		os.RemoveAll(dir)
 		st, err := store.Open(filepath.Join(dir, "db"), store.Options{})

@@ -66,11 +66,12 @@ func load(ctx context.Context, st *store.Store, chain string, opt screen.Options
 }
 
 // BenchStore returns the directory of a screened store over
-// storetest.BenchChain(n), built once and cached in the OS temp dir.
+// storetest.BenchChain(n), built once and cached in the OS temp dir (per
+// schema version).
 func BenchStore(tb testing.TB, n int) string {
 	tb.Helper()
 	chain := storetest.BenchChain(tb, n)
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-screen-%d", n))
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-screen-%d-v%d", n, store.SchemaVersion))
 	db := filepath.Join(dir, "db")
 	if _, err := os.Stat(filepath.Join(dir, "done")); err != nil {
 		os.RemoveAll(dir)

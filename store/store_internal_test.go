@@ -1,0 +1,40 @@
+package store
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestOpenAfterKilledLog: a process killed between creating a memtable or
+// value log and sizing it leaves an empty file; the store still opens, with
+// its data.
+func TestOpenAfterKilledLog(t *testing.T) {
+	for _, name := range []string{"00007.mem", "000001.vlog", "000009.vlog"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			st, err := Open(dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.AddWatch(Watch{Kind: WatchAddress, Value: "bc1qexample"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			st, err = Open(dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			ws, err := st.Watches()
+			if err != nil || len(ws) != 1 {
+				t.Fatalf("watches after reopening: %v, %v", ws, err)
+			}
+		})
+	}
+}
