@@ -50,7 +50,7 @@ func Open(dir string, opt Options) (*Store, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
-		if err := removeEmptyLogs(dir); err != nil {
+		if err := ifUnlocked(dir, func() error { return removeEmptyLogs(dir) }); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 	} else if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
@@ -119,9 +119,9 @@ func Open(dir string, opt Options) (*Store, error) {
 // when it opens, and when a bulk load's StreamWriter drops the old data)
 // leaves such a file: it holds no writes (a value log in use starts with a
 // header), and Badger refuses to open a store that has one ("Create a new
-// file"), after sizing it, so this cannot wait for Badger to fail. It runs
-// before Badger's directory lock is taken: a process holding the store only
-// has an empty log for the instant between creating and sizing it.
+// file"), after sizing it, so this cannot wait for Badger to fail. Open
+// runs it only while it holds Badger's directory lock itself, so the empty
+// log of a process using the store is never taken.
 func removeEmptyLogs(dir string) error {
 	for _, pattern := range []string{"*.mem", "*.vlog"} {
 		files, err := filepath.Glob(filepath.Join(dir, pattern))
