@@ -162,7 +162,7 @@ func (s *Store) init() error {
 			return err
 		}
 		if len(v) != 4 || binary.BigEndian.Uint32(v) != SchemaVersion {
-			return fmt.Errorf("%w %x in %s (this tracer writes %d)", ErrSchema, v, s.dir, SchemaVersion)
+			return fmt.Errorf("%w %x in %s: another version of tracer wrote it (this one writes %d); ingest again into a new --db directory", ErrSchema, v, s.dir, SchemaVersion)
 		}
 		item, err = txn.Get(keyState)
 		if err != nil {
