@@ -2,6 +2,7 @@ package tracer_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -38,6 +39,8 @@ func BenchmarkForward(b *testing.B) {
 	b.Logf("flow index: %d txs, %d outputs, %d inputs, %.0f MB, built in %.1fs (%.0f tx/s)",
 		stats.Txs, stats.Outs, stats.Ins, float64(stats.Bytes)/1e6, build, float64(stats.Txs)/build)
 
+	// Both walks must agree, at this scale too.
+	totals := map[taint.Model]tracer.Totals{}
 	for _, g := range []string{"flow", "store"} {
 		for _, m := range []taint.Model{taint.Poison, taint.Haircut} {
 			b.Run(g+"/"+m.String(), func(b *testing.B) {
@@ -54,6 +57,10 @@ func BenchmarkForward(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
+					if want, ok := totals[m]; ok && fmt.Sprint(want) != fmt.Sprint(res.Totals) {
+						b.Fatalf("%s walk totals %+v, flow walk %+v", g, res.Totals, want)
+					}
+					totals[m] = res.Totals
 					b.ReportMetric(float64(res.Params.TxsVisited), "txs-visited")
 					b.ReportMetric(float64(res.Params.TxsVisited)/res.Params.ElapsedSeconds, "tx/s")
 					b.ReportMetric(res.Params.StoreReadsPerTx, "reads/tx")

@@ -32,6 +32,7 @@ func BenchmarkIngest(b *testing.B) {
 			b.Fatal(err)
 		}
 		storetest.ResetPeakRSS()
+		sampler := storetest.SampleRSS()
 		b.ResetTimer()
 		start := time.Now()
 		res, err := ingest.Run(context.Background(), st, ingest.Config{Paths: []string{blocks}, StartHeight: -1, ToHeight: -1})
@@ -44,6 +45,7 @@ func BenchmarkIngest(b *testing.B) {
 		elapsed := time.Since(start)
 		b.StopTimer()
 		rss := storetest.PeakRSS()
+		anon, file := sampler.Stop()
 		var disk int64
 		filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
 			if err == nil && !fi.IsDir() {
@@ -62,6 +64,8 @@ func BenchmarkIngest(b *testing.B) {
 		b.ReportMetric(float64(res.Bytes)/1e6/secs, "MB/s")
 		b.ReportMetric(float64(disk)/float64(res.Txs), "disk-bytes/tx")
 		b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
+		b.ReportMetric(float64(anon)/(1<<20), "peak-anon-MiB")
+		b.ReportMetric(float64(file)/(1<<20), "peak-file-MiB")
 		b.ReportMetric(float64(keys)/float64(res.Txs), "keys/tx")
 		b.ReportMetric(ceiling, "streamwriter-s")
 		b.ReportMetric(secs, "ingest-s")

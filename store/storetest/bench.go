@@ -98,3 +98,60 @@ func PeakRSS() int64 {
 
 // ResetPeakRSS resets the kernel's peak-RSS mark for this process.
 func ResetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// RSSSampler records, every 50 ms until Stop, the largest anonymous
+// (heap and other private memory) and file-backed (mapped files, such as
+// Badger's tables) parts of the process's resident set (Linux; zeros
+// elsewhere). Mapped file pages are page cache the kernel can evict; the
+// anonymous part is what the process itself holds.
+type RSSSampler struct {
+	stop       chan struct{}
+	done       chan struct{}
+	anon, file int64
+}
+
+// SampleRSS starts a sampler.
+func SampleRSS() *RSSSampler {
+	s := &RSSSampler{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			a, f := rssParts()
+			s.anon, s.file = max(s.anon, a), max(s.file, f)
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+// Stop ends sampling and returns the peaks in bytes.
+func (s *RSSSampler) Stop() (anon, file int64) {
+	close(s.stop)
+	<-s.done
+	return s.anon, s.file
+}
+
+func rssParts() (anon, file int64) {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		for _, f := range []struct {
+			key string
+			v   *int64
+		}{{"RssAnon:", &anon}, {"RssFile:", &file}} {
+			if rest, ok := strings.CutPrefix(line, f.key); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+				*f.v = kb << 10
+			}
+		}
+	}
+	return anon, file
+}
