@@ -219,7 +219,7 @@ func appendStreamKV(buf *z.Buffer, k, v []byte) {
 		b = binary.AppendUvarint(b, uint64(len(v)))
 		b = append(b, v...)
 	}
-	_ = append(b, 4<<3|0, 1)
+	_ = append(b, 4<<3, 1) // field 4 (version), varint: 1
 }
 
 func uvarintLen(n int) int {

@@ -108,11 +108,10 @@ type source interface {
 // storeSource reads the Graph: a tx record per visit, the spent-by entries
 // of its outputs, and funding transactions for input values.
 type storeSource struct {
-	g     Graph
-	n     int
-	fund  map[store.TxNum]*store.Tx // small cache of funding txs
-	last  *store.Tx
-	spent map[uint32]store.InPoint
+	g    Graph
+	n    int
+	fund map[store.TxNum]*store.Tx // small cache of funding txs
+	last *store.Tx
 }
 
 func (s *storeSource) reads() int { return s.n }
