@@ -145,6 +145,9 @@ func TestClusterCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &sv); code != 0 || err != nil || sv.TraceIndex == nil || !sv.TraceIndex.Current || sv.TraceIndex.Txs != sv.Txs {
 		t.Fatalf("status after a trace: exit %d, %v, trace index %+v", code, err, sv.TraceIndex)
 	}
+	if code, out, errs := runCLI(t, "--db", db, "verify"); code != 0 || !strings.Contains(out, "trace index: compared") || !strings.Contains(out, " 0 mismatches") {
+		t.Errorf("verify with a trace index: exit %d\n%s%s", code, out, errs)
+	}
 	report := func(args ...string) string {
 		code, out, errs := runCLI(t, append(append([]string{"--db", db, "trace", "--json", "--model", "fifo"}, args...), seeds...)...)
 		if code != 0 {

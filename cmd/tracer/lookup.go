@@ -13,6 +13,7 @@ import (
 
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/store/flow"
 )
 
 func blockCommand() *cli.Command {
@@ -444,6 +445,8 @@ func verifyCommand() *cli.Command {
 entry points back at its input, that fees are inputs minus outputs and the
 coinbase claims no more than subsidy plus fees, that blocks chain by hash and
 their transaction ranges tile the transaction numbers, and that counts match.
+When the trace index (DB/flow) is current, it is compared with the store record
+by record too: txids, heights, fees, inputs, outputs and every spender.
 Exits 1 when anything is wrong.`,
 		Flags:  []cli.Flag{jsonFlag},
 		Action: runVerify,
@@ -460,8 +463,33 @@ func runVerify(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// The trace index, when it is current.
+	var ix *flow.VerifyResult
+	note := ""
+	switch fs, cur, err := flow.Describe(st); {
+	case err != nil:
+		return err
+	case fs.Txs == 0:
+		note = "trace index: none"
+	case !cur:
+		note = "trace index: behind the store, not checked (the next forward trace updates it)"
+	default:
+		x, err := flow.Open(c.Context, st, flow.Options{NoUpdate: true})
+		if err != nil {
+			return err
+		}
+		v, err := flow.Verify(c.Context, st, x)
+		x.Close()
+		if err != nil {
+			return err
+		}
+		ix = &v
+	}
 	if c.Bool("json") {
-		if err := printJSON(c, r); err != nil {
+		if err := printJSON(c, struct {
+			store.VerifyResult
+			TraceIndex *flow.VerifyResult `json:"trace_index,omitempty"`
+		}{r, ix}); err != nil {
 			return err
 		}
 	} else {
@@ -469,9 +497,20 @@ func runVerify(c *cli.Context) error {
 		for _, p := range r.Problems {
 			fmt.Fprintf(c.App.Writer, "  height %d: %s\n", p.Height, p.What)
 		}
+		if ix != nil {
+			fmt.Fprintf(c.App.Writer, "trace index: compared %d txs, %d inputs, %d outputs, %d spenders with the store: %d mismatches\n", ix.Txs, ix.Inputs, ix.Outputs, ix.Spends, ix.Mismatches)
+			for _, p := range ix.Problems {
+				fmt.Fprintf(c.App.Writer, "  %s\n", p)
+			}
+		} else {
+			fmt.Fprintln(c.App.Writer, note)
+		}
 	}
 	if len(r.Problems) > 0 {
 		return fmt.Errorf("verify: %d problems found", len(r.Problems))
+	}
+	if ix != nil && ix.Mismatches > 0 {
+		return fmt.Errorf("verify: the trace index differs from the store in %d places (delete %s; the next forward trace rebuilds it)", ix.Mismatches, flow.Dir(st.Dir()))
 	}
 	if !c.Bool("json") {
 		fmt.Fprintln(c.App.Writer, "ok")

@@ -361,3 +361,44 @@ func TestDamaged(t *testing.T) {
 		t.Errorf("a damaged cut range: stats %+v, want a rebuild", s)
 	}
 }
+
+// TestVerify: Verify finds an intact index equal to its store, and reports
+// a changed value and a spender the store does not have.
+func TestVerify(t *testing.T) {
+	st := storetest.Open(t)
+	file := storetest.BtcdTestdata(t, "blk_0_to_14131.dat")
+	if _, err := ingest.Run(context.Background(), st, ingest.Config{Paths: []string{file}, StartHeight: -1, ToHeight: -1}); err != nil {
+		t.Fatal(err)
+	}
+	x := open(t, st, 0)
+	r, err := flow.Verify(context.Background(), st, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Mismatches != 0 || r.Txs != int64(st.State().NextTx) || r.Spends == 0 {
+		t.Fatalf("intact index: %+v", r)
+	}
+	x.Close()
+	// Output 0 (genesis, unspendable): another value and a spender.
+	f, err := os.OpenFile(filepath.Join(flow.Dir(st.Dir()), "out.dat"), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:], 1)
+	binary.LittleEndian.PutUint64(b[8:], 171<<24)
+	f.WriteAt(b[:], 0)
+	f.Close()
+	x, err = flow.Open(context.Background(), st, flow.Options{NoUpdate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if r, err = flow.Verify(context.Background(), st, x); err != nil {
+		t.Fatal(err)
+	}
+	if r.Mismatches != 2 {
+		t.Fatalf("damaged index: %d mismatches, want 2 (value, spender count): %v", r.Mismatches, r.Problems)
+	}
+	t.Log(r.Problems)
+}

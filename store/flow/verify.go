@@ -1,0 +1,112 @@
+package flow
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tracer-oss/tracer/store"
+)
+
+// VerifyResult counts what Verify compared and lists the first
+// differences found (at most 100; Mismatches counts them all).
+type VerifyResult struct {
+	Txs        int64    `json:"txs"`
+	Inputs     int64    `json:"inputs"`
+	Outputs    int64    `json:"outputs"`
+	Spends     int64    `json:"spends"`
+	Mismatches int64    `json:"mismatches"`
+	Problems   []string `json:"problems"`
+}
+
+// Verify compares the index with the store it was built from, record by
+// record: every transaction's txid, height, fee, inputs and outputs (value
+// and address key), and every spent-by entry of the store against the
+// spender the index holds — and no spender in the index that the store
+// lacks. x must cover st (Open brings it up to date).
+func Verify(ctx context.Context, st *store.Store, x *Index) (VerifyResult, error) {
+	var r VerifyResult
+	problem := func(format string, a ...any) {
+		if r.Mismatches++; len(r.Problems) < 100 {
+			r.Problems = append(r.Problems, fmt.Sprintf(format, a...))
+		}
+	}
+	if next := st.State().NextTx; next != x.Txs() {
+		return r, fmt.Errorf("%w: the index covers %d transactions, the store %d", ErrStale, x.Txs(), next)
+	}
+	err := st.ForEachTx(0, func(tx *store.Tx) error {
+		if r.Txs%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		r.Txs++
+		n := tx.Num
+		if x.TxID(n) != tx.ID || x.Height(n) != tx.Height {
+			problem("tx %d: index has %s at height %d, the store %s at %d", n, x.TxID(n), x.Height(n), tx.ID, tx.Height)
+		}
+		if fee, ok := x.Fee(n); ok != tx.FeeKnown || ok && fee != tx.Fee {
+			problem("tx %s: index fee %d (known %v), the store %d (known %v)", tx.ID, fee, ok, tx.Fee, tx.FeeKnown)
+		}
+		first, end, err := x.Inputs(n)
+		if err != nil {
+			problem("tx %s: %v", tx.ID, err)
+		} else if int(end-first) != len(tx.Inputs) {
+			problem("tx %s: %d inputs in the index, %d in the store", tx.ID, end-first, len(tx.Inputs))
+		} else {
+			for i, in := range tx.Inputs {
+				got := x.In(first + uint64(i))
+				if got.Kind != in.Kind || in.Kind == store.InputKnown && got.Prev != in.Prev {
+					problem("tx %s input %d: index %+v, the store %+v", tx.ID, i, got, in)
+				}
+			}
+		}
+		r.Inputs += int64(len(tx.Inputs))
+		if first, end, err = x.Outputs(n); err != nil {
+			problem("tx %s: %v", tx.ID, err)
+		} else if int(end-first) != len(tx.Outputs) {
+			problem("tx %s: %d outputs in the index, %d in the store", tx.ID, end-first, len(tx.Outputs))
+		} else {
+			for j, o := range tx.Outputs {
+				got := x.Out(first + uint64(j))
+				if got.Value != o.Value || got.Key != o.Addr.Key() {
+					problem("tx %s output %d: index value %d key %x, the store %d key %x", tx.ID, j, got.Value, got.Key, o.Value, o.Addr.Key())
+				}
+			}
+		}
+		r.Outputs += int64(len(tx.Outputs))
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	err = st.ForEachSpend(func(op store.OutPoint, in store.InPoint) error {
+		if r.Spends%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		r.Spends++
+		i, err := x.OutIndex(op)
+		if err != nil {
+			problem("output %d:%d: %v", op.Tx, op.Vout, err)
+			return nil
+		}
+		if o := x.Out(i); !o.Spent || o.By != in {
+			problem("output %d:%d: the store has it spent by %d:%d, the index by %+v (spent %v)", op.Tx, op.Vout, in.Tx, in.Vin, o.By, o.Spent)
+		}
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	var spent int64
+	for i := uint64(0); i < x.hdr.Outs; i++ {
+		if x.Out(i).Spent {
+			spent++
+		}
+	}
+	if spent != r.Spends {
+		problem("the index holds %d spent outputs, the store %d spent-by entries", spent, r.Spends)
+	}
+	return r, nil
+}
