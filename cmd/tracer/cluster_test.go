@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,12 @@ func TestClusterCLI(t *testing.T) {
 	if len(v.Labels) != 1 || v.Labels[0].Entity != ex.Actor || v.Conflict || v.Size < 10 || len(v.Page) != 3 || v.Next == 0 ||
 		!v.Totals || v.Received < v.Balance || v.FirstSeen > v.LastSeen {
 		t.Fatalf("entity view: %+v", v)
+	}
+	// Its top payees are its exchange's hot wallets (the sweeps), named by
+	// their tags; at most --top (5) each way.
+	if len(v.Payers) == 0 || len(v.Payees) == 0 || len(v.Payers) > 5 || len(v.Payees) > 5 || !contains(ex.HotWallets, v.Payees[0].Address) ||
+		!slices.Contains(v.Payees[0].Labels, ex.Actor) {
+		t.Errorf("entity counterparties: payers %+v, payees %+v (hot wallets %v)", v.Payers, v.Payees, ex.HotWallets)
 	}
 	// Paging reaches every member once.
 	seen := map[string]bool{}

@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/btcsuite/btcd/chaincfg"
 
 	"github.com/urfave/cli/v2"
 
@@ -20,11 +23,14 @@ func entityCommand() *cli.Command {
 		Description: `Shows the cluster an address belongs to (run tracer cluster first), or the
 cluster with this id. Totals (first and last height seen, received, balance)
 read every output of every member, so they are skipped for clusters larger
-than --scan-limit addresses.`,
+than --scan-limit addresses; so are the top counterparties: the entities
+(clusters, or lone addresses) that paid it most, credited with what their
+transactions paid its addresses, and that it paid most, its change excluded.`,
 		Flags: []cli.Flag{jsonFlag,
 			&cli.IntFlag{Name: "limit", Value: 50, Usage: "addresses per page"},
 			&cli.Uint64Flag{Name: "after", Usage: "page after the member with this `ID` (printed at the end of a page)"},
 			&cli.IntFlag{Name: "scan-limit", Value: 100_000, Usage: "compute totals only for clusters of at most `N` addresses"},
+			&cli.IntFlag{Name: "top", Value: 5, Usage: "top `N` counterparties each way (0: none)"},
 			&cli.BoolFlag{Name: "label-all-tags", Usage: "let every exchange tag label its cluster, not only cluster definers"},
 		},
 		Action: runEntity,
@@ -54,8 +60,19 @@ type entityView struct {
 	LastSeen  int32         `json:"last_seen_height"`
 	Received  int64         `json:"received_sat"`
 	Balance   int64         `json:"balance_sat"`
-	Page      []entityAddr  `json:"addresses"`
-	Next      uint64        `json:"next,omitempty"` // --after value of the next page
+	// Payers and Payees are the top counterparties (with totals only).
+	Payers []counterpartyView `json:"top_payers,omitempty"`
+	Payees []counterpartyView `json:"top_payees,omitempty"`
+	Page   []entityAddr       `json:"addresses"`
+	Next   uint64             `json:"next,omitempty"` // --after value of the next page
+}
+
+type counterpartyView struct {
+	Entity  uint64   `json:"entity"` // cluster id; 0 for an address in no cluster
+	Address string   `json:"address"`
+	Labels  []string `json:"labels,omitempty"` // its cluster's labels, or the address's tags
+	Txs     int      `json:"txs"`
+	Value   int64    `json:"value_sat"`
 }
 
 func runEntity(c *cli.Context) error {
@@ -63,8 +80,8 @@ func runEntity(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.Int("limit") <= 0 {
-		return usageErrorf("--limit must be positive")
+	if c.Int("limit") <= 0 || c.Int("top") < 0 {
+		return usageErrorf("--limit must be positive, --top not negative")
 	}
 	st, params, err := openChain(c)
 	if err != nil {
@@ -97,6 +114,7 @@ func runEntity(c *cli.Context) error {
 		}
 	}
 	v := entityView{Size: 1, FirstSeen: -1, LastSeen: -1}
+	var lab *cluster.Labeler
 	var members []address.Addr
 	if id == 0 {
 		members = []address.Addr{single}
@@ -107,7 +125,7 @@ func runEntity(c *cli.Context) error {
 			return err
 		}
 		v.ID, v.Size = uint64(root), size
-		lab, err := cluster.NewLabeler(st, params, cluster.LabelOptions{AllTags: c.Bool("label-all-tags")})
+		lab, err = cluster.NewLabeler(st, params, cluster.LabelOptions{AllTags: c.Bool("label-all-tags")})
 		if err != nil {
 			return err
 		}
@@ -167,6 +185,18 @@ func runEntity(c *cli.Context) error {
 			}
 		}
 	}
+	if members != nil && c.Int("top") > 0 {
+		cp, err := cluster.TopCounterparties(st, members, c.Int("top"))
+		if err != nil {
+			return err
+		}
+		if v.Payers, err = counterpartyViews(st, lab, params, cp.From); err != nil {
+			return err
+		}
+		if v.Payees, err = counterpartyViews(st, lab, params, cp.To); err != nil {
+			return err
+		}
+	}
 	if c.Bool("json") {
 		return printJSON(c, v)
 	}
@@ -193,6 +223,25 @@ func runEntity(c *cli.Context) error {
 	} else {
 		fmt.Fprintf(w, "totals     skipped: more than --scan-limit %d addresses\n", c.Int("scan-limit"))
 	}
+	for _, side := range []struct {
+		name string
+		cps  []counterpartyView
+	}{{"top payers", v.Payers}, {"top payees", v.Payees}} {
+		if len(side.cps) == 0 {
+			continue
+		}
+		fmt.Fprintln(w, side.name)
+		for _, p := range side.cps {
+			who := fmt.Sprintf("entity %d", p.Entity)
+			if p.Entity == 0 {
+				who = "address"
+			}
+			if len(p.Labels) > 0 {
+				who += " (" + strings.Join(p.Labels, ", ") + ")"
+			}
+			fmt.Fprintf(w, "  %16s BTC  %5d txs  %s %s\n", btc(p.Value), p.Txs, who, p.Address)
+		}
+	}
 	fmt.Fprintln(w, "addresses")
 	for _, a := range v.Page {
 		fmt.Fprintf(w, "  %-10d %s\n", a.ID, a.Address)
@@ -201,4 +250,35 @@ func runEntity(c *cli.Context) error {
 		fmt.Fprintf(w, "more: --after %d\n", v.Next)
 	}
 	return nil
+}
+
+// counterpartyViews names counterparties with their cluster's labels, or
+// their address's tags.
+func counterpartyViews(st *store.Store, lab *cluster.Labeler, params *chaincfg.Params, cps []cluster.Counterparty) ([]counterpartyView, error) {
+	var out []counterpartyView
+	for _, cp := range cps {
+		v := counterpartyView{Entity: uint64(cp.Root), Address: cp.Address.String(params), Txs: cp.Txs, Value: cp.Value}
+		if lab != nil && cp.Root != 0 {
+			if e := lab.EntityOf(cp.Root); e != nil {
+				v.Labels = e.Names()
+			}
+		}
+		if len(v.Labels) == 0 {
+			tags, err := st.TagsFor(v.Address)
+			if err != nil {
+				return nil, err
+			}
+			for _, t := range tags {
+				name := t.Actor
+				if name == "" {
+					name = t.Label
+				}
+				if !slices.Contains(v.Labels, name) {
+					v.Labels = append(v.Labels, name)
+				}
+			}
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

@@ -222,6 +222,80 @@ func TestGeneratedChain(t *testing.T) {
 		t.Logf("%d generated coinjoins recognised (%d transactions skipped in all: %v)", generated, res.State.CoinJoins, res.CoinJoins)
 	})
 
+	t.Run("counterparties", func(t *testing.T) {
+		// The first exchange's entity: what it paid others, by the
+		// common-input rule all its spending transactions' inputs being
+		// its own, is their inputs less fees, its own outputs and data
+		// outputs.
+		ex := truth.Exchanges[0]
+		var root store.AddrID
+		for _, d := range ex.Deposits {
+			if root = rootOf(t, c, parse(t, d)); root != 0 {
+				break
+			}
+		}
+		if root == 0 {
+			t.Fatalf("no deposit address of %s is in a cluster", ex.Name)
+		}
+		var members []address.Addr
+		own := map[address.Addr]bool{}
+		if err := c.Members(root, 0, func(_ store.AddrID, a address.Addr) bool {
+			members = append(members, a)
+			a.Kind = a.Kind.Class()
+			own[a] = true
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		cp, err := cluster.TopCounterparties(st, members, 1<<30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var paidOut, paidIn int64
+		for _, x := range cp.To {
+			paidOut += x.Value
+			if x.Root == root {
+				t.Errorf("the entity is its own payee")
+			}
+		}
+		for _, x := range cp.From {
+			paidIn += x.Value
+		}
+		var want int64
+		spends := map[store.TxNum]bool{}
+		for _, a := range members {
+			for _, tx := range spends2(t, st, a) {
+				if spends[tx.Num] {
+					continue
+				}
+				spends[tx.Num] = true
+				for _, o := range tx.Outputs {
+					k := o.Addr
+					k.Kind = k.Kind.Class()
+					if !own[k] && o.Addr.Kind.HasAddress() {
+						want += o.Value
+					}
+				}
+			}
+		}
+		if paidOut != want || paidOut == 0 || paidIn == 0 {
+			t.Errorf("%s paid %d sat to counterparties, its spending transactions %d; received %d", ex.Name, paidOut, want, paidIn)
+		}
+		top, err := cluster.TopCounterparties(st, members, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(top.To) > 3 || len(top.From) > 3 || len(top.To) > 0 && top.To[0] != cp.To[0] || len(top.From) > 0 && top.From[0] != cp.From[0] {
+			t.Errorf("top 3: %+v", top)
+		}
+		for i := 1; i < len(cp.To); i++ {
+			if cp.To[i].Value > cp.To[i-1].Value {
+				t.Fatalf("payees not by value")
+			}
+		}
+		t.Logf("%s (%d addresses): %d payers (%d sat), %d payees (%d sat)", ex.Name, len(members), len(cp.From), paidIn, len(cp.To), paidOut)
+	})
+
 	t.Run("trace", func(t *testing.T) { traceWithClusters(t, st, truth, lab) })
 }
 
@@ -374,4 +448,17 @@ func traceWithClusters(t *testing.T, st *store.Store, truth *chaingen.Truth, cl 
 			}
 		})
 	}
+}
+
+// spends2 returns the distinct transactions spending outputs paid to a.
+func spends2(t testing.TB, st *store.Store, a address.Addr) []*store.Tx {
+	seen := map[store.TxNum]bool{}
+	var out []*store.Tx
+	for _, tx := range spends(t, st, a) {
+		if !seen[tx.Num] {
+			seen[tx.Num] = true
+			out = append(out, tx)
+		}
+	}
+	return out
 }
