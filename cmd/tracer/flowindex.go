@@ -23,10 +23,29 @@ func openFlow(c *cli.Context, st *store.Store) (*flow.Index, error) {
 	if c.Bool("no-index") {
 		return nil, nil
 	}
+	if fs, cur, err := flow.Describe(st); err == nil && !cur {
+		state := st.State()
+		todo := uint64(state.NextTx) - min(fs.Txs, uint64(state.NextTx))
+		if todo > 1_000_000 {
+			// Estimate from the store's counts (see store/flow for the layout).
+			est := float64(56*state.NextTx) + float64(24*state.Outputs+8*state.Inputs+40*state.Blocks)
+			fmt.Fprintf(c.App.ErrWriter, "trace index: indexing %d transactions for fast walks (≈%.1f GB under %s in all; --no-index walks the store instead)\n",
+				todo, est/1e9, flow.Dir(st.Dir()))
+		}
+	}
 	prog := newProgress(c.App.ErrWriter)
 	start := time.Now()
+	var first uint64
 	x, err := flow.Open(c.Context, st, flow.Options{Progress: func(done, total uint64) {
-		prog.line(fmt.Sprintf("trace index: %d of %d transactions", done, total))
+		if first == 0 {
+			first = max(done, 1)
+		}
+		line := fmt.Sprintf("trace index: %d of %d transactions", done, total)
+		if s := time.Since(start).Seconds(); s > 1 && done > first {
+			rate := float64(done-first) / s
+			line += fmt.Sprintf(", %.0f tx/s, %s left", rate, (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second))
+		}
+		prog.line(line)
 	}})
 	prog.finish()
 	if err != nil {
