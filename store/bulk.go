@@ -326,3 +326,34 @@ func (w *bulkWriter) finish(st State) error {
 		return txn.Set(keyState, mustJSON(&st))
 	})
 }
+
+// CanBulkLoad reports whether a bulk load may start: the chain is empty and
+// the store holds nothing but chain keys (which a killed bulk load may
+// have left, and the load drops). Sanctions lists, tag packs, watches or
+// alerts loaded before the first ingest would be dropped with them, so
+// then the ingest goes through ordinary batches.
+func (s *Store) CanBulkLoad() (bool, error) {
+	if s.ro || !s.state.Empty() {
+		return false, nil
+	}
+	chain := map[byte]bool{prefixBlock: true, prefixHash: true, prefixTx: true, prefixTxID: true, prefixSpent: true, prefixAddress: true}
+	ok := true
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); {
+			k := it.Item().Key()
+			switch {
+			case chain[k[0]]:
+				it.Seek([]byte{k[0] + 1})
+			case bytes.Equal(k, keySchema) || bytes.Equal(k, keyState):
+				it.Next()
+			default:
+				ok = false
+				return nil
+			}
+		}
+		return nil
+	})
+	return ok, err
+}

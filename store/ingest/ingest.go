@@ -194,7 +194,11 @@ func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 		res:      &res,
 		obs:      cfg.Observer,
 	}
-	if state.Empty() && cfg.BulkMinBlocks >= 0 && len(todo) >= max(cfg.BulkMinBlocks, 1) {
+	bulk, err := st.CanBulkLoad()
+	if err != nil {
+		return res, err
+	}
+	if bulk && cfg.BulkMinBlocks >= 0 && len(todo) >= max(cfg.BulkMinBlocks, 1) {
 		w.batch, err = st.NewBulkBatch()
 	} else {
 		w.batch, err = st.NewBatch()

@@ -302,3 +302,29 @@ func TestCorruptBlock(t *testing.T) {
 		t.Fatalf("store tip %d includes the corrupt block", h)
 	}
 }
+
+// TestBulkKeepsUserData: a store that got a sanctions list, a watch or a
+// tag pack before its first ingest is not bulk loaded (a bulk load starts
+// by dropping every key), so they survive; a store without is bulk loaded.
+func TestBulkKeepsUserData(t *testing.T) {
+	file := storetest.BtcdTestdata(t, "blk_0_to_14131.dat")
+	for _, withWatch := range []bool{false, true} {
+		st := storetest.Open(t)
+		if withWatch {
+			if _, err := st.AddWatch(store.Watch{Kind: store.WatchAddress, Value: "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res, err := ingest.Run(context.Background(), st, ingest.Config{Paths: []string{file}, StartHeight: -1, ToHeight: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws, err := st.Watches()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if withWatch && (len(ws) != 1 || res.BulkTo != -1) || !withWatch && (len(ws) != 0 || res.BulkTo != 1000) {
+			t.Errorf("with a watch %v: %d watches after ingest, bulk loaded to %d", withWatch, len(ws), res.BulkTo)
+		}
+	}
+}

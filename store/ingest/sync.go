@@ -153,8 +153,11 @@ func syncRange(ctx context.Context, st *store.Store, node Node, state store.Stat
 		obs:      cfg.Observer,
 	}
 	count := int(to-from) + 1
-	var err error
-	if state.Empty() && cfg.BulkMinBlocks >= 0 && count >= max(cfg.BulkMinBlocks, 1) {
+	bulk, err := st.CanBulkLoad()
+	if err != nil {
+		return err
+	}
+	if bulk && cfg.BulkMinBlocks >= 0 && count >= max(cfg.BulkMinBlocks, 1) {
 		w.batch, err = st.NewBulkBatch()
 	} else {
 		w.batch, err = st.NewBatch()
