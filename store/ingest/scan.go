@@ -125,14 +125,16 @@ func scanBlock(raw []byte, height int32, hash chainhash.Hash) (*decoded, error) 
 	if s.err != nil {
 		return nil, fmt.Errorf("transaction count: %w", s.err)
 	}
-	d.txs = make([]scannedTx, n)
-	// Capacity guesses for the flattened inputs and outputs; append grows
-	// them when a block is unusual.
-	d.prevs = make([]wire.OutPoint, 0, 2*n+len(raw)/256)
-	d.allOuts = make([]store.Output, 0, 2*n+len(raw)/128)
+	// Capacities from the block's size, not its claimed counts (a hostile
+	// count would allocate for transactions that are not there); append
+	// grows them when a block is unusual.
+	d.txs = make([]scannedTx, 0, min(n, len(raw)/256+16))
+	d.prevs = make([]wire.OutPoint, 0, len(raw)/128)
+	d.allOuts = make([]store.Output, 0, len(raw)/64)
 	base := s.off // header and count: the same in both sizes
 	var blockSize, blockBase int
-	for i := range d.txs {
+	for i := 0; i < n; i++ {
+		d.txs = append(d.txs, scannedTx{})
 		if err := s.tx(d, i); err != nil {
 			return nil, fmt.Errorf("transaction %d: %w", i, err)
 		}
@@ -152,8 +154,7 @@ func scanBlock(raw []byte, height int32, hash chainhash.Hash) (*decoded, error) 
 		pi += t.nIn
 		oi += t.nOut
 	}
-	// As btcd computes it: stripped size × 3 + size, where a transaction
-	// without any witness data counts without the segwit marker.
+	// As btcd computes it: stripped size × 3 + size.
 	d.weight = uint32((base+blockBase)*3 + base + blockSize)
 	return d, nil
 }
@@ -211,6 +212,10 @@ func (s *blockScanner) tx(d *decoded, i int) error {
 	if s.err != nil {
 		return s.err
 	}
+	if segwit && !hasWitness {
+		// As btcd and Bitcoin Core: the marker promises witness data.
+		return errors.New("witness flag set but the transaction has no witness data")
+	}
 	t := &d.txs[i]
 	t.nIn, t.nOut = nIn, nOut
 	// txid: the serialization without marker, flag and witnesses.
@@ -232,9 +237,6 @@ func (s *blockScanner) tx(d *decoded, i int) error {
 	base := size
 	if segwit {
 		base = size - 2 - (witnessEnd - bodyEnd)
-		if !hasWitness {
-			size = base // btcd serializes it without the marker
-		}
 	}
 	t.size, t.base = uint32(size), uint32(base)
 	t.vsize = uint32((base*3 + size + 3) / 4)

@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"bytes"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/btcsuite/btcd/wire"
@@ -127,7 +128,58 @@ func FuzzScanBlock(f *testing.F) {
 		}
 	}
 	f.Add([]byte{})
+	f.Add(segwitNoWitness(1))
+	f.Add(segwitNoWitness(0))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		checkScan(t, raw)
 	})
+}
+
+// segwitNoWitness is a block of one transaction that carries the segwit
+// marker and flag but no witness data (with one input, or with none).
+func segwitNoWitness(inputs int) []byte {
+	b := make([]byte, 80) // header: zeros
+	b = append(b, 1)      // one transaction
+	b = append(b, 1, 0, 0, 0, 0x00, 0x01, byte(inputs))
+	for i := 0; i < inputs; i++ {
+		b = append(b, make([]byte, 36)...) // previous outpoint
+		b = append(b, 0, 0xff, 0xff, 0xff, 0xff)
+	}
+	b = append(b, 1)                  // one output
+	b = append(b, make([]byte, 8)...) // value 0
+	b = append(b, 0)                  // empty script
+	for i := 0; i < inputs; i++ {
+		b = append(b, 0) // no witness items
+	}
+	return append(b, 0, 0, 0, 0) // lock time
+}
+
+// TestScanRefusesEmptyWitness: a transaction with the segwit marker and no
+// witness data is refused, as btcd and Bitcoin Core refuse it.
+func TestScanRefusesEmptyWitness(t *testing.T) {
+	for _, n := range []int{1, 0} {
+		raw := segwitNoWitness(n)
+		if _, err := ingest.ScanBlock(raw); err == nil {
+			t.Errorf("%d inputs: scanBlock accepts a segwit transaction without witness data", n)
+		}
+		checkScan(t, raw)
+	}
+}
+
+// TestScanHostileCount: a block claiming far more transactions than it
+// holds fails without allocating for them.
+func TestScanHostileCount(t *testing.T) {
+	raw := make([]byte, 80, 4<<20)
+	raw = append(raw, 0xfe, 0x00, 0x1a, 0x06, 0x00) // 400,000 transactions
+	raw = raw[:cap(raw)]
+	allocs := testing.AllocsPerRun(3, func() { ingest.ScanBlock(raw) })
+	var ms1, ms2 runtime.MemStats
+	runtime.ReadMemStats(&ms1)
+	if _, err := ingest.ScanBlock(raw); err == nil {
+		t.Fatal("a block of zeros decodes")
+	}
+	runtime.ReadMemStats(&ms2)
+	if got := ms2.TotalAlloc - ms1.TotalAlloc; got > 16<<20 {
+		t.Errorf("scanning a 4 MB block claiming 400,000 transactions allocated %d MB (%.0f allocations)", got>>20, allocs)
+	}
 }

@@ -82,7 +82,12 @@ func (w *writer) block(d *decoded) error {
 			Outputs:  st.outs,
 		}
 		var in, out int64
-		for _, o := range tx.Outputs {
+		for j, o := range tx.Outputs {
+			// The block-file scanner refuses these already; a node's
+			// blocks are checked here.
+			if o.Value < 0 || o.Value > maxSatoshi {
+				return fmt.Errorf("%w: block %d tx %s output %d pays %d sat", ErrBadBlock, height, tx.ID, j, o.Value)
+			}
 			out += o.Value
 		}
 		known := true
@@ -115,6 +120,10 @@ func (w *writer) block(d *decoded) error {
 		} else if known {
 			tx.FeeKnown = true
 			tx.Fee = in - out
+			if in > maxSatoshi || out > maxSatoshi {
+				// Also keeps the fee within what the tx record encodes.
+				return fmt.Errorf("%w: block %d tx %s moves more than all bitcoin (%d sat in, %d out)", ErrBadBlock, height, tx.ID, in, out)
+			}
 			if tx.Fee < 0 {
 				return fmt.Errorf("%w: block %d tx %s spends %d sat but pays %d", ErrBadBlock, height, tx.ID, in, out)
 			}
@@ -165,6 +174,9 @@ func (w *writer) block(d *decoded) error {
 	}
 	// A coinbase's "fee" is what it claimed beyond the subsidy: the fees
 	// collected. Unknown when any input of the block is external.
+	if cbOut > maxSatoshi {
+		return fmt.Errorf("%w: block %d coinbase pays more than all bitcoin (%d sat)", ErrBadBlock, height, cbOut)
+	}
 	cb.FeeKnown = feesKnown
 	cb.Fee = cbOut - blockchain.CalcBlockSubsidy(height, w.params.Params)
 	if err := w.batch.PutTx(cb); err != nil {
