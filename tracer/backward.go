@@ -294,13 +294,7 @@ func (b *backWalker) finish() {
 		r := b.txids[n]
 		b.res.Nodes = append(b.res.Nodes, Node{Txid: r.id, Height: r.height, Hops: s.hops, Tainted: s.amount, Seed: s.hops == 0})
 	}
-	sort.Slice(b.res.Nodes, func(i, j int) bool {
-		x, y := b.res.Nodes[i], b.res.Nodes[j]
-		if x.Height != y.Height {
-			return x.Height < y.Height
-		}
-		return x.Txid < y.Txid
-	})
+	b.res.sortNodes()
 	sort.SliceStable(b.res.Hits, func(i, j int) bool {
 		x, y := b.res.Hits[i], b.res.Hits[j]
 		if x.Tainted != y.Tainted {

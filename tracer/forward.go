@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -743,31 +742,9 @@ func (w *walker) finish() {
 		nd := &w.res.Nodes[i]
 		nd.Tainted = in[nd.Txid]
 	}
-	sort.Slice(w.res.Nodes, func(i, j int) bool {
-		a, b := w.res.Nodes[i], w.res.Nodes[j]
-		if a.Height != b.Height {
-			return a.Height < b.Height
-		}
-		return a.Txid < b.Txid
-	})
-	sort.SliceStable(w.res.Hits, func(i, j int) bool {
-		a, b := w.res.Hits[i], w.res.Hits[j]
-		if a.Height != b.Height {
-			return a.Height < b.Height
-		}
-		if a.Txid != b.Txid {
-			return a.Txid < b.Txid
-		}
-		return a.Vout < b.Vout
-	})
-	sort.SliceStable(w.res.Holdings, func(i, j int) bool {
-		a, b := w.res.Holdings[i], w.res.Holdings[j]
-		if a.Height != b.Height {
-			return a.Height < b.Height
-		}
-		if a.Txid != b.Txid {
-			return a.Txid < b.Txid
-		}
-		return a.Vout < b.Vout
+	w.res.sortNodes()
+	slices.SortStableFunc(w.res.Hits, func(a, b Hit) int { return chainOrder(a.Height, a.Txid, a.Vout, b.Height, b.Txid, b.Vout) })
+	slices.SortStableFunc(w.res.Holdings, func(a, b Holding) int {
+		return chainOrder(a.Height, a.Txid, a.Vout, b.Height, b.Txid, b.Vout)
 	})
 }

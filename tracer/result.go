@@ -1,6 +1,10 @@
 package tracer
 
-import "time"
+import (
+	"cmp"
+	"slices"
+	"time"
+)
 
 // Result is a finished (or partial) trace: what the reporter renders. Its
 // JSON form is the stable, documented schema of `tracer trace --format json`
@@ -134,4 +138,14 @@ type Totals struct {
 	Cut        int64            `json:"cut_by_limits_sat"`
 	Hits       int              `json:"hits"`
 	Holdings   int              `json:"holdings"` // unspent tainted outputs (Result.Holdings lists at most Options.MaxListed)
+}
+
+// sortNodes orders the graph's nodes by height, then txid (unique).
+func (r *Result) sortNodes() {
+	slices.SortFunc(r.Nodes, func(a, b Node) int { return cmp.Or(cmp.Compare(a.Height, b.Height), cmp.Compare(a.Txid, b.Txid)) })
+}
+
+// chainOrder compares two outputs by height, txid, then index.
+func chainOrder(ah int32, at string, av uint32, bh int32, bt string, bv uint32) int {
+	return cmp.Or(cmp.Compare(ah, bh), cmp.Compare(at, bt), cmp.Compare(av, bv))
 }
