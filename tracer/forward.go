@@ -348,7 +348,7 @@ func (w *walker) seed() error {
 			if !st.root {
 				st.root, st.seed, st.id, st.height = true, i, o.TxID, o.Height
 			}
-			ov := outView{value: o.Value, addr: &o.Addr, key: o.Addr.Key(), spent: o.Spent, by: o.SpentBy}
+			ov := outView{value: o.Value, addr: &o.Addr, spent: o.Spent, by: o.SpentBy}
 			if err := w.route(st, o.OutPoint, &ov, pending{value: o.Value, tainted: o.Value}, false); err != nil {
 				return err
 			}

@@ -83,7 +83,7 @@ type inView struct {
 
 type outView struct {
 	value int64
-	key   uint64
+	key   uint64        // address.Addr.Key; read only while addr is nil
 	addr  *address.Addr // nil until read
 	spent bool
 	by    store.InPoint
@@ -131,7 +131,7 @@ func (s *storeSource) load(n store.TxNum, v *txView) error {
 	}
 	for j := range tx.Outputs {
 		o := &tx.Outputs[j]
-		v.outs = append(v.outs, outView{value: o.Value, addr: &o.Addr, key: o.Addr.Key()})
+		v.outs = append(v.outs, outView{value: o.Value, addr: &o.Addr})
 	}
 	if len(s.fund) > 100_000 {
 		clear(s.fund)
@@ -168,25 +168,29 @@ func (s *storeSource) loadSpenders(v *txView) error {
 }
 
 func (s *storeSource) addr(op store.OutPoint) (address.Addr, error) {
-	tx, err := s.tx(op.Tx)
-	if err != nil {
-		return address.Addr{}, err
-	}
-	if int(op.Vout) >= len(tx.Outputs) {
-		return address.Addr{}, fmt.Errorf("%w: output %d:%d", store.ErrCorrupt, op.Tx, op.Vout)
-	}
-	return tx.Outputs[op.Vout].Addr, nil
+	o, err := s.output(op)
+	return o.Addr, err
 }
 
 func (s *storeSource) value(op store.OutPoint) (int64, error) {
+	o, err := s.output(op)
+	return o.Value, err
+}
+
+func (s *storeSource) output(op store.OutPoint) (store.Output, error) {
 	tx, err := s.tx(op.Tx)
 	if err != nil {
-		return 0, err
+		return store.Output{}, err
 	}
+	return outputOf(tx, op)
+}
+
+// outputOf is output op of tx (tx.Num == op.Tx).
+func outputOf(tx *store.Tx, op store.OutPoint) (store.Output, error) {
 	if int(op.Vout) >= len(tx.Outputs) {
-		return 0, fmt.Errorf("%w: output %d:%d", store.ErrCorrupt, op.Tx, op.Vout)
+		return store.Output{}, fmt.Errorf("%w: output %d:%d", store.ErrCorrupt, op.Tx, op.Vout)
 	}
-	return tx.Outputs[op.Vout].Value, nil
+	return tx.Outputs[op.Vout], nil
 }
 
 func (s *storeSource) tx(n store.TxNum) (*store.Tx, error) {
@@ -275,8 +279,6 @@ func (s *flowSource) addr(op store.OutPoint) (address.Addr, error) {
 		s.n++
 		s.last = tx
 	}
-	if int(op.Vout) >= len(s.last.Outputs) {
-		return address.Addr{}, fmt.Errorf("%w: output %d:%d", store.ErrCorrupt, op.Tx, op.Vout)
-	}
-	return s.last.Outputs[op.Vout].Addr, nil
+	o, err := outputOf(s.last, op)
+	return o.Addr, err
 }
