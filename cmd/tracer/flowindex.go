@@ -27,10 +27,8 @@ func openFlow(c *cli.Context, st *store.Store) (*flow.Index, error) {
 		state := st.State()
 		todo := uint64(state.NextTx) - min(fs.Txs, uint64(state.NextTx))
 		if todo > 1_000_000 {
-			// Estimate from the store's counts (see store/flow for the layout).
-			est := float64(56*state.NextTx) + float64(24*state.Outputs+8*state.Inputs+40*state.Blocks)
-			fmt.Fprintf(c.App.ErrWriter, "trace index: indexing %d transactions for fast walks (≈%.1f GB under %s in all; --no-index walks the store instead)\n",
-				todo, est/1e9, flow.Dir(st.Dir()))
+			fmt.Fprintf(c.App.ErrWriter, "trace index: indexing %d transactions for fast walks (%.1f GB under %s in all; --no-index walks the store instead)\n",
+				todo, float64(flow.Size(state))/1e9, flow.Dir(st.Dir()))
 		}
 	}
 	prog := newProgress(c.App.ErrWriter)

@@ -317,6 +317,20 @@ func (h *header) sane() bool {
 	return h.Txs == 0 && h.Blocks == 0 || h.Blocks > 0 && h.Height == h.StartHeight+int32(h.Blocks)-1
 }
 
+// Size is how many bytes the index of a store in state s takes.
+func Size(s store.State) int64 {
+	h := header{Txs: uint64(s.NextTx), Outs: uint64(s.Outputs), Ins: uint64(s.Inputs), Blocks: uint64(s.Blocks)}
+	return h.bytes()
+}
+
+func (h *header) bytes() int64 {
+	var n int64
+	for _, size := range h.sizes() {
+		n += size
+	}
+	return n
+}
+
 // sizes are the file lengths a header implies, in the order of names.
 func (h *header) sizes() [5]int64 {
 	return [5]int64{int64(h.Blocks) * blkSize, int64(h.Txs) * txSize, int64(h.Txs) * txidSize, int64(h.Outs) * outSize, int64(h.Ins) * inSize}
@@ -360,9 +374,7 @@ func (x *Index) Close() error {
 // Stats describes the index.
 func (x *Index) Stats() Stats {
 	s := Stats{Txs: x.hdr.Txs, Outs: x.hdr.Outs, Ins: x.hdr.Ins, Blocks: x.hdr.Blocks, Height: x.hdr.Height, Built: x.built, Rebuilt: x.rebuilt, Cut: x.cut}
-	for _, n := range x.hdr.sizes() {
-		s.Bytes += n
-	}
+	s.Bytes = x.hdr.bytes()
 	return s
 }
 

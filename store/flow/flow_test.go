@@ -102,8 +102,8 @@ func TestMainnetBlocks(t *testing.T) {
 	}
 	x := open(t, st, 0)
 	checkIndex(t, st, x)
-	if s := x.Stats(); s.Height != 14131 || s.Built != uint64(st.State().NextTx) || s.Rebuilt {
-		t.Errorf("stats %+v", s)
+	if s := x.Stats(); s.Height != 14131 || s.Built != uint64(st.State().NextTx) || s.Rebuilt || s.Bytes != flow.Size(st.State()) {
+		t.Errorf("stats %+v, estimated size %d", s, flow.Size(st.State()))
 	}
 
 	tx, err := st.Tx(mustHash(t, "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"))
