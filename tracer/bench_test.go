@@ -77,7 +77,7 @@ func BenchmarkForward(b *testing.B) {
 }
 
 // coinbaseSeeds are the addresses paid by the coinbases of blocks 1..tip.
-func coinbaseSeeds(b *testing.B, st *store.Store, tip int32) []tracer.Seed {
+func coinbaseSeeds(b testing.TB, st *store.Store, tip int32) []tracer.Seed {
 	var seeds []tracer.Seed
 	seen := map[address.Addr]bool{}
 	for h := int32(1); h <= tip; h++ {

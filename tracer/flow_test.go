@@ -75,18 +75,7 @@ func TestFlowCorruptSpender(t *testing.T) {
 		t.Fatal(err)
 	}
 	params := &chaincfg.RegressionNetParams
-	var seeds []tracer.Seed
-	for h := int32(1); h <= st.State().Height; h++ {
-		b, err := st.BlockByHeight(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cb, err := st.TxByNum(b.FirstTx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seeds = append(seeds, tracer.Seed{Addr: cb.Outputs[0].Addr})
-	}
+	seeds := coinbaseSeeds(t, st, st.State().Height)
 	opt := tracer.Options{Params: params, StopCategories: []string{}}
 	res, err := tracer.Forward(ctx, st, nil, seeds, opt)
 	if err != nil {
