@@ -37,36 +37,28 @@ func TopCounterparties(st *store.Store, members []address.Addr, top int) (Counte
 	for _, a := range members {
 		in[norm(a)] = true
 	}
-	owner := func(a address.Addr) (store.AddrID, error) {
-		id, ok, err := c.Lookup(a)
-		if err != nil || !ok {
-			return 0, err
-		}
-		root, _, err := c.Root(id)
-		return root, err
-	}
+	// An owner is a cluster, or an address in none.
 	type key struct {
 		root store.AddrID
 		addr address.Addr // when root is 0
 	}
+	owner := func(a address.Addr) (key, error) {
+		id, ok, err := c.Lookup(a)
+		if err != nil || !ok {
+			return key{addr: norm(a)}, err
+		}
+		root, _, err := c.Root(id)
+		return key{root: root}, err
+	}
 	from, to := map[key]*Counterparty{}, map[key]*Counterparty{}
-	credit := func(m map[key]*Counterparty, a address.Addr, v int64) error {
-		root, err := owner(a)
-		if err != nil {
-			return err
-		}
-		k := key{root: root}
-		if root == 0 {
-			k.addr = norm(a)
-		}
+	credit := func(m map[key]*Counterparty, k key, a address.Addr, v int64) {
 		cp := m[k]
 		if cp == nil {
-			cp = &Counterparty{Root: root, Address: a}
+			cp = &Counterparty{Root: k.root, Address: a}
 			m[k] = cp
 		}
 		cp.Txs++
 		cp.Value += v
-		return nil
 	}
 	// The transactions paying the entity and spending from it, once each.
 	paying, spending := map[store.TxNum]bool{}, map[store.TxNum]bool{}
@@ -105,9 +97,11 @@ func TopCounterparties(st *store.Store, members []address.Addr, top int) (Counte
 				return Counterparties{}, store.ErrCorrupt
 			}
 			if a := prev.Outputs[inp.Prev.Vout].Addr; !in[norm(a)] && a.Kind.HasAddress() {
-				if err := credit(from, a, paid); err != nil {
+				k, err := owner(a)
+				if err != nil {
 					return Counterparties{}, err
 				}
+				credit(from, k, a, paid)
 				break
 			}
 		}
@@ -125,13 +119,9 @@ func TopCounterparties(st *store.Store, members []address.Addr, top int) (Counte
 			if in[norm(o.Addr)] || !o.Addr.Kind.HasAddress() {
 				continue
 			}
-			root, err := owner(o.Addr)
+			k, err := owner(o.Addr)
 			if err != nil {
 				return Counterparties{}, err
-			}
-			k := key{root: root}
-			if root == 0 {
-				k.addr = norm(o.Addr)
 			}
 			if _, ok := per[k]; !ok {
 				order = append(order, k)
@@ -140,13 +130,7 @@ func TopCounterparties(st *store.Store, members []address.Addr, top int) (Counte
 			per[k] += o.Value
 		}
 		for _, k := range order {
-			cp := to[k]
-			if cp == nil {
-				cp = &Counterparty{Root: k.root, Address: first[k]}
-				to[k] = cp
-			}
-			cp.Txs++
-			cp.Value += per[k]
+			credit(to, k, first[k], per[k])
 		}
 	}
 	return Counterparties{From: topOf(from, top), To: topOf(to, top)}, nil
