@@ -336,7 +336,6 @@ func (s *Store) CanBulkLoad() (bool, error) {
 	if s.ro || !s.state.Empty() {
 		return false, nil
 	}
-	chain := map[byte]bool{prefixBlock: true, prefixHash: true, prefixTx: true, prefixTxID: true, prefixSpent: true, prefixAddress: true}
 	ok := true
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
@@ -344,7 +343,7 @@ func (s *Store) CanBulkLoad() (bool, error) {
 		for it.Rewind(); it.Valid(); {
 			k := it.Item().Key()
 			switch {
-			case chain[k[0]]:
+			case chainFamily(k[0]):
 				it.Seek([]byte{k[0] + 1})
 			case bytes.Equal(k, keySchema) || bytes.Equal(k, keyState):
 				it.Next()

@@ -115,6 +115,17 @@ const (
 	prefixAlert          = 'W'
 )
 
+// chainFamily reports whether p is the prefix of a family ingest writes
+// for every block (the chain families above; a bulk load drops and
+// rewrites them).
+func chainFamily(p byte) bool {
+	switch p {
+	case prefixBlock, prefixHash, prefixTx, prefixTxID, prefixSpent, prefixAddress:
+		return true
+	}
+	return false
+}
+
 // SchemaVersion is bumped whenever a key family or record layout changes.
 const SchemaVersion = 3
 
