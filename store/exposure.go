@@ -134,11 +134,19 @@ func (s *Store) dropExposureGenerations(keep uint32) error {
 		}
 		return nil
 	})
-	if err != nil || len(del) == 0 {
+	if err != nil {
 		return err
 	}
+	return s.deleteKeys(del)
+}
+
+// deleteKeys deletes keys in write batches.
+func (s *Store) deleteKeys(keys [][]byte) error {
+	if len(keys) == 0 {
+		return nil
+	}
 	wb := s.db.NewWriteBatch()
-	for _, k := range del {
+	for _, k := range keys {
 		if err := wb.Delete(k); err != nil {
 			wb.Cancel()
 			return err

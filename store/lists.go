@@ -427,17 +427,10 @@ func (s *Store) dropTagGenerations(pack string, keep uint32) error {
 		}
 		return nil
 	})
-	if err != nil || len(del) == 0 {
+	if err != nil {
 		return err
 	}
-	wb := s.db.NewWriteBatch()
-	for _, k := range del {
-		if err := wb.Delete(k); err != nil {
-			wb.Cancel()
-			return err
-		}
-	}
-	return wb.Flush()
+	return s.deleteKeys(del)
 }
 
 // TagsFor returns every stored tag of address, ordered by pack name.
