@@ -270,34 +270,28 @@ func (s *Store) retractAlerts(txn *badger.Txn, to int32) (retracted, notices int
 // PendingAlerts returns up to limit pending alerts with a sequence number
 // above after, in order.
 func (s *Store) PendingAlerts(after uint64, limit int) ([]Alert, error) {
-	s.outboxMu.Lock()
-	end := s.alertNext
-	s.outboxMu.Unlock()
+	if limit <= 0 {
+		return nil, nil
+	}
 	var out []Alert
-	err := s.db.View(func(txn *badger.Txn) error {
-		prefix := []byte{prefixAlert}
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
-		defer it.Close()
-		for it.Seek(alertKey(after + 1)); it.ValidForPrefix(prefix) && len(out) < limit; it.Next() {
-			seq := binary.BigEndian.Uint64(it.Item().Key()[1:])
-			if seq >= end {
-				break
-			}
-			var a Alert
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &a) }); err != nil {
-				return fmt.Errorf("%w: alert %d: %v", ErrCorrupt, seq, err)
-			}
-			if a.Status == AlertPending {
-				out = append(out, a)
-			}
+	err := s.eachAlert(after, func(a Alert) (bool, error) {
+		if a.Status == AlertPending {
+			out = append(out, a)
 		}
-		return nil
+		return len(out) < limit, nil
 	})
 	return out, err
 }
 
 // Alerts calls fn for every visible outbox entry in order.
 func (s *Store) Alerts(fn func(Alert) error) error {
+	return s.eachAlert(0, func(a Alert) (bool, error) { return true, fn(a) })
+}
+
+// eachAlert calls fn for the visible outbox entries after sequence number
+// after, in order, until fn returns false or an error. Entries at or past
+// alertNext are a killed commit's: not visible.
+func (s *Store) eachAlert(after uint64, fn func(Alert) (bool, error)) error {
 	s.outboxMu.Lock()
 	end := s.alertNext
 	s.outboxMu.Unlock()
@@ -305,7 +299,7 @@ func (s *Store) Alerts(fn func(Alert) error) error {
 		prefix := []byte{prefixAlert}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()
-		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+		for it.Seek(alertKey(after + 1)); it.ValidForPrefix(prefix); it.Next() {
 			seq := binary.BigEndian.Uint64(it.Item().Key()[1:])
 			if seq >= end {
 				break
@@ -314,7 +308,7 @@ func (s *Store) Alerts(fn func(Alert) error) error {
 			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &a) }); err != nil {
 				return fmt.Errorf("%w: alert %d: %v", ErrCorrupt, seq, err)
 			}
-			if err := fn(a); err != nil {
+			if more, err := fn(a); err != nil || !more {
 				return err
 			}
 		}
