@@ -47,15 +47,11 @@ func runCluster(c *cli.Context) error {
 	if c.Int64("max-merge") < 0 {
 		return usageErrorf("--max-merge must not be negative")
 	}
-	st, err := openStore(c, false)
+	st, params, err := openChainFor(c, false)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	params, err := storeParams(st)
-	if err != nil {
-		return err
-	}
 	opt := cluster.Options{Change: rules, MaxMerge: c.Int64("max-merge"), Rebuild: c.Bool("rebuild")}
 	// Without flags, a later run keeps the stored options.
 	if prev, ok, err := st.ClusterState(); err != nil {

@@ -26,7 +26,12 @@ func openStore(c *cli.Context, readOnly bool) (*store.Store, error) {
 // openChain opens the --db store read-only for a lookup and returns it with
 // its network's parameters; an empty store is a usage error.
 func openChain(c *cli.Context) (*store.Store, *chaincfg.Params, error) {
-	st, err := openStore(c, true)
+	return openChainFor(c, true)
+}
+
+// openChainFor is openChain, writable unless readOnly.
+func openChainFor(c *cli.Context, readOnly bool) (*store.Store, *chaincfg.Params, error) {
+	st, err := openStore(c, readOnly)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -66,15 +66,11 @@ func runWatchAdd(c *cli.Context) error {
 	if len(ws) == 0 {
 		return usageErrorf("watch add needs addresses, --entity NAME or --sanctions")
 	}
-	st, err := openStore(c, false)
+	st, params, err := openChainFor(c, false)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	params, err := storeParams(st)
-	if err != nil {
-		return err
-	}
 	for _, w := range ws {
 		addrs, err := alert.Resolve(st, params, w)
 		if err != nil {
