@@ -66,14 +66,7 @@ func TestFlowBehindStore(t *testing.T) {
 // does not spend the output is reported corrupt, not followed.
 func TestFlowCorruptSpender(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	if _, err := chaingen.Generate(ctx, chaingen.Config{OutDir: dir, Txs: 800, Seed: 3, TxsPerBlock: 50}, nil); err != nil {
-		t.Fatal(err)
-	}
-	st := storetest.Open(t)
-	if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{filepath.Join(dir, "blocks")}, StartHeight: -1, ToHeight: -1}); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.GeneratedStore(t, chaingen.Config{Txs: 800, Seed: 3, TxsPerBlock: 50})
 	params := &chaincfg.RegressionNetParams
 	seeds := coinbaseSeeds(t, st, st.State().Height)
 	opt := tracer.Options{Params: params, StopCategories: []string{}}

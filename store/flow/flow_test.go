@@ -112,13 +112,9 @@ func mustHash(t *testing.T, s string) chainhash.Hash {
 // it after a rollback, after an update killed half-way (dirty header) and
 // after a file was cut short, and checks it against the store each time.
 func TestIncremental(t *testing.T) {
-	dir := t.TempDir()
 	ctx := context.Background()
-	if _, err := chaingen.Generate(ctx, chaingen.Config{OutDir: dir, Txs: 3000, Seed: 7, TxsPerBlock: 60}, nil); err != nil {
-		t.Fatal(err)
-	}
+	blocks := storetest.GenerateChain(t, chaingen.Config{Txs: 3000, Seed: 7, TxsPerBlock: 60})
 	st := storetest.Open(t)
-	blocks := filepath.Join(dir, "blocks")
 	ingestTo := func(h int32) {
 		t.Helper()
 		if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{blocks}, StartHeight: -1, ToHeight: h}); err != nil {
@@ -271,15 +267,8 @@ func TestInterrupted(t *testing.T) {
 // TestDamaged: a header with impossible counts, and an input record
 // damaged in the range a reorg cuts, make Open rebuild the index.
 func TestDamaged(t *testing.T) {
-	dir := t.TempDir()
 	ctx := context.Background()
-	if _, err := chaingen.Generate(ctx, chaingen.Config{OutDir: dir, Txs: 1500, Seed: 9, TxsPerBlock: 50}, nil); err != nil {
-		t.Fatal(err)
-	}
-	st := storetest.Open(t)
-	if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{filepath.Join(dir, "blocks")}, StartHeight: -1, ToHeight: -1}); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.GeneratedStore(t, chaingen.Config{Txs: 1500, Seed: 9, TxsPerBlock: 50})
 	open(t, st, 0).Close()
 	fdir := flow.Dir(st.Dir())
 

@@ -6,6 +6,7 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"math/rand"
@@ -19,6 +20,8 @@ import (
 	"github.com/btcsuite/btcd/wire"
 
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/ingest"
+	"github.com/tracer-oss/tracer/tracer/chaingen"
 )
 
 var (
@@ -208,4 +211,27 @@ func EqualChain(t testing.TB, a, b *store.Store) {
 	equal(t, a, b, func(k []byte) bool {
 		return k[0] == 'w' || k[0] == 'W' || bytes.HasPrefix(k, []byte("mfollow-"))
 	})
+}
+
+// GenerateChain generates a chain with chaingen (cfg.OutDir is set to a new
+// temporary directory) and returns its blocks directory.
+func GenerateChain(t testing.TB, cfg chaingen.Config) string {
+	t.Helper()
+	cfg.OutDir = t.TempDir()
+	if _, err := chaingen.Generate(context.Background(), cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(cfg.OutDir, "blocks")
+}
+
+// GeneratedStore is a new store holding a whole chain made by
+// GenerateChain(cfg).
+func GeneratedStore(t testing.TB, cfg chaingen.Config) *store.Store {
+	t.Helper()
+	blocks := GenerateChain(t, cfg)
+	st := Open(t)
+	if _, err := ingest.Run(context.Background(), st, ingest.Config{Paths: []string{blocks}, StartHeight: -1, ToHeight: -1}); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
