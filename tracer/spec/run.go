@@ -63,17 +63,20 @@ type Outcome struct {
 // Run runs s: seeds resolved, labels (direct tags, then cluster labels when
 // s says so), the walk in s's direction, the data versions stated. Errors:
 // ErrBadSpec (FieldError) for a specification that cannot run, ErrNoSeeds,
-// ErrNoClusters, seedsel's errors for seeds that do not resolve.
+// ErrNoClusters, SeedError for seeds that do not resolve.
 func (r *Runner) Run(ctx context.Context, s Spec, progress func(visited, pending int)) (*Outcome, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
 	seeds, stats, err := r.sel.Seeds(ctx, s.Seeds)
 	if err != nil {
-		return nil, err
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &SeedError{err}
 	}
 	if len(seeds) == 0 {
-		return nil, fmt.Errorf("%w: the selection has no address of this network (give addresses, a seed file, or an entity, program or profile of the loaded list)", ErrNoSeeds)
+		return nil, &SeedError{fmt.Errorf("%w: the selection has no address of this network", seedsel.ErrNoMatch)}
 	}
 	opt, err := r.options(s)
 	if err != nil {
@@ -117,7 +120,7 @@ func (r *Runner) Run(ctx context.Context, s Spec, progress func(visited, pending
 	}
 	if errors.Is(err, tracer.ErrNoSeeds) {
 		state := r.st.State()
-		return nil, fmt.Errorf("%w: none of the %d seed addresses received anything in blocks %d–%d%s", ErrNoSeeds, len(seeds),
+		return nil, fmt.Errorf("%w: none of the %d seed addresses received anything in blocks %d–%d%s", tracer.ErrNoSeeds, len(seeds),
 			state.StartHeight, state.Height, windowNote(opt))
 	}
 	if err != nil {
@@ -163,7 +166,8 @@ func (r *Runner) options(s Spec) (tracer.Options, error) {
 	}
 	if opt.SinceHeight > 0 && opt.UntilHeight > 0 && opt.SinceHeight > opt.UntilHeight {
 		return opt, &FieldError{Key: "since", Value: orHeight(s.SinceDate, opt.SinceHeight),
-			Msg: fmt.Sprintf("is after until %s (height %d > %d): nothing can be traced in that window", orHeight(s.UntilDate, opt.UntilHeight), opt.SinceHeight, opt.UntilHeight)}
+			Msg: fmt.Sprintf("%s is after until %s (height %d > %d): nothing can be traced in that window",
+				orHeight(s.SinceDate, opt.SinceHeight), orHeight(s.UntilDate, opt.UntilHeight), opt.SinceHeight, opt.UntilHeight)}
 	}
 	return opt, nil
 }

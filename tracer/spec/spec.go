@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -131,7 +132,7 @@ func (s *Spec) Set(key string, values ...string) error {
 	if len(values) > 0 {
 		v = strings.TrimSpace(values[0])
 	}
-	bad := func(msg string) error { return &FieldError{Key: key, Value: v, Msg: msg} }
+	bad := func(msg string) error { return &FieldError{Key: key, Value: v, Msg: fmt.Sprintf("%s, not %q", msg, v)} }
 	switch key {
 	case "direction":
 		if v != "forward" && v != "backward" {
@@ -141,7 +142,7 @@ func (s *Spec) Set(key string, values ...string) error {
 	case "model":
 		m, err := taint.Parse(v)
 		if err != nil {
-			return bad("unknown model (one of poison, haircut, fifo, lifo, tiho)")
+			return &FieldError{Key: key, Value: v, Msg: fmt.Sprintf("unknown model %q (one of poison, haircut, fifo, lifo, tiho)", v)}
 		}
 		s.Model = m.String()
 	case "fees_tainted", "label_all_tags", "cluster":
@@ -202,7 +203,7 @@ func (s *Spec) Set(key string, values ...string) error {
 					continue
 				}
 				if !KnownStop(c) {
-					return &FieldError{Key: key, Value: c, Msg: "unknown category (known: " + strings.Join(StopCategories(), ", ") + ")"}
+					return &FieldError{Key: key, Value: c, Msg: fmt.Sprintf("unknown category %q (known: %s)", c, strings.Join(StopCategories(), ", "))}
 				}
 				if !slices.Contains(cats, c) {
 					cats = append(cats, c)
@@ -268,7 +269,7 @@ func (s *Spec) SetSeed(key string, values ...string) error {
 	case "profile":
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
-			return &FieldError{Key: key, Value: v, Msg: "want an SDN profile id"}
+			return &FieldError{Key: key, Value: v, Msg: fmt.Sprintf("want an SDN profile id, not %q", v)}
 		}
 		s.Seeds.Profile = n
 	case "tag_category":
@@ -283,34 +284,34 @@ func (s *Spec) SetSeed(key string, values ...string) error {
 // cluster options together, and the limits of a Spec built in code.
 func (s *Spec) Validate() error {
 	if s.Direction != "forward" && s.Direction != "backward" {
-		return &FieldError{Key: "direction", Value: s.Direction, Msg: "want forward or backward"}
+		return &FieldError{Key: "direction", Value: s.Direction, Msg: fmt.Sprintf("want forward or backward, not %q", s.Direction)}
 	}
 	if _, err := taint.Parse(s.Model); err != nil {
-		return &FieldError{Key: "model", Value: s.Model, Msg: "unknown model (one of poison, haircut, fifo, lifo, tiho)"}
+		return &FieldError{Key: "model", Value: s.Model, Msg: fmt.Sprintf("unknown model %q (one of poison, haircut, fifo, lifo, tiho)", s.Model)}
 	}
 	if s.Direction == "backward" && s.Model != "haircut" && s.Model != "poison" {
-		return &FieldError{Key: "model", Value: s.Model, Msg: "a backward trace supports haircut and poison"}
+		return &FieldError{Key: "model", Value: s.Model, Msg: fmt.Sprintf("a backward trace supports haircut and poison, not %s", s.Model)}
 	}
 	if s.MaxHops <= 0 || s.MaxTxs <= 0 || s.WideOutputs <= 0 || s.MinValue < 0 {
 		return &FieldError{Key: "limits", Msg: "max_hops, max_txs and wide must be positive, min_value not negative"}
 	}
 	for _, c := range s.Stop {
 		if !KnownStop(c) {
-			return &FieldError{Key: "stop", Value: c, Msg: "unknown category (known: " + strings.Join(StopCategories(), ", ") + ")"}
+			return &FieldError{Key: "stop", Value: c, Msg: fmt.Sprintf("unknown category %q (known: %s)", c, strings.Join(StopCategories(), ", "))}
 		}
 	}
 	if s.Clusters != ClustersAuto && s.Clusters != ClustersOn && s.Clusters != ClustersOff {
-		return &FieldError{Key: "cluster", Value: s.Clusters, Msg: "want on, off or auto"}
+		return &FieldError{Key: "cluster", Value: s.Clusters, Msg: fmt.Sprintf("want on, off or auto, not %q", s.Clusters)}
 	}
 	if s.LabelAllTags && s.Clusters == ClustersOff {
 		return &FieldError{Key: "label_all_tags", Msg: "needs cluster labels, which cluster=false turns off"}
 	}
 	if s.SinceHeight > 0 && s.UntilHeight > 0 && s.SinceHeight > s.UntilHeight {
 		return &FieldError{Key: "since", Value: strconv.Itoa(int(s.SinceHeight)),
-			Msg: "is after until " + strconv.Itoa(int(s.UntilHeight)) + ": nothing can be traced in that window"}
+			Msg: fmt.Sprintf("%d is after until %d: nothing can be traced in that window", s.SinceHeight, s.UntilHeight)}
 	}
 	if s.SinceDate != "" && s.UntilDate != "" && s.SinceDate > s.UntilDate {
-		return &FieldError{Key: "since", Value: s.SinceDate, Msg: "is after until " + s.UntilDate + ": nothing can be traced in that window"}
+		return &FieldError{Key: "since", Value: s.SinceDate, Msg: fmt.Sprintf("%s is after until %s: nothing can be traced in that window", s.SinceDate, s.UntilDate)}
 	}
 	return nil
 }
