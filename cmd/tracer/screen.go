@@ -19,6 +19,7 @@ import (
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/tracer/screen"
+	"github.com/tracer-oss/tracer/tracer/spec"
 )
 
 var screenFlags = []cli.Flag{
@@ -90,6 +91,10 @@ func openScreener(c *cli.Context, rebuild, allowRebuild bool) (*store.Store, *sc
 		st.Close()
 		return nil, nil, err
 	}
+	if err := withClusters(c, st, params, &opt); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
 	scr, err := screen.New(st, opt)
 	if err != nil {
 		st.Close()
@@ -113,11 +118,30 @@ func openScreener(c *cli.Context, rebuild, allowRebuild bool) (*store.Store, *sc
 	if st, err = openStore(c, true); err != nil {
 		return nil, nil, err
 	}
+	if err := withClusters(c, st, params, &opt); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
 	if scr, err = screen.New(st, opt); err != nil {
 		st.Close()
 		return nil, nil, err
 	}
 	return st, scr, nil
+}
+
+// withClusters gives opt the cluster labels of st when it has clusters: the
+// barriers a trace stops at (spec's default rule), so screening ends a
+// branch where tracing does.
+func withClusters(c *cli.Context, st *store.Store, params *chaincfg.Params, opt *screen.Options) error {
+	lab, info, warnings, err := spec.NewRunner(st, params, nil).ClusterLabels()
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(c.App.ErrWriter, "screen: %s\n", w)
+	}
+	opt.Clusters, opt.ClusterInfo = lab, info
+	return nil
 }
 
 func rebuildIndex(c *cli.Context, opt screen.Options, why string) error {
@@ -126,6 +150,9 @@ func rebuildIndex(c *cli.Context, opt screen.Options, why string) error {
 		return err
 	}
 	defer st.Close()
+	if err := withClusters(c, st, opt.Params, &opt); err != nil {
+		return err
+	}
 	x, err := openFlow(c, st)
 	if err != nil {
 		return err

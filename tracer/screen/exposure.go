@@ -8,6 +8,7 @@ import (
 
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/cluster"
 	"github.com/tracer-oss/tracer/tracer/taint"
 )
 
@@ -53,6 +54,23 @@ type Options struct {
 	// Flow, if set, is the store's flow index: the index build's forward
 	// walks read it (same results, faster walks).
 	Flow *flow.Index
+	// Clusters, if set, are the cluster labels a trace uses
+	// (spec.Runner.ClusterLabels): an address they label ends a branch as a
+	// barrier, exactly as a tag does, so funds that reached an exchange's
+	// untagged deposit address are counted there and not again at its hot
+	// wallet. A cluster label is never a source. ClusterInfo names the
+	// clustering (spec.ClusterInfo) for the index's staleness check.
+	Clusters    *cluster.Labeler
+	ClusterInfo string
+}
+
+// labels is what the walks label addresses with: the sources' and tags'
+// labels first, then the cluster labels.
+func (o *Options) labels(src *Sources) tracer.Labeler {
+	if o.Clusters == nil {
+		return src.Labels
+	}
+	return tracer.Labelers{src.Labels, o.Clusters}
 }
 
 func (o *Options) normalize(fresh bool) error {
@@ -92,7 +110,8 @@ type IndexParams struct {
 	Model    string `json:"model"`
 	MaxHops  int    `json:"max_hops"`
 	MinValue int64  `json:"min_value_sat"`
-	Partial  bool   `json:"partial,omitempty"` // a walk hit MaxTxs
+	Partial  bool   `json:"partial,omitempty"`  // a walk hit MaxTxs
+	Clusters string `json:"clusters,omitempty"` // the clustering whose labels were barriers; "": none
 }
 
 // sourceAcc accumulates one source's contribution to one address.
@@ -210,4 +229,12 @@ func (r *Record) Get(category string) Exposure {
 		}
 	}
 	return Exposure{Category: category}
+}
+
+// clusterInfo names the clustering whose labels the walks use, "" for none.
+func (o *Options) clusterInfo() string {
+	if o.Clusters == nil {
+		return ""
+	}
+	return o.ClusterInfo
 }

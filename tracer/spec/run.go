@@ -247,14 +247,14 @@ func ClusterInfo(cs store.ClusterState) string {
 	return fmt.Sprintf("clusters of %d addresses up to tx %d (change rules: %s)", cs.Addresses, cs.NextTx, rules)
 }
 
-// Labels returns the labels a screening walk stops at besides its own
-// sources: the cluster labels the default rule (cluster auto) gives, nil
-// when the store has none. Screening ends a branch at an exchange found
-// through its cluster exactly as a trace does.
-func (r *Runner) Labels() (tracer.Labeler, []string, error) {
+// ClusterLabels returns the cluster labels the default rule (cluster
+// auto) gives, with the clustering's description and warnings; nil when
+// the store has no clusters. Screening stops at them, so a branch ends at
+// an exchange found through its cluster exactly as in a trace.
+func (r *Runner) ClusterLabels() (*cluster.Labeler, string, []string, error) {
 	cl, err := r.clusterLabels(Spec{})
 	if err != nil || cl == nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
-	return cl.lab, cl.warnings, nil
+	return cl.lab, cl.info, cl.warnings, nil
 }
