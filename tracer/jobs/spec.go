@@ -43,6 +43,22 @@ type Plan struct {
 	Jobs []Job
 }
 
+// Check validates every job's specification against the store (dates in
+// since and until resolve to heights only there): a ParseError naming the
+// job's line and field, as for any other bad value.
+func (p *Plan) Check(r *spec.Runner) error {
+	for _, j := range p.Jobs {
+		if err := r.Check(j.Spec); err != nil {
+			var fe *spec.FieldError
+			if errors.As(err, &fe) {
+				return &ParseError{File: p.File, Line: j.Line, Job: j.Name, Field: fe.Key, Err: fmt.Errorf("%w: %s", ErrBadValue, fe.Msg)}
+			}
+			return err
+		}
+	}
+	return nil
+}
+
 // maxFileSize bounds a job file: it is read whole.
 const maxFileSize = 16 << 20
 

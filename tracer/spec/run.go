@@ -133,6 +133,16 @@ func (r *Runner) Run(ctx context.Context, s Spec, progress func(visited, pending
 	return out, nil
 }
 
+// Check validates s against the store without running it: Validate, and
+// the window once dates are resolved to heights.
+func (r *Runner) Check(s Spec) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	_, err := r.options(s)
+	return err
+}
+
 func windowNote(opt tracer.Options) string {
 	switch {
 	case opt.SinceHeight > 0 && opt.UntilHeight > 0:
