@@ -42,6 +42,12 @@ Examples:
   tracer trace --seeds wallets.csv --stop exchange --stop mixing_service
   tracer trace --direction backward bc1qdeposit... --format text
 
+The settings below are a trace specification: job files (tracer jobs run)
+and GET /v1/trace (tracer serve) take the same ones, with the same names
+(max_hops for --max-hops) and defaults, and give the same result. Hops count
+the transactions from a seed's output to the output reached, the paying one
+included: a seed paying a deposit address directly is 1 hop.
+
 Ctrl-C stops the walk and writes the partial result, marked partial.`,
 		Flags: append(append([]cli.Flag{
 			&cli.StringFlag{Name: "seeds", Usage: "seed list `FILE` (CSV, JSON or YAML: address, label, source, confidence)"},
