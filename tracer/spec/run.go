@@ -173,6 +173,14 @@ func (r *Runner) options(s Spec) (tracer.Options, error) {
 		if opt.UntilHeight, err = r.heightAt(s.UntilDate); err != nil {
 			return opt, err
 		}
+		// Height 0 means no bound: a date before the store's first block
+		// would trace everything.
+		if state := r.st.State(); opt.UntilHeight == state.StartHeight {
+			if b, err := r.st.BlockByHeight(opt.UntilHeight); err == nil && b.Time().UTC().Format("2006-01-02") > s.UntilDate {
+				return opt, &FieldError{Key: "until", Value: s.UntilDate, Msg: fmt.Sprintf("%s is before the store's first block (height %d, %s): nothing to trace",
+					s.UntilDate, state.StartHeight, b.Time().UTC().Format("2006-01-02"))}
+			}
+		}
 	}
 	if opt.SinceHeight > 0 && opt.UntilHeight > 0 && opt.SinceHeight > opt.UntilHeight {
 		return opt, &FieldError{Key: "since", Value: orHeight(s.SinceDate, opt.SinceHeight),
