@@ -24,7 +24,7 @@ import (
 
 var screenFlags = []cli.Flag{
 	&cli.BoolFlag{Name: "poison", Usage: "poison model (an output is tainted in full if any source reaches it) instead of haircut"},
-	&cli.IntFlag{Name: "max-hops", Value: 100, Usage: "sources further than `N` transactions do not count"},
+	&cli.IntFlag{Name: "max-hops", Value: spec.DefaultMaxHops, Usage: "sources further than `N` transactions do not count (hops as for a trace)"},
 	&cli.Int64Flag{Name: "min-value", Value: 1, Usage: "do not follow tainted amounts below `SAT`"},
 	&cli.IntFlag{Name: "top", Value: 5, Usage: "contributing sources to list per category"},
 }

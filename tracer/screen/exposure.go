@@ -45,7 +45,7 @@ type Record struct {
 // fresh walk.
 type Options struct {
 	Poison     bool  // the poison model instead of haircut (the default)
-	MaxHops    int   // 0: 100
+	MaxHops    int   // 0: tracer.DefaultMaxHops, as for a trace
 	MinValue   int64 // tainted amounts below it are not followed; 0: 1 sat
 	MaxTxs     int   // per walk; 0: 10,000,000 for the index, 1,000,000 fresh
 	TopSources int   // 0: 5
@@ -75,7 +75,7 @@ func (o *Options) labels(src *Sources) tracer.Labeler {
 
 func (o *Options) normalize(fresh bool) error {
 	if o.MaxHops == 0 {
-		o.MaxHops = 100
+		o.MaxHops = tracer.DefaultMaxHops
 	}
 	if o.MinValue == 0 {
 		o.MinValue = 1

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tracer-oss/tracer/sanctions/tags"
+	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/seedsel"
 	"github.com/tracer-oss/tracer/tracer/taint"
 )
@@ -16,8 +17,8 @@ import (
 const (
 	DefaultDirection = "forward"
 	DefaultModel     = "haircut"
-	DefaultMaxHops   = 50
-	DefaultMinValue  = 546 // satoshi: Bitcoin Core's dust limit for P2PKH
+	DefaultMaxHops   = tracer.DefaultMaxHops // 50
+	DefaultMinValue  = 546                   // satoshi: Bitcoin Core's dust limit for P2PKH
 	DefaultMaxTxs    = 1_000_000
 	DefaultWide      = 1000
 	DefaultStop      = "exchange"
