@@ -71,7 +71,7 @@ func specFlags() []cli.Flag {
 	for _, k := range spec.Keys {
 		switch {
 		case k.Bool:
-			out = append(out, &cli.BoolFlag{Name: k.Flag(), Usage: k.Help})
+			out = append(out, &cli.BoolFlag{Name: k.Flag(), Usage: k.Help, DefaultText: k.Default})
 		case k.Multi:
 			out = append(out, &cli.StringSliceFlag{Name: k.Flag(), Usage: k.Help, DefaultText: k.Default})
 		default:

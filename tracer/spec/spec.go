@@ -77,9 +77,9 @@ func (k Key) Flag() string { return strings.ReplaceAll(k.Name, "_", "-") }
 
 // Keys are the settings Set accepts, in the order help lists them.
 var Keys = []Key{
-	{Name: "direction", Help: "forward (where did it go) or backward (where did it come from)", Default: DefaultDirection},
-	{Name: "model", Help: "taint model: poison, haircut, fifo, lifo, tiho", Default: DefaultModel},
-	{Name: "fees_tainted", Help: "pay fees from tainted value first", Bool: true},
+	{Name: "direction", Help: "`DIRECTION`: forward (where did it go) or backward (where did it come from)", Default: DefaultDirection},
+	{Name: "model", Help: "taint `MODEL`: poison, haircut, fifo, lifo, tiho", Default: DefaultModel},
+	{Name: "fees_tainted", Help: "pay fees from tainted value first", Default: "false", Bool: true},
 	{Name: "max_hops", Help: "follow at most `N` transactions from a seed (a direct payment is 1 hop)", Default: strconv.Itoa(DefaultMaxHops)},
 	{Name: "min_value", Help: "dust: do not follow tainted amounts below this many `SAT`", Default: strconv.Itoa(DefaultMinValue)},
 	{Name: "since", Help: "only seed outputs received at or after this `HEIGHT or YYYY-MM-DD`", Default: "none"},
@@ -87,8 +87,8 @@ var Keys = []Key{
 	{Name: "max_txs", Help: "stop after visiting `N` transactions (the result is marked partial)", Default: strconv.Itoa(DefaultMaxTxs)},
 	{Name: "wide", Help: "do not follow through transactions with more than `N` outputs (batch payouts)", Default: strconv.Itoa(DefaultWide)},
 	{Name: "stop", Help: "tag `CATEGORY` that ends a branch as a hit (repeatable; none: no stop)", Default: DefaultStop, Multi: true},
-	{Name: "cluster", Help: "use cluster labels (default: on when tracer cluster has run)", Bool: true},
-	{Name: "label_all_tags", Help: "with clusters, let every exchange tag label its cluster, not only cluster definers", Bool: true},
+	{Name: "cluster", Help: "use cluster labels (false: direct tags only)", Default: "on when tracer cluster has run", Bool: true},
+	{Name: "label_all_tags", Help: "with clusters, let every exchange tag label its cluster, not only cluster definers", Default: "false", Bool: true},
 }
 
 // SeedKeys are the seed settings SetSeed accepts.
