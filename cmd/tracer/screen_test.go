@@ -75,6 +75,37 @@ func TestScreenCLI(t *testing.T) {
 	if code != 0 || strings.Count(out, "\n") != 3 || !strings.Contains(out, `"line":5`) {
 		t.Fatalf("batch --json: exit %d %s", code, out)
 	}
+	// The risk policy: every output format names the level and the rule.
+	if rows[1][3] != "severe" || rows[1][4] != "listed" || rows[0][3] != "level" || rows[0][4] != "rule" {
+		t.Fatalf("batch CSV level/rule: %v", rows[:2])
+	}
+	if ix.Level == "" || ix.Rule == "" || ix.Policy != "default" {
+		t.Fatalf("screen --json: level %q rule %q policy %q", ix.Level, ix.Rule, ix.Policy)
+	}
+	code, out, _ = runCLI(t, "--db", db, "screen", seed)
+	if code != 0 || !strings.Contains(out, "level severe (rule listed)") {
+		t.Fatalf("screen text level: %s", out)
+	}
+	pol := filepath.Join(dir, "policy.yaml")
+	os.WriteFile(pol, []byte("name: team\nrules:\n  - {name: any-sanctioned-funds, level: high, category: sanctioned, exposure: indirect}\n"), 0o644)
+	for _, args := range [][]string{{"screen", "--json", dep, "--policy", pol}, {"screen", "--json", "--fresh", "--policy", pol, dep}} {
+		var r screen.Result
+		code, out, errs = runCLI(t, append([]string{"--db", db}, args...)...)
+		if code != 0 || json.Unmarshal([]byte(out), &r) != nil || r.Level != "high" || r.Rule != "any-sanctioned-funds" || r.Policy != "team" {
+			t.Fatalf("%v: exit %d %s %s", args, code, out, errs)
+		}
+	}
+	code, out, _ = runCLI(t, "--db", db, "screen", "--in", in, "--json", "--policy", pol)
+	if code != 0 || !strings.Contains(out, `"level":"none","rule":"","reason"`) && !strings.Contains(out, `"level":"none","rule":""`) || !strings.Contains(out, `"rule":"any-sanctioned-funds"`) {
+		t.Fatalf("batch --json --policy: exit %d %s", code, out)
+	}
+	os.WriteFile(pol, []byte("rules:\n  - name: x\n    level: high\n    category: mafia\n"), 0o644)
+	for _, cmd := range []string{"screen", "serve"} {
+		code, _, errs = runCLI(t, "--db", db, cmd, "--policy", pol, dep)
+		if code != exitUsage || !strings.Contains(errs, pol+":4:") || !strings.Contains(errs, `unknown category "mafia"`) {
+			t.Fatalf("%s with a bad policy: exit %d: %s", cmd, code, errs)
+		}
+	}
 	// A new list version makes the index stale: the next screen rebuilds it.
 	if code, _, errs := runCLI(t, "--db", db, "sanctions", "load", filepath.Join(chain, "sanctions", "sdn_advanced.xml")); code != 0 {
 		t.Fatalf("reload: %s", errs)

@@ -6,7 +6,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"github.com/tracer-oss/tracer/sanctions/internal/yamlerr"
+	"github.com/tracer-oss/tracer/sanctions/yamlerr"
 	"io"
 	"maps"
 	"os"
