@@ -19,6 +19,7 @@ import (
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/tracer/screen"
+	"github.com/tracer-oss/tracer/tracer/screen/audit"
 	"github.com/tracer-oss/tracer/tracer/screen/policy"
 )
 
@@ -27,6 +28,7 @@ var screenFlags = []cli.Flag{
 	&cli.IntFlag{Name: "max-hops", Value: 100, Usage: "sources further than `N` transactions do not count"},
 	&cli.Int64Flag{Name: "min-value", Value: 1, Usage: "do not follow tainted amounts below `SAT`"},
 	&cli.IntFlag{Name: "top", Value: 5, Usage: "contributing sources to list per category"},
+	auditLogFlag,
 	&cli.StringFlag{Name: "policy", Usage: "rate results by the risk policy in `FILE` (YAML; default: the built-in policy, see README)"},
 }
 
@@ -77,6 +79,9 @@ Batch: --in FILE reads one address a line (CSV: the first column; a header
 line and lines starting with # are skipped) and streams one result a line to
 --out (CSV, or JSON lines with --json). A bad line is reported with its line
 number and skipped; the rest are screened.
+
+Every screened input (invalid ones too) is appended to the audit log
+(--audit-log, default audit.log in the --db directory; see tracer audit).
 
 Examples:
   tracer screen bc1q... 3Abc...
@@ -203,13 +208,16 @@ func runScreen(c *cli.Context) error {
 		do = scr.Fresh
 	}
 	if in != "" {
-		return screenFile(c, do, in)
+		return screenFile(c, do, in, auditLog(c), scr.Status())
 	}
 	var results []*screen.Result
+	var entries []audit.Entry
+	who, status := cliUser(), scr.Status()
 	bad := 0
 	for _, a := range args {
 		r, err := do(c.Context, a)
 		if errors.Is(err, address.ErrInvalid) {
+			entries = append(entries, audit.FromResult(audit.SourceCLI, who, a, nil, err, status))
 			fmt.Fprintf(c.App.ErrWriter, "tracer: %v\n", err)
 			bad++
 			continue
@@ -217,7 +225,12 @@ func runScreen(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
+		entries = append(entries, audit.FromResult(audit.SourceCLI, who, a, r, nil, status))
 		results = append(results, r)
+	}
+	// The trail first: a screen that cannot be recorded is not shown.
+	if err := auditLog(c).Append(entries...); err != nil {
+		return err
 	}
 	if c.Bool("json") {
 		if len(args) == 1 && len(results) == 1 {
@@ -281,7 +294,16 @@ var screenCSVHeader = []string{"line", "address", "risk", "level", "rule", "meth
 	"sanctioned_share", "nearest_source", "hops", "top_source", "other_exposures"}
 
 // screenFile screens every line of path, streaming results.
-func screenFile(c *cli.Context, do func(ctx context.Context, a string) (*screen.Result, error), path string) error {
+func screenFile(c *cli.Context, do func(ctx context.Context, a string) (*screen.Result, error), path string, trail *audit.Log, status screen.Status) (err error) {
+	// Audit entries are appended in groups (one write and sync each), and
+	// always before returning.
+	var entries []audit.Entry
+	who := cliUser()
+	defer func() {
+		if aerr := trail.Append(entries...); aerr != nil && err == nil {
+			err = aerr
+		}
+	}()
 	f, err := os.Open(path)
 	if err != nil {
 		return badInput(err)
@@ -318,6 +340,15 @@ func screenFile(c *cli.Context, do func(ctx context.Context, a string) (*screen.
 			continue
 		}
 		r, err := do(c.Context, a)
+		if err == nil || errors.Is(err, address.ErrInvalid) {
+			entries = append(entries, audit.FromResult(audit.SourceCLI, who, a, r, err, status))
+		}
+		if len(entries) >= 512 {
+			if err := trail.Append(entries...); err != nil {
+				return err
+			}
+			entries = entries[:0]
+		}
 		if errors.Is(err, address.ErrInvalid) {
 			bad++
 			prog.finish()
