@@ -28,8 +28,9 @@ import (
 //	                                                                  outputs are found in the tx record). The
 //	                                                                  prefix may collide: callers check the full
 //	                                                                  address of every output in the tx record
-//	'm'     "sanctions-current" (17)                                  uint32 version of the sanctions list in force;
-//	                                                                  absent until the first list is loaded
+//	'm'     "sanctions-current" (17)                                  uint32 version of the sanctions list in force
+//	                                                                  (the last loaded, or the one tracer sanctions
+//	                                                                  use chose); absent until the first list is loaded
 //	'L'     version (4)                                               JSON ListVersion: source, format, date of issue,
 //	                                                                  loaded-at, entry count per asset, warnings
 //	'E'     version (4), address (n), 0x00, asset (n), 0x00,          JSON sanctions.Entry; address first so one

@@ -138,6 +138,25 @@ func (s *Store) SaveSanctionsList(ctx context.Context, l *sanctions.List) (uint3
 	return version, nil
 }
 
+// UseSanctionsVersion makes a stored version the one in force (for example
+// an earlier one, after a bad update). Loads after it still get new,
+// higher version numbers.
+func (s *Store) UseSanctionsVersion(version uint32) error {
+	if s.ro {
+		return ErrReadOnly
+	}
+	return s.db.Update(func(txn *badger.Txn) error {
+		err := s.get(txn, listVersionKey(version), func([]byte) error { return nil })
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("%w: sanctions list version %d", ErrNotFound, version)
+		}
+		if err != nil {
+			return err
+		}
+		return txn.Set(keySanctionsCurrent, binary.BigEndian.AppendUint32(nil, version))
+	})
+}
+
 func lastListVersion(txn *badger.Txn) (uint32, error) {
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixListVersion}, Reverse: true})
 	defer it.Close()

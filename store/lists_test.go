@@ -266,3 +266,57 @@ func TestTagPackReload(t *testing.T) {
 		t.Errorf("packs: %+v %v", packs, err)
 	}
 }
+
+// TestUseSanctionsVersion: an earlier version can be made current again;
+// checks answer from it, and the next load still gets a new number.
+func TestUseSanctionsVersion(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	if err := st.UseSanctionsVersion(1); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("use before any load: %v", err)
+	}
+	older := parseFixture(t, "sdn.xml")
+	newer := parseFixture(t, "sdn_advanced.xml")
+	for _, l := range []*sanctions.List{older, newer} {
+		if _, err := st.SaveSanctionsList(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An address on exactly one of the two versions.
+	added, removed := sanctions.Diff(older, newer)
+	var addr string
+	inV1 := false
+	switch {
+	case len(added) > 0:
+		addr = added[0].Address
+	case len(removed) > 0:
+		addr, inV1 = removed[0].Address, true
+	default:
+		t.Fatal("fixtures do not differ")
+	}
+	listed := func() bool {
+		hits, err := st.SanctionsHits("", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(hits) > 0
+	}
+	if listed() == inV1 {
+		t.Fatalf("%s: listed %v in version 2", addr, !inV1)
+	}
+	if err := st.UseSanctionsVersion(1); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := st.CurrentSanctionsVersion(); err != nil || v != 1 {
+		t.Fatalf("current %d %v, want 1", v, err)
+	}
+	if listed() != inV1 {
+		t.Fatalf("%s: listed %v after going back to version 1", addr, !inV1)
+	}
+	if err := st.UseSanctionsVersion(7); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("use 7: %v", err)
+	}
+	if v, err := st.SaveSanctionsList(ctx, newer); err != nil || v != 3 {
+		t.Fatalf("load after use: version %d %v, want 3", v, err)
+	}
+}
