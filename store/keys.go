@@ -44,6 +44,9 @@ import (
 //	                                                                  other than the pack header's
 //	'Q'     pack name (n), 0x00, gen (4), seq (4)                     the 'G' key, so a reload deletes the pack's old
 //	                                                                  generations
+//	'A'     actor pack name (n)                                       JSON ActorPack: title, source, generation and
+//	                                                                  the actors (id, label, categories); tags read
+//	                                                                  their actor's categories from it
 //	'm'     "cluster-state" (13)                                      JSON ClusterState: next TxNum to cluster, next
 //	                                                                  address id, counters, change rules, size guard,
 //	                                                                  dirty flag (set while a commit writes)
@@ -106,6 +109,7 @@ const (
 	prefixTagPack     = 'P'
 	prefixTag         = 'G'
 	prefixPackTag     = 'Q'
+	prefixActorPack   = 'A'
 
 	prefixClusterAddr    = 'k'
 	prefixClusterNode    = 'c'

@@ -496,7 +496,25 @@ func (s *Store) TagsFor(address string) ([]sanctions.Tag, error) {
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, s.fillActors(out)
+}
+
+// fillActors sets the actor categories of tags that name an actor.
+func (s *Store) fillActors(ts []sanctions.Tag) error {
+	if !slices.ContainsFunc(ts, func(t sanctions.Tag) bool { return t.Actor != "" }) {
+		return nil
+	}
+	cats, err := s.actorCategories()
+	if err != nil {
+		return err
+	}
+	for i := range ts {
+		ts[i].ActorCategories = cats[ts[i].Actor]
+	}
+	return nil
 }
 
 // TagPacks returns the stored tag pack headers, by name.
@@ -520,9 +538,13 @@ func (s *Store) TagPacks() ([]TagPack, error) {
 }
 
 // ForEachTag calls fn with every stored tag in force (of each pack's current
-// generation), in key order.
+// generation), in key order, with its actor's categories filled in.
 func (s *Store) ForEachTag(fn func(sanctions.Tag) error) error {
 	packs, err := s.TagPacks()
+	if err != nil {
+		return err
+	}
+	actors, err := s.actorCategories()
 	if err != nil {
 		return err
 	}
@@ -549,6 +571,7 @@ func (s *Store) ForEachTag(fn func(sanctions.Tag) error) error {
 			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &t) }); err != nil {
 				return fmt.Errorf("%w: tag %q: %v", ErrCorrupt, it.Item().Key(), err)
 			}
+			t.ActorCategories = actors[t.Actor]
 			if err := fn(t); err != nil {
 				return err
 			}
