@@ -620,3 +620,31 @@ func csvHeader(rec []string, m map[string]string) (map[string]int, error) {
 	}
 	return cols, nil
 }
+
+// ParseAnyFile reads a tag file of any kind: a CSV (by its .csv extension),
+// an ActorPack (a YAML document with an actors list and no tags), or a
+// TagPack. Exactly one of the results is non-nil without an error.
+func ParseAnyFile(ctx context.Context, path string, opt Options) (*Pack, *ActorPack, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if strings.EqualFold(filepath.Ext(path), ".csv") {
+		p, err := ParseCSV(ctx, bytes.NewReader(data), path, opt)
+		return p, nil, err
+	}
+	root, err := rootMapping(data, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys := map[string]bool{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		keys[root.Content[i].Value] = true
+	}
+	if keys["actors"] && !keys["tags"] {
+		ap, err := parseActorPack(ctx, data, path)
+		return nil, ap, err
+	}
+	p, err := parsePack(ctx, data, path, opt)
+	return p, nil, err
+}

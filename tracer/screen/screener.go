@@ -134,7 +134,7 @@ func New(st Store, opt Options) (*Screener, error) {
 	}
 	err = st.ForEachTag(func(t sanctions.Tag) error {
 		k := canonical(t.Address, opt)
-		s.tags[k] = append(s.tags[k], Tag{Pack: t.Pack, Label: t.Label, Actor: t.Actor, Category: t.Category, Abuse: t.Abuse, Risk: RiskCategory(t)})
+		s.tags[k] = append(s.tags[k], Tag{Pack: t.Pack, Label: t.Label, Actor: t.Actor, Category: t.Category, Abuse: t.Abuse, Risk: RiskCategory(t), ActorCategories: t.ActorCategories})
 		return nil
 	})
 	if err != nil {
