@@ -74,6 +74,7 @@ type Status struct {
 	TagPacks      []string `json:"tag_packs"`
 	Sources       int      `json:"source_groups"`
 	Index         *Index   `json:"index,omitempty"`
+	Policy        string   `json:"policy"` // name of the risk policy results are rated by
 }
 
 // Index describes the exposure index in force.
@@ -113,7 +114,7 @@ func New(st Store, opt Options) (*Screener, error) {
 	}
 	state := st.State()
 	s := &Screener{st: st, src: src, opt: opt, direct: map[string][]Designation{}, tags: map[string][]Tag{}, policy: policy.Default(),
-		status: Status{Network: state.Network, TipHeight: state.Height, TipHash: state.Hash.String(), SanctionsList: src.ListName,
+		status: Status{Policy: "default", Network: state.Network, TipHeight: state.Height, TipHash: state.Hash.String(), SanctionsList: src.ListName,
 			ListVersion: src.ListVersion, Sources: len(src.Groups), TagPacks: []string{}}}
 	packs, err := st.TagPacks()
 	if err != nil {
@@ -227,6 +228,7 @@ func (s *Screener) SetPolicy(p *policy.Policy) {
 		p = policy.Default()
 	}
 	s.policy = p
+	s.status.Policy = p.Name
 }
 
 // Policy returns the risk policy in force.
