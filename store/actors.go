@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,19 +16,39 @@ import (
 	"github.com/tracer-oss/tracer/sanctions/tags"
 )
 
-// ActorPack is one stored GraphSense ActorPack: the actors' ids, labels and
-// categories. Tags name an actor by id; reading a tag fills in its actor's
-// categories (sanctions.Tag.ActorCategories).
+// ActorPack describes one stored GraphSense ActorPack. Its actors (id,
+// label, categories) are stored one key each; tags name an actor by id, and
+// reading a tag fills in its actor's categories
+// (sanctions.Tag.ActorCategories).
 type ActorPack struct {
-	Name     string       `json:"name"` // file name; a reload of the same name replaces the pack
-	Title    string       `json:"title,omitempty"`
-	Source   string       `json:"source"`
-	LoadedAt time.Time    `json:"loaded_at"`
-	Gen      uint32       `json:"gen"` // a tag generation number, so exposure indexes notice a reload
-	Actors   []tags.Actor `json:"actors"`
+	Name     string    `json:"name"` // file name; a reload of the same name replaces the pack
+	Title    string    `json:"title,omitempty"`
+	Source   string    `json:"source"`
+	LoadedAt time.Time `json:"loaded_at"`
+	Gen      uint32    `json:"gen"`    // a tag generation number, so exposure indexes notice a reload
+	Actors   int       `json:"actors"` // how many
 }
 
 func actorPackKey(name string) []byte { return append([]byte{prefixActorPack}, name...) }
+
+func actorPrefix(id string) []byte { return append(append([]byte{prefixActor}, id...), 0) }
+
+func actorKey(id, pack string) []byte { return append(actorPrefix(id), pack...) }
+
+// actorKeysOf lists the actor keys of pack.
+func actorKeysOf(txn *badger.Txn, pack string) [][]byte {
+	var out [][]byte
+	prefix := []byte{prefixActor}
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+		k := it.Item().Key()
+		if i := bytes.IndexByte(k, 0); i >= 0 && string(k[i+1:]) == pack {
+			out = append(out, it.Item().KeyCopy(nil))
+		}
+	}
+	return out
+}
 
 // SaveActorPack stores ap under its file name, replacing a pack of the same
 // name, in one transaction. It returns the number of actors it replaced.
@@ -42,6 +63,12 @@ func (s *Store) SaveActorPack(ctx context.Context, ap *tags.ActorPack) (replaced
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	for _, a := range ap.Actors {
+		if a.ID == "" || strings.IndexByte(a.ID, 0) >= 0 {
+			return 0, fmt.Errorf("store: save actor pack %s: bad actor id %q", name, a.ID)
+		}
+	}
+	// One transaction: the old actors of the pack go, the new ones come.
 	err = s.db.Update(func(txn *badger.Txn) error {
 		gen, err := s.nextTagGen(txn)
 		if err != nil {
@@ -52,13 +79,23 @@ func (s *Store) SaveActorPack(ctx context.Context, ap *tags.ActorPack) (replaced
 			if err := json.Unmarshal(v, &old); err != nil {
 				return fmt.Errorf("%w: actor pack %s: %v", ErrCorrupt, name, err)
 			}
-			replaced = len(old.Actors)
+			replaced = old.Actors
 			return nil
 		})
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		h := ActorPack{Name: name, Title: ap.Title, Source: ap.Source, LoadedAt: time.Now().UTC().Truncate(time.Second), Gen: gen, Actors: ap.Actors}
+		for _, k := range actorKeysOf(txn, name) {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		for i := range ap.Actors {
+			if err := txn.Set(actorKey(ap.Actors[i].ID, name), mustJSON(&ap.Actors[i])); err != nil {
+				return err
+			}
+		}
+		h := ActorPack{Name: name, Title: ap.Title, Source: ap.Source, LoadedAt: time.Now().UTC().Truncate(time.Second), Gen: gen, Actors: len(ap.Actors)}
 		return txn.Set(actorPackKey(name), mustJSON(&h))
 	})
 	if err != nil {
@@ -105,21 +142,42 @@ func (s *Store) ActorPacks() ([]ActorPack, error) {
 }
 
 // actorCategories maps actor id → categories over every stored actor pack
-// (the first pack by name wins for an id in several).
+// (for an id in several packs, the first pack by name wins).
 func (s *Store) actorCategories() (map[string][]string, error) {
-	packs, err := s.ActorPacks()
-	if err != nil {
-		return nil, err
-	}
 	m := map[string][]string{}
-	for _, p := range packs {
-		for _, a := range p.Actors {
+	err := s.db.View(func(txn *badger.Txn) error {
+		prefix := []byte{prefixActor}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			var a tags.Actor
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &a) }); err != nil {
+				return fmt.Errorf("%w: actor %q: %v", ErrCorrupt, it.Item().Key(), err)
+			}
 			if _, ok := m[a.ID]; !ok && len(a.Categories) > 0 {
 				m[a.ID] = a.Categories
 			}
 		}
+		return nil
+	})
+	return m, err
+}
+
+// actorCategoriesOf reads the categories of one actor: one prefix seek.
+func (s *Store) actorCategoriesOf(txn *badger.Txn, id string) ([]string, error) {
+	prefix := actorPrefix(id)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+	defer it.Close()
+	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+		var a tags.Actor
+		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &a) }); err != nil {
+			return nil, fmt.Errorf("%w: actor %q: %v", ErrCorrupt, it.Item().Key(), err)
+		}
+		if len(a.Categories) > 0 {
+			return a.Categories, nil
+		}
 	}
-	return m, nil
+	return nil, nil
 }
 
 // RemoveTagPack deletes a stored tag pack (its header and every tag) or
@@ -137,13 +195,13 @@ func (s *Store) RemoveTagPack(name string) (int, error) {
 		for _, k := range [][]byte{tagPackKey(name), actorPackKey(name)} {
 			err := s.get(txn, k, func(v []byte) error {
 				var h struct {
-					Tags   int
-					Actors []json.RawMessage
+					Tags   int `json:"tags"`
+					Actors int `json:"actors"`
 				}
 				if err := json.Unmarshal(v, &h); err != nil {
 					return fmt.Errorf("%w: pack %s: %v", ErrCorrupt, name, err)
 				}
-				n += h.Tags + len(h.Actors)
+				n += h.Tags + h.Actors
 				return nil
 			})
 			if errors.Is(err, ErrNotFound) {
@@ -155,6 +213,13 @@ func (s *Store) RemoveTagPack(name string) (int, error) {
 			found = true
 			if err := txn.Delete(k); err != nil {
 				return err
+			}
+			if k[0] == prefixActorPack {
+				for _, ak := range actorKeysOf(txn, name) {
+					if err := txn.Delete(ak); err != nil {
+						return err
+					}
+				}
 			}
 		}
 		return nil

@@ -44,9 +44,11 @@ import (
 //	                                                                  other than the pack header's
 //	'Q'     pack name (n), 0x00, gen (4), seq (4)                     the 'G' key, so a reload deletes the pack's old
 //	                                                                  generations
-//	'A'     actor pack name (n)                                       JSON ActorPack: title, source, generation and
-//	                                                                  the actors (id, label, categories); tags read
-//	                                                                  their actor's categories from it
+//	'A'     actor pack name (n)                                       JSON ActorPack header: title, source,
+//	                                                                  generation, actor count
+//	'O'     actor id (n), 0x00, actor pack name (n)                   JSON tags.Actor (id, label, categories); a tag
+//	                                                                  naming the actor reads its categories with one
+//	                                                                  prefix seek (actor id, 0x00)
 //	'm'     "cluster-state" (13)                                      JSON ClusterState: next TxNum to cluster, next
 //	                                                                  address id, counters, change rules, size guard,
 //	                                                                  dirty flag (set while a commit writes)
@@ -110,6 +112,7 @@ const (
 	prefixTag         = 'G'
 	prefixPackTag     = 'Q'
 	prefixActorPack   = 'A'
+	prefixActor       = 'O'
 
 	prefixClusterAddr    = 'k'
 	prefixClusterNode    = 'c'

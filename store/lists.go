@@ -507,14 +507,19 @@ func (s *Store) fillActors(ts []sanctions.Tag) error {
 	if !slices.ContainsFunc(ts, func(t sanctions.Tag) bool { return t.Actor != "" }) {
 		return nil
 	}
-	cats, err := s.actorCategories()
-	if err != nil {
-		return err
-	}
-	for i := range ts {
-		ts[i].ActorCategories = cats[ts[i].Actor]
-	}
-	return nil
+	return s.db.View(func(txn *badger.Txn) error {
+		for i := range ts {
+			if ts[i].Actor == "" || strings.IndexByte(ts[i].Actor, 0) >= 0 {
+				continue
+			}
+			cats, err := s.actorCategoriesOf(txn, ts[i].Actor)
+			if err != nil {
+				return err
+			}
+			ts[i].ActorCategories = cats
+		}
+		return nil
+	})
 }
 
 // TagPacks returns the stored tag pack headers, by name.

@@ -309,7 +309,7 @@ func runTagsList(c *cli.Context) error {
 			views = append(views, packView{Name: p.Name, Kind: "tags", Title: p.Title, Source: p.Source, LoadedAt: p.LoadedAt, Count: p.Tags})
 		}
 		for _, p := range aps {
-			views = append(views, packView{Name: p.Name, Kind: "actors", Title: p.Title, Source: p.Source, LoadedAt: p.LoadedAt, Count: len(p.Actors)})
+			views = append(views, packView{Name: p.Name, Kind: "actors", Title: p.Title, Source: p.Source, LoadedAt: p.LoadedAt, Count: p.Actors})
 		}
 		if c.Bool("json") {
 			return printJSON(c, views)
