@@ -586,6 +586,10 @@ func ParseCSV(ctx context.Context, r io.Reader, name string, opt Options) (*Pack
 				p.Warnings = append(p.Warnings, fmt.Sprintf("%s:%d: lastmod %q: %v", name, line, s, err))
 			}
 		}
+		if t.Confidence == "" {
+			t.Confidence = "unknown" // the lowest level, as for TagPacks
+			p.NoConfidence++
+		}
 		p.Tags = append(p.Tags, t)
 	}
 }
