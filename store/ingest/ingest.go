@@ -19,8 +19,9 @@ import (
 
 // Config is one ingest run.
 type Config struct {
-	Paths       []string // blocks/ directories or single block files
-	Network     string   // "" detects it from the files
+	Paths       []string         // blocks/ directories or single block files
+	Format      blockfile.Format // the files' format; 0: detect
+	Network     string           // "" detects it from the files
 	StartHeight int32    // height of the first block of a pruned range; -1: genesis or BIP34
 	ToHeight    int32    // last height to ingest; -1: all
 	Workers     int      // decoders; 0: GOMAXPROCS
@@ -70,8 +71,13 @@ type Result struct {
 	Records      int           `json:"records"`        // block records in the files
 	Duplicates   int           `json:"duplicates"`     // records of a block already seen
 	Stale        int           `json:"stale"`          // blocks on losing forks, skipped
-	Orphans      int           `json:"orphans"`        // blocks after a gap, skipped
+	Orphans      int           `json:"orphans"`        // blocks after a gap, not stored
 	GapAfter     int32         `json:"gap_after"`      // the files' chain stops here though later blocks exist; -1 if not
+	Gap          *Gap          `json:"gap,omitempty"`  // the first gap: the missing block and where the next one is
+	// Unconnected: blocks that connect to neither the stored chain nor the
+	// files' chain, not stored.
+	Unconnected *Unconnected     `json:"not_connected,omitempty"`
+	Tails       []blockfile.Tail `json:"incomplete_tails,omitempty"` // files ending in an incomplete block, not stored
 	AlreadyHad   int           `json:"already_stored"` // best-chain blocks the store already held
 	Interrupted  bool          `json:"interrupted"`    // stopped by a signal at a block boundary
 	Elapsed      time.Duration `json:"elapsed_ns"`
@@ -106,26 +112,40 @@ func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 		}
 		net = n
 	}
-	src, err := blockfile.Open(cfg.Paths...)
+	src, err := blockfile.OpenWith(blockfile.Options{Format: cfg.Format, RawNet: net.Magic}, cfg.Paths...)
 	if err != nil {
 		return res, err
 	}
 	defer src.Close()
 
-	var stored known
+	sc := storedChain{tip: -1, first: -1}
 	if !state.Empty() {
-		stored = func(h chainhash.Hash) (int32, bool) {
+		sc = storedChain{tip: state.Height, first: state.StartHeight, height: func(h chainhash.Hash) (int32, bool) {
 			height, err := st.HeightOf(h)
 			return height, err == nil
-		}
+		}}
 	}
-	plan, err := planChain(ctx, src, net, cfg.StartHeight, stored)
+	plan, err := planChain(ctx, src, net, cfg.StartHeight, sc)
 	if err != nil {
 		return res, err
 	}
 	res.Network = plan.net.Name
-	res.Records, res.Duplicates, res.Stale, res.Orphans, res.GapAfter = plan.records, plan.dups, plan.stale, plan.orphans, plan.gapAfter
+	res.Records, res.Duplicates, res.Stale, res.Orphans = plan.records, plan.dups, plan.stale, plan.orphans
+	res.Gap, res.Unconnected, res.Tails = plan.gap, plan.unconnected, plan.tails
+	if plan.gap != nil {
+		res.GapAfter = plan.gap.After
+	}
 	res.ToHeight = state.Height
+	if len(plan.chain) == 0 && plan.gap == nil && plan.unconnected == nil {
+		msg := fmt.Sprintf("%v", cfg.Paths)
+		if len(cfg.Paths) == 1 {
+			msg = cfg.Paths[0]
+		}
+		if len(plan.tails) > 0 {
+			return res, fmt.Errorf("%w: no complete block in %s (it ends in an incomplete one: %s)", ErrNoBlocks, msg, plan.tails[0])
+		}
+		return res, fmt.Errorf("%w in %s (empty, or only zeros as Bitcoin Core preallocates)", ErrNoBlocks, msg)
+	}
 	if len(plan.chain) == 0 {
 		return res, nil
 	}
@@ -284,6 +304,13 @@ type decoded struct {
 	allOuts []store.Output  // every output, in block order
 	size    uint32
 	weight  uint32
+	// Witness data (BIP141): whether any transaction has it, the
+	// coinbase's commitment and its witness reserved value.
+	witness       bool
+	hasCommitment bool
+	commitment    [32]byte
+	reserved      [32]byte
+	reservedOK    bool
 }
 
 // scannedTx is one transaction of a decoded block.
@@ -291,6 +318,8 @@ type scannedTx struct {
 	id         chainhash.Hash
 	size, base uint32 // serialized size with and without witness
 	vsize      uint32
+	segwit     bool
+	wid        chainhash.Hash // wtxid, when segwit
 	nIn, nOut  int
 	ins        []wire.OutPoint // previous outpoints, a part of decoded.prevs
 	outs       []store.Output  // a part of decoded.allOuts
@@ -427,7 +456,41 @@ func decodeRaw(raw []byte, height int32, hash chainhash.Hash) (*decoded, error) 
 	if root := merkleRoot(ids); root != d.header.MerkleRoot {
 		return nil, where(fmt.Errorf("merkle root %s does not match header %s", root, d.header.MerkleRoot))
 	}
+	if err := checkWitness(d, ids); err != nil {
+		return nil, where(err)
+	}
 	return d, nil
+}
+
+// checkWitness checks a block's witness data against the commitment in its
+// coinbase (BIP141), as a node does: the witness merkle root of the wtxids
+// (the coinbase's counted as zero), hashed with the coinbase's witness
+// reserved value. The txids merkle root does not cover witness data, so
+// this is what catches altered witnesses. ids is reused.
+func checkWitness(d *decoded, ids []chainhash.Hash) error {
+	if !d.witness {
+		return nil // nothing to commit to; a node checks no commitment then either
+	}
+	if !d.hasCommitment {
+		return errors.New("transactions carry witness data but the coinbase has no witness commitment")
+	}
+	if !d.reservedOK {
+		return errors.New("the coinbase's witness is not a single 32-byte reserved value")
+	}
+	ids[0] = chainhash.Hash{}
+	for i := 1; i < len(d.txs); i++ {
+		if d.txs[i].segwit {
+			ids[i] = d.txs[i].wid
+		}
+	}
+	var buf [64]byte
+	root := merkleRoot(ids)
+	copy(buf[:32], root[:])
+	copy(buf[32:], d.reserved[:])
+	if c := chainhash.DoubleHashH(buf[:]); c != chainhash.Hash(d.commitment) {
+		return fmt.Errorf("the witness data does not match the coinbase's witness commitment %x (it hashes to %x)", d.commitment, c[:])
+	}
+	return nil
 }
 
 // maxSatoshi is the most an output may pay (consensus: 21 million BTC); the
