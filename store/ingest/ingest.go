@@ -22,11 +22,11 @@ type Config struct {
 	Paths       []string         // blocks/ directories or single block files
 	Format      blockfile.Format // the files' format; 0: detect
 	Network     string           // "" detects it from the files
-	StartHeight int32    // height of the first block of a pruned range; -1: genesis or BIP34
-	ToHeight    int32    // last height to ingest; -1: all
-	Workers     int      // decoders; 0: GOMAXPROCS
-	CacheTxs    int      // transactions kept in the input-resolution cache; 0: 1,000,000
-	CommitTxs   int      // transactions per committed batch; 0: 200,000
+	StartHeight int32            // height of the first block of a pruned range; -1: genesis or BIP34
+	ToHeight    int32            // last height to ingest; -1: all
+	Workers     int              // decoders; 0: GOMAXPROCS
+	CacheTxs    int              // transactions kept in the input-resolution cache; 0: 1,000,000
+	CommitTxs   int              // transactions per committed batch; 0: 200,000
 	Logger      *slog.Logger
 	// Progress, if set, is called about once a second and at the end.
 	Progress func(Progress)
@@ -59,33 +59,33 @@ type Progress struct {
 
 // Result summarises a run.
 type Result struct {
-	Network      string        `json:"network"`
-	FromHeight   int32         `json:"from_height"` // first block written; -1 when none
-	ToHeight     int32         `json:"to_height"`   // store tip after the run
-	Blocks       int64         `json:"blocks"`
-	Txs          int64         `json:"txs"`
-	Inputs       int64         `json:"inputs"`
-	Outputs      int64         `json:"outputs"`
-	External     int64         `json:"external_inputs"` // inputs spending before the store's first block
-	Bytes        int64         `json:"bytes"`
-	Records      int           `json:"records"`        // block records in the files
-	Duplicates   int           `json:"duplicates"`     // records of a block already seen
-	Stale        int           `json:"stale"`          // blocks on losing forks, skipped
-	Orphans      int           `json:"orphans"`        // blocks after a gap, not stored
-	GapAfter     int32         `json:"gap_after"`      // the files' chain stops here though later blocks exist; -1 if not
-	Gap          *Gap          `json:"gap,omitempty"`  // the first gap: the missing block and where the next one is
+	Network    string `json:"network"`
+	FromHeight int32  `json:"from_height"` // first block written; -1 when none
+	ToHeight   int32  `json:"to_height"`   // store tip after the run
+	Blocks     int64  `json:"blocks"`
+	Txs        int64  `json:"txs"`
+	Inputs     int64  `json:"inputs"`
+	Outputs    int64  `json:"outputs"`
+	External   int64  `json:"external_inputs"` // inputs spending before the store's first block
+	Bytes      int64  `json:"bytes"`
+	Records    int    `json:"records"`       // block records in the files
+	Duplicates int    `json:"duplicates"`    // records of a block already seen
+	Stale      int    `json:"stale"`         // blocks on losing forks, skipped
+	Orphans    int    `json:"orphans"`       // blocks after a gap, not stored
+	GapAfter   int32  `json:"gap_after"`     // the files' chain stops here though later blocks exist; -1 if not
+	Gap        *Gap   `json:"gap,omitempty"` // the first gap: the missing block and where the next one is
 	// Unconnected: blocks that connect to neither the stored chain nor the
 	// files' chain, not stored.
-	Unconnected *Unconnected     `json:"not_connected,omitempty"`
-	Tails       []blockfile.Tail `json:"incomplete_tails,omitempty"` // files ending in an incomplete block, not stored
-	AlreadyHad   int           `json:"already_stored"` // best-chain blocks the store already held
-	Interrupted  bool          `json:"interrupted"`    // stopped by a signal at a block boundary
-	Elapsed      time.Duration `json:"elapsed_ns"`
-	CacheMisses  int64         `json:"cache_misses"` // inputs resolved from the store instead of the cache
-	CacheEvicted int64         `json:"cache_evicted"`
-	BulkTo       int32         `json:"bulk_loaded_to"` // last height of the bulk load; -1: none
-	Reorgs       int           `json:"reorgs"`         // best-chain switches undone
-	Undone       int           `json:"undone_blocks"`  // blocks undone by them
+	Unconnected  *Unconnected     `json:"not_connected,omitempty"`
+	Tails        []blockfile.Tail `json:"incomplete_tails,omitempty"` // files ending in an incomplete block, not stored
+	AlreadyHad   int              `json:"already_stored"`             // best-chain blocks the store already held
+	Interrupted  bool             `json:"interrupted"`                // stopped by a signal at a block boundary
+	Elapsed      time.Duration    `json:"elapsed_ns"`
+	CacheMisses  int64            `json:"cache_misses"` // inputs resolved from the store instead of the cache
+	CacheEvicted int64            `json:"cache_evicted"`
+	BulkTo       int32            `json:"bulk_loaded_to"` // last height of the bulk load; -1: none
+	Reorgs       int              `json:"reorgs"`         // best-chain switches undone
+	Undone       int              `json:"undone_blocks"`  // blocks undone by them
 }
 
 // Run ingests the best chain found in cfg.Paths into st, after the store's tip.
