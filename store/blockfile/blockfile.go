@@ -345,8 +345,11 @@ func (s *Source) detect(f *File, want Format) (Format, error) {
 			f.c = nil
 		}
 		f.r, f.Size = bytes.NewReader(data), int64(len(data))
-		if len(data) >= 4 && framedMagic(data) {
+		if len(data) == 0 || len(data) >= 4 && framedMagic(data) {
 			return FormatFramed, nil
+		}
+		if !rawHeader(data[:min(len(data), HeaderSize)]) {
+			return 0, &Error{File: f.Path, Err: fmt.Errorf("%w: hex text that decodes to no block (%s)", ErrNotBlocks, describe(data[:min(len(data), 512)]))}
 		}
 		return FormatRaw, nil
 	}

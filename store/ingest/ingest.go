@@ -294,8 +294,10 @@ func rollback(ctx context.Context, st *store.Store, to int32, cfg Config, res *R
 	return nil
 }
 
-// decoded is one block ready for the writer (see scanBlock).
+// decoded is one block ready for the writer (see scanBlock), or the error
+// that stopped its loader.
 type decoded struct {
+	err     error
 	height  int32
 	hash    chainhash.Hash
 	header  wire.BlockHeader
@@ -370,7 +372,9 @@ func pipeline(ctx context.Context, count int, target int32, load func(ctx contex
 			for j := range jobs {
 				d, err := load(gctx, j.i, &buf)
 				if err != nil {
-					return err
+					// In order: the writer stores the blocks before it.
+					j.out <- &decoded{err: err}
+					return nil
 				}
 				j.out <- d
 			}
@@ -393,6 +397,19 @@ func pipeline(ctx context.Context, count int, target int32, load func(ctx contex
 			case <-gctx.Done():
 				w.batch.Cancel()
 				return gctx.Err()
+			}
+			if d.err != nil {
+				// A block that cannot be read or fails its checks: the
+				// chain before it is kept.
+				if w.res.Blocks == 0 {
+					w.batch.Cancel()
+					return d.err
+				}
+				if err := w.commit(true); err != nil {
+					return err
+				}
+				report(true)
+				return d.err
 			}
 			if err := w.block(d); err != nil {
 				w.batch.Cancel()
