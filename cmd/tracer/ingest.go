@@ -125,18 +125,17 @@ func runIngest(c *cli.Context) error {
 		fmt.Fprintf(w, "skipped %d duplicate block records\n", res.Duplicates)
 	}
 	if g := res.Gap; g != nil {
-		next := "of unknown height"
-		if g.NextHeight >= 0 {
-			next = fmt.Sprintf("at height %d", g.NextHeight)
+		if g.NextHeight < 0 {
+			fmt.Fprintf(w, "stopped after height %d: %d later blocks do not connect; the first, %s in %s at byte %d, builds on block %s, which is in neither the files nor the store (a missing block, or unrelated blocks). Ingest files holding it to continue.\n",
+				g.After, g.Blocks, g.Next, g.File, g.Offset, g.Missing)
+		} else {
+			missing := fmt.Sprintf("block %d (%s) is", g.After+1, g.Missing)
+			if g.NextHeight > g.After+2 {
+				missing = fmt.Sprintf("blocks %d–%d (the last %s) are", g.After+1, g.NextHeight-1, g.Missing)
+			}
+			fmt.Fprintf(w, "stopped at a gap after height %d: %s missing from the files; %d later blocks were not stored, the first at height %d in %s at byte %d. Ingest files holding the missing blocks to continue.\n",
+				g.After, missing, g.Blocks, g.NextHeight, g.File, g.Offset)
 		}
-		missing := fmt.Sprintf("block %s", g.Missing)
-		if g.NextHeight == g.After+2 {
-			missing = fmt.Sprintf("block %d (%s)", g.After+1, g.Missing)
-		} else if g.NextHeight > g.After+2 {
-			missing = fmt.Sprintf("blocks %d–%d (the last %s)", g.After+1, g.NextHeight-1, g.Missing)
-		}
-		fmt.Fprintf(w, "stopped at a gap after height %d: %s missing from the files; %d later blocks were not stored, the first %s in %s at byte %d. Ingest files holding the missing blocks to continue.\n",
-			g.After, missing, g.Blocks, next, g.File, g.Offset)
 	}
 	if u := res.Unconnected; u != nil {
 		fmt.Fprintf(w, "%d blocks not connected to the stored chain, not stored: the first, %s in %s at byte %d: %s\n", u.Blocks, u.Hash, u.File, u.Offset, u.Reason)

@@ -323,16 +323,22 @@ func dropTails(src *blockfile.Source, nodes map[chainhash.Hash]*node, last map[i
 		if _, err := decodeRaw(raw, -1, n.hash); err == nil || !bytes.Equal(raw[len(raw)-16:], make([]byte, 16)) {
 			continue // complete, or corrupt (refused when it is read)
 		}
-		plan.tails = append(plan.tails, blockfile.Tail{File: src.Files[file].Path, Offset: rec.Offset - 8, Bytes: int64(rec.Len) + 8,
-			Reason: fmt.Sprintf("block %s is incomplete (its last bytes are zero)", n.hash)})
 		n.dropped = true
 		for _, alt := range n.alts {
 			if raw, err := src.ReadBlock(alt, nil); err == nil {
 				if _, err := decodeRaw(raw, -1, n.hash); err == nil {
-					n.rec, n.dropped = alt, false
+					n.rec, n.dropped = alt, false // a complete copy
 					break
 				}
 			}
+		}
+		if n.dropped {
+			off := rec.Offset
+			if src.Files[file].Format == blockfile.FormatFramed {
+				off -= 8
+			}
+			plan.tails = append(plan.tails, blockfile.Tail{File: src.Files[file].Path, Offset: off, Bytes: int64(rec.Len) + rec.Offset - off,
+				Reason: fmt.Sprintf("block %s is incomplete (its last bytes are zero)", n.hash)})
 		}
 	}
 }
