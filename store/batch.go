@@ -186,6 +186,15 @@ func (s *Store) NewBulkBatch() (*Batch, error) {
 	return &Batch{s: s, wb: s.db.NewWriteBatch(), bulk: bw}, nil
 }
 
+// OnBulkProgress sets a function EndBulk calls about once a second while it
+// merges the sorted runs into the store (done and total writes), the
+// longest part of a bulk load's end.
+func (b *Batch) OnBulkProgress(fn func(done, total int64)) {
+	if b.bulk != nil {
+		b.bulk.progress = fn
+	}
+}
+
 // Bulk reports whether the batch is still bulk loading.
 func (b *Batch) Bulk() bool { return b.bulk != nil }
 

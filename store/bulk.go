@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 	"unsafe"
 
 	"github.com/dgraph-io/badger/v4"
@@ -51,6 +52,8 @@ type bulkWriter struct {
 	spilled   *entryBuf
 	spareEnts []bufEntry
 	scratch   []bufEntry // for sorting; used by one spill at a time
+	entries   int64      // writes buffered in all runs
+	progress  func(done, total int64)
 }
 
 func (s *Store) newBulkWriter() (*bulkWriter, error) {
@@ -66,6 +69,7 @@ func (s *Store) newBulkWriter() (*bulkWriter, error) {
 
 func (w *bulkWriter) set(k, v []byte) error {
 	w.buf.add(k, v)
+	w.entries++
 	w.size += len(k) + len(v) + int(unsafe.Sizeof(bufEntry{}))
 	if w.size >= w.runBytes {
 		return w.spill()
@@ -277,13 +281,25 @@ func (w *bulkWriter) finish(st State) error {
 		written <- err
 	}()
 	buf := z.NewBuffer(8<<20, "tracer.bulk")
+	report := func(done int64) {
+		if w.progress != nil {
+			w.progress(done, w.entries)
+		}
+	}
+	report(0)
 	merge := func() error {
 		// The key in hand is copied: the reader it came from reuses its
 		// buffer. Equal keys: the later run's value wins; emit once.
 		var pk, pv []byte
 		have := false
+		var done int64
+		last := time.Now()
 		for h.Len() > 0 {
 			r := h[0]
+			if done++; done%(1<<16) == 0 && time.Since(last) >= time.Second {
+				last = time.Now()
+				report(done)
+			}
 			if have && !bytes.Equal(pk, r.k) {
 				appendStreamKV(buf, pk, pv)
 				if buf.LenNoPadding() >= 4<<20 {
@@ -319,6 +335,7 @@ func (w *bulkWriter) finish(st State) error {
 	if err := sw.Flush(); err != nil {
 		return fmt.Errorf("store: bulk load: %w", err)
 	}
+	report(w.entries)
 	return w.s.db.Update(func(txn *badger.Txn) error {
 		if err := txn.Set(keySchema, binary.BigEndian.AppendUint32(nil, SchemaVersion)); err != nil {
 			return err

@@ -160,6 +160,7 @@ type progress struct {
 	tty   bool
 	last  time.Time
 	drawn bool
+	merge time.Duration // when the merge phase began
 }
 
 func newProgress(w any) *progress {
@@ -180,13 +181,33 @@ func (p *progress) ingest(pr ingest.Progress) {
 	}
 	p.last = time.Now()
 	secs := pr.Elapsed.Seconds()
-	done := float64(pr.Height+1) / float64(pr.TargetHeight+1)
-	eta := "?"
-	if done > 0 && done < 1 {
-		eta = time.Duration(secs / done * (1 - done) * float64(time.Second)).Round(time.Second).String()
+	var done float64
+	var line string
+	switch pr.Phase {
+	case ingest.PhaseHeaders:
+		done = float64(pr.Step) / float64(max(pr.Steps, 1))
+		line = fmt.Sprintf("reading block headers: %.1f of %.1f GB", float64(pr.Step)/1e9, float64(pr.Steps)/1e9)
+	case ingest.PhaseMerge:
+		// The bulk load's last part: the ETA of the blocks is not the end.
+		done = float64(pr.Step) / float64(max(pr.Steps, 1))
+		if p.merge == 0 {
+			p.merge = pr.Elapsed
+		}
+		eta := "?"
+		if done > 0 && done < 1 {
+			s := (pr.Elapsed - p.merge).Seconds()
+			eta = time.Duration(s / done * (1 - done) * float64(time.Second)).Round(time.Second).String()
+		}
+		line = fmt.Sprintf("writing the store: merged %d of %d sorted writes (%.0f%%) of blocks to %d  ETA %s", pr.Step, pr.Steps, 100*done, pr.Height, eta)
+	default:
+		done = float64(pr.Height+1) / float64(pr.TargetHeight+1)
+		eta := "?"
+		if done > 0 && done < 1 {
+			eta = time.Duration(secs / done * (1 - done) * float64(time.Second)).Round(time.Second).String()
+		}
+		line = fmt.Sprintf("height %d/%d  %.0f blk/s  %.0f tx/s  %.1f MB/s  blocks ETA %s",
+			pr.Height, pr.TargetHeight, float64(pr.Blocks)/secs, float64(pr.Txs)/secs, float64(pr.Bytes)/1e6/secs, eta)
 	}
-	line := fmt.Sprintf("height %d/%d  %.0f blk/s  %.0f tx/s  %.1f MB/s  ETA %s",
-		pr.Height, pr.TargetHeight, float64(pr.Blocks)/secs, float64(pr.Txs)/secs, float64(pr.Bytes)/1e6/secs, eta)
 	if p.tty {
 		const width = 24
 		n := int(done * width)

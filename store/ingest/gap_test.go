@@ -138,3 +138,33 @@ func TestTruncatedTail(t *testing.T) {
 		}
 	})
 }
+
+// TestProgressPhases (issue 17 #19): progress covers every phase of a bulk
+// load: the header pass, the blocks, and the merge of the sorted runs into
+// the store, which ends with all writes merged before the run reports done.
+func TestProgressPhases(t *testing.T) {
+	blocks := regtestChain(t)
+	var got []ingest.Progress
+	st := storetest.Open(t)
+	res := run(t, st, ingest.Config{Paths: []string{writeDir(t, blocks)}, Progress: func(p ingest.Progress) { got = append(got, p) }})
+	if res.BulkTo < 0 {
+		t.Fatal("not a bulk load")
+	}
+	phases := map[ingest.Phase]int{}
+	var lastMerge ingest.Progress
+	for i, p := range got {
+		phases[p.Phase]++
+		if p.Phase == ingest.PhaseMerge {
+			lastMerge = p
+		}
+		if p.Done && i != len(got)-1 {
+			t.Fatalf("progress after done: %+v", got[i+1:])
+		}
+	}
+	if phases[ingest.PhaseHeaders] == 0 || phases[ingest.PhaseMerge] < 2 || !got[len(got)-1].Done {
+		t.Fatalf("phases %v, last %+v", phases, got[len(got)-1])
+	}
+	if lastMerge.Steps == 0 || lastMerge.Step != lastMerge.Steps {
+		t.Fatalf("last merge report %+v", lastMerge)
+	}
+}

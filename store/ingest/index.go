@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"time"
 
 	"github.com/btcsuite/btcd/blockchain"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -79,14 +80,27 @@ type storedChain struct {
 // < 0 means unknown; net.Name == "" means detect from the files' magic.
 // Blocks after a missing one are a gap, blocks that connect nowhere are
 // unconnected: neither counts as stale.
-func planChain(ctx context.Context, src *blockfile.Source, net network.Network, startHeight int32, sc storedChain) (*chainPlan, error) {
+// report, if set, is called about once a second with the bytes read.
+func planChain(ctx context.Context, src *blockfile.Source, net network.Network, startHeight int32, sc storedChain, report func(done, total int64)) (*chainPlan, error) {
 	plan := &chainPlan{}
 	nodes := map[chainhash.Hash]*node{}
 	var order []*node
 	last := map[int]blockfile.Record{} // each file's last record
+	var total, before int64            // bytes in all files, in the files before the current one
+	for _, f := range src.Files {
+		total += f.Size
+	}
+	file, tick := 0, time.Now()
 	err := src.Scan(ctx, func(rec blockfile.Record, raw []byte) error {
 		plan.records++
 		last[rec.File] = rec
+		for ; file < rec.File; file++ {
+			before += src.Files[file].Size
+		}
+		if report != nil && plan.records%256 == 0 && time.Since(tick) >= time.Second {
+			tick = time.Now()
+			report(before+rec.Offset, total)
+		}
 		if plan.net.Name == "" {
 			n, ok := network.ByMagic(rec.Magic)
 			if !ok {
@@ -114,6 +128,9 @@ func planChain(ctx context.Context, src *blockfile.Source, net network.Network, 
 	})
 	if err != nil {
 		return nil, err
+	}
+	if report != nil {
+		report(total, total)
 	}
 	plan.tails = src.Tails
 	if plan.net.Name == "" {

@@ -46,8 +46,24 @@ type Config struct {
 	OnReorg func(store.RollbackResult)
 }
 
+// Phase is a part of a run, for progress.
+type Phase string
+
+const (
+	// PhaseHeaders reads every block header of the files (Step and Steps
+	// count bytes).
+	PhaseHeaders Phase = "headers"
+	// PhaseBlocks decodes and writes the chain's blocks.
+	PhaseBlocks Phase = "blocks"
+	// PhaseMerge ends a bulk load: the sorted runs are merged into the
+	// store's tables (Step and Steps count writes).
+	PhaseMerge Phase = "merge"
+)
+
 // Progress is a snapshot of a run.
 type Progress struct {
+	Phase        Phase
+	Step, Steps  int64 // work done and total in PhaseHeaders and PhaseMerge
 	Height       int32 // last block written
 	TargetHeight int32 // last block to write
 	Blocks       int64
@@ -125,7 +141,13 @@ func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 			return height, err == nil
 		}}
 	}
-	plan, err := planChain(ctx, src, net, cfg.StartHeight, sc)
+	var headers func(done, total int64)
+	if cfg.Progress != nil {
+		headers = func(done, total int64) {
+			cfg.Progress(Progress{Phase: PhaseHeaders, Step: done, Steps: total, Height: state.Height, TargetHeight: -1, Elapsed: time.Since(start)})
+		}
+	}
+	plan, err := planChain(ctx, src, net, cfg.StartHeight, sc, headers)
 	if err != nil {
 		return res, err
 	}
@@ -226,6 +248,7 @@ func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	w.onMerge(cfg, todo[len(todo)-1].height, start)
 	load := func(_ context.Context, i int, buf *[]byte) (*decoded, error) { return decodeBlock(src, todo[i], buf) }
 	err = pipeline(ctx, len(todo), todo[len(todo)-1].height, load, cfg, w, start)
 	res.Elapsed = time.Since(start)
@@ -241,6 +264,17 @@ func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 		return res, nil
 	}
 	return res, err
+}
+
+// onMerge reports a bulk load's merge as PhaseMerge progress.
+func (w *writer) onMerge(cfg Config, target int32, start time.Time) {
+	if cfg.Progress == nil {
+		return
+	}
+	w.batch.OnBulkProgress(func(done, total int64) {
+		cfg.Progress(Progress{Phase: PhaseMerge, Step: done, Steps: total, Height: w.state.Height, TargetHeight: target,
+			Blocks: w.res.Blocks, Txs: w.res.Txs, Bytes: w.res.Bytes, Elapsed: time.Since(start)})
+	})
 }
 
 func (cfg Config) withDefaults() Config {
@@ -387,7 +421,7 @@ func pipeline(ctx context.Context, count int, target int32, load func(ctx contex
 		last := time.Now()
 		report := func(done bool) {
 			if cfg.Progress != nil {
-				cfg.Progress(Progress{Height: w.state.Height, TargetHeight: target, Blocks: w.res.Blocks, Txs: w.res.Txs, Bytes: w.res.Bytes, Elapsed: time.Since(start), Done: done})
+				cfg.Progress(Progress{Phase: PhaseBlocks, Height: w.state.Height, TargetHeight: target, Blocks: w.res.Blocks, Txs: w.res.Txs, Bytes: w.res.Bytes, Elapsed: time.Since(start), Done: done})
 			}
 		}
 		for ch := range futures {
