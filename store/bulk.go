@@ -83,6 +83,9 @@ func (w *bulkWriter) spill() error {
 	if err := w.wait(); err != nil {
 		return err
 	}
+	if err := w.s.CheckSpace(int64(w.size)); err != nil {
+		return err
+	}
 	run := &entryBuf{arenas: w.buf.arenas, ents: w.buf.ents}
 	name := filepath.Join(w.dir, fmt.Sprintf("run%05d", len(w.runs)))
 	w.runs = append(w.runs, name)
@@ -99,7 +102,7 @@ func (w *bulkWriter) wait() error {
 	if w.spilling == nil {
 		return nil
 	}
-	err := <-w.spilling
+	err := w.s.asNoSpace(<-w.spilling)
 	w.spilling = nil
 	w.spareEnts = w.spilled.ents[:0]
 	for _, a := range w.spilled.arenas {
@@ -241,6 +244,16 @@ func (w *bulkWriter) finish(st State) error {
 	if err := w.wait(); err != nil {
 		return err
 	}
+	// The tables take at most what the runs take (they are compressed).
+	need := int64(w.size)
+	for _, name := range w.runs {
+		if fi, err := os.Stat(name); err == nil {
+			need += fi.Size()
+		}
+	}
+	if err := w.s.CheckSpace(need); err != nil {
+		return err
+	}
 	w.buf.sort(&w.scratch)
 	var readers []*runReader
 	for i, name := range w.runs {
@@ -330,10 +343,10 @@ func (w *bulkWriter) finish(st State) error {
 	}
 	if err != nil {
 		sw.Cancel()
-		return fmt.Errorf("store: bulk load: %w", err)
+		return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
 	}
 	if err := sw.Flush(); err != nil {
-		return fmt.Errorf("store: bulk load: %w", err)
+		return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
 	}
 	report(w.entries)
 	return w.s.db.Update(func(txn *badger.Txn) error {
