@@ -176,6 +176,10 @@ func (p *progress) ingest(pr ingest.Progress) {
 	if p.w == nil || pr.Done {
 		return
 	}
+	// The ends of short phases are noise.
+	if pr.Phase == ingest.PhaseHeaders && pr.Elapsed < 2*time.Second || pr.Phase == ingest.PhaseMerge && (pr.Step == 0 || pr.Step == pr.Steps) {
+		return
+	}
 	if !p.tty && time.Since(p.last) < 5*time.Second {
 		return
 	}
