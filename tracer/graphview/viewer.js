@@ -9,7 +9,7 @@
   var NS = "http://www.w3.org/2000/svg";
   var FANOUT = 12; // more leaves than this under one node are drawn as a group
   var COLW = 250, ROWH = 48, NW = 190, NH = 34;
-  var HIT = "#d62728", SEED = "#ffbf00", HOLD = "#9ecae1";
+  var HIT = "#d62728", SEED = "#ffbf00", HOLD = "#1f77b4";
   var CATEGORY = { sanctioned: "#9467bd", exchange: "#2ca02c", mixer: "#8c564b", mixing_service: "#8c564b",
     gambling: "#e377c2", darknet: "#17becf", ransomware: "#bcbd22", coinbase: "#c7c7c7", scam: "#ff9896" };
 
@@ -247,7 +247,7 @@
     frag = document.createDocumentFragment();
     v.nodes.forEach(function (n) {
       var p = pos[n.id];
-      var cls = "gv-node" + (n.hit ? " gv-hit" : "") + (n.on_path ? " gv-path" : "") + (n.kind === "group" ? " gv-group" : "") +
+      var cls = "gv-node" + (n.hit ? " gv-hit" : "") + (n.end === "holding" && !n.hit ? " gv-holding" : "") + (n.on_path ? " gv-path" : "") + (n.kind === "group" ? " gv-group" : "") +
         (n.id === self.sel ? " gv-sel" : "") + (n.note ? " gv-noted" : "");
       var attrs = { "class": cls, transform: "translate(" + p.x + "," + p.y + ")", "data-id": n.id, "data-kind": n.kind };
       if (n.kind === "tx") attrs["data-txid"] = n.txid;
