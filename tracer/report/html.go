@@ -130,7 +130,10 @@ func (rd Renderer) HTML(w io.Writer, r *tracer.Result) error {
 		v.Backward, v.W = true, backwardWords
 		v.Title = "Source of funds report"
 	}
-	gm := graphview.FromResult(r, graphview.Options{})
+	gm := rd.Graph
+	if gm == nil {
+		gm = graphview.FromResult(r, graphview.Options{})
+	}
 	gjs, err := graphview.JS(gm)
 	if err != nil {
 		return fmt.Errorf("report: html: %w", err)
