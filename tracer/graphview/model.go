@@ -75,7 +75,13 @@ type Graph struct {
 	// Truncated: the trace's graph was capped (tracer.Result.GraphTruncated).
 	Truncated bool `json:"truncated,omitempty"`
 
-	byID map[string]int
+	byID  map[string]int
+	edges map[edgeKey]bool
+}
+
+type edgeKey struct {
+	from, to string
+	vout     uint32
 }
 
 // Options tune FromResult.
@@ -126,11 +132,17 @@ func (g *Graph) Add(n Node) *Node {
 
 // AddEdge adds e unless an edge with the same ends and output exists.
 func (g *Graph) AddEdge(e Edge) {
-	for _, o := range g.Edges {
-		if o.From == e.From && o.To == e.To && o.Vout == e.Vout {
-			return
+	if g.edges == nil {
+		g.edges = make(map[edgeKey]bool, len(g.Edges))
+		for _, o := range g.Edges {
+			g.edges[edgeKey{o.From, o.To, o.Vout}] = true
 		}
 	}
+	k := edgeKey{e.From, e.To, e.Vout}
+	if g.edges[k] {
+		return
+	}
+	g.edges[k] = true
 	g.Edges = append(g.Edges, e)
 }
 

@@ -84,9 +84,6 @@
     this.counts = h("span", { "class": "gv-counts" }, "", bar);
     var main = h("div", { "class": "gv-main" }, null, root);
     this.svg = el("svg", { "class": "gv-svg", "role": "img", "aria-label": "flow graph" }, main);
-    var defs = el("defs", {}, this.svg);
-    var m = el("marker", { id: "gv-arrow", viewBox: "0 0 10 10", refX: "10", refY: "5", markerWidth: "7", markerHeight: "7", orient: "auto-start-reverse" }, defs);
-    el("path", { d: "M0,0 L10,5 L0,10 z", fill: "#8c8c8c" }, m);
     this.gEdges = el("g", { "class": "gv-edges" }, this.svg);
     this.gNodes = el("g", { "class": "gv-nodes" }, this.svg);
     this.details = h("div", { "class": "gv-details" }, null, main);
@@ -234,17 +231,26 @@
     this.gEdges.textContent = ""; this.gNodes.textContent = "";
     var maxT = 1;
     v.edges.forEach(function (e) { maxT = Math.max(maxT, e.tainted_sat || 0); });
-    var frag = document.createDocumentFragment();
+    // Edges in a few path elements (by width band and path highlight), and
+    // their arrowheads in one filled path each: thousands of edges stay cheap.
+    var bands = {}, heads = { n: [], p: [] };
     v.edges.forEach(function (e) {
       var a = pos[e.from], b = pos[e.to];
       if (!a || !b) return;
       var x1 = a.x + NW, y1 = a.y + NH / 2, x2 = b.x, y2 = b.y + NH / 2, dx = Math.max(40, (x2 - x1) / 2);
-      var w = 1 + 4 * Math.sqrt((e.tainted_sat || 0) / maxT);
-      el("path", { "class": "gv-edge" + (e.on_path ? " gv-path" : ""), d: "M" + x1 + "," + y1 + " C" + (x1 + dx) + "," + y1 + " " + (x2 - dx) + "," + y2 + " " + x2 + "," + y2,
-        "stroke-width": w.toFixed(1), "marker-end": "url(#gv-arrow)" }, frag);
+      var w = Math.round(1 + 4 * Math.sqrt((e.tainted_sat || 0) / maxT)), k = (e.on_path ? "p" : "n") + w;
+      (bands[k] = bands[k] || []).push("M" + x1 + "," + y1 + "C" + (x1 + dx) + "," + y1 + " " + (x2 - dx - 8) + "," + y2 + " " + (x2 - 8) + "," + y2);
+      heads[e.on_path ? "p" : "n"].push("M" + x2 + "," + y2 + "l-9,-4.5v9z");
     });
+    var frag = document.createDocumentFragment();
+    Object.keys(bands).sort().forEach(function (k) {
+      el("path", { "class": "gv-edge" + (k[0] === "p" ? " gv-path" : ""), d: bands[k].join(""), "stroke-width": k.slice(1) }, frag);
+    });
+    if (heads.n.length) el("path", { d: heads.n.join(""), fill: "#8c8c8c" }, frag);
+    if (heads.p.length) el("path", { d: heads.p.join(""), fill: "#ff7f0e" }, frag);
     this.gEdges.appendChild(frag);
     frag = document.createDocumentFragment();
+    this.nodeEls = [];
     v.nodes.forEach(function (n) {
       var p = pos[n.id];
       var cls = "gv-node" + (n.hit ? " gv-hit" : "") + (n.end === "holding" && !n.hit ? " gv-holding" : "") + (n.on_path ? " gv-path" : "") + (n.kind === "group" ? " gv-group" : "") +
@@ -260,27 +266,41 @@
       } else {
         el("rect", { width: NW, height: NH, rx: n.kind === "tx" ? 2 : 12, fill: self.fill(n) }, g);
       }
-      var l = self.label(n);
-      el("text", { x: 8, y: 14 }, g).textContent = l[0];
-      el("text", { x: 8, y: 28 }, g).textContent = l[1];
-      el("title", {}, g).textContent = n.txid || n.address || n.entity || l[0];
+      self.nodeEls.push([g, n]);
     });
+    this.labelled = false;
     this.gNodes.appendChild(frag);
     this.applyView();
+  };
+
+  // labels draws the nodes' text, once the view is close enough to read it
+  // (a graph of thousands of nodes fitted to the screen draws none).
+  Viewer.prototype.labels = function () {
+    if (this.labelled) return;
+    this.labelled = true;
+    var self = this;
+    this.nodeEls.forEach(function (x) {
+      var l = self.label(x[1]);
+      el("text", { x: 8, y: 14 }, x[0]).textContent = l[0];
+      el("text", { x: 8, y: 28 }, x[0]).textContent = l[1];
+    });
   };
 
   Viewer.prototype.applyView = function () {
     if (!this.vb) return;
     var vb = this.vb;
     this.svg.setAttribute("viewBox", vb.x + " " + vb.y + " " + vb.w + " " + vb.h);
-    var px = this.svg.clientWidth || 800;
+    if (this.px === undefined) this.px = this.svg.clientWidth || 800;
     // Level of detail: below about 5 px text, labels are not drawn.
-    this.svg.classList.toggle("gv-lod", px / vb.w < 0.45);
+    var lod = this.px / vb.w < 0.45;
+    this.svg.classList.toggle("gv-lod", lod);
+    if (!lod) this.labels();
   };
 
   Viewer.prototype.fit = function () {
     var b = this.bounds || { x: 0, y: 0, w: 100, h: 100 };
     var W = this.svg.clientWidth || 800, H = this.svg.clientHeight || 600;
+    this.px = W;
     var s = Math.max(b.w / W, b.h / H);
     var w = W * s, hh = H * s;
     this.vb = { x: b.x - (w - b.w) / 2, y: b.y - (hh - b.h) / 2, w: w, h: hh };

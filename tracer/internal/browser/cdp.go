@@ -3,7 +3,7 @@ package browser
 import (
 	"context"
 	"fmt"
-	"path/filepath"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -31,9 +31,15 @@ func NewPage(t testing.TB, windowSize string) *Page {
 	var ww, hh int
 	fmt.Sscan(w, &ww)
 	fmt.Sscan(h, &hh)
+	// Not t.TempDir: chromium's helpers may still write to the profile
+	// after the browser exits, which would fail the test at cleanup.
+	profile, err := os.MkdirTemp("", "tracer-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.WindowSize(ww, hh),
-		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
+		chromedp.UserDataDir(profile),
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true)}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -46,7 +52,7 @@ func NewPage(t testing.TB, windowSize string) *Page {
 	}
 	ctx, cancelC := chromedp.NewContext(actx, chromedp.WithErrorf(quiet))
 	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	t.Cleanup(func() { cancelT(); cancelC(); cancelA(); os.RemoveAll(profile) })
 	p := &Page{Ctx: ctx}
 	chromedp.ListenTarget(ctx, func(ev any) {
 		switch ev := ev.(type) {
