@@ -42,6 +42,8 @@ func (s *Store) CreateCase(rec func(id uint64) ([]byte, error), result []byte, e
 	if s.ro {
 		return 0, ErrReadOnly
 	}
+	s.casesMu.Lock()
+	defer s.casesMu.Unlock()
 	var id uint64
 	err := s.db.Update(func(txn *badger.Txn) error {
 		id = 1
@@ -74,7 +76,9 @@ func (s *Store) UpdateCase(id uint64, fn func(rec []byte) (newRec, newResult []b
 	if s.ro {
 		return ErrReadOnly
 	}
-	for {
+	s.casesMu.Lock()
+	defer s.casesMu.Unlock()
+	{
 		err := s.db.Update(func(txn *badger.Txn) error {
 			var rec []byte
 			if err := s.get(txn, caseKey(id), func(v []byte) error { rec = append([]byte(nil), v...); return nil }); err != nil {
@@ -96,9 +100,6 @@ func (s *Store) UpdateCase(id uint64, fn func(rec []byte) (newRec, newResult []b
 			}
 			return errors.Join(txn.Set(caseKey(id), nr), txn.Set(caseLogKey(id, ev.Seq), mustJSON(&ev)))
 		})
-		if errors.Is(err, badger.ErrConflict) {
-			continue // another writer changed the case: apply fn to its record
-		}
 		if err != nil {
 			return fmt.Errorf("store: update case %d: %w", id, err)
 		}

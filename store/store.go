@@ -38,6 +38,7 @@ type Store struct {
 	undoHook  func(string)
 	outboxMu  sync.Mutex // orders alert sequence numbers (outbox.go)
 	alertNext uint64
+	casesMu   sync.Mutex // serializes case writes: Badger's conflict detection is off (cases.go)
 }
 
 // Open opens or creates the store in dir.

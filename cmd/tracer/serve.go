@@ -11,7 +11,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/cases"
@@ -48,9 +47,10 @@ It listens on 127.0.0.1:8080 by default. Beyond loopback it needs API keys
 (--keys FILE: one key a line, or "NAME KEY"), sent as X-API-Key. Each key,
 or each client IP without keys, has a token bucket of --rate requests a
 second. Build the exposure index first (tracer screen --rebuild-index): the
-server writes only cases (it opens the store writable, or read-only with
-cases read-only when another process holds it), and without a current
-index screens walk fresh.`,
+server writes only cases: it opens the store writable, which keeps other
+tracer commands off the store while it runs; with --read-only it opens it
+read-only (other read-only commands can run beside it) and cases can be
+read but not created or changed. Without a current index screens walk fresh.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "`HOST:PORT` to listen on"},
 			&cli.StringFlag{Name: "keys", Usage: "API keys `FILE`; required beyond loopback"},
@@ -59,7 +59,8 @@ index screens walk fresh.`,
 			&cli.Int64Flag{Name: "max-body", Value: 1 << 20, Usage: "request body limit in `BYTES`"},
 			&cli.DurationFlag{Name: "read-timeout", Value: 10 * time.Second, Usage: "time to read a request"},
 			&cli.DurationFlag{Name: "handler-timeout", Value: 30 * time.Second, Usage: "time to answer a request"},
-			&cli.IntFlag{Name: "trace-max-txs", Value: 100_000, Usage: "cap of max_txs for /v1/trace"},
+			&cli.IntFlag{Name: "trace-max-txs", Value: 100_000, Usage: "cap of max_txs for /v1/trace and cases"},
+			&cli.BoolFlag{Name: "read-only", Usage: "open the store read-only: cases cannot be created or changed"},
 		}, screenFlags...),
 		Action: runServe,
 	}
@@ -78,13 +79,8 @@ func runServe(c *cli.Context) error {
 		return badInput(err)
 	}
 	log := logger(c)
-	casesRO := false
-	st, scr, err := openScreenerFor(c, false, false, false)
-	if errors.Is(err, store.ErrLocked) {
-		log.Warn("the store is in use by another process: serving it read-only, cases cannot be created or changed")
-		casesRO = true
-		st, scr, err = openScreener(c, false, false)
-	}
+	casesRO := c.Bool("read-only")
+	st, scr, err := openScreenerFor(c, false, false, casesRO)
 	if err != nil {
 		return err
 	}

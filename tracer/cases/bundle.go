@@ -33,6 +33,9 @@ type DataVersions struct {
 	ListVersion   uint32        `json:"list_version,omitempty"`
 	ListSHA256    string        `json:"list_sha256,omitempty"`
 	TagPacks      []PackVersion `json:"tag_packs,omitempty"`
+	// Clusters describes the address clusters whose labels the trace used
+	// ("" without clusters).
+	Clusters string `json:"clusters,omitempty"`
 }
 
 // PackVersion is one tag pack in force.
@@ -149,7 +152,7 @@ type bundleParams struct {
 func Command(seeds []string, p Params) string {
 	args := []string{"tracer", "--db", "STORE", "trace", "--direction", p.Direction, "--model", p.Model,
 		"--max-hops", strconv.Itoa(p.MaxHops), "--min-value", strconv.FormatInt(p.MinValue, 10),
-		"--max-txs", strconv.Itoa(p.MaxTxs), "--wide", strconv.Itoa(p.WideOutputs), "--cluster=false"}
+		"--max-txs", strconv.Itoa(p.MaxTxs), "--wide", strconv.Itoa(p.WideOutputs)}
 	if p.SinceHeight > 0 {
 		args = append(args, "--since", strconv.Itoa(int(p.SinceHeight)))
 	}
@@ -268,6 +271,9 @@ func diffVersions(a, b DataVersions) []string {
 	if a.ListVersion != b.ListVersion || a.ListSHA256 != b.ListSHA256 {
 		d = append(d, fmt.Sprintf("sanctions list: bundle %q (version %d, sha256 %.12s), store now %q (version %d, sha256 %.12s)",
 			a.SanctionsList, a.ListVersion, a.ListSHA256, b.SanctionsList, b.ListVersion, b.ListSHA256))
+	}
+	if a.Clusters != b.Clusters {
+		d = append(d, fmt.Sprintf("clusters: bundle %q, store now %q", a.Clusters, b.Clusters))
 	}
 	packs := func(ps []PackVersion) map[string]PackVersion {
 		m := map[string]PackVersion{}

@@ -12,7 +12,7 @@ import (
 )
 
 // DirectTracer runs cases' traces with tracer.Forward and tracer.Backward,
-// as tracer trace does without --cluster.
+// as tracer trace does.
 type DirectTracer struct {
 	Graph  tracer.Graph
 	Params *chaincfg.Params
