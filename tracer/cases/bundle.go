@@ -142,6 +142,31 @@ func (s *Service) Bundle(ctx context.Context, id uint64, w io.Writer) error {
 	return zw.Close()
 }
 
+type manifestEntry struct{ sum, name string }
+
+// parseManifest reads MANIFEST.sha256: lines of 64 hex digits, two spaces
+// and a file name (sha256sum's format), each name once.
+func parseManifest(b []byte) ([]manifestEntry, error) {
+	var out []manifestEntry
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for n := 1; sc.Scan(); n++ {
+		sum, name, ok := strings.Cut(sc.Text(), "  ")
+		if _, err := hex.DecodeString(sum); !ok || err != nil || len(sum) != 64 || name == "" {
+			return nil, fmt.Errorf("%w: %s line %d: want \"SHA256  NAME\"", ErrBadInput, manifestName, n)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("%w: %s line %d: %s listed twice", ErrBadInput, manifestName, n, name)
+		}
+		seen[name] = true
+		out = append(out, manifestEntry{strings.ToLower(sum), name})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrBadInput, manifestName, err)
+	}
+	return out, nil
+}
+
 type bundleParams struct {
 	Case   uint64   `json:"case"`
 	Seeds  []string `json:"seeds"`
@@ -204,22 +229,21 @@ func (s *Service) Verify(ctx context.Context, zr *zip.Reader) (*Verification, er
 	if !ok {
 		return nil, fmt.Errorf("%w: the bundle has no %s", ErrBadInput, manifestName)
 	}
+	sums, err := parseManifest(man)
+	if err != nil {
+		return nil, err
+	}
 	listed := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(man))
-	for n := 1; sc.Scan(); n++ {
-		sum, name, ok := strings.Cut(sc.Text(), "  ")
-		if !ok || len(sum) != 64 {
-			return nil, fmt.Errorf("%w: %s line %d: want \"SHA256  NAME\"", ErrBadInput, manifestName, n)
-		}
-		listed[name] = true
-		b, ok := files[name]
+	for _, e := range sums {
+		listed[e.name] = true
+		b, ok := files[e.name]
 		if !ok {
-			v.Missing = append(v.Missing, name)
+			v.Missing = append(v.Missing, e.name)
 			continue
 		}
 		got := sha256.Sum256(b)
-		if hex.EncodeToString(got[:]) != strings.ToLower(sum) {
-			v.Tampered = append(v.Tampered, name)
+		if hex.EncodeToString(got[:]) != e.sum {
+			v.Tampered = append(v.Tampered, e.name)
 		}
 	}
 	for name := range files {

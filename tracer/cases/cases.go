@@ -290,6 +290,18 @@ func (s *Service) SetNote(id uint64, who, node, text string) (*Case, error) {
 	if len(text) > 100_000 {
 		return nil, fmt.Errorf("%w: a note of %d bytes (at most 100,000)", ErrBadInput, len(text))
 	}
+	if !isTxid(node) {
+		if _, err := s.addr(node); err != nil {
+			// An entity node: it must be in the case's graph.
+			g, gerr := s.Graph(context.Background(), id)
+			if gerr != nil {
+				return nil, gerr
+			}
+			if g.Node(graphview.EntityID(node)) == nil {
+				return nil, fmt.Errorf("%w: %q is not a txid, an address of this network or an entity of the case", ErrBadInput, node)
+			}
+		}
+	}
 	return s.update(id, store.CaseEvent{Who: who, Action: "note", Node: node, Detail: text}, nil, func(c *Case) error {
 		if text == "" {
 			delete(c.Notes, node)

@@ -155,6 +155,12 @@ func TestCaseBadInput(t *testing.T) {
 	if _, err := svc.Expand(ctx, c.ID, "x", f.Truth.Entities[0].Addresses[0], "up"); !errors.Is(err, cases.ErrBadInput) {
 		t.Errorf("expand up: %v", err)
 	}
+	if _, err := svc.SetNote(c.ID, "x", "bc1-typo", "note"); !errors.Is(err, cases.ErrBadInput) {
+		t.Errorf("note on nonsense: %v", err)
+	}
+	if _, err := svc.SetNote(99, "x", f.Truth.Entities[0].Addresses[0], "note"); !errors.Is(err, cases.ErrNotFound) {
+		t.Errorf("note on case 99: %v", err)
+	}
 	if l, _ := svc.Log(c.ID); len(l) != 1 {
 		t.Errorf("failed changes were logged: %+v", l)
 	}

@@ -172,6 +172,7 @@ func TestCasesAPI(t *testing.T) {
 		{"expand sideways", "GET", "/v1/cases/1/graph?expand=" + hit + "&direction=sideways", "", 400},
 		{"note on unknown case", "PUT", "/v1/cases/9/notes/" + hit, `{"text": "x"}`, 404},
 		{"note bad JSON", "PUT", "/v1/cases/1/notes/" + hit, `{"txt": "x"}`, 400},
+		{"note on nonsense", "PUT", "/v1/cases/1/notes/nonsense", `{"text": "x"}`, 400},
 		{"unknown case page", "GET", "/case?id=77", "", 404},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
