@@ -72,8 +72,10 @@ type Graph struct {
 	Nodes     []Node `json:"nodes"`
 	Edges     []Edge `json:"edges"`
 	Counts    Counts `json:"counts"`
-	// Truncated: the trace's graph was capped (tracer.Result.GraphTruncated).
+	// Truncated: the trace's graph was capped (tracer.Result.GraphTruncated),
+	// or Cap dropped nodes (Dropped says how many).
 	Truncated bool `json:"truncated,omitempty"`
+	Dropped   int  `json:"dropped_nodes,omitempty"`
 
 	byID  map[string]int
 	edges map[edgeKey]bool
@@ -289,6 +291,51 @@ func FromResult(r *tracer.Result, opt Options) *Graph {
 	}
 	g.Finish()
 	return g
+}
+
+// Cap keeps at most max nodes for a browser to draw: every hit, seed,
+// target, noted node and node on a path to a hit, then the earliest
+// others (by height); edges to dropped nodes go too. It returns how many
+// nodes it dropped.
+func (g *Graph) Cap(max int) int {
+	if len(g.Nodes) <= max {
+		return 0
+	}
+	keep := map[string]bool{}
+	n := 0
+	for _, x := range g.Nodes {
+		if x.Hit || x.Seed || x.Target || x.OnPath || x.Note != "" {
+			keep[x.ID] = true
+			n++
+		}
+	}
+	for _, x := range g.Nodes { // sorted by height
+		if n >= max {
+			break
+		}
+		if !keep[x.ID] {
+			keep[x.ID] = true
+			n++
+		}
+	}
+	nodes := g.Nodes[:0]
+	for _, x := range g.Nodes {
+		if keep[x.ID] {
+			nodes = append(nodes, x)
+		}
+	}
+	dropped := len(g.Nodes) - len(nodes)
+	g.Nodes = nodes
+	edges := g.Edges[:0]
+	for _, e := range g.Edges {
+		if keep[e.From] && keep[e.To] {
+			edges = append(edges, e)
+		}
+	}
+	g.Edges, g.edges = edges, nil
+	g.Truncated, g.Dropped = true, g.Dropped+dropped
+	g.Finish()
+	return dropped
 }
 
 // Finish sorts the nodes (by height, then id), re-indexes and counts.

@@ -96,3 +96,28 @@ func TestFromResultForwardSeeds(t *testing.T) {
 		t.Errorf("counts %+v", g.Counts)
 	}
 }
+
+func TestCap(t *testing.T) {
+	r := backwardResult()
+	g := FromResult(r, Options{})
+	all := len(g.Nodes)
+	if d := g.Cap(all); d != 0 || len(g.Nodes) != all {
+		t.Fatalf("Cap(all) dropped %d", d)
+	}
+	g.Nodes = append(g.Nodes, Node{ID: "t:extra", Kind: KindTx, Height: 999})
+	g.AddEdge(Edge{From: TxID(r.Nodes[0].Txid), To: "t:extra"})
+	g.Finish()
+	if d := g.Cap(all); d != 1 || g.Node("t:extra") != nil || !g.Truncated || g.Dropped != 1 || g.Counts.Edges != len(g.Edges) {
+		t.Errorf("Cap: dropped %d, %+v", d, g.Counts)
+	}
+	for _, e := range g.Edges {
+		if e.To == "t:extra" {
+			t.Errorf("edge to a dropped node kept")
+		}
+	}
+	// Hits and paths stay even under a tiny cap.
+	g.Cap(1)
+	if g.Node(AddrID("src")) == nil || g.Node(EntityID("Scam")) == nil {
+		t.Errorf("a hit was dropped")
+	}
+}

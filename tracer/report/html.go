@@ -12,6 +12,9 @@ import (
 	"github.com/tracer-oss/tracer/tracer/graphview"
 )
 
+// MaxViewerNodes bounds the graph the HTML report's viewer draws.
+const MaxViewerNodes = 20_000
+
 // htmlHoldingsShown bounds the holdings table of the HTML report.
 const htmlHoldingsShown = 50
 
@@ -134,6 +137,7 @@ func (rd Renderer) HTML(w io.Writer, r *tracer.Result) error {
 	if gm == nil {
 		gm = graphview.FromResult(r, graphview.Options{})
 	}
+	gm.Cap(MaxViewerNodes)
 	gjs, err := graphview.JS(gm)
 	if err != nil {
 		return fmt.Errorf("report: html: %w", err)
@@ -144,6 +148,9 @@ func (rd Renderer) HTML(w io.Writer, r *tracer.Result) error {
 		c.Transactions, c.Addresses, c.Entities, c.Edges, c.Hits, strings.ToLower(v.W.Hits))
 	if r.GraphTruncated {
 		v.GraphCounts += " The walk had more edges than the graph keeps: it shows the first ones."
+	}
+	if gm.Dropped > 0 {
+		v.GraphCounts += fmt.Sprintf(" %d more nodes are left out so a browser can draw it (every hit and path is kept); graph.json and the JSON report have them all.", gm.Dropped)
 	}
 	// The seeds' distinct labels (an entity's many addresses name it once).
 	var labels []string
