@@ -64,12 +64,24 @@
     h("option", { "value": "taint" }, "colour: taint share", colour);
     h("option", { "value": "category" }, "colour: category", colour);
     colour.onchange = function () { self.mode = colour.value; self.render(); };
-    h("span", {}, "heights", bar);
-    var hmin = h("input", { "type": "number", "data-action": "height-min", "placeholder": "from" }, null, bar);
-    var hmax = h("input", { "type": "number", "data-action": "height-max", "placeholder": "to" }, null, bar);
+    h("span", {}, "from", bar);
+    var hmin = h("input", { "type": "text", "data-action": "height-min", "placeholder": "height or date", "size": "12" }, null, bar);
+    h("span", {}, "to", bar);
+    var hmax = h("input", { "type": "text", "data-action": "height-max", "placeholder": "height or date", "size": "12" }, null, bar);
+    // A bound is a block height or a UTC date (YYYY-MM-DD): a date compares
+    // with the node's block time, where the graph has it.
+    function bound(input, end) {
+      var v = input.value.trim();
+      input.style.borderColor = "";
+      if (v === "") return null;
+      if (/^[0-9]+$/.test(v)) return { height: Number(v) };
+      if (/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(v)) return { time: end ? v + " 23:59:59" : v };
+      input.style.borderColor = "#d00000";
+      return null;
+    }
     function filter() {
-      self.hmin = hmin.value === "" ? null : Number(hmin.value);
-      self.hmax = hmax.value === "" ? null : Number(hmax.value);
+      self.hmin = bound(hmin, false);
+      self.hmax = bound(hmax, true);
       self.render();
     }
     hmin.onchange = filter; hmax.onchange = filter;
@@ -117,7 +129,7 @@
     var self = this, nodes = {}, list = [];
     this.g.nodes.forEach(function (n) {
       if (self.hidden[n.id]) return;
-      if (n.height > 0 && ((self.hmin !== null && n.height < self.hmin) || (self.hmax !== null && n.height > self.hmax))) return;
+      if (self.outside(n)) return;
       nodes[n.id] = n; list.push(n);
     });
     var edges = this.g.edges.filter(function (e) { return nodes[e.from] && nodes[e.to]; });
@@ -156,6 +168,16 @@
     });
     for (var k in groups) vis.push(groups[k]);
     return { nodes: vis, edges: vedges };
+  };
+
+  // outside reports whether n is outside the height or date filter.
+  Viewer.prototype.outside = function (n) {
+    var lo = this.hmin, hi = this.hmax;
+    if (lo && lo.height !== undefined && n.height > 0 && n.height < lo.height) return true;
+    if (hi && hi.height !== undefined && n.height > 0 && n.height > hi.height) return true;
+    if (lo && lo.time && n.time && n.time < lo.time) return true;
+    if (hi && hi.time && n.time && n.time > hi.time) return true;
+    return false;
   };
 
   // layout puts nodes in columns by the longest path from a source (money

@@ -83,6 +83,18 @@ func TestReportViewerIntegration(t *testing.T) {
 			if wheeled == before {
 				t.Errorf("wheel did not zoom: view box %q", wheeled)
 			}
+			// The height filter: from the highest height on, fewer nodes.
+			var top int32
+			for _, n := range model.Nodes {
+				top = max(top, n.Height)
+			}
+			var filtered, restored int
+			p.Eval(t, `(function(){var i=document.querySelector('[data-action="height-min"]'); i.value="`+itoa(int(top))+`"; i.dispatchEvent(new Event("change"));
+				var n=document.querySelectorAll(".gv-node").length; i.value=""; i.dispatchEvent(new Event("change")); return n})()`, &filtered)
+			p.Eval(t, `document.querySelectorAll(".gv-node").length`, &restored)
+			if filtered == 0 || filtered >= nodes || restored != nodes {
+				t.Errorf("height filter from %d: %d nodes of %d, %d after clearing it", top, filtered, nodes, restored)
+			}
 			txid := tc.r.Hits[0].Txid
 			p.Run(t, chromedp.Evaluate(`document.querySelector('.gv-node[data-txid="`+txid+`"]').dispatchEvent(new MouseEvent("click",{bubbles:true}))`, nil))
 			var details string
