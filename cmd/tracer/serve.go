@@ -38,6 +38,7 @@ The case workspace (an investigator's saved traces, kept in the store):
   GET  /v1/cases               every case; GET /v1/cases/{id} one case
   GET  /v1/cases/{id}/graph    nodes and edges; ?expand=TXID_OR_ADDRESS&direction=forward|backward adds a hop
   PUT  /v1/cases/{id}/notes/{node}  {"text": "..."}: a note on a txid or address
+  PUT  /v1/cases/{id}/hidden/{node} {"hidden": true}: hide the branch from a node
   POST /v1/cases/{id}/rerun    the trace again with other parameters, notes kept
   GET  /v1/cases/{id}/log      every change: who, when, what
   GET  /v1/cases/{id}/bundle   the evidence bundle (zip; see tracer case export)

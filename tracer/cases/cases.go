@@ -84,6 +84,7 @@ type Case struct {
 	Runs       int             `json:"runs"` // traces run: 1 + re-runs
 	Notes      map[string]Note `json:"notes"`
 	Expansions []Expansion     `json:"expansions"`
+	Hidden     []string        `json:"hidden,omitempty"` // nodes whose branches are hidden`
 	// Summary of the latest run, for lists.
 	Hits  int             `json:"hits"`
 	Nodes int             `json:"nodes"`
@@ -312,6 +313,30 @@ func (s *Service) SetNote(id uint64, who, node, text string) (*Case, error) {
 	})
 }
 
+// SetHidden hides (or shows again) the branch from a node in the case's
+// graph, for everyone who opens the case.
+func (s *Service) SetHidden(ctx context.Context, id uint64, who, node string, hidden bool) (*Case, error) {
+	node = nodeKey(node)
+	g, err := s.Graph(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if g.Node(graphview.TxID(node)) == nil && g.Node(graphview.AddrID(node)) == nil && g.Node(graphview.EntityID(node)) == nil {
+		return nil, fmt.Errorf("%w: no node %q in case %d", ErrNotFound, node, id)
+	}
+	action := "show"
+	if hidden {
+		action = "hide"
+	}
+	return s.update(id, store.CaseEvent{Who: who, Action: action, Node: node}, nil, func(c *Case) error {
+		c.Hidden = slices.DeleteFunc(c.Hidden, func(x string) bool { return x == node })
+		if hidden {
+			c.Hidden = append(c.Hidden, node)
+		}
+		return nil
+	})
+}
+
 // nodeKey accepts a node id ("t:txid", "a:address", "e:entity") or a key.
 func nodeKey(node string) string {
 	node = strings.TrimSpace(node)
@@ -393,6 +418,7 @@ func (s *Service) Graph(ctx context.Context, id uint64) (*graphview.Graph, error
 		if t, ok := notes[g.Nodes[i].Key]; ok {
 			g.Nodes[i].Note = t
 		}
+		g.Nodes[i].Hidden = slices.Contains(c.Hidden, g.Nodes[i].Key)
 	}
 	g.Finish()
 	return g, nil

@@ -42,6 +42,9 @@ type Node struct {
 	OnPath    bool     `json:"on_path,omitempty"`
 	Expanded  bool     `json:"expanded,omitempty"` // added by an expansion, not by the trace
 	Note      string   `json:"note,omitempty"`
+	// Hidden: an investigator hid the branch from this node (the viewer
+	// hides it and what only it leads to).
+	Hidden bool `json:"hidden,omitempty"`
 }
 
 // Edge is value moving from one node to another.

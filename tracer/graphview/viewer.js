@@ -92,7 +92,7 @@
     dir.onchange = function () { self.dir = dir.value; };
     button("expand", "Expand", "add the selected node's neighbours (or open a group)").onclick = function () { self.expand(); };
     button("hide", "Hide branch", "hide the selected node and what only it leads to").onclick = function () { self.hide(); };
-    button("unhide", "Show all", "show hidden branches").onclick = function () { self.hidden = {}; self.render(); };
+    button("unhide", "Show all", "show hidden branches").onclick = function () { self.unhide(); };
     this.counts = h("span", { "class": "gv-counts" }, "", bar);
     var main = h("div", { "class": "gv-main" }, null, root);
     this.svg = el("svg", { "class": "gv-svg", "role": "img", "aria-label": "flow graph" }, main);
@@ -115,6 +115,10 @@
     this.g.nodes = this.g.nodes || []; this.g.edges = this.g.edges || [];
     this.byId = {};
     for (var i = 0; i < this.g.nodes.length; i++) this.byId[this.g.nodes[i].id] = this.g.nodes[i];
+    // Branches hidden in the case (or earlier in this page) stay hidden.
+    this.roots = this.roots || {};
+    for (i = 0; i < this.g.nodes.length; i++) if (this.g.nodes[i].hidden) this.roots[this.g.nodes[i].id] = true;
+    this.hideRoots();
     var c = this.g.counts || {};
     this.counts.textContent = (c.transactions || 0) + " transactions, " + (c.addresses || 0) + " addresses, " +
       (c.entities || 0) + " entities, " + (c.hits || 0) + " hits, " + (c.edges || 0) + " edges" + (this.g.truncated ? " (graph capped)" : "");
@@ -477,19 +481,38 @@
       function (err) { self.message("expand failed: " + err); });
   };
 
-  Viewer.prototype.hide = function () {
-    if (!this.sel || !this.byId[this.sel]) { this.message("select a node first"); return; }
-    // the node, and every node reachable only through it
+  // hideRoots hides every hidden branch: each root, and every node
+  // reachable only through hidden nodes.
+  Viewer.prototype.hideRoots = function () {
     var outs = {}, indeg = {}, self = this;
+    this.hidden = {};
     this.g.edges.forEach(function (e) { (outs[e.from] = outs[e.from] || []).push(e.to); indeg[e.to] = (indeg[e.to] || 0) + 1; });
-    var stack = [this.sel], seen = {};
+    var stack = Object.keys(this.roots).filter(function (id) { return self.byId[id]; }), seen = {};
     while (stack.length) {
       var id = stack.pop();
       if (seen[id]) continue;
       seen[id] = true; self.hidden[id] = true;
       (outs[id] || []).forEach(function (t) { if (--indeg[t] === 0) stack.push(t); });
     }
+  };
+
+  Viewer.prototype.hide = function () {
+    var self = this, n = this.byId[this.sel];
+    if (!n) { this.message("select a node first"); return; }
+    this.roots[n.id] = true;
+    this.hideRoots();
     this.sel = null; this.render();
+    if (this.opt.hide) this.opt.hide(n, true).then(null, function (err) { self.message("hide not saved: " + err); });
+  };
+
+  Viewer.prototype.unhide = function () {
+    var self = this;
+    Object.keys(this.roots).forEach(function (id) {
+      var n = self.byId[id];
+      if (n && self.opt.hide) self.opt.hide(n, false).then(null, function (err) { self.message("show not saved: " + err); });
+    });
+    this.roots = {}; this.hidden = {};
+    this.render();
   };
 
   window.TracerGraph = {

@@ -104,10 +104,28 @@ func TestCasePageInChromiumIntegration(t *testing.T) {
 	if got != note {
 		t.Errorf("after a reload the note reads %q, want %q", got, note)
 	}
+	// Hide the noted branch: fewer nodes, still after a reload; Show all
+	// brings them back.
+	full := count()
+	p.Run(t, chromedp.Evaluate(`document.querySelector('[data-action="hide"]').click()`, nil))
+	hidden := count()
+	if hidden >= full {
+		t.Errorf("hide: %d nodes, was %d", hidden, full)
+	}
+	time.Sleep(500 * time.Millisecond) // the PUT
+	load()
+	if n := count(); n != hidden {
+		t.Errorf("after a reload %d nodes, %d when hidden", n, hidden)
+	}
+	p.Run(t, chromedp.Evaluate(`document.querySelector('[data-action="unhide"]').click()`, nil))
+	if n := count(); n != full {
+		t.Errorf("show all: %d nodes, want %d", n, full)
+	}
+	time.Sleep(500 * time.Millisecond)
 	var logText string
 	p.Run(t, chromedp.WaitVisible(`#log tbody tr:nth-child(3)`, chromedp.ByQuery))
 	p.Eval(t, `document.getElementById("log").textContent`, &logText)
-	for _, want := range []string{"create", "expand", "note"} {
+	for _, want := range []string{"create", "expand", "note", "hide", "show"} {
 		if !strings.Contains(logText, want) {
 			t.Errorf("the page's log lacks %q: %s", want, logText)
 		}

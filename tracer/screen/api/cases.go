@@ -30,6 +30,7 @@ func (s *Server) caseRoutes() {
 	s.handle("GET /v1/cases/{id}/graph", true, s.casesOnly(s.caseGraph))
 	s.handle("GET /v1/cases/{id}/log", true, s.casesOnly(s.caseLog))
 	s.handle("PUT /v1/cases/{id}/notes/{node}", true, s.casesOnly(s.putNote))
+	s.handle("PUT /v1/cases/{id}/hidden/{node}", true, s.casesOnly(s.putHidden))
 	s.handle("POST /v1/cases/{id}/rerun", true, s.casesOnly(s.rerunCase))
 	s.handle("GET /v1/cases/{id}/bundle", true, s.casesOnly(s.caseBundle))
 	s.handle("GET /case", true, s.casesOnly(s.casePage))
@@ -204,6 +205,28 @@ func (s *Server) putNote(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := s.cfg.Cases.SetNote(id, clientOf(r), r.PathValue("node"), req.Text)
+	if err != nil {
+		s.caseFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+// HiddenRequest is the body of PUT /v1/cases/{id}/hidden/{node}.
+type HiddenRequest struct {
+	Hidden bool `json:"hidden"`
+}
+
+func (s *Server) putHidden(w http.ResponseWriter, r *http.Request) {
+	id, ok := caseID(w, r)
+	if !ok {
+		return
+	}
+	var req HiddenRequest
+	if !s.decode(w, r, &req, `{"hidden": true}`) {
+		return
+	}
+	c, err := s.cfg.Cases.SetHidden(r.Context(), id, clientOf(r), r.PathValue("node"), req.Hidden)
 	if err != nil {
 		s.caseFail(w, r, err)
 		return

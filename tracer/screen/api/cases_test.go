@@ -86,7 +86,7 @@ func TestCasesAPI(t *testing.T) {
 	type graph struct {
 		Nodes []struct {
 			ID, Key, Kind string
-			Hit           bool
+			Hit, Hidden   bool
 			Note          string
 		}
 		Edges []struct{ From, To string }
@@ -128,12 +128,31 @@ func TestCasesAPI(t *testing.T) {
 	if !noted {
 		t.Errorf("note not on node %s", hit)
 	}
+	code, _, body = do(t, s, "PUT", "/v1/cases/1/hidden/"+hit, "", strings.NewReader(`{"hidden": true}`))
+	if code != 200 {
+		t.Fatalf("hide: %d %s", code, body)
+	}
+	hidden := 0
+	for _, n := range get("/v1/cases/1/graph").Nodes {
+		if n.Hidden {
+			hidden++
+			if n.Key != hit {
+				t.Errorf("node %s hidden, want only %s", n.Key, hit)
+			}
+		}
+	}
+	if hidden != 1 {
+		t.Errorf("%d hidden nodes, want 1", hidden)
+	}
+	if code, _, body = do(t, s, "PUT", "/v1/cases/1/hidden/"+strings.Repeat("ef", 32), "", strings.NewReader(`{"hidden": true}`)); code != 404 {
+		t.Errorf("hide a node not in the case: %d %s", code, body)
+	}
 	code, _, body = do(t, s, "POST", "/v1/cases/1/rerun", "", strings.NewReader(`{"model": "poison", "max_hops": 4}`))
 	if code != 200 || !strings.Contains(string(body), `"runs":2`) || !strings.Contains(string(body), "ask the exchange") {
 		t.Errorf("rerun: %d %s", code, body)
 	}
 	code, _, body = do(t, s, "GET", "/v1/cases/1/log", "", nil)
-	for _, want := range []string{`"action":"create"`, `"action":"expand"`, `"action":"note"`, `"action":"rerun"`, `"who":"ip:`} {
+	for _, want := range []string{`"action":"create"`, `"action":"expand"`, `"action":"note"`, `"action":"hide"`, `"action":"rerun"`, `"who":"ip:`} {
 		if code != 200 || !strings.Contains(string(body), want) {
 			t.Errorf("log lacks %s: %d %s", want, code, body)
 		}
