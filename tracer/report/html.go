@@ -179,8 +179,16 @@ func (rd Renderer) HTML(w io.Writer, r *tracer.Result) error {
 		v.Title += ": " + strings.Join(labels, ", ")
 	}
 	if p := r.Params; !p.Started.IsZero() {
-		v.Run = fmt.Sprintf("Trace started %s, ran %s s over %d transactions.",
+		v.Run = fmt.Sprintf("Trace started %s, ran %s s and visited %d transactions.",
 			p.Started.UTC().Format(timeLayout), strconv.FormatFloat(p.ElapsedSeconds, 'f', 1, 64), p.TxsVisited)
+		if n := gm.Counts.Transactions; n != p.TxsVisited {
+			v.Run += fmt.Sprintf(" The graph draws %d transactions: ", n)
+			if v.Backward {
+				v.Run += "the visited ones and those that funded the sources' outputs."
+			} else {
+				v.Run += "the visited ones and the seeds' funding transactions, less any beyond the graph's cap."
+			}
+		}
 	}
 
 	t := r.Totals
