@@ -23,6 +23,7 @@ func commands() []*cli.Command {
 		screenCommand(),
 		serveCommand(),
 		caseCommand(),
+		auditCommand(),
 		jobsCommand(),
 		exportCommand(),
 	}

@@ -47,11 +47,14 @@ The case workspace (an investigator's saved traces, kept in the store):
 It listens on 127.0.0.1:8080 by default. Beyond loopback it needs API keys
 (--keys FILE: one key a line, or "NAME KEY"), sent as X-API-Key. Each key,
 or each client IP without keys, has a token bucket of --rate requests a
-second. Build the exposure index first (tracer screen --rebuild-index): the
-server writes only cases: it opens the store writable, which keeps other
-tracer commands off the store while it runs; with --read-only it opens it
-read-only (other read-only commands can run beside it) and cases can be
-read but not created or changed. Without a current index screens walk fresh.`,
+second. Results carry the risk policy's level and rule (--policy FILE, else
+the built-in policy), and every screen is appended to the audit log with the
+key's name (--audit-log; see tracer audit). Build the exposure index first
+(tracer screen --rebuild-index). The server writes only cases: it opens the
+store writable, which keeps other tracer commands off the store while it
+runs; with --read-only it opens it read-only (other read-only commands can
+run beside it) and cases can be read but not created or changed. Without a
+current index screens walk fresh.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "`HOST:PORT` to listen on"},
 			&cli.StringFlag{Name: "keys", Usage: "API keys `FILE`; required beyond loopback"},
@@ -104,7 +107,8 @@ func runServe(c *cli.Context) error {
 	}
 	params := scr.Sources().Params
 	srv, err := api.New(api.Config{Screener: scr, Graph: graph, Keys: keys, Cases: cases.ForStore(st, graph, params), CasesReadOnly: casesRO, Rate: c.Float64("rate"), Burst: c.Int("burst"),
-		MaxBody: c.Int64("max-body"), HandlerTimeout: c.Duration("handler-timeout"), TraceMaxTxs: c.Int("trace-max-txs"), Log: log})
+		MaxBody: c.Int64("max-body"), HandlerTimeout: c.Duration("handler-timeout"), TraceMaxTxs: c.Int("trace-max-txs"), Log: log,
+		Audit: auditLog(c)})
 	if err != nil {
 		return err
 	}
