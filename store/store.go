@@ -47,6 +47,7 @@ type Store struct {
 	free      func(string) (int64, error)
 	outboxMu  sync.Mutex // orders alert sequence numbers (outbox.go)
 	alertNext uint64
+	casesMu   sync.Mutex // serializes case writes: Badger's conflict detection is off (cases.go)
 }
 
 // Open opens or creates the store in dir.
