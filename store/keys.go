@@ -76,6 +76,12 @@ import (
 //	                                                                  it are a killed commit's and are deleted
 //	'm'     "follow-undo" (11)                                        JSON undo mark while an undo is under way:
 //	                                                                  heights and TxNums being removed (undo.go)
+//	'm'     "case-next" (9)                                           uint64 next case id (cases.go)
+//	'K'     case id (8)                                               case record (JSON, encoded by tracer/cases):
+//	                                                                  seeds, parameters, notes, expansions
+//	'r'     case id (8)                                               JSON trace result of the case's latest run
+//	'j'     case id (8), sequence (4), from 1                         JSON CaseEvent: the case's log (who, when,
+//	                                                                  what); append-only
 //
 // A sanctions list is written in one Badger transaction together with the
 // "sanctions-current" pointer, so a failed or interrupted load leaves the
@@ -121,6 +127,9 @@ const (
 	prefixExposureIndex  = 'Z'
 	prefixWatch          = 'w'
 	prefixAlert          = 'W'
+	prefixCase           = 'K'
+	prefixCaseResult     = 'r'
+	prefixCaseLog        = 'j'
 )
 
 // chainFamily reports whether p is the prefix of a family ingest writes
