@@ -48,7 +48,8 @@ func buildClusteredCase(t *testing.T) clusteredCase {
 	return clusteredCase{db: db, truth: truth}
 }
 
-// startServe runs `tracer serve` on a free loopback port until the test ends.
+// startServe runs `tracer serve --read-only` (so that trace and jobs run can
+// open the store beside it) on a free loopback port until the test ends.
 func startServe(t *testing.T, db string) string {
 	t.Helper()
 	addr := "127.0.0.1:" + storetest.FreePort(t)
@@ -58,7 +59,7 @@ func startServe(t *testing.T, db string) string {
 	var errb bytes.Buffer
 	go func() {
 		defer wg.Done()
-		run(ctx, []string{"tracer", "--db", db, "serve", "--listen", addr}, io.Discard, &errb)
+		run(ctx, []string{"tracer", "--db", db, "serve", "--read-only", "--listen", addr}, io.Discard, &errb)
 	}()
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	for i := 0; i < 200; i++ {
