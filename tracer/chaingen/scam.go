@@ -2,6 +2,7 @@ package chaingen
 
 import (
 	"math/rand/v2"
+	"strconv"
 )
 
 // scamBlocks is how many blocks the scam-centre scenario spans at most.
@@ -46,6 +47,8 @@ type scamCentre struct {
 	entities []*entity
 	seeds    []*address
 	seedOf   map[*address]int
+	ops      *wallet // the operators' working wallet
+	mules    int     // mule owners so far
 
 	txs      []*ptx
 	funding  []*utxo
@@ -63,7 +66,7 @@ type scamCentre struct {
 	cjScam     *utxo
 	cjClean    []*utxo
 	peels      []*scamPeel
-	mules      []*utxo
+	muleCoins  []*utxo
 	cleanDeps  []*cleanInfo
 }
 
@@ -72,8 +75,18 @@ func newScamCentre(g *generator, start int32) *scamCentre {
 		seedOf: map[*address]int{}, accounts: map[*exchange][2]*address{}}
 	org := &entity{name: "GOLDEN LOTUS HOLDINGS LTD.", program: "CYBER2"}
 	person := &entity{name: "ORLAND, Teodor", individual: true, first: "Teodor", last: "ORLAND", program: "TCO"}
+	// One operation: the company and the individual run it together, so
+	// their seeds are one owner's wallets.
+	o := g.newOwner(KindScam, "scam-centre")
+	s.ops = &wallet{name: "scam-centre/ops", owner: o, prof: &profiles[0].p, typ: P2WPKH, chTyp: P2WPKH}
+	orgW := &wallet{name: "scam-centre/golden-lotus", owner: o, prof: &profiles[0].p, typ: P2WPKH, chTyp: P2WPKH}
+	personW := &wallet{name: "scam-centre/orland", owner: o, prof: &profiles[0].p, typ: P2WPKH, chTyp: P2WPKH}
 	for i, t := range []ScriptType{P2WPKH, P2TR, P2PKH, P2SHP2WPKH, P2WPKH} {
-		a := g.newAddr(t)
+		w := orgW
+		if i == 4 {
+			w = personW
+		}
+		a := g.newAddr(w, t)
 		s.seeds = append(s.seeds, a)
 		s.seedOf[a] = i
 		if i < 4 {
@@ -87,7 +100,7 @@ func newScamCentre(g *generator, start int32) *scamCentre {
 }
 
 func (s *scamCentre) done(h int32) bool {
-	return h > s.start+scamBlocks || (h > s.start+12 && len(s.peels) == 0 && len(s.mules) == 0)
+	return h > s.start+scamBlocks || (h > s.start+12 && len(s.peels) == 0 && len(s.muleCoins) == 0)
 }
 
 // record adds a scenario transaction to the block and the truth.
@@ -118,7 +131,7 @@ func (s *scamCentre) account(ex *exchange, tagged bool) *address {
 	}
 	acc := s.accounts[ex]
 	if acc[i] == nil || s.rng.IntN(2) == 0 {
-		a := s.g.newAddr(P2WPKH)
+		a := s.g.newAddr(ex.depW, P2WPKH)
 		ex.special = append(ex.special, a)
 		ex.specialTagged = append(ex.specialTagged, tagged)
 		acc[i] = a
@@ -131,7 +144,7 @@ func (s *scamCentre) account(ex *exchange, tagged bool) *address {
 func (s *scamCentre) depositOut(value int64, ex *exchange, tagged, clean bool) (pout, *depositInfo) {
 	var a *address
 	if clean {
-		a = s.g.newAddr(P2WPKH)
+		a = s.g.newAddr(ex.depW, P2WPKH)
 		ex.special = append(ex.special, a)
 		ex.specialTagged = append(ex.specialTagged, tagged)
 	} else {
@@ -191,10 +204,10 @@ func (s *scamCentre) plan(h int32) {
 			s.sweepTo([]*utxo{s.directDep}, func(v int64) pout { o, _ := s.depositOut(v, s.ex(0), true, false); return o })
 		}
 		if len(g1) > 0 {
-			s.sweepTo(g1, func(v int64) pout { o := out(v, g.newAddr(P2WPKH), destHeld, nil); s.k1 = o.u; return o })
+			s.sweepTo(g1, func(v int64) pout { o := out(v, g.newAddr(s.ops, P2WPKH), destHeld, nil); s.k1 = o.u; return o })
 		}
 		if len(g2) > 0 {
-			s.sweepTo(g2, func(v int64) pout { o := out(v, g.newAddr(P2TR), destHeld, nil); s.k2 = o.u; return o })
+			s.sweepTo(g2, func(v int64) pout { o := out(v, g.newAddr(s.ops, P2TR), destHeld, nil); s.k2 = o.u; return o })
 		}
 	case r == 8:
 		if s.k1 != nil {
@@ -203,8 +216,8 @@ func (s *scamCentre) plan(h int32) {
 			a, b := avail*40/100, avail*25/100
 			x := denom + denom/5
 			p := &ptx{ins: []*utxo{s.k1}}
-			o1, o2 := out(a, g.newAddr(P2WPKH), destHeld, nil), out(b, g.newAddr(P2WPKH), destHeld, nil)
-			o3, o4 := out(x, g.newAddr(P2WPKH), destHeld, nil), out(avail-a-b-x, g.newAddr(P2TR), destHeld, nil)
+			o1, o2 := out(a, g.newAddr(s.ops, P2WPKH), destHeld, nil), out(b, g.newAddr(s.ops, P2WPKH), destHeld, nil)
+			o3, o4 := out(x, g.newAddr(s.ops, P2WPKH), destHeld, nil), out(avail-a-b-x, g.newAddr(s.ops, P2TR), destHeld, nil)
 			p.outs = append(p.outs, o1, o2, o3, o4)
 			s.p1, s.p2, s.x1, s.y1 = o1.u, o2.u, o3.u, o4.u
 			s.record(p)
@@ -213,9 +226,9 @@ func (s *scamCentre) plan(h int32) {
 			avail := s.k2.value - feeFor(rate, []*utxo{s.k2}, []ScriptType{P2WPKH, P2WPKH, P2WPKH})
 			a, b := avail*50/100, avail*20/100
 			p := &ptx{ins: []*utxo{s.k2}}
-			o1 := out(a, g.newAddr(P2PKH), destHeld, nil)
+			o1 := out(a, g.newAddr(s.ops, P2PKH), destHeld, nil)
 			o2, d := s.depositOut(b, s.ex(1), false, false)
-			o3 := out(avail-a-b, g.newAddr(P2WPKH), destHeld, nil)
+			o3 := out(avail-a-b, g.newAddr(s.ops, P2WPKH), destHeld, nil)
 			p.outs = append(p.outs, o1, o2, o3)
 			s.p3, s.z = o1.u, o3.u
 			d.p = s.record(p)
@@ -227,7 +240,7 @@ func (s *scamCentre) plan(h int32) {
 			a := avail * 45 / 100
 			p := &ptx{ins: ins}
 			o1, d := s.depositOut(a, s.ex(2), false, false)
-			o2 := out(avail-a, g.newAddr(P2WPKH), destHeld, nil)
+			o2 := out(avail-a, g.newAddr(s.ops, P2WPKH), destHeld, nil)
 			p.outs = append(p.outs, o1, o2)
 			s.o2 = o2.u
 			d.p = s.record(p)
@@ -267,7 +280,7 @@ func (s *scamCentre) victim(h int32, rate int64) {
 	}
 	seed := s.rng.IntN(len(s.seeds))
 	ins := []*utxo{u}
-	change := g.changeAddr(u)
+	change := g.changeAddr(u, s.seeds[seed].typ)
 	avail := u.value - feeFor(rate, ins, []ScriptType{s.seeds[seed].typ, change.typ})
 	amt := int64(float64(avail) * (0.3 + 0.6*s.rng.Float64()))
 	p := &ptx{ins: ins}
@@ -295,11 +308,11 @@ func (s *scamCentre) otcPayment(rate int64) {
 		return
 	}
 	ins := []*utxo{u}
-	change := g.changeAddr(u)
+	change := g.changeAddr(u, P2WPKH)
 	avail := u.value - feeFor(rate, ins, []ScriptType{P2WPKH, change.typ})
 	amt := avail * 40 / 100
 	p := &ptx{ins: ins}
-	o := out(amt, g.newAddr(P2WPKH), destHeld, nil)
+	o := out(amt, g.newAddr(s.ops, P2WPKH), destHeld, nil)
 	ch := out(avail-amt, change, destPool, nil)
 	p.outs = append(p.outs, o, ch)
 	s.record(p)
@@ -326,6 +339,7 @@ func (s *scamCentre) mix(h int32) {
 	pos := min(2, len(ins))
 	ins = append(ins[:pos], append([]*utxo{s.x1}, ins[pos:]...)...)
 	p, owner := g.buildCoinJoin(kindScam, ins, denom, func(int) dest { return destHeld })
+	p.collab = collabJoinMarket // equal outputs and changes, several owners
 	// Equal outputs are in input order; changes follow. The operators' own
 	// outputs (equal and change) are not clean, whatever a model says.
 	s.record(p)
@@ -347,7 +361,7 @@ func (s *scamCentre) stepPeels(h int32, rate int64) {
 	g := s.g
 	// Mules forward whole amounts into exchange accounts.
 	var keep []*utxo
-	for _, m := range s.mules {
+	for _, m := range s.muleCoins {
 		if !ready(m, h) {
 			keep = append(keep, m)
 			continue
@@ -355,7 +369,7 @@ func (s *scamCentre) stepPeels(h int32, rate int64) {
 		ex, tagged := s.ex(s.rng.IntN(4)), s.rng.IntN(2) == 0
 		s.sweepTo([]*utxo{m}, func(v int64) pout { o, _ := s.depositOut(v, ex, tagged, false); return o })
 	}
-	s.mules = keep
+	s.muleCoins = keep
 	var live []*scamPeel
 	for _, pc := range s.peels {
 		u := pc.cur
@@ -382,10 +396,12 @@ func (s *scamCentre) stepPeels(h int32, rate int64) {
 		case r < 7:
 			pay, d = s.depositOut(amt, ex, false, false)
 		default:
-			pay = out(amt, g.newAddr(g.userType()), destHeld, nil)
-			s.mules = append(s.mules, pay.u)
+			s.mules++
+			mule := g.newWallet(g.newOwner(KindMule, "mule-"+strconv.Itoa(s.mules)), "", g.userType())
+			pay = out(amt, g.recv(mule), destHeld, nil)
+			s.muleCoins = append(s.muleCoins, pay.u)
 		}
-		next := out(avail-amt, g.newAddr(u.addr.typ), destHeld, nil)
+		next := out(avail-amt, g.newAddr(s.ops, u.addr.typ), destHeld, nil)
 		if s.rng.IntN(2) == 0 {
 			p.outs = append(p.outs, pay, next)
 		} else {
