@@ -576,7 +576,6 @@ func (g *generator) withdraw() bool {
 	return true
 }
 
-
 // buildCoinJoin pays each input's owner one equal output of denom (first),
 // then its change (in input order), both into the owner's wallet; each
 // pays a share of the fee. owner[j] is the input whose owner receives
