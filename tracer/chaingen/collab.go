@@ -55,7 +55,7 @@ func (g *generator) collaborative() bool {
 		return g.whirlpoolRound() || g.tx0()
 	case r < 60:
 		return g.tx0()
-	case r < 88:
+	case r < 94:
 		return g.joinMarket()
 	default:
 		return g.wabiSabi()
@@ -306,7 +306,7 @@ func IsWabiSabiDenomination(v int64) bool {
 }
 
 // wabiSabi: 20–60 owners bring 1–4 coins each (50–150 inputs); each owner's
-// amount, less its fee share, is decomposed greedily into up to eight
+// amount, less its fee share, is decomposed greedily into up to four
 // standard denominations, the rest (if worth keeping) a change output;
 // inputs and outputs are sorted by value, descending.
 func (g *generator) wabiSabi() bool {
@@ -338,7 +338,7 @@ func (g *generator) wabiSabi() bool {
 		}
 		w := u.addr.w
 		left := sum(part) - rate*int64(len(part)*69)
-		for n := 0; n < 8 && left >= 5000+rate*43; n++ {
+		for n := 0; n < 4 && left >= 5000+rate*43; n++ {
 			left -= rate * 43
 			i, _ := slices.BinarySearch(wabiSabiDenoms, left+1)
 			d := wabiSabiDenoms[i-1]
