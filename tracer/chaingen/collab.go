@@ -36,9 +36,9 @@ var collabNames = [numCollab]string{"", CollabTx0, CollabWhirlpool, CollabWabiSa
 // CollabKinds lists the collaborative kinds in a stable order.
 var CollabKinds = collabNames[1:]
 
-// WhirlpoolPools are the Whirlpool pool denominations (sat); Tx0 premix
+// whirlpoolPools are the Whirlpool pool denominations (sat); Tx0 premix
 // outputs are worth a denomination plus a small mining-fee allowance.
-var WhirlpoolPools = []int64{100_000, 1_000_000, 5_000_000, 50_000_000}
+var whirlpoolPools = []int64{100_000, 1_000_000, 5_000_000, 50_000_000}
 
 // whirlpoolFee is the coordinator's pool entry fee for denomination d.
 func whirlpoolFee(d int64) int64 {
@@ -67,8 +67,8 @@ func (g *generator) collaborative() bool {
 // (denomination + mining-fee allowance) into the owner's premix account,
 // and the rest as (toxic) change.
 func (g *generator) tx0() bool {
-	pool := g.rng.IntN(len(WhirlpoolPools))
-	d := WhirlpoolPools[pool]
+	pool := g.rng.IntN(len(whirlpoolPools))
+	d := whirlpoolPools[pool]
 	rate := g.feeRate()
 	premix := d + rate*110
 	u := g.take(2*premix + whirlpoolFee(d) + 40_000)
@@ -80,7 +80,7 @@ func (g *generator) tx0() bool {
 	if n < 2 {
 		for pool > 0 && n < 2 {
 			pool--
-			d = WhirlpoolPools[pool]
+			d = whirlpoolPools[pool]
 			premix = d + rate*110
 			n = min(10, int((u.value-whirlpoolFee(d)-40_000)/premix))
 		}
@@ -132,9 +132,9 @@ func (g *generator) coordinator() *address {
 // five outputs of exactly the denomination, each into its owner's postmix
 // account. Half the outputs queue to remix, the rest are spent normally.
 func (g *generator) whirlpoolRound() bool {
-	pool := g.rng.IntN(len(WhirlpoolPools))
+	pool := g.rng.IntN(len(whirlpoolPools))
 	q := g.mixq[pool]
-	d := WhirlpoolPools[pool]
+	d := whirlpoolPools[pool]
 	if len(q) < 5 {
 		return false
 	}
@@ -297,13 +297,6 @@ var wabiSabiDenoms = func() []int64 {
 	slices.Sort(out)
 	return out
 }()
-
-// IsWabiSabiDenomination reports whether v is a Wasabi 2 standard
-// denomination.
-func IsWabiSabiDenomination(v int64) bool {
-	_, ok := slices.BinarySearch(wabiSabiDenoms, v)
-	return ok
-}
 
 // wabiSabi: 20–60 owners bring 1–4 coins each (50–150 inputs); each owner's
 // amount, less its fee share, is decomposed greedily into up to four

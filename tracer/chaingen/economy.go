@@ -308,10 +308,10 @@ func (g *generator) everyday() bool {
 	}
 	switch {
 	case r < 450:
-		switch g.rng.IntN(200) {
-		case 0:
+		switch g.rng.IntN(1000) {
+		case 0, 1:
 			return g.stonewall() || g.payment(1)
-		case 1:
+		case 2:
 			return g.payJoin() || g.payment(1)
 		}
 		return g.payment(1)
