@@ -50,6 +50,16 @@ type scamCentre struct {
 	ops      *wallet // the operators' working wallet
 	mules    int     // mule owners so far
 
+	// Tainted coins back in the economy: an OTC desk buys mules' coins and
+	// pays merchants with them, and its customers from clean inventory;
+	// they pay others in turn. flows lists every output of those steps.
+	desk      *wallet
+	deskInv   *utxo   // the desk's clean inventory
+	deskCoins []*utxo // tainted coins the desk bought
+	spend     []*utxo // merchants' and customers' receipts, to be spent onwards
+	flows     []*cleanInfo
+	sold      int // mule coins forwarded so far
+
 	txs      []*ptx
 	funding  []*utxo
 	fundSeed []int
@@ -100,7 +110,8 @@ func newScamCentre(g *generator, start int32) *scamCentre {
 }
 
 func (s *scamCentre) done(h int32) bool {
-	return h > s.start+scamBlocks || (h > s.start+12 && len(s.peels) == 0 && len(s.muleCoins) == 0)
+	return h > s.start+scamBlocks || (h > s.start+12 && len(s.peels) == 0 && len(s.muleCoins) == 0 &&
+		len(s.deskCoins) == 0 && len(s.spend) == 0)
 }
 
 // record adds a scenario transaction to the block and the truth.
@@ -187,6 +198,9 @@ func (s *scamCentre) plan(h int32) {
 		}
 		if r == 3 {
 			s.otcPayment(rate)
+		}
+		if r == 4 {
+			s.deskStock(rate)
 		}
 	case r == 7:
 		var g1, g2 []*utxo
@@ -359,11 +373,21 @@ func (s *scamCentre) mix(h int32) {
 
 func (s *scamCentre) stepPeels(h int32, rate int64) {
 	g := s.g
-	// Mules forward whole amounts into exchange accounts.
+	s.stepEconomy(h, rate)
+	// Mules forward whole amounts into exchange accounts; every third
+	// (at most two) sells to the OTC desk instead.
 	var keep []*utxo
 	for _, m := range s.muleCoins {
 		if !ready(m, h) {
 			keep = append(keep, m)
+			continue
+		}
+		if s.sold++; s.desk != nil && s.sold%3 == 1 && s.sold < 6 {
+			s.sweepTo([]*utxo{m}, func(v int64) pout {
+				o := out(v, g.recv(s.desk), destHeld, nil)
+				s.deskCoins = append(s.deskCoins, o.u)
+				return o
+			})
 			continue
 		}
 		ex, tagged := s.ex(s.rng.IntN(4)), s.rng.IntN(2) == 0
@@ -415,4 +439,95 @@ func (s *scamCentre) stepPeels(h int32, rate int64) {
 		live = append(live, pc)
 	}
 	s.peels = live
+}
+
+// deskStock: a clean user sells coins to the OTC desk, its clean inventory.
+func (s *scamCentre) deskStock(rate int64) {
+	g := s.g
+	u := g.take(coin / 5)
+	if u == nil {
+		return
+	}
+	s.desk = g.newWallet(g.newOwner(KindOTC, "otc-desk"), "", P2WPKH)
+	ins := []*utxo{u}
+	change := g.changeAddr(u, P2WPKH)
+	avail := u.value - feeFor(rate, ins, []ScriptType{P2WPKH, change.typ})
+	amt := avail * 60 / 100
+	p := &ptx{ins: ins}
+	o := out(amt, g.recv(s.desk), destHeld, nil)
+	ch := out(avail-amt, change, destPool, nil)
+	p.outs = append(p.outs, o, ch)
+	s.record(p)
+	ch.u.tracked = false
+	s.deskInv = o.u
+	s.clean = append(s.clean, &cleanInfo{u: ch.u, p: p, kind: "otc-seller-change"})
+}
+
+// pay records a one-step payment from ins to a new address of to (amt) with
+// change to a new address of from; both outputs are flows of kind k.
+func (s *scamCentre) pay(ins []*utxo, rate int64, to, from *wallet, frac int64, kind string) (paid, change *utxo) {
+	g := s.g
+	a, c := g.recv(to), g.newAddr(from, from.chTyp)
+	avail := sum(ins) - feeFor(rate, ins, []ScriptType{a.typ, c.typ})
+	amt := avail * frac / 100
+	p := &ptx{ins: ins}
+	po, co := out(amt, a, destHeld, nil), out(avail-amt, c, destHeld, nil)
+	p.outs = append(p.outs, po, co)
+	if s.rng.IntN(2) == 0 {
+		p.outs[0], p.outs[1] = p.outs[1], p.outs[0]
+	}
+	s.record(p)
+	s.flows = append(s.flows, &cleanInfo{u: po.u, p: p, kind: kind}, &cleanInfo{u: co.u, p: p, kind: kind + "-change"})
+	return po.u, co.u
+}
+
+// stepEconomy: the desk pays a merchant with each tainted coin it bought
+// and a customer from its clean inventory; a block later the merchant pays
+// a supplier, the tainted coin spent together with a clean coin of its
+// own, and the customer pays a friend. Their outputs are held (not spent
+// again), so the truth's taint of every one of them is exact.
+func (s *scamCentre) stepEconomy(h int32, rate int64) {
+	g := s.g
+	var keep []*utxo
+	for _, u := range s.spend {
+		if !ready(u, h) {
+			keep = append(keep, u)
+			continue
+		}
+		w := u.addr.w
+		ins := []*utxo{u}
+		kind := "customer-payee"
+		if w.owner.kind == KindMerchant {
+			kind = "merchant-supplier"
+			if c := g.takeFrom(w, minPoolValue); c != nil {
+				ins = append(ins, c)
+				if s.rng.IntN(2) == 0 {
+					ins[0], ins[1] = ins[1], ins[0]
+				}
+			}
+		}
+		s.pay(ins, rate, g.userWallet(), w, int64(40+s.rng.IntN(40)), kind)
+	}
+	s.spend = keep
+	var left []*utxo
+	for _, u := range s.deskCoins {
+		if !ready(u, h) || !ready(s.deskInv, h) {
+			left = append(left, u)
+			continue
+		}
+		var m *wallet
+		for m == nil || m.owner.kind != KindMerchant {
+			m = g.userWallet()
+		}
+		paid, _ := s.pay([]*utxo{u}, rate, m, s.desk, 70, "otc-merchant")
+		s.spend = append(s.spend, paid)
+		var cust *wallet
+		for cust == nil || cust.owner.kind != KindUser {
+			cust = g.userWallet()
+		}
+		paid, inv := s.pay([]*utxo{s.deskInv}, rate, cust, s.desk, 30, "otc-customer")
+		s.spend = append(s.spend, paid)
+		s.deskInv = inv
+	}
+	s.deskCoins = left
 }

@@ -1,0 +1,48 @@
+package screen_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/tracer-oss/tracer/tracer/screen"
+)
+
+// TestFlowsScreen screens every address of the scenario's economy flows
+// (each receives one flow output and nothing else): its sanctioned
+// exposure must be the truth's haircut taint, to the satoshi, so an
+// address the truth calls clean scores zero (no false positive) and a
+// tainted one is exposed (no false negative).
+func TestFlowsScreen(t *testing.T) {
+	f := loadFixture(t)
+	s := newScreener(t, f, screen.Options{})
+	ctx := context.Background()
+	var fp, fn, clean, tainted int
+	for _, fl := range f.truth.Flows {
+		r, err := s.Lookup(ctx, fl.Address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := r.Sanctioned().Amount, fl.Taint.Haircut
+		switch {
+		case want == 0 && got > 0:
+			fp++
+		case want > 0 && got == 0:
+			fn++
+		}
+		if got != want {
+			t.Errorf("%s %s: exposure %d sat, truth %d (risk %s)", fl.Kind, fl.Address, got, want, r.Risk)
+		}
+		if want == 0 {
+			clean++
+			if r.Risk != screen.RiskNone {
+				t.Errorf("%s %s: clean in the truth, risk %s", fl.Kind, fl.Address, r.Risk)
+			}
+		} else {
+			tainted++
+		}
+	}
+	t.Logf("%d flow addresses (%d clean, %d tainted under haircut): %d false positives, %d false negatives", len(f.truth.Flows), clean, tainted, fp, fn)
+	if clean == 0 || tainted == 0 {
+		t.Fatalf("flows need clean and tainted addresses: %d and %d", clean, tainted)
+	}
+}
