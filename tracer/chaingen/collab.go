@@ -51,9 +51,9 @@ func whirlpoolFee(d int64) int64 {
 // collaborative picks one of the CoinJoin kinds for the everyday mix.
 func (g *generator) collaborative() bool {
 	switch r := g.rng.IntN(100); {
-	case r < 35:
+	case r < 45:
 		return g.whirlpoolRound() || g.tx0()
-	case r < 60:
+	case r < 65:
 		return g.tx0()
 	case r < 94:
 		return g.joinMarket()
@@ -67,7 +67,15 @@ func (g *generator) collaborative() bool {
 // (denomination + mining-fee allowance) into the owner's premix account,
 // and the rest as (toxic) change.
 func (g *generator) tx0() bool {
-	pool := g.rng.IntN(len(whirlpoolPools))
+	pool := 0 // the popular pools most often: 0.001 30%, 0.01 45%, 0.05 20%, 0.5 5%
+	switch r := g.rng.IntN(100); {
+	case r >= 95:
+		pool = 3
+	case r >= 75:
+		pool = 2
+	case r >= 30:
+		pool = 1
+	}
 	d := whirlpoolPools[pool]
 	rate := g.feeRate()
 	premix := d + rate*110

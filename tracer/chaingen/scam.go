@@ -421,7 +421,7 @@ func (s *scamCentre) stepPeels(h int32, rate int64) {
 			pay, d = s.depositOut(amt, ex, false, false)
 		default:
 			s.mules++
-			mule := g.newWallet(g.newOwner(KindMule, "mule-"+strconv.Itoa(s.mules)), "", g.userType())
+			mule := g.newWallet(g.newOwner(KindMule, "mule-"+strconv.Itoa(s.mules)), "", g.walletType(false))
 			pay = out(amt, g.recv(mule), destHeld, nil)
 			s.muleCoins = append(s.muleCoins, pay.u)
 		}

@@ -98,18 +98,18 @@ func (g *generator) newWallet(o *owner, role string, t ScriptType) *wallet {
 	return w
 }
 
-// walletType draws a user wallet's receiving type: the address mix of
-// doc.go, but fewer multisig and P2PK wallets, since their change keeps
-// their type and they would otherwise weigh more than documented.
-func (g *generator) walletType() ScriptType {
-	t := g.userType()
-	switch {
-	case t == P2WSHMultisig && g.rng.IntN(4) == 0:
-		return P2WPKH
-	case t == P2PK && g.rng.IntN(3) == 0:
-		return P2PKH
+// walletType draws a wallet's receiving type: the address mix of doc.go.
+// Merchants (few, and paid often) use single-key wallets of the modern
+// types or P2PKH.
+func (g *generator) walletType(merchant bool) ScriptType {
+	for {
+		t := g.userType()
+		switch {
+		case merchant && (t == P2PK || t == P2WSHMultisig):
+			continue
+		}
+		return t
 	}
-	return t
 }
 
 // userWallet returns a random user's (or, a quarter of the time, a
@@ -119,14 +119,14 @@ func (g *generator) userWallet() *wallet {
 		i := g.rng.IntN(len(g.merchants))
 		if g.merchants[i] == nil {
 			o := g.newOwner(KindMerchant, "merchant-"+strconv.Itoa(i))
-			g.merchants[i] = g.newWallet(o, "", g.walletType())
+			g.merchants[i] = g.newWallet(o, "", g.walletType(true))
 		}
 		return g.merchants[i]
 	}
 	i := g.rng.IntN(len(g.users))
 	if g.users[i] == nil {
 		o := g.newOwner(KindUser, "user-"+strconv.Itoa(i))
-		g.users[i] = g.newWallet(o, "", g.walletType())
+		g.users[i] = g.newWallet(o, "", g.walletType(false))
 	}
 	return g.users[i]
 }

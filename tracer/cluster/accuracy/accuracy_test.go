@@ -20,11 +20,11 @@ import (
 var params = &chaincfg.RegressionNetParams
 
 // accuracyTxs is the size of each scored chain: TRACER_ACCURACY_TXS,
-// default 8,000 (2,000 with -short).
+// default 8,000 (4,000 with -short).
 func accuracyTxs(tb testing.TB) int {
 	n := 8000
 	if testing.Short() {
-		n = 2000
+		n = 4000
 	}
 	if v := os.Getenv("TRACER_ACCURACY_TXS"); v != "" {
 		var err error
