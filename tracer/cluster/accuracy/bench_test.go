@@ -10,7 +10,9 @@ import (
 
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/ingest"
+	"github.com/tracer-oss/tracer/store/storetest"
 	"github.com/tracer-oss/tracer/tracer/chaingen"
+	"github.com/tracer-oss/tracer/tracer/cluster"
 	"github.com/tracer-oss/tracer/tracer/cluster/accuracy"
 )
 
@@ -83,4 +85,45 @@ func BenchmarkAccuracy(b *testing.B) {
 	b.ReportMetric(all.Recall, "all-recall")
 	b.ReportMetric(float64(mi.LargestFalse), "largest-false")
 	b.ReportMetric(float64(b.N)*float64(mi.Addresses)*float64(len(total.Scores))/b.Elapsed().Seconds(), "addr/s")
+}
+
+// BenchmarkScoreBenchChain scores the default clustering (multi-input,
+// default guard) of the 1,000,000-transaction benchmark chain
+// (storetest.BenchChain; TRACER_BENCH_TXS) against its owners.csv:
+// ingest and clustering before the timer, then one pass over owners.csv
+// per iteration. It reports precision, recall, the largest false cluster
+// and scored addresses per second.
+//
+//	go test ./tracer/cluster/accuracy -run '^$' -bench ScoreBenchChain -benchtime 1x -v
+func BenchmarkScoreBenchChain(b *testing.B) {
+	ctx := context.Background()
+	dir := storetest.BenchChain(b, storetest.BenchTxs(b))
+	st, err := store.Open(b.TempDir(), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{filepath.Join(dir, "blocks")}, StartHeight: -1, ToHeight: -1}); err != nil {
+		b.Fatal(err)
+	}
+	res, err := cluster.Run(ctx, st, cluster.Options{MaxMerge: cluster.DefaultMaxMerge})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("clustered %d txs: %d addresses in %d clusters, largest %d, %d multi-owner skipped %v", res.Txs,
+		res.State.Addresses, res.State.Clusters, res.State.Largest, res.State.CoinJoins, res.CoinJoins)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var p *accuracy.Pairwise
+	for i := 0; i < b.N; i++ {
+		if p, err = accuracy.Score(ctx, st, filepath.Join(dir, "owners.csv"), params); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.Logf("%+v", *p)
+	b.ReportMetric(p.Precision, "precision")
+	b.ReportMetric(p.Recall, "recall")
+	b.ReportMetric(float64(p.LargestFalse), "largest-false")
+	b.ReportMetric(float64(b.N)*float64(p.Addresses)/b.Elapsed().Seconds(), "addr/s")
 }
