@@ -2,13 +2,9 @@
 //
 // Run is a pass over the stored chain after ingest. It applies the
 // common-input-ownership heuristic (every input address of a transaction
-// belongs to one entity) to every transaction but coinbases and those whose
-// inputs may have several owners (see MultiOwner: the CoinJoin shapes —
-// Whirlpool, WabiSabi, Wasabi 1, Stonewall, JoinMarket, equal split — and
-// PayJoin), and, only when asked, change heuristics (see Rule). Detect also
-// names Whirlpool's Tx0, which has one owner and is clustered as usual.
-// Package tracer/cluster/accuracy scores all of it against the
-// generator's ground truth. Clusters persist in the store as a
+// belongs to one entity) to every transaction but coinbases and
+// CoinJoin-like transactions (see CoinJoin for the shapes), and, only when
+// asked, change heuristics (see Rule). Clusters persist in the store as a
 // union-find (store.ClusterWriter); a second Run continues from the first
 // transaction not yet clustered.
 //
@@ -20,4 +16,11 @@
 // tag (sanctions.Tag.IsClusterDefiner); a cluster holding tags of two
 // different entities is a conflict, reported and never resolved: it gets
 // no cluster label.
+//
+// Multi-owner transactions: the pass skips every transaction MultiOwner
+// names (the CoinJoin shapes — Whirlpool, WabiSabi, Wasabi 1, Stonewall,
+// JoinMarket, equal split — and PayJoin); Detect also names Whirlpool's
+// Tx0, which has one owner and is clustered as usual. Package
+// tracer/cluster/accuracy scores all of it against the generator's ground
+// truth.
 package cluster
