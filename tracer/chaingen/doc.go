@@ -66,10 +66,10 @@
 //	payment, 1 input (payee + change, or send-all without change 20%;
 //	  change as the wallet's profile says, payees reuse a known address
 //	  20%; 3% add a 546-sat dust output) or 2–4 inputs of one wallet;
-//	  0.2% are Stonewalls and PayJoins                                  60–67%
+//	  0.2% are Stonewalls and PayJoins                                  58–67%
 //	exchange deposit (to a customer's deposit address, one per customer) ~15%
 //	batch payment (2–6 payees + change)                                    ~8%
-//	consolidation (3–20 inputs of one wallet → 1; more when the pool is large) 5–10%
+//	consolidation (3–20 inputs of one wallet → 1; more when the pool is large) 5–12%
 //	exchange withdrawal (a hot wallet pays 3–12 customers + change)       4–6%
 //	collaborative: Whirlpool Tx0 and rounds, JoinMarket, WabiSabi (below) ~0.5%
 //	peel chains (a 0.5+ BTC output peeled 10–70 hops, one hop per block)  ~0.2%
