@@ -11,8 +11,30 @@ import (
 // (each receives one flow output and nothing else): its sanctioned
 // exposure must be the truth's haircut taint, to the satoshi, so an
 // address the truth calls clean scores zero (no false positive) and a
-// tainted one is exposed (no false negative).
+// tainted one is exposed (no false negative). Under poison (a fresh walk)
+// the same holds for the truth's poison taint.
 func TestFlowsScreen(t *testing.T) {
+	t.Run("poison", func(t *testing.T) {
+		f := loadFixture(t)
+		s := newScreener(t, f, screen.Options{Poison: true})
+		var fp, fn int
+		for _, fl := range f.truth.Flows {
+			r, err := s.Fresh(context.Background(), fl.Address)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, want := r.Sanctioned().Amount, fl.Taint.Poison
+			if want == 0 && got > 0 {
+				fp++
+				t.Errorf("%s %s: clean under poison in the truth, exposure %d sat", fl.Kind, fl.Address, got)
+			}
+			if want > 0 && got == 0 {
+				fn++
+				t.Errorf("%s %s: tainted %d sat under poison in the truth, not exposed", fl.Kind, fl.Address, want)
+			}
+		}
+		t.Logf("poison: %d flow addresses: %d false positives, %d false negatives", len(f.truth.Flows), fp, fn)
+	})
 	f := loadFixture(t)
 	s := newScreener(t, f, screen.Options{})
 	ctx := context.Background()
