@@ -124,9 +124,17 @@ func toRules(names []string) []Rule {
 	return out
 }
 
+// forest is what a pass needs of the union-find: store.ClusterWriter, or a
+// reference implementation in the tests.
+type forest interface {
+	Intern(a address.Addr) (store.AddrID, error)
+	Union(a, b store.AddrID, tx store.TxNum, guard int64, rule string) (bool, *store.ClusterRefusal, error)
+	State() *store.ClusterState
+}
+
 // pass is the state of one Run.
 type pass struct {
-	w       *store.ClusterWriter
+	w       forest
 	st      *store.Store
 	opt     Options
 	rules   []Rule
