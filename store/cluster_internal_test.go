@@ -54,11 +54,11 @@ func TestClusterForest(t *testing.T) {
 	if ok, _, _ := w.Union(ids[1], ids[4], 13, 0, "x"); ok {
 		t.Fatal("union within one cluster reported as a merge")
 	}
-	w.SetCacheLimit(0)
+	w.State().NextTx = 14
 	if err := w.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []*Clusters{w.Clusters, s.Clusters()} {
+	for _, c := range []*Clusters{s.Clusters()} {
 		for _, tc := range []struct {
 			a, b byte
 			tx   TxNum
@@ -97,7 +97,7 @@ func TestClusterForest(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d refusals stored", n)
 	}
-	// A commit interrupted after marking the state dirty is detected.
+	// A state marked dirty (by an undo) needs a rebuild.
 	dirty := st
 	dirty.Dirty = true
 	s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyClusterState, mustJSON(&dirty)) })

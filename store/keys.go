@@ -45,7 +45,8 @@ import (
 //	                                                                  generations
 //	'm'     "cluster-state" (13)                                      JSON ClusterState: next TxNum to cluster, next
 //	                                                                  address id, counters, change rules, size guard,
-//	                                                                  dirty flag (set while a commit writes)
+//	                                                                  journal flag (a commit's 'j' nodes are being
+//	                                                                  copied to 'c'), dirty flag (undone by a reorg)
 //	'k'     class (1), payload (20 or 32)                             address id (8): the address's node in the
 //	                                                                  cluster forest; only addresses that appeared in
 //	                                                                  a linking transaction have one
@@ -55,6 +56,9 @@ import (
 //	                                                                  (a ring per cluster); then kind (1), payload
 //	'C'     TxNum (8), root id (8), root id (8)                       JSON ClusterRefusal: a merge of two clusters both
 //	                                                                  larger than the size guard, refused
+//	'j'     address id (8)                                            cluster node as in 'c': the journal of a commit
+//	                                                                  under way; read before 'c' while the state says
+//	                                                                  Journal, deleted otherwise
 //	'm'     "exposure-gen" (12)                                       uint32 last exposure index generation handed out
 //	'm'     "exposure-current" (16)                                   uint32 exposure index generation in force
 //	'Z'     gen (4)                                                   JSON ExposureIndex header: list version, tip and
@@ -78,7 +82,8 @@ import (
 // batches and the pack header, written last, switches readers to it.
 //
 // The cluster forest is written by the clustering pass after ingest, in
-// write batches between two writes of "cluster-state" (see cluster.go).
+// write batches that readers see only once "cluster-state" counts them,
+// with a journal for changed nodes (see ClusterWriter in cluster.go).
 //
 // Per transaction with i inputs and o outputs the ingester writes at most
 // 2 + i + o keys ('x', 't', one 's' per known input, one 'a' per distinct
@@ -109,6 +114,7 @@ const (
 	prefixClusterAddr    = 'k'
 	prefixClusterNode    = 'c'
 	prefixClusterRefusal = 'C'
+	prefixClusterJournal = 'j'
 	prefixExposure       = 'z'
 	prefixExposureIndex  = 'Z'
 	prefixWatch          = 'w'

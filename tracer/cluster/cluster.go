@@ -22,10 +22,8 @@ type Options struct {
 	// transaction; needed to change Change or MaxMerge.
 	Rebuild bool
 	// CommitEvery is the number of transactions between commits (default
-	// 100,000); CacheLimit the nodes kept in memory across commits
-	// (default 8M, about 1 GB).
+	// 1,000,000): a killed run resumes from the last commit.
 	CommitEvery int
-	CacheLimit  int
 	// Progress, when set, is called every few thousand transactions.
 	Progress func(done, total store.TxNum)
 }
@@ -42,6 +40,9 @@ type Result struct {
 	Refusals  []store.ClusterRefusal `json:"refusals"`
 	State     store.ClusterState     `json:"state"` // after the run
 	Seconds   float64                `json:"seconds"`
+	// ForestBytes is the memory of the union-find (about 50–56 bytes per
+	// address; see store.ClusterWriter).
+	ForestBytes int64 `json:"forest_bytes"`
 }
 
 // Run clusters the transactions stored since the last run (all of them
@@ -65,14 +66,11 @@ func Run(ctx context.Context, st *store.Store, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opt.CacheLimit > 0 {
-		w.SetCacheLimit(opt.CacheLimit)
-	}
 	s := w.State()
 	s.Rules, s.MaxMerge = names, opt.MaxMerge
 	every := opt.CommitEvery
 	if every <= 0 {
-		every = 100_000
+		every = 1_000_000
 	}
 	start := time.Now()
 	total := st.State().NextTx
@@ -113,6 +111,7 @@ func Run(ctx context.Context, st *store.Store, opt Options) (*Result, error) {
 	res.To = s.NextTx
 	res.State = *s
 	res.Seconds = time.Since(start).Seconds()
+	res.ForestBytes = w.MemoryBytes()
 	return res, err
 }
 

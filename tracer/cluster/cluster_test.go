@@ -100,7 +100,7 @@ func TestIncremental(t *testing.T) {
 	}
 	steps := ingestChain(t, dir, truth.TipHeight/2)
 	small := opt
-	small.CommitEvery, small.CacheLimit = 101, 64
+	small.CommitEvery = 101
 	r1, err := cluster.Run(ctx, steps, small)
 	if err != nil {
 		t.Fatal(err)

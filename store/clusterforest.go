@@ -1,0 +1,105 @@
+package store
+
+import (
+	"fmt"
+	"hash/maphash"
+	"math"
+)
+
+// forest is the cluster union-find in memory, over dense address ids: per
+// address a parent, an aux word (the TxNum+1 of the union that set the
+// parent, or the cluster's size at a root, whose link is always 0), the
+// next member of its ring and the address itself, plus an open-addressing
+// table from address to id. That is 12 + 33 bytes per address and 4 bytes
+// per table slot (between 1.33 and 2.67 slots per address), about 50–56
+// bytes per address in all. Ids and TxNums are 32-bit here: a forest
+// beyond 4,294,967,294 addresses or transactions is refused (ErrTooLarge).
+type forest struct {
+	parent, aux, next chunked[uint32]
+	addrs             chunked[clusterAddrKey]
+	n                 uint32   // ids handed out: 1..n
+	table             []uint32 // id, 0 for an empty slot; len a power of 2
+	seed              maphash.Seed
+}
+
+const chunkBits = 16
+
+// chunked is a growable array in fixed-size chunks, so growing never
+// copies (no doubling spike in memory) and the memory used is what is
+// held, to a chunk.
+type chunked[T any] struct{ c [][]T }
+
+func (a *chunked[T]) at(i uint32) *T { return &a.c[i>>chunkBits][i&(1<<chunkBits-1)] }
+
+func (a *chunked[T]) grow(n uint32) {
+	for uint64(len(a.c))<<chunkBits < uint64(n)+1 {
+		a.c = append(a.c, make([]T, 1<<chunkBits))
+	}
+}
+
+func newForest() *forest {
+	return &forest{seed: maphash.MakeSeed(), table: make([]uint32, 1<<10)}
+}
+
+func (f *forest) hash(k *clusterAddrKey) uint64 { return maphash.Bytes(f.seed, k[:]) }
+
+// lookup returns the id of k, 0 when it has none.
+func (f *forest) lookup(k *clusterAddrKey) uint32 {
+	mask := uint64(len(f.table) - 1)
+	for i := f.hash(k) & mask; ; i = (i + 1) & mask {
+		id := f.table[i]
+		if id == 0 || *f.addrs.at(id) == *k {
+			return id
+		}
+	}
+}
+
+func (f *forest) insert(id uint32) {
+	mask := uint64(len(f.table) - 1)
+	i := f.hash(f.addrs.at(id)) & mask
+	for f.table[i] != 0 {
+		i = (i + 1) & mask
+	}
+	f.table[i] = id
+}
+
+// add gives k the next id, a cluster of its own; with id 0 the next one,
+// else exactly id (loading a stored forest, ids in order).
+func (f *forest) add(k clusterAddrKey) (uint32, error) {
+	if f.n == math.MaxUint32-1 {
+		return 0, fmt.Errorf("%w: more than %d addresses in the cluster forest", ErrTooLarge, f.n)
+	}
+	f.n++
+	id := f.n
+	for _, a := range []*chunked[uint32]{&f.parent, &f.aux, &f.next} {
+		a.grow(id)
+	}
+	f.addrs.grow(id)
+	*f.parent.at(id), *f.aux.at(id), *f.next.at(id), *f.addrs.at(id) = id, 1, id, k
+	if uint64(f.n)*4 > uint64(len(f.table))*3 { // load above 3/4: double
+		f.table = make([]uint32, 2*len(f.table))
+		for i := uint32(1); i <= f.n; i++ {
+			f.insert(i)
+		}
+	} else {
+		f.insert(id)
+	}
+	return id, nil
+}
+
+// root returns the root of id's tree and the cluster's size.
+func (f *forest) root(id uint32) (uint32, uint32) {
+	for {
+		p := *f.parent.at(id)
+		if p == id {
+			return id, *f.aux.at(id)
+		}
+		id = p
+	}
+}
+
+// bytesPerAddress is the forest's memory per address now.
+func (f *forest) bytes() int64 {
+	chunks := int64(len(f.addrs.c)) << chunkBits
+	return chunks*(3*4+33) + int64(len(f.table))*4
+}
