@@ -26,6 +26,9 @@ type Options struct {
 	CommitEvery int
 	// Progress, when set, is called every few thousand transactions.
 	Progress func(done, total store.TxNum)
+	// OnCommit, when set, is called after each commit with the first
+	// transaction not yet clustered.
+	OnCommit func(next store.TxNum)
 }
 
 // Result is what one Run did.
@@ -80,6 +83,15 @@ func Run(ctx context.Context, st *store.Store, opt Options) (*Result, error) {
 		p.peeling = p.peeling || r == RulePeeling
 	}
 	since := 0
+	commit := func() error {
+		if err := w.Commit(); err != nil {
+			return err
+		}
+		if opt.OnCommit != nil {
+			opt.OnCommit(s.NextTx)
+		}
+		return nil
+	}
 	err = st.ForEachTxFunding(s.NextTx, func(tx *store.Tx, funding []*store.Tx) error {
 		if tx.Num%1024 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -95,16 +107,16 @@ func Run(ctx context.Context, st *store.Store, opt Options) (*Result, error) {
 		s.NextTx = tx.Num + 1
 		if since++; since >= every {
 			since = 0
-			return w.Commit()
+			return commit()
 		}
 		return nil
 	})
 	if err == nil {
 		s.NextTx = total
-		err = w.Commit()
+		err = commit()
 	} else if ctx.Err() != nil {
 		// Keep what was done up to the last whole transaction.
-		if cerr := w.Commit(); cerr != nil {
+		if cerr := commit(); cerr != nil {
 			err = fmt.Errorf("%w (and commit: %v)", err, cerr)
 		}
 	}

@@ -188,7 +188,7 @@ func TestReferenceForest(t *testing.T) {
 					t.Fatal(err)
 				}
 				ref := newRefForest()
-				if err := cluster.RunWith(st, tc.opt, ref); err != nil {
+				if err := cluster.RunWith(st, tc.opt, ref, st.State().NextTx); err != nil {
 					t.Fatal(err)
 				}
 				if ref.st.Unions == 0 {
