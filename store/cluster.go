@@ -414,8 +414,8 @@ type ClusterWriter struct {
 	dirtyBits []uint64 // committed ids changed since the last commit
 	dirty     []uint32
 	refusals  []ClusterRefusal
-	// hook, in tests, fails a commit after a step ("written", "journal",
-	// "copied") as a kill there would.
+	// hook, in tests, fails a commit after a step (ClusterStep*) as a kill
+	// there would.
 	hook func(step string) error
 }
 
@@ -725,7 +725,18 @@ func (w *ClusterWriter) appendNode(buf []byte, id uint32) []byte {
 	return appendClusterNode(buf, &n)
 }
 
+// The durable steps of a cluster commit, for Options.ClusterHook.
+const (
+	ClusterStepWritten = "cluster-written" // new nodes, refusals and journal written; state not yet
+	ClusterStepJournal = "cluster-journal" // state written with Journal set: the commit point
+	ClusterStepCopied  = "cluster-copied"  // journal copied to the nodes; state still says Journal
+	ClusterStepDone    = "cluster-done"    // state without Journal; journal deleted
+)
+
 func (w *ClusterWriter) step(name string) error {
+	if w.s.clustHook != nil {
+		w.s.clustHook(name)
+	}
 	if w.hook != nil {
 		return w.hook(name)
 	}
@@ -779,7 +790,7 @@ func (w *ClusterWriter) commit() error {
 	if err := wb.Flush(); err != nil {
 		return err
 	}
-	if err := w.step("written"); err != nil {
+	if err := w.step(ClusterStepWritten); err != nil {
 		return err
 	}
 	st := w.st
@@ -790,7 +801,7 @@ func (w *ClusterWriter) commit() error {
 	w.committed, w.stored = st, true
 	if st.Journal {
 		// Committed; now copy the journal to the nodes.
-		if err := w.step("journal"); err != nil {
+		if err := w.step(ClusterStepJournal); err != nil {
 			return err
 		}
 		wb = s.db.NewWriteBatch()
@@ -803,7 +814,7 @@ func (w *ClusterWriter) commit() error {
 		if err := wb.Flush(); err != nil {
 			return err
 		}
-		if err := w.step("copied"); err != nil {
+		if err := w.step(ClusterStepCopied); err != nil {
 			return err
 		}
 		st.Journal = false
@@ -824,7 +835,7 @@ func (w *ClusterWriter) commit() error {
 	}
 	clear(w.dirtyBits)
 	w.dirty, w.refusals = w.dirty[:0], w.refusals[:0]
-	return nil
+	return w.step(ClusterStepDone)
 }
 
 // ForEachTxFunding calls fn for every stored transaction in chain order

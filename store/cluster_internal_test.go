@@ -235,7 +235,7 @@ func TestClusterCommitKilled(t *testing.T) {
 	for _, tc := range []struct {
 		kill string
 		want string // what readers see: "before" or "after"
-	}{{"written", "before"}, {"journal", "after"}, {"copied", "after"}} {
+	}{{ClusterStepWritten, "before"}, {ClusterStepJournal, "after"}, {ClusterStepCopied, "after"}} {
 		t.Run(tc.kill, func(t *testing.T) {
 			s, _, seen := run(t, tc.kill)
 			want := map[string]string{"before": before, "after": after}[tc.want]

@@ -25,6 +25,10 @@ type Options struct {
 	// (UndoStepState, UndoStepDerived, UndoStepDone); crash tests stop the
 	// process there.
 	UndoHook func(step string)
+	// ClusterHook, if set, is called after each durable step of a cluster
+	// commit (ClusterStepWritten, ClusterStepJournal, ClusterStepCopied,
+	// ClusterStepDone); crash tests kill the process there.
+	ClusterHook func(step string)
 }
 
 // Store is an open store directory.
@@ -36,6 +40,7 @@ type Store struct {
 	state State
 
 	undoHook  func(string)
+	clustHook func(string)
 	outboxMu  sync.Mutex // orders alert sequence numbers (outbox.go)
 	alertNext uint64
 }
@@ -91,7 +96,7 @@ func Open(dir string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, dir: dir, ro: opt.ReadOnly, log: log, undoHook: opt.UndoHook}
+	s := &Store{db: db, dir: dir, ro: opt.ReadOnly, log: log, undoHook: opt.UndoHook, clustHook: opt.ClusterHook}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,6 +28,11 @@ type childArgs struct {
 	CommitEvery int
 	MaxMerge    int64
 	Change      []cluster.Rule
+	// KillStep and KillCommit: the child kills itself with SIGKILL at
+	// this step (store.ClusterStep*) of its KillCommit-th commit, or of the
+	// first commit after it that has the step.
+	KillStep   string
+	KillCommit int
 }
 
 func (a childArgs) options() cluster.Options {
@@ -41,7 +47,16 @@ func childMain(v string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	st, err := store.Open(a.DB, store.Options{})
+	commits := 0
+	hook := func(step string) {
+		if step == a.KillStep && commits+1 >= a.KillCommit {
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+		if step == store.ClusterStepDone {
+			commits++
+		}
+	}
+	st, err := store.Open(a.DB, store.Options{ClusterHook: hook})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -80,9 +95,9 @@ func startChild(t *testing.T, a childArgs) (*exec.Cmd, <-chan string) {
 	return cmd, lines
 }
 
-// TestClusterKilled kills a clustering process with SIGKILL at random
-// moments (commits every 40 transactions, so kills land before, inside and
-// between commits) and restarts it each time. After every kill, readers
+// TestClusterKilled kills a clustering process with SIGKILL after each
+// durable step of a commit, then at random moments (commits every 40
+// transactions), and restarts it each time. After every kill, readers
 // must see exactly the clustering of the transactions the committed state
 // counts (compared with the reference union-find over that prefix), never
 // part of a commit; the final rerun must write the same forest, key by key,
@@ -108,33 +123,58 @@ func TestClusterKilled(t *testing.T) {
 	total := st.State().NextTx
 	st.Close()
 
+	// First at each step of a commit, then at random moments.
+	points := []struct {
+		step   string
+		commit int
+	}{
+		{store.ClusterStepWritten, 1}, // the first build's only write
+		{store.ClusterStepWritten, 3},
+		{store.ClusterStepJournal, 2},
+		{store.ClusterStepCopied, 4},
+		{store.ClusterStepDone, 2},
+		{store.ClusterStepJournal, 1}, // a resumed run's first commit has a journal
+	}
 	r := rand.New(rand.NewSource(time.Now().UnixNano()))
 	var kills int
 	var committed []store.TxNum
 	finished := false
-	for round := 0; round < 12 && !finished; round++ {
-		cmd, commits := startChild(t, a)
-		target := 1 + r.Intn(20)
-		seen := 0
-		for range commits {
-			if seen++; seen == target {
-				break
+	for round := 0; round < 14 && !finished; round++ {
+		if round < len(points) {
+			a.KillStep, a.KillCommit = points[round].step, points[round].commit
+			cmd, commits := startChild(t, a)
+			for range commits {
 			}
-		}
-		if seen < target {
-			if err := cmd.Wait(); err != nil {
-				t.Fatalf("child ended on its own with %v", err)
+			err := cmd.Wait()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+				t.Fatalf("round %d: child killing itself at %s of commit %d ended with %v", round, a.KillStep, a.KillCommit, err)
 			}
-			finished = true
-		} else {
-			time.Sleep(time.Duration(r.Intn(3000)) * time.Microsecond)
-			cmd.Process.Kill()
-			cmd.Wait()
 			kills++
-			go func() {
-				for range commits {
+			a.KillStep = ""
+		} else {
+			cmd, commits := startChild(t, a)
+			target := 1 + r.Intn(20)
+			seen := 0
+			for range commits {
+				if seen++; seen == target {
+					break
 				}
-			}()
+			}
+			if seen < target {
+				if err := cmd.Wait(); err != nil {
+					t.Fatalf("child ended on its own with %v", err)
+				}
+				finished = true
+			} else {
+				time.Sleep(time.Duration(r.Intn(3000)) * time.Microsecond)
+				cmd.Process.Kill()
+				cmd.Wait()
+				kills++
+				go func() {
+					for range commits {
+					}
+				}()
+			}
 		}
 		st, err := store.Open(a.DB, store.Options{ReadOnly: true})
 		if err != nil {
