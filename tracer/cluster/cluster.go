@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -49,8 +50,35 @@ type Result struct {
 }
 
 // Run clusters the transactions stored since the last run (all of them
-// with Rebuild) and commits the forest to the store.
+// with Rebuild) and commits the forest to the store: Open, then Extend.
+// Its Seconds include loading the stored forest.
 func Run(ctx context.Context, st *store.Store, opt Options) (*Result, error) {
+	start := time.Now()
+	c, err := Open(st, opt)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.Extend(ctx)
+	if res != nil {
+		res.Seconds = time.Since(start).Seconds()
+	}
+	return res, err
+}
+
+// Clusterer holds the union-find in memory between Extend calls, so a
+// process that follows the chain opens it once and, after each block,
+// pays only for the new transactions (and the nodes they change).
+type Clusterer struct {
+	st    *store.Store
+	w     *store.ClusterWriter
+	opt   Options
+	rules []Rule
+	err   error // a failed Extend leaves the forest mid-transaction
+}
+
+// Open loads the stored forest (drops it with Rebuild) for clustering
+// with opt, whose rules and guard must be the stored ones unless Rebuild.
+func Open(st *store.Store, opt Options) (*Clusterer, error) {
 	rules := slices.Clone(opt.Change)
 	slices.Sort(rules)
 	names := make([]string, len(rules))
@@ -71,15 +99,31 @@ func Run(ctx context.Context, st *store.Store, opt Options) (*Result, error) {
 	}
 	s := w.State()
 	s.Rules, s.MaxMerge = names, opt.MaxMerge
+	return &Clusterer{st: st, w: w, opt: opt, rules: rules}, nil
+}
+
+// Extend clusters the transactions stored since the last commit and
+// commits (every CommitEvery transactions and at the end; on
+// cancellation, up to the last whole transaction). A store rolled back
+// below the clustered transactions is store.ErrClusterDirty.
+func (c *Clusterer) Extend(ctx context.Context) (*Result, error) {
+	if c.err != nil {
+		return nil, fmt.Errorf("cluster: an earlier extend failed: %w", c.err)
+	}
+	st, w, opt := c.st, c.w, c.opt
+	s := w.State()
+	total := st.State().NextTx
+	if total < s.NextTx {
+		return nil, fmt.Errorf("%w: clustered up to tx %d, the store now ends at %d", store.ErrClusterDirty, s.NextTx, total)
+	}
 	every := opt.CommitEvery
 	if every <= 0 {
 		every = 1_000_000
 	}
 	start := time.Now()
-	total := st.State().NextTx
 	res := &Result{From: s.NextTx, To: total, CoinJoins: map[string]int64{}, Change: map[Rule]int64{}}
-	p := &pass{w: w, st: st, opt: opt, rules: rules, res: res}
-	for _, r := range rules {
+	p := &pass{w: w, st: st, opt: opt, rules: c.rules, res: res}
+	for _, r := range c.rules {
 		p.peeling = p.peeling || r == RulePeeling
 	}
 	since := 0
@@ -92,7 +136,10 @@ func Run(ctx context.Context, st *store.Store, opt Options) (*Result, error) {
 		}
 		return nil
 	}
-	err = st.ForEachTxFunding(s.NextTx, func(tx *store.Tx, funding []*store.Tx) error {
+	err := st.ForEachTxFunding(s.NextTx, func(tx *store.Tx, funding []*store.Tx) error {
+		if tx.Num >= total {
+			return errStop // stored after this Extend began: the next one's
+		}
 		if tx.Num%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -111,7 +158,7 @@ func Run(ctx context.Context, st *store.Store, opt Options) (*Result, error) {
 		}
 		return nil
 	})
-	if err == nil {
+	if err == nil || errors.Is(err, errStop) {
 		s.NextTx = total
 		err = commit()
 	} else if ctx.Err() != nil {
@@ -120,12 +167,17 @@ func Run(ctx context.Context, st *store.Store, opt Options) (*Result, error) {
 			err = fmt.Errorf("%w (and commit: %v)", err, cerr)
 		}
 	}
+	if err != nil {
+		c.err = err
+	}
 	res.To = s.NextTx
 	res.State = *s
 	res.Seconds = time.Since(start).Seconds()
 	res.ForestBytes = w.MemoryBytes()
 	return res, err
 }
+
+var errStop = errors.New("cluster: stop")
 
 func toRules(names []string) []Rule {
 	out := make([]Rule, len(names))

@@ -7,8 +7,6 @@ import (
 	"github.com/tracer-oss/tracer/store"
 )
 
-var errStop = errors.New("stop")
-
 // Forest is the union-find a pass drives, for the reference test.
 type Forest = forest
 
