@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -433,6 +434,12 @@ func (s *Store) NewClusterWriter(rebuild bool) (*ClusterWriter, error) {
 		}
 	}
 	st, ok, err := s.ClusterState()
+	if err == nil && ok && st.Dirty {
+		// A rollback that was killed before it restored the clusters.
+		if err = s.undoClusters(); err == nil {
+			st, ok, err = s.ClusterState()
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -470,7 +477,7 @@ func (s *Store) NewClusterWriter(rebuild bool) (*ClusterWriter, error) {
 
 // dropClusters deletes every cluster key, and with state the state too.
 func (s *Store) dropClusters(state bool) error {
-	prefixes := [][]byte{{prefixClusterAddr}, {prefixClusterNode}, {prefixClusterRefusal}, {prefixClusterJournal}}
+	prefixes := [][]byte{{prefixClusterAddr}, {prefixClusterNode}, {prefixClusterRefusal}, {prefixClusterJournal}, {prefixClusterUndo}}
 	if state {
 		prefixes = append(prefixes, keyClusterState)
 	}
@@ -631,6 +638,9 @@ func (w *ClusterWriter) load() error {
 	return nil
 }
 
+// Committed is the state readers see (the last commit's).
+func (w *ClusterWriter) Committed() ClusterState { return w.committed }
+
 // State is the writer's state; the pass updates its counters and NextTx,
 // Commit stores it.
 func (w *ClusterWriter) State() *ClusterState { return &w.st }
@@ -759,13 +769,23 @@ func (w *ClusterWriter) commit() error {
 	if w.stored && w.committed.NextID > 1 {
 		from = uint32(w.committed.NextID)
 	}
-	var buf []byte
+	// New addresses in key order: Badger's memtable inserts sorted keys
+	// along a cached path, and its tables then overlap less.
+	var fresh []uint32
 	for id := from; id <= w.f.n && id != 0; id++ {
+		fresh = append(fresh, id)
+	}
+	slices.SortFunc(fresh, func(a, b uint32) int { return bytes.Compare(w.f.addrs.at(a)[:], w.f.addrs.at(b)[:]) })
+	for _, id := range fresh {
 		val := binary.BigEndian.AppendUint64(nil, uint64(id))
 		if err := wb.Set(addrIDKey(keyAddr(w.f.addrs.at(id))), val); err != nil {
 			wb.Cancel()
 			return err
 		}
+	}
+	fresh = nil
+	var buf []byte
+	for id := from; id <= w.f.n && id != 0; id++ {
 		buf = w.appendNode(buf[:0], id)
 		if err := wb.Set(clusterNodeKey(AddrID(id)), slices.Clone(buf)); err != nil {
 			wb.Cancel()
@@ -779,6 +799,17 @@ func (w *ClusterWriter) commit() error {
 		}
 	}
 	slices.Sort(w.dirty)
+	if w.stored && len(w.dirty) <= maxClusterUndoNodes {
+		u, err := w.clusterUndoRecord()
+		if err != nil {
+			wb.Cancel()
+			return err
+		}
+		if err := wb.Set(clusterUndoKey(w.st.NextTx), u); err != nil {
+			wb.Cancel()
+			return err
+		}
+	}
 	nodes := make([][]byte, len(w.dirty))
 	for i, id := range w.dirty {
 		nodes[i] = w.appendNode(nil, id)
@@ -835,6 +866,9 @@ func (w *ClusterWriter) commit() error {
 	}
 	clear(w.dirtyBits)
 	w.dirty, w.refusals = w.dirty[:0], w.refusals[:0]
+	if err := s.pruneClusterUndo(st.NextTx); err != nil {
+		return err
+	}
 	return w.step(ClusterStepDone)
 }
 
@@ -890,4 +924,185 @@ func (s *Store) ForEachTxFunding(from TxNum, fn func(tx *Tx, funding []*Tx) erro
 			return nil
 		})
 	})
+}
+
+// Exact undo. Each commit that changes at most maxClusterUndoNodes
+// committed nodes (every per-block commit of a following process) also
+// writes an undo record 'u' keyed by the NextTx it commits: the previous
+// state and the previous record of every committed node it changes. A
+// rollback of the chain below the clustered transactions walks these
+// records back from the committed state to the first state at or below
+// the new chain's end and restores it through the journal, as a commit
+// does; the transactions between that state and the new end are clustered
+// again by the next run. When a record on the way is missing (a larger
+// commit, or one older than the last maxClusterUndo records), the state
+// stays marked dirty and the clusters need a rebuild.
+const (
+	maxClusterUndoNodes = 100_000
+	maxClusterUndo      = 1000
+)
+
+func clusterUndoKey(next TxNum) []byte {
+	return binary.BigEndian.AppendUint64([]byte{prefixClusterUndo}, uint64(next))
+}
+
+type clusterUndo struct {
+	prev  ClusterState
+	ids   []AddrID
+	nodes [][]byte
+}
+
+func (u *clusterUndo) encode() []byte {
+	st := mustJSON(&u.prev)
+	b := binary.AppendUvarint(nil, uint64(len(st)))
+	b = append(b, st...)
+	for i, id := range u.ids {
+		b = binary.AppendUvarint(b, uint64(id))
+		b = binary.AppendUvarint(b, uint64(len(u.nodes[i])))
+		b = append(b, u.nodes[i]...)
+	}
+	return b
+}
+
+func decodeClusterUndo(v []byte) (*clusterUndo, error) {
+	d := decoder{b: v}
+	u := &clusterUndo{}
+	st := d.bytes(int(d.uvarint()))
+	if d.err == nil {
+		if err := json.Unmarshal(st, &u.prev); err != nil {
+			d.err = err
+		}
+	}
+	for d.err == nil && len(d.b) > 0 {
+		id := AddrID(d.uvarint())
+		rec := d.bytes(int(d.uvarint()))
+		if d.err == nil {
+			if _, err := decodeClusterNode(rec); err != nil {
+				d.err = err
+			}
+		}
+		u.ids, u.nodes = append(u.ids, id), append(u.nodes, rec)
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("%w: cluster undo record: %v", ErrCorrupt, d.err)
+	}
+	return u, nil
+}
+
+// clusterUndoRecord is the undo record of the commit under way: the
+// committed records of the nodes it changes, read before they change.
+func (w *ClusterWriter) clusterUndoRecord() ([]byte, error) {
+	u := &clusterUndo{prev: w.committed}
+	err := w.s.db.View(func(txn *badger.Txn) error {
+		for _, id := range w.dirty {
+			err := w.s.get(txn, clusterNodeKey(AddrID(id)), func(v []byte) error {
+				u.ids, u.nodes = append(u.ids, AddrID(id)), append(u.nodes, slices.Clone(v))
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("cluster node %d: %w", id, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u.encode(), nil
+}
+
+// pruneClusterUndo deletes undo records beyond the newest maxClusterUndo
+// and those past next (undone).
+func (s *Store) pruneClusterUndo(next TxNum) error {
+	var keys [][]byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		prefix := []byte{prefixClusterUndo}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true})
+		defer it.Close()
+		n := 0
+		for it.Seek(append([]byte{prefixClusterUndo}, 0xff)); it.ValidForPrefix(prefix); it.Next() {
+			k := it.Item().Key()
+			if len(k) != 9 || TxNum(binary.BigEndian.Uint64(k[1:])) > next {
+				keys = append(keys, it.Item().KeyCopy(nil))
+				continue
+			}
+			if n++; n > maxClusterUndo {
+				keys = append(keys, it.Item().KeyCopy(nil))
+			}
+		}
+		return nil
+	})
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	wb := s.db.NewWriteBatch()
+	for _, k := range keys {
+		if err := wb.Delete(k); err != nil {
+			wb.Cancel()
+			return err
+		}
+	}
+	return wb.Flush()
+}
+
+// undoClusters brings a forest marked dirty by a rollback back to the
+// last committed state at or below the chain's end, exactly, when the
+// undo records reach it; otherwise it leaves the state dirty. It is
+// crash-safe: until the restored state is written the state stays dirty
+// (and the next writer tries again), after it the journal is in force.
+func (s *Store) undoClusters() error {
+	cs, ok, err := s.ClusterState()
+	if err != nil || !ok || !cs.Dirty {
+		return err
+	}
+	end := s.state.NextTx
+	old := map[AddrID][]byte{}
+	cur := cs
+	err = s.db.View(func(txn *badger.Txn) error {
+		for cur.NextTx > end {
+			var u *clusterUndo
+			err := s.get(txn, clusterUndoKey(cur.NextTx), func(v []byte) (err error) { u, err = decodeClusterUndo(v); return err })
+			if err != nil {
+				return err
+			}
+			for i, id := range u.ids {
+				old[id] = u.nodes[i] // older records overwrite newer ones
+			}
+			cur = u.prev
+		}
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil // not reachable: stays dirty
+	}
+	if err != nil {
+		return fmt.Errorf("store: undo clusters: %w", err)
+	}
+	if err := s.dropIfAny(prefixClusterJournal); err != nil {
+		return err
+	}
+	wb := s.db.NewWriteBatch()
+	for id, rec := range old {
+		if id >= cur.NextID {
+			continue // a node that did not exist then: invisible
+		}
+		if err := wb.Set(clusterJournalKey(id), rec); err != nil {
+			wb.Cancel()
+			return fmt.Errorf("store: undo clusters: %w", err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("store: undo clusters: %w", err)
+	}
+	cur.Dirty, cur.Journal = false, true
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyClusterState, mustJSON(&cur)) }); err != nil {
+		return fmt.Errorf("store: undo clusters: %w", err)
+	}
+	if err := s.finishClusterJournal(&cur); err != nil {
+		return err
+	}
+	if err := s.deleteRefusalsFrom(cur.NextTx); err != nil {
+		return err
+	}
+	return s.pruneClusterUndo(cur.NextTx)
 }

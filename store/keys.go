@@ -59,6 +59,10 @@ import (
 //	'j'     address id (8)                                            cluster node as in 'c': the journal of a commit
 //	                                                                  under way; read before 'c' while the state says
 //	                                                                  Journal, deleted otherwise
+//	'u'     TxNum (8): the NextTx a commit stored                      undo record of that commit: uvarint length, JSON
+//	                                                                  previous ClusterState, then (uvarint id, uvarint
+//	                                                                  length, previous 'c' record) per node it changed;
+//	                                                                  the newest 1,000 are kept, for exact undo on reorg
 //	'm'     "exposure-gen" (12)                                       uint32 last exposure index generation handed out
 //	'm'     "exposure-current" (16)                                   uint32 exposure index generation in force
 //	'Z'     gen (4)                                                   JSON ExposureIndex header: list version, tip and
@@ -115,6 +119,7 @@ const (
 	prefixClusterNode    = 'c'
 	prefixClusterRefusal = 'C'
 	prefixClusterJournal = 'j'
+	prefixClusterUndo    = 'u'
 	prefixExposure       = 'z'
 	prefixExposureIndex  = 'Z'
 	prefixWatch          = 'w'

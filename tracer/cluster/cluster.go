@@ -93,14 +93,28 @@ func Open(st *store.Store, opt Options) (*Clusterer, error) {
 		return nil, fmt.Errorf("%w: stored rules [%s] and guard %d, asked [%s] and %d", ErrOptions,
 			ruleNames(toRules(prev.Rules)), prev.MaxMerge, ruleNames(rules), opt.MaxMerge)
 	}
-	w, err := st.NewClusterWriter(opt.Rebuild)
-	if err != nil {
+	c := &Clusterer{st: st, opt: opt, rules: rules}
+	if err := c.open(opt.Rebuild); err != nil {
 		return nil, err
 	}
-	s := w.State()
-	s.Rules, s.MaxMerge = names, opt.MaxMerge
-	return &Clusterer{st: st, w: w, opt: opt, rules: rules}, nil
+	return c, nil
 }
+
+func (c *Clusterer) open(rebuild bool) error {
+	w, err := c.st.NewClusterWriter(rebuild)
+	if err != nil {
+		return err
+	}
+	s := w.State()
+	s.Rules, s.MaxMerge = make([]string, len(c.rules)), c.opt.MaxMerge
+	for i, r := range c.rules {
+		s.Rules[i] = string(r)
+	}
+	c.w = w
+	return nil
+}
+
+func (c *Clusterer) reopen() error { return c.open(false) }
 
 // Extend clusters the transactions stored since the last commit and
 // commits (every CommitEvery transactions and at the end; on
@@ -109,6 +123,15 @@ func Open(st *store.Store, opt Options) (*Clusterer, error) {
 func (c *Clusterer) Extend(ctx context.Context) (*Result, error) {
 	if c.err != nil {
 		return nil, fmt.Errorf("cluster: an earlier extend failed: %w", c.err)
+	}
+	// A rollback since the last Extend undid the stored clusters (or
+	// marked them dirty): start again from what the store holds.
+	if cs, ok, err := c.st.ClusterState(); err != nil {
+		return nil, err
+	} else if !ok || cs.Dirty || cs.NextTx != c.w.Committed().NextTx {
+		if err := c.reopen(); err != nil {
+			return nil, err
+		}
 	}
 	st, w, opt := c.st, c.w, c.opt
 	s := w.State()

@@ -186,10 +186,31 @@ func TestClustererPerBlock(t *testing.T) {
 	if a, b := clusterKeys(t, whole), clusterKeys(t, steps); a != b {
 		t.Fatalf("forest extended per block differs from a single run (%d vs %d bytes of dump)", len(b), len(a))
 	}
-	if _, err := steps.Rollback(ctx, truth.TipHeight-3); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Extend(ctx); !errors.Is(err, store.ErrClusterDirty) {
-		t.Errorf("extend after a rollback: %v", err)
+	// A reorganisation: the rollback undoes the clusters exactly, to the
+	// last commit at or below the new end, and the same Clusterer then
+	// catches up again.
+	for _, back := range []int32{3, 20} {
+		if _, err := steps.Rollback(ctx, truth.TipHeight-back); err != nil {
+			t.Fatal(err)
+		}
+		cs, ok, err := steps.ClusterState()
+		if err != nil || !ok || cs.Dirty || cs.NextTx > steps.State().NextTx || cs.NextTx+2000 < steps.State().NextTx {
+			t.Fatalf("clusters after rolling back %d blocks: %+v %v %v (store ends at tx %d)", back, cs, ok, err, steps.State().NextTx)
+		}
+		ref := newRefForest()
+		if err := cluster.RunWith(steps, opt, ref, cs.NextTx); err != nil {
+			t.Fatal(err)
+		}
+		compareForest(t, steps, ref)
+		if res, err := c.Extend(ctx); err != nil || res.To != steps.State().NextTx {
+			t.Fatalf("extend after the rollback: %+v %v", res, err)
+		}
+		ingestMore(t, steps, dir)
+		if _, err := c.Extend(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if a, b := clusterKeys(t, whole), clusterKeys(t, steps); a != b {
+			t.Fatalf("after a rollback of %d blocks and catching up, the forest differs from a single run's", back)
+		}
 	}
 }
