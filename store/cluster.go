@@ -1056,6 +1056,9 @@ func (s *Store) undoClusters() error {
 		return err
 	}
 	end := s.state.NextTx
+	if cs.NextTx <= end {
+		return nil // not a rollback's (an older version's interrupted commit)
+	}
 	old := map[AddrID][]byte{}
 	cur := cs
 	err = s.db.View(func(txn *badger.Txn) error {

@@ -105,6 +105,13 @@ func TestClusterForest(t *testing.T) {
 	if _, err := s.NewClusterWriter(false); !errors.Is(err, ErrClusterDirty) {
 		t.Errorf("dirty state: %v", err)
 	}
+	// An older version's interrupted commit (dirty, not past the chain's
+	// end) is never taken for a rollback to undo.
+	dirty.NextTx = 0
+	s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyClusterState, mustJSON(&dirty)) })
+	if _, err := s.NewClusterWriter(false); !errors.Is(err, ErrClusterDirty) {
+		t.Errorf("dirty state of an interrupted commit: %v", err)
+	}
 	if w, err := s.NewClusterWriter(true); err != nil || w.State().NextID > 1 {
 		t.Errorf("rebuild: %v", err)
 	}
