@@ -17,7 +17,8 @@ import (
 // with the default options, in a copy of the cached ingested store (not
 // timed), and reports inputs/s, tx/s, the CPU seconds of the process
 // (less sensitive than wall time to a busy machine), the peak RSS of the
-// clustering run and the union-find's memory per address.
+// clustering run (and its anonymous and file-backed parts, sampled) and the
+// union-find's memory per address.
 func BenchmarkCluster(b *testing.B) {
 	cached := storetest.BenchStore(b, storetest.BenchTxs(b))
 	dir := filepath.Join(b.TempDir(), "db")
@@ -33,6 +34,7 @@ func BenchmarkCluster(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		storetest.ResetPeakRSS()
 		cpu0 := cpuSeconds()
+		sampler := storetest.SampleRSS()
 		b.ResetTimer()
 		res, err := cluster.Run(context.Background(), st, cluster.Options{MaxMerge: cluster.DefaultMaxMerge, Rebuild: true})
 		if err != nil {
@@ -41,11 +43,14 @@ func BenchmarkCluster(b *testing.B) {
 		b.StopTimer()
 		cpu := cpuSeconds() - cpu0
 		rss := storetest.PeakRSS()
+		anon, file := sampler.Stop()
 		s := res.State
 		b.ReportMetric(float64(res.Inputs)/res.Seconds, "inputs/s")
 		b.ReportMetric(float64(res.Txs)/res.Seconds, "tx/s")
 		b.ReportMetric(float64(res.Inputs)/cpu, "inputs/cpu-s")
 		b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
+		b.ReportMetric(float64(anon)/(1<<20), "peak-anon-MiB")
+		b.ReportMetric(float64(file)/(1<<20), "peak-file-MiB")
 		b.ReportMetric(float64(res.ForestBytes)/float64(max(s.Addresses, 1)), "forest-B/addr")
 		b.ReportMetric(res.Seconds, "cluster-s")
 		b.Logf("clustered %d txs, %d inputs in %.1fs (%.1f CPU s): %d addresses in %d clusters, largest %d; %d unions, %d coinjoins skipped, %d refused; forest %d MB",
