@@ -620,7 +620,7 @@ func (w *ClusterWriter) load() error {
 				return err
 			}
 			i := uint32(id)
-			*w.f.parent.at(i), *w.f.next.at(i) = uint32(n.parent), uint32(n.next)
+			*w.f.parent.at(i), *w.f.up.at(i), *w.f.next.at(i) = uint32(n.parent), uint32(n.parent), uint32(n.next)
 			if uint64(n.parent) == id {
 				*w.f.aux.at(i) = uint32(n.size)
 			} else {
@@ -711,7 +711,8 @@ func (w *ClusterWriter) Union(a, b AddrID, tx TxNum, guard int64, rule string) (
 		ra, rb = rb, ra
 	}
 	f := w.f
-	*f.parent.at(rb), *f.aux.at(rb) = ra, uint32(tx)+1
+	f.join(ra, rb)
+	*f.aux.at(rb) = uint32(tx) + 1
 	*f.aux.at(ra) = sa + sb
 	na, nb := f.next.at(ra), f.next.at(rb)
 	*na, *nb = *nb, *na

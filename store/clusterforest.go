@@ -9,17 +9,21 @@ import (
 // forest is the cluster union-find in memory, over dense address ids: per
 // address a parent, an aux word (the TxNum+1 of the union that set the
 // parent, or the cluster's size at a root, whose link is always 0), the
-// next member of its ring and the address itself, plus an open-addressing
-// table from address to id. That is 12 + 33 bytes per address and 4 bytes
-// per table slot (between 1.33 and 2.67 slots per address), about 50–56
-// bytes per address in all. Ids and TxNums are 32-bit here: a forest
+// next member of its ring, a path-compressed copy of the parent (up) and
+// the address itself, plus an open-addressing table from address to id.
+// That is 16 + 33 bytes per address and 4 bytes per table slot (between
+// 1.33 and 2.67 slots per address), about 54–60 bytes per address in all. Ids and TxNums are 32-bit here: a forest
 // beyond 4,294,967,294 addresses or transactions is refused (ErrTooLarge).
 type forest struct {
 	parent, aux, next chunked[uint32]
-	addrs             chunked[clusterAddrKey]
-	n                 uint32   // ids handed out: 1..n
-	table             []uint32 // id, 0 for an empty slot; len a power of 2
-	seed              maphash.Seed
+	// up is parent with path compression, for finding roots fast; parent
+	// itself is never compressed (its edges carry the links). Both have
+	// the same roots.
+	up    chunked[uint32]
+	addrs chunked[clusterAddrKey]
+	n     uint32   // ids handed out: 1..n
+	table []uint32 // id, 0 for an empty slot; len a power of 2
+	seed  maphash.Seed
 }
 
 const chunkBits = 16
@@ -71,11 +75,11 @@ func (f *forest) add(k clusterAddrKey) (uint32, error) {
 	}
 	f.n++
 	id := f.n
-	for _, a := range []*chunked[uint32]{&f.parent, &f.aux, &f.next} {
+	for _, a := range []*chunked[uint32]{&f.parent, &f.aux, &f.next, &f.up} {
 		a.grow(id)
 	}
 	f.addrs.grow(id)
-	*f.parent.at(id), *f.aux.at(id), *f.next.at(id), *f.addrs.at(id) = id, 1, id, k
+	*f.parent.at(id), *f.aux.at(id), *f.next.at(id), *f.addrs.at(id), *f.up.at(id) = id, 1, id, k, id
 	if uint64(f.n)*4 > uint64(len(f.table))*3 { // load above 3/4: double
 		f.table = make([]uint32, 2*len(f.table))
 		for i := uint32(1); i <= f.n; i++ {
@@ -87,19 +91,28 @@ func (f *forest) add(k clusterAddrKey) (uint32, error) {
 	return id, nil
 }
 
-// root returns the root of id's tree and the cluster's size.
+// root returns the root of id's tree and the cluster's size, halving the
+// path in up as it goes.
 func (f *forest) root(id uint32) (uint32, uint32) {
 	for {
-		p := *f.parent.at(id)
+		u := f.up.at(id)
+		p := *u
 		if p == id {
 			return id, *f.aux.at(id)
 		}
-		id = p
+		g := *f.up.at(p)
+		*u = g
+		id = g
 	}
+}
+
+// join makes ra the parent of rb (both roots).
+func (f *forest) join(ra, rb uint32) {
+	*f.parent.at(rb), *f.up.at(rb) = ra, ra
 }
 
 // bytesPerAddress is the forest's memory per address now.
 func (f *forest) bytes() int64 {
 	chunks := int64(len(f.addrs.c)) << chunkBits
-	return chunks*(3*4+33) + int64(len(f.table))*4
+	return chunks*(4*4+33) + int64(len(f.table))*4
 }
