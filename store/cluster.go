@@ -592,7 +592,7 @@ func (w *ClusterWriter) load() error {
 	for uint64(slots) < 2*uint64(next) {
 		slots *= 2
 	}
-	w.f.table = make([]uint32, slots)
+	w.f.table = make([]uint64, slots)
 	prefix := []byte{prefixClusterNode}
 	err := w.s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 1000})

@@ -11,8 +11,8 @@ import (
 // parent, or the cluster's size at a root, whose link is always 0), the
 // next member of its ring, a path-compressed copy of the parent (up) and
 // the address itself, plus an open-addressing table from address to id.
-// That is 16 + 33 bytes per address and 4 bytes per table slot (between
-// 1.33 and 2.67 slots per address), about 54–60 bytes per address in all. Ids and TxNums are 32-bit here: a forest
+// That is 16 + 33 bytes per address and 8 bytes per table slot (between
+// 1.33 and 2.67 slots per address), about 60–70 bytes per address in all. Ids and TxNums are 32-bit here: a forest
 // beyond 4,294,967,294 addresses or transactions is refused (ErrTooLarge).
 type forest struct {
 	parent, aux, next chunked[uint32]
@@ -22,7 +22,7 @@ type forest struct {
 	up    chunked[uint32]
 	addrs chunked[clusterAddrKey]
 	n     uint32   // ids handed out: 1..n
-	table []uint32 // id, 0 for an empty slot; len a power of 2
+	table []uint64 // hash tag and id, 0 for an empty slot; len a power of 2
 	seed  maphash.Seed
 }
 
@@ -42,29 +42,39 @@ func (a *chunked[T]) grow(n uint32) {
 }
 
 func newForest() *forest {
-	return &forest{seed: maphash.MakeSeed(), table: make([]uint32, 1<<10)}
+	return &forest{seed: maphash.MakeSeed(), table: make([]uint64, 1<<10)}
 }
 
 func (f *forest) hash(k *clusterAddrKey) uint64 { return maphash.Bytes(f.seed, k[:]) }
 
+// A table slot holds an id in its low 32 bits and the high 32 bits of
+// its address's hash above them, so a probe compares addresses only when
+// the hashes agree (a probe that reads the address costs a cache miss).
+
 // lookup returns the id of k, 0 when it has none.
 func (f *forest) lookup(k *clusterAddrKey) uint32 {
+	h := f.hash(k)
+	tag := h >> 32
 	mask := uint64(len(f.table) - 1)
-	for i := f.hash(k) & mask; ; i = (i + 1) & mask {
-		id := f.table[i]
-		if id == 0 || *f.addrs.at(id) == *k {
-			return id
+	for i := h & mask; ; i = (i + 1) & mask {
+		e := f.table[i]
+		if e == 0 {
+			return 0
+		}
+		if e>>32 == tag && *f.addrs.at(uint32(e)) == *k {
+			return uint32(e)
 		}
 	}
 }
 
 func (f *forest) insert(id uint32) {
+	h := f.hash(f.addrs.at(id))
 	mask := uint64(len(f.table) - 1)
-	i := f.hash(f.addrs.at(id)) & mask
+	i := h & mask
 	for f.table[i] != 0 {
 		i = (i + 1) & mask
 	}
-	f.table[i] = id
+	f.table[i] = h>>32<<32 | uint64(id)
 }
 
 // add gives k the next id, a cluster of its own; with id 0 the next one,
@@ -81,7 +91,7 @@ func (f *forest) add(k clusterAddrKey) (uint32, error) {
 	f.addrs.grow(id)
 	*f.parent.at(id), *f.aux.at(id), *f.next.at(id), *f.addrs.at(id), *f.up.at(id) = id, 1, id, k, id
 	if uint64(f.n)*4 > uint64(len(f.table))*3 { // load above 3/4: double
-		f.table = make([]uint32, 2*len(f.table))
+		f.table = make([]uint64, 2*len(f.table))
 		for i := uint32(1); i <= f.n; i++ {
 			f.insert(i)
 		}
@@ -114,5 +124,5 @@ func (f *forest) join(ra, rb uint32) {
 // bytesPerAddress is the forest's memory per address now.
 func (f *forest) bytes() int64 {
 	chunks := int64(len(f.addrs.c)) << chunkBits
-	return chunks*(4*4+33) + int64(len(f.table))*4
+	return chunks*(4*4+33) + int64(len(f.table))*8
 }
