@@ -44,7 +44,7 @@ type Result struct {
 	Refusals  []store.ClusterRefusal `json:"refusals"`
 	State     store.ClusterState     `json:"state"` // after the run
 	Seconds   float64                `json:"seconds"`
-	// ForestBytes is the memory of the union-find (about 50–56 bytes per
+	// ForestBytes is the memory of the union-find (about 60–70 bytes per
 	// address; see store.ClusterWriter).
 	ForestBytes int64 `json:"forest_bytes"`
 }
