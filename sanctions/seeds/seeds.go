@@ -7,12 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/tracer-oss/tracer/sanctions/yamlerr"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/tracer-oss/tracer/sanctions/yamlerr"
 
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg"
@@ -70,7 +71,7 @@ func ParseFile(ctx context.Context, path string, net *chaincfg.Params) ([]sancti
 	if err != nil {
 		return nil, fmt.Errorf("seeds: %w", err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened read-only: Close cannot lose data
 	return Parse(ctx, f, path, net)
 }
 
