@@ -3,6 +3,8 @@ GO      ?= go
 TOOLS   := $(CURDIR)/.tools
 BTCD    := github.com/btcsuite/btcd
 BTCDV   := v0.24.2
+GOLANGCI := github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+GOLANGCIV := v2.15.0
 export PATH := $(TOOLS):$(PATH)
 
 .PHONY: help build demo test unit itest tools fuzz bench lint clean
@@ -46,9 +48,13 @@ fuzz: ## run each fuzz test for FUZZTIME (default 20s)
 bench: ## benchmarks (ingest, clustering and tracing of a generated 1M-tx chain, Badger ceiling, screening API load test)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
 
-lint: ## gofmt and go vet
+lint: $(TOOLS)/golangci-lint ## gofmt, go vet and golangci-lint (.golangci.yml)
 	@test -z "$$(gofmt -l .)" || (gofmt -l .; exit 1)
 	$(GO) vet -tags integration ./...
+	$(TOOLS)/golangci-lint run ./...
+
+$(TOOLS)/golangci-lint:
+	GOBIN=$(TOOLS) $(GO) install $(GOLANGCI)@$(GOLANGCIV)
 
 clean: ## remove build output and the demo store
 	rm -rf bin demo .tools
