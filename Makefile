@@ -5,7 +5,7 @@ BTCD    := github.com/btcsuite/btcd
 BTCDV   := v0.24.2
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: help build demo test unit itest tools duckdb fuzz bench lint clean
+.PHONY: help build demo test unit itest tools duckdb fuzz bench scale lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -52,9 +52,14 @@ fuzz: ## run each fuzz test for FUZZTIME (default 20s)
 bench: ## benchmarks (ingest, clustering and tracing of a generated 1M-tx chain, Badger ceiling, screening API load test)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
 
+N ?= 100000
+scale: build ## the scale harness on a generated chain of N transactions (cached): per-stage rate, time, memory, disk
+	$(GO) test -tags scale -run '^TestScale$$' -count 1 -timeout 0 -v ./cmd/tracer -scale.n $(N) -scale.bin $(CURDIR)/bin/tracer
+
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l .)" || (gofmt -l .; exit 1)
 	$(GO) vet -tags integration ./...
+	$(GO) vet -tags scale ./cmd/tracer
 
 clean: ## remove build output and the demo store
 	rm -rf bin demo .tools
