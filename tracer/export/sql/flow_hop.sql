@@ -6,7 +6,8 @@
 -- (branch_end is null); their spenders' outputs with a value are added at
 -- the next hop unless already tainted. A transaction gets the hop count of
 -- its nearest tainted input, as in `tracer trace`, because hops are added
--- in order.
+-- in order. Subqueries stay in WHERE and FROM (Spark SQL allows IN and
+-- EXISTS subqueries nowhere else).
 INSERT INTO flow
 SELECT
   o.txid,
@@ -17,7 +18,7 @@ SELECT
   s.hop,
   o.spent_by_txid,
   CASE
-    WHEN x.address IS NOT NULL AND o.txid NOT IN (SELECT r.txid FROM flow r WHERE r.hop = 0) THEN 'hit'
+    WHEN x.address IS NOT NULL AND r.txid IS NULL THEN 'hit'
     WHEN o.value_sat < 546 THEN 'dust'
     WHEN t.n_out > 1000 THEN 'wide'
     WHEN o.spent_by_txid IS NULL THEN 'holding'
@@ -35,5 +36,9 @@ JOIN outputs o ON o.txid = s.txid
 LEFT JOIN (
   SELECT g.address FROM tags g WHERE g.category = 'exchange' GROUP BY g.address
 ) x ON x.address = o.address
+LEFT JOIN (
+  -- seeds' funding transactions: their outputs are never hits
+  SELECT f0.txid FROM flow f0 WHERE f0.hop = 0 GROUP BY f0.txid
+) r ON r.txid = o.txid
 WHERE o.value_sat > 0
   AND NOT EXISTS (SELECT 1 FROM flow e WHERE e.txid = o.txid AND e.vout = o.vout);

@@ -13,7 +13,10 @@
 --
 -- Plain SQL that DuckDB, Spark SQL (3.x and later) and Trino all run: no
 -- recursive CTE (Spark SQL has none before 4.x), no engine functions.
--- Then run flow_hop.sql until it adds no rows.
+-- Spark 3.x without Hive support: set
+-- spark.sql.legacy.createHiveTableByDefault=false so CREATE TABLE makes a
+-- data-source table; Trino: a catalog that can create tables (memory, hive,
+-- iceberg). Then run flow_hop.sql until it adds no rows.
 CREATE TABLE flow AS
 SELECT
   o.txid,
