@@ -73,9 +73,11 @@
 //	flow_seed.sql  CREATE TABLE flow: the seeds' outputs, hop 0
 //	flow_hop.sql   INSERT INTO flow: one hop; run until flow stops growing
 //	exposure.sql   per exchange deposit address: hits, tainted_sat, min_hops
+//	cluster_sizes.sql  per entity of `tracer export clusters`: addresses, label
 //	duckdb.mjs     runs them with DuckDB for Node over an export folder
 //
 // flow follows the poison model with the stops and default limits of a
 // forward trace, so its rows are the trace's edges and its 'hit' rows the
-// trace's hits; an integration test checks that on a generated chain.
+// trace's hits; an integration test checks that, and the cluster sizes
+// against the store's forest, on a generated chain. CI runs DuckDB only.
 package export

@@ -7,13 +7,16 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"testing"
 
+	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/cluster"
 	"github.com/tracer-oss/tracer/tracer/export"
 	"github.com/tracer-oss/tracer/tracer/internal/scamstore"
 	"github.com/tracer-oss/tracer/tracer/seedsel"
@@ -71,6 +74,10 @@ type recipeOut struct {
 		TaintedSat      num `json:"tainted_sat"`
 		MinHops         num `json:"min_hops"`
 	}
+	Clusters []struct {
+		Entity, Addresses num
+		Label             string
+	}
 }
 
 func i64(t *testing.T, n num) int64 {
@@ -83,19 +90,48 @@ func i64(t *testing.T, n num) int64 {
 }
 
 // TestRecipesDuckDB runs the SQL recipes of sql/ with DuckDB over `tracer
-// export graph` of the scam-centre chain and checks that they find what
-// `tracer trace --model poison` finds for the same seeds: every tainted
-// output with its value, taint and branch end, every hit with its hop
-// count, and each deposit address's exposure. Poison is the model plain
-// SQL reproduces exactly; the proportional models' integer rounding is not
-// compared.
+// export graph` and `tracer export clusters` of the scam-centre chain and
+// checks that they find what tracer finds: what `tracer trace --model
+// poison` finds for the same seeds (every tainted output with its value,
+// taint and branch end, every hit with its hop count, each deposit
+// address's exposure) and every cluster's size and label as the store's
+// cluster forest has them. Poison is the model plain SQL reproduces
+// exactly; the proportional models' integer rounding is not compared.
 func TestRecipesDuckDB(t *testing.T) {
 	mods := duckdbDir(t)
 	ctx := context.Background()
-	st := scamstore.Open(t)
+	st, err := store.Open(filepath.Join(t.TempDir(), "db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := scamstore.Load(ctx, st, scamstore.Get(t).Chain); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cluster.Run(ctx, st, cluster.Options{MaxMerge: cluster.DefaultMaxMerge}); err != nil {
+		t.Fatal(err)
+	}
+	clab, err := cluster.NewLabeler(st, scamstore.Params, cluster.LabelOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	label := func(root store.AddrID) string {
+		if e := clab.EntityOf(root); e != nil && !e.Conflict() {
+			return e.Labels[0].Entity
+		}
+		return ""
+	}
 	s := st.State()
 	dir := t.TempDir()
 	if _, err := export.GraphDir(ctx, st, scamstore.Params, s.StartHeight, s.Height, export.Parquet, dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	clusters := filepath.Join(dir, "clusters.parquet")
+	var cstats export.ClusterStats
+	if err := export.WriteFile(clusters, func(w io.Writer) error {
+		cstats, err = export.Clusters(ctx, st, scamstore.Params, export.Parquet, w, label, nil)
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	for _, sel := range []seedsel.Selection{{Program: "CYBER2"}, {Program: "TCO"}} {
@@ -126,7 +162,7 @@ func TestRecipesDuckDB(t *testing.T) {
 			}
 			seedsCSV := writeCSV(t, []string{"address"}, seedRows)
 			tagsCSV := writeCSV(t, []string{"address", "entity", "category"}, tagRows)
-			got := runRecipes(t, mods, dir, seedsCSV, tagsCSV)
+			got := runRecipes(t, mods, dir, seedsCSV, tagsCSV, clusters)
 
 			// Every tainted output: the trace's edges.
 			type edge struct {
@@ -212,6 +248,28 @@ func TestRecipesDuckDB(t *testing.T) {
 			sort.Strings(ents)
 			t.Logf("%d seeds: %d tainted outputs, %d hits at %d deposit addresses of %v, in %d hop queries; the trace agrees",
 				len(seeds), len(got.Flow), len(sqlHits), len(got.Exposure), ents, got.Hops)
+
+			// Cluster sizes: every entity's size and label as the forest has them.
+			forest := st.Clusters()
+			var addrs int64
+			largest := int64(0)
+			for _, c := range got.Clusters {
+				ent, n := i64(t, c.Entity), i64(t, c.Addresses)
+				root, size, err := forest.Root(store.AddrID(ent))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if int64(root) != ent || size != n || label(root) != c.Label {
+					t.Errorf("entity %d: the SQL has %d addresses labelled %q, the store root %d of %d labelled %q", ent, n, c.Label, root, size, label(root))
+				}
+				addrs += n
+				largest = max(largest, n)
+			}
+			if addrs != cstats.Addresses || int64(len(got.Clusters)) != cstats.Entities || largest < 2 {
+				t.Errorf("clusters: the SQL has %d entities of %d addresses (largest %d), the export wrote %d of %d",
+					len(got.Clusters), addrs, largest, cstats.Entities, cstats.Addresses)
+			}
+			t.Logf("%d entities of %d addresses, the largest %d: the store agrees", len(got.Clusters), addrs, largest)
 		})
 	}
 }
@@ -234,7 +292,7 @@ func writeCSV(t *testing.T, header []string, rows [][]string) string {
 
 // runRecipes copies sql/ next to node_modules (where Node resolves the
 // import) and runs its DuckDB driver.
-func runRecipes(t *testing.T, mods, graph, seeds, tags string) recipeOut {
+func runRecipes(t *testing.T, mods, graph, seeds, tags, clusters string) recipeOut {
 	t.Helper()
 	tmp, err := os.MkdirTemp(mods, "recipes-")
 	if err != nil {
@@ -242,7 +300,7 @@ func runRecipes(t *testing.T, mods, graph, seeds, tags string) recipeOut {
 	}
 	defer os.RemoveAll(tmp)
 	files, err := filepath.Glob("sql/*")
-	if err != nil || len(files) < 4 {
+	if err != nil || len(files) < 5 {
 		t.Fatalf("sql/: %v, %v", files, err)
 	}
 	for _, f := range files {
@@ -254,7 +312,7 @@ func runRecipes(t *testing.T, mods, graph, seeds, tags string) recipeOut {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command("node", filepath.Join(tmp, "duckdb.mjs"), graph, seeds, tags)
+	cmd := exec.Command("node", filepath.Join(tmp, "duckdb.mjs"), graph, seeds, tags, clusters)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
