@@ -17,4 +17,7 @@ var (
 	ErrClusterDirty = errors.New("store: cluster state interrupted mid-write (rebuild the clusters)")
 	// ErrRollback is an undo the store cannot do (below its first block).
 	ErrRollback = errors.New("store: cannot roll back")
+	// ErrDamaged is a store whose files fail their checksums (DamageError
+	// says where).
+	ErrDamaged = errors.New("store: damaged")
 )
