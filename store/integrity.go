@@ -378,3 +378,57 @@ func isChecksumErr(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "checksum") || strings.Contains(msg, "Checksum") || strings.Contains(msg, "manifest") || errors.Is(err, io.ErrUnexpectedEOF)
 }
+
+// Salvage describes what still reads back from a damaged store.
+type Salvage struct {
+	Network     string  `json:"network"`
+	StartHeight int32   `json:"start_height"`
+	Height      int32   `json:"height"`
+	Bad         []int32 `json:"bad_heights"` // the first 100 heights whose records do not read back
+	BadCount    int     `json:"bad_count"`
+}
+
+// SalvageStore opens the damaged store in dir read-only, without the checks
+// Open makes, and reads back every block record and transaction record by
+// key, each read checked by Badger's block and value checksums: the
+// heights it lists must be re-ingested. It never writes. A store whose
+// damage keeps Badger from opening it at all is an error.
+func SalvageStore(ctx context.Context, dir string) (r Salvage, err error) {
+	s, err := open(dir, Options{ReadOnly: true}, false)
+	if err != nil {
+		return r, err
+	}
+	defer s.Close()
+	st := s.State()
+	r.Network, r.StartHeight, r.Height = st.Network, st.StartHeight, st.Height
+	for h := st.StartHeight; h <= st.Height && !st.Empty(); h++ {
+		if err := ctx.Err(); err != nil {
+			return r, err
+		}
+		if !s.heightReads(h) {
+			if r.BadCount++; len(r.Bad) < 100 {
+				r.Bad = append(r.Bad, h)
+			}
+		}
+	}
+	return r, nil
+}
+
+// heightReads reads block h's record and its transactions'.
+func (s *Store) heightReads(h int32) (ok bool) {
+	defer func() {
+		if recover() != nil { // Badger decoding a damaged block
+			ok = false
+		}
+	}()
+	b, err := s.BlockByHeight(h)
+	if err != nil {
+		return false
+	}
+	for n := b.FirstTx; n < b.FirstTx+TxNum(b.NumTx); n++ {
+		if _, err := s.TxByNum(n); err != nil {
+			return false
+		}
+	}
+	return true
+}

@@ -40,8 +40,13 @@ type Store struct {
 	alertNext uint64
 }
 
-// Open opens or creates the store in dir.
+// Open opens or creates the store in dir. It refuses a store whose files
+// fail their checksums (DamageError), before writing anything.
 func Open(dir string, opt Options) (*Store, error) {
+	return open(dir, opt, true)
+}
+
+func open(dir string, opt Options, checks bool) (*Store, error) {
 	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -61,7 +66,7 @@ func Open(dir string, opt Options) (*Store, error) {
 	// read-only open silently leaves out the tables after a damaged MANIFEST
 	// record. So check them first and refuse a damaged store (tables are
 	// checked by Badger itself as it opens them, OnTableRead).
-	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err == nil && checks {
 		if err := preflight(dir, !opt.ReadOnly); err != nil {
 			return nil, err
 		}

@@ -177,3 +177,24 @@ func headerSum(h header) uint32 {
 	b, _ := json.Marshal(h)
 	return crc32.Checksum(b, castagnoli)
 }
+
+// CheckFiles checks the index of the store in storeDir against its
+// checksums, current or not; ErrCorrupt says what is damaged. An index
+// being updated (dirty) is rebuilt by its next Open and not checked.
+func CheckFiles(storeDir string) (exists bool, err error) {
+	dir := Dir(storeDir)
+	h, err := readHeader(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return true, err
+	case h.Dirty || h.Version != formatVersion:
+		return true, nil
+	}
+	s, err := readSums(dir)
+	if err == nil {
+		err = verifyFiles(dir, &h, s)
+	}
+	return true, err
+}
