@@ -31,17 +31,34 @@ type Config struct {
 	HandlerTimeout time.Duration
 	TraceMaxTxs    int // cap of max_txs for /v1/trace; 0: 100,000
 	TraceMaxHops   int // cap of max_hops for /v1/trace; 0: 100
-	Log            *slog.Logger
+	// MaxResponse bounds a response's bytes (a larger one is answered 507
+	// asking for less); 0: 16 MiB.
+	MaxResponse int64
+	// Heavy is how many heavy requests run at once: traces, and screens
+	// that walk fresh (no usable exposure index); 0: 2. HeavyQueue more
+	// wait for a slot, at most QueueWait (0: 10s) and never past the
+	// handler timeout; the rest are answered 503 with Retry-After.
+	Heavy      int
+	HeavyQueue int // 0: 8
+	QueueWait  time.Duration
+	// AuthFailRate and AuthFailBurst bound failed authentications a second
+	// per client IP (a token bucket; 0: 1 a second, burst 10); beyond, the
+	// IP gets 429 with Retry-After, whatever key it sends.
+	AuthFailRate  float64
+	AuthFailBurst int
+	Log           *slog.Logger
 	Now            func() time.Time // for tests of the rate limit
 }
 
 // Server is the API's handler.
 type Server struct {
-	cfg     Config
-	keys    *keyring
-	limit   *limiter
-	metrics *metrics
-	mux     *http.ServeMux
+	cfg      Config
+	keys     *keyring
+	limit    *limiter
+	authFail *limiter // failed authentications per client IP
+	gate     *heavyGate
+	metrics  *metrics
+	mux      *http.ServeMux
 }
 
 // New builds the handler.
@@ -64,6 +81,24 @@ func New(cfg Config) (*Server, error) {
 	if cfg.TraceMaxHops <= 0 {
 		cfg.TraceMaxHops = 100
 	}
+	if cfg.MaxResponse <= 0 {
+		cfg.MaxResponse = 16 << 20
+	}
+	if cfg.Heavy <= 0 {
+		cfg.Heavy = 2
+	}
+	if cfg.HeavyQueue <= 0 {
+		cfg.HeavyQueue = 8
+	}
+	if cfg.QueueWait <= 0 {
+		cfg.QueueWait = 10 * time.Second
+	}
+	if cfg.AuthFailRate <= 0 {
+		cfg.AuthFailRate = 1
+	}
+	if cfg.AuthFailBurst <= 0 {
+		cfg.AuthFailBurst = 10
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -75,7 +110,9 @@ func New(cfg Config) (*Server, error) {
 		burst = max(1, 2*cfg.Rate)
 	}
 	s := &Server{cfg: cfg, metrics: newMetrics(), mux: http.NewServeMux(),
-		limit: &limiter{rate: cfg.Rate, burst: burst, now: cfg.Now, b: map[string]*bucket{}}}
+		limit:    &limiter{rate: cfg.Rate, burst: burst, now: cfg.Now, b: map[string]*bucket{}},
+		authFail: &limiter{rate: cfg.AuthFailRate, burst: float64(cfg.AuthFailBurst), now: cfg.Now, b: map[string]*bucket{}},
+		gate:     newHeavyGate(cfg.Heavy, cfg.HeavyQueue)}
 	if len(cfg.Keys) > 0 {
 		s.keys = newKeyring(cfg.Keys)
 	}
@@ -93,6 +130,7 @@ func New(cfg Config) (*Server, error) {
 	s.handle("GET /v1/trace", true, s.trace)
 	s.handle("GET /api/v1/address/{addr}", true, s.chainalysis)
 	s.handle("GET /{$}", true, s.page)
+	s.handle("POST /login", false, s.login)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rw := &statusWriter{ResponseWriter: w, code: 200}
@@ -144,22 +182,42 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-// handle registers a route behind metrics, auth, the rate limit, the body
-// limit and the handler timeout.
+// handle registers a route behind metrics, the response cap, auth (and
+// the limit on failed authentications), the rate limit, the body limit,
+// the handler timeout and, for heavy work, the queue.
 func (s *Server) handle(pattern string, auth bool, h http.HandlerFunc) {
 	m := s.metrics.route(pattern)
+	page := pattern == "GET /{$}"
+	heavy := pattern == "GET /v1/trace"
+	screens := page || pattern == "GET /v1/address/{addr}" || pattern == "GET /api/v1/address/{addr}"
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rw := &statusWriter{ResponseWriter: w, code: 200}
-		defer func() { m.observe(rw.code, time.Since(start)) }()
-		client := clientIP(r)
+		sw := &statusWriter{ResponseWriter: w, code: 200}
+		rw := &cappedWriter{statusWriter: sw, max: s.cfg.MaxResponse}
+		defer func() { m.observe(sw.code, time.Since(start)) }()
+		ip := clientIP(r)
+		client := ip
+		if r.URL.Query().Has("key") {
+			writeError(rw, http.StatusBadRequest, "an API key in a URL ends up in logs and browser history: send it as the X-API-Key header, or sign in on the page at /")
+			return
+		}
 		if auth && s.keys != nil {
+			if ok, wait := s.authFail.peek(ip); !ok {
+				rw.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+				writeError(rw, http.StatusTooManyRequests, "too many failed authentications from this address")
+				return
+			}
 			given := r.Header.Get("X-API-Key")
-			if given == "" && pattern == "GET /{$}" {
-				given = r.URL.Query().Get("key")
+			if c, err := r.Cookie(keyCookie); given == "" && page && err == nil {
+				given = c.Value
 			}
 			name := s.keys.match(given)
 			if name == "" {
+				s.authFail.allow(ip)
+				if page {
+					s.loginPage(rw, http.StatusUnauthorized, given != "")
+					return
+				}
 				rw.Header().Set("WWW-Authenticate", `APIKey header="X-API-Key"`)
 				writeError(rw, http.StatusUnauthorized, "missing or wrong API key (X-API-Key)")
 				return
@@ -174,6 +232,13 @@ func (s *Server) handle(pattern string, auth bool, h http.HandlerFunc) {
 		r.Body = http.MaxBytesReader(rw, r.Body, s.cfg.MaxBody)
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HandlerTimeout)
 		defer cancel()
+		if heavy || screens && !s.cfg.Screener.IndexUsable() {
+			if !s.gate.enter(ctx, min(s.cfg.QueueWait, s.cfg.HandlerTimeout/2)) {
+				busy(rw, s.cfg.QueueWait, fmt.Sprintf("busy: %d traces or fresh screens are running and %d waiting; retry later", s.cfg.Heavy, s.cfg.HeavyQueue))
+				return
+			}
+			defer s.gate.leave()
+		}
 		h(rw, r.WithContext(ctx))
 	})
 }
@@ -242,9 +307,14 @@ type BatchRequest struct {
 }
 
 // BatchResponse answers POST /v1/screen: one result or error per address,
-// in request order.
+// in request order. Without a usable exposure index each address is a
+// fresh walk; those the request's time does not cover are answered from
+// the previous (stale) index, marked in their note, or, with no index at
+// all, left unanswered with an error (Retry-After says when to ask again).
 type BatchResponse struct {
-	Results []BatchItem `json:"results"`
+	Results    []BatchItem `json:"results"`
+	FromStale  int         `json:"from_stale_index,omitempty"` // answered from the previous index
+	Unanswered int         `json:"unanswered,omitempty"`       // not screened in time
 }
 
 // BatchItem is one address of a batch.
@@ -276,8 +346,51 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := BatchResponse{Results: make([]BatchItem, len(req.Addresses))}
+	scr := s.cfg.Screener
+	// Fresh walks get the request's time less a margin to answer the rest
+	// from the previous index, and one of the heavy slots (or none: then
+	// every address is answered from the previous index).
+	walk := !scr.IndexUsable()
+	ctx := r.Context()
+	if walk {
+		if !s.gate.enter(ctx, min(s.cfg.QueueWait, s.cfg.HandlerTimeout/4)) {
+			walk = false
+		} else {
+			defer s.gate.leave()
+		}
+		if dl, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, dl.Add(-time.Until(dl)/5))
+			defer cancel()
+		}
+	}
+	stale := scr.Status().Index
 	for i, a := range req.Addresses {
-		res, err := s.cfg.Screener.Screen(r.Context(), a)
+		var res *screen.Result
+		var err error
+		if scr.IndexUsable() || walk && ctx.Err() == nil {
+			res, err = scr.Screen(ctx, a)
+		} else {
+			err = ctx.Err()
+			if err == nil {
+				err = context.DeadlineExceeded
+			}
+		}
+		if err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) && r.Context().Err() == nil {
+			// Out of time (or no slot) for a fresh walk.
+			if stale != nil {
+				if res, err = scr.Lookup(r.Context(), a); err == nil {
+					out.FromStale++
+					if res.Method == screen.MethodIndex {
+						res.Note = strings.TrimPrefix(res.Note+"; ", "; ") + fmt.Sprintf("from the previous exposure index (generation %d, built at tip %d; stale: %s)", stale.Gen, stale.TipHeight, strings.Join(stale.Stale, "; "))
+					}
+				}
+			} else {
+				out.Results[i] = BatchItem{Input: a, Error: "not screened in this request's time: there is no exposure index, so every address is a fresh walk; retry later, or send fewer addresses"}
+				out.Unanswered++
+				continue
+			}
+		}
 		out.Results[i] = BatchItem{Result: res, Input: a}
 		if err != nil {
 			if !errors.Is(err, address.ErrInvalid) {
@@ -286,6 +399,9 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 			}
 			out.Results[i].Error = err.Error()
 		}
+	}
+	if out.Unanswered > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.QueueWait.Seconds())))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
