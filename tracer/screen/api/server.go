@@ -47,7 +47,7 @@ type Config struct {
 	AuthFailRate  float64
 	AuthFailBurst int
 	Log           *slog.Logger
-	Now            func() time.Time // for tests of the rate limit
+	Now           func() time.Time // for tests of the rate limit
 }
 
 // Server is the API's handler.
