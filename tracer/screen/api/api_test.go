@@ -449,3 +449,58 @@ func TestPage(t *testing.T) {
 		t.Fatalf("bad address on the page: %d", code)
 	}
 }
+
+// TestStaleBatchInTime: a batch on a stale exposure index answers within
+// the handler timeout — fresh walks while its time lasts, the rest from
+// the previous index, marked — instead of 503 after the timeout.
+func TestStaleBatchInTime(t *testing.T) {
+	f := loadFixture(t)
+	staleScr, err := screen.New(f.st, screen.Options{Params: screentest.Params, MaxHops: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if staleScr.IndexUsable() {
+		t.Fatal("index not stale")
+	}
+	const timeout = 300 * time.Millisecond
+	s, err := api.New(api.Config{Screener: staleScr, Graph: f.st, HandlerTimeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var addrs []string
+	for len(addrs) < 1000 {
+		for _, d := range f.truth.Deposits {
+			addrs = append(addrs, d.Address)
+		}
+	}
+	body, _ := json.Marshal(api.BatchRequest{Addresses: addrs[:1000]})
+	start := time.Now()
+	code, _, b := do(t, s, "POST", "/v1/screen", "", strings.NewReader(string(body)))
+	took := time.Since(start)
+	if code != 200 {
+		t.Fatalf("%d after %s: %.300s", code, took, b)
+	}
+	if took > timeout+200*time.Millisecond {
+		t.Errorf("took %s, the handler timeout is %s", took, timeout)
+	}
+	var r api.BatchResponse
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Results) != 1000 || r.Unanswered != 0 || r.FromStale == 0 {
+		t.Fatalf("%d results, %d from the stale index, %d unanswered", len(r.Results), r.FromStale, r.Unanswered)
+	}
+	marked := 0
+	for _, it := range r.Results {
+		if it.Result != nil && it.Method == screen.MethodIndex {
+			if !strings.Contains(it.Note, "previous exposure index") {
+				t.Fatalf("an answer from the stale index is not marked: %+v", it.Result)
+			}
+			marked++
+		}
+	}
+	if marked != r.FromStale {
+		t.Errorf("%d marked, %d counted", marked, r.FromStale)
+	}
+	t.Logf("%d of 1000 answered from the previous index in %s", r.FromStale, took)
+}
