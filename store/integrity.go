@@ -455,8 +455,8 @@ func isChecksumErr(err error) bool {
 	if err == nil {
 		return false
 	}
-	msg := err.Error()
-	return strings.Contains(msg, "checksum") || strings.Contains(msg, "Checksum") || strings.Contains(msg, "manifest") || errors.Is(err, io.ErrUnexpectedEOF)
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "checksum")
 }
 
 // Salvage describes what still reads back from a damaged store.

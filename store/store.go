@@ -113,7 +113,7 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 		return nil, fmt.Errorf("%w: %s is open in another process (a running ingest, follow or serve); Badger lets one process use a store at a time", ErrLocked, dir)
 	}
 	if err != nil && isChecksumErr(err) {
-		return nil, &DamageError{Dir: dir, Damage: []Damage{{File: "", Offset: -1, What: strings.ReplaceAll(err.Error(), "\n", " ")}}}
+		return nil, &DamageError{Dir: dir, Damage: []Damage{{File: "badger", Offset: -1, What: strings.ReplaceAll(err.Error(), "\n", " ")}}}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
