@@ -19,6 +19,8 @@ import (
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/tracer/screen"
+	"github.com/tracer-oss/tracer/tracer/screen/audit"
+	"github.com/tracer-oss/tracer/tracer/screen/policy"
 )
 
 var screenFlags = []cli.Flag{
@@ -26,6 +28,25 @@ var screenFlags = []cli.Flag{
 	&cli.IntFlag{Name: "max-hops", Value: 100, Usage: "sources further than `N` transactions do not count"},
 	&cli.Int64Flag{Name: "min-value", Value: 1, Usage: "do not follow tainted amounts below `SAT`"},
 	&cli.IntFlag{Name: "top", Value: 5, Usage: "contributing sources to list per category"},
+	auditLogFlag,
+	&cli.StringFlag{Name: "policy", Usage: "rate results by the risk policy in `FILE` (YAML; default: the built-in policy, see README)"},
+}
+
+// loadPolicy reads --policy (nil: the built-in default); a bad file is bad
+// input, exit 2, with its file and line.
+func loadPolicy(c *cli.Context) (*policy.Policy, error) {
+	path := c.String("policy")
+	if path == "" {
+		return policy.Default(), nil
+	}
+	p, err := policy.ParseFile(path)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
+	}
+	return p, nil
 }
 
 func screenCommand() *cli.Command {
@@ -42,6 +63,13 @@ for risky tag categories (mixing_service, market, ransomware, ...) when tags
 are loaded. A branch ends at any tagged address (an exchange's commingled
 funds break the trail).
 
+Every result is rated by a risk policy: a level (severe, high, medium, low,
+none) and the rule that set it. --policy FILE names a YAML policy (rules on
+category, direct or indirect exposure, amount, share and hops; the highest
+level of all matching rules wins, the first such rule is named); without it
+the built-in policy applies (README, "Risk policy"). A bad policy file exits
+2 naming its file and line.
+
 Screens are lookups in the exposure index. The index is rebuilt when it is
 missing or stale (the sanctions list, the chain tip, the tag packs or the
 options changed since it was built), or with --rebuild-index; --fresh walks
@@ -51,6 +79,9 @@ Batch: --in FILE reads one address a line (CSV: the first column; a header
 line and lines starting with # are skipped) and streams one result a line to
 --out (CSV, or JSON lines with --json). A bad line is reported with its line
 number and skipped; the rest are screened.
+
+Every screened input (invalid ones too) is appended to the audit log
+(--audit-log, default audit.log in the --db directory; see tracer audit).
 
 Examples:
   tracer screen bc1q... 3Abc...
@@ -81,6 +112,10 @@ func screenOptions(c *cli.Context, params *chaincfg.Params) (screen.Options, err
 // missing or stale (or rebuild is set) and allowed, it rebuilds the index
 // in a read-write session first.
 func openScreener(c *cli.Context, rebuild, allowRebuild bool) (*store.Store, *screen.Screener, error) {
+	pol, err := loadPolicy(c)
+	if err != nil {
+		return nil, nil, err
+	}
 	st, params, err := openChain(c)
 	if err != nil {
 		return nil, nil, err
@@ -95,6 +130,7 @@ func openScreener(c *cli.Context, rebuild, allowRebuild bool) (*store.Store, *sc
 		st.Close()
 		return nil, nil, err
 	}
+	scr.SetPolicy(pol)
 	if !rebuild && (scr.IndexUsable() || !allowRebuild) {
 		return st, scr, nil
 	}
@@ -117,6 +153,7 @@ func openScreener(c *cli.Context, rebuild, allowRebuild bool) (*store.Store, *sc
 		st.Close()
 		return nil, nil, err
 	}
+	scr.SetPolicy(pol)
 	return st, scr, nil
 }
 
@@ -171,13 +208,16 @@ func runScreen(c *cli.Context) error {
 		do = scr.Fresh
 	}
 	if in != "" {
-		return screenFile(c, do, in)
+		return screenFile(c, do, in, auditLog(c), scr.Status())
 	}
 	var results []*screen.Result
+	var entries []audit.Entry
+	who, status := cliUser(), scr.Status()
 	bad := 0
 	for _, a := range args {
 		r, err := do(c.Context, a)
 		if errors.Is(err, address.ErrInvalid) {
+			entries = append(entries, audit.FromResult(audit.SourceCLI, who, a, nil, err, status))
 			fmt.Fprintf(c.App.ErrWriter, "tracer: %v\n", err)
 			bad++
 			continue
@@ -185,7 +225,12 @@ func runScreen(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
+		entries = append(entries, audit.FromResult(audit.SourceCLI, who, a, r, nil, status))
 		results = append(results, r)
+	}
+	// The trail first: a screen that cannot be recorded is not shown.
+	if err := auditLog(c).Append(entries...); err != nil {
+		return err
 	}
 	if c.Bool("json") {
 		if len(args) == 1 && len(results) == 1 {
@@ -207,7 +252,10 @@ func runScreen(c *cli.Context) error {
 }
 
 func writeScreenText(w io.Writer, r *screen.Result) {
-	fmt.Fprintf(w, "%s  %s", r.Address, strings.ToUpper(r.Risk))
+	fmt.Fprintf(w, "%s  %s  level %s", r.Address, strings.ToUpper(r.Risk), r.Level)
+	if r.Rule != "" {
+		fmt.Fprintf(w, " (rule %s)", r.Rule)
+	}
 	if r.Method != screen.MethodDirect {
 		fmt.Fprintf(w, "  (received %s BTC; %s)", btc(r.Received), r.Method)
 	}
@@ -217,6 +265,9 @@ func writeScreenText(w io.Writer, r *screen.Result) {
 	fmt.Fprintln(w)
 	if r.Note != "" {
 		fmt.Fprintf(w, "  note: %s\n", r.Note)
+	}
+	if r.Reason != "" {
+		fmt.Fprintf(w, "  policy %s, rule %s: %s\n", r.Policy, r.Rule, r.Reason)
 	}
 	for _, d := range r.Direct {
 		date := ""
@@ -239,11 +290,20 @@ func writeScreenText(w io.Writer, r *screen.Result) {
 	}
 }
 
-var screenCSVHeader = []string{"line", "address", "risk", "method", "listed_entities", "received_sat", "sanctioned_sat",
+var screenCSVHeader = []string{"line", "address", "risk", "level", "rule", "method", "listed_entities", "received_sat", "sanctioned_sat",
 	"sanctioned_share", "nearest_source", "hops", "top_source", "other_exposures"}
 
 // screenFile screens every line of path, streaming results.
-func screenFile(c *cli.Context, do func(ctx context.Context, a string) (*screen.Result, error), path string) error {
+func screenFile(c *cli.Context, do func(ctx context.Context, a string) (*screen.Result, error), path string, trail *audit.Log, status screen.Status) (err error) {
+	// Audit entries are appended in groups (one write and sync each), and
+	// always before returning.
+	var entries []audit.Entry
+	who := cliUser()
+	defer func() {
+		if aerr := trail.Append(entries...); aerr != nil && err == nil {
+			err = aerr
+		}
+	}()
 	f, err := os.Open(path)
 	if err != nil {
 		return badInput(err)
@@ -270,7 +330,7 @@ func screenFile(c *cli.Context, do func(ctx context.Context, a string) (*screen.
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	start := time.Now()
 	var n, bad int
-	counts := map[string]int{}
+	counts, levels := map[string]int{}, map[string]int{}
 	for line := 1; sc.Scan(); line++ {
 		if err := c.Context.Err(); err != nil {
 			break
@@ -280,6 +340,15 @@ func screenFile(c *cli.Context, do func(ctx context.Context, a string) (*screen.
 			continue
 		}
 		r, err := do(c.Context, a)
+		if err == nil || errors.Is(err, address.ErrInvalid) {
+			entries = append(entries, audit.FromResult(audit.SourceCLI, who, a, r, err, status))
+		}
+		if len(entries) >= 512 {
+			if err := trail.Append(entries...); err != nil {
+				return err
+			}
+			entries = entries[:0]
+		}
 		if errors.Is(err, address.ErrInvalid) {
 			bad++
 			prog.finish()
@@ -291,6 +360,7 @@ func screenFile(c *cli.Context, do func(ctx context.Context, a string) (*screen.
 		}
 		n++
 		counts[r.Risk]++
+		levels[r.Level]++
 		if asJSON {
 			err = enc.Encode(struct {
 				Line int `json:"line"`
@@ -324,6 +394,8 @@ func screenFile(c *cli.Context, do func(ctx context.Context, a string) (*screen.
 	}
 	fmt.Fprintf(c.App.ErrWriter, "screen: %d addresses in %s: %d listed, %d exposed, %d risky, %d clear; %d bad lines skipped\n",
 		n, time.Since(start).Round(time.Millisecond), counts[screen.RiskSanctioned], counts[screen.RiskExposed], counts[screen.RiskRisky], counts[screen.RiskNone], bad)
+	fmt.Fprintf(c.App.ErrWriter, "screen: levels: %d severe, %d high, %d medium, %d low, %d none\n",
+		levels["severe"], levels["high"], levels["medium"], levels["low"], levels["none"])
 	return c.Context.Err()
 }
 
@@ -355,7 +427,7 @@ func screenCSVRow(line int, r *screen.Result) []string {
 	if s.Amount > 0 {
 		hops = strconv.Itoa(s.Hops)
 	}
-	return []string{strconv.Itoa(line), r.Address, r.Risk, r.Method, strings.Join(listed, "; "), strconv.FormatInt(r.Received, 10),
+	return []string{strconv.Itoa(line), r.Address, r.Risk, r.Level, r.Rule, r.Method, strings.Join(listed, "; "), strconv.FormatInt(r.Received, 10),
 		strconv.FormatInt(s.Amount, 10), strconv.FormatFloat(s.Share, 'f', 6, 64), s.Nearest, hops, top, strings.Join(other, "; ")}
 }
 

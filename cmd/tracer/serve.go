@@ -52,6 +52,10 @@ within --handler-timeout: without a current index, the addresses its time
 does not cover are answered from the previous index (marked) or left
 unanswered with an error.
 
+Results carry the risk policy's level and rule (--policy FILE, else the
+built-in policy), and every screen is appended to the audit log with the
+key's name (--audit-log; see tracer audit).
+
 Build the exposure index first (tracer screen --rebuild-index): the server
 never writes, and without a current index screens walk fresh.`,
 		Flags: append([]cli.Flag{
@@ -122,7 +126,8 @@ func runServe(c *cli.Context) error {
 	}
 	srv, err := api.New(api.Config{Screener: scr, Graph: graph, Keys: keys, Rate: c.Float64("rate"), Burst: c.Int("burst"),
 		MaxBody: c.Int64("max-body"), HandlerTimeout: c.Duration("handler-timeout"), TraceMaxTxs: c.Int("trace-max-txs"), Log: log,
-		Heavy: c.Int("heavy"), HeavyQueue: c.Int("heavy-queue"), MaxResponse: c.Int64("max-response"), AuthFailBurst: c.Int("auth-fail-burst")})
+		Heavy: c.Int("heavy"), HeavyQueue: c.Int("heavy-queue"), MaxResponse: c.Int64("max-response"), AuthFailBurst: c.Int("auth-fail-burst"),
+		Audit: auditLog(c)})
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/screen"
+	"github.com/tracer-oss/tracer/tracer/screen/audit"
 	"github.com/tracer-oss/tracer/tracer/taint"
 )
 
@@ -48,6 +49,10 @@ type Config struct {
 	AuthFailBurst int
 	Log           *slog.Logger
 	Now           func() time.Time // for tests of the rate limit
+	// Audit, if set, records every screened input (with the API key's name,
+	// or the client IP without keys) before the answer is sent; a screen
+	// that cannot be recorded answers 500.
+	Audit *audit.Log
 }
 
 // Server is the API's handler.
@@ -230,7 +235,7 @@ func (s *Server) handle(pattern string, auth bool, h http.HandlerFunc) {
 			return
 		}
 		r.Body = http.MaxBytesReader(rw, r.Body, s.cfg.MaxBody)
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HandlerTimeout)
+		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), clientKey{}, client), s.cfg.HandlerTimeout)
 		defer cancel()
 		if heavy || screens && !s.cfg.Screener.IndexUsable() {
 			if !s.gate.enter(ctx, min(s.cfg.QueueWait, s.cfg.HandlerTimeout/2)) {
@@ -241,6 +246,57 @@ func (s *Server) handle(pattern string, auth bool, h http.HandlerFunc) {
 		}
 		h(rw, r.WithContext(ctx))
 	})
+}
+
+// clientKey is the context key of the client's name ("key:NAME" or "ip:ADDR").
+type clientKey struct{}
+
+// errAudit is a screen that could not be recorded.
+var errAudit = errors.New("api: audit log")
+
+// errUnanswered is an address of a batch its time did not cover.
+var errUnanswered = errors.New("not screened in this request's time: there is no exposure index, so every address is a fresh walk; retry later, or send fewer addresses")
+
+// screenAll screens inputs and records them in the audit log. errs[i] is
+// set for an invalid input; err for anything else (the request fails).
+func (s *Server) screenAll(r *http.Request, inputs ...string) (res []*screen.Result, errs []error, err error) {
+	res, errs = make([]*screen.Result, len(inputs)), make([]error, len(inputs))
+	for i, a := range inputs {
+		res[i], errs[i] = s.cfg.Screener.Screen(r.Context(), a)
+		if errs[i] != nil && !errors.Is(errs[i], address.ErrInvalid) {
+			return nil, nil, errs[i]
+		}
+	}
+	if err := s.record(r, inputs, res, errs); err != nil {
+		return nil, nil, err
+	}
+	return res, errs, nil
+}
+
+// record appends the screens of inputs to the audit log, if there is one.
+func (s *Server) record(r *http.Request, inputs []string, res []*screen.Result, errs []error) error {
+	if s.cfg.Audit == nil {
+		return nil
+	}
+	client, _ := r.Context().Value(clientKey{}).(string)
+	status := s.cfg.Screener.Status()
+	entries := make([]audit.Entry, len(inputs))
+	for i, a := range inputs {
+		entries[i] = audit.FromResult(audit.SourceAPI, client, a, res[i], errs[i], status)
+	}
+	if err := s.cfg.Audit.Append(entries...); err != nil {
+		return fmt.Errorf("%w: %v", errAudit, err)
+	}
+	return nil
+}
+
+// screenOne screens one input and records it.
+func (s *Server) screenOne(r *http.Request, input string) (*screen.Result, error) {
+	res, errs, err := s.screenAll(r, input)
+	if err != nil {
+		return nil, err
+	}
+	return res[0], errs[0]
 }
 
 func clientIP(r *http.Request) string {
@@ -282,6 +338,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusServiceUnavailable, "the request took longer than the handler timeout")
 	case r.Context().Err() != nil:
 		writeError(w, http.StatusServiceUnavailable, "request cancelled")
+	case errors.Is(err, errAudit):
+		s.cfg.Log.Error("api: cannot record the screen; no answer given", "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "the screen could not be recorded in the audit log")
 	default:
 		s.cfg.Log.Error("api", "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, "internal error")
@@ -293,7 +352,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) address(w http.ResponseWriter, r *http.Request) {
-	res, err := s.cfg.Screener.Screen(r.Context(), r.PathValue("addr"))
+	res, err := s.screenOne(r, r.PathValue("addr"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -365,11 +424,11 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	stale := scr.Status().Index
+	res, errs := make([]*screen.Result, len(req.Addresses)), make([]error, len(req.Addresses))
 	for i, a := range req.Addresses {
-		var res *screen.Result
 		var err error
 		if scr.IndexUsable() || walk && ctx.Err() == nil {
-			res, err = scr.Screen(ctx, a)
+			res[i], err = scr.Screen(ctx, a)
 		} else {
 			err = ctx.Err()
 			if err == nil {
@@ -378,26 +437,32 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 		}
 		if err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) && r.Context().Err() == nil {
 			// Out of time (or no slot) for a fresh walk.
-			if stale != nil {
-				if res, err = scr.Lookup(r.Context(), a); err == nil {
-					out.FromStale++
-					if res.Method == screen.MethodIndex {
-						res.Note = strings.TrimPrefix(res.Note+"; ", "; ") + fmt.Sprintf("from the previous exposure index (generation %d, built at tip %d; stale: %s)", stale.Gen, stale.TipHeight, strings.Join(stale.Stale, "; "))
-					}
-				}
-			} else {
-				out.Results[i] = BatchItem{Input: a, Error: "not screened in this request's time: there is no exposure index, so every address is a fresh walk; retry later, or send fewer addresses"}
+			if stale == nil {
+				errs[i] = errUnanswered
 				out.Unanswered++
 				continue
 			}
-		}
-		out.Results[i] = BatchItem{Result: res, Input: a}
-		if err != nil {
-			if !errors.Is(err, address.ErrInvalid) {
-				s.fail(w, r, err)
-				return
+			if res[i], err = scr.Lookup(r.Context(), a); err == nil {
+				out.FromStale++
+				if res[i].Method == screen.MethodIndex {
+					res[i].Note = strings.TrimPrefix(res[i].Note+"; ", "; ") + fmt.Sprintf("from the previous exposure index (generation %d, built at tip %d; stale: %s)", stale.Gen, stale.TipHeight, strings.Join(stale.Stale, "; "))
+				}
 			}
-			out.Results[i].Error = err.Error()
+		}
+		if err != nil && !errors.Is(err, address.ErrInvalid) {
+			s.fail(w, r, err)
+			return
+		}
+		errs[i] = err
+	}
+	if err := s.record(r, req.Addresses, res, errs); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for i, a := range req.Addresses {
+		out.Results[i] = BatchItem{Result: res[i], Input: a}
+		if errs[i] != nil {
+			out.Results[i].Error = errs[i].Error()
 		}
 	}
 	if out.Unanswered > 0 {
@@ -495,7 +560,7 @@ type Identification struct {
 // (GET /api/v1/address/{addr}): {"identifications": [...]}, empty when the
 // address is not listed.
 func (s *Server) chainalysis(w http.ResponseWriter, r *http.Request) {
-	res, err := s.cfg.Screener.Screen(r.Context(), r.PathValue("addr"))
+	res, err := s.screenOne(r, r.PathValue("addr"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
