@@ -25,6 +25,17 @@ type Options struct {
 	// (UndoStepState, UndoStepDerived, UndoStepDone); crash tests stop the
 	// process there.
 	UndoHook func(step string)
+	// ClusterHook, if set, is called after each durable step of a cluster
+	// commit (ClusterStepWritten, ClusterStepJournal, ClusterStepCopied,
+	// ClusterStepDone); crash tests kill the process there.
+	ClusterHook func(step string)
+	// MinFree is the free space (bytes) every write keeps on the store's
+	// disk, which stops with ErrNoSpace rather than fill it; 0: 256 MB,
+	// negative: no check (see space.go).
+	MinFree int64
+	// FreeSpace, if set, replaces the filesystem's free-space probe (tests
+	// inject a full disk with it).
+	FreeSpace func(dir string) (int64, error)
 }
 
 // Store is an open store directory.
@@ -36,8 +47,12 @@ type Store struct {
 	state State
 
 	undoHook  func(string)
+	clustHook func(string)
+	minFree   int64
+	free      func(string) (int64, error)
 	outboxMu  sync.Mutex // orders alert sequence numbers (outbox.go)
 	alertNext uint64
+	casesMu   sync.Mutex // serializes case writes: Badger's conflict detection is off (cases.go)
 }
 
 // Open opens or creates the store in dir. It refuses a store whose files
@@ -61,11 +76,25 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 	} else if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
 		return nil, fmt.Errorf("%w: no store in %s (run tracer ingest, or tracer sanctions load, first)", ErrNotFound, dir)
 	}
+	probe := opt.FreeSpace
+	if probe == nil {
+		probe = freeSpace
+	}
+	minFree := opt.MinFree
+	if minFree == 0 {
+		minFree = defaultMinFree
+	}
+	// Badger writes (and on tmpfs reads) its logs through memory mappings
+	// as it opens: on a full disk that is SIGBUS, not an error.
+	mems, _ := filepath.Glob(filepath.Join(dir, "*.mem"))
+	if free, err := probe(dir); err == nil && free >= 0 && free < openMinFree && minFree >= 0 && (!opt.ReadOnly || len(mems) > 0) {
+		return nil, fmt.Errorf("%w: cannot open the store in %s: its disk is full (%s free); free some space first", ErrNoSpace, dir, gb(free))
+	}
 	// Badger "repairs" a damaged MANIFEST or log by cutting it short when
 	// it opens a store writable, losing every record after the damage; a
 	// read-only open silently leaves out the tables after a damaged MANIFEST
-	// record. So check them first and refuse a damaged store (tables are
-	// checked by Badger itself as it opens them, OnTableRead).
+	// record. So check them, and every table, first and refuse a damaged
+	// store.
 	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err == nil && checks {
 		if err := preflight(dir, !opt.ReadOnly); err != nil {
 			return nil, err
@@ -118,7 +147,7 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, dir: dir, ro: opt.ReadOnly, log: log, undoHook: opt.UndoHook}
+	s := &Store{db: db, dir: dir, ro: opt.ReadOnly, log: log, undoHook: opt.UndoHook, clustHook: opt.ClusterHook, minFree: minFree, free: probe}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err

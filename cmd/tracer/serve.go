@@ -14,6 +14,7 @@ import (
 
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/api"
 )
@@ -21,8 +22,8 @@ import (
 func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
-		Usage: "serve the screening HTTP JSON API and page (read-only)",
-		Description: `Serves, from the store opened read-only:
+		Usage: "serve the screening HTTP JSON API, its page and the case workspace",
+		Description: `Serves, from the store:
 
   GET  /v1/address/{addr}      screen one address
   POST /v1/screen              {"addresses": [...]} (at most 1,000)
@@ -32,13 +33,26 @@ func serveCommand() *cli.Command {
   GET  /healthz, /metrics      health; Prometheus metrics
   GET  /                       a page to screen an address (no JavaScript)
 
+The case workspace (an investigator's saved traces, kept in the store):
+
+  POST /v1/cases               {"seeds": [...], "direction", "model", "max_hops", ...} → {"id": ...}
+  GET  /v1/cases               every case; GET /v1/cases/{id} one case
+  GET  /v1/cases/{id}/graph    nodes and edges; ?expand=TXID_OR_ADDRESS&direction=forward|backward adds a hop
+  PUT  /v1/cases/{id}/notes/{node}  {"text": "..."}: a note on a txid or address
+  PUT  /v1/cases/{id}/hidden/{node} {"hidden": true}: hide the branch from a node
+  POST /v1/cases/{id}/rerun    the trace again with other parameters, notes kept
+  GET  /v1/cases/{id}/log      every change: who, when, what
+  GET  /v1/cases/{id}/bundle   the evidence bundle (zip; see tracer case export)
+  GET  /case?id=ID             the case in the graph viewer: expand, hide, annotate, re-run
+
 It listens on 127.0.0.1:8080 by default. Beyond loopback it needs API keys
 (--keys FILE: one key a line, or "NAME KEY"), and should use TLS
 (--tls-cert and --tls-key, PEM files) so keys do not travel in clear.
 
 Authentication: the JSON routes take the key in the X-API-Key header. The
-page (GET /) asks for the key once in a sign-in form (POST /login) and keeps
-it in an HttpOnly, SameSite=Strict cookie (Secure over TLS). A key in a URL
+pages (GET /, GET /case) ask for the key once in a sign-in form (POST
+/login) and keep it in an HttpOnly, SameSite=Strict cookie (Secure over
+TLS), which the case viewer's calls to /v1/cases send too. A key in a URL
 (?key=) is refused with 400 on every route: URLs end up in logs and browser
 history. Each client IP may fail authentication --auth-fail-burst times,
 then once a second (429 with Retry-After).
@@ -56,8 +70,11 @@ Results carry the risk policy's level and rule (--policy FILE, else the
 built-in policy), and every screen is appended to the audit log with the
 key's name (--audit-log; see tracer audit).
 
-Build the exposure index first (tracer screen --rebuild-index): the server
-never writes, and without a current index screens walk fresh.`,
+Build the exposure index first (tracer screen --rebuild-index). The server
+writes only cases: it opens the store writable, which keeps other tracer
+commands off the store while it runs; with --read-only it opens it read-only
+(other read-only commands can run beside it) and cases can be read but not
+created or changed. Without a current index screens walk fresh.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "`HOST:PORT` to listen on"},
 			&cli.StringFlag{Name: "keys", Usage: "API keys `FILE`; required beyond loopback"},
@@ -72,7 +89,8 @@ never writes, and without a current index screens walk fresh.`,
 			&cli.Int64Flag{Name: "max-body", Value: 1 << 20, Usage: "request body limit in `BYTES`"},
 			&cli.DurationFlag{Name: "read-timeout", Value: 10 * time.Second, Usage: "time to read a request"},
 			&cli.DurationFlag{Name: "handler-timeout", Value: 30 * time.Second, Usage: "time to answer a request"},
-			&cli.IntFlag{Name: "trace-max-txs", Value: 100_000, Usage: "cap of max_txs for /v1/trace"},
+			&cli.IntFlag{Name: "trace-max-txs", Value: 100_000, Usage: "cap of max_txs for /v1/trace and cases"},
+			&cli.BoolFlag{Name: "read-only", Usage: "open the store read-only: cases cannot be created or changed"},
 		}, screenFlags...),
 		Action: runServe,
 	}
@@ -102,12 +120,13 @@ func runServe(c *cli.Context) error {
 		}
 		tlsCert = &cert
 	}
-	st, scr, err := openScreener(c, false, false)
+	log := logger(c)
+	casesRO := c.Bool("read-only")
+	st, scr, err := openScreenerFor(c, false, false, casesRO)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	log := logger(c)
 	status := scr.Status()
 	switch {
 	case status.Index == nil:
@@ -124,7 +143,8 @@ func runServe(c *cli.Context) error {
 	} else {
 		log.Info("forward traces walk the store itself (run a forward tracer trace to build the trace index)", "why", err)
 	}
-	srv, err := api.New(api.Config{Screener: scr, Graph: graph, Keys: keys, Rate: c.Float64("rate"), Burst: c.Int("burst"),
+	params := scr.Sources().Params
+	srv, err := api.New(api.Config{Screener: scr, Graph: graph, Keys: keys, Cases: cases.ForStore(st, graph, params), CasesReadOnly: casesRO, Rate: c.Float64("rate"), Burst: c.Int("burst"),
 		MaxBody: c.Int64("max-body"), HandlerTimeout: c.Duration("handler-timeout"), TraceMaxTxs: c.Int("trace-max-txs"), Log: log,
 		Heavy: c.Int("heavy"), HeavyQueue: c.Int("heavy-queue"), MaxResponse: c.Int64("max-response"), AuthFailBurst: c.Int("auth-fail-burst"),
 		Audit: auditLog(c)})

@@ -4,9 +4,13 @@
 // common-input-ownership heuristic (every input address of a transaction
 // belongs to one entity) to every transaction but coinbases and
 // CoinJoin-like transactions (see CoinJoin for the shapes), and, only when
-// asked, change heuristics (see Rule). Clusters persist in the store as a
-// union-find (store.ClusterWriter); a second Run continues from the first
-// transaction not yet clustered.
+// asked, change heuristics (see Rule). The union-find runs in memory over
+// dense address ids and is committed to the store atomically
+// (store.ClusterWriter); a second Run loads it and continues from the first
+// transaction not yet clustered, and a killed Run resumes from its last
+// commit. A process that follows the chain keeps a Clusterer open and
+// calls Extend after each block; a rollback of the chain undoes the stored
+// clusters exactly (store.Store.Rollback) and the next Extend follows it.
 //
 // A guard refuses, and records, any merge of two clusters that are both
 // larger than Options.MaxMerge addresses: careless heuristics make one

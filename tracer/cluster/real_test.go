@@ -107,7 +107,7 @@ func TestMainnetAgainstReference(t *testing.T) {
 	if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{file}, StartHeight: -1, ToHeight: -1}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := cluster.Run(ctx, st, cluster.Options{MaxMerge: cluster.DefaultMaxMerge, CommitEvery: 997, CacheLimit: 500})
+	res, err := cluster.Run(ctx, st, cluster.Options{MaxMerge: cluster.DefaultMaxMerge, CommitEvery: 997})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -161,13 +161,13 @@ func TestAuth(t *testing.T) {
 	if rec.Code != 200 || strings.Contains(rec.Body.String(), key) {
 		t.Fatalf("page with the cookie: %d (the key must not be echoed)", rec.Code)
 	}
-	// The cookie is for the page only: the API takes the header.
+	// A wrong cookie is a failed authentication like a wrong header.
 	req = httptest.NewRequest("GET", addr, nil)
-	req.AddCookie(cookies[0])
+	req.AddCookie(&http.Cookie{Name: cookies[0].Name, Value: "wrong-0123456789abc"})
 	rec = httptest.NewRecorder()
 	s.ServeHTTP(rec, req)
 	if rec.Code != 401 {
-		t.Errorf("API with the page's cookie: %d", rec.Code)
+		t.Errorf("API with a wrong cookie: %d", rec.Code)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/audit"
 	"github.com/tracer-oss/tracer/tracer/taint"
@@ -47,6 +48,11 @@ type Config struct {
 	// IP gets 429 with Retry-After, whatever key it sends.
 	AuthFailRate  float64
 	AuthFailBurst int
+	// Cases, if set, serves the case workspace: /v1/cases and the /case page.
+	Cases *cases.Service
+	// CasesReadOnly: the store is open read-only, so cases can be read but
+	// not created or changed.
+	CasesReadOnly bool
 	Log           *slog.Logger
 	Now           func() time.Time // for tests of the rate limit
 	// Audit, if set, records every screened input (with the API key's name,
@@ -136,6 +142,7 @@ func New(cfg Config) (*Server, error) {
 	s.handle("GET /api/v1/address/{addr}", true, s.chainalysis)
 	s.handle("GET /{$}", true, s.page)
 	s.handle("POST /login", false, s.login)
+	s.caseRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rw := &statusWriter{ResponseWriter: w, code: 200}
@@ -192,7 +199,7 @@ func (w *statusWriter) WriteHeader(code int) {
 // the handler timeout and, for heavy work, the queue.
 func (s *Server) handle(pattern string, auth bool, h http.HandlerFunc) {
 	m := s.metrics.route(pattern)
-	page := pattern == "GET /{$}"
+	page := pattern == "GET /{$}" || pattern == "GET /case"
 	heavy := pattern == "GET /v1/trace"
 	screens := page || pattern == "GET /v1/address/{addr}" || pattern == "GET /api/v1/address/{addr}"
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
@@ -213,7 +220,11 @@ func (s *Server) handle(pattern string, auth bool, h http.HandlerFunc) {
 				return
 			}
 			given := r.Header.Get("X-API-Key")
-			if c, err := r.Cookie(keyCookie); given == "" && page && err == nil {
+			// The pages' sign-in cookie (SameSite=Strict: a browser sends
+			// it only with requests from this site's own pages, so another
+			// site cannot use it), for the pages and the API calls the case
+			// viewer makes.
+			if c, err := r.Cookie(keyCookie); given == "" && err == nil {
 				given = c.Value
 			}
 			name := s.keys.match(given)
@@ -297,6 +308,14 @@ func (s *Server) screenOne(r *http.Request, input string) (*screen.Result, error
 		return nil, err
 	}
 	return res[0], errs[0]
+}
+
+// clientOf is the client's name for the case log ("key:NAME" or "ip:ADDR").
+func clientOf(r *http.Request) string {
+	if c, ok := r.Context().Value(clientKey{}).(string); ok && c != "" {
+		return c
+	}
+	return "unknown"
 }
 
 func clientIP(r *http.Request) string {
