@@ -235,7 +235,7 @@ func (p *pass) tx(tx *store.Tx, funding []*store.Tx) error {
 		return nil
 	}
 	p.res.Inputs += int64(len(tx.Inputs))
-	if shape := CoinJoin(tx); shape != "" {
+	if shape := MultiOwner(tx, funding); shape != "" {
 		p.res.CoinJoins[shape]++
 		p.w.State().CoinJoins++
 		return nil

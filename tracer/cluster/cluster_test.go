@@ -95,7 +95,7 @@ func clusterKeys(t testing.TB, st *store.Store) string {
 func TestIncremental(t *testing.T) {
 	dir, truth := scamChain(t)
 	ctx := context.Background()
-	opt := cluster.Options{MaxMerge: 50, Change: []cluster.Rule{cluster.RuleOneTime}}
+	opt := cluster.Options{MaxMerge: 20, Change: []cluster.Rule{cluster.RuleOneTime}}
 	whole := ingestChain(t, dir, -1)
 	if _, err := cluster.Run(ctx, whole, opt); err != nil {
 		t.Fatal(err)
@@ -120,27 +120,27 @@ func TestIncremental(t *testing.T) {
 	}
 	st, _, _ := whole.ClusterState()
 	if st.Refused == 0 {
-		t.Error("the 50-address guard refused nothing")
+		t.Error("the 20-address guard refused nothing")
 	}
 	var refusals int64
 	whole.ClusterRefusals(func(r store.ClusterRefusal) bool {
 		refusals++
-		if r.SizeA <= 50 || r.SizeB <= 50 {
+		if r.SizeA <= 20 || r.SizeB <= 20 {
 			t.Errorf("refusal %+v below the guard", r)
 		}
 		return true
 	})
-	if refusals != st.Refused || st.Largest <= 50 {
+	if refusals != st.Refused || st.Largest <= 20 {
 		t.Errorf("%d refusals stored, state says %d; largest %d", refusals, st.Refused, st.Largest)
 	}
 	// A third run has nothing to do; other options are refused.
 	if r3, err := cluster.Run(ctx, steps, small); err != nil || r3.Txs != 0 {
 		t.Errorf("third run: %+v, %v", r3, err)
 	}
-	if _, err := cluster.Run(ctx, steps, cluster.Options{MaxMerge: 50}); !errors.Is(err, cluster.ErrOptions) {
+	if _, err := cluster.Run(ctx, steps, cluster.Options{MaxMerge: 20}); !errors.Is(err, cluster.ErrOptions) {
 		t.Errorf("other rules without rebuild: %v", err)
 	}
-	rebuilt := cluster.Options{MaxMerge: 50, Rebuild: true}
+	rebuilt := cluster.Options{MaxMerge: 20, Rebuild: true}
 	if r, err := cluster.Run(ctx, steps, rebuilt); err != nil || r.From != 0 || r.State.Change != 0 {
 		t.Errorf("rebuild: %+v, %v", r, err)
 	}
