@@ -454,14 +454,16 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 				err = context.DeadlineExceeded
 			}
 		}
-		if err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) && r.Context().Err() == nil {
-			// Out of time (or no slot) for a fresh walk.
+		if err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+			// Out of time (or no slot) for a fresh walk: point reads of
+			// the previous index still answer, even past the deadline (a
+			// walk can overrun it by its last step).
 			if stale == nil {
 				errs[i] = errUnanswered
 				out.Unanswered++
 				continue
 			}
-			if res[i], err = scr.Lookup(r.Context(), a); err == nil {
+			if res[i], err = scr.Lookup(context.WithoutCancel(r.Context()), a); err == nil {
 				out.FromStale++
 				if res[i].Method == screen.MethodIndex {
 					res[i].Note = strings.TrimPrefix(res[i].Note+"; ", "; ") + fmt.Sprintf("from the previous exposure index (generation %d, built at tip %d; stale: %s)", stale.Gen, stale.TipHeight, strings.Join(stale.Stale, "; "))
