@@ -21,6 +21,7 @@ import (
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/api"
 	"github.com/tracer-oss/tracer/tracer/screen/screentest"
+	"github.com/tracer-oss/tracer/tracer/spec"
 )
 
 // loadStats counts one kind of traffic's answers.
@@ -80,7 +81,7 @@ func TestHostileLoad(t *testing.T) {
 	f := loadFixture(t)
 	var normal, long, traces, guesses, batches loadStats
 	serve := func(scr *screen.Screener) string {
-		srv, err := api.New(api.Config{Screener: scr, Graph: f.st, Keys: []api.Key{{Name: "ops", Secret: key}}, HandlerTimeout: timeout})
+		srv, err := api.New(api.Config{Screener: scr, Tracer: spec.NewRunner(f.st, f.scr.Sources().Params, nil), Keys: []api.Key{{Name: "ops", Secret: key}}, HandlerTimeout: timeout})
 		if err != nil {
 			t.Fatal(err)
 		}
