@@ -7,7 +7,7 @@ GOLANGCI := github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 GOLANGCIV := v2.15.0
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: help build demo test unit itest tools fuzz bench lint clean
+.PHONY: help build demo test unit itest tools duckdb fuzz bench scale lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -18,13 +18,13 @@ build: ## build bin/tracer
 demo: ## the main job on the embedded default: a generated scam-centre case traced into demo/report.html
 	$(GO) run ./cmd/tracer demo
 
-test: tools ## every test: unit, real-data and integration (starts a real btcd)
+test: tools duckdb ## every test: unit, real-data and integration (starts a real btcd, runs DuckDB)
 	$(GO) test -tags integration -timeout 30m ./...
 
 unit: ## unit tests only (no processes started)
 	$(GO) test -short ./...
 
-itest: tools ## integration tests only
+itest: tools duckdb ## integration tests only
 	$(GO) test -tags integration -run 'Integration|Btcd|DuckDB' -timeout 30m ./...
 
 tools: $(TOOLS)/btcd $(TOOLS)/addblock $(TOOLS)/btcctl ## install btcd, addblock, btcctl into .tools/
@@ -32,11 +32,19 @@ tools: $(TOOLS)/btcd $(TOOLS)/addblock $(TOOLS)/btcctl ## install btcd, addblock
 $(TOOLS)/btcd $(TOOLS)/addblock $(TOOLS)/btcctl:
 	GOBIN=$(TOOLS) $(GO) install $(BTCD)@$(BTCDV) $(BTCD)/cmd/addblock@$(BTCDV) $(BTCD)/cmd/btcctl@$(BTCDV)
 
+DUCKDB  := @duckdb/node-api@1.3.2-alpha.25
+duckdb: ## install DuckDB for Node into .tools/duckdb (the SQL recipes' test; skipped without npm)
+	@if command -v npm >/dev/null; then \
+		test -f $(TOOLS)/duckdb/node_modules/@duckdb/node-api/package.json || \
+		npm install --prefix $(TOOLS)/duckdb --no-audit --no-fund $(DUCKDB); \
+	else echo "npm not found: the DuckDB tests will skip"; fi
+
 fuzz: ## run each fuzz test for FUZZTIME (default 20s)
 	$(GO) test -run '^$$' -fuzz FuzzScan -fuzztime $${FUZZTIME:-20s} ./store/blockfile
 	$(GO) test -run '^$$' -fuzz FuzzScanBlock -fuzztime $${FUZZTIME:-20s} ./store/ingest
 	$(GO) test -run '^$$' -fuzz FuzzDecodeTx -fuzztime $${FUZZTIME:-20s} ./store
 	$(GO) test -run '^$$' -fuzz FuzzDecodeClusterNode -fuzztime $${FUZZTIME:-20s} ./store
+	$(GO) test -run '^$$' -fuzz FuzzScanLog -fuzztime $${FUZZTIME:-20s} ./store
 	$(GO) test -run '^$$' -fuzz FuzzCorruptIndex -fuzztime $${FUZZTIME:-20s} ./store/flow
 	$(GO) test -run '^$$' -fuzz FuzzClassify -fuzztime $${FUZZTIME:-20s} ./store/address
 	$(GO) test -run '^$$' -fuzz FuzzRender -fuzztime $${FUZZTIME:-20s} ./tracer/report
@@ -48,9 +56,14 @@ fuzz: ## run each fuzz test for FUZZTIME (default 20s)
 bench: ## benchmarks (ingest, clustering and tracing of a generated 1M-tx chain, Badger ceiling, screening API load test)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
 
+N ?= 100000
+scale: build ## the scale harness on a generated chain of N transactions (cached): per-stage rate, time, memory, disk
+	$(GO) test -tags scale -run '^TestScale$$' -count 1 -timeout 0 -v ./cmd/tracer -scale.n $(N) -scale.bin $(CURDIR)/bin/tracer
+
 lint: $(TOOLS)/golangci-lint ## gofmt, go vet and golangci-lint (.golangci.yml)
 	@test -z "$$(gofmt -l .)" || (gofmt -l .; exit 1)
 	$(GO) vet -tags integration ./...
+	$(GO) vet -tags scale ./cmd/tracer
 	$(TOOLS)/golangci-lint run ./...
 
 $(TOOLS)/golangci-lint:

@@ -14,13 +14,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tracer-oss/tracer/sanctions/yamlerr"
-
-	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg"
 	"gopkg.in/yaml.v3"
 
 	"github.com/tracer-oss/tracer/sanctions"
+	"github.com/tracer-oss/tracer/sanctions/yamlerr"
 )
 
 // MaxSize bounds a tag file (the largest GraphSense pack is a few MB).
@@ -361,9 +359,9 @@ func validBTC(addr string, net *chaincfg.Params) error {
 	if net == nil {
 		net = &chaincfg.MainNetParams
 	}
-	a, err := btcutil.DecodeAddress(addr, net)
+	a, err := sanctions.DecodeAddress(addr, net)
 	if err != nil {
-		return fmt.Errorf("%w %q: %v", ErrBadAddress, addr, err)
+		return fmt.Errorf("%w %s: %v", ErrBadAddress, sanctions.Clip(addr), err)
 	}
 	if !a.IsForNet(net) {
 		return fmt.Errorf("%w %q: not a %s address", ErrBadAddress, addr, net.Name)
