@@ -59,6 +59,13 @@ func runExportTrace(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usageErrorf("export trace: want one report.json or folder, got %d arguments", c.NArg())
 	}
+	for _, p := range []string{c.String("out"), c.String("hits")} {
+		if p != "" {
+			if err := export.CheckFile(p); err != nil {
+				return badInput(err)
+			}
+		}
+	}
 	traces := export.LoadTraces(c.Args().First())
 	var st export.TraceStats
 	write := func(edges, hits io.Writer) error {
@@ -75,7 +82,7 @@ func runExportTrace(c *cli.Context) error {
 		})
 	}
 	if err != nil {
-		return badInputIf(err, export.ErrNotTrace, fs.ErrNotExist)
+		return badInputIf(err, export.ErrNotTrace, export.ErrOutput, fs.ErrNotExist)
 	}
 	fmt.Fprintf(c.App.ErrWriter, "export: %d traces: %d edges to %s", st.Traces, st.Edges, out)
 	if hitsPath != "" {
@@ -88,6 +95,9 @@ func runExportTrace(c *cli.Context) error {
 func runExportGraph(c *cli.Context) error {
 	f, err := export.ParseFormat(c.String("format"))
 	if err != nil {
+		return badInput(err)
+	}
+	if err := export.CheckDir(c.String("out")); err != nil {
 		return badInput(err)
 	}
 	st, params, err := openChain(c)
@@ -117,7 +127,7 @@ func runExportGraph(c *cli.Context) error {
 	})
 	prog.finish()
 	if err != nil {
-		return badInputIf(err, export.ErrRange)
+		return badInputIf(err, export.ErrRange, export.ErrOutput)
 	}
 	tp, ip, op := export.GraphFiles(c.String("out"), f)
 	fmt.Fprintf(c.App.ErrWriter, "export: blocks %d–%d in %s: %d txs to %s, %d inputs to %s, %d outputs (%s BTC) to %s\n",

@@ -53,7 +53,7 @@ func runIngest(c *cli.Context) error {
 	if (len(c.StringSlice("blocks")) == 0) == (c.String("rpc") == "") {
 		return usageErrorf("ingest needs --blocks PATH or --rpc URL (one of them)")
 	}
-	st, err := openStore(c, false)
+	st, err := createStore(c)
 	if err != nil {
 		return err
 	}

@@ -219,7 +219,7 @@ func storeList(c *cli.Context, l *sanctions.List) error {
 	if n := len(l.Warnings) - max; n > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "warning: ... and %d more (--verbose shows all)\n", n)
 	}
-	st, err := openStore(c, false)
+	st, err := createStore(c)
 	if err != nil {
 		return err
 	}
@@ -521,12 +521,19 @@ func runSanctionsCheck(c *cli.Context) error {
 	var views []checkView
 	for _, a := range c.Args().Slice() {
 		a = strings.TrimSpace(a)
-		if a == "" {
-			return usageErrorf("empty address")
-		}
 		hits, err := st.SanctionsHits(c.String("asset"), a)
 		if err != nil {
 			return err
+		}
+		if asset := c.String("asset"); len(hits) == 0 && (asset == "" || strings.EqualFold(asset, "XBT")) {
+			// Listed is listed, whatever the string; anything else must
+			// be a Bitcoin address of the store's network.
+			if _, _, err := st.ParseAddress(a); err != nil {
+				if ne := (*address.NetworkError)(nil); a != "" && !errors.As(err, &ne) {
+					err = fmt.Errorf("%w (for another asset's address give --asset ETH, ...)", err)
+				}
+				return badInput(err)
+			}
 		}
 		v := checkView{Address: a, Listed: len(hits) > 0, Hits: []entryView{}, ListVersion: h.Version, ListDate: date(h.DateOfIssue)}
 		for _, e := range hits {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/cluster"
+	"github.com/tracer-oss/tracer/tracer/export"
 	"github.com/tracer-oss/tracer/tracer/report"
 	"github.com/tracer-oss/tracer/tracer/seedsel"
 	"github.com/tracer-oss/tracer/tracer/taint"
@@ -88,6 +88,11 @@ func runTrace(c *cli.Context) error {
 	dir := c.String("direction")
 	if dir != "forward" && dir != "backward" {
 		return usageErrorf("--direction must be forward or backward, not %q", dir)
+	}
+	if out := c.String("out"); out != "" {
+		if err := export.CheckFile(out); err != nil {
+			return badInput(err)
+		}
 	}
 	st, params, err := openChain(c)
 	if err != nil {
@@ -187,25 +192,15 @@ func runTrace(c *cli.Context) error {
 	}
 	s := st.State()
 	res.Data = tracer.DataInfo{Network: s.Network, TipHeight: s.Height, TipHash: s.Hash.String(), SanctionsList: seedsel.ListInfo(st), TagPacks: packs}
-	var w io.Writer = c.App.Writer
 	if out := c.String("out"); out != "" {
-		f, err := os.Create(out)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
-		if err := report.Write(f, format, res); err != nil {
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
+		if err := export.WriteFile(out, func(w io.Writer) error { return report.Write(w, format, res) }); err != nil {
+			return badInputIf(err, export.ErrOutput)
 		}
 		fmt.Fprintf(c.App.ErrWriter, "wrote %s report to %s: %d hits, %s BTC reached entities of %s BTC traced%s\n",
 			format, out, res.Totals.Hits, btc(res.Totals.ToEntities), btc(res.Totals.Traced), partialNote(res))
 		return nil
 	}
-	return report.Write(w, format, res)
+	return report.Write(c.App.Writer, format, res)
 }
 
 func partialNote(r *tracer.Result) string {

@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"github.com/tracer-oss/tracer/sanctions/internal/yamlerr"
 	"io"
 	"maps"
 	"os"
@@ -14,11 +13,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg"
 	"gopkg.in/yaml.v3"
 
 	"github.com/tracer-oss/tracer/sanctions"
+	"github.com/tracer-oss/tracer/sanctions/internal/yamlerr"
+	"github.com/tracer-oss/tracer/store/address"
 )
 
 // MaxSize bounds a tag file (the largest GraphSense pack is a few MB).
@@ -274,12 +274,10 @@ func validBTC(addr string, net *chaincfg.Params) error {
 	if net == nil {
 		net = &chaincfg.MainNetParams
 	}
-	a, err := btcutil.DecodeAddress(addr, net)
-	if err != nil {
-		return fmt.Errorf("%w %q: %v", ErrBadAddress, addr, err)
-	}
-	if !a.IsForNet(net) {
-		return fmt.Errorf("%w %q: not a %s address", ErrBadAddress, addr, net.Name)
+	// One wording for every command and file: "mainnet address; this
+	// store is regtest".
+	if _, err := address.Parse(addr, net); err != nil {
+		return fmt.Errorf("%w %s", ErrBadAddress, strings.TrimPrefix(err.Error(), address.ErrInvalid.Error()+": "))
 	}
 	return nil
 }
