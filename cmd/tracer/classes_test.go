@@ -1,0 +1,187 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Table tests over every command a class of defect of issue 17 applies to.
+
+var (
+	clusteredOnce sync.Once
+	clusteredDB   string
+	clusteredErr  string
+)
+
+// clusteredStore copies the jobs study store (a generated regtest chain
+// with its sanctions list and tags) and clusters it, once per test binary,
+// for commands that change the store or need clusters.
+func clusteredStore(t *testing.T) string {
+	t.Helper()
+	db, _ := study(t)
+	clusteredOnce.Do(func() {
+		dst := filepath.Join(studyDir, "clustered")
+		if out, err := exec.Command("cp", "-r", db, dst).CombinedOutput(); err != nil {
+			clusteredErr = string(out)
+			return
+		}
+		if code, _, errs := runCLI(t, "--db", dst, "cluster"); code != 0 {
+			clusteredErr = errs
+			return
+		}
+		clusteredDB = dst
+	})
+	if clusteredDB == "" {
+		t.Fatal(clusteredErr)
+	}
+	return clusteredDB
+}
+
+// TestAddressArgumentClass is issue 17 #8 and #9 as a class: every command
+// that takes an address gives exit 2 and the same wording for a string that
+// is no address, for a mainnet address of each encoding on a regtest store,
+// and for an empty argument; none says "not listed" or "no tags".
+func TestAddressArgumentClass(t *testing.T) {
+	db := clusteredStore(t)
+	cases := []struct{ name, addr, want string }{
+		{"invalid", "notvalid", `"notvalid" is not a Bitcoin address`},
+		{"mainnet p2pkh", "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "mainnet address; this store is regtest"},
+		{"mainnet p2sh", "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", "mainnet address; this store is regtest"},
+		{"mainnet bech32", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", "mainnet address; this store is regtest"},
+		{"mainnet bech32m", "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0", "mainnet address; this store is regtest"},
+		{"testnet bech32", "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx", "testnet or signet address; this store is regtest"},
+		{"empty", "", "empty address"},
+	}
+	commands := [][]string{
+		{"trace"}, {"trace", "--direction", "backward"}, {"screen"}, {"screen", "--fresh"},
+		{"sanctions", "check"}, {"tags", "show"}, {"watch", "add"}, {"address"}, {"entity"},
+	}
+	for _, cmd := range commands {
+		for _, tc := range cases {
+			t.Run(strings.Join(cmd, "_")+"/"+tc.name, func(t *testing.T) {
+				args := append(append([]string{"--db", db}, cmd...), tc.addr)
+				code, out, errs := runCLI(t, args...)
+				if code != exitUsage || !strings.Contains(errs, tc.want) {
+					t.Errorf("exit %d, stderr %q; want exit 2 and %q", code, errs, tc.want)
+				}
+				if strings.Contains(out, "not listed") || strings.Contains(out, "no tags") || strings.Contains(out, "watching") {
+					t.Errorf("answered for an invalid address: %q", out)
+				}
+			})
+		}
+	}
+	// The watch list is unchanged by the refused adds.
+	if _, out, _ := runCLI(t, "--db", db, "watch", "list"); !strings.Contains(out, "no watches") {
+		t.Errorf("watch list after refused adds: %q", out)
+	}
+}
+
+// TestMissingStoreClass is issue 17 #13 as a class: every command that
+// needs data refuses a --db that does not exist (exit 2, "no store in") and
+// does not create it.
+func TestMissingStoreClass(t *testing.T) {
+	const addr = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"
+	tx := strings.Repeat("ab", 32)
+	dir := t.TempDir()
+	job := filepath.Join(dir, "job.yaml")
+	os.WriteFile(job, []byte("traces:\n  - name: a\n    seeds: {program: TCO}\n"), 0o644)
+	report := filepath.Join(dir, "report.json")
+	os.WriteFile(report, []byte("{}"), 0o644)
+	for _, args := range [][]string{
+		{"status"}, {"verify"}, {"block", "1"}, {"tx", tx}, {"address", addr},
+		{"cluster"}, {"entity", addr}, {"trace", addr}, {"trace", "--entity", "lotus"},
+		{"screen", addr}, {"screen", "--rebuild-index"},
+		{"sanctions", "check", addr}, {"sanctions", "list"}, {"sanctions", "versions"}, {"sanctions", "diff", "1", "2"},
+		{"tags", "show", addr},
+		{"watch", "add", addr}, {"watch", "add", "--sanctions"}, {"watch", "list"}, {"watch", "rm", addr},
+		{"jobs", "run", job, "--out", filepath.Join(dir, "jobs-out")},
+		{"export", "graph", "--out", filepath.Join(dir, "graph")},
+		{"serve", "--listen", "127.0.0.1:0"},
+	} {
+		t.Run(strings.Join(args, "_"), func(t *testing.T) {
+			db := filepath.Join(dir, "typo")
+			code, _, errs := runCLI(t, append([]string{"--db", db}, args...)...)
+			if code != exitUsage || !strings.Contains(errs, "no store in "+db) {
+				t.Errorf("exit %d, stderr %q; want exit 2 and no store in %s", code, errs, db)
+			}
+			if _, err := os.Stat(db); err == nil {
+				t.Errorf("created %s", db)
+				os.RemoveAll(db)
+			}
+			for _, out := range []string{"jobs-out", "graph"} {
+				if _, err := os.Stat(filepath.Join(dir, out)); err == nil {
+					t.Errorf("created %s", out)
+					os.RemoveAll(filepath.Join(dir, out))
+				}
+			}
+		})
+	}
+}
+
+// TestOutputFilesClass is issue 17 #12 and #14 as a class: every command
+// that writes files refuses an output in a folder that does not exist with
+// exit 2 before any work, and a command that fails leaves nothing behind
+// (no empty folder, no partial file).
+func TestOutputFilesClass(t *testing.T) {
+	db, jobFile := study(t)
+	seed := ""
+	if _, out, _ := runCLI(t, "--db", db, "sanctions", "list", "--asset", "XBT", "--json"); strings.Contains(out, `"address"`) {
+		i := strings.Index(out, `"address": "`) + len(`"address": "`)
+		seed = out[i : i+strings.IndexByte(out[i:], '"')]
+	}
+	if seed == "" {
+		t.Fatal("no listed address in the study store")
+	}
+	dir := t.TempDir()
+	report := filepath.Join(dir, "report.json")
+	if code, _, errs := runCLI(t, "--db", db, "trace", seed, "--format", "json", "--out", report); code != 0 {
+		t.Fatalf("trace: %s", errs)
+	}
+	in := filepath.Join(dir, "in.csv")
+	os.WriteFile(in, []byte(seed+"\n"), 0o644)
+	missing := filepath.Join(dir, "nonexistent")
+	aFile := filepath.Join(dir, "a-file")
+	os.WriteFile(aFile, []byte("x"), 0o644)
+	for _, tc := range []struct {
+		name string
+		args []string
+		out  string // must not exist afterwards
+		want string
+	}{
+		{"trace --out missing folder", []string{"--db", db, "trace", seed, "--out", filepath.Join(missing, "x")}, missing, "does not exist"},
+		{"trace --out is a folder", []string{"--db", db, "trace", seed, "--out", dir}, "", "is a folder"},
+		{"trace fails", []string{"--db", db, "trace", "--entity", "nobody-at-all", "--out", filepath.Join(dir, "t.html")}, filepath.Join(dir, "t.html"), ""},
+		{"screen --out missing folder", []string{"--db", db, "screen", "--in", in, "--out", filepath.Join(missing, "x")}, missing, "does not exist"},
+		{"screen missing input", []string{"--db", db, "screen", "--in", filepath.Join(dir, "none.csv"), "--out", filepath.Join(dir, "s.csv")}, filepath.Join(dir, "s.csv"), ""},
+		{"export trace --out missing folder", []string{"export", "trace", report, "--out", filepath.Join(missing, "e.csv")}, missing, "does not exist"},
+		{"export trace --hits missing folder", []string{"export", "trace", report, "--format", "csv", "--out", filepath.Join(dir, "e.csv"), "--hits", filepath.Join(missing, "h.csv")}, filepath.Join(dir, "e.csv"), "does not exist"},
+		{"export trace bad input", []string{"export", "trace", in, "--format", "csv", "--out", filepath.Join(dir, "e2.csv")}, filepath.Join(dir, "e2.csv"), ""},
+		{"export graph --out missing folder", []string{"--db", db, "export", "graph", "--out", filepath.Join(missing, "g")}, missing, "does not exist"},
+		{"export graph bad range", []string{"--db", db, "export", "graph", "--from", "10", "--to", "5", "--out", filepath.Join(dir, "g2")}, filepath.Join(dir, "g2"), ""},
+		{"export graph beyond the tip", []string{"--db", db, "export", "graph", "--from", "5", "--to", "99999", "--out", filepath.Join(dir, "g3")}, filepath.Join(dir, "g3"), ""},
+		{"export graph --out is a file", []string{"--db", db, "export", "graph", "--out", aFile}, "", "is a file"},
+		{"jobs run --out missing folder", []string{"--db", db, "jobs", "run", jobFile, "--out", filepath.Join(missing, "j")}, missing, "does not exist"},
+		{"gen --out missing folder", []string{"gen", "--out", filepath.Join(missing, "c"), "--txs", "10"}, missing, "does not exist"},
+		{"gen bad --txs", []string{"gen", "--out", filepath.Join(dir, "c2"), "--txs", "99999999999999"}, filepath.Join(dir, "c2"), "between 0 and"},
+		{"gen bad scenario", []string{"gen", "--out", filepath.Join(dir, "c3"), "--scenario", "nope"}, filepath.Join(dir, "c3"), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := runCLI(t, tc.args...)
+			if code != exitUsage || !strings.Contains(errs, tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit 2 and %q", code, errs, tc.want)
+			}
+			if tc.out != "" {
+				if _, err := os.Stat(tc.out); err == nil {
+					t.Errorf("left %s behind", tc.out)
+				}
+			}
+			if m, _ := filepath.Glob(filepath.Join(dir, ".tmp-*")); len(m) > 0 {
+				t.Errorf("left temporary files %v", m)
+			}
+		})
+	}
+}
