@@ -286,7 +286,7 @@ func pathString(p []tracer.Step) string {
 // balance is the sum the totals must add up to: Traced should equal it for
 // every model but poison.
 func balance(t tracer.Totals) int64 {
-	return t.ToEntities + t.Unspent + t.Fees + t.Dust + t.Cut
+	return t.ToEntities + t.Unspent + t.Fees + t.Dust + t.Cut + t.BeforeRange
 }
 
 // partialNote is the banner text for a partial result.
