@@ -25,7 +25,9 @@ func (g *rangeGraph) TxByNum(n store.TxNum) (*store.Tx, error) { return g.txs[n]
 func (g *rangeGraph) Spenders(store.TxNum) (map[uint32]store.InPoint, error) {
 	return map[uint32]store.InPoint{}, nil
 }
-func (g *rangeGraph) BlockByHeight(h int32) (*store.Block, error) { return &store.Block{Height: h}, nil }
+func (g *rangeGraph) BlockByHeight(h int32) (*store.Block, error) {
+	return &store.Block{Height: h}, nil
+}
 func (g *rangeGraph) AddressOutputs(a address.Addr, _ store.OutPoint, fn func(store.AddrOutput) bool) error {
 	for _, tx := range g.txs {
 		for i, o := range tx.Outputs {
