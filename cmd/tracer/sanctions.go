@@ -164,11 +164,37 @@ func runSanctionsLoad(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usageErrorf("sanctions load takes one or more list files")
 	}
-	l, err := ofac.ParseFiles(c.Context, c.Args().Slice()...)
+	l, err := parseListFiles(c, c.Args().Slice()...)
 	if err != nil {
 		return listParseError(c.Context, err)
 	}
 	return storeList(c, l)
+}
+
+// errListInterrupted is a load or update stopped by Ctrl-C: nothing was
+// stored (the list is saved in one transaction).
+var errListInterrupted = errors.New("sanctions: interrupted; the current list is unchanged")
+
+// parseListFiles parses list files with a progress line (the real list
+// takes seconds).
+func parseListFiles(c *cli.Context, paths ...string) (*sanctions.List, error) {
+	prog := newProgress(c.App.ErrWriter)
+	start := time.Now()
+	l, err := ofac.ParseFilesProgress(c.Context, func(read, total int64) {
+		if read%(1<<20) > 64<<10 && read != total {
+			return // about once a megabyte
+		}
+		pct := ""
+		if total > 0 {
+			pct = fmt.Sprintf(" (%.0f%%)", 100*float64(read)/float64(total))
+		}
+		prog.line(fmt.Sprintf("sanctions: read %.1f of %.1f MB%s in %s", float64(read)/1e6, float64(total)/1e6, pct, time.Since(start).Round(time.Second)))
+	}, paths...)
+	prog.finish()
+	if c.Context.Err() != nil {
+		return nil, errListInterrupted
+	}
+	return l, err
 }
 
 // listParseError makes a malformed or missing list file a usage error (exit 2).
@@ -224,7 +250,11 @@ func storeList(c *cli.Context, l *sanctions.List) error {
 		return err
 	}
 	defer st.Close()
+	fmt.Fprintf(c.App.ErrWriter, "sanctions: storing %d entries\n", len(l.Entries))
 	v, err := st.SaveSanctionsList(c.Context, l)
+	if c.Context.Err() != nil {
+		return errListInterrupted
+	}
 	if err != nil {
 		return err
 	}
@@ -283,12 +313,18 @@ func runSanctionsUpdate(c *cli.Context) error {
 	var errs []error
 	for _, u := range urls {
 		file, err := download(c.Context, u, tmp, limit, c.Duration("timeout"))
+		if c.Context.Err() != nil {
+			return errListInterrupted
+		}
 		if err != nil {
 			errs = append(errs, err)
 			fmt.Fprintf(c.App.ErrWriter, "warning: %v\n", err)
 			continue
 		}
-		l, err := ofac.ParseFiles(c.Context, file)
+		l, err := parseListFiles(c, file)
+		if errors.Is(err, errListInterrupted) {
+			return err
+		}
 		if err != nil {
 			err = fmt.Errorf("%s: %w", u, err)
 			errs = append(errs, err)
