@@ -185,3 +185,57 @@ func TestOutputFilesClass(t *testing.T) {
 		})
 	}
 }
+
+// TestInputFilesClass is issue 17 #12 for the commands this branch owns
+// (ingest is another's): every command that reads a file given on the
+// command line answers a missing file, and a file that is not of its
+// format, with exit 2 and the file's name.
+func TestInputFilesClass(t *testing.T) {
+	studyDB, _ := study(t)
+	db := studyDB
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "nonexistent")
+	text := filepath.Join(dir, "notes.txt")
+	os.WriteFile(text, []byte("hello world\n"), 0o644)
+	out := filepath.Join(dir, "out.csv")
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		noText bool // the command takes any text (a list of addresses)
+	}{
+		{"sanctions load", []string{"sanctions", "load"}, false},
+		{"tags load", []string{"tags", "load"}, false},
+		{"screen --in", []string{"screen", "--in"}, true},
+		{"trace --seeds", []string{"trace", "--seeds"}, false},
+		{"jobs run", []string{"jobs", "run", "--out", filepath.Join(dir, "jobs")}, false},
+		{"export trace", []string{"export", "trace", "--out", out}, false},
+		{"serve --keys", []string{"serve", "--listen", "127.0.0.1:0", "--keys"}, true},
+	} {
+		for _, file := range []string{missing, text} {
+			if file == text && tc.noText {
+				continue
+			}
+			t.Run(tc.name+"/"+filepath.Base(file), func(t *testing.T) {
+				db := db
+				if tc.args[0] == "sanctions" || tc.args[0] == "tags" {
+					db = filepath.Join(t.TempDir(), "db") // loads write: keep the study store as it is
+				}
+				code, _, errs := runCLI(t, append(append([]string{"--db", db}, tc.args...), file)...)
+				if code != exitUsage || !strings.Contains(errs, filepath.Base(file)) {
+					t.Errorf("exit %d, %q; want exit 2 naming %s", code, errs, filepath.Base(file))
+				}
+				if db != studyDB {
+					if _, err := os.Stat(db); err == nil {
+						t.Errorf("a failed load created the store %s", db)
+					}
+				}
+				for _, p := range []string{out, filepath.Join(dir, "jobs")} {
+					if _, err := os.Stat(p); err == nil {
+						t.Errorf("left %s behind", p)
+						os.RemoveAll(p)
+					}
+				}
+			})
+		}
+	}
+}

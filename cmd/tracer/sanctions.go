@@ -171,6 +171,14 @@ func runSanctionsLoad(c *cli.Context) error {
 	return storeList(c, l)
 }
 
+// megabytes formats a size for a progress line.
+func megabytes(n int64) string {
+	if n < 1e6 {
+		return fmt.Sprintf("%.0f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
+
 // errListInterrupted is a load or update stopped by Ctrl-C: nothing was
 // stored (the list is saved in one transaction).
 var errListInterrupted = errors.New("sanctions: interrupted; the current list is unchanged")
@@ -188,7 +196,7 @@ func parseListFiles(c *cli.Context, paths ...string) (*sanctions.List, error) {
 		if total > 0 {
 			pct = fmt.Sprintf(" (%.0f%%)", 100*float64(read)/float64(total))
 		}
-		prog.line(fmt.Sprintf("sanctions: read %.1f of %.1f MB%s in %s", float64(read)/1e6, float64(total)/1e6, pct, time.Since(start).Round(time.Second)))
+		prog.line(fmt.Sprintf("sanctions: read %s of %s%s in %s", megabytes(read), megabytes(total), pct, time.Since(start).Round(time.Second)))
 	}, paths...)
 	prog.finish()
 	if c.Context.Err() != nil {
