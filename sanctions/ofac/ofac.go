@@ -154,10 +154,7 @@ func ParseFilesProgress(ctx context.Context, progress func(read, total int64), p
 		if err != nil {
 			return nil, fmt.Errorf("ofac: %w", err)
 		}
-		var r io.Reader = f
-		if progress != nil {
-			r = &countingReader{r: f, c: counter}
-		}
+		r := &countingReader{r: f, c: counter}
 		files, err := open(ctx, r, p, 0)
 		if err != nil {
 			f.Close()
@@ -184,6 +181,20 @@ type readCounter struct {
 	progress    func(read, total int64)
 }
 
+// ctxReader ends a read at ctx's end.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (cr ctxReader) Read(p []byte) (int, error) {
+	if err := cr.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return cr.r.Read(p)
+}
+
+// countingReader counts what a file gives the parser.
 type countingReader struct {
 	r io.Reader
 	c *readCounter
@@ -193,7 +204,9 @@ func (cr *countingReader) Read(p []byte) (int, error) {
 	n, err := cr.r.Read(p)
 	if n > 0 {
 		cr.c.read += int64(n)
-		cr.c.progress(cr.c.read, cr.c.total)
+		if cr.c.progress != nil {
+			cr.c.progress(cr.c.read, cr.c.total)
+		}
 	}
 	return n, err
 }
@@ -206,6 +219,11 @@ type CSVInput struct {
 }
 
 func parseOpened(ctx context.Context, files []*opened) (*sanctions.List, error) {
+	for _, f := range files {
+		// Decoding a large element reads megabytes of XML without a
+		// check of ctx: the reader checks it, so Ctrl-C stops at once.
+		f.r = ctxReader{ctx, f.r}
+	}
 	var main *opened
 	in := CSVInput{}
 	for _, f := range files {
