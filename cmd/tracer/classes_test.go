@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -237,5 +239,27 @@ func TestInputFilesClass(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestInterruptedWritesLeaveNothing: a command that writes a folder and is
+// stopped (Ctrl-C) removes what it created: gen's chain folder, export
+// graph's table folder.
+func TestInterruptedWritesLeaveNothing(t *testing.T) {
+	db, _ := study(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, args := range [][]string{
+		{"gen", "--out", filepath.Join(dir, "chain"), "--txs", "5000"},
+		{"--db", db, "export", "graph", "--out", filepath.Join(dir, "graph")},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(ctx, append([]string{"tracer"}, args...), &out, &errb); code == exitOK {
+			t.Errorf("%v interrupted: exit 0", args)
+		}
+	}
+	if left, _ := os.ReadDir(dir); len(left) > 0 {
+		t.Errorf("interrupted writes left %v", left)
 	}
 }
