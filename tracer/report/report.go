@@ -161,7 +161,7 @@ func short(s string, n int) string {
 	return s
 }
 
-// shortTxid is the txid form used in tables and graph labels.
+// shortTxid is the txid form used in graph labels (tables give full txids).
 func shortTxid(txid string) string { return short(txid, 12) }
 
 // shortAddr abbreviates an address keeping both ends, as people compare them.
