@@ -263,3 +263,37 @@ func TestInterruptedWritesLeaveNothing(t *testing.T) {
 		t.Errorf("interrupted writes left %v", left)
 	}
 }
+
+// TestAddressInFilesClass is issue 17 #8 for every input format that holds
+// addresses: a mainnet address given to a regtest store is named the same
+// way in a tag file, a seeds file, a job file and a batch screen.
+func TestAddressInFilesClass(t *testing.T) {
+	src, _ := study(t)
+	db := filepath.Join(t.TempDir(), "db")
+	if out, err := exec.Command("cp", "-r", src, db).CombinedOutput(); err != nil {
+		t.Fatal(string(out))
+	}
+	dir := t.TempDir()
+	const mainnet = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
+	const want = `"` + mainnet + `": mainnet address; this store is regtest`
+	files := map[string]string{
+		"tags.csv":  "address,label,category,source\n" + mainnet + ",Some Exchange,exchange,https://example.org\n",
+		"seeds.csv": "address,label\n" + mainnet + ",wallet\n",
+		"job.yaml":  "traces:\n  - name: a\n    seeds: {addresses: [" + mainnet + "]}\n",
+		"in.csv":    "address\n" + mainnet + "\n",
+	}
+	for name, body := range files {
+		os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644)
+	}
+	for _, args := range [][]string{
+		{"tags", "load", filepath.Join(dir, "tags.csv")},
+		{"trace", "--seeds", filepath.Join(dir, "seeds.csv")},
+		{"jobs", "run", filepath.Join(dir, "job.yaml"), "--out", filepath.Join(dir, "jobs")},
+		{"screen", "--in", filepath.Join(dir, "in.csv")},
+	} {
+		code, out, errs := runCLI(t, append([]string{"--db", db}, args...)...)
+		if code != exitUsage || !strings.Contains(strings.ReplaceAll(errs+out, `""`, `"`), want) {
+			t.Errorf("%v: exit %d, %q %q; want exit 2 and %q", args[:2], code, errs, out, want)
+		}
+	}
+}

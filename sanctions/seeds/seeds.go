@@ -7,18 +7,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/tracer-oss/tracer/sanctions/internal/yamlerr"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
-	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg"
 	"gopkg.in/yaml.v3"
 
 	"github.com/tracer-oss/tracer/sanctions"
+	"github.com/tracer-oss/tracer/sanctions/internal/yamlerr"
+	"github.com/tracer-oss/tracer/store/address"
 )
 
 // Format of a seed file.
@@ -129,12 +129,8 @@ func (p *parser) add(r raw, line, index int) error {
 	if addr == "" {
 		return fail(ErrMissingField)
 	}
-	a, err := btcutil.DecodeAddress(addr, p.net)
-	if err != nil {
-		return fail(fmt.Errorf("%w %q: %v", ErrBadAddress, addr, err))
-	}
-	if !a.IsForNet(p.net) {
-		return fail(fmt.Errorf("%w %q: not an address of %s", ErrBadAddress, addr, p.net.Name))
+	if _, err := address.Parse(addr, p.net); err != nil {
+		return fail(fmt.Errorf("%w %s", ErrBadAddress, address.Problem(err)))
 	}
 	conf, err := confidence(r.Confidence)
 	if err != nil {

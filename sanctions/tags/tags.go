@@ -277,7 +277,7 @@ func validBTC(addr string, net *chaincfg.Params) error {
 	// One wording for every command and file: "mainnet address; this
 	// store is regtest".
 	if _, err := address.Parse(addr, net); err != nil {
-		return fmt.Errorf("%w %s", ErrBadAddress, strings.TrimPrefix(err.Error(), address.ErrInvalid.Error()+": "))
+		return fmt.Errorf("%w %s", ErrBadAddress, address.Problem(err))
 	}
 	return nil
 }

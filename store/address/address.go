@@ -77,6 +77,14 @@ func (e *NetworkError) Error() string {
 	return fmt.Sprintf("%v: %q: %s address; this store is %s", ErrInvalid, e.Addr, e.Of, e.Want)
 }
 
+// Problem is what is wrong with an address, from an error of Parse, without
+// the package's prefix: for parsers of files that wrap it in their own
+// sentinel ("tags: invalid BTC address "1Boat...": mainnet address; this
+// store is regtest").
+func Problem(err error) string {
+	return strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": ")
+}
+
 // Is makes a NetworkError match ErrInvalid.
 func (e *NetworkError) Is(target error) bool { return target == ErrInvalid }
 

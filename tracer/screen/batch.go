@@ -125,6 +125,9 @@ func (s *Screener) Batch(ctx context.Context, in io.Reader, out io.Writer, opt B
 			r, err = do(ctx, strings.TrimSpace(fields[0]))
 			if errors.Is(err, address.ErrInvalid) {
 				rowErr = err
+				if u := errors.Unwrap(err); u != nil {
+					rowErr = u // the address error, without "screen ADDR:"
+				}
 			} else if err != nil {
 				return st, fmt.Errorf("%s line %d: %w", opt.Name, line, err)
 			}
