@@ -1,6 +1,12 @@
 package sanctions
 
-import "strings"
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
 
 // confidenceLevels is the GraphSense confidence taxonomy (confidence.csv of
 // graphsense-tagpack-tool): id -> level in 0..100.
@@ -26,4 +32,28 @@ var confidenceLevels = map[string]int{
 func ConfidenceLevel(id string) (int, bool) {
 	l, ok := confidenceLevels[strings.ToLower(strings.TrimSpace(id))]
 	return l, ok
+}
+
+// ParseConfidence reads a minimum confidence: a GraphSense confidence id
+// (web_crawl, service_data, ...) or a level from 0 to 100.
+func ParseConfidence(s string) (int, error) {
+	if l, ok := ConfidenceLevel(s); ok {
+		return l, nil
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n >= 0 && n <= 100 {
+		return n, nil
+	}
+	ids := make([]string, 0, len(confidenceLevels))
+	for id := range confidenceLevels {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b string) int { return cmp.Or(confidenceLevels[b]-confidenceLevels[a], strings.Compare(a, b)) })
+	return 0, fmt.Errorf("sanctions: confidence %q: want a level 0-100 or one of %s", s, strings.Join(ids, ", "))
+}
+
+// ConfidenceLevel is the level (0..100) of the tag's confidence; 0 when it
+// has none or an unknown id.
+func (t Tag) ConfidenceLevel() int {
+	l, _ := ConfidenceLevel(t.Confidence)
+	return l
 }

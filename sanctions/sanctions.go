@@ -202,4 +202,34 @@ type Tag struct {
 	Source           string    // URL or text the tag was taken from
 	LastMod          time.Time // zero when unknown
 	Pack             string    // file name of the pack the tag came from
+	// ActorCategories are the categories of the tag's actor in the stored
+	// ActorPacks (filled in when tags are read; not stored with the tag).
+	ActorCategories []string `json:",omitempty"`
+}
+
+// HasCategory reports whether the tag carries category c (lower case): as
+// its category, its abuse kind, or one of its actor's categories.
+func (t Tag) HasCategory(c string) bool {
+	return c != "" && (t.Category == c || t.Abuse == c || slices.Contains(t.ActorCategories, c))
+}
+
+// CategoryExchange is the category that ends a trace by default.
+const CategoryExchange = "exchange"
+
+// LabelCategory is the one category a walk labels the tag's address with:
+// exchange when the tag or its actor is an exchange (a mining pool or
+// "service" tag of an exchange's actor counts as the exchange), else its
+// category, else its abuse kind, else its actor's first category.
+func (t Tag) LabelCategory() string {
+	switch {
+	case t.HasCategory(CategoryExchange):
+		return CategoryExchange
+	case t.Category != "":
+		return t.Category
+	case t.Abuse != "":
+		return t.Abuse
+	case len(t.ActorCategories) > 0:
+		return t.ActorCategories[0]
+	}
+	return ""
 }

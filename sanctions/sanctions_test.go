@@ -2,6 +2,7 @@ package sanctions
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -90,5 +91,26 @@ func TestConfidenceLevel(t *testing.T) {
 	}
 	if _, ok := ConfidenceLevel("nope"); ok {
 		t.Error("unknown id accepted")
+	}
+}
+
+func TestParseConfidence(t *testing.T) {
+	for in, want := range map[string]int{"web_crawl": 20, " Service_Data ": 50, "0": 0, "60": 60, "100": 100} {
+		if got, err := ParseConfidence(in); err != nil || got != want {
+			t.Errorf("ParseConfidence(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "sure", "101", "-1", "5.5"} {
+		if _, err := ParseConfidence(in); err == nil || !strings.Contains(err.Error(), "web_crawl") {
+			t.Errorf("ParseConfidence(%q): %v", in, err)
+		}
+	}
+	if (Tag{Confidence: "forensic"}).ConfidenceLevel() != 50 || (Tag{}).ConfidenceLevel() != 0 {
+		t.Error("Tag.ConfidenceLevel")
+	}
+	tg := Tag{Category: "miner", ActorCategories: []string{"organization", "exchange"}}
+	if !tg.HasCategory("exchange") || tg.HasCategory("") || tg.LabelCategory() != "exchange" || (Tag{Abuse: "scam"}).LabelCategory() != "scam" ||
+		(Tag{ActorCategories: []string{"defi_dex"}}).LabelCategory() != "defi_dex" || (Tag{Category: "miner"}).LabelCategory() != "miner" {
+		t.Error("HasCategory/LabelCategory")
 	}
 }

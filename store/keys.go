@@ -28,8 +28,9 @@ import (
 //	                                                                  outputs are found in the tx record). The
 //	                                                                  prefix may collide: callers check the full
 //	                                                                  address of every output in the tx record
-//	'm'     "sanctions-current" (17)                                  uint32 version of the sanctions list in force;
-//	                                                                  absent until the first list is loaded
+//	'm'     "sanctions-current" (17)                                  uint32 version of the sanctions list in force
+//	                                                                  (the last loaded, or the one tracer sanctions
+//	                                                                  use chose); absent until the first list is loaded
 //	'L'     version (4)                                               JSON ListVersion: source, format, date of issue,
 //	                                                                  loaded-at, entry count per asset, warnings
 //	'E'     version (4), address (n), 0x00, asset (n), 0x00,          JSON sanctions.Entry; address first so one
@@ -43,6 +44,11 @@ import (
 //	                                                                  other than the pack header's
 //	'Q'     pack name (n), 0x00, gen (4), seq (4)                     the 'G' key, so a reload deletes the pack's old
 //	                                                                  generations
+//	'A'     actor pack name (n)                                       JSON ActorPack header: title, source,
+//	                                                                  generation, actor count
+//	'O'     actor id (n), 0x00, actor pack name (n)                   JSON tags.Actor (id, label, categories); a tag
+//	                                                                  naming the actor reads its categories with one
+//	                                                                  prefix seek (actor id, 0x00)
 //	'm'     "cluster-state" (13)                                      JSON ClusterState: next TxNum to cluster, next
 //	                                                                  address id, counters, change rules, size guard,
 //	                                                                  dirty flag (set while a commit writes)
@@ -105,6 +111,8 @@ const (
 	prefixTagPack     = 'P'
 	prefixTag         = 'G'
 	prefixPackTag     = 'Q'
+	prefixActorPack   = 'A'
+	prefixActor       = 'O'
 
 	prefixClusterAddr    = 'k'
 	prefixClusterNode    = 'c'

@@ -138,6 +138,25 @@ func (s *Store) SaveSanctionsList(ctx context.Context, l *sanctions.List) (uint3
 	return version, nil
 }
 
+// UseSanctionsVersion makes a stored version the one in force (for example
+// an earlier one, after a bad update). Loads after it still get new,
+// higher version numbers.
+func (s *Store) UseSanctionsVersion(version uint32) error {
+	if s.ro {
+		return ErrReadOnly
+	}
+	return s.db.Update(func(txn *badger.Txn) error {
+		err := s.get(txn, listVersionKey(version), func([]byte) error { return nil })
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("%w: sanctions list version %d", ErrNotFound, version)
+		}
+		if err != nil {
+			return err
+		}
+		return txn.Set(keySanctionsCurrent, binary.BigEndian.AppendUint32(nil, version))
+	})
+}
+
 func lastListVersion(txn *badger.Txn) (uint32, error) {
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixListVersion}, Reverse: true})
 	defer it.Close()
@@ -477,7 +496,30 @@ func (s *Store) TagsFor(address string) ([]sanctions.Tag, error) {
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, s.fillActors(out)
+}
+
+// fillActors sets the actor categories of tags that name an actor.
+func (s *Store) fillActors(ts []sanctions.Tag) error {
+	if !slices.ContainsFunc(ts, func(t sanctions.Tag) bool { return t.Actor != "" }) {
+		return nil
+	}
+	return s.db.View(func(txn *badger.Txn) error {
+		for i := range ts {
+			if ts[i].Actor == "" || strings.IndexByte(ts[i].Actor, 0) >= 0 {
+				continue
+			}
+			cats, err := s.actorCategoriesOf(txn, ts[i].Actor)
+			if err != nil {
+				return err
+			}
+			ts[i].ActorCategories = cats
+		}
+		return nil
+	})
 }
 
 // TagPacks returns the stored tag pack headers, by name.
@@ -501,9 +543,13 @@ func (s *Store) TagPacks() ([]TagPack, error) {
 }
 
 // ForEachTag calls fn with every stored tag in force (of each pack's current
-// generation), in key order.
+// generation), in key order, with its actor's categories filled in.
 func (s *Store) ForEachTag(fn func(sanctions.Tag) error) error {
 	packs, err := s.TagPacks()
+	if err != nil {
+		return err
+	}
+	actors, err := s.actorCategories()
 	if err != nil {
 		return err
 	}
@@ -530,6 +576,7 @@ func (s *Store) ForEachTag(fn func(sanctions.Tag) error) error {
 			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &t) }); err != nil {
 				return fmt.Errorf("%w: tag %q: %v", ErrCorrupt, it.Item().Key(), err)
 			}
+			t.ActorCategories = actors[t.Actor]
 			if err := fn(t); err != nil {
 				return err
 			}

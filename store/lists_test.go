@@ -266,3 +266,116 @@ func TestTagPackReload(t *testing.T) {
 		t.Errorf("packs: %+v %v", packs, err)
 	}
 }
+
+// TestUseSanctionsVersion: an earlier version can be made current again;
+// checks answer from it, and the next load still gets a new number.
+func TestUseSanctionsVersion(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	if err := st.UseSanctionsVersion(1); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("use before any load: %v", err)
+	}
+	older := parseFixture(t, "sdn.xml")
+	newer := parseFixture(t, "sdn_advanced.xml")
+	for _, l := range []*sanctions.List{older, newer} {
+		if _, err := st.SaveSanctionsList(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An address on exactly one of the two versions.
+	added, removed := sanctions.Diff(older, newer)
+	var addr string
+	inV1 := false
+	switch {
+	case len(added) > 0:
+		addr = added[0].Address
+	case len(removed) > 0:
+		addr, inV1 = removed[0].Address, true
+	default:
+		t.Fatal("fixtures do not differ")
+	}
+	listed := func() bool {
+		hits, err := st.SanctionsHits("", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(hits) > 0
+	}
+	if listed() == inV1 {
+		t.Fatalf("%s: listed %v in version 2", addr, !inV1)
+	}
+	if err := st.UseSanctionsVersion(1); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := st.CurrentSanctionsVersion(); err != nil || v != 1 {
+		t.Fatalf("current %d %v, want 1", v, err)
+	}
+	if listed() != inV1 {
+		t.Fatalf("%s: listed %v after going back to version 1", addr, !inV1)
+	}
+	if err := st.UseSanctionsVersion(7); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("use 7: %v", err)
+	}
+	if v, err := st.SaveSanctionsList(ctx, newer); err != nil || v != 3 {
+		t.Fatalf("load after use: version %d %v, want 3", v, err)
+	}
+}
+
+// TestActorPacks: tags read their actor's categories from the stored
+// actor packs, loaded before or after the tags; removing a pack removes
+// its tags (or its actors).
+func TestActorPacks(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	const a, b = "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy"
+	p := &tags.Pack{Source: "pool.yaml", Tags: []sanctions.Tag{
+		{Address: a, Label: "X Pool", Category: "miner", Actor: "xex", Currency: "BTC"},
+		{Address: b, Label: "loner", Category: "miner", Currency: "BTC"}}}
+	if _, err := st.SaveTagPack(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	exchange := func() bool {
+		ts, err := st.TagsFor(a)
+		if err != nil || len(ts) != 1 {
+			t.Fatalf("TagsFor: %v %v", ts, err)
+		}
+		return ts[0].HasCategory("exchange") && ts[0].LabelCategory() == "exchange"
+	}
+	if exchange() {
+		t.Fatal("an exchange before any actor pack")
+	}
+	ap := &tags.ActorPack{Source: "/x/actors.yaml", Actors: []tags.Actor{{ID: "xex", Label: "X Exchange", Categories: []string{"organization", "exchange"}}}}
+	if n, err := st.SaveActorPack(ctx, ap); err != nil || n != 0 {
+		t.Fatalf("save actors: %d %v", n, err)
+	}
+	if !exchange() {
+		t.Fatal("the tag's actor is an exchange, the tag does not say so")
+	}
+	var seen []sanctions.Tag
+	st.ForEachTag(func(t sanctions.Tag) error { seen = append(seen, t); return nil })
+	if len(seen) != 2 || !slices.Equal(seen[0].ActorCategories, []string{"organization", "exchange"}) || seen[1].ActorCategories != nil {
+		t.Fatalf("ForEachTag: %+v", seen)
+	}
+	aps, err := st.ActorPacks()
+	if err != nil || len(aps) != 1 || aps[0].Name != "actors.yaml" || aps[0].Gen == 0 {
+		t.Fatalf("ActorPacks: %+v %v", aps, err)
+	}
+	if n, err := st.RemoveTagPack("actors.yaml"); err != nil || n != 1 {
+		t.Fatalf("remove actors: %d %v", n, err)
+	}
+	if exchange() {
+		t.Fatal("actor categories after the actor pack was removed")
+	}
+	if n, err := st.RemoveTagPack("pool.yaml"); err != nil || n != 2 {
+		t.Fatalf("remove tags: %d %v", n, err)
+	}
+	if ts, _ := st.TagsFor(a); len(ts) != 0 {
+		t.Fatalf("tags after removal: %+v", ts)
+	}
+	if ps, _ := st.TagPacks(); len(ps) != 0 {
+		t.Fatalf("packs after removal: %+v", ps)
+	}
+	if _, err := st.RemoveTagPack("pool.yaml"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("remove twice: %v", err)
+	}
+}

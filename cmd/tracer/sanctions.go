@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -39,7 +40,9 @@ func sanctionsCommand() *cli.Command {
 		Name:  "sanctions",
 		Usage: "load, update, diff and query OFAC sanctions lists (digital-currency addresses)",
 		Description: `Every load stores a new version of the list in the store (--db); the
-newest loaded version is current, and checks run against it. A load
+newest loaded version is current (or the one chosen with use), and checks
+run against it. A load that would empty the list or shrink it by more than
+20% is refused unless --force. A load
 that fails leaves the previous version current. Lists may be loaded
 before any block is ingested.
 
@@ -60,11 +63,29 @@ OFAC moved the digital-currency addresses of long entries), plain or in
 .zip, .gz or .bz2. Warnings go to stderr. A malformed file exits with
 code 2, names the file and line, and stores nothing.
 
+A list with no entries, or with more than 20% fewer distinct addresses
+than the list in force (a truncated or wrong file: OFAC removes addresses
+rarely and few at a time), is refused with exit code 2 unless --force.
+An sdn.csv without OFAC's final 0x1A byte gets a truncation warning.
+
 Examples:
    tracer sanctions load sdn_advanced_2025-11-19.xml.bz2
    tracer sanctions load sdn.csv sdn_comments.csv`,
-				Flags:  []cli.Flag{jsonFlag},
+				Flags:  []cli.Flag{jsonFlag, forceListFlag},
 				Action: runSanctionsLoad,
+			},
+			{
+				Name:      "use",
+				Usage:     "make a stored version the current list again (e.g. after a bad update)",
+				ArgsUsage: "VERSION",
+				Description: `Makes version N (see tracer sanctions versions) the list in force; checks,
+traces and screens use it from then on (the exposure index is rebuilt on
+the next screen). A later load still gets a new, higher version number.
+
+Example:
+   tracer sanctions use 3`,
+				Flags:  []cli.Flag{jsonFlag},
+				Action: runSanctionsUse,
 			},
 			{
 				Name:  "update",
@@ -76,7 +97,7 @@ fails, or serves a file that does not parse, is skipped for the next.
 Examples:
    tracer sanctions update
    tracer sanctions update --url https://mirror.example/sdn_advanced.xml.bz2`,
-				Flags: []cli.Flag{jsonFlag,
+				Flags: []cli.Flag{jsonFlag, forceListFlag,
 					&cli.StringSliceFlag{Name: "url", Usage: "download from `URL` instead of OFAC (repeat to try several in order)"},
 					&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "give up a download after this long"},
 					&cli.Int64Flag{Name: "max-mb", Value: 1024, Usage: "refuse a download larger than this many MB"}},
@@ -158,6 +179,37 @@ func date(t time.Time) string {
 		return ""
 	}
 	return t.Format(dateLayout)
+}
+
+var forceListFlag = &cli.BoolFlag{Name: "force", Usage: "store a list even if it is empty or shrinks by more than 20%"}
+
+func runSanctionsUse(c *cli.Context) error {
+	arg, err := oneArg(c, "version")
+	if err != nil {
+		return err
+	}
+	n, err := strconv.ParseUint(arg, 10, 32)
+	if err != nil || n == 0 {
+		return usageErrorf("sanctions use: %q is not a version number (tracer sanctions versions lists them)", arg)
+	}
+	st, err := openStore(c, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.UseSanctionsVersion(uint32(n)); err != nil {
+		return err
+	}
+	h, err := st.SanctionsVersion(uint32(n))
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c, h)
+	}
+	fmt.Fprintf(c.App.Writer, "sanctions list version %d is current: %s (%s), issued %s, %d entries, loaded %s\n", h.Version, h.Source, h.Format,
+		orDash(date(h.DateOfIssue)), h.Entries, h.LoadedAt.Format("2006-01-02 15:04"))
+	return nil
 }
 
 func runSanctionsLoad(c *cli.Context) error {
@@ -258,6 +310,19 @@ func storeList(c *cli.Context, l *sanctions.List) error {
 		return err
 	}
 	defer st.Close()
+	cur, err := st.SanctionsList(0)
+	if errors.Is(err, store.ErrNotFound) {
+		cur, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := sanctions.CheckReplacement(cur, l, 0); err != nil {
+		if !c.Bool("force") {
+			return badInput(fmt.Errorf("%s: %w; nothing stored, the current list is unchanged (--force stores it anyway)", l.Source, err))
+		}
+		fmt.Fprintf(c.App.ErrWriter, "warning: %s: %v; stored anyway (--force)\n", l.Source, err)
+	}
 	fmt.Fprintf(c.App.ErrWriter, "sanctions: storing %d entries\n", len(l.Entries))
 	v, err := st.SaveSanctionsList(c.Context, l)
 	if c.Context.Err() != nil {

@@ -280,7 +280,7 @@ func TestTagsCLI(t *testing.T) {
 		t.Errorf("a failed tag load created the store")
 	}
 	code, out, errs = runCLI(t, "--db", db, "tags", "load", "--skip-invalid", bad)
-	if code != 0 || !strings.Contains(errs, "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLz") || !strings.Contains(out, "1 invalid skipped") {
+	if code != 0 || !strings.Contains(errs, "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLz") || !strings.Contains(out, "2 rejected (bad address 1, unknown category 1)") {
 		t.Errorf("--skip-invalid: exit %d %q %q", code, out, errs)
 	}
 	code, out, errs = runCLI(t, "--db", db, "tags", "load", "--skip-invalid", "--json", tagFixture("pack.yaml"), tagFixture("tags.csv"))
@@ -340,5 +340,97 @@ func TestSanctionsLoadProgressAndInterrupt(t *testing.T) {
 	}
 	if v := currentVersion(t, db); v != 1 {
 		t.Errorf("version %d in force after the interrupted load, want 1", v)
+	}
+}
+
+// TestSanctionsSafety loads OFAC's real legacy sdn.csv, then truncated
+// copies of it cut at a line boundary (which parse): an empty one and one
+// that lost most entries are refused by load and by update, the list in
+// force stays; --force stores one anyway, and sanctions use brings the
+// full list back.
+func TestSanctionsSafety(t *testing.T) {
+	full := storetest.SharedFile(t, "ofac/sdn_2024-05-03.csv")
+	data, err := os.ReadFile(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	dir := t.TempDir()
+	cut := func(name string, n int) string {
+		p := filepath.Join(dir, name, "sdn.csv")
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(strings.Join(lines[:n], "")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	empty, half := cut("empty", 3), cut("half", len(lines)/2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := os.ReadFile(filepath.Join(dir, strings.TrimPrefix(r.URL.Path, "/")))
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(b)
+	}))
+	defer srv.Close()
+	db := filepath.Join(dir, "db")
+	if code, _, errs := runCLI(t, "--db", db, "sanctions", "load", full); code != 0 {
+		t.Fatalf("load the full list: exit %d %s", code, errs)
+	}
+	// The last XBT address of the file: not in the half kept by the cut.
+	i := strings.LastIndex(string(data), "Digital Currency Address - XBT ")
+	listed := strings.Fields(string(data)[i+len("Digital Currency Address - XBT "):])[0]
+	listed = strings.TrimRight(listed, ";.")
+	if vs := checkJSON(t, db, listed); !vs[0].Listed {
+		t.Fatalf("%s not listed in the full list", listed)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"load empty", []string{"sanctions", "load", empty}, "has no entries"},
+		{"load half", []string{"sanctions", "load", half}, "fewer than the"},
+		{"update empty", []string{"sanctions", "update", "--url", srv.URL + "/empty/sdn.csv"}, "has no entries"},
+		{"update half", []string{"sanctions", "update", "--url", srv.URL + "/half/sdn.csv"}, "fewer than the"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := runCLI(t, append([]string{"--db", db}, tc.args...)...)
+			if code != exitUsage || !strings.Contains(errs, tc.want) || !strings.Contains(errs, "--force") || !strings.Contains(errs, "unchanged") {
+				t.Fatalf("exit %d, want 2 mentioning %q: %s", code, tc.want, errs)
+			}
+			if v := currentVersion(t, db); v != 1 {
+				t.Fatalf("current version %d after a refused load, want 1", v)
+			}
+		})
+	}
+	if code, _, errs := runCLI(t, "--db", db, "sanctions", "load", half); !strings.Contains(errs, "the file may be truncated") || code != exitUsage {
+		t.Errorf("no 0x1A warning: %s", errs)
+	}
+	code, _, errs := runCLI(t, "--db", db, "sanctions", "load", "--force", half)
+	if code != 0 || !strings.Contains(errs, "stored anyway (--force)") || currentVersion(t, db) != 2 {
+		t.Fatalf("--force: exit %d %s", code, errs)
+	}
+	if vs := checkJSON(t, db, listed); vs[0].Listed {
+		t.Fatalf("%s listed in the truncated list", listed)
+	}
+	code, out, _ := runCLI(t, "--db", db, "sanctions", "use", "1")
+	if code != 0 || !strings.Contains(out, "version 1 is current") || currentVersion(t, db) != 1 {
+		t.Fatalf("use 1: exit %d %s", code, out)
+	}
+	code, out, _ = runCLI(t, "--db", db, "sanctions", "use", "--json", "2")
+	var h store.ListVersion
+	if code != 0 || json.Unmarshal([]byte(out), &h) != nil || !h.Current || h.Version != 2 {
+		t.Fatalf("use --json 2: exit %d %s", code, out)
+	}
+	runCLI(t, "--db", db, "sanctions", "use", "1")
+	if vs := checkJSON(t, db, listed); !vs[0].Listed {
+		t.Errorf("%s not listed after going back to version 1", listed)
+	}
+	for _, args := range [][]string{{"sanctions", "use", "9"}, {"sanctions", "use", "x"}, {"sanctions", "use"}} {
+		if code, _, errs := runCLI(t, append([]string{"--db", db}, args...)...); code != exitUsage {
+			t.Errorf("%v: exit %d, want 2: %s", args, code, errs)
+		}
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/tracer/export"
 	"github.com/tracer-oss/tracer/tracer/screen"
+	"github.com/tracer-oss/tracer/tracer/screen/audit"
+	"github.com/tracer-oss/tracer/tracer/screen/policy"
 )
 
 var screenFlags = []cli.Flag{
@@ -23,6 +25,25 @@ var screenFlags = []cli.Flag{
 	&cli.IntFlag{Name: "max-hops", Value: 100, Usage: "sources further than `N` transactions do not count"},
 	&cli.Int64Flag{Name: "min-value", Value: 1, Usage: "do not follow tainted amounts below `SAT`"},
 	&cli.IntFlag{Name: "top", Value: 5, Usage: "contributing sources to list per category"},
+	auditLogFlag,
+	&cli.StringFlag{Name: "policy", Usage: "rate results by the risk policy in `FILE` (YAML; default: the built-in policy, see README)"},
+}
+
+// loadPolicy reads --policy (nil: the built-in default); a bad file is bad
+// input, exit 2, with its file and line.
+func loadPolicy(c *cli.Context) (*policy.Policy, error) {
+	path := c.String("policy")
+	if path == "" {
+		return policy.Default(), nil
+	}
+	p, err := policy.ParseFile(path)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
+	}
+	return p, nil
 }
 
 func screenCommand() *cli.Command {
@@ -39,6 +60,13 @@ for risky tag categories (mixing_service, market, ransomware, ...) when tags
 are loaded. A branch ends at any tagged address (an exchange's commingled
 funds break the trail).
 
+Every result is rated by a risk policy: a level (severe, high, medium, low,
+none) and the rule that set it. --policy FILE names a YAML policy (rules on
+category, direct or indirect exposure, amount, share and hops; the highest
+level of all matching rules wins, the first such rule is named); without it
+the built-in policy applies (README, "Risk policy"). A bad policy file exits
+2 naming its file and line.
+
 Screens are lookups in the exposure index. The index is rebuilt when it is
 missing or stale (the sanctions list, the chain tip, the tag packs or the
 options changed since it was built), or with --rebuild-index; --fresh walks
@@ -53,6 +81,9 @@ sanctions list version screened against (CSV, or JSON lines with --json). A
 row that cannot be screened is kept with risk "error" and the reason, and
 makes the exit code 2. --out is written whole at the end: an interrupted or
 failed batch leaves no file.
+
+Every screened input (invalid ones too) is appended to the audit log
+(--audit-log, default audit.log in the --db directory; see tracer audit).
 
 Examples:
   tracer screen bc1q... 3Abc...
@@ -83,6 +114,10 @@ func screenOptions(c *cli.Context, params *chaincfg.Params) (screen.Options, err
 // missing or stale (or rebuild is set) and allowed, it rebuilds the index
 // in a read-write session first.
 func openScreener(c *cli.Context, rebuild, allowRebuild bool) (*store.Store, *screen.Screener, error) {
+	pol, err := loadPolicy(c)
+	if err != nil {
+		return nil, nil, err
+	}
 	st, params, err := openChain(c)
 	if err != nil {
 		return nil, nil, err
@@ -97,6 +132,7 @@ func openScreener(c *cli.Context, rebuild, allowRebuild bool) (*store.Store, *sc
 		st.Close()
 		return nil, nil, err
 	}
+	scr.SetPolicy(pol)
 	if !rebuild && (scr.IndexUsable() || !allowRebuild) {
 		return st, scr, nil
 	}
@@ -119,6 +155,7 @@ func openScreener(c *cli.Context, rebuild, allowRebuild bool) (*store.Store, *sc
 		st.Close()
 		return nil, nil, err
 	}
+	scr.SetPolicy(pol)
 	return st, scr, nil
 }
 
@@ -178,13 +215,16 @@ func runScreen(c *cli.Context) error {
 		do = scr.Fresh
 	}
 	if in != "" {
-		return screenFile(c, scr, in)
+		return screenFile(c, scr, in, auditLog(c))
 	}
 	var results []*screen.Result
+	var entries []audit.Entry
+	who, status := cliUser(), scr.Status()
 	bad := 0
 	for _, a := range args {
 		r, err := do(c.Context, a)
 		if errors.Is(err, address.ErrInvalid) {
+			entries = append(entries, audit.FromResult(audit.SourceCLI, who, a, nil, err, status))
 			fmt.Fprintf(c.App.ErrWriter, "tracer: %v\n", err)
 			bad++
 			continue
@@ -192,7 +232,12 @@ func runScreen(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
+		entries = append(entries, audit.FromResult(audit.SourceCLI, who, a, r, nil, status))
 		results = append(results, r)
+	}
+	// The trail first: a screen that cannot be recorded is not shown.
+	if err := auditLog(c).Append(entries...); err != nil {
+		return err
 	}
 	if c.Bool("json") {
 		if len(args) == 1 && len(results) == 1 {
@@ -214,7 +259,10 @@ func runScreen(c *cli.Context) error {
 }
 
 func writeScreenText(w io.Writer, r *screen.Result) {
-	fmt.Fprintf(w, "%s  %s", r.Address, strings.ToUpper(r.Risk))
+	fmt.Fprintf(w, "%s  %s  level %s", r.Address, strings.ToUpper(r.Risk), r.Level)
+	if r.Rule != "" {
+		fmt.Fprintf(w, " (rule %s)", r.Rule)
+	}
 	if r.Method != screen.MethodDirect {
 		fmt.Fprintf(w, "  (received %s BTC; %s)", btc(r.Received), r.Method)
 	}
@@ -224,6 +272,9 @@ func writeScreenText(w io.Writer, r *screen.Result) {
 	fmt.Fprintln(w)
 	if r.Note != "" {
 		fmt.Fprintf(w, "  note: %s\n", r.Note)
+	}
+	if r.Reason != "" {
+		fmt.Fprintf(w, "  policy %s, rule %s: %s\n", r.Policy, r.Rule, r.Reason)
 	}
 	for _, d := range r.Direct {
 		date := ""
@@ -249,21 +300,44 @@ func writeScreenText(w io.Writer, r *screen.Result) {
 // screenFile screens every row of path: results stream to stdout, or go to
 // --out written whole at the end (nothing is left on failure). Rows that
 // cannot be screened are in the output with risk "error"; they make the
-// exit code 2.
-func screenFile(c *cli.Context, scr *screen.Screener, path string) error {
+// exit code 2. Every screened row, invalid ones too, goes to the audit log.
+func screenFile(c *cli.Context, scr *screen.Screener, path string, trail *audit.Log) (err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return badInput(err)
 	}
 	defer f.Close()
+	// Audit entries are appended in groups (one write and sync each), and
+	// always before returning.
+	var entries []audit.Entry
+	var auditErr error
+	who, status := cliUser(), scr.Status()
+	defer func() {
+		if aerr := trail.Append(entries...); aerr != nil && err == nil {
+			err = aerr
+		}
+	}()
 	prog := newProgress(c.App.ErrWriter)
 	start := time.Now()
-	opt := screen.BatchOptions{Name: path, JSON: c.Bool("json"), Fresh: c.Bool("fresh"), Progress: func(s screen.BatchStats) {
-		if s.Rows%1000 == 0 {
-			prog.line(fmt.Sprintf("screen: %d rows, %.0f/s, %d exposed, %d listed, %d failed", s.Rows, float64(s.Rows)/time.Since(start).Seconds(),
-				s.Risk[screen.RiskExposed], s.Risk[screen.RiskSanctioned], s.Failed()))
-		}
-	}}
+	opt := screen.BatchOptions{Name: path, JSON: c.Bool("json"), Fresh: c.Bool("fresh"),
+		Row: func(input string, r *screen.Result, rowErr error) error {
+			if rowErr == nil || errors.Is(rowErr, address.ErrInvalid) {
+				entries = append(entries, audit.FromResult(audit.SourceCLI, who, input, r, rowErr, status))
+			}
+			if len(entries) >= 512 {
+				if auditErr = trail.Append(entries...); auditErr != nil {
+					return auditErr
+				}
+				entries = entries[:0]
+			}
+			return nil
+		},
+		Progress: func(s screen.BatchStats) {
+			if s.Rows%1000 == 0 {
+				prog.line(fmt.Sprintf("screen: %d rows, %.0f/s, %d exposed, %d listed, %d failed", s.Rows, float64(s.Rows)/time.Since(start).Seconds(),
+					s.Risk[screen.RiskExposed], s.Risk[screen.RiskSanctioned], s.Failed()))
+			}
+		}}
 	var st screen.BatchStats
 	batch := func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 64<<10)
@@ -284,6 +358,8 @@ func screenFile(c *cli.Context, scr *screen.Screener, path string) error {
 	}
 	fmt.Fprintf(c.App.ErrWriter, "screen: %d rows in %s: %d listed, %d exposed, %d risky, %d clear, %d failed (risk=error)\n",
 		st.Rows, time.Since(start).Round(time.Millisecond), st.Risk[screen.RiskSanctioned], st.Risk[screen.RiskExposed], st.Risk[screen.RiskRisky], st.Risk[screen.RiskNone], st.Failed())
+	fmt.Fprintf(c.App.ErrWriter, "screen: levels: %d severe, %d high, %d medium, %d low, %d none\n",
+		st.Levels["severe"], st.Levels["high"], st.Levels["medium"], st.Levels["low"], st.Levels["none"])
 	if n := st.Failed(); n > 0 {
 		return usageErrorf("%d of %d rows of %s could not be screened: see their error column", n, st.Rows, path)
 	}

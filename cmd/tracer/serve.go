@@ -34,7 +34,9 @@ func serveCommand() *cli.Command {
 It listens on 127.0.0.1:8080 by default. Beyond loopback it needs API keys
 (--keys FILE: one key a line, or "NAME KEY"), sent as X-API-Key. Each key,
 or each client IP without keys, has a token bucket of --rate requests a
-second. Build the exposure index first (tracer screen --rebuild-index): the
+second. Results carry the risk policy's level and rule (--policy FILE, else
+the built-in policy), and every screen is appended to the audit log with the
+key's name (--audit-log; see tracer audit). Build the exposure index first (tracer screen --rebuild-index): the
 server never writes, and without a current index screens walk fresh.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "`HOST:PORT` to listen on"},
@@ -85,7 +87,8 @@ func runServe(c *cli.Context) error {
 		log.Info("forward traces walk the store itself (run a forward tracer trace to build the trace index)", "why", err)
 	}
 	srv, err := api.New(api.Config{Screener: scr, Graph: graph, Keys: keys, Rate: c.Float64("rate"), Burst: c.Int("burst"),
-		MaxBody: c.Int64("max-body"), HandlerTimeout: c.Duration("handler-timeout"), TraceMaxTxs: c.Int("trace-max-txs"), Log: log})
+		MaxBody: c.Int64("max-body"), HandlerTimeout: c.Duration("handler-timeout"), TraceMaxTxs: c.Int("trace-max-txs"), Log: log,
+		Audit: auditLog(c)})
 	if err != nil {
 		return err
 	}

@@ -6,11 +6,11 @@ import (
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/network"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -21,26 +21,51 @@ import (
 func tagsCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "tags",
-		Usage: "load and show attribution tags (GraphSense TagPacks, tag CSVs)",
+		Usage: "load, list, show and remove attribution tags (GraphSense TagPacks and ActorPacks, tag CSVs)",
 		Description: `Tags label addresses (exchange, mixer, ransomware, ...). Each file is a
 pack, stored under its file name; loading a file of the same name again
 replaces that pack's tags. Only BTC tags are kept; other currencies are
-counted and skipped.
+counted and skipped. An ActorPack gives each tag naming one of its actors
+that actor's categories: a mining-pool tag of an exchange's actor counts as
+an exchange for tracing, screening and clustering.
 
 Examples:
    tracer tags load graphsense-tagpacks/packs/ofac.yaml
-   tracer tags load --skip-invalid packs/*.yaml exchanges.csv
-   tracer tags show 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa`,
+   tracer tags load --skip-invalid packs/*.yaml actors/graphsense.actorpack.yaml
+   tracer tags load --map label=entity,category=entity_type --skip-invalid reserves.csv
+   tracer tags list
+   tracer tags list --category exchange --min-confidence service_data
+   tracer tags show 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa
+   tracer tags remove walletexplorer.yaml`,
 		Subcommands: []*cli.Command{
 			{
 				Name:      "load",
-				Usage:     "load TagPack YAML files, or CSV files (by the .csv extension)",
+				Usage:     "load TagPack and ActorPack YAML files, or CSV files (by the .csv extension)",
 				ArgsUsage: "FILE [FILE...]",
-				Description: `A BTC tag with an invalid address fails the load with its file and line
-(exit code 2) unless --skip-invalid, which skips it with a warning. All
-files are parsed before any is stored.`,
+				Description: `TagPacks are checked as GraphSense's tagpack-tool checks them: the header
+has a title and a creator (top level, or nested under header:); each BTC
+tag has a label, a source, a currency (or network), exactly one of address
+and tx_hash, and a category, abuse and confidence from GraphSense's
+taxonomies when given (a tag without confidence gets "unknown", the lowest
+level). Transaction (tx_hash) tags are counted and skipped. A tag that
+fails a check fails the load with its file and line (exit code 2); with
+--skip-invalid it is skipped instead and the report counts the rejected
+tags by reason (--json lists each with its line). All files are parsed
+before any is stored.
+
+CSV columns (header names, any order): address and label (required),
+category, source, actor, confidence, abuse, currency (default BTC),
+lastmod, is_cluster_definer. --map FIELD=COLUMN uses another column for a
+field (e.g. --map label=entity). A CSV without a label column is refused
+naming the columns it has. Without a header line the columns are
+address,label,category,source[,actor,confidence].
+
+--min-confidence LEVEL (an id such as service_data, or 0-100) drops the
+tags below it at load time; the report counts them.`,
 				Flags: []cli.Flag{jsonFlag,
-					&cli.BoolFlag{Name: "skip-invalid", Usage: "skip tags with an invalid BTC address, with a warning"},
+					&cli.BoolFlag{Name: "skip-invalid", Usage: "skip tags that fail validation, reporting them, instead of failing the load"},
+					&cli.StringSliceFlag{Name: "map", Usage: "CSV: take tag `FIELD=COLUMN` from another column (repeat or comma-separate)"},
+					minConfidenceFlag,
 					&cli.StringFlag{Name: "network", Usage: "network the addresses belong to (default: the store's, else mainnet)"}},
 				Action: runTagsLoad,
 			},
@@ -48,21 +73,61 @@ files are parsed before any is stored.`,
 				Name:      "show",
 				Usage:     "show the tags of an address",
 				ArgsUsage: "ADDR",
-				Flags:     []cli.Flag{jsonFlag},
+				Flags:     []cli.Flag{jsonFlag, minConfidenceFlag},
 				Action:    runTagsShow,
+			},
+			{
+				Name:  "list",
+				Usage: "list the stored packs, or with --pack/--category their tags",
+				Description: `Without filters, lists the stored tag packs and actor packs with their
+counts. With --pack, --category or --min-confidence, lists the matching
+tags (--category matches a tag's category, abuse kind or actor category).`,
+				Flags: []cli.Flag{jsonFlag, minConfidenceFlag,
+					&cli.StringFlag{Name: "pack", Usage: "only tags of pack `NAME`"},
+					&cli.StringFlag{Name: "category", Usage: "only tags of `CATEGORY` (exchange, mixing_service, ransomware, ...)"},
+					&cli.IntFlag{Name: "limit", Value: 100, Usage: "list at most `N` tags (0: all)"}},
+				Action: runTagsList,
+			},
+			{
+				Name:      "remove",
+				Usage:     "remove stored tag or actor packs by name",
+				ArgsUsage: "PACK [PACK...]",
+				Flags:     []cli.Flag{jsonFlag},
+				Action:    runTagsRemove,
 			},
 		},
 	}
 }
 
+var minConfidenceFlag = &cli.StringFlag{Name: "min-confidence", Usage: "only tags of at least `LEVEL` (a GraphSense confidence id such as service_data, or 0-100)"}
+
+// minConfidence reads --min-confidence; -1 when not given.
+func minConfidence(c *cli.Context) (int, error) {
+	s := c.String("min-confidence")
+	if s == "" {
+		return -1, nil
+	}
+	l, err := sanctions.ParseConfidence(s)
+	if err != nil {
+		return 0, badInput(fmt.Errorf("--min-confidence: %w", err))
+	}
+	return l, nil
+}
+
 type tagLoadView struct {
-	Pack      string         `json:"pack"`
-	Source    string         `json:"source"`
-	Tags      int            `json:"tags"`
-	Replaced  int            `json:"replaced"`
-	Skipped   map[string]int `json:"skipped_currencies,omitempty"`
-	Invalid   int            `json:"invalid_skipped"`
-	NoAddress int            `json:"no_address"`
+	Pack           string         `json:"pack"`
+	Kind           string         `json:"kind"` // tags or actors
+	Source         string         `json:"source"`
+	Tags           int            `json:"tags"`
+	Actors         int            `json:"actors,omitempty"`
+	Replaced       int            `json:"replaced"`
+	Skipped        map[string]int `json:"skipped_currencies,omitempty"`
+	Invalid        int            `json:"invalid_skipped"`
+	RejectedByKind map[string]int `json:"rejected_by_reason,omitempty"`
+	Rejected       []tags.Invalid `json:"rejected,omitempty"`
+	NoAddress      int            `json:"tx_tags_skipped"`
+	NoConfidence   int            `json:"no_confidence"`
+	BelowMin       int            `json:"below_min_confidence,omitempty"`
 }
 
 func runTagsLoad(c *cli.Context) error {
@@ -79,6 +144,22 @@ func runTagsLoad(c *cli.Context) error {
 		}
 	}
 	opt := tags.Options{SkipInvalid: c.Bool("skip-invalid")}
+	for _, m := range c.StringSlice("map") {
+		for _, kv := range strings.Split(m, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || strings.TrimSpace(k) == "" || strings.TrimSpace(v) == "" {
+				return usageErrorf("--map %q: want FIELD=COLUMN, e.g. label=entity", kv)
+			}
+			if opt.Map == nil {
+				opt.Map = map[string]string{}
+			}
+			opt.Map[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
+		}
+	}
+	minConf, err := minConfidence(c)
+	if err != nil {
+		return err
+	}
 	if netName != "" {
 		n, err := network.ByName(netName)
 		if err != nil {
@@ -87,51 +168,98 @@ func runTagsLoad(c *cli.Context) error {
 		opt.Network = n.Params
 	}
 	var packs []*tags.Pack
+	var actorPacks []*tags.ActorPack
+	var views []tagLoadView
 	for _, path := range c.Args().Slice() {
-		p, err := parseTagFile(c, path, opt)
+		p, ap, err := tags.ParseAnyFile(c.Context, path, opt)
 		if err != nil {
 			var pe *tags.ParseError
 			if c.Context.Err() == nil && (errors.As(err, &pe) || errors.Is(err, fs.ErrNotExist)) {
 				hint := ""
-				if errors.Is(err, tags.ErrBadAddress) {
+				if !opt.SkipInvalid && pe != nil && pe.Line > 0 && !errors.Is(err, tags.ErrMalformed) && !strings.Contains(err.Error(), "header") && !strings.Contains(err.Error(), "column") {
 					hint = " (--skip-invalid skips such tags)"
 				}
 				return badInput(fmt.Errorf("%w%s; nothing stored", err, hint))
 			}
 			return err
 		}
+		if ap != nil {
+			actorPacks = append(actorPacks, ap)
+			views = append(views, tagLoadView{Pack: packName(ap.Source), Kind: "actors", Source: ap.Source, Actors: len(ap.Actors)})
+			continue
+		}
 		for _, w := range p.Warnings {
 			fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
 		}
+		v := tagLoadView{Pack: packName(p.Source), Kind: "tags", Source: p.Source, Skipped: p.Skipped, Invalid: len(p.Invalid),
+			Rejected: p.Invalid, NoAddress: p.NoAddress, NoConfidence: p.NoConfidence}
+		if minConf >= 0 {
+			kept := p.Tags[:0]
+			for _, t := range p.Tags {
+				if t.ConfidenceLevel() >= minConf {
+					kept = append(kept, t)
+				} else {
+					v.BelowMin++
+				}
+			}
+			p.Tags = kept
+		}
+		for _, r := range p.Invalid {
+			if v.RejectedByKind == nil {
+				v.RejectedByKind = map[string]int{}
+			}
+			v.RejectedByKind[r.Kind]++
+		}
+		v.Tags = len(p.Tags)
 		packs = append(packs, p)
+		views = append(views, v)
 	}
 	st, err := createStore(c)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	var views []tagLoadView
-	for _, p := range packs {
-		n, err := st.SaveTagPack(c.Context, p)
+	pi, ai := 0, 0
+	for i := range views {
+		var err error
+		if views[i].Kind == "actors" {
+			views[i].Replaced, err = st.SaveActorPack(c.Context, actorPacks[ai])
+			ai++
+		} else {
+			views[i].Replaced, err = st.SaveTagPack(c.Context, packs[pi])
+			pi++
+		}
 		if err != nil {
 			return err
 		}
-		views = append(views, tagLoadView{Pack: packName(p.Source), Source: p.Source, Tags: len(p.Tags), Replaced: n,
-			Skipped: p.Skipped, Invalid: len(p.Invalid), NoAddress: p.NoAddress})
 	}
 	if c.Bool("json") {
 		return printJSON(c, views)
 	}
 	for _, v := range views {
+		if v.Kind == "actors" {
+			fmt.Fprintf(c.App.Writer, "%s: %d actors stored (an actor pack: tags naming them get their categories)", v.Pack, v.Actors)
+			if v.Replaced > 0 {
+				fmt.Fprintf(c.App.Writer, " (replacing %d)", v.Replaced)
+			}
+			fmt.Fprintln(c.App.Writer)
+			continue
+		}
 		fmt.Fprintf(c.App.Writer, "%s: %d BTC tags stored", v.Pack, v.Tags)
 		if v.Replaced > 0 {
 			fmt.Fprintf(c.App.Writer, " (replacing %d)", v.Replaced)
 		}
 		if v.Invalid > 0 {
-			fmt.Fprintf(c.App.Writer, ", %d invalid skipped", v.Invalid)
+			fmt.Fprintf(c.App.Writer, ", %d rejected (%s)", v.Invalid, assetCounts(v.RejectedByKind))
+		}
+		if v.BelowMin > 0 {
+			fmt.Fprintf(c.App.Writer, ", %d below --min-confidence dropped", v.BelowMin)
 		}
 		if v.NoAddress > 0 {
-			fmt.Fprintf(c.App.Writer, ", %d without address skipped", v.NoAddress)
+			fmt.Fprintf(c.App.Writer, ", %d transaction tags skipped", v.NoAddress)
+		}
+		if v.NoConfidence > 0 {
+			fmt.Fprintf(c.App.Writer, ", %d without confidence (set to unknown)", v.NoConfidence)
 		}
 		if len(v.Skipped) > 0 {
 			fmt.Fprintf(c.App.Writer, ", other currencies skipped: %s", assetCounts(v.Skipped))
@@ -144,38 +272,149 @@ func runTagsLoad(c *cli.Context) error {
 // packName is the name the store keeps a pack under (store.SaveTagPack).
 func packName(source string) string { return filepath.Base(source) }
 
-func parseTagFile(c *cli.Context, path string, opt tags.Options) (*tags.Pack, error) {
-	if !strings.EqualFold(filepath.Ext(path), ".csv") {
-		return tags.ParsePackFile(c.Context, path, opt)
+type packView struct {
+	Name     string    `json:"name"`
+	Kind     string    `json:"kind"` // tags or actors
+	Title    string    `json:"title,omitempty"`
+	Source   string    `json:"source"`
+	LoadedAt time.Time `json:"loaded_at"`
+	Count    int       `json:"count"` // tags or actors
+}
+
+func runTagsList(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageErrorf("tags list takes no arguments (use --pack or --category)")
 	}
-	f, err := os.Open(path)
+	minConf, err := minConfidence(c)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer f.Close()
-	return tags.ParseCSV(c.Context, f, path, opt)
+	st, err := openStore(c, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	pack, cat := c.String("pack"), tags.NormalizeCategory(c.String("category"))
+	if pack == "" && cat == "" && minConf < 0 {
+		ps, err := st.TagPacks()
+		if err != nil {
+			return err
+		}
+		aps, err := st.ActorPacks()
+		if err != nil {
+			return err
+		}
+		views := []packView{}
+		for _, p := range ps {
+			views = append(views, packView{Name: p.Name, Kind: "tags", Title: p.Title, Source: p.Source, LoadedAt: p.LoadedAt, Count: p.Tags})
+		}
+		for _, p := range aps {
+			views = append(views, packView{Name: p.Name, Kind: "actors", Title: p.Title, Source: p.Source, LoadedAt: p.LoadedAt, Count: p.Actors})
+		}
+		if c.Bool("json") {
+			return printJSON(c, views)
+		}
+		if len(views) == 0 {
+			fmt.Fprintln(c.App.Writer, "no tags loaded: run tracer tags load")
+			return nil
+		}
+		tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "PACK\tKIND\tCOUNT\tLOADED\tTITLE")
+		for _, v := range views {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", v.Name, v.Kind, v.Count, v.LoadedAt.Format("2006-01-02 15:04"), orDash(v.Title))
+		}
+		return tw.Flush()
+	}
+	if pack != "" {
+		ps, err := st.TagPacks()
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(ps, func(p store.TagPack) bool { return p.Name == pack }) {
+			return badInput(fmt.Errorf("no tag pack named %q (tracer tags list shows them)", pack))
+		}
+	}
+	limit := c.Int("limit")
+	views := []tagView{}
+	total := 0
+	err = st.ForEachTag(func(t sanctions.Tag) error {
+		if pack != "" && t.Pack != pack || cat != "" && !t.HasCategory(cat) || minConf >= 0 && t.ConfidenceLevel() < minConf {
+			return nil
+		}
+		total++
+		if limit <= 0 || len(views) < limit {
+			views = append(views, viewTag(t))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c, views)
+	}
+	writeTags(c, views, true)
+	if total > len(views) {
+		fmt.Fprintf(c.App.Writer, "... %d of %d tags shown (--limit 0 shows all)\n", len(views), total)
+	}
+	return nil
+}
+
+func runTagsRemove(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return usageErrorf("tags remove takes one or more pack names (tracer tags list shows them)")
+	}
+	st, err := openStore(c, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	type removed struct {
+		Pack    string `json:"pack"`
+		Removed int    `json:"removed"`
+	}
+	var out []removed
+	for _, name := range c.Args().Slice() {
+		n, err := st.RemoveTagPack(name)
+		if err != nil {
+			return err
+		}
+		out = append(out, removed{name, n})
+	}
+	if c.Bool("json") {
+		return printJSON(c, out)
+	}
+	for _, r := range out {
+		fmt.Fprintf(c.App.Writer, "%s: removed (%d tags or actors)\n", r.Pack, r.Removed)
+	}
+	return nil
 }
 
 type tagView struct {
-	Address          string `json:"address"`
-	Label            string `json:"label"`
-	Category         string `json:"category,omitempty"`
-	Actor            string `json:"actor,omitempty"`
-	Abuse            string `json:"abuse,omitempty"`
-	Confidence       string `json:"confidence,omitempty"`
-	IsClusterDefiner bool   `json:"is_cluster_definer,omitempty"`
-	Source           string `json:"source,omitempty"`
-	LastMod          string `json:"lastmod,omitempty"`
-	Pack             string `json:"pack"`
+	Address          string   `json:"address"`
+	Label            string   `json:"label"`
+	Category         string   `json:"category,omitempty"`
+	Actor            string   `json:"actor,omitempty"`
+	Abuse            string   `json:"abuse,omitempty"`
+	Confidence       string   `json:"confidence,omitempty"`
+	ActorCategories  []string `json:"actor_categories,omitempty"`
+	IsClusterDefiner bool     `json:"is_cluster_definer,omitempty"`
+	Source           string   `json:"source,omitempty"`
+	LastMod          string   `json:"lastmod,omitempty"`
+	Pack             string   `json:"pack"`
 }
 
 func viewTag(t sanctions.Tag) tagView {
 	return tagView{Address: t.Address, Label: t.Label, Category: t.Category, Actor: t.Actor, Abuse: t.Abuse,
-		Confidence: t.Confidence, IsClusterDefiner: t.IsClusterDefiner, Source: t.Source, LastMod: date(t.LastMod), Pack: t.Pack}
+		Confidence: t.Confidence, ActorCategories: t.ActorCategories, IsClusterDefiner: t.IsClusterDefiner, Source: t.Source, LastMod: date(t.LastMod), Pack: t.Pack}
 }
 
 func runTagsShow(c *cli.Context) error {
 	addr, err := oneArg(c, "address")
+	if err != nil {
+		return err
+	}
+	minConf, err := minConfidence(c)
 	if err != nil {
 		return err
 	}
@@ -197,7 +436,9 @@ func runTagsShow(c *cli.Context) error {
 	}
 	views := []tagView{}
 	for _, t := range ts {
-		views = append(views, viewTag(t))
+		if minConf < 0 || t.ConfidenceLevel() >= minConf {
+			views = append(views, viewTag(t))
+		}
 	}
 	slices.SortStableFunc(views, func(a, b tagView) int { return strings.Compare(a.Pack, b.Pack) })
 	if c.Bool("json") {
@@ -207,11 +448,21 @@ func runTagsShow(c *cli.Context) error {
 		fmt.Fprintf(c.App.Writer, "%s  no tags\n", addr)
 		return nil
 	}
+	return writeTags(c, views, false)
+}
+
+func writeTags(c *cli.Context, views []tagView, withAddr bool) error {
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "LABEL\tCATEGORY\tACTOR\tABUSE\tCONFIDENCE\tPACK\tSOURCE")
+	if withAddr {
+		fmt.Fprint(tw, "ADDRESS\t")
+	}
+	fmt.Fprintln(tw, "LABEL\tCATEGORY\tACTOR\tACTOR CATEGORIES\tABUSE\tCONFIDENCE\tPACK\tSOURCE")
 	for _, v := range views {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Label, orDash(v.Category), orDash(v.Actor), orDash(v.Abuse),
-			orDash(v.Confidence), v.Pack, orDash(v.Source))
+		if withAddr {
+			fmt.Fprintf(tw, "%s\t", v.Address)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Label, orDash(v.Category), orDash(v.Actor), orDash(strings.Join(v.ActorCategories, ",")),
+			orDash(v.Abuse), orDash(v.Confidence), v.Pack, orDash(v.Source))
 	}
 	return tw.Flush()
 }

@@ -172,6 +172,11 @@ func ParseCSV(ctx context.Context, in CSVInput) (*sanctions.List, error) {
 	for {
 		rec, err := f.next()
 		if err == io.EOF {
+			if records > 0 && !f.doneSUB {
+				// OFAC's sdn.csv ends with the byte 0x1A; a copy that stops
+				// without it may have been cut at a line boundary.
+				list.Warnings = append(list.Warnings, fmt.Sprintf("%s: no end-of-file byte 0x1A after %d records: the file may be truncated", sdnName, records))
+			}
 			break
 		}
 		if err != nil {

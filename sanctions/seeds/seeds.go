@@ -17,7 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tracer-oss/tracer/sanctions"
-	"github.com/tracer-oss/tracer/sanctions/internal/yamlerr"
+	"github.com/tracer-oss/tracer/sanctions/yamlerr"
 	"github.com/tracer-oss/tracer/store/address"
 )
 

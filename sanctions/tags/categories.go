@@ -1,6 +1,9 @@
 package tags
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Categories (GraphSense concept ids) that the tracer treats specially.
 const (
@@ -44,6 +47,26 @@ var knownAbuses = map[string]bool{
 	"human_trafficking": true, "violence": true, "murder": true, "torture": true, "darkweb": true,
 	"darknet_market": true, "malware": true, "hack": true, "theft": true, "fraud": true, "abuse": true,
 	"drugs": true, "weapons": true, "money_laundering": true,
+}
+
+// concepts are the ids of GraphSense's concept taxonomy (concepts.yaml of
+// graphsense-tagpack-tool, 2023-01-27), which tag categories and abuse
+// kinds are both drawn from.
+var concepts = strings.Fields(`unknown behaviour source mention website_mention forum_mention abuse gray_usage
+mixing white_usage sexual_abuse child_sexual_abuse violence human_trafficking murder torture scam financial_crime
+investment_fraud ponzi_scheme pyramid_scheme money_laundering extortion sextortion phishing hacking service_hack
+account_hack exploit data_breach social_engineering malware drugs weapons payment_card_fraud ransomware sanction
+counterfeit extremism terrorism terrorism_financing dark_web entity organization user service victim perpetrator
+donation exchange wallet_service escrow_wallet ico_wallet cold_wallet hot_wallet warm_wallet filesharing index
+market messaging_service mixing_service coinjoin miner mining_service gambling search_engine shop faucet
+payment_processor atm hosting vpn nameservice defi defi_token defi_lending defi_dex defi_dex_pair defi_derivatives
+defi_bridge defi_dao defi_staking defi_custody item collectible`)
+
+// KnownConcept reports whether c is a category or abuse id a TagPack may
+// use: GraphSense's concept taxonomy and the tracer's own additions.
+func KnownConcept(c string) bool {
+	c = NormalizeCategory(c)
+	return knownCategories[c] || knownAbuses[c] || slices.Contains(concepts, c)
 }
 
 // NormalizeCategory lower-cases and trims a category or abuse id.

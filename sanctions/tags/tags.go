@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tracer-oss/tracer/sanctions"
-	"github.com/tracer-oss/tracer/sanctions/internal/yamlerr"
+	"github.com/tracer-oss/tracer/sanctions/yamlerr"
 	"github.com/tracer-oss/tracer/store/address"
 )
 
@@ -36,27 +37,35 @@ type Pack struct {
 	LastMod     time.Time // header lastmod; zero when absent
 	Tags        []sanctions.Tag
 	Skipped     map[string]int // tags of other currencies, by upper-case currency
-	NoAddress   int            // BTC tags without an address (tx_hash tags)
-	Invalid     []Invalid      // BTC tags with a bad address, skipped (Options.SkipInvalid only)
-	Warnings    []string
+	NoAddress   int            // BTC tags of a transaction (tx_hash), not an address: skipped
+	// Invalid are the BTC tags rejected by validation and skipped
+	// (Options.SkipInvalid only; without it the first fails the pack).
+	Invalid      []Invalid
+	NoConfidence int // tags without confidence, set to "unknown" as tagpack-tool does
+	Warnings     []string
 }
 
-// Invalid is a tag skipped because its BTC address does not decode.
+// Invalid is a tag rejected by validation.
 type Invalid struct {
 	Line    int
 	Address string
 	Label   string
+	Kind    string // what was wrong, for counting: "bad address", "no source", "unknown category", ...
 	Err     string
 }
 
 // Options adjust parsing.
 type Options struct {
-	// SkipInvalid skips a BTC tag whose address is invalid, recording it in
+	// SkipInvalid skips a BTC tag that fails validation (an invalid
+	// address, a missing label or source, both or neither of address and
+	// tx_hash, an unknown category, abuse or confidence), recording it in
 	// Pack.Invalid and Pack.Warnings, instead of failing the whole pack.
 	// Published packs carry a few such tags (a TRON address tagged BTC in
 	// ofac.yaml, a checksum typo in plustoken.yaml), so bulk imports want
 	// this; the default is strict.
 	SkipInvalid bool
+	// Map renames CSV columns: tag field (one of CSVFields) → column name.
+	Map map[string]string
 	// Network is the network addresses must belong to; nil means mainnet.
 	// GraphSense's currency code BTC covers every Bitcoin network.
 	Network *chaincfg.Params
@@ -122,8 +131,7 @@ func parsePack(ctx context.Context, data []byte, name string, opt Options) (*Pac
 	p := &Pack{Source: name, Skipped: map[string]int{}}
 	header := map[string]*yaml.Node{}
 	var tagsNode *yaml.Node
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := root.Content[i].Value, root.Content[i+1]
+	setHeader := func(k string, v *yaml.Node) {
 		switch k {
 		case "tags":
 			tagsNode = v
@@ -133,8 +141,29 @@ func parsePack(ctx context.Context, data []byte, name string, opt Options) (*Pac
 			p.Creator = scalar(v)
 		case "description":
 			p.Description = scalar(v)
-		default:
+		}
+		if k != "tags" {
 			header[k] = v
+		}
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i].Value, root.Content[i+1]
+		if k == "header" && v.Kind == yaml.MappingNode {
+			// The nested form tagpack-tool also reads: header fields
+			// under header:, tags beside it.
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				setHeader(v.Content[j].Value, v.Content[j+1])
+			}
+			continue
+		}
+		setHeader(k, v)
+	}
+	delete(header, "title")
+	delete(header, "creator")
+	delete(header, "description")
+	for _, f := range []struct{ field, value string }{{"title", p.Title}, {"creator", p.Creator}} {
+		if strings.TrimSpace(f.value) == "" {
+			return nil, &ParseError{File: name, Line: root.Line, Err: fmt.Errorf("%w: header %s (a TagPack header names its title and creator)", ErrMissingField, f.field)}
 		}
 	}
 	if tagsNode == nil {
@@ -152,6 +181,15 @@ func parsePack(ctx context.Context, data []byte, name string, opt Options) (*Pac
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s:%d: header lastmod %q: %v", name, v.Line, scalar(v), err))
 		}
 		p.LastMod = t
+	}
+	// reject skips a tag that fails validation (SkipInvalid) or fails the pack.
+	reject := func(line int, addr, label, kind string, err error) error {
+		if !opt.SkipInvalid {
+			return &ParseError{File: name, Line: line, Err: err}
+		}
+		p.Invalid = append(p.Invalid, Invalid{Line: line, Address: addr, Label: label, Kind: kind, Err: err.Error()})
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s:%d: %v: tag skipped", name, line, err))
+		return nil
 	}
 	for i, item := range tagsNode.Content {
 		if i%1024 == 0 {
@@ -174,6 +212,12 @@ func parsePack(ctx context.Context, data []byte, name string, opt Options) (*Pac
 			}
 			return ""
 		}
+		line := func(k string) int {
+			if v, ok := fields[k]; ok && v.Line > 0 {
+				return v.Line
+			}
+			return item.Line
+		}
 		// The tag's own currency or network (the newer name) beats the
 		// header's.
 		currency := ""
@@ -184,22 +228,37 @@ func parsePack(ctx context.Context, data []byte, name string, opt Options) (*Pac
 				}
 			}
 		}
+		addr, label := strings.TrimSpace(get("address")), strings.TrimSpace(get("label"))
 		if currency == "" {
-			return nil, &ParseError{File: name, Line: item.Line, Err: fmt.Errorf("%w: currency (or network)", ErrMissingField)}
+			if err := reject(item.Line, addr, label, "no currency", fmt.Errorf("%w: currency (or network)", ErrMissingField)); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		if currency != BTC {
 			p.Skipped[currency]++
 			continue
 		}
-		addrNode, ok := fields["address"]
-		if !ok || strings.TrimSpace(scalar(addrNode)) == "" {
-			p.NoAddress++
+		txHash := strings.TrimSpace(get("tx_hash"))
+		switch {
+		case addr != "" && txHash != "":
+			if err := reject(item.Line, addr, label, "address and tx_hash", fmt.Errorf("%w: both address and tx_hash (a tag has exactly one)", ErrBadValue)); err != nil {
+				return nil, err
+			}
+			continue
+		case addr == "" && txHash == "":
+			if err := reject(item.Line, "", label, "no address", fmt.Errorf("%w: address or tx_hash", ErrMissingField)); err != nil {
+				return nil, err
+			}
+			continue
+		case addr == "":
+			p.NoAddress++ // a transaction tag: valid, but nothing to label an address with
 			continue
 		}
 		t := sanctions.Tag{
-			Address:    strings.TrimSpace(scalar(addrNode)),
+			Address:    addr,
 			Currency:   currency,
-			Label:      strings.TrimSpace(get("label")),
+			Label:      label,
 			Category:   NormalizeCategory(get("category")),
 			Actor:      strings.TrimSpace(get("actor")),
 			Abuse:      NormalizeCategory(get("abuse")),
@@ -208,22 +267,46 @@ func parsePack(ctx context.Context, data []byte, name string, opt Options) (*Pac
 			Pack:       base,
 		}
 		if err := validBTC(t.Address, opt.Network); err != nil {
-			if !opt.SkipInvalid {
-				return nil, &ParseError{File: name, Line: addrNode.Line, Err: err}
+			if err := reject(line("address"), t.Address, t.Label, "bad address", err); err != nil {
+				return nil, err
 			}
-			p.Invalid = append(p.Invalid, Invalid{Line: addrNode.Line, Address: t.Address, Label: t.Label, Err: err.Error()})
-			p.Warnings = append(p.Warnings, fmt.Sprintf("%s:%d: %v: tag skipped", name, addrNode.Line, err))
 			continue
 		}
-		if t.Label == "" {
-			return nil, &ParseError{File: name, Line: item.Line, Err: fmt.Errorf("%w: label of tag %s", ErrMissingField, t.Address)}
-		}
-		if v, ok := fields["is_cluster_definer"]; ok {
-			b, err := parseBool(scalar(v))
-			if err != nil {
-				return nil, &ParseError{File: name, Line: v.Line, Err: fmt.Errorf("%w: is_cluster_definer %q", ErrBadValue, scalar(v))}
+		var bad error
+		kind, badLine := "", item.Line
+		switch {
+		case t.Label == "":
+			bad, kind = fmt.Errorf("%w: label of tag %s", ErrMissingField, t.Address), "no label"
+		case t.Source == "":
+			bad, kind = fmt.Errorf("%w: source of tag %s", ErrMissingField, t.Address), "no source"
+		case t.Category != "" && !KnownConcept(t.Category):
+			bad, kind = fmt.Errorf("%w: unknown category %q of tag %s", ErrBadValue, t.Category, t.Address), "unknown category"
+		case t.Abuse != "" && !KnownConcept(t.Abuse):
+			bad, kind = fmt.Errorf("%w: unknown abuse %q of tag %s", ErrBadValue, t.Abuse, t.Address), "unknown abuse"
+		case t.Confidence != "":
+			if _, ok := sanctions.ConfidenceLevel(t.Confidence); !ok {
+				bad, kind = fmt.Errorf("%w: unknown confidence %q of tag %s", ErrBadValue, t.Confidence, t.Address), "unknown confidence"
 			}
-			t.IsClusterDefiner = b
+		}
+		if bad == nil {
+			if v, ok := fields["is_cluster_definer"]; ok {
+				b, err := parseBool(scalar(v))
+				if err != nil {
+					bad, kind, badLine = fmt.Errorf("%w: is_cluster_definer %q", ErrBadValue, scalar(v)), "bad is_cluster_definer", v.Line
+				}
+				t.IsClusterDefiner = b
+			}
+		}
+		if bad != nil {
+			if err := reject(badLine, t.Address, t.Label, kind, bad); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if t.Confidence == "" {
+			// As tagpack-tool does: the lowest level, with a warning.
+			t.Confidence = "unknown"
+			p.NoConfidence++
 		}
 		if v, ok := fields["lastmod"]; ok {
 			d, err := parseDate(scalar(v))
@@ -233,6 +316,9 @@ func parsePack(ctx context.Context, data []byte, name string, opt Options) (*Pac
 			t.LastMod = d
 		}
 		p.Tags = append(p.Tags, t)
+	}
+	if p.NoConfidence > 0 {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: %d tags without confidence set to unknown (the lowest level)", name, p.NoConfidence))
 	}
 	return p, nil
 }
@@ -384,21 +470,40 @@ func parseActorPack(ctx context.Context, data []byte, name string) (*ActorPack, 
 	return ap, nil
 }
 
+// CSVFields are the tag fields a CSV column can fill.
+var CSVFields = []string{"address", "label", "category", "source", "actor", "confidence", "abuse", "currency", "lastmod", "is_cluster_definer"}
+
 // ParseCSV reads a plain tag CSV: a header naming at least address and
-// label (also category, source, actor, confidence, abuse, currency,
-// lastmod, is_cluster_definer), or no header and the columns
-// address,label,category,source[,actor,confidence]. Currency defaults to
-// BTC; other currencies are skipped and counted.
+// label (and any of CSVFields), or no header and the columns
+// address,label,category,source[,actor,confidence]. Options.Map renames
+// columns (field → column, e.g. label → entity); with a map the first row
+// is always the header. A file with no label column is refused, naming the
+// columns it has. Currency defaults to BTC; other currencies are skipped
+// and counted. A row with no label, an invalid address, or an unknown
+// category, abuse or confidence is rejected (see Options.SkipInvalid).
 func ParseCSV(ctx context.Context, r io.Reader, name string, opt Options) (*Pack, error) {
 	data, err := readAll(r, name)
 	if err != nil {
 		return nil, err
+	}
+	for field := range opt.Map {
+		if !slices.Contains(CSVFields, field) {
+			return nil, &ParseError{File: name, Err: fmt.Errorf("%w: cannot map %q (fields: %s)", ErrBadValue, field, strings.Join(CSVFields, ", "))}
+		}
 	}
 	cr := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))))
 	cr.FieldsPerRecord = -1
 	cr.Comment = '#'
 	p := &Pack{Source: name, Skipped: map[string]int{}}
 	cols := map[string]int{"address": 0, "label": 1, "category": 2, "source": 3, "actor": 4, "confidence": 5}
+	reject := func(line int, t sanctions.Tag, kind string, err error) error {
+		if !opt.SkipInvalid {
+			return &ParseError{File: name, Line: line, Err: err}
+		}
+		p.Invalid = append(p.Invalid, Invalid{Line: line, Address: t.Address, Label: t.Label, Kind: kind, Err: err.Error()})
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s:%d: %v: tag skipped", name, line, err))
+		return nil
+	}
 	for n := 0; ; n++ {
 		if n%1024 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -418,14 +523,9 @@ func ParseCSV(ctx context.Context, r io.Reader, name string, opt Options) (*Pack
 			return nil, &ParseError{File: name, Line: line, Err: fmt.Errorf("%w: %v", ErrMalformed, err)}
 		}
 		line, _ := cr.FieldPos(0)
-		if n == 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "address") {
-			cols = map[string]int{}
-			for i, h := range rec {
-				if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
-					if _, dup := cols[h]; !dup {
-						cols[h] = i
-					}
-				}
+		if n == 0 && (len(opt.Map) > 0 || strings.EqualFold(strings.TrimSpace(rec[0]), "address")) {
+			if cols, err = csvHeader(rec, opt.Map); err != nil {
+				return nil, &ParseError{File: name, Line: line, Err: err}
 			}
 			continue
 		}
@@ -448,27 +548,105 @@ func ParseCSV(ctx context.Context, r io.Reader, name string, opt Options) (*Pack
 			Category: NormalizeCategory(get("category")), Actor: get("actor"), Abuse: NormalizeCategory(get("abuse")),
 			Confidence: strings.ToLower(get("confidence")), Source: get("source"), Pack: filepath.Base(name),
 		}
-		if t.Address == "" {
-			return nil, &ParseError{File: name, Line: line, Err: fmt.Errorf("%w: address", ErrMissingField)}
-		}
-		if err := validBTC(t.Address, opt.Network); err != nil {
-			if !opt.SkipInvalid {
-				return nil, &ParseError{File: name, Line: line, Err: err}
+		var bad error
+		kind := ""
+		switch {
+		case t.Address == "":
+			bad, kind = fmt.Errorf("%w: address", ErrMissingField), "no address"
+		case validBTC(t.Address, opt.Network) != nil:
+			bad, kind = validBTC(t.Address, opt.Network), "bad address"
+		case t.Label == "":
+			bad, kind = fmt.Errorf("%w: label of tag %s", ErrMissingField, t.Address), "no label"
+		case t.Category != "" && !KnownConcept(t.Category):
+			bad, kind = fmt.Errorf("%w: unknown category %q of tag %s", ErrBadValue, t.Category, t.Address), "unknown category"
+		case t.Abuse != "" && !KnownConcept(t.Abuse):
+			bad, kind = fmt.Errorf("%w: unknown abuse %q of tag %s", ErrBadValue, t.Abuse, t.Address), "unknown abuse"
+		case t.Confidence != "":
+			if _, ok := sanctions.ConfidenceLevel(t.Confidence); !ok {
+				bad, kind = fmt.Errorf("%w: unknown confidence %q of tag %s", ErrBadValue, t.Confidence, t.Address), "unknown confidence"
 			}
-			p.Invalid = append(p.Invalid, Invalid{Line: line, Address: t.Address, Label: t.Label, Err: err.Error()})
-			p.Warnings = append(p.Warnings, fmt.Sprintf("%s:%d: %v: tag skipped", name, line, err))
+		}
+		if bad == nil {
+			if s := get("is_cluster_definer"); s != "" {
+				if t.IsClusterDefiner, err = parseBool(s); err != nil {
+					bad, kind = fmt.Errorf("%w: is_cluster_definer %q", ErrBadValue, s), "bad is_cluster_definer"
+				}
+			}
+		}
+		if bad != nil {
+			if err := reject(line, t, kind, bad); err != nil {
+				return nil, err
+			}
 			continue
-		}
-		if s := get("is_cluster_definer"); s != "" {
-			if t.IsClusterDefiner, err = parseBool(s); err != nil {
-				return nil, &ParseError{File: name, Line: line, Err: fmt.Errorf("%w: is_cluster_definer %q", ErrBadValue, s)}
-			}
 		}
 		if s := get("lastmod"); s != "" {
 			if t.LastMod, err = parseDate(s); err != nil {
 				p.Warnings = append(p.Warnings, fmt.Sprintf("%s:%d: lastmod %q: %v", name, line, s, err))
 			}
 		}
+		if t.Confidence == "" {
+			t.Confidence = "unknown" // the lowest level, as for TagPacks
+			p.NoConfidence++
+		}
 		p.Tags = append(p.Tags, t)
 	}
+}
+
+// csvHeader maps field names to column indexes: the header's own names,
+// then the mapped ones. A header without an address or label column is an
+// error naming the columns it has.
+func csvHeader(rec []string, m map[string]string) (map[string]int, error) {
+	cols := map[string]int{}
+	var names []string
+	for i, h := range rec {
+		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
+			names = append(names, h)
+			if _, dup := cols[h]; !dup {
+				cols[h] = i
+			}
+		}
+	}
+	header := maps.Clone(cols)
+	for _, field := range slices.Sorted(maps.Keys(m)) {
+		col := strings.ToLower(strings.TrimSpace(m[field]))
+		i, ok := header[col]
+		if !ok {
+			return nil, fmt.Errorf("%w: --map %s=%s: no column %q (the header has %s)", ErrMissingField, field, m[field], col, strings.Join(names, ", "))
+		}
+		cols[field] = i
+	}
+	for _, need := range []string{"address", "label"} {
+		if _, ok := cols[need]; !ok {
+			return nil, fmt.Errorf("%w: no %s column (the header has %s); name one with --map %s=COLUMN", ErrMissingField, need, strings.Join(names, ", "), need)
+		}
+	}
+	return cols, nil
+}
+
+// ParseAnyFile reads a tag file of any kind: a CSV (by its .csv extension),
+// an ActorPack (a YAML document with an actors list and no tags), or a
+// TagPack. Exactly one of the results is non-nil without an error.
+func ParseAnyFile(ctx context.Context, path string, opt Options) (*Pack, *ActorPack, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if strings.EqualFold(filepath.Ext(path), ".csv") {
+		p, err := ParseCSV(ctx, bytes.NewReader(data), path, opt)
+		return p, nil, err
+	}
+	root, err := rootMapping(data, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys := map[string]bool{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		keys[root.Content[i].Value] = true
+	}
+	if keys["actors"] && !keys["tags"] {
+		ap, err := parseActorPack(ctx, data, path)
+		return nil, ap, err
+	}
+	p, err := parsePack(ctx, data, path, opt)
+	return p, nil, err
 }

@@ -44,7 +44,7 @@ func TestGolden(t *testing.T) {
 		file  string
 		parse func(string) (any, error)
 	}{
-		{"pack.yaml", func(p string) (any, error) { return ParsePackFile(ctx, p, Options{}) }},
+		{"pack.yaml", func(p string) (any, error) { return ParsePackFile(ctx, p, Options{SkipInvalid: true}) }},
 		{"multichain.yaml", func(p string) (any, error) { return ParsePackFile(ctx, p, Options{}) }},
 		{"actors.yaml", func(p string) (any, error) { return ParseActorPackFile(ctx, p) }},
 		{"tags.csv", func(p string) (any, error) {
@@ -68,15 +68,19 @@ func TestGolden(t *testing.T) {
 }
 
 func TestInheritance(t *testing.T) {
-	p, err := ParsePackFile(context.Background(), "testdata/pack.yaml", Options{})
+	p, err := ParsePackFile(context.Background(), "testdata/pack.yaml", Options{SkipInvalid: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Tags) != 4 {
-		t.Fatalf("%d BTC tags, want 4", len(p.Tags))
+	if len(p.Tags) != 3 {
+		t.Fatalf("%d BTC tags, want 3", len(p.Tags))
 	}
 	if want := map[string]int{"ETH": 1, "LTC": 1}; !maps.Equal(p.Skipped, want) || p.NoAddress != 1 {
 		t.Errorf("skipped = %v / %d, want %v / 1", p.Skipped, p.NoAddress, want)
+	}
+	// The tag of an unknown category is rejected, with its line.
+	if len(p.Invalid) != 1 || p.Invalid[0].Kind != "unknown category" || p.Invalid[0].Line != 32 || !strings.Contains(p.Invalid[0].Err, `"quantum_pool"`) {
+		t.Errorf("invalid = %+v", p.Invalid)
 	}
 	tests := []struct {
 		i                     int
@@ -87,7 +91,6 @@ func TestInheritance(t *testing.T) {
 		{0, "exchange", "", "service_data", true, "2024-01-15"},
 		{1, "mixing_service", "", "service_data", false, "2023-06-01"},
 		{2, "", "ransomware", "forensic", true, "2024-01-15"},
-		{3, "quantum_pool", "", "service_data", true, "2024-01-15"},
 	}
 	for _, tt := range tests {
 		g := p.Tags[tt.i]
@@ -97,8 +100,79 @@ func TestInheritance(t *testing.T) {
 			t.Errorf("tag %d = %+v", tt.i, g)
 		}
 	}
-	if KnownCategory(p.Tags[3].Category) || !KnownCategory("exchange") || !KnownAbuse("service_hack") {
-		t.Error("KnownCategory/KnownAbuse")
+	if KnownCategory("quantum_pool") || !KnownCategory("exchange") || !KnownAbuse("service_hack") || !KnownConcept("defi_dao") || KnownConcept("quantum_pool") {
+		t.Error("KnownCategory/KnownAbuse/KnownConcept")
+	}
+}
+
+// TestValidation: the checks of graphsense-tagpack-tool, each failing the
+// pack without SkipInvalid (naming file and line) and rejecting only the
+// tag with it.
+func TestValidation(t *testing.T) {
+	const hdr = "title: t\ncreator: c\ncurrency: BTC\nsource: s\n"
+	const a = "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"
+	good := "- {address: 3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy, label: ok}\n"
+	for _, tc := range []struct {
+		name, doc string
+		sentinel  error
+		line      int
+		kind      string // "" : the whole pack fails even with SkipInvalid
+	}{
+		{"no title", "creator: c\ntags:\n" + good, ErrMissingField, 1, ""},
+		{"no creator", "title: t\ntags:\n" + good, ErrMissingField, 1, ""},
+		{"address and tx_hash", hdr + "tags:\n" + good + "- {address: " + a + ", tx_hash: abcd, label: x}\n", ErrBadValue, 7, "address and tx_hash"},
+		{"neither address nor tx_hash", hdr + "tags:\n" + good + "- {label: x}\n", ErrMissingField, 7, "no address"},
+		{"no label", hdr + "tags:\n" + good + "- {address: " + a + "}\n", ErrMissingField, 7, "no label"},
+		{"no source", "title: t\ncreator: c\ncurrency: BTC\ntags:\n- {address: " + a + ", label: x}\n- {address: 3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy, label: ok, source: s}\n", ErrMissingField, 5, "no source"},
+		{"no currency", "title: t\ncreator: c\nsource: s\ntags:\n- {address: " + a + ", label: x}\n- {address: 3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy, label: ok, currency: BTC}\n", ErrMissingField, 5, "no currency"},
+		{"unknown category", hdr + "tags:\n" + good + "- {address: " + a + ", label: x, category: bank}\n", ErrBadValue, 7, "unknown category"},
+		{"unknown abuse", hdr + "tags:\n" + good + "- {address: " + a + ", label: x, abuse: jaywalking}\n", ErrBadValue, 7, "unknown abuse"},
+		{"unknown confidence", hdr + "tags:\n" + good + "- {address: " + a + ", label: x, confidence: very_sure}\n", ErrBadValue, 7, "unknown confidence"},
+		{"bad address", hdr + "tags:\n" + good + "- {address: 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb, label: x}\n", ErrBadAddress, 7, "bad address"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParsePack(context.Background(), strings.NewReader(tc.doc), "v.yaml", Options{})
+			var pe *ParseError
+			if !errors.As(err, &pe) || !errors.Is(err, tc.sentinel) || pe.Line != tc.line || pe.File != "v.yaml" {
+				t.Fatalf("strict: %v, want %v at v.yaml:%d", err, tc.sentinel, tc.line)
+			}
+			p, err := ParsePack(context.Background(), strings.NewReader(tc.doc), "v.yaml", Options{SkipInvalid: true})
+			if tc.kind == "" {
+				if err == nil {
+					t.Fatal("SkipInvalid accepted a pack with a bad header")
+				}
+				return
+			}
+			if err != nil || len(p.Tags) != 1 || p.Tags[0].Label != "ok" || len(p.Invalid) != 1 || p.Invalid[0].Kind != tc.kind || p.Invalid[0].Line != tc.line {
+				t.Fatalf("SkipInvalid: %v, tags %+v, invalid %+v", err, p.Tags, p.Invalid)
+			}
+		})
+	}
+}
+
+// TestNestedHeader: header fields under header: (the form tagpack-tool
+// also reads) are inherited like top-level ones; a missing confidence
+// becomes unknown with a warning, as tagpack-tool does.
+func TestNestedHeader(t *testing.T) {
+	doc := `header:
+  title: nested
+  creator: someone
+  currency: BTC
+  category: exchange
+  source: https://example.org
+tags:
+- {address: 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa, label: A, confidence: web_crawl}
+- {address: 3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy, label: B}
+`
+	p, err := ParsePack(context.Background(), strings.NewReader(doc), "n.yaml", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Title != "nested" || p.Creator != "someone" || len(p.Tags) != 2 || p.Tags[1].Category != "exchange" || p.Tags[1].Source != "https://example.org" {
+		t.Fatalf("pack %+v", p)
+	}
+	if p.Tags[0].Confidence != "web_crawl" || p.Tags[1].Confidence != "unknown" || p.NoConfidence != 1 || len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "1 tags without confidence") {
+		t.Fatalf("confidence: %+v %q", p.Tags, p.Warnings)
 	}
 }
 
@@ -111,14 +185,14 @@ func TestErrors(t *testing.T) {
 		sentinel error
 		line     int
 	}{
-		{"bad BTC address", strings.Replace(string(pack), "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLz", 1), false, ErrBadAddress, 14},
-		{"testnet address", strings.Replace(string(pack), "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx", 1), false, ErrBadAddress, 19},
-		{"bad is_cluster_definer", strings.Replace(string(pack), "is_cluster_definer: false", "is_cluster_definer: maybe", 1), false, ErrBadValue, 17},
+		{"bad BTC address", strings.Replace(strings.Replace(string(pack), "Quantum_Pool", "miner", 1), "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLz", 1), false, ErrBadAddress, 14},
+		{"testnet address", strings.Replace(strings.Replace(string(pack), "Quantum_Pool", "miner", 1), "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx", 1), false, ErrBadAddress, 19},
+		{"bad is_cluster_definer", strings.Replace(strings.Replace(string(pack), "is_cluster_definer: false", "is_cluster_definer: maybe", 1), "Quantum_Pool", "miner", 1), false, ErrBadValue, 17},
 		{"yaml syntax", "title: x\ntags:\n- address: [\n", false, ErrMalformed, 0},
 		{"no tags", "title: x\ncreator: y\n", false, ErrMissingField, 1},
-		{"tag not a mapping", "title: x\ntags:\n- 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa\n", false, ErrMalformed, 3},
-		{"no currency", "title: x\ntags:\n- address: 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa\n  label: x\n", false, ErrMissingField, 3},
-		{"no label", "title: x\ncurrency: BTC\ntags:\n- address: 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa\n", false, ErrMissingField, 4},
+		{"tag not a mapping", "title: x\ncreator: y\ntags:\n- 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa\n", false, ErrMalformed, 4},
+		{"no currency", "title: x\ncreator: y\ntags:\n- address: 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa\n  label: x\n", false, ErrMissingField, 4},
+		{"no label", "title: x\ncreator: y\ncurrency: BTC\ntags:\n- address: 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa\n", false, ErrMissingField, 5},
 		{"not a mapping", "- a\n- b\n", false, ErrMalformed, 1},
 		{"csv bad address", "address,label\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa,a\nbc1qbad,b\n", true, ErrBadAddress, 3},
 		{"csv bad quote", "address,label\n\"1A1z\"x,a\n", true, ErrMalformed, 2},
@@ -182,4 +256,48 @@ func FuzzTagPack(f *testing.F) {
 			t.Fatalf("csv pack %v and error %v", c, err)
 		}
 	})
+}
+
+// TestCSVMapping: a CSV whose header has no label column (as DefiLlama's
+// reserve list) is refused naming the columns it has, never loaded blank;
+// --map names the columns to use, and rows of unknown categories are
+// rejected with their lines.
+func TestCSVMapping(t *testing.T) {
+	const doc = "address,entity,entity_type,key\n" +
+		"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa,Example CEX,exchange,ex\n" +
+		"3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy,Wrapped Thing,bridge_wrapped_btc_or_protocol,wt\n" +
+		"bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq,,exchange,blank\n"
+	parse := func(opt Options) (*Pack, error) {
+		return ParseCSV(context.Background(), strings.NewReader(doc), "reserves.csv", opt)
+	}
+	for _, tc := range []struct {
+		name string
+		opt  Options
+		msg  string
+		line int
+	}{
+		{"no label column", Options{}, "no label column (the header has address, entity, entity_type, key); name one with --map label=COLUMN", 1},
+		{"no label column, skip-invalid", Options{SkipInvalid: true}, "no label column", 1},
+		{"map to a missing column", Options{Map: map[string]string{"label": "name"}}, `--map label=name: no column "name" (the header has address, entity, entity_type, key)`, 1},
+		{"map an unknown field", Options{Map: map[string]string{"owner": "entity"}}, `cannot map "owner"`, 0},
+		{"strict: unknown category", Options{Map: map[string]string{"label": "entity", "category": "entity_type"}}, `unknown category "bridge_wrapped_btc_or_protocol"`, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := parse(tc.opt)
+			var pe *ParseError
+			if p != nil || !errors.As(err, &pe) || !strings.Contains(err.Error(), tc.msg) || pe.Line != tc.line {
+				t.Fatalf("got %v (pack %v), want reserves.csv:%d mentioning %q", err, p != nil, tc.line, tc.msg)
+			}
+		})
+	}
+	p, err := parse(Options{SkipInvalid: true, Map: map[string]string{"label": "entity", "category": "entity_type"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Tags) != 1 || p.Tags[0].Label != "Example CEX" || p.Tags[0].Category != "exchange" {
+		t.Fatalf("tags %+v", p.Tags)
+	}
+	if len(p.Invalid) != 2 || p.Invalid[0].Kind != "unknown category" || p.Invalid[0].Line != 3 || p.Invalid[1].Kind != "no label" || p.Invalid[1].Line != 4 {
+		t.Fatalf("rejected %+v", p.Invalid)
+	}
 }

@@ -67,7 +67,7 @@ type cached struct {
 func NewLabeler(st *store.Store, params *chaincfg.Params, opt LabelOptions) (*Labeler, error) {
 	l := &Labeler{st: st, c: st.Clusters(), entities: map[store.AddrID]*Entity{}, cache: map[address.Addr]cached{}}
 	err := st.ForEachTag(func(t sanctions.Tag) error {
-		if !t.IsClusterDefiner && !(opt.AllTags && strings.EqualFold(t.Category, "exchange")) {
+		if !t.IsClusterDefiner && !(opt.AllTags && t.HasCategory(sanctions.CategoryExchange)) {
 			return nil
 		}
 		a, err := address.Parse(t.Address, params)
@@ -91,7 +91,7 @@ func NewLabeler(st *store.Store, params *chaincfg.Params, opt LabelOptions) (*La
 		if name == "" {
 			name = t.Label
 		}
-		lab := tracer.Label{Entity: name, Category: t.Category, Source: t.Pack, Via: "cluster"}
+		lab := tracer.Label{Entity: name, Category: t.LabelCategory(), Source: t.Pack, Via: "cluster"}
 		if !slices.ContainsFunc(e.Labels, func(x tracer.Label) bool { return strings.EqualFold(x.Entity, name) }) {
 			e.Labels = append(e.Labels, lab)
 		}

@@ -20,23 +20,28 @@ const RiskError = "error"
 
 // BatchOptions tune Batch.
 type BatchOptions struct {
-	Name     string // the input's name, for messages
-	JSON     bool   // JSON lines instead of CSV
-	Fresh    bool   // walk backward from each address instead of reading the index
+	Name  string // the input's name, for messages
+	JSON  bool   // JSON lines instead of CSV
+	Fresh bool   // walk backward from each address instead of reading the index
+	// Row, if not nil, is called for every row screened with its input
+	// address and result, or the error that made it a failed row (the
+	// audit trail); an error it returns stops the batch.
+	Row      func(input string, r *Result, err error) error
 	Progress func(BatchStats)
 }
 
 // BatchStats count a batch's rows by risk (RiskError for failed rows).
 type BatchStats struct {
-	Rows int            `json:"rows"`
-	Risk map[string]int `json:"risk"`
+	Rows   int            `json:"rows"`
+	Risk   map[string]int `json:"risk"`
+	Levels map[string]int `json:"levels"` // by policy level
 }
 
 // Failed is the number of rows that could not be screened.
 func (b BatchStats) Failed() int { return b.Risk[RiskError] }
 
 // BatchResultColumns are the columns Batch appends to each input row in CSV.
-var BatchResultColumns = []string{"risk", "error", "screened_address", "method", "listed_entities", "received_sat", "sanctioned_sat",
+var BatchResultColumns = []string{"risk", "level", "rule", "error", "screened_address", "method", "listed_entities", "received_sat", "sanctioned_sat",
 	"sanctioned_share", "nearest_source", "hops", "top_source", "other_exposures", "tip_height", "tip_hash", "list_version"}
 
 // batchRow is a JSON-lines row: the input's fields, then the result.
@@ -64,7 +69,7 @@ type batchRow struct {
 // error: the caller decides (tracer screen exits non-zero). An error is
 // returned only for a failure of the store or the output, or ctx's end.
 func (s *Screener) Batch(ctx context.Context, in io.Reader, out io.Writer, opt BatchOptions) (BatchStats, error) {
-	st := BatchStats{Risk: map[string]int{}}
+	st := BatchStats{Risk: map[string]int{}, Levels: map[string]int{}}
 	do := s.Screen
 	if opt.Fresh {
 		do = s.Fresh
@@ -139,6 +144,14 @@ func (s *Screener) Batch(ctx context.Context, in io.Reader, out io.Writer, opt B
 			row.Result = &Result{Address: strings.TrimSpace(fields[0]), Risk: RiskError, Record: Record{Exposures: []Exposure{}}}
 		}
 		st.Risk[row.Risk]++
+		if r != nil {
+			st.Levels[r.Level]++
+		}
+		if opt.Row != nil {
+			if err := opt.Row(strings.TrimSpace(fields[0]), r, rowErr); err != nil {
+				return st, err
+			}
+		}
 		var err error
 		if opt.JSON {
 			err = enc.Encode(row)
@@ -225,6 +238,6 @@ func (row batchRow) csv(width int) []string {
 	if r.Risk == RiskError {
 		screened = ""
 	}
-	return append(out, r.Risk, row.Error, screened, r.Method, strings.Join(listed, "; "), received, sanctioned, share,
+	return append(out, r.Risk, r.Level, r.Rule, row.Error, screened, r.Method, strings.Join(listed, "; "), received, sanctioned, share,
 		s.Nearest, hops, top, strings.Join(other, "; "), strconv.Itoa(int(row.TipHeight)), row.TipHash, strconv.FormatUint(uint64(row.ListVersion), 10))
 }

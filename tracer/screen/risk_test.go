@@ -58,6 +58,7 @@ func TestRiskCategories(t *testing.T) {
 creator: test
 currency: BTC
 network: regtest
+source: test fixture
 lastmod: "2025-01-01"
 tags:
     - {address: %s, label: Mixer A, category: mixing_service, actor: mixer-a}

@@ -12,6 +12,7 @@ import (
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/screen/policy"
 )
 
 // Risk levels of a Result.
@@ -37,14 +38,23 @@ type Tag struct {
 	Category string `json:"category,omitempty"`
 	Abuse    string `json:"abuse,omitempty"`
 	Risk     string `json:"risk_category,omitempty"` // the risk category it is screened under, if any
+	// ActorCategories are the categories of the tag's actor (ActorPack).
+	ActorCategories []string `json:"actor_categories,omitempty"`
 }
 
 // Result is the screen of one address.
 type Result struct {
-	Address string        `json:"address"`
-	Risk    string        `json:"risk"`
-	Direct  []Designation `json:"direct,omitempty"`
-	Tags    []Tag         `json:"tags,omitempty"`
+	Address string `json:"address"`
+	Risk    string `json:"risk"`
+	// Level is the risk policy's verdict (severe, high, medium, low, none),
+	// Rule the policy rule that set it ("" when none matched) and Reason
+	// what that rule matched.
+	Level  string        `json:"level"`
+	Rule   string        `json:"rule"`
+	Reason string        `json:"reason,omitempty"`
+	Policy string        `json:"policy"`
+	Direct []Designation `json:"direct,omitempty"`
+	Tags   []Tag         `json:"tags,omitempty"`
 	Record
 	Method  string `json:"method"`
 	Partial bool   `json:"partial,omitempty"` // a fresh walk hit its transaction limit
@@ -64,6 +74,7 @@ type Status struct {
 	TagPacks      []string `json:"tag_packs"`
 	Sources       int      `json:"source_groups"`
 	Index         *Index   `json:"index,omitempty"`
+	Policy        string   `json:"policy"` // name of the risk policy results are rated by
 }
 
 // Index describes the exposure index in force.
@@ -89,6 +100,7 @@ type Screener struct {
 	indexed bool
 	direct  map[string][]Designation
 	tags    map[string][]Tag
+	policy  *policy.Policy
 }
 
 // New loads the sources and the index header of st.
@@ -101,8 +113,8 @@ func New(st Store, opt Options) (*Screener, error) {
 		return nil, err
 	}
 	state := st.State()
-	s := &Screener{st: st, src: src, opt: opt, direct: map[string][]Designation{}, tags: map[string][]Tag{},
-		status: Status{Network: state.Network, TipHeight: state.Height, TipHash: state.Hash.String(), SanctionsList: src.ListName,
+	s := &Screener{st: st, src: src, opt: opt, direct: map[string][]Designation{}, tags: map[string][]Tag{}, policy: policy.Default(),
+		status: Status{Policy: "default", Network: state.Network, TipHeight: state.Height, TipHash: state.Hash.String(), SanctionsList: src.ListName,
 			ListVersion: src.ListVersion, Sources: len(src.Groups), TagPacks: []string{}}}
 	packs, err := st.TagPacks()
 	if err != nil {
@@ -123,7 +135,7 @@ func New(st Store, opt Options) (*Screener, error) {
 	}
 	err = st.ForEachTag(func(t sanctions.Tag) error {
 		k := canonical(t.Address, opt)
-		s.tags[k] = append(s.tags[k], Tag{Pack: t.Pack, Label: t.Label, Actor: t.Actor, Category: t.Category, Abuse: t.Abuse, Risk: RiskCategory(t)})
+		s.tags[k] = append(s.tags[k], Tag{Pack: t.Pack, Label: t.Label, Actor: t.Actor, Category: t.Category, Abuse: t.Abuse, Risk: RiskCategory(t), ActorCategories: t.ActorCategories})
 		return nil
 	})
 	if err != nil {
@@ -209,6 +221,50 @@ func staleness(hdr store.ExposureIndex, p IndexParams, state store.State, src *S
 	return why
 }
 
+// SetPolicy makes p the risk policy every later screen is rated by (nil:
+// the built-in default). Call it before screening concurrently.
+func (s *Screener) SetPolicy(p *policy.Policy) {
+	if p == nil {
+		p = policy.Default()
+	}
+	s.policy = p
+	s.status.Policy = p.Name
+}
+
+// Policy returns the risk policy in force.
+func (s *Screener) Policy() *policy.Policy { return s.policy }
+
+// Facts are what a risk policy looks at in r: the address's own categories
+// (sanctioned when listed; each tag's category, abuse, risk category and
+// actor categories) and its received exposures.
+func (r *Result) Facts() policy.Facts {
+	var f policy.Facts
+	if len(r.Direct) > 0 {
+		f.Direct = append(f.Direct, CategorySanctioned)
+	}
+	for _, t := range r.Tags {
+		for _, c := range append([]string{t.Category, t.Abuse, t.Risk}, t.ActorCategories...) {
+			if c != "" {
+				f.Direct = append(f.Direct, c)
+			}
+		}
+	}
+	for _, e := range r.Exposures {
+		f.Exposures = append(f.Exposures, policy.Exposure{Category: e.Category, Direction: policy.Received, Amount: e.Amount, Share: e.Share, Hops: e.Hops})
+	}
+	return f
+}
+
+// decide rates r by the policy in force.
+func (s *Screener) decide(r *Result, err error) (*Result, error) {
+	if r == nil || err != nil {
+		return r, err
+	}
+	d := s.policy.Evaluate(r.Facts())
+	r.Level, r.Rule, r.Reason, r.Policy = d.Level.String(), d.Rule, d.Reason, s.policy.Name
+	return r, nil
+}
+
 // Status returns what the screener answers from.
 func (s *Screener) Status() Status { return s.status }
 
@@ -289,7 +345,11 @@ func (r *Result) rate() {
 
 // Lookup screens addr from the exposure index: a point read. It returns
 // ErrNoIndex when no index was built (a stale index still answers).
-func (s *Screener) Lookup(_ context.Context, addr string) (*Result, error) {
+func (s *Screener) Lookup(ctx context.Context, addr string) (*Result, error) {
+	return s.decide(s.lookup(ctx, addr))
+}
+
+func (s *Screener) lookup(_ context.Context, addr string) (*Result, error) {
 	r, a, done, err := s.prepare(addr)
 	if err != nil || done {
 		return r, err
@@ -317,6 +377,10 @@ func (s *Screener) Lookup(_ context.Context, addr string) (*Result, error) {
 
 // Fresh screens addr with a backward walk from everything it received.
 func (s *Screener) Fresh(ctx context.Context, addr string) (*Result, error) {
+	return s.decide(s.fresh(ctx, addr))
+}
+
+func (s *Screener) fresh(ctx context.Context, addr string) (*Result, error) {
 	r, a, done, err := s.prepare(addr)
 	if err != nil || done {
 		return r, err

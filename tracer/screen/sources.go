@@ -1,6 +1,7 @@
 package screen
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"sort"
@@ -33,12 +34,21 @@ var (
 	}
 )
 
-// RiskCategory returns the risk category a tag is screened under, or "".
+// RiskCategory returns the risk category a tag is screened under, or "":
+// by its abuse kind, its category, then its actor's categories.
 func RiskCategory(t sanctions.Tag) string {
 	if r := riskAbuses[tags.NormalizeCategory(t.Abuse)]; r != "" {
 		return r
 	}
-	return riskCategories[tags.NormalizeCategory(t.Category)]
+	if r := riskCategories[tags.NormalizeCategory(t.Category)]; r != "" {
+		return r
+	}
+	for _, c := range t.ActorCategories {
+		if r := cmp.Or(riskAbuses[c], riskCategories[c]); r != "" {
+			return r
+		}
+	}
+	return ""
 }
 
 // Designation is a sanctions list entry of an address.
@@ -86,6 +96,7 @@ type Store interface {
 	ForEachTag(fn func(sanctions.Tag) error) error
 	TagsFor(address string) ([]sanctions.Tag, error)
 	TagPacks() ([]store.TagPack, error)
+	ActorPacks() ([]store.ActorPack, error)
 	ExposureIndexInfo() (store.ExposureIndex, error)
 	Exposure(gen uint32, addr string, buf []byte) ([]byte, bool, error)
 }
@@ -106,6 +117,13 @@ func LoadSources(st Store, params *chaincfg.Params) (*Sources, error) {
 	for _, p := range packs {
 		s.TagGens[p.Name] = p.Gen
 	}
+	aps, err := st.ActorPacks()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range aps {
+		s.TagGens["actors:"+p.Name] = p.Gen // an actor pack changes tags' categories
+	}
 	risky := map[string]map[string][]tracer.Seed{} // category → entity → seeds
 	err = st.ForEachTag(func(t sanctions.Tag) error {
 		a, err := address.Parse(t.Address, params)
@@ -118,10 +136,11 @@ func LoadSources(st Store, params *chaincfg.Params) (*Sources, error) {
 		}
 		cat := RiskCategory(t)
 		if cat == "" {
-			if old, ok := s.Labels.Label(a); ok && (old.Category != "" || t.Category == "") {
+			lc := t.LabelCategory() // exchange too when only the tag's actor is one
+			if old, ok := s.Labels.Label(a); ok && (old.Category != "" || lc == "") {
 				return nil // the first tag of an address wins, a risky one over any
 			}
-			cat = tags.NormalizeCategory(t.Category)
+			cat = tags.NormalizeCategory(lc)
 			if cat == "" {
 				cat = "tagged"
 			}

@@ -158,7 +158,7 @@ func (s *Selector) Seeds(ctx context.Context, sel Selection) ([]tracer.Seed, Sta
 		cat := strings.ToLower(strings.TrimSpace(sel.TagCategory))
 		n := 0
 		for _, t := range tags {
-			if cat != "" && t.Category != cat && t.Abuse != cat {
+			if cat != "" && !t.HasCategory(cat) { // the tag's actor's categories count too
 				continue
 			}
 			if sel.TagPack != "" && t.Pack != sel.TagPack {
@@ -231,10 +231,7 @@ func (s *Selector) labels(sanctioned bool) (tracer.MapLabeler, error) {
 		if entity == "" {
 			entity = t.Label
 		}
-		cat := t.Category
-		if cat == "" && t.Abuse != "" {
-			cat = t.Abuse
-		}
+		cat := t.LabelCategory() // exchange when the tag or its actor is one
 		if old, ok := lab[a]; ok && old.Category == "exchange" {
 			continue // keep the first exchange tag of an address
 		}

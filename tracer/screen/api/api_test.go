@@ -355,7 +355,7 @@ func TestLoadKeys(t *testing.T) {
 func TestPage(t *testing.T) {
 	s, f := newServer(t, api.Config{})
 	code, hdr, body := do(t, s, "GET", "/?address="+f.truth.Seeds[0].Address, "", nil)
-	if code != 200 || !strings.Contains(string(body), "SANCTIONED") || !strings.Contains(hdr.Get("Content-Security-Policy"), "default-src 'none'") {
+	if code != 200 || !strings.Contains(string(body), "SANCTIONED") || !strings.Contains(string(body), "Risk level <strong>severe</strong> · rule <code>listed</code>") || !strings.Contains(hdr.Get("Content-Security-Policy"), "default-src 'none'") {
 		t.Fatalf("%d %s", code, body)
 	}
 	for _, ext := range []string{"http://", "https://", "<script", "src="} {

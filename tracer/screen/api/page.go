@@ -36,7 +36,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	d := pageData{Status: s.cfg.Screener.Status(), Input: strings.TrimSpace(r.URL.Query().Get("address")), Key: r.URL.Query().Get("key")}
 	code := http.StatusOK
 	if d.Input != "" {
-		res, err := s.cfg.Screener.Screen(r.Context(), d.Input)
+		res, err := s.screenOne(r, d.Input)
 		switch {
 		case errors.Is(err, address.ErrInvalid):
 			code, d.Error = http.StatusBadRequest, err.Error()

@@ -15,6 +15,7 @@ import (
 	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/screen"
+	"github.com/tracer-oss/tracer/tracer/screen/audit"
 	"github.com/tracer-oss/tracer/tracer/taint"
 )
 
@@ -33,6 +34,10 @@ type Config struct {
 	TraceMaxHops   int // cap of max_hops for /v1/trace; 0: 100
 	Log            *slog.Logger
 	Now            func() time.Time // for tests of the rate limit
+	// Audit, if set, records every screened input (with the API key's name,
+	// or the client IP without keys) before the answer is sent; a screen
+	// that cannot be recorded answers 500.
+	Audit *audit.Log
 }
 
 // Server is the API's handler.
@@ -172,10 +177,47 @@ func (s *Server) handle(pattern string, auth bool, h http.HandlerFunc) {
 			return
 		}
 		r.Body = http.MaxBytesReader(rw, r.Body, s.cfg.MaxBody)
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HandlerTimeout)
+		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), clientKey{}, client), s.cfg.HandlerTimeout)
 		defer cancel()
 		h(rw, r.WithContext(ctx))
 	})
+}
+
+// clientKey is the context key of the client's name ("key:NAME" or "ip:ADDR").
+type clientKey struct{}
+
+// errAudit is a screen that could not be recorded.
+var errAudit = errors.New("api: audit log")
+
+// screenAll screens inputs and records them in the audit log. errs[i] is
+// set for an invalid input; err for anything else (the request fails).
+func (s *Server) screenAll(r *http.Request, inputs ...string) (res []*screen.Result, errs []error, err error) {
+	res, errs = make([]*screen.Result, len(inputs)), make([]error, len(inputs))
+	var entries []audit.Entry
+	client, _ := r.Context().Value(clientKey{}).(string)
+	status := s.cfg.Screener.Status()
+	for i, a := range inputs {
+		res[i], errs[i] = s.cfg.Screener.Screen(r.Context(), a)
+		if errs[i] != nil && !errors.Is(errs[i], address.ErrInvalid) {
+			return nil, nil, errs[i]
+		}
+		entries = append(entries, audit.FromResult(audit.SourceAPI, client, a, res[i], errs[i], status))
+	}
+	if s.cfg.Audit != nil {
+		if err := s.cfg.Audit.Append(entries...); err != nil {
+			return nil, nil, fmt.Errorf("%w: %v", errAudit, err)
+		}
+	}
+	return res, errs, nil
+}
+
+// screenOne screens one input and records it.
+func (s *Server) screenOne(r *http.Request, input string) (*screen.Result, error) {
+	res, errs, err := s.screenAll(r, input)
+	if err != nil {
+		return nil, err
+	}
+	return res[0], errs[0]
 }
 
 func clientIP(r *http.Request) string {
@@ -217,6 +259,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusServiceUnavailable, "the request took longer than the handler timeout")
 	case r.Context().Err() != nil:
 		writeError(w, http.StatusServiceUnavailable, "request cancelled")
+	case errors.Is(err, errAudit):
+		s.cfg.Log.Error("api: cannot record the screen; no answer given", "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "the screen could not be recorded in the audit log")
 	default:
 		s.cfg.Log.Error("api", "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, "internal error")
@@ -228,7 +273,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) address(w http.ResponseWriter, r *http.Request) {
-	res, err := s.cfg.Screener.Screen(r.Context(), r.PathValue("addr"))
+	res, err := s.screenOne(r, r.PathValue("addr"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -276,15 +321,15 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := BatchResponse{Results: make([]BatchItem, len(req.Addresses))}
+	res, errs, err := s.screenAll(r, req.Addresses...)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	for i, a := range req.Addresses {
-		res, err := s.cfg.Screener.Screen(r.Context(), a)
-		out.Results[i] = BatchItem{Result: res, Input: a}
-		if err != nil {
-			if !errors.Is(err, address.ErrInvalid) {
-				s.fail(w, r, err)
-				return
-			}
-			out.Results[i].Error = err.Error()
+		out.Results[i] = BatchItem{Result: res[i], Input: a}
+		if errs[i] != nil {
+			out.Results[i].Error = errs[i].Error()
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -379,7 +424,7 @@ type Identification struct {
 // (GET /api/v1/address/{addr}): {"identifications": [...]}, empty when the
 // address is not listed.
 func (s *Server) chainalysis(w http.ResponseWriter, r *http.Request) {
-	res, err := s.cfg.Screener.Screen(r.Context(), r.PathValue("addr"))
+	res, err := s.screenOne(r, r.PathValue("addr"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

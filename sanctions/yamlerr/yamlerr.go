@@ -1,5 +1,5 @@
 // Package yamlerr reads the line number out of a yaml.v3 error, for the
-// located parse errors of the seed-list and tag-pack readers.
+// located parse errors of the seed-list, tag-pack and risk-policy readers.
 package yamlerr
 
 import (
