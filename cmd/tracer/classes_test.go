@@ -98,7 +98,7 @@ func TestMissingStoreClass(t *testing.T) {
 		{"cluster"}, {"entity", addr}, {"trace", addr}, {"trace", "--entity", "lotus"},
 		{"screen", addr}, {"screen", "--rebuild-index"},
 		{"sanctions", "check", addr}, {"sanctions", "list"}, {"sanctions", "versions"}, {"sanctions", "diff", "1", "2"},
-		{"tags", "show", addr},
+		{"sanctions", "use", "1"}, {"tags", "show", addr}, {"tags", "list"}, {"tags", "remove", "pack.yaml"},
 		{"watch", "add", addr}, {"watch", "add", "--sanctions"}, {"watch", "list"}, {"watch", "rm", addr},
 		{"jobs", "run", job, "--out", filepath.Join(dir, "jobs-out")},
 		{"export", "graph", "--out", filepath.Join(dir, "graph")},
