@@ -77,6 +77,15 @@ func (e *entryBuf) add(k, v []byte) {
 		klen: uint32(len(k)), vlen: uint32(len(v)), seq: uint32(len(e.ents))})
 }
 
+// bytes is the size of the buffered keys and values.
+func (e *entryBuf) bytes() int64 {
+	var n int64
+	for _, a := range e.arenas {
+		n += int64(len(a))
+	}
+	return n
+}
+
 func (e *entryBuf) key(x *bufEntry) []byte {
 	end := x.off + x.klen
 	return e.arenas[x.arena][x.off:end:end]
@@ -186,6 +195,15 @@ func (s *Store) NewBulkBatch() (*Batch, error) {
 	return &Batch{s: s, wb: s.db.NewWriteBatch(), bulk: bw}, nil
 }
 
+// OnBulkProgress sets a function EndBulk calls about once a second while it
+// merges the sorted runs into the store (done and total writes), the
+// longest part of a bulk load's end.
+func (b *Batch) OnBulkProgress(fn func(done, total int64)) {
+	if b.bulk != nil {
+		b.bulk.progress = fn
+	}
+}
+
 // Bulk reports whether the batch is still bulk loading.
 func (b *Batch) Bulk() bool { return b.bulk != nil }
 
@@ -221,8 +239,12 @@ func (b *Batch) set(k, v []byte) error {
 	return nil
 }
 
-// drain hands the buffered writes to Badger in key order.
+// drain hands the buffered writes to Badger in key order, if the disk has
+// room for them (twice: the write-ahead log, then the table).
 func (b *Batch) drain() error {
+	if err := b.s.CheckSpace(2 * b.buf.bytes()); err != nil {
+		return err
+	}
 	b.buf.sort(&b.scratch) // equal keys: the later Set wins in the WriteBatch
 	for i := range b.buf.ents {
 		x := &b.buf.ents[i]
@@ -296,7 +318,7 @@ func (b *Batch) Commit(st State) error {
 		return fmt.Errorf("store: commit batch: %w", err)
 	}
 	if err := b.wb.Flush(); err != nil {
-		return fmt.Errorf("store: commit batch: %w", err)
+		return fmt.Errorf("store: commit batch: %w", b.s.asNoSpace(err))
 	}
 	b.s.outboxMu.Lock()
 	next := b.s.alertNext

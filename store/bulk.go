@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 	"unsafe"
 
 	"github.com/dgraph-io/badger/v4"
@@ -51,6 +52,8 @@ type bulkWriter struct {
 	spilled   *entryBuf
 	spareEnts []bufEntry
 	scratch   []bufEntry // for sorting; used by one spill at a time
+	entries   int64      // writes buffered in all runs
+	progress  func(done, total int64)
 }
 
 func (s *Store) newBulkWriter() (*bulkWriter, error) {
@@ -66,6 +69,7 @@ func (s *Store) newBulkWriter() (*bulkWriter, error) {
 
 func (w *bulkWriter) set(k, v []byte) error {
 	w.buf.add(k, v)
+	w.entries++
 	w.size += len(k) + len(v) + int(unsafe.Sizeof(bufEntry{}))
 	if w.size >= w.runBytes {
 		return w.spill()
@@ -77,6 +81,9 @@ func (w *bulkWriter) set(k, v []byte) error {
 // it to a file, after the previous spill has finished.
 func (w *bulkWriter) spill() error {
 	if err := w.wait(); err != nil {
+		return err
+	}
+	if err := w.s.CheckSpace(int64(w.size)); err != nil {
 		return err
 	}
 	run := &entryBuf{arenas: w.buf.arenas, ents: w.buf.ents}
@@ -95,7 +102,7 @@ func (w *bulkWriter) wait() error {
 	if w.spilling == nil {
 		return nil
 	}
-	err := <-w.spilling
+	err := w.s.asNoSpace(<-w.spilling)
 	w.spilling = nil
 	w.spareEnts = w.spilled.ents[:0]
 	for _, a := range w.spilled.arenas {
@@ -237,6 +244,16 @@ func (w *bulkWriter) finish(st State) error {
 	if err := w.wait(); err != nil {
 		return err
 	}
+	// The tables take at most what the runs take (they are compressed).
+	need := int64(w.size)
+	for _, name := range w.runs {
+		if fi, err := os.Stat(name); err == nil {
+			need += fi.Size()
+		}
+	}
+	if err := w.s.CheckSpace(need); err != nil {
+		return err
+	}
 	w.buf.sort(&w.scratch)
 	var readers []*runReader
 	for i, name := range w.runs {
@@ -277,13 +294,25 @@ func (w *bulkWriter) finish(st State) error {
 		written <- err
 	}()
 	buf := z.NewBuffer(8<<20, "tracer.bulk")
+	report := func(done int64) {
+		if w.progress != nil {
+			w.progress(done, w.entries)
+		}
+	}
+	report(0)
 	merge := func() error {
 		// The key in hand is copied: the reader it came from reuses its
 		// buffer. Equal keys: the later run's value wins; emit once.
 		var pk, pv []byte
 		have := false
+		var done int64
+		last := time.Now()
 		for h.Len() > 0 {
 			r := h[0]
+			if done++; done%(1<<16) == 0 && time.Since(last) >= time.Second {
+				last = time.Now()
+				report(done)
+			}
 			if have && !bytes.Equal(pk, r.k) {
 				appendStreamKV(buf, pk, pv)
 				if buf.LenNoPadding() >= 4<<20 {
@@ -314,11 +343,12 @@ func (w *bulkWriter) finish(st State) error {
 	}
 	if err != nil {
 		sw.Cancel()
-		return fmt.Errorf("store: bulk load: %w", err)
+		return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
 	}
 	if err := sw.Flush(); err != nil {
-		return fmt.Errorf("store: bulk load: %w", err)
+		return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
 	}
+	report(w.entries)
 	return w.s.db.Update(func(txn *badger.Txn) error {
 		if err := txn.Set(keySchema, binary.BigEndian.AppendUint32(nil, SchemaVersion)); err != nil {
 			return err

@@ -33,6 +33,17 @@ type Options struct {
 	// (UndoStepState, UndoStepDerived, UndoStepDone); crash tests stop the
 	// process there.
 	UndoHook func(step string)
+	// ClusterHook, if set, is called after each durable step of a cluster
+	// commit (ClusterStepWritten, ClusterStepJournal, ClusterStepCopied,
+	// ClusterStepDone); crash tests kill the process there.
+	ClusterHook func(step string)
+	// MinFree is the free space (bytes) every write keeps on the store's
+	// disk, which stops with ErrNoSpace rather than fill it; 0: 256 MB,
+	// negative: no check (see space.go).
+	MinFree int64
+	// FreeSpace, if set, replaces the filesystem's free-space probe (tests
+	// inject a full disk with it).
+	FreeSpace func(dir string) (int64, error)
 }
 
 // Store is an open store directory.
@@ -44,8 +55,12 @@ type Store struct {
 	state State
 
 	undoHook  func(string)
+	clustHook func(string)
+	minFree   int64
+	free      func(string) (int64, error)
 	outboxMu  sync.Mutex // orders alert sequence numbers (outbox.go)
 	alertNext uint64
+	casesMu   sync.Mutex // serializes case writes: Badger's conflict detection is off (cases.go)
 }
 
 // Open opens or creates the store in dir.
@@ -66,6 +81,20 @@ func Open(dir string, opt Options) (*Store, error) {
 		if err := ifUnlocked(dir, func() error { return removeEmptyLogs(dir) }); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
+	}
+	probe := opt.FreeSpace
+	if probe == nil {
+		probe = freeSpace
+	}
+	minFree := opt.MinFree
+	if minFree == 0 {
+		minFree = defaultMinFree
+	}
+	// Badger writes (and on tmpfs reads) its logs through memory mappings
+	// as it opens: on a full disk that is SIGBUS, not an error.
+	mems, _ := filepath.Glob(filepath.Join(dir, "*.mem"))
+	if free, err := probe(dir); err == nil && free >= 0 && free < openMinFree && minFree >= 0 && (!opt.ReadOnly || len(mems) > 0) {
+		return nil, fmt.Errorf("%w: cannot open the store in %s: its disk is full (%s free); free some space first", ErrNoSpace, dir, gb(free))
 	}
 	cache := int64(opt.CacheMB) << 20
 	if cache <= 0 {
@@ -102,7 +131,7 @@ func Open(dir string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, dir: dir, ro: opt.ReadOnly, log: log, undoHook: opt.UndoHook}
+	s := &Store{db: db, dir: dir, ro: opt.ReadOnly, log: log, undoHook: opt.UndoHook, clustHook: opt.ClusterHook, minFree: minFree, free: probe}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err

@@ -22,6 +22,7 @@ func commands() []*cli.Command {
 		traceCommand(),
 		screenCommand(),
 		serveCommand(),
+		caseCommand(),
 		auditCommand(),
 		jobsCommand(),
 		exportCommand(),

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/chaingen"
 	"github.com/tracer-oss/tracer/tracer/export"
 )
@@ -31,7 +33,11 @@ func demoCommand() *cli.Command {
   4. clusters addresses by common-input ownership (tracer cluster), so
      deposits into an exchange's untagged deposit addresses are caught;
   5. traces the sanctioned entity's addresses forward (tracer trace) and
-     writes the HTML report, printing where it is.
+     writes the interactive HTML report;
+  6. keeps the trace as a case (tracer case new), exports its evidence
+     bundle and verifies it against the store (tracer case export, verify);
+  7. compares the hits with the scenario's ground truth for the traced
+     seeds, and prints where the report is.
 
 With --mainnet it instead ingests the real mainnet blocks 0–14131 that the
 btcd Go module ships and shows lookups on them.`,
@@ -76,28 +82,82 @@ func runDemo(c *cli.Context) error {
 	if err := os.RemoveAll(db); err != nil {
 		return err
 	}
+	jsonOut := filepath.Join(out, "trace.json")
+	bundle := filepath.Join(out, "case.zip")
+	gen := []string{"gen", "--out", chainDir, "--txs", fmt.Sprint(c.Int("txs")), "--seed", "2025", "--scenario", "scam-centre,exchange", "--xor"}
+	if err := sub(c, gen...); err != nil {
+		return err
+	}
+	truth, err := chaingen.ReadTruth(filepath.Join(chainDir, "truth.json"))
+	if err != nil {
+		return err
+	}
+	const program = "CYBER2"
+	var seeds []string
+	var names []string
+	for _, e := range truth.Entities {
+		if e.Program == program {
+			seeds = append(seeds, e.Addresses...)
+			names = append(names, e.Name)
+		}
+	}
 	steps := [][]string{
-		{"gen", "--out", chainDir, "--txs", fmt.Sprint(c.Int("txs")), "--seed", "2025", "--scenario", "scam-centre,exchange", "--xor"},
 		{"--db", db, "ingest", "--blocks", filepath.Join(chainDir, "blocks")},
 		{"--db", db, "sanctions", "load", filepath.Join(chainDir, "sanctions", "sdn_advanced.xml")},
 		{"--db", db, "tags", "load", filepath.Join(chainDir, "tags", "exchanges.yaml")},
 		{"--db", db, "cluster"},
-		{"--db", db, "trace", "--program", "CYBER2", "--model", c.String("model")},
-		{"--db", db, "trace", "--program", "CYBER2", "--model", c.String("model"), "--format", "html", "--out", report},
+		{"--db", db, "trace", "--program", program, "--model", c.String("model")},
+		{"--db", db, "trace", "--program", program, "--model", c.String("model"), "--format", "json", "--out", jsonOut},
+		{"--db", db, "trace", "--program", program, "--model", c.String("model"), "--format", "html", "--out", report},
+		append([]string{"--db", db, "case", "new", "--title", "demo: program " + program, "--model", c.String("model"), "--max-txs", "1000000"}, seeds...),
+		{"--db", db, "case", "export", "1", "--out", bundle},
+		{"--db", db, "case", "verify", bundle},
 	}
 	for _, s := range steps {
 		if err := sub(c, s...); err != nil {
 			return err
 		}
 	}
-	truth, err := chaingen.ReadTruth(filepath.Join(chainDir, "truth.json"))
-	if err == nil {
-		fmt.Fprintf(c.App.Writer, "\nground truth: %d deposits into exchanges along %d paths (%s)\n", len(truth.Deposits), len(truth.Paths), filepath.Join(chainDir, "truth.json"))
+	res, err := readResult(jsonOut)
+	if err != nil {
+		return err
 	}
+	// The ground truth of what was traced: the deposits reached from
+	// these seeds, not every deposit of the scenario.
+	traced := map[string]bool{}
+	for _, a := range seeds {
+		traced[a] = true
+	}
+	want := map[string]bool{}
+	for _, p := range truth.Paths {
+		if traced[p.Seed] {
+			want[fmt.Sprintf("%s:%d", p.DepositTxid, p.DepositVout)] = true
+		}
+	}
+	found := 0
+	for _, h := range res.Hits {
+		if want[fmt.Sprintf("%s:%d", h.Txid, h.Vout)] {
+			found++
+		}
+	}
+	fmt.Fprintf(c.App.Writer, "\nground truth: %d deposits into exchanges from the %d seed addresses of %s (program %s); the trace has %d hits, %d of them those deposits (%s)\n",
+		len(want), len(seeds), strings.Join(names, ", "), program, res.Totals.Hits, found, filepath.Join(chainDir, "truth.json"))
 	abs, _ := filepath.Abs(report)
-	fmt.Fprintf(c.App.Writer, "\ndemo done in %s. The report: %s\nOpen it in a browser; the store is in %s (try: tracer --db %s status).\n",
-		time.Since(start).Round(time.Millisecond), abs, db, db)
+	fmt.Fprintf(c.App.Writer, "\ndemo done in %s. The case is kept in the store (tracer --db %s case show 1; tracer --db %s serve, then open /case?id=1);\nits evidence bundle is %s.\nThe interactive report: %s\n",
+		time.Since(start).Round(time.Millisecond), db, db, bundle, abs)
 	return nil
+}
+
+func readResult(path string) (*tracer.Result, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r tracer.Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("demo: %s: %w", path, err)
+	}
+	return &r, nil
 }
 
 func runMainnetDemo(c *cli.Context) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,33 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(html), "<svg") || !strings.Contains(string(html), "GOLDEN LOTUS") {
-		t.Fatalf("report lacks the graph or the entity (%d bytes)", len(html))
+	if !strings.Contains(string(html), "<svg") || !strings.Contains(string(html), "GOLDEN LOTUS") || !strings.Contains(string(html), "TracerGraph.mount") {
+		t.Fatalf("report lacks the graph, the viewer or the entity (%d bytes)", len(html))
+	}
+	// The summary speaks of what was traced: the ground truth of the
+	// traced seeds' deposits, the trace's hits, the case's, all equal here.
+	var want, hits, found, caseHits int
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "ground truth: ") {
+			fmt.Sscanf(line, "ground truth: %d deposits", &want)
+			if i := strings.Index(line, "the trace has "); i >= 0 {
+				fmt.Sscanf(line[i:], "the trace has %d hits, %d of them", &hits, &found)
+			}
+		}
+		if strings.HasPrefix(line, "case 1: ") {
+			if i := strings.Index(line, "seeds, "); i >= 0 {
+				fmt.Sscanf(line[i:], "seeds, %d hits", &caseHits)
+			}
+		}
+	}
+	if want == 0 || hits != want || found != want || caseHits != hits {
+		t.Errorf("summary: %d true deposits from the traced seeds, %d hits, %d of them true, the case %d hits:\n%s", want, hits, found, caseHits, out)
+	}
+	if !strings.Contains(out, "trace: matches") || !strings.Contains(out, "files: intact") {
+		t.Errorf("the demo's bundle does not verify:\n%s", out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "The interactive report: ") || !strings.HasSuffix(last, "report.html") {
+		t.Errorf("the demo ends with %q, not the interactive report", last)
 	}
 }

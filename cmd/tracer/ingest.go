@@ -9,6 +9,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/blockfile"
 	"github.com/tracer-oss/tracer/store/ingest"
 	"github.com/tracer-oss/tracer/store/network"
 	"github.com/tracer-oss/tracer/tracer/alert"
@@ -21,8 +22,20 @@ func ingestCommand() *cli.Command {
 		ArgsUsage: " ",
 		Description: `Reads a Bitcoin Core blocks/ directory (blk*.dat, de-obfuscated with xor.dat
 when present) or any file in the same framing (bootstrap.dat, btcd's
-blk_0_to_14131.dat, optionally .bz2/.gz), picks the chain with the most work,
-and stores it after the store's tip. Running it again adds new blocks only.
+blk_0_to_14131.dat, optionally .bz2/.gz), or raw serialized blocks as block
+explorers export them (.bin, or .hex text; see --format), picks the chain with
+the most work, and stores it after the store's tip. Running it again adds new
+blocks only. Every block's merkle root and witness commitment are checked; a
+block that fails is refused, naming its file and byte offset.
+
+The chain stored is never silently shortened: a missing block stops it at a
+gap (reported with the missing block, its height and where the next block
+is; ingest files holding it later and the chain continues), a file ending in
+an incomplete block (as a node killed while writing leaves it) is stored up
+to its last complete block and reported, and blocks that connect neither to
+the stored chain nor to the files' chain are reported as not connected.
+Raw blocks carry no network: they are regtest when their difficulty bits are
+regtest's, mainnet otherwise; say --network for testnet or signet.
 
 Examples:
   tracer ingest --blocks ~/.bitcoin/blocks
@@ -35,6 +48,7 @@ tracer follow keeps going). Either way, when the best chain leaves the stored
 one, the stored blocks above the fork are undone first (at most --max-reorg).`,
 		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "blocks", Usage: "blocks/ `PATH` or a block file (repeatable)"},
+			&cli.StringFlag{Name: "format", Value: "auto", Usage: "block file `FORMAT`: auto (detect), blk (Core's framing), raw (serialized blocks, .bin) or hex"},
 			&cli.StringFlag{Name: "network", Usage: "mainnet, testnet3, testnet4, signet or regtest (default: from the files)"},
 			&cli.Int64Flag{Name: "start-height", Value: -1, Usage: "height of the first block when the files start after genesis (default: BIP34 height)"},
 			&cli.Int64Flag{Name: "to-height", Value: -1, Usage: "stop after this height"},
@@ -53,6 +67,10 @@ func runIngest(c *cli.Context) error {
 	if (len(c.StringSlice("blocks")) == 0) == (c.String("rpc") == "") {
 		return usageErrorf("ingest needs --blocks PATH or --rpc URL (one of them)")
 	}
+	format, err := blockfile.ParseFormat(c.String("format"))
+	if err != nil {
+		return badInput(err)
+	}
 	st, err := createStore(c)
 	if err != nil {
 		return err
@@ -61,6 +79,7 @@ func runIngest(c *cli.Context) error {
 	prog := newProgress(c.App.ErrWriter)
 	cfg := ingest.Config{
 		Paths:       c.StringSlice("blocks"),
+		Format:      format,
 		Network:     c.String("network"),
 		StartHeight: int32(c.Int64("start-height")),
 		ToHeight:    int32(c.Int64("to-height")),
@@ -78,7 +97,7 @@ func runIngest(c *cli.Context) error {
 	}
 	prog.finish()
 	if err != nil {
-		return err
+		return badInputIf(err, badBlockInput...)
 	}
 	if c.Bool("json") {
 		return printJSON(c, res)
@@ -105,8 +124,24 @@ func runIngest(c *cli.Context) error {
 	if res.Duplicates > 0 {
 		fmt.Fprintf(w, "skipped %d duplicate block records\n", res.Duplicates)
 	}
-	if res.Orphans > 0 {
-		fmt.Fprintf(w, "stopped at a gap after height %d: %d later blocks have no parent in the files\n", res.GapAfter, res.Orphans)
+	if g := res.Gap; g != nil {
+		if g.NextHeight < 0 {
+			fmt.Fprintf(w, "stopped after height %d: %d later blocks do not connect; the first, %s in %s at byte %d, builds on block %s, which is in neither the files nor the store (a missing block, or unrelated blocks). Ingest files holding it to continue.\n",
+				g.After, g.Blocks, g.Next, g.File, g.Offset, g.Missing)
+		} else {
+			missing := fmt.Sprintf("block %d (%s) is", g.After+1, g.Missing)
+			if g.NextHeight > g.After+2 {
+				missing = fmt.Sprintf("blocks %d–%d (the last %s) are", g.After+1, g.NextHeight-1, g.Missing)
+			}
+			fmt.Fprintf(w, "stopped at a gap after height %d: %s missing from the files; %d later blocks were not stored, the first at height %d in %s at byte %d. Ingest files holding the missing blocks to continue.\n",
+				g.After, missing, g.Blocks, g.NextHeight, g.File, g.Offset)
+		}
+	}
+	if u := res.Unconnected; u != nil {
+		fmt.Fprintf(w, "%d blocks not connected to the stored chain, not stored: the first, %s in %s at byte %d: %s\n", u.Blocks, u.Hash, u.File, u.Offset, u.Reason)
+	}
+	for _, t := range res.Tails {
+		fmt.Fprintf(w, "%s ends in an incomplete record at byte %d (%s): the complete blocks before it were read\n", t.File, t.Offset, t.Reason)
 	}
 	if res.Interrupted {
 		fmt.Fprintf(w, "interrupted: stopped cleanly at height %d; run the same command to continue\n", res.ToHeight)
@@ -114,12 +149,18 @@ func runIngest(c *cli.Context) error {
 	return nil
 }
 
+// badBlockInput are the errors of block input that is wrong: exit 2.
+var badBlockInput = []error{blockfile.ErrNotBlocks, blockfile.ErrNoFiles, blockfile.ErrBadMagic, blockfile.ErrBadLength,
+	blockfile.ErrMixedNetworks, blockfile.ErrBadXORKey, blockfile.ErrTruncated, ingest.ErrBadBlock, ingest.ErrNoBlocks,
+	ingest.ErrStartHeight, ingest.ErrNotConnected, ingest.ErrMissingInput}
+
 // progress draws a bar on a terminal, or a log line every few seconds.
 type progress struct {
 	w     *os.File
 	tty   bool
 	last  time.Time
 	drawn bool
+	merge time.Duration // when the merge phase began
 }
 
 func newProgress(w any) *progress {
@@ -135,18 +176,42 @@ func (p *progress) ingest(pr ingest.Progress) {
 	if p.w == nil || pr.Done {
 		return
 	}
+	// The ends of short phases are noise.
+	if pr.Phase == ingest.PhaseHeaders && pr.Elapsed < 2*time.Second || pr.Phase == ingest.PhaseMerge && (pr.Step == 0 || pr.Step == pr.Steps) {
+		return
+	}
 	if !p.tty && time.Since(p.last) < 5*time.Second {
 		return
 	}
 	p.last = time.Now()
 	secs := pr.Elapsed.Seconds()
-	done := float64(pr.Height+1) / float64(pr.TargetHeight+1)
-	eta := "?"
-	if done > 0 && done < 1 {
-		eta = time.Duration(secs / done * (1 - done) * float64(time.Second)).Round(time.Second).String()
+	var done float64
+	var line string
+	switch pr.Phase {
+	case ingest.PhaseHeaders:
+		done = float64(pr.Step) / float64(max(pr.Steps, 1))
+		line = fmt.Sprintf("reading block headers: %.1f of %.1f GB", float64(pr.Step)/1e9, float64(pr.Steps)/1e9)
+	case ingest.PhaseMerge:
+		// The bulk load's last part: the ETA of the blocks is not the end.
+		done = float64(pr.Step) / float64(max(pr.Steps, 1))
+		if p.merge == 0 {
+			p.merge = pr.Elapsed
+		}
+		eta := "?"
+		if done > 0 && done < 1 {
+			s := (pr.Elapsed - p.merge).Seconds()
+			eta = time.Duration(s / done * (1 - done) * float64(time.Second)).Round(time.Second).String()
+		}
+		line = fmt.Sprintf("writing the store: merged %d of %d sorted writes (%.0f%%) of blocks to %d  ETA %s", pr.Step, pr.Steps, 100*done, pr.Height, eta)
+	default:
+		done = float64(pr.Height+1) / float64(pr.TargetHeight+1)
+		eta := "?"
+		if done > 0 && done < 1 {
+			eta = time.Duration(secs / done * (1 - done) * float64(time.Second)).Round(time.Second).String()
+		}
+		line = fmt.Sprintf("height %d/%d  %.0f blk/s  %.0f tx/s  %.1f MB/s  blocks ETA %s",
+			pr.Height, pr.TargetHeight, float64(pr.Blocks)/secs, float64(pr.Txs)/secs, float64(pr.Bytes)/1e6/secs, eta)
 	}
-	line := fmt.Sprintf("height %d/%d  %.0f blk/s  %.0f tx/s  %.1f MB/s  ETA %s",
-		pr.Height, pr.TargetHeight, float64(pr.Blocks)/secs, float64(pr.Txs)/secs, float64(pr.Bytes)/1e6/secs, eta)
 	if p.tty {
 		const width = 24
 		n := int(done * width)

@@ -114,11 +114,16 @@ func screenOptions(c *cli.Context, params *chaincfg.Params) (screen.Options, err
 // missing or stale (or rebuild is set) and allowed, it rebuilds the index
 // in a read-write session first.
 func openScreener(c *cli.Context, rebuild, allowRebuild bool) (*store.Store, *screen.Screener, error) {
+	return openScreenerFor(c, rebuild, allowRebuild, true)
+}
+
+// openScreenerFor is openScreener, with the store writable unless readOnly.
+func openScreenerFor(c *cli.Context, rebuild, allowRebuild, readOnly bool) (*store.Store, *screen.Screener, error) {
 	pol, err := loadPolicy(c)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, params, err := openChain(c)
+	st, params, err := openChainFor(c, readOnly)
 	if err != nil {
 		return nil, nil, err
 	}

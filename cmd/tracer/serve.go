@@ -13,6 +13,7 @@ import (
 
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/api"
 )
@@ -20,8 +21,8 @@ import (
 func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
-		Usage: "serve the screening HTTP JSON API and page (read-only)",
-		Description: `Serves, from the store opened read-only:
+		Usage: "serve the screening HTTP JSON API, its page and the case workspace",
+		Description: `Serves, from the store:
 
   GET  /v1/address/{addr}      screen one address
   POST /v1/screen              {"addresses": [...]} (at most 1,000)
@@ -31,13 +32,29 @@ func serveCommand() *cli.Command {
   GET  /healthz, /metrics      health; Prometheus metrics
   GET  /                       a page to screen an address (no JavaScript)
 
+The case workspace (an investigator's saved traces, kept in the store):
+
+  POST /v1/cases               {"seeds": [...], "direction", "model", "max_hops", ...} → {"id": ...}
+  GET  /v1/cases               every case; GET /v1/cases/{id} one case
+  GET  /v1/cases/{id}/graph    nodes and edges; ?expand=TXID_OR_ADDRESS&direction=forward|backward adds a hop
+  PUT  /v1/cases/{id}/notes/{node}  {"text": "..."}: a note on a txid or address
+  PUT  /v1/cases/{id}/hidden/{node} {"hidden": true}: hide the branch from a node
+  POST /v1/cases/{id}/rerun    the trace again with other parameters, notes kept
+  GET  /v1/cases/{id}/log      every change: who, when, what
+  GET  /v1/cases/{id}/bundle   the evidence bundle (zip; see tracer case export)
+  GET  /case?id=ID             the case in the graph viewer: expand, hide, annotate, re-run
+
 It listens on 127.0.0.1:8080 by default. Beyond loopback it needs API keys
 (--keys FILE: one key a line, or "NAME KEY"), sent as X-API-Key. Each key,
 or each client IP without keys, has a token bucket of --rate requests a
 second. Results carry the risk policy's level and rule (--policy FILE, else
 the built-in policy), and every screen is appended to the audit log with the
-key's name (--audit-log; see tracer audit). Build the exposure index first (tracer screen --rebuild-index): the
-server never writes, and without a current index screens walk fresh.`,
+key's name (--audit-log; see tracer audit). Build the exposure index first
+(tracer screen --rebuild-index). The server writes only cases: it opens the
+store writable, which keeps other tracer commands off the store while it
+runs; with --read-only it opens it read-only (other read-only commands can
+run beside it) and cases can be read but not created or changed. Without a
+current index screens walk fresh.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "`HOST:PORT` to listen on"},
 			&cli.StringFlag{Name: "keys", Usage: "API keys `FILE`; required beyond loopback"},
@@ -46,7 +63,8 @@ server never writes, and without a current index screens walk fresh.`,
 			&cli.Int64Flag{Name: "max-body", Value: 1 << 20, Usage: "request body limit in `BYTES`"},
 			&cli.DurationFlag{Name: "read-timeout", Value: 10 * time.Second, Usage: "time to read a request"},
 			&cli.DurationFlag{Name: "handler-timeout", Value: 30 * time.Second, Usage: "time to answer a request"},
-			&cli.IntFlag{Name: "trace-max-txs", Value: 100_000, Usage: "cap of max_txs for /v1/trace"},
+			&cli.IntFlag{Name: "trace-max-txs", Value: 100_000, Usage: "cap of max_txs for /v1/trace and cases"},
+			&cli.BoolFlag{Name: "read-only", Usage: "open the store read-only: cases cannot be created or changed"},
 		}, screenFlags...),
 		Action: runServe,
 	}
@@ -64,12 +82,13 @@ func runServe(c *cli.Context) error {
 	if err := api.CheckBind(listen, len(keys)); err != nil {
 		return badInput(err)
 	}
-	st, scr, err := openScreener(c, false, false)
+	log := logger(c)
+	casesRO := c.Bool("read-only")
+	st, scr, err := openScreenerFor(c, false, false, casesRO)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	log := logger(c)
 	status := scr.Status()
 	switch {
 	case status.Index == nil:
@@ -86,7 +105,8 @@ func runServe(c *cli.Context) error {
 	} else {
 		log.Info("forward traces walk the store itself (run a forward tracer trace to build the trace index)", "why", err)
 	}
-	srv, err := api.New(api.Config{Screener: scr, Graph: graph, Keys: keys, Rate: c.Float64("rate"), Burst: c.Int("burst"),
+	params := scr.Sources().Params
+	srv, err := api.New(api.Config{Screener: scr, Graph: graph, Keys: keys, Cases: cases.ForStore(st, graph, params), CasesReadOnly: casesRO, Rate: c.Float64("rate"), Burst: c.Int("burst"),
 		MaxBody: c.Int64("max-body"), HandlerTimeout: c.Duration("handler-timeout"), TraceMaxTxs: c.Int("trace-max-txs"), Log: log,
 		Audit: auditLog(c)})
 	if err != nil {

@@ -2,11 +2,14 @@ package blockfile
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/btcsuite/btcd/chaincfg"
@@ -43,32 +46,95 @@ func scanAll(s *Source) ([]Record, error) {
 	return recs, err
 }
 
+// genesisRaw is mainnet's genesis block, serialized.
+func genesisRaw(t testing.TB) []byte { return genesisRecord(t)[8:] }
+
+func gz(t testing.TB, b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	if _, err := w.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 func TestScan(t *testing.T) {
 	rec := genesisRecord(t)
+	raw := genesisRaw(t)
 	two := append(append([]byte(nil), rec...), rec...)
+	cat := func(bs ...[]byte) []byte { return bytes.Join(bs, nil) }
+	hexText := []byte(hex.EncodeToString(raw) + "\n")
 	tests := []struct {
 		name    string
+		file    string // default bootstrap.dat
 		data    []byte
+		format  Format
+		format2 Format // the detected format
 		records int
+		tails   int
+		openErr error
 		err     error
 	}{
-		{"one block", rec, 1, nil},
-		{"zero padding", append(append([]byte(nil), two...), make([]byte, 1000)...), 2, nil},
-		{"empty file", nil, 0, nil},
-		{"truncated block", two[:len(two)-5], 0, ErrTruncated},
-		{"wrong magic", append([]byte{1, 2, 3, 4}, rec[4:]...), 0, ErrBadMagic},
-		{"tiny length", append(append([]byte(nil), rec[:4]...), 10, 0, 0, 0), 0, ErrBadLength},
-		{"huge length", append(append([]byte(nil), rec[:4]...), 0xff, 0xff, 0xff, 0x7f), 0, ErrBadLength},
-		{"trailing partial header", append(append([]byte(nil), rec...), 0xf9, 0xbe), 1, nil},
+		{name: "one block", data: rec, records: 1},
+		{name: "zero padding", data: cat(two, make([]byte, 1000)), records: 2},
+		{name: "empty file", data: nil},
+		{name: "all zeros", data: make([]byte, 1<<20)},
+		{name: "all zeros blk", file: "blk00000.dat", data: make([]byte, 1<<16)},
+		{name: "truncated block", data: two[:len(two)-5], records: 1, tails: 1},
+		{name: "truncated first block", data: rec[:len(rec)-5], tails: 1},
+		{name: "trailing partial header", data: cat(rec, []byte{0xf9, 0xbe}), records: 1, tails: 1},
+		{name: "wrong magic", data: append([]byte{1, 2, 3, 4}, rec[4:]...), openErr: ErrNotBlocks},
+		{name: "wrong magic blk", file: "blk00000.dat", data: append([]byte{1, 2, 3, 4}, rec[4:]...), err: ErrBadMagic},
+		{name: "text", data: []byte("address,label\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa,genesis\n"), openErr: ErrNotBlocks},
+		{name: "garbage", data: bytes.Repeat([]byte{0xde, 0xad, 0xbe, 0xef, 0x00, 0x01}, 100), openErr: ErrNotBlocks},
+		{name: "tiny length", data: cat(rec[:4], []byte{10, 0, 0, 0}), err: ErrBadLength},
+		{name: "huge length", data: cat(rec[:4], []byte{0xff, 0xff, 0xff, 0x7f}), err: ErrBadLength},
+		{name: "raw", file: "b.bin", data: raw, format2: FormatRaw, records: 1},
+		{name: "raw two", file: "b.bin", data: cat(raw, raw), format2: FormatRaw, records: 2},
+		{name: "raw truncated", file: "b.bin", data: cat(raw, raw[:100]), format2: FormatRaw, records: 1, tails: 1},
+		{name: "raw forced", file: "b", data: raw, format: FormatRaw, format2: FormatRaw, records: 1},
+		{name: "raw forced on text", file: "b", data: []byte("hello"), format: FormatRaw, format2: FormatRaw, tails: 1},
+		{name: "hex", file: "b.hex", data: hexText, format2: FormatRaw, records: 1},
+		{name: "hex uppercase two lines", file: "b.hex", data: []byte(strings.ToUpper(string(hexText)) + string(hexText)), format2: FormatRaw, records: 2},
+		{name: "hex of framed", file: "b.hex", data: []byte(hex.EncodeToString(two)), format2: FormatFramed, records: 2},
+		{name: "hex truncated", file: "b.hex", data: hexText[:200], format2: FormatRaw, tails: 1},
+		{name: "hex odd", file: "b.hex", data: hexText[:201], openErr: ErrNotBlocks},
+		{name: "hex bad char", file: "b.hex", data: append(append([]byte(nil), hexText[:300]...), 'x'), openErr: ErrNotBlocks},
+		{name: "hex forced on binary", file: "b", data: raw, format: FormatHex, openErr: ErrNotBlocks},
+		{name: "gz", file: "b.dat.gz", data: gz(t, two), records: 2},
+		{name: "gz empty", file: "b.dat.gz", data: gz(t, nil)},
+		{name: "gz zeros", file: "b.dat.gz", data: gz(t, make([]byte, 4096))},
+		{name: "gz raw", file: "b.bin.gz", data: gz(t, raw), format2: FormatRaw, records: 1},
+		{name: "gz cut", file: "b.dat.gz", data: gz(t, two)[:len(gz(t, two))-12], records: 2, tails: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p := writeFile(t, t.TempDir(), "bootstrap.dat", tc.data)
-			s, err := Open(p)
-			if err != nil {
-				t.Fatal(err)
+			name := tc.file
+			if name == "" {
+				name = "bootstrap.dat"
+			}
+			p := writeFile(t, t.TempDir(), name, tc.data)
+			s, err := OpenWith(Options{Format: tc.format}, p)
+			if !errors.Is(err, tc.openErr) {
+				t.Fatalf("open: %v, want %v", err, tc.openErr)
+			}
+			if tc.openErr != nil {
+				if !strings.Contains(err.Error(), p) {
+					t.Fatalf("error %v does not name the file", err)
+				}
+				return
 			}
 			defer s.Close()
+			want := tc.format2
+			if want == FormatAuto {
+				want = FormatFramed
+			}
+			if got := s.Files[0].Format; got != want {
+				t.Errorf("format %v, want %v", got, want)
+			}
 			recs, err := scanAll(s)
 			if !errors.Is(err, tc.err) {
 				t.Fatalf("err = %v, want %v", err, tc.err)
@@ -80,10 +146,18 @@ func TestScan(t *testing.T) {
 				}
 				return
 			}
-			if len(recs) != tc.records {
-				t.Fatalf("%d records, want %d", len(recs), tc.records)
+			if len(recs) != tc.records || len(s.Tails) != tc.tails {
+				t.Fatalf("%d records and tails %v, want %d and %d", len(recs), s.Tails, tc.records, tc.tails)
+			}
+			for _, tl := range s.Tails {
+				if tl.File != p || tl.Reason == "" {
+					t.Errorf("tail %+v", tl)
+				}
 			}
 			for _, r := range recs {
+				if r.Magic != wire.MainNet {
+					t.Errorf("magic %v", r.Magic)
+				}
 				raw, err := s.ReadBlock(r, nil)
 				if err != nil {
 					t.Fatal(err)
@@ -94,6 +168,36 @@ func TestScan(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRawNetwork: raw blocks carry no magic; regtest's difficulty bits say
+// regtest, RawNet overrides.
+func TestRawNetwork(t *testing.T) {
+	var buf bytes.Buffer
+	if err := chaincfg.RegressionNetParams.GenesisBlock.Serialize(&buf); err != nil {
+		t.Fatal(err)
+	}
+	p := writeFile(t, t.TempDir(), "r.bin", buf.Bytes())
+	for _, tc := range []struct {
+		net, want wire.BitcoinNet
+	}{{0, wire.TestNet}, {wire.TestNet3, wire.TestNet3}} {
+		s, err := OpenWith(Options{RawNet: tc.net}, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := scanAll(s)
+		s.Close()
+		if err != nil || len(recs) != 1 || recs[0].Magic != tc.want {
+			t.Fatalf("RawNet %v: %+v %v", tc.net, recs, err)
+		}
+	}
+}
+
+func TestOpenMissing(t *testing.T) {
+	_, err := Open(filepath.Join(t.TempDir(), "nonexistent"))
+	if !errors.Is(err, ErrNoFiles) || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("missing path: %v", err)
 	}
 }
 

@@ -19,6 +19,15 @@ var (
 	// ErrBadBlock is a block that does not decode or whose content does not
 	// match its header.
 	ErrBadBlock = errors.New("ingest: bad block")
+	// ErrNoBlocks is input that holds no complete block: an empty file,
+	// Core's zero preallocation, or only an incomplete tail.
+	ErrNoBlocks = errors.New("ingest: no blocks")
+	// ErrStartHeight is a --start-height the blocks contradict: the BIP34
+	// height in the first block's coinbase, or genesis in the files.
+	ErrStartHeight = errors.New("ingest: --start-height contradicts the blocks")
+	// ErrNotConnected is blocks of which none connects to the stored
+	// chain: unrelated blocks, or blocks below the store's first height.
+	ErrNotConnected = errors.New("ingest: the blocks are not connected to the stored chain")
 	// ErrMissingInput is an input spending an output the chain never created.
 	ErrMissingInput = errors.New("ingest: input spends an unknown output")
 )

@@ -35,3 +35,12 @@ func ScanBlock(raw []byte) (*ScannedBlock, error) {
 }
 
 const MaxSatoshi = maxSatoshi
+
+// MerkleRoot is the merkle root of a block's txids, as the ingester computes it.
+func MerkleRoot(b *wire.MsgBlock) chainhash.Hash {
+	ids := make([]chainhash.Hash, len(b.Transactions))
+	for i, tx := range b.Transactions {
+		ids[i] = tx.TxHash()
+	}
+	return merkleRoot(ids)
+}

@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/tracer-oss/tracer/store/network"
 	"math/big"
+	"time"
 
 	"github.com/btcsuite/btcd/blockchain"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
+
 	"github.com/tracer-oss/tracer/store/blockfile"
+	"github.com/tracer-oss/tracer/store/network"
 )
 
 // node is one block header found in the files.
@@ -19,36 +21,86 @@ type node struct {
 	prev     chainhash.Hash
 	bits     uint32
 	rec      blockfile.Record
-	seq      int // order of appearance, for deterministic tie-breaks
+	alts     []blockfile.Record // other records of the same block
+	seq      int                // order of appearance, for deterministic tie-breaks
 	parent   *node
 	children []*node
 	height   int32
-	work     *big.Int // cumulative, from the root of its tree
+	claim    int32 // BIP34 height in the coinbase of a root; -1: none
+	work     *big.Int
+	dropped  bool // an incomplete tail, not a block
+}
+
+// Gap is where the files' chain stops because a block is missing: the
+// blocks after it are not stored until files holding it are ingested.
+type Gap struct {
+	After      int32  `json:"after"`       // last height of the chain before the gap
+	Missing    string `json:"missing"`     // hash of the missing block (the parent of the next one)
+	NextHeight int32  `json:"next_height"` // height of the first block after the gap (its BIP34 coinbase height); -1: unknown
+	Next       string `json:"next"`        // hash of that block
+	File       string `json:"file"`        // where it is
+	Offset     int64  `json:"offset"`
+	Blocks     int    `json:"blocks"` // blocks after gaps, not stored
+}
+
+// Unconnected is blocks in the files that do not connect to the stored
+// chain (or, in an empty store, to the files' chain): unrelated blocks, or
+// blocks below the store's first height.
+type Unconnected struct {
+	Blocks int    `json:"blocks"`
+	Hash   string `json:"first"`  // the first such block
+	Height int32  `json:"height"` // its BIP34 height; -1: unknown
+	File   string `json:"file"`
+	Offset int64  `json:"offset"`
+	Reason string `json:"reason"`
 }
 
 // chainPlan is the outcome of the header pass.
 type chainPlan struct {
-	net      network.Network
-	chain    []*node // best chain in height order, from its root
-	records  int     // records in the files
-	dups     int     // records of a block seen before
-	stale    int     // blocks on losing forks
-	orphans  int     // blocks in trees whose height is unknown (after a gap)
-	gapAfter int32   // height after which the files' best chain stops while orphans exist; -1 if none
+	net         network.Network
+	chain       []*node // best chain in height order, from its root
+	records     int     // records in the files
+	dups        int     // records of a block seen before
+	stale       int     // blocks on losing forks of the chain
+	orphans     int     // blocks after a gap
+	gap         *Gap
+	unconnected *Unconnected
+	tails       []blockfile.Tail
 }
 
-// known tells the index about the stored chain: the height of a stored
-// block hash, or false.
-type known func(chainhash.Hash) (int32, bool)
+// storedChain tells the header pass about the store.
+type storedChain struct {
+	tip, first int32                              // heights; tip -1: empty
+	height     func(chainhash.Hash) (int32, bool) // a stored block's height
+}
 
-// planChain reads every header and chooses the best chain. startHeight < 0
-// means unknown; net.Name == "" means detect from the files' magic.
-func planChain(ctx context.Context, src *blockfile.Source, net network.Network, startHeight int32, stored known) (*chainPlan, error) {
-	plan := &chainPlan{gapAfter: -1}
+// planChain reads every header and chooses the best chain that continues
+// the stored one (or, in an empty store, starts at genesis or at the
+// pruned start: --start-height or the lowest BIP34 height). startHeight
+// < 0 means unknown; net.Name == "" means detect from the files' magic.
+// Blocks after a missing one are a gap, blocks that connect nowhere are
+// unconnected: neither counts as stale.
+// report, if set, is called about once a second with the bytes read.
+func planChain(ctx context.Context, src *blockfile.Source, net network.Network, startHeight int32, sc storedChain, report func(done, total int64)) (*chainPlan, error) {
+	plan := &chainPlan{}
 	nodes := map[chainhash.Hash]*node{}
 	var order []*node
+	last := map[int]blockfile.Record{} // each file's last record
+	var total, before int64            // bytes in all files, in the files before the current one
+	for _, f := range src.Files {
+		total += f.Size
+	}
+	file, tick := 0, time.Now()
 	err := src.Scan(ctx, func(rec blockfile.Record, raw []byte) error {
 		plan.records++
+		last[rec.File] = rec
+		for ; file < rec.File; file++ {
+			before += src.Files[file].Size
+		}
+		if report != nil && plan.records%256 == 0 && time.Since(tick) >= time.Second {
+			tick = time.Now()
+			report(before+rec.Offset, total)
+		}
 		if plan.net.Name == "" {
 			n, ok := network.ByMagic(rec.Magic)
 			if !ok {
@@ -64,11 +116,12 @@ func planChain(ctx context.Context, src *blockfile.Source, net network.Network, 
 			return &blockfile.Error{File: src.Files[rec.File].Path, Offset: rec.Offset, Err: fmt.Errorf("%w: header: %v", ErrBadBlock, err)}
 		}
 		hash := h.BlockHash()
-		if _, dup := nodes[hash]; dup {
+		if n, dup := nodes[hash]; dup {
 			plan.dups++
+			n.alts = append(n.alts, rec)
 			return nil
 		}
-		n := &node{hash: hash, prev: h.PrevBlock, bits: h.Bits, rec: rec, seq: len(order), height: -1}
+		n := &node{hash: hash, prev: h.PrevBlock, bits: h.Bits, rec: rec, seq: len(order), height: -1, claim: -1}
 		nodes[hash] = n
 		order = append(order, n)
 		return nil
@@ -76,59 +129,79 @@ func planChain(ctx context.Context, src *blockfile.Source, net network.Network, 
 	if err != nil {
 		return nil, err
 	}
+	if report != nil {
+		report(total, total)
+	}
+	plan.tails = src.Tails
 	if plan.net.Name == "" {
 		plan.net = net
 	}
+	if plan.records == 0 {
+		return plan, nil
+	}
+	dropTails(src, nodes, last, plan)
+
 	var roots []*node
 	for _, n := range order {
-		if p, ok := nodes[n.prev]; ok {
+		if n.dropped {
+			continue
+		}
+		if p, ok := nodes[n.prev]; ok && !p.dropped {
 			n.parent = p
 			p.children = append(p.children, n)
 		} else {
 			roots = append(roots, n)
 		}
 	}
-	// Give each root a height, or leave it unknown (-1).
-	genesis := plan.net.Params.GenesisHash
+	// Anchor roots: genesis (in an empty store) and blocks on or after a
+	// stored block.
+	genesis := *plan.net.Params.GenesisHash
+	var anchored, floating []*node
 	for _, r := range roots {
 		switch {
-		case r.hash == *genesis:
+		case r.hash == genesis && sc.tip < 0:
 			r.height = 0
-		case stored != nil:
-			if h, ok := stored(r.hash); ok {
+		case sc.height != nil:
+			if h, ok := sc.height(r.hash); ok {
 				r.height = h
-			} else if h, ok := stored(r.prev); ok {
+			} else if h, ok := sc.height(r.prev); ok {
 				r.height = h + 1
 			}
 		}
-	}
-	if startHeight >= 0 {
-		for _, r := range roots {
-			if r.height < 0 && r.prev != (chainhash.Hash{}) {
-				r.height = startHeight
-				break // one pruned start: the first root in file order
-			}
-		}
-	}
-	for _, r := range roots {
-		if r.height < 0 && r.prev != (chainhash.Hash{}) {
-			if h, ok := bip34Height(src, r.rec); ok {
-				r.height = h
-			}
-		}
-	}
-	// Heights and cumulative work down each tree.
-	var best *node
-	for _, r := range roots {
-		if r.height < 0 {
-			plan.orphans += countTree(r)
+		if r.height >= 0 {
+			anchored = append(anchored, r)
 			continue
 		}
-		r.work = blockchain.CalcWork(r.bits)
+		if r.hash == genesis {
+			r.claim = 0
+		} else if h, ok := bip34Height(src, r.rec); ok {
+			r.claim = h
+		}
+		floating = append(floating, r)
+	}
+	if sc.tip < 0 {
+		start, err := pickStart(src, plan.net, anchored, floating, startHeight)
+		if err != nil {
+			return nil, err
+		}
+		if start != nil {
+			anchored = append(anchored, start)
+			floating = without(floating, start)
+		}
+	}
+
+	// Heights and cumulative work down each anchored tree. A root's work
+	// counts the chain below it as blocks of its own difficulty, so that
+	// branches leaving the stored chain at different heights compare.
+	var best *node
+	inTrees := 0
+	for _, r := range anchored {
+		r.work = new(big.Int).Mul(blockchain.CalcWork(r.bits), big.NewInt(int64(r.height)+1))
 		stack := []*node{r}
 		for len(stack) > 0 {
 			n := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
+			inTrees++
 			if best == nil || n.work.Cmp(best.work) > 0 || (n.work.Cmp(best.work) == 0 && n.seq < best.seq) {
 				best = n
 			}
@@ -139,24 +212,162 @@ func planChain(ctx context.Context, src *blockfile.Source, net network.Network, 
 			}
 		}
 	}
-	if best == nil {
-		if len(order) == 0 {
-			return plan, nil
-		}
-		return nil, ErrNoHeight
-	}
 	for n := best; n != nil; n = n.parent {
 		plan.chain = append(plan.chain, n)
 	}
 	for i, j := 0, len(plan.chain)-1; i < j; i, j = i+1, j-1 {
 		plan.chain[i], plan.chain[j] = plan.chain[j], plan.chain[i]
 	}
-	onChain := len(plan.chain)
-	plan.stale = len(order) - onChain - plan.orphans
-	if plan.orphans > 0 {
-		plan.gapAfter = best.height
+	plan.stale = inTrees - len(plan.chain)
+
+	// What connects nowhere: after a gap, or unrelated.
+	top := sc.tip
+	if best != nil && best.height > top {
+		top = best.height
+	}
+	var gapRoot *node
+	for _, r := range floating {
+		size := countTree(r)
+		reason := ""
+		switch {
+		case r.claim >= 0 && sc.tip >= 0 && r.claim < sc.first:
+			reason = fmt.Sprintf("it is at height %d, below the store's first block %d", r.claim, sc.first)
+		case r.claim < 0 || r.claim > top+1:
+			plan.orphans += size
+			if gapRoot == nil || (r.claim >= 0 && (gapRoot.claim < 0 || r.claim < gapRoot.claim)) {
+				gapRoot = r
+			}
+			continue
+		default:
+			reason = fmt.Sprintf("its parent %s is neither in the files nor in the store", r.prev)
+			if r.claim >= 0 {
+				reason = fmt.Sprintf("it is at height %d, but its parent %s is neither in the files nor in the store", r.claim, r.prev)
+			}
+		}
+		if plan.unconnected == nil {
+			plan.unconnected = &Unconnected{Hash: r.hash.String(), Height: r.claim, File: src.Files[r.rec.File].Path, Offset: r.rec.Offset, Reason: reason}
+		}
+		plan.unconnected.Blocks += size
+	}
+	if gapRoot != nil {
+		plan.gap = &Gap{After: top, Missing: gapRoot.prev.String(), NextHeight: gapRoot.claim, Next: gapRoot.hash.String(),
+			File: src.Files[gapRoot.rec.File].Path, Offset: gapRoot.rec.Offset, Blocks: plan.orphans}
+	}
+	if best == nil && sc.tip >= 0 && plan.unconnected != nil && plan.gap == nil {
+		u := plan.unconnected
+		return nil, fmt.Errorf("%w: none of the %d blocks in the files connects to it (heights %d–%d); the first, %s in %s at byte %d: %s",
+			ErrNotConnected, u.Blocks, sc.first, sc.tip, u.Hash, u.File, u.Offset, u.Reason)
 	}
 	return plan, nil
+}
+
+// pickStart chooses the first block of an empty store: genesis when the
+// files hold it, else the root at --start-height (whose BIP34 height, where
+// the network enforces it, must agree), else the root with the lowest BIP34
+// height.
+func pickStart(src *blockfile.Source, net network.Network, anchored, floating []*node, startHeight int32) (*node, error) {
+	if len(anchored) > 0 {
+		if startHeight > 0 {
+			return nil, fmt.Errorf("%w: the files start at the genesis block, not at height %d", ErrStartHeight, startHeight)
+		}
+		return nil, nil
+	}
+	if len(floating) == 0 {
+		return nil, nil
+	}
+	if startHeight >= 0 {
+		for _, r := range floating {
+			if r.claim == startHeight {
+				r.height = startHeight
+				return r, nil
+			}
+		}
+		for _, r := range floating {
+			if r.claim < 0 || !bip34Enforced(net, startHeight) && !bip34Enforced(net, r.claim) {
+				r.height = startHeight
+				return r, nil
+			}
+		}
+		r := floating[0]
+		return nil, fmt.Errorf("%w: block %s (%s at byte %d) says in its coinbase that it is at height %d (BIP34), not %d",
+			ErrStartHeight, r.hash, src.Files[r.rec.File].Path, r.rec.Offset, r.claim, startHeight)
+	}
+	var start *node
+	for _, r := range floating {
+		if r.claim >= 0 && (start == nil || r.claim < start.claim) {
+			start = r
+		}
+	}
+	if start == nil {
+		return nil, ErrNoHeight
+	}
+	start.height = start.claim
+	return start, nil
+}
+
+// bip34Enforced reports whether consensus requires a block at height h to
+// carry h in its coinbase. Regtest, signet and testnet4 blocks always do.
+func bip34Enforced(net network.Network, h int32) bool {
+	switch net.Name {
+	case "regtest", "signet", "testnet4":
+		return h >= 1
+	}
+	return net.Params != nil && h >= net.Params.BIP0034Height
+}
+
+// dropTails checks each file's last record, where a node killed while
+// writing leaves a block cut short (the rest of its bytes still zero): one
+// that fails its checks and ends in zeros is an incomplete tail, replaced
+// by another copy of the block when the files hold one, else left out.
+func dropTails(src *blockfile.Source, nodes map[chainhash.Hash]*node, last map[int]blockfile.Record, plan *chainPlan) {
+	for file := range src.Files {
+		rec, ok := last[file]
+		if !ok {
+			continue
+		}
+		raw, err := src.ReadBlock(rec, nil)
+		if err != nil || len(raw) < 16 {
+			continue
+		}
+		var h wire.BlockHeader
+		if h.Deserialize(bytes.NewReader(raw)) != nil {
+			continue
+		}
+		n := nodes[h.BlockHash()]
+		if n == nil || n.rec != rec {
+			continue
+		}
+		if _, err := decodeRaw(raw, -1, n.hash); err == nil || !bytes.Equal(raw[len(raw)-16:], make([]byte, 16)) {
+			continue // complete, or corrupt (refused when it is read)
+		}
+		n.dropped = true
+		for _, alt := range n.alts {
+			if raw, err := src.ReadBlock(alt, nil); err == nil {
+				if _, err := decodeRaw(raw, -1, n.hash); err == nil {
+					n.rec, n.dropped = alt, false // a complete copy
+					break
+				}
+			}
+		}
+		if n.dropped {
+			off := rec.Offset
+			if src.Files[file].Format == blockfile.FormatFramed {
+				off -= 8
+			}
+			plan.tails = append(plan.tails, blockfile.Tail{File: src.Files[file].Path, Offset: off, Bytes: int64(rec.Len) + rec.Offset - off,
+				Reason: fmt.Sprintf("block %s is incomplete (its last bytes are zero)", n.hash)})
+		}
+	}
+}
+
+func without(ns []*node, x *node) []*node {
+	var out []*node
+	for _, n := range ns {
+		if n != x {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func countTree(r *node) int {
@@ -186,7 +397,12 @@ func bip34Height(src *blockfile.Source, rec blockfile.Record) (int32, bool) {
 	if len(cb.TxIn) != 1 {
 		return 0, false
 	}
-	s := cb.TxIn[0].SignatureScript
+	return coinbaseHeight(cb.TxIn[0].SignatureScript)
+}
+
+// coinbaseHeight reads the BIP34 height push at the start of a coinbase
+// script.
+func coinbaseHeight(s []byte) (int32, bool) {
 	if len(s) < 1 {
 		return 0, false
 	}

@@ -19,13 +19,14 @@ import (
 
 // Config is one ingest run.
 type Config struct {
-	Paths       []string // blocks/ directories or single block files
-	Network     string   // "" detects it from the files
-	StartHeight int32    // height of the first block of a pruned range; -1: genesis or BIP34
-	ToHeight    int32    // last height to ingest; -1: all
-	Workers     int      // decoders; 0: GOMAXPROCS
-	CacheTxs    int      // transactions kept in the input-resolution cache; 0: 1,000,000
-	CommitTxs   int      // transactions per committed batch; 0: 200,000
+	Paths       []string         // blocks/ directories or single block files
+	Format      blockfile.Format // the files' format; 0: detect
+	Network     string           // "" detects it from the files
+	StartHeight int32            // height of the first block of a pruned range; -1: genesis or BIP34
+	ToHeight    int32            // last height to ingest; -1: all
+	Workers     int              // decoders; 0: GOMAXPROCS
+	CacheTxs    int              // transactions kept in the input-resolution cache; 0: 1,000,000
+	CommitTxs   int              // transactions per committed batch; 0: 200,000
 	Logger      *slog.Logger
 	// Progress, if set, is called about once a second and at the end.
 	Progress func(Progress)
@@ -45,8 +46,24 @@ type Config struct {
 	OnReorg func(store.RollbackResult)
 }
 
+// Phase is a part of a run, for progress.
+type Phase string
+
+const (
+	// PhaseHeaders reads every block header of the files (Step and Steps
+	// count bytes).
+	PhaseHeaders Phase = "headers"
+	// PhaseBlocks decodes and writes the chain's blocks.
+	PhaseBlocks Phase = "blocks"
+	// PhaseMerge ends a bulk load: the sorted runs are merged into the
+	// store's tables (Step and Steps count writes).
+	PhaseMerge Phase = "merge"
+)
+
 // Progress is a snapshot of a run.
 type Progress struct {
+	Phase        Phase
+	Step, Steps  int64 // work done and total in PhaseHeaders and PhaseMerge
 	Height       int32 // last block written
 	TargetHeight int32 // last block to write
 	Blocks       int64
@@ -58,28 +75,33 @@ type Progress struct {
 
 // Result summarises a run.
 type Result struct {
-	Network      string        `json:"network"`
-	FromHeight   int32         `json:"from_height"` // first block written; -1 when none
-	ToHeight     int32         `json:"to_height"`   // store tip after the run
-	Blocks       int64         `json:"blocks"`
-	Txs          int64         `json:"txs"`
-	Inputs       int64         `json:"inputs"`
-	Outputs      int64         `json:"outputs"`
-	External     int64         `json:"external_inputs"` // inputs spending before the store's first block
-	Bytes        int64         `json:"bytes"`
-	Records      int           `json:"records"`        // block records in the files
-	Duplicates   int           `json:"duplicates"`     // records of a block already seen
-	Stale        int           `json:"stale"`          // blocks on losing forks, skipped
-	Orphans      int           `json:"orphans"`        // blocks after a gap, skipped
-	GapAfter     int32         `json:"gap_after"`      // the files' chain stops here though later blocks exist; -1 if not
-	AlreadyHad   int           `json:"already_stored"` // best-chain blocks the store already held
-	Interrupted  bool          `json:"interrupted"`    // stopped by a signal at a block boundary
-	Elapsed      time.Duration `json:"elapsed_ns"`
-	CacheMisses  int64         `json:"cache_misses"` // inputs resolved from the store instead of the cache
-	CacheEvicted int64         `json:"cache_evicted"`
-	BulkTo       int32         `json:"bulk_loaded_to"` // last height of the bulk load; -1: none
-	Reorgs       int           `json:"reorgs"`         // best-chain switches undone
-	Undone       int           `json:"undone_blocks"`  // blocks undone by them
+	Network    string `json:"network"`
+	FromHeight int32  `json:"from_height"` // first block written; -1 when none
+	ToHeight   int32  `json:"to_height"`   // store tip after the run
+	Blocks     int64  `json:"blocks"`
+	Txs        int64  `json:"txs"`
+	Inputs     int64  `json:"inputs"`
+	Outputs    int64  `json:"outputs"`
+	External   int64  `json:"external_inputs"` // inputs spending before the store's first block
+	Bytes      int64  `json:"bytes"`
+	Records    int    `json:"records"`       // block records in the files
+	Duplicates int    `json:"duplicates"`    // records of a block already seen
+	Stale      int    `json:"stale"`         // blocks on losing forks, skipped
+	Orphans    int    `json:"orphans"`       // blocks after a gap, not stored
+	GapAfter   int32  `json:"gap_after"`     // the files' chain stops here though later blocks exist; -1 if not
+	Gap        *Gap   `json:"gap,omitempty"` // the first gap: the missing block and where the next one is
+	// Unconnected: blocks that connect to neither the stored chain nor the
+	// files' chain, not stored.
+	Unconnected  *Unconnected     `json:"not_connected,omitempty"`
+	Tails        []blockfile.Tail `json:"incomplete_tails,omitempty"` // files ending in an incomplete block, not stored
+	AlreadyHad   int              `json:"already_stored"`             // best-chain blocks the store already held
+	Interrupted  bool             `json:"interrupted"`                // stopped by a signal at a block boundary
+	Elapsed      time.Duration    `json:"elapsed_ns"`
+	CacheMisses  int64            `json:"cache_misses"` // inputs resolved from the store instead of the cache
+	CacheEvicted int64            `json:"cache_evicted"`
+	BulkTo       int32            `json:"bulk_loaded_to"` // last height of the bulk load; -1: none
+	Reorgs       int              `json:"reorgs"`         // best-chain switches undone
+	Undone       int              `json:"undone_blocks"`  // blocks undone by them
 }
 
 // Run ingests the best chain found in cfg.Paths into st, after the store's tip.
@@ -106,26 +128,46 @@ func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 		}
 		net = n
 	}
-	src, err := blockfile.Open(cfg.Paths...)
+	src, err := blockfile.OpenWith(blockfile.Options{Format: cfg.Format, RawNet: net.Magic}, cfg.Paths...)
 	if err != nil {
 		return res, err
 	}
 	defer src.Close()
 
-	var stored known
+	sc := storedChain{tip: -1, first: -1}
 	if !state.Empty() {
-		stored = func(h chainhash.Hash) (int32, bool) {
+		sc = storedChain{tip: state.Height, first: state.StartHeight, height: func(h chainhash.Hash) (int32, bool) {
 			height, err := st.HeightOf(h)
 			return height, err == nil
+		}}
+	}
+	var headers func(done, total int64)
+	if cfg.Progress != nil {
+		headers = func(done, total int64) {
+			cfg.Progress(Progress{Phase: PhaseHeaders, Step: done, Steps: total, Height: state.Height, TargetHeight: -1, Elapsed: time.Since(start)})
 		}
 	}
-	plan, err := planChain(ctx, src, net, cfg.StartHeight, stored)
+	plan, err := planChain(ctx, src, net, cfg.StartHeight, sc, headers)
 	if err != nil {
 		return res, err
 	}
 	res.Network = plan.net.Name
-	res.Records, res.Duplicates, res.Stale, res.Orphans, res.GapAfter = plan.records, plan.dups, plan.stale, plan.orphans, plan.gapAfter
+	res.Records, res.Duplicates, res.Stale, res.Orphans = plan.records, plan.dups, plan.stale, plan.orphans
+	res.Gap, res.Unconnected, res.Tails = plan.gap, plan.unconnected, plan.tails
+	if plan.gap != nil {
+		res.GapAfter = plan.gap.After
+	}
 	res.ToHeight = state.Height
+	if len(plan.chain) == 0 && plan.gap == nil && plan.unconnected == nil {
+		msg := fmt.Sprintf("%v", cfg.Paths)
+		if len(cfg.Paths) == 1 {
+			msg = cfg.Paths[0]
+		}
+		if len(plan.tails) > 0 {
+			return res, fmt.Errorf("%w: no complete block in %s (it ends in an incomplete one: %s)", ErrNoBlocks, msg, plan.tails[0])
+		}
+		return res, fmt.Errorf("%w in %s (empty, or only zeros as Bitcoin Core preallocates)", ErrNoBlocks, msg)
+	}
 	if len(plan.chain) == 0 {
 		return res, nil
 	}
@@ -198,7 +240,22 @@ func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	if bulk && cfg.BulkMinBlocks >= 0 && len(todo) >= max(cfg.BulkMinBlocks, 1) {
+	bulk = bulk && cfg.BulkMinBlocks >= 0 && len(todo) >= max(cfg.BulkMinBlocks, 1)
+	// Probe the free space before starting: the store takes about half the
+	// blocks' bytes (measured: 0.42 on a generated modern chain), a bulk
+	// load as much again for its sorted runs.
+	var blockBytes int64
+	for _, n := range todo {
+		blockBytes += int64(n.rec.Len)
+	}
+	need := blockBytes / 2
+	if bulk {
+		need = blockBytes
+	}
+	if err := st.CheckSpace(need); err != nil {
+		return res, err
+	}
+	if bulk {
 		w.batch, err = st.NewBulkBatch()
 	} else {
 		w.batch, err = st.NewBatch()
@@ -206,6 +263,7 @@ func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	w.onMerge(cfg, todo[len(todo)-1].height, start)
 	load := func(_ context.Context, i int, buf *[]byte) (*decoded, error) { return decodeBlock(src, todo[i], buf) }
 	err = pipeline(ctx, len(todo), todo[len(todo)-1].height, load, cfg, w, start)
 	res.Elapsed = time.Since(start)
@@ -221,6 +279,17 @@ func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 		return res, nil
 	}
 	return res, err
+}
+
+// onMerge reports a bulk load's merge as PhaseMerge progress.
+func (w *writer) onMerge(cfg Config, target int32, start time.Time) {
+	if cfg.Progress == nil {
+		return
+	}
+	w.batch.OnBulkProgress(func(done, total int64) {
+		cfg.Progress(Progress{Phase: PhaseMerge, Step: done, Steps: total, Height: w.state.Height, TargetHeight: target,
+			Blocks: w.res.Blocks, Txs: w.res.Txs, Bytes: w.res.Bytes, Elapsed: time.Since(start)})
+	})
 }
 
 func (cfg Config) withDefaults() Config {
@@ -274,8 +343,10 @@ func rollback(ctx context.Context, st *store.Store, to int32, cfg Config, res *R
 	return nil
 }
 
-// decoded is one block ready for the writer (see scanBlock).
+// decoded is one block ready for the writer (see scanBlock), or the error
+// that stopped its loader.
 type decoded struct {
+	err     error
 	height  int32
 	hash    chainhash.Hash
 	header  wire.BlockHeader
@@ -284,6 +355,13 @@ type decoded struct {
 	allOuts []store.Output  // every output, in block order
 	size    uint32
 	weight  uint32
+	// Witness data (BIP141): whether any transaction has it, the
+	// coinbase's commitment and its witness reserved value.
+	witness       bool
+	hasCommitment bool
+	commitment    [32]byte
+	reserved      [32]byte
+	reservedOK    bool
 }
 
 // scannedTx is one transaction of a decoded block.
@@ -291,6 +369,8 @@ type scannedTx struct {
 	id         chainhash.Hash
 	size, base uint32 // serialized size with and without witness
 	vsize      uint32
+	segwit     bool
+	wid        chainhash.Hash // wtxid, when segwit
 	nIn, nOut  int
 	ins        []wire.OutPoint // previous outpoints, a part of decoded.prevs
 	outs       []store.Output  // a part of decoded.allOuts
@@ -341,7 +421,9 @@ func pipeline(ctx context.Context, count int, target int32, load func(ctx contex
 			for j := range jobs {
 				d, err := load(gctx, j.i, &buf)
 				if err != nil {
-					return err
+					// In order: the writer stores the blocks before it.
+					j.out <- &decoded{err: err}
+					return nil
 				}
 				j.out <- d
 			}
@@ -354,7 +436,7 @@ func pipeline(ctx context.Context, count int, target int32, load func(ctx contex
 		last := time.Now()
 		report := func(done bool) {
 			if cfg.Progress != nil {
-				cfg.Progress(Progress{Height: w.state.Height, TargetHeight: target, Blocks: w.res.Blocks, Txs: w.res.Txs, Bytes: w.res.Bytes, Elapsed: time.Since(start), Done: done})
+				cfg.Progress(Progress{Phase: PhaseBlocks, Height: w.state.Height, TargetHeight: target, Blocks: w.res.Blocks, Txs: w.res.Txs, Bytes: w.res.Bytes, Elapsed: time.Since(start), Done: done})
 			}
 		}
 		for ch := range futures {
@@ -364,6 +446,19 @@ func pipeline(ctx context.Context, count int, target int32, load func(ctx contex
 			case <-gctx.Done():
 				w.batch.Cancel()
 				return gctx.Err()
+			}
+			if d.err != nil {
+				// A block that cannot be read or fails its checks: the
+				// chain before it is kept.
+				if w.res.Blocks == 0 {
+					w.batch.Cancel()
+					return d.err
+				}
+				if err := w.commit(true); err != nil {
+					return err
+				}
+				report(true)
+				return d.err
 			}
 			if err := w.block(d); err != nil {
 				w.batch.Cancel()
@@ -427,7 +522,41 @@ func decodeRaw(raw []byte, height int32, hash chainhash.Hash) (*decoded, error) 
 	if root := merkleRoot(ids); root != d.header.MerkleRoot {
 		return nil, where(fmt.Errorf("merkle root %s does not match header %s", root, d.header.MerkleRoot))
 	}
+	if err := checkWitness(d, ids); err != nil {
+		return nil, where(err)
+	}
 	return d, nil
+}
+
+// checkWitness checks a block's witness data against the commitment in its
+// coinbase (BIP141), as a node does: the witness merkle root of the wtxids
+// (the coinbase's counted as zero), hashed with the coinbase's witness
+// reserved value. The txids merkle root does not cover witness data, so
+// this is what catches altered witnesses. ids is reused.
+func checkWitness(d *decoded, ids []chainhash.Hash) error {
+	if !d.witness {
+		return nil // nothing to commit to; a node checks no commitment then either
+	}
+	if !d.hasCommitment {
+		return errors.New("transactions carry witness data but the coinbase has no witness commitment")
+	}
+	if !d.reservedOK {
+		return errors.New("the coinbase's witness is not a single 32-byte reserved value")
+	}
+	ids[0] = chainhash.Hash{}
+	for i := 1; i < len(d.txs); i++ {
+		if d.txs[i].segwit {
+			ids[i] = d.txs[i].wid
+		}
+	}
+	var buf [64]byte
+	root := merkleRoot(ids)
+	copy(buf[:32], root[:])
+	copy(buf[32:], d.reserved[:])
+	if c := chainhash.DoubleHashH(buf[:]); c != chainhash.Hash(d.commitment) {
+		return fmt.Errorf("the witness data does not match the coinbase's witness commitment %x (it hashes to %x)", d.commitment, c[:])
+	}
+	return nil
 }
 
 // maxSatoshi is the most an output may pay (consensus: 21 million BTC); the

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -33,6 +34,10 @@ const (
 )
 
 var errShort = errors.New("unexpected end of block")
+
+// witnessMagic starts a coinbase's witness commitment after OP_RETURN and
+// a 36-byte push (BIP141).
+var witnessMagic = []byte{0xaa, 0x21, 0xa9, 0xed}
 
 // blockScanner reads a serialized block and remembers the first error.
 type blockScanner struct {
@@ -194,6 +199,12 @@ func (s *blockScanner) tx(d *decoded, i int) error {
 		if value < 0 || value > maxSatoshi {
 			return fmt.Errorf("output %d pays %d satoshi", j, value)
 		}
+		if i == 0 && len(script) >= 38 && script[0] == 0x6a && script[1] == 0x24 && bytes.Equal(script[2:6], witnessMagic) {
+			// BIP141: the last such output of the coinbase commits to
+			// the block's witness data.
+			copy(d.commitment[:], script[6:38])
+			d.hasCommitment = true
+		}
 		d.allOuts = append(d.allOuts, store.Output{Value: value, Addr: address.Classify(script)})
 	}
 	bodyEnd := s.off
@@ -203,7 +214,11 @@ func (s *blockScanner) tx(d *decoded, i int) error {
 			items := s.varInt(1)
 			hasWitness = hasWitness || items > 0
 			for k := 0; k < items && s.err == nil; k++ {
-				s.take(s.varInt(1))
+				item := s.take(s.varInt(1))
+				if i == 0 && j == 0 && items == 1 && len(item) == 32 {
+					copy(d.reserved[:], item) // the coinbase's witness reserved value
+					d.reservedOK = true
+				}
 			}
 		}
 	}
@@ -233,6 +248,13 @@ func (s *blockScanner) tx(d *decoded, i int) error {
 		sum = sha256.Sum256(s.b[start:s.off])
 	}
 	t.id = sha256.Sum256(sum[:])
+	if segwit {
+		// wtxid: the whole serialization, for the witness commitment.
+		t.segwit = true
+		d.witness = true
+		sum = sha256.Sum256(s.b[start:s.off])
+		t.wid = sha256.Sum256(sum[:])
+	}
 	size := s.off - start
 	base := size
 	if segwit {

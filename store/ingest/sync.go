@@ -165,6 +165,7 @@ func syncRange(ctx context.Context, st *store.Store, node Node, state store.Stat
 	if err != nil {
 		return err
 	}
+	w.onMerge(cfg, to, start)
 	load := func(ctx context.Context, i int, _ *[]byte) (*decoded, error) {
 		h := from + int32(i)
 		hash, err := node.BlockHash(ctx, h)

@@ -15,3 +15,6 @@ var (
 	// where a folder is).
 	ErrOutput = errors.New("export: cannot write output")
 )
+
+// ErrNoClusters is a store that was never clustered (run `tracer cluster`).
+var ErrNoClusters = errors.New("export: no clusters in the store (run tracer cluster first)")

@@ -248,3 +248,35 @@ func fixture(partial bool) *tracer.Result {
 	}
 	return r
 }
+
+// backwardFixture is a small backward trace: the address of interest was
+// paid by S (hops 0), funded by F (hops 1), funded by X, an output of a
+// labelled source; and by Y, a second source's output two hops back.
+func backwardFixture() *tracer.Result {
+	target, src1, src2 := fxAddr("target"), fxAddr("mixer 1"), fxAddr("scam 1")
+	S, F, G, X, Y := fxTxid("S"), fxTxid("F"), fxTxid("G"), fxTxid("X"), fxTxid("Y")
+	return &tracer.Result{
+		SchemaVersion: 1,
+		Params:        tracer.Params{Direction: "backward", Model: "haircut", MaxHops: 10, MinValue: 546, MaxTxs: 1000, WideOutputs: 1000, StopCategories: []string{"exchange"}},
+		Data:          tracer.DataInfo{Network: "regtest", TipHeight: 500, TipHash: "00ff"},
+		Seeds:         []tracer.SeedInfo{{Address: target, Outputs: 1, Received: 3 * btc}},
+		Nodes: []tracer.Node{
+			{Txid: S, Height: 400, Hops: 0, Tainted: 3 * btc, Seed: true},
+			{Txid: F, Height: 300, Hops: 1, Tainted: 2 * btc},
+			{Txid: G, Height: 200, Hops: 2, Tainted: btc},
+		},
+		Edges: []tracer.Edge{
+			{From: F, Vout: 0, To: S, Address: fxAddr("f out"), Value: 2 * btc, Tainted: 2 * btc},
+			{From: X, Vout: 1, To: S, Address: src1, Value: btc, Tainted: btc, End: "hit"},
+			{From: G, Vout: 0, To: F, Address: fxAddr("g out"), Value: 2 * btc, Tainted: btc},
+			{From: Y, Vout: 0, To: G, Address: src2, Value: btc, Tainted: btc, End: "hit"},
+		},
+		Hits: []tracer.Hit{
+			{Entity: "Mixer One", Category: "mixer", Via: "tag", Address: src1, Txid: X, Vout: 1, Height: 350, Hops: 1, Value: btc, Tainted: btc, Share: 1,
+				SeedAddress: target, Path: []tracer.Step{{Txid: X, Height: 350}, {Txid: S, Height: 400}}},
+			{Entity: "Scam Two", Category: "scam", Via: "tag", Address: src2, Txid: Y, Vout: 0, Height: 150, Hops: 3, Value: btc, Tainted: btc, Share: 1,
+				SeedAddress: target, Path: []tracer.Step{{Txid: Y, Height: 150}, {Txid: G, Height: 200}, {Txid: F, Height: 300}, {Txid: S, Height: 400}}},
+		},
+		Totals: tracer.Totals{Traced: 3 * btc, ToEntities: 2 * btc, PerEntity: map[string]int64{"Mixer One": btc, "Scam Two": btc}, Hits: 2},
+	}
+}

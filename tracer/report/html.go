@@ -9,7 +9,11 @@ import (
 	"strings"
 
 	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/graphview"
 )
+
+// MaxViewerNodes bounds the graph the HTML report's viewer draws.
+const MaxViewerNodes = 20_000
 
 // htmlHoldingsShown bounds the holdings table of the HTML report.
 const htmlHoldingsShown = 50
@@ -60,6 +64,21 @@ type htmlSeed struct {
 	Outputs                          int
 }
 
+// wording is what the page calls things: a backward trace looks for the
+// sources that funded an address, not for where seed funds went.
+type wording struct {
+	Hits, Hit, HitsNone, Seeds, Entity, Traced, ToEntities, Path, GraphNote string
+}
+
+var (
+	forwardWords = wording{Hits: "Hits", Hit: "Hit", HitsNone: "No hits.", Seeds: "Seeds", Entity: "Entity",
+		Traced: "Traced (leaving the seeds)", ToEntities: "To labelled entities", Path: "Path from seed",
+		GraphNote: "Money flows left to right: seeds (gold) on the left, hits (red) and holdings on the right."}
+	backwardWords = wording{Hits: "Sources", Hit: "Source", HitsNone: "No labelled sources found.", Seeds: "Address of interest", Entity: "Funded by",
+		Traced: "Received by the address of interest", ToEntities: "From labelled sources", Path: "Path to the address of interest",
+		GraphNote: "Money flows left to right: sources (red) on the left, the address of interest (gold) on the right."}
+)
+
 type htmlModel struct {
 	Text string
 	Used bool
@@ -75,7 +94,13 @@ type htmlView struct {
 	Totals       []kv
 	TotalsWarn   string
 	Entities     []htmlEntity
-	Graph        template.HTML
+	Graph        template.HTML // the static SVG, for pages read without JavaScript
+	GraphJS      template.JS   // the graph model the viewer draws
+	ViewerJS     template.JS
+	ViewerCSS    template.CSS
+	GraphCounts  string // counted from the same model the viewer draws
+	Backward     bool
+	W            wording
 	Hits         []htmlHit
 	Holdings     []htmlHolding
 	HoldingsNote string
@@ -103,6 +128,30 @@ func (rd Renderer) HTML(w io.Writer, r *tracer.Result) error {
 		Graph: template.HTML(svgString(r, rd.maxNodes())),
 	}
 	v.Title = "Taint trace report"
+	v.W = forwardWords
+	if strings.EqualFold(r.Params.Direction, "backward") {
+		v.Backward, v.W = true, backwardWords
+		v.Title = "Source of funds report"
+	}
+	gm := rd.Graph
+	if gm == nil {
+		gm = graphview.FromResult(r, graphview.Options{})
+	}
+	gm.Cap(MaxViewerNodes)
+	gjs, err := graphview.JS(gm)
+	if err != nil {
+		return fmt.Errorf("report: html: %w", err)
+	}
+	v.GraphJS, v.ViewerJS, v.ViewerCSS = gjs, graphview.Script(), graphview.Style()
+	c := gm.Counts
+	v.GraphCounts = fmt.Sprintf("The graph draws %d transactions, %d addresses, %d entities, %d edges and %d %s.",
+		c.Transactions, c.Addresses, c.Entities, c.Edges, c.Hits, strings.ToLower(v.W.Hits))
+	if r.GraphTruncated {
+		v.GraphCounts += " The walk had more edges than the graph keeps: it shows the first ones."
+	}
+	if gm.Dropped > 0 {
+		v.GraphCounts += fmt.Sprintf(" %d more nodes are left out so a browser can draw it (every hit and path is kept); graph.json and the JSON report have them all.", gm.Dropped)
+	}
 	// The seeds' distinct labels (an entity's many addresses name it once).
 	var labels []string
 	seen := map[string]bool{}
@@ -130,19 +179,27 @@ func (rd Renderer) HTML(w io.Writer, r *tracer.Result) error {
 		v.Title += ": " + strings.Join(labels, ", ")
 	}
 	if p := r.Params; !p.Started.IsZero() {
-		v.Run = fmt.Sprintf("Trace started %s, ran %s s over %d transactions.",
+		v.Run = fmt.Sprintf("Trace started %s, ran %s s and visited %d transactions.",
 			p.Started.UTC().Format(timeLayout), strconv.FormatFloat(p.ElapsedSeconds, 'f', 1, 64), p.TxsVisited)
+		if n := gm.Counts.Transactions; n != p.TxsVisited {
+			v.Run += fmt.Sprintf(" The graph draws %d transactions: ", n)
+			if v.Backward {
+				v.Run += "the visited ones and those that funded the sources' outputs."
+			} else {
+				v.Run += "the visited ones and the seeds' funding transactions, less any beyond the graph's cap."
+			}
+		}
 	}
 
 	t := r.Totals
 	v.Totals = []kv{
-		{"Traced (leaving the seeds)", BTC(t.Traced) + " BTC"},
-		{"To labelled entities", BTC(t.ToEntities) + " BTC"},
+		{v.W.Traced, BTC(t.Traced) + " BTC"},
+		{v.W.ToEntities, BTC(t.ToEntities) + " BTC"},
 		{"Unspent (holdings)", BTC(t.Unspent) + " BTC"},
 		{"Fees", BTC(t.Fees) + " BTC"},
 		{"Dust (not followed)", BTC(t.Dust) + " BTC"},
 		{"Cut by limits", BTC(t.Cut) + " BTC"},
-		{"Hits", strconv.Itoa(t.Hits)},
+		{v.W.Hits, strconv.Itoa(t.Hits)},
 	}
 	if t.BeforeRange > 0 {
 		v.Totals = append(v.Totals, kv{"Source before the store's range (value unknown)", BTC(t.BeforeRange) + " BTC"})
@@ -236,7 +293,7 @@ td.num { text-align: right; font-family: "DejaVu Sans Mono", Menlo, Consolas, mo
 code { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 12px; word-break: break-all; }
 ol.path { margin: 0; padding-left: 22px; }
 .graph { overflow: auto; border: 1px solid #d0d0d0; }
-.graph svg { max-width: 100%; height: auto; display: block; }
+{{.ViewerCSS}}
 li.used { font-weight: bold; }
 footer { margin-top: 32px; color: #777777; font-size: 12px; }
 @media print { body { margin: 0; } .graph { overflow: visible; border: none; } }
@@ -255,22 +312,26 @@ footer { margin-top: 32px; color: #777777; font-size: 12px; }
 {{end}}</tbody>
 </table>
 <table class="entities">
-<thead><tr><th>Entity</th><th>Hits</th><th>Tainted BTC</th></tr></thead>
+<thead><tr><th>{{.W.Entity}}</th><th>{{.W.Hits}}</th><th>Tainted BTC</th></tr></thead>
 <tbody>
 {{range .Entities}}<tr><td>{{.Entity}}</td><td class="num">{{.Hits}}</td><td class="num">{{.Tainted}}</td></tr>
-{{else}}<tr><td colspan="3">No hits.</td></tr>
+{{else}}<tr><td colspan="3">{{.W.HitsNone}}</td></tr>
 {{end}}</tbody>
 </table>
 </div>
 {{with .TotalsWarn}}<p class="warn">{{.}}</p>
 {{end}}
 <h2>Flow graph</h2>
-<div class="graph">
-{{.Graph}}</div>
+<p class="meta graph-counts">{{.GraphCounts}} {{.W.GraphNote}} Scroll to zoom, drag to pan, click a node for its details.</p>
+<div id="graph-viewer"></div>
+<noscript><div class="graph">
+{{.Graph}}</div></noscript>
+<script>{{.ViewerJS}}</script>
+<script>TracerGraph.mount(document.getElementById("graph-viewer"), {{.GraphJS}}, {});</script>
 
-<h2>Hits</h2>
+<h2>{{.W.Hits}}</h2>
 {{if .Hits}}<table class="hits">
-<thead><tr><th>#</th><th>Entity</th><th>Deposit address</th><th>Transaction</th><th>Height</th><th>Time (UTC)</th><th>Hops</th><th>Value BTC</th><th>Tainted BTC</th><th>Share %</th><th>Path from seed</th></tr></thead>
+<thead><tr><th>#</th><th>{{.W.Entity}}</th><th>{{if .Backward}}Source address{{else}}Deposit address{{end}}</th><th>Transaction</th><th>Height</th><th>Time (UTC)</th><th>Hops</th><th>Value BTC</th><th>Tainted BTC</th><th>Share %</th><th>{{.W.Path}}</th></tr></thead>
 <tbody>
 {{range .Hits}}<tr>
 <td class="num">{{.N}}</td>
@@ -283,11 +344,11 @@ footer { margin-top: 32px; color: #777777; font-size: 12px; }
 <td class="num">{{.Value}}</td>
 <td class="num">{{.Tainted}}</td>
 <td class="num">{{.Share}}</td>
-<td>from seed <code>{{.Seed}}</code><ol class="path">{{range .Path}}<li><code>{{.Txid}}</code> ({{.Height}})</li>{{end}}</ol></td>
+<td>{{if $.Backward}}to{{else}}from seed{{end}} <code>{{.Seed}}</code><ol class="path">{{range .Path}}<li><code>{{.Txid}}</code> ({{.Height}})</li>{{end}}</ol></td>
 </tr>
 {{end}}</tbody>
 </table>
-{{else}}<p>No hits.</p>
+{{else}}<p>{{.W.HitsNone}}</p>
 {{end}}
 <h2>Holdings</h2>
 <p>{{.HoldingsNote}}</p>
@@ -298,7 +359,7 @@ footer { margin-top: 32px; color: #777777; font-size: 12px; }
 {{end}}</tbody>
 </table>
 {{end}}
-<h2>Seeds</h2>
+<h2>{{.W.Seeds}}</h2>
 {{if .Seeds}}<table class="seeds">
 <thead><tr><th>Address</th><th>Label</th><th>Source</th><th>Outputs</th><th>Received BTC</th></tr></thead>
 <tbody>
@@ -322,7 +383,8 @@ footer { margin-top: 32px; color: #777777; font-size: 12px; }
 </div>
 
 <h2>Methodology</h2>
-<p>The trace follows tainted value from the seed outputs through spending transactions, hop by hop, until it reaches an address of a stop category (a hit), stays unspent (a holding), falls below the minimum value (dust) or meets a limit. This report used the <strong>{{.Model}}</strong> model (in bold below). Amounts are exact satoshi shown as BTC with 8 decimals.</p>
+{{if .Backward}}<p>This is a backward trace: it starts from the outputs the address of interest received and attributes their value to the inputs that funded them, hop by hop back in time, until it reaches a labelled address (a source), newly mined coins, or a limit.</p>
+{{end}}<p>{{if .Backward}}A forward trace, by contrast, follows{{else}}The trace follows{{end}} tainted value from the seed outputs through spending transactions, hop by hop, until it reaches an address of a stop category (a hit), stays unspent (a holding), falls below the minimum value (dust) or meets a limit. This report used the <strong>{{.Model}}</strong> model (in bold below). Amounts are exact satoshi shown as BTC with 8 decimals.</p>
 <ul class="models">
 {{range .Models}}<li{{if .Used}} class="used"{{end}}>{{.Text}}</li>
 {{end}}</ul>

@@ -120,15 +120,24 @@ func TestHTMLWellFormed(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			page := render(t, "html", tc.r)
 			checkBalanced(t, page)
-			doc, err := html.Parse(bytes.NewReader(page))
+			// Parsed as a browser without JavaScript does: the static SVG in <noscript>.
+			doc, err := html.ParseWithOptions(bytes.NewReader(page), html.ParseOptionEnableScripting(false))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if n := len(findAll(doc, "svg")); n != 1 {
 				t.Fatalf("%d <svg> elements, want 1", n)
 			}
-			if n := len(findAll(doc, "script")); n != 0 {
-				t.Errorf("%d <script> elements: the report must not need JavaScript", n)
+			// The viewer's code and the call that mounts it; nothing loaded from elsewhere.
+			if n := len(findAll(doc, "script")); n != 2 {
+				t.Errorf("%d <script> elements, want the viewer's 2", n)
+			}
+			for _, sc := range findAll(doc, "script") {
+				for _, a := range sc.Attr {
+					if a.Key == "src" {
+						t.Errorf("<script src=%q>: the report must be self-contained", a.Val)
+					}
+				}
 			}
 			for _, tag := range []string{"link", "img", "iframe", "object"} {
 				if n := len(findAll(doc, tag)); n != 0 {
@@ -229,12 +238,17 @@ func TestHostileStrings(t *testing.T) {
 		switch f {
 		case "html":
 			checkBalanced(t, out)
-			doc, err := html.Parse(bytes.NewReader(out))
+			doc, err := html.ParseWithOptions(bytes.NewReader(out), html.ParseOptionEnableScripting(false))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n := len(findAll(doc, "script")); n != 0 {
-				t.Errorf("html: %d <script> elements injected", n)
+			if n := len(findAll(doc, "script")); n != 2 {
+				t.Errorf("html: %d <script> elements, want the viewer's 2: markup injected", n)
+			}
+			for _, sc := range findAll(doc, "script") {
+				if sc.FirstChild != nil && strings.Contains(sc.FirstChild.Data, "<script>alert") {
+					t.Errorf("html: the hostile string reached a script unescaped")
+				}
 			}
 			parseXML(t, inlineSVG(t, out))
 		case "svg":

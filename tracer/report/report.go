@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/graphview"
 )
 
 // DefaultMaxNodes bounds the SVG picture (and so the HTML report): nodes
@@ -32,6 +33,9 @@ type Renderer struct {
 	// MaxNodes caps the nodes drawn in the SVG picture; 0 means
 	// DefaultMaxNodes.
 	MaxNodes int
+	// Graph, if set, is what the HTML report's viewer draws instead of the
+	// result's own graph (a case's, with its notes and added hops).
+	Graph *graphview.Graph
 }
 
 // Write renders r to w in the named format (see Formats).

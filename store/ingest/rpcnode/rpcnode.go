@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/rpcclient"
@@ -16,8 +18,16 @@ import (
 	"github.com/tracer-oss/tracer/store/network"
 )
 
-// ErrConfig is an unusable connection setting.
-var ErrConfig = errors.New("rpcnode: bad configuration")
+var (
+	// ErrConfig is an unusable connection setting.
+	ErrConfig = errors.New("rpcnode: bad configuration")
+	// ErrUnreachable is a node nothing answers for at its address.
+	ErrUnreachable = errors.New("rpcnode: cannot reach the node")
+)
+
+// dialTimeout bounds the first connection: btcd's client would otherwise
+// retry a refused connection for about 20 seconds before saying anything.
+const dialTimeout = 5 * time.Second
 
 // Config says how to reach the node.
 type Config struct {
@@ -64,6 +74,13 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 			return nil, fmt.Errorf("%w: certificate: %v", ErrConfig, err)
 		}
 	}
+	// Fail fast, with the address, when nothing listens there.
+	d := net.Dialer{Timeout: dialTimeout}
+	conn, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return nil, fmt.Errorf("%w at %s: %v", ErrUnreachable, cfg.URL, err)
+	}
+	conn.Close()
 	n := cfg.Conns
 	if n <= 0 {
 		n = 4
@@ -83,26 +100,26 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		c.Close()
 		return nil, err
 	}
-	net, err := network.ByName(strings.TrimSuffix(info.Chain, "net")) // btcd says "mainnet", Core "main"
+	nw, err := network.ByName(strings.TrimSuffix(info.Chain, "net")) // btcd says "mainnet", Core "main"
 	if err != nil {
-		if net, err = network.ByName(info.Chain); err != nil {
+		if nw, err = network.ByName(info.Chain); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("rpcnode: the node serves %q: %w", info.Chain, err)
 		}
 	}
 	// The genesis hash must agree (testnet4 shares testnet3's parameters here).
-	if net.Name != "testnet4" {
+	if nw.Name != "testnet4" {
 		g, err := c.BlockHash(ctx, 0)
 		if err != nil {
 			c.Close()
 			return nil, err
 		}
-		if g != *net.Params.GenesisHash {
+		if g != *nw.Params.GenesisHash {
 			c.Close()
-			return nil, fmt.Errorf("rpcnode: the node says %s but its genesis block is %s", net.Name, g)
+			return nil, fmt.Errorf("rpcnode: the node says %s but its genesis block is %s", nw.Name, g)
 		}
 	}
-	c.network = net.Name
+	c.network = nw.Name
 	return c, nil
 }
 

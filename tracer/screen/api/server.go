@@ -14,6 +14,7 @@ import (
 
 	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/audit"
 	"github.com/tracer-oss/tracer/tracer/taint"
@@ -32,8 +33,13 @@ type Config struct {
 	HandlerTimeout time.Duration
 	TraceMaxTxs    int // cap of max_txs for /v1/trace; 0: 100,000
 	TraceMaxHops   int // cap of max_hops for /v1/trace; 0: 100
-	Log            *slog.Logger
-	Now            func() time.Time // for tests of the rate limit
+	// Cases, if set, serves the case workspace: /v1/cases and the /case page.
+	Cases *cases.Service
+	// CasesReadOnly: the store is open read-only, so cases can be read but
+	// not created or changed.
+	CasesReadOnly bool
+	Log           *slog.Logger
+	Now           func() time.Time // for tests of the rate limit
 	// Audit, if set, records every screened input (with the API key's name,
 	// or the client IP without keys) before the answer is sent; a screen
 	// that cannot be recorded answers 500.
@@ -98,6 +104,7 @@ func New(cfg Config) (*Server, error) {
 	s.handle("GET /v1/trace", true, s.trace)
 	s.handle("GET /api/v1/address/{addr}", true, s.chainalysis)
 	s.handle("GET /{$}", true, s.page)
+	s.caseRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rw := &statusWriter{ResponseWriter: w, code: 200}
@@ -160,7 +167,7 @@ func (s *Server) handle(pattern string, auth bool, h http.HandlerFunc) {
 		client := clientIP(r)
 		if auth && s.keys != nil {
 			given := r.Header.Get("X-API-Key")
-			if given == "" && pattern == "GET /{$}" {
+			if given == "" && (pattern == "GET /{$}" || pattern == "GET /case") {
 				given = r.URL.Query().Get("key")
 			}
 			name := s.keys.match(given)
@@ -218,6 +225,14 @@ func (s *Server) screenOne(r *http.Request, input string) (*screen.Result, error
 		return nil, err
 	}
 	return res[0], errs[0]
+}
+
+// clientOf is the client's name for the case log ("key:NAME" or "ip:ADDR").
+func clientOf(r *http.Request) string {
+	if c, ok := r.Context().Value(clientKey{}).(string); ok && c != "" {
+		return c
+	}
+	return "unknown"
 }
 
 func clientIP(r *http.Request) string {

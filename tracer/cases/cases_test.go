@@ -1,0 +1,269 @@
+package cases_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tracer-oss/tracer/sanctions/ofac"
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/tracer/cases"
+	"github.com/tracer-oss/tracer/tracer/graphview"
+	"github.com/tracer-oss/tracer/tracer/internal/scamstore"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	scamstore.Remove()
+	os.Exit(code)
+}
+
+// writable returns a writable store holding the scam-centre chain.
+func writable(t *testing.T) (*store.Store, scamstore.Fixture) {
+	t.Helper()
+	f := scamstore.Get(t)
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := scamstore.Load(context.Background(), st, f.Chain); err != nil {
+		t.Fatal(err)
+	}
+	return st, f
+}
+
+func TestCaseLifecycle(t *testing.T) {
+	ctx := context.Background()
+	st, f := writable(t)
+	svc := cases.ForStore(st, st, scamstore.Params)
+	seeds := f.Truth.Entities[0].Addresses
+	c, err := svc.Create(ctx, "alice", "scam centre", seeds, cases.Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ID != 1 || c.Hits == 0 || c.Params.Model != "haircut" || c.Versions.ListSHA256 == "" || len(c.Versions.TagPacks) != 1 {
+		t.Fatalf("created %+v", c)
+	}
+	g, err := svc.Graph(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Counts.Hits != c.Hits || g.Counts.Transactions == 0 {
+		t.Fatalf("graph counts %+v, case has %d hits", g.Counts, c.Hits)
+	}
+	var hit *graphview.Node
+	for i := range g.Nodes {
+		if g.Nodes[i].Hit && g.Nodes[i].Kind == graphview.KindAddress {
+			hit = &g.Nodes[i]
+			break
+		}
+	}
+	if hit == nil {
+		t.Fatal("no hit address in the graph")
+	}
+	if hit.Time == "" {
+		t.Errorf("hit node without a time: %+v", hit)
+	}
+
+	// A note, by node id or by key.
+	if _, err := svc.SetNote(c.ID, "bob", graphview.AddrID(hit.Address), "deposit: ask the exchange"); err != nil {
+		t.Fatal(err)
+	}
+	// An expansion forward from the deposit address adds the exchange's
+	// transactions spending it.
+	before := len(g.Nodes)
+	g2, err := svc.Expand(ctx, c.ID, "bob", hit.Address, "forward")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g2.Nodes) <= before {
+		t.Errorf("expanding %s forward: %d nodes, was %d", hit.Address, len(g2.Nodes), before)
+	}
+	if n := g2.Node(graphview.AddrID(hit.Address)); n == nil || n.Note != "deposit: ask the exchange" {
+		t.Errorf("note lost: %+v", n)
+	}
+
+	// Re-run with other parameters: notes and expansions stay.
+	c2, err := svc.Rerun(ctx, c.ID, "carol", cases.Params{Model: "poison", MaxHops: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.Runs != 2 || c2.Params.Model != "poison" || c2.Notes[hit.Address].Text == "" || len(c2.Expansions) != 1 {
+		t.Errorf("after re-run: %+v", c2)
+	}
+	log, err := svc.Log(c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range log {
+		got = append(got, e.Who+" "+e.Action)
+		if e.Time.IsZero() {
+			t.Errorf("log entry without a time: %+v", e)
+		}
+	}
+	if want := []string{"alice create", "bob note", "bob expand", "carol rerun"}; !slices.Equal(got, want) {
+		t.Errorf("log %q, want %q", got, want)
+	}
+	list, err := svc.List()
+	if err != nil || len(list) != 1 || list[0].ID != c.ID {
+		t.Errorf("list: %v %+v", err, list)
+	}
+}
+
+func TestCaseBadInput(t *testing.T) {
+	ctx := context.Background()
+	st, f := writable(t)
+	svc := cases.ForStore(st, st, scamstore.Params)
+	if _, err := svc.Get(7); !errors.Is(err, cases.ErrNotFound) {
+		t.Errorf("Get(7): %v", err)
+	}
+	for _, tc := range []struct {
+		name  string
+		seeds []string
+		p     cases.Params
+	}{
+		{"no seeds", nil, cases.Params{}},
+		{"bad seed", []string{"not-an-address"}, cases.Params{}},
+		{"bad direction", f.Truth.Entities[0].Addresses, cases.Params{Direction: "sideways"}},
+		{"bad model", f.Truth.Entities[0].Addresses, cases.Params{Model: "magic"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := svc.Create(ctx, "x", "", tc.seeds, tc.p); !errors.Is(err, cases.ErrBadInput) {
+				t.Errorf("Create: %v, want ErrBadInput", err)
+			}
+		})
+	}
+	c, err := svc.Create(ctx, "x", "", f.Truth.Entities[0].Addresses, cases.Params{MaxHops: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Expand(ctx, c.ID, "x", strings.Repeat("ab", 32), "forward"); !errors.Is(err, cases.ErrNotFound) {
+		t.Errorf("expand an unknown txid: %v", err)
+	}
+	if _, err := svc.Expand(ctx, c.ID, "x", "nonsense", "forward"); !errors.Is(err, cases.ErrBadInput) {
+		t.Errorf("expand nonsense: %v", err)
+	}
+	if _, err := svc.Expand(ctx, c.ID, "x", f.Truth.Entities[0].Addresses[0], "up"); !errors.Is(err, cases.ErrBadInput) {
+		t.Errorf("expand up: %v", err)
+	}
+	if _, err := svc.SetNote(c.ID, "x", "bc1-typo", "note"); !errors.Is(err, cases.ErrBadInput) {
+		t.Errorf("note on nonsense: %v", err)
+	}
+	if _, err := svc.SetNote(99, "x", f.Truth.Entities[0].Addresses[0], "note"); !errors.Is(err, cases.ErrNotFound) {
+		t.Errorf("note on case 99: %v", err)
+	}
+	if l, _ := svc.Log(c.ID); len(l) != 1 {
+		t.Errorf("failed changes were logged: %+v", l)
+	}
+}
+
+// TestBundleRoundTrip exports a bundle, verifies it on the same store
+// (matches), after a tampered file (detected by its hash), and after the
+// sanctions list changed (says what differs).
+func TestBundleRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	st, f := writable(t)
+	svc := cases.ForStore(st, st, scamstore.Params)
+	c, err := svc.Create(ctx, "alice", "", f.Truth.Entities[0].Addresses, cases.Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SetNote(c.ID, "alice", f.Truth.Entities[0].Addresses[0], "the seed"); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := svc.Bundle(ctx, c.ID, &b); err != nil {
+		t.Fatal(err)
+	}
+	files := unzip(t, b.Bytes())
+	for _, name := range []string{"report.html", "hits.csv", "graph.json", "result.json", "notes.json", "params.json", "data-versions.json", "command.txt", "log.json", "MANIFEST.sha256"} {
+		if len(files[name]) == 0 {
+			t.Errorf("bundle lacks %s", name)
+		}
+	}
+	if !strings.Contains(string(files["notes.json"]), "the seed") || !strings.Contains(string(files["command.txt"]), "tracer --db STORE trace --direction forward") {
+		t.Errorf("notes or command wrong:\n%s\n%s", files["notes.json"], files["command.txt"])
+	}
+	if n := strings.Count(string(files["MANIFEST.sha256"]), "\n"); n != len(files)-1 {
+		t.Errorf("manifest lists %d files, bundle has %d besides it", n, len(files)-1)
+	}
+
+	verify := func(data []byte) *cases.Verification {
+		t.Helper()
+		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := svc.Verify(ctx, zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if v := verify(b.Bytes()); !v.OK() {
+		t.Fatalf("fresh bundle does not verify: %+v", v)
+	}
+
+	// A tampered file: one satoshi changed in hits.csv.
+	files["hits.csv"] = []byte(strings.Replace(string(files["hits.csv"]), "0", "1", 1))
+	if v := verify(rezip(t, files)); v.Intact || !slices.Equal(v.Tampered, []string{"hits.csv"}) || !v.Matches {
+		t.Errorf("tampered hits.csv: %+v", v)
+	}
+
+	// The sanctions list reloaded (a new version in force).
+	list, err := ofac.ParseFiles(ctx, filepath.Join(f.Chain, "sanctions", "sdn_advanced.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SaveSanctionsList(ctx, list); err != nil {
+		t.Fatal(err)
+	}
+	v := verify(b.Bytes())
+	if v.Matches || !v.Intact || len(v.Differences) == 0 || !strings.Contains(v.Differences[0], "sanctions list: bundle") || !strings.Contains(v.Differences[0], "version 2") {
+		t.Errorf("after a list change: %+v", v)
+	}
+}
+
+func unzip(t *testing.T, data []byte) map[string][]byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[f.Name], _ = io.ReadAll(rc)
+		rc.Close()
+	}
+	return out
+}
+
+func rezip(t *testing.T, files map[string][]byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for name, data := range files {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}

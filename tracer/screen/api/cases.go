@@ -1,0 +1,306 @@
+package api
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/cases"
+	"github.com/tracer-oss/tracer/tracer/graphview"
+)
+
+//go:embed case.html
+var caseHTML string
+
+var caseTmpl = template.Must(template.New("case").Parse(caseHTML))
+
+func (s *Server) caseRoutes() {
+	s.handle("POST /v1/cases", true, s.casesOnly(s.createCase))
+	s.handle("GET /v1/cases", true, s.casesOnly(s.listCases))
+	s.handle("GET /v1/cases/{id}", true, s.casesOnly(s.getCase))
+	s.handle("GET /v1/cases/{id}/graph", true, s.casesOnly(s.caseGraph))
+	s.handle("GET /v1/cases/{id}/log", true, s.casesOnly(s.caseLog))
+	s.handle("PUT /v1/cases/{id}/notes/{node}", true, s.casesOnly(s.putNote))
+	s.handle("PUT /v1/cases/{id}/hidden/{node}", true, s.casesOnly(s.putHidden))
+	s.handle("POST /v1/cases/{id}/rerun", true, s.casesOnly(s.rerunCase))
+	s.handle("GET /v1/cases/{id}/bundle", true, s.casesOnly(s.caseBundle))
+	s.handle("GET /case", true, s.casesOnly(s.casePage))
+}
+
+func (s *Server) casesOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Cases == nil {
+			writeError(w, http.StatusNotImplemented, "cases are not configured")
+			return
+		}
+		writes := r.Method != http.MethodGet || r.URL.Query().Get("expand") != ""
+		if writes && s.cfg.CasesReadOnly {
+			writeError(w, http.StatusServiceUnavailable, "the store is open read-only (another process writes it): cases cannot be changed")
+			return
+		}
+		h(w, r)
+	}
+}
+
+// CaseRequest is the body of POST /v1/cases and POST /v1/cases/{id}/rerun.
+type CaseRequest struct {
+	Seeds []string `json:"seeds"`
+	Title string   `json:"title,omitempty"`
+	cases.Params
+}
+
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, want string) bool {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", mb.Limit))
+			return false
+		}
+		writeError(w, http.StatusBadRequest, "bad JSON body: want "+want+": "+err.Error())
+		return false
+	}
+	return true
+}
+
+// caseFail maps a cases or trace error to a status code.
+func (s *Server) caseFail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, cases.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, cases.ErrBadInput), errors.Is(err, tracer.ErrBadParams):
+		writeError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, tracer.ErrNoSeeds):
+		writeError(w, http.StatusNotFound, "no seed received anything in the store's blocks")
+	case errors.Is(err, store.ErrReadOnly):
+		writeError(w, http.StatusServiceUnavailable, "the store is open read-only: cases cannot be changed")
+	default:
+		s.fail(w, r, err)
+	}
+}
+
+func (s *Server) capParams(p *cases.Params) {
+	if p.MaxTxs == 0 || p.MaxTxs > s.cfg.TraceMaxTxs {
+		p.MaxTxs = s.cfg.TraceMaxTxs
+	}
+	if p.MaxHops > s.cfg.TraceMaxHops {
+		p.MaxHops = s.cfg.TraceMaxHops
+	}
+}
+
+func (s *Server) createCase(w http.ResponseWriter, r *http.Request) {
+	var req CaseRequest
+	if !s.decode(w, r, &req, `{"seeds": ["ADDR", ...], "direction": "forward", "model": "haircut", ...}`) {
+		return
+	}
+	if len(req.Seeds) == 0 || len(req.Seeds) > 100 {
+		writeError(w, http.StatusBadRequest, "give 1 to 100 seed addresses in \"seeds\"")
+		return
+	}
+	s.capParams(&req.Params)
+	c, err := s.cfg.Cases.Create(r.Context(), clientOf(r), req.Title, req.Seeds, req.Params)
+	if err != nil {
+		s.caseFail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/cases/"+strconv.FormatUint(c.ID, 10))
+	writeJSON(w, http.StatusCreated, c)
+}
+
+func (s *Server) listCases(w http.ResponseWriter, r *http.Request) {
+	cs, err := s.cfg.Cases.List()
+	if err != nil {
+		s.caseFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"cases": cs})
+}
+
+func caseID(w http.ResponseWriter, r *http.Request) (uint64, bool) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil || id == 0 {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("bad case id %q: want a positive number", r.PathValue("id")))
+		return 0, false
+	}
+	return id, true
+}
+
+func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
+	id, ok := caseID(w, r)
+	if !ok {
+		return
+	}
+	c, err := s.cfg.Cases.Get(id)
+	if err != nil {
+		s.caseFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) caseLog(w http.ResponseWriter, r *http.Request) {
+	id, ok := caseID(w, r)
+	if !ok {
+		return
+	}
+	l, err := s.cfg.Cases.Log(id)
+	if err != nil {
+		s.caseFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"log": l})
+}
+
+func (s *Server) caseGraph(w http.ResponseWriter, r *http.Request) {
+	id, ok := caseID(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	var (
+		g   *graphview.Graph
+		err error
+	)
+	if node := q.Get("expand"); node != "" {
+		g, err = s.cfg.Cases.Expand(r.Context(), id, clientOf(r), node, q.Get("direction"))
+	} else {
+		g, err = s.cfg.Cases.Graph(r.Context(), id)
+	}
+	if err != nil {
+		s.caseFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, g)
+}
+
+// NoteRequest is the body of PUT /v1/cases/{id}/notes/{node}.
+type NoteRequest struct {
+	Text string `json:"text"`
+}
+
+func (s *Server) putNote(w http.ResponseWriter, r *http.Request) {
+	id, ok := caseID(w, r)
+	if !ok {
+		return
+	}
+	var req NoteRequest
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			writeError(w, http.StatusRequestEntityTooLarge, "note too large")
+			return
+		}
+		req.Text = string(b)
+	} else if !s.decode(w, r, &req, `{"text": "..."}`) {
+		return
+	}
+	c, err := s.cfg.Cases.SetNote(id, clientOf(r), r.PathValue("node"), req.Text)
+	if err != nil {
+		s.caseFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+// HiddenRequest is the body of PUT /v1/cases/{id}/hidden/{node}.
+type HiddenRequest struct {
+	Hidden bool `json:"hidden"`
+}
+
+func (s *Server) putHidden(w http.ResponseWriter, r *http.Request) {
+	id, ok := caseID(w, r)
+	if !ok {
+		return
+	}
+	var req HiddenRequest
+	if !s.decode(w, r, &req, `{"hidden": true}`) {
+		return
+	}
+	c, err := s.cfg.Cases.SetHidden(r.Context(), id, clientOf(r), r.PathValue("node"), req.Hidden)
+	if err != nil {
+		s.caseFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) rerunCase(w http.ResponseWriter, r *http.Request) {
+	id, ok := caseID(w, r)
+	if !ok {
+		return
+	}
+	var req CaseRequest
+	if !s.decode(w, r, &req, `{"direction": "forward", "model": "haircut", "max_hops": 20, ...}`) {
+		return
+	}
+	s.capParams(&req.Params)
+	c, err := s.cfg.Cases.Rerun(r.Context(), id, clientOf(r), req.Params)
+	if err != nil {
+		s.caseFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) caseBundle(w http.ResponseWriter, r *http.Request) {
+	id, ok := caseID(w, r)
+	if !ok {
+		return
+	}
+	var b bytes.Buffer
+	if err := s.cfg.Cases.Bundle(r.Context(), id, &b); err != nil {
+		s.caseFail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="case-%d.zip"`, id))
+	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
+	w.Write(b.Bytes())
+}
+
+type casePageData struct {
+	ID        uint64
+	Key       string
+	ViewerJS  template.JS
+	ViewerCSS template.CSS
+	Case      *cases.Case
+	Error     string
+}
+
+// casePage serves /case?id=ID: the viewer, which loads the case's graph
+// from /v1/cases/ID/graph. Without an id it lists the cases.
+func (s *Server) casePage(w http.ResponseWriter, r *http.Request) {
+	d := casePageData{Key: r.URL.Query().Get("key"), ViewerJS: graphview.Script(), ViewerCSS: graphview.Style()}
+	code := http.StatusOK
+	if v := r.URL.Query().Get("id"); v != "" {
+		id, err := strconv.ParseUint(v, 10, 64)
+		if err == nil {
+			d.ID = id
+			d.Case, err = s.cfg.Cases.Get(id)
+		}
+		if err != nil {
+			code, d.Error = http.StatusNotFound, fmt.Sprintf("no case %q", v)
+			d.ID = 0
+		}
+	}
+	var b bytes.Buffer
+	if err := caseTmpl.Execute(&b, d); err != nil {
+		writeError(w, http.StatusInternalServerError, "rendering the page failed")
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	w.Write(b.Bytes())
+}
