@@ -32,7 +32,7 @@ func tidyHelp(cmds []*cli.Command, flags []cli.Flag) {
 			usage.SetString(strings.TrimSpace(u[:m[0]]))
 			continue
 		}
-		if b, ok := f.(*cli.BoolFlag); ok && b.DefaultText == "" && !b.Value {
+		if b, ok := f.(*cli.BoolFlag); ok && (b.DefaultText == "" || b.DefaultText == "false") && !b.Value {
 			b.DisableDefaultText = true
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/export"
@@ -136,6 +137,11 @@ func runTrace(c *cli.Context) error {
 	sp, err := specOf(c)
 	if err != nil {
 		return err
+	}
+	for _, a := range c.Args().Slice() {
+		if strings.TrimSpace(a) == "" { // as every command that takes an address says it
+			return badInput(fmt.Errorf("%w: empty address", address.ErrInvalid))
+		}
 	}
 	if sp.Seeds.Empty() {
 		return usageErrorf("no seeds: give addresses, --seeds FILE, or --entity/--program/--profile with a loaded sanctions list")
