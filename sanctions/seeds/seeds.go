@@ -129,6 +129,9 @@ func (p *parser) add(r raw, line, index int) error {
 	if addr == "" {
 		return fail(ErrMissingField)
 	}
+	if len(addr) > sanctions.MaxAddressLen {
+		return fail(fmt.Errorf("%w %s: %d characters long; an address has at most %d", ErrBadAddress, sanctions.Clip(addr), len(addr), sanctions.MaxAddressLen))
+	}
 	if _, err := address.Parse(addr, p.net); err != nil {
 		return fail(fmt.Errorf("%w %s", ErrBadAddress, address.Problem(err)))
 	}

@@ -360,8 +360,9 @@ func validBTC(addr string, net *chaincfg.Params) error {
 	if net == nil {
 		net = &chaincfg.MainNetParams
 	}
-	// One wording for every command and file: "mainnet address; this
-	// store is regtest".
+	if len(addr) > sanctions.MaxAddressLen {
+		return fmt.Errorf("%w %s: %d characters long; an address has at most %d", ErrBadAddress, sanctions.Clip(addr), len(addr), sanctions.MaxAddressLen)
+	}
 	if _, err := address.Parse(addr, net); err != nil {
 		return fmt.Errorf("%w %s", ErrBadAddress, address.Problem(err))
 	}
