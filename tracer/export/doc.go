@@ -19,7 +19,7 @@
 //	address      string   the output's address
 //	value_sat    int64    the output's value
 //	tainted_sat  int64    tainted value on it under the model
-//	end          string?  why the branch ends: hit | holding | dust | limit | window | wide
+//	end          string?  why the branch ends: hit | holding | dust | limit | window | wide | before_range
 //
 // hits — one row per hit (tracer.Hit): job, direction, model, entity,
 // category, tag_source, via, address, txid, vout (int32), height (int32),
