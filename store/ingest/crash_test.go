@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand"
 	"os"
@@ -211,7 +212,9 @@ func TestCrashSafetyBulk(t *testing.T) {
 				t.Fatalf("child: %v", err)
 			}
 		case <-time.After(time.Duration(50+r.Intn(500)) * time.Millisecond):
-			cmd.Process.Kill()
+			if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+				t.Fatal(err)
+			}
 			<-done
 			kills++
 		}
