@@ -73,7 +73,7 @@ func WriteDir(dir string, fill func() error) error {
 	}
 	err := fill()
 	if err != nil && created {
-		os.RemoveAll(dir)
+		err = errors.Join(err, os.RemoveAll(dir))
 	}
 	return err
 }
