@@ -3,6 +3,7 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os/user"
@@ -74,16 +75,16 @@ differs.`,
 }
 
 // caseService opens the store (writable for changes) and its cases.
-func caseService(c *cli.Context, readOnly bool) (*store.Store, *cases.Service, func(), error) {
+func caseService(c *cli.Context, readOnly bool) (*store.Store, *cases.Service, closeFunc, error) {
 	st, params, err := openChainFor(c, readOnly)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	var graph tracer.Graph = st
-	closeAll := func() { st.Close() }
+	closeAll := closeFunc(st.Close)
 	if x, err := flow.Open(c.Context, st, flow.Options{NoUpdate: true}); err == nil {
 		graph = forwardGraph(st, x)
-		closeAll = func() { x.Close(); st.Close() }
+		closeAll = func() error { return errors.Join(x.Close(), st.Close()) }
 	}
 	return st, cases.ForStore(st, graph, params), closeAll, nil
 }
@@ -110,7 +111,7 @@ func caseArgID(c *cli.Context) (uint64, error) {
 	return id, nil
 }
 
-func runCaseNew(c *cli.Context) error {
+func runCaseNew(c *cli.Context) (err error) {
 	if c.NArg() == 0 {
 		return usageErrorf("give the seed addresses")
 	}
@@ -118,7 +119,7 @@ func runCaseNew(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer closing(done, &err)
 	p := cases.Params{Direction: c.String("direction"), Model: c.String("model"), MaxHops: c.Int("max-hops"), MinValue: c.Int64("min-value"),
 		MaxTxs: c.Int("max-txs"), SinceHeight: int32(c.Int("since")), UntilHeight: int32(c.Int("until")), Stop: c.StringSlice("stop")}
 	cs, err := svc.Create(c.Context, whoAmI(), c.String("title"), c.Args().Slice(), p)
@@ -132,12 +133,12 @@ func runCaseNew(c *cli.Context) error {
 	return nil
 }
 
-func runCaseList(c *cli.Context) error {
+func runCaseList(c *cli.Context) (err error) {
 	_, svc, done, err := caseService(c, true)
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer closing(done, &err)
 	cs, err := svc.List()
 	if err != nil {
 		return err
@@ -165,7 +166,7 @@ func seedList(s []string) string {
 	return fmt.Sprintf("%s,... (%d)", s[0], len(s))
 }
 
-func runCaseShow(c *cli.Context) error {
+func runCaseShow(c *cli.Context) (err error) {
 	id, err := caseArgID(c)
 	if err != nil {
 		return err
@@ -174,7 +175,7 @@ func runCaseShow(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer closing(done, &err)
 	cs, err := svc.Get(id)
 	if err != nil {
 		return caseErr(err)
@@ -206,7 +207,7 @@ func runCaseShow(c *cli.Context) error {
 	return nil
 }
 
-func runCaseExport(c *cli.Context) error {
+func runCaseExport(c *cli.Context) (err error) {
 	id, err := caseArgID(c)
 	if err != nil {
 		return err
@@ -222,7 +223,7 @@ func runCaseExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer closing(done, &err)
 	var b bytes.Buffer
 	if err := svc.Bundle(c.Context, id, &b); err != nil {
 		return caseErr(err)
@@ -234,7 +235,7 @@ func runCaseExport(c *cli.Context) error {
 	return nil
 }
 
-func runCaseVerify(c *cli.Context) error {
+func runCaseVerify(c *cli.Context) (err error) {
 	if c.NArg() != 1 {
 		return usageErrorf("want one bundle file")
 	}
@@ -243,12 +244,12 @@ func runCaseVerify(c *cli.Context) error {
 	if err != nil {
 		return usageErrorf("open bundle %s: %v", name, err)
 	}
-	defer zr.Close()
+	defer zr.Close() //nolint:errcheck // opened read-only: Close cannot lose data
 	_, svc, done, err := caseService(c, true)
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer closing(done, &err)
 	v, err := svc.Verify(c.Context, &zr.Reader)
 	if err != nil {
 		return caseErr(fmt.Errorf("verify %s: %w", name, err))

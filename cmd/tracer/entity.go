@@ -75,7 +75,7 @@ type counterpartyView struct {
 	Value   int64    `json:"value_sat"`
 }
 
-func runEntity(c *cli.Context) error {
+func runEntity(c *cli.Context) (err error) {
 	arg, err := oneArg(c, "address or entity id")
 	if err != nil {
 		return err
@@ -87,7 +87,7 @@ func runEntity(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	if _, ok, err := st.ClusterState(); err != nil {
 		return err
 	} else if !ok {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/tracer-oss/tracer/store/address"
-	"github.com/tracer-oss/tracer/store/network"
 	"io"
 	"io/fs"
 	"net/http"
@@ -19,6 +17,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/store/network"
 
 	"github.com/urfave/cli/v2"
 
@@ -183,7 +184,7 @@ func date(t time.Time) string {
 
 var forceListFlag = &cli.BoolFlag{Name: "force", Usage: "store a list even if it is empty or shrinks by more than 20%"}
 
-func runSanctionsUse(c *cli.Context) error {
+func runSanctionsUse(c *cli.Context) (err error) {
 	arg, err := oneArg(c, "version")
 	if err != nil {
 		return err
@@ -196,7 +197,7 @@ func runSanctionsUse(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	if err := st.UseSanctionsVersion(uint32(n)); err != nil {
 		return err
 	}
@@ -275,13 +276,13 @@ func listParseError(ctx context.Context, err error) error {
 var invalidXBT = regexp.MustCompile(`invalid XBT address "([^"]+)"`)
 
 // storeList prints l's warnings, stores it as a new version and reports it.
-func storeList(c *cli.Context, l *sanctions.List) error {
+func storeList(c *cli.Context, l *sanctions.List) (err error) {
 	// OFAC's lists are mainnet lists, and the parser flags anything else. A
 	// list written for a test network's store (tracer gen writes one) holds
 	// that network's addresses: those are not worth a warning there.
 	if ro, err := store.Open(c.String("db"), store.Options{ReadOnly: true}); err == nil {
 		netName := ro.State().Network
-		ro.Close()
+		ro.Close() //nolint:errcheck // opened read-only to read the network: Close cannot lose data
 		if n, err := network.ByName(netName); err == nil && netName != "mainnet" {
 			kept := l.Warnings[:0]
 			for _, w := range l.Warnings {
@@ -309,7 +310,7 @@ func storeList(c *cli.Context, l *sanctions.List) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	cur, err := st.SanctionsList(0)
 	if errors.Is(err, store.ErrNotFound) {
 		cur, err = nil, nil
@@ -382,7 +383,11 @@ func runSanctionsUpdate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	defer func() {
+		if err := os.RemoveAll(tmp); err != nil {
+			fmt.Fprintf(c.App.ErrWriter, "warning: could not remove the download folder %s: %v\n", tmp, err)
+		}
+	}()
 	var errs []error
 	for _, u := range urls {
 		file, err := download(c.Context, u, tmp, limit, c.Duration("timeout"))
@@ -431,7 +436,7 @@ func download(ctx context.Context, u, dir string, limit int64, timeout time.Dura
 	if err != nil {
 		return "", fmt.Errorf("download %s: %w", u, err)
 	}
-	defer resp.Body.Close()
+	defer resp.Body.Close() //nolint:errcheck // a response body, only read
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("download %s: %s", u, resp.Status)
 	}
@@ -469,12 +474,12 @@ type diffView struct {
 	Removed []entryView       `json:"removed"`
 }
 
-func runSanctionsDiff(c *cli.Context) error {
+func runSanctionsDiff(c *cli.Context) (err error) {
 	st, err := openStore(c, true)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	var oldV, newV uint32
 	switch c.NArg() {
 	case 2:
@@ -564,7 +569,7 @@ func parseDay(c *cli.Context, flag string) (time.Time, error) {
 	return t, nil
 }
 
-func runSanctionsList(c *cli.Context) error {
+func runSanctionsList(c *cli.Context) (err error) {
 	if c.NArg() != 0 {
 		return usageErrorf("sanctions list takes no arguments (use --entity, --program, --asset, --since, --until)")
 	}
@@ -582,7 +587,7 @@ func runSanctionsList(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	l, err := st.SanctionsList(uint32(c.Uint("version")))
 	if err != nil {
 		return err
@@ -614,7 +619,7 @@ type checkView struct {
 	ListDate    string      `json:"list_date,omitempty"`
 }
 
-func runSanctionsCheck(c *cli.Context) error {
+func runSanctionsCheck(c *cli.Context) (err error) {
 	if c.NArg() == 0 {
 		return usageErrorf("sanctions check takes one or more addresses")
 	}
@@ -622,7 +627,7 @@ func runSanctionsCheck(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	h, err := st.SanctionsVersion(0)
 	if err != nil {
 		return err
@@ -668,12 +673,12 @@ func runSanctionsCheck(c *cli.Context) error {
 	return nil
 }
 
-func runSanctionsVersions(c *cli.Context) error {
+func runSanctionsVersions(c *cli.Context) (err error) {
 	st, err := openStore(c, true)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	vs, err := st.SanctionsVersions()
 	if err != nil {
 		return err
