@@ -72,6 +72,9 @@ func (s *Service) Bundle(ctx context.Context, id uint64, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := s.annotate(g); err != nil {
+		return err
+	}
 	log, err := s.st.CaseLog(id)
 	if err != nil {
 		return err

@@ -122,6 +122,12 @@ type Service struct {
 	MaxExpand int
 	// Versions, if set, names the store's data versions for bundles.
 	Versions func() (DataVersions, error)
+	// MaxNodes caps the graph View gives a browser (graphview.Cap); 0:
+	// graphview.MaxNodes.
+	MaxNodes int
+	// Exposure, if set, gives the exposure of addresses for the details
+	// panel (StoreExposure); View calls it once per graph.
+	Exposure func(addrs []string) (map[string]string, error)
 }
 
 // New returns a Service. chain and txNum serve expansions and block times;
@@ -424,8 +430,52 @@ func (s *Service) Graph(ctx context.Context, id uint64) (*graphview.Graph, error
 	return g, nil
 }
 
+// View is case id's graph as a browser is given it: Graph capped at
+// MaxNodes (keeping every hit, seed, path, note, hidden node, expansion
+// and the nodes expansions started from), its address nodes annotated
+// with their exposure.
+func (s *Service) View(ctx context.Context, id uint64) (*graphview.Graph, error) {
+	c, err := s.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.Graph(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	// An expansion's origin and its neighbours stay drawn.
+	origins := map[string]bool{}
+	for _, e := range c.Expansions {
+		origins[graphview.TxID(e.Node)], origins[graphview.AddrID(e.Node)] = true, true
+	}
+	var pin []string
+	for id := range origins {
+		pin = append(pin, id)
+	}
+	for _, e := range g.Edges {
+		if origins[e.From] {
+			pin = append(pin, e.To)
+		}
+		if origins[e.To] {
+			pin = append(pin, e.From)
+		}
+	}
+	for _, h := range c.Hidden {
+		pin = append(pin, graphview.TxID(h), graphview.AddrID(h), graphview.EntityID(h))
+	}
+	max := s.MaxNodes
+	if max <= 0 {
+		max = graphview.MaxNodes
+	}
+	g.Cap(max, pin...)
+	if err := s.annotate(g); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
 // Expand adds one hop from node (a txid or an address) in direction and
-// returns the new graph. The expansion is kept with the case.
+// returns the new graph (View). The expansion is kept with the case.
 func (s *Service) Expand(ctx context.Context, id uint64, who, node, direction string) (*graphview.Graph, error) {
 	node = nodeKey(node)
 	if direction == "" {
@@ -454,7 +504,7 @@ func (s *Service) Expand(ctx context.Context, id uint64, who, node, direction st
 	}); err != nil {
 		return nil, err
 	}
-	return s.Graph(ctx, id)
+	return s.View(ctx, id)
 }
 
 func isTxid(s string) bool {

@@ -267,3 +267,60 @@ func rezip(t *testing.T, files map[string][]byte) []byte {
 	}
 	return b.Bytes()
 }
+
+// TestViewCappedNotIndexed: View caps the graph (Graph stays whole) and,
+// on a store without an exposure index, says every address is not
+// indexed, in the view and in the bundle's graph.json.
+func TestViewCappedNotIndexed(t *testing.T) {
+	ctx := context.Background()
+	st, f := writable(t)
+	svc := cases.ForStore(st, st, scamstore.Params)
+	c, err := svc.Create(ctx, "alice", "", f.Truth.Entities[0].Addresses, cases.Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := svc.Graph(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := svc.View(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Capped || len(v.Nodes) != len(full.Nodes) {
+		t.Fatalf("view of %d nodes under the default cap: capped %v, %d nodes", len(full.Nodes), v.Capped, len(v.Nodes))
+	}
+	addrs := 0
+	for _, n := range v.Nodes {
+		if n.Kind == graphview.KindAddress && n.Address != "" {
+			addrs++
+			if n.Exposure != cases.NotIndexed {
+				t.Fatalf("address %s: exposure %q, want %q", n.Address, n.Exposure, cases.NotIndexed)
+			}
+		} else if n.Exposure != "" {
+			t.Errorf("%s node %s has an exposure %q", n.Kind, n.ID, n.Exposure)
+		}
+	}
+	if addrs == 0 {
+		t.Fatal("no address node")
+	}
+	svc.MaxNodes = len(full.Nodes) / 2
+	v, err = svc.View(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Capped || v.Omitted == 0 || v.Omitted != len(full.Nodes)-len(v.Nodes) {
+		t.Errorf("view capped at %d of %d nodes: capped %v, omitted %d, %d nodes", svc.MaxNodes, len(full.Nodes), v.Capped, v.Omitted, len(v.Nodes))
+	}
+	if g, err := svc.Graph(ctx, c.ID); err != nil || len(g.Nodes) != len(full.Nodes) || g.Capped {
+		t.Errorf("Graph after a capped View: %d nodes (was %d), %v", len(g.Nodes), len(full.Nodes), err)
+	}
+	var b bytes.Buffer
+	if err := svc.Bundle(ctx, c.ID, &b); err != nil {
+		t.Fatal(err)
+	}
+	gj := string(unzip(t, b.Bytes())["graph.json"])
+	if n := strings.Count(gj, `"exposure": "not indexed"`); n != addrs {
+		t.Errorf("bundle graph.json: %d address exposures, want %d", n, addrs)
+	}
+}

@@ -33,6 +33,7 @@ func ForStore(st *store.Store, graph tracer.Graph, params *chaincfg.Params) *Ser
 	}
 	s := New(st, tr, st, txNum, params)
 	s.Versions = func() (DataVersions, error) { return storeVersions(st) }
+	s.Exposure = StoreExposure(st)
 	return s
 }
 

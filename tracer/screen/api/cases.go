@@ -174,7 +174,7 @@ func (s *Server) caseGraph(w http.ResponseWriter, r *http.Request) {
 	if node := q.Get("expand"); node != "" {
 		g, err = s.cfg.Cases.Expand(r.Context(), id, clientOf(r), node, q.Get("direction"))
 	} else {
-		g, err = s.cfg.Cases.Graph(r.Context(), id)
+		g, err = s.cfg.Cases.View(r.Context(), id)
 	}
 	if err != nil {
 		s.caseFail(w, r, err)

@@ -32,6 +32,12 @@ var (
 // with cases, as tracer serve does; the store is built once per binary.
 func caseServer(t testing.TB, cfg api.Config) (*api.Server, *chaingen.Truth) {
 	t.Helper()
+	return caseServerTuned(t, cfg, nil)
+}
+
+// caseServerTuned is caseServer with tune called on the cases service.
+func caseServerTuned(t testing.TB, cfg api.Config, tune func(*cases.Service)) (*api.Server, *chaingen.Truth) {
+	t.Helper()
 	caseOnce.Do(func() {
 		if caseDir, caseErr = os.MkdirTemp("", "tracer-api-cases-"); caseErr != nil {
 			return
@@ -61,6 +67,9 @@ func caseServer(t testing.TB, cfg api.Config) (*api.Server, *chaingen.Truth) {
 		t.Fatal(err)
 	}
 	cfg.Screener, cfg.Graph, cfg.Cases = scr, st, cases.ForStore(st, st, screentest.Params)
+	if tune != nil {
+		tune(cfg.Cases)
+	}
 	s, err := api.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -233,5 +242,135 @@ func TestCasesNeedKey(t *testing.T) {
 	}
 	if code, _, _ := do(t, s, "GET", fmt.Sprintf("/case?id=1&key=%s", key), "", nil); code != 200 {
 		t.Errorf("page with ?key=: %d", code)
+	}
+}
+
+// TestCaseGraphCapped: the case graph a browser gets is capped as the
+// report's is, says so (capped, omitted), keeps every hit, seed and path,
+// still expands, and gives address nodes their exposure from the store's
+// exposure index.
+func TestCaseGraphCapped(t *testing.T) {
+	var svc *cases.Service
+	s, tr := caseServerTuned(t, api.Config{}, func(c *cases.Service) { svc = c })
+	if code, _, body := do(t, s, "POST", "/v1/cases", "", strings.NewReader(seedsBody(tr, ""))); code != http.StatusCreated {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	type graph struct {
+		Nodes []struct {
+			ID, Key, Kind, Address, Exposure string
+			Hit, Seed, OnPath, Expanded      bool `json:"-"`
+		}
+		Edges  []struct{ From, To string }
+		Counts struct{ Hits, Transactions int }
+		// Pointers: the fields must be present, not merely zero.
+		Capped  *bool `json:"capped"`
+		Omitted *int  `json:"omitted"`
+	}
+	get := func(path string) (graph, map[string]map[string]any) {
+		t.Helper()
+		code, _, body := do(t, s, "GET", path, "", nil)
+		if code != 200 {
+			t.Fatalf("GET %s: %d %s", path, code, body)
+		}
+		var g graph
+		var raw struct{ Nodes []map[string]any }
+		if err := json.Unmarshal(body, &g); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(body, &raw); err != nil {
+			t.Fatal(err)
+		}
+		byID := map[string]map[string]any{}
+		for _, n := range raw.Nodes {
+			byID[n["id"].(string)] = n
+		}
+		if g.Capped == nil || g.Omitted == nil {
+			t.Fatalf("GET %s: no capped/omitted fields", path)
+		}
+		return g, byID
+	}
+	full, fullRaw := get("/v1/cases/1/graph")
+	if *full.Capped || *full.Omitted != 0 {
+		t.Fatalf("uncapped graph says capped %v, omitted %d", *full.Capped, *full.Omitted)
+	}
+	// Exposure from the index (the fixture is screened): every address node
+	// has one, and some deposit shows sanctioned exposure.
+	exposed := 0
+	for _, n := range full.Nodes {
+		if n.Kind != "address" || n.Address == "" {
+			continue
+		}
+		if n.Exposure == "" || n.Exposure == cases.NotIndexed || !strings.Contains(n.Exposure, "index of block") {
+			t.Fatalf("address %s: exposure %q", n.Address, n.Exposure)
+		}
+		if strings.HasPrefix(n.Exposure, "sanctioned ") {
+			exposed++
+		}
+	}
+	if exposed == 0 {
+		t.Errorf("no address node shows sanctioned exposure")
+	}
+	var keep []string // ids Cap must keep
+	for id, n := range fullRaw {
+		if n["hit"] == true || n["seed"] == true || n["on_path"] == true || n["target"] == true {
+			keep = append(keep, id)
+		}
+	}
+	if len(full.Nodes) <= len(keep)+2 {
+		t.Fatalf("fixture too small to cap: %d nodes, %d kept", len(full.Nodes), len(keep))
+	}
+	svc.MaxNodes = len(keep) + 1
+	capped, cappedRaw := get("/v1/cases/1/graph")
+	if !*capped.Capped || *capped.Omitted != len(full.Nodes)-len(capped.Nodes) || *capped.Omitted == 0 || len(capped.Nodes) > svc.MaxNodes {
+		t.Fatalf("capped at %d: capped %v, omitted %d, %d of %d nodes", svc.MaxNodes, *capped.Capped, *capped.Omitted, len(capped.Nodes), len(full.Nodes))
+	}
+	for _, id := range keep {
+		if cappedRaw[id] == nil {
+			t.Errorf("cap dropped %s, a hit, seed or path node", id)
+		}
+	}
+	if capped.Counts.Hits != full.Counts.Hits {
+		t.Errorf("capped graph counts %d hits, full %d", capped.Counts.Hits, full.Counts.Hits)
+	}
+	// Expanding a transaction the cap left out still works and shows.
+	var origin string
+	for id, n := range fullRaw {
+		if cappedRaw[id] == nil && n["kind"] == "tx" {
+			origin = n["key"].(string)
+			break
+		}
+	}
+	if origin == "" {
+		t.Fatal("the cap dropped no transaction")
+	}
+	exp, expRaw := get("/v1/cases/1/graph?expand=" + origin + "&direction=backward")
+	if !*exp.Capped || expRaw["t:"+origin] == nil {
+		t.Fatalf("expanding %s on a capped graph: capped %v, origin drawn %v", origin, *exp.Capped, expRaw["t:"+origin] != nil)
+	}
+	// Its neighbours are drawn: every edge into it that the uncapped graph
+	// has, with both ends.
+	svc.MaxNodes = 1 << 30
+	fullExp, _ := get("/v1/cases/1/graph")
+	svc.MaxNodes = len(keep) + 1
+	into := func(g graph) int {
+		n := 0
+		for _, e := range g.Edges {
+			if e.To == "t:"+origin {
+				n++
+			}
+		}
+		return n
+	}
+	for _, e := range exp.Edges {
+		if expRaw[e.From] == nil || expRaw[e.To] == nil {
+			t.Errorf("edge %s → %s drawn without its nodes", e.From, e.To)
+		}
+	}
+	if n, want := into(exp), into(fullExp); n == 0 || n != want {
+		t.Errorf("expanding %s backward on a capped graph drew %d funding edges, the full graph has %d", origin, n, want)
+	}
+	// And it stays drawn on the next load.
+	if _, again := get("/v1/cases/1/graph"); again["t:"+origin] == nil {
+		t.Errorf("expansion origin %s dropped on reload", origin)
 	}
 }
