@@ -2,8 +2,8 @@ package report
 
 import (
 	"bytes"
-	"fmt"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
