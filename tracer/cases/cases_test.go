@@ -12,11 +12,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
 	"github.com/tracer-oss/tracer/sanctions/ofac"
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/graphview"
 	"github.com/tracer-oss/tracer/tracer/internal/scamstore"
+	"github.com/tracer-oss/tracer/tracer/seedsel"
 )
 
 func TestMain(m *testing.M) {
@@ -322,5 +327,70 @@ func TestViewCappedNotIndexed(t *testing.T) {
 	gj := string(unzip(t, b.Bytes())["graph.json"])
 	if n := strings.Count(gj, `"exposure": "not indexed"`); n != addrs {
 		t.Errorf("bundle graph.json: %d address exposures, want %d", n, addrs)
+	}
+}
+
+// failingLabels labels as the store's direct tags do until its budget of
+// calls runs out, then fails as a cluster labeler does: Label answers
+// "no label" and Err keeps the store error.
+type failingLabels struct {
+	tracer.Labeler
+	budget int
+	err    error
+}
+
+func (f *failingLabels) Label(a address.Addr) (tracer.Label, bool) {
+	if f.budget--; f.budget < 0 {
+		f.err = errors.New("store: cluster root of address 1234: read failed")
+		return tracer.Label{}, false
+	}
+	return f.Labeler.Label(a)
+}
+
+func (f *failingLabels) Err() error { return f.err }
+
+// failingService is cases over st whose traces' labelling fails after
+// budget labels (budget < 0: never).
+func failingService(st *store.Store, budget int) *cases.Service {
+	sel := seedsel.New(st, scamstore.Params)
+	tr := cases.DirectTracer{Graph: st, Params: scamstore.Params, Labels: func(backward bool) (tracer.Labeler, error) {
+		direct, err := sel.Labels(backward)
+		if err != nil || budget < 0 {
+			return direct, err
+		}
+		return tracer.Labelers{direct, &failingLabels{Labeler: direct, budget: budget}}, nil
+	}}
+	txNum := func(txid string) (store.TxNum, error) {
+		h, err := chainhash.NewHashFromStr(txid)
+		if err != nil {
+			return 0, err
+		}
+		return st.TxNumOf(*h)
+	}
+	return cases.New(st, tr, st, txNum, scamstore.Params)
+}
+
+// TestLabellingFailsPartway: a trace whose cluster labelling fails
+// partway is an ErrLabels error, and no case is created or re-run from it.
+func TestLabellingFailsPartway(t *testing.T) {
+	ctx := context.Background()
+	st, f := writable(t)
+	seeds := f.Truth.Entities[0].Addresses
+	good, err := failingService(st, -1).Create(ctx, "alice", "", seeds, cases.Params{})
+	if err != nil || good.Hits == 0 {
+		t.Fatalf("control: %v, %+v", err, good)
+	}
+	svc := failingService(st, 20)
+	if c, err := svc.Create(ctx, "alice", "", seeds, cases.Params{}); !errors.Is(err, cases.ErrLabels) || !strings.Contains(err.Error(), "read failed") {
+		t.Fatalf("create with labelling failing partway: %+v, %v; want ErrLabels naming the store error", c, err)
+	}
+	if l, err := svc.List(); err != nil || len(l) != 1 {
+		t.Errorf("after the failed create: %d cases (%v), want only the control", len(l), err)
+	}
+	if _, err := svc.Rerun(ctx, good.ID, "bob", cases.Params{Model: "poison"}); !errors.Is(err, cases.ErrLabels) {
+		t.Errorf("rerun: %v, want ErrLabels", err)
+	}
+	if c, err := svc.Get(good.ID); err != nil || c.Runs != 1 || c.Params.Model != "haircut" || c.Hits != good.Hits {
+		t.Errorf("the case changed after a failed re-run: %+v, %v", c, err)
 	}
 }

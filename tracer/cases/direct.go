@@ -48,6 +48,9 @@ func (d DirectTracer) Trace(ctx context.Context, seeds []string, p Params) (*tra
 	} else {
 		r, err = tracer.Forward(ctx, d.Graph, lab, ss, opt)
 	}
+	if err == nil {
+		err = labelErr(lab)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -55,4 +58,23 @@ func (d DirectTracer) Trace(ctx context.Context, seeds []string, p Params) (*tra
 		r.Data = d.Data()
 	}
 	return r, nil
+}
+
+// labelErr is the first error a labeler met while labelling (cluster
+// labels cannot return one from Label, so they keep it: tracer trace
+// checks it the same way).
+func labelErr(l tracer.Labeler) error {
+	if ls, ok := l.(tracer.Labelers); ok {
+		for _, x := range ls {
+			if err := labelErr(x); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if e, ok := l.(interface{ Err() error }); ok && e.Err() != nil {
+		// %v, not %w: a store read error here is not the caller's bad input.
+		return fmt.Errorf("%w (its hits would miss labels; nothing was saved): %v", ErrLabels, e.Err())
+	}
+	return nil
 }

@@ -82,6 +82,9 @@ func (s *Server) caseFail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, tracer.ErrNoSeeds):
 		writeError(w, http.StatusNotFound, "no seed received anything in the store's blocks")
+	case errors.Is(err, cases.ErrLabels):
+		s.cfg.Log.Error("api: case trace", "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, err.Error())
 	case errors.Is(err, store.ErrReadOnly):
 		writeError(w, http.StatusServiceUnavailable, "the store is open read-only: cases cannot be changed")
 	default:

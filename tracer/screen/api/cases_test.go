@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -13,12 +14,17 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/chaingen"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/api"
 	"github.com/tracer-oss/tracer/tracer/screen/screentest"
+	"github.com/tracer-oss/tracer/tracer/seedsel"
 )
 
 var (
@@ -35,8 +41,9 @@ func caseServer(t testing.TB, cfg api.Config) (*api.Server, *chaingen.Truth) {
 	return caseServerTuned(t, cfg, nil)
 }
 
-// caseServerTuned is caseServer with tune called on the cases service.
-func caseServerTuned(t testing.TB, cfg api.Config, tune func(*cases.Service)) (*api.Server, *chaingen.Truth) {
+// caseServerTuned is caseServer with tune called on the cases service; the
+// server serves the service tune returns.
+func caseServerTuned(t testing.TB, cfg api.Config, tune func(*store.Store, *cases.Service) *cases.Service) (*api.Server, *chaingen.Truth) {
 	t.Helper()
 	caseOnce.Do(func() {
 		if caseDir, caseErr = os.MkdirTemp("", "tracer-api-cases-"); caseErr != nil {
@@ -68,7 +75,7 @@ func caseServerTuned(t testing.TB, cfg api.Config, tune func(*cases.Service)) (*
 	}
 	cfg.Screener, cfg.Graph, cfg.Cases = scr, st, cases.ForStore(st, st, screentest.Params)
 	if tune != nil {
-		tune(cfg.Cases)
+		cfg.Cases = tune(st, cfg.Cases)
 	}
 	s, err := api.New(cfg)
 	if err != nil {
@@ -251,7 +258,7 @@ func TestCasesNeedKey(t *testing.T) {
 // exposure index.
 func TestCaseGraphCapped(t *testing.T) {
 	var svc *cases.Service
-	s, tr := caseServerTuned(t, api.Config{}, func(c *cases.Service) { svc = c })
+	s, tr := caseServerTuned(t, api.Config{}, func(_ *store.Store, c *cases.Service) *cases.Service { svc = c; return c })
 	if code, _, body := do(t, s, "POST", "/v1/cases", "", strings.NewReader(seedsBody(tr, ""))); code != http.StatusCreated {
 		t.Fatalf("create: %d %s", code, body)
 	}
@@ -372,5 +379,48 @@ func TestCaseGraphCapped(t *testing.T) {
 	// And it stays drawn on the next load.
 	if _, again := get("/v1/cases/1/graph"); again["t:"+origin] == nil {
 		t.Errorf("expansion origin %s dropped on reload", origin)
+	}
+}
+
+// brokenClusters fails as a cluster labeler does when the store cannot be
+// read partway through a trace: no label, and the error kept for Err.
+type brokenClusters struct {
+	calls int
+	err   error
+}
+
+func (b *brokenClusters) Label(address.Addr) (tracer.Label, bool) {
+	if b.calls++; b.calls > 10 {
+		b.err = errors.New("store: cluster root: read failed")
+	}
+	return tracer.Label{}, false
+}
+
+func (b *brokenClusters) Err() error { return b.err }
+
+// TestCaseLabellingFailsPartway: POST /v1/cases answers a clear 500 naming
+// the labelling failure, and saves no case.
+func TestCaseLabellingFailsPartway(t *testing.T) {
+	s, tr := caseServerTuned(t, api.Config{}, func(st *store.Store, _ *cases.Service) *cases.Service {
+		sel := seedsel.New(st, screentest.Params)
+		dt := cases.DirectTracer{Graph: st, Params: screentest.Params, Labels: func(backward bool) (tracer.Labeler, error) {
+			direct, err := sel.Labels(backward)
+			return tracer.Labelers{direct, &brokenClusters{}}, err
+		}}
+		txNum := func(txid string) (store.TxNum, error) {
+			h, err := chainhash.NewHashFromStr(txid)
+			if err != nil {
+				return 0, err
+			}
+			return st.TxNumOf(*h)
+		}
+		return cases.New(st, dt, st, txNum, screentest.Params)
+	})
+	code, _, body := do(t, s, "POST", "/v1/cases", "", strings.NewReader(seedsBody(tr, "")))
+	if code != http.StatusInternalServerError || !strings.Contains(string(body), "cluster labelling failed partway") || !strings.Contains(string(body), "read failed") {
+		t.Fatalf("create with labelling failing partway: %d %s", code, body)
+	}
+	if code, _, body := do(t, s, "GET", "/v1/cases", "", nil); code != 200 || !strings.Contains(string(body), `"cases":[]`) {
+		t.Errorf("cases after the failed create: %d %s", code, body)
 	}
 }
