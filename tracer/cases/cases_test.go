@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,10 +14,13 @@ import (
 	"testing"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/wire"
 
 	"github.com/tracer-oss/tracer/sanctions/ofac"
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/store/ingest"
+	"github.com/tracer-oss/tracer/store/storetest"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/graphview"
@@ -392,5 +396,164 @@ func TestLabellingFailsPartway(t *testing.T) {
 	}
 	if c, err := svc.Get(good.ID); err != nil || c.Runs != 1 || c.Params.Model != "haircut" || c.Hits != good.Hits {
 		t.Errorf("the case changed after a failed re-run: %+v, %v", c, err)
+	}
+}
+
+// chainBlocks reads a chaingen blocks directory, in height order from the
+// genesis block.
+func chainBlocks(t *testing.T, dir string) [][]byte {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "blk*.dat"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no block files in %s (%v)", dir, err)
+	}
+	slices.Sort(files)
+	var out [][]byte
+	for _, f := range files {
+		out = append(out, storetest.RawBlocks(t, f)...)
+	}
+	return out
+}
+
+// coinbaseBranch mines n coinbase-only blocks on parent (at height ph).
+func coinbaseBranch(t *testing.T, parent []byte, ph int32, n int, tag byte) [][]byte {
+	t.Helper()
+	var prev wire.MsgBlock
+	if err := prev.Deserialize(bytes.NewReader(parent)); err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for i := 0; i < n; i++ {
+		blk := storetest.CoinbaseBlock(prev.BlockHash(), prev.Header.Timestamp, ph+1+int32(i), []byte{tag, byte(i)})
+		out = append(out, storetest.Serialize(t, blk))
+		prev = *blk
+	}
+	return out
+}
+
+// reorg ingests blocks (a chain from the genesis block) into st, which
+// switches to it as the best chain, and returns how many blocks it undid.
+func reorg(t *testing.T, st *store.Store, blocks [][]byte) int {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "blocks")
+	storetest.WriteBlocksDir(t, dir, blocks, storetest.Layout{Magic: wire.TestNet})
+	res, err := ingest.Run(context.Background(), st, ingest.Config{Paths: []string{dir}, StartHeight: -1, ToHeight: -1, MaxReorg: len(blocks)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Reorgs != 1 || st.State().Height != int32(len(blocks)-1) {
+		t.Fatalf("ingest: %d reorgs, tip %d; want 1 reorg to tip %d", res.Reorgs, st.State().Height, len(blocks)-1)
+	}
+	return res.Undone
+}
+
+// TestBundleVerifyAfterReorg: a bundle verified after the store's chain
+// was reorganised says what differs: the tip, the hits the reorg undid
+// (lost) and, reorganised back, the hits found again (gained).
+func TestBundleVerifyAfterReorg(t *testing.T) {
+	ctx := context.Background()
+	st, f := writable(t)
+	svc := cases.ForStore(st, st, scamstore.Params)
+	seeds := f.Truth.Entities[0].Addresses
+	bundle := func() ([]byte, *tracer.Result) {
+		t.Helper()
+		c, err := svc.Create(ctx, "alice", "", seeds, cases.Params{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := svc.Bundle(ctx, c.ID, &b); err != nil {
+			t.Fatal(err)
+		}
+		r, err := svc.Result(c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes(), r
+	}
+	verify := func(data []byte) *cases.Verification {
+		t.Helper()
+		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := svc.Verify(ctx, zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !v.Intact {
+			t.Fatalf("bundle not intact: %+v", v)
+		}
+		return v
+	}
+	has := func(v *cases.Verification, prefix string) string {
+		for _, d := range v.Differences {
+			if strings.HasPrefix(d, prefix) {
+				return d
+			}
+		}
+		return ""
+	}
+
+	blocks := chainBlocks(t, filepath.Join(f.Chain, "blocks"))
+	tip := st.State().Height
+	if int32(len(blocks)-1) != tip {
+		t.Fatalf("%d blocks read, store tip %d", len(blocks), tip)
+	}
+	b1, r1 := bundle()
+	if v := verify(b1); !v.Matches {
+		t.Fatalf("fresh bundle differs: %v", v.Differences)
+	}
+	// Replace the blocks from the last hit's on with a longer branch of
+	// empty blocks: that hit (and any after it) is gone.
+	fork := int32(0)
+	for _, h := range r1.Hits {
+		fork = max(fork, h.Height)
+	}
+	var lost []string
+	for _, h := range r1.Hits {
+		if h.Height >= fork {
+			lost = append(lost, h.Txid)
+		}
+	}
+	depth := int(tip - fork + 1)
+	side := append(slices.Clone(blocks[:fork]), coinbaseBranch(t, blocks[fork-1], fork-1, depth+1, 0xb1)...)
+	if undone := reorg(t, st, side); undone != depth {
+		t.Fatalf("reorg undid %d blocks, want %d", undone, depth)
+	}
+	v := verify(b1)
+	d := has(v, "chain tip: bundle")
+	if v.Matches || !strings.Contains(d, fmt.Sprintf("bundle %d %s, store now %d ", tip, r1.Data.TipHash, tip+1)) {
+		t.Errorf("after the reorg, tip difference %q in %v", d, v.Differences)
+	}
+	d = has(v, fmt.Sprintf("%d hits in the bundle, not found now", len(lost)))
+	for _, txid := range lost {
+		if !strings.Contains(d, txid) {
+			t.Errorf("lost hit %s not named in %q (all: %v)", txid, d, v.Differences)
+		}
+	}
+	if d := has(v, "total hits: bundle"); d != fmt.Sprintf("total hits: bundle %d, now %d", r1.Totals.Hits, r1.Totals.Hits-len(lost)) {
+		t.Errorf("total hits difference %q", d)
+	}
+
+	// A bundle made on the side chain, verified after the store went back
+	// to the main chain (grown by two empty blocks): the hits are gained.
+	b2, r2 := bundle()
+	main := append(slices.Clone(blocks), coinbaseBranch(t, blocks[tip], tip, 2, 0xb2)...)
+	reorg(t, st, main)
+	v = verify(b2)
+	d = has(v, fmt.Sprintf("%d hits found now, not in the bundle", len(lost)))
+	for _, txid := range lost {
+		if !strings.Contains(d, txid) {
+			t.Errorf("gained hit %s not named in %q (all: %v)", txid, d, v.Differences)
+		}
+	}
+	if d := has(v, "chain tip: bundle"); v.Matches || !strings.Contains(d, fmt.Sprintf("bundle %d %s, store now %d ", tip+1, r2.Data.TipHash, tip+2)) {
+		t.Errorf("back on the main chain, tip difference %q", d)
+	}
+	// The first bundle: only the tip moved (two empty blocks on top), so
+	// that is all verify reports.
+	if v := verify(b1); v.Matches || len(v.Differences) != 1 || has(v, "chain tip: bundle") == "" {
+		t.Errorf("first bundle on the grown main chain: %v", v.Differences)
 	}
 }
