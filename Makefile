@@ -38,6 +38,7 @@ fuzz: ## run each fuzz test for FUZZTIME (default 20s)
 	$(GO) test -run '^$$' -fuzz FuzzCorruptIndex -fuzztime $${FUZZTIME:-20s} ./store/flow
 	$(GO) test -run '^$$' -fuzz FuzzClassify -fuzztime $${FUZZTIME:-20s} ./store/address
 	$(GO) test -run '^$$' -fuzz FuzzRender -fuzztime $${FUZZTIME:-20s} ./tracer/report
+	$(GO) test -run '^$$' -fuzz FuzzReadCollaborative -fuzztime $${FUZZTIME:-20s} ./tracer/cluster/accuracy
 	$(GO) test -run '^$$' -fuzz FuzzHandler -fuzztime $${FUZZTIME:-20s} ./tracer/screen/api
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $${FUZZTIME:-20s} ./tracer/jobs
 	$(GO) test -run '^$$' -fuzz FuzzManifest -fuzztime $${FUZZTIME:-20s} ./tracer/cases

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -54,11 +55,11 @@ func TestClusterForest(t *testing.T) {
 	if ok, _, _ := w.Union(ids[1], ids[4], 13, 0, "x"); ok {
 		t.Fatal("union within one cluster reported as a merge")
 	}
-	w.SetCacheLimit(0)
+	w.State().NextTx = 14
 	if err := w.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []*Clusters{w.Clusters, s.Clusters()} {
+	for _, c := range []*Clusters{s.Clusters()} {
 		for _, tc := range []struct {
 			a, b byte
 			tx   TxNum
@@ -97,12 +98,19 @@ func TestClusterForest(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d refusals stored", n)
 	}
-	// A commit interrupted after marking the state dirty is detected.
+	// A state marked dirty (by an undo) needs a rebuild.
 	dirty := st
 	dirty.Dirty = true
 	s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyClusterState, mustJSON(&dirty)) })
 	if _, err := s.NewClusterWriter(false); !errors.Is(err, ErrClusterDirty) {
 		t.Errorf("dirty state: %v", err)
+	}
+	// An older version's interrupted commit (dirty, not past the chain's
+	// end) is never taken for a rollback to undo.
+	dirty.NextTx = 0
+	s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyClusterState, mustJSON(&dirty)) })
+	if _, err := s.NewClusterWriter(false); !errors.Is(err, ErrClusterDirty) {
+		t.Errorf("dirty state of an interrupted commit: %v", err)
 	}
 	if w, err := s.NewClusterWriter(true); err != nil || w.State().NextID > 1 {
 		t.Errorf("rebuild: %v", err)
@@ -124,4 +132,153 @@ func FuzzDecodeClusterNode(f *testing.F) {
 			t.Fatalf("%x: %+v does not round-trip: %+v %v", b, n, m, err)
 		}
 	})
+}
+
+// forestView is everything a reader sees of the forest.
+func forestView(t *testing.T, s *Store, addrs []address.Addr) string {
+	t.Helper()
+	c := s.Clusters()
+	var b bytes.Buffer
+	for _, a := range addrs {
+		id, ok, err := c.Lookup(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			fmt.Fprintf(&b, "%x: none\n", a.Payload[0])
+			continue
+		}
+		root, size, err := c.Root(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%x: id %d root %d size %d members", a.Payload[0], id, root, size)
+		if err := c.Members(id, 0, func(m AddrID, _ address.Addr) bool { fmt.Fprintf(&b, " %d", m); return true }); err != nil {
+			t.Fatal(err)
+		}
+		if p := c.nodes[id].parent; p != id {
+			tx, _, err := c.Link(id, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, " link %d", tx)
+		}
+		b.WriteByte('\n')
+	}
+	if err := s.ClusterRefusals(func(r ClusterRefusal) bool { fmt.Fprintf(&b, "refused %+v\n", r); return true }); err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := s.ClusterState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(&b, "state: next tx %d, next id %d, %d addresses, %d clusters\n", st.NextTx, st.NextID, st.Addresses, st.Clusters)
+	return b.String()
+}
+
+// TestClusterCommitKilled fails a commit after each of its steps, as a kill
+// there would: readers see the previous commit before the state is
+// written and the new one after, never a mix, and the next writer resumes
+// from what readers see and leaves no journal behind.
+func TestClusterCommitKilled(t *testing.T) {
+	var addrs []address.Addr
+	for b := range byte(12) {
+		addrs = append(addrs, testAddr(b+1))
+	}
+	// First commit: 1–2–3, 4–5 (tx 10, 11); second: 6–7, 3–4, 8, 1–9
+	// (tx 20–23) and a refusal at tx 24.
+	first := func(w *ClusterWriter) {
+		ids := make([]AddrID, 6)
+		for i := range ids[1:] {
+			ids[i+1], _ = w.Intern(addrs[i])
+		}
+		w.Union(ids[1], ids[2], 10, 0, "multi-input")
+		w.Union(ids[2], ids[3], 10, 0, "multi-input")
+		w.Union(ids[4], ids[5], 11, 0, "multi-input")
+		w.State().NextTx = 12
+	}
+	second := func(w *ClusterWriter) {
+		id := func(n int) AddrID { i, _ := w.Intern(addrs[n-1]); return i }
+		w.Union(id(6), id(7), 20, 0, "multi-input")
+		w.Union(id(3), id(4), 21, 0, "multi-input")
+		id(8)
+		w.Union(id(1), id(9), 23, 0, "multi-input")
+		if _, ref, _ := w.Union(id(6), id(1), 24, 1, "multi-input"); ref == nil {
+			t.Fatal("no refusal")
+		}
+		w.State().NextTx = 25
+	}
+	run := func(t *testing.T, kill string) (*Store, string, string) {
+		s, err := Open(t.TempDir(), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		w, err := s.NewClusterWriter(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first(w)
+		if err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		before := forestView(t, s, addrs)
+		second(w)
+		w.hook = func(step string) error {
+			if step == kill {
+				return errors.New("killed at " + step)
+			}
+			return nil
+		}
+		if err := w.Commit(); (err != nil) != (kill != "") {
+			t.Fatalf("commit killed at %q: %v", kill, err)
+		}
+		return s, before, forestView(t, s, addrs)
+	}
+	_, before, after := run(t, "")
+	if before == after {
+		t.Fatal("the second commit changed nothing")
+	}
+	for _, tc := range []struct {
+		kill string
+		want string // what readers see: "before" or "after"
+	}{{ClusterStepWritten, "before"}, {ClusterStepJournal, "after"}, {ClusterStepCopied, "after"}} {
+		t.Run(tc.kill, func(t *testing.T) {
+			s, _, seen := run(t, tc.kill)
+			want := map[string]string{"before": before, "after": after}[tc.want]
+			if seen != want {
+				t.Fatalf("readers see\n%s\nwant (%s)\n%s", seen, tc.want, want)
+			}
+			// The next writer resumes from what readers saw; finishing the
+			// second batch again gives the uninterrupted result.
+			w, err := s.NewClusterWriter(false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := forestView(t, s, addrs); got != want {
+				t.Fatalf("after reopening, readers see\n%s\nwant\n%s", got, want)
+			}
+			journal := 0
+			s.db.View(func(txn *badger.Txn) error {
+				it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixClusterJournal}})
+				defer it.Close()
+				for it.Rewind(); it.Valid(); it.Next() {
+					journal++
+				}
+				return nil
+			})
+			if st, _, _ := s.ClusterState(); journal != 0 || st.Journal {
+				t.Fatalf("%d journal entries left, state journal %v", journal, st.Journal)
+			}
+			if tc.want == "before" {
+				second(w)
+				if err := w.Commit(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := forestView(t, s, addrs); got != after {
+				t.Fatalf("resumed:\n%s\nwant\n%s", got, after)
+			}
+		})
+	}
 }

@@ -13,8 +13,12 @@ var (
 	ErrLocked = errors.New("store: in use")
 	// ErrReadOnly is a write to a store opened read-only.
 	ErrReadOnly = errors.New("store: opened read-only")
-	// ErrClusterDirty is a cluster forest whose last commit was interrupted.
-	ErrClusterDirty = errors.New("store: cluster state interrupted mid-write (rebuild the clusters)")
+	// ErrClusterDirty is a cluster forest that no longer matches the chain:
+	// a reorganisation undid transactions it was built from (or an older
+	// version of tracer was killed while writing it).
+	ErrClusterDirty = errors.New("store: clusters no longer match the chain (a reorganisation undid clustered transactions): rebuild the clusters")
+	// ErrTooLarge is a structure past the size this version can hold.
+	ErrTooLarge = errors.New("store: too large")
 	// ErrRollback is an undo the store cannot do (below its first block).
 	ErrRollback = errors.New("store: cannot roll back")
 )

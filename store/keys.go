@@ -51,7 +51,8 @@ import (
 //	                                                                  prefix seek (actor id, 0x00)
 //	'm'     "cluster-state" (13)                                      JSON ClusterState: next TxNum to cluster, next
 //	                                                                  address id, counters, change rules, size guard,
-//	                                                                  dirty flag (set while a commit writes)
+//	                                                                  journal flag (a commit's 'j' nodes are being
+//	                                                                  copied to 'c'), dirty flag (undone by a reorg)
 //	'k'     class (1), payload (20 or 32)                             address id (8): the address's node in the
 //	                                                                  cluster forest; only addresses that appeared in
 //	                                                                  a linking transaction have one
@@ -61,6 +62,13 @@ import (
 //	                                                                  (a ring per cluster); then kind (1), payload
 //	'C'     TxNum (8), root id (8), root id (8)                       JSON ClusterRefusal: a merge of two clusters both
 //	                                                                  larger than the size guard, refused
+//	'j'     address id (8)                                            cluster node as in 'c': the journal of a commit
+//	                                                                  under way; read before 'c' while the state says
+//	                                                                  Journal, deleted otherwise
+//	'u'     TxNum (8): the NextTx a commit stored                      undo record of that commit: uvarint length, JSON
+//	                                                                  previous ClusterState, then (uvarint id, uvarint
+//	                                                                  length, previous 'c' record) per node it changed;
+//	                                                                  the newest 1,000 are kept, for exact undo on reorg
 //	'm'     "exposure-gen" (12)                                       uint32 last exposure index generation handed out
 //	'm'     "exposure-current" (16)                                   uint32 exposure index generation in force
 //	'Z'     gen (4)                                                   JSON ExposureIndex header: list version, tip and
@@ -90,7 +98,8 @@ import (
 // batches and the pack header, written last, switches readers to it.
 //
 // The cluster forest is written by the clustering pass after ingest, in
-// write batches between two writes of "cluster-state" (see cluster.go).
+// write batches that readers see only once "cluster-state" counts them,
+// with a journal for changed nodes (see ClusterWriter in cluster.go).
 //
 // Per transaction with i inputs and o outputs the ingester writes at most
 // 2 + i + o keys ('x', 't', one 's' per known input, one 'a' per distinct
@@ -123,6 +132,8 @@ const (
 	prefixClusterAddr    = 'k'
 	prefixClusterNode    = 'c'
 	prefixClusterRefusal = 'C'
+	prefixClusterJournal = 'j'
+	prefixClusterUndo    = 'u'
 	prefixExposure       = 'z'
 	prefixExposureIndex  = 'Z'
 	prefixWatch          = 'w'

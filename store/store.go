@@ -25,6 +25,10 @@ type Options struct {
 	// (UndoStepState, UndoStepDerived, UndoStepDone); crash tests stop the
 	// process there.
 	UndoHook func(step string)
+	// ClusterHook, if set, is called after each durable step of a cluster
+	// commit (ClusterStepWritten, ClusterStepJournal, ClusterStepCopied,
+	// ClusterStepDone); crash tests kill the process there.
+	ClusterHook func(step string)
 	// MinFree is the free space (bytes) every write keeps on the store's
 	// disk, which stops with ErrNoSpace rather than fill it; 0: 256 MB,
 	// negative: no check (see space.go).
@@ -43,6 +47,7 @@ type Store struct {
 	state State
 
 	undoHook  func(string)
+	clustHook func(string)
 	minFree   int64
 	free      func(string) (int64, error)
 	outboxMu  sync.Mutex // orders alert sequence numbers (outbox.go)
@@ -115,7 +120,7 @@ func Open(dir string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, dir: dir, ro: opt.ReadOnly, log: log, undoHook: opt.UndoHook, minFree: minFree, free: probe}
+	s := &Store{db: db, dir: dir, ro: opt.ReadOnly, log: log, undoHook: opt.UndoHook, clustHook: opt.ClusterHook, minFree: minFree, free: probe}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err

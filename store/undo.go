@@ -144,7 +144,8 @@ func (s *Store) Rollback(ctx context.Context, to int32) (RollbackResult, error) 
 			return err
 		}
 		// Clusters built from undone transactions are no longer true: mark
-		// them for a rebuild (tracer cluster --rebuild), never keep them.
+		// them dirty with the state; undoClusters then restores them exactly
+		// when it can, else they need a rebuild (tracer cluster --rebuild).
 		var cs ClusterState
 		switch err := s.get(txn, keyClusterState, func(v []byte) error { return json.Unmarshal(v, &cs) }); {
 		case err == nil && cs.NextTx > st.NextTx:
@@ -165,6 +166,11 @@ func (s *Store) Rollback(ctx context.Context, to int32) (RollbackResult, error) 
 	s.state = st
 	s.hook(UndoStepState)
 	if err := s.finishUndo(); err != nil {
+		return res, err
+	}
+	// The clusters were marked dirty with the state; undo them exactly when
+	// their undo records reach back far enough (cluster.go).
+	if err := s.undoClusters(); err != nil {
 		return res, err
 	}
 	return res, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -40,6 +41,10 @@ func TestClusterCLI(t *testing.T) {
 	if code, _, _ := runCLI(t, "--db", db, "entity", truth.Exchanges[0].HotWallets[0]); code != 2 {
 		t.Errorf("entity before clustering: exit %d", code)
 	}
+	out0 := filepath.Join(t.TempDir(), "clusters.csv")
+	if code, _, errs := runCLI(t, "--db", db, "export", "clusters", "--out", out0); code != 2 || !strings.Contains(errs, "tracer cluster") {
+		t.Errorf("export clusters before clustering: exit %d %s", code, errs)
+	}
 	if code, _, errs := runCLI(t, "--db", db, "cluster", "--change", "greedy"); code != 2 || !strings.Contains(errs, "greedy") {
 		t.Errorf("unknown rule: exit %d %s", code, errs)
 	}
@@ -48,6 +53,22 @@ func TestClusterCLI(t *testing.T) {
 		t.Fatalf("cluster: exit %d\n%s%s", code, out, errs)
 	}
 	t.Log("\n" + out)
+	// Export: the format follows the extension; anything else is bad usage.
+	for _, name := range []string{"clusters.txt", "clusters"} {
+		if code, _, errs := runCLI(t, "--db", db, "export", "clusters", "--out", filepath.Join(t.TempDir(), name)); code != 2 || !strings.Contains(errs, ".parquet or .csv") {
+			t.Errorf("export clusters --out %s: exit %d %s", name, code, errs)
+		}
+	}
+	for _, name := range []string{"clusters.csv", "clusters.parquet"} {
+		path := filepath.Join(t.TempDir(), name)
+		code, _, errs := runCLI(t, "export", "clusters", "--out", path, "--label-all-tags", "--db", db)
+		if code != 0 || !strings.Contains(errs, "addresses in") || !strings.Contains(errs, "labeled") {
+			t.Errorf("export clusters --out %s: exit %d %s", name, code, errs)
+		}
+		if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", path, err)
+		}
+	}
 	if _, out, _ := runCLI(t, "--db", db, "cluster"); !strings.Contains(out, "nothing new") {
 		t.Errorf("second cluster run: %s", out)
 	}

@@ -4,11 +4,15 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/tracer/cluster"
 	"github.com/tracer-oss/tracer/tracer/export"
 )
 
@@ -23,7 +27,8 @@ func exportCommand() *cli.Command {
 Examples:
   tracer export trace study/m-cyber2-fifo --out edges.parquet --hits hits.parquet
   tracer export trace study --out edges.parquet      (every finished job, with a job column)
-  tracer export graph --from 800000 --to 800999 --out graph/`,
+  tracer export graph --from 800000 --to 800999 --out graph/
+  tracer export clusters --out clusters.parquet`,
 		Subcommands: []*cli.Command{
 			{
 				Name:      "trace",
@@ -46,6 +51,24 @@ Examples:
 					formatFlag,
 				},
 				Action: runExportGraph,
+			},
+			{
+				Name:  "clusters",
+				Usage: "every clustered address with its entity and label, to score clustering with your own tools",
+				Description: `Writes one row per address of the cluster forest (tracer cluster): address,
+entity (the cluster's id, as tracer entity shows it) and label (the entity's
+name when a cluster-defining tag labels it; empty otherwise, also for a
+conflict). Addresses that never shared a cluster are not listed: each is an
+entity of its own. The format follows the extension: .parquet or .csv.
+Streamed: memory stays bounded whatever the number of addresses.
+
+  tracer export clusters --out clusters.parquet
+  tracer export clusters --out clusters.csv --label-all-tags`,
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "out", Required: true, Usage: "output `FILE` (.parquet or .csv)"},
+					&cli.BoolFlag{Name: "label-all-tags", Usage: "let every exchange tag label its cluster, not only cluster definers"},
+				},
+				Action: runExportClusters,
 			},
 		},
 	}
@@ -122,5 +145,49 @@ func runExportGraph(c *cli.Context) error {
 	tp, ip, op := export.GraphFiles(c.String("out"), f)
 	fmt.Fprintf(c.App.ErrWriter, "export: blocks %d–%d in %s: %d txs to %s, %d inputs to %s, %d outputs (%s BTC) to %s\n",
 		from, to, time.Since(start).Round(time.Millisecond), gs.Txs, tp, gs.Inputs, ip, gs.Outputs, btc(gs.OutputValue), op)
+	return nil
+}
+
+func runExportClusters(c *cli.Context) error {
+	out := c.String("out")
+	var f export.Format
+	switch strings.ToLower(filepath.Ext(out)) {
+	case ".parquet":
+		f = export.Parquet
+	case ".csv":
+		f = export.CSV
+	default:
+		return usageErrorf("export clusters: --out %q: want a .parquet or .csv file name", out)
+	}
+	st, params, err := openChain(c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	lab, err := cluster.NewLabeler(st, params, cluster.LabelOptions{AllTags: c.Bool("label-all-tags")})
+	if err != nil {
+		return err
+	}
+	label := func(root store.AddrID) string {
+		if e := lab.EntityOf(root); e != nil && !e.Conflict() && len(e.Labels) == 1 {
+			return e.Labels[0].Entity
+		}
+		return ""
+	}
+	start := time.Now()
+	prog := newProgress(c.App.ErrWriter)
+	var cs export.ClusterStats
+	err = export.WriteFile(out, func(w io.Writer) error {
+		cs, err = export.Clusters(c.Context, st, params, f, w, label, func(done, total int64) {
+			prog.line(fmt.Sprintf("export: %d/%d addresses", done, total))
+		})
+		return err
+	})
+	prog.finish()
+	if err != nil {
+		return badInputIf(err, export.ErrNoClusters)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "export: %d addresses in %d entities (%d labeled) to %s in %s\n",
+		cs.Addresses, cs.Entities, cs.Labeled, out, time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -21,6 +21,10 @@ func genCommand() *cli.Command {
 		Description: `gen writes Bitcoin Core style blk*.dat files for a regtest chain made from
 a seed, with a realistic economy and scenarios whose ground truth goes to
 DIR/truth.json, plus DIR/sanctions/sdn_advanced.xml and DIR/tags/exchanges.yaml.
+Every address belongs to a wallet of an owner: DIR/owners.csv (address, wallet,
+owner, kind), DIR/collaborative.csv (CoinJoins, Tx0s, Stonewalls, PayJoins: txid,
+kind, height, inputs, owners) and DIR/change.csv (txid, vout) are written as the
+chain grows; go doc ./tracer/chaingen describes them.
 The same seed always gives byte-identical files.
 
   tracer gen --out /tmp/chain --txs 100000 --seed 1 --xor --shuffle --forks 5`,

@@ -96,7 +96,7 @@ func runStatus(c *cli.Context) error {
 			behind = fmt.Sprintf(" (%d txs not yet clustered: run tracer cluster)", v.Txs-uint64(cs.NextTx))
 		}
 		if cs.Dirty {
-			behind = " (INTERRUPTED mid-write: run tracer cluster --rebuild)"
+			behind = " (OUT OF DATE: a reorganisation undid clustered transactions; run tracer cluster --rebuild)"
 		}
 		fmt.Fprintf(w, "clusters   %d addresses in %d clusters, largest %d, up to tx %d%s\n", cs.Addresses, cs.Clusters, cs.Largest, cs.NextTx, behind)
 		fmt.Fprintf(w, "guard      %d merges refused (both clusters > %d addresses)\n", cs.Refused, cs.MaxMerge)

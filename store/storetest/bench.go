@@ -28,12 +28,16 @@ func BenchTxs(tb testing.TB) int {
 	return n
 }
 
+// chainVersion names the generator's shape in the cache names: a chain
+// cached by an older generator (w0: no wallets) is not reused.
+const chainVersion = "w1"
+
 // BenchChain returns the blocks directory of a generated modern-shaped
 // chain of n transactions (seed 1, both scenarios), generating it once and
 // caching it in the OS temp dir across runs.
 func BenchChain(tb testing.TB, n int) string {
 	tb.Helper()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-chain-%d", n))
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-chain-%d-%s", n, chainVersion))
 	if _, err := os.Stat(filepath.Join(dir, "done")); err != nil {
 		os.RemoveAll(dir)
 		start := time.Now()
@@ -55,7 +59,7 @@ func BenchStore(tb testing.TB, n int) *store.Store {
 	chain := BenchChain(tb, n)
 	// The schema version is in the name: a store cached by another version
 	// would not open, and may be in use by a checkout of that version.
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-store-%d-v%d", n, store.SchemaVersion))
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-store-%d-%s-v%d", n, chainVersion, store.SchemaVersion))
 	if _, err := os.Stat(filepath.Join(dir, "done")); err != nil {
 		os.RemoveAll(dir)
 		st, err := store.Open(filepath.Join(dir, "db"), store.Options{})

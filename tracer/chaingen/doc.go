@@ -11,6 +11,14 @@
 //	                              the offset counted from the start of its file
 //	                              (Bitcoin Core 28)
 //	DIR/truth.json                the ground truth (schema below)
+//	DIR/owners.csv                address,wallet,owner,kind: the owner of every
+//	                              address the main chain pays, in order of its
+//	                              first payment (streamed while generating)
+//	DIR/collaborative.csv         txid,kind,height,inputs,owners: every
+//	                              collaborative transaction (below)
+//	DIR/change.csv                txid,vout: every output of a one-owner
+//	                              transaction with two or more outputs that
+//	                              pays the spender back (its change)
 //	DIR/sanctions/sdn_advanced.xml  the sanctioned parties in OFAC's advanced
 //	                              XML format; the XBT feature type id is 9344,
 //	                              not OFAC's 344, so readers must match the text
@@ -56,13 +64,14 @@
 // 1,000,000 txs; the summary reports each run's):
 //
 //	payment, 1 input (payee + change, or send-all without change 20%;
-//	  change reuses the input address 10%, payees reuse a known address
-//	  20%; 3% add a 546-sat dust output) or 2–4 inputs                  60–67%
+//	  change as the wallet's profile says, payees reuse a known address
+//	  20%; 3% add a 546-sat dust output) or 2–4 inputs of one wallet;
+//	  0.2% are Stonewalls and PayJoins                                  58–67%
 //	exchange deposit (to a customer's deposit address, one per customer) ~15%
 //	batch payment (2–6 payees + change)                                    ~8%
-//	consolidation (3–20 inputs → 1; more when the pool is large)         5–10%
+//	consolidation (3–20 inputs of one wallet → 1; more when the pool is large) 5–12%
 //	exchange withdrawal (a hot wallet pays 3–12 customers + change)       4–6%
-//	CoinJoin-like (5–15 owners, equal outputs of 0.01–0.5 BTC + changes)  ~0.5%
+//	collaborative: Whirlpool Tx0 and rounds, JoinMarket, WabiSabi (below) ~0.5%
 //	peel chains (a 0.5+ BTC output peeled 10–70 hops, one hop per block)  ~0.2%
 //	exchange sweeps (up to 100 deposits → a tagged hot wallet)           ~0.2%
 //	mining payouts (a matured coinbase → 10–60 users, one+ a block)    0.1–0.4%
@@ -78,6 +87,50 @@
 // 63,000 outputs worth ~14,600 BTC, as it did at 1,000,000). The summary reports the
 // measured script mix and the counts of each kind.
 //
+// # Wallets and owners
+//
+// Every address belongs to a wallet, and every wallet to an owner of one
+// kind: user, merchant (a twentieth of the users' number, receiving a
+// quarter of payments), exchange (hot and deposit wallets), mining-pool
+// (three; coinbases), otc-desk, mixer (the Whirlpool coordinator's fee
+// addresses), scam-operator (the sanctioned parties' wallets: one
+// operation) and money-mule. Users are created on first use, a quarter of
+// the pool goal of them (7,500 at 2,000 txs a block). A transaction spends
+// only one owner's coins, except the collaborative ones, whose truth says
+// how many owners they have. Ownership truth is per owner: Whirlpool's
+// premix and postmix accounts are wallets of their user.
+//
+// Wallet software profiles decide change (share of wallets):
+//
+//	core (30%)            change of the payee's script type, random order, minimal coin selection
+//	electrum (20%)        change of the wallet's type, outputs sorted by value (BIP69)
+//	mobile (25%)          change last, of the wallet's type
+//	mobile-mixed-type (8%) change last, of another type than the wallet's
+//	legacy-reuse (7%)     change back to the first input's address, any amount
+//	careless (10%)        change reused 10% of the time, random order, any amount
+//
+// Minimal coin selection pays, with two or more inputs, more than all but
+// the smallest input could (no unnecessary input); 15–30% of payments are
+// of a round amount. So each change heuristic of tracer/cluster is right
+// for some wallets and wrong for others.
+//
+// # Collaborative transactions
+//
+// In the CoinJoin share of the mix: Whirlpool Tx0 (a user's coin pays the
+// coordinator's fee, an OP_RETURN, 2–10 premix outputs of one pool
+// denomination of 0.001, 0.01, 0.05 or 0.5 BTC plus a mining-fee
+// allowance, and change; one owner) and rounds (5 inputs of 5 owners, at
+// least one fresh premix, 5 outputs of exactly the denomination into the
+// owners' postmix accounts; half remix), JoinMarket (a taker and 2–9
+// makers, equal outputs, makers' changes with their fee), WabiSabi (20–60
+// owners, 1–4 coins each, outputs of Wasabi 2's standard denominations,
+// sorted by value). Among payments: Stonewall (solo, one owner) and
+// STONEWALLx2 (two owners): two outputs of the amount and two changes;
+// PayJoin (BIP78): a merchant adds a coin of the sender's script type. The
+// scam's mix is a JoinMarket-like round. collaborative.csv names them:
+// whirlpool-tx0, whirlpool, wabisabi, joinmarket, stonewall, stonewallx2,
+// payjoin.
+//
 // # Scenarios
 //
 // scam-centre: two fictional sanctioned parties (GOLDEN LOTUS HOLDINGS LTD.,
@@ -91,6 +144,13 @@
 // deposit their equal output at exchanges), and run three peel chains of 16,
 // 12 and 8 hops whose payments go to the operators' tagged and untagged
 // deposit addresses or to mules that forward whole amounts a block later.
+// Tainted coins come back into the economy: every third mule (at most
+// two) sells to an OTC desk instead, which pays a merchant with the coin
+// and a customer from its clean inventory (bought from a clean user); a
+// block later the merchant pays a supplier with the tainted coin and a
+// clean coin of its own, and the customer pays a friend. The truth's flows
+// list every output of these steps with its taint under each model; they
+// are held, not spent again, so that truth stays exact.
 // Exchanges sweep those deposits into tagged hot wallets like any other.
 //
 // The scenario's transactions come out of the Txs budget; it needs a few
@@ -154,7 +214,12 @@
 //	                      clean_under}] outputs that received clean money: victims'
 //	                    and the OTC payer's change, the CoinJoin's clean
 //	                    participants' outputs (clean_under lists the models that
-//	                    give them zero taint), deposits of clean users
+//	                    give them zero taint), deposits of clean users, the OTC
+//	                    desk's seller's change and the flows clean under every model
+//	flows               [{txid, vout, value, height, address, kind, taint,
+//	                      clean_under}] every output of the economy flows (kinds
+//	                    otc-merchant, otc-customer, merchant-supplier,
+//	                    customer-payee, each also with -change)
 //	scenario_txids      the scenario's transactions in chain order
 //	exchanges           [{name, actor, hot_wallets, deposit_addresses,
 //	                      tagged_deposit_addresses}]

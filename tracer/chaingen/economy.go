@@ -3,6 +3,7 @@ package chaingen
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 const (
@@ -15,6 +16,7 @@ const (
 type exchange struct {
 	name, actor string
 	hot         []*address
+	hotW, depW  *wallet
 	hotUTXOs    []*utxo
 	customers   []*address // deposit address of customer i
 	deposits    []*utxo    // confirmed deposits waiting for a sweep
@@ -35,8 +37,11 @@ func newExchanges(g *generator) []*exchange {
 	var out []*exchange
 	for _, n := range names {
 		ex := &exchange{name: n[0], actor: n[1]}
+		o := g.newOwner(KindExchange, n[1])
+		ex.hotW = &wallet{name: n[1] + "/hot", owner: o, prof: &profiles[0].p, typ: P2WPKH, chTyp: P2WPKH}
+		ex.depW = &wallet{name: n[1] + "/deposit", owner: o, prof: &profiles[0].p, typ: P2WPKH, chTyp: P2WPKH}
 		for _, t := range []ScriptType{P2WPKH, P2SHP2WPKH, P2TR} {
-			ex.hot = append(ex.hot, g.newAddr(t))
+			ex.hot = append(ex.hot, g.newAddr(ex.hotW, t))
 		}
 		out = append(out, ex)
 	}
@@ -65,7 +70,7 @@ func (g *generator) depositAddr(ex *exchange, wantTagged int) (*address, int) {
 		if g.rng.IntN(4) == 0 {
 			t = P2SHP2WPKH
 		}
-		ex.customers = append(ex.customers, g.newAddr(t))
+		ex.customers = append(ex.customers, g.newAddr(ex.depW, t))
 		if wantTagged < 0 || taggedCustomer(i) == (wantTagged == 1) {
 			return ex.customers[i], i
 		}
@@ -100,18 +105,19 @@ func feeFor(rate int64, ins []*utxo, outs []ScriptType) int64 {
 // take removes a random pool output worth at least minValue, or returns nil.
 func (g *generator) take(minValue int64) *utxo {
 	for try := 0; try < 48 && len(g.pool) > 0; try++ {
-		i := g.rng.IntN(len(g.pool))
-		if u := g.pool[i]; u.value >= minValue {
-			last := len(g.pool) - 1
-			g.pool[i] = g.pool[last]
-			g.pool = g.pool[:last]
+		if u := g.pool[g.rng.IntN(len(g.pool))]; u.value >= minValue {
+			g.removePool(u)
 			return u
 		}
 	}
 	return nil
 }
 
-func (g *generator) release(us []*utxo) { g.pool = append(g.pool, us...) }
+func (g *generator) release(us []*utxo) {
+	for _, u := range us {
+		g.addPool(u)
+	}
+}
 
 func sum(us []*utxo) int64 {
 	var s int64
@@ -151,22 +157,40 @@ func (g *generator) add(p *ptx) {
 	g.blockWt += p.weight
 }
 
-func (g *generator) changeAddr(in *utxo) *address {
-	if g.rng.IntN(10) == 0 && in.addr.typ != P2PK {
+// changeAddr is where the spender of in gets its change, as its wallet's
+// profile decides: back to in's address, or a fresh address of the change
+// type (or, for profiles that match it, of the payee's type).
+func (g *generator) changeAddr(in *utxo, payee ScriptType) *address {
+	w := in.addr.w
+	if r := w.prof.reuse; r > 0 && in.addr.typ != P2PK && (r >= 1000 || g.rng.IntN(1000) < r) {
 		return in.addr // address reuse: change back to the spending address
 	}
-	t := in.addr.typ
-	if t == P2PK || t == P2WSHMultisig && g.rng.IntN(2) == 0 {
-		t = P2WPKH
+	t := w.chTyp
+	if w.prof.matchPayee && payee != P2PK && payee != OpReturn {
+		t = payee
 	}
-	return g.newAddr(t)
+	return g.newAddr(w, t)
 }
 
+// payee is a known address (a fifth of the time) or a new address of a
+// random user's or merchant's wallet.
 func (g *generator) payee() *address {
 	if len(g.reuse) > 0 && g.rng.IntN(5) == 0 {
 		return g.reuse[g.rng.IntN(len(g.reuse))]
 	}
-	return g.newAddr(g.userType())
+	return g.recv(g.userWallet())
+}
+
+// order arranges a payment's outputs as the spender's wallet does: change
+// last, sorted by value (BIP69), or shuffled.
+func (g *generator) order(w *wallet, outs []pout) {
+	switch {
+	case w.prof.changeLast:
+	case w.prof.bip69:
+		slices.SortStableFunc(outs, func(a, b pout) int { return cmpDesc(b.value, a.value) })
+	default:
+		g.rng.Shuffle(len(outs), func(i, j int) { outs[i], outs[j] = outs[j], outs[i] })
+	}
 }
 
 // plan fills block h: scenario steps, peel chains, exchange sweeps, miner
@@ -236,7 +260,7 @@ func (g *generator) payouts(h int32, q int) {
 		types := make([]ScriptType, k)
 		addrs := make([]*address, k)
 		for i := range addrs {
-			addrs[i] = g.newAddr(g.userType())
+			addrs[i] = g.recv(g.userWallet())
 			types[i] = addrs[i].typ
 		}
 		fee := feeFor(g.feeRate(), ins, types)
@@ -284,6 +308,12 @@ func (g *generator) everyday() bool {
 	}
 	switch {
 	case r < 450:
+		switch g.rng.IntN(1000) {
+		case 0, 1:
+			return g.stonewall() || g.payment(1)
+		case 2:
+			return g.payJoin() || g.payment(1)
+		}
 		return g.payment(1)
 	case r < 570:
 		return g.payment(2 + g.rng.IntN(3))
@@ -296,7 +326,7 @@ func (g *generator) everyday() bool {
 	case r < 930:
 		return g.batchPay()
 	case r < 935:
-		return g.coinjoin()
+		return g.collaborative()
 	case r < 938:
 		return g.startPeel()
 	default:
@@ -304,28 +334,33 @@ func (g *generator) everyday() bool {
 	}
 }
 
-// payment: n inputs → one payee and change; sometimes a dust output or an
-// OP_RETURN rides along.
+// payment: n inputs of one wallet → one payee and change; sometimes a dust
+// output or an OP_RETURN rides along. Wallets with minimal coin selection
+// pay more than all but the smallest input could cover (no input is
+// unnecessary); the others pick any amount.
 func (g *generator) payment(n int) bool {
-	var ins []*utxo
-	for i := 0; i < n; i++ {
-		u := g.take(minPoolValue * 3)
+	first := g.take(minPoolValue * 3)
+	if first == nil {
+		return false
+	}
+	ins := []*utxo{first}
+	w := first.addr.w
+	for i := 1; i < n; i++ {
+		u := g.takeFrom(w, minPoolValue*3)
 		if u == nil {
 			break
 		}
 		ins = append(ins, u)
 	}
-	if len(ins) == 0 {
-		return false
-	}
-	to, change := g.payee(), g.changeAddr(ins[0])
+	to := g.payee()
+	change := g.changeAddr(ins[0], to.typ)
 	var extra []pout
 	if g.rng.IntN(33) == 0 {
 		t := P2PKH
 		if g.rng.IntN(2) == 0 {
 			t = P2WPKH
 		}
-		extra = append(extra, out(dustValue, g.newAddr(t), destNone, nil))
+		extra = append(extra, out(dustValue, g.newAddr(g.userWallet(), t), destNone, nil))
 	}
 	if g.rng.IntN(66) == 0 {
 		data := make([]byte, 20+g.rng.IntN(21))
@@ -349,7 +384,24 @@ func (g *generator) payment(n int) bool {
 		return false
 	}
 	amt := int64(float64(avail) * (0.05 + 0.75*g.rng.Float64()))
+	if len(ins) > 1 && w.prof.minimal {
+		small := ins[0].value
+		for _, u := range ins {
+			small = min(small, u.value)
+		}
+		amt = avail - int64(float64(min(small, avail/2))*(0.05+0.9*g.rng.Float64()))
+	}
+	if g.rng.IntN(1000) < w.prof.round && amt > 100_000 {
+		unit := int64(100_000)
+		for unit*100 < amt {
+			unit *= 10
+		}
+		amt = amt / unit * unit
+	}
 	amt = max(amt, minPoolValue)
+	if avail-amt < minPoolValue {
+		amt = avail - minPoolValue
+	}
 	p := &ptx{kind: kindPayment, ins: ins}
 	if len(ins) == 1 && len(extra) == 0 && g.rng.IntN(5) == 0 {
 		// Send-all: the whole input to the payee, no change.
@@ -357,12 +409,8 @@ func (g *generator) payment(n int) bool {
 		g.add(p)
 		return true
 	}
-	pay, ch := out(amt, to, destPool, nil), out(avail-amt, change, destPool, nil)
-	if g.rng.IntN(2) == 0 {
-		p.outs = append(p.outs, pay, ch)
-	} else {
-		p.outs = append(p.outs, ch, pay)
-	}
+	p.outs = append(p.outs, out(amt, to, destPool, nil), out(avail-amt, change, destPool, nil))
+	g.order(w, p.outs)
 	p.outs = append(p.outs, extra...)
 	g.add(p)
 	return true
@@ -381,7 +429,7 @@ func (g *generator) batchPay() bool {
 		addrs[i] = g.payee()
 		types[i] = addrs[i].typ
 	}
-	change := g.changeAddr(u)
+	change := g.changeAddr(u, addrs[0].typ)
 	types[k] = change.typ
 	ins := []*utxo{u}
 	avail := u.value - feeFor(g.feeRate(), ins, types)
@@ -397,23 +445,32 @@ func (g *generator) batchPay() bool {
 		p.outs = append(p.outs, out(shares[i], a, destPool, nil))
 	}
 	p.outs = append(p.outs, out(shares[k], change, destPool, nil))
+	g.order(u.addr.w, p.outs)
 	g.add(p)
 	return true
 }
 
+// consolidate: a wallet with many coins (the fullest of a few sampled)
+// sweeps 3–20 of them into one new address of its own.
 func (g *generator) consolidate() bool {
 	k := 3 + g.rng.IntN(18)
-	var ins []*utxo
-	for i := 0; i < k; i++ {
-		if u := g.take(0); u != nil {
-			ins = append(ins, u)
+	var w *wallet
+	for try := 0; try < 6 && len(g.pool) > 0; try++ {
+		c := g.pool[g.rng.IntN(len(g.pool))].addr.w
+		if w == nil || len(c.utxos) > len(w.utxos) {
+			w = c
 		}
 	}
-	if len(ins) < 2 {
-		g.release(ins)
+	if w == nil || len(w.utxos) < 2 {
 		return false
 	}
-	to := g.newAddr(g.userType())
+	var ins []*utxo
+	for i := 0; i < k && len(w.utxos) > 0; i++ {
+		u := w.utxos[g.rng.IntN(len(w.utxos))]
+		g.removePool(u)
+		ins = append(ins, u)
+	}
+	to := g.recv(w)
 	fee := feeFor(g.feeRate(), ins, []ScriptType{to.typ})
 	if sum(ins)-fee < minPoolValue {
 		g.release(ins)
@@ -432,7 +489,7 @@ func (g *generator) deposit() bool {
 	}
 	ex := g.exchanges[g.rng.IntN(len(g.exchanges))]
 	to, _ := g.depositAddr(ex, -1)
-	change := g.changeAddr(u)
+	change := g.changeAddr(u, to.typ)
 	ins := []*utxo{u}
 	avail := u.value - feeFor(g.feeRate(), ins, []ScriptType{to.typ, change.typ})
 	amt := int64(float64(avail) * (0.1 + 0.8*g.rng.Float64()))
@@ -442,10 +499,15 @@ func (g *generator) deposit() bool {
 	}
 	p := &ptx{kind: kindDeposit, ins: ins}
 	p.outs = append(p.outs, out(amt, to, destDeposit, ex), out(avail-amt, change, destPool, nil))
+	g.order(u.addr.w, p.outs)
 	g.add(p)
 	if s := g.scam; s != nil && g.height >= s.start && len(s.cleanDeps) < 20 {
 		// Everyday deposits made while the scenario runs: must not be flagged.
-		s.cleanDeps = append(s.cleanDeps, &cleanInfo{u: p.outs[0].u, p: p, kind: "clean-deposit"})
+		for j := range p.outs {
+			if p.outs[j].dest == destDeposit {
+				s.cleanDeps = append(s.cleanDeps, &cleanInfo{u: p.outs[j].u, p: p, kind: "clean-deposit"})
+			}
+		}
 	}
 	return true
 }
@@ -514,30 +576,10 @@ func (g *generator) withdraw() bool {
 	return true
 }
 
-var denominations = []int64{1_000_000, 5_000_000, 10_000_000, 50_000_000}
-
-// coinjoin: several owners' inputs, >= 3 equal outputs and their changes.
-func (g *generator) coinjoin() bool {
-	denom := denominations[g.rng.IntN(len(denominations))]
-	k := 5 + g.rng.IntN(11)
-	var ins []*utxo
-	for try := 0; try < 4*k && len(ins) < k; try++ {
-		if u := g.take(denom + denom/10 + 5000); u != nil {
-			ins = append(ins, u)
-		}
-	}
-	if len(ins) < 3 {
-		g.release(ins)
-		return false
-	}
-	p, _ := g.buildCoinJoin(kindCoinJoin, ins, denom, func(int) dest { return destPool })
-	g.add(p)
-	return true
-}
-
 // buildCoinJoin pays each input's owner one equal output of denom (first),
-// then its change (in input order); each pays a share of the fee. owner[j]
-// is the input whose owner receives output j.
+// then its change (in input order), both into the owner's wallet; each
+// pays a share of the fee. owner[j] is the input whose owner receives
+// output j.
 func (g *generator) buildCoinJoin(kind txKind, ins []*utxo, denom int64, d func(i int) dest) (p *ptx, owner []int) {
 	rate := g.feeRate()
 	p = &ptx{kind: kind, ins: ins}
@@ -548,11 +590,11 @@ func (g *generator) buildCoinJoin(kind txKind, ins []*utxo, denom int64, d func(
 		if g.rng.IntN(3) == 0 {
 			t = P2TR
 		}
-		p.outs = append(p.outs, out(denom, g.newAddr(t), d(i), nil))
+		p.outs = append(p.outs, out(denom, g.newAddr(u.addr.w, t), d(i), nil))
 		owner = append(owner, i)
 		share := rate * int64((inputWeight[u.addr.typ]+2*outputWeight[t]+3)/4+2)
 		if c := u.value - denom - share; c >= minPoolValue {
-			changes = append(changes, out(c, g.newAddr(t), d(i), nil))
+			changes = append(changes, out(c, g.newAddr(u.addr.w, t), d(i), nil))
 			changeOwner = append(changeOwner, i)
 		}
 	}
@@ -561,7 +603,7 @@ func (g *generator) buildCoinJoin(kind txKind, ins []*utxo, denom int64, d func(
 }
 
 // peelChain repeatedly pays a small part of one output away and keeps the
-// rest in a new change output, one hop per block.
+// rest in a new change output of the same wallet, one hop per block.
 type peelChain struct {
 	cur  *utxo
 	hops int
@@ -577,7 +619,7 @@ func (g *generator) startPeel() bool {
 	}
 	g.peels = append(g.peels, &peelChain{hops: 10 + g.rng.IntN(60)})
 	pc := g.peels[len(g.peels)-1]
-	to := g.newAddr(P2WPKH)
+	to := g.newAddr(u.addr.w, P2WPKH)
 	fee := feeFor(g.feeRate(), []*utxo{u}, []ScriptType{P2WPKH})
 	p := &ptx{kind: kindPeel, ins: []*utxo{u}}
 	o := out(u.value-fee, to, destHeld, nil)
@@ -602,7 +644,7 @@ func (g *generator) peelStep(pc *peelChain) {
 		to, _ = g.depositAddr(ex, -1)
 		d = destDeposit
 	}
-	change := g.newAddr(u.addr.typ)
+	change := g.newAddr(u.addr.w, u.addr.typ)
 	avail := u.value - feeFor(g.feeRate(), ins, []ScriptType{to.typ, change.typ})
 	amt := max(minPoolValue, int64(float64(avail)*(0.005+0.05*g.rng.Float64())))
 	if avail-amt < 10*minPoolValue || pc.hops <= 0 {

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/btcsuite/btcd/blockchain"
@@ -29,6 +30,7 @@ const (
 	destHot                  // an exchange hot wallet
 	destHeld                 // kept by a scenario or a peel chain, which spends it itself
 	destCoinbase             // the miner's maturing coinbases
+	destMix                  // a Whirlpool premix or postmix coin queued for a round
 )
 
 type utxo struct {
@@ -42,7 +44,8 @@ type utxo struct {
 	spentBy  *ptx // set for scenario-tracked outputs
 	tracked  bool
 	deposit  *depositInfo
-	isSeedIn bool // a victim payment into a seed address
+	isSeedIn bool  // a victim payment into a seed address
+	pi, wi   int32 // index in the pool and in its wallet's list, while in the pool
 }
 
 type pout struct {
@@ -52,6 +55,7 @@ type pout struct {
 	dest  dest
 	ex    *exchange
 	u     *utxo
+	pool  int8 // destMix: the Whirlpool pool
 }
 
 type txKind uint8
@@ -77,6 +81,7 @@ var kindNames = [numKinds]string{"payment", "batch-payment", "consolidation", "e
 // then built and signed by a worker.
 type ptx struct {
 	kind   txKind
+	collab collabKind
 	ins    []*utxo
 	outs   []pout
 	fee    int64
@@ -103,12 +108,19 @@ type generator struct {
 	planned  int32 // planned tip height
 	quota    int   // mean txs per post-activation block
 
-	pool      []*utxo
-	poolGoal  int
-	reuse     []*address
-	cbq       []*utxo
-	exchanges []*exchange
-	peels     []*peelChain
+	pool       []*utxo
+	poolGoal   int
+	reuse      []*address
+	cbq        []*utxo
+	exchanges  []*exchange
+	peels      []*peelChain
+	users      []*wallet // created on first use
+	merchants  []*wallet
+	miners     []*wallet
+	coord      *wallet
+	coordAddrs []*address
+	mixq       [4][]*utxo  // Whirlpool queues by pool
+	tf         *truthFiles // nil when planning only (tests)
 
 	block   []*ptx
 	blockWt int
@@ -151,12 +163,21 @@ func Generate(ctx context.Context, cfg Config, progress func(Progress)) (Summary
 		return Summary{}, err
 	}
 	g.files = files
+	if g.tf, err = openTruthFiles(cfg.OutDir); err != nil {
+		_ = files.closeFile()
+		return Summary{}, err
+	}
 	window := 1
 	if cfg.Shuffle {
 		window = 8
 	}
 	g.sh = &shuffler{out: files, window: window, rng: rand.New(rand.NewPCG(cfg.Seed, 0x5348554646))}
 	if err := g.run(ctx, progress); err != nil {
+		_ = files.closeFile()
+		_ = g.tf.close()
+		return Summary{}, err
+	}
+	if err := g.tf.close(); err != nil {
 		_ = files.closeFile()
 		return Summary{}, err
 	}
@@ -194,6 +215,13 @@ func newGenerator(cfg Config) *generator {
 	g.planned = ActivationHeight + post
 	g.quota = max(1, cfg.Txs/int(post))
 	g.poolGoal = min(max(15*g.quota, 300), 300_000)
+	nUsers := max(g.poolGoal/4, 50)
+	g.users = make([]*wallet, nUsers)
+	g.merchants = make([]*wallet, max(nUsers/20, 5))
+	for i := range 3 {
+		o := g.newOwner(KindMining, "mining-pool-"+strconv.Itoa(i))
+		g.miners = append(g.miners, &wallet{name: o.name, owner: o, prof: &profiles[0].p, typ: P2WPKH, chTyp: P2WPKH})
+	}
 	g.exchanges = newExchanges(g)
 	if cfg.has(ScenarioScamCentre) {
 		g.scam = newScamCentre(g, ActivationHeight+3)
@@ -231,10 +259,10 @@ func (g *generator) xorKey() [8]byte {
 	}
 }
 
-// newAddr allocates fresh keys for an address of type t; its scripts are
-// derived in the next parallel materialize phase.
-func (g *generator) newAddr(t ScriptType) *address {
-	a := &address{typ: t, idx: g.keyIdx}
+// newAddr allocates fresh keys for an address of type t in wallet w; its
+// scripts are derived in the next parallel materialize phase.
+func (g *generator) newAddr(w *wallet, t ScriptType) *address {
+	a := &address{typ: t, idx: g.keyIdx, w: w}
 	g.keyIdx += t.keysFor()
 	g.fresh = append(g.fresh, a)
 	return a
@@ -321,7 +349,7 @@ func (g *generator) makeBlock(ctx context.Context, h int32) error {
 	case r < 2:
 		payType = P2PKH
 	}
-	payTo := g.newAddr(payType)
+	payTo := g.newAddr(g.miners[g.rng.IntN(len(g.miners))], payType)
 	fresh := g.fresh
 	chunk := max(64, (len(fresh)+4*g.cfg.Workers-1)/(4*g.cfg.Workers))
 	nchunks := (len(fresh) + chunk - 1) / chunk
@@ -385,6 +413,9 @@ func (g *generator) commit(h int32, b *wire.MsgBlock, payTo *address) {
 		g.mix[OpReturn]++
 	}
 	g.cbq = append(g.cbq, &utxo{op: wire.OutPoint{Hash: cb.TxHash()}, value: cb.TxOut[0].Value, addr: payTo, height: h})
+	if g.tf != nil {
+		g.tf.list(payTo)
+	}
 	g.commitTxs(h)
 }
 
@@ -407,6 +438,9 @@ func (g *generator) commitTxs(h int32) {
 				continue
 			}
 			g.mix[o.addr.typ]++
+			if g.tf != nil {
+				g.tf.list(o.addr)
+			}
 			if o.u == nil {
 				continue
 			}
@@ -415,7 +449,7 @@ func (g *generator) commitTxs(h int32) {
 			switch o.dest {
 			case destPool:
 				if o.value >= minPoolValue {
-					g.pool = append(g.pool, o.u)
+					g.addPool(o.u)
 					if g.rng.IntN(16) == 0 && o.addr.typ != P2PK {
 						g.remember(o.addr)
 					}
@@ -424,7 +458,12 @@ func (g *generator) commitTxs(h int32) {
 				o.ex.deposits = append(o.ex.deposits, o.u)
 			case destHot:
 				o.ex.hotUTXOs = append(o.ex.hotUTXOs, o.u)
+			case destMix:
+				g.queueMix(o.u, o.pool)
 			}
+		}
+		if g.tf != nil {
+			g.tf.record(p)
 		}
 	}
 }
@@ -438,9 +477,7 @@ func (g *generator) forget() {
 		if g.pool[i].value > forgetBelow && probes < 64*g.poolGoal {
 			continue
 		}
-		last := len(g.pool) - 1
-		g.pool[i] = g.pool[last]
-		g.pool = g.pool[:last]
+		g.removePool(g.pool[i])
 	}
 }
 

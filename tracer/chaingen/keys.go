@@ -154,14 +154,17 @@ func deriveRange(base *btcec.ModNScalar, first uint64, n int) ([]*btcec.PrivateK
 // creates it with key indices only; materialize derives keys and scripts (in
 // parallel workers, once, before any transaction paying it is built).
 type address struct {
-	typ   ScriptType
-	idx   uint64 // first key index; multisig uses idx, idx+1, idx+2
-	keys  []*btcec.PrivateKey
-	pub   [][]byte          // compressed public keys, cached for signing
-	tweak *btcec.PrivateKey // P2TR: the BIP86-tweaked key that signs key-path spends
-	pk    []byte            // output script
-	inner []byte            // P2SH redeem script (the P2WPKH program) or P2WSH witness script
-	ready bool
+	typ    ScriptType
+	idx    uint64 // first key index; multisig uses idx, idx+1, idx+2
+	keys   []*btcec.PrivateKey
+	pub    [][]byte          // compressed public keys, cached for signing
+	tweak  *btcec.PrivateKey // P2TR: the BIP86-tweaked key that signs key-path spends
+	pk     []byte            // output script
+	inner  []byte            // P2SH redeem script (the P2WPKH program) or P2WSH witness script
+	ready  bool
+	w      *wallet // the owner's wallet; nil for fork coinbases
+	listed bool    // its owners.csv row is written
+	enc    string  // the address, encoded while materializing (in parallel)
 }
 
 // materialize derives the address's keys on its own (one scalar
@@ -249,6 +252,7 @@ func (a *address) setKeys(privs []*btcec.PrivateKey, pubs [][]byte) error {
 	if err != nil {
 		return err
 	}
+	a.enc = scriptAddress(a.pk)
 	a.ready = true
 	return nil
 }
@@ -262,7 +266,12 @@ func p2shScript(h []byte) []byte {
 
 // String encodes the address for regtest; P2PK outputs are shown as the
 // P2PKH address of their key, as block explorers and Core's RPC do.
-func (a *address) String() string { return scriptAddress(a.pk) }
+func (a *address) String() string {
+	if a.enc != "" {
+		return a.enc
+	}
+	return scriptAddress(a.pk)
+}
 
 func scriptAddress(pk []byte) string {
 	_, addrs, _, err := txscript.ExtractPkScriptAddrs(pk, &chaincfg.RegressionNetParams)

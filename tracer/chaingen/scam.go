@@ -2,6 +2,7 @@ package chaingen
 
 import (
 	"math/rand/v2"
+	"strconv"
 )
 
 // scamBlocks is how many blocks the scam-centre scenario spans at most.
@@ -46,6 +47,18 @@ type scamCentre struct {
 	entities []*entity
 	seeds    []*address
 	seedOf   map[*address]int
+	ops      *wallet // the operators' working wallet
+	mules    int     // mule owners so far
+
+	// Tainted coins back in the economy: an OTC desk buys mules' coins and
+	// pays merchants with them, and its customers from clean inventory;
+	// they pay others in turn. flows lists every output of those steps.
+	desk      *wallet
+	deskInv   *utxo   // the desk's clean inventory
+	deskCoins []*utxo // tainted coins the desk bought
+	spend     []*utxo // merchants' and customers' receipts, to be spent onwards
+	flows     []*cleanInfo
+	sold      int // mule coins forwarded so far
 
 	txs      []*ptx
 	funding  []*utxo
@@ -63,7 +76,7 @@ type scamCentre struct {
 	cjScam     *utxo
 	cjClean    []*utxo
 	peels      []*scamPeel
-	mules      []*utxo
+	muleCoins  []*utxo
 	cleanDeps  []*cleanInfo
 }
 
@@ -72,8 +85,18 @@ func newScamCentre(g *generator, start int32) *scamCentre {
 		seedOf: map[*address]int{}, accounts: map[*exchange][2]*address{}}
 	org := &entity{name: "GOLDEN LOTUS HOLDINGS LTD.", program: "CYBER2"}
 	person := &entity{name: "ORLAND, Teodor", individual: true, first: "Teodor", last: "ORLAND", program: "TCO"}
+	// One operation: the company and the individual run it together, so
+	// their seeds are one owner's wallets.
+	o := g.newOwner(KindScam, "scam-centre")
+	s.ops = &wallet{name: "scam-centre/ops", owner: o, prof: &profiles[0].p, typ: P2WPKH, chTyp: P2WPKH}
+	orgW := &wallet{name: "scam-centre/golden-lotus", owner: o, prof: &profiles[0].p, typ: P2WPKH, chTyp: P2WPKH}
+	personW := &wallet{name: "scam-centre/orland", owner: o, prof: &profiles[0].p, typ: P2WPKH, chTyp: P2WPKH}
 	for i, t := range []ScriptType{P2WPKH, P2TR, P2PKH, P2SHP2WPKH, P2WPKH} {
-		a := g.newAddr(t)
+		w := orgW
+		if i == 4 {
+			w = personW
+		}
+		a := g.newAddr(w, t)
 		s.seeds = append(s.seeds, a)
 		s.seedOf[a] = i
 		if i < 4 {
@@ -87,7 +110,8 @@ func newScamCentre(g *generator, start int32) *scamCentre {
 }
 
 func (s *scamCentre) done(h int32) bool {
-	return h > s.start+scamBlocks || (h > s.start+12 && len(s.peels) == 0 && len(s.mules) == 0)
+	return h > s.start+scamBlocks || (h > s.start+12 && len(s.peels) == 0 && len(s.muleCoins) == 0 &&
+		len(s.deskCoins) == 0 && len(s.spend) == 0)
 }
 
 // record adds a scenario transaction to the block and the truth.
@@ -118,7 +142,7 @@ func (s *scamCentre) account(ex *exchange, tagged bool) *address {
 	}
 	acc := s.accounts[ex]
 	if acc[i] == nil || s.rng.IntN(2) == 0 {
-		a := s.g.newAddr(P2WPKH)
+		a := s.g.newAddr(ex.depW, P2WPKH)
 		ex.special = append(ex.special, a)
 		ex.specialTagged = append(ex.specialTagged, tagged)
 		acc[i] = a
@@ -131,7 +155,7 @@ func (s *scamCentre) account(ex *exchange, tagged bool) *address {
 func (s *scamCentre) depositOut(value int64, ex *exchange, tagged, clean bool) (pout, *depositInfo) {
 	var a *address
 	if clean {
-		a = s.g.newAddr(P2WPKH)
+		a = s.g.newAddr(ex.depW, P2WPKH)
 		ex.special = append(ex.special, a)
 		ex.specialTagged = append(ex.specialTagged, tagged)
 	} else {
@@ -175,6 +199,9 @@ func (s *scamCentre) plan(h int32) {
 		if r == 3 {
 			s.otcPayment(rate)
 		}
+		if r == 4 {
+			s.deskStock(rate)
+		}
 	case r == 7:
 		var g1, g2 []*utxo
 		for i, u := range s.funding {
@@ -191,10 +218,10 @@ func (s *scamCentre) plan(h int32) {
 			s.sweepTo([]*utxo{s.directDep}, func(v int64) pout { o, _ := s.depositOut(v, s.ex(0), true, false); return o })
 		}
 		if len(g1) > 0 {
-			s.sweepTo(g1, func(v int64) pout { o := out(v, g.newAddr(P2WPKH), destHeld, nil); s.k1 = o.u; return o })
+			s.sweepTo(g1, func(v int64) pout { o := out(v, g.newAddr(s.ops, P2WPKH), destHeld, nil); s.k1 = o.u; return o })
 		}
 		if len(g2) > 0 {
-			s.sweepTo(g2, func(v int64) pout { o := out(v, g.newAddr(P2TR), destHeld, nil); s.k2 = o.u; return o })
+			s.sweepTo(g2, func(v int64) pout { o := out(v, g.newAddr(s.ops, P2TR), destHeld, nil); s.k2 = o.u; return o })
 		}
 	case r == 8:
 		if s.k1 != nil {
@@ -203,8 +230,8 @@ func (s *scamCentre) plan(h int32) {
 			a, b := avail*40/100, avail*25/100
 			x := denom + denom/5
 			p := &ptx{ins: []*utxo{s.k1}}
-			o1, o2 := out(a, g.newAddr(P2WPKH), destHeld, nil), out(b, g.newAddr(P2WPKH), destHeld, nil)
-			o3, o4 := out(x, g.newAddr(P2WPKH), destHeld, nil), out(avail-a-b-x, g.newAddr(P2TR), destHeld, nil)
+			o1, o2 := out(a, g.newAddr(s.ops, P2WPKH), destHeld, nil), out(b, g.newAddr(s.ops, P2WPKH), destHeld, nil)
+			o3, o4 := out(x, g.newAddr(s.ops, P2WPKH), destHeld, nil), out(avail-a-b-x, g.newAddr(s.ops, P2TR), destHeld, nil)
 			p.outs = append(p.outs, o1, o2, o3, o4)
 			s.p1, s.p2, s.x1, s.y1 = o1.u, o2.u, o3.u, o4.u
 			s.record(p)
@@ -213,9 +240,9 @@ func (s *scamCentre) plan(h int32) {
 			avail := s.k2.value - feeFor(rate, []*utxo{s.k2}, []ScriptType{P2WPKH, P2WPKH, P2WPKH})
 			a, b := avail*50/100, avail*20/100
 			p := &ptx{ins: []*utxo{s.k2}}
-			o1 := out(a, g.newAddr(P2PKH), destHeld, nil)
+			o1 := out(a, g.newAddr(s.ops, P2PKH), destHeld, nil)
 			o2, d := s.depositOut(b, s.ex(1), false, false)
-			o3 := out(avail-a-b, g.newAddr(P2WPKH), destHeld, nil)
+			o3 := out(avail-a-b, g.newAddr(s.ops, P2WPKH), destHeld, nil)
 			p.outs = append(p.outs, o1, o2, o3)
 			s.p3, s.z = o1.u, o3.u
 			d.p = s.record(p)
@@ -227,7 +254,7 @@ func (s *scamCentre) plan(h int32) {
 			a := avail * 45 / 100
 			p := &ptx{ins: ins}
 			o1, d := s.depositOut(a, s.ex(2), false, false)
-			o2 := out(avail-a, g.newAddr(P2WPKH), destHeld, nil)
+			o2 := out(avail-a, g.newAddr(s.ops, P2WPKH), destHeld, nil)
 			p.outs = append(p.outs, o1, o2)
 			s.o2 = o2.u
 			d.p = s.record(p)
@@ -267,7 +294,7 @@ func (s *scamCentre) victim(h int32, rate int64) {
 	}
 	seed := s.rng.IntN(len(s.seeds))
 	ins := []*utxo{u}
-	change := g.changeAddr(u)
+	change := g.changeAddr(u, s.seeds[seed].typ)
 	avail := u.value - feeFor(rate, ins, []ScriptType{s.seeds[seed].typ, change.typ})
 	amt := int64(float64(avail) * (0.3 + 0.6*s.rng.Float64()))
 	p := &ptx{ins: ins}
@@ -295,11 +322,11 @@ func (s *scamCentre) otcPayment(rate int64) {
 		return
 	}
 	ins := []*utxo{u}
-	change := g.changeAddr(u)
+	change := g.changeAddr(u, P2WPKH)
 	avail := u.value - feeFor(rate, ins, []ScriptType{P2WPKH, change.typ})
 	amt := avail * 40 / 100
 	p := &ptx{ins: ins}
-	o := out(amt, g.newAddr(P2WPKH), destHeld, nil)
+	o := out(amt, g.newAddr(s.ops, P2WPKH), destHeld, nil)
 	ch := out(avail-amt, change, destPool, nil)
 	p.outs = append(p.outs, o, ch)
 	s.record(p)
@@ -326,6 +353,7 @@ func (s *scamCentre) mix(h int32) {
 	pos := min(2, len(ins))
 	ins = append(ins[:pos], append([]*utxo{s.x1}, ins[pos:]...)...)
 	p, owner := g.buildCoinJoin(kindScam, ins, denom, func(int) dest { return destHeld })
+	p.collab = collabJoinMarket // equal outputs and changes, several owners
 	// Equal outputs are in input order; changes follow. The operators' own
 	// outputs (equal and change) are not clean, whatever a model says.
 	s.record(p)
@@ -345,17 +373,27 @@ func (s *scamCentre) mix(h int32) {
 
 func (s *scamCentre) stepPeels(h int32, rate int64) {
 	g := s.g
-	// Mules forward whole amounts into exchange accounts.
+	s.stepEconomy(h, rate)
+	// Mules forward whole amounts into exchange accounts; every third
+	// (at most two) sells to the OTC desk instead.
 	var keep []*utxo
-	for _, m := range s.mules {
+	for _, m := range s.muleCoins {
 		if !ready(m, h) {
 			keep = append(keep, m)
+			continue
+		}
+		if s.sold++; s.desk != nil && s.sold%3 == 1 && s.sold < 6 {
+			s.sweepTo([]*utxo{m}, func(v int64) pout {
+				o := out(v, g.recv(s.desk), destHeld, nil)
+				s.deskCoins = append(s.deskCoins, o.u)
+				return o
+			})
 			continue
 		}
 		ex, tagged := s.ex(s.rng.IntN(4)), s.rng.IntN(2) == 0
 		s.sweepTo([]*utxo{m}, func(v int64) pout { o, _ := s.depositOut(v, ex, tagged, false); return o })
 	}
-	s.mules = keep
+	s.muleCoins = keep
 	var live []*scamPeel
 	for _, pc := range s.peels {
 		u := pc.cur
@@ -382,10 +420,12 @@ func (s *scamCentre) stepPeels(h int32, rate int64) {
 		case r < 7:
 			pay, d = s.depositOut(amt, ex, false, false)
 		default:
-			pay = out(amt, g.newAddr(g.userType()), destHeld, nil)
-			s.mules = append(s.mules, pay.u)
+			s.mules++
+			mule := g.newWallet(g.newOwner(KindMule, "mule-"+strconv.Itoa(s.mules)), "", g.walletType(false))
+			pay = out(amt, g.recv(mule), destHeld, nil)
+			s.muleCoins = append(s.muleCoins, pay.u)
 		}
-		next := out(avail-amt, g.newAddr(u.addr.typ), destHeld, nil)
+		next := out(avail-amt, g.newAddr(s.ops, u.addr.typ), destHeld, nil)
 		if s.rng.IntN(2) == 0 {
 			p.outs = append(p.outs, pay, next)
 		} else {
@@ -399,4 +439,95 @@ func (s *scamCentre) stepPeels(h int32, rate int64) {
 		live = append(live, pc)
 	}
 	s.peels = live
+}
+
+// deskStock: a clean user sells coins to the OTC desk, its clean inventory.
+func (s *scamCentre) deskStock(rate int64) {
+	g := s.g
+	u := g.take(coin / 5)
+	if u == nil {
+		return
+	}
+	s.desk = g.newWallet(g.newOwner(KindOTC, "otc-desk"), "", P2WPKH)
+	ins := []*utxo{u}
+	change := g.changeAddr(u, P2WPKH)
+	avail := u.value - feeFor(rate, ins, []ScriptType{P2WPKH, change.typ})
+	amt := avail * 60 / 100
+	p := &ptx{ins: ins}
+	o := out(amt, g.recv(s.desk), destHeld, nil)
+	ch := out(avail-amt, change, destPool, nil)
+	p.outs = append(p.outs, o, ch)
+	s.record(p)
+	ch.u.tracked = false
+	s.deskInv = o.u
+	s.clean = append(s.clean, &cleanInfo{u: ch.u, p: p, kind: "otc-seller-change"})
+}
+
+// pay records a one-step payment from ins to a new address of to (amt) with
+// change to a new address of from; both outputs are flows of kind k.
+func (s *scamCentre) pay(ins []*utxo, rate int64, to, from *wallet, frac int64, kind string) (paid, change *utxo) {
+	g := s.g
+	a, c := g.recv(to), g.newAddr(from, from.chTyp)
+	avail := sum(ins) - feeFor(rate, ins, []ScriptType{a.typ, c.typ})
+	amt := avail * frac / 100
+	p := &ptx{ins: ins}
+	po, co := out(amt, a, destHeld, nil), out(avail-amt, c, destHeld, nil)
+	p.outs = append(p.outs, po, co)
+	if s.rng.IntN(2) == 0 {
+		p.outs[0], p.outs[1] = p.outs[1], p.outs[0]
+	}
+	s.record(p)
+	s.flows = append(s.flows, &cleanInfo{u: po.u, p: p, kind: kind}, &cleanInfo{u: co.u, p: p, kind: kind + "-change"})
+	return po.u, co.u
+}
+
+// stepEconomy: the desk pays a merchant with each tainted coin it bought
+// and a customer from its clean inventory; a block later the merchant pays
+// a supplier, the tainted coin spent together with a clean coin of its
+// own, and the customer pays a friend. Their outputs are held (not spent
+// again), so the truth's taint of every one of them is exact.
+func (s *scamCentre) stepEconomy(h int32, rate int64) {
+	g := s.g
+	var keep []*utxo
+	for _, u := range s.spend {
+		if !ready(u, h) {
+			keep = append(keep, u)
+			continue
+		}
+		w := u.addr.w
+		ins := []*utxo{u}
+		kind := "customer-payee"
+		if w.owner.kind == KindMerchant {
+			kind = "merchant-supplier"
+			if c := g.takeFrom(w, minPoolValue); c != nil {
+				ins = append(ins, c)
+				if s.rng.IntN(2) == 0 {
+					ins[0], ins[1] = ins[1], ins[0]
+				}
+			}
+		}
+		s.pay(ins, rate, g.userWallet(), w, int64(40+s.rng.IntN(40)), kind)
+	}
+	s.spend = keep
+	var left []*utxo
+	for _, u := range s.deskCoins {
+		if !ready(u, h) || !ready(s.deskInv, h) {
+			left = append(left, u)
+			continue
+		}
+		var m *wallet
+		for m == nil || m.owner.kind != KindMerchant {
+			m = g.userWallet()
+		}
+		paid, _ := s.pay([]*utxo{u}, rate, m, s.desk, 70, "otc-merchant")
+		s.spend = append(s.spend, paid)
+		var cust *wallet
+		for cust == nil || cust.owner.kind != KindUser {
+			cust = g.userWallet()
+		}
+		paid, inv := s.pay([]*utxo{s.deskInv}, rate, cust, s.desk, 30, "otc-customer")
+		s.spend = append(s.spend, paid)
+		s.deskInv = inv
+	}
+	s.deskCoins = left
 }

@@ -28,6 +28,7 @@ type Truth struct {
 	Deposits    []TruthDeposit  `json:"deposits"`
 	Paths       []TruthPath     `json:"paths"`
 	Clean       []TruthClean    `json:"clean"`
+	Flows       []TruthClean    `json:"flows"` // tainted coins back in the economy: every output of those steps
 	Txids       []string        `json:"scenario_txids"`
 	Exchanges   []TruthExchange `json:"exchanges"`
 }
@@ -249,6 +250,21 @@ func (g *generator) truth() (*Truth, error) {
 			}
 		}
 		t.Clean = append(t.Clean, tc)
+	}
+	for _, c := range s.flows {
+		if c.u.height == 0 {
+			continue
+		}
+		tc := TruthClean{TruthOutput: outputOf(c.u), Address: c.u.addr.String(), Kind: c.kind, Taint: taint[c.u]}
+		for _, m := range TaintModels {
+			if tc.Taint.Get(m) == 0 {
+				tc.CleanUnder = append(tc.CleanUnder, m)
+			}
+		}
+		t.Flows = append(t.Flows, tc)
+		if len(tc.CleanUnder) == len(TaintModels) {
+			t.Clean = append(t.Clean, tc)
+		}
 	}
 	t.Paths = s.paths()
 	sort.SliceStable(t.Paths, func(i, j int) bool { return t.Paths[i].Height < t.Paths[j].Height })

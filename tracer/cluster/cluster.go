@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -22,12 +23,13 @@ type Options struct {
 	// transaction; needed to change Change or MaxMerge.
 	Rebuild bool
 	// CommitEvery is the number of transactions between commits (default
-	// 100,000); CacheLimit the nodes kept in memory across commits
-	// (default 8M, about 1 GB).
+	// 1,000,000): a killed run resumes from the last commit.
 	CommitEvery int
-	CacheLimit  int
 	// Progress, when set, is called every few thousand transactions.
 	Progress func(done, total store.TxNum)
+	// OnCommit, when set, is called after each commit with the first
+	// transaction not yet clustered.
+	OnCommit func(next store.TxNum)
 }
 
 // Result is what one Run did.
@@ -42,11 +44,41 @@ type Result struct {
 	Refusals  []store.ClusterRefusal `json:"refusals"`
 	State     store.ClusterState     `json:"state"` // after the run
 	Seconds   float64                `json:"seconds"`
+	// ForestBytes is the memory of the union-find (about 60–70 bytes per
+	// address; see store.ClusterWriter).
+	ForestBytes int64 `json:"forest_bytes"`
 }
 
 // Run clusters the transactions stored since the last run (all of them
-// with Rebuild) and commits the forest to the store.
+// with Rebuild) and commits the forest to the store: Open, then Extend.
+// Its Seconds include loading the stored forest.
 func Run(ctx context.Context, st *store.Store, opt Options) (*Result, error) {
+	start := time.Now()
+	c, err := Open(st, opt)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.Extend(ctx)
+	if res != nil {
+		res.Seconds = time.Since(start).Seconds()
+	}
+	return res, err
+}
+
+// Clusterer holds the union-find in memory between Extend calls, so a
+// process that follows the chain opens it once and, after each block,
+// pays only for the new transactions (and the nodes they change).
+type Clusterer struct {
+	st    *store.Store
+	w     *store.ClusterWriter
+	opt   Options
+	rules []Rule
+	err   error // a failed Extend leaves the forest mid-transaction
+}
+
+// Open loads the stored forest (drops it with Rebuild) for clustering
+// with opt, whose rules and guard must be the stored ones unless Rebuild.
+func Open(st *store.Store, opt Options) (*Clusterer, error) {
 	rules := slices.Clone(opt.Change)
 	slices.Sort(rules)
 	names := make([]string, len(rules))
@@ -61,28 +93,76 @@ func Run(ctx context.Context, st *store.Store, opt Options) (*Result, error) {
 		return nil, fmt.Errorf("%w: stored rules [%s] and guard %d, asked [%s] and %d", ErrOptions,
 			ruleNames(toRules(prev.Rules)), prev.MaxMerge, ruleNames(rules), opt.MaxMerge)
 	}
-	w, err := st.NewClusterWriter(opt.Rebuild)
-	if err != nil {
+	c := &Clusterer{st: st, opt: opt, rules: rules}
+	if err := c.open(opt.Rebuild); err != nil {
 		return nil, err
 	}
-	if opt.CacheLimit > 0 {
-		w.SetCacheLimit(opt.CacheLimit)
+	return c, nil
+}
+
+func (c *Clusterer) open(rebuild bool) error {
+	w, err := c.st.NewClusterWriter(rebuild)
+	if err != nil {
+		return err
 	}
 	s := w.State()
-	s.Rules, s.MaxMerge = names, opt.MaxMerge
+	s.Rules, s.MaxMerge = make([]string, len(c.rules)), c.opt.MaxMerge
+	for i, r := range c.rules {
+		s.Rules[i] = string(r)
+	}
+	c.w = w
+	return nil
+}
+
+func (c *Clusterer) reopen() error { return c.open(false) }
+
+// Extend clusters the transactions stored since the last commit and
+// commits (every CommitEvery transactions and at the end; on
+// cancellation, up to the last whole transaction). A store rolled back
+// below the clustered transactions is store.ErrClusterDirty.
+func (c *Clusterer) Extend(ctx context.Context) (*Result, error) {
+	if c.err != nil {
+		return nil, fmt.Errorf("cluster: an earlier extend failed: %w", c.err)
+	}
+	// A rollback since the last Extend undid the stored clusters (or
+	// marked them dirty): start again from what the store holds.
+	if cs, ok, err := c.st.ClusterState(); err != nil {
+		return nil, err
+	} else if !ok || cs.Dirty || cs.NextTx != c.w.Committed().NextTx {
+		if err := c.reopen(); err != nil {
+			return nil, err
+		}
+	}
+	st, w, opt := c.st, c.w, c.opt
+	s := w.State()
+	total := st.State().NextTx
+	if total < s.NextTx {
+		return nil, fmt.Errorf("%w: clustered up to tx %d, the store now ends at %d", store.ErrClusterDirty, s.NextTx, total)
+	}
 	every := opt.CommitEvery
 	if every <= 0 {
-		every = 100_000
+		every = 1_000_000
 	}
 	start := time.Now()
-	total := st.State().NextTx
 	res := &Result{From: s.NextTx, To: total, CoinJoins: map[string]int64{}, Change: map[Rule]int64{}}
-	p := &pass{w: w, st: st, opt: opt, rules: rules, res: res}
-	for _, r := range rules {
+	p := &pass{w: w, st: st, opt: opt, rules: c.rules, res: res}
+	for _, r := range c.rules {
 		p.peeling = p.peeling || r == RulePeeling
 	}
 	since := 0
-	err = st.ForEachTxFunding(s.NextTx, func(tx *store.Tx, funding []*store.Tx) error {
+	commit := func() error {
+		if err := w.Commit(); err != nil {
+			return err
+		}
+		if opt.OnCommit != nil {
+			opt.OnCommit(s.NextTx)
+		}
+		return nil
+	}
+	err := st.ForEachTxFunding(s.NextTx, func(tx *store.Tx, funding []*store.Tx) error {
+		if tx.Num >= total {
+			return errStop // stored after this Extend began: the next one's
+		}
 		if tx.Num%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -97,24 +177,30 @@ func Run(ctx context.Context, st *store.Store, opt Options) (*Result, error) {
 		s.NextTx = tx.Num + 1
 		if since++; since >= every {
 			since = 0
-			return w.Commit()
+			return commit()
 		}
 		return nil
 	})
-	if err == nil {
+	if err == nil || errors.Is(err, errStop) {
 		s.NextTx = total
-		err = w.Commit()
+		err = commit()
 	} else if ctx.Err() != nil {
 		// Keep what was done up to the last whole transaction.
-		if cerr := w.Commit(); cerr != nil {
+		if cerr := commit(); cerr != nil {
 			err = fmt.Errorf("%w (and commit: %v)", err, cerr)
 		}
+	}
+	if err != nil {
+		c.err = err
 	}
 	res.To = s.NextTx
 	res.State = *s
 	res.Seconds = time.Since(start).Seconds()
+	res.ForestBytes = w.MemoryBytes()
 	return res, err
 }
+
+var errStop = errors.New("cluster: stop")
 
 func toRules(names []string) []Rule {
 	out := make([]Rule, len(names))
@@ -124,9 +210,17 @@ func toRules(names []string) []Rule {
 	return out
 }
 
+// forest is what a pass needs of the union-find: store.ClusterWriter, or a
+// reference implementation in the tests.
+type forest interface {
+	Intern(a address.Addr) (store.AddrID, error)
+	Union(a, b store.AddrID, tx store.TxNum, guard int64, rule string) (bool, *store.ClusterRefusal, error)
+	State() *store.ClusterState
+}
+
 // pass is the state of one Run.
 type pass struct {
-	w       *store.ClusterWriter
+	w       forest
 	st      *store.Store
 	opt     Options
 	rules   []Rule
@@ -141,7 +235,7 @@ func (p *pass) tx(tx *store.Tx, funding []*store.Tx) error {
 		return nil
 	}
 	p.res.Inputs += int64(len(tx.Inputs))
-	if shape := CoinJoin(tx); shape != "" {
+	if shape := MultiOwner(tx, funding); shape != "" {
 		p.res.CoinJoins[shape]++
 		p.w.State().CoinJoins++
 		return nil

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/store/ingest"
 	"github.com/tracer-oss/tracer/tracer/cluster"
 )
 
@@ -93,14 +95,14 @@ func clusterKeys(t testing.TB, st *store.Store) string {
 func TestIncremental(t *testing.T) {
 	dir, truth := scamChain(t)
 	ctx := context.Background()
-	opt := cluster.Options{MaxMerge: 50, Change: []cluster.Rule{cluster.RuleOneTime}}
+	opt := cluster.Options{MaxMerge: 20, Change: []cluster.Rule{cluster.RuleOneTime}}
 	whole := ingestChain(t, dir, -1)
 	if _, err := cluster.Run(ctx, whole, opt); err != nil {
 		t.Fatal(err)
 	}
 	steps := ingestChain(t, dir, truth.TipHeight/2)
 	small := opt
-	small.CommitEvery, small.CacheLimit = 101, 64
+	small.CommitEvery = 101
 	r1, err := cluster.Run(ctx, steps, small)
 	if err != nil {
 		t.Fatal(err)
@@ -118,28 +120,97 @@ func TestIncremental(t *testing.T) {
 	}
 	st, _, _ := whole.ClusterState()
 	if st.Refused == 0 {
-		t.Error("the 50-address guard refused nothing")
+		t.Error("the 20-address guard refused nothing")
 	}
 	var refusals int64
 	whole.ClusterRefusals(func(r store.ClusterRefusal) bool {
 		refusals++
-		if r.SizeA <= 50 || r.SizeB <= 50 {
+		if r.SizeA <= 20 || r.SizeB <= 20 {
 			t.Errorf("refusal %+v below the guard", r)
 		}
 		return true
 	})
-	if refusals != st.Refused || st.Largest <= 50 {
+	if refusals != st.Refused || st.Largest <= 20 {
 		t.Errorf("%d refusals stored, state says %d; largest %d", refusals, st.Refused, st.Largest)
 	}
 	// A third run has nothing to do; other options are refused.
 	if r3, err := cluster.Run(ctx, steps, small); err != nil || r3.Txs != 0 {
 		t.Errorf("third run: %+v, %v", r3, err)
 	}
-	if _, err := cluster.Run(ctx, steps, cluster.Options{MaxMerge: 50}); !errors.Is(err, cluster.ErrOptions) {
+	if _, err := cluster.Run(ctx, steps, cluster.Options{MaxMerge: 20}); !errors.Is(err, cluster.ErrOptions) {
 		t.Errorf("other rules without rebuild: %v", err)
 	}
-	rebuilt := cluster.Options{MaxMerge: 50, Rebuild: true}
+	rebuilt := cluster.Options{MaxMerge: 20, Rebuild: true}
 	if r, err := cluster.Run(ctx, steps, rebuilt); err != nil || r.From != 0 || r.State.Change != 0 {
 		t.Errorf("rebuild: %+v, %v", r, err)
+	}
+}
+
+// TestClustererPerBlock: a Clusterer opened once and extended after every
+// few blocks, as a process following the chain does, writes the same
+// forest as one run over the whole chain; a store rolled back below the
+// clustered transactions is refused.
+func TestClustererPerBlock(t *testing.T) {
+	dir, truth := scamChain(t)
+	ctx := context.Background()
+	opt := cluster.Options{MaxMerge: 50, Change: []cluster.Rule{cluster.RuleOneTime}}
+	whole := ingestChain(t, dir, -1)
+	if _, err := cluster.Run(ctx, whole, opt); err != nil {
+		t.Fatal(err)
+	}
+	steps := ingestChain(t, dir, truth.TipHeight/2)
+	c, err := cluster.Open(steps, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extends := 0
+	for h := truth.TipHeight / 2; ; h += 7 {
+		if _, err := ingest.Run(ctx, steps, ingest.Config{Paths: []string{filepath.Join(dir, "blocks")}, StartHeight: -1, ToHeight: min(h, truth.TipHeight)}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := c.Extend(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.To != steps.State().NextTx {
+			t.Fatalf("extended to %d, store holds %d", res.To, steps.State().NextTx)
+		}
+		extends++
+		if h >= truth.TipHeight {
+			break
+		}
+	}
+	if extends < 5 {
+		t.Fatalf("only %d extends", extends)
+	}
+	if a, b := clusterKeys(t, whole), clusterKeys(t, steps); a != b {
+		t.Fatalf("forest extended per block differs from a single run (%d vs %d bytes of dump)", len(b), len(a))
+	}
+	// A reorganisation: the rollback undoes the clusters exactly, to the
+	// last commit at or below the new end, and the same Clusterer then
+	// catches up again.
+	for _, back := range []int32{3, 20} {
+		if _, err := steps.Rollback(ctx, truth.TipHeight-back); err != nil {
+			t.Fatal(err)
+		}
+		cs, ok, err := steps.ClusterState()
+		if err != nil || !ok || cs.Dirty || cs.NextTx > steps.State().NextTx || cs.NextTx+2000 < steps.State().NextTx {
+			t.Fatalf("clusters after rolling back %d blocks: %+v %v %v (store ends at tx %d)", back, cs, ok, err, steps.State().NextTx)
+		}
+		ref := newRefForest()
+		if err := cluster.RunWith(steps, opt, ref, cs.NextTx); err != nil {
+			t.Fatal(err)
+		}
+		compareForest(t, steps, ref)
+		if res, err := c.Extend(ctx); err != nil || res.To != steps.State().NextTx {
+			t.Fatalf("extend after the rollback: %+v %v", res, err)
+		}
+		ingestMore(t, steps, dir)
+		if _, err := c.Extend(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if a, b := clusterKeys(t, whole), clusterKeys(t, steps); a != b {
+			t.Fatalf("after a rollback of %d blocks and catching up, the forest differs from a single run's", back)
+		}
 	}
 }

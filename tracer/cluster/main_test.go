@@ -23,6 +23,9 @@ var params = &chaincfg.RegressionNetParams
 var scratch string
 
 func TestMain(m *testing.M) {
+	if v := os.Getenv(childEnv); v != "" {
+		os.Exit(childMain(v)) // a clustering process for TestClusterKilled
+	}
 	var err error
 	if scratch, err = os.MkdirTemp("", "tracer-cluster-test-"); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -36,16 +36,46 @@ func refAddr(script []byte) string {
 	return ""
 }
 
-// refCoinJoin is the documented CoinJoin rule, written again from its
-// description.
-func refCoinJoin(tx *wire.MsgTx) bool {
+// refClass is an output script's class for the PayJoin rule: P2PK counts
+// as P2PKH, as the store's address classes do.
+func refClass(script []byte) txscript.ScriptClass {
+	c := txscript.GetScriptClass(script)
+	if c == txscript.PubKeyTy {
+		return txscript.PubKeyHashTy
+	}
+	return c
+}
+
+// refCoinJoin is the documented multi-owner rule (CoinJoin shapes, a
+// Whirlpool Tx0 excepted, and PayJoin), written again from its
+// description; prev holds every output spent so far.
+func refCoinJoin(tx *wire.MsgTx, prev map[wire.OutPoint]*wire.TxOut) bool {
 	var values []int64
+	opReturn := false
 	for _, o := range tx.TxOut {
 		if len(o.PkScript) == 0 || o.PkScript[0] != txscript.OP_RETURN {
 			values = append(values, o.Value)
+		} else {
+			opReturn = true
 		}
 	}
 	in, out := len(tx.TxIn), len(values)
+	// PayJoin: 2 in, 2 out of one class; the larger input pays the larger output and the fee.
+	if in == 2 && len(tx.TxOut) == 2 && out == 2 {
+		c := refClass(tx.TxOut[0].PkScript)
+		same := refClass(tx.TxOut[1].PkScript) == c && c != txscript.NonStandardTy && c != txscript.MultiSigTy
+		var vin, maxIn int64
+		for _, ti := range tx.TxIn {
+			p := prev[ti.PreviousOutPoint]
+			same = same && refClass(p.PkScript) == c
+			vin += p.Value
+			maxIn = max(maxIn, p.Value)
+		}
+		fee := vin - values[0] - values[1]
+		if same && maxIn >= max(values[0], values[1])+fee {
+			return true
+		}
+	}
 	if in < 2 || out < 3 {
 		return false
 	}
@@ -63,13 +93,36 @@ func refCoinJoin(tx *wire.MsgTx) bool {
 			best, bestN = v, n
 		}
 	}
+	// A Tx0: OP_RETURN, >= 2 outputs of one value just above a pool, <= 2 others.
+	if opReturn {
+		for v, n := range count {
+			for _, d := range []int64{1e5, 1e6, 5e6, 5e7} {
+				if v > d && v <= d+50_000 && n >= 2 && out-n <= 2 {
+					return false
+				}
+			}
+		}
+	}
 	if in == 5 && out == 5 && bestN == 5 {
+		return true
+	}
+	std, rep := 0, false
+	for v, n := range count {
+		if cluster.IsWabiSabiDenomination(v) {
+			std += n
+			rep = rep || n >= 2
+		}
+	}
+	if in >= 20 && out >= 20 && 2*std >= out && rep {
 		return true
 	}
 	for _, n := range wasabi {
 		if in >= 10 && n >= 10 {
 			return true
 		}
+	}
+	if out == 4 && bestN == 2 && len(count) == 3 {
+		return true
 	}
 	if best == 546 || best == 2730 {
 		return false
@@ -107,13 +160,14 @@ func TestMainnetAgainstReference(t *testing.T) {
 	if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{file}, StartHeight: -1, ToHeight: -1}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := cluster.Run(ctx, st, cluster.Options{MaxMerge: cluster.DefaultMaxMerge, CommitEvery: 997, CacheLimit: 500})
+	res, err := cluster.Run(ctx, st, cluster.Options{MaxMerge: cluster.DefaultMaxMerge, CommitEvery: 997})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// The reference.
 	scripts := map[wire.OutPoint][]byte{}
+	prev := map[wire.OutPoint]*wire.TxOut{}
 	uf := refUF{}
 	var txs, multi, joins int
 	for _, raw := range storetest.RawBlocks(t, file) {
@@ -136,7 +190,7 @@ func TestMainnetAgainstReference(t *testing.T) {
 					}
 				}
 				switch {
-				case refCoinJoin(tx):
+				case refCoinJoin(tx, prev):
 					joins++
 				case len(ins) > 1:
 					multi++
@@ -149,6 +203,7 @@ func TestMainnetAgainstReference(t *testing.T) {
 			}
 			for j, o := range tx.TxOut {
 				scripts[wire.OutPoint{Hash: h, Index: uint32(j)}] = o.PkScript
+				prev[wire.OutPoint{Hash: h, Index: uint32(j)}] = o
 			}
 		}
 	}

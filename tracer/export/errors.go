@@ -11,3 +11,6 @@ var (
 	// ErrRange is a height range outside the store or upside down.
 	ErrRange = errors.New("export: bad height range")
 )
+
+// ErrNoClusters is a store that was never clustered (run `tracer cluster`).
+var ErrNoClusters = errors.New("export: no clusters in the store (run tracer cluster first)")
