@@ -25,6 +25,7 @@ import (
 	"github.com/tracer-oss/tracer/tracer/screen/api"
 	"github.com/tracer-oss/tracer/tracer/screen/screentest"
 	"github.com/tracer-oss/tracer/tracer/seedsel"
+	"github.com/tracer-oss/tracer/tracer/spec"
 )
 
 var (
@@ -73,7 +74,7 @@ func caseServerTuned(t testing.TB, cfg api.Config, tune func(*store.Store, *case
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Screener, cfg.Graph, cfg.Cases = scr, st, cases.ForStore(st, st, screentest.Params)
+	cfg.Screener, cfg.Tracer, cfg.Cases = scr, spec.NewRunner(st, screentest.Params, nil), cases.ForStore(st, st, screentest.Params)
 	if tune != nil {
 		cfg.Cases = tune(st, cfg.Cases)
 	}
