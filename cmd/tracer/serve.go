@@ -109,7 +109,8 @@ func runServe(c *cli.Context) error {
 	}
 	params := scr.Sources().Params
 	graph := forwardGraph(st, x)
-	srv, err := api.New(api.Config{Screener: scr, Tracer: spec.NewRunner(st, params, x), Keys: keys, Cases: cases.ForStore(st, graph, params), CasesReadOnly: casesRO, Rate: c.Float64("rate"), Burst: c.Int("burst"),
+	runner := spec.NewRunner(st, params, x) // /v1/trace and cases run the same specifications
+	srv, err := api.New(api.Config{Screener: scr, Tracer: runner, Keys: keys, Cases: cases.ForStore(st, runner, graph, params), CasesReadOnly: casesRO, Rate: c.Float64("rate"), Burst: c.Int("burst"),
 		MaxBody: c.Int64("max-body"), HandlerTimeout: c.Duration("handler-timeout"), TraceMaxTxs: c.Int("trace-max-txs"), Log: log,
 		Audit: auditLog(c)})
 	if err != nil {

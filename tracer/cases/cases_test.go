@@ -25,7 +25,7 @@ import (
 	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/graphview"
 	"github.com/tracer-oss/tracer/tracer/internal/scamstore"
-	"github.com/tracer-oss/tracer/tracer/seedsel"
+	"github.com/tracer-oss/tracer/tracer/spec"
 )
 
 func TestMain(m *testing.M) {
@@ -52,7 +52,7 @@ func writable(t *testing.T) (*store.Store, scamstore.Fixture) {
 func TestCaseLifecycle(t *testing.T) {
 	ctx := context.Background()
 	st, f := writable(t)
-	svc := cases.ForStore(st, st, scamstore.Params)
+	svc := cases.ForStore(st, spec.NewRunner(st, scamstore.Params, nil), st, scamstore.Params)
 	seeds := f.Truth.Entities[0].Addresses
 	c, err := svc.Create(ctx, "alice", "scam centre", seeds, cases.Params{})
 	if err != nil {
@@ -146,7 +146,7 @@ func TestCaseLifecycle(t *testing.T) {
 func TestCaseBadInput(t *testing.T) {
 	ctx := context.Background()
 	st, f := writable(t)
-	svc := cases.ForStore(st, st, scamstore.Params)
+	svc := cases.ForStore(st, spec.NewRunner(st, scamstore.Params, nil), st, scamstore.Params)
 	if _, err := svc.Get(7); !errors.Is(err, cases.ErrNotFound) {
 		t.Errorf("Get(7): %v", err)
 	}
@@ -196,7 +196,7 @@ func TestCaseBadInput(t *testing.T) {
 func TestBundleRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	st, f := writable(t)
-	svc := cases.ForStore(st, st, scamstore.Params)
+	svc := cases.ForStore(st, spec.NewRunner(st, scamstore.Params, nil), st, scamstore.Params)
 	c, err := svc.Create(ctx, "alice", "", f.Truth.Entities[0].Addresses, cases.Params{})
 	if err != nil {
 		t.Fatal(err)
@@ -298,7 +298,7 @@ func rezip(t *testing.T, files map[string][]byte) []byte {
 func TestViewCappedNotIndexed(t *testing.T) {
 	ctx := context.Background()
 	st, f := writable(t)
-	svc := cases.ForStore(st, st, scamstore.Params)
+	svc := cases.ForStore(st, spec.NewRunner(st, scamstore.Params, nil), st, scamstore.Params)
 	c, err := svc.Create(ctx, "alice", "", f.Truth.Entities[0].Addresses, cases.Params{})
 	if err != nil {
 		t.Fatal(err)
@@ -349,36 +349,21 @@ func TestViewCappedNotIndexed(t *testing.T) {
 	}
 }
 
-// failingLabels labels as the store's direct tags do until its budget of
-// calls runs out, then fails as a cluster labeler does: Label answers
-// "no label" and Err keeps the store error.
-type failingLabels struct {
-	tracer.Labeler
+// labelsFail fails as spec.Runner does when cluster labelling met a store
+// error partway through the walk, after budget good traces.
+type labelsFail struct {
+	next   cases.Tracer
 	budget int
-	err    error
 }
 
-func (f *failingLabels) Label(a address.Addr) (tracer.Label, bool) {
+func (f *labelsFail) Trace(ctx context.Context, p spec.Spec) (*tracer.Result, error) {
 	if f.budget--; f.budget < 0 {
-		f.err = errors.New("store: cluster root of address 1234: read failed")
-		return tracer.Label{}, false
+		return nil, fmt.Errorf("%w: store: cluster root of address 1234: read failed", spec.ErrLabels)
 	}
-	return f.Labeler.Label(a)
+	return f.next.Trace(ctx, p)
 }
 
-func (f *failingLabels) Err() error { return f.err }
-
-// failingService is cases over st whose traces' labelling fails after
-// budget labels (budget < 0: never).
 func failingService(st *store.Store, budget int) *cases.Service {
-	sel := seedsel.New(st, scamstore.Params)
-	tr := cases.DirectTracer{Graph: st, Params: scamstore.Params, Labels: func(backward bool) (tracer.Labeler, error) {
-		direct, err := sel.Labels(backward)
-		if err != nil || budget < 0 {
-			return direct, err
-		}
-		return tracer.Labelers{direct, &failingLabels{Labeler: direct, budget: budget}}, nil
-	}}
 	txNum := func(txid string) (store.TxNum, error) {
 		h, err := chainhash.NewHashFromStr(txid)
 		if err != nil {
@@ -386,6 +371,7 @@ func failingService(st *store.Store, budget int) *cases.Service {
 		}
 		return st.TxNumOf(*h)
 	}
+	tr := &labelsFail{next: cases.SpecTracer{Runner: spec.NewRunner(st, scamstore.Params, nil)}, budget: budget}
 	return cases.New(st, tr, st, txNum, scamstore.Params)
 }
 
@@ -395,11 +381,11 @@ func TestLabellingFailsPartway(t *testing.T) {
 	ctx := context.Background()
 	st, f := writable(t)
 	seeds := f.Truth.Entities[0].Addresses
-	good, err := failingService(st, -1).Create(ctx, "alice", "", seeds, cases.Params{})
+	svc := failingService(st, 1)
+	good, err := svc.Create(ctx, "alice", "", seeds, cases.Params{})
 	if err != nil || good.Hits == 0 {
 		t.Fatalf("control: %v, %+v", err, good)
 	}
-	svc := failingService(st, 20)
 	if c, err := svc.Create(ctx, "alice", "", seeds, cases.Params{}); !errors.Is(err, cases.ErrLabels) || !strings.Contains(err.Error(), "read failed") {
 		t.Fatalf("create with labelling failing partway: %+v, %v; want ErrLabels naming the store error", c, err)
 	}
@@ -468,7 +454,7 @@ func reorg(t *testing.T, st *store.Store, blocks [][]byte) int {
 func TestBundleVerifyAfterReorg(t *testing.T) {
 	ctx := context.Background()
 	st, f := writable(t)
-	svc := cases.ForStore(st, st, scamstore.Params)
+	svc := cases.ForStore(st, spec.NewRunner(st, scamstore.Params, nil), st, scamstore.Params)
 	seeds := f.Truth.Entities[0].Addresses
 	bundle := func() ([]byte, *tracer.Result) {
 		t.Helper()

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -17,14 +16,12 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/chaingen"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/api"
 	"github.com/tracer-oss/tracer/tracer/screen/screentest"
-	"github.com/tracer-oss/tracer/tracer/seedsel"
 	"github.com/tracer-oss/tracer/tracer/spec"
 )
 
@@ -74,7 +71,8 @@ func caseServerTuned(t testing.TB, cfg api.Config, tune func(*store.Store, *case
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Screener, cfg.Tracer, cfg.Cases = scr, spec.NewRunner(st, screentest.Params, nil), cases.ForStore(st, st, screentest.Params)
+	runner := spec.NewRunner(st, screentest.Params, nil)
+	cfg.Screener, cfg.Tracer, cfg.Cases = scr, runner, cases.ForStore(st, runner, st, screentest.Params)
 	if tune != nil {
 		cfg.Cases = tune(st, cfg.Cases)
 	}
@@ -383,31 +381,18 @@ func TestCaseGraphCapped(t *testing.T) {
 	}
 }
 
-// brokenClusters fails as a cluster labeler does when the store cannot be
-// read partway through a trace: no label, and the error kept for Err.
-type brokenClusters struct {
-	calls int
-	err   error
-}
+// labelsFailTracer fails as spec.Runner does when cluster labelling met a
+// store error partway through the walk.
+type labelsFailTracer struct{}
 
-func (b *brokenClusters) Label(address.Addr) (tracer.Label, bool) {
-	if b.calls++; b.calls > 10 {
-		b.err = errors.New("store: cluster root: read failed")
-	}
-	return tracer.Label{}, false
+func (labelsFailTracer) Trace(context.Context, spec.Spec) (*tracer.Result, error) {
+	return nil, fmt.Errorf("%w: store: cluster root: read failed", spec.ErrLabels)
 }
-
-func (b *brokenClusters) Err() error { return b.err }
 
 // TestCaseLabellingFailsPartway: POST /v1/cases answers a clear 500 naming
 // the labelling failure, and saves no case.
 func TestCaseLabellingFailsPartway(t *testing.T) {
 	s, tr := caseServerTuned(t, api.Config{}, func(st *store.Store, _ *cases.Service) *cases.Service {
-		sel := seedsel.New(st, screentest.Params)
-		dt := cases.DirectTracer{Graph: st, Params: screentest.Params, Labels: func(backward bool) (tracer.Labeler, error) {
-			direct, err := sel.Labels(backward)
-			return tracer.Labelers{direct, &brokenClusters{}}, err
-		}}
 		txNum := func(txid string) (store.TxNum, error) {
 			h, err := chainhash.NewHashFromStr(txid)
 			if err != nil {
@@ -415,7 +400,7 @@ func TestCaseLabellingFailsPartway(t *testing.T) {
 			}
 			return st.TxNumOf(*h)
 		}
-		return cases.New(st, dt, st, txNum, screentest.Params)
+		return cases.New(st, labelsFailTracer{}, st, txNum, screentest.Params)
 	})
 	code, _, body := do(t, s, "POST", "/v1/cases", "", strings.NewReader(seedsBody(tr, "")))
 	if code != http.StatusInternalServerError || !strings.Contains(string(body), "cluster labelling failed partway") || !strings.Contains(string(body), "read failed") {
