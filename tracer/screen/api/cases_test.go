@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -408,5 +409,103 @@ func TestCaseLabellingFailsPartway(t *testing.T) {
 	}
 	if code, _, body := do(t, s, "GET", "/v1/cases", "", nil); code != 200 || !strings.Contains(string(body), `"cases":[]`) {
 		t.Errorf("cases after the failed create: %d %s", code, body)
+	}
+}
+
+// TestCaseSameAsTrace: a case and /v1/trace given the same parameters, by
+// the same names, trace the same hits; a bad parameter is refused by both
+// with the same words.
+func TestCaseSameAsTrace(t *testing.T) {
+	s, tr := caseServer(t, api.Config{})
+	type hit struct {
+		Txid    string `json:"txid"`
+		Vout    uint32 `json:"vout"`
+		Address string `json:"address"`
+		Tainted int64  `json:"tainted_sat"`
+		Hops    int    `json:"hops"`
+	}
+	seeds := tr.Entities[0].Addresses
+	for _, tc := range []struct {
+		name  string
+		query url.Values // /v1/trace's; the case's body has the same keys
+	}{
+		{"defaults", url.Values{}},
+		{"poison, few hops, stops named", url.Values{"model": {"poison"}, "max_hops": {"6"}, "stop": {"exchange", "mixing_service"}}},
+		{"fifo, dust and window", url.Values{"model": {"fifo"}, "min_value": {"10000"}, "since": {"1"}, "until": {"470"}}},
+		{"backward", url.Values{"direction": {"backward"}, "max_hops": {"4"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := url.Values{"seed": seeds}
+			body := map[string]any{"seeds": seeds}
+			for k, v := range tc.query {
+				q[k] = v
+				if k == "stop" {
+					body[k] = v
+				} else {
+					body[k] = v[0]
+				}
+			}
+			if tc.query.Get("direction") == "backward" {
+				// Backward from one deposit address, as an investigator would.
+				dep := tr.Deposits[0].Address
+				q["seed"], body["seeds"] = []string{dep}, []string{dep}
+			}
+			code, _, tb := do(t, s, "GET", "/v1/trace?"+q.Encode(), "", nil)
+			if code != 200 {
+				t.Fatalf("/v1/trace: %d %s", code, tb)
+			}
+			b, _ := json.Marshal(body)
+			code, h, cb := do(t, s, "POST", "/v1/cases", "", bytes.NewReader(b))
+			if code != http.StatusCreated {
+				t.Fatalf("POST /v1/cases %s: %d %s", b, code, cb)
+			}
+			code, _, rb := do(t, s, "GET", h.Get("Location")+"/bundle", "", nil)
+			if code != 200 {
+				t.Fatalf("bundle: %d", code)
+			}
+			zr, err := zip.NewReader(bytes.NewReader(rb), int64(len(rb)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var caseRes, traceRes struct {
+				Hits   []hit `json:"hits"`
+				Params struct {
+					Model     string `json:"model"`
+					Direction string `json:"direction"`
+					MaxHops   int    `json:"max_hops"`
+				} `json:"params"`
+			}
+			f, err := zr.Open("result.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.NewDecoder(f).Decode(&caseRes); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(tb, &traceRes); err != nil {
+				t.Fatal(err)
+			}
+			if caseRes.Params != traceRes.Params {
+				t.Errorf("parameters: case %+v, trace %+v", caseRes.Params, traceRes.Params)
+			}
+			if len(traceRes.Hits) == 0 && tc.query.Get("direction") != "backward" {
+				t.Fatalf("no hits to compare")
+			}
+			if fmt.Sprint(caseRes.Hits) != fmt.Sprint(traceRes.Hits) {
+				t.Errorf("hits differ:\ncase  %v\ntrace %v", caseRes.Hits, traceRes.Hits)
+			}
+		})
+	}
+	// The same refusal, by the same decoder.
+	for _, bad := range []struct{ key, value string }{{"model", "magic"}, {"max_hops", "-1"}, {"stop", "casino-royale"}, {"colour", "red"}} {
+		_, _, tb := do(t, s, "GET", "/v1/trace?seed="+seeds[0]+"&"+bad.key+"="+bad.value, "", nil)
+		b, _ := json.Marshal(map[string]any{"seeds": seeds, bad.key: bad.value})
+		code, _, cb := do(t, s, "POST", "/v1/cases", "", bytes.NewReader(b))
+		var te, ce struct{ Error string }
+		json.Unmarshal(tb, &te)
+		json.Unmarshal(cb, &ce)
+		if code != http.StatusBadRequest || te.Error == "" || !strings.Contains(ce.Error, strings.TrimPrefix(te.Error, "bad trace specification: ")) {
+			t.Errorf("%s=%s: case %d %q, trace %q", bad.key, bad.value, code, ce.Error, te.Error)
+		}
 	}
 }
