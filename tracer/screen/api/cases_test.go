@@ -164,8 +164,9 @@ func TestCasesAPI(t *testing.T) {
 	if code, _, body = do(t, s, "PUT", "/v1/cases/1/hidden/"+strings.Repeat("ef", 32), "", strings.NewReader(`{"hidden": true}`)); code != 404 {
 		t.Errorf("hide a node not in the case: %d %s", code, body)
 	}
-	code, _, body = do(t, s, "POST", "/v1/cases/1/rerun", "", strings.NewReader(`{"model": "poison", "max_hops": 4}`))
-	if code != 200 || !strings.Contains(string(body), `"runs":2`) || !strings.Contains(string(body), "ask the exchange") {
+	// The body the /case page's re-run form sends.
+	code, _, body = do(t, s, "POST", "/v1/cases/1/rerun", "", strings.NewReader(`{"direction": "forward", "model": "poison", "max_hops": 4, "since": 0, "until": 0}`))
+	if code != 200 || !strings.Contains(string(body), `"runs":2`) || !strings.Contains(string(body), "ask the exchange") || !strings.Contains(string(body), `"model":"poison"`) {
 		t.Errorf("rerun: %d %s", code, body)
 	}
 	code, _, body = do(t, s, "GET", "/v1/cases/1/log", "", nil)
