@@ -215,7 +215,7 @@ func TestCrashSafetyBulk(t *testing.T) {
 			if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 				t.Fatal(err)
 			}
-			<-done
+			<-done //nolint:errcheck // killed: Wait reports the signal
 			kills++
 		}
 	}
