@@ -109,9 +109,11 @@ func PeakRSS() int64 {
 }
 
 // ResetPeakRSS resets the kernel's peak-RSS mark for this process.
-// Best effort: without clear_refs (not Linux) the peak counts from the
-// process's start, which PeakRSS's callers only report.
-func ResetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) } //nolint:errcheck // see above
+// Without clear_refs (not Linux) the peak counts from the process's start,
+// which PeakRSS's callers only report.
+func ResetPeakRSS() {
+	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) //nolint:errcheck // best effort: only Linux has clear_refs
+}
 
 // RSSSampler records, every 50 ms until Stop, the largest anonymous
 // (heap and other private memory) and file-backed (mapped files, such as
