@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/tracer"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
 )
 
 // TestClusterCLI runs cluster, status, entity and trace on a generated

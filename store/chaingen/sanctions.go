@@ -198,7 +198,7 @@ func writeTagPack(path string, t *Truth, mod time.Time) error {
 		Confidence:       "service_data",
 		IsClusterDefiner: true,
 		LastMod:          mod.Format("2006-01-02"),
-		Source:           "https://github.com/tracer-oss/tracer/tree/main/tracer/chaingen",
+		Source:           "https://github.com/tracer-oss/tracer/tree/main/store/chaingen",
 	}
 	for _, ex := range t.Exchanges {
 		for _, a := range ex.HotWallets {
