@@ -14,6 +14,7 @@ import (
 	"github.com/tracer-oss/tracer/sanctions"
 	"github.com/tracer-oss/tracer/sanctions/ofac"
 	"github.com/tracer-oss/tracer/sanctions/tags"
+	"github.com/tracer-oss/tracer/sanctions/testfiles"
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/storetest"
 )
@@ -22,7 +23,7 @@ func parseFixture(t testing.TB, paths ...string) *sanctions.List {
 	t.Helper()
 	for i, p := range paths {
 		if !filepath.IsAbs(p) {
-			paths[i] = filepath.Join("..", "sanctions", "ofac", "testdata", p)
+			paths[i] = testfiles.Fixture(t, filepath.Join("ofac", p))
 		}
 	}
 	l, err := ofac.ParseFiles(context.Background(), paths...)
@@ -207,7 +208,7 @@ func TestSanctionsReopen(t *testing.T) {
 func TestTagPackReload(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t)
-	p, err := tags.ParsePackFile(ctx, filepath.Join("..", "sanctions", "tags", "testdata", "pack.yaml"), tags.Options{SkipInvalid: true})
+	p, err := tags.ParsePackFile(ctx, testfiles.Fixture(t, "tags/pack.yaml"), tags.Options{SkipInvalid: true})
 	if err != nil {
 		t.Fatal(err)
 	}
