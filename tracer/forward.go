@@ -16,11 +16,15 @@ import (
 	"github.com/tracer-oss/tracer/tracer/taint"
 )
 
+// DefaultMaxHops is the hop limit of a trace that gives none: the one
+// default of every front end (package tracer/spec states them all).
+const DefaultMaxHops = 50
+
 // Options are a trace's parameters.
 type Options struct {
 	Model       taint.Model
 	FeesTainted bool
-	MaxHops     int   // 0: 100
+	MaxHops     int   // 0: DefaultMaxHops
 	MinValue    int64 // tainted amounts below this are not followed (dust); 0: 1 sat
 	SinceHeight int32 // seed outputs received before it are ignored; 0: none
 	UntilHeight int32 // transactions after it are not followed; 0: none
@@ -45,7 +49,7 @@ type Options struct {
 
 func (o *Options) normalize() error {
 	if o.MaxHops == 0 {
-		o.MaxHops = 100
+		o.MaxHops = DefaultMaxHops
 	}
 	if o.MinValue == 0 {
 		o.MinValue = 1

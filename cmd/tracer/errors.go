@@ -42,7 +42,7 @@ func isUsage(err error) bool {
 	}
 	// urfave/cli reports these without a type of their own.
 	msg := err.Error()
-	for _, m := range []string{"Required flag", "No help topic", "flag provided but not defined", "invalid value"} {
+	for _, m := range []string{"Required flag", "No help topic", "flag provided but not defined", "invalid value", "invalid boolean value"} {
 		if strings.Contains(msg, m) {
 			return true
 		}

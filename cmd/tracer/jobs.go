@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/tracer-oss/tracer/tracer/jobs"
+	"github.com/tracer-oss/tracer/tracer/spec"
 )
 
 func jobsCommand() *cli.Command {
@@ -60,6 +61,9 @@ func runJobs(c *cli.Context) error {
 	plan, err := jobs.ParseFile(c.Context, c.Args().First(), params)
 	if err != nil {
 		return badInput(err)
+	}
+	if err := plan.Check(spec.NewRunner(st, params, nil)); err != nil {
+		return badInputIf(err, jobs.ErrBadValue)
 	}
 	x, err := openFlow(c, st)
 	if err != nil {

@@ -21,11 +21,12 @@ import (
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/audit"
 	"github.com/tracer-oss/tracer/tracer/screen/policy"
+	"github.com/tracer-oss/tracer/tracer/spec"
 )
 
 var screenFlags = []cli.Flag{
 	&cli.BoolFlag{Name: "poison", Usage: "poison model (an output is tainted in full if any source reaches it) instead of haircut"},
-	&cli.IntFlag{Name: "max-hops", Value: 100, Usage: "sources further than `N` transactions do not count"},
+	&cli.IntFlag{Name: "max-hops", Value: spec.DefaultMaxHops, Usage: "sources further than `N` transactions do not count (hops as for a trace)"},
 	&cli.Int64Flag{Name: "min-value", Value: 1, Usage: "do not follow tainted amounts below `SAT`"},
 	&cli.IntFlag{Name: "top", Value: 5, Usage: "contributing sources to list per category"},
 	auditLogFlag,
@@ -130,6 +131,10 @@ func openScreenerFor(c *cli.Context, rebuild, allowRebuild, readOnly bool) (*sto
 		st.Close()
 		return nil, nil, err
 	}
+	if err := withClusters(c, st, params, &opt); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
 	scr, err := screen.New(st, opt)
 	if err != nil {
 		st.Close()
@@ -154,6 +159,10 @@ func openScreenerFor(c *cli.Context, rebuild, allowRebuild, readOnly bool) (*sto
 	if st, err = openStore(c, true); err != nil {
 		return nil, nil, err
 	}
+	if err := withClusters(c, st, params, &opt); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
 	if scr, err = screen.New(st, opt); err != nil {
 		st.Close()
 		return nil, nil, err
@@ -162,12 +171,30 @@ func openScreenerFor(c *cli.Context, rebuild, allowRebuild, readOnly bool) (*sto
 	return st, scr, nil
 }
 
+// withClusters gives opt the cluster labels of st when it has clusters: the
+// barriers a trace stops at (spec's default rule), so screening ends a
+// branch where tracing does.
+func withClusters(c *cli.Context, st *store.Store, params *chaincfg.Params, opt *screen.Options) error {
+	lab, info, warnings, err := spec.NewRunner(st, params, nil).ClusterLabels()
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(c.App.ErrWriter, "screen: %s\n", w)
+	}
+	opt.Clusters, opt.ClusterInfo = lab, info
+	return nil
+}
+
 func rebuildIndex(c *cli.Context, opt screen.Options, why string) error {
 	st, err := openStore(c, false)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if err := withClusters(c, st, opt.Params, &opt); err != nil {
+		return err
+	}
 	x, err := openFlow(c, st)
 	if err != nil {
 		return err

@@ -12,10 +12,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/tracer-oss/tracer/store/flow"
-	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/api"
+	"github.com/tracer-oss/tracer/tracer/spec"
 )
 
 func serveCommand() *cli.Command {
@@ -26,7 +26,9 @@ func serveCommand() *cli.Command {
 
   GET  /v1/address/{addr}      screen one address
   POST /v1/screen              {"addresses": [...]} (at most 1,000)
-  GET  /v1/trace               ?seed=ADDR&direction=forward|backward&model=&max_hops=&max_txs= (capped)
+  GET  /v1/trace               ?seed=ADDR&... the keys of a trace specification (README, "Trace
+                               specification": direction, model, max_hops, stop, cluster, ...;
+                               max_txs and max_hops capped)
   GET  /v1/status              tip, sanctions list version, tag packs, exposure index
   GET  /api/v1/address/{addr}  Chainalysis-compatible: {"identifications": [...]}
   GET  /healthz, /metrics      health; Prometheus metrics
@@ -98,15 +100,16 @@ func runServe(c *cli.Context) error {
 	}
 	// The server never writes: it walks the trace index only if tracer
 	// trace has brought it up to date.
-	var graph tracer.Graph = st
-	if x, err := flow.Open(c.Context, st, flow.Options{NoUpdate: true}); err == nil {
+	x, err := flow.Open(c.Context, st, flow.Options{NoUpdate: true})
+	if err == nil {
 		defer x.Close()
-		graph = forwardGraph(st, x)
 	} else {
+		x = nil
 		log.Info("forward traces walk the store itself (run a forward tracer trace to build the trace index)", "why", err)
 	}
 	params := scr.Sources().Params
-	srv, err := api.New(api.Config{Screener: scr, Graph: graph, Keys: keys, Cases: cases.ForStore(st, graph, params), CasesReadOnly: casesRO, Rate: c.Float64("rate"), Burst: c.Int("burst"),
+	graph := forwardGraph(st, x)
+	srv, err := api.New(api.Config{Screener: scr, Tracer: spec.NewRunner(st, params, x), Keys: keys, Cases: cases.ForStore(st, graph, params), CasesReadOnly: casesRO, Rate: c.Float64("rate"), Burst: c.Int("burst"),
 		MaxBody: c.Int64("max-body"), HandlerTimeout: c.Duration("handler-timeout"), TraceMaxTxs: c.Int("trace-max-txs"), Log: log,
 		Audit: auditLog(c)})
 	if err != nil {

@@ -2,6 +2,7 @@ package tags
 
 import (
 	"slices"
+	"sort"
 	"strings"
 )
 
@@ -77,3 +78,18 @@ func KnownCategory(c string) bool { return knownCategories[NormalizeCategory(c)]
 
 // KnownAbuse reports whether a is an abuse kind the tracer knows.
 func KnownAbuse(a string) bool { return knownAbuses[NormalizeCategory(a)] }
+
+// Categories lists the known categories, sorted.
+func Categories() []string { return sortedKeys(knownCategories) }
+
+// Abuses lists the known abuse kinds, sorted.
+func Abuses() []string { return sortedKeys(knownAbuses) }
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -3,6 +3,7 @@ package cluster
 import (
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/btcsuite/btcd/chaincfg"
 
@@ -47,8 +48,10 @@ func (e *Entity) Names() []string {
 }
 
 // Labeler labels an address with its cluster's label (tracer.Labeler).
-// Clusters with conflicting labels label nothing: see Conflicts.
+// Clusters with conflicting labels label nothing: see Conflicts. Safe for
+// concurrent use (parallel jobs and API requests share one).
 type Labeler struct {
+	mu       sync.Mutex // guards cache, err and c's caches
 	st       *store.Store
 	c        *store.Clusters
 	entities map[store.AddrID]*Entity
@@ -134,7 +137,11 @@ func (l *Labeler) Conflicts() []*Entity {
 func (l *Labeler) EntityOf(root store.AddrID) *Entity { return l.entities[root] }
 
 // Err is the first store error met by Label (which cannot return one).
-func (l *Labeler) Err() error { return l.err }
+func (l *Labeler) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
 
 // Label implements tracer.Labeler: the label of a's cluster, with LinkTxid
 // the transaction that joined a to the nearest defining tag (the latest
@@ -143,6 +150,8 @@ func (l *Labeler) Label(a address.Addr) (tracer.Label, bool) {
 	if a.Kind == address.P2PK {
 		a.Kind = address.P2PKH
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if c, ok := l.cache[a]; ok {
 		return c.l, c.ok
 	}
@@ -206,6 +215,8 @@ func (l *Labeler) label(a address.Addr) (tracer.Label, bool, error) {
 // member of a labeled cluster without conflicts, which are the addresses
 // Label may label.
 func (l *Labeler) LabelKeys() (map[uint64]struct{}, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	keys := map[uint64]struct{}{}
 	for _, e := range l.entities {
 		if e.Conflict() {

@@ -13,6 +13,7 @@ import (
 	"github.com/tracer-oss/tracer/store/storetest"
 	"github.com/tracer-oss/tracer/tracer/jobs"
 	"github.com/tracer-oss/tracer/tracer/seedsel"
+	"github.com/tracer-oss/tracer/tracer/spec"
 	"github.com/tracer-oss/tracer/tracer/taint"
 )
 
@@ -43,8 +44,8 @@ func BenchmarkRun100(b *testing.B) {
 	for i, a := range addrs {
 		for _, m := range taint.Models {
 			plan.Jobs = append(plan.Jobs, jobs.Job{
-				Name: fmt.Sprintf("s%02d-%s", i, m), Seeds: seedsel.Selection{Addresses: []string{a}},
-				Direction: "forward", Model: m.String(), MaxHops: 50, MinValue: 546, MaxTxs: 5000, WideOutputs: 1000, Stop: []string{"exchange"},
+				Name: fmt.Sprintf("s%02d-%s", i, m), Spec: spec.Spec{Seeds: seedsel.Selection{Addresses: []string{a}},
+					Direction: "forward", Model: m.String(), MaxHops: 50, MinValue: 546, MaxTxs: 5000, WideOutputs: 1000, Stop: []string{"exchange"}},
 			})
 		}
 	}

@@ -33,10 +33,13 @@
 // list's XBT addresses), tag_category (stored tags of that category or
 // abuse), tag_pack (every address of a stored pack). Set fields add up.
 //
-// Options, with the defaults of `tracer trace`: direction (forward),
-// model (haircut), fees_tainted (false), max_hops (50), min_value (546
-// sat), since and until (block heights, 0: none), max_txs (1,000,000),
-// wide (1,000), stop (tag categories; [exchange]).
+// Options are the keys of a trace specification (package tracer/spec,
+// which states them and their defaults once): direction, model,
+// fees_tainted, max_hops, min_value, since and until (heights or dates),
+// max_txs, wide, stop, cluster (true, false; by default on when the store
+// has clusters, as for tracer trace) and label_all_tags. They are decoded
+// by the decoder tracer trace's flags and the API's parameters use; dates
+// are checked against the store by Plan.Check before anything runs.
 //
 // Errors name the file, line, job and field (ParseError). Addresses are
 // checked against the store's network and seed files must exist when the

@@ -22,16 +22,8 @@ import (
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/report"
-	"github.com/tracer-oss/tracer/tracer/seedsel"
-	"github.com/tracer-oss/tracer/tracer/taint"
+	"github.com/tracer-oss/tracer/tracer/spec"
 )
-
-// Store is what a batch reads; *store.Store (opened read-only) implements it.
-type Store interface {
-	tracer.Graph
-	seedsel.Source
-	State() store.State
-}
 
 // File names in the output folder.
 const (
@@ -149,11 +141,10 @@ func Fingerprint(j Job, v Versions) string {
 }
 
 type runner struct {
-	st   Store
+	st   *store.Store
 	cfg  Config
-	sel  *seedsel.Selector
+	spec *spec.Runner
 	data Versions
-	info tracer.DataInfo
 	log  *slog.Logger
 
 	mu       sync.Mutex
@@ -168,14 +159,14 @@ type runner struct {
 // writes the summary. A failing job does not stop the others: Run returns
 // the summary and ErrFailed. On cancellation it returns ctx's error; the
 // finished jobs stay finished and a rerun resumes.
-func Run(ctx context.Context, st Store, plan *Plan, cfg Config) (*Summary, error) {
+func Run(ctx context.Context, st *store.Store, plan *Plan, cfg Config) (*Summary, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 2
 	}
 	if cfg.Params == nil {
 		return nil, fmt.Errorf("jobs: no network parameters")
 	}
-	r := &runner{st: st, cfg: cfg, sel: seedsel.New(st, cfg.Params), log: cfg.Logger, visited: map[string]int64{}, started: time.Now()}
+	r := &runner{st: st, cfg: cfg, spec: spec.NewRunner(st, cfg.Params, cfg.Flow), log: cfg.Logger, visited: map[string]int64{}, started: time.Now()}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -183,12 +174,6 @@ func Run(ctx context.Context, st Store, plan *Plan, cfg Config) (*Summary, error
 	if r.data, err = CurrentVersions(st); err != nil {
 		return nil, err
 	}
-	packs, err := seedsel.PackInfo(st)
-	if err != nil {
-		return nil, err
-	}
-	s := st.State()
-	r.info = tracer.DataInfo{Network: s.Network, TipHeight: s.Height, TipHash: s.Hash.String(), SanctionsList: r.data.SanctionsList, TagPacks: packs}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
@@ -383,45 +368,17 @@ func (r *runner) compute(ctx context.Context, j Job, start time.Time) (Row, erro
 	if err := writeJSON(filepath.Join(dir, JobFile), j); err != nil {
 		return Row{}, err
 	}
-	seeds, _, err := r.sel.Seeds(ctx, j.Seeds)
+	out, err := r.spec.Run(ctx, j.Spec, func(visited, _ int) { r.update(j.Name, int64(visited), 0, "") })
 	if err != nil {
 		return Row{}, err
 	}
-	if len(seeds) == 0 {
-		return Row{}, fmt.Errorf("%w: the selection has no address of this network", seedsel.ErrNoMatch)
+	for _, w := range out.Warnings {
+		r.log.Warn(w, "job", j.Name)
 	}
-	backward := j.Direction == "backward"
-	lab, err := r.sel.Labels(backward)
-	if err != nil {
-		return Row{}, err
-	}
-	model, err := taint.Parse(j.Model)
-	if err != nil {
-		return Row{}, err
-	}
-	opt := tracer.Options{
-		Model: model, FeesTainted: j.FeesTainted, MaxHops: j.MaxHops, MinValue: j.MinValue,
-		SinceHeight: j.SinceHeight, UntilHeight: j.UntilHeight, MaxTxs: j.MaxTxs, WideOutputs: j.WideOutputs,
-		StopCategories: append([]string{}, j.Stop...), Params: r.cfg.Params,
-		Progress: func(visited, _ int) { r.update(j.Name, int64(visited), 0, "") },
-	}
-	var res *tracer.Result
-	if backward {
-		res, err = tracer.Backward(ctx, r.st, lab, seeds, nil, opt)
-	} else {
-		var g tracer.Graph = r.st
-		if r.cfg.Flow != nil {
-			g = &tracer.FlowGraph{Graph: r.st, Flow: r.cfg.Flow}
-		}
-		res, err = tracer.Forward(ctx, g, lab, seeds, opt)
-	}
-	if err != nil {
-		return Row{}, err
-	}
+	res := out.Result
 	if err := ctx.Err(); err != nil {
 		return Row{}, err // a partial, interrupted result is not a finished job
 	}
-	res.Data = r.info
 	// The two clock readings would make every run's report differ; the
 	// summary keeps the wall time instead.
 	res.Params.Started, res.Params.ElapsedSeconds = time.Time{}, 0

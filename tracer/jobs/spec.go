@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,26 +18,22 @@ import (
 
 	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/tracer/seedsel"
+	"github.com/tracer-oss/tracer/tracer/spec"
 	"github.com/tracer-oss/tracer/tracer/taint"
 )
 
-// Job is one trace of a batch, every default filled in. Its JSON form is
-// written to the job's folder as job.json and, with the data versions,
-// fingerprints the job's output.
+// Job is one trace of a batch: a name and a trace specification, every
+// default filled in. Its JSON form is written to the job's folder as
+// job.json and, with the data versions, fingerprints the job's output.
 type Job struct {
-	Name        string            `json:"name"`
-	Seeds       seedsel.Selection `json:"seeds"`
-	Direction   string            `json:"direction"` // forward | backward
-	Model       string            `json:"model"`
-	FeesTainted bool              `json:"fees_tainted"`
-	MaxHops     int               `json:"max_hops"`
-	MinValue    int64             `json:"min_value_sat"`
-	SinceHeight int32             `json:"since_height"`
-	UntilHeight int32             `json:"until_height"`
-	MaxTxs      int               `json:"max_txs"`
-	WideOutputs int               `json:"wide_outputs"`
-	Stop        []string          `json:"stop_categories"`
-	Line        int               `json:"-"` // where the job (or its matrix) is in the job file
+	Name string `json:"name"`
+	spec.Spec
+	Line int `json:"-"` // where the job (or its matrix) is in the job file
+}
+
+// defaultJob holds the defaults of every trace (spec.Default).
+func defaultJob() Job {
+	return Job{Spec: spec.Default()}
 }
 
 // Plan is a parsed job file: its jobs in file order (traces, then each
@@ -46,9 +43,20 @@ type Plan struct {
 	Jobs []Job
 }
 
-// defaultJob holds the defaults of `tracer trace`.
-func defaultJob() Job {
-	return Job{Direction: "forward", Model: "haircut", MaxHops: 50, MinValue: 546, MaxTxs: 1_000_000, WideOutputs: 1000, Stop: []string{"exchange"}}
+// Check validates every job's specification against the store (dates in
+// since and until resolve to heights only there): a ParseError naming the
+// job's line and field, as for any other bad value.
+func (p *Plan) Check(r *spec.Runner) error {
+	for _, j := range p.Jobs {
+		if err := r.Check(j.Spec); err != nil {
+			var fe *spec.FieldError
+			if errors.As(err, &fe) {
+				return &ParseError{File: p.File, Line: j.Line, Job: j.Name, Field: fe.Key, Err: fmt.Errorf("%w: %s", ErrBadValue, fe.Msg)}
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // maxFileSize bounds a job file: it is read whole.
@@ -210,11 +218,15 @@ func peek(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-// optionKeys are the trace options a default, a trace or a matrix may set.
-var optionKeys = map[string]bool{
-	"direction": true, "model": true, "fees_tainted": true, "max_hops": true, "min_value": true,
-	"since": true, "until": true, "max_txs": true, "wide": true, "stop": true,
-}
+// optionKeys are the trace options a default, a trace or a matrix may set:
+// the keys of a trace specification.
+var optionKeys = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range spec.KeyNames() {
+		m[k] = true
+	}
+	return m
+}()
 
 var seedKeys = map[string]bool{"addresses": true, "file": true, "entity": true, "program": true, "profile": true, "tag_category": true, "tag_pack": true}
 
@@ -237,9 +249,9 @@ func without(m map[string]bool, keys ...string) map[string]bool {
 	return out
 }
 
-// options applies the option fields of m to j.
+// options applies the option fields of m to j, in the order of spec.Keys.
 func (p *parser) options(j *Job, m map[string]*yaml.Node, job string) error {
-	for _, key := range []string{"direction", "model", "fees_tainted", "max_hops", "min_value", "since", "until", "max_txs", "wide", "stop"} {
+	for _, key := range spec.KeyNames() {
 		v, ok := m[key]
 		if !ok {
 			continue
@@ -251,75 +263,40 @@ func (p *parser) options(j *Job, m map[string]*yaml.Node, job string) error {
 	return nil
 }
 
+// option decodes one setting with the decoder every front end uses.
 func (p *parser) option(j *Job, key string, v *yaml.Node, job string) error {
-	bad := func(format string, args ...any) error { return p.errf(v, job, key, ErrBadValue, format, args...) }
-	positive := func(dst *int) error {
-		var n int
-		if v.Kind != yaml.ScalarNode || v.Decode(&n) != nil || n <= 0 {
-			return bad("want a positive whole number, not %q", v.Value)
-		}
-		*dst = n
-		return nil
-	}
-	height := func(dst *int32) error {
-		var n int32
-		if v.Kind != yaml.ScalarNode || v.Decode(&n) != nil || n < 0 {
-			return bad("want a block height, not %q", v.Value)
-		}
-		*dst = n
-		return nil
-	}
-	switch key {
-	case "direction":
-		if v.Value != "forward" && v.Value != "backward" {
-			return bad("want forward or backward, not %q", v.Value)
-		}
-		j.Direction = v.Value
-	case "model":
-		m, err := taint.Parse(v.Value)
-		if err != nil || v.Kind != yaml.ScalarNode {
-			return bad("unknown model %q (one of poison, haircut, fifo, lifo, tiho)", v.Value)
-		}
-		j.Model = m.String()
-	case "fees_tainted":
-		if v.Kind != yaml.ScalarNode || v.Decode(&j.FeesTainted) != nil {
-			return bad("want true or false, not %q", v.Value)
-		}
-	case "max_hops":
-		return positive(&j.MaxHops)
-	case "max_txs":
-		return positive(&j.MaxTxs)
-	case "wide":
-		return positive(&j.WideOutputs)
-	case "min_value":
-		var n int64
-		if v.Kind != yaml.ScalarNode || v.Decode(&n) != nil || n < 0 {
-			return bad("want satoshi, not %q", v.Value)
-		}
-		if n == 0 {
-			n = 1
-		}
-		j.MinValue = n
-	case "since":
-		return height(&j.SinceHeight)
-	case "until":
-		return height(&j.UntilHeight)
-	case "stop":
-		var cats []string
-		if v.Kind == yaml.ScalarNode {
-			cats = []string{v.Value}
-		} else if v.Decode(&cats) != nil {
-			return bad("want a list of tag categories")
-		}
-		for i, c := range cats {
-			cats[i] = strings.ToLower(strings.TrimSpace(c))
-			if cats[i] == "" {
-				return bad("empty category")
+	var vals []string
+	switch v.Kind {
+	case yaml.ScalarNode:
+		vals = []string{v.Value}
+	case yaml.SequenceNode:
+		for _, it := range v.Content {
+			if it.Kind != yaml.ScalarNode {
+				return p.errf(it, job, key, ErrBadValue, "want a value, not a %s", kindName(it))
 			}
+			vals = append(vals, it.Value)
 		}
-		j.Stop = cats
+	default:
+		return p.errf(v, job, key, ErrBadValue, "want a value, not a %s", kindName(v))
+	}
+	if err := j.Set(key, vals...); err != nil {
+		var fe *spec.FieldError
+		if errors.As(err, &fe) {
+			return p.errf(v, job, key, ErrBadValue, "%s", fe.Msg)
+		}
+		return p.errf(v, job, key, ErrBadValue, "%v", err)
 	}
 	return nil
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	}
+	return "value"
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$`)

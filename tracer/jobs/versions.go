@@ -5,7 +5,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/tracer/seedsel"
+	"github.com/tracer-oss/tracer/tracer/spec"
 )
 
 // Versions are the data versions a batch is computed on: the store's tip,
@@ -17,6 +19,9 @@ type Versions struct {
 	TipHash       string        `json:"tip_hash"`
 	SanctionsList string        `json:"sanctions_list"` // "" when none is loaded
 	TagPacks      []PackVersion `json:"tag_packs"`
+	// Clusters states the store's clustering ("" when never clustered):
+	// jobs use cluster labels when there are clusters, as every trace does.
+	Clusters string `json:"clusters,omitempty"`
 }
 
 // PackVersion is one stored tag pack's generation.
@@ -28,7 +33,7 @@ type PackVersion struct {
 }
 
 // CurrentVersions reads the data versions of st.
-func CurrentVersions(st Store) (Versions, error) {
+func CurrentVersions(st *store.Store) (Versions, error) {
 	s := st.State()
 	v := Versions{Network: s.Network, TipHeight: s.Height, TipHash: s.Hash.String(), SanctionsList: seedsel.ListInfo(st), TagPacks: []PackVersion{}}
 	packs, err := st.TagPacks()
@@ -37,6 +42,13 @@ func CurrentVersions(st Store) (Versions, error) {
 	}
 	for _, p := range packs {
 		v.TagPacks = append(v.TagPacks, PackVersion{Name: p.Name, Gen: p.Gen, Tags: p.Tags, LoadedAt: p.LoadedAt.UTC()})
+	}
+	cs, clustered, err := st.ClusterState()
+	if err != nil {
+		return v, err
+	}
+	if clustered {
+		v.Clusters = spec.ClusterInfo(cs)
 	}
 	return v, nil
 }
@@ -53,10 +65,20 @@ func (v Versions) Diff(now Versions) string {
 	if v.SanctionsList != now.SanctionsList {
 		d = append(d, fmt.Sprintf("sanctions list %q, now %q", v.SanctionsList, now.SanctionsList))
 	}
+	if v.Clusters != now.Clusters {
+		d = append(d, fmt.Sprintf("clusters %q, now %q", orNone(v.Clusters), orNone(now.Clusters)))
+	}
 	if packs(v.TagPacks) != packs(now.TagPacks) {
 		d = append(d, fmt.Sprintf("tag packs [%s], now [%s]", packs(v.TagPacks), packs(now.TagPacks)))
 	}
 	return strings.Join(d, "; ")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 func short(h string) string {

@@ -17,7 +17,11 @@
 // branch at every labelled address: a sanctioned address (a source), a
 // risky-tagged one (a source of its category) and any other tagged service
 // such as an exchange, whose commingled funds break the trail, as analytics
-// providers treat them. Under haircut the two agree to the satoshi up to
+// providers treat them. With Options.Clusters (the cluster labels a trace
+// uses, by package tracer/spec's rule) an address its cluster labels ends a
+// branch too, exactly as in a trace, so funds are counted at an exchange's
+// untagged deposit address and not again at its hot wallet; a cluster label
+// is a barrier, never a source. Hops count as package tracer/spec defines. Under haircut the two agree to the satoshi up to
 // floor rounding (at most one satoshi per edge); under poison they agree
 // exactly on which outputs are tainted.
 //

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/cluster"
 	"github.com/tracer-oss/tracer/tracer/taint"
 )
 
@@ -44,7 +45,7 @@ type Record struct {
 // fresh walk.
 type Options struct {
 	Poison     bool  // the poison model instead of haircut (the default)
-	MaxHops    int   // 0: 100
+	MaxHops    int   // 0: tracer.DefaultMaxHops, as for a trace
 	MinValue   int64 // tainted amounts below it are not followed; 0: 1 sat
 	MaxTxs     int   // per walk; 0: 10,000,000 for the index, 1,000,000 fresh
 	TopSources int   // 0: 5
@@ -53,11 +54,28 @@ type Options struct {
 	// Flow, if set, is the store's flow index: the index build's forward
 	// walks read it (same results, faster walks).
 	Flow *flow.Index
+	// Clusters, if set, are the cluster labels a trace uses
+	// (spec.Runner.ClusterLabels): an address they label ends a branch as a
+	// barrier, exactly as a tag does, so funds that reached an exchange's
+	// untagged deposit address are counted there and not again at its hot
+	// wallet. A cluster label is never a source. ClusterInfo names the
+	// clustering (spec.ClusterInfo) for the index's staleness check.
+	Clusters    *cluster.Labeler
+	ClusterInfo string
+}
+
+// labels is what the walks label addresses with: the sources' and tags'
+// labels first, then the cluster labels.
+func (o *Options) labels(src *Sources) tracer.Labeler {
+	if o.Clusters == nil {
+		return src.Labels
+	}
+	return tracer.Labelers{src.Labels, o.Clusters}
 }
 
 func (o *Options) normalize(fresh bool) error {
 	if o.MaxHops == 0 {
-		o.MaxHops = 100
+		o.MaxHops = tracer.DefaultMaxHops
 	}
 	if o.MinValue == 0 {
 		o.MinValue = 1
@@ -92,7 +110,8 @@ type IndexParams struct {
 	Model    string `json:"model"`
 	MaxHops  int    `json:"max_hops"`
 	MinValue int64  `json:"min_value_sat"`
-	Partial  bool   `json:"partial,omitempty"` // a walk hit MaxTxs
+	Partial  bool   `json:"partial,omitempty"`  // a walk hit MaxTxs
+	Clusters string `json:"clusters,omitempty"` // the clustering whose labels were barriers; "": none
 }
 
 // sourceAcc accumulates one source's contribution to one address.
@@ -210,4 +229,12 @@ func (r *Record) Get(category string) Exposure {
 		}
 	}
 	return Exposure{Category: category}
+}
+
+// clusterInfo names the clustering whose labels the walks use, "" for none.
+func (o *Options) clusterInfo() string {
+	if o.Clusters == nil {
+		return ""
+	}
+	return o.ClusterInfo
 }

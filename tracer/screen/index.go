@@ -37,7 +37,8 @@ func BuildIndex(ctx context.Context, st IndexStore, opt Options) (store.Exposure
 	}
 	acc := map[string]map[string]*categoryAcc{}
 	poison := opt.Poison
-	barriers := src.barriers()
+	barriers := src.barriers(opt.Clusters)
+	labels := opt.labels(src)
 	partial := false
 	last := time.Now()
 	// One walk per group gives each source's share; where a category has
@@ -79,7 +80,7 @@ func BuildIndex(ctx context.Context, st IndexStore, opt Options) (store.Exposure
 		if opt.Flow != nil {
 			graph = &tracer.FlowGraph{Graph: st, Flow: opt.Flow}
 		}
-		res, err := tracer.Forward(ctx, graph, src.Labels, g.Seeds, topt)
+		res, err := tracer.Forward(ctx, graph, labels, g.Seeds, topt)
 		if errors.Is(err, tracer.ErrNoSeeds) {
 			continue // no listed address of the entity received anything in the store's range
 		}
@@ -155,7 +156,13 @@ func BuildIndex(ctx context.Context, st IndexStore, opt Options) (store.Exposure
 			return store.ExposureIndex{}, err
 		}
 	}
-	p, _ := json.Marshal(IndexParams{Model: opt.model().String(), MaxHops: opt.MaxHops, MinValue: opt.MinValue, Partial: partial})
+	if opt.Clusters != nil {
+		if err := opt.Clusters.Err(); err != nil {
+			w.Cancel()
+			return store.ExposureIndex{}, err
+		}
+	}
+	p, _ := json.Marshal(IndexParams{Model: opt.model().String(), MaxHops: opt.MaxHops, MinValue: opt.MinValue, Partial: partial, Clusters: opt.clusterInfo()})
 	return w.Commit(ctx, store.ExposureIndex{ListVersion: src.ListVersion, TipHeight: state.Height, TipHash: state.Hash.String(),
 		TagGens: src.TagGens, Params: p})
 }

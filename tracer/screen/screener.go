@@ -211,6 +211,9 @@ func staleness(hdr store.ExposureIndex, p IndexParams, state store.State, src *S
 	if !same {
 		why = append(why, "tag packs changed since it was built")
 	}
+	if p.Clusters != opt.clusterInfo() {
+		why = append(why, fmt.Sprintf("built with cluster labels %q; now %q", orNone(p.Clusters), orNone(opt.clusterInfo())))
+	}
 	if p.Model != opt.model().String() || p.MaxHops != opt.MaxHops || p.MinValue != opt.MinValue {
 		why = append(why, fmt.Sprintf("built with model %s, max hops %d, min value %d; asked for %s, %d, %d",
 			p.Model, p.MaxHops, p.MinValue, opt.model(), opt.MaxHops, opt.MinValue))
@@ -219,6 +222,13 @@ func staleness(hdr store.ExposureIndex, p IndexParams, state store.State, src *S
 		why = append(why, "a walk stopped at the transaction limit")
 	}
 	return why
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 // SetPolicy makes p the risk policy every later screen is rated by (nil:
@@ -373,8 +383,8 @@ func (s *Screener) fresh(ctx context.Context, addr string) (*Result, error) {
 	collect := func(res *tracer.Result, out string, value int64) {
 		r.Partial = r.Partial || res.Partial
 		for _, h := range res.Hits {
-			if h.Category != CategorySanctioned && !riskyCategory(h.Category) || h.Tainted <= 0 {
-				continue // a barrier (exchange, coinbase), not a source
+			if h.Category != CategorySanctioned && !riskyCategory(h.Category) || h.Tainted <= 0 || h.Via == "cluster" {
+				continue // a barrier (exchange, coinbase, any cluster label), not a source
 			}
 			c := cats[h.Category]
 			if c == nil {
@@ -387,7 +397,7 @@ func (s *Screener) fresh(ctx context.Context, addr string) (*Result, error) {
 		}
 	}
 	if !s.opt.Poison {
-		res, err := tracer.Backward(ctx, s.st, s.src.Labels, []tracer.Seed{{Addr: a}}, nil, topt)
+		res, err := tracer.Backward(ctx, s.st, s.opt.labels(s.src), []tracer.Seed{{Addr: a}}, nil, topt)
 		if errors.Is(err, tracer.ErrNoSeeds) {
 			return r, nil // never paid
 		}
@@ -408,7 +418,7 @@ func (s *Screener) fresh(ctx context.Context, addr string) (*Result, error) {
 		}
 		for _, o := range outs {
 			r.Received += o.Value
-			res, err := tracer.Backward(ctx, s.st, s.src.Labels, []tracer.Seed{{Addr: a}}, []store.OutPoint{o.OutPoint}, topt)
+			res, err := tracer.Backward(ctx, s.st, s.opt.labels(s.src), []tracer.Seed{{Addr: a}}, []store.OutPoint{o.OutPoint}, topt)
 			if errors.Is(err, tracer.ErrNoSeeds) {
 				continue // a zero-value output
 			}

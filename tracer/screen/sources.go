@@ -14,6 +14,7 @@ import (
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/cluster"
 )
 
 // CategorySanctioned is the category of sanctioned sources.
@@ -207,11 +208,19 @@ func (s *Sources) IsSource(a address.Addr) bool {
 	return ok && (l.Category == CategorySanctioned || riskyCategory(l.Category))
 }
 
-// Barriers are the categories that end a forward branch: every labelled one.
-func (s *Sources) barriers() []string {
+// Barriers are the categories that end a forward branch: every labelled
+// one, of a tag, the list or a cluster label.
+func (s *Sources) barriers(clusters *cluster.Labeler) []string {
 	seen := map[string]bool{CategorySanctioned: true}
 	for _, l := range s.Labels {
 		seen[l.Category] = true
+	}
+	if clusters != nil {
+		for _, e := range clusters.Entities() {
+			for _, l := range e.Labels {
+				seen[l.Category] = true
+			}
+		}
 	}
 	return sortedKeys(seen)
 }

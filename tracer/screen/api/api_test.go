@@ -21,6 +21,7 @@ import (
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/api"
 	"github.com/tracer-oss/tracer/tracer/screen/screentest"
+	"github.com/tracer-oss/tracer/tracer/spec"
 )
 
 type fixture struct {
@@ -67,7 +68,7 @@ func loadFixture(t testing.TB) *fixture {
 func newServer(t testing.TB, cfg api.Config) (*api.Server, *fixture) {
 	t.Helper()
 	f := loadFixture(t)
-	cfg.Screener, cfg.Graph = f.scr, f.st
+	cfg.Screener, cfg.Tracer = f.scr, spec.NewRunner(f.st, f.scr.Sources().Params, nil)
 	s, err := api.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/api"
 	"github.com/tracer-oss/tracer/tracer/screen/screentest"
+	"github.com/tracer-oss/tracer/tracer/spec"
 )
 
 // benchScreener opens the screened bench store (TRACER_BENCH_TXS, default
@@ -93,7 +94,7 @@ func envInt(b *testing.B, name string, def int) int {
 // ms and the number of errors (non-200 answers or failed requests).
 func BenchmarkServeAddress(b *testing.B) {
 	st, scr, addrs := benchScreener(b)
-	srv, err := api.New(api.Config{Screener: scr, Graph: st})
+	srv, err := api.New(api.Config{Screener: scr, Tracer: spec.NewRunner(st, scr.Sources().Params, nil)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/api"
 	"github.com/tracer-oss/tracer/tracer/screen/screentest"
+	"github.com/tracer-oss/tracer/tracer/spec"
 )
 
 var (
@@ -60,7 +61,7 @@ func caseServer(t testing.TB, cfg api.Config) (*api.Server, *chaingen.Truth) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Screener, cfg.Graph, cfg.Cases = scr, st, cases.ForStore(st, st, screentest.Params)
+	cfg.Screener, cfg.Tracer, cfg.Cases = scr, spec.NewRunner(st, screentest.Params, nil), cases.ForStore(st, st, screentest.Params)
 	s, err := api.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,9 @@
 //
 //	GET  /v1/address/{addr}      screen one address (screen.Result)
 //	POST /v1/screen              {"addresses": [...]}, at most 1,000
-//	GET  /v1/trace               ?seed=ADDR (repeatable) &direction= &model= &max_hops= &max_txs=
+//	GET  /v1/trace               ?seed=ADDR (repeatable) and the keys of a trace specification
+//	                             (package tracer/spec: direction, model, max_hops, stop, cluster, ...;
+//	                             max_txs and max_hops capped by the server)
 //	GET  /v1/status              tip, sanctions list version, tag packs, index
 //	GET  /api/v1/address/{addr}  Chainalysis sanctions-screening shape
 //	GET  /healthz                "ok"

@@ -26,6 +26,7 @@ import (
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/api"
 	"github.com/tracer-oss/tracer/tracer/seedsel"
+	"github.com/tracer-oss/tracer/tracer/spec"
 )
 
 // memCases keeps cases in memory, for a read-only benchmark store.
@@ -133,7 +134,7 @@ func BenchmarkCaseViewer(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := api.New(api.Config{Screener: scr, Graph: st, Cases: svc, HandlerTimeout: 5 * time.Minute})
+	s, err := api.New(api.Config{Screener: scr, Tracer: spec.NewRunner(st, params, nil), Cases: svc, HandlerTimeout: 5 * time.Minute})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,22 +8,23 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tracer-oss/tracer/store/address"
-	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/audit"
-	"github.com/tracer-oss/tracer/tracer/taint"
+	"github.com/tracer-oss/tracer/tracer/spec"
 )
 
 // Config configures a Server. Zero values are the defaults.
 type Config struct {
 	Screener *screen.Screener // required
-	Graph    tracer.Graph     // required for /v1/trace (the store)
+	Tracer   *spec.Runner     // required for /v1/trace: runs its trace specifications
 	Keys     []Key            // with keys, every route but /healthz needs one
 	Rate     float64          // requests a second per key or IP; 0: unlimited
 	Burst    int              // bucket size; 0: 2×Rate, at least 1
@@ -33,6 +34,7 @@ type Config struct {
 	HandlerTimeout time.Duration
 	TraceMaxTxs    int // cap of max_txs for /v1/trace; 0: 100,000
 	TraceMaxHops   int // cap of max_hops for /v1/trace; 0: 100
+	TraceMaxSeeds  int // seed addresses a /v1/trace may give; 0: 100
 	// Cases, if set, serves the case workspace: /v1/cases and the /case page.
 	Cases *cases.Service
 	// CasesReadOnly: the store is open read-only, so cases can be read but
@@ -74,6 +76,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.TraceMaxHops <= 0 {
 		cfg.TraceMaxHops = 100
+	}
+	if cfg.TraceMaxSeeds <= 0 {
+		cfg.TraceMaxSeeds = 100
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -350,63 +355,70 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// trace runs the trace specification of the query: the keys of package
+// tracer/spec (seed=ADDR, repeatable, for the seeds), decoded by the same
+// decoder as CLI flags and job files, with the same defaults. max_txs and
+// max_hops are capped by the server's limits.
 func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.Graph == nil {
+	if s.cfg.Tracer == nil {
 		writeError(w, http.StatusNotImplemented, "tracing is not configured")
 		return
 	}
-	q := r.URL.Query()
-	params := s.cfg.Screener.Sources().Params
-	var seeds []tracer.Seed
-	for _, a := range q["seed"] {
-		addr, err := address.Parse(strings.TrimSpace(a), params)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		seeds = append(seeds, tracer.Seed{Addr: addr, Source: "request"})
-	}
-	if len(seeds) == 0 || len(seeds) > 100 {
-		writeError(w, http.StatusBadRequest, "give 1 to 100 seed addresses (?seed=ADDR&seed=...)")
-		return
-	}
-	model, err := taint.Parse(orDefault(q.Get("model"), "haircut"))
+	sp, err := traceSpec(r.URL.Query(), s.cfg.TraceMaxSeeds)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	hops, err1 := intParam(q.Get("max_hops"), 20, s.cfg.TraceMaxHops)
-	txs, err2 := intParam(q.Get("max_txs"), 10_000, s.cfg.TraceMaxTxs)
-	if err := errors.Join(err1, err2); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	opt := tracer.Options{Model: model, MaxHops: hops, MaxTxs: txs, MinValue: 546, Params: params}
-	lab := s.cfg.Screener.Sources().Labels
-	var res *tracer.Result
-	switch dir := orDefault(q.Get("direction"), "forward"); dir {
-	case "forward":
-		res, err = tracer.Forward(r.Context(), s.cfg.Graph, lab, seeds, opt)
-	case "backward":
-		res, err = tracer.Backward(r.Context(), s.cfg.Graph, lab, seeds, nil, opt)
-	default:
-		writeError(w, http.StatusBadRequest, "direction must be forward or backward")
-		return
-	}
+	sp.MaxTxs = min(sp.MaxTxs, s.cfg.TraceMaxTxs)
+	sp.MaxHops = min(sp.MaxHops, s.cfg.TraceMaxHops)
+	out, err := s.cfg.Tracer.Run(r.Context(), sp, nil)
+	var se *spec.SeedError
 	switch {
-	case errors.Is(err, tracer.ErrNoSeeds):
-		writeError(w, http.StatusNotFound, "no seed received anything in the store's blocks")
+	case errors.Is(err, spec.ErrNoSeeds):
+		writeError(w, http.StatusNotFound, err.Error())
 		return
-	case errors.Is(err, tracer.ErrBadParams):
+	case errors.Is(err, spec.ErrBadSpec), errors.Is(err, spec.ErrNoClusters), errors.As(err, &se):
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	case err != nil:
 		s.fail(w, r, err)
 		return
 	}
-	st := s.cfg.Screener.Status()
-	res.Data = tracer.DataInfo{Network: st.Network, TipHeight: st.TipHeight, TipHash: st.TipHash, SanctionsList: st.SanctionsList, TagPacks: st.TagPacks}
-	writeJSON(w, http.StatusOK, res)
+	writeJSON(w, http.StatusOK, out.Result)
+}
+
+// traceSpec decodes a /v1/trace query: every parameter a key of the trace
+// specification or a seed key (but no seed file: the server reads none).
+func traceSpec(q url.Values, maxSeeds int) (spec.Spec, error) {
+	sp := spec.Default()
+	sp.Seeds.AddressSource = "request"
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		key := spec.Normalize(k)
+		var err error
+		switch {
+		case key == "seed" || key == "addresses" || key == "entity" || key == "program" || key == "profile" || key == "tag_category" || key == "tag_pack":
+			err = sp.SetSeed(key, q[k]...)
+		case key == "file" || key == "seeds":
+			err = fmt.Errorf("%s: the server reads no seed files; give seed=ADDR", k)
+		default:
+			err = sp.Set(key, q[k]...)
+		}
+		if err != nil {
+			return sp, err
+		}
+	}
+	if sp.Seeds.Empty() {
+		return sp, errors.New("no seeds: give seed=ADDR (repeatable), or entity, program, profile, tag_category or tag_pack")
+	}
+	if n := len(sp.Seeds.Addresses); n > maxSeeds {
+		return sp, fmt.Errorf("%d seed addresses; at most %d a request", n, maxSeeds)
+	}
+	return sp, sp.Validate()
 }
 
 func orDefault(s, def string) string {
@@ -414,17 +426,6 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
-}
-
-func intParam(s string, def, limit int) (int, error) {
-	if s == "" {
-		return min(def, limit), nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("bad number %q", s)
-	}
-	return min(n, limit), nil
 }
 
 // Identification is one entry of the Chainalysis sanctions-screening answer.
