@@ -21,4 +21,7 @@ var (
 	ErrTooLarge = errors.New("store: too large")
 	// ErrRollback is an undo the store cannot do (below its first block).
 	ErrRollback = errors.New("store: cannot roll back")
+	// ErrDamaged is a store whose files fail their checksums (DamageError
+	// says where).
+	ErrDamaged = errors.New("store: damaged")
 )

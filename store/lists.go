@@ -85,8 +85,13 @@ func packTagKey(pack string, gen, seq uint32) []byte {
 
 func tagPackKey(pack string) []byte { return append([]byte{prefixTagPack}, pack...) }
 
+// maxListAddress bounds a listed address (of any currency) in bytes: it
+// is part of a key, and Badger refuses keys over 64 KB.
+const maxListAddress = 1024
+
 // SaveSanctionsList stores l as a new version and makes it current, in one
 // transaction: on any error the previous version stays in force.
+
 func (s *Store) SaveSanctionsList(ctx context.Context, l *sanctions.List) (uint32, error) {
 	if s.ro {
 		return 0, ErrReadOnly
@@ -111,8 +116,11 @@ func (s *Store) SaveSanctionsList(ctx context.Context, l *sanctions.List) (uint3
 				}
 			}
 			e := &l.Entries[i]
+			if len(e.Address) > maxListAddress {
+				return fmt.Errorf("store: sanctions entry of profile %d: an address of %d bytes (%s); no currency address is longer than %d", e.ProfileID, len(e.Address), sanctions.Clip(e.Address), maxListAddress)
+			}
 			if strings.IndexByte(e.Address, 0) >= 0 || strings.IndexByte(e.Asset, 0) >= 0 || e.Address == "" {
-				return fmt.Errorf("store: sanctions entry of profile %d: bad address %q", e.ProfileID, e.Address)
+				return fmt.Errorf("store: sanctions entry of profile %d: bad address %s", e.ProfileID, sanctions.Clip(e.Address))
 			}
 			hdr.Assets[e.Asset]++
 			v, err := json.Marshal(e)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/dgraph-io/badger/v4"
@@ -22,7 +23,15 @@ func (s *Store) get(txn *badger.Txn, key []byte, fn func([]byte) error) error {
 	if err != nil {
 		return err
 	}
-	return item.Value(fn)
+	return s.damaged(item.Value(fn))
+}
+
+// damaged names a value that failed its checksum as damage of the store.
+func (s *Store) damaged(err error) error {
+	if isChecksumErr(err) {
+		return &DamageError{Dir: s.dir, Damage: []Damage{{File: "value log", Offset: -1, What: strings.ReplaceAll(err.Error(), "\n", " ")}}}
+	}
+	return err
 }
 
 // BlockByHeight returns the block at height.
@@ -278,7 +287,7 @@ func (s *Store) forEachTx(txn *badger.Txn, from TxNum, fn func(*Tx) error) error
 			tx, err = decodeTx(n, v)
 			return err
 		}); err != nil {
-			return err
+			return s.damaged(err)
 		}
 		if err := fn(tx); err != nil {
 			return err

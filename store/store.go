@@ -55,8 +55,13 @@ type Store struct {
 	casesMu   sync.Mutex // serializes case writes: Badger's conflict detection is off (cases.go)
 }
 
-// Open opens or creates the store in dir.
+// Open opens or creates the store in dir. It refuses a store whose files
+// fail their checksums (DamageError), before writing anything.
 func Open(dir string, opt Options) (*Store, error) {
+	return open(dir, opt, true)
+}
+
+func open(dir string, opt Options, checks bool) (*Store, error) {
 	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -85,6 +90,16 @@ func Open(dir string, opt Options) (*Store, error) {
 	if free, err := probe(dir); err == nil && free >= 0 && free < openMinFree && minFree >= 0 && (!opt.ReadOnly || len(mems) > 0) {
 		return nil, fmt.Errorf("%w: cannot open the store in %s: its disk is full (%s free); free some space first", ErrNoSpace, dir, gb(free))
 	}
+	// Badger "repairs" a damaged MANIFEST or log by cutting it short when
+	// it opens a store writable, losing every record after the damage; a
+	// read-only open silently leaves out the tables after a damaged MANIFEST
+	// record. So check them, and every table, first and refuse a damaged
+	// store.
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err == nil && checks {
+		if err := preflight(dir, !opt.ReadOnly); err != nil {
+			return nil, err
+		}
+	}
 	cache := int64(opt.CacheMB) << 20
 	if cache <= 0 {
 		cache = 256 << 20
@@ -102,11 +117,20 @@ func Open(dir string, opt Options) (*Store, error) {
 		WithNumVersionsToKeep(1).
 		WithBlockSize(16 << 10).
 		WithBloomFalsePositive(0.05).
-		WithDetectConflicts(false)
+		WithDetectConflicts(false).
+		// Every table was checked whole by preflight (a damaged block
+		// otherwise ends an iteration early, silently); blocks read later
+		// are checked again, and every value as it is read from the log.
+		WithChecksumVerificationMode(options.OnBlockRead).
+		WithVerifyValueChecksum(true)
 	db, err := badger.Open(bo)
 	if err != nil && opt.ReadOnly && strings.Contains(err.Error(), "truncate required") {
 		// A writer was killed mid-write: let Badger replay and truncate
-		// its log in read-write mode once, then open read-only again.
+		// its log in read-write mode once, then open read-only again —
+		// only if what it would cut is a torn tail, not damage.
+		if perr := preflight(dir, true); perr != nil {
+			return nil, perr
+		}
 		rw, rerr := badger.Open(bo.WithReadOnly(false))
 		if rerr == nil {
 			if rerr = rw.Close(); rerr == nil {
@@ -116,6 +140,9 @@ func Open(dir string, opt Options) (*Store, error) {
 	}
 	if err != nil && strings.Contains(err.Error(), "Cannot acquire directory lock") {
 		return nil, fmt.Errorf("%w: %s is open in another process (a running ingest, follow or serve); Badger lets one process use a store at a time", ErrLocked, dir)
+	}
+	if err != nil && isChecksumErr(err) {
+		return nil, &DamageError{Dir: dir, Damage: []Damage{{File: "badger", Offset: -1, What: strings.ReplaceAll(err.Error(), "\n", " ")}}}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)

@@ -57,6 +57,9 @@ func openFlow(c *cli.Context, st *store.Store) (*flow.Index, error) {
 		return nil, fmt.Errorf("trace index: %w", err)
 	}
 	s := x.Stats()
+	if s.Damage != "" {
+		fmt.Fprintf(c.App.ErrWriter, "trace index: the old one was damaged (%s); rebuilt from the store\n", s.Damage)
+	}
 	if s.Cut > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "trace index: a reorg took %d transactions off\n", s.Cut)
 	}

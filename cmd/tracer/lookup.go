@@ -440,20 +440,118 @@ func runAddress(c *cli.Context) error {
 func verifyCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "verify",
-		Usage: "recompute the store's invariants and report any mismatch",
-		Description: `Checks that every spent output has exactly one spender and every spent-by
-entry points back at its input, that fees are inputs minus outputs and the
-coinbase claims no more than subsidy plus fees, that blocks chain by hash and
-their transaction ranges tile the transaction numbers, and that counts match.
-When the trace index (DB/flow) is current, it is compared with the store record
-by record too: txids, heights, fees, inputs, outputs and every spender.
-Exits 1 when anything is wrong.`,
-		Flags:  []cli.Flag{jsonFlag},
+		Usage: "check the store's files and invariants, and the trace index, and report any damage",
+		Description: `First checks every file of the store against its checksums without opening
+it — the MANIFEST, every table (.sst: each block and its index), every value
+log (.vlog: each entry) — and the trace index (DB/flow: every 1 MiB of each
+file, and flow.json), naming each damaged file and offset.
+
+Then recomputes the store's invariants: every spent output has exactly one
+spender and every spent-by entry points back at its input, fees are inputs
+minus outputs and the coinbase claims no more than subsidy plus fees, blocks
+chain by hash and their transaction ranges tile the transaction numbers,
+counts match. When the trace index is current, it is compared with the store
+record by record too.
+
+Exits 1 when anything is wrong. Every other command refuses a damaged store
+("is damaged ... run tracer verify") and never writes to it, so nothing
+more is lost while you decide.
+
+--repair rebuilds a damaged trace index (it is derived from the store). A
+damaged store is not changed: verify reads back every height's records and
+lists those that do not read back; restore the store from a copy, or
+re-ingest the block files into a new --db directory (ingest is
+deterministic: the same files give the same store) and load the sanctions
+lists and tag packs into it again.`,
+		Flags: []cli.Flag{jsonFlag,
+			&cli.BoolFlag{Name: "repair", Usage: "rebuild a damaged trace index; for a damaged store, list the heights to re-ingest"},
+		},
 		Action: runVerify,
 	}
 }
 
+// verifyFiles is what verify found damaged, file by file.
+type verifyFiles struct {
+	Damage      []store.Damage `json:"damage,omitempty"`
+	TraceIndex  string         `json:"trace_index_damage,omitempty"`
+	Salvage     *store.Salvage `json:"salvage,omitempty"`
+	IndexFixed  bool           `json:"trace_index_rebuilt,omitempty"`
+	SalvageNote string         `json:"salvage_error,omitempty"`
+}
+
 func runVerify(c *cli.Context) error {
+	dir := c.String("db")
+	dmg, err := store.CheckFiles(c.Context, dir)
+	if err != nil {
+		return badInputIf(err, store.ErrNotFound)
+	}
+	var vf verifyFiles
+	vf.Damage = dmg
+	if _, err := flow.CheckFiles(dir); errors.Is(err, flow.ErrCorrupt) {
+		vf.TraceIndex = err.Error()
+	} else if err != nil {
+		return err
+	}
+	if len(dmg) > 0 {
+		if c.Bool("repair") {
+			sv, err := store.SalvageStore(c.Context, dir)
+			if err != nil {
+				vf.SalvageNote = err.Error()
+			} else {
+				vf.Salvage = &sv
+			}
+		}
+		if c.Bool("json") {
+			if err := printJSON(c, vf); err != nil {
+				return err
+			}
+		} else {
+			w := c.App.Writer
+			fmt.Fprintf(w, "the store in %s is damaged:\n", dir)
+			for _, d := range dmg {
+				fmt.Fprintf(w, "  %s\n", d)
+			}
+			if vf.TraceIndex != "" {
+				fmt.Fprintf(w, "trace index: %s\n", vf.TraceIndex)
+			}
+			switch {
+			case vf.Salvage != nil && vf.Salvage.BadCount == 0:
+				fmt.Fprintf(w, "every block and transaction record of heights %d–%d still reads back; the damage is in data no lookup reads (index or stale entries)\n", vf.Salvage.StartHeight, vf.Salvage.Height)
+			case vf.Salvage != nil:
+				fmt.Fprintf(w, "%d of heights %d–%d do not read back: %v\n", vf.Salvage.BadCount, vf.Salvage.StartHeight, vf.Salvage.Height, vf.Salvage.Bad)
+			case vf.SalvageNote != "":
+				fmt.Fprintf(w, "no record reads back: %s\n", vf.SalvageNote)
+			}
+			fmt.Fprintf(w, "the store was not changed. Restore it from a copy, or re-ingest the block files into a new directory (tracer --db NEW ingest --blocks ...) and load the sanctions lists and tag packs again.\n")
+		}
+		return fmt.Errorf("verify: %d damaged files in %s", len(dmg), dir)
+	}
+	if vf.TraceIndex != "" && c.Bool("repair") {
+		st, err := openStore(c, true)
+		if err != nil {
+			return err
+		}
+		x, err := flow.Open(c.Context, st, flow.Options{})
+		if err == nil {
+			x.Close()
+			fmt.Fprintf(c.App.ErrWriter, "trace index was damaged (%s): rebuilt\n", vf.TraceIndex)
+			vf.TraceIndex, vf.IndexFixed = "", true
+		}
+		st.Close()
+		if err != nil {
+			return err
+		}
+	}
+	if vf.TraceIndex != "" {
+		if c.Bool("json") {
+			if err := printJSON(c, vf); err != nil {
+				return err
+			}
+		} else {
+			fmt.Fprintf(c.App.Writer, "trace index: %s\n", vf.TraceIndex)
+		}
+		return fmt.Errorf("verify: the trace index is damaged (tracer verify --repair, or the next forward trace, rebuilds it)")
+	}
 	st, params, err := openChain(c)
 	if err != nil {
 		return err

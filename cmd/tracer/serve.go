@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -47,19 +48,44 @@ The case workspace (an investigator's saved traces, kept in the store):
   GET  /case?id=ID             the case in the graph viewer: expand, hide, annotate, re-run
 
 It listens on 127.0.0.1:8080 by default. Beyond loopback it needs API keys
-(--keys FILE: one key a line, or "NAME KEY"), sent as X-API-Key. Each key,
-or each client IP without keys, has a token bucket of --rate requests a
-second. Results carry the risk policy's level and rule (--policy FILE, else
-the built-in policy), and every screen is appended to the audit log with the
-key's name (--audit-log; see tracer audit). Build the exposure index first
-(tracer screen --rebuild-index). The server writes only cases: it opens the
-store writable, which keeps other tracer commands off the store while it
-runs; with --read-only it opens it read-only (other read-only commands can
-run beside it) and cases can be read but not created or changed. Without a
-current index screens walk fresh.`,
+(--keys FILE: one key a line, or "NAME KEY"), and should use TLS
+(--tls-cert and --tls-key, PEM files) so keys do not travel in clear.
+
+Authentication: the JSON routes take the key in the X-API-Key header. The
+pages (GET /, GET /case) ask for the key once in a sign-in form (POST
+/login) and keep it in an HttpOnly, SameSite=Strict cookie (Secure over
+TLS), which the case viewer's calls to /v1/cases send too. A key in a URL
+(?key=) is refused with 400 on every route: URLs end up in logs and browser
+history. Each client IP may fail authentication --auth-fail-burst times,
+then once a second (429 with Retry-After).
+
+Limits: each key, or each client IP without keys, has a token bucket of
+--rate requests a second. Heavy work — traces, and screens that walk fresh
+because there is no current exposure index — runs --heavy at a time with
+--heavy-queue waiting; beyond, 503 with Retry-After. Responses larger than
+--max-response are answered 507 asking for less. A batch screen answers
+within --handler-timeout: without a current index, the addresses its time
+does not cover are answered from the previous index (marked) or left
+unanswered with an error.
+
+Results carry the risk policy's level and rule (--policy FILE, else the
+built-in policy), and every screen is appended to the audit log with the
+key's name (--audit-log; see tracer audit).
+
+Build the exposure index first (tracer screen --rebuild-index). The server
+writes only cases: it opens the store writable, which keeps other tracer
+commands off the store while it runs; with --read-only it opens it read-only
+(other read-only commands can run beside it) and cases can be read but not
+created or changed. Without a current index screens walk fresh.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "`HOST:PORT` to listen on"},
 			&cli.StringFlag{Name: "keys", Usage: "API keys `FILE`; required beyond loopback"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with this certificate `FILE` (PEM; with --tls-key)"},
+			&cli.StringFlag{Name: "tls-key", Usage: "the certificate's private key `FILE` (PEM)"},
+			&cli.IntFlag{Name: "heavy", Value: 2, Usage: "traces and fresh screens that run at once"},
+			&cli.IntFlag{Name: "heavy-queue", Value: 8, Usage: "heavy requests that wait for a slot (the rest get 503)"},
+			&cli.Int64Flag{Name: "max-response", Value: 16 << 20, Usage: "response size limit in `BYTES`"},
+			&cli.IntFlag{Name: "auth-fail-burst", Value: 10, Usage: "failed authentications a client IP may make before it is limited to one a second"},
 			&cli.Float64Flag{Name: "rate", Value: 100, Usage: "requests a second per key or client IP (0: unlimited)"},
 			&cli.IntFlag{Name: "burst", Value: 200, Usage: "token bucket size"},
 			&cli.Int64Flag{Name: "max-body", Value: 1 << 20, Usage: "request body limit in `BYTES`"},
@@ -83,6 +109,18 @@ func runServe(c *cli.Context) error {
 	listen := c.String("listen")
 	if err := api.CheckBind(listen, len(keys)); err != nil {
 		return badInput(err)
+	}
+	certFile, keyFile := c.String("tls-cert"), c.String("tls-key")
+	if (certFile == "") != (keyFile == "") {
+		return usageErrorf("serve: give both --tls-cert and --tls-key, or neither")
+	}
+	var tlsCert *tls.Certificate
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return usageErrorf("serve: --tls-cert %s / --tls-key %s: %v", certFile, keyFile, err)
+		}
+		tlsCert = &cert
 	}
 	log := logger(c)
 	casesRO := c.Bool("read-only")
@@ -111,6 +149,7 @@ func runServe(c *cli.Context) error {
 	graph := forwardGraph(st, x)
 	srv, err := api.New(api.Config{Screener: scr, Tracer: spec.NewRunner(st, params, x), Keys: keys, Cases: cases.ForStore(st, graph, params), CasesReadOnly: casesRO, Rate: c.Float64("rate"), Burst: c.Int("burst"),
 		MaxBody: c.Int64("max-body"), HandlerTimeout: c.Duration("handler-timeout"), TraceMaxTxs: c.Int("trace-max-txs"), Log: log,
+		Heavy: c.Int("heavy"), HeavyQueue: c.Int("heavy-queue"), MaxResponse: c.Int64("max-response"), AuthFailBurst: c.Int("auth-fail-burst"),
 		Audit: auditLog(c)})
 	if err != nil {
 		return err
@@ -120,7 +159,15 @@ func runServe(c *cli.Context) error {
 		return badInput(err)
 	}
 	hs := srv.HTTPServer(listen, c.Duration("read-timeout"))
-	fmt.Fprintf(c.App.ErrWriter, "serve: http://%s/ (%s tip %d, %s, index %s, %d keys)\n", ln.Addr(), status.Network, status.TipHeight,
+	scheme := "http"
+	if tlsCert != nil {
+		scheme = "https"
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*tlsCert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+	} else if len(keys) > 0 && !isLoopback(listen) {
+		log.Warn("serving beyond loopback without TLS: API keys travel in clear; give --tls-cert and --tls-key")
+	}
+	fmt.Fprintf(c.App.ErrWriter, "serve: %s://%s/ (%s tip %d, %s, index %s, %d keys)\n", scheme, ln.Addr(), status.Network, status.TipHeight,
 		orDash(status.SanctionsList), indexState(status), len(keys))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -136,6 +183,16 @@ func runServe(c *cli.Context) error {
 	}
 	fmt.Fprintln(c.App.ErrWriter, "serve: stopped")
 	return nil
+}
+
+// isLoopback reports whether a listen address is on loopback only.
+func isLoopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 func indexState(s screen.Status) string {

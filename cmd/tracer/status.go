@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/tracer-oss/tracer/store"
@@ -45,6 +46,7 @@ type traceIndexView struct {
 	Height  int32  `json:"height"`
 	Bytes   int64  `json:"bytes"`
 	Current bool   `json:"current"` // false: the next forward trace extends or rebuilds it
+	Damaged string `json:"damaged,omitempty"`
 }
 
 func runStatus(c *cli.Context) error {
@@ -62,7 +64,9 @@ func runStatus(c *cli.Context) error {
 	} else if ok {
 		v.Clusters = &cs
 	}
-	if fs, cur, err := flow.Describe(st); err != nil {
+	if fs, cur, err := flow.Describe(st); errors.Is(err, flow.ErrCorrupt) {
+		v.TraceIndex = &traceIndexView{Damaged: err.Error()}
+	} else if err != nil {
 		return err
 	} else if fs.Txs > 0 {
 		v.TraceIndex = &traceIndexView{Txs: fs.Txs, Height: fs.Height, Bytes: fs.Bytes, Current: cur}
@@ -106,6 +110,8 @@ func runStatus(c *cli.Context) error {
 	switch ti := v.TraceIndex; {
 	case ti == nil:
 		fmt.Fprintln(w, "trace idx  none (the first forward tracer trace builds it)")
+	case ti.Damaged != "":
+		fmt.Fprintf(w, "trace idx  damaged: %s (tracer verify --repair, or the next forward trace, rebuilds it)\n", ti.Damaged)
 	case ti.Current:
 		fmt.Fprintf(w, "trace idx  %d txs up to height %d, %.1f MB, current\n", ti.Txs, ti.Height, float64(ti.Bytes)/1e6)
 	default:

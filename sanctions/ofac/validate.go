@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/tracer-oss/tracer/sanctions"
 )
@@ -23,14 +22,14 @@ func (v validator) check(asset, addr, where string) string {
 		return addr
 	}
 	if err := ValidateXBT(addr); err != nil {
-		v.list.Warnings = append(v.list.Warnings, fmt.Sprintf("%s: invalid XBT address %q kept: %v", where, addr, err))
+		v.list.Warnings = append(v.list.Warnings, fmt.Sprintf("%s: invalid XBT address %s kept: %v", where, sanctions.Clip(addr), err))
 	}
 	return addr
 }
 
 // ValidateXBT reports whether addr is a valid Bitcoin mainnet address.
 func ValidateXBT(addr string) error {
-	a, err := btcutil.DecodeAddress(addr, &chaincfg.MainNetParams)
+	a, err := sanctions.DecodeAddress(addr, &chaincfg.MainNetParams)
 	if err != nil {
 		return err
 	}

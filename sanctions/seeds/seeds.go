@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg"
 	"gopkg.in/yaml.v3"
 
@@ -129,9 +128,9 @@ func (p *parser) add(r raw, line, index int) error {
 	if addr == "" {
 		return fail(ErrMissingField)
 	}
-	a, err := btcutil.DecodeAddress(addr, p.net)
+	a, err := sanctions.DecodeAddress(addr, p.net)
 	if err != nil {
-		return fail(fmt.Errorf("%w %q: %v", ErrBadAddress, addr, err))
+		return fail(fmt.Errorf("%w %s: %v", ErrBadAddress, sanctions.Clip(addr), err))
 	}
 	if !a.IsForNet(p.net) {
 		return fail(fmt.Errorf("%w %q: not an address of %s", ErrBadAddress, addr, p.net.Name))

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg"
 	"gopkg.in/yaml.v3"
 
@@ -360,9 +359,9 @@ func validBTC(addr string, net *chaincfg.Params) error {
 	if net == nil {
 		net = &chaincfg.MainNetParams
 	}
-	a, err := btcutil.DecodeAddress(addr, net)
+	a, err := sanctions.DecodeAddress(addr, net)
 	if err != nil {
-		return fmt.Errorf("%w %q: %v", ErrBadAddress, addr, err)
+		return fmt.Errorf("%w %s: %v", ErrBadAddress, sanctions.Clip(addr), err)
 	}
 	if !a.IsForNet(net) {
 		return fmt.Errorf("%w %q: not a %s address", ErrBadAddress, addr, net.Name)

@@ -182,6 +182,9 @@ func (a Addr) String(params *chaincfg.Params) string {
 	return addr.EncodeAddress()
 }
 
+// MaxLen is the longest string Parse decodes.
+const MaxLen = 130
+
 // Parse decodes an address string of the given network into compact form.
 // It accepts the network's base58 and bech32/bech32m addresses and the
 // "script:<hex>" and "multisig:<hex>" forms that String writes. A P2PKH
@@ -189,6 +192,12 @@ func (a Addr) String(params *chaincfg.Params) string {
 func Parse(s string, params *chaincfg.Params) (Addr, error) {
 	var a Addr
 	s = strings.TrimSpace(s)
+	// Base58 decoding is quadratic in the length: refuse what cannot be an
+	// address before decoding (the longest is a hex uncompressed public
+	// key; sanctions.MaxAddressLen is the same bound).
+	if len(s) > MaxLen {
+		return a, fmt.Errorf("%w: %d characters long (%q…); an address has at most %d", ErrInvalid, len(s), s[:24], MaxLen)
+	}
 	for prefix, kind := range map[string]Kind{"script:": NonStandard, "multisig:": Multisig} {
 		if rest, ok := strings.CutPrefix(s, prefix); ok {
 			b, err := hex.DecodeString(rest)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tracer-oss/tracer/tracer/outdir"
 )
 
 // IDs used in the generated sdn_advanced.xml. The feature type for XBT
@@ -134,7 +136,7 @@ func writeSDN(path string, t *Truth, issued time.Time) error {
 		w("    </SanctionsEntry>\n")
 	}
 	w("  </SanctionsEntries>\n</Sanctions>\n")
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := outdir.Prepare(filepath.Dir(filepath.Dir(path)), path); err != nil {
 		return fmt.Errorf("write sanctions: %w", err)
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
@@ -212,7 +214,7 @@ func writeTagPack(path string, t *Truth, mod time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := outdir.Prepare(filepath.Dir(filepath.Dir(path)), path); err != nil {
 		return fmt.Errorf("write tag pack: %w", err)
 	}
 	if err := os.WriteFile(path, b, 0o644); err != nil {

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/tracer-oss/tracer/tracer/outdir"
 )
 
 // TruthVersion is the schema version written to truth.json.
@@ -356,6 +358,9 @@ func (g *generator) writeOutputs() error {
 	g.sum.Deposits, g.sum.Paths = len(t.Deposits), len(t.Paths)
 	b, err := json.MarshalIndent(t, "", " ")
 	if err != nil {
+		return err
+	}
+	if err := outdir.CheckFile(filepath.Join(g.cfg.OutDir, "truth.json")); err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(g.cfg.OutDir, "truth.json"), append(b, '\n'), 0o644); err != nil {

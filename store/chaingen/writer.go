@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+
+	"github.com/tracer-oss/tracer/tracer/outdir"
 )
 
 // RegtestMagic is the network magic that precedes every record in regtest
@@ -35,8 +37,11 @@ type blockFiles struct {
 
 func newBlockFiles(dir string, maxSize int64, key *[8]byte) (*blockFiles, error) {
 	bf := &blockFiles{dir: filepath.Join(dir, "blocks"), maxSize: maxSize, num: -1}
-	if err := os.MkdirAll(bf.dir, 0o755); err != nil {
+	if _, err := outdir.Mkdir(dir, "blocks"); err != nil {
 		return nil, fmt.Errorf("create blocks dir: %w", err)
+	}
+	if err := outdir.CheckFile(filepath.Join(bf.dir, "xor.dat")); err != nil {
+		return nil, err
 	}
 	if key != nil {
 		bf.key, bf.xor = *key, true
@@ -53,6 +58,9 @@ func (bf *blockFiles) roll() error {
 	}
 	bf.num++
 	name := filepath.Join(bf.dir, fmt.Sprintf("blk%05d.dat", bf.num))
+	if err := outdir.CheckFile(name); err != nil {
+		return err
+	}
 	f, err := os.Create(name)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", name, err)

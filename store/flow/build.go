@@ -33,6 +33,7 @@ type builder struct {
 	buf               [5][]byte
 	old               []byte // tx.dat mapped up to chunkTx
 	patches           []patch
+	touched           map[int64]bool // out.dat chunks (sumChunk) patched in place
 	lastHash          chainhash.Hash // of the last block added
 }
 
@@ -47,7 +48,7 @@ const (
 var errStop = errors.New("stop")
 
 // update extends the index described by h to st's tip.
-func update(ctx context.Context, st *store.Store, dir string, h *header, opt Options) (err error) {
+func update(ctx context.Context, st *store.Store, dir string, h *header, opt Options, prev sums) (err error) {
 	state := st.State()
 	chunk := opt.ChunkTxs
 	if chunk <= 0 {
@@ -57,7 +58,7 @@ func update(ctx context.Context, st *store.Store, dir string, h *header, opt Opt
 	if err := writeHeader(dir, h); err != nil {
 		return err
 	}
-	b := &builder{st: st, dir: dir, h: h, chunkTx: h.Txs, chunkOut: h.Outs, lastHash: h.Hash}
+	b := &builder{st: st, dir: dir, h: h, chunkTx: h.Txs, chunkOut: h.Outs, lastHash: h.Hash, touched: map[int64]bool{}}
 	defer func() {
 		for _, f := range b.files {
 			if f != nil {
@@ -69,6 +70,10 @@ func update(ctx context.Context, st *store.Store, dir string, h *header, opt Opt
 		unmap(b.old)
 	}()
 	sizes := h.sizes()
+	var from [5]int64 // where the files change: chunks before keep their sums
+	for i, size := range sizes {
+		from[i] = size / sumChunk * sumChunk
+	}
 	for i, name := range names {
 		f, err := os.OpenFile(filepath.Join(dir, name), os.O_RDWR|os.O_CREATE, 0o644)
 		if err != nil {
@@ -126,6 +131,13 @@ func update(ctx context.Context, st *store.Store, dir string, h *header, opt Opt
 	}
 	if opt.Progress != nil {
 		opt.Progress(h.Txs, total)
+	}
+	sum, err := prev.refresh(dir, h, from, b.touched)
+	if err != nil {
+		return err
+	}
+	if err := writeSums(dir, sum); err != nil {
+		return err
 	}
 	h.Height, h.Hash, h.Dirty = state.Height, state.Hash, false
 	if interrupted != nil {
@@ -222,6 +234,7 @@ func (b *builder) spend(op store.OutPoint, in store.InPoint) error {
 	p := patch{off: int64(i)*outSize + 8}
 	binary.LittleEndian.PutUint64(p.b[:], s)
 	b.patches = append(b.patches, p)
+	b.touched[p.off/sumChunk] = true
 	return nil
 }
 
@@ -250,7 +263,7 @@ func (b *builder) flush() error {
 // cut takes the index described by h back to block fork (a reorg left the
 // later blocks): it drops their transactions and clears the spender fields
 // they had set on earlier outputs.
-func cut(dir string, h *header, fork int32) (err error) {
+func cut(dir string, h *header, fork int32, prev sums) (err error) {
 	var files [5]*os.File
 	defer func() {
 		for _, f := range files {
@@ -318,13 +331,26 @@ func cut(dir string, h *header, fork int32) (err error) {
 		return fmt.Errorf("flow: patch out.dat: %w", err)
 	}
 	h.Blocks, h.Txs, h.Outs, h.Ins, h.Height, h.Hash = keep, txs, outs, ins, fork, hash
+	var from [5]int64
 	for i, size := range h.sizes() {
+		from[i] = size / sumChunk * sumChunk
 		if err := files[i].Truncate(size); err != nil {
 			return fmt.Errorf("flow: %w", err)
 		}
 		if err := files[i].Sync(); err != nil {
 			return fmt.Errorf("flow: sync %s: %w", names[i], err)
 		}
+	}
+	touched := map[int64]bool{}
+	for _, p := range patches {
+		touched[p.off/sumChunk] = true
+	}
+	sum, err := prev.refresh(dir, h, from, touched)
+	if err != nil {
+		return err
+	}
+	if err := writeSums(dir, sum); err != nil {
+		return err
 	}
 	h.Dirty = false
 	return writeHeader(dir, h)

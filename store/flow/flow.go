@@ -36,7 +36,7 @@ import (
 // first and clears it last (after syncing every file), so an update killed
 // half-way makes the next Open rebuild the index.
 const (
-	formatVersion = 3
+	formatVersion = 4
 
 	// maxCut is the deepest reorg an index is cut back over; deeper ones
 	// rebuild it.
@@ -68,6 +68,7 @@ type header struct {
 	Ins         uint64         `json:"ins"`
 	Blocks      uint64         `json:"blocks"`
 	Dirty       bool           `json:"dirty"`
+	Sum         uint32         `json:"sum"` // CRC-32C of the fields above (headerSum)
 }
 
 // Options tune Open.
@@ -94,6 +95,8 @@ type Stats struct {
 	Built   uint64
 	Rebuilt bool
 	Cut     uint64
+	// Damage, when Rebuilt, is what was found damaged in the old index.
+	Damage string
 }
 
 // Index is an open flow index, mapped read-only. It is safe for
@@ -104,6 +107,7 @@ type Index struct {
 	blk, tx, txid, out, in []byte
 	built, cut             uint64
 	rebuilt                bool
+	damage                 error // what made Open rebuild a damaged index
 }
 
 var names = [...]string{"blk.dat", "tx.dat", "txid.dat", "out.dat", "in.dat"}
@@ -145,27 +149,48 @@ func Open(ctx context.Context, st *store.Store, opt Options) (*Index, error) {
 	x := &Index{dir: dir}
 	hdr, err := readHeader(dir)
 	fresh := header{Version: formatVersion, Network: state.Network, StartHeight: state.StartHeight}
+	var prev sums
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		hdr = fresh
+	case errors.Is(err, ErrCorrupt) && !opt.NoUpdate:
+		hdr, x.rebuilt, x.damage = fresh, true, err // the index is derived: rebuild it
 	case err != nil:
 		return nil, err
 	default:
 		ok, fork, err := check(st, &hdr)
-		switch {
-		case err != nil:
+		if err != nil {
 			return nil, err
+		}
+		if ok || fork >= hdr.StartHeight {
+			// Any damaged byte is found here, before an answer or an
+			// update uses it.
+			if prev, err = readSums(dir); err == nil {
+				err = verifyFiles(dir, &hdr, prev)
+			}
+			if err != nil {
+				if opt.NoUpdate {
+					return nil, fmt.Errorf("%w (the next forward trace, or tracer verify --repair, rebuilds it)", err)
+				}
+				hdr, x.rebuilt, x.damage, ok, fork, prev = fresh, true, err, false, -1, sums{}
+			}
+		}
+		switch {
+		case x.rebuilt:
 		case ok:
 		case fork >= hdr.StartHeight && !opt.NoUpdate:
 			before := hdr.Txs
-			err := cut(dir, &hdr, fork)
+			err := cut(dir, &hdr, fork, prev)
 			switch {
 			case errors.Is(err, ErrCorrupt):
-				hdr, x.rebuilt = fresh, true // damaged files: start over
+				hdr, x.rebuilt, prev = fresh, true, sums{} // damaged files: start over
 			case err != nil:
 				return nil, err
 			default:
 				x.cut = before - hdr.Txs
+				if prev, err = readSums(dir); err != nil {
+					return nil, err
+				}
 			}
 		default:
 			hdr, x.rebuilt = fresh, true
@@ -176,7 +201,7 @@ func Open(ctx context.Context, st *store.Store, opt Options) (*Index, error) {
 	}
 	if hdr.Txs < uint64(state.NextTx) {
 		before := hdr.Txs
-		if err := update(ctx, st, dir, &hdr, opt); err != nil {
+		if err := update(ctx, st, dir, &hdr, opt, prev); err != nil {
 			return nil, err
 		}
 		x.built = hdr.Txs - before
@@ -262,15 +287,15 @@ func readHeader(dir string) (header, error) {
 	if err != nil {
 		return h, err
 	}
-	if err := json.Unmarshal(b, &h); err != nil {
-		// A damaged header: rebuild rather than fail.
-		return header{Dirty: true}, nil
+	if err := json.Unmarshal(b, &h); err != nil || h.Sum != headerSum(h) {
+		return header{}, fmt.Errorf("%w: flow.json fails its checksum", ErrCorrupt)
 	}
 	return h, nil
 }
 
 // writeHeader replaces flow.json atomically and durably.
 func writeHeader(dir string, h *header) error {
+	h.Sum = headerSum(*h)
 	b, err := json.MarshalIndent(h, "", "  ")
 	if err != nil {
 		return err
@@ -374,6 +399,9 @@ func (x *Index) Close() error {
 // Stats describes the index.
 func (x *Index) Stats() Stats {
 	s := Stats{Txs: x.hdr.Txs, Outs: x.hdr.Outs, Ins: x.hdr.Ins, Blocks: x.hdr.Blocks, Height: x.hdr.Height, Built: x.built, Rebuilt: x.rebuilt, Cut: x.cut}
+	if x.damage != nil {
+		s.Damage = x.damage.Error()
+	}
 	s.Bytes = x.hdr.bytes()
 	return s
 }

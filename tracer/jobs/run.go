@@ -21,6 +21,7 @@ import (
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/outdir"
 	"github.com/tracer-oss/tracer/tracer/report"
 	"github.com/tracer-oss/tracer/tracer/spec"
 )
@@ -355,8 +356,8 @@ func seconds(d time.Duration) float64 {
 }
 
 func (r *runner) compute(ctx context.Context, j Job, start time.Time) (Row, error) {
-	dir := filepath.Join(r.cfg.Out, j.Name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir, err := outdir.Mkdir(r.cfg.Out, j.Name)
+	if err != nil {
 		return Row{}, err
 	}
 	removeTemps(dir)

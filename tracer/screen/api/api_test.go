@@ -128,9 +128,90 @@ func TestAuth(t *testing.T) {
 			}
 		})
 	}
-	// The page takes the key as a query parameter (a GET form cannot set headers).
-	if code, _, _ := do(t, s, "GET", "/?key="+key, "", nil); code != 200 {
-		t.Errorf("page with ?key: %d", code)
+	// A key in a URL is refused on every route, right or wrong.
+	for _, p := range []string{"/?key=" + key, addr + "?key=" + key, "/v1/status?key=x"} {
+		if code, _, body := do(t, s, "GET", p, "", nil); code != 400 || !strings.Contains(string(body), "X-API-Key") {
+			t.Errorf("%s: %d %s, want 400 saying how to send the key", p, code, body)
+		}
+	}
+	// The page asks for the key, signs in with a form and keeps the key in
+	// a cookie.
+	code, _, body := do(t, s, "GET", "/", "", nil)
+	if code != 401 || !strings.Contains(string(body), `action="/login"`) || !strings.Contains(string(body), `type="password"`) {
+		t.Fatalf("page without a key: %d %s", code, body)
+	}
+	login := func(k string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/login", strings.NewReader("key="+k))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, req)
+		return w
+	}
+	if w := login("wrong-key-0123456789"); w.Code != 401 || len(w.Result().Cookies()) != 0 {
+		t.Fatalf("login with a wrong key: %d %v", w.Code, w.Result().Cookies())
+	}
+	w := login(key)
+	cookies := w.Result().Cookies()
+	if w.Code != 303 || len(cookies) != 1 || !cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteStrictMode {
+		t.Fatalf("login: %d %+v", w.Code, cookies)
+	}
+	req := httptest.NewRequest("GET", "/?address="+f.truth.Seeds[0].Address, nil)
+	req.AddCookie(cookies[0])
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if rec.Code != 200 || strings.Contains(rec.Body.String(), key) {
+		t.Fatalf("page with the cookie: %d (the key must not be echoed)", rec.Code)
+	}
+	// A wrong cookie is a failed authentication like a wrong header.
+	req = httptest.NewRequest("GET", addr, nil)
+	req.AddCookie(&http.Cookie{Name: cookies[0].Name, Value: "wrong-0123456789abc"})
+	rec = httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if rec.Code != 401 {
+		t.Errorf("API with a wrong cookie: %d", rec.Code)
+	}
+}
+
+// TestAuthFailLimit: failed authentications are rate-limited per client
+// IP (401s were not): after the burst, 429 with Retry-After, even for the
+// right key, until the bucket refills; other IPs are not affected.
+func TestAuthFailLimit(t *testing.T) {
+	const key = "0123456789abcdef-secret"
+	now := time.Unix(1_700_000_000, 0)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s, f := newServer(t, api.Config{Keys: []api.Key{{Name: "ops", Secret: key}}, AuthFailRate: 1, AuthFailBurst: 5, Now: clock})
+	addr := "/v1/address/" + f.truth.Seeds[0].Address
+	get := func(ip, k string) (int, http.Header) {
+		req := httptest.NewRequest("GET", addr, nil)
+		req.RemoteAddr = ip + ":5555"
+		if k != "" {
+			req.Header.Set("X-API-Key", k)
+		}
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, req)
+		return w.Code, w.Header()
+	}
+	for i := 0; i < 5; i++ {
+		if code, _ := get("198.51.100.7", "guess-"+strings.Repeat("x", i+16)); code != 401 {
+			t.Fatalf("guess %d: %d, want 401", i, code)
+		}
+	}
+	code, h := get("198.51.100.7", "guess-again-0123456789")
+	if code != 429 || h.Get("Retry-After") == "" {
+		t.Fatalf("guess after the burst: %d (Retry-After %q), want 429", code, h.Get("Retry-After"))
+	}
+	if code, _ := get("198.51.100.7", key); code != 429 {
+		t.Errorf("right key from a locked-out IP: %d, want 429", code)
+	}
+	if code, _ := get("198.51.100.8", key); code != 200 {
+		t.Errorf("right key from another IP: %d", code)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Second)
+	mu.Unlock()
+	if code, _ := get("198.51.100.7", key); code != 200 {
+		t.Errorf("right key after the bucket refilled: %d", code)
 	}
 }
 
@@ -368,4 +449,59 @@ func TestPage(t *testing.T) {
 	if code != 400 || strings.Contains(string(body), "<script>") {
 		t.Fatalf("bad address on the page: %d", code)
 	}
+}
+
+// TestStaleBatchInTime: a batch on a stale exposure index answers within
+// the handler timeout — fresh walks while its time lasts, the rest from
+// the previous index, marked — instead of 503 after the timeout.
+func TestStaleBatchInTime(t *testing.T) {
+	f := loadFixture(t)
+	staleScr, err := screen.New(f.st, screen.Options{Params: screentest.Params, MaxHops: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if staleScr.IndexUsable() {
+		t.Fatal("index not stale")
+	}
+	const timeout = 300 * time.Millisecond
+	s, err := api.New(api.Config{Screener: staleScr, Tracer: spec.NewRunner(f.st, f.scr.Sources().Params, nil), HandlerTimeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var addrs []string
+	for len(addrs) < 1000 {
+		for _, d := range f.truth.Deposits {
+			addrs = append(addrs, d.Address)
+		}
+	}
+	body, _ := json.Marshal(api.BatchRequest{Addresses: addrs[:1000]})
+	start := time.Now()
+	code, _, b := do(t, s, "POST", "/v1/screen", "", strings.NewReader(string(body)))
+	took := time.Since(start)
+	if code != 200 {
+		t.Fatalf("%d after %s: %.300s", code, took, b)
+	}
+	if took > timeout+200*time.Millisecond {
+		t.Errorf("took %s, the handler timeout is %s", took, timeout)
+	}
+	var r api.BatchResponse
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Results) != 1000 || r.Unanswered != 0 || r.FromStale == 0 {
+		t.Fatalf("%d results, %d from the stale index, %d unanswered", len(r.Results), r.FromStale, r.Unanswered)
+	}
+	marked := 0
+	for _, it := range r.Results {
+		if it.Result != nil && it.Method == screen.MethodIndex {
+			if !strings.Contains(it.Note, "previous exposure index") {
+				t.Fatalf("an answer from the stale index is not marked: %+v", it.Result)
+			}
+			marked++
+		}
+	}
+	if marked != r.FromStale {
+		t.Errorf("%d marked, %d counted", marked, r.FromStale)
+	}
+	t.Logf("%d of 1000 answered from the previous index in %s", r.FromStale, took)
 }

@@ -118,6 +118,25 @@ type bucket struct {
 	last   time.Time
 }
 
+// peek reports whether client has a token, without taking it.
+func (l *limiter) peek(client string) (bool, time.Duration) {
+	if l.rate <= 0 {
+		return true, 0
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.b[client]
+	if b == nil {
+		return true, 0
+	}
+	tokens := min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	if tokens < 1 {
+		return false, time.Duration((1 - tokens) / l.rate * float64(time.Second))
+	}
+	return true, 0
+}
+
 func (l *limiter) allow(client string) (bool, time.Duration) {
 	if l.rate <= 0 {
 		return true, 0

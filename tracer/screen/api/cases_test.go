@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -232,7 +233,25 @@ func TestCasesNeedKey(t *testing.T) {
 	if code != 201 || !strings.Contains(string(body), `"created_by":"key:ops"`) {
 		t.Errorf("with a key: %d %s", code, body)
 	}
-	if code, _, _ := do(t, s, "GET", fmt.Sprintf("/case?id=1&key=%s", key), "", nil); code != 200 {
-		t.Errorf("page with ?key=: %d", code)
+	// The page signs in once and keeps the key in a cookie, never in a URL.
+	if code, _, _ := do(t, s, "GET", fmt.Sprintf("/case?id=1&key=%s", key), "", nil); code != 400 {
+		t.Errorf("page with ?key=: %d, want 400", code)
+	}
+	if code, _, body := do(t, s, "GET", "/case?id=1", "", nil); code != 401 || !strings.Contains(string(body), `action="/login"`) {
+		t.Errorf("page without a key: %d, want 401 and the sign-in form", code)
+	}
+	req := httptest.NewRequest("GET", "/case?id=1", nil)
+	req.AddCookie(&http.Cookie{Name: "tracer_key", Value: key})
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, req)
+	if w.Code != 200 {
+		t.Errorf("page with the sign-in cookie: %d", w.Code)
+	}
+	req = httptest.NewRequest("GET", "/v1/cases/1/graph", nil)
+	req.AddCookie(&http.Cookie{Name: "tracer_key", Value: key})
+	w = httptest.NewRecorder()
+	s.ServeHTTP(w, req)
+	if w.Code != 200 {
+		t.Errorf("the viewer's API call with the cookie: %d", w.Code)
 	}
 }

@@ -14,7 +14,7 @@
 //	GET  /                       the HTML page (?address=ADDR screens without JavaScript)
 //
 // With keys configured every route but /healthz needs a key in X-API-Key
-// (the page also takes ?key=), compared in constant time. Each key (or,
+// (the pages sign in once and keep it in a cookie), compared in constant time. Each key (or,
 // without keys, each client IP) has a token bucket. Bodies are capped, and
 // handlers time out. The handler only reads the store.
 package api

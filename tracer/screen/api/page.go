@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/tracer-oss/tracer/store/address"
@@ -25,15 +26,19 @@ var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 type pageData struct {
 	Status screen.Status
 	Input  string
-	Key    string
+	Login  bool // ask for the API key
 	Result *screen.Result
 	Error  string
 }
 
+// keyCookie holds the page's API key once signed in (POST /login): the key
+// never appears in a URL, where logs and browser history would keep it.
+const keyCookie = "tracer_key"
+
 // page renders the screening page; ?address=ADDR screens on the server, so
 // the page needs no JavaScript and loads nothing external.
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
-	d := pageData{Status: s.cfg.Screener.Status(), Input: strings.TrimSpace(r.URL.Query().Get("address")), Key: r.URL.Query().Get("key")}
+	d := pageData{Status: s.cfg.Screener.Status(), Input: strings.TrimSpace(r.URL.Query().Get("address"))}
 	code := http.StatusOK
 	if d.Input != "" {
 		res, err := s.screenOne(r, d.Input)
@@ -47,6 +52,46 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 			d.Result = res
 		}
 	}
+	s.render(w, code, d)
+}
+
+// loginPage asks for the API key (the page's requests cannot carry a header).
+func (s *Server) loginPage(w http.ResponseWriter, code int, wrong bool) {
+	d := pageData{Login: true}
+	if wrong {
+		d.Error = "wrong API key"
+	}
+	s.render(w, code, d)
+}
+
+// login takes the API key from a form and keeps it in an HttpOnly,
+// SameSite=Strict cookie (Secure over TLS); failures count against the
+// client's failed-authentication limit.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if s.keys == nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	ip := clientIP(r)
+	if ok, wait := s.authFail.peek(ip); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		writeError(w, http.StatusTooManyRequests, "too many failed authentications from this address")
+		return
+	}
+	key := r.PostFormValue("key")
+	if s.keys.match(key) == "" {
+		s.authFail.allow(ip)
+		s.loginPage(w, http.StatusUnauthorized, true)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: keyCookie, Value: key, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *Server) render(w http.ResponseWriter, code int, d pageData) {
+	if !d.Login {
+		d.Status = s.cfg.Screener.Status()
+	}
 	var b bytes.Buffer
 	if err := pageTmpl.Execute(&b, d); err != nil {
 		writeError(w, http.StatusInternalServerError, "rendering the page failed")
@@ -55,6 +100,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
 	w.WriteHeader(code)
 	w.Write(b.Bytes())
 }

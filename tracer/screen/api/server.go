@@ -34,7 +34,22 @@ type Config struct {
 	HandlerTimeout time.Duration
 	TraceMaxTxs    int // cap of max_txs for /v1/trace; 0: 100,000
 	TraceMaxHops   int // cap of max_hops for /v1/trace; 0: 100
-	TraceMaxSeeds  int // seed addresses a /v1/trace may give; 0: 100
+	// MaxResponse bounds a response's bytes (a larger one is answered 507
+	// asking for less); 0: 16 MiB.
+	MaxResponse int64
+	// Heavy is how many heavy requests run at once: traces, and screens
+	// that walk fresh (no usable exposure index); 0: 2. HeavyQueue more
+	// wait for a slot, at most QueueWait (0: 10s) and never past the
+	// handler timeout; the rest are answered 503 with Retry-After.
+	Heavy      int
+	HeavyQueue int // 0: 8
+	QueueWait  time.Duration
+	// AuthFailRate and AuthFailBurst bound failed authentications a second
+	// per client IP (a token bucket; 0: 1 a second, burst 10); beyond, the
+	// IP gets 429 with Retry-After, whatever key it sends.
+	AuthFailRate  float64
+	AuthFailBurst int
+	TraceMaxSeeds int // seed addresses a /v1/trace may give; 0: 100
 	// Cases, if set, serves the case workspace: /v1/cases and the /case page.
 	Cases *cases.Service
 	// CasesReadOnly: the store is open read-only, so cases can be read but
@@ -50,11 +65,13 @@ type Config struct {
 
 // Server is the API's handler.
 type Server struct {
-	cfg     Config
-	keys    *keyring
-	limit   *limiter
-	metrics *metrics
-	mux     *http.ServeMux
+	cfg      Config
+	keys     *keyring
+	limit    *limiter
+	authFail *limiter // failed authentications per client IP
+	gate     *heavyGate
+	metrics  *metrics
+	mux      *http.ServeMux
 }
 
 // New builds the handler.
@@ -77,6 +94,24 @@ func New(cfg Config) (*Server, error) {
 	if cfg.TraceMaxHops <= 0 {
 		cfg.TraceMaxHops = 100
 	}
+	if cfg.MaxResponse <= 0 {
+		cfg.MaxResponse = 16 << 20
+	}
+	if cfg.Heavy <= 0 {
+		cfg.Heavy = 2
+	}
+	if cfg.HeavyQueue <= 0 {
+		cfg.HeavyQueue = 8
+	}
+	if cfg.QueueWait <= 0 {
+		cfg.QueueWait = 10 * time.Second
+	}
+	if cfg.AuthFailRate <= 0 {
+		cfg.AuthFailRate = 1
+	}
+	if cfg.AuthFailBurst <= 0 {
+		cfg.AuthFailBurst = 10
+	}
 	if cfg.TraceMaxSeeds <= 0 {
 		cfg.TraceMaxSeeds = 100
 	}
@@ -91,7 +126,9 @@ func New(cfg Config) (*Server, error) {
 		burst = max(1, 2*cfg.Rate)
 	}
 	s := &Server{cfg: cfg, metrics: newMetrics(), mux: http.NewServeMux(),
-		limit: &limiter{rate: cfg.Rate, burst: burst, now: cfg.Now, b: map[string]*bucket{}}}
+		limit:    &limiter{rate: cfg.Rate, burst: burst, now: cfg.Now, b: map[string]*bucket{}},
+		authFail: &limiter{rate: cfg.AuthFailRate, burst: float64(cfg.AuthFailBurst), now: cfg.Now, b: map[string]*bucket{}},
+		gate:     newHeavyGate(cfg.Heavy, cfg.HeavyQueue)}
 	if len(cfg.Keys) > 0 {
 		s.keys = newKeyring(cfg.Keys)
 	}
@@ -109,6 +146,7 @@ func New(cfg Config) (*Server, error) {
 	s.handle("GET /v1/trace", true, s.trace)
 	s.handle("GET /api/v1/address/{addr}", true, s.chainalysis)
 	s.handle("GET /{$}", true, s.page)
+	s.handle("POST /login", false, s.login)
 	s.caseRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -161,22 +199,46 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-// handle registers a route behind metrics, auth, the rate limit, the body
-// limit and the handler timeout.
+// handle registers a route behind metrics, the response cap, auth (and
+// the limit on failed authentications), the rate limit, the body limit,
+// the handler timeout and, for heavy work, the queue.
 func (s *Server) handle(pattern string, auth bool, h http.HandlerFunc) {
 	m := s.metrics.route(pattern)
+	page := pattern == "GET /{$}" || pattern == "GET /case"
+	heavy := pattern == "GET /v1/trace"
+	screens := page || pattern == "GET /v1/address/{addr}" || pattern == "GET /api/v1/address/{addr}"
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rw := &statusWriter{ResponseWriter: w, code: 200}
-		defer func() { m.observe(rw.code, time.Since(start)) }()
-		client := clientIP(r)
+		sw := &statusWriter{ResponseWriter: w, code: 200}
+		rw := &cappedWriter{statusWriter: sw, max: s.cfg.MaxResponse}
+		defer func() { m.observe(sw.code, time.Since(start)) }()
+		ip := clientIP(r)
+		client := ip
+		if r.URL.Query().Has("key") {
+			writeError(rw, http.StatusBadRequest, "an API key in a URL ends up in logs and browser history: send it as the X-API-Key header, or sign in on the page at /")
+			return
+		}
 		if auth && s.keys != nil {
+			if ok, wait := s.authFail.peek(ip); !ok {
+				rw.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+				writeError(rw, http.StatusTooManyRequests, "too many failed authentications from this address")
+				return
+			}
 			given := r.Header.Get("X-API-Key")
-			if given == "" && (pattern == "GET /{$}" || pattern == "GET /case") {
-				given = r.URL.Query().Get("key")
+			// The pages' sign-in cookie (SameSite=Strict: a browser sends
+			// it only with requests from this site's own pages, so another
+			// site cannot use it), for the pages and the API calls the case
+			// viewer makes.
+			if c, err := r.Cookie(keyCookie); given == "" && err == nil {
+				given = c.Value
 			}
 			name := s.keys.match(given)
 			if name == "" {
+				s.authFail.allow(ip)
+				if page {
+					s.loginPage(rw, http.StatusUnauthorized, given != "")
+					return
+				}
 				rw.Header().Set("WWW-Authenticate", `APIKey header="X-API-Key"`)
 				writeError(rw, http.StatusUnauthorized, "missing or wrong API key (X-API-Key)")
 				return
@@ -191,6 +253,13 @@ func (s *Server) handle(pattern string, auth bool, h http.HandlerFunc) {
 		r.Body = http.MaxBytesReader(rw, r.Body, s.cfg.MaxBody)
 		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), clientKey{}, client), s.cfg.HandlerTimeout)
 		defer cancel()
+		if heavy || screens && !s.cfg.Screener.IndexUsable() {
+			if !s.gate.enter(ctx, min(s.cfg.QueueWait, s.cfg.HandlerTimeout/2)) {
+				busy(rw, s.cfg.QueueWait, fmt.Sprintf("busy: %d traces or fresh screens are running and %d waiting; retry later", s.cfg.Heavy, s.cfg.HeavyQueue))
+				return
+			}
+			defer s.gate.leave()
+		}
 		h(rw, r.WithContext(ctx))
 	})
 }
@@ -201,26 +270,40 @@ type clientKey struct{}
 // errAudit is a screen that could not be recorded.
 var errAudit = errors.New("api: audit log")
 
+// errUnanswered is an address of a batch its time did not cover.
+var errUnanswered = errors.New("not screened in this request's time: there is no exposure index, so every address is a fresh walk; retry later, or send fewer addresses")
+
 // screenAll screens inputs and records them in the audit log. errs[i] is
 // set for an invalid input; err for anything else (the request fails).
 func (s *Server) screenAll(r *http.Request, inputs ...string) (res []*screen.Result, errs []error, err error) {
 	res, errs = make([]*screen.Result, len(inputs)), make([]error, len(inputs))
-	var entries []audit.Entry
-	client, _ := r.Context().Value(clientKey{}).(string)
-	status := s.cfg.Screener.Status()
 	for i, a := range inputs {
 		res[i], errs[i] = s.cfg.Screener.Screen(r.Context(), a)
 		if errs[i] != nil && !errors.Is(errs[i], address.ErrInvalid) {
 			return nil, nil, errs[i]
 		}
-		entries = append(entries, audit.FromResult(audit.SourceAPI, client, a, res[i], errs[i], status))
 	}
-	if s.cfg.Audit != nil {
-		if err := s.cfg.Audit.Append(entries...); err != nil {
-			return nil, nil, fmt.Errorf("%w: %v", errAudit, err)
-		}
+	if err := s.record(r, inputs, res, errs); err != nil {
+		return nil, nil, err
 	}
 	return res, errs, nil
+}
+
+// record appends the screens of inputs to the audit log, if there is one.
+func (s *Server) record(r *http.Request, inputs []string, res []*screen.Result, errs []error) error {
+	if s.cfg.Audit == nil {
+		return nil
+	}
+	client, _ := r.Context().Value(clientKey{}).(string)
+	status := s.cfg.Screener.Status()
+	entries := make([]audit.Entry, len(inputs))
+	for i, a := range inputs {
+		entries[i] = audit.FromResult(audit.SourceAPI, client, a, res[i], errs[i], status)
+	}
+	if err := s.cfg.Audit.Append(entries...); err != nil {
+		return fmt.Errorf("%w: %v", errAudit, err)
+	}
+	return nil
 }
 
 // screenOne screens one input and records it.
@@ -307,9 +390,14 @@ type BatchRequest struct {
 }
 
 // BatchResponse answers POST /v1/screen: one result or error per address,
-// in request order.
+// in request order. Without a usable exposure index each address is a
+// fresh walk; those the request's time does not cover are answered from
+// the previous (stale) index, marked in their note, or, with no index at
+// all, left unanswered with an error (Retry-After says when to ask again).
 type BatchResponse struct {
-	Results []BatchItem `json:"results"`
+	Results    []BatchItem `json:"results"`
+	FromStale  int         `json:"from_stale_index,omitempty"` // answered from the previous index
+	Unanswered int         `json:"unanswered,omitempty"`       // not screened in time
 }
 
 // BatchItem is one address of a batch.
@@ -341,8 +429,59 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := BatchResponse{Results: make([]BatchItem, len(req.Addresses))}
-	res, errs, err := s.screenAll(r, req.Addresses...)
-	if err != nil {
+	scr := s.cfg.Screener
+	// Fresh walks get the request's time less a margin to answer the rest
+	// from the previous index, and one of the heavy slots (or none: then
+	// every address is answered from the previous index).
+	walk := !scr.IndexUsable()
+	ctx := r.Context()
+	if walk {
+		if !s.gate.enter(ctx, min(s.cfg.QueueWait, s.cfg.HandlerTimeout/4)) {
+			walk = false
+		} else {
+			defer s.gate.leave()
+		}
+		if dl, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, dl.Add(-time.Until(dl)/5))
+			defer cancel()
+		}
+	}
+	stale := scr.Status().Index
+	res, errs := make([]*screen.Result, len(req.Addresses)), make([]error, len(req.Addresses))
+	for i, a := range req.Addresses {
+		var err error
+		if scr.IndexUsable() || walk && ctx.Err() == nil {
+			res[i], err = scr.Screen(ctx, a)
+		} else {
+			err = ctx.Err()
+			if err == nil {
+				err = context.DeadlineExceeded
+			}
+		}
+		if err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+			// Out of time (or no slot) for a fresh walk: point reads of
+			// the previous index still answer, even past the deadline (a
+			// walk can overrun it by its last step).
+			if stale == nil {
+				errs[i] = errUnanswered
+				out.Unanswered++
+				continue
+			}
+			if res[i], err = scr.Lookup(context.WithoutCancel(r.Context()), a); err == nil {
+				out.FromStale++
+				if res[i].Method == screen.MethodIndex {
+					res[i].Note = strings.TrimPrefix(res[i].Note+"; ", "; ") + fmt.Sprintf("from the previous exposure index (generation %d, built at tip %d; stale: %s)", stale.Gen, stale.TipHeight, strings.Join(stale.Stale, "; "))
+				}
+			}
+		}
+		if err != nil && !errors.Is(err, address.ErrInvalid) {
+			s.fail(w, r, err)
+			return
+		}
+		errs[i] = err
+	}
+	if err := s.record(r, req.Addresses, res, errs); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -351,6 +490,9 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 		if errs[i] != nil {
 			out.Results[i].Error = errs[i].Error()
 		}
+	}
+	if out.Unanswered > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.QueueWait.Seconds())))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

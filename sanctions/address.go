@@ -1,0 +1,32 @@
+package sanctions
+
+import (
+	"fmt"
+
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg"
+)
+
+// MaxAddressLen is the longest string that can be a Bitcoin address in
+// any form btcutil decodes: a hex-encoded uncompressed public key (130
+// characters; bech32 is at most 90, base58 about 35). Decoding base58
+// takes time quadratic in the length, so longer strings are refused
+// before any decoding.
+const MaxAddressLen = 130
+
+// DecodeAddress is btcutil.DecodeAddress for untrusted input: a string
+// longer than MaxAddressLen is refused at once.
+func DecodeAddress(s string, net *chaincfg.Params) (btcutil.Address, error) {
+	if len(s) > MaxAddressLen {
+		return nil, fmt.Errorf("%d characters long; an address has at most %d", len(s), MaxAddressLen)
+	}
+	return btcutil.DecodeAddress(s, net)
+}
+
+// Clip shortens s for an error message: the first 48 bytes and its length.
+func Clip(s string) string {
+	if len(s) <= 64 {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprintf("%q… (%d bytes)", s[:48], len(s))
+}
