@@ -10,7 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/tracer-oss/tracer/tracer/outdir"
+	"github.com/tracer-oss/tracer/store/outdir"
 )
 
 // IDs used in the generated sdn_advanced.xml. The feature type for XBT
