@@ -48,13 +48,41 @@ func TestSanctionsListVersions(t *testing.T) {
 	older := parseFixture(t, "sdn_advanced_2023.xml")
 	newer := parseFixture(t, "sdn_advanced.xml")
 
+	if _, err := st.SanctionsDiff(0, 0, sanctions.Filter{}); !errors.Is(err, store.ErrNoList) {
+		t.Errorf("diff of an empty store: %v, want ErrNoList", err)
+	}
 	v1, err := st.SaveSanctionsList(ctx, older)
 	if err != nil || v1 != 1 {
 		t.Fatalf("save 1: %d %v", v1, err)
 	}
+	if _, err := st.SanctionsDiff(0, 0, sanctions.Filter{}); !errors.Is(err, store.ErrNoPrevious) {
+		t.Errorf("diff with one version: %v, want ErrNoPrevious", err)
+	}
 	v2, err := st.SaveSanctionsList(ctx, newer)
 	if err != nil || v2 != 2 {
 		t.Fatalf("save 2: %d %v", v2, err)
+	}
+	for _, tt := range []struct {
+		name       string
+		old, new   uint32
+		f          sanctions.Filter
+		wOld, wNew uint32
+	}{{"current against previous", 0, 0, sanctions.Filter{}, 1, 2}, {"named", 1, 2, sanctions.Filter{}, 1, 2}, {"reversed, XBT", 2, 1, sanctions.Filter{Asset: "XBT"}, 2, 1}} {
+		d, err := st.SanctionsDiff(tt.old, tt.new, tt.f)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		o, n := older, newer
+		if tt.old == 2 {
+			o, n = newer, older
+		}
+		wa, wr := sanctions.DiffMatching(o, n, tt.f)
+		if d.Old.Version != tt.wOld || d.New.Version != tt.wNew || len(d.Added) != len(wa) || len(d.Removed) != len(wr) {
+			t.Errorf("%s: versions %d→%d, %d added, %d removed; want %d added, %d removed", tt.name, d.Old.Version, d.New.Version, len(d.Added), len(d.Removed), len(wa), len(wr))
+		}
+	}
+	if _, err := st.SanctionsDiff(1, 9, sanctions.Filter{}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("diff with an absent version: %v, want ErrNotFound", err)
 	}
 	vs, err := st.SanctionsVersions()
 	if err != nil || len(vs) != 2 || vs[0].Current || !vs[1].Current || vs[1].Entries != len(newer.Entries) ||

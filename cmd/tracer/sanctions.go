@@ -442,42 +442,19 @@ func runSanctionsDiff(c *cli.Context) error {
 			*p = v
 		}
 	case 0:
-		vs, err := st.SanctionsVersions()
-		if err != nil {
-			return err
-		}
-		for _, v := range vs {
-			if v.Current {
-				newV = v.Version
-				break
-			}
-			oldV = v.Version
-		}
-		if newV == 0 {
-			return usageErrorf("no sanctions list loaded: run tracer sanctions load or update")
-		}
-		if oldV == 0 {
-			return usageErrorf("no version before the current one: nothing to diff (load another list, or name two versions)")
-		}
 	default:
 		return usageErrorf("sanctions diff takes no arguments or two versions (OLD NEW)")
 	}
-	older, err := st.SanctionsList(oldV)
-	if err != nil {
+	d, err := st.SanctionsDiff(oldV, newV, sanctions.Filter{Asset: c.String("asset")})
+	switch {
+	case errors.Is(err, store.ErrNoList):
+		return usageErrorf("no sanctions list loaded: run tracer sanctions load or update")
+	case errors.Is(err, store.ErrNoPrevious):
+		return usageErrorf("no version before the current one: nothing to diff (load another list, or name two versions)")
+	case err != nil:
 		return err
 	}
-	newer, err := st.SanctionsList(newV)
-	if err != nil {
-		return err
-	}
-	oh, _ := st.SanctionsVersion(oldV)
-	nh, _ := st.SanctionsVersion(newV)
-	added, removed := sanctions.Diff(older, newer)
-	if a := c.String("asset"); a != "" {
-		f := sanctions.Filter{Asset: a}
-		added = slices.DeleteFunc(added, func(e sanctions.Entry) bool { return !f.Match(e) })
-		removed = slices.DeleteFunc(removed, func(e sanctions.Entry) bool { return !f.Match(e) })
-	}
+	oh, nh, added, removed := d.Old, d.New, d.Added, d.Removed
 	v := diffView{Old: oh, New: nh, Added: []entryView{}, Removed: []entryView{}}
 	for _, e := range added {
 		v.Added = append(v.Added, viewEntry(e))
