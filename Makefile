@@ -5,7 +5,7 @@ BTCD    := github.com/btcsuite/btcd
 BTCDV   := v0.24.2
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: help build demo test unit itest tools fuzz bench lint clean
+.PHONY: help build demo test unit itest tools duckdb fuzz bench scale lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -16,19 +16,26 @@ build: ## build bin/tracer
 demo: ## the main job on the embedded default: a generated scam-centre case traced into demo/report.html
 	$(GO) run ./cmd/tracer demo
 
-test: tools ## every test: unit, real-data and integration (starts a real btcd)
+test: tools duckdb ## every test: unit, real-data and integration (starts a real btcd, runs DuckDB)
 	$(GO) test -tags integration -timeout 30m ./...
 
 unit: ## unit tests only (no processes started)
 	$(GO) test -short ./...
 
-itest: tools ## integration tests only
+itest: tools duckdb ## integration tests only
 	$(GO) test -tags integration -run 'Integration|Btcd|DuckDB' -timeout 30m ./...
 
 tools: $(TOOLS)/btcd $(TOOLS)/addblock $(TOOLS)/btcctl ## install btcd, addblock, btcctl into .tools/
 
 $(TOOLS)/btcd $(TOOLS)/addblock $(TOOLS)/btcctl:
 	GOBIN=$(TOOLS) $(GO) install $(BTCD)@$(BTCDV) $(BTCD)/cmd/addblock@$(BTCDV) $(BTCD)/cmd/btcctl@$(BTCDV)
+
+DUCKDB  := @duckdb/node-api@1.3.2-alpha.25
+duckdb: ## install DuckDB for Node into .tools/duckdb (the SQL recipes' test; skipped without npm)
+	@if command -v npm >/dev/null; then \
+		test -f $(TOOLS)/duckdb/node_modules/@duckdb/node-api/package.json || \
+		npm install --prefix $(TOOLS)/duckdb --no-audit --no-fund $(DUCKDB); \
+	else echo "npm not found: the DuckDB tests will skip"; fi
 
 fuzz: ## run each fuzz test for FUZZTIME (default 20s)
 	$(GO) test -run '^$$' -fuzz FuzzScan -fuzztime $${FUZZTIME:-20s} ./store/blockfile
@@ -47,9 +54,14 @@ fuzz: ## run each fuzz test for FUZZTIME (default 20s)
 bench: ## benchmarks (ingest, clustering and tracing of a generated 1M-tx chain, Badger ceiling, screening API load test)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
 
+N ?= 100000
+scale: build ## the scale harness on a generated chain of N transactions (cached): per-stage rate, time, memory, disk
+	$(GO) test -tags scale -run '^TestScale$$' -count 1 -timeout 0 -v ./cmd/tracer -scale.n $(N) -scale.bin $(CURDIR)/bin/tracer
+
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l .)" || (gofmt -l .; exit 1)
 	$(GO) vet -tags integration ./...
+	$(GO) vet -tags scale ./cmd/tracer
 
 clean: ## remove build output and the demo store
 	rm -rf bin demo .tools

@@ -43,19 +43,37 @@ func (f Filter) Match(e Entry) bool {
 	if !f.DesignatedTo.IsZero() && (e.Designated.IsZero() || e.Designated.After(day(f.DesignatedTo))) {
 		return false
 	}
-	if name := strings.ToLower(strings.TrimSpace(f.Entity)); name != "" {
-		ok := strings.Contains(strings.ToLower(e.PrimaryName), name)
-		for _, a := range e.Aliases {
-			if ok {
-				break
-			}
-			ok = strings.Contains(strings.ToLower(a), name)
-		}
-		if !ok {
-			return false
-		}
+	if f.Entity != "" && !MatchesName(e, f.Entity) {
+		return false
 	}
 	return true
+}
+
+// NameKey is the form entity names are compared in: lower case, spaces
+// trimmed and collapsed. Two names with the same key are the same name.
+func NameKey(name string) string {
+	return strings.Join(strings.Fields(strings.ToLower(name)), " ")
+}
+
+// MatchesName is the one rule for naming a sanctioned entity, used by every
+// command (trace --entity, watch add --entity, jobs, the API): name matches
+// an entry when its key is part of the key of the entry's primary name or
+// of one of its aliases ("golden lotus" names "GOLDEN LOTUS HOLDINGS
+// LTD."). An empty name matches nothing.
+func MatchesName(e Entry, name string) bool {
+	k := NameKey(name)
+	if k == "" {
+		return false
+	}
+	if strings.Contains(NameKey(e.PrimaryName), k) {
+		return true
+	}
+	for _, a := range e.Aliases {
+		if strings.Contains(NameKey(a), k) {
+			return true
+		}
+	}
+	return false
 }
 
 // day truncates t to its UTC calendar date so bounds compare by date.

@@ -9,6 +9,8 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/tracer-oss/tracer/sanctions"
 )
 
 // Watches and the alert outbox.
@@ -49,7 +51,18 @@ type Watch struct {
 	FromHeight int32 `json:"from_height"`
 }
 
+// watchKey is a watch's key. Entity names are keyed by sanctions.NameKey,
+// so the same entity typed in another case or spacing is the same watch.
 func watchKey(kind WatchKind, value string) []byte {
+	if kind == WatchEntity {
+		value = sanctions.NameKey(value)
+	}
+	return rawWatchKey(kind, value)
+}
+
+// rawWatchKey is the key as stores before entity names were normalised
+// wrote it.
+func rawWatchKey(kind WatchKind, value string) []byte {
 	k := []byte{prefixWatch}
 	k = append(k, kind...)
 	k = append(k, 0)
@@ -64,10 +77,12 @@ func (s *Store) AddWatch(w Watch) (bool, error) {
 	added := false
 	err := s.db.Update(func(txn *badger.Txn) error {
 		k := watchKey(w.Kind, w.Value)
-		if _, err := txn.Get(k); err == nil {
-			return nil
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
-			return err
+		for _, key := range [][]byte{k, rawWatchKey(w.Kind, w.Value)} {
+			if _, err := txn.Get(key); err == nil {
+				return nil
+			} else if !errors.Is(err, badger.ErrKeyNotFound) {
+				return err
+			}
 		}
 		added = true
 		return txn.Set(k, mustJSON(&w))
@@ -85,14 +100,18 @@ func (s *Store) RemoveWatch(kind WatchKind, value string) (bool, error) {
 	}
 	found := false
 	err := s.db.Update(func(txn *badger.Txn) error {
-		k := watchKey(kind, value)
-		if _, err := txn.Get(k); errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		} else if err != nil {
-			return err
+		for _, k := range [][]byte{watchKey(kind, value), rawWatchKey(kind, value)} {
+			if _, err := txn.Get(k); errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			found = true
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
 		}
-		found = true
-		return txn.Delete(k)
+		return nil
 	})
 	if err != nil {
 		return false, fmt.Errorf("store: remove watch: %w", err)

@@ -11,14 +11,22 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
+
+	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/store/network"
 )
 
 // Options tune Open.
 type Options struct {
 	ReadOnly bool
-	Logger   *slog.Logger // nil: discard
+	// MustExist refuses (ErrNotFound) to create a store: for commands that
+	// read or add to existing data, so a mistyped directory is an error
+	// instead of a new empty store. Read-only opens always must exist.
+	MustExist bool
+	Logger    *slog.Logger // nil: discard
 	// CacheMB is Badger's block cache size; 0 means the default (256 MB).
 	CacheMB int
 	// UndoHook, if set, is called after each durable step of an undo
@@ -66,6 +74,11 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if opt.ReadOnly || opt.MustExist {
+		if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
+			return nil, fmt.Errorf("%w: no store in %s (run tracer ingest, or tracer sanctions load, first)", ErrNotFound, dir)
+		}
+	}
 	if !opt.ReadOnly {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
@@ -73,8 +86,6 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 		if err := ifUnlocked(dir, func() error { return removeEmptyLogs(dir) }); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
-	} else if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
-		return nil, fmt.Errorf("%w: no store in %s (run tracer ingest, or tracer sanctions load, first)", ErrNotFound, dir)
 	}
 	probe := opt.FreeSpace
 	if probe == nil {
@@ -246,6 +257,25 @@ func (s *Store) Dir() string { return s.dir }
 
 // State returns the last committed chain state.
 func (s *Store) State() State { return s.state }
+
+// ParseAddress parses str as an address of the store's network; an
+// address of another network is refused naming both ("mainnet address;
+// this store is regtest"). A store without blocks has no network yet: then
+// an address of any network is accepted. It returns the parameters used.
+func (s *Store) ParseAddress(str string) (address.Addr, *chaincfg.Params, error) {
+	if s.state.Network == "" {
+		return address.ParseAny(str)
+	}
+	n, err := network.ByName(s.state.Network)
+	if err != nil {
+		return address.Addr{}, nil, err
+	}
+	a, err := address.Parse(str, n.Params)
+	if err != nil {
+		return address.Addr{}, nil, err
+	}
+	return a, n.Params, nil
+}
 
 // DiskSize returns the bytes the store occupies on disk.
 func (s *Store) DiskSize() int64 {

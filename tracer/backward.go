@@ -8,6 +8,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/btcsuite/btcd/wire"
+
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/tracer/taint"
@@ -21,8 +23,10 @@ import (
 // any labelled address (a source, reported as a Hit with its entity: a
 // sanctioned wallet, or an exchange whose withdrawals commingle customers'
 // funds and so break the trail, as analytics providers treat them), at a
-// coinbase (newly mined coins), at an input from before the store's range,
-// at opt.MaxHops, or below opt.MinValue. With the poison
+// coinbase (newly mined coins), at an input from before the store's range
+// (its value is unknown: it is credited with what the outputs take beyond
+// the known inputs, reported in Totals.BeforeRange and as edges ending
+// "before_range", never as dust), at opt.MaxHops, or below opt.MinValue. With the poison
 // model every source reached is credited with the full value of the
 // target's outputs it reaches instead of a share.
 //
@@ -193,7 +197,11 @@ func (b *backWalker) run(ctx context.Context) error {
 		}
 		srcs := make([]src, len(tx.Inputs))
 		var V int64
+		var external []wire.OutPoint
 		for i, in := range tx.Inputs {
+			if in.Kind == store.InputExternal {
+				external = append(external, in.Ext)
+			}
 			if in.Kind != store.InputKnown {
 				continue
 			}
@@ -207,15 +215,28 @@ func (b *backWalker) run(ctx context.Context) error {
 			srcs[i] = src{in.Prev, o.Value, o.Addr, true}
 			V += o.Value
 		}
+		// Inputs from before the store's range have no known value. They
+		// paid at least what the outputs take beyond the known inputs (the
+		// fee taken as zero): the known inputs share the amount over that
+		// larger total, and the rest is reported as coming from before the
+		// range, not as dust.
+		D := V
+		if len(external) > 0 {
+			var O int64
+			for _, o := range tx.Outputs {
+				O += o.Value
+			}
+			D = max(V, O)
+		}
 		var attributed int64
 		for _, sr := range srcs {
-			if !sr.known || V == 0 {
+			if !sr.known || D == 0 {
 				continue
 			}
 			a := s.amount
 			if b.opt.Model == taint.Haircut {
 				hi, lo := bits.Mul64(uint64(s.amount), uint64(sr.value))
-				q, _ := bits.Div64(hi, lo, uint64(V))
+				q, _ := bits.Div64(hi, lo, uint64(D))
 				a = int64(q)
 			}
 			attributed += a
@@ -235,12 +256,40 @@ func (b *backWalker) run(ctx context.Context) error {
 			b.res.Edges = append(b.res.Edges, e)
 			b.add(sr.op.Tx, a, s.hops+1, s.seed, n, true)
 		}
+		if len(external) > 0 {
+			ext := s.amount // poison: each source is credited in full
+			if b.opt.Model == taint.Haircut {
+				ext = s.amount - attributed
+				if D > 0 {
+					hi, lo := bits.Mul64(uint64(s.amount), uint64(D-V))
+					q, _ := bits.Div64(hi, lo, uint64(D))
+					ext = int64(q)
+				}
+			}
+			b.beforeRange(n, external, ext)
+			attributed += ext
+		}
 		if b.opt.Model == taint.Haircut {
-			// External inputs (value unknown) and rounding remainders.
+			// Rounding remainders.
 			b.res.Totals.Dust += s.amount - attributed
 		}
 	}
 	return nil
+}
+
+// beforeRange records the amount of tx n that comes from its inputs spending
+// outputs from before the store's range: one edge per such input (value
+// unknown, the amount split evenly), ending "before_range".
+func (b *backWalker) beforeRange(n store.TxNum, ext []wire.OutPoint, amount int64) {
+	b.res.Totals.BeforeRange += amount
+	each, rest := amount/int64(len(ext)), amount%int64(len(ext))
+	for i, op := range ext {
+		a := each
+		if i == 0 {
+			a += rest
+		}
+		b.res.Edges = append(b.res.Edges, Edge{From: op.Hash.String(), Vout: op.Index, To: b.txids[n].id, Tainted: a, End: EndBeforeRange})
+	}
 }
 
 func (b *backWalker) source(n store.TxNum, s *backState, _ string, l Label, addr address.Addr) {

@@ -123,10 +123,14 @@ type Edge struct {
 	Address string `json:"address"`
 	Value   int64  `json:"value_sat"`
 	Tainted int64  `json:"tainted_sat"`
-	End     string `json:"end,omitempty"` // hit | holding | dust | limit | window | wide
+	End     string `json:"end,omitempty"` // hit | holding | dust | limit | window | wide | before_range
 }
 
-// Totals sum the trace. Traced = ToEntities + Unspent + Fees + Dust + Cut
+// EndBeforeRange ends a backward edge at an input from before the store's
+// range: the source exists but its value and history are unknown.
+const EndBeforeRange = "before_range"
+
+// Totals sum the trace. Traced = ToEntities + Unspent + Fees + Dust + Cut (+ BeforeRange backward)
 // (exactly, in satoshi, for every model but poison, which copies taint).
 type Totals struct {
 	Traced     int64            `json:"traced_sat"` // tainted value leaving the seeds
@@ -136,8 +140,11 @@ type Totals struct {
 	Fees       int64            `json:"fees_sat"`
 	Dust       int64            `json:"dust_sat"` // below the minimum, not followed
 	Cut        int64            `json:"cut_by_limits_sat"`
-	Hits       int              `json:"hits"`
-	Holdings   int              `json:"holdings"` // unspent tainted outputs (Result.Holdings lists at most Options.MaxListed)
+	// BeforeRange (backward) came from inputs spending outputs from before
+	// the store's first block: a source whose value is unknown.
+	BeforeRange int64 `json:"before_range_sat,omitempty"`
+	Hits        int   `json:"hits"`
+	Holdings    int   `json:"holdings"` // unspent tainted outputs (Result.Holdings lists at most Options.MaxListed)
 }
 
 // sortNodes orders the graph's nodes by height, then txid (unique).

@@ -4,7 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"fmt"
-	"os"
+	"io"
 	"os/user"
 	"strconv"
 	"strings"
@@ -16,6 +16,7 @@ import (
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/cases"
+	"github.com/tracer-oss/tracer/tracer/export"
 )
 
 func caseCommand() *cli.Command {
@@ -210,21 +211,24 @@ func runCaseExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	out := c.String("out")
+	if out == "" {
+		out = fmt.Sprintf("case-%d.zip", id)
+	}
+	if err := export.CheckFile(out); err != nil {
+		return badInput(err)
+	}
 	_, svc, done, err := caseService(c, true)
 	if err != nil {
 		return err
 	}
 	defer done()
-	out := c.String("out")
-	if out == "" {
-		out = fmt.Sprintf("case-%d.zip", id)
-	}
 	var b bytes.Buffer
 	if err := svc.Bundle(c.Context, id, &b); err != nil {
 		return caseErr(err)
 	}
-	if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
-		return err
+	if err := export.WriteFile(out, func(w io.Writer) error { _, err := w.Write(b.Bytes()); return err }); err != nil {
+		return badInputIf(err, export.ErrOutput)
 	}
 	fmt.Fprintf(c.App.ErrWriter, "wrote the evidence bundle of case %d to %s (%d bytes)\n", id, out, b.Len())
 	return nil

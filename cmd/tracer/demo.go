@@ -14,6 +14,7 @@ import (
 
 	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/export"
 )
 
 func demoCommand() *cli.Command {
@@ -67,6 +68,13 @@ func runDemo(c *cli.Context) error {
 	chainDir := filepath.Join(out, "chain")
 	db := filepath.Join(out, "store")
 	report := filepath.Join(out, "report.html")
+	// The demo's working folder; its parent must exist, as for every output.
+	if err := export.CheckDir(out); err != nil {
+		return badInput(err)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
 	// A fresh run each time: the demo's store is its own.
 	if err := os.RemoveAll(chainDir); err != nil {
 		return err

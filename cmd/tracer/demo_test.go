@@ -10,7 +10,7 @@ import (
 
 // TestDemo runs the README's first command end to end on a small chain.
 func TestDemo(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "demo") // a new folder, as a user's first run
 	code, out, errs := runCLI(t, "demo", "--out", dir, "--txs", "3000")
 	if code != 0 {
 		t.Fatalf("demo: exit %d: %s", code, errs)

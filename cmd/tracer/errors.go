@@ -11,6 +11,7 @@ import (
 	"github.com/tracer-oss/tracer/store/ingest/rpcnode"
 	"github.com/tracer-oss/tracer/store/network"
 	"github.com/tracer-oss/tracer/tracer/alert"
+	"github.com/tracer-oss/tracer/tracer/export"
 )
 
 // usageError marks an error caused by the user's input (bad flag, bad txid,
@@ -33,7 +34,7 @@ func badInput(err error) error {
 }
 
 // usageSentinels are library errors that mean the input, not the program, was wrong.
-var usageSentinels = []error{address.ErrInvalid, store.ErrNotFound, network.ErrUnknown, ingest.ErrNoHeight, ingest.ErrNetwork, rpcnode.ErrConfig, alert.ErrUnknownEntity, alert.ErrNoList}
+var usageSentinels = []error{address.ErrInvalid, store.ErrNotFound, network.ErrUnknown, ingest.ErrNoHeight, ingest.ErrNetwork, rpcnode.ErrConfig, alert.ErrUnknownEntity, alert.ErrNoList, export.ErrOutput}
 
 func isUsage(err error) bool {
 	var u usageError

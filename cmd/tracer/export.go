@@ -82,6 +82,13 @@ func runExportTrace(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usageErrorf("export trace: want one report.json or folder, got %d arguments", c.NArg())
 	}
+	for _, p := range []string{c.String("out"), c.String("hits")} {
+		if p != "" {
+			if err := export.CheckFile(p); err != nil {
+				return badInput(err)
+			}
+		}
+	}
 	traces := export.LoadTraces(c.Args().First())
 	var st export.TraceStats
 	write := func(edges, hits io.Writer) error {
@@ -98,7 +105,7 @@ func runExportTrace(c *cli.Context) error {
 		})
 	}
 	if err != nil {
-		return badInputIf(err, export.ErrNotTrace, fs.ErrNotExist)
+		return badInputIf(err, export.ErrNotTrace, export.ErrOutput, fs.ErrNotExist)
 	}
 	fmt.Fprintf(c.App.ErrWriter, "export: %d traces: %d edges to %s", st.Traces, st.Edges, out)
 	if hitsPath != "" {
@@ -111,6 +118,9 @@ func runExportTrace(c *cli.Context) error {
 func runExportGraph(c *cli.Context) error {
 	f, err := export.ParseFormat(c.String("format"))
 	if err != nil {
+		return badInput(err)
+	}
+	if err := export.CheckDir(c.String("out")); err != nil {
 		return badInput(err)
 	}
 	st, params, err := openChain(c)
@@ -140,7 +150,7 @@ func runExportGraph(c *cli.Context) error {
 	})
 	prog.finish()
 	if err != nil {
-		return badInputIf(err, export.ErrRange)
+		return badInputIf(err, export.ErrRange, export.ErrOutput)
 	}
 	tp, ip, op := export.GraphFiles(c.String("out"), f)
 	fmt.Fprintf(c.App.ErrWriter, "export: blocks %d–%d in %s: %d txs to %s, %d inputs to %s, %d outputs (%s BTC) to %s\n",
@@ -158,6 +168,9 @@ func runExportClusters(c *cli.Context) error {
 		f = export.CSV
 	default:
 		return usageErrorf("export clusters: --out %q: want a .parquet or .csv file name", out)
+	}
+	if err := export.CheckFile(out); err != nil {
+		return badInput(err)
 	}
 	st, params, err := openChain(c)
 	if err != nil {
@@ -185,7 +198,7 @@ func runExportClusters(c *cli.Context) error {
 	})
 	prog.finish()
 	if err != nil {
-		return badInputIf(err, export.ErrNoClusters)
+		return badInputIf(err, export.ErrNoClusters, export.ErrOutput)
 	}
 	fmt.Fprintf(c.App.ErrWriter, "export: %d addresses in %d entities (%d labeled) to %s in %s\n",
 		cs.Addresses, cs.Entities, cs.Labeled, out, time.Since(start).Round(time.Millisecond))

@@ -76,7 +76,7 @@ func runFollow(c *cli.Context) error {
 		return err
 	}
 	defer node.Close()
-	st, err := openStore(c, false)
+	st, err := createStore(c)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tracer-oss/tracer/store/chaingen"
+	"github.com/tracer-oss/tracer/tracer/export"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 )
@@ -47,6 +48,10 @@ The same seed always gives byte-identical files.
 	}
 }
 
+// maxGenTxs bounds gen --txs: a chain of 2^32 transactions is far beyond a
+// test (about 1 TB of block files).
+const maxGenTxs = 1 << 32
+
 func runGen(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usageErrorf("gen: unexpected argument %q", c.Args().First())
@@ -56,8 +61,8 @@ func runGen(c *cli.Context) error {
 		return usageErrorf("gen: --out DIR is required")
 	}
 	txs := c.Int64("txs")
-	if txs < 0 || txs > 1<<40 {
-		return usageErrorf("gen: --txs must be >= 0, got %d", txs)
+	if txs < 0 || txs > maxGenTxs {
+		return usageErrorf("gen: --txs must be between 0 and %d, got %d", maxGenTxs, txs)
 	}
 	if c.Int("forks") < 0 {
 		return usageErrorf("gen: --forks must be >= 0, got %d", c.Int("forks"))
@@ -84,7 +89,15 @@ func runGen(c *cli.Context) error {
 		Workers:     c.Int("workers"),
 	}
 	stderr := c.App.ErrWriter
-	sum, err := chaingen.Generate(c.Context, cfg, progressPrinter(stderr))
+	if err := export.CheckDir(out); err != nil {
+		return badInput(err)
+	}
+	var sum chaingen.Summary
+	err = export.WriteDir(out, func() error {
+		var err error
+		sum, err = chaingen.Generate(c.Context, cfg, progressPrinter(stderr))
+		return err
+	})
 	if err != nil {
 		return err
 	}

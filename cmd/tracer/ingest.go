@@ -71,7 +71,7 @@ func runIngest(c *cli.Context) error {
 	if err != nil {
 		return badInput(err)
 	}
-	st, err := openStore(c, false)
+	st, err := createStore(c)
 	if err != nil {
 		return err
 	}

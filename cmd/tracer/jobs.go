@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tracer-oss/tracer/tracer/export"
 	"github.com/tracer-oss/tracer/tracer/jobs"
 	"github.com/tracer-oss/tracer/tracer/spec"
 )
@@ -52,6 +53,9 @@ func runJobs(c *cli.Context) error {
 	}
 	if c.Int("workers") <= 0 {
 		return usageErrorf("--workers must be positive")
+	}
+	if err := export.CheckDir(c.String("out")); err != nil {
+		return badInput(err)
 	}
 	st, params, err := openChain(c)
 	if err != nil {

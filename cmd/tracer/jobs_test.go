@@ -343,7 +343,7 @@ func TestJobsInvalidFile(t *testing.T) {
 	for _, tc := range []struct{ name, src, want string }{
 		{"missing seeds", "traces:\n  - name: a\n    model: fifo\n", `bad.yaml:2: job "a": seeds: missing field`},
 		{"unknown model", "traces:\n  - name: a\n    seeds: {program: TCO}\n    model: fifu\n", `bad.yaml:4: job "a": model: invalid value: unknown model "fifu"`},
-		{"bad address", "matrix:\n  name: m\n  seeds:\n    - name: s\n      addresses:\n        - 1BoatSLRHtKNngkdXEeobR76b53LETtpyT\n", `bad.yaml:6: job "m": seeds[0].addresses[0]: invalid value: "1BoatSLRHtKNngkdXEeobR76b53LETtpyT" is not a regtest address`},
+		{"bad address", "matrix:\n  name: m\n  seeds:\n    - name: s\n      addresses:\n        - 1BoatSLRHtKNngkdXEeobR76b53LETtpyT\n", `bad.yaml:6: job "m": seeds[0].addresses[0]: invalid value: "1BoatSLRHtKNngkdXEeobR76b53LETtpyT": mainnet address; this store is regtest`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, "bad.yaml")

@@ -14,6 +14,7 @@ import (
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/store/flow"
+	"github.com/tracer-oss/tracer/tracer/cluster"
 )
 
 func blockCommand() *cli.Command {
@@ -154,6 +155,8 @@ type inputView struct {
 	Address  string `json:"address,omitempty"`
 	Type     string `json:"type,omitempty"`
 	Value    *int64 `json:"value_sat"` // null when unknown
+	// What the store knows of the address: sanctions, tags, entity.
+	Attribution *cluster.Attribution `json:"attribution,omitempty"`
 }
 
 type outputView struct {
@@ -164,6 +167,9 @@ type outputView struct {
 	Spent      bool   `json:"spent"`
 	SpentByTx  string `json:"spent_by_txid,omitempty"`
 	SpentByVin uint32 `json:"spent_by_vin,omitempty"`
+	// Unspendable: an OP_RETURN data output, never spent.
+	Unspendable bool                 `json:"unspendable,omitempty"`
+	Attribution *cluster.Attribution `json:"attribution,omitempty"`
 }
 
 type txView struct {
@@ -177,6 +183,7 @@ type txView struct {
 	VSize    uint32       `json:"vsize"`
 	Coinbase bool         `json:"coinbase"`
 	Fee      *int64       `json:"fee_sat"` // null when an input's value is unknown
+	Paid     int64        `json:"outputs_sat"`
 	Inputs   []inputView  `json:"inputs"`
 	Outputs  []outputView `json:"outputs"`
 }
@@ -211,8 +218,10 @@ func runTx(c *cli.Context) error {
 	fmt.Fprintf(w, "block\t%d %s (%s), position %d\n", v.Height, v.Block, v.Time, v.Position)
 	fmt.Fprintf(w, "size\t%d bytes, %d vbytes\n", v.Size, v.VSize)
 	switch {
+	case v.Coinbase && v.Fee != nil:
+		fmt.Fprintf(w, "coinbase\tnew coins: pays %s BTC, the subsidy and %s BTC of fees\n", btc(v.Paid), btc(*v.Fee))
 	case v.Coinbase:
-		fmt.Fprintf(w, "coinbase\tnew coins; collects %s BTC of fees\n", feeText(v.Fee))
+		fmt.Fprintf(w, "coinbase\tnew coins: pays %s BTC, the subsidy and the block's fees (the fees are not known: a transaction of the block spends from before the store's range)\n", btc(v.Paid))
 	default:
 		fmt.Fprintf(w, "fee\t%s\n", feeText(v.Fee))
 	}
@@ -226,7 +235,7 @@ func runTx(c *cli.Context) error {
 		case in.External:
 			fmt.Fprintf(w, "  %d\t%s:%d\tbefore the store's range\tvalue unknown\n", i, in.PrevTxid, in.PrevVout)
 		default:
-			fmt.Fprintf(w, "  %d\t%s\t%s:%d\t%s BTC\n", i, orDash(in.Address), in.PrevTxid, in.PrevVout, btc(*in.Value))
+			fmt.Fprintf(w, "  %d\t%s\t%s:%d\t%s BTC\t%s\n", i, orDash(in.Address), in.PrevTxid, in.PrevVout, btc(*in.Value), in.Attribution.String())
 		}
 	}
 	w.Flush()
@@ -234,10 +243,13 @@ func runTx(c *cli.Context) error {
 	w = tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
 	for _, o := range v.Outputs {
 		spent := "unspent"
-		if o.Spent {
+		switch {
+		case o.Spent:
 			spent = fmt.Sprintf("spent by %s:%d", o.SpentByTx, o.SpentByVin)
+		case o.Unspendable:
+			spent = "data, unspendable"
 		}
-		fmt.Fprintf(w, "  %d\t%s\t%s BTC\t%s\t%s\n", o.N, orDash(o.Address), btc(o.Value), o.Type, spent)
+		fmt.Fprintf(w, "  %d\t%s\t%s BTC\t%s\t%s\t%s\n", o.N, orDash(o.Address), btc(o.Value), o.Type, spent, o.Attribution.String())
 	}
 	return w.Flush()
 }
@@ -258,6 +270,10 @@ func orDash(s string) string {
 
 func buildTxView(st *store.Store, params *chaincfg.Params, tx *store.Tx) (*txView, error) {
 	b, err := st.BlockByHeight(tx.Height)
+	if err != nil {
+		return nil, err
+	}
+	attr, err := cluster.NewAttributor(st, params)
 	if err != nil {
 		return nil, err
 	}
@@ -285,6 +301,9 @@ func buildTxView(st *store.Store, params *chaincfg.Params, tx *store.Tx) (*txVie
 			val := out.Value
 			iv.PrevTxid, iv.PrevVout, iv.Value = fund.ID.String(), in.Prev.Vout, &val
 			iv.Address, iv.Type = out.Addr.String(params), out.Addr.Kind.String()
+			if iv.Attribution, err = attr.Of(out.Addr); err != nil {
+				return nil, err
+			}
 		}
 		v.Inputs = append(v.Inputs, iv)
 	}
@@ -293,7 +312,11 @@ func buildTxView(st *store.Store, params *chaincfg.Params, tx *store.Tx) (*txVie
 		return nil, err
 	}
 	for i, o := range tx.Outputs {
-		ov := outputView{N: i, Value: o.Value, Type: o.Addr.Kind.String(), Address: o.Addr.String(params)}
+		v.Paid += o.Value
+		ov := outputView{N: i, Value: o.Value, Type: o.Addr.Kind.String(), Address: o.Addr.String(params), Unspendable: o.Addr.Kind == address.OpReturn}
+		if ov.Attribution, err = attr.Of(o.Addr); err != nil {
+			return nil, err
+		}
 		if sp, ok := spenders[uint32(i)]; ok {
 			spender, err := st.TxByNum(sp.Tx)
 			if err != nil {
@@ -329,6 +352,8 @@ type addressView struct {
 	LastSeen  int32            `json:"last_seen_height"`
 	Page      []addrOutputView `json:"outputs"`
 	Next      string           `json:"next_after,omitempty"`
+	// What the store knows of the address: sanctions, tags, entity.
+	Attribution *cluster.Attribution `json:"attribution,omitempty"`
 }
 
 func runAddress(c *cli.Context) error {
@@ -405,11 +430,38 @@ func runAddress(c *cli.Context) error {
 		}
 	}
 	v.TxCount = len(txs)
+	attr, err := cluster.NewAttributor(st, params)
+	if err != nil {
+		return err
+	}
+	if v.Attribution, err = attr.Of(addr); err != nil {
+		return err
+	}
 	if c.Bool("json") {
 		return printJSON(c, v)
 	}
 	w := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "address\t%s (%s)\n", v.Address, v.Type)
+	if a := v.Attribution; a != nil {
+		for _, d := range a.Sanctioned {
+			fmt.Fprintf(w, "SANCTIONED\t%s\n", d)
+		}
+		for _, t := range a.Tags {
+			fmt.Fprintf(w, "tag\t%s\n", t)
+		}
+		if a.Entity != "" {
+			link := ""
+			if a.LinkTxid != "" {
+				link = ", linked by " + a.LinkTxid
+			}
+			fmt.Fprintf(w, "entity\t%s (via %s%s)\n", a.Entity, a.Via, link)
+		}
+		if a.Cluster != 0 {
+			fmt.Fprintf(w, "cluster\t%d (tracer entity %d)\n", a.Cluster, a.Cluster)
+		}
+	} else {
+		fmt.Fprintf(w, "known as\tnot listed, no tags, no entity\n")
+	}
 	if v.Outputs == 0 {
 		fmt.Fprintf(w, "never paid in blocks %d–%d\n", st.State().StartHeight, st.State().Height)
 		return w.Flush()

@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:  "tracer",
 		Usage: "follow Bitcoin out of sanctioned wallets",
 		Description: `tracer follows bitcoin out of sanctioned wallets. It ingests block data
@@ -91,6 +91,9 @@ Exit codes:  0 success, 1 failure, 2 bad usage or bad input.`,
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // run() maps errors to exit codes
 	}
+	tidyHelp(app.Commands, app.Flags)
+	unknownCommands(app)
+	return app
 }
 
 // logger returns the logger for a command: quiet (warnings) unless --verbose.

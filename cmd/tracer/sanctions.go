@@ -216,11 +216,45 @@ func runSanctionsLoad(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usageErrorf("sanctions load takes one or more list files")
 	}
-	l, err := ofac.ParseFiles(c.Context, c.Args().Slice()...)
+	l, err := parseListFiles(c, c.Args().Slice()...)
 	if err != nil {
 		return listParseError(c.Context, err)
 	}
 	return storeList(c, l)
+}
+
+// megabytes formats a size for a progress line.
+func megabytes(n int64) string {
+	if n < 1e6 {
+		return fmt.Sprintf("%.0f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
+
+// errListInterrupted is a load or update stopped by Ctrl-C: nothing was
+// stored (the list is saved in one transaction).
+var errListInterrupted = errors.New("sanctions: interrupted; the current list is unchanged")
+
+// parseListFiles parses list files with a progress line (the real list
+// takes seconds).
+func parseListFiles(c *cli.Context, paths ...string) (*sanctions.List, error) {
+	prog := newProgress(c.App.ErrWriter)
+	start := time.Now()
+	l, err := ofac.ParseFilesProgress(c.Context, func(read, total int64) {
+		if read%(1<<20) > 64<<10 && read != total {
+			return // about once a megabyte
+		}
+		pct := ""
+		if total > 0 {
+			pct = fmt.Sprintf(" (%.0f%%)", 100*float64(read)/float64(total))
+		}
+		prog.line(fmt.Sprintf("sanctions: read %s of %s%s in %s", megabytes(read), megabytes(total), pct, time.Since(start).Round(time.Second)))
+	}, paths...)
+	prog.finish()
+	if c.Context.Err() != nil {
+		return nil, errListInterrupted
+	}
+	return l, err
 }
 
 // listParseError makes a malformed or missing list file a usage error (exit 2).
@@ -271,7 +305,7 @@ func storeList(c *cli.Context, l *sanctions.List) error {
 	if n := len(l.Warnings) - max; n > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "warning: ... and %d more (--verbose shows all)\n", n)
 	}
-	st, err := openStore(c, false)
+	st, err := createStore(c)
 	if err != nil {
 		return err
 	}
@@ -289,7 +323,11 @@ func storeList(c *cli.Context, l *sanctions.List) error {
 		}
 		fmt.Fprintf(c.App.ErrWriter, "warning: %s: %v; stored anyway (--force)\n", l.Source, err)
 	}
+	fmt.Fprintf(c.App.ErrWriter, "sanctions: storing %d entries\n", len(l.Entries))
 	v, err := st.SaveSanctionsList(c.Context, l)
+	if c.Context.Err() != nil {
+		return errListInterrupted
+	}
 	if err != nil {
 		return err
 	}
@@ -348,12 +386,18 @@ func runSanctionsUpdate(c *cli.Context) error {
 	var errs []error
 	for _, u := range urls {
 		file, err := download(c.Context, u, tmp, limit, c.Duration("timeout"))
+		if c.Context.Err() != nil {
+			return errListInterrupted
+		}
 		if err != nil {
 			errs = append(errs, err)
 			fmt.Fprintf(c.App.ErrWriter, "warning: %v\n", err)
 			continue
 		}
-		l, err := ofac.ParseFiles(c.Context, file)
+		l, err := parseListFiles(c, file)
+		if errors.Is(err, errListInterrupted) {
+			return err
+		}
 		if err != nil {
 			err = fmt.Errorf("%s: %w", u, err)
 			errs = append(errs, err)
@@ -563,12 +607,19 @@ func runSanctionsCheck(c *cli.Context) error {
 	var views []checkView
 	for _, a := range c.Args().Slice() {
 		a = strings.TrimSpace(a)
-		if a == "" {
-			return usageErrorf("empty address")
-		}
 		hits, err := st.SanctionsHits(c.String("asset"), a)
 		if err != nil {
 			return err
+		}
+		if asset := c.String("asset"); len(hits) == 0 && (asset == "" || strings.EqualFold(asset, "XBT")) {
+			// Listed is listed, whatever the string; anything else must
+			// be a Bitcoin address of the store's network.
+			if _, _, err := st.ParseAddress(a); err != nil {
+				if ne := (*address.NetworkError)(nil); a != "" && !errors.As(err, &ne) {
+					err = fmt.Errorf("%w (for another asset's address give --asset ETH, ...)", err)
+				}
+				return badInput(err)
+			}
 		}
 		v := checkView{Address: a, Listed: len(hits) > 0, Hits: []entryView{}, ListVersion: h.Version, ListDate: date(h.DateOfIssue)}
 		for _, e := range hits {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"net/http"
@@ -309,6 +311,37 @@ func TestTagsCLI(t *testing.T) {
 	}
 	if code, _, _ = runCLI(t, "--db", db, "tags", "load", filepath.Join(t.TempDir(), "nope.yaml")); code != exitUsage {
 		t.Errorf("missing file: exit %d", code)
+	}
+}
+
+// TestSanctionsLoadProgressAndInterrupt is issue 17 #18: sanctions load
+// shows progress while it reads the list, and Ctrl-C says the list in force
+// is unchanged instead of "context canceled".
+func TestSanctionsLoadProgressAndInterrupt(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "db")
+	list := ofacFixture("sdn_advanced.xml")
+	stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"tracer", "--db", db, "sanctions", "load", list}, &out, stderr); code != 0 {
+		t.Fatalf("load: exit %d", code)
+	}
+	stderr.Close()
+	progress, _ := os.ReadFile(stderr.Name())
+	if !strings.Contains(string(progress), "sanctions: read ") || !strings.Contains(string(progress), "(100%)") || !strings.Contains(string(progress), "sanctions: storing") {
+		t.Errorf("no progress on stderr: %q", progress)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var errb bytes.Buffer
+	code := run(ctx, []string{"tracer", "--db", db, "sanctions", "load", list}, &out, &errb)
+	if code != exitFailure || !strings.Contains(errb.String(), "interrupted; the current list is unchanged") || strings.Contains(errb.String(), "context canceled") {
+		t.Errorf("interrupted load: exit %d, %q", code, errb.String())
+	}
+	if v := currentVersion(t, db); v != 1 {
+		t.Errorf("version %d in force after the interrupted load, want 1", v)
 	}
 }
 

@@ -2,14 +2,10 @@ package main
 
 import (
 	"bufio"
-	"context"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +14,7 @@ import (
 
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/tracer/export"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/audit"
 	"github.com/tracer-oss/tracer/tracer/screen/policy"
@@ -76,10 +73,15 @@ missing or stale (the sanctions list, the chain tip, the tag packs or the
 options changed since it was built), or with --rebuild-index; --fresh walks
 backward from each address instead, without the index.
 
-Batch: --in FILE reads one address a line (CSV: the first column; a header
-line and lines starting with # are skipped) and streams one result a line to
---out (CSV, or JSON lines with --json). A bad line is reported with its line
-number and skipped; the rest are screened.
+Batch: --in FILE reads one address a line, or CSV (comma, semicolon or tab)
+with the address in the first column; a first line starting with "address"
+is the header, lines starting with # and blank lines are skipped. Every row
+is written to --out (or stdout), in order: the line number, the input's own
+columns unchanged, then risk, error, the result, the chain tip and the
+sanctions list version screened against (CSV, or JSON lines with --json). A
+row that cannot be screened is kept with risk "error" and the reason, and
+makes the exit code 2. --out is written whole at the end: an interrupted or
+failed batch leaves no file.
 
 Every screened input (invalid ones too) is appended to the audit log
 (--audit-log, default audit.log in the --db directory; see tracer audit).
@@ -229,6 +231,11 @@ func runScreen(c *cli.Context) error {
 	if c.String("out") != "" && in == "" {
 		return usageErrorf("--out goes with --in")
 	}
+	if out := c.String("out"); out != "" {
+		if err := export.CheckFile(out); err != nil {
+			return badInput(err)
+		}
+	}
 	fresh := c.Bool("fresh")
 	st, scr, err := openScreener(c, c.Bool("rebuild-index"), !fresh && !c.Bool("no-rebuild"))
 	if err != nil {
@@ -240,7 +247,7 @@ func runScreen(c *cli.Context) error {
 		do = scr.Fresh
 	}
 	if in != "" {
-		return screenFile(c, do, in, auditLog(c), scr.Status())
+		return screenFile(c, scr, in, auditLog(c))
 	}
 	var results []*screen.Result
 	var entries []audit.Entry
@@ -322,145 +329,73 @@ func writeScreenText(w io.Writer, r *screen.Result) {
 	}
 }
 
-var screenCSVHeader = []string{"line", "address", "risk", "level", "rule", "method", "listed_entities", "received_sat", "sanctioned_sat",
-	"sanctioned_share", "nearest_source", "hops", "top_source", "other_exposures"}
-
-// screenFile screens every line of path, streaming results.
-func screenFile(c *cli.Context, do func(ctx context.Context, a string) (*screen.Result, error), path string, trail *audit.Log, status screen.Status) (err error) {
-	// Audit entries are appended in groups (one write and sync each), and
-	// always before returning.
-	var entries []audit.Entry
-	who := cliUser()
-	defer func() {
-		if aerr := trail.Append(entries...); aerr != nil && err == nil {
-			err = aerr
-		}
-	}()
+// screenFile screens every row of path: results stream to stdout, or go to
+// --out written whole at the end (nothing is left on failure). Rows that
+// cannot be screened are in the output with risk "error"; they make the
+// exit code 2. Every screened row, invalid ones too, goes to the audit log.
+func screenFile(c *cli.Context, scr *screen.Screener, path string, trail *audit.Log) (err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return badInput(err)
 	}
 	defer f.Close()
-	var w io.Writer = c.App.Writer
-	var outFile *os.File
-	if out := c.String("out"); out != "" {
-		if outFile, err = os.Create(out); err != nil {
-			return err
+	// Audit entries are appended in groups (one write and sync each), and
+	// always before returning.
+	var entries []audit.Entry
+	var auditErr error
+	who, status := cliUser(), scr.Status()
+	defer func() {
+		if aerr := trail.Append(entries...); aerr != nil && err == nil {
+			err = aerr
 		}
-		defer outFile.Close()
-		w = outFile
-	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	asJSON := c.Bool("json")
-	cw := csv.NewWriter(bw)
-	if !asJSON {
-		cw.Write(screenCSVHeader)
-	}
-	enc := json.NewEncoder(bw)
+	}()
 	prog := newProgress(c.App.ErrWriter)
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	start := time.Now()
-	var n, bad int
-	counts, levels := map[string]int{}, map[string]int{}
-	for line := 1; sc.Scan(); line++ {
-		if err := c.Context.Err(); err != nil {
-			break
-		}
-		a := firstField(sc.Text())
-		if a == "" || strings.HasPrefix(a, "#") || line == 1 && strings.EqualFold(a, "address") {
-			continue
-		}
-		r, err := do(c.Context, a)
-		if err == nil || errors.Is(err, address.ErrInvalid) {
-			entries = append(entries, audit.FromResult(audit.SourceCLI, who, a, r, err, status))
-		}
-		if len(entries) >= 512 {
-			if err := trail.Append(entries...); err != nil {
-				return err
+	opt := screen.BatchOptions{Name: path, JSON: c.Bool("json"), Fresh: c.Bool("fresh"),
+		Row: func(input string, r *screen.Result, rowErr error) error {
+			if rowErr == nil || errors.Is(rowErr, address.ErrInvalid) {
+				entries = append(entries, audit.FromResult(audit.SourceCLI, who, input, r, rowErr, status))
 			}
-			entries = entries[:0]
-		}
-		if errors.Is(err, address.ErrInvalid) {
-			bad++
-			prog.finish()
-			fmt.Fprintf(c.App.ErrWriter, "screen: %s line %d: %v: skipped\n", path, line, err)
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("screen %s line %d: %w", path, line, err)
-		}
-		n++
-		counts[r.Risk]++
-		levels[r.Level]++
-		if asJSON {
-			err = enc.Encode(struct {
-				Line int `json:"line"`
-				*screen.Result
-			}{line, r})
-		} else {
-			err = cw.Write(screenCSVRow(line, r))
-		}
+			if len(entries) >= 512 {
+				if auditErr = trail.Append(entries...); auditErr != nil {
+					return auditErr
+				}
+				entries = entries[:0]
+			}
+			return nil
+		},
+		Progress: func(s screen.BatchStats) {
+			if s.Rows%1000 == 0 {
+				prog.line(fmt.Sprintf("screen: %d rows, %.0f/s, %d exposed, %d listed, %d failed", s.Rows, float64(s.Rows)/time.Since(start).Seconds(),
+					s.Risk[screen.RiskExposed], s.Risk[screen.RiskSanctioned], s.Failed()))
+			}
+		}}
+	var st screen.BatchStats
+	batch := func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 64<<10)
+		st, err = scr.Batch(c.Context, f, bw, opt)
 		if err != nil {
 			return err
 		}
-		if n%1000 == 0 {
-			prog.line(fmt.Sprintf("screen: %d addresses, %.0f/s, %d exposed, %d listed", n, float64(n)/time.Since(start).Seconds(), counts[screen.RiskExposed], counts[screen.RiskSanctioned]))
-		}
+		return bw.Flush()
+	}
+	if out := c.String("out"); out != "" {
+		err = export.WriteFile(out, batch)
+	} else {
+		err = batch(c.App.Writer)
 	}
 	prog.finish()
-	if err := sc.Err(); err != nil {
-		return badInput(fmt.Errorf("%s: %w", path, err))
+	if err != nil {
+		return badInputIf(err, export.ErrOutput, bufio.ErrTooLong)
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	if outFile != nil {
-		if err := outFile.Close(); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(c.App.ErrWriter, "screen: %d addresses in %s: %d listed, %d exposed, %d risky, %d clear; %d bad lines skipped\n",
-		n, time.Since(start).Round(time.Millisecond), counts[screen.RiskSanctioned], counts[screen.RiskExposed], counts[screen.RiskRisky], counts[screen.RiskNone], bad)
+	fmt.Fprintf(c.App.ErrWriter, "screen: %d rows in %s: %d listed, %d exposed, %d risky, %d clear, %d failed (risk=error)\n",
+		st.Rows, time.Since(start).Round(time.Millisecond), st.Risk[screen.RiskSanctioned], st.Risk[screen.RiskExposed], st.Risk[screen.RiskRisky], st.Risk[screen.RiskNone], st.Failed())
 	fmt.Fprintf(c.App.ErrWriter, "screen: levels: %d severe, %d high, %d medium, %d low, %d none\n",
-		levels["severe"], levels["high"], levels["medium"], levels["low"], levels["none"])
-	return c.Context.Err()
-}
-
-func firstField(line string) string {
-	line = strings.TrimSpace(strings.TrimPrefix(line, "\ufeff"))
-	if i := strings.IndexAny(line, ",;\t"); i >= 0 {
-		line = line[:i]
+		st.Levels["severe"], st.Levels["high"], st.Levels["medium"], st.Levels["low"], st.Levels["none"])
+	if n := st.Failed(); n > 0 {
+		return usageErrorf("%d of %d rows of %s could not be screened: see their error column", n, st.Rows, path)
 	}
-	return strings.Trim(strings.TrimSpace(line), `"`)
-}
-
-func screenCSVRow(line int, r *screen.Result) []string {
-	var listed []string
-	for _, d := range r.Direct {
-		listed = append(listed, d.Entity)
-	}
-	s := r.Sanctioned()
-	top := ""
-	if len(s.Sources) > 0 {
-		top = s.Sources[0].Entity
-	}
-	var other []string
-	for _, e := range r.Exposures {
-		if e.Category != screen.CategorySanctioned {
-			other = append(other, fmt.Sprintf("%s:%d", e.Category, e.Amount))
-		}
-	}
-	hops := ""
-	if s.Amount > 0 {
-		hops = strconv.Itoa(s.Hops)
-	}
-	return []string{strconv.Itoa(line), r.Address, r.Risk, r.Level, r.Rule, r.Method, strings.Join(listed, "; "), strconv.FormatInt(r.Received, 10),
-		strconv.FormatInt(s.Amount, 10), strconv.FormatFloat(s.Share, 'f', 6, 64), s.Nearest, hops, top, strings.Join(other, "; ")}
+	return nil
 }
 
 // hops says "1 hop" or "n hops".

@@ -61,22 +61,37 @@ func TestScreenCLI(t *testing.T) {
 	in := filepath.Join(dir, "in.csv")
 	res := filepath.Join(dir, "out.csv")
 	os.WriteFile(in, []byte("address,customer\n# comment\n"+seed+",alice\nnot-an-address,bob\n"+dep+",carol\n\n"+truth.Clean[0].Address+"\n"), 0o644)
+	// Issue 17 #4: every row is in the output (the bad one with risk=error
+	// and the reason), the customer column is kept, every row names the tip
+	// and list version, and a failed row makes the exit code 2.
 	code, _, errs = runCLI(t, "--db", db, "screen", "--in", in, "--out", res)
-	if code != 0 || !strings.Contains(errs, "line 4") || !strings.Contains(errs, "skipped") || !strings.Contains(errs, "1 bad lines skipped") {
+	if code != exitUsage || !strings.Contains(errs, "1 of 4 rows of "+in+" could not be screened") {
 		t.Fatalf("batch: exit %d: %s", code, errs)
 	}
 	f, _ := os.Open(res)
 	rows, err := csv.NewReader(f).ReadAll()
 	f.Close()
-	if err != nil || len(rows) != 4 || rows[0][1] != "address" || rows[1][2] != "sanctioned" || rows[2][0] != "5" || rows[2][2] != "exposed" || rows[3][0] != "7" {
+	if err != nil || len(rows) != 5 {
 		t.Fatalf("batch output: %v %v", err, rows)
 	}
+	want := [][]string{{"line", "address", "customer", "risk", "level", "rule", "error"}, {"3", seed, "alice", "sanctioned", "", "", ""},
+		{"4", "not-an-address", "bob", "error", "", "", "*"}, {"5", dep, "carol", "exposed", "", "", ""}, {"7", truth.Clean[0].Address, "", "", "", "", ""}}
+	for i, w := range want {
+		for j, v := range w {
+			if got := rows[i][j]; v == "*" && got == "" || v != "*" && v != "" && got != v {
+				t.Errorf("row %d column %d: %q, want %q (%v)", i, j, got, v, rows[i])
+			}
+		}
+		if i > 0 && (rows[i][len(rows[i])-1] != "1" || rows[i][len(rows[i])-3] == "") {
+			t.Errorf("row %d: no tip or list version: %v", i, rows[i])
+		}
+	}
 	code, out, _ = runCLI(t, "--db", db, "screen", "--in", in, "--json")
-	if code != 0 || strings.Count(out, "\n") != 3 || !strings.Contains(out, `"line":5`) {
+	if code != exitUsage || strings.Count(out, "\n") != 4 || !strings.Contains(out, `"line":5`) || !strings.Contains(out, `"risk":"error"`) {
 		t.Fatalf("batch --json: exit %d %s", code, out)
 	}
 	// The risk policy: every output format names the level and the rule.
-	if rows[1][3] != "severe" || rows[1][4] != "listed" || rows[0][3] != "level" || rows[0][4] != "rule" {
+	if rows[1][4] != "severe" || rows[1][5] != "listed" || rows[0][4] != "level" || rows[0][5] != "rule" {
 		t.Fatalf("batch CSV level/rule: %v", rows[:2])
 	}
 	if ix.Level == "" || ix.Rule == "" || ix.Policy != "default" {
@@ -96,7 +111,8 @@ func TestScreenCLI(t *testing.T) {
 		}
 	}
 	code, out, _ = runCLI(t, "--db", db, "screen", "--in", in, "--json", "--policy", pol)
-	if code != 0 || !strings.Contains(out, `"level":"none","rule":"","reason"`) && !strings.Contains(out, `"level":"none","rule":""`) || !strings.Contains(out, `"rule":"any-sanctioned-funds"`) {
+	if code != exitUsage || // the input's bad row
+		!strings.Contains(out, `"level":"none","rule":"","reason"`) && !strings.Contains(out, `"level":"none","rule":""`) || !strings.Contains(out, `"rule":"any-sanctioned-funds"`) {
 		t.Fatalf("batch --json --policy: exit %d %s", code, out)
 	}
 	os.WriteFile(pol, []byte("rules:\n  - name: x\n    level: high\n    category: mafia\n"), 0o644)

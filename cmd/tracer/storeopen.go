@@ -14,9 +14,23 @@ import (
 
 var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print JSON for machines"}
 
-// openStore opens the --db store. Lookups open it read-only.
+// openStore opens the existing --db store; lookups open it read-only. A
+// missing store is a usage error, never created: a mistyped --db must not
+// leave an empty store behind. Only the commands that load data create one
+// (createStore).
 func openStore(c *cli.Context, readOnly bool) (*store.Store, error) {
-	st, err := store.Open(c.String("db"), store.Options{ReadOnly: readOnly, Logger: logger(c)})
+	return openStoreWith(c, store.Options{ReadOnly: readOnly, MustExist: true})
+}
+
+// createStore opens the --db store for writing, creating it when missing:
+// for ingest, follow, sanctions load/update and tags load.
+func createStore(c *cli.Context) (*store.Store, error) {
+	return openStoreWith(c, store.Options{})
+}
+
+func openStoreWith(c *cli.Context, opt store.Options) (*store.Store, error) {
+	opt.Logger = logger(c)
+	st, err := store.Open(c.String("db"), opt)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, usageError{err}
 	}

@@ -214,7 +214,7 @@ func runTagsLoad(c *cli.Context) error {
 		packs = append(packs, p)
 		views = append(views, v)
 	}
-	st, err := openStore(c, false)
+	st, err := createStore(c)
 	if err != nil {
 		return err
 	}
@@ -414,9 +414,6 @@ func runTagsShow(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if addr == "" {
-		return usageErrorf("empty address")
-	}
 	minConf, err := minConfidence(c)
 	if err != nil {
 		return err
@@ -429,6 +426,13 @@ func runTagsShow(c *cli.Context) error {
 	ts, err := st.TagsFor(addr)
 	if err != nil {
 		return err
+	}
+	if len(ts) == 0 {
+		// A tagged string is shown whatever it is; anything else must be
+		// an address of the store's network.
+		if _, _, err := st.ParseAddress(addr); err != nil {
+			return badInput(err)
+		}
 	}
 	views := []tagView{}
 	for _, t := range ts {

@@ -4,14 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/export"
 	"github.com/tracer-oss/tracer/tracer/report"
 	"github.com/tracer-oss/tracer/tracer/spec"
 )
@@ -137,8 +138,18 @@ func runTrace(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	for _, a := range c.Args().Slice() {
+		if strings.TrimSpace(a) == "" { // as every command that takes an address says it
+			return badInput(fmt.Errorf("%w: empty address", address.ErrInvalid))
+		}
+	}
 	if sp.Seeds.Empty() {
 		return usageErrorf("no seeds: give addresses, --seeds FILE, or --entity/--program/--profile with a loaded sanctions list")
+	}
+	if out := c.String("out"); out != "" {
+		if err := export.CheckFile(out); err != nil {
+			return badInput(err)
+		}
 	}
 	st, params, err := openChain(c)
 	if err != nil {
@@ -169,25 +180,15 @@ func runTrace(c *cli.Context) error {
 		fmt.Fprintf(c.App.ErrWriter, "trace: %s\n", w)
 	}
 	res := out.Result
-	var w io.Writer = c.App.Writer
 	if out := c.String("out"); out != "" {
-		f, err := os.Create(out)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
-		if err := report.Write(f, format, res); err != nil {
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
+		if err := export.WriteFile(out, func(w io.Writer) error { return report.Write(w, format, res) }); err != nil {
+			return badInputIf(err, export.ErrOutput)
 		}
 		fmt.Fprintf(c.App.ErrWriter, "wrote %s report to %s: %d hits, %s BTC reached entities of %s BTC traced%s\n",
 			format, out, res.Totals.Hits, btc(res.Totals.ToEntities), btc(res.Totals.Traced), partialNote(res))
 		return nil
 	}
-	return report.Write(w, format, res)
+	return report.Write(c.App.Writer, format, res)
 }
 
 // traceErr makes the input's faults exit 2, in the CLI's words.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -20,7 +22,10 @@ func watchCommand() *cli.Command {
 				Usage:     "watch addresses, a sanctioned entity, or the whole sanctions list",
 				ArgsUsage: "ADDRESS...",
 				Description: `Blocks above the store's current tip raise alerts for the new watches.
-Entities are the sanctioned profiles' names (or aliases) in the list in force.
+Entities are named as trace --entity names them: a case-insensitive part of a
+sanctioned profile's name or alias in the list in force ("golden lotus"); the
+profiles matched are printed. The same entity or address typed in another
+case is the same watch, added once.
 
 Examples:
   tracer watch add bc1q... 1BoatSLRHtKNngkdXEeobR76b53LETtpyT
@@ -72,6 +77,14 @@ func runWatchAdd(c *cli.Context) error {
 	}
 	defer st.Close()
 	for _, w := range ws {
+		if w.Kind == store.WatchAddress {
+			// One watch per address, whatever case or form it was typed in.
+			a, _, err := st.ParseAddress(w.Value)
+			if err != nil {
+				return badInput(err)
+			}
+			w.Value = a.String(params)
+		}
 		addrs, err := alert.Resolve(st, params, w)
 		if err != nil {
 			return badInput(err)
@@ -87,9 +100,24 @@ func runWatchAdd(c *cli.Context) error {
 			fmt.Fprintf(c.App.Writer, "already watched: %s\n", what)
 			continue
 		}
+		if w.Kind == store.WatchEntity {
+			what += " (" + strings.Join(profileNames(addrs), ", ") + ")"
+		}
 		fmt.Fprintf(c.App.Writer, "watching %s (%d addresses) for blocks after %d\n", what, len(addrs), w.FromHeight)
 	}
 	return nil
+}
+
+// profileNames are the sanctioned profiles an entity watch resolved to.
+func profileNames(addrs map[string]string) []string {
+	var names []string
+	for _, reason := range addrs {
+		if n, ok := strings.CutPrefix(reason, "entity:"); ok && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 func describeWatch(w store.Watch) string {
@@ -155,6 +183,11 @@ func runWatchRm(c *cli.Context) error {
 	}
 	defer st.Close()
 	for _, w := range ws {
+		if w.Kind == store.WatchAddress {
+			if a, params, err := st.ParseAddress(w.Value); err == nil {
+				w.Value = a.String(params)
+			}
+		}
 		found, err := st.RemoveWatch(w.Kind, w.Value)
 		if err != nil {
 			return err

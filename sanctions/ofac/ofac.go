@@ -134,14 +134,28 @@ func Parse(ctx context.Context, r io.Reader, name string) (*sanctions.List, erro
 // (any format, any compression) and, for sdn.csv, optionally its
 // sdn_comments.csv and alt.csv. The companions are recognised by content.
 func ParseFiles(ctx context.Context, paths ...string) (*sanctions.List, error) {
+	return ParseFilesProgress(ctx, nil, paths...)
+}
+
+// ParseFilesProgress is ParseFiles calling progress, if not nil, as the
+// files are read: bytes read so far of the files' total size on disk (the
+// real list is about 100 MB of XML and takes seconds to parse).
+func ParseFilesProgress(ctx context.Context, progress func(read, total int64), paths ...string) (*sanctions.List, error) {
 	var all []*opened
 	defer func() { closeAll(all) }()
+	counter := &readCounter{progress: progress}
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil {
+			counter.total += fi.Size()
+		}
+	}
 	for _, p := range paths {
 		f, err := os.Open(p)
 		if err != nil {
 			return nil, fmt.Errorf("ofac: %w", err)
 		}
-		files, err := open(ctx, f, p, 0)
+		r := &countingReader{r: f, c: counter}
+		files, err := open(ctx, r, p, 0)
 		if err != nil {
 			f.Close()
 			return nil, err
@@ -161,6 +175,42 @@ func ParseFiles(ctx context.Context, paths ...string) (*sanctions.List, error) {
 	return parseOpened(ctx, all)
 }
 
+// readCounter sums the bytes read from a list's files.
+type readCounter struct {
+	read, total int64
+	progress    func(read, total int64)
+}
+
+// ctxReader ends a read at ctx's end.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (cr ctxReader) Read(p []byte) (int, error) {
+	if err := cr.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return cr.r.Read(p)
+}
+
+// countingReader counts what a file gives the parser.
+type countingReader struct {
+	r io.Reader
+	c *readCounter
+}
+
+func (cr *countingReader) Read(p []byte) (int, error) {
+	n, err := cr.r.Read(p)
+	if n > 0 {
+		cr.c.read += int64(n)
+		if cr.c.progress != nil {
+			cr.c.progress(cr.c.read, cr.c.total)
+		}
+	}
+	return n, err
+}
+
 // CSVInput names the parts of the legacy CSV edition. SDN is required;
 // Comments (sdn_comments.csv) and Alt (alt.csv) may be nil.
 type CSVInput struct {
@@ -169,6 +219,11 @@ type CSVInput struct {
 }
 
 func parseOpened(ctx context.Context, files []*opened) (*sanctions.List, error) {
+	for _, f := range files {
+		// Decoding a large element reads megabytes of XML without a
+		// check of ctx: the reader checks it, so Ctrl-C stops at once.
+		f.r = ctxReader{ctx, f.r}
+	}
 	var main *opened
 	in := CSVInput{}
 	for _, f := range files {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/tracer-oss/tracer/sanctions/yamlerr"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,6 +17,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tracer-oss/tracer/sanctions"
+	"github.com/tracer-oss/tracer/sanctions/yamlerr"
+	"github.com/tracer-oss/tracer/store/address"
 )
 
 // Format of a seed file.
@@ -128,12 +129,11 @@ func (p *parser) add(r raw, line, index int) error {
 	if addr == "" {
 		return fail(ErrMissingField)
 	}
-	a, err := sanctions.DecodeAddress(addr, p.net)
-	if err != nil {
-		return fail(fmt.Errorf("%w %s: %v", ErrBadAddress, sanctions.Clip(addr), err))
+	if len(addr) > sanctions.MaxAddressLen {
+		return fail(fmt.Errorf("%w %s: %d characters long; an address has at most %d", ErrBadAddress, sanctions.Clip(addr), len(addr), sanctions.MaxAddressLen))
 	}
-	if !a.IsForNet(p.net) {
-		return fail(fmt.Errorf("%w %q: not an address of %s", ErrBadAddress, addr, p.net.Name))
+	if _, err := address.Parse(addr, p.net); err != nil {
+		return fail(fmt.Errorf("%w %s", ErrBadAddress, address.Problem(err)))
 	}
 	conf, err := confidence(r.Confidence)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"github.com/tracer-oss/tracer/sanctions/yamlerr"
 	"io"
 	"maps"
 	"os"
@@ -19,6 +18,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tracer-oss/tracer/sanctions"
+	"github.com/tracer-oss/tracer/sanctions/yamlerr"
+	"github.com/tracer-oss/tracer/store/address"
 )
 
 // MaxSize bounds a tag file (the largest GraphSense pack is a few MB).
@@ -359,12 +360,11 @@ func validBTC(addr string, net *chaincfg.Params) error {
 	if net == nil {
 		net = &chaincfg.MainNetParams
 	}
-	a, err := sanctions.DecodeAddress(addr, net)
-	if err != nil {
-		return fmt.Errorf("%w %s: %v", ErrBadAddress, sanctions.Clip(addr), err)
+	if len(addr) > sanctions.MaxAddressLen {
+		return fmt.Errorf("%w %s: %d characters long; an address has at most %d", ErrBadAddress, sanctions.Clip(addr), len(addr), sanctions.MaxAddressLen)
 	}
-	if !a.IsForNet(net) {
-		return fmt.Errorf("%w %q: not a %s address", ErrBadAddress, addr, net.Name)
+	if _, err := address.Parse(addr, net); err != nil {
+		return fmt.Errorf("%w %s", ErrBadAddress, address.Problem(err))
 	}
 	return nil
 }

@@ -65,6 +65,29 @@ func (k Kind) HasAddress() bool { return k != OpReturn }
 // ErrInvalid is returned for a string that is no address of the network.
 var ErrInvalid = errors.New("address: invalid")
 
+// NetworkError is a valid address of another network than the one asked
+// for (a mainnet address given to a regtest store). It is ErrInvalid.
+type NetworkError struct {
+	Addr string
+	Of   string // the networks it is an address of: "mainnet", "testnet, signet or regtest"
+	Want string // the network asked for
+}
+
+func (e *NetworkError) Error() string {
+	return fmt.Sprintf("%v: %q: %s address; this store is %s", ErrInvalid, e.Addr, e.Of, e.Want)
+}
+
+// Problem is what is wrong with an address, from an error of Parse, without
+// the package's prefix: for parsers of files that wrap it in their own
+// sentinel ("tags: invalid BTC address "1Boat...": mainnet address; this
+// store is regtest").
+func Problem(err error) string {
+	return strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": ")
+}
+
+// Is makes a NetworkError match ErrInvalid.
+func (e *NetworkError) Is(target error) bool { return target == ErrInvalid }
+
 // Addr is an address in compact form. The zero value is a nonstandard script
 // with an all-zero hash.
 type Addr struct {
@@ -213,11 +236,14 @@ func Parse(s string, params *chaincfg.Params) (Addr, error) {
 		return a, fmt.Errorf("%w: empty address", ErrInvalid)
 	}
 	dec, err := btcutil.DecodeAddress(s, params)
-	if err != nil {
-		return a, fmt.Errorf("%w: %q: %v", ErrInvalid, s, err)
+	if err == nil && !dec.IsForNet(params) {
+		err = errors.New("wrong network")
 	}
-	if !dec.IsForNet(params) {
-		return a, fmt.Errorf("%w: %q is not a %s address", ErrInvalid, s, params.Name)
+	if err != nil {
+		if nets := networksOf(s); len(nets) > 0 {
+			return a, &NetworkError{Addr: s, Of: nets, Want: params.Name}
+		}
+		return a, fmt.Errorf("%w: %q is not a Bitcoin address (%v)", ErrInvalid, s, err)
 	}
 	switch d := dec.(type) {
 	case *btcutil.AddressPubKeyHash:
@@ -242,4 +268,53 @@ func Parse(s string, params *chaincfg.Params) (Addr, error) {
 		return a, fmt.Errorf("%w: %q: unsupported address type %T", ErrInvalid, s, dec)
 	}
 	return a, nil
+}
+
+// networkFamilies are the networks an address string may belong to, by the
+// name a user knows them by. Base58 and bech32 prefixes are shared: testnet3,
+// testnet4 and signet use the same ones, and regtest shares testnet's base58.
+var networkFamilies = []struct {
+	name   string
+	params *chaincfg.Params
+}{
+	{"mainnet", &chaincfg.MainNetParams},
+	{"testnet", &chaincfg.TestNet3Params},
+	{"signet", &chaincfg.SigNetParams},
+	{"regtest", &chaincfg.RegressionNetParams},
+}
+
+// networksOf names the networks s is a valid address of ("mainnet",
+// "testnet, signet or regtest"); "" when none.
+func networksOf(s string) string {
+	var names []string
+	for _, n := range networkFamilies {
+		if dec, err := btcutil.DecodeAddress(s, n.params); err == nil && dec.IsForNet(n.params) {
+			names = append(names, n.name)
+		}
+	}
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// ParseAny decodes an address of any network tracer reads, for a store
+// that holds no blocks yet (only lists or tags) and so has no network: it
+// returns the address and the parameters of the first network it is valid
+// on, mainnet first.
+func ParseAny(s string) (Addr, *chaincfg.Params, error) {
+	var first error
+	for _, n := range networkFamilies {
+		a, err := Parse(s, n.params)
+		if err == nil {
+			return a, n.params, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return Addr{}, nil, first
 }

@@ -2,6 +2,7 @@ package address
 
 import (
 	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -119,5 +120,41 @@ func TestLongAddress(t *testing.T) {
 		t.Errorf("the message is %d bytes long", len(msg))
 	} else if !strings.Contains(msg, "1048576") {
 		t.Errorf("the message does not give the length: %.300s", msg)
+	}
+}
+
+// TestParseWrongNetwork is issue 17 #8: an address of another network is
+// named as such, with one wording for every encoding (base58 P2PKH and
+// P2SH, bech32, bech32m), instead of "unknown address type".
+func TestParseWrongNetwork(t *testing.T) {
+	for _, tc := range []struct {
+		addr, want string
+		params     *chaincfg.Params
+	}{
+		{"1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "mainnet address; this store is regtest", &chaincfg.RegressionNetParams},
+		{"3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", "mainnet address; this store is regtest", &chaincfg.RegressionNetParams},
+		{"bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", "mainnet address; this store is regtest", &chaincfg.RegressionNetParams},
+		{"bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0", "mainnet address; this store is regtest", &chaincfg.RegressionNetParams},
+		{"tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx", "testnet or signet address; this store is regtest", &chaincfg.RegressionNetParams},
+		{"mipcBbFg9gMiCh81Kj8tqqdgoZub1ZJRfn", "testnet, signet or regtest address; this store is mainnet", &chaincfg.MainNetParams},
+		{"bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080", "regtest address; this store is mainnet", &chaincfg.MainNetParams},
+	} {
+		t.Run(tc.addr, func(t *testing.T) {
+			_, err := Parse(tc.addr, tc.params)
+			var ne *NetworkError
+			if !errors.Is(err, ErrInvalid) || !errors.As(err, &ne) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Parse: %v; want ErrInvalid naming %q", err, tc.want)
+			}
+		})
+	}
+	for _, s := range []string{"notvalid", "bc1qnotanaddress", "1BoatSLRHtKNngkdXEeobR76b53LETtpyU"} {
+		_, err := Parse(s, &chaincfg.RegressionNetParams)
+		var ne *NetworkError
+		if !errors.Is(err, ErrInvalid) || errors.As(err, &ne) || !strings.Contains(err.Error(), "is not a Bitcoin address") {
+			t.Errorf("Parse(%q): %v; want not a Bitcoin address", s, err)
+		}
+	}
+	if a, p, err := ParseAny("bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"); err != nil || p != &chaincfg.RegressionNetParams || a.Kind != P2WPKH {
+		t.Errorf("ParseAny: %v %v %v", a, p, err)
 	}
 }

@@ -114,15 +114,21 @@ type RSSSampler struct {
 	anon, file int64
 }
 
-// SampleRSS starts a sampler.
-func SampleRSS() *RSSSampler {
+// SampleRSS starts a sampler of this process.
+func SampleRSS() *RSSSampler { return sampleRSS("/proc/self/status") }
+
+// SampleRSSOf starts a sampler of process pid (a child the caller started;
+// zeros once it has exited).
+func SampleRSSOf(pid int) *RSSSampler { return sampleRSS(fmt.Sprintf("/proc/%d/status", pid)) }
+
+func sampleRSS(status string) *RSSSampler {
 	s := &RSSSampler{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
 		for {
-			a, f := rssParts()
+			a, f := rssParts(status)
 			s.anon, s.file = max(s.anon, a), max(s.file, f)
 			select {
 			case <-s.stop:
@@ -141,8 +147,8 @@ func (s *RSSSampler) Stop() (anon, file int64) {
 	return s.anon, s.file
 }
 
-func rssParts() (anon, file int64) {
-	data, err := os.ReadFile("/proc/self/status")
+func rssParts(status string) (anon, file int64) {
+	data, err := os.ReadFile(status)
 	if err != nil {
 		return 0, 0
 	}

@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg"
 
+	"github.com/tracer-oss/tracer/sanctions"
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
 )
@@ -111,7 +111,7 @@ func Resolve(st *store.Store, params *chaincfg.Params, w store.Watch) (map[strin
 			if e.Asset != "XBT" {
 				continue
 			}
-			if w.Kind == store.WatchEntity && !namesProfile(e.PrimaryName, e.Aliases, w.Value) {
+			if w.Kind == store.WatchEntity && !sanctions.MatchesName(e, w.Value) {
 				continue
 			}
 			if _, err := address.Parse(e.Address, params); err != nil {
@@ -129,13 +129,6 @@ func Resolve(st *store.Store, params *chaincfg.Params, w store.Watch) (map[strin
 		return out, nil
 	}
 	return nil, fmt.Errorf("alert: unknown watch kind %q", w.Kind)
-}
-
-func namesProfile(primary string, aliases []string, name string) bool {
-	if strings.EqualFold(primary, name) {
-		return true
-	}
-	return slices.ContainsFunc(aliases, func(s string) bool { return strings.EqualFold(s, name) })
 }
 
 // Reset reloads the watch list and the unspent outputs of the watched

@@ -19,7 +19,7 @@
 //	address      string   the output's address
 //	value_sat    int64    the output's value
 //	tainted_sat  int64    tainted value on it under the model
-//	end          string?  why the branch ends: hit | holding | dust | limit | window | wide
+//	end          string?  why the branch ends: hit | holding | dust | limit | window | wide | before_range
 //
 // hits — one row per hit (tracer.Hit): job, direction, model, entity,
 // category, tag_source, via, address, txid, vout (int32), height (int32),
@@ -62,4 +62,22 @@
 //	spent_by_vin   int32?
 //
 // "?" marks a nullable (optional) column. Amounts are satoshi.
+//
+// # SQL recipes (sql/)
+//
+// sql/ holds SQL over the graph tables, in the subset DuckDB, Spark SQL
+// (3.x and later) and Trino share: no recursive CTE (Spark SQL has none
+// before 4.x), no engine-specific functions. Two more tables are the
+// caller's: seeds(address) and tags(address, entity, category).
+//
+//	flow_seed.sql  CREATE TABLE flow: the seeds' outputs, hop 0
+//	flow_hop.sql   INSERT INTO flow: one hop; run until flow stops growing
+//	exposure.sql   per exchange deposit address: hits, tainted_sat, min_hops
+//	cluster_sizes.sql  per entity of `tracer export clusters`: addresses, label
+//	duckdb.mjs     runs them with DuckDB for Node over an export folder
+//
+// flow follows the poison model with the stops and default limits of a
+// forward trace, so its rows are the trace's edges and its 'hit' rows the
+// trace's hits; an integration test checks that, and the cluster sizes
+// against the store's forest, on a generated chain. CI runs DuckDB only.
 package export

@@ -35,13 +35,9 @@ console.log(JSON.stringify(out));
 
 // TestGraphDuckDB reads the Parquet export with DuckDB, an independent
 // reader, and compares counts and sums with the store. It needs node and
-// the @duckdb/node-api package: TRACER_DUCKDB_NODE names a folder where
-// `npm install @duckdb/node-api` was run.
+// npm (see duckdbDir).
 func TestGraphDuckDB(t *testing.T) {
-	mods := os.Getenv("TRACER_DUCKDB_NODE")
-	if mods == "" {
-		t.Skip("TRACER_DUCKDB_NODE not set (a folder with node_modules/@duckdb/node-api)")
-	}
+	mods := duckdbDir(t)
 	st := scamstore.Open(t)
 	from, to := int32(300), st.State().Height
 	dir := t.TempDir()

@@ -10,6 +10,10 @@ var (
 	ErrNotTrace = errors.New("export: not a trace report")
 	// ErrRange is a height range outside the store or upside down.
 	ErrRange = errors.New("export: bad height range")
+	// ErrOutput is an output path that cannot be written: its folder is
+	// missing, or it names a folder where a file is wanted (or a file
+	// where a folder is).
+	ErrOutput = errors.New("export: cannot write output")
 )
 
 // ErrNoClusters is a store that was never clustered (run `tracer cluster`).

@@ -17,8 +17,69 @@ import (
 	"github.com/tracer-oss/tracer/tracer"
 )
 
+// CheckFile reports (ErrOutput) before any work is done whether a file can
+// be written at path: its folder exists and path is not a folder. Commands
+// call it first so a long trace does not fail at its very end.
+func CheckFile(path string) error {
+	if path == "" {
+		return fmt.Errorf("%w: empty path", ErrOutput)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%w: %s is a folder, not a file", ErrOutput, path)
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("%w %s: folder %s does not exist", ErrOutput, path, dir)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%w %s: %s is not a folder", ErrOutput, path, dir)
+	}
+	return nil
+}
+
+// CheckDir reports (ErrOutput) whether dir is a folder or can be created as
+// one: its parent exists.
+func CheckDir(dir string) error {
+	if dir == "" {
+		return fmt.Errorf("%w: empty path", ErrOutput)
+	}
+	if fi, err := os.Stat(dir); err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("%w: %s is a file, not a folder", ErrOutput, dir)
+		}
+		return nil
+	}
+	parent := filepath.Dir(filepath.Clean(dir))
+	if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
+		return fmt.Errorf("%w %s: folder %s does not exist", ErrOutput, dir, parent)
+	}
+	return nil
+}
+
+// WriteDir runs fill to write into dir, creating dir when missing. When
+// fill fails and WriteDir created dir, dir is removed with everything in
+// it: a failed command leaves nothing behind. A folder that existed stays.
+func WriteDir(dir string, fill func() error) error {
+	if err := CheckDir(dir); err != nil {
+		return err
+	}
+	created := false
+	if _, err := os.Stat(dir); err != nil {
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		created = true
+	}
+	err := fill()
+	if err != nil && created {
+		os.RemoveAll(dir)
+	}
+	return err
+}
+
 // WriteFile writes path through a temporary file renamed into place, so a
-// reader never sees half a file.
+// reader never sees half a file, and a failed fill leaves nothing.
 func WriteFile(path string, fill func(io.Writer) error) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
@@ -26,7 +87,7 @@ func WriteFile(path string, fill func(io.Writer) error) error {
 	}
 	f, err := os.CreateTemp(dir, ".tmp-"+base+"-*")
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("%w %s: %w", ErrOutput, path, err)
 	}
 	defer os.Remove(f.Name())
 	if err := f.Chmod(0o644); err != nil { // CreateTemp's 0600 is for secrets
@@ -57,18 +118,18 @@ func GraphFiles(dir string, f Format) (txs, inputs, outputs string) {
 // outputs files of format f.
 // progress, if not nil, is called as GraphWriters.Progress.
 func GraphDir(ctx context.Context, src GraphSource, params *chaincfg.Params, from, to int32, f Format, dir string, progress func(GraphStats, int32)) (GraphStats, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return GraphStats{}, fmt.Errorf("export: %w", err)
-	}
 	tp, ip, op := GraphFiles(dir, f)
 	var st GraphStats
-	// Three nested atomic writes: the files appear together at the end.
-	err := WriteFile(tp, func(tw io.Writer) error {
-		return WriteFile(ip, func(iw io.Writer) error {
-			return WriteFile(op, func(ow io.Writer) error {
-				var err error
-				st, err = Graph(ctx, src, params, from, to, f, GraphWriters{Txs: tw, Inputs: iw, Outputs: ow, Progress: progress})
-				return err
+	// Three nested atomic writes: the files appear together at the end; a
+	// folder created for them goes again on failure.
+	err := WriteDir(dir, func() error {
+		return WriteFile(tp, func(tw io.Writer) error {
+			return WriteFile(ip, func(iw io.Writer) error {
+				return WriteFile(op, func(ow io.Writer) error {
+					var err error
+					st, err = Graph(ctx, src, params, from, to, f, GraphWriters{Txs: tw, Inputs: iw, Outputs: ow, Progress: progress})
+					return err
+				})
 			})
 		})
 	})

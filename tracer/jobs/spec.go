@@ -399,7 +399,7 @@ func (p *parser) seeds(n *yaml.Node, m map[string]*yaml.Node, job, field string)
 			}
 			if p.params != nil {
 				if _, err := address.Parse(a.Value, p.params); err != nil {
-					return sel, p.errf(a, job, f, ErrBadValue, "%q is not a %s address: %v", a.Value, p.params.Name, err)
+					return sel, p.errf(a, job, f, ErrBadValue, "%s", address.Problem(err))
 				}
 			}
 			sel.Addresses = append(sel.Addresses, a.Value)

@@ -69,11 +69,14 @@
 //	  value_sat            int     the output's value
 //	  tainted_sat          int     the tainted part moving along this edge
 //	  end                  string  why the branch ends (omitted if it goes on): hit | holding | dust | limit | window | wide
+//	                               | before_range (backward: an input spending an output from before the store's
+//	                               range; from_txid:vout is that output, its value unknown, value_sat 0)
 //	nodes                  [object] the flow graph's transactions:
 //	  txid, height, hops   string, int, int
 //	  tainted_in_sat       int     tainted value entering it
 //	  seed                 bool    funding tx of a seed output (omitted if false)
 //	totals                 object  sums, exact in satoshi; traced = to_entities + unspent + fees + dust + cut_by_limits
+//	                               (+ before_range_sat backward)
 //	                               for every model but poison, which copies taint:
 //	  traced_sat           int     tainted value leaving the seeds
 //	  to_entities_sat      int     reaching labelled entities (hits)
@@ -82,6 +85,8 @@
 //	  fees_sat             int     paid as fees
 //	  dust_sat             int     below min_value_sat, not followed
 //	  cut_by_limits_sat    int     not followed because of a limit (hops, heights, txs, wide outputs)
+//	  before_range_sat     int     backward: from inputs spending outputs from before the store's range, whose value
+//	                               is unknown (credited with what the outputs take beyond the known inputs); omitted if 0
 //	  hits                 int     number of hits
 //	partial                bool    the trace stopped early (Ctrl-C or a limit); totals cover what was visited
 //	partial_reason         string  why (omitted if empty)

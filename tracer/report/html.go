@@ -201,8 +201,11 @@ func (rd Renderer) HTML(w io.Writer, r *tracer.Result) error {
 		{"Cut by limits", BTC(t.Cut) + " BTC"},
 		{v.W.Hits, strconv.Itoa(t.Hits)},
 	}
+	if t.BeforeRange > 0 {
+		v.Totals = append(v.Totals, kv{"Source before the store's range (value unknown)", BTC(t.BeforeRange) + " BTC"})
+	}
 	if b := balance(t); b != t.Traced && !strings.EqualFold(r.Params.Model, "poison") {
-		v.TotalsWarn = "The totals do not add up: entities + unspent + fees + dust + cut = " + BTC(b) + " BTC."
+		v.TotalsWarn = "The totals do not add up: entities + unspent + fees + dust + cut + before range = " + BTC(b) + " BTC."
 	}
 	for _, e := range entityRows(r) {
 		v.Entities = append(v.Entities, htmlEntity{clean(e.Entity), e.Hits, BTC(e.Tainted)})
@@ -215,7 +218,7 @@ func (rd Renderer) HTML(w io.Writer, r *tracer.Result) error {
 			Value: BTC(h.Value), Tainted: BTC(h.Tainted), Share: percent(h.Share),
 		}
 		if h.Via == "cluster" && h.LinkTxid != "" {
-			hv.Via += " (linked by " + shortTxid(h.LinkTxid) + ")"
+			hv.Via += " (linked by " + clean(h.LinkTxid) + ")"
 		}
 		for _, s := range h.Path {
 			hv.Path = append(hv.Path, htmlStep{clean(s.Txid), s.Height})

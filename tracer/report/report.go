@@ -165,7 +165,7 @@ func short(s string, n int) string {
 	return s
 }
 
-// shortTxid is the txid form used in tables and graph labels.
+// shortTxid is the txid form used in graph labels (tables give full txids).
 func shortTxid(txid string) string { return short(txid, 12) }
 
 // shortAddr abbreviates an address keeping both ends, as people compare them.
@@ -290,7 +290,7 @@ func pathString(p []tracer.Step) string {
 // balance is the sum the totals must add up to: Traced should equal it for
 // every model but poison.
 func balance(t tracer.Totals) int64 {
-	return t.ToEntities + t.Unspent + t.Fees + t.Dust + t.Cut
+	return t.ToEntities + t.Unspent + t.Fees + t.Dust + t.Cut + t.BeforeRange
 }
 
 // partialNote is the banner text for a partial result.

@@ -80,18 +80,27 @@ func (rd Renderer) Text(w io.Writer, r *tracer.Result) error {
 	line("  fees\t%s BTC", BTC(t.Fees))
 	line("  dust\t%s BTC", BTC(t.Dust))
 	line("  cut by limits\t%s BTC", BTC(t.Cut))
+	if t.BeforeRange > 0 {
+		line("  before the store's range\t%s BTC\t(source before the store's range: value unknown)", BTC(t.BeforeRange))
+	}
 	line("  hits\t%d", t.Hits)
 	if b := balance(t); b != t.Traced && !strings.EqualFold(p.Model, "poison") {
-		line("  WARNING\ttotals do not add up: entities+unspent+fees+dust+cut = %s BTC", BTC(b))
+		line("  WARNING\ttotals do not add up: entities+unspent+fees+dust+cut+before range = %s BTC", BTC(b))
 	}
 	line("")
 
 	line("Hits (%d)", len(r.Hits))
 	if len(r.Hits) > 0 {
-		line("  ENTITY\tADDRESS\tTXID\tHEIGHT\tTIME UTC\tHOPS\tTAINTED BTC\tSHARE %%")
+		// Full txids: a reader copies them into an explorer or a request.
+		line("  ENTITY\tVIA\tADDRESS\tTXID:VOUT\tHEIGHT\tTIME UTC\tHOPS\tTAINTED BTC\tSHARE %%")
 		for _, h := range r.Hits {
-			line("  %s\t%s\t%s\t%d\t%s\t%d\t%s\t%s",
-				orDash(h.Entity), orDash(h.Address), shortTxid(h.Txid), h.Height, orDash(h.Time), h.Hops, BTC(h.Tainted), percent(h.Share))
+			line("  %s\t%s\t%s\t%s:%d\t%d\t%s\t%d\t%s\t%s",
+				orDash(clean(h.Entity)), orDash(clean(h.Via)), orDash(h.Address), orDash(h.Txid), h.Vout, h.Height, orDash(h.Time), h.Hops, BTC(h.Tainted), percent(h.Share))
+		}
+		for _, h := range r.Hits {
+			if h.Via == "cluster" && h.LinkTxid != "" {
+				line("  %s: %s is in its cluster, linked by tx %s", orDash(clean(h.Entity)), orDash(h.Address), clean(h.LinkTxid))
+			}
 		}
 	}
 	line("")
@@ -101,7 +110,7 @@ func (rd Renderer) Text(w io.Writer, r *tracer.Result) error {
 	if len(top) > 0 {
 		line("  ADDRESS\tOUTPUT\tHEIGHT\tHOPS\tTAINTED BTC")
 		for _, h := range top {
-			line("  %s\t%s:%d\t%d\t%d\t%s", orDash(h.Address), shortTxid(h.Txid), h.Vout, h.Height, h.Hops, BTC(h.Tainted))
+			line("  %s\t%s:%d\t%d\t%d\t%s", orDash(h.Address), orDash(h.Txid), h.Vout, h.Height, h.Hops, BTC(h.Tainted))
 		}
 		if n := len(r.Holdings) - len(top); n > 0 {
 			line("  ... %d more", n)

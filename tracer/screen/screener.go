@@ -318,9 +318,24 @@ func (s *Screener) prepare(addr string) (r *Result, a address.Addr, done bool, e
 	}
 	if len(r.Direct) > 0 || s.src.IsSource(a) {
 		r.Method = MethodDirect
+		if r.Received, err = s.received(a); err != nil {
+			return nil, a, false, err
+		}
 		return r, a, true, nil
 	}
 	return r, a, false, nil
+}
+
+// received is everything a received in the store's range: the same total a
+// fresh walk and `tracer address` report, for the addresses the index holds
+// no record of and for sources (screened directly, without a walk).
+func (s *Screener) received(a address.Addr) (int64, error) {
+	var sum int64
+	err := s.st.AddressOutputs(a, store.OutPoint{}, func(o store.AddrOutput) bool {
+		sum += o.Value
+		return true
+	})
+	return sum, err
 }
 
 func (r *Result) rate() {
@@ -345,7 +360,7 @@ func (s *Screener) Lookup(ctx context.Context, addr string) (*Result, error) {
 }
 
 func (s *Screener) lookup(_ context.Context, addr string) (*Result, error) {
-	r, _, done, err := s.prepare(addr)
+	r, a, done, err := s.prepare(addr)
 	if err != nil || done {
 		return r, err
 	}
@@ -361,6 +376,10 @@ func (s *Screener) lookup(_ context.Context, addr string) (*Result, error) {
 		if err := json.Unmarshal(b, &r.Record); err != nil {
 			return nil, fmt.Errorf("%w: exposure record of %s: %v", store.ErrCorrupt, r.Address, err)
 		}
+	} else if r.Received, err = s.received(a); err != nil {
+		// The index records exposed addresses only: a clear one's total
+		// is read from its outputs.
+		return nil, err
 	}
 	r.rate()
 	return r, nil
