@@ -23,6 +23,18 @@ import (
 // because `go test ./store/...` builds whatever a store test imports.
 var layerRank = map[string]int{"sanctions": 0, "store": 1, "tracer": 2, "cmd": 3}
 
+// knownUpward are upward imports known and not yet removed, each with why.
+// The list may only shrink: a new upward import fails the test.
+var knownUpward = map[string]string{
+	// Issue 17 (one wording for another network's address in every file
+	// format) made the seed and tag parsers call address.Parse/Problem.
+	// The fix is to move store/address, a domain type that imports nothing
+	// of the module, down to the sanctions layer; 64 files import it, so
+	// that move waits until the branches in flight have merged.
+	"sanctions/seeds -> store/address": "issue 17: address.Parse in seed lists",
+	"sanctions/tags -> store/address":  "issue 17: address.Parse in tag packs",
+}
+
 // layerViolations returns one line per import that runs upward, sorted;
 // imports maps a package path relative to the module root (store/storetest)
 // to the module packages its files import, and where (file names).
@@ -35,6 +47,9 @@ func layerViolations(imports map[string]map[string][]string) []string {
 			continue
 		}
 		for to, files := range deps {
+			if _, known := knownUpward[from+" -> "+to]; known {
+				continue
+			}
 			tr, ok := layerRank[strings.Split(to, "/")[0]]
 			if !ok || tr > fr {
 				out = append(out, fmt.Sprintf("%s imports %s (in %s): imports run cmd → tracer → store → sanctions",
@@ -93,8 +108,9 @@ func moduleImports(root, module string) (map[string]map[string][]string, error) 
 	return imports, err
 }
 
-// TestImportDirection fails on any import that runs upward. Before
-// store/chaingen moved out of tracer/, it failed with:
+// TestImportDirection fails on any import that runs upward (but the
+// knownUpward ones). Before store/chaingen moved out of tracer/, it failed
+// with:
 //
 //	layers_test.go:131: store/flow imports tracer/chaingen (in flow_test.go): imports run cmd → tracer → store → sanctions
 //	layers_test.go:131: store/ingest imports tracer/chaingen (in scan_test.go, undo_test.go): imports run cmd → tracer → store → sanctions
@@ -130,6 +146,12 @@ func TestImportDirection(t *testing.T) {
 	for _, v := range layerViolations(imports) {
 		t.Error(v)
 	}
+	for k := range knownUpward {
+		from, to, _ := strings.Cut(k, " -> ")
+		if imports[from][to] == nil {
+			t.Errorf("knownUpward %q no longer happens: remove it", k)
+		}
+	}
 }
 
 func TestLayerViolations(t *testing.T) {
@@ -153,6 +175,9 @@ func TestLayerViolations(t *testing.T) {
 		{"tracer imports cmd", map[string]map[string][]string{
 			"tracer/jobs": {"cmd/tracer": {"run.go"}},
 		}, []string{"tracer/jobs imports cmd/tracer (in run.go): imports run cmd → tracer → store → sanctions"}},
+		{"a known upward import passes, a new one from the same package fails", map[string]map[string][]string{
+			"sanctions/tags": {"store/address": {"tags.go"}, "store": {"tags.go"}},
+		}, []string{"sanctions/tags imports store (in tags.go): imports run cmd → tracer → store → sanctions"}},
 		{"package outside the layers", map[string]map[string][]string{
 			"util": {"store": {"util.go"}},
 		}, []string{"util: package outside the layers cmd, tracer, store, sanctions"}},
