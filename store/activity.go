@@ -158,3 +158,20 @@ func (s *Store) AddressSummary(ctx context.Context, addr address.Addr, after *Ou
 	sum.Activity, sum.Txs = a.Activity, len(a.txs)
 	return sum, nil
 }
+
+// PrevOutput returns the output a known input spends and the transaction
+// that paid it. An input naming an output its transaction does not have is
+// damage (ErrCorrupt), never an index out of range.
+func (s *Store) PrevOutput(in Input) (*Tx, Output, error) {
+	if in.Kind != InputKnown {
+		return nil, Output{}, fmt.Errorf("store: prev output of an input that spends no stored output (kind %d)", in.Kind)
+	}
+	fund, err := s.TxByNum(in.Prev.Tx)
+	if err != nil {
+		return nil, Output{}, err
+	}
+	if int(in.Prev.Vout) >= len(fund.Outputs) {
+		return nil, Output{}, fmt.Errorf("%w: an input spends output %d of %s, which has %d outputs", ErrCorrupt, in.Prev.Vout, fund.ID, len(fund.Outputs))
+	}
+	return fund, fund.Outputs[in.Prev.Vout], nil
+}

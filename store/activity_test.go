@@ -131,3 +131,27 @@ func TestAddressSummary(t *testing.T) {
 		t.Errorf("summary with a damaged spend record = %+v, %v; want ErrCorrupt", s, err)
 	}
 }
+
+func TestPrevOutput(t *testing.T) {
+	st, _, b, txs := activityStore(t)
+	fund, out, err := st.PrevOutput(Input{Kind: InputKnown, Prev: OutPoint{0, 1}})
+	if err != nil || fund.ID != txs[0].ID || out.Value != 2 || !out.Addr.Same(b) {
+		t.Errorf("PrevOutput(0:1) = %v, %+v, %v; want b's 2 sat of tx 0", fund, out, err)
+	}
+	for _, tt := range []struct {
+		name string
+		in   Input
+		want error
+	}{
+		{"output the transaction does not have", Input{Kind: InputKnown, Prev: OutPoint{0, 3}}, ErrCorrupt},
+		{"transaction the store does not hold", Input{Kind: InputKnown, Prev: OutPoint{9, 0}}, ErrNotFound},
+		{"coinbase", Input{Kind: InputCoinbase}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := st.PrevOutput(tt.in)
+			if err == nil || (tt.want != nil && !errors.Is(err, tt.want)) {
+				t.Errorf("PrevOutput = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}

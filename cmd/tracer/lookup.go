@@ -293,11 +293,10 @@ func buildTxView(st *store.Store, params *chaincfg.Params, tx *store.Tx) (*txVie
 			iv.PrevTxid = in.Ext.Hash.String()
 			iv.PrevVout = in.Ext.Index
 		default:
-			fund, err := st.TxByNum(in.Prev.Tx)
+			fund, out, err := st.PrevOutput(in)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("tx %s input %d: %w", tx.ID, len(v.Inputs), err)
 			}
-			out := fund.Outputs[in.Prev.Vout]
 			val := out.Value
 			iv.PrevTxid, iv.PrevVout, iv.Value = fund.ID.String(), in.Prev.Vout, &val
 			iv.Address, iv.Type = out.Addr.String(params), out.Addr.Kind.String()
