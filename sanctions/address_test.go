@@ -51,7 +51,7 @@ func TestLongAddress(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
 			warn, err := tt.parse()
-			if d := time.Since(start); d > 2*time.Second {
+			if d := time.Since(start); d > 10*time.Second { // loose for loaded CI machines; the quadratic decode takes 17 s
 				t.Errorf("took %s", d)
 			}
 			if err == nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/export"
+	"github.com/tracer-oss/tracer/tracer/spec"
 )
 
 func caseCommand() *cli.Command {
@@ -44,18 +45,7 @@ differs.`,
 		Subcommands: []*cli.Command{
 			{
 				Name: "new", Usage: "trace seed addresses and keep the trace as a new case", ArgsUsage: "ADDR...",
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "title", Usage: "a title for the case"},
-					&cli.StringFlag{Name: "direction", Value: "forward", Usage: "forward or backward"},
-					&cli.StringFlag{Name: "model", Value: "haircut", Usage: "taint model: poison, haircut, fifo, lifo, tiho"},
-					&cli.IntFlag{Name: "max-hops", Value: 50, Usage: "stop after this many transactions from a seed"},
-					&cli.Int64Flag{Name: "min-value", Value: 546, Usage: "dust: do not follow tainted amounts below this many `SAT`"},
-					&cli.IntFlag{Name: "max-txs", Value: 100_000, Usage: "stop after visiting this many transactions"},
-					&cli.IntFlag{Name: "since", Usage: "only seed outputs received at or after this `HEIGHT`"},
-					&cli.IntFlag{Name: "until", Usage: "do not follow transactions after this `HEIGHT`"},
-					&cli.StringSliceFlag{Name: "stop", Usage: "tag `CATEGORY` that ends a branch as a hit (repeatable; default exchange)"},
-					jsonFlag,
-				},
+				Flags:  append([]cli.Flag{&cli.StringFlag{Name: "title", Usage: "a title for the case"}, jsonFlag}, specFlags()...),
 				Action: runCaseNew,
 			},
 			{Name: "list", Usage: "list the cases", Flags: []cli.Flag{jsonFlag}, Action: runCaseList},
@@ -81,11 +71,14 @@ func caseService(c *cli.Context, readOnly bool) (*store.Store, *cases.Service, f
 	}
 	var graph tracer.Graph = st
 	closeAll := func() { st.Close() }
-	if x, err := flow.Open(c.Context, st, flow.Options{NoUpdate: true}); err == nil {
+	x, err := flow.Open(c.Context, st, flow.Options{NoUpdate: true})
+	if err == nil {
 		graph = forwardGraph(st, x)
 		closeAll = func() { x.Close(); st.Close() }
+	} else {
+		x = nil
 	}
-	return st, cases.ForStore(st, graph, params), closeAll, nil
+	return st, cases.ForStore(st, spec.NewRunner(st, params, x), graph, params), closeAll, nil
 }
 
 func whoAmI() string {
@@ -119,9 +112,11 @@ func runCaseNew(c *cli.Context) error {
 		return err
 	}
 	defer done()
-	p := cases.Params{Direction: c.String("direction"), Model: c.String("model"), MaxHops: c.Int("max-hops"), MinValue: c.Int64("min-value"),
-		MaxTxs: c.Int("max-txs"), SinceHeight: int32(c.Int("since")), UntilHeight: int32(c.Int("until")), Stop: c.StringSlice("stop")}
-	cs, err := svc.Create(c.Context, whoAmI(), c.String("title"), c.Args().Slice(), p)
+	p, err := specOf(c) // the flags of tracer trace, by the same decoder
+	if err != nil {
+		return err
+	}
+	cs, err := svc.Create(c.Context, whoAmI(), c.String("title"), p.Seeds.Addresses, p)
 	if err != nil {
 		return caseErr(err)
 	}

@@ -147,7 +147,8 @@ func runServe(c *cli.Context) error {
 	}
 	params := scr.Sources().Params
 	graph := forwardGraph(st, x)
-	srv, err := api.New(api.Config{Screener: scr, Tracer: spec.NewRunner(st, params, x), Keys: keys, Cases: cases.ForStore(st, graph, params), CasesReadOnly: casesRO, Rate: c.Float64("rate"), Burst: c.Int("burst"),
+	runner := spec.NewRunner(st, params, x) // /v1/trace and cases run the same specifications
+	srv, err := api.New(api.Config{Screener: scr, Tracer: runner, Keys: keys, Cases: cases.ForStore(st, runner, graph, params), CasesReadOnly: casesRO, Rate: c.Float64("rate"), Burst: c.Int("burst"),
 		MaxBody: c.Int64("max-body"), HandlerTimeout: c.Duration("handler-timeout"), TraceMaxTxs: c.Int("trace-max-txs"), Log: log,
 		Heavy: c.Int("heavy"), HeavyQueue: c.Int("heavy-queue"), MaxResponse: c.Int64("max-response"), AuthFailBurst: c.Int("auth-fail-burst"),
 		Audit: auditLog(c)})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/report"
+	"github.com/tracer-oss/tracer/tracer/spec"
 )
 
 // DataVersions name the data a trace was computed on, precisely enough
@@ -70,6 +71,9 @@ func (s *Service) Bundle(ctx context.Context, id uint64, w io.Writer) error {
 	}
 	g, err := s.Graph(ctx, id)
 	if err != nil {
+		return err
+	}
+	if err := s.annotate(g); err != nil {
 		return err
 	}
 	log, err := s.st.CaseLog(id)
@@ -173,22 +177,48 @@ type bundleParams struct {
 	Params Params   `json:"params"`
 }
 
-// Command is the tracer trace command line that reproduces a case's trace.
+// Command is the tracer trace command line that reproduces a case's trace:
+// every setting of p as its flag (spec.Keys).
 func Command(seeds []string, p Params) string {
 	args := []string{"tracer", "--db", "STORE", "trace", "--direction", p.Direction, "--model", p.Model,
 		"--max-hops", strconv.Itoa(p.MaxHops), "--min-value", strconv.FormatInt(p.MinValue, 10),
 		"--max-txs", strconv.Itoa(p.MaxTxs), "--wide", strconv.Itoa(p.WideOutputs)}
-	if p.SinceHeight > 0 {
-		args = append(args, "--since", strconv.Itoa(int(p.SinceHeight)))
+	if p.FeesTainted {
+		args = append(args, "--fees-tainted")
 	}
-	if p.UntilHeight > 0 {
-		args = append(args, "--until", strconv.Itoa(int(p.UntilHeight)))
+	if b := orHeight(p.SinceDate, p.SinceHeight); b != "" {
+		args = append(args, "--since", b)
+	}
+	if b := orHeight(p.UntilDate, p.UntilHeight); b != "" {
+		args = append(args, "--until", b)
+	}
+	if len(p.Stop) == 0 {
+		args = append(args, "--stop", "none")
 	}
 	for _, c := range p.Stop {
 		args = append(args, "--stop", c)
 	}
+	switch p.Clusters {
+	case spec.ClustersOn:
+		args = append(args, "--cluster")
+	case spec.ClustersOff:
+		args = append(args, "--cluster=false")
+	}
+	if p.LabelAllTags {
+		args = append(args, "--label-all-tags")
+	}
 	args = append(args, "--format", "json")
 	return strings.Join(append(args, seeds...), " ")
+}
+
+func orHeight(date string, h int32) string {
+	if date != "" {
+		return date
+	}
+	if h > 0 {
+		return strconv.Itoa(int(h))
+	}
+	return ""
 }
 
 // Verification is what Verify found.
@@ -266,10 +296,10 @@ func (s *Service) Verify(ctx context.Context, zr *zip.Reader) (*Verification, er
 			return v, fmt.Errorf("%w: bundle %s: %v", ErrBadInput, name, err)
 		}
 	}
-	if err := bp.Params.Normalize(); err != nil {
+	if bp.Params, err = withDefaults(bp.Params); err != nil {
 		return v, err
 	}
-	now, err := s.tr.Trace(ctx, bp.Seeds, bp.Params)
+	now, err := s.run(ctx, bp.Seeds, bp.Params)
 	if err != nil && !errors.Is(err, tracer.ErrNoSeeds) {
 		return v, err
 	}

@@ -15,49 +15,47 @@ import (
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/graphview"
+	"github.com/tracer-oss/tracer/tracer/seedsel"
+	"github.com/tracer-oss/tracer/tracer/spec"
 )
 
-// Params are a case's trace parameters; zero values take the defaults of
-// Normalize.
-type Params struct {
-	Direction   string   `json:"direction"` // forward | backward
-	Model       string   `json:"model"`     // haircut, poison, fifo, lifo, tiho
-	MaxHops     int      `json:"max_hops"`
-	MinValue    int64    `json:"min_value_sat"`
-	SinceHeight int32    `json:"since_height,omitempty"`
-	UntilHeight int32    `json:"until_height,omitempty"`
-	MaxTxs      int      `json:"max_txs"`
-	WideOutputs int      `json:"wide_outputs"`
-	Stop        []string `json:"stop_categories,omitempty"` // nil: exchange
-}
+// Params are a case's trace parameters: a trace specification (package
+// tracer/spec), decoded by spec's decoder (DecodeParams) with its names,
+// defaults and validation, as CLI flags, job files and /v1/trace are. A
+// case keeps its seed addresses in Case.Seeds, not in Params.Seeds.
+type Params = spec.Spec
 
-// Normalize fills in the defaults (those of tracer trace) and checks p.
-func (p *Params) Normalize() error {
+// withDefaults fills p's zero fields from spec.Default() (spec's decoder
+// never yields them, so only a Params built in code has them) and checks
+// it.
+func withDefaults(p Params) (Params, error) {
+	d := spec.Default()
 	if p.Direction == "" {
-		p.Direction = "forward"
+		p.Direction = d.Direction
 	}
 	if p.Model == "" {
-		p.Model = "haircut"
+		p.Model = d.Model
 	}
 	if p.MaxHops == 0 {
-		p.MaxHops = 50
+		p.MaxHops = d.MaxHops
 	}
 	if p.MinValue == 0 {
-		p.MinValue = 546
+		p.MinValue = d.MinValue
 	}
 	if p.MaxTxs == 0 {
-		p.MaxTxs = 100_000
+		p.MaxTxs = d.MaxTxs
 	}
 	if p.WideOutputs == 0 {
-		p.WideOutputs = 1000
+		p.WideOutputs = d.WideOutputs
 	}
-	if p.Direction != "forward" && p.Direction != "backward" {
-		return fmt.Errorf("%w: direction must be forward or backward, not %q", ErrBadInput, p.Direction)
+	if p.Stop == nil {
+		p.Stop = d.Stop
 	}
-	if p.MaxHops < 0 || p.MinValue < 0 || p.MaxTxs < 0 || p.WideOutputs < 0 || p.SinceHeight < 0 || p.UntilHeight < 0 {
-		return fmt.Errorf("%w: limits must not be negative", ErrBadInput)
+	p.Seeds = seedsel.Selection{}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("%w: %v", ErrBadInput, err)
 	}
-	return nil
+	return p, nil
 }
 
 // Note is an investigator's note on a node.
@@ -94,10 +92,21 @@ type Case struct {
 	UpdatedAt time.Time    `json:"updated_at"`
 }
 
-// Tracer runs a case's trace. It is the one seam between cases and the
-// trace entry point: DirectTracer calls tracer.Forward and Backward.
+// Tracer runs a case's trace: p with its seeds. It is the one seam
+// between cases and the trace entry point: SpecTracer runs p with a
+// spec.Runner, as tracer trace, jobs and /v1/trace do.
 type Tracer interface {
-	Trace(ctx context.Context, seeds []string, p Params) (*tracer.Result, error)
+	Trace(ctx context.Context, p spec.Spec) (*tracer.Result, error)
+}
+
+// run traces seeds under p.
+func (s *Service) run(ctx context.Context, seeds []string, p Params) (*tracer.Result, error) {
+	p.Seeds = seedsel.Selection{Addresses: seeds, AddressSource: "case"}
+	r, err := s.tr.Trace(ctx, p)
+	if err != nil {
+		return nil, specErr(err)
+	}
+	return r, nil
 }
 
 // Store is what cases needs of the store; *store.Store implements it.
@@ -122,6 +131,12 @@ type Service struct {
 	MaxExpand int
 	// Versions, if set, names the store's data versions for bundles.
 	Versions func() (DataVersions, error)
+	// MaxNodes caps the graph View gives a browser (graphview.Cap); 0:
+	// graphview.MaxNodes.
+	MaxNodes int
+	// Exposure, if set, gives the exposure of addresses for the details
+	// panel (StoreExposure); View calls it once per graph.
+	Exposure func(addrs []string) (map[string]string, error)
 }
 
 // New returns a Service. chain and txNum serve expansions and block times;
@@ -136,10 +151,11 @@ func (s *Service) Create(ctx context.Context, who, title string, seeds []string,
 	if len(seeds) == 0 {
 		return nil, fmt.Errorf("%w: no seeds", ErrBadInput)
 	}
-	if err := p.Normalize(); err != nil {
+	p, err := withDefaults(p)
+	if err != nil {
 		return nil, err
 	}
-	res, err := s.tr.Trace(ctx, seeds, p)
+	res, err := s.run(ctx, seeds, p)
 	if err != nil {
 		return nil, err
 	}
@@ -354,10 +370,10 @@ func (s *Service) Rerun(ctx context.Context, id uint64, who string, p Params) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := p.Normalize(); err != nil {
+	if p, err = withDefaults(p); err != nil {
 		return nil, err
 	}
-	res, err := s.tr.Trace(ctx, c.Seeds, p)
+	res, err := s.run(ctx, c.Seeds, p)
 	if err != nil {
 		return nil, err
 	}
@@ -424,8 +440,52 @@ func (s *Service) Graph(ctx context.Context, id uint64) (*graphview.Graph, error
 	return g, nil
 }
 
+// View is case id's graph as a browser is given it: Graph capped at
+// MaxNodes (keeping every hit, seed, path, note, hidden node, expansion
+// and the nodes expansions started from), its address nodes annotated
+// with their exposure.
+func (s *Service) View(ctx context.Context, id uint64) (*graphview.Graph, error) {
+	c, err := s.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.Graph(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	// An expansion's origin and its neighbours stay drawn.
+	origins := map[string]bool{}
+	for _, e := range c.Expansions {
+		origins[graphview.TxID(e.Node)], origins[graphview.AddrID(e.Node)] = true, true
+	}
+	var pin []string
+	for id := range origins {
+		pin = append(pin, id)
+	}
+	for _, e := range g.Edges {
+		if origins[e.From] {
+			pin = append(pin, e.To)
+		}
+		if origins[e.To] {
+			pin = append(pin, e.From)
+		}
+	}
+	for _, h := range c.Hidden {
+		pin = append(pin, graphview.TxID(h), graphview.AddrID(h), graphview.EntityID(h))
+	}
+	max := s.MaxNodes
+	if max <= 0 {
+		max = graphview.MaxNodes
+	}
+	g.Cap(max, pin...)
+	if err := s.annotate(g); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
 // Expand adds one hop from node (a txid or an address) in direction and
-// returns the new graph. The expansion is kept with the case.
+// returns the new graph (View). The expansion is kept with the case.
 func (s *Service) Expand(ctx context.Context, id uint64, who, node, direction string) (*graphview.Graph, error) {
 	node = nodeKey(node)
 	if direction == "" {
@@ -454,7 +514,7 @@ func (s *Service) Expand(ctx context.Context, id uint64, who, node, direction st
 	}); err != nil {
 		return nil, err
 	}
-	return s.Graph(ctx, id)
+	return s.View(ctx, id)
 }
 
 func isTxid(s string) bool {
@@ -463,4 +523,51 @@ func isTxid(s string) bool {
 	}
 	_, err := hex.DecodeString(s)
 	return err == nil
+}
+
+// DecodeParams decodes the trace parameters of a JSON request body (the
+// body's fields but seeds and title) with spec's decoder: the keys of
+// spec.Keys, named and checked as /v1/trace's query parameters are, on
+// spec.Default(). A value is a string, a number, a boolean or, for keys
+// that take several (stop), a list of them.
+func DecodeParams(fields map[string]json.RawMessage) (Params, error) {
+	p := spec.Default()
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		raw := fields[k]
+		var vals []string
+		var list []json.RawMessage
+		if err := json.Unmarshal(raw, &list); err != nil {
+			list = []json.RawMessage{raw}
+		}
+		for _, r := range list {
+			var v any
+			if err := json.Unmarshal(r, &v); err != nil {
+				return p, fmt.Errorf("%w: %s: %v", ErrBadInput, k, err)
+			}
+			switch x := v.(type) {
+			case string:
+				vals = append(vals, x)
+			case float64, bool:
+				vals = append(vals, string(r))
+			case nil:
+			default:
+				return p, fmt.Errorf("%w: %s: want a string, a number or a boolean, not %s", ErrBadInput, k, r)
+			}
+		}
+		if len(vals) == 0 && string(raw) == "null" {
+			continue
+		}
+		if err := p.Set(k, vals...); err != nil {
+			return p, fmt.Errorf("%w: %v", ErrBadInput, err)
+		}
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("%w: %v", ErrBadInput, err)
+	}
+	return p, nil
 }

@@ -2,57 +2,39 @@ package cases
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
-	"github.com/btcsuite/btcd/chaincfg"
-
-	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/tracer"
-	"github.com/tracer-oss/tracer/tracer/taint"
+	"github.com/tracer-oss/tracer/tracer/spec"
 )
 
-// DirectTracer runs cases' traces with tracer.Forward and tracer.Backward,
-// as tracer trace does.
-type DirectTracer struct {
-	Graph  tracer.Graph
-	Params *chaincfg.Params
-	// Labels returns the labeler for a direction (seedsel.Selector.Labels).
-	Labels func(backward bool) (tracer.Labeler, error)
-	// Data names the data versions the result is computed on.
-	Data func() tracer.DataInfo
+// SpecTracer runs cases' traces with a spec.Runner: the seeds resolved,
+// the labels (direct tags, then cluster labels when the store has them)
+// and the walk as tracer trace, jobs and /v1/trace run them.
+type SpecTracer struct {
+	Runner *spec.Runner
 }
 
 // Trace implements Tracer.
-func (d DirectTracer) Trace(ctx context.Context, seeds []string, p Params) (*tracer.Result, error) {
-	model, err := taint.Parse(p.Model)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadInput, err)
-	}
-	var ss []tracer.Seed
-	for _, s := range seeds {
-		a, err := address.Parse(s, d.Params)
-		if err != nil {
-			return nil, fmt.Errorf("%w: seed %q: %v", ErrBadInput, s, err)
-		}
-		ss = append(ss, tracer.Seed{Addr: a, Source: "case"})
-	}
-	lab, err := d.Labels(p.Direction == "backward")
+func (t SpecTracer) Trace(ctx context.Context, p spec.Spec) (*tracer.Result, error) {
+	out, err := t.Runner.Run(ctx, p, nil)
 	if err != nil {
 		return nil, err
 	}
-	opt := tracer.Options{Model: model, MaxHops: p.MaxHops, MinValue: p.MinValue, SinceHeight: p.SinceHeight, UntilHeight: p.UntilHeight,
-		MaxTxs: p.MaxTxs, WideOutputs: p.WideOutputs, StopCategories: p.Stop, Params: d.Params}
-	var r *tracer.Result
-	if p.Direction == "backward" {
-		r, err = tracer.Backward(ctx, d.Graph, lab, ss, nil, opt)
-	} else {
-		r, err = tracer.Forward(ctx, d.Graph, lab, ss, opt)
+	return out.Result, nil
+}
+
+// specErr maps a Tracer's (spec) error to cases' own: bad specifications and seeds
+// are ErrBadInput, a labelling failure ErrLabels.
+func specErr(err error) error {
+	var se *spec.SeedError
+	switch {
+	case errors.Is(err, spec.ErrLabels):
+		// %v, not %w: a store read error here is not the caller's bad input.
+		return fmt.Errorf("%w (its hits would miss labels; nothing was saved): %v", ErrLabels, err)
+	case errors.Is(err, spec.ErrBadSpec), errors.Is(err, spec.ErrNoClusters), errors.As(err, &se):
+		return fmt.Errorf("%w: %v", ErrBadInput, err)
 	}
-	if err != nil {
-		return nil, err
-	}
-	if d.Data != nil {
-		r.Data = d.Data()
-	}
-	return r, nil
+	return err
 }

@@ -1,6 +1,7 @@
 package cases
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -49,4 +50,30 @@ func TestParseManifest(t *testing.T) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
+}
+
+// FuzzDecodeParams: any JSON object's fields decode to parameters that
+// pass spec's Validate, or to ErrBadInput; never a panic.
+func FuzzDecodeParams(f *testing.F) {
+	f.Add([]byte(`{"model": "poison", "max_hops": 3, "stop": ["exchange", "mixing_service"]}`))
+	f.Add([]byte(`{"direction": "backward", "since": "2020-01-01", "until": 500, "cluster": false}`))
+	f.Add([]byte(`{"min_value": 0, "wide": "7", "stop": [], "fees_tainted": true}`))
+	f.Add([]byte(`{"max_hops": 1e3, "stop": [{"a": 1}], "colour": "red"}`))
+	f.Add([]byte(`{"max_txs": null, "label_all_tags": true, "cluster": "off"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(b, &fields) != nil {
+			return
+		}
+		p, err := DecodeParams(fields)
+		if err != nil {
+			if !errors.Is(err, ErrBadInput) {
+				t.Fatalf("error %v is not ErrBadInput", err)
+			}
+			return
+		}
+		if err := p.Validate(); err != nil {
+			t.Fatalf("decoded %+v does not validate: %v", p, err)
+		}
+	})
 }

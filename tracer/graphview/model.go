@@ -42,6 +42,9 @@ type Node struct {
 	OnPath    bool     `json:"on_path,omitempty"`
 	Expanded  bool     `json:"expanded,omitempty"` // added by an expansion, not by the trace
 	Note      string   `json:"note,omitempty"`
+	// Exposure summarises an address's exposure from the store's exposure
+	// index ("not indexed" when the store has none); see Annotate.
+	Exposure string `json:"exposure,omitempty"`
 	// Hidden: an investigator hid the branch from this node (the viewer
 	// hides it and what only it leads to).
 	Hidden bool `json:"hidden,omitempty"`
@@ -76,9 +79,13 @@ type Graph struct {
 	Edges     []Edge `json:"edges"`
 	Counts    Counts `json:"counts"`
 	// Truncated: the trace's graph was capped (tracer.Result.GraphTruncated),
-	// or Cap dropped nodes (Dropped says how many).
+	// or Cap dropped nodes.
 	Truncated bool `json:"truncated,omitempty"`
-	Dropped   int  `json:"dropped_nodes,omitempty"`
+	// Capped: Cap left Omitted nodes (and OmittedEdges edges) out so a
+	// browser can draw the rest; every hit, seed and path to a hit is kept.
+	Capped       bool `json:"capped"`
+	Omitted      int  `json:"omitted"`
+	OmittedEdges int  `json:"omitted_edges"`
 
 	byID  map[string]int
 	edges map[edgeKey]bool
@@ -296,18 +303,26 @@ func FromResult(r *tracer.Result, opt Options) *Graph {
 	return g
 }
 
+// MaxNodes is the cap on the nodes a browser is given to draw (the HTML
+// report and the /case page).
+const MaxNodes = 20_000
+
 // Cap keeps at most max nodes for a browser to draw: every hit, seed,
-// target, noted node and node on a path to a hit, then the earliest
-// others (by height); edges to dropped nodes go too. It returns how many
-// nodes it dropped.
-func (g *Graph) Cap(max int) int {
+// target, noted, hidden or expanded node, node on a path to a hit and node
+// whose id is in pin, then the earliest others (by height); edges to
+// dropped nodes go too. It returns how many nodes it dropped.
+func (g *Graph) Cap(max int, pin ...string) int {
 	if len(g.Nodes) <= max {
 		return 0
 	}
 	keep := map[string]bool{}
+	pinned := map[string]bool{}
+	for _, id := range pin {
+		pinned[id] = true
+	}
 	n := 0
 	for _, x := range g.Nodes {
-		if x.Hit || x.Seed || x.Target || x.OnPath || x.Note != "" {
+		if x.Hit || x.Seed || x.Target || x.OnPath || x.Note != "" || x.Hidden || x.Expanded || pinned[x.ID] {
 			keep[x.ID] = true
 			n++
 		}
@@ -335,10 +350,24 @@ func (g *Graph) Cap(max int) int {
 			edges = append(edges, e)
 		}
 	}
+	g.OmittedEdges += len(g.Edges) - len(edges)
 	g.Edges, g.edges = edges, nil
-	g.Truncated, g.Dropped = true, g.Dropped+dropped
+	g.Truncated, g.Capped, g.Omitted = true, true, g.Omitted+dropped
 	g.Finish()
 	return dropped
+}
+
+// Clone returns a copy of g that Cap, Add and AddEdge change without
+// changing g.
+func (g *Graph) Clone() *Graph {
+	c := *g
+	c.Nodes, c.Edges = slices.Clone(g.Nodes), slices.Clone(g.Edges)
+	for i := range c.Nodes {
+		c.Nodes[i].Addresses = slices.Clone(c.Nodes[i].Addresses)
+	}
+	c.byID, c.edges = nil, nil
+	c.index()
+	return &c
 }
 
 // Finish sorts the nodes (by height, then id), re-indexes and counts.

@@ -107,7 +107,7 @@ func TestCap(t *testing.T) {
 	g.Nodes = append(g.Nodes, Node{ID: "t:extra", Kind: KindTx, Height: 999})
 	g.AddEdge(Edge{From: TxID(r.Nodes[0].Txid), To: "t:extra"})
 	g.Finish()
-	if d := g.Cap(all); d != 1 || g.Node("t:extra") != nil || !g.Truncated || g.Dropped != 1 || g.Counts.Edges != len(g.Edges) {
+	if d := g.Cap(all); d != 1 || g.Node("t:extra") != nil || !g.Truncated || g.Omitted != 1 || !g.Capped || g.Counts.Edges != len(g.Edges) {
 		t.Errorf("Cap: dropped %d, %+v", d, g.Counts)
 	}
 	for _, e := range g.Edges {
@@ -119,5 +119,15 @@ func TestCap(t *testing.T) {
 	g.Cap(1)
 	if g.Node(AddrID("src")) == nil || g.Node(EntityID("Scam")) == nil {
 		t.Errorf("a hit was dropped")
+	}
+	// Expanded nodes, hidden ones and pinned ones (where an expansion
+	// started) stay too, so an expansion shows on a capped graph.
+	g = FromResult(r, Options{})
+	all = len(g.Nodes)
+	g.Nodes = append(g.Nodes, Node{ID: "t:late", Kind: KindTx, Height: 998}, Node{ID: "t:expanded", Kind: KindTx, Height: 999, Expanded: true},
+		Node{ID: "t:hidden", Kind: KindTx, Height: 999, Hidden: true}, Node{ID: "t:origin", Kind: KindTx, Height: 999})
+	g.Finish()
+	if d := g.Cap(all, "t:origin"); d != 1 || g.Node("t:late") != nil || g.Node("t:expanded") == nil || g.Node("t:hidden") == nil || g.Node("t:origin") == nil {
+		t.Errorf("Cap with pins dropped %d: %+v", d, g.Nodes)
 	}
 }

@@ -94,6 +94,7 @@
     button("hide", "Hide branch", "hide the selected node and what only it leads to").onclick = function () { self.hide(); };
     button("unhide", "Show all", "show hidden branches").onclick = function () { self.unhide(); };
     this.counts = h("span", { "class": "gv-counts" }, "", bar);
+    this.capNote = h("p", { "class": "gv-capped", "data-role": "capped" }, "", root);
     var main = h("div", { "class": "gv-main" }, null, root);
     this.svg = el("svg", { "class": "gv-svg", "role": "img", "aria-label": "flow graph" }, main);
     this.gEdges = el("g", { "class": "gv-edges" }, this.svg);
@@ -122,6 +123,9 @@
     var c = this.g.counts || {};
     this.counts.textContent = (c.transactions || 0) + " transactions, " + (c.addresses || 0) + " addresses, " +
       (c.entities || 0) + " entities, " + (c.hits || 0) + " hits, " + (c.edges || 0) + " edges" + (this.g.truncated ? " (graph capped)" : "");
+    this.capNote.textContent = this.g.capped ? "Graph capped: " + (this.g.omitted || 0) + " nodes and " + (this.g.omitted_edges || 0) +
+      " edges are left out so a browser can draw it; every hit, seed, path to a hit, note and expansion is kept. The full graph is in the JSON report and the evidence bundle's graph.json." : "";
+    this.capNote.style.display = this.g.capped ? "" : "none";
     this.render();
     if (fit || !this.vb) this.fit();
     if (this.sel && this.byId[this.sel]) this.show(this.byId[this.sel]);
@@ -436,6 +440,7 @@
     row("tainted", btc(n.tainted_sat) + " BTC");
     row("taint share", ((n.share || 0) * 100).toFixed(2) + " %");
     row("branch end", n.end);
+    if (n.kind === "address") row("exposure", n.exposure); // set by tracer serve: the exposure index, or "not indexed"
     if (n.expanded) row("added by", "expansion (not part of the trace)");
     if (n.on_path) row("on a path", "from a seed to a hit");
     h("h3", {}, "Note", d);

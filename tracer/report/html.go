@@ -13,7 +13,7 @@ import (
 )
 
 // MaxViewerNodes bounds the graph the HTML report's viewer draws.
-const MaxViewerNodes = 20_000
+const MaxViewerNodes = graphview.MaxNodes
 
 // htmlHoldingsShown bounds the holdings table of the HTML report.
 const htmlHoldingsShown = 50
@@ -133,8 +133,10 @@ func (rd Renderer) HTML(w io.Writer, r *tracer.Result) error {
 		v.Backward, v.W = true, backwardWords
 		v.Title = "Source of funds report"
 	}
-	gm := rd.Graph
-	if gm == nil {
+	var gm *graphview.Graph
+	if rd.Graph != nil {
+		gm = rd.Graph.Clone() // Cap below must not change the caller's graph
+	} else {
 		gm = graphview.FromResult(r, graphview.Options{})
 	}
 	gm.Cap(MaxViewerNodes)
@@ -149,8 +151,8 @@ func (rd Renderer) HTML(w io.Writer, r *tracer.Result) error {
 	if r.GraphTruncated {
 		v.GraphCounts += " The walk had more edges than the graph keeps: it shows the first ones."
 	}
-	if gm.Dropped > 0 {
-		v.GraphCounts += fmt.Sprintf(" %d more nodes are left out so a browser can draw it (every hit and path is kept); graph.json and the JSON report have them all.", gm.Dropped)
+	if gm.Omitted > 0 {
+		v.GraphCounts += fmt.Sprintf(" %d more nodes are left out so a browser can draw it (every hit and path is kept); graph.json and the JSON report have them all.", gm.Omitted)
 	}
 	// The seeds' distinct labels (an entity's many addresses name it once).
 	var labels []string

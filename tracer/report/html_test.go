@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/graphview"
 )
 
 // voidElements have no end tag in HTML.
@@ -262,5 +264,28 @@ func TestHostileStrings(t *testing.T) {
 				t.Errorf("csv: formula not defused")
 			}
 		}
+	}
+}
+
+// TestHTMLLeavesGraphWhole: the report caps the graph it draws, not the
+// caller's (a case bundle writes that graph whole to graph.json after the
+// report).
+func TestHTMLLeavesGraphWhole(t *testing.T) {
+	r := fixture(false)
+	g := graphview.FromResult(r, graphview.Options{})
+	for i := 0; len(g.Nodes) <= MaxViewerNodes; i++ {
+		g.Nodes = append(g.Nodes, graphview.Node{ID: fmt.Sprintf("t:extra%d", i), Kind: graphview.KindTx, Height: 1 << 30})
+	}
+	g.Finish()
+	n, e := len(g.Nodes), len(g.Edges)
+	var b bytes.Buffer
+	if err := (Renderer{Graph: g}).HTML(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Nodes) != n || len(g.Edges) != e || g.Capped || g.Node("t:extra0") == nil {
+		t.Errorf("HTML changed the caller's graph: %d nodes (was %d), %d edges (was %d), capped %v", len(g.Nodes), n, len(g.Edges), e, g.Capped)
+	}
+	if !strings.Contains(b.String(), "more nodes are left out so a browser can draw it") {
+		t.Errorf("the report does not say its graph is capped")
 	}
 }

@@ -17,6 +17,9 @@ var (
 	ErrNoSeeds = tracer.ErrNoSeeds
 	// ErrNoClusters is cluster=on on a store that was never clustered.
 	ErrNoClusters = errors.New("spec: no clusters in the store (run tracer cluster first)")
+	// ErrLabels is a store error met by cluster labelling partway through a
+	// walk (Label cannot return one): the result would miss labels.
+	ErrLabels = errors.New("spec: cluster labelling failed partway through the trace")
 )
 
 // FieldError is a bad value for one key. Front ends name the key their own

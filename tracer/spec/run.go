@@ -116,7 +116,9 @@ func (r *Runner) Run(ctx context.Context, s Spec, progress func(visited, pending
 		res, err = tracer.Forward(ctx, g, lab, seeds, opt)
 	}
 	if cl != nil && err == nil {
-		err = cl.lab.Err()
+		if lerr := cl.lab.Err(); lerr != nil {
+			err = fmt.Errorf("%w: %v", ErrLabels, lerr) // %v: a store error, not bad input
+		}
 	}
 	if errors.Is(err, tracer.ErrNoSeeds) {
 		state := r.st.State()

@@ -17,6 +17,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/internal/browser"
 	"github.com/tracer-oss/tracer/tracer/screen/api"
 )
@@ -26,9 +28,11 @@ import (
 // nodes that carry data-txid or data-address; zoom changes the view box;
 // selecting a node and pressing the control marked data-action="expand"
 // adds nodes; a note survives a reload; the screenshot shows the hit
-// colour.
+// colour; the details panel shows an address's exposure; a capped graph
+// says so on the page.
 func TestCasePageInChromiumIntegration(t *testing.T) {
-	s, tr := caseServer(t, api.Config{})
+	var svc *cases.Service
+	s, tr := caseServerTuned(t, api.Config{}, func(_ *store.Store, c *cases.Service) *cases.Service { svc = c; return c })
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	code, _, body := do(t, s, "POST", "/v1/cases", "", strings.NewReader(seedsBody(tr, `, "title": "demo case"`)))
@@ -84,6 +88,11 @@ func TestCasePageInChromiumIntegration(t *testing.T) {
 	// Select a hit's deposit address and expand it forward.
 	var addr string
 	p.Eval(t, `(function(){var g=document.querySelector(".gv-node.gv-hit[data-kind=address]"); g.dispatchEvent(new MouseEvent("click",{bubbles:true})); return g.getAttribute("data-address")})()`, &addr)
+	var details string
+	p.Eval(t, `document.querySelector(".gv-details").textContent`, &details)
+	if !strings.Contains(details, "exposure") || !strings.Contains(details, "index of block") {
+		t.Errorf("the details of hit %s show no exposure from the index: %q", addr, details)
+	}
 	p.Run(t, chromedp.Click(`[data-action="expand"]`, chromedp.ByQuery))
 	deadline := time.Now().Add(20 * time.Second)
 	for count() <= nodes && time.Now().Before(deadline) {
@@ -129,6 +138,14 @@ func TestCasePageInChromiumIntegration(t *testing.T) {
 		if !strings.Contains(logText, want) {
 			t.Errorf("the page's log lacks %q: %s", want, logText)
 		}
+	}
+	// Capped: fewer nodes, and the page says how many are left out.
+	svc.MaxNodes = 10
+	load()
+	var capNote string
+	p.Eval(t, `(function(){var e=document.querySelector('[data-role="capped"]'); return e && e.offsetHeight > 0 ? e.textContent : ""})()`, &capNote)
+	if n := count(); n >= full || !strings.HasPrefix(capNote, "Graph capped: ") || strings.HasPrefix(capNote, "Graph capped: 0 ") {
+		t.Errorf("capped at 10: %d nodes (was %d), note %q", n, full, capNote)
 	}
 	if errs := p.Errors(); len(errs) > 0 {
 		t.Errorf("console errors: %q", errs)

@@ -51,11 +51,33 @@ func (s *Server) casesOnly(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// CaseRequest is the body of POST /v1/cases and POST /v1/cases/{id}/rerun.
-type CaseRequest struct {
-	Seeds []string `json:"seeds"`
-	Title string   `json:"title,omitempty"`
-	cases.Params
+// caseRequest decodes the body of POST /v1/cases and POST
+// /v1/cases/{id}/rerun: {"seeds": [...], "title": "..."} and the trace
+// parameters of /v1/trace by the same names (direction, model, max_hops,
+// min_value, since, until, max_txs, wide, stop, cluster, label_all_tags,
+// fees_tainted), decoded by spec's decoder with its defaults.
+func (s *Server) caseRequest(w http.ResponseWriter, r *http.Request, want string) (seeds []string, title string, p cases.Params, ok bool) {
+	var fields map[string]json.RawMessage
+	if !s.decode(w, r, &fields, want) {
+		return nil, "", p, false
+	}
+	for name, dst := range map[string]any{"seeds": &seeds, "title": &title} {
+		if raw, ok := fields[name]; ok {
+			if err := json.Unmarshal(raw, dst); err != nil {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("bad JSON body: %q: %v", name, err))
+				return nil, "", p, false
+			}
+			delete(fields, name)
+		}
+	}
+	p, err := cases.DecodeParams(fields)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return nil, "", p, false
+	}
+	p.MaxTxs = min(p.MaxTxs, s.cfg.TraceMaxTxs)
+	p.MaxHops = min(p.MaxHops, s.cfg.TraceMaxHops)
+	return seeds, title, p, true
 }
 
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, want string) bool {
@@ -82,6 +104,9 @@ func (s *Server) caseFail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, tracer.ErrNoSeeds):
 		writeError(w, http.StatusNotFound, "no seed received anything in the store's blocks")
+	case errors.Is(err, cases.ErrLabels):
+		s.cfg.Log.Error("api: case trace", "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, err.Error())
 	case errors.Is(err, store.ErrReadOnly):
 		writeError(w, http.StatusServiceUnavailable, "the store is open read-only: cases cannot be changed")
 	default:
@@ -89,26 +114,16 @@ func (s *Server) caseFail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-func (s *Server) capParams(p *cases.Params) {
-	if p.MaxTxs == 0 || p.MaxTxs > s.cfg.TraceMaxTxs {
-		p.MaxTxs = s.cfg.TraceMaxTxs
-	}
-	if p.MaxHops > s.cfg.TraceMaxHops {
-		p.MaxHops = s.cfg.TraceMaxHops
-	}
-}
-
 func (s *Server) createCase(w http.ResponseWriter, r *http.Request) {
-	var req CaseRequest
-	if !s.decode(w, r, &req, `{"seeds": ["ADDR", ...], "direction": "forward", "model": "haircut", ...}`) {
+	seeds, title, p, ok := s.caseRequest(w, r, `{"seeds": ["ADDR", ...], "direction": "forward", "model": "haircut", ...}`)
+	if !ok {
 		return
 	}
-	if len(req.Seeds) == 0 || len(req.Seeds) > 100 {
-		writeError(w, http.StatusBadRequest, "give 1 to 100 seed addresses in \"seeds\"")
+	if len(seeds) == 0 || len(seeds) > s.cfg.TraceMaxSeeds {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("give 1 to %d seed addresses in \"seeds\"", s.cfg.TraceMaxSeeds))
 		return
 	}
-	s.capParams(&req.Params)
-	c, err := s.cfg.Cases.Create(r.Context(), clientOf(r), req.Title, req.Seeds, req.Params)
+	c, err := s.cfg.Cases.Create(r.Context(), clientOf(r), title, seeds, p)
 	if err != nil {
 		s.caseFail(w, r, err)
 		return
@@ -174,7 +189,7 @@ func (s *Server) caseGraph(w http.ResponseWriter, r *http.Request) {
 	if node := q.Get("expand"); node != "" {
 		g, err = s.cfg.Cases.Expand(r.Context(), id, clientOf(r), node, q.Get("direction"))
 	} else {
-		g, err = s.cfg.Cases.Graph(r.Context(), id)
+		g, err = s.cfg.Cases.View(r.Context(), id)
 	}
 	if err != nil {
 		s.caseFail(w, r, err)
@@ -239,12 +254,11 @@ func (s *Server) rerunCase(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req CaseRequest
-	if !s.decode(w, r, &req, `{"direction": "forward", "model": "haircut", "max_hops": 20, ...}`) {
+	_, _, p, ok := s.caseRequest(w, r, `{"direction": "forward", "model": "haircut", "max_hops": 20, ...}`)
+	if !ok {
 		return
 	}
-	s.capParams(&req.Params)
-	c, err := s.cfg.Cases.Rerun(r.Context(), id, clientOf(r), req.Params)
+	c, err := s.cfg.Cases.Rerun(r.Context(), id, clientOf(r), p)
 	if err != nil {
 		s.caseFail(w, r, err)
 		return

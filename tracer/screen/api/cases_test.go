@@ -8,14 +8,18 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/chaingen"
+	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/api"
@@ -33,6 +37,13 @@ var (
 // caseServer serves a fresh writable copy of a screened scam-centre store
 // with cases, as tracer serve does; the store is built once per binary.
 func caseServer(t testing.TB, cfg api.Config) (*api.Server, *chaingen.Truth) {
+	t.Helper()
+	return caseServerTuned(t, cfg, nil)
+}
+
+// caseServerTuned is caseServer with tune called on the cases service; the
+// server serves the service tune returns.
+func caseServerTuned(t testing.TB, cfg api.Config, tune func(*store.Store, *cases.Service) *cases.Service) (*api.Server, *chaingen.Truth) {
 	t.Helper()
 	caseOnce.Do(func() {
 		if caseDir, caseErr = os.MkdirTemp("", "tracer-api-cases-"); caseErr != nil {
@@ -62,7 +73,11 @@ func caseServer(t testing.TB, cfg api.Config) (*api.Server, *chaingen.Truth) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Screener, cfg.Tracer, cfg.Cases = scr, spec.NewRunner(st, screentest.Params, nil), cases.ForStore(st, st, screentest.Params)
+	runner := spec.NewRunner(st, screentest.Params, nil)
+	cfg.Screener, cfg.Tracer, cfg.Cases = scr, runner, cases.ForStore(st, runner, st, screentest.Params)
+	if tune != nil {
+		cfg.Cases = tune(st, cfg.Cases)
+	}
 	s, err := api.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -149,8 +164,9 @@ func TestCasesAPI(t *testing.T) {
 	if code, _, body = do(t, s, "PUT", "/v1/cases/1/hidden/"+strings.Repeat("ef", 32), "", strings.NewReader(`{"hidden": true}`)); code != 404 {
 		t.Errorf("hide a node not in the case: %d %s", code, body)
 	}
-	code, _, body = do(t, s, "POST", "/v1/cases/1/rerun", "", strings.NewReader(`{"model": "poison", "max_hops": 4}`))
-	if code != 200 || !strings.Contains(string(body), `"runs":2`) || !strings.Contains(string(body), "ask the exchange") {
+	// The body the /case page's re-run form sends.
+	code, _, body = do(t, s, "POST", "/v1/cases/1/rerun", "", strings.NewReader(`{"direction": "forward", "model": "poison", "max_hops": 4, "since": 0, "until": 0}`))
+	if code != 200 || !strings.Contains(string(body), `"runs":2`) || !strings.Contains(string(body), "ask the exchange") || !strings.Contains(string(body), `"model":"poison"`) {
 		t.Errorf("rerun: %d %s", code, body)
 	}
 	code, _, body = do(t, s, "GET", "/v1/cases/1/log", "", nil)
@@ -253,5 +269,263 @@ func TestCasesNeedKey(t *testing.T) {
 	s.ServeHTTP(w, req)
 	if w.Code != 200 {
 		t.Errorf("the viewer's API call with the cookie: %d", w.Code)
+	}
+}
+
+// TestCaseGraphCapped: the case graph a browser gets is capped as the
+// report's is, says so (capped, omitted), keeps every hit, seed and path,
+// still expands, and gives address nodes their exposure from the store's
+// exposure index.
+func TestCaseGraphCapped(t *testing.T) {
+	var svc *cases.Service
+	s, tr := caseServerTuned(t, api.Config{}, func(_ *store.Store, c *cases.Service) *cases.Service { svc = c; return c })
+	if code, _, body := do(t, s, "POST", "/v1/cases", "", strings.NewReader(seedsBody(tr, ""))); code != http.StatusCreated {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	type graph struct {
+		Nodes []struct {
+			ID, Key, Kind, Address, Exposure string
+			Hit, Seed, OnPath, Expanded      bool `json:"-"`
+		}
+		Edges  []struct{ From, To string }
+		Counts struct{ Hits, Transactions int }
+		// Pointers: the fields must be present, not merely zero.
+		Capped  *bool `json:"capped"`
+		Omitted *int  `json:"omitted"`
+	}
+	get := func(path string) (graph, map[string]map[string]any) {
+		t.Helper()
+		code, _, body := do(t, s, "GET", path, "", nil)
+		if code != 200 {
+			t.Fatalf("GET %s: %d %s", path, code, body)
+		}
+		var g graph
+		var raw struct{ Nodes []map[string]any }
+		if err := json.Unmarshal(body, &g); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(body, &raw); err != nil {
+			t.Fatal(err)
+		}
+		byID := map[string]map[string]any{}
+		for _, n := range raw.Nodes {
+			byID[n["id"].(string)] = n
+		}
+		if g.Capped == nil || g.Omitted == nil {
+			t.Fatalf("GET %s: no capped/omitted fields", path)
+		}
+		return g, byID
+	}
+	full, fullRaw := get("/v1/cases/1/graph")
+	if *full.Capped || *full.Omitted != 0 {
+		t.Fatalf("uncapped graph says capped %v, omitted %d", *full.Capped, *full.Omitted)
+	}
+	// Exposure from the index (the fixture is screened): every address node
+	// has one, and some deposit shows sanctioned exposure.
+	exposed := 0
+	for _, n := range full.Nodes {
+		if n.Kind != "address" || n.Address == "" {
+			continue
+		}
+		if n.Exposure == "" || n.Exposure == cases.NotIndexed || !strings.Contains(n.Exposure, "index of block") {
+			t.Fatalf("address %s: exposure %q", n.Address, n.Exposure)
+		}
+		if strings.HasPrefix(n.Exposure, "sanctioned ") {
+			exposed++
+		}
+	}
+	if exposed == 0 {
+		t.Errorf("no address node shows sanctioned exposure")
+	}
+	var keep []string // ids Cap must keep
+	for id, n := range fullRaw {
+		if n["hit"] == true || n["seed"] == true || n["on_path"] == true || n["target"] == true {
+			keep = append(keep, id)
+		}
+	}
+	if len(full.Nodes) <= len(keep)+2 {
+		t.Fatalf("fixture too small to cap: %d nodes, %d kept", len(full.Nodes), len(keep))
+	}
+	svc.MaxNodes = len(keep) + 1
+	capped, cappedRaw := get("/v1/cases/1/graph")
+	if !*capped.Capped || *capped.Omitted != len(full.Nodes)-len(capped.Nodes) || *capped.Omitted == 0 || len(capped.Nodes) > svc.MaxNodes {
+		t.Fatalf("capped at %d: capped %v, omitted %d, %d of %d nodes", svc.MaxNodes, *capped.Capped, *capped.Omitted, len(capped.Nodes), len(full.Nodes))
+	}
+	for _, id := range keep {
+		if cappedRaw[id] == nil {
+			t.Errorf("cap dropped %s, a hit, seed or path node", id)
+		}
+	}
+	if capped.Counts.Hits != full.Counts.Hits {
+		t.Errorf("capped graph counts %d hits, full %d", capped.Counts.Hits, full.Counts.Hits)
+	}
+	// Expanding a transaction the cap left out still works and shows.
+	var origin string
+	for id, n := range fullRaw {
+		if cappedRaw[id] == nil && n["kind"] == "tx" {
+			origin = n["key"].(string)
+			break
+		}
+	}
+	if origin == "" {
+		t.Fatal("the cap dropped no transaction")
+	}
+	exp, expRaw := get("/v1/cases/1/graph?expand=" + origin + "&direction=backward")
+	if !*exp.Capped || expRaw["t:"+origin] == nil {
+		t.Fatalf("expanding %s on a capped graph: capped %v, origin drawn %v", origin, *exp.Capped, expRaw["t:"+origin] != nil)
+	}
+	// Its neighbours are drawn: every edge into it that the uncapped graph
+	// has, with both ends.
+	svc.MaxNodes = 1 << 30
+	fullExp, _ := get("/v1/cases/1/graph")
+	svc.MaxNodes = len(keep) + 1
+	into := func(g graph) int {
+		n := 0
+		for _, e := range g.Edges {
+			if e.To == "t:"+origin {
+				n++
+			}
+		}
+		return n
+	}
+	for _, e := range exp.Edges {
+		if expRaw[e.From] == nil || expRaw[e.To] == nil {
+			t.Errorf("edge %s → %s drawn without its nodes", e.From, e.To)
+		}
+	}
+	if n, want := into(exp), into(fullExp); n == 0 || n != want {
+		t.Errorf("expanding %s backward on a capped graph drew %d funding edges, the full graph has %d", origin, n, want)
+	}
+	// And it stays drawn on the next load.
+	if _, again := get("/v1/cases/1/graph"); again["t:"+origin] == nil {
+		t.Errorf("expansion origin %s dropped on reload", origin)
+	}
+}
+
+// labelsFailTracer fails as spec.Runner does when cluster labelling met a
+// store error partway through the walk.
+type labelsFailTracer struct{}
+
+func (labelsFailTracer) Trace(context.Context, spec.Spec) (*tracer.Result, error) {
+	return nil, fmt.Errorf("%w: store: cluster root: read failed", spec.ErrLabels)
+}
+
+// TestCaseLabellingFailsPartway: POST /v1/cases answers a clear 500 naming
+// the labelling failure, and saves no case.
+func TestCaseLabellingFailsPartway(t *testing.T) {
+	s, tr := caseServerTuned(t, api.Config{}, func(st *store.Store, _ *cases.Service) *cases.Service {
+		txNum := func(txid string) (store.TxNum, error) {
+			h, err := chainhash.NewHashFromStr(txid)
+			if err != nil {
+				return 0, err
+			}
+			return st.TxNumOf(*h)
+		}
+		return cases.New(st, labelsFailTracer{}, st, txNum, screentest.Params)
+	})
+	code, _, body := do(t, s, "POST", "/v1/cases", "", strings.NewReader(seedsBody(tr, "")))
+	if code != http.StatusInternalServerError || !strings.Contains(string(body), "cluster labelling failed partway") || !strings.Contains(string(body), "read failed") {
+		t.Fatalf("create with labelling failing partway: %d %s", code, body)
+	}
+	if code, _, body := do(t, s, "GET", "/v1/cases", "", nil); code != 200 || !strings.Contains(string(body), `"cases":[]`) {
+		t.Errorf("cases after the failed create: %d %s", code, body)
+	}
+}
+
+// TestCaseSameAsTrace: a case and /v1/trace given the same parameters, by
+// the same names, trace the same hits; a bad parameter is refused by both
+// with the same words.
+func TestCaseSameAsTrace(t *testing.T) {
+	s, tr := caseServer(t, api.Config{})
+	type hit struct {
+		Txid    string `json:"txid"`
+		Vout    uint32 `json:"vout"`
+		Address string `json:"address"`
+		Tainted int64  `json:"tainted_sat"`
+		Hops    int    `json:"hops"`
+	}
+	seeds := tr.Entities[0].Addresses
+	for _, tc := range []struct {
+		name  string
+		query url.Values // /v1/trace's; the case's body has the same keys
+	}{
+		{"defaults", url.Values{}},
+		{"poison, few hops, stops named", url.Values{"model": {"poison"}, "max_hops": {"6"}, "stop": {"exchange", "mixing_service"}}},
+		{"fifo, dust and window", url.Values{"model": {"fifo"}, "min_value": {"10000"}, "since": {"1"}, "until": {"470"}}},
+		{"backward", url.Values{"direction": {"backward"}, "max_hops": {"4"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := url.Values{"seed": seeds}
+			body := map[string]any{"seeds": seeds}
+			for k, v := range tc.query {
+				q[k] = v
+				if k == "stop" {
+					body[k] = v
+				} else {
+					body[k] = v[0]
+				}
+			}
+			if tc.query.Get("direction") == "backward" {
+				// Backward from one deposit address, as an investigator would.
+				dep := tr.Deposits[0].Address
+				q["seed"], body["seeds"] = []string{dep}, []string{dep}
+			}
+			code, _, tb := do(t, s, "GET", "/v1/trace?"+q.Encode(), "", nil)
+			if code != 200 {
+				t.Fatalf("/v1/trace: %d %s", code, tb)
+			}
+			b, _ := json.Marshal(body)
+			code, h, cb := do(t, s, "POST", "/v1/cases", "", bytes.NewReader(b))
+			if code != http.StatusCreated {
+				t.Fatalf("POST /v1/cases %s: %d %s", b, code, cb)
+			}
+			code, _, rb := do(t, s, "GET", h.Get("Location")+"/bundle", "", nil)
+			if code != 200 {
+				t.Fatalf("bundle: %d", code)
+			}
+			zr, err := zip.NewReader(bytes.NewReader(rb), int64(len(rb)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var caseRes, traceRes struct {
+				Hits   []hit `json:"hits"`
+				Params struct {
+					Model     string `json:"model"`
+					Direction string `json:"direction"`
+					MaxHops   int    `json:"max_hops"`
+				} `json:"params"`
+			}
+			f, err := zr.Open("result.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.NewDecoder(f).Decode(&caseRes); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(tb, &traceRes); err != nil {
+				t.Fatal(err)
+			}
+			if caseRes.Params != traceRes.Params {
+				t.Errorf("parameters: case %+v, trace %+v", caseRes.Params, traceRes.Params)
+			}
+			if len(traceRes.Hits) == 0 && tc.query.Get("direction") != "backward" {
+				t.Fatalf("no hits to compare")
+			}
+			if fmt.Sprint(caseRes.Hits) != fmt.Sprint(traceRes.Hits) {
+				t.Errorf("hits differ:\ncase  %v\ntrace %v", caseRes.Hits, traceRes.Hits)
+			}
+		})
+	}
+	// The same refusal, by the same decoder.
+	for _, bad := range []struct{ key, value string }{{"model", "magic"}, {"max_hops", "-1"}, {"stop", "casino-royale"}, {"colour", "red"}} {
+		_, _, tb := do(t, s, "GET", "/v1/trace?seed="+seeds[0]+"&"+bad.key+"="+bad.value, "", nil)
+		b, _ := json.Marshal(map[string]any{"seeds": seeds, bad.key: bad.value})
+		code, _, cb := do(t, s, "POST", "/v1/cases", "", bytes.NewReader(b))
+		var te, ce struct{ Error string }
+		json.Unmarshal(tb, &te)
+		json.Unmarshal(cb, &ce)
+		if code != http.StatusBadRequest || te.Error == "" || !strings.Contains(ce.Error, strings.TrimPrefix(te.Error, "bad trace specification: ")) {
+			t.Errorf("%s=%s: case %d %q, trace %q", bad.key, bad.value, code, ce.Error, te.Error)
+		}
 	}
 }

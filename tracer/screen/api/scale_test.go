@@ -20,12 +20,10 @@ import (
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/storetest"
-	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/internal/browser"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/api"
-	"github.com/tracer-oss/tracer/tracer/seedsel"
 	"github.com/tracer-oss/tracer/tracer/spec"
 )
 
@@ -112,8 +110,7 @@ func BenchmarkCaseViewer(b *testing.B) {
 	}
 	params := &chaincfg.RegressionNetParams
 	maxTxs := envInt(b, "TRACER_CASE_TXS", 1600)
-	sel := seedsel.New(st, params)
-	tr := cases.DirectTracer{Graph: st, Params: params, Labels: func(bw bool) (tracer.Labeler, error) { return sel.Labels(bw) }}
+	tr := cases.SpecTracer{Runner: spec.NewRunner(st, params, nil)}
 	txNum := func(txid string) (store.TxNum, error) { return txNumOf(st, txid) }
 	svc := cases.New(&memCases{recs: map[uint64][]byte{}, res: map[uint64][]byte{}, log: map[uint64][]store.CaseEvent{}}, tr, st, txNum, params)
 	var seeds []string

@@ -1,0 +1,110 @@
+package cases
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/tracer/graphview"
+	"github.com/tracer-oss/tracer/tracer/report"
+	"github.com/tracer-oss/tracer/tracer/screen"
+)
+
+// NotIndexed is the exposure shown when the store has no exposure index.
+const NotIndexed = "not indexed"
+
+// ExposureStore is what storeExposure reads: the exposure index that
+// tracer screen --rebuild-index builds (*store.Store implements it).
+type ExposureStore interface {
+	State() store.State
+	ExposureIndexInfo() (store.ExposureIndex, error)
+	Exposure(gen uint32, addr string, buf []byte) ([]byte, bool, error)
+}
+
+// StoreExposure returns an Exposure function reading st's exposure index:
+// one header read, then one point read per address.
+func StoreExposure(st ExposureStore) func(addrs []string) (map[string]string, error) {
+	return func(addrs []string) (map[string]string, error) {
+		out := make(map[string]string, len(addrs))
+		hdr, err := st.ExposureIndexInfo()
+		if errors.Is(err, store.ErrNotFound) {
+			for _, a := range addrs {
+				out[a] = NotIndexed
+			}
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		of := fmt.Sprintf("index of block %d", hdr.TipHeight)
+		if tip := st.State().Height; tip != hdr.TipHeight {
+			of = fmt.Sprintf("index of block %d, store at %d: stale", hdr.TipHeight, tip)
+		}
+		var buf []byte
+		for _, a := range addrs {
+			b, found, err := st.Exposure(hdr.Gen, a, buf)
+			if err != nil {
+				return nil, err
+			}
+			if !found {
+				out[a] = "none (" + of + ")"
+				continue
+			}
+			buf = b
+			var r screen.Record
+			if err := json.Unmarshal(b, &r); err != nil {
+				return nil, fmt.Errorf("%w: exposure record of %s: %v", store.ErrCorrupt, a, err)
+			}
+			out[a] = summarizeExposure(r) + " (" + of + ")"
+		}
+		return out, nil
+	}
+}
+
+// summarizeExposure states a record in one line, sanctioned first.
+func summarizeExposure(r screen.Record) string {
+	var parts []string
+	for _, e := range r.Exposures {
+		if e.Amount <= 0 {
+			continue
+		}
+		p := fmt.Sprintf("%s %.2f%% (%s BTC, nearest %d hops", e.Category, e.Share*100, report.BTC(e.Amount), e.Hops)
+		if e.Nearest != "" {
+			p += ": " + e.Nearest
+		}
+		parts = append(parts, p+")")
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("none of %s BTC received", report.BTC(r.Received))
+	}
+	return strings.Join(parts, "; ") + fmt.Sprintf(" of %s BTC received", report.BTC(r.Received))
+}
+
+// annotate sets the exposure of g's address nodes.
+func (s *Service) annotate(g *graphview.Graph) error {
+	if s.Exposure == nil {
+		return nil
+	}
+	var addrs []string
+	for _, n := range g.Nodes {
+		if n.Kind == graphview.KindAddress && n.Address != "" {
+			addrs = append(addrs, n.Address)
+		}
+	}
+	if len(addrs) == 0 {
+		return nil
+	}
+	ex, err := s.Exposure(addrs)
+	if err != nil {
+		return fmt.Errorf("cases: exposure: %w", err)
+	}
+	for i := range g.Nodes {
+		n := &g.Nodes[i]
+		if n.Kind == graphview.KindAddress && n.Address != "" {
+			n.Exposure = ex[n.Address]
+		}
+	}
+	return nil
+}
