@@ -3,7 +3,6 @@ package screentest
 import (
 	"context"
 	"fmt"
-	"github.com/tracer-oss/tracer/tracer/internal/scamstore"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,9 +10,10 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/store/storetest"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
+	"github.com/tracer-oss/tracer/tracer/internal/scamstore"
 	"github.com/tracer-oss/tracer/tracer/screen"
 )
 
