@@ -181,6 +181,17 @@ func Diff(older, newer *List) (added, removed []Entry) {
 	return pick(newer, oldKeys), pick(older, newKeys)
 }
 
+// DiffMatching is Diff keeping only the entries f matches (the zero Filter
+// keeps all).
+func DiffMatching(older, newer *List, f Filter) (added, removed []Entry) {
+	added, removed = Diff(older, newer)
+	if f == (Filter{}) {
+		return added, removed
+	}
+	drop := func(e Entry) bool { return !f.Match(e) }
+	return slices.DeleteFunc(added, drop), slices.DeleteFunc(removed, drop)
+}
+
 // Seed is an address a trace starts from.
 type Seed struct {
 	Address    string

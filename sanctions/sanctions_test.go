@@ -85,6 +85,36 @@ func TestDiff(t *testing.T) {
 	}
 }
 
+func TestDiffMatching(t *testing.T) {
+	old := testList()
+	newer := testList()
+	newer.Entries = append(newer.Entries[1:], Entry{Asset: "XBT", Address: "c", ProfileID: 2}, Entry{Asset: "ETH", Address: "0xd", ProfileID: 2})
+	newer.Sort()
+	tests := []struct {
+		name           string
+		f              Filter
+		added, removed int
+	}{
+		{"no filter is Diff", Filter{}, 2, 1},
+		{"XBT only", Filter{Asset: "xbt"}, 1, 0},
+		{"ETH only", Filter{Asset: "ETH"}, 1, 1},
+		{"no match", Filter{Asset: "XMR"}, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			added, removed := DiffMatching(old, newer, tt.f)
+			if len(added) != tt.added || len(removed) != tt.removed {
+				t.Fatalf("added %v, removed %v; want %d and %d", added, removed, tt.added, tt.removed)
+			}
+			for _, e := range append(added, removed...) {
+				if !tt.f.Match(e) {
+					t.Errorf("%+v does not match the filter", e)
+				}
+			}
+		})
+	}
+}
+
 func TestConfidenceLevel(t *testing.T) {
 	if l, ok := ConfidenceLevel("Service_Data"); !ok || l != 50 {
 		t.Errorf("service_data = %d %v", l, ok)

@@ -13,10 +13,11 @@ import (
 
 	"github.com/btcsuite/btcd/wire"
 
+	"github.com/tracer-oss/tracer/sanctions/testfiles"
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/ingest"
 	"github.com/tracer-oss/tracer/store/storetest"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
 )
 
 // answers is every answer the store gives to the lookups the tool makes:
@@ -86,7 +87,7 @@ func answersOf(dir string) (string, error) {
 func mainnetStore(t *testing.T) string {
 	var raw [][]byte
 	for _, name := range []string{"mainnet_866342_000000000000000000014ce9ba7c6760053c3c82ce6ab43d60afb101d3c8f1f1.bin"} {
-		p, why := storetest.FindShared("blocks/" + name)
+		p, why := testfiles.FindShared("blocks/" + name)
 		if p == "" {
 			t.Logf("no mainnet block (%s): the value log is covered by the generated store only", why)
 			return ""

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tracer-oss/tracer/sanctions"
 	"github.com/tracer-oss/tracer/sanctions/ofac"
+	"github.com/tracer-oss/tracer/sanctions/testfiles"
 	"github.com/tracer-oss/tracer/store/storetest"
 )
 
@@ -23,10 +24,10 @@ var benchList struct {
 // when the shared data is absent): half listed XBT addresses, half not.
 func BenchmarkSanctionsCheck(b *testing.B) {
 	benchList.once.Do(func() {
-		path, why := storetest.FindShared("ofac/sdn_advanced_2025-11-19.xml.bz2")
+		path, why := testfiles.FindShared("ofac/sdn_advanced_2025-11-19.xml.bz2")
 		if path == "" {
 			b.Logf("%s; using the fixture", why)
-			path = "../sanctions/ofac/testdata/sdn_advanced.xml"
+			path = testfiles.Fixture(b, "ofac/sdn_advanced.xml")
 		}
 		benchList.list, benchList.err = ofac.ParseFiles(context.Background(), path)
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/tracer-oss/tracer/sanctions"
 	"github.com/tracer-oss/tracer/sanctions/ofac"
 	"github.com/tracer-oss/tracer/sanctions/tags"
+	"github.com/tracer-oss/tracer/sanctions/testfiles"
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/storetest"
 )
@@ -22,7 +23,7 @@ func parseFixture(t testing.TB, paths ...string) *sanctions.List {
 	t.Helper()
 	for i, p := range paths {
 		if !filepath.IsAbs(p) {
-			paths[i] = filepath.Join("..", "sanctions", "ofac", "testdata", p)
+			paths[i] = testfiles.Fixture(t, filepath.Join("ofac", p))
 		}
 	}
 	l, err := ofac.ParseFiles(context.Background(), paths...)
@@ -47,13 +48,41 @@ func TestSanctionsListVersions(t *testing.T) {
 	older := parseFixture(t, "sdn_advanced_2023.xml")
 	newer := parseFixture(t, "sdn_advanced.xml")
 
+	if _, err := st.SanctionsDiff(0, 0, sanctions.Filter{}); !errors.Is(err, store.ErrNoList) {
+		t.Errorf("diff of an empty store: %v, want ErrNoList", err)
+	}
 	v1, err := st.SaveSanctionsList(ctx, older)
 	if err != nil || v1 != 1 {
 		t.Fatalf("save 1: %d %v", v1, err)
 	}
+	if _, err := st.SanctionsDiff(0, 0, sanctions.Filter{}); !errors.Is(err, store.ErrNoPrevious) {
+		t.Errorf("diff with one version: %v, want ErrNoPrevious", err)
+	}
 	v2, err := st.SaveSanctionsList(ctx, newer)
 	if err != nil || v2 != 2 {
 		t.Fatalf("save 2: %d %v", v2, err)
+	}
+	for _, tt := range []struct {
+		name       string
+		old, new   uint32
+		f          sanctions.Filter
+		wOld, wNew uint32
+	}{{"current against previous", 0, 0, sanctions.Filter{}, 1, 2}, {"named", 1, 2, sanctions.Filter{}, 1, 2}, {"reversed, XBT", 2, 1, sanctions.Filter{Asset: "XBT"}, 2, 1}} {
+		d, err := st.SanctionsDiff(tt.old, tt.new, tt.f)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		o, n := older, newer
+		if tt.old == 2 {
+			o, n = newer, older
+		}
+		wa, wr := sanctions.DiffMatching(o, n, tt.f)
+		if d.Old.Version != tt.wOld || d.New.Version != tt.wNew || len(d.Added) != len(wa) || len(d.Removed) != len(wr) {
+			t.Errorf("%s: versions %d→%d, %d added, %d removed; want %d added, %d removed", tt.name, d.Old.Version, d.New.Version, len(d.Added), len(d.Removed), len(wa), len(wr))
+		}
+	}
+	if _, err := st.SanctionsDiff(1, 9, sanctions.Filter{}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("diff with an absent version: %v, want ErrNotFound", err)
 	}
 	vs, err := st.SanctionsVersions()
 	if err != nil || len(vs) != 2 || vs[0].Current || !vs[1].Current || vs[1].Entries != len(newer.Entries) ||
@@ -207,7 +236,7 @@ func TestSanctionsReopen(t *testing.T) {
 func TestTagPackReload(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t)
-	p, err := tags.ParsePackFile(ctx, filepath.Join("..", "sanctions", "tags", "testdata", "pack.yaml"), tags.Options{SkipInvalid: true})
+	p, err := tags.ParsePackFile(ctx, testfiles.Fixture(t, "tags/pack.yaml"), tags.Options{SkipInvalid: true})
 	if err != nil {
 		t.Fatal(err)
 	}

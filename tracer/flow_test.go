@@ -14,11 +14,11 @@ import (
 
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/store/ingest"
 	"github.com/tracer-oss/tracer/store/storetest"
 	"github.com/tracer-oss/tracer/tracer"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
 )
 
 // mainnetStore ingests the first blocks of btcd's mainnet file up to h.

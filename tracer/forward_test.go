@@ -14,10 +14,10 @@ import (
 	"github.com/tracer-oss/tracer/sanctions/tags"
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/store/ingest"
 	"github.com/tracer-oss/tracer/tracer"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
 	"github.com/tracer-oss/tracer/tracer/taint"
 )
 

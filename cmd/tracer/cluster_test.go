@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/tracer"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
+	"github.com/tracer-oss/tracer/tracer/cluster"
 )
 
 // TestClusterCLI runs cluster, status, entity and trace on a generated
@@ -88,7 +89,7 @@ func TestClusterCLI(t *testing.T) {
 		}
 	}
 	code, out, errs = runCLI(t, "--db", db, "entity", dep, "--json", "--limit", "3")
-	var v entityView
+	var v cluster.Description
 	if code != 0 || json.Unmarshal([]byte(out), &v) != nil {
 		t.Fatalf("entity: exit %d %s %s", code, out, errs)
 	}
@@ -110,7 +111,7 @@ func TestClusterCLI(t *testing.T) {
 			args = append(args, "--after", jsonNum(after))
 		}
 		_, out, _ := runCLI(t, args...)
-		var p entityView
+		var p cluster.Description
 		if err := json.Unmarshal([]byte(out), &p); err != nil {
 			t.Fatal(err)
 		}

@@ -1,12 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
-	"slices"
+	"io"
 	"strconv"
 	"strings"
-
-	"github.com/btcsuite/btcd/chaincfg"
 
 	"github.com/urfave/cli/v2"
 
@@ -37,44 +36,6 @@ transactions paid its addresses, and that it paid most, its change excluded.`,
 	}
 }
 
-type entityLabel struct {
-	Entity   string `json:"entity"`
-	Category string `json:"category"`
-	Source   string `json:"source"`
-	Definers int    `json:"defining_tags"`
-}
-
-type entityAddr struct {
-	ID      uint64 `json:"id"`
-	Address string `json:"address"`
-}
-
-type entityView struct {
-	ID        uint64        `json:"id"` // the cluster's root; 0 for an address in no cluster
-	Size      int64         `json:"size"`
-	Labels    []entityLabel `json:"labels"`
-	Conflict  bool          `json:"conflict"`
-	Totals    bool          `json:"totals"` // false when the cluster exceeds --scan-limit
-	Outputs   int64         `json:"outputs"`
-	FirstSeen int32         `json:"first_seen_height"`
-	LastSeen  int32         `json:"last_seen_height"`
-	Received  int64         `json:"received_sat"`
-	Balance   int64         `json:"balance_sat"`
-	// Payers and Payees are the top counterparties (with totals only).
-	Payers []counterpartyView `json:"top_payers,omitempty"`
-	Payees []counterpartyView `json:"top_payees,omitempty"`
-	Page   []entityAddr       `json:"addresses"`
-	Next   uint64             `json:"next,omitempty"` // --after value of the next page
-}
-
-type counterpartyView struct {
-	Entity  uint64   `json:"entity"` // cluster id; 0 for an address in no cluster
-	Address string   `json:"address"`
-	Labels  []string `json:"labels,omitempty"` // its cluster's labels, or the address's tags
-	Txs     int      `json:"txs"`
-	Value   int64    `json:"value_sat"`
-}
-
 func runEntity(c *cli.Context) (err error) {
 	arg, err := oneArg(c, "address or entity id")
 	if err != nil {
@@ -88,119 +49,30 @@ func runEntity(c *cli.Context) (err error) {
 		return err
 	}
 	defer closing(st, &err)
-	if _, ok, err := st.ClusterState(); err != nil {
-		return err
-	} else if !ok {
-		return usageErrorf("no clusters in %s: run tracer cluster first", st.Dir())
-	}
-	cl := st.Clusters()
 	var id store.AddrID
-	var single address.Addr
+	var addr address.Addr
 	if n, err := strconv.ParseUint(arg, 10, 64); err == nil {
 		id = store.AddrID(n)
-		if _, err := cl.Addr(id); err != nil {
-			return notFound(err)
-		}
-	} else {
-		a, err := address.Parse(arg, params)
-		if err != nil {
-			return badInput(err)
-		}
-		var ok bool
-		if id, ok, err = cl.Lookup(a); err != nil {
-			return err
-		} else if !ok {
-			single = a
-		}
+	} else if addr, err = address.Parse(arg, params); err != nil {
+		return badInput(err)
 	}
-	v := entityView{Size: 1, FirstSeen: -1, LastSeen: -1}
-	var lab *cluster.Labeler
-	var members []address.Addr
-	if id == 0 {
-		members = []address.Addr{single}
-		v.Page = []entityAddr{{0, single.String(params)}}
-	} else {
-		root, size, err := cl.Root(id)
-		if err != nil {
-			return err
-		}
-		v.ID, v.Size = uint64(root), size
-		lab, err = cluster.NewLabeler(st, params, cluster.LabelOptions{AllTags: c.Bool("label-all-tags")})
-		if err != nil {
-			return err
-		}
-		if e := lab.EntityOf(root); e != nil {
-			v.Conflict = e.Conflict()
-			for _, l := range e.Labels {
-				n := 0
-				for _, d := range e.Definers {
-					if strings.EqualFold(d.Label.Entity, l.Entity) {
-						n++
-					}
-				}
-				v.Labels = append(v.Labels, entityLabel{l.Entity, l.Category, l.Source, n})
-			}
-		}
-		limit := c.Int("limit")
-		err = cl.Members(root, store.AddrID(c.Uint64("after")), func(m store.AddrID, a address.Addr) bool {
-			if len(v.Page) == limit {
-				v.Next = v.Page[len(v.Page)-1].ID
-				return false
-			}
-			v.Page = append(v.Page, entityAddr{uint64(m), a.String(params)})
-			return true
-		})
-		if err != nil {
-			return notFound(err)
-		}
-		if size <= int64(c.Int("scan-limit")) {
-			if err := cl.Members(root, 0, func(_ store.AddrID, a address.Addr) bool { members = append(members, a); return true }); err != nil {
-				return err
-			}
-		}
+	v, err := cluster.Describe(c.Context, st, params, id, addr, cluster.DescribeOptions{
+		Limit: c.Int("limit"), After: store.AddrID(c.Uint64("after")), ScanLimit: c.Int("scan-limit"),
+		Top: c.Int("top"), Label: cluster.LabelOptions{AllTags: c.Bool("label-all-tags")}})
+	if errors.Is(err, cluster.ErrNoClusters) {
+		return usageErrorf("no clusters in %s: run tracer cluster first", st.Dir())
 	}
-	if members != nil {
-		v.Totals = true
-		for _, a := range members {
-			err := st.AddressOutputs(a, store.OutPoint{}, func(o store.AddrOutput) bool {
-				v.Outputs++
-				v.Received += o.Value
-				if !o.Spent {
-					v.Balance += o.Value
-				}
-				if v.FirstSeen < 0 || o.Height < v.FirstSeen {
-					v.FirstSeen = o.Height
-				}
-				v.LastSeen = max(v.LastSeen, o.Height)
-				if o.Spent {
-					// Spending is activity too; its height needs the spender.
-					if tx, err := st.TxByNum(o.SpentBy.Tx); err == nil {
-						v.LastSeen = max(v.LastSeen, tx.Height)
-					}
-				}
-				return true
-			})
-			if err != nil {
-				return err
-			}
-		}
-	}
-	if members != nil && c.Int("top") > 0 {
-		cp, err := cluster.TopCounterparties(st, members, c.Int("top"))
-		if err != nil {
-			return err
-		}
-		if v.Payers, err = counterpartyViews(st, lab, params, cp.From); err != nil {
-			return err
-		}
-		if v.Payees, err = counterpartyViews(st, lab, params, cp.To); err != nil {
-			return err
-		}
+	if err != nil {
+		return notFound(err)
 	}
 	if c.Bool("json") {
 		return printJSON(c, v)
 	}
-	w := c.App.Writer
+	return printEntity(c.App.Writer, arg, v, c.Int("scan-limit"))
+}
+
+// printEntity renders an entity description for people.
+func printEntity(w io.Writer, arg string, v *cluster.Description, scanLimit int) error {
 	if v.ID == 0 {
 		fmt.Fprintf(w, "entity     %s is in no cluster (never spent together with another address)\n", arg)
 	} else {
@@ -221,11 +93,11 @@ func runEntity(c *cli.Context) (err error) {
 		}
 		fmt.Fprintf(w, "received   %s BTC\nbalance    %s BTC\n", btc(v.Received), btc(v.Balance))
 	} else {
-		fmt.Fprintf(w, "totals     skipped: more than --scan-limit %d addresses\n", c.Int("scan-limit"))
+		fmt.Fprintf(w, "totals     skipped: more than --scan-limit %d addresses\n", scanLimit)
 	}
 	for _, side := range []struct {
 		name string
-		cps  []counterpartyView
+		cps  []cluster.NamedCounterparty
 	}{{"top payers", v.Payers}, {"top payees", v.Payees}} {
 		if len(side.cps) == 0 {
 			continue
@@ -250,35 +122,4 @@ func runEntity(c *cli.Context) (err error) {
 		fmt.Fprintf(w, "more: --after %d\n", v.Next)
 	}
 	return nil
-}
-
-// counterpartyViews names counterparties with their cluster's labels, or
-// their address's tags.
-func counterpartyViews(st *store.Store, lab *cluster.Labeler, params *chaincfg.Params, cps []cluster.Counterparty) ([]counterpartyView, error) {
-	var out []counterpartyView
-	for _, cp := range cps {
-		v := counterpartyView{Entity: uint64(cp.Root), Address: cp.Address.String(params), Txs: cp.Txs, Value: cp.Value}
-		if lab != nil && cp.Root != 0 {
-			if e := lab.EntityOf(cp.Root); e != nil {
-				v.Labels = e.Names()
-			}
-		}
-		if len(v.Labels) == 0 {
-			tags, err := st.TagsFor(v.Address)
-			if err != nil {
-				return nil, err
-			}
-			for _, t := range tags {
-				name := t.Actor
-				if name == "" {
-					name = t.Label
-				}
-				if !slices.Contains(v.Labels, name) {
-					v.Labels = append(v.Labels, name)
-				}
-			}
-		}
-		out = append(out, v)
-	}
-	return out, nil
 }

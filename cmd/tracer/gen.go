@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tracer-oss/tracer/tracer/chaingen"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/tracer/export"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -25,7 +25,7 @@ DIR/truth.json, plus DIR/sanctions/sdn_advanced.xml and DIR/tags/exchanges.yaml.
 Every address belongs to a wallet of an owner: DIR/owners.csv (address, wallet,
 owner, kind), DIR/collaborative.csv (CoinJoins, Tx0s, Stonewalls, PayJoins: txid,
 kind, height, inputs, owners) and DIR/change.csv (txid, vout) are written as the
-chain grows; go doc ./tracer/chaingen describes them.
+chain grows; go doc ./store/chaingen describes them.
 The same seed always gives byte-identical files.
 
   tracer gen --out /tmp/chain --txs 100000 --seed 1 --xor --shuffle --forks 5`,

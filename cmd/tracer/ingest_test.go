@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracer-oss/tracer/store/storetest"
+	"github.com/tracer-oss/tracer/sanctions/testfiles"
 )
 
 // TestIngestBadInput (issue 17 #1, #12, #21): every kind of block input
@@ -60,7 +60,7 @@ func TestIngestBadInput(t *testing.T) {
 	// A real raw block and a real hex block are read.
 	for _, rel := range []string{"blocks/mainnet_481829_000000000000000000917cba69f69b758fe396c8e30ae97bbcf08c4eb975e726.bin",
 		"blocks/mainnet_514492_00000000000000000008513c860373da0484f065983aeb063ebf81c172e81d48.hex"} {
-		p := storetest.SharedFile(t, rel)
+		p := testfiles.Shared(t, rel)
 		height := strings.Split(filepath.Base(p), "_")[1]
 		db := filepath.Join(t.TempDir(), "db")
 		code, out, errs := runCLI(t, "--db", db, "ingest", "--blocks", p)

@@ -21,8 +21,8 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/tracer"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
 	"github.com/tracer-oss/tracer/tracer/export"
 )
 

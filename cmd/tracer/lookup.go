@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -297,11 +298,10 @@ func buildTxView(st *store.Store, params *chaincfg.Params, tx *store.Tx) (*txVie
 			iv.PrevTxid = in.Ext.Hash.String()
 			iv.PrevVout = in.Ext.Index
 		default:
-			fund, err := st.TxByNum(in.Prev.Tx)
+			fund, out, err := st.PrevOutput(in)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("tx %s input %d: %w", tx.ID, len(v.Inputs), err)
 			}
-			out := fund.Outputs[in.Prev.Vout]
 			val := out.Value
 			iv.PrevTxid, iv.PrevVout, iv.Value = fund.ID.String(), in.Prev.Vout, &val
 			iv.Address, iv.Type = out.Addr.String(params), out.Addr.Kind.String()
@@ -392,48 +392,23 @@ func runAddress(c *cli.Context) (err error) {
 		}
 		after = &store.OutPoint{Tx: tx.Num, Vout: uint32(n)}
 	}
-	v := addressView{Address: addr.String(params), Type: addr.Kind.String(), FirstSeen: -1, LastSeen: -1}
-	txs := map[store.TxNum]bool{}
-	var spendTxs []store.InPoint
-	err = st.AddressOutputs(addr, store.OutPoint{}, func(o store.AddrOutput) bool {
-		v.Outputs++
-		v.Received += o.Value
-		txs[o.Tx] = true
-		if v.FirstSeen < 0 {
-			v.FirstSeen = o.Height
-		}
-		v.LastSeen = max(v.LastSeen, o.Height)
-		if o.Spent {
-			v.Sent += o.Value
-			txs[o.SpentBy.Tx] = true
-			spendTxs = append(spendTxs, o.SpentBy)
-		} else {
-			v.Balance += o.Value
-		}
-		inPage := after == nil || o.Tx > after.Tx || (o.Tx == after.Tx && o.Vout > after.Vout)
-		if inPage && len(v.Page) < limit {
-			ov := addrOutputView{Txid: o.TxID.String(), Vout: o.Vout, Height: o.Height, Value: o.Value, Type: o.Addr.Kind.String(), Spent: o.Spent, SpentVin: o.SpentBy.Vin}
-			if o.Spent {
-				if sp, err := st.TxByNum(o.SpentBy.Tx); err == nil {
-					ov.SpentByTx = sp.ID.String()
-				}
-			}
-			v.Page = append(v.Page, ov)
-		} else if inPage && v.Next == "" {
-			last := v.Page[len(v.Page)-1]
-			v.Next = fmt.Sprintf("%s:%d", last.Txid, last.Vout)
-		}
-		return true
-	})
+	sum, err := st.AddressSummary(c.Context, addr, after, limit)
 	if err != nil {
 		return err
 	}
-	for _, sp := range spendTxs {
-		if tx, err := st.TxByNum(sp.Tx); err == nil {
-			v.LastSeen = max(v.LastSeen, tx.Height)
+	v := addressView{Address: addr.String(params), Type: addr.Kind.String(), Balance: sum.Balance, Received: sum.Received,
+		Sent: sum.Sent, TxCount: sum.Txs, Outputs: int(sum.Outputs), FirstSeen: sum.FirstSeen, LastSeen: sum.LastSeen}
+	for _, o := range sum.Page {
+		ov := addrOutputView{Txid: o.TxID.String(), Vout: o.Vout, Height: o.Height, Value: o.Value, Type: o.Addr.Kind.String(), Spent: o.Spent, SpentVin: o.SpentBy.Vin}
+		if o.Spent {
+			ov.SpentByTx = o.SpentByTxID.String()
 		}
+		v.Page = append(v.Page, ov)
 	}
-	v.TxCount = len(txs)
+	if sum.More {
+		last := v.Page[len(v.Page)-1]
+		v.Next = fmt.Sprintf("%s:%d", last.Txid, last.Vout)
+	}
 	attr, err := cluster.NewAttributor(st, params)
 	if err != nil {
 		return err
@@ -444,7 +419,12 @@ func runAddress(c *cli.Context) (err error) {
 	if c.Bool("json") {
 		return printJSON(c, v)
 	}
-	w := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	return printAddress(c.App.Writer, st.State(), &v)
+}
+
+// printAddress renders an address summary for people.
+func printAddress(out io.Writer, state store.State, v *addressView) error {
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "address\t%s (%s)\n", v.Address, v.Type)
 	if a := v.Attribution; a != nil {
 		for _, d := range a.Sanctioned {
@@ -467,7 +447,7 @@ func runAddress(c *cli.Context) (err error) {
 		fmt.Fprintf(w, "known as\tnot listed, no tags, no entity\n")
 	}
 	if v.Outputs == 0 {
-		fmt.Fprintf(w, "never paid in blocks %d–%d\n", st.State().StartHeight, st.State().Height)
+		fmt.Fprintf(w, "never paid in blocks %d–%d\n", state.StartHeight, state.Height)
 		return w.Flush()
 	}
 	fmt.Fprintf(w, "balance\t%s BTC\n", btc(v.Balance))
@@ -477,8 +457,8 @@ func runAddress(c *cli.Context) (err error) {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "\noutputs (height, txid:vout, value, spender)\n")
-	w = tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(out, "\noutputs (height, txid:vout, value, spender)\n")
+	w = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	for _, o := range v.Page {
 		spent := "unspent"
 		if o.Spent {
@@ -490,7 +470,7 @@ func runAddress(c *cli.Context) (err error) {
 		return err
 	}
 	if v.Next != "" {
-		fmt.Fprintf(c.App.Writer, "\nmore: tracer address %s --after %s\n", v.Address, v.Next)
+		fmt.Fprintf(out, "\nmore: tracer address %s --after %s\n", v.Address, v.Next)
 	}
 	return nil
 }

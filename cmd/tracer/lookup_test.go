@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tracer-oss/tracer/sanctions/testfiles"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/storetest"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
 )
 
 // TestLookupsRealBlock is issue 17 #20 and #6 on mainnet block 866,342,
@@ -17,7 +18,7 @@ import (
 // (not "unspent"), and a backward trace reports the source before the
 // store's range instead of dust.
 func TestLookupsRealBlock(t *testing.T) {
-	raw, err := os.ReadFile(storetest.SharedFile(t, "blocks/mainnet_866342_000000000000000000014ce9ba7c6760053c3c82ce6ab43d60afb101d3c8f1f1.bin"))
+	raw, err := os.ReadFile(testfiles.Shared(t, "blocks/mainnet_866342_000000000000000000014ce9ba7c6760053c3c82ce6ab43d60afb101d3c8f1f1.bin"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,13 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"net/http"
-	"net/url"
 	"os"
-	"path"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -390,7 +385,8 @@ func runSanctionsUpdate(c *cli.Context) error {
 	}()
 	var errs []error
 	for _, u := range urls {
-		file, err := download(c.Context, u, tmp, limit, c.Duration("timeout"))
+		file, err := ofac.Download(c.Context, u, tmp, limit, c.Duration("timeout"))
+		err = badInputIf(err, ofac.ErrURL)
 		if c.Context.Err() != nil {
 			return errListInterrupted
 		}
@@ -418,55 +414,6 @@ func runSanctionsUpdate(c *cli.Context) error {
 	return fmt.Errorf("sanctions update: no URL gave a list (the current list is unchanged): %w", errors.Join(errs...))
 }
 
-// download fetches u into dir, keeping the URL's file name so the parser
-// can tell a .bz2 or .zip apart, and refuses more than limit bytes.
-func download(ctx context.Context, u, dir string, limit int64, timeout time.Duration) (string, error) {
-	pu, err := url.Parse(u)
-	if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") {
-		return "", badInput(fmt.Errorf("bad URL %q: want http or https", u))
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return "", fmt.Errorf("download %s: %w", u, err)
-	}
-	req.Header.Set("User-Agent", "tracer (sanctions update)")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("download %s: %w", u, err)
-	}
-	defer resp.Body.Close() //nolint:errcheck // a response body, only read
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("download %s: %s", u, resp.Status)
-	}
-	if resp.ContentLength > limit {
-		return "", fmt.Errorf("download %s: %d bytes is over the %d MB limit", u, resp.ContentLength, limit>>20)
-	}
-	name := path.Base(pu.Path)
-	if name == "." || name == "/" || name == "" || strings.ContainsAny(name, `\:`) {
-		name = "sdn_advanced.xml"
-	}
-	if strings.EqualFold(filepath.Ext(name), ".xml") || !strings.Contains(name, ".") {
-		name = strings.ToLower(name)
-	}
-	f, err := os.CreateTemp(dir, "*-"+name)
-	if err != nil {
-		return "", err
-	}
-	n, err := io.Copy(f, io.LimitReader(resp.Body, limit+1))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return "", fmt.Errorf("download %s: %w", u, err)
-	}
-	if n > limit {
-		return "", fmt.Errorf("download %s: over the %d MB limit", u, limit>>20)
-	}
-	return f.Name(), nil
-}
-
 type diffView struct {
 	Old     store.ListVersion `json:"old"`
 	New     store.ListVersion `json:"new"`
@@ -491,42 +438,19 @@ func runSanctionsDiff(c *cli.Context) (err error) {
 			*p = v
 		}
 	case 0:
-		vs, err := st.SanctionsVersions()
-		if err != nil {
-			return err
-		}
-		for _, v := range vs {
-			if v.Current {
-				newV = v.Version
-				break
-			}
-			oldV = v.Version
-		}
-		if newV == 0 {
-			return usageErrorf("no sanctions list loaded: run tracer sanctions load or update")
-		}
-		if oldV == 0 {
-			return usageErrorf("no version before the current one: nothing to diff (load another list, or name two versions)")
-		}
 	default:
 		return usageErrorf("sanctions diff takes no arguments or two versions (OLD NEW)")
 	}
-	older, err := st.SanctionsList(oldV)
-	if err != nil {
+	d, err := st.SanctionsDiff(oldV, newV, sanctions.Filter{Asset: c.String("asset")})
+	switch {
+	case errors.Is(err, store.ErrNoList):
+		return usageErrorf("no sanctions list loaded: run tracer sanctions load or update")
+	case errors.Is(err, store.ErrNoPrevious):
+		return usageErrorf("no version before the current one: nothing to diff (load another list, or name two versions)")
+	case err != nil:
 		return err
 	}
-	newer, err := st.SanctionsList(newV)
-	if err != nil {
-		return err
-	}
-	oh, _ := st.SanctionsVersion(oldV)
-	nh, _ := st.SanctionsVersion(newV)
-	added, removed := sanctions.Diff(older, newer)
-	if a := c.String("asset"); a != "" {
-		f := sanctions.Filter{Asset: a}
-		added = slices.DeleteFunc(added, func(e sanctions.Entry) bool { return !f.Match(e) })
-		removed = slices.DeleteFunc(removed, func(e sanctions.Entry) bool { return !f.Match(e) })
-	}
+	oh, nh, added, removed := d.Old, d.New, d.Added, d.Removed
 	v := diffView{Old: oh, New: nh, Added: []entryView{}, Removed: []entryView{}}
 	for _, e := range added {
 		v.Added = append(v.Added, viewEntry(e))

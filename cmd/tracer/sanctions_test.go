@@ -12,15 +12,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tracer-oss/tracer/sanctions/testfiles"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/storetest"
 )
 
+// ofacFixture and tagFixture name the hand-made fixtures in the module's
+// top-level testdata/, shared with the sanctions and store tests.
 func ofacFixture(name string) string {
-	return filepath.Join("..", "..", "sanctions", "ofac", "testdata", name)
+	return filepath.Join("..", "..", "testdata", "ofac", name)
 }
 func tagFixture(name string) string {
-	return filepath.Join("..", "..", "sanctions", "tags", "testdata", name)
+	return filepath.Join("..", "..", "testdata", "tags", name)
 }
 
 func currentVersion(t *testing.T, db string) uint32 {
@@ -185,9 +187,9 @@ func TestSanctionsUpdate(t *testing.T) {
 // 2025-11-19 and checks Chen Zhi's 29 XBT addresses (TCO, designated
 // 2025-10-14) and the 32 XBT entries added between the two editions.
 func TestSanctionsCLIReal(t *testing.T) {
-	sep := storetest.SharedFile(t, "ofac/sdn_advanced_2025-09-24.xml.bz2")
-	nov := storetest.SharedFile(t, "ofac/sdn_advanced_2025-11-19.xml.bz2")
-	chen := storetest.SharedFile(t, "prince_group/chen_zhi_ofac_xbt_addresses.csv")
+	sep := testfiles.Shared(t, "ofac/sdn_advanced_2025-09-24.xml.bz2")
+	nov := testfiles.Shared(t, "ofac/sdn_advanced_2025-11-19.xml.bz2")
+	chen := testfiles.Shared(t, "prince_group/chen_zhi_ofac_xbt_addresses.csv")
 	if testing.Short() {
 		t.Skip("-short: the real lists take about 25 s to parse")
 	}
@@ -349,7 +351,7 @@ func TestSanctionsLoadProgressAndInterrupt(t *testing.T) {
 // force stays; --force stores one anyway, and sanctions use brings the
 // full list back.
 func TestSanctionsSafety(t *testing.T) {
-	full := storetest.SharedFile(t, "ofac/sdn_2024-05-03.csv")
+	full := testfiles.Shared(t, "ofac/sdn_2024-05-03.csv")
 	data, err := os.ReadFile(full)
 	if err != nil {
 		t.Fatal(err)

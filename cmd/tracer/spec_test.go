@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/storetest"
 	"github.com/tracer-oss/tracer/tracer"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
 )
 
 // clusteredCase is a generated scam-centre chain ingested, its sanctions

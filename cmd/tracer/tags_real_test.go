@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tracer-oss/tracer/store/storetest"
+	"github.com/tracer-oss/tracer/sanctions/testfiles"
 )
 
 // TestTagsRealAttribution loads the shared GraphSense tag packs, then the
@@ -17,7 +17,7 @@ import (
 // actor pack and not before, and all 780 do after. DefiLlama's reserve CSV
 // (no label column) is refused naming the columns, then loaded with --map.
 func TestTagsRealAttribution(t *testing.T) {
-	derived := storetest.SharedFile(t, "tags/btc_exchange_tags_graphsense.csv")
+	derived := testfiles.Shared(t, "tags/btc_exchange_tags_graphsense.csv")
 	dir := filepath.Join(filepath.Dir(derived), "graphsense-tagpacks")
 	defillama := filepath.Join(filepath.Dir(derived), "btc_cex_reserve_addresses_defillama.csv")
 	packs, _ := filepath.Glob(filepath.Join(dir, "packs", "*.yaml"))

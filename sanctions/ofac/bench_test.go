@@ -7,12 +7,14 @@ import (
 	"io"
 	"os"
 	"testing"
+
+	"github.com/tracer-oss/tracer/sanctions/testfiles"
 )
 
 // BenchmarkParseAdvancedReal parses the real 121 MB sdn_advanced.xml
 // (decompressed into memory first, so the figure is the parser's).
 func BenchmarkParseAdvancedReal(b *testing.B) {
-	f, err := os.Open(realFile(b, "ofac/sdn_advanced_2025-11-19.xml.bz2"))
+	f, err := os.Open(testfiles.Shared(b, "ofac/sdn_advanced_2025-11-19.xml.bz2"))
 	if err != nil {
 		b.Fatal(err)
 	}

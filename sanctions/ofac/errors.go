@@ -16,6 +16,7 @@ var (
 	ErrNoSDNFile       = errors.New("ofac: no SDN file among the inputs")
 	ErrTooManySDNFiles = errors.New("ofac: more than one SDN file among the inputs")
 	ErrCompression     = errors.New("ofac: bad compressed data")
+	ErrURL             = errors.New("ofac: bad URL")
 )
 
 // ParseError reports where a file could not be read. Line and Column are

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/tracer-oss/tracer/sanctions"
+	"github.com/tracer-oss/tracer/sanctions/testfiles"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/golden")
@@ -45,9 +46,16 @@ func checkGolden(t *testing.T, name string, l *sanctions.List) {
 	}
 }
 
+// fixture returns the path of an OFAC fixture in the module's testdata/ofac,
+// shared with the store and CLI tests.
+func fixture(t testing.TB, name string) string {
+	t.Helper()
+	return testfiles.Fixture(t, filepath.Join("ofac", name))
+}
+
 func readFixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := os.ReadFile(fixture(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,11 +104,11 @@ func TestParseGolden(t *testing.T) {
 		golden string
 		files  []string
 	}{
-		{"advanced 2024 namespace", "sdn_advanced", []string{"testdata/sdn_advanced.xml"}},
-		{"advanced bz2", "sdn_advanced_bz2", []string{"testdata/sdn_advanced.xml.bz2"}},
-		{"sdn.xml", "sdn_xml", []string{"testdata/sdn.xml"}},
-		{"sdn.csv alone", "sdn_csv_alone", []string{"testdata/sdn.csv"}},
-		{"sdn.csv with comments and alt", "sdn_csv_joined", []string{"testdata/alt.csv", "testdata/sdn.csv", "testdata/sdn_comments.csv"}},
+		{"advanced 2024 namespace", "sdn_advanced", []string{fixture(t, "sdn_advanced.xml")}},
+		{"advanced bz2", "sdn_advanced_bz2", []string{fixture(t, "sdn_advanced.xml.bz2")}},
+		{"sdn.xml", "sdn_xml", []string{fixture(t, "sdn.xml")}},
+		{"sdn.csv alone", "sdn_csv_alone", []string{fixture(t, "sdn.csv")}},
+		{"sdn.csv with comments and alt", "sdn_csv_joined", []string{fixture(t, "alt.csv"), fixture(t, "sdn.csv"), fixture(t, "sdn_comments.csv")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,11 +188,11 @@ func TestCSVCut(t *testing.T) {
 	ctx := context.Background()
 	const cutToken = "bc1qw508d6"
 	const full = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
-	alone, err := ParseFiles(ctx, "testdata/sdn.csv")
+	alone, err := ParseFiles(ctx, fixture(t, "sdn.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	joined, err := ParseFiles(ctx, "testdata/sdn.csv", "testdata/sdn_comments.csv")
+	joined, err := ParseFiles(ctx, fixture(t, "sdn.csv"), fixture(t, "sdn_comments.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,10 +369,10 @@ func regexpCut(b []byte, from, to string) []byte {
 
 func TestParseFilesErrors(t *testing.T) {
 	ctx := context.Background()
-	if _, err := ParseFiles(ctx, "testdata/sdn.xml", "testdata/sdn.csv"); !errors.Is(err, ErrTooManySDNFiles) {
+	if _, err := ParseFiles(ctx, fixture(t, "sdn.xml"), fixture(t, "sdn.csv")); !errors.Is(err, ErrTooManySDNFiles) {
 		t.Errorf("two SDN files: %v", err)
 	}
-	if _, err := ParseFiles(ctx, "testdata/sdn_comments.csv"); !errors.Is(err, ErrNoSDNFile) {
+	if _, err := ParseFiles(ctx, fixture(t, "sdn_comments.csv")); !errors.Is(err, ErrNoSDNFile) {
 		t.Errorf("comments alone: %v", err)
 	}
 	if _, err := ParseFiles(ctx, "testdata/missing.xml"); !errors.Is(err, os.ErrNotExist) {
@@ -372,13 +380,13 @@ func TestParseFilesErrors(t *testing.T) {
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := ParseFiles(cctx, "testdata/sdn_advanced.xml"); !errors.Is(err, context.Canceled) {
+	if _, err := ParseFiles(cctx, fixture(t, "sdn_advanced.xml")); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
 
 func ExampleParseFiles() {
-	l, err := ParseFiles(context.Background(), "testdata/sdn.csv", "testdata/sdn_comments.csv")
+	l, err := ParseFiles(context.Background(), "../../testdata/ofac/sdn.csv", "../../testdata/ofac/sdn_comments.csv")
 	if err != nil {
 		panic(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,44 +12,8 @@ import (
 	"time"
 
 	"github.com/tracer-oss/tracer/sanctions"
+	"github.com/tracer-oss/tracer/sanctions/testfiles"
 )
-
-// sharedData returns the directory of the shared reference data
-// (TRACER_SHARED_DATA, or the first "shared/data" found walking up from the
-// package directory) or skips the test.
-func sharedData(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("TRACER_SHARED_DATA"); d != "" {
-		if _, err := os.Stat(d); err == nil {
-			return d
-		}
-		t.Skipf("TRACER_SHARED_DATA=%s does not exist", d)
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		c := filepath.Join(dir, "shared", "data")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("shared reference data not found (set TRACER_SHARED_DATA or place it at ../shared/data); real-file test skipped")
-		}
-		dir = parent
-	}
-}
-
-func realFile(t testing.TB, rel string) string {
-	t.Helper()
-	p := filepath.Join(sharedData(t), rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s not present: %v", rel, err)
-	}
-	return p
-}
 
 func readLines(t testing.TB, path string) []string {
 	t.Helper()
@@ -92,7 +55,7 @@ func parseReal(t testing.TB, rel string) *sanctions.List {
 		return l
 	}
 	start := time.Now()
-	l, err := ParseFiles(context.Background(), realFile(t, rel))
+	l, err := ParseFiles(context.Background(), testfiles.Shared(t, rel))
 	if err != nil {
 		t.Fatalf("parse %s: %v", rel, err)
 	}
@@ -116,7 +79,7 @@ func TestRealAdvanced20251119(t *testing.T) {
 	if n := len(l.Filter(sanctions.Filter{Asset: "xbt"})); n != 519 {
 		t.Errorf("XBT entries = %d, want 519 (features)", n)
 	}
-	brave := readLines(t, realFile(t, "ofac/brave_sanctioned_addresses_XBT_2025-11-19.txt"))
+	brave := readLines(t, testfiles.Shared(t, "ofac/brave_sanctioned_addresses_XBT_2025-11-19.txt"))
 	slices.Sort(brave)
 	if !slices.Equal(xbt, brave) {
 		t.Errorf("XBT addresses differ from brave's list: only ours %v, only brave %v", minus(xbt, brave), minus(brave, xbt))
@@ -142,7 +105,7 @@ func TestRealAdvanced20251119(t *testing.T) {
 		t.Errorf("Filter{Entity: chen zhi} = %d entries, want 29", n)
 	}
 	var want []string
-	for _, r := range readCSV(t, realFile(t, "prince_group/chen_zhi_ofac_xbt_addresses.csv")) {
+	for _, r := range readCSV(t, testfiles.Shared(t, "prince_group/chen_zhi_ofac_xbt_addresses.csv")) {
 		want = append(want, r[0])
 	}
 	slices.Sort(want)
@@ -155,7 +118,7 @@ func TestRealAdvanced20251119(t *testing.T) {
 	}
 
 	// Every digital-currency feature of the derived CSV, all assets.
-	derived := readCSV(t, realFile(t, "ofac/ofac_digital_currency_addresses_2025-11-19.csv"))
+	derived := readCSV(t, testfiles.Shared(t, "ofac/ofac_digital_currency_addresses_2025-11-19.csv"))
 	if len(l.Entries) != len(derived) {
 		t.Errorf("entries = %d, derived CSV has %d", len(l.Entries), len(derived))
 	}
@@ -202,7 +165,7 @@ func TestRealAdvancedDiff(t *testing.T) {
 		}
 	}
 	var want []string
-	for _, r := range readCSV(t, realFile(t, "ofac/ofac_xbt_list_history_brave.csv")) {
+	for _, r := range readCSV(t, testfiles.Shared(t, "ofac/ofac_xbt_list_history_brave.csv")) {
 		if r[1] > "2025-09-24" && r[1] <= "2025-11-19" {
 			want = append(want, r[0])
 		}
@@ -271,7 +234,7 @@ func TestRealSDNCSVAlone(t *testing.T) {
 	// 204 XBT mentions, 203 unique, some truncated: all truncated ones are
 	// dropped, so every address left must be on the 0xB10C list of the day
 	// before (derived from sdn_advanced.xml).
-	ref := readLines(t, realFile(t, "ofac/0xb10c_sanctioned_addresses_XBT_2024-05-02.txt"))
+	ref := readLines(t, testfiles.Shared(t, "ofac/0xb10c_sanctioned_addresses_XBT_2024-05-02.txt"))
 	if extra := minus(xbt, ref); len(extra) > 0 {
 		t.Errorf("addresses not on the 2024-05-02 list (truncated?): %v", extra)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 
 	"github.com/tracer-oss/tracer/sanctions"
+	"github.com/tracer-oss/tracer/sanctions/testfiles"
 )
 
 var want = []sanctions.Seed{
@@ -111,28 +112,9 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-func sharedData(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("TRACER_SHARED_DATA"); d != "" {
-		return d
-	}
-	dir, _ := os.Getwd()
-	for {
-		c := filepath.Join(dir, "shared", "data")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("shared reference data not found (set TRACER_SHARED_DATA or place it at ../shared/data); real-file test skipped")
-		}
-		dir = parent
-	}
-}
-
 // Real address lists read as seed lists.
 func TestRealSeedLists(t *testing.T) {
-	dir := sharedData(t)
+	dir := testfiles.SharedDir(t)
 	tests := []struct {
 		file string
 		n    int

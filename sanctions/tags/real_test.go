@@ -8,29 +8,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tracer-oss/tracer/sanctions/testfiles"
 )
 
-func sharedData(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("TRACER_SHARED_DATA"); d != "" {
-		return d
-	}
-	dir, _ := os.Getwd()
-	for {
-		c := filepath.Join(dir, "shared", "data")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("shared reference data not found (set TRACER_SHARED_DATA or place it at ../shared/data); real-file test skipped")
-		}
-		dir = parent
-	}
-}
-
 func TestRealTagPacks(t *testing.T) {
-	dir := filepath.Join(sharedData(t), "tags", "graphsense-tagpacks")
+	dir := filepath.Join(testfiles.SharedDir(t), "tags", "graphsense-tagpacks")
 	packs, _ := filepath.Glob(filepath.Join(dir, "packs", "*.yaml"))
 	if len(packs) == 0 {
 		t.Skip("no packs under " + dir)
@@ -117,7 +100,7 @@ func TestRealTagPacks(t *testing.T) {
 }
 
 func TestRealActorPack(t *testing.T) {
-	path := filepath.Join(sharedData(t), "tags", "graphsense-tagpacks", "actors", "graphsense.actorpack.yaml")
+	path := filepath.Join(testfiles.SharedDir(t), "tags", "graphsense-tagpacks", "actors", "graphsense.actorpack.yaml")
 	if _, err := os.Stat(path); err != nil {
 		t.Skip(err)
 	}
@@ -140,7 +123,7 @@ func TestRealActorPack(t *testing.T) {
 }
 
 func TestRealTagCSV(t *testing.T) {
-	path := filepath.Join(sharedData(t), "tags", "btc_exchange_tags_graphsense.csv")
+	path := filepath.Join(testfiles.SharedDir(t), "tags", "btc_exchange_tags_graphsense.csv")
 	f, err := os.Open(path)
 	if err != nil {
 		t.Skip(err)

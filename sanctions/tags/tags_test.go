@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tracer-oss/tracer/sanctions/testfiles"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/golden")
@@ -40,6 +42,13 @@ func checkGolden(t *testing.T, name string, v any) {
 	}
 }
 
+// fixture returns the path of a tag fixture in the module's testdata/tags,
+// shared with the store and CLI tests.
+func fixture(t testing.TB, name string) string {
+	t.Helper()
+	return testfiles.Fixture(t, filepath.Join("tags", name))
+}
+
 func TestGolden(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
@@ -60,7 +69,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			v, err := tt.parse(filepath.Join("testdata", tt.file))
+			v, err := tt.parse(fixture(t, tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,7 +79,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestInheritance(t *testing.T) {
-	p, err := ParsePackFile(context.Background(), "testdata/pack.yaml", Options{SkipInvalid: true})
+	p, err := ParsePackFile(context.Background(), fixture(t, "pack.yaml"), Options{SkipInvalid: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +188,7 @@ tags:
 }
 
 func TestErrors(t *testing.T) {
-	pack, _ := os.ReadFile("testdata/pack.yaml")
+	pack, _ := os.ReadFile(fixture(t, "pack.yaml"))
 	tests := []struct {
 		name     string
 		data     string
@@ -224,7 +233,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestCSVWithoutHeader(t *testing.T) {
-	f, _ := os.Open("testdata/tags_noheader.csv")
+	f, _ := os.Open(fixture(t, "tags_noheader.csv"))
 	defer f.Close()
 	p, err := ParseCSV(context.Background(), f, "tags_noheader.csv", Options{})
 	if err != nil {
@@ -237,7 +246,7 @@ func TestCSVWithoutHeader(t *testing.T) {
 
 func FuzzTagPack(f *testing.F) {
 	for _, n := range []string{"pack.yaml", "multichain.yaml", "actors.yaml", "tags.csv"} {
-		data, err := os.ReadFile(filepath.Join("testdata", n))
+		data, err := os.ReadFile(fixture(f, n))
 		if err != nil {
 			f.Fatal(err)
 		}

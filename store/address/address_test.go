@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/btcsuite/btcd/chaincfg"
 )
@@ -99,6 +100,26 @@ func BenchmarkClassify(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		_ = Classify(script)
+	}
+}
+
+// TestLongAddress: Parse refuses a 1 MB "address" (base58 characters, whose
+// decoding is quadratic) at once, with a short message that gives its
+// length. (The sanctions parsers' cases are in sanctions/address_test.go.)
+func TestLongAddress(t *testing.T) {
+	long := strings.Repeat("1", 1<<20)
+	start := time.Now()
+	_, err := Parse(long, &chaincfg.MainNetParams)
+	if d := time.Since(start); d > 10*time.Second { // loose for loaded CI machines; the quadratic decode takes 17 s
+		t.Errorf("took %s", d)
+	}
+	if err == nil {
+		t.Fatal("a 1 MB address was accepted")
+	}
+	if msg := err.Error(); len(msg) > 1000 {
+		t.Errorf("the message is %d bytes long", len(msg))
+	} else if !strings.Contains(msg, "1048576") {
+		t.Errorf("the message does not give the length: %.300s", msg)
 	}
 }
 

@@ -14,10 +14,10 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/store/ingest"
 	"github.com/tracer-oss/tracer/store/storetest"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
 )
 
 // checkIndex compares every transaction of the index with the store

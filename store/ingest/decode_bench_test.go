@@ -7,6 +7,8 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
+
+	"github.com/tracer-oss/tracer/sanctions/testfiles"
 )
 
 // BenchmarkDecodeRaw decodes and checks real mainnet block 866,342 (4,864
@@ -14,19 +16,13 @@ import (
 // the witness commitment. Run it beside the same benchmark of an older
 // checkout to see what a check costs.
 func BenchmarkDecodeRaw(b *testing.B) {
-	var raw []byte
-	for d, _ := os.Getwd(); ; d = filepath.Dir(d) {
-		m, _ := filepath.Glob(filepath.Join(d, "shared", "data", "blocks", "mainnet_866342_*.bin"))
-		if env := os.Getenv("TRACER_SHARED_DATA"); env != "" {
-			m, _ = filepath.Glob(filepath.Join(env, "blocks", "mainnet_866342_*.bin"))
-		}
-		if len(m) == 1 {
-			raw, _ = os.ReadFile(m[0])
-			break
-		}
-		if d == filepath.Dir(d) {
-			b.Skip("shared data with block 866342 not found")
-		}
+	m, _ := filepath.Glob(filepath.Join(testfiles.Shared(b, "blocks"), "mainnet_866342_*.bin"))
+	if len(m) != 1 {
+		b.Skipf("shared data holds %d files of block 866342, want 1", len(m))
+	}
+	raw, err := os.ReadFile(m[0])
+	if err != nil {
+		b.Fatal(err)
 	}
 	var h wire.BlockHeader
 	if err := h.Deserialize(&headerReader{raw[:80]}); err != nil {

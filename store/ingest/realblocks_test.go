@@ -12,6 +12,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 
+	"github.com/tracer-oss/tracer/sanctions/testfiles"
 	"github.com/tracer-oss/tracer/store/blockfile"
 	"github.com/tracer-oss/tracer/store/ingest"
 	"github.com/tracer-oss/tracer/store/storetest"
@@ -21,7 +22,7 @@ import (
 // shared data (raw .bin or .hex), or skips.
 func sharedBlock(t *testing.T, height int) string {
 	t.Helper()
-	dir := storetest.SharedFile(t, "blocks")
+	dir := testfiles.Shared(t, "blocks")
 	for _, ext := range []string{".bin", ".hex"} {
 		m, _ := filepath.Glob(filepath.Join(dir, "mainnet_"+strconv.Itoa(height)+"_*"+ext))
 		if len(m) == 1 {
@@ -36,7 +37,7 @@ func sharedBlock(t *testing.T, height int) string {
 // it comes (raw .bin, or .hex text): the format is detected, the height
 // comes from BIP34, and the merkle root and witness commitment check out.
 func TestRealRawBlocks(t *testing.T) {
-	dir := storetest.SharedFile(t, "blocks")
+	dir := testfiles.Shared(t, "blocks")
 	files, _ := filepath.Glob(filepath.Join(dir, "mainnet_*_*"))
 	n := 0
 	for _, p := range files {

@@ -10,9 +10,9 @@ import (
 
 	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/store/blockfile"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/ingest"
 	"github.com/tracer-oss/tracer/store/storetest"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
 )
 
 // checkScan compares scanBlock with btcd's decoding of raw; it returns false

@@ -14,9 +14,9 @@ import (
 	"github.com/btcsuite/btcd/wire"
 
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/ingest"
 	"github.com/tracer-oss/tracer/store/storetest"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
 )
 
 var (

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/ingest"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
 )
 
 // BenchTxs is the size of the benchmark chain: TRACER_BENCH_TXS, default

@@ -20,8 +20,8 @@ import (
 	"github.com/btcsuite/btcd/wire"
 
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/ingest"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
 )
 
 var (

@@ -16,10 +16,10 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/ingest"
 	"github.com/tracer-oss/tracer/store/storetest"
 	"github.com/tracer-oss/tracer/tracer/alert"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
 )
 
 var params = &chaincfg.RegressionNetParams

@@ -2,15 +2,16 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
 	"github.com/tracer-oss/tracer/sanctions"
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
 	"github.com/tracer-oss/tracer/tracer/cluster"
 	"github.com/tracer-oss/tracer/tracer/taint"
 )
@@ -294,6 +295,70 @@ func TestGeneratedChain(t *testing.T) {
 			}
 		}
 		t.Logf("%s (%d addresses): %d payers (%d sat), %d payees (%d sat)", ex.Name, len(members), len(cp.From), paidIn, len(cp.To), paidOut)
+	})
+
+	t.Run("describe", func(t *testing.T) {
+		ctx := context.Background()
+		ex := truth.Exchanges[0]
+		var root store.AddrID
+		for _, d := range ex.Deposits {
+			if root = rootOf(t, c, parse(t, d)); root != 0 {
+				break
+			}
+		}
+		var members []address.Addr
+		if err := c.Members(root, 0, func(_ store.AddrID, a address.Addr) bool { members = append(members, a); return true }); err != nil {
+			t.Fatal(err)
+		}
+		var received, balance int64
+		for _, a := range members {
+			if err := st.AddressOutputs(a, store.OutPoint{}, func(o store.AddrOutput) bool {
+				received += o.Value
+				if !o.Spent {
+					balance += o.Value
+				}
+				return true
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		top, err := cluster.TopCounterparties(st, members, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt := cluster.DescribeOptions{Limit: 3, ScanLimit: len(members), Top: 2}
+		d, err := cluster.Describe(ctx, st, params, root, address.Addr{}, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.ID != uint64(root) || d.Size != int64(len(members)) || !d.Totals || d.Received != received || d.Balance != balance ||
+			d.FirstSeen < 0 || d.LastSeen < d.FirstSeen || len(d.Page) != min(3, len(members)) || (len(members) > 3) != (d.Next != 0) {
+			t.Errorf("Describe(%d) = %+v; want %d members, received %d, balance %d", root, d, len(members), received, balance)
+		}
+		if len(d.Payers) != len(top.From) || len(d.Payees) != len(top.To) || len(d.Payers) > 0 && d.Payers[0].Value != top.From[0].Value {
+			t.Errorf("counterparties %+v / %+v; want those of TopCounterparties %+v", d.Payers, d.Payees, top)
+		}
+		// By address: the same entity.
+		byAddr, err := cluster.Describe(ctx, st, params, 0, members[0], opt)
+		if err != nil || byAddr.ID != d.ID || byAddr.Received != d.Received {
+			t.Errorf("Describe by address = %+v, %v; want entity %d", byAddr, err, d.ID)
+		}
+		// Past the scan limit: no totals, no counterparties.
+		opt.ScanLimit = len(members) - 1
+		if big, err := cluster.Describe(ctx, st, params, root, address.Addr{}, opt); err != nil || big.Totals || big.Received != 0 || big.Payers != nil {
+			t.Errorf("Describe past the scan limit = %+v, %v; want no totals", big, err)
+		}
+		if _, err := cluster.Describe(ctx, st, params, 1<<40, address.Addr{}, opt); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Describe of an absent id: %v, want store.ErrNotFound", err)
+		}
+		empty, err := store.Open(t.TempDir(), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer empty.Close()
+		if _, err := cluster.Describe(ctx, empty, params, 1, address.Addr{}, opt); !errors.Is(err, cluster.ErrNoClusters) {
+			t.Errorf("Describe on a store without clusters: %v, want ErrNoClusters", err)
+		}
 	})
 
 	t.Run("trace", func(t *testing.T) { traceWithClusters(t, st, truth, lab) })

@@ -13,8 +13,8 @@ import (
 
 	"github.com/tracer-oss/tracer/sanctions/tags"
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/ingest"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
 )
 
 var params = &chaincfg.RegressionNetParams

@@ -26,11 +26,11 @@ import (
 
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/ingest"
 	"github.com/tracer-oss/tracer/store/ingest/rpcnode"
 	"github.com/tracer-oss/tracer/store/storetest"
 	"github.com/tracer-oss/tracer/tracer/alert"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
 	"github.com/tracer-oss/tracer/tracer/follow"
 )
 

@@ -20,8 +20,8 @@ import (
 
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/flow"
+	"github.com/tracer-oss/tracer/store/outdir"
 	"github.com/tracer-oss/tracer/tracer"
-	"github.com/tracer-oss/tracer/tracer/outdir"
 	"github.com/tracer-oss/tracer/tracer/report"
 	"github.com/tracer-oss/tracer/tracer/spec"
 )

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/screentest"
 )

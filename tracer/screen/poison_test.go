@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/screentest"
 )

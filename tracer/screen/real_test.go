@@ -9,6 +9,7 @@ import (
 
 	"github.com/tracer-oss/tracer/sanctions"
 	"github.com/tracer-oss/tracer/sanctions/ofac"
+	"github.com/tracer-oss/tracer/sanctions/testfiles"
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/ingest"
 	"github.com/tracer-oss/tracer/store/storetest"
@@ -20,7 +21,7 @@ import (
 // listed XBT address: each is a direct hit naming its entity and profile,
 // from the index and fresh alike.
 func TestRealListDirectHits(t *testing.T) {
-	file := storetest.SharedFile(t, "ofac/sdn_advanced_2025-11-19.xml.bz2")
+	file := testfiles.Shared(t, "ofac/sdn_advanced_2025-11-19.xml.bz2")
 	blocks := storetest.BtcdTestdata(t, "blk_0_to_14131.dat")
 	ctx := context.Background()
 	st, err := store.Open(filepath.Join(t.TempDir(), "db"), store.Options{})

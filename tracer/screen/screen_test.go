@@ -11,7 +11,7 @@ import (
 
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/address"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/screentest"
 )

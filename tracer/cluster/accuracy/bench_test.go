@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/ingest"
 	"github.com/tracer-oss/tracer/store/storetest"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
 	"github.com/tracer-oss/tracer/tracer/cluster"
 	"github.com/tracer-oss/tracer/tracer/cluster/accuracy"
 )

@@ -1,5 +1,5 @@
 // Package accuracy scores clustering and the collaborative-transaction
-// detectors against the generator's ground truth (tracer/chaingen's
+// detectors against the generator's ground truth (store/chaingen's
 // owners.csv and collaborative.csv).
 //
 // Clustering is scored pairwise: a pair of addresses is a true link when

@@ -3,5 +3,5 @@ package accuracy
 import "errors"
 
 // ErrTruth is returned for a truth file that cannot be read as written by
-// tracer/chaingen; the error names file and line.
+// store/chaingen; the error names file and line.
 var ErrTruth = errors.New("accuracy: bad truth file")

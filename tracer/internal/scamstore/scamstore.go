@@ -15,8 +15,8 @@ import (
 	"github.com/tracer-oss/tracer/sanctions/ofac"
 	"github.com/tracer-oss/tracer/sanctions/tags"
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/ingest"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
 )
 
 // Txs is the size of the chain.

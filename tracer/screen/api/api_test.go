@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/api"
 	"github.com/tracer-oss/tracer/tracer/screen/screentest"

@@ -18,9 +18,9 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/cases"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/api"
 	"github.com/tracer-oss/tracer/tracer/screen/screentest"

@@ -8,14 +8,13 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/tracer-oss/tracer/tracer/internal/scamstore"
-
 	"github.com/btcsuite/btcd/chaincfg"
 
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/store/storetest"
-	"github.com/tracer-oss/tracer/tracer/chaingen"
+	"github.com/tracer-oss/tracer/tracer/internal/scamstore"
 	"github.com/tracer-oss/tracer/tracer/screen"
 )
 

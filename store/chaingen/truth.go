@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/tracer-oss/tracer/tracer/outdir"
+	"github.com/tracer-oss/tracer/store/outdir"
 )
 
 // TruthVersion is the schema version written to truth.json.

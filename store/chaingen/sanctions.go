@@ -10,7 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/tracer-oss/tracer/tracer/outdir"
+	"github.com/tracer-oss/tracer/store/outdir"
 )
 
 // IDs used in the generated sdn_advanced.xml. The feature type for XBT
@@ -200,7 +200,7 @@ func writeTagPack(path string, t *Truth, mod time.Time) error {
 		Confidence:       "service_data",
 		IsClusterDefiner: true,
 		LastMod:          mod.Format("2006-01-02"),
-		Source:           "https://github.com/tracer-oss/tracer/tree/main/tracer/chaingen",
+		Source:           "https://github.com/tracer-oss/tracer/tree/main/store/chaingen",
 	}
 	for _, ex := range t.Exchanges {
 		for _, a := range ex.HotWallets {

@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/tracer-oss/tracer/tracer/outdir"
+	"github.com/tracer-oss/tracer/store/outdir"
 )
 
 // RegtestMagic is the network magic that precedes every record in regtest

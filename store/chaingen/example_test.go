@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/tracer-oss/tracer/tracer/chaingen"
+	"github.com/tracer-oss/tracer/store/chaingen"
 )
 
 // Generate a small chain and load its ground truth, as other packages' tests do.

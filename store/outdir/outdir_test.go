@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/tracer-oss/tracer/tracer/outdir"
+	"github.com/tracer-oss/tracer/store/outdir"
 )
 
 func TestMkdir(t *testing.T) {
