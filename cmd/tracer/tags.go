@@ -10,13 +10,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/network"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/tracer-oss/tracer/sanctions"
 	"github.com/tracer-oss/tracer/sanctions/tags"
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/network"
 )
 
 func tagsCommand() *cli.Command {
