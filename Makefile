@@ -3,6 +3,8 @@ GO      ?= go
 TOOLS   := $(CURDIR)/.tools
 BTCD    := github.com/btcsuite/btcd
 BTCDV   := v0.24.2
+GOLANGCI := github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+GOLANGCIV := v2.15.0
 export PATH := $(TOOLS):$(PATH)
 
 .PHONY: help build demo test unit itest tools duckdb fuzz bench scale lint clean
@@ -58,10 +60,14 @@ N ?= 100000
 scale: build ## the scale harness on a generated chain of N transactions (cached): per-stage rate, time, memory, disk
 	$(GO) test -tags scale -run '^TestScale$$' -count 1 -timeout 0 -v ./cmd/tracer -scale.n $(N) -scale.bin $(CURDIR)/bin/tracer
 
-lint: ## gofmt and go vet
+lint: $(TOOLS)/golangci-lint ## gofmt, go vet and golangci-lint (.golangci.yml)
 	@test -z "$$(gofmt -l .)" || (gofmt -l .; exit 1)
 	$(GO) vet -tags integration ./...
 	$(GO) vet -tags scale ./cmd/tracer
+	$(TOOLS)/golangci-lint run ./...
+
+$(TOOLS)/golangci-lint:
+	GOBIN=$(TOOLS) $(GO) install $(GOLANGCI)@$(GOLANGCIV)
 
 clean: ## remove build output and the demo store
 	rm -rf bin demo .tools

@@ -346,8 +346,10 @@ func (b *Batch) Commit(st State) error {
 // Cancel drops the batch's uncommitted writes where Badger still holds them.
 func (b *Batch) Cancel() {
 	if b.bulk != nil {
-		b.bulk.wait()
-		os.RemoveAll(b.bulk.dir)
+		b.bulk.wait() //nolint:errcheck // the spill it waits for is discarded with the batch
+		if err := os.RemoveAll(b.bulk.dir); err != nil {
+			b.s.log.Warn("store: could not remove the bulk-load runs", "dir", b.bulk.dir, "err", err)
+		}
 		b.bulk = nil
 	}
 	b.buf, b.alerts = entryBuf{}, nil

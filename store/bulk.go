@@ -132,8 +132,7 @@ func (e *entryBuf) writeRun(name string, scratch *[]bufEntry) error {
 		bw.Write(e.value(x))
 	}
 	if err := bw.Flush(); err != nil {
-		f.Close()
-		return fmt.Errorf("store: bulk load: %w", err)
+		return errors.Join(fmt.Errorf("store: bulk load: %w", err), f.Close())
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("store: bulk load: %w", err)
@@ -240,7 +239,13 @@ func uvarintLen(n int) int {
 // finish merges the runs into a StreamWriter, then writes the schema and
 // state keys in an ordinary transaction, which makes the load visible.
 func (w *bulkWriter) finish(st State) error {
-	defer os.RemoveAll(w.dir)
+	defer func() {
+		// The runs are spent either way; a folder left behind only costs
+		// disk space, which the user is told about.
+		if err := os.RemoveAll(w.dir); err != nil {
+			w.s.log.Warn("store: could not remove the bulk-load runs", "dir", w.dir, "err", err)
+		}
+	}()
 	if err := w.wait(); err != nil {
 		return err
 	}
@@ -261,7 +266,7 @@ func (w *bulkWriter) finish(st State) error {
 		if err != nil {
 			return fmt.Errorf("store: bulk load: %w", err)
 		}
-		defer f.Close()
+		defer f.Close() //nolint:errcheck // a run opened read-only: Close cannot lose data
 		readers = append(readers, &runReader{idx: i, f: f, r: bufio.NewReaderSize(f, 1<<20)})
 	}
 	readers = append(readers, &runReader{idx: len(w.runs), mem: &w.buf})
@@ -289,7 +294,7 @@ func (w *bulkWriter) finish(st State) error {
 			if err == nil {
 				err = sw.Write(b)
 			}
-			b.Release()
+			b.Release() //nolint:errcheck // a calloc-backed buffer (z.NewBuffer): only mmap-backed ones can fail to release
 		}
 		written <- err
 	}()

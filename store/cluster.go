@@ -784,7 +784,6 @@ func (w *ClusterWriter) commit() error {
 			return err
 		}
 	}
-	fresh = nil
 	var buf []byte
 	for id := from; id <= w.f.n && id != 0; id++ {
 		buf = w.appendNode(buf[:0], id)

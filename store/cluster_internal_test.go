@@ -91,24 +91,30 @@ func TestClusterForest(t *testing.T) {
 		t.Errorf("state %+v %v %v", st, ok, err)
 	}
 	n := 0
-	s.ClusterRefusals(func(r ClusterRefusal) bool {
+	if err := s.ClusterRefusals(func(r ClusterRefusal) bool {
 		n++
 		return r.Tx == 12 && r.SizeA == 4 && r.SizeB == 2 || r.SizeA == 2 && r.SizeB == 4
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if n != 1 {
 		t.Errorf("%d refusals stored", n)
 	}
 	// A state marked dirty (by an undo) needs a rebuild.
 	dirty := st
 	dirty.Dirty = true
-	s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyClusterState, mustJSON(&dirty)) })
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyClusterState, mustJSON(&dirty)) }); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.NewClusterWriter(false); !errors.Is(err, ErrClusterDirty) {
 		t.Errorf("dirty state: %v", err)
 	}
 	// An older version's interrupted commit (dirty, not past the chain's
 	// end) is never taken for a rollback to undo.
 	dirty.NextTx = 0
-	s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyClusterState, mustJSON(&dirty)) })
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyClusterState, mustJSON(&dirty)) }); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.NewClusterWriter(false); !errors.Is(err, ErrClusterDirty) {
 		t.Errorf("dirty state of an interrupted commit: %v", err)
 	}
@@ -192,17 +198,29 @@ func TestClusterCommitKilled(t *testing.T) {
 		for i := range ids[1:] {
 			ids[i+1], _ = w.Intern(addrs[i])
 		}
-		w.Union(ids[1], ids[2], 10, 0, "multi-input")
-		w.Union(ids[2], ids[3], 10, 0, "multi-input")
-		w.Union(ids[4], ids[5], 11, 0, "multi-input")
+		if _, _, err := w.Union(ids[1], ids[2], 10, 0, "multi-input"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := w.Union(ids[2], ids[3], 10, 0, "multi-input"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := w.Union(ids[4], ids[5], 11, 0, "multi-input"); err != nil {
+			t.Fatal(err)
+		}
 		w.State().NextTx = 12
 	}
 	second := func(w *ClusterWriter) {
 		id := func(n int) AddrID { i, _ := w.Intern(addrs[n-1]); return i }
-		w.Union(id(6), id(7), 20, 0, "multi-input")
-		w.Union(id(3), id(4), 21, 0, "multi-input")
+		if _, _, err := w.Union(id(6), id(7), 20, 0, "multi-input"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := w.Union(id(3), id(4), 21, 0, "multi-input"); err != nil {
+			t.Fatal(err)
+		}
 		id(8)
-		w.Union(id(1), id(9), 23, 0, "multi-input")
+		if _, _, err := w.Union(id(1), id(9), 23, 0, "multi-input"); err != nil {
+			t.Fatal(err)
+		}
 		if _, ref, _ := w.Union(id(6), id(1), 24, 1, "multi-input"); ref == nil {
 			t.Fatal("no refusal")
 		}
@@ -259,14 +277,16 @@ func TestClusterCommitKilled(t *testing.T) {
 				t.Fatalf("after reopening, readers see\n%s\nwant\n%s", got, want)
 			}
 			journal := 0
-			s.db.View(func(txn *badger.Txn) error {
+			if err := s.db.View(func(txn *badger.Txn) error {
 				it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixClusterJournal}})
 				defer it.Close()
 				for it.Rewind(); it.Valid(); it.Next() {
 					journal++
 				}
 				return nil
-			})
+			}); err != nil {
+				t.Fatal(err)
+			}
 			if st, _, _ := s.ClusterState(); journal != 0 || st.Journal {
 				t.Fatalf("%d journal entries left, state journal %v", journal, st.Journal)
 			}

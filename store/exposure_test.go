@@ -37,10 +37,14 @@ func TestExposureIndexGenerations(t *testing.T) {
 	}
 	// An abandoned build never becomes visible.
 	w2, _ := st.NewExposureIndex()
-	w2.Put("addrB", []byte("lost"))
+	if err := w2.Put("addrB", []byte("lost")); err != nil {
+		t.Fatal(err)
+	}
 	w2.Cancel()
 	w3, _ := st.NewExposureIndex()
-	w3.Put("addrB", []byte("b3"))
+	if err := w3.Put("addrB", []byte("b3")); err != nil {
+		t.Fatal(err)
+	}
 	if info, _ := st.ExposureIndexInfo(); info.Gen != 1 {
 		t.Fatalf("uncommitted generation visible: %+v", info)
 	}

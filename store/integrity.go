@@ -161,7 +161,7 @@ func manifest(dir string) (badger.Manifest, *Damage, error) {
 	if err != nil {
 		return badger.Manifest{}, nil, err
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened read-only: Close cannot lose data
 	fi, err := f.Stat()
 	if err != nil {
 		return badger.Manifest{}, nil, err
@@ -352,7 +352,7 @@ func writeTableSums(dir string, sums map[string]tableSum) {
 		return
 	}
 	if os.Rename(tmp, filepath.Join(dir, tablesFile)) != nil {
-		os.Remove(tmp)
+		os.Remove(tmp) //nolint:errcheck // best effort, as the function: a stale .tmp is rewritten next time
 	}
 }
 
@@ -361,7 +361,7 @@ func fileCRC(path string) (int64, uint32, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened read-only: Close cannot lose data
 	h := crc32.New(castagnoli)
 	n, err := io.Copy(h, f)
 	return n, h.Sum32(), err
@@ -436,7 +436,7 @@ func checkTable(path string, c options.CompressionType) (err error) {
 	if err != nil {
 		return errors.New(strings.ReplaceAll(err.Error(), "\n", " "))
 	}
-	defer t.DecrRef()
+	defer t.DecrRef() //nolint:errcheck // a table opened read-only: releasing it cannot lose data
 	defer func() {
 		if r := recover(); r != nil {
 			// Badger's VerifyChecksum dereferences the nil block it got
@@ -478,7 +478,7 @@ func SalvageStore(ctx context.Context, dir string) (r Salvage, err error) {
 	if err != nil {
 		return r, err
 	}
-	defer s.Close()
+	defer func() { err = errors.Join(err, s.Close()) }()
 	st := s.State()
 	r.Network, r.StartHeight, r.Height = st.Network, st.StartHeight, st.Height
 	for h := st.StartHeight; h <= st.Height && !st.Empty(); h++ {

@@ -575,8 +575,7 @@ func (s *Store) ForEachTag(fn func(sanctions.Tag) error) error {
 			if i < 0 || len(k) < i+1+9 || k[len(k)-9] != 0 {
 				return fmt.Errorf("%w: tag key %q", ErrCorrupt, it.Item().Key())
 			}
-			pack := string(k[i+1 : len(k)-9])
-			gen, ok := gens[pack]
+			gen, ok := gens[string(k[i+1:len(k)-9])]
 			if !ok || binary.BigEndian.Uint32(k[len(k)-8:]) != gen {
 				continue
 			}

@@ -381,7 +381,9 @@ func TestActorPacks(t *testing.T) {
 		t.Fatal("the tag's actor is an exchange, the tag does not say so")
 	}
 	var seen []sanctions.Tag
-	st.ForEachTag(func(t sanctions.Tag) error { seen = append(seen, t); return nil })
+	if err := st.ForEachTag(func(t sanctions.Tag) error { seen = append(seen, t); return nil }); err != nil {
+		t.Fatal(err)
+	}
 	if len(seen) != 2 || !slices.Equal(seen[0].ActorCategories, []string{"organization", "exchange"}) || seen[1].ActorCategories != nil {
 		t.Fatalf("ForEachTag: %+v", seen)
 	}

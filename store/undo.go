@@ -160,8 +160,9 @@ func (s *Store) Rollback(ctx context.Context, to int32) (RollbackResult, error) 
 	})
 	s.outboxMu.Unlock()
 	if err != nil {
-		s.loadAlertNext() // the transaction may have moved it
-		return res, fmt.Errorf("store: rollback to %d: %w", to, err)
+		// The transaction may have moved the alert counter: reload it, and
+		// say so if that fails too (the counter is then not to be trusted).
+		return res, errors.Join(fmt.Errorf("store: rollback to %d: %w", to, err), s.loadAlertNext())
 	}
 	s.state = st
 	s.hook(UndoStepState)

@@ -127,7 +127,7 @@ func runAuditShow(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // the audit log, opened read-only
 	limit := c.Int("limit")
 	var out []audit.Entry
 	key, addr := c.String("key"), c.String("address")
@@ -183,7 +183,7 @@ func runAuditVerify(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // the audit log, opened read-only
 	v := auditVerifyView{Log: f.Name()}
 	rep, err := audit.Verify(f)
 	var be *audit.BrokenError
@@ -226,26 +226,28 @@ func runAuditExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // the audit log, opened read-only
 	if _, err := audit.Verify(f); err != nil {
 		return fmt.Errorf("%w; nothing exported (tracer audit verify shows the line)", err)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	var w io.Writer = c.App.Writer
+	w := c.App.Writer
 	var outFile *os.File
 	if out := c.String("out"); out != "" {
 		if outFile, err = os.Create(out); err != nil {
 			return err
 		}
-		defer outFile.Close()
+		defer outFile.Close() //nolint:errcheck // matters on failure only: success returns its Close below
 		w = outFile
 	}
 	cw := csv.NewWriter(w)
 	enc := json.NewEncoder(w)
 	if format == "csv" {
-		cw.Write(auditCSVHeader)
+		if err := cw.Write(auditCSVHeader); err != nil {
+			return err
+		}
 	}
 	err = audit.Read(f, func(e audit.Entry) error {
 		if format == "jsonl" {

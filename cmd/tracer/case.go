@@ -3,6 +3,7 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os/user"
@@ -64,17 +65,17 @@ differs.`,
 }
 
 // caseService opens the store (writable for changes) and its cases.
-func caseService(c *cli.Context, readOnly bool) (*store.Store, *cases.Service, func(), error) {
+func caseService(c *cli.Context, readOnly bool) (*store.Store, *cases.Service, closeFunc, error) {
 	st, params, err := openChainFor(c, readOnly)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	var graph tracer.Graph = st
-	closeAll := func() { st.Close() }
+	closeAll := closeFunc(st.Close)
 	x, err := flow.Open(c.Context, st, flow.Options{NoUpdate: true})
 	if err == nil {
 		graph = forwardGraph(st, x)
-		closeAll = func() { x.Close(); st.Close() }
+		closeAll = func() error { return errors.Join(x.Close(), st.Close()) }
 	} else {
 		x = nil
 	}
@@ -103,7 +104,7 @@ func caseArgID(c *cli.Context) (uint64, error) {
 	return id, nil
 }
 
-func runCaseNew(c *cli.Context) error {
+func runCaseNew(c *cli.Context) (err error) {
 	if c.NArg() == 0 {
 		return usageErrorf("give the seed addresses")
 	}
@@ -111,7 +112,7 @@ func runCaseNew(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer closing(done, &err)
 	p, err := specOf(c) // the flags of tracer trace, by the same decoder
 	if err != nil {
 		return err
@@ -127,12 +128,12 @@ func runCaseNew(c *cli.Context) error {
 	return nil
 }
 
-func runCaseList(c *cli.Context) error {
+func runCaseList(c *cli.Context) (err error) {
 	_, svc, done, err := caseService(c, true)
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer closing(done, &err)
 	cs, err := svc.List()
 	if err != nil {
 		return err
@@ -160,7 +161,7 @@ func seedList(s []string) string {
 	return fmt.Sprintf("%s,... (%d)", s[0], len(s))
 }
 
-func runCaseShow(c *cli.Context) error {
+func runCaseShow(c *cli.Context) (err error) {
 	id, err := caseArgID(c)
 	if err != nil {
 		return err
@@ -169,7 +170,7 @@ func runCaseShow(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer closing(done, &err)
 	cs, err := svc.Get(id)
 	if err != nil {
 		return caseErr(err)
@@ -201,7 +202,7 @@ func runCaseShow(c *cli.Context) error {
 	return nil
 }
 
-func runCaseExport(c *cli.Context) error {
+func runCaseExport(c *cli.Context) (err error) {
 	id, err := caseArgID(c)
 	if err != nil {
 		return err
@@ -217,7 +218,7 @@ func runCaseExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer closing(done, &err)
 	var b bytes.Buffer
 	if err := svc.Bundle(c.Context, id, &b); err != nil {
 		return caseErr(err)
@@ -229,7 +230,7 @@ func runCaseExport(c *cli.Context) error {
 	return nil
 }
 
-func runCaseVerify(c *cli.Context) error {
+func runCaseVerify(c *cli.Context) (err error) {
 	if c.NArg() != 1 {
 		return usageErrorf("want one bundle file")
 	}
@@ -238,12 +239,12 @@ func runCaseVerify(c *cli.Context) error {
 	if err != nil {
 		return usageErrorf("open bundle %s: %v", name, err)
 	}
-	defer zr.Close()
+	defer zr.Close() //nolint:errcheck // opened read-only: Close cannot lose data
 	_, svc, done, err := caseService(c, true)
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer closing(done, &err)
 	v, err := svc.Verify(c.Context, &zr.Reader)
 	if err != nil {
 		return caseErr(fmt.Errorf("verify %s: %w", name, err))

@@ -24,7 +24,9 @@ func TestCaseCLI(t *testing.T) {
 	tampered := filepath.Join(dir, "tampered.zip")
 	rewriteZip(t, bundle, tampered, "hits.csv", func(b []byte) []byte { return append(b, "extra,row\n"...) })
 	notZip := filepath.Join(dir, "not.zip")
-	os.WriteFile(notZip, []byte("not a zip"), 0o644)
+	if err := os.WriteFile(notZip, []byte("not a zip"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	for _, tc := range []struct {
 		name string
@@ -90,7 +92,9 @@ func rewriteZip(t *testing.T, from, to, name string, fn func([]byte) []byte) {
 			b = fn(b)
 		}
 		w, _ := zw.Create(zf.Name)
-		w.Write(b)
+		if _, err := w.Write(b); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)

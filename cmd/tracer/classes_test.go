@@ -90,9 +90,13 @@ func TestMissingStoreClass(t *testing.T) {
 	tx := strings.Repeat("ab", 32)
 	dir := t.TempDir()
 	job := filepath.Join(dir, "job.yaml")
-	os.WriteFile(job, []byte("traces:\n  - name: a\n    seeds: {program: TCO}\n"), 0o644)
+	if err := os.WriteFile(job, []byte("traces:\n  - name: a\n    seeds: {program: TCO}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	report := filepath.Join(dir, "report.json")
-	os.WriteFile(report, []byte("{}"), 0o644)
+	if err := os.WriteFile(report, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{
 		{"status"}, {"verify"}, {"block", "1"}, {"tx", tx}, {"address", addr},
 		{"cluster"}, {"entity", addr}, {"trace", addr}, {"trace", "--entity", "lotus"},
@@ -145,10 +149,14 @@ func TestOutputFilesClass(t *testing.T) {
 		t.Fatalf("trace: %s", errs)
 	}
 	in := filepath.Join(dir, "in.csv")
-	os.WriteFile(in, []byte(seed+"\n"), 0o644)
+	if err := os.WriteFile(in, []byte(seed+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	missing := filepath.Join(dir, "nonexistent")
 	aFile := filepath.Join(dir, "a-file")
-	os.WriteFile(aFile, []byte("x"), 0o644)
+	if err := os.WriteFile(aFile, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -201,7 +209,9 @@ func TestInputFilesClass(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "nonexistent")
 	text := filepath.Join(dir, "notes.txt")
-	os.WriteFile(text, []byte("hello world\n"), 0o644)
+	if err := os.WriteFile(text, []byte("hello world\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(dir, "out.csv")
 	for _, tc := range []struct {
 		name   string
@@ -286,7 +296,9 @@ func TestAddressInFilesClass(t *testing.T) {
 		"in.csv":    "address\n" + mainnet + "\n",
 	}
 	for name, body := range files {
-		os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, args := range [][]string{
 		{"tags", "load", filepath.Join(dir, "tags.csv")},

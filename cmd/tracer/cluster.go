@@ -44,7 +44,7 @@ and tracer trace --cluster).`,
 	}
 }
 
-func runCluster(c *cli.Context) error {
+func runCluster(c *cli.Context) (err error) {
 	rules, err := cluster.ParseRules(c.StringSlice("change"))
 	if err != nil {
 		return badInput(err)
@@ -56,7 +56,7 @@ func runCluster(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	opt := cluster.Options{Change: rules, MaxMerge: c.Int64("max-merge"), Rebuild: c.Bool("rebuild")}
 	// Without flags, a later run keeps the stored options.
 	if prev, ok, err := st.ClusterState(); err != nil {

@@ -32,14 +32,20 @@ func TestDemo(t *testing.T) {
 	var want, hits, found, caseHits int
 	for _, line := range strings.Split(out, "\n") {
 		if strings.HasPrefix(line, "ground truth: ") {
-			fmt.Sscanf(line, "ground truth: %d deposits", &want)
+			if _, err := fmt.Sscanf(line, "ground truth: %d deposits", &want); err != nil {
+				t.Fatal(err)
+			}
 			if i := strings.Index(line, "the trace has "); i >= 0 {
-				fmt.Sscanf(line[i:], "the trace has %d hits, %d of them", &hits, &found)
+				if _, err := fmt.Sscanf(line[i:], "the trace has %d hits, %d of them", &hits, &found); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		if strings.HasPrefix(line, "case 1: ") {
 			if i := strings.Index(line, "seeds, "); i >= 0 {
-				fmt.Sscanf(line[i:], "seeds, %d hits", &caseHits)
+				if _, err := fmt.Sscanf(line[i:], "seeds, %d hits", &caseHits); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 	}

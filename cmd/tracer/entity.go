@@ -36,7 +36,7 @@ transactions paid its addresses, and that it paid most, its change excluded.`,
 	}
 }
 
-func runEntity(c *cli.Context) error {
+func runEntity(c *cli.Context) (err error) {
 	arg, err := oneArg(c, "address or entity id")
 	if err != nil {
 		return err
@@ -48,7 +48,7 @@ func runEntity(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	var id store.AddrID
 	var addr address.Addr
 	if n, err := strconv.ParseUint(arg, 10, 64); err == nil {

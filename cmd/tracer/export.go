@@ -115,7 +115,7 @@ func runExportTrace(c *cli.Context) error {
 	return nil
 }
 
-func runExportGraph(c *cli.Context) error {
+func runExportGraph(c *cli.Context) (err error) {
 	f, err := export.ParseFormat(c.String("format"))
 	if err != nil {
 		return badInput(err)
@@ -127,7 +127,7 @@ func runExportGraph(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	s := st.State()
 	from, to := s.StartHeight, s.Height
 	for _, a := range []struct {
@@ -158,7 +158,7 @@ func runExportGraph(c *cli.Context) error {
 	return nil
 }
 
-func runExportClusters(c *cli.Context) error {
+func runExportClusters(c *cli.Context) (err error) {
 	out := c.String("out")
 	var f export.Format
 	switch strings.ToLower(filepath.Ext(out)) {
@@ -176,7 +176,7 @@ func runExportClusters(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	lab, err := cluster.NewLabeler(st, params, cluster.LabelOptions{AllTags: c.Bool("label-all-tags")})
 	if err != nil {
 		return err

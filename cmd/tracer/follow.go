@@ -67,7 +67,7 @@ Examples:
 	}
 }
 
-func runFollow(c *cli.Context) error {
+func runFollow(c *cli.Context) (err error) {
 	if c.NArg() > 0 {
 		return usageErrorf("follow takes no arguments (got %q)", c.Args().First())
 	}
@@ -80,14 +80,14 @@ func runFollow(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	var sinks []alert.Sink
 	if p := c.String("alerts"); p != "" {
 		f, err := alert.OpenFile(p)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
+		defer closing(f, &err)
 		sinks = append(sinks, f)
 	} else {
 		sinks = append(sinks, &alert.WriterSink{W: c.App.Writer})

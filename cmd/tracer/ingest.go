@@ -60,7 +60,7 @@ one, the stored blocks above the fork are undone first (at most --max-reorg).`,
 	}
 }
 
-func runIngest(c *cli.Context) error {
+func runIngest(c *cli.Context) (err error) {
 	if c.NArg() > 0 {
 		return usageErrorf("ingest takes no arguments (got %q); use --blocks PATH", c.Args().First())
 	}
@@ -75,7 +75,7 @@ func runIngest(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	prog := newProgress(c.App.ErrWriter)
 	cfg := ingest.Config{
 		Paths:       c.StringSlice("blocks"),

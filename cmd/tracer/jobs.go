@@ -47,7 +47,7 @@ Example:
 	}
 }
 
-func runJobs(c *cli.Context) error {
+func runJobs(c *cli.Context) (err error) {
 	if c.NArg() != 1 {
 		return usageErrorf("jobs run: want one job file, got %d arguments", c.NArg())
 	}
@@ -61,7 +61,7 @@ func runJobs(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	plan, err := jobs.ParseFile(c.Context, c.Args().First(), params)
 	if err != nil {
 		return badInput(err)
@@ -74,7 +74,7 @@ func runJobs(c *cli.Context) error {
 		return err
 	}
 	if x != nil {
-		defer x.Close()
+		defer closing(x, &err)
 	}
 	out := c.String("out")
 	prog := newProgress(c.App.ErrWriter)

@@ -99,7 +99,9 @@ func study(t *testing.T) (db, jobFile string) {
 		for i, a := range funded[:4] {
 			sets = append(sets, fmt.Sprintf("    - {name: wallet%d, addresses: [%s]}", i+1, a))
 		}
-		os.WriteFile(filepath.Join(studyDir, "pair.csv"), []byte("address,label\n"+funded[0]+",a\n"+funded[3]+",b\n"), 0o644)
+		if err := os.WriteFile(filepath.Join(studyDir, "pair.csv"), []byte("address,label\n"+funded[0]+",a\n"+funded[3]+",b\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		sets = append(sets,
 			"    - {name: cyber2, program: CYBER2}",
 			"    - {name: tco, program: TCO}",
@@ -293,7 +295,9 @@ func exportChecks(t *testing.T, db, full string) {
 		for _, j := range []string{"cyber2-fifo", "deposit-sources", "wallet2-tiho"} {
 			var r tracer.Result
 			b, _ := os.ReadFile(filepath.Join(full, j, "report.json"))
-			json.Unmarshal(b, &r)
+			if err := json.Unmarshal(b, &r); err != nil {
+				t.Fatal(err)
+			}
 			wantEdges += len(r.Edges)
 			wantHits += len(r.Hits)
 			for _, e := range r.Edges {
@@ -347,7 +351,9 @@ func TestJobsInvalidFile(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, "bad.yaml")
-			os.WriteFile(path, []byte(tc.src), 0o644)
+			if err := os.WriteFile(path, []byte(tc.src), 0o644); err != nil {
+				t.Fatal(err)
+			}
 			out := filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-"))
 			code, _, errs := runCLI(t, "--db", db, "jobs", "run", path, "--out", out)
 			if code != 2 || !strings.Contains(errs, tc.want) || strings.Count(strings.TrimSpace(errs), "\n") > 0 {

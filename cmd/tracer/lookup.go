@@ -93,7 +93,7 @@ type blockView struct {
 	Txids      []string `json:"txids,omitempty"`
 }
 
-func runBlock(c *cli.Context) error {
+func runBlock(c *cli.Context) (err error) {
 	arg, err := oneArg(c, "height or hash")
 	if err != nil {
 		return err
@@ -102,7 +102,7 @@ func runBlock(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	if _, err := storeParams(st); err != nil {
 		return err
 	}
@@ -189,7 +189,7 @@ type txView struct {
 	Outputs  []outputView `json:"outputs"`
 }
 
-func runTx(c *cli.Context) error {
+func runTx(c *cli.Context) (err error) {
 	arg, err := oneArg(c, "txid")
 	if err != nil {
 		return err
@@ -202,7 +202,7 @@ func runTx(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	tx, err := st.Tx(txid)
 	if err != nil {
 		return notFound(err)
@@ -226,7 +226,9 @@ func runTx(c *cli.Context) error {
 	default:
 		fmt.Fprintf(w, "fee\t%s\n", feeText(v.Fee))
 	}
-	w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
 	fmt.Fprintf(c.App.Writer, "\ninputs (%d)\n", len(v.Inputs))
 	w = tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
 	for i, in := range v.Inputs {
@@ -239,7 +241,9 @@ func runTx(c *cli.Context) error {
 			fmt.Fprintf(w, "  %d\t%s\t%s:%d\t%s BTC\t%s\n", i, orDash(in.Address), in.PrevTxid, in.PrevVout, btc(*in.Value), in.Attribution.String())
 		}
 	}
-	w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
 	fmt.Fprintf(c.App.Writer, "\noutputs (%d)\n", len(v.Outputs))
 	w = tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
 	for _, o := range v.Outputs {
@@ -356,7 +360,7 @@ type addressView struct {
 	Attribution *cluster.Attribution `json:"attribution,omitempty"`
 }
 
-func runAddress(c *cli.Context) error {
+func runAddress(c *cli.Context) (err error) {
 	arg, err := oneArg(c, "address")
 	if err != nil {
 		return err
@@ -365,7 +369,7 @@ func runAddress(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	addr, err := address.Parse(arg, params)
 	if err != nil {
 		return badInput(err)
@@ -450,7 +454,9 @@ func printAddress(out io.Writer, state store.State, v *addressView) error {
 	fmt.Fprintf(w, "received\t%s BTC in %d outputs\n", btc(v.Received), v.Outputs)
 	fmt.Fprintf(w, "sent\t%s BTC\n", btc(v.Sent))
 	fmt.Fprintf(w, "txs\t%d, first seen at height %d, last at %d\n", v.TxCount, v.FirstSeen, v.LastSeen)
-	w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "\noutputs (height, txid:vout, value, spender)\n")
 	w = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	for _, o := range v.Page {
@@ -511,7 +517,7 @@ type verifyFiles struct {
 	SalvageNote string         `json:"salvage_error,omitempty"`
 }
 
-func runVerify(c *cli.Context) error {
+func runVerify(c *cli.Context) (err error) {
 	dir := c.String("db")
 	dmg, err := store.CheckFiles(c.Context, dir)
 	if err != nil {
@@ -565,12 +571,12 @@ func runVerify(c *cli.Context) error {
 		}
 		x, err := flow.Open(c.Context, st, flow.Options{})
 		if err == nil {
-			x.Close()
-			fmt.Fprintf(c.App.ErrWriter, "trace index was damaged (%s): rebuilt\n", vf.TraceIndex)
-			vf.TraceIndex, vf.IndexFixed = "", true
+			if err = x.Close(); err == nil {
+				fmt.Fprintf(c.App.ErrWriter, "trace index was damaged (%s): rebuilt\n", vf.TraceIndex)
+				vf.TraceIndex, vf.IndexFixed = "", true
+			}
 		}
-		st.Close()
-		if err != nil {
+		if err := errors.Join(err, st.Close()); err != nil {
 			return err
 		}
 	}
@@ -588,7 +594,7 @@ func runVerify(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	r, err := st.Verify(c.Context, params)
 	if err != nil {
 		return err
@@ -609,8 +615,7 @@ func runVerify(c *cli.Context) error {
 			return err
 		}
 		v, err := flow.Verify(c.Context, st, x)
-		x.Close()
-		if err != nil {
+		if err := errors.Join(err, x.Close()); err != nil {
 			return err
 		}
 		ix = &v

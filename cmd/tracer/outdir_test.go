@@ -42,7 +42,9 @@ func TestOutSymlinks(t *testing.T) {
 			target := victim
 			if strings.Contains(tc.link, ".") {
 				target = filepath.Join(victim, "file")
-				os.WriteFile(target, []byte("keep"), 0o644)
+				if err := os.WriteFile(target, []byte("keep"), 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if err := os.Symlink(target, filepath.Join(out, tc.link)); err != nil {
 				t.Fatal(err)

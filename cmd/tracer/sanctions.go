@@ -179,7 +179,7 @@ func date(t time.Time) string {
 
 var forceListFlag = &cli.BoolFlag{Name: "force", Usage: "store a list even if it is empty or shrinks by more than 20%"}
 
-func runSanctionsUse(c *cli.Context) error {
+func runSanctionsUse(c *cli.Context) (err error) {
 	arg, err := oneArg(c, "version")
 	if err != nil {
 		return err
@@ -192,7 +192,7 @@ func runSanctionsUse(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	if err := st.UseSanctionsVersion(uint32(n)); err != nil {
 		return err
 	}
@@ -271,13 +271,13 @@ func listParseError(ctx context.Context, err error) error {
 var invalidXBT = regexp.MustCompile(`invalid XBT address "([^"]+)"`)
 
 // storeList prints l's warnings, stores it as a new version and reports it.
-func storeList(c *cli.Context, l *sanctions.List) error {
+func storeList(c *cli.Context, l *sanctions.List) (err error) {
 	// OFAC's lists are mainnet lists, and the parser flags anything else. A
 	// list written for a test network's store (tracer gen writes one) holds
 	// that network's addresses: those are not worth a warning there.
 	if ro, err := store.Open(c.String("db"), store.Options{ReadOnly: true}); err == nil {
 		netName := ro.State().Network
-		ro.Close()
+		ro.Close() //nolint:errcheck // opened read-only to read the network: Close cannot lose data
 		if n, err := network.ByName(netName); err == nil && netName != "mainnet" {
 			kept := l.Warnings[:0]
 			for _, w := range l.Warnings {
@@ -305,7 +305,7 @@ func storeList(c *cli.Context, l *sanctions.List) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	cur, err := st.SanctionsList(0)
 	if errors.Is(err, store.ErrNotFound) {
 		cur, err = nil, nil
@@ -378,7 +378,11 @@ func runSanctionsUpdate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	defer func() {
+		if err := os.RemoveAll(tmp); err != nil {
+			fmt.Fprintf(c.App.ErrWriter, "warning: could not remove the download folder %s: %v\n", tmp, err)
+		}
+	}()
 	var errs []error
 	for _, u := range urls {
 		file, err := ofac.Download(c.Context, u, tmp, limit, c.Duration("timeout"))
@@ -417,12 +421,12 @@ type diffView struct {
 	Removed []entryView       `json:"removed"`
 }
 
-func runSanctionsDiff(c *cli.Context) error {
+func runSanctionsDiff(c *cli.Context) (err error) {
 	st, err := openStore(c, true)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	var oldV, newV uint32
 	switch c.NArg() {
 	case 2:
@@ -489,7 +493,7 @@ func parseDay(c *cli.Context, flag string) (time.Time, error) {
 	return t, nil
 }
 
-func runSanctionsList(c *cli.Context) error {
+func runSanctionsList(c *cli.Context) (err error) {
 	if c.NArg() != 0 {
 		return usageErrorf("sanctions list takes no arguments (use --entity, --program, --asset, --since, --until)")
 	}
@@ -507,7 +511,7 @@ func runSanctionsList(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	l, err := st.SanctionsList(uint32(c.Uint("version")))
 	if err != nil {
 		return err
@@ -539,7 +543,7 @@ type checkView struct {
 	ListDate    string      `json:"list_date,omitempty"`
 }
 
-func runSanctionsCheck(c *cli.Context) error {
+func runSanctionsCheck(c *cli.Context) (err error) {
 	if c.NArg() == 0 {
 		return usageErrorf("sanctions check takes one or more addresses")
 	}
@@ -547,7 +551,7 @@ func runSanctionsCheck(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	h, err := st.SanctionsVersion(0)
 	if err != nil {
 		return err
@@ -593,12 +597,12 @@ func runSanctionsCheck(c *cli.Context) error {
 	return nil
 }
 
-func runSanctionsVersions(c *cli.Context) error {
+func runSanctionsVersions(c *cli.Context) (err error) {
 	st, err := openStore(c, true)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	vs, err := st.SanctionsVersions()
 	if err != nil {
 		return err

@@ -360,7 +360,9 @@ func TestSanctionsSafety(t *testing.T) {
 	dir := t.TempDir()
 	cut := func(name string, n int) string {
 		p := filepath.Join(dir, name, "sdn.csv")
-		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(p, []byte(strings.Join(lines[:n], "")), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -73,7 +73,9 @@ func TestScale(t *testing.T) {
 	}
 	db := filepath.Join(work, "db")
 	logs := filepath.Join(work, "logs")
-	os.MkdirAll(logs, 0o755)
+	if err := os.MkdirAll(logs, 0o755); err != nil {
+		t.Fatal(err)
+	}
 
 	var rows []measured
 	// run runs one stage: the binary with args, stdout and stderr to

@@ -130,17 +130,14 @@ func openScreenerFor(c *cli.Context, rebuild, allowRebuild, readOnly bool) (*sto
 	}
 	opt, err := screenOptions(c, params)
 	if err != nil {
-		st.Close()
-		return nil, nil, err
+		return nil, nil, errors.Join(err, st.Close())
 	}
 	if err := withClusters(c, st, params, &opt); err != nil {
-		st.Close()
-		return nil, nil, err
+		return nil, nil, errors.Join(err, st.Close())
 	}
 	scr, err := screen.New(st, opt)
 	if err != nil {
-		st.Close()
-		return nil, nil, err
+		return nil, nil, errors.Join(err, st.Close())
 	}
 	scr.SetPolicy(pol)
 	if !rebuild && (scr.IndexUsable() || !allowRebuild) {
@@ -162,12 +159,10 @@ func openScreenerFor(c *cli.Context, rebuild, allowRebuild, readOnly bool) (*sto
 		return nil, nil, err
 	}
 	if err := withClusters(c, st, params, &opt); err != nil {
-		st.Close()
-		return nil, nil, err
+		return nil, nil, errors.Join(err, st.Close())
 	}
 	if scr, err = screen.New(st, opt); err != nil {
-		st.Close()
-		return nil, nil, err
+		return nil, nil, errors.Join(err, st.Close())
 	}
 	scr.SetPolicy(pol)
 	return st, scr, nil
@@ -188,12 +183,12 @@ func withClusters(c *cli.Context, st *store.Store, params *chaincfg.Params, opt 
 	return nil
 }
 
-func rebuildIndex(c *cli.Context, opt screen.Options, why string) error {
+func rebuildIndex(c *cli.Context, opt screen.Options, why string) (err error) {
 	st, err := openStore(c, false)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	if err := withClusters(c, st, opt.Params, &opt); err != nil {
 		return err
 	}
@@ -202,7 +197,7 @@ func rebuildIndex(c *cli.Context, opt screen.Options, why string) error {
 		return err
 	}
 	if x != nil {
-		defer x.Close()
+		defer closing(x, &err)
 		opt.Flow = x
 	}
 	fmt.Fprintf(c.App.ErrWriter, "screen: building the exposure index (%s)\n", why)
@@ -219,7 +214,7 @@ func rebuildIndex(c *cli.Context, opt screen.Options, why string) error {
 	return st.Close()
 }
 
-func runScreen(c *cli.Context) error {
+func runScreen(c *cli.Context) (err error) {
 	args := c.Args().Slice()
 	in := c.String("in")
 	if len(args) == 0 && in == "" && !c.Bool("rebuild-index") {
@@ -241,7 +236,7 @@ func runScreen(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	do := scr.Screen
 	if fresh {
 		do = scr.Fresh
@@ -338,7 +333,7 @@ func screenFile(c *cli.Context, scr *screen.Screener, path string, trail *audit.
 	if err != nil {
 		return badInput(err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // the input, opened read-only
 	// Audit entries are appended in groups (one write and sync each), and
 	// always before returning.
 	var entries []audit.Entry

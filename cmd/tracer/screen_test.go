@@ -60,7 +60,9 @@ func TestScreenCLI(t *testing.T) {
 	// Batch: a header, a comment, a bad line, CSV with more columns.
 	in := filepath.Join(dir, "in.csv")
 	res := filepath.Join(dir, "out.csv")
-	os.WriteFile(in, []byte("address,customer\n# comment\n"+seed+",alice\nnot-an-address,bob\n"+dep+",carol\n\n"+truth.Clean[0].Address+"\n"), 0o644)
+	if err := os.WriteFile(in, []byte("address,customer\n# comment\n"+seed+",alice\nnot-an-address,bob\n"+dep+",carol\n\n"+truth.Clean[0].Address+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// Issue 17 #4: every row is in the output (the bad one with risk=error
 	// and the reason), the customer column is kept, every row names the tip
 	// and list version, and a failed row makes the exit code 2.
@@ -102,7 +104,9 @@ func TestScreenCLI(t *testing.T) {
 		t.Fatalf("screen text level: %s", out)
 	}
 	pol := filepath.Join(dir, "policy.yaml")
-	os.WriteFile(pol, []byte("name: team\nrules:\n  - {name: any-sanctioned-funds, level: high, category: sanctioned, exposure: indirect}\n"), 0o644)
+	if err := os.WriteFile(pol, []byte("name: team\nrules:\n  - {name: any-sanctioned-funds, level: high, category: sanctioned, exposure: indirect}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{{"screen", "--json", dep, "--policy", pol}, {"screen", "--json", "--fresh", "--policy", pol, dep}} {
 		var r screen.Result
 		code, out, errs = runCLI(t, append([]string{"--db", db}, args...)...)
@@ -115,7 +119,9 @@ func TestScreenCLI(t *testing.T) {
 		!strings.Contains(out, `"level":"none","rule":"","reason"`) && !strings.Contains(out, `"level":"none","rule":""`) || !strings.Contains(out, `"rule":"any-sanctioned-funds"`) {
 		t.Fatalf("batch --json --policy: exit %d %s", code, out)
 	}
-	os.WriteFile(pol, []byte("rules:\n  - name: x\n    level: high\n    category: mafia\n"), 0o644)
+	if err := os.WriteFile(pol, []byte("rules:\n  - name: x\n    level: high\n    category: mafia\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, cmd := range []string{"screen", "serve"} {
 		code, _, errs = runCLI(t, "--db", db, cmd, "--policy", pol, dep)
 		if code != exitUsage || !strings.Contains(errs, pol+":4:") || !strings.Contains(errs, `unknown category "mafia"`) {
@@ -199,7 +205,9 @@ func auditTrailCLI(t *testing.T, db, dir string) {
 		{"reorder", func(l []string) []string { l[10], l[11] = l[11], l[10]; return l }, "line 11:"},
 	} {
 		path := filepath.Join(dir, tc.name+".log")
-		os.WriteFile(path, []byte(strings.Join(tc.change(append([]string(nil), lines...)), "")), 0o600)
+		if err := os.WriteFile(path, []byte(strings.Join(tc.change(append([]string(nil), lines...)), "")), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		code, out, errs := runCLI(t, "--db", db, "audit", "verify", "--audit-log", path)
 		if code != 1 || !strings.Contains(errs, "does not verify: "+tc.line) {
 			t.Errorf("%s: audit verify exit %d, want 1 naming %q: %s %s", tc.name, code, tc.line, out, errs)

@@ -98,7 +98,7 @@ created or changed. Without a current index screens walk fresh.`,
 	}
 }
 
-func runServe(c *cli.Context) error {
+func runServe(c *cli.Context) (err error) {
 	var keys []api.Key
 	if f := c.String("keys"); f != "" {
 		var err error
@@ -128,7 +128,7 @@ func runServe(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	status := scr.Status()
 	switch {
 	case status.Index == nil:
@@ -140,7 +140,7 @@ func runServe(c *cli.Context) error {
 	// trace has brought it up to date.
 	x, err := flow.Open(c.Context, st, flow.Options{NoUpdate: true})
 	if err == nil {
-		defer x.Close()
+		defer closing(x, &err)
 	} else {
 		x = nil
 		log.Info("forward traces walk the store itself (run a forward tracer trace to build the trace index)", "why", err)

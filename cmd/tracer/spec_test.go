@@ -184,8 +184,12 @@ func TestOneSpecEverywhere(t *testing.T) {
 	// The parameters each states are the same too.
 	for what, b := range map[string][]byte{"job": jobBody, "api": apiBody} {
 		var a, c tracer.Result
-		json.Unmarshal(cliBody, &c)
-		json.Unmarshal(b, &a)
+		if err := json.Unmarshal(cliBody, &c); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &a); err != nil {
+			t.Fatal(err)
+		}
 		a.Params.Started, c.Params.Started = time.Time{}, time.Time{}
 		a.Params.ElapsedSeconds, c.Params.ElapsedSeconds = 0, 0
 		a.Params.StoreReadsPerTx, c.Params.StoreReadsPerTx = 0, 0
@@ -247,7 +251,9 @@ func TestSpecValidationEverywhere(t *testing.T) {
 				job += fmt.Sprintf("    %s: %s\n", s[0], s[1])
 			}
 			f := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".yaml")
-			os.WriteFile(f, []byte(job), 0o644)
+			if err := os.WriteFile(f, []byte(job), 0o644); err != nil {
+				t.Fatal(err)
+			}
 			code, _, errs = runCLI(t, "--db", cc.db, "jobs", "run", f, "--out", filepath.Join(dir, "out-"+filepath.Base(f)))
 			if code != 2 || !strings.Contains(errs, tc.want) {
 				t.Errorf("jobs run: exit %d, stderr %q; want exit 2 naming %q", code, errs, tc.want)

@@ -49,12 +49,12 @@ type traceIndexView struct {
 	Damaged string `json:"damaged,omitempty"`
 }
 
-func runStatus(c *cli.Context) error {
+func runStatus(c *cli.Context) (err error) {
 	st, err := openStore(c, true)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	s := st.State()
 	v := statusView{Store: st.Dir(), Network: s.Network, Empty: s.Empty(), Height: s.Height, StartHeight: s.StartHeight,
 		Blocks: s.Blocks, Txs: uint64(s.NextTx), Inputs: s.Inputs, Outputs: s.Outputs, External: s.External,

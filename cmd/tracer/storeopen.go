@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/urfave/cli/v2"
@@ -51,8 +52,7 @@ func openChainFor(c *cli.Context, readOnly bool) (*store.Store, *chaincfg.Params
 	}
 	params, err := storeParams(st)
 	if err != nil {
-		st.Close()
-		return nil, nil, err
+		return nil, nil, errors.Join(err, st.Close())
 	}
 	return st, params, nil
 }
@@ -83,4 +83,18 @@ func btc(sat int64) string {
 		sign, sat = "-", -sat
 	}
 	return fmt.Sprintf("%s%d.%08d", sign, sat/1e8, sat%1e8)
+}
+
+// closeFunc is a close function as an io.Closer, for closing.
+type closeFunc func() error
+
+func (f closeFunc) Close() error { return f() }
+
+// closing closes c (a store, a flow index) when a command ends: a failed
+// Close, for a store its last writes not reaching the disk, fails the
+// command unless it failed already. Use it as `defer closing(st, &err)`.
+func closing(c io.Closer, err *error) {
+	if cerr := c.Close(); cerr != nil && *err == nil {
+		*err = cerr
+	}
 }

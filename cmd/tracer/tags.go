@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/network"
 	"io/fs"
 	"path/filepath"
 	"slices"
@@ -16,6 +14,8 @@ import (
 
 	"github.com/tracer-oss/tracer/sanctions"
 	"github.com/tracer-oss/tracer/sanctions/tags"
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/network"
 )
 
 func tagsCommand() *cli.Command {
@@ -130,7 +130,7 @@ type tagLoadView struct {
 	BelowMin       int            `json:"below_min_confidence,omitempty"`
 }
 
-func runTagsLoad(c *cli.Context) error {
+func runTagsLoad(c *cli.Context) (err error) {
 	if c.NArg() == 0 {
 		return usageErrorf("tags load takes one or more tag files")
 	}
@@ -140,7 +140,7 @@ func runTagsLoad(c *cli.Context) error {
 		// create one.
 		if ro, err := store.Open(c.String("db"), store.Options{ReadOnly: true}); err == nil {
 			netName = ro.State().Network
-			ro.Close()
+			ro.Close() //nolint:errcheck // opened read-only to read the network: Close cannot lose data
 		}
 	}
 	opt := tags.Options{SkipInvalid: c.Bool("skip-invalid")}
@@ -218,7 +218,7 @@ func runTagsLoad(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	pi, ai := 0, 0
 	for i := range views {
 		var err error
@@ -281,7 +281,7 @@ type packView struct {
 	Count    int       `json:"count"` // tags or actors
 }
 
-func runTagsList(c *cli.Context) error {
+func runTagsList(c *cli.Context) (err error) {
 	if c.NArg() > 0 {
 		return usageErrorf("tags list takes no arguments (use --pack or --category)")
 	}
@@ -293,7 +293,7 @@ func runTagsList(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	pack, cat := c.String("pack"), tags.NormalizeCategory(c.String("category"))
 	if pack == "" && cat == "" && minConf < 0 {
 		ps, err := st.TagPacks()
@@ -353,14 +353,16 @@ func runTagsList(c *cli.Context) error {
 	if c.Bool("json") {
 		return printJSON(c, views)
 	}
-	writeTags(c, views, true)
+	if err := writeTags(c, views, true); err != nil {
+		return err
+	}
 	if total > len(views) {
 		fmt.Fprintf(c.App.Writer, "... %d of %d tags shown (--limit 0 shows all)\n", len(views), total)
 	}
 	return nil
 }
 
-func runTagsRemove(c *cli.Context) error {
+func runTagsRemove(c *cli.Context) (err error) {
 	if c.NArg() == 0 {
 		return usageErrorf("tags remove takes one or more pack names (tracer tags list shows them)")
 	}
@@ -368,7 +370,7 @@ func runTagsRemove(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	type removed struct {
 		Pack    string `json:"pack"`
 		Removed int    `json:"removed"`
@@ -409,7 +411,7 @@ func viewTag(t sanctions.Tag) tagView {
 		Confidence: t.Confidence, ActorCategories: t.ActorCategories, IsClusterDefiner: t.IsClusterDefiner, Source: t.Source, LastMod: date(t.LastMod), Pack: t.Pack}
 }
 
-func runTagsShow(c *cli.Context) error {
+func runTagsShow(c *cli.Context) (err error) {
 	addr, err := oneArg(c, "address")
 	if err != nil {
 		return err
@@ -422,7 +424,7 @@ func runTagsShow(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	ts, err := st.TagsFor(addr)
 	if err != nil {
 		return err

@@ -95,7 +95,7 @@ func TestTagsRealAttribution(t *testing.T) {
 		t.Fatalf("--min-confidence unknown: %d tags", len(tv))
 	}
 	// DefiLlama: refused without a label column, loaded with --map.
-	code, out, errs = runCLI(t, "--db", db, "tags", "load", defillama)
+	code, _, errs = runCLI(t, "--db", db, "tags", "load", defillama)
 	if code != exitUsage || !strings.Contains(errs, "no label column (the header has address, entity, entity_type, defillama_key); name one with --map label=COLUMN; nothing stored") {
 		t.Fatalf("defillama without --map: exit %d %s", code, errs)
 	}

@@ -126,7 +126,7 @@ func specOf(c *cli.Context) (spec.Spec, error) {
 	return s, nil
 }
 
-func runTrace(c *cli.Context) error {
+func runTrace(c *cli.Context) (err error) {
 	format := c.String("format")
 	if c.Bool("json") {
 		format = "json"
@@ -155,14 +155,14 @@ func runTrace(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	var x *flow.Index
 	if sp.Direction == "forward" {
 		if x, err = openFlow(c, st); err != nil {
 			return err
 		}
 		if x != nil {
-			defer x.Close()
+			defer closing(x, &err)
 		}
 	}
 	prog := newProgress(c.App.ErrWriter)

@@ -66,7 +66,7 @@ func watchesFromArgs(c *cli.Context) []store.Watch {
 	return ws
 }
 
-func runWatchAdd(c *cli.Context) error {
+func runWatchAdd(c *cli.Context) (err error) {
 	ws := watchesFromArgs(c)
 	if len(ws) == 0 {
 		return usageErrorf("watch add needs addresses, --entity NAME or --sanctions")
@@ -75,7 +75,7 @@ func runWatchAdd(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	for _, w := range ws {
 		if w.Kind == store.WatchAddress {
 			// One watch per address, whatever case or form it was typed in.
@@ -136,12 +136,12 @@ type watchView struct {
 	Problem   string `json:"problem,omitempty"`
 }
 
-func runWatchList(c *cli.Context) error {
+func runWatchList(c *cli.Context) (err error) {
 	st, err := openStore(c, true)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	ws, err := st.Watches()
 	if err != nil {
 		return err
@@ -172,7 +172,7 @@ func runWatchList(c *cli.Context) error {
 	return nil
 }
 
-func runWatchRm(c *cli.Context) error {
+func runWatchRm(c *cli.Context) (err error) {
 	ws := watchesFromArgs(c)
 	if len(ws) == 0 {
 		return usageErrorf("watch rm needs addresses, --entity NAME or --sanctions")
@@ -181,7 +181,7 @@ func runWatchRm(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closing(st, &err)
 	for _, w := range ws {
 		if w.Kind == store.WatchAddress {
 			if a, params, err := st.ParseAddress(w.Value); err == nil {

@@ -115,7 +115,7 @@ func openZip(ctx context.Context, r io.Reader, name string, depth int) ([]*opene
 		}
 		sub, err := open(ctx, compressionErrors{rc, "zip"}, name+"!"+f.Name, depth+1)
 		if err != nil {
-			rc.Close()
+			rc.Close() //nolint:errcheck // read-only input, already failing
 			if errors.Is(err, ErrUnknownFormat) && len(members) > 1 {
 				continue // e.g. a readme that matched the name rule
 			}

@@ -33,7 +33,7 @@ func Download(ctx context.Context, u, dir string, limit int64, timeout time.Dura
 	if err != nil {
 		return "", fmt.Errorf("download %s: %w", u, err)
 	}
-	defer resp.Body.Close()
+	defer resp.Body.Close() //nolint:errcheck // a response body, only read
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("download %s: %s", u, resp.Status)
 	}

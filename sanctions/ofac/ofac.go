@@ -66,12 +66,12 @@ func Detect(head []byte, name string) (Kind, error) {
 			n = len(rec)
 		}
 	}
-	switch {
-	case n == 12:
+	switch n {
+	case 12:
 		return KindSDNCSV, nil
-	case n == 2:
+	case 2:
 		return KindComments, nil
-	case n == 5:
+	case 5:
 		return KindAlt, nil
 	}
 	switch {
@@ -157,7 +157,7 @@ func ParseFilesProgress(ctx context.Context, progress func(read, total int64), p
 		r := &countingReader{r: f, c: counter}
 		files, err := open(ctx, r, p, 0)
 		if err != nil {
-			f.Close()
+			f.Close() //nolint:errcheck // read-only input, already failing
 			return nil, err
 		}
 		for _, o := range files {
@@ -168,7 +168,7 @@ func ParseFilesProgress(ctx context.Context, progress func(read, total int64), p
 			}
 		}
 		if len(files) == 0 {
-			f.Close()
+			f.Close() //nolint:errcheck // read-only input that held nothing
 		}
 		all = append(all, files...)
 	}
@@ -280,7 +280,7 @@ func (m multiCloser) Close() error {
 func closeAll(files []*opened) {
 	for _, f := range files {
 		if f.closer != nil {
-			f.closer.Close()
+			f.closer.Close() //nolint:errcheck // read-only inputs
 		}
 	}
 }
@@ -309,7 +309,7 @@ func open(ctx context.Context, r io.Reader, name string, depth int) ([]*opened, 
 	sniff, err := dbr.Peek(sniffLen)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		if closer != nil {
-			closer.Close()
+			closer.Close() //nolint:errcheck // read-only input, already failing
 		}
 		if !errors.Is(err, ErrCompression) {
 			err = fmt.Errorf("%w: %v", ErrCompression, err)
@@ -327,7 +327,7 @@ func open(ctx context.Context, r io.Reader, name string, depth int) ([]*opened, 
 			}
 		}
 		if closer != nil {
-			closer.Close()
+			closer.Close() //nolint:errcheck // read-only input, already failing
 		}
 		return nil, &ParseError{File: name, Line: 1, Err: err}
 	}

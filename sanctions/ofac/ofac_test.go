@@ -65,7 +65,9 @@ func readFixture(t testing.TB, name string) []byte {
 func gzipped(t testing.TB, b []byte) []byte {
 	var buf bytes.Buffer
 	w := gzip.NewWriter(&buf)
-	w.Write(b)
+	if _, err := w.Write(b); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +87,9 @@ func zipped(t testing.TB, files map[string][]byte) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.Write(files[n])
+		if _, err := f.Write(files[n]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)

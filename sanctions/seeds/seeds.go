@@ -70,7 +70,7 @@ func ParseFile(ctx context.Context, path string, net *chaincfg.Params) ([]sancti
 	if err != nil {
 		return nil, fmt.Errorf("seeds: %w", err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened read-only: Close cannot lose data
 	return Parse(ctx, f, path, net)
 }
 

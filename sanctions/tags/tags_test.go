@@ -26,7 +26,9 @@ func checkGolden(t *testing.T, name string, v any) {
 	got = append(got, '\n')
 	path := filepath.Join("testdata", "golden", name+".json")
 	if *update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
 		}

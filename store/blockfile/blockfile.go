@@ -171,7 +171,7 @@ func OpenWith(opt Options, paths ...string) (*Source, error) {
 	s := &Source{opt: opt}
 	for _, p := range paths {
 		if err := s.add(p); err != nil {
-			s.Close()
+			s.Close() //nolint:errcheck // block files are opened read-only
 			return nil, err
 		}
 	}
@@ -268,18 +268,18 @@ func (s *Source) addFile(path string, useXOR bool) error {
 	switch {
 	case n >= 3 && string(magic[:3]) == "BZh":
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			f.Close()
+			f.Close() //nolint:errcheck // block files are opened read-only
 			return err
 		}
 		dec = bzip2.NewReader(f)
 	case n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			f.Close()
+			f.Close() //nolint:errcheck // block files are opened read-only
 			return err
 		}
 		gz, err := gzip.NewReader(f)
 		if err != nil {
-			f.Close()
+			f.Close() //nolint:errcheck // block files are opened read-only
 			return &Error{File: path, Err: fmt.Errorf("%w: gzip: %v", ErrNotBlocks, err)}
 		}
 		dec = gz
@@ -287,7 +287,7 @@ func (s *Source) addFile(path string, useXOR bool) error {
 	file := File{Path: path, xor: useXOR}
 	if dec != nil {
 		data, err := io.ReadAll(dec)
-		f.Close()
+		f.Close() //nolint:errcheck // block files are opened read-only
 		if err != nil {
 			if !errors.Is(err, io.ErrUnexpectedEOF) {
 				return &Error{File: path, Err: fmt.Errorf("decompress: %w", err)}
@@ -299,7 +299,7 @@ func (s *Source) addFile(path string, useXOR bool) error {
 	} else {
 		info, err := f.Stat()
 		if err != nil {
-			f.Close()
+			f.Close() //nolint:errcheck // block files are opened read-only
 			return err
 		}
 		file.Size, file.r, file.c = info.Size(), f, f
@@ -311,7 +311,7 @@ func (s *Source) addFile(path string, useXOR bool) error {
 	if format != FormatFramed {
 		if format, err = s.detect(&file, format); err != nil {
 			if file.c != nil {
-				file.c.Close()
+				file.c.Close() //nolint:errcheck // block files are opened read-only
 			}
 			return err
 		}
@@ -341,7 +341,7 @@ func (s *Source) detect(f *File, want Format) (Format, error) {
 			return 0, &Error{File: f.Path, Offset: off, Err: fmt.Errorf("%w: hex text: %v", ErrNotBlocks, err)}
 		}
 		if f.c != nil {
-			f.c.Close()
+			f.c.Close() //nolint:errcheck // block files are opened read-only
 			f.c = nil
 		}
 		f.r, f.Size = bytes.NewReader(data), int64(len(data))

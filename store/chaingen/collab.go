@@ -178,9 +178,7 @@ func (g *generator) whirlpoolRound() bool {
 	}
 	g.mixq[pool] = q
 	if sum(ins)-5*d < 5*70 {
-		for _, u := range ins {
-			g.mixq[pool] = append(g.mixq[pool], u)
-		}
+		g.mixq[pool] = append(g.mixq[pool], ins...)
 		return false
 	}
 	g.rng.Shuffle(5, func(i, j int) { ins[i], ins[j] = ins[j], ins[i] })

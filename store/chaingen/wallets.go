@@ -2,6 +2,7 @@ package chaingen
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -207,8 +208,7 @@ func openTruthFiles(dir string) (*truthFiles, error) {
 	} {
 		fh, err := os.Create(filepath.Join(dir, f.name))
 		if err != nil {
-			tf.close()
-			return nil, fmt.Errorf("create truth file: %w", err)
+			return nil, errors.Join(fmt.Errorf("create truth file: %w", err), tf.close())
 		}
 		tf.files = append(tf.files, fh)
 		*f.w = bufio.NewWriterSize(fh, 1<<20)

@@ -67,7 +67,9 @@ func update(ctx context.Context, st *store.Store, dir string, h *header, opt Opt
 				}
 			}
 		}
-		unmap(b.old)
+		if uerr := unmap(b.old); err == nil && uerr != nil {
+			err = fmt.Errorf("flow: %w", uerr)
+		}
 	}()
 	sizes := h.sizes()
 	var from [5]int64 // where the files change: chunks before keep their sums
@@ -297,12 +299,20 @@ func cut(dir string, h *header, fork int32, prev sums) (err error) {
 	if err != nil {
 		return err
 	}
-	defer unmap(tx)
+	defer func() {
+		if uerr := unmap(tx); err == nil && uerr != nil {
+			err = fmt.Errorf("flow: %w", uerr)
+		}
+	}()
 	in, err := mapFile(files[fIn], sizes[fIn], false)
 	if err != nil {
 		return err
 	}
-	defer unmap(in)
+	defer func() {
+		if uerr := unmap(in); err == nil && uerr != nil {
+			err = fmt.Errorf("flow: %w", uerr)
+		}
+	}()
 	if txs == 0 || txs >= h.Txs {
 		return fmt.Errorf("%w: block %d starts at transaction %d of %d", ErrCorrupt, keep, txs, h.Txs)
 	}

@@ -115,22 +115,20 @@ var names = [...]string{"blk.dat", "tx.dat", "txid.dat", "out.dat", "in.dat"}
 // Open opens the flow index of st, building it or extending it to st's tip
 // first. Only one process updates an index at a time (a lock file); the
 // store may be open read-only.
-func Open(ctx context.Context, st *store.Store, opt Options) (*Index, error) {
+func Open(ctx context.Context, st *store.Store, opt Options) (x *Index, err error) {
 	state := st.State()
 	if state.Empty() {
 		return nil, ErrEmpty
 	}
 	dir := Dir(st.Dir())
 	var lock *os.File
-	var err error
 	if opt.NoUpdate {
 		if lock, err = os.Open(filepath.Join(dir, "lock")); err != nil {
 			return nil, fmt.Errorf("%w: no index in %s", ErrStale, dir)
 		}
-		defer lock.Close()
 		// Readers do not wait for an update under way.
 		if err := lockShared(lock); err != nil {
-			return nil, fmt.Errorf("%w: %s is being updated", ErrStale, dir)
+			return nil, errors.Join(fmt.Errorf("%w: %s is being updated", ErrStale, dir), lock.Close())
 		}
 	} else {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -139,14 +137,20 @@ func Open(ctx context.Context, st *store.Store, opt Options) (*Index, error) {
 		if lock, err = os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o644); err != nil {
 			return nil, fmt.Errorf("flow: %w", err)
 		}
-		defer lock.Close()
 		if err := lockFile(lock); err != nil {
-			return nil, fmt.Errorf("flow: lock %s: %w", dir, err)
+			return nil, errors.Join(fmt.Errorf("flow: lock %s: %w", dir, err), lock.Close())
 		}
 	}
-	defer unlockFile(lock)
+	// An index built under the lock is only handed out once the lock is
+	// released cleanly.
+	defer func() {
+		if uerr := errors.Join(unlockFile(lock), lock.Close()); uerr != nil && err == nil {
+			err = errors.Join(fmt.Errorf("flow: unlock %s: %w", dir, uerr), x.Close())
+			x = nil
+		}
+	}()
 
-	x := &Index{dir: dir}
+	x = &Index{dir: dir}
 	hdr, err := readHeader(dir)
 	fresh := header{Version: formatVersion, Network: state.Network, StartHeight: state.StartHeight}
 	var prev sums
@@ -208,8 +212,7 @@ func Open(ctx context.Context, st *store.Store, opt Options) (*Index, error) {
 	}
 	x.hdr = hdr
 	if err := x.mapAll(); err != nil {
-		x.Close()
-		return nil, err
+		return nil, errors.Join(err, x.Close())
 	}
 	return x, nil
 }
@@ -264,7 +267,7 @@ func check(st *store.Store, hdr *header) (ok bool, fork int32, err error) {
 	if err != nil {
 		return false, -1, nil
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened read-only: Close cannot lose data
 	var e [blkSize]byte
 	for h := min(hdr.Height, state.Height); h >= hdr.StartHeight && h > hdr.Height-maxCut; h-- {
 		b, err := st.BlockByHeight(h)
@@ -328,7 +331,7 @@ func syncDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer d.Close() //nolint:errcheck // opened read-only; the Sync is what is checked
 	return d.Sync()
 }
 
@@ -376,7 +379,7 @@ func (x *Index) mapAll() error {
 		if err == nil {
 			*dst[i], err = mapFile(f, sizes[i], false)
 		}
-		f.Close()
+		f.Close() //nolint:errcheck // opened read-only; the mapping outlives the descriptor
 		if err != nil {
 			return err
 		}

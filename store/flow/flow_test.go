@@ -171,7 +171,9 @@ func TestIncremental(t *testing.T) {
 	}
 	hdr["dirty"] = true
 	b, _ = json.Marshal(hdr)
-	os.WriteFile(hdrFile, b, 0o644)
+	if err := os.WriteFile(hdrFile, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	x = open(t, st, 0)
 	checkIndex(t, st, x)
 	if !x.Stats().Rebuilt {
@@ -182,7 +184,9 @@ func TestIncremental(t *testing.T) {
 	// A file cut short.
 	out := filepath.Join(flow.Dir(st.Dir()), "out.dat")
 	fi, _ := os.Stat(out)
-	os.Truncate(out, fi.Size()/2)
+	if err := os.Truncate(out, fi.Size()/2); err != nil {
+		t.Fatal(err)
+	}
 	x = open(t, st, 0)
 	checkIndex(t, st, x)
 	if !x.Stats().Rebuilt {
@@ -281,7 +285,9 @@ func TestDamaged(t *testing.T) {
 	}
 	hdr["outs"] = uint64(768614336404564651) // × 24 bytes wraps past 2^64
 	b, _ = json.Marshal(hdr)
-	os.WriteFile(hdrFile, b, 0o644)
+	if err := os.WriteFile(hdrFile, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	x := open(t, st, 0)
 	checkIndex(t, st, x)
 	if !x.Stats().Rebuilt {
@@ -302,7 +308,9 @@ func TestDamaged(t *testing.T) {
 	}
 	var v [8]byte
 	binary.LittleEndian.PutUint64(v[:], 1<<24|0xfffff0)
-	f.WriteAt(v[:], int64(first)*8)
+	if _, err := f.WriteAt(v[:], int64(first)*8); err != nil {
+		t.Fatal(err)
+	}
 	f.Close()
 	if _, err := st.Rollback(ctx, st.State().Height-1); err != nil {
 		t.Fatal(err)
@@ -339,7 +347,9 @@ func TestVerify(t *testing.T) {
 	var b [16]byte
 	binary.LittleEndian.PutUint64(b[:], 1)
 	binary.LittleEndian.PutUint64(b[8:], 171<<24)
-	f.WriteAt(b[:], 0)
+	if _, err := f.WriteAt(b[:], 0); err != nil {
+		t.Fatal(err)
+	}
 	f.Close()
 	// A reader refuses the damaged index, naming the file...
 	if x, err = flow.Open(context.Background(), st, flow.Options{NoUpdate: true}); !errors.Is(err, flow.ErrCorrupt) || !strings.Contains(err.Error(), "out.dat") {

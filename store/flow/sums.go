@@ -101,7 +101,7 @@ func (old sums) refresh(dir string, h *header, from [5]int64, touched map[int64]
 		var f *os.File
 		for c := int64(0); c < n; c++ {
 			end := min((c+1)*sumChunk, size)
-			if end <= from[i] && c < int64(len(old[i])) && !(i == fOut && touched[c]) {
+			if end <= from[i] && c < int64(len(old[i])) && (i != fOut || !touched[c]) {
 				s[i][c] = old[i][c]
 				continue
 			}
@@ -110,7 +110,7 @@ func (old sums) refresh(dir string, h *header, from [5]int64, touched map[int64]
 				if f, err = os.Open(filepath.Join(dir, names[i])); err != nil {
 					return s, fmt.Errorf("flow: %w", err)
 				}
-				defer f.Close()
+				defer f.Close() //nolint:errcheck // opened read-only: Close cannot lose data
 			}
 			b := buf[:end-c*sumChunk]
 			if _, err := f.ReadAt(b, c*sumChunk); err != nil && !errors.Is(err, io.EOF) {
@@ -152,7 +152,7 @@ func verifyFiles(dir string, h *header, s sums) error {
 				break
 			}
 		}
-		f.Close()
+		f.Close() //nolint:errcheck // opened read-only: Close cannot lose data
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("%w: %s", ErrCorrupt, joinProblems(bad))

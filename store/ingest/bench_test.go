@@ -47,12 +47,14 @@ func BenchmarkIngest(b *testing.B) {
 		rss := storetest.PeakRSS()
 		anon, file := sampler.Stop()
 		var disk int64
-		filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err := filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
 			if err == nil && !fi.IsDir() {
 				disk += fi.Size()
 			}
 			return nil
-		})
+		}); err != nil {
+			b.Fatal(err)
+		}
 		// Keys written: tx record and txid index per tx, a spent-by per
 		// known input (every input but the coinbases' and external ones),
 		// an address entry per output with an address (≈ outputs), two per
@@ -105,7 +107,9 @@ func streamWriterSeconds(b *testing.B, n int64) float64 {
 		if err := sw.Write(buf); err != nil {
 			b.Fatal(err)
 		}
-		buf.Release()
+		if err := buf.Release(); err != nil {
+			b.Fatal(err)
+		}
 	}
 	if err := sw.Flush(); err != nil {
 		b.Fatal(err)

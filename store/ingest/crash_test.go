@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand"
 	"os"
@@ -211,8 +212,10 @@ func TestCrashSafetyBulk(t *testing.T) {
 				t.Fatalf("child: %v", err)
 			}
 		case <-time.After(time.Duration(50+r.Intn(500)) * time.Millisecond):
-			cmd.Process.Kill()
-			<-done
+			if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+				t.Fatal(err)
+			}
+			<-done //nolint:errcheck // killed: Wait reports the signal
 			kills++
 		}
 	}

@@ -132,7 +132,7 @@ func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	defer src.Close()
+	defer src.Close() //nolint:errcheck // block files are opened read-only
 
 	sc := storedChain{tip: -1, first: -1}
 	if !state.Empty() {

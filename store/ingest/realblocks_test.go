@@ -42,7 +42,7 @@ func TestRealRawBlocks(t *testing.T) {
 	n := 0
 	for _, p := range files {
 		parts := strings.Split(filepath.Base(p), "_")
-		if len(parts) != 3 || !(strings.HasSuffix(p, ".bin") || strings.HasSuffix(p, ".hex")) {
+		if len(parts) != 3 || !strings.HasSuffix(p, ".bin") && !strings.HasSuffix(p, ".hex") {
 			continue
 		}
 		height, _ := strconv.Atoi(parts[1])

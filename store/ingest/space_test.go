@@ -110,7 +110,11 @@ func TestDiskFullTmpfs(t *testing.T) {
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", mnt).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount a tmpfs (%v: %s); TestDiskFullInjected covers the same with an injected probe", err, out)
 	}
-	t.Cleanup(func() { exec.Command("umount", "-l", mnt).Run() })
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", "-l", mnt).CombinedOutput(); err != nil {
+			t.Logf("umount %s: %v: %s", mnt, err, out)
+		}
+	})
 	blocks := regtestChain(t)
 	n := len(blocks)
 	dir := writeDir(t, blocks)

@@ -121,7 +121,9 @@ func TestRollbackInterrupted(t *testing.T) {
 						t.Fatal("the hook did not stop the undo")
 					}
 				}()
-				st.Rollback(context.Background(), n-6)
+				if _, err := st.Rollback(context.Background(), n-6); err != nil {
+					t.Fatal(err)
+				}
 			}()
 			st.Close()
 			st, err = store.Open(dir, store.Options{})

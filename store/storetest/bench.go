@@ -39,7 +39,9 @@ func BenchChain(tb testing.TB, n int) string {
 	tb.Helper()
 	dir := filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-chain-%d-%s", n, chainVersion))
 	if _, err := os.Stat(filepath.Join(dir, "done")); err != nil {
-		os.RemoveAll(dir)
+		if err := os.RemoveAll(dir); err != nil {
+			tb.Fatal(err)
+		}
 		start := time.Now()
 		if _, err := chaingen.Generate(context.Background(), chaingen.Config{OutDir: dir, Txs: n, Seed: 1}, nil); err != nil {
 			tb.Fatal(err)
@@ -61,7 +63,9 @@ func BenchStore(tb testing.TB, n int) *store.Store {
 	// would not open, and may be in use by a checkout of that version.
 	dir := filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-store-%d-%s-v%d", n, chainVersion, store.SchemaVersion))
 	if _, err := os.Stat(filepath.Join(dir, "done")); err != nil {
-		os.RemoveAll(dir)
+		if err := os.RemoveAll(dir); err != nil {
+			tb.Fatal(err)
+		}
 		st, err := store.Open(filepath.Join(dir, "db"), store.Options{})
 		if err != nil {
 			tb.Fatal(err)
@@ -80,7 +84,11 @@ func BenchStore(tb testing.TB, n int) *store.Store {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { st.Close() })
+	tb.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
 	return st
 }
 
@@ -101,7 +109,11 @@ func PeakRSS() int64 {
 }
 
 // ResetPeakRSS resets the kernel's peak-RSS mark for this process.
-func ResetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+// Without clear_refs (not Linux) the peak counts from the process's start,
+// which PeakRSS's callers only report.
+func ResetPeakRSS() {
+	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) //nolint:errcheck // best effort: only Linux has clear_refs
+}
 
 // RSSSampler records, every 50 ms until Stop, the largest anonymous
 // (heap and other private memory) and file-backed (mapped files, such as

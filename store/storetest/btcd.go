@@ -59,7 +59,7 @@ func FreePort(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer l.Close() //nolint:errcheck // a listener that accepted nothing
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
 
@@ -91,7 +91,7 @@ func StartRegtestBtcd(t testing.TB, miningAddr string, extra ...string) *Btcd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer logFile.Close()
+	defer logFile.Close() //nolint:errcheck // only btcd writes it, through its own descriptor
 	args := append([]string{"--regtest", "--configfile=" + conf, "--datadir=" + filepath.Join(dir, "data"),
 		"--logdir=" + filepath.Join(dir, "logs"), "--rpcuser=" + b.User, "--rpcpass=" + b.Pass,
 		"--rpclisten=" + b.RPC, "--notls", "--listen=127.0.0.1:" + FreePort(t), "--nodnsseed",
@@ -104,10 +104,10 @@ func StartRegtestBtcd(t testing.TB, miningAddr string, extra ...string) *Btcd {
 		t.Fatalf("start btcd: %v", err)
 	}
 	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
+	go func() { cmd.Wait(); close(exited) }() //nolint:errcheck // btcd is stopped by a signal: Wait's error is expected
 	t.Cleanup(func() {
 		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL} {
-			syscall.Kill(-cmd.Process.Pid, sig)
+			syscall.Kill(-cmd.Process.Pid, sig) //nolint:errcheck // ESRCH once btcd has exited, which the select sees
 			select {
 			case <-exited:
 				return

@@ -49,7 +49,9 @@ func alertStore(t *testing.T) (*store.Store, int32) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st.AddWatch(store.Watch{Kind: store.WatchAddress, Value: tx.Outputs[0].Addr.String(params), FromHeight: tip - 6})
+		if _, err := st.AddWatch(store.Watch{Kind: store.WatchAddress, Value: tx.Outputs[0].Addr.String(params), FromHeight: tip - 6}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	a, err := alert.New(st, params)
 	if err != nil {
@@ -65,14 +67,16 @@ func statuses(t *testing.T, st *store.Store) map[store.AlertStatus]int {
 	t.Helper()
 	n := map[store.AlertStatus]int{}
 	notices := 0
-	st.Alerts(func(a store.Alert) error {
+	if err := st.Alerts(func(a store.Alert) error {
 		if a.Retracts != 0 {
 			notices++
 			return nil
 		}
 		n[a.Status]++
 		return nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	n[99] = notices
 	return n
 }
@@ -155,7 +159,9 @@ func TestWebhookRetriesAndSignature(t *testing.T) {
 			return
 		}
 		var m alert.Message
-		json.Unmarshal(body, &m)
+		if err := json.Unmarshal(body, &m); err != nil {
+			t.Fatal(err)
+		}
 		if m.ID != r.Header.Get("X-Tracer-Alert-Id") {
 			t.Errorf("id %q vs header %q", m.ID, r.Header.Get("X-Tracer-Alert-Id"))
 		}
@@ -163,7 +169,10 @@ func TestWebhookRetriesAndSignature(t *testing.T) {
 	}))
 	defer srv.Close()
 	path := filepath.Join(t.TempDir(), "alerts.jsonl")
-	os.WriteFile(path, []byte(`{"id":"a1","kind":"alert"}`+"\n"+`{"id":"a2","ki`), 0o644) // a1 already delivered; a torn line
+	// a1 already delivered; a torn line
+	if err := os.WriteFile(path, []byte(`{"id":"a1","kind":"alert"}`+"\n"+`{"id":"a2","ki`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	fs, err := alert.OpenFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -212,8 +212,10 @@ func (s *WebhookSink) Send(ctx context.Context, id string, line []byte) error {
 	if err != nil {
 		return err
 	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	resp.Body.Close()
+	// Drained so the connection can be reused; only the status matters, so
+	// a failed read or Close of the answer's body changes nothing.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	_ = resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("webhook answered %s", resp.Status)
 	}

@@ -249,7 +249,7 @@ func (s *Service) Verify(ctx context.Context, zr *zip.Reader) (*Verification, er
 			return nil, fmt.Errorf("%w: bundle file %s: %v", ErrBadInput, f.Name, err)
 		}
 		b, err := io.ReadAll(io.LimitReader(rc, 1<<30))
-		rc.Close()
+		rc.Close() //nolint:errcheck // a zip member opened for reading: Close cannot lose data
 		if err != nil {
 			return nil, fmt.Errorf("%w: bundle file %s: %v", ErrBadInput, f.Name, err)
 		}

@@ -123,13 +123,15 @@ func TestIncremental(t *testing.T) {
 		t.Error("the 20-address guard refused nothing")
 	}
 	var refusals int64
-	whole.ClusterRefusals(func(r store.ClusterRefusal) bool {
+	if err := whole.ClusterRefusals(func(r store.ClusterRefusal) bool {
 		refusals++
 		if r.SizeA <= 20 || r.SizeB <= 20 {
 			t.Errorf("refusal %+v below the guard", r)
 		}
 		return true
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if refusals != st.Refused || st.Largest <= 20 {
 		t.Errorf("%d refusals stored, state says %d; largest %d", refusals, st.Refused, st.Largest)
 	}

@@ -234,7 +234,9 @@ func TestTraceParquet(t *testing.T) {
 	if err := reportJSON(&js, traces[0].Result); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(path, js.Bytes(), 0o644)
+	if err := os.WriteFile(path, js.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var loaded []export.Trace
 	for tr, err := range export.LoadTraces(path) {
 		if err != nil {
@@ -245,7 +247,9 @@ func TestTraceParquet(t *testing.T) {
 	if len(loaded) != 1 || loaded[0].Job != "case" || len(loaded[0].Result.Edges) != len(traces[0].Result.Edges) {
 		t.Fatalf("LoadTraces: %+v", loaded)
 	}
-	os.WriteFile(filepath.Join(dir, "junk.json"), []byte(`{"a": 1}`), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "junk.json"), []byte(`{"a": 1}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, bad := range []string{"nope.json", "junk.json"} {
 		var buf bytes.Buffer
 		if _, err := export.Traces(&buf, nil, export.CSV, export.LoadTraces(filepath.Join(dir, bad))); !errors.Is(err, export.ErrNotTrace) && !errors.Is(err, os.ErrNotExist) {

@@ -73,7 +73,7 @@ func WriteDir(dir string, fill func() error) error {
 	}
 	err := fill()
 	if err != nil && created {
-		os.RemoveAll(dir)
+		err = errors.Join(err, os.RemoveAll(dir))
 	}
 	return err
 }
@@ -89,19 +89,16 @@ func WriteFile(path string, fill func(io.Writer) error) error {
 	if err != nil {
 		return fmt.Errorf("%w %s: %w", ErrOutput, path, err)
 	}
-	defer os.Remove(f.Name())
+	defer os.Remove(f.Name())              //nolint:errcheck // a no-op after the rename; else drops a discarded temp file
 	if err := f.Chmod(0o644); err != nil { // CreateTemp's 0600 is for secrets
-		f.Close()
-		return fmt.Errorf("export: %w", err)
+		return errors.Join(fmt.Errorf("export: %w", err), f.Close())
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
 	if err := fill(bw); err != nil {
-		f.Close()
-		return err
+		return errors.Join(err, f.Close())
 	}
 	if err := bw.Flush(); err != nil {
-		f.Close()
-		return fmt.Errorf("export: %w", err)
+		return errors.Join(fmt.Errorf("export: %w", err), f.Close())
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("export: %w", err)
@@ -202,7 +199,7 @@ func readReport(path string) (*tracer.Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened read-only: Close cannot lose data
 	var r tracer.Result
 	if err := json.NewDecoder(bufio.NewReader(f)).Decode(&r); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrNotTrace, path, err)

@@ -282,8 +282,12 @@ func writeCSV(t *testing.T, header []string, rows [][]string) string {
 		t.Fatal(err)
 	}
 	w := csv.NewWriter(f)
-	w.Write(header)
-	w.WriteAll(rows)
+	if err := w.Write(header); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteAll(rows); err != nil {
+		t.Fatal(err)
+	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -354,7 +354,9 @@ func TestIntegrationFollowBtcd(t *testing.T) {
 		}
 		defer cst.Close()
 		for _, a := range watched {
-			cst.AddWatch(store.Watch{Kind: store.WatchAddress, Value: a, FromHeight: watchFrom})
+			if _, err := cst.AddWatch(store.Watch{Kind: store.WatchAddress, Value: a, FromHeight: watchFrom}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}()
 	childAlerts := filepath.Join(t.TempDir(), "child-alerts.jsonl")

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -25,24 +26,20 @@ func writeAtomic(path string, fill func(io.Writer) error) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("jobs: %w", err)
 	}
-	defer os.Remove(f.Name())              // after a successful rename: a no-op
+	defer os.Remove(f.Name())              //nolint:errcheck // a no-op after the rename; else drops a discarded temp file
 	if err := f.Chmod(0o644); err != nil { // CreateTemp's 0600 is for secrets
-		f.Close()
-		return "", fmt.Errorf("jobs: %w", err)
+		return "", errors.Join(fmt.Errorf("jobs: %w", err), f.Close())
 	}
 	h := sha256.New()
 	bw := bufio.NewWriter(io.MultiWriter(f, h))
 	if err := fill(bw); err != nil {
-		f.Close()
-		return "", fmt.Errorf("jobs: write %s: %w", path, err)
+		return "", errors.Join(fmt.Errorf("jobs: write %s: %w", path, err), f.Close())
 	}
 	if err := bw.Flush(); err != nil {
-		f.Close()
-		return "", fmt.Errorf("jobs: write %s: %w", path, err)
+		return "", errors.Join(fmt.Errorf("jobs: write %s: %w", path, err), f.Close())
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
-		return "", fmt.Errorf("jobs: write %s: %w", path, err)
+		return "", errors.Join(fmt.Errorf("jobs: write %s: %w", path, err), f.Close())
 	}
 	if err := f.Close(); err != nil {
 		return "", fmt.Errorf("jobs: write %s: %w", path, err)
@@ -66,7 +63,7 @@ func writeJSON(path string, v any) error {
 func removeTemps(dir string) {
 	list, _ := filepath.Glob(filepath.Join(dir, tempPrefix+"*"))
 	for _, f := range list {
-		os.Remove(f)
+		os.Remove(f) //nolint:errcheck // best effort: a temp file left now is removed on the next run
 	}
 }
 

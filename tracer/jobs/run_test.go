@@ -38,7 +38,9 @@ func studyFile(t *testing.T) string {
 		}
 	}
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "lotus.csv"), []byte("address,label\n"+strings.Join(lotus, ",lotus\n")+",lotus\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "lotus.csv"), []byte("address,label\n"+strings.Join(lotus, ",lotus\n")+",lotus\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	src := `version: 1
 defaults:
   max_txs: 20000
@@ -59,7 +61,9 @@ matrix:
   models: [poison, haircut, fifo, lifo, tiho]
 `
 	path := filepath.Join(dir, "study.yaml")
-	os.WriteFile(path, []byte(src), 0o644)
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return path
 }
 
@@ -156,7 +160,9 @@ func TestRunInterruptResume(t *testing.T) {
 
 	t.Run("one worker", func(t *testing.T) {
 		out := t.TempDir()
-		jobs.Run(ctx, st, p, jobs.Config{Out: out, Workers: 1, Params: scamstore.Params})
+		if _, err := jobs.Run(ctx, st, p, jobs.Config{Out: out, Workers: 1, Params: scamstore.Params}); err != nil && !errors.Is(err, jobs.ErrFailed) { // the study has one failing job
+			t.Fatal(err)
+		}
 		sameTree(t, want, tree(t, out))
 	})
 
@@ -186,9 +192,15 @@ func TestRunInterruptResume(t *testing.T) {
 
 	t.Run("damaged output recomputed", func(t *testing.T) {
 		out := t.TempDir()
-		jobs.Run(ctx, st, p, jobs.Config{Out: out, Workers: 2, Params: scamstore.Params})
-		os.WriteFile(filepath.Join(out, "m-tco-lifo", jobs.HitsFile), []byte("edited\n"), 0o644)
-		os.Truncate(filepath.Join(out, "m-lotus-tiho", jobs.ReportFile), 100)
+		if _, err := jobs.Run(ctx, st, p, jobs.Config{Out: out, Workers: 2, Params: scamstore.Params}); err != nil && !errors.Is(err, jobs.ErrFailed) { // the study has one failing job
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(out, "m-tco-lifo", jobs.HitsFile), []byte("edited\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(filepath.Join(out, "m-lotus-tiho", jobs.ReportFile), 100); err != nil {
+			t.Fatal(err)
+		}
 		sum, _ := jobs.Run(ctx, st, p, jobs.Config{Out: out, Workers: 2, Params: scamstore.Params})
 		if sum.Ran != 3 { // the two damaged jobs and the failed one
 			t.Errorf("ran %d jobs, want 3", sum.Ran)
@@ -226,7 +238,9 @@ func TestRunMatchesTrace(t *testing.T) {
 	}
 	var job jobs.Job
 	b, _ := os.ReadFile(filepath.Join(out, "m-cyber2-fifo", jobs.JobFile))
-	json.Unmarshal(b, &job)
+	if err := json.Unmarshal(b, &job); err != nil {
+		t.Fatal(err)
+	}
 	var got tracer.Result
 	b, _ = os.ReadFile(filepath.Join(out, "m-cyber2-fifo", jobs.ReportFile))
 	if err := json.Unmarshal(b, &got); err != nil {
@@ -235,7 +249,9 @@ func TestRunMatchesTrace(t *testing.T) {
 	res.Data = got.Data
 	res.Params.Started, res.Params.ElapsedSeconds = got.Params.Started, 0
 	var wantJSON bytes.Buffer
-	report.JSON(&wantJSON, res)
+	if err := report.JSON(&wantJSON, res); err != nil {
+		t.Fatal(err)
+	}
 	if !bytes.Equal(wantJSON.Bytes(), b) {
 		t.Fatalf("report.json differs from a direct trace (%d vs %d bytes)", len(b), wantJSON.Len())
 	}
@@ -251,12 +267,16 @@ func TestRunRefusesChanges(t *testing.T) {
 	out := t.TempDir()
 	ctx := context.Background()
 	cfg := jobs.Config{Out: out, Params: scamstore.Params}
-	jobs.Run(ctx, st, p, cfg)
+	if _, err := jobs.Run(ctx, st, p, cfg); err != nil && !errors.Is(err, jobs.ErrFailed) { // the study has one failing job
+		t.Fatal(err)
+	}
 	before, _ := os.ReadFile(filepath.Join(out, "m-tco-fifo", jobs.ReportFile))
 
 	// A finished job given other parameters.
 	src, _ := os.ReadFile(path)
-	os.WriteFile(path, bytes.Replace(src, []byte("max_txs: 20000"), []byte("max_txs: 30000"), 1), 0o644)
+	if err := os.WriteFile(path, bytes.Replace(src, []byte("max_txs: 20000"), []byte("max_txs: 30000"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	changed := plan(t, path)
 	if _, err := jobs.Run(ctx, st, changed, cfg); !errors.Is(err, jobs.ErrJobChanged) || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("changed job: %v", err)
@@ -270,7 +290,9 @@ func TestRunRefusesChanges(t *testing.T) {
 	mf := filepath.Join(out, jobs.ManifestFile)
 	m, _ := os.ReadFile(mf)
 	tip := regexp.MustCompile(`"tip_height": [0-9]+`)
-	os.WriteFile(mf, tip.ReplaceAll(m, []byte(`"tip_height": 7`)), 0o644)
+	if err := os.WriteFile(mf, tip.ReplaceAll(m, []byte(`"tip_height": 7`)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := jobs.Run(ctx, st, p, cfg); !errors.Is(err, jobs.ErrDataChanged) || !strings.Contains(err.Error(), "store tip 7") {
 		t.Fatalf("changed data: %v", err)
 	}
@@ -281,7 +303,7 @@ func TestRunRefusesChanges(t *testing.T) {
 	}
 	var j jobs.Job
 	b, _ := os.ReadFile(filepath.Join(out, "m-tco-fifo", jobs.JobFile))
-	if json.Unmarshal(b, &j); j.MaxTxs != 30000 {
+	if err := json.Unmarshal(b, &j); err != nil || j.MaxTxs != 30000 {
 		t.Errorf("--force kept the old job: %+v", j)
 	}
 }

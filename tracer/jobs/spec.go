@@ -70,7 +70,7 @@ func ParseFile(ctx context.Context, path string, params *chaincfg.Params) (*Plan
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened read-only: Close cannot lose data
 	var buf bytes.Buffer
 	if _, err := buf.ReadFrom(io.LimitReader(f, maxFileSize+1)); err != nil {
 		return nil, fmt.Errorf("jobs: read %s: %w", path, err)
@@ -152,7 +152,9 @@ func yamlErrLine(err error) int {
 	var n int
 	msg := err.Error()
 	if i := strings.Index(msg, "line "); i >= 0 {
-		fmt.Sscanf(msg[i+5:], "%d", &n)
+		if _, err := fmt.Sscanf(msg[i+5:], "%d", &n); err != nil {
+			return 0
+		}
 	}
 	return n
 }

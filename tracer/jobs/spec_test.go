@@ -20,7 +20,9 @@ const goodAddr = "bcrt1qadvwn5wq58p39flkekpqfk6qdh5m775p4xlehf"
 func parse(t *testing.T, src string) (*jobs.Plan, error) {
 	t.Helper()
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "w.csv"), []byte("address\n"+goodAddr+"\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "w.csv"), []byte("address\n"+goodAddr+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return jobs.Parse(context.Background(), []byte(src), "jobs.yaml", dir, regtest)
 }
 

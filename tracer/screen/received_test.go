@@ -24,7 +24,9 @@ func TestReceivedIsTheAddressTotal(t *testing.T) {
 			t.Fatal(err)
 		}
 		var sum int64
-		f.st.AddressOutputs(ad, store.OutPoint{}, func(o store.AddrOutput) bool { sum += o.Value; return true })
+		if err := f.st.AddressOutputs(ad, store.OutPoint{}, func(o store.AddrOutput) bool { sum += o.Value; return true }); err != nil {
+			t.Fatal(err)
+		}
 		return sum
 	}
 	var addrs []string

@@ -37,7 +37,9 @@ func TestSeeds(t *testing.T) {
 		listed += len(e.Addresses)
 	}
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "s.csv"), []byte("address,label\n"+fx.Truth.Seeds[0].Address+",x\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "s.csv"), []byte("address,label\n"+fx.Truth.Seeds[0].Address+",x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		sel  seedsel.Selection

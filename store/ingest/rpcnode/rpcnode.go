@@ -80,7 +80,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w at %s: %v", ErrUnreachable, cfg.URL, err)
 	}
-	conn.Close()
+	conn.Close() //nolint:errcheck // a probe connection that sent nothing
 	n := cfg.Conns
 	if n <= 0 {
 		n = 4

@@ -46,7 +46,7 @@ func Score(ctx context.Context, st *store.Store, ownersCSV string, params *chain
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened read-only: Close cannot lose data
 	r := csv.NewReader(bufio.NewReaderSize(f, 1<<20))
 	r.ReuseRecord = true
 	r.FieldsPerRecord = 4
@@ -177,7 +177,7 @@ func ReadCollaborative(path string) (map[chainhash.Hash]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened read-only: Close cannot lose data
 	r := csv.NewReader(bufio.NewReader(f))
 	r.FieldsPerRecord = 5
 	if _, err := r.Read(); err != nil {

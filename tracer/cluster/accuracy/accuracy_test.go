@@ -67,7 +67,9 @@ func TestAccuracy(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3} {
 		rep := evaluate(t, seed, txs)
 		var b strings.Builder
-		rep.WriteText(&b)
+		if err := rep.WriteText(&b); err != nil {
+			t.Fatal(err)
+		}
 		t.Logf("seed %d, %d txs:\n%s", seed, txs, b.String())
 		mi := rep.Scores[0]
 		if mi.Config.Name != "multi-input" || mi.Score.Precision < 0.99 {
@@ -79,7 +81,9 @@ func TestAccuracy(t *testing.T) {
 		total.Add(rep)
 	}
 	var b strings.Builder
-	total.WriteText(&b)
+	if err := total.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("three seeds pooled:\n%s", b.String())
 	c := total.Confusion
 	// Mixing rounds and Stonewalls are always recognised as their kind;

@@ -76,7 +76,9 @@ func BenchmarkAccuracy(b *testing.B) {
 	}
 	b.StopTimer()
 	var sb strings.Builder
-	total.WriteText(&sb)
+	if err := total.WriteText(&sb); err != nil {
+		b.Fatal(err)
+	}
 	b.Logf("%d seeds × %d txs, pooled:\n%s", seeds, txs, sb.String())
 	mi, all := total.Scores[0].Score, total.Scores[len(total.Scores)-1].Score
 	b.ReportMetric(mi.Precision, "mi-precision")

@@ -56,7 +56,7 @@ func Screenshot(t testing.TB, bin, url, windowSize string) image.Image {
 	if err != nil {
 		t.Fatalf("no screenshot: %v", err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened read-only: Close cannot lose data
 	img, err := png.Decode(f)
 	if err != nil {
 		t.Fatalf("decode %s: %v", shot, err)

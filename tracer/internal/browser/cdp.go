@@ -29,8 +29,12 @@ func NewPage(t testing.TB, windowSize string) *Page {
 	bin := Path(t)
 	w, h, _ := strings.Cut(windowSize, ",")
 	var ww, hh int
-	fmt.Sscan(w, &ww)
-	fmt.Sscan(h, &hh)
+	if _, err := fmt.Sscan(w, &ww); err != nil {
+		t.Fatalf("window size %q: %v", windowSize, err)
+	}
+	if _, err := fmt.Sscan(h, &hh); err != nil {
+		t.Fatalf("window size %q: %v", windowSize, err)
+	}
 	// Not t.TempDir: chromium's helpers may still write to the profile
 	// after the browser exits, which would fail the test at cleanup.
 	profile, err := os.MkdirTemp("", "tracer-chromium-")
@@ -52,7 +56,14 @@ func NewPage(t testing.TB, windowSize string) *Page {
 	}
 	ctx, cancelC := chromedp.NewContext(actx, chromedp.WithErrorf(quiet))
 	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(func() { cancelT(); cancelC(); cancelA(); os.RemoveAll(profile) })
+	t.Cleanup(func() {
+		cancelT()
+		cancelC()
+		cancelA()
+		if err := os.RemoveAll(profile); err != nil {
+			t.Logf("remove the chromium profile: %v", err)
+		}
+	})
 	p := &Page{Ctx: ctx}
 	chromedp.ListenTarget(ctx, func(ev any) {
 		switch ev := ev.(type) {

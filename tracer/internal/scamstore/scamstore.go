@@ -98,7 +98,7 @@ func Load(ctx context.Context, st *store.Store, chain string) error {
 // Remove deletes the fixture's files; call it from TestMain after m.Run.
 func Remove() {
 	if fix.Chain != "" {
-		os.RemoveAll(filepath.Dir(fix.Chain))
+		os.RemoveAll(filepath.Dir(fix.Chain)) //nolint:errcheck // temp fixture, after the tests have run
 	}
 }
 
@@ -109,6 +109,10 @@ func Open(tb testing.TB) *store.Store {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { st.Close() })
+	tb.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
 	return st
 }

@@ -372,7 +372,7 @@ func TestSlowClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := s.HTTPServer(ln.Addr().String(), 300*time.Millisecond)
-	go srv.Serve(ln)
+	go func() { _ = srv.Serve(ln) }() // ErrServerClosed when the test closes it
 	defer srv.Close()
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
@@ -383,7 +383,9 @@ func TestSlowClient(t *testing.T) {
 	if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if err := c.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	_, err = io.ReadAll(bufio.NewReader(c))
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
@@ -420,14 +422,18 @@ func TestCheckBind(t *testing.T) {
 func TestLoadKeys(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "keys")
-	os.WriteFile(good, []byte("# comment\n\nops 0123456789abcdef0123\nabcdefabcdefabcdef99\n"), 0o600)
+	if err := os.WriteFile(good, []byte("# comment\n\nops 0123456789abcdef0123\nabcdefabcdefabcdef99\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	keys, err := api.LoadKeys(good)
 	if err != nil || len(keys) != 2 || keys[0].Name != "ops" || keys[1].Name != "key2" {
 		t.Fatalf("%v %+v", err, keys)
 	}
 	for name, body := range map[string]string{"empty": "# none\n", "short": "abc\n", "three fields": "a b c\n"} {
 		p := filepath.Join(dir, name)
-		os.WriteFile(p, []byte(body), 0o600)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := api.LoadKeys(p); !errors.Is(err, api.ErrBadKeys) {
 			t.Errorf("%s: %v", name, err)
 		}

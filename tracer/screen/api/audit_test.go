@@ -42,9 +42,13 @@ func TestAuditTrail(t *testing.T) {
 	if err != nil || rep.Entries != 5 {
 		t.Fatalf("verify: %+v %v", rep, err)
 	}
-	fh.Seek(0, 0)
+	if _, err := fh.Seek(0, 0); err != nil {
+		t.Fatal(err)
+	}
 	var got []audit.Entry
-	audit.Read(fh, func(e audit.Entry) error { got = append(got, e); return nil })
+	if err := audit.Read(fh, func(e audit.Entry) error { got = append(got, e); return nil }); err != nil {
+		t.Fatal(err)
+	}
 	st := f.scr.Status()
 	want := []struct{ input, level, rule, errText string }{
 		{seed, "severe", "listed", ""}, {dep, "", "", ""}, {"bad address", "", "", "invalid"}, {dep, "", "", ""}, {seed, "severe", "listed", ""},

@@ -26,7 +26,7 @@ func LoadKeys(path string) ([]Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadKeys, err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened read-only: Close cannot lose data
 	var keys []Key
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {

@@ -103,7 +103,7 @@ func BenchmarkServeAddress(b *testing.B) {
 		b.Fatal(err)
 	}
 	hs := srv.HTTPServer(ln.Addr().String(), 0)
-	go hs.Serve(ln)
+	go func() { _ = hs.Serve(ln) }() // ErrServerClosed when the test closes it
 	defer hs.Close()
 	n, k := envInt(b, "BENCH_REQUESTS", 200_000), envInt(b, "BENCH_CONNS", 8)
 	b.ReportAllocs()

@@ -69,7 +69,9 @@ func TestCasePageInChromiumIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	if dir := os.Getenv("SCREEN_SCREENSHOT_DIR"); dir != "" {
-		os.WriteFile(filepath.Join(dir, "case-page.png"), shot, 0o644)
+		if err := os.WriteFile(filepath.Join(dir, "case-page.png"), shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	red := browser.CountNear(img, 0xd6, 0x27, 0x28, 10)
 	t.Logf("case page: %d nodes, %d hit-coloured pixels", nodes, red)

@@ -522,8 +522,12 @@ func TestCaseSameAsTrace(t *testing.T) {
 		b, _ := json.Marshal(map[string]any{"seeds": seeds, bad.key: bad.value})
 		code, _, cb := do(t, s, "POST", "/v1/cases", "", bytes.NewReader(b))
 		var te, ce struct{ Error string }
-		json.Unmarshal(tb, &te)
-		json.Unmarshal(cb, &ce)
+		if err := json.Unmarshal(tb, &te); err != nil {
+			t.Fatalf("%s=%s: trace answer %q: %v", bad.key, bad.value, tb, err)
+		}
+		if err := json.Unmarshal(cb, &ce); err != nil {
+			t.Fatalf("%s=%s: case answer %q: %v", bad.key, bad.value, cb, err)
+		}
 		if code != http.StatusBadRequest || te.Error == "" || !strings.Contains(ce.Error, strings.TrimPrefix(te.Error, "bad trace specification: ")) {
 			t.Errorf("%s=%s: case %d %q, trace %q", bad.key, bad.value, code, ce.Error, te.Error)
 		}

@@ -90,7 +90,7 @@ func TestHostileLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 		hs := srv.HTTPServer(ln.Addr().String(), 0)
-		go hs.Serve(ln)
+		go func() { _ = hs.Serve(ln) }() // ErrServerClosed when the test closes it
 		t.Cleanup(func() { hs.Close() })
 		return "http://" + ln.Addr().String()
 	}

@@ -65,7 +65,9 @@ func TestPageInChromiumIntegration(t *testing.T) {
 func keep(t *testing.T, shot, name string) {
 	if dir := os.Getenv("SCREEN_SCREENSHOT_DIR"); dir != "" {
 		data, _ := os.ReadFile(shot)
-		os.WriteFile(filepath.Join(dir, name), data, 0o644)
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

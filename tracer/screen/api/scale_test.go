@@ -157,7 +157,9 @@ func BenchmarkCaseViewer(b *testing.B) {
 	if resp, err = http.Get(srv.URL + "/v1/cases/1/graph?expand=" + frontier + "&direction=backward"); err != nil {
 		b.Fatal(err)
 	}
-	io.Copy(io.Discard, resp.Body)
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		b.Fatal(err)
+	}
 	resp.Body.Close()
 	b.Logf("GET graph?expand (server side of an expand): %s", time.Since(t0))
 	p := browser.NewPage(b, "1400,1000")

@@ -542,10 +542,10 @@ func traceSpec(q url.Values, maxSeeds int) (spec.Spec, error) {
 	for _, k := range keys {
 		key := spec.Normalize(k)
 		var err error
-		switch {
-		case key == "seed" || key == "addresses" || key == "entity" || key == "program" || key == "profile" || key == "tag_category" || key == "tag_pack":
+		switch key {
+		case "seed", "addresses", "entity", "program", "profile", "tag_category", "tag_pack":
 			err = sp.SetSeed(key, q[k]...)
-		case key == "file" || key == "seeds":
+		case "file", "seeds":
 			err = fmt.Errorf("%s: the server reads no seed files; give seed=ADDR", k)
 		default:
 			err = sp.Set(key, q[k]...)

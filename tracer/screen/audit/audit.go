@@ -88,7 +88,7 @@ func encode(e *Entry) ([]byte, error) {
 
 // Append adds entries (their Seq, Prev, Hash and a zero Time are filled in)
 // and syncs the file.
-func (l *Log) Append(entries ...Entry) error {
+func (l *Log) Append(entries ...Entry) (err error) {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -98,11 +98,19 @@ func (l *Log) Append(entries ...Entry) error {
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	defer f.Close()
+	defer func() {
+		if cerr := f.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("audit: close %s: %w", l.path, cerr)
+		}
+	}()
 	if err := lockFile(f); err != nil {
 		return fmt.Errorf("audit: lock %s: %w", l.path, err)
 	}
-	defer unlockFile(f)
+	defer func() {
+		if uerr := unlockFile(f); uerr != nil && err == nil {
+			err = fmt.Errorf("audit: unlock %s: %w", l.path, uerr)
+		}
+	}()
 	seq, prev, end, torn, err := tail(f)
 	if err != nil {
 		return fmt.Errorf("audit: %s: %w", l.path, err)

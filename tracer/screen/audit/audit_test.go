@@ -158,15 +158,21 @@ func TestTornTail(t *testing.T) {
 	if err != nil || rep.Entries != 4 || rep.Torn != 0 {
 		t.Fatalf("after the next append: %+v %v", rep, err)
 	}
-	f.Seek(0, 0)
+	if _, err := f.Seek(0, 0); err != nil {
+		t.Fatal(err)
+	}
 	var got []Entry
-	Read(f, func(e Entry) error { got = append(got, e); return nil })
+	if err := Read(f, func(e Entry) error { got = append(got, e); return nil }); err != nil {
+		t.Fatal(err)
+	}
 	if got[2].Source != SourceAudit || !strings.Contains(got[2].Error, fmt.Sprintf("cut off %d bytes", len(torn))) || got[3].Input != "addr9" {
 		t.Fatalf("entries after the cut: %+v", got[2:])
 	}
 	// A file that is nothing but a torn first append.
 	p2 := filepath.Join(t.TempDir(), "a.log")
-	os.WriteFile(p2, torn, 0o600)
+	if err := os.WriteFile(p2, torn, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := Open(p2).Append(entry(1)); err != nil {
 		t.Fatal(err)
 	}

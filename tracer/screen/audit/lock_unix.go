@@ -18,4 +18,6 @@ func lockFile(f *os.File) error {
 	}
 }
 
-func unlockFile(f *os.File) { syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
+// unlockFile releases the lock; Close would release it too, but an error
+// here is reported rather than left for the next appender to wait on.
+func unlockFile(f *os.File) error { return syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }

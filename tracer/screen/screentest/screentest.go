@@ -2,6 +2,7 @@ package screentest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,13 +42,12 @@ func BuildFrom(ctx context.Context, chain, db string, opt screen.Options) (strin
 		return "", err
 	}
 	if err := load(ctx, st, chain, opt); err != nil {
-		st.Close()
-		return "", err
+		return "", errors.Join(err, st.Close())
 	}
 	return db, st.Close()
 }
 
-func load(ctx context.Context, st *store.Store, chain string, opt screen.Options) error {
+func load(ctx context.Context, st *store.Store, chain string, opt screen.Options) (err error) {
 	if err := scamstore.Load(ctx, st, chain); err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func load(ctx context.Context, st *store.Store, chain string, opt screen.Options
 	if err != nil {
 		return err
 	}
-	defer x.Close()
+	defer func() { err = errors.Join(err, x.Close()) }()
 	opt.Flow = x
 	_, err = screen.BuildIndex(ctx, st, opt)
 	return err
@@ -74,7 +74,9 @@ func BenchStore(tb testing.TB, n int) string {
 	dir := filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-screen-%d-v%d", n, store.SchemaVersion))
 	db := filepath.Join(dir, "db")
 	if _, err := os.Stat(filepath.Join(dir, "done")); err != nil {
-		os.RemoveAll(dir)
+		if err := os.RemoveAll(dir); err != nil {
+			tb.Fatal(err)
+		}
 		if _, err := BuildFrom(context.Background(), chain, db, screen.Options{Params: Params}); err != nil {
 			tb.Fatal(err)
 		}
