@@ -210,6 +210,9 @@ func (b *backWalker) run(ctx context.Context) error {
 				return err
 			}
 			b.reads++
+			if int(in.Prev.Vout) >= len(f.Outputs) {
+				return fmt.Errorf("%w: an input spends output %d of %s, which has %d outputs", store.ErrCorrupt, in.Prev.Vout, f.ID, len(f.Outputs))
+			}
 			b.txids[in.Prev.Tx] = txRef{f.ID.String(), f.Height}
 			o := f.Outputs[in.Prev.Vout]
 			srcs[i] = src{in.Prev, o.Value, o.Addr, true}

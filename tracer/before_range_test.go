@@ -2,6 +2,7 @@ package tracer_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/btcsuite/btcd/chaincfg"
@@ -83,5 +84,25 @@ func TestBackwardBeforeRange(t *testing.T) {
 	}
 	if ends != 2 || before != 10e8 || fromKnown != 6e8 {
 		t.Errorf("edges %+v: want two before-range edges of 10 BTC in all and 6 BTC from tx 0", res.Edges)
+	}
+}
+
+// TestBackwardDamagedInput: an input naming an output its funding
+// transaction does not have is store.ErrCorrupt, never an index out of
+// range (issue 18: unchecked Outputs[in.Prev.Vout]).
+func TestBackwardDamagedInput(t *testing.T) {
+	a := address.Addr{Kind: address.P2WPKH}
+	a.Payload[0] = 9
+	g := &rangeGraph{target: a}
+	g.txs = append(g.txs, &store.Tx{Num: 0, ID: chainhash.Hash{0xb0}, Height: 10,
+		Inputs:  []store.Input{{Kind: store.InputExternal, Ext: wire.OutPoint{Hash: chainhash.Hash{0xe3}}}},
+		Outputs: []store.Output{{Value: 6e8, Addr: address.Addr{Kind: address.P2WPKH}}}})
+	g.txs = append(g.txs, &store.Tx{Num: 1, ID: chainhash.Hash{0xb1}, Height: 11,
+		Inputs:  []store.Input{{Kind: store.InputKnown, Prev: store.OutPoint{Tx: 0, Vout: 7}}},
+		Outputs: []store.Output{{Value: 5e8, Addr: a}}})
+	_, err := tracer.Backward(context.Background(), g, nil, []tracer.Seed{{Addr: a}}, nil,
+		tracer.Options{Model: taint.Haircut, Params: &chaincfg.RegressionNetParams, MaxHops: 10})
+	if !errors.Is(err, store.ErrCorrupt) {
+		t.Fatalf("err %v, want store.ErrCorrupt", err)
 	}
 }
