@@ -123,21 +123,28 @@ func (s *Store) nextTagGen(txn *badger.Txn) (uint32, error) {
 
 // ActorPacks returns the stored actor packs, by name.
 func (s *Store) ActorPacks() ([]ActorPack, error) {
-	var out []ActorPack
+	out, err := jsonRecords[ActorPack](s, prefixActorPack, "actor pack")
+	slices.SortFunc(out, func(a, b ActorPack) int { return strings.Compare(a.Name, b.Name) })
+	return out, err
+}
+
+// jsonRecords decodes every JSON value under the one-byte prefix, in key
+// order; a value that does not decode is ErrCorrupt naming what and its key.
+func jsonRecords[T any](s *Store, prefix byte, what string) ([]T, error) {
+	var out []T
 	err := s.db.View(func(txn *badger.Txn) error {
-		prefix := []byte{prefixActorPack}
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		p := []byte{prefix}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: true})
 		defer it.Close()
-		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
-			var h ActorPack
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &h) }); err != nil {
-				return fmt.Errorf("%w: actor pack %q: %v", ErrCorrupt, it.Item().Key(), err)
+		for it.Seek(p); it.ValidForPrefix(p); it.Next() {
+			var v T
+			if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &v) }); err != nil {
+				return fmt.Errorf("%w: %s %q: %v", ErrCorrupt, what, it.Item().Key(), err)
 			}
-			out = append(out, h)
+			out = append(out, v)
 		}
 		return nil
 	})
-	slices.SortFunc(out, func(a, b ActorPack) int { return strings.Compare(a.Name, b.Name) })
 	return out, err
 }
 

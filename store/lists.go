@@ -532,20 +532,7 @@ func (s *Store) fillActors(ts []sanctions.Tag) error {
 
 // TagPacks returns the stored tag pack headers, by name.
 func (s *Store) TagPacks() ([]TagPack, error) {
-	var out []TagPack
-	err := s.db.View(func(txn *badger.Txn) error {
-		prefix := []byte{prefixTagPack}
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
-		defer it.Close()
-		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
-			var h TagPack
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &h) }); err != nil {
-				return fmt.Errorf("%w: tag pack %q: %v", ErrCorrupt, it.Item().Key(), err)
-			}
-			out = append(out, h)
-		}
-		return nil
-	})
+	out, err := jsonRecords[TagPack](s, prefixTagPack, "tag pack")
 	slices.SortFunc(out, func(a, b TagPack) int { return strings.Compare(a.Name, b.Name) })
 	return out, err
 }
