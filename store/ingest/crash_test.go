@@ -1,7 +1,6 @@
 package ingest_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -68,26 +67,7 @@ func childMain(v string) int {
 // startChild starts an ingest process; commits receives a line per commit.
 func startChild(t *testing.T, a childArgs) (*exec.Cmd, <-chan string) {
 	t.Helper()
-	b, _ := json.Marshal(a)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+string(b))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 1024)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	return cmd, lines
+	return storetest.StartChild(t, childEnv, a)
 }
 
 // TestCrashSafety kills ingest with SIGKILL at random moments of a

@@ -1,7 +1,6 @@
 package cluster_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/ingest"
+	"github.com/tracer-oss/tracer/store/storetest"
 	"github.com/tracer-oss/tracer/tracer/cluster"
 )
 
@@ -73,26 +73,7 @@ func childMain(v string) int {
 
 func startChild(t *testing.T, a childArgs) (*exec.Cmd, <-chan string) {
 	t.Helper()
-	b, _ := json.Marshal(a)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+string(b))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 1024)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	return cmd, lines
+	return storetest.StartChild(t, childEnv, a)
 }
 
 // TestClusterKilled kills a clustering process with SIGKILL after each
