@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -102,8 +103,12 @@ func runIngest(c *cli.Context) (err error) {
 	if c.Bool("json") {
 		return printJSON(c, res)
 	}
-	w := c.App.Writer
-	state := st.State()
+	return printIngest(c.App.Writer, st.State(), &res)
+}
+
+// printIngest renders an ingest run for people: what was stored, and every
+// block record that was not, with why.
+func printIngest(w io.Writer, state store.State, res *ingest.Result) error {
 	if res.Blocks == 0 {
 		fmt.Fprintf(w, "nothing new: the store's tip is %s block %d (%d blocks in the files)\n", state.Network, state.Height, res.Records)
 	} else {
@@ -273,7 +278,10 @@ func syncFromNode(c *cli.Context, st *store.Store, cfg ingest.Config) (ingest.Re
 		return ingest.Result{}, err
 	}
 	if len(ws) > 0 {
-		net, _ := network.ByName(node.Network())
+		net, err := network.ByName(node.Network())
+		if err != nil {
+			return ingest.Result{}, err
+		}
 		a, err := alert.New(st, net.Params)
 		if err != nil {
 			return ingest.Result{}, err
