@@ -75,6 +75,15 @@ import (
 //	                                                                  tag generations it was built for
 //	'z'     gen (4), address (n)                                      exposure record of one address (encoded by the
 //	                                                                  screen package); absent: no exposure
+//	'y'     gen (4), TxNum (8)                                        per-source shares of one tainted transaction
+//	                                                                  (encoded by the screen package): per source
+//	                                                                  group its path predecessor, per followed
+//	                                                                  output the group's tainted amount and hops
+//	'Y'     gen (4), address (n)                                      per-source accumulators of one exposed address
+//	                                                                  (amount, hops, largest contribution)
+//	'U'     gen (4), height (4)                                       undo record of one block applied by an update
+//	                                                                  (screen package): hash, TxNum range, previous
+//	                                                                  'Y' values of the addresses it touched
 //	'w'     kind (n), 0x00, value (n)                                 JSON Watch: an address, an entity name or the
 //	                                                                  whole sanctions list to alert on
 //	'W'     sequence (8), from 1                                      JSON Alert: status (pending, delivered,
@@ -136,6 +145,9 @@ const (
 	prefixClusterUndo    = 'u'
 	prefixExposure       = 'z'
 	prefixExposureIndex  = 'Z'
+	prefixExposureTx     = 'y'
+	prefixExposureAcc    = 'Y'
+	prefixExposureUndo   = 'U'
 	prefixWatch          = 'w'
 	prefixAlert          = 'W'
 	prefixCase           = 'K'
