@@ -388,6 +388,36 @@ func (u *ExposureUpdate) PutUndo(height int32, v []byte) error {
 	return u.txn.Set(exposureUndoKey(u.gen, height), v)
 }
 
+// MarkDirty records that addr's record is to be redrawn (RedrawDirty).
+func (u *ExposureUpdate) MarkDirty(addr string) error {
+	return u.txn.Set(exposureDirtyKey(u.gen, addr), nil)
+}
+
+// ClearDirty removes addr's dirty mark.
+func (u *ExposureUpdate) ClearDirty(addr string) error {
+	return u.txn.Delete(exposureDirtyKey(u.gen, addr))
+}
+
+// ExposureDirty returns up to limit addresses of generation gen marked
+// dirty, in address order.
+func (s *Store) ExposureDirty(gen uint32, limit int) ([]string, error) {
+	prefix := binary.BigEndian.AppendUint32([]byte{prefixExposureDirty}, gen)
+	var out []string
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix) && len(out) < limit; it.Next() {
+			out = append(out, string(it.Item().Key()[len(prefix):]))
+		}
+		return nil
+	})
+	return out, err
+}
+
+func exposureDirtyKey(gen uint32, addr string) []byte {
+	return append(binary.BigEndian.AppendUint32([]byte{prefixExposureDirty}, gen), addr...)
+}
+
 func exposureTxKey(gen uint32, n TxNum) []byte {
 	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32([]byte{prefixExposureTx}, gen), uint64(n))
 }
@@ -403,7 +433,7 @@ func exposureUndoKey(gen uint32, height int32) []byte {
 func (s *Store) dropExposureGenerations(keep uint32) error {
 	var del [][]byte
 	err := s.db.View(func(txn *badger.Txn) error {
-		for _, p := range []byte{prefixExposure, prefixExposureIndex, prefixExposureTx, prefixExposureAcc, prefixExposureUndo} {
+		for _, p := range []byte{prefixExposure, prefixExposureIndex, prefixExposureTx, prefixExposureAcc, prefixExposureUndo, prefixExposureDirty} {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
 			for it.Seek([]byte{p}); it.ValidForPrefix([]byte{p}); it.Next() {
 				k := it.Item().Key()

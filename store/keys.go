@@ -84,6 +84,9 @@ import (
 //	'U'     gen (4), height (4)                                       undo record of one block applied by an update
 //	                                                                  (screen package): hash, TxNum range, previous
 //	                                                                  'Y' values of the addresses it touched
+//	'D'     gen (4), address (n)                                      empty: the address's 'z' record is to be redrawn
+//	                                                                  (an undo changed it; redrawn once the index's
+//	                                                                  tip is back on the store's chain)
 //	'w'     kind (n), 0x00, value (n)                                 JSON Watch: an address, an entity name or the
 //	                                                                  whole sanctions list to alert on
 //	'W'     sequence (8), from 1                                      JSON Alert: status (pending, delivered,
@@ -148,6 +151,7 @@ const (
 	prefixExposureTx     = 'y'
 	prefixExposureAcc    = 'Y'
 	prefixExposureUndo   = 'U'
+	prefixExposureDirty  = 'D'
 	prefixWatch          = 'w'
 	prefixAlert          = 'W'
 	prefixCase           = 'K'

@@ -23,6 +23,7 @@ type IndexStore interface {
 	UseExposureIndex(gen uint32) error
 	UpdateExposure(gen uint32, fn func(u *store.ExposureUpdate) error) error
 	ExposureTxShares(gen uint32, n store.TxNum) ([]byte, bool, error)
+	ExposureDirty(gen uint32, limit int) ([]string, error)
 	ForEachTx(from store.TxNum, fn func(*store.Tx) error) error
 }
 

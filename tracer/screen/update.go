@@ -87,6 +87,12 @@ func updateIndex(ctx context.Context, st IndexStore, e *engine, gen uint32) (sto
 			}
 			stats.BlocksUndone++
 			stats.Addresses += n
+		case hdr.TipHeight <= state.Height && e.dirty(st, gen):
+			n, err := e.redrawDirty(st, gen)
+			if err != nil {
+				return hdr, stats, fmt.Errorf("screen: redraw exposure records after an undo: %w", err)
+			}
+			stats.Addresses += n
 		case hdr.TipHeight < state.Height:
 			txs, n, err := e.applyBlock(st, gen, hdr.TipHeight+1)
 			if err != nil {
@@ -100,6 +106,48 @@ func updateIndex(ctx context.Context, st IndexStore, e *engine, gen uint32) (sto
 			return hdr, stats, nil
 		}
 	}
+}
+
+// dirty reports whether gen has records to redraw after an undo.
+func (e *engine) dirty(st IndexStore, gen uint32) bool {
+	d, err := st.ExposureDirty(gen, 1)
+	return err != nil || len(d) > 0 // an error shows in redrawDirty
+}
+
+// redrawDirty redraws the records of a batch of addresses an undo changed,
+// from their accumulators, in one transaction.
+func (e *engine) redrawDirty(st IndexStore, gen uint32) (int, error) {
+	addrs, err := st.ExposureDirty(gen, 1000)
+	if err != nil {
+		return 0, err
+	}
+	err = st.UpdateExposure(gen, func(up *store.ExposureUpdate) error {
+		paths := &pathReader{e: e, get: up.TxShares, st: st}
+		for _, a := range addrs {
+			v, found, err := up.Acc(a)
+			if err != nil {
+				return err
+			}
+			var rec []byte
+			if found {
+				acc, err := decodeAcc(v, len(e.slots))
+				if err != nil {
+					return fmt.Errorf("address %s: %w", a, err)
+				}
+				if rec, err = e.record(st, a, acc, paths); err != nil {
+					return err
+				}
+			}
+			if err := up.Put(a, rec); err != nil {
+				return err
+			}
+			if err := up.ClearDirty(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return len(addrs), err
 }
 
 // onChain reports whether the index's tip is on the store's best chain.
@@ -292,22 +340,14 @@ func (e *engine) undoBlock(st IndexStore, gen uint32, height int32) (addrs int, 
 		if err := up.DeleteTxShares(u.first, u.end); err != nil {
 			return err
 		}
-		paths := &pathReader{e: e, get: up.TxShares, st: st}
+		// The records are redrawn once the tip is back on the store's
+		// chain: their paths may run through blocks still to be undone,
+		// which the store no longer has.
 		for i, a := range u.addrs {
 			if err := up.PutAcc(a, u.old[i]); err != nil {
 				return err
 			}
-			var rec []byte
-			if u.old[i] != nil {
-				acc, err := decodeAcc(u.old[i], len(e.slots))
-				if err != nil {
-					return fmt.Errorf("address %s: %w", a, err)
-				}
-				if rec, err = e.record(st, a, acc, paths); err != nil {
-					return err
-				}
-			}
-			if err := up.Put(a, rec); err != nil {
+			if err := up.MarkDirty(a); err != nil {
 				return err
 			}
 			addrs++
