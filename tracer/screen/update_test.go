@@ -119,6 +119,23 @@ func sameIndex(t *testing.T, st *store.Store, got, want uint32, step string) {
 			}
 		}
 	}
+	// The per-transaction shares too, past the tip: an undone block's
+	// must be gone.
+	for n := store.TxNum(0); n < st.State().NextTx+500; n++ {
+		g, gok, err := st.ExposureTxShares(got, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, wok, err := st.ExposureTxShares(want, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gok != wok || !bytes.Equal(g, w) {
+			if bad++; bad <= 3 {
+				t.Errorf("%s: shares of tx %d: incremental %x (%v), rebuild %x (%v)", step, n, g, gok, w, wok)
+			}
+		}
+	}
 	if bad > 0 {
 		t.Fatalf("%s: %d differences over %d addresses", step, bad, len(wr))
 	}
