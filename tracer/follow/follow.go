@@ -39,7 +39,8 @@ type Config struct {
 	Apply func(ctx context.Context, res ingest.Result) error
 	// Jobs, if set, are run on the same loop between polls, as they
 	// arrive: every other write of the process (list, tag and watch
-	// changes) goes through it.
+	// changes) goes through it. The watch list is reloaded after each, so
+	// a watch added by one counts from the next block.
 	Jobs <-chan func(ctx context.Context)
 	// Status, if set, is where Run counts; nil: its own.
 	Status *Status
@@ -179,6 +180,14 @@ func Run(ctx context.Context, st *store.Store, node ingest.Node, cfg Config) err
 					return nil
 				case job := <-cfg.Jobs:
 					job(gctx)
+					if alerter != nil {
+						// A job may have changed the watch list: effective
+						// from the next block.
+						if err := alerter.Reset(); err != nil {
+							return fmt.Errorf("follow: reload the watch list: %w", err)
+						}
+						status.WatchedAddresses.Store(int64(alerter.Addresses()))
+					}
 				case <-timer.C:
 					break wait
 				}

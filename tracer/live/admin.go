@@ -1,0 +1,218 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/tracer-oss/tracer/sanctions"
+	"github.com/tracer-oss/tracer/sanctions/ofac"
+	"github.com/tracer-oss/tracer/sanctions/tags"
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/tracer/alert"
+	"github.com/tracer-oss/tracer/tracer/screen/api"
+	"github.com/tracer-oss/tracer/tracer/screen/audit"
+)
+
+// The admin routes' actions (api.Admin). Parsing runs on the request's
+// goroutine; every write runs on the writing loop.
+
+var _ api.Admin = (*Service)(nil)
+
+// SanctionsAnswer answers POST /v1/admin/sanctions.
+type SanctionsAnswer struct {
+	Version  uint32   `json:"version"`
+	Entries  int      `json:"entries"`
+	Warnings []string `json:"warnings,omitempty"`
+	// Serving is the list version screens answer from until the new
+	// version's exposure index is built (GET /v1/status: pending).
+	Serving uint32 `json:"serving_list_version"`
+	State   string `json:"state"`
+}
+
+// LoadSanctions stores the list read from body as a new version and
+// switches to it once its exposure index is built; until then screens
+// answer from the list in force.
+func (s *Service) LoadSanctions(ctx context.Context, name string, body io.Reader) (any, error) {
+	if name == "" {
+		name = "upload"
+	}
+	l, err := ofac.Parse(ctx, body, path.Base(name))
+	if err != nil {
+		var pe *ofac.ParseError
+		if ctx.Err() == nil && (errors.As(err, &pe) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, ofac.ErrUnknownFormat) ||
+			errors.Is(err, ofac.ErrNoSDNFile) || errors.Is(err, ofac.ErrTooManySDNFiles)) {
+			err = fmt.Errorf("%w: %v (the list in force is unchanged)", api.ErrAdminInput, err)
+		}
+		return nil, err
+	}
+	var ans SanctionsAnswer
+	err = s.do(ctx, func(ctx context.Context) error {
+		cur, err := s.st.SanctionsList(0)
+		if errors.Is(err, store.ErrNotFound) {
+			cur, err = nil, nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := sanctions.CheckReplacement(cur, l, 0); err != nil {
+			return fmt.Errorf("%w: %s: %v; nothing stored, the list in force is unchanged", api.ErrAdminInput, l.Source, err)
+		}
+		v, err := s.st.StageSanctionsList(ctx, l)
+		if err != nil {
+			return err
+		}
+		ans = SanctionsAnswer{Version: v, Entries: len(l.Entries), Warnings: l.Warnings, Serving: s.listV,
+			State: fmt.Sprintf("stored; screens answer from list version %d until version %d's exposure index is built (GET /v1/status: pending)", s.listV, v)}
+		s.pending.Store(&api.Pending{ListVersion: v, SanctionsList: l.Source, Since: time.Now().UTC(), Stage: "queued"})
+		s.building = true
+		go s.queue(ctx, func(ctx context.Context) {
+			s.building = false
+			if err := s.rebuildNow(ctx, v); err != nil && ctx.Err() == nil {
+				s.log.Error("live: switching to the new sanctions list failed; the previous one stays in force", "version", v, "err", err)
+				s.rebuild = true
+			}
+		})
+		return nil
+	})
+	s.record(ctx, fmt.Sprintf("POST /v1/admin/sanctions %s: version %d, %d entries", name, ans.Version, ans.Entries), err)
+	return ans, err
+}
+
+// queue hands fn to the writing loop without waiting for it.
+func (s *Service) queue(ctx context.Context, fn func(context.Context)) {
+	select {
+	case s.jobs <- fn:
+	case <-ctx.Done():
+	}
+}
+
+// TagsAnswer answers POST /v1/admin/tags.
+type TagsAnswer struct {
+	Pack     string   `json:"pack"`
+	Tags     int      `json:"tags"`
+	Replaced int      `json:"replaced"`
+	Warnings []string `json:"warnings,omitempty"`
+	State    string   `json:"state"`
+}
+
+// LoadTags loads a tag pack (TagPack YAML, or CSV when file ends in .csv)
+// as pack; the exposure index is rebuilt for it, screens answering from
+// the previous tags until then.
+func (s *Service) LoadTags(ctx context.Context, pack, file string, body io.Reader) (any, error) {
+	opt := tags.Options{Network: s.params}
+	var p *tags.Pack
+	var err error
+	if strings.HasSuffix(strings.ToLower(file), ".csv") {
+		p, err = tags.ParseCSV(ctx, body, pack, opt)
+	} else {
+		p, err = tags.ParsePack(ctx, body, pack, opt)
+	}
+	if err != nil {
+		var pe *tags.ParseError
+		if ctx.Err() == nil && errors.As(err, &pe) {
+			err = fmt.Errorf("%w: %v; nothing stored", api.ErrAdminInput, err)
+		}
+		return nil, err
+	}
+	ans := TagsAnswer{Pack: pack, Tags: len(p.Tags), Warnings: p.Warnings}
+	err = s.do(ctx, func(ctx context.Context) error {
+		ans.Replaced, err = s.st.SaveTagPack(ctx, p)
+		if err != nil {
+			return err
+		}
+		ans.State = "stored; screens answer from the previous tags until the exposure index is rebuilt (GET /v1/status: pending)"
+		s.rebuild = true
+		if !s.building {
+			s.building = true
+			go s.queue(ctx, func(ctx context.Context) {
+				s.building = false
+				if err := s.rebuildNow(ctx, 0); err != nil && ctx.Err() == nil {
+					s.log.Error("live: exposure index rebuild for the new tags failed; retrying after the next block", "err", err)
+				}
+			})
+		}
+		return nil
+	})
+	s.record(ctx, fmt.Sprintf("POST /v1/admin/tags?name=%s: %d tags", pack, ans.Tags), err)
+	return ans, err
+}
+
+// WatchAnswer answers the watch routes.
+type WatchAnswer struct {
+	Watch     store.Watch `json:"watch"`
+	Changed   bool        `json:"changed"` // false: it was already so
+	Addresses int         `json:"addresses,omitempty"`
+}
+
+// AddWatch adds a watch, effective from the next block.
+func (s *Service) AddWatch(ctx context.Context, req api.WatchRequest) (any, error) {
+	w := store.Watch{Kind: store.WatchAddress, Value: strings.TrimSpace(req.Address)}
+	switch {
+	case req.Address != "" && req.Entity != "":
+		return nil, fmt.Errorf("%w: give address or entity, not both", api.ErrAdminInput)
+	case req.Entity != "":
+		w = store.Watch{Kind: store.WatchEntity, Value: strings.TrimSpace(req.Entity)}
+	case req.Address == "":
+		return nil, fmt.Errorf("%w: give {\"address\": ...} or {\"entity\": ...}", api.ErrAdminInput)
+	}
+	var ans WatchAnswer
+	err := s.do(ctx, func(context.Context) error {
+		if w.Kind == store.WatchAddress {
+			a, _, err := s.st.ParseAddress(w.Value)
+			if err != nil {
+				return fmt.Errorf("%w: %v", api.ErrAdminInput, err)
+			}
+			w.Value = a.String(s.params)
+		}
+		addrs, err := alert.Resolve(s.st, s.params, w)
+		if err != nil {
+			return fmt.Errorf("%w: %v", api.ErrAdminInput, err)
+		}
+		w.Added, w.FromHeight = time.Now().UTC(), s.st.State().Height
+		ans.Changed, err = s.st.AddWatch(w)
+		ans.Watch, ans.Addresses = w, len(addrs)
+		return err
+	})
+	s.record(ctx, fmt.Sprintf("POST /v1/admin/watches %s %s", w.Kind, w.Value), err)
+	return ans, err
+}
+
+// RemoveWatch removes the watch of an address, effective from the next block.
+func (s *Service) RemoveWatch(ctx context.Context, addr string) (any, error) {
+	w := store.Watch{Kind: store.WatchAddress, Value: strings.TrimSpace(addr)}
+	var ans WatchAnswer
+	err := s.do(ctx, func(context.Context) error {
+		a, _, err := s.st.ParseAddress(w.Value)
+		if err != nil {
+			return fmt.Errorf("%w: %v", api.ErrAdminInput, err)
+		}
+		w.Value = a.String(s.params)
+		ans.Watch = w
+		ans.Changed, err = s.st.RemoveWatch(w.Kind, w.Value)
+		return err
+	})
+	s.record(ctx, fmt.Sprintf("DELETE /v1/admin/watches/%s", w.Value), err)
+	return ans, err
+}
+
+// record appends an admin action to the audit log, if there is one.
+func (s *Service) record(ctx context.Context, what string, err error) {
+	if s.cfg.Audit == nil {
+		return
+	}
+	tip := s.Tip()
+	e := audit.Entry{Source: audit.SourceAdmin, Key: "admin:" + api.AdminName(ctx), Input: what, Method: "admin",
+		ListVersion: s.base.Status().ListVersion, TipHeight: tip.Height, TipHash: tip.Hash.String()}
+	if err != nil {
+		e.Error = err.Error()
+	}
+	if aerr := s.cfg.Audit.Append(e); aerr != nil {
+		s.log.Error("live: cannot record an admin action in the audit log", "action", what, "err", aerr)
+	}
+}
