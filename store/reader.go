@@ -3,7 +3,7 @@ package store
 import (
 	"github.com/dgraph-io/badger/v4"
 
-	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/sanctions/address"
 )
 
 // Reader is a consistent read-only view of the store for a long walk: one

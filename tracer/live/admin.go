@@ -5,16 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"path"
 	"strings"
 	"time"
 
 	"github.com/tracer-oss/tracer/sanctions"
-	"github.com/tracer-oss/tracer/sanctions/ofac"
 	"github.com/tracer-oss/tracer/sanctions/tags"
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/tracer/alert"
+	"github.com/tracer-oss/tracer/tracer/lists"
 	"github.com/tracer-oss/tracer/tracer/screen/api"
 	"github.com/tracer-oss/tracer/tracer/screen/audit"
 )
@@ -38,17 +37,15 @@ type SanctionsAnswer struct {
 // LoadSanctions stores the list read from body as a new version and
 // switches to it once its exposure index is built; until then screens
 // answer from the list in force.
-func (s *Service) LoadSanctions(ctx context.Context, name string, body io.Reader) (any, error) {
+func (s *Service) LoadSanctions(ctx context.Context, name string, force bool, body io.Reader) (any, error) {
 	if name == "" {
 		name = "upload"
 	}
-	l, err := ofac.Parse(ctx, body, path.Base(name))
+	l, err := lists.ReadSanctions(ctx, lists.SanctionsOptions{}, lists.File{Name: path.Base(name), R: body})
+	if errors.Is(err, lists.ErrBadInput) {
+		err = fmt.Errorf("%w: %w", api.ErrAdminInput, err)
+	}
 	if err != nil {
-		var pe *ofac.ParseError
-		if ctx.Err() == nil && (errors.As(err, &pe) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, ofac.ErrUnknownFormat) ||
-			errors.Is(err, ofac.ErrNoSDNFile) || errors.Is(err, ofac.ErrTooManySDNFiles)) {
-			err = fmt.Errorf("%w: %v (the list in force is unchanged)", api.ErrAdminInput, err)
-		}
 		return nil, err
 	}
 	var ans SanctionsAnswer
@@ -60,8 +57,8 @@ func (s *Service) LoadSanctions(ctx context.Context, name string, body io.Reader
 		if err != nil {
 			return err
 		}
-		if err := sanctions.CheckReplacement(cur, l, 0); err != nil {
-			return fmt.Errorf("%w: %s: %v; nothing stored, the list in force is unchanged", api.ErrAdminInput, l.Source, err)
+		if err := sanctions.CheckReplacement(cur, l, 0); err != nil && !force {
+			return fmt.Errorf("%w: %s: %v; nothing stored, the list in force is unchanged (?force=1 stores it anyway)", api.ErrAdminInput, l.Source, err)
 		}
 		v, err := s.st.StageSanctionsList(ctx, l)
 		if err != nil {
@@ -101,30 +98,26 @@ type TagsAnswer struct {
 	State    string   `json:"state"`
 }
 
-// LoadTags loads a tag pack (TagPack YAML, or CSV when file ends in .csv)
-// as pack; the exposure index is rebuilt for it, screens answering from
-// the previous tags until then.
-func (s *Service) LoadTags(ctx context.Context, pack, file string, body io.Reader) (any, error) {
-	opt := tags.Options{Network: s.params}
-	var p *tags.Pack
-	var err error
-	if strings.HasSuffix(strings.ToLower(file), ".csv") {
-		p, err = tags.ParseCSV(ctx, body, pack, opt)
-	} else {
-		p, err = tags.ParsePack(ctx, body, pack, opt)
+// LoadTags loads a tag pack named pack, as tracer tags load loads a file
+// of that name: a TagPack or ActorPack (YAML), or a tag CSV when pack ends
+// in .csv. The exposure index is rebuilt for it; screens answer from the
+// previous tags until then.
+func (s *Service) LoadTags(ctx context.Context, pack string, body io.Reader) (any, error) {
+	t, err := lists.ReadTags(ctx, lists.TagOptions{Options: tags.Options{Network: s.params}}, lists.File{Name: pack, R: body})
+	if errors.Is(err, lists.ErrBadInput) {
+		err = fmt.Errorf("%w: %w", api.ErrAdminInput, err)
 	}
 	if err != nil {
-		var pe *tags.ParseError
-		if ctx.Err() == nil && errors.As(err, &pe) {
-			err = fmt.Errorf("%w: %v; nothing stored", api.ErrAdminInput, err)
-		}
 		return nil, err
 	}
-	ans := TagsAnswer{Pack: pack, Tags: len(p.Tags), Warnings: p.Warnings}
+	var ans TagsAnswer
 	err = s.do(ctx, func(ctx context.Context) error {
-		ans.Replaced, err = s.st.SaveTagPack(ctx, p)
+		sums, err := lists.StoreTags(ctx, s.st, t)
 		if err != nil {
 			return err
+		}
+		for _, p := range sums {
+			ans.Pack, ans.Tags, ans.Replaced, ans.Warnings = p.Pack, ans.Tags+p.Tags+p.Actors, ans.Replaced+p.Replaced, append(ans.Warnings, p.Warnings...)
 		}
 		ans.State = "stored; screens answer from the previous tags until the exposure index is rebuilt (GET /v1/status: pending)"
 		s.rebuild = true

@@ -168,7 +168,6 @@ type running struct {
 	node  *memNode
 	srv   *httptest.Server
 	stop  func()
-	admin string
 }
 
 const adminKey = "admin-key-0123456789abcdef"
@@ -479,5 +478,97 @@ func TestAdminSanctionsSwitch(t *testing.T) {
 	}
 	if !strings.Contains(fmt.Sprint(ans.State), "version 1") {
 		t.Errorf("answer's state %q does not say which version serves meanwhile", ans.State)
+	}
+}
+
+// admin sends an admin request and decodes its answer into out.
+func (r *running) admin(t *testing.T, method, path, body string, out any) int {
+	t.Helper()
+	req, err := http.NewRequest(method, r.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Admin-Key", adminKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatalf("%s %s: %d, %v", method, path, resp.StatusCode, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// TestAdminTagsAndWatches: a tag pack posted to the admin route shows in
+// screens once the index is rebuilt (before, the previous tags answer); a
+// watch posted and deleted is stored and removed; bad input is 400 and
+// changes nothing.
+func TestAdminTagsAndWatches(t *testing.T) {
+	c := genChain(t)
+	st := listStore(t, c)
+	n := int32(len(c.blocks) - 1)
+	node := &memNode{}
+	node.set(c.blocks, c.hashes)
+	r := start(t, st, node)
+	r.waitTip(t, c.hashes[n])
+	var deposit string
+	for _, d := range c.truth.Deposits {
+		if !d.Tagged {
+			deposit = d.Address
+			break
+		}
+	}
+	before := r.screen(deposit)
+	for _, tg := range before.Tags {
+		if tg.Pack == "ops-pack.csv" {
+			t.Fatalf("tagged before the load: %+v", before.Tags)
+		}
+	}
+	var tans live.TagsAnswer
+	csv := "address,label,category,source\n" + deposit + ",Ops Desk,exchange,https://example.org\n"
+	if code := r.admin(t, "POST", "/v1/admin/tags?name=ops-pack.csv", csv, &tans); code != 200 || tans.Pack != "ops-pack.csv" || tans.Tags != 1 {
+		t.Fatalf("POST tags: %d %+v", code, tans)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		s := r.screen(deposit)
+		if s.Code != 200 {
+			t.Fatalf("screen: %d %v", s.Code, s.Err)
+		}
+		found := false
+		for _, tg := range s.Tags {
+			found = found || tg.Pack == "ops-pack.csv" && tg.Label == "Ops Desk"
+		}
+		if found && s.Method == screen.MethodIndex {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the new tag never showed: %+v", s)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var bad map[string]any
+	if code := r.admin(t, "POST", "/v1/admin/tags?name=broken.csv", "address,label\nnot-an-address,x\n", &bad); code != 400 {
+		t.Errorf("a bad tag file: %d %v; want 400", code, bad)
+	}
+	var wans live.WatchAnswer
+	if code := r.admin(t, "POST", "/v1/admin/watches", `{"address":"`+strings.ToUpper(deposit)+`"}`, &wans); code != 200 || !wans.Changed || wans.Watch.Value != deposit {
+		t.Fatalf("POST watch: %d %+v", code, wans)
+	}
+	if code := r.admin(t, "POST", "/v1/admin/watches", `{"address":"1NotAnAddress"}`, &bad); code != 400 {
+		t.Errorf("watch of a bad address: %d %v; want 400", code, bad)
+	}
+	ws, err := st.Watches()
+	if err != nil || len(ws) != 1 || ws[0].Value != deposit || ws[0].FromHeight != n {
+		t.Fatalf("watches after POST: %+v %v; want %s from %d", ws, err, deposit, n)
+	}
+	if code := r.admin(t, "DELETE", "/v1/admin/watches/"+deposit, "", &wans); code != 200 || !wans.Changed {
+		t.Fatalf("DELETE watch: %d %+v", code, wans)
+	}
+	if ws, err := st.Watches(); err != nil || len(ws) != 0 {
+		t.Fatalf("watches after DELETE: %+v %v", ws, err)
 	}
 }

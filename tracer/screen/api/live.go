@@ -74,10 +74,12 @@ func asOf(ctx context.Context) AsOf {
 type Admin interface {
 	// LoadSanctions reads a list file (any format `tracer sanctions load`
 	// reads, compressed or not) named name from body and makes it the new
-	// version once its exposure index is built.
-	LoadSanctions(ctx context.Context, name string, body io.Reader) (any, error)
-	// LoadTags reads a tag pack file and loads it as pack.
-	LoadTags(ctx context.Context, pack, name string, body io.Reader) (any, error)
+	// version once its exposure index is built. force stores a list the
+	// guard refuses (empty, or much shorter than the list in force).
+	LoadSanctions(ctx context.Context, name string, force bool, body io.Reader) (any, error)
+	// LoadTags reads a tag pack file and loads it as pack (a name ending
+	// in .csv is a tag CSV, as for tracer tags load).
+	LoadTags(ctx context.Context, pack string, body io.Reader) (any, error)
 	// AddWatch and RemoveWatch change the watch list, effective from the
 	// next block.
 	AddWatch(ctx context.Context, req WatchRequest) (any, error)
@@ -104,14 +106,16 @@ func AdminName(ctx context.Context) string {
 
 func (s *Server) adminRoutes() {
 	s.handleAdmin("POST /v1/admin/sanctions", func(w http.ResponseWriter, r *http.Request) (any, error) {
-		return s.cfg.Admin.LoadSanctions(r.Context(), r.URL.Query().Get("name"), r.Body)
+		q := r.URL.Query()
+		force := q.Get("force") == "1" || q.Get("force") == "true"
+		return s.cfg.Admin.LoadSanctions(r.Context(), q.Get("name"), force, r.Body)
 	})
 	s.handleAdmin("POST /v1/admin/tags", func(w http.ResponseWriter, r *http.Request) (any, error) {
 		q := r.URL.Query()
 		if q.Get("name") == "" {
 			return nil, fmt.Errorf("%w: give the tag pack's name: POST /v1/admin/tags?name=PACK", ErrAdminInput)
 		}
-		return s.cfg.Admin.LoadTags(r.Context(), q.Get("name"), q.Get("file"), r.Body)
+		return s.cfg.Admin.LoadTags(r.Context(), q.Get("name"), r.Body)
 	})
 	s.handleAdmin("POST /v1/admin/watches", func(w http.ResponseWriter, r *http.Request) (any, error) {
 		var req WatchRequest

@@ -16,13 +16,13 @@ import (
 // fakeAdmin records what the admin routes hand it.
 type fakeAdmin struct{ got []string }
 
-func (a *fakeAdmin) LoadSanctions(ctx context.Context, name string, body io.Reader) (any, error) {
+func (a *fakeAdmin) LoadSanctions(ctx context.Context, name string, _ bool, body io.Reader) (any, error) {
 	b, err := io.ReadAll(body)
 	a.got = append(a.got, fmt.Sprintf("sanctions %s %s by %s", name, b, api.AdminName(ctx)))
 	return map[string]string{"ok": "sanctions"}, err
 }
 
-func (a *fakeAdmin) LoadTags(ctx context.Context, pack, name string, body io.Reader) (any, error) {
+func (a *fakeAdmin) LoadTags(ctx context.Context, pack string, body io.Reader) (any, error) {
 	b, err := io.ReadAll(body)
 	a.got = append(a.got, fmt.Sprintf("tags %s %s", pack, b))
 	return map[string]string{"ok": "tags"}, err
