@@ -164,10 +164,10 @@ func listStore(t *testing.T, c *chainFix) *store.Store {
 
 // running is a live service following a memNode, with its API.
 type running struct {
-	svc   *live.Service
-	node  *memNode
-	srv   *httptest.Server
-	stop  func()
+	svc  *live.Service
+	node *memNode
+	srv  *httptest.Server
+	stop func()
 }
 
 const adminKey = "admin-key-0123456789abcdef"
