@@ -72,7 +72,29 @@ Results carry the risk policy's level and rule (--policy FILE, else the
 built-in policy), and every screen is appended to the audit log with the
 key's name (--audit-log; see tracer audit).
 
-Build the exposure index first (tracer screen --rebuild-index). The server
+Live, with --rpc URL (and follow's node flags): one process owns the store,
+syncs from the node, then follows it, and serves all along. After each new
+block (or reorganisation) it extends the clusters and the exposure index,
+then publishes a snapshot that new requests answer from: a request never
+sees half a block, and answers carry tip_height, tip_hash and list_version.
+/metrics adds the follower's metrics; alerts go to --alerts/--webhook as in
+follow. With --admin-keys FILE (the --keys format; send the key in
+X-Admin-Key; an admin key is not an API key, nor the reverse):
+
+  POST   /v1/admin/sanctions?name=FILE  a list file in any format sanctions
+                                        load reads, compressed or not; its
+                                        index is built while screens answer
+                                        from the previous list (/v1/status:
+                                        pending), then both switch at once
+  POST   /v1/admin/tags?name=PACK       a tag pack (PACK.csv: a tag CSV)
+  POST   /v1/admin/watches              {"address": ...} or {"entity": ...}
+  DELETE /v1/admin/watches/{addr}       both effective from the next block
+
+Examples:
+  tracer serve --rpc http://127.0.0.1:8332 --rpc-cookie ~/.bitcoin/.cookie --keys keys.txt --admin-keys admin.txt
+  curl -H "X-Admin-Key: $K" --data-binary @sdn_advanced.xml.gz 'http://127.0.0.1:8080/v1/admin/sanctions?name=sdn_advanced.xml.gz'
+
+Without --rpc, build the exposure index first (tracer screen --rebuild-index). The server
 writes only cases: it opens the store writable, which keeps other tracer
 commands off the store while it runs; with --read-only it opens it read-only
 (other read-only commands can run beside it) and cases can be read but not

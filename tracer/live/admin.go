@@ -66,15 +66,7 @@ func (s *Service) LoadSanctions(ctx context.Context, name string, force bool, bo
 		}
 		ans = SanctionsAnswer{Version: v, Entries: len(l.Entries), Warnings: l.Warnings, Serving: s.listV,
 			State: fmt.Sprintf("stored; screens answer from list version %d until version %d's exposure index is built (GET /v1/status: pending)", s.listV, v)}
-		s.pending.Store(&api.Pending{ListVersion: v, SanctionsList: l.Source, Since: time.Now().UTC(), Stage: "queued"})
-		s.building = true
-		go s.queue(ctx, func(ctx context.Context) {
-			s.building = false
-			if err := s.rebuildNow(ctx, v); err != nil && ctx.Err() == nil {
-				s.log.Error("live: switching to the new sanctions list failed; the previous one stays in force", "version", v, "err", err)
-				s.rebuild = true
-			}
-		})
+		s.startRebuild(ctx, v)
 		return nil
 	})
 	s.record(ctx, fmt.Sprintf("POST /v1/admin/sanctions %s: version %d, %d entries", name, ans.Version, ans.Entries), err)
@@ -122,13 +114,7 @@ func (s *Service) LoadTags(ctx context.Context, pack string, body io.Reader) (an
 		ans.State = "stored; screens answer from the previous tags until the exposure index is rebuilt (GET /v1/status: pending)"
 		s.rebuild = true
 		if !s.building {
-			s.building = true
-			go s.queue(ctx, func(ctx context.Context) {
-				s.building = false
-				if err := s.rebuildNow(ctx, 0); err != nil && ctx.Err() == nil {
-					s.log.Error("live: exposure index rebuild for the new tags failed; retrying after the next block", "err", err)
-				}
-			})
+			s.startRebuild(ctx, 0)
 		}
 		return nil
 	})

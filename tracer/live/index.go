@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/tracer/screen"
@@ -35,4 +36,22 @@ func updateIndex(ctx context.Context, st *store.Store, gen uint32, opt screen.Op
 // buildIndex builds a generation for the data in force and makes it current.
 func buildIndex(ctx context.Context, st *store.Store, opt screen.Options) (store.ExposureIndex, error) {
 	return screen.BuildIndex(ctx, st, opt)
+}
+
+// pendingBuilds says whether buildPending can build a generation beside
+// the writing loop.
+const pendingBuilds = false
+
+// buildPending builds a generation for the data snap has in force,
+// writing it to st without making it current.
+func buildPending(ctx context.Context, snap, st *store.Store, opt screen.Options) (store.ExposureIndex, error) {
+	return store.ExposureIndex{}, errors.New("live: pending builds need screen.BuildIndex with Options.Pending")
+}
+
+// useIndex makes generation gen the one in force.
+func useIndex(st *store.Store, gen uint32) error {
+	if hdr, err := st.ExposureIndexInfo(); err != nil || hdr.Gen != gen {
+		return fmt.Errorf("live: exposure index generation %d is not the one in force (%d, %v)", gen, hdr.Gen, err)
+	}
+	return nil
 }

@@ -267,32 +267,20 @@ func (s *Service) apply(ctx context.Context, res ingest.Result) error {
 		}
 	}
 	if state := s.st.State(); s.rebuild && !s.building && !state.Empty() {
-		s.queueRebuild(ctx)
+		s.startRebuild(ctx, 0)
 	}
 	return nil
 }
 
-// queueRebuild runs a full index build for the data in force on the
-// writing loop as soon as it is free, publishing when done.
-func (s *Service) queueRebuild(ctx context.Context) {
+// startRebuild builds the exposure index for the data in force — with
+// list version list in force instead, when not 0 — and switches to it
+// when it is caught up. Requests keep answering from the published view
+// all the while: with a pending build (buildPending) it runs beside the
+// writing loop on a snapshot, which keeps applying blocks to the index in
+// force; without, it runs on the writing loop, which applies no block
+// meanwhile. Call it on the writing loop.
+func (s *Service) startRebuild(ctx context.Context, list uint32) {
 	s.building = true
-	go func() {
-		select {
-		case s.jobs <- func(ctx context.Context) {
-			s.building = false
-			if err := s.rebuildNow(ctx, 0); err != nil && ctx.Err() == nil {
-				s.log.Error("live: exposure index rebuild failed; retrying after the next block", "err", err)
-			}
-		}:
-		case <-ctx.Done():
-		}
-	}()
-}
-
-// rebuildNow builds the index for the data in force (with list version
-// list made current first, when not 0), then reloads and publishes.
-// Requests keep answering from the published view all the while.
-func (s *Service) rebuildNow(ctx context.Context, list uint32) error {
 	p := &api.Pending{ListVersion: list, Since: time.Now().UTC(), Stage: "building"}
 	if list == 0 {
 		p.ListVersion = s.listV
@@ -304,7 +292,75 @@ func (s *Service) rebuildNow(ctx context.Context, list uint32) error {
 		p.SanctionsList = screen.ListName(h)
 	}
 	s.pending.Store(p)
-	defer s.pending.Store(nil)
+	fail := func(err error) {
+		s.building, s.rebuild = false, true
+		q := *p
+		q.Error = err.Error()
+		s.pending.Store(&q)
+		s.log.Error("live: exposure index build failed; the previous index and list stay in force, retrying after the next block", "list_version", p.ListVersion, "err", err)
+	}
+	if !pendingBuilds {
+		go s.queue(ctx, func(ctx context.Context) {
+			if err := s.rebuildNow(ctx, list); err != nil && ctx.Err() == nil {
+				fail(err)
+			}
+		})
+		return
+	}
+	snap, release, err := s.st.Snapshot()
+	if err == nil && list != 0 {
+		var over *store.Store
+		if over, err = snap.WithSanctionsVersion(list); err == nil {
+			snap = over
+		} else {
+			release()
+		}
+	}
+	if err != nil {
+		fail(err)
+		return
+	}
+	go func() {
+		start := time.Now()
+		hdr, err := buildPending(ctx, snap, s.st, s.cfg.Screen)
+		release()
+		s.queue(ctx, func(ctx context.Context) {
+			if err == nil {
+				err = s.switchTo(ctx, list, hdr, start)
+			}
+			if err != nil && ctx.Err() == nil {
+				fail(err)
+			}
+		})
+	}()
+}
+
+// switchTo makes a pending generation (and list, when not 0) the one in
+// force, after bringing it to the tip, and publishes it.
+func (s *Service) switchTo(ctx context.Context, list uint32, hdr store.ExposureIndex, start time.Time) error {
+	if p := s.pending.Load(); p != nil {
+		q := *p
+		q.Stage = "catching up"
+		s.pending.Store(&q)
+	}
+	if list != 0 {
+		if err := s.st.UseSanctionsVersion(list); err != nil {
+			return err
+		}
+	}
+	if _, err := updateIndex(ctx, s.st, hdr.Gen, s.cfg.Screen); err != nil {
+		return fmt.Errorf("live: bring the new exposure index to the tip: %w", err)
+	}
+	if err := useIndex(s.st, hdr.Gen); err != nil {
+		return err
+	}
+	return s.finishRebuild(ctx, start)
+}
+
+// rebuildNow builds the index for the data in force (with list version
+// list made current first, when not 0) on the writing loop, then reloads
+// and publishes.
+func (s *Service) rebuildNow(ctx context.Context, list uint32) error {
 	start := time.Now()
 	if list != 0 {
 		if err := s.st.UseSanctionsVersion(list); err != nil {
@@ -314,10 +370,16 @@ func (s *Service) rebuildNow(ctx context.Context, list uint32) error {
 	if _, err := buildIndex(ctx, s.st, s.cfg.Screen); err != nil {
 		return fmt.Errorf("live: build the exposure index: %w", err)
 	}
+	return s.finishRebuild(ctx, start)
+}
+
+// finishRebuild reloads the list, tags and index in force and publishes them.
+func (s *Service) finishRebuild(ctx context.Context, start time.Time) error {
 	if err := s.load(ctx); err != nil {
 		return err
 	}
-	s.rebuild = false
+	s.rebuild, s.building = false, false
+	s.pending.Store(nil)
 	s.log.Info("live: exposure index built", "list_version", s.listV, "tip", s.st.State().Height, "took", time.Since(start).Round(time.Millisecond))
 	return s.publish()
 }

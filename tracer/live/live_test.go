@@ -141,7 +141,7 @@ func (m *memNode) Block(_ context.Context, hash chainhash.Hash) ([]byte, error) 
 
 // listStore is a store with the chain's sanctions list and exchange tags
 // loaded, and no block.
-func listStore(t *testing.T, c *chainFix) *store.Store {
+func listStore(t testing.TB, c *chainFix) *store.Store {
 	t.Helper()
 	ctx := context.Background()
 	st := storetest.Open(t)
@@ -172,13 +172,22 @@ type running struct {
 
 const adminKey = "admin-key-0123456789abcdef"
 
-func start(t *testing.T, st *store.Store, node *memNode) *running {
+func start(t testing.TB, st *store.Store, node *memNode) *running {
+	return startWith(t, st, node, nil)
+}
+
+// startWith is start with the service's configuration changed by edit.
+func startWith(t testing.TB, st *store.Store, node ingest.Node, edit func(*live.Config)) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	svc, err := live.New(ctx, st, live.Config{
+	cfg := live.Config{
 		Follow: follow.Config{Sync: ingest.Config{Network: "regtest", StartHeight: -1, ToHeight: -1}, Poll: 5 * time.Millisecond},
 		Screen: screen.Options{Params: screentest.Params, MaxHops: 200},
-	})
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	svc, err := live.New(ctx, st, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +197,7 @@ func start(t *testing.T, st *store.Store, node *memNode) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &running{svc: svc, node: node, srv: httptest.NewServer(h)}
+	r := &running{svc: svc, srv: httptest.NewServer(h)}
 	var once sync.Once
 	r.stop = func() {
 		once.Do(func() {
@@ -226,7 +235,7 @@ func (r *running) screen(addr string) screened {
 }
 
 // waitTip waits until the published view is at hash with a usable index.
-func (r *running) waitTip(t *testing.T, hash chainhash.Hash) {
+func (r *running) waitTip(t testing.TB, hash chainhash.Hash) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
