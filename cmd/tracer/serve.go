@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/screen"
@@ -167,6 +168,9 @@ func runServe(c *cli.Context) (err error) {
 		ln = tls.NewListener(ln, hs.TLSConfig)
 	} else if len(keys) > 0 && !isLoopback(listen) {
 		log.Warn("serving beyond loopback without TLS: API keys travel in clear; give --tls-cert and --tls-key")
+	}
+	if err := st.SetHolder(store.Holder{Command: "tracer serve", URL: fmt.Sprintf("%s://%s", scheme, ln.Addr())}); err != nil {
+		log.Warn("commands refused by the store's lock will not name this serve", "err", err) // held.go
 	}
 	fmt.Fprintf(c.App.ErrWriter, "serve: %s://%s/ (%s tip %d, %s, index %s, %d keys)\n", scheme, ln.Addr(), status.Network, status.TipHeight,
 		orDash(status.SanctionsList), indexState(status), len(keys))
