@@ -18,8 +18,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tracer-oss/tracer/sanctions"
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/sanctions/yamlerr"
-	"github.com/tracer-oss/tracer/store/address"
 )
 
 // MaxSize bounds a tag file (the largest GraphSense pack is a few MB).
