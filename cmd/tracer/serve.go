@@ -132,6 +132,8 @@ func runServe(c *cli.Context) (err error) {
 	defer closing(st, &err)
 	status := scr.Status()
 	switch {
+	case status.ExposureUnavailable != "": // held.go's part: a list and no blocks
+		log.Warn("serving direct-list screening only", "why", status.ExposureUnavailable)
 	case status.Index == nil:
 		log.Warn("no exposure index: every screen walks fresh; build it with tracer screen --rebuild-index")
 	case len(status.Index.Stale) > 0:
