@@ -39,6 +39,7 @@ The same seed always gives byte-identical files.
 			&cli.IntFlag{Name: "forks", Usage: "stale fork blocks to interleave"},
 			&cli.Int64Flag{Name: "max-file-size", Usage: "blk file size limit in bytes", Value: chaingen.DefaultMaxFileSize},
 			&cli.IntFlag{Name: "workers", Usage: "signing goroutines (default: all CPUs)"},
+			&cli.BoolFlag{Name: "unsigned", Usage: "write placeholder signatures of real sizes: several times faster, but no node accepts the chain (ingest, trace and cluster never check signatures)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON"},
 		},
 		Action: runGen,
@@ -87,6 +88,7 @@ func runGen(c *cli.Context) error {
 		Forks:       c.Int("forks"),
 		MaxFileSize: c.Int64("max-file-size"),
 		Workers:     c.Int("workers"),
+		Unsigned:    c.Bool("unsigned"),
 	}
 	stderr := c.App.ErrWriter
 	if err := export.CheckDir(out); err != nil {

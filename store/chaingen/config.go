@@ -28,6 +28,11 @@ type Config struct {
 	MaxFileSize int64    // blk file roll-over size; default DefaultMaxFileSize
 	Workers     int      // signing goroutines; default GOMAXPROCS
 	TxsPerBlock int      // mean non-coinbase txs per block; default 2000
+	// Unsigned writes placeholder signatures of real sizes instead of
+	// signing (doc.go, "Signatures"): several times faster, but no node
+	// accepts the chain. Ingest, tracing and clustering never check
+	// signatures, so the scale harness uses it.
+	Unsigned bool
 }
 
 // Progress is reported after every main-chain block.

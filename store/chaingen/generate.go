@@ -354,13 +354,13 @@ func (g *generator) makeBlock(ctx context.Context, h int32) error {
 	chunk := max(64, (len(fresh)+4*g.cfg.Workers-1)/(4*g.cfg.Workers))
 	nchunks := (len(fresh) + chunk - 1) / chunk
 	if err := parallel(ctx, nchunks, g.cfg.Workers, func(i int) error {
-		return materializeRange(&g.base, fresh[i*chunk:min(len(fresh), (i+1)*chunk)])
+		return materializeRange(&g.base, fresh[i*chunk:min(len(fresh), (i+1)*chunk)], g.cfg.Unsigned)
 	}); err != nil {
 		return err
 	}
 	g.fresh = g.fresh[:0]
 	blk := g.block
-	if err := parallel(ctx, len(blk), g.cfg.Workers, func(i int) error { return blk[i].build() }); err != nil {
+	if err := parallel(ctx, len(blk), g.cfg.Workers, func(i int) error { return blk[i].build(g.cfg.Unsigned) }); err != nil {
 		return err
 	}
 	txs := make([]*wire.MsgTx, len(blk))
@@ -505,7 +505,7 @@ func (g *generator) fork(h, depth int32, parent chainhash.Hash, mainTxs []*ptx) 
 			}
 		}
 		payTo := &address{typ: P2WPKH, idx: 1<<62 + uint64(h)*4 + uint64(j)}
-		if err := payTo.materialize(&g.base); err != nil {
+		if err := payTo.materialize(&g.base, g.cfg.Unsigned); err != nil {
 			return err
 		}
 		b, err := g.assemble(h+j, prev, g.blockTime(h+j).Add(7*time.Second), txs, fees, payTo, 0xF0000000|uint32(j))
