@@ -267,7 +267,7 @@ func (f *placeholder) ecdsa(i int, u *utxo) []byte {
 		binary.LittleEndian.PutUint64(r[j:], g.Uint64())
 		binary.LittleEndian.PutUint64(s[j:], g.Uint64())
 	}
-	r[0] = max(r[0], 1)      // minimal encoding: no leading zero byte
+	r[0] = max(r[0], 1)                 // minimal encoding: no leading zero byte
 	s[0] = min(max(s[0]&0x7f, 1), 0x7e) // low S (BIP146): below n/2
 	rl := 32
 	if r[0]&0x80 != 0 {
