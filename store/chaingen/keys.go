@@ -165,6 +165,7 @@ type address struct {
 	ready  bool
 	w      *wallet // the owner's wallet; nil for fork coinbases
 	listed bool    // its owners.csv row is written
+	paid   bool    // an output has paid it (address reuse is counted)
 	enc    string  // the address, encoded while materializing (in parallel)
 }
 
