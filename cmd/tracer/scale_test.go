@@ -2,12 +2,15 @@
 
 package main
 
-// The scale harness (`make scale N=1000000`): runs the tracer binary through
-// every stage of the main job on a generated chain of N transactions, each
-// stage in its own process, and prints per stage its rate, wall and CPU
-// time, peak anonymous and total RSS, and the disk it added per
-// transaction. The chain is generated once and cached (the benchmarks'
-// cache, $TMPDIR/tracer-bench-chain-N); the store is rebuilt every run.
+// The scale harness (`make scale N=1000000 [SHAPE=mainnet]`): runs the
+// tracer binary through every stage of the main job on a generated chain of
+// N transactions, each stage in its own process, and prints per stage its
+// rate, wall and CPU time, peak anonymous and total RSS, and the disk it
+// added per transaction. The chain is generated once and cached: the
+// standard shape in the benchmarks' cache ($TMPDIR/tracer-bench-chain-N-w1,
+// storetest.BenchChain), the mainnet shape (gen --shape mainnet --unsigned)
+// in $TMPDIR/tracer-bench-chain-mainnet-N-m1; the store is rebuilt every
+// run.
 
 import (
 	"encoding/json"
@@ -27,6 +30,7 @@ import (
 
 var (
 	scaleN     = flag.Int("scale.n", 100_000, "transactions in the generated chain")
+	scaleShape = flag.String("scale.shape", "standard", "chain `SHAPE`: standard (signed, the benchmarks' chain) or mainnet (unsigned)")
 	scaleBin   = flag.String("scale.bin", "", "the tracer binary to measure (make scale builds bin/tracer)")
 	scaleCache = flag.String("scale.cache", "", "chain cache `DIR` (default $TMPDIR/tracer-bench-chain-N, shared with the benchmarks)")
 	scaleWork  = flag.String("scale.work", "", "store and outputs `DIR`, emptied first (default $TMPDIR/tracer-scale-N)")
@@ -54,9 +58,21 @@ func TestScale(t *testing.T) {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatal(err)
 	}
+	genArgs := []string{"gen", "--txs", fmt.Sprint(n), "--seed", "1"}
 	chain := *scaleCache
-	if chain == "" {
-		chain = filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-chain-%d", n))
+	switch *scaleShape {
+	case "standard":
+		if chain == "" {
+			chain = storetest.BenchChainDir(n)
+		}
+	case "mainnet":
+		// m1 names the mainnet shape's version, as w1 the standard one's.
+		if chain == "" {
+			chain = filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-chain-mainnet-%d-m1", n))
+		}
+		genArgs = append(genArgs, "--shape", "mainnet", "--unsigned")
+	default:
+		t.Fatalf("-scale.shape %q: want standard or mainnet", *scaleShape)
 	}
 	work := *scaleWork
 	if work == "" {
@@ -110,7 +126,16 @@ func TestScale(t *testing.T) {
 		if err := os.RemoveAll(chain); err != nil {
 			t.Fatal(err)
 		}
-		m := run("gen", "gen", "--out", chain, "--txs", fmt.Sprint(n), "--seed", "1")
+		m := run("gen", append(genArgs, "--out", chain, "--json")...)
+		// The generator's summary (its shape's measured statistics) stays
+		// with the cached chain.
+		sumJSON, err := os.ReadFile(filepath.Join(logs, "gen.out"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(chain, "gen-summary.json"), sumJSON, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(chain, "done"), nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -182,7 +207,19 @@ func TestScale(t *testing.T) {
 	rows[len(rows)-1].disk = diskUsage(t, out)
 	rows[len(rows)-1].note = "disk: the Parquet files"
 
-	fmt.Printf("\nscale: %d transactions, %d inputs (chain %s), tracer %s\n\n", txs, inputs, chain, bin)
+	fmt.Printf("\nscale: %d transactions, %d inputs, %s shape (chain %s), tracer %s, load average %s\n\n", txs, inputs, *scaleShape, chain, bin, loadAverage())
+	var gs struct {
+		Unspent   int64            `json:"unspent_outputs"`
+		SpendAges map[string]int64 `json:"spend_ages"`
+		Addr      int64            `json:"address_outputs"`
+		Reused    int64            `json:"reused_outputs"`
+	}
+	if readJSON(filepath.Join(chain, "gen-summary.json"), &gs) == nil && txs > 0 {
+		all := max(1, gs.SpendAges["under-1-day"]+gs.SpendAges["1-day-to-1-month"]+gs.SpendAges["over-1-month"])
+		fmt.Printf("chain: %.3f unspent outputs per tx, %.1f%% of outputs to a reused address, spends under a day / a day to a month / older: %.1f%% / %.1f%% / %.2f%%\n\n",
+			float64(gs.Unspent)/float64(txs), 100*float64(gs.Reused)/float64(max(1, gs.Addr)),
+			100*float64(gs.SpendAges["under-1-day"])/float64(all), 100*float64(gs.SpendAges["1-day-to-1-month"])/float64(all), 100*float64(gs.SpendAges["over-1-month"])/float64(all))
+	}
 	fmt.Println("| stage | rate | per CPU-second | wall | CPU | peak anon RSS | peak RSS | disk per tx |")
 	fmt.Println("|---|---|---|---|---|---|---|---|")
 	for _, m := range rows {
@@ -203,6 +240,20 @@ func TestScale(t *testing.T) {
 			float64(m.anon)/1e6, float64(m.peak)/1e6, perTx(m.disk, txs), note)
 	}
 	fmt.Printf("\nstore on disk: %.0f bytes per transaction (%.1f MB)\n", perTx(dbDisk(), txs), float64(dbDisk())/1e6)
+}
+
+// loadAverage is the machine's 1, 5 and 15 minute load averages (Linux),
+// as the table's context: the stages share the CPU with whatever else runs.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func perTx(b, txs int64) float64 {
