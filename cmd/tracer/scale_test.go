@@ -35,6 +35,7 @@ var (
 	scaleCache = flag.String("scale.cache", "", "chain cache `DIR` (default $TMPDIR/tracer-bench-chain-N, shared with the benchmarks)")
 	scaleWork  = flag.String("scale.work", "", "store and outputs `DIR`, emptied first (default $TMPDIR/tracer-scale-N)")
 	scaleKeep  = flag.Bool("scale.keep", false, "keep the work dir")
+	scaleGen   = flag.Bool("scale.genonly", false, "stop after generating (and caching) the chain: print its row and the gen summary")
 )
 
 // measured is one stage's figures.
@@ -145,6 +146,16 @@ func TestScale(t *testing.T) {
 		rows = append(rows, measured{name: "gen", note: "cached in " + chain, disk: diskUsage(t, chain)})
 	}
 
+	if *scaleGen {
+		m := rows[0]
+		if m.wall == 0 {
+			fmt.Printf("\ngen: %s\n", m.note)
+			return
+		}
+		fmt.Printf("\ngen: %d transactions, %s shape, %.1f s wall, %.1f s CPU, %s tx per CPU-second, peak anon RSS %.0f MB, %.0f B per tx (chain %s, load average %s)\n",
+			m.items, *scaleShape, m.wall.Seconds(), m.cpu.Seconds(), thousands(int64(float64(m.items)/max(m.cpu.Seconds(), 0.001))), float64(m.anon)/1e6, perTx(m.disk, m.items), chain, loadAverage())
+		return
+	}
 	dbDisk := func() int64 { return diskUsage(t, db) }
 	stage := func(name string, items func() (int64, string), args ...string) {
 		before := dbDisk()
