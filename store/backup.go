@@ -245,7 +245,7 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 func (s *Store) Digest(ctx context.Context) ([32]byte, int64, error) {
 	h := sha256.New()
 	var n int64
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
 		defer it.Close()
 		var lb [4]byte
