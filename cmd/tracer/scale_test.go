@@ -35,6 +35,7 @@ var (
 	scaleCache = flag.String("scale.cache", "", "chain cache `DIR` (default $TMPDIR/tracer-bench-chain-N, shared with the benchmarks)")
 	scaleWork  = flag.String("scale.work", "", "store and outputs `DIR`, emptied first (default $TMPDIR/tracer-scale-N)")
 	scaleKeep  = flag.Bool("scale.keep", false, "keep the work dir")
+	scaleSkip  = flag.String("scale.skip", "", "comma-separated stage `NAMES` not to run (e.g. \"export graph\"), for a run that must fit a time window")
 	scaleGen   = flag.Bool("scale.genonly", false, "stop after generating (and caching) the chain: print its row and the gen summary")
 )
 
@@ -157,7 +158,17 @@ func TestScale(t *testing.T) {
 		return
 	}
 	dbDisk := func() int64 { return diskUsage(t, db) }
+	skip := map[string]bool{}
+	for _, s := range strings.Split(*scaleSkip, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			skip[s] = true
+		}
+	}
 	stage := func(name string, items func() (int64, string), args ...string) {
+		if skip[name] {
+			rows = append(rows, measured{name: name, note: "skipped (-scale.skip)"})
+			return
+		}
 		before := dbDisk()
 		m := run(name, append([]string{"--db", db}, args...)...)
 		m.disk = dbDisk() - before
@@ -205,18 +216,22 @@ func TestScale(t *testing.T) {
 			Hits int64 `json:"hits"`
 		} `json:"totals"`
 	}
-	if err := readJSON(report, &res); err != nil {
-		t.Fatal(err)
-	}
-	tr := &rows[len(rows)-1]
-	tr.items, tr.unit, tr.note = res.Params.TxsVisited, "tx visited", fmt.Sprintf("program CYBER2, haircut: %d txs visited, %d hits", res.Params.TxsVisited, res.Totals.Hits)
-	if res.Params.TxsVisited == 0 {
-		t.Fatal("the trace visited no transaction")
+	if !skip["trace"] {
+		if err := readJSON(report, &res); err != nil {
+			t.Fatal(err)
+		}
+		tr := &rows[len(rows)-1]
+		tr.items, tr.unit, tr.note = res.Params.TxsVisited, "tx visited", fmt.Sprintf("program CYBER2, haircut: %d txs visited, %d hits", res.Params.TxsVisited, res.Totals.Hits)
+		if res.Params.TxsVisited == 0 {
+			t.Fatal("the trace visited no transaction")
+		}
 	}
 	out := filepath.Join(work, "graph")
 	stage("export graph", chainTxs, "export", "graph", "--out", out)
-	rows[len(rows)-1].disk = diskUsage(t, out)
-	rows[len(rows)-1].note = "disk: the Parquet files"
+	if !skip["export graph"] {
+		rows[len(rows)-1].disk = diskUsage(t, out)
+		rows[len(rows)-1].note = "disk: the Parquet files"
+	}
 
 	fmt.Printf("\nscale: %d transactions, %d inputs, %s shape (chain %s), tracer %s, load average %s\n\n", txs, inputs, *scaleShape, chain, bin, loadAverage())
 	var gs struct {
@@ -235,6 +250,10 @@ func TestScale(t *testing.T) {
 	fmt.Println("|---|---|---|---|---|---|---|---|")
 	for _, m := range rows {
 		if m.wall == 0 {
+			if m.disk == 0 {
+				fmt.Printf("| %s | — | — | — | — | — | — | — (%s) |\n", m.name, m.note)
+				continue
+			}
 			fmt.Printf("| %s | — | — | — | — | — | — | %.0f B (%s) |\n", m.name, perTx(m.disk, txs), m.note)
 			continue
 		}
