@@ -125,7 +125,7 @@ func openScreenerFor(c *cli.Context, rebuild, allowRebuild, readOnly bool) (*sto
 	if err != nil {
 		return nil, nil, err
 	}
-	st, params, err := openChainFor(c, readOnly)
+	st, params, err := openScreenStore(c, readOnly)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -141,6 +141,12 @@ func openScreenerFor(c *cli.Context, rebuild, allowRebuild, readOnly bool) (*sto
 		return nil, nil, errors.Join(err, st.Close())
 	}
 	scr.SetPolicy(pol)
+	if why := scr.Status().ExposureUnavailable; why != "" {
+		if rebuild {
+			return nil, nil, errors.Join(usageErrorf("screen: no exposure index to build: %s", why), st.Close())
+		}
+		return st, scr, nil
+	}
 	if !rebuild && (scr.IndexUsable() || !allowRebuild) {
 		return st, scr, nil
 	}
@@ -167,6 +173,28 @@ func openScreenerFor(c *cli.Context, rebuild, allowRebuild, readOnly bool) (*sto
 	}
 	scr.SetPolicy(pol)
 	return st, scr, nil
+}
+
+// openScreenStore opens the --db store for screening: a store with blocks,
+// or one with a sanctions list and no blocks yet, which screens against
+// the list alone (screen.MethodList); its network is not known, so the
+// parameters returned are mainnet's, nominally: such a screener takes an
+// address of any network.
+func openScreenStore(c *cli.Context, readOnly bool) (*store.Store, *chaincfg.Params, error) {
+	st, err := openStore(c, readOnly)
+	if err != nil {
+		return nil, nil, err
+	}
+	if state := st.State(); state.Empty() {
+		if _, err := st.SanctionsVersion(0); err == nil {
+			return st, &chaincfg.MainNetParams, nil
+		}
+	}
+	params, err := storeParams(st)
+	if err != nil {
+		return nil, nil, errors.Join(err, st.Close())
+	}
+	return st, params, nil
 }
 
 // withClusters gives opt the cluster labels of st when it has clusters: the

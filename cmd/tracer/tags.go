@@ -117,6 +117,9 @@ func runTagsLoad(c *cli.Context) (err error) {
 	if c.NArg() == 0 {
 		return usageErrorf("tags load takes one or more tag files")
 	}
+	if err := checkHeld(c); err != nil {
+		return err
+	}
 	netName := c.String("network")
 	if netName == "" {
 		// The store's network, if a store exists; a failed load must not
