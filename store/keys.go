@@ -46,7 +46,7 @@ import (
 //	                                                                  generations
 //	'A'     actor pack name (n)                                       JSON ActorPack header: title, source,
 //	                                                                  generation, actor count
-//	'O'     actor id (n), 0x00, actor pack name (n)                   JSON tags.Actor (id, label, categories); a tag
+//	'O'     actor id (n), 0x00, actor pack name (n)                   JSON sanctions.Actor (id, label, categories); a tag
 //	                                                                  naming the actor reads its categories with one
 //	                                                                  prefix seek (actor id, 0x00)
 //	'm'     "cluster-state" (13)                                      JSON ClusterState: next TxNum to cluster, next
