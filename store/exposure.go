@@ -188,7 +188,7 @@ func (s *Store) ExposureIndexHeader(gen uint32) (ExposureIndex, error) {
 		return s.ExposureIndexInfo()
 	}
 	var hdr ExposureIndex
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		return s.get(txn, exposureHeaderKey(gen), func(v []byte) error {
 			if err := json.Unmarshal(v, &hdr); err != nil {
 				return fmt.Errorf("%w: exposure index header: %v", ErrCorrupt, err)
@@ -205,7 +205,7 @@ func (s *Store) ExposureIndexHeader(gen uint32) (ExposureIndex, error) {
 // ExposureTxShares returns the shares record of transaction n in
 // generation gen; found is false when n carries no tracked exposure.
 func (s *Store) ExposureTxShares(gen uint32, n TxNum) (v []byte, found bool, err error) {
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		v, found, err = getCopy(txn, exposureTxKey(gen, n))
 		return err
 	})
@@ -214,7 +214,7 @@ func (s *Store) ExposureTxShares(gen uint32, n TxNum) (v []byte, found bool, err
 
 // ExposureAcc returns the accumulators of addr in generation gen.
 func (s *Store) ExposureAcc(gen uint32, addr string) (v []byte, found bool, err error) {
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		v, found, err = getCopy(txn, exposureAccKey(gen, addr))
 		return err
 	})
@@ -225,7 +225,7 @@ func (s *Store) ExposureAcc(gen uint32, addr string) (v []byte, found bool, err 
 // generation gen, in address order.
 func (s *Store) ForEachExposureAcc(gen uint32, fn func(addr string, v []byte) error) error {
 	prefix := binary.BigEndian.AppendUint32([]byte{prefixExposureAcc}, gen)
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()
 		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
@@ -245,7 +245,7 @@ func (s *Store) ForEachExposureAcc(gen uint32, fn func(addr string, v []byte) er
 // order.
 func (s *Store) ForEachExposure(gen uint32, fn func(addr string, rec []byte) error) error {
 	prefix := exposurePrefix(gen)
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()
 		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
@@ -403,7 +403,7 @@ func (u *ExposureUpdate) ClearDirty(addr string) error {
 func (s *Store) ExposureDirty(gen uint32, limit int) ([]string, error) {
 	prefix := binary.BigEndian.AppendUint32([]byte{prefixExposureDirty}, gen)
 	var out []string
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
 		for it.Seek(prefix); it.ValidForPrefix(prefix) && len(out) < limit; it.Next() {
@@ -432,7 +432,7 @@ func exposureUndoKey(gen uint32, height int32) []byte {
 
 func (s *Store) dropExposureGenerations(keep uint32) error {
 	var del [][]byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		for _, p := range []byte{prefixExposure, prefixExposureIndex, prefixExposureTx, prefixExposureAcc, prefixExposureUndo, prefixExposureDirty} {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
 			for it.Seek([]byte{p}); it.ValidForPrefix([]byte{p}); it.Next() {
@@ -470,7 +470,7 @@ func (s *Store) deleteKeys(keys [][]byte) error {
 // ErrNotFound when none was built.
 func (s *Store) ExposureIndexInfo() (ExposureIndex, error) {
 	var hdr ExposureIndex
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var gen uint32
 		err := s.get(txn, keyExposureCurrent, func(v []byte) error {
 			if len(v) != 4 {
@@ -502,7 +502,7 @@ func (s *Store) Exposure(gen uint32, addr string, buf []byte) (rec []byte, found
 	if addr == "" || strings.IndexByte(addr, 0) >= 0 {
 		return buf, false, nil
 	}
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		item, err := txn.Get(exposureKey(gen, addr))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil
