@@ -157,6 +157,9 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 		}
 	}
 	if err != nil && strings.Contains(err.Error(), "Cannot acquire directory lock") {
+		if h, ok := readHolder(dir); ok {
+			return nil, &HeldError{Dir: dir, Holder: h}
+		}
 		return nil, fmt.Errorf("%w: %s is open in another process (a running ingest, follow or serve); Badger lets one process use a store at a time", ErrLocked, dir)
 	}
 	if err != nil && isChecksumErr(err) {
@@ -173,6 +176,9 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 		return nil, errors.Join(err, db.Close())
 	}
 	if !s.ro {
+		if err := removeHolder(dir, true); err != nil {
+			return nil, errors.Join(err, db.Close())
+		}
 		// Complete an undo a kill interrupted; drop a killed commit's alerts.
 		if err := s.finishUndo(); err != nil {
 			return nil, errors.Join(err, db.Close())
@@ -252,6 +258,9 @@ func (s *Store) init() error {
 func (s *Store) Close() error {
 	if s.snap != nil {
 		return errors.New("store: Close of a snapshot (call the release function Snapshot returned)")
+	}
+	if err := removeHolder(s.dir, false); err != nil {
+		return errors.Join(err, s.db.Close())
 	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)

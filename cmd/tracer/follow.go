@@ -111,6 +111,9 @@ func runFollow(c *cli.Context) (err error) {
 	if c.NArg() > 0 {
 		return usageErrorf("follow takes no arguments (got %q)", c.Args().First())
 	}
+	if err := checkHeld(c); err != nil {
+		return err
+	}
 	node, err := dialNode(c)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/screen"
@@ -172,6 +173,8 @@ func runServe(c *cli.Context) (err error) {
 	defer closing(st, &err)
 	status := scr.Status()
 	switch {
+	case status.ExposureUnavailable != "": // held.go's part: a list and no blocks
+		log.Warn("serving direct-list screening only", "why", status.ExposureUnavailable)
 	case status.Index == nil:
 		log.Warn("no exposure index: every screen walks fresh; build it with tracer screen --rebuild-index")
 	case len(status.Index.Stale) > 0:
@@ -198,6 +201,9 @@ func runServe(c *cli.Context) (err error) {
 	hs, ln, scheme, err := listenHTTP(c, srv, tlsCert, len(keys) > 0)
 	if err != nil {
 		return err
+	}
+	if !casesRO {
+		announceHolder(c, st, scheme, ln)
 	}
 	fmt.Fprintf(c.App.ErrWriter, "serve: %s://%s/ (%s tip %d, %s, index %s, %d keys)\n", scheme, ln.Addr(), status.Network, status.TipHeight,
 		orDash(status.SanctionsList), indexState(status), len(keys))
@@ -284,4 +290,13 @@ func indexState(s screen.Status) string {
 		return "stale (screens walk fresh)"
 	}
 	return fmt.Sprintf("generation %d, %d addresses", s.Index.Gen, s.Index.Addresses)
+}
+
+// announceHolder writes the store's holder file (store/holder.go), so that
+// a command refused by the store's lock names this serve and the route to
+// use instead.
+func announceHolder(c *cli.Context, st *store.Store, scheme string, ln net.Listener) {
+	if err := st.SetHolder(store.Holder{Command: "tracer serve", URL: fmt.Sprintf("%s://%s", scheme, ln.Addr())}); err != nil {
+		logger(c).Warn("commands refused by the store's lock will not name this serve", "err", err)
+	}
 }
