@@ -50,7 +50,9 @@ type pendingStore struct {
 	w *store.Store
 }
 
-func (p pendingStore) NewExposureIndex() (*store.ExposureWriter, error) { return p.w.NewExposureIndex() }
+func (p pendingStore) NewExposureIndex() (*store.ExposureWriter, error) {
+	return p.w.NewExposureIndex()
+}
 
 func (p pendingStore) ExposureIndexHeader(gen uint32) (store.ExposureIndex, error) {
 	return p.w.ExposureIndexHeader(gen)
