@@ -91,8 +91,18 @@ const maxListAddress = 1024
 
 // SaveSanctionsList stores l as a new version and makes it current, in one
 // transaction: on any error the previous version stays in force.
-
 func (s *Store) SaveSanctionsList(ctx context.Context, l *sanctions.List) (uint32, error) {
+	return s.saveList(ctx, l, true)
+}
+
+// StageSanctionsList stores l as a new version without making it current:
+// a live server builds its exposure index first (on a snapshot seen
+// through WithSanctionsVersion), then switches with UseSanctionsVersion.
+func (s *Store) StageSanctionsList(ctx context.Context, l *sanctions.List) (uint32, error) {
+	return s.saveList(ctx, l, false)
+}
+
+func (s *Store) saveList(ctx context.Context, l *sanctions.List, current bool) (uint32, error) {
 	if s.ro {
 		return 0, ErrReadOnly
 	}
@@ -136,6 +146,9 @@ func (s *Store) SaveSanctionsList(ctx context.Context, l *sanctions.List) (uint3
 		}
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if !current {
+			return nil
 		}
 		// The pointer goes last; the transaction commits all keys or none.
 		return txn.Set(keySanctionsCurrent, binary.BigEndian.AppendUint32(nil, version))
@@ -182,6 +195,9 @@ func lastListVersion(txn *badger.Txn) (uint32, error) {
 // currentList returns the version in force, or ErrNotFound when no list
 // was loaded.
 func (s *Store) currentList(txn *badger.Txn) (uint32, error) {
+	if s.snap != nil && s.listOverride != 0 {
+		return s.listOverride, nil
+	}
 	var v uint32
 	err := s.get(txn, keySanctionsCurrent, func(b []byte) error {
 		if len(b) != 4 {

@@ -65,6 +65,9 @@ type Store struct {
 	// snap, in a snapshot (Snapshot), is the read transaction every read
 	// goes through; nil in the Store that Open returns.
 	snap *snapshot
+	// listOverride, in a snapshot, is the sanctions list version it
+	// reports in force instead of the stored pointer (WithSanctionsVersion).
+	listOverride uint32
 }
 
 // Open opens or creates the store in dir. It refuses a store whose files

@@ -35,6 +35,7 @@ var heldHints = map[string]heldHint{
 	"cluster":       {why: "cluster"},
 	"serve":         {why: "serve the store again"},
 	"verify":        {why: "verify the store"},
+	"backup":        {why: "back up the store"},
 	"case verify":   {why: "run a bundle's trace again on the store"},
 
 	"screen":             {instead: "ask its API instead: GET /v1/address/ADDR, or POST /v1/screen for a batch"},

@@ -21,7 +21,9 @@ import (
 )
 
 // noStoreCommands open no store: they need no held-store hint.
-var noStoreCommands = []string{"demo", "gen", "audit show", "audit verify", "audit export", "export trace"}
+// restore makes a new store and never opens an existing one: a held store's
+// directory is not empty, which restore refuses on its own.
+var noStoreCommands = []string{"demo", "gen", "audit show", "audit verify", "audit export", "export trace", "restore"}
 
 // leafCommands returns the full names of every command that runs (not a
 // group), from the app's command tree.
@@ -168,6 +170,7 @@ func TestHeldByServe(t *testing.T) {
 		{[]string{"cluster"}, "stop it to cluster"},
 		{[]string{"serve", "--listen", "127.0.0.1:0"}, "stop it to serve the store again"},
 		{[]string{"verify"}, "stop it to verify the store"},
+		{[]string{"backup", "--out", filepath.Join(dir, "b.bak")}, "stop it to back up the store"},
 		{[]string{"case", "verify", bundle}, "stop it to run a bundle's trace again on the store"},
 		{[]string{"case", "new", addr}, "create the case through its API instead: POST /v1/cases"},
 		// Questions.

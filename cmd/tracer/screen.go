@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -272,23 +273,9 @@ func runScreen(c *cli.Context) (err error) {
 	if in != "" {
 		return screenFile(c, scr, in, auditLog(c))
 	}
-	var results []*screen.Result
-	var entries []audit.Entry
-	who, status := cliUser(), scr.Status()
-	bad := 0
-	for _, a := range args {
-		r, err := do(c.Context, a)
-		if errors.Is(err, address.ErrInvalid) {
-			entries = append(entries, audit.FromResult(audit.SourceCLI, who, a, nil, err, status))
-			fmt.Fprintf(c.App.ErrWriter, "tracer: %v\n", err)
-			bad++
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		entries = append(entries, audit.FromResult(audit.SourceCLI, who, a, r, nil, status))
-		results = append(results, r)
+	results, entries, bad, err := screenArgs(c, do, args, scr.Status())
+	if err != nil {
+		return err
 	}
 	// The trail first: a screen that cannot be recorded is not shown.
 	if err := auditLog(c).Append(entries...); err != nil {
@@ -311,6 +298,27 @@ func runScreen(c *cli.Context) (err error) {
 		return usageErrorf("%d of %d addresses are invalid", bad, len(args))
 	}
 	return nil
+}
+
+// screenArgs screens each address given, with their audit entries; an
+// invalid address is reported on stderr, recorded and counted in bad.
+func screenArgs(c *cli.Context, do func(context.Context, string) (*screen.Result, error), args []string, status screen.Status) (results []*screen.Result, entries []audit.Entry, bad int, err error) {
+	who := cliUser()
+	for _, a := range args {
+		r, err := do(c.Context, a)
+		if errors.Is(err, address.ErrInvalid) {
+			entries = append(entries, audit.FromResult(audit.SourceCLI, who, a, nil, err, status))
+			fmt.Fprintf(c.App.ErrWriter, "tracer: %v\n", err)
+			bad++
+			continue
+		}
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		entries = append(entries, audit.FromResult(audit.SourceCLI, who, a, r, nil, status))
+		results = append(results, r)
+	}
+	return results, entries, bad, nil
 }
 
 func writeScreenText(w io.Writer, r *screen.Result) {

@@ -164,17 +164,46 @@ func New(st Store, opt Options) (*Screener, error) {
 	case err != nil:
 		return nil, err
 	default:
-		s.idx, s.indexed = hdr, true
-		ix := &Index{Gen: hdr.Gen, BuiltAt: hdr.BuiltAt, TipHeight: hdr.TipHeight, ListVersion: hdr.ListVersion, Addresses: hdr.Addresses}
-		if len(hdr.Params) > 0 {
-			if err := json.Unmarshal(hdr.Params, &ix.Params); err != nil {
-				return nil, fmt.Errorf("%w: exposure index params: %v", store.ErrCorrupt, err)
-			}
+		if err := s.setIndex(hdr); err != nil {
+			return nil, err
 		}
-		ix.Stale = staleness(hdr, ix.Params, state, src, opt)
-		s.status.Index = ix
 	}
 	return s, nil
+}
+
+// setIndex makes hdr the index generation s answers from.
+func (s *Screener) setIndex(hdr store.ExposureIndex) error {
+	ix := &Index{Gen: hdr.Gen, BuiltAt: hdr.BuiltAt, TipHeight: hdr.TipHeight, ListVersion: hdr.ListVersion, Addresses: hdr.Addresses}
+	if len(hdr.Params) > 0 {
+		if err := json.Unmarshal(hdr.Params, &ix.Params); err != nil {
+			return fmt.Errorf("%w: exposure index params: %v", store.ErrCorrupt, err)
+		}
+	}
+	ix.Stale = staleness(hdr, ix.Params, s.st.State(), s.src, s.opt)
+	s.idx, s.indexed, s.status.Index = hdr, true, ix
+	return nil
+}
+
+// At returns a copy of s that answers from st, a snapshot of the same
+// store (usually at a later tip), with the exposure index generation hdr
+// (nil: none), keeping the list, tags, options and policy s loaded. A
+// live server rebinds its screener to each new snapshot so, without
+// reloading the list and tags; both screeners stay usable.
+func (s *Screener) At(st Store, hdr *store.ExposureIndex) (*Screener, error) {
+	c := *s
+	c.st = st
+	state := st.State()
+	c.status.TipHeight, c.status.TipHash = state.Height, state.Hash.String()
+	if state.Network != "" {
+		c.status.Network = state.Network
+	}
+	c.idx, c.indexed, c.status.Index = store.ExposureIndex{}, false, nil
+	if hdr != nil {
+		if err := c.setIndex(*hdr); err != nil {
+			return nil, err
+		}
+	}
+	return &c, nil
 }
 
 // canonical is the key of an address string: its canonical encoding when
