@@ -94,6 +94,8 @@ import (
 //	                                                                  retracts (for a notice), rendered body
 //	'm'     "follow-alert-next" (17)                                  uint64 next alert sequence: entries at or past
 //	                                                                  it are a killed commit's and are deleted
+//	'm'     "watch-gen" (9)                                           uint64 generation of the watch list, bumped with
+//	                                                                  each watch added or removed (outbox.go)
 //	'm'     "follow-undo" (11)                                        JSON undo mark while an undo is under way:
 //	                                                                  heights and TxNums being removed (undo.go)
 //	'm'     "case-next" (9)                                           uint64 next case id (cases.go)
