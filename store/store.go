@@ -56,6 +56,7 @@ type Store struct {
 
 	undoHook  func(string)
 	clustHook func(string)
+	clust     clusterFiles // the cluster forest's files (clusterforest.go)
 	minFree   int64
 	free      func(string) (int64, error)
 	outboxMu  sync.Mutex // orders alert sequence numbers (outbox.go)
@@ -242,7 +243,11 @@ func (s *Store) init() error {
 
 // Close flushes and closes the store.
 func (s *Store) Close() error {
-	if err := s.db.Close(); err != nil {
+	err := s.db.Close()
+	if cerr := s.clust.close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil
