@@ -426,7 +426,7 @@ type ClusterWriter struct {
 	stored    bool         // a state is stored
 	f         *forest
 	table     clusterTable // the table file in force
-	dirtyBits []uint64 // committed ids changed since the last commit
+	dirtyBits []uint64     // committed ids changed since the last commit
 	dirty     []uint32
 	refusals  []ClusterRefusal
 	// hook, in tests, fails a commit after a step (ClusterStep*) as a kill
