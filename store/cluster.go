@@ -1227,3 +1227,120 @@ func (s *Store) undoClusters() error {
 	}
 	return s.pruneClusterUndo(cur.NextTx)
 }
+
+// Spent is the output an input spends, as ForEachTxSpent gives it; Known
+// is false for a coinbase input and one spending from before the store's
+// range.
+type Spent struct {
+	Output
+	Known bool
+}
+
+// ForEachTxSpent calls fn for the stored transactions from up to (not
+// including) to, in chain order, with the output each input spends. It
+// reads the transactions in one sequential pass and keeps the outputs
+// created during the pass and not yet spent in memory (about 70 bytes per
+// unspent output), so an input costs a store read only when it spends an
+// output created before from. tx and spent are reused between calls: fn
+// must not keep them.
+func (s *Store) ForEachTxSpent(from, to TxNum, fn func(tx *Tx, spent []Spent) error) error {
+	to = min(to, s.state.NextTx)
+	if from >= to {
+		return nil
+	}
+	u := unspentSet{at: map[uint64]uint32{}}
+	older := map[TxNum]*Tx{} // funding transactions before from, a bounded cache
+	var tx Tx
+	var spent []Spent
+	return s.db.View(func(txn *badger.Txn) error {
+		prefix := []byte{prefixTx}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
+		defer it.Close()
+		for it.Seek(txKey(from)); it.ValidForPrefix(prefix); it.Next() {
+			n := TxNum(binary.BigEndian.Uint64(it.Item().Key()[1:]))
+			if n >= to {
+				return nil
+			}
+			if err := it.Item().Value(func(v []byte) error { return decodeTxInto(&tx, n, v) }); err != nil {
+				return s.damaged(err)
+			}
+			spent = slices.Grow(spent[:0], len(tx.Inputs))[:len(tx.Inputs)]
+			for i := range tx.Inputs {
+				in := &tx.Inputs[i]
+				spent[i] = Spent{}
+				if in.Kind != InputKnown {
+					continue
+				}
+				if o, ok := u.take(in.Prev); ok {
+					spent[i] = Spent{Output: o, Known: true}
+					continue
+				}
+				p, ok := older[in.Prev.Tx]
+				if !ok {
+					var err error
+					if p, err = s.txByNum(txn, in.Prev.Tx); err != nil {
+						return fmt.Errorf("funding tx %d of tx %d: %w", in.Prev.Tx, n, err)
+					}
+					if len(older) >= 1<<14 {
+						clear(older)
+					}
+					older[in.Prev.Tx] = p
+				}
+				if int(in.Prev.Vout) >= len(p.Outputs) {
+					return fmt.Errorf("%w: tx %d input %d spends %d:%d past its outputs", ErrCorrupt, n, i, in.Prev.Tx, in.Prev.Vout)
+				}
+				spent[i] = Spent{Output: p.Outputs[in.Prev.Vout], Known: true}
+			}
+			if err := fn(&tx, spent); err != nil {
+				return err
+			}
+			for i := range tx.Outputs {
+				if tx.Outputs[i].Addr.Kind != address.OpReturn {
+					u.put(OutPoint{Tx: n, Vout: uint32(i)}, tx.Outputs[i])
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// unspentSet holds outputs until they are spent: a map from the outpoint
+// to a slot of a chunked array, slots reused through a free list.
+type unspentSet struct {
+	at    map[uint64]uint32
+	outs  chunked[Output]
+	free  []uint32
+	slots uint32
+}
+
+func unspentKey(op OutPoint) uint64 { return uint64(op.Tx)<<24 ^ uint64(op.Vout) }
+
+func (u *unspentSet) put(op OutPoint, o Output) {
+	if op.Vout >= 1<<24 {
+		return // never in the set: spends of it read the store
+	}
+	var i uint32
+	if n := len(u.free); n > 0 {
+		i, u.free = u.free[n-1], u.free[:n-1]
+	} else {
+		i = u.slots
+		u.slots++
+		u.outs.grow(i)
+	}
+	*u.outs.at(i) = o
+	u.at[unspentKey(op)] = i
+}
+
+func (u *unspentSet) take(op OutPoint) (Output, bool) {
+	if op.Vout >= 1<<24 {
+		return Output{}, false
+	}
+	k := unspentKey(op)
+	i, ok := u.at[k]
+	if !ok {
+		return Output{}, false
+	}
+	delete(u.at, k)
+	u.free = append(u.free, i)
+	return *u.outs.at(i), true
+}

@@ -159,10 +159,7 @@ func (c *Clusterer) Extend(ctx context.Context) (*Result, error) {
 		}
 		return nil
 	}
-	err := st.ForEachTxFunding(s.NextTx, func(tx *store.Tx, funding []*store.Tx) error {
-		if tx.Num >= total {
-			return errStop // stored after this Extend began: the next one's
-		}
+	err := st.ForEachTxSpent(s.NextTx, total, func(tx *store.Tx, spent []store.Spent) error {
 		if tx.Num%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -171,7 +168,7 @@ func (c *Clusterer) Extend(ctx context.Context) (*Result, error) {
 				opt.Progress(tx.Num, total)
 			}
 		}
-		if err := p.tx(tx, funding); err != nil {
+		if err := p.tx(tx, spent); err != nil {
 			return fmt.Errorf("cluster tx %d (%s): %w", tx.Num, tx.ID, err)
 		}
 		s.NextTx = tx.Num + 1
@@ -226,21 +223,23 @@ type pass struct {
 	rules   []Rule
 	peeling bool
 	res     *Result
+	view    txView // reused
 }
 
-func (p *pass) tx(tx *store.Tx, funding []*store.Tx) error {
+func (p *pass) tx(tx *store.Tx, spent []store.Spent) error {
 	p.res.Txs++
 	p.w.State().Txs++
 	if tx.Coinbase {
 		return nil
 	}
 	p.res.Inputs += int64(len(tx.Inputs))
-	if shape := MultiOwner(tx, funding); shape != "" {
+	if shape := multiOwner(tx, spent); shape != "" {
 		p.res.CoinJoins[shape]++
 		p.w.State().CoinJoins++
 		return nil
 	}
-	v := newTxView(tx, funding)
+	v := &p.view
+	v.reset(tx, spent)
 	if len(v.ins) >= 2 {
 		first, err := p.w.Intern(v.ins[0])
 		if err != nil {
