@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"slices"
 
 	"github.com/dgraph-io/badger/v4"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tracer-oss/tracer/store/address"
 )
@@ -1241,17 +1243,80 @@ type Spent struct {
 // reads the transactions in one sequential pass and keeps the outputs
 // created during the pass and not yet spent in memory (about 70 bytes per
 // unspent output), so an input costs a store read only when it spends an
-// output created before from. tx and spent are reused between calls: fn
-// must not keep them.
-func (s *Store) ForEachTxSpent(from, to TxNum, fn func(tx *Tx, spent []Spent) error) error {
+// output created before from. Reading and decoding run on their own
+// goroutine, a batch of transactions ahead of fn. tx and spent are reused
+// between calls: fn must not keep them.
+func (s *Store) ForEachTxSpent(ctx context.Context, from, to TxNum, fn func(tx *Tx, spent []Spent) error) error {
 	to = min(to, s.state.NextTx)
 	if from >= to {
 		return nil
 	}
+	const batches, batchTxs = 4, 512
+	type batch struct {
+		txs   []Tx
+		spent [][]Spent
+		n     int
+	}
+	free := make(chan *batch, batches)
+	for range batches {
+		free <- &batch{txs: make([]Tx, batchTxs), spent: make([][]Spent, batchTxs)}
+	}
+	full := make(chan *batch, batches)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer close(full)
+		var b *batch
+		send := func() error {
+			select {
+			case full <- b:
+				b = nil
+				return nil
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		err := s.scanSpent(from, to, func(fill func(tx *Tx, spent *[]Spent) error) error {
+			if b == nil {
+				select {
+				case b = <-free:
+					b.n = 0
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+			}
+			if err := fill(&b.txs[b.n], &b.spent[b.n]); err != nil {
+				return err
+			}
+			if b.n++; b.n == batchTxs {
+				return send()
+			}
+			return nil
+		})
+		if err == nil && b != nil && b.n > 0 {
+			err = send()
+		}
+		return err
+	})
+	g.Go(func() error {
+		for b := range full {
+			for i := range b.n {
+				if err := fn(&b.txs[i], b.spent[i]); err != nil {
+					return err
+				}
+			}
+			free <- b
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// scanSpent reads the transactions from..to-1 in order; for each, next
+// hands it a transaction and spent slice to fill (fill decodes into them
+// and resolves the inputs).
+func (s *Store) scanSpent(from, to TxNum, next func(fill func(tx *Tx, spent *[]Spent) error) error) error {
 	u := unspentSet{at: map[uint64]uint32{}}
 	older := map[TxNum]*Tx{} // funding transactions before from, a bounded cache
-	var tx Tx
-	var spent []Spent
 	return s.db.View(func(txn *badger.Txn) error {
 		prefix := []byte{prefixTx}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
@@ -1261,43 +1326,47 @@ func (s *Store) ForEachTxSpent(from, to TxNum, fn func(tx *Tx, spent []Spent) er
 			if n >= to {
 				return nil
 			}
-			if err := it.Item().Value(func(v []byte) error { return decodeTxInto(&tx, n, v) }); err != nil {
-				return s.damaged(err)
-			}
-			spent = slices.Grow(spent[:0], len(tx.Inputs))[:len(tx.Inputs)]
-			for i := range tx.Inputs {
-				in := &tx.Inputs[i]
-				spent[i] = Spent{}
-				if in.Kind != InputKnown {
-					continue
+			err := next(func(tx *Tx, spentp *[]Spent) error {
+				if err := it.Item().Value(func(v []byte) error { return decodeTxInto(tx, n, v) }); err != nil {
+					return s.damaged(err)
 				}
-				if o, ok := u.take(in.Prev); ok {
-					spent[i] = Spent{Output: o, Known: true}
-					continue
-				}
-				p, ok := older[in.Prev.Tx]
-				if !ok {
-					var err error
-					if p, err = s.txByNum(txn, in.Prev.Tx); err != nil {
-						return fmt.Errorf("funding tx %d of tx %d: %w", in.Prev.Tx, n, err)
+				spent := slices.Grow((*spentp)[:0], len(tx.Inputs))[:len(tx.Inputs)]
+				*spentp = spent
+				for i := range tx.Inputs {
+					in := &tx.Inputs[i]
+					spent[i] = Spent{}
+					if in.Kind != InputKnown {
+						continue
 					}
-					if len(older) >= 1<<14 {
-						clear(older)
+					if o, ok := u.take(in.Prev); ok {
+						spent[i] = Spent{Output: o, Known: true}
+						continue
 					}
-					older[in.Prev.Tx] = p
+					p, ok := older[in.Prev.Tx]
+					if !ok {
+						var err error
+						if p, err = s.txByNum(txn, in.Prev.Tx); err != nil {
+							return fmt.Errorf("funding tx %d of tx %d: %w", in.Prev.Tx, n, err)
+						}
+						if len(older) >= 1<<14 {
+							clear(older)
+						}
+						older[in.Prev.Tx] = p
+					}
+					if int(in.Prev.Vout) >= len(p.Outputs) {
+						return fmt.Errorf("%w: tx %d input %d spends %d:%d past its outputs", ErrCorrupt, n, i, in.Prev.Tx, in.Prev.Vout)
+					}
+					spent[i] = Spent{Output: p.Outputs[in.Prev.Vout], Known: true}
 				}
-				if int(in.Prev.Vout) >= len(p.Outputs) {
-					return fmt.Errorf("%w: tx %d input %d spends %d:%d past its outputs", ErrCorrupt, n, i, in.Prev.Tx, in.Prev.Vout)
+				for i := range tx.Outputs {
+					if tx.Outputs[i].Addr.Kind != address.OpReturn {
+						u.put(OutPoint{Tx: n, Vout: uint32(i)}, tx.Outputs[i])
+					}
 				}
-				spent[i] = Spent{Output: p.Outputs[in.Prev.Vout], Known: true}
-			}
-			if err := fn(&tx, spent); err != nil {
+				return nil
+			})
+			if err != nil {
 				return err
-			}
-			for i := range tx.Outputs {
-				if tx.Outputs[i].Addr.Kind != address.OpReturn {
-					u.put(OutPoint{Tx: n, Vout: uint32(i)}, tx.Outputs[i])
-				}
 			}
 		}
 		return nil

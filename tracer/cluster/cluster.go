@@ -159,7 +159,7 @@ func (c *Clusterer) Extend(ctx context.Context) (*Result, error) {
 		}
 		return nil
 	}
-	err := st.ForEachTxSpent(s.NextTx, total, func(tx *store.Tx, spent []store.Spent) error {
+	err := st.ForEachTxSpent(ctx, s.NextTx, total, func(tx *store.Tx, spent []store.Spent) error {
 		if tx.Num%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
