@@ -1265,37 +1265,44 @@ func (s *Store) ForEachTxSpent(ctx context.Context, from, to TxNum, fn func(tx *
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer close(full)
-		var b *batch
-		send := func() error {
-			select {
-			case full <- b:
-				b = nil
-				return nil
-			case <-gctx.Done():
-				return gctx.Err()
-			}
-		}
-		err := s.scanSpent(from, to, func(fill func(tx *Tx, spent *[]Spent) error) error {
-			if b == nil {
-				select {
-				case b = <-free:
-					b.n = 0
-				case <-gctx.Done():
-					return gctx.Err()
+		return s.db.View(func(txn *badger.Txn) error {
+			sc := spentScanner{s: s, txn: txn, u: unspentSet{at: map[uint64]uint32{}}, older: map[TxNum]*Tx{}}
+			prefix := []byte{prefixTx}
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
+			defer it.Close()
+			var b *batch
+			for it.Seek(txKey(from)); ; it.Next() {
+				var n TxNum
+				end := !it.ValidForPrefix(prefix)
+				if !end {
+					n = TxNum(binary.BigEndian.Uint64(it.Item().Key()[1:]))
+					end = n >= to
 				}
+				if b != nil && (end || b.n == batchTxs) {
+					select {
+					case full <- b:
+						b = nil
+					case <-gctx.Done():
+						return gctx.Err()
+					}
+				}
+				if end {
+					return nil
+				}
+				if b == nil {
+					select {
+					case b = <-free:
+						b.n = 0
+					case <-gctx.Done():
+						return gctx.Err()
+					}
+				}
+				if err := sc.fill(it.Item(), n, &b.txs[b.n], &b.spent[b.n]); err != nil {
+					return err
+				}
+				b.n++
 			}
-			if err := fill(&b.txs[b.n], &b.spent[b.n]); err != nil {
-				return err
-			}
-			if b.n++; b.n == batchTxs {
-				return send()
-			}
-			return nil
 		})
-		if err == nil && b != nil && b.n > 0 {
-			err = send()
-		}
-		return err
 	})
 	g.Go(func() error {
 		for b := range full {
@@ -1311,66 +1318,57 @@ func (s *Store) ForEachTxSpent(ctx context.Context, from, to TxNum, fn func(tx *
 	return g.Wait()
 }
 
-// scanSpent reads the transactions from..to-1 in order; for each, next
-// hands it a transaction and spent slice to fill (fill decodes into them
-// and resolves the inputs).
-func (s *Store) scanSpent(from, to TxNum, next func(fill func(tx *Tx, spent *[]Spent) error) error) error {
-	u := unspentSet{at: map[uint64]uint32{}}
-	older := map[TxNum]*Tx{} // funding transactions before from, a bounded cache
-	return s.db.View(func(txn *badger.Txn) error {
-		prefix := []byte{prefixTx}
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
-		defer it.Close()
-		for it.Seek(txKey(from)); it.ValidForPrefix(prefix); it.Next() {
-			n := TxNum(binary.BigEndian.Uint64(it.Item().Key()[1:]))
-			if n >= to {
-				return nil
-			}
-			err := next(func(tx *Tx, spentp *[]Spent) error {
-				if err := it.Item().Value(func(v []byte) error { return decodeTxInto(tx, n, v) }); err != nil {
-					return s.damaged(err)
-				}
-				spent := slices.Grow((*spentp)[:0], len(tx.Inputs))[:len(tx.Inputs)]
-				*spentp = spent
-				for i := range tx.Inputs {
-					in := &tx.Inputs[i]
-					spent[i] = Spent{}
-					if in.Kind != InputKnown {
-						continue
-					}
-					if o, ok := u.take(in.Prev); ok {
-						spent[i] = Spent{Output: o, Known: true}
-						continue
-					}
-					p, ok := older[in.Prev.Tx]
-					if !ok {
-						var err error
-						if p, err = s.txByNum(txn, in.Prev.Tx); err != nil {
-							return fmt.Errorf("funding tx %d of tx %d: %w", in.Prev.Tx, n, err)
-						}
-						if len(older) >= 1<<14 {
-							clear(older)
-						}
-						older[in.Prev.Tx] = p
-					}
-					if int(in.Prev.Vout) >= len(p.Outputs) {
-						return fmt.Errorf("%w: tx %d input %d spends %d:%d past its outputs", ErrCorrupt, n, i, in.Prev.Tx, in.Prev.Vout)
-					}
-					spent[i] = Spent{Output: p.Outputs[in.Prev.Vout], Known: true}
-				}
-				for i := range tx.Outputs {
-					if tx.Outputs[i].Addr.Kind != address.OpReturn {
-						u.put(OutPoint{Tx: n, Vout: uint32(i)}, tx.Outputs[i])
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
+// spentScanner decodes transactions in chain order and resolves what
+// their inputs spend.
+type spentScanner struct {
+	s     *Store
+	txn   *badger.Txn
+	u     unspentSet
+	older map[TxNum]*Tx // funding transactions before the scan, a bounded cache
+}
+
+// fill decodes transaction n from item into tx and resolves its inputs
+// into *spent.
+func (sc *spentScanner) fill(item *badger.Item, n TxNum, tx *Tx, spentp *[]Spent) error {
+	if err := item.Value(func(v []byte) error { return decodeTxInto(tx, n, v) }); err != nil {
+		return sc.s.damaged(err)
+	}
+	spent := slices.Grow((*spentp)[:0], len(tx.Inputs))[:len(tx.Inputs)]
+	*spentp = spent
+	for i := range tx.Inputs {
+		in := &tx.Inputs[i]
+		sp := &spent[i]
+		sp.Known = false
+		if in.Kind != InputKnown {
+			sp.Output = Output{}
+			continue
 		}
-		return nil
-	})
+		if sc.u.take(in.Prev, &sp.Output) {
+			sp.Known = true
+			continue
+		}
+		p, ok := sc.older[in.Prev.Tx]
+		if !ok {
+			var err error
+			if p, err = sc.s.txByNum(sc.txn, in.Prev.Tx); err != nil {
+				return fmt.Errorf("funding tx %d of tx %d: %w", in.Prev.Tx, n, err)
+			}
+			if len(sc.older) >= 1<<14 {
+				clear(sc.older)
+			}
+			sc.older[in.Prev.Tx] = p
+		}
+		if int(in.Prev.Vout) >= len(p.Outputs) {
+			return fmt.Errorf("%w: tx %d input %d spends %d:%d past its outputs", ErrCorrupt, n, i, in.Prev.Tx, in.Prev.Vout)
+		}
+		sp.Output, sp.Known = p.Outputs[in.Prev.Vout], true
+	}
+	for i := range tx.Outputs {
+		if tx.Outputs[i].Addr.Kind != address.OpReturn {
+			sc.u.put(OutPoint{Tx: n, Vout: uint32(i)}, &tx.Outputs[i])
+		}
+	}
+	return nil
 }
 
 // unspentSet holds outputs until they are spent: a map from the outpoint
@@ -1384,7 +1382,7 @@ type unspentSet struct {
 
 func unspentKey(op OutPoint) uint64 { return uint64(op.Tx)<<24 ^ uint64(op.Vout) }
 
-func (u *unspentSet) put(op OutPoint, o Output) {
+func (u *unspentSet) put(op OutPoint, o *Output) {
 	if op.Vout >= 1<<24 {
 		return // never in the set: spends of it read the store
 	}
@@ -1396,20 +1394,22 @@ func (u *unspentSet) put(op OutPoint, o Output) {
 		u.slots++
 		u.outs.grow(i)
 	}
-	*u.outs.at(i) = o
+	*u.outs.at(i) = *o
 	u.at[unspentKey(op)] = i
 }
 
-func (u *unspentSet) take(op OutPoint) (Output, bool) {
+// take moves the output op into *o, false when the set lacks it.
+func (u *unspentSet) take(op OutPoint, o *Output) bool {
 	if op.Vout >= 1<<24 {
-		return Output{}, false
+		return false
 	}
 	k := unspentKey(op)
 	i, ok := u.at[k]
 	if !ok {
-		return Output{}, false
+		return false
 	}
 	delete(u.at, k)
 	u.free = append(u.free, i)
-	return *u.outs.at(i), true
+	*o = *u.outs.at(i)
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -30,7 +31,15 @@ type Options struct {
 	// OnCommit, when set, is called after each commit with the first
 	// transaction not yet clustered.
 	OnCommit func(next store.TxNum)
+	// UndoBlocks is how many blocks below the tip get a commit each, so
+	// that a reorganisation up to that depth is undone exactly from their
+	// undo records (default DefaultUndoBlocks, as deep as tracer follow
+	// undoes by default; negative: none).
+	UndoBlocks int
 }
+
+// DefaultUndoBlocks is the default Options.UndoBlocks.
+const DefaultUndoBlocks = 100
 
 // Result is what one Run did.
 type Result struct {
@@ -143,6 +152,15 @@ func (c *Clusterer) Extend(ctx context.Context) (*Result, error) {
 	if every <= 0 {
 		every = 1_000_000
 	}
+	undoBlocks := opt.UndoBlocks
+	if undoBlocks == 0 {
+		undoBlocks = DefaultUndoBlocks
+	}
+	// Blocks from this height on get a commit each.
+	perBlock := st.State().Height - int32(max(undoBlocks, 0)) + 1
+	if undoBlocks < 0 {
+		perBlock = math.MaxInt32
+	}
 	start := time.Now()
 	res := &Result{From: s.NextTx, To: total, CoinJoins: map[string]int64{}, Change: map[Rule]int64{}}
 	p := &pass{w: w, st: st, opt: opt, rules: c.rules, res: res}
@@ -166,6 +184,12 @@ func (c *Clusterer) Extend(ctx context.Context) (*Result, error) {
 			}
 			if opt.Progress != nil && tx.Num%16384 == 0 {
 				opt.Progress(tx.Num, total)
+			}
+		}
+		if tx.Pos == 0 && tx.Num > res.From && tx.Height >= perBlock {
+			since = 0
+			if err := commit(); err != nil {
+				return err
 			}
 		}
 		if err := p.tx(tx, spent); err != nil {
