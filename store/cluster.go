@@ -14,7 +14,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/sanctions/address"
 )
 
 // The cluster forest is a union-find over addresses, persisted under the
@@ -84,7 +84,7 @@ type clusterTable struct {
 // clusterTable reads the table in force; Gen 0 when there is none.
 func (s *Store) clusterTable() (clusterTable, error) {
 	var t clusterTable
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		return s.get(txn, keyClusterTable, func(v []byte) error { return json.Unmarshal(v, &t) })
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -173,7 +173,7 @@ func decodeClusterNode(v []byte) (*clusterNode, error) {
 // ClusterState returns the clustering state; ok is false when the store
 // was never clustered.
 func (s *Store) ClusterState() (st ClusterState, ok bool, err error) {
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		err := s.get(txn, keyClusterState, func(v []byte) error { return json.Unmarshal(v, &st) })
 		if errors.Is(err, ErrNotFound) {
 			return nil
@@ -250,7 +250,7 @@ func (c *Clusters) node(id AddrID) (*clusterNode, error) {
 	}
 	var n *clusterNode
 	if c.st.Journal {
-		err := c.s.db.View(func(txn *badger.Txn) error {
+		err := c.s.view(func(txn *badger.Txn) error {
 			return c.s.get(txn, clusterJournalKey(id), func(v []byte) (err error) { n, err = decodeClusterNode(v); return err })
 		})
 		if err != nil && !errors.Is(err, ErrNotFound) {
@@ -384,7 +384,7 @@ func (s *Store) ClusterRefusals(fn func(ClusterRefusal) bool) error {
 	if err != nil || !ok {
 		return err
 	}
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		prefix := []byte{prefixClusterRefusal}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()
@@ -532,7 +532,7 @@ func (s *Store) dropClusters(state bool) error {
 // costs a flush even when there is nothing to drop).
 func (s *Store) dropIfAny(prefix ...byte) error {
 	found := false
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
 		it.Seek(prefix)
@@ -554,7 +554,7 @@ func (s *Store) finishClusterJournal(st *ClusterState) error {
 	prefix := []byte{prefixClusterJournal}
 	var ids []AddrID
 	var recs [][]byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()
 		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
@@ -621,7 +621,7 @@ func (s *Store) writeRecords(ids []AddrID, recs [][]byte) error {
 // the committed NextTx).
 func (s *Store) deleteRefusalsFrom(tx TxNum) error {
 	var keys [][]byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		prefix := []byte{prefixClusterRefusal}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
@@ -1013,7 +1013,7 @@ func (s *Store) ForEachTxFunding(from TxNum, fn func(tx *Tx, funding []*Tx) erro
 		}
 	}
 	var funding []*Tx
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		return s.forEachTx(txn, from, func(tx *Tx) error {
 			n := tx.Num
 			funding = funding[:0]
@@ -1135,7 +1135,7 @@ func (w *ClusterWriter) clusterUndoRecord() ([]byte, error) {
 // and those past next (undone).
 func (s *Store) pruneClusterUndo(next TxNum) error {
 	var keys [][]byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		prefix := []byte{prefixClusterUndo}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true})
 		defer it.Close()
@@ -1181,7 +1181,7 @@ func (s *Store) undoClusters() error {
 	}
 	old := map[AddrID][]byte{}
 	cur := cs
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		for cur.NextTx > end {
 			var u *clusterUndo
 			err := s.get(txn, clusterUndoKey(cur.NextTx), func(v []byte) (err error) { u, err = decodeClusterUndo(v); return err })
@@ -1265,7 +1265,7 @@ func (s *Store) ForEachTxSpent(ctx context.Context, from, to TxNum, fn func(tx *
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer close(full)
-		return s.db.View(func(txn *badger.Txn) error {
+		return s.view(func(txn *badger.Txn) error {
 			sc := spentScanner{s: s, txn: txn, u: unspentSet{at: map[uint64]uint32{}}, older: map[TxNum]*Tx{}}
 			prefix := []byte{prefixTx}
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})

@@ -198,14 +198,14 @@ func (s *Store) clusterPath(name string) string { return filepath.Join(s.dir, cl
 // clusterFile returns the open file name, opening it (creating it for the
 // writer with create).
 func (s *Store) clusterFile(name string, create bool) (*os.File, error) {
-	c := &s.clust
+	c := s.clust
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return s.clusterFileLocked(name, create)
 }
 
 func (s *Store) clusterFileLocked(name string, create bool) (*os.File, error) {
-	c := &s.clust
+	c := s.clust
 	if f := c.open[name]; f != nil {
 		return f, nil
 	}
@@ -233,7 +233,7 @@ func (s *Store) clusterFileLocked(name string, create bool) (*os.File, error) {
 // removeClusterFiles removes the files for which drop is true (all: the
 // directory too), keeping them open for readers that hold them.
 func (s *Store) removeClusterFiles(drop func(name string) bool) error {
-	c := &s.clust
+	c := s.clust
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for name, f := range c.open {
@@ -288,7 +288,7 @@ func (s *Store) pinClusters() (ClusterState, clusterTable, bool, clusterPin, err
 	var st ClusterState
 	var tab clusterTable
 	var ok bool
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		err := s.get(txn, keyClusterState, func(v []byte) error { return json.Unmarshal(v, &st) })
 		if errors.Is(err, ErrNotFound) {
 			st.NextID = 1

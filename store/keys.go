@@ -3,7 +3,7 @@ package store
 import (
 	"encoding/binary"
 
-	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/sanctions/address"
 )
 
 // Key families. Every integer in a key is big-endian, so byte order is
@@ -78,6 +78,18 @@ import (
 //	                                                                  tag generations it was built for
 //	'z'     gen (4), address (n)                                      exposure record of one address (encoded by the
 //	                                                                  screen package); absent: no exposure
+//	'y'     gen (4), TxNum (8)                                        per-source shares of one tainted transaction
+//	                                                                  (encoded by the screen package): per source
+//	                                                                  group its path predecessor, per followed
+//	                                                                  output the group's tainted amount and hops
+//	'Y'     gen (4), address (n)                                      per-source accumulators of one exposed address
+//	                                                                  (amount, hops, largest contribution)
+//	'U'     gen (4), height (4)                                       undo record of one block applied by an update
+//	                                                                  (screen package): hash, TxNum range, previous
+//	                                                                  'Y' values of the addresses it touched
+//	'D'     gen (4), address (n)                                      empty: the address's 'z' record is to be redrawn
+//	                                                                  (an undo changed it; redrawn once the index's
+//	                                                                  tip is back on the store's chain)
 //	'w'     kind (n), 0x00, value (n)                                 JSON Watch: an address, an entity name or the
 //	                                                                  whole sanctions list to alert on
 //	'W'     sequence (8), from 1                                      JSON Alert: status (pending, delivered,
@@ -139,6 +151,10 @@ const (
 	prefixClusterUndo    = 'u'
 	prefixExposure       = 'z'
 	prefixExposureIndex  = 'Z'
+	prefixExposureTx     = 'y'
+	prefixExposureAcc    = 'Y'
+	prefixExposureUndo   = 'U'
+	prefixExposureDirty  = 'D'
 	prefixWatch          = 'w'
 	prefixAlert          = 'W'
 	prefixCase           = 'K'

@@ -8,7 +8,7 @@ import (
 	"slices"
 
 	"github.com/btcsuite/btcd/wire"
-	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/sanctions/address"
 )
 
 // ErrCorrupt is a stored record that does not decode.
