@@ -5,14 +5,15 @@ import (
 
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg"
+
+	"github.com/tracer-oss/tracer/sanctions/address"
 )
 
 // MaxAddressLen is the longest string that can be a Bitcoin address in
-// any form btcutil decodes: a hex-encoded uncompressed public key (130
-// characters; bech32 is at most 90, base58 about 35). Decoding base58
-// takes time quadratic in the length, so longer strings are refused
-// before any decoding.
-const MaxAddressLen = 130
+// any form btcutil decodes (address.MaxLen: a hex-encoded uncompressed
+// public key). Decoding base58 takes time quadratic in the length, so
+// longer strings are refused before any decoding.
+const MaxAddressLen = address.MaxLen
 
 // DecodeAddress is btcutil.DecodeAddress for untrusted input: a string
 // longer than MaxAddressLen is refused at once.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
-	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/sanctions/address"
 )
 
 // activityStore holds three transactions: a coinbase at height 0 pays a

@@ -132,7 +132,7 @@ func (s *Store) ActorPacks() ([]ActorPack, error) {
 // order; a value that does not decode is ErrCorrupt naming what and its key.
 func jsonRecords[T any](s *Store, prefix byte, what string) ([]T, error) {
 	var out []T
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		p := []byte{prefix}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: true})
 		defer it.Close()
@@ -152,7 +152,7 @@ func jsonRecords[T any](s *Store, prefix byte, what string) ([]T, error) {
 // (for an id in several packs, the first pack by name wins).
 func (s *Store) actorCategories() (map[string][]string, error) {
 	m := map[string][]string{}
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		prefix := []byte{prefixActor}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()

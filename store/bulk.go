@@ -654,7 +654,7 @@ func (s *Store) CanBulkLoad() (bool, error) {
 		return false, nil
 	}
 	ok := true
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); {

@@ -126,7 +126,7 @@ func (s *Store) CaseResult(id uint64) ([]byte, error) { return s.caseBytes(caseR
 
 func (s *Store) caseBytes(k []byte) ([]byte, error) {
 	var out []byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		return s.get(txn, k, func(v []byte) error { out = append([]byte(nil), v...); return nil })
 	})
 	return out, err
@@ -134,7 +134,7 @@ func (s *Store) caseBytes(k []byte) ([]byte, error) {
 
 // Cases calls fn with every case's id and record, in id order.
 func (s *Store) Cases(fn func(id uint64, rec []byte) error) error {
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		prefix := []byte{prefixCase}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()
@@ -158,7 +158,7 @@ func (s *Store) Cases(fn func(id uint64, rec []byte) error) error {
 // CaseLog returns case id's log in order.
 func (s *Store) CaseLog(id uint64) ([]CaseEvent, error) {
 	var out []CaseEvent
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		prefix := binary.BigEndian.AppendUint64([]byte{prefixCaseLog}, id)
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()

@@ -11,7 +11,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
-	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/sanctions/address"
 )
 
 // The cluster forest is a union-find over addresses, persisted under the
@@ -142,7 +142,7 @@ func decodeClusterNode(v []byte) (*clusterNode, error) {
 // ClusterState returns the clustering state; ok is false when the store
 // was never clustered.
 func (s *Store) ClusterState() (st ClusterState, ok bool, err error) {
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		err := s.get(txn, keyClusterState, func(v []byte) error { return json.Unmarshal(v, &st) })
 		if errors.Is(err, ErrNotFound) {
 			return nil
@@ -197,7 +197,7 @@ func (c *Clusters) Lookup(a address.Addr) (AddrID, bool, error) {
 		return id, true, nil
 	}
 	var id AddrID
-	err := c.s.db.View(func(txn *badger.Txn) error {
+	err := c.s.view(func(txn *badger.Txn) error {
 		return c.s.get(txn, addrIDKey(a), func(v []byte) error {
 			if len(v) != 8 {
 				return fmt.Errorf("%w: address id %x", ErrCorrupt, v)
@@ -241,7 +241,7 @@ func (c *Clusters) node(id AddrID) (*clusterNode, error) {
 		n, err = decodeClusterNode(v)
 		return err
 	}
-	err := c.s.db.View(func(txn *badger.Txn) error {
+	err := c.s.view(func(txn *badger.Txn) error {
 		if c.st.Journal {
 			if err := c.s.get(txn, clusterJournalKey(id), decode); !errors.Is(err, ErrNotFound) {
 				return err
@@ -369,7 +369,7 @@ func (s *Store) ClusterRefusals(fn func(ClusterRefusal) bool) error {
 	if err != nil || !ok {
 		return err
 	}
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		prefix := []byte{prefixClusterRefusal}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()
@@ -493,7 +493,7 @@ func (s *Store) dropClusters(state bool) error {
 // costs a flush even when there is nothing to drop).
 func (s *Store) dropIfAny(prefix ...byte) error {
 	found := false
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
 		it.Seek(prefix)
@@ -514,7 +514,7 @@ func (s *Store) dropIfAny(prefix ...byte) error {
 func (s *Store) finishClusterJournal(st *ClusterState) error {
 	wb := s.db.NewWriteBatch()
 	prefix := []byte{prefixClusterJournal}
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()
 		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
@@ -557,7 +557,7 @@ func (s *Store) finishClusterJournal(st *ClusterState) error {
 // the committed NextTx).
 func (s *Store) deleteRefusalsFrom(tx TxNum) error {
 	var keys [][]byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		prefix := []byte{prefixClusterRefusal}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
@@ -594,7 +594,7 @@ func (w *ClusterWriter) load() error {
 	}
 	w.f.table = make([]uint64, slots)
 	prefix := []byte{prefixClusterNode}
-	err := w.s.db.View(func(txn *badger.Txn) error {
+	err := w.s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 1000})
 		defer it.Close()
 		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
@@ -894,7 +894,7 @@ func (s *Store) ForEachTxFunding(from TxNum, fn func(tx *Tx, funding []*Tx) erro
 		}
 	}
 	var funding []*Tx
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		return s.forEachTx(txn, from, func(tx *Tx) error {
 			n := tx.Num
 			funding = funding[:0]
@@ -993,7 +993,7 @@ func decodeClusterUndo(v []byte) (*clusterUndo, error) {
 // committed records of the nodes it changes, read before they change.
 func (w *ClusterWriter) clusterUndoRecord() ([]byte, error) {
 	u := &clusterUndo{prev: w.committed}
-	err := w.s.db.View(func(txn *badger.Txn) error {
+	err := w.s.view(func(txn *badger.Txn) error {
 		for _, id := range w.dirty {
 			err := w.s.get(txn, clusterNodeKey(AddrID(id)), func(v []byte) error {
 				u.ids, u.nodes = append(u.ids, AddrID(id)), append(u.nodes, slices.Clone(v))
@@ -1015,7 +1015,7 @@ func (w *ClusterWriter) clusterUndoRecord() ([]byte, error) {
 // and those past next (undone).
 func (s *Store) pruneClusterUndo(next TxNum) error {
 	var keys [][]byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		prefix := []byte{prefixClusterUndo}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true})
 		defer it.Close()
@@ -1061,7 +1061,7 @@ func (s *Store) undoClusters() error {
 	}
 	old := map[AddrID][]byte{}
 	cur := cs
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		for cur.NextTx > end {
 			var u *clusterUndo
 			err := s.get(txn, clusterUndoKey(cur.NextTx), func(v []byte) (err error) { u, err = decodeClusterUndo(v); return err })

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/sanctions/address"
 )
 
 func testAddr(b byte) address.Addr {
@@ -277,7 +277,7 @@ func TestClusterCommitKilled(t *testing.T) {
 				t.Fatalf("after reopening, readers see\n%s\nwant\n%s", got, want)
 			}
 			journal := 0
-			if err := s.db.View(func(txn *badger.Txn) error {
+			if err := s.view(func(txn *badger.Txn) error {
 				it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixClusterJournal}})
 				defer it.Close()
 				for it.Rewind(); it.Valid(); it.Next() {

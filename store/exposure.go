@@ -121,7 +121,7 @@ func (w *ExposureWriter) Commit(ctx context.Context, hdr ExposureIndex) (Exposur
 
 func (s *Store) dropExposureGenerations(keep uint32) error {
 	var del [][]byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		for _, p := range []byte{prefixExposure, prefixExposureIndex} {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
 			for it.Seek([]byte{p}); it.ValidForPrefix([]byte{p}); it.Next() {
@@ -159,7 +159,7 @@ func (s *Store) deleteKeys(keys [][]byte) error {
 // ErrNotFound when none was built.
 func (s *Store) ExposureIndexInfo() (ExposureIndex, error) {
 	var hdr ExposureIndex
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var gen uint32
 		err := s.get(txn, keyExposureCurrent, func(v []byte) error {
 			if len(v) != 4 {
@@ -191,7 +191,7 @@ func (s *Store) Exposure(gen uint32, addr string, buf []byte) (rec []byte, found
 	if addr == "" || strings.IndexByte(addr, 0) >= 0 {
 		return buf, false, nil
 	}
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		item, err := txn.Get(exposureKey(gen, addr))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil

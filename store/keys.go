@@ -3,7 +3,7 @@ package store
 import (
 	"encoding/binary"
 
-	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/sanctions/address"
 )
 
 // Key families. Every integer in a key is big-endian, so byte order is

@@ -200,7 +200,7 @@ func (s *Store) currentList(txn *badger.Txn) (uint32, error) {
 // no list was loaded.
 func (s *Store) CurrentSanctionsVersion() (uint32, error) {
 	var v uint32
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var err error
 		v, err = s.currentList(txn)
 		return err
@@ -211,7 +211,7 @@ func (s *Store) CurrentSanctionsVersion() (uint32, error) {
 // SanctionsVersions returns the stored versions, oldest first.
 func (s *Store) SanctionsVersions() ([]ListVersion, error) {
 	var out []ListVersion
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		cur, err := s.currentList(txn)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
@@ -235,7 +235,7 @@ func (s *Store) SanctionsVersions() ([]ListVersion, error) {
 // SanctionsVersion returns the header of one version; 0 means current.
 func (s *Store) SanctionsVersion(version uint32) (ListVersion, error) {
 	var h ListVersion
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		cur, err := s.currentList(txn)
 		if err != nil && (version == 0 || !errors.Is(err, ErrNotFound)) {
 			return err
@@ -261,7 +261,7 @@ func (s *Store) SanctionsList(version uint32) (*sanctions.List, error) {
 	}
 	l := &sanctions.List{Source: h.Source, Format: h.Format, DateOfIssue: h.DateOfIssue, Warnings: h.Warnings,
 		Entries: make([]sanctions.Entry, 0, h.Entries)}
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		prefix := listEntryPrefix(h.Version, "")
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
@@ -296,7 +296,7 @@ func (s *Store) SanctionsHits(asset, address string) ([]sanctions.Entry, error) 
 		return nil, nil
 	}
 	var out []sanctions.Entry
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		cur, err := s.currentList(txn)
 		if err != nil {
 			return err
@@ -434,7 +434,7 @@ func (s *Store) SaveTagPack(ctx context.Context, p *tags.Pack) (replaced int, er
 // dropTagGenerations deletes the keys of every generation of pack but keep.
 func (s *Store) dropTagGenerations(pack string, keep uint32) error {
 	var del [][]byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		qp := packTagPrefix(pack)
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: qp, PrefetchValues: true})
 		defer it.Close()
@@ -467,7 +467,7 @@ func (s *Store) TagsFor(address string) ([]sanctions.Tag, error) {
 		return nil, nil
 	}
 	var out []sanctions.Tag
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		gens := map[string]uint32{} // pack → generation in force; 0 when the pack has no header
 		prefix := tagPrefix(address)
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
@@ -515,7 +515,7 @@ func (s *Store) fillActors(ts []sanctions.Tag) error {
 	if !slices.ContainsFunc(ts, func(t sanctions.Tag) bool { return t.Actor != "" }) {
 		return nil
 	}
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		for i := range ts {
 			if ts[i].Actor == "" || strings.IndexByte(ts[i].Actor, 0) >= 0 {
 				continue
@@ -552,7 +552,7 @@ func (s *Store) ForEachTag(fn func(sanctions.Tag) error) error {
 	for _, p := range packs {
 		gens[p.Name] = p.Gen
 	}
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		prefix := []byte{prefixTag}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()

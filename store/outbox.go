@@ -122,7 +122,7 @@ func (s *Store) RemoveWatch(kind WatchKind, value string) (bool, error) {
 // Watches returns the watch list in key order (kind, then value).
 func (s *Store) Watches() ([]Watch, error) {
 	var out []Watch
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		prefix := []byte{prefixWatch}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()
@@ -179,7 +179,7 @@ func alertKey(seq uint64) []byte {
 
 func (s *Store) loadAlertNext() error {
 	s.alertNext = 1
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		err := s.get(txn, keyAlertNext, func(v []byte) error {
 			if len(v) != 8 {
 				return fmt.Errorf("%w: follow-alert-next %x", ErrCorrupt, v)
@@ -314,7 +314,7 @@ func (s *Store) eachAlert(after uint64, fn func(Alert) (bool, error)) error {
 	s.outboxMu.Lock()
 	end := s.alertNext
 	s.outboxMu.Unlock()
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		prefix := []byte{prefixAlert}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()

@@ -9,7 +9,7 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/dgraph-io/badger/v4"
-	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/sanctions/address"
 )
 
 // Reads never return data past the committed state: a killed ingest may
@@ -40,7 +40,7 @@ func (s *Store) BlockByHeight(height int32) (*Block, error) {
 		return nil, fmt.Errorf("%w: block at height %d (store holds %d–%d)", ErrNotFound, height, s.state.StartHeight, s.state.Height)
 	}
 	var blk *Block
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		return s.get(txn, blockKey(height), func(v []byte) error {
 			var err error
 			blk, err = decodeBlock(height, v)
@@ -66,7 +66,7 @@ func (s *Store) BlockByHash(hash chainhash.Hash) (*Block, error) {
 func (s *Store) HeightOf(hash chainhash.Hash) (int32, error) {
 	hk := [32]byte(hash)
 	var h int32 = -1
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		return s.get(txn, hashKey(&hk), func(v []byte) error {
 			if len(v) != 4 {
 				return ErrCorrupt
@@ -87,7 +87,7 @@ func (s *Store) HeightOf(hash chainhash.Hash) (int32, error) {
 // TxByNum returns the transaction with this number.
 func (s *Store) TxByNum(n TxNum) (*Tx, error) {
 	var tx *Tx
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var err error
 		tx, err = s.txByNum(txn, n)
 		return err
@@ -114,7 +114,7 @@ func (s *Store) txByNum(txn *badger.Txn, n TxNum) (*Tx, error) {
 // Tx returns the transaction with this txid.
 func (s *Store) Tx(txid chainhash.Hash) (*Tx, error) {
 	var tx *Tx
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var err error
 		tx, err = s.txByID(txn, &txid)
 		return err
@@ -156,7 +156,7 @@ func (s *Store) txByID(txn *badger.Txn, txid *chainhash.Hash) (*Tx, error) {
 func (s *Store) SpentBy(op OutPoint) (InPoint, bool, error) {
 	var in InPoint
 	found := false
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		err := s.get(txn, spentKey(op), func(v []byte) error {
 			var err error
 			in, err = decodeInPoint(v)
@@ -175,7 +175,7 @@ func (s *Store) SpentBy(op OutPoint) (InPoint, bool, error) {
 // output index, in one prefix seek.
 func (s *Store) Spenders(n TxNum) (map[uint32]InPoint, error) {
 	out := map[uint32]InPoint{}
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		return s.spenders(txn, n, func(vout uint32, in InPoint) { out[vout] = in })
 	})
 	return out, err
@@ -224,7 +224,7 @@ type AddrOutput struct {
 // beginning). fn returns false to stop.
 func (s *Store) AddressOutputs(addr address.Addr, from OutPoint, fn func(AddrOutput) bool) error {
 	prefix := addrPrefix(&addr)
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
 		defer it.Close()
 		for it.Seek(addrKey(&addr, from.Tx)); it.ValidForPrefix(prefix); it.Next() {
@@ -268,7 +268,7 @@ func (s *Store) AddressOutputs(addr address.Addr, from OutPoint, fn func(AddrOut
 
 // ForEachTx calls fn for every stored transaction in chain order from n.
 func (s *Store) ForEachTx(from TxNum, fn func(*Tx) error) error {
-	return s.db.View(func(txn *badger.Txn) error { return s.forEachTx(txn, from, fn) })
+	return s.view(func(txn *badger.Txn) error { return s.forEachTx(txn, from, fn) })
 }
 
 // forEachTx walks the committed tx records from n inside txn.
@@ -298,7 +298,7 @@ func (s *Store) forEachTx(txn *badger.Txn, from TxNum, fn func(*Tx) error) error
 
 // ForEachSpend calls fn for every spent-by entry in output order.
 func (s *Store) ForEachSpend(fn func(OutPoint, InPoint) error) error {
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		prefix := []byte{prefixSpent}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()
@@ -327,7 +327,7 @@ func (s *Store) ForEachSpend(fn func(OutPoint, InPoint) error) error {
 // Dump calls fn with every key and value in key order; tests use it to
 // compare two stores key by key.
 func (s *Store) Dump(fn func(k, v []byte) error) error {
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.DefaultIteratorOptions)
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {

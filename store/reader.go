@@ -3,7 +3,7 @@ package store
 import (
 	"github.com/dgraph-io/badger/v4"
 
-	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/sanctions/address"
 )
 
 // Reader is a consistent read-only view of the store for a long walk: one
@@ -15,11 +15,15 @@ type Reader struct {
 	s   *Store
 	txn *badger.Txn
 	it  *badger.Iterator // for spent-by prefixes; created on first use
+	own bool             // txn is the reader's own (not a snapshot's)
 }
 
-// NewReader opens a Reader.
+// NewReader opens a Reader. A snapshot's Reader reads its transaction.
 func (s *Store) NewReader() *Reader {
-	return &Reader{s: s, txn: s.db.NewTransaction(false)}
+	if s.snap != nil {
+		return &Reader{s: s, txn: s.snap.txn}
+	}
+	return &Reader{s: s, txn: s.db.NewTransaction(false), own: true}
 }
 
 // Close releases the reader's transaction.
@@ -27,7 +31,9 @@ func (r *Reader) Close() {
 	if r.it != nil {
 		r.it.Close()
 	}
-	r.txn.Discard()
+	if r.own {
+		r.txn.Discard()
+	}
 }
 
 // State is the store's chain state.

@@ -7,7 +7,7 @@ import (
 	"math"
 
 	"github.com/btcsuite/btcd/wire"
-	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/sanctions/address"
 )
 
 // ErrCorrupt is a stored record that does not decode.

@@ -15,7 +15,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
 
-	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store/network"
 )
 
@@ -61,6 +61,10 @@ type Store struct {
 	outboxMu  sync.Mutex // orders alert sequence numbers (outbox.go)
 	alertNext uint64
 	casesMu   sync.Mutex // serializes case writes: Badger's conflict detection is off (cases.go)
+
+	// snap, in a snapshot (Snapshot), is the read transaction every read
+	// goes through; nil in the Store that Open returns.
+	snap *snapshot
 }
 
 // Open opens or creates the store in dir. It refuses a store whose files
@@ -240,8 +244,12 @@ func (s *Store) init() error {
 	})
 }
 
-// Close flushes and closes the store.
+// Close flushes and closes the store. A snapshot is not closed: its
+// release function ends it.
 func (s *Store) Close() error {
+	if s.snap != nil {
+		return errors.New("store: Close of a snapshot (call the release function Snapshot returned)")
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
-	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/sanctions/address"
 )
 
 // Undo.
@@ -78,7 +78,7 @@ func (s *Store) Rollback(ctx context.Context, to int32) (RollbackResult, error) 
 	}
 	st := old
 	mark := undoMark{To: to, From: old.Height, EndTx: old.NextTx}
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		for h := old.Height; h > to; h-- {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -186,7 +186,7 @@ func (s *Store) hook(step string) {
 // finishUndo completes the undo the mark describes, if any.
 func (s *Store) finishUndo() error {
 	var mark undoMark
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		return s.get(txn, keyUndo, func(v []byte) error { return json.Unmarshal(v, &mark) })
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -203,7 +203,7 @@ func (s *Store) finishUndo() error {
 	// Step 2: the keys derived from the records.
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		for h := mark.To + 1; h <= mark.From; h++ {
 			blk, err := rawBlock(txn, h)
 			if errors.Is(err, ErrNotFound) {

@@ -11,9 +11,9 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg"
 
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/sanctions/tags"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/store/ingest"

@@ -1,8 +1,8 @@
 package tracer
 
 import (
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/address"
 )
 
 // Graph is what the walker reads. *store.Store implements it; tests may

@@ -23,18 +23,6 @@ import (
 // because `go test ./store/...` builds whatever a store test imports.
 var layerRank = map[string]int{"sanctions": 0, "store": 1, "tracer": 2, "cmd": 3}
 
-// knownUpward are upward imports known and not yet removed, each with why.
-// The list may only shrink: a new upward import fails the test.
-var knownUpward = map[string]string{
-	// Issue 17 (one wording for another network's address in every file
-	// format) made the seed and tag parsers call address.Parse/Problem.
-	// The fix is to move store/address, a domain type that imports nothing
-	// of the module, down to the sanctions layer; 64 files import it, so
-	// that move waits until the branches in flight have merged.
-	"sanctions/seeds -> store/address": "issue 17: address.Parse in seed lists",
-	"sanctions/tags -> store/address":  "issue 17: address.Parse in tag packs",
-}
-
 // layerViolations returns one line per import that runs upward, sorted;
 // imports maps a package path relative to the module root (store/storetest)
 // to the module packages its files import, and where (file names).
@@ -47,9 +35,6 @@ func layerViolations(imports map[string]map[string][]string) []string {
 			continue
 		}
 		for to, files := range deps {
-			if _, known := knownUpward[from+" -> "+to]; known {
-				continue
-			}
 			tr, ok := layerRank[strings.Split(to, "/")[0]]
 			if !ok || tr > fr {
 				out = append(out, fmt.Sprintf("%s imports %s (in %s): imports run cmd → tracer → store → sanctions",
@@ -108,21 +93,13 @@ func moduleImports(root, module string) (map[string]map[string][]string, error) 
 	return imports, err
 }
 
-// TestImportDirection fails on any import that runs upward (but the
-// knownUpward ones). Before store/chaingen moved out of tracer/, it failed
-// with:
-//
-//	layers_test.go:131: store/flow imports tracer/chaingen (in flow_test.go): imports run cmd → tracer → store → sanctions
-//	layers_test.go:131: store/ingest imports tracer/chaingen (in scan_test.go, undo_test.go): imports run cmd → tracer → store → sanctions
-//	layers_test.go:131: store/storetest imports tracer/chaingen (in bench.go, storetest.go): imports run cmd → tracer → store → sanctions
-func TestImportDirection(t *testing.T) {
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
+// moduleViolations reads the module rooted at root and returns its upward
+// imports (layerViolations). It fails if the walk sees none of the layers
+// that must import something: an empty map would pass.
+func moduleViolations(root string, mustImport ...string) ([]string, error) {
 	mod, err := os.ReadFile(filepath.Join(root, "go.mod"))
 	if err != nil {
-		t.Fatalf("module root: %v", err)
+		return nil, fmt.Errorf("module root: %w", err)
 	}
 	module := ""
 	for _, line := range strings.Split(string(mod), "\n") {
@@ -131,26 +108,86 @@ func TestImportDirection(t *testing.T) {
 		}
 	}
 	if module == "" {
-		t.Fatal("go.mod: no module line")
+		return nil, fmt.Errorf("%s: no module line", filepath.Join(root, "go.mod"))
 	}
 	imports, err := moduleImports(root, module)
 	if err != nil {
+		return nil, err
+	}
+	for _, pkg := range mustImport {
+		if len(imports[pkg]) == 0 {
+			return nil, fmt.Errorf("no module imports read for %s: the walk of %s is broken", pkg, root)
+		}
+	}
+	return layerViolations(imports), nil
+}
+
+// TestImportDirection fails on any import that runs upward. Before
+// store/chaingen moved out of tracer/, it failed with:
+//
+//	layers_test.go:131: store/flow imports tracer/chaingen (in flow_test.go): imports run cmd → tracer → store → sanctions
+//	layers_test.go:131: store/ingest imports tracer/chaingen (in scan_test.go, undo_test.go): imports run cmd → tracer → store → sanctions
+//	layers_test.go:131: store/storetest imports tracer/chaingen (in bench.go, storetest.go): imports run cmd → tracer → store → sanctions
+//
+// and before store/address moved down to sanctions/address (the seed and tag
+// parsers call address.Parse), with:
+//
+//	layers_test.go:150: sanctions/seeds imports store/address (in seeds.go): imports run cmd → tracer → store → sanctions
+//	layers_test.go:150: sanctions/tags imports store/address (in tags.go): imports run cmd → tracer → store → sanctions
+//
+// TestImportDirectionFailsOnWrongImport shows it failing on a module written
+// with a wrong import.
+func TestImportDirection(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
 		t.Fatal(err)
 	}
-	// The walk must see the layers, or an empty map would pass.
-	for _, pkg := range []string{"cmd/tracer", "tracer/screen", "store/storetest", "store/ingest"} {
-		if len(imports[pkg]) == 0 {
-			t.Fatalf("no module imports read for %s: the walk of %s is broken", pkg, root)
-		}
+	violations, err := moduleViolations(root, "cmd/tracer", "tracer/screen", "store/storetest", "store/ingest", "sanctions/tags")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, v := range layerViolations(imports) {
+	for _, v := range violations {
 		t.Error(v)
 	}
-	for k := range knownUpward {
-		from, to, _ := strings.Cut(k, " -> ")
-		if imports[from][to] == nil {
-			t.Errorf("knownUpward %q no longer happens: remove it", k)
+}
+
+// TestImportDirectionFailsOnWrongImport writes a small module whose parser
+// package imports the store, as sanctions/tags once imported store/address,
+// and checks that the walk of TestImportDirection reports exactly that
+// import, from a test file and a file behind a build tag too.
+func TestImportDirectionFailsOnWrongImport(t *testing.T) {
+	root := t.TempDir()
+	files := map[string]string{
+		"go.mod":                       "module example.com/m\n\ngo 1.22\n",
+		"sanctions/address/address.go": "package address\n",
+		"sanctions/tags/tags.go":       "package tags\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/m/sanctions/address\"\n\t\"example.com/m/store/address\"\n)\n",
+		"store/address/address.go":     "package address\n\nimport \"example.com/m/sanctions/address\"\n",
+		"store/storetest/storetest.go": "package storetest\n\nimport \"example.com/m/store/address\"\n",
+		"store/storetest/gen_test.go":  "package storetest\n\nimport \"example.com/m/tracer/gen\"\n",
+		"tracer/gen/gen.go":            "//go:build integration\n\npackage gen\n\nimport \"example.com/m/cmd/tracer\"\n",
+		"tracer/gen/testdata/x/x.go":   "package x\n\nimport \"example.com/m/cmd/tracer\"\n",
+		"cmd/tracer/main.go":           "package main\n\nimport \"example.com/m/tracer/gen\"\n",
+	}
+	for name, body := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
 		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := moduleViolations(root, "sanctions/tags")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"sanctions/tags imports store/address (in tags.go): imports run cmd → tracer → store → sanctions",
+		"store/storetest imports tracer/gen (in gen_test.go): imports run cmd → tracer → store → sanctions",
+		"tracer/gen imports cmd/tracer (in gen.go): imports run cmd → tracer → store → sanctions",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
@@ -175,9 +212,9 @@ func TestLayerViolations(t *testing.T) {
 		{"tracer imports cmd", map[string]map[string][]string{
 			"tracer/jobs": {"cmd/tracer": {"run.go"}},
 		}, []string{"tracer/jobs imports cmd/tracer (in run.go): imports run cmd → tracer → store → sanctions"}},
-		{"a known upward import passes, a new one from the same package fails", map[string]map[string][]string{
-			"sanctions/tags": {"store/address": {"tags.go"}, "store": {"tags.go"}},
-		}, []string{"sanctions/tags imports store (in tags.go): imports run cmd → tracer → store → sanctions"}},
+		{"a parser imports the store's address package", map[string]map[string][]string{
+			"sanctions/tags": {"store/address": {"tags.go"}, "sanctions/address": {"tags.go"}},
+		}, []string{"sanctions/tags imports store/address (in tags.go): imports run cmd → tracer → store → sanctions"}},
 		{"package outside the layers", map[string]map[string][]string{
 			"util": {"store": {"util.go"}},
 		}, []string{"util: package outside the layers cmd, tracer, store, sanctions"}},

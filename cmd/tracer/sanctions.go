@@ -1,26 +1,23 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/tracer-oss/tracer/store/address"
-	"github.com/tracer-oss/tracer/store/network"
+	"github.com/tracer-oss/tracer/sanctions/address"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/tracer-oss/tracer/sanctions"
 	"github.com/tracer-oss/tracer/sanctions/ofac"
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/tracer/lists"
 )
 
 // OFAC's published locations of the advanced SDN list, tried in order.
@@ -208,13 +205,18 @@ func runSanctionsUse(c *cli.Context) (err error) {
 	return nil
 }
 
-func runSanctionsLoad(c *cli.Context) error {
+func runSanctionsLoad(c *cli.Context) (err error) {
 	if c.NArg() == 0 {
 		return usageErrorf("sanctions load takes one or more list files")
 	}
-	l, err := parseListFiles(c, c.Args().Slice()...)
+	files, closeFiles, err := lists.OpenFiles(c.Args().Slice()...)
 	if err != nil {
-		return listParseError(c.Context, err)
+		return listError(c, err)
+	}
+	defer closing(closeFunc(closeFiles), &err)
+	l, err := readList(c, files...)
+	if err != nil {
+		return listError(c, err)
 	}
 	return storeList(c, l)
 }
@@ -231,21 +233,31 @@ func megabytes(n int64) string {
 // stored (the list is saved in one transaction).
 var errListInterrupted = errors.New("sanctions: interrupted; the current list is unchanged")
 
-// parseListFiles parses list files with a progress line (the real list
-// takes seconds).
-func parseListFiles(c *cli.Context, paths ...string) (*sanctions.List, error) {
+// listOptions are the options of a list load, with a progress line while
+// the files are read (the real list takes seconds).
+func listOptions(c *cli.Context) (lists.SanctionsOptions, *progress) {
 	prog := newProgress(c.App.ErrWriter)
 	start := time.Now()
-	l, err := ofac.ParseFilesProgress(c.Context, func(read, total int64) {
-		if read%(1<<20) > 64<<10 && read != total {
-			return // about once a megabyte
-		}
-		pct := ""
-		if total > 0 {
-			pct = fmt.Sprintf(" (%.0f%%)", 100*float64(read)/float64(total))
-		}
-		prog.line(fmt.Sprintf("sanctions: read %s of %s%s in %s", megabytes(read), megabytes(total), pct, time.Since(start).Round(time.Second)))
-	}, paths...)
+	return lists.SanctionsOptions{
+		Force: c.Bool("force"),
+		Progress: func(read, total int64) {
+			if read%(1<<20) > 64<<10 && read != total {
+				return // about once a megabyte
+			}
+			pct := ""
+			if total > 0 {
+				pct = fmt.Sprintf(" (%.0f%%)", 100*float64(read)/float64(total))
+			}
+			prog.line(fmt.Sprintf("sanctions: read %s of %s%s in %s", megabytes(read), megabytes(total), pct, time.Since(start).Round(time.Second)))
+		},
+		Storing: func(n int) { fmt.Fprintf(c.App.ErrWriter, "sanctions: storing %d entries\n", n) },
+	}, prog
+}
+
+// readList parses a list from files, with a progress line.
+func readList(c *cli.Context, files ...lists.File) (*sanctions.List, error) {
+	opt, prog := listOptions(c)
+	l, err := lists.ReadSanctions(c.Context, opt, files...)
 	prog.finish()
 	if c.Context.Err() != nil {
 		return nil, errListInterrupted
@@ -253,84 +265,35 @@ func parseListFiles(c *cli.Context, paths ...string) (*sanctions.List, error) {
 	return l, err
 }
 
-// listParseError makes a malformed or missing list file a usage error (exit 2).
-func listParseError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return err
-	}
-	var pe *ofac.ParseError
-	if errors.As(err, &pe) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, ofac.ErrUnknownFormat) ||
-		errors.Is(err, ofac.ErrNoSDNFile) || errors.Is(err, ofac.ErrTooManySDNFiles) {
-		return badInput(fmt.Errorf("%w (the current list is unchanged)", err))
-	}
-	return err
-}
-
-// invalidXBT matches the parser's warning about an XBT address that is not
-// a mainnet address.
-var invalidXBT = regexp.MustCompile(`invalid XBT address "([^"]+)"`)
-
-// storeList prints l's warnings, stores it as a new version and reports it.
+// storeList stores l as a new version and reports it, its warnings first.
+// A list that does not parse never gets here: it creates no store.
 func storeList(c *cli.Context, l *sanctions.List) (err error) {
-	// OFAC's lists are mainnet lists, and the parser flags anything else. A
-	// list written for a test network's store (tracer gen writes one) holds
-	// that network's addresses: those are not worth a warning there.
-	if ro, err := store.Open(c.String("db"), store.Options{ReadOnly: true}); err == nil {
-		netName := ro.State().Network
-		ro.Close() //nolint:errcheck // opened read-only to read the network: Close cannot lose data
-		if n, err := network.ByName(netName); err == nil && netName != "mainnet" {
-			kept := l.Warnings[:0]
-			for _, w := range l.Warnings {
-				if m := invalidXBT.FindStringSubmatch(w); m != nil {
-					if _, err := address.Parse(m[1], n.Params); err == nil {
-						continue
-					}
-				}
-				kept = append(kept, w)
-			}
-			l.Warnings = kept
-		}
-	}
-	max := len(l.Warnings)
-	if !c.Bool("verbose") && max > 20 {
-		max = 20
-	}
-	for _, w := range l.Warnings[:max] {
-		fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
-	}
-	if n := len(l.Warnings) - max; n > 0 {
-		fmt.Fprintf(c.App.ErrWriter, "warning: ... and %d more (--verbose shows all)\n", n)
-	}
+	opt, _ := listOptions(c)
 	st, err := createStore(c)
 	if err != nil {
 		return err
 	}
 	defer closing(st, &err)
-	cur, err := st.SanctionsList(0)
-	if errors.Is(err, store.ErrNotFound) {
-		cur, err = nil, nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := sanctions.CheckReplacement(cur, l, 0); err != nil {
-		if !c.Bool("force") {
-			return badInput(fmt.Errorf("%s: %w; nothing stored, the current list is unchanged (--force stores it anyway)", l.Source, err))
+	sum, err := lists.StoreSanctions(c.Context, st, l, opt)
+	if sum != nil {
+		max := len(sum.Warnings)
+		if !c.Bool("verbose") && max > 20 {
+			max = 20
 		}
-		fmt.Fprintf(c.App.ErrWriter, "warning: %s: %v; stored anyway (--force)\n", l.Source, err)
-	}
-	fmt.Fprintf(c.App.ErrWriter, "sanctions: storing %d entries\n", len(l.Entries))
-	v, err := st.SaveSanctionsList(c.Context, l)
-	if c.Context.Err() != nil {
-		return errListInterrupted
+		for _, w := range sum.Warnings[:max] {
+			fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
+		}
+		if n := len(sum.Warnings) - max; n > 0 {
+			fmt.Fprintf(c.App.ErrWriter, "warning: ... and %d more (--verbose shows all)\n", n)
+		}
+		if sum.Forced != "" && err == nil {
+			fmt.Fprintf(c.App.ErrWriter, "warning: %s: %s; stored anyway (--force)\n", l.Source, sum.Forced)
+		}
 	}
 	if err != nil {
-		return err
+		return listError(c, err)
 	}
-	h, err := st.SanctionsVersion(v)
-	if err != nil {
-		return err
-	}
+	h := sum.Version
 	if c.Bool("json") {
 		return printJSON(c, h)
 	}
@@ -347,6 +310,21 @@ func storeList(c *cli.Context, l *sanctions.List) (err error) {
 		fmt.Fprintf(w, "warnings   %d\n", len(h.Warnings))
 	}
 	return nil
+}
+
+// listError renders an error of a list load: Ctrl-C says the list in force
+// is unchanged, bad input (a malformed or missing file, a refused list)
+// exits 2.
+func listError(c *cli.Context, err error) error {
+	switch {
+	case c.Context.Err() != nil:
+		return errListInterrupted
+	case errors.Is(err, sanctions.ErrEmptyList), errors.Is(err, sanctions.ErrShrunk):
+		return badInput(fmt.Errorf("%w (--force stores it anyway)", err))
+	case errors.Is(err, lists.ErrBadInput):
+		return badInput(err)
+	}
+	return err
 }
 
 func assetCounts(m map[string]int) string {
@@ -395,7 +373,7 @@ func runSanctionsUpdate(c *cli.Context) error {
 			fmt.Fprintf(c.App.ErrWriter, "warning: %v\n", err)
 			continue
 		}
-		l, err := parseListFiles(c, file)
+		l, err := readDownload(c, file)
 		if errors.Is(err, errListInterrupted) {
 			return err
 		}
@@ -412,6 +390,16 @@ func runSanctionsUpdate(c *cli.Context) error {
 		return err
 	}
 	return fmt.Errorf("sanctions update: no URL gave a list (the current list is unchanged): %w", errors.Join(errs...))
+}
+
+// readDownload parses a downloaded list file.
+func readDownload(c *cli.Context, path string) (l *sanctions.List, err error) {
+	files, closeFiles, err := lists.OpenFiles(path)
+	if err != nil {
+		return nil, err
+	}
+	defer closing(closeFunc(closeFiles), &err)
+	return readList(c, files...)
 }
 
 type diffView struct {

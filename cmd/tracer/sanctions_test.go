@@ -14,6 +14,7 @@ import (
 
 	"github.com/tracer-oss/tracer/sanctions/testfiles"
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/tracer/lists"
 )
 
 // ofacFixture and tagFixture name the hand-made fixtures in the module's
@@ -286,7 +287,7 @@ func TestTagsCLI(t *testing.T) {
 		t.Errorf("--skip-invalid: exit %d %q %q", code, out, errs)
 	}
 	code, out, errs = runCLI(t, "--db", db, "tags", "load", "--skip-invalid", "--json", tagFixture("pack.yaml"), tagFixture("tags.csv"))
-	var lv []tagLoadView
+	var lv []lists.PackSummary
 	if code != 0 || json.Unmarshal([]byte(out), &lv) != nil || len(lv) != 2 || lv[0].Pack != "pack.yaml" || lv[1].Pack != "tags.csv" || lv[0].Tags == 0 {
 		t.Fatalf("tags load: exit %d %s %s", code, out, errs)
 	}

@@ -12,8 +12,8 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/urfave/cli/v2"
 
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/tracer/export"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/audit"

@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -16,6 +14,7 @@ import (
 	"github.com/tracer-oss/tracer/sanctions/tags"
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/network"
+	"github.com/tracer-oss/tracer/tracer/lists"
 )
 
 func tagsCommand() *cli.Command {
@@ -114,22 +113,6 @@ func minConfidence(c *cli.Context) (int, error) {
 	return l, nil
 }
 
-type tagLoadView struct {
-	Pack           string         `json:"pack"`
-	Kind           string         `json:"kind"` // tags or actors
-	Source         string         `json:"source"`
-	Tags           int            `json:"tags"`
-	Actors         int            `json:"actors,omitempty"`
-	Replaced       int            `json:"replaced"`
-	Skipped        map[string]int `json:"skipped_currencies,omitempty"`
-	Invalid        int            `json:"invalid_skipped"`
-	RejectedByKind map[string]int `json:"rejected_by_reason,omitempty"`
-	Rejected       []tags.Invalid `json:"rejected,omitempty"`
-	NoAddress      int            `json:"tx_tags_skipped"`
-	NoConfidence   int            `json:"no_confidence"`
-	BelowMin       int            `json:"below_min_confidence,omitempty"`
-}
-
 func runTagsLoad(c *cli.Context) (err error) {
 	if c.NArg() == 0 {
 		return usageErrorf("tags load takes one or more tag files")
@@ -143,7 +126,8 @@ func runTagsLoad(c *cli.Context) (err error) {
 			ro.Close() //nolint:errcheck // opened read-only to read the network: Close cannot lose data
 		}
 	}
-	opt := tags.Options{SkipInvalid: c.Bool("skip-invalid")}
+	var opt lists.TagOptions
+	opt.SkipInvalid = c.Bool("skip-invalid")
 	for _, m := range c.StringSlice("map") {
 		for _, kv := range strings.Split(m, ",") {
 			k, v, ok := strings.Cut(kv, "=")
@@ -156,8 +140,7 @@ func runTagsLoad(c *cli.Context) (err error) {
 			opt.Map[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
 		}
 	}
-	minConf, err := minConfidence(c)
-	if err != nil {
+	if opt.MinConfidence, err = minConfidence(c); err != nil {
 		return err
 	}
 	if netName != "" {
@@ -167,71 +150,28 @@ func runTagsLoad(c *cli.Context) (err error) {
 		}
 		opt.Network = n.Params
 	}
-	var packs []*tags.Pack
-	var actorPacks []*tags.ActorPack
-	var views []tagLoadView
-	for _, path := range c.Args().Slice() {
-		p, ap, err := tags.ParseAnyFile(c.Context, path, opt)
-		if err != nil {
-			var pe *tags.ParseError
-			if c.Context.Err() == nil && (errors.As(err, &pe) || errors.Is(err, fs.ErrNotExist)) {
-				hint := ""
-				if !opt.SkipInvalid && pe != nil && pe.Line > 0 && !errors.Is(err, tags.ErrMalformed) && !strings.Contains(err.Error(), "header") && !strings.Contains(err.Error(), "column") {
-					hint = " (--skip-invalid skips such tags)"
-				}
-				return badInput(fmt.Errorf("%w%s; nothing stored", err, hint))
-			}
-			return err
-		}
-		if ap != nil {
-			actorPacks = append(actorPacks, ap)
-			views = append(views, tagLoadView{Pack: packName(ap.Source), Kind: "actors", Source: ap.Source, Actors: len(ap.Actors)})
-			continue
-		}
+	files, closeFiles, err := lists.OpenFiles(c.Args().Slice()...)
+	if err != nil {
+		return tagsError(c, opt, err)
+	}
+	defer closing(closeFunc(closeFiles), &err)
+	parsed, err := lists.ReadTags(c.Context, opt, files...)
+	if err != nil {
+		return tagsError(c, opt, err)
+	}
+	for _, p := range parsed.Packs {
 		for _, w := range p.Warnings {
 			fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
 		}
-		v := tagLoadView{Pack: packName(p.Source), Kind: "tags", Source: p.Source, Skipped: p.Skipped, Invalid: len(p.Invalid),
-			Rejected: p.Invalid, NoAddress: p.NoAddress, NoConfidence: p.NoConfidence}
-		if minConf >= 0 {
-			kept := p.Tags[:0]
-			for _, t := range p.Tags {
-				if t.ConfidenceLevel() >= minConf {
-					kept = append(kept, t)
-				} else {
-					v.BelowMin++
-				}
-			}
-			p.Tags = kept
-		}
-		for _, r := range p.Invalid {
-			if v.RejectedByKind == nil {
-				v.RejectedByKind = map[string]int{}
-			}
-			v.RejectedByKind[r.Kind]++
-		}
-		v.Tags = len(p.Tags)
-		packs = append(packs, p)
-		views = append(views, v)
 	}
 	st, err := createStore(c)
 	if err != nil {
 		return err
 	}
 	defer closing(st, &err)
-	pi, ai := 0, 0
-	for i := range views {
-		var err error
-		if views[i].Kind == "actors" {
-			views[i].Replaced, err = st.SaveActorPack(c.Context, actorPacks[ai])
-			ai++
-		} else {
-			views[i].Replaced, err = st.SaveTagPack(c.Context, packs[pi])
-			pi++
-		}
-		if err != nil {
-			return err
-		}
+	views, err := lists.StoreTags(c.Context, st, parsed)
+	if err != nil {
+		return err
 	}
 	if c.Bool("json") {
 		return printJSON(c, views)
@@ -269,8 +209,19 @@ func runTagsLoad(c *cli.Context) (err error) {
 	return nil
 }
 
-// packName is the name the store keeps a pack under (store.SaveTagPack).
-func packName(source string) string { return filepath.Base(source) }
+// tagsError renders an error of a tag load: a bad file exits 2, with a
+// hint at --skip-invalid when one tag failed validation.
+func tagsError(c *cli.Context, opt lists.TagOptions, err error) error {
+	if c.Context.Err() != nil || !errors.Is(err, lists.ErrBadInput) {
+		return err
+	}
+	var pe *tags.ParseError
+	hint := ""
+	if !opt.SkipInvalid && errors.As(err, &pe) && pe.Line > 0 && !errors.Is(err, tags.ErrMalformed) && !strings.Contains(err.Error(), "header") && !strings.Contains(err.Error(), "column") {
+		hint = " (--skip-invalid skips such tags)"
+	}
+	return badInput(fmt.Errorf("%w%s; nothing stored", err, hint))
+}
 
 type packView struct {
 	Name     string    `json:"name"`

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tracer-oss/tracer/sanctions/testfiles"
+	"github.com/tracer-oss/tracer/tracer/lists"
 )
 
 // TestTagsRealAttribution loads the shared GraphSense tag packs, then the
@@ -100,7 +101,7 @@ func TestTagsRealAttribution(t *testing.T) {
 		t.Fatalf("defillama without --map: exit %d %s", code, errs)
 	}
 	code, out, errs = runCLI(t, "--db", db, "tags", "load", "--skip-invalid", "--map", "label=entity,category=entity_type", "--json", defillama)
-	var lv []tagLoadView
+	var lv []lists.PackSummary
 	if code != 0 || json.Unmarshal([]byte(out), &lv) != nil || len(lv) != 1 || lv[0].Tags != 1612 || lv[0].RejectedByKind["unknown category"] != 2881 {
 		t.Fatalf("defillama --map: exit %d %.500s %.500s", code, out, errs)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/export"

@@ -141,34 +141,46 @@ func ParseFiles(ctx context.Context, paths ...string) (*sanctions.List, error) {
 // files are read: bytes read so far of the files' total size on disk (the
 // real list is about 100 MB of XML and takes seconds to parse).
 func ParseFilesProgress(ctx context.Context, progress func(read, total int64), paths ...string) (*sanctions.List, error) {
-	var all []*opened
-	defer func() { closeAll(all) }()
-	counter := &readCounter{progress: progress}
-	for _, p := range paths {
-		if fi, err := os.Stat(p); err == nil {
-			counter.total += fi.Size()
-		}
-	}
+	ins := make([]Input, 0, len(paths))
 	for _, p := range paths {
 		f, err := os.Open(p)
 		if err != nil {
 			return nil, fmt.Errorf("ofac: %w", err)
 		}
-		r := &countingReader{r: f, c: counter}
-		files, err := open(ctx, r, p, 0)
+		defer f.Close() //nolint:errcheck // read-only input: Close cannot lose data
+		in := Input{Name: p, R: f}
+		if fi, err := f.Stat(); err == nil {
+			in.Size = fi.Size()
+		}
+		ins = append(ins, in)
+	}
+	return ParseInputs(ctx, progress, ins...)
+}
+
+// Input is one list file given as a reader: a file's content, an upload's
+// body.
+type Input struct {
+	Name string    // in errors, in List.Source, and a tie-breaker for detection
+	R    io.Reader // plain or gzip, bzip2 or zip compressed
+	Size int64     // bytes R holds, for progress; 0 when unknown
+}
+
+// ParseInputs is ParseFilesProgress over readers: exactly one SDN file (any
+// format, any compression; a zip may hold sdn.csv with its companions) and,
+// for sdn.csv, optionally its sdn_comments.csv and alt.csv. progress, if
+// not nil, is called as the inputs are read with the bytes read so far and
+// the sum of their sizes. The caller closes the readers.
+func ParseInputs(ctx context.Context, progress func(read, total int64), ins ...Input) (*sanctions.List, error) {
+	var all []*opened
+	defer func() { closeAll(all) }()
+	counter := &readCounter{progress: progress}
+	for _, in := range ins {
+		counter.total += max(in.Size, 0)
+	}
+	for _, in := range ins {
+		files, err := open(ctx, &countingReader{r: in.R, c: counter}, in.Name, 0)
 		if err != nil {
-			f.Close() //nolint:errcheck // read-only input, already failing
 			return nil, err
-		}
-		for _, o := range files {
-			if o.closer == nil {
-				o.closer = f
-			} else {
-				o.closer = multiCloser{o.closer, f}
-			}
-		}
-		if len(files) == 0 {
-			f.Close() //nolint:errcheck // read-only input that held nothing
 		}
 		all = append(all, files...)
 	}

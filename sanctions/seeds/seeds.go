@@ -17,8 +17,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tracer-oss/tracer/sanctions"
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/sanctions/yamlerr"
-	"github.com/tracer-oss/tracer/store/address"
 )
 
 // Format of a seed file.

@@ -18,8 +18,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tracer-oss/tracer/sanctions"
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/sanctions/yamlerr"
-	"github.com/tracer-oss/tracer/store/address"
 )
 
 // MaxSize bounds a tag file (the largest GraphSense pack is a few MB).
@@ -632,11 +632,25 @@ func ParseAnyFile(ctx context.Context, path string, opt Options) (*Pack, *ActorP
 	if err != nil {
 		return nil, nil, err
 	}
-	if strings.EqualFold(filepath.Ext(path), ".csv") {
-		p, err := ParseCSV(ctx, bytes.NewReader(data), path, opt)
+	return parseAny(ctx, data, path, opt)
+}
+
+// ParseAny is ParseAnyFile over a reader: name (a file name; a CSV by its
+// .csv extension) is used in errors and as the pack's Source.
+func ParseAny(ctx context.Context, r io.Reader, name string, opt Options) (*Pack, *ActorPack, error) {
+	data, err := readAll(r, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return parseAny(ctx, data, name, opt)
+}
+
+func parseAny(ctx context.Context, data []byte, name string, opt Options) (*Pack, *ActorPack, error) {
+	if strings.EqualFold(filepath.Ext(name), ".csv") {
+		p, err := ParseCSV(ctx, bytes.NewReader(data), name, opt)
 		return p, nil, err
 	}
-	root, err := rootMapping(data, path)
+	root, err := rootMapping(data, name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -645,9 +659,9 @@ func ParseAnyFile(ctx context.Context, path string, opt Options) (*Pack, *ActorP
 		keys[root.Content[i].Value] = true
 	}
 	if keys["actors"] && !keys["tags"] {
-		ap, err := parseActorPack(ctx, data, path)
+		ap, err := parseActorPack(ctx, data, name)
 		return nil, ap, err
 	}
-	p, err := parsePack(ctx, data, path, opt)
+	p, err := parsePack(ctx, data, name, opt)
 	return p, nil, err
 }

@@ -266,7 +266,52 @@ func FuzzTagPack(f *testing.F) {
 		if (c == nil) == (err == nil) {
 			t.Fatalf("csv pack %v and error %v", c, err)
 		}
+		for _, name := range []string{"f.yaml", "f.CSV"} {
+			p, ap, err := ParseAny(ctx, bytes.NewReader(data), name, Options{SkipInvalid: true})
+			if n := btoi(p != nil) + btoi(ap != nil) + btoi(err != nil); n != 1 {
+				t.Fatalf("ParseAny %s: pack %v, actor pack %v, error %v: want exactly one", name, p, ap, err)
+			}
+		}
 	})
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestParseAny: a reader is read as the file of its name would be: a CSV
+// by its .csv name, an ActorPack or a TagPack by its keys.
+func TestParseAny(t *testing.T) {
+	for _, tc := range []struct {
+		file, name string
+		actors     bool
+	}{
+		{"tags.csv", "upload.csv", false},
+		{"actors.yaml", "actors", true},
+		{"multichain.yaml", "pack", false},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			data, err := os.ReadFile(fixture(t, tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			p, ap, err := ParseAny(ctx, bytes.NewReader(data), tc.name, Options{SkipInvalid: true})
+			if err != nil || (ap != nil) != tc.actors || (p != nil) == tc.actors {
+				t.Fatalf("pack %v, actor pack %v, error %v; want actors %v", p, ap, err, tc.actors)
+			}
+			fp, fap, err := ParseAnyFile(ctx, fixture(t, tc.file), Options{SkipInvalid: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p != nil && (len(p.Tags) != len(fp.Tags) || len(p.Tags) == 0) || ap != nil && (len(ap.Actors) != len(fap.Actors) || len(ap.Actors) == 0) {
+				t.Errorf("from a reader and from the file differ: %v %v vs %v %v", p, ap, fp, fap)
+			}
+		})
+	}
 }
 
 // TestCSVMapping: a CSV whose header has no label column (as DefiLlama's

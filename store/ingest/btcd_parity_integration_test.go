@@ -26,8 +26,8 @@ import (
 	"github.com/btcsuite/btcd/wire"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/store/ingest"
 	"github.com/tracer-oss/tracer/store/storetest"
 )

@@ -11,8 +11,8 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/store/blockfile"
 	"github.com/tracer-oss/tracer/store/ingest"
 	"github.com/tracer-oss/tracer/store/storetest"

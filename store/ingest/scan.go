@@ -11,8 +11,8 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/address"
 )
 
 // A hand-rolled block scanner: it reads what the writer needs (txids,

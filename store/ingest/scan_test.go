@@ -8,7 +8,7 @@ import (
 
 	"github.com/btcsuite/btcd/wire"
 
-	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store/blockfile"
 	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/ingest"

@@ -11,8 +11,8 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 
 	"github.com/tracer-oss/tracer/sanctions"
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/address"
 )
 
 // Message is what a sink receives: one JSON object per alert or retraction.

@@ -3,8 +3,8 @@ package cases
 import (
 	"fmt"
 
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/tracer/graphview"
 )
 

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/address"
 )
 
 // Rule is a change heuristic: a guess of which output of a transaction pays

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/address"
 )
 
 // DefaultMaxMerge is the default size guard: a merge of two clusters that

@@ -3,8 +3,8 @@ package cluster
 import (
 	"slices"
 
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/address"
 )
 
 // CoinJoin shapes. Their inputs belong to several owners, so the

@@ -4,8 +4,8 @@ import (
 	"cmp"
 	"slices"
 
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/address"
 )
 
 // Counterparty is an entity (a cluster, or an address in none) that paid

@@ -7,8 +7,8 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg"
 
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/address"
 )
 
 // DescribeOptions are what Describe reads and how much.

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/tracer-oss/tracer/sanctions"
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"

@@ -11,8 +11,8 @@ import (
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/store/ingest"
 	"github.com/tracer-oss/tracer/store/storetest"
 	"github.com/tracer-oss/tracer/tracer/cluster"

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/tracer/cluster"
 )

@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/tracer/cluster"
 	"github.com/tracer-oss/tracer/tracer/export"
 	"github.com/tracer-oss/tracer/tracer/internal/scamstore"

@@ -16,7 +16,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 	"gopkg.in/yaml.v3"
 
-	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/tracer/seedsel"
 	"github.com/tracer-oss/tracer/tracer/spec"
 	"github.com/tracer-oss/tracer/tracer/taint"

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/address"
 	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/screentest"

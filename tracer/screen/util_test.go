@@ -3,7 +3,7 @@ package screen_test
 import (
 	"errors"
 
-	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/tracer/screen/screentest"
 )
 

@@ -263,7 +263,7 @@ func TestHostileLoad(t *testing.T) {
 	// A quadratic parse took 17 s for one 1 MB address on a quiet machine;
 	// the cap before decoding answers in milliseconds. The bound is loose so
 	// that a loaded CI machine does not fail it, and still far below the
-	// quadratic cost (TestLongAddress in store/address checks the cap itself).
+	// quadratic cost (TestLongAddress in sanctions/address checks the cap itself).
 	if long.slowest > 10*time.Second {
 		t.Errorf("a 1 MB address took %s", long.slowest)
 	}

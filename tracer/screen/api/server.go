@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tracer-oss/tracer/store/address"
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/audit"

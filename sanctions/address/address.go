@@ -205,7 +205,9 @@ func (a Addr) String(params *chaincfg.Params) string {
 	return addr.EncodeAddress()
 }
 
-// MaxLen is the longest string Parse decodes.
+// MaxLen is the longest string Parse decodes: the longest address form is a
+// hex-encoded uncompressed public key, 130 characters (bech32 is at most 90,
+// base58 about 35).
 const MaxLen = 130
 
 // Parse decodes an address string of the given network into compact form.
@@ -217,7 +219,7 @@ func Parse(s string, params *chaincfg.Params) (Addr, error) {
 	s = strings.TrimSpace(s)
 	// Base58 decoding is quadratic in the length: refuse what cannot be an
 	// address before decoding (the longest is a hex uncompressed public
-	// key; sanctions.MaxAddressLen is the same bound).
+	// key; sanctions.MaxAddressLen is this bound).
 	if len(s) > MaxLen {
 		return a, fmt.Errorf("%w: %d characters long (%q…); an address has at most %d", ErrInvalid, len(s), s[:24], MaxLen)
 	}

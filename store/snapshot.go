@@ -1,0 +1,93 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// snapshot is the pinned read transaction of a Store returned by Snapshot.
+// A read-only Badger transaction is safe for concurrent readers: Get and
+// NewIterator change nothing in it but an atomic iterator count.
+type snapshot struct {
+	txn  *badger.Txn
+	refs atomic.Int64
+}
+
+// view runs fn in a read transaction: the snapshot's when s is one, else a
+// new one. Every read of the store goes through it, so a snapshot answers
+// every query as of one instant.
+func (s *Store) view(fn func(txn *badger.Txn) error) error {
+	if s.snap != nil {
+		return fn(s.snap.txn)
+	}
+	return s.db.View(fn)
+}
+
+// Snapshot returns a read-only view of the store as of now: every read of
+// it (and of the Readers it opens) answers from one Badger read
+// transaction, so a writer's later commits are invisible to it, and its
+// State is the chain state of that instant, read in the same transaction.
+// It refuses every write (as a read-only store does). Release it when
+// done; its transaction ends when it and every Retain are released.
+// Taken between two committed blocks, it never shows half of one.
+func (s *Store) Snapshot() (*Store, func(), error) {
+	if s.snap != nil {
+		s.Retain()
+		return s, s.release, nil
+	}
+	txn := s.db.NewTransaction(false)
+	var state State
+	item, err := txn.Get(keyState)
+	if err == nil {
+		err = item.Value(func(v []byte) error {
+			if err := json.Unmarshal(v, &state); err != nil {
+				return fmt.Errorf("%w: state: %v", ErrCorrupt, err)
+			}
+			return nil
+		})
+	}
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+		state = State{Height: -1}
+	case err != nil:
+		txn.Discard()
+		return nil, nil, fmt.Errorf("store: snapshot: %w", err)
+	}
+	snap := &snapshot{txn: txn}
+	snap.refs.Store(1)
+	v := &Store{db: s.db, dir: s.dir, ro: true, log: s.log, state: state, minFree: s.minFree, free: s.free, snap: snap}
+	return v, v.release, nil
+}
+
+// IsSnapshot reports whether s is a snapshot (Snapshot).
+func (s *Store) IsSnapshot() bool { return s.snap != nil }
+
+// Retain adds a reference to a snapshot, for a reader that may outlive
+// whoever handed it the snapshot; each Retain needs one Release. On a
+// Store that is not a snapshot it does nothing.
+func (s *Store) Retain() {
+	if s.snap != nil && s.snap.refs.Add(1) <= 1 {
+		panic("store: Retain of a released snapshot")
+	}
+}
+
+// Release drops a reference taken by Retain (or the one Snapshot
+// returned); the last one ends the snapshot's transaction. On a Store that
+// is not a snapshot it does nothing.
+func (s *Store) Release() { s.release() }
+
+func (s *Store) release() {
+	if s.snap == nil {
+		return
+	}
+	switch n := s.snap.refs.Add(-1); {
+	case n == 0:
+		s.snap.txn.Discard()
+	case n < 0:
+		panic("store: snapshot released more often than retained")
+	}
+}
