@@ -83,8 +83,11 @@ func BenchmarkIngest(b *testing.B) {
 		// an address entry per output with an address (≈ outputs), two per
 		// block.
 		keys := 2*res.Txs + (res.Inputs - res.Blocks - res.External) + res.Outputs + 2*res.Blocks
-		ceiling := streamWriterSeconds(b, keys)
 		secs := elapsed.Seconds()
+		ceiling := 0.0
+		if os.Getenv("TRACER_BENCH_CEILING") != "0" { // it takes as long as the ingest again
+			ceiling = streamWriterSeconds(b, keys)
+		}
 		b.ReportMetric(float64(res.Txs)/secs, "tx/s")
 		b.ReportMetric(float64(res.Bytes)/1e6/secs, "MB/s")
 		b.ReportMetric(float64(disk)/float64(res.Txs), "disk-bytes/tx")
