@@ -33,7 +33,7 @@ type Sizes struct {
 // measurement for benchmarks and capacity planning, not for a hot path.
 func (s *Store) Sizes() (Sizes, error) {
 	var by [256]FamilySize
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
