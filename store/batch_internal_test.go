@@ -247,3 +247,21 @@ func TestBulkOrderedFamilyOutOfOrder(t *testing.T) {
 		t.Fatalf("commit after a failed bulk load: %v", err)
 	}
 }
+
+// TestStreamDoneEncoding: the hand-written end-of-stream entry is byte for
+// byte what badger.KVToBuffer writes (a wrong one would leave the stream's
+// last table unbuilt until Flush, or fail to decode).
+func TestStreamDoneEncoding(t *testing.T) {
+	for _, id := range []uint32{'a', 'x', 0xf0} {
+		want := z.NewBuffer(64, "test")
+		badger.KVToBuffer(&pb.KV{StreamId: id, StreamDone: true}, want)
+		b := want.Bytes()
+		got := z.NewBuffer(64, "test")
+		appendStreamDone(got, id)
+		if !bytes.Equal(got.Bytes(), b) {
+			t.Errorf("id %d: got %x, want %x", id, got.Bytes(), b)
+		}
+		want.Release()
+		got.Release()
+	}
+}

@@ -409,11 +409,17 @@ func appendStreamKV(buf *z.Buffer, k, v []byte, id uint32) {
 func (w *bulkWriter) streamDone(id uint32) error {
 	buf := z.NewBuffer(64, "tracer.bulk")
 	defer func() { buf.Release() }() //nolint:errcheck // calloc-backed: cannot fail
+	appendStreamDone(buf, id)
+	return w.sw.Write(buf)
+}
+
+// appendStreamDone is badger.KVToBuffer(&pb.KV{StreamId: id, StreamDone:
+// true}, buf).
+func appendStreamDone(buf *z.Buffer, id uint32) {
 	b := buf.SliceAllocate(3 + uvarintLen(int(id)))[:0]
 	b = append(b, 10<<3) // field 10 (stream id), varint
 	b = binary.AppendUvarint(b, uint64(id))
 	_ = append(b, 11<<3, 1) // field 11 (stream done): true
-	return w.sw.Write(buf)
 }
 
 func uvarintLen(n int) int {
