@@ -57,8 +57,9 @@ bench: ## benchmarks (ingest, clustering and tracing of a generated 1M-tx chain,
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
 
 N ?= 100000
-scale: build ## the scale harness on a generated chain of N transactions (cached): per-stage rate, time, memory, disk
-	$(GO) test -tags scale -run '^TestScale$$' -count 1 -timeout 0 -v ./cmd/tracer -scale.n $(N) -scale.bin $(CURDIR)/bin/tracer
+SHAPE ?= standard
+scale: build ## the scale harness on a generated chain of N transactions (cached; SHAPE=mainnet): per-stage rate, time, memory, disk
+	$(GO) test -tags scale -run '^TestScale$$' -count 1 -timeout 0 -v ./cmd/tracer -scale.n $(N) -scale.shape $(SHAPE) -scale.bin $(CURDIR)/bin/tracer
 
 lint: $(TOOLS)/golangci-lint ## gofmt, go vet and golangci-lint (.golangci.yml)
 	@test -z "$$(gofmt -l .)" || (gofmt -l .; exit 1)

@@ -29,3 +29,21 @@ func ifUnlocked(dir string, fn func() error) (err error) {
 	}()
 	return fn()
 }
+
+// processAlive reports whether a process of that pid exists (signal 0
+// checks without sending; EPERM is a process of another user).
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// lockTaken reports whether a process holds dir's lock (shared or
+// exclusive); it takes and drops the lock to tell.
+func lockTaken(dir string) bool {
+	taken := true
+	if err := ifUnlocked(dir, func() error { taken = false; return nil }); err != nil {
+		return false
+	}
+	d, err := os.Stat(dir)
+	return taken && err == nil && d.IsDir()
+}

@@ -21,6 +21,11 @@ var (
 	ErrTooLarge = errors.New("store: too large")
 	// ErrRollback is an undo the store cannot do (below its first block).
 	ErrRollback = errors.New("store: cannot roll back")
+	// ErrBadBackup is a backup file that is not one, or is truncated or
+	// damaged (its trailer's length or checksum does not match).
+	ErrBadBackup = errors.New("store: bad backup file")
+	// ErrExists is a restore into a directory that already holds files.
+	ErrExists = errors.New("store: directory not empty")
 	// ErrDamaged is a store whose files fail their checksums (DamageError
 	// says where).
 	ErrDamaged = errors.New("store: damaged")

@@ -91,38 +91,349 @@ func (w *ExposureWriter) Put(addr string, rec []byte) error {
 // Commit removes them.
 func (w *ExposureWriter) Cancel() { w.wb.Cancel() }
 
+// Gen is the generation this writer writes.
+func (w *ExposureWriter) Gen() uint32 { return w.gen }
+
+// PutTxShares stores the per-source shares of transaction n (encoded by
+// the screen package).
+func (w *ExposureWriter) PutTxShares(n TxNum, v []byte) error {
+	return w.wb.Set(exposureTxKey(w.gen, n), v)
+}
+
+// PutAcc stores the per-source accumulators of addr (encoded by the screen
+// package).
+func (w *ExposureWriter) PutAcc(addr string, v []byte) error {
+	if addr == "" || strings.IndexByte(addr, 0) >= 0 {
+		return fmt.Errorf("store: exposure accumulator: bad address %q", addr)
+	}
+	return w.wb.Set(exposureAccKey(w.gen, addr), v)
+}
+
+// Sync flushes what was written so far, so ExposureTxShares reads it;
+// the generation stays invisible to readers until Commit.
+func (w *ExposureWriter) Sync() error {
+	if err := w.wb.Flush(); err != nil {
+		return fmt.Errorf("store: exposure index: %w", err)
+	}
+	w.wb = w.s.db.NewWriteBatch()
+	return nil
+}
+
 // Commit flushes the records, then switches readers to this generation in
 // one transaction (header and pointer), then deletes older generations.
 func (w *ExposureWriter) Commit(ctx context.Context, hdr ExposureIndex) (ExposureIndex, error) {
+	hdr, err := w.Stage(ctx, hdr)
+	if err != nil {
+		return hdr, err
+	}
+	return hdr, w.s.UseExposureIndex(w.gen)
+}
+
+// Stage flushes the records and writes the generation's header without
+// making it current: readers keep the generation in force until
+// UseExposureIndex switches them (a new list's index built while the old
+// one answers).
+func (w *ExposureWriter) Stage(ctx context.Context, hdr ExposureIndex) (ExposureIndex, error) {
 	if err := w.wb.Flush(); err != nil {
 		return hdr, fmt.Errorf("store: commit exposure index: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return hdr, err
 	}
-	hdr.Gen, hdr.Addresses = w.gen, w.n
+	hdr.Gen = w.gen
+	if hdr.Addresses == 0 {
+		hdr.Addresses = w.n
+	}
 	if hdr.BuiltAt.IsZero() {
 		hdr.BuiltAt = time.Now().UTC().Truncate(time.Second)
 	}
 	err := w.s.db.Update(func(txn *badger.Txn) error {
-		if err := txn.Set(exposureHeaderKey(w.gen), mustJSON(&hdr)); err != nil {
-			return err
-		}
-		return txn.Set(keyExposureCurrent, binary.BigEndian.AppendUint32(nil, w.gen))
+		return txn.Set(exposureHeaderKey(w.gen), mustJSON(&hdr))
 	})
 	if err != nil {
 		return hdr, fmt.Errorf("store: commit exposure index: %w", err)
 	}
-	if err := w.s.dropExposureGenerations(w.gen); err != nil {
-		return hdr, fmt.Errorf("store: exposure index stored, but removing old generations failed (they stay hidden): %w", err)
+	return hdr, nil
+}
+
+// UseExposureIndex makes generation gen (staged by ExposureWriter.Stage)
+// the one readers see, in one transaction, then deletes every other
+// generation.
+func (s *Store) UseExposureIndex(gen uint32) error {
+	if s.ro {
+		return ErrReadOnly
+	}
+	err := s.db.Update(func(txn *badger.Txn) error {
+		if _, err := txn.Get(exposureHeaderKey(gen)); err != nil {
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				return fmt.Errorf("%w: exposure index generation %d", ErrNotFound, gen)
+			}
+			return err
+		}
+		return txn.Set(keyExposureCurrent, binary.BigEndian.AppendUint32(nil, gen))
+	})
+	if err != nil {
+		return fmt.Errorf("store: use exposure index %d: %w", gen, err)
+	}
+	if err := s.dropExposureGenerations(gen); err != nil {
+		return fmt.Errorf("store: exposure index %d in force, but removing old generations failed (they stay hidden): %w", gen, err)
+	}
+	return nil
+}
+
+// ExposureIndexHeader returns the header of generation gen, in force or
+// staged; gen 0 is the one in force.
+func (s *Store) ExposureIndexHeader(gen uint32) (ExposureIndex, error) {
+	if gen == 0 {
+		return s.ExposureIndexInfo()
+	}
+	var hdr ExposureIndex
+	err := s.view(func(txn *badger.Txn) error {
+		return s.get(txn, exposureHeaderKey(gen), func(v []byte) error {
+			if err := json.Unmarshal(v, &hdr); err != nil {
+				return fmt.Errorf("%w: exposure index header: %v", ErrCorrupt, err)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return hdr, fmt.Errorf("store: exposure index generation %d: %w", gen, err)
 	}
 	return hdr, nil
+}
+
+// ExposureTxShares returns the shares record of transaction n in
+// generation gen; found is false when n carries no tracked exposure.
+func (s *Store) ExposureTxShares(gen uint32, n TxNum) (v []byte, found bool, err error) {
+	err = s.view(func(txn *badger.Txn) error {
+		v, found, err = getCopy(txn, exposureTxKey(gen, n))
+		return err
+	})
+	return v, found, err
+}
+
+// ExposureAcc returns the accumulators of addr in generation gen.
+func (s *Store) ExposureAcc(gen uint32, addr string) (v []byte, found bool, err error) {
+	err = s.view(func(txn *badger.Txn) error {
+		v, found, err = getCopy(txn, exposureAccKey(gen, addr))
+		return err
+	})
+	return v, found, err
+}
+
+// ForEachExposureAcc calls fn for every address with accumulators in
+// generation gen, in address order.
+func (s *Store) ForEachExposureAcc(gen uint32, fn func(addr string, v []byte) error) error {
+	prefix := binary.BigEndian.AppendUint32([]byte{prefixExposureAcc}, gen)
+	return s.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return s.damaged(err)
+			}
+			if err := fn(string(it.Item().Key()[len(prefix):]), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ForEachExposure calls fn for every record of generation gen, in address
+// order.
+func (s *Store) ForEachExposure(gen uint32, fn func(addr string, rec []byte) error) error {
+	prefix := exposurePrefix(gen)
+	return s.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return s.damaged(err)
+			}
+			if err := fn(string(it.Item().Key()[len(prefix):]), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func getCopy(txn *badger.Txn, key []byte) ([]byte, bool, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	v, err := item.ValueCopy(nil)
+	return v, err == nil, err
+}
+
+// ExposureUpdate is one transaction on a generation of the exposure index:
+// one block applied or undone, with the header's tip, all or nothing.
+type ExposureUpdate struct {
+	s   *Store
+	txn *badger.Txn
+	gen uint32
+	hdr ExposureIndex
+	n   int // records added (+) or removed (-)
+}
+
+// UpdateExposure runs fn in one transaction on generation gen (0: the one
+// in force); what fn writes, with the header it sets, commits together.
+func (s *Store) UpdateExposure(gen uint32, fn func(u *ExposureUpdate) error) error {
+	if s.ro {
+		return ErrReadOnly
+	}
+	hdr, err := s.ExposureIndexHeader(gen)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(txn *badger.Txn) error {
+		u := &ExposureUpdate{s: s, txn: txn, gen: hdr.Gen, hdr: hdr}
+		if err := fn(u); err != nil {
+			return err
+		}
+		u.hdr.Addresses += u.n
+		return txn.Set(exposureHeaderKey(u.gen), mustJSON(&u.hdr))
+	})
+}
+
+// Header is the generation's header as the update will store it.
+func (u *ExposureUpdate) Header() *ExposureIndex { return &u.hdr }
+
+// TxShares returns the shares record of tx n, including this update's
+// writes.
+func (u *ExposureUpdate) TxShares(n TxNum) ([]byte, bool, error) {
+	return getCopy(u.txn, exposureTxKey(u.gen, n))
+}
+
+// PutTxShares stores the shares record of tx n.
+func (u *ExposureUpdate) PutTxShares(n TxNum, v []byte) error {
+	return u.txn.Set(exposureTxKey(u.gen, n), v)
+}
+
+// DeleteTxShares deletes the shares records of txs first..end-1.
+func (u *ExposureUpdate) DeleteTxShares(first, end TxNum) error {
+	prefix := binary.BigEndian.AppendUint32([]byte{prefixExposureTx}, u.gen)
+	it := u.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	var del [][]byte
+	for it.Seek(exposureTxKey(u.gen, first)); it.ValidForPrefix(prefix); it.Next() {
+		k := it.Item().Key()
+		if len(k) != 13 || TxNum(binary.BigEndian.Uint64(k[5:])) >= end {
+			break
+		}
+		del = append(del, it.Item().KeyCopy(nil))
+	}
+	it.Close()
+	for _, k := range del {
+		if err := u.txn.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Acc returns the accumulators of addr.
+func (u *ExposureUpdate) Acc(addr string) ([]byte, bool, error) {
+	return getCopy(u.txn, exposureAccKey(u.gen, addr))
+}
+
+// PutAcc stores the accumulators of addr; nil deletes them.
+func (u *ExposureUpdate) PutAcc(addr string, v []byte) error {
+	if addr == "" || strings.IndexByte(addr, 0) >= 0 {
+		return fmt.Errorf("store: exposure accumulator: bad address %q", addr)
+	}
+	if v == nil {
+		return u.txn.Delete(exposureAccKey(u.gen, addr))
+	}
+	return u.txn.Set(exposureAccKey(u.gen, addr), v)
+}
+
+// Put stores the record of addr; nil deletes it.
+func (u *ExposureUpdate) Put(addr string, rec []byte) error {
+	if addr == "" || strings.IndexByte(addr, 0) >= 0 {
+		return fmt.Errorf("store: exposure record: bad address %q", addr)
+	}
+	_, had, err := getCopy(u.txn, exposureKey(u.gen, addr))
+	if err != nil {
+		return err
+	}
+	if rec == nil {
+		if had {
+			u.n--
+		}
+		return u.txn.Delete(exposureKey(u.gen, addr))
+	}
+	if !had {
+		u.n++
+	}
+	return u.txn.Set(exposureKey(u.gen, addr), rec)
+}
+
+// Undo returns the undo record of the block at height.
+func (u *ExposureUpdate) Undo(height int32) ([]byte, bool, error) {
+	return getCopy(u.txn, exposureUndoKey(u.gen, height))
+}
+
+// PutUndo stores the undo record of the block at height; nil deletes it.
+func (u *ExposureUpdate) PutUndo(height int32, v []byte) error {
+	if v == nil {
+		return u.txn.Delete(exposureUndoKey(u.gen, height))
+	}
+	return u.txn.Set(exposureUndoKey(u.gen, height), v)
+}
+
+// MarkDirty records that addr's record is to be redrawn (RedrawDirty).
+func (u *ExposureUpdate) MarkDirty(addr string) error {
+	return u.txn.Set(exposureDirtyKey(u.gen, addr), nil)
+}
+
+// ClearDirty removes addr's dirty mark.
+func (u *ExposureUpdate) ClearDirty(addr string) error {
+	return u.txn.Delete(exposureDirtyKey(u.gen, addr))
+}
+
+// ExposureDirty returns up to limit addresses of generation gen marked
+// dirty, in address order.
+func (s *Store) ExposureDirty(gen uint32, limit int) ([]string, error) {
+	prefix := binary.BigEndian.AppendUint32([]byte{prefixExposureDirty}, gen)
+	var out []string
+	err := s.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix) && len(out) < limit; it.Next() {
+			out = append(out, string(it.Item().Key()[len(prefix):]))
+		}
+		return nil
+	})
+	return out, err
+}
+
+func exposureDirtyKey(gen uint32, addr string) []byte {
+	return append(binary.BigEndian.AppendUint32([]byte{prefixExposureDirty}, gen), addr...)
+}
+
+func exposureTxKey(gen uint32, n TxNum) []byte {
+	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32([]byte{prefixExposureTx}, gen), uint64(n))
+}
+
+func exposureAccKey(gen uint32, addr string) []byte {
+	return append(binary.BigEndian.AppendUint32([]byte{prefixExposureAcc}, gen), addr...)
+}
+
+func exposureUndoKey(gen uint32, height int32) []byte {
+	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32([]byte{prefixExposureUndo}, gen), uint32(height))
 }
 
 func (s *Store) dropExposureGenerations(keep uint32) error {
 	var del [][]byte
 	err := s.view(func(txn *badger.Txn) error {
-		for _, p := range []byte{prefixExposure, prefixExposureIndex} {
+		for _, p := range []byte{prefixExposure, prefixExposureIndex, prefixExposureTx, prefixExposureAcc, prefixExposureUndo, prefixExposureDirty} {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
 			for it.Seek([]byte{p}); it.ValidForPrefix([]byte{p}); it.Next() {
 				k := it.Item().Key()

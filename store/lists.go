@@ -15,7 +15,6 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/tracer-oss/tracer/sanctions"
-	"github.com/tracer-oss/tracer/sanctions/tags"
 )
 
 // ListVersion describes one stored edition of the sanctions list.
@@ -91,8 +90,18 @@ const maxListAddress = 1024
 
 // SaveSanctionsList stores l as a new version and makes it current, in one
 // transaction: on any error the previous version stays in force.
-
 func (s *Store) SaveSanctionsList(ctx context.Context, l *sanctions.List) (uint32, error) {
+	return s.saveList(ctx, l, true)
+}
+
+// StageSanctionsList stores l as a new version without making it current:
+// a live server builds its exposure index first (on a snapshot seen
+// through WithSanctionsVersion), then switches with UseSanctionsVersion.
+func (s *Store) StageSanctionsList(ctx context.Context, l *sanctions.List) (uint32, error) {
+	return s.saveList(ctx, l, false)
+}
+
+func (s *Store) saveList(ctx context.Context, l *sanctions.List, current bool) (uint32, error) {
 	if s.ro {
 		return 0, ErrReadOnly
 	}
@@ -136,6 +145,9 @@ func (s *Store) SaveSanctionsList(ctx context.Context, l *sanctions.List) (uint3
 		}
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if !current {
+			return nil
 		}
 		// The pointer goes last; the transaction commits all keys or none.
 		return txn.Set(keySanctionsCurrent, binary.BigEndian.AppendUint32(nil, version))
@@ -182,6 +194,9 @@ func lastListVersion(txn *badger.Txn) (uint32, error) {
 // currentList returns the version in force, or ErrNotFound when no list
 // was loaded.
 func (s *Store) currentList(txn *badger.Txn) (uint32, error) {
+	if s.snap != nil && s.listOverride != 0 {
+		return s.listOverride, nil
+	}
 	var v uint32
 	err := s.get(txn, keySanctionsCurrent, func(b []byte) error {
 		if len(b) != 4 {
@@ -331,7 +346,7 @@ func (s *Store) SanctionsHits(asset, address string) ([]sanctions.Entry, error) 
 // to it; a failed or interrupted save leaves the previous generation in
 // force and its own keys unreferenced (removed by the next save of the
 // pack). It returns the number of tags it replaced.
-func (s *Store) SaveTagPack(ctx context.Context, p *tags.Pack) (replaced int, err error) {
+func (s *Store) SaveTagPack(ctx context.Context, p *sanctions.TagPack) (replaced int, err error) {
 	if s.ro {
 		return 0, ErrReadOnly
 	}

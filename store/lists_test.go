@@ -410,3 +410,49 @@ func TestActorPacks(t *testing.T) {
 		t.Fatalf("remove twice: %v", err)
 	}
 }
+
+// TestStageSanctionsList: a staged list is stored but not in force; a
+// snapshot seen through WithSanctionsVersion has it in force, without
+// changing the store or the plain snapshot.
+func TestStageSanctionsList(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	v1, err := st.SaveSanctionsList(ctx, parseFixture(t, "sdn_advanced_2023.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := st.StageSanctionsList(ctx, parseFixture(t, "sdn_advanced.xml"))
+	if err != nil || v2 != v1+1 {
+		t.Fatalf("stage: %d %v; want version %d", v2, err, v1+1)
+	}
+	snap, release, err := st.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if _, err := st.WithSanctionsVersion(v2); err == nil {
+		t.Error("WithSanctionsVersion of the store itself succeeded; want an error")
+	}
+	if _, err := snap.WithSanctionsVersion(v2 + 1); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("WithSanctionsVersion of a version not stored: %v; want ErrNotFound", err)
+	}
+	over, err := snap.WithSanctionsVersion(v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		s    *store.Store
+		want uint32
+	}{{"store", st, v1}, {"snapshot", snap, v1}, {"snapshot with the staged version", over, v2}} {
+		if got, err := tt.s.CurrentSanctionsVersion(); err != nil || got != tt.want {
+			t.Errorf("%s: version in force %d, %v; want %d", tt.name, got, err, tt.want)
+		}
+	}
+	if err := st.UseSanctionsVersion(v2); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := snap.CurrentSanctionsVersion(); got != v1 {
+		t.Errorf("the snapshot after the switch: version %d; want %d (as of the snapshot)", got, v1)
+	}
+}

@@ -59,7 +59,7 @@ func (s *Store) Snapshot() (*Store, func(), error) {
 	}
 	snap := &snapshot{txn: txn}
 	snap.refs.Store(1)
-	v := &Store{db: s.db, dir: s.dir, ro: true, log: s.log, state: state, minFree: s.minFree, free: s.free, snap: snap}
+	v := &Store{db: s.db, clust: s.clust, dir: s.dir, ro: true, log: s.log, state: state, minFree: s.minFree, free: s.free, snap: snap}
 	return v, v.release, nil
 }
 
@@ -90,4 +90,21 @@ func (s *Store) release() {
 	case n < 0:
 		panic("store: snapshot released more often than retained")
 	}
+}
+
+// WithSanctionsVersion returns a view of the snapshot s (sharing its
+// transaction and references: release either) in which the stored list
+// version v is the one in force: a live server builds a staged list's
+// exposure index on it, and keeps answering from the list an index
+// generation was built for while the stored pointer already names
+// another. It fails on a store that is not a snapshot and on a version
+// that is not stored.
+func (s *Store) WithSanctionsVersion(v uint32) (*Store, error) {
+	if s.snap == nil {
+		return nil, errors.New("store: WithSanctionsVersion of a store that is not a snapshot")
+	}
+	if _, err := s.SanctionsVersion(v); err != nil {
+		return nil, err
+	}
+	return &Store{db: s.db, clust: s.clust, dir: s.dir, ro: true, log: s.log, state: s.state, minFree: s.minFree, free: s.free, snap: s.snap, listOverride: v}, nil
 }

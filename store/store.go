@@ -56,6 +56,7 @@ type Store struct {
 
 	undoHook  func(string)
 	clustHook func(string)
+	clust     *clusterFiles // the cluster forest's files (clusterforest.go), shared with snapshots
 	minFree   int64
 	free      func(string) (int64, error)
 	outboxMu  sync.Mutex // orders alert sequence numbers (outbox.go)
@@ -65,6 +66,9 @@ type Store struct {
 	// snap, in a snapshot (Snapshot), is the read transaction every read
 	// goes through; nil in the Store that Open returns.
 	snap *snapshot
+	// listOverride, in a snapshot, is the sanctions list version it
+	// reports in force instead of the stored pointer (WithSanctionsVersion).
+	listOverride uint32
 }
 
 // Open opens or creates the store in dir. It refuses a store whose files
@@ -154,6 +158,9 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 		}
 	}
 	if err != nil && strings.Contains(err.Error(), "Cannot acquire directory lock") {
+		if h, ok := readHolder(dir); ok {
+			return nil, &HeldError{Dir: dir, Holder: h}
+		}
 		return nil, fmt.Errorf("%w: %s is open in another process (a running ingest, follow or serve); Badger lets one process use a store at a time", ErrLocked, dir)
 	}
 	if err != nil && isChecksumErr(err) {
@@ -162,7 +169,7 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, dir: dir, ro: opt.ReadOnly, log: log, undoHook: opt.UndoHook, clustHook: opt.ClusterHook, minFree: minFree, free: probe}
+	s := &Store{clust: &clusterFiles{}, db: db, dir: dir, ro: opt.ReadOnly, log: log, undoHook: opt.UndoHook, clustHook: opt.ClusterHook, minFree: minFree, free: probe}
 	if err := s.init(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -170,6 +177,9 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 		return nil, errors.Join(err, db.Close())
 	}
 	if !s.ro {
+		if err := removeHolder(dir, true); err != nil {
+			return nil, errors.Join(err, db.Close())
+		}
 		// Complete an undo a kill interrupted; drop a killed commit's alerts.
 		if err := s.finishUndo(); err != nil {
 			return nil, errors.Join(err, db.Close())
@@ -250,7 +260,14 @@ func (s *Store) Close() error {
 	if s.snap != nil {
 		return errors.New("store: Close of a snapshot (call the release function Snapshot returned)")
 	}
-	if err := s.db.Close(); err != nil {
+	if err := removeHolder(s.dir, false); err != nil {
+		return errors.Join(err, s.db.Close(), s.clust.close())
+	}
+	err := s.db.Close()
+	if cerr := s.clust.close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil

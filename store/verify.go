@@ -34,166 +34,204 @@ const maxProblems = 100
 // inputs − outputs ≥ 0; block records chain by previous hash and their
 // transaction ranges tile the transaction numbers; counts match the state.
 func (s *Store) Verify(ctx context.Context, params *chaincfg.Params) (VerifyResult, error) {
-	var r VerifyResult
-	st := s.state
-	problem := func(h int32, format string, a ...any) {
-		if len(r.Problems) < maxProblems {
-			r.Problems = append(r.Problems, Problem{h, fmt.Sprintf(format, a...)})
-		}
+	v := verifier{s: s, st: s.state, params: params}
+	if v.st.Empty() {
+		return v.r, nil
 	}
-	if st.Empty() {
-		return r, nil
+	blockOf, err := v.blocks(ctx)
+	if err != nil {
+		return v.r, err
 	}
-	// Blocks: chain links and tx ranges.
+	if err := v.txs(ctx, blockOf); err != nil {
+		return v.r, err
+	}
+	err = v.spends()
+	return v.r, err
+}
+
+// verifier is one run of Verify.
+type verifier struct {
+	s      *Store
+	st     State
+	params *chaincfg.Params
+	r      VerifyResult
+	cur    blockSum // the block whose transactions are being checked
+}
+
+// blockSum is what the coinbase of a block is checked against.
+type blockSum struct {
+	height    int32
+	fees      int64
+	feesKnown bool
+	coinbase  *Tx
+}
+
+func (v *verifier) problem(h int32, format string, a ...any) {
+	if len(v.r.Problems) < maxProblems {
+		v.r.Problems = append(v.r.Problems, Problem{h, fmt.Sprintf(format, a...)})
+	}
+}
+
+// blocks checks the block records: chain links and transaction ranges. It
+// returns the height of each block's first transaction number.
+func (v *verifier) blocks(ctx context.Context) (map[TxNum]int32, error) {
+	st := v.st
 	var next TxNum
 	var prevHash [32]byte
 	blockOf := map[TxNum]int32{}
-	firsts := make([]TxNum, 0, st.Height-st.StartHeight+1)
 	for h := st.StartHeight; h <= st.Height; h++ {
 		if err := ctx.Err(); err != nil {
-			return r, err
+			return nil, err
 		}
-		b, err := s.BlockByHeight(h)
+		b, err := v.s.BlockByHeight(h)
 		if err != nil {
-			problem(h, "block record: %v", err)
+			v.problem(h, "block record: %v", err)
 			continue
 		}
-		r.Blocks++
+		v.r.Blocks++
 		if h > st.StartHeight && [32]byte(b.Header.PrevBlock) != prevHash {
-			problem(h, "previous hash %s is not block %d's hash", b.Header.PrevBlock, h-1)
+			v.problem(h, "previous hash %s is not block %d's hash", b.Header.PrevBlock, h-1)
 		}
 		prevHash = b.Hash
-		if hh, err := s.HeightOf(b.Hash); err != nil || hh != h {
-			problem(h, "hash index gives %d, %v", hh, err)
+		if hh, err := v.s.HeightOf(b.Hash); err != nil || hh != h {
+			v.problem(h, "hash index gives %d, %v", hh, err)
 		}
 		if b.FirstTx != next {
-			problem(h, "first tx number %d, want %d", b.FirstTx, next)
+			v.problem(h, "first tx number %d, want %d", b.FirstTx, next)
 		}
-		firsts = append(firsts, b.FirstTx)
 		blockOf[b.FirstTx] = h
 		next = b.FirstTx + TxNum(b.NumTx)
 	}
 	if next != st.NextTx {
-		problem(st.Height, "blocks hold %d transactions, state says %d", next, st.NextTx)
+		v.problem(st.Height, "blocks hold %d transactions, state says %d", next, st.NextTx)
 	}
-	if r.Blocks != st.Blocks {
-		problem(st.Height, "%d blocks, state says %d", r.Blocks, st.Blocks)
+	if v.r.Blocks != st.Blocks {
+		v.problem(st.Height, "%d blocks, state says %d", v.r.Blocks, st.Blocks)
 	}
-	// Transactions: values, fees, and every input's spent-by entry.
-	type blockSum struct {
-		height    int32
-		fees      int64
-		feesKnown bool
-		coinbase  *Tx
-	}
-	var cur blockSum
-	finish := func() {
-		if cur.coinbase == nil {
-			return
-		}
-		var out int64
-		for _, o := range cur.coinbase.Outputs {
-			out += o.Value
-		}
-		sub := blockchain.CalcBlockSubsidy(cur.height, params)
-		if cur.feesKnown && out > sub+cur.fees {
-			problem(cur.height, "coinbase pays %d, more than subsidy %d + fees %d", out, sub, cur.fees)
-		}
-		if cur.coinbase.FeeKnown && cur.coinbase.Fee != out-sub {
-			problem(cur.height, "coinbase fee field %d, want %d", cur.coinbase.Fee, out-sub)
-		}
-	}
-	err := s.ForEachTx(0, func(tx *Tx) error {
+	return blockOf, nil
+}
+
+// txs checks every transaction (tx) and, per block, the coinbase
+// (finishBlock); then the input and output counts.
+func (v *verifier) txs(ctx context.Context, blockOf map[TxNum]int32) error {
+	err := v.s.ForEachTx(0, func(tx *Tx) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		r.Txs++
+		v.r.Txs++
 		if h, ok := blockOf[tx.Num]; ok {
-			finish()
-			cur = blockSum{height: h, feesKnown: true}
+			v.finishBlock()
+			v.cur = blockSum{height: h, feesKnown: true}
 		}
-		if tx.Height != cur.height {
-			problem(cur.height, "tx %d says height %d", tx.Num, tx.Height)
+		if tx.Height != v.cur.height {
+			v.problem(v.cur.height, "tx %d says height %d", tx.Num, tx.Height)
 		}
-		r.Outputs += int64(len(tx.Outputs))
-		r.Inputs += int64(len(tx.Inputs))
+		v.r.Outputs += int64(len(tx.Outputs))
+		v.r.Inputs += int64(len(tx.Inputs))
 		if tx.Coinbase {
-			cur.coinbase = tx
+			v.cur.coinbase = tx
 			return nil
 		}
-		var in, out int64
-		known := true
-		for vin, input := range tx.Inputs {
-			switch input.Kind {
-			case InputExternal:
-				known = false
-				continue
-			case InputCoinbase:
-				problem(tx.Height, "tx %s input %d is a coinbase input outside a coinbase", tx.ID, vin)
-				continue
-			}
-			fund, err := s.TxByNum(input.Prev.Tx)
-			if err != nil {
-				problem(tx.Height, "tx %s input %d: funding tx: %v", tx.ID, vin, err)
-				continue
-			}
-			if int(input.Prev.Vout) >= len(fund.Outputs) {
-				problem(tx.Height, "tx %s input %d spends missing output %d:%d", tx.ID, vin, input.Prev.Tx, input.Prev.Vout)
-				continue
-			}
-			in += fund.Outputs[input.Prev.Vout].Value
-			sp, ok, err := s.SpentBy(input.Prev)
-			switch {
-			case err != nil:
-				return err
-			case !ok:
-				problem(tx.Height, "output %s:%d spent by %s has no spent-by entry", fund.ID, input.Prev.Vout, tx.ID)
-			case sp != (InPoint{tx.Num, uint32(vin)}):
-				problem(tx.Height, "output %s:%d: spent-by says tx %d input %d, but tx %d input %d spends it", fund.ID, input.Prev.Vout, sp.Tx, sp.Vin, tx.Num, vin)
-			}
-		}
-		for _, o := range tx.Outputs {
-			out += o.Value
-		}
-		if !known {
-			cur.feesKnown = false
-			if tx.FeeKnown {
-				problem(tx.Height, "tx %s has an external input but a known fee", tx.ID)
-			}
-			return nil
-		}
-		if in < out {
-			problem(tx.Height, "tx %s pays %d from inputs of %d", tx.ID, out, in)
-		}
-		if !tx.FeeKnown || tx.Fee != in-out {
-			problem(tx.Height, "tx %s fee field %d (known %v), want %d", tx.ID, tx.Fee, tx.FeeKnown, in-out)
-		}
-		cur.fees += in - out
-		return nil
+		return v.tx(tx)
 	})
 	if err != nil {
-		return r, err
+		return err
 	}
-	finish()
-	if r.Inputs != st.Inputs || r.Outputs != st.Outputs {
-		problem(st.Height, "%d inputs and %d outputs, state says %d and %d", r.Inputs, r.Outputs, st.Inputs, st.Outputs)
+	v.finishBlock()
+	if v.r.Inputs != v.st.Inputs || v.r.Outputs != v.st.Outputs {
+		v.problem(v.st.Height, "%d inputs and %d outputs, state says %d and %d", v.r.Inputs, v.r.Outputs, v.st.Inputs, v.st.Outputs)
 	}
-	// Every spent-by entry must point at an input that spends that output.
-	err = s.ForEachSpend(func(op OutPoint, in InPoint) error {
-		r.Spends++
-		tx, err := s.TxByNum(in.Tx)
+	return nil
+}
+
+// tx checks a transaction that is not a coinbase: every input's funding
+// output and spent-by entry, and the fee; it adds the fee to the block's.
+func (v *verifier) tx(tx *Tx) error {
+	var in, out int64
+	known := true
+	for vin, input := range tx.Inputs {
+		switch input.Kind {
+		case InputExternal:
+			known = false
+			continue
+		case InputCoinbase:
+			v.problem(tx.Height, "tx %s input %d is a coinbase input outside a coinbase", tx.ID, vin)
+			continue
+		}
+		fund, err := v.s.TxByNum(input.Prev.Tx)
 		if err != nil {
-			problem(-1, "spent-by of %d:%d: %v", op.Tx, op.Vout, err)
+			v.problem(tx.Height, "tx %s input %d: funding tx: %v", tx.ID, vin, err)
+			continue
+		}
+		if int(input.Prev.Vout) >= len(fund.Outputs) {
+			v.problem(tx.Height, "tx %s input %d spends missing output %d:%d", tx.ID, vin, input.Prev.Tx, input.Prev.Vout)
+			continue
+		}
+		in += fund.Outputs[input.Prev.Vout].Value
+		sp, ok, err := v.s.SpentBy(input.Prev)
+		switch {
+		case err != nil:
+			return err
+		case !ok:
+			v.problem(tx.Height, "output %s:%d spent by %s has no spent-by entry", fund.ID, input.Prev.Vout, tx.ID)
+		case sp != (InPoint{tx.Num, uint32(vin)}):
+			v.problem(tx.Height, "output %s:%d: spent-by says tx %d input %d, but tx %d input %d spends it", fund.ID, input.Prev.Vout, sp.Tx, sp.Vin, tx.Num, vin)
+		}
+	}
+	for _, o := range tx.Outputs {
+		out += o.Value
+	}
+	if !known {
+		v.cur.feesKnown = false
+		if tx.FeeKnown {
+			v.problem(tx.Height, "tx %s has an external input but a known fee", tx.ID)
+		}
+		return nil
+	}
+	if in < out {
+		v.problem(tx.Height, "tx %s pays %d from inputs of %d", tx.ID, out, in)
+	}
+	if !tx.FeeKnown || tx.Fee != in-out {
+		v.problem(tx.Height, "tx %s fee field %d (known %v), want %d", tx.ID, tx.Fee, tx.FeeKnown, in-out)
+	}
+	v.cur.fees += in - out
+	return nil
+}
+
+// finishBlock checks the coinbase of the block just read: it claims no more
+// than subsidy plus fees, and its fee field is what it claims beyond the
+// subsidy.
+func (v *verifier) finishBlock() {
+	cur := &v.cur
+	if cur.coinbase == nil {
+		return
+	}
+	var out int64
+	for _, o := range cur.coinbase.Outputs {
+		out += o.Value
+	}
+	sub := blockchain.CalcBlockSubsidy(cur.height, v.params)
+	if cur.feesKnown && out > sub+cur.fees {
+		v.problem(cur.height, "coinbase pays %d, more than subsidy %d + fees %d", out, sub, cur.fees)
+	}
+	if cur.coinbase.FeeKnown && cur.coinbase.Fee != out-sub {
+		v.problem(cur.height, "coinbase fee field %d, want %d", cur.coinbase.Fee, out-sub)
+	}
+}
+
+// spends checks that every spent-by entry points at an input that spends
+// that output.
+func (v *verifier) spends() error {
+	return v.s.ForEachSpend(func(op OutPoint, in InPoint) error {
+		v.r.Spends++
+		tx, err := v.s.TxByNum(in.Tx)
+		if err != nil {
+			v.problem(-1, "spent-by of %d:%d: %v", op.Tx, op.Vout, err)
 			return nil
 		}
 		if int(in.Vin) >= len(tx.Inputs) || tx.Inputs[in.Vin].Kind != InputKnown || tx.Inputs[in.Vin].Prev != op {
-			problem(tx.Height, "spent-by of %d:%d names tx %s input %d, which spends something else", op.Tx, op.Vout, tx.ID, in.Vin)
+			v.problem(tx.Height, "spent-by of %d:%d names tx %s input %d, which spends something else", op.Tx, op.Vout, tx.ID, in.Vin)
 		}
 		return nil
 	})
-	if err != nil {
-		return r, err
-	}
-	_ = firsts
-	return r, nil
 }

@@ -542,14 +542,11 @@ func (w *walker) hit(st *txState, op store.OutPoint, addr address.Addr, p pendin
 	w.res.Totals.Hits++
 }
 
+// run visits the queued transactions in chain order until none is left,
+// checking ctx and reporting progress every 256, or until MaxTxs.
 func (w *walker) run(ctx context.Context) error {
+	var b walkBufs
 	last := time.Now()
-	var outTaint []int64
-	var coins []taint.Coin
-	var values []int64
-	var v txView
-	var tinBuf []taintIn
-	var parents []store.TxNum
 	for len(w.queue) > 0 {
 		if w.visited&255 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -565,149 +562,199 @@ func (w *walker) run(ctx context.Context) error {
 			w.cutPending("limit")
 			return nil
 		}
-		n := w.queue.pop()
-		w.visited++
-		if err := w.src.load(n, &v); err != nil {
+		if err := w.visit(w.queue.pop(), &b); err != nil {
 			return err
 		}
-		st := w.states.get(n)
-		st.visited, st.id, st.height = true, v.id, v.height
-		tin := w.takeIns(st, tinBuf[:0])
-		tinBuf = tin
-		slices.SortFunc(tin, func(a, b taintIn) int { return int(a.vin) - int(b.vin) })
-		parents = parents[:0]
+	}
+	return nil
+}
+
+// walkBufs are the buffers the walk reuses from one transaction to the next.
+type walkBufs struct {
+	v        txView
+	tin      []taintIn
+	parents  []store.TxNum
+	coins    []taint.Coin
+	values   []int64
+	outTaint []int64
+}
+
+// visit takes the taint waiting at transaction n's inputs through it to its
+// outputs, and sends it on to their spenders (or ends it there).
+func (w *walker) visit(n store.TxNum, b *walkBufs) error {
+	w.visited++
+	v := &b.v
+	if err := w.src.load(n, v); err != nil {
+		return err
+	}
+	st := w.states.get(n)
+	st.visited, st.id, st.height = true, v.id, v.height
+	tin, err := w.taintedInputs(st, v, b)
+	if err != nil {
+		return err
+	}
+	if w.opt.UntilHeight > 0 && v.height > w.opt.UntilHeight {
+		// Outside the window: the taint arriving here is cut.
 		for _, t := range tin {
-			if int(t.vin) >= len(v.ins) || v.ins[t.vin].kind != store.InputKnown || v.ins[t.vin].prev != t.from || v.ins[t.vin].tainted {
-				return fmt.Errorf("%w: tx %s input %d does not spend output %d:%d, whose spender it is recorded as", store.ErrCorrupt, v.id, t.vin, t.from.Tx, t.from.Vout)
+			w.res.Totals.Cut += t.p.tainted
+			if t.p.edge >= 0 {
+				w.res.Edges[t.p.edge].End = "window"
 			}
-			v.ins[t.vin].tainted = true
-			parents = append(parents, v.ins[t.vin].prev.Tx)
 		}
-		if w.opt.UntilHeight > 0 && v.height > w.opt.UntilHeight {
-			// Outside the window: the taint arriving here is cut.
-			for _, t := range tin {
-				w.res.Totals.Cut += t.p.tainted
-				if t.p.edge >= 0 {
-					w.res.Edges[t.p.edge].End = "window"
+		w.unref(b.parents)
+		w.release(n, st)
+		return nil
+	}
+	// Inputs: tainted ones from the walk, others' values from the
+	// source. Only FIFO and LIFO need each input's value; the other
+	// models need only the total, which the fee gives. Without a known
+	// fee (inputs from before the store's range) the known inputs'
+	// values are read.
+	needValues := w.opt.Model == taint.FIFO || w.opt.Model == taint.LIFO || !v.feeKnown
+	if needValues && !v.valued {
+		if err := w.src.loadValues(v); err != nil {
+			return err
+		}
+	}
+	known := w.inputCoins(st, v, tin, needValues, b)
+	w.unref(b.parents)
+	b.cleanRest(v, needValues, known)
+	var fee int64
+	b.outTaint, fee, err = taint.Propagate(w.opt.Model, b.coins, b.values, w.opt.FeesTainted, b.outTaint)
+	if err != nil {
+		return fmt.Errorf("tx %s: %w", v.id, err)
+	}
+	w.res.Totals.Fees += fee
+	st.fee = fee
+	if err := w.routeOutputs(n, st, v, b.outTaint); err != nil {
+		return err
+	}
+	if st.node != 0 {
+		nd := &w.res.Nodes[st.node-1]
+		nd.Fee, nd.Hops = st.fee, max(st.hops, 0)
+	}
+	w.release(n, st)
+	return nil
+}
+
+// taintedInputs takes the taint waiting at st's inputs, in input order,
+// checks that each input spends the output it came from and marks it
+// tainted; b.parents are the transactions it came from.
+func (w *walker) taintedInputs(st *txState, v *txView, b *walkBufs) ([]taintIn, error) {
+	tin := w.takeIns(st, b.tin[:0])
+	b.tin = tin
+	slices.SortFunc(tin, func(a, b taintIn) int { return int(a.vin) - int(b.vin) })
+	b.parents = b.parents[:0]
+	for _, t := range tin {
+		if int(t.vin) >= len(v.ins) || v.ins[t.vin].kind != store.InputKnown || v.ins[t.vin].prev != t.from || v.ins[t.vin].tainted {
+			return nil, fmt.Errorf("%w: tx %s input %d does not spend output %d:%d, whose spender it is recorded as", store.ErrCorrupt, v.id, t.vin, t.from.Tx, t.from.Vout)
+		}
+		v.ins[t.vin].tainted = true
+		b.parents = append(b.parents, v.ins[t.vin].prev.Tx)
+	}
+	return tin, nil
+}
+
+// inputCoins fills b.coins with st's inputs as the taint model sees them
+// (the tainted ones from tin, the others' values when needValues), sets
+// st's hops, predecessor (the input bringing the most taint; the path to st
+// runs through it, so it is held) and seed, and links the edges arriving
+// here to st's node. known is false when an input's value is unknown
+// (before the store's range).
+func (w *walker) inputCoins(st *txState, v *txView, tin []taintIn, needValues bool, b *walkBufs) (known bool) {
+	b.coins = b.coins[:0]
+	st.hops = 1 << 30
+	var best int64 = -1
+	known = true
+	var txid string
+	for _, in := range v.ins {
+		c := taint.Coin{}
+		switch in.kind {
+		case store.InputKnown:
+			if in.tainted {
+				p := tin[0].p
+				tin = tin[1:]
+				c = taint.Coin{Value: p.value, Tainted: p.tainted}
+				if p.hops+1 < st.hops {
+					st.hops = p.hops + 1
 				}
+				if p.tainted > best {
+					best, st.pred = p.tainted, in.prev.Tx
+					if fs := w.states.get(in.prev.Tx); fs != nil && !st.root {
+						st.seed = fs.seed
+					}
+				}
+				if p.edge >= 0 {
+					if txid == "" {
+						w.node(st)
+						txid = st.id.String()
+					}
+					w.res.Edges[p.edge].To = txid
+				}
+			} else if needValues {
+				c.Value = in.value
 			}
-			w.unref(parents)
-			w.release(n, st)
+		default:
+			known = false
+		}
+		b.coins = append(b.coins, c)
+	}
+	if best >= 0 && !st.root {
+		w.states.get(st.pred).refs++
+		st.hasPred = true
+	}
+	return known
+}
+
+// cleanRest sets b.values to v's output values and adds to b.coins the
+// untainted inputs not in it as one clean coin: all of them when only the
+// total is needed (the fee gives it), or the unknown part of inputs from
+// before the store's range, as large as the fee makes it.
+func (b *walkBufs) cleanRest(v *txView, needValues, known bool) {
+	b.values = b.values[:0]
+	var W int64
+	for _, o := range v.outs {
+		b.values = append(b.values, o.value)
+		W += o.value
+	}
+	if needValues && known {
+		return
+	}
+	var V int64
+	for _, c := range b.coins {
+		V += c.Value
+	}
+	if !needValues {
+		if rest := W + v.fee - V; rest > 0 {
+			b.coins = append(b.coins, taint.Coin{Value: rest}) // the untainted inputs, together
+		}
+	} else if V < W {
+		b.coins = append(b.coins, taint.Coin{Value: W - V})
+	}
+}
+
+// routeOutputs sends the taint of each of tx n's tainted outputs on to its
+// spender, or ends it there.
+func (w *walker) routeOutputs(n store.TxNum, st *txState, v *txView, outTaint []int64) error {
+	for j, t := range outTaint {
+		if t == 0 {
 			continue
 		}
-		// Inputs: tainted ones from the walk, others' values from the
-		// source. Only FIFO and LIFO need each input's value; the other
-		// models need only the total, which the fee gives. Without a known
-		// fee (inputs from before the store's range) the known inputs'
-		// values are read.
-		needValues := w.opt.Model == taint.FIFO || w.opt.Model == taint.LIFO || !v.feeKnown
-		if needValues && !v.valued {
-			if err := w.src.loadValues(&v); err != nil {
+		if !v.spenders {
+			if err := w.src.loadSpenders(v); err != nil {
 				return err
 			}
 		}
-		coins = coins[:0]
-		st.hops = 1 << 30
-		var best int64 = -1
-		known := true
-		var txid string
-		for _, in := range v.ins {
-			c := taint.Coin{}
-			switch in.kind {
-			case store.InputKnown:
-				if in.tainted {
-					p := tin[0].p
-					tin = tin[1:]
-					c = taint.Coin{Value: p.value, Tainted: p.tainted}
-					if p.hops+1 < st.hops {
-						st.hops = p.hops + 1
-					}
-					if p.tainted > best {
-						best, st.pred = p.tainted, in.prev.Tx
-						if fs := w.states.get(in.prev.Tx); fs != nil && !st.root {
-							st.seed = fs.seed
-						}
-					}
-					if p.edge >= 0 {
-						if txid == "" {
-							w.node(st)
-							txid = st.id.String()
-						}
-						w.res.Edges[p.edge].To = txid
-					}
-				} else if needValues {
-					c.Value = in.value
-				}
-			default:
-				known = false
-			}
-			coins = append(coins, c)
+		op := store.OutPoint{Tx: n, Vout: uint32(j)}
+		if st.root && w.seedOp[op] {
+			// Seed to seed: that output is already traced in full.
+			w.res.Totals.Traced -= t
+			continue
 		}
-		// The path to st runs through pred: hold it, then let go of the
-		// taint st consumed.
-		if best >= 0 && !st.root {
-			w.states.get(st.pred).refs++
-			st.hasPred = true
+		o := &v.outs[j]
+		if err := w.route(st, op, o, pending{value: o.value, tainted: t, hops: st.hops}, len(v.outs) > w.opt.WideOutputs); err != nil {
+			return err
 		}
-		w.unref(parents)
-		values = values[:0]
-		var W int64
-		for _, o := range v.outs {
-			values = append(values, o.value)
-			W += o.value
-		}
-		if !needValues {
-			var V int64
-			for _, c := range coins {
-				V += c.Value
-			}
-			if rest := W + v.fee - V; rest > 0 {
-				coins = append(coins, taint.Coin{Value: rest}) // the untainted inputs, together
-			}
-		} else if !known {
-			// An input of unknown value (before the store's range): treat
-			// the unknown part as clean and as large as the fee makes it.
-			var V int64
-			for _, c := range coins {
-				V += c.Value
-			}
-			if V < W {
-				coins = append(coins, taint.Coin{Value: W - V})
-			}
-		}
-		var fee int64
-		var err error
-		outTaint, fee, err = taint.Propagate(w.opt.Model, coins, values, w.opt.FeesTainted, outTaint)
-		if err != nil {
-			return fmt.Errorf("tx %s: %w", v.id, err)
-		}
-		w.res.Totals.Fees += fee
-		st.fee = fee
-		for j, t := range outTaint {
-			if t == 0 {
-				continue
-			}
-			if !v.spenders {
-				if err := w.src.loadSpenders(&v); err != nil {
-					return err
-				}
-			}
-			op := store.OutPoint{Tx: n, Vout: uint32(j)}
-			if st.root && w.seedOp[op] {
-				// Seed to seed: that output is already traced in full.
-				w.res.Totals.Traced -= t
-				continue
-			}
-			o := &v.outs[j]
-			if err := w.route(st, op, o, pending{value: o.value, tainted: t, hops: st.hops}, len(v.outs) > w.opt.WideOutputs); err != nil {
-				return err
-			}
-		}
-		if st.node != 0 {
-			nd := &w.res.Nodes[st.node-1]
-			nd.Fee, nd.Hops = st.fee, max(st.hops, 0)
-		}
-		w.release(n, st)
 	}
 	return nil
 }

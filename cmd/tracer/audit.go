@@ -128,25 +128,9 @@ func runAuditShow(c *cli.Context) error {
 		return err
 	}
 	defer f.Close() //nolint:errcheck // the audit log, opened read-only
-	limit := c.Int("limit")
-	var out []audit.Entry
-	key, addr := c.String("key"), c.String("address")
-	err = audit.Read(f, func(e audit.Entry) error {
-		if key != "" && e.Key != key || addr != "" && e.Input != addr && e.Address != addr ||
-			len(levels) > 0 && !levels[e.Level] || !since.IsZero() && e.Time.Before(since) {
-			return nil
-		}
-		out = append(out, e)
-		if limit > 0 && len(out) > 2*limit {
-			out = append(out[:0], out[len(out)-limit:]...)
-		}
-		return nil
-	})
+	out, err := audit.Last(f, audit.Filter{Key: c.String("key"), Address: c.String("address"), Levels: levels, Since: since}, c.Int("limit"))
 	if err != nil {
 		return err
-	}
-	if limit > 0 && len(out) > limit {
-		out = out[len(out)-limit:]
 	}
 	if c.Bool("json") {
 		if out == nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -21,10 +22,12 @@ and CoinJoin-like transactions (whirlpool, wasabi, joinmarket and equal-split
 shapes; see package tracer/cluster). A second run continues from the first
 transaction not yet clustered.
 
-The union-find is held in memory (60–70 bytes per address) and committed
-to the store every 1,000,000 transactions and at the end. A killed or
-interrupted run resumes from its last commit when run again; entity, trace
-and status only ever see a whole committed clustering.
+The transactions are read once in chain order; the union-find is held in
+memory (62 bytes per address) and committed to the store directory every
+1,000,000 transactions, at each of the last 100 blocks (so a reorganisation
+is undone exactly) and at the end. A killed or interrupted run resumes from
+its last commit when run again; entity, trace and status only ever see a
+whole committed clustering.
 
 Change heuristics are off unless named with --change (repeatable or
 comma-separated): one-time, optimal, address-type, peeling. A merge of two
@@ -57,17 +60,9 @@ func runCluster(c *cli.Context) (err error) {
 		return err
 	}
 	defer closing(st, &err)
-	opt := cluster.Options{Change: rules, MaxMerge: c.Int64("max-merge"), Rebuild: c.Bool("rebuild")}
-	// Without flags, a later run keeps the stored options.
-	if prev, ok, err := st.ClusterState(); err != nil {
+	opt, err := clusterOptions(c, st, rules)
+	if err != nil {
 		return err
-	} else if ok && !opt.Rebuild {
-		if !c.IsSet("change") {
-			opt.Change, _ = cluster.ParseRules(prev.Rules)
-		}
-		if !c.IsSet("max-merge") {
-			opt.MaxMerge = prev.MaxMerge
-		}
 	}
 	prog := newProgress(c.App.ErrWriter)
 	opt.Progress = func(done, total store.TxNum) {
@@ -85,13 +80,6 @@ func runCluster(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	type entityLine struct {
-		Root     store.AddrID `json:"id"`
-		Size     int64        `json:"size"`
-		Entities []string     `json:"entities"`
-		Conflict bool         `json:"conflict"`
-		Definers int          `json:"definers"`
-	}
 	var ents []entityLine
 	for _, e := range lab.Entities() {
 		ents = append(ents, entityLine{e.Root, e.Size, e.Names(), e.Conflict(), len(e.Definers)})
@@ -102,7 +90,39 @@ func runCluster(c *cli.Context) (err error) {
 			Entities []entityLine `json:"entities"`
 		}{res, ents})
 	}
-	w := c.App.Writer
+	return printCluster(c.App.Writer, st, res, ents)
+}
+
+// entityLine is a labeled cluster in cluster's answer.
+type entityLine struct {
+	Root     store.AddrID `json:"id"`
+	Size     int64        `json:"size"`
+	Entities []string     `json:"entities"`
+	Conflict bool         `json:"conflict"`
+	Definers int          `json:"definers"`
+}
+
+// clusterOptions are the options of this run: without --change or
+// --max-merge, a later run keeps the stored ones.
+func clusterOptions(c *cli.Context, st *store.Store, rules []cluster.Rule) (cluster.Options, error) {
+	opt := cluster.Options{Change: rules, MaxMerge: c.Int64("max-merge"), Rebuild: c.Bool("rebuild")}
+	prev, ok, err := st.ClusterState()
+	if err != nil || !ok || opt.Rebuild {
+		return opt, err
+	}
+	if !c.IsSet("change") {
+		if opt.Change, err = cluster.ParseRules(prev.Rules); err != nil {
+			return opt, fmt.Errorf("the store's change rules: %w", err)
+		}
+	}
+	if !c.IsSet("max-merge") {
+		opt.MaxMerge = prev.MaxMerge
+	}
+	return opt, nil
+}
+
+// printCluster renders a clustering run and the labeled clusters for people.
+func printCluster(w io.Writer, st *store.Store, res *cluster.Result, ents []entityLine) error {
 	s := res.State
 	if res.Txs == 0 {
 		fmt.Fprintf(w, "nothing new: transactions up to %d already clustered\n", s.NextTx)

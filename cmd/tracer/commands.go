@@ -22,6 +22,8 @@ func commands() []*cli.Command {
 		traceCommand(),
 		screenCommand(),
 		serveCommand(),
+		backupCommand(),
+		restoreCommand(),
 		caseCommand(),
 		auditCommand(),
 		jobsCommand(),

@@ -63,89 +63,117 @@ func runDemo(c *cli.Context) error {
 	if c.Bool("mainnet") {
 		return runMainnetDemo(c)
 	}
-	out := c.String("out")
 	start := time.Now()
-	chainDir := filepath.Join(out, "chain")
-	db := filepath.Join(out, "store")
-	report := filepath.Join(out, "report.html")
-	// The demo's working folder; its parent must exist, as for every output.
-	if err := export.CheckDir(out); err != nil {
-		return badInput(err)
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
+	d := newDemoFiles(c.String("out"))
+	if err := d.fresh(); err != nil {
 		return err
 	}
-	// A fresh run each time: the demo's store is its own.
-	if err := os.RemoveAll(chainDir); err != nil {
-		return err
-	}
-	if err := os.RemoveAll(db); err != nil {
-		return err
-	}
-	jsonOut := filepath.Join(out, "trace.json")
-	bundle := filepath.Join(out, "case.zip")
-	gen := []string{"gen", "--out", chainDir, "--txs", fmt.Sprint(c.Int("txs")), "--seed", "2025", "--scenario", "scam-centre,exchange", "--xor"}
+	gen := []string{"gen", "--out", d.chain, "--txs", fmt.Sprint(c.Int("txs")), "--seed", "2025", "--scenario", "scam-centre,exchange", "--xor"}
 	if err := sub(c, gen...); err != nil {
 		return err
 	}
-	truth, err := chaingen.ReadTruth(filepath.Join(chainDir, "truth.json"))
+	truth, err := chaingen.ReadTruth(filepath.Join(d.chain, "truth.json"))
 	if err != nil {
 		return err
 	}
 	const program = "CYBER2"
-	var seeds []string
-	var names []string
+	seeds, names := programSeeds(truth, program)
+	for _, s := range d.steps(program, c.String("model"), seeds) {
+		if err := sub(c, s...); err != nil {
+			return err
+		}
+	}
+	res, err := readResult(d.json)
+	if err != nil {
+		return err
+	}
+	want, found := depositsFound(truth, seeds, res)
+	fmt.Fprintf(c.App.Writer, "\nground truth: %d deposits into exchanges from the %d seed addresses of %s (program %s); the trace has %d hits, %d of them those deposits (%s)\n",
+		want, len(seeds), strings.Join(names, ", "), program, res.Totals.Hits, found, filepath.Join(d.chain, "truth.json"))
+	report, err := filepath.Abs(d.report)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "\ndemo done in %s. The case is kept in the store (tracer --db %s case show 1; tracer --db %s serve, then open /case?id=1);\nits evidence bundle is %s.\nThe interactive report: %s\n",
+		time.Since(start).Round(time.Millisecond), d.db, d.db, d.bundle, report)
+	return nil
+}
+
+// demoFiles are the demo's files under its --out folder.
+type demoFiles struct {
+	out, chain, db, report, json, bundle string
+}
+
+func newDemoFiles(out string) demoFiles {
+	return demoFiles{out: out, chain: filepath.Join(out, "chain"), db: filepath.Join(out, "store"),
+		report: filepath.Join(out, "report.html"), json: filepath.Join(out, "trace.json"), bundle: filepath.Join(out, "case.zip")}
+}
+
+// fresh makes the demo's folder (its parent must exist, as for every
+// output) and removes the chain and store of an earlier run: the demo's
+// store is its own.
+func (d demoFiles) fresh() error {
+	if err := export.CheckDir(d.out); err != nil {
+		return badInput(err)
+	}
+	if err := os.MkdirAll(d.out, 0o755); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(d.chain); err != nil {
+		return err
+	}
+	return os.RemoveAll(d.db)
+}
+
+// steps are the command lines the demo runs after generating the chain.
+func (d demoFiles) steps(program, model string, seeds []string) [][]string {
+	db := d.db
+	return [][]string{
+		{"--db", db, "ingest", "--blocks", filepath.Join(d.chain, "blocks")},
+		{"--db", db, "sanctions", "load", filepath.Join(d.chain, "sanctions", "sdn_advanced.xml")},
+		{"--db", db, "tags", "load", filepath.Join(d.chain, "tags", "exchanges.yaml")},
+		{"--db", db, "cluster"},
+		{"--db", db, "trace", "--program", program, "--model", model},
+		{"--db", db, "trace", "--program", program, "--model", model, "--format", "json", "--out", d.json},
+		{"--db", db, "trace", "--program", program, "--model", model, "--format", "html", "--out", d.report},
+		append([]string{"--db", db, "case", "new", "--title", "demo: program " + program, "--model", model, "--max-txs", "1000000"}, seeds...),
+		{"--db", db, "case", "export", "1", "--out", d.bundle},
+		{"--db", db, "case", "verify", d.bundle},
+	}
+}
+
+// programSeeds are the addresses and names of the generated chain's
+// sanctioned entities of program.
+func programSeeds(truth *chaingen.Truth, program string) (seeds, names []string) {
 	for _, e := range truth.Entities {
 		if e.Program == program {
 			seeds = append(seeds, e.Addresses...)
 			names = append(names, e.Name)
 		}
 	}
-	steps := [][]string{
-		{"--db", db, "ingest", "--blocks", filepath.Join(chainDir, "blocks")},
-		{"--db", db, "sanctions", "load", filepath.Join(chainDir, "sanctions", "sdn_advanced.xml")},
-		{"--db", db, "tags", "load", filepath.Join(chainDir, "tags", "exchanges.yaml")},
-		{"--db", db, "cluster"},
-		{"--db", db, "trace", "--program", program, "--model", c.String("model")},
-		{"--db", db, "trace", "--program", program, "--model", c.String("model"), "--format", "json", "--out", jsonOut},
-		{"--db", db, "trace", "--program", program, "--model", c.String("model"), "--format", "html", "--out", report},
-		append([]string{"--db", db, "case", "new", "--title", "demo: program " + program, "--model", c.String("model"), "--max-txs", "1000000"}, seeds...),
-		{"--db", db, "case", "export", "1", "--out", bundle},
-		{"--db", db, "case", "verify", bundle},
-	}
-	for _, s := range steps {
-		if err := sub(c, s...); err != nil {
-			return err
-		}
-	}
-	res, err := readResult(jsonOut)
-	if err != nil {
-		return err
-	}
-	// The ground truth of what was traced: the deposits reached from
-	// these seeds, not every deposit of the scenario.
+	return seeds, names
+}
+
+// depositsFound compares a trace with the ground truth of what was traced:
+// the deposits reached from these seeds (want), not every deposit of the
+// scenario, and how many of them the trace's hits are (found).
+func depositsFound(truth *chaingen.Truth, seeds []string, res *tracer.Result) (want, found int) {
 	traced := map[string]bool{}
 	for _, a := range seeds {
 		traced[a] = true
 	}
-	want := map[string]bool{}
+	deposits := map[string]bool{}
 	for _, p := range truth.Paths {
 		if traced[p.Seed] {
-			want[fmt.Sprintf("%s:%d", p.DepositTxid, p.DepositVout)] = true
+			deposits[fmt.Sprintf("%s:%d", p.DepositTxid, p.DepositVout)] = true
 		}
 	}
-	found := 0
 	for _, h := range res.Hits {
-		if want[fmt.Sprintf("%s:%d", h.Txid, h.Vout)] {
+		if deposits[fmt.Sprintf("%s:%d", h.Txid, h.Vout)] {
 			found++
 		}
 	}
-	fmt.Fprintf(c.App.Writer, "\nground truth: %d deposits into exchanges from the %d seed addresses of %s (program %s); the trace has %d hits, %d of them those deposits (%s)\n",
-		len(want), len(seeds), strings.Join(names, ", "), program, res.Totals.Hits, found, filepath.Join(chainDir, "truth.json"))
-	abs, _ := filepath.Abs(report)
-	fmt.Fprintf(c.App.Writer, "\ndemo done in %s. The case is kept in the store (tracer --db %s case show 1; tracer --db %s serve, then open /case?id=1);\nits evidence bundle is %s.\nThe interactive report: %s\n",
-		time.Since(start).Round(time.Millisecond), db, db, bundle, abs)
-	return nil
+	return len(deposits), found
 }
 
 func readResult(path string) (*tracer.Result, error) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -55,21 +56,63 @@ or SIGTERM stops it cleanly; run it again to continue.
 Examples:
   tracer follow --rpc http://127.0.0.1:8332 --rpc-cookie ~/.bitcoin/.cookie --alerts alerts.jsonl
   tracer follow --rpc 127.0.0.1:18334 --rpc-notls --rpc-user u --rpc-pass p --webhook https://hooks.example/x --webhook-secret s3cret`,
-		Flags: append(rpcFlags(true),
-			&cli.DurationFlag{Name: "poll", Value: 2 * time.Second, Usage: "how often to ask the node for new blocks"},
-			&cli.StringFlag{Name: "alerts", Usage: "append alerts as JSON lines to `FILE` (default: stdout)"},
-			&cli.StringFlag{Name: "webhook", Usage: "POST each alert to `URL`"},
-			&cli.StringFlag{Name: "webhook-secret", Usage: "HMAC-SHA256 key for X-Tracer-Signature", EnvVars: []string{"TRACER_WEBHOOK_SECRET"}},
+		Flags: append(followFlags(true),
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:9101", Usage: "serve /healthz and /metrics here (\"\" for none)"},
-			&cli.IntFlag{Name: "workers", Usage: "block decoders (default: one per core)"},
 		),
 		Action: runFollow,
+	}
+}
+
+// followFlags are the flags of following a node: follow's and serve
+// --rpc's.
+func followFlags(required bool) []cli.Flag {
+	return append(rpcFlags(required),
+		&cli.DurationFlag{Name: "poll", Value: 2 * time.Second, Usage: "how often to ask the node for new blocks"},
+		&cli.StringFlag{Name: "alerts", Usage: "append alerts as JSON lines to `FILE` (default: stdout)"},
+		&cli.StringFlag{Name: "webhook", Usage: "POST each alert to `URL`"},
+		&cli.StringFlag{Name: "webhook-secret", Usage: "HMAC-SHA256 key for X-Tracer-Signature", EnvVars: []string{"TRACER_WEBHOOK_SECRET"}},
+		&cli.IntFlag{Name: "workers", Usage: "block decoders (default: one per core)"},
+	)
+}
+
+// alertSinks are where a follower's alerts go (--alerts FILE, else out;
+// --webhook); close closes the file.
+func alertSinks(c *cli.Context, out io.Writer) (sinks []alert.Sink, close func() error, err error) {
+	close = func() error { return nil }
+	if p := c.String("alerts"); p != "" {
+		f, err := alert.OpenFile(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		sinks, close = append(sinks, f), f.Close
+	} else {
+		sinks = append(sinks, &alert.WriterSink{W: out})
+	}
+	if u := c.String("webhook"); u != "" {
+		sinks = append(sinks, &alert.WebhookSink{URL: u, Secret: []byte(c.String("webhook-secret"))})
+	}
+	return sinks, close, nil
+}
+
+// followConfig is the follower of the flags.
+func followConfig(c *cli.Context, node *rpcnode.Client, sinks []alert.Sink) follow.Config {
+	log := logger(c)
+	return follow.Config{
+		Sync: ingest.Config{Network: node.Network(), Workers: c.Int("workers"), MaxReorg: c.Int("max-reorg"),
+			StartHeight: -1, ToHeight: -1, Logger: log},
+		Poll:   c.Duration("poll"),
+		Alerts: true,
+		Sinks:  sinks,
+		Logger: log,
 	}
 }
 
 func runFollow(c *cli.Context) (err error) {
 	if c.NArg() > 0 {
 		return usageErrorf("follow takes no arguments (got %q)", c.Args().First())
+	}
+	if err := checkHeld(c); err != nil {
+		return err
 	}
 	node, err := dialNode(c)
 	if err != nil {
@@ -81,34 +124,23 @@ func runFollow(c *cli.Context) (err error) {
 		return err
 	}
 	defer closing(st, &err)
-	var sinks []alert.Sink
-	if p := c.String("alerts"); p != "" {
-		f, err := alert.OpenFile(p)
-		if err != nil {
-			return err
-		}
-		defer closing(f, &err)
-		sinks = append(sinks, f)
-	} else {
-		sinks = append(sinks, &alert.WriterSink{W: c.App.Writer})
+	sinks, closeSinks, err := alertSinks(c, c.App.Writer)
+	if err != nil {
+		return err
 	}
-	if u := c.String("webhook"); u != "" {
-		sinks = append(sinks, &alert.WebhookSink{URL: u, Secret: []byte(c.String("webhook-secret"))})
-	}
-	log := logger(c)
+	defer closing(closerFunc(closeSinks), &err)
 	fmt.Fprintf(c.App.ErrWriter, "following %s node at %s from height %d\n", node.Network(), c.String("rpc"), st.State().Height)
-	err = follow.Run(c.Context, st, node, follow.Config{
-		Sync: ingest.Config{Network: node.Network(), Workers: c.Int("workers"), MaxReorg: c.Int("max-reorg"),
-			StartHeight: -1, ToHeight: -1, Logger: log},
-		Poll:   c.Duration("poll"),
-		Alerts: true,
-		Sinks:  sinks,
-		Listen: c.String("listen"),
-		Logger: log,
-	})
+	fc := followConfig(c, node, sinks)
+	fc.Listen = c.String("listen")
+	err = follow.Run(c.Context, st, node, fc)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(c.App.ErrWriter, "stopped at height %d; run the same command to continue\n", st.State().Height)
 	return nil
 }
+
+// closerFunc is a func as an io.Closer.
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -38,7 +39,10 @@ The same seed always gives byte-identical files.
 			&cli.BoolFlag{Name: "shuffle", Usage: "write blocks out of height order"},
 			&cli.IntFlag{Name: "forks", Usage: "stale fork blocks to interleave"},
 			&cli.Int64Flag{Name: "max-file-size", Usage: "blk file size limit in bytes", Value: chaingen.DefaultMaxFileSize},
+			&cli.IntFlag{Name: "txs-per-block", Usage: "mean non-coinbase transactions per block (at most 3000)", Value: 2000},
 			&cli.IntFlag{Name: "workers", Usage: "signing goroutines (default: all CPUs)"},
+			&cli.StringFlag{Name: "shape", Usage: "chain `SHAPE`: " + strings.Join(chaingen.Shapes, ", ") + " (mainnet: an unspent set growing with the chain, coins spent at mainnet-like ages, more address reuse)", Value: chaingen.ShapeStandard},
+			&cli.BoolFlag{Name: "unsigned", Usage: "write placeholder signatures of real sizes: several times faster, but no node accepts the chain (ingest, trace and cluster never check signatures)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON"},
 		},
 		Action: runGen,
@@ -70,8 +74,14 @@ func runGen(c *cli.Context) error {
 	if c.Int64("max-file-size") < 1024 {
 		return usageErrorf("gen: --max-file-size must be >= 1024, got %d", c.Int64("max-file-size"))
 	}
+	if c.Int("txs-per-block") < 1 || c.Int("txs-per-block") > 3000 {
+		return usageErrorf("gen: --txs-per-block must be between 1 and 3000, got %d", c.Int("txs-per-block"))
+	}
 	if c.Int("workers") < 0 {
 		return usageErrorf("gen: --workers must be >= 0, got %d", c.Int("workers"))
+	}
+	if !slices.Contains(chaingen.Shapes, c.String("shape")) {
+		return usageErrorf("gen: --shape %q: known shapes are %s", c.String("shape"), strings.Join(chaingen.Shapes, ", "))
 	}
 	scen, err := chaingen.ParseScenarios(c.StringSlice("scenario"))
 	if err != nil {
@@ -87,6 +97,9 @@ func runGen(c *cli.Context) error {
 		Forks:       c.Int("forks"),
 		MaxFileSize: c.Int64("max-file-size"),
 		Workers:     c.Int("workers"),
+		Unsigned:    c.Bool("unsigned"),
+		TxsPerBlock: c.Int("txs-per-block"),
+		Shape:       c.String("shape"),
 	}
 	stderr := c.App.ErrWriter
 	if err := export.CheckDir(out); err != nil {
@@ -155,6 +168,8 @@ func printGenSummary(w io.Writer, s chaingen.Summary) {
 	fmt.Fprintf(w, "  script mix: %s\n", shares(s.ScriptMix))
 	fmt.Fprintf(w, "  spent:      %s\n", shares(s.InputMix))
 	fmt.Fprintf(w, "  tx kinds:   %s\n", shares(s.TxKinds))
+	fmt.Fprintf(w, "  shape %s: %d unspent outputs (%.3f per tx), %.1f%% of address outputs to a reused address; spend ages: %s\n",
+		s.Shape, s.Unspent, float64(s.Unspent)/float64(max(1, s.Txs)), 100*float64(s.ReusedOutputs)/float64(max(1, s.AddressOutputs)), shares(s.SpendAges))
 	fmt.Fprintf(w, "  truth: %d deposits, %d paths (scenarios: %s)\n", s.Deposits, s.Paths, strings.Join(s.Scenarios, ", "))
 }
 

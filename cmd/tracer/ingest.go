@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -19,7 +20,7 @@ func ingestCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "ingest",
 		Usage:     "read Bitcoin block files into the store",
-		ArgsUsage: " ",
+		ArgsUsage: "[PATH ...]",
 		Description: `Reads a Bitcoin Core blocks/ directory (blk*.dat, de-obfuscated with xor.dat
 when present) or any file in the same framing (bootstrap.dat, btcd's
 blk_0_to_14131.dat, optionally .bz2/.gz), or raw serialized blocks as block
@@ -38,7 +39,7 @@ Raw blocks carry no network: they are regtest when their difficulty bits are
 regtest's, mainnet otherwise; say --network for testnet or signet.
 
 Examples:
-  tracer ingest --blocks ~/.bitcoin/blocks
+  tracer ingest --blocks ~/.bitcoin/blocks     (or: tracer ingest ~/.bitcoin/blocks)
   tracer --db /tmp/t ingest --blocks blk_0_to_14131.dat
   tracer ingest --blocks pruned/blocks --start-height 850000
   tracer ingest --rpc http://127.0.0.1:8332 --rpc-cookie ~/.bitcoin/.cookie
@@ -61,11 +62,11 @@ one, the stored blocks above the fork are undone first (at most --max-reorg).`,
 }
 
 func runIngest(c *cli.Context) (err error) {
-	if c.NArg() > 0 {
-		return usageErrorf("ingest takes no arguments (got %q); use --blocks PATH", c.Args().First())
-	}
-	if (len(c.StringSlice("blocks")) == 0) == (c.String("rpc") == "") {
-		return usageErrorf("ingest needs --blocks PATH or --rpc URL (one of them)")
+	// Paths may be given as arguments too, as people type them
+	// ("tracer ingest ~/.bitcoin/blocks").
+	paths := append(c.StringSlice("blocks"), c.Args().Slice()...)
+	if (len(paths) == 0) == (c.String("rpc") == "") {
+		return usageErrorf("ingest needs block files (--blocks PATH, or PATH as an argument) or --rpc URL (one of them)")
 	}
 	format, err := blockfile.ParseFormat(c.String("format"))
 	if err != nil {
@@ -78,7 +79,7 @@ func runIngest(c *cli.Context) (err error) {
 	defer closing(st, &err)
 	prog := newProgress(c.App.ErrWriter)
 	cfg := ingest.Config{
-		Paths:       c.StringSlice("blocks"),
+		Paths:       paths,
 		Format:      format,
 		Network:     c.String("network"),
 		StartHeight: int32(c.Int64("start-height")),
@@ -102,8 +103,12 @@ func runIngest(c *cli.Context) (err error) {
 	if c.Bool("json") {
 		return printJSON(c, res)
 	}
-	w := c.App.Writer
-	state := st.State()
+	return printIngest(c.App.Writer, st.State(), &res)
+}
+
+// printIngest renders an ingest run for people: what was stored, and every
+// block record that was not, with why.
+func printIngest(w io.Writer, state store.State, res *ingest.Result) error {
 	if res.Blocks == 0 {
 		fmt.Fprintf(w, "nothing new: the store's tip is %s block %d (%d blocks in the files)\n", state.Network, state.Height, res.Records)
 	} else {
@@ -273,7 +278,10 @@ func syncFromNode(c *cli.Context, st *store.Store, cfg ingest.Config) (ingest.Re
 		return ingest.Result{}, err
 	}
 	if len(ws) > 0 {
-		net, _ := network.ByName(node.Network())
+		net, err := network.ByName(node.Network())
+		if err != nil {
+			return ingest.Result{}, err
+		}
 		a, err := alert.New(st, net.Params)
 		if err != nil {
 			return ingest.Result{}, err

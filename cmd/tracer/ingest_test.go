@@ -57,13 +57,18 @@ func TestIngestBadInput(t *testing.T) {
 			}
 		})
 	}
-	// A real raw block and a real hex block are read.
-	for _, rel := range []string{"blocks/mainnet_481829_000000000000000000917cba69f69b758fe396c8e30ae97bbcf08c4eb975e726.bin",
+	// A real raw block and a real hex block are read; the second is given
+	// as an argument, as people type it ("tracer ingest PATH").
+	for i, rel := range []string{"blocks/mainnet_481829_000000000000000000917cba69f69b758fe396c8e30ae97bbcf08c4eb975e726.bin",
 		"blocks/mainnet_514492_00000000000000000008513c860373da0484f065983aeb063ebf81c172e81d48.hex"} {
 		p := testfiles.Shared(t, rel)
 		height := strings.Split(filepath.Base(p), "_")[1]
 		db := filepath.Join(t.TempDir(), "db")
-		code, out, errs := runCLI(t, "--db", db, "ingest", "--blocks", p)
+		args := []string{"--db", db, "ingest", "--blocks", p}
+		if i == 1 {
+			args = []string{"ingest", p, "--db", db}
+		}
+		code, out, errs := runCLI(t, args...)
 		if code != 0 || !strings.Contains(out, "ingested mainnet blocks "+height+"–"+height) {
 			t.Fatalf("%s: exit %d %s %s", rel, code, out, errs)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -81,14 +82,7 @@ func runJobs(c *cli.Context) (err error) {
 	start := time.Now()
 	sum, err := jobs.Run(c.Context, st, plan, jobs.Config{
 		Out: out, Workers: c.Int("workers"), Force: c.Bool("force"), Params: params, Logger: logger(c), Flow: x,
-		Progress: func(p jobs.Progress) {
-			rate := 0.0
-			if s := p.Elapsed.Seconds(); s > 0 {
-				rate = float64(p.Finished) / s
-			}
-			prog.line(fmt.Sprintf("jobs: %d/%d done (%d earlier, %d failed), %d running, %d txs visited, %.1f jobs/s",
-				p.Finished+p.Skipped, p.Jobs, p.Skipped, p.Failed, p.Running, p.TxsVisited, rate))
-		},
+		Progress: func(p jobs.Progress) { prog.line(jobsProgressLine(p)) },
 	})
 	prog.finish()
 	if errors.Is(err, jobs.ErrDataChanged) || errors.Is(err, jobs.ErrJobChanged) {
@@ -97,6 +91,22 @@ func runJobs(c *cli.Context) (err error) {
 	if sum == nil {
 		return err
 	}
+	return jobsSummary(c.App.ErrWriter, sum, err, time.Since(start), out)
+}
+
+// jobsProgressLine is the progress line of a batch run.
+func jobsProgressLine(p jobs.Progress) string {
+	rate := 0.0
+	if s := p.Elapsed.Seconds(); s > 0 {
+		rate = float64(p.Finished) / s
+	}
+	return fmt.Sprintf("jobs: %d/%d done (%d earlier, %d failed), %d running, %d txs visited, %.1f jobs/s",
+		p.Finished+p.Skipped, p.Jobs, p.Skipped, p.Failed, p.Running, p.TxsVisited, rate)
+}
+
+// jobsSummary reports a finished or interrupted batch run on w and returns
+// its exit: failure when it was interrupted or a job failed, else err.
+func jobsSummary(w io.Writer, sum *jobs.Summary, err error, took time.Duration, out string) error {
 	if errors.Is(err, context.Canceled) {
 		n := 0
 		for _, r := range sum.Rows {
@@ -104,14 +114,14 @@ func runJobs(c *cli.Context) (err error) {
 				n++
 			}
 		}
-		fmt.Fprintf(c.App.ErrWriter, "jobs: interrupted with %d of %d jobs finished; the same command resumes\n", n, len(sum.Rows))
+		fmt.Fprintf(w, "jobs: interrupted with %d of %d jobs finished; the same command resumes\n", n, len(sum.Rows))
 		return cli.Exit("", exitFailure)
 	}
 	failed := sum.Failed()
-	fmt.Fprintf(c.App.ErrWriter, "jobs: %d jobs: %d computed in %s, %d finished earlier, %d failed; summary in %s\n",
-		len(sum.Rows), sum.Ran, time.Since(start).Round(time.Millisecond), sum.Skipped, len(failed), out+"/summary.csv")
+	fmt.Fprintf(w, "jobs: %d jobs: %d computed in %s, %d finished earlier, %d failed; summary in %s\n",
+		len(sum.Rows), sum.Ran, took.Round(time.Millisecond), sum.Skipped, len(failed), out+"/summary.csv")
 	for _, r := range failed {
-		fmt.Fprintf(c.App.ErrWriter, "  %s: %s\n", r.Job, r.Error)
+		fmt.Fprintf(w, "  %s: %s\n", r.Job, r.Error)
 	}
 	if errors.Is(err, jobs.ErrFailed) {
 		return cli.Exit("", exitFailure)

@@ -214,7 +214,12 @@ func runTx(c *cli.Context) (err error) {
 	if c.Bool("json") {
 		return printJSON(c, v)
 	}
-	w := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	return printTx(c.App.Writer, v)
+}
+
+// printTx renders a transaction for people.
+func printTx(out io.Writer, v *txView) error {
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "tx\t%s\n", v.Txid)
 	fmt.Fprintf(w, "block\t%d %s (%s), position %d\n", v.Height, v.Block, v.Time, v.Position)
 	fmt.Fprintf(w, "size\t%d bytes, %d vbytes\n", v.Size, v.VSize)
@@ -229,8 +234,8 @@ func runTx(c *cli.Context) (err error) {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "\ninputs (%d)\n", len(v.Inputs))
-	w = tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(out, "\ninputs (%d)\n", len(v.Inputs))
+	w = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	for i, in := range v.Inputs {
 		switch {
 		case in.Coinbase:
@@ -244,8 +249,8 @@ func runTx(c *cli.Context) (err error) {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "\noutputs (%d)\n", len(v.Outputs))
-	w = tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(out, "\noutputs (%d)\n", len(v.Outputs))
+	w = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	for _, o := range v.Outputs {
 		spent := "unspent"
 		switch {
@@ -378,24 +383,48 @@ func runAddress(c *cli.Context) (err error) {
 	if limit <= 0 {
 		return usageErrorf("--limit must be positive")
 	}
-	var after *store.OutPoint
-	if s := c.String("after"); s != "" {
-		id, vout, ok := strings.Cut(s, ":")
-		h, err := parseHash(id, "--after txid")
-		n, nerr := strconv.ParseUint(vout, 10, 32)
-		if !ok || err != nil || nerr != nil {
-			return usageErrorf("bad --after %q: want TXID:VOUT", s)
-		}
-		tx, err := st.Tx(h)
-		if err != nil {
-			return notFound(err)
-		}
-		after = &store.OutPoint{Tx: tx.Num, Vout: uint32(n)}
+	after, err := afterOutPoint(st, c.String("after"))
+	if err != nil {
+		return err
 	}
 	sum, err := st.AddressSummary(c.Context, addr, after, limit)
 	if err != nil {
 		return err
 	}
+	v := newAddressView(addr, params, sum)
+	attr, err := cluster.NewAttributor(st, params)
+	if err != nil {
+		return err
+	}
+	if v.Attribution, err = attr.Of(addr); err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c, v)
+	}
+	return printAddress(c.App.Writer, st.State(), &v)
+}
+
+// afterOutPoint parses address --after TXID:VOUT (none when s is empty).
+func afterOutPoint(st *store.Store, s string) (*store.OutPoint, error) {
+	if s == "" {
+		return nil, nil
+	}
+	id, vout, ok := strings.Cut(s, ":")
+	h, err := parseHash(id, "--after txid")
+	n, nerr := strconv.ParseUint(vout, 10, 32)
+	if !ok || err != nil || nerr != nil {
+		return nil, usageErrorf("bad --after %q: want TXID:VOUT", s)
+	}
+	tx, err := st.Tx(h)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return &store.OutPoint{Tx: tx.Num, Vout: uint32(n)}, nil
+}
+
+// newAddressView is the address command's view of a summary.
+func newAddressView(addr address.Addr, params *chaincfg.Params, sum *store.AddressSummary) addressView {
 	v := addressView{Address: addr.String(params), Type: addr.Kind.String(), Balance: sum.Balance, Received: sum.Received,
 		Sent: sum.Sent, TxCount: sum.Txs, Outputs: int(sum.Outputs), FirstSeen: sum.FirstSeen, LastSeen: sum.LastSeen}
 	for _, o := range sum.Page {
@@ -409,17 +438,7 @@ func runAddress(c *cli.Context) (err error) {
 		last := v.Page[len(v.Page)-1]
 		v.Next = fmt.Sprintf("%s:%d", last.Txid, last.Vout)
 	}
-	attr, err := cluster.NewAttributor(st, params)
-	if err != nil {
-		return err
-	}
-	if v.Attribution, err = attr.Of(addr); err != nil {
-		return err
-	}
-	if c.Bool("json") {
-		return printJSON(c, v)
-	}
-	return printAddress(c.App.Writer, st.State(), &v)
+	return v
 }
 
 // printAddress renders an address summary for people.
@@ -517,14 +536,15 @@ type verifyFiles struct {
 	SalvageNote string         `json:"salvage_error,omitempty"`
 }
 
+// runVerify checks the files, then (when they are sound) the trace index's
+// files, then the store's records and the trace index against them.
 func runVerify(c *cli.Context) (err error) {
 	dir := c.String("db")
 	dmg, err := store.CheckFiles(c.Context, dir)
 	if err != nil {
 		return badInputIf(err, store.ErrNotFound)
 	}
-	var vf verifyFiles
-	vf.Damage = dmg
+	vf := verifyFiles{Damage: dmg}
 	if _, err := flow.CheckFiles(dir); errors.Is(err, flow.ErrCorrupt) {
 		vf.TraceIndex = err.Error()
 	} else if err != nil {
@@ -532,51 +552,19 @@ func runVerify(c *cli.Context) (err error) {
 	}
 	if len(dmg) > 0 {
 		if c.Bool("repair") {
-			sv, err := store.SalvageStore(c.Context, dir)
-			if err != nil {
+			if sv, err := store.SalvageStore(c.Context, dir); err != nil {
 				vf.SalvageNote = err.Error()
 			} else {
 				vf.Salvage = &sv
 			}
 		}
-		if c.Bool("json") {
-			if err := printJSON(c, vf); err != nil {
-				return err
-			}
-		} else {
-			w := c.App.Writer
-			fmt.Fprintf(w, "the store in %s is damaged:\n", dir)
-			for _, d := range dmg {
-				fmt.Fprintf(w, "  %s\n", d)
-			}
-			if vf.TraceIndex != "" {
-				fmt.Fprintf(w, "trace index: %s\n", vf.TraceIndex)
-			}
-			switch {
-			case vf.Salvage != nil && vf.Salvage.BadCount == 0:
-				fmt.Fprintf(w, "every block and transaction record of heights %d–%d still reads back; the damage is in data no lookup reads (index or stale entries)\n", vf.Salvage.StartHeight, vf.Salvage.Height)
-			case vf.Salvage != nil:
-				fmt.Fprintf(w, "%d of heights %d–%d do not read back: %v\n", vf.Salvage.BadCount, vf.Salvage.StartHeight, vf.Salvage.Height, vf.Salvage.Bad)
-			case vf.SalvageNote != "":
-				fmt.Fprintf(w, "no record reads back: %s\n", vf.SalvageNote)
-			}
-			fmt.Fprintf(w, "the store was not changed. Restore it from a copy, or re-ingest the block files into a new directory (tracer --db NEW ingest --blocks ...) and load the sanctions lists and tag packs again.\n")
+		if err := printDamage(c, dir, &vf); err != nil {
+			return err
 		}
 		return fmt.Errorf("verify: %d damaged files in %s", len(dmg), dir)
 	}
 	if vf.TraceIndex != "" && c.Bool("repair") {
-		st, err := openStore(c, true)
-		if err != nil {
-			return err
-		}
-		x, err := flow.Open(c.Context, st, flow.Options{})
-		if err == nil {
-			if err = x.Close(); err == nil {
-				fmt.Fprintf(c.App.ErrWriter, "trace index was damaged (%s): rebuilt\n", vf.TraceIndex)
-				vf.TraceIndex, vf.IndexFixed = "", true
-			}
-		}
-		if err := errors.Join(err, st.Close()); err != nil {
+		if err := rebuildTraceIndex(c, &vf); err != nil {
 			return err
 		}
 	}
@@ -590,6 +578,55 @@ func runVerify(c *cli.Context) (err error) {
 		}
 		return fmt.Errorf("verify: the trace index is damaged (tracer verify --repair, or the next forward trace, rebuilds it)")
 	}
+	return verifyRecords(c)
+}
+
+// printDamage reports damaged files of the store, and what --repair's
+// salvage found.
+func printDamage(c *cli.Context, dir string, vf *verifyFiles) error {
+	if c.Bool("json") {
+		return printJSON(c, vf)
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "the store in %s is damaged:\n", dir)
+	for _, d := range vf.Damage {
+		fmt.Fprintf(w, "  %s\n", d)
+	}
+	if vf.TraceIndex != "" {
+		fmt.Fprintf(w, "trace index: %s\n", vf.TraceIndex)
+	}
+	switch {
+	case vf.Salvage != nil && vf.Salvage.BadCount == 0:
+		fmt.Fprintf(w, "every block and transaction record of heights %d–%d still reads back; the damage is in data no lookup reads (index or stale entries)\n", vf.Salvage.StartHeight, vf.Salvage.Height)
+	case vf.Salvage != nil:
+		fmt.Fprintf(w, "%d of heights %d–%d do not read back: %v\n", vf.Salvage.BadCount, vf.Salvage.StartHeight, vf.Salvage.Height, vf.Salvage.Bad)
+	case vf.SalvageNote != "":
+		fmt.Fprintf(w, "no record reads back: %s\n", vf.SalvageNote)
+	}
+	fmt.Fprintf(w, "the store was not changed. Restore it from a copy, or re-ingest the block files into a new directory (tracer --db NEW ingest --blocks ...) and load the sanctions lists and tag packs again.\n")
+	return nil
+}
+
+// rebuildTraceIndex rebuilds a damaged trace index (verify --repair); on
+// success it clears vf.TraceIndex.
+func rebuildTraceIndex(c *cli.Context, vf *verifyFiles) error {
+	st, err := openStore(c, true)
+	if err != nil {
+		return err
+	}
+	x, err := flow.Open(c.Context, st, flow.Options{})
+	if err == nil {
+		if err = x.Close(); err == nil {
+			fmt.Fprintf(c.App.ErrWriter, "trace index was damaged (%s): rebuilt\n", vf.TraceIndex)
+			vf.TraceIndex, vf.IndexFixed = "", true
+		}
+	}
+	return errors.Join(err, st.Close())
+}
+
+// verifyRecords recomputes the store's invariants and compares a current
+// trace index with the store, record by record.
+func verifyRecords(c *cli.Context) (err error) {
 	st, params, err := openChain(c)
 	if err != nil {
 		return err
@@ -599,47 +636,12 @@ func runVerify(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	// The trace index, when it is current.
-	var ix *flow.VerifyResult
-	note := ""
-	switch fs, cur, err := flow.Describe(st); {
-	case err != nil:
+	ix, note, err := flow.VerifyIfCurrent(c.Context, st)
+	if err != nil {
 		return err
-	case fs.Txs == 0:
-		note = "trace index: none"
-	case !cur:
-		note = "trace index: behind the store, not checked (the next forward trace updates it)"
-	default:
-		x, err := flow.Open(c.Context, st, flow.Options{NoUpdate: true})
-		if err != nil {
-			return err
-		}
-		v, err := flow.Verify(c.Context, st, x)
-		if err := errors.Join(err, x.Close()); err != nil {
-			return err
-		}
-		ix = &v
 	}
-	if c.Bool("json") {
-		if err := printJSON(c, struct {
-			store.VerifyResult
-			TraceIndex *flow.VerifyResult `json:"trace_index,omitempty"`
-		}{r, ix}); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprintf(c.App.Writer, "checked %d blocks, %d txs, %d inputs, %d outputs, %d spent-by entries\n", r.Blocks, r.Txs, r.Inputs, r.Outputs, r.Spends)
-		for _, p := range r.Problems {
-			fmt.Fprintf(c.App.Writer, "  height %d: %s\n", p.Height, p.What)
-		}
-		if ix != nil {
-			fmt.Fprintf(c.App.Writer, "trace index: compared %d txs, %d inputs, %d outputs, %d spenders with the store: %d mismatches\n", ix.Txs, ix.Inputs, ix.Outputs, ix.Spends, ix.Mismatches)
-			for _, p := range ix.Problems {
-				fmt.Fprintf(c.App.Writer, "  %s\n", p)
-			}
-		} else {
-			fmt.Fprintln(c.App.Writer, note)
-		}
+	if err := printVerify(c, r, ix, note); err != nil {
+		return err
 	}
 	if len(r.Problems) > 0 {
 		return fmt.Errorf("verify: %d problems found", len(r.Problems))
@@ -649,6 +651,31 @@ func runVerify(c *cli.Context) (err error) {
 	}
 	if !c.Bool("json") {
 		fmt.Fprintln(c.App.Writer, "ok")
+	}
+	return nil
+}
+
+// printVerify renders the store's check and the trace index's comparison
+// (or the note saying why it was not compared).
+func printVerify(c *cli.Context, r store.VerifyResult, ix *flow.VerifyResult, note string) error {
+	if c.Bool("json") {
+		return printJSON(c, struct {
+			store.VerifyResult
+			TraceIndex *flow.VerifyResult `json:"trace_index,omitempty"`
+		}{r, ix})
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "checked %d blocks, %d txs, %d inputs, %d outputs, %d spent-by entries\n", r.Blocks, r.Txs, r.Inputs, r.Outputs, r.Spends)
+	for _, p := range r.Problems {
+		fmt.Fprintf(w, "  height %d: %s\n", p.Height, p.What)
+	}
+	if ix == nil {
+		fmt.Fprintln(w, note)
+		return nil
+	}
+	fmt.Fprintf(w, "trace index: compared %d txs, %d inputs, %d outputs, %d spenders with the store: %d mismatches\n", ix.Txs, ix.Inputs, ix.Outputs, ix.Spends, ix.Mismatches)
+	for _, p := range ix.Problems {
+		fmt.Fprintf(w, "  %s\n", p)
 	}
 	return nil
 }

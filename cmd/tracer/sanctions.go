@@ -209,6 +209,9 @@ func runSanctionsLoad(c *cli.Context) (err error) {
 	if c.NArg() == 0 {
 		return usageErrorf("sanctions load takes one or more list files")
 	}
+	if err := checkHeld(c); err != nil {
+		return err
+	}
 	files, closeFiles, err := lists.OpenFiles(c.Args().Slice()...)
 	if err != nil {
 		return listError(c, err)
@@ -351,6 +354,9 @@ func runSanctionsUpdate(c *cli.Context) error {
 	limit := c.Int64("max-mb") << 20
 	if limit <= 0 {
 		return usageErrorf("--max-mb must be positive")
+	}
+	if err := checkHeld(c); err != nil {
+		return err
 	}
 	tmp, err := os.MkdirTemp("", "tracer-ofac-")
 	if err != nil {

@@ -2,12 +2,15 @@
 
 package main
 
-// The scale harness (`make scale N=1000000`): runs the tracer binary through
-// every stage of the main job on a generated chain of N transactions, each
-// stage in its own process, and prints per stage its rate, wall and CPU
-// time, peak anonymous and total RSS, and the disk it added per
-// transaction. The chain is generated once and cached (the benchmarks'
-// cache, $TMPDIR/tracer-bench-chain-N); the store is rebuilt every run.
+// The scale harness (`make scale N=1000000 [SHAPE=mainnet]`): runs the
+// tracer binary through every stage of the main job on a generated chain of
+// N transactions, each stage in its own process, and prints per stage its
+// rate, wall and CPU time, peak anonymous and total RSS, and the disk it
+// added per transaction. The chain is generated once and cached: the
+// standard shape in the benchmarks' cache ($TMPDIR/tracer-bench-chain-N-w1,
+// storetest.BenchChain), the mainnet shape (gen --shape mainnet --unsigned)
+// in $TMPDIR/tracer-bench-chain-mainnet-N-m1; the store is rebuilt every
+// run.
 
 import (
 	"encoding/json"
@@ -27,10 +30,13 @@ import (
 
 var (
 	scaleN     = flag.Int("scale.n", 100_000, "transactions in the generated chain")
+	scaleShape = flag.String("scale.shape", "standard", "chain `SHAPE`: standard (signed, the benchmarks' chain) or mainnet (unsigned)")
 	scaleBin   = flag.String("scale.bin", "", "the tracer binary to measure (make scale builds bin/tracer)")
 	scaleCache = flag.String("scale.cache", "", "chain cache `DIR` (default $TMPDIR/tracer-bench-chain-N, shared with the benchmarks)")
 	scaleWork  = flag.String("scale.work", "", "store and outputs `DIR`, emptied first (default $TMPDIR/tracer-scale-N)")
 	scaleKeep  = flag.Bool("scale.keep", false, "keep the work dir")
+	scaleSkip  = flag.String("scale.skip", "", "comma-separated stage `NAMES` not to run (e.g. \"export graph\"), for a run that must fit a time window")
+	scaleGen   = flag.Bool("scale.genonly", false, "stop after generating (and caching) the chain: print its row and the gen summary")
 )
 
 // measured is one stage's figures.
@@ -54,9 +60,21 @@ func TestScale(t *testing.T) {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatal(err)
 	}
+	genArgs := []string{"gen", "--txs", fmt.Sprint(n), "--seed", "1"}
 	chain := *scaleCache
-	if chain == "" {
-		chain = filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-chain-%d", n))
+	switch *scaleShape {
+	case "standard":
+		if chain == "" {
+			chain = storetest.BenchChainDir(n)
+		}
+	case "mainnet":
+		// m1 names the mainnet shape's version, as w1 the standard one's.
+		if chain == "" {
+			chain = filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-chain-mainnet-%d-m1", n))
+		}
+		genArgs = append(genArgs, "--shape", "mainnet", "--unsigned")
+	default:
+		t.Fatalf("-scale.shape %q: want standard or mainnet", *scaleShape)
 	}
 	work := *scaleWork
 	if work == "" {
@@ -110,7 +128,16 @@ func TestScale(t *testing.T) {
 		if err := os.RemoveAll(chain); err != nil {
 			t.Fatal(err)
 		}
-		m := run("gen", "gen", "--out", chain, "--txs", fmt.Sprint(n), "--seed", "1")
+		m := run("gen", append(genArgs, "--out", chain, "--json")...)
+		// The generator's summary (its shape's measured statistics) stays
+		// with the cached chain.
+		sumJSON, err := os.ReadFile(filepath.Join(logs, "gen.out"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(chain, "gen-summary.json"), sumJSON, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(chain, "done"), nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -120,8 +147,28 @@ func TestScale(t *testing.T) {
 		rows = append(rows, measured{name: "gen", note: "cached in " + chain, disk: diskUsage(t, chain)})
 	}
 
+	if *scaleGen {
+		m := rows[0]
+		if m.wall == 0 {
+			fmt.Printf("\ngen: %s\n", m.note)
+			return
+		}
+		fmt.Printf("\ngen: %d transactions, %s shape, %.1f s wall, %.1f s CPU, %s tx per CPU-second, peak anon RSS %.0f MB, %.0f B per tx (chain %s, load average %s)\n",
+			m.items, *scaleShape, m.wall.Seconds(), m.cpu.Seconds(), thousands(int64(float64(m.items)/max(m.cpu.Seconds(), 0.001))), float64(m.anon)/1e6, perTx(m.disk, m.items), chain, loadAverage())
+		return
+	}
 	dbDisk := func() int64 { return diskUsage(t, db) }
+	skip := map[string]bool{}
+	for _, s := range strings.Split(*scaleSkip, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			skip[s] = true
+		}
+	}
 	stage := func(name string, items func() (int64, string), args ...string) {
+		if skip[name] {
+			rows = append(rows, measured{name: name, note: "skipped (-scale.skip)"})
+			return
+		}
 		before := dbDisk()
 		m := run(name, append([]string{"--db", db}, args...)...)
 		m.disk = dbDisk() - before
@@ -169,24 +216,44 @@ func TestScale(t *testing.T) {
 			Hits int64 `json:"hits"`
 		} `json:"totals"`
 	}
-	if err := readJSON(report, &res); err != nil {
-		t.Fatal(err)
-	}
-	tr := &rows[len(rows)-1]
-	tr.items, tr.unit, tr.note = res.Params.TxsVisited, "tx visited", fmt.Sprintf("program CYBER2, haircut: %d txs visited, %d hits", res.Params.TxsVisited, res.Totals.Hits)
-	if res.Params.TxsVisited == 0 {
-		t.Fatal("the trace visited no transaction")
+	if !skip["trace"] {
+		if err := readJSON(report, &res); err != nil {
+			t.Fatal(err)
+		}
+		tr := &rows[len(rows)-1]
+		tr.items, tr.unit, tr.note = res.Params.TxsVisited, "tx visited", fmt.Sprintf("program CYBER2, haircut: %d txs visited, %d hits", res.Params.TxsVisited, res.Totals.Hits)
+		if res.Params.TxsVisited == 0 {
+			t.Fatal("the trace visited no transaction")
+		}
 	}
 	out := filepath.Join(work, "graph")
 	stage("export graph", chainTxs, "export", "graph", "--out", out)
-	rows[len(rows)-1].disk = diskUsage(t, out)
-	rows[len(rows)-1].note = "disk: the Parquet files"
+	if !skip["export graph"] {
+		rows[len(rows)-1].disk = diskUsage(t, out)
+		rows[len(rows)-1].note = "disk: the Parquet files"
+	}
 
-	fmt.Printf("\nscale: %d transactions, %d inputs (chain %s), tracer %s\n\n", txs, inputs, chain, bin)
+	fmt.Printf("\nscale: %d transactions, %d inputs, %s shape (chain %s), tracer %s, load average %s\n\n", txs, inputs, *scaleShape, chain, bin, loadAverage())
+	var gs struct {
+		Unspent   int64            `json:"unspent_outputs"`
+		SpendAges map[string]int64 `json:"spend_ages"`
+		Addr      int64            `json:"address_outputs"`
+		Reused    int64            `json:"reused_outputs"`
+	}
+	if readJSON(filepath.Join(chain, "gen-summary.json"), &gs) == nil && txs > 0 {
+		all := max(1, gs.SpendAges["under-1-day"]+gs.SpendAges["1-day-to-1-month"]+gs.SpendAges["over-1-month"])
+		fmt.Printf("chain: %.3f unspent outputs per tx, %.1f%% of outputs to a reused address, spends under a day / a day to a month / older: %.1f%% / %.1f%% / %.2f%%\n\n",
+			float64(gs.Unspent)/float64(txs), 100*float64(gs.Reused)/float64(max(1, gs.Addr)),
+			100*float64(gs.SpendAges["under-1-day"])/float64(all), 100*float64(gs.SpendAges["1-day-to-1-month"])/float64(all), 100*float64(gs.SpendAges["over-1-month"])/float64(all))
+	}
 	fmt.Println("| stage | rate | per CPU-second | wall | CPU | peak anon RSS | peak RSS | disk per tx |")
 	fmt.Println("|---|---|---|---|---|---|---|---|")
 	for _, m := range rows {
 		if m.wall == 0 {
+			if m.disk == 0 {
+				fmt.Printf("| %s | — | — | — | — | — | — | — (%s) |\n", m.name, m.note)
+				continue
+			}
 			fmt.Printf("| %s | — | — | — | — | — | — | %.0f B (%s) |\n", m.name, perTx(m.disk, txs), m.note)
 			continue
 		}
@@ -203,6 +270,20 @@ func TestScale(t *testing.T) {
 			float64(m.anon)/1e6, float64(m.peak)/1e6, perTx(m.disk, txs), note)
 	}
 	fmt.Printf("\nstore on disk: %.0f bytes per transaction (%.1f MB)\n", perTx(dbDisk(), txs), float64(dbDisk())/1e6)
+}
+
+// loadAverage is the machine's 1, 5 and 15 minute load averages (Linux),
+// as the table's context: the stages share the CPU with whatever else runs.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func perTx(b, txs int64) float64 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -124,7 +125,7 @@ func openScreenerFor(c *cli.Context, rebuild, allowRebuild, readOnly bool) (*sto
 	if err != nil {
 		return nil, nil, err
 	}
-	st, params, err := openChainFor(c, readOnly)
+	st, params, err := openScreenStore(c, readOnly)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -140,6 +141,12 @@ func openScreenerFor(c *cli.Context, rebuild, allowRebuild, readOnly bool) (*sto
 		return nil, nil, errors.Join(err, st.Close())
 	}
 	scr.SetPolicy(pol)
+	if why := scr.Status().ExposureUnavailable; why != "" {
+		if rebuild {
+			return nil, nil, errors.Join(usageErrorf("screen: no exposure index to build: %s", why), st.Close())
+		}
+		return st, scr, nil
+	}
 	if !rebuild && (scr.IndexUsable() || !allowRebuild) {
 		return st, scr, nil
 	}
@@ -166,6 +173,28 @@ func openScreenerFor(c *cli.Context, rebuild, allowRebuild, readOnly bool) (*sto
 	}
 	scr.SetPolicy(pol)
 	return st, scr, nil
+}
+
+// openScreenStore opens the --db store for screening: a store with blocks,
+// or one with a sanctions list and no blocks yet, which screens against
+// the list alone (screen.MethodList); its network is not known, so the
+// parameters returned are mainnet's, nominally: such a screener takes an
+// address of any network.
+func openScreenStore(c *cli.Context, readOnly bool) (*store.Store, *chaincfg.Params, error) {
+	st, err := openStore(c, readOnly)
+	if err != nil {
+		return nil, nil, err
+	}
+	if state := st.State(); state.Empty() {
+		if _, err := st.SanctionsVersion(0); err == nil {
+			return st, &chaincfg.MainNetParams, nil
+		}
+	}
+	params, err := storeParams(st)
+	if err != nil {
+		return nil, nil, errors.Join(err, st.Close())
+	}
+	return st, params, nil
 }
 
 // withClusters gives opt the cluster labels of st when it has clusters: the
@@ -244,23 +273,9 @@ func runScreen(c *cli.Context) (err error) {
 	if in != "" {
 		return screenFile(c, scr, in, auditLog(c))
 	}
-	var results []*screen.Result
-	var entries []audit.Entry
-	who, status := cliUser(), scr.Status()
-	bad := 0
-	for _, a := range args {
-		r, err := do(c.Context, a)
-		if errors.Is(err, address.ErrInvalid) {
-			entries = append(entries, audit.FromResult(audit.SourceCLI, who, a, nil, err, status))
-			fmt.Fprintf(c.App.ErrWriter, "tracer: %v\n", err)
-			bad++
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		entries = append(entries, audit.FromResult(audit.SourceCLI, who, a, r, nil, status))
-		results = append(results, r)
+	results, entries, bad, err := screenArgs(c, do, args, scr.Status())
+	if err != nil {
+		return err
 	}
 	// The trail first: a screen that cannot be recorded is not shown.
 	if err := auditLog(c).Append(entries...); err != nil {
@@ -283,6 +298,27 @@ func runScreen(c *cli.Context) (err error) {
 		return usageErrorf("%d of %d addresses are invalid", bad, len(args))
 	}
 	return nil
+}
+
+// screenArgs screens each address given, with their audit entries; an
+// invalid address is reported on stderr, recorded and counted in bad.
+func screenArgs(c *cli.Context, do func(context.Context, string) (*screen.Result, error), args []string, status screen.Status) (results []*screen.Result, entries []audit.Entry, bad int, err error) {
+	who := cliUser()
+	for _, a := range args {
+		r, err := do(c.Context, a)
+		if errors.Is(err, address.ErrInvalid) {
+			entries = append(entries, audit.FromResult(audit.SourceCLI, who, a, nil, err, status))
+			fmt.Fprintf(c.App.ErrWriter, "tracer: %v\n", err)
+			bad++
+			continue
+		}
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		entries = append(entries, audit.FromResult(audit.SourceCLI, who, a, r, nil, status))
+		results = append(results, r)
+	}
+	return results, entries, bad, nil
 }
 
 func writeScreenText(w io.Writer, r *screen.Result) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/screen"
@@ -72,7 +73,29 @@ Results carry the risk policy's level and rule (--policy FILE, else the
 built-in policy), and every screen is appended to the audit log with the
 key's name (--audit-log; see tracer audit).
 
-Build the exposure index first (tracer screen --rebuild-index). The server
+Live, with --rpc URL (and follow's node flags): one process owns the store,
+syncs from the node, then follows it, and serves all along. After each new
+block (or reorganisation) it extends the clusters and the exposure index,
+then publishes a snapshot that new requests answer from: a request never
+sees half a block, and answers carry tip_height, tip_hash and list_version.
+/metrics adds the follower's metrics; alerts go to --alerts/--webhook as in
+follow. With --admin-keys FILE (the --keys format; send the key in
+X-Admin-Key; an admin key is not an API key, nor the reverse):
+
+  POST   /v1/admin/sanctions?name=FILE  a list file in any format sanctions
+                                        load reads, compressed or not; its
+                                        index is built while screens answer
+                                        from the previous list (/v1/status:
+                                        pending), then both switch at once
+  POST   /v1/admin/tags?name=PACK       a tag pack (PACK.csv: a tag CSV)
+  POST   /v1/admin/watches              {"address": ...} or {"entity": ...}
+  DELETE /v1/admin/watches/{addr}       both effective from the next block
+
+Examples:
+  tracer serve --rpc http://127.0.0.1:8332 --rpc-cookie ~/.bitcoin/.cookie --keys keys.txt --admin-keys admin.txt
+  curl -H "X-Admin-Key: $K" --data-binary @sdn_advanced.xml.gz 'http://127.0.0.1:8080/v1/admin/sanctions?name=sdn_advanced.xml.gz'
+
+Without --rpc, build the exposure index first (tracer screen --rebuild-index). The server
 writes only cases: it opens the store writable, which keeps other tracer
 commands off the store while it runs; with --read-only it opens it read-only
 (other read-only commands can run beside it) and cases can be read but not
@@ -93,18 +116,34 @@ created or changed. Without a current index screens walk fresh.`,
 			&cli.DurationFlag{Name: "handler-timeout", Value: 30 * time.Second, Usage: "time to answer a request"},
 			&cli.IntFlag{Name: "trace-max-txs", Value: 100_000, Usage: "cap of max_txs for /v1/trace and cases"},
 			&cli.BoolFlag{Name: "read-only", Usage: "open the store read-only: cases cannot be created or changed"},
-		}, screenFlags...),
+			&cli.StringFlag{Name: "admin-keys", Usage: "admin keys `FILE` (as --keys) for the admin routes of serve --rpc; none: they are refused"},
+		}, append(screenFlags, followFlags(false)...)...),
 		Action: runServe,
 	}
 }
 
 func runServe(c *cli.Context) (err error) {
-	var keys []api.Key
+	var keys, admins []api.Key
 	if f := c.String("keys"); f != "" {
 		var err error
 		if keys, err = api.LoadKeys(f); err != nil {
 			return badInput(err)
 		}
+	}
+	if f := c.String("admin-keys"); f != "" {
+		if c.String("rpc") == "" {
+			return usageErrorf("serve: --admin-keys needs --rpc: the admin routes change a live server's data")
+		}
+		var err error
+		if admins, err = api.LoadKeys(f); err != nil {
+			return badInput(fmt.Errorf("--admin-keys: %w", err))
+		}
+		if err := distinctKeys(keys, admins); err != nil {
+			return badInput(err)
+		}
+	}
+	if c.String("rpc") != "" && c.Bool("read-only") {
+		return usageErrorf("serve: --rpc writes the store (it follows the node); --read-only cannot go with it")
 	}
 	listen := c.String("listen")
 	if err := api.CheckBind(listen, len(keys)); err != nil {
@@ -123,6 +162,9 @@ func runServe(c *cli.Context) (err error) {
 		tlsCert = &cert
 	}
 	log := logger(c)
+	if c.String("rpc") != "" {
+		return serveLive(c, keys, admins, tlsCert)
+	}
 	casesRO := c.Bool("read-only")
 	st, scr, err := openScreenerFor(c, false, false, casesRO)
 	if err != nil {
@@ -131,6 +173,8 @@ func runServe(c *cli.Context) (err error) {
 	defer closing(st, &err)
 	status := scr.Status()
 	switch {
+	case status.ExposureUnavailable != "": // held.go's part: a list and no blocks
+		log.Warn("serving direct-list screening only", "why", status.ExposureUnavailable)
 	case status.Index == nil:
 		log.Warn("no exposure index: every screen walks fresh; build it with tracer screen --rebuild-index")
 	case len(status.Index.Stale) > 0:
@@ -148,16 +192,38 @@ func runServe(c *cli.Context) (err error) {
 	params := scr.Sources().Params
 	graph := forwardGraph(st, x)
 	runner := spec.NewRunner(st, params, x) // /v1/trace and cases run the same specifications
-	srv, err := api.New(api.Config{Screener: scr, Tracer: runner, Keys: keys, Cases: cases.ForStore(st, runner, graph, params), CasesReadOnly: casesRO, Rate: c.Float64("rate"), Burst: c.Int("burst"),
-		MaxBody: c.Int64("max-body"), HandlerTimeout: c.Duration("handler-timeout"), TraceMaxTxs: c.Int("trace-max-txs"), Log: log,
-		Heavy: c.Int("heavy"), HeavyQueue: c.Int("heavy-queue"), MaxResponse: c.Int64("max-response"), AuthFailBurst: c.Int("auth-fail-burst"),
-		Audit: auditLog(c)})
+	cfg := apiConfig(c, keys)
+	cfg.Screener, cfg.Tracer, cfg.Cases, cfg.CasesReadOnly = scr, runner, cases.ForStore(st, runner, graph, params), casesRO
+	srv, err := api.New(cfg)
 	if err != nil {
 		return err
 	}
+	hs, ln, scheme, err := listenHTTP(c, srv, tlsCert, len(keys) > 0)
+	if err != nil {
+		return err
+	}
+	if !casesRO {
+		announceHolder(c, st, scheme, ln, false)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "serve: %s://%s/ (%s tip %d, %s, index %s, %d keys)\n", scheme, ln.Addr(), status.Network, status.TipHeight,
+		orDash(status.SanctionsList), indexState(status), len(keys))
+	return serveUntil(c, hs, ln, nil)
+}
+
+// apiConfig is the API's configuration from the flags.
+func apiConfig(c *cli.Context, keys []api.Key) api.Config {
+	return api.Config{Keys: keys, Rate: c.Float64("rate"), Burst: c.Int("burst"),
+		MaxBody: c.Int64("max-body"), HandlerTimeout: c.Duration("handler-timeout"), TraceMaxTxs: c.Int("trace-max-txs"), Log: logger(c),
+		Heavy: c.Int("heavy"), HeavyQueue: c.Int("heavy-queue"), MaxResponse: c.Int64("max-response"), AuthFailBurst: c.Int("auth-fail-burst"),
+		Audit: auditLog(c)}
+}
+
+// listenHTTP listens on --listen, with TLS when a certificate is given.
+func listenHTTP(c *cli.Context, srv *api.Server, tlsCert *tls.Certificate, keys bool) (*http.Server, net.Listener, string, error) {
+	listen := c.String("listen")
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
-		return badInput(err)
+		return nil, nil, "", badInput(err)
 	}
 	hs := srv.HTTPServer(listen, c.Duration("read-timeout"))
 	scheme := "http"
@@ -165,24 +231,44 @@ func runServe(c *cli.Context) (err error) {
 		scheme = "https"
 		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*tlsCert}, MinVersion: tls.VersionTLS12}
 		ln = tls.NewListener(ln, hs.TLSConfig)
-	} else if len(keys) > 0 && !isLoopback(listen) {
-		log.Warn("serving beyond loopback without TLS: API keys travel in clear; give --tls-cert and --tls-key")
+	} else if keys && !isLoopback(listen) {
+		logger(c).Warn("serving beyond loopback without TLS: API keys travel in clear; give --tls-cert and --tls-key")
 	}
-	fmt.Fprintf(c.App.ErrWriter, "serve: %s://%s/ (%s tip %d, %s, index %s, %d keys)\n", scheme, ln.Addr(), status.Network, status.TipHeight,
-		orDash(status.SanctionsList), indexState(status), len(keys))
+	return hs, ln, scheme, nil
+}
+
+// serveUntil serves until the context ends, the server fails or work (if
+// not nil) returns; then it shuts the server down.
+func serveUntil(c *cli.Context, hs *http.Server, ln net.Listener, work <-chan error) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	var err error
 	select {
-	case err := <-errc:
+	case err = <-errc:
 		return err
+	case err = <-work:
 	case <-c.Context.Done():
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := hs.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if serr := hs.Shutdown(ctx); serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
 	}
-	fmt.Fprintln(c.App.ErrWriter, "serve: stopped")
+	if err == nil {
+		fmt.Fprintln(c.App.ErrWriter, "serve: stopped")
+	}
+	return err
+}
+
+// distinctKeys refuses a secret that is both an API key and an admin key.
+func distinctKeys(keys, admins []api.Key) error {
+	for _, k := range keys {
+		for _, a := range admins {
+			if k.Secret == a.Secret {
+				return fmt.Errorf("api: key %q of --keys is also admin key %q: an admin key must not be an API key", k.Name, a.Name)
+			}
+		}
+	}
 	return nil
 }
 
@@ -204,4 +290,14 @@ func indexState(s screen.Status) string {
 		return "stale (screens walk fresh)"
 	}
 	return fmt.Sprintf("generation %d, %d addresses", s.Index.Gen, s.Index.Addresses)
+}
+
+// announceHolder writes the store's holder file (store/holder.go), so that
+// a command refused by the store's lock names this serve and the route to
+// use instead.
+// admin says whether it serves the admin routes.
+func announceHolder(c *cli.Context, st *store.Store, scheme string, ln net.Listener, admin bool) {
+	if err := st.SetHolder(store.Holder{Command: "tracer serve", URL: fmt.Sprintf("%s://%s", scheme, ln.Addr()), Admin: admin}); err != nil {
+		logger(c).Warn("commands refused by the store's lock will not name this serve", "err", err)
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/flow"
@@ -55,32 +56,47 @@ func runStatus(c *cli.Context) (err error) {
 		return err
 	}
 	defer closing(st, &err)
+	v, err := storeStatus(st)
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c, v)
+	}
+	return printStatus(c.App.Writer, v)
+}
+
+// storeStatus describes the store: its chain, clusters and trace index.
+func storeStatus(st *store.Store) (*statusView, error) {
 	s := st.State()
-	v := statusView{Store: st.Dir(), Network: s.Network, Empty: s.Empty(), Height: s.Height, StartHeight: s.StartHeight,
+	v := &statusView{Store: st.Dir(), Network: s.Network, Empty: s.Empty(), Height: s.Height, StartHeight: s.StartHeight,
 		Blocks: s.Blocks, Txs: uint64(s.NextTx), Inputs: s.Inputs, Outputs: s.Outputs, External: s.External,
 		Unspent: s.Value, DiskBytes: st.DiskSize()}
 	if cs, ok, err := st.ClusterState(); err != nil {
-		return err
+		return nil, err
 	} else if ok {
 		v.Clusters = &cs
 	}
 	if fs, cur, err := flow.Describe(st); errors.Is(err, flow.ErrCorrupt) {
 		v.TraceIndex = &traceIndexView{Damaged: err.Error()}
 	} else if err != nil {
-		return err
+		return nil, err
 	} else if fs.Txs > 0 {
 		v.TraceIndex = &traceIndexView{Txs: fs.Txs, Height: fs.Height, Bytes: fs.Bytes, Current: cur}
 	}
 	if !s.Empty() {
 		v.Hash = s.Hash.String()
-		if b, err := st.BlockByHeight(s.Height); err == nil {
-			v.Time = b.Time().Format("2006-01-02 15:04:05 UTC")
+		b, err := st.BlockByHeight(s.Height)
+		if err != nil {
+			return nil, err
 		}
+		v.Time = b.Time().Format("2006-01-02 15:04:05 UTC")
 	}
-	if c.Bool("json") {
-		return printJSON(c, v)
-	}
-	w := c.App.Writer
+	return v, nil
+}
+
+// printStatus renders the store's status for people.
+func printStatus(w io.Writer, v *statusView) error {
 	if v.Empty {
 		fmt.Fprintf(w, "store %s is empty: run tracer ingest --blocks PATH\n", v.Store)
 		return nil

@@ -35,7 +35,7 @@ func openStoreWith(c *cli.Context, opt store.Options) (*store.Store, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, usageError{err}
 	}
-	return st, err
+	return st, heldBy(c, err)
 }
 
 // openChain opens the --db store read-only for a lookup and returns it with

@@ -117,6 +117,9 @@ func runTagsLoad(c *cli.Context) (err error) {
 	if c.NArg() == 0 {
 		return usageErrorf("tags load takes one or more tag files")
 	}
+	if err := checkHeld(c); err != nil {
+		return err
+	}
 	netName := c.String("network")
 	if netName == "" {
 		// The store's network, if a store exists; a failed load must not
@@ -247,34 +250,7 @@ func runTagsList(c *cli.Context) (err error) {
 	defer closing(st, &err)
 	pack, cat := c.String("pack"), tags.NormalizeCategory(c.String("category"))
 	if pack == "" && cat == "" && minConf < 0 {
-		ps, err := st.TagPacks()
-		if err != nil {
-			return err
-		}
-		aps, err := st.ActorPacks()
-		if err != nil {
-			return err
-		}
-		views := []packView{}
-		for _, p := range ps {
-			views = append(views, packView{Name: p.Name, Kind: "tags", Title: p.Title, Source: p.Source, LoadedAt: p.LoadedAt, Count: p.Tags})
-		}
-		for _, p := range aps {
-			views = append(views, packView{Name: p.Name, Kind: "actors", Title: p.Title, Source: p.Source, LoadedAt: p.LoadedAt, Count: p.Actors})
-		}
-		if c.Bool("json") {
-			return printJSON(c, views)
-		}
-		if len(views) == 0 {
-			fmt.Fprintln(c.App.Writer, "no tags loaded: run tracer tags load")
-			return nil
-		}
-		tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "PACK\tKIND\tCOUNT\tLOADED\tTITLE")
-		for _, v := range views {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", v.Name, v.Kind, v.Count, v.LoadedAt.Format("2006-01-02 15:04"), orDash(v.Title))
-		}
-		return tw.Flush()
+		return listPacks(c, st)
 	}
 	if pack != "" {
 		ps, err := st.TagPacks()
@@ -311,6 +287,38 @@ func runTagsList(c *cli.Context) (err error) {
 		fmt.Fprintf(c.App.Writer, "... %d of %d tags shown (--limit 0 shows all)\n", len(views), total)
 	}
 	return nil
+}
+
+// listPacks lists the tag packs and actor packs in the store.
+func listPacks(c *cli.Context, st *store.Store) error {
+	ps, err := st.TagPacks()
+	if err != nil {
+		return err
+	}
+	aps, err := st.ActorPacks()
+	if err != nil {
+		return err
+	}
+	views := []packView{}
+	for _, p := range ps {
+		views = append(views, packView{Name: p.Name, Kind: "tags", Title: p.Title, Source: p.Source, LoadedAt: p.LoadedAt, Count: p.Tags})
+	}
+	for _, p := range aps {
+		views = append(views, packView{Name: p.Name, Kind: "actors", Title: p.Title, Source: p.Source, LoadedAt: p.LoadedAt, Count: p.Actors})
+	}
+	if c.Bool("json") {
+		return printJSON(c, views)
+	}
+	if len(views) == 0 {
+		fmt.Fprintln(c.App.Writer, "no tags loaded: run tracer tags load")
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PACK\tKIND\tCOUNT\tLOADED\tTITLE")
+	for _, v := range views {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", v.Name, v.Kind, v.Count, v.LoadedAt.Format("2006-01-02 15:04"), orDash(v.Title))
+	}
+	return tw.Flush()
 }
 
 func runTagsRemove(c *cli.Context) (err error) {

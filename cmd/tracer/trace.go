@@ -127,12 +127,9 @@ func specOf(c *cli.Context) (spec.Spec, error) {
 }
 
 func runTrace(c *cli.Context) (err error) {
-	format := c.String("format")
-	if c.Bool("json") {
-		format = "json"
-	}
-	if !contains(report.Formats(), format) {
-		return usageErrorf("unknown --format %q (one of %s)", format, strings.Join(report.Formats(), ", "))
+	format, err := traceFormat(c)
+	if err != nil {
+		return err
 	}
 	sp, err := specOf(c)
 	if err != nil {
@@ -179,7 +176,23 @@ func runTrace(c *cli.Context) (err error) {
 	for _, w := range out.Warnings {
 		fmt.Fprintf(c.App.ErrWriter, "trace: %s\n", w)
 	}
-	res := out.Result
+	return writeTrace(c, format, out.Result)
+}
+
+// traceFormat is the report format of --format, or json with --json.
+func traceFormat(c *cli.Context) (string, error) {
+	format := c.String("format")
+	if c.Bool("json") {
+		format = "json"
+	}
+	if !contains(report.Formats(), format) {
+		return "", usageErrorf("unknown --format %q (one of %s)", format, strings.Join(report.Formats(), ", "))
+	}
+	return format, nil
+}
+
+// writeTrace writes the report to --out, saying so on stderr, or to stdout.
+func writeTrace(c *cli.Context, format string, res *tracer.Result) error {
 	if out := c.String("out"); out != "" {
 		if err := export.WriteFile(out, func(w io.Writer) error { return report.Write(w, format, res) }); err != nil {
 			return badInputIf(err, export.ErrOutput)

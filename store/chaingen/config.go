@@ -28,6 +28,15 @@ type Config struct {
 	MaxFileSize int64    // blk file roll-over size; default DefaultMaxFileSize
 	Workers     int      // signing goroutines; default GOMAXPROCS
 	TxsPerBlock int      // mean non-coinbase txs per block; default 2000
+	// Shape is ShapeStandard (default) or ShapeMainnet: an unspent set
+	// growing with the chain, coins spent at mainnet-like ages and more
+	// address reuse (doc.go, "Mainnet shape").
+	Shape string
+	// Unsigned writes placeholder signatures of real sizes instead of
+	// signing (doc.go, "Signatures"): several times faster, but no node
+	// accepts the chain. Ingest, tracing and clustering never check
+	// signatures, so the scale harness uses it.
+	Unsigned bool
 }
 
 // Progress is reported after every main-chain block.
@@ -42,29 +51,41 @@ type Progress struct {
 
 // Summary describes a finished generation.
 type Summary struct {
-	OutDir       string           `json:"out_dir"`
-	Seed         uint64           `json:"seed"`
-	Scenarios    []string         `json:"scenarios"`
-	Blocks       int              `json:"blocks"`      // main chain, genesis included
-	ForkBlocks   int              `json:"fork_blocks"` // stale side-branch blocks
-	TipHeight    int32            `json:"tip_height"`
-	TipHash      string           `json:"tip_hash"`
-	Txs          int64            `json:"txs"`       // non-coinbase, main chain
-	Coinbases    int64            `json:"coinbases"` // main chain
-	Inputs       int64            `json:"inputs"`
-	Outputs      int64            `json:"outputs"` // all main-chain outputs, coinbases included
-	Bytes        int64            `json:"bytes"`   // blk file bytes
-	Files        int              `json:"files"`
-	XORKey       string           `json:"xor_key,omitempty"`
-	ScriptMix    map[string]int64 `json:"script_mix"` // outputs by script type
-	InputMix     map[string]int64 `json:"input_mix"`  // inputs by the script type they spend
-	TxKinds      map[string]int64 `json:"tx_kinds"`   // transactions by economic role
-	MaxBlockTxs  int              `json:"max_block_txs"`
-	MaxWeight    int64            `json:"max_block_weight"`
-	Deposits     int              `json:"truth_deposits"`
-	Paths        int              `json:"truth_paths"`
-	Seconds      float64          `json:"seconds"`
-	TxsPerSecond float64          `json:"txs_per_second"`
+	OutDir      string           `json:"out_dir"`
+	Seed        uint64           `json:"seed"`
+	Scenarios   []string         `json:"scenarios"`
+	Blocks      int              `json:"blocks"`      // main chain, genesis included
+	ForkBlocks  int              `json:"fork_blocks"` // stale side-branch blocks
+	TipHeight   int32            `json:"tip_height"`
+	TipHash     string           `json:"tip_hash"`
+	Txs         int64            `json:"txs"`       // non-coinbase, main chain
+	Coinbases   int64            `json:"coinbases"` // main chain
+	Inputs      int64            `json:"inputs"`
+	Outputs     int64            `json:"outputs"` // all main-chain outputs, coinbases included
+	Bytes       int64            `json:"bytes"`   // blk file bytes
+	Files       int              `json:"files"`
+	XORKey      string           `json:"xor_key,omitempty"`
+	ScriptMix   map[string]int64 `json:"script_mix"` // outputs by script type
+	InputMix    map[string]int64 `json:"input_mix"`  // inputs by the script type they spend
+	TxKinds     map[string]int64 `json:"tx_kinds"`   // transactions by economic role
+	MaxBlockTxs int              `json:"max_block_txs"`
+	MaxWeight   int64            `json:"max_block_weight"`
+	Deposits    int              `json:"truth_deposits"`
+	Paths       int              `json:"truth_paths"`
+	Shape       string           `json:"shape"`
+	// Unspent is the main chain's unspent outputs at the tip, OP_RETURN
+	// outputs excluded: Outputs - Inputs - OP_RETURNs.
+	Unspent int64 `json:"unspent_outputs"`
+	// SpendAges counts inputs by the age of the output they spend, in
+	// ten-minute blocks: under-1-day (< 144), 1-day-to-1-month (< 4,320),
+	// over-1-month.
+	SpendAges map[string]int64 `json:"spend_ages"`
+	// AddressOutputs are the outputs paying an address (not OP_RETURN);
+	// ReusedOutputs those paying an address an earlier output paid.
+	AddressOutputs int64   `json:"address_outputs"`
+	ReusedOutputs  int64   `json:"reused_outputs"`
+	Seconds        float64 `json:"seconds"`
+	TxsPerSecond   float64 `json:"txs_per_second"`
 }
 
 func (c *Config) normalize() error {
@@ -82,6 +103,13 @@ func (c *Config) normalize() error {
 	}
 	if c.MaxFileSize == 0 {
 		c.MaxFileSize = DefaultMaxFileSize
+	}
+	switch c.Shape {
+	case "":
+		c.Shape = ShapeStandard
+	case ShapeStandard, ShapeMainnet:
+	default:
+		return fmt.Errorf("%w: %q (known: %s)", ErrUnknownShape, c.Shape, strings.Join(Shapes, ", "))
 	}
 	if c.TxsPerBlock == 0 {
 		c.TxsPerBlock = 2000

@@ -46,6 +46,22 @@
 // tag), which lets a worker derive a run of public keys with one scalar
 // multiplication; they are test keys, never to be used for real funds.
 //
+// # Signatures
+//
+// Signing is most of the generator's cost: one scalar multiplication per
+// ECDSA signature, and one per P2TR address for its BIP86 tweak. With
+// Config.Unsigned (gen --unsigned) every signature is a placeholder of a
+// real one's form and size instead: a strict-DER, low-S ECDSA signature of
+// 71 or 72 bytes with SIGHASH_ALL, or 64 bytes for Schnorr, drawn from a
+// PCG seeded by the outpoint it spends; P2TR outputs then carry their
+// internal key untweaked. Blocks keep the sizes and weights of a signed
+// chain (within a few bytes a block) and every other byte-level property
+// above except that no node accepts them. Ingest, tracing, clustering and
+// screening never check a signature (they read only the coinbase's script),
+// so the scale harness uses unsigned chains: about four times as many
+// transactions per CPU-second (BenchmarkGenerate, -cpu 1: about 5,000
+// signed, 21,000 unsigned).
+//
 // With Config.Shuffle blocks are written in a seeded random order within
 // windows of 8 (children often precede parents, also across file
 // boundaries). Config.Forks stale blocks are written too, in side branches of
@@ -86,6 +102,65 @@
 // (TestEconomyLongRun, planning only: at 4,000,000 txs the pool holds about
 // 63,000 outputs worth ~14,600 BTC, as it did at 1,000,000). The summary reports the
 // measured script mix and the counts of each kind.
+//
+// # Mainnet shape
+//
+// Config.Shape = ShapeMainnet (gen --shape mainnet) keeps the economy above
+// but changes three things, so that ingest and clustering meet mainnet's
+// access patterns (the standard shape spends 99.9% of its coins within a
+// day of blocks, so a bounded input cache catches every spend):
+//
+//   - The unspent set grows with the chain at UTXOsPerTx = 0.16 unspent
+//     outputs per transaction. Mainnet: 174,434,793 unspent outputs at
+//     height 894,719 (gettxoutsetinfo, in Alchemy's API reference, spring
+//     2025), over about 1.15 billion transactions by then (the billionth was
+//     in block 842,241 on 5 May 2024, Clark Moody's dashboard as reported by
+//     Cointelegraph and others, plus about 52,500 blocks of roughly 3,000
+//     transactions: an estimate), a ratio of 0.15; issue 19's ≈180 M at
+//     1.1 B is 0.164. A controller keeps it: while the chain's unspent
+//     outputs (those waiting to be spent included) are fewer than 0.16 per
+//     transaction so far, new pool coins under 0.02 BTC are held for good
+//     (mainnet's unspent set is mostly small outputs by count; holding
+//     large ones would drain the economy).
+//   - Coins are spent at mainnet-like ages. Of mainnet's spent outputs up to
+//     February 2021, 80% lived less than a day and another 15% a day to a
+//     month ("Deciphering Bitcoin blockchain data by cohort analysis",
+//     Scientific Data 9, 2022, figure 3: doi 10.1038/s41597-022-01254-0),
+//     leaving 5% older; the chance a coin is spent falls as a power law of
+//     its age (M. Schröck, Glassnode, "Time is money: how coin age shapes
+//     Bitcoin's spending patterns"). So each new pool coin draws: 80% join the pool at
+//     once (spent within about a day, as in the standard shape); 15% come
+//     due 144–4,320 blocks later (a day to a month of ten-minute blocks) and
+//     5% 4,320 blocks to 15 years later, both log-uniform (a power law with
+//     exponent −1). A coin due past the tip stays unspent while the unspent
+//     set has room, else it is redrawn as due before the tip. Ages are in
+//     blocks, so a chain shorter than a month of blocks (4,320; 8.6 M
+//     transactions at 2,000 a block) has no spend older than a month: its
+//     old coins are its unspent set, as on mainnet in its first month.
+//   - Addresses are reused as on mainnet: about half of mainnet's outputs
+//     pay an address paid before ("around 50%", BitMEX Research, "Bitcoin
+//     address re-use statistics"; OXT's reuse ratio, outputs less new
+//     addresses over outputs, was 41% in December 2017 and 54% in March
+//     2019, as LongHash reported). Payees are a known address 70%
+//     of the time (standard: 20%), which with fresh change gives 45–47% of
+//     outputs to a reused address.
+//
+// Inputs and outputs per transaction stay the standard mix's (2.3–2.5 and
+// 2.5–2.6 measured; about 2.7 and 2.9 on mainnet from issue 19's ≈3
+// billion inputs per 1.1 billion transactions, a figure not checked here).
+// The summary reports the measured unspent outputs, spend ages (under a
+// day, a day to a month, older) and reuse. Measured (TestMainnetShape,
+// 20 transactions a block, seed 3): 200,000 transactions over 10,433
+// blocks: 0.160 unspent outputs per transaction (0.174 at 100,000), spends
+// 82.8% / 16.7% / 0.5% by age, 46.9% of outputs to a reused address, 2.43
+// inputs and 2.52 outputs per transaction; 1,000,000 transactions at the
+// default 2,000 a block (932 blocks, about 3.5 days): 0.160 unspent per
+// transaction, spends 96.0% / 4.0% / 0%, 46.3% reused. The test's bounds:
+// unspent within 20% of 0.16 at both lengths, under a day 75–90%, a day
+// to a month 8–20%, older 0.2–5%, reuse 35–55%, 2–3 inputs and outputs.
+// The mainnet shape's bytes differ from the standard shape's for the same
+// seed; the truth files (owners, collaborative, change, scenarios) are
+// written as in the standard shape.
 //
 // # Wallets and owners
 //

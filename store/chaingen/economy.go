@@ -175,6 +175,12 @@ func (g *generator) changeAddr(in *utxo, payee ScriptType) *address {
 // payee is a known address (a fifth of the time) or a new address of a
 // random user's or merchant's wallet.
 func (g *generator) payee() *address {
+	if g.main != nil {
+		if len(g.reuse) > 0 && g.rng.IntN(1000) < payeeReuse {
+			return g.reuse[g.rng.IntN(len(g.reuse))]
+		}
+		return g.recv(g.userWallet())
+	}
 	if len(g.reuse) > 0 && g.rng.IntN(5) == 0 {
 		return g.reuse[g.rng.IntN(len(g.reuse))]
 	}

@@ -9,6 +9,8 @@ var (
 	ErrBadConfig = errors.New("chaingen: bad config")
 	// ErrUnknownScenario reports a scenario name that is not one of Scenarios.
 	ErrUnknownScenario = errors.New("chaingen: unknown scenario")
+	// ErrUnknownShape reports a chain shape that is not one of Shapes.
+	ErrUnknownShape = errors.New("chaingen: unknown shape")
 	// ErrUnknownModel reports a taint model that is not one of TaintModels.
 	ErrUnknownModel = errors.New("chaingen: unknown taint model")
 	// ErrBadTaintInput reports inconsistent values passed to Propagate.

@@ -133,9 +133,13 @@ type generator struct {
 	scam  *scamCentre
 	stale []string // fork block hashes
 	sum   Summary
+	main  *mainnet // the mainnet shape's state; nil in the standard shape
 	kinds [numKinds]int64
-	mix   [numScriptTypes]int64
-	spent [numScriptTypes]int64
+	ages  [3]int64 // spends by age (ageClass)
+	// Outputs paying an address, and those paying one paid before.
+	paidOuts, reused int64
+	mix              [numScriptTypes]int64
+	spent            [numScriptTypes]int64
 }
 
 // Generate writes a deterministic regtest chain and its ground truth to
@@ -204,6 +208,9 @@ func newGenerator(cfg Config) *generator {
 		forks:  map[int32]int32{},
 		start:  time.Now(),
 		base:   baseScalar(cfg.Seed),
+	}
+	if cfg.Shape == ShapeMainnet {
+		g.main = newMainnet(cfg.Seed)
 	}
 	g.baseTime = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(cfg.Seed%86400) * time.Second)
 	post := int32((cfg.Txs + cfg.TxsPerBlock - 1) / cfg.TxsPerBlock)
@@ -335,6 +342,9 @@ func (g *generator) progress() Progress {
 // (and any fork branching off below it).
 func (g *generator) makeBlock(ctx context.Context, h int32) error {
 	g.block, g.blockWt = g.block[:0], 0
+	if g.main != nil {
+		g.releaseDue(h)
+	}
 	if h >= ActivationHeight {
 		g.plan(h)
 	}
@@ -354,13 +364,13 @@ func (g *generator) makeBlock(ctx context.Context, h int32) error {
 	chunk := max(64, (len(fresh)+4*g.cfg.Workers-1)/(4*g.cfg.Workers))
 	nchunks := (len(fresh) + chunk - 1) / chunk
 	if err := parallel(ctx, nchunks, g.cfg.Workers, func(i int) error {
-		return materializeRange(&g.base, fresh[i*chunk:min(len(fresh), (i+1)*chunk)])
+		return materializeRange(&g.base, fresh[i*chunk:min(len(fresh), (i+1)*chunk)], g.cfg.Unsigned)
 	}); err != nil {
 		return err
 	}
 	g.fresh = g.fresh[:0]
 	blk := g.block
-	if err := parallel(ctx, len(blk), g.cfg.Workers, func(i int) error { return blk[i].build() }); err != nil {
+	if err := parallel(ctx, len(blk), g.cfg.Workers, func(i int) error { return blk[i].build(g.cfg.Unsigned) }); err != nil {
 		return err
 	}
 	txs := make([]*wire.MsgTx, len(blk))
@@ -429,6 +439,7 @@ func (g *generator) commitTxs(h int32) {
 		g.sum.Inputs += int64(len(p.ins))
 		for _, u := range p.ins {
 			g.spent[u.addr.typ]++
+			g.ages[ageClass(h-u.height)]++
 		}
 		g.sum.Outputs += int64(len(p.outs))
 		for j := range p.outs {
@@ -438,6 +449,11 @@ func (g *generator) commitTxs(h int32) {
 				continue
 			}
 			g.mix[o.addr.typ]++
+			g.paidOuts++
+			if o.addr.paid {
+				g.reused++
+			}
+			o.addr.paid = true
 			if g.tf != nil {
 				g.tf.list(o.addr)
 			}
@@ -449,7 +465,11 @@ func (g *generator) commitTxs(h int32) {
 			switch o.dest {
 			case destPool:
 				if o.value >= minPoolValue {
-					g.addPool(o.u)
+					if g.main != nil {
+						g.schedule(o.u, h)
+					} else {
+						g.addPool(o.u)
+					}
 					if g.rng.IntN(16) == 0 && o.addr.typ != P2PK {
 						g.remember(o.addr)
 					}
@@ -505,7 +525,7 @@ func (g *generator) fork(h, depth int32, parent chainhash.Hash, mainTxs []*ptx) 
 			}
 		}
 		payTo := &address{typ: P2WPKH, idx: 1<<62 + uint64(h)*4 + uint64(j)}
-		if err := payTo.materialize(&g.base); err != nil {
+		if err := payTo.materialize(&g.base, g.cfg.Unsigned); err != nil {
 			return err
 		}
 		b, err := g.assemble(h+j, prev, g.blockTime(h+j).Add(7*time.Second), txs, fees, payTo, 0xF0000000|uint32(j))
@@ -540,6 +560,10 @@ func (g *generator) finishSummary() {
 			g.sum.InputMix[ScriptType(t).String()] = n
 		}
 	}
+	g.sum.Shape = g.cfg.Shape
+	g.sum.Unspent = g.sum.Outputs - g.sum.Inputs - g.mix[OpReturn]
+	g.sum.SpendAges = map[string]int64{"under-1-day": g.ages[0], "1-day-to-1-month": g.ages[1], "over-1-month": g.ages[2]}
+	g.sum.AddressOutputs, g.sum.ReusedOutputs = g.paidOuts, g.reused
 	g.sum.TxKinds = map[string]int64{}
 	for k, n := range g.kinds {
 		g.sum.TxKinds[kindNames[k]] = n

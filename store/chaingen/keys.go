@@ -159,27 +159,29 @@ type address struct {
 	keys   []*btcec.PrivateKey
 	pub    [][]byte          // compressed public keys, cached for signing
 	tweak  *btcec.PrivateKey // P2TR: the BIP86-tweaked key that signs key-path spends
+	odd    bool              // P2TR: the tweaked public key's y is odd (BIP340 negates the key)
 	pk     []byte            // output script
 	inner  []byte            // P2SH redeem script (the P2WPKH program) or P2WSH witness script
 	ready  bool
 	w      *wallet // the owner's wallet; nil for fork coinbases
 	listed bool    // its owners.csv row is written
+	paid   bool    // an output has paid it (address reuse is counted)
 	enc    string  // the address, encoded while materializing (in parallel)
 }
 
 // materialize derives the address's keys on its own (one scalar
 // multiplication per key); materializeRange does many at once.
-func (a *address) materialize(base *btcec.ModNScalar) error {
+func (a *address) materialize(base *btcec.ModNScalar, unsigned bool) error {
 	if a.ready {
 		return nil
 	}
 	privs, pubs := deriveRange(base, a.idx, int(a.typ.keysFor()))
-	return a.setKeys(privs, pubs)
+	return a.setKeys(privs, pubs, unsigned)
 }
 
 // materializeRange materializes addresses whose keys are consecutive (as
 // newAddr allocates them), sharing one deriveRange call.
-func materializeRange(base *btcec.ModNScalar, as []*address) error {
+func materializeRange(base *btcec.ModNScalar, as []*address, unsigned bool) error {
 	if len(as) == 0 {
 		return nil
 	}
@@ -188,7 +190,7 @@ func materializeRange(base *btcec.ModNScalar, as []*address) error {
 	for _, a := range as {
 		if a.idx != next {
 			for _, b := range as {
-				if err := b.materialize(base); err != nil {
+				if err := b.materialize(base, unsigned); err != nil {
 					return err
 				}
 			}
@@ -200,32 +202,37 @@ func materializeRange(base *btcec.ModNScalar, as []*address) error {
 	for _, a := range as {
 		o := a.idx - first
 		n := a.typ.keysFor()
-		if err := a.setKeys(privs[o:o+n:o+n], pubs[o:o+n:o+n]); err != nil {
+		if err := a.setKeys(privs[o:o+n:o+n], pubs[o:o+n:o+n], unsigned); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (a *address) setKeys(privs []*btcec.PrivateKey, pubs [][]byte) error {
+// With unsigned (Config.Unsigned) a P2TR output carries the internal key
+// itself, untweaked: nothing signs for it, and the tweak would cost a scalar
+// multiplication per address.
+func (a *address) setKeys(privs []*btcec.PrivateKey, pubs [][]byte, unsigned bool) error {
 	// Copy: a sub-slice would keep the whole batch's arrays alive for as
 	// long as any one address of it lives.
 	a.keys = append([]*btcec.PrivateKey(nil), privs...)
 	a.pub = append([][]byte(nil), pubs...)
 	pub := pubs[0]
 	var err error
-	switch a.typ {
-	case P2WPKH:
+	switch {
+	case a.typ == P2WPKH:
 		a.pk = p2wpkhScript(btcutil.Hash160(pub))
-	case P2SHP2WPKH:
+	case a.typ == P2SHP2WPKH:
 		a.inner = p2wpkhScript(btcutil.Hash160(pub))
 		a.pk = p2shScript(btcutil.Hash160(a.inner))
-	case P2PKH:
+	case a.typ == P2PKH:
 		a.pk, err = txscript.NewScriptBuilder().AddOp(txscript.OP_DUP).AddOp(txscript.OP_HASH160).
 			AddData(btcutil.Hash160(pub)).AddOp(txscript.OP_EQUALVERIFY).AddOp(txscript.OP_CHECKSIG).Script()
-	case P2PK:
+	case a.typ == P2PK:
 		a.pk, err = txscript.NewScriptBuilder().AddData(pub).AddOp(txscript.OP_CHECKSIG).Script()
-	case P2TR:
+	case a.typ == P2TR && unsigned:
+		a.pk = append([]byte{txscript.OP_1, 32}, pub[1:]...)
+	case a.typ == P2TR:
 		// BIP86 key path only: tweak with an empty script root.
 		d := a.keys[0].Key
 		if pub[0] == 3 {
@@ -235,8 +242,10 @@ func (a *address) setKeys(privs []*btcec.PrivateKey, pubs [][]byte) error {
 		t.SetBytes((*[32]byte)(chainhash.TaggedHash(chainhash.TagTapTweak, pub[1:], []byte{})))
 		d.Add(&t)
 		a.tweak = btcec.PrivKeyFromScalar(&d)
-		a.pk, err = txscript.PayToTaprootScript(a.tweak.PubKey())
-	case P2WSHMultisig:
+		tpub := a.tweak.PubKey()
+		a.odd = tpub.SerializeCompressed()[0] == 3
+		a.pk, err = txscript.PayToTaprootScript(tpub)
+	case a.typ == P2WSHMultisig:
 		b := txscript.NewScriptBuilder().AddOp(txscript.OP_2)
 		for _, pk := range a.pub {
 			b.AddData(pk)

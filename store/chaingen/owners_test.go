@@ -45,8 +45,23 @@ func readCSV(t *testing.T, path string, header string) [][]string {
 // (and every collaborative row's count is right); change.csv names outputs
 // paid back to the single owner of their transaction's inputs.
 func TestOwnershipTruth(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"standard", Config{Txs: 6000, Seed: 9}},
+		// Small blocks, so that coins come due from the calendar within
+		// the chain; unsigned, as the scale harness generates it.
+		{"mainnet", Config{Txs: 12000, Seed: 9, Shape: ShapeMainnet, TxsPerBlock: 15, Unsigned: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { checkOwnershipTruth(t, tc.cfg) })
+	}
+}
+
+func checkOwnershipTruth(t *testing.T, cfg Config) {
 	dir := t.TempDir()
-	if _, err := Generate(context.Background(), Config{OutDir: dir, Txs: 6000, Seed: 9}, nil); err != nil {
+	cfg.OutDir = dir
+	if _, err := Generate(context.Background(), cfg, nil); err != nil {
 		t.Fatal(err)
 	}
 	owner := map[string]string{}

@@ -60,68 +60,18 @@ func update(ctx context.Context, st *store.Store, dir string, h *header, opt Opt
 	}
 	b := &builder{st: st, dir: dir, h: h, chunkTx: h.Txs, chunkOut: h.Outs, lastHash: h.Hash, touched: map[int64]bool{}}
 	defer func() {
-		for _, f := range b.files {
-			if f != nil {
-				if cerr := f.Close(); err == nil && cerr != nil {
-					err = fmt.Errorf("flow: %w", cerr)
-				}
-			}
-		}
-		if uerr := unmap(b.old); err == nil && uerr != nil {
-			err = fmt.Errorf("flow: %w", uerr)
+		if cerr := b.close(); err == nil {
+			err = cerr
 		}
 	}()
-	sizes := h.sizes()
-	var from [5]int64 // where the files change: chunks before keep their sums
-	for i, size := range sizes {
-		from[i] = size / sumChunk * sumChunk
-	}
-	for i, name := range names {
-		f, err := os.OpenFile(filepath.Join(dir, name), os.O_RDWR|os.O_CREATE, 0o644)
-		if err != nil {
-			return fmt.Errorf("flow: %w", err)
-		}
-		b.files[i] = f
-		if err := f.Truncate(sizes[i]); err != nil {
-			return fmt.Errorf("flow: %w", err)
-		}
-		if _, err := f.Seek(sizes[i], io.SeekStart); err != nil {
-			return fmt.Errorf("flow: %w", err)
-		}
-	}
-	if b.old, err = mapFile(b.files[fTx], sizes[fTx], false); err != nil {
+	from, err := b.open()
+	if err != nil {
 		return err
 	}
 	total := uint64(state.NextTx)
-	var interrupted error
-	err = st.ForEachTx(store.TxNum(h.Txs), func(tx *store.Tx) error {
-		if uint64(tx.Num) >= total {
-			return errStop
-		}
-		if tx.Pos == 0 {
-			// Stop between blocks, keeping what is done.
-			if interrupted = ctx.Err(); interrupted != nil {
-				return errStop
-			}
-		}
-		if err := b.add(tx); err != nil {
-			return err
-		}
-		if n := h.Txs - b.chunkTx; n >= uint64(chunk) {
-			if err := b.flush(); err != nil {
-				return err
-			}
-		}
-		if h.Txs%4096 == 0 && opt.Progress != nil {
-			opt.Progress(h.Txs, total)
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, errStop) {
+	interrupted, err := b.addAll(ctx, total, chunk, opt.Progress)
+	if err != nil {
 		return err
-	}
-	if interrupted == nil && h.Txs != total {
-		return fmt.Errorf("%w: the store lists %d transactions, its records end at %d", ErrCorrupt, total, h.Txs)
 	}
 	if err := b.flush(); err != nil {
 		return err
@@ -149,6 +99,82 @@ func update(ctx context.Context, st *store.Store, dir string, h *header, opt Opt
 		return err
 	}
 	return interrupted
+}
+
+// open opens the index files at the sizes h gives, positioned at their
+// ends, and maps tx.dat. from is where each file changes: its sum chunks
+// before that keep their sums.
+func (b *builder) open() (from [5]int64, err error) {
+	sizes := b.h.sizes()
+	for i, size := range sizes {
+		from[i] = size / sumChunk * sumChunk
+	}
+	for i, name := range names {
+		f, err := os.OpenFile(filepath.Join(b.dir, name), os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return from, fmt.Errorf("flow: %w", err)
+		}
+		b.files[i] = f
+		if err := f.Truncate(sizes[i]); err != nil {
+			return from, fmt.Errorf("flow: %w", err)
+		}
+		if _, err := f.Seek(sizes[i], io.SeekStart); err != nil {
+			return from, fmt.Errorf("flow: %w", err)
+		}
+	}
+	b.old, err = mapFile(b.files[fTx], sizes[fTx], false)
+	return from, err
+}
+
+// close closes the files and unmaps tx.dat; it returns the first error.
+func (b *builder) close() (err error) {
+	for _, f := range b.files {
+		if f != nil {
+			if cerr := f.Close(); err == nil && cerr != nil {
+				err = fmt.Errorf("flow: %w", cerr)
+			}
+		}
+	}
+	if uerr := unmap(b.old); err == nil && uerr != nil {
+		err = fmt.Errorf("flow: %w", uerr)
+	}
+	return err
+}
+
+// addAll adds the store's transactions from h.Txs to total, flushing every
+// chunk transactions. When ctx is done it stops between blocks, keeping
+// what is done, and returns ctx's error as interrupted.
+func (b *builder) addAll(ctx context.Context, total uint64, chunk int, progress func(done, total uint64)) (interrupted, err error) {
+	h := b.h
+	err = b.st.ForEachTx(store.TxNum(h.Txs), func(tx *store.Tx) error {
+		if uint64(tx.Num) >= total {
+			return errStop
+		}
+		if tx.Pos == 0 {
+			if interrupted = ctx.Err(); interrupted != nil {
+				return errStop
+			}
+		}
+		if err := b.add(tx); err != nil {
+			return err
+		}
+		if n := h.Txs - b.chunkTx; n >= uint64(chunk) {
+			if err := b.flush(); err != nil {
+				return err
+			}
+		}
+		if h.Txs%4096 == 0 && progress != nil {
+			progress(h.Txs, total)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, err
+	}
+	if interrupted == nil && h.Txs != total {
+		return nil, fmt.Errorf("%w: the store lists %d transactions, its records end at %d", ErrCorrupt, total, h.Txs)
+	}
+	return interrupted, nil
 }
 
 // add appends one transaction; h counts it at once, the files get it at the
@@ -281,56 +307,17 @@ func cut(dir string, h *header, fork int32, prev sums) (err error) {
 			return fmt.Errorf("flow: %w", err)
 		}
 	}
-	sizes := h.sizes()
 	keep := uint64(fork-h.StartHeight) + 1
 	if keep >= h.Blocks {
 		return fmt.Errorf("%w: cut to block %d of %d", ErrCorrupt, keep, h.Blocks)
 	}
-	var e [blkSize]byte
-	if _, err := files[fBlk].ReadAt(e[:], int64(keep)*blkSize); err != nil {
-		return fmt.Errorf("flow: %w", err)
-	}
-	txs := binary.LittleEndian.Uint64(e[:])
-	if _, err := files[fBlk].ReadAt(e[:], int64(keep-1)*blkSize); err != nil {
-		return fmt.Errorf("flow: %w", err)
-	}
-	hash := [32]byte(e[8:])
-	tx, err := mapFile(files[fTx], sizes[fTx], false)
+	txs, hash, err := cutPoint(files[fBlk], keep)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if uerr := unmap(tx); err == nil && uerr != nil {
-			err = fmt.Errorf("flow: %w", uerr)
-		}
-	}()
-	in, err := mapFile(files[fIn], sizes[fIn], false)
+	outs, ins, patches, err := spendsPastCut(files, h, keep, txs)
 	if err != nil {
 		return err
-	}
-	defer func() {
-		if uerr := unmap(in); err == nil && uerr != nil {
-			err = fmt.Errorf("flow: %w", uerr)
-		}
-	}()
-	if txs == 0 || txs >= h.Txs {
-		return fmt.Errorf("%w: block %d starts at transaction %d of %d", ErrCorrupt, keep, txs, h.Txs)
-	}
-	outs, ins := binary.LittleEndian.Uint64(tx[txs*txSize:]), binary.LittleEndian.Uint64(tx[txs*txSize+8:])
-	if outs > h.Outs || ins > h.Ins {
-		return fmt.Errorf("%w: transaction %d starts past the end", ErrCorrupt, txs)
-	}
-	var patches []patch
-	for i := ins; i < h.Ins; i++ {
-		v := binary.LittleEndian.Uint64(in[i*inSize:])
-		if v == inCoinbase || v == inExternal || v>>24 >= txs {
-			continue
-		}
-		o := binary.LittleEndian.Uint64(tx[(v>>24)*txSize:]) + v&0xffffff
-		if o >= outs {
-			return fmt.Errorf("%w: input %d spends output %d past the cut", ErrCorrupt, i, o)
-		}
-		patches = append(patches, patch{off: int64(o)*outSize + 8})
 	}
 	h.Dirty = true
 	if err := writeHeader(dir, h); err != nil {
@@ -364,4 +351,62 @@ func cut(dir string, h *header, fork int32, prev sums) (err error) {
 	}
 	h.Dirty = false
 	return writeHeader(dir, h)
+}
+
+// cutPoint reads, from blk.dat, the first transaction of block keep (the
+// first to drop) and the hash of the block before it (the new tip).
+func cutPoint(blk *os.File, keep uint64) (txs uint64, hash [32]byte, err error) {
+	var e [blkSize]byte
+	if _, err := blk.ReadAt(e[:], int64(keep)*blkSize); err != nil {
+		return 0, hash, fmt.Errorf("flow: %w", err)
+	}
+	txs = binary.LittleEndian.Uint64(e[:])
+	if _, err := blk.ReadAt(e[:], int64(keep-1)*blkSize); err != nil {
+		return 0, hash, fmt.Errorf("flow: %w", err)
+	}
+	return txs, [32]byte(e[8:]), nil
+}
+
+// spendsPastCut returns where the outputs and inputs of transaction txs,
+// the first one cut, begin, and a patch clearing the spender field of each
+// output kept that an input cut spends.
+func spendsPastCut(files [5]*os.File, h *header, keep, txs uint64) (outs, ins uint64, patches []patch, err error) {
+	sizes := h.sizes()
+	tx, err := mapFile(files[fTx], sizes[fTx], false)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	defer func() {
+		if uerr := unmap(tx); err == nil && uerr != nil {
+			err = fmt.Errorf("flow: %w", uerr)
+		}
+	}()
+	in, err := mapFile(files[fIn], sizes[fIn], false)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	defer func() {
+		if uerr := unmap(in); err == nil && uerr != nil {
+			err = fmt.Errorf("flow: %w", uerr)
+		}
+	}()
+	if txs == 0 || txs >= h.Txs {
+		return 0, 0, nil, fmt.Errorf("%w: block %d starts at transaction %d of %d", ErrCorrupt, keep, txs, h.Txs)
+	}
+	outs, ins = binary.LittleEndian.Uint64(tx[txs*txSize:]), binary.LittleEndian.Uint64(tx[txs*txSize+8:])
+	if outs > h.Outs || ins > h.Ins {
+		return 0, 0, nil, fmt.Errorf("%w: transaction %d starts past the end", ErrCorrupt, txs)
+	}
+	for i := ins; i < h.Ins; i++ {
+		v := binary.LittleEndian.Uint64(in[i*inSize:])
+		if v == inCoinbase || v == inExternal || v>>24 >= txs {
+			continue
+		}
+		o := binary.LittleEndian.Uint64(tx[(v>>24)*txSize:]) + v&0xffffff
+		if o >= outs {
+			return 0, 0, nil, fmt.Errorf("%w: input %d spends output %d past the cut", ErrCorrupt, i, o)
+		}
+		patches = append(patches, patch{off: int64(o)*outSize + 8})
+	}
+	return outs, ins, patches, nil
 }

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/tracer-oss/tracer/store"
@@ -109,4 +110,28 @@ func Verify(ctx context.Context, st *store.Store, x *Index) (VerifyResult, error
 		problem("the index holds %d spent outputs, the store %d spent-by entries", spent, r.Spends)
 	}
 	return r, nil
+}
+
+// VerifyIfCurrent runs Verify when the index of st exists and is current
+// (it opens it without updating it). Otherwise it returns no result and a
+// note saying why the index was not checked.
+func VerifyIfCurrent(ctx context.Context, st *store.Store) (*VerifyResult, string, error) {
+	fs, cur, err := Describe(st)
+	switch {
+	case err != nil:
+		return nil, "", err
+	case fs.Txs == 0:
+		return nil, "trace index: none", nil
+	case !cur:
+		return nil, "trace index: behind the store, not checked (the next forward trace updates it)", nil
+	}
+	x, err := Open(ctx, st, Options{NoUpdate: true})
+	if err != nil {
+		return nil, "", err
+	}
+	v, err := Verify(ctx, st, x)
+	if err := errors.Join(err, x.Close()); err != nil {
+		return nil, "", err
+	}
+	return &v, "", nil
 }

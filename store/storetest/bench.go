@@ -37,7 +37,7 @@ const chainVersion = "w1"
 // caching it in the OS temp dir across runs.
 func BenchChain(tb testing.TB, n int) string {
 	tb.Helper()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-chain-%d-%s", n, chainVersion))
+	dir := BenchChainDir(n)
 	if _, err := os.Stat(filepath.Join(dir, "done")); err != nil {
 		if err := os.RemoveAll(dir); err != nil {
 			tb.Fatal(err)
@@ -52,6 +52,11 @@ func BenchChain(tb testing.TB, n int) string {
 		}
 	}
 	return dir
+}
+
+// BenchChainDir is where BenchChain caches the chain of n transactions.
+func BenchChainDir(n int) string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-chain-%d-%s", n, chainVersion))
 }
 
 // BenchStore returns a store holding BenchChain(n), ingested once and cached

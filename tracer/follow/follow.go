@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -29,6 +30,20 @@ type Config struct {
 	Ready func(addr string)
 	// OnSynced, if set, is called after each successful poll with the state.
 	OnSynced func(store.State)
+	// Apply, if set, runs on the loop that writes the store after each
+	// Sync that changed it (and once before the first): a serving process
+	// brings its derived structures (indexes, a published snapshot) to the
+	// new tip there, so they never interleave with a block's writes. An
+	// error is logged and counted, and Apply runs again after the next
+	// poll.
+	Apply func(ctx context.Context, res ingest.Result) error
+	// Jobs, if set, are run on the same loop between polls, as they
+	// arrive: every other write of the process (list, tag and watch
+	// changes) goes through it. The watch list is reloaded after each, so
+	// a watch added by one counts from the next block.
+	Jobs <-chan func(ctx context.Context)
+	// Status, if set, is where Run counts; nil: its own.
+	Status *Status
 }
 
 // Status is what /metrics reports.
@@ -53,7 +68,10 @@ func Run(ctx context.Context, st *store.Store, node ingest.Node, cfg Config) err
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	var status Status
+	status := cfg.Status
+	if status == nil {
+		status = &Status{}
+	}
 	sc := cfg.Sync
 	sc.Logger = cfg.Logger
 	wake := make(chan struct{}, 1)
@@ -73,6 +91,9 @@ func Run(ctx context.Context, st *store.Store, node ingest.Node, cfg Config) err
 	userCommit := sc.OnCommit
 	sc.OnCommit = func(h int32) {
 		status.Tip.Store(int64(h))
+		if alerter != nil { // the watch list may have changed (alert.Alerter reloads it)
+			status.WatchedAddresses.Store(int64(alerter.Addresses()))
+		}
 		select {
 		case wake <- struct{}{}:
 		default:
@@ -88,7 +109,7 @@ func Run(ctx context.Context, st *store.Store, node ingest.Node, cfg Config) err
 		if err != nil {
 			return fmt.Errorf("follow: listen: %w", err)
 		}
-		srv := &http.Server{Handler: handler(&status, cfg.Poll), ReadHeaderTimeout: 5 * time.Second}
+		srv := &http.Server{Handler: handler(status, cfg.Poll), ReadHeaderTimeout: 5 * time.Second}
 		g.Go(func() error {
 			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 				return err
@@ -113,8 +134,17 @@ func Run(ctx context.Context, st *store.Store, node ingest.Node, cfg Config) err
 	}
 	g.Go(func() error {
 		delay := cfg.Poll
+		apply := cfg.Apply != nil // pending: the first round, or a failed Apply
 		for {
 			res, err := ingest.Sync(gctx, st, node, sc)
+			if cfg.Apply != nil && gctx.Err() == nil && (apply || res.Blocks > 0 || res.Reorgs > 0) {
+				apply = false
+				if aerr := cfg.Apply(gctx, res); aerr != nil && gctx.Err() == nil {
+					apply = true
+					status.Errors.Add(1)
+					cfg.Logger.Warn("follow: applying the new blocks to the derived indexes failed; retrying after the next poll", "err", aerr)
+				}
+			}
 			status.Blocks.Add(res.Blocks)
 			status.Txs.Add(res.Txs)
 			status.Reorgs.Add(int64(res.Reorgs))
@@ -144,10 +174,26 @@ func Run(ctx context.Context, st *store.Store, node ingest.Node, cfg Config) err
 					cfg.Logger.Info("follow: synced", "tip", st.State().Height, "blocks", res.Blocks, "reorgs", res.Reorgs, "undone", res.Undone)
 				}
 			}
-			select {
-			case <-gctx.Done():
-				return nil
-			case <-time.After(delay):
+			timer := time.NewTimer(delay)
+		wait:
+			for {
+				select {
+				case <-gctx.Done():
+					timer.Stop()
+					return nil
+				case job := <-cfg.Jobs:
+					job(gctx)
+					if alerter != nil {
+						// A job may have changed the watch list: effective
+						// from the next block.
+						if err := alerter.Reset(); err != nil {
+							return fmt.Errorf("follow: reload the watch list: %w", err)
+						}
+						status.WatchedAddresses.Store(int64(alerter.Addresses()))
+					}
+				case <-timer.C:
+					break wait
+				}
 			}
 		}
 	})
@@ -158,11 +204,37 @@ func Run(ctx context.Context, st *store.Store, node ingest.Node, cfg Config) err
 	return err
 }
 
+// Healthy reports whether the follower synced within the last 3 polls
+// (plus 30 s), with the time of the last good poll.
+func (s *Status) Healthy(poll time.Duration) (bool, time.Time) {
+	last := time.Unix(0, s.LastOK.Load())
+	return s.CaughtUpOnce.Load() && time.Since(last) <= 3*poll+30*time.Second, last
+}
+
+// WriteMetrics writes the follower's metrics in Prometheus's text format.
+func (s *Status) WriteMetrics(w io.Writer) {
+	for _, m := range []struct {
+		name, typ, help string
+		v               int64
+	}{
+		{"tracer_follow_tip_height", "gauge", "height of the store's tip", s.Tip.Load()},
+		{"tracer_follow_node_height", "gauge", "height of the node's tip at the last poll", s.NodeTip.Load()},
+		{"tracer_follow_blocks_total", "counter", "blocks stored since start", s.Blocks.Load()},
+		{"tracer_follow_txs_total", "counter", "transactions stored since start", s.Txs.Load()},
+		{"tracer_follow_reorgs_total", "counter", "best-chain switches undone", s.Reorgs.Load()},
+		{"tracer_follow_undone_blocks_total", "counter", "blocks undone by them", s.Undone.Load()},
+		{"tracer_follow_alerts_delivered_total", "counter", "alerts and retractions delivered", s.Delivered.Load()},
+		{"tracer_follow_sync_errors_total", "counter", "failed polls (node unreachable, …) and failed index updates", s.Errors.Load()},
+		{"tracer_follow_watched_addresses", "gauge", "addresses the watch list resolves to", s.WatchedAddresses.Load()},
+	} {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", m.name, m.help, m.name, m.typ, m.name, m.v)
+	}
+}
+
 func handler(s *Status, poll time.Duration) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		last := time.Unix(0, s.LastOK.Load())
-		if !s.CaughtUpOnce.Load() || time.Since(last) > 3*poll+30*time.Second {
+		if ok, last := s.Healthy(poll); !ok {
 			http.Error(w, fmt.Sprintf("not synced (last good poll %s)", last.Format(time.RFC3339)), http.StatusServiceUnavailable)
 			return
 		}
@@ -170,22 +242,7 @@ func handler(s *Status, poll time.Duration) http.Handler {
 	})
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		for _, m := range []struct {
-			name, typ, help string
-			v               int64
-		}{
-			{"tracer_follow_tip_height", "gauge", "height of the store's tip", s.Tip.Load()},
-			{"tracer_follow_node_height", "gauge", "height of the node's tip at the last poll", s.NodeTip.Load()},
-			{"tracer_follow_blocks_total", "counter", "blocks stored since start", s.Blocks.Load()},
-			{"tracer_follow_txs_total", "counter", "transactions stored since start", s.Txs.Load()},
-			{"tracer_follow_reorgs_total", "counter", "best-chain switches undone", s.Reorgs.Load()},
-			{"tracer_follow_undone_blocks_total", "counter", "blocks undone by them", s.Undone.Load()},
-			{"tracer_follow_alerts_delivered_total", "counter", "alerts and retractions delivered", s.Delivered.Load()},
-			{"tracer_follow_sync_errors_total", "counter", "failed polls (node unreachable, …)", s.Errors.Load()},
-			{"tracer_follow_watched_addresses", "gauge", "addresses the watch list resolves to", s.WatchedAddresses.Load()},
-		} {
-			fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", m.name, m.help, m.name, m.typ, m.name, m.v)
-		}
+		s.WriteMetrics(w)
 	})
 	return mux
 }

@@ -47,7 +47,7 @@ type Options struct {
 	Poison     bool  // the poison model instead of haircut (the default)
 	MaxHops    int   // 0: tracer.DefaultMaxHops, as for a trace
 	MinValue   int64 // tainted amounts below it are not followed; 0: 1 sat
-	MaxTxs     int   // per walk; 0: 10,000,000 for the index, 1,000,000 fresh
+	MaxTxs     int   // per fresh walk; 0: 1,000,000 (the index is one pass over every transaction)
 	TopSources int   // 0: 5
 	Params     *chaincfg.Params
 	Progress   func(string) // index build progress, about once a second
@@ -62,6 +62,17 @@ type Options struct {
 	// clustering (spec.ClusterInfo) for the index's staleness check.
 	Clusters    *cluster.Labeler
 	ClusterInfo string
+	// Pending builds the index generation without making it current:
+	// screens keep answering from the one in force until
+	// store.UseExposureIndex switches to it (a new list's index built in
+	// the background).
+	Pending bool
+	// UndoDepth is how many blocks below the tip BuildIndex applies as
+	// per-block updates, whose undo records let UpdateIndex undo a
+	// reorganisation that deep exactly (a deeper one makes the index
+	// stale, and is rebuilt). Each costs one block update at build time.
+	// 0: 10; negative: none.
+	UndoDepth int
 }
 
 // labels is what the walks label addresses with: the sources' and tags'
@@ -89,6 +100,12 @@ func (o *Options) normalize(fresh bool) error {
 	if o.TopSources == 0 {
 		o.TopSources = 5
 	}
+	switch {
+	case o.UndoDepth == 0:
+		o.UndoDepth = 10
+	case o.UndoDepth < 0:
+		o.UndoDepth = 0
+	}
 	if o.MaxHops < 0 || o.MinValue < 0 || o.MaxTxs < 0 || o.TopSources < 0 {
 		return fmt.Errorf("%w: limits must not be negative", ErrBadOptions)
 	}
@@ -110,7 +127,8 @@ type IndexParams struct {
 	Model    string `json:"model"`
 	MaxHops  int    `json:"max_hops"`
 	MinValue int64  `json:"min_value_sat"`
-	Partial  bool   `json:"partial,omitempty"`  // a walk hit MaxTxs
+	Partial  bool   `json:"partial,omitempty"`  // a walk hit MaxTxs (indexes before the one-pass build)
+	Slots    int    `json:"slots,omitempty"`    // share columns: source groups, and per category with several, all together
 	Clusters string `json:"clusters,omitempty"` // the clustering whose labels were barriers; "": none
 }
 

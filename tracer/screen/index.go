@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"strconv"
+	"slices"
 	"time"
 
 	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/taint"
 )
 
 // IndexStore is a store the index can be written to. *store.Store
@@ -19,201 +19,593 @@ import (
 type IndexStore interface {
 	Store
 	NewExposureIndex() (*store.ExposureWriter, error)
+	ExposureIndexHeader(gen uint32) (store.ExposureIndex, error)
+	UseExposureIndex(gen uint32) error
+	UpdateExposure(gen uint32, fn func(u *store.ExposureUpdate) error) error
+	ExposureTxShares(gen uint32, n store.TxNum) ([]byte, bool, error)
+	ExposureDirty(gen uint32, limit int) ([]string, error)
+	ForEachTx(from store.TxNum, fn func(*store.Tx) error) error
 }
 
-// BuildIndex computes the exposure of every address reached from a source
-// by one forward walk per source group (sanctioned entity, or risky tag
-// entity), and stores it as a new index generation. The per-group walks
-// make the per-source breakdown exact; under haircut their sum is the
-// combined exposure, since haircut is linear (up to floor rounding).
-func BuildIndex(ctx context.Context, st IndexStore, opt Options) (store.ExposureIndex, error) {
-	if err := opt.normalize(false); err != nil {
-		return store.ExposureIndex{}, err
-	}
-	state := st.State()
-	src, err := LoadSources(st, opt.Params)
-	if err != nil {
-		return store.ExposureIndex{}, err
-	}
-	acc := map[string]map[string]*categoryAcc{}
-	poison := opt.Poison
-	barriers := src.barriers(opt.Clusters)
-	labels := opt.labels(src)
-	partial := false
-	last := time.Now()
-	// One walk per group gives each source's share; where a category has
-	// several groups, one more walk from all of them gives its total
-	// (rounded once, as a combined trace would, rather than per source).
-	groups, perCat := []Group{}, map[string][]Group{}
+// slot is one column of the shares every tainted output carries: a source
+// group (its walk gives the per-source breakdown), or, where a category
+// has several groups, all of them together (its total, rounded once as a
+// combined trace would, rather than per source).
+type slot struct {
+	category, entity string
+	combined         bool // every group of the category at once
+	single           bool // the category's only group: its total too
+}
+
+// slotsOf lays out the slots of src's groups: categories by name, each
+// category's groups in order, then its combined slot.
+func slotsOf(src *Sources) (slots []slot, seeds [][]tracer.Seed) {
+	perCat := map[string][]Group{}
 	for _, g := range src.Groups {
 		perCat[g.Category] = append(perCat[g.Category], g)
 	}
 	for _, cat := range sortedKeys(perCat) {
 		gs := perCat[cat]
-		groups = append(groups, gs...)
+		var all []tracer.Seed
+		for _, g := range gs {
+			slots = append(slots, slot{category: cat, entity: g.Entity, single: len(gs) == 1})
+			seeds = append(seeds, g.Seeds)
+			all = append(all, g.Seeds...)
+		}
 		if len(gs) > 1 {
-			all := Group{Category: cat, combined: true}
-			for _, g := range gs {
-				all.Seeds = append(all.Seeds, g.Seeds...)
-			}
-			groups = append(groups, all)
+			slots = append(slots, slot{category: cat, combined: true})
+			seeds = append(seeds, all)
 		}
 	}
-	for gi, g := range groups {
-		if err := ctx.Err(); err != nil {
+	return slots, seeds
+}
+
+// seedKey identifies an address as the store's address index matches it
+// (address.Addr.Same: P2PK as its P2PKH).
+type seedKey struct {
+	class   byte
+	payload [32]byte
+}
+
+func seedKeyOf(a address.Addr) seedKey { return seedKey{byte(a.Kind.Class()), a.Payload} }
+
+// engine applies transactions to the shares: the one step both the full
+// build and a block update run, so both give the same index.
+type engine struct {
+	opt     Options
+	src     *Sources
+	lab     tracer.Labeler
+	model   taint.Model
+	slots   []slot
+	seeds   map[seedKey][]uint32 // source address → slots it seeds
+	maxHops int32
+
+	// Per-transaction scratch, indexed by slot.
+	sumT, sumV []int64
+	hops       []int32
+	bestIn     []int64
+	pred       []uint64
+	root       []bool
+	mark       []bool // slot is in touched
+	touched    []uint32
+	seedOut    [][]uint32 // per output: slots it is a source output of
+	outInfo    []outInfo  // per output, read once a transaction
+	outTaint   []int64
+	values     []int64
+	coins      []taint.Coin
+}
+
+func newEngine(opt Options, src *Sources) *engine {
+	e := &engine{opt: opt, src: src, lab: opt.labels(src), model: opt.model(), seeds: map[seedKey][]uint32{}, maxHops: int32(opt.MaxHops)}
+	var seeds [][]tracer.Seed
+	e.slots, seeds = slotsOf(src)
+	for i, ss := range seeds {
+		for _, sd := range ss {
+			k := seedKeyOf(sd.Addr)
+			if l := e.seeds[k]; len(l) == 0 || l[len(l)-1] != uint32(i) {
+				e.seeds[k] = append(l, uint32(i))
+			}
+		}
+	}
+	n := len(e.slots)
+	e.sumT, e.sumV, e.hops, e.bestIn, e.pred, e.root, e.mark = make([]int64, n), make([]int64, n), make([]int32, n), make([]int64, n), make([]uint64, n), make([]bool, n), make([]bool, n)
+	return e
+}
+
+// outInfo is what the step needs of a tainted output's address.
+type outInfo struct {
+	read     bool
+	labelled bool // a barrier
+	counted  bool // not a source: its exposure counts
+}
+
+// output returns output j's info, reading it on first use.
+func (e *engine) output(j int, o *store.Output) *outInfo {
+	oi := &e.outInfo[j]
+	if !oi.read {
+		oi.read = true
+		_, oi.labelled = e.lab.Label(o.Addr)
+		oi.counted = !oi.labelled || !e.src.IsSource(o.Addr)
+	}
+	return oi
+}
+
+// contribution is one tainted output counted towards its address.
+// The address is turned into its record key (a string, "" for none:
+// not counted) by the caller, once per address rather than per output.
+type contribution struct {
+	addr   address.Addr
+	slot   uint32
+	amount int64
+	hops   int32
+	out    store.OutPoint
+}
+
+// valueOf reads the value of a known input (only for transactions whose
+// fee is unknown).
+type valueOf func(store.OutPoint) (int64, error)
+
+// step propagates the shares on tx's inputs (ins[i]: the shares on the
+// output input i spends; nil: clean) to its outputs, as one forward walk
+// per slot would: haircut or poison, sources' own outputs carrying their
+// slot in full, a labelled address ending a branch (but not at a
+// transaction paying a source of that slot, as in tracer.Forward), dust
+// and the hop limit ending it too. It fills rec (followed shares and path
+// predecessors) and calls count for every tainted output paid to an
+// address that is not a source.
+func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txShares, count func(contribution)) error {
+	rec.preds, rec.outs = rec.preds[:0], rec.outs[:0]
+	e.touched = e.touched[:0]
+	touch := func(s uint32) {
+		if !e.mark[s] {
+			e.mark[s] = true
+			e.touched = append(e.touched, s)
+			e.hops[s] = 1 << 30
+			e.bestIn[s] = -1
+		}
+	}
+	for i, in := range ins {
+		if in == nil {
+			continue
+		}
+		for _, s := range in.shares {
+			touch(s.slot)
+			e.sumT[s.slot] += s.tainted
+			e.sumV[s.slot] += in.value
+			e.hops[s.slot] = min(e.hops[s.slot], s.hops+1)
+			if prev := uint64(tx.Inputs[i].Prev.Tx) + 1; s.tainted > e.bestIn[s.slot] || s.tainted == e.bestIn[s.slot] && prev < e.pred[s.slot] {
+				e.bestIn[s.slot], e.pred[s.slot] = s.tainted, prev
+			}
+		}
+	}
+	if cap(e.seedOut) < len(tx.Outputs) {
+		e.seedOut = make([][]uint32, len(tx.Outputs))
+	}
+	e.seedOut = e.seedOut[:len(tx.Outputs)]
+	e.values = e.values[:0]
+	if cap(e.outInfo) < len(tx.Outputs) {
+		e.outInfo = make([]outInfo, len(tx.Outputs))
+	}
+	e.outInfo = e.outInfo[:len(tx.Outputs)]
+	clear(e.outInfo)
+	var W int64
+	for j := range tx.Outputs {
+		o := &tx.Outputs[j]
+		e.values = append(e.values, o.Value)
+		W += o.Value
+		e.seedOut[j] = nil
+		if len(e.seeds) > 0 {
+			if sl := e.seeds[seedKeyOf(o.Addr)]; len(sl) > 0 {
+				e.seedOut[j] = sl
+				for _, s := range sl {
+					touch(s)
+					e.root[s] = true
+				}
+			}
+		}
+	}
+	if len(e.touched) == 0 {
+		return nil
+	}
+	slices.Sort(e.touched)
+	defer func() {
+		for _, s := range e.touched {
+			e.sumT[s], e.sumV[s], e.bestIn[s], e.pred[s], e.root[s], e.mark[s] = 0, 0, 0, 0, false, false
+		}
+	}()
+	// The clean part of the inputs, as the forward walk sees it.
+	var known int64
+	unknown := false
+	if !tx.FeeKnown {
+		for _, in := range tx.Inputs {
+			if in.Kind != store.InputKnown {
+				unknown = true
+				continue
+			}
+			v, err := inValue(in.Prev)
+			if err != nil {
+				return err
+			}
+			known += v
+		}
+	}
+	outs := make(map[uint32]int, 4) // vout → index in rec.outs
+	for _, s := range e.touched {
+		pred := e.pred[s]
+		if e.root[s] {
+			pred = 0
+		}
+		rec.preds = append(rec.preds, predEntry{slot: s, pred: pred})
+		if e.sumT[s] > 0 {
+			e.coins = append(e.coins[:0], taint.Coin{Value: e.sumV[s], Tainted: e.sumT[s]})
+			if tx.FeeKnown {
+				if rest := W + tx.Fee - e.sumV[s]; rest > 0 {
+					e.coins = append(e.coins, taint.Coin{Value: rest})
+				}
+			} else {
+				e.coins = append(e.coins, taint.Coin{Value: known - e.sumV[s]})
+				if unknown && known < W {
+					e.coins = append(e.coins, taint.Coin{Value: W - known})
+				}
+			}
+			var err error
+			if e.outTaint, _, err = taint.Propagate(e.model, e.coins, e.values, false, e.outTaint); err != nil {
+				return fmt.Errorf("tx %s: %w", tx.ID, err)
+			}
+		}
+		for j := range tx.Outputs {
+			o := &tx.Outputs[j]
+			var t int64
+			hops := e.hops[s]
+			source := slices.Contains(e.seedOut[j], s)
+			switch {
+			case source:
+				t, hops = o.Value, 0
+			case e.sumT[s] > 0:
+				t = e.outTaint[j]
+			}
+			if t <= 0 {
+				continue
+			}
+			follow := t >= e.opt.MinValue && hops < e.maxHops
+			if !source {
+				oi := e.output(j, o)
+				if oi.labelled && !e.root[s] {
+					follow = false // a barrier: counted, not followed
+				}
+				if oi.counted {
+					amount := t
+					if e.model == taint.Poison {
+						amount = o.Value
+					}
+					count(contribution{addr: o.Addr, slot: s, amount: amount, hops: hops, out: store.OutPoint{Tx: tx.Num, Vout: uint32(j)}})
+				}
+			}
+			if follow {
+				k, ok := outs[uint32(j)]
+				if !ok {
+					k = len(rec.outs)
+					outs[uint32(j)] = k
+					rec.outs = append(rec.outs, outShares{vout: uint32(j), value: o.Value})
+				}
+				rec.outs[k].shares = append(rec.outs[k].shares, taintShare{slot: s, hops: hops, tainted: t})
+			}
+		}
+	}
+	slices.SortFunc(rec.outs, func(a, b outShares) int { return int(a.vout) - int(b.vout) })
+	return nil
+}
+
+// BuildIndex computes the exposure of every address reached from a source
+// in one pass over the store in chain order, carrying on every tainted
+// output the sparse shares of each source group (sanctioned entity, or
+// risky tag entity) under the model, and stores it as a new index
+// generation: per-output shares and per-address accumulators beside the
+// records, so UpdateIndex can bring it forward block by block. The last
+// Options.UndoDepth blocks are applied as updates, so a reorganisation
+// that deep is undone exactly. With opt.Pending the generation is built
+// but not made current (UseExposureIndex switches to it).
+func BuildIndex(ctx context.Context, st IndexStore, opt Options) (store.ExposureIndex, error) {
+	if err := opt.normalize(false); err != nil {
+		return store.ExposureIndex{}, err
+	}
+	src, err := LoadSources(st, opt.Params)
+	if err != nil {
+		return store.ExposureIndex{}, err
+	}
+	if opt.Clusters != nil {
+		if err := opt.Clusters.Err(); err != nil {
 			return store.ExposureIndex{}, err
 		}
-		// Every edge of the walk is an exposure: the flow graph is not
-		// capped.
-		topt := tracer.Options{Model: opt.model(), MaxHops: opt.MaxHops, MinValue: opt.MinValue, MaxTxs: opt.MaxTxs,
-			WideOutputs: math.MaxInt32, StopCategories: barriers, Params: opt.Params, MaxGraph: math.MaxInt32, MaxListed: 1}
-		if opt.Progress != nil {
-			topt.Progress = func(visited, pending int) {
-				opt.Progress(fmt.Sprintf("index: walk %d/%d (%s %s): %d transactions visited, %d queued", gi+1, len(groups), g.Category, g.Entity, visited, pending))
-			}
-			if time.Since(last) > time.Second {
-				last = time.Now()
-				opt.Progress(fmt.Sprintf("index: walk %d/%d (%s %s)", gi+1, len(groups), g.Category, g.Entity))
-			}
-		}
-		var graph tracer.Graph = st
-		if opt.Flow != nil {
-			graph = &tracer.FlowGraph{Graph: st, Flow: opt.Flow}
-		}
-		res, err := tracer.Forward(ctx, graph, labels, g.Seeds, topt)
-		if errors.Is(err, tracer.ErrNoSeeds) {
-			continue // no listed address of the entity received anything in the store's range
-		}
-		if err != nil {
-			return store.ExposureIndex{}, fmt.Errorf("screen: index walk from %s %q: %w", g.Category, g.Entity, err)
-		}
-		if res.Partial {
-			if err := ctx.Err(); err != nil {
-				return store.ExposureIndex{}, err
-			}
-			partial = true
-		}
-		nodes := flowNodes(res)
-		for _, e := range res.Edges {
-			if e.Tainted <= 0 || e.Address == "" {
-				continue
-			}
-			a, err := address.Parse(e.Address, opt.Params)
-			if err != nil || src.IsSource(a) {
-				continue
-			}
-			cats := acc[e.Address]
-			if cats == nil {
-				cats = map[string]*categoryAcc{}
-				acc[e.Address] = cats
-			}
-			c := cats[g.Category]
-			if c == nil {
-				c = &categoryAcc{}
-				cats[g.Category] = c
-			}
-			hops := 0
-			if n := nodes[e.From]; n != nil {
-				hops = n.hops
-			}
-			out := e.From + ":" + strconv.Itoa(int(e.Vout))
-			if g.combined || len(perCat[g.Category]) == 1 {
-				c.total(e.Tainted, e.Value, out, poison)
-			}
-			if !g.combined {
-				c.add(g.Entity, e.Tainted, e.Value, out, hops, poison, nodes.pathTo(e.From, opt.MaxHops))
-			}
-		}
 	}
+	state := st.State()
+	e := newEngine(opt, src)
 	w, err := st.NewExposureIndex()
 	if err != nil {
 		return store.ExposureIndex{}, err
 	}
-	addrs := sortedKeys(acc)
-	for i, s := range addrs {
+	hdr, err := e.pass(ctx, st, w, state)
+	if err != nil {
+		w.Cancel()
+		return hdr, err
+	}
+	hdr, err = w.Stage(ctx, hdr)
+	if err != nil {
+		return hdr, err
+	}
+	if hdr, _, err = updateIndex(ctx, st, e, hdr.Gen); err != nil {
+		return hdr, err
+	}
+	if !opt.Pending {
+		if err := st.UseExposureIndex(hdr.Gen); err != nil {
+			return hdr, err
+		}
+	}
+	return hdr, nil
+}
+
+// header is the header of an index built by e at a tip.
+func (e *engine) header(height int32, hash string) store.ExposureIndex {
+	p, _ := json.Marshal(IndexParams{Model: e.model.String(), MaxHops: e.opt.MaxHops, MinValue: e.opt.MinValue,
+		Clusters: e.opt.clusterInfo(), Slots: len(e.slots)})
+	return store.ExposureIndex{ListVersion: e.src.ListVersion, TipHeight: height, TipHash: hash, TagGens: e.src.TagGens, Params: p}
+}
+
+var errPassDone = errors.New("pass done")
+
+// pass is the full build up to UndoDepth blocks below the tip.
+func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWriter, state store.State) (store.ExposureIndex, error) {
+	height := max(state.Height-int32(e.opt.UndoDepth), state.StartHeight-1)
+	hash := ""
+	end := state.NextTx
+	if height < state.Height {
+		b, err := st.BlockByHeight(height + 1)
+		if err != nil {
+			return store.ExposureIndex{}, err
+		}
+		end = b.FirstTx
+	}
+	if height >= state.StartHeight {
+		b, err := st.BlockByHeight(height)
+		if err != nil {
+			return store.ExposureIndex{}, err
+		}
+		hash = b.Hash.String()
+	}
+	x := e.opt.Flow
+	if x != nil && x.Txs() != state.NextTx {
+		x = nil // behind or ahead of the store: read the store
+	}
+	spent := func(op store.OutPoint) (bool, error) {
+		if x != nil {
+			i, err := x.OutIndex(op)
+			if err != nil {
+				return false, err
+			}
+			o := x.Out(i)
+			return o.Spent && o.By.Tx < end, nil
+		}
+		sp, err := st.Spenders(op.Tx)
+		if err != nil {
+			return false, err
+		}
+		in, ok := sp[op.Vout]
+		return ok && in.Tx < end, nil
+	}
+	inValue := func(op store.OutPoint) (int64, error) {
+		if x != nil {
+			i, err := x.OutIndex(op)
+			if err != nil {
+				return 0, err
+			}
+			return x.Out(i).Value, nil
+		}
+		tx, err := st.TxByNum(op.Tx)
+		if err != nil {
+			return 0, err
+		}
+		if int(op.Vout) >= len(tx.Outputs) {
+			return 0, fmt.Errorf("%w: output %d:%d", store.ErrCorrupt, op.Tx, op.Vout)
+		}
+		return tx.Outputs[op.Vout].Value, nil
+	}
+	// The frontier: shares on followed outputs whose spender is still
+	// ahead. Every followed output is also written to the store.
+	frontier := map[store.OutPoint]*outShares{}
+	accs := map[address.Addr][]accEntry{}
+	var rec txShares
+	var ins []*outShares
+	last := time.Now()
+	done := 0
+	count := func(c contribution) { accs[c.addr] = addContribution(accs[c.addr], c.slot, c.amount, c.hops, c.out) }
+	err := st.ForEachTx(0, func(tx *store.Tx) error {
+		if tx.Num >= end {
+			return errPassDone
+		}
+		if done++; done&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if e.opt.Progress != nil && time.Since(last) > time.Second {
+				last = time.Now()
+				e.opt.Progress(fmt.Sprintf("index: %d of %d transactions, %d tainted outputs pending, %d addresses exposed", tx.Num, end, len(frontier), len(accs)))
+			}
+		}
+		ins = ins[:0]
+		any := false
+		for _, in := range tx.Inputs {
+			var sh *outShares
+			if in.Kind == store.InputKnown {
+				if sh = frontier[in.Prev]; sh != nil {
+					delete(frontier, in.Prev)
+					any = true
+				}
+			}
+			ins = append(ins, sh)
+		}
+		if !any && !e.paysSource(tx) {
+			return nil
+		}
+		if err := e.step(tx, ins, inValue, &rec, count); err != nil {
+			return err
+		}
+		if len(rec.preds) == 0 {
+			return nil
+		}
+		for _, o := range rec.outs {
+			op := store.OutPoint{Tx: tx.Num, Vout: o.vout}
+			sp, err := spent(op)
+			if err != nil {
+				return err
+			}
+			if sp {
+				frontier[op] = &outShares{vout: o.vout, value: o.value, shares: slices.Clone(o.shares)}
+			}
+		}
+		return w.PutTxShares(tx.Num, rec.encode(nil)) // the batch keeps the slice
+	})
+	if err != nil && !errors.Is(err, errPassDone) {
+		return store.ExposureIndex{}, err
+	}
+	clear(frontier)
+	if err := w.Sync(); err != nil {
+		return store.ExposureIndex{}, err
+	}
+	paths := &pathReader{e: e, get: func(n store.TxNum) ([]byte, bool, error) { return st.ExposureTxShares(w.Gen(), n) }, st: st}
+	byKey := make(map[string][]accEntry, len(accs))
+	for a, acc := range accs {
+		if s := a.String(e.opt.Params); s != "" {
+			byKey[s] = addAccs(byKey[s], acc)
+		}
+		delete(accs, a)
+	}
+	for i, a := range sortedKeys(byKey) {
 		if i&255 == 0 {
 			if err := ctx.Err(); err != nil {
-				w.Cancel()
 				return store.ExposureIndex{}, err
 			}
+			if e.opt.Progress != nil && time.Since(last) > time.Second {
+				last = time.Now()
+				e.opt.Progress(fmt.Sprintf("index: %d of %d address records written", i, len(byKey)))
+			}
 		}
-		a, _ := address.Parse(s, opt.Params)
-		var received int64
-		if err := st.AddressOutputs(a, store.OutPoint{}, func(o store.AddrOutput) bool {
-			received += o.Value
-			return true
-		}); err != nil {
-			w.Cancel()
+		acc := byKey[a]
+		if err := w.PutAcc(a, encodeAcc(acc, nil)); err != nil {
 			return store.ExposureIndex{}, err
 		}
-		rec := record(received, acc[s], opt.TopSources)
-		b, err := json.Marshal(&rec)
+		b, err := e.record(st, a, acc, paths)
 		if err == nil {
-			err = w.Put(s, b)
+			err = w.Put(a, b)
 		}
 		if err != nil {
-			w.Cancel()
 			return store.ExposureIndex{}, err
 		}
 	}
-	if opt.Clusters != nil {
-		if err := opt.Clusters.Err(); err != nil {
-			w.Cancel()
-			return store.ExposureIndex{}, err
-		}
-	}
-	p, _ := json.Marshal(IndexParams{Model: opt.model().String(), MaxHops: opt.MaxHops, MinValue: opt.MinValue, Partial: partial, Clusters: opt.clusterInfo()})
-	return w.Commit(ctx, store.ExposureIndex{ListVersion: src.ListVersion, TipHeight: state.Height, TipHash: state.Hash.String(),
-		TagGens: src.TagGens, Params: p})
+	return e.header(height, hash), nil
 }
 
-// walkGraph is the walk's transactions with, for each, its most tainted
-// predecessor: enough to draw one example path to any output.
-type walkGraph map[string]*flowNode
-
-type flowNode struct {
-	pred    string
-	predAmt int64
-	height  int32
-	hops    int
-	root    bool
-}
-
-func flowNodes(res *tracer.Result) walkGraph {
-	f := make(walkGraph, len(res.Nodes))
-	for _, n := range res.Nodes {
-		f[n.Txid] = &flowNode{height: n.Height, hops: n.Hops, root: n.Seed}
+// paysSource reports whether tx pays a source address of any slot.
+func (e *engine) paysSource(tx *store.Tx) bool {
+	if len(e.seeds) == 0 {
+		return false
 	}
-	for _, e := range res.Edges {
-		if e.To == "" {
-			continue
-		}
-		if n := f[e.To]; n != nil && (n.pred == "" || e.Tainted > n.predAmt || e.Tainted == n.predAmt && e.From < n.pred) {
-			n.pred, n.predAmt = e.From, e.Tainted
+	for j := range tx.Outputs {
+		if _, ok := e.seeds[seedKeyOf(tx.Outputs[j].Addr)]; ok {
+			return true
 		}
 	}
-	return f
+	return false
 }
 
-// pathTo returns a function drawing the path from a source's funding
-// transaction to txid; it is called only for the top sources.
-func (f walkGraph) pathTo(txid string, maxHops int) func() []tracer.Step {
-	return func() []tracer.Step {
-		var p []tracer.Step
-		for cur, i := txid, 0; cur != "" && i <= maxHops+1; i++ {
-			n := f[cur]
-			if n == nil {
-				break
+// pathReader draws example paths back through the tx shares records.
+type pathReader struct {
+	e   *engine
+	get func(store.TxNum) ([]byte, bool, error)
+	st  Store
+	err error
+}
+
+// path is the path of slot's funds to output out: the transaction paying
+// a source of the slot first, out's transaction last, through each
+// transaction's largest tainted input of the slot.
+func (p *pathReader) path(slot uint32, out store.OutPoint) []tracer.Step {
+	var steps []tracer.Step
+	cur := out.Tx
+	for i := 0; i <= p.e.opt.MaxHops+1; i++ {
+		tx, err := p.st.TxByNum(cur)
+		if err != nil {
+			p.err = err
+			return nil
+		}
+		steps = append(steps, tracer.Step{Txid: tx.ID.String(), Height: tx.Height})
+		b, found, err := p.get(cur)
+		if err == nil && !found {
+			err = fmt.Errorf("%w: exposure path: no shares record of transaction %d", store.ErrCorrupt, cur)
+		}
+		if err != nil {
+			p.err = err
+			return nil
+		}
+		rec, err := decodeTxShares(b, len(p.e.slots))
+		if err != nil {
+			p.err = fmt.Errorf("transaction %d: %w", cur, err)
+			return nil
+		}
+		pred, ok := rec.pred(slot)
+		if !ok {
+			p.err = fmt.Errorf("%w: exposure path: transaction %d has no share of source group %d", store.ErrCorrupt, cur, slot)
+			return nil
+		}
+		if pred == 0 {
+			break
+		}
+		if store.TxNum(pred-1) >= cur {
+			p.err = fmt.Errorf("%w: exposure path: transaction %d follows from a later one", store.ErrCorrupt, cur)
+			return nil
+		}
+		cur = store.TxNum(pred - 1)
+	}
+	slices.Reverse(steps)
+	return steps
+}
+
+// record is the stored Record of addr from its accumulators.
+func (e *engine) record(st Store, addr string, acc []accEntry, paths *pathReader) ([]byte, error) {
+	a, err := address.Parse(addr, e.opt.Params)
+	if err != nil {
+		return nil, fmt.Errorf("%w: exposure record of %q: %v", store.ErrCorrupt, addr, err)
+	}
+	var received int64
+	if err := st.AddressOutputs(a, store.OutPoint{}, func(o store.AddrOutput) bool {
+		received += o.Value
+		return true
+	}); err != nil {
+		return nil, err
+	}
+	cats := map[string]*categoryAcc{}
+	for _, en := range acc {
+		sl := e.slots[en.slot]
+		c := cats[sl.category]
+		if c == nil {
+			c = &categoryAcc{}
+			cats[sl.category] = c
+		}
+		if sl.combined || sl.single {
+			c.amount += en.amount
+		}
+		if !sl.combined {
+			if c.sources == nil {
+				c.sources = map[string]*sourceAcc{}
 			}
-			p = append(p, tracer.Step{Txid: cur, Height: n.height})
-			if n.root {
-				break
-			}
-			cur = n.pred
+			slot, out := en.slot, en.bestOut
+			c.sources[sl.entity] = &sourceAcc{entity: sl.entity, amount: en.amount, hops: int(en.hops), best: en.best,
+				path: func() []tracer.Step { return paths.path(slot, out) }}
 		}
-		for i, j := 0, len(p)-1; i < j; i, j = i+1, j-1 {
-			p[i], p[j] = p[j], p[i]
-		}
-		return p
 	}
+	paths.err = nil
+	rec := record(received, cats, e.opt.TopSources)
+	if paths.err != nil {
+		return nil, fmt.Errorf("exposure record of %s: %w", addr, paths.err)
+	}
+	return json.Marshal(&rec)
 }

@@ -28,7 +28,11 @@ const (
 	MethodIndex  = "index"  // read from the exposure index
 	MethodFresh  = "fresh"  // a backward walk just now
 	MethodDirect = "direct" // a source itself: its designation, no walk
+	MethodList   = "list"   // the sanctions list only: the store holds no blocks to trace
 )
+
+// noBlocks is why a store without blocks gives no exposure.
+const noBlocks = "the store holds no blocks, only the sanctions list: addresses are checked against the list, funds are not traced (ingest or follow the chain for exposure)"
 
 // Tag is a tag of the screened address.
 type Tag struct {
@@ -59,6 +63,10 @@ type Result struct {
 	Method  string `json:"method"`
 	Partial bool   `json:"partial,omitempty"` // a fresh walk hit its transaction limit
 	Note    string `json:"note,omitempty"`
+	// ExposureUnavailable says why no exposure was traced ("" when it
+	// was): risk is then sanctioned or none from the list alone (risky
+	// when a tag pack tags the address itself).
+	ExposureUnavailable string `json:"exposure_unavailable,omitempty"`
 }
 
 // Sanctioned is the exposure to sanctioned sources (zero when none).
@@ -75,6 +83,9 @@ type Status struct {
 	Sources       int      `json:"source_groups"`
 	Index         *Index   `json:"index,omitempty"`
 	Policy        string   `json:"policy"` // name of the risk policy results are rated by
+	// ExposureUnavailable says why screens give no exposure ("" when
+	// they do): a store with a sanctions list and no blocks.
+	ExposureUnavailable string `json:"exposure_unavailable,omitempty"`
 }
 
 // Index describes the exposure index in force.
@@ -101,6 +112,9 @@ type Screener struct {
 	direct  map[string][]Designation
 	tags    map[string][]Tag
 	policy  *policy.Policy
+	// listOnly: the store holds no blocks; screens check the list (and
+	// tags) alone, for an address of any network.
+	listOnly bool
 }
 
 // New loads the sources and the index header of st.
@@ -116,6 +130,9 @@ func New(st Store, opt Options) (*Screener, error) {
 	s := &Screener{st: st, src: src, opt: opt, direct: map[string][]Designation{}, tags: map[string][]Tag{}, policy: policy.Default(),
 		status: Status{Policy: "default", Network: state.Network, TipHeight: state.Height, TipHash: state.Hash.String(), SanctionsList: src.ListName,
 			ListVersion: src.ListVersion, Sources: len(src.Groups), TagPacks: []string{}}}
+	if state.Empty() {
+		s.listOnly, s.status.ExposureUnavailable = true, noBlocks
+	}
 	packs, err := st.TagPacks()
 	if err != nil {
 		return nil, err
@@ -129,12 +146,12 @@ func New(st Store, opt Options) (*Screener, error) {
 			return nil, err
 		}
 		for _, e := range list.Entries {
-			k := canonical(e.Address, opt)
+			k := s.key(e.Address)
 			s.direct[k] = append(s.direct[k], designation(src.ListName, e))
 		}
 	}
 	err = st.ForEachTag(func(t sanctions.Tag) error {
-		k := canonical(t.Address, opt)
+		k := s.key(t.Address)
 		s.tags[k] = append(s.tags[k], Tag{Pack: t.Pack, Label: t.Label, Actor: t.Actor, Category: t.Category, Abuse: t.Abuse, Risk: RiskCategory(t), ActorCategories: t.ActorCategories})
 		return nil
 	})
@@ -147,17 +164,46 @@ func New(st Store, opt Options) (*Screener, error) {
 	case err != nil:
 		return nil, err
 	default:
-		s.idx, s.indexed = hdr, true
-		ix := &Index{Gen: hdr.Gen, BuiltAt: hdr.BuiltAt, TipHeight: hdr.TipHeight, ListVersion: hdr.ListVersion, Addresses: hdr.Addresses}
-		if len(hdr.Params) > 0 {
-			if err := json.Unmarshal(hdr.Params, &ix.Params); err != nil {
-				return nil, fmt.Errorf("%w: exposure index params: %v", store.ErrCorrupt, err)
-			}
+		if err := s.setIndex(hdr); err != nil {
+			return nil, err
 		}
-		ix.Stale = staleness(hdr, ix.Params, state, src, opt)
-		s.status.Index = ix
 	}
 	return s, nil
+}
+
+// setIndex makes hdr the index generation s answers from.
+func (s *Screener) setIndex(hdr store.ExposureIndex) error {
+	ix := &Index{Gen: hdr.Gen, BuiltAt: hdr.BuiltAt, TipHeight: hdr.TipHeight, ListVersion: hdr.ListVersion, Addresses: hdr.Addresses}
+	if len(hdr.Params) > 0 {
+		if err := json.Unmarshal(hdr.Params, &ix.Params); err != nil {
+			return fmt.Errorf("%w: exposure index params: %v", store.ErrCorrupt, err)
+		}
+	}
+	ix.Stale = staleness(hdr, ix.Params, s.st.State(), s.src, s.opt)
+	s.idx, s.indexed, s.status.Index = hdr, true, ix
+	return nil
+}
+
+// At returns a copy of s that answers from st, a snapshot of the same
+// store (usually at a later tip), with the exposure index generation hdr
+// (nil: none), keeping the list, tags, options and policy s loaded. A
+// live server rebinds its screener to each new snapshot so, without
+// reloading the list and tags; both screeners stay usable.
+func (s *Screener) At(st Store, hdr *store.ExposureIndex) (*Screener, error) {
+	c := *s
+	c.st = st
+	state := st.State()
+	c.status.TipHeight, c.status.TipHash = state.Height, state.Hash.String()
+	if state.Network != "" {
+		c.status.Network = state.Network
+	}
+	c.idx, c.indexed, c.status.Index = store.ExposureIndex{}, false, nil
+	if hdr != nil {
+		if err := c.setIndex(*hdr); err != nil {
+			return nil, err
+		}
+	}
+	return &c, nil
 }
 
 // canonical is the key of an address string: its canonical encoding when
@@ -173,6 +219,22 @@ func canonical(s string, opt Options) string {
 		return l
 	}
 	return s
+}
+
+// key is the key of an address string in the list and tag maps: canonical
+// for the store's network, or, on a store without blocks (no network yet),
+// for whichever network the address is of.
+func (s *Screener) key(str string) string {
+	if !s.listOnly {
+		return canonical(str, s.opt)
+	}
+	str = strings.TrimSpace(str)
+	if a, params, err := address.ParseAny(str); err == nil {
+		if c := a.String(params); c != "" {
+			return c
+		}
+	}
+	return canonical(str, s.opt)
 }
 
 // canonicalOf is a.String without re-encoding in the common cases: a
@@ -296,6 +358,10 @@ func (s *Screener) Screen(ctx context.Context, addr string) (*Result, error) {
 // when the address is a source (or unparsable but listed) and needs no walk.
 func (s *Screener) prepare(addr string) (r *Result, a address.Addr, done bool, err error) {
 	in := strings.TrimSpace(addr)
+	if s.listOnly {
+		r, err := s.listed(in)
+		return r, a, true, err
+	}
 	a, err = address.Parse(in, s.opt.Params)
 	if err != nil {
 		// A listed string that is not an address of this network (another
@@ -324,6 +390,31 @@ func (s *Screener) prepare(addr string) (r *Result, a address.Addr, done bool, e
 		return r, a, true, nil
 	}
 	return r, a, false, nil
+}
+
+// listed screens addr against the list and tags alone: a store without
+// blocks has no exposure to give, and no network, so an address of any
+// network is accepted.
+func (s *Screener) listed(in string) (*Result, error) {
+	r := &Result{Address: in, Risk: RiskNone, Method: MethodList, Record: Record{Exposures: []Exposure{}}, ExposureUnavailable: noBlocks}
+	if _, _, err := address.ParseAny(in); err != nil {
+		if d := s.direct[s.key(in)]; len(d) > 0 {
+			r.Risk, r.Direct, r.Method, r.Note = RiskSanctioned, d, MethodDirect, fmt.Sprintf("not a valid address: %v", err)
+			return r, nil
+		}
+		return nil, fmt.Errorf("screen %q: %w", in, err)
+	}
+	r.Address = s.key(in)
+	r.Direct, r.Tags = s.direct[r.Address], s.tags[r.Address]
+	for _, t := range r.Tags {
+		if t.Risk != "" {
+			r.Risk = RiskRisky
+		}
+	}
+	if len(r.Direct) > 0 {
+		r.Risk, r.Method = RiskSanctioned, MethodDirect
+	}
+	return r, nil
 }
 
 // received is everything a received in the store's range: the same total a

@@ -38,7 +38,7 @@ const keyCookie = "tracer_key"
 // page renders the screening page; ?address=ADDR screens on the server, so
 // the page needs no JavaScript and loads nothing external.
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
-	d := pageData{Status: s.cfg.Screener.Status(), Input: strings.TrimSpace(r.URL.Query().Get("address"))}
+	d := pageData{Status: screenerOf(r.Context()).Status(), Input: strings.TrimSpace(r.URL.Query().Get("address"))}
 	code := http.StatusOK
 	if d.Input != "" {
 		res, err := s.screenOne(r, d.Input)
@@ -89,9 +89,6 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) render(w http.ResponseWriter, code int, d pageData) {
-	if !d.Login {
-		d.Status = s.cfg.Screener.Status()
-	}
 	var b bytes.Buffer
 	if err := pageTmpl.Execute(&b, d); err != nil {
 		writeError(w, http.StatusInternalServerError, "rendering the page failed")

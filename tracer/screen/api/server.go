@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tracer-oss/tracer/sanctions/address"
+	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/screen/audit"
@@ -61,6 +63,20 @@ type Config struct {
 	// or the client IP without keys) before the answer is sent; a screen
 	// that cannot be recorded answers 500.
 	Audit *audit.Log
+	// Views, if set, gives each request the data it answers from (a live
+	// server's snapshot of the store at one tip, see View); Screener and
+	// Tracer are then unused. The request calls the release function when
+	// it ends.
+	Views func() (View, func())
+	// Admin, if set, serves the admin routes (/v1/admin/...) to holders of
+	// AdminKeys (never to API keys); without AdminKeys they are refused.
+	Admin     Admin
+	AdminKeys []Key
+	// Metrics, if set, writes more metrics after the server's own on
+	// /metrics (a live server's follower); Health, if set, makes /healthz
+	// answer 503 with its error.
+	Metrics func(io.Writer)
+	Health  func() error
 }
 
 // Server is the API's handler.
@@ -72,11 +88,12 @@ type Server struct {
 	gate     *heavyGate
 	metrics  *metrics
 	mux      *http.ServeMux
+	admins   *keyring
 }
 
 // New builds the handler.
 func New(cfg Config) (*Server, error) {
-	if cfg.Screener == nil {
+	if cfg.Screener == nil && cfg.Views == nil {
 		return nil, errors.New("api: no screener")
 	}
 	if cfg.MaxBody <= 0 {
@@ -132,13 +149,25 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.Keys) > 0 {
 		s.keys = newKeyring(cfg.Keys)
 	}
+	if len(cfg.AdminKeys) > 0 {
+		s.admins = newKeyring(cfg.AdminKeys)
+	}
 	s.handle("GET /healthz", false, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if cfg.Health != nil {
+			if err := cfg.Health(); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
 		fmt.Fprintln(w, "ok")
 	})
 	s.handle("GET /metrics", true, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		s.metrics.write(w)
+		if cfg.Metrics != nil {
+			cfg.Metrics(w)
+		}
 	})
 	s.handle("GET /v1/status", true, s.status)
 	s.handle("GET /v1/address/{addr}", true, s.address)
@@ -148,6 +177,7 @@ func New(cfg Config) (*Server, error) {
 	s.handle("GET /{$}", true, s.page)
 	s.handle("POST /login", false, s.login)
 	s.caseRoutes()
+	s.adminRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rw := &statusWriter{ResponseWriter: w, code: 200}
@@ -253,7 +283,9 @@ func (s *Server) handle(pattern string, auth bool, h http.HandlerFunc) {
 		r.Body = http.MaxBytesReader(rw, r.Body, s.cfg.MaxBody)
 		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), clientKey{}, client), s.cfg.HandlerTimeout)
 		defer cancel()
-		if heavy || screens && !s.cfg.Screener.IndexUsable() {
+		ctx, release := s.withView(ctx)
+		defer release()
+		if heavy || screens && !screenerOf(ctx).IndexUsable() {
 			if !s.gate.enter(ctx, min(s.cfg.QueueWait, s.cfg.HandlerTimeout/2)) {
 				busy(rw, s.cfg.QueueWait, fmt.Sprintf("busy: %d traces or fresh screens are running and %d waiting; retry later", s.cfg.Heavy, s.cfg.HeavyQueue))
 				return
@@ -278,7 +310,7 @@ var errUnanswered = errors.New("not screened in this request's time: there is no
 func (s *Server) screenAll(r *http.Request, inputs ...string) (res []*screen.Result, errs []error, err error) {
 	res, errs = make([]*screen.Result, len(inputs)), make([]error, len(inputs))
 	for i, a := range inputs {
-		res[i], errs[i] = s.cfg.Screener.Screen(r.Context(), a)
+		res[i], errs[i] = screenerOf(r.Context()).Screen(r.Context(), a)
 		if errs[i] != nil && !errors.Is(errs[i], address.ErrInvalid) {
 			return nil, nil, errs[i]
 		}
@@ -295,7 +327,7 @@ func (s *Server) record(r *http.Request, inputs []string, res []*screen.Result, 
 		return nil
 	}
 	client, _ := r.Context().Value(clientKey{}).(string)
-	status := s.cfg.Screener.Status()
+	status := screenerOf(r.Context()).Status()
 	entries := make([]audit.Entry, len(inputs))
 	for i, a := range inputs {
 		entries[i] = audit.FromResult(audit.SourceAPI, client, a, res[i], errs[i], status)
@@ -371,8 +403,23 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
+// StatusResponse answers GET /v1/status: what the server answers from
+// and, on a live server building a new list's index, that build.
+type StatusResponse struct {
+	screen.Status
+	Pending *Pending `json:"pending,omitempty"`
+}
+
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.cfg.Screener.Status())
+	v := viewOf(r.Context())
+	writeJSON(w, http.StatusOK, StatusResponse{Status: v.Screener.Status(), Pending: v.Pending})
+}
+
+// AddressResponse answers GET /v1/address/{addr}: the screen, and the tip
+// and list version it answered from.
+type AddressResponse struct {
+	*screen.Result
+	AsOf
 }
 
 func (s *Server) address(w http.ResponseWriter, r *http.Request) {
@@ -381,7 +428,7 @@ func (s *Server) address(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	writeJSON(w, http.StatusOK, AddressResponse{Result: res, AsOf: asOf(r.Context())})
 }
 
 // BatchRequest is the body of POST /v1/screen.
@@ -395,6 +442,7 @@ type BatchRequest struct {
 // the previous (stale) index, marked in their note, or, with no index at
 // all, left unanswered with an error (Retry-After says when to ask again).
 type BatchResponse struct {
+	AsOf
 	Results    []BatchItem `json:"results"`
 	FromStale  int         `json:"from_stale_index,omitempty"` // answered from the previous index
 	Unanswered int         `json:"unanswered,omitempty"`       // not screened in time
@@ -428,8 +476,8 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("%d addresses; at most %d a request", len(req.Addresses), s.cfg.MaxBatch))
 		return
 	}
-	out := BatchResponse{Results: make([]BatchItem, len(req.Addresses))}
-	scr := s.cfg.Screener
+	out := BatchResponse{Results: make([]BatchItem, len(req.Addresses)), AsOf: asOf(r.Context())}
+	scr := screenerOf(r.Context())
 	// Fresh walks get the request's time less a margin to answer the rest
 	// from the previous index, and one of the heavy slots (or none: then
 	// every address is answered from the previous index).
@@ -502,7 +550,8 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 // decoder as CLI flags and job files, with the same defaults. max_txs and
 // max_hops are capped by the server's limits.
 func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.Tracer == nil {
+	runner := viewOf(r.Context()).Tracer
+	if runner == nil {
 		writeError(w, http.StatusNotImplemented, "tracing is not configured")
 		return
 	}
@@ -513,7 +562,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 	}
 	sp.MaxTxs = min(sp.MaxTxs, s.cfg.TraceMaxTxs)
 	sp.MaxHops = min(sp.MaxHops, s.cfg.TraceMaxHops)
-	out, err := s.cfg.Tracer.Run(r.Context(), sp, nil)
+	out, err := runner.Run(r.Context(), sp, nil)
 	var se *spec.SeedError
 	switch {
 	case errors.Is(err, spec.ErrNoSeeds):
@@ -526,7 +575,14 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out.Result)
+	writeJSON(w, http.StatusOK, TraceResponse{Result: out.Result, AsOf: asOf(r.Context())})
+}
+
+// TraceResponse answers GET /v1/trace: the trace result, and the tip and
+// list version of the snapshot it walked.
+type TraceResponse struct {
+	*tracer.Result
+	AsOf
 }
 
 // traceSpec decodes a /v1/trace query: every parameter a key of the trace
@@ -599,5 +655,6 @@ func (s *Server) chainalysis(w http.ResponseWriter, r *http.Request) {
 		ids = append(ids, Identification{Category: "sanctions", Name: "SANCTIONS: " + d.List + " " + d.Entity,
 			Description: desc + ".", URL: fmt.Sprintf("https://sanctionssearch.ofac.treas.gov/Details.aspx?id=%d", d.ProfileID)})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"identifications": ids})
+	a := asOf(r.Context())
+	writeJSON(w, http.StatusOK, map[string]any{"identifications": ids, "tip_height": a.TipHeight, "tip_hash": a.TipHash, "list_version": a.ListVersion})
 }

@@ -26,6 +26,7 @@ const (
 	SourceCLI   = "cli"
 	SourceAPI   = "api"
 	SourceAudit = "audit" // the log's own notes (a torn append cut off)
+	SourceAdmin = "admin" // a live server's admin action (Input says what)
 )
 
 // Genesis is the "prev" of the first line.

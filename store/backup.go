@@ -1,0 +1,279 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+)
+
+// A backup file (tracer backup, Store.Backup) is a consistent snapshot of
+// a whole store, for copying to a read replica:
+//
+//	"tracer-backup 1\n"       16 bytes: magic and format version
+//	body                      Badger's backup stream (DB.Backup): every key's
+//	                          latest version at one read timestamp
+//	trailer                   48 bytes: "tracerbk", the body's length (uint64
+//	                          big-endian) and its SHA-256
+//
+// Restore checks the trailer before it writes anything, so a truncated or
+// damaged file is refused whole: never a partial store.
+var backupMagic = []byte("tracer-backup 1\n")
+
+const (
+	backupTrailerTag = "tracerbk"
+	backupTrailerLen = 8 + 8 + sha256.Size
+)
+
+// BackupStats describes a backup written or restored.
+type BackupStats struct {
+	Bytes  int64 // the backup file's size
+	Height int32 // the store's tip height in the snapshot (-1: no blocks)
+	Hash   string
+	Schema uint32
+}
+
+// Backup writes a consistent snapshot of the store to w in the backup
+// format. The store may be open read-only (beside a serve --read-only, or
+// any reader); writes made while the backup runs are not in it.
+func (s *Store) Backup(ctx context.Context, w io.Writer) (BackupStats, error) {
+	st := s.State()
+	h := sha256.New()
+	cw := &countWriter{w: w}
+	if _, err := cw.Write(backupMagic); err != nil {
+		return BackupStats{}, fmt.Errorf("store: backup: %w", err)
+	}
+	body := &ctxWriter{ctx: ctx, w: io.MultiWriter(cw, h)}
+	before := cw.n
+	if _, err := s.db.Backup(body, 0); err != nil {
+		if ctx.Err() != nil {
+			return BackupStats{}, ctx.Err()
+		}
+		return BackupStats{}, fmt.Errorf("store: backup: %w", err)
+	}
+	trailer := make([]byte, 0, backupTrailerLen)
+	trailer = append(trailer, backupTrailerTag...)
+	trailer = binary.BigEndian.AppendUint64(trailer, uint64(cw.n-before))
+	trailer = h.Sum(trailer)
+	if _, err := cw.Write(trailer); err != nil {
+		return BackupStats{}, fmt.Errorf("store: backup: %w", err)
+	}
+	return BackupStats{Bytes: cw.n, Height: st.Height, Hash: st.Hash.String(), Schema: SchemaVersion}, nil
+}
+
+// CheckBackup reads the backup file at path whole and checks its magic,
+// length and checksum; it returns the body's length.
+func CheckBackup(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("store: %w", err)
+	}
+	defer f.Close() //nolint:errcheck // opened read-only: Close cannot lose data
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("store: %w", err)
+	}
+	size := fi.Size()
+	bad := func(what string) (int64, error) {
+		return 0, fmt.Errorf("%w: %s: %s", ErrBadBackup, path, what)
+	}
+	if size < int64(len(backupMagic)+backupTrailerLen) {
+		return bad(fmt.Sprintf("%d bytes, too short for a backup", size))
+	}
+	magic := make([]byte, len(backupMagic))
+	if _, err := io.ReadFull(f, magic); err != nil {
+		return 0, fmt.Errorf("store: read %s: %w", path, err)
+	}
+	if !bytes.Equal(magic, backupMagic) {
+		return bad("not a tracer backup (no \"tracer-backup 1\" header)")
+	}
+	bodyLen := size - int64(len(backupMagic)) - backupTrailerLen
+	h := sha256.New()
+	if _, err := io.CopyN(h, f, bodyLen); err != nil {
+		return 0, fmt.Errorf("store: read %s: %w", path, err)
+	}
+	trailer := make([]byte, backupTrailerLen)
+	if _, err := io.ReadFull(f, trailer); err != nil {
+		return 0, fmt.Errorf("store: read %s: %w", path, err)
+	}
+	switch {
+	case string(trailer[:8]) != backupTrailerTag:
+		return bad("no trailer: the file is truncated or was not finished")
+	case binary.BigEndian.Uint64(trailer[8:16]) != uint64(bodyLen):
+		return bad(fmt.Sprintf("trailer says %d bytes of data, the file holds %d: truncated or extended", binary.BigEndian.Uint64(trailer[8:16]), bodyLen))
+	case !bytes.Equal(trailer[16:], h.Sum(nil)):
+		return bad("checksum mismatch: the file is damaged")
+	}
+	return bodyLen, nil
+}
+
+// Restore makes a new store in dir (which must not exist, or be an empty
+// directory) from the backup file at path, after checking the file whole.
+// On any failure it removes what it wrote. Open the result like any store
+// (read-only for a replica); Restore opens it read-only once, with
+// opt.Logger, to check it.
+func Restore(ctx context.Context, path, dir string, opt Options) (BackupStats, error) {
+	bodyLen, err := CheckBackup(path)
+	if err != nil {
+		return BackupStats{}, err
+	}
+	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
+		return BackupStats{}, fmt.Errorf("%w: %s is not empty: restore into a new directory", ErrExists, dir)
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return BackupStats{}, fmt.Errorf("store: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return BackupStats{}, fmt.Errorf("store: %w", err)
+	}
+	fail := func(err error) (BackupStats, error) {
+		return BackupStats{}, errors.Join(err, removeRestored(dir))
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fail(fmt.Errorf("store: %w", err))
+	}
+	defer f.Close() //nolint:errcheck // opened read-only: Close cannot lose data
+	if _, err := f.Seek(int64(len(backupMagic)), io.SeekStart); err != nil {
+		return fail(fmt.Errorf("store: %w", err))
+	}
+	// The options of Open that decide how tables are written; a store
+	// opened later with Open reads them whatever they were.
+	bo := badger.DefaultOptions(dir).
+		WithLogger(nil).
+		WithCompression(options.ZSTD).
+		WithZSTDCompressionLevel(1).
+		WithMemTableSize(128 << 20).
+		WithValueThreshold(1 << 10).
+		WithNumVersionsToKeep(1).
+		WithBlockSize(16 << 10).
+		WithBloomFalsePositive(0.05).
+		WithDetectConflicts(false)
+	db, err := badger.Open(bo)
+	if err != nil {
+		return fail(fmt.Errorf("store: restore into %s: %w", dir, err))
+	}
+	body := &ctxReader{ctx: ctx, r: bufio.NewReaderSize(io.LimitReader(f, bodyLen), 1<<20)}
+	if err := db.Load(body, 256); err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return fail(errors.Join(fmt.Errorf("store: restore into %s: %w", dir, err), db.Close()))
+	}
+	if err := db.Close(); err != nil {
+		return fail(fmt.Errorf("store: restore into %s: %w", dir, err))
+	}
+	s, err := Open(dir, Options{ReadOnly: true, Logger: opt.Logger})
+	if err != nil {
+		return fail(fmt.Errorf("store: the restored store does not open: %w", err))
+	}
+	st := s.State()
+	if err := s.Close(); err != nil {
+		return fail(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fail(fmt.Errorf("store: %w", err))
+	}
+	return BackupStats{Bytes: fi.Size(), Height: st.Height, Hash: st.Hash.String(), Schema: SchemaVersion}, nil
+}
+
+// removeRestored deletes what a failed restore wrote into dir (Badger's
+// files), leaving dir itself.
+func removeRestored(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range ents {
+		errs = append(errs, os.RemoveAll(filepath.Join(dir, e.Name())))
+	}
+	return errors.Join(errs...)
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// ctxWriter and ctxReader stop Badger's backup and load, which take no
+// context, when ctx is cancelled.
+type ctxWriter struct {
+	ctx context.Context //nolint:containedctx // Badger's Backup takes an io.Writer, not a context
+	w   io.Writer
+}
+
+func (c *ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
+type ctxReader struct {
+	ctx context.Context //nolint:containedctx // Badger's Load takes an io.Reader, not a context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// Digest is a SHA-256 over every key and value of the store in key order
+// (each as a big-endian uint32 length and its bytes), and the number of
+// keys: two stores with the same digest hold the same data, whatever their
+// files look like (a replica restored from a backup of a store opened
+// read-only has the primary's digest).
+func (s *Store) Digest(ctx context.Context) ([32]byte, int64, error) {
+	h := sha256.New()
+	var n int64
+	err := s.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
+		defer it.Close()
+		var lb [4]byte
+		for it.Rewind(); it.Valid(); it.Next() {
+			if n%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			item := it.Item()
+			k := item.Key()
+			binary.BigEndian.PutUint32(lb[:], uint32(len(k)))
+			h.Write(lb[:])
+			h.Write(k)
+			if err := item.Value(func(v []byte) error {
+				binary.BigEndian.PutUint32(lb[:], uint32(len(v)))
+				h.Write(lb[:])
+				h.Write(v)
+				return nil
+			}); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return [32]byte{}, 0, fmt.Errorf("store: digest: %w", err)
+	}
+	return [32]byte(h.Sum(nil)), n, nil
+}

@@ -1,0 +1,26 @@
+package store
+
+import "github.com/dgraph-io/badger/v4"
+
+// Hooks for the external tests that damage a store's records on purpose.
+
+// DamageTx rewrites transaction tx.Num's record as tx.
+func (s *Store) DamageTx(tx *Tx) error {
+	return s.db.Update(func(txn *badger.Txn) error { return txn.Set(txKey(tx.Num), appendTx(nil, tx)) })
+}
+
+// DamageSpent rewrites the spent-by entry of op to in, or deletes it when
+// in is nil.
+func (s *Store) DamageSpent(op OutPoint, in *InPoint) error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		if in == nil {
+			return txn.Delete(spentKey(op))
+		}
+		return txn.Set(spentKey(op), appendInPoint(nil, *in))
+	})
+}
+
+// DamageBlock deletes block height's record.
+func (s *Store) DamageBlock(height int32) error {
+	return s.db.Update(func(txn *badger.Txn) error { return txn.Delete(blockKey(height)) })
+}

@@ -1,0 +1,329 @@
+package screen
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/tracer-oss/tracer/store"
+)
+
+// The index keeps three kinds of records besides the per-address Record
+// (see store/keys.go for their keys). All are sequences of uvarints, so a
+// share costs a few bytes; every decoder checks every count and value
+// against the bytes left and returns store.ErrCorrupt, never panics.
+//
+//	tx shares   npred, (slot, pred)…, nout, (vout, value, nshare, (slot, tainted, hops)…)…
+//	            pred is 0 where the transaction pays a source of the slot
+//	            (a path starts there), else TxNum+1 of the funding
+//	            transaction of its largest tainted input of the slot
+//	accumulator n, (slot, amount, hops, best, best tx, best vout)…
+//	undo        1, block hash (32), previous hash (32), first tx, end tx,
+//	            naddr, (len, address, present, len, accumulator)…
+
+// taintShare is one source group's tainted amount on an output.
+type taintShare struct {
+	slot    uint32
+	hops    int32
+	tainted int64
+}
+
+// predEntry is the path predecessor of a transaction for one slot.
+type predEntry struct {
+	slot uint32
+	pred uint64 // 0: the transaction pays a source of the slot; else TxNum+1
+}
+
+// outShares are the followed shares of one output.
+type outShares struct {
+	vout   uint32
+	value  int64
+	shares []taintShare
+}
+
+// txShares is the record of one tainted transaction.
+type txShares struct {
+	preds []predEntry
+	outs  []outShares
+}
+
+func (r *txShares) encode(b []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(r.preds)))
+	for _, p := range r.preds {
+		b = binary.AppendUvarint(b, uint64(p.slot))
+		b = binary.AppendUvarint(b, p.pred)
+	}
+	b = binary.AppendUvarint(b, uint64(len(r.outs)))
+	for _, o := range r.outs {
+		b = binary.AppendUvarint(b, uint64(o.vout))
+		b = binary.AppendUvarint(b, uint64(o.value))
+		b = binary.AppendUvarint(b, uint64(len(o.shares)))
+		for _, s := range o.shares {
+			b = binary.AppendUvarint(b, uint64(s.slot))
+			b = binary.AppendUvarint(b, uint64(s.tainted))
+			b = binary.AppendUvarint(b, uint64(s.hops))
+		}
+	}
+	return b
+}
+
+// decoder reads uvarints, remembering the first error.
+type decoder struct {
+	b    []byte
+	what string
+	err  error
+}
+
+func (d *decoder) fail(why string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: exposure %s: %s", store.ErrCorrupt, d.what, why)
+	}
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail("truncated or overlong number")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// count reads a count of items of at least min bytes each.
+func (d *decoder) count(min int) int {
+	v := d.uvarint()
+	if v > uint64(len(d.b)/min) {
+		d.fail(fmt.Sprintf("count %d exceeds the record", v))
+		return 0
+	}
+	return int(v)
+}
+
+func (d *decoder) int64() int64 {
+	v := d.uvarint()
+	if v > math.MaxInt64 {
+		d.fail("amount out of range")
+		return 0
+	}
+	return int64(v)
+}
+
+func (d *decoder) uint32(limit uint64) uint32 {
+	v := d.uvarint()
+	if v >= limit {
+		d.fail(fmt.Sprintf("value %d out of range", v))
+		return 0
+	}
+	return uint32(v)
+}
+
+func (d *decoder) bytes(n int) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n < 0 || n > len(d.b) {
+		d.fail("truncated")
+		return nil
+	}
+	v := d.b[:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) end() error {
+	if d.err == nil && len(d.b) != 0 {
+		d.fail(fmt.Sprintf("%d bytes after the end", len(d.b)))
+	}
+	return d.err
+}
+
+// decodeTxShares decodes a tx shares record; slots bounds the slot numbers.
+func decodeTxShares(b []byte, slots int) (txShares, error) {
+	d := decoder{b: b, what: "tx shares"}
+	var r txShares
+	np := d.count(2)
+	r.preds = make([]predEntry, 0, np)
+	for i := 0; i < np; i++ {
+		r.preds = append(r.preds, predEntry{slot: d.uint32(uint64(slots)), pred: d.uvarint()})
+	}
+	no := d.count(3)
+	r.outs = make([]outShares, 0, no)
+	for i := 0; i < no; i++ {
+		o := outShares{vout: d.uint32(math.MaxUint32), value: d.int64()}
+		ns := d.count(3)
+		o.shares = make([]taintShare, 0, ns)
+		for j := 0; j < ns; j++ {
+			s := taintShare{slot: d.uint32(uint64(slots)), tainted: d.int64(), hops: int32(d.uint32(math.MaxInt32))}
+			if s.tainted > o.value {
+				d.fail("tainted amount exceeds the output's value")
+			}
+			o.shares = append(o.shares, s)
+		}
+		r.outs = append(r.outs, o)
+	}
+	return r, d.end()
+}
+
+// out returns the shares of output vout, nil when none was followed.
+func (r *txShares) out(vout uint32) *outShares {
+	for i := range r.outs {
+		if r.outs[i].vout == vout {
+			return &r.outs[i]
+		}
+	}
+	return nil
+}
+
+// pred returns the predecessor entry of slot.
+func (r *txShares) pred(slot uint32) (uint64, bool) {
+	for _, p := range r.preds {
+		if p.slot == slot {
+			return p.pred, true
+		}
+	}
+	return 0, false
+}
+
+// accEntry is one slot's exposure of one address.
+type accEntry struct {
+	slot    uint32
+	hops    int32
+	amount  int64
+	best    int64          // largest single contribution
+	bestOut store.OutPoint // the output that paid it (its path is the example)
+}
+
+// add counts one contribution (outputs arrive in chain order, so on equal
+// amounts the earlier output stays the example).
+func addContribution(acc []accEntry, slot uint32, amount int64, hops int32, op store.OutPoint) []accEntry {
+	i, found := slices.BinarySearchFunc(acc, slot, func(e accEntry, s uint32) int { return int(e.slot) - int(s) })
+	if !found {
+		return slices.Insert(acc, i, accEntry{slot: slot, hops: hops, amount: amount, best: amount, bestOut: op})
+	}
+	e := &acc[i]
+	e.amount += amount
+	e.hops = min(e.hops, hops)
+	if amount > e.best {
+		e.best, e.bestOut = amount, op
+	}
+	return acc
+}
+
+// addAccs merges b into a: two addresses of one record key (a P2PK
+// output and its P2PKH address), each in chain order; on equal largest
+// contributions the earlier output stays the example.
+func addAccs(a, b []accEntry) []accEntry {
+	if a == nil {
+		return b
+	}
+	for _, e := range b {
+		i, found := slices.BinarySearchFunc(a, e.slot, func(x accEntry, s uint32) int { return int(x.slot) - int(s) })
+		if !found {
+			a = slices.Insert(a, i, e)
+			continue
+		}
+		x := &a[i]
+		x.amount += e.amount
+		x.hops = min(x.hops, e.hops)
+		if e.best > x.best || e.best == x.best && outBefore(e.bestOut, x.bestOut) {
+			x.best, x.bestOut = e.best, e.bestOut
+		}
+	}
+	return a
+}
+
+func outBefore(a, b store.OutPoint) bool { return a.Tx < b.Tx || a.Tx == b.Tx && a.Vout < b.Vout }
+
+func encodeAcc(acc []accEntry, b []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(acc)))
+	for _, e := range acc {
+		b = binary.AppendUvarint(b, uint64(e.slot))
+		b = binary.AppendUvarint(b, uint64(e.amount))
+		b = binary.AppendUvarint(b, uint64(e.hops))
+		b = binary.AppendUvarint(b, uint64(e.best))
+		b = binary.AppendUvarint(b, uint64(e.bestOut.Tx))
+		b = binary.AppendUvarint(b, uint64(e.bestOut.Vout))
+	}
+	return b
+}
+
+func decodeAcc(b []byte, slots int) ([]accEntry, error) {
+	d := decoder{b: b, what: "accumulator"}
+	n := d.count(6)
+	acc := make([]accEntry, 0, n)
+	for i := 0; i < n; i++ {
+		e := accEntry{slot: d.uint32(uint64(slots)), amount: d.int64(), hops: int32(d.uint32(math.MaxInt32)), best: d.int64()}
+		e.bestOut = store.OutPoint{Tx: store.TxNum(d.uvarint()), Vout: d.uint32(math.MaxUint32)}
+		if i > 0 && e.slot <= acc[i-1].slot {
+			d.fail("slots out of order")
+		}
+		if e.best > e.amount {
+			d.fail("largest contribution exceeds the total")
+		}
+		acc = append(acc, e)
+	}
+	return acc, d.end()
+}
+
+// undoRecord is what undoing one applied block needs: the index keeps it
+// itself, so the store's data of a block it no longer has is not needed.
+type undoRecord struct {
+	hash, prev [32]byte
+	first, end store.TxNum
+	addrs      []string
+	old        [][]byte // accumulator before the block; nil: none
+}
+
+func (u *undoRecord) encode() []byte {
+	b := binary.AppendUvarint(nil, 1)
+	b = append(b, u.hash[:]...)
+	b = append(b, u.prev[:]...)
+	b = binary.AppendUvarint(b, uint64(u.first))
+	b = binary.AppendUvarint(b, uint64(u.end))
+	b = binary.AppendUvarint(b, uint64(len(u.addrs)))
+	for i, a := range u.addrs {
+		b = binary.AppendUvarint(b, uint64(len(a)))
+		b = append(b, a...)
+		if u.old[i] == nil {
+			b = binary.AppendUvarint(b, 0)
+			continue
+		}
+		b = binary.AppendUvarint(b, 1)
+		b = binary.AppendUvarint(b, uint64(len(u.old[i])))
+		b = append(b, u.old[i]...)
+	}
+	return b
+}
+
+func decodeUndo(b []byte) (undoRecord, error) {
+	d := decoder{b: b, what: "undo record"}
+	var u undoRecord
+	if v := d.uvarint(); v != 1 && d.err == nil {
+		d.fail(fmt.Sprintf("version %d", v))
+	}
+	copy(u.hash[:], d.bytes(32))
+	copy(u.prev[:], d.bytes(32))
+	u.first, u.end = store.TxNum(d.uvarint()), store.TxNum(d.uvarint())
+	if u.end < u.first {
+		d.fail("transaction range reversed")
+	}
+	n := d.count(2)
+	for i := 0; i < n && d.err == nil; i++ {
+		a := string(d.bytes(d.count(1)))
+		var old []byte
+		switch d.uvarint() {
+		case 0:
+		case 1:
+			old = append([]byte{}, d.bytes(d.count(1))...)
+		default:
+			d.fail("bad presence flag")
+		}
+		u.addrs, u.old = append(u.addrs, a), append(u.old, old)
+	}
+	return u, d.end()
+}

@@ -1,0 +1,367 @@
+package screen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
+	"github.com/tracer-oss/tracer/store"
+)
+
+// UpdateStats is what one UpdateIndex did.
+type UpdateStats struct {
+	BlocksApplied int           `json:"blocks_applied"`
+	BlocksUndone  int           `json:"blocks_undone"`
+	Txs           int           `json:"txs"`       // transactions of applied blocks
+	Addresses     int           `json:"addresses"` // address records rewritten (applied and undone)
+	Duration      time.Duration `json:"duration_ns"`
+}
+
+// UpdateIndex brings generation gen of the exposure index (0: the one in
+// force) from its tip to the store's: it first undoes, from the undo
+// records the index keeps, every block it applied that is no longer on the
+// store's best chain, then applies each newer block, propagating exposure
+// forward from that block's inputs only. Each block is one store
+// transaction together with the header's tip, so a crash leaves a
+// consistent index and running it again resumes. An index built for
+// another list, tag packs or options, or behind a reorganisation deeper
+// than its undo records, is ErrIndexStale: rebuild it with BuildIndex.
+func UpdateIndex(ctx context.Context, st IndexStore, gen uint32, opt Options) (store.ExposureIndex, UpdateStats, error) {
+	if err := opt.normalize(false); err != nil {
+		return store.ExposureIndex{}, UpdateStats{}, err
+	}
+	hdr, err := st.ExposureIndexHeader(gen)
+	if err != nil {
+		return hdr, UpdateStats{}, err
+	}
+	src, err := LoadSources(st, opt.Params)
+	if err != nil {
+		return hdr, UpdateStats{}, err
+	}
+	e := newEngine(opt, src)
+	var p IndexParams
+	if len(hdr.Params) > 0 {
+		if err := json.Unmarshal(hdr.Params, &p); err != nil {
+			return hdr, UpdateStats{}, fmt.Errorf("%w: exposure index params: %v", store.ErrCorrupt, err)
+		}
+	}
+	why := staleness(hdr, p, st.State(), src, opt)
+	why = slices.DeleteFunc(why, func(s string) bool { return s == whyTip(hdr, st.State()) })
+	if p.Slots != len(e.slots) {
+		why = append(why, fmt.Sprintf("built with %d share columns, the sources now make %d", p.Slots, len(e.slots)))
+	}
+	if len(why) > 0 {
+		return hdr, UpdateStats{}, fmt.Errorf("%w: %s", ErrIndexStale, why[0])
+	}
+	return updateIndex(ctx, st, e, hdr.Gen)
+}
+
+// updateIndex undoes and applies blocks until gen's tip is the store's.
+func updateIndex(ctx context.Context, st IndexStore, e *engine, gen uint32) (store.ExposureIndex, UpdateStats, error) {
+	started := time.Now()
+	var stats UpdateStats
+	defer func() { stats.Duration = time.Since(started) }()
+	for {
+		if err := ctx.Err(); err != nil {
+			return store.ExposureIndex{}, stats, err
+		}
+		hdr, err := st.ExposureIndexHeader(gen)
+		if err != nil {
+			return hdr, stats, err
+		}
+		state := st.State()
+		on, err := onChain(st, state, hdr)
+		if err != nil {
+			return hdr, stats, err
+		}
+		switch {
+		case !on:
+			n, err := e.undoBlock(st, gen, hdr.TipHeight)
+			if err != nil {
+				return hdr, stats, fmt.Errorf("screen: undo block %d of the exposure index: %w", hdr.TipHeight, err)
+			}
+			stats.BlocksUndone++
+			stats.Addresses += n
+		case hdr.TipHeight <= state.Height && e.dirty(st, gen):
+			n, err := e.redrawDirty(st, gen)
+			if err != nil {
+				return hdr, stats, fmt.Errorf("screen: redraw exposure records after an undo: %w", err)
+			}
+			stats.Addresses += n
+		case hdr.TipHeight < state.Height:
+			txs, n, err := e.applyBlock(st, gen, hdr.TipHeight+1)
+			if err != nil {
+				return hdr, stats, fmt.Errorf("screen: apply block %d to the exposure index: %w", hdr.TipHeight+1, err)
+			}
+			stats.BlocksApplied++
+			stats.Txs += txs
+			stats.Addresses += n
+		default:
+			stats.Duration = time.Since(started)
+			return hdr, stats, nil
+		}
+	}
+}
+
+// dirty reports whether gen has records to redraw after an undo.
+func (e *engine) dirty(st IndexStore, gen uint32) bool {
+	d, err := st.ExposureDirty(gen, 1)
+	return err != nil || len(d) > 0 // an error shows in redrawDirty
+}
+
+// redrawDirty redraws the records of a batch of addresses an undo changed,
+// from their accumulators, in one transaction.
+func (e *engine) redrawDirty(st IndexStore, gen uint32) (int, error) {
+	addrs, err := st.ExposureDirty(gen, 1000)
+	if err != nil {
+		return 0, err
+	}
+	err = st.UpdateExposure(gen, func(up *store.ExposureUpdate) error {
+		paths := &pathReader{e: e, get: up.TxShares, st: st}
+		for _, a := range addrs {
+			v, found, err := up.Acc(a)
+			if err != nil {
+				return err
+			}
+			var rec []byte
+			if found {
+				acc, err := decodeAcc(v, len(e.slots))
+				if err != nil {
+					return fmt.Errorf("address %s: %w", a, err)
+				}
+				if rec, err = e.record(st, a, acc, paths); err != nil {
+					return err
+				}
+			}
+			if err := up.Put(a, rec); err != nil {
+				return err
+			}
+			if err := up.ClearDirty(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return len(addrs), err
+}
+
+// onChain reports whether the index's tip is on the store's best chain.
+func onChain(st IndexStore, state store.State, hdr store.ExposureIndex) (bool, error) {
+	if hdr.TipHeight < state.StartHeight {
+		return true, nil // nothing applied
+	}
+	if hdr.TipHeight > state.Height {
+		return false, nil
+	}
+	b, err := st.BlockByHeight(hdr.TipHeight)
+	if err != nil {
+		return false, err
+	}
+	return b.Hash.String() == hdr.TipHash, nil
+}
+
+// whyTip is the staleness reason of a tip that updates bring forward.
+func whyTip(hdr store.ExposureIndex, state store.State) string {
+	return fmt.Sprintf("built at tip %d, the store's tip is %d", hdr.TipHeight, state.Height)
+}
+
+// applyBlock applies the block at height to gen in one transaction.
+func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs int, err error) {
+	b, err := st.BlockByHeight(height)
+	if err != nil {
+		return 0, 0, err
+	}
+	u := undoRecord{hash: b.Hash, first: b.FirstTx, end: b.FirstTx + store.TxNum(b.NumTx)}
+	if height > 0 {
+		if pb, err := st.BlockByHeight(height - 1); err == nil {
+			u.prev = pb.Hash
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return 0, 0, err
+		}
+	}
+	err = st.UpdateExposure(gen, func(up *store.ExposureUpdate) error {
+		cache := map[store.TxNum]*txShares{}
+		shares := func(n store.TxNum) (*txShares, error) {
+			if r, ok := cache[n]; ok {
+				return r, nil
+			}
+			v, found, err := up.TxShares(n)
+			if err != nil || !found {
+				cache[n] = nil
+				return nil, err
+			}
+			r, err := decodeTxShares(v, len(e.slots))
+			if err != nil {
+				return nil, fmt.Errorf("transaction %d: %w", n, err)
+			}
+			cache[n] = &r
+			return &r, nil
+		}
+		inValue := func(op store.OutPoint) (int64, error) {
+			tx, err := st.TxByNum(op.Tx)
+			if err != nil {
+				return 0, err
+			}
+			if int(op.Vout) >= len(tx.Outputs) {
+				return 0, fmt.Errorf("%w: output %d:%d", store.ErrCorrupt, op.Tx, op.Vout)
+			}
+			return tx.Outputs[op.Vout].Value, nil
+		}
+		accs := map[string][]accEntry{}
+		old := map[string][]byte{}
+		var order []string
+		load := func(a string) error {
+			if _, ok := accs[a]; ok {
+				return nil
+			}
+			v, found, err := up.Acc(a)
+			if err != nil {
+				return err
+			}
+			var acc []accEntry
+			if found {
+				if acc, err = decodeAcc(v, len(e.slots)); err != nil {
+					return fmt.Errorf("address %s: %w", a, err)
+				}
+				old[a] = v
+			}
+			accs[a] = acc
+			order = append(order, a)
+			return nil
+		}
+		var cerr error
+		count := func(c contribution) {
+			a := c.addr.String(e.opt.Params)
+			if cerr == nil && a != "" {
+				if cerr = load(a); cerr == nil {
+					accs[a] = addContribution(accs[a], c.slot, c.amount, c.hops, c.out)
+				}
+			}
+		}
+		var rec txShares
+		var ins []*outShares
+		for n := u.first; n < u.end; n++ {
+			tx, err := st.TxByNum(n)
+			if err != nil {
+				return err
+			}
+			txs++
+			ins = ins[:0]
+			for _, in := range tx.Inputs {
+				var sh *outShares
+				if in.Kind == store.InputKnown {
+					r, err := shares(in.Prev.Tx)
+					if err != nil {
+						return err
+					}
+					if r != nil {
+						sh = r.out(in.Prev.Vout)
+					}
+				}
+				ins = append(ins, sh)
+			}
+			if err := e.step(tx, ins, inValue, &rec, count); err != nil {
+				return err
+			}
+			if cerr != nil {
+				return cerr
+			}
+			// Every exposed address paid here received more: its share changes.
+			for j := range tx.Outputs {
+				if a := tx.Outputs[j].Addr.String(e.opt.Params); a != "" {
+					if err := load(a); err != nil {
+						return err
+					}
+				}
+			}
+			if len(rec.preds) > 0 {
+				r := txShares{preds: slices.Clone(rec.preds), outs: slices.Clone(rec.outs)}
+				cache[n] = &r
+				if err := up.PutTxShares(n, r.encode(nil)); err != nil {
+					return err
+				}
+			}
+		}
+		paths := &pathReader{e: e, get: up.TxShares, st: st}
+		for _, a := range order {
+			acc := accs[a]
+			if acc == nil {
+				delete(accs, a) // paid, but never exposed
+				continue
+			}
+			u.addrs, u.old = append(u.addrs, a), append(u.old, old[a])
+			if err := up.PutAcc(a, encodeAcc(acc, nil)); err != nil {
+				return err
+			}
+			rec, err := e.record(st, a, acc, paths)
+			if err == nil {
+				err = up.Put(a, rec)
+			}
+			if err != nil {
+				return err
+			}
+			addrs++
+		}
+		if err := up.PutUndo(height, u.encode()); err != nil {
+			return err
+		}
+		if err := up.PutUndo(height-int32(e.opt.UndoDepth)-1, nil); err != nil {
+			return err
+		}
+		h := up.Header()
+		h.TipHeight, h.TipHash = height, b.Hash.String()
+		return nil
+	})
+	return txs, addrs, err
+}
+
+// undoBlock undoes the block at height, the tip of gen, from its undo
+// record.
+func (e *engine) undoBlock(st IndexStore, gen uint32, height int32) (addrs int, err error) {
+	err = st.UpdateExposure(gen, func(up *store.ExposureUpdate) error {
+		v, found, err := up.Undo(height)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("%w: no undo record of block %d (a reorganisation deeper than the index keeps)", ErrIndexStale, height)
+		}
+		u, err := decodeUndo(v)
+		if err != nil {
+			return err
+		}
+		if h := up.Header(); chainhash.Hash(u.hash).String() != h.TipHash {
+			return fmt.Errorf("%w: undo record of block %d is of block %s, the index's tip is %s", store.ErrCorrupt, height, chainhash.Hash(u.hash), h.TipHash)
+		}
+		if err := up.DeleteTxShares(u.first, u.end); err != nil {
+			return err
+		}
+		// The records are redrawn once the tip is back on the store's
+		// chain: their paths may run through blocks still to be undone,
+		// which the store no longer has.
+		for i, a := range u.addrs {
+			if err := up.PutAcc(a, u.old[i]); err != nil {
+				return err
+			}
+			if err := up.MarkDirty(a); err != nil {
+				return err
+			}
+			addrs++
+		}
+		if err := up.PutUndo(height, nil); err != nil {
+			return err
+		}
+		h := up.Header()
+		h.TipHeight, h.TipHash = height-1, ""
+		if u.prev != ([32]byte{}) {
+			h.TipHash = chainhash.Hash(u.prev).String()
+		}
+		return nil
+	})
+	return addrs, err
+}
