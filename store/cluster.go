@@ -195,20 +195,20 @@ func (s *Store) ClusterState() (st ClusterState, ok bool, err error) {
 // caches what it reads and is meant for one goroutine and one task (a
 // trace, an entity listing).
 type Clusters struct {
-	s      *Store
-	ids    map[clusterAddrKey]AddrID
-	nodes  map[AddrID]*clusterNode
-	st     ClusterState
-	table  clusterTable
-	files  clusterPin
+	s     *Store
+	ids   map[clusterAddrKey]AddrID
+	nodes map[AddrID]*clusterNode
+	st    ClusterState
+	table clusterTable
+	files clusterPin
 	// overlay holds, for records changed in place since the pin, their
 	// value as of the pinned state (from the undo records), as of the
 	// files' patch count overlaid.
 	overlay  map[AddrID][]byte
 	overlaid uint64
-	stored bool
-	err    error
-	pinned bool
+	stored   bool
+	err      error
+	pinned   bool
 }
 
 // Clusters returns a reader of the cluster forest.
