@@ -312,7 +312,7 @@ func TestClusterKeepsCaseLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	id, err := s.CreateCase(func(uint64) ([]byte, error) { return []byte(`{}`), nil }, nil, CaseEvent{Who: "t", Action: "create"})
+	id, err := s.Cases().Create(func(uint64) ([]byte, error) { return []byte(`{}`), nil }, nil, CaseEvent{Who: "t", Action: "create"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +331,7 @@ func TestClusterKeepsCaseLog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	log, err := s.CaseLog(id)
+	log, err := s.Cases().Log(id)
 	if err != nil || len(log) != 1 || log[0].Action != "create" {
 		t.Fatalf("case log after clustering: %+v, %v", log, err)
 	}

@@ -46,7 +46,7 @@ import (
 //	                                                                  generations
 //	'A'     actor pack name (n)                                       JSON ActorPack header: title, source,
 //	                                                                  generation, actor count
-//	'O'     actor id (n), 0x00, actor pack name (n)                   JSON tags.Actor (id, label, categories); a tag
+//	'O'     actor id (n), 0x00, actor pack name (n)                   JSON sanctions.Actor (id, label, categories); a tag
 //	                                                                  naming the actor reads its categories with one
 //	                                                                  prefix seek (actor id, 0x00)
 //	'm'     "cluster-state" (13)                                      JSON ClusterState: next TxNum to cluster, next
@@ -97,6 +97,8 @@ import (
 //	                                                                  retracts (for a notice), rendered body
 //	'm'     "follow-alert-next" (17)                                  uint64 next alert sequence: entries at or past
 //	                                                                  it are a killed commit's and are deleted
+//	'm'     "watch-gen" (9)                                           uint64 generation of the watch list, bumped with
+//	                                                                  each watch added or removed (outbox.go)
 //	'm'     "follow-undo" (11)                                        JSON undo mark while an undo is under way:
 //	                                                                  heights and TxNums being removed (undo.go)
 //	'm'     "case-next" (9)                                           uint64 next case id (cases.go)

@@ -170,6 +170,9 @@ func decodeTxInto(tx *Tx, num TxNum, b []byte) error {
 	tx.Fee = int64(fee>>1) ^ -int64(fee&1)
 	n := d.count()
 	tx.Inputs = slices.Grow(ins, n)[:n]
+	if tx.Inputs == nil {
+		tx.Inputs = []Input{} // empty, not nil, as before: JSON says [], not null
+	}
 	for i := range tx.Inputs {
 		in := &tx.Inputs[i]
 		*in = Input{}
@@ -194,6 +197,9 @@ func decodeTxInto(tx *Tx, num TxNum, b []byte) error {
 	}
 	n = d.count()
 	tx.Outputs = slices.Grow(outs, n)[:n]
+	if tx.Outputs == nil {
+		tx.Outputs = []Output{}
+	}
 	for i := range tx.Outputs {
 		out := &tx.Outputs[i]
 		*out = Output{}
