@@ -73,8 +73,9 @@ type Options struct {
 	// stale, and is rebuilt). Each costs one block update at build time.
 	// 0: 10; negative: none.
 	UndoDepth int
-	// accBudget is how many exposed addresses the build holds in memory
-	// before it merges them into the store; 0: 1 << 20 (tests set it small).
+	// accBudget is how many accumulator entries (address × source group)
+	// the build holds in memory before it merges them into the store;
+	// 0: 8 << 20 (tests set it small).
 	accBudget int
 }
 

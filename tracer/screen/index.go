@@ -419,14 +419,21 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 	var ins []*outShares
 	last := time.Now()
 	done := 0
-	count := func(c contribution) { accs[c.addr] = addContribution(accs[c.addr], c.slot, c.amount, c.hops, c.out) }
+	entries := 0 // accumulator entries in accs
+	count := func(c contribution) {
+		acc := accs[c.addr]
+		n := len(acc)
+		acc = addContribution(acc, c.slot, c.amount, c.hops, c.out)
+		entries += len(acc) - n
+		accs[c.addr] = acc
+	}
 	// The accumulators go to the store whenever they reach the budget,
 	// merged with what an earlier spill wrote (the merge keeps chain
 	// order's choices: see addAccs), so memory stays bounded however many
 	// addresses are exposed.
 	budget := e.opt.accBudget
 	if budget <= 0 {
-		budget = 1 << 20
+		budget = 8 << 20 // entries of 40 bytes: about 320 MiB with the map
 	}
 	spill := func() error {
 		if err := w.Sync(); err != nil {
@@ -439,6 +446,7 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 			}
 			delete(accs, a)
 		}
+		entries = 0
 		for a, acc := range byKey {
 			v, found, err := st.ExposureAcc(w.Gen(), a)
 			if err != nil {
@@ -488,7 +496,7 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 		if err := e.step(tx, ins, inValue, &rec, count); err != nil {
 			return err
 		}
-		if len(accs) >= budget {
+		if entries >= budget {
 			if err := spill(); err != nil {
 				return err
 			}
