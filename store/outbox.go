@@ -30,7 +30,10 @@ import (
 // when MarkDelivered learns of the retraction. So a consumer sees every
 // alert once and every withdrawn delivered alert withdrawn once.
 
-var keyAlertNext = append([]byte{prefixMeta}, "follow-alert-next"...)
+var (
+	keyAlertNext = append([]byte{prefixMeta}, "follow-alert-next"...)
+	keyWatchGen  = append([]byte{prefixMeta}, "watch-gen"...)
+)
 
 // WatchKind says what a watch names.
 type WatchKind string
@@ -85,7 +88,10 @@ func (s *Store) AddWatch(w Watch) (bool, error) {
 			}
 		}
 		added = true
-		return txn.Set(k, mustJSON(&w))
+		if err := txn.Set(k, mustJSON(&w)); err != nil {
+			return err
+		}
+		return s.bumpWatchGen(txn)
 	})
 	if err != nil {
 		return false, fmt.Errorf("store: add watch: %w", err)
@@ -111,12 +117,55 @@ func (s *Store) RemoveWatch(kind WatchKind, value string) (bool, error) {
 				return err
 			}
 		}
-		return nil
+		if !found {
+			return nil
+		}
+		return s.bumpWatchGen(txn)
 	})
 	if err != nil {
 		return false, fmt.Errorf("store: remove watch: %w", err)
 	}
 	return found, nil
+}
+
+// WatchGen is the watch list's generation: it changes with every watch
+// added or removed (in the same transaction), so a follower holding the
+// resolved list checks one key per block to know when to reload it. 0: no
+// watch was ever changed (or the store predates the counter).
+func (s *Store) WatchGen() (uint64, error) {
+	var gen uint64
+	err := s.view(func(txn *badger.Txn) error {
+		err := s.get(txn, keyWatchGen, func(v []byte) error {
+			if len(v) != 8 {
+				return fmt.Errorf("%w: watch generation of %d bytes", ErrCorrupt, len(v))
+			}
+			gen = binary.BigEndian.Uint64(v)
+			return nil
+		})
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	return gen, err
+}
+
+// bumpWatchGen sets a new watch generation in txn. Watch writes are not
+// serialised (Badger's conflict detection is off), so two may read the
+// same old value: the new one is the clock's nanoseconds (at least old+1),
+// which differs from whatever generation a reader holds.
+func (s *Store) bumpWatchGen(txn *badger.Txn) error {
+	var gen uint64
+	err := s.get(txn, keyWatchGen, func(v []byte) error {
+		if len(v) == 8 {
+			gen = binary.BigEndian.Uint64(v)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return txn.Set(keyWatchGen, binary.BigEndian.AppendUint64(nil, max(gen+1, uint64(time.Now().UnixNano()))))
 }
 
 // Watches returns the watch list in key order (kind, then value).

@@ -194,11 +194,9 @@ func TestInputFormats(t *testing.T) {
 			if c.name == "truncated" {
 				chain[5] = blocks[5][:len(blocks[5])-20]
 			}
-			node := &memNode{blocks: map[chainhash.Hash][]byte{}}
+			node := storetest.NewMemNode(t, nil)
 			for i, b := range chain {
-				h := hashOf(t, blocks[i])
-				node.chain = append(node.chain, h)
-				node.blocks[h] = b
+				node.Append(hashOf(t, blocks[i]), b)
 			}
 			st := storetest.Open(t)
 			_, err := ingest.Sync(context.Background(), st, node, ingest.Config{Network: "mainnet", CommitTxs: 1, BulkMinBlocks: -1})

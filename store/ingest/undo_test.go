@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/btcsuite/btcd/chaincfg"
-	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 
 	"github.com/tracer-oss/tracer/store"
@@ -183,65 +182,13 @@ func TestBlkFilesBestChainSwitch(t *testing.T) {
 	})
 }
 
-// memNode is a Node serving an in-memory chain that tests replace.
-type memNode struct {
-	mu     sync.Mutex
-	chain  []chainhash.Hash
-	blocks map[chainhash.Hash][]byte
-}
-
-func newMemNode(t *testing.T, blocks [][]byte) *memNode {
-	m := &memNode{blocks: map[chainhash.Hash][]byte{}}
-	m.set(t, blocks)
-	return m
-}
-
-func (m *memNode) set(t *testing.T, blocks [][]byte) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.chain = m.chain[:0]
-	for _, raw := range blocks {
-		var h wire.BlockHeader
-		if err := h.Deserialize(bytesReader(raw)); err != nil {
-			t.Fatal(err)
-		}
-		m.chain = append(m.chain, h.BlockHash())
-		m.blocks[h.BlockHash()] = raw
-	}
-}
-
-func (m *memNode) Tip(context.Context) (int32, chainhash.Hash, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return int32(len(m.chain) - 1), m.chain[len(m.chain)-1], nil
-}
-
-func (m *memNode) BlockHash(_ context.Context, h int32) (chainhash.Hash, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if h < 0 || int(h) >= len(m.chain) {
-		return chainhash.Hash{}, fmt.Errorf("no block at %d", h)
-	}
-	return m.chain[h], nil
-}
-
-func (m *memNode) Block(_ context.Context, hash chainhash.Hash) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	b, ok := m.blocks[hash]
-	if !ok {
-		return nil, fmt.Errorf("no block %s", hash)
-	}
-	return b, nil
-}
-
 // TestSyncFollowsReorgs syncs from an in-memory node whose best chain
 // switches, and compares with fresh ingests of each chain.
 func TestSyncFollowsReorgs(t *testing.T) {
 	blocks := regtestChain(t)
 	n := len(blocks) - 1
 	ctx := context.Background()
-	node := newMemNode(t, blocks[:n-10])
+	node := storetest.NewMemNode(t, blocks[:n-10])
 	st := storetest.Open(t)
 	cfg := ingest.Config{Network: "regtest", Workers: 3, CommitTxs: 100}
 	if _, err := ingest.Sync(ctx, st, node, cfg); err != nil {
@@ -249,33 +196,33 @@ func TestSyncFollowsReorgs(t *testing.T) {
 	}
 	storetest.Equal(t, ingestBlocks(t, blocks[:n-10], ingest.Config{}), st)
 
-	node.set(t, blocks)
+	node.Set(t, blocks)
 	if res, err := ingest.Sync(ctx, st, node, cfg); err != nil || res.Blocks != 11 || res.Reorgs != 0 {
 		t.Fatalf("catch up: %+v %v", res, err)
 	}
 	for _, depth := range []int{1, 6} {
 		fork := n - depth + 1
 		chain := append(append([][]byte{}, blocks[:fork]...), branch(t, blocks[fork-1], int32(fork-1), depth+1, byte(20+depth))...)
-		node.set(t, chain)
+		node.Set(t, chain)
 		res, err := ingest.Sync(ctx, st, node, cfg)
 		if err != nil || res.Reorgs != 1 || res.Undone != depth {
 			t.Fatalf("depth %d: %+v %v", depth, res, err)
 		}
 		storetest.Equal(t, ingestBlocks(t, chain, ingest.Config{}), st)
-		node.set(t, blocks) // back to the original chain: a reorg of depth+1
+		node.Set(t, blocks) // back to the original chain: a reorg of depth+1
 		if res, err := ingest.Sync(ctx, st, node, cfg); err != nil || res.Undone != depth+1 {
 			t.Fatalf("back: %+v %v", res, err)
 		}
 		storetest.Equal(t, ingestBlocks(t, blocks, ingest.Config{}), st)
 	}
 	// A node behind the store is waited for, not followed down.
-	node.set(t, blocks[:n-3])
+	node.Set(t, blocks[:n-3])
 	if res, err := ingest.Sync(ctx, st, node, cfg); err != nil || res.Undone != 0 || st.State().Height != int32(n) {
 		t.Fatalf("behind: %+v %v", res, err)
 	}
 	// Too deep.
 	chain := append(append([][]byte{}, blocks[:n-20]...), branch(t, blocks[n-21], int32(n-21), 30, 99)...)
-	node.set(t, chain)
+	node.Set(t, chain)
 	if _, err := ingest.Sync(ctx, st, node, ingest.Config{Network: "regtest", MaxReorg: 10}); !errors.Is(err, ingest.ErrReorgTooDeep) {
 		t.Fatalf("deep: %v", err)
 	}

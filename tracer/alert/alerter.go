@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -66,12 +67,22 @@ type liveOut struct {
 
 // Alerter is an ingest.Observer that queues alerts for watched addresses.
 // Only the ingest writer calls it.
+//
+// A change of the watch list (a watch added or removed, by tracer watch or
+// an admin route of serve --rpc) or of the sanctions list in force (which
+// "sanctions" and entity watches resolve to) takes effect from the next
+// block the Alerter sees after a commit: it checks the store's watch
+// generation and list version there and reloads when either changed.
 type Alerter struct {
 	st      *store.Store
 	params  *chaincfg.Params
 	watched map[address.Addr]*watched // keyed by class-normalised address
 	live    map[store.OutPoint]liveOut
 	pending map[store.TxNum][]store.Output // transactions not yet committed
+
+	watchGen    uint64 // the store's watch generation and list version the
+	listVersion uint32 // watched addresses were resolved from
+	uncommitted bool   // Tx was called since the last commit or Reset
 }
 
 // New resolves the store's watch list into an Alerter.
@@ -137,6 +148,13 @@ func (a *Alerter) Reset() error {
 	a.watched = map[address.Addr]*watched{}
 	a.live = map[store.OutPoint]liveOut{}
 	a.pending = map[store.TxNum][]store.Output{}
+	a.uncommitted = false
+	// The generations first: a change after them is seen at the next
+	// check, even if the list read below has it already.
+	var err error
+	if a.watchGen, a.listVersion, err = a.generations(); err != nil {
+		return err
+	}
 	watches, err := a.st.Watches()
 	if err != nil {
 		return err
@@ -175,11 +193,46 @@ func (a *Alerter) Reset() error {
 	return nil
 }
 
+// generations are the store's watch generation and list version in force.
+func (a *Alerter) generations() (uint64, uint32, error) {
+	gen, err := a.st.WatchGen()
+	if err != nil {
+		return 0, 0, err
+	}
+	v, err := a.st.CurrentSanctionsVersion()
+	if errors.Is(err, store.ErrNotFound) {
+		v, err = 0, nil
+	}
+	return gen, v, err
+}
+
 // Committed forgets the outputs of committed transactions: the store has them.
-func (a *Alerter) Committed() { clear(a.pending) }
+func (a *Alerter) Committed() {
+	clear(a.pending)
+	a.uncommitted = false
+}
+
+// refresh reloads the watch list when the store's watch generation or list
+// version changed since it was resolved. Only between commits: Reset reads
+// the watched addresses' outputs from the committed store.
+func (a *Alerter) refresh() error {
+	gen, v, err := a.generations()
+	if err != nil || gen == a.watchGen && v == a.listVersion {
+		return err
+	}
+	return a.Reset()
+}
 
 // Tx queues the alerts tx raises into b.
 func (a *Alerter) Tx(b *store.Batch, blk *store.Block, tx *store.Tx) error {
+	if !a.uncommitted {
+		// The first transaction after a commit: a changed watch list
+		// takes effect from this block.
+		if err := a.refresh(); err != nil {
+			return fmt.Errorf("alert: reload the watch list: %w", err)
+		}
+		a.uncommitted = true
+	}
 	if len(a.watched) == 0 {
 		return nil
 	}

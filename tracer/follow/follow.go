@@ -91,6 +91,9 @@ func Run(ctx context.Context, st *store.Store, node ingest.Node, cfg Config) err
 	userCommit := sc.OnCommit
 	sc.OnCommit = func(h int32) {
 		status.Tip.Store(int64(h))
+		if alerter != nil { // the watch list may have changed (alert.Alerter reloads it)
+			status.WatchedAddresses.Store(int64(alerter.Addresses()))
+		}
 		select {
 		case wake <- struct{}{}:
 		default:
