@@ -73,6 +73,10 @@ type Options struct {
 	// stale, and is rebuilt). Each costs one block update at build time.
 	// 0: 10; negative: none.
 	UndoDepth int
+	// accBudget is how many accumulator entries (address × source group)
+	// the build holds in memory before it merges them into the store;
+	// 0: 8 << 20 (tests set it small).
+	accBudget int
 }
 
 // labels is what the walks label addresses with: the sources' and tags'

@@ -24,6 +24,8 @@ type IndexStore interface {
 	UpdateExposure(gen uint32, fn func(u *store.ExposureUpdate) error) error
 	ExposureTxShares(gen uint32, n store.TxNum) ([]byte, bool, error)
 	ExposureDirty(gen uint32, limit int) ([]string, error)
+	ExposureAcc(gen uint32, addr string) ([]byte, bool, error)
+	ForEachExposureAcc(gen uint32, fn func(addr string, v []byte) error) error
 	ForEachTx(from store.TxNum, fn func(*store.Tx) error) error
 }
 
@@ -417,7 +419,52 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 	var ins []*outShares
 	last := time.Now()
 	done := 0
-	count := func(c contribution) { accs[c.addr] = addContribution(accs[c.addr], c.slot, c.amount, c.hops, c.out) }
+	entries := 0 // accumulator entries in accs
+	count := func(c contribution) {
+		acc := accs[c.addr]
+		n := len(acc)
+		acc = addContribution(acc, c.slot, c.amount, c.hops, c.out)
+		entries += len(acc) - n
+		accs[c.addr] = acc
+	}
+	// The accumulators go to the store whenever they reach the budget,
+	// merged with what an earlier spill wrote (the merge keeps chain
+	// order's choices: see addAccs), so memory stays bounded however many
+	// addresses are exposed.
+	budget := e.opt.accBudget
+	if budget <= 0 {
+		budget = 8 << 20 // entries of 40 bytes: about 320 MiB with the map
+	}
+	spill := func() error {
+		if err := w.Sync(); err != nil {
+			return err
+		}
+		byKey := make(map[string][]accEntry, len(accs))
+		for a, acc := range accs {
+			if s := a.String(e.opt.Params); s != "" {
+				byKey[s] = addAccs(byKey[s], acc)
+			}
+			delete(accs, a)
+		}
+		entries = 0
+		for a, acc := range byKey {
+			v, found, err := st.ExposureAcc(w.Gen(), a)
+			if err != nil {
+				return err
+			}
+			if found {
+				old, err := decodeAcc(v, len(e.slots))
+				if err != nil {
+					return fmt.Errorf("address %s: %w", a, err)
+				}
+				acc = addAccs(old, acc)
+			}
+			if err := w.PutAcc(a, encodeAcc(acc, nil)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	err := st.ForEachTx(0, func(tx *store.Tx) error {
 		if tx.Num >= end {
 			return errPassDone
@@ -449,6 +496,11 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 		if err := e.step(tx, ins, inValue, &rec, count); err != nil {
 			return err
 		}
+		if entries >= budget {
+			if err := spill(); err != nil {
+				return err
+			}
+		}
 		if len(rec.preds) == 0 {
 			return nil
 		}
@@ -468,38 +520,36 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 		return store.ExposureIndex{}, err
 	}
 	clear(frontier)
+	if err := spill(); err != nil {
+		return store.ExposureIndex{}, err
+	}
 	if err := w.Sync(); err != nil {
 		return store.ExposureIndex{}, err
 	}
 	paths := &pathReader{e: e, get: func(n store.TxNum) ([]byte, bool, error) { return st.ExposureTxShares(w.Gen(), n) }, st: st}
-	byKey := make(map[string][]accEntry, len(accs))
-	for a, acc := range accs {
-		if s := a.String(e.opt.Params); s != "" {
-			byKey[s] = addAccs(byKey[s], acc)
-		}
-		delete(accs, a)
-	}
-	for i, a := range sortedKeys(byKey) {
-		if i&255 == 0 {
+	written := 0
+	err = st.ForEachExposureAcc(w.Gen(), func(a string, v []byte) error {
+		if written++; written&255 == 0 {
 			if err := ctx.Err(); err != nil {
-				return store.ExposureIndex{}, err
+				return err
 			}
 			if e.opt.Progress != nil && time.Since(last) > time.Second {
 				last = time.Now()
-				e.opt.Progress(fmt.Sprintf("index: %d of %d address records written", i, len(byKey)))
+				e.opt.Progress(fmt.Sprintf("index: %d address records written", written))
 			}
 		}
-		acc := byKey[a]
-		if err := w.PutAcc(a, encodeAcc(acc, nil)); err != nil {
-			return store.ExposureIndex{}, err
+		acc, err := decodeAcc(v, len(e.slots))
+		if err != nil {
+			return fmt.Errorf("address %s: %w", a, err)
 		}
 		b, err := e.record(st, a, acc, paths)
-		if err == nil {
-			err = w.Put(a, b)
-		}
 		if err != nil {
-			return store.ExposureIndex{}, err
+			return err
 		}
+		return w.Put(a, b)
+	})
+	if err != nil {
+		return store.ExposureIndex{}, err
 	}
 	return e.header(height, hash), nil
 }

@@ -158,8 +158,9 @@ func TestOnePassEqualsWalks(t *testing.T) {
 		{Params: scamstore.Params, MaxHops: 200, UndoDepth: -1, TopSources: 20},
 		{Params: scamstore.Params, MaxHops: 200, Poison: true, UndoDepth: -1, TopSources: 20},
 		{Params: scamstore.Params, MaxHops: 6, MinValue: 50_000, UndoDepth: 5, TopSources: 20},
+		{Params: scamstore.Params, MaxHops: 200, UndoDepth: -1, TopSources: 20, accBudget: 300}, // merged in the store many times
 	} {
-		t.Run(fmt.Sprintf("poison=%v hops=%d min=%d", opt.Poison, opt.MaxHops, opt.MinValue), func(t *testing.T) {
+		t.Run(fmt.Sprintf("poison=%v hops=%d min=%d budget=%d", opt.Poison, opt.MaxHops, opt.MinValue, opt.accBudget), func(t *testing.T) {
 			want, err := walkRecords(ctx, st, opt)
 			if err != nil {
 				t.Fatal(err)
