@@ -19,15 +19,20 @@ import (
 // A backup file (tracer backup, Store.Backup) is a consistent snapshot of
 // a whole store, for copying to a read replica:
 //
-//	"tracer-backup 1\n"       16 bytes: magic and format version
-//	body                      Badger's backup stream (DB.Backup): every key's
-//	                          latest version at one read timestamp
+//	"tracer-backup 2\n"       16 bytes: magic and format version
+//	files                     the store's files beside Badger (the cluster
+//	                          forest, clusters/*): a uint32 count, then per
+//	                          file a uint16 name length, the name, a uint64
+//	                          size and the bytes (all big-endian)
+//	badger                    Badger's backup stream (DB.Backup): every key's
+//	                          latest version at one read timestamp, to the
+//	                          trailer
 //	trailer                   48 bytes: "tracerbk", the body's length (uint64
 //	                          big-endian) and its SHA-256
 //
 // Restore checks the trailer before it writes anything, so a truncated or
 // damaged file is refused whole: never a partial store.
-var backupMagic = []byte("tracer-backup 1\n")
+var backupMagic = []byte("tracer-backup 2\n")
 
 const (
 	backupTrailerTag = "tracerbk"
@@ -54,6 +59,9 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) (BackupStats, error) {
 	}
 	body := &ctxWriter{ctx: ctx, w: io.MultiWriter(cw, h)}
 	before := cw.n
+	if err := s.backupFiles(body); err != nil {
+		return BackupStats{}, fmt.Errorf("store: backup: %w", err)
+	}
 	if _, err := s.db.Backup(body, 0); err != nil {
 		if ctx.Err() != nil {
 			return BackupStats{}, ctx.Err()
@@ -94,7 +102,7 @@ func CheckBackup(path string) (int64, error) {
 		return 0, fmt.Errorf("store: read %s: %w", path, err)
 	}
 	if !bytes.Equal(magic, backupMagic) {
-		return bad("not a tracer backup (no \"tracer-backup 1\" header)")
+		return bad("not a tracer backup of this version (no \"tracer-backup 2\" header)")
 	}
 	bodyLen := size - int64(len(backupMagic)) - backupTrailerLen
 	h := sha256.New()
@@ -162,6 +170,9 @@ func Restore(ctx context.Context, path, dir string, opt Options) (BackupStats, e
 		return fail(fmt.Errorf("store: restore into %s: %w", dir, err))
 	}
 	body := &ctxReader{ctx: ctx, r: bufio.NewReaderSize(io.LimitReader(f, bodyLen), 1<<20)}
+	if err := restoreFiles(body, dir); err != nil {
+		return fail(errors.Join(fmt.Errorf("store: restore into %s: %w", dir, err), db.Close()))
+	}
 	if err := db.Load(body, 256); err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err()
@@ -276,4 +287,88 @@ func (s *Store) Digest(ctx context.Context) ([32]byte, int64, error) {
 		return [32]byte{}, 0, fmt.Errorf("store: digest: %w", err)
 	}
 	return [32]byte(h.Sum(nil)), n, nil
+}
+
+// backupFiles writes the store's files beside Badger: the cluster forest.
+func (s *Store) backupFiles(w io.Writer) error {
+	ents, err := os.ReadDir(filepath.Join(s.dir, clusterDir))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	var names []string
+	for _, e := range ents {
+		if e.Type().IsRegular() {
+			names = append(names, e.Name())
+		}
+	}
+	if err := binary.Write(w, binary.BigEndian, uint32(len(names))); err != nil {
+		return err
+	}
+	for _, name := range names {
+		f, err := os.Open(s.clusterPath(name))
+		if err != nil {
+			return err
+		}
+		fi, err := f.Stat()
+		if err == nil {
+			hdr := binary.BigEndian.AppendUint16(nil, uint16(len(name)))
+			hdr = append(hdr, name...)
+			hdr = binary.BigEndian.AppendUint64(hdr, uint64(fi.Size()))
+			if _, err = w.Write(hdr); err == nil {
+				_, err = io.CopyN(w, f, fi.Size())
+			}
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// restoreFiles writes the files section of a backup under dir/clusters.
+func restoreFiles(r io.Reader, dir string) error {
+	var n uint32
+	if err := binary.Read(r, binary.BigEndian, &n); err != nil {
+		return err
+	}
+	if n > 0 {
+		if err := os.MkdirAll(filepath.Join(dir, clusterDir), 0o755); err != nil {
+			return err
+		}
+	}
+	for range n {
+		var nl uint16
+		if err := binary.Read(r, binary.BigEndian, &nl); err != nil {
+			return err
+		}
+		name := make([]byte, nl)
+		if _, err := io.ReadFull(r, name); err != nil {
+			return err
+		}
+		if nl == 0 || filepath.Base(string(name)) != string(name) || name[0] == '.' {
+			return fmt.Errorf("%w: file name %q", ErrBadBackup, name)
+		}
+		var size uint64
+		if err := binary.Read(r, binary.BigEndian, &size); err != nil {
+			return err
+		}
+		f, err := os.Create(filepath.Join(dir, clusterDir, string(name)))
+		if err != nil {
+			return err
+		}
+		_, err = io.CopyN(f, r, int64(size))
+		if serr := f.Sync(); err == nil {
+			err = serr
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
 }
