@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -20,13 +21,12 @@ import (
 // a whole store, for copying to a read replica:
 //
 //	"tracer-backup 2\n"       16 bytes: magic and format version
-//	files                     the store's files beside Badger (the cluster
-//	                          forest, clusters/*): a uint32 count, then per
-//	                          file a uint16 name length, the name, a uint64
-//	                          size and the bytes (all big-endian)
-//	badger                    Badger's backup stream (DB.Backup): every key's
-//	                          latest version at one read timestamp, to the
-//	                          trailer
+//	body                      the store's files beside Badger (the cluster
+//	                          forest, clusterforest.go): a count (uint32), then
+//	                          per file its name's length (uint16), name
+//	                          (relative to the store), length (uint64) and
+//	                          bytes; then Badger's backup stream (DB.Backup):
+//	                          every key's latest version at one read timestamp
 //	trailer                   48 bytes: "tracerbk", the body's length (uint64
 //	                          big-endian) and its SHA-256
 //
@@ -60,6 +60,9 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) (BackupStats, error) {
 	body := &ctxWriter{ctx: ctx, w: io.MultiWriter(cw, h)}
 	before := cw.n
 	if err := s.backupFiles(body); err != nil {
+		if ctx.Err() != nil {
+			return BackupStats{}, ctx.Err()
+		}
 		return BackupStats{}, fmt.Errorf("store: backup: %w", err)
 	}
 	if _, err := s.db.Backup(body, 0); err != nil {
@@ -102,7 +105,7 @@ func CheckBackup(path string) (int64, error) {
 		return 0, fmt.Errorf("store: read %s: %w", path, err)
 	}
 	if !bytes.Equal(magic, backupMagic) {
-		return bad("not a tracer backup of this version (no \"tracer-backup 2\" header)")
+		return bad("not a tracer backup (no \"tracer-backup 2\" header)")
 	}
 	bodyLen := size - int64(len(backupMagic)) - backupTrailerLen
 	h := sha256.New()
@@ -289,7 +292,10 @@ func (s *Store) Digest(ctx context.Context) ([32]byte, int64, error) {
 	return [32]byte(h.Sum(nil)), n, nil
 }
 
-// backupFiles writes the store's files beside Badger: the cluster forest.
+// backupFiles writes the store's files beside Badger (the cluster
+// directory) into a backup body. The caller keeps writers off the store
+// meanwhile (tracer backup opens it read-only; a live server runs the
+// backup on its writing loop), so the files and Badger agree.
 func (s *Store) backupFiles(w io.Writer) error {
 	ents, err := os.ReadDir(filepath.Join(s.dir, clusterDir))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -305,70 +311,83 @@ func (s *Store) backupFiles(w io.Writer) error {
 		return err
 	}
 	for _, name := range names {
-		f, err := os.Open(s.clusterPath(name))
-		if err != nil {
+		if err := copyFileInto(w, s.clusterPath(name), clusterDir+"/"+name); err != nil {
 			return err
-		}
-		fi, err := f.Stat()
-		if err == nil {
-			hdr := binary.BigEndian.AppendUint16(nil, uint16(len(name)))
-			hdr = append(hdr, name...)
-			hdr = binary.BigEndian.AppendUint64(hdr, uint64(fi.Size()))
-			if _, err = w.Write(hdr); err == nil {
-				_, err = io.CopyN(w, f, fi.Size())
-			}
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	return nil
 }
 
-// restoreFiles writes the files section of a backup under dir/clusters.
+func copyFileInto(w io.Writer, path, rel string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close() //nolint:errcheck // opened read-only: Close cannot lose data
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	hdr := binary.BigEndian.AppendUint16(nil, uint16(len(rel)))
+	hdr = append(hdr, rel...)
+	hdr = binary.BigEndian.AppendUint64(hdr, uint64(fi.Size()))
+	if _, err := w.Write(hdr); err != nil {
+		return err
+	}
+	if n, err := io.CopyN(w, f, fi.Size()); err != nil {
+		return fmt.Errorf("%s: %d of %d bytes: %w", path, n, fi.Size(), err)
+	}
+	return nil
+}
+
+// restoreFiles writes the files of a backup body into dir. A name that
+// would leave the cluster directory is refused (the checksum has passed,
+// but a backup is still input).
 func restoreFiles(r io.Reader, dir string) error {
 	var n uint32
 	if err := binary.Read(r, binary.BigEndian, &n); err != nil {
-		return err
+		return fmt.Errorf("%w: files section: %v", ErrBadBackup, err)
 	}
-	if n > 0 {
-		if err := os.MkdirAll(filepath.Join(dir, clusterDir), 0o755); err != nil {
-			return err
+	for i := range n {
+		var nameLen uint16
+		if err := binary.Read(r, binary.BigEndian, &nameLen); err != nil {
+			return fmt.Errorf("%w: file %d: %v", ErrBadBackup, i, err)
 		}
-	}
-	for range n {
-		var nl uint16
-		if err := binary.Read(r, binary.BigEndian, &nl); err != nil {
-			return err
-		}
-		name := make([]byte, nl)
+		name := make([]byte, nameLen)
 		if _, err := io.ReadFull(r, name); err != nil {
-			return err
+			return fmt.Errorf("%w: file %d: %v", ErrBadBackup, i, err)
 		}
-		if nl == 0 || filepath.Base(string(name)) != string(name) || name[0] == '.' {
-			return fmt.Errorf("%w: file name %q", ErrBadBackup, name)
+		rel := string(name)
+		base, ok := strings.CutPrefix(rel, clusterDir+"/")
+		if !ok || base == "" || base != filepath.Base(base) || base == "." || base == ".." {
+			return fmt.Errorf("%w: file %d has a bad name %q", ErrBadBackup, i, rel)
 		}
 		var size uint64
 		if err := binary.Read(r, binary.BigEndian, &size); err != nil {
+			return fmt.Errorf("%w: file %q: %v", ErrBadBackup, rel, err)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, clusterDir), 0o755); err != nil {
 			return err
 		}
-		f, err := os.Create(filepath.Join(dir, clusterDir, string(name)))
-		if err != nil {
-			return err
-		}
-		_, err = io.CopyN(f, r, int64(size))
-		if serr := f.Sync(); err == nil {
-			err = serr
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+		if err := writeFileFrom(filepath.Join(dir, clusterDir, base), r, int64(size)); err != nil {
+			return fmt.Errorf("file %q: %w", rel, err)
 		}
 	}
 	return nil
+}
+
+func writeFileFrom(path string, r io.Reader, size int64) (err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	if _, err := io.CopyN(f, r, size); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadBackup, err)
+	}
+	return f.Sync()
 }

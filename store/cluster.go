@@ -195,15 +195,20 @@ func (s *Store) ClusterState() (st ClusterState, ok bool, err error) {
 // caches what it reads and is meant for one goroutine and one task (a
 // trace, an entity listing).
 type Clusters struct {
-	s      *Store
-	ids    map[clusterAddrKey]AddrID
-	nodes  map[AddrID]*clusterNode
-	st     ClusterState
-	table  clusterTable
-	files  clusterPin
-	stored bool
-	err    error
-	pinned bool
+	s     *Store
+	ids   map[clusterAddrKey]AddrID
+	nodes map[AddrID]*clusterNode
+	st    ClusterState
+	table clusterTable
+	files clusterPin
+	// overlay holds, for records changed in place since the pin, their
+	// value as of the pinned state (from the undo records), as of the
+	// files' patch count overlaid.
+	overlay  map[AddrID][]byte
+	overlaid uint64
+	stored   bool
+	err      error
+	pinned   bool
 }
 
 // Clusters returns a reader of the cluster forest.
@@ -266,12 +271,78 @@ func (c *Clusters) node(id AddrID) (*clusterNode, error) {
 		if n, err = recordNode(id, &rec); err != nil {
 			return nil, err
 		}
+		// Checked after the read: a record changed in place was counted
+		// before it changed.
+		if c.files.patches != c.s.clust.patches.Load() {
+			if err := c.loadOverlay(); err != nil {
+				return nil, err
+			}
+			if v, ok := c.overlay[id]; ok {
+				if n, err = decodeClusterNode(v); err != nil {
+					return nil, err
+				}
+			}
+		}
 	}
 	if n.parent >= c.st.NextID || n.next >= c.st.NextID {
 		return nil, fmt.Errorf("%w: cluster node %d points past the forest", ErrCorrupt, id)
 	}
 	c.nodes[id] = n
 	return n, nil
+}
+
+// loadOverlay reads, from the undo records of the commits after the
+// pinned state, the records those commits changed, as they were at the
+// pin (the oldest commit's record of a node wins).
+func (c *Clusters) loadOverlay() error {
+	g := c.s.clust.patches.Load()
+	if c.overlay != nil && c.overlaid == g {
+		return nil
+	}
+	over := map[AddrID][]byte{}
+	next, records := c.st.NextTx, 0
+	moved := fmt.Errorf("%w: the clusters changed past what a reader of the state at tx %d can undo; read again", ErrClusterDirty, c.st.NextTx)
+	var now ClusterState
+	err := c.s.db.View(func(txn *badger.Txn) error {
+		if err := c.s.get(txn, keyClusterState, func(v []byte) error { return json.Unmarshal(v, &now) }); err != nil {
+			return err
+		}
+		prefix := []byte{prefixClusterUndo}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Seek(clusterUndoKey(c.st.NextTx + 1)); it.ValidForPrefix(prefix); it.Next() {
+			k := it.Item().Key()
+			if len(k) != 9 {
+				return fmt.Errorf("%w: cluster undo key %x", ErrCorrupt, k)
+			}
+			at := TxNum(binary.BigEndian.Uint64(k[1:]))
+			if at > now.NextTx {
+				break // a killed commit's
+			}
+			var u *clusterUndo
+			if err := it.Item().Value(func(v []byte) (err error) { u, err = decodeClusterUndo(v); return err }); err != nil {
+				return err
+			}
+			if u.prev.NextTx != next {
+				return moved // a commit without an undo record on the way
+			}
+			for i, id := range u.ids {
+				if _, ok := over[id]; !ok {
+					over[id] = u.nodes[i]
+				}
+			}
+			next, records = at, records+1
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if next != now.NextTx || records == 0 && (now.NextTx != c.st.NextTx || now.NextID != c.st.NextID || now.Unions != c.st.Unions) {
+		return moved // rolled back below the pin, or changed without undo records
+	}
+	c.overlay, c.overlaid = over, g
+	return nil
 }
 
 // Root returns the root of id's cluster and the cluster's size.
@@ -869,7 +940,10 @@ func (w *ClusterWriter) commit() error {
 		}
 	}
 	slices.Sort(w.dirty)
-	if w.stored && len(w.dirty) <= maxClusterUndoNodes {
+	// A commit with no new transaction (an Extend with nothing new, a
+	// writer's first commit rewriting the table) changes no node and
+	// keeps the previous commit's undo record, which has its key.
+	if w.stored && len(w.dirty) <= maxClusterUndoNodes && w.st.NextTx != w.committed.NextTx {
 		u, err := w.clusterUndoRecord()
 		if err != nil {
 			wb.Cancel()
@@ -896,7 +970,7 @@ func (w *ClusterWriter) commit() error {
 		return err
 	}
 	st.Dirty, st.Journal = false, len(w.dirty) > 0
-	err = s.db.Update(func(txn *badger.Txn) error {
+	err = s.storeClusterState(st.Journal, func(txn *badger.Txn) error {
 		if err := txn.Set(keyClusterTable, mustJSON(&tab)); err != nil {
 			return err
 		}
@@ -1188,6 +1262,9 @@ func (s *Store) undoClusters() error {
 			if err != nil {
 				return err
 			}
+			if u.prev.NextTx >= cur.NextTx {
+				return fmt.Errorf("%w: cluster undo record %d goes forward to %d", ErrNotFound, cur.NextTx, u.prev.NextTx)
+			}
 			for i, id := range u.ids {
 				old[id] = u.nodes[i] // older records overwrite newer ones
 			}
@@ -1218,7 +1295,7 @@ func (s *Store) undoClusters() error {
 		return fmt.Errorf("store: undo clusters: %w", err)
 	}
 	cur.Dirty, cur.Journal = false, true
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyClusterState, mustJSON(&cur)) }); err != nil {
+	if err := s.storeClusterState(true, func(txn *badger.Txn) error { return txn.Set(keyClusterState, mustJSON(&cur)) }); err != nil {
 		return fmt.Errorf("store: undo clusters: %w", err)
 	}
 	if err := s.finishClusterJournal(&cur); err != nil {

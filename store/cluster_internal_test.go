@@ -336,3 +336,62 @@ func TestClusterKeepsCaseLog(t *testing.T) {
 		t.Fatalf("case log after clustering: %+v, %v", log, err)
 	}
 }
+
+// TestClusterReaderPinned: a reader that has read, and a snapshot taken,
+// before a commit that changes committed nodes in place keep answering as
+// of their state; a reader started after it sees the commit.
+func TestClusterReaderPinned(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	w, err := s.NewClusterWriter(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	union := func(x, y byte, tx TxNum) {
+		a, _ := w.Intern(testAddr(x))
+		b, _ := w.Intern(testAddr(y))
+		if _, _, err := w.Union(a, b, tx, 0, "multi-input"); err != nil {
+			t.Fatal(err)
+		}
+		w.State().NextTx = tx + 1
+		if err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	union(1, 2, 0)
+	size := func(c *Clusters, x byte) int64 {
+		t.Helper()
+		id, ok, err := c.Lookup(testAddr(x))
+		if err != nil || !ok {
+			t.Fatalf("lookup %d: %v %v", x, ok, err)
+		}
+		_, n, err := c.Root(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := s.Clusters()
+	if n := size(before, 1); n != 2 {
+		t.Fatalf("size %d before", n)
+	}
+	snap, release, err := s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	union(3, 4, 1)
+	union(2, 3, 2) // joins the two clusters: roots change in place
+	for name, c := range map[string]*Clusters{"reader": before, "snapshot": snap.Clusters()} {
+		before.nodes = map[AddrID]*clusterNode{} // read again, not from the cache
+		if n := size(c, 2); n != 2 {
+			t.Errorf("%s pinned before the commits: cluster of 2 has %d addresses, want 2", name, n)
+		}
+	}
+	if n := size(s.Clusters(), 2); n != 4 {
+		t.Errorf("a new reader: cluster of 2 has %d addresses, want 4", n)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -191,6 +192,23 @@ type clusterFiles struct {
 	mu      sync.Mutex
 	open    map[string]*os.File
 	retired []*os.File
+	// patches counts the states stored before committed records were
+	// changed in place (a commit's journal copy, an undo): a reader whose
+	// pin saw another count reads what changed since its state from the
+	// undo records (Clusters.node). Bumped under mu with the state write.
+	patches atomic.Uint64
+}
+
+// storeClusterState runs fn (which writes the cluster state) in one
+// transaction; with patches, records of the forest file will be changed in
+// place after it, and readers pinned before it must know.
+func (s *Store) storeClusterState(patches bool, fn func(txn *badger.Txn) error) error {
+	s.clust.mu.Lock()
+	defer s.clust.mu.Unlock()
+	if patches {
+		s.clust.patches.Add(1)
+	}
+	return s.db.Update(fn)
 }
 
 func (s *Store) clusterPath(name string) string { return filepath.Join(s.dir, clusterDir, name) }
@@ -277,6 +295,7 @@ func (c *clusterFiles) close() error {
 // it read, taken together with it.
 type clusterPin struct {
 	forest, table *os.File
+	patches       uint64 // clusterFiles.patches at the pin
 }
 
 // pinClusters reads the cluster state and opens its files at once, so a
@@ -285,6 +304,12 @@ type clusterPin struct {
 func (s *Store) pinClusters() (ClusterState, clusterTable, bool, clusterPin, error) {
 	s.clust.mu.Lock()
 	defer s.clust.mu.Unlock()
+	p := clusterPin{patches: s.clust.patches.Load()}
+	if s.snap != nil {
+		// The snapshot's state may predate changes counted already:
+		// its first read checks the undo records.
+		p.patches = math.MaxUint64
+	}
 	var st ClusterState
 	var tab clusterTable
 	var ok bool
@@ -310,7 +335,6 @@ func (s *Store) pinClusters() (ClusterState, clusterTable, bool, clusterPin, err
 	if tab.Gen == 0 {
 		return st, tab, ok, clusterPin{}, fmt.Errorf("%w: clusters stored by an older version of tracer (run tracer cluster --rebuild)", ErrClusterDirty)
 	}
-	var p clusterPin
 	if p.forest, err = s.clusterFileLocked(forestFile, false); err == nil {
 		p.table, err = s.clusterFileLocked(tableFile(tab.Gen), false)
 	}

@@ -27,6 +27,7 @@ var heldHints = map[string]heldHint{
 	"tags load":        {admin: true, instead: "post each pack to /v1/admin/tags?name=PACK instead"},
 	"watch add":        {admin: true, instead: `post {"address": ADDR} to /v1/admin/watches instead`},
 	"watch rm":         {admin: true, instead: "send DELETE /v1/admin/watches/ADDR instead"},
+	"backup":           {admin: true, instead: "fetch GET /v1/admin/backup instead"},
 
 	"sanctions use": {why: "make another list version current"},
 	"tags remove":   {why: "remove a tag pack"},
@@ -35,7 +36,6 @@ var heldHints = map[string]heldHint{
 	"cluster":       {why: "cluster"},
 	"serve":         {why: "serve the store again"},
 	"verify":        {why: "verify the store"},
-	"backup":        {why: "back up the store"},
 	"case verify":   {why: "run a bundle's trace again on the store"},
 
 	"screen":             {instead: "ask its API instead: GET /v1/address/ADDR, or POST /v1/screen for a batch"},

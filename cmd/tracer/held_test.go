@@ -162,6 +162,7 @@ func TestHeldByServe(t *testing.T) {
 		{[]string{"tags", "load", tagFixture("tags.csv")}, "post each pack to /v1/admin/tags?name=PACK instead" + adminNote},
 		{[]string{"watch", "add", addr}, `post {"address": ADDR} to /v1/admin/watches instead` + adminNote},
 		{[]string{"watch", "rm", addr}, "send DELETE /v1/admin/watches/ADDR instead" + adminNote},
+		{[]string{"backup", "--out", filepath.Join(dir, "b.bak")}, "fetch GET /v1/admin/backup instead" + adminNote},
 		// Changes without one.
 		{[]string{"sanctions", "use", "1"}, "stop it to make another list version current"},
 		{[]string{"tags", "remove", "exchanges.yaml"}, "stop it to remove a tag pack"},
@@ -170,7 +171,6 @@ func TestHeldByServe(t *testing.T) {
 		{[]string{"cluster"}, "stop it to cluster"},
 		{[]string{"serve", "--listen", "127.0.0.1:0"}, "stop it to serve the store again"},
 		{[]string{"verify"}, "stop it to verify the store"},
-		{[]string{"backup", "--out", filepath.Join(dir, "b.bak")}, "stop it to back up the store"},
 		{[]string{"case", "verify", bundle}, "stop it to run a bundle's trace again on the store"},
 		{[]string{"case", "new", addr}, "create the case through its API instead: POST /v1/cases"},
 		// Questions.

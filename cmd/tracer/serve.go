@@ -90,6 +90,8 @@ X-Admin-Key; an admin key is not an API key, nor the reverse):
   POST   /v1/admin/tags?name=PACK       a tag pack (PACK.csv: a tag CSV)
   POST   /v1/admin/watches              {"address": ...} or {"entity": ...}
   DELETE /v1/admin/watches/{addr}       both effective from the next block
+  GET    /v1/admin/backup               a backup file of the store, as tracer backup
+                                        writes it (tracer restore makes a replica)
 
 Examples:
   tracer serve --rpc http://127.0.0.1:8332 --rpc-cookie ~/.bitcoin/.cookie --keys keys.txt --admin-keys admin.txt

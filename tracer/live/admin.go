@@ -180,6 +180,28 @@ func (s *Service) RemoveWatch(ctx context.Context, addr string) (any, error) {
 	return ans, err
 }
 
+// Backup writes a backup of the store to w on the writing loop, so the
+// cluster files and Badger agree and no block is half in it; blocks wait
+// meanwhile. The request's context stops it (the client went away).
+func (s *Service) Backup(ctx context.Context, w io.Writer) error {
+	var (
+		stats store.BackupStats
+		err   error
+	)
+	done := make(chan struct{})
+	select {
+	case s.jobs <- func(context.Context) {
+		defer close(done)
+		stats, err = s.st.Backup(ctx, w)
+	}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	<-done // the job writes to w: never return before it ends
+	s.record(ctx, fmt.Sprintf("GET /v1/admin/backup: %d bytes, tip %d %s", stats.Bytes, stats.Height, stats.Hash), err)
+	return err
+}
+
 // record appends an admin action to the audit log, if there is one.
 func (s *Service) record(ctx context.Context, what string, err error) {
 	if s.cfg.Audit == nil {

@@ -84,6 +84,10 @@ type Admin interface {
 	// next block.
 	AddWatch(ctx context.Context, req WatchRequest) (any, error)
 	RemoveWatch(ctx context.Context, addr string) (any, error)
+	// Backup writes a consistent backup of the store to w (the format of
+	// tracer backup; tracer restore makes a read replica from it) while
+	// the server keeps answering; blocks wait until it is written.
+	Backup(ctx context.Context, w io.Writer) error
 }
 
 // WatchRequest is the body of POST /v1/admin/watches.
@@ -129,6 +133,40 @@ func (s *Server) adminRoutes() {
 	s.handleAdmin("DELETE /v1/admin/watches/{addr}", func(w http.ResponseWriter, r *http.Request) (any, error) {
 		return s.cfg.Admin.RemoveWatch(r.Context(), r.PathValue("addr"))
 	})
+	s.handleAdmin("GET /v1/admin/backup", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		// A whole store takes longer to send than the handler timeout.
+		if err := http.NewResponseController(w).SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return nil, err
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", `attachment; filename="tracer-store.backup"`)
+		fw := &firstWrite{w: w}
+		err := s.cfg.Admin.Backup(r.Context(), fw)
+		if err != nil && fw.started {
+			// Too late for an error status: cut the transfer. The file
+			// lacks its trailer, so tracer restore refuses it.
+			s.cfg.Log.Error("api: backup cut short", "err", err)
+			panic(http.ErrAbortHandler)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return streamed{}, nil
+	})
+}
+
+// streamed is the answer of a handler that wrote its response itself.
+type streamed struct{}
+
+// firstWrite notes whether anything was written.
+type firstWrite struct {
+	w       io.Writer
+	started bool
+}
+
+func (f *firstWrite) Write(b []byte) (int, error) {
+	f.started = true
+	return f.w.Write(b)
 }
 
 // handleAdmin registers an admin route: it needs an admin key (an API key
@@ -179,7 +217,9 @@ func (s *Server) handleAdmin(pattern string, h func(http.ResponseWriter, *http.R
 			s.cfg.Log.Error("api: admin", "path", r.URL.Path, "admin", name, "err", err)
 			writeError(sw, http.StatusInternalServerError, err.Error())
 		default:
-			writeJSON(sw, http.StatusOK, res)
+			if _, ok := res.(streamed); !ok {
+				writeJSON(sw, http.StatusOK, res)
+			}
 		}
 	})
 }

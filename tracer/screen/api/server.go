@@ -229,6 +229,10 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the connection (a backup
+// lifts the write deadline).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // handle registers a route behind metrics, the response cap, auth (and
 // the limit on failed authentications), the rate limit, the body limit,
 // the handler timeout and, for heavy work, the queue.
