@@ -203,7 +203,7 @@ func runServe(c *cli.Context) (err error) {
 		return err
 	}
 	if !casesRO {
-		announceHolder(c, st, scheme, ln)
+		announceHolder(c, st, scheme, ln, false)
 	}
 	fmt.Fprintf(c.App.ErrWriter, "serve: %s://%s/ (%s tip %d, %s, index %s, %d keys)\n", scheme, ln.Addr(), status.Network, status.TipHeight,
 		orDash(status.SanctionsList), indexState(status), len(keys))
@@ -294,9 +294,9 @@ func indexState(s screen.Status) string {
 
 // announceHolder writes the store's holder file (store/holder.go), so that
 // a command refused by the store's lock names this serve and the route to
-// use instead.
-func announceHolder(c *cli.Context, st *store.Store, scheme string, ln net.Listener) {
-	if err := st.SetHolder(store.Holder{Command: "tracer serve", URL: fmt.Sprintf("%s://%s", scheme, ln.Addr())}); err != nil {
+// use instead; admin says it serves the admin routes.
+func announceHolder(c *cli.Context, st *store.Store, scheme string, ln net.Listener, admin bool) {
+	if err := st.SetHolder(store.Holder{Command: "tracer serve", URL: fmt.Sprintf("%s://%s", scheme, ln.Addr()), Admin: admin}); err != nil {
 		logger(c).Warn("commands refused by the store's lock will not name this serve", "err", err)
 	}
 }

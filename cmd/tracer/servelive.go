@@ -78,7 +78,7 @@ func serveLive(c *cli.Context, keys, admins []api.Key, tlsCert *tls.Certificate)
 	if err != nil {
 		return err
 	}
-	announceHolder(c, st, scheme, ln)
+	announceHolder(c, st, scheme, ln, len(admins) > 0)
 	tip := svc.Tip()
 	fmt.Fprintf(c.App.ErrWriter, "serve: %s://%s/ following %s node at %s from height %d (%d keys, %d admin keys)\n", scheme, ln.Addr(),
 		node.Network(), c.String("rpc"), tip.Height, len(keys), len(admins))
