@@ -13,7 +13,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
-	"github.com/tracer-oss/tracer/sanctions/tags"
+	"github.com/tracer-oss/tracer/sanctions"
 )
 
 // ActorPack describes one stored GraphSense ActorPack. Its actors (id,
@@ -52,7 +52,7 @@ func actorKeysOf(txn *badger.Txn, pack string) [][]byte {
 
 // SaveActorPack stores ap under its file name, replacing a pack of the same
 // name, in one transaction. It returns the number of actors it replaced.
-func (s *Store) SaveActorPack(ctx context.Context, ap *tags.ActorPack) (replaced int, err error) {
+func (s *Store) SaveActorPack(ctx context.Context, ap *sanctions.ActorPack) (replaced int, err error) {
 	if s.ro {
 		return 0, ErrReadOnly
 	}
@@ -157,7 +157,7 @@ func (s *Store) actorCategories() (map[string][]string, error) {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()
 		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
-			var a tags.Actor
+			var a sanctions.Actor
 			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &a) }); err != nil {
 				return fmt.Errorf("%w: actor %q: %v", ErrCorrupt, it.Item().Key(), err)
 			}
@@ -176,7 +176,7 @@ func (s *Store) actorCategoriesOf(txn *badger.Txn, id string) ([]string, error) 
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
 	defer it.Close()
 	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
-		var a tags.Actor
+		var a sanctions.Actor
 		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &a) }); err != nil {
 			return nil, fmt.Errorf("%w: actor %q: %v", ErrCorrupt, it.Item().Key(), err)
 		}

@@ -260,6 +260,11 @@ func (b *Batch) drain() error {
 // PutBlock stores a block record and its hash index.
 func (b *Batch) PutBlock(blk *Block) error {
 	hk := [32]byte(blk.Hash)
+	if b.bulk != nil {
+		if err := b.bulk.blockBoundary(); err != nil {
+			return err
+		}
+	}
 	if err := b.set(blockKey(blk.Height), appendBlock(nil, blk)); err != nil {
 		return err
 	}
@@ -347,6 +352,7 @@ func (b *Batch) Commit(st State) error {
 func (b *Batch) Cancel() {
 	if b.bulk != nil {
 		b.bulk.wait() //nolint:errcheck // the spill it waits for is discarded with the batch
+		b.bulk.cancelStream()
 		if err := os.RemoveAll(b.bulk.dir); err != nil {
 			b.s.log.Warn("store: could not remove the bulk-load runs", "dir", b.bulk.dir, "err", err)
 		}

@@ -77,6 +77,7 @@ func TestAppendStreamKV(t *testing.T) {
 		{"short", []byte{'x', 0, 0, 0, 0, 0, 0, 0, 1}, []byte{1, 2, 3}},
 		{"long value", []byte("s123456789"), long},
 		{"long key", long, []byte{0}},
+		{"stream id above 127", []byte{0xf0, 1}, []byte{1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,8 +85,8 @@ func TestAppendStreamKV(t *testing.T) {
 			defer want.Release()
 			got := z.NewBuffer(1<<10, "test")
 			defer got.Release()
-			badger.KVToBuffer(&pb.KV{Key: tc.k, Value: tc.v, Version: 1}, want)
-			appendStreamKV(got, tc.k, tc.v)
+			badger.KVToBuffer(&pb.KV{Key: tc.k, Value: tc.v, Version: 1, StreamId: uint32(tc.k[0])}, want)
+			appendStreamKV(got, tc.k, tc.v, uint32(tc.k[0]))
 			if !bytes.Equal(got.Bytes(), want.Bytes()) {
 				t.Fatalf("got %x\nwant %x", got.Bytes(), want.Bytes())
 			}
@@ -109,11 +110,32 @@ func TestBulkRuns(t *testing.T) {
 	const keys = 20000
 	want := map[string]string{}
 	for i := 0; i < 3*keys; i++ {
-		k := fmt.Sprintf("k%08d", (i*7919)%keys) // every key three times, scattered
+		// Every key three times, scattered, in two families merged from
+		// runs; and in order, in a family streamed as it comes (tx
+		// records), each "block" ending in a record before the others.
+		fam := "ka"[i%2 : i%2+1]
+		k := fmt.Sprintf("%s%08d", fam, (i*7919)%keys)
 		v := strings.Repeat(fmt.Sprint(i), 1+i%5)
 		want[k] = v
 		if err := b.set([]byte(k), []byte(v)); err != nil {
 			t.Fatal(err)
+		}
+		if i%100 == 99 {
+			for j := i - 98; j <= i; j++ {
+				want[fmt.Sprintf("x%08d", j)] = fmt.Sprint(j)
+				if err := b.set([]byte(fmt.Sprintf("x%08d", j)), []byte(fmt.Sprint(j))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want[fmt.Sprintf("x%08d", i-99)] = "first of its block"
+			if err := b.set([]byte(fmt.Sprintf("x%08d", i-99)), []byte("first of its block")); err != nil {
+				t.Fatal(err)
+			}
+			if b.bulk.directBytes > 8<<10 {
+				if err := b.bulk.sendDirect(); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 	}
 	if len(b.bulk.runs) < 10 {
@@ -124,7 +146,7 @@ func TestBulkRuns(t *testing.T) {
 	}
 	got := map[string]string{}
 	err = st.Dump(func(k, v []byte) error {
-		if k[0] == 'k' {
+		if k[0] == 'k' || k[0] == 'a' || k[0] == 'x' {
 			if _, dup := got[string(k)]; dup {
 				t.Errorf("key %s twice", k)
 			}
@@ -170,5 +192,76 @@ func TestEntrySort(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBulkOrderedFamilyOutOfOrder: a key of a streamed family that comes
+// before one already streamed fails the load with an error (the
+// StreamWriter would panic), and leaves the store empty and usable.
+func TestBulkOrderedFamilyOutOfOrder(t *testing.T) {
+	st, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	b, err := st.NewBulkBatch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"x0002", "x0003"} {
+		if err := b.set([]byte(k), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.bulk.sendDirect(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.set([]byte("x0001"), []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	err = b.EndBulk(State{Height: 0, Network: "regtest"})
+	if err == nil || !strings.Contains(err.Error(), "out of order") {
+		t.Fatalf("err = %v, want keys out of order", err)
+	}
+	n := 0
+	if err := st.Dump(func(k, _ []byte) error {
+		if k[0] == 'x' {
+			n++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("%d tx keys left by the failed load", n)
+	}
+	// Still writable.
+	nb, err := st.NewBatch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nb.set([]byte("kafter"), []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if err := nb.Commit(State{Height: -1}); err != nil {
+		t.Fatalf("commit after a failed bulk load: %v", err)
+	}
+}
+
+// TestStreamDoneEncoding: the hand-written end-of-stream entry is byte for
+// byte what badger.KVToBuffer writes (a wrong one would leave the stream's
+// last table unbuilt until Flush, or fail to decode).
+func TestStreamDoneEncoding(t *testing.T) {
+	for _, id := range []uint32{'a', 'x', 0xf0} {
+		want := z.NewBuffer(64, "test")
+		badger.KVToBuffer(&pb.KV{StreamId: id, StreamDone: true}, want)
+		b := want.Bytes()
+		got := z.NewBuffer(64, "test")
+		appendStreamDone(got, id)
+		if !bytes.Equal(got.Bytes(), b) {
+			t.Errorf("id %d: got %x, want %x", id, got.Bytes(), b)
+		}
+		want.Release()
+		got.Release()
 	}
 }

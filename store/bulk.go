@@ -11,36 +11,66 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/ristretto/v2/z"
+	"golang.org/x/sync/errgroup"
 )
 
 // Bulk loading.
 //
 // An empty store's first large ingest does not go through Badger's
 // memtable: inserting millions of random keys into its skiplist is the
-// ingest's bottleneck (a third of its CPU time, measured). A bulk batch
-// instead buffers every write, sorts it in memory in runs of bulkRunBytes,
-// spills each run to a temporary file in the store directory, and at the
-// end merges the runs into Badger's StreamWriter, which builds the tables
-// directly — the store's write ceiling in ../shared/PERFORMANCE.md.
+// ingest's bottleneck (a third of its CPU time, measured). A bulk load
+// writes Badger's tables directly with its StreamWriter, the store's write
+// ceiling in ../shared/PERFORMANCE.md, which wants each stream of keys
+// sorted and the streams' key ranges disjoint: one stream per key family.
+//
+//   - The families whose keys ingest writes in order (tx records by TxNum,
+//     block records by height: most of the bytes) are streamed while the
+//     blocks are read, a chunk at a time: each chunk ends at a block
+//     boundary and is sorted first (a block's coinbase record is written
+//     after its other transactions). Their tables are built and compressed
+//     on the other core while this one reads on.
+//   - The other families (txid, spent-by, address and hash index: small
+//     keys in random order) are sorted in memory in runs of bulkRunBytes;
+//     each run is spilled to a temporary file in the store directory, its
+//     families one after the other. At the end every family's runs are
+//     merged into its own stream, the families in parallel.
+//
+// Memory is bounded whatever the chain's length: two runs (one filling,
+// one being sorted and spilled) and a sort scratch, two ordered chunks of
+// at most directChunkBytes, the merge's read buffers (mergeBufBytes in all)
+// and the StreamWriter's table builders.
 //
 // Nothing of a bulk load is visible until it ends: the state key is written
-// after the stream, so a run killed during the load reopens as an empty
-// store and loads again from the start (the stream begins by dropping
-// whatever a killed load left).
+// after the streams, so a run killed during the load reopens as an empty
+// store (perhaps holding some tables of the ordered families) and loads
+// again from the start (the StreamWriter begins by dropping everything).
 
 // bulkRunBytes is the size of one sorted run in memory.
 const bulkRunBytes = 128 << 20
+
+// directChunkBytes is the size at which a chunk of ordered families is
+// handed to the StreamWriter (at the next block boundary).
+const directChunkBytes = 32 << 20
+
+// mergeBufBytes is the read buffer of the final merge, shared by all runs.
+const mergeBufBytes = 64 << 20
+
+// directFamily reports whether ingest writes the keys of family p in key
+// order (see above).
+func directFamily(p byte) bool { return p == prefixTx || p == prefixBlock }
 
 type bulkWriter struct {
 	runBytes int // bulkRunBytes; tests make it small
 	s        *Store
 	dir      string
-	runs     []string
+	sw       *badger.StreamWriter
+	runs     []runFile
 	buf      entryBuf // the run filling
 	size     int
 	// A full run is sorted and written by a goroutine while the next one
@@ -54,6 +84,28 @@ type bulkWriter struct {
 	scratch   []bufEntry // for sorting; used by one spill at a time
 	entries   int64      // writes buffered in all runs
 	progress  func(done, total int64)
+
+	// The ordered families: the chunk filling, and the goroutine that
+	// sorts and streams full chunks (see streamDirect).
+	direct      entryBuf
+	directBytes int
+	directCh    chan *entryBuf // full chunks, to the streaming goroutine
+	directFree  chan *entryBuf // chunks streamed, for reuse
+	directDone  chan error
+	directFams  []byte // families streamed (by the streaming goroutine)
+}
+
+// runFile is a spilled run: its families one after the other, each a
+// sorted section of the file.
+type runFile struct {
+	name string
+	fams []famSpan
+}
+
+type famSpan struct {
+	fam      byte
+	off, len int64
+	n        int64 // entries
 }
 
 func (s *Store) newBulkWriter() (*bulkWriter, error) {
@@ -64,10 +116,23 @@ func (s *Store) newBulkWriter() (*bulkWriter, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: bulk load: %w", err)
 	}
-	return &bulkWriter{s: s, dir: dir, runBytes: bulkRunBytes}, nil
+	sw := s.db.NewStreamWriter()
+	if err := sw.Prepare(); err != nil {
+		sw.Cancel()
+		return nil, fmt.Errorf("store: bulk load: %w", err)
+	}
+	w := &bulkWriter{s: s, dir: dir, sw: sw, runBytes: bulkRunBytes,
+		directCh: make(chan *entryBuf), directFree: make(chan *entryBuf, 2), directDone: make(chan error, 1)}
+	go w.streamDirect()
+	return w, nil
 }
 
 func (w *bulkWriter) set(k, v []byte) error {
+	if len(k) > 0 && directFamily(k[0]) {
+		w.direct.add(k, v)
+		w.directBytes += len(k) + len(v) + int(unsafe.Sizeof(bufEntry{}))
+		return nil
+	}
 	w.buf.add(k, v)
 	w.entries++
 	w.size += len(k) + len(v) + int(unsafe.Sizeof(bufEntry{}))
@@ -75,6 +140,94 @@ func (w *bulkWriter) set(k, v []byte) error {
 		return w.spill()
 	}
 	return nil
+}
+
+// blockBoundary tells the writer that every key of the blocks so far has
+// been written: a full chunk of ordered families can go.
+func (w *bulkWriter) blockBoundary() error {
+	if w.directBytes < directChunkBytes {
+		return nil
+	}
+	return w.sendDirect()
+}
+
+// sendDirect hands the chunk filling to the streaming goroutine and starts
+// the next (in the arenas of a chunk already streamed, if any).
+func (w *bulkWriter) sendDirect() error {
+	if len(w.direct.ents) == 0 {
+		return nil
+	}
+	if err := w.s.CheckSpace(int64(w.directBytes)); err != nil {
+		return err
+	}
+	chunk := new(entryBuf)
+	*chunk = w.direct
+	select {
+	case w.directCh <- chunk:
+	case err := <-w.directDone:
+		w.directDone <- err // for finish and cancel
+		if err == nil {
+			err = errors.New("the streaming goroutine stopped")
+		}
+		return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
+	}
+	w.direct, w.directBytes = entryBuf{}, 0
+	select {
+	case old := <-w.directFree:
+		w.direct = entryBuf{ents: old.ents[:0], spare: old.arenas}
+	default:
+	}
+	return nil
+}
+
+// streamDirect sorts each chunk of ordered families and writes it to the
+// family's stream, until directCh closes; the first error stops it (the
+// chunks after it are dropped).
+func (w *bulkWriter) streamDirect() {
+	var err error
+	var scratch []bufEntry
+	last := map[byte][]byte{} // each family's last key streamed
+	for chunk := range w.directCh {
+		if err == nil {
+			err = w.streamChunk(chunk, &scratch, last)
+		}
+		for i := range chunk.arenas {
+			chunk.arenas[i] = chunk.arenas[i][:0]
+		}
+		select {
+		case w.directFree <- chunk:
+		default:
+		}
+	}
+	for fam := range last {
+		w.directFams = append(w.directFams, fam) // read after directDone
+	}
+	w.directDone <- err
+}
+
+func (w *bulkWriter) streamChunk(chunk *entryBuf, scratch *[]bufEntry, last map[byte][]byte) error {
+	chunk.sort(scratch)
+	buf := z.NewBuffer(8<<20, "tracer.bulk")
+	defer func() { buf.Release() }() //nolint:errcheck // calloc-backed: cannot fail
+	ents := chunk.ents
+	for i := range ents {
+		k := chunk.key(&ents[i])
+		if i+1 < len(ents) && bytes.Equal(k, chunk.key(&ents[i+1])) {
+			continue // written again later: the last write wins
+		}
+		if l, ok := last[k[0]]; ok && bytes.Compare(k, l) <= 0 {
+			return fmt.Errorf("keys of family %q out of order (%x after %x)", k[0], k, l)
+		}
+		last[k[0]] = append(last[k[0]][:0], k...)
+		appendStreamKV(buf, k, chunk.value(&ents[i]), uint32(k[0]))
+		if buf.LenNoPadding() >= 4<<20 {
+			if err := w.sw.Write(buf); err != nil {
+				return err
+			}
+			buf.Reset()
+		}
+	}
+	return w.sw.Write(buf)
 }
 
 // spill hands the in-memory run to a goroutine that sorts it and writes
@@ -87,13 +240,18 @@ func (w *bulkWriter) spill() error {
 		return err
 	}
 	run := &entryBuf{arenas: w.buf.arenas, ents: w.buf.ents}
-	name := filepath.Join(w.dir, fmt.Sprintf("run%05d", len(w.runs)))
-	w.runs = append(w.runs, name)
+	w.runs = append(w.runs, runFile{name: filepath.Join(w.dir, fmt.Sprintf("run%05d", len(w.runs)))})
+	rf := &w.runs[len(w.runs)-1]
 	w.spilled = run
 	w.buf = entryBuf{ents: w.spareEnts, spare: w.buf.spare}
 	w.spareEnts, w.size = nil, 0
 	w.spilling = make(chan error, 1)
-	go func() { w.spilling <- run.writeRun(name, &w.scratch) }()
+	name := rf.name
+	go func() {
+		fams, err := run.writeRun(name, &w.scratch)
+		rf.fams = fams // read only after wait
+		w.spilling <- err
+	}()
 	return nil
 }
 
@@ -114,40 +272,55 @@ func (w *bulkWriter) wait() error {
 	return err
 }
 
-// writeRun sorts e's entries and writes them to a file.
-func (e *entryBuf) writeRun(name string, scratch *[]bufEntry) error {
+// writeRun sorts e's entries and writes them to a file; it returns where
+// each family's entries are.
+func (e *entryBuf) writeRun(name string, scratch *[]bufEntry) ([]famSpan, error) {
 	e.sort(scratch)
 	f, err := os.Create(name)
 	if err != nil {
-		return fmt.Errorf("store: bulk load: %w", err)
+		return nil, fmt.Errorf("store: bulk load: %w", err)
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
 	var hdr [binary.MaxVarintLen64 * 2]byte
+	var fams []famSpan
+	var off int64
 	for i := range e.ents {
 		x := &e.ents[i]
+		k := e.key(x)
+		var fam byte
+		if len(k) > 0 {
+			fam = k[0]
+		}
+		if len(fams) == 0 || fams[len(fams)-1].fam != fam {
+			fams = append(fams, famSpan{fam: fam, off: off})
+		}
 		n := binary.PutUvarint(hdr[:], uint64(x.klen))
 		n += binary.PutUvarint(hdr[n:], uint64(x.vlen))
 		bw.Write(hdr[:n])
-		bw.Write(e.key(x))
+		bw.Write(k)
 		bw.Write(e.value(x))
+		off += int64(n) + int64(x.klen) + int64(x.vlen)
+		fs := &fams[len(fams)-1]
+		fs.len = off - fs.off
+		fs.n++
 	}
 	if err := bw.Flush(); err != nil {
-		return errors.Join(fmt.Errorf("store: bulk load: %w", err), f.Close())
+		return nil, errors.Join(fmt.Errorf("store: bulk load: %w", err), f.Close())
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("store: bulk load: %w", err)
+		return nil, fmt.Errorf("store: bulk load: %w", err)
 	}
-	return nil
+	return fams, nil
 }
 
-// runReader iterates one sorted run: a spilled file or the in-memory one.
-// k and v are valid until the next call of next.
+// runReader iterates one family of one sorted run: a section of a spilled
+// file or of the in-memory run. k and v are valid until the next call of
+// next.
 type runReader struct {
 	idx  int // run order: later runs win on equal keys
 	r    *bufio.Reader
-	f    *os.File
-	mem  *entryBuf // the in-memory run
-	i    int       // its next entry
+	mem  *entryBuf  // the in-memory run
+	ents []bufEntry // its entries of the family, not yet read
 	buf  []byte
 	k, v []byte
 	err  error
@@ -155,12 +328,12 @@ type runReader struct {
 
 func (r *runReader) next() bool {
 	if r.mem != nil {
-		if r.i == len(r.mem.ents) {
+		if len(r.ents) == 0 {
 			return false
 		}
-		x := &r.mem.ents[r.i]
+		x := &r.ents[0]
 		r.k, r.v = r.mem.key(x), r.mem.value(x)
-		r.i++
+		r.ents = r.ents[1:]
 		return true
 	}
 	kl, err := binary.ReadUvarint(r.r)
@@ -206,13 +379,14 @@ func (h *runHeap) Pop() any {
 	return x
 }
 
-// appendStreamKV adds k and v at version 1 to a StreamWriter buffer. It is
-// badger.KVToBuffer(&pb.KV{Key: k, Value: v, Version: 1}, buf) without the
-// generic protobuf marshalling, which took a tenth of a bulk load's CPU
-// time: the protobuf wire form of fields 1 (key), 2 (value, omitted when
-// empty) and 4 (version).
-func appendStreamKV(buf *z.Buffer, k, v []byte) {
-	n := 1 + uvarintLen(len(k)) + len(k) + 2
+// appendStreamKV adds k and v at version 1 to a StreamWriter buffer, for
+// stream id (not 0). It is badger.KVToBuffer(&pb.KV{Key: k, Value: v,
+// Version: 1, StreamId: id}, buf) without the generic protobuf
+// marshalling, which took a tenth of a bulk load's CPU time: the protobuf
+// wire form of fields 1 (key), 2 (value, omitted when empty), 4 (version)
+// and 10 (stream id).
+func appendStreamKV(buf *z.Buffer, k, v []byte, id uint32) {
+	n := 1 + uvarintLen(len(k)) + len(k) + 2 + 1 + uvarintLen(int(id))
 	if len(v) > 0 {
 		n += 1 + uvarintLen(len(v)) + len(v)
 	}
@@ -225,7 +399,27 @@ func appendStreamKV(buf *z.Buffer, k, v []byte) {
 		b = binary.AppendUvarint(b, uint64(len(v)))
 		b = append(b, v...)
 	}
-	_ = append(b, 4<<3, 1) // field 4 (version), varint: 1
+	b = append(b, 4<<3, 1) // field 4 (version), varint: 1
+	b = append(b, 10<<3)   // field 10 (stream id), varint
+	_ = binary.AppendUvarint(b, uint64(id))
+}
+
+// streamDone writes the end of stream id: its last table is built and its
+// builder's memory freed now rather than at the StreamWriter's Flush.
+func (w *bulkWriter) streamDone(id uint32) error {
+	buf := z.NewBuffer(64, "tracer.bulk")
+	defer func() { buf.Release() }() //nolint:errcheck // calloc-backed: cannot fail
+	appendStreamDone(buf, id)
+	return w.sw.Write(buf)
+}
+
+// appendStreamDone is badger.KVToBuffer(&pb.KV{StreamId: id, StreamDone:
+// true}, buf).
+func appendStreamDone(buf *z.Buffer, id uint32) {
+	b := buf.SliceAllocate(3 + uvarintLen(int(id)))[:0]
+	b = append(b, 10<<3) // field 10 (stream id), varint
+	b = binary.AppendUvarint(b, uint64(id))
+	_ = append(b, 11<<3, 1) // field 11 (stream done): true
 }
 
 func uvarintLen(n int) int {
@@ -236,130 +430,224 @@ func uvarintLen(n int) int {
 	return l
 }
 
-// finish merges the runs into a StreamWriter, then writes the schema and
-// state keys in an ordinary transaction, which makes the load visible.
-func (w *bulkWriter) finish(st State) error {
+// finish streams the last chunk of ordered families, merges the runs of
+// the other families into their streams, then writes the schema and state
+// keys in an ordinary transaction, which makes the load visible.
+func (w *bulkWriter) finish(st State) (err error) {
 	defer func() {
 		// The runs are spent either way; a folder left behind only costs
 		// disk space, which the user is told about.
-		if err := os.RemoveAll(w.dir); err != nil {
-			w.s.log.Warn("store: could not remove the bulk-load runs", "dir", w.dir, "err", err)
+		if rerr := os.RemoveAll(w.dir); rerr != nil {
+			w.s.log.Warn("store: could not remove the bulk-load runs", "dir", w.dir, "err", rerr)
+		}
+		if err != nil {
+			w.cancelStream()
 		}
 	}()
-	if err := w.wait(); err != nil {
-		return err
-	}
-	// The tables take at most what the runs take (they are compressed).
-	need := int64(w.size)
-	for _, name := range w.runs {
-		if fi, err := os.Stat(name); err == nil {
+	// The tables take at most what their data takes here (they are
+	// compressed): the last chunk of ordered families, the runs.
+	need := int64(w.directBytes + w.size)
+	for _, rf := range w.runs {
+		if fi, err := os.Stat(rf.name); err == nil {
 			need += fi.Size()
 		}
 	}
 	if err := w.s.CheckSpace(need); err != nil {
 		return err
 	}
+	serr := w.sendDirect()
+	close(w.directCh)
+	if derr := <-w.directDone; serr == nil && derr != nil {
+		serr = fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(derr))
+	}
+	w.directCh = nil
+	if err := errors.Join(serr, w.wait()); err != nil {
+		return err
+	}
+	for _, fam := range w.directFams {
+		if err := w.streamDone(uint32(fam)); err != nil {
+			return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
+		}
+	}
 	w.buf.sort(&w.scratch)
-	var readers []*runReader
-	for i, name := range w.runs {
-		f, err := os.Open(name)
-		if err != nil {
-			return fmt.Errorf("store: bulk load: %w", err)
-		}
-		defer f.Close() //nolint:errcheck // a run opened read-only: Close cannot lose data
-		readers = append(readers, &runReader{idx: i, f: f, r: bufio.NewReaderSize(f, 1<<20)})
-	}
-	readers = append(readers, &runReader{idx: len(w.runs), mem: &w.buf})
-	h := runHeap{}
-	for _, r := range readers {
-		if r.next() {
-			h = append(h, r)
-		} else if r.err != nil {
-			return fmt.Errorf("store: bulk load: read run: %w", r.err)
-		}
-	}
-	heap.Init(&h)
-
-	sw := w.s.db.NewStreamWriter()
-	if err := sw.Prepare(); err != nil {
-		return fmt.Errorf("store: bulk load: %w", err)
-	}
-	// One goroutine hands full buffers to the StreamWriter (which decodes
-	// every entry again) while this one merges the next.
-	bufs := make(chan *z.Buffer, 2)
-	written := make(chan error, 1)
-	go func() {
-		var err error
-		for b := range bufs {
-			if err == nil {
-				err = sw.Write(b)
-			}
-			b.Release() //nolint:errcheck // a calloc-backed buffer (z.NewBuffer): only mmap-backed ones can fail to release
-		}
-		written <- err
-	}()
-	buf := z.NewBuffer(8<<20, "tracer.bulk")
-	report := func(done int64) {
-		if w.progress != nil {
-			w.progress(done, w.entries)
-		}
-	}
-	report(0)
-	merge := func() error {
-		// The key in hand is copied: the reader it came from reuses its
-		// buffer. Equal keys: the later run's value wins; emit once.
-		var pk, pv []byte
-		have := false
-		var done int64
-		last := time.Now()
-		for h.Len() > 0 {
-			r := h[0]
-			if done++; done%(1<<16) == 0 && time.Since(last) >= time.Second {
-				last = time.Now()
-				report(done)
-			}
-			if have && !bytes.Equal(pk, r.k) {
-				appendStreamKV(buf, pk, pv)
-				if buf.LenNoPadding() >= 4<<20 {
-					bufs <- buf
-					buf = z.NewBuffer(8<<20, "tracer.bulk")
-				}
-			}
-			pk, pv, have = append(pk[:0], r.k...), append(pv[:0], r.v...), true
-			if r.next() {
-				heap.Fix(&h, 0)
-			} else {
-				if r.err != nil {
-					return fmt.Errorf("read run: %w", r.err)
-				}
-				heap.Pop(&h)
-			}
-		}
-		if have {
-			appendStreamKV(buf, pk, pv)
-		}
-		return nil
-	}
-	err := merge()
-	bufs <- buf
-	close(bufs)
-	if werr := <-written; err == nil {
-		err = werr
-	}
-	if err != nil {
-		sw.Cancel()
+	if err := w.merge(); err != nil {
 		return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
 	}
-	if err := sw.Flush(); err != nil {
+	if err := w.sw.Flush(); err != nil {
 		return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
 	}
-	report(w.entries)
+	w.sw = nil
+	if w.progress != nil {
+		w.progress(w.entries, w.entries)
+	}
 	return w.s.db.Update(func(txn *badger.Txn) error {
 		if err := txn.Set(keySchema, binary.BigEndian.AppendUint32(nil, SchemaVersion)); err != nil {
 			return err
 		}
 		return txn.Set(keyState, mustJSON(&st))
 	})
+}
+
+// merge merges each family's runs (the spilled ones and the one in memory)
+// into the family's stream, the families in parallel.
+func (w *bulkWriter) merge() error {
+	// Which families, and the in-memory run's entries of each.
+	mem := map[byte][]bufEntry{}
+	var fams []byte
+	for i := 0; i < len(w.buf.ents); {
+		fam := w.buf.key(&w.buf.ents[i])
+		j := i + 1
+		for j < len(w.buf.ents) && w.buf.key(&w.buf.ents[j])[0] == fam[0] {
+			j++
+		}
+		mem[fam[0]] = w.buf.ents[i:j]
+		i = j
+	}
+	readers := 0
+	for _, rf := range w.runs {
+		for _, fs := range rf.fams {
+			if !slices.Contains(fams, fs.fam) {
+				fams = append(fams, fs.fam)
+			}
+			readers++
+		}
+	}
+	for fam := range mem {
+		if !slices.Contains(fams, fam) {
+			fams = append(fams, fam)
+		}
+	}
+	// The read buffers share mergeBufBytes, so that memory does not grow
+	// with the number of runs.
+	bufSize := max(16<<10, min(1<<20, mergeBufBytes/max(readers, 1)))
+
+	var done atomic.Int64
+	stop := make(chan struct{})
+	ticked := make(chan struct{})
+	go func() {
+		defer close(ticked)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			if w.progress != nil {
+				w.progress(done.Load(), w.entries)
+			}
+			select {
+			case <-t.C:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); <-ticked }()
+
+	// Two families at a time: each holds a table builder of the
+	// StreamWriter's (tens of MB), and two keep both cores busy.
+	var g errgroup.Group
+	g.SetLimit(2)
+	for _, fam := range fams {
+		g.Go(func() error {
+			var rs []*runReader
+			for i, rf := range w.runs {
+				for _, fs := range rf.fams {
+					if fs.fam != fam {
+						continue
+					}
+					f, err := os.Open(rf.name)
+					if err != nil {
+						return err
+					}
+					defer f.Close() //nolint:errcheck // a run opened read-only: Close cannot lose data
+					rs = append(rs, &runReader{idx: i, r: bufio.NewReaderSize(io.NewSectionReader(f, fs.off, fs.len), bufSize)})
+				}
+			}
+			if ents, ok := mem[fam]; ok {
+				rs = append(rs, &runReader{idx: len(w.runs), mem: &w.buf, ents: ents})
+			}
+			return w.mergeFamily(fam, rs, &done)
+		})
+	}
+	return g.Wait()
+}
+
+// mergeFamily merges the sorted runs of one family into its stream.
+func (w *bulkWriter) mergeFamily(fam byte, rs []*runReader, done *atomic.Int64) error {
+	h := runHeap{}
+	for _, r := range rs {
+		if r.next() {
+			h = append(h, r)
+		} else if r.err != nil {
+			return fmt.Errorf("read run: %w", r.err)
+		}
+	}
+	heap.Init(&h)
+	buf := z.NewBuffer(8<<20, "tracer.bulk")
+	defer func() { buf.Release() }() //nolint:errcheck // calloc-backed: cannot fail
+	id := uint32(fam)
+	// The key in hand is copied: the reader it came from reuses its
+	// buffer. Equal keys: the later run's value wins; emit once.
+	var pk, pv []byte
+	have := false
+	var n int64
+	for h.Len() > 0 {
+		r := h[0]
+		if n++; n%(1<<12) == 0 {
+			done.Add(1 << 12)
+		}
+		if have && !bytes.Equal(pk, r.k) {
+			appendStreamKV(buf, pk, pv, id)
+			if buf.LenNoPadding() >= 4<<20 {
+				if err := w.sw.Write(buf); err != nil {
+					return err
+				}
+				buf.Reset()
+			}
+		}
+		pk, pv, have = append(pk[:0], r.k...), append(pv[:0], r.v...), true
+		if r.next() {
+			heap.Fix(&h, 0)
+		} else {
+			if r.err != nil {
+				return fmt.Errorf("read run: %w", r.err)
+			}
+			heap.Pop(&h)
+		}
+	}
+	if have {
+		appendStreamKV(buf, pk, pv, id)
+	}
+	if err := w.sw.Write(buf); err != nil {
+		return err
+	}
+	return w.streamDone(id)
+}
+
+// cancelStream stops the StreamWriter and drops the tables it wrote, so
+// that a load that failed leaves the store empty as it found it.
+func (w *bulkWriter) cancelStream() {
+	if w.directCh != nil {
+		close(w.directCh)
+		<-w.directDone
+		w.directCh = nil
+	}
+	if w.sw == nil {
+		return
+	}
+	w.sw.Cancel()
+	w.sw = nil
+	err := w.s.db.DropAll()
+	if err == nil {
+		// The StreamWriter dropped the schema and state keys too.
+		err = w.s.db.Update(func(txn *badger.Txn) error {
+			if err := txn.Set(keySchema, binary.BigEndian.AppendUint32(nil, SchemaVersion)); err != nil {
+				return err
+			}
+			return txn.Set(keyState, mustJSON(&w.s.state))
+		})
+	}
+	if err != nil {
+		w.s.log.Warn("store: could not drop a failed bulk load's tables; the next ingest will", "err", err)
+	}
 }
 
 // CanBulkLoad reports whether a bulk load may start: the chain is empty and

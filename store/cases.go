@@ -16,6 +16,14 @@ import (
 
 var keyCaseNext = append([]byte{prefixMeta}, "case-next"...)
 
+// Cases is the store's room for cases, as Clusters is for the cluster
+// forest: the case keys of the one Badger handle, read through the store's
+// view (and so its snapshot, when it is one).
+type Cases struct{ s *Store }
+
+// Cases returns the store's cases.
+func (s *Store) Cases() Cases { return Cases{s} }
+
 // CaseEvent is one entry of a case's log.
 type CaseEvent struct {
 	Seq    uint32    `json:"seq"`
@@ -36,9 +44,10 @@ func caseLogKey(id uint64, seq uint32) []byte {
 	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64([]byte{prefixCaseLog}, id), seq)
 }
 
-// CreateCase stores a new case's record, its first result and the log's
+// Create stores a new case's record, its first result and the log's
 // first event in one transaction, and returns its id (from 1).
-func (s *Store) CreateCase(rec func(id uint64) ([]byte, error), result []byte, ev CaseEvent) (uint64, error) {
+func (c Cases) Create(rec func(id uint64) ([]byte, error), result []byte, ev CaseEvent) (uint64, error) {
+	s := c.s
 	if s.ro {
 		return 0, ErrReadOnly
 	}
@@ -70,9 +79,10 @@ func (s *Store) CreateCase(rec func(id uint64) ([]byte, error), result []byte, e
 	return id, nil
 }
 
-// UpdateCase rewrites case id's record with fn's answer (and its result,
+// Update rewrites case id's record with fn's answer (and its result,
 // when fn returns one) and appends ev to its log, in one transaction.
-func (s *Store) UpdateCase(id uint64, fn func(rec []byte) (newRec, newResult []byte, err error), ev CaseEvent) error {
+func (c Cases) Update(id uint64, fn func(rec []byte) (newRec, newResult []byte, err error), ev CaseEvent) error {
+	s := c.s
 	if s.ro {
 		return ErrReadOnly
 	}
@@ -118,11 +128,11 @@ func (s *Store) lastCaseSeq(txn *badger.Txn, id uint64) (uint32, error) {
 	return binary.BigEndian.Uint32(it.Item().Key()[len(prefix):]), nil
 }
 
-// Case returns case id's record; ErrNotFound when there is none.
-func (s *Store) Case(id uint64) ([]byte, error) { return s.caseBytes(caseKey(id)) }
+// Record returns case id's record; ErrNotFound when there is none.
+func (c Cases) Record(id uint64) ([]byte, error) { return c.s.caseBytes(caseKey(id)) }
 
-// CaseResult returns the latest trace result of case id.
-func (s *Store) CaseResult(id uint64) ([]byte, error) { return s.caseBytes(caseResultKey(id)) }
+// Result returns the latest trace result of case id.
+func (c Cases) Result(id uint64) ([]byte, error) { return c.s.caseBytes(caseResultKey(id)) }
 
 func (s *Store) caseBytes(k []byte) ([]byte, error) {
 	var out []byte
@@ -132,8 +142,9 @@ func (s *Store) caseBytes(k []byte) ([]byte, error) {
 	return out, err
 }
 
-// Cases calls fn with every case's id and record, in id order.
-func (s *Store) Cases(fn func(id uint64, rec []byte) error) error {
+// Each calls fn with every case's id and record, in id order.
+func (c Cases) Each(fn func(id uint64, rec []byte) error) error {
+	s := c.s
 	return s.view(func(txn *badger.Txn) error {
 		prefix := []byte{prefixCase}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
@@ -155,8 +166,9 @@ func (s *Store) Cases(fn func(id uint64, rec []byte) error) error {
 	})
 }
 
-// CaseLog returns case id's log in order.
-func (s *Store) CaseLog(id uint64) ([]CaseEvent, error) {
+// Log returns case id's log in order.
+func (c Cases) Log(id uint64) ([]CaseEvent, error) {
+	s := c.s
 	var out []CaseEvent
 	err := s.view(func(txn *badger.Txn) error {
 		prefix := binary.BigEndian.AppendUint64([]byte{prefixCaseLog}, id)

@@ -14,7 +14,7 @@ func TestCaseConcurrentUpdates(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	id, err := st.CreateCase(func(id uint64) ([]byte, error) { return []byte(""), nil }, []byte("{}"), CaseEvent{Action: "create"})
+	id, err := st.Cases().Create(func(id uint64) ([]byte, error) { return []byte(""), nil }, []byte("{}"), CaseEvent{Action: "create"})
 	if err != nil || id != 1 {
 		t.Fatalf("create: %d %v", id, err)
 	}
@@ -23,7 +23,7 @@ func TestCaseConcurrentUpdates(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := st.UpdateCase(id, func(rec []byte) ([]byte, []byte, error) {
+			if err := st.Cases().Update(id, func(rec []byte) ([]byte, []byte, error) {
 				return append(rec, 'x'), nil, nil
 			}, CaseEvent{Action: fmt.Sprint("note ", i)}); err != nil {
 				t.Error(err)
@@ -31,11 +31,11 @@ func TestCaseConcurrentUpdates(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	rec, err := st.Case(id)
+	rec, err := st.Cases().Record(id)
 	if err != nil || len(rec) != 20 {
 		t.Errorf("record %q (%v): want 20 updates", rec, err)
 	}
-	log, err := st.CaseLog(id)
+	log, err := st.Cases().Log(id)
 	if err != nil || len(log) != 21 {
 		t.Fatalf("log of %d entries (%v)", len(log), err)
 	}
@@ -44,10 +44,10 @@ func TestCaseConcurrentUpdates(t *testing.T) {
 			t.Errorf("entry %d has seq %d", i, e.Seq)
 		}
 	}
-	if err := st.UpdateCase(9, func(rec []byte) ([]byte, []byte, error) { return rec, nil, nil }, CaseEvent{}); err == nil {
+	if err := st.Cases().Update(9, func(rec []byte) ([]byte, []byte, error) { return rec, nil, nil }, CaseEvent{}); err == nil {
 		t.Error("update of a missing case succeeded")
 	}
-	if id2, _ := st.CreateCase(func(id uint64) ([]byte, error) { return nil, nil }, nil, CaseEvent{}); id2 != 2 {
+	if id2, _ := st.Cases().Create(func(id uint64) ([]byte, error) { return nil, nil }, nil, CaseEvent{}); id2 != 2 {
 		t.Errorf("second case id %d", id2)
 	}
 }

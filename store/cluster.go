@@ -1,15 +1,18 @@
 package store
 
 import (
-	"bytes"
+	"bufio"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 
 	"github.com/dgraph-io/badger/v4"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tracer-oss/tracer/sanctions/address"
 )
@@ -63,7 +66,35 @@ type ClusterRefusal struct {
 	Rule  string `json:"rule"` // "multi-input" or a change rule
 }
 
-var keyClusterState = append([]byte{prefixMeta}, "cluster-state"...)
+var (
+	keyClusterState = append([]byte{prefixMeta}, "cluster-state"...)
+	keyClusterTable = append([]byte{prefixMeta}, "forest-table"...)
+)
+
+// clusterTable names the address table file in force (see the forest
+// files in clusterforest.go): its generation, size and hash seed. It is
+// written with the cluster state, in one transaction, but kept apart from
+// it: two stores with the same clusters may hold different tables.
+type clusterTable struct {
+	Gen   uint32 `json:"gen"`
+	Slots uint64 `json:"slots"`
+	Seed  uint64 `json:"seed"`
+}
+
+// clusterTable reads the table in force; Gen 0 when there is none.
+func (s *Store) clusterTable() (clusterTable, error) {
+	var t clusterTable
+	err := s.view(func(txn *badger.Txn) error {
+		return s.get(txn, keyClusterTable, func(v []byte) error { return json.Unmarshal(v, &t) })
+	})
+	if errors.Is(err, ErrNotFound) {
+		return clusterTable{}, nil
+	}
+	if err != nil {
+		return t, fmt.Errorf("%w: cluster table: %v", ErrCorrupt, err)
+	}
+	return t, nil
+}
 
 // addrIDKey: 'k', class (1), payload (20 or 32 bytes).
 func addrIDKey(a address.Addr) []byte {
@@ -168,6 +199,8 @@ type Clusters struct {
 	ids    map[clusterAddrKey]AddrID
 	nodes  map[AddrID]*clusterNode
 	st     ClusterState
+	table  clusterTable
+	files  clusterPin
 	stored bool
 	err    error
 	pinned bool
@@ -180,7 +213,8 @@ func (s *Store) Clusters() *Clusters {
 
 func (c *Clusters) pin() error {
 	if !c.pinned {
-		c.st, c.stored, c.err = c.s.ClusterState()
+		c.st, c.table, c.stored, c.files, c.err = c.s.pinClusters()
+		c.stored = c.stored && c.st.NextID > 1
 		c.pinned = true
 	}
 	return c.err
@@ -196,30 +230,9 @@ func (c *Clusters) Lookup(a address.Addr) (AddrID, bool, error) {
 	if id, ok := c.ids[k]; ok {
 		return id, true, nil
 	}
-	var id AddrID
-	err := c.s.view(func(txn *badger.Txn) error {
-		return c.s.get(txn, addrIDKey(a), func(v []byte) error {
-			if len(v) != 8 {
-				return fmt.Errorf("%w: address id %x", ErrCorrupt, v)
-			}
-			id = AddrID(binary.BigEndian.Uint64(v))
-			return nil
-		})
-	})
-	if errors.Is(err, ErrNotFound) || err == nil && (id == 0 || id >= c.st.NextID) {
-		return 0, false, nil // absent, or written by a commit not (yet) in force
-	}
-	if err != nil {
+	id, err := c.files.lookup(&c.st, &c.table, &k)
+	if err != nil || id == 0 {
 		return 0, false, err
-	}
-	// A killed commit may have left an id that a later one gave another
-	// address: the node says whose it is.
-	n, err := c.node(id)
-	if err != nil {
-		return 0, false, err
-	}
-	if keyOf(n.addr) != k {
-		return 0, false, nil
 	}
 	c.ids[k] = id
 	return id, true, nil
@@ -236,24 +249,26 @@ func (c *Clusters) node(id AddrID) (*clusterNode, error) {
 		return nil, fmt.Errorf("%w: cluster node %d", ErrNotFound, id)
 	}
 	var n *clusterNode
-	decode := func(v []byte) error {
-		var err error
-		n, err = decodeClusterNode(v)
-		return err
-	}
-	err := c.s.view(func(txn *badger.Txn) error {
-		if c.st.Journal {
-			if err := c.s.get(txn, clusterJournalKey(id), decode); !errors.Is(err, ErrNotFound) {
-				return err
-			}
+	if c.st.Journal {
+		err := c.s.view(func(txn *badger.Txn) error {
+			return c.s.get(txn, clusterJournalKey(id), func(v []byte) (err error) { n, err = decodeClusterNode(v); return err })
+		})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
 		}
-		return c.s.get(txn, clusterNodeKey(id), decode)
-	})
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("%w: cluster node %d below the committed %d", ErrCorrupt, id, c.st.NextID)
 	}
-	if err != nil {
-		return nil, err
+	if n == nil {
+		var rec [forestRecord]byte
+		if err := c.files.readRecord(id, &rec); err != nil {
+			return nil, err
+		}
+		var err error
+		if n, err = recordNode(id, &rec); err != nil {
+			return nil, err
+		}
+	}
+	if n.parent >= c.st.NextID || n.next >= c.st.NextID {
+		return nil, fmt.Errorf("%w: cluster node %d points past the forest", ErrCorrupt, id)
 	}
 	c.nodes[id] = n
 	return n, nil
@@ -412,7 +427,8 @@ type ClusterWriter struct {
 	committed ClusterState // what readers see
 	stored    bool         // a state is stored
 	f         *forest
-	dirtyBits []uint64 // committed ids changed since the last commit
+	table     clusterTable // the table file in force
+	dirtyBits []uint64     // committed ids changed since the last commit
 	dirty     []uint32
 	refusals  []ClusterRefusal
 	// hook, in tests, fails a commit after a step (ClusterStep*) as a kill
@@ -446,6 +462,16 @@ func (s *Store) NewClusterWriter(rebuild bool) (*ClusterWriter, error) {
 	if ok && st.Dirty {
 		return nil, ErrClusterDirty
 	}
+	if tab, err := s.clusterTable(); err != nil {
+		return nil, err
+	} else if ok && tab.Gen == 0 && st.NextID > 1 {
+		// An older version's forest, in Badger keys: cluster again.
+		s.log.Info("store: clusters stored by an older version are built again")
+		if err := s.dropClusters(true); err != nil {
+			return nil, err
+		}
+		st, ok = ClusterState{NextID: 1}, false
+	}
 	w := &ClusterWriter{s: s, st: st, committed: st, stored: ok, f: newForest()}
 	switch {
 	case !ok:
@@ -468,6 +494,16 @@ func (s *Store) NewClusterWriter(rebuild bool) (*ClusterWriter, error) {
 		if err := s.deleteRefusalsFrom(st.NextTx); err != nil {
 			return nil, err
 		}
+		// Tables of other generations are a killed commit's.
+		tab, err := s.clusterTable()
+		if err != nil {
+			return nil, err
+		}
+		w.table = tab
+		keep := tableFile(tab.Gen)
+		if err := s.removeClusterFiles(func(name string) bool { return name != forestFile && name != keep }); err != nil {
+			return nil, fmt.Errorf("store: cluster files: %w", err)
+		}
 		if err := w.load(); err != nil {
 			return nil, err
 		}
@@ -479,12 +515,15 @@ func (s *Store) NewClusterWriter(rebuild bool) (*ClusterWriter, error) {
 func (s *Store) dropClusters(state bool) error {
 	prefixes := [][]byte{{prefixClusterAddr}, {prefixClusterNode}, {prefixClusterRefusal}, {prefixClusterJournal}, {prefixClusterUndo}}
 	if state {
-		prefixes = append(prefixes, keyClusterState)
+		prefixes = append(prefixes, keyClusterState, keyClusterTable)
 	}
 	for _, p := range prefixes {
 		if err := s.dropIfAny(p...); err != nil {
 			return err
 		}
+	}
+	if err := s.removeClusterFiles(func(string) bool { return true }); err != nil {
+		return fmt.Errorf("store: drop cluster files: %w", err)
 	}
 	return nil
 }
@@ -509,11 +548,12 @@ func (s *Store) dropIfAny(prefix ...byte) error {
 	return nil
 }
 
-// finishClusterJournal copies a committed journal to the nodes and clears
-// it (idempotent: a kill during it is finished by the next writer).
+// finishClusterJournal copies a committed journal to the forest file and
+// clears it (idempotent: a kill during it is finished by the next writer).
 func (s *Store) finishClusterJournal(st *ClusterState) error {
-	wb := s.db.NewWriteBatch()
 	prefix := []byte{prefixClusterJournal}
+	var ids []AddrID
+	var recs [][]byte
 	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()
@@ -522,23 +562,20 @@ func (s *Store) finishClusterJournal(st *ClusterState) error {
 			if len(k) != 9 {
 				return fmt.Errorf("%w: cluster journal key %x", ErrCorrupt, k)
 			}
-			v, err := it.Item().ValueCopy(nil)
-			if err != nil {
-				return err
-			}
-			if _, err := decodeClusterNode(v); err != nil {
+			id := AddrID(binary.BigEndian.Uint64(k[1:]))
+			var n *clusterNode
+			if err := it.Item().Value(func(v []byte) (err error) { n, err = decodeClusterNode(v); return err }); err != nil {
 				return fmt.Errorf("cluster journal %x: %w", k, err)
 			}
-			if err := wb.Set(append([]byte{prefixClusterNode}, k[1:]...), v); err != nil {
-				return err
+			if id == 0 || id >= st.NextID {
+				continue // past the forest in force
 			}
+			ids, recs = append(ids, id), append(recs, nodeRecord(n))
 		}
 		return nil
 	})
-	if err == nil {
-		err = wb.Flush()
-	} else {
-		wb.Cancel()
+	if err == nil && len(ids) > 0 {
+		err = s.writeRecords(ids, recs)
 	}
 	if err == nil {
 		st.Journal = false
@@ -551,6 +588,33 @@ func (s *Store) finishClusterJournal(st *ClusterState) error {
 		return fmt.Errorf("store: finish cluster commit: %w", err)
 	}
 	return nil
+}
+
+// nodeRecord is the forest record of a node.
+func nodeRecord(n *clusterNode) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, uint32(n.parent))
+	if n.link == 0 { // a root
+		b = binary.LittleEndian.AppendUint32(b, uint32(n.size))
+	} else {
+		b = binary.LittleEndian.AppendUint32(b, uint32(n.link))
+	}
+	b = binary.LittleEndian.AppendUint32(b, uint32(n.next))
+	k := keyOf(n.addr)
+	return append(b, k[:]...)
+}
+
+// writeRecords writes forest records in place and syncs the file.
+func (s *Store) writeRecords(ids []AddrID, recs [][]byte) error {
+	f, err := s.clusterFile(forestFile, true)
+	if err != nil {
+		return err
+	}
+	for i, id := range ids {
+		if _, err := f.WriteAt(recs[i], int64(id-1)*forestRecord); err != nil {
+			return err
+		}
+	}
+	return f.Sync()
 }
 
 // deleteRefusalsFrom deletes refusals a killed commit left (at or past
@@ -579,7 +643,8 @@ func (s *Store) deleteRefusalsFrom(tx TxNum) error {
 	return wb.Flush()
 }
 
-// load reads the committed forest into memory.
+// load reads the committed forest into memory: one sequential read of the
+// forest file.
 func (w *ClusterWriter) load() error {
 	next := w.committed.NextID
 	if next < 1 {
@@ -589,31 +654,32 @@ func (w *ClusterWriter) load() error {
 		return fmt.Errorf("%w: cluster forest of %d addresses", ErrTooLarge, next-1)
 	}
 	slots := 1 << 10
-	for uint64(slots) < 2*uint64(next) {
+	for uint64(slots)*3 < 4*uint64(next-1) { // as add grows it
 		slots *= 2
 	}
 	w.f.table = make([]uint64, slots)
-	prefix := []byte{prefixClusterNode}
-	err := w.s.view(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 1000})
-		defer it.Close()
-		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
-			k := it.Item().Key()
-			if len(k) != 9 {
-				return fmt.Errorf("%w: cluster node key %x", ErrCorrupt, k)
+	if w.table.Seed != 0 {
+		w.f.seed = w.table.Seed
+	}
+	if next == 1 {
+		return nil
+	}
+	err := func() error {
+		file, err := w.s.clusterFile(forestFile, false)
+		if err != nil {
+			return err
+		}
+		r := bufio.NewReaderSize(io.NewSectionReader(file, 0, int64(next-1)*forestRecord), 1<<20)
+		var rec [forestRecord]byte
+		for id := AddrID(1); id < next; id++ {
+			if _, err := io.ReadFull(r, rec[:]); err != nil {
+				return fmt.Errorf("%w: cluster node %d: %v", ErrCorrupt, id, err)
 			}
-			id := binary.BigEndian.Uint64(k[1:])
-			if id >= uint64(next) {
-				break // a killed commit's; rewritten before it counts
+			n, err := recordNode(id, &rec)
+			if err != nil {
+				return err
 			}
-			if id != uint64(w.f.n)+1 {
-				return fmt.Errorf("%w: cluster node %d missing", ErrCorrupt, w.f.n+1)
-			}
-			var n *clusterNode
-			if err := it.Item().Value(func(v []byte) (err error) { n, err = decodeClusterNode(v); return err }); err != nil {
-				return fmt.Errorf("cluster node %d: %w", id, err)
-			}
-			if uint64(n.parent) >= uint64(next) || uint64(n.next) >= uint64(next) || n.size > math.MaxUint32 || n.link > math.MaxUint32 {
+			if n.parent >= next || n.next >= next {
 				return fmt.Errorf("%w: cluster node %d points past the forest", ErrCorrupt, id)
 			}
 			if _, err := w.f.add(keyOf(n.addr)); err != nil {
@@ -621,20 +687,14 @@ func (w *ClusterWriter) load() error {
 			}
 			i := uint32(id)
 			*w.f.parent.at(i), *w.f.up.at(i), *w.f.next.at(i) = uint32(n.parent), uint32(n.parent), uint32(n.next)
-			if uint64(n.parent) == id {
-				*w.f.aux.at(i) = uint32(n.size)
-			} else {
-				*w.f.aux.at(i) = uint32(n.link)
-			}
+			*w.f.aux.at(i) = binary.LittleEndian.Uint32(rec[4:])
 		}
 		return nil
-	})
-	if err == nil && uint64(w.f.n)+1 != uint64(next) {
-		err = fmt.Errorf("%w: cluster nodes %d–%d missing", ErrCorrupt, w.f.n+1, next-1)
-	}
+	}()
 	if err != nil {
 		return fmt.Errorf("store: load clusters: %w", err)
 	}
+	w.f.slotsAll, w.f.slots = true, nil // the first commit writes the table anew
 	return nil
 }
 
@@ -765,33 +825,43 @@ func (w *ClusterWriter) Commit() error {
 
 func (w *ClusterWriter) commit() error {
 	s := w.s
-	wb := s.db.NewWriteBatch()
 	from := uint32(1)
 	if w.stored && w.committed.NextID > 1 {
 		from = uint32(w.committed.NextID)
 	}
-	// New addresses in key order: Badger's memtable inserts sorted keys
-	// along a cached path, and its tables then overlap less.
-	var fresh []uint32
-	for id := from; id <= w.f.n && id != 0; id++ {
-		fresh = append(fresh, id)
+	// New nodes, appended to the forest file (invisible until the state
+	// counts them).
+	file, err := s.clusterFile(forestFile, true)
+	if err != nil {
+		return err
 	}
-	slices.SortFunc(fresh, func(a, b uint32) int { return bytes.Compare(w.f.addrs.at(a)[:], w.f.addrs.at(b)[:]) })
-	for _, id := range fresh {
-		val := binary.BigEndian.AppendUint64(nil, uint64(id))
-		if err := wb.Set(addrIDKey(keyAddr(w.f.addrs.at(id))), val); err != nil {
-			wb.Cancel()
-			return err
+	buf := make([]byte, 0, 4<<20)
+	off := int64(from-1) * forestRecord
+	for id := from; id <= w.f.n && id != 0; id++ {
+		buf = w.f.appendRecord(buf, id)
+		if len(buf)+forestRecord > cap(buf) || id == w.f.n {
+			if _, err := file.WriteAt(buf, off); err != nil {
+				return err
+			}
+			off += int64(len(buf))
+			buf = buf[:0]
 		}
 	}
-	var buf []byte
-	for id := from; id <= w.f.n && id != 0; id++ {
-		buf = w.appendNode(buf[:0], id)
-		if err := wb.Set(clusterNodeKey(AddrID(id)), slices.Clone(buf)); err != nil {
-			wb.Cancel()
+	st := w.st
+	tab := clusterTable{Gen: w.table.Gen, Slots: uint64(len(w.f.table)), Seed: w.f.seed}
+	newTable := w.f.slotsAll || !w.stored || tab.Gen == 0
+	if newTable {
+		tab.Gen++
+		if err := s.writeTable(tableFile(tab.Gen), w.f.table); err != nil {
 			return err
 		}
+	} else if err := w.writeSlots(tableFile(tab.Gen)); err != nil {
+		return err
 	}
+	if err := file.Sync(); err != nil {
+		return err
+	}
+	wb := s.db.NewWriteBatch()
 	for _, r := range w.refusals {
 		if err := wb.Set(clusterRefusalKey(r), mustJSON(&r)); err != nil {
 			wb.Cancel()
@@ -810,10 +880,11 @@ func (w *ClusterWriter) commit() error {
 			return err
 		}
 	}
-	nodes := make([][]byte, len(w.dirty))
+	ids := make([]AddrID, len(w.dirty))
+	recs := make([][]byte, len(w.dirty))
 	for i, id := range w.dirty {
-		nodes[i] = w.appendNode(nil, id)
-		if err := wb.Set(clusterJournalKey(AddrID(id)), nodes[i]); err != nil {
+		ids[i], recs[i] = AddrID(id), w.f.appendRecord(nil, id)
+		if err := wb.Set(clusterJournalKey(AddrID(id)), w.appendNode(nil, id)); err != nil {
 			wb.Cancel()
 			return err
 		}
@@ -824,25 +895,30 @@ func (w *ClusterWriter) commit() error {
 	if err := w.step(ClusterStepWritten); err != nil {
 		return err
 	}
-	st := w.st
 	st.Dirty, st.Journal = false, len(w.dirty) > 0
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyClusterState, mustJSON(&st)) }); err != nil {
+	err = s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(keyClusterTable, mustJSON(&tab)); err != nil {
+			return err
+		}
+		return txn.Set(keyClusterState, mustJSON(&st))
+	})
+	if err != nil {
 		return err
 	}
-	w.committed, w.stored = st, true
+	w.committed, w.stored, w.table = st, true, tab
+	w.f.slotsAll, w.f.slots = false, w.f.slots[:0]
+	if newTable {
+		keep := tableFile(tab.Gen)
+		if err := s.removeClusterFiles(func(name string) bool { return name != forestFile && name != keep }); err != nil {
+			return err
+		}
+	}
 	if st.Journal {
-		// Committed; now copy the journal to the nodes.
+		// Committed; now copy the journal to the forest file.
 		if err := w.step(ClusterStepJournal); err != nil {
 			return err
 		}
-		wb = s.db.NewWriteBatch()
-		for i, id := range w.dirty {
-			if err := wb.Set(clusterNodeKey(AddrID(id)), nodes[i]); err != nil {
-				wb.Cancel()
-				return err
-			}
-		}
-		if err := wb.Flush(); err != nil {
+		if err := s.writeRecords(ids, recs); err != nil {
 			return err
 		}
 		if err := w.step(ClusterStepCopied); err != nil {
@@ -870,6 +946,49 @@ func (w *ClusterWriter) commit() error {
 		return err
 	}
 	return w.step(ClusterStepDone)
+}
+
+// writeTable writes a whole address table as a new file and syncs it.
+func (s *Store) writeTable(name string, table []uint64) error {
+	if err := s.removeClusterFiles(func(n string) bool { return n == name }); err != nil {
+		return err
+	}
+	f, err := s.clusterFile(name, true)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	var b [8]byte
+	for _, e := range table {
+		binary.LittleEndian.PutUint64(b[:], e)
+		if _, err := bw.Write(b[:]); err != nil {
+			return err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// writeSlots writes the table slots filled since the last commit.
+func (w *ClusterWriter) writeSlots(name string) error {
+	if len(w.f.slots) == 0 {
+		return nil
+	}
+	f, err := w.s.clusterFile(name, false)
+	if err != nil {
+		return err
+	}
+	slices.Sort(w.f.slots)
+	var b [8]byte
+	for _, i := range slices.Compact(w.f.slots) {
+		binary.LittleEndian.PutUint64(b[:], w.f.table[i])
+		if _, err := f.WriteAt(b[:], int64(i)*8); err != nil {
+			return err
+		}
+	}
+	return f.Sync()
 }
 
 // ForEachTxFunding calls fn for every stored transaction in chain order
@@ -993,20 +1112,21 @@ func decodeClusterUndo(v []byte) (*clusterUndo, error) {
 // committed records of the nodes it changes, read before they change.
 func (w *ClusterWriter) clusterUndoRecord() ([]byte, error) {
 	u := &clusterUndo{prev: w.committed}
-	err := w.s.view(func(txn *badger.Txn) error {
-		for _, id := range w.dirty {
-			err := w.s.get(txn, clusterNodeKey(AddrID(id)), func(v []byte) error {
-				u.ids, u.nodes = append(u.ids, AddrID(id)), append(u.nodes, slices.Clone(v))
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("cluster node %d: %w", id, err)
-			}
-		}
-		return nil
-	})
+	file, err := w.s.clusterFile(forestFile, false)
 	if err != nil {
 		return nil, err
+	}
+	p := clusterPin{forest: file}
+	var rec [forestRecord]byte
+	for _, id := range w.dirty {
+		if err := p.readRecord(AddrID(id), &rec); err != nil {
+			return nil, err
+		}
+		n, err := recordNode(AddrID(id), &rec)
+		if err != nil {
+			return nil, err
+		}
+		u.ids, u.nodes = append(u.ids, AddrID(id)), append(u.nodes, appendClusterNode(nil, n))
 	}
 	return u.encode(), nil
 }
@@ -1108,4 +1228,188 @@ func (s *Store) undoClusters() error {
 		return err
 	}
 	return s.pruneClusterUndo(cur.NextTx)
+}
+
+// Spent is the output an input spends, as ForEachTxSpent gives it; Known
+// is false for a coinbase input and one spending from before the store's
+// range.
+type Spent struct {
+	Output
+	Known bool
+}
+
+// ForEachTxSpent calls fn for the stored transactions from up to (not
+// including) to, in chain order, with the output each input spends. It
+// reads the transactions in one sequential pass and keeps the outputs
+// created during the pass and not yet spent in memory (about 70 bytes per
+// unspent output), so an input costs a store read only when it spends an
+// output created before from. Reading and decoding run on their own
+// goroutine, a batch of transactions ahead of fn. tx and spent are reused
+// between calls: fn must not keep them.
+func (s *Store) ForEachTxSpent(ctx context.Context, from, to TxNum, fn func(tx *Tx, spent []Spent) error) error {
+	to = min(to, s.state.NextTx)
+	if from >= to {
+		return nil
+	}
+	const batches, batchTxs = 4, 512
+	type batch struct {
+		txs   []Tx
+		spent [][]Spent
+		n     int
+	}
+	free := make(chan *batch, batches)
+	for range batches {
+		free <- &batch{txs: make([]Tx, batchTxs), spent: make([][]Spent, batchTxs)}
+	}
+	full := make(chan *batch, batches)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer close(full)
+		return s.view(func(txn *badger.Txn) error {
+			sc := spentScanner{s: s, txn: txn, u: unspentSet{at: map[uint64]uint32{}}, older: map[TxNum]*Tx{}}
+			prefix := []byte{prefixTx}
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
+			defer it.Close()
+			var b *batch
+			for it.Seek(txKey(from)); ; it.Next() {
+				var n TxNum
+				end := !it.ValidForPrefix(prefix)
+				if !end {
+					n = TxNum(binary.BigEndian.Uint64(it.Item().Key()[1:]))
+					end = n >= to
+				}
+				if b != nil && (end || b.n == batchTxs) {
+					select {
+					case full <- b:
+						b = nil
+					case <-gctx.Done():
+						return gctx.Err()
+					}
+				}
+				if end {
+					return nil
+				}
+				if b == nil {
+					select {
+					case b = <-free:
+						b.n = 0
+					case <-gctx.Done():
+						return gctx.Err()
+					}
+				}
+				if err := sc.fill(it.Item(), n, &b.txs[b.n], &b.spent[b.n]); err != nil {
+					return err
+				}
+				b.n++
+			}
+		})
+	})
+	g.Go(func() error {
+		for b := range full {
+			for i := range b.n {
+				if err := fn(&b.txs[i], b.spent[i]); err != nil {
+					return err
+				}
+			}
+			free <- b
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// spentScanner decodes transactions in chain order and resolves what
+// their inputs spend.
+type spentScanner struct {
+	s     *Store
+	txn   *badger.Txn
+	u     unspentSet
+	older map[TxNum]*Tx // funding transactions before the scan, a bounded cache
+}
+
+// fill decodes transaction n from item into tx and resolves its inputs
+// into *spent.
+func (sc *spentScanner) fill(item *badger.Item, n TxNum, tx *Tx, spentp *[]Spent) error {
+	if err := item.Value(func(v []byte) error { return decodeTxInto(tx, n, v) }); err != nil {
+		return sc.s.damaged(err)
+	}
+	spent := slices.Grow((*spentp)[:0], len(tx.Inputs))[:len(tx.Inputs)]
+	*spentp = spent
+	for i := range tx.Inputs {
+		in := &tx.Inputs[i]
+		sp := &spent[i]
+		sp.Known = false
+		if in.Kind != InputKnown {
+			sp.Output = Output{}
+			continue
+		}
+		if sc.u.take(in.Prev, &sp.Output) {
+			sp.Known = true
+			continue
+		}
+		p, ok := sc.older[in.Prev.Tx]
+		if !ok {
+			var err error
+			if p, err = sc.s.txByNum(sc.txn, in.Prev.Tx); err != nil {
+				return fmt.Errorf("funding tx %d of tx %d: %w", in.Prev.Tx, n, err)
+			}
+			if len(sc.older) >= 1<<14 {
+				clear(sc.older)
+			}
+			sc.older[in.Prev.Tx] = p
+		}
+		if int(in.Prev.Vout) >= len(p.Outputs) {
+			return fmt.Errorf("%w: tx %d input %d spends %d:%d past its outputs", ErrCorrupt, n, i, in.Prev.Tx, in.Prev.Vout)
+		}
+		sp.Output, sp.Known = p.Outputs[in.Prev.Vout], true
+	}
+	for i := range tx.Outputs {
+		if tx.Outputs[i].Addr.Kind != address.OpReturn {
+			sc.u.put(OutPoint{Tx: n, Vout: uint32(i)}, &tx.Outputs[i])
+		}
+	}
+	return nil
+}
+
+// unspentSet holds outputs until they are spent: a map from the outpoint
+// to a slot of a chunked array, slots reused through a free list.
+type unspentSet struct {
+	at    map[uint64]uint32
+	outs  chunked[Output]
+	free  []uint32
+	slots uint32
+}
+
+func unspentKey(op OutPoint) uint64 { return uint64(op.Tx)<<24 ^ uint64(op.Vout) }
+
+func (u *unspentSet) put(op OutPoint, o *Output) {
+	if op.Vout >= 1<<24 {
+		return // never in the set: spends of it read the store
+	}
+	var i uint32
+	if n := len(u.free); n > 0 {
+		i, u.free = u.free[n-1], u.free[:n-1]
+	} else {
+		i = u.slots
+		u.slots++
+		u.outs.grow(i)
+	}
+	*u.outs.at(i) = *o
+	u.at[unspentKey(op)] = i
+}
+
+// take moves the output op into *o, false when the set lacks it.
+func (u *unspentSet) take(op OutPoint, o *Output) bool {
+	if op.Vout >= 1<<24 {
+		return false
+	}
+	k := unspentKey(op)
+	i, ok := u.at[k]
+	if !ok {
+		return false
+	}
+	delete(u.at, k)
+	u.free = append(u.free, i)
+	*o = *u.outs.at(i)
+	return true
 }

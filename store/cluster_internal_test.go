@@ -302,3 +302,37 @@ func TestClusterCommitKilled(t *testing.T) {
 		})
 	}
 }
+
+// TestClusterKeepsCaseLog: cluster commits and a writer's start leave the
+// case log alone (the cluster journal once shared its key prefix and a
+// writer's start dropped every case's log).
+func TestClusterKeepsCaseLog(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	id, err := s.Cases().Create(func(uint64) ([]byte, error) { return []byte(`{}`), nil }, nil, CaseEvent{Who: "t", Action: "create"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		w, err := s.NewClusterWriter(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := w.Intern(testAddr(byte(2 * round)))
+		b, _ := w.Intern(testAddr(byte(2*round + 1)))
+		if _, _, err := w.Union(a, b, TxNum(round), 0, "multi-input"); err != nil {
+			t.Fatal(err)
+		}
+		w.State().NextTx = TxNum(round + 1)
+		if err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log, err := s.Cases().Log(id)
+	if err != nil || len(log) != 1 || log[0].Action != "create" {
+		t.Fatalf("case log after clustering: %+v, %v", log, err)
+	}
+}

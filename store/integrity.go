@@ -122,12 +122,14 @@ func entryLen(b []byte) (n int64, klen uint64, ok bool) {
 // the zeros of the file's preallocated space. Anything else (valid-looking
 // data after the bad entry, or a bad entry ending exactly at the end of a
 // file closed cleanly) is damage, and Badger's open would cut it off.
-func tornTail(data []byte, end, next int64) bool {
+//
+// data may end before the file's size: the rest is a hole (zeros).
+func tornTail(data []byte, size, end, next int64) bool {
 	rest := data[end:]
 	if len(rest) == 0 || allZero(rest) {
 		return true
 	}
-	return next > 0 && next < int64(len(rest)) && allZero(rest[next:])
+	return next > 0 && next < size-end && allZero(rest[min(next, int64(len(rest))):])
 }
 
 func allZero(b []byte) bool {
@@ -136,16 +138,29 @@ func allZero(b []byte) bool {
 
 // checkLog checks one log file; tailOK allows a torn tail (the last value
 // log and memtable logs, which a killed writer leaves so).
+//
+// A log a killed writer left is preallocated (2 GiB for a value log) and
+// mostly a hole: with tailOK only its data is read, up to the end of its
+// last data extent, instead of gigabytes of zeros (minutes under load).
 func checkLog(dir, name string, tailOK bool) (*Damage, error) {
-	data, err := os.ReadFile(filepath.Join(dir, name))
+	path := filepath.Join(dir, name)
+	var data []byte
+	var size int64
+	var err error
+	if tailOK {
+		data, size, err = readData(path)
+	} else {
+		data, err = os.ReadFile(path)
+		size = int64(len(data))
+	}
 	if err != nil {
 		return nil, err
 	}
-	if len(data) == 0 {
+	if size == 0 {
 		return nil, nil // removeEmptyLogs deals with these
 	}
 	end, next := scanLog(data)
-	if end == int64(len(data)) || tailOK && tornTail(data, end, next) {
+	if end == size || tailOK && tornTail(data, size, end, next) {
 		return nil, nil
 	}
 	if int64(len(data)) < logHeaderSize {

@@ -16,6 +16,7 @@ func FuzzScanLog(f *testing.F) {
 		if end < 0 || end > int64(len(data)) || next < 0 {
 			t.Fatalf("end %d next %d of %d bytes", end, next, len(data))
 		}
-		tornTail(data, end, next)
+		tornTail(data, int64(len(data)), end, next)
+		tornTail(data, int64(len(data))+4096, end, next)
 	})
 }

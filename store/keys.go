@@ -46,28 +46,31 @@ import (
 //	                                                                  generations
 //	'A'     actor pack name (n)                                       JSON ActorPack header: title, source,
 //	                                                                  generation, actor count
-//	'O'     actor id (n), 0x00, actor pack name (n)                   JSON tags.Actor (id, label, categories); a tag
+//	'O'     actor id (n), 0x00, actor pack name (n)                   JSON sanctions.Actor (id, label, categories); a tag
 //	                                                                  naming the actor reads its categories with one
 //	                                                                  prefix seek (actor id, 0x00)
 //	'm'     "cluster-state" (13)                                      JSON ClusterState: next TxNum to cluster, next
 //	                                                                  address id, counters, change rules, size guard,
 //	                                                                  journal flag (a commit's 'j' nodes are being
 //	                                                                  copied to 'c'), dirty flag (undone by a reorg)
-//	'k'     class (1), payload (20 or 32)                             address id (8): the address's node in the
-//	                                                                  cluster forest; only addresses that appeared in
-//	                                                                  a linking transaction have one
-//	'c'     address id (8)                                            cluster node (uvarints): parent id (itself at a
-//	                                                                  root), size (at a root), TxNum+1 of the union
-//	                                                                  that set the parent (0 at a root), next member
-//	                                                                  (a ring per cluster); then kind (1), payload
+//	'm'     "forest-table" (12)                                       JSON generation, slot count and hash seed of the
+//	                                                                  cluster forest's address table file, written
+//	                                                                  with "cluster-state"; the forest itself is in
+//	                                                                  files (store/clusterforest.go), not keys
+//	'k', 'c'                                                          the forest of older versions (address ids,
+//	                                                                  nodes); dropped when they cluster again
 //	'C'     TxNum (8), root id (8), root id (8)                       JSON ClusterRefusal: a merge of two clusters both
 //	                                                                  larger than the size guard, refused
-//	'j'     address id (8)                                            cluster node as in 'c': the journal of a commit
-//	                                                                  under way; read before 'c' while the state says
-//	                                                                  Journal, deleted otherwise
+//	'J'     address id (8)                                            cluster node (uvarints): parent id (itself at a
+//	                                                                  root), size (at a root), TxNum+1 of the union
+//	                                                                  that set the parent (0 at a root), next member
+//	                                                                  (a ring per cluster); then kind (1), payload:
+//	                                                                  the journal of a commit under way, read before
+//	                                                                  the forest file while the state says Journal,
+//	                                                                  deleted otherwise
 //	'u'     TxNum (8): the NextTx a commit stored                      undo record of that commit: uvarint length, JSON
 //	                                                                  previous ClusterState, then (uvarint id, uvarint
-//	                                                                  length, previous 'c' record) per node it changed;
+//	                                                                  length, previous node as in 'J') per node it changed;
 //	                                                                  the newest 1,000 are kept, for exact undo on reorg
 //	'm'     "exposure-gen" (12)                                       uint32 last exposure index generation handed out
 //	'm'     "exposure-current" (16)                                   uint32 exposure index generation in force
@@ -111,9 +114,9 @@ import (
 // (like an exposure index) may exceed one transaction: its tags go to a new generation in write
 // batches and the pack header, written last, switches readers to it.
 //
-// The cluster forest is written by the clustering pass after ingest, in
-// write batches that readers see only once "cluster-state" counts them,
-// with a journal for changed nodes (see ClusterWriter in cluster.go).
+// The cluster forest is written by the clustering pass after ingest to
+// files that readers read only up to what "cluster-state" counts, with a
+// journal for changed nodes (see ClusterWriter in cluster.go).
 //
 // Per transaction with i inputs and o outputs the ingester writes at most
 // 2 + i + o keys ('x', 't', one 's' per known input, one 'a' per distinct
@@ -146,7 +149,7 @@ const (
 	prefixClusterAddr    = 'k'
 	prefixClusterNode    = 'c'
 	prefixClusterRefusal = 'C'
-	prefixClusterJournal = 'j'
+	prefixClusterJournal = 'J' // not 'j': the case log has it (they shared it, and a cluster commit dropped the case logs)
 	prefixClusterUndo    = 'u'
 	prefixExposure       = 'z'
 	prefixExposureIndex  = 'Z'

@@ -15,7 +15,6 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/tracer-oss/tracer/sanctions"
-	"github.com/tracer-oss/tracer/sanctions/tags"
 )
 
 // ListVersion describes one stored edition of the sanctions list.
@@ -347,7 +346,7 @@ func (s *Store) SanctionsHits(asset, address string) ([]sanctions.Entry, error) 
 // to it; a failed or interrupted save leaves the previous generation in
 // force and its own keys unreferenced (removed by the next save of the
 // pack). It returns the number of tags it replaced.
-func (s *Store) SaveTagPack(ctx context.Context, p *tags.Pack) (replaced int, err error) {
+func (s *Store) SaveTagPack(ctx context.Context, p *sanctions.TagPack) (replaced int, err error) {
 	if s.ro {
 		return 0, ErrReadOnly
 	}

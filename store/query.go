@@ -324,10 +324,11 @@ func (s *Store) ForEachSpend(fn func(OutPoint, InPoint) error) error {
 	})
 }
 
-// Dump calls fn with every key and value in key order; tests use it to
-// compare two stores key by key.
+// Dump calls fn with every key and value in key order, then with the
+// committed cluster forest (kept in files) as 'c' records in id order;
+// tests use it to compare two stores key by key.
 func (s *Store) Dump(fn func(k, v []byte) error) error {
-	return s.view(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.DefaultIteratorOptions)
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -341,6 +342,10 @@ func (s *Store) Dump(fn func(k, v []byte) error) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return s.dumpForest(fn)
 }
 
 var _ = bytes.Equal

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/btcsuite/btcd/wire"
 	"github.com/tracer-oss/tracer/sanctions/address"
@@ -140,8 +141,19 @@ func (d *decoder) count() int {
 }
 
 func decodeTx(num TxNum, b []byte) (*Tx, error) {
+	tx := &Tx{}
+	if err := decodeTxInto(tx, num, b); err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
+
+// decodeTxInto decodes into tx, reusing its input and output slices (a
+// scan that keeps no transaction allocates none per transaction).
+func decodeTxInto(tx *Tx, num TxNum, b []byte) error {
 	d := decoder{b: b}
-	tx := &Tx{Num: num}
+	ins, outs := tx.Inputs[:0], tx.Outputs[:0]
+	*tx = Tx{Num: num}
 	copy(tx.ID[:], d.bytes(32))
 	tx.Height = int32(d.uvarint32())
 	tx.Pos = d.uvarint32()
@@ -156,9 +168,14 @@ func decodeTx(num TxNum, b []byte) (*Tx, error) {
 	tx.FeeKnown = fee&1 != 0
 	fee >>= 1
 	tx.Fee = int64(fee>>1) ^ -int64(fee&1)
-	tx.Inputs = make([]Input, d.count())
+	n := d.count()
+	tx.Inputs = slices.Grow(ins, n)[:n]
+	if tx.Inputs == nil {
+		tx.Inputs = []Input{} // empty, not nil, as before: JSON says [], not null
+	}
 	for i := range tx.Inputs {
 		in := &tx.Inputs[i]
+		*in = Input{}
 		switch x := d.uvarint(); x {
 		case 0:
 			in.Kind = InputCoinbase
@@ -178,9 +195,14 @@ func decodeTx(num TxNum, b []byte) (*Tx, error) {
 			in.Prev = OutPoint{Tx: num - TxNum(delta), Vout: uint32(vout)}
 		}
 	}
-	tx.Outputs = make([]Output, d.count())
+	n = d.count()
+	tx.Outputs = slices.Grow(outs, n)[:n]
+	if tx.Outputs == nil {
+		tx.Outputs = []Output{}
+	}
 	for i := range tx.Outputs {
 		out := &tx.Outputs[i]
+		*out = Output{}
 		x := d.uvarint()
 		out.Value = int64(x >> 4)
 		k := address.Kind(x & 15)
@@ -199,9 +221,9 @@ func decodeTx(num TxNum, b []byte) (*Tx, error) {
 		d.err = ErrCorrupt
 	}
 	if d.err != nil {
-		return nil, fmt.Errorf("%w: tx %d", d.err, num)
+		return fmt.Errorf("%w: tx %d", d.err, num)
 	}
-	return tx, nil
+	return nil
 }
 
 // Block record: header (80) | first TxNum (8) | tx count (4) | size (4) | weight (4).

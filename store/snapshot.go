@@ -59,7 +59,7 @@ func (s *Store) Snapshot() (*Store, func(), error) {
 	}
 	snap := &snapshot{txn: txn}
 	snap.refs.Store(1)
-	v := &Store{db: s.db, dir: s.dir, ro: true, log: s.log, state: state, minFree: s.minFree, free: s.free, snap: snap}
+	v := &Store{db: s.db, clust: s.clust, dir: s.dir, ro: true, log: s.log, state: state, minFree: s.minFree, free: s.free, snap: snap}
 	return v, v.release, nil
 }
 
@@ -106,5 +106,5 @@ func (s *Store) WithSanctionsVersion(v uint32) (*Store, error) {
 	if _, err := s.SanctionsVersion(v); err != nil {
 		return nil, err
 	}
-	return &Store{db: s.db, dir: s.dir, ro: true, log: s.log, state: s.state, minFree: s.minFree, free: s.free, snap: s.snap, listOverride: v}, nil
+	return &Store{db: s.db, clust: s.clust, dir: s.dir, ro: true, log: s.log, state: s.state, minFree: s.minFree, free: s.free, snap: s.snap, listOverride: v}, nil
 }

@@ -56,6 +56,7 @@ type Store struct {
 
 	undoHook  func(string)
 	clustHook func(string)
+	clust     *clusterFiles // the cluster forest's files (clusterforest.go), shared with snapshots
 	minFree   int64
 	free      func(string) (int64, error)
 	outboxMu  sync.Mutex // orders alert sequence numbers (outbox.go)
@@ -168,7 +169,7 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, dir: dir, ro: opt.ReadOnly, log: log, undoHook: opt.UndoHook, clustHook: opt.ClusterHook, minFree: minFree, free: probe}
+	s := &Store{clust: &clusterFiles{}, db: db, dir: dir, ro: opt.ReadOnly, log: log, undoHook: opt.UndoHook, clustHook: opt.ClusterHook, minFree: minFree, free: probe}
 	if err := s.init(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -260,9 +261,13 @@ func (s *Store) Close() error {
 		return errors.New("store: Close of a snapshot (call the release function Snapshot returned)")
 	}
 	if err := removeHolder(s.dir, false); err != nil {
-		return errors.Join(err, s.db.Close())
+		return errors.Join(err, s.db.Close(), s.clust.close())
 	}
-	if err := s.db.Close(); err != nil {
+	err := s.db.Close()
+	if cerr := s.clust.close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil

@@ -22,10 +22,12 @@ and CoinJoin-like transactions (whirlpool, wasabi, joinmarket and equal-split
 shapes; see package tracer/cluster). A second run continues from the first
 transaction not yet clustered.
 
-The union-find is held in memory (60–70 bytes per address) and committed
-to the store every 1,000,000 transactions and at the end. A killed or
-interrupted run resumes from its last commit when run again; entity, trace
-and status only ever see a whole committed clustering.
+The transactions are read once in chain order; the union-find is held in
+memory (62 bytes per address) and committed to the store directory every
+1,000,000 transactions, at each of the last 100 blocks (so a reorganisation
+is undone exactly) and at the end. A killed or interrupted run resumes from
+its last commit when run again; entity, trace and status only ever see a
+whole committed clustering.
 
 Change heuristics are off unless named with --change (repeatable or
 comma-separated): one-time, optimal, address-type, peeling. A merge of two

@@ -231,3 +231,54 @@ func TestLayerViolations(t *testing.T) {
 		})
 	}
 }
+
+// parsers are the packages that read published files; store keeps their
+// domain types (package sanctions) and must not need them.
+var parsers = []string{"sanctions/ofac", "sanctions/tags", "sanctions/seeds"}
+
+// storeParserImports returns one line per non-test file of a store package
+// that imports a parser.
+func storeParserImports(imports map[string]map[string][]string) []string {
+	var out []string
+	for from, deps := range imports {
+		if from != "store" && !strings.HasPrefix(from, "store/") || from == "store/storetest" {
+			continue
+		}
+		for _, p := range parsers {
+			for _, f := range deps[p] {
+				if !strings.HasSuffix(f, "_test.go") {
+					out = append(out, fmt.Sprintf("%s imports the parser %s (in %s): the store keeps domain types, the tracer/lists loaders parse", from, p, f))
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestStoreImportsNoParser: before sanctions.TagPack and sanctions.Actor
+// took the parsed packs' types out of sanctions/tags, it failed with
+//
+//	store imports the parser sanctions/tags (in actors.go): the store keeps domain types, the tracer/lists loaders parse
+//	store imports the parser sanctions/tags (in lists.go): the store keeps domain types, the tracer/lists loaders parse
+func TestStoreImportsNoParser(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	imports, err := moduleImports(root, "github.com/tracer-oss/tracer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(imports["store"]) == 0 {
+		t.Fatal("no imports read for store")
+	}
+	for _, v := range storeParserImports(imports) {
+		t.Error(v)
+	}
+	// And the check can fail.
+	bad := map[string]map[string][]string{"store": {"sanctions/tags": {"lists.go", "lists_test.go"}}, "store/storetest": {"sanctions/ofac": {"x.go"}}}
+	if got := storeParserImports(bad); len(got) != 1 || !strings.Contains(got[0], "(in lists.go)") {
+		t.Errorf("a store file importing sanctions/tags: got %q", got)
+	}
+}

@@ -294,7 +294,8 @@ func indexState(s screen.Status) string {
 
 // announceHolder writes the store's holder file (store/holder.go), so that
 // a command refused by the store's lock names this serve and the route to
-// use instead; admin says it serves the admin routes.
+// use instead.
+// admin says whether it serves the admin routes.
 func announceHolder(c *cli.Context, st *store.Store, scheme string, ln net.Listener, admin bool) {
 	if err := st.SetHolder(store.Holder{Command: "tracer serve", URL: fmt.Sprintf("%s://%s", scheme, ln.Addr()), Admin: admin}); err != nil {
 		logger(c).Warn("commands refused by the store's lock will not name this serve", "err", err)

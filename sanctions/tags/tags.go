@@ -28,31 +28,12 @@ const MaxSize = 256 << 20
 // BTC is the currency code of the tags kept.
 const BTC = "BTC"
 
-// Pack is one tag file.
-type Pack struct {
-	Title       string
-	Creator     string
-	Description string
-	Source      string    // file name
-	LastMod     time.Time // header lastmod; zero when absent
-	Tags        []sanctions.Tag
-	Skipped     map[string]int // tags of other currencies, by upper-case currency
-	NoAddress   int            // BTC tags of a transaction (tx_hash), not an address: skipped
-	// Invalid are the BTC tags rejected by validation and skipped
-	// (Options.SkipInvalid only; without it the first fails the pack).
-	Invalid      []Invalid
-	NoConfidence int // tags without confidence, set to "unknown" as tagpack-tool does
-	Warnings     []string
-}
+// Pack is one tag file (the domain type is sanctions.TagPack: the store
+// saves it without importing this parser).
+type Pack = sanctions.TagPack
 
 // Invalid is a tag rejected by validation.
-type Invalid struct {
-	Line    int
-	Address string
-	Label   string
-	Kind    string // what was wrong, for counting: "bad address", "no source", "unknown category", ...
-	Err     string
-}
+type Invalid = sanctions.InvalidTag
 
 // Options adjust parsing.
 type Options struct {
@@ -370,31 +351,10 @@ func validBTC(addr string, net *chaincfg.Params) error {
 }
 
 // Actor is one entry of an ActorPack.
-type Actor struct {
-	ID            string
-	Label         string
-	URI           string
-	Categories    []string
-	Jurisdictions []string
-}
+type Actor = sanctions.Actor
 
 // ActorPack is a GraphSense ActorPack.
-type ActorPack struct {
-	Title   string
-	Creator string
-	Source  string
-	LastMod time.Time
-	Actors  []Actor
-}
-
-// ByID indexes the actors by id.
-func (ap *ActorPack) ByID() map[string]Actor {
-	m := make(map[string]Actor, len(ap.Actors))
-	for _, a := range ap.Actors {
-		m[a.ID] = a
-	}
-	return m
-}
+type ActorPack = sanctions.ActorPack
 
 // ParseActorPackFile reads an ActorPack YAML file.
 func ParseActorPackFile(ctx context.Context, path string) (*ActorPack, error) {

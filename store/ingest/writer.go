@@ -239,6 +239,9 @@ func (w *writer) commit(final bool) error {
 		if !final && !w.cache.full() {
 			return w.batch.Commit(w.state)
 		}
+		if final {
+			w.cache.release() // its memory is the merge's now
+		}
 		if err := w.batch.EndBulk(w.state); err != nil {
 			return err
 		}
@@ -294,7 +297,16 @@ func (c *txCache) add(id chainhash.Hash, num store.TxNum, values []int64, unspen
 	}
 	c.m[id] = &cacheEntry{num: num, values: values, unspent: unspent}
 	c.fifo = append(c.fifo, fifoItem{id, num})
+	// In a bulk load nothing is trimmed until it ends: drop the queue's
+	// entries of spent transactions now and then, so that it stays within
+	// twice the cache rather than growing with the chain.
+	if len(c.fifo)-c.head > 2*len(c.m)+1<<16 {
+		c.compact()
+	}
 }
+
+// release drops every entry: the run is over.
+func (c *txCache) release() { c.m, c.fifo, c.head = map[chainhash.Hash]*cacheEntry{}, nil, 0 }
 
 func (c *txCache) full() bool { return len(c.m) > c.limit }
 
@@ -307,15 +319,19 @@ func (c *txCache) trim() {
 			c.evicted++
 		}
 	}
-	// Compact the queue, dropping entries already gone.
 	if c.head > len(c.fifo)/2 {
-		live := c.fifo[:0]
-		for _, it := range c.fifo[c.head:] {
-			if e, ok := c.m[it.id]; ok && e.num == it.num {
-				live = append(live, it)
-			}
-		}
-		c.fifo = live
-		c.head = 0
+		c.compact()
 	}
+}
+
+// compact drops the queue's entries already gone from the map.
+func (c *txCache) compact() {
+	live := c.fifo[:0]
+	for _, it := range c.fifo[c.head:] {
+		if e, ok := c.m[it.id]; ok && e.num == it.num {
+			live = append(live, it)
+		}
+	}
+	c.fifo = live
+	c.head = 0
 }

@@ -76,7 +76,7 @@ func (s *Service) Bundle(ctx context.Context, id uint64, w io.Writer) error {
 	if err := s.annotate(g); err != nil {
 		return err
 	}
-	log, err := s.st.CaseLog(id)
+	log, err := s.st.Log(id)
 	if err != nil {
 		return err
 	}

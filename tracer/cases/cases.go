@@ -109,14 +109,15 @@ func (s *Service) run(ctx context.Context, seeds []string, p Params) (*tracer.Re
 	return r, nil
 }
 
-// Store is what cases needs of the store; *store.Store implements it.
+// Store is what cases needs of the store: its room for cases
+// (store.Cases, from st.Cases(), implements it).
 type Store interface {
-	CreateCase(rec func(id uint64) ([]byte, error), result []byte, ev store.CaseEvent) (uint64, error)
-	UpdateCase(id uint64, fn func(rec []byte) (newRec, newResult []byte, err error), ev store.CaseEvent) error
-	Case(id uint64) ([]byte, error)
-	CaseResult(id uint64) ([]byte, error)
-	Cases(fn func(id uint64, rec []byte) error) error
-	CaseLog(id uint64) ([]store.CaseEvent, error)
+	Create(rec func(id uint64) ([]byte, error), result []byte, ev store.CaseEvent) (uint64, error)
+	Update(id uint64, fn func(rec []byte) (newRec, newResult []byte, err error), ev store.CaseEvent) error
+	Record(id uint64) ([]byte, error)
+	Result(id uint64) ([]byte, error)
+	Each(fn func(id uint64, rec []byte) error) error
+	Log(id uint64) ([]store.CaseEvent, error)
 }
 
 // Service works on the cases of one store.
@@ -169,7 +170,7 @@ func (s *Service) Create(ctx context.Context, who, title string, seeds []string,
 	if c.Versions, err = s.versions(res); err != nil {
 		return nil, err
 	}
-	id, err := s.st.CreateCase(func(id uint64) ([]byte, error) { c.ID = id; return json.Marshal(c) }, resJSON,
+	id, err := s.st.Create(func(id uint64) ([]byte, error) { c.ID = id; return json.Marshal(c) }, resJSON,
 		store.CaseEvent{Time: now, Who: who, Action: "create", Detail: describe(seeds, p)})
 	if err != nil {
 		return nil, err
@@ -216,7 +217,7 @@ func cleanSeeds(in []string) []string {
 
 // Get returns case id.
 func (s *Service) Get(id uint64) (*Case, error) {
-	b, err := s.st.Case(id)
+	b, err := s.st.Record(id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w: case %d", ErrNotFound, id)
 	}
@@ -236,7 +237,7 @@ func (s *Service) Get(id uint64) (*Case, error) {
 // List returns every case, oldest first.
 func (s *Service) List() ([]*Case, error) {
 	out := []*Case{}
-	err := s.st.Cases(func(id uint64, b []byte) error {
+	err := s.st.Each(func(id uint64, b []byte) error {
 		var c Case
 		if err := json.Unmarshal(b, &c); err != nil {
 			return fmt.Errorf("cases: case %d: %w", id, err)
@@ -252,12 +253,12 @@ func (s *Service) Log(id uint64) ([]store.CaseEvent, error) {
 	if _, err := s.Get(id); err != nil {
 		return nil, err
 	}
-	return s.st.CaseLog(id)
+	return s.st.Log(id)
 }
 
 // Result returns the latest trace result of case id.
 func (s *Service) Result(id uint64) (*tracer.Result, error) {
-	b, err := s.st.CaseResult(id)
+	b, err := s.st.Result(id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w: case %d", ErrNotFound, id)
 	}
@@ -275,7 +276,7 @@ func (s *Service) Result(id uint64) (*tracer.Result, error) {
 func (s *Service) update(id uint64, ev store.CaseEvent, result []byte, fn func(*Case) error) (*Case, error) {
 	var out *Case
 	ev.Time = s.now().UTC()
-	err := s.st.UpdateCase(id, func(b []byte) ([]byte, []byte, error) {
+	err := s.st.Update(id, func(b []byte) ([]byte, []byte, error) {
 		var c Case
 		if err := json.Unmarshal(b, &c); err != nil {
 			return nil, nil, fmt.Errorf("cases: case %d: %w", id, err)

@@ -374,7 +374,7 @@ func failingService(st *store.Store, budget int) *cases.Service {
 		return st.TxNumOf(*h)
 	}
 	tr := &labelsFail{next: cases.SpecTracer{Runner: spec.NewRunner(st, scamstore.Params, nil)}, budget: budget}
-	return cases.New(st, tr, st, txNum, scamstore.Params)
+	return cases.New(st.Cases(), tr, st, txNum, scamstore.Params)
 }
 
 // TestLabellingFailsPartway: a trace whose cluster labelling fails

@@ -28,7 +28,7 @@ func ForStore(st *store.Store, runner *spec.Runner, chain tracer.Graph, params *
 		}
 		return st.TxNumOf(*h)
 	}
-	s := New(st, SpecTracer{Runner: runner}, chain, txNum, params)
+	s := New(st.Cases(), SpecTracer{Runner: runner}, chain, txNum, params)
 	s.Versions = func() (DataVersions, error) { return storeVersions(st) }
 	s.Exposure = StoreExposure(st)
 	return s

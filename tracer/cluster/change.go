@@ -82,28 +82,28 @@ func clusterable(a address.Addr) bool {
 
 // txView is a transaction with what its inputs spent.
 type txView struct {
-	tx      *store.Tx
-	funding []*store.Tx
-	ins     []address.Addr // distinct clusterable input addresses, in input order
-	allIns  []store.Output // the spent output of every input; zero for unknown
-	known   bool           // every input's spent output is known
+	tx     *store.Tx
+	spent  []store.Spent  // what every input spends
+	ins    []address.Addr // distinct clusterable input addresses, in input order
+	allIns []store.Output // the spent output of every input; zero for unknown
+	known  bool           // every input's spent output is known
 }
 
-func newTxView(tx *store.Tx, funding []*store.Tx) *txView {
-	v := &txView{tx: tx, funding: funding, known: true, allIns: make([]store.Output, len(tx.Inputs))}
+// reset makes v the view of tx, reusing its slices.
+func (v *txView) reset(tx *store.Tx, spent []store.Spent) {
+	*v = txView{tx: tx, spent: spent, known: true, ins: v.ins[:0], allIns: slices.Grow(v.allIns[:0], len(tx.Inputs))[:len(tx.Inputs)]}
 	for i := range tx.Inputs {
-		f := funding[i]
-		if f == nil {
+		if !spent[i].Known {
+			v.allIns[i] = store.Output{}
 			v.known = false
 			continue
 		}
-		o := f.Outputs[tx.Inputs[i].Prev.Vout]
+		o := spent[i].Output
 		v.allIns[i] = o
 		if clusterable(o.Addr) && !slices.ContainsFunc(v.ins, o.Addr.Same) {
 			v.ins = append(v.ins, o.Addr)
 		}
 	}
-	return v
 }
 
 // outputs are the indexes of outputs that are not OP_RETURN.
@@ -233,12 +233,15 @@ func addressType(v *txView, outs []int) int {
 
 // peelingLink returns the parent's input address and the spent output's
 // address when v is a peel hop (see RulePeeling).
-func peelingLink(v *txView, grandparent func(store.TxNum) (*store.Tx, error)) (address.Addr, address.Addr, bool, error) {
+func peelingLink(v *txView, txByNum func(store.TxNum) (*store.Tx, error)) (address.Addr, address.Addr, bool, error) {
 	tx := v.tx
-	if len(tx.Inputs) != 1 || len(v.outputs()) != 2 || v.funding[0] == nil {
+	if len(tx.Inputs) != 1 || len(v.outputs()) != 2 || !v.spent[0].Known {
 		return address.Addr{}, address.Addr{}, false, nil
 	}
-	p := v.funding[0]
+	p, err := txByNum(tx.Inputs[0].Prev.Tx)
+	if err != nil {
+		return address.Addr{}, address.Addr{}, false, err
+	}
 	if p.Coinbase || len(p.Inputs) != 1 || p.Inputs[0].Kind != store.InputKnown || len(p.Outputs) != 2 {
 		return address.Addr{}, address.Addr{}, false, nil
 	}
@@ -247,7 +250,7 @@ func peelingLink(v *txView, grandparent func(store.TxNum) (*store.Tx, error)) (a
 	if o.Value <= other.Value || o.Addr.Same(other.Addr) || !clusterable(o.Addr) {
 		return address.Addr{}, address.Addr{}, false, nil
 	}
-	g, err := grandparent(p.Inputs[0].Prev.Tx)
+	g, err := txByNum(p.Inputs[0].Prev.Tx)
 	if err != nil {
 		return address.Addr{}, address.Addr{}, false, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -30,7 +31,15 @@ type Options struct {
 	// OnCommit, when set, is called after each commit with the first
 	// transaction not yet clustered.
 	OnCommit func(next store.TxNum)
+	// UndoBlocks is how many blocks below the tip get a commit each, so
+	// that a reorganisation up to that depth is undone exactly from their
+	// undo records (default DefaultUndoBlocks, as deep as tracer follow
+	// undoes by default; negative: none).
+	UndoBlocks int
 }
+
+// DefaultUndoBlocks is the default Options.UndoBlocks.
+const DefaultUndoBlocks = 100
 
 // Result is what one Run did.
 type Result struct {
@@ -143,6 +152,15 @@ func (c *Clusterer) Extend(ctx context.Context) (*Result, error) {
 	if every <= 0 {
 		every = 1_000_000
 	}
+	undoBlocks := opt.UndoBlocks
+	if undoBlocks == 0 {
+		undoBlocks = DefaultUndoBlocks
+	}
+	// Blocks from this height on get a commit each.
+	perBlock := st.State().Height - int32(max(undoBlocks, 0)) + 1
+	if undoBlocks < 0 {
+		perBlock = math.MaxInt32
+	}
 	start := time.Now()
 	res := &Result{From: s.NextTx, To: total, CoinJoins: map[string]int64{}, Change: map[Rule]int64{}}
 	p := &pass{w: w, st: st, opt: opt, rules: c.rules, res: res}
@@ -159,10 +177,7 @@ func (c *Clusterer) Extend(ctx context.Context) (*Result, error) {
 		}
 		return nil
 	}
-	err := st.ForEachTxFunding(s.NextTx, func(tx *store.Tx, funding []*store.Tx) error {
-		if tx.Num >= total {
-			return errStop // stored after this Extend began: the next one's
-		}
+	err := st.ForEachTxSpent(ctx, s.NextTx, total, func(tx *store.Tx, spent []store.Spent) error {
 		if tx.Num%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -171,7 +186,13 @@ func (c *Clusterer) Extend(ctx context.Context) (*Result, error) {
 				opt.Progress(tx.Num, total)
 			}
 		}
-		if err := p.tx(tx, funding); err != nil {
+		if tx.Pos == 0 && tx.Num > res.From && tx.Height >= perBlock {
+			since = 0
+			if err := commit(); err != nil {
+				return err
+			}
+		}
+		if err := p.tx(tx, spent); err != nil {
 			return fmt.Errorf("cluster tx %d (%s): %w", tx.Num, tx.ID, err)
 		}
 		s.NextTx = tx.Num + 1
@@ -226,21 +247,23 @@ type pass struct {
 	rules   []Rule
 	peeling bool
 	res     *Result
+	view    txView // reused
 }
 
-func (p *pass) tx(tx *store.Tx, funding []*store.Tx) error {
+func (p *pass) tx(tx *store.Tx, spent []store.Spent) error {
 	p.res.Txs++
 	p.w.State().Txs++
 	if tx.Coinbase {
 		return nil
 	}
 	p.res.Inputs += int64(len(tx.Inputs))
-	if shape := MultiOwner(tx, funding); shape != "" {
+	if shape := multiOwner(tx, spent); shape != "" {
 		p.res.CoinJoins[shape]++
 		p.w.State().CoinJoins++
 		return nil
 	}
-	v := newTxView(tx, funding)
+	v := &p.view
+	v.reset(tx, spent)
 	if len(v.ins) >= 2 {
 		first, err := p.w.Intern(v.ins[0])
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"testing"
 
@@ -214,5 +215,86 @@ func TestClustererPerBlock(t *testing.T) {
 		if a, b := clusterKeys(t, whole), clusterKeys(t, steps); a != b {
 			t.Fatalf("after a rollback of %d blocks and catching up, the forest differs from a single run's", back)
 		}
+	}
+}
+
+// TestRandomBlocksAndReorgs: a Clusterer opened once follows random
+// sequences of new blocks and rollbacks (the first step right after the
+// first full run, which is one large commit): every rollback is undone
+// exactly (never marked dirty), and after every step the stored forest is,
+// address by address, the one a single run over the chain then stored
+// gives; caught up to the tip it holds the same keys as one run over the
+// whole chain.
+func TestRandomBlocksAndReorgs(t *testing.T) {
+	dir, truth := scamChain(t)
+	ctx := context.Background()
+	opt := cluster.Options{MaxMerge: 50, Change: []cluster.Rule{cluster.RuleOneTime}}
+	whole := ingestChain(t, dir, -1)
+	if _, err := cluster.Run(ctx, whole, opt); err != nil {
+		t.Fatal(err)
+	}
+	to := func(st *store.Store, h int32) {
+		t.Helper()
+		if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{filepath.Join(dir, "blocks")}, StartHeight: -1, ToHeight: h}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for seed := range uint64(2) {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(seed, 13))
+			h := truth.TipHeight/3 + int32(r.IntN(int(truth.TipHeight/3)))
+			st := ingestChain(t, dir, h)
+			c, err := cluster.Open(st, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Extend(ctx); err != nil {
+				t.Fatal(err)
+			}
+			rollbacks := 0
+			for step := range 10 {
+				if step == 0 || r.IntN(3) == 0 {
+					back := 1 + int32(r.IntN(12))
+					if _, err := st.Rollback(ctx, h-back); err != nil {
+						t.Fatal(err)
+					}
+					h -= back
+					rollbacks++
+					cs, _, err := st.ClusterState()
+					if err != nil || cs.Dirty {
+						t.Fatalf("step %d: rolling back %d blocks left the clusters dirty (%v)", step, back, err)
+					}
+				} else {
+					h = min(h+1+int32(r.IntN(8)), truth.TipHeight)
+					to(st, h)
+				}
+				res, err := c.Extend(ctx)
+				if err != nil {
+					t.Fatalf("step %d: %v", step, err)
+				}
+				cs, _, err := st.ClusterState()
+				if err != nil || cs.Dirty || res.To != st.State().NextTx || cs.NextTx != res.To {
+					t.Fatalf("step %d: extended to %d, state %+v (%v), store holds %d", step, res.To, cs, err, st.State().NextTx)
+				}
+				ref := newRefForest()
+				if err := cluster.RunWith(st, opt, ref, cs.NextTx); err != nil {
+					t.Fatal(err)
+				}
+				compareForest(t, st, ref)
+				if t.Failed() {
+					t.Fatalf("step %d (height %d): the forest differs from a single run's", step, h)
+				}
+			}
+			if rollbacks < 2 {
+				t.Fatalf("only %d rollbacks", rollbacks)
+			}
+			to(st, truth.TipHeight)
+			if _, err := c.Extend(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if a, b := clusterKeys(t, whole), clusterKeys(t, st); a != b {
+				t.Fatal("caught up to the tip, the forest differs from a single run over the whole chain")
+			}
+		})
 	}
 }

@@ -72,17 +72,37 @@ func Detect(tx *store.Tx, funding []*store.Tx) string {
 // PayJoins whose sender input is the smaller pass as ordinary payments
 // (precision lost); the accuracy figures in the README count both.
 func MultiOwner(tx *store.Tx, funding []*store.Tx) string {
+	return multiOwner(tx, spentOf(tx, funding))
+}
+
+// spentOf is what the inputs of tx spend, from their funding transactions
+// (nil: unknown).
+func spentOf(tx *store.Tx, funding []*store.Tx) []store.Spent {
+	spent := make([]store.Spent, len(funding))
+	for i, f := range funding {
+		if i >= len(tx.Inputs) {
+			break
+		}
+		in := tx.Inputs[i]
+		if f != nil && in.Kind == store.InputKnown && int(in.Prev.Vout) < len(f.Outputs) {
+			spent[i] = store.Spent{Output: f.Outputs[in.Prev.Vout], Known: true}
+		}
+	}
+	return spent
+}
+
+func multiOwner(tx *store.Tx, spent []store.Spent) string {
 	if s := CoinJoin(tx); s != "" {
 		return s
 	}
-	if isPayJoin(tx, funding) {
+	if isPayJoin(tx, spent) {
 		return ShapePayJoin
 	}
 	return ""
 }
 
-func isPayJoin(tx *store.Tx, funding []*store.Tx) bool {
-	if tx.Coinbase || len(tx.Inputs) != 2 || len(tx.Outputs) != 2 || len(funding) != 2 || !tx.FeeKnown {
+func isPayJoin(tx *store.Tx, spent []store.Spent) bool {
+	if tx.Coinbase || len(tx.Inputs) != 2 || len(tx.Outputs) != 2 || len(spent) != 2 || !tx.FeeKnown {
 		return false
 	}
 	class := tx.Outputs[0].Addr.Kind.Class()
@@ -91,11 +111,10 @@ func isPayJoin(tx *store.Tx, funding []*store.Tx) bool {
 	}
 	var maxIn int64
 	for i, in := range tx.Inputs {
-		f := funding[i]
-		if f == nil || in.Kind != store.InputKnown || int(in.Prev.Vout) >= len(f.Outputs) {
+		if !spent[i].Known || in.Kind != store.InputKnown {
 			return false
 		}
-		o := f.Outputs[in.Prev.Vout]
+		o := spent[i].Output
 		if o.Addr.Kind.Class() != class {
 			return false
 		}

@@ -23,7 +23,7 @@ func RunWith(st *store.Store, opt Options, f Forest, to store.TxNum) error {
 		if tx.Num >= to {
 			return errStop
 		}
-		if err := p.tx(tx, funding); err != nil {
+		if err := p.tx(tx, spentOf(tx, funding)); err != nil {
 			return err
 		}
 		f.State().NextTx = tx.Num + 1

@@ -70,7 +70,8 @@ type Options struct {
 	// UndoDepth is how many blocks below the tip BuildIndex applies as
 	// per-block updates, whose undo records let UpdateIndex undo a
 	// reorganisation that deep exactly (a deeper one makes the index
-	// stale). 0: 100, as follow's --max-reorg; negative: none.
+	// stale, and is rebuilt). Each costs one block update at build time.
+	// 0: 10; negative: none.
 	UndoDepth int
 }
 
@@ -101,7 +102,7 @@ func (o *Options) normalize(fresh bool) error {
 	}
 	switch {
 	case o.UndoDepth == 0:
-		o.UndoDepth = 100
+		o.UndoDepth = 10
 	case o.UndoDepth < 0:
 		o.UndoDepth = 0
 	}

@@ -89,6 +89,7 @@ type engine struct {
 	mark       []bool // slot is in touched
 	touched    []uint32
 	seedOut    [][]uint32 // per output: slots it is a source output of
+	outInfo    []outInfo  // per output, read once a transaction
 	outTaint   []int64
 	values     []int64
 	coins      []taint.Coin
@@ -111,9 +112,29 @@ func newEngine(opt Options, src *Sources) *engine {
 	return e
 }
 
+// outInfo is what the step needs of a tainted output's address.
+type outInfo struct {
+	read     bool
+	labelled bool // a barrier
+	counted  bool // not a source: its exposure counts
+}
+
+// output returns output j's info, reading it on first use.
+func (e *engine) output(j int, o *store.Output) *outInfo {
+	oi := &e.outInfo[j]
+	if !oi.read {
+		oi.read = true
+		_, oi.labelled = e.lab.Label(o.Addr)
+		oi.counted = !oi.labelled || !e.src.IsSource(o.Addr)
+	}
+	return oi
+}
+
 // contribution is one tainted output counted towards its address.
+// The address is turned into its record key (a string, "" for none:
+// not counted) by the caller, once per address rather than per output.
 type contribution struct {
-	addr   string
+	addr   address.Addr
 	slot   uint32
 	amount int64
 	hops   int32
@@ -162,6 +183,11 @@ func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txSh
 	}
 	e.seedOut = e.seedOut[:len(tx.Outputs)]
 	e.values = e.values[:0]
+	if cap(e.outInfo) < len(tx.Outputs) {
+		e.outInfo = make([]outInfo, len(tx.Outputs))
+	}
+	e.outInfo = e.outInfo[:len(tx.Outputs)]
+	clear(e.outInfo)
 	var W int64
 	for j := range tx.Outputs {
 		o := &tx.Outputs[j]
@@ -243,17 +269,16 @@ func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txSh
 			}
 			follow := t >= e.opt.MinValue && hops < e.maxHops
 			if !source {
-				if _, labelled := e.lab.Label(o.Addr); labelled && !e.root[s] {
+				oi := e.output(j, o)
+				if oi.labelled && !e.root[s] {
 					follow = false // a barrier: counted, not followed
 				}
-				if !e.src.IsSource(o.Addr) {
-					if a := o.Addr.String(e.opt.Params); a != "" {
-						amount := t
-						if e.model == taint.Poison {
-							amount = o.Value
-						}
-						count(contribution{addr: a, slot: s, amount: amount, hops: hops, out: store.OutPoint{Tx: tx.Num, Vout: uint32(j)}})
+				if oi.counted {
+					amount := t
+					if e.model == taint.Poison {
+						amount = o.Value
 					}
+					count(contribution{addr: o.Addr, slot: s, amount: amount, hops: hops, out: store.OutPoint{Tx: tx.Num, Vout: uint32(j)}})
 				}
 			}
 			if follow {
@@ -387,7 +412,7 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 	// The frontier: shares on followed outputs whose spender is still
 	// ahead. Every followed output is also written to the store.
 	frontier := map[store.OutPoint]*outShares{}
-	accs := map[string][]accEntry{}
+	accs := map[address.Addr][]accEntry{}
 	var rec txShares
 	var ins []*outShares
 	last := time.Now()
@@ -447,17 +472,24 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 		return store.ExposureIndex{}, err
 	}
 	paths := &pathReader{e: e, get: func(n store.TxNum) ([]byte, bool, error) { return st.ExposureTxShares(w.Gen(), n) }, st: st}
-	for i, a := range sortedKeys(accs) {
+	byKey := make(map[string][]accEntry, len(accs))
+	for a, acc := range accs {
+		if s := a.String(e.opt.Params); s != "" {
+			byKey[s] = addAccs(byKey[s], acc)
+		}
+		delete(accs, a)
+	}
+	for i, a := range sortedKeys(byKey) {
 		if i&255 == 0 {
 			if err := ctx.Err(); err != nil {
 				return store.ExposureIndex{}, err
 			}
 			if e.opt.Progress != nil && time.Since(last) > time.Second {
 				last = time.Now()
-				e.opt.Progress(fmt.Sprintf("index: %d of %d address records written", i, len(accs)))
+				e.opt.Progress(fmt.Sprintf("index: %d of %d address records written", i, len(byKey)))
 			}
 		}
-		acc := accs[a]
+		acc := byKey[a]
 		if err := w.PutAcc(a, encodeAcc(acc, nil)); err != nil {
 			return store.ExposureIndex{}, err
 		}

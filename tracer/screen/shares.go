@@ -214,6 +214,31 @@ func addContribution(acc []accEntry, slot uint32, amount int64, hops int32, op s
 	return acc
 }
 
+// addAccs merges b into a: two addresses of one record key (a P2PK
+// output and its P2PKH address), each in chain order; on equal largest
+// contributions the earlier output stays the example.
+func addAccs(a, b []accEntry) []accEntry {
+	if a == nil {
+		return b
+	}
+	for _, e := range b {
+		i, found := slices.BinarySearchFunc(a, e.slot, func(x accEntry, s uint32) int { return int(x.slot) - int(s) })
+		if !found {
+			a = slices.Insert(a, i, e)
+			continue
+		}
+		x := &a[i]
+		x.amount += e.amount
+		x.hops = min(x.hops, e.hops)
+		if e.best > x.best || e.best == x.best && outBefore(e.bestOut, x.bestOut) {
+			x.best, x.bestOut = e.best, e.bestOut
+		}
+	}
+	return a
+}
+
+func outBefore(a, b store.OutPoint) bool { return a.Tx < b.Tx || a.Tx == b.Tx && a.Vout < b.Vout }
+
 func encodeAcc(acc []accEntry, b []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(acc)))
 	for _, e := range acc {

@@ -236,9 +236,10 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 		}
 		var cerr error
 		count := func(c contribution) {
-			if cerr == nil {
-				if cerr = load(c.addr); cerr == nil {
-					accs[c.addr] = addContribution(accs[c.addr], c.slot, c.amount, c.hops, c.out)
+			a := c.addr.String(e.opt.Params)
+			if cerr == nil && a != "" {
+				if cerr = load(a); cerr == nil {
+					accs[a] = addContribution(accs[a], c.slot, c.amount, c.hops, c.out)
 				}
 			}
 		}

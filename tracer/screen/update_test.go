@@ -316,3 +316,86 @@ func TestUpdateStale(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestUpdateDamaged: damaged share records, accumulators or undo records in
+// the store make UpdateIndex fail with store.ErrCorrupt, never panic.
+func TestUpdateDamaged(t *testing.T) {
+	ctx := context.Background()
+	chain := filepath.Join(t.TempDir(), "chain")
+	if _, err := chaingen.Generate(ctx, chaingen.Config{OutDir: chain, Txs: 1500, Seed: 11, TxsPerBlock: 40}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		damage func(u *store.ExposureUpdate, st *store.Store) error
+		reorg  bool
+	}{
+		{"tx shares truncated", func(u *store.ExposureUpdate, st *store.Store) error {
+			return damageAll(u, st, func(v []byte) []byte { return v[:len(v)-1] })
+		}, false},
+		{"tx shares trailing bytes", func(u *store.ExposureUpdate, st *store.Store) error {
+			return damageAll(u, st, func(v []byte) []byte { return append(v, 1, 2) })
+		}, false},
+		{"tx shares huge count", func(u *store.ExposureUpdate, st *store.Store) error {
+			return damageAll(u, st, func([]byte) []byte { return []byte{0xff, 0xff, 0xff, 0xff, 0x0f} })
+		}, false},
+		{"undo record", func(u *store.ExposureUpdate, st *store.Store) error {
+			return u.PutUndo(u.Header().TipHeight, []byte{1, 2, 3})
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := store.Open(filepath.Join(t.TempDir(), "db"), store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{filepath.Join(chain, "blocks")}, StartHeight: -1, ToHeight: -1}); err != nil {
+				t.Fatal(err)
+			}
+			top := st.State().Height
+			risky := riskyPack(t, st, 4, 4)
+			if _, err := st.Rollback(ctx, top-6); err != nil {
+				t.Fatal(err)
+			}
+			loadSources(t, ctx, st, chain, risky)
+			opt := screen.Options{Params: screentest.Params}
+			if _, err := screen.BuildIndex(ctx, st, opt); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.UpdateExposure(0, func(u *store.ExposureUpdate) error { return tc.damage(u, st) }); err != nil {
+				t.Fatal(err)
+			}
+			if tc.reorg {
+				if _, err := st.Rollback(ctx, top-8); err != nil {
+					t.Fatal(err)
+				}
+			} else if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{filepath.Join(chain, "blocks")}, StartHeight: -1, ToHeight: -1}); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := screen.UpdateIndex(ctx, st, 0, opt); !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("got %v, want store.ErrCorrupt", err)
+			}
+		})
+	}
+}
+
+// damageAll rewrites every tx shares record of the index.
+func damageAll(u *store.ExposureUpdate, st *store.Store, f func([]byte) []byte) error {
+	n := 0
+	for tx := store.TxNum(0); tx < st.State().NextTx; tx++ {
+		v, ok, err := u.TxShares(tx)
+		if err != nil {
+			return err
+		}
+		if ok {
+			n++
+			if err := u.PutTxShares(tx, f(v)); err != nil {
+				return err
+			}
+		}
+	}
+	if n == 0 {
+		return errors.New("no shares record to damage")
+	}
+	return nil
+}

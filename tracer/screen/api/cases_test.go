@@ -421,7 +421,7 @@ func TestCaseLabellingFailsPartway(t *testing.T) {
 			}
 			return st.TxNumOf(*h)
 		}
-		return cases.New(st, labelsFailTracer{}, st, txNum, screentest.Params)
+		return cases.New(st.Cases(), labelsFailTracer{}, st, txNum, screentest.Params)
 	})
 	code, _, body := do(t, s, "POST", "/v1/cases", "", strings.NewReader(seedsBody(tr, "")))
 	if code != http.StatusInternalServerError || !strings.Contains(string(body), "cluster labelling failed partway") || !strings.Contains(string(body), "read failed") {

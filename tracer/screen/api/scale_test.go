@@ -35,7 +35,7 @@ type memCases struct {
 	log  map[uint64][]store.CaseEvent
 }
 
-func (m *memCases) CreateCase(rec func(uint64) ([]byte, error), result []byte, ev store.CaseEvent) (uint64, error) {
+func (m *memCases) Create(rec func(uint64) ([]byte, error), result []byte, ev store.CaseEvent) (uint64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	id := uint64(len(m.recs) + 1)
@@ -48,7 +48,7 @@ func (m *memCases) CreateCase(rec func(uint64) ([]byte, error), result []byte, e
 	return id, nil
 }
 
-func (m *memCases) UpdateCase(id uint64, fn func([]byte) ([]byte, []byte, error), ev store.CaseEvent) error {
+func (m *memCases) Update(id uint64, fn func([]byte) ([]byte, []byte, error), ev store.CaseEvent) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	old, ok := m.recs[id]
@@ -77,11 +77,11 @@ func (m *memCases) get(mp map[uint64][]byte, id uint64) ([]byte, error) {
 	return nil, store.ErrNotFound
 }
 
-func (m *memCases) Case(id uint64) ([]byte, error)       { return m.get(m.recs, id) }
-func (m *memCases) CaseResult(id uint64) ([]byte, error) { return m.get(m.res, id) }
-func (m *memCases) Cases(fn func(uint64, []byte) error) error {
+func (m *memCases) Record(id uint64) ([]byte, error) { return m.get(m.recs, id) }
+func (m *memCases) Result(id uint64) ([]byte, error) { return m.get(m.res, id) }
+func (m *memCases) Each(fn func(uint64, []byte) error) error {
 	for id := uint64(1); ; id++ {
-		b, err := m.Case(id)
+		b, err := m.Record(id)
 		if err != nil {
 			return nil
 		}
@@ -90,7 +90,7 @@ func (m *memCases) Cases(fn func(uint64, []byte) error) error {
 		}
 	}
 }
-func (m *memCases) CaseLog(id uint64) ([]store.CaseEvent, error) {
+func (m *memCases) Log(id uint64) ([]store.CaseEvent, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.log[id], nil

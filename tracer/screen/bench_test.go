@@ -1,0 +1,226 @@
+package screen_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/flow"
+	"github.com/tracer-oss/tracer/store/ingest"
+	"github.com/tracer-oss/tracer/store/storetest"
+	"github.com/tracer-oss/tracer/tracer/screen"
+	"github.com/tracer-oss/tracer/tracer/screen/screentest"
+)
+
+// Bench sources: 100 risky entities of 20 addresses each, taken from the
+// chain's own outputs (riskyPack), besides the chain's sanctions list.
+const (
+	benchGroups = 100
+	benchPer    = 20
+)
+
+// benchInfo is what the cached exposure bench store remembers of its
+// making.
+type benchInfo struct {
+	IngestSeconds float64 `json:"ingest_seconds"`
+	Txs           int64   `json:"txs"`
+}
+
+func benchDir(n int) string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-exposure-%d-w1-v%d", n, store.SchemaVersion))
+}
+
+// exposureBenchStore returns a writable store over storetest.BenchChain(n)
+// with the chain's list and exchange tags and the risky pack loaded,
+// cached in the OS temp dir as tracer-bench-exposure-N-w1-vS (named like
+// storetest.BenchStore's, so other benchmarks can reuse it), and the time
+// its ingest took.
+func exposureBenchStore(b *testing.B, n int) (*store.Store, benchInfo) {
+	return exposureBenchStoreT(b, n)
+}
+
+func exposureBenchStoreT(b testing.TB, n int) (*store.Store, benchInfo) {
+	b.Helper()
+	chain := storetest.BenchChain(b, n)
+	dir := benchDir(n)
+	db := filepath.Join(dir, "db")
+	var info benchInfo
+	if raw, err := os.ReadFile(filepath.Join(dir, "done")); err == nil && json.Unmarshal(raw, &info) == nil {
+		st, err := store.Open(db, store.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return st, info
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	// Reuse storetest.BenchStore's ingested copy when there is one (its
+	// ingest time is then not known here).
+	shared := filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-store-%d-w1-v%d", n, store.SchemaVersion))
+	if _, err := os.Stat(filepath.Join(shared, "done")); err == nil {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if out, err := exec.Command("cp", "-r", "--sparse=always", filepath.Join(shared, "db"), db).CombinedOutput(); err != nil {
+			b.Fatalf("copy %s: %v: %s", shared, err, out)
+		}
+	}
+	st, err := store.Open(db, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{filepath.Join(chain, "blocks")}, StartHeight: -1, ToHeight: -1}); err != nil {
+		b.Fatal(err)
+	}
+	info = benchInfo{IngestSeconds: time.Since(start).Seconds(), Txs: int64(st.State().NextTx)}
+	if _, err := os.Stat(filepath.Join(shared, "done")); err == nil {
+		info.IngestSeconds = 0 // copied, not ingested
+	}
+	loadSources(b, ctx, st, chain, riskyPack(b, st, benchGroups, benchPer))
+	raw, _ := json.Marshal(info)
+	if err := os.WriteFile(filepath.Join(dir, "done"), raw, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return st, info
+}
+
+// BenchmarkBuildIndex is the full one-pass exposure build on the
+// BenchTxs-transaction chain (TRACER_BENCH_TXS; 1,000,000 by default) with
+// 100+ source groups and 2,000+ source addresses: time, rate and peak
+// memory, against the time ingesting the same chain took.
+func BenchmarkBuildIndex(b *testing.B) {
+	n := storetest.BenchTxs(b)
+	st, info := exposureBenchStore(b, n)
+	defer st.Close()
+	ctx := context.Background()
+	x, err := flow.Open(ctx, st, flow.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Close()
+	src, err := screen.LoadSources(st, screentest.Params)
+	if err != nil {
+		b.Fatal(err)
+	}
+	seeds := 0
+	for _, g := range src.Groups {
+		seeds += len(g.Seeds)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var hdr store.ExposureIndex
+	var anon, file int64
+	for i := 0; i < b.N; i++ {
+		rss := storetest.SampleRSS()
+		if hdr, err = screen.BuildIndex(ctx, st, screen.Options{Params: screentest.Params, Flow: x}); err != nil {
+			b.Fatal(err)
+		}
+		a, f := rss.Stop()
+		anon, file = max(anon, a), max(file, f)
+	}
+	b.StopTimer()
+	sec := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(float64(info.Txs)/sec, "tx/s")
+	b.ReportMetric(sec, "build_s")
+	if info.IngestSeconds > 0 {
+		b.ReportMetric(info.IngestSeconds, "ingest_s")
+		b.ReportMetric(sec/info.IngestSeconds, "build/ingest")
+	}
+	b.ReportMetric(float64(anon)/(1<<20), "peak_anon_MiB")
+	b.ReportMetric(float64(anon+file)/(1<<20), "peak_rss_MiB")
+	b.ReportMetric(float64(len(src.Groups)), "groups")
+	b.ReportMetric(float64(seeds), "sources")
+	b.ReportMetric(float64(hdr.Addresses), "addresses")
+}
+
+// BenchmarkUpdateIndex is the per-block update: the store is rolled back
+// 40 blocks (UpdateIndex undoes them from its undo records), then the
+// blocks are ingested again one at a time and UpdateIndex brings the index
+// forward after each. It reports p50 and p99 per block and per
+// transaction, and the headline: a full rebuild's time over a block's
+// update at p50.
+func BenchmarkUpdateIndex(b *testing.B) {
+	const depth = 40
+	n := storetest.BenchTxs(b)
+	st, info := exposureBenchStore(b, n)
+	defer st.Close()
+	ctx := context.Background()
+	dir := benchDir(n)
+	opt := screen.Options{Params: screentest.Params}
+	start := time.Now()
+	if _, err := screen.BuildIndex(ctx, st, opt); err != nil {
+		b.Fatal(err)
+	}
+	build := time.Since(start)
+	chain := filepath.Join(storetest.BenchChain(b, n), "blocks")
+	// The cached store is changed below and changed back; while it is,
+	// it is not "done".
+	done, err := os.ReadFile(filepath.Join(dir, "done"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "done")); err != nil {
+		b.Fatal(err)
+	}
+	tip := st.State().Height
+	var perBlock, perTx []float64
+	var undo time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		if _, err := st.Rollback(ctx, tip-depth); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		_, stats, err := screen.UpdateIndex(ctx, st, 0, opt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if stats.BlocksUndone != depth {
+			b.Fatalf("undid %d blocks, want %d", stats.BlocksUndone, depth)
+		}
+		undo += stats.Duration
+		for h := tip - depth + 1; h <= tip; h++ {
+			b.StopTimer()
+			if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{chain}, StartHeight: -1, ToHeight: h}); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			_, stats, err := screen.UpdateIndex(ctx, st, 0, opt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if stats.BlocksApplied != 1 {
+				b.Fatalf("applied %d blocks, want 1", stats.BlocksApplied)
+			}
+			perBlock = append(perBlock, stats.Duration.Seconds())
+			perTx = append(perTx, stats.Duration.Seconds()/float64(max(stats.Txs, 1)))
+		}
+	}
+	b.StopTimer()
+	if err := os.WriteFile(filepath.Join(dir, "done"), done, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	slices.Sort(perBlock)
+	slices.Sort(perTx)
+	q := func(v []float64, p float64) float64 { return v[min(len(v)-1, int(p*float64(len(v))))] }
+	b.ReportMetric(q(perBlock, 0.5)*1e3, "p50_ms/block")
+	b.ReportMetric(q(perBlock, 0.99)*1e3, "p99_ms/block")
+	b.ReportMetric(q(perTx, 0.5)*1e6, "p50_us/tx")
+	b.ReportMetric(q(perTx, 0.99)*1e6, "p99_us/tx")
+	b.ReportMetric(undo.Seconds()*1e3/float64(depth*b.N), "undo_ms/block")
+	b.ReportMetric(build.Seconds(), "rebuild_s")
+	b.ReportMetric(build.Seconds()/q(perBlock, 0.5), "rebuild/update")
+	b.ReportMetric(info.IngestSeconds, "ingest_s")
+}

@@ -1,0 +1,157 @@
+package screen
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/tracer-oss/tracer/store"
+)
+
+func sampleTxShares() txShares {
+	return txShares{
+		preds: []predEntry{{slot: 0, pred: 0}, {slot: 3, pred: 1234}},
+		outs: []outShares{
+			{vout: 0, value: 5000, shares: []taintShare{{slot: 0, hops: 2, tainted: 4000}, {slot: 3, hops: 7, tainted: 1}}},
+			{vout: 9, value: 1 << 40, shares: []taintShare{{slot: 3, hops: 50, tainted: 1 << 39}}},
+		},
+	}
+}
+
+func sampleAcc() []accEntry {
+	return []accEntry{{slot: 1, hops: 3, amount: 900, best: 500, bestOut: store.OutPoint{Tx: 77, Vout: 2}},
+		{slot: 4, hops: 1, amount: 1, best: 1, bestOut: store.OutPoint{Tx: 1 << 33, Vout: 0}}}
+}
+
+func sampleUndo() undoRecord {
+	return undoRecord{hash: [32]byte{1, 2}, prev: [32]byte{3}, first: 10, end: 25,
+		addrs: []string{"bcrt1qexample", "2Mexample"}, old: [][]byte{nil, encodeAcc(sampleAcc(), nil)}}
+}
+
+func TestSharesRoundTrip(t *testing.T) {
+	r := sampleTxShares()
+	got, err := decodeTxShares(r.encode(nil), 5)
+	if err != nil || !reflect.DeepEqual(got, r) {
+		t.Fatalf("tx shares: got %+v %v, want %+v", got, err, r)
+	}
+	acc := sampleAcc()
+	gacc, err := decodeAcc(encodeAcc(acc, nil), 5)
+	if err != nil || !reflect.DeepEqual(gacc, acc) {
+		t.Fatalf("accumulator: got %+v %v, want %+v", gacc, err, acc)
+	}
+	u := sampleUndo()
+	gu, err := decodeUndo(u.encode())
+	if err != nil || !reflect.DeepEqual(gu, u) {
+		t.Fatalf("undo: got %+v %v, want %+v", gu, err, u)
+	}
+}
+
+// TestSharesDamaged: every kind of damage is store.ErrCorrupt.
+func TestSharesDamaged(t *testing.T) {
+	sr, su := sampleTxShares(), sampleUndo()
+	good := sr.encode(nil)
+	acc := encodeAcc(sampleAcc(), nil)
+	undo := su.encode()
+	for _, tc := range []struct {
+		name   string
+		decode func() error
+	}{
+		{"tx shares truncated", func() error { _, err := decodeTxShares(good[:len(good)-1], 5); return err }},
+		{"tx shares trailing byte", func() error { _, err := decodeTxShares(append(good[:len(good):len(good)], 0), 5); return err }},
+		{"tx shares slot out of range", func() error { _, err := decodeTxShares(good, 3); return err }},
+		{"tx shares huge count", func() error { _, err := decodeTxShares([]byte{0xff, 0xff, 0xff, 0x7f}, 5); return err }},
+		{"tx shares overlong number", func() error { _, err := decodeTxShares(bytes11(), 5); return err }},
+		{"tx shares tainted over value", func() error {
+			r := sampleTxShares()
+			r.outs[0].shares[0].tainted = 6000
+			_, err := decodeTxShares(r.encode(nil), 5)
+			return err
+		}},
+		{"empty", func() error { _, err := decodeTxShares(nil, 5); return err }},
+		{"accumulator truncated", func() error { _, err := decodeAcc(acc[:len(acc)-2], 5); return err }},
+		{"accumulator slots out of order", func() error {
+			a := sampleAcc()
+			a[0].slot, a[1].slot = 4, 1
+			_, err := decodeAcc(encodeAcc(a, nil), 5)
+			return err
+		}},
+		{"accumulator best over total", func() error {
+			a := sampleAcc()
+			a[0].best = 901
+			_, err := decodeAcc(encodeAcc(a, nil), 5)
+			return err
+		}},
+		{"undo truncated", func() error { _, err := decodeUndo(undo[:40]); return err }},
+		{"undo version", func() error { _, err := decodeUndo(append([]byte{2}, undo[1:]...)); return err }},
+		{"undo range reversed", func() error {
+			u := sampleUndo()
+			u.first, u.end = 30, 20
+			_, err := decodeUndo(u.encode())
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.decode(); !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("got %v, want store.ErrCorrupt", err)
+			}
+		})
+	}
+}
+
+func bytes11() []byte {
+	b := make([]byte, 11)
+	for i := range b {
+		b[i] = 0x80
+	}
+	return b
+}
+
+// FuzzDecodeShares: any bytes decode to a record or store.ErrCorrupt,
+// never a panic; what decodes encodes to bytes that decode to the same.
+func FuzzDecodeShares(f *testing.F) {
+	sr, su := sampleTxShares(), sampleUndo()
+	f.Add(sr.encode(nil), byte(0))
+	f.Add(encodeAcc(sampleAcc(), nil), byte(1))
+	f.Add(su.encode(), byte(2))
+	f.Add([]byte{}, byte(0))
+	f.Fuzz(func(t *testing.T, b []byte, kind byte) {
+		switch kind % 3 {
+		case 0:
+			r, err := decodeTxShares(b, 8)
+			if err != nil {
+				if !errors.Is(err, store.ErrCorrupt) {
+					t.Fatalf("error %v is not ErrCorrupt", err)
+				}
+				return
+			}
+			r2, err := decodeTxShares(r.encode(nil), 8)
+			if err != nil || !reflect.DeepEqual(r, r2) {
+				t.Fatalf("re-encoded: %+v %v, want %+v", r2, err, r)
+			}
+		case 1:
+			a, err := decodeAcc(b, 8)
+			if err != nil {
+				if !errors.Is(err, store.ErrCorrupt) {
+					t.Fatalf("error %v is not ErrCorrupt", err)
+				}
+				return
+			}
+			a2, err := decodeAcc(encodeAcc(a, nil), 8)
+			if err != nil || !reflect.DeepEqual(a, a2) {
+				t.Fatalf("re-encoded: %+v %v, want %+v", a2, err, a)
+			}
+		case 2:
+			u, err := decodeUndo(b)
+			if err != nil {
+				if !errors.Is(err, store.ErrCorrupt) {
+					t.Fatalf("error %v is not ErrCorrupt", err)
+				}
+				return
+			}
+			u2, err := decodeUndo(u.encode())
+			if err != nil || !reflect.DeepEqual(u, u2) {
+				t.Fatalf("re-encoded: %+v %v, want %+v", u2, err, u)
+			}
+		}
+	})
+}
