@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -19,15 +20,19 @@ import (
 // A backup file (tracer backup, Store.Backup) is a consistent snapshot of
 // a whole store, for copying to a read replica:
 //
-//	"tracer-backup 1\n"       16 bytes: magic and format version
-//	body                      Badger's backup stream (DB.Backup): every key's
-//	                          latest version at one read timestamp
+//	"tracer-backup 2\n"       16 bytes: magic and format version
+//	body                      the store's files beside Badger (the cluster
+//	                          forest, clusterforest.go): a count (uint32), then
+//	                          per file its name's length (uint16), name
+//	                          (relative to the store), length (uint64) and
+//	                          bytes; then Badger's backup stream (DB.Backup):
+//	                          every key's latest version at one read timestamp
 //	trailer                   48 bytes: "tracerbk", the body's length (uint64
 //	                          big-endian) and its SHA-256
 //
 // Restore checks the trailer before it writes anything, so a truncated or
 // damaged file is refused whole: never a partial store.
-var backupMagic = []byte("tracer-backup 1\n")
+var backupMagic = []byte("tracer-backup 2\n")
 
 const (
 	backupTrailerTag = "tracerbk"
@@ -54,6 +59,12 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) (BackupStats, error) {
 	}
 	body := &ctxWriter{ctx: ctx, w: io.MultiWriter(cw, h)}
 	before := cw.n
+	if err := s.backupFiles(body); err != nil {
+		if ctx.Err() != nil {
+			return BackupStats{}, ctx.Err()
+		}
+		return BackupStats{}, fmt.Errorf("store: backup: %w", err)
+	}
 	if _, err := s.db.Backup(body, 0); err != nil {
 		if ctx.Err() != nil {
 			return BackupStats{}, ctx.Err()
@@ -94,7 +105,7 @@ func CheckBackup(path string) (int64, error) {
 		return 0, fmt.Errorf("store: read %s: %w", path, err)
 	}
 	if !bytes.Equal(magic, backupMagic) {
-		return bad("not a tracer backup (no \"tracer-backup 1\" header)")
+		return bad("not a tracer backup (no \"tracer-backup 2\" header)")
 	}
 	bodyLen := size - int64(len(backupMagic)) - backupTrailerLen
 	h := sha256.New()
@@ -162,6 +173,9 @@ func Restore(ctx context.Context, path, dir string, opt Options) (BackupStats, e
 		return fail(fmt.Errorf("store: restore into %s: %w", dir, err))
 	}
 	body := &ctxReader{ctx: ctx, r: bufio.NewReaderSize(io.LimitReader(f, bodyLen), 1<<20)}
+	if err := restoreFiles(body, dir); err != nil {
+		return fail(errors.Join(fmt.Errorf("store: restore into %s: %w", dir, err), db.Close()))
+	}
 	if err := db.Load(body, 256); err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err()
@@ -276,4 +290,104 @@ func (s *Store) Digest(ctx context.Context) ([32]byte, int64, error) {
 		return [32]byte{}, 0, fmt.Errorf("store: digest: %w", err)
 	}
 	return [32]byte(h.Sum(nil)), n, nil
+}
+
+// backupFiles writes the store's files beside Badger (the cluster
+// directory) into a backup body. The caller keeps writers off the store
+// meanwhile (tracer backup opens it read-only; a live server runs the
+// backup on its writing loop), so the files and Badger agree.
+func (s *Store) backupFiles(w io.Writer) error {
+	ents, err := os.ReadDir(filepath.Join(s.dir, clusterDir))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	var names []string
+	for _, e := range ents {
+		if e.Type().IsRegular() {
+			names = append(names, e.Name())
+		}
+	}
+	if err := binary.Write(w, binary.BigEndian, uint32(len(names))); err != nil {
+		return err
+	}
+	for _, name := range names {
+		if err := copyFileInto(w, s.clusterPath(name), clusterDir+"/"+name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyFileInto(w io.Writer, path, rel string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close() //nolint:errcheck // opened read-only: Close cannot lose data
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	hdr := binary.BigEndian.AppendUint16(nil, uint16(len(rel)))
+	hdr = append(hdr, rel...)
+	hdr = binary.BigEndian.AppendUint64(hdr, uint64(fi.Size()))
+	if _, err := w.Write(hdr); err != nil {
+		return err
+	}
+	if n, err := io.CopyN(w, f, fi.Size()); err != nil {
+		return fmt.Errorf("%s: %d of %d bytes: %w", path, n, fi.Size(), err)
+	}
+	return nil
+}
+
+// restoreFiles writes the files of a backup body into dir. A name that
+// would leave the cluster directory is refused (the checksum has passed,
+// but a backup is still input).
+func restoreFiles(r io.Reader, dir string) error {
+	var n uint32
+	if err := binary.Read(r, binary.BigEndian, &n); err != nil {
+		return fmt.Errorf("%w: files section: %v", ErrBadBackup, err)
+	}
+	for i := range n {
+		var nameLen uint16
+		if err := binary.Read(r, binary.BigEndian, &nameLen); err != nil {
+			return fmt.Errorf("%w: file %d: %v", ErrBadBackup, i, err)
+		}
+		name := make([]byte, nameLen)
+		if _, err := io.ReadFull(r, name); err != nil {
+			return fmt.Errorf("%w: file %d: %v", ErrBadBackup, i, err)
+		}
+		rel := string(name)
+		base, ok := strings.CutPrefix(rel, clusterDir+"/")
+		if !ok || base == "" || base != filepath.Base(base) || base == "." || base == ".." {
+			return fmt.Errorf("%w: file %d has a bad name %q", ErrBadBackup, i, rel)
+		}
+		var size uint64
+		if err := binary.Read(r, binary.BigEndian, &size); err != nil {
+			return fmt.Errorf("%w: file %q: %v", ErrBadBackup, rel, err)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, clusterDir), 0o755); err != nil {
+			return err
+		}
+		if err := writeFileFrom(filepath.Join(dir, clusterDir, base), r, int64(size)); err != nil {
+			return fmt.Errorf("file %q: %w", rel, err)
+		}
+	}
+	return nil
+}
+
+func writeFileFrom(path string, r io.Reader, size int64) (err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	if _, err := io.CopyN(f, r, size); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadBackup, err)
+	}
+	return f.Sync()
 }
