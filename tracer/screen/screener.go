@@ -198,6 +198,12 @@ func (s *Screener) At(st Store, hdr *store.ExposureIndex) (*Screener, error) {
 		c.status.Network = state.Network
 	}
 	c.idx, c.indexed, c.status.Index = store.ExposureIndex{}, false, nil
+	// A store that had no blocks when s was made may have them now: the
+	// list's keys are the same either way (key), the answers are not.
+	c.listOnly, c.status.ExposureUnavailable = state.Empty(), ""
+	if c.listOnly {
+		c.status.ExposureUnavailable = noBlocks
+	}
 	if hdr != nil {
 		if err := c.setIndex(*hdr); err != nil {
 			return nil, err
