@@ -627,7 +627,7 @@ func (w *bulkWriter) mergeFamily(fam byte, rs []*runReader, done *atomic.Int64) 
 func (w *bulkWriter) cancelStream() {
 	if w.directCh != nil {
 		close(w.directCh)
-		<-w.directDone
+		<-w.directDone //nolint:errcheck // cancelling a load that failed already: the stream's own error adds nothing
 		w.directCh = nil
 	}
 	if w.sw == nil {

@@ -96,14 +96,6 @@ func (s *Store) clusterTable() (clusterTable, error) {
 	return t, nil
 }
 
-// addrIDKey: 'k', class (1), payload (20 or 32 bytes).
-func addrIDKey(a address.Addr) []byte {
-	a.Kind = a.Kind.Class()
-	k := make([]byte, 0, 2+32)
-	k = append(k, prefixClusterAddr, byte(a.Kind))
-	return append(k, a.Bytes()...)
-}
-
 func clusterNodeKey(id AddrID) []byte {
 	return binary.BigEndian.AppendUint64([]byte{prefixClusterNode}, uint64(id))
 }

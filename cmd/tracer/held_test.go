@@ -76,12 +76,12 @@ func startHolder(t *testing.T, db string) (*exec.Cmd, store.Holder) {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Process.Signal(syscall.SIGTERM) // it may have exited already
 		select {
-		case <-exited:
+		case <-exited: //nolint:errcheck // stopped by the signal: its exit status says nothing
 		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			<-exited
+			_ = cmd.Process.Kill()
+			<-exited //nolint:errcheck // killed: its exit status says nothing
 		}
 	})
 	deadline := time.Now().Add(2 * time.Minute)

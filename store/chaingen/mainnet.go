@@ -40,9 +40,7 @@ const (
 type mainnet struct {
 	rng     *rand.Rand
 	due     map[int32][]*utxo
-	pending int   // coins in the calendar
-	unspent int64 // outputs that stay unspent: held, dust, forgotten, due past the tip
-	held    int64
+	pending int // coins in the calendar
 }
 
 func newMainnet(seed uint64) *mainnet {

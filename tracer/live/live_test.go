@@ -167,7 +167,6 @@ func listStore(t testing.TB, c *chainFix) *store.Store {
 // running is a live service following a memNode, with its API.
 type running struct {
 	svc  *live.Service
-	node *memNode
 	srv  *httptest.Server
 	stop func()
 }

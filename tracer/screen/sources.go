@@ -84,7 +84,6 @@ type Group struct {
 	Category string // CategorySanctioned or a risk category
 	Entity   string // the sanctioned entity, or the tag's actor or label
 	Seeds    []tracer.Seed
-	combined bool // every group of the category at once
 }
 
 // Store is what screening reads. *store.Store implements it.
