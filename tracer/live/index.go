@@ -77,3 +77,11 @@ func (p pendingStore) ExposureDirty(gen uint32, limit int) ([]string, error) {
 func (p pendingStore) Exposure(gen uint32, addr string, buf []byte) ([]byte, bool, error) {
 	return p.w.Exposure(gen, addr, buf)
 }
+
+func (p pendingStore) ExposureAcc(gen uint32, addr string) ([]byte, bool, error) {
+	return p.w.ExposureAcc(gen, addr)
+}
+
+func (p pendingStore) ForEachExposureAcc(gen uint32, fn func(addr string, v []byte) error) error {
+	return p.w.ForEachExposureAcc(gen, fn)
+}
