@@ -208,12 +208,12 @@ func equal(t testing.TB, a, b *store.Store, skip func(k []byte) bool) {
 	}
 }
 
-// EqualChain is Equal without the watch list, the alert outbox and the
+// EqualChain is Equal without the watch list (and its generation), the alert outbox and the
 // follow-* metadata, which a fresh ingest of the same chain does not have.
 func EqualChain(t testing.TB, a, b *store.Store) {
 	t.Helper()
 	equal(t, a, b, func(k []byte) bool {
-		return k[0] == 'w' || k[0] == 'W' || bytes.HasPrefix(k, []byte("mfollow-"))
+		return k[0] == 'w' || k[0] == 'W' || bytes.HasPrefix(k, []byte("mfollow-")) || bytes.Equal(k, []byte("mwatch-gen"))
 	})
 }
 
