@@ -693,17 +693,10 @@ func (s *Store) deleteRefusalsFrom(tx TxNum) error {
 		}
 		return nil
 	})
-	if err != nil || len(keys) == 0 {
+	if err != nil {
 		return err
 	}
-	wb := s.db.NewWriteBatch()
-	for _, k := range keys {
-		if err := wb.Delete(k); err != nil {
-			wb.Cancel()
-			return err
-		}
-	}
-	return wb.Flush()
+	return s.deleteKeys(keys)
 }
 
 // load reads the committed forest into memory: one sequential read of the
@@ -1218,17 +1211,10 @@ func (s *Store) pruneClusterUndo(next TxNum) error {
 		}
 		return nil
 	})
-	if err != nil || len(keys) == 0 {
+	if err != nil {
 		return err
 	}
-	wb := s.db.NewWriteBatch()
-	for _, k := range keys {
-		if err := wb.Delete(k); err != nil {
-			wb.Cancel()
-			return err
-		}
-	}
-	return wb.Flush()
+	return s.deleteKeys(keys)
 }
 
 // undoClusters brings a forest marked dirty by a rollback back to the
