@@ -154,7 +154,7 @@ func (s *Service) AddWatch(ctx context.Context, req api.WatchRequest) (any, erro
 			return fmt.Errorf("%w: %v", api.ErrAdminInput, err)
 		}
 		w.Added, w.FromHeight = time.Now().UTC(), s.st.State().Height
-		ans.Changed, err = s.st.AddWatch(w)
+		ans.Changed, err = s.st.WatchList().Add(w)
 		ans.Watch, ans.Addresses = w, len(addrs)
 		return err
 	})
@@ -173,7 +173,7 @@ func (s *Service) RemoveWatch(ctx context.Context, addr string) (any, error) {
 		}
 		w.Value = a.String(s.params)
 		ans.Watch = w
-		ans.Changed, err = s.st.RemoveWatch(w.Kind, w.Value)
+		ans.Changed, err = s.st.WatchList().Remove(w.Kind, w.Value)
 		return err
 	})
 	s.record(ctx, fmt.Sprintf("DELETE /v1/admin/watches/%s", w.Value), err)

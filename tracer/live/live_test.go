@@ -571,14 +571,14 @@ func TestAdminTagsAndWatches(t *testing.T) {
 	if code := r.admin(t, "POST", "/v1/admin/watches", `{"address":"1NotAnAddress"}`, &bad); code != 400 {
 		t.Errorf("watch of a bad address: %d %v; want 400", code, bad)
 	}
-	ws, err := st.Watches()
+	ws, err := st.WatchList().All()
 	if err != nil || len(ws) != 1 || ws[0].Value != deposit || ws[0].FromHeight != n {
 		t.Fatalf("watches after POST: %+v %v; want %s from %d", ws, err, deposit, n)
 	}
 	if code := r.admin(t, "DELETE", "/v1/admin/watches/"+deposit, "", &wans); code != 200 || !wans.Changed {
 		t.Fatalf("DELETE watch: %d %+v", code, wans)
 	}
-	if ws, err := st.Watches(); err != nil || len(ws) != 0 {
+	if ws, err := st.WatchList().All(); err != nil || len(ws) != 0 {
 		t.Fatalf("watches after DELETE: %+v %v", ws, err)
 	}
 }
