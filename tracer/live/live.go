@@ -572,20 +572,30 @@ func (c caseRoom) read(fn func(store.Cases) error) error {
 	return fn(snap.Cases())
 }
 
+// caseWriteWait bounds how long a case write waits for the writing loop
+// (busy with a long sync, the first one above all): then the request
+// fails with context.DeadlineExceeded (503) and nothing is written.
+const caseWriteWait = 30 * time.Second
+
 // write runs fn on the writing loop, then makes a snapshot with its
-// write the one case reads answer from.
+// write the one case reads answer from. Once the loop has taken it, it
+// waits for it to end (a case write is short), so an answer never says
+// "not written" about a write that happened.
 func (c caseRoom) write(fn func(store.Cases) error) error {
 	s := c.s
-	return s.do(context.Background(), func(context.Context) error {
+	done := make(chan error, 1)
+	job := func(context.Context) {
 		if err := fn(s.st.Cases()); err != nil {
-			return err
+			done <- err
+			return
 		}
 		// The snapshot's reference is caseSnap's, dropped by Release.
 		snap, _, err := s.st.Snapshot()
 		if err != nil {
 			// Written: the next published view shows it.
 			s.log.Error("live: no snapshot after a case write; it shows from the next block", "err", err)
-			return nil
+			done <- nil
+			return
 		}
 		s.mu.Lock()
 		old := s.caseSnap
@@ -594,8 +604,18 @@ func (c caseRoom) write(fn func(store.Cases) error) error {
 		if old != nil {
 			old.Release()
 		}
-		return nil
-	})
+		done <- nil
+	}
+	wait := time.NewTimer(caseWriteWait)
+	defer wait.Stop()
+	select {
+	case s.jobs <- job:
+		return <-done
+	case <-s.stopped:
+		return errStopped
+	case <-wait.C:
+		return fmt.Errorf("live: the writing loop is busy (syncing or applying blocks): the case change was not written; retry: %w", context.DeadlineExceeded)
+	}
 }
 
 func (c caseRoom) Create(rec func(id uint64) ([]byte, error), result []byte, ev store.CaseEvent) (id uint64, err error) {
