@@ -341,7 +341,8 @@ func (s *Service) apply(ctx context.Context, res ingest.Result) error {
 // hold marks the published view as held behind the store's tip, and why.
 func (s *Service) hold() {
 	v, state := s.Tip(), s.st.State()
-	if v.Hash == state.Hash {
+	if v.Hash == state.Hash { // the chain came back to the view's tip
+		s.held.Store(nil)
 		return
 	}
 	tip := fmt.Sprintf("tip %d (%s)", v.Height, v.Hash)
