@@ -3,6 +3,8 @@ package live_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -150,6 +152,9 @@ func TestReorgDeeperThanUndoRecords(t *testing.T) {
 	if !strings.Contains(held.Pending.Reason, "reorganised") {
 		t.Errorf("pending %+v does not say why it rebuilds", held.Pending)
 	}
+	if code, page := getBody(t, r.srv.URL+"/?address="+c.truth.Deposits[0].Address); code != 200 || !strings.Contains(page, `<b id="stale">stale</b>: answered from tip`) {
+		t.Errorf("the page while held: %d, no stale marker", code)
+	}
 	old := c.want(n)
 	for addr, amount := range old {
 		s := r.screen(addr)
@@ -241,4 +246,18 @@ func TestRestartDuringDeepReorgRebuild(t *testing.T) {
 	close(release)
 	r2.waitTip(t, branchTip)
 	r2.checkExposures(t, want, branchTip)
+}
+
+func getBody(t testing.TB, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
 }
