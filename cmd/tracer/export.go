@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer/cluster"
 	"github.com/tracer-oss/tracer/tracer/export"
 )
@@ -142,9 +143,19 @@ func runExportGraph(c *cli.Context) (err error) {
 			*a.dst = int32(h)
 		}
 	}
+	// The trace index answers spenders and spent outputs without a store
+	// read per row.
+	x, err := buildFlow(c, st)
+	if err != nil {
+		if cerr := c.Context.Err(); cerr != nil {
+			return cerr
+		}
+		return fmt.Errorf("export graph reads the trace index (%s): %w", flow.Dir(st.Dir()), err)
+	}
+	defer x.Close() //nolint:errcheck // mapped read-only: Close cannot lose data
 	start := time.Now()
 	prog := newProgress(c.App.ErrWriter)
-	gs, err := export.GraphDir(c.Context, st, params, from, to, f, c.String("out"), func(g export.GraphStats, h int32) {
+	gs, err := export.GraphDir(c.Context, st, x, params, from, to, f, c.String("out"), func(g export.GraphStats, h int32) {
 		secs := time.Since(start).Seconds()
 		prog.line(fmt.Sprintf("export: height %d/%d, %d txs, %d inputs, %d outputs, %.0f tx/s", h, to, g.Txs, g.Inputs, g.Outputs, float64(g.Txs)/secs))
 	})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg"
 
+	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/store/storetest"
 	"github.com/tracer-oss/tracer/tracer/export"
 )
@@ -20,13 +21,18 @@ import (
 func BenchmarkExportGraph(b *testing.B) {
 	st := storetest.BenchStore(b, storetest.BenchTxs(b))
 	s := st.State()
+	x, err := flow.Open(context.Background(), st, flow.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Close()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		var txs, ins, outs countWriter
 		rss := storetest.SampleRSS()
 		start, cpu0 := time.Now(), cpuSeconds(b)
-		gs, err := export.Graph(context.Background(), st, &chaincfg.RegressionNetParams, s.StartHeight, s.Height, export.Parquet,
+		gs, err := export.Graph(context.Background(), st, x, &chaincfg.RegressionNetParams, s.StartHeight, s.Height, export.Parquet,
 			export.GraphWriters{Txs: &txs, Inputs: &ins, Outputs: &outs})
 		if err != nil {
 			b.Fatal(err)
@@ -39,6 +45,7 @@ func BenchmarkExportGraph(b *testing.B) {
 		b.ReportMetric(cpu, "CPU-s")
 		b.ReportMetric(float64(anon)/(1<<20), "peak-anon-MiB")
 		b.ReportMetric(float64(txs.n+ins.n+outs.n)/n, "B/tx")
+		b.ReportMetric(float64(gs.StoreReads)/n, "store-reads/tx")
 		b.Logf("%d txs, %d inputs, %d outputs: txs %d B, inputs %d B, outputs %d B", gs.Txs, gs.Inputs, gs.Outputs, txs.n, ins.n, outs.n)
 	}
 }
