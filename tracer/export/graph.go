@@ -117,6 +117,15 @@ const windowTxs = 1 << 18
 
 var errStop = errors.New("stop")
 
+// CheckRange reports (ErrRange) whether blocks from..to are not a range
+// of the store's, before any work is done.
+func CheckRange(s store.State, from, to int32) error {
+	if s.Empty() || from > to || from < s.StartHeight || to > s.Height {
+		return fmt.Errorf("%w: %d–%d, the store holds %d–%d", ErrRange, from, to, s.StartHeight, s.Height)
+	}
+	return nil
+}
+
 // Graph streams the transactions of blocks from..to (inclusive) into the
 // three tables, in chain order. It reads the transaction records in one
 // sequential scan, and spenders and the txids and values of spent outputs
@@ -132,9 +141,8 @@ func Graph(ctx context.Context, src GraphSource, x *flow.Index, params *chaincfg
 func graph(ctx context.Context, src GraphSource, x *flow.Index, params *chaincfg.Params, from, to int32, f Format, w GraphWriters,
 	wTxs, wOuts uint64) (GraphStats, error) {
 	st := GraphStats{FromHeight: from, ToHeight: to}
-	s := src.State()
-	if s.Empty() || from > to || from < s.StartHeight || to > s.Height {
-		return st, fmt.Errorf("%w: %d–%d, the store holds %d–%d", ErrRange, from, to, s.StartHeight, s.Height)
+	if err := CheckRange(src.State(), from, to); err != nil {
+		return st, err
 	}
 	last, err := src.BlockByHeight(to)
 	if err != nil {
