@@ -15,18 +15,22 @@ import (
 
 const bech32Charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 
-// bech32Gen is the BCH generator of BIP 173.
-var bech32Gen = [5]uint32{0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3}
-
-func bech32Step(chk uint32, v byte) uint32 {
-	b := chk >> 25
-	chk = (chk&0x1ffffff)<<5 ^ uint32(v)
-	for i := 0; i < 5; i++ {
-		if (b>>i)&1 == 1 {
-			chk ^= bech32Gen[i]
+// bech32Gen is the BCH generator of BIP 173, as the xor of its terms
+// selected by each value of the checksum's top five bits.
+var bech32Gen = func() (t [32]uint32) {
+	gen := [5]uint32{0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3}
+	for b := range t {
+		for i, g := range gen {
+			if b>>i&1 == 1 {
+				t[b] ^= g
+			}
 		}
 	}
-	return chk
+	return t
+}()
+
+func bech32Step(chk uint32, v byte) uint32 {
+	return (chk&0x1ffffff)<<5 ^ uint32(v) ^ bech32Gen[chk>>25]
 }
 
 // appendSegwit appends the bech32 (version 0) or bech32m (version 1)
