@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -493,7 +494,12 @@ type ClusterWriter struct {
 	table     clusterTable // the table file in force
 	dirtyBits []uint64     // committed ids changed since the last commit
 	dirty     []uint32
-	refusals  []ClusterRefusal
+	// old holds the committed forest record of each dirty node, in the
+	// order of dirty, while there are at most maxClusterUndoNodes (the
+	// commit's undo record; a larger commit writes none).
+	old      []byte
+	refusals []ClusterRefusal
+	buf      []byte // new records on their way to the forest file
 	// hook, in tests, fails a commit after a step (ClusterStep*) as a kill
 	// there would.
 	hook func(step string) error
@@ -782,7 +788,8 @@ func (w *ClusterWriter) Intern(a address.Addr) (AddrID, error) {
 	return AddrID(id), nil
 }
 
-// touch marks a committed node changed.
+// touch marks a committed node about to change, keeping its committed
+// record for the undo record.
 func (w *ClusterWriter) touch(id uint32) {
 	if !w.stored || AddrID(id) >= w.committed.NextID {
 		return // new since the last commit: written anyway
@@ -794,6 +801,9 @@ func (w *ClusterWriter) touch(id uint32) {
 	if w.dirtyBits[i]&(1<<(id%64)) == 0 {
 		w.dirtyBits[i] |= 1 << (id % 64)
 		w.dirty = append(w.dirty, id)
+		if len(w.dirty) <= maxClusterUndoNodes {
+			w.old = w.f.appendRecord(w.old, id)
+		}
 	}
 }
 
@@ -826,14 +836,14 @@ func (w *ClusterWriter) Union(a, b AddrID, tx TxNum, guard int64, rule string) (
 	if sa < sb || sa == sb && rb < ra {
 		ra, rb = rb, ra
 	}
+	w.touch(ra)
+	w.touch(rb)
 	f := w.f
 	f.join(ra, rb)
 	*f.aux.at(rb) = uint32(tx) + 1
 	*f.aux.at(ra) = sa + sb
 	na, nb := f.next.at(ra), f.next.at(rb)
 	*na, *nb = *nb, *na
-	w.touch(ra)
-	w.touch(rb)
 	w.st.Unions++
 	w.st.Clusters--
 	w.st.Largest = max(w.st.Largest, int64(sa+sb))
@@ -891,7 +901,12 @@ func (w *ClusterWriter) commit() error {
 	if err != nil {
 		return err
 	}
-	buf := make([]byte, 0, 4<<20)
+	// One buffer of up to 4 MB, kept between commits: a per-block
+	// commit appends a few kilobytes.
+	if need := min(4<<20, (int64(w.f.n)+1-int64(from))*forestRecord); int64(cap(w.buf)) < need {
+		w.buf = make([]byte, 0, need)
+	}
+	buf := w.buf[:0]
 	off := int64(from-1) * forestRecord
 	for id := from; id <= w.f.n && id != 0; id++ {
 		buf = w.f.appendRecord(buf, id)
@@ -924,7 +939,7 @@ func (w *ClusterWriter) commit() error {
 			return err
 		}
 	}
-	slices.Sort(w.dirty)
+	w.sortDirty()
 	// A commit with no new transaction (an Extend with nothing new, a
 	// writer's first commit rewriting the table) changes no node and
 	// keeps the previous commit's undo record, which has its key.
@@ -1000,7 +1015,7 @@ func (w *ClusterWriter) commit() error {
 		}
 	}
 	clear(w.dirtyBits)
-	w.dirty, w.refusals = w.dirty[:0], w.refusals[:0]
+	w.dirty, w.old, w.refusals = w.dirty[:0], w.old[:0], w.refusals[:0]
 	if err := s.pruneClusterUndo(st.NextTx); err != nil {
 		return err
 	}
@@ -1167,21 +1182,38 @@ func decodeClusterUndo(v []byte) (*clusterUndo, error) {
 	return u, nil
 }
 
+// sortDirty sorts the dirty nodes by id, with their kept records.
+func (w *ClusterWriter) sortDirty() {
+	if slices.IsSorted(w.dirty) {
+		return
+	}
+	if len(w.old) != len(w.dirty)*forestRecord {
+		slices.Sort(w.dirty) // too many for an undo record: none kept
+		return
+	}
+	order := make([]int, len(w.dirty))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(w.dirty[a], w.dirty[b]) })
+	dirty, old := make([]uint32, 0, len(w.dirty)), make([]byte, 0, len(w.old))
+	for _, i := range order {
+		dirty = append(dirty, w.dirty[i])
+		old = append(old, w.old[i*forestRecord:(i+1)*forestRecord]...)
+	}
+	w.dirty, w.old = dirty, old
+}
+
 // clusterUndoRecord is the undo record of the commit under way: the
-// committed records of the nodes it changes, read before they change.
+// committed records of the nodes it changes, kept as they were before
+// their first change (touch).
 func (w *ClusterWriter) clusterUndoRecord() ([]byte, error) {
 	u := &clusterUndo{prev: w.committed}
-	file, err := w.s.clusterFile(forestFile, false)
-	if err != nil {
-		return nil, err
+	if len(w.old) != len(w.dirty)*forestRecord {
+		return nil, fmt.Errorf("store: cluster undo record of %d nodes with %d bytes of records", len(w.dirty), len(w.old))
 	}
-	p := clusterPin{forest: file}
-	var rec [forestRecord]byte
-	for _, id := range w.dirty {
-		if err := p.readRecord(AddrID(id), &rec); err != nil {
-			return nil, err
-		}
-		n, err := recordNode(AddrID(id), &rec)
+	for i, id := range w.dirty {
+		n, err := recordNode(AddrID(id), (*[forestRecord]byte)(w.old[i*forestRecord:]))
 		if err != nil {
 			return nil, err
 		}
