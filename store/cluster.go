@@ -494,10 +494,12 @@ type ClusterWriter struct {
 	table     clusterTable // the table file in force
 	dirtyBits []uint64     // committed ids changed since the last commit
 	dirty     []uint32
-	// old holds the committed forest record of each dirty node, in the
-	// order of dirty, while there are at most maxClusterUndoNodes (the
-	// commit's undo record; a larger commit writes none).
-	old      []byte
+	// iv is the undo interval under way, since the last commit or Mark;
+	// ivBits marks its nodes; marks are the intervals Mark closed since
+	// the last commit. Each gets an undo record at the next commit.
+	iv       undoInterval
+	ivBits   []uint64
+	marks    []undoInterval
 	refusals []ClusterRefusal
 	buf      []byte // new records on their way to the forest file
 	// hook, in tests, fails a commit after a step (ClusterStep*) as a kill
@@ -577,6 +579,9 @@ func (s *Store) NewClusterWriter(rebuild bool) (*ClusterWriter, error) {
 			return nil, err
 		}
 	}
+	// Undo to a state never stored is impossible: the first interval of
+	// a first build gets no undo record.
+	w.iv = undoInterval{prev: w.committed, off: !w.stored}
 	return w, nil
 }
 
@@ -788,9 +793,11 @@ func (w *ClusterWriter) Intern(a address.Addr) (AddrID, error) {
 	return AddrID(id), nil
 }
 
-// touch marks a committed node about to change, keeping its committed
-// record for the undo record.
+// touch marks a node about to change: for the journal when committed,
+// for the undo interval (with its record as it is) when it existed at the
+// interval's start.
 func (w *ClusterWriter) touch(id uint32) {
+	w.iv.touch(w, id)
 	if !w.stored || AddrID(id) >= w.committed.NextID {
 		return // new since the last commit: written anyway
 	}
@@ -801,9 +808,6 @@ func (w *ClusterWriter) touch(id uint32) {
 	if w.dirtyBits[i]&(1<<(id%64)) == 0 {
 		w.dirtyBits[i] |= 1 << (id % 64)
 		w.dirty = append(w.dirty, id)
-		if len(w.dirty) <= maxClusterUndoNodes {
-			w.old = w.f.appendRecord(w.old, id)
-		}
 	}
 }
 
@@ -939,17 +943,17 @@ func (w *ClusterWriter) commit() error {
 			return err
 		}
 	}
-	w.sortDirty()
+	slices.Sort(w.dirty)
 	// A commit with no new transaction (an Extend with nothing new, a
 	// writer's first commit rewriting the table) changes no node and
 	// keeps the previous commit's undo record, which has its key.
-	if w.stored && len(w.dirty) <= maxClusterUndoNodes && w.st.NextTx != w.committed.NextTx {
-		u, err := w.clusterUndoRecord()
-		if err != nil {
-			wb.Cancel()
-			return err
+	w.Mark()
+	for i := range w.marks {
+		u, err := w.marks[i].record()
+		if err == nil {
+			err = wb.Set(clusterUndoKey(w.marks[i].next), u)
 		}
-		if err := wb.Set(clusterUndoKey(w.st.NextTx), u); err != nil {
+		if err != nil {
 			wb.Cancel()
 			return err
 		}
@@ -1015,7 +1019,8 @@ func (w *ClusterWriter) commit() error {
 		}
 	}
 	clear(w.dirtyBits)
-	w.dirty, w.old, w.refusals = w.dirty[:0], w.old[:0], w.refusals[:0]
+	w.dirty, w.refusals, w.marks = w.dirty[:0], w.refusals[:0], w.marks[:0]
+	w.iv = undoInterval{prev: st}
 	if err := s.pruneClusterUndo(st.NextTx); err != nil {
 		return err
 	}
@@ -1119,17 +1124,20 @@ func (s *Store) ForEachTxFunding(from TxNum, fn func(tx *Tx, funding []*Tx) erro
 	})
 }
 
-// Exact undo. Each commit that changes at most maxClusterUndoNodes
-// committed nodes (every per-block commit of a following process) also
-// writes an undo record 'u' keyed by the NextTx it commits: the previous
-// state and the previous record of every committed node it changes. A
-// rollback of the chain below the clustered transactions walks these
-// records back from the committed state to the first state at or below
-// the new chain's end and restores it through the journal, as a commit
-// does; the transactions between that state and the new end are clustered
-// again by the next run. When a record on the way is missing (a larger
-// commit, or one older than the last maxClusterUndo records), the state
-// stays marked dirty and the clusters need a rebuild.
+// Exact undo. A commit writes an undo record 'u' for each interval since
+// the last commit that changed at most maxClusterUndoNodes existing nodes:
+// the interval from the last commit to the commit, or, when the pass
+// marked states in between (ClusterWriter.Mark, once per block near the
+// tip), from mark to mark. The record is keyed by the NextTx at the
+// interval's end and holds the state at its start and the record then of
+// every node it changed that existed then. A rollback of the chain below
+// the clustered transactions walks these records back from the committed
+// state to the first state at or below the new chain's end and restores
+// it through the journal, as a commit does; the transactions between that
+// state and the new end are clustered again by the next run. When a
+// record on the way is missing (a larger interval, or one older than the
+// last maxClusterUndo records), the state stays marked dirty and the
+// clusters need a rebuild.
 const (
 	maxClusterUndoNodes = 100_000
 	maxClusterUndo      = 1000
@@ -1182,42 +1190,74 @@ func decodeClusterUndo(v []byte) (*clusterUndo, error) {
 	return u, nil
 }
 
-// sortDirty sorts the dirty nodes by id, with their kept records.
-func (w *ClusterWriter) sortDirty() {
-	if slices.IsSorted(w.dirty) {
+// undoInterval is the change of the forest between two states, a commit's
+// or a Mark's: the state at its start and, for each node that existed
+// then and changed, its record as it was (in the order of first change).
+type undoInterval struct {
+	prev ClusterState
+	next TxNum // NextTx at its end
+	ids  []uint32
+	old  []byte // forestRecord bytes per id
+	off  bool   // no undo record: its start was never stored, or too many nodes changed
+}
+
+func (iv *undoInterval) touch(w *ClusterWriter, id uint32) {
+	if iv.off || AddrID(id) >= iv.prev.NextID {
+		return // new in the interval: the undo ignores it
+	}
+	i := id / 64
+	for int(i) >= len(w.ivBits) {
+		w.ivBits = append(w.ivBits, 0)
+	}
+	if w.ivBits[i]&(1<<(id%64)) != 0 {
 		return
 	}
-	if len(w.old) != len(w.dirty)*forestRecord {
-		slices.Sort(w.dirty) // too many for an undo record: none kept
+	w.ivBits[i] |= 1 << (id % 64)
+	if len(iv.ids) == maxClusterUndoNodes {
+		iv.off, iv.ids, iv.old = true, nil, nil
 		return
 	}
-	order := make([]int, len(w.dirty))
+	iv.ids = append(iv.ids, id)
+	iv.old = w.f.appendRecord(iv.old, id)
+}
+
+// Mark ends an undo interval at the writer's state: the next commit
+// writes an undo record for it, so that a rollback can undo the forest to
+// this state exactly although it was never committed. A clustering pass
+// marks each block near the tip instead of committing it (a commit costs a
+// write per new address and a sync). A Mark with no transaction since the
+// last is nothing.
+func (w *ClusterWriter) Mark() {
+	if w.st.NextTx == w.iv.prev.NextTx {
+		return
+	}
+	if w.iv.off {
+		clear(w.ivBits)
+	} else {
+		for _, id := range w.iv.ids {
+			w.ivBits[id/64] = 0
+		}
+		w.iv.next = w.st.NextTx
+		w.marks = append(w.marks, w.iv)
+	}
+	w.iv = undoInterval{prev: w.st}
+}
+
+// record is the interval's undo record, its nodes in id order.
+func (iv *undoInterval) record() ([]byte, error) {
+	u := &clusterUndo{prev: iv.prev}
+	order := make([]int, len(iv.ids))
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(w.dirty[a], w.dirty[b]) })
-	dirty, old := make([]uint32, 0, len(w.dirty)), make([]byte, 0, len(w.old))
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(iv.ids[a], iv.ids[b]) })
 	for _, i := range order {
-		dirty = append(dirty, w.dirty[i])
-		old = append(old, w.old[i*forestRecord:(i+1)*forestRecord]...)
-	}
-	w.dirty, w.old = dirty, old
-}
-
-// clusterUndoRecord is the undo record of the commit under way: the
-// committed records of the nodes it changes, kept as they were before
-// their first change (touch).
-func (w *ClusterWriter) clusterUndoRecord() ([]byte, error) {
-	u := &clusterUndo{prev: w.committed}
-	if len(w.old) != len(w.dirty)*forestRecord {
-		return nil, fmt.Errorf("store: cluster undo record of %d nodes with %d bytes of records", len(w.dirty), len(w.old))
-	}
-	for i, id := range w.dirty {
-		n, err := recordNode(AddrID(id), (*[forestRecord]byte)(w.old[i*forestRecord:]))
+		id := AddrID(iv.ids[i])
+		n, err := recordNode(id, (*[forestRecord]byte)(iv.old[i*forestRecord:]))
 		if err != nil {
 			return nil, err
 		}
-		u.ids, u.nodes = append(u.ids, AddrID(id)), append(u.nodes, appendClusterNode(nil, n))
+		u.ids, u.nodes = append(u.ids, id), append(u.nodes, appendClusterNode(nil, n))
 	}
 	return u.encode(), nil
 }
