@@ -1370,83 +1370,127 @@ type Spent struct {
 // reads the transactions in one sequential pass and keeps the outputs
 // created during the pass and not yet spent in memory (about 70 bytes per
 // unspent output), so an input costs a store read only when it spends an
-// output created before from. Reading and decoding run on their own
-// goroutine, a batch of transactions ahead of fn. tx and spent are reused
-// between calls: fn must not keep them.
+// output created before from. It runs as a pipeline: spentReaders
+// goroutines read and decode stretches of transactions (stretch i by
+// reader i mod spentReaders: a seek each), one resolves in chain order
+// what their inputs spend, and fn runs on another. tx and spent are reused between calls: fn must
+// not keep them.
 func (s *Store) ForEachTxSpent(ctx context.Context, from, to TxNum, fn func(tx *Tx, spent []Spent) error) error {
 	to = min(to, s.state.NextTx)
 	if from >= to {
 		return nil
 	}
-	const batches, batchTxs = 4, 512
+	const batchTxs, stretchBatches = 512, 8
 	type batch struct {
 		txs   []Tx
 		spent [][]Spent
 		n     int
 	}
-	free := make(chan *batch, batches)
-	for range batches {
+	free := make(chan *batch, (spentReaders+1)*stretchBatches)
+	for range cap(free) {
 		free <- &batch{txs: make([]Tx, batchTxs), spent: make([][]Spent, batchTxs)}
 	}
-	full := make(chan *batch, batches)
+	var decoded [spentReaders]chan *batch
+	for r := range decoded {
+		decoded[r] = make(chan *batch, stretchBatches)
+	}
+	resolved := make(chan *batch, 2)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		defer close(full)
-		return s.view(func(txn *badger.Txn) error {
-			sc := spentScanner{s: s, txn: txn, u: unspentSet{at: map[uint64]uint32{}}, older: map[TxNum]*Tx{}}
-			prefix := []byte{prefixTx}
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
-			defer it.Close()
-			var b *batch
-			for it.Seek(txKey(from)); ; it.Next() {
-				var n TxNum
-				end := !it.ValidForPrefix(prefix)
-				if !end {
-					n = TxNum(binary.BigEndian.Uint64(it.Item().Key()[1:]))
-					end = n >= to
-				}
-				if b != nil && (end || b.n == batchTxs) {
-					select {
-					case full <- b:
-						b = nil
-					case <-gctx.Done():
-						return gctx.Err()
-					}
-				}
-				if end {
-					return nil
-				}
-				if b == nil {
-					select {
-					case b = <-free:
-						b.n = 0
-					case <-gctx.Done():
-						return gctx.Err()
-					}
-				}
-				if err := sc.fill(it.Item(), n, &b.txs[b.n], &b.spent[b.n]); err != nil {
-					return err
-				}
-				b.n++
-			}
-		})
-	})
-	g.Go(func() error {
-		for b := range full {
-			for i := range b.n {
-				if err := fn(&b.txs[i], b.spent[i]); err != nil {
-					return err
-				}
-			}
-			free <- b
+	get := func() (*batch, error) {
+		select {
+		case b := <-free:
+			b.n = 0
+			return b, nil
+		case <-gctx.Done():
+			return nil, gctx.Err()
 		}
-		return nil
+	}
+	put := func(c chan<- *batch, b *batch) error {
+		select {
+		case c <- b:
+			return nil
+		case <-gctx.Done():
+			return gctx.Err()
+		}
+	}
+	batches := (uint64(to-from) + batchTxs - 1) / batchTxs
+	stretches := (batches + stretchBatches - 1) / stretchBatches
+	err := s.view(func(txn *badger.Txn) error {
+		for r := range spentReaders {
+			g.Go(func() error {
+				defer close(decoded[r])
+				prefix := []byte{prefixTx}
+				it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
+				defer it.Close()
+				for i := uint64(r); i < stretches; i += spentReaders {
+					lo := from + TxNum(i*stretchBatches*batchTxs)
+					it.Seek(txKey(lo))
+					for j := range min(stretchBatches, batches-i*stretchBatches) {
+						lo := lo + TxNum(j*batchTxs)
+						hi := min(lo+batchTxs, to)
+						b, err := get()
+						if err != nil {
+							return err
+						}
+						for ; it.ValidForPrefix(prefix); it.Next() {
+							n := TxNum(binary.BigEndian.Uint64(it.Item().Key()[1:]))
+							if n >= hi {
+								break
+							}
+							tx := &b.txs[b.n]
+							if err := it.Item().Value(func(v []byte) error { return decodeTxInto(tx, n, v) }); err != nil {
+								return s.damaged(err)
+							}
+							b.n++
+						}
+						if err := put(decoded[r], b); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			})
+		}
+		g.Go(func() error {
+			for b := range resolved {
+				for i := range b.n {
+					if err := fn(&b.txs[i], b.spent[i]); err != nil {
+						return err
+					}
+				}
+				free <- b
+			}
+			return nil
+		})
+		g.Go(func() error {
+			defer close(resolved)
+			sc := spentScanner{s: s, txn: txn, u: unspentSet{at: map[uint64]uint32{}}, older: map[TxNum]*Tx{}}
+			for i := uint64(0); i < batches; i++ {
+				b, ok := <-decoded[i/stretchBatches%spentReaders]
+				if !ok {
+					return gctx.Err() // a reader failed
+				}
+				for j := range b.n {
+					if err := sc.resolve(&b.txs[j], &b.spent[j]); err != nil {
+						return err
+					}
+				}
+				if err := put(resolved, b); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		return g.Wait()
 	})
-	return g.Wait()
+	return err
 }
 
-// spentScanner decodes transactions in chain order and resolves what
-// their inputs spend.
+// spentReaders is the number of goroutines ForEachTxSpent reads and
+// decodes with.
+const spentReaders = 2
+
+// spentScanner resolves, in chain order, what transactions' inputs spend.
 type spentScanner struct {
 	s     *Store
 	txn   *badger.Txn
@@ -1454,12 +1498,10 @@ type spentScanner struct {
 	older map[TxNum]*Tx // funding transactions before the scan, a bounded cache
 }
 
-// fill decodes transaction n from item into tx and resolves its inputs
-// into *spent.
-func (sc *spentScanner) fill(item *badger.Item, n TxNum, tx *Tx, spentp *[]Spent) error {
-	if err := item.Value(func(v []byte) error { return decodeTxInto(tx, n, v) }); err != nil {
-		return sc.s.damaged(err)
-	}
+// resolve fills *spentp with what tx's inputs spend and keeps its outputs
+// until they are spent.
+func (sc *spentScanner) resolve(tx *Tx, spentp *[]Spent) error {
+	n := tx.Num
 	spent := slices.Grow((*spentp)[:0], len(tx.Inputs))[:len(tx.Inputs)]
 	*spentp = spent
 	for i := range tx.Inputs {
