@@ -254,6 +254,9 @@ func (p *pass) tx(tx *store.Tx, spent []store.Spent) error {
 		return nil
 	}
 	p.res.Inputs += int64(len(tx.Inputs))
+	if len(tx.Inputs) < 2 && len(p.rules) == 0 {
+		return nil // links nothing without change rules
+	}
 	if shape := multiOwner(tx, spent); shape != "" {
 		p.res.CoinJoins[shape]++
 		p.w.State().CoinJoins++
