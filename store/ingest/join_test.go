@@ -291,3 +291,34 @@ func TestJoinBadInputs(t *testing.T) {
 		})
 	}
 }
+
+// TestJoinPrunedStart: in a range that starts after genesis, inputs the
+// join finds nowhere are the range's external inputs, exactly as with a
+// cache that holds the whole range (external inputs, unknown fees, the
+// coinbases' fees unknown in their blocks), with runs of 2 KB.
+func TestJoinPrunedStart(t *testing.T) {
+	blocks := generatedBlocks(t)
+	const start = 40
+	dir := filepath.Join(t.TempDir(), "blocks")
+	storetest.WriteBlocksDir(t, dir, blocks[start:], storetest.Layout{Magic: wire.TestNet})
+
+	want := storetest.Open(t)
+	wantRes, err := ingest.Run(context.Background(), want, ingest.Config{Paths: []string{dir}, StartHeight: start, ToHeight: -1, BulkMinBlocks: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := openRuns(t, 2<<10)
+	cfg := joinConfig(dir, 10)
+	cfg.StartHeight = start
+	res, err := ingest.Run(context.Background(), st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wantRes.External == 0 || res.Joined == 0 {
+		t.Fatalf("external inputs %d in the reference, %d inputs joined: the test tests nothing", wantRes.External, res.Joined)
+	}
+	if res.External != wantRes.External {
+		t.Errorf("external inputs %d, want %d", res.External, wantRes.External)
+	}
+	storetest.Equal(t, st, want)
+}
