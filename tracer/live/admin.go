@@ -112,7 +112,7 @@ func (s *Service) LoadTags(ctx context.Context, pack string, body io.Reader) (an
 			ans.Pack, ans.Tags, ans.Replaced, ans.Warnings = p.Pack, ans.Tags+p.Tags+p.Actors, ans.Replaced+p.Replaced, append(ans.Warnings, p.Warnings...)
 		}
 		ans.State = "stored; screens answer from the previous tags until the exposure index is rebuilt (GET /v1/status: pending)"
-		s.rebuild = true
+		s.rebuild, s.why = true, fmt.Sprintf("tag pack %s loaded", ans.Pack)
 		if !s.building {
 			s.startRebuild(ctx, 0)
 		}
