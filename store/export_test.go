@@ -16,7 +16,7 @@ func (s *Store) DamageSpent(op OutPoint, in *InPoint) error {
 		if in == nil {
 			return txn.Delete(spentKey(op))
 		}
-		return txn.Set(spentKey(op), appendInPoint(nil, *in))
+		return txn.Set(spentKey(op), appendInPoint(nil, op, *in))
 	})
 }
 

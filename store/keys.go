@@ -176,7 +176,7 @@ func chainFamily(p byte) bool {
 }
 
 // SchemaVersion is bumped whenever a key family or record layout changes.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 var (
 	keySchema = []byte{prefixMeta, 's', 'c', 'h', 'e', 'm', 'a'}

@@ -272,17 +272,51 @@ func decodeBlock(height int32, v []byte) (*Block, error) {
 	return b, nil
 }
 
-// Spent-by value: spender TxNum and input index, uvarints.
-func appendInPoint(buf []byte, in InPoint) []byte {
-	buf = binary.AppendUvarint(buf, uint64(in.Tx))
-	return binary.AppendUvarint(buf, uint64(in.Vin))
+// Spent-by value of output op: the spender as a distance from op's
+// transaction, which it always follows (most coins are spent within a few
+// thousand transactions: two bytes where the absolute number took three to
+// five), with the input index folded in like an input's vout in a tx
+// record. One uvarint x:
+//
+//	x ≥ 1: δ = (x − 1) >> 2 ≥ 0, spender TxNum op.Tx + 1 + δ; input index
+//	       (x − 1) & 3 when below 3, else 3 + a following uvarint
+//	x = 0: the absolute form, spender TxNum and input index as uvarints,
+//	       for a spender not after op (only damage or a test writes one)
+func appendInPoint(buf []byte, op OutPoint, in InPoint) []byte {
+	if in.Tx <= op.Tx {
+		buf = append(buf, 0)
+		buf = binary.AppendUvarint(buf, uint64(in.Tx))
+		return binary.AppendUvarint(buf, uint64(in.Vin))
+	}
+	d := uint64(in.Tx-op.Tx-1)<<2 + 1
+	if in.Vin < 3 {
+		return binary.AppendUvarint(buf, d+uint64(in.Vin))
+	}
+	buf = binary.AppendUvarint(buf, d+3)
+	return binary.AppendUvarint(buf, uint64(in.Vin-3))
 }
 
-func decodeInPoint(v []byte) (InPoint, error) {
+// decodeInPoint decodes the spent-by value of output op.
+func decodeInPoint(op OutPoint, v []byte) (InPoint, error) {
 	d := decoder{b: v}
-	in := InPoint{Tx: TxNum(d.uvarint()), Vin: uint32(d.uvarint())}
+	var in InPoint
+	if x := d.uvarint(); x == 0 {
+		in = InPoint{Tx: TxNum(d.uvarint()), Vin: d.uvarint32()}
+		if in.Tx > op.Tx {
+			d.err = ErrCorrupt // not the shortest form
+		}
+	} else {
+		delta, vin := (x-1)>>2, uint64((x-1)&3)
+		if vin == 3 {
+			vin += uint64(d.uvarint32())
+		}
+		if delta >= math.MaxUint64-uint64(op.Tx) || vin > math.MaxUint32 {
+			d.err = ErrCorrupt
+		}
+		in = InPoint{Tx: op.Tx + 1 + TxNum(delta), Vin: uint32(vin)}
+	}
 	if d.err != nil || len(d.b) != 0 {
-		return in, ErrCorrupt
+		return InPoint{}, ErrCorrupt
 	}
 	return in, nil
 }
