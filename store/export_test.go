@@ -1,6 +1,10 @@
 package store
 
-import "github.com/dgraph-io/badger/v4"
+import (
+	"encoding/binary"
+
+	"github.com/dgraph-io/badger/v4"
+)
 
 // Hooks for the external tests that damage a store's records on purpose.
 
@@ -23,4 +27,11 @@ func (s *Store) DamageSpent(op OutPoint, in *InPoint) error {
 // DamageBlock deletes block height's record.
 func (s *Store) DamageBlock(height int32) error {
 	return s.db.Update(func(txn *badger.Txn) error { return txn.Delete(blockKey(height)) })
+}
+
+// DamageSchema rewrites the schema version key, as an older tracer left it.
+func (s *Store) DamageSchema(v uint32) error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		return txn.Set(keySchema, binary.BigEndian.AppendUint32(nil, v))
+	})
 }
