@@ -57,7 +57,7 @@ func sum(v any) string {
 func storeVersions(st *store.Store) (DataVersions, error) {
 	s := st.State()
 	dv := DataVersions{Network: s.Network, TipHeight: s.Height, TipHash: s.Hash.String(), SanctionsList: seedsel.ListInfo(st), Clusters: clusterInfo(st)}
-	lv, err := st.SanctionsVersion(0)
+	lv, err := st.Lists().Version(0)
 	switch {
 	case err == nil:
 		lv.Current = false

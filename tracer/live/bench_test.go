@@ -172,7 +172,7 @@ func BenchmarkBlockToAnswer(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := st.SaveSanctionsList(ctx, l); err != nil {
+		if _, err := st.Lists().Save(ctx, l); err != nil {
 			b.Fatal(err)
 		}
 		p, err := tags.ParsePackFile(ctx, filepath.Join(chain, "tags", "exchanges.yaml"), tags.Options{Network: screentest.Params})

@@ -151,7 +151,7 @@ func listStore(t testing.TB, c *chainFix) *store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SaveSanctionsList(ctx, l); err != nil {
+	if _, err := st.Lists().Save(ctx, l); err != nil {
 		t.Fatal(err)
 	}
 	p, err := tags.ParsePackFile(ctx, filepath.Join(c.dir, "tags", "exchanges.yaml"), tags.Options{Network: screentest.Params})

@@ -141,7 +141,7 @@ func New(st Store, opt Options) (*Screener, error) {
 		s.status.TagPacks = append(s.status.TagPacks, fmt.Sprintf("%s (%d tags, loaded %s)", p.Name, p.Tags, p.LoadedAt.UTC().Format("2006-01-02")))
 	}
 	if src.ListVersion != 0 {
-		list, err := st.SanctionsList(src.ListVersion)
+		list, err := st.Lists().List(src.ListVersion)
 		if err != nil {
 			return nil, err
 		}

@@ -90,9 +90,7 @@ type Group struct {
 type Store interface {
 	tracer.Graph
 	State() store.State
-	SanctionsHits(asset, address string) ([]sanctions.Entry, error)
-	SanctionsList(version uint32) (*sanctions.List, error)
-	SanctionsVersion(version uint32) (store.ListVersion, error)
+	Lists() store.Lists
 	ForEachTag(fn func(sanctions.Tag) error) error
 	TagsFor(address string) ([]sanctions.Tag, error)
 	TagPacks() ([]store.TagPack, error)
@@ -158,14 +156,14 @@ func LoadSources(st Store, params *chaincfg.Params) (*Sources, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := st.SanctionsVersion(0)
+	v, err := st.Lists().Version(0)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		return nil, err
 	default:
 		s.ListVersion, s.ListName = v.Version, ListName(v)
-		list, err := st.SanctionsList(v.Version)
+		list, err := st.Lists().List(v.Version)
 		if err != nil {
 			return nil, err
 		}

@@ -59,7 +59,7 @@ func loadSources(t testing.TB, ctx context.Context, st *store.Store, chain strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SaveSanctionsList(ctx, list); err != nil {
+	if _, err := st.Lists().Save(ctx, list); err != nil {
 		t.Fatal(err)
 	}
 	pack, err := tags.ParsePackFile(ctx, filepath.Join(chain, "tags", "exchanges.yaml"), tags.Options{Network: screentest.Params})

@@ -20,8 +20,7 @@ import (
 
 // Source is what a Selector reads; *store.Store implements it.
 type Source interface {
-	SanctionsVersion(version uint32) (store.ListVersion, error)
-	SanctionsList(version uint32) (*sanctions.List, error)
+	Lists() store.Lists
 	ForEachTag(fn func(sanctions.Tag) error) error
 	TagPacks() ([]store.TagPack, error)
 }
@@ -78,7 +77,7 @@ func New(src Source, params *chaincfg.Params) *Selector {
 
 func (s *Selector) sanctionsList() (*sanctions.List, error) {
 	s.listOnce.Do(func() {
-		s.list, s.listErr = s.src.SanctionsList(0)
+		s.list, s.listErr = s.src.Lists().List(0)
 		if errors.Is(s.listErr, store.ErrNotFound) {
 			s.listErr = ErrNoList
 		}
@@ -259,7 +258,7 @@ func (s *Selector) labels(sanctioned bool) (tracer.MapLabeler, error) {
 // ListInfo names the current sanctions list ("" when none is loaded), as
 // reports state it.
 func ListInfo(src Source) string {
-	v, err := src.SanctionsVersion(0)
+	v, err := src.Lists().Version(0)
 	if err != nil {
 		return ""
 	}
