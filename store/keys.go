@@ -21,8 +21,10 @@ import (
 //	                                                                  kind, payload)
 //	't'     txid[0:5] (5), TxNum (5)                                  empty; the txid index. The prefix may collide:
 //	                                                                  callers check the full txid in the tx record
-//	's'     funding TxNum (5), vout (3)                               spender TxNum (uvarint), input index (uvarint);
-//	                                                                  one prefix seek returns all spenders of a tx
+//	's'     funding TxNum (5), vout (3)                               input index·2 (uvarint), spender TxNum less
+//	                                                                  funding TxNum less 1 (big-endian, 3–8 bytes;
+//	                                                                  see appendInPoint in records.go); one prefix
+//	                                                                  seek returns all spenders of a tx
 //	'a'     class (1), payload[0:5] (5), TxNum (5)                    empty; the address index in chain order, one
 //	                                                                  entry per transaction paying the address (the
 //	                                                                  outputs are found in the tx record). The
