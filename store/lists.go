@@ -356,14 +356,23 @@ func (ls Lists) Hits(asset, address string) ([]sanctions.Entry, error) {
 	return out, err
 }
 
-// SaveTagPack stores the tags of p under its file name, replacing the tags
+// Tags is the store's room for tag packs and actor packs: the packs'
+// headers, their tags by address and by pack, and the actors' categories,
+// read through the store's view (and so its snapshot, when it is one).
+type Tags struct{ s *Store }
+
+// Tags returns the store's tags.
+func (s *Store) Tags() Tags { return Tags{s} }
+
+// SavePack stores the tags of p under its file name, replacing the tags
 // a pack of the same name stored before. Packs may be larger than one
 // Badger transaction, so the tags are written under a new generation number
 // and the pack header, written last in one transaction, switches readers
 // to it; a failed or interrupted save leaves the previous generation in
 // force and its own keys unreferenced (removed by the next save of the
 // pack). It returns the number of tags it replaced.
-func (s *Store) SaveTagPack(ctx context.Context, p *sanctions.TagPack) (replaced int, err error) {
+func (tg Tags) SavePack(ctx context.Context, p *sanctions.TagPack) (replaced int, err error) {
+	s := tg.s
 	if s.ro {
 		return 0, ErrReadOnly
 	}
@@ -492,8 +501,9 @@ func (s *Store) dropTagGenerations(pack string, keep uint32) error {
 	return s.deleteKeys(del)
 }
 
-// TagsFor returns every stored tag of address, ordered by pack name.
-func (s *Store) TagsFor(address string) ([]sanctions.Tag, error) {
+// For returns every stored tag of address, ordered by pack name.
+func (tg Tags) For(address string) ([]sanctions.Tag, error) {
+	s := tg.s
 	address = strings.TrimSpace(address)
 	if address == "" || strings.IndexByte(address, 0) >= 0 {
 		return nil, nil
@@ -562,17 +572,19 @@ func (s *Store) fillActors(ts []sanctions.Tag) error {
 	})
 }
 
-// TagPacks returns the stored tag pack headers, by name.
-func (s *Store) TagPacks() ([]TagPack, error) {
+// Packs returns the stored tag pack headers, by name.
+func (tg Tags) Packs() ([]TagPack, error) {
+	s := tg.s
 	out, err := jsonRecords[TagPack](s, prefixTagPack, "tag pack")
 	slices.SortFunc(out, func(a, b TagPack) int { return strings.Compare(a.Name, b.Name) })
 	return out, err
 }
 
-// ForEachTag calls fn with every stored tag in force (of each pack's current
+// Each calls fn with every stored tag in force (of each pack's current
 // generation), in key order, with its actor's categories filled in.
-func (s *Store) ForEachTag(fn func(sanctions.Tag) error) error {
-	packs, err := s.TagPacks()
+func (tg Tags) Each(fn func(sanctions.Tag) error) error {
+	s := tg.s
+	packs, err := tg.Packs()
 	if err != nil {
 		return err
 	}

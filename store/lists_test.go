@@ -243,7 +243,7 @@ func TestTagPackReload(t *testing.T) {
 	if len(p.Tags) < 2 {
 		t.Fatalf("fixture has %d tags", len(p.Tags))
 	}
-	if n, err := st.SaveTagPack(ctx, p); err != nil || n != 0 {
+	if n, err := st.Tags().SavePack(ctx, p); err != nil || n != 0 {
 		t.Fatalf("first save: %d %v", n, err)
 	}
 	byAddr := map[string]int{}
@@ -251,27 +251,27 @@ func TestTagPackReload(t *testing.T) {
 		byAddr[tg.Address]++
 	}
 	for a, n := range byAddr {
-		got, err := st.TagsFor(a)
+		got, err := st.Tags().For(a)
 		if err != nil || len(got) != n || got[0].Pack != "pack.yaml" {
 			t.Errorf("TagsFor(%s) = %+v, %v; want %d tags of pack.yaml", a, got, err, n)
 		}
 	}
 	// A second pack tagging the same address adds to it.
 	other := &tags.Pack{Source: "/x/other.csv", Tags: []sanctions.Tag{{Address: p.Tags[0].Address, Label: "Other", Currency: "BTC"}}}
-	if _, err := st.SaveTagPack(ctx, other); err != nil {
+	if _, err := st.Tags().SavePack(ctx, other); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := st.TagsFor(p.Tags[0].Address); len(got) != byAddr[p.Tags[0].Address]+1 {
+	if got, _ := st.Tags().For(p.Tags[0].Address); len(got) != byAddr[p.Tags[0].Address]+1 {
 		t.Errorf("after a second pack: %+v", got)
 	}
 	// Reloading pack.yaml with one tag replaces all its old tags.
 	keep := p.Tags[len(p.Tags)-1]
 	reload := &tags.Pack{Source: p.Source, Title: "v2", Tags: []sanctions.Tag{keep}}
-	if n, err := st.SaveTagPack(ctx, reload); err != nil || n != len(p.Tags) {
+	if n, err := st.Tags().SavePack(ctx, reload); err != nil || n != len(p.Tags) {
 		t.Fatalf("reload replaced %d (%v), want %d", n, err, len(p.Tags))
 	}
 	for a := range byAddr {
-		got, _ := st.TagsFor(a)
+		got, _ := st.Tags().For(a)
 		var mine []string
 		for _, g := range got {
 			if g.Pack == "pack.yaml" {
@@ -286,10 +286,10 @@ func TestTagPackReload(t *testing.T) {
 			t.Errorf("after reload %s has pack.yaml tags %v, want %d", a, mine, want)
 		}
 	}
-	if got, _ := st.TagsFor(p.Tags[0].Address); !slices.ContainsFunc(got, func(g sanctions.Tag) bool { return g.Pack == "other.csv" }) {
+	if got, _ := st.Tags().For(p.Tags[0].Address); !slices.ContainsFunc(got, func(g sanctions.Tag) bool { return g.Pack == "other.csv" }) {
 		t.Errorf("reload of pack.yaml removed other.csv's tag: %+v", got)
 	}
-	packs, err := st.TagPacks()
+	packs, err := st.Tags().Packs()
 	if err != nil || len(packs) != 2 || !sort.SliceIsSorted(packs, func(i, j int) bool { return packs[i].Name < packs[j].Name }) ||
 		packs[1].Title != "v2" || packs[1].Tags != 1 {
 		t.Errorf("packs: %+v %v", packs, err)
@@ -360,11 +360,11 @@ func TestActorPacks(t *testing.T) {
 	p := &tags.Pack{Source: "pool.yaml", Tags: []sanctions.Tag{
 		{Address: a, Label: "X Pool", Category: "miner", Actor: "xex", Currency: "BTC"},
 		{Address: b, Label: "loner", Category: "miner", Currency: "BTC"}}}
-	if _, err := st.SaveTagPack(ctx, p); err != nil {
+	if _, err := st.Tags().SavePack(ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	exchange := func() bool {
-		ts, err := st.TagsFor(a)
+		ts, err := st.Tags().For(a)
 		if err != nil || len(ts) != 1 {
 			t.Fatalf("TagsFor: %v %v", ts, err)
 		}
@@ -374,39 +374,39 @@ func TestActorPacks(t *testing.T) {
 		t.Fatal("an exchange before any actor pack")
 	}
 	ap := &tags.ActorPack{Source: "/x/actors.yaml", Actors: []tags.Actor{{ID: "xex", Label: "X Exchange", Categories: []string{"organization", "exchange"}}}}
-	if n, err := st.SaveActorPack(ctx, ap); err != nil || n != 0 {
+	if n, err := st.Tags().SaveActorPack(ctx, ap); err != nil || n != 0 {
 		t.Fatalf("save actors: %d %v", n, err)
 	}
 	if !exchange() {
 		t.Fatal("the tag's actor is an exchange, the tag does not say so")
 	}
 	var seen []sanctions.Tag
-	if err := st.ForEachTag(func(t sanctions.Tag) error { seen = append(seen, t); return nil }); err != nil {
+	if err := st.Tags().Each(func(t sanctions.Tag) error { seen = append(seen, t); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(seen) != 2 || !slices.Equal(seen[0].ActorCategories, []string{"organization", "exchange"}) || seen[1].ActorCategories != nil {
 		t.Fatalf("ForEachTag: %+v", seen)
 	}
-	aps, err := st.ActorPacks()
+	aps, err := st.Tags().ActorPacks()
 	if err != nil || len(aps) != 1 || aps[0].Name != "actors.yaml" || aps[0].Gen == 0 {
 		t.Fatalf("ActorPacks: %+v %v", aps, err)
 	}
-	if n, err := st.RemoveTagPack("actors.yaml"); err != nil || n != 1 {
+	if n, err := st.Tags().RemovePack("actors.yaml"); err != nil || n != 1 {
 		t.Fatalf("remove actors: %d %v", n, err)
 	}
 	if exchange() {
 		t.Fatal("actor categories after the actor pack was removed")
 	}
-	if n, err := st.RemoveTagPack("pool.yaml"); err != nil || n != 2 {
+	if n, err := st.Tags().RemovePack("pool.yaml"); err != nil || n != 2 {
 		t.Fatalf("remove tags: %d %v", n, err)
 	}
-	if ts, _ := st.TagsFor(a); len(ts) != 0 {
+	if ts, _ := st.Tags().For(a); len(ts) != 0 {
 		t.Fatalf("tags after removal: %+v", ts)
 	}
-	if ps, _ := st.TagPacks(); len(ps) != 0 {
+	if ps, _ := st.Tags().Packs(); len(ps) != 0 {
 		t.Fatalf("packs after removal: %+v", ps)
 	}
-	if _, err := st.RemoveTagPack("pool.yaml"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := st.Tags().RemovePack("pool.yaml"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("remove twice: %v", err)
 	}
 }

@@ -340,7 +340,7 @@ func (a *Alerter) queue(b *store.Batch, blk *store.Block, tx *store.Tx, dir stri
 	for _, s := range order {
 		p := Party{Address: s, AmountSat: parties[s]}
 		if s != "coinbase" && s != "unknown" {
-			tags, err := a.st.TagsFor(s)
+			tags, err := a.st.Tags().For(s)
 			if err != nil {
 				return err
 			}

@@ -65,7 +65,7 @@ func storeVersions(st *store.Store) (DataVersions, error) {
 	case !errors.Is(err, store.ErrNotFound):
 		return dv, err
 	}
-	packs, err := st.TagPacks()
+	packs, err := st.Tags().Packs()
 	if err != nil {
 		return dv, err
 	}

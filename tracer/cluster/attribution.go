@@ -111,7 +111,7 @@ func (a *Attributor) Of(addr address.Addr) (*Attribution, error) {
 			at.Sanctioned = append(at.Sanctioned, d)
 		}
 	}
-	tags, err := a.st.TagsFor(s)
+	tags, err := a.st.Tags().For(s)
 	if err != nil {
 		return nil, err
 	}

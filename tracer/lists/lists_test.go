@@ -319,7 +319,7 @@ func TestLoadTags(t *testing.T) {
 		if got[0].Skipped["ETH"] == 0 {
 			t.Errorf("pack.yaml: other currencies %v, want ETH counted", got[0].Skipped)
 		}
-		aps, err := st.ActorPacks()
+		aps, err := st.Tags().ActorPacks()
 		if err != nil || len(aps) != 1 || aps[0].Name != "actors.yaml" {
 			t.Errorf("actor packs %v, %v", aps, err)
 		}
@@ -340,7 +340,7 @@ func TestLoadTags(t *testing.T) {
 		if err != nil || got[0].Tags != 1 {
 			t.Fatalf("--map: %+v, %v", got, err)
 		}
-		ts, err := st.TagsFor("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa")
+		ts, err := st.Tags().For("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa")
 		if err != nil || len(ts) != 1 || ts[0].Label != "Some Exchange" || ts[0].Category != "exchange" {
 			t.Errorf("tags %+v, %v", ts, err)
 		}
@@ -373,7 +373,7 @@ func TestLoadTags(t *testing.T) {
 		if !errors.Is(err, lists.ErrBadInput) || !errors.As(err, &pe) || pe.File != "bad.yaml" || pe.Line == 0 {
 			t.Fatalf("strict: %v, want ErrBadInput and a ParseError at a line of bad.yaml", err)
 		}
-		if ps, err := st.TagPacks(); err != nil || len(ps) != 0 {
+		if ps, err := st.Tags().Packs(); err != nil || len(ps) != 0 {
 			t.Fatalf("a failed load stored %v, %v", ps, err)
 		}
 		var opt lists.TagOptions

@@ -179,7 +179,7 @@ func BenchmarkBlockToAnswer(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := st.SaveTagPack(ctx, p); err != nil {
+		if _, err := st.Tags().SavePack(ctx, p); err != nil {
 			b.Fatal(err)
 		}
 		opt := screen.Options{Params: screentest.Params}

@@ -158,7 +158,7 @@ func listStore(t testing.TB, c *chainFix) *store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SaveTagPack(ctx, p); err != nil {
+	if _, err := st.Tags().SavePack(ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	return st

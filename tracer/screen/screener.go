@@ -133,7 +133,7 @@ func New(st Store, opt Options) (*Screener, error) {
 	if state.Empty() {
 		s.listOnly, s.status.ExposureUnavailable = true, noBlocks
 	}
-	packs, err := st.TagPacks()
+	packs, err := st.Tags().Packs()
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ func New(st Store, opt Options) (*Screener, error) {
 			s.direct[k] = append(s.direct[k], designation(src.ListName, e))
 		}
 	}
-	err = st.ForEachTag(func(t sanctions.Tag) error {
+	err = st.Tags().Each(func(t sanctions.Tag) error {
 		k := s.key(t.Address)
 		s.tags[k] = append(s.tags[k], Tag{Pack: t.Pack, Label: t.Label, Actor: t.Actor, Category: t.Category, Abuse: t.Abuse, Risk: RiskCategory(t), ActorCategories: t.ActorCategories})
 		return nil

@@ -21,8 +21,7 @@ import (
 // Source is what a Selector reads; *store.Store implements it.
 type Source interface {
 	Lists() store.Lists
-	ForEachTag(fn func(sanctions.Tag) error) error
-	TagPacks() ([]store.TagPack, error)
+	Tags() store.Tags
 }
 
 // Selection names seeds. Every set field adds addresses; a zero Selection
@@ -87,7 +86,7 @@ func (s *Selector) sanctionsList() (*sanctions.List, error) {
 
 func (s *Selector) allTags() ([]sanctions.Tag, error) {
 	s.tagOnce.Do(func() {
-		s.tagErr = s.src.ForEachTag(func(t sanctions.Tag) error {
+		s.tagErr = s.src.Tags().Each(func(t sanctions.Tag) error {
 			s.tags = append(s.tags, t)
 			return nil
 		})
@@ -267,7 +266,7 @@ func ListInfo(src Source) string {
 
 // PackInfo names the stored tag packs, sorted, as reports state them.
 func PackInfo(src Source) ([]string, error) {
-	ps, err := src.TagPacks()
+	ps, err := src.Tags().Packs()
 	if err != nil {
 		return nil, err
 	}

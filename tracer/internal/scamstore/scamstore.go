@@ -91,7 +91,7 @@ func Load(ctx context.Context, st *store.Store, chain string) error {
 	if err != nil {
 		return err
 	}
-	_, err = st.SaveTagPack(ctx, pack)
+	_, err = st.Tags().SavePack(ctx, pack)
 	return err
 }
 
