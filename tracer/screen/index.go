@@ -567,12 +567,62 @@ func (e *engine) paysSource(tx *store.Tx) bool {
 	return false
 }
 
-// pathReader draws example paths back through the tx shares records.
+// pathReader draws example paths back through the tx shares records. Paths
+// of different addresses share their older steps (they converge on the
+// sources), so it keeps the steps it read, up to pathCacheTxs of them.
 type pathReader struct {
-	e   *engine
-	get func(store.TxNum) ([]byte, bool, error)
-	st  Store
-	err error
+	e     *engine
+	get   func(store.TxNum) ([]byte, bool, error)
+	st    Store
+	err   error
+	nodes map[store.TxNum]*pathNode
+}
+
+// pathCacheTxs bounds the transactions a pathReader keeps (a few KiB each
+// at most: a step and one predecessor per slot).
+const pathCacheTxs = 1 << 15
+
+// pathNode is what a path needs of one transaction.
+type pathNode struct {
+	step  tracer.Step
+	preds []predEntry // by slot
+}
+
+// node returns tx n's step and predecessors, read on first use.
+func (p *pathReader) node(n store.TxNum) (*pathNode, error) {
+	if nd := p.nodes[n]; nd != nil {
+		return nd, nil
+	}
+	tx, err := p.st.TxByNum(n)
+	if err != nil {
+		return nil, err
+	}
+	b, found, err := p.get(n)
+	if err == nil && !found {
+		err = fmt.Errorf("%w: exposure path: no shares record of transaction %d", store.ErrCorrupt, n)
+	}
+	if err != nil {
+		return nil, err
+	}
+	rec, err := decodeTxShares(b, len(p.e.slots))
+	if err != nil {
+		return nil, fmt.Errorf("transaction %d: %w", n, err)
+	}
+	if p.nodes == nil {
+		p.nodes = make(map[store.TxNum]*pathNode)
+	}
+	if len(p.nodes) >= pathCacheTxs {
+		// Forget about half, in the map's own (random) order.
+		k := 0
+		for m := range p.nodes {
+			if k++; k&1 == 0 {
+				delete(p.nodes, m)
+			}
+		}
+	}
+	nd := &pathNode{step: tracer.Step{Txid: tx.ID.String(), Height: tx.Height}, preds: rec.preds}
+	p.nodes[n] = nd
+	return nd, nil
 }
 
 // path is the path of slot's funds to output out: the transaction paying
@@ -582,26 +632,13 @@ func (p *pathReader) path(slot uint32, out store.OutPoint) []tracer.Step {
 	var steps []tracer.Step
 	cur := out.Tx
 	for i := 0; i <= p.e.opt.MaxHops+1; i++ {
-		tx, err := p.st.TxByNum(cur)
+		nd, err := p.node(cur)
 		if err != nil {
 			p.err = err
 			return nil
 		}
-		steps = append(steps, tracer.Step{Txid: tx.ID.String(), Height: tx.Height})
-		b, found, err := p.get(cur)
-		if err == nil && !found {
-			err = fmt.Errorf("%w: exposure path: no shares record of transaction %d", store.ErrCorrupt, cur)
-		}
-		if err != nil {
-			p.err = err
-			return nil
-		}
-		rec, err := decodeTxShares(b, len(p.e.slots))
-		if err != nil {
-			p.err = fmt.Errorf("transaction %d: %w", cur, err)
-			return nil
-		}
-		pred, ok := rec.pred(slot)
+		steps = append(steps, nd.step)
+		pred, ok := predOf(nd.preds, slot)
 		if !ok {
 			p.err = fmt.Errorf("%w: exposure path: transaction %d has no share of source group %d", store.ErrCorrupt, cur, slot)
 			return nil

@@ -179,9 +179,9 @@ func (r *txShares) out(vout uint32) *outShares {
 	return nil
 }
 
-// pred returns the predecessor entry of slot.
-func (r *txShares) pred(slot uint32) (uint64, bool) {
-	for _, p := range r.preds {
+// predOf returns slot's entry of preds.
+func predOf(preds []predEntry, slot uint32) (uint64, bool) {
+	for _, p := range preds {
 		if p.slot == slot {
 			return p.pred, true
 		}
