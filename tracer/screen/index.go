@@ -413,10 +413,13 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 	}
 	// The frontier: shares on followed outputs whose spender is still
 	// ahead. Every followed output is also written to the store.
-	frontier := map[store.OutPoint]*outShares{}
+	// Each is kept encoded (encodeOut: a few bytes a share), so the
+	// frontier of a long chain stays small.
+	frontier := map[store.OutPoint][]byte{}
 	accs := map[address.Addr][]accEntry{}
 	var rec txShares
 	var ins []*outShares
+	var inBuf []outShares // decoded frontier entries of one tx's inputs
 	last := time.Now()
 	done := 0
 	entries := 0 // accumulator entries in accs
@@ -479,12 +482,20 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 			}
 		}
 		ins = ins[:0]
+		if cap(inBuf) < len(tx.Inputs) {
+			inBuf = make([]outShares, len(tx.Inputs))
+		}
+		inBuf = inBuf[:len(tx.Inputs)]
 		any := false
-		for _, in := range tx.Inputs {
+		for i, in := range tx.Inputs {
 			var sh *outShares
 			if in.Kind == store.InputKnown {
-				if sh = frontier[in.Prev]; sh != nil {
+				if b, ok := frontier[in.Prev]; ok {
 					delete(frontier, in.Prev)
+					sh = &inBuf[i]
+					if err := decodeOut(b, len(e.slots), sh); err != nil {
+						return fmt.Errorf("exposure frontier of %d:%d: %w", in.Prev.Tx, in.Prev.Vout, err)
+					}
 					any = true
 				}
 			}
@@ -504,6 +515,10 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 		if len(rec.preds) == 0 {
 			return nil
 		}
+		// An output spent within the pass goes to the frontier; the
+		// record keeps only the others, which blocks applied later spend
+		// (applyBlock takes them off as they are spent).
+		kept := rec.outs[:0]
 		for _, o := range rec.outs {
 			op := store.OutPoint{Tx: tx.Num, Vout: o.vout}
 			sp, err := spent(op)
@@ -511,9 +526,12 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 				return err
 			}
 			if sp {
-				frontier[op] = &outShares{vout: o.vout, value: o.value, shares: slices.Clone(o.shares)}
+				frontier[op] = encodeOut(nil, &o)
+			} else {
+				kept = append(kept, o)
 			}
 		}
+		rec.outs = kept
 		return w.PutTxShares(tx.Num, rec.encode(nil)) // the batch keeps the slice
 	})
 	if err != nil && !errors.Is(err, errPassDone) {

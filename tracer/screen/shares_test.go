@@ -25,7 +25,9 @@ func sampleAcc() []accEntry {
 
 func sampleUndo() undoRecord {
 	return undoRecord{hash: [32]byte{1, 2}, prev: [32]byte{3}, first: 10, end: 25,
-		addrs: []string{"bcrt1qexample", "2Mexample"}, old: [][]byte{nil, encodeAcc(sampleAcc(), nil)}}
+		addrs: []string{"bcrt1qexample", "2Mexample"}, old: [][]byte{nil, encodeAcc(sampleAcc(), nil)},
+		spent: []spentOut{{tx: 3, out: outShares{vout: 1, value: 70, shares: []taintShare{{slot: 2, hops: 4, tainted: 60}}}},
+			{tx: 9, out: outShares{vout: 0, value: 1 << 40, shares: []taintShare{{slot: 0, hops: 0, tainted: 1 << 40}, {slot: 7, hops: 50, tainted: 1}}}}}}
 }
 
 func TestSharesRoundTrip(t *testing.T) {
@@ -43,6 +45,13 @@ func TestSharesRoundTrip(t *testing.T) {
 	gu, err := decodeUndo(u.encode())
 	if err != nil || !reflect.DeepEqual(gu, u) {
 		t.Fatalf("undo: got %+v %v, want %+v", gu, err, u)
+	}
+	// A version 1 record (no spent outputs) still decodes.
+	u.spent = nil
+	v1 := u.encode()
+	gu, err = decodeUndo(append([]byte{1}, v1[1:len(v1)-1]...))
+	if err != nil || !reflect.DeepEqual(gu, u) {
+		t.Fatalf("undo version 1: got %+v %v, want %+v", gu, err, u)
 	}
 }
 
@@ -82,13 +91,26 @@ func TestSharesDamaged(t *testing.T) {
 			return err
 		}},
 		{"undo truncated", func() error { _, err := decodeUndo(undo[:40]); return err }},
-		{"undo version", func() error { _, err := decodeUndo(append([]byte{2}, undo[1:]...)); return err }},
+		{"undo version", func() error { _, err := decodeUndo(append([]byte{3}, undo[1:]...)); return err }},
 		{"undo range reversed", func() error {
 			u := sampleUndo()
 			u.first, u.end = 30, 20
 			_, err := decodeUndo(u.encode())
 			return err
 		}},
+		{"undo spent output of the block itself", func() error {
+			u := sampleUndo()
+			u.spent[0].tx = u.first
+			_, err := decodeUndo(u.encode())
+			return err
+		}},
+		{"undo spent tainted over value", func() error {
+			u := sampleUndo()
+			u.spent[0].out.shares[0].tainted = 71
+			_, err := decodeUndo(u.encode())
+			return err
+		}},
+		{"undo spent truncated", func() error { _, err := decodeUndo(undo[:len(undo)-1]); return err }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.decode(); !errors.Is(err, store.ErrCorrupt) {
@@ -113,6 +135,9 @@ func FuzzDecodeShares(f *testing.F) {
 	f.Add(sr.encode(nil), byte(0))
 	f.Add(encodeAcc(sampleAcc(), nil), byte(1))
 	f.Add(su.encode(), byte(2))
+	v1 := sampleUndo()
+	v1.spent = nil
+	f.Add(append([]byte{1}, v1.encode()[1:len(v1.encode())-1]...), byte(2)) // version 1: no spent outputs
 	f.Add([]byte{}, byte(0))
 	f.Fuzz(func(t *testing.T, b []byte, kind byte) {
 		switch kind % 3 {
