@@ -349,7 +349,7 @@ func BuildIndex(ctx context.Context, st IndexStore, opt Options) (store.Exposure
 // header is the header of an index built by e at a tip.
 func (e *engine) header(height int32, hash string) store.ExposureIndex {
 	p, _ := json.Marshal(IndexParams{Model: e.model.String(), MaxHops: e.opt.MaxHops, MinValue: e.opt.MinValue,
-		Clusters: e.opt.clusterInfo(), Slots: len(e.slots)})
+		Clusters: e.opt.clusterInfo(), Slots: len(e.slots), Format: indexFormat})
 	return store.ExposureIndex{ListVersion: e.src.ListVersion, TipHeight: height, TipHash: hash, TagGens: e.src.TagGens, Params: p}
 }
 
@@ -456,13 +456,13 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 				return err
 			}
 			if found {
-				old, err := decodeAcc(v, len(e.slots))
+				_, old, err := decodeAccRecord(v, len(e.slots))
 				if err != nil {
 					return fmt.Errorf("address %s: %w", a, err)
 				}
 				acc = addAccs(old, acc)
 			}
-			if err := w.PutAcc(a, encodeAcc(acc, nil)); err != nil {
+			if err := w.PutAcc(a, encodeAccRecord(0, acc)); err != nil {
 				return err
 			}
 		}
@@ -556,11 +556,18 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 				e.opt.Progress(fmt.Sprintf("index: %d address records written", written))
 			}
 		}
-		acc, err := decodeAcc(v, len(e.slots))
+		_, acc, err := decodeAccRecord(v, len(e.slots))
 		if err != nil {
 			return fmt.Errorf("address %s: %w", a, err)
 		}
-		b, err := e.record(st, a, acc, paths)
+		received, err := e.received(st, a, end)
+		if err != nil {
+			return err
+		}
+		if err := w.PutAcc(a, encodeAccRecord(received, acc)); err != nil {
+			return err
+		}
+		b, err := e.record(a, received, acc, paths)
 		if err != nil {
 			return err
 		}
@@ -674,19 +681,25 @@ func (p *pathReader) path(slot uint32, out store.OutPoint) []tracer.Step {
 	return steps
 }
 
-// record is the stored Record of addr from its accumulators.
-func (e *engine) record(st Store, addr string, acc []accEntry, paths *pathReader) ([]byte, error) {
+// received is the total paid to addr by transactions before end.
+func (e *engine) received(st Store, addr string, end store.TxNum) (int64, error) {
 	a, err := address.Parse(addr, e.opt.Params)
 	if err != nil {
-		return nil, fmt.Errorf("%w: exposure record of %q: %v", store.ErrCorrupt, addr, err)
+		return 0, fmt.Errorf("%w: exposure record of %q: %v", store.ErrCorrupt, addr, err)
 	}
 	var received int64
-	if err := st.AddressOutputs(a, store.OutPoint{}, func(o store.AddrOutput) bool {
+	err = st.AddressOutputs(a, store.OutPoint{}, func(o store.AddrOutput) bool {
+		if o.Tx >= end {
+			return false
+		}
 		received += o.Value
 		return true
-	}); err != nil {
-		return nil, err
-	}
+	})
+	return received, err
+}
+
+// record is the stored Record of addr from its accumulators.
+func (e *engine) record(addr string, received int64, acc []accEntry, paths *pathReader) ([]byte, error) {
 	cats := map[string]*categoryAcc{}
 	for _, en := range acc {
 		sl := e.slots[en.slot]

@@ -53,6 +53,9 @@ func UpdateIndex(ctx context.Context, st IndexStore, gen uint32, opt Options) (s
 	}
 	why := staleness(hdr, p, st.State(), src, opt)
 	why = slices.DeleteFunc(why, func(s string) bool { return s == whyTip(hdr, st.State()) })
+	if p.Format != indexFormat {
+		why = append(why, fmt.Sprintf("built in index format %d, this version updates format %d", p.Format, indexFormat))
+	}
 	if p.Slots != len(e.slots) {
 		why = append(why, fmt.Sprintf("built with %d share columns, the sources now make %d", p.Slots, len(e.slots)))
 	}
@@ -131,11 +134,11 @@ func (e *engine) redrawDirty(st IndexStore, gen uint32) (int, error) {
 			}
 			var rec []byte
 			if found {
-				acc, err := decodeAcc(v, len(e.slots))
+				received, acc, err := decodeAccRecord(v, len(e.slots))
 				if err != nil {
 					return fmt.Errorf("address %s: %w", a, err)
 				}
-				if rec, err = e.record(st, a, acc, paths); err != nil {
+				if rec, err = e.record(a, received, acc, paths); err != nil {
 					return err
 				}
 			}
@@ -215,6 +218,8 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 		}
 		accs := map[string][]accEntry{}
 		old := map[string][]byte{}
+		received := map[string]int64{} // of addresses with accumulators before the block
+		paid := map[string]int64{}     // by this block
 		var order []string
 		load := func(a string) error {
 			if _, ok := accs[a]; ok {
@@ -226,10 +231,11 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 			}
 			var acc []accEntry
 			if found {
-				if acc, err = decodeAcc(v, len(e.slots)); err != nil {
+				var r int64
+				if r, acc, err = decodeAccRecord(v, len(e.slots)); err != nil {
 					return fmt.Errorf("address %s: %w", a, err)
 				}
-				old[a] = v
+				old[a], received[a] = v, r
 			}
 			accs[a] = acc
 			order = append(order, a)
@@ -290,6 +296,7 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 					if err := load(a); err != nil {
 						return err
 					}
+					paid[a] += tx.Outputs[j].Value
 				}
 			}
 			if len(rec.preds) > 0 {
@@ -310,10 +317,19 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 				continue
 			}
 			u.addrs, u.old = append(u.addrs, a), append(u.old, old[a])
-			if err := up.PutAcc(a, encodeAcc(acc, nil)); err != nil {
+			r, ok := received[a]
+			if ok {
+				r += paid[a]
+			} else {
+				var err error
+				if r, err = e.received(st, a, u.end); err != nil { // newly exposed
+					return err
+				}
+			}
+			if err := up.PutAcc(a, encodeAccRecord(r, acc)); err != nil {
 				return err
 			}
-			rec, err := e.record(st, a, acc, paths)
+			rec, err := e.record(a, r, acc, paths)
 			if err == nil {
 				err = up.Put(a, rec)
 			}
