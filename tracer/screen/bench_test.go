@@ -193,7 +193,7 @@ func BenchmarkUpdateIndex(b *testing.B) {
 	defer st.Close()
 	ctx := context.Background()
 	dir := benchDir(n)
-	opt := screen.Options{Params: screentest.Params}
+	opt := screen.Options{Params: screentest.Params, UndoDepth: depth} // undo records for the rollback below
 	start := time.Now()
 	if _, err := screen.BuildIndex(ctx, st, opt); err != nil {
 		b.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
 	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/tracer"
@@ -603,14 +605,15 @@ type pathReader struct {
 	nodes map[store.TxNum]*pathNode
 }
 
-// pathCacheTxs bounds the transactions a pathReader keeps (a few KiB each
-// at most: a step and one predecessor per slot).
-const pathCacheTxs = 1 << 15
+// pathCacheTxs bounds the transactions a pathReader keeps (some 500 bytes
+// each with 100 source groups: its id and its predecessors, encoded).
+const pathCacheTxs = 1 << 20
 
 // pathNode is what a path needs of one transaction.
 type pathNode struct {
-	step  tracer.Step
-	preds []predEntry // by slot
+	id     chainhash.Hash
+	height int32
+	preds  []byte // the record's predecessors, as encoded (checked when read)
 }
 
 // node returns tx n's step and predecessors, read on first use.
@@ -645,7 +648,7 @@ func (p *pathReader) node(n store.TxNum) (*pathNode, error) {
 			}
 		}
 	}
-	nd := &pathNode{step: tracer.Step{Txid: tx.ID.String(), Height: tx.Height}, preds: rec.preds}
+	nd := &pathNode{id: tx.ID, height: tx.Height, preds: encodePreds(rec.preds)}
 	p.nodes[n] = nd
 	return nd, nil
 }
@@ -662,8 +665,8 @@ func (p *pathReader) path(slot uint32, out store.OutPoint) []tracer.Step {
 			p.err = err
 			return nil
 		}
-		steps = append(steps, nd.step)
-		pred, ok := predOf(nd.preds, slot)
+		steps = append(steps, tracer.Step{Txid: nd.id.String(), Height: nd.height})
+		pred, ok := encodedPredOf(nd.preds, slot)
 		if !ok {
 			p.err = fmt.Errorf("%w: exposure path: transaction %d has no share of source group %d", store.ErrCorrupt, cur, slot)
 			return nil

@@ -212,11 +212,33 @@ func (r *txShares) outIndex(vout uint32) int {
 	return -1
 }
 
-// predOf returns slot's entry of preds.
-func predOf(preds []predEntry, slot uint32) (uint64, bool) {
+// encodePreds encodes preds as a tx shares record does (slot, pred)…,
+// without the count: a compact copy for encodedPredOf.
+func encodePreds(preds []predEntry) []byte {
+	b := make([]byte, 0, 4*len(preds))
 	for _, p := range preds {
-		if p.slot == slot {
-			return p.pred, true
+		b = binary.AppendUvarint(b, uint64(p.slot))
+		b = binary.AppendUvarint(b, p.pred)
+	}
+	return b
+}
+
+// encodedPredOf returns slot's entry of encodePreds's bytes (which came
+// from a checked record).
+func encodedPredOf(b []byte, slot uint32) (uint64, bool) {
+	for len(b) > 0 {
+		s, n := binary.Uvarint(b)
+		if n <= 0 {
+			return 0, false
+		}
+		b = b[n:]
+		p, n := binary.Uvarint(b)
+		if n <= 0 {
+			return 0, false
+		}
+		b = b[n:]
+		if uint32(s) == slot {
+			return p, true
 		}
 	}
 	return 0, false
