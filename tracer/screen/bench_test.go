@@ -152,7 +152,11 @@ func BenchmarkBuildIndex(b *testing.B) {
 	cpu := cpuSeconds(b)
 	for i := 0; i < b.N; i++ {
 		rss := storetest.SampleRSS()
-		if hdr, err = screen.BuildIndex(ctx, st, screen.Options{Params: screentest.Params, Flow: x}); err != nil {
+		opt := screen.Options{Params: screentest.Params, Flow: x}
+		if os.Getenv("TRACER_BENCH_PROGRESS") != "" {
+			opt.Progress = func(s string) { fmt.Fprintln(os.Stderr, time.Now().Format(time.TimeOnly), s) }
+		}
+		if hdr, err = screen.BuildIndex(ctx, st, opt); err != nil {
 			b.Fatal(err)
 		}
 		a, f := rss.Stop()
