@@ -52,7 +52,8 @@ func actorKeysOf(txn *badger.Txn, pack string) [][]byte {
 
 // SaveActorPack stores ap under its file name, replacing a pack of the same
 // name, in one transaction. It returns the number of actors it replaced.
-func (s *Store) SaveActorPack(ctx context.Context, ap *sanctions.ActorPack) (replaced int, err error) {
+func (tg Tags) SaveActorPack(ctx context.Context, ap *sanctions.ActorPack) (replaced int, err error) {
+	s := tg.s
 	if s.ro {
 		return 0, ErrReadOnly
 	}
@@ -122,7 +123,8 @@ func (s *Store) nextTagGen(txn *badger.Txn) (uint32, error) {
 }
 
 // ActorPacks returns the stored actor packs, by name.
-func (s *Store) ActorPacks() ([]ActorPack, error) {
+func (tg Tags) ActorPacks() ([]ActorPack, error) {
+	s := tg.s
 	out, err := jsonRecords[ActorPack](s, prefixActorPack, "actor pack")
 	slices.SortFunc(out, func(a, b ActorPack) int { return strings.Compare(a.Name, b.Name) })
 	return out, err
@@ -187,10 +189,11 @@ func (s *Store) actorCategoriesOf(txn *badger.Txn, id string) ([]string, error) 
 	return nil, nil
 }
 
-// RemoveTagPack deletes a stored tag pack (its header and every tag) or
+// RemovePack deletes a stored tag pack (its header and every tag) or
 // actor pack by name. It returns the number of tags (or actors) removed,
 // and ErrNotFound when no pack has that name.
-func (s *Store) RemoveTagPack(name string) (int, error) {
+func (tg Tags) RemovePack(name string) (int, error) {
+	s := tg.s
 	if s.ro {
 		return 0, ErrReadOnly
 	}

@@ -22,12 +22,12 @@ type ListDiff struct {
 	Added, Removed []sanctions.Entry
 }
 
-// SanctionsDiff compares stored versions older and newer, keeping the
+// Diff compares stored versions older and newer, keeping the
 // entries f matches. With both 0 it compares the current version with the
 // one stored before it (ErrNoList, ErrNoPrevious when there are none).
-func (s *Store) SanctionsDiff(older, newer uint32, f sanctions.Filter) (*ListDiff, error) {
+func (ls Lists) Diff(older, newer uint32, f sanctions.Filter) (*ListDiff, error) {
 	if older == 0 && newer == 0 {
-		vs, err := s.SanctionsVersions()
+		vs, err := ls.Versions()
 		if err != nil {
 			return nil, err
 		}
@@ -48,11 +48,11 @@ func (s *Store) SanctionsDiff(older, newer uint32, f sanctions.Filter) (*ListDif
 	d := &ListDiff{}
 	var lists [2]*sanctions.List
 	for i, v := range []uint32{older, newer} {
-		h, err := s.SanctionsVersion(v)
+		h, err := ls.Version(v)
 		if err != nil {
 			return nil, err
 		}
-		if lists[i], err = s.SanctionsList(v); err != nil {
+		if lists[i], err = ls.List(v); err != nil {
 			return nil, fmt.Errorf("sanctions list version %d: %w", v, err)
 		}
 		if i == 0 {

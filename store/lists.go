@@ -84,20 +84,31 @@ func packTagKey(pack string, gen, seq uint32) []byte {
 
 func tagPackKey(pack string) []byte { return append([]byte{prefixTagPack}, pack...) }
 
+// Lists is the store's room for the sanctions lists, as Cases is for
+// cases: every stored version of the list, the pointer to the one in force,
+// and the lookup of an address in it, read through the store's view (and so
+// its snapshot and its WithSanctionsVersion override, when it has them).
+type Lists struct{ s *Store }
+
+// Lists returns the store's sanctions lists.
+func (s *Store) Lists() Lists { return Lists{s} }
+
 // maxListAddress bounds a listed address (of any currency) in bytes: it
 // is part of a key, and Badger refuses keys over 64 KB.
 const maxListAddress = 1024
 
-// SaveSanctionsList stores l as a new version and makes it current, in one
+// Save stores l as a new version and makes it current, in one
 // transaction: on any error the previous version stays in force.
-func (s *Store) SaveSanctionsList(ctx context.Context, l *sanctions.List) (uint32, error) {
+func (ls Lists) Save(ctx context.Context, l *sanctions.List) (uint32, error) {
+	s := ls.s
 	return s.saveList(ctx, l, true)
 }
 
-// StageSanctionsList stores l as a new version without making it current:
+// Stage stores l as a new version without making it current:
 // a live server builds its exposure index first (on a snapshot seen
-// through WithSanctionsVersion), then switches with UseSanctionsVersion.
-func (s *Store) StageSanctionsList(ctx context.Context, l *sanctions.List) (uint32, error) {
+// through WithSanctionsVersion), then switches with Use.
+func (ls Lists) Stage(ctx context.Context, l *sanctions.List) (uint32, error) {
+	s := ls.s
 	return s.saveList(ctx, l, false)
 }
 
@@ -158,10 +169,11 @@ func (s *Store) saveList(ctx context.Context, l *sanctions.List, current bool) (
 	return version, nil
 }
 
-// UseSanctionsVersion makes a stored version the one in force (for example
+// Use makes a stored version the one in force (for example
 // an earlier one, after a bad update). Loads after it still get new,
 // higher version numbers.
-func (s *Store) UseSanctionsVersion(version uint32) error {
+func (ls Lists) Use(version uint32) error {
+	s := ls.s
 	if s.ro {
 		return ErrReadOnly
 	}
@@ -211,9 +223,10 @@ func (s *Store) currentList(txn *badger.Txn) (uint32, error) {
 	return v, err
 }
 
-// CurrentSanctionsVersion returns the version in force; ErrNotFound when
+// Current returns the version in force; ErrNotFound when
 // no list was loaded.
-func (s *Store) CurrentSanctionsVersion() (uint32, error) {
+func (ls Lists) Current() (uint32, error) {
+	s := ls.s
 	var v uint32
 	err := s.view(func(txn *badger.Txn) error {
 		var err error
@@ -223,8 +236,9 @@ func (s *Store) CurrentSanctionsVersion() (uint32, error) {
 	return v, err
 }
 
-// SanctionsVersions returns the stored versions, oldest first.
-func (s *Store) SanctionsVersions() ([]ListVersion, error) {
+// Versions returns the stored versions, oldest first.
+func (ls Lists) Versions() ([]ListVersion, error) {
+	s := ls.s
 	var out []ListVersion
 	err := s.view(func(txn *badger.Txn) error {
 		cur, err := s.currentList(txn)
@@ -247,8 +261,9 @@ func (s *Store) SanctionsVersions() ([]ListVersion, error) {
 	return out, err
 }
 
-// SanctionsVersion returns the header of one version; 0 means current.
-func (s *Store) SanctionsVersion(version uint32) (ListVersion, error) {
+// Version returns the header of one version; 0 means current.
+func (ls Lists) Version(version uint32) (ListVersion, error) {
+	s := ls.s
 	var h ListVersion
 	err := s.view(func(txn *badger.Txn) error {
 		cur, err := s.currentList(txn)
@@ -268,9 +283,10 @@ func (s *Store) SanctionsVersion(version uint32) (ListVersion, error) {
 	return h, err
 }
 
-// SanctionsList returns one stored version as a list; 0 means current.
-func (s *Store) SanctionsList(version uint32) (*sanctions.List, error) {
-	h, err := s.SanctionsVersion(version)
+// List returns one stored version as a list; 0 means current.
+func (ls Lists) List(version uint32) (*sanctions.List, error) {
+	s := ls.s
+	h, err := ls.Version(version)
 	if err != nil {
 		return nil, err
 	}
@@ -296,12 +312,13 @@ func (s *Store) SanctionsList(version uint32) (*sanctions.List, error) {
 	return l, nil
 }
 
-// SanctionsHits returns the entries of the current version listing
+// Hits returns the entries of the current version listing
 // address, for one asset (any case of the code) or every asset ("").
 // Bech32 addresses match in either case.
 // It returns no entries and no error when the address is not listed, and
 // ErrNotFound when no list was loaded.
-func (s *Store) SanctionsHits(asset, address string) ([]sanctions.Entry, error) {
+func (ls Lists) Hits(asset, address string) ([]sanctions.Entry, error) {
+	s := ls.s
 	address = strings.TrimSpace(address)
 	if l := strings.ToLower(address); strings.HasPrefix(l, "bc1") {
 		// Bech32 is case-insensitive (QR codes use upper case); OFAC lists it lower case.
@@ -339,14 +356,23 @@ func (s *Store) SanctionsHits(asset, address string) ([]sanctions.Entry, error) 
 	return out, err
 }
 
-// SaveTagPack stores the tags of p under its file name, replacing the tags
+// Tags is the store's room for tag packs and actor packs: the packs'
+// headers, their tags by address and by pack, and the actors' categories,
+// read through the store's view (and so its snapshot, when it is one).
+type Tags struct{ s *Store }
+
+// Tags returns the store's tags.
+func (s *Store) Tags() Tags { return Tags{s} }
+
+// SavePack stores the tags of p under its file name, replacing the tags
 // a pack of the same name stored before. Packs may be larger than one
 // Badger transaction, so the tags are written under a new generation number
 // and the pack header, written last in one transaction, switches readers
 // to it; a failed or interrupted save leaves the previous generation in
 // force and its own keys unreferenced (removed by the next save of the
 // pack). It returns the number of tags it replaced.
-func (s *Store) SaveTagPack(ctx context.Context, p *sanctions.TagPack) (replaced int, err error) {
+func (tg Tags) SavePack(ctx context.Context, p *sanctions.TagPack) (replaced int, err error) {
+	s := tg.s
 	if s.ro {
 		return 0, ErrReadOnly
 	}
@@ -475,8 +501,9 @@ func (s *Store) dropTagGenerations(pack string, keep uint32) error {
 	return s.deleteKeys(del)
 }
 
-// TagsFor returns every stored tag of address, ordered by pack name.
-func (s *Store) TagsFor(address string) ([]sanctions.Tag, error) {
+// For returns every stored tag of address, ordered by pack name.
+func (tg Tags) For(address string) ([]sanctions.Tag, error) {
+	s := tg.s
 	address = strings.TrimSpace(address)
 	if address == "" || strings.IndexByte(address, 0) >= 0 {
 		return nil, nil
@@ -545,17 +572,19 @@ func (s *Store) fillActors(ts []sanctions.Tag) error {
 	})
 }
 
-// TagPacks returns the stored tag pack headers, by name.
-func (s *Store) TagPacks() ([]TagPack, error) {
+// Packs returns the stored tag pack headers, by name.
+func (tg Tags) Packs() ([]TagPack, error) {
+	s := tg.s
 	out, err := jsonRecords[TagPack](s, prefixTagPack, "tag pack")
 	slices.SortFunc(out, func(a, b TagPack) int { return strings.Compare(a.Name, b.Name) })
 	return out, err
 }
 
-// ForEachTag calls fn with every stored tag in force (of each pack's current
+// Each calls fn with every stored tag in force (of each pack's current
 // generation), in key order, with its actor's categories filled in.
-func (s *Store) ForEachTag(fn func(sanctions.Tag) error) error {
-	packs, err := s.TagPacks()
+func (tg Tags) Each(fn func(sanctions.Tag) error) error {
+	s := tg.s
+	packs, err := tg.Packs()
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func BenchmarkSanctionsCheck(b *testing.B) {
 	}
 	l := benchList.list
 	st := storetest.Open(b)
-	if _, err := st.SaveSanctionsList(context.Background(), l); err != nil {
+	if _, err := st.Lists().Save(context.Background(), l); err != nil {
 		b.Fatal(err)
 	}
 	listed := l.Addresses(sanctions.AssetXBT)
@@ -50,7 +50,7 @@ func BenchmarkSanctionsCheck(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
-		es, err := st.SanctionsHits("", queries[i%len(queries)])
+		es, err := st.Lists().Hits("", queries[i%len(queries)])
 		lat = append(lat, time.Since(t0))
 		if err != nil {
 			b.Fatal(err)

@@ -40,7 +40,7 @@ func TestTagPackInterrupted(t *testing.T) {
 	defer s.Close()
 	const addr = "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"
 	p := &tags.Pack{Source: "p.yaml", Tags: []sanctions.Tag{{Address: addr, Label: "old"}}}
-	if _, err := s.SaveTagPack(ctx, p); err != nil {
+	if _, err := s.Tags().SavePack(ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	// The dead save: generation 2 handed out, keys written, no header.
@@ -58,15 +58,15 @@ func TestTagPackInterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.TagsFor(addr)
+	got, err := s.Tags().For(addr)
 	if err != nil || len(got) != 1 || got[0].Label != "old" {
 		t.Fatalf("after a dead save: %+v %v", got, err)
 	}
 	p.Tags[0].Label = "new"
-	if n, err := s.SaveTagPack(ctx, p); err != nil || n != 1 {
+	if n, err := s.Tags().SavePack(ctx, p); err != nil || n != 1 {
 		t.Fatalf("reload: %d %v", n, err)
 	}
-	if got, _ := s.TagsFor(addr); len(got) != 1 || got[0].Label != "new" {
+	if got, _ := s.Tags().For(addr); len(got) != 1 || got[0].Label != "new" {
 		t.Fatalf("after reload: %+v", got)
 	}
 	if n := countPrefix(t, s, tagPrefix(addr)); n != 1 {
@@ -95,11 +95,11 @@ func TestTagPackLarge(t *testing.T) {
 			Source: "https://example.org/a/fairly/long/source/url/to/make/the/values/realistic"})
 	}
 	for round := range 2 {
-		if n, err := s.SaveTagPack(ctx, p); err != nil || n != round*len(p.Tags) {
+		if n, err := s.Tags().SavePack(ctx, p); err != nil || n != round*len(p.Tags) {
 			t.Fatalf("round %d: replaced %d, %v", round, n, err)
 		}
 	}
-	if got, err := s.TagsFor("addr0079999"); err != nil || len(got) != 1 {
+	if got, err := s.Tags().For("addr0079999"); err != nil || len(got) != 1 {
 		t.Fatalf("TagsFor: %+v %v", got, err)
 	}
 	if n := countPrefix(t, s, packTagPrefix("big.yaml")); n != len(p.Tags) {

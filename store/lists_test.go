@@ -39,26 +39,26 @@ func parseFixture(t testing.TB, paths ...string) *sanctions.List {
 func TestSanctionsListVersions(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t)
-	if _, err := st.SanctionsHits("", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := st.Lists().Hits("", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("hits before any load: err %v, want ErrNotFound", err)
 	}
-	if vs, err := st.SanctionsVersions(); err != nil || len(vs) != 0 {
+	if vs, err := st.Lists().Versions(); err != nil || len(vs) != 0 {
 		t.Fatalf("versions of an empty store: %v %v", vs, err)
 	}
 	older := parseFixture(t, "sdn_advanced_2023.xml")
 	newer := parseFixture(t, "sdn_advanced.xml")
 
-	if _, err := st.SanctionsDiff(0, 0, sanctions.Filter{}); !errors.Is(err, store.ErrNoList) {
+	if _, err := st.Lists().Diff(0, 0, sanctions.Filter{}); !errors.Is(err, store.ErrNoList) {
 		t.Errorf("diff of an empty store: %v, want ErrNoList", err)
 	}
-	v1, err := st.SaveSanctionsList(ctx, older)
+	v1, err := st.Lists().Save(ctx, older)
 	if err != nil || v1 != 1 {
 		t.Fatalf("save 1: %d %v", v1, err)
 	}
-	if _, err := st.SanctionsDiff(0, 0, sanctions.Filter{}); !errors.Is(err, store.ErrNoPrevious) {
+	if _, err := st.Lists().Diff(0, 0, sanctions.Filter{}); !errors.Is(err, store.ErrNoPrevious) {
 		t.Errorf("diff with one version: %v, want ErrNoPrevious", err)
 	}
-	v2, err := st.SaveSanctionsList(ctx, newer)
+	v2, err := st.Lists().Save(ctx, newer)
 	if err != nil || v2 != 2 {
 		t.Fatalf("save 2: %d %v", v2, err)
 	}
@@ -68,7 +68,7 @@ func TestSanctionsListVersions(t *testing.T) {
 		f          sanctions.Filter
 		wOld, wNew uint32
 	}{{"current against previous", 0, 0, sanctions.Filter{}, 1, 2}, {"named", 1, 2, sanctions.Filter{}, 1, 2}, {"reversed, XBT", 2, 1, sanctions.Filter{Asset: "XBT"}, 2, 1}} {
-		d, err := st.SanctionsDiff(tt.old, tt.new, tt.f)
+		d, err := st.Lists().Diff(tt.old, tt.new, tt.f)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
@@ -81,10 +81,10 @@ func TestSanctionsListVersions(t *testing.T) {
 			t.Errorf("%s: versions %d→%d, %d added, %d removed; want %d added, %d removed", tt.name, d.Old.Version, d.New.Version, len(d.Added), len(d.Removed), len(wa), len(wr))
 		}
 	}
-	if _, err := st.SanctionsDiff(1, 9, sanctions.Filter{}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := st.Lists().Diff(1, 9, sanctions.Filter{}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("diff with an absent version: %v, want ErrNotFound", err)
 	}
-	vs, err := st.SanctionsVersions()
+	vs, err := st.Lists().Versions()
 	if err != nil || len(vs) != 2 || vs[0].Current || !vs[1].Current || vs[1].Entries != len(newer.Entries) ||
 		!vs[1].DateOfIssue.Equal(newer.DateOfIssue) || vs[1].Format != sanctions.FormatSDNAdvanced {
 		t.Fatalf("versions: %+v %v", vs, err)
@@ -104,7 +104,7 @@ func TestSanctionsListVersions(t *testing.T) {
 		want    *sanctions.List
 	}{{"current", 0, newer}, {"v1", 1, older}, {"v2", 2, newer}} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := st.SanctionsList(tc.version)
+			got, err := st.Lists().List(tc.version)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,17 +123,17 @@ func TestSanctionsListVersions(t *testing.T) {
 			}
 		})
 	}
-	if _, err := st.SanctionsList(9); !errors.Is(err, store.ErrNotFound) {
+	if _, err := st.Lists().List(9); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("version 9: %v, want ErrNotFound", err)
 	}
 
 	// Every entry of the current version is a hit for its address and asset.
 	for _, e := range newer.Entries {
-		hits, err := st.SanctionsHits(e.Asset, e.Address)
+		hits, err := st.Lists().Hits(e.Asset, e.Address)
 		if err != nil || !slices.ContainsFunc(hits, func(h sanctions.Entry) bool { return h.Key() == e.Key() }) {
 			t.Errorf("hits(%s, %s) = %+v, %v; want profile %d", e.Asset, e.Address, hits, err, e.ProfileID)
 		}
-		all, _ := st.SanctionsHits("", e.Address)
+		all, _ := st.Lists().Hits("", e.Address)
 		if len(all) < len(hits) {
 			t.Errorf("hits for every asset (%d) fewer than for %s (%d)", len(all), e.Asset, len(hits))
 		}
@@ -141,7 +141,7 @@ func TestSanctionsListVersions(t *testing.T) {
 	// Bech32 matches in upper case too.
 	for _, a := range newer.Addresses(sanctions.AssetXBT) {
 		if strings.HasPrefix(a, "bc1") {
-			if hits, err := st.SanctionsHits("xbt", strings.ToUpper(a)); err != nil || len(hits) == 0 {
+			if hits, err := st.Lists().Hits("xbt", strings.ToUpper(a)); err != nil || len(hits) == 0 {
 				t.Errorf("hits(xbt, %s) = %v, %v", strings.ToUpper(a), hits, err)
 			}
 		}
@@ -149,7 +149,7 @@ func TestSanctionsListVersions(t *testing.T) {
 	// A prefix of a listed address is not a hit, nor is another asset.
 	e := newer.Entries[0]
 	for _, q := range [][2]string{{"", e.Address[:len(e.Address)-1]}, {"", e.Address + "x"}, {"NOPE", e.Address}, {"", ""}} {
-		if hits, err := st.SanctionsHits(q[0], q[1]); err != nil || len(hits) != 0 {
+		if hits, err := st.Lists().Hits(q[0], q[1]); err != nil || len(hits) != 0 {
 			t.Errorf("hits(%q, %q) = %+v, %v; want none", q[0], q[1], hits, err)
 		}
 	}
@@ -159,7 +159,7 @@ func TestSanctionsListVersions(t *testing.T) {
 		if len(added) > 0 && slices.Contains(newer.Addresses(r.Asset), r.Address) {
 			continue
 		}
-		if hits, _ := st.SanctionsHits(r.Asset, r.Address); len(hits) != 0 {
+		if hits, _ := st.Lists().Hits(r.Asset, r.Address); len(hits) != 0 {
 			t.Errorf("%s %s was removed in v2 but is still a hit", r.Asset, r.Address)
 		}
 	}
@@ -170,7 +170,7 @@ func TestSanctionsListVersions(t *testing.T) {
 func TestSanctionsSaveAtomic(t *testing.T) {
 	st := storetest.Open(t)
 	good := parseFixture(t, "sdn_advanced.xml")
-	if _, err := st.SaveSanctionsList(context.Background(), good); err != nil {
+	if _, err := st.Lists().Save(context.Background(), good); err != nil {
 		t.Fatal(err)
 	}
 	bad := parseFixture(t, "sdn_advanced_2023.xml")
@@ -183,22 +183,22 @@ func TestSanctionsSaveAtomic(t *testing.T) {
 		list *sanctions.List
 	}{{"bad entry", context.Background(), bad}, {"cancelled", cancelled, good}, {"nil", context.Background(), nil}} {
 		t.Run(tc.name, func(t *testing.T) {
-			if v, err := st.SaveSanctionsList(tc.ctx, tc.list); err == nil {
+			if v, err := st.Lists().Save(tc.ctx, tc.list); err == nil {
 				t.Fatalf("saved as version %d, want an error", v)
 			}
-			if v, err := st.CurrentSanctionsVersion(); err != nil || v != 1 {
+			if v, err := st.Lists().Current(); err != nil || v != 1 {
 				t.Fatalf("current after a failed save: %d %v, want 1", v, err)
 			}
-			if vs, _ := st.SanctionsVersions(); len(vs) != 1 {
+			if vs, _ := st.Lists().Versions(); len(vs) != 1 {
 				t.Fatalf("versions after a failed save: %+v", vs)
 			}
-			if hits, err := st.SanctionsHits("", bad.Entries[0].Address); err != nil || (len(hits) == 0) == slices.Contains(good.Addresses(""), bad.Entries[0].Address) {
+			if hits, err := st.Lists().Hits("", bad.Entries[0].Address); err != nil || (len(hits) == 0) == slices.Contains(good.Addresses(""), bad.Entries[0].Address) {
 				t.Fatalf("hits of an entry of the failed save: %+v %v", hits, err)
 			}
 		})
 	}
 	// The next good save takes version 2, and the store survives a reopen.
-	if v, err := st.SaveSanctionsList(context.Background(), good); err != nil || v != 2 {
+	if v, err := st.Lists().Save(context.Background(), good); err != nil || v != 2 {
 		t.Fatalf("save after failures: %d %v", v, err)
 	}
 }
@@ -210,7 +210,7 @@ func TestSanctionsReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := parseFixture(t, "sdn_advanced.xml")
-	if _, err := st.SaveSanctionsList(context.Background(), l); err != nil {
+	if _, err := st.Lists().Save(context.Background(), l); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Close(); err != nil {
@@ -225,10 +225,10 @@ func TestSanctionsReopen(t *testing.T) {
 		t.Errorf("chain state of a lists-only store is not empty: %+v", ro.State())
 	}
 	e := l.Entries[len(l.Entries)-1]
-	if hits, err := ro.SanctionsHits(e.Asset, e.Address); err != nil || len(hits) == 0 {
+	if hits, err := ro.Lists().Hits(e.Asset, e.Address); err != nil || len(hits) == 0 {
 		t.Errorf("read-only hits: %v %v", hits, err)
 	}
-	if _, err := ro.SaveSanctionsList(context.Background(), l); !errors.Is(err, store.ErrReadOnly) {
+	if _, err := ro.Lists().Save(context.Background(), l); !errors.Is(err, store.ErrReadOnly) {
 		t.Errorf("save on read-only store: %v", err)
 	}
 }
@@ -243,7 +243,7 @@ func TestTagPackReload(t *testing.T) {
 	if len(p.Tags) < 2 {
 		t.Fatalf("fixture has %d tags", len(p.Tags))
 	}
-	if n, err := st.SaveTagPack(ctx, p); err != nil || n != 0 {
+	if n, err := st.Tags().SavePack(ctx, p); err != nil || n != 0 {
 		t.Fatalf("first save: %d %v", n, err)
 	}
 	byAddr := map[string]int{}
@@ -251,27 +251,27 @@ func TestTagPackReload(t *testing.T) {
 		byAddr[tg.Address]++
 	}
 	for a, n := range byAddr {
-		got, err := st.TagsFor(a)
+		got, err := st.Tags().For(a)
 		if err != nil || len(got) != n || got[0].Pack != "pack.yaml" {
 			t.Errorf("TagsFor(%s) = %+v, %v; want %d tags of pack.yaml", a, got, err, n)
 		}
 	}
 	// A second pack tagging the same address adds to it.
 	other := &tags.Pack{Source: "/x/other.csv", Tags: []sanctions.Tag{{Address: p.Tags[0].Address, Label: "Other", Currency: "BTC"}}}
-	if _, err := st.SaveTagPack(ctx, other); err != nil {
+	if _, err := st.Tags().SavePack(ctx, other); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := st.TagsFor(p.Tags[0].Address); len(got) != byAddr[p.Tags[0].Address]+1 {
+	if got, _ := st.Tags().For(p.Tags[0].Address); len(got) != byAddr[p.Tags[0].Address]+1 {
 		t.Errorf("after a second pack: %+v", got)
 	}
 	// Reloading pack.yaml with one tag replaces all its old tags.
 	keep := p.Tags[len(p.Tags)-1]
 	reload := &tags.Pack{Source: p.Source, Title: "v2", Tags: []sanctions.Tag{keep}}
-	if n, err := st.SaveTagPack(ctx, reload); err != nil || n != len(p.Tags) {
+	if n, err := st.Tags().SavePack(ctx, reload); err != nil || n != len(p.Tags) {
 		t.Fatalf("reload replaced %d (%v), want %d", n, err, len(p.Tags))
 	}
 	for a := range byAddr {
-		got, _ := st.TagsFor(a)
+		got, _ := st.Tags().For(a)
 		var mine []string
 		for _, g := range got {
 			if g.Pack == "pack.yaml" {
@@ -286,10 +286,10 @@ func TestTagPackReload(t *testing.T) {
 			t.Errorf("after reload %s has pack.yaml tags %v, want %d", a, mine, want)
 		}
 	}
-	if got, _ := st.TagsFor(p.Tags[0].Address); !slices.ContainsFunc(got, func(g sanctions.Tag) bool { return g.Pack == "other.csv" }) {
+	if got, _ := st.Tags().For(p.Tags[0].Address); !slices.ContainsFunc(got, func(g sanctions.Tag) bool { return g.Pack == "other.csv" }) {
 		t.Errorf("reload of pack.yaml removed other.csv's tag: %+v", got)
 	}
-	packs, err := st.TagPacks()
+	packs, err := st.Tags().Packs()
 	if err != nil || len(packs) != 2 || !sort.SliceIsSorted(packs, func(i, j int) bool { return packs[i].Name < packs[j].Name }) ||
 		packs[1].Title != "v2" || packs[1].Tags != 1 {
 		t.Errorf("packs: %+v %v", packs, err)
@@ -301,13 +301,13 @@ func TestTagPackReload(t *testing.T) {
 func TestUseSanctionsVersion(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t)
-	if err := st.UseSanctionsVersion(1); !errors.Is(err, store.ErrNotFound) {
+	if err := st.Lists().Use(1); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("use before any load: %v", err)
 	}
 	older := parseFixture(t, "sdn.xml")
 	newer := parseFixture(t, "sdn_advanced.xml")
 	for _, l := range []*sanctions.List{older, newer} {
-		if _, err := st.SaveSanctionsList(ctx, l); err != nil {
+		if _, err := st.Lists().Save(ctx, l); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -324,7 +324,7 @@ func TestUseSanctionsVersion(t *testing.T) {
 		t.Fatal("fixtures do not differ")
 	}
 	listed := func() bool {
-		hits, err := st.SanctionsHits("", addr)
+		hits, err := st.Lists().Hits("", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -333,19 +333,19 @@ func TestUseSanctionsVersion(t *testing.T) {
 	if listed() == inV1 {
 		t.Fatalf("%s: listed %v in version 2", addr, !inV1)
 	}
-	if err := st.UseSanctionsVersion(1); err != nil {
+	if err := st.Lists().Use(1); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := st.CurrentSanctionsVersion(); err != nil || v != 1 {
+	if v, err := st.Lists().Current(); err != nil || v != 1 {
 		t.Fatalf("current %d %v, want 1", v, err)
 	}
 	if listed() != inV1 {
 		t.Fatalf("%s: listed %v after going back to version 1", addr, !inV1)
 	}
-	if err := st.UseSanctionsVersion(7); !errors.Is(err, store.ErrNotFound) {
+	if err := st.Lists().Use(7); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("use 7: %v", err)
 	}
-	if v, err := st.SaveSanctionsList(ctx, newer); err != nil || v != 3 {
+	if v, err := st.Lists().Save(ctx, newer); err != nil || v != 3 {
 		t.Fatalf("load after use: version %d %v, want 3", v, err)
 	}
 }
@@ -360,11 +360,11 @@ func TestActorPacks(t *testing.T) {
 	p := &tags.Pack{Source: "pool.yaml", Tags: []sanctions.Tag{
 		{Address: a, Label: "X Pool", Category: "miner", Actor: "xex", Currency: "BTC"},
 		{Address: b, Label: "loner", Category: "miner", Currency: "BTC"}}}
-	if _, err := st.SaveTagPack(ctx, p); err != nil {
+	if _, err := st.Tags().SavePack(ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	exchange := func() bool {
-		ts, err := st.TagsFor(a)
+		ts, err := st.Tags().For(a)
 		if err != nil || len(ts) != 1 {
 			t.Fatalf("TagsFor: %v %v", ts, err)
 		}
@@ -374,39 +374,39 @@ func TestActorPacks(t *testing.T) {
 		t.Fatal("an exchange before any actor pack")
 	}
 	ap := &tags.ActorPack{Source: "/x/actors.yaml", Actors: []tags.Actor{{ID: "xex", Label: "X Exchange", Categories: []string{"organization", "exchange"}}}}
-	if n, err := st.SaveActorPack(ctx, ap); err != nil || n != 0 {
+	if n, err := st.Tags().SaveActorPack(ctx, ap); err != nil || n != 0 {
 		t.Fatalf("save actors: %d %v", n, err)
 	}
 	if !exchange() {
 		t.Fatal("the tag's actor is an exchange, the tag does not say so")
 	}
 	var seen []sanctions.Tag
-	if err := st.ForEachTag(func(t sanctions.Tag) error { seen = append(seen, t); return nil }); err != nil {
+	if err := st.Tags().Each(func(t sanctions.Tag) error { seen = append(seen, t); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(seen) != 2 || !slices.Equal(seen[0].ActorCategories, []string{"organization", "exchange"}) || seen[1].ActorCategories != nil {
 		t.Fatalf("ForEachTag: %+v", seen)
 	}
-	aps, err := st.ActorPacks()
+	aps, err := st.Tags().ActorPacks()
 	if err != nil || len(aps) != 1 || aps[0].Name != "actors.yaml" || aps[0].Gen == 0 {
 		t.Fatalf("ActorPacks: %+v %v", aps, err)
 	}
-	if n, err := st.RemoveTagPack("actors.yaml"); err != nil || n != 1 {
+	if n, err := st.Tags().RemovePack("actors.yaml"); err != nil || n != 1 {
 		t.Fatalf("remove actors: %d %v", n, err)
 	}
 	if exchange() {
 		t.Fatal("actor categories after the actor pack was removed")
 	}
-	if n, err := st.RemoveTagPack("pool.yaml"); err != nil || n != 2 {
+	if n, err := st.Tags().RemovePack("pool.yaml"); err != nil || n != 2 {
 		t.Fatalf("remove tags: %d %v", n, err)
 	}
-	if ts, _ := st.TagsFor(a); len(ts) != 0 {
+	if ts, _ := st.Tags().For(a); len(ts) != 0 {
 		t.Fatalf("tags after removal: %+v", ts)
 	}
-	if ps, _ := st.TagPacks(); len(ps) != 0 {
+	if ps, _ := st.Tags().Packs(); len(ps) != 0 {
 		t.Fatalf("packs after removal: %+v", ps)
 	}
-	if _, err := st.RemoveTagPack("pool.yaml"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := st.Tags().RemovePack("pool.yaml"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("remove twice: %v", err)
 	}
 }
@@ -417,11 +417,11 @@ func TestActorPacks(t *testing.T) {
 func TestStageSanctionsList(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t)
-	v1, err := st.SaveSanctionsList(ctx, parseFixture(t, "sdn_advanced_2023.xml"))
+	v1, err := st.Lists().Save(ctx, parseFixture(t, "sdn_advanced_2023.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	v2, err := st.StageSanctionsList(ctx, parseFixture(t, "sdn_advanced.xml"))
+	v2, err := st.Lists().Stage(ctx, parseFixture(t, "sdn_advanced.xml"))
 	if err != nil || v2 != v1+1 {
 		t.Fatalf("stage: %d %v; want version %d", v2, err, v1+1)
 	}
@@ -445,14 +445,14 @@ func TestStageSanctionsList(t *testing.T) {
 		s    *store.Store
 		want uint32
 	}{{"store", st, v1}, {"snapshot", snap, v1}, {"snapshot with the staged version", over, v2}} {
-		if got, err := tt.s.CurrentSanctionsVersion(); err != nil || got != tt.want {
+		if got, err := tt.s.Lists().Current(); err != nil || got != tt.want {
 			t.Errorf("%s: version in force %d, %v; want %d", tt.name, got, err, tt.want)
 		}
 	}
-	if err := st.UseSanctionsVersion(v2); err != nil {
+	if err := st.Lists().Use(v2); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := snap.CurrentSanctionsVersion(); got != v1 {
+	if got, _ := snap.Lists().Current(); got != v1 {
 		t.Errorf("the snapshot after the switch: version %d; want %d (as of the snapshot)", got, v1)
 	}
 }

@@ -103,7 +103,7 @@ func (s *Store) WithSanctionsVersion(v uint32) (*Store, error) {
 	if s.snap == nil {
 		return nil, errors.New("store: WithSanctionsVersion of a store that is not a snapshot")
 	}
-	if _, err := s.SanctionsVersion(v); err != nil {
+	if _, err := s.Lists().Version(v); err != nil {
 		return nil, err
 	}
 	return &Store{db: s.db, clust: s.clust, dir: s.dir, ro: true, log: s.log, state: s.state, minFree: s.minFree, free: s.free, snap: s.snap, listOverride: v}, nil

@@ -190,10 +190,10 @@ func runSanctionsUse(c *cli.Context) (err error) {
 		return err
 	}
 	defer closing(st, &err)
-	if err := st.UseSanctionsVersion(uint32(n)); err != nil {
+	if err := st.Lists().Use(uint32(n)); err != nil {
 		return err
 	}
-	h, err := st.SanctionsVersion(uint32(n))
+	h, err := st.Lists().Version(uint32(n))
 	if err != nil {
 		return err
 	}
@@ -435,7 +435,7 @@ func runSanctionsDiff(c *cli.Context) (err error) {
 	default:
 		return usageErrorf("sanctions diff takes no arguments or two versions (OLD NEW)")
 	}
-	d, err := st.SanctionsDiff(oldV, newV, sanctions.Filter{Asset: c.String("asset")})
+	d, err := st.Lists().Diff(oldV, newV, sanctions.Filter{Asset: c.String("asset")})
 	switch {
 	case errors.Is(err, store.ErrNoList):
 		return usageErrorf("no sanctions list loaded: run tracer sanctions load or update")
@@ -506,7 +506,7 @@ func runSanctionsList(c *cli.Context) (err error) {
 		return err
 	}
 	defer closing(st, &err)
-	l, err := st.SanctionsList(uint32(c.Uint("version")))
+	l, err := st.Lists().List(uint32(c.Uint("version")))
 	if err != nil {
 		return err
 	}
@@ -546,14 +546,14 @@ func runSanctionsCheck(c *cli.Context) (err error) {
 		return err
 	}
 	defer closing(st, &err)
-	h, err := st.SanctionsVersion(0)
+	h, err := st.Lists().Version(0)
 	if err != nil {
 		return err
 	}
 	var views []checkView
 	for _, a := range c.Args().Slice() {
 		a = strings.TrimSpace(a)
-		hits, err := st.SanctionsHits(c.String("asset"), a)
+		hits, err := st.Lists().Hits(c.String("asset"), a)
 		if err != nil {
 			return err
 		}
@@ -597,7 +597,7 @@ func runSanctionsVersions(c *cli.Context) (err error) {
 		return err
 	}
 	defer closing(st, &err)
-	vs, err := st.SanctionsVersions()
+	vs, err := st.Lists().Versions()
 	if err != nil {
 		return err
 	}

@@ -186,7 +186,7 @@ func openScreenStore(c *cli.Context, readOnly bool) (*store.Store, *chaincfg.Par
 		return nil, nil, err
 	}
 	if state := st.State(); state.Empty() {
-		if _, err := st.SanctionsVersion(0); err == nil {
+		if _, err := st.Lists().Version(0); err == nil {
 			return st, &chaincfg.MainNetParams, nil
 		}
 	}

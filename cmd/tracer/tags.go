@@ -253,7 +253,7 @@ func runTagsList(c *cli.Context) (err error) {
 		return listPacks(c, st)
 	}
 	if pack != "" {
-		ps, err := st.TagPacks()
+		ps, err := st.Tags().Packs()
 		if err != nil {
 			return err
 		}
@@ -264,7 +264,7 @@ func runTagsList(c *cli.Context) (err error) {
 	limit := c.Int("limit")
 	views := []tagView{}
 	total := 0
-	err = st.ForEachTag(func(t sanctions.Tag) error {
+	err = st.Tags().Each(func(t sanctions.Tag) error {
 		if pack != "" && t.Pack != pack || cat != "" && !t.HasCategory(cat) || minConf >= 0 && t.ConfidenceLevel() < minConf {
 			return nil
 		}
@@ -291,11 +291,11 @@ func runTagsList(c *cli.Context) (err error) {
 
 // listPacks lists the tag packs and actor packs in the store.
 func listPacks(c *cli.Context, st *store.Store) error {
-	ps, err := st.TagPacks()
+	ps, err := st.Tags().Packs()
 	if err != nil {
 		return err
 	}
-	aps, err := st.ActorPacks()
+	aps, err := st.Tags().ActorPacks()
 	if err != nil {
 		return err
 	}
@@ -336,7 +336,7 @@ func runTagsRemove(c *cli.Context) (err error) {
 	}
 	var out []removed
 	for _, name := range c.Args().Slice() {
-		n, err := st.RemoveTagPack(name)
+		n, err := st.Tags().RemovePack(name)
 		if err != nil {
 			return err
 		}
@@ -384,7 +384,7 @@ func runTagsShow(c *cli.Context) (err error) {
 		return err
 	}
 	defer closing(st, &err)
-	ts, err := st.TagsFor(addr)
+	ts, err := st.Tags().For(addr)
 	if err != nil {
 		return err
 	}

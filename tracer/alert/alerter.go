@@ -110,11 +110,11 @@ func Resolve(st *store.Store, params *chaincfg.Params, w store.Watch) (map[strin
 		out[w.Value] = "address"
 		return out, nil
 	case store.WatchEntity, store.WatchSanctions:
-		v, err := st.CurrentSanctionsVersion()
+		v, err := st.Lists().Current()
 		if err != nil || v == 0 {
 			return nil, ErrNoList
 		}
-		list, err := st.SanctionsList(v)
+		list, err := st.Lists().List(v)
 		if err != nil {
 			return nil, err
 		}
@@ -199,7 +199,7 @@ func (a *Alerter) generations() (uint64, uint32, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	v, err := a.st.CurrentSanctionsVersion()
+	v, err := a.st.Lists().Current()
 	if errors.Is(err, store.ErrNotFound) {
 		v, err = 0, nil
 	}
@@ -340,7 +340,7 @@ func (a *Alerter) queue(b *store.Batch, blk *store.Block, tx *store.Tx, dir stri
 	for _, s := range order {
 		p := Party{Address: s, AmountSat: parties[s]}
 		if s != "coinbase" && s != "unknown" {
-			tags, err := a.st.TagsFor(s)
+			tags, err := a.st.Tags().For(s)
 			if err != nil {
 				return err
 			}

@@ -248,7 +248,7 @@ func TestBundleRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SaveSanctionsList(ctx, list); err != nil {
+	if _, err := st.Lists().Save(ctx, list); err != nil {
 		t.Fatal(err)
 	}
 	v := verify(b.Bytes())

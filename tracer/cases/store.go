@@ -57,7 +57,7 @@ func sum(v any) string {
 func storeVersions(st *store.Store) (DataVersions, error) {
 	s := st.State()
 	dv := DataVersions{Network: s.Network, TipHeight: s.Height, TipHash: s.Hash.String(), SanctionsList: seedsel.ListInfo(st), Clusters: clusterInfo(st)}
-	lv, err := st.SanctionsVersion(0)
+	lv, err := st.Lists().Version(0)
 	switch {
 	case err == nil:
 		lv.Current = false
@@ -65,7 +65,7 @@ func storeVersions(st *store.Store) (DataVersions, error) {
 	case !errors.Is(err, store.ErrNotFound):
 		return dv, err
 	}
-	packs, err := st.TagPacks()
+	packs, err := st.Tags().Packs()
 	if err != nil {
 		return dv, err
 	}

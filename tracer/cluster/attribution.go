@@ -66,7 +66,7 @@ type Attributor struct {
 // NewAttributor reads the cluster labels of st when it has been clustered.
 func NewAttributor(st *store.Store, params *chaincfg.Params) (*Attributor, error) {
 	a := &Attributor{st: st, params: params, cache: map[address.Addr]*Attribution{}}
-	switch v, err := st.CurrentSanctionsVersion(); {
+	switch v, err := st.Lists().Current(); {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		return nil, err
@@ -101,7 +101,7 @@ func (a *Attributor) Of(addr address.Addr) (*Attribution, error) {
 	var hits []sanctions.Entry
 	if a.list {
 		var err error
-		if hits, err = a.st.SanctionsHits("XBT", s); err != nil {
+		if hits, err = a.st.Lists().Hits("XBT", s); err != nil {
 			return nil, err
 		}
 	}
@@ -111,7 +111,7 @@ func (a *Attributor) Of(addr address.Addr) (*Attribution, error) {
 			at.Sanctioned = append(at.Sanctioned, d)
 		}
 	}
-	tags, err := a.st.TagsFor(s)
+	tags, err := a.st.Tags().For(s)
 	if err != nil {
 		return nil, err
 	}

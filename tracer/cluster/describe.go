@@ -181,7 +181,7 @@ func nameCounterparties(st *store.Store, lab *Labeler, params *chaincfg.Params, 
 			}
 		}
 		if len(v.Labels) == 0 {
-			tags, err := st.TagsFor(v.Address)
+			tags, err := st.Tags().For(v.Address)
 			if err != nil {
 				return nil, err
 			}

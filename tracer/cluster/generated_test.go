@@ -390,7 +390,7 @@ func inputAddrs(t testing.TB, st *store.Store, tx *store.Tx) []address.Addr {
 func directLabeler(t testing.TB, st *store.Store) tracer.MapLabeler {
 	t.Helper()
 	lab := tracer.MapLabeler{}
-	if err := st.ForEachTag(func(tg sanctions.Tag) error {
+	if err := st.Tags().Each(func(tg sanctions.Tag) error {
 		entity := tg.Actor
 		if entity == "" {
 			entity = tg.Label

@@ -69,7 +69,7 @@ type cached struct {
 // only themselves, which direct tag lookups already do.
 func NewLabeler(st *store.Store, params *chaincfg.Params, opt LabelOptions) (*Labeler, error) {
 	l := &Labeler{st: st, c: st.Clusters(), entities: map[store.AddrID]*Entity{}, cache: map[address.Addr]cached{}}
-	err := st.ForEachTag(func(t sanctions.Tag) error {
+	err := st.Tags().Each(func(t sanctions.Tag) error {
 		if !t.IsClusterDefiner && (!opt.AllTags || !t.HasCategory(sanctions.CategoryExchange)) {
 			return nil
 		}

@@ -77,7 +77,7 @@ func ingestChain(t testing.TB, dir string, to int32) *store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SaveTagPack(ctx, pack); err != nil {
+	if _, err := st.Tags().SavePack(ctx, pack); err != nil {
 		t.Fatal(err)
 	}
 	return st

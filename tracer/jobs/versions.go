@@ -36,7 +36,7 @@ type PackVersion struct {
 func CurrentVersions(st *store.Store) (Versions, error) {
 	s := st.State()
 	v := Versions{Network: s.Network, TipHeight: s.Height, TipHash: s.Hash.String(), SanctionsList: seedsel.ListInfo(st), TagPacks: []PackVersion{}}
-	packs, err := st.TagPacks()
+	packs, err := st.Tags().Packs()
 	if err != nil {
 		return v, err
 	}

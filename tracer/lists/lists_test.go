@@ -144,14 +144,14 @@ func TestLoadSanctionsFormats(t *testing.T) {
 			if read != sizes || total != sizes {
 				t.Errorf("progress ended at %d of %d bytes, want %d of %d", read, total, sizes, sizes)
 			}
-			stored, err := st.SanctionsList(0)
+			stored, err := st.Lists().List(0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := stored.Addresses(""); !slices.Equal(got, want) {
 				t.Errorf("stored addresses\n%v\nwant\n%v", got, want)
 			}
-			hits, err := st.SanctionsHits("XBT", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa")
+			hits, err := st.Lists().Hits("XBT", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa")
 			if err != nil || len(hits) == 0 {
 				t.Errorf("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa: hits %v, %v; want listed", hits, err)
 			}
@@ -205,7 +205,7 @@ func TestSanctionsBadInput(t *testing.T) {
 			if !strings.Contains(err.Error(), "unchanged") {
 				t.Errorf("%v: does not say the list in force is unchanged", err)
 			}
-			if vs, err := st.SanctionsVersions(); err != nil || len(vs) != 0 {
+			if vs, err := st.Lists().Versions(); err != nil || len(vs) != 0 {
 				t.Errorf("versions after a bad load: %v, %v", vs, err)
 			}
 		})
@@ -247,7 +247,7 @@ func TestSanctionsGuard(t *testing.T) {
 			if tt.l == &shrunk && (sum == nil || !slices.Equal(sum.Warnings, []string{"a warning"})) {
 				t.Errorf("refused load's summary %+v: want its warnings", sum)
 			}
-			if h, err := st.SanctionsVersion(0); err != nil || h.Version != 1 {
+			if h, err := st.Lists().Version(0); err != nil || h.Version != 1 {
 				t.Fatalf("current version %d, %v after a refused load, want 1", h.Version, err)
 			}
 		})
@@ -319,7 +319,7 @@ func TestLoadTags(t *testing.T) {
 		if got[0].Skipped["ETH"] == 0 {
 			t.Errorf("pack.yaml: other currencies %v, want ETH counted", got[0].Skipped)
 		}
-		aps, err := st.ActorPacks()
+		aps, err := st.Tags().ActorPacks()
 		if err != nil || len(aps) != 1 || aps[0].Name != "actors.yaml" {
 			t.Errorf("actor packs %v, %v", aps, err)
 		}
@@ -340,7 +340,7 @@ func TestLoadTags(t *testing.T) {
 		if err != nil || got[0].Tags != 1 {
 			t.Fatalf("--map: %+v, %v", got, err)
 		}
-		ts, err := st.TagsFor("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa")
+		ts, err := st.Tags().For("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa")
 		if err != nil || len(ts) != 1 || ts[0].Label != "Some Exchange" || ts[0].Category != "exchange" {
 			t.Errorf("tags %+v, %v", ts, err)
 		}
@@ -373,7 +373,7 @@ func TestLoadTags(t *testing.T) {
 		if !errors.Is(err, lists.ErrBadInput) || !errors.As(err, &pe) || pe.File != "bad.yaml" || pe.Line == 0 {
 			t.Fatalf("strict: %v, want ErrBadInput and a ParseError at a line of bad.yaml", err)
 		}
-		if ps, err := st.TagPacks(); err != nil || len(ps) != 0 {
+		if ps, err := st.Tags().Packs(); err != nil || len(ps) != 0 {
 			t.Fatalf("a failed load stored %v, %v", ps, err)
 		}
 		var opt lists.TagOptions

@@ -69,7 +69,7 @@ func ReadSanctions(ctx context.Context, opt SanctionsOptions, files ...File) (*s
 // The summary is returned with the error too, for its warnings.
 func StoreSanctions(ctx context.Context, st *store.Store, l *sanctions.List, opt SanctionsOptions) (*SanctionsSummary, error) {
 	sum := &SanctionsSummary{Warnings: listWarnings(l.Warnings, st.State().Network)}
-	cur, err := st.SanctionsList(0)
+	cur, err := st.Lists().List(0)
 	if errors.Is(err, store.ErrNotFound) {
 		cur, err = nil, nil
 	}
@@ -85,11 +85,11 @@ func StoreSanctions(ctx context.Context, st *store.Store, l *sanctions.List, opt
 	if opt.Storing != nil {
 		opt.Storing(len(l.Entries))
 	}
-	v, err := st.SaveSanctionsList(ctx, l)
+	v, err := st.Lists().Save(ctx, l)
 	if err != nil {
 		return sum, err
 	}
-	sum.Version, err = st.SanctionsVersion(v)
+	sum.Version, err = st.Lists().Version(v)
 	return sum, err
 }
 

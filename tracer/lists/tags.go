@@ -101,10 +101,10 @@ func StoreTags(ctx context.Context, st *store.Store, t *Tags) ([]PackSummary, er
 	for i := range t.Packs {
 		var err error
 		if t.Packs[i].Kind == "actors" {
-			t.Packs[i].Replaced, err = st.SaveActorPack(ctx, t.actors[ai])
+			t.Packs[i].Replaced, err = st.Tags().SaveActorPack(ctx, t.actors[ai])
 			ai++
 		} else {
-			t.Packs[i].Replaced, err = st.SaveTagPack(ctx, t.tags[ti])
+			t.Packs[i].Replaced, err = st.Tags().SavePack(ctx, t.tags[ti])
 			ti++
 		}
 		if err != nil {
@@ -129,5 +129,5 @@ func LoadTags(ctx context.Context, st *store.Store, opt TagOptions, files ...Fil
 	return StoreTags(ctx, st, t)
 }
 
-// packName is the name the store keeps a pack under (store.SaveTagPack).
+// packName is the name the store keeps a pack under (store.Tags.SavePack).
 func packName(source string) string { return filepath.Base(source) }

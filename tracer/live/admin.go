@@ -50,7 +50,7 @@ func (s *Service) LoadSanctions(ctx context.Context, name string, force bool, bo
 	}
 	var ans SanctionsAnswer
 	err = s.do(ctx, func(ctx context.Context) error {
-		cur, err := s.st.SanctionsList(0)
+		cur, err := s.st.Lists().List(0)
 		if errors.Is(err, store.ErrNotFound) {
 			cur, err = nil, nil
 		}
@@ -60,7 +60,7 @@ func (s *Service) LoadSanctions(ctx context.Context, name string, force bool, bo
 		if err := sanctions.CheckReplacement(cur, l, 0); err != nil && !force {
 			return fmt.Errorf("%w: %s: %v; nothing stored, the list in force is unchanged (?force=1 stores it anyway)", api.ErrAdminInput, l.Source, err)
 		}
-		v, err := s.st.StageSanctionsList(ctx, l)
+		v, err := s.st.Lists().Stage(ctx, l)
 		if err != nil {
 			return err
 		}

@@ -172,14 +172,14 @@ func BenchmarkBlockToAnswer(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := st.SaveSanctionsList(ctx, l); err != nil {
+		if _, err := st.Lists().Save(ctx, l); err != nil {
 			b.Fatal(err)
 		}
 		p, err := tags.ParsePackFile(ctx, filepath.Join(chain, "tags", "exchanges.yaml"), tags.Options{Network: screentest.Params})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := st.SaveTagPack(ctx, p); err != nil {
+		if _, err := st.Tags().SavePack(ctx, p); err != nil {
 			b.Fatal(err)
 		}
 		opt := screen.Options{Params: screentest.Params}

@@ -284,11 +284,11 @@ func (s *Service) startRebuild(ctx context.Context, list uint32) {
 	p := &api.Pending{ListVersion: list, Since: time.Now().UTC(), Stage: "building"}
 	if list == 0 {
 		p.ListVersion = s.listV
-		if v, err := s.st.CurrentSanctionsVersion(); err == nil {
+		if v, err := s.st.Lists().Current(); err == nil {
 			p.ListVersion = v
 		}
 	}
-	if h, err := s.st.SanctionsVersion(p.ListVersion); err == nil {
+	if h, err := s.st.Lists().Version(p.ListVersion); err == nil {
 		p.SanctionsList = screen.ListName(h)
 	}
 	s.pending.Store(p)
@@ -344,7 +344,7 @@ func (s *Service) switchTo(ctx context.Context, list uint32, hdr store.ExposureI
 		s.pending.Store(&q)
 	}
 	if list != 0 {
-		if err := s.st.UseSanctionsVersion(list); err != nil {
+		if err := s.st.Lists().Use(list); err != nil {
 			return err
 		}
 	}
@@ -363,7 +363,7 @@ func (s *Service) switchTo(ctx context.Context, list uint32, hdr store.ExposureI
 func (s *Service) rebuildNow(ctx context.Context, list uint32) error {
 	start := time.Now()
 	if list != 0 {
-		if err := s.st.UseSanctionsVersion(list); err != nil {
+		if err := s.st.Lists().Use(list); err != nil {
 			return err
 		}
 	}

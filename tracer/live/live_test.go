@@ -151,14 +151,14 @@ func listStore(t testing.TB, c *chainFix) *store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SaveSanctionsList(ctx, l); err != nil {
+	if _, err := st.Lists().Save(ctx, l); err != nil {
 		t.Fatal(err)
 	}
 	p, err := tags.ParsePackFile(ctx, filepath.Join(c.dir, "tags", "exchanges.yaml"), tags.Options{Network: screentest.Params})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SaveTagPack(ctx, p); err != nil {
+	if _, err := st.Tags().SavePack(ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	return st

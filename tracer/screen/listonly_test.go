@@ -30,7 +30,7 @@ func TestListOnly(t *testing.T) {
 	listed := l.Addresses("XBT")[0]
 	const unlisted, mainnet = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080", "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"
 	st := storetest.Open(t)
-	if _, err := st.SaveSanctionsList(ctx, l); err != nil {
+	if _, err := st.Lists().Save(ctx, l); err != nil {
 		t.Fatal(err)
 	}
 	scr, err := screen.New(st, screen.Options{Params: screentest.Params})

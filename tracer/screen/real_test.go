@@ -36,7 +36,7 @@ func TestRealListDirectHits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SaveSanctionsList(ctx, list); err != nil {
+	if _, err := st.Lists().Save(ctx, list); err != nil {
 		t.Fatal(err)
 	}
 	params := &chaincfg.MainNetParams

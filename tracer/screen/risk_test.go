@@ -50,7 +50,7 @@ func TestRiskCategories(t *testing.T) {
 			continue
 		}
 		a := tx.Outputs[0].Addr.String(screentest.Params)
-		tagged, err := st.TagsFor(a) // an exchange's hot wallet is no background address
+		tagged, err := st.Tags().For(a) // an exchange's hot wallet is no background address
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +78,7 @@ tags:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SaveTagPack(ctx, pack); err != nil {
+	if _, err := st.Tags().SavePack(ctx, pack); err != nil {
 		t.Fatal(err)
 	}
 	stale, err := screen.New(st, opt)

@@ -133,7 +133,7 @@ func New(st Store, opt Options) (*Screener, error) {
 	if state.Empty() {
 		s.listOnly, s.status.ExposureUnavailable = true, noBlocks
 	}
-	packs, err := st.TagPacks()
+	packs, err := st.Tags().Packs()
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func New(st Store, opt Options) (*Screener, error) {
 		s.status.TagPacks = append(s.status.TagPacks, fmt.Sprintf("%s (%d tags, loaded %s)", p.Name, p.Tags, p.LoadedAt.UTC().Format("2006-01-02")))
 	}
 	if src.ListVersion != 0 {
-		list, err := st.SanctionsList(src.ListVersion)
+		list, err := st.Lists().List(src.ListVersion)
 		if err != nil {
 			return nil, err
 		}
@@ -150,7 +150,7 @@ func New(st Store, opt Options) (*Screener, error) {
 			s.direct[k] = append(s.direct[k], designation(src.ListName, e))
 		}
 	}
-	err = st.ForEachTag(func(t sanctions.Tag) error {
+	err = st.Tags().Each(func(t sanctions.Tag) error {
 		k := s.key(t.Address)
 		s.tags[k] = append(s.tags[k], Tag{Pack: t.Pack, Label: t.Label, Actor: t.Actor, Category: t.Category, Abuse: t.Abuse, Risk: RiskCategory(t), ActorCategories: t.ActorCategories})
 		return nil

@@ -90,13 +90,8 @@ type Group struct {
 type Store interface {
 	tracer.Graph
 	State() store.State
-	SanctionsHits(asset, address string) ([]sanctions.Entry, error)
-	SanctionsList(version uint32) (*sanctions.List, error)
-	SanctionsVersion(version uint32) (store.ListVersion, error)
-	ForEachTag(fn func(sanctions.Tag) error) error
-	TagsFor(address string) ([]sanctions.Tag, error)
-	TagPacks() ([]store.TagPack, error)
-	ActorPacks() ([]store.ActorPack, error)
+	Lists() store.Lists
+	Tags() store.Tags
 	ExposureIndexInfo() (store.ExposureIndex, error)
 	Exposure(gen uint32, addr string, buf []byte) ([]byte, bool, error)
 }
@@ -110,14 +105,14 @@ func ListName(v store.ListVersion) string {
 // Addresses of other networks are ignored.
 func LoadSources(st Store, params *chaincfg.Params) (*Sources, error) {
 	s := &Sources{Params: params, TagGens: map[string]uint32{}, Labels: tracer.MapLabeler{}}
-	packs, err := st.TagPacks()
+	packs, err := st.Tags().Packs()
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range packs {
 		s.TagGens[p.Name] = p.Gen
 	}
-	aps, err := st.ActorPacks()
+	aps, err := st.Tags().ActorPacks()
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +120,7 @@ func LoadSources(st Store, params *chaincfg.Params) (*Sources, error) {
 		s.TagGens["actors:"+p.Name] = p.Gen // an actor pack changes tags' categories
 	}
 	risky := map[string]map[string][]tracer.Seed{} // category → entity → seeds
-	err = st.ForEachTag(func(t sanctions.Tag) error {
+	err = st.Tags().Each(func(t sanctions.Tag) error {
 		a, err := address.Parse(t.Address, params)
 		if err != nil {
 			return nil // another network's address
@@ -158,14 +153,14 @@ func LoadSources(st Store, params *chaincfg.Params) (*Sources, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := st.SanctionsVersion(0)
+	v, err := st.Lists().Version(0)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		return nil, err
 	default:
 		s.ListVersion, s.ListName = v.Version, ListName(v)
-		list, err := st.SanctionsList(v.Version)
+		list, err := st.Lists().List(v.Version)
 		if err != nil {
 			return nil, err
 		}

@@ -59,18 +59,18 @@ func loadSources(t testing.TB, ctx context.Context, st *store.Store, chain strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SaveSanctionsList(ctx, list); err != nil {
+	if _, err := st.Lists().Save(ctx, list); err != nil {
 		t.Fatal(err)
 	}
 	pack, err := tags.ParsePackFile(ctx, filepath.Join(chain, "tags", "exchanges.yaml"), tags.Options{Network: screentest.Params})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SaveTagPack(ctx, pack); err != nil {
+	if _, err := st.Tags().SavePack(ctx, pack); err != nil {
 		t.Fatal(err)
 	}
 	if risky != nil {
-		if _, err := st.SaveTagPack(ctx, risky); err != nil {
+		if _, err := st.Tags().SavePack(ctx, risky); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -291,7 +291,7 @@ func TestUpdateStale(t *testing.T) {
 			t.Errorf("%s: got %v, want ErrIndexStale", tc.name, err)
 		}
 	}
-	if _, err := st.SaveTagPack(ctx, riskyPack(t, st, 2, 2)); err != nil {
+	if _, err := st.Tags().SavePack(ctx, riskyPack(t, st, 2, 2)); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := screen.UpdateIndex(ctx, st, 0, opt); !errors.Is(err, screen.ErrIndexStale) {

@@ -151,7 +151,7 @@ func TestOnePassEqualsWalks(t *testing.T) {
 		p.Tags = append(p.Tags, sanctions.Tag{Address: a, Currency: "BTC", Label: fmt.Sprint("risky-", g), Actor: fmt.Sprint("risky-", g),
 			Abuse: abuses[g%3], Confidence: "forensic", Pack: "risky.yaml"})
 	}
-	if _, err := st.SaveTagPack(ctx, p); err != nil {
+	if _, err := st.Tags().SavePack(ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	for _, opt := range []Options{

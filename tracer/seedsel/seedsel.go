@@ -20,10 +20,8 @@ import (
 
 // Source is what a Selector reads; *store.Store implements it.
 type Source interface {
-	SanctionsVersion(version uint32) (store.ListVersion, error)
-	SanctionsList(version uint32) (*sanctions.List, error)
-	ForEachTag(fn func(sanctions.Tag) error) error
-	TagPacks() ([]store.TagPack, error)
+	Lists() store.Lists
+	Tags() store.Tags
 }
 
 // Selection names seeds. Every set field adds addresses; a zero Selection
@@ -78,7 +76,7 @@ func New(src Source, params *chaincfg.Params) *Selector {
 
 func (s *Selector) sanctionsList() (*sanctions.List, error) {
 	s.listOnce.Do(func() {
-		s.list, s.listErr = s.src.SanctionsList(0)
+		s.list, s.listErr = s.src.Lists().List(0)
 		if errors.Is(s.listErr, store.ErrNotFound) {
 			s.listErr = ErrNoList
 		}
@@ -88,7 +86,7 @@ func (s *Selector) sanctionsList() (*sanctions.List, error) {
 
 func (s *Selector) allTags() ([]sanctions.Tag, error) {
 	s.tagOnce.Do(func() {
-		s.tagErr = s.src.ForEachTag(func(t sanctions.Tag) error {
+		s.tagErr = s.src.Tags().Each(func(t sanctions.Tag) error {
 			s.tags = append(s.tags, t)
 			return nil
 		})
@@ -259,7 +257,7 @@ func (s *Selector) labels(sanctioned bool) (tracer.MapLabeler, error) {
 // ListInfo names the current sanctions list ("" when none is loaded), as
 // reports state it.
 func ListInfo(src Source) string {
-	v, err := src.SanctionsVersion(0)
+	v, err := src.Lists().Version(0)
 	if err != nil {
 		return ""
 	}
@@ -268,7 +266,7 @@ func ListInfo(src Source) string {
 
 // PackInfo names the stored tag packs, sorted, as reports state them.
 func PackInfo(src Source) ([]string, error) {
-	ps, err := src.TagPacks()
+	ps, err := src.Tags().Packs()
 	if err != nil {
 		return nil, err
 	}

@@ -84,14 +84,14 @@ func Load(ctx context.Context, st *store.Store, chain string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := st.SaveSanctionsList(ctx, list); err != nil {
+	if _, err := st.Lists().Save(ctx, list); err != nil {
 		return err
 	}
 	pack, err := tags.ParsePackFile(ctx, filepath.Join(chain, "tags", "exchanges.yaml"), tags.Options{Network: Params})
 	if err != nil {
 		return err
 	}
-	_, err = st.SaveTagPack(ctx, pack)
+	_, err = st.Tags().SavePack(ctx, pack)
 	return err
 }
 
