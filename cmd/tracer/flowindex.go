@@ -23,6 +23,23 @@ func openFlow(c *cli.Context, st *store.Store) (*flow.Index, error) {
 	if c.Bool("no-index") {
 		return nil, nil
 	}
+	x, err := buildFlow(c, st)
+	if err != nil {
+		if cerr := c.Context.Err(); cerr != nil {
+			return nil, cerr
+		}
+		if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+			fmt.Fprintf(c.App.ErrWriter, "trace: cannot write the trace index (%v); walking the store itself (slower)\n", err)
+			return nil, nil
+		}
+		return nil, fmt.Errorf("trace index: %w", err)
+	}
+	return x, nil
+}
+
+// buildFlow opens the store's trace index, building or extending it first
+// with progress, and says what it did.
+func buildFlow(c *cli.Context, st *store.Store) (*flow.Index, error) {
 	if fs, cur, err := flow.Describe(st); err == nil && !cur {
 		state := st.State()
 		todo := uint64(state.NextTx) - min(fs.Txs, uint64(state.NextTx))
@@ -47,14 +64,7 @@ func openFlow(c *cli.Context, st *store.Store) (*flow.Index, error) {
 	}})
 	prog.finish()
 	if err != nil {
-		if cerr := c.Context.Err(); cerr != nil {
-			return nil, cerr
-		}
-		if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
-			fmt.Fprintf(c.App.ErrWriter, "trace: cannot write the trace index (%v); walking the store itself (slower)\n", err)
-			return nil, nil
-		}
-		return nil, fmt.Errorf("trace index: %w", err)
+		return nil, err
 	}
 	s := x.Stats()
 	if s.Damage != "" {

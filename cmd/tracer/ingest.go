@@ -279,7 +279,7 @@ func syncFromNode(c *cli.Context, st *store.Store, cfg ingest.Config) (ingest.Re
 		}
 	}
 	cfg.Network = node.Network()
-	ws, err := st.Watches()
+	ws, err := st.WatchList().All()
 	if err != nil {
 		return ingest.Result{}, err
 	}

@@ -179,30 +179,11 @@ func isMultisig(s []byte) bool {
 // String encodes a in the network's own format. OP_RETURN has no address
 // and yields "".
 func (a Addr) String(params *chaincfg.Params) string {
-	var addr btcutil.Address
-	var err error
-	switch a.Kind {
-	case P2PK, P2PKH:
-		addr, err = btcutil.NewAddressPubKeyHash(a.Payload[:20], params)
-	case P2SH:
-		addr, err = btcutil.NewAddressScriptHashFromHash(a.Payload[:20], params)
-	case P2WPKH:
-		addr, err = btcutil.NewAddressWitnessPubKeyHash(a.Payload[:20], params)
-	case P2WSH:
-		addr, err = btcutil.NewAddressWitnessScriptHash(a.Payload[:32], params)
-	case P2TR:
-		addr, err = btcutil.NewAddressTaproot(a.Payload[:32], params)
-	case Multisig:
-		return "multisig:" + hex.EncodeToString(a.Payload[:])
-	case NonStandard:
-		return "script:" + hex.EncodeToString(a.Payload[:])
-	default:
+	if !a.Kind.Valid() || a.Kind == OpReturn {
 		return ""
 	}
-	if err != nil {
-		return ""
-	}
-	return addr.EncodeAddress()
+	var buf [100]byte
+	return string(a.Append(buf[:0], params))
 }
 
 // MaxLen is the longest string Parse decodes: the longest address form is a

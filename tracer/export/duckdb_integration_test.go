@@ -41,7 +41,7 @@ func TestGraphDuckDB(t *testing.T) {
 	st := scamstore.Open(t)
 	from, to := int32(300), st.State().Height
 	dir := t.TempDir()
-	if _, err := export.GraphDir(context.Background(), st, scamstore.Params, from, to, export.Parquet, dir, nil); err != nil {
+	if _, err := export.GraphDir(context.Background(), st, openFlow(t, st), scamstore.Params, from, to, export.Parquet, dir, nil); err != nil {
 		t.Fatal(err)
 	}
 	script := filepath.Join(mods, "tracer-export-check.mjs")

@@ -14,6 +14,9 @@ var (
 	// missing, or it names a folder where a file is wanted (or a file
 	// where a folder is).
 	ErrOutput = errors.New("export: cannot write output")
+	// ErrIndex is a flow index (store/flow) that does not cover the range
+	// exported or disagrees with the store.
+	ErrIndex = errors.New("export: the trace index does not match the store")
 )
 
 // ErrNoClusters is a store that was never clustered (run `tracer cluster`).

@@ -91,9 +91,10 @@ func readAll[T any](t *testing.T, path string) []T {
 // checking counts and sums against the store.
 func TestGraphParquet(t *testing.T) {
 	st := scamstore.Open(t)
+	x := openFlow(t, st)
 	from, to := int32(300), st.State().Height
 	dir := t.TempDir()
-	gs, err := export.GraphDir(context.Background(), st, scamstore.Params, from, to, export.Parquet, dir, nil)
+	gs, err := export.GraphDir(context.Background(), st, x, scamstore.Params, from, to, export.Parquet, dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,8 +151,9 @@ func TestGraphParquet(t *testing.T) {
 
 func TestGraphCSV(t *testing.T) {
 	st := scamstore.Open(t)
+	x := openFlow(t, st)
 	dir := t.TempDir()
-	gs, err := export.GraphDir(context.Background(), st, scamstore.Params, 400, 420, export.CSV, dir, nil)
+	gs, err := export.GraphDir(context.Background(), st, x, scamstore.Params, 400, 420, export.CSV, dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +168,7 @@ func TestGraphCSV(t *testing.T) {
 		t.Fatalf("%d records for %d outputs, header %v", len(recs), gs.Outputs, recs[0])
 	}
 	for _, bad := range [][2]int32{{420, 400}, {0, st.State().Height + 1}, {-1, 3}} {
-		if _, err := export.GraphDir(context.Background(), st, scamstore.Params, bad[0], bad[1], export.CSV, dir, nil); !errors.Is(err, export.ErrRange) {
+		if _, err := export.GraphDir(context.Background(), st, x, scamstore.Params, bad[0], bad[1], export.CSV, dir, nil); !errors.Is(err, export.ErrRange) {
 			t.Errorf("range %v: %v", bad, err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg"
 
+	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"
 )
 
@@ -112,9 +113,9 @@ func GraphFiles(dir string, f Format) (txs, inputs, outputs string) {
 }
 
 // GraphDir writes the graph of blocks from..to into dir as txs, inputs and
-// outputs files of format f.
+// outputs files of format f, reading x as Graph does.
 // progress, if not nil, is called as GraphWriters.Progress.
-func GraphDir(ctx context.Context, src GraphSource, params *chaincfg.Params, from, to int32, f Format, dir string, progress func(GraphStats, int32)) (GraphStats, error) {
+func GraphDir(ctx context.Context, src GraphSource, x *flow.Index, params *chaincfg.Params, from, to int32, f Format, dir string, progress func(GraphStats, int32)) (GraphStats, error) {
 	tp, ip, op := GraphFiles(dir, f)
 	var st GraphStats
 	// Three nested atomic writes: the files appear together at the end; a
@@ -124,7 +125,7 @@ func GraphDir(ctx context.Context, src GraphSource, params *chaincfg.Params, fro
 			return WriteFile(ip, func(iw io.Writer) error {
 				return WriteFile(op, func(ow io.Writer) error {
 					var err error
-					st, err = Graph(ctx, src, params, from, to, f, GraphWriters{Txs: tw, Inputs: iw, Outputs: ow, Progress: progress})
+					st, err = Graph(ctx, src, x, params, from, to, f, GraphWriters{Txs: tw, Inputs: iw, Outputs: ow, Progress: progress})
 					return err
 				})
 			})

@@ -7,8 +7,11 @@ import (
 	"io"
 
 	"github.com/btcsuite/btcd/chaincfg"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/flow"
 )
 
 // Tx is a row of txs: one transaction of the range.
@@ -69,13 +72,14 @@ func (o Output) record() []string {
 	return []string{o.Txid, i32(o.Vout), i64(o.Value), o.Type, str(o.Address), str(o.SpentByTxid), opt32(o.SpentByVin)}
 }
 
-// GraphSource is what Graph reads; *store.Store implements it.
+// GraphSource is what Graph reads; *store.Store implements it. Graph
+// scans the transaction records in chain order and reads a transaction by
+// number only for an input spending an output older than its window.
 type GraphSource interface {
 	State() store.State
 	BlockByHeight(h int32) (*store.Block, error)
 	TxByNum(n store.TxNum) (*store.Tx, error)
 	ForEachTx(from store.TxNum, fn func(*store.Tx) error) error
-	Spenders(n store.TxNum) (map[uint32]store.InPoint, error)
 }
 
 // GraphWriters are the three tables' destinations.
@@ -96,19 +100,60 @@ type GraphStats struct {
 	OutputValue          int64 // Σ value_sat of outputs
 	InputValue           int64 // Σ value_sat of inputs with a known value
 	Fees                 int64 // Σ fee_sat of non-coinbase transactions with a known fee
+	// StoreReads counts the transactions read by number: for inputs
+	// spending outputs older than the window of the last WindowOutputs
+	// outputs (or before from).
+	StoreReads int64
 }
+
+// WindowOutputs is how many of the latest outputs Graph keeps the address
+// of, for the inputs spending them (most spend recent outputs); an older
+// one costs a store read. With RowGroupRows it bounds Graph's memory.
+const WindowOutputs = 1 << 20
+
+// windowTxs is how many of the latest transactions Graph keeps the txid
+// string of, for the inputs spending them.
+const windowTxs = 1 << 18
 
 var errStop = errors.New("stop")
 
-// Graph streams the transactions of blocks from..to (inclusive) into the
-// three tables, in chain order. Memory stays bounded: rows go out in row
-// groups of RowGroupRows, and the cache of transactions read for input
-// values and spender txids is capped.
-func Graph(ctx context.Context, src GraphSource, params *chaincfg.Params, from, to int32, f Format, w GraphWriters) (GraphStats, error) {
-	st := GraphStats{FromHeight: from, ToHeight: to}
-	s := src.State()
+// CheckRange reports (ErrRange) whether blocks from..to are not a range
+// of the store's, before any work is done.
+func CheckRange(s store.State, from, to int32) error {
 	if s.Empty() || from > to || from < s.StartHeight || to > s.Height {
-		return st, fmt.Errorf("%w: %d–%d, the store holds %d–%d", ErrRange, from, to, s.StartHeight, s.Height)
+		return fmt.Errorf("%w: %d–%d, the store holds %d–%d", ErrRange, from, to, s.StartHeight, s.Height)
+	}
+	return nil
+}
+
+// Graph streams the transactions of blocks from..to (inclusive) into the
+// three tables, in chain order. It reads the transaction records in one
+// sequential scan, and spenders and the txids and values of spent outputs
+// from x, the store's flow index (flow.Open), which must cover the range.
+// Memory stays bounded: rows go out in row groups of RowGroupRows, and
+// the window of recent addresses (WindowOutputs) is fixed.
+func Graph(ctx context.Context, src GraphSource, x *flow.Index, params *chaincfg.Params, from, to int32, f Format, w GraphWriters) (GraphStats, error) {
+	return graph(ctx, src, x, params, from, to, f, w, windowTxs, WindowOutputs)
+}
+
+// graph is Graph with windows of wTxs transactions and wOuts outputs (the
+// tests make them small).
+func graph(ctx context.Context, src GraphSource, x *flow.Index, params *chaincfg.Params, from, to int32, f Format, w GraphWriters,
+	wTxs, wOuts uint64) (GraphStats, error) {
+	st := GraphStats{FromHeight: from, ToHeight: to}
+	if err := CheckRange(src.State(), from, to); err != nil {
+		return st, err
+	}
+	last, err := src.BlockByHeight(to)
+	if err != nil {
+		return st, err
+	}
+	if end := last.FirstTx + store.TxNum(last.NumTx); x == nil || x.Txs() < end {
+		var have store.TxNum
+		if x != nil {
+			have = x.Txs()
+		}
+		return st, fmt.Errorf("%w: it covers %d transactions, the range ends at %d", ErrIndex, have, end)
 	}
 	blk, err := src.BlockByHeight(from)
 	if err != nil {
@@ -126,7 +171,12 @@ func Graph(ctx context.Context, src GraphSource, params *chaincfg.Params, from, 
 	if err != nil {
 		return st, err
 	}
-	c := &txCache{src: src, m: map[store.TxNum]*store.Tx{}}
+	g := &graphWriter{src: src, x: x, params: params, st: &st, txs: txs, ins: ins, outs: outs,
+		firstTx: blk.FirstTx, txids: make([]*string, wTxs), addrs: make([]*string, wOuts)}
+	if g.firstOut, _, err = x.Outputs(blk.FirstTx); err != nil {
+		return st, fmt.Errorf("%w: %w", ErrIndex, err)
+	}
+	g.next = g.firstOut
 	err = src.ForEachTx(blk.FirstTx, func(tx *store.Tx) error {
 		if tx.Height > to {
 			return errStop
@@ -139,74 +189,7 @@ func Graph(ctx context.Context, src GraphSource, params *chaincfg.Params, from, 
 				w.Progress(st, tx.Height)
 			}
 		}
-		c.put(tx)
-		id := tx.ID.String()
-		row := Tx{Txid: id, Number: int64(tx.Num), Height: tx.Height, Position: int32(tx.Pos), VSize: int32(tx.VSize),
-			NIn: int32(len(tx.Inputs)), NOut: int32(len(tx.Outputs)), Coinbase: tx.Coinbase}
-		if tx.FeeKnown {
-			fee := tx.Fee
-			row.Fee = &fee
-			if !tx.Coinbase {
-				st.Fees += fee
-			}
-		}
-		if err := txs.add(row); err != nil {
-			return err
-		}
-		st.Txs++
-		for i, in := range tx.Inputs {
-			r := Input{Txid: id, Vin: int32(i)}
-			switch in.Kind {
-			case store.InputKnown:
-				prev, err := c.get(in.Prev.Tx)
-				if err != nil {
-					return fmt.Errorf("export: input %s:%d: %w", id, i, err)
-				}
-				if int(in.Prev.Vout) >= len(prev.Outputs) {
-					return fmt.Errorf("export: input %s:%d spends %s:%d past its outputs", id, i, prev.ID, in.Prev.Vout)
-				}
-				o := prev.Outputs[in.Prev.Vout]
-				pid, vout, v := prev.ID.String(), int32(in.Prev.Vout), o.Value
-				r.PrevTxid, r.PrevVout, r.Value = &pid, &vout, &v
-				if o.Addr.Kind.HasAddress() {
-					a := o.Addr.String(params)
-					r.Address = &a
-				}
-				st.InputValue += v
-			case store.InputExternal:
-				pid, vout := in.Ext.Hash.String(), int32(in.Ext.Index)
-				r.PrevTxid, r.PrevVout = &pid, &vout
-			}
-			if err := ins.add(r); err != nil {
-				return err
-			}
-			st.Inputs++
-		}
-		spent, err := src.Spenders(tx.Num)
-		if err != nil {
-			return err
-		}
-		for i, o := range tx.Outputs {
-			r := Output{Txid: id, Vout: int32(i), Value: o.Value, Type: o.Addr.Kind.String()}
-			if o.Addr.Kind.HasAddress() {
-				a := o.Addr.String(params)
-				r.Address = &a
-			}
-			if in, ok := spent[uint32(i)]; ok {
-				sp, err := c.get(in.Tx)
-				if err != nil {
-					return fmt.Errorf("export: spender of %s:%d: %w", id, i, err)
-				}
-				sid, vin := sp.ID.String(), int32(in.Vin)
-				r.SpentByTxid, r.SpentByVin = &sid, &vin
-			}
-			if err := outs.add(r); err != nil {
-				return err
-			}
-			st.Outputs++
-			st.OutputValue += o.Value
-		}
-		return nil
+		return g.tx(tx)
 	})
 	if err != nil && !errors.Is(err, errStop) {
 		return st, err
@@ -219,30 +202,153 @@ func Graph(ctx context.Context, src GraphSource, params *chaincfg.Params, from, 
 	return st, nil
 }
 
-// txCache keeps recently read transactions: inputs mostly spend recent
-// outputs, and spenders cluster. It is cleared when full.
-type txCache struct {
-	src GraphSource
-	m   map[store.TxNum]*store.Tx
+// graphWriter turns transactions into rows. It keeps the txid strings of
+// the latest transactions and the address strings of the latest outputs
+// (by the flow index's output number) in two rings, so the inputs
+// spending them reuse the strings their rows were given.
+type graphWriter struct {
+	src            GraphSource
+	x              *flow.Index
+	params         *chaincfg.Params
+	st             *GraphStats
+	txs            *table[Tx]
+	ins            *table[Input]
+	outs           *table[Output]
+	firstTx        store.TxNum // of the range: older txids are not in txids
+	cur            store.TxNum // the transaction being written
+	firstOut, next uint64      // output numbers: of the range's first, of the next to write
+	txids, addrs   []*string   // rings by TxNum and by output number
+	i32s           slab[int32]
+	i64s           slab[int64]
+	missed         *store.Tx // the last transaction read for a spent output
+	hexBuf         [64]byte
+	addrBuf        []byte
 }
 
-const txCacheMax = 1 << 15
-
-func (c *txCache) put(tx *store.Tx) {
-	if len(c.m) >= txCacheMax {
-		clear(c.m)
+func (g *graphWriter) tx(tx *store.Tx) error {
+	if id := g.x.TxID(tx.Num); id != tx.ID {
+		return fmt.Errorf("%w: transaction %d is %s in the index, %s in the store", ErrIndex, tx.Num, id, tx.ID)
 	}
-	c.m[tx.Num] = tx
-}
-
-func (c *txCache) get(n store.TxNum) (*store.Tx, error) {
-	if tx, ok := c.m[n]; ok {
-		return tx, nil
-	}
-	tx, err := c.src.TxByNum(n)
+	first, end, err := g.x.Outputs(tx.Num)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("%w: %w", ErrIndex, err)
 	}
-	c.put(tx)
-	return tx, nil
+	if end-first != uint64(len(tx.Outputs)) || first != g.next {
+		return fmt.Errorf("%w: transaction %d has %d outputs in the index at %d, %d in the store", ErrIndex, tx.Num, end-first, first, len(tx.Outputs))
+	}
+	g.cur = tx.Num
+	id := g.txid(tx.ID)
+	g.txids[uint64(tx.Num)%uint64(len(g.txids))] = id
+	row := Tx{Txid: *id, Number: int64(tx.Num), Height: tx.Height, Position: int32(tx.Pos), VSize: int32(tx.VSize),
+		NIn: int32(len(tx.Inputs)), NOut: int32(len(tx.Outputs)), Coinbase: tx.Coinbase}
+	if tx.FeeKnown {
+		row.Fee = g.i64s.ptr(tx.Fee)
+		if !tx.Coinbase {
+			g.st.Fees += tx.Fee
+		}
+	}
+	if err := g.txs.add(row); err != nil {
+		return err
+	}
+	g.st.Txs++
+	for i, in := range tx.Inputs {
+		r := Input{Txid: *id, Vin: int32(i)}
+		switch in.Kind {
+		case store.InputKnown:
+			if err := g.spent(&r, in.Prev); err != nil {
+				return fmt.Errorf("export: input %s:%d: %w", *id, i, err)
+			}
+		case store.InputExternal:
+			pid := in.Ext.Hash.String()
+			r.PrevTxid, r.PrevVout = &pid, g.i32s.ptr(int32(in.Ext.Index))
+		}
+		if err := g.ins.add(r); err != nil {
+			return err
+		}
+		g.st.Inputs++
+	}
+	for i, o := range tx.Outputs {
+		r := Output{Txid: *id, Vout: int32(i), Value: o.Value, Type: o.Addr.Kind.String()}
+		if o.Addr.Kind.HasAddress() {
+			r.Address = g.addr(&o.Addr)
+		}
+		g.addrs[(first+uint64(i))%uint64(len(g.addrs))] = r.Address
+		if out := g.x.Out(first + uint64(i)); out.Spent {
+			r.SpentByTxid, r.SpentByVin = g.txid(g.x.TxID(out.By.Tx)), g.i32s.ptr(int32(out.By.Vin))
+		}
+		if err := g.outs.add(r); err != nil {
+			return err
+		}
+		g.st.Outputs++
+		g.st.OutputValue += o.Value
+	}
+	g.next = end
+	return nil
+}
+
+// spent fills an input's columns from the output it spends.
+func (g *graphWriter) spent(r *Input, prev store.OutPoint) error {
+	oi, err := g.x.OutIndex(prev)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrIndex, err)
+	}
+	out := g.x.Out(oi)
+	r.PrevVout, r.Value = g.i32s.ptr(int32(prev.Vout)), g.i64s.ptr(out.Value)
+	g.st.InputValue += out.Value
+	if wTxs := uint64(len(g.txids)); prev.Tx >= g.firstTx && prev.Tx < g.cur && uint64(prev.Tx)+wTxs > uint64(g.cur) {
+		r.PrevTxid = g.txids[uint64(prev.Tx)%wTxs]
+	} else {
+		r.PrevTxid = g.txid(g.x.TxID(prev.Tx))
+	}
+	// The window holds outputs next-len(addrs)..next-1 of the range.
+	if wOuts := uint64(len(g.addrs)); oi >= g.firstOut && oi < g.next && oi+wOuts >= g.next {
+		r.Address = g.addrs[oi%wOuts]
+		return nil
+	}
+	// Older than the window: read its transaction.
+	if g.missed == nil || g.missed.Num != prev.Tx {
+		tx, err := g.src.TxByNum(prev.Tx)
+		if err != nil {
+			return err
+		}
+		g.missed = tx
+		g.st.StoreReads++
+	}
+	if int(prev.Vout) >= len(g.missed.Outputs) {
+		return fmt.Errorf("spends %s:%d past its outputs", g.missed.ID, prev.Vout)
+	}
+	if a := &g.missed.Outputs[prev.Vout].Addr; a.Kind.HasAddress() {
+		r.Address = g.addr(a)
+	}
+	return nil
+}
+
+// txid renders a txid as its usual hex string (byte-reversed), in one
+// allocation.
+func (g *graphWriter) txid(h chainhash.Hash) *string {
+	const digits = "0123456789abcdef"
+	for i, b := range h {
+		j := 2 * (len(h) - 1 - i)
+		g.hexBuf[j], g.hexBuf[j+1] = digits[b>>4], digits[b&15]
+	}
+	s := string(g.hexBuf[:])
+	return &s
+}
+
+func (g *graphWriter) addr(a *address.Addr) *string {
+	g.addrBuf = a.Append(g.addrBuf[:0], g.params)
+	s := string(g.addrBuf)
+	return &s
+}
+
+// slab hands out pointers to values for the rows' nullable columns, from
+// chunks allocated together (the Parquet writer copies the values).
+type slab[T any] struct{ s []T }
+
+func (s *slab[T]) ptr(v T) *T {
+	if len(s.s) == cap(s.s) {
+		s.s = make([]T, 0, 4096)
+	}
+	s.s = append(s.s, v)
+	return &s.s[len(s.s)-1]
 }

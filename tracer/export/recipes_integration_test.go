@@ -123,7 +123,7 @@ func TestRecipesDuckDB(t *testing.T) {
 	}
 	s := st.State()
 	dir := t.TempDir()
-	if _, err := export.GraphDir(ctx, st, scamstore.Params, s.StartHeight, s.Height, export.Parquet, dir, nil); err != nil {
+	if _, err := export.GraphDir(ctx, st, openFlow(t, st), scamstore.Params, s.StartHeight, s.Height, export.Parquet, dir, nil); err != nil {
 		t.Fatal(err)
 	}
 	clusters := filepath.Join(dir, "clusters.parquet")

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // Format is an output format.
@@ -49,7 +50,7 @@ func newTable[T row](w io.Writer, f Format, header []string) (*table[T], error) 
 	t := &table[T]{}
 	switch f {
 	case Parquet:
-		t.pw = parquet.NewGenericWriter[T](w, parquet.Compression(&parquet.Zstd), parquet.MaxRowsPerRowGroup(RowGroupRows),
+		t.pw = parquet.NewGenericWriter[T](w, parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}), parquet.MaxRowsPerRowGroup(RowGroupRows),
 			parquet.CreatedBy("tracer", "", ""))
 	case CSV:
 		t.cw = csv.NewWriter(w)
