@@ -28,6 +28,7 @@ type Batch struct {
 	// alerts are written, numbered, in the transaction that writes the
 	// state (see outbox.go).
 	alerts []*Alert
+	joined JoinStats // what the bulk load's join did (see bulkjoin.go)
 }
 
 // entryBuf buffers writes: keys and values are copied into arenas and
@@ -195,10 +196,11 @@ func (s *Store) NewBulkBatch() (*Batch, error) {
 	return &Batch{s: s, wb: s.db.NewWriteBatch(), bulk: bw}, nil
 }
 
-// OnBulkProgress sets a function EndBulk calls about once a second while it
-// merges the sorted runs into the store (done and total writes), the
-// longest part of a bulk load's end.
-func (b *Batch) OnBulkProgress(fn func(done, total int64)) {
+// OnBulkProgress sets a function EndBulk calls about once a second in each
+// phase of a bulk load's end: BulkPhaseJoin, the join of deferred spends
+// (done and total join entries), then BulkPhaseMerge, the merge of the
+// sorted runs into the store (done and total writes).
+func (b *Batch) OnBulkProgress(fn func(phase string, done, total int64)) {
 	if b.bulk != nil {
 		b.bulk.progress = fn
 	}
@@ -207,7 +209,10 @@ func (b *Batch) OnBulkProgress(fn func(done, total int64)) {
 // Bulk reports whether the batch is still bulk loading.
 func (b *Batch) Bulk() bool { return b.bulk != nil }
 
-// EndBulk finishes a bulk load: it writes the sorted data and then st.
+// EndBulk finishes a bulk load: it resolves the join's deferred spends (if
+// Join started one), writes the sorted data and then st, with the join's
+// resolved value and external inputs accounted in it (see Store.State and
+// JoinStats).
 func (b *Batch) EndBulk(st State) error {
 	if b.bulk == nil {
 		return b.Commit(st)
@@ -215,7 +220,9 @@ func (b *Batch) EndBulk(st State) error {
 	bw := b.bulk
 	b.bulk = nil
 	b.wb.Cancel()
-	if err := bw.finish(st); err != nil {
+	err := bw.finish(&st)
+	b.joined = bw.stats
+	if err != nil {
 		return err
 	}
 	b.s.state = st
@@ -309,7 +316,7 @@ func (b *Batch) PutAlert(a Alert) error {
 
 // PutSpend records that input in spends output op.
 func (b *Batch) PutSpend(op OutPoint, in InPoint) error {
-	return b.set(spentKey(op), appendInPoint(nil, in))
+	return b.set(spentKey(op), appendInPoint(nil, op, in))
 }
 
 // Commit makes every write so far durable, then records st as the store's

@@ -83,7 +83,19 @@ type bulkWriter struct {
 	spareEnts []bufEntry
 	scratch   []bufEntry // for sorting; used by one spill at a time
 	entries   int64      // writes buffered in all runs
-	progress  func(done, total int64)
+	progress  func(phase string, done, total int64)
+
+	// The join of deferred spends (see bulkjoin.go); nil until it starts.
+	join      *extSorter
+	patches   *extSorter
+	hooks     JoinHooks
+	joinVal   []byte
+	stats     JoinStats
+	joinFrom  atomic.Int64 // first TxNum whose record goes to txOut; -1: none
+	txFile    *os.File
+	txName    string
+	txOut     *bufio.Writer // used by the streaming goroutine
+	txSpilled int64         // records in txOut
 
 	// The ordered families: the chunk filling, and the goroutine that
 	// sorts and streams full chunks (see streamDirect).
@@ -123,6 +135,10 @@ func (s *Store) newBulkWriter() (*bulkWriter, error) {
 	}
 	w := &bulkWriter{s: s, dir: dir, sw: sw, runBytes: bulkRunBytes,
 		directCh: make(chan *entryBuf), directFree: make(chan *entryBuf, 2), directDone: make(chan error, 1)}
+	w.joinFrom.Store(-1)
+	if s.runBytes > 0 {
+		w.runBytes = s.runBytes
+	}
 	go w.streamDirect()
 	return w, nil
 }
@@ -210,10 +226,21 @@ func (w *bulkWriter) streamChunk(chunk *entryBuf, scratch *[]bufEntry, last map[
 	buf := z.NewBuffer(8<<20, "tracer.bulk")
 	defer func() { buf.Release() }() //nolint:errcheck // calloc-backed: cannot fail
 	ents := chunk.ents
+	// From the join's start on, transaction records wait in a file.
+	var joinKey []byte
+	if from := w.joinFrom.Load(); from >= 0 {
+		joinKey = txKey(TxNum(from))
+	}
 	for i := range ents {
 		k := chunk.key(&ents[i])
 		if i+1 < len(ents) && bytes.Equal(k, chunk.key(&ents[i+1])) {
 			continue // written again later: the last write wins
+		}
+		if joinKey != nil && k[0] == prefixTx && bytes.Compare(k, joinKey) >= 0 {
+			if err := w.spillTx(k, chunk.value(&ents[i])); err != nil {
+				return err
+			}
+			continue
 		}
 		if l, ok := last[k[0]]; ok && bytes.Compare(k, l) <= 0 {
 			return fmt.Errorf("keys of family %q out of order (%x after %x)", k[0], k, l)
@@ -430,13 +457,17 @@ func uvarintLen(n int) int {
 	return l
 }
 
-// finish streams the last chunk of ordered families, merges the runs of
-// the other families into their streams, then writes the schema and state
-// keys in an ordinary transaction, which makes the load visible.
-func (w *bulkWriter) finish(st State) (err error) {
+// finish streams the last chunk of ordered families, resolves the join's
+// deferred spends (if it started), merges the runs of the other families
+// into their streams, then writes the schema and state keys in an ordinary
+// transaction, which makes the load visible. st is updated by the join.
+func (w *bulkWriter) finish(st *State) (err error) {
 	defer func() {
 		// The runs are spent either way; a folder left behind only costs
 		// disk space, which the user is told about.
+		if cerr := w.closeTxFile(); cerr != nil && err == nil {
+			err = fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(cerr))
+		}
 		if rerr := os.RemoveAll(w.dir); rerr != nil {
 			w.s.log.Warn("store: could not remove the bulk-load runs", "dir", w.dir, "err", rerr)
 		}
@@ -465,8 +496,23 @@ func (w *bulkWriter) finish(st State) (err error) {
 		return err
 	}
 	for _, fam := range w.directFams {
+		if fam == prefixTx && w.join != nil {
+			continue // ends after the join's transactions
+		}
 		if err := w.streamDone(uint32(fam)); err != nil {
 			return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
+		}
+	}
+	if w.join != nil {
+		if err := w.closeTxFile(); err != nil {
+			return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
+		}
+		if err := w.runJoin(st); err != nil {
+			return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
+		}
+		w.join = nil // its memory is the merge's now
+		if err := w.wait(); err != nil {
+			return err
 		}
 	}
 	w.buf.sort(&w.scratch)
@@ -478,13 +524,13 @@ func (w *bulkWriter) finish(st State) (err error) {
 	}
 	w.sw = nil
 	if w.progress != nil {
-		w.progress(w.entries, w.entries)
+		w.progress(BulkPhaseMerge, w.entries+w.txSpilled, w.entries+w.txSpilled)
 	}
 	return w.s.db.Update(func(txn *badger.Txn) error {
 		if err := txn.Set(keySchema, binary.BigEndian.AppendUint32(nil, SchemaVersion)); err != nil {
 			return err
 		}
-		return txn.Set(keyState, mustJSON(&st))
+		return txn.Set(keyState, mustJSON(st))
 	})
 }
 
@@ -530,7 +576,7 @@ func (w *bulkWriter) merge() error {
 		defer t.Stop()
 		for {
 			if w.progress != nil {
-				w.progress(done.Load(), w.entries)
+				w.progress(BulkPhaseMerge, done.Load(), w.entries+w.txSpilled)
 			}
 			select {
 			case <-t.C:
@@ -545,6 +591,10 @@ func (w *bulkWriter) merge() error {
 	// StreamWriter's (tens of MB), and two keep both cores busy.
 	var g errgroup.Group
 	g.SetLimit(2)
+	if w.patches != nil {
+		// The join's transactions first: the largest family.
+		g.Go(func() error { return w.patchTxs(&done, bufSize) })
+	}
 	for _, fam := range fams {
 		g.Go(func() error {
 			var rs []*runReader
@@ -630,6 +680,7 @@ func (w *bulkWriter) cancelStream() {
 		<-w.directDone //nolint:errcheck // cancelling a load that failed already: the stream's own error adds nothing
 		w.directCh = nil
 	}
+	w.closeTxFile() //nolint:errcheck // the load failed already: the file is dropped with the runs
 	if w.sw == nil {
 		return
 	}

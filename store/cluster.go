@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"slices"
 
 	"github.com/dgraph-io/badger/v4"
@@ -493,7 +495,14 @@ type ClusterWriter struct {
 	table     clusterTable // the table file in force
 	dirtyBits []uint64     // committed ids changed since the last commit
 	dirty     []uint32
-	refusals  []ClusterRefusal
+	// iv is the undo interval under way, since the last commit or Mark;
+	// ivBits marks its nodes; marks are the intervals Mark closed since
+	// the last commit. Each gets an undo record at the next commit.
+	iv       undoInterval
+	ivBits   []uint64
+	marks    []undoInterval
+	refusals []ClusterRefusal
+	buf      []byte // new records on their way to the forest file
 	// hook, in tests, fails a commit after a step (ClusterStep*) as a kill
 	// there would.
 	hook func(step string) error
@@ -571,6 +580,9 @@ func (s *Store) NewClusterWriter(rebuild bool) (*ClusterWriter, error) {
 			return nil, err
 		}
 	}
+	// Undo to a state never stored is impossible: the first interval of
+	// a first build gets no undo record.
+	w.iv = undoInterval{prev: w.committed, off: !w.stored}
 	return w, nil
 }
 
@@ -782,8 +794,11 @@ func (w *ClusterWriter) Intern(a address.Addr) (AddrID, error) {
 	return AddrID(id), nil
 }
 
-// touch marks a committed node changed.
+// touch marks a node about to change: for the journal when committed,
+// for the undo interval (with its record as it is) when it existed at the
+// interval's start.
 func (w *ClusterWriter) touch(id uint32) {
+	w.iv.touch(w, id)
 	if !w.stored || AddrID(id) >= w.committed.NextID {
 		return // new since the last commit: written anyway
 	}
@@ -826,14 +841,14 @@ func (w *ClusterWriter) Union(a, b AddrID, tx TxNum, guard int64, rule string) (
 	if sa < sb || sa == sb && rb < ra {
 		ra, rb = rb, ra
 	}
+	w.touch(ra)
+	w.touch(rb)
 	f := w.f
 	f.join(ra, rb)
 	*f.aux.at(rb) = uint32(tx) + 1
 	*f.aux.at(ra) = sa + sb
 	na, nb := f.next.at(ra), f.next.at(rb)
 	*na, *nb = *nb, *na
-	w.touch(ra)
-	w.touch(rb)
 	w.st.Unions++
 	w.st.Clusters--
 	w.st.Largest = max(w.st.Largest, int64(sa+sb))
@@ -891,7 +906,12 @@ func (w *ClusterWriter) commit() error {
 	if err != nil {
 		return err
 	}
-	buf := make([]byte, 0, 4<<20)
+	// One buffer of up to 4 MB, kept between commits: a per-block
+	// commit appends a few kilobytes.
+	if need := min(4<<20, (int64(w.f.n)+1-int64(from))*forestRecord); int64(cap(w.buf)) < need {
+		w.buf = make([]byte, 0, need)
+	}
+	buf := w.buf[:0]
 	off := int64(from-1) * forestRecord
 	for id := from; id <= w.f.n && id != 0; id++ {
 		buf = w.f.appendRecord(buf, id)
@@ -928,13 +948,13 @@ func (w *ClusterWriter) commit() error {
 	// A commit with no new transaction (an Extend with nothing new, a
 	// writer's first commit rewriting the table) changes no node and
 	// keeps the previous commit's undo record, which has its key.
-	if w.stored && len(w.dirty) <= maxClusterUndoNodes && w.st.NextTx != w.committed.NextTx {
-		u, err := w.clusterUndoRecord()
-		if err != nil {
-			wb.Cancel()
-			return err
+	w.Mark()
+	for i := range w.marks {
+		u, err := w.marks[i].record()
+		if err == nil {
+			err = wb.Set(clusterUndoKey(w.marks[i].next), u)
 		}
-		if err := wb.Set(clusterUndoKey(w.st.NextTx), u); err != nil {
+		if err != nil {
 			wb.Cancel()
 			return err
 		}
@@ -1000,7 +1020,8 @@ func (w *ClusterWriter) commit() error {
 		}
 	}
 	clear(w.dirtyBits)
-	w.dirty, w.refusals = w.dirty[:0], w.refusals[:0]
+	w.dirty, w.refusals, w.marks = w.dirty[:0], w.refusals[:0], w.marks[:0]
+	w.iv = undoInterval{prev: st}
 	if err := s.pruneClusterUndo(st.NextTx); err != nil {
 		return err
 	}
@@ -1104,17 +1125,20 @@ func (s *Store) ForEachTxFunding(from TxNum, fn func(tx *Tx, funding []*Tx) erro
 	})
 }
 
-// Exact undo. Each commit that changes at most maxClusterUndoNodes
-// committed nodes (every per-block commit of a following process) also
-// writes an undo record 'u' keyed by the NextTx it commits: the previous
-// state and the previous record of every committed node it changes. A
-// rollback of the chain below the clustered transactions walks these
-// records back from the committed state to the first state at or below
-// the new chain's end and restores it through the journal, as a commit
-// does; the transactions between that state and the new end are clustered
-// again by the next run. When a record on the way is missing (a larger
-// commit, or one older than the last maxClusterUndo records), the state
-// stays marked dirty and the clusters need a rebuild.
+// Exact undo. A commit writes an undo record 'u' for each interval since
+// the last commit that changed at most maxClusterUndoNodes existing nodes:
+// the interval from the last commit to the commit, or, when the pass
+// marked states in between (ClusterWriter.Mark, once per block near the
+// tip), from mark to mark. The record is keyed by the NextTx at the
+// interval's end and holds the state at its start and the record then of
+// every node it changed that existed then. A rollback of the chain below
+// the clustered transactions walks these records back from the committed
+// state to the first state at or below the new chain's end and restores
+// it through the journal, as a commit does; the transactions between that
+// state and the new end are clustered again by the next run. When a
+// record on the way is missing (a larger interval, or one older than the
+// last maxClusterUndo records), the state stays marked dirty and the
+// clusters need a rebuild.
 const (
 	maxClusterUndoNodes = 100_000
 	maxClusterUndo      = 1000
@@ -1167,25 +1191,74 @@ func decodeClusterUndo(v []byte) (*clusterUndo, error) {
 	return u, nil
 }
 
-// clusterUndoRecord is the undo record of the commit under way: the
-// committed records of the nodes it changes, read before they change.
-func (w *ClusterWriter) clusterUndoRecord() ([]byte, error) {
-	u := &clusterUndo{prev: w.committed}
-	file, err := w.s.clusterFile(forestFile, false)
-	if err != nil {
-		return nil, err
+// undoInterval is the change of the forest between two states, a commit's
+// or a Mark's: the state at its start and, for each node that existed
+// then and changed, its record as it was (in the order of first change).
+type undoInterval struct {
+	prev ClusterState
+	next TxNum // NextTx at its end
+	ids  []uint32
+	old  []byte // forestRecord bytes per id
+	off  bool   // no undo record: its start was never stored, or too many nodes changed
+}
+
+func (iv *undoInterval) touch(w *ClusterWriter, id uint32) {
+	if iv.off || AddrID(id) >= iv.prev.NextID {
+		return // new in the interval: the undo ignores it
 	}
-	p := clusterPin{forest: file}
-	var rec [forestRecord]byte
-	for _, id := range w.dirty {
-		if err := p.readRecord(AddrID(id), &rec); err != nil {
-			return nil, err
+	i := id / 64
+	for int(i) >= len(w.ivBits) {
+		w.ivBits = append(w.ivBits, 0)
+	}
+	if w.ivBits[i]&(1<<(id%64)) != 0 {
+		return
+	}
+	w.ivBits[i] |= 1 << (id % 64)
+	if len(iv.ids) == maxClusterUndoNodes {
+		iv.off, iv.ids, iv.old = true, nil, nil
+		return
+	}
+	iv.ids = append(iv.ids, id)
+	iv.old = w.f.appendRecord(iv.old, id)
+}
+
+// Mark ends an undo interval at the writer's state: the next commit
+// writes an undo record for it, so that a rollback can undo the forest to
+// this state exactly although it was never committed. A clustering pass
+// marks each block near the tip instead of committing it (a commit costs a
+// write per new address and a sync). A Mark with no transaction since the
+// last is nothing.
+func (w *ClusterWriter) Mark() {
+	if w.st.NextTx == w.iv.prev.NextTx {
+		return
+	}
+	if w.iv.off {
+		clear(w.ivBits)
+	} else {
+		for _, id := range w.iv.ids {
+			w.ivBits[id/64] = 0
 		}
-		n, err := recordNode(AddrID(id), &rec)
+		w.iv.next = w.st.NextTx
+		w.marks = append(w.marks, w.iv)
+	}
+	w.iv = undoInterval{prev: w.st}
+}
+
+// record is the interval's undo record, its nodes in id order.
+func (iv *undoInterval) record() ([]byte, error) {
+	u := &clusterUndo{prev: iv.prev}
+	order := make([]int, len(iv.ids))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(iv.ids[a], iv.ids[b]) })
+	for _, i := range order {
+		id := AddrID(iv.ids[i])
+		n, err := recordNode(id, (*[forestRecord]byte)(iv.old[i*forestRecord:]))
 		if err != nil {
 			return nil, err
 		}
-		u.ids, u.nodes = append(u.ids, AddrID(id)), append(u.nodes, appendClusterNode(nil, n))
+		u.ids, u.nodes = append(u.ids, id), append(u.nodes, appendClusterNode(nil, n))
 	}
 	return u.encode(), nil
 }
@@ -1298,83 +1371,127 @@ type Spent struct {
 // reads the transactions in one sequential pass and keeps the outputs
 // created during the pass and not yet spent in memory (about 70 bytes per
 // unspent output), so an input costs a store read only when it spends an
-// output created before from. Reading and decoding run on their own
-// goroutine, a batch of transactions ahead of fn. tx and spent are reused
-// between calls: fn must not keep them.
+// output created before from. It runs as a pipeline: spentReaders
+// goroutines read and decode stretches of transactions (stretch i by
+// reader i mod spentReaders: a seek each), one resolves in chain order
+// what their inputs spend, and fn runs on another. tx and spent are reused between calls: fn must
+// not keep them.
 func (s *Store) ForEachTxSpent(ctx context.Context, from, to TxNum, fn func(tx *Tx, spent []Spent) error) error {
 	to = min(to, s.state.NextTx)
 	if from >= to {
 		return nil
 	}
-	const batches, batchTxs = 4, 512
+	const batchTxs, stretchBatches = 512, 8
 	type batch struct {
 		txs   []Tx
 		spent [][]Spent
 		n     int
 	}
-	free := make(chan *batch, batches)
-	for range batches {
+	free := make(chan *batch, (spentReaders+1)*stretchBatches)
+	for range cap(free) {
 		free <- &batch{txs: make([]Tx, batchTxs), spent: make([][]Spent, batchTxs)}
 	}
-	full := make(chan *batch, batches)
+	var decoded [spentReaders]chan *batch
+	for r := range decoded {
+		decoded[r] = make(chan *batch, stretchBatches)
+	}
+	resolved := make(chan *batch, 2)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		defer close(full)
-		return s.view(func(txn *badger.Txn) error {
-			sc := spentScanner{s: s, txn: txn, u: unspentSet{at: map[uint64]uint32{}}, older: map[TxNum]*Tx{}}
-			prefix := []byte{prefixTx}
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
-			defer it.Close()
-			var b *batch
-			for it.Seek(txKey(from)); ; it.Next() {
-				var n TxNum
-				end := !it.ValidForPrefix(prefix)
-				if !end {
-					n = TxNum(binary.BigEndian.Uint64(it.Item().Key()[1:]))
-					end = n >= to
-				}
-				if b != nil && (end || b.n == batchTxs) {
-					select {
-					case full <- b:
-						b = nil
-					case <-gctx.Done():
-						return gctx.Err()
-					}
-				}
-				if end {
-					return nil
-				}
-				if b == nil {
-					select {
-					case b = <-free:
-						b.n = 0
-					case <-gctx.Done():
-						return gctx.Err()
-					}
-				}
-				if err := sc.fill(it.Item(), n, &b.txs[b.n], &b.spent[b.n]); err != nil {
-					return err
-				}
-				b.n++
-			}
-		})
-	})
-	g.Go(func() error {
-		for b := range full {
-			for i := range b.n {
-				if err := fn(&b.txs[i], b.spent[i]); err != nil {
-					return err
-				}
-			}
-			free <- b
+	get := func() (*batch, error) {
+		select {
+		case b := <-free:
+			b.n = 0
+			return b, nil
+		case <-gctx.Done():
+			return nil, gctx.Err()
 		}
-		return nil
+	}
+	put := func(c chan<- *batch, b *batch) error {
+		select {
+		case c <- b:
+			return nil
+		case <-gctx.Done():
+			return gctx.Err()
+		}
+	}
+	batches := (uint64(to-from) + batchTxs - 1) / batchTxs
+	stretches := (batches + stretchBatches - 1) / stretchBatches
+	err := s.view(func(txn *badger.Txn) error {
+		for r := range spentReaders {
+			g.Go(func() error {
+				defer close(decoded[r])
+				prefix := []byte{prefixTx}
+				it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
+				defer it.Close()
+				for i := uint64(r); i < stretches; i += spentReaders {
+					lo := from + TxNum(i*stretchBatches*batchTxs)
+					it.Seek(txKey(lo))
+					for j := range min(stretchBatches, batches-i*stretchBatches) {
+						lo := lo + TxNum(j*batchTxs)
+						hi := min(lo+batchTxs, to)
+						b, err := get()
+						if err != nil {
+							return err
+						}
+						for ; it.ValidForPrefix(prefix); it.Next() {
+							n := TxNum(binary.BigEndian.Uint64(it.Item().Key()[1:]))
+							if n >= hi {
+								break
+							}
+							tx := &b.txs[b.n]
+							if err := it.Item().Value(func(v []byte) error { return decodeTxInto(tx, n, v) }); err != nil {
+								return s.damaged(err)
+							}
+							b.n++
+						}
+						if err := put(decoded[r], b); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			})
+		}
+		g.Go(func() error {
+			for b := range resolved {
+				for i := range b.n {
+					if err := fn(&b.txs[i], b.spent[i]); err != nil {
+						return err
+					}
+				}
+				free <- b
+			}
+			return nil
+		})
+		g.Go(func() error {
+			defer close(resolved)
+			sc := spentScanner{s: s, txn: txn, older: map[TxNum]*Tx{}}
+			for i := uint64(0); i < batches; i++ {
+				b, ok := <-decoded[i/stretchBatches%spentReaders]
+				if !ok {
+					return gctx.Err() // a reader failed
+				}
+				for j := range b.n {
+					if err := sc.resolve(&b.txs[j], &b.spent[j]); err != nil {
+						return err
+					}
+				}
+				if err := put(resolved, b); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		return g.Wait()
 	})
-	return g.Wait()
+	return err
 }
 
-// spentScanner decodes transactions in chain order and resolves what
-// their inputs spend.
+// spentReaders is the number of goroutines ForEachTxSpent reads and
+// decodes with.
+const spentReaders = 2
+
+// spentScanner resolves, in chain order, what transactions' inputs spend.
 type spentScanner struct {
 	s     *Store
 	txn   *badger.Txn
@@ -1382,12 +1499,10 @@ type spentScanner struct {
 	older map[TxNum]*Tx // funding transactions before the scan, a bounded cache
 }
 
-// fill decodes transaction n from item into tx and resolves its inputs
-// into *spent.
-func (sc *spentScanner) fill(item *badger.Item, n TxNum, tx *Tx, spentp *[]Spent) error {
-	if err := item.Value(func(v []byte) error { return decodeTxInto(tx, n, v) }); err != nil {
-		return sc.s.damaged(err)
-	}
+// resolve fills *spentp with what tx's inputs spend and keeps its outputs
+// until they are spent.
+func (sc *spentScanner) resolve(tx *Tx, spentp *[]Spent) error {
+	n := tx.Num
 	spent := slices.Grow((*spentp)[:0], len(tx.Inputs))[:len(tx.Inputs)]
 	*spentp = spent
 	for i := range tx.Inputs {
@@ -1426,16 +1541,28 @@ func (sc *spentScanner) fill(item *badger.Item, n TxNum, tx *Tx, spentp *[]Spent
 	return nil
 }
 
-// unspentSet holds outputs until they are spent: a map from the outpoint
-// to a slot of a chunked array, slots reused through a free list.
+// unspentSet holds outputs until they are spent: an open-addressing
+// table (linear probing, deletion by backward shift, 16 bytes a slot at
+// most 3/4 full) from the outpoint to a slot of a chunked array of
+// outputs, slots reused through a free list. It replaced a Go map, which
+// cost twice as much per spend.
 type unspentSet struct {
-	at    map[uint64]uint32
+	tab   []unspentEntry // len a power of 2, or 0 before the first put
+	shift uint           // 64 - log2(len(tab))
+	n     int
 	outs  chunked[Output]
 	free  []uint32
 	slots uint32
 }
 
+type unspentEntry struct {
+	key  uint64 // unspentKey + 1; 0 for an empty slot
+	slot uint32
+}
+
 func unspentKey(op OutPoint) uint64 { return uint64(op.Tx)<<24 ^ uint64(op.Vout) }
+
+func (u *unspentSet) home(key uint64) uint64 { return (key * 0x9e3779b97f4a7c15) >> u.shift }
 
 func (u *unspentSet) put(op OutPoint, o *Output) {
 	if op.Vout >= 1<<24 {
@@ -1450,21 +1577,59 @@ func (u *unspentSet) put(op OutPoint, o *Output) {
 		u.outs.grow(i)
 	}
 	*u.outs.at(i) = *o
-	u.at[unspentKey(op)] = i
+	if (u.n+1)*4 > len(u.tab)*3 {
+		u.resize()
+	}
+	u.insert(unspentEntry{key: unspentKey(op) + 1, slot: i})
+	u.n++
+}
+
+func (u *unspentSet) insert(e unspentEntry) {
+	mask := uint64(len(u.tab) - 1)
+	j := u.home(e.key)
+	for u.tab[j].key != 0 {
+		j = (j + 1) & mask
+	}
+	u.tab[j] = e
+}
+
+func (u *unspentSet) resize() {
+	old := u.tab
+	size := max(2*len(old), 1<<12)
+	u.tab, u.shift = make([]unspentEntry, size), uint(64-bits.TrailingZeros(uint(size)))
+	for _, e := range old {
+		if e.key != 0 {
+			u.insert(e)
+		}
+	}
 }
 
 // take moves the output op into *o, false when the set lacks it.
 func (u *unspentSet) take(op OutPoint, o *Output) bool {
-	if op.Vout >= 1<<24 {
+	if op.Vout >= 1<<24 || len(u.tab) == 0 {
 		return false
 	}
-	k := unspentKey(op)
-	i, ok := u.at[k]
-	if !ok {
-		return false
+	key := unspentKey(op) + 1
+	mask := uint64(len(u.tab) - 1)
+	i := u.home(key)
+	for u.tab[i].key != key {
+		if u.tab[i].key == 0 {
+			return false
+		}
+		i = (i + 1) & mask
 	}
-	delete(u.at, k)
-	u.free = append(u.free, i)
-	*o = *u.outs.at(i)
+	slot := u.tab[i].slot
+	// Backward shift: move later entries of the run into the hole when
+	// their home is not cyclically in (hole, their place].
+	for j := (i + 1) & mask; u.tab[j].key != 0; j = (j + 1) & mask {
+		if h := u.home(u.tab[j].key); (j-h)&mask >= (j-i)&mask {
+			u.tab[i] = u.tab[j]
+			i = j
+		}
+	}
+	u.tab[i] = unspentEntry{}
+	u.n--
+	u.free = append(u.free, slot)
+	*o = *u.outs.at(slot)
 	return true
 }

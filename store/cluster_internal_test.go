@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -393,5 +394,53 @@ func TestClusterReaderPinned(t *testing.T) {
 	}
 	if n := size(s.Clusters(), 2); n != 4 {
 		t.Errorf("a new reader: cluster of 2 has %d addresses, want 4", n)
+	}
+}
+
+// TestUnspentSet: random puts and takes give what a map gives, through
+// the table's growth and its deletions (backward shift must keep every
+// probe run reachable).
+func TestUnspentSet(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	var u unspentSet
+	want := map[OutPoint]Output{}
+	var live []OutPoint
+	for step := range 200_000 {
+		if len(live) == 0 || r.IntN(5) < 3 {
+			op := OutPoint{Tx: TxNum(step), Vout: uint32(r.IntN(4))}
+			if _, ok := want[op]; ok {
+				continue
+			}
+			o := Output{Value: int64(step)}
+			o.Addr.Payload[0] = byte(step)
+			u.put(op, &o)
+			want[op] = o
+			live = append(live, op)
+			continue
+		}
+		i := r.IntN(len(live))
+		op := live[i]
+		live[i] = live[len(live)-1]
+		live = live[:len(live)-1]
+		var got Output
+		if !u.take(op, &got) || got != want[op] {
+			t.Fatalf("step %d: take %v = %v, want %v", step, op, got, want[op])
+		}
+		delete(want, op)
+		if u.take(op, &got) {
+			t.Fatalf("step %d: %v taken twice", step, op)
+		}
+		if miss := (OutPoint{Tx: TxNum(step + 1), Vout: 0}); u.take(miss, &got) {
+			t.Fatalf("step %d: took %v, never put", step, miss)
+		}
+	}
+	if u.n != len(want) {
+		t.Fatalf("%d entries, want %d", u.n, len(want))
+	}
+	for op, o := range want {
+		var got Output
+		if !u.take(op, &got) || got != o {
+			t.Fatalf("take %v = %v, want %v", op, got, o)
+		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/tracer-oss/tracer/sanctions"
 )
 
-// Watches and the alert outbox.
+// All and the alert outbox.
 //
 // A watch names what to alert on; the alerter resolves it to addresses. An
 // alert is written to the outbox ('W', sequence numbers from 1) in the same
@@ -54,6 +54,13 @@ type Watch struct {
 	FromHeight int32 `json:"from_height"`
 }
 
+// WatchList is the store's room for the watches, as Cases is for cases:
+// the watch keys and the list's generation, read through the store's view.
+type WatchList struct{ s *Store }
+
+// WatchList returns the store's watch list.
+func (s *Store) WatchList() WatchList { return WatchList{s} }
+
 // watchKey is a watch's key. Entity names are keyed by sanctions.NameKey,
 // so the same entity typed in another case or spacing is the same watch.
 func watchKey(kind WatchKind, value string) []byte {
@@ -72,8 +79,9 @@ func rawWatchKey(kind WatchKind, value string) []byte {
 	return append(k, value...)
 }
 
-// AddWatch stores w; it reports false when the same watch existed.
-func (s *Store) AddWatch(w Watch) (bool, error) {
+// Add stores w; it reports false when the same watch existed.
+func (wl WatchList) Add(w Watch) (bool, error) {
+	s := wl.s
 	if s.ro {
 		return false, ErrReadOnly
 	}
@@ -99,8 +107,9 @@ func (s *Store) AddWatch(w Watch) (bool, error) {
 	return added, nil
 }
 
-// RemoveWatch deletes a watch; it reports false when there was none.
-func (s *Store) RemoveWatch(kind WatchKind, value string) (bool, error) {
+// Remove deletes a watch; it reports false when there was none.
+func (wl WatchList) Remove(kind WatchKind, value string) (bool, error) {
+	s := wl.s
 	if s.ro {
 		return false, ErrReadOnly
 	}
@@ -128,11 +137,12 @@ func (s *Store) RemoveWatch(kind WatchKind, value string) (bool, error) {
 	return found, nil
 }
 
-// WatchGen is the watch list's generation: it changes with every watch
+// Gen is the watch list's generation: it changes with every watch
 // added or removed (in the same transaction), so a follower holding the
 // resolved list checks one key per block to know when to reload it. 0: no
 // watch was ever changed (or the store predates the counter).
-func (s *Store) WatchGen() (uint64, error) {
+func (wl WatchList) Gen() (uint64, error) {
+	s := wl.s
 	var gen uint64
 	err := s.view(func(txn *badger.Txn) error {
 		err := s.get(txn, keyWatchGen, func(v []byte) error {
@@ -168,8 +178,9 @@ func (s *Store) bumpWatchGen(txn *badger.Txn) error {
 	return txn.Set(keyWatchGen, binary.BigEndian.AppendUint64(nil, max(gen+1, uint64(time.Now().UnixNano()))))
 }
 
-// Watches returns the watch list in key order (kind, then value).
-func (s *Store) Watches() ([]Watch, error) {
+// All returns the watch list in key order (kind, then value).
+func (wl WatchList) All() ([]Watch, error) {
+	s := wl.s
 	var out []Watch
 	err := s.view(func(txn *badger.Txn) error {
 		prefix := []byte{prefixWatch}
@@ -186,6 +197,14 @@ func (s *Store) Watches() ([]Watch, error) {
 	})
 	return out, err
 }
+
+// Outbox is the store's room for the alert outbox: the alerts that
+// blocks raised (written by Batch.PutAlert in the block's commit), read
+// in sequence order and marked delivered.
+type Outbox struct{ s *Store }
+
+// Outbox returns the store's alert outbox.
+func (s *Store) Outbox() Outbox { return Outbox{s} }
 
 // AlertStatus is where an alert is in its life.
 type AlertStatus uint8
@@ -335,9 +354,10 @@ func (s *Store) retractAlerts(txn *badger.Txn, to int32) (retracted, notices int
 	return len(pending), len(out), nil
 }
 
-// PendingAlerts returns up to limit pending alerts with a sequence number
+// Pending returns up to limit pending alerts with a sequence number
 // above after, in order.
-func (s *Store) PendingAlerts(after uint64, limit int) ([]Alert, error) {
+func (o Outbox) Pending(after uint64, limit int) ([]Alert, error) {
+	s := o.s
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -351,9 +371,9 @@ func (s *Store) PendingAlerts(after uint64, limit int) ([]Alert, error) {
 	return out, err
 }
 
-// Alerts calls fn for every visible outbox entry in order.
-func (s *Store) Alerts(fn func(Alert) error) error {
-	return s.eachAlert(0, func(a Alert) (bool, error) { return true, fn(a) })
+// Each calls fn for every visible outbox entry in order.
+func (o Outbox) Each(fn func(Alert) error) error {
+	return o.s.eachAlert(0, func(a Alert) (bool, error) { return true, fn(a) })
 }
 
 // eachAlert calls fn for the visible outbox entries after sequence number
@@ -387,7 +407,8 @@ func (s *Store) eachAlert(after uint64, fn func(Alert) (bool, error)) error {
 // MarkDelivered records that alert seq reached every sink. If an undo
 // retracted it while it was in flight, a retraction notice is queued
 // instead of losing the fact that it went out; notice reports that.
-func (s *Store) MarkDelivered(seq uint64) (notice bool, err error) {
+func (o Outbox) MarkDelivered(seq uint64) (notice bool, err error) {
+	s := o.s
 	if s.ro {
 		return false, ErrReadOnly
 	}

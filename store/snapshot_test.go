@@ -73,7 +73,7 @@ func viewOf(t *testing.T, st *store.Store, a address.Addr) snapView {
 		t.Fatal(err)
 	}
 	v.spent = spent
-	w, err := st.Watches()
+	w, err := st.WatchList().All()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestSnapshot(t *testing.T) {
 		}()
 	}
 	commitTx(t, st, 1, a, &store.OutPoint{Tx: 0, Vout: 0})
-	if _, err := st.AddWatch(store.Watch{Kind: store.WatchAddress, Value: "x"}); err != nil {
+	if _, err := st.WatchList().Add(store.Watch{Kind: store.WatchAddress, Value: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	close(stop)
@@ -141,7 +141,7 @@ func TestSnapshot(t *testing.T) {
 	if got := viewOf(t, snap2, a); got != after {
 		t.Errorf("a new snapshot = %+v; want %+v", got, after)
 	}
-	if _, err := snap.AddWatch(store.Watch{Kind: store.WatchAddress, Value: "y"}); !errors.Is(err, store.ErrReadOnly) {
+	if _, err := snap.WatchList().Add(store.Watch{Kind: store.WatchAddress, Value: "y"}); !errors.Is(err, store.ErrReadOnly) {
 		t.Errorf("AddWatch on a snapshot: %v; want ErrReadOnly", err)
 	}
 	if _, err := snap.NewBatch(); !errors.Is(err, store.ErrReadOnly) {

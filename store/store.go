@@ -44,6 +44,10 @@ type Options struct {
 	// FreeSpace, if set, replaces the filesystem's free-space probe (tests
 	// inject a full disk with it).
 	FreeSpace func(dir string) (int64, error)
+	// BulkRunBytes is the size of a bulk load's sorted runs in memory (its
+	// index families' and its join's); 0: the defaults (128 and 64 MB).
+	// Tests make it small to cross run boundaries.
+	BulkRunBytes int
 }
 
 // Store is an open store directory.
@@ -58,6 +62,7 @@ type Store struct {
 	clustHook func(string)
 	clust     *clusterFiles // the cluster forest's files (clusterforest.go), shared with snapshots
 	minFree   int64
+	runBytes  int // Options.BulkRunBytes
 	free      func(string) (int64, error)
 	outboxMu  sync.Mutex // orders alert sequence numbers (outbox.go)
 	alertNext uint64
@@ -169,7 +174,7 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &Store{clust: &clusterFiles{}, db: db, dir: dir, ro: opt.ReadOnly, log: log, undoHook: opt.UndoHook, clustHook: opt.ClusterHook, minFree: minFree, free: probe}
+	s := &Store{clust: &clusterFiles{}, db: db, dir: dir, ro: opt.ReadOnly, log: log, undoHook: opt.UndoHook, clustHook: opt.ClusterHook, minFree: minFree, free: probe, runBytes: opt.BulkRunBytes}
 	if err := s.init(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}

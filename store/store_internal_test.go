@@ -17,7 +17,7 @@ func TestOpenAfterKilledLog(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := st.AddWatch(Watch{Kind: WatchAddress, Value: "bc1qexample"}); err != nil {
+			if _, err := st.WatchList().Add(Watch{Kind: WatchAddress, Value: "bc1qexample"}); err != nil {
 				t.Fatal(err)
 			}
 			if err := st.Close(); err != nil {
@@ -31,7 +31,7 @@ func TestOpenAfterKilledLog(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			ws, err := st.Watches()
+			ws, err := st.WatchList().All()
 			if err != nil || len(ws) != 1 {
 				t.Fatalf("watches after reopening: %v, %v", ws, err)
 			}

@@ -57,56 +57,16 @@ The same seed always gives byte-identical files.
 const maxGenTxs = 1 << 32
 
 func runGen(c *cli.Context) error {
-	if c.NArg() > 0 {
-		return usageErrorf("gen: unexpected argument %q", c.Args().First())
-	}
-	out := c.String("out")
-	if out == "" {
-		return usageErrorf("gen: --out DIR is required")
-	}
-	txs := c.Int64("txs")
-	if txs < 0 || txs > maxGenTxs {
-		return usageErrorf("gen: --txs must be between 0 and %d, got %d", maxGenTxs, txs)
-	}
-	if c.Int("forks") < 0 {
-		return usageErrorf("gen: --forks must be >= 0, got %d", c.Int("forks"))
-	}
-	if c.Int64("max-file-size") < 1024 {
-		return usageErrorf("gen: --max-file-size must be >= 1024, got %d", c.Int64("max-file-size"))
-	}
-	if c.Int("txs-per-block") < 1 || c.Int("txs-per-block") > 3000 {
-		return usageErrorf("gen: --txs-per-block must be between 1 and 3000, got %d", c.Int("txs-per-block"))
-	}
-	if c.Int("workers") < 0 {
-		return usageErrorf("gen: --workers must be >= 0, got %d", c.Int("workers"))
-	}
-	if !slices.Contains(chaingen.Shapes, c.String("shape")) {
-		return usageErrorf("gen: --shape %q: known shapes are %s", c.String("shape"), strings.Join(chaingen.Shapes, ", "))
-	}
-	scen, err := chaingen.ParseScenarios(c.StringSlice("scenario"))
+	cfg, err := genConfig(c)
 	if err != nil {
-		return usageErrorf("gen: --scenario: %v", err)
-	}
-	cfg := chaingen.Config{
-		OutDir:      out,
-		Txs:         int(txs),
-		Seed:        c.Uint64("seed"),
-		Scenarios:   scen,
-		XOR:         c.Bool("xor"),
-		Shuffle:     c.Bool("shuffle"),
-		Forks:       c.Int("forks"),
-		MaxFileSize: c.Int64("max-file-size"),
-		Workers:     c.Int("workers"),
-		Unsigned:    c.Bool("unsigned"),
-		TxsPerBlock: c.Int("txs-per-block"),
-		Shape:       c.String("shape"),
+		return err
 	}
 	stderr := c.App.ErrWriter
-	if err := export.CheckDir(out); err != nil {
+	if err := export.CheckDir(cfg.OutDir); err != nil {
 		return badInput(err)
 	}
 	var sum chaingen.Summary
-	err = export.WriteDir(out, func() error {
+	err = export.WriteDir(cfg.OutDir, func() error {
 		var err error
 		sum, err = chaingen.Generate(c.Context, cfg, progressPrinter(stderr))
 		return err
@@ -121,6 +81,55 @@ func runGen(c *cli.Context) error {
 	}
 	printGenSummary(c.App.Writer, sum)
 	return nil
+}
+
+// genConfig checks the flags of gen and turns them into the generator's
+// configuration.
+func genConfig(c *cli.Context) (chaingen.Config, error) {
+	if c.NArg() > 0 {
+		return chaingen.Config{}, usageErrorf("gen: unexpected argument %q", c.Args().First())
+	}
+	out := c.String("out")
+	if out == "" {
+		return chaingen.Config{}, usageErrorf("gen: --out DIR is required")
+	}
+	txs := c.Int64("txs")
+	if txs < 0 || txs > maxGenTxs {
+		return chaingen.Config{}, usageErrorf("gen: --txs must be between 0 and %d, got %d", maxGenTxs, txs)
+	}
+	if c.Int("forks") < 0 {
+		return chaingen.Config{}, usageErrorf("gen: --forks must be >= 0, got %d", c.Int("forks"))
+	}
+	if c.Int64("max-file-size") < 1024 {
+		return chaingen.Config{}, usageErrorf("gen: --max-file-size must be >= 1024, got %d", c.Int64("max-file-size"))
+	}
+	if c.Int("txs-per-block") < 1 || c.Int("txs-per-block") > 3000 {
+		return chaingen.Config{}, usageErrorf("gen: --txs-per-block must be between 1 and 3000, got %d", c.Int("txs-per-block"))
+	}
+	if c.Int("workers") < 0 {
+		return chaingen.Config{}, usageErrorf("gen: --workers must be >= 0, got %d", c.Int("workers"))
+	}
+	if !slices.Contains(chaingen.Shapes, c.String("shape")) {
+		return chaingen.Config{}, usageErrorf("gen: --shape %q: known shapes are %s", c.String("shape"), strings.Join(chaingen.Shapes, ", "))
+	}
+	scen, err := chaingen.ParseScenarios(c.StringSlice("scenario"))
+	if err != nil {
+		return chaingen.Config{}, usageErrorf("gen: --scenario: %v", err)
+	}
+	return chaingen.Config{
+		OutDir:      out,
+		Txs:         int(txs),
+		Seed:        c.Uint64("seed"),
+		Scenarios:   scen,
+		XOR:         c.Bool("xor"),
+		Shuffle:     c.Bool("shuffle"),
+		Forks:       c.Int("forks"),
+		MaxFileSize: c.Int64("max-file-size"),
+		Workers:     c.Int("workers"),
+		Unsigned:    c.Bool("unsigned"),
+		TxsPerBlock: c.Int("txs-per-block"),
+		Shape:       c.String("shape"),
+	}, nil
 }
 
 // progressPrinter draws a bar on a terminal and a line every few seconds

@@ -54,7 +54,7 @@ one, the stored blocks above the fork are undone first (at most --max-reorg).`,
 			&cli.Int64Flag{Name: "start-height", Value: -1, Usage: "height of the first block when the files start after genesis (default: BIP34 height)"},
 			&cli.Int64Flag{Name: "to-height", Value: -1, Usage: "stop after this height"},
 			&cli.IntFlag{Name: "workers", Usage: "block decoders (default: one per core)"},
-			&cli.IntFlag{Name: "cache-txs", Value: 1_000_000, Usage: "transactions kept in the input cache"},
+			&cli.IntFlag{Name: "cache-txs", Value: 1_000_000, Usage: "transactions kept in the input cache (≈200 bytes each; the rest of a bulk load's memory is fixed, so memory is flat in chain length); inputs beyond it are resolved by a sort-merge join at the end of a bulk load, by store reads otherwise"},
 			jsonFlag,
 		}, rpcFlags(false)...),
 		Action: runIngest,
@@ -165,7 +165,8 @@ type progress struct {
 	tty   bool
 	last  time.Time
 	drawn bool
-	merge time.Duration // when the merge phase began
+	merge time.Duration // when the merge (or join) phase began
+	phase ingest.Phase
 }
 
 func newProgress(w any) *progress {
@@ -182,7 +183,8 @@ func (p *progress) ingest(pr ingest.Progress) {
 		return
 	}
 	// The ends of short phases are noise.
-	if pr.Phase == ingest.PhaseHeaders && pr.Elapsed < 2*time.Second || pr.Phase == ingest.PhaseMerge && (pr.Step == 0 || pr.Step == pr.Steps) {
+	end := pr.Phase == ingest.PhaseMerge || pr.Phase == ingest.PhaseJoin
+	if pr.Phase == ingest.PhaseHeaders && pr.Elapsed < 2*time.Second || end && (pr.Step == 0 || pr.Step == pr.Steps) {
 		return
 	}
 	if !p.tty && time.Since(p.last) < 5*time.Second {
@@ -196,18 +198,22 @@ func (p *progress) ingest(pr ingest.Progress) {
 	case ingest.PhaseHeaders:
 		done = float64(pr.Step) / float64(max(pr.Steps, 1))
 		line = fmt.Sprintf("reading block headers: %.1f of %.1f GB", float64(pr.Step)/1e9, float64(pr.Steps)/1e9)
-	case ingest.PhaseMerge:
-		// The bulk load's last part: the ETA of the blocks is not the end.
+	case ingest.PhaseJoin, ingest.PhaseMerge:
+		// The bulk load's last parts: the ETA of the blocks is not the end.
 		done = float64(pr.Step) / float64(max(pr.Steps, 1))
-		if p.merge == 0 {
-			p.merge = pr.Elapsed
+		if p.phase != pr.Phase {
+			p.phase, p.merge = pr.Phase, pr.Elapsed
 		}
 		eta := "?"
 		if done > 0 && done < 1 {
 			s := (pr.Elapsed - p.merge).Seconds()
 			eta = time.Duration(s / done * (1 - done) * float64(time.Second)).Round(time.Second).String()
 		}
-		line = fmt.Sprintf("writing the store: merged %d of %d sorted writes (%.0f%%) of blocks to %d  ETA %s", pr.Step, pr.Steps, 100*done, pr.Height, eta)
+		if pr.Phase == ingest.PhaseJoin {
+			line = fmt.Sprintf("resolving inputs beyond the cache: joined %d of %d sorted spends and outputs (%.0f%%) of blocks to %d  ETA %s", pr.Step, pr.Steps, 100*done, pr.Height, eta)
+		} else {
+			line = fmt.Sprintf("writing the store: merged %d of %d sorted writes (%.0f%%) of blocks to %d  ETA %s", pr.Step, pr.Steps, 100*done, pr.Height, eta)
+		}
 	default:
 		done = float64(pr.Height+1) / float64(pr.TargetHeight+1)
 		eta := "?"
@@ -273,7 +279,7 @@ func syncFromNode(c *cli.Context, st *store.Store, cfg ingest.Config) (ingest.Re
 		}
 	}
 	cfg.Network = node.Network()
-	ws, err := st.Watches()
+	ws, err := st.WatchList().All()
 	if err != nil {
 		return ingest.Result{}, err
 	}

@@ -78,8 +78,15 @@ syncs from the node, then follows it, and serves all along. After each new
 block (or reorganisation) it extends the clusters and the exposure index,
 then publishes a snapshot that new requests answer from: a request never
 sees half a block, and answers carry tip_height, tip_hash and list_version.
-/metrics adds the follower's metrics; alerts go to --alerts/--webhook as in
-follow. With --admin-keys FILE (the --keys format; send the key in
+A reorganisation up to --max-reorg blocks deep is undone in every index,
+the exposure index included (it keeps undo records that deep: a rebuild
+applies its last --max-reorg blocks as updates). A deeper one (an index
+built by tracer screen --rebuild-index keeps 10) rebuilds the exposure
+index; until it is ready, answers come from the last view and say so in
+"stale" (its tip, no longer on the best chain; /v1/status: pending). Cases
+trace on the published view and are written by the loop that writes the
+store. /metrics adds the follower's metrics; alerts go to --alerts/--webhook
+as in follow. With --admin-keys FILE (the --keys format; send the key in
 X-Admin-Key; an admin key is not an API key, nor the reverse):
 
   POST   /v1/admin/sanctions?name=FILE  a list file in any format sanctions

@@ -9,10 +9,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/tracer-oss/tracer/store/network"
-	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/live"
 	"github.com/tracer-oss/tracer/tracer/screen/api"
-	"github.com/tracer-oss/tracer/tracer/spec"
 )
 
 // serveLive is serve --rpc: one process that owns the store, follows the
@@ -56,12 +54,10 @@ func serveLive(c *cli.Context, keys, admins []api.Key, tlsCert *tls.Certificate)
 		return err
 	}
 	defer svc.Close()
-	// Cases are the investigator's workspace: they read and write the
-	// store itself (the latest tip), not a view.
-	runner := spec.NewRunner(st, n.Params, nil)
+	// Each view serves the case workspace too: traces and chain reads on
+	// its snapshot, case writes on the writing loop (live.Service).
 	cfg := apiConfig(c, keys)
 	cfg.Views, cfg.Admin, cfg.AdminKeys, cfg.Audit = svc.View, svc, admins, audit
-	cfg.Cases = cases.ForStore(st, runner, st, n.Params)
 	poll := c.Duration("poll")
 	cfg.Metrics = svc.Status().WriteMetrics
 	cfg.Health = func() error {

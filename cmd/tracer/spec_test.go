@@ -24,6 +24,7 @@ import (
 // list and tag pack loaded and clustered, all through the command line.
 type clusteredCase struct {
 	db    string
+	gen   string // the generated chain's directory (blocks/, sanctions/, tags/)
 	truth *chaingen.Truth
 }
 
@@ -45,7 +46,7 @@ func buildClusteredCase(t *testing.T) clusteredCase {
 			t.Fatalf("%v: exit %d: %s", args, code, errs)
 		}
 	}
-	return clusteredCase{db: db, truth: truth}
+	return clusteredCase{db: db, gen: gen, truth: truth}
 }
 
 // startServe runs `tracer serve --read-only` (so that trace and jobs run can
@@ -106,10 +107,40 @@ func hitsJSON(t *testing.T, what string, b []byte) ([]byte, []tracer.Hit) {
 // same defaults, the same decoding, the same cluster labels.
 func TestOneSpecEverywhere(t *testing.T) {
 	cc := buildClusteredCase(t)
+	base := startServe(t, cc.db)
+	code, apiBody := get(t, base+"/v1/trace?"+cc.specQuery().Encode())
+	if code != 200 {
+		t.Fatalf("/v1/trace: %d %s", code, apiBody)
+	}
+	cliBody, jobBody := cc.specRuns(t)
+	hits, viaCluster := sameSpecOutputs(t, cliBody, jobBody, apiBody)
+	t.Logf("%d hits (%d via cluster), byte-identical from trace, jobs run and /v1/trace", hits, viaCluster)
+}
+
+// specSetting is a non-default setting of the specification the
+// everywhere tests run, as each front end spells it.
+type specSetting struct{ key, value string }
+
+// specSettings are the specification's non-default settings; the rest
+// are defaults. Its seed is the truth's first entity's program.
+var specSettings = []specSetting{{"model", "fifo"}, {"max_hops", "30"}, {"min_value", "1000"}, {"max_txs", "50000"}, {"stop", "exchange"}}
+
+// specQuery is the specification as a /v1/trace query.
+func (cc clusteredCase) specQuery() url.Values {
+	q := url.Values{"program": {cc.truth.Entities[0].Program}}
+	for _, s := range specSettings {
+		q.Set(s.key, s.value)
+	}
+	return q
+}
+
+// specRuns runs the specification through tracer trace (JSON, and CSV
+// compared with the job's hits.csv) and a job file of tracer jobs run,
+// and returns both JSON reports.
+func (cc clusteredCase) specRuns(t *testing.T) (cliBody, jobBody []byte) {
+	t.Helper()
 	program := cc.truth.Entities[0].Program
-	// Non-default settings, as each front end spells them; the rest are defaults.
-	type setting struct{ key, value string }
-	settings := []setting{{"model", "fifo"}, {"max_hops", "30"}, {"min_value", "1000"}, {"max_txs", "50000"}, {"stop", "exchange"}}
+	settings := specSettings
 	dir := t.TempDir()
 
 	// The CLI.
@@ -139,25 +170,27 @@ func TestOneSpecEverywhere(t *testing.T) {
 		t.Fatalf("jobs run: exit %d: %s", code, errs)
 	}
 
-	// The API.
-	base := startServe(t, cc.db)
-	q := url.Values{"program": {program}}
-	for _, s := range settings {
-		q.Set(s.key, s.value)
-	}
-	code, apiBody := get(t, base+"/v1/trace?"+q.Encode())
-	if code != 200 {
-		t.Fatalf("/v1/trace: %d %s", code, apiBody)
-	}
-
 	cliBody, err := os.ReadFile(filepath.Join(dir, "cli.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	jobBody, err := os.ReadFile(filepath.Join(dir, "jobs", "one", "report.json"))
+	jobBody, err = os.ReadFile(filepath.Join(dir, "jobs", "one", "report.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	cliCSV, err1 := os.ReadFile(filepath.Join(dir, "cli.csv"))
+	jobCSV, err2 := os.ReadFile(filepath.Join(dir, "jobs", "one", "hits.csv"))
+	if err1 != nil || err2 != nil || !bytes.Equal(cliCSV, jobCSV) {
+		t.Errorf("hits.csv of the job differs from trace --format csv (%v %v)", err1, err2)
+	}
+	return cliBody, jobBody
+}
+
+// sameSpecOutputs checks that the job's and the API's hits are
+// byte-identical to the CLI's, and their parameters and data the same
+// (but for timings); it returns the hits and those via a cluster.
+func sameSpecOutputs(t *testing.T, cliBody, jobBody, apiBody []byte) (int, int) {
+	t.Helper()
 	cliHits, hits := hitsJSON(t, "trace", cliBody)
 	jobHits, _ := hitsJSON(t, "job", jobBody)
 	apiHits, _ := hitsJSON(t, "api", apiBody)
@@ -166,11 +199,6 @@ func TestOneSpecEverywhere(t *testing.T) {
 	}
 	if !bytes.Equal(cliHits, apiHits) {
 		t.Errorf("/v1/trace's hits differ from the CLI's:\n cli %.400s\n api %.400s", cliHits, apiHits)
-	}
-	cliCSV, err1 := os.ReadFile(filepath.Join(dir, "cli.csv"))
-	jobCSV, err2 := os.ReadFile(filepath.Join(dir, "jobs", "one", "hits.csv"))
-	if err1 != nil || err2 != nil || !bytes.Equal(cliCSV, jobCSV) {
-		t.Errorf("hits.csv of the job differs from trace --format csv (%v %v)", err1, err2)
 	}
 	viaCluster := 0
 	for _, h := range hits {
@@ -193,11 +221,11 @@ func TestOneSpecEverywhere(t *testing.T) {
 		a.Params.Started, c.Params.Started = time.Time{}, time.Time{}
 		a.Params.ElapsedSeconds, c.Params.ElapsedSeconds = 0, 0
 		a.Params.StoreReadsPerTx, c.Params.StoreReadsPerTx = 0, 0
-		if fmt.Sprint(a.Params) != fmt.Sprint(c.Params) || fmt.Sprint(a.Data.TagPacks) != fmt.Sprint(c.Data.TagPacks) {
-			t.Errorf("%s: params %+v data %v\n  cli: params %+v data %v", what, a.Params, a.Data.TagPacks, c.Params, c.Data.TagPacks)
+		if fmt.Sprint(a.Params) != fmt.Sprint(c.Params) || fmt.Sprint(a.Data) != fmt.Sprint(c.Data) {
+			t.Errorf("%s: params %+v data %+v\n  cli: params %+v data %+v", what, a.Params, a.Data, c.Params, c.Data)
 		}
 	}
-	t.Logf("%d hits (%d via cluster), byte-identical from trace, jobs run and /v1/trace", len(hits), viaCluster)
+	return len(hits), viaCluster
 }
 
 // TestSpecValidationEverywhere: a specification the decoder refuses is

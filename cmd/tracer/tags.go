@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -120,38 +121,9 @@ func runTagsLoad(c *cli.Context) (err error) {
 	if err := checkHeld(c); err != nil {
 		return err
 	}
-	netName := c.String("network")
-	if netName == "" {
-		// The store's network, if a store exists; a failed load must not
-		// create one.
-		if ro, err := store.Open(c.String("db"), store.Options{ReadOnly: true}); err == nil {
-			netName = ro.State().Network
-			ro.Close() //nolint:errcheck // opened read-only to read the network: Close cannot lose data
-		}
-	}
-	var opt lists.TagOptions
-	opt.SkipInvalid = c.Bool("skip-invalid")
-	for _, m := range c.StringSlice("map") {
-		for _, kv := range strings.Split(m, ",") {
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok || strings.TrimSpace(k) == "" || strings.TrimSpace(v) == "" {
-				return usageErrorf("--map %q: want FIELD=COLUMN, e.g. label=entity", kv)
-			}
-			if opt.Map == nil {
-				opt.Map = map[string]string{}
-			}
-			opt.Map[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
-		}
-	}
-	if opt.MinConfidence, err = minConfidence(c); err != nil {
+	opt, err := tagLoadOptions(c)
+	if err != nil {
 		return err
-	}
-	if netName != "" {
-		n, err := network.ByName(netName)
-		if err != nil {
-			return badInput(err)
-		}
-		opt.Network = n.Params
 	}
 	files, closeFiles, err := lists.OpenFiles(c.Args().Slice()...)
 	if err != nil {
@@ -180,36 +152,80 @@ func runTagsLoad(c *cli.Context) (err error) {
 		return printJSON(c, views)
 	}
 	for _, v := range views {
-		if v.Kind == "actors" {
-			fmt.Fprintf(c.App.Writer, "%s: %d actors stored (an actor pack: tags naming them get their categories)", v.Pack, v.Actors)
-			if v.Replaced > 0 {
-				fmt.Fprintf(c.App.Writer, " (replacing %d)", v.Replaced)
-			}
-			fmt.Fprintln(c.App.Writer)
-			continue
-		}
-		fmt.Fprintf(c.App.Writer, "%s: %d BTC tags stored", v.Pack, v.Tags)
-		if v.Replaced > 0 {
-			fmt.Fprintf(c.App.Writer, " (replacing %d)", v.Replaced)
-		}
-		if v.Invalid > 0 {
-			fmt.Fprintf(c.App.Writer, ", %d rejected (%s)", v.Invalid, assetCounts(v.RejectedByKind))
-		}
-		if v.BelowMin > 0 {
-			fmt.Fprintf(c.App.Writer, ", %d below --min-confidence dropped", v.BelowMin)
-		}
-		if v.NoAddress > 0 {
-			fmt.Fprintf(c.App.Writer, ", %d transaction tags skipped", v.NoAddress)
-		}
-		if v.NoConfidence > 0 {
-			fmt.Fprintf(c.App.Writer, ", %d without confidence (set to unknown)", v.NoConfidence)
-		}
-		if len(v.Skipped) > 0 {
-			fmt.Fprintf(c.App.Writer, ", other currencies skipped: %s", assetCounts(v.Skipped))
-		}
-		fmt.Fprintln(c.App.Writer)
+		printTagLoad(c.App.Writer, v)
 	}
 	return nil
+}
+
+// tagLoadOptions reads the flags of tags load: --skip-invalid, --map,
+// --min-confidence and the network (--network, else the store's, when a
+// store exists; a failed load must not create one).
+func tagLoadOptions(c *cli.Context) (lists.TagOptions, error) {
+	netName := c.String("network")
+	if netName == "" {
+		if ro, err := store.Open(c.String("db"), store.Options{ReadOnly: true}); err == nil {
+			netName = ro.State().Network
+			ro.Close() //nolint:errcheck // opened read-only to read the network: Close cannot lose data
+		}
+	}
+	var opt lists.TagOptions
+	opt.SkipInvalid = c.Bool("skip-invalid")
+	for _, m := range c.StringSlice("map") {
+		for _, kv := range strings.Split(m, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || strings.TrimSpace(k) == "" || strings.TrimSpace(v) == "" {
+				return opt, usageErrorf("--map %q: want FIELD=COLUMN, e.g. label=entity", kv)
+			}
+			if opt.Map == nil {
+				opt.Map = map[string]string{}
+			}
+			opt.Map[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
+		}
+	}
+	var err error
+	if opt.MinConfidence, err = minConfidence(c); err != nil {
+		return opt, err
+	}
+	if netName != "" {
+		n, err := network.ByName(netName)
+		if err != nil {
+			return opt, badInput(err)
+		}
+		opt.Network = n.Params
+	}
+	return opt, nil
+}
+
+// printTagLoad writes the line of one stored pack.
+func printTagLoad(w io.Writer, v lists.PackSummary) {
+	if v.Kind == "actors" {
+		fmt.Fprintf(w, "%s: %d actors stored (an actor pack: tags naming them get their categories)", v.Pack, v.Actors)
+		if v.Replaced > 0 {
+			fmt.Fprintf(w, " (replacing %d)", v.Replaced)
+		}
+		fmt.Fprintln(w)
+		return
+	}
+	fmt.Fprintf(w, "%s: %d BTC tags stored", v.Pack, v.Tags)
+	if v.Replaced > 0 {
+		fmt.Fprintf(w, " (replacing %d)", v.Replaced)
+	}
+	if v.Invalid > 0 {
+		fmt.Fprintf(w, ", %d rejected (%s)", v.Invalid, assetCounts(v.RejectedByKind))
+	}
+	if v.BelowMin > 0 {
+		fmt.Fprintf(w, ", %d below --min-confidence dropped", v.BelowMin)
+	}
+	if v.NoAddress > 0 {
+		fmt.Fprintf(w, ", %d transaction tags skipped", v.NoAddress)
+	}
+	if v.NoConfidence > 0 {
+		fmt.Fprintf(w, ", %d without confidence (set to unknown)", v.NoConfidence)
+	}
+	if len(v.Skipped) > 0 {
+		fmt.Fprintf(w, ", other currencies skipped: %s", assetCounts(v.Skipped))
+	}
+	fmt.Fprintln(w)
 }
 
 // tagsError renders an error of a tag load: a bad file exits 2, with a

@@ -91,7 +91,7 @@ func runWatchAdd(c *cli.Context) (err error) {
 		}
 		w.Added = time.Now().UTC()
 		w.FromHeight = st.State().Height
-		added, err := st.AddWatch(w)
+		added, err := st.WatchList().Add(w)
 		if err != nil {
 			return err
 		}
@@ -142,7 +142,7 @@ func runWatchList(c *cli.Context) (err error) {
 		return err
 	}
 	defer closing(st, &err)
-	ws, err := st.Watches()
+	ws, err := st.WatchList().All()
 	if err != nil {
 		return err
 	}
@@ -188,7 +188,7 @@ func runWatchRm(c *cli.Context) (err error) {
 				w.Value = a.String(params)
 			}
 		}
-		found, err := st.RemoveWatch(w.Kind, w.Value)
+		found, err := st.WatchList().Remove(w.Kind, w.Value)
 		if err != nil {
 			return err
 		}

@@ -103,14 +103,67 @@ func rootMapping(data []byte, name string) (*yaml.Node, error) {
 	return doc.Content[0], nil
 }
 
+// packParser reads one TagPack file.
+type packParser struct {
+	name, base string
+	opt        Options
+	p          *Pack
+	header     map[string]*yaml.Node // header fields other than title, creator and description
+}
+
 func parsePack(ctx context.Context, data []byte, name string, opt Options) (*Pack, error) {
 	root, err := rootMapping(data, name)
 	if err != nil {
 		return nil, err
 	}
-	base := filepath.Base(name)
-	p := &Pack{Source: name, Skipped: map[string]int{}}
-	header := map[string]*yaml.Node{}
+	pp := &packParser{name: name, base: filepath.Base(name), opt: opt, p: &Pack{Source: name, Skipped: map[string]int{}},
+		header: map[string]*yaml.Node{}}
+	p := pp.p
+	tagsNode := pp.readHeader(root)
+	for _, f := range []struct{ field, value string }{{"title", p.Title}, {"creator", p.Creator}} {
+		if strings.TrimSpace(f.value) == "" {
+			return nil, &ParseError{File: name, Line: root.Line, Err: fmt.Errorf("%w: header %s (a TagPack header names its title and creator)", ErrMissingField, f.field)}
+		}
+	}
+	if tagsNode == nil {
+		return nil, &ParseError{File: name, Line: root.Line, Err: fmt.Errorf("%w: tags", ErrMissingField)}
+	}
+	if tagsNode.Kind != yaml.SequenceNode {
+		if tagsNode.Kind == yaml.ScalarNode && tagsNode.Tag == "!!null" {
+			return p, nil
+		}
+		return nil, &ParseError{File: name, Line: tagsNode.Line, Err: fmt.Errorf("%w: tags is not a list", ErrMalformed)}
+	}
+	if v, ok := pp.header["lastmod"]; ok {
+		t, err := parseDate(scalar(v))
+		if err != nil {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s:%d: header lastmod %q: %v", name, v.Line, scalar(v), err))
+		}
+		p.LastMod = t
+	}
+	for i, item := range tagsNode.Content {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		if item.Kind != yaml.MappingNode {
+			return nil, &ParseError{File: name, Line: item.Line, Err: fmt.Errorf("%w: tag %d is not a mapping", ErrMalformed, i)}
+		}
+		if err := pp.tag(item); err != nil {
+			return nil, err
+		}
+	}
+	if p.NoConfidence > 0 {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: %d tags without confidence set to unknown (the lowest level)", name, p.NoConfidence))
+	}
+	return p, nil
+}
+
+// readHeader reads the pack's header fields (at the top level, or nested
+// under header:) and returns the tags node, nil when there is none.
+func (pp *packParser) readHeader(root *yaml.Node) *yaml.Node {
+	p, header := pp.p, pp.header
 	var tagsNode *yaml.Node
 	setHeader := func(k string, v *yaml.Node) {
 		switch k {
@@ -142,166 +195,131 @@ func parsePack(ctx context.Context, data []byte, name string, opt Options) (*Pac
 	delete(header, "title")
 	delete(header, "creator")
 	delete(header, "description")
-	for _, f := range []struct{ field, value string }{{"title", p.Title}, {"creator", p.Creator}} {
-		if strings.TrimSpace(f.value) == "" {
-			return nil, &ParseError{File: name, Line: root.Line, Err: fmt.Errorf("%w: header %s (a TagPack header names its title and creator)", ErrMissingField, f.field)}
-		}
+	return tagsNode
+}
+
+// reject skips a tag that fails validation (SkipInvalid) or fails the pack.
+func (pp *packParser) reject(line int, addr, label, kind string, err error) error {
+	if !pp.opt.SkipInvalid {
+		return &ParseError{File: pp.name, Line: line, Err: err}
 	}
-	if tagsNode == nil {
-		return nil, &ParseError{File: name, Line: root.Line, Err: fmt.Errorf("%w: tags", ErrMissingField)}
+	pp.p.Invalid = append(pp.p.Invalid, Invalid{Line: line, Address: addr, Label: label, Kind: kind, Err: err.Error()})
+	pp.p.Warnings = append(pp.p.Warnings, fmt.Sprintf("%s:%d: %v: tag skipped", pp.name, line, err))
+	return nil
+}
+
+// tag reads one tag (a mapping whose fields override the header's): it
+// adds it to the pack, counts it as skipped, or rejects it.
+func (pp *packParser) tag(item *yaml.Node) error {
+	p, header := pp.p, pp.header
+	own := map[string]*yaml.Node{}
+	for j := 0; j+1 < len(item.Content); j += 2 {
+		own[item.Content[j].Value] = item.Content[j+1]
 	}
-	if tagsNode.Kind != yaml.SequenceNode {
-		if tagsNode.Kind == yaml.ScalarNode && tagsNode.Tag == "!!null" {
-			return p, nil
+	fields := maps.Clone(header)
+	maps.Copy(fields, own)
+	get := func(k string) string {
+		if v, ok := fields[k]; ok {
+			return scalar(v)
 		}
-		return nil, &ParseError{File: name, Line: tagsNode.Line, Err: fmt.Errorf("%w: tags is not a list", ErrMalformed)}
+		return ""
 	}
-	if v, ok := header["lastmod"]; ok {
-		t, err := parseDate(scalar(v))
-		if err != nil {
-			p.Warnings = append(p.Warnings, fmt.Sprintf("%s:%d: header lastmod %q: %v", name, v.Line, scalar(v), err))
-		}
-		p.LastMod = t
+	currency := tagCurrency(own, header)
+	addr, label := strings.TrimSpace(get("address")), strings.TrimSpace(get("label"))
+	if currency == "" {
+		return pp.reject(item.Line, addr, label, "no currency", fmt.Errorf("%w: currency (or network)", ErrMissingField))
 	}
-	// reject skips a tag that fails validation (SkipInvalid) or fails the pack.
-	reject := func(line int, addr, label, kind string, err error) error {
-		if !opt.SkipInvalid {
-			return &ParseError{File: name, Line: line, Err: err}
-		}
-		p.Invalid = append(p.Invalid, Invalid{Line: line, Address: addr, Label: label, Kind: kind, Err: err.Error()})
-		p.Warnings = append(p.Warnings, fmt.Sprintf("%s:%d: %v: tag skipped", name, line, err))
+	if currency != BTC {
+		p.Skipped[currency]++
 		return nil
 	}
-	for i, item := range tagsNode.Content {
-		if i%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		if item.Kind != yaml.MappingNode {
-			return nil, &ParseError{File: name, Line: item.Line, Err: fmt.Errorf("%w: tag %d is not a mapping", ErrMalformed, i)}
-		}
-		own := map[string]*yaml.Node{}
-		for j := 0; j+1 < len(item.Content); j += 2 {
-			own[item.Content[j].Value] = item.Content[j+1]
-		}
-		fields := maps.Clone(header)
-		maps.Copy(fields, own)
-		get := func(k string) string {
-			if v, ok := fields[k]; ok {
-				return scalar(v)
-			}
-			return ""
-		}
-		line := func(k string) int {
-			if v, ok := fields[k]; ok && v.Line > 0 {
-				return v.Line
-			}
-			return item.Line
-		}
-		// The tag's own currency or network (the newer name) beats the
-		// header's.
-		currency := ""
-		for _, src := range []map[string]*yaml.Node{own, header} {
-			for _, k := range []string{"currency", "network"} {
-				if currency == "" {
-					currency = strings.ToUpper(strings.TrimSpace(scalar(src[k])))
-				}
-			}
-		}
-		addr, label := strings.TrimSpace(get("address")), strings.TrimSpace(get("label"))
-		if currency == "" {
-			if err := reject(item.Line, addr, label, "no currency", fmt.Errorf("%w: currency (or network)", ErrMissingField)); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if currency != BTC {
-			p.Skipped[currency]++
-			continue
-		}
-		txHash := strings.TrimSpace(get("tx_hash"))
-		switch {
-		case addr != "" && txHash != "":
-			if err := reject(item.Line, addr, label, "address and tx_hash", fmt.Errorf("%w: both address and tx_hash (a tag has exactly one)", ErrBadValue)); err != nil {
-				return nil, err
-			}
-			continue
-		case addr == "" && txHash == "":
-			if err := reject(item.Line, "", label, "no address", fmt.Errorf("%w: address or tx_hash", ErrMissingField)); err != nil {
-				return nil, err
-			}
-			continue
-		case addr == "":
-			p.NoAddress++ // a transaction tag: valid, but nothing to label an address with
-			continue
-		}
-		t := sanctions.Tag{
-			Address:    addr,
-			Currency:   currency,
-			Label:      label,
-			Category:   NormalizeCategory(get("category")),
-			Actor:      strings.TrimSpace(get("actor")),
-			Abuse:      NormalizeCategory(get("abuse")),
-			Confidence: strings.ToLower(strings.TrimSpace(get("confidence"))),
-			Source:     strings.TrimSpace(get("source")),
-			Pack:       base,
-		}
-		if err := validBTC(t.Address, opt.Network); err != nil {
-			if err := reject(line("address"), t.Address, t.Label, "bad address", err); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		var bad error
-		kind, badLine := "", item.Line
-		switch {
-		case t.Label == "":
-			bad, kind = fmt.Errorf("%w: label of tag %s", ErrMissingField, t.Address), "no label"
-		case t.Source == "":
-			bad, kind = fmt.Errorf("%w: source of tag %s", ErrMissingField, t.Address), "no source"
-		case t.Category != "" && !KnownConcept(t.Category):
-			bad, kind = fmt.Errorf("%w: unknown category %q of tag %s", ErrBadValue, t.Category, t.Address), "unknown category"
-		case t.Abuse != "" && !KnownConcept(t.Abuse):
-			bad, kind = fmt.Errorf("%w: unknown abuse %q of tag %s", ErrBadValue, t.Abuse, t.Address), "unknown abuse"
-		case t.Confidence != "":
-			if _, ok := sanctions.ConfidenceLevel(t.Confidence); !ok {
-				bad, kind = fmt.Errorf("%w: unknown confidence %q of tag %s", ErrBadValue, t.Confidence, t.Address), "unknown confidence"
-			}
-		}
-		if bad == nil {
-			if v, ok := fields["is_cluster_definer"]; ok {
-				b, err := parseBool(scalar(v))
-				if err != nil {
-					bad, kind, badLine = fmt.Errorf("%w: is_cluster_definer %q", ErrBadValue, scalar(v)), "bad is_cluster_definer", v.Line
-				}
-				t.IsClusterDefiner = b
-			}
-		}
-		if bad != nil {
-			if err := reject(badLine, t.Address, t.Label, kind, bad); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if t.Confidence == "" {
-			// As tagpack-tool does: the lowest level, with a warning.
-			t.Confidence = "unknown"
-			p.NoConfidence++
-		}
-		if v, ok := fields["lastmod"]; ok {
-			d, err := parseDate(scalar(v))
-			if err != nil {
-				p.Warnings = append(p.Warnings, fmt.Sprintf("%s:%d: lastmod %q: %v", name, v.Line, scalar(v), err))
-			}
-			t.LastMod = d
-		}
-		p.Tags = append(p.Tags, t)
+	txHash := strings.TrimSpace(get("tx_hash"))
+	switch {
+	case addr != "" && txHash != "":
+		return pp.reject(item.Line, addr, label, "address and tx_hash", fmt.Errorf("%w: both address and tx_hash (a tag has exactly one)", ErrBadValue))
+	case addr == "" && txHash == "":
+		return pp.reject(item.Line, "", label, "no address", fmt.Errorf("%w: address or tx_hash", ErrMissingField))
+	case addr == "":
+		p.NoAddress++ // a transaction tag: valid, but nothing to label an address with
+		return nil
 	}
-	if p.NoConfidence > 0 {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: %d tags without confidence set to unknown (the lowest level)", name, p.NoConfidence))
+	t := sanctions.Tag{
+		Address:    addr,
+		Currency:   currency,
+		Label:      label,
+		Category:   NormalizeCategory(get("category")),
+		Actor:      strings.TrimSpace(get("actor")),
+		Abuse:      NormalizeCategory(get("abuse")),
+		Confidence: strings.ToLower(strings.TrimSpace(get("confidence"))),
+		Source:     strings.TrimSpace(get("source")),
+		Pack:       pp.base,
 	}
-	return p, nil
+	if err := validBTC(t.Address, pp.opt.Network); err != nil {
+		line := item.Line
+		if v, ok := fields["address"]; ok && v.Line > 0 {
+			line = v.Line
+		}
+		return pp.reject(line, t.Address, t.Label, "bad address", err)
+	}
+	if bad, kind, badLine := tagProblem(&t, fields, item.Line); bad != nil {
+		return pp.reject(badLine, t.Address, t.Label, kind, bad)
+	}
+	if t.Confidence == "" {
+		// As tagpack-tool does: the lowest level, with a warning.
+		t.Confidence = "unknown"
+		p.NoConfidence++
+	}
+	if v, ok := fields["lastmod"]; ok {
+		d, err := parseDate(scalar(v))
+		if err != nil {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s:%d: lastmod %q: %v", pp.name, v.Line, scalar(v), err))
+		}
+		t.LastMod = d
+	}
+	p.Tags = append(p.Tags, t)
+	return nil
+}
+
+// tagCurrency is a tag's currency: its own currency or network (the newer
+// name) beats the header's.
+func tagCurrency(own, header map[string]*yaml.Node) string {
+	currency := ""
+	for _, src := range []map[string]*yaml.Node{own, header} {
+		for _, k := range []string{"currency", "network"} {
+			if currency == "" {
+				currency = strings.ToUpper(strings.TrimSpace(scalar(src[k])))
+			}
+		}
+	}
+	return currency
+}
+
+// tagProblem checks a tag's fields (and reads is_cluster_definer into t):
+// the first problem, its kind and its line; nil when there is none.
+func tagProblem(t *sanctions.Tag, fields map[string]*yaml.Node, line int) (bad error, kind string, badLine int) {
+	badLine = line
+	switch {
+	case t.Label == "":
+		return fmt.Errorf("%w: label of tag %s", ErrMissingField, t.Address), "no label", badLine
+	case t.Source == "":
+		return fmt.Errorf("%w: source of tag %s", ErrMissingField, t.Address), "no source", badLine
+	case t.Category != "" && !KnownConcept(t.Category):
+		return fmt.Errorf("%w: unknown category %q of tag %s", ErrBadValue, t.Category, t.Address), "unknown category", badLine
+	case t.Abuse != "" && !KnownConcept(t.Abuse):
+		return fmt.Errorf("%w: unknown abuse %q of tag %s", ErrBadValue, t.Abuse, t.Address), "unknown abuse", badLine
+	case t.Confidence != "":
+		if _, ok := sanctions.ConfidenceLevel(t.Confidence); !ok {
+			return fmt.Errorf("%w: unknown confidence %q of tag %s", ErrBadValue, t.Confidence, t.Address), "unknown confidence", badLine
+		}
+	}
+	if v, ok := fields["is_cluster_definer"]; ok {
+		b, err := parseBool(scalar(v))
+		if err != nil {
+			return fmt.Errorf("%w: is_cluster_definer %q", ErrBadValue, scalar(v)), "bad is_cluster_definer", v.Line
+		}
+		t.IsClusterDefiner = b
+	}
+	return nil, "", badLine
 }
 
 // scalar returns the value of a scalar node, "" for other kinds (context

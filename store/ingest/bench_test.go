@@ -46,7 +46,7 @@ func BenchmarkIngest(b *testing.B) {
 				mergeStart = time.Now()
 			}
 		}
-		res, err := ingest.Run(context.Background(), st, ingest.Config{Paths: []string{blocks}, StartHeight: -1, ToHeight: -1, Progress: progress})
+		res, err := ingest.Run(context.Background(), st, ingest.Config{Paths: []string{blocks}, StartHeight: -1, ToHeight: -1, Progress: progress, CacheTxs: benchCacheTxs(b)})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -101,6 +101,7 @@ func BenchmarkIngest(b *testing.B) {
 		b.ReportMetric(float64(anon)/(1<<20), "peak-anon-MiB")
 		b.ReportMetric(float64(file)/(1<<20), "peak-file-MiB")
 		b.ReportMetric(float64(keys)/float64(res.Txs), "keys/tx")
+		b.ReportMetric(float64(res.Joined), "joined-inputs")
 		b.ReportMetric(ceiling, "streamwriter-s")
 		b.ReportMetric(secs, "ingest-s")
 		if !mergeStart.IsZero() {
@@ -115,6 +116,21 @@ func BenchmarkIngest(b *testing.B) {
 		b.Logf("ingest %d blocks, %d txs, %d inputs, %d outputs, %.0f MB in %.1fs; %d keys; disk %.0f MB; StreamWriter ceiling for the same keys %.1fs",
 			res.Blocks, res.Txs, res.Inputs, res.Outputs, float64(res.Bytes)/1e6, secs, keys, float64(disk)/1e6, ceiling)
 	}
+}
+
+// benchCacheTxs is TRACER_BENCH_CACHE_TXS, the input cache's size (0: the
+// default): a small one sends the inputs beyond it through the bulk load's
+// join.
+func benchCacheTxs(b *testing.B) int {
+	v := os.Getenv("TRACER_BENCH_CACHE_TXS")
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		b.Fatalf("TRACER_BENCH_CACHE_TXS=%q: want a positive number", v)
+	}
+	return n
 }
 
 // cpuSeconds is the user and system CPU time of this process so far.

@@ -29,6 +29,7 @@ type childArgs struct {
 	Blocks    string
 	CommitTxs int
 	Bulk      int // BulkMinBlocks
+	CacheTxs  int
 }
 
 func TestMain(m *testing.M) {
@@ -52,7 +53,7 @@ func childMain(v string) int {
 		return 1
 	}
 	defer st.Close()
-	res, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{a.Blocks}, StartHeight: -1, ToHeight: -1, CommitTxs: a.CommitTxs, BulkMinBlocks: a.Bulk,
+	res, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{a.Blocks}, StartHeight: -1, ToHeight: -1, CommitTxs: a.CommitTxs, BulkMinBlocks: a.Bulk, CacheTxs: a.CacheTxs,
 		OnCommit: func(h int32) { fmt.Printf("commit %d\n", h) }})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -163,7 +164,8 @@ func TestCrashSafety(t *testing.T) {
 
 // TestCrashSafetyBulk kills a bulk load (an empty store's first run) at
 // random moments: each restart loads from scratch, and the finished store
-// equals an uninterrupted run's, key by key.
+// equals an uninterrupted run's, key by key. With a small input cache the
+// load resolves old coins through its join (and its files in bulk-runs).
 func TestCrashSafetyBulk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts child processes; run without -short")
@@ -173,9 +175,28 @@ func TestCrashSafetyBulk(t *testing.T) {
 	storetest.WriteBlocksDir(t, dir, blocks, storetest.Layout{Magic: wire.MainNet, Files: 3})
 	ref := storetest.Open(t)
 	run(t, ref, ingest.Config{Paths: []string{dir}, BulkMinBlocks: -1})
+	for _, tc := range []struct {
+		name string
+		args childArgs
+	}{
+		{"cache holds the chain", childArgs{Blocks: dir, Bulk: 1}},
+		{"join beyond a 50-tx cache", childArgs{Blocks: dir, Bulk: 1, CacheTxs: 50, CommitTxs: 500}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.args.CacheTxs > 0 {
+				joined := run(t, storetest.Open(t), ingest.Config{Paths: []string{dir}, BulkMinBlocks: 1, CacheTxs: tc.args.CacheTxs, CommitTxs: tc.args.CommitTxs}).Joined
+				if joined == 0 {
+					t.Fatal("no input was left to the join")
+				}
+			}
+			tc.args.DB = t.TempDir()
+			crashBulk(t, ref, tc.args)
+		})
+	}
+}
 
-	db := t.TempDir()
-	args := childArgs{DB: db, Blocks: dir, Bulk: 1}
+func crashBulk(t *testing.T, ref *store.Store, args childArgs) {
+	db := args.DB
 	r := rand.New(rand.NewSource(time.Now().UnixNano()))
 	kills := 0
 	for round := 0; round < 4; round++ {

@@ -55,6 +55,10 @@ const (
 	PhaseHeaders Phase = "headers"
 	// PhaseBlocks decodes and writes the chain's blocks.
 	PhaseBlocks Phase = "blocks"
+	// PhaseJoin ends a bulk load whose unspent outputs outgrew the input
+	// cache: the inputs the cache missed are resolved by a sort-merge join
+	// against the outputs it evicted (Step and Steps count join entries).
+	PhaseJoin Phase = "join"
 	// PhaseMerge ends a bulk load: the sorted runs are merged into the
 	// store's tables (Step and Steps count writes).
 	PhaseMerge Phase = "merge"
@@ -97,8 +101,9 @@ type Result struct {
 	AlreadyHad   int              `json:"already_stored"`             // best-chain blocks the store already held
 	Interrupted  bool             `json:"interrupted"`                // stopped by a signal at a block boundary
 	Elapsed      time.Duration    `json:"elapsed_ns"`
-	CacheMisses  int64            `json:"cache_misses"` // inputs resolved from the store instead of the cache
+	CacheMisses  int64            `json:"cache_misses"` // inputs resolved from the store or the join instead of the cache
 	CacheEvicted int64            `json:"cache_evicted"`
+	Joined       int64            `json:"joined_inputs"`  // inputs resolved by the bulk load's join (no store reads)
 	BulkTo       int32            `json:"bulk_loaded_to"` // last height of the bulk load; -1: none
 	Reorgs       int              `json:"reorgs"`         // best-chain switches undone
 	Undone       int              `json:"undone_blocks"`  // blocks undone by them
@@ -281,13 +286,18 @@ func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 	return res, err
 }
 
-// onMerge reports a bulk load's merge as PhaseMerge progress.
+// onMerge reports the end of a bulk load as PhaseJoin and PhaseMerge
+// progress.
 func (w *writer) onMerge(cfg Config, target int32, start time.Time) {
 	if cfg.Progress == nil {
 		return
 	}
-	w.batch.OnBulkProgress(func(done, total int64) {
-		cfg.Progress(Progress{Phase: PhaseMerge, Step: done, Steps: total, Height: w.state.Height, TargetHeight: target,
+	w.batch.OnBulkProgress(func(phase string, done, total int64) {
+		p := PhaseMerge
+		if phase == store.BulkPhaseJoin {
+			p = PhaseJoin
+		}
+		cfg.Progress(Progress{Phase: p, Step: done, Steps: total, Height: w.state.Height, TargetHeight: target,
 			Blocks: w.res.Blocks, Txs: w.res.Txs, Bytes: w.res.Bytes, Elapsed: time.Since(start)})
 	})
 }

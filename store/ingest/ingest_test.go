@@ -311,7 +311,7 @@ func TestBulkKeepsUserData(t *testing.T) {
 	for _, withWatch := range []bool{false, true} {
 		st := storetest.Open(t)
 		if withWatch {
-			if _, err := st.AddWatch(store.Watch{Kind: store.WatchAddress, Value: "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"}); err != nil {
+			if _, err := st.WatchList().Add(store.Watch{Kind: store.WatchAddress, Value: "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -319,7 +319,7 @@ func TestBulkKeepsUserData(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ws, err := st.Watches()
+		ws, err := st.WatchList().All()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -90,18 +90,28 @@ func (w *writer) block(d *decoded) error {
 			}
 			out += o.Value
 		}
-		known := true
+		known, defers := true, false
 		for vin := range st.ins {
 			if i == 0 {
 				tx.Inputs = append(tx.Inputs, store.Input{Kind: store.InputCoinbase})
 				continue
 			}
 			prev := &st.ins[vin]
-			op, value, ok, err := w.resolve(prev)
+			op, value, how, err := w.resolve(prev)
 			if err != nil {
 				return fmt.Errorf("block %d (%s) tx %s input %d: %w", height, d.hash, tx.ID, vin, err)
 			}
-			if !ok {
+			if how == deferred {
+				// The join resolves it at the end of the bulk load; until
+				// then the record names it as external.
+				tx.Inputs = append(tx.Inputs, store.Input{Kind: store.InputExternal, Ext: *prev})
+				defers = true
+				if err := w.batch.DeferSpend(prev, store.InPoint{Tx: num, Vin: uint32(vin)}, height, blk.FirstTx); err != nil {
+					return err
+				}
+				continue
+			}
+			if how == external {
 				tx.Inputs = append(tx.Inputs, store.Input{Kind: store.InputExternal, Ext: *prev})
 				known = false
 				w.state.External++
@@ -117,6 +127,13 @@ func (w *writer) block(d *decoded) error {
 		}
 		if i == 0 {
 			tx.FeeKnown = true // fixed up below, once the block's fees are known
+		} else if known && defers {
+			// The join adds the deferred inputs' value and judges the fee
+			// (see joinHooks); the record holds the rest until then.
+			if in > maxSatoshi || out > maxSatoshi {
+				return fmt.Errorf("%w: block %d tx %s moves more than all bitcoin (%d sat in, %d out)", ErrBadBlock, height, tx.ID, in, out)
+			}
+			tx.Fee = in - out
 		} else if known {
 			tx.FeeKnown = true
 			tx.Fee = in - out
@@ -197,59 +214,114 @@ func (w *writer) block(d *decoded) error {
 	return nil
 }
 
-// resolve finds the output an input spends: its number and value. ok is
-// false for an output from before the store's first block.
-func (w *writer) resolve(prev *wire.OutPoint) (store.OutPoint, int64, bool, error) {
+// How an input was resolved.
+const (
+	known    = iota // from the cache or the store
+	external        // spends from before the store's first block
+	deferred        // left to the bulk load's join
+)
+
+// resolve finds the output an input spends: its number and value, and how
+// it was found. In a bulk load whose join has started, an input the cache
+// misses is deferred to the join rather than read from the store.
+func (w *writer) resolve(prev *wire.OutPoint) (store.OutPoint, int64, int, error) {
 	if e := w.cache.get(prev.Hash); e != nil {
 		if int(prev.Index) >= len(e.values) {
-			return store.OutPoint{}, 0, false, fmt.Errorf("%w: %s has %d outputs, input spends %d", ErrMissingInput, prev.Hash, len(e.values), prev.Index)
+			return store.OutPoint{}, 0, 0, fmt.Errorf("%w: %s has %d outputs, input spends %d", ErrMissingInput, prev.Hash, len(e.values), prev.Index)
 		}
 		v := e.values[prev.Index]
 		if v < 0 {
-			return store.OutPoint{}, 0, false, fmt.Errorf("%w: %s:%d is already spent or unspendable", ErrMissingInput, prev.Hash, prev.Index)
+			return store.OutPoint{}, 0, 0, fmt.Errorf("%w: %s:%d is already spent or unspendable", ErrMissingInput, prev.Hash, prev.Index)
 		}
 		e.values[prev.Index] = spentMark
 		e.unspent--
 		if e.unspent == 0 {
 			w.cache.remove(prev.Hash)
 		}
-		return store.OutPoint{Tx: e.num, Vout: prev.Index}, v, true, nil
+		return store.OutPoint{Tx: e.num, Vout: prev.Index}, v, known, nil
 	}
 	w.cache.misses++
+	if w.batch.Joining() {
+		w.res.Joined++
+		return store.OutPoint{}, 0, deferred, nil
+	}
 	tx, err := w.st.Tx(prev.Hash)
 	if err != nil {
 		if w.state.StartHeight > 0 {
-			return store.OutPoint{}, 0, false, nil
+			return store.OutPoint{}, 0, external, nil
 		}
-		return store.OutPoint{}, 0, false, fmt.Errorf("%w: %s:%d (%v)", ErrMissingInput, prev.Hash, prev.Index, err)
+		return store.OutPoint{}, 0, 0, fmt.Errorf("%w: %s:%d (%v)", ErrMissingInput, prev.Hash, prev.Index, err)
 	}
 	if int(prev.Index) >= len(tx.Outputs) {
-		return store.OutPoint{}, 0, false, fmt.Errorf("%w: %s has %d outputs, input spends %d", ErrMissingInput, prev.Hash, len(tx.Outputs), prev.Index)
+		return store.OutPoint{}, 0, 0, fmt.Errorf("%w: %s has %d outputs, input spends %d", ErrMissingInput, prev.Hash, len(tx.Outputs), prev.Index)
 	}
-	return store.OutPoint{Tx: tx.Num, Vout: prev.Index}, tx.Outputs[prev.Index].Value, true, nil
+	return store.OutPoint{Tx: tx.Num, Vout: prev.Index}, tx.Outputs[prev.Index].Value, known, nil
+}
+
+// joinHooks judges what the bulk load's join finds, as resolve and block
+// judge what the cache finds.
+func (w *writer) joinHooks() store.JoinHooks {
+	startHeight := w.state.StartHeight
+	return store.JoinHooks{
+		Missing: func(prev wire.OutPoint, in store.InPoint, height int32, pos uint32, reason string) error {
+			where := fmt.Sprintf("block %d, transaction %d of the block, input %d", height, pos, in.Vin)
+			if reason != "" {
+				return fmt.Errorf("%s: %w: %s", where, ErrMissingInput, reason)
+			}
+			if startHeight > 0 {
+				return nil
+			}
+			return fmt.Errorf("%s: %w: %s:%d is in no earlier transaction of the chain", where, ErrMissingInput, prev.Hash, prev.Index)
+		},
+		Check: func(tx *store.Tx, in int64) error {
+			var out int64
+			for _, o := range tx.Outputs {
+				out += o.Value
+			}
+			if in > maxSatoshi {
+				return fmt.Errorf("%w: block %d tx %s moves more than all bitcoin (%d sat in, %d out)", ErrBadBlock, tx.Height, tx.ID, in, out)
+			}
+			if tx.Fee < 0 {
+				return fmt.Errorf("%w: block %d tx %s spends %d sat but pays %d", ErrBadBlock, tx.Height, tx.ID, in, out)
+			}
+			return nil
+		},
+	}
 }
 
 // commit makes the batch durable. In a bulk load nothing is durable until
-// the load ends, so the cache must keep every transaction until then: the
-// load ends when the cache outgrows its limit (or at the end of the run),
-// and ordinary batches follow.
+// the load ends, so the cache cannot fall back on the store: once it
+// outgrows its limit, the transactions it evicts and the inputs it misses
+// go to the load's join, resolved when the load ends (see store.Batch.Join).
 func (w *writer) commit(final bool) error {
 	w.pendingTxs = 0
 	if w.batch.Bulk() {
-		if !final && !w.cache.full() {
+		if !final {
+			if w.cache.full() {
+				if err := w.batch.Join(w.state.NextTx, w.joinHooks()); err != nil {
+					return err
+				}
+				if err := w.cache.trim(w.batch.EvictOutputs); err != nil {
+					return err
+				}
+			}
 			return w.batch.Commit(w.state)
 		}
-		if final {
-			w.cache.release() // its memory is the merge's now
-		}
-		if err := w.batch.EndBulk(w.state); err != nil {
+		w.cache.release() // its memory is the merge's now
+		err := w.batch.EndBulk(w.state)
+		js := w.batch.JoinStats()
+		w.res.External += js.External
+		if err != nil {
 			return err
 		}
+		w.state = w.st.State()
 		w.res.BulkTo = w.state.Height
 	} else if err := w.batch.Commit(w.state); err != nil {
 		return err
 	}
-	w.cache.trim()
+	if err := w.cache.trim(nil); err != nil {
+		return err
+	}
 	if w.obs != nil {
 		w.obs.Committed()
 	}
@@ -310,11 +382,18 @@ func (c *txCache) release() { c.m, c.fifo, c.head = map[chainhash.Hash]*cacheEnt
 
 func (c *txCache) full() bool { return len(c.m) > c.limit }
 
-func (c *txCache) trim() {
+// trim evicts the oldest entries while the cache is over its limit,
+// handing each to evict if set.
+func (c *txCache) trim(evict func(id *chainhash.Hash, num store.TxNum, values []int64) error) error {
 	for len(c.m) > c.limit && c.head < len(c.fifo) {
 		it := c.fifo[c.head]
 		c.head++
 		if e, ok := c.m[it.id]; ok && e.num == it.num {
+			if evict != nil {
+				if err := evict(&it.id, e.num, e.values); err != nil {
+					return err
+				}
+			}
 			delete(c.m, it.id)
 			c.evicted++
 		}
@@ -322,6 +401,7 @@ func (c *txCache) trim() {
 	if c.head > len(c.fifo)/2 {
 		c.compact()
 	}
+	return nil
 }
 
 // compact drops the queue's entries already gone from the map.

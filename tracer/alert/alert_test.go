@@ -49,7 +49,7 @@ func alertStore(t *testing.T) (*store.Store, int32) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.AddWatch(store.Watch{Kind: store.WatchAddress, Value: tx.Outputs[0].Addr.String(params), FromHeight: tip - 6}); err != nil {
+		if _, err := st.WatchList().Add(store.Watch{Kind: store.WatchAddress, Value: tx.Outputs[0].Addr.String(params), FromHeight: tip - 6}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -67,7 +67,7 @@ func statuses(t *testing.T, st *store.Store) map[store.AlertStatus]int {
 	t.Helper()
 	n := map[store.AlertStatus]int{}
 	notices := 0
-	if err := st.Alerts(func(a store.Alert) error {
+	if err := st.Outbox().Each(func(a store.Alert) error {
 		if a.Retracts != 0 {
 			notices++
 			return nil
@@ -86,7 +86,7 @@ func statuses(t *testing.T, st *store.Store) map[store.AlertStatus]int {
 // alert retracted while in flight gets its notice when marked delivered.
 func TestOutboxRetraction(t *testing.T) {
 	st, tip := alertStore(t)
-	pending, err := st.PendingAlerts(0, 1000)
+	pending, err := st.Outbox().Pending(0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestOutboxRetraction(t *testing.T) {
 	for _, a := range pending {
 		switch {
 		case a.Height <= tip-3:
-			if _, err := st.MarkDelivered(a.Seq); err != nil {
+			if _, err := st.Outbox().MarkDelivered(a.Seq); err != nil {
 				t.Fatal(err)
 			}
 		case a.Height == tip-1 && inflight.Seq == 0:
@@ -118,7 +118,7 @@ func TestOutboxRetraction(t *testing.T) {
 	if inflight.Seq == 0 {
 		t.Fatal("no alert at tip-1")
 	}
-	notice, err := st.MarkDelivered(inflight.Seq)
+	notice, err := st.Outbox().MarkDelivered(inflight.Seq)
 	if err != nil || !notice {
 		t.Fatalf("in-flight alert: notice %v, %v", notice, err)
 	}
@@ -141,7 +141,7 @@ func TestOutboxRetraction(t *testing.T) {
 // each id once and cuts a torn last line.
 func TestWebhookRetriesAndSignature(t *testing.T) {
 	st, _ := alertStore(t)
-	want, _ := st.PendingAlerts(0, 1000)
+	want, _ := st.Outbox().Pending(0, 1000)
 	secret := []byte("s3cret")
 	var mu sync.Mutex
 	var got []string
@@ -185,7 +185,7 @@ func TestWebhookRetriesAndSignature(t *testing.T) {
 	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		p, _ := st.PendingAlerts(0, 1)
+		p, _ := st.Outbox().Pending(0, 1)
 		if len(p) == 0 {
 			break
 		}

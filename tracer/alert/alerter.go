@@ -155,7 +155,7 @@ func (a *Alerter) Reset() error {
 	if a.watchGen, a.listVersion, err = a.generations(); err != nil {
 		return err
 	}
-	watches, err := a.st.Watches()
+	watches, err := a.st.WatchList().All()
 	if err != nil {
 		return err
 	}
@@ -195,7 +195,7 @@ func (a *Alerter) Reset() error {
 
 // generations are the store's watch generation and list version in force.
 func (a *Alerter) generations() (uint64, uint32, error) {
-	gen, err := a.st.WatchGen()
+	gen, err := a.st.WatchList().Gen()
 	if err != nil {
 		return 0, 0, err
 	}

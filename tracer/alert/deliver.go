@@ -51,7 +51,7 @@ func Deliver(ctx context.Context, st *store.Store, sinks []Sink, cfg DeliverConf
 	}
 	var cursor uint64
 	for {
-		alerts, err := st.PendingAlerts(cursor, 256)
+		alerts, err := st.Outbox().Pending(cursor, 256)
 		if err != nil {
 			return err
 		}
@@ -79,7 +79,7 @@ func Deliver(ctx context.Context, st *store.Store, sinks []Sink, cfg DeliverConf
 					backoff = min(2*backoff, cfg.MaxBackoff)
 				}
 			}
-			if _, err := st.MarkDelivered(a.Seq); err != nil {
+			if _, err := st.Outbox().MarkDelivered(a.Seq); err != nil {
 				return err
 			}
 			cursor = a.Seq

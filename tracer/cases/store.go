@@ -21,6 +21,13 @@ import (
 // by runner (spec.NewRunner over st), expansions read from chain (the
 // store, or its trace index).
 func ForStore(st *store.Store, runner *spec.Runner, chain tracer.Graph, params *chaincfg.Params) *Service {
+	return ForRoom(st, st.Cases(), runner, chain, params)
+}
+
+// ForRoom is ForStore with the cases kept in room instead of st's own: a
+// live server reads the chain from a snapshot (st) and sends case writes
+// to the loop that writes the store.
+func ForRoom(st *store.Store, room Store, runner *spec.Runner, chain tracer.Graph, params *chaincfg.Params) *Service {
 	txNum := func(txid string) (store.TxNum, error) {
 		h, err := chainhash.NewHashFromStr(txid)
 		if err != nil {
@@ -28,7 +35,7 @@ func ForStore(st *store.Store, runner *spec.Runner, chain tracer.Graph, params *
 		}
 		return st.TxNumOf(*h)
 	}
-	s := New(st.Cases(), SpecTracer{Runner: runner}, chain, txNum, params)
+	s := New(room, SpecTracer{Runner: runner}, chain, txNum, params)
 	s.Versions = func() (DataVersions, error) { return storeVersions(st) }
 	s.Exposure = StoreExposure(st)
 	return s

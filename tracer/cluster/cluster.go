@@ -31,10 +31,10 @@ type Options struct {
 	// OnCommit, when set, is called after each commit with the first
 	// transaction not yet clustered.
 	OnCommit func(next store.TxNum)
-	// UndoBlocks is how many blocks below the tip get a commit each, so
-	// that a reorganisation up to that depth is undone exactly from their
-	// undo records (default DefaultUndoBlocks, as deep as tracer follow
-	// undoes by default; negative: none).
+	// UndoBlocks is how many blocks below the tip get an undo record
+	// each (store.ClusterWriter.Mark), so that a reorganisation up to that
+	// depth is undone exactly (default DefaultUndoBlocks, as deep as
+	// tracer follow undoes by default; negative: none).
 	UndoBlocks int
 }
 
@@ -156,7 +156,7 @@ func (c *Clusterer) Extend(ctx context.Context) (*Result, error) {
 	if undoBlocks == 0 {
 		undoBlocks = DefaultUndoBlocks
 	}
-	// Blocks from this height on get a commit each.
+	// Blocks from this height on get an undo record each.
 	perBlock := st.State().Height - int32(max(undoBlocks, 0)) + 1
 	if undoBlocks < 0 {
 		perBlock = math.MaxInt32
@@ -187,10 +187,7 @@ func (c *Clusterer) Extend(ctx context.Context) (*Result, error) {
 			}
 		}
 		if tx.Pos == 0 && tx.Num > res.From && tx.Height >= perBlock {
-			since = 0
-			if err := commit(); err != nil {
-				return err
-			}
+			w.Mark()
 		}
 		if err := p.tx(tx, spent); err != nil {
 			return fmt.Errorf("cluster tx %d (%s): %w", tx.Num, tx.ID, err)
@@ -257,6 +254,9 @@ func (p *pass) tx(tx *store.Tx, spent []store.Spent) error {
 		return nil
 	}
 	p.res.Inputs += int64(len(tx.Inputs))
+	if len(tx.Inputs) < 2 && len(p.rules) == 0 {
+		return nil // links nothing without change rules
+	}
 	if shape := multiOwner(tx, spent); shape != "" {
 		p.res.CoinJoins[shape]++
 		p.w.State().CoinJoins++

@@ -298,3 +298,51 @@ func TestRandomBlocksAndReorgs(t *testing.T) {
 		})
 	}
 }
+
+// TestUndoMarkedBlocks: one run over the whole chain commits once, with
+// the blocks near the tip marked (store.ClusterWriter.Mark) rather than
+// committed; rollbacks into those blocks, in several steps, are each
+// undone exactly to a block's state that was never committed (the forest
+// equals a single run's up to there, address by address), and every step
+// undoes unions.
+func TestUndoMarkedBlocks(t *testing.T) {
+	dir, truth := scamChain(t)
+	ctx := context.Background()
+	opt := cluster.Options{MaxMerge: 50, Change: []cluster.Rule{cluster.RuleOneTime}, UndoBlocks: 60}
+	st := ingestChain(t, dir, -1)
+	commits := 0
+	run := opt
+	run.OnCommit = func(store.TxNum) { commits++ }
+	if _, err := cluster.Run(ctx, st, run); err != nil {
+		t.Fatal(err)
+	}
+	if commits != 1 {
+		t.Fatalf("%d commits, want 1", commits)
+	}
+	h := truth.TipHeight
+	for _, back := range []int32{2, 9, 25, 20} {
+		before, _, err := st.ClusterState()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h -= back
+		if _, err := st.Rollback(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+		cs, ok, err := st.ClusterState()
+		if err != nil || !ok || cs.Dirty || cs.NextTx != st.State().NextTx {
+			t.Fatalf("rolled back to height %d: clusters %+v %v %v, store ends at tx %d", h, cs, ok, err, st.State().NextTx)
+		}
+		if cs.Unions >= before.Unions {
+			t.Fatalf("rolling back %d blocks to height %d undid no union (%d before, %d after)", back, h, before.Unions, cs.Unions)
+		}
+		ref := newRefForest()
+		if err := cluster.RunWith(st, opt, ref, cs.NextTx); err != nil {
+			t.Fatal(err)
+		}
+		compareForest(t, st, ref)
+		if t.Failed() {
+			t.Fatalf("rolled back to height %d: the forest differs from a single run's", h)
+		}
+	}
+}

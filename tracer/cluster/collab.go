@@ -92,6 +92,9 @@ func spentOf(tx *store.Tx, funding []*store.Tx) []store.Spent {
 }
 
 func multiOwner(tx *store.Tx, spent []store.Spent) string {
+	if len(tx.Inputs) < 2 {
+		return "" // every shape, PayJoin too, has at least 2 inputs
+	}
 	if s := CoinJoin(tx); s != "" {
 		return s
 	}

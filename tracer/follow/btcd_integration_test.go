@@ -299,7 +299,7 @@ func waitFor(t testing.TB, what string, d time.Duration, ok func() bool) {
 }
 
 func noPending(t testing.TB, st *store.Store) bool {
-	p, err := st.PendingAlerts(0, 1)
+	p, err := st.Outbox().Pending(0, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +339,7 @@ func TestIntegrationFollowBtcd(t *testing.T) {
 	}
 	watched := watchedAddrs(t, full, watchFrom+1, int32(n), 8)
 	for _, a := range watched {
-		if _, err := st.AddWatch(store.Watch{Kind: store.WatchAddress, Value: a, FromHeight: watchFrom}); err != nil {
+		if _, err := st.WatchList().Add(store.Watch{Kind: store.WatchAddress, Value: a, FromHeight: watchFrom}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -354,7 +354,7 @@ func TestIntegrationFollowBtcd(t *testing.T) {
 		}
 		defer cst.Close()
 		for _, a := range watched {
-			if _, err := cst.AddWatch(store.Watch{Kind: store.WatchAddress, Value: a, FromHeight: watchFrom}); err != nil {
+			if _, err := cst.WatchList().Add(store.Watch{Kind: store.WatchAddress, Value: a, FromHeight: watchFrom}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -77,7 +77,7 @@ func childMain(v string) int {
 		Alerts: true,
 		Sinks:  []alert.Sink{sink},
 		OnSynced: func(s store.State) {
-			if p, err := st.PendingAlerts(0, 1); err == nil && len(p) == 0 {
+			if p, err := st.Outbox().Pending(0, 1); err == nil && len(p) == 0 {
 				fmt.Printf("synced %d %s\n", s.Height, s.Hash)
 			}
 		},

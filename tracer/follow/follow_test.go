@@ -72,7 +72,7 @@ func TestWatchesFromNextBlock(t *testing.T) {
 
 	st := storetest.Open(t)
 	// Watched when follow starts, unwatched while it runs.
-	if _, err := st.AddWatch(store.Watch{Kind: store.WatchAddress, Value: removed, Added: time.Now(), FromHeight: -1}); err != nil {
+	if _, err := st.WatchList().Add(store.Watch{Kind: store.WatchAddress, Value: removed, Added: time.Now(), FromHeight: -1}); err != nil {
 		t.Fatal(err)
 	}
 	node := storetest.NewMemNode(t, blocks[:n-2])
@@ -108,10 +108,10 @@ func TestWatchesFromNextBlock(t *testing.T) {
 	waitTip(n - 3)
 
 	// While follow runs: watch one address, unwatch another.
-	if ok, err := st.AddWatch(store.Watch{Kind: store.WatchAddress, Value: added, Added: time.Now(), FromHeight: n - 3}); err != nil || !ok {
+	if ok, err := st.WatchList().Add(store.Watch{Kind: store.WatchAddress, Value: added, Added: time.Now(), FromHeight: n - 3}); err != nil || !ok {
 		t.Fatalf("add watch %s: %v %v", added, ok, err)
 	}
-	if ok, err := st.RemoveWatch(store.WatchAddress, removed); err != nil || !ok {
+	if ok, err := st.WatchList().Remove(store.WatchAddress, removed); err != nil || !ok {
 		t.Fatalf("remove watch: %v %v", ok, err)
 	}
 	node.Set(t, blocks[:n-1]) // block n-2 pays added
@@ -120,7 +120,7 @@ func TestWatchesFromNextBlock(t *testing.T) {
 	waitTip(n)
 
 	var got []alert.Message
-	if err := st.Alerts(func(a store.Alert) error {
+	if err := st.Outbox().Each(func(a store.Alert) error {
 		_, m, err := alert.Render(a)
 		got = append(got, m)
 		return err

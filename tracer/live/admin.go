@@ -112,7 +112,7 @@ func (s *Service) LoadTags(ctx context.Context, pack string, body io.Reader) (an
 			ans.Pack, ans.Tags, ans.Replaced, ans.Warnings = p.Pack, ans.Tags+p.Tags+p.Actors, ans.Replaced+p.Replaced, append(ans.Warnings, p.Warnings...)
 		}
 		ans.State = "stored; screens answer from the previous tags until the exposure index is rebuilt (GET /v1/status: pending)"
-		s.rebuild = true
+		s.rebuild, s.why = true, fmt.Sprintf("tag pack %s loaded", ans.Pack)
 		if !s.building {
 			s.startRebuild(ctx, 0)
 		}
@@ -154,7 +154,7 @@ func (s *Service) AddWatch(ctx context.Context, req api.WatchRequest) (any, erro
 			return fmt.Errorf("%w: %v", api.ErrAdminInput, err)
 		}
 		w.Added, w.FromHeight = time.Now().UTC(), s.st.State().Height
-		ans.Changed, err = s.st.AddWatch(w)
+		ans.Changed, err = s.st.WatchList().Add(w)
 		ans.Watch, ans.Addresses = w, len(addrs)
 		return err
 	})
@@ -173,7 +173,7 @@ func (s *Service) RemoveWatch(ctx context.Context, addr string) (any, error) {
 		}
 		w.Value = a.String(s.params)
 		ans.Watch = w
-		ans.Changed, err = s.st.RemoveWatch(w.Kind, w.Value)
+		ans.Changed, err = s.st.WatchList().Remove(w.Kind, w.Value)
 		return err
 	})
 	s.record(ctx, fmt.Sprintf("DELETE /v1/admin/watches/%s", w.Value), err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/ingest"
 	"github.com/tracer-oss/tracer/store/network"
+	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/cluster"
 	"github.com/tracer-oss/tracer/tracer/follow"
 	"github.com/tracer-oss/tracer/tracer/screen"
@@ -26,10 +28,13 @@ import (
 // Config is one live service.
 type Config struct {
 	// Follow is the follower: Sync (network, reorg depth), Poll, Alerts,
-	// Sinks, Logger. Run sets its Apply, Jobs and Status.
+	// Sinks, Logger. Run sets its Apply, Jobs and Status. Sync.MaxReorg
+	// 0 is DefaultMaxReorg.
 	Follow follow.Config
 	// Screen are the exposure index's options (as serve's screen flags);
-	// Params defaults to the store's network.
+	// Params defaults to the store's network. UndoDepth 0 is
+	// Follow.Sync.MaxReorg: every reorganisation the follower accepts is
+	// then undone in the index exactly, never by a rebuild.
 	Screen screen.Options
 	Policy *policy.Policy // nil: the built-in policy
 	// Audit, if set, records every admin action.
@@ -38,7 +43,15 @@ type Config struct {
 	// OnPublish, if set, is called on the writing loop after each new view
 	// is published, with its chain state.
 	OnPublish func(store.State)
+	// buildGate, if set, runs before each exposure index build (tests
+	// hold a build with it).
+	buildGate func(context.Context)
 }
+
+// DefaultMaxReorg is the deepest reorganisation followed when
+// Config.Follow.Sync.MaxReorg is 0: ingest's own default, and the
+// exposure index's undo depth.
+const DefaultMaxReorg = 100
 
 // Service owns a store while it follows a node: one loop (follow.Run's)
 // writes everything — blocks, then the derived indexes, then admin
@@ -52,11 +65,24 @@ type Service struct {
 	log    *slog.Logger
 	status follow.Status
 	jobs   chan func(context.Context)
+	// stopped is closed when Run returns: writes sent to the loop after
+	// that fail instead of waiting.
+	stopped chan struct{}
+	// builds are the pending index builds running beside the loop: Run
+	// waits for them, so the store never closes under one.
+	builds sync.WaitGroup
 
 	mu  sync.RWMutex
 	cur *view
+	// caseSnap is the snapshot case reads answer from: the view's, or a
+	// newer one after a case write (a case written is read back at once,
+	// even while the view is held).
+	caseSnap *store.Store
 
 	pending atomic.Pointer[api.Pending]
+	// held, when set, is why the published view is held behind the
+	// store's tip (View.Stale).
+	held atomic.Pointer[string]
 
 	// Owned by the writing loop (and New, before Run).
 	base     *screen.Screener     // the list and tags of the index in force
@@ -65,6 +91,7 @@ type Service struct {
 	clus     *cluster.Clusterer   // nil: the store has no clusters
 	rebuild  bool                 // the index must be rebuilt (none, or stale)
 	building bool                 // a rebuild is queued or running
+	why      string               // why it is rebuilt, when it is
 }
 
 // view is one published View and the snapshot it reads.
@@ -90,7 +117,13 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{st: st, cfg: cfg, log: cfg.Logger, jobs: make(chan func(context.Context))}
+	if cfg.Follow.Sync.MaxReorg <= 0 {
+		cfg.Follow.Sync.MaxReorg = DefaultMaxReorg
+	}
+	if cfg.Screen.UndoDepth == 0 {
+		cfg.Screen.UndoDepth = cfg.Follow.Sync.MaxReorg
+	}
+	s := &Service{st: st, cfg: cfg, log: cfg.Logger, jobs: make(chan func(context.Context)), stopped: make(chan struct{})}
 	name := st.State().Network
 	if name == "" {
 		name = cfg.Follow.Sync.Network
@@ -140,7 +173,8 @@ func (s *Service) load(context.Context) error {
 		}
 		s.hdr = &hdr
 		// Behind the tip only: Apply brings it forward.
-		s.rebuild = len(staleBeyondTip(ix.Stale, ix.TipHeight, snap.State().Height)) > 0
+		why := staleBeyondTip(ix.Stale, ix.TipHeight, snap.State().Height)
+		s.rebuild, s.why = len(why) > 0, strings.Join(why, "; ")
 	}
 	return nil
 }
@@ -174,14 +208,24 @@ func (s *Service) publish() error {
 		release()
 		return err
 	}
-	v := &view{v: api.View{Screener: scr, Tracer: spec.NewRunner(st, s.params, nil)}, state: snap.State(), release: release}
+	runner := spec.NewRunner(st, s.params, nil)
+	// Cases trace and read the chain on the view's snapshot, read their
+	// records from the latest published snapshot and write on this loop.
+	cs := cases.ForRoom(st, caseRoom{s}, runner, st, s.params)
+	cs.Exposure = cases.StoreExposure(indexAt{Store: st, hdr: s.hdr})
+	v := &view{v: api.View{Screener: scr, Tracer: runner, Cases: cs}, state: snap.State(), release: release}
 	v.refs.Store(1)
+	snap.Retain() // the case reads' reference
 	s.mu.Lock()
-	old := s.cur
-	s.cur = v
+	old, oldCases := s.cur, s.caseSnap
+	s.cur, s.caseSnap = v, snap
 	s.mu.Unlock()
+	s.held.Store(nil)
 	if old != nil {
 		old.unref()
+	}
+	if oldCases != nil {
+		oldCases.Release()
 	}
 	s.status.Tip.Store(int64(v.state.Height))
 	if s.cfg.OnPublish != nil {
@@ -198,6 +242,9 @@ func (s *Service) View() (api.View, func()) {
 	s.mu.RUnlock()
 	out := v.v
 	out.Pending = s.pending.Load()
+	if why := s.held.Load(); why != nil {
+		out.Stale = *why
+	}
 	return out, v.unref
 }
 
@@ -214,31 +261,45 @@ func (s *Service) Status() *follow.Status { return &s.status }
 // Close ends the published view (after Run returned).
 func (s *Service) Close() {
 	s.mu.Lock()
-	old := s.cur
-	s.cur = nil
+	old, oldCases := s.cur, s.caseSnap
+	s.cur, s.caseSnap = nil, nil
 	s.mu.Unlock()
 	if old != nil {
 		old.unref()
+	}
+	if oldCases != nil {
+		oldCases.Release()
 	}
 }
 
 // Run follows node until ctx ends, applying each synced step and the
 // admin changes on the one loop that writes the store.
 func (s *Service) Run(ctx context.Context, node ingest.Node) error {
+	defer close(s.stopped)
 	fc := s.cfg.Follow
 	fc.Apply, fc.Jobs, fc.Status = s.apply, s.jobs, &s.status
 	if fc.Logger == nil {
 		fc.Logger = s.log
 	}
-	return follow.Run(ctx, s.st, node, fc)
+	ctx, cancel := context.WithCancel(ctx)
+	err := follow.Run(ctx, s.st, node, fc)
+	// Pending builds end soon once ctx has; the store must not close
+	// under one.
+	cancel()
+	s.builds.Wait()
+	return err
 }
 
 // apply brings the derived indexes to the store's new tip, then publishes
 // it: clusters, then the exposure index. An index that cannot be brought
-// forward (built for a list, tags or options no longer in force) is
-// rebuilt: until then the published view stays where it was, answering
-// from the previous data. Without any index, the new tip is published and
-// screens walk fresh, as serve does without --rpc.
+// forward (built for a list, tags or options no longer in force, or
+// behind a reorganisation deeper than its undo records) is rebuilt: until
+// then the published view stays where it was — one consistent snapshot,
+// answering from its own tip and the previous data — and every answer
+// says so (View.Stale: "stale" beside tip_height and tip_hash), naming
+// its tip and, after a reorganisation, that the tip is no longer on the
+// best chain. Without any index, the new tip is published and screens
+// walk fresh, as serve does without --rpc.
 func (s *Service) apply(ctx context.Context, res ingest.Result) error {
 	if s.clus != nil || res.Reorgs > 0 {
 		if err := s.extendClusters(ctx, res.Reorgs > 0); err != nil {
@@ -251,7 +312,11 @@ func (s *Service) apply(ctx context.Context, res ingest.Result) error {
 		switch {
 		case errors.Is(err, errIndexStale):
 			s.log.Warn("live: the exposure index cannot be brought forward; rebuilding it, screens answer from the last view meanwhile", "err", err)
-			s.rebuild = true
+			s.rebuild, s.why = true, err.Error()
+			if res.Reorgs > 0 {
+				s.why = fmt.Sprintf("the best chain reorganised (%d blocks undone), deeper than the exposure index's undo records (%d blocks; %v)",
+					res.Undone, s.cfg.Screen.UndoDepth, err)
+			}
 		case err != nil:
 			return fmt.Errorf("live: update the exposure index: %w", err)
 		default:
@@ -260,6 +325,7 @@ func (s *Service) apply(ctx context.Context, res ingest.Result) error {
 	}
 	if s.hdr != nil && s.rebuild {
 		publish = false
+		s.hold()
 	}
 	if publish {
 		if err := s.publish(); err != nil {
@@ -272,6 +338,29 @@ func (s *Service) apply(ctx context.Context, res ingest.Result) error {
 	return nil
 }
 
+// hold marks the published view as held behind the store's tip, and why.
+func (s *Service) hold() {
+	v, state := s.Tip(), s.st.State()
+	if v.Hash == state.Hash { // the chain came back to the view's tip
+		s.held.Store(nil)
+		return
+	}
+	tip := fmt.Sprintf("tip %d (%s)", v.Height, v.Hash)
+	if b, err := s.st.BlockByHeight(v.Height); err != nil || b.Hash != v.Hash {
+		tip += ", which is no longer on the best chain,"
+	}
+	why := fmt.Sprintf("answered from %s while the exposure index is rebuilt (GET /v1/status: pending): %s; the store is at tip %d",
+		tip, orDash(s.why), state.Height)
+	s.held.Store(&why)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
 // startRebuild builds the exposure index for the data in force — with
 // list version list in force instead, when not 0 — and switches to it
 // when it is caught up. Requests keep answering from the published view
@@ -282,6 +371,9 @@ func (s *Service) apply(ctx context.Context, res ingest.Result) error {
 func (s *Service) startRebuild(ctx context.Context, list uint32) {
 	s.building = true
 	p := &api.Pending{ListVersion: list, Since: time.Now().UTC(), Stage: "building"}
+	if list == 0 {
+		p.Reason = s.why
+	}
 	if list == 0 {
 		p.ListVersion = s.listV
 		if v, err := s.st.Lists().Current(); err == nil {
@@ -301,6 +393,9 @@ func (s *Service) startRebuild(ctx context.Context, list uint32) {
 	}
 	if !pendingBuilds {
 		go s.queue(ctx, func(ctx context.Context) {
+			if s.cfg.buildGate != nil {
+				s.cfg.buildGate(ctx)
+			}
 			if err := s.rebuildNow(ctx, list); err != nil && ctx.Err() == nil {
 				fail(err)
 			}
@@ -320,7 +415,12 @@ func (s *Service) startRebuild(ctx context.Context, list uint32) {
 		fail(err)
 		return
 	}
+	s.builds.Add(1)
 	go func() {
+		defer s.builds.Done()
+		if s.cfg.buildGate != nil {
+			s.cfg.buildGate(ctx)
+		}
 		start := time.Now()
 		hdr, err := buildPending(ctx, snap, s.st, s.cfg.Screen)
 		release()
@@ -378,7 +478,7 @@ func (s *Service) finishRebuild(ctx context.Context, start time.Time) error {
 	if err := s.load(ctx); err != nil {
 		return err
 	}
-	s.rebuild, s.building = false, false
+	s.rebuild, s.building, s.why = false, false, ""
 	s.pending.Store(nil)
 	s.log.Info("live: exposure index built", "list_version", s.listV, "tip", s.st.State().Height, "took", time.Since(start).Round(time.Millisecond))
 	return s.publish()
@@ -436,6 +536,8 @@ func (s *Service) do(ctx context.Context, fn func(context.Context) error) error 
 	done := make(chan error, 1)
 	select {
 	case s.jobs <- func(ctx context.Context) { done <- fn(ctx) }:
+	case <-s.stopped:
+		return errStopped
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -445,4 +547,119 @@ func (s *Service) do(ctx context.Context, fn func(context.Context) error) error 
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// errStopped is a write sent after the writing loop stopped.
+var errStopped = errors.New("live: the service has stopped following the node: the store takes no more writes")
+
+// caseRoom is the case workspace of a live server (cases.Store): reads
+// answer from the latest published snapshot, writes run on the writing
+// loop, which then publishes a snapshot holding them.
+type caseRoom struct{ s *Service }
+
+var _ cases.Store = caseRoom{}
+
+func (c caseRoom) read(fn func(store.Cases) error) error {
+	c.s.mu.RLock()
+	snap := c.s.caseSnap
+	if snap != nil {
+		snap.Retain()
+	}
+	c.s.mu.RUnlock()
+	if snap == nil {
+		return errStopped
+	}
+	defer snap.Release()
+	return fn(snap.Cases())
+}
+
+// caseWriteWait bounds how long a case write waits for the writing loop
+// (busy with a long sync, the first one above all): then the request
+// fails with context.DeadlineExceeded (503) and nothing is written.
+const caseWriteWait = 30 * time.Second
+
+// write runs fn on the writing loop, then makes a snapshot with its
+// write the one case reads answer from. Once the loop has taken it, it
+// waits for it to end (a case write is short), so an answer never says
+// "not written" about a write that happened.
+func (c caseRoom) write(fn func(store.Cases) error) error {
+	s := c.s
+	done := make(chan error, 1)
+	job := func(context.Context) {
+		if err := fn(s.st.Cases()); err != nil {
+			done <- err
+			return
+		}
+		// The snapshot's reference is caseSnap's, dropped by Release.
+		snap, _, err := s.st.Snapshot()
+		if err != nil {
+			// Written: the next published view shows it.
+			s.log.Error("live: no snapshot after a case write; it shows from the next block", "err", err)
+			done <- nil
+			return
+		}
+		s.mu.Lock()
+		old := s.caseSnap
+		s.caseSnap = snap
+		s.mu.Unlock()
+		if old != nil {
+			old.Release()
+		}
+		done <- nil
+	}
+	wait := time.NewTimer(caseWriteWait)
+	defer wait.Stop()
+	select {
+	case s.jobs <- job:
+		return <-done
+	case <-s.stopped:
+		return errStopped
+	case <-wait.C:
+		return fmt.Errorf("live: the writing loop is busy (syncing or applying blocks): the case change was not written; retry: %w", context.DeadlineExceeded)
+	}
+}
+
+func (c caseRoom) Create(rec func(id uint64) ([]byte, error), result []byte, ev store.CaseEvent) (id uint64, err error) {
+	err = c.write(func(cs store.Cases) error {
+		id, err = cs.Create(rec, result, ev)
+		return err
+	})
+	return id, err
+}
+
+func (c caseRoom) Update(id uint64, fn func(rec []byte) (newRec, newResult []byte, err error), ev store.CaseEvent) error {
+	return c.write(func(cs store.Cases) error { return cs.Update(id, fn, ev) })
+}
+
+func (c caseRoom) Record(id uint64) (b []byte, err error) {
+	err = c.read(func(cs store.Cases) error { b, err = cs.Record(id); return err })
+	return b, err
+}
+
+func (c caseRoom) Result(id uint64) (b []byte, err error) {
+	err = c.read(func(cs store.Cases) error { b, err = cs.Result(id); return err })
+	return b, err
+}
+
+func (c caseRoom) Each(fn func(id uint64, rec []byte) error) error {
+	return c.read(func(cs store.Cases) error { return cs.Each(fn) })
+}
+
+func (c caseRoom) Log(id uint64) (evs []store.CaseEvent, err error) {
+	err = c.read(func(cs store.Cases) error { evs, err = cs.Log(id); return err })
+	return evs, err
+}
+
+// indexAt is a snapshot whose exposure index in force is the view's
+// generation hdr (nil: none), for the case viewer's exposure column.
+type indexAt struct {
+	*store.Store
+	hdr *store.ExposureIndex
+}
+
+func (x indexAt) ExposureIndexInfo() (store.ExposureIndex, error) {
+	if x.hdr == nil {
+		return store.ExposureIndex{}, store.ErrNotFound
+	}
+	return *x.hdr, nil
 }

@@ -102,6 +102,23 @@ func (c *chainFix) want(h int32) map[string]int64 {
 	return out
 }
 
+// branch is the chain up to height fork followed by a branch of
+// coinbase-only blocks up to height tip.
+func (c *chainFix) branch(t testing.TB, fork, tip int32) ([][]byte, []chainhash.Hash) {
+	t.Helper()
+	blocks, hashes := append([][]byte{}, c.blocks[:fork+1]...), append([]chainhash.Hash{}, c.hashes[:fork+1]...)
+	var prev wire.BlockHeader
+	if err := prev.Deserialize(bytes.NewReader(c.blocks[fork])); err != nil {
+		t.Fatal(err)
+	}
+	for h := fork + 1; h <= tip; h++ {
+		b := storetest.CoinbaseBlock(prev.BlockHash(), prev.Timestamp, h, []byte(fmt.Sprintf("branch %d", h)))
+		blocks, hashes = append(blocks, storetest.Serialize(t, b)), append(hashes, b.BlockHash())
+		prev = b.Header
+	}
+	return blocks, hashes
+}
+
 // memNode is an ingest.Node serving a chain the test replaces.
 type memNode struct {
 	mu     sync.Mutex
@@ -355,19 +372,12 @@ func TestFollowExposure(t *testing.T) {
 	// A reorganisation below the last tainted deposit: a branch of
 	// coinbase-only blocks, one longer than what it replaces.
 	fork := last - 1
-	blocks, hashes := append([][]byte{}, c.blocks[:fork+1]...), append([]chainhash.Hash{}, c.hashes[:fork+1]...)
-	var prev wire.BlockHeader
-	if err := prev.Deserialize(bytes.NewReader(c.blocks[fork])); err != nil {
-		t.Fatal(err)
+	blocks, hashes := c.branch(t, fork, n+1)
+	mu.Lock()
+	for _, h := range hashes[fork+1:] {
+		expect[h.String()] = c.want(fork)
 	}
-	for h := fork + 1; h <= n+1; h++ {
-		b := storetest.CoinbaseBlock(prev.BlockHash(), prev.Timestamp, h, []byte(fmt.Sprintf("branch %d", h)))
-		blocks, hashes = append(blocks, storetest.Serialize(t, b)), append(hashes, b.BlockHash())
-		mu.Lock()
-		expect[b.BlockHash().String()] = c.want(fork)
-		mu.Unlock()
-		prev = b.Header
-	}
+	mu.Unlock()
 	node.set(blocks, hashes)
 	r.waitTip(t, hashes[len(hashes)-1])
 	want := c.want(fork)
@@ -571,14 +581,14 @@ func TestAdminTagsAndWatches(t *testing.T) {
 	if code := r.admin(t, "POST", "/v1/admin/watches", `{"address":"1NotAnAddress"}`, &bad); code != 400 {
 		t.Errorf("watch of a bad address: %d %v; want 400", code, bad)
 	}
-	ws, err := st.Watches()
+	ws, err := st.WatchList().All()
 	if err != nil || len(ws) != 1 || ws[0].Value != deposit || ws[0].FromHeight != n {
 		t.Fatalf("watches after POST: %+v %v; want %s from %d", ws, err, deposit, n)
 	}
 	if code := r.admin(t, "DELETE", "/v1/admin/watches/"+deposit, "", &wans); code != 200 || !wans.Changed {
 		t.Fatalf("DELETE watch: %d %+v", code, wans)
 	}
-	if ws, err := st.Watches(); err != nil || len(ws) != 0 {
+	if ws, err := st.WatchList().All(); err != nil || len(ws) != 0 {
 		t.Fatalf("watches after DELETE: %+v %v", ws, err)
 	}
 }

@@ -36,9 +36,18 @@ func (s *Server) caseRoutes() {
 	s.handle("GET /case", true, s.casesOnly(s.casePage))
 }
 
+// cases is the case workspace a request works on: its view's, else the
+// configured one.
+func (s *Server) cases(r *http.Request) *cases.Service {
+	if c := viewOf(r.Context()).Cases; c != nil {
+		return c
+	}
+	return s.cfg.Cases
+}
+
 func (s *Server) casesOnly(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.Cases == nil {
+		if s.cases(r) == nil {
 			writeError(w, http.StatusNotImplemented, "cases are not configured")
 			return
 		}
@@ -123,7 +132,7 @@ func (s *Server) createCase(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("give 1 to %d seed addresses in \"seeds\"", s.cfg.TraceMaxSeeds))
 		return
 	}
-	c, err := s.cfg.Cases.Create(r.Context(), clientOf(r), title, seeds, p)
+	c, err := s.cases(r).Create(r.Context(), clientOf(r), title, seeds, p)
 	if err != nil {
 		s.caseFail(w, r, err)
 		return
@@ -133,7 +142,7 @@ func (s *Server) createCase(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listCases(w http.ResponseWriter, r *http.Request) {
-	cs, err := s.cfg.Cases.List()
+	cs, err := s.cases(r).List()
 	if err != nil {
 		s.caseFail(w, r, err)
 		return
@@ -155,7 +164,7 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, err := s.cfg.Cases.Get(id)
+	c, err := s.cases(r).Get(id)
 	if err != nil {
 		s.caseFail(w, r, err)
 		return
@@ -168,7 +177,7 @@ func (s *Server) caseLog(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	l, err := s.cfg.Cases.Log(id)
+	l, err := s.cases(r).Log(id)
 	if err != nil {
 		s.caseFail(w, r, err)
 		return
@@ -187,9 +196,9 @@ func (s *Server) caseGraph(w http.ResponseWriter, r *http.Request) {
 		err error
 	)
 	if node := q.Get("expand"); node != "" {
-		g, err = s.cfg.Cases.Expand(r.Context(), id, clientOf(r), node, q.Get("direction"))
+		g, err = s.cases(r).Expand(r.Context(), id, clientOf(r), node, q.Get("direction"))
 	} else {
-		g, err = s.cfg.Cases.View(r.Context(), id)
+		g, err = s.cases(r).View(r.Context(), id)
 	}
 	if err != nil {
 		s.caseFail(w, r, err)
@@ -219,7 +228,7 @@ func (s *Server) putNote(w http.ResponseWriter, r *http.Request) {
 	} else if !s.decode(w, r, &req, `{"text": "..."}`) {
 		return
 	}
-	c, err := s.cfg.Cases.SetNote(id, clientOf(r), r.PathValue("node"), req.Text)
+	c, err := s.cases(r).SetNote(id, clientOf(r), r.PathValue("node"), req.Text)
 	if err != nil {
 		s.caseFail(w, r, err)
 		return
@@ -241,7 +250,7 @@ func (s *Server) putHidden(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req, `{"hidden": true}`) {
 		return
 	}
-	c, err := s.cfg.Cases.SetHidden(r.Context(), id, clientOf(r), r.PathValue("node"), req.Hidden)
+	c, err := s.cases(r).SetHidden(r.Context(), id, clientOf(r), r.PathValue("node"), req.Hidden)
 	if err != nil {
 		s.caseFail(w, r, err)
 		return
@@ -258,7 +267,7 @@ func (s *Server) rerunCase(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, err := s.cfg.Cases.Rerun(r.Context(), id, clientOf(r), p)
+	c, err := s.cases(r).Rerun(r.Context(), id, clientOf(r), p)
 	if err != nil {
 		s.caseFail(w, r, err)
 		return
@@ -272,7 +281,7 @@ func (s *Server) caseBundle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b bytes.Buffer
-	if err := s.cfg.Cases.Bundle(r.Context(), id, &b); err != nil {
+	if err := s.cases(r).Bundle(r.Context(), id, &b); err != nil {
 		s.caseFail(w, r, err)
 		return
 	}
@@ -300,7 +309,7 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request) {
 		id, err := strconv.ParseUint(v, 10, 64)
 		if err == nil {
 			d.ID = id
-			d.Case, err = s.cfg.Cases.Get(id)
+			d.Case, err = s.cases(r).Get(id)
 		}
 		if err != nil {
 			code, d.Error = http.StatusNotFound, fmt.Sprintf("no case %q", v)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tracer-oss/tracer/tracer/cases"
 	"github.com/tracer-oss/tracer/tracer/screen"
 	"github.com/tracer-oss/tracer/tracer/spec"
 )
@@ -24,6 +25,14 @@ type View struct {
 	// Pending is a new list's index being built, while Screener still
 	// answers from the previous list; nil when none.
 	Pending *Pending
+	// Stale, when not "", says why this view is held behind the store's
+	// tip (an exposure index being rebuilt, after a reorganisation deeper
+	// than its undo records or a tag pack load): every answer carries it.
+	Stale string
+	// Cases, if set, serves the case workspace of this view (else
+	// Config.Cases): a live server's traces and reads of the chain run on
+	// the view's snapshot.
+	Cases *cases.Service
 }
 
 // Pending describes a sanctions list whose exposure index is being built.
@@ -33,6 +42,8 @@ type Pending struct {
 	Since         time.Time `json:"since"`
 	Stage         string    `json:"stage"`           // building, catching up
 	Error         string    `json:"error,omitempty"` // the last attempt's error; it is retried
+	// Reason is why the index is being rebuilt ("" for a new list).
+	Reason string `json:"reason,omitempty"`
 }
 
 // AsOf is the tip and sanctions list version an answer came from.
@@ -40,6 +51,9 @@ type AsOf struct {
 	TipHeight   int32  `json:"tip_height"`
 	TipHash     string `json:"tip_hash"`
 	ListVersion uint32 `json:"list_version"`
+	// Stale, when set, says the answer comes from a view held behind the
+	// store's tip, and why (View.Stale).
+	Stale string `json:"stale,omitempty"`
 }
 
 type viewKey struct{}
@@ -65,7 +79,7 @@ func screenerOf(ctx context.Context) *screen.Screener { return viewOf(ctx).Scree
 
 func asOf(ctx context.Context) AsOf {
 	st := screenerOf(ctx).Status()
-	return AsOf{TipHeight: st.TipHeight, TipHash: st.TipHash, ListVersion: st.ListVersion}
+	return AsOf{TipHeight: st.TipHeight, TipHash: st.TipHash, ListVersion: st.ListVersion, Stale: viewOf(ctx).Stale}
 }
 
 // Admin changes what a live server answers from. Each method returns a

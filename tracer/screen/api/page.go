@@ -25,6 +25,7 @@ var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 
 type pageData struct {
 	Status screen.Status
+	Stale  string // View.Stale
 	Input  string
 	Login  bool // ask for the API key
 	Result *screen.Result
@@ -38,7 +39,7 @@ const keyCookie = "tracer_key"
 // page renders the screening page; ?address=ADDR screens on the server, so
 // the page needs no JavaScript and loads nothing external.
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
-	d := pageData{Status: screenerOf(r.Context()).Status(), Input: strings.TrimSpace(r.URL.Query().Get("address"))}
+	d := pageData{Status: screenerOf(r.Context()).Status(), Stale: viewOf(r.Context()).Stale, Input: strings.TrimSpace(r.URL.Query().Get("address"))}
 	code := http.StatusOK
 	if d.Input != "" {
 		res, err := s.screenOne(r, d.Input)

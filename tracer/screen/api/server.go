@@ -412,11 +412,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 type StatusResponse struct {
 	screen.Status
 	Pending *Pending `json:"pending,omitempty"`
+	Stale   string   `json:"stale,omitempty"` // View.Stale
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	v := viewOf(r.Context())
-	writeJSON(w, http.StatusOK, StatusResponse{Status: v.Screener.Status(), Pending: v.Pending})
+	writeJSON(w, http.StatusOK, StatusResponse{Status: v.Screener.Status(), Pending: v.Pending, Stale: v.Stale})
 }
 
 // AddressResponse answers GET /v1/address/{addr}: the screen, and the tip
@@ -660,5 +661,9 @@ func (s *Server) chainalysis(w http.ResponseWriter, r *http.Request) {
 			Description: desc + ".", URL: fmt.Sprintf("https://sanctionssearch.ofac.treas.gov/Details.aspx?id=%d", d.ProfileID)})
 	}
 	a := asOf(r.Context())
-	writeJSON(w, http.StatusOK, map[string]any{"identifications": ids, "tip_height": a.TipHeight, "tip_hash": a.TipHash, "list_version": a.ListVersion})
+	out := map[string]any{"identifications": ids, "tip_height": a.TipHeight, "tip_hash": a.TipHash, "list_version": a.ListVersion}
+	if a.Stale != "" {
+		out["stale"] = a.Stale
+	}
+	writeJSON(w, http.StatusOK, out)
 }
