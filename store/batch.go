@@ -316,7 +316,7 @@ func (b *Batch) PutAlert(a Alert) error {
 
 // PutSpend records that input in spends output op.
 func (b *Batch) PutSpend(op OutPoint, in InPoint) error {
-	return b.set(spentKey(op), appendInPoint(nil, in))
+	return b.set(spentKey(op), appendInPoint(nil, op, in))
 }
 
 // Commit makes every write so far durable, then records st as the store's

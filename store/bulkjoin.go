@@ -376,7 +376,7 @@ func (w *bulkWriter) runJoin(st *State) error {
 			value := curVals[prev.Index]
 			curVals[prev.Index] = -1
 			op := OutPoint{Tx: curNum, Vout: prev.Index}
-			if err := w.set(spentKey(op), appendInPoint(nil, in)); err != nil {
+			if err := w.set(spentKey(op), appendInPoint(nil, op, in)); err != nil {
 				return err
 			}
 			if err := patch(in, patchKnown, op, value); err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tracer-oss/tracer/sanctions/address"
@@ -42,5 +43,30 @@ func TestOpenMustExist(t *testing.T) {
 	}
 	if _, _, err := st.ParseAddress("notvalid"); !errors.Is(err, address.ErrInvalid) {
 		t.Errorf("ParseAddress(notvalid): %v", err)
+	}
+}
+
+// TestOpenOlderSchema: a store written by an older schema (3: absolute
+// spender numbers in the spent-by values) is refused with ErrSchema and a
+// message that says what to do, read-only or not, and is left as it was.
+func TestOpenOlderSchema(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DamageSchema(store.SchemaVersion - 1); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	for _, opt := range []store.Options{{}, {ReadOnly: true}} {
+		st, err := store.Open(dir, opt)
+		if err == nil {
+			st.Close()
+			t.Fatalf("%+v: a schema %d store opened", opt, store.SchemaVersion-1)
+		}
+		if !errors.Is(err, store.ErrSchema) || !strings.Contains(err.Error(), "another version of tracer wrote it") || !strings.Contains(err.Error(), "new --db directory") {
+			t.Errorf("%+v: %v, want ErrSchema saying to ingest again", opt, err)
+		}
 	}
 }

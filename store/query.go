@@ -159,7 +159,7 @@ func (s *Store) SpentBy(op OutPoint) (InPoint, bool, error) {
 	err := s.view(func(txn *badger.Txn) error {
 		err := s.get(txn, spentKey(op), func(v []byte) error {
 			var err error
-			in, err = decodeInPoint(v)
+			in, err = decodeInPoint(op, v)
 			return err
 		})
 		if errors.Is(err, ErrNotFound) {
@@ -197,7 +197,7 @@ func (s *Store) spendersAt(it *badger.Iterator, n TxNum, fn func(uint32, InPoint
 		var in InPoint
 		if err := item.Value(func(v []byte) error {
 			var err error
-			in, err = decodeInPoint(v)
+			in, err = decodeInPoint(OutPoint{Tx: n, Vout: vout}, v)
 			return err
 		}); err != nil {
 			return fmt.Errorf("spender of %d:%d: %w", n, vout, err)
@@ -248,7 +248,7 @@ func (s *Store) AddressOutputs(addr address.Addr, from OutPoint, fn func(AddrOut
 				ao := AddrOutput{OutPoint: op, Output: out, Height: tx.Height, TxID: tx.ID}
 				err := s.get(txn, spentKey(op), func(v []byte) error {
 					var err error
-					ao.SpentBy, err = decodeInPoint(v)
+					ao.SpentBy, err = decodeInPoint(op, v)
 					return err
 				})
 				switch {
@@ -308,7 +308,7 @@ func (s *Store) ForEachSpend(fn func(OutPoint, InPoint) error) error {
 			var in InPoint
 			if err := it.Item().Value(func(v []byte) error {
 				var err error
-				in, err = decodeInPoint(v)
+				in, err = decodeInPoint(op, v)
 				return err
 			}); err != nil {
 				return err

@@ -272,17 +272,55 @@ func decodeBlock(height int32, v []byte) (*Block, error) {
 	return b, nil
 }
 
-// Spent-by value: spender TxNum and input index, uvarints.
-func appendInPoint(buf []byte, in InPoint) []byte {
-	buf = binary.AppendUvarint(buf, uint64(in.Tx))
-	return binary.AppendUvarint(buf, uint64(in.Vin))
+// Spent-by value of output op: uvarint(input index·2 + a), then the
+// spender's TxNum as a big-endian number of 3 to 8 bytes (the fewest that
+// hold it, at least 3): when a is 0 (always, but after damage) its
+// distance from op's transaction less one (a spender always follows what
+// it spends), when a is 1 the TxNum itself. Measured with the store's
+// tables (ZSTD over 16 KB blocks) on the generated 1M chain, spent-by
+// entries take 21.6 bytes per transaction this way, 22.6 with the
+// absolute TxNum and input index as uvarints (schema 3) and 24.3 with the
+// distance as a uvarint: the compressor finds the fixed-width bytes'
+// patterns that a uvarint's 7-bit groups hide.
+func appendInPoint(buf []byte, op OutPoint, in InPoint) []byte {
+	v, flag := uint64(in.Tx-op.Tx-1), uint64(0)
+	if in.Tx <= op.Tx {
+		v, flag = uint64(in.Tx), 1
+	}
+	buf = binary.AppendUvarint(buf, uint64(in.Vin)<<1|flag)
+	n := 3
+	for n < 8 && v>>(8*n) != 0 {
+		n++
+	}
+	for i := n - 1; i >= 0; i-- {
+		buf = append(buf, byte(v>>(8*i)))
+	}
+	return buf
 }
 
-func decodeInPoint(v []byte) (InPoint, error) {
+// decodeInPoint decodes the spent-by value of output op.
+func decodeInPoint(op OutPoint, v []byte) (InPoint, error) {
 	d := decoder{b: v}
-	in := InPoint{Tx: TxNum(d.uvarint()), Vin: uint32(d.uvarint())}
-	if d.err != nil || len(d.b) != 0 {
-		return in, ErrCorrupt
+	x := d.uvarint()
+	rest := d.b
+	if d.err != nil || x>>1 > math.MaxUint32 || len(rest) < 3 || len(rest) > 8 || len(rest) > 3 && rest[0] == 0 {
+		return InPoint{}, ErrCorrupt // not the shortest form, or not a TxNum
+	}
+	var n uint64
+	for _, c := range rest {
+		n = n<<8 | uint64(c)
+	}
+	in := InPoint{Vin: uint32(x >> 1)}
+	switch {
+	case x&1 == 1:
+		if n > uint64(op.Tx) {
+			return InPoint{}, ErrCorrupt // a later spender has the short form
+		}
+		in.Tx = TxNum(n)
+	case n >= math.MaxUint64-uint64(op.Tx):
+		return InPoint{}, ErrCorrupt
+	default:
+		in.Tx = op.Tx + 1 + TxNum(n)
 	}
 	return in, nil
 }

@@ -1,6 +1,9 @@
 package store
 
 import (
+	"encoding/binary"
+	"errors"
+	"math"
 	"reflect"
 	"testing"
 
@@ -63,6 +66,81 @@ func FuzzDecodeTx(f *testing.F) {
 		again, err := decodeTx(TxNum(num), appendTx(nil, tx))
 		if err != nil || !reflect.DeepEqual(again, tx) {
 			t.Fatalf("re-encoded record decodes to %+v, %v; want %+v", again, err, tx)
+		}
+	})
+}
+
+func TestInPointRoundTrip(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		op   OutPoint
+		in   InPoint
+		size int // bytes of the value
+	}{
+		{"next tx, input 0", OutPoint{Tx: 1000, Vout: 5}, InPoint{Tx: 1001, Vin: 0}, 4},
+		{"a few thousand later, input 2", OutPoint{Tx: 1000, Vout: 0}, InPoint{Tx: 4000, Vin: 2}, 4},
+		{"input 64 takes two bytes", OutPoint{Tx: 1000, Vout: 0}, InPoint{Tx: 1001, Vin: 64}, 5},
+		{"2^24 later takes four bytes", OutPoint{Tx: 1000, Vout: 0}, InPoint{Tx: 1001 + 1<<24, Vin: 1}, 5},
+		{"largest distance, largest input index", OutPoint{Tx: 0, Vout: 0}, InPoint{Tx: math.MaxUint64 - 1, Vin: math.MaxUint32}, 13},
+		{"spender before the output (damage): absolute", OutPoint{Tx: 1000, Vout: 0}, InPoint{Tx: 999, Vin: 1}, 4},
+		{"spender is the output's tx (damage): absolute", OutPoint{Tx: 1000, Vout: 0}, InPoint{Tx: 1000, Vin: 0}, 4},
+		{"spender 0 (damage): absolute", OutPoint{Tx: math.MaxUint64, Vout: 0}, InPoint{Tx: 0, Vin: 0}, 4},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := appendInPoint(nil, c.op, c.in)
+			if len(v) != c.size {
+				t.Errorf("%d bytes, want %d", len(v), c.size)
+			}
+			got, err := decodeInPoint(c.op, v)
+			if err != nil || got != c.in {
+				t.Fatalf("decoded %+v, %v; want %+v", got, err, c.in)
+			}
+		})
+	}
+}
+
+func TestInPointCorrupt(t *testing.T) {
+	op := OutPoint{Tx: 1000}
+	for _, c := range []struct {
+		name string
+		v    []byte
+	}{
+		{"empty", nil},
+		{"no TxNum", []byte{0}},
+		{"TxNum of 2 bytes", []byte{0, 0, 1}},
+		{"TxNum of 9 bytes", []byte{0, 1, 0, 0, 0, 0, 0, 0, 0, 0}},
+		{"TxNum of 4 bytes with a leading zero", []byte{0, 0, 0, 0, 1}},
+		{"trailing byte", append(appendInPoint(nil, op, InPoint{Tx: 1001}), 0)},
+		{"absolute form of a later spender", []byte{1, 0, 0x03, 0xe9}},
+		{"past the largest TxNum", []byte{0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc, 0x17}},
+		{"input index over 32 bits", append(binary.AppendUvarint(nil, 1<<33), 0, 0, 0)},
+		{"overlong uvarint", []byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0, 0, 0}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if in, err := decodeInPoint(op, c.v); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("decoded %+v, %v; want ErrCorrupt", in, err)
+			}
+		})
+	}
+}
+
+func FuzzDecodeInPoint(f *testing.F) {
+	f.Add(uint64(1000), uint32(1), appendInPoint(nil, OutPoint{Tx: 1000, Vout: 1}, InPoint{Tx: 5000, Vin: 7}))
+	f.Add(uint64(1000), uint32(0), appendInPoint(nil, OutPoint{Tx: 1000}, InPoint{Tx: 3, Vin: 1}))
+	f.Add(uint64(0), uint32(0), []byte{})
+	f.Fuzz(func(t *testing.T, tx uint64, vout uint32, v []byte) {
+		op := OutPoint{Tx: TxNum(tx), Vout: vout}
+		in, err := decodeInPoint(op, v)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error %v is not ErrCorrupt", err)
+			}
+			return
+		}
+		// What decodes survives a re-encoding unchanged, no longer than it was.
+		again := appendInPoint(nil, op, in)
+		if got, err := decodeInPoint(op, again); err != nil || got != in || len(again) > len(v) {
+			t.Fatalf("%x decodes to %+v, which encodes to %x, which decodes to %+v, %v", v, in, again, got, err)
 		}
 	})
 }

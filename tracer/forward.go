@@ -289,7 +289,13 @@ func Forward(ctx context.Context, g Graph, lab Labeler, seeds []Seed, opt Option
 			if err != nil && err != errNotKeyed {
 				return nil, err
 			}
-			w.keys = keys
+			if keys != nil {
+				// The index holds a shorter key per output (flow.KeyOf).
+				w.keys = make(map[uint64]struct{}, len(keys))
+				for k := range keys {
+					w.keys[flow.KeyOf(k)] = struct{}{}
+				}
+			}
 		}
 	}
 	for _, c := range opt.StopCategories {

@@ -83,7 +83,7 @@ type inView struct {
 
 type outView struct {
 	value int64
-	key   uint64        // address.Addr.Key; read only while addr is nil
+	key   uint64        // flow.KeyOf(address.Addr.Key); read only while addr is nil
 	addr  *address.Addr // nil until read
 	spent bool
 	by    store.InPoint

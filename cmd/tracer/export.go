@@ -48,7 +48,7 @@ Examples:
 				Description: `Writes txs, inputs and outputs tables (columns: go doc ./tracer/export) for
 blocks --from..--to into --out, all three or none. It reads the transaction
 records in one pass and spenders and spent outputs from the trace index
-(DB/flow, about 137 bytes per transaction), which it builds or extends first
+(DB/flow), which it builds or extends first
 as a forward trace does. Memory stays bounded whatever the range.
 
   tracer export graph --out graph/

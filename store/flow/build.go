@@ -197,19 +197,21 @@ func (b *builder) add(tx *store.Tx) error {
 		b.lastHash = blk.Hash
 		h.Blocks++
 	}
-	b.buf[fTx] = binary.LittleEndian.AppendUint64(b.buf[fTx], h.Outs)
-	b.buf[fTx] = binary.LittleEndian.AppendUint64(b.buf[fTx], h.Ins)
-	fee := int64(feeUnknown)
-	if tx.FeeKnown {
-		fee = tx.Fee
+	if h.Outs+uint64(len(tx.Outputs)) >= maxCount || h.Ins+uint64(len(tx.Inputs)) >= maxCount {
+		return fmt.Errorf("flow: transaction %d: more than 2^40 outputs or inputs", tx.Num)
 	}
-	b.buf[fTx] = binary.LittleEndian.AppendUint64(b.buf[fTx], uint64(fee))
+	b.buf[fTx] = appendLE(b.buf[fTx], h.Outs, 5)
+	b.buf[fTx] = appendLE(b.buf[fTx], h.Ins, 5)
+	b.buf[fTx] = appendLE(b.buf[fTx], feeField(tx.Fee, tx.FeeKnown), 7)
 	b.buf[fTxid] = append(b.buf[fTxid], tx.ID[:]...)
 	for i := range tx.Outputs {
 		o := &tx.Outputs[i]
-		b.buf[fOut] = binary.LittleEndian.AppendUint64(b.buf[fOut], uint64(o.Value))
+		if o.Value < 0 || o.Value >= 1<<56 {
+			return fmt.Errorf("%w: transaction %d output %d has value %d", ErrCorrupt, tx.Num, i, o.Value)
+		}
 		b.buf[fOut] = binary.LittleEndian.AppendUint64(b.buf[fOut], 0)
-		b.buf[fOut] = binary.LittleEndian.AppendUint64(b.buf[fOut], o.Addr.Key())
+		b.buf[fOut] = appendLE(b.buf[fOut], uint64(o.Value), 7)
+		b.buf[fOut] = binary.LittleEndian.AppendUint32(b.buf[fOut], uint32(KeyOf(o.Addr.Key())))
 	}
 	h.Txs++
 	h.Outs += uint64(len(tx.Outputs))
@@ -242,12 +244,12 @@ func (b *builder) spend(op store.OutPoint, in store.InPoint) error {
 	var first, end uint64
 	if n >= b.chunkTx {
 		t := b.buf[fTx][(n-b.chunkTx)*txSize:]
-		first, end = binary.LittleEndian.Uint64(t), binary.LittleEndian.Uint64(t[txSize:])
+		first, end = le40(t), le40(t[txSize:])
 	} else {
-		first = binary.LittleEndian.Uint64(b.old[n*txSize:])
+		first = le40(b.old[n*txSize:])
 		end = b.chunkOut
 		if n+1 < b.chunkTx {
-			end = binary.LittleEndian.Uint64(b.old[(n+1)*txSize:])
+			end = le40(b.old[(n+1)*txSize:])
 		}
 	}
 	if uint64(op.Vout) >= end-first {
@@ -256,10 +258,10 @@ func (b *builder) spend(op store.OutPoint, in store.InPoint) error {
 	i := first + uint64(op.Vout)
 	s := (uint64(in.Tx)+1)<<24 | uint64(in.Vin)
 	if i >= b.chunkOut {
-		binary.LittleEndian.PutUint64(b.buf[fOut][(i-b.chunkOut)*outSize+8:], s)
+		binary.LittleEndian.PutUint64(b.buf[fOut][(i-b.chunkOut)*outSize:], s)
 		return nil
 	}
-	p := patch{off: int64(i)*outSize + 8}
+	p := patch{off: int64(i) * outSize}
 	binary.LittleEndian.PutUint64(p.b[:], s)
 	b.patches = append(b.patches, p)
 	b.touched[p.off/sumChunk] = true
@@ -393,7 +395,7 @@ func spendsPastCut(files [5]*os.File, h *header, keep, txs uint64) (outs, ins ui
 	if txs == 0 || txs >= h.Txs {
 		return 0, 0, nil, fmt.Errorf("%w: block %d starts at transaction %d of %d", ErrCorrupt, keep, txs, h.Txs)
 	}
-	outs, ins = binary.LittleEndian.Uint64(tx[txs*txSize:]), binary.LittleEndian.Uint64(tx[txs*txSize+8:])
+	outs, ins = le40(tx[txs*txSize:]), le40(tx[txs*txSize+txFirstIn:])
 	if outs > h.Outs || ins > h.Ins {
 		return 0, 0, nil, fmt.Errorf("%w: transaction %d starts past the end", ErrCorrupt, txs)
 	}
@@ -402,11 +404,11 @@ func spendsPastCut(files [5]*os.File, h *header, keep, txs uint64) (outs, ins ui
 		if v == inCoinbase || v == inExternal || v>>24 >= txs {
 			continue
 		}
-		o := binary.LittleEndian.Uint64(tx[(v>>24)*txSize:]) + v&0xffffff
+		o := le40(tx[(v>>24)*txSize:]) + v&0xffffff
 		if o >= outs {
 			return 0, 0, nil, fmt.Errorf("%w: input %d spends output %d past the cut", ErrCorrupt, i, o)
 		}
-		patches = append(patches, patch{off: int64(o)*outSize + 8})
+		patches = append(patches, patch{off: int64(o) * outSize})
 	}
 	return outs, ins, patches, nil
 }

@@ -31,9 +31,10 @@ func checkIndex(t *testing.T, st *store.Store, x *flow.Index) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i+24 <= len(raw); i += 24 {
-		if s := binary.LittleEndian.Uint64(raw[i+8:]); s != 0 && s>>24-1 >= uint64(state.NextTx) {
-			t.Fatalf("output %d: spender field names tx %d of %d", i/24, s>>24-1, state.NextTx)
+	const outSize = 19 // out.dat records: the spender field first (see flow.go)
+	for i := 0; i+outSize <= len(raw); i += outSize {
+		if s := binary.LittleEndian.Uint64(raw[i:]); s != 0 && s>>24-1 >= uint64(state.NextTx) {
+			t.Fatalf("output %d: spender field names tx %d of %d", i/outSize, s>>24-1, state.NextTx)
 		}
 	}
 	r, err := flow.Verify(context.Background(), st, x)

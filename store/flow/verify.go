@@ -45,7 +45,8 @@ func Verify(ctx context.Context, st *store.Store, x *Index) (VerifyResult, error
 		if x.TxID(n) != tx.ID || x.Height(n) != tx.Height {
 			problem("tx %d: index has %s at height %d, the store %s at %d", n, x.TxID(n), x.Height(n), tx.ID, tx.Height)
 		}
-		if fee, ok := x.Fee(n); ok != tx.FeeKnown || ok && fee != tx.Fee {
+		known := tx.FeeKnown && tx.Fee <= maxFee && tx.Fee >= -maxFee // the index holds 56 bits
+		if fee, ok := x.Fee(n); ok != known || ok && fee != tx.Fee {
 			problem("tx %s: index fee %d (known %v), the store %d (known %v)", tx.ID, fee, ok, tx.Fee, tx.FeeKnown)
 		}
 		first, end, err := x.Inputs(n)
@@ -69,8 +70,8 @@ func Verify(ctx context.Context, st *store.Store, x *Index) (VerifyResult, error
 		} else {
 			for j, o := range tx.Outputs {
 				got := x.Out(first + uint64(j))
-				if got.Value != o.Value || got.Key != o.Addr.Key() {
-					problem("tx %s output %d: index value %d key %x, the store %d key %x", tx.ID, j, got.Value, got.Key, o.Value, o.Addr.Key())
+				if got.Value != o.Value || got.Key != KeyOf(o.Addr.Key()) {
+					problem("tx %s output %d: index value %d key %x, the store %d key %x", tx.ID, j, got.Value, got.Key, o.Value, KeyOf(o.Addr.Key()))
 				}
 			}
 		}

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,8 +31,35 @@ const (
 // benchInfo is what the cached exposure bench store remembers of its
 // making.
 type benchInfo struct {
-	IngestSeconds float64 `json:"ingest_seconds"`
-	Txs           int64   `json:"txs"`
+	IngestSeconds    float64 `json:"ingest_seconds"`
+	IngestCPUSeconds float64 `json:"ingest_cpu_seconds,omitempty"`
+	Txs              int64   `json:"txs"`
+}
+
+// cpuSeconds is the process's CPU time so far (user and system).
+func cpuSeconds(tb testing.TB) float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// ingestCPU is the CPU time of ingesting the chain: measured when this
+// benchmark ingested it, else TRACER_BENCH_INGEST_CPU_S (a figure measured
+// elsewhere, e.g. store/ingest's benchmark on the same chain), else 0.
+func ingestCPU(tb testing.TB, info benchInfo) float64 {
+	if info.IngestCPUSeconds > 0 {
+		return info.IngestCPUSeconds
+	}
+	if v := os.Getenv("TRACER_BENCH_INGEST_CPU_S"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 {
+			tb.Fatalf("TRACER_BENCH_INGEST_CPU_S=%q: want a positive number of seconds", v)
+		}
+		return f
+	}
+	return 0
 }
 
 func benchDir(n int) string {
@@ -78,13 +107,13 @@ func exposureBenchStoreT(b testing.TB, n int) (*store.Store, benchInfo) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	start := time.Now()
+	start, cpu := time.Now(), cpuSeconds(b)
 	if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{filepath.Join(chain, "blocks")}, StartHeight: -1, ToHeight: -1}); err != nil {
 		b.Fatal(err)
 	}
-	info = benchInfo{IngestSeconds: time.Since(start).Seconds(), Txs: int64(st.State().NextTx)}
+	info = benchInfo{IngestSeconds: time.Since(start).Seconds(), IngestCPUSeconds: cpuSeconds(b) - cpu, Txs: int64(st.State().NextTx)}
 	if _, err := os.Stat(filepath.Join(shared, "done")); err == nil {
-		info.IngestSeconds = 0 // copied, not ingested
+		info.IngestSeconds, info.IngestCPUSeconds = 0, 0 // copied, not ingested
 	}
 	loadSources(b, ctx, st, chain, riskyPack(b, st, benchGroups, benchPer))
 	raw, _ := json.Marshal(info)
@@ -120,15 +149,27 @@ func BenchmarkBuildIndex(b *testing.B) {
 	b.ResetTimer()
 	var hdr store.ExposureIndex
 	var anon, file int64
+	cpu := cpuSeconds(b)
 	for i := 0; i < b.N; i++ {
 		rss := storetest.SampleRSS()
-		if hdr, err = screen.BuildIndex(ctx, st, screen.Options{Params: screentest.Params, Flow: x}); err != nil {
+		opt := screen.Options{Params: screentest.Params, Flow: x}
+		if os.Getenv("TRACER_BENCH_PROGRESS") != "" {
+			opt.Progress = func(s string) { fmt.Fprintln(os.Stderr, time.Now().Format(time.TimeOnly), s) }
+		}
+		if hdr, err = screen.BuildIndex(ctx, st, opt); err != nil {
 			b.Fatal(err)
 		}
 		a, f := rss.Stop()
 		anon, file = max(anon, a), max(file, f)
 	}
 	b.StopTimer()
+	cpu = (cpuSeconds(b) - cpu) / float64(b.N)
+	b.ReportMetric(cpu, "build_cpu_s")
+	if ic := ingestCPU(b, info); ic > 0 {
+		b.ReportMetric(ic, "ingest_cpu_s")
+		b.ReportMetric(cpu/ic, "build_cpu/ingest_cpu")
+	}
+	b.ReportMetric(float64(anon)/(4<<30), "peak_anon/4GiB")
 	sec := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(float64(info.Txs)/sec, "tx/s")
 	b.ReportMetric(sec, "build_s")
@@ -156,7 +197,7 @@ func BenchmarkUpdateIndex(b *testing.B) {
 	defer st.Close()
 	ctx := context.Background()
 	dir := benchDir(n)
-	opt := screen.Options{Params: screentest.Params}
+	opt := screen.Options{Params: screentest.Params, UndoDepth: depth} // undo records for the rollback below
 	start := time.Now()
 	if _, err := screen.BuildIndex(ctx, st, opt); err != nil {
 		b.Fatal(err)

@@ -134,7 +134,12 @@ type IndexParams struct {
 	Partial  bool   `json:"partial,omitempty"`  // a walk hit MaxTxs (indexes before the one-pass build)
 	Slots    int    `json:"slots,omitempty"`    // share columns: source groups, and per category with several, all together
 	Clusters string `json:"clusters,omitempty"` // the clustering whose labels were barriers; "": none
+	Format   int    `json:"format,omitempty"`   // of the update records (indexFormat); 0: before received totals were kept
 }
+
+// indexFormat is the format of the records UpdateIndex reads (shares.go):
+// 1 added the received total to the accumulators.
+const indexFormat = 1
 
 // sourceAcc accumulates one source's contribution to one address.
 type sourceAcc struct {

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
 	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/tracer"
@@ -349,7 +351,7 @@ func BuildIndex(ctx context.Context, st IndexStore, opt Options) (store.Exposure
 // header is the header of an index built by e at a tip.
 func (e *engine) header(height int32, hash string) store.ExposureIndex {
 	p, _ := json.Marshal(IndexParams{Model: e.model.String(), MaxHops: e.opt.MaxHops, MinValue: e.opt.MinValue,
-		Clusters: e.opt.clusterInfo(), Slots: len(e.slots)})
+		Clusters: e.opt.clusterInfo(), Slots: len(e.slots), Format: indexFormat})
 	return store.ExposureIndex{ListVersion: e.src.ListVersion, TipHeight: height, TipHash: hash, TagGens: e.src.TagGens, Params: p}
 }
 
@@ -413,10 +415,13 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 	}
 	// The frontier: shares on followed outputs whose spender is still
 	// ahead. Every followed output is also written to the store.
-	frontier := map[store.OutPoint]*outShares{}
+	// Each is kept encoded (encodeOut: a few bytes a share), so the
+	// frontier of a long chain stays small.
+	frontier := map[store.OutPoint][]byte{}
 	accs := map[address.Addr][]accEntry{}
 	var rec txShares
 	var ins []*outShares
+	var inBuf []outShares // decoded frontier entries of one tx's inputs
 	last := time.Now()
 	done := 0
 	entries := 0 // accumulator entries in accs
@@ -453,13 +458,13 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 				return err
 			}
 			if found {
-				old, err := decodeAcc(v, len(e.slots))
+				_, old, err := decodeAccRecord(v, len(e.slots))
 				if err != nil {
 					return fmt.Errorf("address %s: %w", a, err)
 				}
 				acc = addAccs(old, acc)
 			}
-			if err := w.PutAcc(a, encodeAcc(acc, nil)); err != nil {
+			if err := w.PutAcc(a, encodeAccRecord(0, acc)); err != nil {
 				return err
 			}
 		}
@@ -479,12 +484,20 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 			}
 		}
 		ins = ins[:0]
+		if cap(inBuf) < len(tx.Inputs) {
+			inBuf = make([]outShares, len(tx.Inputs))
+		}
+		inBuf = inBuf[:len(tx.Inputs)]
 		any := false
-		for _, in := range tx.Inputs {
+		for i, in := range tx.Inputs {
 			var sh *outShares
 			if in.Kind == store.InputKnown {
-				if sh = frontier[in.Prev]; sh != nil {
+				if b, ok := frontier[in.Prev]; ok {
 					delete(frontier, in.Prev)
+					sh = &inBuf[i]
+					if err := decodeOut(b, len(e.slots), sh); err != nil {
+						return fmt.Errorf("exposure frontier of %d:%d: %w", in.Prev.Tx, in.Prev.Vout, err)
+					}
 					any = true
 				}
 			}
@@ -504,6 +517,10 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 		if len(rec.preds) == 0 {
 			return nil
 		}
+		// An output spent within the pass goes to the frontier; the
+		// record keeps only the others, which blocks applied later spend
+		// (applyBlock takes them off as they are spent).
+		kept := rec.outs[:0]
 		for _, o := range rec.outs {
 			op := store.OutPoint{Tx: tx.Num, Vout: o.vout}
 			sp, err := spent(op)
@@ -511,9 +528,12 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 				return err
 			}
 			if sp {
-				frontier[op] = &outShares{vout: o.vout, value: o.value, shares: slices.Clone(o.shares)}
+				frontier[op] = encodeOut(nil, &o)
+			} else {
+				kept = append(kept, o)
 			}
 		}
+		rec.outs = kept
 		return w.PutTxShares(tx.Num, rec.encode(nil)) // the batch keeps the slice
 	})
 	if err != nil && !errors.Is(err, errPassDone) {
@@ -538,11 +558,18 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 				e.opt.Progress(fmt.Sprintf("index: %d address records written", written))
 			}
 		}
-		acc, err := decodeAcc(v, len(e.slots))
+		_, acc, err := decodeAccRecord(v, len(e.slots))
 		if err != nil {
 			return fmt.Errorf("address %s: %w", a, err)
 		}
-		b, err := e.record(st, a, acc, paths)
+		received, err := e.received(st, a, end)
+		if err != nil {
+			return err
+		}
+		if err := w.PutAcc(a, encodeAccRecord(received, acc)); err != nil {
+			return err
+		}
+		b, err := e.record(a, received, acc, paths)
 		if err != nil {
 			return err
 		}
@@ -567,12 +594,63 @@ func (e *engine) paysSource(tx *store.Tx) bool {
 	return false
 }
 
-// pathReader draws example paths back through the tx shares records.
+// pathReader draws example paths back through the tx shares records. Paths
+// of different addresses share their older steps (they converge on the
+// sources), so it keeps the steps it read, up to pathCacheTxs of them.
 type pathReader struct {
-	e   *engine
-	get func(store.TxNum) ([]byte, bool, error)
-	st  Store
-	err error
+	e     *engine
+	get   func(store.TxNum) ([]byte, bool, error)
+	st    Store
+	err   error
+	nodes map[store.TxNum]*pathNode
+}
+
+// pathCacheTxs bounds the transactions a pathReader keeps (some 500 bytes
+// each with 100 source groups: its id and its predecessors, encoded).
+const pathCacheTxs = 1 << 20
+
+// pathNode is what a path needs of one transaction.
+type pathNode struct {
+	id     chainhash.Hash
+	height int32
+	preds  []byte // the record's predecessors, as encoded (checked when read)
+}
+
+// node returns tx n's step and predecessors, read on first use.
+func (p *pathReader) node(n store.TxNum) (*pathNode, error) {
+	if nd := p.nodes[n]; nd != nil {
+		return nd, nil
+	}
+	tx, err := p.st.TxByNum(n)
+	if err != nil {
+		return nil, err
+	}
+	b, found, err := p.get(n)
+	if err == nil && !found {
+		err = fmt.Errorf("%w: exposure path: no shares record of transaction %d", store.ErrCorrupt, n)
+	}
+	if err != nil {
+		return nil, err
+	}
+	rec, err := decodeTxShares(b, len(p.e.slots))
+	if err != nil {
+		return nil, fmt.Errorf("transaction %d: %w", n, err)
+	}
+	if p.nodes == nil {
+		p.nodes = make(map[store.TxNum]*pathNode)
+	}
+	if len(p.nodes) >= pathCacheTxs {
+		// Forget about half, in the map's own (random) order.
+		k := 0
+		for m := range p.nodes {
+			if k++; k&1 == 0 {
+				delete(p.nodes, m)
+			}
+		}
+	}
+	nd := &pathNode{id: tx.ID, height: tx.Height, preds: encodePreds(rec.preds)}
+	p.nodes[n] = nd
+	return nd, nil
 }
 
 // path is the path of slot's funds to output out: the transaction paying
@@ -582,26 +660,13 @@ func (p *pathReader) path(slot uint32, out store.OutPoint) []tracer.Step {
 	var steps []tracer.Step
 	cur := out.Tx
 	for i := 0; i <= p.e.opt.MaxHops+1; i++ {
-		tx, err := p.st.TxByNum(cur)
+		nd, err := p.node(cur)
 		if err != nil {
 			p.err = err
 			return nil
 		}
-		steps = append(steps, tracer.Step{Txid: tx.ID.String(), Height: tx.Height})
-		b, found, err := p.get(cur)
-		if err == nil && !found {
-			err = fmt.Errorf("%w: exposure path: no shares record of transaction %d", store.ErrCorrupt, cur)
-		}
-		if err != nil {
-			p.err = err
-			return nil
-		}
-		rec, err := decodeTxShares(b, len(p.e.slots))
-		if err != nil {
-			p.err = fmt.Errorf("transaction %d: %w", cur, err)
-			return nil
-		}
-		pred, ok := rec.pred(slot)
+		steps = append(steps, tracer.Step{Txid: nd.id.String(), Height: nd.height})
+		pred, ok := encodedPredOf(nd.preds, slot)
 		if !ok {
 			p.err = fmt.Errorf("%w: exposure path: transaction %d has no share of source group %d", store.ErrCorrupt, cur, slot)
 			return nil
@@ -619,19 +684,25 @@ func (p *pathReader) path(slot uint32, out store.OutPoint) []tracer.Step {
 	return steps
 }
 
-// record is the stored Record of addr from its accumulators.
-func (e *engine) record(st Store, addr string, acc []accEntry, paths *pathReader) ([]byte, error) {
+// received is the total paid to addr by transactions before end.
+func (e *engine) received(st Store, addr string, end store.TxNum) (int64, error) {
 	a, err := address.Parse(addr, e.opt.Params)
 	if err != nil {
-		return nil, fmt.Errorf("%w: exposure record of %q: %v", store.ErrCorrupt, addr, err)
+		return 0, fmt.Errorf("%w: exposure record of %q: %v", store.ErrCorrupt, addr, err)
 	}
 	var received int64
-	if err := st.AddressOutputs(a, store.OutPoint{}, func(o store.AddrOutput) bool {
+	err = st.AddressOutputs(a, store.OutPoint{}, func(o store.AddrOutput) bool {
+		if o.Tx >= end {
+			return false
+		}
 		received += o.Value
 		return true
-	}); err != nil {
-		return nil, err
-	}
+	})
+	return received, err
+}
+
+// record is the stored Record of addr from its accumulators.
+func (e *engine) record(addr string, received int64, acc []accEntry, paths *pathReader) ([]byte, error) {
 	cats := map[string]*categoryAcc{}
 	for _, en := range acc {
 		sl := e.slots[en.slot]

@@ -18,9 +18,18 @@ import (
 //	            pred is 0 where the transaction pays a source of the slot
 //	            (a path starts there), else TxNum+1 of the funding
 //	            transaction of its largest tainted input of the slot
-//	accumulator n, (slot, amount, hops, best, best tx, best vout)…
-//	undo        1, block hash (32), previous hash (32), first tx, end tx,
-//	            naddr, (len, address, present, len, accumulator)…
+//	accumulator received, n, (slot, amount, hops, best, best tx, best vout)…
+//	            received: all paid to the address up to the index's tip
+//	            (while the build's pass spills them, 0 until its record
+//	            phase counts it)
+//	undo        2, block hash (32), previous hash (32), first tx, end tx,
+//	            naddr, (len, address, present, len, accumulator)…,
+//	            nspent, (tx, vout, value, nshare, (slot, tainted, hops)…)…
+//	            (version 1 records end after the accumulators)
+//
+// A tx shares record lists only the outputs not yet spent: the block that
+// spends one takes it off and keeps it in its undo record, which puts it
+// back.
 
 // taintShare is one source group's tainted amount on an output.
 type taintShare struct {
@@ -57,15 +66,46 @@ func (r *txShares) encode(b []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(r.outs)))
 	for _, o := range r.outs {
 		b = binary.AppendUvarint(b, uint64(o.vout))
-		b = binary.AppendUvarint(b, uint64(o.value))
-		b = binary.AppendUvarint(b, uint64(len(o.shares)))
-		for _, s := range o.shares {
-			b = binary.AppendUvarint(b, uint64(s.slot))
-			b = binary.AppendUvarint(b, uint64(s.tainted))
-			b = binary.AppendUvarint(b, uint64(s.hops))
-		}
+		b = encodeOut(b, &o)
 	}
 	return b
+}
+
+// encodeOut appends o's value and shares, as in a tx shares record but
+// without its vout: the frontier's encoding.
+func encodeOut(b []byte, o *outShares) []byte {
+	b = binary.AppendUvarint(b, uint64(o.value))
+	b = binary.AppendUvarint(b, uint64(len(o.shares)))
+	for _, s := range o.shares {
+		b = binary.AppendUvarint(b, uint64(s.slot))
+		b = binary.AppendUvarint(b, uint64(s.tainted))
+		b = binary.AppendUvarint(b, uint64(s.hops))
+	}
+	return b
+}
+
+// decodeOut decodes encodeOut's bytes into o, reusing its shares' array.
+func decodeOut(b []byte, slots int, o *outShares) error {
+	d := decoder{b: b, what: "output shares"}
+	o.value = d.int64()
+	d.shares(slots, o)
+	return d.end()
+}
+
+// shares reads a count of shares of o (value already read) into o.shares.
+func (d *decoder) shares(slots int, o *outShares) {
+	ns := d.count(3)
+	if cap(o.shares) < ns {
+		o.shares = make([]taintShare, 0, ns)
+	}
+	o.shares = o.shares[:0]
+	for j := 0; j < ns; j++ {
+		s := taintShare{slot: d.uint32(uint64(slots)), tainted: d.int64(), hops: int32(d.uint32(math.MaxInt32))}
+		if s.tainted > o.value {
+			d.fail("tainted amount exceeds the output's value")
+		}
+		o.shares = append(o.shares, s)
+	}
 }
 
 // decoder reads uvarints, remembering the first error.
@@ -155,35 +195,50 @@ func decodeTxShares(b []byte, slots int) (txShares, error) {
 	r.outs = make([]outShares, 0, no)
 	for i := 0; i < no; i++ {
 		o := outShares{vout: d.uint32(math.MaxUint32), value: d.int64()}
-		ns := d.count(3)
-		o.shares = make([]taintShare, 0, ns)
-		for j := 0; j < ns; j++ {
-			s := taintShare{slot: d.uint32(uint64(slots)), tainted: d.int64(), hops: int32(d.uint32(math.MaxInt32))}
-			if s.tainted > o.value {
-				d.fail("tainted amount exceeds the output's value")
-			}
-			o.shares = append(o.shares, s)
-		}
+		d.shares(slots, &o)
 		r.outs = append(r.outs, o)
 	}
 	return r, d.end()
 }
 
-// out returns the shares of output vout, nil when none was followed.
-func (r *txShares) out(vout uint32) *outShares {
+// outIndex returns the index in r.outs of output vout, -1 when none was
+// followed or it was spent.
+func (r *txShares) outIndex(vout uint32) int {
 	for i := range r.outs {
 		if r.outs[i].vout == vout {
-			return &r.outs[i]
+			return i
 		}
 	}
-	return nil
+	return -1
 }
 
-// pred returns the predecessor entry of slot.
-func (r *txShares) pred(slot uint32) (uint64, bool) {
-	for _, p := range r.preds {
-		if p.slot == slot {
-			return p.pred, true
+// encodePreds encodes preds as a tx shares record does (slot, pred)…,
+// without the count: a compact copy for encodedPredOf.
+func encodePreds(preds []predEntry) []byte {
+	b := make([]byte, 0, 4*len(preds))
+	for _, p := range preds {
+		b = binary.AppendUvarint(b, uint64(p.slot))
+		b = binary.AppendUvarint(b, p.pred)
+	}
+	return b
+}
+
+// encodedPredOf returns slot's entry of encodePreds's bytes (which came
+// from a checked record).
+func encodedPredOf(b []byte, slot uint32) (uint64, bool) {
+	for len(b) > 0 {
+		s, n := binary.Uvarint(b)
+		if n <= 0 {
+			return 0, false
+		}
+		b = b[n:]
+		p, n := binary.Uvarint(b)
+		if n <= 0 {
+			return 0, false
+		}
+		b = b[n:]
+		if uint32(s) == slot {
+			return p, true
 		}
 	}
 	return 0, false
@@ -239,6 +294,22 @@ func addAccs(a, b []accEntry) []accEntry {
 
 func outBefore(a, b store.OutPoint) bool { return a.Tx < b.Tx || a.Tx == b.Tx && a.Vout < b.Vout }
 
+// encodeAccRecord is a stored accumulator: the address's received total,
+// then its entries.
+func encodeAccRecord(received int64, acc []accEntry) []byte {
+	return encodeAcc(acc, binary.AppendUvarint(nil, uint64(received)))
+}
+
+func decodeAccRecord(b []byte, slots int) (received int64, acc []accEntry, err error) {
+	d := decoder{b: b, what: "accumulator"}
+	received = d.int64()
+	if d.err != nil {
+		return 0, nil, d.err
+	}
+	acc, err = decodeAcc(d.b, slots)
+	return received, acc, err
+}
+
 func encodeAcc(acc []accEntry, b []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(acc)))
 	for _, e := range acc {
@@ -277,10 +348,17 @@ type undoRecord struct {
 	first, end store.TxNum
 	addrs      []string
 	old        [][]byte // accumulator before the block; nil: none
+	spent      []spentOut
+}
+
+// spentOut is a followed output of an earlier block that a block spent.
+type spentOut struct {
+	tx  store.TxNum
+	out outShares
 }
 
 func (u *undoRecord) encode() []byte {
-	b := binary.AppendUvarint(nil, 1)
+	b := binary.AppendUvarint(nil, 2)
 	b = append(b, u.hash[:]...)
 	b = append(b, u.prev[:]...)
 	b = binary.AppendUvarint(b, uint64(u.first))
@@ -297,14 +375,21 @@ func (u *undoRecord) encode() []byte {
 		b = binary.AppendUvarint(b, uint64(len(u.old[i])))
 		b = append(b, u.old[i]...)
 	}
+	b = binary.AppendUvarint(b, uint64(len(u.spent)))
+	for i := range u.spent {
+		b = binary.AppendUvarint(b, uint64(u.spent[i].tx))
+		b = binary.AppendUvarint(b, uint64(u.spent[i].out.vout))
+		b = encodeOut(b, &u.spent[i].out)
+	}
 	return b
 }
 
 func decodeUndo(b []byte) (undoRecord, error) {
 	d := decoder{b: b, what: "undo record"}
 	var u undoRecord
-	if v := d.uvarint(); v != 1 && d.err == nil {
-		d.fail(fmt.Sprintf("version %d", v))
+	version := d.uvarint()
+	if version != 1 && version != 2 && d.err == nil {
+		d.fail(fmt.Sprintf("version %d", version))
 	}
 	copy(u.hash[:], d.bytes(32))
 	copy(u.prev[:], d.bytes(32))
@@ -324,6 +409,18 @@ func decodeUndo(b []byte) (undoRecord, error) {
 			d.fail("bad presence flag")
 		}
 		u.addrs, u.old = append(u.addrs, a), append(u.old, old)
+	}
+	if version == 2 {
+		n := d.count(4)
+		for i := 0; i < n && d.err == nil; i++ {
+			sp := spentOut{tx: store.TxNum(d.uvarint())}
+			sp.out.vout, sp.out.value = d.uint32(math.MaxUint32), d.int64()
+			d.shares(math.MaxUint32, &sp.out)
+			if sp.tx >= u.first {
+				d.fail("spent output of the block itself")
+			}
+			u.spent = append(u.spent, sp)
+		}
 	}
 	return u, d.end()
 }

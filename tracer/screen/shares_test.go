@@ -25,7 +25,9 @@ func sampleAcc() []accEntry {
 
 func sampleUndo() undoRecord {
 	return undoRecord{hash: [32]byte{1, 2}, prev: [32]byte{3}, first: 10, end: 25,
-		addrs: []string{"bcrt1qexample", "2Mexample"}, old: [][]byte{nil, encodeAcc(sampleAcc(), nil)}}
+		addrs: []string{"bcrt1qexample", "2Mexample"}, old: [][]byte{nil, encodeAcc(sampleAcc(), nil)},
+		spent: []spentOut{{tx: 3, out: outShares{vout: 1, value: 70, shares: []taintShare{{slot: 2, hops: 4, tainted: 60}}}},
+			{tx: 9, out: outShares{vout: 0, value: 1 << 40, shares: []taintShare{{slot: 0, hops: 0, tainted: 1 << 40}, {slot: 7, hops: 50, tainted: 1}}}}}}
 }
 
 func TestSharesRoundTrip(t *testing.T) {
@@ -39,10 +41,21 @@ func TestSharesRoundTrip(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(gacc, acc) {
 		t.Fatalf("accumulator: got %+v %v, want %+v", gacc, err, acc)
 	}
+	rr, racc, err := decodeAccRecord(encodeAccRecord(1<<50, acc), 5)
+	if err != nil || rr != 1<<50 || !reflect.DeepEqual(racc, acc) {
+		t.Fatalf("accumulator record: got %d %+v %v, want %d %+v", rr, racc, err, int64(1<<50), acc)
+	}
 	u := sampleUndo()
 	gu, err := decodeUndo(u.encode())
 	if err != nil || !reflect.DeepEqual(gu, u) {
 		t.Fatalf("undo: got %+v %v, want %+v", gu, err, u)
+	}
+	// A version 1 record (no spent outputs) still decodes.
+	u.spent = nil
+	v1 := u.encode()
+	gu, err = decodeUndo(append([]byte{1}, v1[1:len(v1)-1]...))
+	if err != nil || !reflect.DeepEqual(gu, u) {
+		t.Fatalf("undo version 1: got %+v %v, want %+v", gu, err, u)
 	}
 }
 
@@ -81,14 +94,37 @@ func TestSharesDamaged(t *testing.T) {
 			_, err := decodeAcc(encodeAcc(a, nil), 5)
 			return err
 		}},
+		{"accumulator record empty", func() error { _, _, err := decodeAccRecord(nil, 5); return err }},
+		{"accumulator record received out of range", func() error {
+			_, _, err := decodeAccRecord(append([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, acc...), 5)
+			return err
+		}},
+		{"accumulator record truncated", func() error {
+			b := encodeAccRecord(7, sampleAcc())
+			_, _, err := decodeAccRecord(b[:len(b)-1], 5)
+			return err
+		}},
 		{"undo truncated", func() error { _, err := decodeUndo(undo[:40]); return err }},
-		{"undo version", func() error { _, err := decodeUndo(append([]byte{2}, undo[1:]...)); return err }},
+		{"undo version", func() error { _, err := decodeUndo(append([]byte{3}, undo[1:]...)); return err }},
 		{"undo range reversed", func() error {
 			u := sampleUndo()
 			u.first, u.end = 30, 20
 			_, err := decodeUndo(u.encode())
 			return err
 		}},
+		{"undo spent output of the block itself", func() error {
+			u := sampleUndo()
+			u.spent[0].tx = u.first
+			_, err := decodeUndo(u.encode())
+			return err
+		}},
+		{"undo spent tainted over value", func() error {
+			u := sampleUndo()
+			u.spent[0].out.shares[0].tainted = 71
+			_, err := decodeUndo(u.encode())
+			return err
+		}},
+		{"undo spent truncated", func() error { _, err := decodeUndo(undo[:len(undo)-1]); return err }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.decode(); !errors.Is(err, store.ErrCorrupt) {
@@ -113,6 +149,9 @@ func FuzzDecodeShares(f *testing.F) {
 	f.Add(sr.encode(nil), byte(0))
 	f.Add(encodeAcc(sampleAcc(), nil), byte(1))
 	f.Add(su.encode(), byte(2))
+	v1 := sampleUndo()
+	v1.spent = nil
+	f.Add(append([]byte{1}, v1.encode()[1:len(v1.encode())-1]...), byte(2)) // version 1: no spent outputs
 	f.Add([]byte{}, byte(0))
 	f.Fuzz(func(t *testing.T, b []byte, kind byte) {
 		switch kind % 3 {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -52,6 +53,9 @@ func UpdateIndex(ctx context.Context, st IndexStore, gen uint32, opt Options) (s
 	}
 	why := staleness(hdr, p, st.State(), src, opt)
 	why = slices.DeleteFunc(why, func(s string) bool { return s == whyTip(hdr, st.State()) })
+	if p.Format != indexFormat {
+		why = append(why, fmt.Sprintf("built in index format %d, this version updates format %d", p.Format, indexFormat))
+	}
 	if p.Slots != len(e.slots) {
 		why = append(why, fmt.Sprintf("built with %d share columns, the sources now make %d", p.Slots, len(e.slots)))
 	}
@@ -130,11 +134,11 @@ func (e *engine) redrawDirty(st IndexStore, gen uint32) (int, error) {
 			}
 			var rec []byte
 			if found {
-				acc, err := decodeAcc(v, len(e.slots))
+				received, acc, err := decodeAccRecord(v, len(e.slots))
 				if err != nil {
 					return fmt.Errorf("address %s: %w", a, err)
 				}
-				if rec, err = e.record(st, a, acc, paths); err != nil {
+				if rec, err = e.record(a, received, acc, paths); err != nil {
 					return err
 				}
 			}
@@ -214,6 +218,8 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 		}
 		accs := map[string][]accEntry{}
 		old := map[string][]byte{}
+		received := map[string]int64{} // of addresses with accumulators before the block
+		paid := map[string]int64{}     // by this block
 		var order []string
 		load := func(a string) error {
 			if _, ok := accs[a]; ok {
@@ -225,10 +231,11 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 			}
 			var acc []accEntry
 			if found {
-				if acc, err = decodeAcc(v, len(e.slots)); err != nil {
+				var r int64
+				if r, acc, err = decodeAccRecord(v, len(e.slots)); err != nil {
 					return fmt.Errorf("address %s: %w", a, err)
 				}
-				old[a] = v
+				old[a], received[a] = v, r
 			}
 			accs[a] = acc
 			order = append(order, a)
@@ -245,6 +252,8 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 		}
 		var rec txShares
 		var ins []*outShares
+		var inBuf []outShares
+		changed := map[store.TxNum]bool{} // records to write
 		for n := u.first; n < u.end; n++ {
 			tx, err := st.TxByNum(n)
 			if err != nil {
@@ -252,7 +261,8 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 			}
 			txs++
 			ins = ins[:0]
-			for _, in := range tx.Inputs {
+			inBuf = slices.Grow(inBuf[:0], len(tx.Inputs))[:len(tx.Inputs)]
+			for i, in := range tx.Inputs {
 				var sh *outShares
 				if in.Kind == store.InputKnown {
 					r, err := shares(in.Prev.Tx)
@@ -260,7 +270,16 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 						return err
 					}
 					if r != nil {
-						sh = r.out(in.Prev.Vout)
+						if k := r.outIndex(in.Prev.Vout); k >= 0 {
+							// Spent: off the record, into the undo record.
+							inBuf[i] = r.outs[k]
+							sh = &inBuf[i]
+							r.outs = slices.Delete(r.outs, k, k+1)
+							changed[in.Prev.Tx] = true
+							if in.Prev.Tx < u.first {
+								u.spent = append(u.spent, spentOut{tx: in.Prev.Tx, out: inBuf[i]})
+							}
+						}
 					}
 				}
 				ins = append(ins, sh)
@@ -277,14 +296,17 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 					if err := load(a); err != nil {
 						return err
 					}
+					paid[a] += tx.Outputs[j].Value
 				}
 			}
 			if len(rec.preds) > 0 {
-				r := txShares{preds: slices.Clone(rec.preds), outs: slices.Clone(rec.outs)}
-				cache[n] = &r
-				if err := up.PutTxShares(n, r.encode(nil)); err != nil {
-					return err
-				}
+				cache[n] = &txShares{preds: slices.Clone(rec.preds), outs: slices.Clone(rec.outs)}
+				changed[n] = true
+			}
+		}
+		for _, n := range slices.Sorted(maps.Keys(changed)) {
+			if err := up.PutTxShares(n, cache[n].encode(nil)); err != nil {
+				return err
 			}
 		}
 		paths := &pathReader{e: e, get: up.TxShares, st: st}
@@ -295,10 +317,19 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 				continue
 			}
 			u.addrs, u.old = append(u.addrs, a), append(u.old, old[a])
-			if err := up.PutAcc(a, encodeAcc(acc, nil)); err != nil {
+			r, ok := received[a]
+			if ok {
+				r += paid[a]
+			} else {
+				var err error
+				if r, err = e.received(st, a, u.end); err != nil { // newly exposed
+					return err
+				}
+			}
+			if err := up.PutAcc(a, encodeAccRecord(r, acc)); err != nil {
 				return err
 			}
-			rec, err := e.record(st, a, acc, paths)
+			rec, err := e.record(a, r, acc, paths)
 			if err == nil {
 				err = up.Put(a, rec)
 			}
@@ -341,6 +372,9 @@ func (e *engine) undoBlock(st IndexStore, gen uint32, height int32) (addrs int, 
 		if err := up.DeleteTxShares(u.first, u.end); err != nil {
 			return err
 		}
+		if err := e.unspend(up, u.spent); err != nil {
+			return err
+		}
 		// The records are redrawn once the tip is back on the store's
 		// chain: their paths may run through blocks still to be undone,
 		// which the store no longer has.
@@ -364,4 +398,42 @@ func (e *engine) undoBlock(st IndexStore, gen uint32, height int32) (addrs int, 
 		return nil
 	})
 	return addrs, err
+}
+
+// unspend puts the outputs an undone block spent back on their
+// transactions' records.
+func (e *engine) unspend(up *store.ExposureUpdate, spent []spentOut) error {
+	byTx := map[store.TxNum][]outShares{}
+	for _, sp := range spent {
+		for _, sh := range sp.out.shares {
+			if sh.slot >= uint32(len(e.slots)) {
+				return fmt.Errorf("%w: exposure undo record: source group %d of %d", store.ErrCorrupt, sh.slot, len(e.slots))
+			}
+		}
+		byTx[sp.tx] = append(byTx[sp.tx], sp.out)
+	}
+	for _, n := range slices.Sorted(maps.Keys(byTx)) {
+		v, found, err := up.TxShares(n)
+		if err == nil && !found {
+			err = fmt.Errorf("%w: exposure undo: no shares record of transaction %d", store.ErrCorrupt, n)
+		}
+		if err != nil {
+			return err
+		}
+		r, err := decodeTxShares(v, len(e.slots))
+		if err != nil {
+			return fmt.Errorf("transaction %d: %w", n, err)
+		}
+		for _, o := range byTx[n] {
+			i, found := slices.BinarySearchFunc(r.outs, o.vout, func(x outShares, v uint32) int { return int(x.vout) - int(v) })
+			if found {
+				return fmt.Errorf("%w: exposure undo: output %d:%d spent but still on its record", store.ErrCorrupt, n, o.vout)
+			}
+			r.outs = slices.Insert(r.outs, i, o)
+		}
+		if err := up.PutTxShares(n, r.encode(nil)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
