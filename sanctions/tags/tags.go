@@ -280,6 +280,22 @@ func (pp *packParser) tag(item *yaml.Node) error {
 	return nil
 }
 
+// conceptProblem checks a tag's category, abuse and confidence against
+// the known concepts and levels: the first problem's kind and the problem.
+func conceptProblem(t *sanctions.Tag) (kind string, bad error) {
+	switch {
+	case t.Category != "" && !KnownConcept(t.Category):
+		return "unknown category", fmt.Errorf("%w: unknown category %q of tag %s", ErrBadValue, t.Category, t.Address)
+	case t.Abuse != "" && !KnownConcept(t.Abuse):
+		return "unknown abuse", fmt.Errorf("%w: unknown abuse %q of tag %s", ErrBadValue, t.Abuse, t.Address)
+	case t.Confidence != "":
+		if _, ok := sanctions.ConfidenceLevel(t.Confidence); !ok {
+			return "unknown confidence", fmt.Errorf("%w: unknown confidence %q of tag %s", ErrBadValue, t.Confidence, t.Address)
+		}
+	}
+	return "", nil
+}
+
 // tagCurrency is a tag's currency: its own currency or network (the newer
 // name) beats the header's.
 func tagCurrency(own, header map[string]*yaml.Node) string {
@@ -303,14 +319,9 @@ func tagProblem(t *sanctions.Tag, fields map[string]*yaml.Node, line int) (bad e
 		return fmt.Errorf("%w: label of tag %s", ErrMissingField, t.Address), "no label", badLine
 	case t.Source == "":
 		return fmt.Errorf("%w: source of tag %s", ErrMissingField, t.Address), "no source", badLine
-	case t.Category != "" && !KnownConcept(t.Category):
-		return fmt.Errorf("%w: unknown category %q of tag %s", ErrBadValue, t.Category, t.Address), "unknown category", badLine
-	case t.Abuse != "" && !KnownConcept(t.Abuse):
-		return fmt.Errorf("%w: unknown abuse %q of tag %s", ErrBadValue, t.Abuse, t.Address), "unknown abuse", badLine
-	case t.Confidence != "":
-		if _, ok := sanctions.ConfidenceLevel(t.Confidence); !ok {
-			return fmt.Errorf("%w: unknown confidence %q of tag %s", ErrBadValue, t.Confidence, t.Address), "unknown confidence", badLine
-		}
+	}
+	if kind, bad := conceptProblem(t); bad != nil {
+		return bad, kind, badLine
 	}
 	if v, ok := fields["is_cluster_definer"]; ok {
 		b, err := parseBool(scalar(v))
@@ -473,16 +484,8 @@ func ParseCSV(ctx context.Context, r io.Reader, name string, opt Options) (*Pack
 	cr := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))))
 	cr.FieldsPerRecord = -1
 	cr.Comment = '#'
-	p := &Pack{Source: name, Skipped: map[string]int{}}
-	cols := map[string]int{"address": 0, "label": 1, "category": 2, "source": 3, "actor": 4, "confidence": 5}
-	reject := func(line int, t sanctions.Tag, kind string, err error) error {
-		if !opt.SkipInvalid {
-			return &ParseError{File: name, Line: line, Err: err}
-		}
-		p.Invalid = append(p.Invalid, Invalid{Line: line, Address: t.Address, Label: t.Label, Kind: kind, Err: err.Error()})
-		p.Warnings = append(p.Warnings, fmt.Sprintf("%s:%d: %v: tag skipped", name, line, err))
-		return nil
-	}
+	cp := &csvParser{name: name, opt: opt, p: &Pack{Source: name, Skipped: map[string]int{}},
+		cols: map[string]int{"address": 0, "label": 1, "category": 2, "source": 3, "actor": 4, "confidence": 5}}
 	for n := 0; ; n++ {
 		if n%1024 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -491,7 +494,7 @@ func ParseCSV(ctx context.Context, r io.Reader, name string, opt Options) (*Pack
 		}
 		rec, err := cr.Read()
 		if err == io.EOF {
-			return p, nil
+			return cp.p, nil
 		}
 		if err != nil {
 			var ce *csv.ParseError
@@ -503,72 +506,88 @@ func ParseCSV(ctx context.Context, r io.Reader, name string, opt Options) (*Pack
 		}
 		line, _ := cr.FieldPos(0)
 		if n == 0 && (len(opt.Map) > 0 || strings.EqualFold(strings.TrimSpace(rec[0]), "address")) {
-			if cols, err = csvHeader(rec, opt.Map); err != nil {
+			if cp.cols, err = csvHeader(rec, opt.Map); err != nil {
 				return nil, &ParseError{File: name, Line: line, Err: err}
 			}
 			continue
 		}
-		get := func(k string) string {
-			if i, ok := cols[k]; ok && i < len(rec) {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
+		if err := cp.row(rec, line); err != nil {
+			return nil, err
 		}
-		currency := strings.ToUpper(get("currency"))
-		if currency == "" {
-			currency = BTC
-		}
-		if currency != BTC {
-			p.Skipped[currency]++
-			continue
-		}
-		t := sanctions.Tag{
-			Address: get("address"), Currency: currency, Label: get("label"),
-			Category: NormalizeCategory(get("category")), Actor: get("actor"), Abuse: NormalizeCategory(get("abuse")),
-			Confidence: strings.ToLower(get("confidence")), Source: get("source"), Pack: filepath.Base(name),
-		}
-		var bad error
-		kind := ""
-		switch {
-		case t.Address == "":
-			bad, kind = fmt.Errorf("%w: address", ErrMissingField), "no address"
-		case validBTC(t.Address, opt.Network) != nil:
-			bad, kind = validBTC(t.Address, opt.Network), "bad address"
-		case t.Label == "":
-			bad, kind = fmt.Errorf("%w: label of tag %s", ErrMissingField, t.Address), "no label"
-		case t.Category != "" && !KnownConcept(t.Category):
-			bad, kind = fmt.Errorf("%w: unknown category %q of tag %s", ErrBadValue, t.Category, t.Address), "unknown category"
-		case t.Abuse != "" && !KnownConcept(t.Abuse):
-			bad, kind = fmt.Errorf("%w: unknown abuse %q of tag %s", ErrBadValue, t.Abuse, t.Address), "unknown abuse"
-		case t.Confidence != "":
-			if _, ok := sanctions.ConfidenceLevel(t.Confidence); !ok {
-				bad, kind = fmt.Errorf("%w: unknown confidence %q of tag %s", ErrBadValue, t.Confidence, t.Address), "unknown confidence"
-			}
-		}
-		if bad == nil {
-			if s := get("is_cluster_definer"); s != "" {
-				if t.IsClusterDefiner, err = parseBool(s); err != nil {
-					bad, kind = fmt.Errorf("%w: is_cluster_definer %q", ErrBadValue, s), "bad is_cluster_definer"
-				}
-			}
-		}
-		if bad != nil {
-			if err := reject(line, t, kind, bad); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if s := get("lastmod"); s != "" {
-			if t.LastMod, err = parseDate(s); err != nil {
-				p.Warnings = append(p.Warnings, fmt.Sprintf("%s:%d: lastmod %q: %v", name, line, s, err))
-			}
-		}
-		if t.Confidence == "" {
-			t.Confidence = "unknown" // the lowest level, as for TagPacks
-			p.NoConfidence++
-		}
-		p.Tags = append(p.Tags, t)
 	}
+}
+
+// csvParser reads one CSV tag file.
+type csvParser struct {
+	name string
+	opt  Options
+	p    *Pack
+	cols map[string]int // field → column
+}
+
+// row reads the tag of one row: it adds it to the pack, counts it as
+// skipped, or rejects it.
+func (cp *csvParser) row(rec []string, line int) error {
+	p := cp.p
+	get := func(k string) string {
+		if i, ok := cp.cols[k]; ok && i < len(rec) {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
+	}
+	currency := strings.ToUpper(get("currency"))
+	if currency == "" {
+		currency = BTC
+	}
+	if currency != BTC {
+		p.Skipped[currency]++
+		return nil
+	}
+	t := sanctions.Tag{
+		Address: get("address"), Currency: currency, Label: get("label"),
+		Category: NormalizeCategory(get("category")), Actor: get("actor"), Abuse: NormalizeCategory(get("abuse")),
+		Confidence: strings.ToLower(get("confidence")), Source: get("source"), Pack: filepath.Base(cp.name),
+	}
+	var bad error
+	kind := ""
+	switch {
+	case t.Address == "":
+		bad, kind = fmt.Errorf("%w: address", ErrMissingField), "no address"
+	case validBTC(t.Address, cp.opt.Network) != nil:
+		bad, kind = validBTC(t.Address, cp.opt.Network), "bad address"
+	case t.Label == "":
+		bad, kind = fmt.Errorf("%w: label of tag %s", ErrMissingField, t.Address), "no label"
+	default:
+		kind, bad = conceptProblem(&t)
+	}
+	if bad == nil {
+		if s := get("is_cluster_definer"); s != "" {
+			var err error
+			if t.IsClusterDefiner, err = parseBool(s); err != nil {
+				bad, kind = fmt.Errorf("%w: is_cluster_definer %q", ErrBadValue, s), "bad is_cluster_definer"
+			}
+		}
+	}
+	if bad != nil {
+		if !cp.opt.SkipInvalid {
+			return &ParseError{File: cp.name, Line: line, Err: bad}
+		}
+		p.Invalid = append(p.Invalid, Invalid{Line: line, Address: t.Address, Label: t.Label, Kind: kind, Err: bad.Error()})
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s:%d: %v: tag skipped", cp.name, line, bad))
+		return nil
+	}
+	if s := get("lastmod"); s != "" {
+		var err error
+		if t.LastMod, err = parseDate(s); err != nil {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s:%d: lastmod %q: %v", cp.name, line, s, err))
+		}
+	}
+	if t.Confidence == "" {
+		t.Confidence = "unknown" // the lowest level, as for TagPacks
+		p.NoConfidence++
+	}
+	p.Tags = append(p.Tags, t)
+	return nil
 }
 
 // csvHeader maps field names to column indexes: the header's own names,

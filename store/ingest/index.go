@@ -83,6 +83,51 @@ type storedChain struct {
 // report, if set, is called about once a second with the bytes read.
 func planChain(ctx context.Context, src *blockfile.Source, net network.Network, startHeight int32, sc storedChain, report func(done, total int64)) (*chainPlan, error) {
 	plan := &chainPlan{}
+	nodes, order, last, err := plan.scanHeaders(ctx, src, net, report)
+	if err != nil {
+		return nil, err
+	}
+	plan.tails = src.Tails
+	if plan.net.Name == "" {
+		plan.net = net
+	}
+	if plan.records == 0 {
+		return plan, nil
+	}
+	dropTails(src, nodes, last, plan)
+	anchored, floating := anchorRoots(src, *plan.net.Params.GenesisHash, linkTrees(nodes, order), sc)
+	if sc.tip < 0 {
+		start, err := pickStart(src, plan.net, anchored, floating, startHeight)
+		if err != nil {
+			return nil, err
+		}
+		if start != nil {
+			anchored = append(anchored, start)
+			floating = without(floating, start)
+		}
+	}
+	best, inTrees := bestChain(anchored)
+	for n := best; n != nil; n = n.parent {
+		plan.chain = append(plan.chain, n)
+	}
+	for i, j := 0, len(plan.chain)-1; i < j; i, j = i+1, j-1 {
+		plan.chain[i], plan.chain[j] = plan.chain[j], plan.chain[i]
+	}
+	plan.stale = inTrees - len(plan.chain)
+	plan.placeFloating(src, floating, sc, best)
+	if best == nil && sc.tip >= 0 && plan.unconnected != nil && plan.gap == nil {
+		u := plan.unconnected
+		return nil, fmt.Errorf("%w: none of the %d blocks in the files connects to it (heights %d–%d); the first, %s in %s at byte %d: %s",
+			ErrNotConnected, u.Blocks, sc.first, sc.tip, u.Hash, u.File, u.Offset, u.Reason)
+	}
+	return plan, nil
+}
+
+// scanHeaders reads every block header of the files (and the network from
+// their magic when net.Name is ""): the nodes by hash, in file order, and
+// each file's last record. Records of a block seen before are counted and
+// kept as its alternatives.
+func (plan *chainPlan) scanHeaders(ctx context.Context, src *blockfile.Source, net network.Network, report func(done, total int64)) (map[chainhash.Hash]*node, []*node, map[int]blockfile.Record, error) {
 	nodes := map[chainhash.Hash]*node{}
 	var order []*node
 	last := map[int]blockfile.Record{} // each file's last record
@@ -127,20 +172,17 @@ func planChain(ctx context.Context, src *blockfile.Source, net network.Network, 
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if report != nil {
 		report(total, total)
 	}
-	plan.tails = src.Tails
-	if plan.net.Name == "" {
-		plan.net = net
-	}
-	if plan.records == 0 {
-		return plan, nil
-	}
-	dropTails(src, nodes, last, plan)
+	return nodes, order, last, nil
+}
 
+// linkTrees links every kept node to its parent in the files and returns
+// the roots (nodes whose parent is not in the files), in file order.
+func linkTrees(nodes map[chainhash.Hash]*node, order []*node) []*node {
 	var roots []*node
 	for _, n := range order {
 		if n.dropped {
@@ -153,10 +195,13 @@ func planChain(ctx context.Context, src *blockfile.Source, net network.Network, 
 			roots = append(roots, n)
 		}
 	}
-	// Anchor roots: genesis (in an empty store) and blocks on or after a
-	// stored block.
-	genesis := *plan.net.Params.GenesisHash
-	var anchored, floating []*node
+	return roots
+}
+
+// anchorRoots gives heights to the roots that are anchored: genesis (in an
+// empty store) and blocks on or after a stored block. The others float,
+// with the height their coinbase claims (BIP34) where it has one.
+func anchorRoots(src *blockfile.Source, genesis chainhash.Hash, roots []*node, sc storedChain) (anchored, floating []*node) {
 	for _, r := range roots {
 		switch {
 		case r.hash == genesis && sc.tip < 0:
@@ -179,22 +224,15 @@ func planChain(ctx context.Context, src *blockfile.Source, net network.Network, 
 		}
 		floating = append(floating, r)
 	}
-	if sc.tip < 0 {
-		start, err := pickStart(src, plan.net, anchored, floating, startHeight)
-		if err != nil {
-			return nil, err
-		}
-		if start != nil {
-			anchored = append(anchored, start)
-			floating = without(floating, start)
-		}
-	}
+	return anchored, floating
+}
 
-	// Heights and cumulative work down each anchored tree. A root's work
-	// counts the chain below it as blocks of its own difficulty, so that
-	// branches leaving the stored chain at different heights compare.
-	var best *node
-	inTrees := 0
+// bestChain sets heights and cumulative work down each anchored tree and
+// returns the tip of most work (the first seen on a tie) and the number of
+// nodes in the trees. A root's work counts the chain below it as blocks of
+// its own difficulty, so that branches leaving the stored chain at
+// different heights compare.
+func bestChain(anchored []*node) (best *node, inTrees int) {
 	for _, r := range anchored {
 		r.work = new(big.Int).Mul(blockchain.CalcWork(r.bits), big.NewInt(int64(r.height)+1))
 		stack := []*node{r}
@@ -212,15 +250,13 @@ func planChain(ctx context.Context, src *blockfile.Source, net network.Network, 
 			}
 		}
 	}
-	for n := best; n != nil; n = n.parent {
-		plan.chain = append(plan.chain, n)
-	}
-	for i, j := 0, len(plan.chain)-1; i < j; i, j = i+1, j-1 {
-		plan.chain[i], plan.chain[j] = plan.chain[j], plan.chain[i]
-	}
-	plan.stale = inTrees - len(plan.chain)
+	return best, inTrees
+}
 
-	// What connects nowhere: after a gap, or unrelated.
+// placeFloating sorts what connects nowhere: blocks after a gap (orphans,
+// the gap at the lowest claimed height) and unrelated blocks (unconnected,
+// described by the first).
+func (plan *chainPlan) placeFloating(src *blockfile.Source, floating []*node, sc storedChain, best *node) {
 	top := sc.tip
 	if best != nil && best.height > top {
 		top = best.height
@@ -253,12 +289,6 @@ func planChain(ctx context.Context, src *blockfile.Source, net network.Network, 
 		plan.gap = &Gap{After: top, Missing: gapRoot.prev.String(), NextHeight: gapRoot.claim, Next: gapRoot.hash.String(),
 			File: src.Files[gapRoot.rec.File].Path, Offset: gapRoot.rec.Offset, Blocks: plan.orphans}
 	}
-	if best == nil && sc.tip >= 0 && plan.unconnected != nil && plan.gap == nil {
-		u := plan.unconnected
-		return nil, fmt.Errorf("%w: none of the %d blocks in the files connects to it (heights %d–%d); the first, %s in %s at byte %d: %s",
-			ErrNotConnected, u.Blocks, sc.first, sc.tip, u.Hash, u.File, u.Offset, u.Reason)
-	}
-	return plan, nil
 }
 
 // pickStart chooses the first block of an empty store: genesis when the
