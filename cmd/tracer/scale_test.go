@@ -176,6 +176,10 @@ func TestScale(t *testing.T) {
 			m.items, m.unit = items()
 		}
 		rows = append(rows, m)
+		// A line per stage as it ends: a long run's figures are not lost
+		// to a later stage's failure.
+		fmt.Printf("%s %s: %.1f s wall, %.1f s CPU, peak anon RSS %.0f MB, peak RSS %.0f MB, disk +%d B\n",
+			time.Now().UTC().Format("15:04:05"), name, m.wall.Seconds(), m.cpu.Seconds(), float64(m.anon)/1e6, float64(m.peak)/1e6, m.disk)
 	}
 	var txs, inputs int64
 	chainTxs := func() (int64, string) { return txs, "tx" }

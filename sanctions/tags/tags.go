@@ -261,7 +261,7 @@ func (pp *packParser) tag(item *yaml.Node) error {
 		}
 		return pp.reject(line, t.Address, t.Label, "bad address", err)
 	}
-	if bad, kind, badLine := tagProblem(&t, fields, item.Line); bad != nil {
+	if kind, badLine, bad := tagProblem(&t, fields, item.Line); bad != nil {
 		return pp.reject(badLine, t.Address, t.Label, kind, bad)
 	}
 	if t.Confidence == "" {
@@ -312,25 +312,25 @@ func tagCurrency(own, header map[string]*yaml.Node) string {
 
 // tagProblem checks a tag's fields (and reads is_cluster_definer into t):
 // the first problem, its kind and its line; nil when there is none.
-func tagProblem(t *sanctions.Tag, fields map[string]*yaml.Node, line int) (bad error, kind string, badLine int) {
+func tagProblem(t *sanctions.Tag, fields map[string]*yaml.Node, line int) (kind string, badLine int, bad error) {
 	badLine = line
 	switch {
 	case t.Label == "":
-		return fmt.Errorf("%w: label of tag %s", ErrMissingField, t.Address), "no label", badLine
+		return "no label", badLine, fmt.Errorf("%w: label of tag %s", ErrMissingField, t.Address)
 	case t.Source == "":
-		return fmt.Errorf("%w: source of tag %s", ErrMissingField, t.Address), "no source", badLine
+		return "no source", badLine, fmt.Errorf("%w: source of tag %s", ErrMissingField, t.Address)
 	}
 	if kind, bad := conceptProblem(t); bad != nil {
-		return bad, kind, badLine
+		return kind, badLine, bad
 	}
 	if v, ok := fields["is_cluster_definer"]; ok {
 		b, err := parseBool(scalar(v))
 		if err != nil {
-			return fmt.Errorf("%w: is_cluster_definer %q", ErrBadValue, scalar(v)), "bad is_cluster_definer", v.Line
+			return "bad is_cluster_definer", v.Line, fmt.Errorf("%w: is_cluster_definer %q", ErrBadValue, scalar(v))
 		}
 		t.IsClusterDefiner = b
 	}
-	return nil, "", badLine
+	return "", badLine, nil
 }
 
 // scalar returns the value of a scalar node, "" for other kinds (context
