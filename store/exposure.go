@@ -43,6 +43,17 @@ func exposureHeaderKey(gen uint32) []byte {
 	return binary.BigEndian.AppendUint32([]byte{prefixExposureIndex}, gen)
 }
 
+// Exposure is the store's room for the exposure index, as Cases is for
+// cases: its generations (written by ExposureWriter, updated per block by
+// Update, switched by Use), their records, per-transaction shares,
+// accumulators, undo records and dirty marks, read through the store's view
+// (and so its snapshot, when it is one). The records are opaque to the
+// store (the screen package encodes them).
+type Exposure struct{ s *Store }
+
+// Exposure returns the store's exposure index.
+func (s *Store) Exposure() Exposure { return Exposure{s} }
+
 // ExposureWriter writes one new generation of the exposure index. Readers
 // keep seeing the previous generation until Commit.
 type ExposureWriter struct {
@@ -52,8 +63,9 @@ type ExposureWriter struct {
 	n   int
 }
 
-// NewExposureIndex starts a new generation of the exposure index.
-func (s *Store) NewExposureIndex() (*ExposureWriter, error) {
+// NewIndex starts a new generation of the exposure index.
+func (x Exposure) NewIndex() (*ExposureWriter, error) {
+	s := x.s
 	if s.ro {
 		return nil, ErrReadOnly
 	}
@@ -109,7 +121,7 @@ func (w *ExposureWriter) PutAcc(addr string, v []byte) error {
 	return w.wb.Set(exposureAccKey(w.gen, addr), v)
 }
 
-// Sync flushes what was written so far, so ExposureTxShares reads it;
+// Sync flushes what was written so far, so Exposure.TxShares reads it;
 // the generation stays invisible to readers until Commit.
 func (w *ExposureWriter) Sync() error {
 	if err := w.wb.Flush(); err != nil {
@@ -126,12 +138,12 @@ func (w *ExposureWriter) Commit(ctx context.Context, hdr ExposureIndex) (Exposur
 	if err != nil {
 		return hdr, err
 	}
-	return hdr, w.s.UseExposureIndex(w.gen)
+	return hdr, w.s.Exposure().Use(w.gen)
 }
 
 // Stage flushes the records and writes the generation's header without
 // making it current: readers keep the generation in force until
-// UseExposureIndex switches them (a new list's index built while the old
+// Use switches them (a new list's index built while the old
 // one answers).
 func (w *ExposureWriter) Stage(ctx context.Context, hdr ExposureIndex) (ExposureIndex, error) {
 	if err := w.wb.Flush(); err != nil {
@@ -156,10 +168,11 @@ func (w *ExposureWriter) Stage(ctx context.Context, hdr ExposureIndex) (Exposure
 	return hdr, nil
 }
 
-// UseExposureIndex makes generation gen (staged by ExposureWriter.Stage)
+// Use makes generation gen (staged by ExposureWriter.Stage)
 // the one readers see, in one transaction, then deletes every other
 // generation.
-func (s *Store) UseExposureIndex(gen uint32) error {
+func (x Exposure) Use(gen uint32) error {
+	s := x.s
 	if s.ro {
 		return ErrReadOnly
 	}
@@ -181,11 +194,12 @@ func (s *Store) UseExposureIndex(gen uint32) error {
 	return nil
 }
 
-// ExposureIndexHeader returns the header of generation gen, in force or
+// Header returns the header of generation gen, in force or
 // staged; gen 0 is the one in force.
-func (s *Store) ExposureIndexHeader(gen uint32) (ExposureIndex, error) {
+func (x Exposure) Header(gen uint32) (ExposureIndex, error) {
+	s := x.s
 	if gen == 0 {
-		return s.ExposureIndexInfo()
+		return x.Info()
 	}
 	var hdr ExposureIndex
 	err := s.view(func(txn *badger.Txn) error {
@@ -202,9 +216,10 @@ func (s *Store) ExposureIndexHeader(gen uint32) (ExposureIndex, error) {
 	return hdr, nil
 }
 
-// ExposureTxShares returns the shares record of transaction n in
+// TxShares returns the shares record of transaction n in
 // generation gen; found is false when n carries no tracked exposure.
-func (s *Store) ExposureTxShares(gen uint32, n TxNum) (v []byte, found bool, err error) {
+func (x Exposure) TxShares(gen uint32, n TxNum) (v []byte, found bool, err error) {
+	s := x.s
 	err = s.view(func(txn *badger.Txn) error {
 		v, found, err = getCopy(txn, exposureTxKey(gen, n))
 		return err
@@ -212,8 +227,9 @@ func (s *Store) ExposureTxShares(gen uint32, n TxNum) (v []byte, found bool, err
 	return v, found, err
 }
 
-// ExposureAcc returns the accumulators of addr in generation gen.
-func (s *Store) ExposureAcc(gen uint32, addr string) (v []byte, found bool, err error) {
+// Acc returns the accumulators of addr in generation gen.
+func (x Exposure) Acc(gen uint32, addr string) (v []byte, found bool, err error) {
+	s := x.s
 	err = s.view(func(txn *badger.Txn) error {
 		v, found, err = getCopy(txn, exposureAccKey(gen, addr))
 		return err
@@ -221,9 +237,10 @@ func (s *Store) ExposureAcc(gen uint32, addr string) (v []byte, found bool, err 
 	return v, found, err
 }
 
-// ForEachExposureAcc calls fn for every address with accumulators in
+// ForEachAcc calls fn for every address with accumulators in
 // generation gen, in address order.
-func (s *Store) ForEachExposureAcc(gen uint32, fn func(addr string, v []byte) error) error {
+func (x Exposure) ForEachAcc(gen uint32, fn func(addr string, v []byte) error) error {
+	s := x.s
 	prefix := binary.BigEndian.AppendUint32([]byte{prefixExposureAcc}, gen)
 	return s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
@@ -241,9 +258,10 @@ func (s *Store) ForEachExposureAcc(gen uint32, fn func(addr string, v []byte) er
 	})
 }
 
-// ForEachExposure calls fn for every record of generation gen, in address
+// ForEach calls fn for every record of generation gen, in address
 // order.
-func (s *Store) ForEachExposure(gen uint32, fn func(addr string, rec []byte) error) error {
+func (x Exposure) ForEach(gen uint32, fn func(addr string, rec []byte) error) error {
+	s := x.s
 	prefix := exposurePrefix(gen)
 	return s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
@@ -283,13 +301,14 @@ type ExposureUpdate struct {
 	n   int // records added (+) or removed (-)
 }
 
-// UpdateExposure runs fn in one transaction on generation gen (0: the one
+// Update runs fn in one transaction on generation gen (0: the one
 // in force); what fn writes, with the header it sets, commits together.
-func (s *Store) UpdateExposure(gen uint32, fn func(u *ExposureUpdate) error) error {
+func (x Exposure) Update(gen uint32, fn func(u *ExposureUpdate) error) error {
+	s := x.s
 	if s.ro {
 		return ErrReadOnly
 	}
-	hdr, err := s.ExposureIndexHeader(gen)
+	hdr, err := x.Header(gen)
 	if err != nil {
 		return err
 	}
@@ -398,9 +417,10 @@ func (u *ExposureUpdate) ClearDirty(addr string) error {
 	return u.txn.Delete(exposureDirtyKey(u.gen, addr))
 }
 
-// ExposureDirty returns up to limit addresses of generation gen marked
+// Dirty returns up to limit addresses of generation gen marked
 // dirty, in address order.
-func (s *Store) ExposureDirty(gen uint32, limit int) ([]string, error) {
+func (x Exposure) Dirty(gen uint32, limit int) ([]string, error) {
+	s := x.s
 	prefix := binary.BigEndian.AppendUint32([]byte{prefixExposureDirty}, gen)
 	var out []string
 	err := s.view(func(txn *badger.Txn) error {
@@ -466,9 +486,10 @@ func (s *Store) deleteKeys(keys [][]byte) error {
 	return wb.Flush()
 }
 
-// ExposureIndexInfo returns the header of the exposure index in force, and
+// Info returns the header of the exposure index in force, and
 // ErrNotFound when none was built.
-func (s *Store) ExposureIndexInfo() (ExposureIndex, error) {
+func (x Exposure) Info() (ExposureIndex, error) {
+	s := x.s
 	var hdr ExposureIndex
 	err := s.view(func(txn *badger.Txn) error {
 		var gen uint32
@@ -495,10 +516,11 @@ func (s *Store) ExposureIndexInfo() (ExposureIndex, error) {
 	return hdr, err
 }
 
-// Exposure returns the record of addr in generation gen (from
-// ExposureIndexInfo), appended to buf; found is false when the index holds
+// Get returns the record of addr in generation gen (from
+// Exposure.Info), appended to buf; found is false when the index holds
 // no record for it (no exposure).
-func (s *Store) Exposure(gen uint32, addr string, buf []byte) (rec []byte, found bool, err error) {
+func (x Exposure) Get(gen uint32, addr string, buf []byte) (rec []byte, found bool, err error) {
+	s := x.s
 	if addr == "" || strings.IndexByte(addr, 0) >= 0 {
 		return buf, false, nil
 	}

@@ -18,10 +18,10 @@ func TestExposureIndexGenerations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.ExposureIndexInfo(); !errors.Is(err, store.ErrNotFound) {
+	if _, err := st.Exposure().Info(); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("empty store: %v", err)
 	}
-	w, err := st.NewExposureIndex()
+	w, err := st.Exposure().NewIndex()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,33 +36,33 @@ func TestExposureIndexGenerations(t *testing.T) {
 		t.Fatalf("commit: %v %+v", err, h1)
 	}
 	// An abandoned build never becomes visible.
-	w2, _ := st.NewExposureIndex()
+	w2, _ := st.Exposure().NewIndex()
 	if err := w2.Put("addrB", []byte("lost")); err != nil {
 		t.Fatal(err)
 	}
 	w2.Cancel()
-	w3, _ := st.NewExposureIndex()
+	w3, _ := st.Exposure().NewIndex()
 	if err := w3.Put("addrB", []byte("b3")); err != nil {
 		t.Fatal(err)
 	}
-	if info, _ := st.ExposureIndexInfo(); info.Gen != 1 {
+	if info, _ := st.Exposure().Info(); info.Gen != 1 {
 		t.Fatalf("uncommitted generation visible: %+v", info)
 	}
 	h3, err := w3.Commit(ctx, store.ExposureIndex{ListVersion: 4})
 	if err != nil || h3.Gen != 3 {
 		t.Fatalf("commit 3: %v %+v", err, h3)
 	}
-	info, err := st.ExposureIndexInfo()
+	info, err := st.Exposure().Info()
 	if err != nil || info.Gen != 3 || info.ListVersion != 4 || info.BuiltAt.IsZero() {
 		t.Fatalf("info: %v %+v", err, info)
 	}
-	if rec, ok, err := st.Exposure(3, "addrB", nil); err != nil || !ok || string(rec) != "b3" {
+	if rec, ok, err := st.Exposure().Get(3, "addrB", nil); err != nil || !ok || string(rec) != "b3" {
 		t.Fatalf("record: %q %v %v", rec, ok, err)
 	}
-	if _, ok, _ := st.Exposure(1, "addrA", nil); ok {
+	if _, ok, _ := st.Exposure().Get(1, "addrA", nil); ok {
 		t.Fatal("old generation's record not deleted")
 	}
-	if _, ok, _ := st.Exposure(3, "addrA", nil); ok {
+	if _, ok, _ := st.Exposure().Get(3, "addrA", nil); ok {
 		t.Fatal("record of the old generation visible in the new one")
 	}
 	if err := st.Close(); err != nil {
@@ -73,10 +73,10 @@ func TestExposureIndexGenerations(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ro.Close()
-	if _, err := ro.NewExposureIndex(); !errors.Is(err, store.ErrReadOnly) {
+	if _, err := ro.Exposure().NewIndex(); !errors.Is(err, store.ErrReadOnly) {
 		t.Fatalf("read-only: %v", err)
 	}
-	if info, err := ro.ExposureIndexInfo(); err != nil || info.Gen != 3 {
+	if info, err := ro.Exposure().Info(); err != nil || info.Gen != 3 {
 		t.Fatalf("reopened: %v %+v", err, info)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -131,49 +132,70 @@ created or changed. Without a current index screens walk fresh.`,
 	}
 }
 
-func runServe(c *cli.Context) (err error) {
-	var keys, admins []api.Key
-	if f := c.String("keys"); f != "" {
-		var err error
-		if keys, err = api.LoadKeys(f); err != nil {
-			return badInput(err)
-		}
-	}
-	if f := c.String("admin-keys"); f != "" {
-		if c.String("rpc") == "" {
-			return usageErrorf("serve: --admin-keys needs --rpc: the admin routes change a live server's data")
-		}
-		var err error
-		if admins, err = api.LoadKeys(f); err != nil {
-			return badInput(fmt.Errorf("--admin-keys: %w", err))
-		}
-		if err := distinctKeys(keys, admins); err != nil {
-			return badInput(err)
-		}
+func runServe(c *cli.Context) error {
+	keys, admins, err := serveKeys(c)
+	if err != nil {
+		return err
 	}
 	if c.String("rpc") != "" && c.Bool("read-only") {
 		return usageErrorf("serve: --rpc writes the store (it follows the node); --read-only cannot go with it")
 	}
-	listen := c.String("listen")
-	if err := api.CheckBind(listen, len(keys)); err != nil {
+	if err := api.CheckBind(c.String("listen"), len(keys)); err != nil {
 		return badInput(err)
 	}
-	certFile, keyFile := c.String("tls-cert"), c.String("tls-key")
-	if (certFile == "") != (keyFile == "") {
-		return usageErrorf("serve: give both --tls-cert and --tls-key, or neither")
+	tlsCert, err := serveTLS(c)
+	if err != nil {
+		return err
 	}
-	var tlsCert *tls.Certificate
-	if certFile != "" {
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			return usageErrorf("serve: --tls-cert %s / --tls-key %s: %v", certFile, keyFile, err)
-		}
-		tlsCert = &cert
-	}
-	log := logger(c)
 	if c.String("rpc") != "" {
 		return serveLive(c, keys, admins, tlsCert)
 	}
+	return serveStore(c, keys, tlsCert)
+}
+
+// serveKeys loads --keys and --admin-keys, refusing admin keys without
+// --rpc and a secret in both files.
+func serveKeys(c *cli.Context) (keys, admins []api.Key, err error) {
+	if f := c.String("keys"); f != "" {
+		if keys, err = api.LoadKeys(f); err != nil {
+			return nil, nil, badInput(err)
+		}
+	}
+	if f := c.String("admin-keys"); f != "" {
+		if c.String("rpc") == "" {
+			return nil, nil, usageErrorf("serve: --admin-keys needs --rpc: the admin routes change a live server's data")
+		}
+		if admins, err = api.LoadKeys(f); err != nil {
+			return nil, nil, badInput(fmt.Errorf("--admin-keys: %w", err))
+		}
+		if err := distinctKeys(keys, admins); err != nil {
+			return nil, nil, badInput(err)
+		}
+	}
+	return keys, admins, nil
+}
+
+// serveTLS loads --tls-cert and --tls-key (both or neither); nil without
+// them.
+func serveTLS(c *cli.Context) (*tls.Certificate, error) {
+	certFile, keyFile := c.String("tls-cert"), c.String("tls-key")
+	if (certFile == "") != (keyFile == "") {
+		return nil, usageErrorf("serve: give both --tls-cert and --tls-key, or neither")
+	}
+	if certFile == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, usageErrorf("serve: --tls-cert %s / --tls-key %s: %v", certFile, keyFile, err)
+	}
+	return &cert, nil
+}
+
+// serveStore serves the store as it is, without a node: screens from its
+// exposure index (or fresh walks), traces and cases.
+func serveStore(c *cli.Context, keys []api.Key, tlsCert *tls.Certificate) (err error) {
+	log := logger(c)
 	casesRO := c.Bool("read-only")
 	st, scr, err := openScreenerFor(c, false, false, casesRO)
 	if err != nil {
@@ -181,14 +203,7 @@ func runServe(c *cli.Context) (err error) {
 	}
 	defer closing(st, &err)
 	status := scr.Status()
-	switch {
-	case status.ExposureUnavailable != "": // held.go's part: a list and no blocks
-		log.Warn("serving direct-list screening only", "why", status.ExposureUnavailable)
-	case status.Index == nil:
-		log.Warn("no exposure index: every screen walks fresh; build it with tracer screen --rebuild-index")
-	case len(status.Index.Stale) > 0:
-		log.Warn("the exposure index is stale: screens walk fresh; rebuild it with tracer screen --rebuild-index", "why", strings.Join(status.Index.Stale, "; "))
-	}
+	warnIndexState(log, status)
 	// The server never writes: it walks the trace index only if tracer
 	// trace has brought it up to date.
 	x, err := flow.Open(c.Context, st, flow.Options{NoUpdate: true})
@@ -217,6 +232,18 @@ func runServe(c *cli.Context) (err error) {
 	fmt.Fprintf(c.App.ErrWriter, "serve: %s://%s/ (%s tip %d, %s, index %s, %d keys)\n", scheme, ln.Addr(), status.Network, status.TipHeight,
 		orDash(status.SanctionsList), indexState(status), len(keys))
 	return serveUntil(c, hs, ln, nil)
+}
+
+// warnIndexState warns when screens cannot use a current exposure index.
+func warnIndexState(log *slog.Logger, status screen.Status) {
+	switch {
+	case status.ExposureUnavailable != "": // held.go's part: a list and no blocks
+		log.Warn("serving direct-list screening only", "why", status.ExposureUnavailable)
+	case status.Index == nil:
+		log.Warn("no exposure index: every screen walks fresh; build it with tracer screen --rebuild-index")
+	case len(status.Index.Stale) > 0:
+		log.Warn("the exposure index is stale: screens walk fresh; rebuild it with tracer screen --rebuild-index", "why", strings.Join(status.Index.Stale, "; "))
+	}
 }
 
 // apiConfig is the API's configuration from the flags.

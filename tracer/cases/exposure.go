@@ -19,16 +19,32 @@ const NotIndexed = "not indexed"
 // tracer screen --rebuild-index builds (*store.Store implements it).
 type ExposureStore interface {
 	State() store.State
-	ExposureIndexInfo() (store.ExposureIndex, error)
-	Exposure(gen uint32, addr string, buf []byte) ([]byte, bool, error)
+	Exposure() store.Exposure
 }
 
 // StoreExposure returns an Exposure function reading st's exposure index:
 // one header read, then one point read per address.
 func StoreExposure(st ExposureStore) func(addrs []string) (map[string]string, error) {
+	return exposureOf(st, st.Exposure().Info)
+}
+
+// StoreExposureAt is StoreExposure reading generation hdr of st's exposure
+// index (nil: none) rather than the one in force: the generation of a live
+// view, for the case viewer's exposure column.
+func StoreExposureAt(st ExposureStore, hdr *store.ExposureIndex) func(addrs []string) (map[string]string, error) {
+	return exposureOf(st, func() (store.ExposureIndex, error) {
+		if hdr == nil {
+			return store.ExposureIndex{}, store.ErrNotFound
+		}
+		return *hdr, nil
+	})
+}
+
+// exposureOf reads st's exposure index at the generation info names.
+func exposureOf(st ExposureStore, info func() (store.ExposureIndex, error)) func(addrs []string) (map[string]string, error) {
 	return func(addrs []string) (map[string]string, error) {
 		out := make(map[string]string, len(addrs))
-		hdr, err := st.ExposureIndexInfo()
+		hdr, err := info()
 		if errors.Is(err, store.ErrNotFound) {
 			for _, a := range addrs {
 				out[a] = NotIndexed
@@ -44,7 +60,7 @@ func StoreExposure(st ExposureStore) func(addrs []string) (map[string]string, er
 		}
 		var buf []byte
 		for _, a := range addrs {
-			b, found, err := st.Exposure(hdr.Gen, a, buf)
+			b, found, err := st.Exposure().Get(hdr.Gen, a, buf)
 			if err != nil {
 				return nil, err
 			}

@@ -2,7 +2,6 @@ package live
 
 import (
 	"context"
-	"errors"
 
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/tracer/screen"
@@ -40,7 +39,7 @@ func buildPending(ctx context.Context, snap, st *store.Store, opt screen.Options
 }
 
 // useIndex makes generation gen the one in force.
-func useIndex(st *store.Store, gen uint32) error { return st.UseExposureIndex(gen) }
+func useIndex(st *store.Store, gen uint32) error { return st.Exposure().Use(gen) }
 
 // pendingStore is a snapshot for reading the chain, list and tags, whose
 // exposure index writes (and the reads of the generation being built) go
@@ -50,38 +49,8 @@ type pendingStore struct {
 	w *store.Store
 }
 
-func (p pendingStore) NewExposureIndex() (*store.ExposureWriter, error) {
-	return p.w.NewExposureIndex()
-}
-
-func (p pendingStore) ExposureIndexHeader(gen uint32) (store.ExposureIndex, error) {
-	return p.w.ExposureIndexHeader(gen)
-}
-
-func (p pendingStore) UseExposureIndex(uint32) error {
-	return errors.New("live: a pending build does not switch the index in force")
-}
-
-func (p pendingStore) UpdateExposure(gen uint32, fn func(u *store.ExposureUpdate) error) error {
-	return p.w.UpdateExposure(gen, fn)
-}
-
-func (p pendingStore) ExposureTxShares(gen uint32, n store.TxNum) ([]byte, bool, error) {
-	return p.w.ExposureTxShares(gen, n)
-}
-
-func (p pendingStore) ExposureDirty(gen uint32, limit int) ([]string, error) {
-	return p.w.ExposureDirty(gen, limit)
-}
-
-func (p pendingStore) Exposure(gen uint32, addr string, buf []byte) ([]byte, bool, error) {
-	return p.w.Exposure(gen, addr, buf)
-}
-
-func (p pendingStore) ExposureAcc(gen uint32, addr string) ([]byte, bool, error) {
-	return p.w.ExposureAcc(gen, addr)
-}
-
-func (p pendingStore) ForEachExposureAcc(gen uint32, fn func(addr string, v []byte) error) error {
-	return p.w.ForEachExposureAcc(gen, fn)
-}
+// Exposure is the store's exposure index: the build writes and reads its
+// generation there, never on the snapshot. (BuildIndex with
+// Options.Pending, as buildPending sets it, does not switch the index in
+// force.)
+func (p pendingStore) Exposure() store.Exposure { return p.w.Exposure() }

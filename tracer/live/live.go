@@ -167,7 +167,7 @@ func (s *Service) load(context.Context) error {
 	s.base, s.listV = base, base.Status().ListVersion
 	s.hdr, s.rebuild = nil, true
 	if ix := base.Status().Index; ix != nil {
-		hdr, err := snap.ExposureIndexInfo()
+		hdr, err := snap.Exposure().Info()
 		if err != nil {
 			return err
 		}
@@ -212,7 +212,7 @@ func (s *Service) publish() error {
 	// Cases trace and read the chain on the view's snapshot, read their
 	// records from the latest published snapshot and write on this loop.
 	cs := cases.ForRoom(st, caseRoom{s}, runner, st, s.params)
-	cs.Exposure = cases.StoreExposure(indexAt{Store: st, hdr: s.hdr})
+	cs.Exposure = cases.StoreExposureAt(st, s.hdr)
 	v := &view{v: api.View{Screener: scr, Tracer: runner, Cases: cs}, state: snap.State(), release: release}
 	v.refs.Store(1)
 	snap.Retain() // the case reads' reference
@@ -648,18 +648,4 @@ func (c caseRoom) Each(fn func(id uint64, rec []byte) error) error {
 func (c caseRoom) Log(id uint64) (evs []store.CaseEvent, err error) {
 	err = c.read(func(cs store.Cases) error { evs, err = cs.Log(id); return err })
 	return evs, err
-}
-
-// indexAt is a snapshot whose exposure index in force is the view's
-// generation hdr (nil: none), for the case viewer's exposure column.
-type indexAt struct {
-	*store.Store
-	hdr *store.ExposureIndex
-}
-
-func (x indexAt) ExposureIndexInfo() (store.ExposureIndex, error) {
-	if x.hdr == nil {
-		return store.ExposureIndex{}, store.ErrNotFound
-	}
-	return *x.hdr, nil
 }

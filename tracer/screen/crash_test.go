@@ -67,7 +67,7 @@ func indexDump(t *testing.T, db string) (store.ExposureIndex, map[string]string)
 		t.Fatal(err)
 	}
 	defer st.Close()
-	hdr, err := st.ExposureIndexInfo()
+	hdr, err := st.Exposure().Info()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func indexDump(t *testing.T, db string) (store.ExposureIndex, map[string]string)
 		out["acc "+a] = string(v)
 	}
 	for n := store.TxNum(0); n < st.State().NextTx+500; n++ {
-		v, ok, err := st.ExposureTxShares(hdr.Gen, n)
+		v, ok, err := st.Exposure().TxShares(hdr.Gen, n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,7 +88,7 @@ func indexDump(t *testing.T, db string) (store.ExposureIndex, map[string]string)
 			out[fmt.Sprint("tx ", n)] = string(v)
 		}
 	}
-	if d, err := st.ExposureDirty(hdr.Gen, 10); err != nil || len(d) > 0 {
+	if d, err := st.Exposure().Dirty(hdr.Gen, 10); err != nil || len(d) > 0 {
 		t.Fatalf("dirty records left: %v %v", d, err)
 	}
 	return hdr, out

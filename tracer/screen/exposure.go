@@ -64,7 +64,7 @@ type Options struct {
 	ClusterInfo string
 	// Pending builds the index generation without making it current:
 	// screens keep answering from the one in force until
-	// store.UseExposureIndex switches to it (a new list's index built in
+	// store.Exposure.Use switches to it (a new list's index built in
 	// the background).
 	Pending bool
 	// UndoDepth is how many blocks below the tip BuildIndex applies as

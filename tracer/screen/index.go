@@ -19,15 +19,7 @@ import (
 // IndexStore is a store the index can be written to. *store.Store
 // implements it.
 type IndexStore interface {
-	Store
-	NewExposureIndex() (*store.ExposureWriter, error)
-	ExposureIndexHeader(gen uint32) (store.ExposureIndex, error)
-	UseExposureIndex(gen uint32) error
-	UpdateExposure(gen uint32, fn func(u *store.ExposureUpdate) error) error
-	ExposureTxShares(gen uint32, n store.TxNum) ([]byte, bool, error)
-	ExposureDirty(gen uint32, limit int) ([]string, error)
-	ExposureAcc(gen uint32, addr string) ([]byte, bool, error)
-	ForEachExposureAcc(gen uint32, fn func(addr string, v []byte) error) error
+	Store // its Exposure room writes the index
 	ForEachTx(from store.TxNum, fn func(*store.Tx) error) error
 }
 
@@ -308,7 +300,7 @@ func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txSh
 // records, so UpdateIndex can bring it forward block by block. The last
 // Options.UndoDepth blocks are applied as updates, so a reorganisation
 // that deep is undone exactly. With opt.Pending the generation is built
-// but not made current (UseExposureIndex switches to it).
+// but not made current (store.Exposure.Use switches to it).
 func BuildIndex(ctx context.Context, st IndexStore, opt Options) (store.ExposureIndex, error) {
 	if err := opt.normalize(false); err != nil {
 		return store.ExposureIndex{}, err
@@ -324,7 +316,7 @@ func BuildIndex(ctx context.Context, st IndexStore, opt Options) (store.Exposure
 	}
 	state := st.State()
 	e := newEngine(opt, src)
-	w, err := st.NewExposureIndex()
+	w, err := st.Exposure().NewIndex()
 	if err != nil {
 		return store.ExposureIndex{}, err
 	}
@@ -341,7 +333,7 @@ func BuildIndex(ctx context.Context, st IndexStore, opt Options) (store.Exposure
 		return hdr, err
 	}
 	if !opt.Pending {
-		if err := st.UseExposureIndex(hdr.Gen); err != nil {
+		if err := st.Exposure().Use(hdr.Gen); err != nil {
 			return hdr, err
 		}
 	}
@@ -453,7 +445,7 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 		}
 		entries = 0
 		for a, acc := range byKey {
-			v, found, err := st.ExposureAcc(w.Gen(), a)
+			v, found, err := st.Exposure().Acc(w.Gen(), a)
 			if err != nil {
 				return err
 			}
@@ -546,9 +538,9 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 	if err := w.Sync(); err != nil {
 		return store.ExposureIndex{}, err
 	}
-	paths := &pathReader{e: e, get: func(n store.TxNum) ([]byte, bool, error) { return st.ExposureTxShares(w.Gen(), n) }, st: st}
+	paths := &pathReader{e: e, get: func(n store.TxNum) ([]byte, bool, error) { return st.Exposure().TxShares(w.Gen(), n) }, st: st}
 	written := 0
-	err = st.ForEachExposureAcc(w.Gen(), func(a string, v []byte) error {
+	err = st.Exposure().ForEachAcc(w.Gen(), func(a string, v []byte) error {
 		if written++; written&255 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err

@@ -158,7 +158,7 @@ func New(st Store, opt Options) (*Screener, error) {
 	if err != nil {
 		return nil, err
 	}
-	hdr, err := st.ExposureIndexInfo()
+	hdr, err := st.Exposure().Info()
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
@@ -465,7 +465,7 @@ func (s *Screener) lookup(_ context.Context, addr string) (*Result, error) {
 		return nil, ErrNoIndex
 	}
 	r.Method = MethodIndex
-	b, found, err := s.st.Exposure(s.idx.Gen, r.Address, nil)
+	b, found, err := s.st.Exposure().Get(s.idx.Gen, r.Address, nil)
 	if err != nil {
 		return nil, err
 	}

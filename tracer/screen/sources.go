@@ -92,8 +92,7 @@ type Store interface {
 	State() store.State
 	Lists() store.Lists
 	Tags() store.Tags
-	ExposureIndexInfo() (store.ExposureIndex, error)
-	Exposure(gen uint32, addr string, buf []byte) ([]byte, bool, error)
+	Exposure() store.Exposure
 }
 
 // ListName names a stored list version for reports.

@@ -36,7 +36,7 @@ func UpdateIndex(ctx context.Context, st IndexStore, gen uint32, opt Options) (s
 	if err := opt.normalize(false); err != nil {
 		return store.ExposureIndex{}, UpdateStats{}, err
 	}
-	hdr, err := st.ExposureIndexHeader(gen)
+	hdr, err := st.Exposure().Header(gen)
 	if err != nil {
 		return hdr, UpdateStats{}, err
 	}
@@ -74,7 +74,7 @@ func updateIndex(ctx context.Context, st IndexStore, e *engine, gen uint32) (sto
 		if err := ctx.Err(); err != nil {
 			return store.ExposureIndex{}, stats, err
 		}
-		hdr, err := st.ExposureIndexHeader(gen)
+		hdr, err := st.Exposure().Header(gen)
 		if err != nil {
 			return hdr, stats, err
 		}
@@ -114,18 +114,18 @@ func updateIndex(ctx context.Context, st IndexStore, e *engine, gen uint32) (sto
 
 // dirty reports whether gen has records to redraw after an undo.
 func (e *engine) dirty(st IndexStore, gen uint32) bool {
-	d, err := st.ExposureDirty(gen, 1)
+	d, err := st.Exposure().Dirty(gen, 1)
 	return err != nil || len(d) > 0 // an error shows in redrawDirty
 }
 
 // redrawDirty redraws the records of a batch of addresses an undo changed,
 // from their accumulators, in one transaction.
 func (e *engine) redrawDirty(st IndexStore, gen uint32) (int, error) {
-	addrs, err := st.ExposureDirty(gen, 1000)
+	addrs, err := st.Exposure().Dirty(gen, 1000)
 	if err != nil {
 		return 0, err
 	}
-	err = st.UpdateExposure(gen, func(up *store.ExposureUpdate) error {
+	err = st.Exposure().Update(gen, func(up *store.ExposureUpdate) error {
 		paths := &pathReader{e: e, get: up.TxShares, st: st}
 		for _, a := range addrs {
 			v, found, err := up.Acc(a)
@@ -188,7 +188,7 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 			return 0, 0, err
 		}
 	}
-	err = st.UpdateExposure(gen, func(up *store.ExposureUpdate) error {
+	err = st.Exposure().Update(gen, func(up *store.ExposureUpdate) error {
 		cache := map[store.TxNum]*txShares{}
 		shares := func(n store.TxNum) (*txShares, error) {
 			if r, ok := cache[n]; ok {
@@ -354,7 +354,7 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 // undoBlock undoes the block at height, the tip of gen, from its undo
 // record.
 func (e *engine) undoBlock(st IndexStore, gen uint32, height int32) (addrs int, err error) {
-	err = st.UpdateExposure(gen, func(up *store.ExposureUpdate) error {
+	err = st.Exposure().Update(gen, func(up *store.ExposureUpdate) error {
 		v, found, err := up.Undo(height)
 		if err != nil {
 			return err

@@ -80,10 +80,10 @@ func loadSources(t testing.TB, ctx context.Context, st *store.Store, chain strin
 func generation(t *testing.T, st *store.Store, gen uint32) (recs, accs map[string][]byte) {
 	t.Helper()
 	recs, accs = map[string][]byte{}, map[string][]byte{}
-	if err := st.ForEachExposure(gen, func(a string, v []byte) error { recs[a] = v; return nil }); err != nil {
+	if err := st.Exposure().ForEach(gen, func(a string, v []byte) error { recs[a] = v; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.ForEachExposureAcc(gen, func(a string, v []byte) error { accs[a] = v; return nil }); err != nil {
+	if err := st.Exposure().ForEachAcc(gen, func(a string, v []byte) error { accs[a] = v; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return recs, accs
@@ -122,11 +122,11 @@ func sameIndex(t *testing.T, st *store.Store, got, want uint32, step string) {
 	// The per-transaction shares too, past the tip: an undone block's
 	// must be gone.
 	for n := store.TxNum(0); n < st.State().NextTx+500; n++ {
-		g, gok, err := st.ExposureTxShares(got, n)
+		g, gok, err := st.Exposure().TxShares(got, n)
 		if err != nil {
 			t.Fatal(err)
 		}
-		w, wok, err := st.ExposureTxShares(want, n)
+		w, wok, err := st.Exposure().TxShares(want, n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -196,7 +196,7 @@ func TestUpdateEqualsRebuild(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if cur, err := st.ExposureIndexInfo(); err != nil || cur.Gen != gen {
+				if cur, err := st.Exposure().Info(); err != nil || cur.Gen != gen {
 					t.Fatalf("%s: a pending build changed the index in force: %+v %v", step, cur, err)
 				}
 				sameIndex(t, st, gen, b.Gen, step)
@@ -362,7 +362,7 @@ func TestUpdateDamaged(t *testing.T) {
 			if _, err := screen.BuildIndex(ctx, st, opt); err != nil {
 				t.Fatal(err)
 			}
-			if err := st.UpdateExposure(0, func(u *store.ExposureUpdate) error { return tc.damage(u, st) }); err != nil {
+			if err := st.Exposure().Update(0, func(u *store.ExposureUpdate) error { return tc.damage(u, st) }); err != nil {
 				t.Fatal(err)
 			}
 			if tc.reorg {

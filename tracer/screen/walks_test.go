@@ -170,7 +170,7 @@ func TestOnePassEqualsWalks(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := map[string]Record{}
-			err = st.ForEachExposure(hdr.Gen, func(a string, v []byte) error {
+			err = st.Exposure().ForEach(hdr.Gen, func(a string, v []byte) error {
 				var r Record
 				if err := json.Unmarshal(v, &r); err != nil {
 					return err
