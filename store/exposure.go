@@ -240,29 +240,18 @@ func (x Exposure) Acc(gen uint32, addr string) (v []byte, found bool, err error)
 // ForEachAcc calls fn for every address with accumulators in
 // generation gen, in address order.
 func (x Exposure) ForEachAcc(gen uint32, fn func(addr string, v []byte) error) error {
-	s := x.s
-	prefix := binary.BigEndian.AppendUint32([]byte{prefixExposureAcc}, gen)
-	return s.view(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
-		defer it.Close()
-		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
-			v, err := it.Item().ValueCopy(nil)
-			if err != nil {
-				return s.damaged(err)
-			}
-			if err := fn(string(it.Item().Key()[len(prefix):]), v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return x.s.eachUnder(binary.BigEndian.AppendUint32([]byte{prefixExposureAcc}, gen), fn)
 }
 
 // ForEach calls fn for every record of generation gen, in address
 // order.
 func (x Exposure) ForEach(gen uint32, fn func(addr string, rec []byte) error) error {
-	s := x.s
-	prefix := exposurePrefix(gen)
+	return x.s.eachUnder(exposurePrefix(gen), fn)
+}
+
+// eachUnder calls fn for every key under prefix, in key order, with the
+// rest of its key after the prefix and a copy of its value.
+func (s *Store) eachUnder(prefix []byte, fn func(rest string, v []byte) error) error {
 	return s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()
