@@ -17,9 +17,19 @@ import (
 // call sends a JSON request to the API and decodes the answer into out.
 func (r *running) call(t *testing.T, method, path, body string, out any) int {
 	t.Helper()
+	return r.send(t, method, path, body, "", out)
+}
+
+// send sends a JSON request, with the admin key when one is given, and
+// decodes the answer into out.
+func (r *running) send(t *testing.T, method, path, body, admin string, out any) int {
+	t.Helper()
 	req, err := http.NewRequest(method, r.srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if admin != "" {
+		req.Header.Set("X-Admin-Key", admin)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

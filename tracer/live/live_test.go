@@ -504,22 +504,7 @@ func TestAdminSanctionsSwitch(t *testing.T) {
 // admin sends an admin request and decodes its answer into out.
 func (r *running) admin(t *testing.T, method, path, body string, out any) int {
 	t.Helper()
-	req, err := http.NewRequest(method, r.srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("X-Admin-Key", adminKey)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			t.Fatalf("%s %s: %d, %v", method, path, resp.StatusCode, err)
-		}
-	}
-	return resp.StatusCode
+	return r.send(t, method, path, body, adminKey, out)
 }
 
 // TestAdminTagsAndWatches: a tag pack posted to the admin route shows in
