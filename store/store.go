@@ -120,6 +120,12 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 	// record. So check them, and every table, first and refuse a damaged
 	// store.
 	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err == nil && checks {
+		// A store another process holds is refused as Badger would refuse
+		// it, before the check reads files its writer may be replacing
+		// (a compaction's deleted table read as damage).
+		if lockTaken(dir) {
+			return nil, lockedError(dir)
+		}
 		if err := preflight(dir, !opt.ReadOnly); err != nil {
 			return nil, err
 		}
@@ -163,10 +169,7 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 		}
 	}
 	if err != nil && strings.Contains(err.Error(), "Cannot acquire directory lock") {
-		if h, ok := readHolder(dir); ok {
-			return nil, &HeldError{Dir: dir, Holder: h}
-		}
-		return nil, fmt.Errorf("%w: %s is open in another process (a running ingest, follow or serve); Badger lets one process use a store at a time", ErrLocked, dir)
+		return nil, lockedError(dir)
 	}
 	if err != nil && isChecksumErr(err) {
 		return nil, &DamageError{Dir: dir, Damage: []Damage{{File: "badger", Offset: -1, What: strings.ReplaceAll(err.Error(), "\n", " ")}}}
@@ -194,6 +197,15 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 		}
 	}
 	return s, nil
+}
+
+// lockedError is the error of opening dir while another process holds it:
+// who, when it said so (SetHolder).
+func lockedError(dir string) error {
+	if h, ok := readHolder(dir); ok {
+		return &HeldError{Dir: dir, Holder: h}
+	}
+	return fmt.Errorf("%w: %s is open in another process (a running ingest, follow or serve); Badger lets one process use a store at a time", ErrLocked, dir)
 }
 
 // removeEmptyLogs deletes memtable and value logs of zero length. A
