@@ -10,3 +10,5 @@ func processAlive(pid int) bool { return true }
 
 // lockTaken cannot tell without flock: Open will.
 func lockTaken(dir string) bool { return false }
+
+func lockConflicts(dir string, readOnly bool) bool { return false }

@@ -47,3 +47,19 @@ func lockTaken(dir string) bool {
 	d, err := os.Stat(dir)
 	return taken && err == nil && d.IsDir()
 }
+
+// lockConflicts reports whether another process holds dir's lock in a way
+// an open in that mode would be refused for: any lock for a writable open,
+// an exclusive one for a read-only open (read-only opens share it).
+func lockConflicts(dir string, readOnly bool) bool {
+	d, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer d.Close() // releases the lock taken to tell
+	how := syscall.LOCK_EX
+	if readOnly {
+		how = syscall.LOCK_SH
+	}
+	return syscall.Flock(int(d.Fd()), how|syscall.LOCK_NB) != nil
+}

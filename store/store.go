@@ -120,10 +120,10 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 	// record. So check them, and every table, first and refuse a damaged
 	// store.
 	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err == nil && checks {
-		// A store another process holds is refused as Badger would refuse
-		// it, before the check reads files its writer may be replacing
+		// A store another process holds (exclusively, for a read-only open)
+		// is refused as Badger would refuse it, before the check reads files its writer may be replacing
 		// (a compaction's deleted table read as damage).
-		if lockTaken(dir) {
+		if lockConflicts(dir, opt.ReadOnly) {
 			return nil, lockedError(dir)
 		}
 		if err := preflight(dir, !opt.ReadOnly); err != nil {
