@@ -56,7 +56,7 @@ func lockConflicts(dir string, readOnly bool) bool {
 	if err != nil {
 		return false
 	}
-	defer d.Close() // releases the lock taken to tell
+	defer func() { _ = d.Close() }() // releases the lock taken to tell; a read-only handle's close error changes nothing
 	how := syscall.LOCK_EX
 	if readOnly {
 		how = syscall.LOCK_SH
