@@ -30,7 +30,7 @@ import (
 
 var (
 	scaleN     = flag.Int("scale.n", 100_000, "transactions in the generated chain")
-	scaleShape = flag.String("scale.shape", "standard", "chain `SHAPE`: standard (signed, the benchmarks' chain) or mainnet (unsigned)")
+	scaleShape = flag.String("scale.shape", "standard", "chain `SHAPE`: standard (the benchmarks' chain) or mainnet (both unsigned)")
 	scaleBin   = flag.String("scale.bin", "", "the tracer binary to measure (make scale builds bin/tracer)")
 	scaleCache = flag.String("scale.cache", "", "chain cache `DIR` (default $TMPDIR/tracer-bench-chain-N, shared with the benchmarks)")
 	scaleWork  = flag.String("scale.work", "", "store and outputs `DIR`, emptied first (default $TMPDIR/tracer-scale-N)")
@@ -67,6 +67,7 @@ func TestScale(t *testing.T) {
 		if chain == "" {
 			chain = storetest.BenchChainDir(n)
 		}
+		genArgs = append(genArgs, "--unsigned") // as storetest.BenchChain
 	case "mainnet":
 		// m1 names the mainnet shape's version, as w1 the standard one's.
 		if chain == "" {
