@@ -7,7 +7,7 @@ package main
 // N transactions, each stage in its own process, and prints per stage its
 // rate, wall and CPU time, peak anonymous and total RSS, and the disk it
 // added per transaction. The chain is generated once and cached: the
-// standard shape in the benchmarks' cache ($TMPDIR/tracer-bench-chain-N-w1,
+// standard shape in the benchmarks' cache ($TMPDIR/tracer-bench-chain-N-w1u,
 // storetest.BenchChain), the mainnet shape (gen --shape mainnet --unsigned)
 // in $TMPDIR/tracer-bench-chain-mainnet-N-m1; the store is rebuilt every
 // run.
@@ -69,7 +69,7 @@ func TestScale(t *testing.T) {
 		}
 		genArgs = append(genArgs, "--unsigned") // as storetest.BenchChain
 	case "mainnet":
-		// m1 names the mainnet shape's version, as w1 the standard one's.
+		// m1 names the mainnet shape's version, as w1u the standard one's.
 		if chain == "" {
 			chain = filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-chain-mainnet-%d-m1", n))
 		}
