@@ -3,7 +3,6 @@ package store
 import (
 	"bufio"
 	"bytes"
-	"container/heap"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -146,44 +145,6 @@ func (x *extSorter) sorted(bufSize int) (*mergeIter, func(), error) {
 		return nil, nil, err
 	}
 	return it, closeAll, nil
-}
-
-// mergeIter merges sorted runs; k and v are copies, valid until the next
-// call of next.
-type mergeIter struct {
-	h    runHeap
-	k, v []byte
-	err  error
-}
-
-func newMergeIter(rs []*runReader) (*mergeIter, error) {
-	it := &mergeIter{}
-	for _, r := range rs {
-		if r.next() {
-			it.h = append(it.h, r)
-		} else if r.err != nil {
-			return nil, fmt.Errorf("read run: %w", r.err)
-		}
-	}
-	heap.Init(&it.h)
-	return it, nil
-}
-
-func (it *mergeIter) next() bool {
-	if it.err != nil || it.h.Len() == 0 {
-		return false
-	}
-	r := it.h[0]
-	it.k, it.v = append(it.k[:0], r.k...), append(it.v[:0], r.v...)
-	if r.next() {
-		heap.Fix(&it.h, 0)
-	} else {
-		if r.err != nil {
-			it.err = fmt.Errorf("read run: %w", r.err)
-		}
-		heap.Pop(&it.h)
-	}
-	return true
 }
 
 // Join keys: a txid, then 0 and the TxNum for an evicted transaction's
