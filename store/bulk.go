@@ -63,6 +63,14 @@ const bulkRunBytes = 64 << 20
 // handed to the StreamWriter (at the next block boundary).
 const directChunkBytes = 16 << 20
 
+// mergeStreams is how many families the final merge writes at a time.
+// One: a family's merge keeps a core busy with Badger's parsing of the
+// stream (StreamWriter.Write), and its table builder and compression use
+// most of the other; a second family at a time added a table builder
+// (over 300 MB) and a GC running back to back, not speed (measured on a
+// 10 M-transaction load: merge 30 s wall either way, 11 CPU-s less).
+const mergeStreams = 1
+
 // mergeBufBytes is the read buffer of the final merge, shared by all runs.
 const mergeBufBytes = 64 << 20
 
@@ -454,7 +462,16 @@ func (w *bulkWriter) finish(st *State) (err error) {
 			return err
 		}
 	}
-	w.buf.sort(&w.scratch)
+	// The last run goes to a file too, so that the merge holds no run in
+	// memory, only read buffers (mergeBufBytes).
+	if len(w.buf.ents) > 0 {
+		if err := w.spill(); err != nil {
+			return err
+		}
+		if err := w.wait(); err != nil {
+			return err
+		}
+	}
 	w.releaseSpares()
 	if err := w.merge(); err != nil {
 		return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
@@ -493,38 +510,32 @@ func (w *bulkWriter) releaseSpares() {
 	}
 }
 
-// merge merges each family's runs (the spilled ones and the one in memory)
-// into the family's stream, the families in parallel.
+// merge merges each family's spilled runs into the family's stream,
+// mergeStreams families at a time, after the join's transactions (if any).
 func (w *bulkWriter) merge() error {
-	// Which families, and the in-memory run's entries of each.
-	mem := map[byte][]bufEntry{}
 	var fams []byte
-	for i := 0; i < len(w.buf.ents); {
-		fam := w.buf.key(&w.buf.ents[i])
-		j := i + 1
-		for j < len(w.buf.ents) && w.buf.key(&w.buf.ents[j])[0] == fam[0] {
-			j++
-		}
-		mem[fam[0]] = w.buf.ents[i:j]
-		i = j
-	}
-	readers := 0
+	readers := 0 // the most runs a family is spread over
 	for _, rf := range w.runs {
 		for _, fs := range rf.fams {
 			if !slices.Contains(fams, fs.fam) {
 				fams = append(fams, fs.fam)
 			}
-			readers++
 		}
 	}
-	for fam := range mem {
-		if !slices.Contains(fams, fam) {
-			fams = append(fams, fam)
+	for _, fam := range fams {
+		n := 0
+		for _, rf := range w.runs {
+			for _, fs := range rf.fams {
+				if fs.fam == fam {
+					n++
+				}
+			}
 		}
+		readers = max(readers, n)
 	}
-	// The read buffers share mergeBufBytes, so that memory does not grow
-	// with the number of runs.
-	bufSize := max(16<<10, min(1<<20, mergeBufBytes/max(readers, 1)))
+	// The read buffers of the families merged at a time share
+	// mergeBufBytes, so that memory does not grow with the number of runs.
+	bufSize := max(16<<10, min(1<<20, mergeBufBytes/max(readers*mergeStreams, 1)))
 
 	var done atomic.Int64
 	stop := make(chan struct{})
@@ -546,10 +557,8 @@ func (w *bulkWriter) merge() error {
 	}()
 	defer func() { close(stop); <-ticked }()
 
-	// Two families at a time: each holds a table builder of the
-	// StreamWriter's (tens of MB), and two keep both cores busy.
 	var g errgroup.Group
-	g.SetLimit(2)
+	g.SetLimit(mergeStreams)
 	if w.patches != nil {
 		// The join's transactions first: the largest family.
 		g.Go(func() error { return w.patchTxs(&done, bufSize) })
@@ -569,9 +578,6 @@ func (w *bulkWriter) merge() error {
 					defer f.Close() //nolint:errcheck // a run opened read-only: Close cannot lose data
 					rs = append(rs, &runReader{idx: i, r: bufio.NewReaderSize(io.NewSectionReader(f, fs.off, fs.len), bufSize)})
 				}
-			}
-			if ents, ok := mem[fam]; ok {
-				rs = append(rs, &runReader{idx: len(w.runs), mem: &w.buf, ents: ents})
 			}
 			return w.mergeFamily(fam, rs, &done)
 		})
