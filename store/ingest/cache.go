@@ -15,14 +15,19 @@ import (
 // values in one slab, so the GC never scans the cache (with an entry and a
 // values slice allocated per transaction, marking them and the pointer
 // chases of every lookup took a fifth of a bulk load's CPU time at 10 M
-// transactions), and adding a transaction allocates nothing.
+// transactions), and adding a transaction allocates nothing. The queue of
+// entries, oldest first, is in slab order and knows each entry's place in
+// it, so that dropping its dead entries reads no map.
 type txCache struct {
 	m map[chainhash.Hash]cacheSlot
-	// vals holds, for each entry, the count of its unspent outputs and
-	// then its outputs' values (spentMark once spent, unspendMrk for
-	// those nobody can spend). Removed entries leave holes until compact.
-	vals    []int64
-	holes   int // int64s of vals no entry uses
+	// vals holds, for each entry, the count of its unspent outputs (0 once
+	// the entry left) and then its outputs' values (spentMark once spent,
+	// unspendMrk for those nobody can spend). Entries that left are holes
+	// until compact moves the live ones.
+	vals  []int64
+	holes int // int64s of vals no entry uses
+	// fifo holds the entries in the order added (the slab's): the live
+	// ones, and those that left since the last compact.
 	fifo    []fifoItem
 	head    int
 	limit   int
@@ -39,8 +44,8 @@ type cacheSlot struct {
 }
 
 type fifoItem struct {
-	id  chainhash.Hash
-	num store.TxNum
+	id chainhash.Hash
+	cacheSlot
 }
 
 func newTxCache(limit int) *txCache {
@@ -57,6 +62,9 @@ func (c *txCache) get(id *chainhash.Hash) (cacheSlot, bool) {
 // add or trim.
 func (c *txCache) values(s cacheSlot) []int64 { return c.vals[s.off+1 : s.off+1+int(s.n)] }
 
+// live reports whether the entry at s is still cached.
+func (c *txCache) live(s cacheSlot) bool { return c.vals[s.off] != 0 }
+
 // spend marks output vout of the entry of id at s spent; the entry leaves
 // once all its outputs are spent.
 func (c *txCache) spend(id *chainhash.Hash, s cacheSlot, vout uint32) {
@@ -69,6 +77,7 @@ func (c *txCache) spend(id *chainhash.Hash, s cacheSlot, vout uint32) {
 
 func (c *txCache) remove(id *chainhash.Hash, s cacheSlot) {
 	delete(c.m, *id)
+	c.vals[s.off] = 0
 	c.holes += 1 + int(s.n)
 }
 
@@ -79,18 +88,23 @@ func (c *txCache) add(id chainhash.Hash, num store.TxNum, values []int64, unspen
 		return
 	}
 	if old, ok := c.m[id]; ok {
-		c.holes += 1 + int(old.n) // a duplicate txid (BIP30): the later one is cached
+		// A duplicate txid (BIP30): the later transaction is cached.
+		c.vals[old.off] = 0
+		c.holes += 1 + int(old.n)
 	}
-	c.m[id] = cacheSlot{num: num, off: len(c.vals), n: uint32(len(values))}
+	s := cacheSlot{num: num, off: len(c.vals), n: uint32(len(values))}
+	c.m[id] = s
 	c.vals = append(c.vals, int64(unspent))
 	c.vals = append(c.vals, values...)
-	c.fifo = append(c.fifo, fifoItem{id, num})
+	c.fifo = append(c.fifo, fifoItem{id, s})
 	// In a bulk load nothing is trimmed until it ends: drop the queue's
 	// entries of spent transactions now and then, so that it stays within
 	// twice the cache rather than growing with the chain; the values' slab
 	// likewise.
-	if len(c.fifo)-c.head > 2*len(c.m)+1<<16 || c.holes > len(c.vals)/2+1<<20 {
-		c.compact()
+	if c.slabSparse() {
+		c.compact(true)
+	} else if len(c.fifo)-c.head > 2*len(c.m)+1<<16 {
+		c.compact(false)
 	}
 }
 
@@ -107,38 +121,50 @@ func (c *txCache) trim(evict func(id *chainhash.Hash, num store.TxNum, values []
 	for len(c.m) > c.limit && c.head < len(c.fifo) {
 		it := &c.fifo[c.head]
 		c.head++
-		if s, ok := c.m[it.id]; ok && s.num == it.num {
+		if c.live(it.cacheSlot) {
 			if evict != nil {
-				if err := evict(&it.id, s.num, c.values(s)); err != nil {
+				if err := evict(&it.id, it.num, c.values(it.cacheSlot)); err != nil {
 					return err
 				}
 			}
-			c.remove(&it.id, s)
+			c.remove(&it.id, it.cacheSlot)
 			c.evicted++
 		}
 	}
-	if c.head > len(c.fifo)/2 || c.holes > len(c.vals)/2 {
-		c.compact()
+	if c.slabSparse() || c.head > len(c.fifo)/2 {
+		c.compact(c.slabSparse())
 	}
 	return nil
 }
 
-// compact drops the queue's entries already gone from the map, and the
+// slabSparse reports whether the values' holes outweigh twice the live
+// values: moving the live ones (a map write each) then costs less than one
+// write per value removed since the last move.
+func (c *txCache) slabSparse() bool { return c.holes > 2*(len(c.vals)-c.holes)+1<<20 }
+
+// compact drops the queue's entries that left and, if moveValues, the
 // values' holes: the live entries' values move, in queue order, to a new
 // slab.
-func (c *txCache) compact() {
+func (c *txCache) compact(moveValues bool) {
 	live := c.fifo[:0]
-	vals := make([]int64, 0, len(c.vals)-c.holes+len(c.vals)/4)
+	var vals []int64
+	if moveValues {
+		vals = make([]int64, 0, len(c.vals)-c.holes+len(c.vals)/4)
+	}
 	for _, it := range c.fifo[c.head:] {
-		s, ok := c.m[it.id]
-		if !ok || s.num != it.num {
+		if !c.live(it.cacheSlot) {
 			continue
 		}
+		if moveValues {
+			off := len(vals)
+			vals = append(vals, c.vals[it.off:it.off+1+int(it.n)]...)
+			it.off = off
+			c.m[it.id] = it.cacheSlot
+		}
 		live = append(live, it)
-		off := len(vals)
-		vals = append(vals, c.vals[s.off:s.off+1+int(s.n)]...)
-		s.off = off
-		c.m[it.id] = s
 	}
-	c.fifo, c.head, c.vals, c.holes = live, 0, vals, 0
+	c.fifo, c.head = live, 0
+	if moveValues {
+		c.vals, c.holes = vals, 0
+	}
 }
