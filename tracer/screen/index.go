@@ -426,46 +426,18 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 		entries += len(acc) - n
 		accs[c.addr] = acc
 	}
-	// The accumulators go to the store whenever they reach the budget,
-	// merged with what an earlier spill wrote (the merge keeps chain
-	// order's choices: see addAccs), so memory stays bounded however many
-	// addresses are exposed.
+	// The accumulators go to a sorted run on disk whenever they reach the
+	// budget, and the runs are merged at the end (accRuns), so memory
+	// stays bounded however many addresses are exposed.
 	budget := e.opt.accBudget
 	if budget <= 0 {
 		budget = 8 << 20 // entries of 40 bytes: about 320 MiB with the map
 	}
-	addresses := 0 // distinct ones written
+	runs := &accRuns{params: e.opt.Params, slots: len(e.slots)}
+	defer runs.remove()
 	spill := func() error {
-		if err := w.Sync(); err != nil {
-			return err
-		}
-		byKey := make(map[string][]accEntry, len(accs))
-		for a, acc := range accs {
-			if s := a.String(e.opt.Params); s != "" {
-				byKey[s] = addAccs(byKey[s], acc)
-			}
-			delete(accs, a)
-		}
 		entries = 0
-		for a, acc := range byKey {
-			v, found, err := st.Exposure().Acc(w.Gen(), a)
-			if err != nil {
-				return err
-			}
-			if found {
-				old, err := decodeAcc(v, len(e.slots))
-				if err != nil {
-					return fmt.Errorf("address %s: %w", a, err)
-				}
-				acc = addAccs(old, acc)
-			} else {
-				addresses++
-			}
-			if err := w.PutAcc(a, encodeAcc(acc, nil)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return runs.spill(accs)
 	}
 	err := st.ForEachTx(0, func(tx *store.Tx) error {
 		if tx.Num >= end {
@@ -537,7 +509,23 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 		return store.ExposureIndex{}, err
 	}
 	clear(frontier)
-	if err := spill(); err != nil {
+	if e.opt.Progress != nil {
+		e.opt.Progress(fmt.Sprintf("index: merging the accumulators of %d spills", len(runs.files)+1))
+	}
+	written := 0
+	addresses, err := runs.finish(accs, func(key string, v []byte) error {
+		if written++; written&4095 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if e.opt.Progress != nil && time.Since(last) > time.Second {
+				last = time.Now()
+				e.opt.Progress(fmt.Sprintf("index: %d exposed addresses written", written))
+			}
+		}
+		return w.PutAcc(key, v)
+	})
+	if err != nil {
 		return store.ExposureIndex{}, err
 	}
 	if err := w.Sync(); err != nil {
