@@ -268,6 +268,43 @@ func addContribution(acc []accEntry, slot uint32, amount int64, hops int32, op s
 	return acc
 }
 
+// addContributions counts the contributions of one output, in slot order
+// (one each), as addContribution one by one would.
+func addContributions(acc []accEntry, cs []contribution) []accEntry {
+	missing, i := 0, 0
+	for _, c := range cs {
+		for i < len(acc) && acc[i].slot < c.slot {
+			i++
+		}
+		if i == len(acc) || acc[i].slot != c.slot {
+			missing++
+			continue
+		}
+		e := &acc[i]
+		e.amount += c.amount
+		e.hops = min(e.hops, c.hops)
+		if c.amount > e.best {
+			e.best, e.bestOut = c.amount, c.out
+		}
+	}
+	if missing == 0 {
+		return acc
+	}
+	out := make([]accEntry, 0, len(acc)+missing)
+	i = 0
+	for _, c := range cs {
+		for i < len(acc) && acc[i].slot < c.slot {
+			out = append(out, acc[i])
+			i++
+		}
+		if i < len(acc) && acc[i].slot == c.slot {
+			continue // counted above
+		}
+		out = append(out, accEntry{slot: c.slot, hops: c.hops, amount: c.amount, best: c.amount, bestOut: c.out})
+	}
+	return append(out, acc[i:]...)
+}
+
 // addAccs merges b into a: two addresses of one record key (a P2PK
 // output and its P2PKH address), each in chain order; on equal largest
 // contributions the earlier output stays the example.
