@@ -67,6 +67,15 @@ func TestSharesDamaged(t *testing.T) {
 		name   string
 		decode func() error
 	}{
+		{"tx shares slot in two predecessor groups", func() error {
+			// two groups (pred 1: slot 2; pred 3: slot 2), no outputs
+			_, err := decodeTxShares([]byte{2, 1, 1, 2, 3, 1, 2, 0}, 5)
+			return err
+		}},
+		{"tx shares predecessor slots not increasing", func() error {
+			_, err := decodeTxShares([]byte{1, 1, 2, 2, 0, 0}, 5)
+			return err
+		}},
 		{"tx shares truncated", func() error { _, err := decodeTxShares(good[:len(good)-1], 5); return err }},
 		{"tx shares trailing byte", func() error { _, err := decodeTxShares(append(good[:len(good):len(good)], 0), 5); return err }},
 		{"tx shares slot out of range", func() error { _, err := decodeTxShares(good, 3); return err }},
