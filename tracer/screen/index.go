@@ -87,7 +87,10 @@ type engine struct {
 	touched    []uint32
 	seedOut    [][]uint32 // per output: slots it is a source output of
 	outIdx     []int32    // per output: its index in the record's outputs + 1
-	contribs   []contribution
+	contribs   []contribution // this transaction's, slot-major
+	sorted     []contribution // the same, output-major
+	outStart   []int32        // per output: its first index in sorted
+	outNext    []int32
 	outInfo    []outInfo // per output, read once a transaction
 	outTaint   []int64
 	values     []int64
@@ -298,17 +301,32 @@ func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txSh
 		}
 	}
 	slices.SortFunc(rec.outs, func(a, b outShares) int { return int(a.vout) - int(b.vout) })
-	// Slot-major to output-major: stable, so each output's contributions
-	// stay in slot order.
-	slices.SortStableFunc(e.contribs, func(a, b contribution) int { return int(a.out.Vout) - int(b.out.Vout) })
-	for i := 0; i < len(e.contribs); {
-		k := i + 1
-		for k < len(e.contribs) && e.contribs[k].out.Vout == e.contribs[i].out.Vout {
-			k++
-		}
-		count(e.contribs[i:k])
-		i = k
+	// Slot-major to output-major by a counting sort, which keeps each
+	// output's contributions in slot order.
+	if len(e.contribs) == 0 {
+		return nil
 	}
+	starts := slices.Grow(e.outStart[:0], len(tx.Outputs)+1)[:len(tx.Outputs)+1]
+	clear(starts)
+	for _, c := range e.contribs {
+		starts[c.out.Vout+1]++
+	}
+	for j := 1; j < len(starts); j++ {
+		starts[j] += starts[j-1]
+	}
+	e.sorted = slices.Grow(e.sorted[:0], len(e.contribs))[:len(e.contribs)]
+	next := slices.Grow(e.outNext[:0], len(tx.Outputs))[:len(tx.Outputs)]
+	copy(next, starts)
+	for _, c := range e.contribs {
+		e.sorted[next[c.out.Vout]] = c
+		next[c.out.Vout]++
+	}
+	for j := range tx.Outputs {
+		if starts[j] < starts[j+1] {
+			count(e.sorted[starts[j]:starts[j+1]])
+		}
+	}
+	e.outStart, e.outNext = starts, next
 	return nil
 }
 
