@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -148,11 +149,26 @@ func BenchmarkBuildIndex(b *testing.B) {
 	for _, g := range src.Groups {
 		seeds += len(g.Seeds)
 	}
-	// As the CLI runs it (cmd/tracer/main.go): a 1.5 GiB soft limit on
-	// the Go heap unless GOMEMLIMIT is set, so the memory figure is the
-	// product's, not that of a heap left to double.
+	// As the CLI runs it (cmd/tracer/main.go: screen and serve): a 3 GiB
+	// soft limit on the Go heap unless GOMEMLIMIT is set, so the memory
+	// figure is the product's, not that of a heap left to double.
 	if os.Getenv("GOMEMLIMIT") == "" {
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(1536 << 20))
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(3 << 30))
+	}
+	if path := os.Getenv("TRACER_BENCH_HEAPPROFILE"); path != "" {
+		// A heap profile this many seconds into the build (default 30):
+		// the pass's live heap, which the end of the benchmark no longer has.
+		secs := 30
+		if v, err := strconv.Atoi(os.Getenv("TRACER_BENCH_HEAPPROFILE_SECS")); err == nil {
+			secs = v
+		}
+		t := time.AfterFunc(time.Duration(secs)*time.Second, func() {
+			if f, err := os.Create(path); err == nil {
+				_ = pprof.WriteHeapProfile(f)
+				_ = f.Close()
+			}
+		})
+		defer t.Stop()
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
