@@ -141,7 +141,7 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 		WithZSTDCompressionLevel(1).
 		WithBlockCacheSize(cache).
 		WithIndexCacheSize(64 << 20).
-		WithMemTableSize(128 << 20).
+		WithMemTableSize(memTableSize).
 		WithNumMemtables(4).
 		WithValueThreshold(1 << 10).
 		WithNumVersionsToKeep(1).

@@ -51,6 +51,7 @@ func loadPolicy(c *cli.Context) (*policy.Policy, error) {
 func screenCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "screen",
+		Before:    raiseHeapLimit,
 		Usage:     "screen addresses for sanctions exposure (direct hits and funds traced back to sanctioned sources)",
 		ArgsUsage: "[ADDR...]",
 		Description: `Screens each address: a direct hit when it is on the sanctions list in force

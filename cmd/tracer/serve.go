@@ -23,8 +23,9 @@ import (
 
 func serveCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "serve",
-		Usage: "serve the screening HTTP JSON API, its page and the case workspace",
+		Name:   "serve",
+		Before: raiseHeapLimit,
+		Usage:  "serve the screening HTTP JSON API, its page and the case workspace",
 		Description: `Serves, from the store:
 
   GET  /v1/address/{addr}      screen one address

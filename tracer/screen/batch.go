@@ -76,10 +76,7 @@ func (s *Screener) Batch(ctx context.Context, in io.Reader, out io.Writer, opt B
 	}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	cw := csv.NewWriter(out)
-	enc := json.NewEncoder(out)
-	var comma rune
-	width := -1 // input columns: the header's, else the first row's
+	bw := &batchWriter{opt: opt, cw: csv.NewWriter(out), enc: json.NewEncoder(out), width: -1}
 	status := s.Status()
 	for line := 1; sc.Scan(); line++ {
 		if err := ctx.Err(); err != nil {
@@ -89,53 +86,22 @@ func (s *Screener) Batch(ctx context.Context, in io.Reader, out io.Writer, opt B
 		if line == 1 {
 			text = strings.TrimPrefix(text, "\ufeff")
 		}
-		trimmed := strings.TrimSpace(text)
-		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+		if trimmed := strings.TrimSpace(text); trimmed == "" || strings.HasPrefix(trimmed, "#") {
 			continue
 		}
-		if comma == 0 {
-			comma = detectComma(text)
+		if bw.comma == 0 {
+			bw.comma = detectComma(text)
 		}
-		fields, perr := splitLine(text, comma)
-		if width < 0 {
-			width = 1
-			if perr == nil {
-				width = len(fields)
+		fields, perr := splitLine(text, bw.comma)
+		if header, err := bw.start(fields, perr); err != nil || header {
+			if err != nil {
+				return st, err
 			}
-			if perr == nil && strings.EqualFold(strings.TrimSpace(fields[0]), "address") {
-				if !opt.JSON {
-					if err := cw.Write(append(append([]string{"line"}, fields...), BatchResultColumns...)); err != nil {
-						return st, err
-					}
-				}
-				continue
-			}
-			if !opt.JSON {
-				if err := cw.Write(append(append([]string{"line"}, defaultColumns(width)...), BatchResultColumns...)); err != nil {
-					return st, err
-				}
-			}
+			continue
 		}
-		var r *Result
-		var rowErr error
-		switch {
-		case perr != nil:
-			rowErr = fmt.Errorf("line %d: %v", line, perr)
-			fields = []string{text}
-		case len(fields) > width:
-			rowErr = fmt.Errorf("line %d has %d fields, the first row %d: %q", line, len(fields), width, text)
-			fields = fields[:width]
-		default:
-			var err error
-			r, err = do(ctx, strings.TrimSpace(fields[0]))
-			if errors.Is(err, address.ErrInvalid) {
-				rowErr = err
-				if u := errors.Unwrap(err); u != nil {
-					rowErr = u // the address error, without "screen ADDR:"
-				}
-			} else if err != nil {
-				return st, fmt.Errorf("%s line %d: %w", opt.Name, line, err)
-			}
+		r, rowErr, fields, err := bw.screen(ctx, do, line, text, fields, perr)
+		if err != nil {
+			return st, err
 		}
 		st.Rows++
 		row := batchRow{Line: line, Input: fields, TipHeight: status.TipHeight, TipHash: status.TipHash, ListVersion: status.ListVersion, Result: r}
@@ -152,13 +118,7 @@ func (s *Screener) Batch(ctx context.Context, in io.Reader, out io.Writer, opt B
 				return st, err
 			}
 		}
-		var err error
-		if opt.JSON {
-			err = enc.Encode(row)
-		} else {
-			err = cw.Write(row.csv(width))
-		}
-		if err != nil {
+		if err := bw.write(row); err != nil {
 			return st, err
 		}
 		if opt.Progress != nil {
@@ -168,8 +128,71 @@ func (s *Screener) Batch(ctx context.Context, in io.Reader, out io.Writer, opt B
 	if err := sc.Err(); err != nil {
 		return st, fmt.Errorf("%s: %w", opt.Name, err)
 	}
-	cw.Flush()
-	return st, cw.Error()
+	bw.cw.Flush()
+	return st, bw.cw.Error()
+}
+
+// batchWriter writes a batch's rows as CSV or JSON lines; the input's
+// columns are the header's, else the first row's.
+type batchWriter struct {
+	opt   BatchOptions
+	cw    *csv.Writer
+	enc   *json.Encoder
+	comma rune
+	width int // input columns; -1 before the first row
+}
+
+// start handles the first row: it fixes the input's width and writes the
+// CSV header; header says the row was the input's own header.
+func (bw *batchWriter) start(fields []string, perr error) (header bool, err error) {
+	if bw.width >= 0 {
+		return false, nil
+	}
+	bw.width = 1
+	if perr == nil {
+		bw.width = len(fields)
+	}
+	header = perr == nil && strings.EqualFold(strings.TrimSpace(fields[0]), "address")
+	cols := defaultColumns(bw.width)
+	if header {
+		cols = fields
+	}
+	if !bw.opt.JSON {
+		err = bw.cw.Write(append(append([]string{"line"}, cols...), BatchResultColumns...))
+	}
+	return header, err
+}
+
+// screen screens one row's address; rowErr is what keeps the row from
+// being screened (it keeps its place in the output), err what stops the
+// batch.
+func (bw *batchWriter) screen(ctx context.Context, do func(context.Context, string) (*Result, error), line int, text string, fields []string, perr error) (r *Result, rowErr error, _ []string, err error) {
+	switch {
+	case perr != nil:
+		return nil, fmt.Errorf("line %d: %v", line, perr), []string{text}, nil
+	case len(fields) > bw.width:
+		return nil, fmt.Errorf("line %d has %d fields, the first row %d: %q", line, len(fields), bw.width, text), fields[:bw.width], nil
+	}
+	r, err = do(ctx, strings.TrimSpace(fields[0]))
+	if errors.Is(err, address.ErrInvalid) {
+		rowErr = err
+		if u := errors.Unwrap(err); u != nil {
+			rowErr = u // the address error, without "screen ADDR:"
+		}
+		return r, rowErr, fields, nil
+	}
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%s line %d: %w", bw.opt.Name, line, err)
+	}
+	return r, nil, fields, nil
+}
+
+// write writes one row.
+func (bw *batchWriter) write(row batchRow) error {
+	if bw.opt.JSON {
+		return bw.enc.Encode(row)
+	}
+	return bw.cw.Write(row.csv(bw.width))
 }
 
 // detectComma picks the separator of a list: a comma, else a semicolon

@@ -7,8 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -63,12 +66,13 @@ func ingestCPU(tb testing.TB, info benchInfo) float64 {
 }
 
 func benchDir(n int) string {
-	return filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-exposure-%d-w1-v%d", n, store.SchemaVersion))
+	chain := filepath.Base(storetest.BenchChainDir(n)) // tracer-bench-chain-N-VERSION
+	return filepath.Join(os.TempDir(), fmt.Sprintf("%s-v%d", strings.Replace(chain, "-chain-", "-exposure-", 1), store.SchemaVersion))
 }
 
 // exposureBenchStore returns a writable store over storetest.BenchChain(n)
 // with the chain's list and exchange tags and the risky pack loaded,
-// cached in the OS temp dir as tracer-bench-exposure-N-w1-vS (named like
+// cached in the OS temp dir as tracer-bench-exposure-N-w1u-vS (named like
 // storetest.BenchStore's, so other benchmarks can reuse it), and the time
 // its ingest took.
 func exposureBenchStore(b *testing.B, n int) (*store.Store, benchInfo) {
@@ -94,7 +98,7 @@ func exposureBenchStoreT(b testing.TB, n int) (*store.Store, benchInfo) {
 	ctx := context.Background()
 	// Reuse storetest.BenchStore's ingested copy when there is one (its
 	// ingest time is then not known here).
-	shared := filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-store-%d-w1-v%d", n, store.SchemaVersion))
+	shared := strings.Replace(benchDir(n), "-exposure-", "-store-", 1)
 	if _, err := os.Stat(filepath.Join(shared, "done")); err == nil {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			b.Fatal(err)
@@ -144,6 +148,27 @@ func BenchmarkBuildIndex(b *testing.B) {
 	seeds := 0
 	for _, g := range src.Groups {
 		seeds += len(g.Seeds)
+	}
+	// As the CLI runs it (cmd/tracer/main.go: screen and serve): a 3 GiB
+	// soft limit on the Go heap unless GOMEMLIMIT is set, so the memory
+	// figure is the product's, not that of a heap left to double.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(3 << 30))
+	}
+	if path := os.Getenv("TRACER_BENCH_HEAPPROFILE"); path != "" {
+		// A heap profile this many seconds into the build (default 30):
+		// the pass's live heap, which the end of the benchmark no longer has.
+		secs := 30
+		if v, err := strconv.Atoi(os.Getenv("TRACER_BENCH_HEAPPROFILE_SECS")); err == nil {
+			secs = v
+		}
+		t := time.AfterFunc(time.Duration(secs)*time.Second, func() {
+			if f, err := os.Create(path); err == nil {
+				_ = pprof.WriteHeapProfile(f)
+				_ = f.Close()
+			}
+		})
+		defer t.Stop()
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

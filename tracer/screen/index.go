@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
-	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/taint"
 )
@@ -84,8 +86,13 @@ type engine struct {
 	root       []bool
 	mark       []bool // slot is in touched
 	touched    []uint32
-	seedOut    [][]uint32 // per output: slots it is a source output of
-	outInfo    []outInfo  // per output, read once a transaction
+	seedOut    [][]uint32     // per output: slots it is a source output of
+	outIdx     []int32        // per output: its index in the record's outputs + 1
+	contribs   []contribution // this transaction's, slot-major
+	sorted     []contribution // the same, output-major
+	outStart   []int32        // per output: its first index in sorted
+	outNext    []int32
+	outInfo    []outInfo // per output, read once a transaction
 	outTaint   []int64
 	values     []int64
 	coins      []taint.Coin
@@ -147,59 +154,14 @@ type valueOf func(store.OutPoint) (int64, error)
 // slot in full, a labelled address ending a branch (but not at a
 // transaction paying a source of that slot, as in tracer.Forward), dust
 // and the hop limit ending it too. It fills rec (followed shares and path
-// predecessors) and calls count for every tainted output paid to an
-// address that is not a source.
-func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txShares, count func(contribution)) error {
+// predecessors) and calls count once per tainted output paid to an
+// address that is not a source, with its contributions in slot order (one
+// accumulator update per output rather than per output and slot).
+func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txShares, count func([]contribution)) error {
 	rec.preds, rec.outs = rec.preds[:0], rec.outs[:0]
 	e.touched = e.touched[:0]
-	touch := func(s uint32) {
-		if !e.mark[s] {
-			e.mark[s] = true
-			e.touched = append(e.touched, s)
-			e.hops[s] = 1 << 30
-			e.bestIn[s] = -1
-		}
-	}
-	for i, in := range ins {
-		if in == nil {
-			continue
-		}
-		for _, s := range in.shares {
-			touch(s.slot)
-			e.sumT[s.slot] += s.tainted
-			e.sumV[s.slot] += in.value
-			e.hops[s.slot] = min(e.hops[s.slot], s.hops+1)
-			if prev := uint64(tx.Inputs[i].Prev.Tx) + 1; s.tainted > e.bestIn[s.slot] || s.tainted == e.bestIn[s.slot] && prev < e.pred[s.slot] {
-				e.bestIn[s.slot], e.pred[s.slot] = s.tainted, prev
-			}
-		}
-	}
-	if cap(e.seedOut) < len(tx.Outputs) {
-		e.seedOut = make([][]uint32, len(tx.Outputs))
-	}
-	e.seedOut = e.seedOut[:len(tx.Outputs)]
-	e.values = e.values[:0]
-	if cap(e.outInfo) < len(tx.Outputs) {
-		e.outInfo = make([]outInfo, len(tx.Outputs))
-	}
-	e.outInfo = e.outInfo[:len(tx.Outputs)]
-	clear(e.outInfo)
-	var W int64
-	for j := range tx.Outputs {
-		o := &tx.Outputs[j]
-		e.values = append(e.values, o.Value)
-		W += o.Value
-		e.seedOut[j] = nil
-		if len(e.seeds) > 0 {
-			if sl := e.seeds[seedKeyOf(o.Addr)]; len(sl) > 0 {
-				e.seedOut[j] = sl
-				for _, s := range sl {
-					touch(s)
-					e.root[s] = true
-				}
-			}
-		}
-	}
+	e.gather(tx, ins)
+	W := e.readOutputs(tx)
 	if len(e.touched) == 0 {
 		return nil
 	}
@@ -209,87 +171,213 @@ func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txSh
 			e.sumT[s], e.sumV[s], e.bestIn[s], e.pred[s], e.root[s], e.mark[s] = 0, 0, 0, 0, false, false
 		}
 	}()
-	// The clean part of the inputs, as the forward walk sees it.
-	var known int64
-	unknown := false
-	if !tx.FeeKnown {
-		for _, in := range tx.Inputs {
-			if in.Kind != store.InputKnown {
-				unknown = true
-				continue
-			}
-			v, err := inValue(in.Prev)
-			if err != nil {
-				return err
-			}
-			known += v
-		}
+	known, unknown, err := cleanInputs(tx, inValue)
+	if err != nil {
+		return err
 	}
-	outs := make(map[uint32]int, 4) // vout → index in rec.outs
+	if cap(e.outIdx) < len(tx.Outputs) {
+		e.outIdx = make([]int32, len(tx.Outputs))
+	}
+	e.outIdx = e.outIdx[:len(tx.Outputs)]
+	clear(e.outIdx)
+	e.contribs = e.contribs[:0]
 	for _, s := range e.touched {
 		pred := e.pred[s]
 		if e.root[s] {
 			pred = 0
 		}
 		rec.preds = append(rec.preds, predEntry{slot: s, pred: pred})
-		if e.sumT[s] > 0 {
-			e.coins = append(e.coins[:0], taint.Coin{Value: e.sumV[s], Tainted: e.sumT[s]})
-			if tx.FeeKnown {
-				if rest := W + tx.Fee - e.sumV[s]; rest > 0 {
-					e.coins = append(e.coins, taint.Coin{Value: rest})
-				}
-			} else {
-				e.coins = append(e.coins, taint.Coin{Value: known - e.sumV[s]})
-				if unknown && known < W {
-					e.coins = append(e.coins, taint.Coin{Value: W - known})
-				}
-			}
-			var err error
-			if e.outTaint, _, err = taint.Propagate(e.model, e.coins, e.values, false, e.outTaint); err != nil {
-				return fmt.Errorf("tx %s: %w", tx.ID, err)
-			}
+		if err := e.propagate(tx, s, W, known, unknown); err != nil {
+			return err
 		}
-		for j := range tx.Outputs {
-			o := &tx.Outputs[j]
-			var t int64
-			hops := e.hops[s]
-			source := slices.Contains(e.seedOut[j], s)
-			switch {
-			case source:
-				t, hops = o.Value, 0
-			case e.sumT[s] > 0:
-				t = e.outTaint[j]
-			}
-			if t <= 0 {
-				continue
-			}
-			follow := t >= e.opt.MinValue && hops < e.maxHops
-			if !source {
-				oi := e.output(j, o)
-				if oi.labelled && !e.root[s] {
-					follow = false // a barrier: counted, not followed
-				}
-				if oi.counted {
-					amount := t
-					if e.model == taint.Poison {
-						amount = o.Value
-					}
-					count(contribution{addr: o.Addr, slot: s, amount: amount, hops: hops, out: store.OutPoint{Tx: tx.Num, Vout: uint32(j)}})
-				}
-			}
-			if follow {
-				k, ok := outs[uint32(j)]
-				if !ok {
-					k = len(rec.outs)
-					outs[uint32(j)] = k
-					rec.outs = append(rec.outs, outShares{vout: uint32(j), value: o.Value})
-				}
-				rec.outs[k].shares = append(rec.outs[k].shares, taintShare{slot: s, hops: hops, tainted: t})
+		e.slotOutputs(tx, s, rec)
+	}
+	slices.SortFunc(rec.outs, func(a, b outShares) int { return int(a.vout) - int(b.vout) })
+	e.countByOutput(len(tx.Outputs), count)
+	return nil
+}
+
+// touch starts slot s's sums for this transaction, once.
+func (e *engine) touch(s uint32) {
+	if !e.mark[s] {
+		e.mark[s] = true
+		e.touched = append(e.touched, s)
+		e.hops[s] = 1 << 30
+		e.bestIn[s] = -1
+	}
+}
+
+// gather sums the shares of tx's inputs per slot: tainted amount, value
+// of the inputs carrying it, nearest hops, and the path predecessor (the
+// largest tainted input; on a tie the earlier funding transaction).
+func (e *engine) gather(tx *store.Tx, ins []*outShares) {
+	for i, in := range ins {
+		if in == nil {
+			continue
+		}
+		for _, s := range in.shares {
+			e.touch(s.slot)
+			e.sumT[s.slot] += s.tainted
+			e.sumV[s.slot] += in.value
+			e.hops[s.slot] = min(e.hops[s.slot], s.hops+1)
+			if prev := uint64(tx.Inputs[i].Prev.Tx) + 1; s.tainted > e.bestIn[s.slot] || s.tainted == e.bestIn[s.slot] && prev < e.pred[s.slot] {
+				e.bestIn[s.slot], e.pred[s.slot] = s.tainted, prev
 			}
 		}
 	}
-	slices.SortFunc(rec.outs, func(a, b outShares) int { return int(a.vout) - int(b.vout) })
+}
+
+// readOutputs notes tx's output values and the slots its outputs are
+// sources of (each such slot starts a path here), and returns their total.
+func (e *engine) readOutputs(tx *store.Tx) (total int64) {
+	n := len(tx.Outputs)
+	if cap(e.seedOut) < n {
+		e.seedOut = make([][]uint32, n)
+	}
+	e.seedOut = e.seedOut[:n]
+	e.values = e.values[:0]
+	if cap(e.outInfo) < n {
+		e.outInfo = make([]outInfo, n)
+	}
+	e.outInfo = e.outInfo[:n]
+	clear(e.outInfo)
+	for j := range tx.Outputs {
+		o := &tx.Outputs[j]
+		e.values = append(e.values, o.Value)
+		total += o.Value
+		e.seedOut[j] = nil
+		if len(e.seeds) > 0 {
+			if sl := e.seeds[seedKeyOf(o.Addr)]; len(sl) > 0 {
+				e.seedOut[j] = sl
+				for _, s := range sl {
+					e.touch(s)
+					e.root[s] = true
+				}
+			}
+		}
+	}
+	return total
+}
+
+// cleanInputs sums the known inputs of a transaction whose fee is not
+// known (the forward walk's view of its clean part); unknown says some
+// input's value is not known at all.
+func cleanInputs(tx *store.Tx, inValue valueOf) (known int64, unknown bool, err error) {
+	if tx.FeeKnown {
+		return 0, false, nil
+	}
+	for _, in := range tx.Inputs {
+		if in.Kind != store.InputKnown {
+			unknown = true
+			continue
+		}
+		v, err := inValue(in.Prev)
+		if err != nil {
+			return 0, false, err
+		}
+		known += v
+	}
+	return known, unknown, nil
+}
+
+// propagate spreads slot s's tainted inputs over tx's outputs into
+// e.outTaint under the model; the rest of the inputs (and the fee) is
+// clean.
+func (e *engine) propagate(tx *store.Tx, s uint32, total, known int64, unknown bool) error {
+	if e.sumT[s] <= 0 {
+		return nil
+	}
+	e.coins = append(e.coins[:0], taint.Coin{Value: e.sumV[s], Tainted: e.sumT[s]})
+	if tx.FeeKnown {
+		if rest := total + tx.Fee - e.sumV[s]; rest > 0 {
+			e.coins = append(e.coins, taint.Coin{Value: rest})
+		}
+	} else {
+		e.coins = append(e.coins, taint.Coin{Value: known - e.sumV[s]})
+		if unknown && known < total {
+			e.coins = append(e.coins, taint.Coin{Value: total - known})
+		}
+	}
+	var err error
+	if e.outTaint, _, err = taint.Propagate(e.model, e.coins, e.values, false, e.outTaint); err != nil {
+		return fmt.Errorf("tx %s: %w", tx.ID, err)
+	}
 	return nil
+}
+
+// slotOutputs takes slot s's taint on each output of tx: a source's own
+// output carries it in full at hop 0; an output paid to a counted address
+// is a contribution; an output worth following (at least MinValue, within
+// the hop limit, not a barrier) gets the share in rec.
+func (e *engine) slotOutputs(tx *store.Tx, s uint32, rec *txShares) {
+	for j := range tx.Outputs {
+		o := &tx.Outputs[j]
+		var t int64
+		hops := e.hops[s]
+		source := slices.Contains(e.seedOut[j], s)
+		switch {
+		case source:
+			t, hops = o.Value, 0
+		case e.sumT[s] > 0:
+			t = e.outTaint[j]
+		}
+		if t <= 0 {
+			continue
+		}
+		follow := t >= e.opt.MinValue && hops < e.maxHops
+		if !source {
+			oi := e.output(j, o)
+			if oi.labelled && !e.root[s] {
+				follow = false // a barrier: counted, not followed
+			}
+			if oi.counted {
+				amount := t
+				if e.model == taint.Poison {
+					amount = o.Value
+				}
+				e.contribs = append(e.contribs, contribution{addr: o.Addr, slot: s, amount: amount, hops: hops, out: store.OutPoint{Tx: tx.Num, Vout: uint32(j)}})
+			}
+		}
+		if follow {
+			k := int(e.outIdx[j]) - 1 // vout → index in rec.outs + 1; 0: none yet
+			if k < 0 {
+				k = len(rec.outs)
+				e.outIdx[j] = int32(k + 1)
+				rec.outs = append(rec.outs, outShares{vout: uint32(j), value: o.Value})
+			}
+			rec.outs[k].shares = append(rec.outs[k].shares, taintShare{slot: s, hops: hops, tainted: t})
+		}
+	}
+}
+
+// countByOutput calls count once per output with its contributions, in
+// slot order: e.contribs is slot-major, and a counting sort by output
+// keeps each output's in that order.
+func (e *engine) countByOutput(outputs int, count func([]contribution)) {
+	if len(e.contribs) == 0 {
+		return
+	}
+	starts := slices.Grow(e.outStart[:0], outputs+1)[:outputs+1]
+	clear(starts)
+	for _, c := range e.contribs {
+		starts[c.out.Vout+1]++
+	}
+	for j := 1; j < len(starts); j++ {
+		starts[j] += starts[j-1]
+	}
+	e.sorted = slices.Grow(e.sorted[:0], len(e.contribs))[:len(e.contribs)]
+	next := slices.Grow(e.outNext[:0], outputs)[:outputs]
+	copy(next, starts)
+	for _, c := range e.contribs {
+		e.sorted[next[c.out.Vout]] = c
+		next[c.out.Vout]++
+	}
+	for j := 0; j < outputs; j++ {
+		if starts[j] < starts[j+1] {
+			count(e.sorted[starts[j]:starts[j+1]])
+		}
+	}
+	e.outStart, e.outNext = starts, next
 }
 
 // BuildIndex computes the exposure of every address reached from a source
@@ -342,235 +430,363 @@ func BuildIndex(ctx context.Context, st IndexStore, opt Options) (store.Exposure
 
 // header is the header of an index built by e at a tip.
 func (e *engine) header(height int32, hash string) store.ExposureIndex {
+	groups := make([]IndexGroup, len(e.slots))
+	for i, sl := range e.slots {
+		groups[i] = IndexGroup{Category: sl.category, Entity: sl.entity, Combined: sl.combined, Single: sl.single}
+	}
 	p, _ := json.Marshal(IndexParams{Model: e.model.String(), MaxHops: e.opt.MaxHops, MinValue: e.opt.MinValue,
-		Clusters: e.opt.clusterInfo(), Slots: len(e.slots), Format: indexFormat})
+		Clusters: e.opt.clusterInfo(), Slots: len(e.slots), Groups: groups, Format: indexFormat})
 	return store.ExposureIndex{ListVersion: e.src.ListVersion, TipHeight: height, TipHash: hash, TagGens: e.src.TagGens, Params: p}
 }
 
 var errPassDone = errors.New("pass done")
 
-// pass is the full build up to UndoDepth blocks below the tip.
+// pass is the full build up to UndoDepth blocks below the tip: a walk
+// over the chain in order feeding an accumulator on a second goroutine,
+// then the accumulators merged into the index.
 func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWriter, state store.State) (store.ExposureIndex, error) {
-	height := max(state.Height-int32(e.opt.UndoDepth), state.StartHeight-1)
-	hash := ""
-	end := state.NextTx
+	height, hash, end, err := passRange(st, state, e.opt.UndoDepth)
+	if err != nil {
+		return store.ExposureIndex{}, err
+	}
+	acc := newAccumulator(e, w)
+	defer acc.runs.remove()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return acc.run(gctx) })
+	wk := &walk{e: e, chain: newPassChain(st, e.opt.Flow, state, end), end: end, acc: acc, ctx: gctx,
+		frontier: map[store.OutPoint][]byte{}, cur: acc.batch(), last: time.Now()}
+	err = st.ForEachTx(0, wk.tx)
+	if err == nil || errors.Is(err, errPassDone) {
+		err = wk.send() // the last batch
+	}
+	close(acc.in)
+	if gerr := g.Wait(); gerr != nil && (err == nil || !errors.Is(gerr, context.Canceled)) {
+		return store.ExposureIndex{}, gerr // the accumulator's failure stopped the walk
+	}
+	if err != nil {
+		return store.ExposureIndex{}, err
+	}
+	clear(wk.frontier)
+	addresses, err := e.writeAccs(ctx, acc, w, wk.last)
+	if err != nil {
+		return store.ExposureIndex{}, err
+	}
+	if err := w.Sync(); err != nil {
+		return store.ExposureIndex{}, err
+	}
+	hdr := e.header(height, hash)
+	hdr.Addresses = addresses
+	return hdr, nil
+}
+
+// passRange is where a full build's pass ends: UndoDepth blocks below the
+// tip (those are applied as updates), as a height, its hash ("" before
+// the store's first block) and the first transaction after it.
+func passRange(st IndexStore, state store.State, undoDepth int) (height int32, hash string, end store.TxNum, err error) {
+	height = max(state.Height-int32(undoDepth), state.StartHeight-1)
+	end = state.NextTx
 	if height < state.Height {
 		b, err := st.BlockByHeight(height + 1)
 		if err != nil {
-			return store.ExposureIndex{}, err
+			return 0, "", 0, err
 		}
 		end = b.FirstTx
 	}
 	if height >= state.StartHeight {
 		b, err := st.BlockByHeight(height)
 		if err != nil {
-			return store.ExposureIndex{}, err
+			return 0, "", 0, err
 		}
 		hash = b.Hash.String()
 	}
-	x := e.opt.Flow
+	return height, hash, end, nil
+}
+
+// passChain answers what the pass asks of outputs other than its
+// transaction's: whether one is spent before the pass's end, and an
+// input's value (only for transactions whose fee is unknown). It reads
+// the flow index when it matches the store, else the store.
+type passChain struct {
+	st  IndexStore
+	x   *flow.Index
+	end store.TxNum
+}
+
+func newPassChain(st IndexStore, x *flow.Index, state store.State, end store.TxNum) *passChain {
 	if x != nil && x.Txs() != state.NextTx {
 		x = nil // behind or ahead of the store: read the store
 	}
-	spent := func(op store.OutPoint) (bool, error) {
-		if x != nil {
-			i, err := x.OutIndex(op)
-			if err != nil {
-				return false, err
-			}
-			o := x.Out(i)
-			return o.Spent && o.By.Tx < end, nil
-		}
-		sp, err := st.Spenders(op.Tx)
+	return &passChain{st: st, x: x, end: end}
+}
+
+func (c *passChain) spent(op store.OutPoint) (bool, error) {
+	if c.x != nil {
+		i, err := c.x.OutIndex(op)
 		if err != nil {
 			return false, err
 		}
-		in, ok := sp[op.Vout]
-		return ok && in.Tx < end, nil
+		o := c.x.Out(i)
+		return o.Spent && o.By.Tx < c.end, nil
 	}
-	inValue := func(op store.OutPoint) (int64, error) {
-		if x != nil {
-			i, err := x.OutIndex(op)
-			if err != nil {
-				return 0, err
-			}
-			return x.Out(i).Value, nil
-		}
-		tx, err := st.TxByNum(op.Tx)
+	sp, err := c.st.Spenders(op.Tx)
+	if err != nil {
+		return false, err
+	}
+	in, ok := sp[op.Vout]
+	return ok && in.Tx < c.end, nil
+}
+
+func (c *passChain) value(op store.OutPoint) (int64, error) {
+	if c.x != nil {
+		i, err := c.x.OutIndex(op)
 		if err != nil {
 			return 0, err
 		}
-		if int(op.Vout) >= len(tx.Outputs) {
-			return 0, fmt.Errorf("%w: output %d:%d", store.ErrCorrupt, op.Tx, op.Vout)
+		return c.x.Out(i).Value, nil
+	}
+	tx, err := c.st.TxByNum(op.Tx)
+	if err != nil {
+		return 0, err
+	}
+	if int(op.Vout) >= len(tx.Outputs) {
+		return 0, fmt.Errorf("%w: output %d:%d", store.ErrCorrupt, op.Tx, op.Vout)
+	}
+	return tx.Outputs[op.Vout].Value, nil
+}
+
+// walk is the pass's first stage: it visits the transactions in chain
+// order, keeps the frontier — the shares on followed outputs whose
+// spender is still ahead, each encoded (a few bytes a share) so the
+// frontier of a long chain stays small — and hands each batch of
+// contributions and tx shares records to the accumulator.
+type walk struct {
+	e        *engine
+	chain    *passChain
+	end      store.TxNum
+	acc      *accumulator
+	ctx      context.Context
+	frontier map[store.OutPoint][]byte
+	cur      *passBatch
+	rec      txShares
+	ins      []*outShares
+	inBuf    []outShares // decoded frontier entries of one tx's inputs
+	done     int
+	last     time.Time // of the last progress line
+}
+
+// tx walks one transaction (ForEachTx's callback).
+func (wk *walk) tx(tx *store.Tx) error {
+	if tx.Num >= wk.end {
+		return errPassDone
+	}
+	if err := wk.progress(tx.Num); err != nil {
+		return err
+	}
+	any, err := wk.inputs(tx)
+	if err != nil {
+		return err
+	}
+	if !any && !wk.e.paysSource(tx) {
+		return nil
+	}
+	if err := wk.e.step(tx, wk.ins, wk.chain.value, &wk.rec, wk.count); err != nil {
+		return err
+	}
+	if len(wk.rec.preds) > 0 {
+		if err := wk.record(tx.Num); err != nil {
+			return err
 		}
-		return tx.Outputs[op.Vout].Value, nil
 	}
-	// The frontier: shares on followed outputs whose spender is still
-	// ahead. Every followed output is also written to the store.
-	// Each is kept encoded (encodeOut: a few bytes a share), so the
-	// frontier of a long chain stays small.
-	frontier := map[store.OutPoint][]byte{}
-	accs := map[address.Addr][]accEntry{}
-	var rec txShares
-	var ins []*outShares
-	var inBuf []outShares // decoded frontier entries of one tx's inputs
-	last := time.Now()
-	done := 0
-	entries := 0 // accumulator entries in accs
-	count := func(c contribution) {
-		acc := accs[c.addr]
-		n := len(acc)
-		acc = addContribution(acc, c.slot, c.amount, c.hops, c.out)
-		entries += len(acc) - n
-		accs[c.addr] = acc
+	if len(wk.cur.txs) >= 512 || len(wk.cur.contribs) >= 1<<16 {
+		return wk.send()
 	}
-	// The accumulators go to the store whenever they reach the budget,
-	// merged with what an earlier spill wrote (the merge keeps chain
-	// order's choices: see addAccs), so memory stays bounded however many
-	// addresses are exposed.
+	return nil
+}
+
+// progress checks for cancellation and reports, about once a second.
+func (wk *walk) progress(n store.TxNum) error {
+	if wk.done++; wk.done&1023 != 0 {
+		return nil
+	}
+	if err := wk.ctx.Err(); err != nil {
+		return context.Cause(wk.ctx)
+	}
+	if p := wk.e.opt.Progress; p != nil && time.Since(wk.last) > time.Second {
+		wk.last = time.Now()
+		p(fmt.Sprintf("index: %d of %d transactions, %d tainted outputs pending, %d addresses exposed", n, wk.end, len(wk.frontier), wk.acc.exposed.Load()))
+	}
+	return nil
+}
+
+// inputs takes the shares of tx's inputs off the frontier into wk.ins
+// (nil: a clean input); any says some input carries shares.
+func (wk *walk) inputs(tx *store.Tx) (any bool, err error) {
+	wk.ins = wk.ins[:0]
+	if cap(wk.inBuf) < len(tx.Inputs) {
+		wk.inBuf = make([]outShares, len(tx.Inputs))
+	}
+	wk.inBuf = wk.inBuf[:len(tx.Inputs)]
+	for i, in := range tx.Inputs {
+		var sh *outShares
+		if in.Kind == store.InputKnown {
+			if b, ok := wk.frontier[in.Prev]; ok {
+				delete(wk.frontier, in.Prev)
+				sh = &wk.inBuf[i]
+				if err := decodeOut(b, len(wk.e.slots), sh); err != nil {
+					return false, fmt.Errorf("exposure frontier of %d:%d: %w", in.Prev.Tx, in.Prev.Vout, err)
+				}
+				any = true
+			}
+		}
+		wk.ins = append(wk.ins, sh)
+	}
+	return any, nil
+}
+
+// record puts tx n's followed outputs spent within the pass on the
+// frontier and its record, which keeps only the others (blocks applied
+// later spend them: applyBlock takes them off), in the batch.
+func (wk *walk) record(n store.TxNum) error {
+	kept := wk.rec.outs[:0]
+	for _, o := range wk.rec.outs {
+		op := store.OutPoint{Tx: n, Vout: o.vout}
+		sp, err := wk.chain.spent(op)
+		if err != nil {
+			return err
+		}
+		if sp {
+			wk.frontier[op] = encodeOut(nil, &o)
+		} else {
+			kept = append(kept, o)
+		}
+	}
+	wk.rec.outs = kept
+	wk.cur.txs = append(wk.cur.txs, n)
+	wk.cur.recs = append(wk.cur.recs, wk.rec.encode(nil)) // the write batch keeps the slice
+	return nil
+}
+
+// count adds one output's contributions to the batch.
+func (wk *walk) count(cs []contribution) {
+	wk.cur.contribs = append(wk.cur.contribs, cs...)
+	wk.cur.ends = append(wk.cur.ends, len(wk.cur.contribs))
+}
+
+// send hands the batch to the accumulator.
+func (wk *walk) send() error {
+	select {
+	case wk.acc.in <- wk.cur:
+	case <-wk.ctx.Done():
+		return context.Cause(wk.ctx)
+	}
+	wk.cur = wk.acc.batch()
+	return nil
+}
+
+// writeAccs merges the accumulator's spilled runs and what it still holds
+// into the index, in address order, and returns how many addresses it
+// wrote.
+func (e *engine) writeAccs(ctx context.Context, acc *accumulator, w *store.ExposureWriter, last time.Time) (int, error) {
+	if e.opt.Progress != nil {
+		e.opt.Progress(fmt.Sprintf("index: merging the accumulators of %d spills", len(acc.runs.files)+1))
+	}
+	written := 0
+	return acc.runs.finish(acc.accs, func(key string, v []byte) error {
+		if written++; written&4095 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if e.opt.Progress != nil && time.Since(last) > time.Second {
+				last = time.Now()
+				e.opt.Progress(fmt.Sprintf("index: %d exposed addresses written", written))
+			}
+		}
+		return w.PutAcc(key, v)
+	})
+}
+
+// passBatch is what a build's walk hands its accumulator: the
+// contributions of some transactions (each output's a run ending at one of
+// ends) and their tx shares records.
+type passBatch struct {
+	contribs []contribution
+	ends     []int
+	txs      []store.TxNum
+	recs     [][]byte
+}
+
+// accumulator is a build's second stage: it counts contributions into the
+// per-address accumulators, spilling them to sorted runs beyond the
+// budget, and writes the tx shares records.
+type accumulator struct {
+	e       *engine
+	w       *store.ExposureWriter
+	in      chan *passBatch
+	free    chan *passBatch
+	accs    map[address.Addr][]accEntry
+	entries int // accumulator entries in accs
+	budget  int
+	runs    *accRuns
+	exposed atomic.Int64 // addresses in accs, for progress
+}
+
+func newAccumulator(e *engine, w *store.ExposureWriter) *accumulator {
 	budget := e.opt.accBudget
 	if budget <= 0 {
 		budget = 8 << 20 // entries of 40 bytes: about 320 MiB with the map
 	}
-	spill := func() error {
-		if err := w.Sync(); err != nil {
-			return err
-		}
-		byKey := make(map[string][]accEntry, len(accs))
-		for a, acc := range accs {
-			if s := a.String(e.opt.Params); s != "" {
-				byKey[s] = addAccs(byKey[s], acc)
-			}
-			delete(accs, a)
-		}
-		entries = 0
-		for a, acc := range byKey {
-			v, found, err := st.Exposure().Acc(w.Gen(), a)
-			if err != nil {
-				return err
-			}
-			if found {
-				_, old, err := decodeAccRecord(v, len(e.slots))
-				if err != nil {
-					return fmt.Errorf("address %s: %w", a, err)
-				}
-				acc = addAccs(old, acc)
-			}
-			if err := w.PutAcc(a, encodeAccRecord(0, acc)); err != nil {
-				return err
-			}
-		}
-		return nil
+	return &accumulator{e: e, w: w, in: make(chan *passBatch, 4), free: make(chan *passBatch, 6), budget: budget,
+		accs: map[address.Addr][]accEntry{}, runs: &accRuns{params: e.opt.Params, slots: len(e.slots)}}
+}
+
+// batch returns an empty batch, reusing a counted one.
+func (a *accumulator) batch() *passBatch {
+	select {
+	case b := <-a.free:
+		b.contribs, b.ends, b.txs, b.recs = b.contribs[:0], b.ends[:0], b.txs[:0], b.recs[:0]
+		return b
+	default:
+		return &passBatch{}
 	}
-	err := st.ForEachTx(0, func(tx *store.Tx) error {
-		if tx.Num >= end {
-			return errPassDone
+}
+
+// run counts the batches until in is closed. The accumulators go to a
+// sorted run on disk whenever they reach the budget, and the runs are
+// merged at the end (accRuns), so memory stays bounded however many
+// addresses are exposed.
+func (a *accumulator) run(ctx context.Context) error {
+	for b := range a.in {
+		if err := ctx.Err(); err != nil {
+			continue // drain: the walk stops at its next check
 		}
-		if done++; done&1023 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if e.opt.Progress != nil && time.Since(last) > time.Second {
-				last = time.Now()
-				e.opt.Progress(fmt.Sprintf("index: %d of %d transactions, %d tainted outputs pending, %d addresses exposed", tx.Num, end, len(frontier), len(accs)))
-			}
+		start := 0
+		for _, end := range b.ends {
+			cs := b.contribs[start:end]
+			acc := a.accs[cs[0].addr]
+			n := len(acc)
+			acc = addContributions(acc, cs)
+			a.entries += len(acc) - n
+			a.accs[cs[0].addr] = acc
+			start = end
 		}
-		ins = ins[:0]
-		if cap(inBuf) < len(tx.Inputs) {
-			inBuf = make([]outShares, len(tx.Inputs))
-		}
-		inBuf = inBuf[:len(tx.Inputs)]
-		any := false
-		for i, in := range tx.Inputs {
-			var sh *outShares
-			if in.Kind == store.InputKnown {
-				if b, ok := frontier[in.Prev]; ok {
-					delete(frontier, in.Prev)
-					sh = &inBuf[i]
-					if err := decodeOut(b, len(e.slots), sh); err != nil {
-						return fmt.Errorf("exposure frontier of %d:%d: %w", in.Prev.Tx, in.Prev.Vout, err)
-					}
-					any = true
-				}
-			}
-			ins = append(ins, sh)
-		}
-		if !any && !e.paysSource(tx) {
-			return nil
-		}
-		if err := e.step(tx, ins, inValue, &rec, count); err != nil {
-			return err
-		}
-		if entries >= budget {
-			if err := spill(); err != nil {
+		for i, n := range b.txs {
+			if err := a.w.PutTxShares(n, b.recs[i]); err != nil {
 				return err
 			}
 		}
-		if len(rec.preds) == 0 {
-			return nil
-		}
-		// An output spent within the pass goes to the frontier; the
-		// record keeps only the others, which blocks applied later spend
-		// (applyBlock takes them off as they are spent).
-		kept := rec.outs[:0]
-		for _, o := range rec.outs {
-			op := store.OutPoint{Tx: tx.Num, Vout: o.vout}
-			sp, err := spent(op)
-			if err != nil {
+		a.exposed.Store(int64(len(a.accs)))
+		if a.entries >= a.budget {
+			a.entries = 0
+			if err := a.runs.spill(a.accs); err != nil {
 				return err
 			}
-			if sp {
-				frontier[op] = encodeOut(nil, &o)
-			} else {
-				kept = append(kept, o)
-			}
 		}
-		rec.outs = kept
-		return w.PutTxShares(tx.Num, rec.encode(nil)) // the batch keeps the slice
-	})
-	if err != nil && !errors.Is(err, errPassDone) {
-		return store.ExposureIndex{}, err
+		select {
+		case a.free <- b:
+		default:
+		}
 	}
-	clear(frontier)
-	if err := spill(); err != nil {
-		return store.ExposureIndex{}, err
-	}
-	if err := w.Sync(); err != nil {
-		return store.ExposureIndex{}, err
-	}
-	paths := &pathReader{e: e, get: func(n store.TxNum) ([]byte, bool, error) { return st.Exposure().TxShares(w.Gen(), n) }, st: st}
-	written := 0
-	err = st.Exposure().ForEachAcc(w.Gen(), func(a string, v []byte) error {
-		if written++; written&255 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if e.opt.Progress != nil && time.Since(last) > time.Second {
-				last = time.Now()
-				e.opt.Progress(fmt.Sprintf("index: %d address records written", written))
-			}
-		}
-		_, acc, err := decodeAccRecord(v, len(e.slots))
-		if err != nil {
-			return fmt.Errorf("address %s: %w", a, err)
-		}
-		received, err := e.received(st, a, end)
-		if err != nil {
-			return err
-		}
-		if err := w.PutAcc(a, encodeAccRecord(received, acc)); err != nil {
-			return err
-		}
-		b, err := e.record(a, received, acc, paths)
-		if err != nil {
-			return err
-		}
-		return w.Put(a, b)
-	})
-	if err != nil {
-		return store.ExposureIndex{}, err
-	}
-	return e.header(height, hash), nil
+	return ctx.Err()
 }
 
 // paysSource reports whether tx pays a source address of any slot.
@@ -584,141 +800,4 @@ func (e *engine) paysSource(tx *store.Tx) bool {
 		}
 	}
 	return false
-}
-
-// pathReader draws example paths back through the tx shares records. Paths
-// of different addresses share their older steps (they converge on the
-// sources), so it keeps the steps it read, up to pathCacheTxs of them.
-type pathReader struct {
-	e     *engine
-	get   func(store.TxNum) ([]byte, bool, error)
-	st    Store
-	err   error
-	nodes map[store.TxNum]*pathNode
-}
-
-// pathCacheTxs bounds the transactions a pathReader keeps (some 500 bytes
-// each with 100 source groups: its id and its predecessors, encoded).
-const pathCacheTxs = 1 << 20
-
-// pathNode is what a path needs of one transaction.
-type pathNode struct {
-	id     chainhash.Hash
-	height int32
-	preds  []byte // the record's predecessors, as encoded (checked when read)
-}
-
-// node returns tx n's step and predecessors, read on first use.
-func (p *pathReader) node(n store.TxNum) (*pathNode, error) {
-	if nd := p.nodes[n]; nd != nil {
-		return nd, nil
-	}
-	tx, err := p.st.TxByNum(n)
-	if err != nil {
-		return nil, err
-	}
-	b, found, err := p.get(n)
-	if err == nil && !found {
-		err = fmt.Errorf("%w: exposure path: no shares record of transaction %d", store.ErrCorrupt, n)
-	}
-	if err != nil {
-		return nil, err
-	}
-	rec, err := decodeTxShares(b, len(p.e.slots))
-	if err != nil {
-		return nil, fmt.Errorf("transaction %d: %w", n, err)
-	}
-	if p.nodes == nil {
-		p.nodes = make(map[store.TxNum]*pathNode)
-	}
-	if len(p.nodes) >= pathCacheTxs {
-		// Forget about half, in the map's own (random) order.
-		k := 0
-		for m := range p.nodes {
-			if k++; k&1 == 0 {
-				delete(p.nodes, m)
-			}
-		}
-	}
-	nd := &pathNode{id: tx.ID, height: tx.Height, preds: encodePreds(rec.preds)}
-	p.nodes[n] = nd
-	return nd, nil
-}
-
-// path is the path of slot's funds to output out: the transaction paying
-// a source of the slot first, out's transaction last, through each
-// transaction's largest tainted input of the slot.
-func (p *pathReader) path(slot uint32, out store.OutPoint) []tracer.Step {
-	var steps []tracer.Step
-	cur := out.Tx
-	for i := 0; i <= p.e.opt.MaxHops+1; i++ {
-		nd, err := p.node(cur)
-		if err != nil {
-			p.err = err
-			return nil
-		}
-		steps = append(steps, tracer.Step{Txid: nd.id.String(), Height: nd.height})
-		pred, ok := encodedPredOf(nd.preds, slot)
-		if !ok {
-			p.err = fmt.Errorf("%w: exposure path: transaction %d has no share of source group %d", store.ErrCorrupt, cur, slot)
-			return nil
-		}
-		if pred == 0 {
-			break
-		}
-		if store.TxNum(pred-1) >= cur {
-			p.err = fmt.Errorf("%w: exposure path: transaction %d follows from a later one", store.ErrCorrupt, cur)
-			return nil
-		}
-		cur = store.TxNum(pred - 1)
-	}
-	slices.Reverse(steps)
-	return steps
-}
-
-// received is the total paid to addr by transactions before end.
-func (e *engine) received(st Store, addr string, end store.TxNum) (int64, error) {
-	a, err := address.Parse(addr, e.opt.Params)
-	if err != nil {
-		return 0, fmt.Errorf("%w: exposure record of %q: %v", store.ErrCorrupt, addr, err)
-	}
-	var received int64
-	err = st.AddressOutputs(a, store.OutPoint{}, func(o store.AddrOutput) bool {
-		if o.Tx >= end {
-			return false
-		}
-		received += o.Value
-		return true
-	})
-	return received, err
-}
-
-// record is the stored Record of addr from its accumulators.
-func (e *engine) record(addr string, received int64, acc []accEntry, paths *pathReader) ([]byte, error) {
-	cats := map[string]*categoryAcc{}
-	for _, en := range acc {
-		sl := e.slots[en.slot]
-		c := cats[sl.category]
-		if c == nil {
-			c = &categoryAcc{}
-			cats[sl.category] = c
-		}
-		if sl.combined || sl.single {
-			c.amount += en.amount
-		}
-		if !sl.combined {
-			if c.sources == nil {
-				c.sources = map[string]*sourceAcc{}
-			}
-			slot, out := en.slot, en.bestOut
-			c.sources[sl.entity] = &sourceAcc{entity: sl.entity, amount: en.amount, hops: int(en.hops), best: en.best,
-				path: func() []tracer.Step { return paths.path(slot, out) }}
-		}
-	}
-	paths.err = nil
-	rec := record(received, cats, e.opt.TopSources)
-	if paths.err != nil {
-		return nil, fmt.Errorf("exposure record of %s: %w", addr, paths.err)
-	}
-	return json.Marshal(&rec)
 }

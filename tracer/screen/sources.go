@@ -104,86 +104,118 @@ func ListName(v store.ListVersion) string {
 // Addresses of other networks are ignored.
 func LoadSources(st Store, params *chaincfg.Params) (*Sources, error) {
 	s := &Sources{Params: params, TagGens: map[string]uint32{}, Labels: tracer.MapLabeler{}}
-	packs, err := st.Tags().Packs()
+	if err := s.loadTagGens(st); err != nil {
+		return nil, err
+	}
+	risky := map[string]map[string][]tracer.Seed{} // category → entity → seeds
+	err := st.Tags().Each(func(t sanctions.Tag) error {
+		s.addTag(t, risky)
+		return nil
+	})
 	if err != nil {
 		return nil, err
+	}
+	if err := s.loadList(st); err != nil {
+		return nil, err
+	}
+	s.addRiskyGroups(risky)
+	return s, nil
+}
+
+// loadTagGens notes the generation of every tag pack and actor pack in
+// force (an actor pack changes tags' categories).
+func (s *Sources) loadTagGens(st Store) error {
+	packs, err := st.Tags().Packs()
+	if err != nil {
+		return err
 	}
 	for _, p := range packs {
 		s.TagGens[p.Name] = p.Gen
 	}
 	aps, err := st.Tags().ActorPacks()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, p := range aps {
-		s.TagGens["actors:"+p.Name] = p.Gen // an actor pack changes tags' categories
+		s.TagGens["actors:"+p.Name] = p.Gen
 	}
-	risky := map[string]map[string][]tracer.Seed{} // category → entity → seeds
-	err = st.Tags().Each(func(t sanctions.Tag) error {
-		a, err := address.Parse(t.Address, params)
-		if err != nil {
-			return nil // another network's address
-		}
-		entity := t.Actor
-		if entity == "" {
-			entity = t.Label
-		}
-		cat := RiskCategory(t)
-		if cat == "" {
-			lc := t.LabelCategory() // exchange too when only the tag's actor is one
-			if old, ok := s.Labels.Label(a); ok && (old.Category != "" || lc == "") {
-				return nil // the first tag of an address wins, a risky one over any
-			}
-			cat = tags.NormalizeCategory(lc)
-			if cat == "" {
-				cat = "tagged"
-			}
-		} else if old, ok := s.Labels.Label(a); ok && riskyCategory(old.Category) {
-			return nil
-		} else {
-			if risky[cat] == nil {
-				risky[cat] = map[string][]tracer.Seed{}
-			}
-			risky[cat][entity] = append(risky[cat][entity], tracer.Seed{Addr: a, Label: entity, Source: t.Pack})
-		}
-		s.Labels[key(a)] = tracer.Label{Entity: entity, Category: cat, Source: t.Pack, Via: "tag"}
-		return nil
-	})
+	return nil
+}
+
+// addTag labels t's address (the first tag of an address wins, a risky
+// one over any) and, for a risky category, adds it to its entity's seeds.
+func (s *Sources) addTag(t sanctions.Tag, risky map[string]map[string][]tracer.Seed) {
+	a, err := address.Parse(t.Address, s.Params)
 	if err != nil {
-		return nil, err
+		return // another network's address
 	}
-	v, err := st.Lists().Version(0)
+	entity := t.Actor
+	if entity == "" {
+		entity = t.Label
+	}
+	cat := RiskCategory(t)
+	old, labelled := s.Labels.Label(a)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
-		return nil, err
+	case cat == "":
+		lc := t.LabelCategory() // exchange too when only the tag's actor is one
+		if labelled && (old.Category != "" || lc == "") {
+			return
+		}
+		if cat = tags.NormalizeCategory(lc); cat == "" {
+			cat = "tagged"
+		}
+	case labelled && riskyCategory(old.Category):
+		return
 	default:
-		s.ListVersion, s.ListName = v.Version, ListName(v)
-		list, err := st.Lists().List(v.Version)
-		if err != nil {
-			return nil, err
+		if risky[cat] == nil {
+			risky[cat] = map[string][]tracer.Seed{}
 		}
-		byEntity := map[string][]tracer.Seed{}
-		for _, e := range list.Entries {
-			if e.Asset != sanctions.AssetXBT {
-				continue
-			}
-			a, err := address.Parse(e.Address, params)
-			if err != nil {
-				continue // another network's address, or a typo in the list
-			}
-			s.Labels[key(a)] = tracer.Label{Entity: e.PrimaryName, Category: CategorySanctioned, Source: s.ListName, Via: "list"}
-			byEntity[e.PrimaryName] = append(byEntity[e.PrimaryName], tracer.Seed{Addr: a, Label: e.PrimaryName, Source: s.ListName})
-		}
-		for _, name := range sortedKeys(byEntity) {
-			s.Groups = append(s.Groups, Group{Category: CategorySanctioned, Entity: name, Seeds: dedupe(byEntity[name])})
-		}
+		risky[cat][entity] = append(risky[cat][entity], tracer.Seed{Addr: a, Label: entity, Source: t.Pack})
 	}
+	s.Labels[key(a)] = tracer.Label{Entity: entity, Category: cat, Source: t.Pack, Via: "tag"}
+}
+
+// loadList labels the addresses of the sanctions list in force (a list
+// label overrides a tag's) and makes a source group per entity.
+func (s *Sources) loadList(st Store) error {
+	v, err := st.Lists().Version(0)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.ListVersion, s.ListName = v.Version, ListName(v)
+	list, err := st.Lists().List(v.Version)
+	if err != nil {
+		return err
+	}
+	byEntity := map[string][]tracer.Seed{}
+	for _, e := range list.Entries {
+		if e.Asset != sanctions.AssetXBT {
+			continue
+		}
+		a, err := address.Parse(e.Address, s.Params)
+		if err != nil {
+			continue // another network's address, or a typo in the list
+		}
+		s.Labels[key(a)] = tracer.Label{Entity: e.PrimaryName, Category: CategorySanctioned, Source: s.ListName, Via: "list"}
+		byEntity[e.PrimaryName] = append(byEntity[e.PrimaryName], tracer.Seed{Addr: a, Label: e.PrimaryName, Source: s.ListName})
+	}
+	for _, name := range sortedKeys(byEntity) {
+		s.Groups = append(s.Groups, Group{Category: CategorySanctioned, Entity: name, Seeds: dedupe(byEntity[name])})
+	}
+	return nil
+}
+
+// addRiskyGroups makes a source group per risky entity, of the seeds whose
+// label it still holds (not overridden by the list or an earlier tag).
+func (s *Sources) addRiskyGroups(risky map[string]map[string][]tracer.Seed) {
 	for _, cat := range sortedKeys(risky) {
 		for _, entity := range sortedKeys(risky[cat]) {
 			var seeds []tracer.Seed
 			for _, sd := range risky[cat][entity] {
-				if l, _ := s.Labels.Label(sd.Addr); l.Category == cat && l.Entity == entity { // not overridden
+				if l, _ := s.Labels.Label(sd.Addr); l.Category == cat && l.Entity == entity {
 					seeds = append(seeds, sd)
 				}
 			}
@@ -192,7 +224,6 @@ func LoadSources(st Store, params *chaincfg.Params) (*Sources, error) {
 			}
 		}
 	}
-	return s, nil
 }
 
 // IsSource reports whether a is a source itself (listed or risky-tagged).
