@@ -422,45 +422,11 @@ func (w *bulkWriter) finish(st *State) (err error) {
 			w.cancelStream()
 		}
 	}()
-	// The tables take at most what their data takes here (they are
-	// compressed): the last chunk of ordered families, the runs.
-	need := int64(w.directBytes + w.size)
-	for _, rf := range w.runs {
-		if fi, err := os.Stat(rf.name); err == nil {
-			need += fi.Size()
-		}
-	}
-	if err := w.s.CheckSpace(need); err != nil {
+	if err := w.endDirect(); err != nil {
 		return err
 	}
-	serr := w.sendDirect()
-	close(w.directCh)
-	if derr := <-w.directDone; serr == nil && derr != nil {
-		serr = fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(derr))
-	}
-	w.directCh = nil
-	if err := errors.Join(serr, w.wait()); err != nil {
+	if err := w.endJoin(st); err != nil {
 		return err
-	}
-	for _, fam := range w.directFams {
-		if fam == prefixTx && w.join != nil {
-			continue // ends after the join's transactions
-		}
-		if err := w.streamDone(uint32(fam)); err != nil {
-			return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
-		}
-	}
-	if w.join != nil {
-		if err := w.closeTxFile(); err != nil {
-			return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
-		}
-		if err := w.runJoin(st); err != nil {
-			return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
-		}
-		w.join = nil // its memory is the merge's now
-		if err := w.wait(); err != nil {
-			return err
-		}
 	}
 	// The last run goes to a file too, so that the merge holds no run in
 	// memory, only read buffers (mergeBufBytes).
@@ -489,6 +455,57 @@ func (w *bulkWriter) finish(st *State) (err error) {
 		}
 		return txn.Set(keyState, mustJSON(st))
 	})
+}
+
+// endDirect checks the disk has room for the tables, streams the last
+// chunk of ordered families and ends their streams (but the transactions'
+// when a join rewrites some of them).
+func (w *bulkWriter) endDirect() error {
+	// The tables take at most what their data takes here (they are
+	// compressed): the last chunk of ordered families, the runs.
+	need := int64(w.directBytes + w.size)
+	for _, rf := range w.runs {
+		if fi, err := os.Stat(rf.name); err == nil {
+			need += fi.Size()
+		}
+	}
+	if err := w.s.CheckSpace(need); err != nil {
+		return err
+	}
+	serr := w.sendDirect()
+	close(w.directCh)
+	if derr := <-w.directDone; serr == nil && derr != nil {
+		serr = fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(derr))
+	}
+	w.directCh = nil
+	if err := errors.Join(serr, w.wait()); err != nil {
+		return err
+	}
+	for _, fam := range w.directFams {
+		if fam == prefixTx && w.join != nil {
+			continue // ends after the join's transactions
+		}
+		if err := w.streamDone(uint32(fam)); err != nil {
+			return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
+		}
+	}
+	return nil
+}
+
+// endJoin runs the join, if one started: its spent-by keys go to the
+// runs, its patches wait for the merge.
+func (w *bulkWriter) endJoin(st *State) error {
+	if w.join == nil {
+		return nil
+	}
+	if err := w.closeTxFile(); err != nil {
+		return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
+	}
+	if err := w.runJoin(st); err != nil {
+		return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
+	}
+	w.join = nil // its memory is the merge's now
+	return w.wait()
 }
 
 // releaseSpares drops the buffers kept for reuse while the blocks were
