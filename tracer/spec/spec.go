@@ -133,11 +133,10 @@ func (s *Spec) Set(key string, values ...string) error {
 	if len(values) > 0 {
 		v = strings.TrimSpace(values[0])
 	}
-	bad := func(msg string) error { return &FieldError{Key: key, Value: v, Msg: fmt.Sprintf("%s, not %q", msg, v)} }
 	switch key {
 	case "direction":
 		if v != "forward" && v != "backward" {
-			return bad("want forward or backward")
+			return badValue(key, v, "want forward or backward")
 		}
 		s.Direction = v
 	case "model":
@@ -147,76 +146,113 @@ func (s *Spec) Set(key string, values ...string) error {
 		}
 		s.Model = m.String()
 	case "fees_tainted", "label_all_tags", "cluster":
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			if key == "cluster" && v == "auto" {
-				s.Clusters = ClustersAuto
-				return nil
-			}
-			return bad("want true or false")
-		}
-		switch key {
-		case "fees_tainted":
-			s.FeesTainted = b
-		case "label_all_tags":
-			s.LabelAllTags = b
-		default:
-			s.Clusters = map[bool]string{true: ClustersOn, false: ClustersOff}[b]
-		}
+		return s.setSwitch(key, v)
 	case "max_hops", "max_txs", "wide":
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return bad("want a positive whole number")
-		}
-		switch key {
-		case "max_hops":
-			s.MaxHops = n
-		case "max_txs":
-			s.MaxTxs = n
-		default:
-			s.WideOutputs = n
-		}
+		return s.setLimit(key, v)
 	case "min_value":
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return bad("want satoshi (a whole number, 0 or more)")
-		}
-		s.MinValue = max(n, 1) // 0 means "follow everything": one satoshi
+		return s.setMinValue(key, v)
 	case "since", "until":
-		h, date, err := parseBound(v)
-		if err != nil {
-			return bad("want a block height or a date YYYY-MM-DD")
-		}
-		if key == "since" {
-			s.SinceHeight, s.SinceDate = h, date
-		} else {
-			s.UntilHeight, s.UntilDate = h, date
-		}
+		return s.setBound(key, v)
 	case "stop":
-		var cats []string
-		for _, val := range values {
-			for _, c := range strings.Split(val, ",") {
-				c = tags.NormalizeCategory(c)
-				if c == "" {
-					return &FieldError{Key: key, Value: val, Msg: "empty category"}
-				}
-				if c == "none" {
-					continue
-				}
-				if !KnownStop(c) {
-					return &FieldError{Key: key, Value: c, Msg: fmt.Sprintf("unknown category %q (known: %s)", c, strings.Join(StopCategories(), ", "))}
-				}
-				if !slices.Contains(cats, c) {
-					cats = append(cats, c)
-				}
-			}
-		}
-		if cats == nil {
-			cats = []string{}
+		cats, err := parseStops(key, values)
+		if err != nil {
+			return err
 		}
 		s.Stop = cats
 	}
 	return nil
+}
+
+// badValue is the error for value v of key, saying what was wanted.
+func badValue(key, v, msg string) error {
+	return &FieldError{Key: key, Value: v, Msg: fmt.Sprintf("%s, not %q", msg, v)}
+}
+
+// setSwitch sets a true/false key; cluster also takes auto.
+func (s *Spec) setSwitch(key, v string) error {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		if key == "cluster" && v == "auto" {
+			s.Clusters = ClustersAuto
+			return nil
+		}
+		return badValue(key, v, "want true or false")
+	}
+	switch key {
+	case "fees_tainted":
+		s.FeesTainted = b
+	case "label_all_tags":
+		s.LabelAllTags = b
+	default:
+		s.Clusters = map[bool]string{true: ClustersOn, false: ClustersOff}[b]
+	}
+	return nil
+}
+
+// setMinValue sets the smallest amount followed, in satoshi.
+func (s *Spec) setMinValue(key, v string) error {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return badValue(key, v, "want satoshi (a whole number, 0 or more)")
+	}
+	s.MinValue = max(n, 1) // 0 means "follow everything": one satoshi
+	return nil
+}
+
+// setBound sets since or until: a block height or a date.
+func (s *Spec) setBound(key, v string) error {
+	h, date, err := parseBound(v)
+	if err != nil {
+		return badValue(key, v, "want a block height or a date YYYY-MM-DD")
+	}
+	if key == "since" {
+		s.SinceHeight, s.SinceDate = h, date
+	} else {
+		s.UntilHeight, s.UntilDate = h, date
+	}
+	return nil
+}
+
+// setLimit sets a key that takes a positive count.
+func (s *Spec) setLimit(key, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return badValue(key, v, "want a positive whole number")
+	}
+	switch key {
+	case "max_hops":
+		s.MaxHops = n
+	case "max_txs":
+		s.MaxTxs = n
+	default:
+		s.WideOutputs = n
+	}
+	return nil
+}
+
+// parseStops reads stop categories, each value a comma-separated list, into
+// a list without repeats; "none" adds nothing (so none alone stops nowhere:
+// an empty, not a nil, list).
+func parseStops(key string, values []string) ([]string, error) {
+	cats := []string{}
+	for _, val := range values {
+		for _, c := range strings.Split(val, ",") {
+			c = tags.NormalizeCategory(c)
+			if c == "" {
+				return nil, &FieldError{Key: key, Value: val, Msg: "empty category"}
+			}
+			if c == "none" {
+				continue
+			}
+			if !KnownStop(c) {
+				return nil, &FieldError{Key: key, Value: c, Msg: fmt.Sprintf("unknown category %q (known: %s)", c, strings.Join(StopCategories(), ", "))}
+			}
+			if !slices.Contains(cats, c) {
+				cats = append(cats, c)
+			}
+		}
+	}
+	return cats, nil
 }
 
 // parseBound parses a height or a UTC date.
