@@ -443,80 +443,22 @@ func (p *parser) matrix(item *yaml.Node, base Job, i int) ([]Job, error) {
 	}
 	mb := base
 	mb.Line = item.Line
-	// max_hops may be a list (an axis of the matrix) or one value.
-	hops := []int{0}
-	hn, hopsAxis := m["max_hops"]
-	if hopsAxis && hn.Kind == yaml.SequenceNode {
-		delete(m, "max_hops")
-		hops = nil
-		for _, h := range hn.Content {
-			var n int
-			if h.Kind != yaml.ScalarNode || h.Decode(&n) != nil || n <= 0 {
-				return nil, p.errf(h, where, "max_hops", ErrBadValue, "want a positive whole number, not %q", h.Value)
-			}
-			hops = append(hops, n)
-		}
-		if len(hops) == 0 {
-			return nil, p.errf(hn, where, "max_hops", ErrMissingField, "empty list")
-		}
-	} else {
-		hopsAxis = false
+	hops, hopsAxis, err := p.hopsAxis(m, where)
+	if err != nil {
+		return nil, err
 	}
 	if err := p.options(&mb, m, where); err != nil {
 		return nil, err
 	}
-	models := []string{mb.Model}
-	if mn, ok := m["models"]; ok {
-		models = nil
-		items := []*yaml.Node{mn}
-		if mn.Kind == yaml.SequenceNode {
-			items = mn.Content
-		}
-		for _, v := range items {
-			md, err := taint.Parse(v.Value)
-			if err != nil || v.Kind != yaml.ScalarNode {
-				return nil, p.errf(v, where, "models", ErrBadValue, "unknown model %q (one of poison, haircut, fifo, lifo, tiho)", v.Value)
-			}
-			models = append(models, md.String())
-		}
-		if len(models) == 0 {
-			return nil, p.errf(mn, where, "models", ErrMissingField, "empty list")
-		}
+	models, err := p.modelsAxis(m, where, mb.Model)
+	if err != nil {
+		return nil, err
 	}
-	sn, ok := m["seeds"]
-	if !ok {
-		return nil, p.errf(item, where, "seeds", ErrMissingField, "")
+	sets, err := p.seedSets(item, m, where)
+	if err != nil {
+		return nil, err
 	}
-	if sn.Kind != yaml.SequenceNode || len(sn.Content) == 0 {
-		return nil, p.errf(sn, where, "seeds", ErrMalformed, "want a list of named seed sets")
-	}
-	type set struct {
-		name string
-		node *yaml.Node
-		sel  seedsel.Selection
-	}
-	var sets []set
-	for k, s := range sn.Content {
-		f := fmt.Sprintf("seeds[%d]", k)
-		sm, err := p.mapping(s, where, f, with(seedKeys, "name"))
-		if err != nil {
-			return nil, err
-		}
-		nn, ok := sm["name"]
-		if !ok {
-			return nil, p.errf(s, where, f+".name", ErrMissingField, "each seed set of a matrix names its jobs")
-		}
-		name, err := p.name(nn, where, f+".name")
-		if err != nil {
-			return nil, err
-		}
-		delete(sm, "name")
-		sel, err := p.seeds(s, sm, where, f)
-		if err != nil {
-			return nil, err
-		}
-		sets = append(sets, set{name, nn, sel})
-	}
+	// One job per seed set, model and hop limit, named after them.
 	var out []Job
 	for _, s := range sets {
 		for _, md := range models {
@@ -540,4 +482,92 @@ func (p *parser) matrix(item *yaml.Node, base Job, i int) ([]Job, error) {
 		}
 	}
 	return out, nil
+}
+
+// hopsAxis reads a matrix's max_hops when it is a list (an axis of the
+// matrix; it is then removed from m) — else hops is [0], the one value
+// left to options.
+func (p *parser) hopsAxis(m map[string]*yaml.Node, where string) (hops []int, axis bool, err error) {
+	hn, ok := m["max_hops"]
+	if !ok || hn.Kind != yaml.SequenceNode {
+		return []int{0}, false, nil
+	}
+	delete(m, "max_hops")
+	for _, h := range hn.Content {
+		var n int
+		if h.Kind != yaml.ScalarNode || h.Decode(&n) != nil || n <= 0 {
+			return nil, false, p.errf(h, where, "max_hops", ErrBadValue, "want a positive whole number, not %q", h.Value)
+		}
+		hops = append(hops, n)
+	}
+	if len(hops) == 0 {
+		return nil, false, p.errf(hn, where, "max_hops", ErrMissingField, "empty list")
+	}
+	return hops, true, nil
+}
+
+// modelsAxis reads a matrix's models (one or a list); without them, the
+// one model def.
+func (p *parser) modelsAxis(m map[string]*yaml.Node, where, def string) ([]string, error) {
+	mn, ok := m["models"]
+	if !ok {
+		return []string{def}, nil
+	}
+	var models []string
+	items := []*yaml.Node{mn}
+	if mn.Kind == yaml.SequenceNode {
+		items = mn.Content
+	}
+	for _, v := range items {
+		md, err := taint.Parse(v.Value)
+		if err != nil || v.Kind != yaml.ScalarNode {
+			return nil, p.errf(v, where, "models", ErrBadValue, "unknown model %q (one of poison, haircut, fifo, lifo, tiho)", v.Value)
+		}
+		models = append(models, md.String())
+	}
+	if len(models) == 0 {
+		return nil, p.errf(mn, where, "models", ErrMissingField, "empty list")
+	}
+	return models, nil
+}
+
+// seedSet is one named seed set of a matrix.
+type seedSet struct {
+	name string
+	node *yaml.Node
+	sel  seedsel.Selection
+}
+
+// seedSets reads a matrix's seeds: a list of named seed sets.
+func (p *parser) seedSets(item *yaml.Node, m map[string]*yaml.Node, where string) ([]seedSet, error) {
+	sn, ok := m["seeds"]
+	if !ok {
+		return nil, p.errf(item, where, "seeds", ErrMissingField, "")
+	}
+	if sn.Kind != yaml.SequenceNode || len(sn.Content) == 0 {
+		return nil, p.errf(sn, where, "seeds", ErrMalformed, "want a list of named seed sets")
+	}
+	var sets []seedSet
+	for k, s := range sn.Content {
+		f := fmt.Sprintf("seeds[%d]", k)
+		sm, err := p.mapping(s, where, f, with(seedKeys, "name"))
+		if err != nil {
+			return nil, err
+		}
+		nn, ok := sm["name"]
+		if !ok {
+			return nil, p.errf(s, where, f+".name", ErrMissingField, "each seed set of a matrix names its jobs")
+		}
+		name, err := p.name(nn, where, f+".name")
+		if err != nil {
+			return nil, err
+		}
+		delete(sm, "name")
+		sel, err := p.seeds(s, sm, where, f)
+		if err != nil {
+			return nil, err
+		}
+		sets = append(sets, seedSet{name, nn, sel})
+	}
+	return sets, nil
 }
