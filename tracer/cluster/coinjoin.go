@@ -69,34 +69,18 @@ func coinJoinShape(nIn int, values []int64) string {
 	if nIn < 2 || nOut < 3 {
 		return ""
 	}
-	counts := make(map[int64]int, nOut)
-	for _, v := range values {
-		counts[v]++
-	}
-	var common int64
-	n, wasabi, standard, repeated := 0, 0, 0, false
-	for v, c := range counts {
-		if c > n || c == n && v > common {
-			common, n = v, c
-		}
-		if v >= 9_000_000 && v <= 11_000_000 {
-			wasabi = max(wasabi, c)
-		}
-		if IsWabiSabiDenomination(v) {
-			standard += c
-			repeated = repeated || c >= 2
-		}
-	}
+	c := countValues(values)
+	n := c.n
 	switch {
 	case nIn == 5 && nOut == 5 && n == 5:
 		return ShapeWhirlpool
-	case nIn >= 20 && nOut >= 20 && 2*standard >= nOut && repeated:
+	case nIn >= 20 && nOut >= 20 && 2*c.standard >= nOut && c.repeated:
 		return ShapeWabiSabi
-	case nIn >= 10 && wasabi >= 10:
+	case nIn >= 10 && c.wasabi >= 10:
 		return ShapeWasabi
-	case nOut == 4 && n == 2 && len(counts) == 3:
+	case nOut == 4 && n == 2 && c.distinct == 3:
 		return ShapeStonewall
-	case common == 546 || common == 2730:
+	case c.common == 546 || c.common == 2730:
 		return ""
 	case n >= 3 && nIn >= n:
 		return ShapeJoinMarket
@@ -104,6 +88,38 @@ func coinJoinShape(nIn int, values []int64) string {
 		return ShapeEqualSplit
 	}
 	return ""
+}
+
+// valueCounts is what the CoinJoin rules ask of a transaction's output
+// values.
+type valueCounts struct {
+	common   int64 // the most common value (the largest of equally common ones)
+	n        int   // how many outputs are worth common
+	wasabi   int   // the most outputs of one value within 0.09–0.11 BTC
+	standard int   // outputs worth a Wasabi 2 standard denomination
+	repeated bool  // some standard denomination appears at least twice
+	distinct int   // distinct values
+}
+
+func countValues(values []int64) valueCounts {
+	counts := make(map[int64]int, len(values))
+	for _, v := range values {
+		counts[v]++
+	}
+	r := valueCounts{distinct: len(counts)}
+	for v, c := range counts {
+		if c > r.n || c == r.n && v > r.common {
+			r.common, r.n = v, c
+		}
+		if v >= 9_000_000 && v <= 11_000_000 {
+			r.wasabi = max(r.wasabi, c)
+		}
+		if IsWabiSabiDenomination(v) {
+			r.standard += c
+			r.repeated = r.repeated || c >= 2
+		}
+	}
+	return r
 }
 
 // wabiSabiDenoms are Wasabi 2's standard output denominations, the set
