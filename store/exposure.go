@@ -13,7 +13,7 @@ import (
 )
 
 // ExposureIndex is the header of one generation of the exposure index: what
-// it was built from, so readers can tell when it is stale. The records are
+// it was built from, so readers can tell when it is stale. Its records are
 // opaque to the store (the screen package encodes them).
 type ExposureIndex struct {
 	Gen         uint32            `json:"gen"`
@@ -22,7 +22,7 @@ type ExposureIndex struct {
 	TipHash     string            `json:"tip_hash"`
 	TagGens     map[string]uint32 `json:"tag_gens,omitempty"` // tag pack name → generation in force
 	BuiltAt     time.Time         `json:"built_at"`
-	Addresses   int               `json:"addresses"` // records written
+	Addresses   int               `json:"addresses"` // exposed addresses (accumulators) in the generation
 	Params      json.RawMessage   `json:"params,omitempty"`
 }
 
@@ -31,24 +31,16 @@ var (
 	keyExposureGen     = append([]byte{prefixMeta}, "exposure-gen"...)
 )
 
-func exposurePrefix(gen uint32) []byte {
-	return binary.BigEndian.AppendUint32([]byte{prefixExposure}, gen)
-}
-
-func exposureKey(gen uint32, addr string) []byte {
-	return append(exposurePrefix(gen), addr...)
-}
-
 func exposureHeaderKey(gen uint32) []byte {
 	return binary.BigEndian.AppendUint32([]byte{prefixExposureIndex}, gen)
 }
 
 // Exposure is the store's room for the exposure index, as Cases is for
 // cases: its generations (written by ExposureWriter, updated per block by
-// Update, switched by Use), their records, per-transaction shares,
-// accumulators, undo records and dirty marks, read through the store's view
-// (and so its snapshot, when it is one). The records are opaque to the
-// store (the screen package encodes them).
+// Update, switched by Use), their per-transaction shares, per-address
+// accumulators and undo records, read through the store's view (and so its
+// snapshot, when it is one). The records are opaque to the store (the
+// screen package encodes them and draws an address's exposure from them).
 type Exposure struct{ s *Store }
 
 // Exposure returns the store's exposure index.
@@ -60,7 +52,6 @@ type ExposureWriter struct {
 	s   *Store
 	gen uint32
 	wb  *badger.WriteBatch
-	n   int
 }
 
 // NewIndex starts a new generation of the exposure index.
@@ -88,15 +79,6 @@ func (x Exposure) NewIndex() (*ExposureWriter, error) {
 		return nil, fmt.Errorf("store: new exposure index: %w", err)
 	}
 	return &ExposureWriter{s: s, gen: gen, wb: s.db.NewWriteBatch()}, nil
-}
-
-// Put stores the record of one address.
-func (w *ExposureWriter) Put(addr string, rec []byte) error {
-	if addr == "" || strings.IndexByte(addr, 0) >= 0 {
-		return fmt.Errorf("store: exposure record: bad address %q", addr)
-	}
-	w.n++
-	return w.wb.Set(exposureKey(w.gen, addr), rec)
 }
 
 // Cancel drops the generation; its keys stay unreferenced until the next
@@ -131,7 +113,7 @@ func (w *ExposureWriter) Sync() error {
 	return nil
 }
 
-// Commit flushes the records, then switches readers to this generation in
+// Commit flushes what was written, then switches readers to this generation in
 // one transaction (header and pointer), then deletes older generations.
 func (w *ExposureWriter) Commit(ctx context.Context, hdr ExposureIndex) (ExposureIndex, error) {
 	hdr, err := w.Stage(ctx, hdr)
@@ -141,7 +123,7 @@ func (w *ExposureWriter) Commit(ctx context.Context, hdr ExposureIndex) (Exposur
 	return hdr, w.s.Exposure().Use(w.gen)
 }
 
-// Stage flushes the records and writes the generation's header without
+// Stage flushes what was written and writes the generation's header without
 // making it current: readers keep the generation in force until
 // Use switches them (a new list's index built while the old
 // one answers).
@@ -153,9 +135,6 @@ func (w *ExposureWriter) Stage(ctx context.Context, hdr ExposureIndex) (Exposure
 		return hdr, err
 	}
 	hdr.Gen = w.gen
-	if hdr.Addresses == 0 {
-		hdr.Addresses = w.n
-	}
 	if hdr.BuiltAt.IsZero() {
 		hdr.BuiltAt = time.Now().UTC().Truncate(time.Second)
 	}
@@ -243,12 +222,6 @@ func (x Exposure) ForEachAcc(gen uint32, fn func(addr string, v []byte) error) e
 	return x.s.eachUnder(binary.BigEndian.AppendUint32([]byte{prefixExposureAcc}, gen), fn)
 }
 
-// ForEach calls fn for every record of generation gen, in address
-// order.
-func (x Exposure) ForEach(gen uint32, fn func(addr string, rec []byte) error) error {
-	return x.s.eachUnder(exposurePrefix(gen), fn)
-}
-
 // eachUnder calls fn for every key under prefix, in key order, with the
 // rest of its key after the prefix and a copy of its value.
 func (s *Store) eachUnder(prefix []byte, fn func(rest string, v []byte) error) error {
@@ -287,7 +260,7 @@ type ExposureUpdate struct {
 	txn *badger.Txn
 	gen uint32
 	hdr ExposureIndex
-	n   int // records added (+) or removed (-)
+	n   int // addresses added (+) or removed (-)
 }
 
 // Update runs fn in one transaction on generation gen (0: the one
@@ -351,36 +324,28 @@ func (u *ExposureUpdate) Acc(addr string) ([]byte, bool, error) {
 	return getCopy(u.txn, exposureAccKey(u.gen, addr))
 }
 
-// PutAcc stores the accumulators of addr; nil deletes them.
+// PutAcc stores the accumulators of addr; nil deletes them. The header's
+// Addresses counts the change.
 func (u *ExposureUpdate) PutAcc(addr string, v []byte) error {
 	if addr == "" || strings.IndexByte(addr, 0) >= 0 {
 		return fmt.Errorf("store: exposure accumulator: bad address %q", addr)
 	}
-	if v == nil {
-		return u.txn.Delete(exposureAccKey(u.gen, addr))
-	}
-	return u.txn.Set(exposureAccKey(u.gen, addr), v)
-}
-
-// Put stores the record of addr; nil deletes it.
-func (u *ExposureUpdate) Put(addr string, rec []byte) error {
-	if addr == "" || strings.IndexByte(addr, 0) >= 0 {
-		return fmt.Errorf("store: exposure record: bad address %q", addr)
-	}
-	_, had, err := getCopy(u.txn, exposureKey(u.gen, addr))
-	if err != nil {
+	k := exposureAccKey(u.gen, addr)
+	_, err := u.txn.Get(k)
+	had := err == nil
+	if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
 		return err
 	}
-	if rec == nil {
-		if had {
-			u.n--
-		}
-		return u.txn.Delete(exposureKey(u.gen, addr))
-	}
-	if !had {
+	switch {
+	case v == nil && had:
+		u.n--
+	case v != nil && !had:
 		u.n++
 	}
-	return u.txn.Set(exposureKey(u.gen, addr), rec)
+	if v == nil {
+		return u.txn.Delete(k)
+	}
+	return u.txn.Set(k, v)
 }
 
 // Undo returns the undo record of the block at height.
@@ -394,37 +359,6 @@ func (u *ExposureUpdate) PutUndo(height int32, v []byte) error {
 		return u.txn.Delete(exposureUndoKey(u.gen, height))
 	}
 	return u.txn.Set(exposureUndoKey(u.gen, height), v)
-}
-
-// MarkDirty records that addr's record is to be redrawn (RedrawDirty).
-func (u *ExposureUpdate) MarkDirty(addr string) error {
-	return u.txn.Set(exposureDirtyKey(u.gen, addr), nil)
-}
-
-// ClearDirty removes addr's dirty mark.
-func (u *ExposureUpdate) ClearDirty(addr string) error {
-	return u.txn.Delete(exposureDirtyKey(u.gen, addr))
-}
-
-// Dirty returns up to limit addresses of generation gen marked
-// dirty, in address order.
-func (x Exposure) Dirty(gen uint32, limit int) ([]string, error) {
-	s := x.s
-	prefix := binary.BigEndian.AppendUint32([]byte{prefixExposureDirty}, gen)
-	var out []string
-	err := s.view(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-		defer it.Close()
-		for it.Seek(prefix); it.ValidForPrefix(prefix) && len(out) < limit; it.Next() {
-			out = append(out, string(it.Item().Key()[len(prefix):]))
-		}
-		return nil
-	})
-	return out, err
-}
-
-func exposureDirtyKey(gen uint32, addr string) []byte {
-	return append(binary.BigEndian.AppendUint32([]byte{prefixExposureDirty}, gen), addr...)
 }
 
 func exposureTxKey(gen uint32, n TxNum) []byte {
@@ -503,30 +437,4 @@ func (x Exposure) Info() (ExposureIndex, error) {
 		return hdr, fmt.Errorf("%w: no exposure index (run tracer screen --rebuild-index)", ErrNotFound)
 	}
 	return hdr, err
-}
-
-// Get returns the record of addr in generation gen (from
-// Exposure.Info), appended to buf; found is false when the index holds
-// no record for it (no exposure).
-func (x Exposure) Get(gen uint32, addr string, buf []byte) (rec []byte, found bool, err error) {
-	s := x.s
-	if addr == "" || strings.IndexByte(addr, 0) >= 0 {
-		return buf, false, nil
-	}
-	err = s.view(func(txn *badger.Txn) error {
-		item, err := txn.Get(exposureKey(gen, addr))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		found = true
-		rec, err = item.ValueCopy(buf[:0])
-		return err
-	})
-	if err != nil {
-		return buf, false, fmt.Errorf("store: exposure of %s: %w", addr, err)
-	}
-	return rec, found, nil
 }

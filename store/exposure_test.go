@@ -25,24 +25,24 @@ func TestExposureIndexGenerations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Put("addrA", []byte("a1")); err != nil {
+	if err := w.PutAcc("addrA", []byte("a1")); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Put("bad\x00addr", nil); err == nil {
+	if err := w.PutAcc("bad\x00addr", nil); err == nil {
 		t.Fatal("NUL in an address accepted")
 	}
-	h1, err := w.Commit(ctx, store.ExposureIndex{ListVersion: 3, TipHeight: 7})
+	h1, err := w.Commit(ctx, store.ExposureIndex{ListVersion: 3, TipHeight: 7, Addresses: 1})
 	if err != nil || h1.Gen != 1 || h1.Addresses != 1 {
 		t.Fatalf("commit: %v %+v", err, h1)
 	}
 	// An abandoned build never becomes visible.
 	w2, _ := st.Exposure().NewIndex()
-	if err := w2.Put("addrB", []byte("lost")); err != nil {
+	if err := w2.PutAcc("addrB", []byte("lost")); err != nil {
 		t.Fatal(err)
 	}
 	w2.Cancel()
 	w3, _ := st.Exposure().NewIndex()
-	if err := w3.Put("addrB", []byte("b3")); err != nil {
+	if err := w3.PutAcc("addrB", []byte("b3")); err != nil {
 		t.Fatal(err)
 	}
 	if info, _ := st.Exposure().Info(); info.Gen != 1 {
@@ -56,13 +56,13 @@ func TestExposureIndexGenerations(t *testing.T) {
 	if err != nil || info.Gen != 3 || info.ListVersion != 4 || info.BuiltAt.IsZero() {
 		t.Fatalf("info: %v %+v", err, info)
 	}
-	if rec, ok, err := st.Exposure().Get(3, "addrB", nil); err != nil || !ok || string(rec) != "b3" {
+	if rec, ok, err := st.Exposure().Acc(3, "addrB"); err != nil || !ok || string(rec) != "b3" {
 		t.Fatalf("record: %q %v %v", rec, ok, err)
 	}
-	if _, ok, _ := st.Exposure().Get(1, "addrA", nil); ok {
+	if _, ok, _ := st.Exposure().Acc(1, "addrA"); ok {
 		t.Fatal("old generation's record not deleted")
 	}
-	if _, ok, _ := st.Exposure().Get(3, "addrA", nil); ok {
+	if _, ok, _ := st.Exposure().Acc(3, "addrA"); ok {
 		t.Fatal("record of the old generation visible in the new one")
 	}
 	if err := st.Close(); err != nil {

@@ -117,11 +117,24 @@ func entryLen(b []byte) (n int64, klen uint64, ok bool) {
 	return n, vals[0], true
 }
 
+// memTableSize is the store's Badger memtable size (Open's options).
+const memTableSize = 128 << 20
+
+// maxLogEntry bounds one entry of a Badger log: an entry is written by one
+// transaction, whose writes Badger caps at 15% of the memtable
+// (badger/v4 options: maxBatchSize).
+const maxLogEntry = memTableSize * 15 / 100
+
 // tornTail reports whether the bytes of a log file after end are what a
 // process killed mid-write leaves: at most one partly written entry, then
-// the zeros of the file's preallocated space. Anything else (valid-looking
-// data after the bad entry, or a bad entry ending exactly at the end of a
-// file closed cleanly) is damage, and Badger's open would cut it off.
+// the zeros of the file's preallocated space. Badger copies each entry
+// into the mapped file on its own, and Go's copy of a large slice may
+// store its last bytes before its first: an entry torn so can have its
+// header still zero and its tail written, so then any bytes
+// within one entry's largest length of end count as that entry. Anything
+// else (valid-looking data after the bad entry, or a bad entry ending
+// exactly at the end of a file closed cleanly) is damage, and Badger's
+// open would cut it off.
 //
 // data may end before the file's size: the rest is a hole (zeros).
 func tornTail(data []byte, size, end, next int64) bool {
@@ -129,7 +142,16 @@ func tornTail(data []byte, size, end, next int64) bool {
 	if len(rest) == 0 || allZero(rest) {
 		return true
 	}
+	if headerUnwritten(rest) {
+		return size > end+int64(len(bytes.TrimRight(rest, "\x00"))) && allZero(rest[min(maxLogEntry, int64(len(rest))):])
+	}
 	return next > 0 && next < size-end && allZero(rest[min(next, int64(len(rest))):])
+}
+
+// headerUnwritten reports whether an entry header at the start of b is
+// still zero: a written one never is (its key length is at least 1).
+func headerUnwritten(b []byte) bool {
+	return allZero(b[:min(len(b), 4)])
 }
 
 func allZero(b []byte) bool {

@@ -78,20 +78,21 @@ import (
 //	'm'     "exposure-current" (16)                                   uint32 exposure index generation in force
 //	'Z'     gen (4)                                                   JSON ExposureIndex header: list version, tip and
 //	                                                                  tag generations it was built for
-//	'z'     gen (4), address (n)                                      exposure record of one address (encoded by the
-//	                                                                  screen package); absent: no exposure
+//	'z'     gen (4), address (n)                                      obsolete (index format 1): a drawn exposure record;
+//	                                                                  deleted with its generation (records are drawn
+//	                                                                  from 'Y' and 'y' on read now)
 //	'y'     gen (4), TxNum (8)                                        per-source shares of one tainted transaction
 //	                                                                  (encoded by the screen package): per source
 //	                                                                  group its path predecessor, per followed
 //	                                                                  output the group's tainted amount and hops
 //	'Y'     gen (4), address (n)                                      per-source accumulators of one exposed address
-//	                                                                  (amount, hops, largest contribution)
+//	                                                                  (amount, hops, largest contribution); absent:
+//	                                                                  no exposure
 //	'U'     gen (4), height (4)                                       undo record of one block applied by an update
 //	                                                                  (screen package): hash, TxNum range, previous
 //	                                                                  'Y' values of the addresses it touched
-//	'D'     gen (4), address (n)                                      empty: the address's 'z' record is to be redrawn
-//	                                                                  (an undo changed it; redrawn once the index's
-//	                                                                  tip is back on the store's chain)
+//	'D'     gen (4), address (n)                                      obsolete (index format 1): a 'z' record to redraw;
+//	                                                                  deleted with its generation
 //	'w'     kind (n), 0x00, value (n)                                 JSON Watch: an address, an entity name or the
 //	                                                                  whole sanctions list to alert on
 //	'W'     sequence (8), from 1                                      JSON Alert: status (pending, delivered,

@@ -35,6 +35,13 @@ func TestReadDataSparse(t *testing.T) {
 		{"a partial entry, then the hole", []byte{1, 2, 9, 9}, 1 << 30, 2, 3, true},
 		{"an entry longer than the file", []byte{1, 2, 9, 9}, 5, 2, 4, false},
 		{"data after the partial entry", []byte{1, 2, 9, 9, 0, 5}, 1 << 30, 2, 2, false},
+		// A killed copy that stored an entry's tail before its header
+		// (seen after SIGKILL in TestUpdateKilled; Badger opens the store
+		// and cuts the entry off, losing nothing committed).
+		{"an entry's tail written before its header", append(append([]byte{1, 2}, make([]byte, 6)...), 9, 9, 9), 1 << 30, 2, 9, true},
+		{"a tail to the file's end, no hole after it", append(append([]byte{1, 2}, make([]byte, 6)...), 9, 9, 9), 11, 2, 9, false},
+		{"data beyond the largest entry", append(append([]byte{1, 2}, make([]byte, maxLogEntry+10)...), 9), 1 << 30, 2, 9, false},
+		{"a header that decodes to zero lengths", []byte{1, 2, 5, 0, 0, 0, 9}, 1 << 30, 2, 0, false},
 	} {
 		if got := tornTail(tt.data, tt.size, tt.end, tt.next); got != tt.want {
 			t.Errorf("%s: tornTail = %v; want %v", tt.name, got, tt.want)

@@ -182,7 +182,7 @@ func badgerOptions(dir string, opt Options, log *slog.Logger) badger.Options {
 		WithZSTDCompressionLevel(1).
 		WithBlockCacheSize(cache).
 		WithIndexCacheSize(64 << 20).
-		WithMemTableSize(128 << 20).
+		WithMemTableSize(memTableSize).
 		WithNumMemtables(4).
 		WithValueThreshold(1 << 10).
 		WithNumVersionsToKeep(1).

@@ -1,10 +1,11 @@
 package cases
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/btcsuite/btcd/chaincfg"
 
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/tracer/graphview"
@@ -16,32 +17,30 @@ import (
 const NotIndexed = "not indexed"
 
 // ExposureStore is what storeExposure reads: the exposure index that
-// tracer screen --rebuild-index builds (*store.Store implements it).
-type ExposureStore interface {
-	State() store.State
-	Exposure() store.Exposure
-}
+// tracer screen --rebuild-index builds, and the chain its records are drawn
+// from (*store.Store and its snapshots implement it).
+type ExposureStore = screen.Store
 
 // StoreExposure returns an Exposure function reading st's exposure index:
-// one header read, then one point read per address.
-func StoreExposure(st ExposureStore) func(addrs []string) (map[string]string, error) {
-	return exposureOf(st, st.Exposure().Info)
+// one header read, then a record drawn per address (screen.Reader).
+func StoreExposure(st ExposureStore, params *chaincfg.Params) func(addrs []string) (map[string]string, error) {
+	return exposureOf(st, st.Exposure().Info, params)
 }
 
 // StoreExposureAt is StoreExposure reading generation hdr of st's exposure
 // index (nil: none) rather than the one in force: the generation of a live
 // view, for the case viewer's exposure column.
-func StoreExposureAt(st ExposureStore, hdr *store.ExposureIndex) func(addrs []string) (map[string]string, error) {
+func StoreExposureAt(st ExposureStore, hdr *store.ExposureIndex, params *chaincfg.Params) func(addrs []string) (map[string]string, error) {
 	return exposureOf(st, func() (store.ExposureIndex, error) {
 		if hdr == nil {
 			return store.ExposureIndex{}, store.ErrNotFound
 		}
 		return *hdr, nil
-	})
+	}, params)
 }
 
 // exposureOf reads st's exposure index at the generation info names.
-func exposureOf(st ExposureStore, info func() (store.ExposureIndex, error)) func(addrs []string) (map[string]string, error) {
+func exposureOf(st ExposureStore, info func() (store.ExposureIndex, error), params *chaincfg.Params) func(addrs []string) (map[string]string, error) {
 	return func(addrs []string) (map[string]string, error) {
 		out := make(map[string]string, len(addrs))
 		hdr, err := info()
@@ -58,20 +57,24 @@ func exposureOf(st ExposureStore, info func() (store.ExposureIndex, error)) func
 		if tip := st.State().Height; tip != hdr.TipHeight {
 			of = fmt.Sprintf("index of block %d, store at %d: stale", hdr.TipHeight, tip)
 		}
-		var buf []byte
+		rd, err := screen.NewReader(st, hdr, params, 0)
+		if errors.Is(err, screen.ErrIndexStale) {
+			for _, a := range addrs {
+				out[a] = fmt.Sprintf("not indexed (%s: %v)", of, err)
+			}
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 		for _, a := range addrs {
-			b, found, err := st.Exposure().Get(hdr.Gen, a, buf)
+			r, found, err := rd.Record(a)
 			if err != nil {
 				return nil, err
 			}
 			if !found {
 				out[a] = "none (" + of + ")"
 				continue
-			}
-			buf = b
-			var r screen.Record
-			if err := json.Unmarshal(b, &r); err != nil {
-				return nil, fmt.Errorf("%w: exposure record of %s: %v", store.ErrCorrupt, a, err)
 			}
 			out[a] = summarizeExposure(r) + " (" + of + ")"
 		}

@@ -37,7 +37,7 @@ func ForRoom(st *store.Store, room Store, runner *spec.Runner, chain tracer.Grap
 	}
 	s := New(room, SpecTracer{Runner: runner}, chain, txNum, params)
 	s.Versions = func() (DataVersions, error) { return storeVersions(st) }
-	s.Exposure = StoreExposure(st)
+	s.Exposure = StoreExposure(st, params)
 	return s
 }
 

@@ -212,7 +212,7 @@ func (s *Service) publish() error {
 	// Cases trace and read the chain on the view's snapshot, read their
 	// records from the latest published snapshot and write on this loop.
 	cs := cases.ForRoom(st, caseRoom{s}, runner, st, s.params)
-	cs.Exposure = cases.StoreExposureAt(st, s.hdr)
+	cs.Exposure = cases.StoreExposureAt(st, s.hdr, s.params)
 	v := &view{v: api.View{Screener: scr, Tracer: runner, Cases: cs}, state: snap.State(), release: release}
 	v.refs.Store(1)
 	snap.Retain() // the case reads' reference

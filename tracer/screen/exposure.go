@@ -134,12 +134,26 @@ type IndexParams struct {
 	Partial  bool   `json:"partial,omitempty"`  // a walk hit MaxTxs (indexes before the one-pass build)
 	Slots    int    `json:"slots,omitempty"`    // share columns: source groups, and per category with several, all together
 	Clusters string `json:"clusters,omitempty"` // the clustering whose labels were barriers; "": none
-	Format   int    `json:"format,omitempty"`   // of the update records (indexFormat); 0: before received totals were kept
+	Format   int    `json:"format,omitempty"`   // of the stored records (indexFormat)
+	// Groups describe the share columns in order, so a Reader draws
+	// records from the index alone, whatever list is in force now.
+	Groups []IndexGroup `json:"groups,omitempty"`
 }
 
-// indexFormat is the format of the records UpdateIndex reads (shares.go):
-// 1 added the received total to the accumulators.
-const indexFormat = 1
+// IndexGroup describes one share column of an index: a source group, or
+// all groups of a category together.
+type IndexGroup struct {
+	Category string `json:"category"`
+	Entity   string `json:"entity,omitempty"`   // "" for a combined column
+	Combined bool   `json:"combined,omitempty"` // every group of the category at once
+	Single   bool   `json:"single,omitempty"`   // the category's only group: its total too
+}
+
+// indexFormat is the format of the records the index stores (shares.go):
+// 1 added the received total to the accumulators; 2 stores accumulators
+// only (no drawn records, no received total: a Reader draws both on read)
+// and describes the share columns in the header.
+const indexFormat = 2
 
 // sourceAcc accumulates one source's contribution to one address.
 type sourceAcc struct {

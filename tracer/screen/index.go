@@ -8,8 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/btcsuite/btcd/chaincfg/chainhash"
-
 	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/tracer"
@@ -342,8 +340,12 @@ func BuildIndex(ctx context.Context, st IndexStore, opt Options) (store.Exposure
 
 // header is the header of an index built by e at a tip.
 func (e *engine) header(height int32, hash string) store.ExposureIndex {
+	groups := make([]IndexGroup, len(e.slots))
+	for i, sl := range e.slots {
+		groups[i] = IndexGroup{Category: sl.category, Entity: sl.entity, Combined: sl.combined, Single: sl.single}
+	}
 	p, _ := json.Marshal(IndexParams{Model: e.model.String(), MaxHops: e.opt.MaxHops, MinValue: e.opt.MinValue,
-		Clusters: e.opt.clusterInfo(), Slots: len(e.slots), Format: indexFormat})
+		Clusters: e.opt.clusterInfo(), Slots: len(e.slots), Groups: groups, Format: indexFormat})
 	return store.ExposureIndex{ListVersion: e.src.ListVersion, TipHeight: height, TipHash: hash, TagGens: e.src.TagGens, Params: p}
 }
 
@@ -432,6 +434,7 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 	if budget <= 0 {
 		budget = 8 << 20 // entries of 40 bytes: about 320 MiB with the map
 	}
+	addresses := 0 // distinct ones written
 	spill := func() error {
 		if err := w.Sync(); err != nil {
 			return err
@@ -450,13 +453,15 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 				return err
 			}
 			if found {
-				_, old, err := decodeAccRecord(v, len(e.slots))
+				old, err := decodeAcc(v, len(e.slots))
 				if err != nil {
 					return fmt.Errorf("address %s: %w", a, err)
 				}
 				acc = addAccs(old, acc)
+			} else {
+				addresses++
 			}
-			if err := w.PutAcc(a, encodeAccRecord(0, acc)); err != nil {
+			if err := w.PutAcc(a, encodeAcc(acc, nil)); err != nil {
 				return err
 			}
 		}
@@ -538,39 +543,9 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 	if err := w.Sync(); err != nil {
 		return store.ExposureIndex{}, err
 	}
-	paths := &pathReader{e: e, get: func(n store.TxNum) ([]byte, bool, error) { return st.Exposure().TxShares(w.Gen(), n) }, st: st}
-	written := 0
-	err = st.Exposure().ForEachAcc(w.Gen(), func(a string, v []byte) error {
-		if written++; written&255 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if e.opt.Progress != nil && time.Since(last) > time.Second {
-				last = time.Now()
-				e.opt.Progress(fmt.Sprintf("index: %d address records written", written))
-			}
-		}
-		_, acc, err := decodeAccRecord(v, len(e.slots))
-		if err != nil {
-			return fmt.Errorf("address %s: %w", a, err)
-		}
-		received, err := e.received(st, a, end)
-		if err != nil {
-			return err
-		}
-		if err := w.PutAcc(a, encodeAccRecord(received, acc)); err != nil {
-			return err
-		}
-		b, err := e.record(a, received, acc, paths)
-		if err != nil {
-			return err
-		}
-		return w.Put(a, b)
-	})
-	if err != nil {
-		return store.ExposureIndex{}, err
-	}
-	return e.header(height, hash), nil
+	hdr := e.header(height, hash)
+	hdr.Addresses = addresses
+	return hdr, nil
 }
 
 // paysSource reports whether tx pays a source address of any slot.
@@ -584,141 +559,4 @@ func (e *engine) paysSource(tx *store.Tx) bool {
 		}
 	}
 	return false
-}
-
-// pathReader draws example paths back through the tx shares records. Paths
-// of different addresses share their older steps (they converge on the
-// sources), so it keeps the steps it read, up to pathCacheTxs of them.
-type pathReader struct {
-	e     *engine
-	get   func(store.TxNum) ([]byte, bool, error)
-	st    Store
-	err   error
-	nodes map[store.TxNum]*pathNode
-}
-
-// pathCacheTxs bounds the transactions a pathReader keeps (some 500 bytes
-// each with 100 source groups: its id and its predecessors, encoded).
-const pathCacheTxs = 1 << 20
-
-// pathNode is what a path needs of one transaction.
-type pathNode struct {
-	id     chainhash.Hash
-	height int32
-	preds  []byte // the record's predecessors, as encoded (checked when read)
-}
-
-// node returns tx n's step and predecessors, read on first use.
-func (p *pathReader) node(n store.TxNum) (*pathNode, error) {
-	if nd := p.nodes[n]; nd != nil {
-		return nd, nil
-	}
-	tx, err := p.st.TxByNum(n)
-	if err != nil {
-		return nil, err
-	}
-	b, found, err := p.get(n)
-	if err == nil && !found {
-		err = fmt.Errorf("%w: exposure path: no shares record of transaction %d", store.ErrCorrupt, n)
-	}
-	if err != nil {
-		return nil, err
-	}
-	rec, err := decodeTxShares(b, len(p.e.slots))
-	if err != nil {
-		return nil, fmt.Errorf("transaction %d: %w", n, err)
-	}
-	if p.nodes == nil {
-		p.nodes = make(map[store.TxNum]*pathNode)
-	}
-	if len(p.nodes) >= pathCacheTxs {
-		// Forget about half, in the map's own (random) order.
-		k := 0
-		for m := range p.nodes {
-			if k++; k&1 == 0 {
-				delete(p.nodes, m)
-			}
-		}
-	}
-	nd := &pathNode{id: tx.ID, height: tx.Height, preds: encodePreds(rec.preds)}
-	p.nodes[n] = nd
-	return nd, nil
-}
-
-// path is the path of slot's funds to output out: the transaction paying
-// a source of the slot first, out's transaction last, through each
-// transaction's largest tainted input of the slot.
-func (p *pathReader) path(slot uint32, out store.OutPoint) []tracer.Step {
-	var steps []tracer.Step
-	cur := out.Tx
-	for i := 0; i <= p.e.opt.MaxHops+1; i++ {
-		nd, err := p.node(cur)
-		if err != nil {
-			p.err = err
-			return nil
-		}
-		steps = append(steps, tracer.Step{Txid: nd.id.String(), Height: nd.height})
-		pred, ok := encodedPredOf(nd.preds, slot)
-		if !ok {
-			p.err = fmt.Errorf("%w: exposure path: transaction %d has no share of source group %d", store.ErrCorrupt, cur, slot)
-			return nil
-		}
-		if pred == 0 {
-			break
-		}
-		if store.TxNum(pred-1) >= cur {
-			p.err = fmt.Errorf("%w: exposure path: transaction %d follows from a later one", store.ErrCorrupt, cur)
-			return nil
-		}
-		cur = store.TxNum(pred - 1)
-	}
-	slices.Reverse(steps)
-	return steps
-}
-
-// received is the total paid to addr by transactions before end.
-func (e *engine) received(st Store, addr string, end store.TxNum) (int64, error) {
-	a, err := address.Parse(addr, e.opt.Params)
-	if err != nil {
-		return 0, fmt.Errorf("%w: exposure record of %q: %v", store.ErrCorrupt, addr, err)
-	}
-	var received int64
-	err = st.AddressOutputs(a, store.OutPoint{}, func(o store.AddrOutput) bool {
-		if o.Tx >= end {
-			return false
-		}
-		received += o.Value
-		return true
-	})
-	return received, err
-}
-
-// record is the stored Record of addr from its accumulators.
-func (e *engine) record(addr string, received int64, acc []accEntry, paths *pathReader) ([]byte, error) {
-	cats := map[string]*categoryAcc{}
-	for _, en := range acc {
-		sl := e.slots[en.slot]
-		c := cats[sl.category]
-		if c == nil {
-			c = &categoryAcc{}
-			cats[sl.category] = c
-		}
-		if sl.combined || sl.single {
-			c.amount += en.amount
-		}
-		if !sl.combined {
-			if c.sources == nil {
-				c.sources = map[string]*sourceAcc{}
-			}
-			slot, out := en.slot, en.bestOut
-			c.sources[sl.entity] = &sourceAcc{entity: sl.entity, amount: en.amount, hops: int(en.hops), best: en.best,
-				path: func() []tracer.Step { return paths.path(slot, out) }}
-		}
-	}
-	paths.err = nil
-	rec := record(received, cats, e.opt.TopSources)
-	if paths.err != nil {
-		return nil, fmt.Errorf("exposure record of %s: %w", addr, paths.err)
-	}
-	return json.Marshal(&rec)
 }

@@ -109,6 +109,7 @@ type Screener struct {
 	status  Status
 	idx     store.ExposureIndex
 	indexed bool
+	reader  *Reader // of idx; nil when its format is not this version's (stale)
 	direct  map[string][]Designation
 	tags    map[string][]Tag
 	policy  *policy.Policy
@@ -180,6 +181,14 @@ func (s *Screener) setIndex(hdr store.ExposureIndex) error {
 		}
 	}
 	ix.Stale = staleness(hdr, ix.Params, s.st.State(), s.src, s.opt)
+	s.reader = nil
+	if ix.Params.Format == indexFormat {
+		r, err := NewReader(s.st, hdr, s.opt.Params, s.opt.TopSources)
+		if err != nil {
+			return err
+		}
+		s.reader = r
+	}
 	s.idx, s.indexed, s.status.Index = hdr, true, ix
 	return nil
 }
@@ -197,7 +206,7 @@ func (s *Screener) At(st Store, hdr *store.ExposureIndex) (*Screener, error) {
 	if state.Network != "" {
 		c.status.Network = state.Network
 	}
-	c.idx, c.indexed, c.status.Index = store.ExposureIndex{}, false, nil
+	c.idx, c.indexed, c.status.Index, c.reader = store.ExposureIndex{}, false, nil, nil
 	// A store that had no blocks when s was made may have them now: the
 	// list's keys are the same either way (key), the answers are not.
 	c.listOnly, c.status.ExposureUnavailable = state.Empty(), ""
@@ -288,6 +297,9 @@ func staleness(hdr store.ExposureIndex, p IndexParams, state store.State, src *S
 	}
 	if p.Partial {
 		why = append(why, "a walk stopped at the transaction limit")
+	}
+	if p.Format != indexFormat {
+		why = append(why, fmt.Sprintf("built in index format %d, this version reads format %d", p.Format, indexFormat))
 	}
 	return why
 }
@@ -464,15 +476,16 @@ func (s *Screener) lookup(_ context.Context, addr string) (*Result, error) {
 	if !s.indexed {
 		return nil, ErrNoIndex
 	}
+	if s.reader == nil {
+		return nil, fmt.Errorf("%w: %s", ErrIndexStale, strings.Join(s.status.Index.Stale, "; "))
+	}
 	r.Method = MethodIndex
-	b, found, err := s.st.Exposure().Get(s.idx.Gen, r.Address, nil)
+	rec, found, err := s.reader.Record(r.Address)
 	if err != nil {
 		return nil, err
 	}
 	if found {
-		if err := json.Unmarshal(b, &r.Record); err != nil {
-			return nil, fmt.Errorf("%w: exposure record of %s: %v", store.ErrCorrupt, r.Address, err)
-		}
+		r.Record = rec
 	} else if r.Received, err = s.received(a); err != nil {
 		// The index records exposed addresses only: a clear one's total
 		// is read from its outputs.

@@ -9,8 +9,8 @@ import (
 	"github.com/tracer-oss/tracer/store"
 )
 
-// The index keeps three kinds of records besides the per-address Record
-// (see store/keys.go for their keys). All are sequences of uvarints, so a
+// The index keeps three kinds of records (see store/keys.go for their
+// keys); a Reader draws an address's Record from them on read. All are sequences of uvarints, so a
 // share costs a few bytes; every decoder checks every count and value
 // against the bytes left and returns store.ErrCorrupt, never panics.
 //
@@ -18,10 +18,9 @@ import (
 //	            pred is 0 where the transaction pays a source of the slot
 //	            (a path starts there), else TxNum+1 of the funding
 //	            transaction of its largest tainted input of the slot
-//	accumulator received, n, (slot, amount, hops, best, best tx, best vout)…
-//	            received: all paid to the address up to the index's tip
-//	            (while the build's pass spills them, 0 until its record
-//	            phase counts it)
+//	accumulator n, (slot, amount, hops, best, best tx, best vout)…
+//	            (format 1 began with the received total; a Reader now
+//	            counts it on read)
 //	undo        2, block hash (32), previous hash (32), first tx, end tx,
 //	            naddr, (len, address, present, len, accumulator)…,
 //	            nspent, (tx, vout, value, nshare, (slot, tainted, hops)…)…
@@ -294,22 +293,7 @@ func addAccs(a, b []accEntry) []accEntry {
 
 func outBefore(a, b store.OutPoint) bool { return a.Tx < b.Tx || a.Tx == b.Tx && a.Vout < b.Vout }
 
-// encodeAccRecord is a stored accumulator: the address's received total,
-// then its entries.
-func encodeAccRecord(received int64, acc []accEntry) []byte {
-	return encodeAcc(acc, binary.AppendUvarint(nil, uint64(received)))
-}
-
-func decodeAccRecord(b []byte, slots int) (received int64, acc []accEntry, err error) {
-	d := decoder{b: b, what: "accumulator"}
-	received = d.int64()
-	if d.err != nil {
-		return 0, nil, d.err
-	}
-	acc, err = decodeAcc(d.b, slots)
-	return received, acc, err
-}
-
+// encodeAcc appends the stored accumulators of one address to b.
 func encodeAcc(acc []accEntry, b []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(acc)))
 	for _, e := range acc {

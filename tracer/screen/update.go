@@ -53,9 +53,6 @@ func UpdateIndex(ctx context.Context, st IndexStore, gen uint32, opt Options) (s
 	}
 	why := staleness(hdr, p, st.State(), src, opt)
 	why = slices.DeleteFunc(why, func(s string) bool { return s == whyTip(hdr, st.State()) })
-	if p.Format != indexFormat {
-		why = append(why, fmt.Sprintf("built in index format %d, this version updates format %d", p.Format, indexFormat))
-	}
 	if p.Slots != len(e.slots) {
 		why = append(why, fmt.Sprintf("built with %d share columns, the sources now make %d", p.Slots, len(e.slots)))
 	}
@@ -91,12 +88,6 @@ func updateIndex(ctx context.Context, st IndexStore, e *engine, gen uint32) (sto
 			}
 			stats.BlocksUndone++
 			stats.Addresses += n
-		case hdr.TipHeight <= state.Height && e.dirty(st, gen):
-			n, err := e.redrawDirty(st, gen)
-			if err != nil {
-				return hdr, stats, fmt.Errorf("screen: redraw exposure records after an undo: %w", err)
-			}
-			stats.Addresses += n
 		case hdr.TipHeight < state.Height:
 			txs, n, err := e.applyBlock(st, gen, hdr.TipHeight+1)
 			if err != nil {
@@ -110,48 +101,6 @@ func updateIndex(ctx context.Context, st IndexStore, e *engine, gen uint32) (sto
 			return hdr, stats, nil
 		}
 	}
-}
-
-// dirty reports whether gen has records to redraw after an undo.
-func (e *engine) dirty(st IndexStore, gen uint32) bool {
-	d, err := st.Exposure().Dirty(gen, 1)
-	return err != nil || len(d) > 0 // an error shows in redrawDirty
-}
-
-// redrawDirty redraws the records of a batch of addresses an undo changed,
-// from their accumulators, in one transaction.
-func (e *engine) redrawDirty(st IndexStore, gen uint32) (int, error) {
-	addrs, err := st.Exposure().Dirty(gen, 1000)
-	if err != nil {
-		return 0, err
-	}
-	err = st.Exposure().Update(gen, func(up *store.ExposureUpdate) error {
-		paths := &pathReader{e: e, get: up.TxShares, st: st}
-		for _, a := range addrs {
-			v, found, err := up.Acc(a)
-			if err != nil {
-				return err
-			}
-			var rec []byte
-			if found {
-				received, acc, err := decodeAccRecord(v, len(e.slots))
-				if err != nil {
-					return fmt.Errorf("address %s: %w", a, err)
-				}
-				if rec, err = e.record(a, received, acc, paths); err != nil {
-					return err
-				}
-			}
-			if err := up.Put(a, rec); err != nil {
-				return err
-			}
-			if err := up.ClearDirty(a); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return len(addrs), err
 }
 
 // onChain reports whether the index's tip is on the store's best chain.
@@ -218,8 +167,6 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 		}
 		accs := map[string][]accEntry{}
 		old := map[string][]byte{}
-		received := map[string]int64{} // of addresses with accumulators before the block
-		paid := map[string]int64{}     // by this block
 		var order []string
 		load := func(a string) error {
 			if _, ok := accs[a]; ok {
@@ -231,11 +178,10 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 			}
 			var acc []accEntry
 			if found {
-				var r int64
-				if r, acc, err = decodeAccRecord(v, len(e.slots)); err != nil {
+				if acc, err = decodeAcc(v, len(e.slots)); err != nil {
 					return fmt.Errorf("address %s: %w", a, err)
 				}
-				old[a], received[a] = v, r
+				old[a] = v
 			}
 			accs[a] = acc
 			order = append(order, a)
@@ -290,15 +236,6 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 			if cerr != nil {
 				return cerr
 			}
-			// Every exposed address paid here received more: its share changes.
-			for j := range tx.Outputs {
-				if a := tx.Outputs[j].Addr.String(e.opt.Params); a != "" {
-					if err := load(a); err != nil {
-						return err
-					}
-					paid[a] += tx.Outputs[j].Value
-				}
-			}
 			if len(rec.preds) > 0 {
 				cache[n] = &txShares{preds: slices.Clone(rec.preds), outs: slices.Clone(rec.outs)}
 				changed[n] = true
@@ -309,31 +246,11 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 				return err
 			}
 		}
-		paths := &pathReader{e: e, get: up.TxShares, st: st}
+		// An address's received total and example paths are drawn on
+		// read (Reader): only its accumulators change here.
 		for _, a := range order {
-			acc := accs[a]
-			if acc == nil {
-				delete(accs, a) // paid, but never exposed
-				continue
-			}
 			u.addrs, u.old = append(u.addrs, a), append(u.old, old[a])
-			r, ok := received[a]
-			if ok {
-				r += paid[a]
-			} else {
-				var err error
-				if r, err = e.received(st, a, u.end); err != nil { // newly exposed
-					return err
-				}
-			}
-			if err := up.PutAcc(a, encodeAccRecord(r, acc)); err != nil {
-				return err
-			}
-			rec, err := e.record(a, r, acc, paths)
-			if err == nil {
-				err = up.Put(a, rec)
-			}
-			if err != nil {
+			if err := up.PutAcc(a, encodeAcc(accs[a], nil)); err != nil {
 				return err
 			}
 			addrs++
@@ -375,14 +292,8 @@ func (e *engine) undoBlock(st IndexStore, gen uint32, height int32) (addrs int, 
 		if err := e.unspend(up, u.spent); err != nil {
 			return err
 		}
-		// The records are redrawn once the tip is back on the store's
-		// chain: their paths may run through blocks still to be undone,
-		// which the store no longer has.
 		for i, a := range u.addrs {
 			if err := up.PutAcc(a, u.old[i]); err != nil {
-				return err
-			}
-			if err := up.MarkDirty(a); err != nil {
 				return err
 			}
 			addrs++

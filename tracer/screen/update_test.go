@@ -3,6 +3,7 @@ package screen_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -76,11 +77,24 @@ func loadSources(t testing.TB, ctx context.Context, st *store.Store, chain strin
 	}
 }
 
-// generation reads every record and accumulator of an index generation.
+// generation reads every record (drawn by a Reader, as JSON) and
+// accumulator of an index generation.
 func generation(t *testing.T, st *store.Store, gen uint32) (recs, accs map[string][]byte) {
 	t.Helper()
 	recs, accs = map[string][]byte{}, map[string][]byte{}
-	if err := st.Exposure().ForEach(gen, func(a string, v []byte) error { recs[a] = v; return nil }); err != nil {
+	hdr, err := st.Exposure().Header(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := screen.NewReader(st, hdr, screentest.Params, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = r.ForEach(context.Background(), func(a string, rec screen.Record) error {
+		recs[a], err = json.Marshal(&rec)
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Exposure().ForEachAcc(gen, func(a string, v []byte) error { accs[a] = v; return nil }); err != nil {

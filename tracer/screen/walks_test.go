@@ -170,11 +170,11 @@ func TestOnePassEqualsWalks(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := map[string]Record{}
-			err = st.Exposure().ForEach(hdr.Gen, func(a string, v []byte) error {
-				var r Record
-				if err := json.Unmarshal(v, &r); err != nil {
-					return err
-				}
+			rd, err := NewReader(st, hdr, opt.Params, opt.TopSources)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = rd.ForEach(ctx, func(a string, r Record) error {
 				got[a] = r
 				return nil
 			})
