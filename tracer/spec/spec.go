@@ -320,6 +320,16 @@ func (s *Spec) SetSeed(key string, values ...string) error {
 // Validate checks what no single setting can: the window's order, the
 // cluster options together, and the limits of a Spec built in code.
 func (s *Spec) Validate() error {
+	for _, check := range []func() error{s.validateModel, s.validateLimits, s.validateClusters, s.validateWindow} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateModel checks the direction and that the model runs that way.
+func (s *Spec) validateModel() error {
 	if s.Direction != "forward" && s.Direction != "backward" {
 		return &FieldError{Key: "direction", Value: s.Direction, Msg: fmt.Sprintf("want forward or backward, not %q", s.Direction)}
 	}
@@ -329,6 +339,12 @@ func (s *Spec) Validate() error {
 	if s.Direction == "backward" && s.Model != "haircut" && s.Model != "poison" {
 		return &FieldError{Key: "model", Value: s.Model, Msg: fmt.Sprintf("a backward trace supports haircut and poison, not %s", s.Model)}
 	}
+	return nil
+}
+
+// validateLimits checks the limits and stop categories of a Spec built in
+// code (Set checks them one by one).
+func (s *Spec) validateLimits() error {
 	if s.MaxHops <= 0 || s.MaxTxs <= 0 || s.WideOutputs <= 0 || s.MinValue < 0 {
 		return &FieldError{Key: "limits", Msg: "max_hops, max_txs and wide must be positive, min_value not negative"}
 	}
@@ -337,12 +353,22 @@ func (s *Spec) Validate() error {
 			return &FieldError{Key: "stop", Value: c, Msg: fmt.Sprintf("unknown category %q (known: %s)", c, strings.Join(StopCategories(), ", "))}
 		}
 	}
+	return nil
+}
+
+// validateClusters checks the cluster options together.
+func (s *Spec) validateClusters() error {
 	if s.Clusters != ClustersAuto && s.Clusters != ClustersOn && s.Clusters != ClustersOff {
 		return &FieldError{Key: "cluster", Value: s.Clusters, Msg: fmt.Sprintf("want on, off or auto, not %q", s.Clusters)}
 	}
 	if s.LabelAllTags && s.Clusters == ClustersOff {
 		return &FieldError{Key: "label_all_tags", Msg: "needs cluster labels, which cluster=false turns off"}
 	}
+	return nil
+}
+
+// validateWindow checks that since is not after until, in heights or dates.
+func (s *Spec) validateWindow() error {
 	if s.SinceHeight > 0 && s.UntilHeight > 0 && s.SinceHeight > s.UntilHeight {
 		return &FieldError{Key: "since", Value: strconv.Itoa(int(s.SinceHeight)),
 			Msg: fmt.Sprintf("%d is after until %d: nothing can be traced in that window", s.SinceHeight, s.UntilHeight)}
