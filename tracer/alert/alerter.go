@@ -304,54 +304,15 @@ func (a *Alerter) queue(b *store.Batch, blk *store.Block, tx *store.Tx, dir stri
 		Watches:   w.reasons,
 		AmountSat: amount,
 	}
-	parties := map[string]int64{}
-	var order []string
-	add := func(s string, v int64) {
-		if _, ok := parties[s]; !ok {
-			order = append(order, s)
-		}
-		parties[s] += v
-	}
-	if dir == Out {
-		for _, o := range tx.Outputs {
-			if !o.Addr.Kind.HasAddress() || key(o.Addr) == key(w.addr) {
-				continue // OP_RETURN, or change back to the watched address
-			}
-			add(o.Addr.String(a.params), o.Value)
-		}
-	} else {
-		for _, in := range tx.Inputs {
-			switch in.Kind {
-			case store.InputCoinbase:
-				add("coinbase", 0)
-			case store.InputExternal:
-				add("unknown", 0)
-			case store.InputKnown:
-				o, err := a.prevOutput(in.Prev)
-				if err != nil {
-					return err
-				}
-				if key(o.Addr) != key(w.addr) {
-					add(o.Addr.String(a.params), o.Value)
-				}
-			}
-		}
+	order, parties, err := a.counterparties(tx, dir, w)
+	if err != nil {
+		return err
 	}
 	for _, s := range order {
 		p := Party{Address: s, AmountSat: parties[s]}
 		if s != "coinbase" && s != "unknown" {
-			tags, err := a.st.Tags().For(s)
-			if err != nil {
+			if p.Tags, err = a.tagLabels(s); err != nil {
 				return err
-			}
-			for _, t := range tags {
-				label := t.Label
-				if t.Category != "" {
-					label += " (" + t.Category + ")"
-				}
-				if !slices.Contains(p.Tags, label) {
-					p.Tags = append(p.Tags, label)
-				}
 			}
 		}
 		if dir == Out && len(p.Tags) > 0 {
@@ -369,6 +330,66 @@ func (a *Alerter) queue(b *store.Batch, blk *store.Block, tx *store.Tx, dir stri
 		return err
 	}
 	return b.PutAlert(store.Alert{Height: blk.Height, Block: blk.Hash, Body: body})
+}
+
+// counterparties are the other side of tx for watched address w, in
+// order of appearance with the amount each paid or was paid: for Out its
+// outputs (change back to w left out), for In its inputs' addresses, or
+// "coinbase" and "unknown" (an input from before the store's range).
+func (a *Alerter) counterparties(tx *store.Tx, dir string, w *watched) (order []string, amounts map[string]int64, err error) {
+	amounts = map[string]int64{}
+	add := func(s string, v int64) {
+		if _, ok := amounts[s]; !ok {
+			order = append(order, s)
+		}
+		amounts[s] += v
+	}
+	if dir == Out {
+		for _, o := range tx.Outputs {
+			if !o.Addr.Kind.HasAddress() || key(o.Addr) == key(w.addr) {
+				continue // OP_RETURN, or change back to the watched address
+			}
+			add(o.Addr.String(a.params), o.Value)
+		}
+		return order, amounts, nil
+	}
+	for _, in := range tx.Inputs {
+		switch in.Kind {
+		case store.InputCoinbase:
+			add("coinbase", 0)
+		case store.InputExternal:
+			add("unknown", 0)
+		case store.InputKnown:
+			o, err := a.prevOutput(in.Prev)
+			if err != nil {
+				return nil, nil, err
+			}
+			if key(o.Addr) != key(w.addr) {
+				add(o.Addr.String(a.params), o.Value)
+			}
+		}
+	}
+	return order, amounts, nil
+}
+
+// tagLabels are the distinct labels of the stored tags of address s, each
+// with its category.
+func (a *Alerter) tagLabels(s string) ([]string, error) {
+	tags, err := a.st.Tags().For(s)
+	if err != nil {
+		return nil, err
+	}
+	var labels []string
+	for _, t := range tags {
+		label := t.Label
+		if t.Category != "" {
+			label += " (" + t.Category + ")"
+		}
+		if !slices.Contains(labels, label) {
+			labels = append(labels, label)
+		}
+	}
+	return labels, nil
 }
 
 func (a *Alerter) prevOutput(op store.OutPoint) (store.Output, error) {
