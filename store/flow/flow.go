@@ -328,16 +328,9 @@ func Describe(st *store.Store) (Stats, bool, error) {
 // fork is the last height it shares with st (below hdr.StartHeight when it
 // shares none within maxCut blocks, or is not sound: rebuild).
 func check(st *store.Store, hdr *header) (ok bool, fork int32, err error) {
-	state := st.State()
-	if hdr.Version != formatVersion || hdr.Dirty || hdr.Network != state.Network || hdr.StartHeight != state.StartHeight || !hdr.sane() {
+	state := st.State() // once: a writer may move it meanwhile
+	if !fits(st.Dir(), state, hdr) {
 		return false, -1, nil
-	}
-	dir := Dir(st.Dir())
-	for i, size := range hdr.sizes() {
-		fi, err := os.Stat(filepath.Join(dir, names[i]))
-		if err != nil || fi.Size() < size {
-			return false, -1, nil // a file lost or cut short: rebuild
-		}
 	}
 	if hdr.Txs == 0 {
 		return true, 0, nil
@@ -351,25 +344,48 @@ func check(st *store.Store, hdr *header) (ok bool, fork int32, err error) {
 			return true, 0, nil
 		}
 	}
-	f, err := os.Open(filepath.Join(dir, names[fBlk]))
+	fork, err = forkHeight(st, state.Height, hdr)
+	return false, fork, err
+}
+
+// fits tells whether hdr is of this format, clean, of the store's network
+// and start height, sane, and its files are all there at their sizes.
+func fits(storeDir string, state store.State, hdr *header) bool {
+	if hdr.Version != formatVersion || hdr.Dirty || hdr.Network != state.Network || hdr.StartHeight != state.StartHeight || !hdr.sane() {
+		return false
+	}
+	dir := Dir(storeDir)
+	for i, size := range hdr.sizes() {
+		fi, err := os.Stat(filepath.Join(dir, names[i]))
+		if err != nil || fi.Size() < size {
+			return false // a file lost or cut short: rebuild
+		}
+	}
+	return true
+}
+
+// forkHeight is the highest height, at most tip and within maxCut blocks
+// of the index's tip, whose block the index and st share; or -1 (rebuild).
+func forkHeight(st *store.Store, tip int32, hdr *header) (int32, error) {
+	f, err := os.Open(filepath.Join(Dir(st.Dir()), names[fBlk]))
 	if err != nil {
-		return false, -1, nil
+		return -1, nil
 	}
 	defer f.Close() //nolint:errcheck // opened read-only: Close cannot lose data
 	var e [blkSize]byte
-	for h := min(hdr.Height, state.Height); h >= hdr.StartHeight && h > hdr.Height-maxCut; h-- {
+	for h := min(hdr.Height, tip); h >= hdr.StartHeight && h > hdr.Height-maxCut; h-- {
 		b, err := st.BlockByHeight(h)
 		if err != nil {
-			return false, -1, err
+			return -1, err
 		}
 		if _, err := f.ReadAt(e[:], int64(h-hdr.StartHeight)*blkSize); err != nil {
-			return false, -1, nil
+			return -1, nil
 		}
 		if [32]byte(e[8:]) == b.Hash && binary.LittleEndian.Uint64(e[:]) == uint64(b.FirstTx) {
-			return false, h, nil
+			return h, nil
 		}
 	}
-	return false, -1, nil
+	return -1, nil
 }
 
 func readHeader(dir string) (header, error) {
