@@ -376,27 +376,7 @@ func (g *Graph) Cap(max int, pin ...string) int {
 	if len(g.Nodes) <= max {
 		return 0
 	}
-	keep := map[string]bool{}
-	pinned := map[string]bool{}
-	for _, id := range pin {
-		pinned[id] = true
-	}
-	n := 0
-	for _, x := range g.Nodes {
-		if x.Hit || x.Seed || x.Target || x.OnPath || x.Note != "" || x.Hidden || x.Expanded || pinned[x.ID] {
-			keep[x.ID] = true
-			n++
-		}
-	}
-	for _, x := range g.Nodes { // sorted by height
-		if n >= max {
-			break
-		}
-		if !keep[x.ID] {
-			keep[x.ID] = true
-			n++
-		}
-	}
+	keep := g.kept(max, pin)
 	nodes := g.Nodes[:0]
 	for _, x := range g.Nodes {
 		if keep[x.ID] {
@@ -416,6 +396,40 @@ func (g *Graph) Cap(max int, pin ...string) int {
 	g.Truncated, g.Capped, g.Omitted = true, true, g.Omitted+dropped
 	g.Finish()
 	return dropped
+}
+
+// kept are the ids of the nodes Cap keeps: every one that matters to the
+// investigator (see mustKeep) or is pinned, then the earliest others up
+// to max.
+func (g *Graph) kept(max int, pin []string) map[string]bool {
+	keep := map[string]bool{}
+	pinned := map[string]bool{}
+	for _, id := range pin {
+		pinned[id] = true
+	}
+	n := 0
+	for _, x := range g.Nodes {
+		if mustKeep(&x) || pinned[x.ID] {
+			keep[x.ID] = true
+			n++
+		}
+	}
+	for _, x := range g.Nodes { // sorted by height
+		if n >= max {
+			break
+		}
+		if !keep[x.ID] {
+			keep[x.ID] = true
+			n++
+		}
+	}
+	return keep
+}
+
+// mustKeep: hits, seeds, the target, nodes on a path to a hit, and what an
+// investigator noted, hid or expanded.
+func mustKeep(x *Node) bool {
+	return x.Hit || x.Seed || x.Target || x.OnPath || x.Note != "" || x.Hidden || x.Expanded
 }
 
 // Clone returns a copy of g that Cap, Add and AddEdge change without
