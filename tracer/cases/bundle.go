@@ -242,47 +242,13 @@ func (v *Verification) OK() bool { return v.Intact && v.Matches }
 // compared with the bundle's result and data versions.
 func (s *Service) Verify(ctx context.Context, zr *zip.Reader) (*Verification, error) {
 	v := &Verification{}
-	files := map[string][]byte{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			return nil, fmt.Errorf("%w: bundle file %s: %v", ErrBadInput, f.Name, err)
-		}
-		b, err := io.ReadAll(io.LimitReader(rc, 1<<30))
-		rc.Close() //nolint:errcheck // a zip member opened for reading: Close cannot lose data
-		if err != nil {
-			return nil, fmt.Errorf("%w: bundle file %s: %v", ErrBadInput, f.Name, err)
-		}
-		files[f.Name] = b
-	}
-	man, ok := files[manifestName]
-	if !ok {
-		return nil, fmt.Errorf("%w: the bundle has no %s", ErrBadInput, manifestName)
-	}
-	sums, err := parseManifest(man)
+	files, err := unzipAll(zr)
 	if err != nil {
 		return nil, err
 	}
-	listed := map[string]bool{}
-	for _, e := range sums {
-		listed[e.name] = true
-		b, ok := files[e.name]
-		if !ok {
-			v.Missing = append(v.Missing, e.name)
-			continue
-		}
-		got := sha256.Sum256(b)
-		if hex.EncodeToString(got[:]) != e.sum {
-			v.Tampered = append(v.Tampered, e.name)
-		}
+	if err := v.checkManifest(files); err != nil {
+		return nil, err
 	}
-	for name := range files {
-		if name != manifestName && !listed[name] {
-			v.Unlisted = append(v.Unlisted, name)
-		}
-	}
-	sort.Strings(v.Unlisted)
-	v.Intact = len(v.Tampered)+len(v.Missing)+len(v.Unlisted) == 0
 
 	var bp bundleParams
 	var old tracer.Result
@@ -315,6 +281,58 @@ func (s *Service) Verify(ctx context.Context, zr *zip.Reader) (*Verification, er
 	v.Differences = append(v.Differences, diffResults(&old, now)...)
 	v.Matches = len(v.Differences) == 0
 	return v, nil
+}
+
+// unzipAll reads every member of a bundle (each at most 1 GiB), by name.
+func unzipAll(zr *zip.Reader) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			return nil, fmt.Errorf("%w: bundle file %s: %v", ErrBadInput, f.Name, err)
+		}
+		b, err := io.ReadAll(io.LimitReader(rc, 1<<30))
+		rc.Close() //nolint:errcheck // a zip member opened for reading: Close cannot lose data
+		if err != nil {
+			return nil, fmt.Errorf("%w: bundle file %s: %v", ErrBadInput, f.Name, err)
+		}
+		files[f.Name] = b
+	}
+	return files, nil
+}
+
+// checkManifest compares the bundle's files with MANIFEST.sha256: it lists
+// the files missing, changed or not in the manifest, and sets Intact.
+func (v *Verification) checkManifest(files map[string][]byte) error {
+	man, ok := files[manifestName]
+	if !ok {
+		return fmt.Errorf("%w: the bundle has no %s", ErrBadInput, manifestName)
+	}
+	sums, err := parseManifest(man)
+	if err != nil {
+		return err
+	}
+	listed := map[string]bool{}
+	for _, e := range sums {
+		listed[e.name] = true
+		b, ok := files[e.name]
+		if !ok {
+			v.Missing = append(v.Missing, e.name)
+			continue
+		}
+		got := sha256.Sum256(b)
+		if hex.EncodeToString(got[:]) != e.sum {
+			v.Tampered = append(v.Tampered, e.name)
+		}
+	}
+	for name := range files {
+		if name != manifestName && !listed[name] {
+			v.Unlisted = append(v.Unlisted, name)
+		}
+	}
+	sort.Strings(v.Unlisted)
+	v.Intact = len(v.Tampered)+len(v.Missing)+len(v.Unlisted) == 0
+	return nil
 }
 
 func diffVersions(a, b DataVersions) []string {
