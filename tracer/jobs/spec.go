@@ -96,37 +96,13 @@ func Parse(ctx context.Context, data []byte, name, dir string, params *chaincfg.
 	if err != nil {
 		return nil, err
 	}
-	if v, ok := top["version"]; ok {
-		var n int
-		if err := v.Decode(&n); err != nil || n != 1 {
-			return nil, p.errf(v, "", "version", ErrBadValue, "want 1")
-		}
-	}
-	base := defaultJob()
-	if d, ok := top["defaults"]; ok {
-		m, err := p.mapping(d, "", "defaults", optionKeys)
-		if err != nil {
-			return nil, err
-		}
-		if err := p.options(&base, m, "defaults"); err != nil {
-			return nil, err
-		}
+	base, err := p.defaults(top)
+	if err != nil {
+		return nil, err
 	}
 	plan := &Plan{File: name}
-	if t, ok := top["traces"]; ok {
-		if t.Kind != yaml.SequenceNode {
-			return nil, p.errf(t, "", "traces", ErrMalformed, "want a list of traces")
-		}
-		for i, item := range t.Content {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			j, err := p.trace(item, base, i)
-			if err != nil {
-				return nil, err
-			}
-			plan.Jobs = append(plan.Jobs, j)
-		}
+	if plan.Jobs, err = p.traces(ctx, top, base); err != nil {
+		return nil, err
 	}
 	if mx, ok := top["matrix"]; ok {
 		items := []*yaml.Node{mx}
@@ -145,6 +121,52 @@ func Parse(ctx context.Context, data []byte, name, dir string, params *chaincfg.
 		return nil, &ParseError{File: name, Line: doc.Content[0].Line, Err: fmt.Errorf("%w: no traces (want traces: or matrix:)", ErrMissingField)}
 	}
 	return plan, nil
+}
+
+// defaults checks the file's version (1 when given) and returns the base
+// job: the built-in defaults with the file's defaults: applied.
+func (p *parser) defaults(top map[string]*yaml.Node) (Job, error) {
+	base := defaultJob()
+	if v, ok := top["version"]; ok {
+		var n int
+		if err := v.Decode(&n); err != nil || n != 1 {
+			return base, p.errf(v, "", "version", ErrBadValue, "want 1")
+		}
+	}
+	if d, ok := top["defaults"]; ok {
+		m, err := p.mapping(d, "", "defaults", optionKeys)
+		if err != nil {
+			return base, err
+		}
+		if err := p.options(&base, m, "defaults"); err != nil {
+			return base, err
+		}
+	}
+	return base, nil
+}
+
+// traces reads the list under traces: (none: no jobs), each on the
+// defaults base.
+func (p *parser) traces(ctx context.Context, top map[string]*yaml.Node, base Job) ([]Job, error) {
+	t, ok := top["traces"]
+	if !ok {
+		return nil, nil
+	}
+	if t.Kind != yaml.SequenceNode {
+		return nil, p.errf(t, "", "traces", ErrMalformed, "want a list of traces")
+	}
+	var jobs []Job
+	for i, item := range t.Content {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		j, err := p.trace(item, base, i)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs, nil
 }
 
 // yamlErrLine pulls the line out of a yaml.v3 syntax error ("yaml: line 3: ...").
