@@ -387,9 +387,33 @@ func (p *parser) trace(item *yaml.Node, base Job, i int) (Job, error) {
 	return j, nil
 }
 
+// seedAddresses reads addresses: one or a list, each checked against the
+// network when the parser knows it.
+func (p *parser) seedAddresses(v *yaml.Node, job, field string) ([]string, error) {
+	items := []*yaml.Node{v}
+	if v.Kind == yaml.SequenceNode {
+		items = v.Content
+	}
+	var out []string
+	for i, a := range items {
+		f := fmt.Sprintf("%s.addresses[%d]", field, i)
+		if a.Kind != yaml.ScalarNode {
+			return nil, p.errf(a, job, f, ErrBadValue, "want an address")
+		}
+		if p.params != nil {
+			if _, err := address.Parse(a.Value, p.params); err != nil {
+				return nil, p.errf(a, job, f, ErrBadValue, "%s", address.Problem(err))
+			}
+		}
+		out = append(out, a.Value)
+	}
+	return out, nil
+}
+
 // seeds parses a seed selection.
 func (p *parser) seeds(n *yaml.Node, m map[string]*yaml.Node, job, field string) (seedsel.Selection, error) {
 	sel := seedsel.Selection{AddressSource: "job file"}
+	var err error
 	str := func(key string, dst *string) error {
 		v, ok := m[key]
 		if !ok {
@@ -412,24 +436,13 @@ func (p *parser) seeds(n *yaml.Node, m map[string]*yaml.Node, job, field string)
 		}
 	}
 	if v, ok := m["addresses"]; ok {
-		items := []*yaml.Node{v}
-		if v.Kind == yaml.SequenceNode {
-			items = v.Content
-		}
-		for i, a := range items {
-			f := fmt.Sprintf("%s.addresses[%d]", field, i)
-			if a.Kind != yaml.ScalarNode {
-				return sel, p.errf(a, job, f, ErrBadValue, "want an address")
-			}
-			if p.params != nil {
-				if _, err := address.Parse(a.Value, p.params); err != nil {
-					return sel, p.errf(a, job, f, ErrBadValue, "%s", address.Problem(err))
-				}
-			}
-			sel.Addresses = append(sel.Addresses, a.Value)
+		if sel.Addresses, err = p.seedAddresses(v, job, field); err != nil {
+			return sel, err
 		}
 	}
 	if sel.File != "" {
+		// The file's hash goes in the job's fingerprint: an edited seed
+		// file makes its finished jobs stale.
 		path := sel.File
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(p.dir, path)
