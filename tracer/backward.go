@@ -53,30 +53,8 @@ func Backward(ctx context.Context, g Graph, lab Labeler, targets []Seed, only []
 	b.res.Params = Params{Direction: "backward", Model: opt.Model.String(), MaxHops: opt.MaxHops, MinValue: opt.MinValue,
 		SinceHeight: opt.SinceHeight, UntilHeight: opt.UntilHeight, MaxTxs: opt.MaxTxs, WideOutputs: opt.WideOutputs,
 		StopCategories: append([]string(nil), opt.StopCategories...), Started: started.UTC()}
-	onlySet := map[store.OutPoint]bool{}
-	for _, op := range only {
-		onlySet[op] = true
-	}
-	for i, t := range targets {
-		info := SeedInfo{Address: t.Addr.String(opt.Params), Label: t.Label, Source: t.Source}
-		err := g.AddressOutputs(t.Addr, store.OutPoint{}, func(o store.AddrOutput) bool {
-			if len(onlySet) > 0 && !onlySet[o.OutPoint] {
-				return true
-			}
-			if opt.SinceHeight > 0 && o.Height < opt.SinceHeight || opt.UntilHeight > 0 && o.Height > opt.UntilHeight {
-				return true
-			}
-			info.Outputs++
-			info.Received += o.Value
-			b.res.Totals.Traced += o.Value
-			b.txids[o.Tx] = txRef{o.TxID.String(), o.Height}
-			b.add(o.Tx, o.Value, 0, i, store.TxNum(0), false)
-			return true
-		})
-		if err != nil {
-			return nil, err
-		}
-		b.res.Seeds = append(b.res.Seeds, info)
+	if err := b.addTargets(targets, only); err != nil {
+		return nil, err
 	}
 	if b.res.Totals.Traced == 0 {
 		return nil, ErrNoSeeds
@@ -95,6 +73,39 @@ func Backward(ctx context.Context, g Graph, lab Labeler, targets []Seed, only []
 	}
 	b.finish()
 	return b.res, nil
+}
+
+// addTargets queues the transactions that paid the targets — only the
+// outputs in only when it is given, within the height window — each with
+// the value it paid, and records each target's outputs and total.
+func (b *backWalker) addTargets(targets []Seed, only []store.OutPoint) error {
+	opt := b.opt
+	onlySet := map[store.OutPoint]bool{}
+	for _, op := range only {
+		onlySet[op] = true
+	}
+	for i, t := range targets {
+		info := SeedInfo{Address: t.Addr.String(opt.Params), Label: t.Label, Source: t.Source}
+		err := b.g.AddressOutputs(t.Addr, store.OutPoint{}, func(o store.AddrOutput) bool {
+			if len(onlySet) > 0 && !onlySet[o.OutPoint] {
+				return true
+			}
+			if opt.SinceHeight > 0 && o.Height < opt.SinceHeight || opt.UntilHeight > 0 && o.Height > opt.UntilHeight {
+				return true
+			}
+			info.Outputs++
+			info.Received += o.Value
+			b.res.Totals.Traced += o.Value
+			b.txids[o.Tx] = txRef{o.TxID.String(), o.Height}
+			b.add(o.Tx, o.Value, 0, i, store.TxNum(0), false)
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		b.res.Seeds = append(b.res.Seeds, info)
+	}
+	return nil
 }
 
 // backState is the value attributed to a transaction's outputs so far.
