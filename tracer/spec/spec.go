@@ -266,6 +266,19 @@ func parseBound(v string) (int32, string, error) {
 	return 0, v, nil
 }
 
+// splitList is the non-empty items of values, each a comma-separated list.
+func splitList(values []string) []string {
+	var out []string
+	for _, v := range values {
+		for _, a := range strings.Split(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
 // SetSeed decodes one seed setting (see SeedKeys; "seed" is taken for
 // "addresses", "seeds" for "file").
 func (s *Spec) SetSeed(key string, values ...string) error {
@@ -280,13 +293,7 @@ func (s *Spec) SetSeed(key string, values ...string) error {
 		return &FieldError{Key: key, Msg: "unknown seed setting (known: " + strings.Join(SeedKeys, ", ") + ")"}
 	}
 	if key == "addresses" {
-		for _, v := range values {
-			for _, a := range strings.Split(v, ",") {
-				if a = strings.TrimSpace(a); a != "" {
-					s.Seeds.Addresses = append(s.Seeds.Addresses, a)
-				}
-			}
-		}
+		s.Seeds.Addresses = append(s.Seeds.Addresses, splitList(values)...)
 		return nil
 	}
 	if len(values) != 1 {
