@@ -237,43 +237,7 @@ func (a *Alerter) Tx(b *store.Batch, blk *store.Block, tx *store.Tx) error {
 		return nil
 	}
 	a.pending[tx.Num] = tx.Outputs
-	type flow struct {
-		w   *watched
-		sum int64
-	}
-	var outs, ins []*flow
-	find := func(fs []*flow, w *watched) ([]*flow, *flow) {
-		for _, f := range fs {
-			if f.w == w {
-				return fs, f
-			}
-		}
-		f := &flow{w: w}
-		return append(fs, f), f
-	}
-	for _, in := range tx.Inputs {
-		if in.Kind != store.InputKnown {
-			continue
-		}
-		lo, ok := a.live[in.Prev]
-		if !ok {
-			continue
-		}
-		delete(a.live, in.Prev)
-		var f *flow
-		outs, f = find(outs, lo.w)
-		f.sum += lo.value
-	}
-	for i, o := range tx.Outputs {
-		x, ok := a.watched[key(o.Addr)]
-		if !ok || !o.Addr.Kind.HasAddress() {
-			continue
-		}
-		a.live[store.OutPoint{Tx: tx.Num, Vout: uint32(i)}] = liveOut{x, o.Value}
-		var f *flow
-		ins, f = find(ins, x)
-		f.sum += o.Value
-	}
+	outs, ins := a.flows(tx)
 	for _, f := range outs {
 		if blk.Height > f.w.from {
 			if err := a.queue(b, blk, tx, Out, f.w, f.sum); err != nil {
@@ -289,6 +253,50 @@ func (a *Alerter) Tx(b *store.Batch, blk *store.Block, tx *store.Tx) error {
 		}
 	}
 	return nil
+}
+
+// watchedFlow is what one transaction moves from (Out) or to (In) one
+// watched address.
+type watchedFlow struct {
+	w   *watched
+	sum int64
+}
+
+// addFlow adds v to w's flow in fs, a new one if w has none yet.
+func addFlow(fs []*watchedFlow, w *watched, v int64) []*watchedFlow {
+	for _, f := range fs {
+		if f.w == w {
+			f.sum += v
+			return fs
+		}
+	}
+	return append(fs, &watchedFlow{w: w, sum: v})
+}
+
+// flows sums, per watched address in order of first appearance, what tx
+// takes from it (its inputs spending live watched outputs, which stop
+// being live) and what tx pays it (its outputs, which become live).
+func (a *Alerter) flows(tx *store.Tx) (outs, ins []*watchedFlow) {
+	for _, in := range tx.Inputs {
+		if in.Kind != store.InputKnown {
+			continue
+		}
+		lo, ok := a.live[in.Prev]
+		if !ok {
+			continue
+		}
+		delete(a.live, in.Prev)
+		outs = addFlow(outs, lo.w, lo.value)
+	}
+	for i, o := range tx.Outputs {
+		x, ok := a.watched[key(o.Addr)]
+		if !ok || !o.Addr.Kind.HasAddress() {
+			continue
+		}
+		a.live[store.OutPoint{Tx: tx.Num, Vout: uint32(i)}] = liveOut{x, o.Value}
+		ins = addFlow(ins, x, o.Value)
+	}
+	return outs, ins
 }
 
 func (a *Alerter) queue(b *store.Batch, blk *store.Block, tx *store.Tx, dir string, w *watched, amount int64) error {
