@@ -217,36 +217,54 @@ func (p *parser) csv(ctx context.Context, data []byte) error {
 		if first {
 			first = false
 			if header(rec) {
-				cols = map[string]int{}
-				for i, h := range rec {
-					h = strings.ToLower(strings.TrimSpace(h))
-					if _, dup := cols[h]; !dup {
-						cols[h] = i
-					}
-				}
-				if _, ok := cols["address"]; !ok {
+				if cols = headerColumns(rec); !hasColumn(cols, "address") {
 					return &ParseError{File: p.name, Line: line, Index: -1, Err: fmt.Errorf("%w: header has no address column", ErrMalformed)}
 				}
 				continue
 			}
 		}
-		get := func(k string) string {
-			if i, ok := cols[k]; ok && i < len(rec) {
-				return rec[i]
-			}
-			return ""
-		}
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}
-		r := raw{Address: get("address"), Label: get("label"), Source: get("source")}
-		if c := get("confidence"); c != "" {
-			r.Confidence = c
-		}
+		r := rowSeed(cols, rec)
 		if err := p.add(r, line, -1); err != nil {
 			return err
 		}
 	}
+}
+
+// headerColumns maps a header's names (lower case) to their columns, the
+// first of a repeated name.
+func headerColumns(rec []string) map[string]int {
+	cols := map[string]int{}
+	for i, h := range rec {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if _, dup := cols[h]; !dup {
+			cols[h] = i
+		}
+	}
+	return cols
+}
+
+func hasColumn(cols map[string]int, name string) bool {
+	_, ok := cols[name]
+	return ok
+}
+
+// rowSeed is the seed a CSV record gives with these columns (a missing
+// column: "").
+func rowSeed(cols map[string]int, rec []string) raw {
+	get := func(k string) string {
+		if i, ok := cols[k]; ok && i < len(rec) {
+			return rec[i]
+		}
+		return ""
+	}
+	r := raw{Address: get("address"), Label: get("label"), Source: get("source")}
+	if c := get("confidence"); c != "" {
+		r.Confidence = c
+	}
+	return r
 }
 
 // header reports whether the first CSV record is a header: it names an
