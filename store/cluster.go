@@ -1366,9 +1366,40 @@ func (s *Store) undoClusters() error {
 	if cs.NextTx <= end {
 		return nil // not a rollback's (an older version's interrupted commit)
 	}
+	old, cur, err := s.clusterUndoTo(cs, end)
+	if errors.Is(err, ErrNotFound) {
+		return nil // not reachable: stays dirty
+	}
+	if err != nil {
+		return fmt.Errorf("store: undo clusters: %w", err)
+	}
+	if err := s.dropIfAny(prefixClusterJournal); err != nil {
+		return err
+	}
+	if err := s.journalNodes(old, cur.NextID); err != nil {
+		return fmt.Errorf("store: undo clusters: %w", err)
+	}
+	cur.Dirty, cur.Journal = false, true
+	if err := s.storeClusterState(true, func(txn *badger.Txn) error { return txn.Set(keyClusterState, mustJSON(&cur)) }); err != nil {
+		return fmt.Errorf("store: undo clusters: %w", err)
+	}
+	if err := s.finishClusterJournal(&cur); err != nil {
+		return err
+	}
+	if err := s.deleteRefusalsFrom(cur.NextTx); err != nil {
+		return err
+	}
+	return s.pruneClusterUndo(cur.NextTx)
+}
+
+// clusterUndoTo follows the undo records back from cs to the first state
+// at or below end: it returns the nodes as they were then (the oldest
+// record's copy of each) and that state; ErrNotFound when the records do
+// not reach it.
+func (s *Store) clusterUndoTo(cs ClusterState, end TxNum) (map[AddrID][]byte, ClusterState, error) {
 	old := map[AddrID][]byte{}
 	cur := cs
-	err = s.view(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		for cur.NextTx > end {
 			var u *clusterUndo
 			err := s.get(txn, clusterUndoKey(cur.NextTx), func(v []byte) (err error) { u, err = decodeClusterUndo(v); return err })
@@ -1385,39 +1416,23 @@ func (s *Store) undoClusters() error {
 		}
 		return nil
 	})
-	if errors.Is(err, ErrNotFound) {
-		return nil // not reachable: stays dirty
-	}
-	if err != nil {
-		return fmt.Errorf("store: undo clusters: %w", err)
-	}
-	if err := s.dropIfAny(prefixClusterJournal); err != nil {
-		return err
-	}
+	return old, cur, err
+}
+
+// journalNodes writes the old nodes below nextID to the journal (a node
+// created later did not exist then: it stays, invisible).
+func (s *Store) journalNodes(old map[AddrID][]byte, nextID AddrID) error {
 	wb := s.db.NewWriteBatch()
 	for id, rec := range old {
-		if id >= cur.NextID {
-			continue // a node that did not exist then: invisible
+		if id >= nextID {
+			continue
 		}
 		if err := wb.Set(clusterJournalKey(id), rec); err != nil {
 			wb.Cancel()
-			return fmt.Errorf("store: undo clusters: %w", err)
+			return err
 		}
 	}
-	if err := wb.Flush(); err != nil {
-		return fmt.Errorf("store: undo clusters: %w", err)
-	}
-	cur.Dirty, cur.Journal = false, true
-	if err := s.storeClusterState(true, func(txn *badger.Txn) error { return txn.Set(keyClusterState, mustJSON(&cur)) }); err != nil {
-		return fmt.Errorf("store: undo clusters: %w", err)
-	}
-	if err := s.finishClusterJournal(&cur); err != nil {
-		return err
-	}
-	if err := s.deleteRefusalsFrom(cur.NextTx); err != nil {
-		return err
-	}
-	return s.pruneClusterUndo(cur.NextTx)
+	return wb.Flush()
 }
 
 // Spent is the output an input spends, as ForEachTxSpent gives it; Known
