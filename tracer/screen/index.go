@@ -83,6 +83,8 @@ type engine struct {
 	mark       []bool // slot is in touched
 	touched    []uint32
 	seedOut    [][]uint32 // per output: slots it is a source output of
+	outIdx     []int32    // per output: its index in the record's outputs + 1
+	contribs   []contribution
 	outInfo    []outInfo  // per output, read once a transaction
 	outTaint   []int64
 	values     []int64
@@ -145,9 +147,10 @@ type valueOf func(store.OutPoint) (int64, error)
 // slot in full, a labelled address ending a branch (but not at a
 // transaction paying a source of that slot, as in tracer.Forward), dust
 // and the hop limit ending it too. It fills rec (followed shares and path
-// predecessors) and calls count for every tainted output paid to an
-// address that is not a source.
-func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txShares, count func(contribution)) error {
+// predecessors) and calls count once per tainted output paid to an
+// address that is not a source, with its contributions in slot order (one
+// accumulator update per output rather than per output and slot).
+func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txShares, count func([]contribution)) error {
 	rec.preds, rec.outs = rec.preds[:0], rec.outs[:0]
 	e.touched = e.touched[:0]
 	touch := func(s uint32) {
@@ -223,7 +226,12 @@ func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txSh
 			known += v
 		}
 	}
-	outs := make(map[uint32]int, 4) // vout → index in rec.outs
+	if cap(e.outIdx) < len(tx.Outputs) {
+		e.outIdx = make([]int32, len(tx.Outputs))
+	}
+	outIdx := e.outIdx[:len(tx.Outputs)] // vout → index in rec.outs + 1; 0: none yet
+	clear(outIdx)
+	e.contribs = e.contribs[:0]
 	for _, s := range e.touched {
 		pred := e.pred[s]
 		if e.root[s] {
@@ -272,14 +280,14 @@ func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txSh
 					if e.model == taint.Poison {
 						amount = o.Value
 					}
-					count(contribution{addr: o.Addr, slot: s, amount: amount, hops: hops, out: store.OutPoint{Tx: tx.Num, Vout: uint32(j)}})
+					e.contribs = append(e.contribs, contribution{addr: o.Addr, slot: s, amount: amount, hops: hops, out: store.OutPoint{Tx: tx.Num, Vout: uint32(j)}})
 				}
 			}
 			if follow {
-				k, ok := outs[uint32(j)]
-				if !ok {
+				k := int(outIdx[j]) - 1
+				if k < 0 {
 					k = len(rec.outs)
-					outs[uint32(j)] = k
+					outIdx[j] = int32(k + 1)
 					rec.outs = append(rec.outs, outShares{vout: uint32(j), value: o.Value})
 				}
 				rec.outs[k].shares = append(rec.outs[k].shares, taintShare{slot: s, hops: hops, tainted: t})
@@ -287,6 +295,17 @@ func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txSh
 		}
 	}
 	slices.SortFunc(rec.outs, func(a, b outShares) int { return int(a.vout) - int(b.vout) })
+	// Slot-major to output-major: stable, so each output's contributions
+	// stay in slot order.
+	slices.SortStableFunc(e.contribs, func(a, b contribution) int { return int(a.out.Vout) - int(b.out.Vout) })
+	for i := 0; i < len(e.contribs); {
+		k := i + 1
+		for k < len(e.contribs) && e.contribs[k].out.Vout == e.contribs[i].out.Vout {
+			k++
+		}
+		count(e.contribs[i:k])
+		i = k
+	}
 	return nil
 }
 
@@ -419,53 +438,25 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 	last := time.Now()
 	done := 0
 	entries := 0 // accumulator entries in accs
-	count := func(c contribution) {
-		acc := accs[c.addr]
+	count := func(cs []contribution) {
+		acc := accs[cs[0].addr]
 		n := len(acc)
-		acc = addContribution(acc, c.slot, c.amount, c.hops, c.out)
+		acc = addContributions(acc, cs)
 		entries += len(acc) - n
-		accs[c.addr] = acc
+		accs[cs[0].addr] = acc
 	}
-	// The accumulators go to the store whenever they reach the budget,
-	// merged with what an earlier spill wrote (the merge keeps chain
-	// order's choices: see addAccs), so memory stays bounded however many
-	// addresses are exposed.
+	// The accumulators go to a sorted run on disk whenever they reach the
+	// budget, and the runs are merged at the end (accRuns), so memory
+	// stays bounded however many addresses are exposed.
 	budget := e.opt.accBudget
 	if budget <= 0 {
 		budget = 8 << 20 // entries of 40 bytes: about 320 MiB with the map
 	}
-	addresses := 0 // distinct ones written
+	runs := &accRuns{params: e.opt.Params, slots: len(e.slots)}
+	defer runs.remove()
 	spill := func() error {
-		if err := w.Sync(); err != nil {
-			return err
-		}
-		byKey := make(map[string][]accEntry, len(accs))
-		for a, acc := range accs {
-			if s := a.String(e.opt.Params); s != "" {
-				byKey[s] = addAccs(byKey[s], acc)
-			}
-			delete(accs, a)
-		}
 		entries = 0
-		for a, acc := range byKey {
-			v, found, err := st.Exposure().Acc(w.Gen(), a)
-			if err != nil {
-				return err
-			}
-			if found {
-				old, err := decodeAcc(v, len(e.slots))
-				if err != nil {
-					return fmt.Errorf("address %s: %w", a, err)
-				}
-				acc = addAccs(old, acc)
-			} else {
-				addresses++
-			}
-			if err := w.PutAcc(a, encodeAcc(acc, nil)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return runs.spill(accs)
 	}
 	err := st.ForEachTx(0, func(tx *store.Tx) error {
 		if tx.Num >= end {
@@ -537,7 +528,23 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 		return store.ExposureIndex{}, err
 	}
 	clear(frontier)
-	if err := spill(); err != nil {
+	if e.opt.Progress != nil {
+		e.opt.Progress(fmt.Sprintf("index: merging the accumulators of %d spills", len(runs.files)+1))
+	}
+	written := 0
+	addresses, err := runs.finish(accs, func(key string, v []byte) error {
+		if written++; written&4095 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if e.opt.Progress != nil && time.Since(last) > time.Second {
+				last = time.Now()
+				e.opt.Progress(fmt.Sprintf("index: %d exposed addresses written", written))
+			}
+		}
+		return w.PutAcc(key, v)
+	})
+	if err != nil {
 		return store.ExposureIndex{}, err
 	}
 	if err := w.Sync(); err != nil {

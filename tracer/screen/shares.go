@@ -14,7 +14,9 @@ import (
 // share costs a few bytes; every decoder checks every count and value
 // against the bytes left and returns store.ErrCorrupt, never panics.
 //
-//	tx shares   npred, (slot, pred)…, nout, (vout, value, nshare, (slot, tainted, hops)…)…
+//	tx shares   ngroup, (pred, nslot, slot, slot delta…)…,
+//	            nout, (vout, value, nshare, (slot, tainted, hops)…)…
+//	            the path predecessors grouped by predecessor (appendPreds);
 //	            pred is 0 where the transaction pays a source of the slot
 //	            (a path starts there), else TxNum+1 of the funding
 //	            transaction of its largest tainted input of the slot
@@ -57,11 +59,7 @@ type txShares struct {
 }
 
 func (r *txShares) encode(b []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(len(r.preds)))
-	for _, p := range r.preds {
-		b = binary.AppendUvarint(b, uint64(p.slot))
-		b = binary.AppendUvarint(b, p.pred)
-	}
+	b = appendPreds(b, r.preds)
 	b = binary.AppendUvarint(b, uint64(len(r.outs)))
 	for _, o := range r.outs {
 		b = binary.AppendUvarint(b, uint64(o.vout))
@@ -185,11 +183,7 @@ func (d *decoder) end() error {
 func decodeTxShares(b []byte, slots int) (txShares, error) {
 	d := decoder{b: b, what: "tx shares"}
 	var r txShares
-	np := d.count(2)
-	r.preds = make([]predEntry, 0, np)
-	for i := 0; i < np; i++ {
-		r.preds = append(r.preds, predEntry{slot: d.uint32(uint64(slots)), pred: d.uvarint()})
-	}
+	r.preds = d.preds(slots)
 	no := d.count(3)
 	r.outs = make([]outShares, 0, no)
 	for i := 0; i < no; i++ {
@@ -211,8 +205,76 @@ func (r *txShares) outIndex(vout uint32) int {
 	return -1
 }
 
-// encodePreds encodes preds as a tx shares record does (slot, pred)…,
-// without the count: a compact copy for encodedPredOf.
+// appendPreds appends preds (in slot order) grouped by predecessor: a
+// transaction's source groups mostly share the few inputs it has, so a
+// group costs its predecessor once and a byte or so per slot:
+//
+//	ngroup, (pred, nslot, first slot, slot deltas…)…
+//
+// Groups are in the order of their first slot.
+func appendPreds(b []byte, preds []predEntry) []byte {
+	// Few groups (a transaction's inputs, at most): a linear search.
+	var order []uint64
+	var members [][]uint32
+	for _, p := range preds {
+		k := slices.Index(order, p.pred)
+		if k < 0 {
+			k = len(order)
+			order, members = append(order, p.pred), append(members, nil)
+		}
+		members[k] = append(members[k], p.slot)
+	}
+	b = binary.AppendUvarint(b, uint64(len(order)))
+	for k, pred := range order {
+		sl := members[k]
+		b = binary.AppendUvarint(b, pred)
+		b = binary.AppendUvarint(b, uint64(len(sl)))
+		prev := uint32(0)
+		for i, s := range sl {
+			if i == 0 {
+				b = binary.AppendUvarint(b, uint64(s))
+			} else {
+				b = binary.AppendUvarint(b, uint64(s-prev))
+			}
+			prev = s
+		}
+	}
+	return b
+}
+
+// preds reads appendPreds's groups back, in slot order; every slot once.
+func (d *decoder) preds(slots int) []predEntry {
+	ng := d.count(2)
+	var out []predEntry
+	for g := 0; g < ng && d.err == nil; g++ {
+		pred := d.uvarint()
+		n := d.count(1)
+		s := uint64(0)
+		for i := 0; i < n && d.err == nil; i++ {
+			v := d.uvarint()
+			if i > 0 && v == 0 {
+				d.fail("slots of a predecessor group out of order")
+			}
+			s += v
+			if s >= uint64(slots) {
+				d.fail(fmt.Sprintf("source group %d of %d", s, slots))
+				break
+			}
+			out = append(out, predEntry{slot: uint32(s), pred: pred})
+		}
+	}
+	slices.SortFunc(out, func(a, b predEntry) int { return int(a.slot) - int(b.slot) })
+	for i := 1; i < len(out); i++ {
+		if out[i].slot == out[i-1].slot {
+			d.fail(fmt.Sprintf("source group %d twice", out[i].slot))
+			break
+		}
+	}
+	return out
+}
+
+// encodePreds encodes preds for encodedPredOf: (slot, pred)… in slot
+// order, a compact copy a path reader keeps.
 func encodePreds(preds []predEntry) []byte {
 	b := make([]byte, 0, 4*len(preds))
 	for _, p := range preds {
@@ -266,6 +328,43 @@ func addContribution(acc []accEntry, slot uint32, amount int64, hops int32, op s
 		e.best, e.bestOut = amount, op
 	}
 	return acc
+}
+
+// addContributions counts the contributions of one output, in slot order
+// (one each), as addContribution one by one would.
+func addContributions(acc []accEntry, cs []contribution) []accEntry {
+	missing, i := 0, 0
+	for _, c := range cs {
+		for i < len(acc) && acc[i].slot < c.slot {
+			i++
+		}
+		if i == len(acc) || acc[i].slot != c.slot {
+			missing++
+			continue
+		}
+		e := &acc[i]
+		e.amount += c.amount
+		e.hops = min(e.hops, c.hops)
+		if c.amount > e.best {
+			e.best, e.bestOut = c.amount, c.out
+		}
+	}
+	if missing == 0 {
+		return acc
+	}
+	out := make([]accEntry, 0, len(acc)+missing)
+	i = 0
+	for _, c := range cs {
+		for i < len(acc) && acc[i].slot < c.slot {
+			out = append(out, acc[i])
+			i++
+		}
+		if i < len(acc) && acc[i].slot == c.slot {
+			continue // counted above
+		}
+		out = append(out, accEntry{slot: c.slot, hops: c.hops, amount: c.amount, best: c.amount, bestOut: c.out})
+	}
+	return append(out, acc[i:]...)
 }
 
 // addAccs merges b into a: two addresses of one record key (a P2PK

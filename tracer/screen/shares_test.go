@@ -2,7 +2,9 @@ package screen
 
 import (
 	"errors"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/tracer-oss/tracer/store"
@@ -65,6 +67,15 @@ func TestSharesDamaged(t *testing.T) {
 		name   string
 		decode func() error
 	}{
+		{"tx shares slot in two predecessor groups", func() error {
+			// two groups (pred 1: slot 2; pred 3: slot 2), no outputs
+			_, err := decodeTxShares([]byte{2, 1, 1, 2, 3, 1, 2, 0}, 5)
+			return err
+		}},
+		{"tx shares predecessor slots not increasing", func() error {
+			_, err := decodeTxShares([]byte{1, 1, 2, 2, 0, 0}, 5)
+			return err
+		}},
 		{"tx shares truncated", func() error { _, err := decodeTxShares(good[:len(good)-1], 5); return err }},
 		{"tx shares trailing byte", func() error { _, err := decodeTxShares(append(good[:len(good):len(good)], 0), 5); return err }},
 		{"tx shares slot out of range", func() error { _, err := decodeTxShares(good, 3); return err }},
@@ -189,4 +200,31 @@ func FuzzDecodeShares(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAddContributions: counting one output's contributions at once gives
+// what counting them one by one gives, whatever the accumulator held.
+func TestAddContributions(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for round := 0; round < 2000; round++ {
+		var acc []accEntry
+		for s := uint32(0); s < 12; s++ {
+			if r.IntN(3) == 0 {
+				acc = append(acc, accEntry{slot: s, hops: int32(r.IntN(9)), amount: 100, best: int64(r.IntN(100)), bestOut: store.OutPoint{Tx: 5, Vout: 1}})
+			}
+		}
+		var cs []contribution
+		for s := uint32(0); s < 12; s++ {
+			if r.IntN(2) == 0 {
+				cs = append(cs, contribution{slot: s, amount: int64(r.IntN(120)), hops: int32(r.IntN(9)), out: store.OutPoint{Tx: 9, Vout: uint32(round)}})
+			}
+		}
+		want := slices.Clone(acc)
+		for _, c := range cs {
+			want = addContribution(want, c.slot, c.amount, c.hops, c.out)
+		}
+		if got := addContributions(slices.Clone(acc), cs); !reflect.DeepEqual(got, want) && (len(got) > 0 || len(want) > 0) {
+			t.Fatalf("round %d: got %+v, want %+v", round, got, want)
+		}
+	}
 }

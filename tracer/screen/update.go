@@ -188,11 +188,11 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 			return nil
 		}
 		var cerr error
-		count := func(c contribution) {
-			a := c.addr.String(e.opt.Params)
+		count := func(cs []contribution) {
+			a := cs[0].addr.String(e.opt.Params)
 			if cerr == nil && a != "" {
 				if cerr = load(a); cerr == nil {
-					accs[a] = addContribution(accs[a], c.slot, c.amount, c.hops, c.out)
+					accs[a] = addContributions(accs[a], cs)
 				}
 			}
 		}

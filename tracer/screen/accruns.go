@@ -1,0 +1,236 @@
+package screen
+
+import (
+	"bufio"
+	"container/heap"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/btcsuite/btcd/chaincfg"
+
+	"github.com/tracer-oss/tracer/sanctions/address"
+)
+
+// accRuns holds a build's per-address accumulators beyond its memory
+// budget: each spill is written as a run sorted by address to a temporary
+// file, and finish merges the runs in one pass (a k-way merge, as an
+// external sort does) into the index. Reading earlier spills back from the
+// store instead costs a point read per address per spill, which grows with
+// the square of the chain.
+//
+// Runs are merged in the order they were written, which is chain order, so
+// a merged accumulator keeps the choices chain order makes (addAccs: on
+// equal largest contributions the earlier output stays the example).
+type accRuns struct {
+	params *chaincfg.Params
+	slots  int
+	dir    string // "" until the first spill
+	files  []string
+}
+
+// keyed is one address's accumulators under its record key.
+type keyed struct {
+	key string
+	acc []accEntry
+}
+
+// sorted turns accs into record keys in key order, merging the addresses
+// that share a key (a P2PK output and its P2PKH address); it empties accs.
+func (r *accRuns) sorted(accs map[address.Addr][]accEntry) []keyed {
+	out := make([]keyed, 0, len(accs))
+	for a, acc := range accs {
+		if k := a.String(r.params); k != "" {
+			out = append(out, keyed{k, acc})
+		}
+		delete(accs, a)
+	}
+	slices.SortStableFunc(out, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+	merged := out[:0]
+	for _, k := range out {
+		if n := len(merged); n > 0 && merged[n-1].key == k.key {
+			merged[n-1].acc = addAccs(merged[n-1].acc, k.acc)
+			continue
+		}
+		merged = append(merged, k)
+	}
+	return merged
+}
+
+// spill writes accs as a new run and empties it.
+func (r *accRuns) spill(accs map[address.Addr][]accEntry) (err error) {
+	if r.dir == "" {
+		if r.dir, err = os.MkdirTemp("", "tracer-exposure-"); err != nil {
+			return fmt.Errorf("screen: exposure build: %w", err)
+		}
+	}
+	name := filepath.Join(r.dir, fmt.Sprintf("run-%05d", len(r.files)))
+	f, err := os.Create(name)
+	if err != nil {
+		return fmt.Errorf("screen: exposure build: %w", err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("screen: exposure build: %w", cerr)
+		}
+	}()
+	w := bufio.NewWriterSize(f, 1<<20)
+	var b []byte
+	for _, k := range r.sorted(accs) {
+		b = binary.AppendUvarint(b[:0], uint64(len(k.key)))
+		b = append(b, k.key...)
+		v := encodeAcc(k.acc, nil)
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+		if _, err := w.Write(b); err != nil {
+			return fmt.Errorf("screen: exposure build: %w", err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("screen: exposure build: %w", err)
+	}
+	r.files = append(r.files, name)
+	return nil
+}
+
+// finish writes every address's accumulators, the runs' merged with accs
+// (the last, still in memory), through put in key order, and returns how
+// many addresses it wrote. It removes the runs.
+func (r *accRuns) finish(accs map[address.Addr][]accEntry, put func(key string, v []byte) error) (int, error) {
+	defer r.remove()
+	last := r.sorted(accs)
+	if len(r.files) == 0 {
+		for _, k := range last {
+			if err := put(k.key, encodeAcc(k.acc, nil)); err != nil {
+				return 0, err
+			}
+		}
+		return len(last), nil
+	}
+	h := &runHeap{}
+	for i, name := range r.files {
+		f, err := os.Open(name)
+		if err != nil {
+			return 0, fmt.Errorf("screen: exposure build: %w", err)
+		}
+		defer f.Close()
+		c := &runCursor{order: i, rd: bufio.NewReaderSize(f, 256<<10), name: name, slots: r.slots}
+		if err := c.next(); err != nil {
+			return 0, err
+		}
+		if !c.done {
+			heap.Push(h, c)
+		}
+	}
+	mem := &runCursor{order: len(r.files), mem: last, slots: r.slots}
+	if mem.next(); !mem.done {
+		heap.Push(h, mem)
+	}
+	n := 0
+	for h.Len() > 0 {
+		key := (*h)[0].key
+		var acc []accEntry
+		for h.Len() > 0 && (*h)[0].key == key {
+			c := (*h)[0]
+			acc = addAccs(acc, c.acc) // runs of one key come out in run order
+			if err := c.next(); err != nil {
+				return n, err
+			}
+			if c.done {
+				heap.Pop(h)
+			} else {
+				heap.Fix(h, 0)
+			}
+		}
+		if err := put(key, encodeAcc(acc, nil)); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// remove deletes the runs.
+func (r *accRuns) remove() {
+	if r.dir != "" {
+		_ = os.RemoveAll(r.dir) // temporary files: nothing to keep
+		r.dir, r.files = "", nil
+	}
+}
+
+// runCursor reads one run (a file, or the sorted accumulators still in
+// memory) in key order.
+type runCursor struct {
+	order int // the run's place in chain order
+	rd    *bufio.Reader
+	name  string
+	mem   []keyed
+	slots int
+	key   string
+	acc   []accEntry
+	done  bool
+}
+
+// next moves to the run's next address.
+func (c *runCursor) next() error {
+	if c.rd == nil {
+		if len(c.mem) == 0 {
+			c.done = true
+			return nil
+		}
+		c.key, c.acc, c.mem = c.mem[0].key, c.mem[0].acc, c.mem[1:]
+		return nil
+	}
+	kl, err := binary.ReadUvarint(c.rd)
+	if errors.Is(err, io.EOF) {
+		c.done = true
+		return nil
+	}
+	bad := func(err error) error {
+		return fmt.Errorf("screen: exposure build: run %s: %w", c.name, err)
+	}
+	if err != nil || kl > 1<<10 {
+		return bad(fmt.Errorf("bad key length %d: %v", kl, err))
+	}
+	k := make([]byte, kl)
+	if _, err := io.ReadFull(c.rd, k); err != nil {
+		return bad(err)
+	}
+	vl, err := binary.ReadUvarint(c.rd)
+	if err != nil || vl > 1<<30 {
+		return bad(fmt.Errorf("bad value length %d: %v", vl, err))
+	}
+	v := make([]byte, vl)
+	if _, err := io.ReadFull(c.rd, v); err != nil {
+		return bad(err)
+	}
+	if c.acc, err = decodeAcc(v, c.slots); err != nil {
+		return bad(err)
+	}
+	c.key = string(k)
+	return nil
+}
+
+// runHeap orders cursors by key, then by run (chain) order.
+type runHeap []*runCursor
+
+func (h runHeap) Len() int { return len(h) }
+func (h runHeap) Less(i, j int) bool {
+	if h[i].key != h[j].key {
+		return h[i].key < h[j].key
+	}
+	return h[i].order < h[j].order
+}
+func (h runHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *runHeap) Push(x any)   { *h = append(*h, x.(*runCursor)) }
+func (h *runHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
+}

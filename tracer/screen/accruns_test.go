@@ -1,0 +1,94 @@
+package screen
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/btcsuite/btcd/chaincfg"
+
+	"github.com/tracer-oss/tracer/sanctions/address"
+	"github.com/tracer-oss/tracer/store"
+)
+
+// TestAccRunsMerge: accumulators spilled in several runs and the last
+// still in memory merge, address by address, into what one map holding
+// them all in chain order would give; the runs are removed.
+func TestAccRunsMerge(t *testing.T) {
+	params := &chaincfg.RegressionNetParams
+	addrs := make([]address.Addr, 5)
+	for i := range addrs {
+		addrs[i] = address.Addr{Kind: address.P2WPKH, Payload: [32]byte{byte(i + 1)}}
+	}
+	// Contributions in chain order: (address, slot, amount, output).
+	type contrib struct {
+		a      int
+		slot   uint32
+		amount int64
+		tx     store.TxNum
+	}
+	chain := []contrib{{0, 1, 50, 1}, {1, 2, 7, 2}, {0, 1, 80, 3}, {2, 0, 5, 4}, {0, 3, 9, 5},
+		{1, 2, 7, 6}, {3, 1, 1, 7}, {0, 1, 80, 8}, {4, 4, 2, 9}, {2, 0, 6, 10}}
+	want := map[string][]byte{}
+	all := map[address.Addr][]accEntry{}
+	for _, c := range chain {
+		all[addrs[c.a]] = addContribution(all[addrs[c.a]], c.slot, c.amount, int32(c.slot), store.OutPoint{Tx: c.tx})
+	}
+	for a, acc := range all {
+		want[a.String(params)] = encodeAcc(acc, nil)
+	}
+	for _, every := range []int{1, 3, 100} {
+		r := &accRuns{params: params, slots: 5}
+		accs := map[address.Addr][]accEntry{}
+		for i, c := range chain {
+			accs[addrs[c.a]] = addContribution(accs[addrs[c.a]], c.slot, c.amount, int32(c.slot), store.OutPoint{Tx: c.tx})
+			if (i+1)%every == 0 && i+1 < len(chain) {
+				if err := r.spill(accs); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		dir := r.dir
+		got := map[string][]byte{}
+		var keys []string
+		n, err := r.finish(accs, func(k string, v []byte) error {
+			got[k], keys = v, append(keys, k)
+			return nil
+		})
+		if err != nil || n != len(want) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("spill every %d: %d addresses, %v; got %v want %v", every, n, err, got, want)
+		}
+		for i := 1; i < len(keys); i++ {
+			if keys[i-1] >= keys[i] {
+				t.Fatalf("spill every %d: keys out of order: %q", every, keys)
+			}
+		}
+		if dir != "" {
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Fatalf("spill every %d: runs left in %s", every, dir)
+			}
+		}
+	}
+}
+
+// TestAccRunsDamaged: a damaged run is one clear error naming the run.
+func TestAccRunsDamaged(t *testing.T) {
+	params := &chaincfg.RegressionNetParams
+	r := &accRuns{params: params, slots: 5}
+	accs := map[address.Addr][]accEntry{{Kind: address.P2WPKH, Payload: [32]byte{1}}: sampleAcc()}
+	if err := r.spill(accs); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(r.files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(r.files[0], raw[:len(raw)-2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.finish(map[address.Addr][]accEntry{}, func(string, []byte) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "run-00000") {
+		t.Fatalf("truncated run: %v", err)
+	}
+}
