@@ -297,32 +297,14 @@ func (p *pass) tx(tx *store.Tx, spent []store.Spent) error {
 	}
 	v := &p.view
 	v.reset(tx, spent)
-	if len(v.ins) >= 2 {
-		first, err := p.w.Intern(v.ins[0])
-		if err != nil {
-			return err
-		}
-		for _, a := range v.ins[1:] {
-			if err := p.union(first, a, tx.Num, "multi-input"); err != nil {
-				return err
-			}
-		}
+	if err := p.multiInput(v, tx.Num); err != nil {
+		return err
 	}
 	if len(p.rules) == 0 {
 		return nil
 	}
-	idx, rule, err := changeOutput(v, p.rules, p.seen)
-	if err != nil {
+	if err := p.change(v, tx); err != nil {
 		return err
-	}
-	if idx >= 0 {
-		first, err := p.w.Intern(v.ins[0])
-		if err != nil {
-			return err
-		}
-		if err := p.union(first, tx.Outputs[idx].Addr, tx.Num, string(rule)); err != nil {
-			return err
-		}
 	}
 	if p.peeling {
 		in, change, ok, err := peelingLink(v, p.st.TxByNum)
@@ -336,6 +318,37 @@ func (p *pass) tx(tx *store.Tx, spent []store.Spent) error {
 		return p.union(a, change, tx.Num, string(RulePeeling))
 	}
 	return nil
+}
+
+// multiInput joins the addresses of a transaction's inputs (the
+// common-input rule).
+func (p *pass) multiInput(v *txView, n store.TxNum) error {
+	if len(v.ins) < 2 {
+		return nil
+	}
+	first, err := p.w.Intern(v.ins[0])
+	if err != nil {
+		return err
+	}
+	for _, a := range v.ins[1:] {
+		if err := p.union(first, a, n, "multi-input"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// change joins the change output the rules find, if any, to the inputs.
+func (p *pass) change(v *txView, tx *store.Tx) error {
+	idx, rule, err := changeOutput(v, p.rules, p.seen)
+	if err != nil || idx < 0 {
+		return err
+	}
+	first, err := p.w.Intern(v.ins[0])
+	if err != nil {
+		return err
+	}
+	return p.union(first, tx.Outputs[idx].Addr, tx.Num, string(rule))
 }
 
 func (p *pass) union(a store.AddrID, b address.Addr, tx store.TxNum, rule string) error {
