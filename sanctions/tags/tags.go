@@ -264,6 +264,15 @@ func (pp *packParser) tag(item *yaml.Node) error {
 	if kind, badLine, bad := tagProblem(&t, fields, item.Line); bad != nil {
 		return pp.reject(badLine, t.Address, t.Label, kind, bad)
 	}
+	pp.defaults(&t, fields)
+	p.Tags = append(p.Tags, t)
+	return nil
+}
+
+// defaults fills what a valid tag may leave out: its confidence (the
+// lowest level, counted) and its lastmod date (a bad one warned of).
+func (pp *packParser) defaults(t *sanctions.Tag, fields map[string]*yaml.Node) {
+	p := pp.p
 	if t.Confidence == "" {
 		// As tagpack-tool does: the lowest level, with a warning.
 		t.Confidence = "unknown"
@@ -276,8 +285,6 @@ func (pp *packParser) tag(item *yaml.Node) error {
 		}
 		t.LastMod = d
 	}
-	p.Tags = append(p.Tags, t)
-	return nil
 }
 
 // conceptProblem checks a tag's category, abuse and confidence against
