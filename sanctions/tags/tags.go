@@ -141,23 +141,31 @@ func parsePack(ctx context.Context, data []byte, name string, opt Options) (*Pac
 		}
 		p.LastMod = t
 	}
-	for i, item := range tagsNode.Content {
-		if i%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		if item.Kind != yaml.MappingNode {
-			return nil, &ParseError{File: name, Line: item.Line, Err: fmt.Errorf("%w: tag %d is not a mapping", ErrMalformed, i)}
-		}
-		if err := pp.tag(item); err != nil {
-			return nil, err
-		}
+	if err := pp.tags(ctx, tagsNode); err != nil {
+		return nil, err
 	}
 	if p.NoConfidence > 0 {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: %d tags without confidence set to unknown (the lowest level)", name, p.NoConfidence))
 	}
 	return p, nil
+}
+
+// tags reads the list of tags, each a mapping.
+func (pp *packParser) tags(ctx context.Context, list *yaml.Node) error {
+	for i, item := range list.Content {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if item.Kind != yaml.MappingNode {
+			return &ParseError{File: pp.name, Line: item.Line, Err: fmt.Errorf("%w: tag %d is not a mapping", ErrMalformed, i)}
+		}
+		if err := pp.tag(item); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // readHeader reads the pack's header fields (at the top level, or nested
