@@ -277,6 +277,18 @@ func (g *graphWriter) tx(tx *store.Tx) error {
 		return err
 	}
 	g.st.Txs++
+	if err := g.inputs(tx, id); err != nil {
+		return err
+	}
+	if err := g.outputs(tx, id, first); err != nil {
+		return err
+	}
+	g.next = end
+	return nil
+}
+
+// inputs writes tx's input rows, each with the output it spends.
+func (g *graphWriter) inputs(tx *store.Tx, id *string) error {
 	for i, in := range tx.Inputs {
 		r := Input{Txid: *id, Vin: int32(i)}
 		switch in.Kind {
@@ -293,6 +305,12 @@ func (g *graphWriter) tx(tx *store.Tx) error {
 		}
 		g.st.Inputs++
 	}
+	return nil
+}
+
+// outputs writes tx's output rows (the index numbers them from first),
+// each with its spender, and rings their address strings.
+func (g *graphWriter) outputs(tx *store.Tx, id *string, first uint64) error {
 	for i, o := range tx.Outputs {
 		r := Output{Txid: *id, Vout: int32(i), Value: o.Value, Type: o.Addr.Kind.String()}
 		if o.Addr.Kind.HasAddress() {
@@ -308,7 +326,6 @@ func (g *graphWriter) tx(tx *store.Tx) error {
 		g.st.Outputs++
 		g.st.OutputValue += o.Value
 	}
-	g.next = end
 	return nil
 }
 
