@@ -15,8 +15,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/graphview"
 	"github.com/tracer-oss/tracer/tracer/report"
 	"github.com/tracer-oss/tracer/tracer/spec"
 )
@@ -80,32 +83,31 @@ func (s *Service) Bundle(ctx context.Context, id uint64, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dv := c.Versions // of the run that computed the result
-	var files []struct {
-		name string
-		data []byte
+	files, err := s.bundleFiles(c, r, g, log)
+	if err != nil {
+		return err
 	}
-	add := func(name string, data []byte) {
-		files = append(files, struct {
-			name string
-			data []byte
-		}{name, data})
-	}
-	addJSON := func(name string, v any) error {
-		b, err := json.MarshalIndent(v, "", "  ")
-		if err != nil {
-			return err
-		}
-		add(name, append(b, '\n'))
-		return nil
-	}
+	return writeBundle(w, files, s.now().UTC())
+}
+
+// bundleFile is one member of an evidence bundle.
+type bundleFile struct {
+	name string
+	data []byte
+}
+
+// bundleFiles renders the bundle's members, the manifest of the others
+// last.
+func (s *Service) bundleFiles(c *Case, r *tracer.Result, g *graphview.Graph, log []store.CaseEvent) ([]bundleFile, error) {
+	var files []bundleFile
+	add := func(name string, data []byte) { files = append(files, bundleFile{name, data}) }
 	var html, csv bytes.Buffer
 	rd := report.Renderer{Now: s.now, Graph: g}
 	if err := rd.HTML(&html, r); err != nil {
-		return err
+		return nil, err
 	}
 	if err := rd.CSV(&csv, r); err != nil {
-		return err
+		return nil, err
 	}
 	add("report.html", html.Bytes())
 	add("hits.csv", csv.Bytes())
@@ -119,11 +121,13 @@ func (s *Service) Bundle(ctx context.Context, id uint64, w io.Writer) error {
 	}{
 		{"graph.json", g}, {resultName, r}, {"notes.json", notes},
 		{paramsName, bundleParams{Case: c.ID, Seeds: c.Seeds, Params: c.Params}},
-		{"case.json", c}, {"log.json", log}, {versionsName, dv},
+		{"case.json", c}, {"log.json", log}, {versionsName, c.Versions}, // the versions of the run that computed the result
 	} {
-		if err := addJSON(x.name, x.v); err != nil {
-			return err
+		b, err := json.MarshalIndent(x.v, "", "  ")
+		if err != nil {
+			return nil, err
 		}
+		add(x.name, append(b, '\n'))
 	}
 	add("command.txt", []byte(Command(c.Seeds, c.Params)+"\n\n# check this bundle against the store:\n# tracer --db STORE case verify case.zip\n"))
 	var man strings.Builder
@@ -132,8 +136,12 @@ func (s *Service) Bundle(ctx context.Context, id uint64, w io.Writer) error {
 		fmt.Fprintf(&man, "%s  %s\n", hex.EncodeToString(sum[:]), f.name)
 	}
 	add(manifestName, []byte(man.String()))
+	return files, nil
+}
+
+// writeBundle zips files, each stamped mod.
+func writeBundle(w io.Writer, files []bundleFile, mod time.Time) error {
 	zw := zip.NewWriter(w)
-	mod := s.now().UTC()
 	for _, f := range files {
 		fw, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: mod})
 		if err != nil {
