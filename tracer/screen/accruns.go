@@ -50,7 +50,9 @@ func (r *accRuns) sorted(accs map[address.Addr][]accEntry) []keyed {
 		}
 		delete(accs, a)
 	}
-	slices.SortStableFunc(out, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+	// Addresses of one key merge in either order: addAccs breaks ties by
+	// output, not by arrival.
+	slices.SortFunc(out, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
 	merged := out[:0]
 	for _, k := range out {
 		if n := len(merged); n > 0 && merged[n-1].key == k.key {

@@ -1,7 +1,10 @@
 package screen
 
 import (
+	"context"
+	"errors"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -10,6 +13,8 @@ import (
 
 	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/chaingen"
+	"github.com/tracer-oss/tracer/tracer/internal/scamstore"
 )
 
 // TestAccRunsMerge: accumulators spilled in several runs and the last
@@ -90,5 +95,33 @@ func TestAccRunsDamaged(t *testing.T) {
 	_, err = r.finish(map[address.Addr][]accEntry{}, func(string, []byte) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "run-00000") {
 		t.Fatalf("truncated run: %v", err)
+	}
+}
+
+// TestBuildSpillFails: a build whose accumulators cannot be spilled (no
+// temporary directory) fails with that error, leaves no index in force
+// and does not hang its two stages.
+func TestBuildSpillFails(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	chain := filepath.Join(dir, "chain")
+	if _, err := chaingen.Generate(ctx, chaingen.Config{OutDir: chain, Txs: 1500, Seed: 42}, nil); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(dir, "db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := scamstore.Load(ctx, st, chain); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", filepath.Join(dir, "missing"))
+	_, err = BuildIndex(ctx, st, Options{Params: scamstore.Params, UndoDepth: -1, accBudget: 1})
+	if err == nil || !strings.Contains(err.Error(), "exposure build") {
+		t.Fatalf("build with no temporary directory: %v", err)
+	}
+	if _, err := st.Exposure().Info(); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("an index is in force after a failed build: %v", err)
 	}
 }

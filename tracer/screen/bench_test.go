@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -63,12 +64,13 @@ func ingestCPU(tb testing.TB, info benchInfo) float64 {
 }
 
 func benchDir(n int) string {
-	return filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-exposure-%d-w1-v%d", n, store.SchemaVersion))
+	chain := filepath.Base(storetest.BenchChainDir(n)) // tracer-bench-chain-N-VERSION
+	return filepath.Join(os.TempDir(), fmt.Sprintf("%s-v%d", strings.Replace(chain, "-chain-", "-exposure-", 1), store.SchemaVersion))
 }
 
 // exposureBenchStore returns a writable store over storetest.BenchChain(n)
 // with the chain's list and exchange tags and the risky pack loaded,
-// cached in the OS temp dir as tracer-bench-exposure-N-w1-vS (named like
+// cached in the OS temp dir as tracer-bench-exposure-N-w1u-vS (named like
 // storetest.BenchStore's, so other benchmarks can reuse it), and the time
 // its ingest took.
 func exposureBenchStore(b *testing.B, n int) (*store.Store, benchInfo) {
@@ -94,7 +96,7 @@ func exposureBenchStoreT(b testing.TB, n int) (*store.Store, benchInfo) {
 	ctx := context.Background()
 	// Reuse storetest.BenchStore's ingested copy when there is one (its
 	// ingest time is then not known here).
-	shared := filepath.Join(os.TempDir(), fmt.Sprintf("tracer-bench-store-%d-w1-v%d", n, store.SchemaVersion))
+	shared := strings.Replace(benchDir(n), "-exposure-", "-store-", 1)
 	if _, err := os.Stat(filepath.Join(shared, "done")); err == nil {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			b.Fatal(err)

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
@@ -84,8 +87,11 @@ type engine struct {
 	touched    []uint32
 	seedOut    [][]uint32 // per output: slots it is a source output of
 	outIdx     []int32    // per output: its index in the record's outputs + 1
-	contribs   []contribution
-	outInfo    []outInfo  // per output, read once a transaction
+	contribs   []contribution // this transaction's, slot-major
+	sorted     []contribution // the same, output-major
+	outStart   []int32        // per output: its first index in sorted
+	outNext    []int32
+	outInfo    []outInfo // per output, read once a transaction
 	outTaint   []int64
 	values     []int64
 	coins      []taint.Coin
@@ -295,17 +301,32 @@ func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txSh
 		}
 	}
 	slices.SortFunc(rec.outs, func(a, b outShares) int { return int(a.vout) - int(b.vout) })
-	// Slot-major to output-major: stable, so each output's contributions
-	// stay in slot order.
-	slices.SortStableFunc(e.contribs, func(a, b contribution) int { return int(a.out.Vout) - int(b.out.Vout) })
-	for i := 0; i < len(e.contribs); {
-		k := i + 1
-		for k < len(e.contribs) && e.contribs[k].out.Vout == e.contribs[i].out.Vout {
-			k++
-		}
-		count(e.contribs[i:k])
-		i = k
+	// Slot-major to output-major by a counting sort, which keeps each
+	// output's contributions in slot order.
+	if len(e.contribs) == 0 {
+		return nil
 	}
+	starts := slices.Grow(e.outStart[:0], len(tx.Outputs)+1)[:len(tx.Outputs)+1]
+	clear(starts)
+	for _, c := range e.contribs {
+		starts[c.out.Vout+1]++
+	}
+	for j := 1; j < len(starts); j++ {
+		starts[j] += starts[j-1]
+	}
+	e.sorted = slices.Grow(e.sorted[:0], len(e.contribs))[:len(e.contribs)]
+	next := slices.Grow(e.outNext[:0], len(tx.Outputs))[:len(tx.Outputs)]
+	copy(next, starts)
+	for _, c := range e.contribs {
+		e.sorted[next[c.out.Vout]] = c
+		next[c.out.Vout]++
+	}
+	for j := range tx.Outputs {
+		if starts[j] < starts[j+1] {
+			count(e.sorted[starts[j]:starts[j+1]])
+		}
+	}
+	e.outStart, e.outNext = starts, next
 	return nil
 }
 
@@ -431,44 +452,44 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 	// Each is kept encoded (encodeOut: a few bytes a share), so the
 	// frontier of a long chain stays small.
 	frontier := map[store.OutPoint][]byte{}
-	accs := map[address.Addr][]accEntry{}
 	var rec txShares
 	var ins []*outShares
 	var inBuf []outShares // decoded frontier entries of one tx's inputs
 	last := time.Now()
 	done := 0
-	entries := 0 // accumulator entries in accs
+	// Two stages on two goroutines: this one walks the chain (decodes,
+	// propagates, keeps the frontier); the accumulator (accumulate) counts
+	// the contributions into the per-address accumulators and writes the
+	// tx shares records, batch by batch.
+	acc := newAccumulator(e, w)
+	defer acc.runs.remove()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return acc.run(gctx) })
+	cur := acc.batch()
+	send := func() error {
+		select {
+		case acc.in <- cur:
+		case <-gctx.Done():
+			return context.Cause(gctx)
+		}
+		cur = acc.batch()
+		return nil
+	}
 	count := func(cs []contribution) {
-		acc := accs[cs[0].addr]
-		n := len(acc)
-		acc = addContributions(acc, cs)
-		entries += len(acc) - n
-		accs[cs[0].addr] = acc
-	}
-	// The accumulators go to a sorted run on disk whenever they reach the
-	// budget, and the runs are merged at the end (accRuns), so memory
-	// stays bounded however many addresses are exposed.
-	budget := e.opt.accBudget
-	if budget <= 0 {
-		budget = 8 << 20 // entries of 40 bytes: about 320 MiB with the map
-	}
-	runs := &accRuns{params: e.opt.Params, slots: len(e.slots)}
-	defer runs.remove()
-	spill := func() error {
-		entries = 0
-		return runs.spill(accs)
+		cur.contribs = append(cur.contribs, cs...)
+		cur.ends = append(cur.ends, len(cur.contribs))
 	}
 	err := st.ForEachTx(0, func(tx *store.Tx) error {
 		if tx.Num >= end {
 			return errPassDone
 		}
 		if done++; done&1023 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
+			if err := gctx.Err(); err != nil {
+				return context.Cause(gctx)
 			}
 			if e.opt.Progress != nil && time.Since(last) > time.Second {
 				last = time.Now()
-				e.opt.Progress(fmt.Sprintf("index: %d of %d transactions, %d tainted outputs pending, %d addresses exposed", tx.Num, end, len(frontier), len(accs)))
+				e.opt.Progress(fmt.Sprintf("index: %d of %d transactions, %d tainted outputs pending, %d addresses exposed", tx.Num, end, len(frontier), acc.exposed.Load()))
 			}
 		}
 		ins = ins[:0]
@@ -497,36 +518,48 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 		if err := e.step(tx, ins, inValue, &rec, count); err != nil {
 			return err
 		}
-		if entries >= budget {
-			if err := spill(); err != nil {
-				return err
+		if len(rec.preds) > 0 {
+			// An output spent within the pass goes to the frontier; the
+			// record keeps only the others, which blocks applied later
+			// spend (applyBlock takes them off as they are spent).
+			kept := rec.outs[:0]
+			for _, o := range rec.outs {
+				op := store.OutPoint{Tx: tx.Num, Vout: o.vout}
+				sp, err := spent(op)
+				if err != nil {
+					return err
+				}
+				if sp {
+					frontier[op] = encodeOut(nil, &o)
+				} else {
+					kept = append(kept, o)
+				}
 			}
+			rec.outs = kept
+			cur.txs = append(cur.txs, tx.Num)
+			cur.recs = append(cur.recs, rec.encode(nil)) // the write batch keeps the slice
 		}
-		if len(rec.preds) == 0 {
-			return nil
+		if len(cur.txs) >= 512 || len(cur.contribs) >= 1<<16 {
+			return send()
 		}
-		// An output spent within the pass goes to the frontier; the
-		// record keeps only the others, which blocks applied later spend
-		// (applyBlock takes them off as they are spent).
-		kept := rec.outs[:0]
-		for _, o := range rec.outs {
-			op := store.OutPoint{Tx: tx.Num, Vout: o.vout}
-			sp, err := spent(op)
-			if err != nil {
-				return err
-			}
-			if sp {
-				frontier[op] = encodeOut(nil, &o)
-			} else {
-				kept = append(kept, o)
-			}
-		}
-		rec.outs = kept
-		return w.PutTxShares(tx.Num, rec.encode(nil)) // the batch keeps the slice
+		return nil
 	})
 	if err != nil && !errors.Is(err, errPassDone) {
+		close(acc.in)
+		if gerr := g.Wait(); gerr != nil && !errors.Is(gerr, context.Canceled) {
+			return store.ExposureIndex{}, gerr
+		}
 		return store.ExposureIndex{}, err
 	}
+	if err := send(); err != nil {
+		close(acc.in)
+		return store.ExposureIndex{}, g.Wait()
+	}
+	close(acc.in)
+	if err := g.Wait(); err != nil {
+		return store.ExposureIndex{}, err
+	}
+	accs, runs := acc.accs, acc.runs
 	clear(frontier)
 	if e.opt.Progress != nil {
 		e.opt.Progress(fmt.Sprintf("index: merging the accumulators of %d spills", len(runs.files)+1))
@@ -553,6 +586,90 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 	hdr := e.header(height, hash)
 	hdr.Addresses = addresses
 	return hdr, nil
+}
+
+// passBatch is what a build's walk hands its accumulator: the
+// contributions of some transactions (each output's a run ending at one of
+// ends) and their tx shares records.
+type passBatch struct {
+	contribs []contribution
+	ends     []int
+	txs      []store.TxNum
+	recs     [][]byte
+}
+
+// accumulator is a build's second stage: it counts contributions into the
+// per-address accumulators, spilling them to sorted runs beyond the
+// budget, and writes the tx shares records.
+type accumulator struct {
+	e       *engine
+	w       *store.ExposureWriter
+	in      chan *passBatch
+	free    chan *passBatch
+	accs    map[address.Addr][]accEntry
+	entries int // accumulator entries in accs
+	budget  int
+	runs    *accRuns
+	exposed atomic.Int64 // addresses in accs, for progress
+}
+
+func newAccumulator(e *engine, w *store.ExposureWriter) *accumulator {
+	budget := e.opt.accBudget
+	if budget <= 0 {
+		budget = 8 << 20 // entries of 40 bytes: about 320 MiB with the map
+	}
+	return &accumulator{e: e, w: w, in: make(chan *passBatch, 4), free: make(chan *passBatch, 6), budget: budget,
+		accs: map[address.Addr][]accEntry{}, runs: &accRuns{params: e.opt.Params, slots: len(e.slots)}}
+}
+
+// batch returns an empty batch, reusing a counted one.
+func (a *accumulator) batch() *passBatch {
+	select {
+	case b := <-a.free:
+		b.contribs, b.ends, b.txs, b.recs = b.contribs[:0], b.ends[:0], b.txs[:0], b.recs[:0]
+		return b
+	default:
+		return &passBatch{}
+	}
+}
+
+// run counts the batches until in is closed. The accumulators go to a
+// sorted run on disk whenever they reach the budget, and the runs are
+// merged at the end (accRuns), so memory stays bounded however many
+// addresses are exposed.
+func (a *accumulator) run(ctx context.Context) error {
+	for b := range a.in {
+		if err := ctx.Err(); err != nil {
+			continue // drain: the walk stops at its next check
+		}
+		start := 0
+		for _, end := range b.ends {
+			cs := b.contribs[start:end]
+			acc := a.accs[cs[0].addr]
+			n := len(acc)
+			acc = addContributions(acc, cs)
+			a.entries += len(acc) - n
+			a.accs[cs[0].addr] = acc
+			start = end
+		}
+		for i, n := range b.txs {
+			if err := a.w.PutTxShares(n, b.recs[i]); err != nil {
+				return err
+			}
+		}
+		a.exposed.Store(int64(len(a.accs)))
+		if a.entries >= a.budget {
+			a.entries = 0
+			if err := a.runs.spill(a.accs); err != nil {
+				return err
+			}
+		}
+		select {
+		case a.free <- b:
+		default:
+		}
+	}
+	return ctx.Err()
 }
 
 // paysSource reports whether tx pays a source address of any slot.
