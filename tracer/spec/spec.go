@@ -140,11 +140,7 @@ func (s *Spec) Set(key string, values ...string) error {
 		}
 		s.Direction = v
 	case "model":
-		m, err := taint.Parse(v)
-		if err != nil {
-			return &FieldError{Key: key, Value: v, Msg: fmt.Sprintf("unknown model %q (one of poison, haircut, fifo, lifo, tiho)", v)}
-		}
-		s.Model = m.String()
+		return s.setModel(key, v)
 	case "fees_tainted", "label_all_tags", "cluster":
 		return s.setSwitch(key, v)
 	case "max_hops", "max_txs", "wide":
@@ -166,6 +162,16 @@ func (s *Spec) Set(key string, values ...string) error {
 // badValue is the error for value v of key, saying what was wanted.
 func badValue(key, v, msg string) error {
 	return &FieldError{Key: key, Value: v, Msg: fmt.Sprintf("%s, not %q", msg, v)}
+}
+
+// setModel sets the taint model, by any name taint.Parse knows.
+func (s *Spec) setModel(key, v string) error {
+	m, err := taint.Parse(v)
+	if err != nil {
+		return &FieldError{Key: key, Value: v, Msg: fmt.Sprintf("unknown model %q (one of poison, haircut, fifo, lifo, tiho)", v)}
+	}
+	s.Model = m.String()
+	return nil
 }
 
 // setSwitch sets a true/false key; cluster also takes auto.
