@@ -136,11 +136,8 @@ func (s *Store) saveList(ctx context.Context, l *sanctions.List, current bool) (
 				}
 			}
 			e := &l.Entries[i]
-			if len(e.Address) > maxListAddress {
-				return fmt.Errorf("store: sanctions entry of profile %d: an address of %d bytes (%s); no currency address is longer than %d", e.ProfileID, len(e.Address), sanctions.Clip(e.Address), maxListAddress)
-			}
-			if strings.IndexByte(e.Address, 0) >= 0 || strings.IndexByte(e.Asset, 0) >= 0 || e.Address == "" {
-				return fmt.Errorf("store: sanctions entry of profile %d: bad address %s", e.ProfileID, sanctions.Clip(e.Address))
+			if err := checkListEntry(e); err != nil {
+				return err
 			}
 			hdr.Assets[e.Asset]++
 			v, err := json.Marshal(e)
@@ -167,6 +164,18 @@ func (s *Store) saveList(ctx context.Context, l *sanctions.List, current bool) (
 		return 0, fmt.Errorf("store: save sanctions list %s: %w", l.Source, err)
 	}
 	return version, nil
+}
+
+// checkListEntry refuses an entry whose address cannot be a key: empty,
+// longer than any currency's, or holding a NUL (as its asset may not).
+func checkListEntry(e *sanctions.Entry) error {
+	if len(e.Address) > maxListAddress {
+		return fmt.Errorf("store: sanctions entry of profile %d: an address of %d bytes (%s); no currency address is longer than %d", e.ProfileID, len(e.Address), sanctions.Clip(e.Address), maxListAddress)
+	}
+	if strings.IndexByte(e.Address, 0) >= 0 || strings.IndexByte(e.Asset, 0) >= 0 || e.Address == "" {
+		return fmt.Errorf("store: sanctions entry of profile %d: bad address %s", e.ProfileID, sanctions.Clip(e.Address))
+	}
+	return nil
 }
 
 // Use makes a stored version the one in force (for example
