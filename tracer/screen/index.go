@@ -13,6 +13,7 @@ import (
 
 	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/taint"
 )
@@ -85,8 +86,8 @@ type engine struct {
 	root       []bool
 	mark       []bool // slot is in touched
 	touched    []uint32
-	seedOut    [][]uint32 // per output: slots it is a source output of
-	outIdx     []int32    // per output: its index in the record's outputs + 1
+	seedOut    [][]uint32     // per output: slots it is a source output of
+	outIdx     []int32        // per output: its index in the record's outputs + 1
 	contribs   []contribution // this transaction's, slot-major
 	sorted     []contribution // the same, output-major
 	outStart   []int32        // per output: its first index in sorted
@@ -159,54 +160,8 @@ type valueOf func(store.OutPoint) (int64, error)
 func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txShares, count func([]contribution)) error {
 	rec.preds, rec.outs = rec.preds[:0], rec.outs[:0]
 	e.touched = e.touched[:0]
-	touch := func(s uint32) {
-		if !e.mark[s] {
-			e.mark[s] = true
-			e.touched = append(e.touched, s)
-			e.hops[s] = 1 << 30
-			e.bestIn[s] = -1
-		}
-	}
-	for i, in := range ins {
-		if in == nil {
-			continue
-		}
-		for _, s := range in.shares {
-			touch(s.slot)
-			e.sumT[s.slot] += s.tainted
-			e.sumV[s.slot] += in.value
-			e.hops[s.slot] = min(e.hops[s.slot], s.hops+1)
-			if prev := uint64(tx.Inputs[i].Prev.Tx) + 1; s.tainted > e.bestIn[s.slot] || s.tainted == e.bestIn[s.slot] && prev < e.pred[s.slot] {
-				e.bestIn[s.slot], e.pred[s.slot] = s.tainted, prev
-			}
-		}
-	}
-	if cap(e.seedOut) < len(tx.Outputs) {
-		e.seedOut = make([][]uint32, len(tx.Outputs))
-	}
-	e.seedOut = e.seedOut[:len(tx.Outputs)]
-	e.values = e.values[:0]
-	if cap(e.outInfo) < len(tx.Outputs) {
-		e.outInfo = make([]outInfo, len(tx.Outputs))
-	}
-	e.outInfo = e.outInfo[:len(tx.Outputs)]
-	clear(e.outInfo)
-	var W int64
-	for j := range tx.Outputs {
-		o := &tx.Outputs[j]
-		e.values = append(e.values, o.Value)
-		W += o.Value
-		e.seedOut[j] = nil
-		if len(e.seeds) > 0 {
-			if sl := e.seeds[seedKeyOf(o.Addr)]; len(sl) > 0 {
-				e.seedOut[j] = sl
-				for _, s := range sl {
-					touch(s)
-					e.root[s] = true
-				}
-			}
-		}
-	}
+	e.gather(tx, ins)
+	W := e.readOutputs(tx)
 	if len(e.touched) == 0 {
 		return nil
 	}
@@ -216,27 +171,15 @@ func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txSh
 			e.sumT[s], e.sumV[s], e.bestIn[s], e.pred[s], e.root[s], e.mark[s] = 0, 0, 0, 0, false, false
 		}
 	}()
-	// The clean part of the inputs, as the forward walk sees it.
-	var known int64
-	unknown := false
-	if !tx.FeeKnown {
-		for _, in := range tx.Inputs {
-			if in.Kind != store.InputKnown {
-				unknown = true
-				continue
-			}
-			v, err := inValue(in.Prev)
-			if err != nil {
-				return err
-			}
-			known += v
-		}
+	known, unknown, err := cleanInputs(tx, inValue)
+	if err != nil {
+		return err
 	}
 	if cap(e.outIdx) < len(tx.Outputs) {
 		e.outIdx = make([]int32, len(tx.Outputs))
 	}
-	outIdx := e.outIdx[:len(tx.Outputs)] // vout → index in rec.outs + 1; 0: none yet
-	clear(outIdx)
+	e.outIdx = e.outIdx[:len(tx.Outputs)]
+	clear(e.outIdx)
 	e.contribs = e.contribs[:0]
 	for _, s := range e.touched {
 		pred := e.pred[s]
@@ -244,69 +187,177 @@ func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txSh
 			pred = 0
 		}
 		rec.preds = append(rec.preds, predEntry{slot: s, pred: pred})
-		if e.sumT[s] > 0 {
-			e.coins = append(e.coins[:0], taint.Coin{Value: e.sumV[s], Tainted: e.sumT[s]})
-			if tx.FeeKnown {
-				if rest := W + tx.Fee - e.sumV[s]; rest > 0 {
-					e.coins = append(e.coins, taint.Coin{Value: rest})
-				}
-			} else {
-				e.coins = append(e.coins, taint.Coin{Value: known - e.sumV[s]})
-				if unknown && known < W {
-					e.coins = append(e.coins, taint.Coin{Value: W - known})
-				}
-			}
-			var err error
-			if e.outTaint, _, err = taint.Propagate(e.model, e.coins, e.values, false, e.outTaint); err != nil {
-				return fmt.Errorf("tx %s: %w", tx.ID, err)
-			}
+		if err := e.propagate(tx, s, W, known, unknown); err != nil {
+			return err
 		}
-		for j := range tx.Outputs {
-			o := &tx.Outputs[j]
-			var t int64
-			hops := e.hops[s]
-			source := slices.Contains(e.seedOut[j], s)
-			switch {
-			case source:
-				t, hops = o.Value, 0
-			case e.sumT[s] > 0:
-				t = e.outTaint[j]
-			}
-			if t <= 0 {
-				continue
-			}
-			follow := t >= e.opt.MinValue && hops < e.maxHops
-			if !source {
-				oi := e.output(j, o)
-				if oi.labelled && !e.root[s] {
-					follow = false // a barrier: counted, not followed
-				}
-				if oi.counted {
-					amount := t
-					if e.model == taint.Poison {
-						amount = o.Value
-					}
-					e.contribs = append(e.contribs, contribution{addr: o.Addr, slot: s, amount: amount, hops: hops, out: store.OutPoint{Tx: tx.Num, Vout: uint32(j)}})
-				}
-			}
-			if follow {
-				k := int(outIdx[j]) - 1
-				if k < 0 {
-					k = len(rec.outs)
-					outIdx[j] = int32(k + 1)
-					rec.outs = append(rec.outs, outShares{vout: uint32(j), value: o.Value})
-				}
-				rec.outs[k].shares = append(rec.outs[k].shares, taintShare{slot: s, hops: hops, tainted: t})
-			}
-		}
+		e.slotOutputs(tx, s, rec)
 	}
 	slices.SortFunc(rec.outs, func(a, b outShares) int { return int(a.vout) - int(b.vout) })
-	// Slot-major to output-major by a counting sort, which keeps each
-	// output's contributions in slot order.
-	if len(e.contribs) == 0 {
+	e.countByOutput(len(tx.Outputs), count)
+	return nil
+}
+
+// touch starts slot s's sums for this transaction, once.
+func (e *engine) touch(s uint32) {
+	if !e.mark[s] {
+		e.mark[s] = true
+		e.touched = append(e.touched, s)
+		e.hops[s] = 1 << 30
+		e.bestIn[s] = -1
+	}
+}
+
+// gather sums the shares of tx's inputs per slot: tainted amount, value
+// of the inputs carrying it, nearest hops, and the path predecessor (the
+// largest tainted input; on a tie the earlier funding transaction).
+func (e *engine) gather(tx *store.Tx, ins []*outShares) {
+	for i, in := range ins {
+		if in == nil {
+			continue
+		}
+		for _, s := range in.shares {
+			e.touch(s.slot)
+			e.sumT[s.slot] += s.tainted
+			e.sumV[s.slot] += in.value
+			e.hops[s.slot] = min(e.hops[s.slot], s.hops+1)
+			if prev := uint64(tx.Inputs[i].Prev.Tx) + 1; s.tainted > e.bestIn[s.slot] || s.tainted == e.bestIn[s.slot] && prev < e.pred[s.slot] {
+				e.bestIn[s.slot], e.pred[s.slot] = s.tainted, prev
+			}
+		}
+	}
+}
+
+// readOutputs notes tx's output values and the slots its outputs are
+// sources of (each such slot starts a path here), and returns their total.
+func (e *engine) readOutputs(tx *store.Tx) (total int64) {
+	n := len(tx.Outputs)
+	if cap(e.seedOut) < n {
+		e.seedOut = make([][]uint32, n)
+	}
+	e.seedOut = e.seedOut[:n]
+	e.values = e.values[:0]
+	if cap(e.outInfo) < n {
+		e.outInfo = make([]outInfo, n)
+	}
+	e.outInfo = e.outInfo[:n]
+	clear(e.outInfo)
+	for j := range tx.Outputs {
+		o := &tx.Outputs[j]
+		e.values = append(e.values, o.Value)
+		total += o.Value
+		e.seedOut[j] = nil
+		if len(e.seeds) > 0 {
+			if sl := e.seeds[seedKeyOf(o.Addr)]; len(sl) > 0 {
+				e.seedOut[j] = sl
+				for _, s := range sl {
+					e.touch(s)
+					e.root[s] = true
+				}
+			}
+		}
+	}
+	return total
+}
+
+// cleanInputs sums the known inputs of a transaction whose fee is not
+// known (the forward walk's view of its clean part); unknown says some
+// input's value is not known at all.
+func cleanInputs(tx *store.Tx, inValue valueOf) (known int64, unknown bool, err error) {
+	if tx.FeeKnown {
+		return 0, false, nil
+	}
+	for _, in := range tx.Inputs {
+		if in.Kind != store.InputKnown {
+			unknown = true
+			continue
+		}
+		v, err := inValue(in.Prev)
+		if err != nil {
+			return 0, false, err
+		}
+		known += v
+	}
+	return known, unknown, nil
+}
+
+// propagate spreads slot s's tainted inputs over tx's outputs into
+// e.outTaint under the model; the rest of the inputs (and the fee) is
+// clean.
+func (e *engine) propagate(tx *store.Tx, s uint32, total, known int64, unknown bool) error {
+	if e.sumT[s] <= 0 {
 		return nil
 	}
-	starts := slices.Grow(e.outStart[:0], len(tx.Outputs)+1)[:len(tx.Outputs)+1]
+	e.coins = append(e.coins[:0], taint.Coin{Value: e.sumV[s], Tainted: e.sumT[s]})
+	if tx.FeeKnown {
+		if rest := total + tx.Fee - e.sumV[s]; rest > 0 {
+			e.coins = append(e.coins, taint.Coin{Value: rest})
+		}
+	} else {
+		e.coins = append(e.coins, taint.Coin{Value: known - e.sumV[s]})
+		if unknown && known < total {
+			e.coins = append(e.coins, taint.Coin{Value: total - known})
+		}
+	}
+	var err error
+	if e.outTaint, _, err = taint.Propagate(e.model, e.coins, e.values, false, e.outTaint); err != nil {
+		return fmt.Errorf("tx %s: %w", tx.ID, err)
+	}
+	return nil
+}
+
+// slotOutputs takes slot s's taint on each output of tx: a source's own
+// output carries it in full at hop 0; an output paid to a counted address
+// is a contribution; an output worth following (at least MinValue, within
+// the hop limit, not a barrier) gets the share in rec.
+func (e *engine) slotOutputs(tx *store.Tx, s uint32, rec *txShares) {
+	for j := range tx.Outputs {
+		o := &tx.Outputs[j]
+		var t int64
+		hops := e.hops[s]
+		source := slices.Contains(e.seedOut[j], s)
+		switch {
+		case source:
+			t, hops = o.Value, 0
+		case e.sumT[s] > 0:
+			t = e.outTaint[j]
+		}
+		if t <= 0 {
+			continue
+		}
+		follow := t >= e.opt.MinValue && hops < e.maxHops
+		if !source {
+			oi := e.output(j, o)
+			if oi.labelled && !e.root[s] {
+				follow = false // a barrier: counted, not followed
+			}
+			if oi.counted {
+				amount := t
+				if e.model == taint.Poison {
+					amount = o.Value
+				}
+				e.contribs = append(e.contribs, contribution{addr: o.Addr, slot: s, amount: amount, hops: hops, out: store.OutPoint{Tx: tx.Num, Vout: uint32(j)}})
+			}
+		}
+		if follow {
+			k := int(e.outIdx[j]) - 1 // vout → index in rec.outs + 1; 0: none yet
+			if k < 0 {
+				k = len(rec.outs)
+				e.outIdx[j] = int32(k + 1)
+				rec.outs = append(rec.outs, outShares{vout: uint32(j), value: o.Value})
+			}
+			rec.outs[k].shares = append(rec.outs[k].shares, taintShare{slot: s, hops: hops, tainted: t})
+		}
+	}
+}
+
+// countByOutput calls count once per output with its contributions, in
+// slot order: e.contribs is slot-major, and a counting sort by output
+// keeps each output's in that order.
+func (e *engine) countByOutput(outputs int, count func([]contribution)) {
+	if len(e.contribs) == 0 {
+		return
+	}
+	starts := slices.Grow(e.outStart[:0], outputs+1)[:outputs+1]
 	clear(starts)
 	for _, c := range e.contribs {
 		starts[c.out.Vout+1]++
@@ -315,19 +366,18 @@ func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txSh
 		starts[j] += starts[j-1]
 	}
 	e.sorted = slices.Grow(e.sorted[:0], len(e.contribs))[:len(e.contribs)]
-	next := slices.Grow(e.outNext[:0], len(tx.Outputs))[:len(tx.Outputs)]
+	next := slices.Grow(e.outNext[:0], outputs)[:outputs]
 	copy(next, starts)
 	for _, c := range e.contribs {
 		e.sorted[next[c.out.Vout]] = c
 		next[c.out.Vout]++
 	}
-	for j := range tx.Outputs {
+	for j := 0; j < outputs; j++ {
 		if starts[j] < starts[j+1] {
 			count(e.sorted[starts[j]:starts[j+1]])
 		}
 	}
 	e.outStart, e.outNext = starts, next
-	return nil
 }
 
 // BuildIndex computes the exposure of every address reached from a source
@@ -391,181 +441,257 @@ func (e *engine) header(height int32, hash string) store.ExposureIndex {
 
 var errPassDone = errors.New("pass done")
 
-// pass is the full build up to UndoDepth blocks below the tip.
+// pass is the full build up to UndoDepth blocks below the tip: a walk
+// over the chain in order feeding an accumulator on a second goroutine,
+// then the accumulators merged into the index.
 func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWriter, state store.State) (store.ExposureIndex, error) {
-	height := max(state.Height-int32(e.opt.UndoDepth), state.StartHeight-1)
-	hash := ""
-	end := state.NextTx
+	height, hash, end, err := passRange(st, state, e.opt.UndoDepth)
+	if err != nil {
+		return store.ExposureIndex{}, err
+	}
+	acc := newAccumulator(e, w)
+	defer acc.runs.remove()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return acc.run(gctx) })
+	wk := &walk{e: e, chain: newPassChain(st, e.opt.Flow, state, end), end: end, acc: acc, ctx: gctx,
+		frontier: map[store.OutPoint][]byte{}, cur: acc.batch(), last: time.Now()}
+	err = st.ForEachTx(0, wk.tx)
+	if err == nil || errors.Is(err, errPassDone) {
+		err = wk.send() // the last batch
+	}
+	close(acc.in)
+	if gerr := g.Wait(); gerr != nil && (err == nil || !errors.Is(gerr, context.Canceled)) {
+		return store.ExposureIndex{}, gerr // the accumulator's failure stopped the walk
+	}
+	if err != nil {
+		return store.ExposureIndex{}, err
+	}
+	clear(wk.frontier)
+	addresses, err := e.writeAccs(ctx, acc, w, wk.last)
+	if err != nil {
+		return store.ExposureIndex{}, err
+	}
+	if err := w.Sync(); err != nil {
+		return store.ExposureIndex{}, err
+	}
+	hdr := e.header(height, hash)
+	hdr.Addresses = addresses
+	return hdr, nil
+}
+
+// passRange is where a full build's pass ends: UndoDepth blocks below the
+// tip (those are applied as updates), as a height, its hash ("" before
+// the store's first block) and the first transaction after it.
+func passRange(st IndexStore, state store.State, undoDepth int) (height int32, hash string, end store.TxNum, err error) {
+	height = max(state.Height-int32(undoDepth), state.StartHeight-1)
+	end = state.NextTx
 	if height < state.Height {
 		b, err := st.BlockByHeight(height + 1)
 		if err != nil {
-			return store.ExposureIndex{}, err
+			return 0, "", 0, err
 		}
 		end = b.FirstTx
 	}
 	if height >= state.StartHeight {
 		b, err := st.BlockByHeight(height)
 		if err != nil {
-			return store.ExposureIndex{}, err
+			return 0, "", 0, err
 		}
 		hash = b.Hash.String()
 	}
-	x := e.opt.Flow
+	return height, hash, end, nil
+}
+
+// passChain answers what the pass asks of outputs other than its
+// transaction's: whether one is spent before the pass's end, and an
+// input's value (only for transactions whose fee is unknown). It reads
+// the flow index when it matches the store, else the store.
+type passChain struct {
+	st  IndexStore
+	x   *flow.Index
+	end store.TxNum
+}
+
+func newPassChain(st IndexStore, x *flow.Index, state store.State, end store.TxNum) *passChain {
 	if x != nil && x.Txs() != state.NextTx {
 		x = nil // behind or ahead of the store: read the store
 	}
-	spent := func(op store.OutPoint) (bool, error) {
-		if x != nil {
-			i, err := x.OutIndex(op)
-			if err != nil {
-				return false, err
-			}
-			o := x.Out(i)
-			return o.Spent && o.By.Tx < end, nil
-		}
-		sp, err := st.Spenders(op.Tx)
+	return &passChain{st: st, x: x, end: end}
+}
+
+func (c *passChain) spent(op store.OutPoint) (bool, error) {
+	if c.x != nil {
+		i, err := c.x.OutIndex(op)
 		if err != nil {
 			return false, err
 		}
-		in, ok := sp[op.Vout]
-		return ok && in.Tx < end, nil
+		o := c.x.Out(i)
+		return o.Spent && o.By.Tx < c.end, nil
 	}
-	inValue := func(op store.OutPoint) (int64, error) {
-		if x != nil {
-			i, err := x.OutIndex(op)
-			if err != nil {
-				return 0, err
-			}
-			return x.Out(i).Value, nil
-		}
-		tx, err := st.TxByNum(op.Tx)
+	sp, err := c.st.Spenders(op.Tx)
+	if err != nil {
+		return false, err
+	}
+	in, ok := sp[op.Vout]
+	return ok && in.Tx < c.end, nil
+}
+
+func (c *passChain) value(op store.OutPoint) (int64, error) {
+	if c.x != nil {
+		i, err := c.x.OutIndex(op)
 		if err != nil {
 			return 0, err
 		}
-		if int(op.Vout) >= len(tx.Outputs) {
-			return 0, fmt.Errorf("%w: output %d:%d", store.ErrCorrupt, op.Tx, op.Vout)
-		}
-		return tx.Outputs[op.Vout].Value, nil
+		return c.x.Out(i).Value, nil
 	}
-	// The frontier: shares on followed outputs whose spender is still
-	// ahead. Every followed output is also written to the store.
-	// Each is kept encoded (encodeOut: a few bytes a share), so the
-	// frontier of a long chain stays small.
-	frontier := map[store.OutPoint][]byte{}
-	var rec txShares
-	var ins []*outShares
-	var inBuf []outShares // decoded frontier entries of one tx's inputs
-	last := time.Now()
-	done := 0
-	// Two stages on two goroutines: this one walks the chain (decodes,
-	// propagates, keeps the frontier); the accumulator (accumulate) counts
-	// the contributions into the per-address accumulators and writes the
-	// tx shares records, batch by batch.
-	acc := newAccumulator(e, w)
-	defer acc.runs.remove()
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return acc.run(gctx) })
-	cur := acc.batch()
-	send := func() error {
-		select {
-		case acc.in <- cur:
-		case <-gctx.Done():
-			return context.Cause(gctx)
-		}
-		cur = acc.batch()
+	tx, err := c.st.TxByNum(op.Tx)
+	if err != nil {
+		return 0, err
+	}
+	if int(op.Vout) >= len(tx.Outputs) {
+		return 0, fmt.Errorf("%w: output %d:%d", store.ErrCorrupt, op.Tx, op.Vout)
+	}
+	return tx.Outputs[op.Vout].Value, nil
+}
+
+// walk is the pass's first stage: it visits the transactions in chain
+// order, keeps the frontier — the shares on followed outputs whose
+// spender is still ahead, each encoded (a few bytes a share) so the
+// frontier of a long chain stays small — and hands each batch of
+// contributions and tx shares records to the accumulator.
+type walk struct {
+	e        *engine
+	chain    *passChain
+	end      store.TxNum
+	acc      *accumulator
+	ctx      context.Context
+	frontier map[store.OutPoint][]byte
+	cur      *passBatch
+	rec      txShares
+	ins      []*outShares
+	inBuf    []outShares // decoded frontier entries of one tx's inputs
+	done     int
+	last     time.Time // of the last progress line
+}
+
+// tx walks one transaction (ForEachTx's callback).
+func (wk *walk) tx(tx *store.Tx) error {
+	if tx.Num >= wk.end {
+		return errPassDone
+	}
+	if err := wk.progress(tx.Num); err != nil {
+		return err
+	}
+	any, err := wk.inputs(tx)
+	if err != nil {
+		return err
+	}
+	if !any && !wk.e.paysSource(tx) {
 		return nil
 	}
-	count := func(cs []contribution) {
-		cur.contribs = append(cur.contribs, cs...)
-		cur.ends = append(cur.ends, len(cur.contribs))
+	if err := wk.e.step(tx, wk.ins, wk.chain.value, &wk.rec, wk.count); err != nil {
+		return err
 	}
-	err := st.ForEachTx(0, func(tx *store.Tx) error {
-		if tx.Num >= end {
-			return errPassDone
-		}
-		if done++; done&1023 == 0 {
-			if err := gctx.Err(); err != nil {
-				return context.Cause(gctx)
-			}
-			if e.opt.Progress != nil && time.Since(last) > time.Second {
-				last = time.Now()
-				e.opt.Progress(fmt.Sprintf("index: %d of %d transactions, %d tainted outputs pending, %d addresses exposed", tx.Num, end, len(frontier), acc.exposed.Load()))
-			}
-		}
-		ins = ins[:0]
-		if cap(inBuf) < len(tx.Inputs) {
-			inBuf = make([]outShares, len(tx.Inputs))
-		}
-		inBuf = inBuf[:len(tx.Inputs)]
-		any := false
-		for i, in := range tx.Inputs {
-			var sh *outShares
-			if in.Kind == store.InputKnown {
-				if b, ok := frontier[in.Prev]; ok {
-					delete(frontier, in.Prev)
-					sh = &inBuf[i]
-					if err := decodeOut(b, len(e.slots), sh); err != nil {
-						return fmt.Errorf("exposure frontier of %d:%d: %w", in.Prev.Tx, in.Prev.Vout, err)
-					}
-					any = true
-				}
-			}
-			ins = append(ins, sh)
-		}
-		if !any && !e.paysSource(tx) {
-			return nil
-		}
-		if err := e.step(tx, ins, inValue, &rec, count); err != nil {
+	if len(wk.rec.preds) > 0 {
+		if err := wk.record(tx.Num); err != nil {
 			return err
 		}
-		if len(rec.preds) > 0 {
-			// An output spent within the pass goes to the frontier; the
-			// record keeps only the others, which blocks applied later
-			// spend (applyBlock takes them off as they are spent).
-			kept := rec.outs[:0]
-			for _, o := range rec.outs {
-				op := store.OutPoint{Tx: tx.Num, Vout: o.vout}
-				sp, err := spent(op)
-				if err != nil {
-					return err
-				}
-				if sp {
-					frontier[op] = encodeOut(nil, &o)
-				} else {
-					kept = append(kept, o)
-				}
-			}
-			rec.outs = kept
-			cur.txs = append(cur.txs, tx.Num)
-			cur.recs = append(cur.recs, rec.encode(nil)) // the write batch keeps the slice
-		}
-		if len(cur.txs) >= 512 || len(cur.contribs) >= 1<<16 {
-			return send()
-		}
+	}
+	if len(wk.cur.txs) >= 512 || len(wk.cur.contribs) >= 1<<16 {
+		return wk.send()
+	}
+	return nil
+}
+
+// progress checks for cancellation and reports, about once a second.
+func (wk *walk) progress(n store.TxNum) error {
+	if wk.done++; wk.done&1023 != 0 {
 		return nil
-	})
-	if err != nil && !errors.Is(err, errPassDone) {
-		close(acc.in)
-		if gerr := g.Wait(); gerr != nil && !errors.Is(gerr, context.Canceled) {
-			return store.ExposureIndex{}, gerr
+	}
+	if err := wk.ctx.Err(); err != nil {
+		return context.Cause(wk.ctx)
+	}
+	if p := wk.e.opt.Progress; p != nil && time.Since(wk.last) > time.Second {
+		wk.last = time.Now()
+		p(fmt.Sprintf("index: %d of %d transactions, %d tainted outputs pending, %d addresses exposed", n, wk.end, len(wk.frontier), wk.acc.exposed.Load()))
+	}
+	return nil
+}
+
+// inputs takes the shares of tx's inputs off the frontier into wk.ins
+// (nil: a clean input); any says some input carries shares.
+func (wk *walk) inputs(tx *store.Tx) (any bool, err error) {
+	wk.ins = wk.ins[:0]
+	if cap(wk.inBuf) < len(tx.Inputs) {
+		wk.inBuf = make([]outShares, len(tx.Inputs))
+	}
+	wk.inBuf = wk.inBuf[:len(tx.Inputs)]
+	for i, in := range tx.Inputs {
+		var sh *outShares
+		if in.Kind == store.InputKnown {
+			if b, ok := wk.frontier[in.Prev]; ok {
+				delete(wk.frontier, in.Prev)
+				sh = &wk.inBuf[i]
+				if err := decodeOut(b, len(wk.e.slots), sh); err != nil {
+					return false, fmt.Errorf("exposure frontier of %d:%d: %w", in.Prev.Tx, in.Prev.Vout, err)
+				}
+				any = true
+			}
 		}
-		return store.ExposureIndex{}, err
+		wk.ins = append(wk.ins, sh)
 	}
-	if err := send(); err != nil {
-		close(acc.in)
-		return store.ExposureIndex{}, g.Wait()
+	return any, nil
+}
+
+// record puts tx n's followed outputs spent within the pass on the
+// frontier and its record, which keeps only the others (blocks applied
+// later spend them: applyBlock takes them off), in the batch.
+func (wk *walk) record(n store.TxNum) error {
+	kept := wk.rec.outs[:0]
+	for _, o := range wk.rec.outs {
+		op := store.OutPoint{Tx: n, Vout: o.vout}
+		sp, err := wk.chain.spent(op)
+		if err != nil {
+			return err
+		}
+		if sp {
+			wk.frontier[op] = encodeOut(nil, &o)
+		} else {
+			kept = append(kept, o)
+		}
 	}
-	close(acc.in)
-	if err := g.Wait(); err != nil {
-		return store.ExposureIndex{}, err
+	wk.rec.outs = kept
+	wk.cur.txs = append(wk.cur.txs, n)
+	wk.cur.recs = append(wk.cur.recs, wk.rec.encode(nil)) // the write batch keeps the slice
+	return nil
+}
+
+// count adds one output's contributions to the batch.
+func (wk *walk) count(cs []contribution) {
+	wk.cur.contribs = append(wk.cur.contribs, cs...)
+	wk.cur.ends = append(wk.cur.ends, len(wk.cur.contribs))
+}
+
+// send hands the batch to the accumulator.
+func (wk *walk) send() error {
+	select {
+	case wk.acc.in <- wk.cur:
+	case <-wk.ctx.Done():
+		return context.Cause(wk.ctx)
 	}
-	accs, runs := acc.accs, acc.runs
-	clear(frontier)
+	wk.cur = wk.acc.batch()
+	return nil
+}
+
+// writeAccs merges the accumulator's spilled runs and what it still holds
+// into the index, in address order, and returns how many addresses it
+// wrote.
+func (e *engine) writeAccs(ctx context.Context, acc *accumulator, w *store.ExposureWriter, last time.Time) (int, error) {
 	if e.opt.Progress != nil {
-		e.opt.Progress(fmt.Sprintf("index: merging the accumulators of %d spills", len(runs.files)+1))
+		e.opt.Progress(fmt.Sprintf("index: merging the accumulators of %d spills", len(acc.runs.files)+1))
 	}
 	written := 0
-	addresses, err := runs.finish(accs, func(key string, v []byte) error {
+	return acc.runs.finish(acc.accs, func(key string, v []byte) error {
 		if written++; written&4095 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -577,15 +703,6 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 		}
 		return w.PutAcc(key, v)
 	})
-	if err != nil {
-		return store.ExposureIndex{}, err
-	}
-	if err := w.Sync(); err != nil {
-		return store.ExposureIndex{}, err
-	}
-	hdr := e.header(height, hash)
-	hdr.Addresses = addresses
-	return hdr, nil
 }
 
 // passBatch is what a build's walk hands its accumulator: the

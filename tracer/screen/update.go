@@ -138,122 +138,17 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 		}
 	}
 	err = st.Exposure().Update(gen, func(up *store.ExposureUpdate) error {
-		cache := map[store.TxNum]*txShares{}
-		shares := func(n store.TxNum) (*txShares, error) {
-			if r, ok := cache[n]; ok {
-				return r, nil
-			}
-			v, found, err := up.TxShares(n)
-			if err != nil || !found {
-				cache[n] = nil
-				return nil, err
-			}
-			r, err := decodeTxShares(v, len(e.slots))
-			if err != nil {
-				return nil, fmt.Errorf("transaction %d: %w", n, err)
-			}
-			cache[n] = &r
-			return &r, nil
-		}
-		inValue := func(op store.OutPoint) (int64, error) {
-			tx, err := st.TxByNum(op.Tx)
-			if err != nil {
-				return 0, err
-			}
-			if int(op.Vout) >= len(tx.Outputs) {
-				return 0, fmt.Errorf("%w: output %d:%d", store.ErrCorrupt, op.Tx, op.Vout)
-			}
-			return tx.Outputs[op.Vout].Value, nil
-		}
-		accs := map[string][]accEntry{}
-		old := map[string][]byte{}
-		var order []string
-		load := func(a string) error {
-			if _, ok := accs[a]; ok {
-				return nil
-			}
-			v, found, err := up.Acc(a)
-			if err != nil {
-				return err
-			}
-			var acc []accEntry
-			if found {
-				if acc, err = decodeAcc(v, len(e.slots)); err != nil {
-					return fmt.Errorf("address %s: %w", a, err)
-				}
-				old[a] = v
-			}
-			accs[a] = acc
-			order = append(order, a)
-			return nil
-		}
-		var cerr error
-		count := func(cs []contribution) {
-			a := cs[0].addr.String(e.opt.Params)
-			if cerr == nil && a != "" {
-				if cerr = load(a); cerr == nil {
-					accs[a] = addContributions(accs[a], cs)
-				}
-			}
-		}
-		var rec txShares
-		var ins []*outShares
-		var inBuf []outShares
-		changed := map[store.TxNum]bool{} // records to write
+		bu := &blockUpdate{e: e, st: st, up: up, u: &u, cache: map[store.TxNum]*txShares{},
+			accs: map[string][]accEntry{}, old: map[string][]byte{}, changed: map[store.TxNum]bool{}}
 		for n := u.first; n < u.end; n++ {
-			tx, err := st.TxByNum(n)
-			if err != nil {
+			if err := bu.applyTx(n); err != nil {
 				return err
 			}
 			txs++
-			ins = ins[:0]
-			inBuf = slices.Grow(inBuf[:0], len(tx.Inputs))[:len(tx.Inputs)]
-			for i, in := range tx.Inputs {
-				var sh *outShares
-				if in.Kind == store.InputKnown {
-					r, err := shares(in.Prev.Tx)
-					if err != nil {
-						return err
-					}
-					if r != nil {
-						if k := r.outIndex(in.Prev.Vout); k >= 0 {
-							// Spent: off the record, into the undo record.
-							inBuf[i] = r.outs[k]
-							sh = &inBuf[i]
-							r.outs = slices.Delete(r.outs, k, k+1)
-							changed[in.Prev.Tx] = true
-							if in.Prev.Tx < u.first {
-								u.spent = append(u.spent, spentOut{tx: in.Prev.Tx, out: inBuf[i]})
-							}
-						}
-					}
-				}
-				ins = append(ins, sh)
-			}
-			if err := e.step(tx, ins, inValue, &rec, count); err != nil {
-				return err
-			}
-			if cerr != nil {
-				return cerr
-			}
-			if len(rec.preds) > 0 {
-				cache[n] = &txShares{preds: slices.Clone(rec.preds), outs: slices.Clone(rec.outs)}
-				changed[n] = true
-			}
 		}
-		for _, n := range slices.Sorted(maps.Keys(changed)) {
-			if err := up.PutTxShares(n, cache[n].encode(nil)); err != nil {
-				return err
-			}
-		}
-		// An address's received total and example paths are drawn on
-		// read (Reader): only its accumulators change here.
-		for _, a := range order {
-			u.addrs, u.old = append(u.addrs, a), append(u.old, old[a])
-			if err := up.PutAcc(a, encodeAcc(accs[a], nil)); err != nil {
-				return err
-			}
-			addrs++
+		var err error
+		if addrs, err = bu.write(); err != nil {
+			return err
 		}
 		if err := up.PutUndo(height, u.encode()); err != nil {
 			return err
@@ -266,6 +161,158 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 		return nil
 	})
 	return txs, addrs, err
+}
+
+// blockUpdate is one block applied to the index in one store transaction:
+// the tx shares records it reads and changes, the accumulators of the
+// addresses it pays, and its undo record.
+type blockUpdate struct {
+	e       *engine
+	st      IndexStore
+	up      *store.ExposureUpdate
+	u       *undoRecord
+	cache   map[store.TxNum]*txShares // read or written; nil: none
+	changed map[store.TxNum]bool      // records to write
+	accs    map[string][]accEntry
+	old     map[string][]byte // accumulators before the block, for undo
+	order   []string          // addresses in the order first paid
+	cerr    error             // of count
+	rec     txShares
+	ins     []*outShares
+	inBuf   []outShares
+}
+
+// shares returns tx n's shares record, including this block's changes.
+func (bu *blockUpdate) shares(n store.TxNum) (*txShares, error) {
+	if r, ok := bu.cache[n]; ok {
+		return r, nil
+	}
+	v, found, err := bu.up.TxShares(n)
+	if err != nil || !found {
+		bu.cache[n] = nil
+		return nil, err
+	}
+	r, err := decodeTxShares(v, len(bu.e.slots))
+	if err != nil {
+		return nil, fmt.Errorf("transaction %d: %w", n, err)
+	}
+	bu.cache[n] = &r
+	return &r, nil
+}
+
+// value is the value of a known input (for step).
+func (bu *blockUpdate) value(op store.OutPoint) (int64, error) {
+	tx, err := bu.st.TxByNum(op.Tx)
+	if err != nil {
+		return 0, err
+	}
+	if int(op.Vout) >= len(tx.Outputs) {
+		return 0, fmt.Errorf("%w: output %d:%d", store.ErrCorrupt, op.Tx, op.Vout)
+	}
+	return tx.Outputs[op.Vout].Value, nil
+}
+
+// load reads address a's accumulators on first use.
+func (bu *blockUpdate) load(a string) error {
+	if _, ok := bu.accs[a]; ok {
+		return nil
+	}
+	v, found, err := bu.up.Acc(a)
+	if err != nil {
+		return err
+	}
+	var acc []accEntry
+	if found {
+		if acc, err = decodeAcc(v, len(bu.e.slots)); err != nil {
+			return fmt.Errorf("address %s: %w", a, err)
+		}
+		bu.old[a] = v
+	}
+	bu.accs[a] = acc
+	bu.order = append(bu.order, a)
+	return nil
+}
+
+// count adds one output's contributions to its address's accumulators.
+func (bu *blockUpdate) count(cs []contribution) {
+	a := cs[0].addr.String(bu.e.opt.Params)
+	if bu.cerr == nil && a != "" {
+		if bu.cerr = bu.load(a); bu.cerr == nil {
+			bu.accs[a] = addContributions(bu.accs[a], cs)
+		}
+	}
+}
+
+// inputs takes the shares of the outputs tx spends off their records
+// into bu.ins (nil: clean), keeping those of earlier blocks in the undo
+// record.
+func (bu *blockUpdate) inputs(tx *store.Tx) error {
+	bu.ins = bu.ins[:0]
+	bu.inBuf = slices.Grow(bu.inBuf[:0], len(tx.Inputs))[:len(tx.Inputs)]
+	for i, in := range tx.Inputs {
+		var sh *outShares
+		if in.Kind == store.InputKnown {
+			r, err := bu.shares(in.Prev.Tx)
+			if err != nil {
+				return err
+			}
+			if r != nil {
+				if k := r.outIndex(in.Prev.Vout); k >= 0 {
+					// Spent: off the record, into the undo record.
+					bu.inBuf[i] = r.outs[k]
+					sh = &bu.inBuf[i]
+					r.outs = slices.Delete(r.outs, k, k+1)
+					bu.changed[in.Prev.Tx] = true
+					if in.Prev.Tx < bu.u.first {
+						bu.u.spent = append(bu.u.spent, spentOut{tx: in.Prev.Tx, out: bu.inBuf[i]})
+					}
+				}
+			}
+		}
+		bu.ins = append(bu.ins, sh)
+	}
+	return nil
+}
+
+// applyTx propagates the shares through transaction n.
+func (bu *blockUpdate) applyTx(n store.TxNum) error {
+	tx, err := bu.st.TxByNum(n)
+	if err != nil {
+		return err
+	}
+	if err := bu.inputs(tx); err != nil {
+		return err
+	}
+	if err := bu.e.step(tx, bu.ins, bu.value, &bu.rec, bu.count); err != nil {
+		return err
+	}
+	if bu.cerr != nil {
+		return bu.cerr
+	}
+	if len(bu.rec.preds) > 0 {
+		bu.cache[n] = &txShares{preds: slices.Clone(bu.rec.preds), outs: slices.Clone(bu.rec.outs)}
+		bu.changed[n] = true
+	}
+	return nil
+}
+
+// write stores the changed tx shares records and accumulators, noting the
+// accumulators' previous values in the undo record, and returns how many
+// addresses changed. An address's received total and example paths are
+// drawn on read (Reader): only its accumulators change here.
+func (bu *blockUpdate) write() (int, error) {
+	for _, n := range slices.Sorted(maps.Keys(bu.changed)) {
+		if err := bu.up.PutTxShares(n, bu.cache[n].encode(nil)); err != nil {
+			return 0, err
+		}
+	}
+	for _, a := range bu.order {
+		bu.u.addrs, bu.u.old = append(bu.u.addrs, a), append(bu.u.old, bu.old[a])
+		if err := bu.up.PutAcc(a, encodeAcc(bu.accs[a], nil)); err != nil {
+			return 0, err
+		}
+	}
+	return len(bu.order), nil
 }
 
 // undoBlock undoes the block at height, the tip of gen, from its undo
