@@ -563,27 +563,7 @@ func (cp *csvParser) row(rec []string, line int) error {
 		Category: NormalizeCategory(get("category")), Actor: get("actor"), Abuse: NormalizeCategory(get("abuse")),
 		Confidence: strings.ToLower(get("confidence")), Source: get("source"), Pack: filepath.Base(cp.name),
 	}
-	var bad error
-	kind := ""
-	switch {
-	case t.Address == "":
-		bad, kind = fmt.Errorf("%w: address", ErrMissingField), "no address"
-	case validBTC(t.Address, cp.opt.Network) != nil:
-		bad, kind = validBTC(t.Address, cp.opt.Network), "bad address"
-	case t.Label == "":
-		bad, kind = fmt.Errorf("%w: label of tag %s", ErrMissingField, t.Address), "no label"
-	default:
-		kind, bad = conceptProblem(&t)
-	}
-	if bad == nil {
-		if s := get("is_cluster_definer"); s != "" {
-			var err error
-			if t.IsClusterDefiner, err = parseBool(s); err != nil {
-				bad, kind = fmt.Errorf("%w: is_cluster_definer %q", ErrBadValue, s), "bad is_cluster_definer"
-			}
-		}
-	}
-	if bad != nil {
+	if kind, bad := cp.check(&t, get("is_cluster_definer")); bad != nil {
 		if !cp.opt.SkipInvalid {
 			return &ParseError{File: cp.name, Line: line, Err: bad}
 		}
@@ -603,6 +583,29 @@ func (cp *csvParser) row(rec []string, line int) error {
 	}
 	p.Tags = append(p.Tags, t)
 	return nil
+}
+
+// check validates a row's tag — address, label, concepts — and reads its
+// is_cluster_definer column (definer); on a problem it returns its kind.
+func (cp *csvParser) check(t *sanctions.Tag, definer string) (kind string, bad error) {
+	switch {
+	case t.Address == "":
+		return "no address", fmt.Errorf("%w: address", ErrMissingField)
+	case validBTC(t.Address, cp.opt.Network) != nil:
+		return "bad address", validBTC(t.Address, cp.opt.Network)
+	case t.Label == "":
+		return "no label", fmt.Errorf("%w: label of tag %s", ErrMissingField, t.Address)
+	}
+	if kind, bad := conceptProblem(t); bad != nil {
+		return kind, bad
+	}
+	if definer != "" {
+		var err error
+		if t.IsClusterDefiner, err = parseBool(definer); err != nil {
+			return "bad is_cluster_definer", fmt.Errorf("%w: is_cluster_definer %q", ErrBadValue, definer)
+		}
+	}
+	return "", nil
 }
 
 // csvHeader maps field names to column indexes: the header's own names,
