@@ -70,25 +70,36 @@ func coinJoinShape(nIn int, values []int64) string {
 		return ""
 	}
 	c := countValues(values)
-	n := c.n
 	switch {
-	case nIn == 5 && nOut == 5 && n == 5:
+	case c.whirlpool(nIn, nOut):
 		return ShapeWhirlpool
-	case nIn >= 20 && nOut >= 20 && 2*c.standard >= nOut && c.repeated:
+	case c.wabiSabi(nIn, nOut):
 		return ShapeWabiSabi
 	case nIn >= 10 && c.wasabi >= 10:
 		return ShapeWasabi
-	case nOut == 4 && n == 2 && c.distinct == 3:
+	case c.stonewall(nOut):
 		return ShapeStonewall
 	case c.common == 546 || c.common == 2730:
-		return ""
-	case n >= 3 && nIn >= n:
+		return "" // token protocols' dust, not mixing
+	case c.n >= 3 && nIn >= c.n:
 		return ShapeJoinMarket
-	case n == (nOut+1)/2 && n <= nIn:
+	case c.n == (nOut+1)/2 && c.n <= nIn:
 		return ShapeEqualSplit
 	}
 	return ""
 }
+
+// whirlpool: exactly 5 inputs and 5 outputs, all of one value.
+func (c valueCounts) whirlpool(nIn, nOut int) bool { return nIn == 5 && nOut == 5 && c.n == 5 }
+
+// wabiSabi: 20 or more inputs and outputs, at least half of the outputs
+// worth a standard denomination, one of them at least twice.
+func (c valueCounts) wabiSabi(nIn, nOut int) bool {
+	return nIn >= 20 && nOut >= 20 && 2*c.standard >= nOut && c.repeated
+}
+
+// stonewall: 4 outputs, two of one value and two others, each different.
+func (c valueCounts) stonewall(nOut int) bool { return nOut == 4 && c.n == 2 && c.distinct == 3 }
 
 // valueCounts is what the CoinJoin rules ask of a transaction's output
 // values.
