@@ -209,16 +209,10 @@ func (s *scamCentre) plan(h int32) {
 	case r == 7:
 		s.consolidate()
 	case r == 8:
-		if s.k1 != nil {
-			s.splitK1(rate)
-		}
-		if s.k2 != nil {
-			s.splitK2(rate)
-		}
+		s.splitK1(rate)
+		s.splitK2(rate)
 	case r == 9:
-		if ready(s.y1, h) && ready(s.otc, h) {
-			s.depositWithOTC(rate)
-		}
+		s.depositWithOTC(h, rate)
 		if ready(s.x1, h) {
 			s.mix(h)
 		}
@@ -262,9 +256,12 @@ func (s *scamCentre) consolidate() {
 	}
 }
 
-// splitK1 splits k1 four ways: two peel-chain starts (p1, p2), x1 for the
+// splitK1 splits k1, if any, four ways: two peel-chain starts (p1, p2), x1 for the
 // mix and y1 for the OTC deposit.
 func (s *scamCentre) splitK1(rate int64) {
+	if s.k1 == nil {
+		return
+	}
 	g := s.g
 	avail := s.k1.value - feeFor(rate, []*utxo{s.k1}, []ScriptType{P2WPKH, P2WPKH, P2WPKH, P2TR})
 	denom := min(int64(10_000_000), avail/10)
@@ -278,8 +275,11 @@ func (s *scamCentre) splitK1(rate int64) {
 	s.record(p)
 }
 
-// splitK2 splits k2 three ways: a peel-chain start (p3), a deposit and z.
+// splitK2 splits k2, if any, three ways: a peel-chain start (p3), a deposit and z.
 func (s *scamCentre) splitK2(rate int64) {
+	if s.k2 == nil {
+		return
+	}
 	g := s.g
 	avail := s.k2.value - feeFor(rate, []*utxo{s.k2}, []ScriptType{P2WPKH, P2WPKH, P2WPKH})
 	a, b := avail*50/100, avail*20/100
@@ -292,9 +292,12 @@ func (s *scamCentre) splitK2(rate int64) {
 	d.p = s.record(p)
 }
 
-// depositWithOTC spends y1 with the clean OTC payment: part to an
-// exchange deposit, the rest to o2.
-func (s *scamCentre) depositWithOTC(rate int64) {
+// depositWithOTC spends y1 with the clean OTC payment, once both are
+// confirmed at h: part to an exchange deposit, the rest to o2.
+func (s *scamCentre) depositWithOTC(h int32, rate int64) {
+	if !ready(s.y1, h) || !ready(s.otc, h) {
+		return
+	}
 	g := s.g
 	ins := []*utxo{s.y1, s.otc}
 	avail := sum(ins) - feeFor(rate, ins, []ScriptType{P2WPKH, P2WPKH})
