@@ -25,25 +25,35 @@ func (f Filter) Match(e Entry) bool {
 	if f.Asset != "" && !strings.EqualFold(strings.TrimSpace(f.Asset), e.Asset) {
 		return false
 	}
-	if f.Program != "" {
-		ok := false
-		for _, p := range e.Programs {
-			if strings.EqualFold(p, strings.TrimSpace(f.Program)) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
+	if f.Program != "" && !hasProgram(e, strings.TrimSpace(f.Program)) {
+		return false
+	}
+	if !f.designated(e) {
+		return false
+	}
+	if f.Entity != "" && !MatchesName(e, f.Entity) {
+		return false
+	}
+	return true
+}
+
+// hasProgram reports whether e is listed under program (any case).
+func hasProgram(e Entry, program string) bool {
+	for _, p := range e.Programs {
+		if strings.EqualFold(p, program) {
+			return true
 		}
 	}
+	return false
+}
+
+// designated reports whether e's designation date is within f's bounds,
+// by calendar date (an unknown date is within none).
+func (f Filter) designated(e Entry) bool {
 	if !f.DesignatedFrom.IsZero() && (e.Designated.IsZero() || e.Designated.Before(day(f.DesignatedFrom))) {
 		return false
 	}
 	if !f.DesignatedTo.IsZero() && (e.Designated.IsZero() || e.Designated.After(day(f.DesignatedTo))) {
-		return false
-	}
-	if f.Entity != "" && !MatchesName(e, f.Entity) {
 		return false
 	}
 	return true

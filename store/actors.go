@@ -70,39 +70,47 @@ func (tg Tags) SaveActorPack(ctx context.Context, ap *sanctions.ActorPack) (repl
 		}
 	}
 	// One transaction: the old actors of the pack go, the new ones come.
-	err = s.db.Update(func(txn *badger.Txn) error {
-		gen, err := s.nextTagGen(txn)
-		if err != nil {
-			return err
-		}
-		err = s.get(txn, actorPackKey(name), func(v []byte) error {
-			var old ActorPack
-			if err := json.Unmarshal(v, &old); err != nil {
-				return fmt.Errorf("%w: actor pack %s: %v", ErrCorrupt, name, err)
-			}
-			replaced = old.Actors
-			return nil
-		})
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		for _, k := range actorKeysOf(txn, name) {
-			if err := txn.Delete(k); err != nil {
-				return err
-			}
-		}
-		for i := range ap.Actors {
-			if err := txn.Set(actorKey(ap.Actors[i].ID, name), mustJSON(&ap.Actors[i])); err != nil {
-				return err
-			}
-		}
-		h := ActorPack{Name: name, Title: ap.Title, Source: ap.Source, LoadedAt: time.Now().UTC().Truncate(time.Second), Gen: gen, Actors: len(ap.Actors)}
-		return txn.Set(actorPackKey(name), mustJSON(&h))
+	err = s.db.Update(func(txn *badger.Txn) (err error) {
+		replaced, err = s.replaceActorPack(txn, name, ap)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: save actor pack %s: %w", name, err)
 	}
 	return replaced, nil
+}
+
+// replaceActorPack, inside txn, replaces the actors of pack name with
+// ap's and writes its header; it returns how many actors the old header
+// counted.
+func (s *Store) replaceActorPack(txn *badger.Txn, name string, ap *sanctions.ActorPack) (replaced int, err error) {
+	gen, err := s.nextTagGen(txn)
+	if err != nil {
+		return 0, err
+	}
+	err = s.get(txn, actorPackKey(name), func(v []byte) error {
+		var old ActorPack
+		if err := json.Unmarshal(v, &old); err != nil {
+			return fmt.Errorf("%w: actor pack %s: %v", ErrCorrupt, name, err)
+		}
+		replaced = old.Actors
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return 0, err
+	}
+	for _, k := range actorKeysOf(txn, name) {
+		if err := txn.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	for i := range ap.Actors {
+		if err := txn.Set(actorKey(ap.Actors[i].ID, name), mustJSON(&ap.Actors[i])); err != nil {
+			return 0, err
+		}
+	}
+	h := ActorPack{Name: name, Title: ap.Title, Source: ap.Source, LoadedAt: time.Now().UTC().Truncate(time.Second), Gen: gen, Actors: len(ap.Actors)}
+	return replaced, txn.Set(actorPackKey(name), mustJSON(&h))
 }
 
 // nextTagGen hands out the next tag generation number inside txn.

@@ -137,13 +137,8 @@ func Restore(ctx context.Context, path, dir string, opt Options) (BackupStats, e
 	if err != nil {
 		return BackupStats{}, err
 	}
-	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
-		return BackupStats{}, fmt.Errorf("%w: %s is not empty: restore into a new directory", ErrExists, dir)
-	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return BackupStats{}, fmt.Errorf("store: %w", err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return BackupStats{}, fmt.Errorf("store: %w", err)
+	if err := emptyDir(dir); err != nil {
+		return BackupStats{}, err
 	}
 	fail := func(err error) (BackupStats, error) {
 		return BackupStats{}, errors.Join(err, removeRestored(dir))
@@ -156,33 +151,8 @@ func Restore(ctx context.Context, path, dir string, opt Options) (BackupStats, e
 	if _, err := f.Seek(int64(len(backupMagic)), io.SeekStart); err != nil {
 		return fail(fmt.Errorf("store: %w", err))
 	}
-	// The options of Open that decide how tables are written; a store
-	// opened later with Open reads them whatever they were.
-	bo := badger.DefaultOptions(dir).
-		WithLogger(nil).
-		WithCompression(options.ZSTD).
-		WithZSTDCompressionLevel(1).
-		WithMemTableSize(128 << 20).
-		WithValueThreshold(1 << 10).
-		WithNumVersionsToKeep(1).
-		WithBlockSize(16 << 10).
-		WithBloomFalsePositive(0.05).
-		WithDetectConflicts(false)
-	db, err := badger.Open(bo)
-	if err != nil {
-		return fail(fmt.Errorf("store: restore into %s: %w", dir, err))
-	}
 	body := &ctxReader{ctx: ctx, r: bufio.NewReaderSize(io.LimitReader(f, bodyLen), 1<<20)}
-	if err := restoreFiles(body, dir); err != nil {
-		return fail(errors.Join(fmt.Errorf("store: restore into %s: %w", dir, err), db.Close()))
-	}
-	if err := db.Load(body, 256); err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		return fail(errors.Join(fmt.Errorf("store: restore into %s: %w", dir, err), db.Close()))
-	}
-	if err := db.Close(); err != nil {
+	if err := loadBackup(ctx, body, dir); err != nil {
 		return fail(fmt.Errorf("store: restore into %s: %w", dir, err))
 	}
 	s, err := Open(dir, Options{ReadOnly: true, Logger: opt.Logger})
@@ -198,6 +168,50 @@ func Restore(ctx context.Context, path, dir string, opt Options) (BackupStats, e
 		return fail(fmt.Errorf("store: %w", err))
 	}
 	return BackupStats{Bytes: fi.Size(), Height: st.Height, Hash: st.Hash.String(), Schema: SchemaVersion}, nil
+}
+
+// emptyDir makes dir, which must not exist or be empty.
+func emptyDir(dir string) error {
+	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
+		return fmt.Errorf("%w: %s is not empty: restore into a new directory", ErrExists, dir)
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+// loadBackup writes a backup's body into a new database in dir: its files,
+// then its keys.
+func loadBackup(ctx context.Context, body io.Reader, dir string) error {
+	// The options of Open that decide how tables are written; a store
+	// opened later with Open reads them whatever they were.
+	bo := badger.DefaultOptions(dir).
+		WithLogger(nil).
+		WithCompression(options.ZSTD).
+		WithZSTDCompressionLevel(1).
+		WithMemTableSize(128 << 20).
+		WithValueThreshold(1 << 10).
+		WithNumVersionsToKeep(1).
+		WithBlockSize(16 << 10).
+		WithBloomFalsePositive(0.05).
+		WithDetectConflicts(false)
+	db, err := badger.Open(bo)
+	if err != nil {
+		return err
+	}
+	if err := restoreFiles(body, dir); err != nil {
+		return errors.Join(err, db.Close())
+	}
+	if err := db.Load(body, 256); err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return errors.Join(err, db.Close())
+	}
+	return db.Close()
 }
 
 // removeRestored deletes what a failed restore wrote into dir (Badger's

@@ -516,67 +516,16 @@ func (s *Store) NewClusterWriter(rebuild bool) (*ClusterWriter, error) {
 	if s.ro {
 		return nil, ErrReadOnly
 	}
-	if rebuild {
-		if err := s.dropClusters(true); err != nil {
-			return nil, err
-		}
-	}
-	st, ok, err := s.ClusterState()
-	if err == nil && ok && st.Dirty {
-		// A rollback that was killed before it restored the clusters.
-		if err = s.undoClusters(); err == nil {
-			st, ok, err = s.ClusterState()
-		}
-	}
+	st, ok, err := s.writerClusterState(rebuild)
 	if err != nil {
 		return nil, err
 	}
-	if ok && st.Dirty {
-		return nil, ErrClusterDirty
-	}
-	if tab, err := s.clusterTable(); err != nil {
-		return nil, err
-	} else if ok && tab.Gen == 0 && st.NextID > 1 {
-		// An older version's forest, in Badger keys: cluster again.
-		s.log.Info("store: clusters stored by an older version are built again")
-		if err := s.dropClusters(true); err != nil {
-			return nil, err
-		}
-		st, ok = ClusterState{NextID: 1}, false
-	}
 	w := &ClusterWriter{s: s, st: st, committed: st, stored: ok, f: newForest()}
-	switch {
-	case !ok:
-		// Nothing is visible without a state: whatever is stored is a
-		// killed first build's.
-		if err := s.dropClusters(false); err != nil {
-			return nil, err
-		}
-	case st.Journal:
-		if err := s.finishClusterJournal(&st); err != nil {
-			return nil, err
-		}
-		w.st, w.committed = st, st
-	default:
-		if err := s.dropIfAny(prefixClusterJournal); err != nil {
-			return nil, err
-		}
+	if err := w.settle(); err != nil {
+		return nil, err
 	}
 	if ok {
-		if err := s.deleteRefusalsFrom(st.NextTx); err != nil {
-			return nil, err
-		}
-		// Tables of other generations are a killed commit's.
-		tab, err := s.clusterTable()
-		if err != nil {
-			return nil, err
-		}
-		w.table = tab
-		keep := tableFile(tab.Gen)
-		if err := s.removeClusterFiles(func(name string) bool { return name != forestFile && name != keep }); err != nil {
-			return nil, fmt.Errorf("store: cluster files: %w", err)
-		}
-		if err := w.load(); err != nil {
+		if err := w.loadStored(); err != nil {
 			return nil, err
 		}
 	}
@@ -584,6 +533,83 @@ func (s *Store) NewClusterWriter(rebuild bool) (*ClusterWriter, error) {
 	// a first build gets no undo record.
 	w.iv = undoInterval{prev: w.committed, off: !w.stored}
 	return w, nil
+}
+
+// writerClusterState is the state a new writer starts from (ok: one is
+// stored): after dropping everything for a rebuild, finishing a rollback a
+// kill interrupted, or dropping an older version's forest.
+func (s *Store) writerClusterState(rebuild bool) (st ClusterState, ok bool, err error) {
+	if rebuild {
+		if err := s.dropClusters(true); err != nil {
+			return st, false, err
+		}
+	}
+	st, ok, err = s.ClusterState()
+	if err == nil && ok && st.Dirty {
+		// A rollback that was killed before it restored the clusters.
+		if err = s.undoClusters(); err == nil {
+			st, ok, err = s.ClusterState()
+		}
+	}
+	if err != nil {
+		return st, false, err
+	}
+	if ok && st.Dirty {
+		return st, false, ErrClusterDirty
+	}
+	if tab, err := s.clusterTable(); err != nil {
+		return st, false, err
+	} else if ok && tab.Gen == 0 && st.NextID > 1 {
+		// An older version's forest, in Badger keys: cluster again.
+		s.log.Info("store: clusters stored by an older version are built again")
+		if err := s.dropClusters(true); err != nil {
+			return st, false, err
+		}
+		return ClusterState{NextID: 1}, false, nil
+	}
+	return st, ok, nil
+}
+
+// settle clears what a killed commit left beside the stored state: with
+// no state, everything; a journal, copied to the forest file; else stray
+// journal keys.
+func (w *ClusterWriter) settle() error {
+	s := w.s
+	switch {
+	case !w.stored:
+		// Nothing is visible without a state: whatever is stored is a
+		// killed first build's.
+		return s.dropClusters(false)
+	case w.st.Journal:
+		st := w.st
+		if err := s.finishClusterJournal(&st); err != nil {
+			return err
+		}
+		w.st, w.committed = st, st
+		return nil
+	default:
+		return s.dropIfAny(prefixClusterJournal)
+	}
+}
+
+// loadStored drops refusals and table files past the stored state (a
+// killed commit's) and loads the stored forest.
+func (w *ClusterWriter) loadStored() error {
+	s := w.s
+	if err := s.deleteRefusalsFrom(w.st.NextTx); err != nil {
+		return err
+	}
+	// Tables of other generations are a killed commit's.
+	tab, err := s.clusterTable()
+	if err != nil {
+		return err
+	}
+	w.table = tab
+	keep := tableFile(tab.Gen)
+	if err := s.removeClusterFiles(func(name string) bool { return name != forestFile && name != keep }); err != nil {
+		return fmt.Errorf("store: cluster files: %w", err)
+	}
+	return w.load()
 }
 
 // dropClusters deletes every cluster key, and with state the state too.
@@ -896,79 +922,25 @@ func (w *ClusterWriter) Commit() error {
 
 func (w *ClusterWriter) commit() error {
 	s := w.s
-	from := uint32(1)
-	if w.stored && w.committed.NextID > 1 {
-		from = uint32(w.committed.NextID)
-	}
 	// New nodes, appended to the forest file (invisible until the state
 	// counts them).
 	file, err := s.clusterFile(forestFile, true)
 	if err != nil {
 		return err
 	}
-	// One buffer of up to 4 MB, kept between commits: a per-block
-	// commit appends a few kilobytes.
-	if need := min(4<<20, (int64(w.f.n)+1-int64(from))*forestRecord); int64(cap(w.buf)) < need {
-		w.buf = make([]byte, 0, need)
-	}
-	buf := w.buf[:0]
-	off := int64(from-1) * forestRecord
-	for id := from; id <= w.f.n && id != 0; id++ {
-		buf = w.f.appendRecord(buf, id)
-		if len(buf)+forestRecord > cap(buf) || id == w.f.n {
-			if _, err := file.WriteAt(buf, off); err != nil {
-				return err
-			}
-			off += int64(len(buf))
-			buf = buf[:0]
-		}
+	if err := w.appendNodes(file); err != nil {
+		return err
 	}
 	st := w.st
-	tab := clusterTable{Gen: w.table.Gen, Slots: uint64(len(w.f.table)), Seed: w.f.seed}
-	newTable := w.f.slotsAll || !w.stored || tab.Gen == 0
-	if newTable {
-		tab.Gen++
-		if err := s.writeTable(tableFile(tab.Gen), w.f.table); err != nil {
-			return err
-		}
-	} else if err := w.writeSlots(tableFile(tab.Gen)); err != nil {
+	tab, newTable, err := w.commitTable()
+	if err != nil {
 		return err
 	}
 	if err := file.Sync(); err != nil {
 		return err
 	}
-	wb := s.db.NewWriteBatch()
-	for _, r := range w.refusals {
-		if err := wb.Set(clusterRefusalKey(r), mustJSON(&r)); err != nil {
-			wb.Cancel()
-			return err
-		}
-	}
-	slices.Sort(w.dirty)
-	// A commit with no new transaction (an Extend with nothing new, a
-	// writer's first commit rewriting the table) changes no node and
-	// keeps the previous commit's undo record, which has its key.
-	w.Mark()
-	for i := range w.marks {
-		u, err := w.marks[i].record()
-		if err == nil {
-			err = wb.Set(clusterUndoKey(w.marks[i].next), u)
-		}
-		if err != nil {
-			wb.Cancel()
-			return err
-		}
-	}
-	ids := make([]AddrID, len(w.dirty))
-	recs := make([][]byte, len(w.dirty))
-	for i, id := range w.dirty {
-		ids[i], recs[i] = AddrID(id), w.f.appendRecord(nil, id)
-		if err := wb.Set(clusterJournalKey(AddrID(id)), w.appendNode(nil, id)); err != nil {
-			wb.Cancel()
-			return err
-		}
-	}
-	if err := wb.Flush(); err != nil {
+	ids, recs, err := w.writeBatch()
+	if err != nil {
 		return err
 	}
 	if err := w.step(ClusterStepWritten); err != nil {
@@ -993,39 +965,129 @@ func (w *ClusterWriter) commit() error {
 		}
 	}
 	if st.Journal {
-		// Committed; now copy the journal to the forest file.
-		if err := w.step(ClusterStepJournal); err != nil {
-			return err
-		}
-		if err := s.writeRecords(ids, recs); err != nil {
-			return err
-		}
-		if err := w.step(ClusterStepCopied); err != nil {
-			return err
-		}
-		st.Journal = false
-		if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyClusterState, mustJSON(&st)) }); err != nil {
-			return err
-		}
-		w.committed = st
-		wb = s.db.NewWriteBatch()
-		for _, id := range w.dirty {
-			if err := wb.Delete(clusterJournalKey(AddrID(id))); err != nil {
-				wb.Cancel()
-				return err
-			}
-		}
-		if err := wb.Flush(); err != nil {
+		if err := w.copyJournal(st, ids, recs); err != nil {
 			return err
 		}
 	}
 	clear(w.dirtyBits)
 	w.dirty, w.refusals, w.marks = w.dirty[:0], w.refusals[:0], w.marks[:0]
-	w.iv = undoInterval{prev: st}
-	if err := s.pruneClusterUndo(st.NextTx); err != nil {
+	w.iv = undoInterval{prev: w.committed}
+	if err := s.pruneClusterUndo(w.committed.NextTx); err != nil {
 		return err
 	}
 	return w.step(ClusterStepDone)
+}
+
+// appendNodes writes the nodes added since the last commit to the end of
+// the forest file, unsynced.
+func (w *ClusterWriter) appendNodes(file io.WriterAt) error {
+	from := uint32(1)
+	if w.stored && w.committed.NextID > 1 {
+		from = uint32(w.committed.NextID)
+	}
+	// One buffer of up to 4 MB, kept between commits: a per-block
+	// commit appends a few kilobytes.
+	if need := min(4<<20, (int64(w.f.n)+1-int64(from))*forestRecord); int64(cap(w.buf)) < need {
+		w.buf = make([]byte, 0, need)
+	}
+	buf := w.buf[:0]
+	off := int64(from-1) * forestRecord
+	for id := from; id <= w.f.n && id != 0; id++ {
+		buf = w.f.appendRecord(buf, id)
+		if len(buf)+forestRecord > cap(buf) || id == w.f.n {
+			if _, err := file.WriteAt(buf, off); err != nil {
+				return err
+			}
+			off += int64(len(buf))
+			buf = buf[:0]
+		}
+	}
+	return nil
+}
+
+// commitTable writes the address table: a new generation when it was
+// rebuilt whole (or none is stored), else the slots filled in place. It
+// returns the table record to store and whether the generation is new
+// (the old files go once the state names it).
+func (w *ClusterWriter) commitTable() (clusterTable, bool, error) {
+	tab := clusterTable{Gen: w.table.Gen, Slots: uint64(len(w.f.table)), Seed: w.f.seed}
+	newTable := w.f.slotsAll || !w.stored || tab.Gen == 0
+	if newTable {
+		tab.Gen++
+		if err := w.s.writeTable(tableFile(tab.Gen), w.f.table); err != nil {
+			return tab, false, err
+		}
+	} else if err := w.writeSlots(tableFile(tab.Gen)); err != nil {
+		return tab, false, err
+	}
+	return tab, newTable, nil
+}
+
+// writeBatch writes the refusals, the undo records and the journal of the
+// changed nodes in one batch. It returns the changed ids and their forest
+// records, for copyJournal.
+func (w *ClusterWriter) writeBatch() (ids []AddrID, recs [][]byte, err error) {
+	wb := w.s.db.NewWriteBatch()
+	for _, r := range w.refusals {
+		if err := wb.Set(clusterRefusalKey(r), mustJSON(&r)); err != nil {
+			wb.Cancel()
+			return nil, nil, err
+		}
+	}
+	slices.Sort(w.dirty)
+	// A commit with no new transaction (an Extend with nothing new, a
+	// writer's first commit rewriting the table) changes no node and
+	// keeps the previous commit's undo record, which has its key.
+	w.Mark()
+	for i := range w.marks {
+		u, err := w.marks[i].record()
+		if err == nil {
+			err = wb.Set(clusterUndoKey(w.marks[i].next), u)
+		}
+		if err != nil {
+			wb.Cancel()
+			return nil, nil, err
+		}
+	}
+	ids = make([]AddrID, len(w.dirty))
+	recs = make([][]byte, len(w.dirty))
+	for i, id := range w.dirty {
+		ids[i], recs[i] = AddrID(id), w.f.appendRecord(nil, id)
+		if err := wb.Set(clusterJournalKey(AddrID(id)), w.appendNode(nil, id)); err != nil {
+			wb.Cancel()
+			return nil, nil, err
+		}
+	}
+	return ids, recs, wb.Flush()
+}
+
+// copyJournal, after the state is committed, copies the journalled nodes
+// into the forest file, marks the state journal-free and deletes the
+// journal; a kill in between leaves a journal the next open copies again.
+func (w *ClusterWriter) copyJournal(st ClusterState, ids []AddrID, recs [][]byte) error {
+	s := w.s
+	if err := w.step(ClusterStepJournal); err != nil {
+		return err
+	}
+	if err := s.writeRecords(ids, recs); err != nil {
+		return err
+	}
+	if err := w.step(ClusterStepCopied); err != nil {
+		return err
+	}
+	st.Journal = false
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyClusterState, mustJSON(&st)) }); err != nil {
+		return err
+	}
+	w.committed = st
+	wb := s.db.NewWriteBatch()
+	for _, id := range w.dirty {
+		if err := wb.Delete(clusterJournalKey(AddrID(id))); err != nil {
+			wb.Cancel()
+			return err
+		}
+	}
+	return wb.Flush()
 }
 
 // writeTable writes a whole address table as a new file and syncs it.
@@ -1304,9 +1366,40 @@ func (s *Store) undoClusters() error {
 	if cs.NextTx <= end {
 		return nil // not a rollback's (an older version's interrupted commit)
 	}
+	old, cur, err := s.clusterUndoTo(cs, end)
+	if errors.Is(err, ErrNotFound) {
+		return nil // not reachable: stays dirty
+	}
+	if err != nil {
+		return fmt.Errorf("store: undo clusters: %w", err)
+	}
+	if err := s.dropIfAny(prefixClusterJournal); err != nil {
+		return err
+	}
+	if err := s.journalNodes(old, cur.NextID); err != nil {
+		return fmt.Errorf("store: undo clusters: %w", err)
+	}
+	cur.Dirty, cur.Journal = false, true
+	if err := s.storeClusterState(true, func(txn *badger.Txn) error { return txn.Set(keyClusterState, mustJSON(&cur)) }); err != nil {
+		return fmt.Errorf("store: undo clusters: %w", err)
+	}
+	if err := s.finishClusterJournal(&cur); err != nil {
+		return err
+	}
+	if err := s.deleteRefusalsFrom(cur.NextTx); err != nil {
+		return err
+	}
+	return s.pruneClusterUndo(cur.NextTx)
+}
+
+// clusterUndoTo follows the undo records back from cs to the first state
+// at or below end: it returns the nodes as they were then (the oldest
+// record's copy of each) and that state; ErrNotFound when the records do
+// not reach it.
+func (s *Store) clusterUndoTo(cs ClusterState, end TxNum) (map[AddrID][]byte, ClusterState, error) {
 	old := map[AddrID][]byte{}
 	cur := cs
-	err = s.view(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		for cur.NextTx > end {
 			var u *clusterUndo
 			err := s.get(txn, clusterUndoKey(cur.NextTx), func(v []byte) (err error) { u, err = decodeClusterUndo(v); return err })
@@ -1323,39 +1416,23 @@ func (s *Store) undoClusters() error {
 		}
 		return nil
 	})
-	if errors.Is(err, ErrNotFound) {
-		return nil // not reachable: stays dirty
-	}
-	if err != nil {
-		return fmt.Errorf("store: undo clusters: %w", err)
-	}
-	if err := s.dropIfAny(prefixClusterJournal); err != nil {
-		return err
-	}
+	return old, cur, err
+}
+
+// journalNodes writes the old nodes below nextID to the journal (a node
+// created later did not exist then: it stays, invisible).
+func (s *Store) journalNodes(old map[AddrID][]byte, nextID AddrID) error {
 	wb := s.db.NewWriteBatch()
 	for id, rec := range old {
-		if id >= cur.NextID {
-			continue // a node that did not exist then: invisible
+		if id >= nextID {
+			continue
 		}
 		if err := wb.Set(clusterJournalKey(id), rec); err != nil {
 			wb.Cancel()
-			return fmt.Errorf("store: undo clusters: %w", err)
+			return err
 		}
 	}
-	if err := wb.Flush(); err != nil {
-		return fmt.Errorf("store: undo clusters: %w", err)
-	}
-	cur.Dirty, cur.Journal = false, true
-	if err := s.storeClusterState(true, func(txn *badger.Txn) error { return txn.Set(keyClusterState, mustJSON(&cur)) }); err != nil {
-		return fmt.Errorf("store: undo clusters: %w", err)
-	}
-	if err := s.finishClusterJournal(&cur); err != nil {
-		return err
-	}
-	if err := s.deleteRefusalsFrom(cur.NextTx); err != nil {
-		return err
-	}
-	return s.pruneClusterUndo(cur.NextTx)
+	return wb.Flush()
 }
 
 // Spent is the output an input spends, as ForEachTxSpent gives it; Known

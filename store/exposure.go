@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -374,24 +375,45 @@ func exposureUndoKey(gen uint32, height int32) []byte {
 }
 
 func (s *Store) dropExposureGenerations(keep uint32) error {
-	var del [][]byte
+	// Keys only, streamed into a write batch, skipping the kept
+	// generation by a seek: an index of a 10M-transaction chain has tens
+	// of millions of keys, which neither fit in a list nor need visiting.
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
 	err := s.view(func(txn *badger.Txn) error {
 		for _, p := range []byte{prefixExposure, prefixExposureIndex, prefixExposureTx, prefixExposureAcc, prefixExposureUndo, prefixExposureDirty} {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
-			for it.Seek([]byte{p}); it.ValidForPrefix([]byte{p}); it.Next() {
-				k := it.Item().Key()
-				if len(k) >= 5 && binary.BigEndian.Uint32(k[1:5]) != keep {
-					del = append(del, it.Item().KeyCopy(nil))
-				}
+			if err := dropFamilyExcept(txn, wb, p, keep); err != nil {
+				return err
 			}
-			it.Close()
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return s.deleteKeys(del)
+	return wb.Flush()
+}
+
+// dropFamilyExcept deletes, through wb, every key of the family whose keys
+// start with prefix and a generation, but generation keep's.
+func dropFamilyExcept(txn *badger.Txn, wb *badger.WriteBatch, prefix byte, keep uint32) error {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefix}})
+	defer it.Close()
+	for it.Seek([]byte{prefix}); it.ValidForPrefix([]byte{prefix}); {
+		k := it.Item().Key()
+		if len(k) >= 5 && binary.BigEndian.Uint32(k[1:5]) == keep {
+			if keep == math.MaxUint32 {
+				return nil
+			}
+			it.Seek(binary.BigEndian.AppendUint32([]byte{prefix}, keep+1))
+			continue
+		}
+		if err := wb.Delete(it.Item().KeyCopy(nil)); err != nil {
+			return err
+		}
+		it.Next()
+	}
+	return nil
 }
 
 // deleteKeys deletes keys in write batches.

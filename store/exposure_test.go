@@ -65,6 +65,35 @@ func TestExposureIndexGenerations(t *testing.T) {
 	if _, ok, _ := st.Exposure().Acc(3, "addrA"); ok {
 		t.Fatal("record of the old generation visible in the new one")
 	}
+	// Generations on both sides of the one kept are deleted, its own
+	// keys kept.
+	w4, _ := st.Exposure().NewIndex()
+	for _, a := range []string{"addrC", "addrD"} {
+		if err := w4.PutAcc(a, []byte("c4")); err != nil {
+			t.Fatal(err)
+		}
+		if err := w4.PutTxShares(7, []byte("t4")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w4.Stage(ctx, store.ExposureIndex{ListVersion: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Exposure().Use(3); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := st.Exposure().Acc(4, "addrC"); ok {
+		t.Fatal("a newer generation's accumulators survived Use of an older one")
+	}
+	if _, ok, _ := st.Exposure().TxShares(4, 7); ok {
+		t.Fatal("a newer generation's tx shares survived Use of an older one")
+	}
+	if _, err := st.Exposure().Header(4); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a dropped generation's header: %v", err)
+	}
+	if rec, ok, err := st.Exposure().Acc(3, "addrB"); err != nil || !ok || string(rec) != "b3" {
+		t.Fatalf("the kept generation lost its record: %q %v %v", rec, ok, err)
+	}
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -136,11 +136,8 @@ func (s *Store) saveList(ctx context.Context, l *sanctions.List, current bool) (
 				}
 			}
 			e := &l.Entries[i]
-			if len(e.Address) > maxListAddress {
-				return fmt.Errorf("store: sanctions entry of profile %d: an address of %d bytes (%s); no currency address is longer than %d", e.ProfileID, len(e.Address), sanctions.Clip(e.Address), maxListAddress)
-			}
-			if strings.IndexByte(e.Address, 0) >= 0 || strings.IndexByte(e.Asset, 0) >= 0 || e.Address == "" {
-				return fmt.Errorf("store: sanctions entry of profile %d: bad address %s", e.ProfileID, sanctions.Clip(e.Address))
+			if err := checkListEntry(e); err != nil {
+				return err
 			}
 			hdr.Assets[e.Asset]++
 			v, err := json.Marshal(e)
@@ -167,6 +164,18 @@ func (s *Store) saveList(ctx context.Context, l *sanctions.List, current bool) (
 		return 0, fmt.Errorf("store: save sanctions list %s: %w", l.Source, err)
 	}
 	return version, nil
+}
+
+// checkListEntry refuses an entry whose address cannot be a key: empty,
+// longer than any currency's, or holding a NUL (as its asset may not).
+func checkListEntry(e *sanctions.Entry) error {
+	if len(e.Address) > maxListAddress {
+		return fmt.Errorf("store: sanctions entry of profile %d: an address of %d bytes (%s); no currency address is longer than %d", e.ProfileID, len(e.Address), sanctions.Clip(e.Address), maxListAddress)
+	}
+	if strings.IndexByte(e.Address, 0) >= 0 || strings.IndexByte(e.Asset, 0) >= 0 || e.Address == "" {
+		return fmt.Errorf("store: sanctions entry of profile %d: bad address %s", e.ProfileID, sanctions.Clip(e.Address))
+	}
+	return nil
 }
 
 // Use makes a stored version the one in force (for example
@@ -399,32 +408,42 @@ func (tg Tags) SavePack(ctx context.Context, p *sanctions.TagPack) (replaced int
 	// A generation number is never reused, so keys left by an interrupted
 	// save can never become visible.
 	var gen uint32
-	err = s.db.Update(func(txn *badger.Txn) error {
-		err := s.get(txn, keyTagGen, func(v []byte) error {
-			if len(v) != 4 {
-				return fmt.Errorf("%w: tag-gen %x", ErrCorrupt, v)
-			}
-			gen = binary.BigEndian.Uint32(v)
-			return nil
-		})
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		gen++
-		return txn.Set(keyTagGen, binary.BigEndian.AppendUint32(nil, gen))
+	err = s.db.Update(func(txn *badger.Txn) (err error) {
+		gen, err = s.nextTagGen(txn)
+		return err
 	})
 	if err != nil {
 		return 0, err
 	}
+	if err := s.writeTags(ctx, p.Tags, name, gen); err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	hdr := TagPack{Name: name, Title: p.Title, Source: p.Source, LoadedAt: time.Now().UTC().Truncate(time.Second),
+		Tags: len(p.Tags), Skipped: p.Skipped, Gen: gen}
+	if replaced, err = s.switchTagPack(hdr); err != nil {
+		return 0, err
+	}
+	if err := s.dropTagGenerations(name, gen); err != nil {
+		return replaced, fmt.Errorf("stored, but removing the old tags failed (they stay hidden): %w", err)
+	}
+	return replaced, nil
+}
+
+// writeTags writes the tags of pack name under generation gen, by address
+// and by pack, in batches (invisible until the pack header names gen).
+func (s *Store) writeTags(ctx context.Context, tags []sanctions.Tag, name string, gen uint32) error {
 	wb := s.db.NewWriteBatch()
-	for i := range p.Tags {
+	defer wb.Cancel()
+	for i := range tags {
 		if i%256 == 0 {
 			if err := ctx.Err(); err != nil {
-				wb.Cancel()
-				return 0, err
+				return err
 			}
 		}
-		t := p.Tags[i]
+		t := tags[i]
 		if t.Pack == "" {
 			t.Pack = name
 		}
@@ -437,23 +456,20 @@ func (tg Tags) SavePack(ctx context.Context, p *sanctions.TagPack) (replaced int
 			err = wb.Set(packTagKey(name, gen, uint32(i)), gk)
 		}
 		if err != nil {
-			wb.Cancel()
-			return 0, err
+			return err
 		}
 	}
-	if err := wb.Flush(); err != nil {
-		return 0, err
-	}
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	hdr := TagPack{Name: name, Title: p.Title, Source: p.Source, LoadedAt: time.Now().UTC().Truncate(time.Second),
-		Tags: len(p.Tags), Skipped: p.Skipped, Gen: gen}
+	return wb.Flush()
+}
+
+// switchTagPack stores the pack header, which switches readers to its
+// generation, and returns how many tags the header it replaced counted.
+func (s *Store) switchTagPack(hdr TagPack) (replaced int, err error) {
 	err = s.db.Update(func(txn *badger.Txn) error {
-		err := s.get(txn, tagPackKey(name), func(v []byte) error {
+		err := s.get(txn, tagPackKey(hdr.Name), func(v []byte) error {
 			var old TagPack
 			if err := json.Unmarshal(v, &old); err != nil {
-				return fmt.Errorf("%w: tag pack %s: %v", ErrCorrupt, name, err)
+				return fmt.Errorf("%w: tag pack %s: %v", ErrCorrupt, hdr.Name, err)
 			}
 			replaced = old.Tags
 			return nil
@@ -461,15 +477,9 @@ func (tg Tags) SavePack(ctx context.Context, p *sanctions.TagPack) (replaced int
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		return txn.Set(tagPackKey(name), mustJSON(&hdr))
+		return txn.Set(tagPackKey(hdr.Name), mustJSON(&hdr))
 	})
-	if err != nil {
-		return 0, err
-	}
-	if err := s.dropTagGenerations(name, gen); err != nil {
-		return replaced, fmt.Errorf("stored, but removing the old tags failed (they stay hidden): %w", err)
-	}
-	return replaced, nil
+	return replaced, err
 }
 
 // dropTagGenerations deletes the keys of every generation of pack but keep.

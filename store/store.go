@@ -87,18 +87,8 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if opt.ReadOnly || opt.MustExist {
-		if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
-			return nil, fmt.Errorf("%w: no store in %s (run tracer ingest, or tracer sanctions load, first)", ErrNotFound, dir)
-		}
-	}
-	if !opt.ReadOnly {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("store: %w", err)
-		}
-		if err := ifUnlocked(dir, func() error { return removeEmptyLogs(dir) }); err != nil {
-			return nil, fmt.Errorf("store: %w", err)
-		}
+	if err := prepareDir(dir, opt); err != nil {
+		return nil, err
 	}
 	probe := opt.FreeSpace
 	if probe == nil {
@@ -108,33 +98,84 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 	if minFree == 0 {
 		minFree = defaultMinFree
 	}
-	// Badger writes (and on tmpfs reads) its logs through memory mappings
-	// as it opens: on a full disk that is SIGBUS, not an error.
-	mems, _ := filepath.Glob(filepath.Join(dir, "*.mem"))
-	if free, err := probe(dir); err == nil && free >= 0 && free < openMinFree && minFree >= 0 && (!opt.ReadOnly || len(mems) > 0) {
-		return nil, fmt.Errorf("%w: cannot open the store in %s: its disk is full (%s free); free some space first", ErrNoSpace, dir, gb(free))
+	if err := checkOpenSpace(dir, opt.ReadOnly, probe, minFree); err != nil {
+		return nil, err
 	}
-	// Badger "repairs" a damaged MANIFEST or log by cutting it short when
-	// it opens a store writable, losing every record after the damage; a
-	// read-only open silently leaves out the tables after a damaged MANIFEST
-	// record. So check them, and every table, first and refuse a damaged
-	// store.
-	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err == nil && checks {
-		// A store another process holds (exclusively, for a read-only open)
-		// is refused as Badger would refuse it, before the check reads files its writer may be replacing
-		// (a compaction's deleted table read as damage).
-		if lockConflicts(dir, opt.ReadOnly) {
-			return nil, lockedError(dir)
-		}
-		if err := preflight(dir, !opt.ReadOnly); err != nil {
+	if checks {
+		if err := checkFiles(dir, opt.ReadOnly); err != nil {
 			return nil, err
 		}
 	}
+	db, err := openBadger(dir, opt.ReadOnly, badgerOptions(dir, opt, log))
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{clust: &clusterFiles{}, db: db, dir: dir, ro: opt.ReadOnly, log: log, undoHook: opt.UndoHook, clustHook: opt.ClusterHook, minFree: minFree, free: probe, runBytes: opt.BulkRunBytes}
+	if err := s.start(); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return s, nil
+}
+
+// prepareDir refuses a missing store to a read-only or must-exist open,
+// and for a writable one creates dir and drops the empty logs a killed
+// open left (only when no process holds the store).
+func prepareDir(dir string, opt Options) error {
+	if opt.ReadOnly || opt.MustExist {
+		if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
+			return fmt.Errorf("%w: no store in %s (run tracer ingest, or tracer sanctions load, first)", ErrNotFound, dir)
+		}
+	}
+	if opt.ReadOnly {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := ifUnlocked(dir, func() error { return removeEmptyLogs(dir) }); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+// checkOpenSpace refuses to open on a full disk: Badger writes (and on
+// tmpfs reads) its logs through memory mappings as it opens, and on a full
+// disk that is SIGBUS, not an error. A read-only open writes nothing
+// unless memtable files are there to replay; minFree < 0 turns the check
+// off.
+func checkOpenSpace(dir string, readOnly bool, probe func(string) (int64, error), minFree int64) error {
+	mems, _ := filepath.Glob(filepath.Join(dir, "*.mem"))
+	if free, err := probe(dir); err == nil && free >= 0 && free < openMinFree && minFree >= 0 && (!readOnly || len(mems) > 0) {
+		return fmt.Errorf("%w: cannot open the store in %s: its disk is full (%s free); free some space first", ErrNoSpace, dir, gb(free))
+	}
+	return nil
+}
+
+// checkFiles checks an existing store's MANIFEST, logs and tables before
+// Badger opens it. Badger "repairs" a damaged MANIFEST or log by cutting it
+// short when it opens a store writable, losing every record after the
+// damage; a read-only open silently leaves out the tables after a damaged
+// MANIFEST record. So a damaged store is refused instead.
+func checkFiles(dir string, readOnly bool) error {
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
+		return nil // a new store: nothing to check
+	}
+	// A store another process holds (exclusively, for a read-only open)
+	// is refused as Badger would refuse it, before the check reads files its writer may be replacing
+	// (a compaction's deleted table read as damage).
+	if lockConflicts(dir, readOnly) {
+		return lockedError(dir)
+	}
+	return preflight(dir, !readOnly)
+}
+
+// badgerOptions are the Badger settings of every store.
+func badgerOptions(dir string, opt Options, log *slog.Logger) badger.Options {
 	cache := int64(opt.CacheMB) << 20
 	if cache <= 0 {
 		cache = 256 << 20
 	}
-	bo := badger.DefaultOptions(dir).
+	return badger.DefaultOptions(dir).
 		WithLogger(badgerLogger{log}).
 		WithReadOnly(opt.ReadOnly).
 		WithCompression(options.ZSTD).
@@ -153,8 +194,14 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 		// are checked again, and every value as it is read from the log.
 		WithChecksumVerificationMode(options.OnBlockRead).
 		WithVerifyValueChecksum(true)
+}
+
+// openBadger opens the database, replaying a killed writer's torn log for
+// a read-only open, and turns Badger's errors into the store's: held by
+// another process, damaged, or the error wrapped.
+func openBadger(dir string, readOnly bool, bo badger.Options) (*badger.DB, error) {
 	db, err := badger.Open(bo)
-	if err != nil && opt.ReadOnly && strings.Contains(err.Error(), "truncate required") {
+	if err != nil && readOnly && strings.Contains(err.Error(), "truncate required") {
 		// A writer was killed mid-write: let Badger replay and truncate
 		// its log in read-write mode once, then open read-only again —
 		// only if what it would cut is a torn tail, not damage.
@@ -168,35 +215,41 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 			}
 		}
 	}
-	if err != nil && strings.Contains(err.Error(), "Cannot acquire directory lock") {
+	switch {
+	case err == nil:
+		return db, nil
+	case strings.Contains(err.Error(), "Cannot acquire directory lock"):
 		return nil, lockedError(dir)
-	}
-	if err != nil && isChecksumErr(err) {
+	case isChecksumErr(err):
 		return nil, &DamageError{Dir: dir, Damage: []Damage{{File: "badger", Offset: -1, What: strings.ReplaceAll(err.Error(), "\n", " ")}}}
-	}
-	if err != nil {
+	default:
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &Store{clust: &clusterFiles{}, db: db, dir: dir, ro: opt.ReadOnly, log: log, undoHook: opt.UndoHook, clustHook: opt.ClusterHook, minFree: minFree, free: probe, runBytes: opt.BulkRunBytes}
+}
+
+// start readies a freshly opened store: its schema and alert counter, and
+// for a writer what a killed process left half done.
+func (s *Store) start() error {
 	if err := s.init(); err != nil {
-		return nil, errors.Join(err, db.Close())
+		return err
 	}
 	if err := s.loadAlertNext(); err != nil {
-		return nil, errors.Join(err, db.Close())
+		return err
 	}
-	if !s.ro {
-		if err := removeHolder(dir, true); err != nil {
-			return nil, errors.Join(err, db.Close())
-		}
-		// Complete an undo a kill interrupted; drop a killed commit's alerts.
-		if err := s.finishUndo(); err != nil {
-			return nil, errors.Join(err, db.Close())
-		}
-		if err := s.dropHiddenAlerts(); err != nil {
-			return nil, errors.Join(fmt.Errorf("store: %w", err), db.Close())
-		}
+	if s.ro {
+		return nil
 	}
-	return s, nil
+	if err := removeHolder(s.dir, true); err != nil {
+		return err
+	}
+	// Complete an undo a kill interrupted; drop a killed commit's alerts.
+	if err := s.finishUndo(); err != nil {
+		return err
+	}
+	if err := s.dropHiddenAlerts(); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
 }
 
 // lockedError is the error of opening dir while another process holds it:

@@ -76,90 +76,12 @@ func (s *Store) Rollback(ctx context.Context, to int32) (RollbackResult, error) 
 	if to < old.StartHeight {
 		return res, fmt.Errorf("%w: to height %d, the store starts at %d", ErrRollback, to, old.StartHeight)
 	}
-	st := old
-	mark := undoMark{To: to, From: old.Height, EndTx: old.NextTx}
-	err := s.view(func(txn *badger.Txn) error {
-		for h := old.Height; h > to; h-- {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			blk, err := rawBlock(txn, h)
-			if err != nil {
-				return err
-			}
-			for n := blk.FirstTx; n < blk.FirstTx+TxNum(blk.NumTx); n++ {
-				tx, err := rawTx(txn, n)
-				if err != nil {
-					return err
-				}
-				st.Inputs -= int64(len(tx.Inputs))
-				st.Outputs -= int64(len(tx.Outputs))
-				for _, in := range tx.Inputs {
-					switch in.Kind {
-					case InputExternal:
-						st.External--
-					case InputKnown:
-						prev, err := rawTx(txn, in.Prev.Tx)
-						if err != nil {
-							return fmt.Errorf("funding tx of %d: %w", n, err)
-						}
-						if int(in.Prev.Vout) >= len(prev.Outputs) {
-							return fmt.Errorf("%w: tx %d spends %d:%d past its outputs", ErrCorrupt, n, in.Prev.Tx, in.Prev.Vout)
-						}
-						st.Value += prev.Outputs[in.Prev.Vout].Value
-					}
-				}
-				for _, o := range tx.Outputs {
-					if o.Addr.Kind == address.OpReturn || (h == 0 && tx.Coinbase) {
-						continue // never counted: unspendable
-					}
-					st.Value -= o.Value
-				}
-				res.Txs++
-			}
-			st.Blocks--
-			st.NextTx = blk.FirstTx
-			res.Blocks++
-		}
-		tip, err := rawBlock(txn, to)
-		if err != nil {
-			return err
-		}
-		st.Height, st.Hash = to, tip.Hash
-		return nil
-	})
+	st, err := s.unwind(ctx, old, to, &res)
 	if err != nil {
 		return res, fmt.Errorf("store: rollback to %d: %w", to, err)
 	}
-	mark.FirstTx = st.NextTx
-
-	s.outboxMu.Lock()
-	err = s.db.Update(func(txn *badger.Txn) error {
-		var err error
-		res.Retracted, res.Notices, err = s.retractAlerts(txn, to)
-		if err != nil {
-			return err
-		}
-		if err := txn.Set(keyUndo, mustJSON(&mark)); err != nil {
-			return err
-		}
-		// Clusters built from undone transactions are no longer true: mark
-		// them dirty with the state; undoClusters then restores them exactly
-		// when it can, else they need a rebuild (tracer cluster --rebuild).
-		var cs ClusterState
-		switch err := s.get(txn, keyClusterState, func(v []byte) error { return json.Unmarshal(v, &cs) }); {
-		case err == nil && cs.NextTx > st.NextTx:
-			cs.Dirty = true
-			if err := txn.Set(keyClusterState, mustJSON(&cs)); err != nil {
-				return err
-			}
-		case err != nil && !errors.Is(err, ErrNotFound):
-			return err
-		}
-		return txn.Set(keyState, mustJSON(&st))
-	})
-	s.outboxMu.Unlock()
-	if err != nil {
+	mark := undoMark{To: to, From: old.Height, FirstTx: st.NextTx, EndTx: old.NextTx}
+	if err := s.commitRollback(to, st, mark, &res); err != nil {
 		// The transaction may have moved the alert counter: reload it, and
 		// say so if that fails too (the counter is then not to be trusted).
 		return res, errors.Join(fmt.Errorf("store: rollback to %d: %w", to, err), s.loadAlertNext())
@@ -175,6 +97,112 @@ func (s *Store) Rollback(ctx context.Context, to int32) (RollbackResult, error) 
 		return res, err
 	}
 	return res, nil
+}
+
+// unwind computes, without writing, the state of the store cut back to
+// height to: old less every block above it, counting the blocks and
+// transactions undone in res.
+func (s *Store) unwind(ctx context.Context, old State, to int32, res *RollbackResult) (State, error) {
+	st := old
+	err := s.view(func(txn *badger.Txn) error {
+		for h := old.Height; h > to; h-- {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			blk, err := rawBlock(txn, h)
+			if err != nil {
+				return err
+			}
+			for n := blk.FirstTx; n < blk.FirstTx+TxNum(blk.NumTx); n++ {
+				if err := unwindTx(txn, &st, h, n); err != nil {
+					return err
+				}
+				res.Txs++
+			}
+			st.Blocks--
+			st.NextTx = blk.FirstTx
+			res.Blocks++
+		}
+		tip, err := rawBlock(txn, to)
+		if err != nil {
+			return err
+		}
+		st.Height, st.Hash = to, tip.Hash
+		return nil
+	})
+	return st, err
+}
+
+// unwindTx takes tx n, at height h, out of the counts of st: its inputs
+// and outputs, and the value it moved (its inputs' outputs unspent again,
+// its own spendable outputs gone).
+func unwindTx(txn *badger.Txn, st *State, h int32, n TxNum) error {
+	tx, err := rawTx(txn, n)
+	if err != nil {
+		return err
+	}
+	st.Inputs -= int64(len(tx.Inputs))
+	st.Outputs -= int64(len(tx.Outputs))
+	for _, in := range tx.Inputs {
+		switch in.Kind {
+		case InputExternal:
+			st.External--
+		case InputKnown:
+			prev, err := rawTx(txn, in.Prev.Tx)
+			if err != nil {
+				return fmt.Errorf("funding tx of %d: %w", n, err)
+			}
+			if int(in.Prev.Vout) >= len(prev.Outputs) {
+				return fmt.Errorf("%w: tx %d spends %d:%d past its outputs", ErrCorrupt, n, in.Prev.Tx, in.Prev.Vout)
+			}
+			st.Value += prev.Outputs[in.Prev.Vout].Value
+		}
+	}
+	for _, o := range tx.Outputs {
+		if o.Addr.Kind == address.OpReturn || (h == 0 && tx.Coinbase) {
+			continue // never counted: unspendable
+		}
+		st.Value -= o.Value
+	}
+	return nil
+}
+
+// commitRollback makes the shorter state st durable in one transaction,
+// with the undo mark, the retraction of alerts raised above to and the
+// clusters marked dirty; the records go later (finishUndo).
+func (s *Store) commitRollback(to int32, st State, mark undoMark, res *RollbackResult) error {
+	s.outboxMu.Lock()
+	defer s.outboxMu.Unlock()
+	return s.db.Update(func(txn *badger.Txn) error {
+		var err error
+		res.Retracted, res.Notices, err = s.retractAlerts(txn, to)
+		if err != nil {
+			return err
+		}
+		if err := txn.Set(keyUndo, mustJSON(&mark)); err != nil {
+			return err
+		}
+		if err := s.dirtyClusters(txn, st.NextTx); err != nil {
+			return err
+		}
+		return txn.Set(keyState, mustJSON(&st))
+	})
+}
+
+// dirtyClusters marks the clusters dirty when they were built from
+// transactions at or past next: clusters built from undone transactions
+// are no longer true. undoClusters then restores them exactly when it can,
+// else they need a rebuild (tracer cluster --rebuild).
+func (s *Store) dirtyClusters(txn *badger.Txn, next TxNum) error {
+	var cs ClusterState
+	switch err := s.get(txn, keyClusterState, func(v []byte) error { return json.Unmarshal(v, &cs) }); {
+	case err == nil && cs.NextTx > next:
+		cs.Dirty = true
+		return txn.Set(keyClusterState, mustJSON(&cs))
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return err
+	}
+	return nil
 }
 
 func (s *Store) hook(step string) {
@@ -201,9 +229,29 @@ func (s *Store) finishUndo() error {
 	fail := func(err error) error { return fmt.Errorf("store: undo blocks %d–%d: %w", mark.To+1, mark.From, err) }
 
 	// Step 2: the keys derived from the records.
+	if err := s.deleteUndoneDerived(mark); err != nil {
+		return fail(err)
+	}
+	s.hook(UndoStepDerived)
+
+	// Step 3: the records, then the mark.
+	if err := s.deleteUndoneRecords(mark); err != nil {
+		return fail(err)
+	}
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(keyUndo) }); err != nil {
+		return fail(err)
+	}
+	s.hook(UndoStepDone)
+	return nil
+}
+
+// deleteUndoneDerived deletes the keys derived from the undone blocks and
+// transactions: block hashes, txids, spent-by and address entries. Records
+// a killed undo already deleted are skipped.
+func (s *Store) deleteUndoneDerived(mark undoMark) error {
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	err = s.view(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		for h := mark.To + 1; h <= mark.From; h++ {
 			blk, err := rawBlock(txn, h)
 			if errors.Is(err, ErrNotFound) {
@@ -225,56 +273,57 @@ func (s *Store) finishUndo() error {
 			if err != nil {
 				return err
 			}
-			id := [32]byte(tx.ID)
-			if err := wb.Delete(txidKey(&id, n)); err != nil {
+			if err := deleteTxDerived(wb, tx, n); err != nil {
 				return err
-			}
-			for _, in := range tx.Inputs {
-				if in.Kind == InputKnown {
-					if err := wb.Delete(spentKey(in.Prev)); err != nil {
-						return err
-					}
-				}
-			}
-			for i := range tx.Outputs {
-				if a := &tx.Outputs[i].Addr; a.Kind.HasAddress() {
-					if err := wb.Delete(addrKey(a, n)); err != nil {
-						return err
-					}
-				}
 			}
 		}
 		return nil
 	})
-	if err == nil {
-		err = wb.Flush()
-	}
 	if err != nil {
-		return fail(err)
+		return err
 	}
-	s.hook(UndoStepDerived)
+	return wb.Flush()
+}
 
-	// Step 3: the records, then the mark.
-	wb = s.db.NewWriteBatch()
+// deleteTxDerived deletes tx n's txid entry, the spent-by entries of its
+// inputs and the address entries of its outputs.
+func deleteTxDerived(wb *badger.WriteBatch, tx *Tx, n TxNum) error {
+	id := [32]byte(tx.ID)
+	if err := wb.Delete(txidKey(&id, n)); err != nil {
+		return err
+	}
+	for _, in := range tx.Inputs {
+		if in.Kind == InputKnown {
+			if err := wb.Delete(spentKey(in.Prev)); err != nil {
+				return err
+			}
+		}
+	}
+	for i := range tx.Outputs {
+		if a := &tx.Outputs[i].Addr; a.Kind.HasAddress() {
+			if err := wb.Delete(addrKey(a, n)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// deleteUndoneRecords deletes the undone block and transaction records.
+func (s *Store) deleteUndoneRecords(mark undoMark) error {
+	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	for h := mark.To + 1; h <= mark.From; h++ {
 		if err := wb.Delete(blockKey(h)); err != nil {
-			return fail(err)
+			return err
 		}
 	}
 	for n := mark.FirstTx; n < mark.EndTx; n++ {
 		if err := wb.Delete(txKey(n)); err != nil {
-			return fail(err)
+			return err
 		}
 	}
-	if err := wb.Flush(); err != nil {
-		return fail(err)
-	}
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(keyUndo) }); err != nil {
-		return fail(err)
-	}
-	s.hook(UndoStepDone)
-	return nil
+	return wb.Flush()
 }
 
 // rawBlock and rawTx read records regardless of the committed state.

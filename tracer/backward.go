@@ -53,30 +53,8 @@ func Backward(ctx context.Context, g Graph, lab Labeler, targets []Seed, only []
 	b.res.Params = Params{Direction: "backward", Model: opt.Model.String(), MaxHops: opt.MaxHops, MinValue: opt.MinValue,
 		SinceHeight: opt.SinceHeight, UntilHeight: opt.UntilHeight, MaxTxs: opt.MaxTxs, WideOutputs: opt.WideOutputs,
 		StopCategories: append([]string(nil), opt.StopCategories...), Started: started.UTC()}
-	onlySet := map[store.OutPoint]bool{}
-	for _, op := range only {
-		onlySet[op] = true
-	}
-	for i, t := range targets {
-		info := SeedInfo{Address: t.Addr.String(opt.Params), Label: t.Label, Source: t.Source}
-		err := g.AddressOutputs(t.Addr, store.OutPoint{}, func(o store.AddrOutput) bool {
-			if len(onlySet) > 0 && !onlySet[o.OutPoint] {
-				return true
-			}
-			if opt.SinceHeight > 0 && o.Height < opt.SinceHeight || opt.UntilHeight > 0 && o.Height > opt.UntilHeight {
-				return true
-			}
-			info.Outputs++
-			info.Received += o.Value
-			b.res.Totals.Traced += o.Value
-			b.txids[o.Tx] = txRef{o.TxID.String(), o.Height}
-			b.add(o.Tx, o.Value, 0, i, store.TxNum(0), false)
-			return true
-		})
-		if err != nil {
-			return nil, err
-		}
-		b.res.Seeds = append(b.res.Seeds, info)
+	if err := b.addTargets(targets, only); err != nil {
+		return nil, err
 	}
 	if b.res.Totals.Traced == 0 {
 		return nil, ErrNoSeeds
@@ -95,6 +73,39 @@ func Backward(ctx context.Context, g Graph, lab Labeler, targets []Seed, only []
 	}
 	b.finish()
 	return b.res, nil
+}
+
+// addTargets queues the transactions that paid the targets — only the
+// outputs in only when it is given, within the height window — each with
+// the value it paid, and records each target's outputs and total.
+func (b *backWalker) addTargets(targets []Seed, only []store.OutPoint) error {
+	opt := b.opt
+	onlySet := map[store.OutPoint]bool{}
+	for _, op := range only {
+		onlySet[op] = true
+	}
+	for i, t := range targets {
+		info := SeedInfo{Address: t.Addr.String(opt.Params), Label: t.Label, Source: t.Source}
+		err := b.g.AddressOutputs(t.Addr, store.OutPoint{}, func(o store.AddrOutput) bool {
+			if len(onlySet) > 0 && !onlySet[o.OutPoint] {
+				return true
+			}
+			if opt.SinceHeight > 0 && o.Height < opt.SinceHeight || opt.UntilHeight > 0 && o.Height > opt.UntilHeight {
+				return true
+			}
+			info.Outputs++
+			info.Received += o.Value
+			b.res.Totals.Traced += o.Value
+			b.txids[o.Tx] = txRef{o.TxID.String(), o.Height}
+			b.add(o.Tx, o.Value, 0, i, store.TxNum(0), false)
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		b.res.Seeds = append(b.res.Seeds, info)
+	}
+	return nil
 }
 
 // backState is the value attributed to a transaction's outputs so far.
@@ -171,113 +182,141 @@ func (b *backWalker) run(ctx context.Context) error {
 			}
 			return nil
 		}
-		n := heap.Pop(&b.queue).(store.TxNum)
-		s := b.want[n]
-		b.visited++
-		tx, err := b.g.TxByNum(n)
-		if err != nil {
+		if err := b.visit(heap.Pop(&b.queue).(store.TxNum)); err != nil {
 			return err
-		}
-		b.reads++
-		b.txids[n] = txRef{tx.ID.String(), tx.Height}
-		if tx.Coinbase {
-			b.source(n, s, "coinbase", Label{Entity: "newly mined coins", Category: "coinbase"}, address.Addr{})
-			continue
-		}
-		if s.hops >= b.opt.MaxHops {
-			b.res.Totals.Cut += s.amount
-			continue
-		}
-		// Values of the inputs, from their funding transactions.
-		type src struct {
-			op    store.OutPoint
-			value int64
-			addr  address.Addr
-			known bool
-		}
-		srcs := make([]src, len(tx.Inputs))
-		var V int64
-		var external []wire.OutPoint
-		for i, in := range tx.Inputs {
-			if in.Kind == store.InputExternal {
-				external = append(external, in.Ext)
-			}
-			if in.Kind != store.InputKnown {
-				continue
-			}
-			f, err := b.g.TxByNum(in.Prev.Tx)
-			if err != nil {
-				return err
-			}
-			b.reads++
-			if int(in.Prev.Vout) >= len(f.Outputs) {
-				return fmt.Errorf("%w: an input spends output %d of %s, which has %d outputs", store.ErrCorrupt, in.Prev.Vout, f.ID, len(f.Outputs))
-			}
-			b.txids[in.Prev.Tx] = txRef{f.ID.String(), f.Height}
-			o := f.Outputs[in.Prev.Vout]
-			srcs[i] = src{in.Prev, o.Value, o.Addr, true}
-			V += o.Value
-		}
-		// Inputs from before the store's range have no known value. They
-		// paid at least what the outputs take beyond the known inputs (the
-		// fee taken as zero): the known inputs share the amount over that
-		// larger total, and the rest is reported as coming from before the
-		// range, not as dust.
-		D := V
-		if len(external) > 0 {
-			var O int64
-			for _, o := range tx.Outputs {
-				O += o.Value
-			}
-			D = max(V, O)
-		}
-		var attributed int64
-		for _, sr := range srcs {
-			if !sr.known || D == 0 {
-				continue
-			}
-			a := s.amount
-			if b.opt.Model == taint.Haircut {
-				hi, lo := bits.Mul64(uint64(s.amount), uint64(sr.value))
-				q, _ := bits.Div64(hi, lo, uint64(D))
-				a = int64(q)
-			}
-			attributed += a
-			e := Edge{From: b.txids[sr.op.Tx].id, Vout: sr.op.Vout, To: b.txids[n].id, Address: sr.addr.String(b.opt.Params), Value: sr.value, Tainted: a}
-			if l, ok := b.lab.Label(sr.addr); ok {
-				e.End = "hit"
-				b.res.Edges = append(b.res.Edges, e)
-				b.hitAt(sr.op, sr.addr, sr.value, a, s.hops+1, s.seed, n, l)
-				continue
-			}
-			if a < b.opt.MinValue {
-				e.End = "dust"
-				b.res.Totals.Dust += a
-				b.res.Edges = append(b.res.Edges, e)
-				continue
-			}
-			b.res.Edges = append(b.res.Edges, e)
-			b.add(sr.op.Tx, a, s.hops+1, s.seed, n, true)
-		}
-		if len(external) > 0 {
-			ext := s.amount // poison: each source is credited in full
-			if b.opt.Model == taint.Haircut {
-				ext = s.amount - attributed
-				if D > 0 {
-					hi, lo := bits.Mul64(uint64(s.amount), uint64(D-V))
-					q, _ := bits.Div64(hi, lo, uint64(D))
-					ext = int64(q)
-				}
-			}
-			b.beforeRange(n, external, ext)
-			attributed += ext
-		}
-		if b.opt.Model == taint.Haircut {
-			// Rounding remainders.
-			b.res.Totals.Dust += s.amount - attributed
 		}
 	}
 	return nil
+}
+
+// visit reads tx n and passes the amount wanted of it back to the inputs
+// that funded it: a coinbase is a source; past MaxHops the amount is cut.
+func (b *backWalker) visit(n store.TxNum) error {
+	s := b.want[n]
+	b.visited++
+	tx, err := b.g.TxByNum(n)
+	if err != nil {
+		return err
+	}
+	b.reads++
+	b.txids[n] = txRef{tx.ID.String(), tx.Height}
+	if tx.Coinbase {
+		b.source(n, s, "coinbase", Label{Entity: "newly mined coins", Category: "coinbase"}, address.Addr{})
+		return nil
+	}
+	if s.hops >= b.opt.MaxHops {
+		b.res.Totals.Cut += s.amount
+		return nil
+	}
+	srcs, V, external, err := b.inputSources(tx)
+	if err != nil {
+		return err
+	}
+	// Inputs from before the store's range have no known value. They
+	// paid at least what the outputs take beyond the known inputs (the
+	// fee taken as zero): the known inputs share the amount over that
+	// larger total, and the rest is reported as coming from before the
+	// range, not as dust.
+	D := V
+	if len(external) > 0 {
+		var O int64
+		for _, o := range tx.Outputs {
+			O += o.Value
+		}
+		D = max(V, O)
+	}
+	attributed := b.attribute(n, s, srcs, D)
+	if len(external) > 0 {
+		ext := s.amount // poison: each source is credited in full
+		if b.opt.Model == taint.Haircut {
+			ext = s.amount - attributed
+			if D > 0 {
+				hi, lo := bits.Mul64(uint64(s.amount), uint64(D-V))
+				q, _ := bits.Div64(hi, lo, uint64(D))
+				ext = int64(q)
+			}
+		}
+		b.beforeRange(n, external, ext)
+		attributed += ext
+	}
+	if b.opt.Model == taint.Haircut {
+		// Rounding remainders.
+		b.res.Totals.Dust += s.amount - attributed
+	}
+	return nil
+}
+
+// backSource is an input of a visited tx: the output it spends, with that
+// output's value and address (known: the output is in the store).
+type backSource struct {
+	op    store.OutPoint
+	value int64
+	addr  address.Addr
+	known bool
+}
+
+// inputSources reads the outputs tx's inputs spend, from their funding
+// transactions: one backSource per input, the known inputs' total V, and
+// the outpoints of the inputs spending from before the store's range.
+func (b *backWalker) inputSources(tx *store.Tx) (srcs []backSource, V int64, external []wire.OutPoint, err error) {
+	srcs = make([]backSource, len(tx.Inputs))
+	for i, in := range tx.Inputs {
+		if in.Kind == store.InputExternal {
+			external = append(external, in.Ext)
+		}
+		if in.Kind != store.InputKnown {
+			continue
+		}
+		f, err := b.g.TxByNum(in.Prev.Tx)
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		b.reads++
+		if int(in.Prev.Vout) >= len(f.Outputs) {
+			return nil, 0, nil, fmt.Errorf("%w: an input spends output %d of %s, which has %d outputs", store.ErrCorrupt, in.Prev.Vout, f.ID, len(f.Outputs))
+		}
+		b.txids[in.Prev.Tx] = txRef{f.ID.String(), f.Height}
+		o := f.Outputs[in.Prev.Vout]
+		srcs[i] = backSource{in.Prev, o.Value, o.Addr, true}
+		V += o.Value
+	}
+	return srcs, V, external, nil
+}
+
+// attribute shares the amount wanted of tx n (state s) among its known
+// sources over the total D — in full under poison, by value under haircut
+// — drawing an edge to each: a labelled source is a hit, an amount under
+// MinValue dust, anything else is queued to walk further back. It returns
+// the amount attributed.
+func (b *backWalker) attribute(n store.TxNum, s *backState, srcs []backSource, D int64) (attributed int64) {
+	for _, sr := range srcs {
+		if !sr.known || D == 0 {
+			continue
+		}
+		a := s.amount
+		if b.opt.Model == taint.Haircut {
+			hi, lo := bits.Mul64(uint64(s.amount), uint64(sr.value))
+			q, _ := bits.Div64(hi, lo, uint64(D))
+			a = int64(q)
+		}
+		attributed += a
+		e := Edge{From: b.txids[sr.op.Tx].id, Vout: sr.op.Vout, To: b.txids[n].id, Address: sr.addr.String(b.opt.Params), Value: sr.value, Tainted: a}
+		if l, ok := b.lab.Label(sr.addr); ok {
+			e.End = "hit"
+			b.res.Edges = append(b.res.Edges, e)
+			b.hitAt(sr.op, sr.addr, sr.value, a, s.hops+1, s.seed, n, l)
+			continue
+		}
+		if a < b.opt.MinValue {
+			e.End = "dust"
+			b.res.Totals.Dust += a
+			b.res.Edges = append(b.res.Edges, e)
+			continue
+		}
+		b.res.Edges = append(b.res.Edges, e)
+		b.add(sr.op.Tx, a, s.hops+1, s.seed, n, true)
+	}
+	return attributed
 }
 
 // beforeRange records the amount of tx n that comes from its inputs spending

@@ -279,23 +279,8 @@ func Forward(ctx context.Context, g Graph, lab Labeler, seeds []Seed, opt Option
 	}
 	w.src = &storeSource{g: g, fund: map[store.TxNum]*store.Tx{}}
 	if fg, ok := g.(*FlowGraph); ok && fg.Flow != nil {
-		// An index behind the store would read later spends as unspent.
-		if s, ok := fg.Graph.(interface{ State() store.State }); ok && s.State().NextTx != fg.Flow.Txs() {
-			return nil, fmt.Errorf("tracer: %w: it covers %d transactions, the store %d", flow.ErrStale, fg.Flow.Txs(), s.State().NextTx)
-		}
-		w.src = &flowSource{x: fg.Flow, g: fg.Graph}
-		if kl, ok := w.lab.(KeyedLabeler); ok {
-			keys, err := kl.LabelKeys()
-			if err != nil && err != errNotKeyed {
-				return nil, err
-			}
-			if keys != nil {
-				// The index holds a shorter key per output (flow.KeyOf).
-				w.keys = make(map[uint64]struct{}, len(keys))
-				for k := range keys {
-					w.keys[flow.KeyOf(k)] = struct{}{}
-				}
-			}
+		if err := w.useFlow(fg); err != nil {
+			return nil, err
 		}
 	}
 	for _, c := range opt.StopCategories {
@@ -327,6 +312,33 @@ func Forward(ctx context.Context, g Graph, lab Labeler, seeds []Seed, opt Option
 	}
 	w.finish()
 	return w.res, nil
+}
+
+// useFlow makes the walk read fg's flow index, which must cover the
+// store, and, when the labeler can list its keys, check outputs against
+// them in the index's key form before asking it.
+func (w *walker) useFlow(fg *FlowGraph) error {
+	// An index behind the store would read later spends as unspent.
+	if s, ok := fg.Graph.(interface{ State() store.State }); ok && s.State().NextTx != fg.Flow.Txs() {
+		return fmt.Errorf("tracer: %w: it covers %d transactions, the store %d", flow.ErrStale, fg.Flow.Txs(), s.State().NextTx)
+	}
+	w.src = &flowSource{x: fg.Flow, g: fg.Graph}
+	kl, ok := w.lab.(KeyedLabeler)
+	if !ok {
+		return nil
+	}
+	keys, err := kl.LabelKeys()
+	if err != nil && err != errNotKeyed {
+		return err
+	}
+	if keys != nil {
+		// The index holds a shorter key per output (flow.KeyOf).
+		w.keys = make(map[uint64]struct{}, len(keys))
+		for k := range keys {
+			w.keys[flow.KeyOf(k)] = struct{}{}
+		}
+	}
+	return nil
 }
 
 func (w *walker) seed() error {

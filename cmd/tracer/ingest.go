@@ -191,53 +191,56 @@ func (p *progress) ingest(pr ingest.Progress) {
 		return
 	}
 	p.last = time.Now()
-	secs := pr.Elapsed.Seconds()
-	var done float64
-	var line string
+	done, line := p.describe(pr)
+	if !p.tty {
+		fmt.Fprintln(p.w, "ingest:", line)
+		return
+	}
+	const width = 24
+	n := int(done * width)
+	bar := make([]byte, width)
+	for i := range bar {
+		bar[i] = '.'
+		if i < n {
+			bar[i] = '#'
+		}
+	}
+	fmt.Fprintf(p.w, "\r[%s] %s\x1b[K", bar, line)
+	p.drawn = true
+}
+
+// describe is the fraction of pr's phase done and the line saying so,
+// with an ETA.
+func (p *progress) describe(pr ingest.Progress) (done float64, line string) {
 	switch pr.Phase {
 	case ingest.PhaseHeaders:
 		done = float64(pr.Step) / float64(max(pr.Steps, 1))
-		line = fmt.Sprintf("reading block headers: %.1f of %.1f GB", float64(pr.Step)/1e9, float64(pr.Steps)/1e9)
+		return done, fmt.Sprintf("reading block headers: %.1f of %.1f GB", float64(pr.Step)/1e9, float64(pr.Steps)/1e9)
 	case ingest.PhaseJoin, ingest.PhaseMerge:
 		// The bulk load's last parts: the ETA of the blocks is not the end.
 		done = float64(pr.Step) / float64(max(pr.Steps, 1))
 		if p.phase != pr.Phase {
 			p.phase, p.merge = pr.Phase, pr.Elapsed
 		}
-		eta := "?"
-		if done > 0 && done < 1 {
-			s := (pr.Elapsed - p.merge).Seconds()
-			eta = time.Duration(s / done * (1 - done) * float64(time.Second)).Round(time.Second).String()
-		}
+		left := eta(done, (pr.Elapsed - p.merge).Seconds())
 		if pr.Phase == ingest.PhaseJoin {
-			line = fmt.Sprintf("resolving inputs beyond the cache: joined %d of %d sorted spends and outputs (%.0f%%) of blocks to %d  ETA %s", pr.Step, pr.Steps, 100*done, pr.Height, eta)
-		} else {
-			line = fmt.Sprintf("writing the store: merged %d of %d sorted writes (%.0f%%) of blocks to %d  ETA %s", pr.Step, pr.Steps, 100*done, pr.Height, eta)
+			return done, fmt.Sprintf("resolving inputs beyond the cache: joined %d of %d sorted spends and outputs (%.0f%%) of blocks to %d  ETA %s", pr.Step, pr.Steps, 100*done, pr.Height, left)
 		}
+		return done, fmt.Sprintf("writing the store: merged %d of %d sorted writes (%.0f%%) of blocks to %d  ETA %s", pr.Step, pr.Steps, 100*done, pr.Height, left)
 	default:
+		secs := pr.Elapsed.Seconds()
 		done = float64(pr.Height+1) / float64(pr.TargetHeight+1)
-		eta := "?"
-		if done > 0 && done < 1 {
-			eta = time.Duration(secs / done * (1 - done) * float64(time.Second)).Round(time.Second).String()
-		}
-		line = fmt.Sprintf("height %d/%d  %.0f blk/s  %.0f tx/s  %.1f MB/s  blocks ETA %s",
-			pr.Height, pr.TargetHeight, float64(pr.Blocks)/secs, float64(pr.Txs)/secs, float64(pr.Bytes)/1e6/secs, eta)
+		return done, fmt.Sprintf("height %d/%d  %.0f blk/s  %.0f tx/s  %.1f MB/s  blocks ETA %s",
+			pr.Height, pr.TargetHeight, float64(pr.Blocks)/secs, float64(pr.Txs)/secs, float64(pr.Bytes)/1e6/secs, eta(done, secs))
 	}
-	if p.tty {
-		const width = 24
-		n := int(done * width)
-		bar := make([]byte, width)
-		for i := range bar {
-			bar[i] = '.'
-			if i < n {
-				bar[i] = '#'
-			}
-		}
-		fmt.Fprintf(p.w, "\r[%s] %s\x1b[K", bar, line)
-		p.drawn = true
-		return
+}
+
+// eta is the time left when the fraction done took secs, or "?".
+func eta(done, secs float64) string {
+	if done <= 0 || done >= 1 {
+		return "?"
 	}
-	fmt.Fprintln(p.w, "ingest:", line)
+	return time.Duration(secs / done * (1 - done) * float64(time.Second)).Round(time.Second).String()
 }
 
 func (p *progress) finish() {

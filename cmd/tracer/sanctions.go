@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -421,19 +422,9 @@ func runSanctionsDiff(c *cli.Context) (err error) {
 		return err
 	}
 	defer closing(st, &err)
-	var oldV, newV uint32
-	switch c.NArg() {
-	case 2:
-		for i, p := range []*uint32{&oldV, &newV} {
-			var v uint32
-			if _, err := fmt.Sscan(c.Args().Get(i), &v); err != nil || v == 0 {
-				return usageErrorf("bad version %q: want a number from tracer sanctions versions", c.Args().Get(i))
-			}
-			*p = v
-		}
-	case 0:
-	default:
-		return usageErrorf("sanctions diff takes no arguments or two versions (OLD NEW)")
+	oldV, newV, err := diffArgs(c)
+	if err != nil {
+		return err
 	}
 	d, err := st.Lists().Diff(oldV, newV, sanctions.Filter{Asset: c.String("asset")})
 	switch {
@@ -455,10 +446,34 @@ func runSanctionsDiff(c *cli.Context) (err error) {
 	if c.Bool("json") {
 		return printJSON(c, v)
 	}
-	w := c.App.Writer
+	return printDiff(c.App.Writer, v)
+}
+
+// diffArgs are the two versions sanctions diff compares: OLD NEW, or none
+// (0, 0: the current list and the one before).
+func diffArgs(c *cli.Context) (oldV, newV uint32, err error) {
+	switch c.NArg() {
+	case 0:
+		return 0, 0, nil
+	case 2:
+	default:
+		return 0, 0, usageErrorf("sanctions diff takes no arguments or two versions (OLD NEW)")
+	}
+	for i, p := range []*uint32{&oldV, &newV} {
+		var v uint32
+		if _, err := fmt.Sscan(c.Args().Get(i), &v); err != nil || v == 0 {
+			return 0, 0, usageErrorf("bad version %q: want a number from tracer sanctions versions", c.Args().Get(i))
+		}
+		*p = v
+	}
+	return oldV, newV, nil
+}
+
+func printDiff(w io.Writer, v diffView) error {
+	oh, nh := v.Old, v.New
 	fmt.Fprintf(w, "version %d (issued %s) → version %d (issued %s): %d added, %d removed\n",
-		oh.Version, orDash(date(oh.DateOfIssue)), nh.Version, orDash(date(nh.DateOfIssue)), len(added), len(removed))
-	if len(added)+len(removed) == 0 {
+		oh.Version, orDash(date(oh.DateOfIssue)), nh.Version, orDash(date(nh.DateOfIssue)), len(v.Added), len(v.Removed))
+	if len(v.Added)+len(v.Removed) == 0 {
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -552,31 +567,45 @@ func runSanctionsCheck(c *cli.Context) (err error) {
 	}
 	var views []checkView
 	for _, a := range c.Args().Slice() {
-		a = strings.TrimSpace(a)
-		hits, err := st.Lists().Hits(c.String("asset"), a)
+		v, err := checkAddress(st, c.String("asset"), strings.TrimSpace(a), h)
 		if err != nil {
 			return err
-		}
-		if asset := c.String("asset"); len(hits) == 0 && (asset == "" || strings.EqualFold(asset, "XBT")) {
-			// Listed is listed, whatever the string; anything else must
-			// be a Bitcoin address of the store's network.
-			if _, _, err := st.ParseAddress(a); err != nil {
-				if ne := (*address.NetworkError)(nil); a != "" && !errors.As(err, &ne) {
-					err = fmt.Errorf("%w (for another asset's address give --asset ETH, ...)", err)
-				}
-				return badInput(err)
-			}
-		}
-		v := checkView{Address: a, Listed: len(hits) > 0, Hits: []entryView{}, ListVersion: h.Version, ListDate: date(h.DateOfIssue)}
-		for _, e := range hits {
-			v.Hits = append(v.Hits, viewEntry(e))
 		}
 		views = append(views, v)
 	}
 	if c.Bool("json") {
 		return printJSON(c, views)
 	}
-	w := c.App.Writer
+	printChecks(c.App.Writer, views, h)
+	return nil
+}
+
+// checkAddress looks a up in the current list (h). An address the list
+// does not name must be a Bitcoin address of the store's network when the
+// asset is XBT or any.
+func checkAddress(st *store.Store, asset, a string, h store.ListVersion) (checkView, error) {
+	hits, err := st.Lists().Hits(asset, a)
+	if err != nil {
+		return checkView{}, err
+	}
+	if len(hits) == 0 && (asset == "" || strings.EqualFold(asset, "XBT")) {
+		// Listed is listed, whatever the string; anything else must
+		// be a Bitcoin address of the store's network.
+		if _, _, err := st.ParseAddress(a); err != nil {
+			if ne := (*address.NetworkError)(nil); a != "" && !errors.As(err, &ne) {
+				err = fmt.Errorf("%w (for another asset's address give --asset ETH, ...)", err)
+			}
+			return checkView{}, badInput(err)
+		}
+	}
+	v := checkView{Address: a, Listed: len(hits) > 0, Hits: []entryView{}, ListVersion: h.Version, ListDate: date(h.DateOfIssue)}
+	for _, e := range hits {
+		v.Hits = append(v.Hits, viewEntry(e))
+	}
+	return v, nil
+}
+
+func printChecks(w io.Writer, views []checkView, h store.ListVersion) {
 	for _, v := range views {
 		if !v.Listed {
 			fmt.Fprintf(w, "%s  not listed\n", v.Address)
@@ -588,7 +617,6 @@ func runSanctionsCheck(c *cli.Context) (err error) {
 		}
 	}
 	fmt.Fprintf(w, "checked against sanctions list version %d, issued %s\n", h.Version, orDash(date(h.DateOfIssue)))
-	return nil
 }
 
 func runSanctionsVersions(c *cli.Context) (err error) {

@@ -268,28 +268,7 @@ func runTagsList(c *cli.Context) (err error) {
 	if pack == "" && cat == "" && minConf < 0 {
 		return listPacks(c, st)
 	}
-	if pack != "" {
-		ps, err := st.Tags().Packs()
-		if err != nil {
-			return err
-		}
-		if !slices.ContainsFunc(ps, func(p store.TagPack) bool { return p.Name == pack }) {
-			return badInput(fmt.Errorf("no tag pack named %q (tracer tags list shows them)", pack))
-		}
-	}
-	limit := c.Int("limit")
-	views := []tagView{}
-	total := 0
-	err = st.Tags().Each(func(t sanctions.Tag) error {
-		if pack != "" && t.Pack != pack || cat != "" && !t.HasCategory(cat) || minConf >= 0 && t.ConfidenceLevel() < minConf {
-			return nil
-		}
-		total++
-		if limit <= 0 || len(views) < limit {
-			views = append(views, viewTag(t))
-		}
-		return nil
-	})
+	views, total, err := selectTags(st, pack, cat, minConf, c.Int("limit"))
 	if err != nil {
 		return err
 	}
@@ -303,6 +282,34 @@ func runTagsList(c *cli.Context) (err error) {
 		fmt.Fprintf(c.App.Writer, "... %d of %d tags shown (--limit 0 shows all)\n", len(views), total)
 	}
 	return nil
+}
+
+// selectTags returns the stored tags of pack (which must exist), of
+// category cat and of confidence minConf or more (each "" or negative:
+// any), at most limit of them (0: all), and how many there are.
+func selectTags(st *store.Store, pack, cat string, minConf, limit int) ([]tagView, int, error) {
+	if pack != "" {
+		ps, err := st.Tags().Packs()
+		if err != nil {
+			return nil, 0, err
+		}
+		if !slices.ContainsFunc(ps, func(p store.TagPack) bool { return p.Name == pack }) {
+			return nil, 0, badInput(fmt.Errorf("no tag pack named %q (tracer tags list shows them)", pack))
+		}
+	}
+	views := []tagView{}
+	total := 0
+	err := st.Tags().Each(func(t sanctions.Tag) error {
+		if pack != "" && t.Pack != pack || cat != "" && !t.HasCategory(cat) || minConf >= 0 && t.ConfidenceLevel() < minConf {
+			return nil
+		}
+		total++
+		if limit <= 0 || len(views) < limit {
+			views = append(views, viewTag(t))
+		}
+		return nil
+	})
+	return views, total, err
 }
 
 // listPacks lists the tag packs and actor packs in the store.

@@ -118,28 +118,26 @@ func (a Addr) Key() uint64 {
 // Classify returns the compact address of an output script.
 func Classify(script []byte) Addr {
 	var a Addr
-	n := len(script)
 	switch {
-	case n == 25 && script[0] == 0x76 && script[1] == 0xa9 && script[2] == 0x14 && script[23] == 0x88 && script[24] == 0xac:
+	case isP2PKH(script):
 		a.Kind = P2PKH
 		copy(a.Payload[:], script[3:23])
-	case n == 23 && script[0] == 0xa9 && script[1] == 0x14 && script[22] == 0x87:
+	case isP2SH(script):
 		a.Kind = P2SH
 		copy(a.Payload[:], script[2:22])
-	case n == 22 && script[0] == 0x00 && script[1] == 0x14:
+	case isWitness(script, 0x00, 20):
 		a.Kind = P2WPKH
-		copy(a.Payload[:], script[2:22])
-	case n == 34 && script[0] == 0x00 && script[1] == 0x20:
+		copy(a.Payload[:], script[2:])
+	case isWitness(script, 0x00, 32):
 		a.Kind = P2WSH
-		copy(a.Payload[:], script[2:34])
-	case n == 34 && script[0] == 0x51 && script[1] == 0x20:
+		copy(a.Payload[:], script[2:])
+	case isWitness(script, 0x51, 32):
 		a.Kind = P2TR
-		copy(a.Payload[:], script[2:34])
-	case n == 35 && script[0] == 0x21 && (script[1] == 0x02 || script[1] == 0x03) && script[34] == 0xac,
-		n == 67 && script[0] == 0x41 && (script[1] == 0x04 || script[1] == 0x06 || script[1] == 0x07) && script[66] == 0xac:
+		copy(a.Payload[:], script[2:])
+	case isP2PK(script):
 		a.Kind = P2PK
-		copy(a.Payload[:], btcutil.Hash160(script[1:n-1]))
-	case n > 0 && script[0] == 0x6a:
+		copy(a.Payload[:], btcutil.Hash160(script[1:len(script)-1]))
+	case len(script) > 0 && script[0] == 0x6a:
 		a.Kind = OpReturn
 	case isMultisig(script):
 		a.Kind = Multisig
@@ -149,6 +147,34 @@ func Classify(script []byte) Addr {
 		a.Payload = sha256.Sum256(script)
 	}
 	return a
+}
+
+// isP2PKH matches OP_DUP OP_HASH160 <20 bytes> OP_EQUALVERIFY OP_CHECKSIG.
+func isP2PKH(s []byte) bool {
+	return len(s) == 25 && s[0] == 0x76 && s[1] == 0xa9 && s[2] == 0x14 && s[23] == 0x88 && s[24] == 0xac
+}
+
+// isP2SH matches OP_HASH160 <20 bytes> OP_EQUAL.
+func isP2SH(s []byte) bool {
+	return len(s) == 23 && s[0] == 0xa9 && s[1] == 0x14 && s[22] == 0x87
+}
+
+// isWitness matches a witness program: the version opcode, then one push
+// of size bytes.
+func isWitness(s []byte, version byte, size int) bool {
+	return len(s) == 2+size && s[0] == version && int(s[1]) == size
+}
+
+// isP2PK matches <33-byte compressed or 65-byte uncompressed (or hybrid)
+// public key> OP_CHECKSIG.
+func isP2PK(s []byte) bool {
+	switch len(s) {
+	case 35:
+		return s[0] == 0x21 && (s[1] == 0x02 || s[1] == 0x03) && s[34] == 0xac
+	case 67:
+		return s[0] == 0x41 && (s[1] == 0x04 || s[1] == 0x06 || s[1] == 0x07) && s[66] == 0xac
+	}
+	return false
 }
 
 // isMultisig matches OP_m <33- or 65-byte keys> OP_n OP_CHECKMULTISIG.

@@ -173,35 +173,8 @@ func (p *advancedParser) run() error {
 		if !ok { // </Sanctions>
 			break
 		}
-		switch start.Name.Local {
-		case "DateOfIssue":
-			var d xDate
-			if err := s.decode(&d, &start); err != nil {
-				return err
-			}
-			t, ok := d.time()
-			if !ok {
-				return s.errAt(fmt.Errorf("%w: bad DateOfIssue %d-%d-%d", ErrMalformed, d.Year, d.Month, d.Day), "Sanctions/DateOfIssue")
-			}
-			p.list.DateOfIssue = t
-		case "ReferenceValueSets":
-			var refs xRefSets
-			if err := s.decode(&refs, &start); err != nil {
-				return err
-			}
-			p.setRefs(&refs)
-		case "DistinctParties":
-			if err := p.each("DistinctParty", p.party); err != nil {
-				return err
-			}
-		case "SanctionsEntries":
-			if err := p.each("SanctionsEntry", p.entry); err != nil {
-				return err
-			}
-		default:
-			if err := s.skip(); err != nil {
-				return err
-			}
+		if err := p.section(&start); err != nil {
+			return err
 		}
 	}
 	// Anything after the root must be whitespace or comments.
@@ -215,6 +188,38 @@ func (p *advancedParser) run() error {
 		return &ParseError{File: s.file, Line: s.line(), Element: "Sanctions", Err: ErrNoReferences}
 	}
 	return nil
+}
+
+// section reads one child of <Sanctions>: the date of issue, the
+// reference values, the parties or the entries; others are skipped.
+func (p *advancedParser) section(start *xml.StartElement) error {
+	s := p.s
+	switch start.Name.Local {
+	case "DateOfIssue":
+		var d xDate
+		if err := s.decode(&d, start); err != nil {
+			return err
+		}
+		t, ok := d.time()
+		if !ok {
+			return s.errAt(fmt.Errorf("%w: bad DateOfIssue %d-%d-%d", ErrMalformed, d.Year, d.Month, d.Day), "Sanctions/DateOfIssue")
+		}
+		p.list.DateOfIssue = t
+		return nil
+	case "ReferenceValueSets":
+		var refs xRefSets
+		if err := s.decode(&refs, start); err != nil {
+			return err
+		}
+		p.setRefs(&refs)
+		return nil
+	case "DistinctParties":
+		return p.each("DistinctParty", p.party)
+	case "SanctionsEntries":
+		return p.each("SanctionsEntry", p.entry)
+	default:
+		return s.skip()
+	}
 }
 
 // each calls fn for every child element named child of the element just

@@ -70,11 +70,8 @@ func innerName(name string) string {
 	return name
 }
 
-// openZip reads a zip archive and opens its SDN members: sdn_advanced.xml,
-// sdn.xml, sdn.csv, sdn_comments.csv and alt.csv (by name, any directory,
-// any case; each detected by content too). A lone member is taken whatever
-// its name.
-func openZip(ctx context.Context, r io.Reader, name string, depth int) ([]*opened, error) {
+// readZip reads a whole zip archive (at most maxZipSize) into memory.
+func readZip(r io.Reader, name string) (*zip.Reader, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxZipSize+1))
 	if err != nil {
 		return nil, &ParseError{File: name, Err: fmt.Errorf("%w: zip: %v", ErrCompression, err)}
@@ -86,22 +83,47 @@ func openZip(ctx context.Context, r io.Reader, name string, depth int) ([]*opene
 	if err != nil {
 		return nil, &ParseError{File: name, Err: fmt.Errorf("%w: zip: %v", ErrCompression, err)}
 	}
+	return zr, nil
+}
+
+// sdnMembers are the archive's files named like SDN files, or its only
+// file.
+func sdnMembers(zr *zip.Reader) []*zip.File {
 	var members []*zip.File
 	for _, f := range zr.File {
-		if f.FileInfo().IsDir() {
-			continue
-		}
-		base := strings.ToLower(path.Base(f.Name))
-		switch {
-		case strings.HasPrefix(base, "sdn_advanced") && strings.Contains(base, ".xml"),
-			base == "sdn.xml", base == "sdn.csv", base == "sdn_comments.csv", base == "alt.csv",
-			strings.HasPrefix(base, "sdn") && (strings.HasSuffix(base, ".xml") || strings.HasSuffix(base, ".csv")):
+		if !f.FileInfo().IsDir() && isSDNName(strings.ToLower(path.Base(f.Name))) {
 			members = append(members, f)
 		}
 	}
 	if len(members) == 0 && len(zr.File) == 1 {
 		members = zr.File
 	}
+	return members
+}
+
+// isSDNName tells whether a lower-case base name is an SDN file's:
+// sdn_advanced*.xml, sdn.xml, sdn.csv, sdn_comments.csv, alt.csv, or any
+// sdn*.xml or sdn*.csv.
+func isSDNName(base string) bool {
+	switch {
+	case strings.HasPrefix(base, "sdn_advanced") && strings.Contains(base, ".xml"),
+		base == "sdn.xml", base == "sdn.csv", base == "sdn_comments.csv", base == "alt.csv",
+		strings.HasPrefix(base, "sdn") && (strings.HasSuffix(base, ".xml") || strings.HasSuffix(base, ".csv")):
+		return true
+	}
+	return false
+}
+
+// openZip reads a zip archive and opens its SDN members: sdn_advanced.xml,
+// sdn.xml, sdn.csv, sdn_comments.csv and alt.csv (by name, any directory,
+// any case; each detected by content too). A lone member is taken whatever
+// its name.
+func openZip(ctx context.Context, r io.Reader, name string, depth int) ([]*opened, error) {
+	zr, err := readZip(r, name)
+	if err != nil {
+		return nil, err
+	}
+	members := sdnMembers(zr)
 	if len(members) == 0 {
 		return nil, &ParseError{File: name, Err: fmt.Errorf("%w: zip holds no SDN file", ErrNoSDNFile)}
 	}

@@ -40,14 +40,7 @@ func Download(ctx context.Context, u, dir string, limit int64, timeout time.Dura
 	if resp.ContentLength > limit {
 		return "", fmt.Errorf("download %s: %d bytes is over the %d MB limit", u, resp.ContentLength, limit>>20)
 	}
-	name := path.Base(pu.Path)
-	if name == "." || name == "/" || name == "" || strings.ContainsAny(name, `\:`) {
-		name = "sdn_advanced.xml"
-	}
-	if strings.EqualFold(filepath.Ext(name), ".xml") || !strings.Contains(name, ".") {
-		name = strings.ToLower(name)
-	}
-	f, err := os.CreateTemp(dir, "*-"+name)
+	f, err := os.CreateTemp(dir, "*-"+downloadName(pu))
 	if err != nil {
 		return "", err
 	}
@@ -62,4 +55,18 @@ func Download(ctx context.Context, u, dir string, limit int64, timeout time.Dura
 		return "", fmt.Errorf("download %s: over the %d MB limit", u, limit>>20)
 	}
 	return f.Name(), nil
+}
+
+// downloadName is the local name of a download from pu: the URL's file
+// name (sdn_advanced.xml when it has none usable), in lower case when it
+// is XML or has no extension, so detection by name still works.
+func downloadName(pu *url.URL) string {
+	name := path.Base(pu.Path)
+	if name == "." || name == "/" || name == "" || strings.ContainsAny(name, `\:`) {
+		name = "sdn_advanced.xml"
+	}
+	if strings.EqualFold(filepath.Ext(name), ".xml") || !strings.Contains(name, ".") {
+		name = strings.ToLower(name)
+	}
+	return name
 }

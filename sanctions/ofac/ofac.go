@@ -50,23 +50,7 @@ func Detect(head []byte, name string) (Kind, error) {
 		}
 		return KindUnknown, fmt.Errorf("%w: XML root element <%s>", ErrUnknownFormat, root)
 	}
-	// CSV: count the columns of the first record.
-	line := h
-	if i := bytes.IndexByte(line, '\n'); i >= 0 {
-		line = line[:i]
-	} else if len(h) == sniffLen {
-		line = nil // first record longer than the sniff window: count unknown
-	}
-	n := 0
-	if len(bytes.TrimSpace(line)) > 0 && line[0] >= '0' && line[0] <= '9' {
-		r := csv.NewReader(bytes.NewReader(line))
-		r.FieldsPerRecord = -1
-		r.LazyQuotes = true
-		if rec, err := r.Read(); err == nil {
-			n = len(rec)
-		}
-	}
-	switch n {
+	switch csvColumns(h) {
 	case 12:
 		return KindSDNCSV, nil
 	case 2:
@@ -74,6 +58,7 @@ func Detect(head []byte, name string) (Kind, error) {
 	case 5:
 		return KindAlt, nil
 	}
+	// The columns did not tell: the file's name may.
 	switch {
 	case strings.Contains(base, "comments"):
 		return KindComments, nil
@@ -83,6 +68,29 @@ func Detect(head []byte, name string) (Kind, error) {
 		return KindSDNCSV, nil
 	}
 	return KindUnknown, ErrUnknownFormat
+}
+
+// csvColumns counts the columns of h's first record when it starts like
+// OFAC's CSV (with an ent_num); 0 when it does not, or runs past the sniff
+// window.
+func csvColumns(h []byte) int {
+	line := h
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	} else if len(h) == sniffLen {
+		return 0 // first record longer than the sniff window: count unknown
+	}
+	if len(bytes.TrimSpace(line)) == 0 || line[0] < '0' || line[0] > '9' {
+		return 0
+	}
+	r := csv.NewReader(bytes.NewReader(line))
+	r.FieldsPerRecord = -1
+	r.LazyQuotes = true
+	rec, err := r.Read()
+	if err != nil {
+		return 0
+	}
+	return len(rec)
 }
 
 // xmlRoot returns the local name of the first element in head, or "" when

@@ -118,137 +118,178 @@ func ParseCSV(ctx context.Context, in CSVInput) (*sanctions.List, error) {
 		sdnName = "sdn.csv"
 	}
 	list := &sanctions.List{Source: sdnName, Format: sanctions.FormatSDNCSV}
-	comments := map[int64]string{}
+	p := &sdnParser{list: list, v: newValidator(list), name: sdnName,
+		comments: map[int64]string{}, aliases: map[int64][]string{}, seen: map[int64]bool{}}
 	if in.Comments != nil {
-		f := newCSVFile(ctx, in.Comments, nameOr(in.CommentsName, "sdn_comments.csv"), commentsColumns)
-		for {
-			rec, err := f.next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
-			ent, err := f.entNum(rec[0])
-			if err != nil {
-				return nil, err
-			}
-			if strings.TrimSpace(rec[1]) == "-0-" {
-				continue
-			}
-			// Not trimmed: the continuation may start with the space that
-			// separated two words at the cut.
-			comments[ent] += strings.TrimRight(rec[1], " \t\r\n")
+		name := nameOr(in.CommentsName, "sdn_comments.csv")
+		if err := readComments(newCSVFile(ctx, in.Comments, name, commentsColumns), p.comments); err != nil {
+			return nil, err
 		}
-		list.Source += "+" + nameOr(in.CommentsName, "sdn_comments.csv")
+		list.Source += "+" + name
 	}
-	aliases := map[int64][]string{}
 	if in.Alt != nil {
-		f := newCSVFile(ctx, in.Alt, nameOr(in.AltName, "alt.csv"), altColumns)
-		for {
-			rec, err := f.next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
-			ent, err := f.entNum(rec[0])
-			if err != nil {
-				return nil, err
-			}
-			if a := field(rec[3]); a != "" && !slices.Contains(aliases[ent], a) {
-				aliases[ent] = append(aliases[ent], a)
-			}
+		name := nameOr(in.AltName, "alt.csv")
+		if err := readAliases(newCSVFile(ctx, in.Alt, name, altColumns), p.aliases); err != nil {
+			return nil, err
 		}
-		list.Source += "+" + nameOr(in.AltName, "alt.csv")
+		list.Source += "+" + name
 	}
-
-	v := newValidator(list)
 	f := newCSVFile(ctx, in.SDN, sdnName, sdnColumns)
-	var cut, cutWithAddr, dropped []int64
-	records := 0
-	seen := map[int64]bool{}
 	for {
 		rec, err := f.next()
 		if err == io.EOF {
-			if records > 0 && !f.doneSUB {
-				// OFAC's sdn.csv ends with the byte 0x1A; a copy that stops
-				// without it may have been cut at a line boundary.
-				list.Warnings = append(list.Warnings, fmt.Sprintf("%s: no end-of-file byte 0x1A after %d records: the file may be truncated", sdnName, records))
-			}
 			break
 		}
 		if err != nil {
 			return nil, err
 		}
-		records++
-		ent, err := f.entNum(rec[0])
-		if err != nil {
+		if err := p.record(f, rec); err != nil {
 			return nil, err
 		}
-		if seen[ent] {
-			return nil, &ParseError{File: sdnName, Line: f.line, Column: 1, Err: fmt.Errorf("%w: duplicate ent_num %d", ErrMalformed, ent)}
-		}
-		seen[ent] = true
-		remarks := rec[11]
-		if strings.TrimSpace(remarks) == "-0-" {
-			remarks = ""
-		}
-		ext, hasExt := comments[ent]
-		isCut := utf8.RuneCountInString(remarks) == remarkLimit && !hasExt
-		remarks += ext
-		matches := remarkAddrRE.FindAllStringSubmatchIndex(remarks, -1)
-		if isCut {
-			cut = append(cut, ent)
-			if len(matches) > 0 {
-				cutWithAddr = append(cutWithAddr, ent)
-			}
-		}
-		if len(matches) == 0 {
-			continue
-		}
-		where := fmt.Sprintf("%s:%d: ent_num %d", sdnName, f.line, ent)
-		base := sanctions.Entry{
-			ProfileID:   ent,
-			PrimaryName: strings.Join(strings.Fields(field(rec[1])), " "),
-			Aliases:     aliases[ent],
-			EntityType:  csvEntityType(field(rec[2])),
-			Programs:    csvPrograms(field(rec[3])),
-		}
-		for _, m := range matches {
-			if isCut && m[1] == len(remarks) {
-				// The token runs into the cut: it may be incomplete.
-				dropped = append(dropped, ent)
-				continue
-			}
-			e := base
-			e.Aliases = slices.Clone(base.Aliases)
-			e.Programs = slices.Clone(base.Programs)
-			e.Asset = strings.ToUpper(remarks[m[2]:m[3]])
-			e.Address = v.check(e.Asset, strings.TrimRight(remarks[m[4]:m[5]], ".)"), where)
-			list.Entries = append(list.Entries, e)
-		}
 	}
-	if records == 0 {
+	if p.records == 0 {
 		return nil, &ParseError{File: sdnName, Line: 1, Err: fmt.Errorf("%w: no records", ErrTruncated)}
 	}
-	for ent := range comments {
-		if !seen[ent] {
-			list.Warnings = append(list.Warnings, fmt.Sprintf("%s: sdn_comments ent_num %d is not in %s", list.Source, ent, sdnName))
+	if !f.doneSUB {
+		// OFAC's sdn.csv ends with the byte 0x1A; a copy that stops
+		// without it may have been cut at a line boundary.
+		list.Warnings = append(list.Warnings, fmt.Sprintf("%s: no end-of-file byte 0x1A after %d records: the file may be truncated", sdnName, p.records))
+	}
+	p.finish()
+	list.Sort()
+	return list, nil
+}
+
+// readComments reads sdn_comments.csv into comments: the continuations of
+// remarks cut at 1,000 characters, by ent_num, joined in file order.
+func readComments(f *csvFile, comments map[int64]string) error {
+	for {
+		rec, err := f.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ent, err := f.entNum(rec[0])
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(rec[1]) == "-0-" {
+			continue
+		}
+		// Not trimmed: the continuation may start with the space that
+		// separated two words at the cut.
+		comments[ent] += strings.TrimRight(rec[1], " \t\r\n")
+	}
+}
+
+// readAliases reads alt.csv into aliases: each entry's distinct alternate
+// names, by ent_num.
+func readAliases(f *csvFile, aliases map[int64][]string) error {
+	for {
+		rec, err := f.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ent, err := f.entNum(rec[0])
+		if err != nil {
+			return err
+		}
+		if a := field(rec[3]); a != "" && !slices.Contains(aliases[ent], a) {
+			aliases[ent] = append(aliases[ent], a)
+		}
+	}
+}
+
+// sdnParser turns sdn.csv records into list entries, one per currency
+// address in a record's remarks, counting the remarks cut short.
+type sdnParser struct {
+	list     *sanctions.List
+	v        validator
+	name     string             // of sdn.csv, for messages
+	comments map[int64]string   // remark continuations (sdn_comments.csv)
+	aliases  map[int64][]string // alternate names (alt.csv)
+	seen     map[int64]bool     // ent_nums read
+	records  int
+	// Remarks cut at remarkLimit without a continuation, those of them
+	// holding an address, and those whose address ran into the cut.
+	cut, cutWithAddr, dropped []int64
+}
+
+// record adds the entries of one sdn.csv record.
+func (p *sdnParser) record(f *csvFile, rec []string) error {
+	p.records++
+	ent, err := f.entNum(rec[0])
+	if err != nil {
+		return err
+	}
+	if p.seen[ent] {
+		return &ParseError{File: p.name, Line: f.line, Column: 1, Err: fmt.Errorf("%w: duplicate ent_num %d", ErrMalformed, ent)}
+	}
+	p.seen[ent] = true
+	remarks := rec[11]
+	if strings.TrimSpace(remarks) == "-0-" {
+		remarks = ""
+	}
+	ext, hasExt := p.comments[ent]
+	isCut := utf8.RuneCountInString(remarks) == remarkLimit && !hasExt
+	remarks += ext
+	matches := remarkAddrRE.FindAllStringSubmatchIndex(remarks, -1)
+	if isCut {
+		p.cut = append(p.cut, ent)
+		if len(matches) > 0 {
+			p.cutWithAddr = append(p.cutWithAddr, ent)
+		}
+	}
+	if len(matches) == 0 {
+		return nil
+	}
+	where := fmt.Sprintf("%s:%d: ent_num %d", p.name, f.line, ent)
+	base := sanctions.Entry{
+		ProfileID:   ent,
+		PrimaryName: strings.Join(strings.Fields(field(rec[1])), " "),
+		Aliases:     p.aliases[ent],
+		EntityType:  csvEntityType(field(rec[2])),
+		Programs:    csvPrograms(field(rec[3])),
+	}
+	for _, m := range matches {
+		if isCut && m[1] == len(remarks) {
+			// The token runs into the cut: it may be incomplete.
+			p.dropped = append(p.dropped, ent)
+			continue
+		}
+		e := base
+		e.Aliases = slices.Clone(base.Aliases)
+		e.Programs = slices.Clone(base.Programs)
+		e.Asset = strings.ToUpper(remarks[m[2]:m[3]])
+		e.Address = p.v.check(e.Asset, strings.TrimRight(remarks[m[4]:m[5]], ".)"), where)
+		p.list.Entries = append(p.list.Entries, e)
+	}
+	return nil
+}
+
+// finish adds the warnings that need the whole file: continuations for
+// entries that are not there, and the remarks cut short.
+func (p *sdnParser) finish() {
+	list := p.list
+	for ent := range p.comments {
+		if !p.seen[ent] {
+			list.Warnings = append(list.Warnings, fmt.Sprintf("%s: sdn_comments ent_num %d is not in %s", list.Source, ent, p.name))
 		}
 	}
 	slices.Sort(list.Warnings)
-	if len(cut) > 0 {
+	if len(p.cut) > 0 {
 		msg := fmt.Sprintf("%s: %d remarks cut at exactly %d characters without a continuation in sdn_comments.csv (%d of them hold currency addresses; addresses after the cut are lost): ent_num %s",
-			sdnName, len(cut), remarkLimit, len(cutWithAddr), joinInts(cut))
-		if len(dropped) > 0 {
-			msg += fmt.Sprintf("; %d truncated address(es) at the cut dropped: ent_num %s", len(dropped), joinInts(dropped))
+			p.name, len(p.cut), remarkLimit, len(p.cutWithAddr), joinInts(p.cut))
+		if len(p.dropped) > 0 {
+			msg += fmt.Sprintf("; %d truncated address(es) at the cut dropped: ent_num %s", len(p.dropped), joinInts(p.dropped))
 		}
 		list.Warnings = append(list.Warnings, msg)
 	}
-	list.Sort()
-	return list, nil
 }
 
 func nameOr(s, def string) string {

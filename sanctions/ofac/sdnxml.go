@@ -68,32 +68,8 @@ func ParseSDNXML(ctx context.Context, r io.Reader, name string) (*sanctions.List
 		if !ok {
 			break
 		}
-		switch start.Name.Local {
-		case "publshInformation", "publishInformation":
-			var pi struct {
-				Date string `xml:"Publish_Date"`
-			}
-			if err := s.decode(&pi, &start); err != nil {
-				return nil, err
-			}
-			if d := strings.TrimSpace(pi.Date); d != "" {
-				t, err := time.Parse("01/02/2006", d)
-				if err != nil {
-					return nil, s.errAt(fmt.Errorf("%w: bad Publish_Date %q", ErrMalformed, d), "sdnList/publshInformation/Publish_Date")
-				}
-				list.DateOfIssue = t
-			}
-		case "sdnEntry":
-			line := s.line()
-			var e xSDNEntry
-			if err := s.decode(&e, &start); err != nil {
-				return nil, err
-			}
-			addEntryIDs(list, v, e, fmt.Sprintf("%s:%d: uid %d", name, line, e.UID))
-		default:
-			if err := s.skip(); err != nil {
-				return nil, err
-			}
+		if err := sdnXMLChild(s, &start, list, v, name); err != nil {
+			return nil, err
 		}
 	}
 	if _, err := s.next(); err != io.EOF {
@@ -104,6 +80,38 @@ func ParseSDNXML(ctx context.Context, r io.Reader, name string) (*sanctions.List
 	}
 	list.Sort()
 	return list, nil
+}
+
+// sdnXMLChild reads one child of <sdnList>: the publication date or an
+// entry; others are skipped.
+func sdnXMLChild(s *xmlScanner, start *xml.StartElement, list *sanctions.List, v validator, name string) error {
+	switch start.Name.Local {
+	case "publshInformation", "publishInformation":
+		var pi struct {
+			Date string `xml:"Publish_Date"`
+		}
+		if err := s.decode(&pi, start); err != nil {
+			return err
+		}
+		if d := strings.TrimSpace(pi.Date); d != "" {
+			t, err := time.Parse("01/02/2006", d)
+			if err != nil {
+				return s.errAt(fmt.Errorf("%w: bad Publish_Date %q", ErrMalformed, d), "sdnList/publshInformation/Publish_Date")
+			}
+			list.DateOfIssue = t
+		}
+		return nil
+	case "sdnEntry":
+		line := s.line()
+		var e xSDNEntry
+		if err := s.decode(&e, start); err != nil {
+			return err
+		}
+		addEntryIDs(list, v, e, fmt.Sprintf("%s:%d: uid %d", name, line, e.UID))
+		return nil
+	default:
+		return s.skip()
+	}
 }
 
 func addEntryIDs(list *sanctions.List, v validator, e xSDNEntry, where string) {

@@ -217,36 +217,54 @@ func (p *parser) csv(ctx context.Context, data []byte) error {
 		if first {
 			first = false
 			if header(rec) {
-				cols = map[string]int{}
-				for i, h := range rec {
-					h = strings.ToLower(strings.TrimSpace(h))
-					if _, dup := cols[h]; !dup {
-						cols[h] = i
-					}
-				}
-				if _, ok := cols["address"]; !ok {
+				if cols = headerColumns(rec); !hasColumn(cols, "address") {
 					return &ParseError{File: p.name, Line: line, Index: -1, Err: fmt.Errorf("%w: header has no address column", ErrMalformed)}
 				}
 				continue
 			}
 		}
-		get := func(k string) string {
-			if i, ok := cols[k]; ok && i < len(rec) {
-				return rec[i]
-			}
-			return ""
-		}
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}
-		r := raw{Address: get("address"), Label: get("label"), Source: get("source")}
-		if c := get("confidence"); c != "" {
-			r.Confidence = c
-		}
+		r := rowSeed(cols, rec)
 		if err := p.add(r, line, -1); err != nil {
 			return err
 		}
 	}
+}
+
+// headerColumns maps a header's names (lower case) to their columns, the
+// first of a repeated name.
+func headerColumns(rec []string) map[string]int {
+	cols := map[string]int{}
+	for i, h := range rec {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if _, dup := cols[h]; !dup {
+			cols[h] = i
+		}
+	}
+	return cols
+}
+
+func hasColumn(cols map[string]int, name string) bool {
+	_, ok := cols[name]
+	return ok
+}
+
+// rowSeed is the seed a CSV record gives with these columns (a missing
+// column: "").
+func rowSeed(cols map[string]int, rec []string) raw {
+	get := func(k string) string {
+		if i, ok := cols[k]; ok && i < len(rec) {
+			return rec[i]
+		}
+		return ""
+	}
+	r := raw{Address: get("address"), Label: get("label"), Source: get("source")}
+	if c := get("confidence"); c != "" {
+		r.Confidence = c
+	}
+	return r
 }
 
 // header reports whether the first CSV record is a header: it names an
@@ -287,34 +305,9 @@ func (p *parser) json(data []byte) error {
 		}
 		// InputOffset before Decode points at the separator; skip to the value.
 		line := lineAt(start + int64(len(data[start:])-len(bytes.TrimLeft(data[start:], ", \t\r\n"))))
-		var r raw
-		switch t := bytes.TrimSpace(msg); {
-		case len(t) > 0 && t[0] == '"':
-			if err := json.Unmarshal(t, &r.Address); err != nil {
-				return fail(i, start, err)
-			}
-		default:
-			var obj struct {
-				Address    string      `json:"address"`
-				Label      string      `json:"label"`
-				Source     string      `json:"source"`
-				Confidence json.Number `json:"confidence"`
-			}
-			d := json.NewDecoder(bytes.NewReader(t))
-			d.UseNumber()
-			if err := d.Decode(&obj); err != nil {
-				// Confidence may be a string id.
-				var obj2 raw
-				if err2 := json.Unmarshal(t, &obj2); err2 != nil {
-					return fail(i, start, err)
-				}
-				r = obj2
-				break
-			}
-			r = raw{Address: obj.Address, Label: obj.Label, Source: obj.Source}
-			if obj.Confidence != "" {
-				r.Confidence = string(obj.Confidence)
-			}
+		r, err := jsonSeed(bytes.TrimSpace(msg))
+		if err != nil {
+			return fail(i, start, err)
 		}
 		if err := p.add(r, line, i); err != nil {
 			return err
@@ -327,6 +320,36 @@ func (p *parser) json(data []byte) error {
 		return fail(-1, dec.InputOffset(), fmt.Errorf("data after the array"))
 	}
 	return nil
+}
+
+// jsonSeed decodes one element of a JSON seed array: an address string,
+// or an object whose confidence is a number or a string id.
+func jsonSeed(t []byte) (raw, error) {
+	var r raw
+	if len(t) > 0 && t[0] == '"' {
+		err := json.Unmarshal(t, &r.Address)
+		return r, err
+	}
+	var obj struct {
+		Address    string      `json:"address"`
+		Label      string      `json:"label"`
+		Source     string      `json:"source"`
+		Confidence json.Number `json:"confidence"`
+	}
+	d := json.NewDecoder(bytes.NewReader(t))
+	d.UseNumber()
+	if err := d.Decode(&obj); err != nil {
+		// Confidence may be a string id.
+		if err2 := json.Unmarshal(t, &r); err2 != nil {
+			return raw{}, err
+		}
+		return r, nil
+	}
+	r = raw{Address: obj.Address, Label: obj.Label, Source: obj.Source}
+	if obj.Confidence != "" {
+		r.Confidence = string(obj.Confidence)
+	}
+	return r, nil
 }
 
 func (p *parser) yaml(data []byte) error {

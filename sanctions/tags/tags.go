@@ -141,23 +141,31 @@ func parsePack(ctx context.Context, data []byte, name string, opt Options) (*Pac
 		}
 		p.LastMod = t
 	}
-	for i, item := range tagsNode.Content {
-		if i%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		if item.Kind != yaml.MappingNode {
-			return nil, &ParseError{File: name, Line: item.Line, Err: fmt.Errorf("%w: tag %d is not a mapping", ErrMalformed, i)}
-		}
-		if err := pp.tag(item); err != nil {
-			return nil, err
-		}
+	if err := pp.tags(ctx, tagsNode); err != nil {
+		return nil, err
 	}
 	if p.NoConfidence > 0 {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: %d tags without confidence set to unknown (the lowest level)", name, p.NoConfidence))
 	}
 	return p, nil
+}
+
+// tags reads the list of tags, each a mapping.
+func (pp *packParser) tags(ctx context.Context, list *yaml.Node) error {
+	for i, item := range list.Content {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if item.Kind != yaml.MappingNode {
+			return &ParseError{File: pp.name, Line: item.Line, Err: fmt.Errorf("%w: tag %d is not a mapping", ErrMalformed, i)}
+		}
+		if err := pp.tag(item); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // readHeader reads the pack's header fields (at the top level, or nested
@@ -264,6 +272,15 @@ func (pp *packParser) tag(item *yaml.Node) error {
 	if kind, badLine, bad := tagProblem(&t, fields, item.Line); bad != nil {
 		return pp.reject(badLine, t.Address, t.Label, kind, bad)
 	}
+	pp.defaults(&t, fields)
+	p.Tags = append(p.Tags, t)
+	return nil
+}
+
+// defaults fills what a valid tag may leave out: its confidence (the
+// lowest level, counted) and its lastmod date (a bad one warned of).
+func (pp *packParser) defaults(t *sanctions.Tag, fields map[string]*yaml.Node) {
+	p := pp.p
 	if t.Confidence == "" {
 		// As tagpack-tool does: the lowest level, with a warning.
 		t.Confidence = "unknown"
@@ -276,8 +293,6 @@ func (pp *packParser) tag(item *yaml.Node) error {
 		}
 		t.LastMod = d
 	}
-	p.Tags = append(p.Tags, t)
-	return nil
 }
 
 // conceptProblem checks a tag's category, abuse and confidence against
@@ -548,27 +563,7 @@ func (cp *csvParser) row(rec []string, line int) error {
 		Category: NormalizeCategory(get("category")), Actor: get("actor"), Abuse: NormalizeCategory(get("abuse")),
 		Confidence: strings.ToLower(get("confidence")), Source: get("source"), Pack: filepath.Base(cp.name),
 	}
-	var bad error
-	kind := ""
-	switch {
-	case t.Address == "":
-		bad, kind = fmt.Errorf("%w: address", ErrMissingField), "no address"
-	case validBTC(t.Address, cp.opt.Network) != nil:
-		bad, kind = validBTC(t.Address, cp.opt.Network), "bad address"
-	case t.Label == "":
-		bad, kind = fmt.Errorf("%w: label of tag %s", ErrMissingField, t.Address), "no label"
-	default:
-		kind, bad = conceptProblem(&t)
-	}
-	if bad == nil {
-		if s := get("is_cluster_definer"); s != "" {
-			var err error
-			if t.IsClusterDefiner, err = parseBool(s); err != nil {
-				bad, kind = fmt.Errorf("%w: is_cluster_definer %q", ErrBadValue, s), "bad is_cluster_definer"
-			}
-		}
-	}
-	if bad != nil {
+	if kind, bad := cp.check(&t, get("is_cluster_definer")); bad != nil {
 		if !cp.opt.SkipInvalid {
 			return &ParseError{File: cp.name, Line: line, Err: bad}
 		}
@@ -588,6 +583,29 @@ func (cp *csvParser) row(rec []string, line int) error {
 	}
 	p.Tags = append(p.Tags, t)
 	return nil
+}
+
+// check validates a row's tag — address, label, concepts — and reads its
+// is_cluster_definer column (definer); on a problem it returns its kind.
+func (cp *csvParser) check(t *sanctions.Tag, definer string) (kind string, bad error) {
+	switch {
+	case t.Address == "":
+		return "no address", fmt.Errorf("%w: address", ErrMissingField)
+	case validBTC(t.Address, cp.opt.Network) != nil:
+		return "bad address", validBTC(t.Address, cp.opt.Network)
+	case t.Label == "":
+		return "no label", fmt.Errorf("%w: label of tag %s", ErrMissingField, t.Address)
+	}
+	if kind, bad := conceptProblem(t); bad != nil {
+		return kind, bad
+	}
+	if definer != "" {
+		var err error
+		if t.IsClusterDefiner, err = parseBool(definer); err != nil {
+			return "bad is_cluster_definer", fmt.Errorf("%w: is_cluster_definer %q", ErrBadValue, definer)
+		}
+	}
+	return "", nil
 }
 
 // csvHeader maps field names to column indexes: the header's own names,

@@ -314,13 +314,7 @@ func (g *generator) everyday() bool {
 	}
 	switch {
 	case r < 450:
-		switch g.rng.IntN(1000) {
-		case 0, 1:
-			return g.stonewall() || g.payment(1)
-		case 2:
-			return g.payJoin() || g.payment(1)
-		}
-		return g.payment(1)
+		return g.onePayment()
 	case r < 570:
 		return g.payment(2 + g.rng.IntN(3))
 	case r < 620:
@@ -340,26 +334,80 @@ func (g *generator) everyday() bool {
 	}
 }
 
+// onePayment is a one-input payment: rarely (2 and 1 in 1,000) a
+// Stonewall or a PayJoin in its place.
+func (g *generator) onePayment() bool {
+	switch g.rng.IntN(1000) {
+	case 0, 1:
+		return g.stonewall() || g.payment(1)
+	case 2:
+		return g.payJoin() || g.payment(1)
+	}
+	return g.payment(1)
+}
+
 // payment: n inputs of one wallet → one payee and change; sometimes a dust
 // output or an OP_RETURN rides along. Wallets with minimal coin selection
 // pay more than all but the smallest input could cover (no input is
 // unnecessary); the others pick any amount.
 func (g *generator) payment(n int) bool {
-	first := g.take(minPoolValue * 3)
-	if first == nil {
+	ins := g.walletInputs(n)
+	if ins == nil {
 		return false
 	}
+	w := ins[0].addr.w
+	to := g.payee()
+	change := g.changeAddr(ins[0], to.typ)
+	extra := g.riders()
+	types := []ScriptType{to.typ, change.typ}
+	for _, e := range extra {
+		if e.addr == nil {
+			types = append(types, OpReturn)
+		} else {
+			types = append(types, e.addr.typ)
+		}
+	}
+	fee := feeFor(g.feeRate(), ins, types)
+	avail := sum(ins) - fee - int64(len(extra))*dustValue
+	if avail < 2*minPoolValue {
+		g.release(ins)
+		return false
+	}
+	amt := g.paymentAmount(w, ins, avail)
+	p := &ptx{kind: kindPayment, ins: ins}
+	if len(ins) == 1 && len(extra) == 0 && g.rng.IntN(5) == 0 {
+		// Send-all: the whole input to the payee, no change.
+		p.outs = append(p.outs, out(sum(ins)-feeFor(g.feeRate(), ins, []ScriptType{to.typ}), to, destPool, nil))
+		g.add(p)
+		return true
+	}
+	p.outs = append(p.outs, out(amt, to, destPool, nil), out(avail-amt, change, destPool, nil))
+	g.order(w, p.outs)
+	p.outs = append(p.outs, extra...)
+	g.add(p)
+	return true
+}
+
+// walletInputs takes up to n coins of one wallet (nil: none to take).
+func (g *generator) walletInputs(n int) []*utxo {
+	first := g.take(minPoolValue * 3)
+	if first == nil {
+		return nil
+	}
 	ins := []*utxo{first}
-	w := first.addr.w
 	for i := 1; i < n; i++ {
-		u := g.takeFrom(w, minPoolValue*3)
+		u := g.takeFrom(first.addr.w, minPoolValue*3)
 		if u == nil {
 			break
 		}
 		ins = append(ins, u)
 	}
-	to := g.payee()
-	change := g.changeAddr(ins[0], to.typ)
+	return ins
+}
+
+// riders are what sometimes rides along a payment: a dust output (1 in 33)
+// and an OP_RETURN (1 in 66).
+func (g *generator) riders() []pout {
 	var extra []pout
 	if g.rng.IntN(33) == 0 {
 		t := P2PKH
@@ -375,20 +423,13 @@ func (g *generator) payment(n int) bool {
 		}
 		extra = append(extra, pout{addr: nil, data: data})
 	}
-	types := []ScriptType{to.typ, change.typ}
-	for _, e := range extra {
-		if e.addr == nil {
-			types = append(types, OpReturn)
-		} else {
-			types = append(types, e.addr.typ)
-		}
-	}
-	fee := feeFor(g.feeRate(), ins, types)
-	avail := sum(ins) - fee - int64(len(extra))*dustValue
-	if avail < 2*minPoolValue {
-		g.release(ins)
-		return false
-	}
+	return extra
+}
+
+// paymentAmount picks what a payment of avail pays: any amount, or with
+// minimal coin selection more than all but the smallest input cover;
+// rounded as the wallet likes; leaving change of at least minPoolValue.
+func (g *generator) paymentAmount(w *wallet, ins []*utxo, avail int64) int64 {
 	amt := int64(float64(avail) * (0.05 + 0.75*g.rng.Float64()))
 	if len(ins) > 1 && w.prof.minimal {
 		small := ins[0].value
@@ -408,18 +449,7 @@ func (g *generator) payment(n int) bool {
 	if avail-amt < minPoolValue {
 		amt = avail - minPoolValue
 	}
-	p := &ptx{kind: kindPayment, ins: ins}
-	if len(ins) == 1 && len(extra) == 0 && g.rng.IntN(5) == 0 {
-		// Send-all: the whole input to the payee, no change.
-		p.outs = append(p.outs, out(sum(ins)-feeFor(g.feeRate(), ins, []ScriptType{to.typ}), to, destPool, nil))
-		g.add(p)
-		return true
-	}
-	p.outs = append(p.outs, out(amt, to, destPool, nil), out(avail-amt, change, destPool, nil))
-	g.order(w, p.outs)
-	p.outs = append(p.outs, extra...)
-	g.add(p)
-	return true
+	return amt
 }
 
 // batchPay: one input paying several people at once.

@@ -184,13 +184,17 @@ func (s *scamCentre) sweepTo(ins []*utxo, mk func(v int64) pout) {
 	}
 }
 
+// plan makes the scenario's transactions of height h, by round r =
+// h - start: victims pay the seeds (rounds 0-5), the funds are
+// consolidated (7), split (8), partly deposited and mixed (9), swept and
+// set peeling (10), and clean coins deposited (11); peel chains step on
+// from round 11.
 func (s *scamCentre) plan(h int32) {
-	g := s.g
 	r := h - s.start
 	if r < 0 {
 		return
 	}
-	rate := g.feeRate()
+	rate := s.g.feeRate()
 	switch {
 	case r <= 5:
 		for i := 0; i < 4; i++ {
@@ -203,77 +207,17 @@ func (s *scamCentre) plan(h int32) {
 			s.deskStock(rate)
 		}
 	case r == 7:
-		var g1, g2 []*utxo
-		for i, u := range s.funding {
-			switch {
-			case s.fundSeed[i] == 4 && s.directDep == nil:
-				s.directDep = u
-			case s.fundSeed[i] <= 2:
-				g1 = append(g1, u)
-			default:
-				g2 = append(g2, u)
-			}
-		}
-		if s.directDep != nil {
-			s.sweepTo([]*utxo{s.directDep}, func(v int64) pout { o, _ := s.depositOut(v, s.ex(0), true, false); return o })
-		}
-		if len(g1) > 0 {
-			s.sweepTo(g1, func(v int64) pout { o := out(v, g.newAddr(s.ops, P2WPKH), destHeld, nil); s.k1 = o.u; return o })
-		}
-		if len(g2) > 0 {
-			s.sweepTo(g2, func(v int64) pout { o := out(v, g.newAddr(s.ops, P2TR), destHeld, nil); s.k2 = o.u; return o })
-		}
+		s.consolidate()
 	case r == 8:
-		if s.k1 != nil {
-			avail := s.k1.value - feeFor(rate, []*utxo{s.k1}, []ScriptType{P2WPKH, P2WPKH, P2WPKH, P2TR})
-			denom := min(int64(10_000_000), avail/10)
-			a, b := avail*40/100, avail*25/100
-			x := denom + denom/5
-			p := &ptx{ins: []*utxo{s.k1}}
-			o1, o2 := out(a, g.newAddr(s.ops, P2WPKH), destHeld, nil), out(b, g.newAddr(s.ops, P2WPKH), destHeld, nil)
-			o3, o4 := out(x, g.newAddr(s.ops, P2WPKH), destHeld, nil), out(avail-a-b-x, g.newAddr(s.ops, P2TR), destHeld, nil)
-			p.outs = append(p.outs, o1, o2, o3, o4)
-			s.p1, s.p2, s.x1, s.y1 = o1.u, o2.u, o3.u, o4.u
-			s.record(p)
-		}
-		if s.k2 != nil {
-			avail := s.k2.value - feeFor(rate, []*utxo{s.k2}, []ScriptType{P2WPKH, P2WPKH, P2WPKH})
-			a, b := avail*50/100, avail*20/100
-			p := &ptx{ins: []*utxo{s.k2}}
-			o1 := out(a, g.newAddr(s.ops, P2PKH), destHeld, nil)
-			o2, d := s.depositOut(b, s.ex(1), false, false)
-			o3 := out(avail-a-b, g.newAddr(s.ops, P2WPKH), destHeld, nil)
-			p.outs = append(p.outs, o1, o2, o3)
-			s.p3, s.z = o1.u, o3.u
-			d.p = s.record(p)
-		}
+		s.splitK1(rate)
+		s.splitK2(rate)
 	case r == 9:
-		if ready(s.y1, h) && ready(s.otc, h) {
-			ins := []*utxo{s.y1, s.otc}
-			avail := sum(ins) - feeFor(rate, ins, []ScriptType{P2WPKH, P2WPKH})
-			a := avail * 45 / 100
-			p := &ptx{ins: ins}
-			o1, d := s.depositOut(a, s.ex(2), false, false)
-			o2 := out(avail-a, g.newAddr(s.ops, P2WPKH), destHeld, nil)
-			p.outs = append(p.outs, o1, o2)
-			s.o2 = o2.u
-			d.p = s.record(p)
-		}
+		s.depositWithOTC(h, rate)
 		if ready(s.x1, h) {
 			s.mix(h)
 		}
 	case r == 10:
-		if ready(s.o2, h) {
-			s.sweepTo([]*utxo{s.o2}, func(v int64) pout { o, _ := s.depositOut(v, s.ex(3), true, false); return o })
-		}
-		if ready(s.cjScam, h) {
-			s.sweepTo([]*utxo{s.cjScam}, func(v int64) pout { o, _ := s.depositOut(v, s.ex(0), false, false); return o })
-		}
-		for i, u := range []*utxo{s.p1, s.p2, s.p3} {
-			if ready(u, h) {
-				s.peels = append(s.peels, &scamPeel{cur: u, hops: []int{16, 12, 8}[i]})
-			}
-		}
+		s.sweepAndPeel(h)
 	case r == 11:
 		for i, u := range s.cjClean[:min(2, len(s.cjClean))] {
 			ex := s.ex(1 + 2*i)
@@ -282,6 +226,103 @@ func (s *scamCentre) plan(h int32) {
 	}
 	if r >= 11 {
 		s.stepPeels(h, rate)
+	}
+}
+
+// consolidate sweeps the victims' payments: seed 4's first payment
+// straight to an exchange deposit, seeds 0-2's into k1, the others' into
+// k2.
+func (s *scamCentre) consolidate() {
+	g := s.g
+	var g1, g2 []*utxo
+	for i, u := range s.funding {
+		switch {
+		case s.fundSeed[i] == 4 && s.directDep == nil:
+			s.directDep = u
+		case s.fundSeed[i] <= 2:
+			g1 = append(g1, u)
+		default:
+			g2 = append(g2, u)
+		}
+	}
+	if s.directDep != nil {
+		s.sweepTo([]*utxo{s.directDep}, func(v int64) pout { o, _ := s.depositOut(v, s.ex(0), true, false); return o })
+	}
+	if len(g1) > 0 {
+		s.sweepTo(g1, func(v int64) pout { o := out(v, g.newAddr(s.ops, P2WPKH), destHeld, nil); s.k1 = o.u; return o })
+	}
+	if len(g2) > 0 {
+		s.sweepTo(g2, func(v int64) pout { o := out(v, g.newAddr(s.ops, P2TR), destHeld, nil); s.k2 = o.u; return o })
+	}
+}
+
+// splitK1 splits k1, if any, four ways: two peel-chain starts (p1, p2), x1 for the
+// mix and y1 for the OTC deposit.
+func (s *scamCentre) splitK1(rate int64) {
+	if s.k1 == nil {
+		return
+	}
+	g := s.g
+	avail := s.k1.value - feeFor(rate, []*utxo{s.k1}, []ScriptType{P2WPKH, P2WPKH, P2WPKH, P2TR})
+	denom := min(int64(10_000_000), avail/10)
+	a, b := avail*40/100, avail*25/100
+	x := denom + denom/5
+	p := &ptx{ins: []*utxo{s.k1}}
+	o1, o2 := out(a, g.newAddr(s.ops, P2WPKH), destHeld, nil), out(b, g.newAddr(s.ops, P2WPKH), destHeld, nil)
+	o3, o4 := out(x, g.newAddr(s.ops, P2WPKH), destHeld, nil), out(avail-a-b-x, g.newAddr(s.ops, P2TR), destHeld, nil)
+	p.outs = append(p.outs, o1, o2, o3, o4)
+	s.p1, s.p2, s.x1, s.y1 = o1.u, o2.u, o3.u, o4.u
+	s.record(p)
+}
+
+// splitK2 splits k2, if any, three ways: a peel-chain start (p3), a deposit and z.
+func (s *scamCentre) splitK2(rate int64) {
+	if s.k2 == nil {
+		return
+	}
+	g := s.g
+	avail := s.k2.value - feeFor(rate, []*utxo{s.k2}, []ScriptType{P2WPKH, P2WPKH, P2WPKH})
+	a, b := avail*50/100, avail*20/100
+	p := &ptx{ins: []*utxo{s.k2}}
+	o1 := out(a, g.newAddr(s.ops, P2PKH), destHeld, nil)
+	o2, d := s.depositOut(b, s.ex(1), false, false)
+	o3 := out(avail-a-b, g.newAddr(s.ops, P2WPKH), destHeld, nil)
+	p.outs = append(p.outs, o1, o2, o3)
+	s.p3, s.z = o1.u, o3.u
+	d.p = s.record(p)
+}
+
+// depositWithOTC spends y1 with the clean OTC payment, once both are
+// confirmed at h: part to an exchange deposit, the rest to o2.
+func (s *scamCentre) depositWithOTC(h int32, rate int64) {
+	if !ready(s.y1, h) || !ready(s.otc, h) {
+		return
+	}
+	g := s.g
+	ins := []*utxo{s.y1, s.otc}
+	avail := sum(ins) - feeFor(rate, ins, []ScriptType{P2WPKH, P2WPKH})
+	a := avail * 45 / 100
+	p := &ptx{ins: ins}
+	o1, d := s.depositOut(a, s.ex(2), false, false)
+	o2 := out(avail-a, g.newAddr(s.ops, P2WPKH), destHeld, nil)
+	p.outs = append(p.outs, o1, o2)
+	s.o2 = o2.u
+	d.p = s.record(p)
+}
+
+// sweepAndPeel sweeps o2 and the scam's CoinJoin output to deposits and
+// starts the peel chains from p1, p2 and p3.
+func (s *scamCentre) sweepAndPeel(h int32) {
+	if ready(s.o2, h) {
+		s.sweepTo([]*utxo{s.o2}, func(v int64) pout { o, _ := s.depositOut(v, s.ex(3), true, false); return o })
+	}
+	if ready(s.cjScam, h) {
+		s.sweepTo([]*utxo{s.cjScam}, func(v int64) pout { o, _ := s.depositOut(v, s.ex(0), false, false); return o })
+	}
+	for i, u := range []*utxo{s.p1, s.p2, s.p3} {
+		if ready(u, h) {
+			s.peels = append(s.peels, &scamPeel{cur: u, hops: []int{16, 12, 8}[i]})
+		}
 	}
 }
 

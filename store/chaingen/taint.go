@@ -63,25 +63,9 @@ const (
 // Propagate returns ErrBadTaintInput when values are negative or above 21M
 // BTC, a coin's taint exceeds its value, or outputs exceed inputs.
 func Propagate(m TaintModel, ins []Coin, outs []int64) (outTaint []int64, feeTaint int64, err error) {
-	var V, W, T int64
-	if len(ins) > maxTaintItems || len(outs) > maxTaintItems {
-		return nil, 0, ErrBadTaintInput
-	}
-	for _, c := range ins {
-		if c.Value < 0 || c.Value > maxMoney || c.Tainted < 0 || c.Tainted > c.Value {
-			return nil, 0, ErrBadTaintInput
-		}
-		V += c.Value
-		T += c.Tainted
-	}
-	for _, w := range outs {
-		if w < 0 || w > maxMoney {
-			return nil, 0, ErrBadTaintInput
-		}
-		W += w
-	}
-	if W > V {
-		return nil, 0, ErrBadTaintInput
+	V, W, T, err := taintTotals(ins, outs)
+	if err != nil {
+		return nil, 0, err
 	}
 	F := V - W
 	outTaint = make([]int64, len(outs))
@@ -96,65 +80,100 @@ func Propagate(m TaintModel, ins []Coin, outs []int64) (outTaint []int64, feeTai
 		if T == 0 || V == 0 {
 			return outTaint, 0, nil
 		}
-		var sum int64
-		bt, bv := big.NewInt(T), big.NewInt(V)
-		var x big.Int
-		for j, w := range outs {
-			x.Mul(bt, big.NewInt(w))
-			x.Quo(&x, bv)
-			outTaint[j] = x.Int64()
-			sum += outTaint[j]
-		}
-		return outTaint, T - sum, nil
+		return outTaint, T - haircutRef(outTaint, outs, T, V), nil
 	case FIFO, LIFO:
-		order := make([]Coin, len(ins))
-		copy(order, ins)
-		if m == LIFO {
-			for i, j := 0, len(order)-1; i < j; i, j = i+1, j-1 {
-				order[i], order[j] = order[j], order[i]
-			}
-		}
-		// Tainted intervals on [0,V).
-		type span struct{ a, b int64 }
-		var spans []span
-		var pos int64
-		for _, c := range order {
-			if c.Tainted > 0 {
-				spans = append(spans, span{pos, pos + c.Tainted})
-			}
-			pos += c.Value
-		}
-		overlap := func(a, b int64) int64 {
-			var n int64
-			for _, s := range spans {
-				lo, hi := max(a, s.a), min(b, s.b)
-				if hi > lo {
-					n += hi - lo
-				}
-			}
-			return n
-		}
-		pos = 0
-		var sum int64
-		for j, w := range outs {
-			outTaint[j] = overlap(pos, pos+w)
-			sum += outTaint[j]
-			pos += w
-		}
-		return outTaint, T - sum, nil
+		return outTaint, T - intervalsRef(outTaint, ins, outs, m == LIFO), nil
 	case TIHO:
-		idx := make([]int, len(outs))
-		for i := range idx {
-			idx[i] = i
-		}
-		sort.SliceStable(idx, func(a, b int) bool { return outs[idx[a]] > outs[idx[b]] })
-		rest := T
-		for _, j := range idx {
-			n := min(rest, outs[j])
-			outTaint[j] = n
-			rest -= n
-		}
-		return outTaint, rest, nil
+		return outTaint, tihoRef(outTaint, outs, T), nil
 	}
 	return nil, 0, ErrUnknownModel
+}
+
+// taintTotals checks the coins and outputs and returns V, W and T.
+func taintTotals(ins []Coin, outs []int64) (V, W, T int64, err error) {
+	if len(ins) > maxTaintItems || len(outs) > maxTaintItems {
+		return 0, 0, 0, ErrBadTaintInput
+	}
+	for _, c := range ins {
+		if c.Value < 0 || c.Value > maxMoney || c.Tainted < 0 || c.Tainted > c.Value {
+			return 0, 0, 0, ErrBadTaintInput
+		}
+		V += c.Value
+		T += c.Tainted
+	}
+	for _, w := range outs {
+		if w < 0 || w > maxMoney {
+			return 0, 0, 0, ErrBadTaintInput
+		}
+		W += w
+	}
+	if W > V {
+		return 0, 0, 0, ErrBadTaintInput
+	}
+	return V, W, T, nil
+}
+
+// haircutRef sets floor(T*w_j/V) in big-int math and returns their sum.
+func haircutRef(outTaint, outs []int64, T, V int64) (sum int64) {
+	bt, bv := big.NewInt(T), big.NewInt(V)
+	var x big.Int
+	for j, w := range outs {
+		x.Mul(bt, big.NewInt(w))
+		x.Quo(&x, bv)
+		outTaint[j] = x.Int64()
+		sum += outTaint[j]
+	}
+	return sum
+}
+
+// intervalsRef (FIFO, or LIFO when reverse) lays the tainted parts of the
+// inputs on [0,V) and sets each output the tainted length overlapping its
+// interval; it returns their sum.
+func intervalsRef(outTaint []int64, ins []Coin, outs []int64, reverse bool) (sum int64) {
+	order := make([]Coin, len(ins))
+	copy(order, ins)
+	if reverse {
+		for i, j := 0, len(order)-1; i < j; i, j = i+1, j-1 {
+			order[i], order[j] = order[j], order[i]
+		}
+	}
+	// Tainted intervals on [0,V).
+	type span struct{ a, b int64 }
+	var spans []span
+	var pos int64
+	for _, c := range order {
+		if c.Tainted > 0 {
+			spans = append(spans, span{pos, pos + c.Tainted})
+		}
+		pos += c.Value
+	}
+	pos = 0
+	for j, w := range outs {
+		for _, s := range spans {
+			lo, hi := max(pos, s.a), min(pos+w, s.b)
+			if hi > lo {
+				outTaint[j] += hi - lo
+			}
+		}
+		sum += outTaint[j]
+		pos += w
+	}
+	return sum
+}
+
+// tihoRef gives T to the outputs in descending value (ties: lower index
+// first), each up to its value, and returns the rest.
+func tihoRef(outTaint, outs []int64, T int64) (rest int64) {
+	idx := make([]int, len(outs))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return outs[idx[a]] > outs[idx[b]] })
+	rest = T
+	for _, j := range idx {
+		n := min(rest, outs[j])
+		outTaint[j] = n
+		rest -= n
+	}
+	return rest
 }

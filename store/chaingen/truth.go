@@ -183,32 +183,68 @@ func (g *generator) truth() (*Truth, error) {
 		TaintModels: TaintModels, StaleBlocks: append([]string{}, g.stale...)}
 	if g.cfg.has(ScenarioExchange) || g.scam != nil {
 		for _, ex := range g.exchanges {
-			te := TruthExchange{Name: ex.name, Actor: ex.actor}
-			for _, a := range ex.hot {
-				te.HotWallets = append(te.HotWallets, a.String())
-			}
-			add := func(a *address, tagged bool) {
-				if !a.ready {
-					return // allocated but never paid
-				}
-				te.Deposits = append(te.Deposits, a.String())
-				if tagged {
-					te.TaggedDeposits = append(te.TaggedDeposits, a.String())
-				}
-			}
-			for i, a := range ex.customers {
-				add(a, taggedCustomer(i))
-			}
-			for i, a := range ex.special {
-				add(a, ex.specialTagged[i])
-			}
-			t.Exchanges = append(t.Exchanges, te)
+			t.Exchanges = append(t.Exchanges, truthExchange(ex))
 		}
 	}
 	s := g.scam
 	if s == nil {
 		return t, nil
 	}
+	s.truthEntities(t)
+	taint, err := s.taint()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range s.txs {
+		t.Txids = append(t.Txids, p.txid.String())
+	}
+	s.truthDeposits(t, taint)
+	for _, c := range append(s.clean, s.cleanDeps...) {
+		t.Clean = append(t.Clean, truthClean(c, taint))
+	}
+	for _, c := range s.flows {
+		if c.u.height == 0 {
+			continue
+		}
+		tc := truthClean(c, taint)
+		t.Flows = append(t.Flows, tc)
+		if len(tc.CleanUnder) == len(TaintModels) {
+			t.Clean = append(t.Clean, tc)
+		}
+	}
+	t.Paths = s.paths()
+	sort.SliceStable(t.Paths, func(i, j int) bool { return t.Paths[i].Height < t.Paths[j].Height })
+	return t, nil
+}
+
+// truthExchange is an exchange's hot wallets and the deposit addresses it
+// was paid on (tagged or not).
+func truthExchange(ex *exchange) TruthExchange {
+	te := TruthExchange{Name: ex.name, Actor: ex.actor}
+	for _, a := range ex.hot {
+		te.HotWallets = append(te.HotWallets, a.String())
+	}
+	add := func(a *address, tagged bool) {
+		if !a.ready {
+			return // allocated but never paid
+		}
+		te.Deposits = append(te.Deposits, a.String())
+		if tagged {
+			te.TaggedDeposits = append(te.TaggedDeposits, a.String())
+		}
+	}
+	for i, a := range ex.customers {
+		add(a, taggedCustomer(i))
+	}
+	for i, a := range ex.special {
+		add(a, ex.specialTagged[i])
+	}
+	return te
+}
+
+// truthEntities adds the sanctioned entities and their seed addresses,
+// each seed with the outputs that funded it.
+func (s *scamCentre) truthEntities(t *Truth) {
 	for i, e := range s.entities {
 		te := TruthEntity{Name: e.name, Type: "entity", Program: e.program, SDNID: sdnBaseID + i}
 		if e.individual {
@@ -226,13 +262,11 @@ func (g *generator) truth() (*Truth, error) {
 		}
 		t.Entities = append(t.Entities, te)
 	}
-	taint, err := s.taint()
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range s.txs {
-		t.Txids = append(t.Txids, p.txid.String())
-	}
+}
+
+// truthDeposits adds the deposits made on chain, with their taint and the
+// sweep that moved each to its exchange's hot wallet.
+func (s *scamCentre) truthDeposits(t *Truth, taint map[*utxo]Taint) {
 	for _, d := range s.deposits {
 		if d.p == nil || d.u.height == 0 {
 			continue
@@ -244,33 +278,18 @@ func (g *generator) truth() (*Truth, error) {
 		}
 		t.Deposits = append(t.Deposits, td)
 	}
-	for _, c := range append(s.clean, s.cleanDeps...) {
-		tc := TruthClean{TruthOutput: outputOf(c.u), Address: c.u.addr.String(), Kind: c.kind, Taint: taint[c.u]}
-		for _, m := range TaintModels {
-			if tc.Taint.Get(m) == 0 {
-				tc.CleanUnder = append(tc.CleanUnder, m)
-			}
-		}
-		t.Clean = append(t.Clean, tc)
-	}
-	for _, c := range s.flows {
-		if c.u.height == 0 {
-			continue
-		}
-		tc := TruthClean{TruthOutput: outputOf(c.u), Address: c.u.addr.String(), Kind: c.kind, Taint: taint[c.u]}
-		for _, m := range TaintModels {
-			if tc.Taint.Get(m) == 0 {
-				tc.CleanUnder = append(tc.CleanUnder, m)
-			}
-		}
-		t.Flows = append(t.Flows, tc)
-		if len(tc.CleanUnder) == len(TaintModels) {
-			t.Clean = append(t.Clean, tc)
+}
+
+// truthClean is an output with its taint and the models under which it is
+// clean.
+func truthClean(c *cleanInfo, taint map[*utxo]Taint) TruthClean {
+	tc := TruthClean{TruthOutput: outputOf(c.u), Address: c.u.addr.String(), Kind: c.kind, Taint: taint[c.u]}
+	for _, m := range TaintModels {
+		if tc.Taint.Get(m) == 0 {
+			tc.CleanUnder = append(tc.CleanUnder, m)
 		}
 	}
-	t.Paths = s.paths()
-	sort.SliceStable(t.Paths, func(i, j int) bool { return t.Paths[i].Height < t.Paths[j].Height })
-	return t, nil
+	return tc
 }
 
 // taint runs the reference calculator over the scenario's transactions in

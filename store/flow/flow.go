@@ -174,25 +174,9 @@ func Open(ctx context.Context, st *store.Store, opt Options) (x *Index, err erro
 		return nil, ErrEmpty
 	}
 	dir := Dir(st.Dir())
-	var lock *os.File
-	if opt.NoUpdate {
-		if lock, err = os.Open(filepath.Join(dir, "lock")); err != nil {
-			return nil, fmt.Errorf("%w: no index in %s", ErrStale, dir)
-		}
-		// Readers do not wait for an update under way.
-		if err := lockShared(lock); err != nil {
-			return nil, errors.Join(fmt.Errorf("%w: %s is being updated", ErrStale, dir), lock.Close())
-		}
-	} else {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("flow: %w", err)
-		}
-		if lock, err = os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o644); err != nil {
-			return nil, fmt.Errorf("flow: %w", err)
-		}
-		if err := lockFile(lock); err != nil {
-			return nil, errors.Join(fmt.Errorf("flow: lock %s: %w", dir, err), lock.Close())
-		}
+	lock, err := lockIndex(dir, opt.NoUpdate)
+	if err != nil {
+		return nil, err
 	}
 	// An index built under the lock is only handed out once the lock is
 	// released cleanly.
@@ -204,54 +188,9 @@ func Open(ctx context.Context, st *store.Store, opt Options) (x *Index, err erro
 	}()
 
 	x = &Index{dir: dir}
-	hdr, err := readHeader(dir)
-	fresh := header{Version: formatVersion, Network: state.Network, StartHeight: state.StartHeight}
-	var prev sums
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		hdr = fresh
-	case errors.Is(err, ErrCorrupt) && !opt.NoUpdate:
-		hdr, x.rebuilt, x.damage = fresh, true, err // the index is derived: rebuild it
-	case err != nil:
+	hdr, prev, err := x.resume(st, opt.NoUpdate)
+	if err != nil {
 		return nil, err
-	default:
-		ok, fork, err := check(st, &hdr)
-		if err != nil {
-			return nil, err
-		}
-		if ok || fork >= hdr.StartHeight {
-			// Any damaged byte is found here, before an answer or an
-			// update uses it.
-			if prev, err = readSums(dir); err == nil {
-				err = verifyFiles(dir, &hdr, prev)
-			}
-			if err != nil {
-				if opt.NoUpdate {
-					return nil, fmt.Errorf("%w (the next forward trace, or tracer verify --repair, rebuilds it)", err)
-				}
-				hdr, x.rebuilt, x.damage, ok, fork, prev = fresh, true, err, false, -1, sums{}
-			}
-		}
-		switch {
-		case x.rebuilt:
-		case ok:
-		case fork >= hdr.StartHeight && !opt.NoUpdate:
-			before := hdr.Txs
-			err := cut(dir, &hdr, fork, prev)
-			switch {
-			case errors.Is(err, ErrCorrupt):
-				hdr, x.rebuilt, prev = fresh, true, sums{} // damaged files: start over
-			case err != nil:
-				return nil, err
-			default:
-				x.cut = before - hdr.Txs
-				if prev, err = readSums(dir); err != nil {
-					return nil, err
-				}
-			}
-		default:
-			hdr, x.rebuilt = fresh, true
-		}
 	}
 	if opt.NoUpdate && (x.rebuilt || hdr.Txs != uint64(state.NextTx)) {
 		return nil, fmt.Errorf("%w: it covers %d of the store's %d transactions", ErrStale, hdr.Txs, state.NextTx)
@@ -268,6 +207,102 @@ func Open(ctx context.Context, st *store.Store, opt Options) (x *Index, err erro
 		return nil, errors.Join(err, x.Close())
 	}
 	return x, nil
+}
+
+// lockIndex takes the index's lock file: shared, without waiting, for a
+// reader (noUpdate: the index must exist); exclusive for an updater,
+// creating the directory.
+func lockIndex(dir string, noUpdate bool) (*os.File, error) {
+	if noUpdate {
+		lock, err := os.Open(filepath.Join(dir, "lock"))
+		if err != nil {
+			return nil, fmt.Errorf("%w: no index in %s", ErrStale, dir)
+		}
+		// Readers do not wait for an update under way.
+		if err := lockShared(lock); err != nil {
+			return nil, errors.Join(fmt.Errorf("%w: %s is being updated", ErrStale, dir), lock.Close())
+		}
+		return lock, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("flow: %w", err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("flow: %w", err)
+	}
+	if err := lockFile(lock); err != nil {
+		return nil, errors.Join(fmt.Errorf("flow: lock %s: %w", dir, err), lock.Close())
+	}
+	return lock, nil
+}
+
+// resume reads the index on disk and decides how much of it to keep: all
+// (sound and on st's chain), the part below a fork (cut), or nothing (a
+// fresh header: none there, another version or network, damaged, or off
+// the chain deeper than maxCut; x.rebuilt says an old one was discarded).
+// It returns the header to extend and the sums of the files kept.
+func (x *Index) resume(st *store.Store, noUpdate bool) (header, sums, error) {
+	state := st.State()
+	fresh := header{Version: formatVersion, Network: state.Network, StartHeight: state.StartHeight}
+	hdr, err := readHeader(x.dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fresh, sums{}, nil
+	case errors.Is(err, ErrCorrupt) && !noUpdate:
+		x.rebuilt, x.damage = true, err // the index is derived: rebuild it
+		return fresh, sums{}, nil
+	case err != nil:
+		return header{}, sums{}, err
+	}
+	ok, fork, err := check(st, &hdr)
+	if err != nil {
+		return header{}, sums{}, err
+	}
+	var prev sums
+	if ok || fork >= hdr.StartHeight {
+		// Any damaged byte is found here, before an answer or an
+		// update uses it.
+		if prev, err = readSums(x.dir); err == nil {
+			err = verifyFiles(x.dir, &hdr, prev)
+		}
+		if err != nil {
+			if noUpdate {
+				return header{}, sums{}, fmt.Errorf("%w (the next forward trace, or tracer verify --repair, rebuilds it)", err)
+			}
+			x.rebuilt, x.damage = true, err
+			return fresh, sums{}, nil
+		}
+	}
+	switch {
+	case ok:
+		return hdr, prev, nil
+	case fork >= hdr.StartHeight && !noUpdate:
+		return x.cutToFork(hdr, fork, prev, fresh)
+	default:
+		x.rebuilt = true
+		return fresh, sums{}, nil
+	}
+}
+
+// cutToFork cuts the index back to fork, the last height it shares with
+// the store, so only the blocks above it are built again; damaged files
+// found on the way mean starting over from fresh.
+func (x *Index) cutToFork(hdr header, fork int32, prev sums, fresh header) (header, sums, error) {
+	before := hdr.Txs
+	err := cut(x.dir, &hdr, fork, prev)
+	switch {
+	case errors.Is(err, ErrCorrupt):
+		x.rebuilt = true
+		return fresh, sums{}, nil
+	case err != nil:
+		return header{}, sums{}, err
+	}
+	x.cut = before - hdr.Txs
+	if prev, err = readSums(x.dir); err != nil {
+		return header{}, sums{}, err
+	}
+	return hdr, prev, nil
 }
 
 // Describe reports, without writing, the index of st as it is on disk and
@@ -293,16 +328,9 @@ func Describe(st *store.Store) (Stats, bool, error) {
 // fork is the last height it shares with st (below hdr.StartHeight when it
 // shares none within maxCut blocks, or is not sound: rebuild).
 func check(st *store.Store, hdr *header) (ok bool, fork int32, err error) {
-	state := st.State()
-	if hdr.Version != formatVersion || hdr.Dirty || hdr.Network != state.Network || hdr.StartHeight != state.StartHeight || !hdr.sane() {
+	state := st.State() // once: a writer may move it meanwhile
+	if !fits(st.Dir(), state, hdr) {
 		return false, -1, nil
-	}
-	dir := Dir(st.Dir())
-	for i, size := range hdr.sizes() {
-		fi, err := os.Stat(filepath.Join(dir, names[i]))
-		if err != nil || fi.Size() < size {
-			return false, -1, nil // a file lost or cut short: rebuild
-		}
 	}
 	if hdr.Txs == 0 {
 		return true, 0, nil
@@ -316,25 +344,48 @@ func check(st *store.Store, hdr *header) (ok bool, fork int32, err error) {
 			return true, 0, nil
 		}
 	}
-	f, err := os.Open(filepath.Join(dir, names[fBlk]))
+	fork, err = forkHeight(st, state.Height, hdr)
+	return false, fork, err
+}
+
+// fits tells whether hdr is of this format, clean, of the store's network
+// and start height, sane, and its files are all there at their sizes.
+func fits(storeDir string, state store.State, hdr *header) bool {
+	if hdr.Version != formatVersion || hdr.Dirty || hdr.Network != state.Network || hdr.StartHeight != state.StartHeight || !hdr.sane() {
+		return false
+	}
+	dir := Dir(storeDir)
+	for i, size := range hdr.sizes() {
+		fi, err := os.Stat(filepath.Join(dir, names[i]))
+		if err != nil || fi.Size() < size {
+			return false // a file lost or cut short: rebuild
+		}
+	}
+	return true
+}
+
+// forkHeight is the highest height, at most tip and within maxCut blocks
+// of the index's tip, whose block the index and st share; or -1 (rebuild).
+func forkHeight(st *store.Store, tip int32, hdr *header) (int32, error) {
+	f, err := os.Open(filepath.Join(Dir(st.Dir()), names[fBlk]))
 	if err != nil {
-		return false, -1, nil
+		return -1, nil
 	}
 	defer f.Close() //nolint:errcheck // opened read-only: Close cannot lose data
 	var e [blkSize]byte
-	for h := min(hdr.Height, state.Height); h >= hdr.StartHeight && h > hdr.Height-maxCut; h-- {
+	for h := min(hdr.Height, tip); h >= hdr.StartHeight && h > hdr.Height-maxCut; h-- {
 		b, err := st.BlockByHeight(h)
 		if err != nil {
-			return false, -1, err
+			return -1, err
 		}
 		if _, err := f.ReadAt(e[:], int64(h-hdr.StartHeight)*blkSize); err != nil {
-			return false, -1, nil
+			return -1, nil
 		}
 		if [32]byte(e[8:]) == b.Hash && binary.LittleEndian.Uint64(e[:]) == uint64(b.FirstTx) {
-			return false, h, nil
+			return h, nil
 		}
 	}
-	return false, -1, nil
+	return -1, nil
 }
 
 func readHeader(dir string) (header, error) {

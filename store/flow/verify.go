@@ -25,92 +25,127 @@ type VerifyResult struct {
 // spender the index holds — and no spender in the index that the store
 // lacks. x must cover st (Open brings it up to date).
 func Verify(ctx context.Context, st *store.Store, x *Index) (VerifyResult, error) {
-	var r VerifyResult
-	problem := func(format string, a ...any) {
-		if r.Mismatches++; len(r.Problems) < 100 {
-			r.Problems = append(r.Problems, fmt.Sprintf(format, a...))
-		}
-	}
+	v := &verifier{x: x}
 	if next := st.State().NextTx; next != x.Txs() {
-		return r, fmt.Errorf("%w: the index covers %d transactions, the store %d", ErrStale, x.Txs(), next)
+		return v.r, fmt.Errorf("%w: the index covers %d transactions, the store %d", ErrStale, x.Txs(), next)
 	}
 	err := st.ForEachTx(0, func(tx *store.Tx) error {
-		if r.Txs%4096 == 0 {
+		if v.r.Txs%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		r.Txs++
-		n := tx.Num
-		if x.TxID(n) != tx.ID || x.Height(n) != tx.Height {
-			problem("tx %d: index has %s at height %d, the store %s at %d", n, x.TxID(n), x.Height(n), tx.ID, tx.Height)
-		}
-		known := tx.FeeKnown && tx.Fee <= maxFee && tx.Fee >= -maxFee // the index holds 56 bits
-		if fee, ok := x.Fee(n); ok != known || ok && fee != tx.Fee {
-			problem("tx %s: index fee %d (known %v), the store %d (known %v)", tx.ID, fee, ok, tx.Fee, tx.FeeKnown)
-		}
-		first, end, err := x.Inputs(n)
-		if err != nil {
-			problem("tx %s: %v", tx.ID, err)
-		} else if int(end-first) != len(tx.Inputs) {
-			problem("tx %s: %d inputs in the index, %d in the store", tx.ID, end-first, len(tx.Inputs))
-		} else {
-			for i, in := range tx.Inputs {
-				got := x.In(first + uint64(i))
-				if got.Kind != in.Kind || in.Kind == store.InputKnown && got.Prev != in.Prev {
-					problem("tx %s input %d: index %+v, the store %+v", tx.ID, i, got, in)
-				}
-			}
-		}
-		r.Inputs += int64(len(tx.Inputs))
-		if first, end, err = x.Outputs(n); err != nil {
-			problem("tx %s: %v", tx.ID, err)
-		} else if int(end-first) != len(tx.Outputs) {
-			problem("tx %s: %d outputs in the index, %d in the store", tx.ID, end-first, len(tx.Outputs))
-		} else {
-			for j, o := range tx.Outputs {
-				got := x.Out(first + uint64(j))
-				if got.Value != o.Value || got.Key != KeyOf(o.Addr.Key()) {
-					problem("tx %s output %d: index value %d key %x, the store %d key %x", tx.ID, j, got.Value, got.Key, o.Value, KeyOf(o.Addr.Key()))
-				}
-			}
-		}
-		r.Outputs += int64(len(tx.Outputs))
+		v.tx(tx)
 		return nil
 	})
 	if err != nil {
-		return r, err
+		return v.r, err
 	}
 	err = st.ForEachSpend(func(op store.OutPoint, in store.InPoint) error {
-		if r.Spends%4096 == 0 {
+		if v.r.Spends%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		r.Spends++
-		i, err := x.OutIndex(op)
-		if err != nil {
-			problem("output %d:%d: %v", op.Tx, op.Vout, err)
-			return nil
-		}
-		if o := x.Out(i); !o.Spent || o.By != in {
-			problem("output %d:%d: the store has it spent by %d:%d, the index by %+v (spent %v)", op.Tx, op.Vout, in.Tx, in.Vin, o.By, o.Spent)
-		}
+		v.spend(op, in)
 		return nil
 	})
 	if err != nil {
-		return r, err
+		return v.r, err
 	}
+	// Every spend the store has was found above; a spent output beyond
+	// them is one the index invented.
 	var spent int64
 	for i := uint64(0); i < x.hdr.Outs; i++ {
 		if x.Out(i).Spent {
 			spent++
 		}
 	}
-	if spent != r.Spends {
-		problem("the index holds %d spent outputs, the store %d spent-by entries", spent, r.Spends)
+	if spent != v.r.Spends {
+		v.problem("the index holds %d spent outputs, the store %d spent-by entries", spent, v.r.Spends)
 	}
-	return r, nil
+	return v.r, nil
+}
+
+// verifier compares one index with its store, collecting the result.
+type verifier struct {
+	x *Index
+	r VerifyResult
+}
+
+// problem counts a difference and keeps the first 100.
+func (v *verifier) problem(format string, a ...any) {
+	if v.r.Mismatches++; len(v.r.Problems) < 100 {
+		v.r.Problems = append(v.r.Problems, fmt.Sprintf(format, a...))
+	}
+}
+
+// tx compares one transaction: txid, height, fee, inputs and outputs.
+func (v *verifier) tx(tx *store.Tx) {
+	x := v.x
+	v.r.Txs++
+	n := tx.Num
+	if x.TxID(n) != tx.ID || x.Height(n) != tx.Height {
+		v.problem("tx %d: index has %s at height %d, the store %s at %d", n, x.TxID(n), x.Height(n), tx.ID, tx.Height)
+	}
+	known := tx.FeeKnown && tx.Fee <= maxFee && tx.Fee >= -maxFee // the index holds 56 bits
+	if fee, ok := x.Fee(n); ok != known || ok && fee != tx.Fee {
+		v.problem("tx %s: index fee %d (known %v), the store %d (known %v)", tx.ID, fee, ok, tx.Fee, tx.FeeKnown)
+	}
+	v.inputs(tx)
+	v.r.Inputs += int64(len(tx.Inputs))
+	v.outputs(tx)
+	v.r.Outputs += int64(len(tx.Outputs))
+}
+
+// inputs compares tx's inputs: their count, kind and, when known, the
+// output each spends.
+func (v *verifier) inputs(tx *store.Tx) {
+	first, end, err := v.x.Inputs(tx.Num)
+	switch {
+	case err != nil:
+		v.problem("tx %s: %v", tx.ID, err)
+	case int(end-first) != len(tx.Inputs):
+		v.problem("tx %s: %d inputs in the index, %d in the store", tx.ID, end-first, len(tx.Inputs))
+	default:
+		for i, in := range tx.Inputs {
+			got := v.x.In(first + uint64(i))
+			if got.Kind != in.Kind || in.Kind == store.InputKnown && got.Prev != in.Prev {
+				v.problem("tx %s input %d: index %+v, the store %+v", tx.ID, i, got, in)
+			}
+		}
+	}
+}
+
+// outputs compares tx's outputs: their count, values and address keys.
+func (v *verifier) outputs(tx *store.Tx) {
+	first, end, err := v.x.Outputs(tx.Num)
+	switch {
+	case err != nil:
+		v.problem("tx %s: %v", tx.ID, err)
+	case int(end-first) != len(tx.Outputs):
+		v.problem("tx %s: %d outputs in the index, %d in the store", tx.ID, end-first, len(tx.Outputs))
+	default:
+		for j, o := range tx.Outputs {
+			got := v.x.Out(first + uint64(j))
+			if got.Value != o.Value || got.Key != KeyOf(o.Addr.Key()) {
+				v.problem("tx %s output %d: index value %d key %x, the store %d key %x", tx.ID, j, got.Value, got.Key, o.Value, KeyOf(o.Addr.Key()))
+			}
+		}
+	}
+}
+
+// spend compares one spent-by entry of the store with the index's spender.
+func (v *verifier) spend(op store.OutPoint, in store.InPoint) {
+	v.r.Spends++
+	i, err := v.x.OutIndex(op)
+	if err != nil {
+		v.problem("output %d:%d: %v", op.Tx, op.Vout, err)
+		return
+	}
+	if o := v.x.Out(i); !o.Spent || o.By != in {
+		v.problem("output %d:%d: the store has it spent by %d:%d, the index by %+v (spent %v)", op.Tx, op.Vout, in.Tx, in.Vin, o.By, o.Spent)
+	}
 }
 
 // VerifyIfCurrent runs Verify when the index of st exists and is current

@@ -237,43 +237,7 @@ func (a *Alerter) Tx(b *store.Batch, blk *store.Block, tx *store.Tx) error {
 		return nil
 	}
 	a.pending[tx.Num] = tx.Outputs
-	type flow struct {
-		w   *watched
-		sum int64
-	}
-	var outs, ins []*flow
-	find := func(fs []*flow, w *watched) ([]*flow, *flow) {
-		for _, f := range fs {
-			if f.w == w {
-				return fs, f
-			}
-		}
-		f := &flow{w: w}
-		return append(fs, f), f
-	}
-	for _, in := range tx.Inputs {
-		if in.Kind != store.InputKnown {
-			continue
-		}
-		lo, ok := a.live[in.Prev]
-		if !ok {
-			continue
-		}
-		delete(a.live, in.Prev)
-		var f *flow
-		outs, f = find(outs, lo.w)
-		f.sum += lo.value
-	}
-	for i, o := range tx.Outputs {
-		x, ok := a.watched[key(o.Addr)]
-		if !ok || !o.Addr.Kind.HasAddress() {
-			continue
-		}
-		a.live[store.OutPoint{Tx: tx.Num, Vout: uint32(i)}] = liveOut{x, o.Value}
-		var f *flow
-		ins, f = find(ins, x)
-		f.sum += o.Value
-	}
+	outs, ins := a.flows(tx)
 	for _, f := range outs {
 		if blk.Height > f.w.from {
 			if err := a.queue(b, blk, tx, Out, f.w, f.sum); err != nil {
@@ -291,6 +255,50 @@ func (a *Alerter) Tx(b *store.Batch, blk *store.Block, tx *store.Tx) error {
 	return nil
 }
 
+// watchedFlow is what one transaction moves from (Out) or to (In) one
+// watched address.
+type watchedFlow struct {
+	w   *watched
+	sum int64
+}
+
+// addFlow adds v to w's flow in fs, a new one if w has none yet.
+func addFlow(fs []*watchedFlow, w *watched, v int64) []*watchedFlow {
+	for _, f := range fs {
+		if f.w == w {
+			f.sum += v
+			return fs
+		}
+	}
+	return append(fs, &watchedFlow{w: w, sum: v})
+}
+
+// flows sums, per watched address in order of first appearance, what tx
+// takes from it (its inputs spending live watched outputs, which stop
+// being live) and what tx pays it (its outputs, which become live).
+func (a *Alerter) flows(tx *store.Tx) (outs, ins []*watchedFlow) {
+	for _, in := range tx.Inputs {
+		if in.Kind != store.InputKnown {
+			continue
+		}
+		lo, ok := a.live[in.Prev]
+		if !ok {
+			continue
+		}
+		delete(a.live, in.Prev)
+		outs = addFlow(outs, lo.w, lo.value)
+	}
+	for i, o := range tx.Outputs {
+		x, ok := a.watched[key(o.Addr)]
+		if !ok || !o.Addr.Kind.HasAddress() {
+			continue
+		}
+		a.live[store.OutPoint{Tx: tx.Num, Vout: uint32(i)}] = liveOut{x, o.Value}
+		ins = addFlow(ins, x, o.Value)
+	}
+	return outs, ins
+}
+
 func (a *Alerter) queue(b *store.Batch, blk *store.Block, tx *store.Tx, dir string, w *watched, amount int64) error {
 	ev := sha256.Sum256(fmt.Appendf(nil, "%s %s %s %s", blk.Hash, tx.ID, dir, w.str))
 	m := Message{
@@ -304,54 +312,15 @@ func (a *Alerter) queue(b *store.Batch, blk *store.Block, tx *store.Tx, dir stri
 		Watches:   w.reasons,
 		AmountSat: amount,
 	}
-	parties := map[string]int64{}
-	var order []string
-	add := func(s string, v int64) {
-		if _, ok := parties[s]; !ok {
-			order = append(order, s)
-		}
-		parties[s] += v
-	}
-	if dir == Out {
-		for _, o := range tx.Outputs {
-			if !o.Addr.Kind.HasAddress() || key(o.Addr) == key(w.addr) {
-				continue // OP_RETURN, or change back to the watched address
-			}
-			add(o.Addr.String(a.params), o.Value)
-		}
-	} else {
-		for _, in := range tx.Inputs {
-			switch in.Kind {
-			case store.InputCoinbase:
-				add("coinbase", 0)
-			case store.InputExternal:
-				add("unknown", 0)
-			case store.InputKnown:
-				o, err := a.prevOutput(in.Prev)
-				if err != nil {
-					return err
-				}
-				if key(o.Addr) != key(w.addr) {
-					add(o.Addr.String(a.params), o.Value)
-				}
-			}
-		}
+	order, parties, err := a.counterparties(tx, dir, w)
+	if err != nil {
+		return err
 	}
 	for _, s := range order {
 		p := Party{Address: s, AmountSat: parties[s]}
 		if s != "coinbase" && s != "unknown" {
-			tags, err := a.st.Tags().For(s)
-			if err != nil {
+			if p.Tags, err = a.tagLabels(s); err != nil {
 				return err
-			}
-			for _, t := range tags {
-				label := t.Label
-				if t.Category != "" {
-					label += " (" + t.Category + ")"
-				}
-				if !slices.Contains(p.Tags, label) {
-					p.Tags = append(p.Tags, label)
-				}
 			}
 		}
 		if dir == Out && len(p.Tags) > 0 {
@@ -369,6 +338,66 @@ func (a *Alerter) queue(b *store.Batch, blk *store.Block, tx *store.Tx, dir stri
 		return err
 	}
 	return b.PutAlert(store.Alert{Height: blk.Height, Block: blk.Hash, Body: body})
+}
+
+// counterparties are the other side of tx for watched address w, in
+// order of appearance with the amount each paid or was paid: for Out its
+// outputs (change back to w left out), for In its inputs' addresses, or
+// "coinbase" and "unknown" (an input from before the store's range).
+func (a *Alerter) counterparties(tx *store.Tx, dir string, w *watched) (order []string, amounts map[string]int64, err error) {
+	amounts = map[string]int64{}
+	add := func(s string, v int64) {
+		if _, ok := amounts[s]; !ok {
+			order = append(order, s)
+		}
+		amounts[s] += v
+	}
+	if dir == Out {
+		for _, o := range tx.Outputs {
+			if !o.Addr.Kind.HasAddress() || key(o.Addr) == key(w.addr) {
+				continue // OP_RETURN, or change back to the watched address
+			}
+			add(o.Addr.String(a.params), o.Value)
+		}
+		return order, amounts, nil
+	}
+	for _, in := range tx.Inputs {
+		switch in.Kind {
+		case store.InputCoinbase:
+			add("coinbase", 0)
+		case store.InputExternal:
+			add("unknown", 0)
+		case store.InputKnown:
+			o, err := a.prevOutput(in.Prev)
+			if err != nil {
+				return nil, nil, err
+			}
+			if key(o.Addr) != key(w.addr) {
+				add(o.Addr.String(a.params), o.Value)
+			}
+		}
+	}
+	return order, amounts, nil
+}
+
+// tagLabels are the distinct labels of the stored tags of address s, each
+// with its category.
+func (a *Alerter) tagLabels(s string) ([]string, error) {
+	tags, err := a.st.Tags().For(s)
+	if err != nil {
+		return nil, err
+	}
+	var labels []string
+	for _, t := range tags {
+		label := t.Label
+		if t.Category != "" {
+			label += " (" + t.Category + ")"
+		}
+		if !slices.Contains(labels, label) {
+			labels = append(labels, label)
+		}
+	}
+	return labels, nil
 }
 
 func (a *Alerter) prevOutput(op store.OutPoint) (store.Output, error) {

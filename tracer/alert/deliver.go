@@ -56,36 +56,10 @@ func Deliver(ctx context.Context, st *store.Store, sinks []Sink, cfg DeliverConf
 			return err
 		}
 		for _, a := range alerts {
-			line, m, err := Render(a)
-			if err != nil {
-				return err
-			}
-			for _, s := range sinks {
-				backoff := 250 * time.Millisecond
-				for {
-					err := s.Send(ctx, m.ID, line)
-					if err == nil {
-						break
-					}
-					if ctx.Err() != nil {
-						return nil
-					}
-					cfg.Logger.Warn("alert delivery failed; retrying", "sink", s.Name(), "alert", m.ID, "retry_in", backoff, "err", err)
-					select {
-					case <-time.After(backoff):
-					case <-ctx.Done():
-						return nil
-					}
-					backoff = min(2*backoff, cfg.MaxBackoff)
-				}
-			}
-			if _, err := st.Outbox().MarkDelivered(a.Seq); err != nil {
-				return err
+			if done, err := deliverOne(ctx, st, sinks, a, cfg); !done {
+				return err // nil when ctx ended
 			}
 			cursor = a.Seq
-			if cfg.OnDelivered != nil {
-				cfg.OnDelivered(m)
-			}
 		}
 		if len(alerts) > 0 {
 			continue
@@ -96,6 +70,50 @@ func Deliver(ctx context.Context, st *store.Store, sinks []Sink, cfg DeliverConf
 		case <-cfg.Wake:
 		case <-time.After(cfg.Poll):
 		}
+	}
+}
+
+// deliverOne sends alert a to every sink and marks it delivered; done is
+// false when ctx ended first (err nil) or on err.
+func deliverOne(ctx context.Context, st *store.Store, sinks []Sink, a store.Alert, cfg DeliverConfig) (done bool, err error) {
+	line, m, err := Render(a)
+	if err != nil {
+		return false, err
+	}
+	for _, s := range sinks {
+		if !sendRetrying(ctx, s, m.ID, line, cfg) {
+			return false, nil
+		}
+	}
+	if _, err := st.Outbox().MarkDelivered(a.Seq); err != nil {
+		return false, err
+	}
+	if cfg.OnDelivered != nil {
+		cfg.OnDelivered(m)
+	}
+	return true, nil
+}
+
+// sendRetrying sends one alert to s until it succeeds, waiting between
+// tries from 250 ms doubling up to cfg.MaxBackoff; false when ctx ended
+// first.
+func sendRetrying(ctx context.Context, s Sink, id string, line []byte, cfg DeliverConfig) bool {
+	backoff := 250 * time.Millisecond
+	for {
+		err := s.Send(ctx, id, line)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		cfg.Logger.Warn("alert delivery failed; retrying", "sink", s.Name(), "alert", id, "retry_in", backoff, "err", err)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return false
+		}
+		backoff = min(2*backoff, cfg.MaxBackoff)
 	}
 }
 

@@ -15,8 +15,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/tracer"
+	"github.com/tracer-oss/tracer/tracer/graphview"
 	"github.com/tracer-oss/tracer/tracer/report"
 	"github.com/tracer-oss/tracer/tracer/spec"
 )
@@ -80,32 +83,31 @@ func (s *Service) Bundle(ctx context.Context, id uint64, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dv := c.Versions // of the run that computed the result
-	var files []struct {
-		name string
-		data []byte
+	files, err := s.bundleFiles(c, r, g, log)
+	if err != nil {
+		return err
 	}
-	add := func(name string, data []byte) {
-		files = append(files, struct {
-			name string
-			data []byte
-		}{name, data})
-	}
-	addJSON := func(name string, v any) error {
-		b, err := json.MarshalIndent(v, "", "  ")
-		if err != nil {
-			return err
-		}
-		add(name, append(b, '\n'))
-		return nil
-	}
+	return writeBundle(w, files, s.now().UTC())
+}
+
+// bundleFile is one member of an evidence bundle.
+type bundleFile struct {
+	name string
+	data []byte
+}
+
+// bundleFiles renders the bundle's members, the manifest of the others
+// last.
+func (s *Service) bundleFiles(c *Case, r *tracer.Result, g *graphview.Graph, log []store.CaseEvent) ([]bundleFile, error) {
+	var files []bundleFile
+	add := func(name string, data []byte) { files = append(files, bundleFile{name, data}) }
 	var html, csv bytes.Buffer
 	rd := report.Renderer{Now: s.now, Graph: g}
 	if err := rd.HTML(&html, r); err != nil {
-		return err
+		return nil, err
 	}
 	if err := rd.CSV(&csv, r); err != nil {
-		return err
+		return nil, err
 	}
 	add("report.html", html.Bytes())
 	add("hits.csv", csv.Bytes())
@@ -119,11 +121,13 @@ func (s *Service) Bundle(ctx context.Context, id uint64, w io.Writer) error {
 	}{
 		{"graph.json", g}, {resultName, r}, {"notes.json", notes},
 		{paramsName, bundleParams{Case: c.ID, Seeds: c.Seeds, Params: c.Params}},
-		{"case.json", c}, {"log.json", log}, {versionsName, dv},
+		{"case.json", c}, {"log.json", log}, {versionsName, c.Versions}, // the versions of the run that computed the result
 	} {
-		if err := addJSON(x.name, x.v); err != nil {
-			return err
+		b, err := json.MarshalIndent(x.v, "", "  ")
+		if err != nil {
+			return nil, err
 		}
+		add(x.name, append(b, '\n'))
 	}
 	add("command.txt", []byte(Command(c.Seeds, c.Params)+"\n\n# check this bundle against the store:\n# tracer --db STORE case verify case.zip\n"))
 	var man strings.Builder
@@ -132,8 +136,12 @@ func (s *Service) Bundle(ctx context.Context, id uint64, w io.Writer) error {
 		fmt.Fprintf(&man, "%s  %s\n", hex.EncodeToString(sum[:]), f.name)
 	}
 	add(manifestName, []byte(man.String()))
+	return files, nil
+}
+
+// writeBundle zips files, each stamped mod.
+func writeBundle(w io.Writer, files []bundleFile, mod time.Time) error {
 	zw := zip.NewWriter(w)
-	mod := s.now().UTC()
 	for _, f := range files {
 		fw, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: mod})
 		if err != nil {
@@ -242,47 +250,13 @@ func (v *Verification) OK() bool { return v.Intact && v.Matches }
 // compared with the bundle's result and data versions.
 func (s *Service) Verify(ctx context.Context, zr *zip.Reader) (*Verification, error) {
 	v := &Verification{}
-	files := map[string][]byte{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			return nil, fmt.Errorf("%w: bundle file %s: %v", ErrBadInput, f.Name, err)
-		}
-		b, err := io.ReadAll(io.LimitReader(rc, 1<<30))
-		rc.Close() //nolint:errcheck // a zip member opened for reading: Close cannot lose data
-		if err != nil {
-			return nil, fmt.Errorf("%w: bundle file %s: %v", ErrBadInput, f.Name, err)
-		}
-		files[f.Name] = b
-	}
-	man, ok := files[manifestName]
-	if !ok {
-		return nil, fmt.Errorf("%w: the bundle has no %s", ErrBadInput, manifestName)
-	}
-	sums, err := parseManifest(man)
+	files, err := unzipAll(zr)
 	if err != nil {
 		return nil, err
 	}
-	listed := map[string]bool{}
-	for _, e := range sums {
-		listed[e.name] = true
-		b, ok := files[e.name]
-		if !ok {
-			v.Missing = append(v.Missing, e.name)
-			continue
-		}
-		got := sha256.Sum256(b)
-		if hex.EncodeToString(got[:]) != e.sum {
-			v.Tampered = append(v.Tampered, e.name)
-		}
+	if err := v.checkManifest(files); err != nil {
+		return nil, err
 	}
-	for name := range files {
-		if name != manifestName && !listed[name] {
-			v.Unlisted = append(v.Unlisted, name)
-		}
-	}
-	sort.Strings(v.Unlisted)
-	v.Intact = len(v.Tampered)+len(v.Missing)+len(v.Unlisted) == 0
 
 	var bp bundleParams
 	var old tracer.Result
@@ -315,6 +289,58 @@ func (s *Service) Verify(ctx context.Context, zr *zip.Reader) (*Verification, er
 	v.Differences = append(v.Differences, diffResults(&old, now)...)
 	v.Matches = len(v.Differences) == 0
 	return v, nil
+}
+
+// unzipAll reads every member of a bundle (each at most 1 GiB), by name.
+func unzipAll(zr *zip.Reader) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			return nil, fmt.Errorf("%w: bundle file %s: %v", ErrBadInput, f.Name, err)
+		}
+		b, err := io.ReadAll(io.LimitReader(rc, 1<<30))
+		rc.Close() //nolint:errcheck // a zip member opened for reading: Close cannot lose data
+		if err != nil {
+			return nil, fmt.Errorf("%w: bundle file %s: %v", ErrBadInput, f.Name, err)
+		}
+		files[f.Name] = b
+	}
+	return files, nil
+}
+
+// checkManifest compares the bundle's files with MANIFEST.sha256: it lists
+// the files missing, changed or not in the manifest, and sets Intact.
+func (v *Verification) checkManifest(files map[string][]byte) error {
+	man, ok := files[manifestName]
+	if !ok {
+		return fmt.Errorf("%w: the bundle has no %s", ErrBadInput, manifestName)
+	}
+	sums, err := parseManifest(man)
+	if err != nil {
+		return err
+	}
+	listed := map[string]bool{}
+	for _, e := range sums {
+		listed[e.name] = true
+		b, ok := files[e.name]
+		if !ok {
+			v.Missing = append(v.Missing, e.name)
+			continue
+		}
+		got := sha256.Sum256(b)
+		if hex.EncodeToString(got[:]) != e.sum {
+			v.Tampered = append(v.Tampered, e.name)
+		}
+	}
+	for name := range files {
+		if name != manifestName && !listed[name] {
+			v.Unlisted = append(v.Unlisted, name)
+		}
+	}
+	sort.Strings(v.Unlisted)
+	v.Intact = len(v.Tampered)+len(v.Missing)+len(v.Unlisted) == 0
+	return nil
 }
 
 func diffVersions(a, b DataVersions) []string {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg"
 
-	"github.com/tracer-oss/tracer/sanctions"
 	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
 )
@@ -98,18 +97,8 @@ func (a *Attributor) Of(addr address.Addr) (*Attribution, error) {
 	}
 	s := key.String(a.params)
 	at := &Attribution{}
-	var hits []sanctions.Entry
-	if a.list {
-		var err error
-		if hits, err = a.st.Lists().Hits("XBT", s); err != nil {
-			return nil, err
-		}
-	}
-	for _, e := range hits {
-		d := fmt.Sprintf("%s (profile %d, %s)", e.PrimaryName, e.ProfileID, strings.Join(e.Programs, ", "))
-		if !slices.Contains(at.Sanctioned, d) {
-			at.Sanctioned = append(at.Sanctioned, d)
-		}
+	if err := a.sanctioned(at, s); err != nil {
+		return nil, err
 	}
 	tags, err := a.st.Tags().For(s)
 	if err != nil {
@@ -125,23 +114,8 @@ func (a *Attributor) Of(addr address.Addr) (*Attribution, error) {
 		}
 	}
 	if a.lab != nil {
-		id, ok, err := a.lab.c.Lookup(key)
-		if err != nil {
+		if err := a.clustered(at, key); err != nil {
 			return nil, err
-		}
-		if ok {
-			root, _, err := a.lab.c.Root(id)
-			if err != nil {
-				return nil, err
-			}
-			at.Cluster = uint64(root)
-			if at.Entity == "" {
-				if l, ok := a.lab.Label(key); ok {
-					at.Entity, at.Via, at.LinkTxid = l.Entity, l.Via, l.LinkTxid
-				} else if err := a.lab.Err(); err != nil {
-					return nil, err
-				}
-			}
 		}
 	}
 	if at.Empty() {
@@ -149,6 +123,46 @@ func (a *Attributor) Of(addr address.Addr) (*Attribution, error) {
 	}
 	a.cache[key] = at
 	return at, nil
+}
+
+// sanctioned adds the sanctions list's entries for address s, each once.
+func (a *Attributor) sanctioned(at *Attribution, s string) error {
+	if !a.list {
+		return nil
+	}
+	hits, err := a.st.Lists().Hits("XBT", s)
+	if err != nil {
+		return err
+	}
+	for _, e := range hits {
+		d := fmt.Sprintf("%s (profile %d, %s)", e.PrimaryName, e.ProfileID, strings.Join(e.Programs, ", "))
+		if !slices.Contains(at.Sanctioned, d) {
+			at.Sanctioned = append(at.Sanctioned, d)
+		}
+	}
+	return nil
+}
+
+// clustered adds key's cluster and, when no tag named the entity, the
+// cluster's label.
+func (a *Attributor) clustered(at *Attribution, key address.Addr) error {
+	id, ok, err := a.lab.c.Lookup(key)
+	if err != nil || !ok {
+		return err
+	}
+	root, _, err := a.lab.c.Root(id)
+	if err != nil {
+		return err
+	}
+	at.Cluster = uint64(root)
+	if at.Entity != "" {
+		return nil
+	}
+	if l, ok := a.lab.Label(key); ok {
+		at.Entity, at.Via, at.LinkTxid = l.Entity, l.Via, l.LinkTxid
+		return nil
+	}
+	return a.lab.Err()
 }
 
 func orNone(s string) string {

@@ -231,6 +231,18 @@ func addressType(v *txView, outs []int) int {
 	return idx
 }
 
+// onePayment: a transaction spending one stored output into two (a
+// coinbase is no peel hop).
+func onePayment(p *store.Tx) bool {
+	return !p.Coinbase && len(p.Inputs) == 1 && p.Inputs[0].Kind == store.InputKnown && len(p.Outputs) == 2
+}
+
+// peeledOn: the output o the next hop spends is the larger of the two,
+// to a clusterable address other than the other output's.
+func peeledOn(o, other store.Output) bool {
+	return o.Value > other.Value && !o.Addr.Same(other.Addr) && clusterable(o.Addr)
+}
+
 // peelingLink returns the parent's input address and the spent output's
 // address when v is a peel hop (see RulePeeling).
 func peelingLink(v *txView, txByNum func(store.TxNum) (*store.Tx, error)) (address.Addr, address.Addr, bool, error) {
@@ -242,12 +254,12 @@ func peelingLink(v *txView, txByNum func(store.TxNum) (*store.Tx, error)) (addre
 	if err != nil {
 		return address.Addr{}, address.Addr{}, false, err
 	}
-	if p.Coinbase || len(p.Inputs) != 1 || p.Inputs[0].Kind != store.InputKnown || len(p.Outputs) != 2 {
+	if !onePayment(p) {
 		return address.Addr{}, address.Addr{}, false, nil
 	}
 	vout := tx.Inputs[0].Prev.Vout
 	o, other := p.Outputs[vout], p.Outputs[1-vout]
-	if o.Value <= other.Value || o.Addr.Same(other.Addr) || !clusterable(o.Addr) {
+	if !peeledOn(o, other) {
 		return address.Addr{}, address.Addr{}, false, nil
 	}
 	g, err := txByNum(p.Inputs[0].Prev.Tx)

@@ -133,14 +133,8 @@ func (c *Clusterer) Extend(ctx context.Context) (*Result, error) {
 	if c.err != nil {
 		return nil, fmt.Errorf("cluster: an earlier extend failed: %w", c.err)
 	}
-	// A rollback since the last Extend undid the stored clusters (or
-	// marked them dirty): start again from what the store holds.
-	if cs, ok, err := c.st.ClusterState(); err != nil {
+	if err := c.resync(); err != nil {
 		return nil, err
-	} else if !ok || cs.Dirty || cs.NextTx != c.w.Committed().NextTx {
-		if err := c.reopen(); err != nil {
-			return nil, err
-		}
 	}
 	st, w, opt := c.st, c.w, c.opt
 	s := w.State()
@@ -148,24 +142,59 @@ func (c *Clusterer) Extend(ctx context.Context) (*Result, error) {
 	if total < s.NextTx {
 		return nil, fmt.Errorf("%w: clustered up to tx %d, the store now ends at %d", store.ErrClusterDirty, s.NextTx, total)
 	}
-	every := opt.CommitEvery
-	if every <= 0 {
-		every = 1_000_000
-	}
-	undoBlocks := opt.UndoBlocks
-	if undoBlocks == 0 {
-		undoBlocks = DefaultUndoBlocks
-	}
-	// Blocks from this height on get an undo record each.
-	perBlock := st.State().Height - int32(max(undoBlocks, 0)) + 1
-	if undoBlocks < 0 {
-		perBlock = math.MaxInt32
-	}
 	start := time.Now()
 	res := &Result{From: s.NextTx, To: total, CoinJoins: map[string]int64{}, Change: map[Rule]int64{}}
 	p := &pass{w: w, st: st, opt: opt, rules: c.rules, res: res}
 	for _, r := range c.rules {
 		p.peeling = p.peeling || r == RulePeeling
+	}
+	err := c.walk(ctx, p, total, undoFrom(opt.UndoBlocks, st.State().Height))
+	if err != nil {
+		c.err = err
+	}
+	res.To = s.NextTx
+	res.State = *s
+	res.Seconds = time.Since(start).Seconds()
+	res.ForestBytes = w.MemoryBytes()
+	return res, err
+}
+
+// resync reopens the writer when a rollback since the last Extend undid
+// the stored clusters (or marked them dirty): it starts again from what
+// the store holds.
+func (c *Clusterer) resync() error {
+	cs, ok, err := c.st.ClusterState()
+	if err != nil {
+		return err
+	}
+	if !ok || cs.Dirty || cs.NextTx != c.w.Committed().NextTx {
+		return c.reopen()
+	}
+	return nil
+}
+
+// undoFrom is the first height whose blocks get an undo record each: the
+// last undoBlocks blocks up to tip do (0: DefaultUndoBlocks; negative: none).
+func undoFrom(undoBlocks int, tip int32) int32 {
+	if undoBlocks == 0 {
+		undoBlocks = DefaultUndoBlocks
+	}
+	if undoBlocks < 0 {
+		return math.MaxInt32
+	}
+	return tip - int32(undoBlocks) + 1
+}
+
+// walk runs p over the transactions from the writer's state to total,
+// committing every CommitEvery transactions and at the end; cancelled, it
+// commits up to the last whole transaction. Blocks from height perBlock
+// on are marked for an undo record each.
+func (c *Clusterer) walk(ctx context.Context, p *pass, total store.TxNum, perBlock int32) error {
+	w, opt, res := c.w, c.opt, p.res
+	s := w.State()
+	every := opt.CommitEvery
+	if every <= 0 {
+		every = 1_000_000
 	}
 	since := 0
 	commit := func() error {
@@ -177,14 +206,9 @@ func (c *Clusterer) Extend(ctx context.Context) (*Result, error) {
 		}
 		return nil
 	}
-	err := st.ForEachTxSpent(ctx, s.NextTx, total, func(tx *store.Tx, spent []store.Spent) error {
-		if tx.Num%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if opt.Progress != nil && tx.Num%16384 == 0 {
-				opt.Progress(tx.Num, total)
-			}
+	err := c.st.ForEachTxSpent(ctx, s.NextTx, total, func(tx *store.Tx, spent []store.Spent) error {
+		if err := checkIn(ctx, opt.Progress, tx.Num, total); err != nil {
+			return err
 		}
 		if tx.Pos == 0 && tx.Num > res.From && tx.Height >= perBlock {
 			w.Mark()
@@ -201,21 +225,30 @@ func (c *Clusterer) Extend(ctx context.Context) (*Result, error) {
 	})
 	if err == nil || errors.Is(err, errStop) {
 		s.NextTx = total
-		err = commit()
-	} else if ctx.Err() != nil {
+		return commit()
+	}
+	if ctx.Err() != nil {
 		// Keep what was done up to the last whole transaction.
 		if cerr := commit(); cerr != nil {
 			err = fmt.Errorf("%w (and commit: %v)", err, cerr)
 		}
 	}
-	if err != nil {
-		c.err = err
+	return err
+}
+
+// checkIn checks ctx every 1,024 transactions and reports progress every
+// 16,384.
+func checkIn(ctx context.Context, progress func(done, total store.TxNum), n, total store.TxNum) error {
+	if n%1024 != 0 {
+		return nil
 	}
-	res.To = s.NextTx
-	res.State = *s
-	res.Seconds = time.Since(start).Seconds()
-	res.ForestBytes = w.MemoryBytes()
-	return res, err
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if progress != nil && n%16384 == 0 {
+		progress(n, total)
+	}
+	return nil
 }
 
 var errStop = errors.New("cluster: stop")
@@ -264,32 +297,14 @@ func (p *pass) tx(tx *store.Tx, spent []store.Spent) error {
 	}
 	v := &p.view
 	v.reset(tx, spent)
-	if len(v.ins) >= 2 {
-		first, err := p.w.Intern(v.ins[0])
-		if err != nil {
-			return err
-		}
-		for _, a := range v.ins[1:] {
-			if err := p.union(first, a, tx.Num, "multi-input"); err != nil {
-				return err
-			}
-		}
+	if err := p.multiInput(v, tx.Num); err != nil {
+		return err
 	}
 	if len(p.rules) == 0 {
 		return nil
 	}
-	idx, rule, err := changeOutput(v, p.rules, p.seen)
-	if err != nil {
+	if err := p.change(v, tx); err != nil {
 		return err
-	}
-	if idx >= 0 {
-		first, err := p.w.Intern(v.ins[0])
-		if err != nil {
-			return err
-		}
-		if err := p.union(first, tx.Outputs[idx].Addr, tx.Num, string(rule)); err != nil {
-			return err
-		}
 	}
 	if p.peeling {
 		in, change, ok, err := peelingLink(v, p.st.TxByNum)
@@ -303,6 +318,37 @@ func (p *pass) tx(tx *store.Tx, spent []store.Spent) error {
 		return p.union(a, change, tx.Num, string(RulePeeling))
 	}
 	return nil
+}
+
+// multiInput joins the addresses of a transaction's inputs (the
+// common-input rule).
+func (p *pass) multiInput(v *txView, n store.TxNum) error {
+	if len(v.ins) < 2 {
+		return nil
+	}
+	first, err := p.w.Intern(v.ins[0])
+	if err != nil {
+		return err
+	}
+	for _, a := range v.ins[1:] {
+		if err := p.union(first, a, n, "multi-input"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// change joins the change output the rules find, if any, to the inputs.
+func (p *pass) change(v *txView, tx *store.Tx) error {
+	idx, rule, err := changeOutput(v, p.rules, p.seen)
+	if err != nil || idx < 0 {
+		return err
+	}
+	first, err := p.w.Intern(v.ins[0])
+	if err != nil {
+		return err
+	}
+	return p.union(first, tx.Outputs[idx].Addr, tx.Num, string(rule))
 }
 
 func (p *pass) union(a store.AddrID, b address.Addr, tx store.TxNum, rule string) error {

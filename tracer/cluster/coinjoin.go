@@ -69,41 +69,68 @@ func coinJoinShape(nIn int, values []int64) string {
 	if nIn < 2 || nOut < 3 {
 		return ""
 	}
-	counts := make(map[int64]int, nOut)
-	for _, v := range values {
-		counts[v]++
-	}
-	var common int64
-	n, wasabi, standard, repeated := 0, 0, 0, false
-	for v, c := range counts {
-		if c > n || c == n && v > common {
-			common, n = v, c
-		}
-		if v >= 9_000_000 && v <= 11_000_000 {
-			wasabi = max(wasabi, c)
-		}
-		if IsWabiSabiDenomination(v) {
-			standard += c
-			repeated = repeated || c >= 2
-		}
-	}
+	c := countValues(values)
 	switch {
-	case nIn == 5 && nOut == 5 && n == 5:
+	case c.whirlpool(nIn, nOut):
 		return ShapeWhirlpool
-	case nIn >= 20 && nOut >= 20 && 2*standard >= nOut && repeated:
+	case c.wabiSabi(nIn, nOut):
 		return ShapeWabiSabi
-	case nIn >= 10 && wasabi >= 10:
+	case nIn >= 10 && c.wasabi >= 10:
 		return ShapeWasabi
-	case nOut == 4 && n == 2 && len(counts) == 3:
+	case c.stonewall(nOut):
 		return ShapeStonewall
-	case common == 546 || common == 2730:
-		return ""
-	case n >= 3 && nIn >= n:
+	case c.common == 546 || c.common == 2730:
+		return "" // token protocols' dust, not mixing
+	case c.n >= 3 && nIn >= c.n:
 		return ShapeJoinMarket
-	case n == (nOut+1)/2 && n <= nIn:
+	case c.n == (nOut+1)/2 && c.n <= nIn:
 		return ShapeEqualSplit
 	}
 	return ""
+}
+
+// whirlpool: exactly 5 inputs and 5 outputs, all of one value.
+func (c valueCounts) whirlpool(nIn, nOut int) bool { return nIn == 5 && nOut == 5 && c.n == 5 }
+
+// wabiSabi: 20 or more inputs and outputs, at least half of the outputs
+// worth a standard denomination, one of them at least twice.
+func (c valueCounts) wabiSabi(nIn, nOut int) bool {
+	return nIn >= 20 && nOut >= 20 && 2*c.standard >= nOut && c.repeated
+}
+
+// stonewall: 4 outputs, two of one value and two others, each different.
+func (c valueCounts) stonewall(nOut int) bool { return nOut == 4 && c.n == 2 && c.distinct == 3 }
+
+// valueCounts is what the CoinJoin rules ask of a transaction's output
+// values.
+type valueCounts struct {
+	common   int64 // the most common value (the largest of equally common ones)
+	n        int   // how many outputs are worth common
+	wasabi   int   // the most outputs of one value within 0.09–0.11 BTC
+	standard int   // outputs worth a Wasabi 2 standard denomination
+	repeated bool  // some standard denomination appears at least twice
+	distinct int   // distinct values
+}
+
+func countValues(values []int64) valueCounts {
+	counts := make(map[int64]int, len(values))
+	for _, v := range values {
+		counts[v]++
+	}
+	r := valueCounts{distinct: len(counts)}
+	for v, c := range counts {
+		if c > r.n || c == r.n && v > r.common {
+			r.common, r.n = v, c
+		}
+		if v >= 9_000_000 && v <= 11_000_000 {
+			r.wasabi = max(r.wasabi, c)
+		}
+		if IsWabiSabiDenomination(v) {
+			r.standard += c
+			r.repeated = r.repeated || c >= 2
+		}
+	}
+	return r
 }
 
 // wabiSabiDenoms are Wasabi 2's standard output denominations, the set

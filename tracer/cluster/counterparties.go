@@ -32,108 +32,147 @@ type Counterparties struct {
 // outputs to that owner's addresses carry. Coinbase and pre-range inputs
 // have no owner.
 func TopCounterparties(st *store.Store, members []address.Addr, top int) (Counterparties, error) {
-	c := st.Clusters()
-	in := map[address.Addr]bool{}
+	t := &tally{st: st, c: st.Clusters(), in: map[address.Addr]bool{},
+		from: map[ownerKey]*Counterparty{}, to: map[ownerKey]*Counterparty{}}
 	for _, a := range members {
-		in[norm(a)] = true
+		t.in[norm(a)] = true
 	}
-	// An owner is a cluster, or an address in none.
-	type key struct {
-		root store.AddrID
-		addr address.Addr // when root is 0
+	paying, spending, err := entityTxs(st, members)
+	if err != nil {
+		return Counterparties{}, err
 	}
-	owner := func(a address.Addr) (key, error) {
-		id, ok, err := c.Lookup(a)
-		if err != nil || !ok {
-			return key{addr: norm(a)}, err
+	for _, n := range paying {
+		if err := t.creditPayer(n); err != nil {
+			return Counterparties{}, err
 		}
-		root, _, err := c.Root(id)
-		return key{root: root}, err
 	}
-	from, to := map[key]*Counterparty{}, map[key]*Counterparty{}
-	credit := func(m map[key]*Counterparty, k key, a address.Addr, v int64) {
-		cp := m[k]
-		if cp == nil {
-			cp = &Counterparty{Root: k.root, Address: a}
-			m[k] = cp
+	for _, n := range spending {
+		if err := t.creditPayees(n); err != nil {
+			return Counterparties{}, err
 		}
-		cp.Txs++
-		cp.Value += v
 	}
-	// The transactions paying the entity and spending from it, once each.
-	paying, spending := map[store.TxNum]bool{}, map[store.TxNum]bool{}
+	return Counterparties{From: topOf(t.from, top), To: topOf(t.to, top)}, nil
+}
+
+// ownerKey is an owner: a cluster, or an address in none.
+type ownerKey struct {
+	root store.AddrID
+	addr address.Addr // when root is 0
+}
+
+// tally counts one entity's counterparties.
+type tally struct {
+	st       *store.Store
+	c        *store.Clusters
+	in       map[address.Addr]bool // the entity's members (norm)
+	from, to map[ownerKey]*Counterparty
+}
+
+// entityTxs are the transactions paying the entity and those spending
+// from it, once each, in chain order.
+func entityTxs(st *store.Store, members []address.Addr) (paying, spending []store.TxNum, err error) {
+	pay, spend := map[store.TxNum]bool{}, map[store.TxNum]bool{}
 	for _, a := range members {
 		err := st.AddressOutputs(a, store.OutPoint{}, func(o store.AddrOutput) bool {
-			paying[o.Tx] = true
+			pay[o.Tx] = true
 			if o.Spent {
-				spending[o.SpentBy.Tx] = true
+				spend[o.SpentBy.Tx] = true
 			}
 			return true
 		})
 		if err != nil {
-			return Counterparties{}, err
+			return nil, nil, err
 		}
 	}
-	for _, n := range sortedNums(paying) {
-		tx, err := st.TxByNum(n)
+	return sortedNums(pay), sortedNums(spend), nil
+}
+
+// owner is the cluster of a, or a itself when it is in none.
+func (t *tally) owner(a address.Addr) (ownerKey, error) {
+	id, ok, err := t.c.Lookup(a)
+	if err != nil || !ok {
+		return ownerKey{addr: norm(a)}, err
+	}
+	root, _, err := t.c.Root(id)
+	return ownerKey{root: root}, err
+}
+
+// credit counts one transaction carrying v to owner k in m (a names a
+// new counterparty).
+func credit(m map[ownerKey]*Counterparty, k ownerKey, a address.Addr, v int64) {
+	cp := m[k]
+	if cp == nil {
+		cp = &Counterparty{Root: k.root, Address: a}
+		m[k] = cp
+	}
+	cp.Txs++
+	cp.Value += v
+}
+
+// creditPayer credits what tx n paid the entity to the owner of its first
+// input that is not the entity's.
+func (t *tally) creditPayer(n store.TxNum) error {
+	tx, err := t.st.TxByNum(n)
+	if err != nil {
+		return err
+	}
+	var paid int64
+	for _, o := range tx.Outputs {
+		if t.in[norm(o.Addr)] {
+			paid += o.Value
+		}
+	}
+	for _, inp := range tx.Inputs {
+		if inp.Kind != store.InputKnown {
+			continue
+		}
+		prev, err := t.st.TxByNum(inp.Prev.Tx)
 		if err != nil {
-			return Counterparties{}, err
+			return err
 		}
-		var paid int64
-		for _, o := range tx.Outputs {
-			if in[norm(o.Addr)] {
-				paid += o.Value
-			}
+		if int(inp.Prev.Vout) >= len(prev.Outputs) {
+			return store.ErrCorrupt
 		}
-		for _, inp := range tx.Inputs {
-			if inp.Kind != store.InputKnown {
-				continue
-			}
-			prev, err := st.TxByNum(inp.Prev.Tx)
+		if a := prev.Outputs[inp.Prev.Vout].Addr; !t.in[norm(a)] && a.Kind.HasAddress() {
+			k, err := t.owner(a)
 			if err != nil {
-				return Counterparties{}, err
+				return err
 			}
-			if int(inp.Prev.Vout) >= len(prev.Outputs) {
-				return Counterparties{}, store.ErrCorrupt
-			}
-			if a := prev.Outputs[inp.Prev.Vout].Addr; !in[norm(a)] && a.Kind.HasAddress() {
-				k, err := owner(a)
-				if err != nil {
-					return Counterparties{}, err
-				}
-				credit(from, k, a, paid)
-				break
-			}
+			credit(t.from, k, a, paid)
+			return nil
 		}
 	}
-	for _, n := range sortedNums(spending) {
-		tx, err := st.TxByNum(n)
+	return nil
+}
+
+// creditPayees credits each owner of tx n's outputs outside the entity
+// what they carry, once per owner.
+func (t *tally) creditPayees(n store.TxNum) error {
+	tx, err := t.st.TxByNum(n)
+	if err != nil {
+		return err
+	}
+	per := map[ownerKey]int64{}
+	first := map[ownerKey]address.Addr{}
+	var order []ownerKey
+	for _, o := range tx.Outputs {
+		if t.in[norm(o.Addr)] || !o.Addr.Kind.HasAddress() {
+			continue
+		}
+		k, err := t.owner(o.Addr)
 		if err != nil {
-			return Counterparties{}, err
+			return err
 		}
-		// One credit per owner and transaction.
-		per := map[key]int64{}
-		first := map[key]address.Addr{}
-		var order []key
-		for _, o := range tx.Outputs {
-			if in[norm(o.Addr)] || !o.Addr.Kind.HasAddress() {
-				continue
-			}
-			k, err := owner(o.Addr)
-			if err != nil {
-				return Counterparties{}, err
-			}
-			if _, ok := per[k]; !ok {
-				order = append(order, k)
-				first[k] = o.Addr
-			}
-			per[k] += o.Value
+		if _, ok := per[k]; !ok {
+			order = append(order, k)
+			first[k] = o.Addr
 		}
-		for _, k := range order {
-			credit(to, k, first[k], per[k])
-		}
+		per[k] += o.Value
 	}
-	return Counterparties{From: topOf(from, top), To: topOf(to, top)}, nil
+	for _, k := range order {
+		credit(t.to, k, first[k], per[k])
+	}
+	return nil
 }
 
 // norm is the form membership is checked in: P2PK as its P2PKH.

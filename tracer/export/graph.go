@@ -144,30 +144,14 @@ func graph(ctx context.Context, src GraphSource, x *flow.Index, params *chaincfg
 	if err := CheckRange(src.State(), from, to); err != nil {
 		return st, err
 	}
-	last, err := src.BlockByHeight(to)
-	if err != nil {
+	if err := indexCovers(src, x, to); err != nil {
 		return st, err
-	}
-	if end := last.FirstTx + store.TxNum(last.NumTx); x == nil || x.Txs() < end {
-		var have store.TxNum
-		if x != nil {
-			have = x.Txs()
-		}
-		return st, fmt.Errorf("%w: it covers %d transactions, the range ends at %d", ErrIndex, have, end)
 	}
 	blk, err := src.BlockByHeight(from)
 	if err != nil {
 		return st, err
 	}
-	txs, err := newTable[Tx](w.Txs, f, TxHeader)
-	if err != nil {
-		return st, err
-	}
-	ins, err := newTable[Input](w.Inputs, f, InputHeader)
-	if err != nil {
-		return st, err
-	}
-	outs, err := newTable[Output](w.Outputs, f, OutputHeader)
+	txs, ins, outs, err := newTables(w, f)
 	if err != nil {
 		return st, err
 	}
@@ -182,11 +166,8 @@ func graph(ctx context.Context, src GraphSource, x *flow.Index, params *chaincfg
 			return errStop
 		}
 		if st.Txs%1024 == 0 {
-			if err := ctx.Err(); err != nil {
+			if err := checkIn(ctx, w.Progress, st, tx.Height); err != nil {
 				return err
-			}
-			if w.Progress != nil && st.Txs%ProgressTxs == 0 && st.Txs > 0 {
-				w.Progress(st, tx.Height)
 			}
 		}
 		return g.tx(tx)
@@ -200,6 +181,51 @@ func graph(ctx context.Context, src GraphSource, x *flow.Index, params *chaincfg
 		}
 	}
 	return st, nil
+}
+
+// checkIn checks ctx and reports progress every ProgressTxs transactions
+// (graph calls it every 1,024).
+func checkIn(ctx context.Context, progress func(GraphStats, int32), st GraphStats, height int32) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if progress != nil && st.Txs%ProgressTxs == 0 && st.Txs > 0 {
+		progress(st, height)
+	}
+	return nil
+}
+
+// indexCovers checks that the flow index reaches the end of block to.
+func indexCovers(src GraphSource, x *flow.Index, to int32) error {
+	last, err := src.BlockByHeight(to)
+	if err != nil {
+		return err
+	}
+	if end := last.FirstTx + store.TxNum(last.NumTx); x == nil || x.Txs() < end {
+		var have store.TxNum
+		if x != nil {
+			have = x.Txs()
+		}
+		return fmt.Errorf("%w: it covers %d transactions, the range ends at %d", ErrIndex, have, end)
+	}
+	return nil
+}
+
+// newTables starts the three tables in format f.
+func newTables(w GraphWriters, f Format) (*table[Tx], *table[Input], *table[Output], error) {
+	txs, err := newTable[Tx](w.Txs, f, TxHeader)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ins, err := newTable[Input](w.Inputs, f, InputHeader)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	outs, err := newTable[Output](w.Outputs, f, OutputHeader)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return txs, ins, outs, nil
 }
 
 // graphWriter turns transactions into rows. It keeps the txid strings of
@@ -251,6 +277,18 @@ func (g *graphWriter) tx(tx *store.Tx) error {
 		return err
 	}
 	g.st.Txs++
+	if err := g.inputs(tx, id); err != nil {
+		return err
+	}
+	if err := g.outputs(tx, id, first); err != nil {
+		return err
+	}
+	g.next = end
+	return nil
+}
+
+// inputs writes tx's input rows, each with the output it spends.
+func (g *graphWriter) inputs(tx *store.Tx, id *string) error {
 	for i, in := range tx.Inputs {
 		r := Input{Txid: *id, Vin: int32(i)}
 		switch in.Kind {
@@ -267,6 +305,12 @@ func (g *graphWriter) tx(tx *store.Tx) error {
 		}
 		g.st.Inputs++
 	}
+	return nil
+}
+
+// outputs writes tx's output rows (the index numbers them from first),
+// each with its spender, and rings their address strings.
+func (g *graphWriter) outputs(tx *store.Tx, id *string, first uint64) error {
 	for i, o := range tx.Outputs {
 		r := Output{Txid: *id, Vout: int32(i), Value: o.Value, Type: o.Addr.Kind.String()}
 		if o.Addr.Kind.HasAddress() {
@@ -282,7 +326,6 @@ func (g *graphWriter) tx(tx *store.Tx) error {
 		g.st.Outputs++
 		g.st.OutputValue += o.Value
 	}
-	g.next = end
 	return nil
 }
 

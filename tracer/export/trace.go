@@ -107,44 +107,15 @@ func Traces(edges, hits io.Writer, f Format, traces iter.Seq2[Trace, error]) (Tr
 		if err != nil {
 			return st, err
 		}
-		r := t.Result
 		st.Traces++
-		heights := make(map[string]int32, len(r.Nodes))
-		for _, n := range r.Nodes {
-			heights[n.Txid] = n.Height
-		}
-		for _, e := range r.Edges {
-			row := Edge{Job: t.Job, Direction: r.Params.Direction, Model: r.Params.Model, FromTxid: e.From, FromHeight: heights[e.From],
-				Vout: int32(e.Vout), Address: e.Address, Value: e.Value, Tainted: e.Tainted}
-			if e.To != "" {
-				to, h := e.To, heights[e.To]
-				row.ToTxid, row.ToHeight = &to, &h
-			}
-			if e.End != "" {
-				end := e.End
-				row.End = &end
-			}
-			if err := et.add(row); err != nil {
-				return st, err
-			}
-			st.Edges++
-			st.Tainted += e.Tainted
+		if err := traceEdges(et, t, &st); err != nil {
+			return st, err
 		}
 		if ht == nil {
 			continue
 		}
-		for _, h := range r.Hits {
-			var path []string
-			for _, s := range h.Path {
-				path = append(path, s.Txid)
-			}
-			row := Hit{Job: t.Job, Direction: r.Params.Direction, Model: r.Params.Model, Entity: h.Entity, Category: h.Category,
-				TagSource: h.TagSource, Via: h.Via, Address: h.Address, Txid: h.Txid, Vout: int32(h.Vout), Height: h.Height, Time: h.Time,
-				Hops: int32(h.Hops), Value: h.Value, Tainted: h.Tainted, Share: h.Share, SeedAddress: h.SeedAddress, Path: strings.Join(path, ">")}
-			if err := ht.add(row); err != nil {
-				return st, err
-			}
-			st.Hits++
+		if err := traceHits(ht, t, &st); err != nil {
+			return st, err
 		}
 	}
 	if err := et.close(); err != nil {
@@ -154,6 +125,52 @@ func Traces(edges, hits io.Writer, f Format, traces iter.Seq2[Trace, error]) (Tr
 		return st, ht.close()
 	}
 	return st, nil
+}
+
+// traceEdges writes t's edges, with the heights of their ends.
+func traceEdges(et *table[Edge], t Trace, st *TraceStats) error {
+	r := t.Result
+	heights := make(map[string]int32, len(r.Nodes))
+	for _, n := range r.Nodes {
+		heights[n.Txid] = n.Height
+	}
+	for _, e := range r.Edges {
+		row := Edge{Job: t.Job, Direction: r.Params.Direction, Model: r.Params.Model, FromTxid: e.From, FromHeight: heights[e.From],
+			Vout: int32(e.Vout), Address: e.Address, Value: e.Value, Tainted: e.Tainted}
+		if e.To != "" {
+			to, h := e.To, heights[e.To]
+			row.ToTxid, row.ToHeight = &to, &h
+		}
+		if e.End != "" {
+			end := e.End
+			row.End = &end
+		}
+		if err := et.add(row); err != nil {
+			return err
+		}
+		st.Edges++
+		st.Tainted += e.Tainted
+	}
+	return nil
+}
+
+// traceHits writes t's hits, each path as its txids joined by ">".
+func traceHits(ht *table[Hit], t Trace, st *TraceStats) error {
+	r := t.Result
+	for _, h := range r.Hits {
+		var path []string
+		for _, s := range h.Path {
+			path = append(path, s.Txid)
+		}
+		row := Hit{Job: t.Job, Direction: r.Params.Direction, Model: r.Params.Model, Entity: h.Entity, Category: h.Category,
+			TagSource: h.TagSource, Via: h.Via, Address: h.Address, Txid: h.Txid, Vout: int32(h.Vout), Height: h.Height, Time: h.Time,
+			Hops: int32(h.Hops), Value: h.Value, Tainted: h.Tainted, Share: h.Share, SeedAddress: h.SeedAddress, Path: strings.Join(path, ">")}
+		if err := ht.add(row); err != nil {
+			return err
+		}
+		st.Hits++
+	}
+	return nil
 }
 
 func i32[T ~int32 | ~uint32](v T) string { return strconv.FormatInt(int64(v), 10) }

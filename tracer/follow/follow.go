@@ -62,146 +62,208 @@ type Status struct {
 // (a reorganisation deeper than the limit, a bad block): then the error.
 // Node errors are retried with a growing delay (at most 30 s).
 func Run(ctx context.Context, st *store.Store, node ingest.Node, cfg Config) error {
+	f, err := newFollower(st, node, cfg)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	if f.cfg.Listen != "" {
+		if err := f.serve(gctx, g); err != nil {
+			return err
+		}
+	}
+	if f.cfg.Alerts && len(f.cfg.Sinks) > 0 {
+		g.Go(func() error {
+			return alert.Deliver(gctx, st, f.cfg.Sinks, alert.DeliverConfig{Wake: f.wake, Poll: f.cfg.Poll, Logger: f.cfg.Logger,
+				OnDelivered: func(alert.Message) { f.status.Delivered.Add(1) }})
+		})
+	}
+	g.Go(func() error { return f.loop(gctx) })
+	err = g.Wait()
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// follower is one Run: what its sync loop, its commit hook and its HTTP
+// server share.
+type follower struct {
+	st      *store.Store
+	node    ingest.Node
+	cfg     Config
+	sc      ingest.Config // cfg.Sync with the logger, the alerter and the commit hook
+	status  *Status
+	alerter *alert.Alerter // nil unless cfg.Alerts
+	wake    chan struct{}  // a commit wakes the alert delivery
+}
+
+// newFollower fills cfg's defaults, loads the watch list when alerting and
+// hooks the sync's commits so the status and the delivery see each block.
+func newFollower(st *store.Store, node ingest.Node, cfg Config) (*follower, error) {
 	if cfg.Poll <= 0 {
 		cfg.Poll = 2 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	status := cfg.Status
-	if status == nil {
-		status = &Status{}
+	f := &follower{st: st, node: node, cfg: cfg, sc: cfg.Sync, status: cfg.Status, wake: make(chan struct{}, 1)}
+	if f.status == nil {
+		f.status = &Status{}
 	}
-	sc := cfg.Sync
-	sc.Logger = cfg.Logger
-	wake := make(chan struct{}, 1)
-	var alerter *alert.Alerter
+	f.sc.Logger = cfg.Logger
 	if cfg.Alerts {
-		params, err := paramsOf(st, sc.Network)
+		params, err := paramsOf(st, f.sc.Network)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		alerter, err = alert.New(st, params)
-		if err != nil {
-			return err
+		if f.alerter, err = alert.New(st, params); err != nil {
+			return nil, err
 		}
-		status.WatchedAddresses.Store(int64(alerter.Addresses()))
-		sc.Observer = alerter
+		f.status.WatchedAddresses.Store(int64(f.alerter.Addresses()))
+		f.sc.Observer = f.alerter
 	}
-	userCommit := sc.OnCommit
-	sc.OnCommit = func(h int32) {
-		status.Tip.Store(int64(h))
-		if alerter != nil { // the watch list may have changed (alert.Alerter reloads it)
-			status.WatchedAddresses.Store(int64(alerter.Addresses()))
+	userCommit := f.sc.OnCommit
+	f.sc.OnCommit = func(h int32) {
+		f.status.Tip.Store(int64(h))
+		if f.alerter != nil { // the watch list may have changed (alert.Alerter reloads it)
+			f.status.WatchedAddresses.Store(int64(f.alerter.Addresses()))
 		}
 		select {
-		case wake <- struct{}{}:
+		case f.wake <- struct{}{}:
 		default:
 		}
 		if userCommit != nil {
 			userCommit(h)
 		}
 	}
+	return f, nil
+}
 
-	g, gctx := errgroup.WithContext(ctx)
-	if cfg.Listen != "" {
-		ln, err := net.Listen("tcp", cfg.Listen)
-		if err != nil {
-			return fmt.Errorf("follow: listen: %w", err)
-		}
-		srv := &http.Server{Handler: handler(status, cfg.Poll), ReadHeaderTimeout: 5 * time.Second}
-		g.Go(func() error {
-			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
-		g.Go(func() error {
-			<-gctx.Done()
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return srv.Shutdown(sctx)
-		})
-		if cfg.Ready != nil {
-			cfg.Ready(ln.Addr().String())
-		}
+// serve starts /healthz and /metrics on cfg.Listen in g, shut down when
+// ctx ends.
+func (f *follower) serve(ctx context.Context, g *errgroup.Group) error {
+	ln, err := net.Listen("tcp", f.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("follow: listen: %w", err)
 	}
-	if cfg.Alerts && len(cfg.Sinks) > 0 {
-		g.Go(func() error {
-			return alert.Deliver(gctx, st, cfg.Sinks, alert.DeliverConfig{Wake: wake, Poll: cfg.Poll, Logger: cfg.Logger,
-				OnDelivered: func(alert.Message) { status.Delivered.Add(1) }})
-		})
-	}
+	srv := &http.Server{Handler: handler(f.status, f.cfg.Poll), ReadHeaderTimeout: 5 * time.Second}
 	g.Go(func() error {
-		delay := cfg.Poll
-		apply := cfg.Apply != nil // pending: the first round, or a failed Apply
-		for {
-			res, err := ingest.Sync(gctx, st, node, sc)
-			if cfg.Apply != nil && gctx.Err() == nil && (apply || res.Blocks > 0 || res.Reorgs > 0) {
-				apply = false
-				if aerr := cfg.Apply(gctx, res); aerr != nil && gctx.Err() == nil {
-					apply = true
-					status.Errors.Add(1)
-					cfg.Logger.Warn("follow: applying the new blocks to the derived indexes failed; retrying after the next poll", "err", aerr)
-				}
-			}
-			status.Blocks.Add(res.Blocks)
-			status.Txs.Add(res.Txs)
-			status.Reorgs.Add(int64(res.Reorgs))
-			status.Undone.Add(int64(res.Undone))
-			status.Tip.Store(int64(st.State().Height))
-			switch {
-			case gctx.Err() != nil:
-				return nil
-			case errors.Is(err, ingest.ErrReorgTooDeep), errors.Is(err, ingest.ErrBadBlock),
-				errors.Is(err, ingest.ErrNetwork), errors.Is(err, ingest.ErrFork), errors.Is(err, store.ErrCorrupt):
-				return err
-			case err != nil:
-				status.Errors.Add(1)
-				cfg.Logger.Warn("follow: sync failed; retrying", "in", delay, "err", err)
-				delay = min(2*delay, 30*time.Second)
-			default:
-				delay = cfg.Poll
-				status.LastOK.Store(time.Now().UnixNano())
-				status.CaughtUpOnce.Store(true)
-				if h, _, err := node.Tip(gctx); err == nil {
-					status.NodeTip.Store(int64(h))
-				}
-				if cfg.OnSynced != nil {
-					cfg.OnSynced(st.State())
-				}
-				if res.Blocks > 0 || res.Reorgs > 0 {
-					cfg.Logger.Info("follow: synced", "tip", st.State().Height, "blocks", res.Blocks, "reorgs", res.Reorgs, "undone", res.Undone)
-				}
-			}
-			timer := time.NewTimer(delay)
-		wait:
-			for {
-				select {
-				case <-gctx.Done():
-					timer.Stop()
-					return nil
-				case job := <-cfg.Jobs:
-					job(gctx)
-					if alerter != nil {
-						// A job may have changed the watch list: effective
-						// from the next block.
-						if err := alerter.Reset(); err != nil {
-							return fmt.Errorf("follow: reload the watch list: %w", err)
-						}
-						status.WatchedAddresses.Store(int64(alerter.Addresses()))
-					}
-				case <-timer.C:
-					break wait
-				}
-			}
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
 		}
-	})
-	err := g.Wait()
-	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	if f.cfg.Ready != nil {
+		f.cfg.Ready(ln.Addr().String())
 	}
-	return err
+	return nil
+}
+
+// loop syncs, applies and counts each poll, then waits for the next one
+// running jobs; it ends with ctx (nil) or on an error retrying cannot cure.
+func (f *follower) loop(ctx context.Context) error {
+	delay := f.cfg.Poll
+	applyPending := f.cfg.Apply != nil // the first round, or a failed Apply
+	for {
+		res, err := ingest.Sync(ctx, f.st, f.node, f.sc)
+		applyPending = f.apply(ctx, res, applyPending)
+		f.count(res)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case unrecoverable(err):
+			return err
+		case err != nil:
+			f.status.Errors.Add(1)
+			f.cfg.Logger.Warn("follow: sync failed; retrying", "in", delay, "err", err)
+			delay = min(2*delay, 30*time.Second)
+		default:
+			delay = f.cfg.Poll
+			f.synced(ctx, res)
+		}
+		if stop, err := f.wait(ctx, delay); stop {
+			return err
+		}
+	}
+}
+
+// unrecoverable says whether a sync error ends Run: polling again would
+// meet the same block, fork or damage.
+func unrecoverable(err error) bool {
+	return errors.Is(err, ingest.ErrReorgTooDeep) || errors.Is(err, ingest.ErrBadBlock) ||
+		errors.Is(err, ingest.ErrNetwork) || errors.Is(err, ingest.ErrFork) || errors.Is(err, store.ErrCorrupt)
+}
+
+// apply runs cfg.Apply after a sync that changed the store, or when one
+// is pending; it returns whether one is still pending (Apply failed).
+func (f *follower) apply(ctx context.Context, res ingest.Result, pending bool) bool {
+	if f.cfg.Apply == nil || ctx.Err() != nil || !(pending || res.Blocks > 0 || res.Reorgs > 0) {
+		return pending
+	}
+	if err := f.cfg.Apply(ctx, res); err != nil && ctx.Err() == nil {
+		f.status.Errors.Add(1)
+		f.cfg.Logger.Warn("follow: applying the new blocks to the derived indexes failed; retrying after the next poll", "err", err)
+		return true
+	}
+	return false
+}
+
+// count adds one sync's result to the status.
+func (f *follower) count(res ingest.Result) {
+	f.status.Blocks.Add(res.Blocks)
+	f.status.Txs.Add(res.Txs)
+	f.status.Reorgs.Add(int64(res.Reorgs))
+	f.status.Undone.Add(int64(res.Undone))
+	f.status.Tip.Store(int64(f.st.State().Height))
+}
+
+// synced records a successful poll: the health clock, the node's tip, the
+// caller's hook and a log line when the store moved.
+func (f *follower) synced(ctx context.Context, res ingest.Result) {
+	f.status.LastOK.Store(time.Now().UnixNano())
+	f.status.CaughtUpOnce.Store(true)
+	if h, _, err := f.node.Tip(ctx); err == nil {
+		f.status.NodeTip.Store(int64(h))
+	}
+	if f.cfg.OnSynced != nil {
+		f.cfg.OnSynced(f.st.State())
+	}
+	if res.Blocks > 0 || res.Reorgs > 0 {
+		f.cfg.Logger.Info("follow: synced", "tip", f.st.State().Height, "blocks", res.Blocks, "reorgs", res.Reorgs, "undone", res.Undone)
+	}
+}
+
+// wait sleeps delay, running the jobs that arrive meanwhile on this loop
+// (the store's single writer). stop: ctx ended (err nil) or the watch
+// list could not be reloaded after a job (err).
+func (f *follower) wait(ctx context.Context, delay time.Duration) (stop bool, err error) {
+	timer := time.NewTimer(delay)
+	for {
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return true, nil
+		case job := <-f.cfg.Jobs:
+			job(ctx)
+			if f.alerter != nil {
+				// A job may have changed the watch list: effective
+				// from the next block.
+				if err := f.alerter.Reset(); err != nil {
+					return true, fmt.Errorf("follow: reload the watch list: %w", err)
+				}
+				f.status.WatchedAddresses.Store(int64(f.alerter.Addresses()))
+			}
+		case <-timer.C:
+			return false, nil
+		}
+	}
 }
 
 // Healthy reports whether the follower synced within the last 3 polls

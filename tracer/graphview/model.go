@@ -167,9 +167,51 @@ func FromResult(r *tracer.Result, opt Options) *Graph {
 	if g.Direction == "" {
 		g.Direction = "forward"
 	}
-	backward := g.Direction == "backward"
-	hitAt := map[string]tracer.Hit{} // by txid:vout
-	onPath := map[string]bool{}      // node ids
+	b := &builder{g: g, r: r, backward: g.Direction == "backward", heights: txHeights(r),
+		seeds: map[string]bool{}, outVal: map[string]int64{}, outTaint: map[string]int64{}}
+	b.hitAt, b.onPath = hitsAndPaths(r)
+	b.addTxs()
+	b.addSeeds()
+	edges := slices.Clone(r.Edges)
+	slices.SortStableFunc(edges, func(a, b tracer.Edge) int {
+		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.Vout, b.Vout), cmp.Compare(a.To, b.To))
+	})
+	for _, e := range edges {
+		b.addEdge(e)
+	}
+	if b.backward {
+		b.payTarget()
+	} else {
+		b.markFunding()
+	}
+	for i := range g.Nodes {
+		b.finishNode(&g.Nodes[i], opt)
+	}
+	for i := range g.Edges {
+		e := &g.Edges[i]
+		e.OnPath = b.onPath[e.From] && b.onPath[e.To]
+	}
+	g.Finish()
+	return g
+}
+
+// builder is the state FromResult's steps share while they draw one result.
+type builder struct {
+	g        *Graph
+	r        *tracer.Result
+	backward bool
+	hitAt    map[string]tracer.Hit // the first hit of each output, by txid:vout
+	onPath   map[string]bool       // node ids on a path to a hit
+	heights  map[string]int32      // by txid
+	seeds    map[string]bool       // seed addresses
+	// Value and tainted value leaving each tx over the drawn edges, for its share.
+	outVal, outTaint map[string]int64
+}
+
+// hitsAndPaths indexes the hits by output and collects the node ids on
+// their paths.
+func hitsAndPaths(r *tracer.Result) (hitAt map[string]tracer.Hit, onPath map[string]bool) {
+	hitAt, onPath = map[string]tracer.Hit{}, map[string]bool{}
 	for _, h := range r.Hits {
 		k := outKey(h.Txid, h.Vout)
 		if _, ok := hitAt[k]; !ok {
@@ -182,6 +224,12 @@ func FromResult(r *tracer.Result, opt Options) *Graph {
 		onPath[hitNodeID(h)] = true
 		onPath[AddrID(h.SeedAddress)] = true
 	}
+	return hitAt, onPath
+}
+
+// txHeights are the heights of the result's transactions: its nodes', and
+// for a hit's tx not among them, the hit's.
+func txHeights(r *tracer.Result) map[string]int32 {
 	heights := map[string]int32{}
 	for _, n := range r.Nodes {
 		heights[n.Txid] = n.Height
@@ -191,19 +239,30 @@ func FromResult(r *tracer.Result, opt Options) *Graph {
 			heights[h.Txid] = h.Height
 		}
 	}
-	for _, n := range r.Nodes {
-		g.Add(Node{ID: TxID(n.Txid), Key: n.Txid, Kind: KindTx, Txid: n.Txid, Height: n.Height, Hops: n.Hops,
-			Tainted: n.Tainted, Seed: n.Seed && !backward})
+	return heights
+}
+
+// addTxs adds the result's transactions; forward, its seeds' are marked.
+func (b *builder) addTxs() {
+	for _, n := range b.r.Nodes {
+		b.g.Add(Node{ID: TxID(n.Txid), Key: n.Txid, Kind: KindTx, Txid: n.Txid, Height: n.Height, Hops: n.Hops,
+			Tainted: n.Tainted, Seed: n.Seed && !b.backward})
 	}
-	tx := func(txid string, hops int) *Node {
-		return g.Add(Node{ID: TxID(txid), Key: txid, Kind: KindTx, Txid: txid, Height: heights[txid], Hops: hops})
-	}
-	seeds := map[string]bool{}
-	for _, s := range r.Seeds {
-		seeds[s.Address] = true
-		n := g.Add(Node{ID: AddrID(s.Address), Key: s.Address, Kind: KindAddress, Address: s.Address, Entity: s.Label,
+}
+
+// tx is the node of txid, added at hops if new.
+func (b *builder) tx(txid string, hops int) *Node {
+	return b.g.Add(Node{ID: TxID(txid), Key: txid, Kind: KindTx, Txid: txid, Height: b.heights[txid], Hops: hops})
+}
+
+// addSeeds adds the seed addresses: forward the seeds, backward the
+// address of interest.
+func (b *builder) addSeeds() {
+	for _, s := range b.r.Seeds {
+		b.seeds[s.Address] = true
+		n := b.g.Add(Node{ID: AddrID(s.Address), Key: s.Address, Kind: KindAddress, Address: s.Address, Entity: s.Label,
 			TagSource: s.Source, Value: s.Received, Tainted: s.Received, Share: 1})
-		if backward {
+		if b.backward {
 			n.Target = true
 		} else {
 			n.Seed = true
@@ -212,95 +271,97 @@ func FromResult(r *tracer.Result, opt Options) *Graph {
 			}
 		}
 	}
-	// Value and tainted value leaving each tx over the drawn edges, for its share.
-	outVal, outTaint := map[string]int64{}, map[string]int64{}
-	edges := slices.Clone(r.Edges)
-	slices.SortStableFunc(edges, func(a, b tracer.Edge) int {
-		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.Vout, b.Vout), cmp.Compare(a.To, b.To))
-	})
-	for _, e := range edges {
-		from := tx(e.From, 0)
-		fromID, fromHops, fromHeight := from.ID, from.Hops, from.Height
-		outVal[fromID] += e.Value
-		outTaint[fromID] += e.Tainted
-		var mid *Node // the address node the value passes through, if drawn
-		if h, ok := hitAt[outKey(e.From, e.Vout)]; ok && e.End == "hit" {
-			mid = hitNode(g, h)
-		} else if e.End != "" || seeds[e.Address] {
-			a := e.Address
-			id := AddrID(a)
-			if a == "" {
-				a, id = outKey(e.From, e.Vout), "o:"+outKey(e.From, e.Vout)
-			}
-			mid = g.Add(Node{ID: id, Key: a, Kind: KindAddress, Address: e.Address, End: e.End, Height: fromHeight, Hops: fromHops + 1})
+}
+
+// addEdge draws one trace edge: straight from tx to tx, or through the
+// address node of its output when the output is a hit, an end or a seed.
+func (b *builder) addEdge(e tracer.Edge) {
+	from := b.tx(e.From, 0)
+	fromID, fromHops, fromHeight := from.ID, from.Hops, from.Height
+	b.outVal[fromID] += e.Value
+	b.outTaint[fromID] += e.Tainted
+	mid := b.through(e, fromHeight, fromHops)
+	if mid == nil {
+		if e.To != "" {
+			to := b.tx(e.To, fromHops+1)
+			b.g.AddEdge(Edge{From: fromID, To: to.ID, Vout: e.Vout, Address: e.Address, Value: e.Value, Tainted: e.Tainted})
 		}
-		if mid != nil {
-			mid.Value += e.Value
-			mid.Tainted += e.Tainted
-			mid.Height = max(mid.Height, fromHeight)
-			mid.Hops = max(mid.Hops, fromHops+1)
-			g.AddEdge(Edge{From: fromID, To: mid.ID, Vout: e.Vout, Address: e.Address, Value: e.Value, Tainted: e.Tainted, End: e.End})
-			if e.To != "" {
-				to := tx(e.To, fromHops+1)
-				g.AddEdge(Edge{From: mid.ID, To: to.ID, Vout: e.Vout, Address: e.Address, Value: e.Value, Tainted: e.Tainted})
-			}
-			continue
-		}
-		if e.To == "" {
-			continue
-		}
-		to := tx(e.To, fromHops+1)
-		g.AddEdge(Edge{From: fromID, To: to.ID, Vout: e.Vout, Address: e.Address, Value: e.Value, Tainted: e.Tainted})
+		return
 	}
-	// Backward: the seed (hops 0) transactions pay the address of interest.
-	if backward {
-		for _, n := range r.Nodes {
-			if !n.Seed {
-				continue
-			}
-			for _, s := range r.Seeds {
-				g.AddEdge(Edge{From: TxID(n.Txid), To: AddrID(s.Address), Address: s.Address, Value: n.Tainted, Tainted: n.Tainted})
-				break
-			}
-		}
-	} else {
-		// Forward: a seed address is fed by its funding transactions.
-		for _, e := range g.Edges {
-			if n := g.Node(e.To); n != nil && n.Seed && n.Kind == KindAddress {
-				if f := g.Node(e.From); f != nil {
-					f.Seed = true
-				}
-			}
+	mid.Value += e.Value
+	mid.Tainted += e.Tainted
+	mid.Height = max(mid.Height, fromHeight)
+	mid.Hops = max(mid.Hops, fromHops+1)
+	b.g.AddEdge(Edge{From: fromID, To: mid.ID, Vout: e.Vout, Address: e.Address, Value: e.Value, Tainted: e.Tainted, End: e.End})
+	if e.To != "" {
+		to := b.tx(e.To, fromHops+1)
+		b.g.AddEdge(Edge{From: mid.ID, To: to.ID, Vout: e.Vout, Address: e.Address, Value: e.Value, Tainted: e.Tainted})
+	}
+}
+
+// through is the address node e's value passes through, or nil when it is
+// drawn straight to the next tx. An output without an address is drawn as
+// its outpoint.
+func (b *builder) through(e tracer.Edge, fromHeight int32, fromHops int) *Node {
+	if h, ok := b.hitAt[outKey(e.From, e.Vout)]; ok && e.End == "hit" {
+		return hitNode(b.g, h)
+	}
+	if e.End == "" && !b.seeds[e.Address] {
+		return nil
+	}
+	a := e.Address
+	id := AddrID(a)
+	if a == "" {
+		a, id = outKey(e.From, e.Vout), "o:"+outKey(e.From, e.Vout)
+	}
+	return b.g.Add(Node{ID: id, Key: a, Kind: KindAddress, Address: e.Address, End: e.End, Height: fromHeight, Hops: fromHops + 1})
+}
+
+// payTarget draws, backward, the seed (hops 0) transactions paying the
+// address of interest.
+func (b *builder) payTarget() {
+	for _, n := range b.r.Nodes {
+		if n.Seed && len(b.r.Seeds) > 0 {
+			s := b.r.Seeds[0]
+			b.g.AddEdge(Edge{From: TxID(n.Txid), To: AddrID(s.Address), Address: s.Address, Value: n.Tainted, Tainted: n.Tainted})
 		}
 	}
-	for i := range g.Nodes {
-		n := &g.Nodes[i]
-		if n.Kind == KindTx {
-			if v := outVal[n.ID]; v > 0 {
-				n.Value = v
-				n.Share = float64(outTaint[n.ID]) / float64(v)
-				if n.Tainted == 0 {
-					n.Tainted = outTaint[n.ID]
-				}
+}
+
+// markFunding marks, forward, the transactions funding a seed address as
+// seeds too.
+func (b *builder) markFunding() {
+	for _, e := range b.g.Edges {
+		if n := b.g.Node(e.To); n != nil && n.Seed && n.Kind == KindAddress {
+			if f := b.g.Node(e.From); f != nil {
+				f.Seed = true
 			}
-		} else if n.Value > 0 && n.Share == 0 {
-			n.Share = float64(n.Tainted) / float64(n.Value)
-		}
-		n.Share = min(max(n.Share, 0), 1)
-		n.OnPath = onPath[n.ID]
-		if opt.Time != nil && n.Height > 0 {
-			n.Time = opt.Time(n.Height)
-		}
-		if note, ok := opt.Notes[n.Key]; ok {
-			n.Note = note
 		}
 	}
-	for i := range g.Edges {
-		e := &g.Edges[i]
-		e.OnPath = onPath[e.From] && onPath[e.To]
+}
+
+// finishNode sets n's value and share (a tx's from the edges leaving it),
+// whether it is on a path to a hit, its time and its note.
+func (b *builder) finishNode(n *Node, opt Options) {
+	if n.Kind == KindTx {
+		if v := b.outVal[n.ID]; v > 0 {
+			n.Value = v
+			n.Share = float64(b.outTaint[n.ID]) / float64(v)
+			if n.Tainted == 0 {
+				n.Tainted = b.outTaint[n.ID]
+			}
+		}
+	} else if n.Value > 0 && n.Share == 0 {
+		n.Share = float64(n.Tainted) / float64(n.Value)
 	}
-	g.Finish()
-	return g
+	n.Share = min(max(n.Share, 0), 1)
+	n.OnPath = b.onPath[n.ID]
+	if opt.Time != nil && n.Height > 0 {
+		n.Time = opt.Time(n.Height)
+	}
+	if note, ok := opt.Notes[n.Key]; ok {
+		n.Note = note
+	}
 }
 
 // MaxNodes is the cap on the nodes a browser is given to draw (the HTML
@@ -315,27 +376,7 @@ func (g *Graph) Cap(max int, pin ...string) int {
 	if len(g.Nodes) <= max {
 		return 0
 	}
-	keep := map[string]bool{}
-	pinned := map[string]bool{}
-	for _, id := range pin {
-		pinned[id] = true
-	}
-	n := 0
-	for _, x := range g.Nodes {
-		if x.Hit || x.Seed || x.Target || x.OnPath || x.Note != "" || x.Hidden || x.Expanded || pinned[x.ID] {
-			keep[x.ID] = true
-			n++
-		}
-	}
-	for _, x := range g.Nodes { // sorted by height
-		if n >= max {
-			break
-		}
-		if !keep[x.ID] {
-			keep[x.ID] = true
-			n++
-		}
-	}
+	keep := g.kept(max, pin)
 	nodes := g.Nodes[:0]
 	for _, x := range g.Nodes {
 		if keep[x.ID] {
@@ -355,6 +396,40 @@ func (g *Graph) Cap(max int, pin ...string) int {
 	g.Truncated, g.Capped, g.Omitted = true, true, g.Omitted+dropped
 	g.Finish()
 	return dropped
+}
+
+// kept are the ids of the nodes Cap keeps: every one that matters to the
+// investigator (see mustKeep) or is pinned, then the earliest others up
+// to max.
+func (g *Graph) kept(max int, pin []string) map[string]bool {
+	keep := map[string]bool{}
+	pinned := map[string]bool{}
+	for _, id := range pin {
+		pinned[id] = true
+	}
+	n := 0
+	for _, x := range g.Nodes {
+		if mustKeep(&x) || pinned[x.ID] {
+			keep[x.ID] = true
+			n++
+		}
+	}
+	for _, x := range g.Nodes { // sorted by height
+		if n >= max {
+			break
+		}
+		if !keep[x.ID] {
+			keep[x.ID] = true
+			n++
+		}
+	}
+	return keep
+}
+
+// mustKeep: hits, seeds, the target, nodes on a path to a hit, and what an
+// investigator noted, hid or expanded.
+func mustKeep(x *Node) bool {
+	return x.Hit || x.Seed || x.Target || x.OnPath || x.Note != "" || x.Hidden || x.Expanded
 }
 
 // Clone returns a copy of g that Cap, Add and AddEdge change without

@@ -161,6 +161,52 @@ type runner struct {
 // the summary and ErrFailed. On cancellation it returns ctx's error; the
 // finished jobs stay finished and a rerun resumes.
 func Run(ctx context.Context, st *store.Store, plan *Plan, cfg Config) (*Summary, error) {
+	r, err := newRunner(st, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(r.cfg.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	removeTemps(r.cfg.Out)
+	if err := r.checkManifest(plan); err != nil {
+		return nil, err
+	}
+	rows, todo, err := r.triage(plan)
+	if err != nil {
+		return nil, err
+	}
+	m := manifest{Schema: 1, Data: r.data}
+	for _, j := range plan.Jobs {
+		m.Jobs = append(m.Jobs, j.Name)
+	}
+	if err := writeJSON(filepath.Join(r.cfg.Out, ManifestFile), m); err != nil {
+		return nil, err
+	}
+	r.prog.Jobs = len(plan.Jobs)
+	r.report(true)
+
+	r.runAll(ctx, plan, todo, rows)
+	sum := &Summary{Data: r.data, Rows: rows, Ran: len(todo), Skipped: r.prog.Skipped}
+	for i, j := range plan.Jobs {
+		if rows[i].Job == "" { // never started: cancelled first
+			rows[i] = Row{Job: j.Name, Status: StatusInterrupted, Direction: j.Direction, Model: j.Model}
+		}
+	}
+	if err := writeSummary(r.cfg.Out, sum); err != nil {
+		return sum, err
+	}
+	if err := ctx.Err(); err != nil {
+		return sum, err
+	}
+	if len(sum.Failed()) > 0 {
+		return sum, ErrFailed
+	}
+	return sum, nil
+}
+
+// newRunner fills cfg's defaults and reads the data versions the jobs run on.
+func newRunner(st *store.Store, cfg Config) (*runner, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 2
 	}
@@ -175,25 +221,24 @@ func Run(ctx context.Context, st *store.Store, plan *Plan, cfg Config) (*Summary
 	if r.data, err = CurrentVersions(st); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("jobs: %w", err)
-	}
-	removeTemps(cfg.Out)
-	if err := r.checkManifest(plan); err != nil {
-		return nil, err
-	}
-	rows := make([]Row, len(plan.Jobs))
-	var todo []int
+	return r, nil
+}
+
+// triage splits plan's jobs into those an earlier run finished (their rows
+// filled) and those to run (todo, by index). A finished job whose
+// parameters changed is refused, all of them named, unless Force.
+func (r *runner) triage(plan *Plan) (rows []Row, todo []int, err error) {
+	rows = make([]Row, len(plan.Jobs))
 	var changed []string
 	for i, j := range plan.Jobs {
 		row, ok, err := r.finished(j)
 		switch {
-		case errors.Is(err, ErrJobChanged) && cfg.Force:
+		case errors.Is(err, ErrJobChanged) && r.cfg.Force:
 			todo = append(todo, i)
 		case errors.Is(err, ErrJobChanged):
 			changed = append(changed, j.Name)
 		case err != nil:
-			return nil, err
+			return nil, nil, err
 		case ok:
 			rows[i] = row
 			r.prog.Skipped++
@@ -202,19 +247,16 @@ func Run(ctx context.Context, st *store.Store, plan *Plan, cfg Config) (*Summary
 		}
 	}
 	if len(changed) > 0 {
-		return nil, fmt.Errorf("%w: %s finished with other parameters (%s); use --force to recompute them, or another --out",
-			ErrJobChanged, cfg.Out, names(changed))
+		return nil, nil, fmt.Errorf("%w: %s finished with other parameters (%s); use --force to recompute them, or another --out",
+			ErrJobChanged, r.cfg.Out, names(changed))
 	}
-	m := manifest{Schema: 1, Data: r.data}
-	for _, j := range plan.Jobs {
-		m.Jobs = append(m.Jobs, j.Name)
-	}
-	if err := writeJSON(filepath.Join(cfg.Out, ManifestFile), m); err != nil {
-		return nil, err
-	}
-	r.prog.Jobs = len(plan.Jobs)
-	r.report(true)
+	return rows, todo, nil
+}
 
+// runAll runs the jobs todo on cfg.Workers workers, each job's row into
+// rows; a job's failure is its row's, and cancellation leaves the jobs
+// not started with empty rows.
+func (r *runner) runAll(ctx context.Context, plan *Plan, todo []int, rows []Row) {
 	work := make(chan int)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -228,7 +270,7 @@ func Run(ctx context.Context, st *store.Store, plan *Plan, cfg Config) (*Summary
 		}
 		return nil
 	})
-	for w := 0; w < cfg.Workers; w++ {
+	for w := 0; w < r.cfg.Workers; w++ {
 		g.Go(func() error {
 			for i := range work {
 				rows[i] = r.run(gctx, plan.Jobs[i])
@@ -237,22 +279,6 @@ func Run(ctx context.Context, st *store.Store, plan *Plan, cfg Config) (*Summary
 		})
 	}
 	_ = g.Wait() // workers record job errors in rows; they never fail the group
-	sum := &Summary{Data: r.data, Rows: rows, Ran: len(todo), Skipped: r.prog.Skipped}
-	for i, j := range plan.Jobs {
-		if rows[i].Job == "" { // never started: cancelled first
-			rows[i] = Row{Job: j.Name, Status: StatusInterrupted, Direction: j.Direction, Model: j.Model}
-		}
-	}
-	if err := writeSummary(cfg.Out, sum); err != nil {
-		return sum, err
-	}
-	if err := ctx.Err(); err != nil {
-		return sum, err
-	}
-	if len(sum.Failed()) > 0 {
-		return sum, ErrFailed
-	}
-	return sum, nil
 }
 
 func names(list []string) string {

@@ -96,37 +96,13 @@ func Parse(ctx context.Context, data []byte, name, dir string, params *chaincfg.
 	if err != nil {
 		return nil, err
 	}
-	if v, ok := top["version"]; ok {
-		var n int
-		if err := v.Decode(&n); err != nil || n != 1 {
-			return nil, p.errf(v, "", "version", ErrBadValue, "want 1")
-		}
-	}
-	base := defaultJob()
-	if d, ok := top["defaults"]; ok {
-		m, err := p.mapping(d, "", "defaults", optionKeys)
-		if err != nil {
-			return nil, err
-		}
-		if err := p.options(&base, m, "defaults"); err != nil {
-			return nil, err
-		}
+	base, err := p.defaults(top)
+	if err != nil {
+		return nil, err
 	}
 	plan := &Plan{File: name}
-	if t, ok := top["traces"]; ok {
-		if t.Kind != yaml.SequenceNode {
-			return nil, p.errf(t, "", "traces", ErrMalformed, "want a list of traces")
-		}
-		for i, item := range t.Content {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			j, err := p.trace(item, base, i)
-			if err != nil {
-				return nil, err
-			}
-			plan.Jobs = append(plan.Jobs, j)
-		}
+	if plan.Jobs, err = p.traces(ctx, top, base); err != nil {
+		return nil, err
 	}
 	if mx, ok := top["matrix"]; ok {
 		items := []*yaml.Node{mx}
@@ -145,6 +121,52 @@ func Parse(ctx context.Context, data []byte, name, dir string, params *chaincfg.
 		return nil, &ParseError{File: name, Line: doc.Content[0].Line, Err: fmt.Errorf("%w: no traces (want traces: or matrix:)", ErrMissingField)}
 	}
 	return plan, nil
+}
+
+// defaults checks the file's version (1 when given) and returns the base
+// job: the built-in defaults with the file's defaults: applied.
+func (p *parser) defaults(top map[string]*yaml.Node) (Job, error) {
+	base := defaultJob()
+	if v, ok := top["version"]; ok {
+		var n int
+		if err := v.Decode(&n); err != nil || n != 1 {
+			return base, p.errf(v, "", "version", ErrBadValue, "want 1")
+		}
+	}
+	if d, ok := top["defaults"]; ok {
+		m, err := p.mapping(d, "", "defaults", optionKeys)
+		if err != nil {
+			return base, err
+		}
+		if err := p.options(&base, m, "defaults"); err != nil {
+			return base, err
+		}
+	}
+	return base, nil
+}
+
+// traces reads the list under traces: (none: no jobs), each on the
+// defaults base.
+func (p *parser) traces(ctx context.Context, top map[string]*yaml.Node, base Job) ([]Job, error) {
+	t, ok := top["traces"]
+	if !ok {
+		return nil, nil
+	}
+	if t.Kind != yaml.SequenceNode {
+		return nil, p.errf(t, "", "traces", ErrMalformed, "want a list of traces")
+	}
+	var jobs []Job
+	for i, item := range t.Content {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		j, err := p.trace(item, base, i)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs, nil
 }
 
 // yamlErrLine pulls the line out of a yaml.v3 syntax error ("yaml: line 3: ...").
@@ -365,9 +387,33 @@ func (p *parser) trace(item *yaml.Node, base Job, i int) (Job, error) {
 	return j, nil
 }
 
+// seedAddresses reads addresses: one or a list, each checked against the
+// network when the parser knows it.
+func (p *parser) seedAddresses(v *yaml.Node, job, field string) ([]string, error) {
+	items := []*yaml.Node{v}
+	if v.Kind == yaml.SequenceNode {
+		items = v.Content
+	}
+	var out []string
+	for i, a := range items {
+		f := fmt.Sprintf("%s.addresses[%d]", field, i)
+		if a.Kind != yaml.ScalarNode {
+			return nil, p.errf(a, job, f, ErrBadValue, "want an address")
+		}
+		if p.params != nil {
+			if _, err := address.Parse(a.Value, p.params); err != nil {
+				return nil, p.errf(a, job, f, ErrBadValue, "%s", address.Problem(err))
+			}
+		}
+		out = append(out, a.Value)
+	}
+	return out, nil
+}
+
 // seeds parses a seed selection.
 func (p *parser) seeds(n *yaml.Node, m map[string]*yaml.Node, job, field string) (seedsel.Selection, error) {
 	sel := seedsel.Selection{AddressSource: "job file"}
+	var err error
 	str := func(key string, dst *string) error {
 		v, ok := m[key]
 		if !ok {
@@ -390,24 +436,13 @@ func (p *parser) seeds(n *yaml.Node, m map[string]*yaml.Node, job, field string)
 		}
 	}
 	if v, ok := m["addresses"]; ok {
-		items := []*yaml.Node{v}
-		if v.Kind == yaml.SequenceNode {
-			items = v.Content
-		}
-		for i, a := range items {
-			f := fmt.Sprintf("%s.addresses[%d]", field, i)
-			if a.Kind != yaml.ScalarNode {
-				return sel, p.errf(a, job, f, ErrBadValue, "want an address")
-			}
-			if p.params != nil {
-				if _, err := address.Parse(a.Value, p.params); err != nil {
-					return sel, p.errf(a, job, f, ErrBadValue, "%s", address.Problem(err))
-				}
-			}
-			sel.Addresses = append(sel.Addresses, a.Value)
+		if sel.Addresses, err = p.seedAddresses(v, job, field); err != nil {
+			return sel, err
 		}
 	}
 	if sel.File != "" {
+		// The file's hash goes in the job's fingerprint: an edited seed
+		// file makes its finished jobs stale.
 		path := sel.File
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(p.dir, path)
@@ -443,80 +478,22 @@ func (p *parser) matrix(item *yaml.Node, base Job, i int) ([]Job, error) {
 	}
 	mb := base
 	mb.Line = item.Line
-	// max_hops may be a list (an axis of the matrix) or one value.
-	hops := []int{0}
-	hn, hopsAxis := m["max_hops"]
-	if hopsAxis && hn.Kind == yaml.SequenceNode {
-		delete(m, "max_hops")
-		hops = nil
-		for _, h := range hn.Content {
-			var n int
-			if h.Kind != yaml.ScalarNode || h.Decode(&n) != nil || n <= 0 {
-				return nil, p.errf(h, where, "max_hops", ErrBadValue, "want a positive whole number, not %q", h.Value)
-			}
-			hops = append(hops, n)
-		}
-		if len(hops) == 0 {
-			return nil, p.errf(hn, where, "max_hops", ErrMissingField, "empty list")
-		}
-	} else {
-		hopsAxis = false
+	hops, hopsAxis, err := p.hopsAxis(m, where)
+	if err != nil {
+		return nil, err
 	}
 	if err := p.options(&mb, m, where); err != nil {
 		return nil, err
 	}
-	models := []string{mb.Model}
-	if mn, ok := m["models"]; ok {
-		models = nil
-		items := []*yaml.Node{mn}
-		if mn.Kind == yaml.SequenceNode {
-			items = mn.Content
-		}
-		for _, v := range items {
-			md, err := taint.Parse(v.Value)
-			if err != nil || v.Kind != yaml.ScalarNode {
-				return nil, p.errf(v, where, "models", ErrBadValue, "unknown model %q (one of poison, haircut, fifo, lifo, tiho)", v.Value)
-			}
-			models = append(models, md.String())
-		}
-		if len(models) == 0 {
-			return nil, p.errf(mn, where, "models", ErrMissingField, "empty list")
-		}
+	models, err := p.modelsAxis(m, where, mb.Model)
+	if err != nil {
+		return nil, err
 	}
-	sn, ok := m["seeds"]
-	if !ok {
-		return nil, p.errf(item, where, "seeds", ErrMissingField, "")
+	sets, err := p.seedSets(item, m, where)
+	if err != nil {
+		return nil, err
 	}
-	if sn.Kind != yaml.SequenceNode || len(sn.Content) == 0 {
-		return nil, p.errf(sn, where, "seeds", ErrMalformed, "want a list of named seed sets")
-	}
-	type set struct {
-		name string
-		node *yaml.Node
-		sel  seedsel.Selection
-	}
-	var sets []set
-	for k, s := range sn.Content {
-		f := fmt.Sprintf("seeds[%d]", k)
-		sm, err := p.mapping(s, where, f, with(seedKeys, "name"))
-		if err != nil {
-			return nil, err
-		}
-		nn, ok := sm["name"]
-		if !ok {
-			return nil, p.errf(s, where, f+".name", ErrMissingField, "each seed set of a matrix names its jobs")
-		}
-		name, err := p.name(nn, where, f+".name")
-		if err != nil {
-			return nil, err
-		}
-		delete(sm, "name")
-		sel, err := p.seeds(s, sm, where, f)
-		if err != nil {
-			return nil, err
-		}
-		sets = append(sets, set{name, nn, sel})
-	}
+	// One job per seed set, model and hop limit, named after them.
 	var out []Job
 	for _, s := range sets {
 		for _, md := range models {
@@ -540,4 +517,92 @@ func (p *parser) matrix(item *yaml.Node, base Job, i int) ([]Job, error) {
 		}
 	}
 	return out, nil
+}
+
+// hopsAxis reads a matrix's max_hops when it is a list (an axis of the
+// matrix; it is then removed from m) — else hops is [0], the one value
+// left to options.
+func (p *parser) hopsAxis(m map[string]*yaml.Node, where string) (hops []int, axis bool, err error) {
+	hn, ok := m["max_hops"]
+	if !ok || hn.Kind != yaml.SequenceNode {
+		return []int{0}, false, nil
+	}
+	delete(m, "max_hops")
+	for _, h := range hn.Content {
+		var n int
+		if h.Kind != yaml.ScalarNode || h.Decode(&n) != nil || n <= 0 {
+			return nil, false, p.errf(h, where, "max_hops", ErrBadValue, "want a positive whole number, not %q", h.Value)
+		}
+		hops = append(hops, n)
+	}
+	if len(hops) == 0 {
+		return nil, false, p.errf(hn, where, "max_hops", ErrMissingField, "empty list")
+	}
+	return hops, true, nil
+}
+
+// modelsAxis reads a matrix's models (one or a list); without them, the
+// one model def.
+func (p *parser) modelsAxis(m map[string]*yaml.Node, where, def string) ([]string, error) {
+	mn, ok := m["models"]
+	if !ok {
+		return []string{def}, nil
+	}
+	var models []string
+	items := []*yaml.Node{mn}
+	if mn.Kind == yaml.SequenceNode {
+		items = mn.Content
+	}
+	for _, v := range items {
+		md, err := taint.Parse(v.Value)
+		if err != nil || v.Kind != yaml.ScalarNode {
+			return nil, p.errf(v, where, "models", ErrBadValue, "unknown model %q (one of poison, haircut, fifo, lifo, tiho)", v.Value)
+		}
+		models = append(models, md.String())
+	}
+	if len(models) == 0 {
+		return nil, p.errf(mn, where, "models", ErrMissingField, "empty list")
+	}
+	return models, nil
+}
+
+// seedSet is one named seed set of a matrix.
+type seedSet struct {
+	name string
+	node *yaml.Node
+	sel  seedsel.Selection
+}
+
+// seedSets reads a matrix's seeds: a list of named seed sets.
+func (p *parser) seedSets(item *yaml.Node, m map[string]*yaml.Node, where string) ([]seedSet, error) {
+	sn, ok := m["seeds"]
+	if !ok {
+		return nil, p.errf(item, where, "seeds", ErrMissingField, "")
+	}
+	if sn.Kind != yaml.SequenceNode || len(sn.Content) == 0 {
+		return nil, p.errf(sn, where, "seeds", ErrMalformed, "want a list of named seed sets")
+	}
+	var sets []seedSet
+	for k, s := range sn.Content {
+		f := fmt.Sprintf("seeds[%d]", k)
+		sm, err := p.mapping(s, where, f, with(seedKeys, "name"))
+		if err != nil {
+			return nil, err
+		}
+		nn, ok := sm["name"]
+		if !ok {
+			return nil, p.errf(s, where, f+".name", ErrMissingField, "each seed set of a matrix names its jobs")
+		}
+		name, err := p.name(nn, where, f+".name")
+		if err != nil {
+			return nil, err
+		}
+		delete(sm, "name")
+		sel, err := p.seeds(s, sm, where, f)
+		if err != nil {
+			return nil, err
+		}
+		sets = append(sets, seedSet{name, nn, sel})
+	}
+	return sets, nil
 }

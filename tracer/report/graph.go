@@ -83,14 +83,6 @@ func outKey(txid string, vout uint32) string {
 // shows a deposit address used twice and which Graphviz lays out well.
 func buildGraph(r *tracer.Result, byAddress bool) *graph {
 	g := &graph{byID: map[string]*gnode{}}
-	add := func(n *gnode) *gnode {
-		if old, ok := g.byID[n.ID]; ok {
-			return old
-		}
-		g.byID[n.ID] = n
-		g.Nodes = append(g.Nodes, n)
-		return n
-	}
 	nodes := append([]tracer.Node(nil), r.Nodes...)
 	sort.SliceStable(nodes, func(i, j int) bool { return nodes[i].Txid < nodes[j].Txid })
 	for _, n := range nodes {
@@ -99,7 +91,7 @@ func buildGraph(r *tracer.Result, byAddress bool) *graph {
 			k = kindSeed
 		}
 		hops := min(max(n.Hops, 0), maxHopsDrawn)
-		add(&gnode{ID: "t:" + n.Txid, Kind: k, Txid: n.Txid, Height: n.Height, Hops: hops, Tainted: n.Tainted})
+		g.add(&gnode{ID: "t:" + n.Txid, Kind: k, Txid: n.Txid, Height: n.Height, Hops: hops, Tainted: n.Tainted})
 	}
 	entity := map[string]string{}
 	for _, h := range r.Hits {
@@ -108,53 +100,71 @@ func buildGraph(r *tracer.Result, byAddress bool) *graph {
 		}
 	}
 	edges := append([]tracer.Edge(nil), r.Edges...)
-	sort.SliceStable(edges, func(i, j int) bool {
-		a, b := edges[i], edges[j]
-		if a.From != b.From {
-			return a.From < b.From
-		}
-		if a.Vout != b.Vout {
-			return a.Vout < b.Vout
-		}
-		if a.To != b.To {
-			return a.To < b.To
-		}
-		return a.Address < b.Address
-	})
-	txNode := func(txid string, hops int) *gnode {
-		if n, ok := g.byID["t:"+txid]; ok {
-			return n
-		}
-		return add(&gnode{ID: "t:" + txid, Kind: kindTx, Txid: txid, Hops: hops})
-	}
+	sort.SliceStable(edges, func(i, j int) bool { return edgeLess(edges[i], edges[j]) })
 	for _, e := range edges {
-		from := txNode(e.From, 0)
-		if e.To != "" {
-			to := txNode(e.To, from.Hops+1)
-			g.Edges = append(g.Edges, gedge{From: from.ID, To: to.ID, Kind: kindFlow, Vout: e.Vout, Tainted: e.Tainted})
-			continue
-		}
-		k := endKind(e.End)
-		key := e.Address
-		if key == "" || !byAddress {
-			key = outKey(e.From, e.Vout)
-		}
-		n := add(&gnode{ID: "a:" + k + ":" + key, Kind: k, End: e.End, Address: e.Address, Height: from.Height, Hops: from.Hops + 1})
-		if k == kindHit && n.Entity == "" {
-			n.Entity = entity[outKey(e.From, e.Vout)]
-		}
-		if from.Hops+1 > n.Hops {
-			n.Hops = from.Hops + 1
-		}
-		if from.Height > n.Height {
-			n.Height = from.Height
-		}
-		n.Tainted += e.Tainted
-		n.Edges++
-		g.Edges = append(g.Edges, gedge{From: from.ID, To: n.ID, Kind: k, Vout: e.Vout, Tainted: e.Tainted})
+		g.addEdge(e, byAddress, entity)
 	}
 	sort.SliceStable(g.Nodes, func(i, j int) bool { return nodeLess(g.Nodes[i], g.Nodes[j]) })
 	return g
+}
+
+// add adds n unless a node of its id is there, and returns the node.
+func (g *graph) add(n *gnode) *gnode {
+	if old, ok := g.byID[n.ID]; ok {
+		return old
+	}
+	g.byID[n.ID] = n
+	g.Nodes = append(g.Nodes, n)
+	return n
+}
+
+// txNode is txid's node, made up at hops when r.Nodes lacks it.
+func (g *graph) txNode(txid string, hops int) *gnode {
+	if n, ok := g.byID["t:"+txid]; ok {
+		return n
+	}
+	return g.add(&gnode{ID: "t:" + txid, Kind: kindTx, Txid: txid, Hops: hops})
+}
+
+// addEdge draws e: to the next transaction, or to the end node of its
+// output (per address with byAddress), which sums what ends there; a hit's
+// end node is named after the entity of the hit at that output.
+func (g *graph) addEdge(e tracer.Edge, byAddress bool, entity map[string]string) {
+	from := g.txNode(e.From, 0)
+	if e.To != "" {
+		to := g.txNode(e.To, from.Hops+1)
+		g.Edges = append(g.Edges, gedge{From: from.ID, To: to.ID, Kind: kindFlow, Vout: e.Vout, Tainted: e.Tainted})
+		return
+	}
+	k := endKind(e.End)
+	key := e.Address
+	if key == "" || !byAddress {
+		key = outKey(e.From, e.Vout)
+	}
+	n := g.add(&gnode{ID: "a:" + k + ":" + key, Kind: k, End: e.End, Address: e.Address, Height: from.Height, Hops: from.Hops + 1})
+	if k == kindHit && n.Entity == "" {
+		n.Entity = entity[outKey(e.From, e.Vout)]
+	}
+	n.Hops = max(n.Hops, from.Hops+1)
+	n.Height = max(n.Height, from.Height)
+	n.Tainted += e.Tainted
+	n.Edges++
+	g.Edges = append(g.Edges, gedge{From: from.ID, To: n.ID, Kind: k, Vout: e.Vout, Tainted: e.Tainted})
+}
+
+// edgeLess orders edges by from, output, to and address, so the graph does
+// not depend on the order of r.Edges.
+func edgeLess(a, b tracer.Edge) bool {
+	if a.From != b.From {
+		return a.From < b.From
+	}
+	if a.Vout != b.Vout {
+		return a.Vout < b.Vout
+	}
+	if a.To != b.To {
+		return a.To < b.To
+	}
+	return a.Address < b.Address
 }
 
 // nodeLess orders nodes by hops, then height, then id.

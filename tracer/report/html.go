@@ -133,6 +133,36 @@ func (rd Renderer) HTML(w io.Writer, r *tracer.Result) error {
 		v.Backward, v.W = true, backwardWords
 		v.Title = "Source of funds report"
 	}
+	gm, err := v.graph(rd, r)
+	if err != nil {
+		return err
+	}
+	if labels := seedLabels(r.Seeds); len(labels) > 0 {
+		v.Title += ": " + strings.Join(labels, ", ")
+	}
+	v.Run = runLine(r.Params, gm.Counts.Transactions, v.Backward)
+	v.totals(r)
+	v.hits(r)
+	v.holdings(r)
+	for _, s := range r.Seeds {
+		v.Seeds = append(v.Seeds, htmlSeed{clean(s.Address), clean(s.Label), clean(s.Source), BTC(s.Received), s.Outputs})
+	}
+	v.params(r)
+
+	bw := bufio.NewWriter(w)
+	if err := htmlTemplate.Execute(bw, v); err != nil {
+		return fmt.Errorf("report: html: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("report: html: %w", err)
+	}
+	return nil
+}
+
+// graph sets the viewer's graph — the caller's (cloned) or the result's,
+// capped for a browser — and the sentence counting what it draws; it
+// returns the capped graph.
+func (v *htmlView) graph(rd Renderer, r *tracer.Result) (*graphview.Graph, error) {
 	var gm *graphview.Graph
 	if rd.Graph != nil {
 		gm = rd.Graph.Clone() // Cap below must not change the caller's graph
@@ -142,7 +172,7 @@ func (rd Renderer) HTML(w io.Writer, r *tracer.Result) error {
 	gm.Cap(MaxViewerNodes)
 	gjs, err := graphview.JS(gm)
 	if err != nil {
-		return fmt.Errorf("report: html: %w", err)
+		return nil, fmt.Errorf("report: html: %w", err)
 	}
 	v.GraphJS, v.ViewerJS, v.ViewerCSS = gjs, graphview.Script(), graphview.Style()
 	c := gm.Counts
@@ -154,11 +184,17 @@ func (rd Renderer) HTML(w io.Writer, r *tracer.Result) error {
 	if gm.Omitted > 0 {
 		v.GraphCounts += fmt.Sprintf(" %d more nodes are left out so a browser can draw it (every hit and path is kept); graph.json and the JSON report have them all.", gm.Omitted)
 	}
-	// The seeds' distinct labels (an entity's many addresses name it once).
+	return gm, nil
+}
+
+// seedLabels are the seeds' first three distinct labels (an entity's many
+// addresses name it once; an unlabelled seed by its short address), and
+// how many more.
+func seedLabels(seeds []tracer.SeedInfo) []string {
 	var labels []string
 	seen := map[string]bool{}
 	more := 0
-	for _, s := range r.Seeds {
+	for _, s := range seeds {
 		l := s.Label
 		if l == "" {
 			l = shortAddr(s.Address)
@@ -177,22 +213,32 @@ func (rd Renderer) HTML(w io.Writer, r *tracer.Result) error {
 	if more > 0 {
 		labels = append(labels, fmt.Sprintf("and %d more", more))
 	}
-	if len(labels) > 0 {
-		v.Title += ": " + strings.Join(labels, ", ")
+	return labels
+}
+
+// runLine says when the trace ran, for how long and over how many
+// transactions, and why the graph draws another number ("" for a result
+// without a start time).
+func runLine(p tracer.Params, drawn int, backward bool) string {
+	if p.Started.IsZero() {
+		return ""
 	}
-	if p := r.Params; !p.Started.IsZero() {
-		v.Run = fmt.Sprintf("Trace started %s, ran %s s and visited %d transactions.",
-			p.Started.UTC().Format(timeLayout), strconv.FormatFloat(p.ElapsedSeconds, 'f', 1, 64), p.TxsVisited)
-		if n := gm.Counts.Transactions; n != p.TxsVisited {
-			v.Run += fmt.Sprintf(" The graph draws %d transactions: ", n)
-			if v.Backward {
-				v.Run += "the visited ones and those that funded the sources' outputs."
-			} else {
-				v.Run += "the visited ones and the seeds' funding transactions, less any beyond the graph's cap."
-			}
+	run := fmt.Sprintf("Trace started %s, ran %s s and visited %d transactions.",
+		p.Started.UTC().Format(timeLayout), strconv.FormatFloat(p.ElapsedSeconds, 'f', 1, 64), p.TxsVisited)
+	if drawn != p.TxsVisited {
+		run += fmt.Sprintf(" The graph draws %d transactions: ", drawn)
+		if backward {
+			run += "the visited ones and those that funded the sources' outputs."
+		} else {
+			run += "the visited ones and the seeds' funding transactions, less any beyond the graph's cap."
 		}
 	}
+	return run
+}
 
+// totals sets the totals table, a warning when they do not add up, and
+// the table of entities.
+func (v *htmlView) totals(r *tracer.Result) {
 	t := r.Totals
 	v.Totals = []kv{
 		{v.W.Traced, BTC(t.Traced) + " BTC"},
@@ -212,6 +258,10 @@ func (rd Renderer) HTML(w io.Writer, r *tracer.Result) error {
 	for _, e := range entityRows(r) {
 		v.Entities = append(v.Entities, htmlEntity{clean(e.Entity), e.Hits, BTC(e.Tainted)})
 	}
+}
+
+// hits sets the hits, each with its path.
+func (v *htmlView) hits(r *tracer.Result) {
 	for i, h := range r.Hits {
 		hv := htmlHit{
 			N: i + 1, Entity: clean(h.Entity), Category: clean(h.Category), Via: clean(h.Via), TagSource: clean(h.TagSource),
@@ -227,6 +277,10 @@ func (rd Renderer) HTML(w io.Writer, r *tracer.Result) error {
 		}
 		v.Hits = append(v.Hits, hv)
 	}
+}
+
+// holdings sets the largest holdings and the note on how many there are.
+func (v *htmlView) holdings(r *tracer.Result) {
 	for _, h := range topHoldings(r, htmlHoldingsShown) {
 		v.Holdings = append(v.Holdings, htmlHolding{clean(h.Address), clean(h.Txid), BTC(h.Tainted), h.Vout, h.Height, h.Hops})
 	}
@@ -235,9 +289,11 @@ func (rd Renderer) HTML(w io.Writer, r *tracer.Result) error {
 		v.HoldingsNote += fmt.Sprintf("; the %d largest are listed, %d more are in the JSON and CSV outputs", len(v.Holdings), n)
 	}
 	v.HoldingsNote += "."
-	for _, s := range r.Seeds {
-		v.Seeds = append(v.Seeds, htmlSeed{clean(s.Address), clean(s.Label), clean(s.Source), BTC(s.Received), s.Outputs})
-	}
+}
+
+// params sets the tables of parameters and data versions, and the model
+// notes with the one used marked.
+func (v *htmlView) params(r *tracer.Result) {
 	p, d := r.Params, r.Data
 	v.Params = []kv{
 		{"Direction", orDash(p.Direction)},
@@ -263,15 +319,6 @@ func (rd Renderer) HTML(w io.Writer, r *tracer.Result) error {
 	for _, m := range models {
 		v.Models = append(v.Models, htmlModel{m.Text, strings.EqualFold(m.Name, strings.TrimSpace(p.Model))})
 	}
-
-	bw := bufio.NewWriter(w)
-	if err := htmlTemplate.Execute(bw, v); err != nil {
-		return fmt.Errorf("report: html: %w", err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("report: html: %w", err)
-	}
-	return nil
 }
 
 var htmlTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>

@@ -80,7 +80,31 @@ func important(r *tracer.Result) map[string]bool {
 
 func newLayout(r *tracer.Result, maxNodes int) *layout {
 	g := buildGraph(r, false)
-	imp := important(r)
+	lo := &layout{byID: map[string]int{}, TotalTx: countTx(g)}
+	lo.TotalEndNode = len(g.Nodes) - lo.TotalTx
+	cand := pickNodes(g, important(r))
+	if len(cand) > maxNodes {
+		lo.HiddenNodes = len(cand) - maxNodes
+		cand = cand[:maxNodes]
+	}
+	sort.SliceStable(cand, func(i, j int) bool { return nodeLess(cand[i], cand[j]) })
+	lo.place(hopLayers(cand))
+	for _, e := range g.Edges {
+		_, okF := lo.byID[e.From]
+		_, okT := lo.byID[e.To]
+		if !okF || !okT || len(lo.Edges) >= 4*maxNodes {
+			lo.HiddenEdges++
+			continue
+		}
+		lo.Edges = append(lo.Edges, e)
+	}
+	lo.EdgeLabels = len(lo.Edges) <= edgeLabelMax
+	return lo
+}
+
+// pickNodes orders g's nodes by what a capped drawing keeps first: seeds,
+// then hits and the nodes on their paths (imp), then the rest.
+func pickNodes(g *graph, imp map[string]bool) []*gnode {
 	rank := func(n *gnode) int {
 		switch {
 		case n.Kind == kindSeed:
@@ -97,15 +121,12 @@ func newLayout(r *tracer.Result, maxNodes int) *layout {
 		}
 		return nodeLess(cand[i], cand[j])
 	})
-	lo := &layout{byID: map[string]int{}, TotalTx: countTx(g)}
-	lo.TotalEndNode = len(g.Nodes) - lo.TotalTx
-	if len(cand) > maxNodes {
-		lo.HiddenNodes = len(cand) - maxNodes
-		cand = cand[:maxNodes]
-	}
-	sort.SliceStable(cand, func(i, j int) bool { return nodeLess(cand[i], cand[j]) })
+	return cand
+}
 
-	// Layers by hop count; within a layer by height, then id.
+// hopLayers groups nodes sorted by hops into one layer per hop count,
+// each by height, then id.
+func hopLayers(cand []*gnode) [][]*gnode {
 	var layers [][]*gnode
 	for i, n := range cand {
 		if i == 0 || n.Hops != cand[i-1].Hops {
@@ -113,7 +134,6 @@ func newLayout(r *tracer.Result, maxNodes int) *layout {
 		}
 		layers[len(layers)-1] = append(layers[len(layers)-1], n)
 	}
-	maxRows := 0
 	for _, l := range layers {
 		sort.SliceStable(l, func(i, j int) bool {
 			if l[i].Height != l[j].Height {
@@ -121,6 +141,16 @@ func newLayout(r *tracer.Result, maxNodes int) *layout {
 			}
 			return l[i].ID < l[j].ID
 		})
+	}
+	return layers
+}
+
+// place lays the layers out left to right, a layer longer than
+// svgMaxRows in several columns, each column centred vertically, and sets
+// the drawing's size.
+func (lo *layout) place(layers [][]*gnode) {
+	maxRows := 0
+	for _, l := range layers {
 		maxRows = max(maxRows, min(len(l), svgMaxRows))
 	}
 	x := svgMargin
@@ -137,18 +167,6 @@ func newLayout(r *tracer.Result, maxNodes int) *layout {
 	}
 	lo.Width = max(svgMinWidth, x-svgColGap+svgMargin)
 	lo.Height = svgHeader + maxRows*svgRowH + svgMargin
-
-	for _, e := range g.Edges {
-		_, okF := lo.byID[e.From]
-		_, okT := lo.byID[e.To]
-		if !okF || !okT || len(lo.Edges) >= 4*maxNodes {
-			lo.HiddenEdges++
-			continue
-		}
-		lo.Edges = append(lo.Edges, e)
-	}
-	lo.EdgeLabels = len(lo.Edges) <= edgeLabelMax
-	return lo
 }
 
 // esc escapes a cleaned string for XML text and attributes.
@@ -159,6 +177,15 @@ func esc(s string) string { return html.EscapeString(clean(s)) }
 func writeSVG(w *bufio.Writer, r *tracer.Result, maxNodes int) {
 	lo := newLayout(r, maxNodes)
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
+	svgHead(p, lo, r, maxNodes)
+	svgEdges(p, lo)
+	svgNodes(p, lo)
+	p("</svg>\n")
+}
+
+// svgHead writes the <svg> element's start, arrow markers, title, legend
+// and notes.
+func svgHead(p func(format string, a ...any), lo *layout, r *tracer.Result, maxNodes int) {
 	title := fmt.Sprintf("Flow of tainted bitcoin: %s model, %s, %d transactions, %d hits",
 		orDash(r.Params.Model), orDash(r.Params.Direction), lo.TotalTx, len(r.Hits))
 	if r.Partial {
@@ -199,8 +226,10 @@ func writeSVG(w *bufio.Writer, r *tracer.Result, maxNodes int) {
 	if len(lo.Nodes) == 0 {
 		p(`<text x="%d" y="%d">%s</text>`+"\n", svgMargin, svgHeader+20, esc("no tainted flow to draw"))
 	}
+}
 
-	// Edges under nodes.
+// svgEdges writes the edges (under the nodes) and their labels.
+func svgEdges(p func(format string, a ...any), lo *layout) {
 	p(`<g class="edges" fill="none">` + "\n")
 	for _, e := range lo.Edges {
 		a, b := lo.Nodes[lo.byID[e.From]], lo.Nodes[lo.byID[e.To]]
@@ -224,41 +253,57 @@ func writeSVG(w *bufio.Writer, r *tracer.Result, maxNodes int) {
 		}
 		p("</g>\n")
 	}
+}
 
-	// Nodes.
+// svgNodes writes the nodes.
+func svgNodes(p func(format string, a ...any), lo *layout) {
 	p(`<g class="nodes">` + "\n")
 	for _, n := range lo.Nodes {
-		fill, stroke, textFill, sw := txFill, flowColour, "#111111", 1
-		var tip, l1, l2 string
-		switch n.Kind {
-		case kindSeed, kindTx:
-			tip = fmt.Sprintf("tx %s, height %d, hops %d, tainted in %s BTC", n.Txid, n.Height, n.Hops, BTC(n.Tainted))
-			l1 = shortTxid(n.Txid)
-			l2 = fmt.Sprintf("h %d  %s", n.Height, BTC(n.Tainted))
-			if n.Kind == kindSeed {
-				fill, stroke, sw = seedColour, "#8a6d00", 2
-				l1 = "seed " + l1
-			}
-		default:
-			fill, stroke, textFill = kindColour(n.Kind), kindColour(n.Kind), "#ffffff"
-			tip = fmt.Sprintf("%s %s, %d outputs, tainted %s BTC", n.End, n.Address, n.Edges, BTC(n.Tainted))
-			l2 = shortAddr(n.Address)
-			switch n.Kind {
-			case kindHit:
-				l1 = short(orDash(n.Entity), 24)
-				tip = orDash(n.Entity) + ": " + tip
-			case kindHolding:
-				l1 = "unspent " + BTC(n.Tainted)
-			default:
-				l1 = orDash(n.End) + " " + BTC(n.Tainted)
-			}
-		}
+		st := styleOf(n)
 		p(`<g class="node %s"><title>%s</title><rect x="%d" y="%d" width="%d" height="%d" rx="4" fill="%s" stroke="%s" stroke-width="%d"/>`,
-			n.Kind, esc(tip), n.X, n.Y, svgBoxW, svgBoxH, fill, stroke, sw)
+			n.Kind, esc(st.tip), n.X, n.Y, svgBoxW, svgBoxH, st.fill, st.stroke, st.sw)
 		p(`<text x="%d" y="%d" fill="%s">%s</text><text x="%d" y="%d" fill="%s">%s</text></g>`+"\n",
-			n.X+6, n.Y+14, textFill, esc(l1), n.X+6, n.Y+29, textFill, esc(l2))
+			n.X+6, n.Y+14, st.textFill, esc(st.l1), n.X+6, n.Y+29, st.textFill, esc(st.l2))
 	}
-	p("</g>\n</svg>\n")
+	p("</g>\n")
+}
+
+// nodeStyle is how a node is drawn: colours, its tooltip and two lines.
+type nodeStyle struct {
+	fill, stroke, textFill string
+	sw                     int
+	tip, l1, l2            string
+}
+
+// styleOf: transactions light (seeds gold), end nodes in their kind's
+// colour; a hit named by its entity, a holding by its value.
+func styleOf(n placed) nodeStyle {
+	fill, stroke, textFill, sw := txFill, flowColour, "#111111", 1
+	var tip, l1, l2 string
+	switch n.Kind {
+	case kindSeed, kindTx:
+		tip = fmt.Sprintf("tx %s, height %d, hops %d, tainted in %s BTC", n.Txid, n.Height, n.Hops, BTC(n.Tainted))
+		l1 = shortTxid(n.Txid)
+		l2 = fmt.Sprintf("h %d  %s", n.Height, BTC(n.Tainted))
+		if n.Kind == kindSeed {
+			fill, stroke, sw = seedColour, "#8a6d00", 2
+			l1 = "seed " + l1
+		}
+	default:
+		fill, stroke, textFill = kindColour(n.Kind), kindColour(n.Kind), "#ffffff"
+		tip = fmt.Sprintf("%s %s, %d outputs, tainted %s BTC", n.End, n.Address, n.Edges, BTC(n.Tainted))
+		l2 = shortAddr(n.Address)
+		switch n.Kind {
+		case kindHit:
+			l1 = short(orDash(n.Entity), 24)
+			tip = orDash(n.Entity) + ": " + tip
+		case kindHolding:
+			l1 = "unspent " + BTC(n.Tainted)
+		default:
+			l1 = orDash(n.End) + " " + BTC(n.Tainted)
+		}
+	}
+	return nodeStyle{fill: fill, stroke: stroke, textFill: textFill, sw: sw, tip: tip, l1: l1, l2: l2}
 }
 
 // svgString renders the inline SVG for the HTML report.

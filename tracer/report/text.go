@@ -23,7 +23,6 @@ func (rd Renderer) Text(w io.Writer, r *tracer.Result) error {
 	}
 	bw := bufio.NewWriter(w)
 	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
-	p, d, t := r.Params, r.Data, r.Totals
 	line := func(format string, a ...any) { fmt.Fprintf(tw, format+"\n", a...) }
 	banner := func() {
 		if r.Partial {
@@ -35,7 +34,25 @@ func (rd Renderer) Text(w io.Writer, r *tracer.Result) error {
 
 	line("TRACER REPORT (schema %d)", r.SchemaVersion)
 	banner()
+	for _, section := range []func(liner, *tracer.Result){textParams, textData, textSeeds, textTotals, textHits, textHoldings} {
+		section(line, r)
+	}
+	banner()
 
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("report: text: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("report: text: %w", err)
+	}
+	return nil
+}
+
+// liner writes one line of the text report (tab-separated columns).
+type liner func(format string, a ...any)
+
+func textParams(line liner, r *tracer.Result) {
+	p := r.Params
 	line("Parameters")
 	line("  direction\t%s", orDash(p.Direction))
 	line("  model\t%s", orDash(p.Model))
@@ -53,14 +70,19 @@ func (rd Renderer) Text(w io.Writer, r *tracer.Result) error {
 		strconv.FormatFloat(p.ElapsedSeconds, 'f', 1, 64), p.TxsVisited,
 		strconv.FormatFloat(p.StoreReadsPerTx, 'f', 2, 64))
 	line("")
+}
 
+func textData(line liner, r *tracer.Result) {
+	d := r.Data
 	line("Data")
 	line("  network\t%s", orDash(d.Network))
 	line("  tip\t%d %s", d.TipHeight, orDash(d.TipHash))
 	line("  sanctions list\t%s", orDash(d.SanctionsList))
 	line("  tag packs\t%s", orDash(clean(strings.Join(d.TagPacks, ", "))))
 	line("")
+}
 
+func textSeeds(line liner, r *tracer.Result) {
 	line("Seeds (%d)", len(r.Seeds))
 	if len(r.Seeds) > 0 {
 		line("  ADDRESS\tLABEL\tSOURCE\tOUTPUTS\tRECEIVED BTC")
@@ -69,7 +91,10 @@ func (rd Renderer) Text(w io.Writer, r *tracer.Result) error {
 		}
 	}
 	line("")
+}
 
+func textTotals(line liner, r *tracer.Result) {
+	t := r.Totals
 	line("Totals")
 	line("  traced\t%s BTC", BTC(t.Traced))
 	line("  to entities\t%s BTC", BTC(t.ToEntities))
@@ -84,11 +109,13 @@ func (rd Renderer) Text(w io.Writer, r *tracer.Result) error {
 		line("  before the store's range\t%s BTC\t(source before the store's range: value unknown)", BTC(t.BeforeRange))
 	}
 	line("  hits\t%d", t.Hits)
-	if b := balance(t); b != t.Traced && !strings.EqualFold(p.Model, "poison") {
+	if b := balance(t); b != t.Traced && !strings.EqualFold(r.Params.Model, "poison") {
 		line("  WARNING\ttotals do not add up: entities+unspent+fees+dust+cut+before range = %s BTC", BTC(b))
 	}
 	line("")
+}
 
+func textHits(line liner, r *tracer.Result) {
 	line("Hits (%d)", len(r.Hits))
 	if len(r.Hits) > 0 {
 		// Full txids: a reader copies them into an explorer or a request.
@@ -104,7 +131,9 @@ func (rd Renderer) Text(w io.Writer, r *tracer.Result) error {
 		}
 	}
 	line("")
+}
 
+func textHoldings(line liner, r *tracer.Result) {
 	top := topHoldings(r, holdingsShown)
 	line("Holdings (%d unspent outputs, %s BTC tainted)", len(r.Holdings), BTC(sumHoldings(r)))
 	if len(top) > 0 {
@@ -116,15 +145,6 @@ func (rd Renderer) Text(w io.Writer, r *tracer.Result) error {
 			line("  ... %d more", n)
 		}
 	}
-	banner()
-
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("report: text: %w", err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("report: text: %w", err)
-	}
-	return nil
 }
 
 // timeLayout is the UTC time format of every report.

@@ -101,6 +101,14 @@ func TestSharesDamaged(t *testing.T) {
 			_, err := decodeAcc(encodeAcc(a, nil), 5)
 			return err
 		}},
+		{"accumulator's first entry refers to a previous output", func() error {
+			_, err := decodeAcc([]byte{1, 0, 5, 0, 0, 1}, 5)
+			return err
+		}},
+		{"accumulator output reference unknown", func() error {
+			_, err := decodeAcc([]byte{1, 0, 5, 0, 0, 2}, 5)
+			return err
+		}},
 		{"accumulator empty", func() error { _, err := decodeAcc(nil, 5); return err }},
 		{"accumulator count out of range", func() error {
 			_, err := decodeAcc([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, 5)

@@ -97,88 +97,123 @@ func (s *Selector) allTags() ([]sanctions.Tag, error) {
 // Seeds resolves sel into seeds, each address once, in the order: given
 // addresses, seed file, sanctions list, tags.
 func (s *Selector) Seeds(ctx context.Context, sel Selection) ([]tracer.Seed, Stats, error) {
-	var out []tracer.Seed
-	var st Stats
-	seen := map[address.Addr]bool{}
-	add := func(sd tracer.Seed) {
-		if !seen[sd.Addr] {
-			seen[sd.Addr] = true
-			out = append(out, sd)
-		}
-	}
+	c := &collector{seen: map[address.Addr]bool{}}
 	for _, a := range sel.Addresses {
 		addr, err := address.Parse(a, s.params)
 		if err != nil {
-			return nil, st, fmt.Errorf("%w %q: %v", ErrBadAddress, a, err)
+			return nil, c.st, fmt.Errorf("%w %q: %v", ErrBadAddress, a, err)
 		}
-		add(tracer.Seed{Addr: addr, Source: sel.AddressSource})
+		c.add(tracer.Seed{Addr: addr, Source: sel.AddressSource})
 	}
 	if sel.File != "" {
-		path := sel.File
-		if sel.Dir != "" && !filepath.IsAbs(path) {
-			path = filepath.Join(sel.Dir, path)
-		}
-		list, err := seeds.ParseFile(ctx, path, s.params)
-		if err != nil {
-			return nil, st, err
-		}
-		for _, sd := range list {
-			addr, err := address.Parse(sd.Address, s.params)
-			if err != nil {
-				return nil, st, fmt.Errorf("%s: %w %q: %v", sel.File, ErrBadAddress, sd.Address, err)
-			}
-			add(tracer.Seed{Addr: addr, Label: sd.Label, Source: sd.Source})
+		if err := s.fromFile(ctx, sel, c); err != nil {
+			return nil, c.st, err
 		}
 	}
 	if sel.Entity != "" || sel.Program != "" || sel.Profile != 0 {
-		list, err := s.sanctionsList()
-		if err != nil {
-			return nil, st, err
-		}
-		entries := list.Filter(sanctions.Filter{Entity: sel.Entity, Program: sel.Program, ProfileID: sel.Profile, Asset: "XBT"})
-		if len(entries) == 0 {
-			return nil, st, fmt.Errorf("%w: the sanctions list of %s has no XBT address for %s", ErrNoMatch, list.DateOfIssue.Format("2006-01-02"), describe(sel))
-		}
-		for _, e := range entries {
-			addr, err := address.Parse(e.Address, s.params)
-			if err != nil {
-				st.Skipped++ // another network's address, or one of OFAC's typos
-				continue
-			}
-			add(tracer.Seed{Addr: addr, Label: e.PrimaryName, Source: fmt.Sprintf("OFAC SDN %s, profile %d", list.DateOfIssue.Format("2006-01-02"), e.ProfileID)})
+		if err := s.fromList(sel, c); err != nil {
+			return nil, c.st, err
 		}
 	}
 	if sel.TagCategory != "" || sel.TagPack != "" {
-		tags, err := s.allTags()
-		if err != nil {
-			return nil, st, err
-		}
-		cat := strings.ToLower(strings.TrimSpace(sel.TagCategory))
-		n := 0
-		for _, t := range tags {
-			if cat != "" && !t.HasCategory(cat) { // the tag's actor's categories count too
-				continue
-			}
-			if sel.TagPack != "" && t.Pack != sel.TagPack {
-				continue
-			}
-			n++
-			addr, err := address.Parse(t.Address, s.params)
-			if err != nil {
-				st.Skipped++
-				continue
-			}
-			label := t.Actor
-			if label == "" {
-				label = t.Label
-			}
-			add(tracer.Seed{Addr: addr, Label: label, Source: "tag pack " + t.Pack})
-		}
-		if n == 0 {
-			return nil, st, fmt.Errorf("%w: no stored tag for %s", ErrNoMatch, describe(sel))
+		if err := s.fromTags(sel, c); err != nil {
+			return nil, c.st, err
 		}
 	}
-	return out, st, nil
+	return c.out, c.st, nil
+}
+
+// collector gathers seeds, each address once, in the order first added.
+type collector struct {
+	out  []tracer.Seed
+	st   Stats
+	seen map[address.Addr]bool
+}
+
+func (c *collector) add(sd tracer.Seed) {
+	if !c.seen[sd.Addr] {
+		c.seen[sd.Addr] = true
+		c.out = append(c.out, sd)
+	}
+}
+
+// fromFile adds the seeds of sel's seed file (relative to sel.Dir); every
+// address in it must be valid.
+func (s *Selector) fromFile(ctx context.Context, sel Selection, c *collector) error {
+	path := sel.File
+	if sel.Dir != "" && !filepath.IsAbs(path) {
+		path = filepath.Join(sel.Dir, path)
+	}
+	list, err := seeds.ParseFile(ctx, path, s.params)
+	if err != nil {
+		return err
+	}
+	for _, sd := range list {
+		addr, err := address.Parse(sd.Address, s.params)
+		if err != nil {
+			return fmt.Errorf("%s: %w %q: %v", sel.File, ErrBadAddress, sd.Address, err)
+		}
+		c.add(tracer.Seed{Addr: addr, Label: sd.Label, Source: sd.Source})
+	}
+	return nil
+}
+
+// fromList adds the XBT addresses the sanctions list holds for sel's
+// entity, program or profile; addresses of another network are skipped
+// and counted.
+func (s *Selector) fromList(sel Selection, c *collector) error {
+	list, err := s.sanctionsList()
+	if err != nil {
+		return err
+	}
+	entries := list.Filter(sanctions.Filter{Entity: sel.Entity, Program: sel.Program, ProfileID: sel.Profile, Asset: "XBT"})
+	if len(entries) == 0 {
+		return fmt.Errorf("%w: the sanctions list of %s has no XBT address for %s", ErrNoMatch, list.DateOfIssue.Format("2006-01-02"), describe(sel))
+	}
+	for _, e := range entries {
+		addr, err := address.Parse(e.Address, s.params)
+		if err != nil {
+			c.st.Skipped++ // another network's address, or one of OFAC's typos
+			continue
+		}
+		c.add(tracer.Seed{Addr: addr, Label: e.PrimaryName, Source: fmt.Sprintf("OFAC SDN %s, profile %d", list.DateOfIssue.Format("2006-01-02"), e.ProfileID)})
+	}
+	return nil
+}
+
+// fromTags adds the addresses of the stored tags of sel's category or
+// pack, labelled by actor (else label); addresses of another network are
+// skipped and counted.
+func (s *Selector) fromTags(sel Selection, c *collector) error {
+	tags, err := s.allTags()
+	if err != nil {
+		return err
+	}
+	cat := strings.ToLower(strings.TrimSpace(sel.TagCategory))
+	n := 0
+	for _, t := range tags {
+		if cat != "" && !t.HasCategory(cat) { // the tag's actor's categories count too
+			continue
+		}
+		if sel.TagPack != "" && t.Pack != sel.TagPack {
+			continue
+		}
+		n++
+		addr, err := address.Parse(t.Address, s.params)
+		if err != nil {
+			c.st.Skipped++
+			continue
+		}
+		label := t.Actor
+		if label == "" {
+			label = t.Label
+		}
+		c.add(tracer.Seed{Addr: addr, Label: label, Source: "tag pack " + t.Pack})
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: no stored tag for %s", ErrNoMatch, describe(sel))
+	}
+	return nil
 }
 
 func describe(sel Selection) string {

@@ -68,15 +68,9 @@ func (r *Runner) Run(ctx context.Context, s Spec, progress func(visited, pending
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	seeds, stats, err := r.sel.Seeds(ctx, s.Seeds)
+	seeds, stats, err := r.seeds(ctx, s)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, &SeedError{err}
-	}
-	if len(seeds) == 0 {
-		return nil, &SeedError{fmt.Errorf("%w: the selection has no address of this network", seedsel.ErrNoMatch)}
+		return nil, err
 	}
 	opt, err := r.options(s)
 	if err != nil {
@@ -103,18 +97,7 @@ func (r *Runner) Run(ctx context.Context, s Spec, progress func(visited, pending
 		packs = append(packs, cl.info)
 		out.Clustered, out.Warnings = true, cl.warnings
 	}
-	var res *tracer.Result
-	if backward {
-		res, err = tracer.Backward(ctx, r.st, lab, seeds, nil, opt)
-	} else {
-		rd := r.st.NewReader()
-		defer rd.Close()
-		var g tracer.Graph = rd
-		if r.flow != nil {
-			g = &tracer.FlowGraph{Graph: rd, Flow: r.flow}
-		}
-		res, err = tracer.Forward(ctx, g, lab, seeds, opt)
-	}
+	res, err := r.walk(ctx, backward, lab, seeds, opt)
 	if cl != nil && err == nil {
 		if lerr := cl.lab.Err(); lerr != nil {
 			err = fmt.Errorf("%w: %v", ErrLabels, lerr) // %v: a store error, not bad input
@@ -133,6 +116,37 @@ func (r *Runner) Run(ctx context.Context, s Spec, progress func(visited, pending
 		SanctionsList: seedsel.ListInfo(r.st), TagPacks: packs}
 	out.Result = res
 	return out, nil
+}
+
+// seeds resolves s's seeds; a selection that resolves to none of this
+// network's addresses is a SeedError.
+func (r *Runner) seeds(ctx context.Context, s Spec) ([]tracer.Seed, seedsel.Stats, error) {
+	seeds, stats, err := r.sel.Seeds(ctx, s.Seeds)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, stats, ctx.Err()
+		}
+		return nil, stats, &SeedError{err}
+	}
+	if len(seeds) == 0 {
+		return nil, stats, &SeedError{fmt.Errorf("%w: the selection has no address of this network", seedsel.ErrNoMatch)}
+	}
+	return seeds, stats, nil
+}
+
+// walk runs the walk: backward over the store, forward over one store
+// reader (or the flow index when the Runner has one).
+func (r *Runner) walk(ctx context.Context, backward bool, lab tracer.Labeler, seeds []tracer.Seed, opt tracer.Options) (*tracer.Result, error) {
+	if backward {
+		return tracer.Backward(ctx, r.st, lab, seeds, nil, opt)
+	}
+	rd := r.st.NewReader()
+	defer rd.Close()
+	var g tracer.Graph = rd
+	if r.flow != nil {
+		g = &tracer.FlowGraph{Graph: rd, Flow: r.flow}
+	}
+	return tracer.Forward(ctx, g, lab, seeds, opt)
 }
 
 // Check validates s against the store without running it: Validate, and

@@ -133,90 +133,132 @@ func (s *Spec) Set(key string, values ...string) error {
 	if len(values) > 0 {
 		v = strings.TrimSpace(values[0])
 	}
-	bad := func(msg string) error { return &FieldError{Key: key, Value: v, Msg: fmt.Sprintf("%s, not %q", msg, v)} }
 	switch key {
 	case "direction":
 		if v != "forward" && v != "backward" {
-			return bad("want forward or backward")
+			return badValue(key, v, "want forward or backward")
 		}
 		s.Direction = v
 	case "model":
-		m, err := taint.Parse(v)
-		if err != nil {
-			return &FieldError{Key: key, Value: v, Msg: fmt.Sprintf("unknown model %q (one of poison, haircut, fifo, lifo, tiho)", v)}
-		}
-		s.Model = m.String()
+		return s.setModel(key, v)
 	case "fees_tainted", "label_all_tags", "cluster":
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			if key == "cluster" && v == "auto" {
-				s.Clusters = ClustersAuto
-				return nil
-			}
-			return bad("want true or false")
-		}
-		switch key {
-		case "fees_tainted":
-			s.FeesTainted = b
-		case "label_all_tags":
-			s.LabelAllTags = b
-		default:
-			s.Clusters = map[bool]string{true: ClustersOn, false: ClustersOff}[b]
-		}
+		return s.setSwitch(key, v)
 	case "max_hops", "max_txs", "wide":
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return bad("want a positive whole number")
-		}
-		switch key {
-		case "max_hops":
-			s.MaxHops = n
-		case "max_txs":
-			s.MaxTxs = n
-		default:
-			s.WideOutputs = n
-		}
+		return s.setLimit(key, v)
 	case "min_value":
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return bad("want satoshi (a whole number, 0 or more)")
-		}
-		s.MinValue = max(n, 1) // 0 means "follow everything": one satoshi
+		return s.setMinValue(key, v)
 	case "since", "until":
-		h, date, err := parseBound(v)
-		if err != nil {
-			return bad("want a block height or a date YYYY-MM-DD")
-		}
-		if key == "since" {
-			s.SinceHeight, s.SinceDate = h, date
-		} else {
-			s.UntilHeight, s.UntilDate = h, date
-		}
+		return s.setBound(key, v)
 	case "stop":
-		var cats []string
-		for _, val := range values {
-			for _, c := range strings.Split(val, ",") {
-				c = tags.NormalizeCategory(c)
-				if c == "" {
-					return &FieldError{Key: key, Value: val, Msg: "empty category"}
-				}
-				if c == "none" {
-					continue
-				}
-				if !KnownStop(c) {
-					return &FieldError{Key: key, Value: c, Msg: fmt.Sprintf("unknown category %q (known: %s)", c, strings.Join(StopCategories(), ", "))}
-				}
-				if !slices.Contains(cats, c) {
-					cats = append(cats, c)
-				}
-			}
-		}
-		if cats == nil {
-			cats = []string{}
+		cats, err := parseStops(key, values)
+		if err != nil {
+			return err
 		}
 		s.Stop = cats
 	}
 	return nil
+}
+
+// badValue is the error for value v of key, saying what was wanted.
+func badValue(key, v, msg string) error {
+	return &FieldError{Key: key, Value: v, Msg: fmt.Sprintf("%s, not %q", msg, v)}
+}
+
+// setModel sets the taint model, by any name taint.Parse knows.
+func (s *Spec) setModel(key, v string) error {
+	m, err := taint.Parse(v)
+	if err != nil {
+		return &FieldError{Key: key, Value: v, Msg: fmt.Sprintf("unknown model %q (one of poison, haircut, fifo, lifo, tiho)", v)}
+	}
+	s.Model = m.String()
+	return nil
+}
+
+// setSwitch sets a true/false key; cluster also takes auto.
+func (s *Spec) setSwitch(key, v string) error {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		if key == "cluster" && v == "auto" {
+			s.Clusters = ClustersAuto
+			return nil
+		}
+		return badValue(key, v, "want true or false")
+	}
+	switch key {
+	case "fees_tainted":
+		s.FeesTainted = b
+	case "label_all_tags":
+		s.LabelAllTags = b
+	default:
+		s.Clusters = map[bool]string{true: ClustersOn, false: ClustersOff}[b]
+	}
+	return nil
+}
+
+// setMinValue sets the smallest amount followed, in satoshi.
+func (s *Spec) setMinValue(key, v string) error {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return badValue(key, v, "want satoshi (a whole number, 0 or more)")
+	}
+	s.MinValue = max(n, 1) // 0 means "follow everything": one satoshi
+	return nil
+}
+
+// setBound sets since or until: a block height or a date.
+func (s *Spec) setBound(key, v string) error {
+	h, date, err := parseBound(v)
+	if err != nil {
+		return badValue(key, v, "want a block height or a date YYYY-MM-DD")
+	}
+	if key == "since" {
+		s.SinceHeight, s.SinceDate = h, date
+	} else {
+		s.UntilHeight, s.UntilDate = h, date
+	}
+	return nil
+}
+
+// setLimit sets a key that takes a positive count.
+func (s *Spec) setLimit(key, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return badValue(key, v, "want a positive whole number")
+	}
+	switch key {
+	case "max_hops":
+		s.MaxHops = n
+	case "max_txs":
+		s.MaxTxs = n
+	default:
+		s.WideOutputs = n
+	}
+	return nil
+}
+
+// parseStops reads stop categories, each value a comma-separated list, into
+// a list without repeats; "none" adds nothing (so none alone stops nowhere:
+// an empty, not a nil, list).
+func parseStops(key string, values []string) ([]string, error) {
+	cats := []string{}
+	for _, val := range values {
+		for _, c := range strings.Split(val, ",") {
+			c = tags.NormalizeCategory(c)
+			if c == "" {
+				return nil, &FieldError{Key: key, Value: val, Msg: "empty category"}
+			}
+			if c == "none" {
+				continue
+			}
+			if !KnownStop(c) {
+				return nil, &FieldError{Key: key, Value: c, Msg: fmt.Sprintf("unknown category %q (known: %s)", c, strings.Join(StopCategories(), ", "))}
+			}
+			if !slices.Contains(cats, c) {
+				cats = append(cats, c)
+			}
+		}
+	}
+	return cats, nil
 }
 
 // parseBound parses a height or a UTC date.
@@ -228,6 +270,19 @@ func parseBound(v string) (int32, string, error) {
 		return 0, "", err
 	}
 	return 0, v, nil
+}
+
+// splitList is the non-empty items of values, each a comma-separated list.
+func splitList(values []string) []string {
+	var out []string
+	for _, v := range values {
+		for _, a := range strings.Split(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
 }
 
 // SetSeed decodes one seed setting (see SeedKeys; "seed" is taken for
@@ -244,13 +299,7 @@ func (s *Spec) SetSeed(key string, values ...string) error {
 		return &FieldError{Key: key, Msg: "unknown seed setting (known: " + strings.Join(SeedKeys, ", ") + ")"}
 	}
 	if key == "addresses" {
-		for _, v := range values {
-			for _, a := range strings.Split(v, ",") {
-				if a = strings.TrimSpace(a); a != "" {
-					s.Seeds.Addresses = append(s.Seeds.Addresses, a)
-				}
-			}
-		}
+		s.Seeds.Addresses = append(s.Seeds.Addresses, splitList(values)...)
 		return nil
 	}
 	if len(values) != 1 {
@@ -284,6 +333,16 @@ func (s *Spec) SetSeed(key string, values ...string) error {
 // Validate checks what no single setting can: the window's order, the
 // cluster options together, and the limits of a Spec built in code.
 func (s *Spec) Validate() error {
+	for _, check := range []func() error{s.validateModel, s.validateLimits, s.validateClusters, s.validateWindow} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateModel checks the direction and that the model runs that way.
+func (s *Spec) validateModel() error {
 	if s.Direction != "forward" && s.Direction != "backward" {
 		return &FieldError{Key: "direction", Value: s.Direction, Msg: fmt.Sprintf("want forward or backward, not %q", s.Direction)}
 	}
@@ -293,6 +352,12 @@ func (s *Spec) Validate() error {
 	if s.Direction == "backward" && s.Model != "haircut" && s.Model != "poison" {
 		return &FieldError{Key: "model", Value: s.Model, Msg: fmt.Sprintf("a backward trace supports haircut and poison, not %s", s.Model)}
 	}
+	return nil
+}
+
+// validateLimits checks the limits and stop categories of a Spec built in
+// code (Set checks them one by one).
+func (s *Spec) validateLimits() error {
 	if s.MaxHops <= 0 || s.MaxTxs <= 0 || s.WideOutputs <= 0 || s.MinValue < 0 {
 		return &FieldError{Key: "limits", Msg: "max_hops, max_txs and wide must be positive, min_value not negative"}
 	}
@@ -301,12 +366,22 @@ func (s *Spec) Validate() error {
 			return &FieldError{Key: "stop", Value: c, Msg: fmt.Sprintf("unknown category %q (known: %s)", c, strings.Join(StopCategories(), ", "))}
 		}
 	}
+	return nil
+}
+
+// validateClusters checks the cluster options together.
+func (s *Spec) validateClusters() error {
 	if s.Clusters != ClustersAuto && s.Clusters != ClustersOn && s.Clusters != ClustersOff {
 		return &FieldError{Key: "cluster", Value: s.Clusters, Msg: fmt.Sprintf("want on, off or auto, not %q", s.Clusters)}
 	}
 	if s.LabelAllTags && s.Clusters == ClustersOff {
 		return &FieldError{Key: "label_all_tags", Msg: "needs cluster labels, which cluster=false turns off"}
 	}
+	return nil
+}
+
+// validateWindow checks that since is not after until, in heights or dates.
+func (s *Spec) validateWindow() error {
 	if s.SinceHeight > 0 && s.UntilHeight > 0 && s.SinceHeight > s.UntilHeight {
 		return &FieldError{Key: "since", Value: strconv.Itoa(int(s.SinceHeight)),
 			Msg: fmt.Sprintf("%d is after until %d: nothing can be traced in that window", s.SinceHeight, s.UntilHeight)}

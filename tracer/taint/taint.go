@@ -99,22 +99,9 @@ func Propagate(m Model, ins []Coin, outs []int64, feesTainted bool, out []int64)
 	for j := range out {
 		out[j] = 0
 	}
-	var V, W, T int64
-	for _, c := range ins {
-		if c.Value < 0 || c.Tainted < 0 || c.Tainted > c.Value {
-			return out, 0, fmt.Errorf("%w: input value %d tainted %d", ErrBadInput, c.Value, c.Tainted)
-		}
-		V += c.Value
-		T += c.Tainted
-	}
-	for _, w := range outs {
-		if w < 0 {
-			return out, 0, fmt.Errorf("%w: output value %d", ErrBadInput, w)
-		}
-		W += w
-	}
-	if W > V {
-		return out, 0, fmt.Errorf("%w: outputs %d exceed inputs %d", ErrBadInput, W, V)
+	V, W, T, err := totals(ins, outs)
+	if err != nil {
+		return out, 0, err
 	}
 	F := V - W
 	if T == 0 {
@@ -129,90 +116,131 @@ func Propagate(m Model, ins []Coin, outs []int64, feesTainted bool, out []int64)
 		fee = min(T, F)
 		T -= fee
 		if m == FIFO || m == LIFO {
-			// Take the fee from the tainted parts in input order, then
-			// from the clean parts; lay out without a fee interval.
-			adj := make([]Coin, len(ins))
-			copy(adj, ins)
-			left := F
-			for i := range adj {
-				d := min(left, adj[i].Tainted)
-				adj[i].Tainted -= d
-				adj[i].Value -= d
-				left -= d
-			}
-			for i := range adj {
-				d := min(left, adj[i].Value-adj[i].Tainted)
-				adj[i].Value -= d
-				left -= d
-			}
-			ins = adj
+			ins = withoutFee(ins, F)
 		}
 		V = W
 	}
 	switch m {
 	case Haircut:
-		var sum int64
-		if V > 0 {
-			for j, w := range outs {
-				hi, lo := bits.Mul64(uint64(T), uint64(w))
-				q, _ := bits.Div64(hi, lo, uint64(V)) // T·w/V ≤ T fits
-				out[j] = int64(q)
-				sum += out[j]
-			}
-		}
-		fee += T - sum
+		fee += T - haircut(out, outs, T, V)
 	case FIFO, LIFO:
-		order := make([]int, len(ins))
-		for i := range order {
-			order[i] = i
-			if m == LIFO {
-				order[i] = len(ins) - 1 - i
-			}
-		}
-		// Walk tainted intervals and output intervals together.
-		var pos int64
-		j, jStart := 0, int64(0)
-		var assigned int64
-		for _, i := range order {
-			c := ins[i]
-			a, b := pos, pos+c.Tainted // tainted part first
-			pos += c.Value
-			for a < b && j < len(outs) {
-				jEnd := jStart + outs[j]
-				if jEnd <= a {
-					jStart = jEnd
-					j++
-					continue
-				}
-				ov := min(b, jEnd) - max(a, jStart)
-				if ov > 0 {
-					out[j] += ov
-					assigned += ov
-				}
-				if jEnd <= b {
-					jStart = jEnd
-					j++
-				} else {
-					break
-				}
-			}
-		}
-		fee += T - assigned
+		fee += T - inOrder(out, ins, outs, m == LIFO)
 	case TIHO:
-		idx := make([]int, len(outs))
-		for j := range idx {
-			idx[j] = j
-		}
-		sort.SliceStable(idx, func(a, b int) bool { return outs[idx[a]] > outs[idx[b]] })
-		left := T
-		for _, j := range idx {
-			d := min(left, outs[j])
-			out[j] = d
-			left -= d
-		}
-		fee += left
+		fee += highestFirst(out, outs, T)
 	default:
 		return out, 0, fmt.Errorf("%w %d", ErrUnknownModel, m)
 	}
 	return out, fee, nil
+}
+
+// totals are the inputs' value V, the outputs' value W and the inputs'
+// tainted value T, or ErrBadInput for a negative value, a tainted part
+// above its input or outputs above the inputs.
+func totals(ins []Coin, outs []int64) (V, W, T int64, err error) {
+	for _, c := range ins {
+		if c.Value < 0 || c.Tainted < 0 || c.Tainted > c.Value {
+			return 0, 0, 0, fmt.Errorf("%w: input value %d tainted %d", ErrBadInput, c.Value, c.Tainted)
+		}
+		V += c.Value
+		T += c.Tainted
+	}
+	for _, w := range outs {
+		if w < 0 {
+			return 0, 0, 0, fmt.Errorf("%w: output value %d", ErrBadInput, w)
+		}
+		W += w
+	}
+	if W > V {
+		return 0, 0, 0, fmt.Errorf("%w: outputs %d exceed inputs %d", ErrBadInput, W, V)
+	}
+	return V, W, T, nil
+}
+
+// withoutFee takes the fee F from the inputs' tainted parts in input
+// order, then from their clean parts, so FIFO and LIFO lay the inputs out
+// without a fee interval. ins is not changed.
+func withoutFee(ins []Coin, F int64) []Coin {
+	adj := make([]Coin, len(ins))
+	copy(adj, ins)
+	left := F
+	for i := range adj {
+		d := min(left, adj[i].Tainted)
+		adj[i].Tainted -= d
+		adj[i].Value -= d
+		left -= d
+	}
+	for i := range adj {
+		d := min(left, adj[i].Value-adj[i].Tainted)
+		adj[i].Value -= d
+		left -= d
+	}
+	return adj
+}
+
+// haircut gives each output its value's share T·w/V of the taint, rounded
+// down, and returns the taint given.
+func haircut(out, outs []int64, T, V int64) (sum int64) {
+	if V <= 0 {
+		return 0
+	}
+	for j, w := range outs {
+		hi, lo := bits.Mul64(uint64(T), uint64(w))
+		q, _ := bits.Div64(hi, lo, uint64(V)) // T·w/V ≤ T fits
+		out[j] = int64(q)
+		sum += out[j]
+	}
+	return sum
+}
+
+// inOrder lays the inputs (tainted part first; last first when lifo) and
+// the outputs end to end and gives each output the tainted intervals it
+// overlaps; it returns the taint given.
+func inOrder(out []int64, ins []Coin, outs []int64, lifo bool) (assigned int64) {
+	var pos int64
+	j, jStart := 0, int64(0)
+	for k := range ins {
+		i := k
+		if lifo {
+			i = len(ins) - 1 - k
+		}
+		c := ins[i]
+		a, b := pos, pos+c.Tainted
+		pos += c.Value
+		for a < b && j < len(outs) {
+			jEnd := jStart + outs[j]
+			if jEnd <= a {
+				jStart = jEnd
+				j++
+				continue
+			}
+			ov := min(b, jEnd) - max(a, jStart)
+			if ov > 0 {
+				out[j] += ov
+				assigned += ov
+			}
+			if jEnd > b {
+				break
+			}
+			jStart = jEnd
+			j++
+		}
+	}
+	return assigned
+}
+
+// highestFirst (TIHO) fills the outputs with the taint T, largest output
+// first; it returns the taint left over, the fee's.
+func highestFirst(out, outs []int64, T int64) (left int64) {
+	idx := make([]int, len(outs))
+	for j := range idx {
+		idx[j] = j
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return outs[idx[a]] > outs[idx[b]] })
+	left = T
+	for _, j := range idx {
+		d := min(left, outs[j])
+		out[j] = d
+		left -= d
+	}
+	return left
 }

@@ -42,6 +42,30 @@ func pairs(n int64) int64 { return n * (n - 1) / 2 }
 // Score scores the store's clusters against owners.csv (columns address,
 // wallet, owner, kind; a header first). Addresses are decoded for params.
 func Score(ctx context.Context, st *store.Store, ownersCSV string, params *chaincfg.Params) (*Pairwise, error) {
+	k, err := readOwners(ctx, st, ownersCSV, params)
+	if err != nil {
+		return nil, err
+	}
+	return k.score(), nil
+}
+
+// cell is the addresses of one owner in one cluster.
+type cell struct {
+	root  store.AddrID
+	owner int32
+}
+
+// ownerCounts is owners.csv laid over the store's clusters.
+type ownerCounts struct {
+	ownerSize   []int64 // addresses per owner, by owner index
+	clusterSize map[store.AddrID]int64
+	cells       map[cell]int64
+	addresses   int64
+	singletons  int64 // addresses in no cluster
+}
+
+// readOwners reads owners.csv and looks up each address's cluster.
+func readOwners(ctx context.Context, st *store.Store, ownersCSV string, params *chaincfg.Params) (*ownerCounts, error) {
 	f, err := os.Open(ownersCSV)
 	if err != nil {
 		return nil, err
@@ -53,20 +77,13 @@ func Score(ctx context.Context, st *store.Store, ownersCSV string, params *chain
 	if _, err := r.Read(); err != nil {
 		return nil, fmt.Errorf("%w: %s: header: %v", ErrTruth, ownersCSV, err)
 	}
-	type cell struct {
-		root  store.AddrID
-		owner int32
-	}
+	k := &ownerCounts{clusterSize: map[store.AddrID]int64{}, cells: map[cell]int64{}}
 	ownerIdx := map[string]int32{}
-	var ownerSize []int64
-	clusterSize := map[store.AddrID]int64{}
-	cells := map[cell]int64{}
-	var res Pairwise
 	c := st.Clusters()
 	for line := 2; ; line++ {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
-			break
+			return k, nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrTruth, ownersCSV, err)
@@ -83,40 +100,50 @@ func Score(ctx context.Context, st *store.Store, ownersCSV string, params *chain
 		}
 		o, ok := ownerIdx[rec[2]]
 		if !ok {
-			o = int32(len(ownerSize))
+			o = int32(len(k.ownerSize))
 			ownerIdx[rec[2]] = o
-			ownerSize = append(ownerSize, 0)
+			k.ownerSize = append(k.ownerSize, 0)
 		}
-		ownerSize[o]++
-		res.Addresses++
-		var root store.AddrID
-		if id, ok, err := c.Lookup(a); err != nil {
+		k.ownerSize[o]++
+		k.addresses++
+		root, err := rootOf(c, a)
+		if err != nil {
 			return nil, fmt.Errorf("cluster of %s: %w", rec[0], err)
-		} else if ok {
-			if root, _, err = c.Root(id); err != nil {
-				return nil, fmt.Errorf("cluster of %s: %w", rec[0], err)
-			}
 		}
 		if root == 0 {
-			res.Clusters++ // a singleton
+			k.singletons++
 			continue
 		}
-		clusterSize[root]++
-		cells[cell{root, o}]++
+		k.clusterSize[root]++
+		k.cells[cell{root, o}]++
 	}
-	res.Owners = int64(len(ownerSize))
-	res.Clusters += int64(len(clusterSize))
-	for _, n := range ownerSize {
+}
+
+// rootOf is a's cluster, 0 when it is in none.
+func rootOf(c *store.Clusters, a address.Addr) (store.AddrID, error) {
+	id, ok, err := c.Lookup(a)
+	if err != nil || !ok {
+		return 0, err
+	}
+	root, _, err := c.Root(id)
+	return root, err
+}
+
+// score counts the address pairs the clusters and the owners put together
+// and the clusters mixing owners.
+func (k *ownerCounts) score() *Pairwise {
+	res := &Pairwise{Addresses: k.addresses, Owners: int64(len(k.ownerSize)), Clusters: k.singletons + int64(len(k.clusterSize))}
+	for _, n := range k.ownerSize {
 		res.TruePairs += pairs(n)
 	}
 	owners := map[store.AddrID]int64{}
 	top := map[store.AddrID]int64{}
-	for k, n := range cells {
+	for c, n := range k.cells {
 		res.CorrectPairs += pairs(n)
-		owners[k.root]++
-		top[k.root] = max(top[k.root], n)
+		owners[c.root]++
+		top[c.root] = max(top[c.root], n)
 	}
-	for root, n := range clusterSize {
+	for root, n := range k.clusterSize {
 		res.PredictedPairs += pairs(n)
 		res.Largest = max(res.Largest, n)
 		if owners[root] > 1 {
@@ -134,7 +161,7 @@ func Score(ctx context.Context, st *store.Store, ownersCSV string, params *chain
 	if res.TruePairs > 0 {
 		res.Recall = float64(res.CorrectPairs) / float64(res.TruePairs)
 	}
-	return &res, nil
+	return res
 }
 
 // None is the true kind of a transaction that is not collaborative, and

@@ -96,6 +96,27 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Screener == nil && cfg.Views == nil {
 		return nil, errors.New("api: no screener")
 	}
+	cfg.defaults()
+	burst := float64(cfg.Burst)
+	if burst <= 0 {
+		burst = max(1, 2*cfg.Rate)
+	}
+	s := &Server{cfg: cfg, metrics: newMetrics(), mux: http.NewServeMux(),
+		limit:    &limiter{rate: cfg.Rate, burst: burst, now: cfg.Now, b: map[string]*bucket{}},
+		authFail: &limiter{rate: cfg.AuthFailRate, burst: float64(cfg.AuthFailBurst), now: cfg.Now, b: map[string]*bucket{}},
+		gate:     newHeavyGate(cfg.Heavy, cfg.HeavyQueue)}
+	if len(cfg.Keys) > 0 {
+		s.keys = newKeyring(cfg.Keys)
+	}
+	if len(cfg.AdminKeys) > 0 {
+		s.admins = newKeyring(cfg.AdminKeys)
+	}
+	s.routes()
+	return s, nil
+}
+
+// defaults sets every limit and hook left zero.
+func (cfg *Config) defaults() {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 1 << 20
 	}
@@ -138,20 +159,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	burst := float64(cfg.Burst)
-	if burst <= 0 {
-		burst = max(1, 2*cfg.Rate)
-	}
-	s := &Server{cfg: cfg, metrics: newMetrics(), mux: http.NewServeMux(),
-		limit:    &limiter{rate: cfg.Rate, burst: burst, now: cfg.Now, b: map[string]*bucket{}},
-		authFail: &limiter{rate: cfg.AuthFailRate, burst: float64(cfg.AuthFailBurst), now: cfg.Now, b: map[string]*bucket{}},
-		gate:     newHeavyGate(cfg.Heavy, cfg.HeavyQueue)}
-	if len(cfg.Keys) > 0 {
-		s.keys = newKeyring(cfg.Keys)
-	}
-	if len(cfg.AdminKeys) > 0 {
-		s.admins = newKeyring(cfg.AdminKeys)
-	}
+}
+
+// routes registers every route, and answers 405 or 404 for the rest.
+func (s *Server) routes() {
+	cfg := s.cfg
 	s.handle("GET /healthz", false, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if cfg.Health != nil {
@@ -194,7 +206,6 @@ func New(cfg Config) (*Server, error) {
 		writeError(rw, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path)
 		s.metrics.route("other").observe(rw.code, time.Since(start))
 	})
-	return s, nil
 }
 
 // ServeHTTP implements http.Handler.

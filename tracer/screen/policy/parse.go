@@ -88,22 +88,9 @@ var ruleFields = "name, level, category, exposure, direction, min_amount, min_sh
 
 func parseRule(n *yaml.Node) (Rule, *ParseError) {
 	r := Rule{Line: n.Line, Exposure: Any, Direction: Any}
-	if n.Kind != yaml.MappingNode {
-		return r, &ParseError{Line: n.Line, Err: fmt.Errorf("%w: a rule must be a mapping", ErrMalformed)}
-	}
-	fields := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i]
-		if !strings.Contains(", "+ruleFields+",", ", "+k.Value+",") {
-			return r, &ParseError{Line: k.Line, Err: fmt.Errorf("%w %q (want %s)", ErrUnknownField, k.Value, ruleFields)}
-		}
-		if _, dup := fields[k.Value]; dup {
-			return r, &ParseError{Line: k.Line, Err: fmt.Errorf("%w: %s given twice", ErrBadValue, k.Value)}
-		}
-		fields[k.Value] = n.Content[i+1]
-	}
-	fail := func(v *yaml.Node, format string, args ...any) (Rule, *ParseError) {
-		return r, &ParseError{Line: v.Line, Rule: r.Name, Err: fmt.Errorf(format, args...)}
+	fields, perr := ruleFieldsOf(n)
+	if perr != nil {
+		return r, perr
 	}
 	for _, req := range []string{"name", "level", "category"} {
 		if v, ok := fields[req]; !ok || (v.Kind == yaml.ScalarNode && strings.TrimSpace(scalar(v)) == "") {
@@ -112,11 +99,61 @@ func parseRule(n *yaml.Node) (Rule, *ParseError) {
 		}
 	}
 	r.Name = strings.TrimSpace(scalar(fields["name"]))
+	fail := func(v *yaml.Node, err error) (Rule, *ParseError) {
+		return r, &ParseError{Line: v.Line, Rule: r.Name, Err: err}
+	}
 	var err error
 	if r.Level, err = ParseLevel(scalar(fields["level"])); err != nil {
-		return fail(fields["level"], "%w", err)
+		return fail(fields["level"], err)
 	}
-	cat := fields["category"]
+	if r.Categories, err = ruleCategories(fields["category"]); err != nil {
+		return fail(fields["category"], err)
+	}
+	for _, f := range []struct {
+		field string
+		set   func(*Rule, string) error
+	}{
+		{"exposure", setExposure}, {"direction", setDirection}, {"min_amount", setMinAmount},
+		{"min_share", setMinShare}, {"min_hops", setMinHops}, {"max_hops", setMaxHops},
+	} {
+		if v, ok := fields[f.field]; ok {
+			if err := f.set(&r, scalar(v)); err != nil {
+				return fail(v, err)
+			}
+		}
+	}
+	if r.MaxHops > 0 && r.MinHops > r.MaxHops {
+		return fail(fields["min_hops"], fmt.Errorf("%w: min_hops %d is above max_hops %d", ErrBadValue, r.MinHops, r.MaxHops))
+	}
+	if r.Exposure == Direct && r.indirectOnly() {
+		return fail(n, fmt.Errorf("%w: min_amount, min_share, min_hops, max_hops and direction concern indirect exposure; this rule has exposure: direct", ErrBadValue))
+	}
+	return r, nil
+}
+
+// ruleFieldsOf returns a rule mapping's fields by name: known, and each
+// once.
+func ruleFieldsOf(n *yaml.Node) (map[string]*yaml.Node, *ParseError) {
+	if n.Kind != yaml.MappingNode {
+		return nil, &ParseError{Line: n.Line, Err: fmt.Errorf("%w: a rule must be a mapping", ErrMalformed)}
+	}
+	fields := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if !strings.Contains(", "+ruleFields+",", ", "+k.Value+",") {
+			return nil, &ParseError{Line: k.Line, Err: fmt.Errorf("%w %q (want %s)", ErrUnknownField, k.Value, ruleFields)}
+		}
+		if _, dup := fields[k.Value]; dup {
+			return nil, &ParseError{Line: k.Line, Err: fmt.Errorf("%w: %s given twice", ErrBadValue, k.Value)}
+		}
+		fields[k.Value] = n.Content[i+1]
+	}
+	return fields, nil
+}
+
+// ruleCategories reads a rule's category: a name or a non-empty list of
+// known ones.
+func ruleCategories(cat *yaml.Node) ([]string, error) {
 	var cats []*yaml.Node
 	switch cat.Kind {
 	case yaml.ScalarNode:
@@ -125,58 +162,66 @@ func parseRule(n *yaml.Node) (Rule, *ParseError) {
 		cats = cat.Content
 	}
 	if len(cats) == 0 {
-		return fail(cat, "%w: category must be a name or a non-empty list", ErrBadValue)
+		return nil, fmt.Errorf("%w: category must be a name or a non-empty list", ErrBadValue)
 	}
+	var out []string
 	for _, c := range cats {
 		s := normalize(scalar(c))
 		if c.Kind != yaml.ScalarNode || !knownCategory(s) {
-			return fail(c, "%w: unknown category %q (sanctioned, any, or a tag category or abuse kind such as mixing_service, market, ransomware, scam, hack, exchange)", ErrBadValue, scalar(c))
+			return nil, fmt.Errorf("%w: unknown category %q (sanctioned, any, or a tag category or abuse kind such as mixing_service, market, ransomware, scam, hack, exchange)", ErrBadValue, scalar(c))
 		}
-		r.Categories = append(r.Categories, s)
+		out = append(out, s)
 	}
-	if v, ok := fields["exposure"]; ok {
-		switch r.Exposure = strings.ToLower(strings.TrimSpace(scalar(v))); r.Exposure {
-		case Direct, Indirect, Any:
-		default:
-			return fail(v, "%w: exposure %q (want direct, indirect or any)", ErrBadValue, scalar(v))
-		}
+	return out, nil
+}
+
+func setExposure(r *Rule, v string) error {
+	switch r.Exposure = strings.ToLower(strings.TrimSpace(v)); r.Exposure {
+	case Direct, Indirect, Any:
+		return nil
 	}
-	if v, ok := fields["direction"]; ok {
-		switch r.Direction = strings.ToLower(strings.TrimSpace(scalar(v))); r.Direction {
-		case Received, Sent, Any:
-		default:
-			return fail(v, "%w: direction %q (want received, sent or any)", ErrBadValue, scalar(v))
-		}
+	return fmt.Errorf("%w: exposure %q (want direct, indirect or any)", ErrBadValue, v)
+}
+
+func setDirection(r *Rule, v string) error {
+	switch r.Direction = strings.ToLower(strings.TrimSpace(v)); r.Direction {
+	case Received, Sent, Any:
+		return nil
 	}
-	if v, ok := fields["min_amount"]; ok {
-		if r.MinAmount, err = parseAmount(scalar(v)); err != nil {
-			return fail(v, "%w: min_amount %q: %v", ErrBadValue, scalar(v), err)
-		}
+	return fmt.Errorf("%w: direction %q (want received, sent or any)", ErrBadValue, v)
+}
+
+func setMinAmount(r *Rule, v string) (err error) {
+	if r.MinAmount, err = parseAmount(v); err != nil {
+		return fmt.Errorf("%w: min_amount %q: %v", ErrBadValue, v, err)
 	}
-	if v, ok := fields["min_share"]; ok {
-		if r.MinShare, err = parseShare(scalar(v)); err != nil {
-			return fail(v, "%w: min_share %q: %v", ErrBadValue, scalar(v), err)
-		}
+	return nil
+}
+
+func setMinShare(r *Rule, v string) (err error) {
+	if r.MinShare, err = parseShare(v); err != nil {
+		return fmt.Errorf("%w: min_share %q: %v", ErrBadValue, v, err)
 	}
-	for _, h := range []struct {
-		field string
-		dst   *int
-	}{{"min_hops", &r.MinHops}, {"max_hops", &r.MaxHops}} {
-		if v, ok := fields[h.field]; ok {
-			n, err := strconv.Atoi(strings.TrimSpace(scalar(v)))
-			if err != nil || n < 1 {
-				return fail(v, "%w: %s %q: want a whole number of at least 1", ErrBadValue, h.field, scalar(v))
-			}
-			*h.dst = n
-		}
+	return nil
+}
+
+func setMinHops(r *Rule, v string) (err error) {
+	r.MinHops, err = parseHops("min_hops", v)
+	return err
+}
+
+func setMaxHops(r *Rule, v string) (err error) {
+	r.MaxHops, err = parseHops("max_hops", v)
+	return err
+}
+
+// parseHops reads a hop bound: a whole number of at least 1.
+func parseHops(field, v string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%w: %s %q: want a whole number of at least 1", ErrBadValue, field, v)
 	}
-	if r.MaxHops > 0 && r.MinHops > r.MaxHops {
-		return fail(fields["min_hops"], "%w: min_hops %d is above max_hops %d", ErrBadValue, r.MinHops, r.MaxHops)
-	}
-	if r.Exposure == Direct && r.indirectOnly() {
-		return fail(n, "%w: min_amount, min_share, min_hops, max_hops and direction concern indirect exposure; this rule has exposure: direct", ErrBadValue)
-	}
-	return r, nil
+	return n, nil
 }
 
 // knownCategory accepts sanctioned, any, the screen's risk categories and
