@@ -3,7 +3,6 @@ package store
 import (
 	"bufio"
 	"bytes"
-	"container/heap"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -29,22 +28,31 @@ import (
 // ceiling in ../shared/PERFORMANCE.md, which wants each stream of keys
 // sorted and the streams' key ranges disjoint: one stream per key family.
 //
-//   - The families whose keys ingest writes in order (tx records by TxNum,
-//     block records by height: most of the bytes) are streamed while the
-//     blocks are read, a chunk at a time: each chunk ends at a block
-//     boundary and is sorted first (a block's coinbase record is written
-//     after its other transactions). Their tables are built and compressed
-//     on the other core while this one reads on.
+//   - The transaction records, whose keys (TxNum) ingest writes in order
+//     and which hold most of the bytes, are streamed while the blocks are
+//     read, a chunk at a time: each chunk ends at a block boundary and is
+//     sorted first (a block's coinbase record is written after its other
+//     transactions). Their tables are built and compressed on the other
+//     core while this one reads on.
 //   - The other families (txid, spent-by, address and hash index: small
-//     keys in random order) are sorted in memory in runs of bulkRunBytes;
-//     each run is spilled to a temporary file in the store directory, its
-//     families one after the other. At the end every family's runs are
-//     merged into its own stream, the families in parallel.
+//     keys in random order; block records, in order but a few thousand,
+//     not worth a table builder of their own during the load) are sorted
+//     in memory in runs of bulkRunBytes; each run is spilled to a
+//     temporary file in the store directory, its families one after the
+//     other. At the end every family's runs are merged into its own
+//     stream, one family at a time (mergeStreams), by a tournament tree.
 //
 // Memory is bounded whatever the chain's length: two runs (one filling,
-// one being sorted and spilled) and a sort scratch, two ordered chunks of
-// at most directChunkBytes, the merge's read buffers (mergeBufBytes in all)
-// and the StreamWriter's table builders.
+// one being sorted and spilled) and a sort scratch, up to four ordered
+// chunks of directChunkBytes, the merge's read buffers (mergeBufBytes in
+// all) and the StreamWriter's table builders; the ingester's input cache
+// besides. Badger's builders are the largest part (each holds a whole
+// table, 64 MB compressed, with its uncompressed blocks: 400 to 900 MB
+// for the transaction records), so the buffers here are kept small and
+// released before the merge: with the Go heap at its limit (cmd/tracer
+// sets 1.5 GiB) the GC ran back to back and took a quarter of a
+// 3 M-transaction load's CPU time. Measured peak anonymous memory: about
+// 1.1 GiB at 1 M transactions, 1.4 GiB at 10 M.
 //
 // Nothing of a bulk load is visible until it ends: the state key is written
 // after the streams, so a run killed during the load reopens as an empty
@@ -52,18 +60,26 @@ import (
 // again from the start (the StreamWriter begins by dropping everything).
 
 // bulkRunBytes is the size of one sorted run in memory.
-const bulkRunBytes = 128 << 20
+const bulkRunBytes = 64 << 20
 
 // directChunkBytes is the size at which a chunk of ordered families is
 // handed to the StreamWriter (at the next block boundary).
-const directChunkBytes = 32 << 20
+const directChunkBytes = 16 << 20
+
+// mergeStreams is how many families the final merge writes at a time.
+// One: a family's merge keeps a core busy with Badger's parsing of the
+// stream (StreamWriter.Write), and its table builder and compression use
+// most of the other; a second family at a time added a table builder
+// (over 300 MB) and a GC running back to back, not speed (measured on a
+// 10 M-transaction load: merge 30 s wall either way, 11 CPU-s less).
+const mergeStreams = 1
 
 // mergeBufBytes is the read buffer of the final merge, shared by all runs.
 const mergeBufBytes = 64 << 20
 
-// directFamily reports whether ingest writes the keys of family p in key
-// order (see above).
-func directFamily(p byte) bool { return p == prefixTx || p == prefixBlock }
+// directFamily reports whether the keys of family p are streamed as ingest
+// writes them, in key order (see above).
+func directFamily(p byte) bool { return p == prefixTx }
 
 type bulkWriter struct {
 	runBytes int // bulkRunBytes; tests make it small
@@ -340,72 +356,6 @@ func (e *entryBuf) writeRun(name string, scratch *[]bufEntry) ([]famSpan, error)
 	return fams, nil
 }
 
-// runReader iterates one family of one sorted run: a section of a spilled
-// file or of the in-memory run. k and v are valid until the next call of
-// next.
-type runReader struct {
-	idx  int // run order: later runs win on equal keys
-	r    *bufio.Reader
-	mem  *entryBuf  // the in-memory run
-	ents []bufEntry // its entries of the family, not yet read
-	buf  []byte
-	k, v []byte
-	err  error
-}
-
-func (r *runReader) next() bool {
-	if r.mem != nil {
-		if len(r.ents) == 0 {
-			return false
-		}
-		x := &r.ents[0]
-		r.k, r.v = r.mem.key(x), r.mem.value(x)
-		r.ents = r.ents[1:]
-		return true
-	}
-	kl, err := binary.ReadUvarint(r.r)
-	if err != nil {
-		if !errors.Is(err, io.EOF) {
-			r.err = err
-		}
-		return false
-	}
-	vl, err := binary.ReadUvarint(r.r)
-	if err != nil {
-		r.err = err
-		return false
-	}
-	if kl+vl > 1<<30 {
-		r.err = fmt.Errorf("entry of %d bytes", kl+vl)
-		return false
-	}
-	r.buf = slices.Grow(r.buf[:0], int(kl+vl))[:kl+vl]
-	if _, err := io.ReadFull(r.r, r.buf); err != nil {
-		r.err = err
-		return false
-	}
-	r.k, r.v = r.buf[:kl], r.buf[kl:]
-	return true
-}
-
-type runHeap []*runReader
-
-func (h runHeap) Len() int { return len(h) }
-func (h runHeap) Less(i, j int) bool {
-	if c := bytes.Compare(h[i].k, h[j].k); c != 0 {
-		return c < 0
-	}
-	return h[i].idx < h[j].idx
-}
-func (h runHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *runHeap) Push(x any)   { *h = append(*h, x.(*runReader)) }
-func (h *runHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
-
 // appendStreamKV adds k and v at version 1 to a StreamWriter buffer, for
 // stream id (not 0). It is badger.KVToBuffer(&pb.KV{Key: k, Value: v,
 // Version: 1, StreamId: id}, buf) without the generic protobuf
@@ -475,6 +425,45 @@ func (w *bulkWriter) finish(st *State) (err error) {
 			w.cancelStream()
 		}
 	}()
+	if err := w.endDirect(); err != nil {
+		return err
+	}
+	if err := w.endJoin(st); err != nil {
+		return err
+	}
+	// The last run goes to a file too, so that the merge holds no run in
+	// memory, only read buffers (mergeBufBytes).
+	if len(w.buf.ents) > 0 {
+		if err := w.spill(); err != nil {
+			return err
+		}
+		if err := w.wait(); err != nil {
+			return err
+		}
+	}
+	w.releaseSpares()
+	if err := w.merge(); err != nil {
+		return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
+	}
+	if err := w.sw.Flush(); err != nil {
+		return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
+	}
+	w.sw = nil
+	if w.progress != nil {
+		w.progress(BulkPhaseMerge, w.entries+w.txSpilled, w.entries+w.txSpilled)
+	}
+	return w.s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(keySchema, binary.BigEndian.AppendUint32(nil, SchemaVersion)); err != nil {
+			return err
+		}
+		return txn.Set(keyState, mustJSON(st))
+	})
+}
+
+// endDirect checks the disk has room for the tables, streams the last
+// chunk of ordered families and ends their streams (but the transactions'
+// when a join rewrites some of them).
+func (w *bulkWriter) endDirect() error {
 	// The tables take at most what their data takes here (they are
 	// compressed): the last chunk of ordered families, the runs.
 	need := int64(w.directBytes + w.size)
@@ -503,69 +492,70 @@ func (w *bulkWriter) finish(st *State) (err error) {
 			return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
 		}
 	}
-	if w.join != nil {
-		if err := w.closeTxFile(); err != nil {
-			return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
-		}
-		if err := w.runJoin(st); err != nil {
-			return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
-		}
-		w.join = nil // its memory is the merge's now
-		if err := w.wait(); err != nil {
-			return err
-		}
-	}
-	w.buf.sort(&w.scratch)
-	if err := w.merge(); err != nil {
-		return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
-	}
-	if err := w.sw.Flush(); err != nil {
-		return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
-	}
-	w.sw = nil
-	if w.progress != nil {
-		w.progress(BulkPhaseMerge, w.entries+w.txSpilled, w.entries+w.txSpilled)
-	}
-	return w.s.db.Update(func(txn *badger.Txn) error {
-		if err := txn.Set(keySchema, binary.BigEndian.AppendUint32(nil, SchemaVersion)); err != nil {
-			return err
-		}
-		return txn.Set(keyState, mustJSON(st))
-	})
+	return nil
 }
 
-// merge merges each family's runs (the spilled ones and the one in memory)
-// into the family's stream, the families in parallel.
-func (w *bulkWriter) merge() error {
-	// Which families, and the in-memory run's entries of each.
-	mem := map[byte][]bufEntry{}
-	var fams []byte
-	for i := 0; i < len(w.buf.ents); {
-		fam := w.buf.key(&w.buf.ents[i])
-		j := i + 1
-		for j < len(w.buf.ents) && w.buf.key(&w.buf.ents[j])[0] == fam[0] {
-			j++
-		}
-		mem[fam[0]] = w.buf.ents[i:j]
-		i = j
+// endJoin runs the join, if one started: its spent-by keys go to the
+// runs, its patches wait for the merge.
+func (w *bulkWriter) endJoin(st *State) error {
+	if w.join == nil {
+		return nil
 	}
-	readers := 0
+	if err := w.closeTxFile(); err != nil {
+		return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
+	}
+	if err := w.runJoin(st); err != nil {
+		return fmt.Errorf("store: bulk load: %w", w.s.asNoSpace(err))
+	}
+	w.join = nil // its memory is the merge's now
+	return w.wait()
+}
+
+// releaseSpares drops the buffers kept for reuse while the blocks were
+// read (the arenas and entries of the last run spilled, the sort scratch,
+// the ordered families' spare chunks): the merge allocates its own, above
+// all Badger's table builders (over 100 MB a stream), and with the idle
+// buffers still held the heap sat at its limit through the merge, the GC
+// running back to back (measured: 380 collections in the merge of a 3 M
+// transaction load, against 100 while its blocks were read).
+func (w *bulkWriter) releaseSpares() {
+	w.buf.spare, w.spareEnts, w.scratch = nil, nil, nil
+	w.direct = entryBuf{}
+	for {
+		select {
+		case <-w.directFree:
+		default:
+			return
+		}
+	}
+}
+
+// merge merges each family's spilled runs into the family's stream,
+// mergeStreams families at a time, after the join's transactions (if any).
+func (w *bulkWriter) merge() error {
+	var fams []byte
+	readers := 0 // the most runs a family is spread over
 	for _, rf := range w.runs {
 		for _, fs := range rf.fams {
 			if !slices.Contains(fams, fs.fam) {
 				fams = append(fams, fs.fam)
 			}
-			readers++
 		}
 	}
-	for fam := range mem {
-		if !slices.Contains(fams, fam) {
-			fams = append(fams, fam)
+	for _, fam := range fams {
+		n := 0
+		for _, rf := range w.runs {
+			for _, fs := range rf.fams {
+				if fs.fam == fam {
+					n++
+				}
+			}
 		}
+		readers = max(readers, n)
 	}
-	// The read buffers share mergeBufBytes, so that memory does not grow
-	// with the number of runs.
-	bufSize := max(16<<10, min(1<<20, mergeBufBytes/max(readers, 1)))
+	// The read buffers of the families merged at a time share
+	// mergeBufBytes, so that memory does not grow with the number of runs.
+	bufSize := max(16<<10, min(1<<20, mergeBufBytes/max(readers*mergeStreams, 1)))
 
 	var done atomic.Int64
 	stop := make(chan struct{})
@@ -587,10 +577,8 @@ func (w *bulkWriter) merge() error {
 	}()
 	defer func() { close(stop); <-ticked }()
 
-	// Two families at a time: each holds a table builder of the
-	// StreamWriter's (tens of MB), and two keep both cores busy.
 	var g errgroup.Group
-	g.SetLimit(2)
+	g.SetLimit(mergeStreams)
 	if w.patches != nil {
 		// The join's transactions first: the largest family.
 		g.Go(func() error { return w.patchTxs(&done, bufSize) })
@@ -611,9 +599,6 @@ func (w *bulkWriter) merge() error {
 					rs = append(rs, &runReader{idx: i, r: bufio.NewReaderSize(io.NewSectionReader(f, fs.off, fs.len), bufSize)})
 				}
 			}
-			if ents, ok := mem[fam]; ok {
-				rs = append(rs, &runReader{idx: len(w.runs), mem: &w.buf, ents: ents})
-			}
 			return w.mergeFamily(fam, rs, &done)
 		})
 	}
@@ -622,29 +607,24 @@ func (w *bulkWriter) merge() error {
 
 // mergeFamily merges the sorted runs of one family into its stream.
 func (w *bulkWriter) mergeFamily(fam byte, rs []*runReader, done *atomic.Int64) error {
-	h := runHeap{}
-	for _, r := range rs {
-		if r.next() {
-			h = append(h, r)
-		} else if r.err != nil {
-			return fmt.Errorf("read run: %w", r.err)
-		}
+	it, err := newMergeIter(rs)
+	if err != nil {
+		return err
 	}
-	heap.Init(&h)
 	buf := z.NewBuffer(8<<20, "tracer.bulk")
 	defer func() { buf.Release() }() //nolint:errcheck // calloc-backed: cannot fail
 	id := uint32(fam)
-	// The key in hand is copied: the reader it came from reuses its
-	// buffer. Equal keys: the later run's value wins; emit once.
+	// The merge's key and value are copies (the reader they came from
+	// reuses its buffer): keep the one in hand while the next is read.
+	// Equal keys: the later run's value wins; emit once.
 	var pk, pv []byte
 	have := false
 	var n int64
-	for h.Len() > 0 {
-		r := h[0]
+	for it.next() {
 		if n++; n%(1<<12) == 0 {
 			done.Add(1 << 12)
 		}
-		if have && !bytes.Equal(pk, r.k) {
+		if have && !bytes.Equal(pk, it.k) {
 			appendStreamKV(buf, pk, pv, id)
 			if buf.LenNoPadding() >= 4<<20 {
 				if err := w.sw.Write(buf); err != nil {
@@ -653,15 +633,12 @@ func (w *bulkWriter) mergeFamily(fam byte, rs []*runReader, done *atomic.Int64) 
 				buf.Reset()
 			}
 		}
-		pk, pv, have = append(pk[:0], r.k...), append(pv[:0], r.v...), true
-		if r.next() {
-			heap.Fix(&h, 0)
-		} else {
-			if r.err != nil {
-				return fmt.Errorf("read run: %w", r.err)
-			}
-			heap.Pop(&h)
-		}
+		pk, it.k = it.k, pk
+		pv, it.v = it.v, pv
+		have = true
+	}
+	if it.err != nil {
+		return it.err
 	}
 	if have {
 		appendStreamKV(buf, pk, pv, id)

@@ -3,7 +3,6 @@ package store
 import (
 	"bufio"
 	"bytes"
-	"container/heap"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -148,44 +147,6 @@ func (x *extSorter) sorted(bufSize int) (*mergeIter, func(), error) {
 	return it, closeAll, nil
 }
 
-// mergeIter merges sorted runs; k and v are copies, valid until the next
-// call of next.
-type mergeIter struct {
-	h    runHeap
-	k, v []byte
-	err  error
-}
-
-func newMergeIter(rs []*runReader) (*mergeIter, error) {
-	it := &mergeIter{}
-	for _, r := range rs {
-		if r.next() {
-			it.h = append(it.h, r)
-		} else if r.err != nil {
-			return nil, fmt.Errorf("read run: %w", r.err)
-		}
-	}
-	heap.Init(&it.h)
-	return it, nil
-}
-
-func (it *mergeIter) next() bool {
-	if it.err != nil || it.h.Len() == 0 {
-		return false
-	}
-	r := it.h[0]
-	it.k, it.v = append(it.k[:0], r.k...), append(it.v[:0], r.v...)
-	if r.next() {
-		heap.Fix(&it.h, 0)
-	} else {
-		if r.err != nil {
-			it.err = fmt.Errorf("read run: %w", r.err)
-		}
-		heap.Pop(&it.h)
-	}
-	return true
-}
-
 // Join keys: a txid, then 0 and the TxNum for an evicted transaction's
 // outputs, or 1, the output index, the spender's TxNum and input index for
 // a deferred spend. So a txid's outputs sort just before its spends.
@@ -305,24 +266,8 @@ func (w *bulkWriter) runJoin(st *State) error {
 	}
 	defer closeRuns()
 	w.patches = &extSorter{s: w.s, dir: w.dir, name: "patch", runBytes: w.joinRunBytes()}
-	var (
-		curID   [32]byte
-		curNum  TxNum
-		curVals []int64
-		have    bool
-		done    int64
-		pv      []byte
-	)
-	patch := func(in InPoint, kind byte, prev OutPoint, value int64) error {
-		pk := append(txKey(in.Tx), 0, 0, 0, 0)
-		binary.BigEndian.PutUint32(pk[len(pk)-4:], in.Vin)
-		pv = append(pv[:0], kind)
-		pv = binary.AppendUvarint(pv, uint64(in.Tx))
-		pv = binary.AppendUvarint(pv, uint64(prev.Tx))
-		pv = binary.AppendUvarint(pv, uint64(prev.Vout))
-		pv = binary.AppendUvarint(pv, uint64(value))
-		return w.patches.add(pk, pv)
-	}
+	var cur joinOutputsEntry
+	var done int64
 	for it.next() {
 		if done++; done%(1<<14) == 0 && w.progress != nil {
 			w.progress(BulkPhaseJoin, done, total)
@@ -332,69 +277,12 @@ func (w *bulkWriter) runJoin(st *State) error {
 			return fmt.Errorf("join run: key of %d bytes", len(k))
 		}
 		if k[32] == joinOutputs {
-			d := decoder{b: v}
-			n := d.count()
-			curVals = curVals[:0]
-			for i := 0; i < n && d.err == nil; i++ {
-				x, m := binary.Varint(d.b)
-				if m <= 0 {
-					d.err = ErrCorrupt
-					break
-				}
-				d.b = d.b[m:]
-				curVals = append(curVals, x)
-			}
-			if d.err != nil || len(k) != 41 {
-				return fmt.Errorf("join run: %w", ErrCorrupt)
-			}
-			copy(curID[:], k[:32])
-			curNum, have = TxNum(binary.BigEndian.Uint64(k[33:])), true
-			continue
-		}
-		if len(k) != 49 {
-			return fmt.Errorf("join run: key of %d bytes", len(k))
-		}
-		var prev wire.OutPoint
-		copy(prev.Hash[:], k[:32])
-		prev.Index = binary.BigEndian.Uint32(k[33:])
-		in := InPoint{Tx: TxNum(binary.BigEndian.Uint64(k[37:])), Vin: binary.BigEndian.Uint32(k[45:])}
-		d := decoder{b: v}
-		cb := TxNum(d.uvarint())
-		height := int32(d.uvarint32())
-		if d.err != nil || cb > in.Tx {
-			return fmt.Errorf("join run: %w", ErrCorrupt)
-		}
-		reason := ""
-		switch {
-		case !have || !bytes.Equal(curID[:], k[:32]) || curNum >= in.Tx:
-			reason = "" // not earlier in the chain
-		case int(prev.Index) >= len(curVals):
-			reason = fmt.Sprintf("%s has %d outputs, input spends %d", prev.Hash, len(curVals), prev.Index)
-		case curVals[prev.Index] < 0:
-			reason = fmt.Sprintf("%s:%d is already spent or unspendable", prev.Hash, prev.Index)
-		default:
-			value := curVals[prev.Index]
-			curVals[prev.Index] = -1
-			op := OutPoint{Tx: curNum, Vout: prev.Index}
-			if err := w.set(spentKey(op), appendInPoint(nil, op, in)); err != nil {
+			if err := cur.set(k, v); err != nil {
 				return err
 			}
-			if err := patch(in, patchKnown, op, value); err != nil {
-				return err
-			}
-			st.Value -= value
-			w.stats.Value += value
 			continue
 		}
-		if err := w.hooks.Missing(prev, in, height, uint32(in.Tx-cb), reason); err != nil {
-			return err
-		}
-		st.External++
-		w.stats.External++
-		if err := patch(in, patchExternal, OutPoint{}, 0); err != nil {
-			return err
-		}
-		if err := patch(InPoint{Tx: cb, Vin: ^uint32(0)}, patchCoinbase, OutPoint{}, 0); err != nil {
+		if err := w.joinSpend(k, v, &cur, st); err != nil {
 			return err
 		}
 	}
@@ -405,6 +293,102 @@ func (w *bulkWriter) runJoin(st *State) error {
 		w.progress(BulkPhaseJoin, total, total)
 	}
 	return nil
+}
+
+// joinOutputsEntry is the last evicted transaction the join met: its
+// txid, number and outputs' values (negative once spent or unspendable).
+type joinOutputsEntry struct {
+	id   [32]byte
+	num  TxNum
+	vals []int64
+	have bool
+}
+
+// set reads an outputs entry of the join (key k, value v).
+func (e *joinOutputsEntry) set(k, v []byte) error {
+	d := decoder{b: v}
+	n := d.count()
+	e.vals = e.vals[:0]
+	for i := 0; i < n && d.err == nil; i++ {
+		x, m := binary.Varint(d.b)
+		if m <= 0 {
+			d.err = ErrCorrupt
+			break
+		}
+		d.b = d.b[m:]
+		e.vals = append(e.vals, x)
+	}
+	if d.err != nil || len(k) != 41 {
+		return fmt.Errorf("join run: %w", ErrCorrupt)
+	}
+	copy(e.id[:], k[:32])
+	e.num, e.have = TxNum(binary.BigEndian.Uint64(k[33:])), true
+	return nil
+}
+
+// joinSpend resolves a deferred spend of the join (key k, value v)
+// against cur, the outputs entry before it: a spent-by key and a patch, or
+// the input stays external (if the hooks allow).
+func (w *bulkWriter) joinSpend(k, v []byte, cur *joinOutputsEntry, st *State) error {
+	if len(k) != 49 {
+		return fmt.Errorf("join run: key of %d bytes", len(k))
+	}
+	var prev wire.OutPoint
+	copy(prev.Hash[:], k[:32])
+	prev.Index = binary.BigEndian.Uint32(k[33:])
+	in := InPoint{Tx: TxNum(binary.BigEndian.Uint64(k[37:])), Vin: binary.BigEndian.Uint32(k[45:])}
+	d := decoder{b: v}
+	cb := TxNum(d.uvarint())
+	height := int32(d.uvarint32())
+	if d.err != nil || cb > in.Tx {
+		return fmt.Errorf("join run: %w", ErrCorrupt)
+	}
+	reason := ""
+	switch {
+	case !cur.have || !bytes.Equal(cur.id[:], k[:32]) || cur.num >= in.Tx:
+		reason = "" // not earlier in the chain
+	case int(prev.Index) >= len(cur.vals):
+		reason = fmt.Sprintf("%s has %d outputs, input spends %d", prev.Hash, len(cur.vals), prev.Index)
+	case cur.vals[prev.Index] < 0:
+		reason = fmt.Sprintf("%s:%d is already spent or unspendable", prev.Hash, prev.Index)
+	default:
+		value := cur.vals[prev.Index]
+		cur.vals[prev.Index] = -1
+		op := OutPoint{Tx: cur.num, Vout: prev.Index}
+		if err := w.set(spentKey(op), appendInPoint(nil, op, in)); err != nil {
+			return err
+		}
+		if err := w.patch(in, patchKnown, op, value); err != nil {
+			return err
+		}
+		st.Value -= value
+		w.stats.Value += value
+		return nil
+	}
+	if err := w.hooks.Missing(prev, in, height, uint32(in.Tx-cb), reason); err != nil {
+		return err
+	}
+	st.External++
+	w.stats.External++
+	if err := w.patch(in, patchExternal, OutPoint{}, 0); err != nil {
+		return err
+	}
+	return w.patch(InPoint{Tx: cb, Vin: ^uint32(0)}, patchCoinbase, OutPoint{}, 0)
+}
+
+// patch records a rewrite of input in's spender: the input spends prev
+// (of value), stays external, or (kind patchCoinbase) the coinbase's fees
+// become unknown.
+func (w *bulkWriter) patch(in InPoint, kind byte, prev OutPoint, value int64) error {
+	pk := append(txKey(in.Tx), 0, 0, 0, 0)
+	binary.BigEndian.PutUint32(pk[len(pk)-4:], in.Vin)
+	pv := append(w.joinVal[:0], kind)
+	pv = binary.AppendUvarint(pv, uint64(in.Tx))
+	pv = binary.AppendUvarint(pv, uint64(prev.Tx))
+	pv = binary.AppendUvarint(pv, uint64(prev.Vout))
+	pv = binary.AppendUvarint(pv, uint64(value))
+	w.joinVal = pv
+	return w.patches.add(pk, pv)
 }
 
 // patchTxs streams the join's transaction file into the store, rewriting
@@ -437,41 +421,9 @@ func (w *bulkWriter) patchTxs(done *atomic.Int64, bufSize int) error {
 			return fmt.Errorf("join: a patch for transaction key %x, not in the load", pit.k[:len(pit.k)-4])
 		}
 		if havePatch && bytes.Equal(pit.k[:len(pit.k)-4], k) {
-			var sum int64
-			first := true
-			for havePatch && bytes.Equal(pit.k[:len(pit.k)-4], k) {
-				d := decoder{b: pit.v[1:]}
-				kind := pit.v[0]
-				num := TxNum(d.uvarint())
-				prev := OutPoint{Tx: TxNum(d.uvarint()), Vout: uint32(d.uvarint())}
-				value := int64(d.uvarint())
-				if d.err != nil {
-					return fmt.Errorf("join patch: %w", ErrCorrupt)
-				}
-				if first {
-					if err := decodeTxInto(&tx, num, v); err != nil {
-						return fmt.Errorf("join: transaction %d: %w", num, err)
-					}
-					first = false
-				}
-				vin := binary.BigEndian.Uint32(pit.k[len(pit.k)-4:])
-				switch {
-				case kind == patchCoinbase:
-					tx.FeeKnown = false
-				case int(vin) >= len(tx.Inputs) || tx.Inputs[vin].Kind != InputExternal:
-					return fmt.Errorf("join: transaction %d input %d is not a deferred one", num, vin)
-				case kind == patchKnown:
-					tx.Inputs[vin] = Input{Kind: InputKnown, Prev: prev}
-					sum += value
-				}
-				havePatch = pit.next()
+			if havePatch, err = w.applyPatches(pit, k, v, &tx); err != nil {
+				return err
 			}
-			if !tx.Coinbase {
-				if err := w.settleFee(&tx, sum); err != nil {
-					return err
-				}
-			}
-			w.stats.Patched++
 			rec = appendTx(rec[:0], &tx)
 			v = rec
 		}
@@ -496,6 +448,49 @@ func (w *bulkWriter) patchTxs(done *atomic.Int64, bufSize int) error {
 		return err
 	}
 	return w.streamDone(id)
+}
+
+// applyPatches decodes the transaction record k, v into tx and applies
+// its patches, pit's entries from the current one on; it returns whether
+// pit holds another patch.
+func (w *bulkWriter) applyPatches(pit *mergeIter, k, v []byte, tx *Tx) (bool, error) {
+	var sum int64
+	first := true
+	havePatch := true
+	for havePatch && bytes.Equal(pit.k[:len(pit.k)-4], k) {
+		d := decoder{b: pit.v[1:]}
+		kind := pit.v[0]
+		num := TxNum(d.uvarint())
+		prev := OutPoint{Tx: TxNum(d.uvarint()), Vout: uint32(d.uvarint())}
+		value := int64(d.uvarint())
+		if d.err != nil {
+			return false, fmt.Errorf("join patch: %w", ErrCorrupt)
+		}
+		if first {
+			if err := decodeTxInto(tx, num, v); err != nil {
+				return false, fmt.Errorf("join: transaction %d: %w", num, err)
+			}
+			first = false
+		}
+		vin := binary.BigEndian.Uint32(pit.k[len(pit.k)-4:])
+		switch {
+		case kind == patchCoinbase:
+			tx.FeeKnown = false
+		case int(vin) >= len(tx.Inputs) || tx.Inputs[vin].Kind != InputExternal:
+			return false, fmt.Errorf("join: transaction %d input %d is not a deferred one", num, vin)
+		case kind == patchKnown:
+			tx.Inputs[vin] = Input{Kind: InputKnown, Prev: prev}
+			sum += value
+		}
+		havePatch = pit.next()
+	}
+	if !tx.Coinbase {
+		if err := w.settleFee(tx, sum); err != nil {
+			return false, err
+		}
+	}
+	w.stats.Patched++
+	return havePatch, nil
 }
 
 // settleFee sets the fee of a patched transaction: a record with deferred

@@ -43,7 +43,10 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args, os.Stdout, os.Stderr))
+	endProfiling := startProfiling(os.Stderr)
+	code := run(ctx, os.Args, os.Stdout, os.Stderr)
+	endProfiling()
+	os.Exit(code)
 }
 
 // run builds the application and maps its error to an exit code in one place.

@@ -115,23 +115,9 @@ func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 	res := Result{FromHeight: -1, GapAfter: -1, BulkTo: -1}
 	cfg = cfg.withDefaults()
 	state := st.State()
-	var net network.Network
-	if cfg.Network != "" {
-		n, err := network.ByName(cfg.Network)
-		if err != nil {
-			return res, err
-		}
-		net = n
-	}
-	if state.Network != "" {
-		n, err := network.ByName(state.Network)
-		if err != nil {
-			return res, err
-		}
-		if net.Name != "" && net.Name != n.Name {
-			return res, fmt.Errorf("%w: the store holds %s, --network says %s", ErrNetwork, n.Name, net.Name)
-		}
-		net = n
+	net, err := runNetwork(cfg, state)
+	if err != nil {
+		return res, err
 	}
 	src, err := blockfile.OpenWith(blockfile.Options{Format: cfg.Format, RawNet: net.Magic}, cfg.Paths...)
 	if err != nil {
@@ -139,39 +125,14 @@ func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 	}
 	defer src.Close() //nolint:errcheck // block files are opened read-only
 
-	sc := storedChain{tip: -1, first: -1}
-	if !state.Empty() {
-		sc = storedChain{tip: state.Height, first: state.StartHeight, height: func(h chainhash.Hash) (int32, bool) {
-			height, err := st.HeightOf(h)
-			return height, err == nil
-		}}
-	}
-	var headers func(done, total int64)
-	if cfg.Progress != nil {
-		headers = func(done, total int64) {
-			cfg.Progress(Progress{Phase: PhaseHeaders, Step: done, Steps: total, Height: state.Height, TargetHeight: -1, Elapsed: time.Since(start)})
-		}
-	}
-	plan, err := planChain(ctx, src, net, cfg.StartHeight, sc, headers)
+	plan, err := planRun(ctx, st, src, net, cfg, state, start)
 	if err != nil {
 		return res, err
 	}
-	res.Network = plan.net.Name
-	res.Records, res.Duplicates, res.Stale, res.Orphans = plan.records, plan.dups, plan.stale, plan.orphans
-	res.Gap, res.Unconnected, res.Tails = plan.gap, plan.unconnected, plan.tails
-	if plan.gap != nil {
-		res.GapAfter = plan.gap.After
-	}
+	res.fromPlan(plan)
 	res.ToHeight = state.Height
 	if len(plan.chain) == 0 && plan.gap == nil && plan.unconnected == nil {
-		msg := fmt.Sprintf("%v", cfg.Paths)
-		if len(cfg.Paths) == 1 {
-			msg = cfg.Paths[0]
-		}
-		if len(plan.tails) > 0 {
-			return res, fmt.Errorf("%w: no complete block in %s (it ends in an incomplete one: %s)", ErrNoBlocks, msg, plan.tails[0])
-		}
-		return res, fmt.Errorf("%w in %s (empty, or only zeros as Bitcoin Core preallocates)", ErrNoBlocks, msg)
+		return res, noBlocks(cfg.Paths, plan.tails)
 	}
 	if len(plan.chain) == 0 {
 		return res, nil
@@ -179,92 +140,13 @@ func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 	if state.Network != "" && state.Network != plan.net.Name {
 		return res, fmt.Errorf("%w: the store holds %s, the files hold %s", ErrNetwork, state.Network, plan.net.Name)
 	}
-
-	// Which part of the best chain is new?
-	todo := plan.chain
-	if !state.Empty() {
-		i := 0
-		for i < len(todo) && todo[i].height <= state.Height {
-			if h, err := st.HeightOf(todo[i].hash); err != nil || h != todo[i].height {
-				break
-			}
-			i++
-		}
-		if i < len(todo) && todo[i].height <= state.Height {
-			// The files' best chain leaves the stored one: switch to it when
-			// it reaches at least as high (a shorter branch is more likely
-			// files that lack the stored blocks than a better chain).
-			fork := todo[i].height
-			if tip := todo[len(todo)-1].height; tip < state.Height {
-				return res, fmt.Errorf("%w at height %d (block %s is not the stored one, and the files' chain ends at %d, below the store's tip %d)", ErrFork, fork, todo[i].hash, tip, state.Height)
-			}
-			if i == 0 {
-				if h, err := st.HeightOf(todo[0].prev); err != nil || h != fork-1 {
-					return res, fmt.Errorf("%w at height %d: block %s does not build on a stored block", ErrFork, fork, todo[0].hash)
-				}
-			}
-			if err := rollback(ctx, st, fork-1, cfg, &res); err != nil {
-				return res, err
-			}
-			state = st.State()
-		}
-		res.AlreadyHad = i
-		todo = todo[i:]
-		if len(todo) > 0 && todo[0].height != state.Height+1 {
-			return res, fmt.Errorf("%w: the files' chain starts at height %d, the store ends at %d", ErrFork, todo[0].height, state.Height)
-		}
-		if len(todo) > 0 && todo[0].prev != state.Hash {
-			return res, fmt.Errorf("%w at height %d: block %s does not build on the stored tip %s", ErrFork, todo[0].height, todo[0].hash, state.Hash)
-		}
-	} else {
-		state.Network = plan.net.Name
-		state.StartHeight = todo[0].height
-	}
-	if cfg.ToHeight >= 0 {
-		n := 0
-		for n < len(todo) && todo[n].height <= cfg.ToHeight {
-			n++
-		}
-		todo = todo[:n]
-	}
-	if len(todo) == 0 {
-		return res, nil
+	todo, state, err := newBlocks(ctx, st, plan.chain, plan.net.Name, state, cfg, &res)
+	if err != nil || len(todo) == 0 {
+		return res, err
 	}
 	res.FromHeight = todo[0].height
 
-	w := &writer{
-		st:       st,
-		state:    state,
-		params:   plan.net,
-		cache:    newTxCache(cfg.CacheTxs),
-		onCommit: cfg.OnCommit,
-		res:      &res,
-		obs:      cfg.Observer,
-	}
-	bulk, err := st.CanBulkLoad()
-	if err != nil {
-		return res, err
-	}
-	bulk = bulk && cfg.BulkMinBlocks >= 0 && len(todo) >= max(cfg.BulkMinBlocks, 1)
-	// Probe the free space before starting: the store takes about half the
-	// blocks' bytes (measured: 0.42 on a generated modern chain), a bulk
-	// load as much again for its sorted runs.
-	var blockBytes int64
-	for _, n := range todo {
-		blockBytes += int64(n.rec.Len)
-	}
-	need := blockBytes / 2
-	if bulk {
-		need = blockBytes
-	}
-	if err := st.CheckSpace(need); err != nil {
-		return res, err
-	}
-	if bulk {
-		w.batch, err = st.NewBulkBatch()
-	} else {
-		w.batch, err = st.NewBatch()
-	}
+	w, err := startWriter(st, state, plan.net, todo, cfg, &res)
 	if err != nil {
 		return res, err
 	}
@@ -284,6 +166,168 @@ func Run(ctx context.Context, st *store.Store, cfg Config) (Result, error) {
 		return res, nil
 	}
 	return res, err
+}
+
+// runNetwork is the network a run expects: the store's, or the one
+// cfg names; zero when neither says (the files tell).
+func runNetwork(cfg Config, state store.State) (network.Network, error) {
+	var net network.Network
+	if cfg.Network != "" {
+		n, err := network.ByName(cfg.Network)
+		if err != nil {
+			return net, err
+		}
+		net = n
+	}
+	if state.Network != "" {
+		n, err := network.ByName(state.Network)
+		if err != nil {
+			return net, err
+		}
+		if net.Name != "" && net.Name != n.Name {
+			return net, fmt.Errorf("%w: the store holds %s, --network says %s", ErrNetwork, n.Name, net.Name)
+		}
+		net = n
+	}
+	return net, nil
+}
+
+// planRun reads the files' headers and finds their best chain, against
+// the stored one.
+func planRun(ctx context.Context, st *store.Store, src *blockfile.Source, net network.Network, cfg Config, state store.State, start time.Time) (*chainPlan, error) {
+	sc := storedChain{tip: -1, first: -1}
+	if !state.Empty() {
+		sc = storedChain{tip: state.Height, first: state.StartHeight, height: func(h chainhash.Hash) (int32, bool) {
+			height, err := st.HeightOf(h)
+			return height, err == nil
+		}}
+	}
+	var headers func(done, total int64)
+	if cfg.Progress != nil {
+		headers = func(done, total int64) {
+			cfg.Progress(Progress{Phase: PhaseHeaders, Step: done, Steps: total, Height: state.Height, TargetHeight: -1, Elapsed: time.Since(start)})
+		}
+	}
+	return planChain(ctx, src, net, cfg.StartHeight, sc, headers)
+}
+
+// fromPlan records what the header pass found.
+func (res *Result) fromPlan(plan *chainPlan) {
+	res.Network = plan.net.Name
+	res.Records, res.Duplicates, res.Stale, res.Orphans = plan.records, plan.dups, plan.stale, plan.orphans
+	res.Gap, res.Unconnected, res.Tails = plan.gap, plan.unconnected, plan.tails
+	if plan.gap != nil {
+		res.GapAfter = plan.gap.After
+	}
+}
+
+// noBlocks is the error of files that hold no block.
+func noBlocks(paths []string, tails []blockfile.Tail) error {
+	msg := fmt.Sprintf("%v", paths)
+	if len(paths) == 1 {
+		msg = paths[0]
+	}
+	if len(tails) > 0 {
+		return fmt.Errorf("%w: no complete block in %s (it ends in an incomplete one: %s)", ErrNoBlocks, msg, tails[0])
+	}
+	return fmt.Errorf("%w in %s (empty, or only zeros as Bitcoin Core preallocates)", ErrNoBlocks, msg)
+}
+
+// newBlocks is the part of the files' best chain the store lacks, up to
+// cfg.ToHeight, and the state it builds on (an empty store's takes
+// netName and the chain's first height): a chain that leaves the stored
+// one is switched to first (the stored blocks above the fork are undone).
+func newBlocks(ctx context.Context, st *store.Store, chain []*node, netName string, state store.State, cfg Config, res *Result) ([]*node, store.State, error) {
+	todo := chain
+	if !state.Empty() {
+		i := 0
+		for i < len(todo) && todo[i].height <= state.Height {
+			if h, err := st.HeightOf(todo[i].hash); err != nil || h != todo[i].height {
+				break
+			}
+			i++
+		}
+		if i < len(todo) && todo[i].height <= state.Height {
+			// The files' best chain leaves the stored one: switch to it when
+			// it reaches at least as high (a shorter branch is more likely
+			// files that lack the stored blocks than a better chain).
+			fork := todo[i].height
+			if tip := todo[len(todo)-1].height; tip < state.Height {
+				return nil, state, fmt.Errorf("%w at height %d (block %s is not the stored one, and the files' chain ends at %d, below the store's tip %d)", ErrFork, fork, todo[i].hash, tip, state.Height)
+			}
+			if i == 0 {
+				if h, err := st.HeightOf(todo[0].prev); err != nil || h != fork-1 {
+					return nil, state, fmt.Errorf("%w at height %d: block %s does not build on a stored block", ErrFork, fork, todo[0].hash)
+				}
+			}
+			if err := rollback(ctx, st, fork-1, cfg, res); err != nil {
+				return nil, state, err
+			}
+			state = st.State()
+		}
+		res.AlreadyHad = i
+		todo = todo[i:]
+		if len(todo) > 0 && todo[0].height != state.Height+1 {
+			return nil, state, fmt.Errorf("%w: the files' chain starts at height %d, the store ends at %d", ErrFork, todo[0].height, state.Height)
+		}
+		if len(todo) > 0 && todo[0].prev != state.Hash {
+			return nil, state, fmt.Errorf("%w at height %d: block %s does not build on the stored tip %s", ErrFork, todo[0].height, todo[0].hash, state.Hash)
+		}
+	} else {
+		state.Network = netName
+		state.StartHeight = todo[0].height
+	}
+	if cfg.ToHeight >= 0 {
+		n := 0
+		for n < len(todo) && todo[n].height <= cfg.ToHeight {
+			n++
+		}
+		todo = todo[:n]
+	}
+	return todo, state, nil
+}
+
+// startWriter makes the writer of blocks todo and its batch: a bulk load
+// into an empty store when the run is long enough (cfg.BulkMinBlocks),
+// ordinary commits otherwise.
+func startWriter(st *store.Store, state store.State, params network.Network, todo []*node, cfg Config, res *Result) (*writer, error) {
+	w := &writer{
+		st:       st,
+		state:    state,
+		params:   params,
+		cache:    newTxCache(cfg.CacheTxs),
+		onCommit: cfg.OnCommit,
+		res:      res,
+		obs:      cfg.Observer,
+	}
+	bulk, err := st.CanBulkLoad()
+	if err != nil {
+		return nil, err
+	}
+	bulk = bulk && cfg.BulkMinBlocks >= 0 && len(todo) >= max(cfg.BulkMinBlocks, 1)
+	// Probe the free space before starting: the store takes about half the
+	// blocks' bytes (measured: 0.42 on a generated modern chain), a bulk
+	// load as much again for its sorted runs.
+	var blockBytes int64
+	for _, n := range todo {
+		blockBytes += int64(n.rec.Len)
+	}
+	need := blockBytes / 2
+	if bulk {
+		need = blockBytes
+	}
+	if err := st.CheckSpace(need); err != nil {
+		return nil, err
+	}
+	if bulk {
+		w.batch, err = st.NewBulkBatch()
+	} else {
+		w.batch, err = st.NewBatch()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
 }
 
 // onMerge reports the end of a bulk load as PhaseJoin and PhaseMerge

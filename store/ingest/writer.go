@@ -5,7 +5,6 @@ import (
 	"github.com/tracer-oss/tracer/store/network"
 
 	"github.com/btcsuite/btcd/blockchain"
-	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 
 	"github.com/tracer-oss/tracer/sanctions/address"
@@ -24,6 +23,7 @@ type writer struct {
 	pendingTxs      int
 	onCommit        func(int32)
 	tx              store.Tx // reused per transaction
+	values          []int64  // reused per transaction: its outputs' values for the cache
 	pendingCoinbase *store.Tx
 	obs             Observer // nil: none
 }
@@ -166,17 +166,18 @@ func (w *writer) block(d *decoded) error {
 		}
 		// Remember outputs for later inputs. Genesis's coinbase is not
 		// spendable (as in Bitcoin Core): it never enters the cache.
-		values := make([]int64, len(tx.Outputs))
+		values := w.values[:0]
 		unspent := 0
-		for j, o := range tx.Outputs {
+		for _, o := range tx.Outputs {
 			if o.Addr.Kind == address.OpReturn || (height == 0 && i == 0) {
-				values[j] = unspendMrk
+				values = append(values, unspendMrk)
 				continue
 			}
-			values[j] = o.Value
+			values = append(values, o.Value)
 			w.state.Value += o.Value
 			unspent++
 		}
+		w.values = values
 		w.cache.add(tx.ID, num, values, unspent)
 		w.res.Inputs += int64(len(st.ins))
 		w.res.Outputs += int64(len(st.outs))
@@ -225,19 +226,16 @@ const (
 // it was found. In a bulk load whose join has started, an input the cache
 // misses is deferred to the join rather than read from the store.
 func (w *writer) resolve(prev *wire.OutPoint) (store.OutPoint, int64, int, error) {
-	if e := w.cache.get(prev.Hash); e != nil {
-		if int(prev.Index) >= len(e.values) {
-			return store.OutPoint{}, 0, 0, fmt.Errorf("%w: %s has %d outputs, input spends %d", ErrMissingInput, prev.Hash, len(e.values), prev.Index)
+	if e, ok := w.cache.get(&prev.Hash); ok {
+		values := w.cache.values(e)
+		if int(prev.Index) >= len(values) {
+			return store.OutPoint{}, 0, 0, fmt.Errorf("%w: %s has %d outputs, input spends %d", ErrMissingInput, prev.Hash, len(values), prev.Index)
 		}
-		v := e.values[prev.Index]
+		v := values[prev.Index]
 		if v < 0 {
 			return store.OutPoint{}, 0, 0, fmt.Errorf("%w: %s:%d is already spent or unspendable", ErrMissingInput, prev.Hash, prev.Index)
 		}
-		e.values[prev.Index] = spentMark
-		e.unspent--
-		if e.unspent == 0 {
-			w.cache.remove(prev.Hash)
-		}
+		w.cache.spend(&prev.Hash, e, prev.Index)
 		return store.OutPoint{Tx: e.num, Vout: prev.Index}, v, known, nil
 	}
 	w.cache.misses++
@@ -329,89 +327,4 @@ func (w *writer) commit(final bool) error {
 		w.onCommit(w.state.Height)
 	}
 	return nil
-}
-
-// txCache maps recent txids to their numbers and unspent output values.
-// Entries leave when all their outputs are spent, or oldest-first at a
-// commit once the cache holds more than its limit (a later input then reads
-// the store). Entries of uncommitted blocks are never evicted.
-type txCache struct {
-	m       map[chainhash.Hash]*cacheEntry
-	fifo    []fifoItem
-	head    int
-	limit   int
-	misses  int64
-	evicted int64
-}
-
-type cacheEntry struct {
-	num     store.TxNum
-	values  []int64
-	unspent int
-}
-
-type fifoItem struct {
-	id  chainhash.Hash
-	num store.TxNum
-}
-
-func newTxCache(limit int) *txCache {
-	return &txCache{m: make(map[chainhash.Hash]*cacheEntry, min(limit, 1<<20)), limit: limit}
-}
-
-func (c *txCache) get(id chainhash.Hash) *cacheEntry { return c.m[id] }
-
-func (c *txCache) remove(id chainhash.Hash) { delete(c.m, id) }
-
-func (c *txCache) add(id chainhash.Hash, num store.TxNum, values []int64, unspent int) {
-	if unspent == 0 {
-		return
-	}
-	c.m[id] = &cacheEntry{num: num, values: values, unspent: unspent}
-	c.fifo = append(c.fifo, fifoItem{id, num})
-	// In a bulk load nothing is trimmed until it ends: drop the queue's
-	// entries of spent transactions now and then, so that it stays within
-	// twice the cache rather than growing with the chain.
-	if len(c.fifo)-c.head > 2*len(c.m)+1<<16 {
-		c.compact()
-	}
-}
-
-// release drops every entry: the run is over.
-func (c *txCache) release() { c.m, c.fifo, c.head = map[chainhash.Hash]*cacheEntry{}, nil, 0 }
-
-func (c *txCache) full() bool { return len(c.m) > c.limit }
-
-// trim evicts the oldest entries while the cache is over its limit,
-// handing each to evict if set.
-func (c *txCache) trim(evict func(id *chainhash.Hash, num store.TxNum, values []int64) error) error {
-	for len(c.m) > c.limit && c.head < len(c.fifo) {
-		it := c.fifo[c.head]
-		c.head++
-		if e, ok := c.m[it.id]; ok && e.num == it.num {
-			if evict != nil {
-				if err := evict(&it.id, e.num, e.values); err != nil {
-					return err
-				}
-			}
-			delete(c.m, it.id)
-			c.evicted++
-		}
-	}
-	if c.head > len(c.fifo)/2 {
-		c.compact()
-	}
-	return nil
-}
-
-// compact drops the queue's entries already gone from the map.
-func (c *txCache) compact() {
-	live := c.fifo[:0]
-	for _, it := range c.fifo[c.head:] {
-		if e, ok := c.m[it.id]; ok && e.num == it.num {
-			live = append(live, it)
-		}
-	}
-	c.fifo = live
-	c.head = 0
 }
