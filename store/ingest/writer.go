@@ -63,147 +63,14 @@ func (w *writer) block(d *decoded) error {
 	if err := w.batch.PutBlock(&blk); err != nil {
 		return err
 	}
-	var fees int64
 	feesKnown := true
 	for i := range d.txs {
-		st := &d.txs[i]
-		num := w.state.NextTx
-		w.state.NextTx++
-		tx := &w.tx
-		*tx = store.Tx{
-			Num:      num,
-			ID:       st.id,
-			Height:   height,
-			Pos:      uint32(i),
-			Size:     st.size,
-			VSize:    st.vsize,
-			Coinbase: i == 0,
-			Inputs:   tx.Inputs[:0],
-			Outputs:  st.outs,
-		}
-		var in, out int64
-		for j, o := range tx.Outputs {
-			// The block-file scanner refuses these already; a node's
-			// blocks are checked here.
-			if o.Value < 0 || o.Value > maxSatoshi {
-				return fmt.Errorf("%w: block %d tx %s output %d pays %d sat", ErrBadBlock, height, tx.ID, j, o.Value)
-			}
-			out += o.Value
-		}
-		known, defers := true, false
-		for vin := range st.ins {
-			if i == 0 {
-				tx.Inputs = append(tx.Inputs, store.Input{Kind: store.InputCoinbase})
-				continue
-			}
-			prev := &st.ins[vin]
-			op, value, how, err := w.resolve(prev)
-			if err != nil {
-				return fmt.Errorf("block %d (%s) tx %s input %d: %w", height, d.hash, tx.ID, vin, err)
-			}
-			if how == deferred {
-				// The join resolves it at the end of the bulk load; until
-				// then the record names it as external.
-				tx.Inputs = append(tx.Inputs, store.Input{Kind: store.InputExternal, Ext: *prev})
-				defers = true
-				if err := w.batch.DeferSpend(prev, store.InPoint{Tx: num, Vin: uint32(vin)}, height, blk.FirstTx); err != nil {
-					return err
-				}
-				continue
-			}
-			if how == external {
-				tx.Inputs = append(tx.Inputs, store.Input{Kind: store.InputExternal, Ext: *prev})
-				known = false
-				w.state.External++
-				w.res.External++
-				continue
-			}
-			in += value
-			w.state.Value -= value
-			tx.Inputs = append(tx.Inputs, store.Input{Kind: store.InputKnown, Prev: op})
-			if err := w.batch.PutSpend(op, store.InPoint{Tx: num, Vin: uint32(vin)}); err != nil {
-				return err
-			}
-		}
-		if i == 0 {
-			tx.FeeKnown = true // fixed up below, once the block's fees are known
-		} else if known && defers {
-			// The join adds the deferred inputs' value and judges the fee
-			// (see joinHooks); the record holds the rest until then.
-			if in > maxSatoshi || out > maxSatoshi {
-				return fmt.Errorf("%w: block %d tx %s moves more than all bitcoin (%d sat in, %d out)", ErrBadBlock, height, tx.ID, in, out)
-			}
-			tx.Fee = in - out
-		} else if known {
-			tx.FeeKnown = true
-			tx.Fee = in - out
-			if in > maxSatoshi || out > maxSatoshi {
-				// Also keeps the fee within what the tx record encodes.
-				return fmt.Errorf("%w: block %d tx %s moves more than all bitcoin (%d sat in, %d out)", ErrBadBlock, height, tx.ID, in, out)
-			}
-			if tx.Fee < 0 {
-				return fmt.Errorf("%w: block %d tx %s spends %d sat but pays %d", ErrBadBlock, height, tx.ID, in, out)
-			}
-			fees += tx.Fee
-		} else {
-			feesKnown = false
-		}
-		if i == 0 {
-			// The coinbase's record is written after the block's fees are
-			// summed; keep its outputs and write it at the end.
-			cb := *tx
-			cb.Inputs = append([]store.Input(nil), tx.Inputs...)
-			w.pendingCoinbase = &cb
-		} else {
-			if err := w.batch.PutTx(tx); err != nil {
-				return err
-			}
-			if w.obs != nil {
-				if err := w.obs.Tx(w.batch, &blk, tx); err != nil {
-					return err
-				}
-			}
-		}
-		// Remember outputs for later inputs. Genesis's coinbase is not
-		// spendable (as in Bitcoin Core): it never enters the cache.
-		values := w.values[:0]
-		unspent := 0
-		for _, o := range tx.Outputs {
-			if o.Addr.Kind == address.OpReturn || (height == 0 && i == 0) {
-				values = append(values, unspendMrk)
-				continue
-			}
-			values = append(values, o.Value)
-			w.state.Value += o.Value
-			unspent++
-		}
-		w.values = values
-		w.cache.add(tx.ID, num, values, unspent)
-		w.res.Inputs += int64(len(st.ins))
-		w.res.Outputs += int64(len(st.outs))
-		w.state.Inputs += int64(len(st.ins))
-		w.state.Outputs += int64(len(st.outs))
-	}
-	cb := w.pendingCoinbase
-	w.pendingCoinbase = nil
-	var cbOut int64
-	for _, o := range cb.Outputs {
-		cbOut += o.Value
-	}
-	// A coinbase's "fee" is what it claimed beyond the subsidy: the fees
-	// collected. Unknown when any input of the block is external.
-	if cbOut > maxSatoshi {
-		return fmt.Errorf("%w: block %d coinbase pays more than all bitcoin (%d sat)", ErrBadBlock, height, cbOut)
-	}
-	cb.FeeKnown = feesKnown
-	cb.Fee = cbOut - blockchain.CalcBlockSubsidy(height, w.params.Params)
-	if err := w.batch.PutTx(cb); err != nil {
-		return err
-	}
-	if w.obs != nil {
-		if err := w.obs.Tx(w.batch, &blk, cb); err != nil {
+		if err := w.blockTx(d, &blk, i, &feesKnown); err != nil {
 			return err
 		}
+	}
+	if err := w.writeCoinbase(&blk, feesKnown); err != nil {
+		return err
 	}
 	w.state.Height = height
 	w.state.Hash = d.hash
@@ -212,6 +79,183 @@ func (w *writer) block(d *decoded) error {
 	w.res.Txs += int64(len(d.txs))
 	w.res.Bytes += int64(d.size)
 	w.pendingTxs += len(d.txs)
+	return nil
+}
+
+// blockTx stores transaction i of block d: its inputs resolved, its fee
+// judged, its outputs remembered for later inputs. The coinbase's record
+// waits for the block's fees (writeCoinbase); feesKnown turns false when
+// they cannot be known (an input is external).
+func (w *writer) blockTx(d *decoded, blk *store.Block, i int, feesKnown *bool) error {
+	st := &d.txs[i]
+	num := w.state.NextTx
+	w.state.NextTx++
+	tx := &w.tx
+	*tx = store.Tx{
+		Num:      num,
+		ID:       st.id,
+		Height:   d.height,
+		Pos:      uint32(i),
+		Size:     st.size,
+		VSize:    st.vsize,
+		Coinbase: i == 0,
+		Inputs:   tx.Inputs[:0],
+		Outputs:  st.outs,
+	}
+	var out int64
+	for j, o := range tx.Outputs {
+		// The block-file scanner refuses these already; a node's
+		// blocks are checked here.
+		if o.Value < 0 || o.Value > maxSatoshi {
+			return fmt.Errorf("%w: block %d tx %s output %d pays %d sat", ErrBadBlock, d.height, tx.ID, j, o.Value)
+		}
+		out += o.Value
+	}
+	in, known, defers, err := w.inputs(d, blk, st, tx)
+	if err != nil {
+		return err
+	}
+	if err := judgeFee(d.height, tx, in, out, known, defers, feesKnown); err != nil {
+		return err
+	}
+	if i == 0 {
+		// The coinbase's record is written after the block's fees are
+		// summed; keep its outputs and write it at the end.
+		cb := *tx
+		cb.Inputs = append([]store.Input(nil), tx.Inputs...)
+		w.pendingCoinbase = &cb
+	} else {
+		if err := w.batch.PutTx(tx); err != nil {
+			return err
+		}
+		if w.obs != nil {
+			if err := w.obs.Tx(w.batch, blk, tx); err != nil {
+				return err
+			}
+		}
+	}
+	w.remember(d.height, tx)
+	w.res.Inputs += int64(len(st.ins))
+	w.res.Outputs += int64(len(st.outs))
+	w.state.Inputs += int64(len(st.ins))
+	w.state.Outputs += int64(len(st.outs))
+	return nil
+}
+
+// inputs resolves the inputs of tx into its record and the spent-by
+// entries: in is the value of those known, known is false when one is
+// external, defers says some are left to the bulk load's join.
+func (w *writer) inputs(d *decoded, blk *store.Block, st *scannedTx, tx *store.Tx) (in int64, known, defers bool, err error) {
+	known = true
+	for vin := range st.ins {
+		if tx.Coinbase {
+			tx.Inputs = append(tx.Inputs, store.Input{Kind: store.InputCoinbase})
+			continue
+		}
+		prev := &st.ins[vin]
+		op, value, how, err := w.resolve(prev)
+		if err != nil {
+			return 0, false, false, fmt.Errorf("block %d (%s) tx %s input %d: %w", d.height, d.hash, tx.ID, vin, err)
+		}
+		switch how {
+		case deferred:
+			// The join resolves it at the end of the bulk load; until
+			// then the record names it as external.
+			tx.Inputs = append(tx.Inputs, store.Input{Kind: store.InputExternal, Ext: *prev})
+			defers = true
+			if err := w.batch.DeferSpend(prev, store.InPoint{Tx: tx.Num, Vin: uint32(vin)}, d.height, blk.FirstTx); err != nil {
+				return 0, false, false, err
+			}
+		case external:
+			tx.Inputs = append(tx.Inputs, store.Input{Kind: store.InputExternal, Ext: *prev})
+			known = false
+			w.state.External++
+			w.res.External++
+		default:
+			in += value
+			w.state.Value -= value
+			tx.Inputs = append(tx.Inputs, store.Input{Kind: store.InputKnown, Prev: op})
+			if err := w.batch.PutSpend(op, store.InPoint{Tx: tx.Num, Vin: uint32(vin)}); err != nil {
+				return 0, false, false, err
+			}
+		}
+	}
+	return in, known, defers, nil
+}
+
+// judgeFee sets tx's fee from what it spends (in) and pays (out): known
+// when every input is; left to the join when some are deferred (the
+// coinbase's is fixed up by writeCoinbase); an unknown one makes the
+// block's fees unknown.
+func judgeFee(height int32, tx *store.Tx, in, out int64, known, defers bool, feesKnown *bool) error {
+	switch {
+	case tx.Coinbase:
+		tx.FeeKnown = true // fixed up once the block's fees are known
+	case known && defers:
+		// The join adds the deferred inputs' value and judges the fee
+		// (see joinHooks); the record holds the rest until then.
+		if in > maxSatoshi || out > maxSatoshi {
+			return fmt.Errorf("%w: block %d tx %s moves more than all bitcoin (%d sat in, %d out)", ErrBadBlock, height, tx.ID, in, out)
+		}
+		tx.Fee = in - out
+	case known:
+		tx.FeeKnown = true
+		tx.Fee = in - out
+		if in > maxSatoshi || out > maxSatoshi {
+			// Also keeps the fee within what the tx record encodes.
+			return fmt.Errorf("%w: block %d tx %s moves more than all bitcoin (%d sat in, %d out)", ErrBadBlock, height, tx.ID, in, out)
+		}
+		if tx.Fee < 0 {
+			return fmt.Errorf("%w: block %d tx %s spends %d sat but pays %d", ErrBadBlock, height, tx.ID, in, out)
+		}
+	default:
+		*feesKnown = false
+	}
+	return nil
+}
+
+// remember puts tx's outputs in the input cache for later inputs.
+// Genesis's coinbase is not spendable (as in Bitcoin Core): it never
+// enters the cache.
+func (w *writer) remember(height int32, tx *store.Tx) {
+	values := w.values[:0]
+	unspent := 0
+	for _, o := range tx.Outputs {
+		if o.Addr.Kind == address.OpReturn || (height == 0 && tx.Coinbase) {
+			values = append(values, unspendMrk)
+			continue
+		}
+		values = append(values, o.Value)
+		w.state.Value += o.Value
+		unspent++
+	}
+	w.values = values
+	w.cache.add(tx.ID, tx.Num, values, unspent)
+}
+
+// writeCoinbase writes the block's coinbase record, whose "fee" is what it
+// claimed beyond the subsidy: the fees collected, unknown when any input
+// of the block is external.
+func (w *writer) writeCoinbase(blk *store.Block, feesKnown bool) error {
+	cb := w.pendingCoinbase
+	w.pendingCoinbase = nil
+	var cbOut int64
+	for _, o := range cb.Outputs {
+		cbOut += o.Value
+	}
+	if cbOut > maxSatoshi {
+		return fmt.Errorf("%w: block %d coinbase pays more than all bitcoin (%d sat)", ErrBadBlock, blk.Height, cbOut)
+	}
+	cb.FeeKnown = feesKnown
+	cb.Fee = cbOut - blockchain.CalcBlockSubsidy(blk.Height, w.params.Params)
+	if err := w.batch.PutTx(cb); err != nil {
+		return err
+	}
+	if w.obs != nil {
+		if err := w.obs.Tx(w.batch, blk, cb); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
