@@ -180,7 +180,31 @@ func (s *blockScanner) tx(d *decoded, i int) error {
 		body = s.off
 		nIn = s.varInt(minTxInSize)
 	}
-	for j := 0; j < nIn && s.err == nil; j++ {
+	s.inputs(d, nIn)
+	nOut := s.varInt(minTxOutSize)
+	if err := s.outputs(d, i, nOut); err != nil {
+		return err
+	}
+	bodyEnd := s.off
+	hasWitness := segwit && s.witnesses(d, i, nIn)
+	witnessEnd := s.off
+	s.take(4) // lock time
+	if s.err != nil {
+		return s.err
+	}
+	if segwit && !hasWitness {
+		// As btcd and Bitcoin Core: the marker promises witness data.
+		return errors.New("witness flag set but the transaction has no witness data")
+	}
+	t := &d.txs[i]
+	t.nIn, t.nOut = nIn, nOut
+	s.ids(d, t, segwit, start, body, bodyEnd, witnessEnd)
+	return nil
+}
+
+// inputs reads n inputs, keeping the outputs they spend.
+func (s *blockScanner) inputs(d *decoded, n int) {
+	for j := 0; j < n && s.err == nil; j++ {
 		var op wire.OutPoint
 		copy(op.Hash[:], s.take(32))
 		op.Index = s.uint32()
@@ -188,8 +212,12 @@ func (s *blockScanner) tx(d *decoded, i int) error {
 		s.take(4)           // sequence
 		d.prevs = append(d.prevs, op)
 	}
-	nOut := s.varInt(minTxOutSize)
-	for j := 0; j < nOut && s.err == nil; j++ {
+}
+
+// outputs reads n outputs of transaction i, keeping their values and
+// addresses, and the witness commitment a coinbase's output carries.
+func (s *blockScanner) outputs(d *decoded, i, n int) error {
+	for j := 0; j < n && s.err == nil; j++ {
 		v := s.take(8)
 		script := s.take(s.varInt(1))
 		if s.err != nil {
@@ -207,33 +235,30 @@ func (s *blockScanner) tx(d *decoded, i int) error {
 		}
 		d.allOuts = append(d.allOuts, store.Output{Value: value, Addr: address.Classify(script)})
 	}
-	bodyEnd := s.off
-	hasWitness := false
-	if segwit {
-		for j := 0; j < nIn && s.err == nil; j++ {
-			items := s.varInt(1)
-			hasWitness = hasWitness || items > 0
-			for k := 0; k < items && s.err == nil; k++ {
-				item := s.take(s.varInt(1))
-				if i == 0 && j == 0 && items == 1 && len(item) == 32 {
-					copy(d.reserved[:], item) // the coinbase's witness reserved value
-					d.reservedOK = true
-				}
+	return nil
+}
+
+// witnesses reads the witnesses of transaction i's n inputs, keeping the
+// coinbase's witness reserved value, and reports whether any has an item.
+func (s *blockScanner) witnesses(d *decoded, i, n int) (has bool) {
+	for j := 0; j < n && s.err == nil; j++ {
+		items := s.varInt(1)
+		has = has || items > 0
+		for k := 0; k < items && s.err == nil; k++ {
+			item := s.take(s.varInt(1))
+			if i == 0 && j == 0 && items == 1 && len(item) == 32 {
+				copy(d.reserved[:], item) // the coinbase's witness reserved value
+				d.reservedOK = true
 			}
 		}
 	}
-	witnessEnd := s.off
-	s.take(4) // lock time
-	if s.err != nil {
-		return s.err
-	}
-	if segwit && !hasWitness {
-		// As btcd and Bitcoin Core: the marker promises witness data.
-		return errors.New("witness flag set but the transaction has no witness data")
-	}
-	t := &d.txs[i]
-	t.nIn, t.nOut = nIn, nOut
-	// txid: the serialization without marker, flag and witnesses.
+	return has
+}
+
+// ids sets t's txid (the serialization without marker, flag and
+// witnesses), its wtxid (the whole, for the witness commitment) and sizes,
+// from the offsets of the transaction read last.
+func (s *blockScanner) ids(d *decoded, t *scannedTx, segwit bool, start, body, bodyEnd, witnessEnd int) {
 	var sum [sha256.Size]byte
 	if segwit {
 		if s.h == nil {
@@ -249,7 +274,6 @@ func (s *blockScanner) tx(d *decoded, i int) error {
 	}
 	t.id = sha256.Sum256(sum[:])
 	if segwit {
-		// wtxid: the whole serialization, for the witness commitment.
 		t.segwit = true
 		d.witness = true
 		sum = sha256.Sum256(s.b[start:s.off])
@@ -262,7 +286,6 @@ func (s *blockScanner) tx(d *decoded, i int) error {
 	}
 	t.size, t.base = uint32(size), uint32(base)
 	t.vsize = uint32((base*3 + size + 3) / 4)
-	return nil
 }
 
 // headerReader reads a header's 80 bytes for wire.BlockHeader.Deserialize.
