@@ -434,110 +434,129 @@ type scannedTx struct {
 // hands them to the writer in order; target is the last block's height.
 func pipeline(ctx context.Context, count int, target int32, load func(ctx context.Context, i int, buf *[]byte) (*decoded, error), cfg Config, w *writer, start time.Time) error {
 	g, gctx := errgroup.WithContext(context.Background())
-	type job struct {
-		i   int
-		out chan *decoded
-	}
-	jobs := make(chan job, cfg.Workers*4)
-	futures := make(chan chan *decoded, cfg.Workers*8)
-	stop := make(chan struct{}) // closed when the writer is done (error or signal)
-
-	// Reader: queue jobs in height order. It checks ctx so a signal ends
-	// the run at the next block boundary: the writer commits what it has.
-	g.Go(func() error {
-		defer close(jobs)
-		defer close(futures)
-		for i := 0; i < count; i++ {
-			if ctx.Err() != nil {
-				return nil
-			}
-			ch := make(chan *decoded, 1)
-			select {
-			case futures <- ch:
-			case <-stop:
-				return nil
-			case <-gctx.Done():
-				return nil
-			}
-			select {
-			case jobs <- job{i, ch}:
-			case <-stop:
-				return nil
-			case <-gctx.Done():
-				return nil
-			}
-		}
-		return nil
-	})
+	p := &pipe{jobs: make(chan pipeJob, cfg.Workers*4), futures: make(chan chan *decoded, cfg.Workers*8),
+		stop: make(chan struct{})}
+	g.Go(func() error { p.queue(ctx, gctx, count); return nil })
 	for i := 0; i < cfg.Workers; i++ {
-		g.Go(func() error {
-			var buf []byte
-			for j := range jobs {
-				d, err := load(gctx, j.i, &buf)
-				if err != nil {
-					// In order: the writer stores the blocks before it.
-					j.out <- &decoded{err: err}
-					return nil
-				}
-				j.out <- d
-			}
-			return nil
-		})
+		g.Go(func() error { p.decode(gctx, load); return nil })
 	}
-	// Writer.
-	g.Go(func() error {
-		defer close(stop)
-		last := time.Now()
-		report := func(done bool) {
-			if cfg.Progress != nil {
-				cfg.Progress(Progress{Phase: PhaseBlocks, Height: w.state.Height, TargetHeight: target, Blocks: w.res.Blocks, Txs: w.res.Txs, Bytes: w.res.Bytes, Elapsed: time.Since(start), Done: done})
-			}
+	g.Go(func() error { return p.write(ctx, gctx, cfg, w, target, start) })
+	return g.Wait()
+}
+
+// pipe is the ingest pipeline's channels: a reader queues jobs in height
+// order with a future each, decoders fill the futures, one writer stores
+// the blocks in that order.
+type pipe struct {
+	jobs    chan pipeJob
+	futures chan chan *decoded
+	stop    chan struct{} // closed when the writer is done (error or signal)
+}
+
+type pipeJob struct {
+	i   int
+	out chan *decoded
+}
+
+// queue queues the jobs in height order. It checks ctx so a signal ends
+// the run at the next block boundary: the writer commits what it has.
+func (p *pipe) queue(ctx, gctx context.Context, count int) {
+	defer close(p.jobs)
+	defer close(p.futures)
+	for i := 0; i < count; i++ {
+		if ctx.Err() != nil {
+			return
 		}
-		for ch := range futures {
-			var d *decoded
-			select {
-			case d = <-ch:
-			case <-gctx.Done():
-				w.batch.Cancel()
-				return gctx.Err()
-			}
-			if d.err != nil {
-				// A block that cannot be read or fails its checks: the
-				// chain before it is kept.
-				if w.res.Blocks == 0 {
-					w.batch.Cancel()
-					return d.err
-				}
-				if err := w.commit(true); err != nil {
-					return err
-				}
-				report(true)
-				return d.err
-			}
-			if err := w.block(d); err != nil {
-				w.batch.Cancel()
-				return err
-			}
-			if w.batch.Keys() >= cfg.CommitTxs*6 || w.pendingTxs >= cfg.CommitTxs {
-				if err := w.commit(false); err != nil {
-					return err
-				}
-			}
-			if time.Since(last) >= time.Second {
-				last = time.Now()
-				report(false)
-			}
+		ch := make(chan *decoded, 1)
+		select {
+		case p.futures <- ch:
+		case <-p.stop:
+			return
+		case <-gctx.Done():
+			return
 		}
-		if err := w.commit(true); err != nil {
+		select {
+		case p.jobs <- pipeJob{i, ch}:
+		case <-p.stop:
+			return
+		case <-gctx.Done():
+			return
+		}
+	}
+}
+
+// decode loads and decodes blocks until the jobs run out; a block that
+// fails ends this decoder, its error delivered in order.
+func (p *pipe) decode(gctx context.Context, load func(ctx context.Context, i int, buf *[]byte) (*decoded, error)) {
+	var buf []byte
+	for j := range p.jobs {
+		d, err := load(gctx, j.i, &buf)
+		if err != nil {
+			// In order: the writer stores the blocks before it.
+			j.out <- &decoded{err: err}
+			return
+		}
+		j.out <- d
+	}
+}
+
+// write stores the decoded blocks in height order, committing every
+// CommitTxs transactions and reporting progress about once a second.
+func (p *pipe) write(ctx, gctx context.Context, cfg Config, w *writer, target int32, start time.Time) error {
+	defer close(p.stop)
+	last := time.Now()
+	report := func(done bool) {
+		if cfg.Progress != nil {
+			cfg.Progress(Progress{Phase: PhaseBlocks, Height: w.state.Height, TargetHeight: target, Blocks: w.res.Blocks, Txs: w.res.Txs, Bytes: w.res.Bytes, Elapsed: time.Since(start), Done: done})
+		}
+	}
+	for ch := range p.futures {
+		var d *decoded
+		select {
+		case d = <-ch:
+		case <-gctx.Done():
+			w.batch.Cancel()
+			return gctx.Err()
+		}
+		if d.err != nil {
+			return w.stopAt(d.err, report)
+		}
+		if err := w.block(d); err != nil {
+			w.batch.Cancel()
 			return err
 		}
-		report(true)
-		if ctx.Err() != nil {
-			return context.Canceled
+		if w.batch.Keys() >= cfg.CommitTxs*6 || w.pendingTxs >= cfg.CommitTxs {
+			if err := w.commit(false); err != nil {
+				return err
+			}
 		}
-		return nil
-	})
-	return g.Wait()
+		if time.Since(last) >= time.Second {
+			last = time.Now()
+			report(false)
+		}
+	}
+	if err := w.commit(true); err != nil {
+		return err
+	}
+	report(true)
+	if ctx.Err() != nil {
+		return context.Canceled
+	}
+	return nil
+}
+
+// stopAt ends a run at a block that cannot be read or fails its checks:
+// the chain before it is kept (committed), and err returned.
+func (w *writer) stopAt(err error, report func(done bool)) error {
+	if w.res.Blocks == 0 {
+		w.batch.Cancel()
+		return err
+	}
+	if cerr := w.commit(true); cerr != nil {
+		return cerr
+	}
+	report(true)
+	return err
 }
 
 func decodeBlock(src *blockfile.Source, n *node, buf *[]byte) (*decoded, error) {
