@@ -204,7 +204,7 @@ func unrecoverable(err error) bool {
 // apply runs cfg.Apply after a sync that changed the store, or when one
 // is pending; it returns whether one is still pending (Apply failed).
 func (f *follower) apply(ctx context.Context, res ingest.Result, pending bool) bool {
-	if f.cfg.Apply == nil || ctx.Err() != nil || !(pending || res.Blocks > 0 || res.Reorgs > 0) {
+	if f.cfg.Apply == nil || ctx.Err() != nil || !pending && res.Blocks == 0 && res.Reorgs == 0 {
 		return pending
 	}
 	if err := f.cfg.Apply(ctx, res); err != nil && ctx.Err() == nil {

@@ -120,7 +120,7 @@ func (r *accRuns) finish(accs map[address.Addr][]accEntry, put func(key string, 
 		if err != nil {
 			return 0, fmt.Errorf("screen: exposure build: %w", err)
 		}
-		defer f.Close()
+		defer f.Close() //nolint:errcheck // read only: nothing to lose on close
 		c := &runCursor{order: i, rd: bufio.NewReaderSize(f, 256<<10), name: name, slots: r.slots}
 		if err := c.next(); err != nil {
 			return 0, err
@@ -130,7 +130,10 @@ func (r *accRuns) finish(accs map[address.Addr][]accEntry, put func(key string, 
 		}
 	}
 	mem := &runCursor{order: len(r.files), mem: last, slots: r.slots}
-	if mem.next(); !mem.done {
+	if err := mem.next(); err != nil {
+		return 0, err
+	}
+	if !mem.done {
 		heap.Push(h, mem)
 	}
 	n := 0
