@@ -125,3 +125,33 @@ func TestBuildSpillFails(t *testing.T) {
 		t.Fatalf("an index is in force after a failed build: %v", err)
 	}
 }
+
+// TestBuildProgressEveryPhase: a build reports each of its phases, not
+// only the pass (the last ones took minutes at 10M without a word).
+func TestBuildProgressEveryPhase(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	chain := filepath.Join(dir, "chain")
+	if _, err := chaingen.Generate(ctx, chaingen.Config{OutDir: chain, Txs: 1500, Seed: 42}, nil); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(dir, "db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := scamstore.Load(ctx, st, chain); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	opt := Options{Params: scamstore.Params, UndoDepth: 3, Progress: func(s string) { lines = append(lines, s) }}
+	if _, err := BuildIndex(ctx, st, opt); err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(lines, "\n")
+	for _, phase := range []string{"merging the accumulators", "flushing them", "applying the last 3 blocks", "switching to the new index"} {
+		if !strings.Contains(all, phase) {
+			t.Errorf("no progress line for %q in:\n%s", phase, all)
+		}
+	}
+}

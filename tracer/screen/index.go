@@ -413,19 +413,31 @@ func BuildIndex(ctx context.Context, st IndexStore, opt Options) (store.Exposure
 		w.Cancel()
 		return hdr, err
 	}
+	e.progress("index: %d exposed addresses written; flushing them", hdr.Addresses)
 	hdr, err = w.Stage(ctx, hdr)
 	if err != nil {
 		return hdr, err
+	}
+	if n := state.Height - hdr.TipHeight; n > 0 {
+		e.progress("index: applying the last %d blocks as updates (their undo records)", n)
 	}
 	if hdr, _, err = updateIndex(ctx, st, e, hdr.Gen); err != nil {
 		return hdr, err
 	}
 	if !opt.Pending {
+		e.progress("index: switching to the new index and deleting the older ones")
 		if err := st.Exposure().Use(hdr.Gen); err != nil {
 			return hdr, err
 		}
 	}
 	return hdr, nil
+}
+
+// progress reports a phase of the build, when asked to.
+func (e *engine) progress(format string, args ...any) {
+	if e.opt.Progress != nil {
+		e.opt.Progress(fmt.Sprintf(format, args...))
+	}
 }
 
 // header is the header of an index built by e at a tip.

@@ -67,6 +67,7 @@ func updateIndex(ctx context.Context, st IndexStore, e *engine, gen uint32) (sto
 	started := time.Now()
 	var stats UpdateStats
 	defer func() { stats.Duration = time.Since(started) }()
+	last := started
 	for {
 		if err := ctx.Err(); err != nil {
 			return store.ExposureIndex{}, stats, err
@@ -96,6 +97,10 @@ func updateIndex(ctx context.Context, st IndexStore, e *engine, gen uint32) (sto
 			stats.BlocksApplied++
 			stats.Txs += txs
 			stats.Addresses += n
+			if e.opt.Progress != nil && time.Since(last) > time.Second {
+				last = time.Now()
+				e.progress("index: block %d applied (%d of the store's %d)", hdr.TipHeight+1, hdr.TipHeight+1, state.Height)
+			}
 		default:
 			stats.Duration = time.Since(started)
 			return hdr, stats, nil
