@@ -155,3 +155,41 @@ func TestBuildProgressEveryPhase(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexAheadOfStore: a store rolled back below its index's tip (a
+// restart between the store's undo and the index's) still opens a
+// screener; the index is stale, never a failure to start.
+func TestIndexAheadOfStore(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	chain := filepath.Join(dir, "chain")
+	if _, err := chaingen.Generate(ctx, chaingen.Config{OutDir: chain, Txs: 1500, Seed: 42}, nil); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(dir, "db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := scamstore.Load(ctx, st, chain); err != nil {
+		t.Fatal(err)
+	}
+	opt := Options{Params: scamstore.Params}
+	hdr, err := BuildIndex(ctx, st, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Rollback(ctx, hdr.TipHeight-5); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(st, opt)
+	if err != nil {
+		t.Fatalf("a screener over an index ahead of its store: %v", err)
+	}
+	if s.IndexUsable() || len(s.Status().Index.Stale) == 0 {
+		t.Fatalf("an index ahead of its store is not stale: %+v", s.Status().Index)
+	}
+	if _, err := NewReader(st, hdr, opt.Params, 0); err != nil {
+		t.Fatalf("reader of an index ahead of its store: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package screen
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -64,10 +65,17 @@ func NewReader(st Store, hdr store.ExposureIndex, params *chaincfg.Params, top i
 	state := st.State()
 	if hdr.TipHeight >= state.StartHeight && !state.Empty() {
 		b, err := st.BlockByHeight(hdr.TipHeight)
-		if err != nil {
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			// The index is ahead of the store (a store rolled back, or a
+			// restart between the store's undo and the index's): stale,
+			// and everything the store holds is before its tip.
+			r.end = state.NextTx
+		case err != nil:
 			return nil, fmt.Errorf("exposure index tip %d: %w", hdr.TipHeight, err)
+		default:
+			r.end = b.FirstTx + store.TxNum(b.NumTx)
 		}
-		r.end = b.FirstTx + store.TxNum(b.NumTx)
 	}
 	return r, nil
 }
