@@ -13,7 +13,6 @@ import (
 
 	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/tracer/internal/scamstore"
 )
 
@@ -103,21 +102,9 @@ func TestAccRunsDamaged(t *testing.T) {
 // and does not hang its two stages.
 func TestBuildSpillFails(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	chain := filepath.Join(dir, "chain")
-	if _, err := chaingen.Generate(ctx, chaingen.Config{OutDir: chain, Txs: 1500, Seed: 42}, nil); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(filepath.Join(dir, "db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := scamstore.Load(ctx, st, chain); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("TMPDIR", filepath.Join(dir, "missing"))
-	_, err = BuildIndex(ctx, st, Options{Params: scamstore.Params, UndoDepth: -1, accBudget: 1})
+	st := scamstore.Writable(t, 1500)
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+	_, err := BuildIndex(ctx, st, Options{Params: scamstore.Params, UndoDepth: -1, accBudget: 1})
 	if err == nil || !strings.Contains(err.Error(), "exposure build") {
 		t.Fatalf("build with no temporary directory: %v", err)
 	}
@@ -130,19 +117,7 @@ func TestBuildSpillFails(t *testing.T) {
 // only the pass (the last ones took minutes at 10M without a word).
 func TestBuildProgressEveryPhase(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	chain := filepath.Join(dir, "chain")
-	if _, err := chaingen.Generate(ctx, chaingen.Config{OutDir: chain, Txs: 1500, Seed: 42}, nil); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(filepath.Join(dir, "db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := scamstore.Load(ctx, st, chain); err != nil {
-		t.Fatal(err)
-	}
+	st := scamstore.Writable(t, 1500)
 	var lines []string
 	opt := Options{Params: scamstore.Params, UndoDepth: 3, Progress: func(s string) { lines = append(lines, s) }}
 	if _, err := BuildIndex(ctx, st, opt); err != nil {
@@ -161,19 +136,7 @@ func TestBuildProgressEveryPhase(t *testing.T) {
 // screener; the index is stale, never a failure to start.
 func TestIndexAheadOfStore(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	chain := filepath.Join(dir, "chain")
-	if _, err := chaingen.Generate(ctx, chaingen.Config{OutDir: chain, Txs: 1500, Seed: 42}, nil); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(filepath.Join(dir, "db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := scamstore.Load(ctx, st, chain); err != nil {
-		t.Fatal(err)
-	}
+	st := scamstore.Writable(t, 1500)
 	opt := Options{Params: scamstore.Params}
 	hdr, err := BuildIndex(ctx, st, opt)
 	if err != nil {

@@ -556,7 +556,13 @@ func (c *passChain) value(op store.OutPoint) (int64, error) {
 		}
 		return c.x.Out(i).Value, nil
 	}
-	tx, err := c.st.TxByNum(op.Tx)
+	return storedValue(c.st, op)
+}
+
+// storedValue reads the value of output op from the store's record of its
+// transaction.
+func storedValue(g tracer.Graph, op store.OutPoint) (int64, error) {
+	tx, err := g.TxByNum(op.Tx)
 	if err != nil {
 		return 0, err
 	}

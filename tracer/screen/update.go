@@ -206,16 +206,7 @@ func (bu *blockUpdate) shares(n store.TxNum) (*txShares, error) {
 }
 
 // value is the value of a known input (for step).
-func (bu *blockUpdate) value(op store.OutPoint) (int64, error) {
-	tx, err := bu.st.TxByNum(op.Tx)
-	if err != nil {
-		return 0, err
-	}
-	if int(op.Vout) >= len(tx.Outputs) {
-		return 0, fmt.Errorf("%w: output %d:%d", store.ErrCorrupt, op.Tx, op.Vout)
-	}
-	return tx.Outputs[op.Vout].Value, nil
-}
+func (bu *blockUpdate) value(op store.OutPoint) (int64, error) { return storedValue(bu.st, op) }
 
 // load reads address a's accumulators on first use.
 func (bu *blockUpdate) load(a string) error {

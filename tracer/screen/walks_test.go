@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"testing"
@@ -15,7 +14,6 @@ import (
 	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/sanctions/tags"
 	"github.com/tracer-oss/tracer/store"
-	"github.com/tracer-oss/tracer/store/chaingen"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/internal/scamstore"
 )
@@ -125,19 +123,7 @@ func walkRecords(ctx context.Context, st Store, opt Options) (map[string]Record,
 // difference to bound: the comparison is exact.
 func TestOnePassEqualsWalks(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	chain := filepath.Join(dir, "chain")
-	if _, err := chaingen.Generate(ctx, chaingen.Config{OutDir: chain, Txs: 3000, Seed: 42}, nil); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(filepath.Join(dir, "db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := scamstore.Load(ctx, st, chain); err != nil {
-		t.Fatal(err)
-	}
+	st := scamstore.Writable(t, 3000)
 	// Risky entities from the chain's own outputs: 3 categories × 3.
 	p := &tags.Pack{Title: "risky", Source: "risky.yaml"}
 	abuses := []string{tags.AbuseRansomware, tags.AbuseScam, tags.AbuseMixing}

@@ -116,3 +116,29 @@ func Open(tb testing.TB) *store.Store {
 	})
 	return st
 }
+
+// Writable generates a chain of txs transactions (seed 42, as the fixture)
+// in tb's temp dir and loads it into a new writable store there (Load),
+// closed at the end of tb: for tests that write to the store.
+func Writable(tb testing.TB, txs int) *store.Store {
+	tb.Helper()
+	ctx := context.Background()
+	dir := tb.TempDir()
+	chain := filepath.Join(dir, "chain")
+	if _, err := chaingen.Generate(ctx, chaingen.Config{OutDir: chain, Txs: txs, Seed: 42}, nil); err != nil {
+		tb.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(dir, "db"), store.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	if err := Load(ctx, st, chain); err != nil {
+		tb.Fatal(err)
+	}
+	return st
+}
