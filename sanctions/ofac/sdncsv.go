@@ -163,6 +163,18 @@ func ParseCSV(ctx context.Context, in CSVInput) (*sanctions.List, error) {
 // readComments reads sdn_comments.csv into comments: the continuations of
 // remarks cut at 1,000 characters, by ent_num, joined in file order.
 func readComments(f *csvFile, comments map[int64]string) error {
+	return f.eachEntry(func(ent int64, rec []string) {
+		if strings.TrimSpace(rec[1]) == "-0-" {
+			return
+		}
+		// Not trimmed: the continuation may start with the space that
+		// separated two words at the cut.
+		comments[ent] += strings.TrimRight(rec[1], " \t\r\n")
+	})
+}
+
+// eachEntry calls fn with every record of f and its ent_num, checked.
+func (f *csvFile) eachEntry(fn func(ent int64, rec []string)) error {
 	for {
 		rec, err := f.next()
 		if err == io.EOF {
@@ -175,34 +187,18 @@ func readComments(f *csvFile, comments map[int64]string) error {
 		if err != nil {
 			return err
 		}
-		if strings.TrimSpace(rec[1]) == "-0-" {
-			continue
-		}
-		// Not trimmed: the continuation may start with the space that
-		// separated two words at the cut.
-		comments[ent] += strings.TrimRight(rec[1], " \t\r\n")
+		fn(ent, rec)
 	}
 }
 
 // readAliases reads alt.csv into aliases: each entry's distinct alternate
 // names, by ent_num.
 func readAliases(f *csvFile, aliases map[int64][]string) error {
-	for {
-		rec, err := f.next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		ent, err := f.entNum(rec[0])
-		if err != nil {
-			return err
-		}
+	return f.eachEntry(func(ent int64, rec []string) {
 		if a := field(rec[3]); a != "" && !slices.Contains(aliases[ent], a) {
 			aliases[ent] = append(aliases[ent], a)
 		}
-	}
+	})
 }
 
 // sdnParser turns sdn.csv records into list entries, one per currency
