@@ -262,6 +262,9 @@ type ExposureUpdate struct {
 	gen uint32
 	hdr ExposureIndex
 	n   int // addresses added (+) or removed (-)
+	// present: whether an address's accumulators exist, as this update
+	// last read or wrote them, so PutAcc counts without reading again.
+	present map[string]bool
 }
 
 // Update runs fn in one transaction on generation gen (0: the one
@@ -322,7 +325,18 @@ func (u *ExposureUpdate) DeleteTxShares(first, end TxNum) error {
 
 // Acc returns the accumulators of addr.
 func (u *ExposureUpdate) Acc(addr string) ([]byte, bool, error) {
-	return getCopy(u.txn, exposureAccKey(u.gen, addr))
+	v, found, err := getCopy(u.txn, exposureAccKey(u.gen, addr))
+	if err == nil {
+		u.note(addr, found)
+	}
+	return v, found, err
+}
+
+func (u *ExposureUpdate) note(addr string, present bool) {
+	if u.present == nil {
+		u.present = map[string]bool{}
+	}
+	u.present[addr] = present
 }
 
 // PutAcc stores the accumulators of addr; nil deletes them. The header's
@@ -332,11 +346,15 @@ func (u *ExposureUpdate) PutAcc(addr string, v []byte) error {
 		return fmt.Errorf("store: exposure accumulator: bad address %q", addr)
 	}
 	k := exposureAccKey(u.gen, addr)
-	_, err := u.txn.Get(k)
-	had := err == nil
-	if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
-		return err
+	had, known := u.present[addr]
+	if !known {
+		_, err := u.txn.Get(k)
+		if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		had = err == nil
 	}
+	u.note(addr, v != nil)
 	switch {
 	case v == nil && had:
 		u.n--

@@ -113,6 +113,18 @@ func sameIndex(t *testing.T, st *store.Store, got, want uint32, step string) {
 	if len(wr) == 0 {
 		t.Fatalf("%s: the rebuild has no exposed address: the test would prove nothing", step)
 	}
+	// The headers count the same addresses, and as many as there are.
+	gh, err := st.Exposure().Header(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh, err := st.Exposure().Header(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gh.Addresses != len(ga) || wh.Addresses != len(wa) {
+		t.Errorf("%s: headers count %d (incremental) and %d (rebuild) addresses; they hold %d and %d", step, gh.Addresses, wh.Addresses, len(ga), len(wa))
+	}
 	bad := 0
 	for a, w := range wr {
 		if g, ok := gr[a]; !ok || !bytes.Equal(g, w) {
