@@ -2,6 +2,7 @@ package screen
 
 import (
 	"bufio"
+	"bytes"
 	"container/heap"
 	"encoding/binary"
 	"errors"
@@ -10,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/btcsuite/btcd/chaincfg"
 
@@ -34,25 +34,43 @@ type accRuns struct {
 	files  []string
 }
 
-// keyed is one address's accumulators under its record key.
+// keyed is one address's accumulators under its identity as the store
+// matches addresses (seedKey: P2PK as its P2PKH). Runs sort and merge by
+// it; the record key (the address string: base58 or bech32, microseconds
+// to encode) is made once per address, when the merged record is written,
+// not once per spill.
 type keyed struct {
-	key string
+	key seedKey
 	acc []accEntry
 }
 
-// sorted turns accs into record keys in key order, merging the addresses
-// that share a key (a P2PK output and its P2PKH address); it empties accs.
+func compareKeys(a, b *seedKey) int {
+	if a.class != b.class {
+		return int(a.class) - int(b.class)
+	}
+	return bytes.Compare(a.payload[:], b.payload[:])
+}
+
+// recordKey is the address string a record of k is stored under.
+func (r *accRuns) recordKey(k *seedKey) string {
+	a := address.Addr{Kind: address.Kind(k.class), Payload: k.payload}
+	return a.String(r.params)
+}
+
+// sorted turns accs into keyed accumulators in key order, merging the
+// addresses that share a key (a P2PK output and its P2PKH address) and
+// leaving out those without an address string; it empties accs.
 func (r *accRuns) sorted(accs map[address.Addr][]accEntry) []keyed {
 	out := make([]keyed, 0, len(accs))
 	for a, acc := range accs {
-		if k := a.String(r.params); k != "" {
-			out = append(out, keyed{k, acc})
+		if a.Kind.Valid() && a.Kind.HasAddress() {
+			out = append(out, keyed{seedKeyOf(a), acc})
 		}
 		delete(accs, a)
 	}
 	// Addresses of one key merge in either order: addAccs breaks ties by
 	// output, not by arrival.
-	slices.SortFunc(out, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+	slices.SortFunc(out, func(a, b keyed) int { return compareKeys(&a.key, &b.key) })
 	merged := out[:0]
 	for _, k := range out {
 		if n := len(merged); n > 0 && merged[n-1].key == k.key {
@@ -83,10 +101,11 @@ func (r *accRuns) spill(accs map[address.Addr][]accEntry) (err error) {
 	}()
 	w := bufio.NewWriterSize(f, 1<<20)
 	var b []byte
+	var v []byte
 	for _, k := range r.sorted(accs) {
-		b = binary.AppendUvarint(b[:0], uint64(len(k.key)))
-		b = append(b, k.key...)
-		v := encodeAcc(k.acc, nil)
+		b = append(b[:0], k.key.class)
+		b = append(b, k.key.payload[:address.Kind(k.key.class).PayloadLen()]...)
+		v = encodeAcc(k.acc, v[:0])
 		b = binary.AppendUvarint(b, uint64(len(v)))
 		b = append(b, v...)
 		if _, err := w.Write(b); err != nil {
@@ -108,7 +127,7 @@ func (r *accRuns) finish(accs map[address.Addr][]accEntry, put func(key string, 
 	last := r.sorted(accs)
 	if len(r.files) == 0 {
 		for _, k := range last {
-			if err := put(k.key, encodeAcc(k.acc, nil)); err != nil {
+			if err := put(r.recordKey(&k.key), encodeAcc(k.acc, nil)); err != nil {
 				return 0, err
 			}
 		}
@@ -152,7 +171,7 @@ func (r *accRuns) finish(accs map[address.Addr][]accEntry, put func(key string, 
 				heap.Fix(h, 0)
 			}
 		}
-		if err := put(key, encodeAcc(acc, nil)); err != nil {
+		if err := put(r.recordKey(&key), encodeAcc(acc, nil)); err != nil {
 			return n, err
 		}
 		n++
@@ -176,9 +195,10 @@ type runCursor struct {
 	name  string
 	mem   []keyed
 	slots int
-	key   string
+	key   seedKey
 	acc   []accEntry
 	done  bool
+	buf   []byte
 }
 
 // next moves to the run's next address.
@@ -191,7 +211,7 @@ func (c *runCursor) next() error {
 		c.key, c.acc, c.mem = c.mem[0].key, c.mem[0].acc, c.mem[1:]
 		return nil
 	}
-	kl, err := binary.ReadUvarint(c.rd)
+	class, err := c.rd.ReadByte()
 	if errors.Is(err, io.EOF) {
 		c.done = true
 		return nil
@@ -199,25 +219,28 @@ func (c *runCursor) next() error {
 	bad := func(err error) error {
 		return fmt.Errorf("screen: exposure build: run %s: %w", c.name, err)
 	}
-	if err != nil || kl > 1<<10 {
-		return bad(fmt.Errorf("bad key length %d: %v", kl, err))
+	k := address.Kind(class)
+	if err != nil || !k.Valid() || !k.HasAddress() || k.PayloadLen() == 0 {
+		return bad(fmt.Errorf("bad address kind %d: %v", class, err))
 	}
-	k := make([]byte, kl)
-	if _, err := io.ReadFull(c.rd, k); err != nil {
+	c.key = seedKey{class: class}
+	if _, err := io.ReadFull(c.rd, c.key.payload[:k.PayloadLen()]); err != nil {
 		return bad(err)
 	}
 	vl, err := binary.ReadUvarint(c.rd)
 	if err != nil || vl > 1<<30 {
 		return bad(fmt.Errorf("bad value length %d: %v", vl, err))
 	}
-	v := make([]byte, vl)
+	if uint64(cap(c.buf)) < vl {
+		c.buf = make([]byte, vl)
+	}
+	v := c.buf[:vl]
 	if _, err := io.ReadFull(c.rd, v); err != nil {
 		return bad(err)
 	}
 	if c.acc, err = decodeAcc(v, c.slots); err != nil {
 		return bad(err)
 	}
-	c.key = string(k)
 	return nil
 }
 
@@ -226,8 +249,8 @@ type runHeap []*runCursor
 
 func (h runHeap) Len() int { return len(h) }
 func (h runHeap) Less(i, j int) bool {
-	if h[i].key != h[j].key {
-		return h[i].key < h[j].key
+	if c := compareKeys(&h[i].key, &h[j].key); c != 0 {
+		return c < 0
 	}
 	return h[i].order < h[j].order
 }
