@@ -2,7 +2,6 @@ package screen
 
 import (
 	"bufio"
-	"bytes"
 	"container/heap"
 	"encoding/binary"
 	"errors"
@@ -11,8 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-
-	"github.com/btcsuite/btcd/chaincfg"
+	"strings"
 
 	"github.com/tracer-oss/tracer/sanctions/address"
 )
@@ -28,49 +26,30 @@ import (
 // a merged accumulator keeps the choices chain order makes (addAccs: on
 // equal largest contributions the earlier output stays the example).
 type accRuns struct {
-	params *chaincfg.Params
-	slots  int
-	dir    string // "" until the first spill
-	files  []string
+	slots int
+	dir   string // "" until the first spill
+	files []string
 }
 
-// keyed is one address's accumulators under its identity as the store
-// matches addresses (seedKey: P2PK as its P2PKH). Runs sort and merge by
-// it; the record key (the address string: base58 or bech32, microseconds
-// to encode) is made once per address, when the merged record is written,
-// not once per spill.
+// keyed is one address's accumulators under its record key.
 type keyed struct {
-	key seedKey
+	key string
 	acc []accEntry
 }
 
-func compareKeys(a, b *seedKey) int {
-	if a.class != b.class {
-		return int(a.class) - int(b.class)
-	}
-	return bytes.Compare(a.payload[:], b.payload[:])
-}
-
-// recordKey is the address string a record of k is stored under.
-func (r *accRuns) recordKey(k *seedKey) string {
-	a := address.Addr{Kind: address.Kind(k.class), Payload: k.payload}
-	return a.String(r.params)
-}
-
-// sorted turns accs into keyed accumulators in key order, merging the
-// addresses that share a key (a P2PK output and its P2PKH address) and
-// leaving out those without an address string; it empties accs.
+// sorted turns accs into record keys in key order, merging the addresses
+// that share a key (a P2PK output and its P2PKH address); it empties accs.
 func (r *accRuns) sorted(accs map[address.Addr][]accEntry) []keyed {
 	out := make([]keyed, 0, len(accs))
 	for a, acc := range accs {
-		if a.Kind.Valid() && a.Kind.HasAddress() {
-			out = append(out, keyed{seedKeyOf(a), acc})
+		if k := recordKey(a); k != "" {
+			out = append(out, keyed{k, acc})
 		}
 		delete(accs, a)
 	}
 	// Addresses of one key merge in either order: addAccs breaks ties by
 	// output, not by arrival.
-	slices.SortFunc(out, func(a, b keyed) int { return compareKeys(&a.key, &b.key) })
+	slices.SortFunc(out, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
 	merged := out[:0]
 	for _, k := range out {
 		if n := len(merged); n > 0 && merged[n-1].key == k.key {
@@ -101,11 +80,10 @@ func (r *accRuns) spill(accs map[address.Addr][]accEntry) (err error) {
 	}()
 	w := bufio.NewWriterSize(f, 1<<20)
 	var b []byte
-	var v []byte
 	for _, k := range r.sorted(accs) {
-		b = append(b[:0], k.key.class)
-		b = append(b, k.key.payload[:address.Kind(k.key.class).PayloadLen()]...)
-		v = encodeAcc(k.acc, v[:0])
+		b = binary.AppendUvarint(b[:0], uint64(len(k.key)))
+		b = append(b, k.key...)
+		v := encodeAcc(k.acc, nil)
 		b = binary.AppendUvarint(b, uint64(len(v)))
 		b = append(b, v...)
 		if _, err := w.Write(b); err != nil {
@@ -127,7 +105,7 @@ func (r *accRuns) finish(accs map[address.Addr][]accEntry, put func(key string, 
 	last := r.sorted(accs)
 	if len(r.files) == 0 {
 		for _, k := range last {
-			if err := put(r.recordKey(&k.key), encodeAcc(k.acc, nil)); err != nil {
+			if err := put(k.key, encodeAcc(k.acc, nil)); err != nil {
 				return 0, err
 			}
 		}
@@ -171,7 +149,7 @@ func (r *accRuns) finish(accs map[address.Addr][]accEntry, put func(key string, 
 				heap.Fix(h, 0)
 			}
 		}
-		if err := put(r.recordKey(&key), encodeAcc(acc, nil)); err != nil {
+		if err := put(key, encodeAcc(acc, nil)); err != nil {
 			return n, err
 		}
 		n++
@@ -195,10 +173,9 @@ type runCursor struct {
 	name  string
 	mem   []keyed
 	slots int
-	key   seedKey
+	key   string
 	acc   []accEntry
 	done  bool
-	buf   []byte
 }
 
 // next moves to the run's next address.
@@ -211,7 +188,7 @@ func (c *runCursor) next() error {
 		c.key, c.acc, c.mem = c.mem[0].key, c.mem[0].acc, c.mem[1:]
 		return nil
 	}
-	class, err := c.rd.ReadByte()
+	kl, err := binary.ReadUvarint(c.rd)
 	if errors.Is(err, io.EOF) {
 		c.done = true
 		return nil
@@ -219,28 +196,25 @@ func (c *runCursor) next() error {
 	bad := func(err error) error {
 		return fmt.Errorf("screen: exposure build: run %s: %w", c.name, err)
 	}
-	k := address.Kind(class)
-	if err != nil || !k.Valid() || !k.HasAddress() || k.PayloadLen() == 0 {
-		return bad(fmt.Errorf("bad address kind %d: %v", class, err))
+	if err != nil || kl > 1<<10 {
+		return bad(fmt.Errorf("bad key length %d: %v", kl, err))
 	}
-	c.key = seedKey{class: class}
-	if _, err := io.ReadFull(c.rd, c.key.payload[:k.PayloadLen()]); err != nil {
+	k := make([]byte, kl)
+	if _, err := io.ReadFull(c.rd, k); err != nil {
 		return bad(err)
 	}
 	vl, err := binary.ReadUvarint(c.rd)
 	if err != nil || vl > 1<<30 {
 		return bad(fmt.Errorf("bad value length %d: %v", vl, err))
 	}
-	if uint64(cap(c.buf)) < vl {
-		c.buf = make([]byte, vl)
-	}
-	v := c.buf[:vl]
+	v := make([]byte, vl)
 	if _, err := io.ReadFull(c.rd, v); err != nil {
 		return bad(err)
 	}
 	if c.acc, err = decodeAcc(v, c.slots); err != nil {
 		return bad(err)
 	}
+	c.key = string(k)
 	return nil
 }
 
@@ -249,8 +223,8 @@ type runHeap []*runCursor
 
 func (h runHeap) Len() int { return len(h) }
 func (h runHeap) Less(i, j int) bool {
-	if c := compareKeys(&h[i].key, &h[j].key); c != 0 {
-		return c < 0
+	if h[i].key != h[j].key {
+		return h[i].key < h[j].key
 	}
 	return h[i].order < h[j].order
 }
