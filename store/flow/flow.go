@@ -22,9 +22,9 @@ import (
 //	                        counts of transactions, outputs and inputs, dirty flag (set while updating)
 //	blk.dat    block        first TxNum (8), block hash (32), from the store's start height
 //	tx.dat     transaction  index of its first output in out.dat (5), of its first input in in.dat (5),
-//	                        fee in satoshi (4, two's complement; −2³¹ when unknown: an input is from
-//	                        before the store's range, or the fee is beyond ±(2³¹−1), about 21 BTC,
-//	                        when a walk adds up the inputs' values from the index instead)
+//	                        fee in satoshi (4, two's complement; −2³¹ when unknown, an input being from
+//	                        before the store's range, or beyond ±(2³¹−1), about 21 BTC: Fee then adds
+//	                        up the values in the index)
 //	txid.dat   transaction  txid (32)
 //	out.dat    output       two 64-bit words: the first holds the spender, TxNum+1 (bits 0–40; 0 when
 //	                        unspent), its input index (bits 41–44; 15 when 15 or more: the spender's
@@ -582,15 +582,46 @@ func (x *Index) Block(n store.TxNum) (height int32, first, end store.TxNum) {
 }
 
 // Fee returns tx n's fee (n < Txs), unless an input spends from before the
-// store's range or the fee is beyond ±(2³¹−1) satoshi (about 21 BTC): a
-// caller then adds up the inputs' values. A coinbase's fee is its outputs
-// less the subsidy.
+// store's range (a caller then adds up the known inputs' values). A
+// coinbase's fee is its outputs less the subsidy, unknown here when beyond
+// ±(2³¹−1) satoshi (about 21 BTC); another transaction's fee beyond that
+// is added up from its inputs' and outputs' values in the index.
 func (x *Index) Fee(n store.TxNum) (int64, bool) {
 	f := fee32(x.tx[uint64(n)*txSize+txFee:])
 	if f == feeUnknown {
-		return 0, false
+		return x.sumFee(n)
 	}
 	return f, true
+}
+
+// sumFee is tx n's inputs' values less its outputs', when every input
+// spends an output the index holds.
+func (x *Index) sumFee(n store.TxNum) (int64, bool) {
+	first, end, err := x.Inputs(n)
+	if err != nil || first == end {
+		return 0, false
+	}
+	var fee int64
+	for i := first; i < end; i++ {
+		kind, o := x.InOut(i)
+		if kind != store.InputKnown || o >= x.hdr.Outs {
+			return 0, false
+		}
+		fee += x.value(o)
+	}
+	if first, end, err = x.Outputs(n); err != nil {
+		return 0, false
+	}
+	for i := first; i < end; i++ {
+		fee -= x.value(i)
+	}
+	return fee, true
+}
+
+// value is output i's value.
+func (x *Index) value(i uint64) int64 {
+	b := x.out[i*outSize : i*outSize+outSize]
+	return int64(binary.LittleEndian.Uint64(b)>>valShift | binary.LittleEndian.Uint64(b[8:])&(1<<32-1)<<valLow)
 }
 
 // Out is an output as the index holds it.
@@ -638,7 +669,7 @@ func (x *Index) span(n store.TxNum, field int, total uint64) (first, end uint64,
 func (x *Index) Out(i uint64) Out {
 	b := x.out[i*outSize : i*outSize+outSize]
 	lo, hi := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])
-	o := Out{Value: int64(lo>>valShift | hi&(1<<32-1)<<valLow), Key: hi >> 32}
+	o := Out{Value: x.value(i), Key: hi >> 32}
 	if sp := lo & (1<<spBits - 1); sp != 0 && sp-1 < x.hdr.Txs {
 		o.Spent, o.By = true, store.InPoint{Tx: store.TxNum(sp - 1), Vin: uint32(lo >> vinShift & vinEscape)}
 		if o.By.Vin == vinEscape {

@@ -118,3 +118,36 @@ func TestKeyOf(t *testing.T) {
 		seen[k] = true
 	}
 }
+
+// TestFeeBeyondField: a fee beyond the field's 32 bits is added up from the
+// values in the index, unless an input is a coinbase or from before the
+// store's range.
+func TestFeeBeyondField(t *testing.T) {
+	// tx 0: a coinbase paying 30 BTC; tx 1 spends it, paying 1 BTC (a 29
+	// BTC fee); tx 2 spends from before the store's range.
+	x := Index{hdr: header{Txs: 3, Outs: 3, Ins: 3}}
+	for n, r := range []struct{ out, in uint64 }{{0, 0}, {1, 1}, {2, 2}} {
+		x.tx = appendLE(x.tx, r.out, 5)
+		x.tx = appendLE(x.tx, r.in, 5)
+		x.tx = appendLE(x.tx, feeField(0, n == 0), 4) // the coinbase's fee 0; the others beyond the field
+	}
+	x.in = appendLE(x.in, inCoinbase, 5)
+	x.in = appendLE(x.in, 0, 5)
+	x.in = appendLE(x.in, inExternal, 5)
+	x.out = outRecord(x.out, 30e8, 1)
+	x.out = outRecord(x.out, 1e8, 2)
+	x.out = outRecord(x.out, 5e8, 3)
+	for n, want := range []struct {
+		fee   int64
+		known bool
+	}{{0, true}, {29e8, true}, {0, false}} {
+		if fee, known := x.Fee(store.TxNum(n)); fee != want.fee || known != want.known {
+			t.Errorf("tx %d: Fee = %d, %v; want %d, %v", n, fee, known, want.fee, want.known)
+		}
+	}
+	// The coinbase's fee beyond the field too: unknown.
+	binary.LittleEndian.PutUint32(x.tx[txFee:], uint32(feeField(0, false)))
+	if fee, known := x.Fee(0); known {
+		t.Errorf("coinbase beyond the field: Fee = %d, known", fee)
+	}
+}
