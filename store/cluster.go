@@ -788,7 +788,7 @@ func (w *ClusterWriter) load() error {
 	if err != nil {
 		return fmt.Errorf("store: load clusters: %w", err)
 	}
-	w.f.slotsAll, w.f.slots = true, nil // the first commit writes the table anew
+	w.f.slotsAll, w.f.pages = true, nil // the first commit writes the table anew
 	return nil
 }
 
@@ -806,12 +806,9 @@ func (w *ClusterWriter) MemoryBytes() int64 { return w.f.bytes() }
 // has none.
 func (w *ClusterWriter) Intern(a address.Addr) (AddrID, error) {
 	k := keyOf(a)
-	if id := w.f.lookup(&k); id != 0 {
-		return AddrID(id), nil
-	}
-	id, err := w.f.add(k)
-	if err != nil {
-		return 0, err
+	id, added, err := w.f.intern(&k)
+	if err != nil || !added {
+		return AddrID(id), err
 	}
 	w.st.NextID = AddrID(id) + 1
 	w.st.Addresses++
@@ -957,7 +954,7 @@ func (w *ClusterWriter) commit() error {
 		return err
 	}
 	w.committed, w.stored, w.table = st, true, tab
-	w.f.slotsAll, w.f.slots = false, w.f.slots[:0]
+	w.f.clean()
 	if newTable {
 		keep := tableFile(tab.Gen)
 		if err := s.removeClusterFiles(func(name string) bool { return name != forestFile && name != keep }); err != nil {
@@ -1105,34 +1102,34 @@ func (s *Store) writeTable(name string, table []uint64) error {
 	return f.Sync()
 }
 
-// slotSpanGap is the largest run of unchanged slots writeSlots writes
-// over rather than start another write: a write per filled slot was most
-// of a 10M-transaction pass (a commit fills a slot per new address, 1.3
-// million between two commits, spread over the whole table).
-const slotSpanGap = 512
-
-// writeSlots writes the table slots filled since the last commit, in
-// spans that cover runs of them (the slots in between are written with
-// the values they have on disk: only filling a slot changes the table).
+// writeSlots writes the table pages with a slot filled since the last
+// commit, a run of adjacent pages at a time. A write per filled slot was
+// most of a 10M-transaction pass: a commit fills a slot per new address,
+// 1.3 million between two commits, spread over the whole table.
 func (w *ClusterWriter) writeSlots(name string) error {
-	if len(w.f.slots) == 0 {
+	pages := w.f.pages
+	if !slices.ContainsFunc(pages, func(b uint64) bool { return b != 0 }) {
 		return nil
 	}
 	f, err := w.s.clusterFile(name, false)
 	if err != nil {
 		return err
 	}
-	slots := w.f.slots
-	slices.Sort(slots)
+	dirty := func(p int) bool { return p < len(pages)*64 && pages[p/64]&(1<<(p%64)) != 0 }
 	var buf []byte
-	for i := 0; i < len(slots); {
-		lo, hi := uint64(slots[i]), uint64(slots[i])+1
-		for i++; i < len(slots) && uint64(slots[i]) <= hi+slotSpanGap; i++ {
-			hi = uint64(slots[i]) + 1
+	for p := 0; p < len(pages)*64; p++ {
+		if !dirty(p) {
+			continue
 		}
+		q := p + 1
+		for dirty(q) {
+			q++
+		}
+		lo, hi := uint64(p)*pageSlots, min(uint64(q)*pageSlots, uint64(len(w.f.table)))
 		if buf, err = writeSlotSpan(f, w.f.table, lo, hi, buf); err != nil {
 			return err
 		}
+		p = q
 	}
 	return f.Sync()
 }

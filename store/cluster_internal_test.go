@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -469,7 +470,7 @@ func TestClusterTableCommits(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := 0
-	for step, add := range []int{1000, 5, 400, 3, 2000, 1} {
+	for step, add := range []int{1000, 5, 500, 3, 1600, 3000, 1} {
 		for range add {
 			n++
 			id, err := w.Intern(addr(n))
@@ -489,6 +490,19 @@ func TestClusterTableCommits(t *testing.T) {
 		w.State().NextTx = TxNum(step + 1)
 		if err := w.Commit(); err != nil {
 			t.Fatal(err)
+		}
+		// The table file holds the table in memory, slot for slot.
+		disk, err := os.ReadFile(s.clusterPath(tableFile(w.table.Gen)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(disk) != 8*len(w.f.table) {
+			t.Fatalf("step %d: table file of %d bytes, want %d", step, len(disk), 8*len(w.f.table))
+		}
+		for i, e := range w.f.table {
+			if got := binary.LittleEndian.Uint64(disk[8*i:]); got != e {
+				t.Fatalf("step %d: slot %d on disk %x, in memory %x", step, i, got, e)
+			}
 		}
 		c := s.Clusters()
 		for i := 1; i <= n; i++ {
