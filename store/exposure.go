@@ -1,12 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -156,7 +156,36 @@ func (x Exposure) Use(gen uint32) error {
 	if s.ro {
 		return ErrReadOnly
 	}
-	err := s.db.Update(func(txn *badger.Txn) error {
+	if err := x.use(gen); err != nil {
+		return err
+	}
+	return x.DropOlder(context.Background(), gen)
+}
+
+// Switch makes generation gen the one readers see, as Use does, but leaves
+// the older generations for DropOlder: a live service switches on its
+// writing loop and drops in the background.
+func (x Exposure) Switch(gen uint32) error {
+	if x.s.ro {
+		return ErrReadOnly
+	}
+	return x.use(gen)
+}
+
+// DropOlder deletes, key by key, every generation older than gen (hidden
+// since gen or a later one was switched to; newer ones may be a build
+// still being written, and are kept). Other writers may run meanwhile. A
+// cancelled drop leaves the rest for the next one.
+func (x Exposure) DropOlder(ctx context.Context, gen uint32) error {
+	if err := x.s.dropExposureGenerations(ctx, gen); err != nil {
+		return fmt.Errorf("store: exposure index %d in force, but removing old generations failed (they stay hidden): %w", gen, err)
+	}
+	return nil
+}
+
+// use makes generation gen the one in force.
+func (x Exposure) use(gen uint32) error {
+	err := x.s.db.Update(func(txn *badger.Txn) error {
 		if _, err := txn.Get(exposureHeaderKey(gen)); err != nil {
 			if errors.Is(err, badger.ErrKeyNotFound) {
 				return fmt.Errorf("%w: exposure index generation %d", ErrNotFound, gen)
@@ -168,10 +197,59 @@ func (x Exposure) Use(gen uint32) error {
 	if err != nil {
 		return fmt.Errorf("store: use exposure index %d: %w", gen, err)
 	}
-	if err := s.dropExposureGenerations(gen); err != nil {
-		return fmt.Errorf("store: exposure index %d in force, but removing old generations failed (they stay hidden): %w", gen, err)
+	return nil
+}
+
+// UseAlone is Use for a store that nothing else writes meanwhile (no
+// other goroutine; a CLI rebuild): it drops the older generations by
+// whole tables, as Badger's DropPrefix does, instead of deleting their
+// keys one by one. At 10 M transactions a generation holds tens of
+// millions of keys, whose deletes took minutes; DropPrefix takes seconds,
+// but it refuses every concurrent write while it runs (ErrBlockedWrites),
+// so a live service uses Use.
+func (x Exposure) UseAlone(gen uint32) error {
+	s := x.s
+	if s.ro {
+		return ErrReadOnly
+	}
+	if err := x.use(gen); err != nil {
+		return err
+	}
+	prefixes, err := s.exposurePrefixesBefore(gen)
+	if err == nil && len(prefixes) > 0 {
+		err = s.db.DropPrefix(prefixes...)
+	}
+	if err != nil {
+		return fmt.Errorf("store: exposure index %d in force, but dropping old generations failed (they stay hidden): %w", gen, err)
 	}
 	return nil
+}
+
+// exposurePrefixesBefore lists the key prefix (family and generation) of
+// every generation in the store older than keep, one seek per generation.
+func (s *Store) exposurePrefixesBefore(keep uint32) ([][]byte, error) {
+	var out [][]byte
+	err := s.view(func(txn *badger.Txn) error {
+		for _, p := range exposureFamilies {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
+			for it.Seek([]byte{p}); it.ValidForPrefix([]byte{p}); {
+				k := it.Item().Key()
+				if len(k) < 5 {
+					it.Close()
+					return fmt.Errorf("%w: exposure key %x", ErrCorrupt, k)
+				}
+				g := binary.BigEndian.Uint32(k[1:5])
+				if g >= keep {
+					break
+				}
+				out = append(out, binary.BigEndian.AppendUint32([]byte{p}, g))
+				it.Seek(binary.BigEndian.AppendUint32([]byte{p}, g+1))
+			}
+			it.Close()
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Header returns the header of generation gen, in force or
@@ -392,15 +470,19 @@ func exposureUndoKey(gen uint32, height int32) []byte {
 	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32([]byte{prefixExposureUndo}, gen), uint32(height))
 }
 
-func (s *Store) dropExposureGenerations(keep uint32) error {
-	// Keys only, streamed into a write batch, skipping the kept
-	// generation by a seek: an index of a 10M-transaction chain has tens
-	// of millions of keys, which neither fit in a list nor need visiting.
+// exposureFamilies are the key families of the exposure index; every key
+// starts with its family and a generation.
+var exposureFamilies = []byte{prefixExposure, prefixExposureIndex, prefixExposureTx, prefixExposureAcc, prefixExposureUndo, prefixExposureDirty}
+
+func (s *Store) dropExposureGenerations(ctx context.Context, keep uint32) error {
+	// Keys only, streamed into a write batch: an index of a
+	// 10M-transaction chain has tens of millions of keys, which neither
+	// fit in a list nor need visiting twice.
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	err := s.view(func(txn *badger.Txn) error {
-		for _, p := range []byte{prefixExposure, prefixExposureIndex, prefixExposureTx, prefixExposureAcc, prefixExposureUndo, prefixExposureDirty} {
-			if err := dropFamilyExcept(txn, wb, p, keep); err != nil {
+		for _, p := range exposureFamilies {
+			if err := dropFamilyBefore(ctx, txn, wb, p, keep); err != nil {
 				return err
 			}
 		}
@@ -412,26 +494,28 @@ func (s *Store) dropExposureGenerations(keep uint32) error {
 	return wb.Flush()
 }
 
-// dropFamilyExcept deletes, through wb, every key of the family whose keys
-// start with prefix and a generation, but generation keep's.
-func dropFamilyExcept(txn *badger.Txn, wb *badger.WriteBatch, prefix byte, keep uint32) error {
+// dropFamilyBefore deletes, through wb, every key of the family whose keys
+// start with prefix and a generation older than keep.
+func dropFamilyBefore(ctx context.Context, txn *badger.Txn, wb *badger.WriteBatch, prefix byte, keep uint32) error {
+	end := binary.BigEndian.AppendUint32([]byte{prefix}, keep)
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefix}})
 	defer it.Close()
-	for it.Seek([]byte{prefix}); it.ValidForPrefix([]byte{prefix}); {
-		k := it.Item().Key()
-		if len(k) >= 5 && binary.BigEndian.Uint32(k[1:5]) == keep {
-			if keep == math.MaxUint32 {
-				return nil
-			}
-			it.Seek(binary.BigEndian.AppendUint32([]byte{prefix}, keep+1))
-			continue
+	for n := 0; ; n++ {
+		if n == 0 {
+			it.Seek([]byte{prefix})
+		} else {
+			it.Next()
+		}
+		if !it.ValidForPrefix([]byte{prefix}) || bytes.Compare(it.Item().Key(), end) >= 0 {
+			return nil
+		}
+		if n%65536 == 0 && ctx.Err() != nil {
+			return ctx.Err()
 		}
 		if err := wb.Delete(it.Item().KeyCopy(nil)); err != nil {
 			return err
 		}
-		it.Next()
 	}
-	return nil
 }
 
 // deleteKeys deletes keys in write batches.

@@ -233,6 +233,7 @@ func rebuildIndex(c *cli.Context, opt screen.Options, why string) (err error) {
 	fmt.Fprintf(c.App.ErrWriter, "screen: building the exposure index (%s)\n", why)
 	prog := newProgress(c.App.ErrWriter)
 	opt.Progress = prog.line
+	opt.Alone = true // this process holds the store alone
 	start := time.Now()
 	hdr, err := screen.BuildIndex(c.Context, st, opt)
 	prog.finish()

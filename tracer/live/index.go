@@ -38,9 +38,6 @@ func buildPending(ctx context.Context, snap, st *store.Store, opt screen.Options
 	return screen.BuildIndex(ctx, pendingStore{Store: snap, w: st}, opt)
 }
 
-// useIndex makes generation gen the one in force.
-func useIndex(st *store.Store, gen uint32) error { return st.Exposure().Use(gen) }
-
 // pendingStore is a snapshot for reading the chain, list and tags, whose
 // exposure index writes (and the reads of the generation being built) go
 // to the store itself.

@@ -451,9 +451,18 @@ func (s *Service) switchTo(ctx context.Context, list uint32, hdr store.ExposureI
 	if _, err := updateIndex(ctx, s.st, hdr.Gen, s.cfg.Screen); err != nil {
 		return fmt.Errorf("live: bring the new exposure index to the tip: %w", err)
 	}
-	if err := useIndex(s.st, hdr.Gen); err != nil {
+	if err := s.st.Exposure().Switch(hdr.Gen); err != nil {
 		return err
 	}
+	// The older generation's keys are deleted beside the loop: at 10 M
+	// transactions that takes minutes, which blocks must not wait for.
+	s.builds.Add(1)
+	go func() {
+		defer s.builds.Done()
+		if err := s.st.Exposure().DropOlder(ctx, hdr.Gen); err != nil && ctx.Err() == nil {
+			s.log.Warn("live: deleting older exposure index generations", "err", err)
+		}
+	}()
 	return s.finishRebuild(ctx, start)
 }
 

@@ -177,7 +177,7 @@ func BenchmarkBuildIndex(b *testing.B) {
 	cpu := cpuSeconds(b)
 	for i := 0; i < b.N; i++ {
 		rss := storetest.SampleRSS()
-		opt := screen.Options{Params: screentest.Params, Flow: x}
+		opt := screen.Options{Params: screentest.Params, Flow: x, Alone: true} // as the CLI builds it
 		if os.Getenv("TRACER_BENCH_PROGRESS") != "" {
 			opt.Progress = func(s string) { fmt.Fprintln(os.Stderr, time.Now().Format(time.TimeOnly), s) }
 		}

@@ -67,6 +67,11 @@ type Options struct {
 	// store.Exposure.Use switches to it (a new list's index built in
 	// the background).
 	Pending bool
+	// Alone says nothing else writes the store during the build (a CLI
+	// rebuild): older generations are then dropped by whole tables
+	// (store.Exposure.UseAlone), seconds where deleting them key by key
+	// takes minutes at 10 M transactions. A live service leaves it false.
+	Alone bool
 	// UndoDepth is how many blocks below the tip BuildIndex applies as
 	// per-block updates, whose undo records let UpdateIndex undo a
 	// reorganisation that deep exactly (a deeper one makes the index

@@ -426,7 +426,11 @@ func BuildIndex(ctx context.Context, st IndexStore, opt Options) (store.Exposure
 	}
 	if !opt.Pending {
 		e.progress("index: switching to the new index and deleting the older ones")
-		if err := st.Exposure().Use(hdr.Gen); err != nil {
+		use := st.Exposure().Use
+		if opt.Alone {
+			use = st.Exposure().UseAlone
+		}
+		if err := use(hdr.Gen); err != nil {
 			return hdr, err
 		}
 	}
