@@ -39,7 +39,6 @@ type forest struct {
 	// written (grown, or not yet written).
 	pages    []uint64
 	slotsAll bool
-	sink     uint64 // what prefetch read, so that its loads stay
 }
 
 // pageSlots is the slots of a table page (4 KB), the unit a commit writes.
@@ -84,12 +83,6 @@ func addrHash(seed uint64, k *clusterAddrKey) uint64 {
 // its address's hash above them, so a probe compares addresses only when
 // the hashes agree (a probe that reads the address costs a cache miss).
 
-// lookup returns the id of k, 0 when it has none.
-func (f *forest) lookup(k *clusterAddrKey) uint32 {
-	id, _, _ := f.find(k)
-	return id
-}
-
 // find returns the id of k, or 0 with k's hash and the empty slot where
 // its probe ended (where insert would put it).
 func (f *forest) find(k *clusterAddrKey) (id uint32, h, slot uint64) {
@@ -105,19 +98,6 @@ func (f *forest) find(k *clusterAddrKey) (id uint32, h, slot uint64) {
 			return uint32(e), h, i
 		}
 	}
-}
-
-// prefetch reads the table slot where k's probe starts and, when its tag
-// is k's, the address it names: a lookup of k soon after then finds them
-// in cache. Called for many keys before their lookups, it lets their
-// cache misses overlap instead of taking them one after another.
-func (f *forest) prefetch(k *clusterAddrKey) {
-	h := f.hash(k)
-	e := f.table[h&uint64(len(f.table)-1)]
-	if e>>32 == h>>32 && uint32(e) != 0 && uint32(e) <= f.n {
-		e += uint64(f.addrs.at(uint32(e))[0])
-	}
-	f.sink += e
 }
 
 // intern returns k's id, giving it the next one (a cluster of its own)
