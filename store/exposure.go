@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -95,11 +94,11 @@ func (w *ExposureWriter) PutTxShares(n TxNum, v []byte) error {
 	return w.wb.Set(exposureTxKey(w.gen, n), v)
 }
 
-// PutAcc stores the per-source accumulators of addr (encoded by the screen
-// package).
+// PutAcc stores the per-source accumulators of the address whose record
+// key is addr (opaque to the store; encoded by the screen package).
 func (w *ExposureWriter) PutAcc(addr string, v []byte) error {
-	if addr == "" || strings.IndexByte(addr, 0) >= 0 {
-		return fmt.Errorf("store: exposure accumulator: bad address %q", addr)
+	if err := checkAccKey(addr); err != nil {
+		return err
 	}
 	return w.wb.Set(exposureAccKey(w.gen, addr), v)
 }
@@ -420,8 +419,8 @@ func (u *ExposureUpdate) note(addr string, present bool) {
 // PutAcc stores the accumulators of addr; nil deletes them. The header's
 // Addresses counts the change.
 func (u *ExposureUpdate) PutAcc(addr string, v []byte) error {
-	if addr == "" || strings.IndexByte(addr, 0) >= 0 {
-		return fmt.Errorf("store: exposure accumulator: bad address %q", addr)
+	if err := checkAccKey(addr); err != nil {
+		return err
 	}
 	k := exposureAccKey(u.gen, addr)
 	had, known := u.present[addr]
@@ -456,6 +455,15 @@ func (u *ExposureUpdate) PutUndo(height int32, v []byte) error {
 		return u.txn.Delete(exposureUndoKey(u.gen, height))
 	}
 	return u.txn.Set(exposureUndoKey(u.gen, height), v)
+}
+
+// checkAccKey refuses an accumulator key no record can have: empty, or
+// longer than any address form.
+func checkAccKey(addr string) error {
+	if addr == "" || len(addr) > 256 {
+		return fmt.Errorf("store: exposure accumulator: bad record key %q", addr)
+	}
+	return nil
 }
 
 func exposureTxKey(gen uint32, n TxNum) []byte {

@@ -282,6 +282,7 @@ func (s *Service) Run(ctx context.Context, node ingest.Node) error {
 		fc.Logger = s.log
 	}
 	ctx, cancel := context.WithCancel(ctx)
+	s.dropOlderIndexes(ctx)
 	err := follow.Run(ctx, s.st, node, fc)
 	// Pending builds end soon once ctx has; the store must not close
 	// under one.
@@ -435,6 +436,23 @@ func (s *Service) startRebuild(ctx context.Context, list uint32) {
 	}()
 }
 
+// dropOlderIndexes deletes, beside the loop, what an earlier run left of
+// exposure index generations older than the one in force (a drop cut
+// short by a stop or a kill).
+func (s *Service) dropOlderIndexes(ctx context.Context) {
+	hdr, err := s.st.Exposure().Info()
+	if err != nil {
+		return // none built yet
+	}
+	s.builds.Add(1)
+	go func() {
+		defer s.builds.Done()
+		if err := s.st.Exposure().DropOlder(ctx, hdr.Gen); err != nil && ctx.Err() == nil {
+			s.log.Warn("live: deleting older exposure index generations", "err", err)
+		}
+	}()
+}
+
 // switchTo makes a pending generation (and list, when not 0) the one in
 // force, after bringing it to the tip, and publishes it.
 func (s *Service) switchTo(ctx context.Context, list uint32, hdr store.ExposureIndex, start time.Time) error {
@@ -456,13 +474,7 @@ func (s *Service) switchTo(ctx context.Context, list uint32, hdr store.ExposureI
 	}
 	// The older generation's keys are deleted beside the loop: at 10 M
 	// transactions that takes minutes, which blocks must not wait for.
-	s.builds.Add(1)
-	go func() {
-		defer s.builds.Done()
-		if err := s.st.Exposure().DropOlder(ctx, hdr.Gen); err != nil && ctx.Err() == nil {
-			s.log.Warn("live: deleting older exposure index generations", "err", err)
-		}
-	}()
+	s.dropOlderIndexes(ctx)
 	return s.finishRebuild(ctx, start)
 }
 

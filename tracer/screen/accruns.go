@@ -12,8 +12,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/btcsuite/btcd/chaincfg"
-
 	"github.com/tracer-oss/tracer/sanctions/address"
 )
 
@@ -28,10 +26,9 @@ import (
 // a merged accumulator keeps the choices chain order makes (addAccs: on
 // equal largest contributions the earlier output stays the example).
 type accRuns struct {
-	params *chaincfg.Params
-	slots  int
-	dir    string // "" until the first spill
-	files  []string
+	slots int
+	dir   string // "" until the first spill
+	files []string
 }
 
 // keyed is one address's accumulators under its record key.
@@ -45,7 +42,7 @@ type keyed struct {
 func (r *accRuns) sorted(accs map[address.Addr][]accEntry) []keyed {
 	out := make([]keyed, 0, len(accs))
 	for a, acc := range accs {
-		if k := a.String(r.params); k != "" {
+		if k := recordKey(a); k != "" {
 			out = append(out, keyed{k, acc})
 		}
 		delete(accs, a)

@@ -6,6 +6,8 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg"
 
+	"github.com/tracer-oss/tracer/sanctions/address"
+	"github.com/tracer-oss/tracer/store"
 	"github.com/tracer-oss/tracer/store/flow"
 	"github.com/tracer-oss/tracer/tracer"
 	"github.com/tracer-oss/tracer/tracer/cluster"
@@ -157,8 +159,50 @@ type IndexGroup struct {
 // indexFormat is the format of the records the index stores (shares.go):
 // 1 added the received total to the accumulators; 2 stores accumulators
 // only (no drawn records, no received total: a Reader draws both on read)
-// and describes the share columns in the header.
-const indexFormat = 2
+// and describes the share columns in the header; 3 keys an address's
+// accumulators by its binary identity (recordKey) instead of its string.
+const indexFormat = 3
+
+// recordKey is the key of address a's accumulators in the index: its
+// class (P2PK as P2PKH, as the store's address index matches them) and its
+// payload, "" for an output without an address. A build writes its
+// records in this order with no string encoding (base58 or bech32 takes
+// microseconds an address), and an update keys the addresses a block pays
+// without one.
+func recordKey(a address.Addr) string {
+	if !a.Kind.Valid() || !a.Kind.HasAddress() || a.Kind.PayloadLen() == 0 {
+		return ""
+	}
+	c := a.Kind.Class()
+	var b [33]byte
+	b[0] = byte(c)
+	n := copy(b[1:], a.Payload[:c.PayloadLen()])
+	return string(b[:1+n])
+}
+
+// recordKeyOf is the record key of an address string, "" when it is none
+// of the network's.
+func recordKeyOf(s string, params *chaincfg.Params) string {
+	a, err := address.Parse(s, params)
+	if err != nil {
+		return ""
+	}
+	return recordKey(a)
+}
+
+// addressOfKey is the address string of a record key.
+func addressOfKey(k string, params *chaincfg.Params) (string, error) {
+	if len(k) == 0 {
+		return "", fmt.Errorf("%w: exposure record with an empty key", store.ErrCorrupt)
+	}
+	kind := address.Kind(k[0])
+	if !kind.Valid() || !kind.HasAddress() || len(k) != 1+kind.PayloadLen() || kind.Class() != kind {
+		return "", fmt.Errorf("%w: exposure record key %x", store.ErrCorrupt, k)
+	}
+	a := address.Addr{Kind: kind}
+	copy(a.Payload[:], k[1:])
+	return a.String(params), nil
+}
 
 // sourceAcc accumulates one source's contribution to one address.
 type sourceAcc struct {

@@ -758,7 +758,7 @@ func newAccumulator(e *engine, w *store.ExposureWriter) *accumulator {
 		budget = 8 << 20 // entries of 40 bytes: about 320 MiB with the map
 	}
 	return &accumulator{e: e, w: w, in: make(chan *passBatch, 4), free: make(chan *passBatch, 6), budget: budget,
-		accs: map[address.Addr][]accEntry{}, runs: &accRuns{params: e.opt.Params, slots: len(e.slots)}}
+		accs: map[address.Addr][]accEntry{}, runs: &accRuns{slots: len(e.slots)}}
 }
 
 // batch returns an empty batch, reusing a counted one.

@@ -93,7 +93,11 @@ func (r *Reader) Record(addr string) (rec Record, found bool, err error) {
 	if addr == "" || strings.IndexByte(addr, 0) >= 0 {
 		return Record{}, false, nil
 	}
-	v, found, err := r.st.Exposure().Acc(r.gen, addr)
+	key := recordKeyOf(addr, r.params)
+	if key == "" {
+		return Record{}, false, nil
+	}
+	v, found, err := r.st.Exposure().Acc(r.gen, key)
 	if err != nil || !found {
 		return Record{}, false, err
 	}
@@ -102,15 +106,19 @@ func (r *Reader) Record(addr string) (rec Record, found bool, err error) {
 }
 
 // ForEach calls fn with the Record of every address of the generation, in
-// address order.
+// the order of their record keys (address class, then payload).
 func (r *Reader) ForEach(ctx context.Context, fn func(addr string, rec Record) error) error {
 	n := 0
 	paths := r.pathReader() // shared: paths of neighbours share their older steps
-	return r.st.Exposure().ForEachAcc(r.gen, func(a string, v []byte) error {
+	return r.st.Exposure().ForEachAcc(r.gen, func(key string, v []byte) error {
 		if n++; n&255 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
+		}
+		a, err := addressOfKey(key, r.params)
+		if err != nil {
+			return err
 		}
 		rec, err := r.draw(a, v, paths)
 		if err != nil {

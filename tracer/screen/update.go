@@ -220,7 +220,8 @@ func (bu *blockUpdate) load(a string) error {
 	var acc []accEntry
 	if found {
 		if acc, err = decodeAcc(v, len(bu.e.slots)); err != nil {
-			return fmt.Errorf("address %s: %w", a, err)
+			s, _ := addressOfKey(a, bu.e.opt.Params)
+			return fmt.Errorf("address %s: %w", s, err)
 		}
 		bu.old[a] = v
 	}
@@ -231,7 +232,7 @@ func (bu *blockUpdate) load(a string) error {
 
 // count adds one output's contributions to its address's accumulators.
 func (bu *blockUpdate) count(cs []contribution) {
-	a := cs[0].addr.String(bu.e.opt.Params)
+	a := recordKey(cs[0].addr)
 	if bu.cerr == nil && a != "" {
 		if bu.cerr = bu.load(a); bu.cerr == nil {
 			bu.accs[a] = addContributions(bu.accs[a], cs)
