@@ -751,7 +751,7 @@ func (w *ClusterWriter) load() error {
 	for uint64(slots)*3 < 4*uint64(next-1) { // as add grows it
 		slots *= 2
 	}
-	w.f.table = make([]uint64, slots)
+	w.f.table = hugeSlice[uint64](slots)
 	if w.table.Seed != 0 {
 		w.f.seed = w.table.Seed
 	}
@@ -1696,7 +1696,7 @@ func (u *unspentSet) insert(e unspentEntry) {
 func (u *unspentSet) resize() {
 	old := u.tab
 	size := max(2*len(old), 1<<12)
-	u.tab, u.shift = make([]unspentEntry, size), uint(64-bits.TrailingZeros(uint(size)))
+	u.tab, u.shift = hugeSlice[unspentEntry](size), uint(64-bits.TrailingZeros(uint(size)))
 	for _, e := range old {
 		if e.key != 0 {
 			u.insert(e)
