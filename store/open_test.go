@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,7 +66,8 @@ func TestOpenOlderSchema(t *testing.T) {
 			st.Close()
 			t.Fatalf("%+v: a schema %d store opened", opt, store.SchemaVersion-1)
 		}
-		if !errors.Is(err, store.ErrSchema) || !strings.Contains(err.Error(), "another version of tracer wrote it") || !strings.Contains(err.Error(), "new --db directory") {
+		if !errors.Is(err, store.ErrSchema) || !strings.Contains(err.Error(), "another version of tracer wrote it") || !strings.Contains(err.Error(), "new --db directory") ||
+			!strings.Contains(err.Error(), fmt.Sprintf("schema version %d in", store.SchemaVersion-1)) {
 			t.Errorf("%+v: %v, want ErrSchema saying to ingest again", opt, err)
 		}
 	}

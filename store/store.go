@@ -313,8 +313,11 @@ func (s *Store) init() error {
 		if err != nil {
 			return err
 		}
-		if len(v) != 4 || binary.BigEndian.Uint32(v) != SchemaVersion {
+		if len(v) != 4 {
 			return fmt.Errorf("%w %x in %s: another version of tracer wrote it (this one writes %d); ingest again into a new --db directory", ErrSchema, v, s.dir, SchemaVersion)
+		}
+		if got := binary.BigEndian.Uint32(v); got != SchemaVersion {
+			return fmt.Errorf("%w %d in %s: another version of tracer wrote it (this one reads and writes schema %d); ingest again into a new --db directory", ErrSchema, got, s.dir, SchemaVersion)
 		}
 		item, err = txn.Get(keyState)
 		if err != nil {

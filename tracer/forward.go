@@ -664,7 +664,7 @@ func (w *walker) taintedInputs(st *txState, v *txView, b *walkBufs) ([]taintIn, 
 	slices.SortFunc(tin, func(a, b taintIn) int { return int(a.vin) - int(b.vin) })
 	b.parents = b.parents[:0]
 	for _, t := range tin {
-		if int(t.vin) >= len(v.ins) || v.ins[t.vin].kind != store.InputKnown || v.ins[t.vin].prev != t.from || v.ins[t.vin].tainted {
+		if int(t.vin) >= len(v.ins) || v.ins[t.vin].kind != store.InputKnown || v.ins[t.vin].tainted || !w.src.spends(v, t.vin, t.from) {
 			return nil, fmt.Errorf("%w: tx %s input %d does not spend output %d:%d, whose spender it is recorded as", store.ErrCorrupt, v.id, t.vin, t.from.Tx, t.from.Vout)
 		}
 		v.ins[t.vin].tainted = true

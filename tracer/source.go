@@ -75,10 +75,13 @@ type txView struct {
 }
 
 type inView struct {
-	kind    store.InputKind
+	kind store.InputKind
+	// prev is the output spent; a flow index source fills it only for
+	// the inputs the walk reaches (spends), and out instead.
 	prev    store.OutPoint
-	value   int64 // when the view is valued, or the input tainted
-	tainted bool  // set by the walk: the input spends a walked output
+	out     uint64 // from a flow index: the index of the output spent
+	value   int64  // when the view is valued, or the input tainted
+	tainted bool   // set by the walk: the input spends a walked output
 }
 
 type outView struct {
@@ -99,6 +102,8 @@ type source interface {
 	loadValues(v *txView) error
 	// loadSpenders fills the spent and by fields of v's outputs.
 	loadSpenders(v *txView) error
+	// spends tells whether v's input vin spends op, and sets its prev.
+	spends(v *txView, vin uint32, op store.OutPoint) bool
 	// addr is the full address of an output.
 	addr(op store.OutPoint) (address.Addr, error)
 	// reads counts the store reads so far.
@@ -165,6 +170,10 @@ func (s *storeSource) loadSpenders(v *txView) error {
 	}
 	v.spenders = true
 	return nil
+}
+
+func (s *storeSource) spends(v *txView, vin uint32, op store.OutPoint) bool {
+	return v.ins[vin].prev == op
 }
 
 func (s *storeSource) addr(op store.OutPoint) (address.Addr, error) {
@@ -239,8 +248,8 @@ func (s *flowSource) load(n store.TxNum, v *txView) error {
 		return err
 	}
 	for i := first; i < end; i++ {
-		r := x.In(i)
-		v.ins = append(v.ins, inView{kind: r.Kind, prev: r.Prev})
+		kind, out := x.InOut(i)
+		v.ins = append(v.ins, inView{kind: kind, out: out})
 	}
 	if first, end, err = x.Outputs(n); err != nil {
 		return err
@@ -258,17 +267,25 @@ func (s *flowSource) loadValues(v *txView) error {
 		if in.kind != store.InputKnown || in.tainted {
 			continue
 		}
-		j, err := s.x.OutIndex(in.prev)
-		if err != nil {
-			return err
+		if in.out >= s.x.Outs() {
+			return fmt.Errorf("%w: tx %s input %d spends output %d of %d", flow.ErrCorrupt, v.id, vin, in.out, s.x.Outs())
 		}
-		in.value = s.x.Out(j).Value
+		in.value = s.x.Out(in.out).Value
 	}
 	v.valued = true
 	return nil
 }
 
 func (s *flowSource) loadSpenders(*txView) error { return nil }
+
+func (s *flowSource) spends(v *txView, vin uint32, op store.OutPoint) bool {
+	in := &v.ins[vin]
+	if j, err := s.x.OutIndex(op); err != nil || j != in.out {
+		return false
+	}
+	in.prev = op
+	return true
+}
 
 func (s *flowSource) addr(op store.OutPoint) (address.Addr, error) {
 	if s.last == nil || s.last.Num != op.Tx {

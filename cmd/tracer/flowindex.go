@@ -14,7 +14,7 @@ import (
 	"github.com/tracer-oss/tracer/tracer"
 )
 
-var noIndexFlag = &cli.BoolFlag{Name: "no-index", Usage: "walk the store itself, not its trace index (DB/flow, built or extended before a forward walk; about 137 bytes per transaction, 5x faster walks)"}
+var noIndexFlag = &cli.BoolFlag{Name: "no-index", Usage: "walk the store itself, not its trace index (DB/flow, built or extended before a forward walk; about 99 bytes per transaction, 5x faster walks)"}
 
 // openFlow opens the store's trace index (store/flow) for forward walks,
 // building or extending it first. It returns nil with --no-index, and nil

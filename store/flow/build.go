@@ -15,10 +15,11 @@ import (
 	"github.com/tracer-oss/tracer/store"
 )
 
-// patch is a write of b at offset off of out.dat.
+// patch sets the spender bits (spMask) of the out.dat record at offset
+// off to sp, keeping the value bits beside them.
 type patch struct {
 	off int64
-	b   [8]byte
+	sp  uint64
 }
 
 // builder appends transactions to the index files a chunk at a time.
@@ -197,21 +198,19 @@ func (b *builder) add(tx *store.Tx) error {
 		b.lastHash = blk.Hash
 		h.Blocks++
 	}
-	if h.Outs+uint64(len(tx.Outputs)) >= maxCount || h.Ins+uint64(len(tx.Inputs)) >= maxCount {
+	if h.Outs+uint64(len(tx.Outputs)) >= maxCount || h.Ins+uint64(len(tx.Inputs)) >= maxCount || uint64(tx.Num) > maxSpTx {
 		return fmt.Errorf("flow: transaction %d: more than 2^40 outputs or inputs", tx.Num)
 	}
 	b.buf[fTx] = appendLE(b.buf[fTx], h.Outs, 5)
 	b.buf[fTx] = appendLE(b.buf[fTx], h.Ins, 5)
-	b.buf[fTx] = appendLE(b.buf[fTx], feeField(tx.Fee, tx.FeeKnown), 7)
+	b.buf[fTx] = appendLE(b.buf[fTx], feeField(tx.Fee, tx.FeeKnown), 4)
 	b.buf[fTxid] = append(b.buf[fTxid], tx.ID[:]...)
 	for i := range tx.Outputs {
 		o := &tx.Outputs[i]
-		if o.Value < 0 || o.Value >= 1<<56 {
+		if o.Value < 0 || o.Value >= maxValue {
 			return fmt.Errorf("%w: transaction %d output %d has value %d", ErrCorrupt, tx.Num, i, o.Value)
 		}
-		b.buf[fOut] = binary.LittleEndian.AppendUint64(b.buf[fOut], 0)
-		b.buf[fOut] = appendLE(b.buf[fOut], uint64(o.Value), 7)
-		b.buf[fOut] = binary.LittleEndian.AppendUint32(b.buf[fOut], uint32(KeyOf(o.Addr.Key())))
+		b.buf[fOut] = outRecord(b.buf[fOut], o.Value, KeyOf(o.Addr.Key()))
 	}
 	h.Txs++
 	h.Outs += uint64(len(tx.Outputs))
@@ -223,23 +222,24 @@ func (b *builder) add(tx *store.Tx) error {
 		case store.InputExternal:
 			v = inExternal
 		default:
-			v = uint64(in.Prev.Tx)<<24 | uint64(in.Prev.Vout)
-			if err := b.spend(in.Prev, store.InPoint{Tx: tx.Num, Vin: uint32(vin)}); err != nil {
+			var err error
+			if v, err = b.spend(in.Prev, store.InPoint{Tx: tx.Num, Vin: uint32(vin)}); err != nil {
 				return err
 			}
 		}
-		b.buf[fIn] = binary.LittleEndian.AppendUint64(b.buf[fIn], v)
+		b.buf[fIn] = appendLE(b.buf[fIn], v, inSize)
 	}
 	h.Ins += uint64(len(tx.Inputs))
 	return nil
 }
 
 // spend records in as the spender of op: in the chunk's buffer when op is
-// in the chunk, as a patch of out.dat otherwise.
-func (b *builder) spend(op store.OutPoint, in store.InPoint) error {
+// in the chunk, as a patch of out.dat otherwise. It returns op's index in
+// out.dat.
+func (b *builder) spend(op store.OutPoint, in store.InPoint) (uint64, error) {
 	n := uint64(op.Tx)
-	if n >= b.h.Txs-1 || in.Vin >= 1<<24 {
-		return fmt.Errorf("%w: transaction %d spends %d:%d", ErrCorrupt, in.Tx, op.Tx, op.Vout)
+	if n >= b.h.Txs-1 {
+		return 0, fmt.Errorf("%w: transaction %d spends %d:%d", ErrCorrupt, in.Tx, op.Tx, op.Vout)
 	}
 	var first, end uint64
 	if n >= b.chunkTx {
@@ -253,19 +253,19 @@ func (b *builder) spend(op store.OutPoint, in store.InPoint) error {
 		}
 	}
 	if uint64(op.Vout) >= end-first {
-		return fmt.Errorf("%w: transaction %d spends %d:%d, which has %d outputs", ErrCorrupt, in.Tx, op.Tx, op.Vout, end-first)
+		return 0, fmt.Errorf("%w: transaction %d spends %d:%d, which has %d outputs", ErrCorrupt, in.Tx, op.Tx, op.Vout, end-first)
 	}
 	i := first + uint64(op.Vout)
-	s := (uint64(in.Tx)+1)<<24 | uint64(in.Vin)
+	sp := spField(in)
 	if i >= b.chunkOut {
-		binary.LittleEndian.PutUint64(b.buf[fOut][(i-b.chunkOut)*outSize:], s)
-		return nil
+		r := b.buf[fOut][(i-b.chunkOut)*outSize:]
+		binary.LittleEndian.PutUint64(r, binary.LittleEndian.Uint64(r)&^spMask|sp)
+		return i, nil
 	}
-	p := patch{off: int64(i) * outSize}
-	binary.LittleEndian.PutUint64(p.b[:], s)
+	p := patch{off: int64(i) * outSize, sp: sp}
 	b.patches = append(b.patches, p)
 	b.touched[p.off/sumChunk] = true
-	return nil
+	return i, nil
 }
 
 // flush writes the chunk, applies its patches and starts the next chunk.
@@ -400,13 +400,9 @@ func spendsPastCut(files [5]*os.File, h *header, keep, txs uint64) (outs, ins ui
 		return 0, 0, nil, fmt.Errorf("%w: transaction %d starts past the end", ErrCorrupt, txs)
 	}
 	for i := ins; i < h.Ins; i++ {
-		v := binary.LittleEndian.Uint64(in[i*inSize:])
-		if v == inCoinbase || v == inExternal || v>>24 >= txs {
-			continue
-		}
-		o := le40(tx[(v>>24)*txSize:]) + v&0xffffff
-		if o >= outs {
-			return 0, 0, nil, fmt.Errorf("%w: input %d spends output %d past the cut", ErrCorrupt, i, o)
+		o := le40(in[i*inSize:])
+		if o == inCoinbase || o == inExternal || o >= outs {
+			continue // not an output kept: the cut drops it
 		}
 		patches = append(patches, patch{off: int64(o) * outSize})
 	}

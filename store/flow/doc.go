@@ -8,7 +8,7 @@
 // The index is derived data: Open builds it after ingest, extends it when
 // the store's tip has grown, cuts it back to the fork after a reorg, and
 // rebuilds it after an update that was killed half-way. It lives in the store directory, under flow/,
-// and costs about 117 bytes per transaction (see flow.go for the layout).
+// and costs about 99 bytes per transaction (see flow.go for the layout).
 // Full addresses are not kept, only a 4-byte key per output (KeyOf);
 // callers that need an address read the transaction from the store.
 package flow

@@ -22,54 +22,71 @@ import (
 //	                        counts of transactions, outputs and inputs, dirty flag (set while updating)
 //	blk.dat    block        first TxNum (8), block hash (32), from the store's start height
 //	tx.dat     transaction  index of its first output in out.dat (5), of its first input in in.dat (5),
-//	                        fee in satoshi (7, two's complement; −2⁵⁵ when unknown: an input is from
-//	                        before the store's range, or the fee is beyond ±2⁵⁵, which no valid chain has)
+//	                        fee in satoshi (4, two's complement; −2³¹ when unknown, an input being from
+//	                        before the store's range, or beyond ±(2³¹−1), about 21 BTC: Fee then adds
+//	                        up the values in the index)
 //	txid.dat   transaction  txid (32)
-//	out.dat    output       spender: (TxNum+1)<<24 | input index (8), 0 when unspent; value (7);
-//	                        address key (4, KeyOf(address.Addr.Key))
-//	in.dat     input        spent output: TxNum<<24 | vout (8); coinbase ^0, spends from before
-//	                        the store's range ^1
+//	out.dat    output       two 64-bit words: the first holds the spender, TxNum+1 (bits 0–40; 0 when
+//	                        unspent), its input index (bits 41–44; 15 when 15 or more: the spender's
+//	                        inputs are searched for this output) and the value's low 19 bits (45–63);
+//	                        the second the value's high 32 bits (0–31) and the address key (32–63,
+//	                        KeyOf(address.Addr.Key))
+//	in.dat     input        index in out.dat of the output it spends (5); coinbase 2⁴⁰−1, a spend
+//	                        from before the store's range 2⁴⁰−2
 //
-// Counts of outputs and inputs are below 2⁴⁰ (a thousand times today's
+// Counts of outputs and inputs are below 2⁴⁰−2 (a thousand times today's
 // chain), values below 2⁵¹ (the store refuses larger ones). Measured on the
 // generated 1,000,000-transaction chain (2.54 outputs and 2.44 inputs per
-// transaction) the index takes 117 bytes per transaction: txid 32, tx 17,
-// outputs 48, inputs 19.5 (format 4, with 8-byte fields and full address
-// keys, took 137).
+// transaction) the index takes 99 bytes per transaction: txid 32, tx 14,
+// outputs 40.6, inputs 12.2 (format 5, with the spender as TxNum and a 3-byte
+// input index, inputs as TxNum and vout in 8 bytes and 7-byte fees, took 117).
+// An input names its output by index, so a walk reads an input's value with
+// one lookup; the transaction of that output (In) is a binary search of
+// tx.dat, which a forward walk does not need: it reaches a transaction from
+// the output it spends.
 //
-// An update appends the new transactions and patches the spender field of
+// An update appends the new transactions and patches the spender bits of
 // older outputs they spend. After a reorg (the covered tip no longer on the
 // store's chain) it first cuts the index back to the fork, clearing the
-// spender fields the cut transactions had set. Either sets the dirty flag
+// spender bits the cut transactions had set. Either sets the dirty flag
 // first and clears it last (after syncing every file), so an update killed
 // half-way makes the next Open rebuild the index.
 const (
-	formatVersion = 5
+	formatVersion = 6
 
 	// maxCut is the deepest reorg an index is cut back over; deeper ones
 	// rebuild it.
 	maxCut = 1000
 
 	blkSize  = 40
-	txSize   = 17
+	txSize   = 14
 	txidSize = 32
-	outSize  = 19
-	inSize   = 8
+	outSize  = 16
+	inSize   = 5
 
-	// Offsets in a tx.dat and an out.dat record.
+	// Offsets in a tx.dat record.
 	txFirstIn = 5
 	txFee     = 10
-	outValue  = 8
-	outKey    = 15
 
-	// maxCount bounds the outputs and inputs (5-byte indexes).
-	maxCount = 1 << 40
+	// maxCount bounds the outputs and inputs (5-byte indexes, the two
+	// largest kept for inCoinbase and inExternal).
+	maxCount = 1<<40 - 2
 
-	feeUnknown = -1 << 55
-	maxFee     = 1<<55 - 1
+	feeUnknown = math.MinInt32
+	maxFee     = math.MaxInt32
 
-	inCoinbase = ^uint64(0)
-	inExternal = ^uint64(1)
+	inCoinbase = 1<<40 - 1
+	inExternal = 1<<40 - 2
+
+	// The first word of an out.dat record.
+	spBits    = 41 // spender TxNum+1
+	vinShift  = spBits
+	vinEscape = 15 // 4 bits of input index; 15: search the spender's inputs
+	valShift  = spBits + 4
+	valLow    = 64 - valShift // value bits in the first word (19)
+	spMask    = 1<<valShift - 1
+	maxValue  = 1 << 51
+	maxSpTx   = 1<<spBits - 2 // the largest TxNum a spender field holds
 )
 
 // KeyOf is the key the index holds for an address: a 32-bit hash of its
@@ -78,15 +95,10 @@ const (
 // answer.
 func KeyOf(addrKey uint64) uint64 { return (addrKey * 0x9e3779b97f4a7c15) >> 32 }
 
-// le40 and le56 read 5- and 7-byte little-endian integers.
+// le40 reads a 5-byte little-endian integer.
 func le40(b []byte) uint64 {
 	_ = b[4]
 	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 | uint64(b[4])<<32
-}
-
-func le56(b []byte) uint64 {
-	_ = b[6]
-	return le40(b) | uint64(b[5])<<40 | uint64(b[6])<<48
 }
 
 // appendLE appends the n low bytes of v, little-endian.
@@ -97,15 +109,27 @@ func appendLE(b []byte, v uint64, n int) []byte {
 	return b
 }
 
-// feeField is a fee as tx.dat holds it (56 bits); fee56 reads it back.
+// feeField is a fee as tx.dat holds it (32 bits); fee32 reads it back.
 func feeField(fee int64, known bool) uint64 {
 	if !known || fee > maxFee || fee < -maxFee {
 		fee = feeUnknown
 	}
-	return uint64(fee) & (1<<56 - 1)
+	return uint64(fee) & (1<<32 - 1)
 }
 
-func fee56(b []byte) int64 { return int64(le56(b)<<8) >> 8 }
+func fee32(b []byte) int64 { return int64(int32(binary.LittleEndian.Uint32(b))) }
+
+// spField is the spender part of an out.dat record's first word: in's
+// TxNum+1 and its input index (vinEscape when that is vinEscape or more).
+func spField(in store.InPoint) uint64 {
+	return uint64(in.Tx+1) | uint64(min(in.Vin, vinEscape))<<vinShift
+}
+
+// outRecord is an unspent output's out.dat record.
+func outRecord(b []byte, value int64, key uint64) []byte {
+	b = binary.LittleEndian.AppendUint64(b, uint64(value)<<valShift)
+	return binary.LittleEndian.AppendUint64(b, uint64(value)>>valLow|key<<32)
+}
 
 // Dir is where the index of a store directory lives.
 func Dir(storeDir string) string { return filepath.Join(storeDir, "flow") }
@@ -516,6 +540,9 @@ func (x *Index) Stats() Stats {
 // Txs is the number of transactions covered.
 func (x *Index) Txs() store.TxNum { return store.TxNum(x.hdr.Txs) }
 
+// Outs is the number of outputs covered.
+func (x *Index) Outs() uint64 { return x.hdr.Outs }
+
 // TxID is the txid of tx n (n < Txs).
 func (x *Index) TxID(n store.TxNum) (h chainhash.Hash) {
 	copy(h[:], x.txid[uint64(n)*txidSize:])
@@ -555,15 +582,46 @@ func (x *Index) Block(n store.TxNum) (height int32, first, end store.TxNum) {
 }
 
 // Fee returns tx n's fee (n < Txs), unless an input spends from before the
-// store's range (or the fee is beyond ±2⁵⁵ satoshi, which no valid chain
-// has: a caller then adds up the inputs' values). A coinbase's fee is its
-// outputs less the subsidy.
+// store's range (a caller then adds up the known inputs' values). A
+// coinbase's fee is its outputs less the subsidy, unknown here when beyond
+// ±(2³¹−1) satoshi (about 21 BTC); another transaction's fee beyond that
+// is added up from its inputs' and outputs' values in the index.
 func (x *Index) Fee(n store.TxNum) (int64, bool) {
-	f := fee56(x.tx[uint64(n)*txSize+txFee:])
+	f := fee32(x.tx[uint64(n)*txSize+txFee:])
 	if f == feeUnknown {
-		return 0, false
+		return x.sumFee(n)
 	}
 	return f, true
+}
+
+// sumFee is tx n's inputs' values less its outputs', when every input
+// spends an output the index holds.
+func (x *Index) sumFee(n store.TxNum) (int64, bool) {
+	first, end, err := x.Inputs(n)
+	if err != nil || first == end {
+		return 0, false
+	}
+	var fee int64
+	for i := first; i < end; i++ {
+		kind, o := x.InOut(i)
+		if kind != store.InputKnown || o >= x.hdr.Outs {
+			return 0, false
+		}
+		fee += x.value(o)
+	}
+	if first, end, err = x.Outputs(n); err != nil {
+		return 0, false
+	}
+	for i := first; i < end; i++ {
+		fee -= x.value(i)
+	}
+	return fee, true
+}
+
+// value is output i's value.
+func (x *Index) value(i uint64) int64 {
+	b := x.out[i*outSize : i*outSize+outSize]
+	return int64(binary.LittleEndian.Uint64(b)>>valShift | binary.LittleEndian.Uint64(b[8:])&(1<<32-1)<<valLow)
 }
 
 // Out is an output as the index holds it.
@@ -571,7 +629,9 @@ type Out struct {
 	Value int64
 	Key   uint64 // KeyOf(address.Addr.Key) of its address
 	Spent bool
-	By    store.InPoint // the spending input, when Spent
+	// By is the spending input, when Spent. Its Vin is ^0 when the
+	// spender's inputs do not name this output (a damaged index).
+	By store.InPoint
 }
 
 // In is an input as the index holds it.
@@ -608,23 +668,77 @@ func (x *Index) span(n store.TxNum, field int, total uint64) (first, end uint64,
 // Out returns output i (from Outputs).
 func (x *Index) Out(i uint64) Out {
 	b := x.out[i*outSize : i*outSize+outSize]
-	o := Out{Value: int64(le56(b[outValue:])), Key: uint64(binary.LittleEndian.Uint32(b[outKey:]))}
-	if s := binary.LittleEndian.Uint64(b); s != 0 && s>>24-1 < x.hdr.Txs {
-		o.Spent, o.By = true, store.InPoint{Tx: store.TxNum(s>>24 - 1), Vin: uint32(s & 0xffffff)}
+	lo, hi := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])
+	o := Out{Value: x.value(i), Key: hi >> 32}
+	if sp := lo & (1<<spBits - 1); sp != 0 && sp-1 < x.hdr.Txs {
+		o.Spent, o.By = true, store.InPoint{Tx: store.TxNum(sp - 1), Vin: uint32(lo >> vinShift & vinEscape)}
+		if o.By.Vin == vinEscape {
+			o.By.Vin = x.spendingInput(o.By.Tx, i)
+		}
 	}
 	return o
 }
 
-// In returns input i (from Inputs).
-func (x *Index) In(i uint64) In {
-	switch v := binary.LittleEndian.Uint64(x.in[i*inSize:]); v {
-	case inCoinbase:
-		return In{Kind: store.InputCoinbase}
-	case inExternal:
-		return In{Kind: store.InputExternal}
-	default:
-		return In{Kind: store.InputKnown, Prev: store.OutPoint{Tx: store.TxNum(v >> 24), Vout: uint32(v & 0xffffff)}}
+// spendingInput is the index of tx n's input that spends output i, from
+// vinEscape on; ^0 when none does.
+func (x *Index) spendingInput(n store.TxNum, i uint64) uint32 {
+	first, end, err := x.Inputs(n)
+	if err != nil {
+		return ^uint32(0)
 	}
+	for j := first + vinEscape; j < end; j++ {
+		if le40(x.in[j*inSize:]) == i {
+			return uint32(j - first)
+		}
+	}
+	return ^uint32(0)
+}
+
+// InOut returns input i (from Inputs) as its kind and, when it is
+// store.InputKnown, the index (for Out) of the output it spends. It costs
+// one lookup; In costs a binary search more.
+func (x *Index) InOut(i uint64) (store.InputKind, uint64) {
+	switch v := le40(x.in[i*inSize:]); v {
+	case inCoinbase:
+		return store.InputCoinbase, 0
+	case inExternal:
+		return store.InputExternal, 0
+	default:
+		return store.InputKnown, v
+	}
+}
+
+// In returns input i (from Inputs). An output index the index does not
+// hold reads as output ^0 of the last transaction.
+func (x *Index) In(i uint64) In {
+	kind, o := x.InOut(i)
+	if kind != store.InputKnown {
+		return In{Kind: kind}
+	}
+	return In{Kind: kind, Prev: x.OutPoint(o)}
+}
+
+// OutPoint is the output at index i (for Out): the last transaction whose
+// outputs start at or before i, found by binary search.
+func (x *Index) OutPoint(i uint64) store.OutPoint {
+	txs := x.hdr.Txs
+	if txs == 0 || i >= x.hdr.Outs {
+		return store.OutPoint{Tx: store.TxNum(max(txs, 1) - 1), Vout: ^uint32(0)}
+	}
+	lo, hi := uint64(0), txs // invariant: first(lo) <= i < first(hi)
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if le40(x.tx[mid*txSize:]) <= i {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	v := i - le40(x.tx[lo*txSize:])
+	if v > 1<<32-1 {
+		v = 1<<32 - 1
+	}
+	return store.OutPoint{Tx: store.TxNum(lo), Vout: uint32(v)}
 }
 
 // OutIndex returns the index (for Out) of an output.

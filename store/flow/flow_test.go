@@ -31,10 +31,10 @@ func checkIndex(t *testing.T, st *store.Store, x *flow.Index) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const outSize = 19 // out.dat records: the spender field first (see flow.go)
+	const outSize = 16 // out.dat records: the spender TxNum+1 in the low 41 bits (see flow.go)
 	for i := 0; i+outSize <= len(raw); i += outSize {
-		if s := binary.LittleEndian.Uint64(raw[i:]); s != 0 && s>>24-1 >= uint64(state.NextTx) {
-			t.Fatalf("output %d: spender field names tx %d of %d", i/outSize, s>>24-1, state.NextTx)
+		if s := binary.LittleEndian.Uint64(raw[i:]) & (1<<41 - 1); s != 0 && s-1 >= uint64(state.NextTx) {
+			t.Fatalf("output %d: spender field names tx %d of %d", i/outSize, s-1, state.NextTx)
 		}
 	}
 	r, err := flow.Verify(context.Background(), st, x)
@@ -308,8 +308,8 @@ func TestDamaged(t *testing.T) {
 		t.Fatal(err)
 	}
 	var v [8]byte
-	binary.LittleEndian.PutUint64(v[:], 1<<24|0xfffff0)
-	if _, err := f.WriteAt(v[:], int64(first)*8); err != nil {
+	binary.LittleEndian.PutUint64(v[:], 1<<39) // in.dat: 5-byte output indexes
+	if _, err := f.WriteAt(v[:5], int64(first)*5); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()

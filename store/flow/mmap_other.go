@@ -3,6 +3,7 @@
 package flow
 
 import (
+	"encoding/binary"
 	"io"
 	"os"
 )
@@ -18,8 +19,13 @@ func mapFile(f *os.File, size int64, rw bool) ([]byte, error) {
 
 // patchFile applies patches to f with ordinary writes.
 func patchFile(f *os.File, _ int64, patches []patch) error {
+	var r [8]byte
 	for _, p := range patches {
-		if _, err := f.WriteAt(p.b[:], p.off); err != nil {
+		if _, err := f.ReadAt(r[:], p.off); err != nil {
+			return err
+		}
+		binary.LittleEndian.PutUint64(r[:], binary.LittleEndian.Uint64(r[:])&^spMask|p.sp)
+		if _, err := f.WriteAt(r[:], p.off); err != nil {
 			return err
 		}
 	}

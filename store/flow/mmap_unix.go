@@ -3,6 +3,7 @@
 package flow
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"syscall"
@@ -46,7 +47,8 @@ func patchFile(f *os.File, size int64, patches []patch) error {
 		return err
 	}
 	for _, p := range patches {
-		copy(b[p.off:p.off+int64(len(p.b))], p.b[:])
+		r := b[p.off : p.off+8]
+		binary.LittleEndian.PutUint64(r, binary.LittleEndian.Uint64(r)&^spMask|p.sp)
 	}
 	return unmap(b)
 }
