@@ -2,9 +2,11 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -442,5 +444,93 @@ func TestUnspentSet(t *testing.T) {
 		if !u.take(op, &got) || got != o {
 			t.Fatalf("take %v = %v, want %v", op, got, o)
 		}
+	}
+}
+
+// TestClusterTableCommits interns addresses over several commits (the
+// first writes the whole table, later ones the slots they filled, sparse
+// and dense, one after the table grew) and checks that every address has
+// its own id, ids are dense (1..n, in the order first seen), and a reader
+// and a writer that loads the forest again find each address's id, and no
+// id for an address never interned.
+func TestClusterTableCommits(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	addr := func(i int) address.Addr {
+		a := address.Addr{Kind: address.P2WPKH}
+		binary.BigEndian.PutUint32(a.Payload[:], uint32(i))
+		a.Payload[31] = 7
+		return a
+	}
+	w, err := s.NewClusterWriter(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for step, add := range []int{1000, 5, 500, 3, 1600, 3000, 1} {
+		for range add {
+			n++
+			id, err := w.Intern(addr(n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id != AddrID(n) {
+				t.Fatalf("step %d: address %d got id %d, want %d (dense, first-seen order)", step, n, id, n)
+			}
+		}
+		// Interning again gives the same ids, not new ones.
+		for _, i := range []int{1, n / 2, n} {
+			if id, err := w.Intern(addr(i)); err != nil || id != AddrID(i) {
+				t.Fatalf("step %d: address %d interned again: %d %v", step, i, id, err)
+			}
+		}
+		w.State().NextTx = TxNum(step + 1)
+		if err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		// The table file holds the table in memory, slot for slot.
+		disk, err := os.ReadFile(s.clusterPath(tableFile(w.table.Gen)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(disk) != 8*len(w.f.table) {
+			t.Fatalf("step %d: table file of %d bytes, want %d", step, len(disk), 8*len(w.f.table))
+		}
+		for i, e := range w.f.table {
+			if got := binary.LittleEndian.Uint64(disk[8*i:]); got != e {
+				t.Fatalf("step %d: slot %d on disk %x, in memory %x", step, i, got, e)
+			}
+		}
+		c := s.Clusters()
+		for i := 1; i <= n; i++ {
+			id, ok, err := c.Lookup(addr(i))
+			if err != nil || !ok || id != AddrID(i) {
+				t.Fatalf("step %d: reader's lookup of address %d: %d %v %v", step, i, id, ok, err)
+			}
+			if a, err := c.Addr(id); err != nil || a != addr(i) {
+				t.Fatalf("step %d: reader's address of id %d: %v %v", step, id, a, err)
+			}
+		}
+		if id, ok, err := c.Lookup(addr(n + 1)); err != nil || ok {
+			t.Fatalf("step %d: an address never interned has id %d (%v %v)", step, id, ok, err)
+		}
+	}
+	if st, _, err := s.ClusterState(); err != nil || st.Addresses != int64(n) || st.NextID != AddrID(n+1) {
+		t.Fatalf("state %+v %v, want %d addresses", st, err, n)
+	}
+	w, err = s.NewClusterWriter(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := n; i >= 1; i-- {
+		if id, err := w.Intern(addr(i)); err != nil || id != AddrID(i) {
+			t.Fatalf("loaded writer: address %d has id %d (%v)", i, id, err)
+		}
+	}
+	if id, err := w.Intern(addr(n + 1)); err != nil || id != AddrID(n+1) {
+		t.Fatalf("loaded writer: a new address has id %d (%v), want %d", id, err, n+1)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -34,24 +35,50 @@ type forest struct {
 	n     uint32   // ids handed out: 1..n
 	table []uint64 // hash tag and id, 0 for an empty slot; len a power of 2
 	seed  uint64   // of the hash; stored with the table (ClusterState.TableSeed)
-	// slots lists the table slots filled since the last commit, or is nil
-	// when the whole table must be written (grown, or not yet written).
-	slots    []uint32
+	// pages marks the table's pages (of pageSlots slots) with a slot
+	// filled since the last commit; slotsAll says the whole table must be
+	// written (grown, or not yet written).
+	pages    []uint64
 	slotsAll bool
 }
 
-const chunkBits = 16
+// pageSlots is the slots of a table page (4 KB), the unit a commit writes.
+const pageSlots = 512
 
 // chunked is a growable array in fixed-size chunks, so growing never
 // copies (no doubling spike in memory) and the memory used is what is
-// held, to a chunk.
+// held, to a chunk. Chunks are 12–17 MB, backed by 2 MB pages where the
+// kernel grants them (hugeSlice): the forest's arrays are read at random,
+// and with 4 KB pages most of those reads missed the TLB too. A chunk's
+// pages not yet written take no memory.
 type chunked[T any] struct{ c [][]T }
 
-func (a *chunked[T]) at(i uint32) *T { return &a.c[i>>chunkBits][i&(1<<chunkBits-1)] }
+// chunkShift is log2 of a chunk's length for elements of T.
+func chunkShift[T any]() uint {
+	var z T
+	switch size := unsafe.Sizeof(z); {
+	case size <= 4:
+		return 22
+	case size <= 8:
+		return 21
+	case size <= 16:
+		return 20
+	case size <= 32:
+		return 19
+	default:
+		return 18
+	}
+}
+
+func (a *chunked[T]) at(i uint32) *T {
+	s := chunkShift[T]()
+	return &a.c[i>>s][i&(1<<s-1)]
+}
 
 func (a *chunked[T]) grow(n uint32) {
-	for uint64(len(a.c))<<chunkBits < uint64(n)+1 {
-		a.c = append(a.c, make([]T, 1<<chunkBits))
+	s := chunkShift[T]()
+	for uint64(len(a.c))<<s < uint64(n)+1 {
+		a.c = append(a.c, hugeSlice[T](1<<s))
 	}
 }
 
@@ -79,20 +106,39 @@ func addrHash(seed uint64, k *clusterAddrKey) uint64 {
 // its address's hash above them, so a probe compares addresses only when
 // the hashes agree (a probe that reads the address costs a cache miss).
 
-// lookup returns the id of k, 0 when it has none.
-func (f *forest) lookup(k *clusterAddrKey) uint32 {
-	h := f.hash(k)
+// find returns the id of k, or 0 with k's hash and the empty slot where
+// its probe ended (where insert would put it).
+func (f *forest) find(k *clusterAddrKey) (id uint32, h, slot uint64) {
+	h = f.hash(k)
 	tag := h >> 32
 	mask := uint64(len(f.table) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		e := f.table[i]
 		if e == 0 {
-			return 0
+			return 0, h, i
 		}
 		if e>>32 == tag && *f.addrs.at(uint32(e)) == *k {
-			return uint32(e)
+			return uint32(e), h, i
 		}
 	}
+}
+
+// intern returns k's id, giving it the next one (a cluster of its own)
+// when it has none; one probe of the table either way.
+func (f *forest) intern(k *clusterAddrKey) (id uint32, added bool, err error) {
+	id, h, slot := f.find(k)
+	if id != 0 {
+		return id, false, nil
+	}
+	if id, err = f.grow(*k); err != nil {
+		return 0, false, err
+	}
+	if f.resized() {
+		f.rebuild()
+	} else {
+		f.place(slot, h, id)
+	}
+	return id, true, nil
 }
 
 func (f *forest) insert(id uint32) {
@@ -102,15 +148,36 @@ func (f *forest) insert(id uint32) {
 	for f.table[i] != 0 {
 		i = (i + 1) & mask
 	}
+	f.place(i, h, id)
+}
+
+// place puts id, of hash h, in the empty slot i.
+func (f *forest) place(i, h uint64, id uint32) {
 	f.table[i] = h>>32<<32 | uint64(id)
 	if !f.slotsAll {
-		f.slots = append(f.slots, uint32(i))
+		p := i / pageSlots
+		f.pages[p/64] |= 1 << (p % 64)
 	}
 }
 
-// add gives k the next id, a cluster of its own; with id 0 the next one,
-// else exactly id (loading a stored forest, ids in order).
+// add gives k the next id, a cluster of its own (loading a stored forest,
+// ids in order).
 func (f *forest) add(k clusterAddrKey) (uint32, error) {
+	id, err := f.grow(k)
+	if err != nil {
+		return 0, err
+	}
+	if f.resized() {
+		f.rebuild()
+	} else {
+		f.insert(id)
+	}
+	return id, nil
+}
+
+// grow hands out the next id to k, a cluster of its own, without putting
+// it in the table.
+func (f *forest) grow(k clusterAddrKey) (uint32, error) {
 	if f.n == math.MaxUint32-1 {
 		return 0, fmt.Errorf("%w: more than %d addresses in the cluster forest", ErrTooLarge, f.n)
 	}
@@ -121,16 +188,38 @@ func (f *forest) add(k clusterAddrKey) (uint32, error) {
 	}
 	f.addrs.grow(id)
 	*f.parent.at(id), *f.aux.at(id), *f.next.at(id), *f.addrs.at(id), *f.up.at(id) = id, 1, id, k, id
-	if uint64(f.n)*4 > uint64(len(f.table))*3 { // load above 3/4: double
-		f.table = make([]uint64, 2*len(f.table))
-		f.slotsAll, f.slots = true, nil
-		for i := uint32(1); i <= f.n; i++ {
-			f.insert(i)
-		}
-	} else {
-		f.insert(id)
-	}
 	return id, nil
+}
+
+// resized doubles the table when its load passed 3/4, reporting whether
+// it did (its entries must then be put again: rebuild).
+func (f *forest) resized() bool {
+	if uint64(f.n)*4 <= uint64(len(f.table))*3 {
+		return false
+	}
+	f.table = hugeSlice[uint64](2 * len(f.table))
+	return true
+}
+
+// rebuild puts every id in the (new, empty) table, which a commit then
+// writes whole.
+func (f *forest) rebuild() {
+	f.slotsAll, f.pages = true, nil
+	for i := uint32(1); i <= f.n; i++ {
+		f.insert(i)
+	}
+}
+
+// clean marks the table as written: from now on a commit writes the pages
+// of the slots filled after it.
+func (f *forest) clean() {
+	f.slotsAll = false
+	n := (len(f.table)/pageSlots + 63) / 64
+	if len(f.pages) != n {
+		f.pages = make([]uint64, n)
+	} else {
+		clear(f.pages)
+	}
 }
 
 // root returns the root of id's tree and the cluster's size, halving the
@@ -153,10 +242,10 @@ func (f *forest) join(ra, rb uint32) {
 	*f.parent.at(rb), *f.up.at(rb) = ra, ra
 }
 
-// bytesPerAddress is the forest's memory per address now.
+// bytes is the forest's memory now: what its ids and table use (the
+// chunks' pages past the last id are not yet written, so take none).
 func (f *forest) bytes() int64 {
-	chunks := int64(len(f.addrs.c)) << chunkBits
-	return chunks*(4*4+33) + int64(len(f.table))*8
+	return (int64(f.n)+1)*(4*4+33) + int64(len(f.table))*8
 }
 
 // The forest on disk. The clustering pass keeps the whole forest in memory
@@ -439,4 +528,14 @@ func (s *Store) dumpForest(fn func(k, v []byte) error) error {
 		}
 	}
 	return nil
+}
+
+// hugeSlice is make([]T, n) with the kernel asked to back it with 2 MB
+// pages (adviseHuge), for arrays read at random.
+func hugeSlice[T any](n int) []T {
+	s := make([]T, n)
+	if n > 0 {
+		adviseHuge(unsafe.Pointer(&s[0]), uintptr(n)*unsafe.Sizeof(s[0]))
+	}
+	return s
 }

@@ -77,3 +77,31 @@ func cpuSeconds() float64 {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
+
+// TestChunked writes every element of chunked arrays of three element
+// sizes across their first chunk boundaries and reads them back: each
+// index has its own element, and the chunks hold what was written.
+func TestChunked(t *testing.T) {
+	t.Run("uint32", func(t *testing.T) { testChunked(t, func(i uint32) uint32 { return i*2654435761 + 1 }) })
+	t.Run("address", func(t *testing.T) {
+		testChunked(t, func(i uint32) (k clusterAddrKey) { binary.LittleEndian.PutUint32(k[29:], i); k[0] = byte(i); return })
+	})
+	t.Run("output", func(t *testing.T) { testChunked(t, func(i uint32) Output { return Output{Value: int64(i) * 3} }) })
+}
+
+func testChunked[T comparable](t *testing.T, val func(uint32) T) {
+	var a chunked[T]
+	n := uint32(1)<<chunkShift[T]()*2 + 5 // into a third chunk
+	a.grow(n)
+	if len(a.c) != 3 {
+		t.Fatalf("%d chunks for %d elements, want 3", len(a.c), n)
+	}
+	for i := uint32(0); i <= n; i++ {
+		*a.at(i) = val(i)
+	}
+	for i := uint32(0); i <= n; i++ {
+		if got := *a.at(i); got != val(i) {
+			t.Fatalf("element %d: %v, want %v", i, got, val(i))
+		}
+	}
+}

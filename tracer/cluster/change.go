@@ -87,11 +87,19 @@ type txView struct {
 	ins    []address.Addr // distinct clusterable input addresses, in input order
 	allIns []store.Output // the spent output of every input; zero for unknown
 	known  bool           // every input's spent output is known
+	// seen holds ins by class and payload once they are too many to
+	// search one by one (a consolidation of hundreds of inputs).
+	seen map[address.Addr]struct{}
 }
+
+// manyIns is the number of distinct input addresses past which reset
+// looks them up in a map instead of comparing with each.
+const manyIns = 16
 
 // reset makes v the view of tx, reusing its slices.
 func (v *txView) reset(tx *store.Tx, spent []store.Spent) {
-	*v = txView{tx: tx, spent: spent, known: true, ins: v.ins[:0], allIns: slices.Grow(v.allIns[:0], len(tx.Inputs))[:len(tx.Inputs)]}
+	*v = txView{tx: tx, spent: spent, known: true, ins: v.ins[:0], allIns: slices.Grow(v.allIns[:0], len(tx.Inputs))[:len(tx.Inputs)], seen: v.seen}
+	clear(v.seen)
 	for i := range tx.Inputs {
 		if !spent[i].Known {
 			v.allIns[i] = store.Output{}
@@ -100,10 +108,39 @@ func (v *txView) reset(tx *store.Tx, spent []store.Spent) {
 		}
 		o := spent[i].Output
 		v.allIns[i] = o
-		if clusterable(o.Addr) && !slices.ContainsFunc(v.ins, o.Addr.Same) {
+		if clusterable(o.Addr) && v.add(o.Addr) {
 			v.ins = append(v.ins, o.Addr)
 		}
 	}
+}
+
+// add reports whether a is not yet in ins (as the same address: P2PK as
+// its P2PKH), recording it in seen once ins is long.
+func (v *txView) add(a address.Addr) bool {
+	if len(v.ins) < manyIns {
+		return !slices.ContainsFunc(v.ins, a.Same)
+	}
+	if v.seen == nil {
+		v.seen = make(map[address.Addr]struct{})
+	}
+	if len(v.seen) == 0 {
+		for _, b := range v.ins {
+			v.seen[sameKey(b)] = struct{}{}
+		}
+	}
+	k := sameKey(a)
+	if _, ok := v.seen[k]; ok {
+		return false
+	}
+	v.seen[k] = struct{}{}
+	return true
+}
+
+// sameKey is a with its kind's class, so that addresses Same reports as
+// one are one map key.
+func sameKey(a address.Addr) address.Addr {
+	a.Kind = a.Kind.Class()
+	return a
 }
 
 // outputs are the indexes of outputs that are not OP_RETURN.

@@ -23,8 +23,9 @@ type Options struct {
 	// Rebuild drops the stored clusters and starts from the first
 	// transaction; needed to change Change or MaxMerge.
 	Rebuild bool
-	// CommitEvery is the number of transactions between commits (default
-	// 1,000,000): a killed run resumes from the last commit.
+	// CommitEvery is the number of transactions between commits: a
+	// killed run resumes from the last commit. By default 1,000,000, or a
+	// third of the forest's addresses when more (see commitInterval).
 	CommitEvery int
 	// Progress, when set, is called every few thousand transactions.
 	Progress func(done, total store.TxNum)
@@ -192,15 +193,13 @@ func undoFrom(undoBlocks int, tip int32) int32 {
 func (c *Clusterer) walk(ctx context.Context, p *pass, total store.TxNum, perBlock int32) error {
 	w, opt, res := c.w, c.opt, p.res
 	s := w.State()
-	every := opt.CommitEvery
-	if every <= 0 {
-		every = 1_000_000
-	}
+	every := commitInterval(opt.CommitEvery, s.Addresses)
 	since := 0
 	commit := func() error {
 		if err := w.Commit(); err != nil {
 			return err
 		}
+		every = commitInterval(opt.CommitEvery, s.Addresses)
 		if opt.OnCommit != nil {
 			opt.OnCommit(s.NextTx)
 		}
@@ -234,6 +233,20 @@ func (c *Clusterer) walk(ctx context.Context, p *pass, total store.TxNum, perBlo
 		}
 	}
 	return err
+}
+
+// commitInterval is the number of transactions between commits: every
+// when set, else 1,000,000 or a third of the forest's addresses, whichever
+// is more. A commit rewrites the forest's address table (about 20 bytes
+// per address: the new addresses fill slots all over it), so with a fixed
+// interval its cost would grow with the forest while the work between
+// commits stays the same; at a third, it stays below the 45 bytes per new
+// address of the nodes the commit writes anyway (1.3 per transaction).
+func commitInterval(every int, addresses int64) int {
+	if every > 0 {
+		return every
+	}
+	return int(max(1_000_000, addresses/3))
 }
 
 // checkIn checks ctx every 1,024 transactions and reports progress every
