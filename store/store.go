@@ -191,14 +191,14 @@ func badgerOptions(dir string, opt Options, log *slog.Logger) badger.Options {
 		// (an exposure build at 10 M transactions peaked at 4.9 GiB
 		// with four, 3.2 GiB with two).
 		WithNumCompactors(2).
-		// A base level of 512 MB rather than 10: Badger sizes its
+		// A base level of 128 MB rather than 10: Badger sizes its
 		// levels from the last one, so a store of a few GB kept three
 		// or four small levels above it, and every byte a bulk write
 		// (an exposure index generation) put in was recompressed at
-		// each. The 1 M-transaction exposure build with 102 groups went
-		// from 96–104 to 72 CPU-s, and its peak memory from 2.3–2.6 to
-		// 2.0–2.1 GiB.
-		WithBaseLevelSize(512 << 20).
+		// each. The 10 M-transaction exposure build with 102 groups:
+		// 1,615–2,016 CPU-s at 10 MB, 1,171 at 128 MB (peak 3.9 GiB),
+		// 1,177 at 512 MB (peak 4.3 GiB: bigger compactions).
+		WithBaseLevelSize(128 << 20).
 		WithBlockSize(16 << 10).
 		WithBloomFalsePositive(0.05).
 		WithDetectConflicts(false).
