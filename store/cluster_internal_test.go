@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -532,5 +533,59 @@ func TestClusterTableCommits(t *testing.T) {
 	}
 	if id, err := w.Intern(addr(n + 1)); err != nil || id != AddrID(n+1) {
 		t.Fatalf("loaded writer: a new address has id %d (%v), want %d", id, err, n+1)
+	}
+}
+
+// TestClusterRemovedFileStillPinned: a table file the writer removes (a new
+// generation replaced it) stays readable by name for a reader whose older
+// snapshot names it, whether or not it was open before; a file that never
+// existed is still an error, and a file created again under the name is
+// the new one.
+func TestClusterRemovedFileStillPinned(t *testing.T) {
+	st, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := os.MkdirAll(filepath.Join(st.dir, clusterDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"table-1.dat", "table-2.dat"} {
+		if err := os.WriteFile(st.clusterPath(name), []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.clusterFile("table-2.dat", false); err != nil { // open before removal
+		t.Fatal(err)
+	}
+	if err := st.removeClusterFiles(func(n string) bool { return n != "table-3.dat" }); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"table-1.dat", "table-2.dat"} {
+		if _, err := os.Stat(st.clusterPath(name)); !os.IsNotExist(err) {
+			t.Fatalf("%s not removed: %v", name, err)
+		}
+		f, err := st.clusterFile(name, false)
+		if err != nil {
+			t.Fatalf("%s removed under a reader: %v", name, err)
+		}
+		b := make([]byte, len(name))
+		if _, err := f.ReadAt(b, 0); err != nil || string(b) != name {
+			t.Fatalf("%s reads %q, %v", name, b, err)
+		}
+	}
+	if _, err := st.clusterFile("table-9.dat", false); err == nil {
+		t.Fatal("a file that never existed opened")
+	}
+	if err := os.WriteFile(st.clusterPath("table-1.dat"), []byte("new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := st.clusterFile("table-1.dat", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 3)
+	if _, err := f.ReadAt(b, 0); err != nil || string(b) != "new" {
+		t.Fatalf("recreated file reads %q, %v", b, err)
 	}
 }

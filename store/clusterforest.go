@@ -281,6 +281,11 @@ type clusterFiles struct {
 	mu      sync.Mutex
 	open    map[string]*os.File
 	retired []*os.File
+	// gone are the retired files by name: a reader whose snapshot names a
+	// table generation the writer has since replaced and removed (a
+	// published view taken before a commit, pinned after it) still finds
+	// it here.
+	gone map[string]*os.File
 	// patches counts the states stored before committed records were
 	// changed in place (a commit's journal copy, an undo): a reader whose
 	// pin saw another count reads what changed since its state from the
@@ -327,6 +332,9 @@ func (s *Store) clusterFileLocked(name string, create bool) (*os.File, error) {
 		}
 	}
 	f, err := os.OpenFile(s.clusterPath(name), flag, 0o644)
+	if errors.Is(err, os.ErrNotExist) && !create && c.gone[name] != nil {
+		return c.gone[name], nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -343,18 +351,34 @@ func (s *Store) removeClusterFiles(drop func(name string) bool) error {
 	c := s.clust
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for name, f := range c.open {
-		if drop(name) {
-			c.retired = append(c.retired, f)
-			delete(c.open, name)
-		}
-	}
 	ents, err := os.ReadDir(filepath.Join(s.dir, clusterDir))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		ents, err = nil, nil
 	}
 	if err != nil {
 		return err
+	}
+	// Every file dropped is held open first, so a reader of an older
+	// snapshot that names it can still pin it (clusterFileLocked).
+	if c.open == nil {
+		c.open = map[string]*os.File{}
+	}
+	for _, e := range ents {
+		if drop(e.Name()) && c.open[e.Name()] == nil {
+			if f, err := os.Open(s.clusterPath(e.Name())); err == nil {
+				c.open[e.Name()] = f
+			}
+		}
+	}
+	for name, f := range c.open {
+		if drop(name) {
+			c.retired = append(c.retired, f)
+			if c.gone == nil {
+				c.gone = map[string]*os.File{}
+			}
+			c.gone[name] = f
+			delete(c.open, name)
+		}
 	}
 	for _, e := range ents {
 		if drop(e.Name()) {
@@ -376,7 +400,7 @@ func (c *clusterFiles) close() error {
 	for _, f := range c.retired {
 		errs = append(errs, f.Close())
 	}
-	c.open, c.retired = nil, nil
+	c.open, c.retired, c.gone = nil, nil, nil
 	return errors.Join(errs...)
 }
 
