@@ -180,28 +180,19 @@ func recordKey(a address.Addr) string {
 	return string(b[:1+n])
 }
 
-// recordKeyOf is the record key of an address string, "" when it is none
-// of the network's.
-func recordKeyOf(s string, params *chaincfg.Params) string {
-	a, err := address.Parse(s, params)
-	if err != nil {
-		return ""
-	}
-	return recordKey(a)
-}
-
-// addressOfKey is the address string of a record key.
-func addressOfKey(k string, params *chaincfg.Params) (string, error) {
+// addressOfKey is the address of a record key, and its string.
+func addressOfKey(k string, params *chaincfg.Params) (address.Addr, string, error) {
+	var a address.Addr
 	if len(k) == 0 {
-		return "", fmt.Errorf("%w: exposure record with an empty key", store.ErrCorrupt)
+		return a, "", fmt.Errorf("%w: exposure record with an empty key", store.ErrCorrupt)
 	}
 	kind := address.Kind(k[0])
 	if !kind.Valid() || !kind.HasAddress() || len(k) != 1+kind.PayloadLen() || kind.Class() != kind {
-		return "", fmt.Errorf("%w: exposure record key %x", store.ErrCorrupt, k)
+		return a, "", fmt.Errorf("%w: exposure record key %x", store.ErrCorrupt, k)
 	}
-	a := address.Addr{Kind: kind}
+	a.Kind = kind
 	copy(a.Payload[:], k[1:])
-	return a.String(params), nil
+	return a, a.String(params), nil
 }
 
 // sourceAcc accumulates one source's contribution to one address.

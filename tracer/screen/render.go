@@ -86,14 +86,24 @@ func (r *Reader) pathReader() *pathReader {
 		get: func(n store.TxNum) ([]byte, bool, error) { return r.st.Exposure().TxShares(r.gen, n) }}
 }
 
-// Record returns the Record of addr (its key in the index: the canonical
-// address string); found is false when the index holds none (the address
-// received nothing from a source).
+// Record returns the Record of addr (an address string of the network);
+// found is false when the index holds none (the address received nothing
+// from a source).
 func (r *Reader) Record(addr string) (rec Record, found bool, err error) {
 	if addr == "" || strings.IndexByte(addr, 0) >= 0 {
 		return Record{}, false, nil
 	}
-	key := recordKeyOf(addr, r.params)
+	a, err := address.Parse(addr, r.params)
+	if err != nil {
+		return Record{}, false, nil
+	}
+	return r.RecordOf(a, addr)
+}
+
+// RecordOf is Record for an address already parsed (a), named addr in
+// errors: a screen parses it once.
+func (r *Reader) RecordOf(a address.Addr, addr string) (rec Record, found bool, err error) {
+	key := recordKey(a)
 	if key == "" {
 		return Record{}, false, nil
 	}
@@ -101,7 +111,7 @@ func (r *Reader) Record(addr string) (rec Record, found bool, err error) {
 	if err != nil || !found {
 		return Record{}, false, err
 	}
-	rec, err = r.draw(addr, v, r.pathReader())
+	rec, err = r.draw(a, addr, v, r.pathReader())
 	return rec, err == nil, err
 }
 
@@ -116,25 +126,26 @@ func (r *Reader) ForEach(ctx context.Context, fn func(addr string, rec Record) e
 				return err
 			}
 		}
-		a, err := addressOfKey(key, r.params)
+		a, str, err := addressOfKey(key, r.params)
 		if err != nil {
 			return err
 		}
-		rec, err := r.draw(a, v, paths)
+		rec, err := r.draw(a, str, v, paths)
 		if err != nil {
 			return err
 		}
-		return fn(a, rec)
+		return fn(str, rec)
 	})
 }
 
-// draw turns addr's stored accumulators v into its Record.
-func (r *Reader) draw(addr string, v []byte, paths *pathReader) (Record, error) {
+// draw turns the stored accumulators v of address a (named addr) into its
+// Record.
+func (r *Reader) draw(a address.Addr, addr string, v []byte, paths *pathReader) (Record, error) {
 	acc, err := decodeAcc(v, len(r.slots))
 	if err != nil {
 		return Record{}, fmt.Errorf("exposure record of %s: %w", addr, err)
 	}
-	received, err := r.received(addr)
+	received, err := r.received(a)
 	if err != nil {
 		return Record{}, err
 	}
@@ -166,15 +177,11 @@ func (r *Reader) draw(addr string, v []byte, paths *pathReader) (Record, error) 
 	return rec, nil
 }
 
-// received is the total paid to addr by transactions up to the index's
+// received is the total paid to a by transactions up to the index's
 // tip.
-func (r *Reader) received(addr string) (int64, error) {
-	a, err := address.Parse(addr, r.params)
-	if err != nil {
-		return 0, fmt.Errorf("%w: exposure record of %q: %v", store.ErrCorrupt, addr, err)
-	}
+func (r *Reader) received(a address.Addr) (int64, error) {
 	var received int64
-	err = r.st.AddressOutputs(a, store.OutPoint{}, func(o store.AddrOutput) bool {
+	err := r.st.AddressOutputs(a, store.OutPoint{}, func(o store.AddrOutput) bool {
 		if o.Tx >= r.end {
 			return false
 		}

@@ -480,7 +480,7 @@ func (s *Screener) lookup(_ context.Context, addr string) (*Result, error) {
 		return nil, fmt.Errorf("%w: %s", ErrIndexStale, strings.Join(s.status.Index.Stale, "; "))
 	}
 	r.Method = MethodIndex
-	rec, found, err := s.reader.Record(r.Address)
+	rec, found, err := s.reader.RecordOf(a, r.Address)
 	if err != nil {
 		return nil, err
 	}

@@ -220,7 +220,7 @@ func (bu *blockUpdate) load(a string) error {
 	var acc []accEntry
 	if found {
 		if acc, err = decodeAcc(v, len(bu.e.slots)); err != nil {
-			s, _ := addressOfKey(a, bu.e.opt.Params)
+			_, s, _ := addressOfKey(a, bu.e.opt.Params)
 			return fmt.Errorf("address %s: %w", s, err)
 		}
 		bu.old[a] = v
