@@ -151,10 +151,6 @@ func (w *ExposureWriter) Stage(ctx context.Context, hdr ExposureIndex) (Exposure
 // the one readers see, in one transaction, then deletes every other
 // generation.
 func (x Exposure) Use(gen uint32) error {
-	s := x.s
-	if s.ro {
-		return ErrReadOnly
-	}
 	if err := x.use(gen); err != nil {
 		return err
 	}
@@ -164,12 +160,7 @@ func (x Exposure) Use(gen uint32) error {
 // Switch makes generation gen the one readers see, as Use does, but leaves
 // the older generations for DropOlder: a live service switches on its
 // writing loop and drops in the background.
-func (x Exposure) Switch(gen uint32) error {
-	if x.s.ro {
-		return ErrReadOnly
-	}
-	return x.use(gen)
-}
+func (x Exposure) Switch(gen uint32) error { return x.use(gen) }
 
 // DropOlder deletes, key by key, every generation older than gen (hidden
 // since gen or a later one was switched to; newer ones may be a build
@@ -184,6 +175,9 @@ func (x Exposure) DropOlder(ctx context.Context, gen uint32) error {
 
 // use makes generation gen the one in force.
 func (x Exposure) use(gen uint32) error {
+	if x.s.ro {
+		return ErrReadOnly
+	}
 	err := x.s.db.Update(func(txn *badger.Txn) error {
 		if _, err := txn.Get(exposureHeaderKey(gen)); err != nil {
 			if errors.Is(err, badger.ErrKeyNotFound) {
@@ -208,9 +202,6 @@ func (x Exposure) use(gen uint32) error {
 // so a live service uses Use.
 func (x Exposure) UseAlone(gen uint32) error {
 	s := x.s
-	if s.ro {
-		return ErrReadOnly
-	}
 	if err := x.use(gen); err != nil {
 		return err
 	}
