@@ -12,6 +12,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"unsafe"
 
 	"github.com/dgraph-io/badger/v4"
 	"golang.org/x/sync/errgroup"
@@ -751,7 +752,7 @@ func (w *ClusterWriter) load() error {
 	for uint64(slots)*3 < 4*uint64(next-1) { // as add grows it
 		slots *= 2
 	}
-	w.f.table = hugeSlice[uint64](slots)
+	w.f.newTable(slots)
 	if w.table.Seed != 0 {
 		w.f.seed = w.table.Seed
 	}
@@ -1566,6 +1567,7 @@ func (s *Store) ForEachTxSpent(ctx context.Context, from, to TxNum, fn func(tx *
 		g.Go(func() error {
 			defer close(resolved)
 			sc := spentScanner{s: s, txn: txn, older: map[TxNum]*Tx{}}
+			defer sc.u.release()
 			for i := uint64(0); i < batches; i++ {
 				b, ok := <-decoded[i/stretchBatches%spentReaders]
 				if !ok {
@@ -1653,6 +1655,7 @@ type unspentSet struct {
 	outs  chunked[Output]
 	free  []uint32
 	slots uint32
+	share heapShare // tab and outs, beside the soft heap limit until release
 }
 
 type unspentEntry struct {
@@ -1667,6 +1670,9 @@ func (u *unspentSet) home(key uint64) uint64 { return (key * 0x9e3779b97f4a7c15)
 func (u *unspentSet) put(op OutPoint, o *Output) {
 	if op.Vout >= 1<<24 {
 		return // never in the set: spends of it read the store
+	}
+	if u.outs.share == nil {
+		u.outs.share = &u.share
 	}
 	var i uint32
 	if n := len(u.free); n > 0 {
@@ -1696,12 +1702,20 @@ func (u *unspentSet) insert(e unspentEntry) {
 func (u *unspentSet) resize() {
 	old := u.tab
 	size := max(2*len(old), 1<<12)
+	u.share.add(int64(size-len(old)) * int64(unsafe.Sizeof(unspentEntry{})))
 	u.tab, u.shift = hugeSlice[unspentEntry](size), uint(64-bits.TrailingZeros(uint(size)))
 	for _, e := range old {
 		if e.key != 0 {
 			u.insert(e)
 		}
 	}
+}
+
+// release drops the set's arrays and gives back their share of the heap
+// limit.
+func (u *unspentSet) release() {
+	u.share.release()
+	*u = unspentSet{}
 }
 
 // take moves the output op into *o, false when the set lacks it.

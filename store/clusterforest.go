@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -40,6 +41,9 @@ type forest struct {
 	// written (grown, or not yet written).
 	pages    []uint64
 	slotsAll bool
+	// share is the bytes of the arrays, held beside the soft heap limit
+	// (heaplimit.go) until the forest is collected.
+	share *heapShare
 }
 
 // pageSlots is the slots of a table page (4 KB), the unit a commit writes.
@@ -51,7 +55,10 @@ const pageSlots = 512
 // kernel grants them (hugeSlice): the forest's arrays are read at random,
 // and with 4 KB pages most of those reads missed the TLB too. A chunk's
 // pages not yet written take no memory.
-type chunked[T any] struct{ c [][]T }
+type chunked[T any] struct {
+	c     [][]T
+	share *heapShare // counts the chunks; nil: not counted
+}
 
 // chunkShift is log2 of a chunk's length for elements of T.
 func chunkShift[T any]() uint {
@@ -79,11 +86,29 @@ func (a *chunked[T]) grow(n uint32) {
 	s := chunkShift[T]()
 	for uint64(len(a.c))<<s < uint64(n)+1 {
 		a.c = append(a.c, hugeSlice[T](1<<s))
+		var z T
+		a.share.add(int64(unsafe.Sizeof(z)) << s)
 	}
 }
 
 func newForest() *forest {
-	return &forest{seed: rand.Uint64() | 1, table: make([]uint64, 1<<10), slotsAll: true}
+	h := &heapShare{}
+	f := &forest{seed: rand.Uint64() | 1, slotsAll: true, share: h}
+	for _, a := range []*chunked[uint32]{&f.parent, &f.aux, &f.next, &f.up} {
+		a.share = h
+	}
+	f.addrs.share = h
+	f.newTable(1 << 10)
+	// The forest has no Close: its writer is dropped. Its share is given
+	// back when it is collected (the arrays go with it).
+	runtime.AddCleanup(f, (*heapShare).release, h)
+	return f
+}
+
+// newTable replaces the table with an empty one of n slots.
+func (f *forest) newTable(n int) {
+	f.share.add(int64(n-len(f.table)) * 8)
+	f.table = hugeSlice[uint64](n)
 }
 
 func (f *forest) hash(k *clusterAddrKey) uint64 { return addrHash(f.seed, k) }
@@ -197,7 +222,7 @@ func (f *forest) resized() bool {
 	if uint64(f.n)*4 <= uint64(len(f.table))*3 {
 		return false
 	}
-	f.table = hugeSlice[uint64](2 * len(f.table))
+	f.newTable(2 * len(f.table))
 	return true
 }
 

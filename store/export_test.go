@@ -59,3 +59,11 @@ func RecordFields(tx *Tx, add func(field string, n int)) {
 		add("x.out.value+kind", n-o.Addr.Kind.PayloadLen())
 	}
 }
+
+// StopHeapLimit makes SetHeapLimit's limit no longer kept (a test's
+// cleanup: the caller restores the runtime's limit itself).
+func StopHeapLimit() {
+	heapLimit.mu.Lock()
+	defer heapLimit.mu.Unlock()
+	heapLimit.base = 0
+}

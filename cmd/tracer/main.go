@@ -11,10 +11,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/tracer-oss/tracer/store"
 )
 
 // Exit codes, documented in --help and the README.
@@ -26,7 +27,9 @@ const (
 
 // heapLimit is the Go heap's soft limit unless the user set GOMEMLIMIT:
 // the caches and bulk-load runs stay well under 2 GiB, and Go's GC works
-// harder instead of growing. Commands that build the exposure index raise
+// harder instead of growing. The store's chain-sized arrays (the cluster
+// forest, a clustering scan's unspent outputs) are held beside it
+// (store.SetHeapLimit). Commands that build the exposure index raise
 // it (indexHeapLimit).
 const heapLimit = 1536 << 20
 
@@ -39,7 +42,7 @@ const indexHeapLimit = 3 << 30
 
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(heapLimit)
+		store.SetHeapLimit(heapLimit)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -133,7 +136,7 @@ func defaultDBDir() string {
 // command that may build the exposure index, unless GOMEMLIMIT is set.
 func raiseHeapLimit(*cli.Context) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(indexHeapLimit)
+		store.SetHeapLimit(indexHeapLimit)
 	}
 	return nil
 }
