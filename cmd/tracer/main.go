@@ -88,7 +88,11 @@ A case:      tracer ingest --blocks ~/.bitcoin/blocks
              tracer trace --entity "Chen Zhi" --format html --out case.html
 
 Flags may follow arguments (tracer tx TXID --json); every lookup takes --json.
-Exit codes:  0 success, 1 failure, 2 bad usage or bad input.`,
+Exit codes:  0 success, 1 failure, 2 bad usage or bad input.
+Memory:      Go's heap is kept near 1.5 GiB (3 GiB for screen and serve), plus
+             the cluster forest while clustering (about 110 bytes an address);
+             GOMEMLIMIT=8GiB (say) sets one limit for everything instead.
+Profiling:   TRACER_CPUPROFILE=FILE, TRACER_HEAPPROFILE=FILE (every 10 s).`,
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
