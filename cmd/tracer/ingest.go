@@ -166,6 +166,7 @@ type progress struct {
 	last  time.Time
 	drawn bool
 	merge time.Duration // when the merge (or join) phase began
+	from  float64       // the fraction of it done then
 	phase ingest.Phase
 }
 
@@ -181,6 +182,11 @@ func newProgress(w any) *progress {
 func (p *progress) ingest(pr ingest.Progress) {
 	if p.w == nil || pr.Done {
 		return
+	}
+	if pr.Phase != p.phase {
+		// A phase's ETA is from its own rate, seen from its first event
+		// (printed or not) on.
+		p.phase, p.merge, p.from = pr.Phase, pr.Elapsed, float64(pr.Step)/float64(max(pr.Steps, 1))
 	}
 	// The ends of short phases are noise.
 	end := pr.Phase == ingest.PhaseMerge || pr.Phase == ingest.PhaseJoin
@@ -219,10 +225,7 @@ func (p *progress) describe(pr ingest.Progress) (done float64, line string) {
 	case ingest.PhaseJoin, ingest.PhaseMerge:
 		// The bulk load's last parts: the ETA of the blocks is not the end.
 		done = float64(pr.Step) / float64(max(pr.Steps, 1))
-		if p.phase != pr.Phase {
-			p.phase, p.merge = pr.Phase, pr.Elapsed
-		}
-		left := eta(done, (pr.Elapsed - p.merge).Seconds())
+		left := etaFrom(p.from, done, (pr.Elapsed - p.merge).Seconds())
 		if pr.Phase == ingest.PhaseJoin {
 			return done, fmt.Sprintf("resolving inputs beyond the cache: joined %d of %d sorted spends and outputs (%.0f%%) of blocks to %d  ETA %s", pr.Step, pr.Steps, 100*done, pr.Height, left)
 		}
@@ -236,11 +239,15 @@ func (p *progress) describe(pr ingest.Progress) (done float64, line string) {
 }
 
 // eta is the time left when the fraction done took secs, or "?".
-func eta(done, secs float64) string {
-	if done <= 0 || done >= 1 {
+func eta(done, secs float64) string { return etaFrom(0, done, secs) }
+
+// etaFrom is the time left when going from the fraction from to done took
+// secs, or "?" while no rate is known yet (no time or no progress seen).
+func etaFrom(from, done, secs float64) string {
+	if done <= from || done >= 1 || secs <= 0 {
 		return "?"
 	}
-	return time.Duration(secs / done * (1 - done) * float64(time.Second)).Round(time.Second).String()
+	return time.Duration(secs / (done - from) * (1 - done) * float64(time.Second)).Round(time.Second).String()
 }
 
 func (p *progress) finish() {
