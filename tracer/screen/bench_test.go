@@ -2,6 +2,8 @@ package screen_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -207,6 +209,73 @@ func BenchmarkBuildIndex(b *testing.B) {
 	b.ReportMetric(float64(len(src.Groups)), "groups")
 	b.ReportMetric(float64(seeds), "sources")
 	b.ReportMetric(float64(hdr.Addresses), "addresses")
+	if os.Getenv("TRACER_BENCH_DIGEST") != "" {
+		b.Logf("index digest %s", indexDigest(b, st, hdr))
+	}
+}
+
+// indexDigest is a SHA-256 of everything a build wrote to generation
+// hdr.Gen but its time: the header, every accumulator (key and value),
+// every tx shares record and the undo records of the last blocks. Two
+// builds of one store with equal digests wrote the same index, byte for
+// byte (TRACER_BENCH_DIGEST=1 logs it after BenchmarkBuildIndex).
+func indexDigest(tb testing.TB, st *store.Store, hdr store.ExposureIndex) string {
+	tb.Helper()
+	h := sha256.New()
+	put := func(tag string, k, v []byte) {
+		var n [8]byte
+		h.Write([]byte(tag))
+		binary.BigEndian.PutUint64(n[:], uint64(len(k)))
+		h.Write(n[:])
+		h.Write(k)
+		binary.BigEndian.PutUint64(n[:], uint64(len(v)))
+		h.Write(n[:])
+		h.Write(v)
+	}
+	x := st.Exposure()
+	stored, err := x.Header(hdr.Gen)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	stored.BuiltAt, stored.Gen = time.Time{}, 0
+	raw, _ := json.Marshal(stored)
+	put("h", nil, raw)
+	accs := 0
+	if err := x.ForEachAcc(hdr.Gen, func(k string, v []byte) error {
+		accs++
+		put("a", []byte(k), v)
+		return nil
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	recs := 0
+	for n := store.TxNum(0); n < st.State().NextTx; n++ {
+		v, found, err := x.TxShares(hdr.Gen, n)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if found {
+			recs++
+			put("t", binary.BigEndian.AppendUint64(nil, uint64(n)), v)
+		}
+	}
+	undos := 0
+	if err := x.Update(hdr.Gen, func(u *store.ExposureUpdate) error {
+		for ht := int32(0); ht <= st.State().Height; ht++ {
+			v, found, err := u.Undo(ht)
+			if err != nil {
+				return err
+			}
+			if found {
+				undos++
+				put("u", binary.BigEndian.AppendUint32(nil, uint32(ht)), v)
+			}
+		}
+		return nil
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	return fmt.Sprintf("%x (%d accumulators, %d tx shares records, %d undo records)", h.Sum(nil), accs, recs, undos)
 }
 
 // BenchmarkUpdateIndex is the per-block update: the store is rolled back

@@ -422,16 +422,22 @@ func encodeAcc(acc []accEntry, b []byte) []byte {
 }
 
 func decodeAcc(b []byte, slots int) ([]accEntry, error) {
+	return decodeAccAppend(nil, b, slots)
+}
+
+// decodeAccAppend decodes accumulators and appends them to acc.
+func decodeAccAppend(acc []accEntry, b []byte, slots int) ([]accEntry, error) {
 	d := decoder{b: b, what: "accumulator"}
 	n := d.count(5)
-	acc := make([]accEntry, 0, n)
+	acc = slices.Grow(acc, n)
+	base := len(acc)
 	for i := 0; i < n && d.err == nil; i++ {
 		slot := d.uvarint()
 		if i > 0 {
 			if slot == 0 {
 				d.fail("slots out of order")
 			}
-			slot += uint64(acc[i-1].slot)
+			slot += uint64(acc[base+i-1].slot)
 		}
 		if slot >= uint64(slots) && d.err == nil {
 			d.fail(fmt.Sprintf("source group %d of %d", slot, slots))
@@ -450,7 +456,7 @@ func decodeAcc(b []byte, slots int) ([]accEntry, error) {
 				d.fail("first entry refers to a previous output")
 				break
 			}
-			e.bestOut = acc[i-1].bestOut
+			e.bestOut = acc[base+i-1].bestOut
 		default:
 			d.fail("bad output reference")
 		}
