@@ -86,11 +86,11 @@ type engine struct {
 	root       []bool
 	mark       []bool // slot is in touched
 	touched    []uint32
-	seedOut    [][]uint32     // per output: slots it is a source output of
-	outIdx     []int32        // per output: its index in the record's outputs + 1
-	contribs   []contribution // this transaction's, slot-major
-	sorted     []contribution // the same, output-major
-	outStart   []int32        // per output: its first index in sorted
+	seedOut    [][]uint32         // per output: slots it is a source output of
+	outIdx     []int32            // per output: its index in the record's outputs + 1
+	contribs   []stepContribution // this transaction's, slot-major
+	sorted     []contribution     // the same, output-major
+	outStart   []int32            // per output: its first index in sorted
 	outNext    []int32
 	outInfo    []outInfo // per output, read once a transaction
 	outTaint   []int64
@@ -133,15 +133,21 @@ func (e *engine) output(j int, o *store.Output) *outInfo {
 	return oi
 }
 
-// contribution is one tainted output counted towards its address.
-// The address is turned into its record key (a string, "" for none:
-// not counted) by the caller, once per address rather than per output.
+// contribution is one slot's part of a tainted output counted towards
+// its address (the output and its address go beside an output's
+// contributions, not in each: a step's contributions are copied to the
+// accumulator, some 80 a tainted output with 100 source groups).
 type contribution struct {
-	addr   address.Addr
 	slot   uint32
-	amount int64
 	hops   int32
-	out    store.OutPoint
+	amount int64
+}
+
+// stepContribution is a contribution and its output, as a step gathers
+// them slot by slot.
+type stepContribution struct {
+	contribution
+	vout uint32
 }
 
 // valueOf reads the value of a known input (only for transactions whose
@@ -157,7 +163,7 @@ type valueOf func(store.OutPoint) (int64, error)
 // predecessors) and calls count once per tainted output paid to an
 // address that is not a source, with its contributions in slot order (one
 // accumulator update per output rather than per output and slot).
-func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txShares, count func([]contribution)) error {
+func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txShares, count countFunc) error {
 	rec.preds, rec.outs = rec.preds[:0], rec.outs[:0]
 	e.touched = e.touched[:0]
 	e.gather(tx, ins)
@@ -193,9 +199,13 @@ func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txSh
 		e.slotOutputs(tx, s, rec)
 	}
 	slices.SortFunc(rec.outs, func(a, b outShares) int { return int(a.vout) - int(b.vout) })
-	e.countByOutput(len(tx.Outputs), count)
+	e.countByOutput(tx, count)
 	return nil
 }
+
+// countFunc counts the contributions of one output (out, paid to addr),
+// in slot order.
+type countFunc func(addr *address.Addr, out store.OutPoint, cs []contribution)
 
 // touch starts slot s's sums for this transaction, once.
 func (e *engine) touch(s uint32) {
@@ -335,7 +345,7 @@ func (e *engine) slotOutputs(tx *store.Tx, s uint32, rec *txShares) {
 				if e.model == taint.Poison {
 					amount = o.Value
 				}
-				e.contribs = append(e.contribs, contribution{addr: o.Addr, slot: s, amount: amount, hops: hops, out: store.OutPoint{Tx: tx.Num, Vout: uint32(j)}})
+				e.contribs = append(e.contribs, stepContribution{contribution{slot: s, amount: amount, hops: hops}, uint32(j)})
 			}
 		}
 		if follow {
@@ -353,14 +363,15 @@ func (e *engine) slotOutputs(tx *store.Tx, s uint32, rec *txShares) {
 // countByOutput calls count once per output with its contributions, in
 // slot order: e.contribs is slot-major, and a counting sort by output
 // keeps each output's in that order.
-func (e *engine) countByOutput(outputs int, count func([]contribution)) {
+func (e *engine) countByOutput(tx *store.Tx, count countFunc) {
 	if len(e.contribs) == 0 {
 		return
 	}
+	outputs := len(tx.Outputs)
 	starts := slices.Grow(e.outStart[:0], outputs+1)[:outputs+1]
 	clear(starts)
 	for _, c := range e.contribs {
-		starts[c.out.Vout+1]++
+		starts[c.vout+1]++
 	}
 	for j := 1; j < len(starts); j++ {
 		starts[j] += starts[j-1]
@@ -369,12 +380,12 @@ func (e *engine) countByOutput(outputs int, count func([]contribution)) {
 	next := slices.Grow(e.outNext[:0], outputs)[:outputs]
 	copy(next, starts)
 	for _, c := range e.contribs {
-		e.sorted[next[c.out.Vout]] = c
-		next[c.out.Vout]++
+		e.sorted[next[c.vout]] = c.contribution
+		next[c.vout]++
 	}
 	for j := 0; j < outputs; j++ {
 		if starts[j] < starts[j+1] {
-			count(e.sorted[starts[j]:starts[j+1]])
+			count(&tx.Outputs[j].Addr, store.OutPoint{Tx: tx.Num, Vout: uint32(j)}, e.sorted[starts[j]:starts[j+1]])
 		}
 	}
 	e.outStart, e.outNext = starts, next
@@ -689,9 +700,9 @@ func (wk *walk) record(n store.TxNum) error {
 }
 
 // count adds one output's contributions to the batch.
-func (wk *walk) count(cs []contribution) {
+func (wk *walk) count(addr *address.Addr, out store.OutPoint, cs []contribution) {
 	wk.cur.contribs = append(wk.cur.contribs, cs...)
-	wk.cur.ends = append(wk.cur.ends, len(wk.cur.contribs))
+	wk.cur.paid = append(wk.cur.paid, paidOutput{addr: *addr, out: out, end: int32(len(wk.cur.contribs))})
 }
 
 // send hands the batch to the accumulator.
@@ -732,9 +743,17 @@ func (e *engine) writeAccs(ctx context.Context, acc *accumulator, w *store.Expos
 // ends) and their tx shares records.
 type passBatch struct {
 	contribs []contribution
-	ends     []int
+	paid     []paidOutput
 	txs      []store.TxNum
 	recs     [][]byte
+}
+
+// paidOutput is a tainted output in a batch: its address, and the end of
+// its contributions in the batch's.
+type paidOutput struct {
+	addr address.Addr
+	out  store.OutPoint
+	end  int32
 }
 
 // accumulator is a build's second stage: it counts contributions into the
@@ -765,7 +784,7 @@ func newAccumulator(e *engine, w *store.ExposureWriter) *accumulator {
 func (a *accumulator) batch() *passBatch {
 	select {
 	case b := <-a.free:
-		b.contribs, b.ends, b.txs, b.recs = b.contribs[:0], b.ends[:0], b.txs[:0], b.recs[:0]
+		b.contribs, b.paid, b.txs, b.recs = b.contribs[:0], b.paid[:0], b.txs[:0], b.recs[:0]
 		return b
 	default:
 		return &passBatch{}
@@ -781,15 +800,17 @@ func (a *accumulator) run(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			continue // drain: the walk stops at its next check
 		}
-		start := 0
-		for _, end := range b.ends {
-			cs := b.contribs[start:end]
-			acc := a.accs[cs[0].addr]
+		start := int32(0)
+		for i := range b.paid {
+			p := &b.paid[i]
+			cs := b.contribs[start:p.end]
+			acc := a.accs[p.addr]
 			n := len(acc)
-			acc = addContributions(acc, cs)
-			a.entries += len(acc) - n
-			a.accs[cs[0].addr] = acc
-			start = end
+			if acc = addContributions(acc, p.out, cs); len(acc) != n {
+				a.entries += len(acc) - n
+				a.accs[p.addr] = acc
+			}
+			start = p.end
 		}
 		for i, n := range b.txs {
 			if err := a.w.PutTxShares(n, b.recs[i]); err != nil {

@@ -332,7 +332,7 @@ func addContribution(acc []accEntry, slot uint32, amount int64, hops int32, op s
 
 // addContributions counts the contributions of one output, in slot order
 // (one each), as addContribution one by one would.
-func addContributions(acc []accEntry, cs []contribution) []accEntry {
+func addContributions(acc []accEntry, out store.OutPoint, cs []contribution) []accEntry {
 	missing, i := 0, 0
 	for _, c := range cs {
 		for i < len(acc) && acc[i].slot < c.slot {
@@ -346,25 +346,25 @@ func addContributions(acc []accEntry, cs []contribution) []accEntry {
 		e.amount += c.amount
 		e.hops = min(e.hops, c.hops)
 		if c.amount > e.best {
-			e.best, e.bestOut = c.amount, c.out
+			e.best, e.bestOut = c.amount, out
 		}
 	}
 	if missing == 0 {
 		return acc
 	}
-	out := make([]accEntry, 0, len(acc)+missing)
+	merged := make([]accEntry, 0, len(acc)+missing)
 	i = 0
 	for _, c := range cs {
 		for i < len(acc) && acc[i].slot < c.slot {
-			out = append(out, acc[i])
+			merged = append(merged, acc[i])
 			i++
 		}
 		if i < len(acc) && acc[i].slot == c.slot {
 			continue // counted above
 		}
-		out = append(out, accEntry{slot: c.slot, hops: c.hops, amount: c.amount, best: c.amount, bestOut: c.out})
+		merged = append(merged, accEntry{slot: c.slot, hops: c.hops, amount: c.amount, best: c.amount, bestOut: out})
 	}
-	return append(out, acc[i:]...)
+	return append(merged, acc[i:]...)
 }
 
 // addAccs merges b into a: two addresses of one record key (a P2PK

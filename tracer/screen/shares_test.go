@@ -224,14 +224,15 @@ func TestAddContributions(t *testing.T) {
 		var cs []contribution
 		for s := uint32(0); s < 12; s++ {
 			if r.IntN(2) == 0 {
-				cs = append(cs, contribution{slot: s, amount: int64(r.IntN(120)), hops: int32(r.IntN(9)), out: store.OutPoint{Tx: 9, Vout: uint32(round)}})
+				cs = append(cs, contribution{slot: s, amount: int64(r.IntN(120)), hops: int32(r.IntN(9))})
 			}
 		}
+		out := store.OutPoint{Tx: 9, Vout: uint32(round)}
 		want := slices.Clone(acc)
 		for _, c := range cs {
-			want = addContribution(want, c.slot, c.amount, c.hops, c.out)
+			want = addContribution(want, c.slot, c.amount, c.hops, out)
 		}
-		if got := addContributions(slices.Clone(acc), cs); !reflect.DeepEqual(got, want) && (len(got) > 0 || len(want) > 0) {
+		if got := addContributions(slices.Clone(acc), out, cs); !reflect.DeepEqual(got, want) && (len(got) > 0 || len(want) > 0) {
 			t.Fatalf("round %d: got %+v, want %+v", round, got, want)
 		}
 	}
