@@ -88,6 +88,8 @@ type engine struct {
 	touched    []uint32
 	seedOut    [][]uint32         // per output: slots it is a source output of
 	outIdx     []int32            // per output: its index in the record's outputs + 1
+	pending    []pendingShare     // followed shares, slot-major
+	shares     []taintShare       // the same, output-major: rec.outs' shares
 	contribs   []stepContribution // this transaction's, slot-major
 	sorted     []contribution     // the same, output-major
 	outStart   []int32            // per output: its first index in sorted
@@ -186,7 +188,7 @@ func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txSh
 	}
 	e.outIdx = e.outIdx[:len(tx.Outputs)]
 	clear(e.outIdx)
-	e.contribs = e.contribs[:0]
+	e.contribs, e.pending = e.contribs[:0], e.pending[:0]
 	for _, s := range e.touched {
 		pred := e.pred[s]
 		if e.root[s] {
@@ -198,6 +200,7 @@ func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txSh
 		}
 		e.slotOutputs(tx, s, rec)
 	}
+	e.placeShares(rec)
 	slices.SortFunc(rec.outs, func(a, b outShares) int { return int(a.vout) - int(b.vout) })
 	e.countByOutput(tx, count)
 	return nil
@@ -353,11 +356,45 @@ func (e *engine) slotOutputs(tx *store.Tx, s uint32, rec *txShares) {
 			if k < 0 {
 				k = len(rec.outs)
 				e.outIdx[j] = int32(k + 1)
-				rec.outs = append(rec.outs, outShares{vout: uint32(j), value: o.Value})
+				rec.outs = append(rec.outs, outShares{vout: uint32(j), value: o.Value}) // shares: placeShares
 			}
-			rec.outs[k].shares = append(rec.outs[k].shares, taintShare{slot: s, hops: hops, tainted: t})
+			e.pending = append(e.pending, pendingShare{out: int32(k), share: taintShare{slot: s, hops: hops, tainted: t}})
 		}
 	}
+}
+
+// pendingShare is a followed share of rec.outs[out], as a step gathers
+// them slot by slot.
+type pendingShare struct {
+	out   int32
+	share taintShare
+}
+
+// placeShares gives each followed output its shares, in slot order, in
+// one array for the transaction (a counting sort of e.pending by output)
+// rather than a growing slice per output. The array is the engine's: the
+// next step reuses it.
+func (e *engine) placeShares(rec *txShares) {
+	n := len(rec.outs)
+	starts := slices.Grow(e.outStart[:0], n+1)[:n+1]
+	clear(starts)
+	for _, p := range e.pending {
+		starts[p.out+1]++
+	}
+	for k := 1; k <= n; k++ {
+		starts[k] += starts[k-1]
+	}
+	e.shares = slices.Grow(e.shares[:0], len(e.pending))[:len(e.pending)]
+	next := slices.Grow(e.outNext[:0], n)[:n]
+	copy(next, starts)
+	for _, p := range e.pending {
+		e.shares[next[p.out]] = p.share
+		next[p.out]++
+	}
+	for k := range rec.outs {
+		rec.outs[k].shares = e.shares[starts[k]:starts[k+1]:starts[k+1]]
+	}
+	e.outStart, e.outNext = starts, next
 }
 
 // countByOutput calls count once per output with its contributions, in

@@ -288,7 +288,11 @@ func (bu *blockUpdate) applyTx(n store.TxNum) error {
 		return bu.cerr
 	}
 	if len(bu.rec.preds) > 0 {
-		bu.cache[n] = &txShares{preds: slices.Clone(bu.rec.preds), outs: slices.Clone(bu.rec.outs)}
+		outs := slices.Clone(bu.rec.outs)
+		for i := range outs {
+			outs[i].shares = slices.Clone(outs[i].shares) // the step's are reused by the next
+		}
+		bu.cache[n] = &txShares{preds: slices.Clone(bu.rec.preds), outs: outs}
 		bu.changed[n] = true
 	}
 	return nil
