@@ -2,6 +2,7 @@ package screen
 
 import (
 	"bufio"
+	"bytes"
 	"container/heap"
 	"encoding/binary"
 	"errors"
@@ -107,9 +108,16 @@ func (r *accRuns) spill(accs map[address.Addr][]accEntry) (err error) {
 func (r *accRuns) finish(accs map[address.Addr][]accEntry, put func(key string, v []byte) error) (int, error) {
 	defer r.remove()
 	last := r.sorted(accs)
+	var scratch []byte
+	// encode encodes acc in a slice of its own (put's: the index keeps it)
+	// at its size, rather than one grown from nothing a number at a time.
+	encode := func(acc []accEntry) []byte {
+		scratch = encodeAcc(acc, scratch[:0])
+		return bytes.Clone(scratch)
+	}
 	if len(r.files) == 0 {
 		for _, k := range last {
-			if err := put(k.key, encodeAcc(k.acc, nil)); err != nil {
+			if err := put(k.key, encode(k.acc)); err != nil {
 				return 0, err
 			}
 		}
@@ -151,7 +159,7 @@ func (r *accRuns) finish(accs map[address.Addr][]accEntry, put func(key string, 
 			// as they were spilled, as merging them with nothing would
 			// encode them.
 			if v == nil {
-				v = encodeAcc(mine, nil)
+				v = encode(mine)
 			}
 			if err := put(key, v); err != nil {
 				return n, err
@@ -177,7 +185,7 @@ func (r *accRuns) finish(accs map[address.Addr][]accEntry, put func(key string, 
 				return n, err
 			}
 		}
-		if err := put(key, encodeAcc(acc, nil)); err != nil {
+		if err := put(key, encode(acc)); err != nil {
 			return n, err
 		}
 		n++

@@ -1,6 +1,7 @@
 package screen
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -640,6 +641,7 @@ type walk struct {
 	rec      txShares
 	ins      []*outShares
 	inBuf    []outShares // decoded frontier entries of one tx's inputs
+	buf      []byte      // encoding scratch
 	done     int
 	last     time.Time // of the last progress line
 }
@@ -725,14 +727,16 @@ func (wk *walk) record(n store.TxNum) error {
 			return err
 		}
 		if sp {
-			wk.frontier[op] = encodeOut(nil, &o)
+			wk.buf = encodeOut(wk.buf[:0], &o)
+			wk.frontier[op] = bytes.Clone(wk.buf) // at its size, not grown from nothing
 		} else {
 			kept = append(kept, o)
 		}
 	}
 	wk.rec.outs = kept
 	wk.cur.txs = append(wk.cur.txs, n)
-	wk.cur.recs = append(wk.cur.recs, wk.rec.encode(nil)) // the write batch keeps the slice
+	wk.buf = wk.rec.encode(wk.buf[:0])
+	wk.cur.recs = append(wk.cur.recs, bytes.Clone(wk.buf)) // the write batch keeps the slice
 	return nil
 }
 

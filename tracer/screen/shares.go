@@ -352,7 +352,13 @@ func addContributions(acc []accEntry, out store.OutPoint, cs []contribution) []a
 	if missing == 0 {
 		return acc
 	}
-	merged := make([]accEntry, 0, len(acc)+missing)
+	// An address paid again is likely to be paid more: room for half as
+	// many entries again, so each new slot does not copy them all.
+	n := len(acc) + missing
+	if len(acc) > 0 {
+		n += n / 2
+	}
+	merged := make([]accEntry, 0, n)
 	i = 0
 	for _, c := range cs {
 		for i < len(acc) && acc[i].slot < c.slot {
