@@ -1,6 +1,7 @@
 package screen_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -180,11 +181,18 @@ func BenchmarkBuildIndex(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		rss := storetest.SampleRSS()
 		opt := screen.Options{Params: screentest.Params, Flow: x, Alone: true} // as the CLI builds it
+		sink := accSink(b)
+		if sink != nil {
+			opt = screen.WithAccSink(opt, sink.put)
+		}
 		if os.Getenv("TRACER_BENCH_PROGRESS") != "" {
 			opt.Progress = func(s string) { fmt.Fprintln(os.Stderr, time.Now().Format(time.TimeOnly), s) }
 		}
 		if hdr, err = screen.BuildIndex(ctx, st, opt); err != nil {
 			b.Fatal(err)
+		}
+		if sink != nil {
+			sink.close(b) // flushed and synced within the build's time
 		}
 		a, f := rss.Stop()
 		anon, file = max(anon, a), max(file, f)
@@ -358,4 +366,66 @@ func BenchmarkUpdateIndex(b *testing.B) {
 	b.ReportMetric(build.Seconds(), "rebuild_s")
 	b.ReportMetric(build.Seconds()/q(perBlock, 0.5), "rebuild/update")
 	b.ReportMetric(info.IngestSeconds, "ingest_s")
+}
+
+// benchSink takes a build's merged accumulators instead of the index
+// (TRACER_BENCH_ACC_SINK=discard, or =file: one sequential file in the
+// temp dir, removed after), to measure what writing them to Badger costs.
+// The index it leaves has no accumulators: for measuring only.
+type benchSink struct {
+	f     *os.File
+	w     *bufio.Writer
+	bytes int64
+}
+
+func accSink(tb testing.TB) *benchSink {
+	switch v := os.Getenv("TRACER_BENCH_ACC_SINK"); v {
+	case "":
+		return nil
+	case "discard":
+		return &benchSink{}
+	case "file":
+		f, err := os.CreateTemp("", "tracer-bench-accs-")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return &benchSink{f: f, w: bufio.NewWriterSize(f, 1<<20)}
+	default:
+		tb.Fatalf("TRACER_BENCH_ACC_SINK=%q: want discard or file", v)
+		return nil
+	}
+}
+
+func (s *benchSink) put(key string, v []byte) error {
+	s.bytes += int64(len(key) + len(v))
+	if s.w == nil {
+		return nil
+	}
+	var n [binary.MaxVarintLen64]byte
+	if _, err := s.w.Write(n[:binary.PutUvarint(n[:], uint64(len(key)))]); err != nil {
+		return err
+	}
+	if _, err := s.w.WriteString(key); err != nil {
+		return err
+	}
+	if _, err := s.w.Write(n[:binary.PutUvarint(n[:], uint64(len(v)))]); err != nil {
+		return err
+	}
+	_, err := s.w.Write(v)
+	return err
+}
+
+func (s *benchSink) close(tb testing.TB) {
+	tb.Logf("accumulators sent to the sink: %d bytes", s.bytes)
+	if s.f == nil {
+		return
+	}
+	if err := s.w.Flush(); err != nil {
+		tb.Error(err)
+	}
+	if err := s.f.Sync(); err != nil {
+		tb.Error(err)
+	}
+	_ = s.f.Close()
+	_ = os.Remove(s.f.Name())
 }

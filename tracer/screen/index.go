@@ -775,6 +775,9 @@ func (e *engine) writeAccs(ctx context.Context, acc *accumulator, w *store.Expos
 				e.opt.Progress(fmt.Sprintf("index: %d exposed addresses written", written))
 			}
 		}
+		if e.opt.accSink != nil {
+			return e.opt.accSink(key, v)
+		}
 		return w.PutAcc(key, v)
 	})
 }
