@@ -47,8 +47,8 @@ func (r *accRuns) sorted(accs map[address.Addr][]accEntry) []keyed {
 		if k := recordKey(a); k != "" {
 			out = append(out, keyed{k, acc})
 		}
-		delete(accs, a)
 	}
+	clear(accs) // not a delete each: that leaves tombstones the next spill's lookups probe past
 	// Addresses of one key merge in either order: addAccs breaks ties by
 	// output, not by arrival.
 	slices.SortFunc(out, func(a, b keyed) int { return strings.Compare(a.key, b.key) })

@@ -641,6 +641,7 @@ type walk struct {
 	rec      txShares
 	ins      []*outShares
 	inBuf    []outShares // decoded frontier entries of one tx's inputs
+	taken    int         // entries taken off the frontier since renewFrontier
 	buf      []byte      // encoding scratch
 	done     int
 	last     time.Time // of the last progress line
@@ -703,6 +704,7 @@ func (wk *walk) inputs(tx *store.Tx) (any bool, err error) {
 		if in.Kind == store.InputKnown {
 			if b, ok := wk.frontier[in.Prev]; ok {
 				delete(wk.frontier, in.Prev)
+				wk.taken++
 				sh = &wk.inBuf[i]
 				if err := decodeOut(b, len(wk.e.slots), sh); err != nil {
 					return false, fmt.Errorf("exposure frontier of %d:%d: %w", in.Prev.Tx, in.Prev.Vout, err)
@@ -712,7 +714,22 @@ func (wk *walk) inputs(tx *store.Tx) (any bool, err error) {
 		}
 		wk.ins = append(wk.ins, sh)
 	}
+	if wk.taken > 1<<20 && wk.taken > 16*len(wk.frontier) {
+		wk.renewFrontier()
+	}
 	return any, nil
+}
+
+// renewFrontier copies the frontier to a new map. Its entries come and go
+// by the million while a few tens of thousands stay; a map's deletes leave
+// tombstones (in its full groups) that lookups probe past until it grows,
+// and this one does not grow.
+func (wk *walk) renewFrontier() {
+	m := make(map[store.OutPoint][]byte, len(wk.frontier))
+	for op, b := range wk.frontier {
+		m[op] = b
+	}
+	wk.frontier, wk.taken = m, 0
 }
 
 // record puts tx n's followed outputs spent within the pass on the
@@ -783,8 +800,8 @@ func (e *engine) writeAccs(ctx context.Context, acc *accumulator, w *store.Expos
 }
 
 // passBatch is what a build's walk hands its accumulator: the
-// contributions of some transactions (each output's a run ending at one of
-// ends) and their tx shares records.
+// contributions of some transactions (each paid output's a run ending at
+// its end) and their tx shares records.
 type passBatch struct {
 	contribs []contribution
 	paid     []paidOutput

@@ -83,10 +83,66 @@ func encodeOut(b []byte, o *outShares) []byte {
 
 // decodeOut decodes encodeOut's bytes into o, reusing its shares' array.
 func decodeOut(b []byte, slots int, o *outShares) error {
+	if decodeOutFast(b, slots, o) {
+		return nil
+	}
+	return decodeOutChecked(b, slots, o)
+}
+
+// decodeOutChecked is decodeOut by the decoder, which says what is wrong.
+func decodeOutChecked(b []byte, slots int, o *outShares) error {
 	d := decoder{b: b, what: "output shares"}
 	o.value = d.int64()
 	d.shares(slots, o)
 	return d.end()
+}
+
+// decodeOutFast is decodeOut for bytes it accepts (the same checks, in
+// one loop: a build decodes an entry of its frontier per tainted input);
+// false: decodeOut's decoder says what is wrong.
+func decodeOutFast(b []byte, slots int, o *outShares) bool {
+	value, i := uvarintAt(b, 0)
+	if i < 0 || value > math.MaxInt64 {
+		return false
+	}
+	ns, i := uvarintAt(b, i)
+	if i < 0 || ns > uint64((len(b)-i)/3) {
+		return false
+	}
+	if uint64(cap(o.shares)) < ns {
+		o.shares = make([]taintShare, 0, ns)
+	}
+	o.value, o.shares = int64(value), o.shares[:0]
+	for j := uint64(0); j < ns; j++ {
+		var slot, tainted, hops uint64
+		if slot, i = uvarintAt(b, i); i < 0 || slot >= uint64(slots) {
+			return false
+		}
+		if tainted, i = uvarintAt(b, i); i < 0 || tainted > value {
+			return false
+		}
+		if hops, i = uvarintAt(b, i); i < 0 || hops >= math.MaxInt32 {
+			return false
+		}
+		o.shares = append(o.shares, taintShare{slot: uint32(slot), hops: int32(hops), tainted: int64(tainted)})
+	}
+	return i == len(b)
+}
+
+// uvarintAt reads the uvarint at b[i:] and returns it and the index after
+// it; -1: none there.
+func uvarintAt(b []byte, i int) (uint64, int) {
+	if i < len(b) && b[i] < 0x80 {
+		return uint64(b[i]), i + 1 // most numbers of a share are one byte
+	}
+	if i >= len(b) {
+		return 0, -1
+	}
+	v, n := binary.Uvarint(b[i:])
+	if n <= 0 {
+		return 0, -1
+	}
+	return v, i + n
 }
 
 // shares reads a count of shares of o (value already read) into o.shares.
@@ -213,30 +269,36 @@ func (r *txShares) outIndex(vout uint32) int {
 //
 // Groups are in the order of their first slot.
 func appendPreds(b []byte, preds []predEntry) []byte {
-	// Few groups (a transaction's inputs, at most): a linear search.
-	var order []uint64
-	var members [][]uint32
+	// Few groups (a transaction's inputs, at most): a linear search, and
+	// a pass over preds per group rather than a slice of members each.
+	var first [16]uint64
+	order := first[:0]
 	for _, p := range preds {
-		k := slices.Index(order, p.pred)
-		if k < 0 {
-			k = len(order)
-			order, members = append(order, p.pred), append(members, nil)
+		if !slices.Contains(order, p.pred) {
+			order = append(order, p.pred)
 		}
-		members[k] = append(members[k], p.slot)
 	}
 	b = binary.AppendUvarint(b, uint64(len(order)))
-	for k, pred := range order {
-		sl := members[k]
-		b = binary.AppendUvarint(b, pred)
-		b = binary.AppendUvarint(b, uint64(len(sl)))
-		prev := uint32(0)
-		for i, s := range sl {
-			if i == 0 {
-				b = binary.AppendUvarint(b, uint64(s))
-			} else {
-				b = binary.AppendUvarint(b, uint64(s-prev))
+	for _, pred := range order {
+		n := 0
+		for _, p := range preds {
+			if p.pred == pred {
+				n++
 			}
-			prev = s
+		}
+		b = binary.AppendUvarint(b, pred)
+		b = binary.AppendUvarint(b, uint64(n))
+		prev, i := uint32(0), 0
+		for _, p := range preds {
+			if p.pred != pred {
+				continue
+			}
+			if i == 0 {
+				b = binary.AppendUvarint(b, uint64(p.slot))
+			} else {
+				b = binary.AppendUvarint(b, uint64(p.slot-prev))
+			}
+			prev, i = p.slot, i+1
 		}
 	}
 	return b
