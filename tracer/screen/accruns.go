@@ -2,10 +2,12 @@ package screen
 
 import (
 	"bufio"
+	"bytes"
 	"container/heap"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -45,8 +47,8 @@ func (r *accRuns) sorted(accs map[address.Addr][]accEntry) []keyed {
 		if k := recordKey(a); k != "" {
 			out = append(out, keyed{k, acc})
 		}
-		delete(accs, a)
 	}
+	clear(accs) // not a delete each: that leaves tombstones the next spill's lookups probe past
 	// Addresses of one key merge in either order: addAccs breaks ties by
 	// output, not by arrival.
 	slices.SortFunc(out, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
@@ -79,13 +81,16 @@ func (r *accRuns) spill(accs map[address.Addr][]accEntry) (err error) {
 		}
 	}()
 	w := bufio.NewWriterSize(f, 1<<20)
-	var b []byte
+	var b, v []byte
 	for _, k := range r.sorted(accs) {
+		v = encodeAcc(k.acc, v[:0])
 		b = binary.AppendUvarint(b[:0], uint64(len(k.key)))
 		b = append(b, k.key...)
-		v := encodeAcc(k.acc, nil)
 		b = binary.AppendUvarint(b, uint64(len(v)))
 		b = append(b, v...)
+		// A record whose address only one run has is written to the
+		// index as it was spilled, not decoded: a checksum finds damage.
+		b = binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
 		if _, err := w.Write(b); err != nil {
 			return fmt.Errorf("screen: exposure build: %w", err)
 		}
@@ -103,9 +108,16 @@ func (r *accRuns) spill(accs map[address.Addr][]accEntry) (err error) {
 func (r *accRuns) finish(accs map[address.Addr][]accEntry, put func(key string, v []byte) error) (int, error) {
 	defer r.remove()
 	last := r.sorted(accs)
+	var scratch []byte
+	// encode encodes acc in a slice of its own (put's: the index keeps it)
+	// at its size, rather than one grown from nothing a number at a time.
+	encode := func(acc []accEntry) []byte {
+		scratch = encodeAcc(acc, scratch[:0])
+		return bytes.Clone(scratch)
+	}
 	if len(r.files) == 0 {
 		for _, k := range last {
-			if err := put(k.key, encodeAcc(k.acc, nil)); err != nil {
+			if err := put(k.key, encode(k.acc)); err != nil {
 				return 0, err
 			}
 		}
@@ -134,22 +146,46 @@ func (r *accRuns) finish(accs map[address.Addr][]accEntry, put func(key string, 
 		heap.Push(h, mem)
 	}
 	n := 0
+	var acc, more []accEntry // reused: several runs' accumulators of one address
+	var err error
 	for h.Len() > 0 {
-		key := (*h)[0].key
-		var acc []accEntry
-		for h.Len() > 0 && (*h)[0].key == key {
-			c := (*h)[0]
-			acc = addAccs(acc, c.acc) // runs of one key come out in run order
-			if err := c.next(); err != nil {
+		c := (*h)[0]
+		key, v, mine := c.key, c.val, c.acc
+		if err := h.advance(c); err != nil {
+			return n, err
+		}
+		if h.Len() == 0 || (*h)[0].key != key {
+			// Only this run has the address (most do): its accumulators
+			// as they were spilled, as merging them with nothing would
+			// encode them.
+			if v == nil {
+				v = encode(mine)
+			}
+			if err := put(key, v); err != nil {
 				return n, err
 			}
-			if c.done {
-				heap.Pop(h)
+			n++
+			continue
+		}
+		// Several runs have it: merged in run (chain) order.
+		if acc, err = c.decode(acc[:0], v, mine); err != nil {
+			return n, err
+		}
+		for h.Len() > 0 && (*h)[0].key == key {
+			c := (*h)[0]
+			if more, err = c.decode(more[:0], c.val, c.acc); err != nil {
+				return n, err
+			}
+			if acc == nil {
+				acc = append(acc, more...) // not more itself: it is reused
 			} else {
-				heap.Fix(h, 0)
+				acc = addAccs(acc, more)
+			}
+			if err := h.advance(c); err != nil {
+				return n, err
 			}
 		}
-		if err := put(key, encodeAcc(acc, nil)); err != nil {
+		if err := put(key, encode(acc)); err != nil {
 			return n, err
 		}
 		n++
@@ -174,11 +210,14 @@ type runCursor struct {
 	mem   []keyed
 	slots int
 	key   string
-	acc   []accEntry
+	val   []byte     // a file's: the address's accumulators as spilled
+	acc   []accEntry // memory's
+	buf   []byte     // the record being read
 	done  bool
 }
 
-// next moves to the run's next address.
+// next moves to the run's next address. A file's accumulators stay
+// encoded (c.val, a new slice each: the index keeps it); decode reads them.
 func (c *runCursor) next() error {
 	if c.rd == nil {
 		if len(c.mem) == 0 {
@@ -199,23 +238,43 @@ func (c *runCursor) next() error {
 	if err != nil || kl > 1<<10 {
 		return bad(fmt.Errorf("bad key length %d: %v", kl, err))
 	}
-	k := make([]byte, kl)
-	if _, err := io.ReadFull(c.rd, k); err != nil {
+	c.buf = binary.AppendUvarint(c.buf[:0], kl)
+	kAt := len(c.buf)
+	c.buf = slices.Grow(c.buf, int(kl))[:kAt+int(kl)]
+	if _, err := io.ReadFull(c.rd, c.buf[kAt:]); err != nil {
 		return bad(err)
 	}
 	vl, err := binary.ReadUvarint(c.rd)
 	if err != nil || vl > 1<<30 {
 		return bad(fmt.Errorf("bad value length %d: %v", vl, err))
 	}
+	c.buf = binary.AppendUvarint(c.buf, vl)
 	v := make([]byte, vl)
 	if _, err := io.ReadFull(c.rd, v); err != nil {
 		return bad(err)
 	}
-	if c.acc, err = decodeAcc(v, c.slots); err != nil {
+	var sum [4]byte
+	if _, err := io.ReadFull(c.rd, sum[:]); err != nil {
 		return bad(err)
 	}
-	c.key = string(k)
+	if crc32.Update(crc32.ChecksumIEEE(c.buf), crc32.IEEETable, v) != binary.LittleEndian.Uint32(sum[:]) {
+		return bad(errors.New("record checksum mismatch"))
+	}
+	c.key, c.val = string(c.buf[kAt:kAt+int(kl)]), v
 	return nil
+}
+
+// decode appends the accumulators the cursor read (val, or acc in
+// memory) to dst.
+func (c *runCursor) decode(dst []accEntry, val []byte, acc []accEntry) ([]accEntry, error) {
+	if val == nil {
+		return append(dst, acc...), nil
+	}
+	dst, err := decodeAccAppend(dst, val, c.slots)
+	if err != nil {
+		return dst, fmt.Errorf("screen: exposure build: run %s: %w", c.name, err)
+	}
+	return dst, nil
 }
 
 // runHeap orders cursors by key, then by run (chain) order.
@@ -230,6 +289,20 @@ func (h runHeap) Less(i, j int) bool {
 }
 func (h runHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 func (h *runHeap) Push(x any)   { *h = append(*h, x.(*runCursor)) }
+
+// advance moves c, the heap's top, to its next address.
+func (h *runHeap) advance(c *runCursor) error {
+	if err := c.next(); err != nil {
+		return err
+	}
+	if c.done {
+		heap.Pop(h)
+	} else {
+		heap.Fix(h, 0)
+	}
+	return nil
+}
+
 func (h *runHeap) Pop() any {
 	old := *h
 	c := old[len(old)-1]

@@ -1,7 +1,10 @@
 package screen_test
 
 import (
+	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -178,11 +181,18 @@ func BenchmarkBuildIndex(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		rss := storetest.SampleRSS()
 		opt := screen.Options{Params: screentest.Params, Flow: x, Alone: true} // as the CLI builds it
+		sink := accSink(b)
+		if sink != nil {
+			opt = screen.WithAccSink(opt, sink.put)
+		}
 		if os.Getenv("TRACER_BENCH_PROGRESS") != "" {
 			opt.Progress = func(s string) { fmt.Fprintln(os.Stderr, time.Now().Format(time.TimeOnly), s) }
 		}
 		if hdr, err = screen.BuildIndex(ctx, st, opt); err != nil {
 			b.Fatal(err)
+		}
+		if sink != nil {
+			sink.close(b) // flushed and synced within the build's time
 		}
 		a, f := rss.Stop()
 		anon, file = max(anon, a), max(file, f)
@@ -207,6 +217,73 @@ func BenchmarkBuildIndex(b *testing.B) {
 	b.ReportMetric(float64(len(src.Groups)), "groups")
 	b.ReportMetric(float64(seeds), "sources")
 	b.ReportMetric(float64(hdr.Addresses), "addresses")
+	if os.Getenv("TRACER_BENCH_DIGEST") != "" {
+		b.Logf("index digest %s", indexDigest(b, st, hdr))
+	}
+}
+
+// indexDigest is a SHA-256 of everything a build wrote to generation
+// hdr.Gen but its time: the header, every accumulator (key and value),
+// every tx shares record and the undo records of the last blocks. Two
+// builds of one store with equal digests wrote the same index, byte for
+// byte (TRACER_BENCH_DIGEST=1 logs it after BenchmarkBuildIndex).
+func indexDigest(tb testing.TB, st *store.Store, hdr store.ExposureIndex) string {
+	tb.Helper()
+	h := sha256.New()
+	put := func(tag string, k, v []byte) {
+		var n [8]byte
+		h.Write([]byte(tag))
+		binary.BigEndian.PutUint64(n[:], uint64(len(k)))
+		h.Write(n[:])
+		h.Write(k)
+		binary.BigEndian.PutUint64(n[:], uint64(len(v)))
+		h.Write(n[:])
+		h.Write(v)
+	}
+	x := st.Exposure()
+	stored, err := x.Header(hdr.Gen)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	stored.BuiltAt, stored.Gen = time.Time{}, 0
+	raw, _ := json.Marshal(stored)
+	put("h", nil, raw)
+	accs := 0
+	if err := x.ForEachAcc(hdr.Gen, func(k string, v []byte) error {
+		accs++
+		put("a", []byte(k), v)
+		return nil
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	recs := 0
+	for n := store.TxNum(0); n < st.State().NextTx; n++ {
+		v, found, err := x.TxShares(hdr.Gen, n)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if found {
+			recs++
+			put("t", binary.BigEndian.AppendUint64(nil, uint64(n)), v)
+		}
+	}
+	undos := 0
+	if err := x.Update(hdr.Gen, func(u *store.ExposureUpdate) error {
+		for ht := int32(0); ht <= st.State().Height; ht++ {
+			v, found, err := u.Undo(ht)
+			if err != nil {
+				return err
+			}
+			if found {
+				undos++
+				put("u", binary.BigEndian.AppendUint32(nil, uint32(ht)), v)
+			}
+		}
+		return nil
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	return fmt.Sprintf("%x (%d accumulators, %d tx shares records, %d undo records)", h.Sum(nil), accs, recs, undos)
 }
 
 // BenchmarkUpdateIndex is the per-block update: the store is rolled back
@@ -289,4 +366,66 @@ func BenchmarkUpdateIndex(b *testing.B) {
 	b.ReportMetric(build.Seconds(), "rebuild_s")
 	b.ReportMetric(build.Seconds()/q(perBlock, 0.5), "rebuild/update")
 	b.ReportMetric(info.IngestSeconds, "ingest_s")
+}
+
+// benchSink takes a build's merged accumulators instead of the index
+// (TRACER_BENCH_ACC_SINK=discard, or =file: one sequential file in the
+// temp dir, removed after), to measure what writing them to Badger costs.
+// The index it leaves has no accumulators: for measuring only.
+type benchSink struct {
+	f     *os.File
+	w     *bufio.Writer
+	bytes int64
+}
+
+func accSink(tb testing.TB) *benchSink {
+	switch v := os.Getenv("TRACER_BENCH_ACC_SINK"); v {
+	case "":
+		return nil
+	case "discard":
+		return &benchSink{}
+	case "file":
+		f, err := os.CreateTemp("", "tracer-bench-accs-")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return &benchSink{f: f, w: bufio.NewWriterSize(f, 1<<20)}
+	default:
+		tb.Fatalf("TRACER_BENCH_ACC_SINK=%q: want discard or file", v)
+		return nil
+	}
+}
+
+func (s *benchSink) put(key string, v []byte) error {
+	s.bytes += int64(len(key) + len(v))
+	if s.w == nil {
+		return nil
+	}
+	var n [binary.MaxVarintLen64]byte
+	if _, err := s.w.Write(n[:binary.PutUvarint(n[:], uint64(len(key)))]); err != nil {
+		return err
+	}
+	if _, err := s.w.WriteString(key); err != nil {
+		return err
+	}
+	if _, err := s.w.Write(n[:binary.PutUvarint(n[:], uint64(len(v)))]); err != nil {
+		return err
+	}
+	_, err := s.w.Write(v)
+	return err
+}
+
+func (s *benchSink) close(tb testing.TB) {
+	tb.Logf("accumulators sent to the sink: %d bytes", s.bytes)
+	if s.f == nil {
+		return
+	}
+	if err := s.w.Flush(); err != nil {
+		tb.Error(err)
+	}
+	if err := s.f.Sync(); err != nil {
+		tb.Error(err)
+	}
+	_ = s.f.Close()
+	_ = os.Remove(s.f.Name())
 }

@@ -84,6 +84,9 @@ type Options struct {
 	// the build holds in memory before it merges them into the store;
 	// 0: 8 << 20 (tests set it small).
 	accBudget int
+	// accSink, when set, takes the merged accumulators instead of the
+	// index (a benchmark's measure of what writing them costs; tests only).
+	accSink func(key string, v []byte) error
 }
 
 // labels is what the walks label addresses with: the sources' and tags'

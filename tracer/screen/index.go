@@ -1,6 +1,7 @@
 package screen
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -86,11 +87,13 @@ type engine struct {
 	root       []bool
 	mark       []bool // slot is in touched
 	touched    []uint32
-	seedOut    [][]uint32     // per output: slots it is a source output of
-	outIdx     []int32        // per output: its index in the record's outputs + 1
-	contribs   []contribution // this transaction's, slot-major
-	sorted     []contribution // the same, output-major
-	outStart   []int32        // per output: its first index in sorted
+	seedOut    [][]uint32         // per output: slots it is a source output of
+	outIdx     []int32            // per output: its index in the record's outputs + 1
+	pending    []pendingShare     // followed shares, slot-major
+	shares     []taintShare       // the same, output-major: rec.outs' shares
+	contribs   []stepContribution // this transaction's, slot-major
+	sorted     []contribution     // the same, output-major
+	outStart   []int32            // per output: its first index in sorted
 	outNext    []int32
 	outInfo    []outInfo // per output, read once a transaction
 	outTaint   []int64
@@ -133,15 +136,21 @@ func (e *engine) output(j int, o *store.Output) *outInfo {
 	return oi
 }
 
-// contribution is one tainted output counted towards its address.
-// The address is turned into its record key (a string, "" for none:
-// not counted) by the caller, once per address rather than per output.
+// contribution is one slot's part of a tainted output counted towards
+// its address (the output and its address go beside an output's
+// contributions, not in each: a step's contributions are copied to the
+// accumulator, some 80 a tainted output with 100 source groups).
 type contribution struct {
-	addr   address.Addr
 	slot   uint32
-	amount int64
 	hops   int32
-	out    store.OutPoint
+	amount int64
+}
+
+// stepContribution is a contribution and its output, as a step gathers
+// them slot by slot.
+type stepContribution struct {
+	contribution
+	vout uint32
 }
 
 // valueOf reads the value of a known input (only for transactions whose
@@ -157,7 +166,7 @@ type valueOf func(store.OutPoint) (int64, error)
 // predecessors) and calls count once per tainted output paid to an
 // address that is not a source, with its contributions in slot order (one
 // accumulator update per output rather than per output and slot).
-func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txShares, count func([]contribution)) error {
+func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txShares, count countFunc) error {
 	rec.preds, rec.outs = rec.preds[:0], rec.outs[:0]
 	e.touched = e.touched[:0]
 	e.gather(tx, ins)
@@ -180,7 +189,7 @@ func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txSh
 	}
 	e.outIdx = e.outIdx[:len(tx.Outputs)]
 	clear(e.outIdx)
-	e.contribs = e.contribs[:0]
+	e.contribs, e.pending = e.contribs[:0], e.pending[:0]
 	for _, s := range e.touched {
 		pred := e.pred[s]
 		if e.root[s] {
@@ -192,10 +201,15 @@ func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txSh
 		}
 		e.slotOutputs(tx, s, rec)
 	}
+	e.placeShares(rec)
 	slices.SortFunc(rec.outs, func(a, b outShares) int { return int(a.vout) - int(b.vout) })
-	e.countByOutput(len(tx.Outputs), count)
+	e.countByOutput(tx, count)
 	return nil
 }
+
+// countFunc counts the contributions of one output (out, paid to addr),
+// in slot order.
+type countFunc func(addr *address.Addr, out store.OutPoint, cs []contribution)
 
 // touch starts slot s's sums for this transaction, once.
 func (e *engine) touch(s uint32) {
@@ -335,7 +349,7 @@ func (e *engine) slotOutputs(tx *store.Tx, s uint32, rec *txShares) {
 				if e.model == taint.Poison {
 					amount = o.Value
 				}
-				e.contribs = append(e.contribs, contribution{addr: o.Addr, slot: s, amount: amount, hops: hops, out: store.OutPoint{Tx: tx.Num, Vout: uint32(j)}})
+				e.contribs = append(e.contribs, stepContribution{contribution{slot: s, amount: amount, hops: hops}, uint32(j)})
 			}
 		}
 		if follow {
@@ -343,24 +357,59 @@ func (e *engine) slotOutputs(tx *store.Tx, s uint32, rec *txShares) {
 			if k < 0 {
 				k = len(rec.outs)
 				e.outIdx[j] = int32(k + 1)
-				rec.outs = append(rec.outs, outShares{vout: uint32(j), value: o.Value})
+				rec.outs = append(rec.outs, outShares{vout: uint32(j), value: o.Value}) // shares: placeShares
 			}
-			rec.outs[k].shares = append(rec.outs[k].shares, taintShare{slot: s, hops: hops, tainted: t})
+			e.pending = append(e.pending, pendingShare{out: int32(k), share: taintShare{slot: s, hops: hops, tainted: t}})
 		}
 	}
+}
+
+// pendingShare is a followed share of rec.outs[out], as a step gathers
+// them slot by slot.
+type pendingShare struct {
+	out   int32
+	share taintShare
+}
+
+// placeShares gives each followed output its shares, in slot order, in
+// one array for the transaction (a counting sort of e.pending by output)
+// rather than a growing slice per output. The array is the engine's: the
+// next step reuses it.
+func (e *engine) placeShares(rec *txShares) {
+	n := len(rec.outs)
+	starts := slices.Grow(e.outStart[:0], n+1)[:n+1]
+	clear(starts)
+	for _, p := range e.pending {
+		starts[p.out+1]++
+	}
+	for k := 1; k <= n; k++ {
+		starts[k] += starts[k-1]
+	}
+	e.shares = slices.Grow(e.shares[:0], len(e.pending))[:len(e.pending)]
+	next := slices.Grow(e.outNext[:0], n)[:n]
+	copy(next, starts)
+	for _, p := range e.pending {
+		e.shares[next[p.out]] = p.share
+		next[p.out]++
+	}
+	for k := range rec.outs {
+		rec.outs[k].shares = e.shares[starts[k]:starts[k+1]:starts[k+1]]
+	}
+	e.outStart, e.outNext = starts, next
 }
 
 // countByOutput calls count once per output with its contributions, in
 // slot order: e.contribs is slot-major, and a counting sort by output
 // keeps each output's in that order.
-func (e *engine) countByOutput(outputs int, count func([]contribution)) {
+func (e *engine) countByOutput(tx *store.Tx, count countFunc) {
 	if len(e.contribs) == 0 {
 		return
 	}
+	outputs := len(tx.Outputs)
 	starts := slices.Grow(e.outStart[:0], outputs+1)[:outputs+1]
 	clear(starts)
 	for _, c := range e.contribs {
-		starts[c.out.Vout+1]++
+		starts[c.vout+1]++
 	}
 	for j := 1; j < len(starts); j++ {
 		starts[j] += starts[j-1]
@@ -369,12 +418,12 @@ func (e *engine) countByOutput(outputs int, count func([]contribution)) {
 	next := slices.Grow(e.outNext[:0], outputs)[:outputs]
 	copy(next, starts)
 	for _, c := range e.contribs {
-		e.sorted[next[c.out.Vout]] = c
-		next[c.out.Vout]++
+		e.sorted[next[c.vout]] = c.contribution
+		next[c.vout]++
 	}
 	for j := 0; j < outputs; j++ {
 		if starts[j] < starts[j+1] {
-			count(e.sorted[starts[j]:starts[j+1]])
+			count(&tx.Outputs[j].Addr, store.OutPoint{Tx: tx.Num, Vout: uint32(j)}, e.sorted[starts[j]:starts[j+1]])
 		}
 	}
 	e.outStart, e.outNext = starts, next
@@ -592,6 +641,8 @@ type walk struct {
 	rec      txShares
 	ins      []*outShares
 	inBuf    []outShares // decoded frontier entries of one tx's inputs
+	taken    int         // entries taken off the frontier since renewFrontier
+	buf      []byte      // encoding scratch
 	done     int
 	last     time.Time // of the last progress line
 }
@@ -653,6 +704,7 @@ func (wk *walk) inputs(tx *store.Tx) (any bool, err error) {
 		if in.Kind == store.InputKnown {
 			if b, ok := wk.frontier[in.Prev]; ok {
 				delete(wk.frontier, in.Prev)
+				wk.taken++
 				sh = &wk.inBuf[i]
 				if err := decodeOut(b, len(wk.e.slots), sh); err != nil {
 					return false, fmt.Errorf("exposure frontier of %d:%d: %w", in.Prev.Tx, in.Prev.Vout, err)
@@ -662,7 +714,22 @@ func (wk *walk) inputs(tx *store.Tx) (any bool, err error) {
 		}
 		wk.ins = append(wk.ins, sh)
 	}
+	if wk.taken > 1<<20 && wk.taken > 16*len(wk.frontier) {
+		wk.renewFrontier()
+	}
 	return any, nil
+}
+
+// renewFrontier copies the frontier to a new map. Its entries come and go
+// by the million while a few tens of thousands stay; a map's deletes leave
+// tombstones (in its full groups) that lookups probe past until it grows,
+// and this one does not grow.
+func (wk *walk) renewFrontier() {
+	m := make(map[store.OutPoint][]byte, len(wk.frontier))
+	for op, b := range wk.frontier {
+		m[op] = b
+	}
+	wk.frontier, wk.taken = m, 0
 }
 
 // record puts tx n's followed outputs spent within the pass on the
@@ -677,21 +744,23 @@ func (wk *walk) record(n store.TxNum) error {
 			return err
 		}
 		if sp {
-			wk.frontier[op] = encodeOut(nil, &o)
+			wk.buf = encodeOut(wk.buf[:0], &o)
+			wk.frontier[op] = bytes.Clone(wk.buf) // at its size, not grown from nothing
 		} else {
 			kept = append(kept, o)
 		}
 	}
 	wk.rec.outs = kept
 	wk.cur.txs = append(wk.cur.txs, n)
-	wk.cur.recs = append(wk.cur.recs, wk.rec.encode(nil)) // the write batch keeps the slice
+	wk.buf = wk.rec.encode(wk.buf[:0])
+	wk.cur.recs = append(wk.cur.recs, bytes.Clone(wk.buf)) // the write batch keeps the slice
 	return nil
 }
 
 // count adds one output's contributions to the batch.
-func (wk *walk) count(cs []contribution) {
+func (wk *walk) count(addr *address.Addr, out store.OutPoint, cs []contribution) {
 	wk.cur.contribs = append(wk.cur.contribs, cs...)
-	wk.cur.ends = append(wk.cur.ends, len(wk.cur.contribs))
+	wk.cur.paid = append(wk.cur.paid, paidOutput{addr: *addr, out: out, end: int32(len(wk.cur.contribs))})
 }
 
 // send hands the batch to the accumulator.
@@ -723,18 +792,29 @@ func (e *engine) writeAccs(ctx context.Context, acc *accumulator, w *store.Expos
 				e.opt.Progress(fmt.Sprintf("index: %d exposed addresses written", written))
 			}
 		}
+		if e.opt.accSink != nil {
+			return e.opt.accSink(key, v)
+		}
 		return w.PutAcc(key, v)
 	})
 }
 
 // passBatch is what a build's walk hands its accumulator: the
-// contributions of some transactions (each output's a run ending at one of
-// ends) and their tx shares records.
+// contributions of some transactions (each paid output's a run ending at
+// its end) and their tx shares records.
 type passBatch struct {
 	contribs []contribution
-	ends     []int
+	paid     []paidOutput
 	txs      []store.TxNum
 	recs     [][]byte
+}
+
+// paidOutput is a tainted output in a batch: its address, and the end of
+// its contributions in the batch's.
+type paidOutput struct {
+	addr address.Addr
+	out  store.OutPoint
+	end  int32
 }
 
 // accumulator is a build's second stage: it counts contributions into the
@@ -765,7 +845,7 @@ func newAccumulator(e *engine, w *store.ExposureWriter) *accumulator {
 func (a *accumulator) batch() *passBatch {
 	select {
 	case b := <-a.free:
-		b.contribs, b.ends, b.txs, b.recs = b.contribs[:0], b.ends[:0], b.txs[:0], b.recs[:0]
+		b.contribs, b.paid, b.txs, b.recs = b.contribs[:0], b.paid[:0], b.txs[:0], b.recs[:0]
 		return b
 	default:
 		return &passBatch{}
@@ -781,15 +861,17 @@ func (a *accumulator) run(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			continue // drain: the walk stops at its next check
 		}
-		start := 0
-		for _, end := range b.ends {
-			cs := b.contribs[start:end]
-			acc := a.accs[cs[0].addr]
+		start := int32(0)
+		for i := range b.paid {
+			p := &b.paid[i]
+			cs := b.contribs[start:p.end]
+			acc := a.accs[p.addr]
 			n := len(acc)
-			acc = addContributions(acc, cs)
-			a.entries += len(acc) - n
-			a.accs[cs[0].addr] = acc
-			start = end
+			if acc = addContributions(acc, p.out, cs); len(acc) != n {
+				a.entries += len(acc) - n
+				a.accs[p.addr] = acc
+			}
+			start = p.end
 		}
 		for i, n := range b.txs {
 			if err := a.w.PutTxShares(n, b.recs[i]); err != nil {

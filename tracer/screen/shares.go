@@ -83,10 +83,66 @@ func encodeOut(b []byte, o *outShares) []byte {
 
 // decodeOut decodes encodeOut's bytes into o, reusing its shares' array.
 func decodeOut(b []byte, slots int, o *outShares) error {
+	if decodeOutFast(b, slots, o) {
+		return nil
+	}
+	return decodeOutChecked(b, slots, o)
+}
+
+// decodeOutChecked is decodeOut by the decoder, which says what is wrong.
+func decodeOutChecked(b []byte, slots int, o *outShares) error {
 	d := decoder{b: b, what: "output shares"}
 	o.value = d.int64()
 	d.shares(slots, o)
 	return d.end()
+}
+
+// decodeOutFast is decodeOut for bytes it accepts (the same checks, in
+// one loop: a build decodes an entry of its frontier per tainted input);
+// false: decodeOut's decoder says what is wrong.
+func decodeOutFast(b []byte, slots int, o *outShares) bool {
+	value, i := uvarintAt(b, 0)
+	if i < 0 || value > math.MaxInt64 {
+		return false
+	}
+	ns, i := uvarintAt(b, i)
+	if i < 0 || ns > uint64((len(b)-i)/3) {
+		return false
+	}
+	if uint64(cap(o.shares)) < ns {
+		o.shares = make([]taintShare, 0, ns)
+	}
+	o.value, o.shares = int64(value), o.shares[:0]
+	for j := uint64(0); j < ns; j++ {
+		var slot, tainted, hops uint64
+		if slot, i = uvarintAt(b, i); i < 0 || slot >= uint64(slots) {
+			return false
+		}
+		if tainted, i = uvarintAt(b, i); i < 0 || tainted > value {
+			return false
+		}
+		if hops, i = uvarintAt(b, i); i < 0 || hops >= math.MaxInt32 {
+			return false
+		}
+		o.shares = append(o.shares, taintShare{slot: uint32(slot), hops: int32(hops), tainted: int64(tainted)})
+	}
+	return i == len(b)
+}
+
+// uvarintAt reads the uvarint at b[i:] and returns it and the index after
+// it; -1: none there.
+func uvarintAt(b []byte, i int) (uint64, int) {
+	if i < len(b) && b[i] < 0x80 {
+		return uint64(b[i]), i + 1 // most numbers of a share are one byte
+	}
+	if i >= len(b) {
+		return 0, -1
+	}
+	v, n := binary.Uvarint(b[i:])
+	if n <= 0 {
+		return 0, -1
+	}
+	return v, i + n
 }
 
 // shares reads a count of shares of o (value already read) into o.shares.
@@ -213,30 +269,36 @@ func (r *txShares) outIndex(vout uint32) int {
 //
 // Groups are in the order of their first slot.
 func appendPreds(b []byte, preds []predEntry) []byte {
-	// Few groups (a transaction's inputs, at most): a linear search.
-	var order []uint64
-	var members [][]uint32
+	// Few groups (a transaction's inputs, at most): a linear search, and
+	// a pass over preds per group rather than a slice of members each.
+	var first [16]uint64
+	order := first[:0]
 	for _, p := range preds {
-		k := slices.Index(order, p.pred)
-		if k < 0 {
-			k = len(order)
-			order, members = append(order, p.pred), append(members, nil)
+		if !slices.Contains(order, p.pred) {
+			order = append(order, p.pred)
 		}
-		members[k] = append(members[k], p.slot)
 	}
 	b = binary.AppendUvarint(b, uint64(len(order)))
-	for k, pred := range order {
-		sl := members[k]
-		b = binary.AppendUvarint(b, pred)
-		b = binary.AppendUvarint(b, uint64(len(sl)))
-		prev := uint32(0)
-		for i, s := range sl {
-			if i == 0 {
-				b = binary.AppendUvarint(b, uint64(s))
-			} else {
-				b = binary.AppendUvarint(b, uint64(s-prev))
+	for _, pred := range order {
+		n := 0
+		for _, p := range preds {
+			if p.pred == pred {
+				n++
 			}
-			prev = s
+		}
+		b = binary.AppendUvarint(b, pred)
+		b = binary.AppendUvarint(b, uint64(n))
+		prev, i := uint32(0), 0
+		for _, p := range preds {
+			if p.pred != pred {
+				continue
+			}
+			if i == 0 {
+				b = binary.AppendUvarint(b, uint64(p.slot))
+			} else {
+				b = binary.AppendUvarint(b, uint64(p.slot-prev))
+			}
+			prev, i = p.slot, i+1
 		}
 	}
 	return b
@@ -332,7 +394,7 @@ func addContribution(acc []accEntry, slot uint32, amount int64, hops int32, op s
 
 // addContributions counts the contributions of one output, in slot order
 // (one each), as addContribution one by one would.
-func addContributions(acc []accEntry, cs []contribution) []accEntry {
+func addContributions(acc []accEntry, out store.OutPoint, cs []contribution) []accEntry {
 	missing, i := 0, 0
 	for _, c := range cs {
 		for i < len(acc) && acc[i].slot < c.slot {
@@ -346,25 +408,31 @@ func addContributions(acc []accEntry, cs []contribution) []accEntry {
 		e.amount += c.amount
 		e.hops = min(e.hops, c.hops)
 		if c.amount > e.best {
-			e.best, e.bestOut = c.amount, c.out
+			e.best, e.bestOut = c.amount, out
 		}
 	}
 	if missing == 0 {
 		return acc
 	}
-	out := make([]accEntry, 0, len(acc)+missing)
+	// An address paid again is likely to be paid more: room for half as
+	// many entries again, so each new slot does not copy them all.
+	n := len(acc) + missing
+	if len(acc) > 0 {
+		n += n / 2
+	}
+	merged := make([]accEntry, 0, n)
 	i = 0
 	for _, c := range cs {
 		for i < len(acc) && acc[i].slot < c.slot {
-			out = append(out, acc[i])
+			merged = append(merged, acc[i])
 			i++
 		}
 		if i < len(acc) && acc[i].slot == c.slot {
 			continue // counted above
 		}
-		out = append(out, accEntry{slot: c.slot, hops: c.hops, amount: c.amount, best: c.amount, bestOut: c.out})
+		merged = append(merged, accEntry{slot: c.slot, hops: c.hops, amount: c.amount, best: c.amount, bestOut: out})
 	}
-	return append(out, acc[i:]...)
+	return append(merged, acc[i:]...)
 }
 
 // addAccs merges b into a: two addresses of one record key (a P2PK
@@ -422,16 +490,22 @@ func encodeAcc(acc []accEntry, b []byte) []byte {
 }
 
 func decodeAcc(b []byte, slots int) ([]accEntry, error) {
+	return decodeAccAppend(nil, b, slots)
+}
+
+// decodeAccAppend decodes accumulators and appends them to acc.
+func decodeAccAppend(acc []accEntry, b []byte, slots int) ([]accEntry, error) {
 	d := decoder{b: b, what: "accumulator"}
 	n := d.count(5)
-	acc := make([]accEntry, 0, n)
+	acc = slices.Grow(acc, n)
+	base := len(acc)
 	for i := 0; i < n && d.err == nil; i++ {
 		slot := d.uvarint()
 		if i > 0 {
 			if slot == 0 {
 				d.fail("slots out of order")
 			}
-			slot += uint64(acc[i-1].slot)
+			slot += uint64(acc[base+i-1].slot)
 		}
 		if slot >= uint64(slots) && d.err == nil {
 			d.fail(fmt.Sprintf("source group %d of %d", slot, slots))
@@ -450,7 +524,7 @@ func decodeAcc(b []byte, slots int) ([]accEntry, error) {
 				d.fail("first entry refers to a previous output")
 				break
 			}
-			e.bestOut = acc[i-1].bestOut
+			e.bestOut = acc[base+i-1].bestOut
 		default:
 			d.fail("bad output reference")
 		}

@@ -159,6 +159,30 @@ func bytes11() []byte {
 
 // FuzzDecodeShares: any bytes decode to a record or store.ErrCorrupt,
 // never a panic; what decodes encodes to bytes that decode to the same.
+// FuzzDecodeOut: decodeOutFast accepts exactly what the checked decoder
+// accepts, with the same result.
+func FuzzDecodeOut(f *testing.F) {
+	f.Add(encodeOut(nil, &outShares{value: 70, shares: []taintShare{{slot: 2, hops: 4, tainted: 60}, {slot: 7, hops: 0, tainted: 70}}}))
+	f.Add(encodeOut(nil, &outShares{value: 1 << 40, shares: []taintShare{{slot: 1, hops: 300, tainted: 1 << 39}}}))
+	f.Add(encodeOut(nil, &outShares{value: 5}))
+	f.Add([]byte{})
+	f.Add([]byte{0x80})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fast, checked outShares
+		ok := decodeOutFast(b, 8, &fast)
+		err := decodeOutChecked(b, 8, &checked)
+		if ok != (err == nil) {
+			t.Fatalf("fast decoder accepts: %v; checked decoder: %v", ok, err)
+		}
+		if err != nil && !errors.Is(err, store.ErrCorrupt) {
+			t.Fatalf("error %v is not ErrCorrupt", err)
+		}
+		if ok && (fast.value != checked.value || !slices.Equal(fast.shares, checked.shares)) {
+			t.Fatalf("fast %+v, checked %+v", fast, checked)
+		}
+	})
+}
+
 func FuzzDecodeShares(f *testing.F) {
 	sr, su := sampleTxShares(), sampleUndo()
 	f.Add(sr.encode(nil), byte(0))
@@ -224,14 +248,15 @@ func TestAddContributions(t *testing.T) {
 		var cs []contribution
 		for s := uint32(0); s < 12; s++ {
 			if r.IntN(2) == 0 {
-				cs = append(cs, contribution{slot: s, amount: int64(r.IntN(120)), hops: int32(r.IntN(9)), out: store.OutPoint{Tx: 9, Vout: uint32(round)}})
+				cs = append(cs, contribution{slot: s, amount: int64(r.IntN(120)), hops: int32(r.IntN(9))})
 			}
 		}
+		out := store.OutPoint{Tx: 9, Vout: uint32(round)}
 		want := slices.Clone(acc)
 		for _, c := range cs {
-			want = addContribution(want, c.slot, c.amount, c.hops, c.out)
+			want = addContribution(want, c.slot, c.amount, c.hops, out)
 		}
-		if got := addContributions(slices.Clone(acc), cs); !reflect.DeepEqual(got, want) && (len(got) > 0 || len(want) > 0) {
+		if got := addContributions(slices.Clone(acc), out, cs); !reflect.DeepEqual(got, want) && (len(got) > 0 || len(want) > 0) {
 			t.Fatalf("round %d: got %+v, want %+v", round, got, want)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
+	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
 )
 
@@ -231,11 +232,11 @@ func (bu *blockUpdate) load(a string) error {
 }
 
 // count adds one output's contributions to its address's accumulators.
-func (bu *blockUpdate) count(cs []contribution) {
-	a := recordKey(cs[0].addr)
+func (bu *blockUpdate) count(addr *address.Addr, out store.OutPoint, cs []contribution) {
+	a := recordKey(*addr)
 	if bu.cerr == nil && a != "" {
 		if bu.cerr = bu.load(a); bu.cerr == nil {
-			bu.accs[a] = addContributions(bu.accs[a], cs)
+			bu.accs[a] = addContributions(bu.accs[a], out, cs)
 		}
 	}
 }
@@ -287,7 +288,11 @@ func (bu *blockUpdate) applyTx(n store.TxNum) error {
 		return bu.cerr
 	}
 	if len(bu.rec.preds) > 0 {
-		bu.cache[n] = &txShares{preds: slices.Clone(bu.rec.preds), outs: slices.Clone(bu.rec.outs)}
+		outs := slices.Clone(bu.rec.outs)
+		for i := range outs {
+			outs[i].shares = slices.Clone(outs[i].shares) // the step's are reused by the next
+		}
+		bu.cache[n] = &txShares{preds: slices.Clone(bu.rec.preds), outs: outs}
 		bu.changed[n] = true
 	}
 	return nil
