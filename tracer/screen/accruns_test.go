@@ -84,21 +84,30 @@ func TestAccRunsMerge(t *testing.T) {
 	}
 }
 
-// TestAccRunsDamaged: a damaged run is one clear error naming the run.
-func TestAccRunsDamaged(t *testing.T) {
+// spilledRun spills one address's accumulators and returns the runs and
+// the run file's bytes, for a test to damage.
+func spilledRun(t *testing.T) (*accRuns, []byte) {
+	t.Helper()
 	r := &accRuns{slots: 5}
 	accs := map[address.Addr][]accEntry{{Kind: address.P2WPKH, Payload: [32]byte{1}}: sampleAcc()}
 	if err := r.spill(accs); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(r.remove)
 	raw, err := os.ReadFile(r.files[0])
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r, raw
+}
+
+// TestAccRunsDamaged: a damaged run is one clear error naming the run.
+func TestAccRunsDamaged(t *testing.T) {
+	r, raw := spilledRun(t)
 	if err := os.WriteFile(r.files[0], raw[:len(raw)-2], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = r.finish(map[address.Addr][]accEntry{}, func(string, []byte) error { return nil })
+	_, err := r.finish(map[address.Addr][]accEntry{}, func(string, []byte) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "run-00000") {
 		t.Fatalf("truncated run: %v", err)
 	}
@@ -109,21 +118,13 @@ func TestAccRunsDamaged(t *testing.T) {
 // found by the record's checksum: one clear error naming the run, and
 // nothing of the damaged record written.
 func TestAccRunsFlipped(t *testing.T) {
-	r := &accRuns{slots: 5}
-	accs := map[address.Addr][]accEntry{{Kind: address.P2WPKH, Payload: [32]byte{1}}: sampleAcc()}
-	if err := r.spill(accs); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(r.files[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, raw := spilledRun(t)
 	raw[len(raw)-5] ^= 0x01 // the last byte of the accumulators, before the checksum
 	if err := os.WriteFile(r.files[0], raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	wrote := 0
-	_, err = r.finish(map[address.Addr][]accEntry{}, func(string, []byte) error { wrote++; return nil })
+	_, err := r.finish(map[address.Addr][]accEntry{}, func(string, []byte) error { wrote++; return nil })
 	if err == nil || !strings.Contains(err.Error(), "run-00000") || !strings.Contains(err.Error(), "checksum") || wrote != 0 {
 		t.Fatalf("flipped byte: %v, %d records written", err, wrote)
 	}

@@ -376,26 +376,13 @@ type pendingShare struct {
 // rather than a growing slice per output. The array is the engine's: the
 // next step reuses it.
 func (e *engine) placeShares(rec *txShares) {
-	n := len(rec.outs)
-	starts := slices.Grow(e.outStart[:0], n+1)[:n+1]
-	clear(starts)
-	for _, p := range e.pending {
-		starts[p.out+1]++
-	}
-	for k := 1; k <= n; k++ {
-		starts[k] += starts[k-1]
-	}
-	e.shares = slices.Grow(e.shares[:0], len(e.pending))[:len(e.pending)]
-	next := slices.Grow(e.outNext[:0], n)[:n]
-	copy(next, starts)
-	for _, p := range e.pending {
-		e.shares[next[p.out]] = p.share
-		next[p.out]++
-	}
+	var starts []int32
+	e.shares, starts, e.outNext = sortByOutput(e.pending, len(rec.outs),
+		func(p *pendingShare) (int32, taintShare) { return p.out, p.share }, e.shares, e.outStart, e.outNext)
 	for k := range rec.outs {
 		rec.outs[k].shares = e.shares[starts[k]:starts[k+1]:starts[k+1]]
 	}
-	e.outStart, e.outNext = starts, next
+	e.outStart = starts
 }
 
 // countByOutput calls count once per output with its contributions, in
@@ -405,28 +392,41 @@ func (e *engine) countByOutput(tx *store.Tx, count countFunc) {
 	if len(e.contribs) == 0 {
 		return
 	}
-	outputs := len(tx.Outputs)
-	starts := slices.Grow(e.outStart[:0], outputs+1)[:outputs+1]
-	clear(starts)
-	for _, c := range e.contribs {
-		starts[c.vout+1]++
-	}
-	for j := 1; j < len(starts); j++ {
-		starts[j] += starts[j-1]
-	}
-	e.sorted = slices.Grow(e.sorted[:0], len(e.contribs))[:len(e.contribs)]
-	next := slices.Grow(e.outNext[:0], outputs)[:outputs]
-	copy(next, starts)
-	for _, c := range e.contribs {
-		e.sorted[next[c.vout]] = c.contribution
-		next[c.vout]++
-	}
-	for j := 0; j < outputs; j++ {
+	var starts []int32
+	e.sorted, starts, e.outNext = sortByOutput(e.contribs, len(tx.Outputs),
+		func(c *stepContribution) (int32, contribution) { return int32(c.vout), c.contribution }, e.sorted, e.outStart, e.outNext)
+	for j := range tx.Outputs {
 		if starts[j] < starts[j+1] {
 			count(&tx.Outputs[j].Addr, store.OutPoint{Tx: tx.Num, Vout: uint32(j)}, e.sorted[starts[j]:starts[j+1]])
 		}
 	}
-	e.outStart, e.outNext = starts, next
+	e.outStart = starts
+}
+
+// sortByOutput is a counting sort of items by output (part gives an
+// item's output, below outputs, and what of it to keep): dst holds the
+// kept parts grouped by output, each output's in the items' order (so
+// slot-major items come out in slot order per output), and dst[starts[k]:
+// starts[k+1]] are output k's. dst, starts and next are reused buffers.
+func sortByOutput[T, U any](items []T, outputs int, part func(*T) (int32, U), dst []U, starts, next []int32) ([]U, []int32, []int32) {
+	starts = slices.Grow(starts[:0], outputs+1)[:outputs+1]
+	clear(starts)
+	for i := range items {
+		out, _ := part(&items[i])
+		starts[out+1]++
+	}
+	for k := 1; k <= outputs; k++ {
+		starts[k] += starts[k-1]
+	}
+	dst = slices.Grow(dst[:0], len(items))[:len(items)]
+	next = slices.Grow(next[:0], outputs)[:outputs]
+	copy(next, starts)
+	for i := range items {
+		out, v := part(&items[i])
+		dst[next[out]] = v
+		next[out]++
+	}
+	return dst, starts, next
 }
 
 // BuildIndex computes the exposure of every address reached from a source
