@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
@@ -22,7 +24,8 @@ import (
 //
 //	"tracer-backup 2\n"       16 bytes: magic and format version
 //	body                      the store's files beside Badger (the cluster
-//	                          forest, clusterforest.go): a count (uint32), then
+//	                          forest, clusterforest.go; the exposure index's
+//	                          sorted files, exposurefile.go): a count (uint32), then
 //	                          per file its name's length (uint16), name
 //	                          (relative to the store), length (uint64) and
 //	                          bytes; then Badger's backup stream (DB.Backup):
@@ -266,37 +269,59 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 }
 
 // Digest is a SHA-256 over every key and value of the store in key order
-// (each as a big-endian uint32 length and its bytes), and the number of
-// keys: two stores with the same digest hold the same data, whatever their
-// files look like (a replica restored from a backup of a store opened
-// read-only has the primary's digest).
+// (each as a big-endian uint32 length and its bytes), the records of the
+// exposure index's files last, merged with their updates as readers see
+// them, and the number of keys: two stores with the same digest hold the
+// same data, whatever their files look like (a replica restored from a
+// backup of a store opened read-only has the primary's digest).
 func (s *Store) Digest(ctx context.Context) ([32]byte, int64, error) {
 	h := sha256.New()
 	var n int64
+	var lb [4]byte
+	add := func(k, v []byte) error {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		binary.BigEndian.PutUint32(lb[:], uint32(len(k)))
+		h.Write(lb[:])
+		h.Write(k)
+		binary.BigEndian.PutUint32(lb[:], uint32(len(v)))
+		h.Write(lb[:])
+		h.Write(v)
+		n++
+		return nil
+	}
+	// An exposure generation with files: its records are hashed as the
+	// file and Badger's updates merge (after every other key), so where a
+	// record lives does not change the digest.
+	gens, unpin := s.expo.pinAll()
+	defer unpin()
+	inFile := func(k []byte) bool {
+		return len(k) >= 5 && (k[0] == prefixExposureTx || k[0] == prefixExposureAcc) && gens[binary.BigEndian.Uint32(k[1:5])] != nil
+	}
 	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
 		defer it.Close()
-		var lb [4]byte
 		for it.Rewind(); it.Valid(); it.Next() {
-			if n%4096 == 0 {
-				if err := ctx.Err(); err != nil {
+			item := it.Item()
+			if inFile(item.Key()) {
+				continue
+			}
+			if err := item.Value(func(v []byte) error { return add(item.Key(), v) }); err != nil {
+				return err
+			}
+		}
+		it.Close()
+		order := slices.Sorted(maps.Keys(gens))
+		for _, fam := range []byte{prefixExposureTx, prefixExposureAcc} {
+			for _, gen := range order {
+				err := s.exposureEach(txn, fam, gen, nil, func(k, v []byte) error { return add(exposureKey(fam, gen, k), v) })
+				if err != nil {
 					return err
 				}
 			}
-			item := it.Item()
-			k := item.Key()
-			binary.BigEndian.PutUint32(lb[:], uint32(len(k)))
-			h.Write(lb[:])
-			h.Write(k)
-			if err := item.Value(func(v []byte) error {
-				binary.BigEndian.PutUint32(lb[:], uint32(len(v)))
-				h.Write(lb[:])
-				h.Write(v)
-				return nil
-			}); err != nil {
-				return err
-			}
-			n++
 		}
 		return nil
 	})
@@ -321,11 +346,25 @@ func (s *Store) backupFiles(w io.Writer) error {
 			names = append(names, e.Name())
 		}
 	}
-	if err := binary.Write(w, binary.BigEndian, uint32(len(names))); err != nil {
+	// The exposure index's files, through the open files of its
+	// generations (a drop meanwhile removes names, not open files).
+	gens, unpin := s.expo.pinAll()
+	defer unpin()
+	var expo []*sortedFile
+	for _, g := range gens {
+		expo = append(expo, g.txs, g.accs)
+	}
+	slices.SortFunc(expo, func(a, b *sortedFile) int { return strings.Compare(a.path, b.path) })
+	if err := binary.Write(w, binary.BigEndian, uint32(len(names)+len(expo))); err != nil {
 		return err
 	}
 	for _, name := range names {
 		if err := copyFileInto(w, s.clusterPath(name), clusterDir+"/"+name); err != nil {
+			return err
+		}
+	}
+	for _, sf := range expo {
+		if err := copyExposureFile(w, sf); err != nil {
 			return err
 		}
 	}
@@ -342,20 +381,26 @@ func copyFileInto(w io.Writer, path, rel string) error {
 	if err != nil {
 		return err
 	}
+	return copyReaderInto(w, f, fi.Size(), rel)
+}
+
+// copyReaderInto writes one file of a backup body: its name, size and the
+// size bytes of r.
+func copyReaderInto(w io.Writer, r io.Reader, size int64, rel string) error {
 	hdr := binary.BigEndian.AppendUint16(nil, uint16(len(rel)))
 	hdr = append(hdr, rel...)
-	hdr = binary.BigEndian.AppendUint64(hdr, uint64(fi.Size()))
+	hdr = binary.BigEndian.AppendUint64(hdr, uint64(size))
 	if _, err := w.Write(hdr); err != nil {
 		return err
 	}
-	if n, err := io.CopyN(w, f, fi.Size()); err != nil {
-		return fmt.Errorf("%s: %d of %d bytes: %w", path, n, fi.Size(), err)
+	if n, err := io.CopyN(w, r, size); err != nil {
+		return fmt.Errorf("%s: %d of %d bytes: %w", rel, n, size, err)
 	}
 	return nil
 }
 
 // restoreFiles writes the files of a backup body into dir. A name that
-// would leave the cluster directory is refused (the checksum has passed,
+// would leave the cluster or exposure directory is refused (the checksum has passed,
 // but a backup is still input).
 func restoreFiles(r io.Reader, dir string) error {
 	var n uint32
@@ -372,18 +417,19 @@ func restoreFiles(r io.Reader, dir string) error {
 			return fmt.Errorf("%w: file %d: %v", ErrBadBackup, i, err)
 		}
 		rel := string(name)
-		base, ok := strings.CutPrefix(rel, clusterDir+"/")
-		if !ok || base == "" || base != filepath.Base(base) || base == "." || base == ".." {
+		sub, base, ok := strings.Cut(rel, "/")
+		if _, _, expo := parseExposureFileName(base); !ok || (sub != clusterDir && (sub != exposureDir || !expo)) ||
+			base == "" || base != filepath.Base(base) || base == "." || base == ".." {
 			return fmt.Errorf("%w: file %d has a bad name %q", ErrBadBackup, i, rel)
 		}
 		var size uint64
 		if err := binary.Read(r, binary.BigEndian, &size); err != nil {
 			return fmt.Errorf("%w: file %q: %v", ErrBadBackup, rel, err)
 		}
-		if err := os.MkdirAll(filepath.Join(dir, clusterDir), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return err
 		}
-		if err := writeFileFrom(filepath.Join(dir, clusterDir, base), r, int64(size)); err != nil {
+		if err := writeFileFrom(filepath.Join(dir, sub, base), r, int64(size)); err != nil {
 			return fmt.Errorf("file %q: %w", rel, err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -24,6 +25,9 @@ type ExposureIndex struct {
 	BuiltAt     time.Time         `json:"built_at"`
 	Addresses   int               `json:"addresses"` // exposed addresses (accumulators) in the generation
 	Params      json.RawMessage   `json:"params,omitempty"`
+	// Files: the generation's bulk records are in its sorted files
+	// (exposurefile.go), Badger holding the updates since.
+	Files bool `json:"files,omitempty"`
 }
 
 var (
@@ -46,12 +50,14 @@ type Exposure struct{ s *Store }
 // Exposure returns the store's exposure index.
 func (s *Store) Exposure() Exposure { return Exposure{s} }
 
-// ExposureWriter writes one new generation of the exposure index. Readers
-// keep seeing the previous generation until Commit.
+// ExposureWriter writes one new generation of the exposure index, in key
+// order, into its sorted files (exposurefile.go). Readers keep seeing the
+// previous generation until Commit.
 type ExposureWriter struct {
-	s   *Store
-	gen uint32
-	wb  *badger.WriteBatch
+	s         *Store
+	gen       uint32
+	txs, accs *sortedWriter
+	key       []byte
 }
 
 // NewIndex starts a new generation of the exposure index.
@@ -78,39 +84,43 @@ func (x Exposure) NewIndex() (*ExposureWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: new exposure index: %w", err)
 	}
-	return &ExposureWriter{s: s, gen: gen, wb: s.db.NewWriteBatch()}, nil
+	w := &ExposureWriter{s: s, gen: gen}
+	if w.txs, err = newSortedWriter(filepath.Join(s.dir, exposureDir, exposureFileName(gen, 't'))); err == nil {
+		if w.accs, err = newSortedWriter(filepath.Join(s.dir, exposureDir, exposureFileName(gen, 'a'))); err != nil {
+			w.txs.abort()
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: new exposure index: %w", err)
+	}
+	return w, nil
 }
 
-// Cancel drops the generation; its keys stay unreferenced until the next
-// Commit removes them.
-func (w *ExposureWriter) Cancel() { w.wb.Cancel() }
+// Cancel drops the generation's unfinished files.
+func (w *ExposureWriter) Cancel() {
+	w.txs.abort()
+	w.accs.abort()
+}
 
 // Gen is the generation this writer writes.
 func (w *ExposureWriter) Gen() uint32 { return w.gen }
 
 // PutTxShares stores the per-source shares of transaction n (encoded by
-// the screen package).
+// the screen package; not empty), in increasing order of n.
 func (w *ExposureWriter) PutTxShares(n TxNum, v []byte) error {
-	return w.wb.Set(exposureTxKey(w.gen, n), v)
+	w.key = binary.BigEndian.AppendUint64(w.key[:0], uint64(n))
+	return w.txs.add(w.key, v)
 }
 
 // PutAcc stores the per-source accumulators of the address whose record
-// key is addr (opaque to the store; encoded by the screen package).
+// key is addr (opaque to the store; encoded by the screen package; not
+// empty), in increasing order of addr.
 func (w *ExposureWriter) PutAcc(addr string, v []byte) error {
 	if err := checkAccKey(addr); err != nil {
 		return err
 	}
-	return w.wb.Set(exposureAccKey(w.gen, addr), v)
-}
-
-// Sync flushes what was written so far, so Exposure.TxShares reads it;
-// the generation stays invisible to readers until Commit.
-func (w *ExposureWriter) Sync() error {
-	if err := w.wb.Flush(); err != nil {
-		return fmt.Errorf("store: exposure index: %w", err)
-	}
-	w.wb = w.s.db.NewWriteBatch()
-	return nil
+	w.key = append(w.key[:0], addr...)
+	return w.accs.add(w.key, v)
 }
 
 // Commit flushes what was written, then switches readers to this generation in
@@ -128,17 +138,31 @@ func (w *ExposureWriter) Commit(ctx context.Context, hdr ExposureIndex) (Exposur
 // Use switches them (a new list's index built while the old
 // one answers).
 func (w *ExposureWriter) Stage(ctx context.Context, hdr ExposureIndex) (ExposureIndex, error) {
-	if err := w.wb.Flush(); err != nil {
-		return hdr, fmt.Errorf("store: commit exposure index: %w", err)
-	}
 	if err := ctx.Err(); err != nil {
+		w.Cancel()
 		return hdr, err
 	}
+	if err := w.txs.finish(); err != nil {
+		w.accs.abort()
+		return hdr, err
+	}
+	if err := w.accs.finish(); err != nil {
+		return hdr, err
+	}
+	if err := syncDir(filepath.Join(w.s.dir, exposureDir)); err != nil {
+		return hdr, fmt.Errorf("store: commit exposure index: %w", err)
+	}
+	g, err := openExposureGen(w.s.dir, w.gen)
+	if err != nil {
+		return hdr, fmt.Errorf("store: commit exposure index: %w", err)
+	}
+	w.s.expo.add(w.gen, g) // before the header: a reader that sees it finds them
+	hdr.Files = true
 	hdr.Gen = w.gen
 	if hdr.BuiltAt.IsZero() {
 		hdr.BuiltAt = time.Now().UTC().Truncate(time.Second)
 	}
-	err := w.s.db.Update(func(txn *badger.Txn) error {
+	err = w.s.db.Update(func(txn *badger.Txn) error {
 		return txn.Set(exposureHeaderKey(w.gen), mustJSON(&hdr))
 	})
 	if err != nil {
@@ -209,6 +233,9 @@ func (x Exposure) UseAlone(gen uint32) error {
 	if err == nil && len(prefixes) > 0 {
 		err = s.db.DropPrefix(prefixes...)
 	}
+	if err == nil {
+		err = s.expo.drop(s.dir, gen)
+	}
 	if err != nil {
 		return fmt.Errorf("store: exposure index %d in force, but dropping old generations failed (they stay hidden): %w", gen, err)
 	}
@@ -269,7 +296,7 @@ func (x Exposure) Header(gen uint32) (ExposureIndex, error) {
 func (x Exposure) TxShares(gen uint32, n TxNum) (v []byte, found bool, err error) {
 	s := x.s
 	err = s.view(func(txn *badger.Txn) error {
-		v, found, err = getCopy(txn, exposureTxKey(gen, n))
+		v, found, err = s.exposureGet(txn, prefixExposureTx, gen, binary.BigEndian.AppendUint64(nil, uint64(n)))
 		return err
 	})
 	return v, found, err
@@ -279,7 +306,7 @@ func (x Exposure) TxShares(gen uint32, n TxNum) (v []byte, found bool, err error
 func (x Exposure) Acc(gen uint32, addr string) (v []byte, found bool, err error) {
 	s := x.s
 	err = s.view(func(txn *badger.Txn) error {
-		v, found, err = getCopy(txn, exposureAccKey(gen, addr))
+		v, found, err = s.exposureGet(txn, prefixExposureAcc, gen, []byte(addr))
 		return err
 	})
 	return v, found, err
@@ -288,7 +315,122 @@ func (x Exposure) Acc(gen uint32, addr string) (v []byte, found bool, err error)
 // ForEachAcc calls fn for every address with accumulators in
 // generation gen, in address order.
 func (x Exposure) ForEachAcc(gen uint32, fn func(addr string, v []byte) error) error {
-	return x.s.eachUnder(binary.BigEndian.AppendUint32([]byte{prefixExposureAcc}, gen), fn)
+	s := x.s
+	return s.view(func(txn *badger.Txn) error {
+		return s.exposureEach(txn, prefixExposureAcc, gen, nil, func(k, v []byte) error {
+			return fn(string(k), bytes.Clone(v))
+		})
+	})
+}
+
+// exposureFile pins generation gen's file of family fam for one read (nil:
+// the generation keeps that family in Badger alone); a snapshot reads the
+// files it pinned.
+func (s *Store) exposureFile(fam byte, gen uint32) (*sortedFile, func(), error) {
+	if s.snap != nil {
+		if g := s.snap.expo[gen]; g != nil {
+			return g.file(fam), func() {}, nil
+		}
+	}
+	g, done, err := s.expo.pin(gen)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g.file(fam), done, nil
+}
+
+// exposureGet reads the record of key (the part after family and
+// generation) in generation gen: Badger's when it has one (an empty value
+// deletes), else the generation's file's.
+func (s *Store) exposureGet(txn *badger.Txn, fam byte, gen uint32, key []byte) ([]byte, bool, error) {
+	v, found, err := getCopy(txn, exposureKey(fam, gen, key))
+	if err != nil || found {
+		return v, found && len(v) > 0, err
+	}
+	sf, done, err := s.exposureFile(fam, gen)
+	if err != nil || sf == nil {
+		return nil, false, err
+	}
+	defer done()
+	return sf.get(key)
+}
+
+// inExposureFile reports whether generation gen's file of family fam
+// holds key (whatever Badger says of it).
+func (s *Store) inExposureFile(fam byte, gen uint32, key []byte) (bool, error) {
+	sf, done, err := s.exposureFile(fam, gen)
+	if err != nil || sf == nil {
+		return false, err
+	}
+	defer done()
+	_, found, err := sf.get(key)
+	return found, err
+}
+
+// exposureEach calls fn for every record of family fam in generation gen
+// whose key is not before from, in key order: the file's and Badger's
+// merged, Badger's winning and its empty values deleting. k and v are
+// valid only during the call; fn returning errStop ends it.
+func (s *Store) exposureEach(txn *badger.Txn, fam byte, gen uint32, from []byte, fn func(k, v []byte) error) error {
+	prefix := exposureKey(fam, gen, nil)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+	defer it.Close()
+	it.Seek(exposureKey(fam, gen, from))
+	var v []byte
+	// overlay hands fn Badger's records before key (all of them: nil)
+	// and reports whether Badger holds key itself, its value in v.
+	overlay := func(key []byte) (bool, error) {
+		for ; it.ValidForPrefix(prefix); it.Next() {
+			k := it.Item().Key()[len(prefix):]
+			c := -1
+			if key != nil {
+				c = bytes.Compare(k, key)
+			}
+			if c > 0 {
+				return false, nil
+			}
+			var err error
+			if v, err = it.Item().ValueCopy(v[:0]); err != nil {
+				return false, s.damaged(err)
+			}
+			if c == 0 {
+				it.Next()
+				return true, nil
+			}
+			if len(v) > 0 {
+				if err := fn(k, v); err != nil {
+					return false, err
+				}
+			}
+		}
+		return false, nil
+	}
+	sf, done, err := s.exposureFile(fam, gen)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if sf != nil {
+		err = sf.each(from, func(k, fv []byte) error {
+			had, err := overlay(k)
+			switch {
+			case err != nil:
+				return err
+			case !had:
+				return fn(k, fv)
+			case len(v) > 0:
+				return fn(k, v)
+			}
+			return nil // deleted since the build
+		})
+	}
+	if err == nil {
+		_, err = overlay(nil)
+	}
+	if errors.Is(err, errStop) {
+		return nil
+	}
+	return err
 }
 
 // eachUnder calls fn for every key under prefix, in key order, with the
@@ -362,38 +504,55 @@ func (u *ExposureUpdate) Header() *ExposureIndex { return &u.hdr }
 // TxShares returns the shares record of tx n, including this update's
 // writes.
 func (u *ExposureUpdate) TxShares(n TxNum) ([]byte, bool, error) {
-	return getCopy(u.txn, exposureTxKey(u.gen, n))
+	return u.s.exposureGet(u.txn, prefixExposureTx, u.gen, binary.BigEndian.AppendUint64(nil, uint64(n)))
 }
 
-// PutTxShares stores the shares record of tx n.
+// PutTxShares stores the shares record of tx n (not empty).
 func (u *ExposureUpdate) PutTxShares(n TxNum, v []byte) error {
+	if len(v) == 0 {
+		return fmt.Errorf("store: exposure tx shares of %d: empty record", n)
+	}
 	return u.txn.Set(exposureTxKey(u.gen, n), v)
 }
 
 // DeleteTxShares deletes the shares records of txs first..end-1.
 func (u *ExposureUpdate) DeleteTxShares(first, end TxNum) error {
-	prefix := binary.BigEndian.AppendUint32([]byte{prefixExposureTx}, u.gen)
-	it := u.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	var del [][]byte
-	for it.Seek(exposureTxKey(u.gen, first)); it.ValidForPrefix(prefix); it.Next() {
-		k := it.Item().Key()
-		if len(k) != 13 || TxNum(binary.BigEndian.Uint64(k[5:])) >= end {
-			break
+	stop := binary.BigEndian.AppendUint64(nil, uint64(end))
+	err := u.s.exposureEach(u.txn, prefixExposureTx, u.gen, binary.BigEndian.AppendUint64(nil, uint64(first)), func(k, _ []byte) error {
+		if bytes.Compare(k, stop) >= 0 {
+			return errStop
 		}
-		del = append(del, it.Item().KeyCopy(nil))
+		del = append(del, bytes.Clone(k))
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	it.Close()
 	for _, k := range del {
-		if err := u.txn.Delete(k); err != nil {
+		if err := u.remove(prefixExposureTx, k); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// remove deletes the record of key: from Badger, and, when the
+// generation's file holds it, by an empty value over it.
+func (u *ExposureUpdate) remove(fam byte, key []byte) error {
+	inFile, err := u.s.inExposureFile(fam, u.gen, key)
+	if err != nil {
+		return err
+	}
+	if inFile {
+		return u.txn.Set(exposureKey(fam, u.gen, key), []byte{})
+	}
+	return u.txn.Delete(exposureKey(fam, u.gen, key))
+}
+
 // Acc returns the accumulators of addr.
 func (u *ExposureUpdate) Acc(addr string) ([]byte, bool, error) {
-	v, found, err := getCopy(u.txn, exposureAccKey(u.gen, addr))
+	v, found, err := u.s.exposureGet(u.txn, prefixExposureAcc, u.gen, []byte(addr))
 	if err == nil {
 		u.note(addr, found)
 	}
@@ -413,14 +572,16 @@ func (u *ExposureUpdate) PutAcc(addr string, v []byte) error {
 	if err := checkAccKey(addr); err != nil {
 		return err
 	}
-	k := exposureAccKey(u.gen, addr)
+	if v != nil && len(v) == 0 {
+		return fmt.Errorf("store: exposure accumulators of %q: empty record", addr)
+	}
 	had, known := u.present[addr]
 	if !known {
-		_, err := u.txn.Get(k)
-		if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+		_, found, err := u.s.exposureGet(u.txn, prefixExposureAcc, u.gen, []byte(addr))
+		if err != nil {
 			return err
 		}
-		had = err == nil
+		had = found
 	}
 	u.note(addr, v != nil)
 	switch {
@@ -430,9 +591,9 @@ func (u *ExposureUpdate) PutAcc(addr string, v []byte) error {
 		u.n++
 	}
 	if v == nil {
-		return u.txn.Delete(k)
+		return u.remove(prefixExposureAcc, []byte(addr))
 	}
-	return u.txn.Set(k, v)
+	return u.txn.Set(exposureAccKey(u.gen, addr), v)
 }
 
 // Undo returns the undo record of the block at height.
@@ -465,6 +626,12 @@ func exposureAccKey(gen uint32, addr string) []byte {
 	return append(binary.BigEndian.AppendUint32([]byte{prefixExposureAcc}, gen), addr...)
 }
 
+// exposureKey is the Badger key of a record of family fam (tx shares or
+// accumulators) in generation gen: key is what follows the generation.
+func exposureKey(fam byte, gen uint32, key []byte) []byte {
+	return append(binary.BigEndian.AppendUint32([]byte{fam}, gen), key...)
+}
+
 func exposureUndoKey(gen uint32, height int32) []byte {
 	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32([]byte{prefixExposureUndo}, gen), uint32(height))
 }
@@ -490,7 +657,10 @@ func (s *Store) dropExposureGenerations(ctx context.Context, keep uint32) error 
 	if err != nil {
 		return err
 	}
-	return wb.Flush()
+	if err := wb.Flush(); err != nil {
+		return err
+	}
+	return s.expo.drop(s.dir, keep)
 }
 
 // dropFamilyBefore deletes, through wb, every key of the family whose keys
@@ -560,4 +730,32 @@ func (x Exposure) Info() (ExposureIndex, error) {
 		return hdr, fmt.Errorf("%w: no exposure index (run tracer screen --rebuild-index)", ErrNotFound)
 	}
 	return hdr, err
+}
+
+// loadExposureFiles opens the files of every generation whose header says
+// it has them (see openExposureFiles).
+func (s *Store) loadExposureFiles() error {
+	headers := map[uint32]bool{}
+	err := s.view(func(txn *badger.Txn) error {
+		prefix := []byte{prefixExposureIndex}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			k := it.Item().Key()
+			if len(k) != 5 {
+				return fmt.Errorf("%w: exposure header key %x", ErrCorrupt, k)
+			}
+			var hdr ExposureIndex
+			err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &hdr) })
+			if err != nil {
+				return fmt.Errorf("%w: exposure index header %x: %v", ErrCorrupt, k, err)
+			}
+			headers[binary.BigEndian.Uint32(k[1:])] = hdr.Files
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return s.openExposureFiles(headers)
 }

@@ -77,9 +77,9 @@ func TestExposureIndexGenerations(t *testing.T) {
 		if err := w4.PutAcc(a, []byte("c4")); err != nil {
 			t.Fatal(err)
 		}
-		if err := w4.PutTxShares(7, []byte("t4")); err != nil {
-			t.Fatal(err)
-		}
+	}
+	if err := w4.PutTxShares(7, []byte("t4")); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := w4.Stage(ctx, store.ExposureIndex{ListVersion: 5}); err != nil {
 		t.Fatal(err)
@@ -149,7 +149,7 @@ func TestExposureSwitchWays(t *testing.T) {
 			if err := x.Switch(gen); err != nil {
 				return err
 			}
-			if _, ok, _ := x.Acc(gen-1, "addr-0"); !ok {
+			if _, ok, _ := x.Acc(gen-1, "addr-00000"); !ok {
 				return errors.New("Switch deleted an older generation")
 			}
 			return x.DropOlder(context.Background(), gen)
@@ -170,7 +170,7 @@ func TestExposureSwitchWays(t *testing.T) {
 					t.Fatal(err)
 				}
 				for i := 0; i < n; i++ {
-					if err := w.PutAcc(fmt.Sprintf("addr-%d", i), bytes.Repeat([]byte{byte(w.Gen())}, 100)); err != nil {
+					if err := w.PutAcc(fmt.Sprintf("addr-%05d", i), bytes.Repeat([]byte{byte(w.Gen())}, 100)); err != nil {
 						t.Fatal(err)
 					}
 					if err := w.PutTxShares(store.TxNum(i), []byte{byte(w.Gen())}); err != nil {
@@ -193,7 +193,7 @@ func TestExposureSwitchWays(t *testing.T) {
 				t.Fatalf("in force: %+v %v", info, err)
 			}
 			for i := 0; i < n; i += 997 {
-				a := fmt.Sprintf("addr-%d", i)
+				a := fmt.Sprintf("addr-%05d", i)
 				if _, ok, _ := st.Exposure().Acc(g1, a); ok {
 					t.Fatalf("older generation's %s survived", a)
 				}

@@ -15,6 +15,11 @@ import (
 type snapshot struct {
 	txn  *badger.Txn
 	refs atomic.Int64
+	// expo are the exposure index generations whose files were open when
+	// the snapshot was taken, pinned until it ends: a generation its
+	// transaction still names stays readable after a drop removed it.
+	expo  map[uint32]*exposureGen
+	unpin func()
 }
 
 // view runs fn in a read transaction: the snapshot's when s is one, else a
@@ -39,6 +44,9 @@ func (s *Store) Snapshot() (*Store, func(), error) {
 		s.Retain()
 		return s, s.release, nil
 	}
+	// Pinned before the transaction: a generation dropped in between
+	// would be named by the transaction and gone from the pins.
+	expo, unpin := s.expo.pinAll()
 	txn := s.db.NewTransaction(false)
 	var state State
 	item, err := txn.Get(keyState)
@@ -55,11 +63,12 @@ func (s *Store) Snapshot() (*Store, func(), error) {
 		state = State{Height: -1}
 	case err != nil:
 		txn.Discard()
+		unpin()
 		return nil, nil, fmt.Errorf("store: snapshot: %w", err)
 	}
-	snap := &snapshot{txn: txn}
+	snap := &snapshot{txn: txn, expo: expo, unpin: unpin}
 	snap.refs.Store(1)
-	v := &Store{db: s.db, clust: s.clust, dir: s.dir, ro: true, log: s.log, state: state, minFree: s.minFree, free: s.free, snap: snap}
+	v := &Store{db: s.db, clust: s.clust, expo: s.expo, dir: s.dir, ro: true, log: s.log, state: state, minFree: s.minFree, free: s.free, snap: snap}
 	return v, v.release, nil
 }
 
@@ -87,6 +96,7 @@ func (s *Store) release() {
 	switch n := s.snap.refs.Add(-1); {
 	case n == 0:
 		s.snap.txn.Discard()
+		s.snap.unpin()
 	case n < 0:
 		panic("store: snapshot released more often than retained")
 	}
@@ -106,5 +116,5 @@ func (s *Store) WithSanctionsVersion(v uint32) (*Store, error) {
 	if _, err := s.Lists().Version(v); err != nil {
 		return nil, err
 	}
-	return &Store{db: s.db, clust: s.clust, dir: s.dir, ro: true, log: s.log, state: s.state, minFree: s.minFree, free: s.free, snap: s.snap, listOverride: v}, nil
+	return &Store{db: s.db, clust: s.clust, expo: s.expo, dir: s.dir, ro: true, log: s.log, state: s.state, minFree: s.minFree, free: s.free, snap: s.snap, listOverride: v}, nil
 }

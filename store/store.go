@@ -61,6 +61,7 @@ type Store struct {
 	undoHook  func(string)
 	clustHook func(string)
 	clust     *clusterFiles // the cluster forest's files (clusterforest.go), shared with snapshots
+	expo      *exposureFiles // the exposure index's files (exposurefile.go), shared with snapshots
 	minFree   int64
 	runBytes  int // Options.BulkRunBytes
 	free      func(string) (int64, error)
@@ -110,7 +111,7 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{clust: &clusterFiles{}, db: db, dir: dir, ro: opt.ReadOnly, log: log, undoHook: opt.UndoHook, clustHook: opt.ClusterHook, minFree: minFree, free: probe, runBytes: opt.BulkRunBytes}
+	s := &Store{clust: &clusterFiles{}, expo: &exposureFiles{}, db: db, dir: dir, ro: opt.ReadOnly, log: log, undoHook: opt.UndoHook, clustHook: opt.ClusterHook, minFree: minFree, free: probe, runBytes: opt.BulkRunBytes}
 	if err := s.start(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -249,6 +250,9 @@ func (s *Store) start() error {
 	if err := s.loadAlertNext(); err != nil {
 		return err
 	}
+	if err := s.loadExposureFiles(); err != nil {
+		return err
+	}
 	if s.ro {
 		return nil
 	}
@@ -347,12 +351,9 @@ func (s *Store) Close() error {
 		return errors.New("store: Close of a snapshot (call the release function Snapshot returned)")
 	}
 	if err := removeHolder(s.dir, false); err != nil {
-		return errors.Join(err, s.db.Close(), s.clust.close())
+		return errors.Join(err, s.db.Close(), s.clust.close(), s.expo.close())
 	}
-	err := s.db.Close()
-	if cerr := s.clust.close(); err == nil {
-		err = cerr
-	}
+	err := errors.Join(s.db.Close(), s.clust.close(), s.expo.close())
 	if err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}

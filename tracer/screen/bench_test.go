@@ -245,7 +245,7 @@ func indexDigest(tb testing.TB, st *store.Store, hdr store.ExposureIndex) string
 	if err != nil {
 		tb.Fatal(err)
 	}
-	stored.BuiltAt, stored.Gen = time.Time{}, 0
+	stored.BuiltAt, stored.Gen, stored.Files = time.Time{}, 0, false // where the records live is not what they say
 	raw, _ := json.Marshal(stored)
 	put("h", nil, raw)
 	accs := 0

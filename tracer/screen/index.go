@@ -536,9 +536,6 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 	if err != nil {
 		return store.ExposureIndex{}, err
 	}
-	if err := w.Sync(); err != nil {
-		return store.ExposureIndex{}, err
-	}
 	hdr := e.header(height, hash)
 	hdr.Addresses = addresses
 	return hdr, nil
