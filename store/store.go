@@ -60,7 +60,7 @@ type Store struct {
 
 	undoHook  func(string)
 	clustHook func(string)
-	clust     *clusterFiles // the cluster forest's files (clusterforest.go), shared with snapshots
+	clust     *clusterFiles  // the cluster forest's files (clusterforest.go), shared with snapshots
 	expo      *exposureFiles // the exposure index's files (exposurefile.go), shared with snapshots
 	minFree   int64
 	runBytes  int // Options.BulkRunBytes
