@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,6 +20,12 @@ import (
 func TestBackupRestore(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.GeneratedStore(t, chaingen.Config{Txs: 600, Seed: 5, TxsPerBlock: 40})
+	// An exposure index generation: its files and an update over them
+	// travel with the backup.
+	gen := buildExposure(t, st, 700, 300)
+	if err := st.Exposure().Update(gen, func(u *store.ExposureUpdate) error { return u.PutAcc("acc-0001", []byte("updated")) }); err != nil {
+		t.Fatal(err)
+	}
 	want, n, err := st.Digest(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +67,11 @@ func TestBackupRestore(t *testing.T) {
 	}
 	if got != want || m != n {
 		t.Fatalf("replica digest %x (%d keys), primary %x (%d keys)", got, m, want, n)
+	}
+	for k, w := range map[string]string{"acc-0001": "updated", "acc-0699": fmt.Sprintf("a%d-699", gen)} {
+		if v, ok, err := r.Exposure().Acc(gen, k); err != nil || !ok || string(v) != w {
+			t.Fatalf("replica's exposure record %s: %q %v %v, want %q", k, v, ok, err, w)
+		}
 	}
 	if r.State() != st.State() {
 		t.Fatalf("replica state %+v, primary %+v", r.State(), st.State())

@@ -531,7 +531,10 @@ func (x *exposureFiles) drop(dir string, keep uint32) error {
 			delete(x.missing, gen)
 		}
 	}
-	return removeExposureFiles(dir, func(gen uint32, _ bool) bool { return gen < keep })
+	// A build's unfinished files stay: an older build may still be
+	// writing them (it fails at its rename), and a killed one's go at the
+	// next writer's open.
+	return removeExposureFiles(dir, func(gen uint32, tmp bool) bool { return gen < keep && !tmp })
 }
 
 // close closes every open file (the store is closing).

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/btcsuite/btcd/blockchain"
 	"github.com/btcsuite/btcd/chaincfg"
@@ -36,6 +38,7 @@ const maxProblems = 100
 func (s *Store) Verify(ctx context.Context, params *chaincfg.Params) (VerifyResult, error) {
 	v := verifier{s: s, st: s.state, params: params}
 	if v.st.Empty() {
+		v.exposureFiles()
 		return v.r, nil
 	}
 	blockOf, err := v.blocks(ctx)
@@ -45,8 +48,26 @@ func (s *Store) Verify(ctx context.Context, params *chaincfg.Params) (VerifyResu
 	if err := v.txs(ctx, blockOf); err != nil {
 		return v.r, err
 	}
-	err = v.spends()
-	return v.r, err
+	if err = v.spends(); err != nil {
+		return v.r, err
+	}
+	v.exposureFiles()
+	return v.r, nil
+}
+
+// exposureFiles reads every block of the exposure index's files and checks
+// its checksum and record order (readers check a block when they read it;
+// this finds damage before one does).
+func (v *verifier) exposureFiles() {
+	gens, unpin := v.s.expo.pinAll()
+	defer unpin()
+	for _, gen := range slices.Sorted(maps.Keys(gens)) {
+		for _, sf := range []*sortedFile{gens[gen].txs, gens[gen].accs} {
+			if _, err := sf.check(); err != nil {
+				v.problem(-1, "exposure index generation %d: %v", gen, err)
+			}
+		}
+	}
 }
 
 // verifier is one run of Verify.

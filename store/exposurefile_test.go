@@ -1,0 +1,423 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tracer-oss/tracer/store"
+)
+
+// buildExposure writes and commits a generation with accumulators for
+// acc-0000..acc-(accs-1) and tx shares for the even txs below txs.
+func buildExposure(t *testing.T, st *store.Store, accs, txs int) uint32 {
+	t.Helper()
+	w, err := st.Exposure().NewIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 0; n < txs; n += 2 {
+		if err := w.PutTxShares(store.TxNum(n), []byte(fmt.Sprintf("t%d-%d", w.Gen(), n))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range accs {
+		if err := w.PutAcc(fmt.Sprintf("acc-%04d", i), []byte(fmt.Sprintf("a%d-%d", w.Gen(), i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hdr, err := w.Commit(context.Background(), store.ExposureIndex{TipHeight: 1, Addresses: accs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hdr.Files {
+		t.Fatalf("header %+v: a build's generation has no files", hdr)
+	}
+	return hdr.Gen
+}
+
+// allAccs is ForEachAcc into a map, checking the order.
+func allAccs(t *testing.T, st *store.Store, gen uint32) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	last := ""
+	err := st.Exposure().ForEachAcc(gen, func(k string, v []byte) error {
+		if k <= last {
+			return fmt.Errorf("%q after %q", k, last)
+		}
+		last = k
+		got[k] = string(v)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// TestExposureFilesUnderUpdates: a generation's records live in its files
+// and updates in Badger over them; every reader (Acc, TxShares, ForEachAcc,
+// an update's own reads, the header's count) sees the two merged: an
+// update replaces a record of the file, deletes it, adds one, deletes a
+// range of tx shares reaching into the file, and adds back what it
+// deleted; a reopened store reads the same.
+func TestExposureFilesUnderUpdates(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const accs, txs = 3000, 4000 // many blocks of each file
+	gen := buildExposure(t, st, accs, txs)
+	want := map[string]string{}
+	for i := range accs {
+		want[fmt.Sprintf("acc-%04d", i)] = fmt.Sprintf("a%d-%d", gen, i)
+	}
+	err = st.Exposure().Update(gen, func(u *store.ExposureUpdate) error {
+		if v, ok, err := u.Acc("acc-0005"); err != nil || !ok || string(v) != want["acc-0005"] {
+			return fmt.Errorf("update reads the file: %q %v %v", v, ok, err)
+		}
+		for _, c := range []struct{ k, v string }{{"acc-0005", "new"}, {"acc-0007", ""}, {"acc-2999", ""}, {"acc-9999", "added"}, {"aaa", "first"}} {
+			var v []byte
+			if c.v != "" {
+				v = []byte(c.v)
+			}
+			if err := u.PutAcc(c.k, v); err != nil {
+				return err
+			}
+		}
+		if _, ok, err := u.Acc("acc-0007"); err != nil || ok {
+			return fmt.Errorf("update reads its own delete: %v %v", ok, err)
+		}
+		if err := u.PutTxShares(1, []byte("odd")); err != nil {
+			return err
+		}
+		if err := u.PutTxShares(12, []byte("replaced")); err != nil {
+			return err
+		}
+		if err := u.PutTxShares(3, nil); err == nil {
+			return errors.New("an empty tx shares record was accepted (it would read as a delete)")
+		}
+		return u.DeleteTxShares(10, 21)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want["acc-0005"], want["acc-9999"], want["aaa"] = "new", "added", "first"
+	delete(want, "acc-0007")
+	delete(want, "acc-2999")
+	check := func(st *store.Store, want map[string]string) {
+		t.Helper()
+		got := allAccs(t, st, gen)
+		if len(got) != len(want) {
+			t.Fatalf("ForEachAcc: %d records, want %d", len(got), len(want))
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Fatalf("ForEachAcc %s = %q, want %q", k, got[k], v)
+			}
+			if r, ok, err := st.Exposure().Acc(gen, k); err != nil || !ok || string(r) != v {
+				t.Fatalf("Acc %s = %q %v %v, want %q", k, r, ok, err, v)
+			}
+		}
+		for _, k := range []string{"acc-0007", "acc-2999", "acc-3000", "zzz"} {
+			if _, ok := want[k]; ok {
+				continue
+			}
+			if r, ok, err := st.Exposure().Acc(gen, k); err != nil || ok {
+				t.Fatalf("Acc %s = %q %v %v, want none", k, r, ok, err)
+			}
+		}
+		for n := range 40 {
+			v, ok, err := st.Exposure().TxShares(gen, store.TxNum(n))
+			var w string
+			switch {
+			case n == 1:
+				w = "odd"
+			case n >= 10 && n < 21:
+			case n%2 == 0:
+				w = fmt.Sprintf("t%d-%d", gen, n)
+			}
+			if err != nil || ok != (w != "") || string(v) != w {
+				t.Fatalf("TxShares %d = %q %v %v, want %q", n, v, ok, err, w)
+			}
+		}
+		hdr, err := st.Exposure().Header(gen)
+		if err != nil || hdr.Addresses != len(want) {
+			t.Fatalf("header counts %d addresses (%v), want %d", hdr.Addresses, err, len(want))
+		}
+	}
+	check(st, want)
+	// Adding back what an update deleted from the file.
+	err = st.Exposure().Update(gen, func(u *store.ExposureUpdate) error { return u.PutAcc("acc-0007", []byte("back")) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want["acc-0007"] = "back"
+	check(st, want)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err = store.Open(dir, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	check(st, want)
+}
+
+// TestExposureWriterRefuses: records out of key order, repeated, or empty
+// are refused, and the build leaves nothing behind.
+func TestExposureWriterRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		put  func(w *store.ExposureWriter) error
+	}{
+		{"accumulators out of order", func(w *store.ExposureWriter) error {
+			if err := w.PutAcc("b", []byte("1")); err != nil {
+				return err
+			}
+			return w.PutAcc("a", []byte("2"))
+		}},
+		{"an accumulator twice", func(w *store.ExposureWriter) error {
+			if err := w.PutAcc("a", []byte("1")); err != nil {
+				return err
+			}
+			return w.PutAcc("a", []byte("2"))
+		}},
+		{"tx shares out of order", func(w *store.ExposureWriter) error {
+			if err := w.PutTxShares(300, []byte("1")); err != nil {
+				return err
+			}
+			return w.PutTxShares(2, []byte("2"))
+		}},
+		{"an empty accumulator", func(w *store.ExposureWriter) error { return w.PutAcc("a", []byte{}) }},
+		{"empty tx shares", func(w *store.ExposureWriter) error { return w.PutTxShares(1, nil) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			st, err := store.Open(dir, store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			w, err := st.Exposure().NewIndex()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.put(w); err == nil {
+				t.Fatal("accepted")
+			}
+			w.Cancel()
+			if ents, _ := os.ReadDir(filepath.Join(dir, "exposure")); len(ents) != 0 {
+				t.Fatalf("a cancelled build left %d files", len(ents))
+			}
+		})
+	}
+}
+
+// TestExposureFilesPinnedBySnapshot: a snapshot taken before a newer
+// generation replaced the one it reads keeps reading it from its files,
+// which are removed from the directory at once; a plain read of the
+// removed generation is an error, never an empty answer.
+func TestExposureFilesPinnedBySnapshot(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	g1 := buildExposure(t, st, 500, 100)
+	snap, release, err := st.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g2 := buildExposure(t, st, 10, 10) // Commit drops g1
+	for _, name := range []string{fmt.Sprintf("gen-%d.acc", g1), fmt.Sprintf("gen-%d.txs", g1)} {
+		if _, err := os.Stat(filepath.Join(dir, "exposure", name)); !os.IsNotExist(err) {
+			t.Fatalf("%s of the replaced generation is still there (%v)", name, err)
+		}
+	}
+	if info, err := snap.Exposure().Info(); err != nil || info.Gen != g1 {
+		t.Fatalf("snapshot's index: %+v %v", info, err)
+	}
+	if v, ok, err := snap.Exposure().Acc(g1, "acc-0321"); err != nil || !ok || string(v) != fmt.Sprintf("a%d-321", g1) {
+		t.Fatalf("snapshot read of its generation: %q %v %v", v, ok, err)
+	}
+	if got := allAccs(t, snap, g1); len(got) != 500 {
+		t.Fatalf("snapshot iterates %d records of its generation, want 500", len(got))
+	}
+	if _, ok, err := st.Exposure().Acc(g1, "acc-0321"); err == nil || ok {
+		t.Fatalf("read of a removed generation: %v %v, want an error", ok, err)
+	}
+	release()
+	if v, ok, err := st.Exposure().Acc(g2, "acc-0003"); err != nil || !ok || string(v) != fmt.Sprintf("a%d-3", g2) {
+		t.Fatalf("new generation: %q %v %v", v, ok, err)
+	}
+}
+
+// TestExposureFilesLeftovers: a writer's open removes a killed build's
+// unfinished files and files no header names, and keeps the committed
+// generation's.
+func TestExposureFilesLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := buildExposure(t, st, 50, 50)
+	w, err := st.Exposure().NewIndex() // killed: never staged nor cancelled
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.PutAcc("x", []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	stray := filepath.Join(dir, "exposure", "gen-77.acc")
+	if err := os.WriteFile(stray, []byte("stray"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err = store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ents, _ := os.ReadDir(filepath.Join(dir, "exposure"))
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	want := []string{fmt.Sprintf("gen-%d.acc", gen), fmt.Sprintf("gen-%d.txs", gen)}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Fatalf("exposure directory holds %v, want %v", names, want)
+	}
+	if _, ok, err := st.Exposure().Acc(gen, "acc-0049"); err != nil || !ok {
+		t.Fatalf("committed generation: %v %v", ok, err)
+	}
+}
+
+// TestExposureFilesDamage: a flipped byte in a block is found by the read
+// that meets it and by Verify, naming the file and offset; a damaged
+// footer or index refuses the open, naming the file; a missing file is an
+// error on read, never an empty answer.
+func TestExposureFilesDamage(t *testing.T) {
+	open := func(t *testing.T) (string, uint32) {
+		dir := t.TempDir()
+		st, err := store.Open(dir, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gen := buildExposure(t, st, 2000, 10)
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return dir, gen
+	}
+	damage := func(t *testing.T, path string, at func(size int64) int64) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[at(int64(len(b)))] ^= 0x20
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("block", func(t *testing.T) {
+		dir, gen := open(t)
+		name := fmt.Sprintf("gen-%d.acc", gen)
+		damage(t, filepath.Join(dir, "exposure", name), func(int64) int64 { return 100 })
+		st, err := store.Open(dir, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		_, _, err = st.Exposure().Acc(gen, "acc-0001")
+		if !errors.Is(err, store.ErrDamaged) || !strings.Contains(err.Error(), name) {
+			t.Fatalf("read of a damaged block: %v", err)
+		}
+		if _, _, err := st.Exposure().Acc(gen, "acc-1999"); err != nil {
+			t.Fatalf("read of an intact block: %v", err)
+		}
+		if err := st.Exposure().ForEachAcc(gen, func(string, []byte) error { return nil }); !errors.Is(err, store.ErrDamaged) {
+			t.Fatalf("iteration over a damaged block: %v", err)
+		}
+		r, err := st.Verify(context.Background(), nil)
+		if err != nil || len(r.Problems) != 1 || !strings.Contains(r.Problems[0].What, name) {
+			t.Fatalf("verify: %+v %v", r.Problems, err)
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		at   func(size int64) int64
+	}{
+		{"footer", func(size int64) int64 { return size - 10 }},
+		{"index", func(size int64) int64 { return size - 45 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, gen := open(t)
+			name := fmt.Sprintf("gen-%d.txs", gen)
+			damage(t, filepath.Join(dir, "exposure", name), tc.at)
+			_, err := store.Open(dir, store.Options{})
+			if !errors.Is(err, store.ErrDamaged) || !strings.Contains(err.Error(), name) {
+				t.Fatalf("open: %v", err)
+			}
+		})
+	}
+	t.Run("missing", func(t *testing.T) {
+		dir, gen := open(t)
+		if err := os.Remove(filepath.Join(dir, "exposure", fmt.Sprintf("gen-%d.acc", gen))); err != nil {
+			t.Fatal(err)
+		}
+		st, err := store.Open(dir, store.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if _, ok, err := st.Exposure().Acc(gen, "acc-0001"); !errors.Is(err, store.ErrCorrupt) || ok {
+			t.Fatalf("read of a generation without its files: %v %v", ok, err)
+		}
+	})
+}
+
+// TestExposureDigestIgnoresPlacement: Digest hashes a generation's records
+// as readers see them, so a record moved from the file to Badger (an
+// update writing the same value) leaves it unchanged, and a changed value
+// changes it.
+func TestExposureDigestIgnoresPlacement(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	gen := buildExposure(t, st, 100, 100)
+	before, n, err := st.Digest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(v string) {
+		t.Helper()
+		err := st.Exposure().Update(gen, func(u *store.ExposureUpdate) error { return u.PutAcc("acc-0042", []byte(v)) })
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(fmt.Sprintf("a%d-42", gen))
+	same, m, err := st.Digest(ctx)
+	if err != nil || same != before || m != n {
+		t.Fatalf("digest moved with a record's place: %x (%d) -> %x (%d) %v", before, n, same, m, err)
+	}
+	put("other")
+	if other, _, _ := st.Digest(ctx); bytes.Equal(other[:], before[:]) {
+		t.Fatal("digest blind to a changed record")
+	}
+}
