@@ -87,7 +87,11 @@ import (
 //	                                                                  output the group's tainted amount and hops
 //	'Y'     gen (4), address (n)                                      per-source accumulators of one exposed address
 //	                                                                  (amount, hops, largest contribution); absent:
-//	                                                                  no exposure
+//	                                                                  no exposure. A generation whose header says
+//	                                                                  "files" has its built 'y' and 'Y' records in
+//	                                                                  exposure/gen-N.txs and .acc (exposurefile.go);
+//	                                                                  its keys here are the updates since, an empty
+//	                                                                  value deleting the file's record
 //	'U'     gen (4), height (4)                                       undo record of one block applied by an update
 //	                                                                  (screen package): hash, TxNum range, previous
 //	                                                                  'Y' values of the addresses it touched

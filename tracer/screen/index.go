@@ -23,7 +23,7 @@ import (
 // implements it.
 type IndexStore interface {
 	Store // its Exposure room writes the index
-	ForEachTx(from store.TxNum, fn func(*store.Tx) error) error
+	ScanTxs(ctx context.Context, from, to store.TxNum, fn func(*store.Tx) error) error
 }
 
 // slot is one column of the shares every tainted output carries: a source
@@ -520,7 +520,7 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 	g.Go(func() error { return acc.run(gctx) })
 	wk := &walk{e: e, chain: newPassChain(st, e.opt.Flow, state, end), end: end, acc: acc, ctx: gctx,
 		frontier: map[store.OutPoint][]byte{}, cur: acc.batch(), last: time.Now()}
-	err = st.ForEachTx(0, wk.tx)
+	err = st.ScanTxs(gctx, 0, end, wk.tx)
 	if err == nil || errors.Is(err, errPassDone) {
 		err = wk.send() // the last batch
 	}
@@ -834,7 +834,7 @@ func newAccumulator(e *engine, w *store.ExposureWriter) *accumulator {
 	if budget <= 0 {
 		budget = 8 << 20 // entries of 40 bytes: about 320 MiB with the map
 	}
-	return &accumulator{e: e, w: w, in: make(chan *passBatch, 4), free: make(chan *passBatch, 6), budget: budget,
+	return &accumulator{e: e, w: w, in: make(chan *passBatch, 64), free: make(chan *passBatch, 66), budget: budget,
 		accs: map[address.Addr][]accEntry{}, runs: &accRuns{slots: len(e.slots)}}
 }
 
