@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -14,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // A full exposure build writes its generation's records once, in key
@@ -82,7 +82,7 @@ func parseExposureFileName(name string) (gen uint32, tmp, ok bool) {
 // sortedWriter writes one sorted file.
 type sortedWriter struct {
 	f       *os.File
-	bw      *bufio.Writer
+	bw      *aheadWriter
 	path    string // the final name; the file is path+".tmp" until finish
 	block   []byte
 	first   []byte // the current block's first key
@@ -101,7 +101,80 @@ func newSortedWriter(path string) (*sortedWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sortedWriter{f: f, bw: bufio.NewWriterSize(f, 1<<20), path: path}, nil
+	return &sortedWriter{f: f, bw: newAheadWriter(f, 1<<20), path: path}, nil
+}
+
+// aheadWriter is a buffered writer whose full buffers are written on
+// another goroutine, so the caller encodes the next while the system
+// writes the last (the merge of an exposure build writes gigabytes).
+type aheadWriter struct {
+	buf  []byte
+	full chan []byte
+	free chan []byte
+	done chan error
+	err  error
+	werr atomic.Pointer[error] // the goroutine's first write error, seen at the next buffer
+}
+
+func newAheadWriter(w io.Writer, size int) *aheadWriter {
+	a := &aheadWriter{buf: make([]byte, 0, size), full: make(chan []byte, 2), free: make(chan []byte, 3), done: make(chan error, 1)}
+	for range 2 {
+		a.free <- make([]byte, 0, size)
+	}
+	go func() {
+		var err error
+		for b := range a.full {
+			if err == nil {
+				if _, err = w.Write(b); err != nil {
+					a.werr.Store(&err)
+				}
+			}
+			a.free <- b[:0]
+		}
+		a.done <- err
+	}()
+	return a
+}
+
+func (a *aheadWriter) Write(p []byte) (int, error) {
+	if a.err != nil {
+		return 0, a.err
+	}
+	n := len(p)
+	for len(p) > 0 {
+		if len(a.buf) == cap(a.buf) {
+			if e := a.werr.Load(); e != nil {
+				a.err = *e
+				return 0, a.err
+			}
+			a.full <- a.buf
+			a.buf = <-a.free
+		}
+		c := copy(a.buf[len(a.buf):cap(a.buf)], p)
+		a.buf, p = a.buf[:len(a.buf)+c], p[c:]
+	}
+	return n, nil
+}
+
+// Flush writes what is buffered and waits for every write; the writer
+// is done after it.
+func (a *aheadWriter) Flush() error {
+	if a.full == nil {
+		return a.err
+	}
+	if len(a.buf) > 0 {
+		a.full <- a.buf
+	}
+	close(a.full)
+	a.full = nil
+	if err := <-a.done; a.err == nil {
+		a.err = err
+	}
+	if a.err == nil {
+		a.err = errors.New("store: write after flush")
+		return nil
+	}
+	return a.err
 }
 
 // add appends a record; keys must come in strictly increasing order and
@@ -189,6 +262,7 @@ func (w *sortedWriter) fail(err error) error {
 
 // abort drops the unfinished file.
 func (w *sortedWriter) abort() {
+	_ = w.bw.Flush() // ends its goroutine; the file goes next
 	if w.f != nil {
 		_ = w.f.Close() // the file is removed next
 		w.f = nil
