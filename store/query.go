@@ -10,8 +10,8 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/dgraph-io/badger/v4"
-	"golang.org/x/sync/errgroup"
 	"github.com/tracer-oss/tracer/sanctions/address"
+	"golang.org/x/sync/errgroup"
 )
 
 // Reads never return data past the committed state: a killed ingest may

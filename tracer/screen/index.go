@@ -532,6 +532,8 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 		return store.ExposureIndex{}, err
 	}
 	clear(wk.frontier)
+	e.progress("index: walk done; it waited %s for its accumulator, which waited %s for it",
+		acc.walkWaited.Round(time.Millisecond), acc.accWaited.Round(time.Millisecond))
 	addresses, err := e.writeAccs(ctx, acc, w, wk.last)
 	if err != nil {
 		return store.ExposureIndex{}, err
@@ -764,8 +766,14 @@ func (wk *walk) count(addr *address.Addr, out store.OutPoint, cs []contribution)
 func (wk *walk) send() error {
 	select {
 	case wk.acc.in <- wk.cur:
-	case <-wk.ctx.Done():
-		return context.Cause(wk.ctx)
+	default:
+		t := time.Now()
+		select {
+		case wk.acc.in <- wk.cur:
+		case <-wk.ctx.Done():
+			return context.Cause(wk.ctx)
+		}
+		wk.acc.walkWaited += time.Since(t)
 	}
 	wk.cur = wk.acc.batch()
 	return nil
@@ -827,6 +835,10 @@ type accumulator struct {
 	budget  int
 	runs    *accRuns
 	exposed atomic.Int64 // addresses in accs, for progress
+	// walkWaited is how long the walk waited for room in the queue
+	// (written by the walk), accWaited how long this stage waited for a
+	// batch; read after the pass, they say which stage bounds it.
+	walkWaited, accWaited time.Duration
 }
 
 func newAccumulator(e *engine, w *store.ExposureWriter) *accumulator {
@@ -854,7 +866,19 @@ func (a *accumulator) batch() *passBatch {
 // merged at the end (accRuns), so memory stays bounded however many
 // addresses are exposed.
 func (a *accumulator) run(ctx context.Context) error {
-	for b := range a.in {
+	for {
+		var b *passBatch
+		var ok bool
+		select {
+		case b, ok = <-a.in:
+		default:
+			t := time.Now()
+			b, ok = <-a.in
+			a.accWaited += time.Since(t)
+		}
+		if !ok {
+			break
+		}
 		if err := ctx.Err(); err != nil {
 			continue // drain: the walk stops at its next check
 		}
