@@ -318,7 +318,10 @@ func readSortedIndex(f *os.File, path string) (*sortedFile, error) {
 	ixLen := binary.BigEndian.Uint64(foot[8:])
 	records := binary.BigEndian.Uint64(foot[16:])
 	blocks := binary.BigEndian.Uint64(foot[24:])
-	if ixOff > uint64(size) || ixLen != uint64(size)-sortedFooterLen-ixOff || blocks > ixLen {
+	// The index ends where the footer starts (ixOff past that would wrap
+	// ixLen), and an entry takes at least 2 bytes (key length, block
+	// length): the allocations below are bounded by the file.
+	if ixOff > uint64(size)-sortedFooterLen || ixLen != uint64(size)-sortedFooterLen-ixOff || blocks > ixLen/2 {
 		return nil, bad("footer names an index at %d+%d in a file of %d bytes", ixOff, ixLen, size)
 	}
 	index := make([]byte, ixLen)
