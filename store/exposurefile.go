@@ -121,9 +121,12 @@ func newAheadWriter(w io.Writer, size int) *aheadWriter {
 	for range 2 {
 		a.free <- make([]byte, 0, size)
 	}
+	// The goroutine holds its own copy of the channel: Flush may close
+	// and clear a.full before the goroutine first runs.
+	full := a.full
 	go func() {
 		var err error
-		for b := range a.full {
+		for b := range full {
 			if err == nil {
 				if _, err = w.Write(b); err != nil {
 					a.werr.Store(&err)
