@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -577,6 +579,14 @@ func (x *exposureFiles) unrefLocked(g *exposureGen) {
 			}
 		}
 	}
+}
+
+// missingGens are the generations whose header names files that were
+// not there at open, in order.
+func (x *exposureFiles) missingGens() []uint32 {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return slices.Sorted(maps.Keys(x.missing))
 }
 
 // add registers a generation's files (the registry holds one reference).

@@ -385,6 +385,10 @@ func TestExposureFilesDamage(t *testing.T) {
 		if _, ok, err := st.Exposure().Acc(gen, "acc-0001"); !errors.Is(err, store.ErrCorrupt) || ok {
 			t.Fatalf("read of a generation without its files: %v %v", ok, err)
 		}
+		r, err := st.Verify(context.Background(), nil)
+		if err != nil || len(r.Problems) != 1 || !strings.Contains(r.Problems[0].What, "missing") {
+			t.Fatalf("verify of a generation without its files: %+v %v", r.Problems, err)
+		}
 	})
 }
 
