@@ -234,7 +234,7 @@ func (x Exposure) UseAlone(gen uint32) error {
 		err = s.db.DropPrefix(prefixes...)
 	}
 	if err == nil {
-		err = s.expo.drop(s.dir, gen)
+		err = s.dropExposureFiles(gen)
 	}
 	if err != nil {
 		return fmt.Errorf("store: exposure index %d in force, but dropping old generations failed (they stay hidden): %w", gen, err)
@@ -658,6 +658,17 @@ func (s *Store) dropExposureGenerations(ctx context.Context, keep uint32) error 
 		return err
 	}
 	if err := wb.Flush(); err != nil {
+		return err
+	}
+	return s.dropExposureFiles(keep)
+}
+
+// dropExposureFiles removes the files of generations older than keep,
+// once Badger's writes are durable: the pointer to the newer generation
+// and the deleted headers must not be lost to a power cut that kept the
+// removal (the store would name files that are gone).
+func (s *Store) dropExposureFiles(keep uint32) error {
+	if err := s.db.Sync(); err != nil {
 		return err
 	}
 	return s.expo.drop(s.dir, keep)
