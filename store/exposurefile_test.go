@@ -306,8 +306,9 @@ func TestExposureFilesLeftovers(t *testing.T) {
 
 // TestExposureFilesDamage: a flipped byte in a block is found by the read
 // that meets it and by Verify, naming the file and offset; a damaged
-// footer or index refuses the open, naming the file; a missing file is an
-// error on read, never an empty answer.
+// footer or index makes the generation's reads an error naming the file,
+// and Verify's problem, but the store opens so a rebuild can replace it;
+// a missing file is an error on read, never an empty answer.
 func TestExposureFilesDamage(t *testing.T) {
 	open := func(t *testing.T) (string, uint32) {
 		dir := t.TempDir()
@@ -366,9 +367,30 @@ func TestExposureFilesDamage(t *testing.T) {
 			dir, gen := open(t)
 			name := fmt.Sprintf("gen-%d.txs", gen)
 			damage(t, filepath.Join(dir, "exposure", name), tc.at)
-			_, err := store.Open(dir, store.Options{})
-			if !errors.Is(err, store.ErrDamaged) || !strings.Contains(err.Error(), name) {
+			// The store opens (its index is derived data, and the
+			// remedy, a rebuild, needs it open); the generation's
+			// reads and Verify name the damage; a rebuild replaces it.
+			st, err := store.Open(dir, store.Options{})
+			if err != nil {
 				t.Fatalf("open: %v", err)
+			}
+			defer st.Close()
+			if _, ok, err := st.Exposure().Acc(gen, "acc-0001"); !errors.Is(err, store.ErrDamaged) || ok || !strings.Contains(err.Error(), name) {
+				t.Fatalf("read of a generation with a damaged file: %v %v", ok, err)
+			}
+			if _, _, err := st.Exposure().TxShares(gen, 2); !errors.Is(err, store.ErrDamaged) {
+				t.Fatalf("read of a generation with a damaged file: %v", err)
+			}
+			r, err := st.Verify(context.Background(), nil)
+			if err != nil || len(r.Problems) != 1 || !strings.Contains(r.Problems[0].What, name) {
+				t.Fatalf("verify: %+v %v", r.Problems, err)
+			}
+			g2 := buildExposure(t, st, 5, 5)
+			if _, err := os.Stat(filepath.Join(dir, "exposure", name)); !os.IsNotExist(err) {
+				t.Fatalf("the damaged generation's file outlived a rebuild (%v)", err)
+			}
+			if v, ok, err := st.Exposure().Acc(g2, "acc-0004"); err != nil || !ok || string(v) != fmt.Sprintf("a%d-4", g2) {
+				t.Fatalf("rebuilt generation: %q %v %v", v, ok, err)
 			}
 		})
 	}

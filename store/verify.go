@@ -58,12 +58,12 @@ func (s *Store) Verify(ctx context.Context, params *chaincfg.Params) (VerifyResu
 // exposureFiles reads every block of the exposure index's files and checks
 // its checksum and record order (readers check a block when they read it;
 // this finds damage before one does), and names generations whose files
-// are missing.
+// were missing or damaged at open.
 func (v *verifier) exposureFiles() {
 	gens, unpin := v.s.expo.pinAll()
 	defer unpin()
-	for _, gen := range v.s.expo.missingGens() {
-		v.problem(-1, "exposure index generation %d: its header names files in %s/ that are missing", gen, exposureDir)
+	for _, err := range v.s.expo.unusableGens() {
+		v.problem(-1, "%v", err)
 	}
 	for _, gen := range slices.Sorted(maps.Keys(gens)) {
 		for _, sf := range []*sortedFile{gens[gen].txs, gens[gen].accs} {
