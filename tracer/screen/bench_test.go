@@ -181,6 +181,13 @@ func BenchmarkBuildIndex(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		rss := storetest.SampleRSS()
 		opt := screen.Options{Params: screentest.Params, Flow: x, Alone: true} // as the CLI builds it
+		if v := os.Getenv("TRACER_BENCH_ACC_BUDGET"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				b.Fatalf("TRACER_BENCH_ACC_BUDGET=%q: want a positive number of entries", v)
+			}
+			opt = screen.WithAccBudget(opt, n)
+		}
 		sink := accSink(b)
 		if sink != nil {
 			opt = screen.WithAccSink(opt, sink.put)
