@@ -20,7 +20,8 @@ func TestRestoreFilesNames(t *testing.T) {
 		b = binary.BigEndian.AppendUint64(b, 3)
 		return bytes.NewReader(append(b, "abc"...))
 	}
-	for _, name := range []string{"clusters/../../evil", "clusters/", "clusters/..", "evil", "/etc/evil", "clusters/a/b"} {
+	for _, name := range []string{"clusters/../../evil", "clusters/", "clusters/..", "evil", "/etc/evil", "clusters/a/b",
+		"exposure/evil", "exposure/../gen-3.acc", "exposure/gen-3.acc/x", "exposure/gen-0.acc", "exposure/gen-3.exe", "other/gen-3.acc"} {
 		dir := t.TempDir()
 		if err := restoreFiles(body(name), filepath.Join(dir, "db")); !errors.Is(err, ErrBadBackup) {
 			t.Errorf("%q: %v, want ErrBadBackup", name, err)
@@ -34,6 +35,12 @@ func TestRestoreFilesNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, clusterDir, "forest.dat")); err != nil || string(b) != "abc" {
+		t.Fatalf("restored %q, %v", b, err)
+	}
+	if err := restoreFiles(body("exposure/gen-3.acc"), dir); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, exposureDir, "gen-3.acc")); err != nil || string(b) != "abc" {
 		t.Fatalf("restored %q, %v", b, err)
 	}
 	// A body cut inside a file is a bad backup, not a short file.

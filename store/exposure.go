@@ -433,25 +433,6 @@ func (s *Store) exposureEach(txn *badger.Txn, fam byte, gen uint32, from []byte,
 	return err
 }
 
-// eachUnder calls fn for every key under prefix, in key order, with the
-// rest of its key after the prefix and a copy of its value.
-func (s *Store) eachUnder(prefix []byte, fn func(rest string, v []byte) error) error {
-	return s.view(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
-		defer it.Close()
-		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
-			v, err := it.Item().ValueCopy(nil)
-			if err != nil {
-				return s.damaged(err)
-			}
-			if err := fn(string(it.Item().Key()[len(prefix):]), v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
 func getCopy(txn *badger.Txn, key []byte) ([]byte, bool, error) {
 	item, err := txn.Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {

@@ -113,31 +113,30 @@ type aheadWriter struct {
 	buf  []byte
 	full chan []byte
 	free chan []byte
-	done chan error
+	done chan []byte // closed when every buffer is written
 	err  error
 	werr atomic.Pointer[error] // the goroutine's first write error, seen at the next buffer
 }
 
 func newAheadWriter(w io.Writer, size int) *aheadWriter {
-	a := &aheadWriter{buf: make([]byte, 0, size), full: make(chan []byte, 2), free: make(chan []byte, 3), done: make(chan error, 1)}
+	a := &aheadWriter{buf: make([]byte, 0, size), full: make(chan []byte, 2), free: make(chan []byte, 3), done: make(chan []byte)}
 	for range 2 {
 		a.free <- make([]byte, 0, size)
 	}
-	// The goroutine holds its own copy of the channel: Flush may close
-	// and clear a.full before the goroutine first runs.
-	full := a.full
-	go func() {
+	// The goroutine gets the channels, not a: Flush clears a.full, maybe
+	// before the goroutine first runs.
+	go func(full <-chan []byte, free, done chan<- []byte, werr *atomic.Pointer[error]) {
 		var err error
 		for b := range full {
 			if err == nil {
 				if _, err = w.Write(b); err != nil {
-					a.werr.Store(&err)
+					werr.Store(&err)
 				}
 			}
-			a.free <- b[:0]
+			free <- b[:0]
 		}
-		a.done <- err
-	}()
+		close(done)
+	}(a.full, a.free, a.done, &a.werr)
 	return a
 }
 
@@ -172,8 +171,9 @@ func (a *aheadWriter) Flush() error {
 	}
 	close(a.full)
 	a.full = nil
-	if err := <-a.done; a.err == nil {
-		a.err = err
+	<-a.done
+	if e := a.werr.Load(); e != nil && a.err == nil {
+		a.err = *e
 	}
 	if a.err == nil {
 		a.err = errors.New("store: write after flush")
