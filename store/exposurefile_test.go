@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -445,5 +447,112 @@ func TestExposureDigestIgnoresPlacement(t *testing.T) {
 	put("other")
 	if other, _, _ := st.Digest(ctx); bytes.Equal(other[:], before[:]) {
 		t.Fatal("digest blind to a changed record")
+	}
+}
+
+// TestExposureOverlayModel: random updates over a generation's files
+// (replacing, deleting, re-adding records of the file and of Badger alone,
+// deleting ranges of tx shares, several changes of one key in one
+// update) read, through every reader, as a map that took the same changes
+// does, and the header counts its addresses.
+func TestExposureOverlayModel(t *testing.T) {
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rng := rand.New(rand.NewPCG(7, 13))
+	const keys, txs = 600, 900
+	accKey := func(i int) string { return fmt.Sprintf("acc-%04d", i) }
+	accs, shares := map[string]string{}, map[store.TxNum]string{}
+	w, err := st.Exposure().NewIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range txs {
+		if rng.IntN(3) == 0 {
+			v := fmt.Sprintf("t-%d", n)
+			shares[store.TxNum(n)] = v
+			if err := w.PutTxShares(store.TxNum(n), []byte(v)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i := range keys {
+		if rng.IntN(3) == 0 {
+			v := fmt.Sprintf("a-%d", i)
+			accs[accKey(i)] = v
+			if err := w.PutAcc(accKey(i), []byte(v)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	hdr, err := w.Commit(context.Background(), store.ExposureIndex{TipHeight: 1, Addresses: len(accs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := hdr.Gen
+	for round := range 40 {
+		err := st.Exposure().Update(gen, func(u *store.ExposureUpdate) error {
+			for op := range 30 {
+				switch rng.IntN(5) {
+				case 0, 1:
+					k := accKey(rng.IntN(keys))
+					v := fmt.Sprintf("r%d-%d", round, op)
+					accs[k] = v
+					if err := u.PutAcc(k, []byte(v)); err != nil {
+						return err
+					}
+				case 2:
+					k := accKey(rng.IntN(keys))
+					delete(accs, k)
+					if err := u.PutAcc(k, nil); err != nil {
+						return err
+					}
+				case 3:
+					n := store.TxNum(rng.IntN(txs))
+					v := fmt.Sprintf("s%d-%d", round, op)
+					shares[n] = v
+					if err := u.PutTxShares(n, []byte(v)); err != nil {
+						return err
+					}
+				case 4:
+					first := store.TxNum(rng.IntN(txs))
+					end := first + store.TxNum(rng.IntN(40))
+					for n := first; n < end; n++ {
+						delete(shares, n)
+					}
+					if err := u.DeleteTxShares(first, end); err != nil {
+						return err
+					}
+				}
+			}
+			// The update's own reads see its writes.
+			k := accKey(rng.IntN(keys))
+			if v, ok, err := u.Acc(k); err != nil || ok != (accs[k] != "") || string(v) != accs[k] {
+				return fmt.Errorf("update reads %s = %q %v %v, want %q", k, v, ok, err, accs[k])
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if got := allAccs(t, st, gen); !maps.Equal(got, accs) {
+			t.Fatalf("round %d: ForEachAcc holds %d records, want %d", round, len(got), len(accs))
+		}
+		for i := range keys {
+			k := accKey(i)
+			if v, ok, err := st.Exposure().Acc(gen, k); err != nil || ok != (accs[k] != "") || string(v) != accs[k] {
+				t.Fatalf("round %d: Acc %s = %q %v %v, want %q", round, k, v, ok, err, accs[k])
+			}
+		}
+		for n := range store.TxNum(txs + 50) {
+			if v, ok, err := st.Exposure().TxShares(gen, n); err != nil || ok != (shares[n] != "") || string(v) != shares[n] {
+				t.Fatalf("round %d: TxShares %d = %q %v %v, want %q", round, n, v, ok, err, shares[n])
+			}
+		}
+		if h, err := st.Exposure().Header(gen); err != nil || h.Addresses != len(accs) {
+			t.Fatalf("round %d: header counts %d addresses (%v), want %d", round, h.Addresses, err, len(accs))
+		}
 	}
 }
