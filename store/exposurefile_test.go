@@ -556,3 +556,31 @@ func TestExposureOverlayModel(t *testing.T) {
 		}
 	}
 }
+
+// TestExposureDigestOfSnapshot: a snapshot's Digest is the store's at the
+// snapshot, after a newer generation replaced the one it reads: its
+// records are those of the generations its transaction names, from the
+// files it pinned, not the store's files of now.
+func TestExposureDigestOfSnapshot(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	buildExposure(t, st, 100, 100)
+	want, wn, err := st.Digest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, release, err := st.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	buildExposure(t, st, 7, 7) // Commit drops the snapshot's generation
+	got, gn, err := snap.Digest(ctx)
+	if err != nil || got != want || gn != wn {
+		t.Fatalf("snapshot's digest %x (%d keys, %v), want the store's at the snapshot %x (%d)", got, gn, err, want, wn)
+	}
+}
