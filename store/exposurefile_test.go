@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tracer-oss/tracer/store"
@@ -582,5 +583,75 @@ func TestExposureDigestOfSnapshot(t *testing.T) {
 	got, gn, err := snap.Digest(ctx)
 	if err != nil || got != want || gn != wn {
 		t.Fatalf("snapshot's digest %x (%d keys, %v), want the store's at the snapshot %x (%d)", got, gn, err, want, wn)
+	}
+}
+
+// TestExposureReadersRaceDrops: readers of the generation in force, as
+// builds replace and drop it under them, get its records or an error
+// saying it was replaced, never another generation's records nor an empty
+// answer; snapshots taken meanwhile read their generation whole.
+func TestExposureReadersRaceDrops(t *testing.T) {
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const accs = 300
+	buildExposure(t, st, accs, 20)
+	done := make(chan struct{})
+	stop := sync.OnceFunc(func() { close(done) })
+	defer stop() // a failed build stops the readers too
+	errc := make(chan error, 3)
+	for r := range 3 {
+		go func() {
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					errc <- nil
+					return
+				default:
+				}
+				if r == 2 { // a snapshot, read whole
+					snap, release, err := st.Snapshot()
+					if err != nil {
+						errc <- err
+						return
+					}
+					info, err := snap.Exposure().Info()
+					n := 0
+					if err == nil {
+						err = snap.Exposure().ForEachAcc(info.Gen, func(string, []byte) error { n++; return nil })
+					}
+					release()
+					if err != nil || n != accs {
+						errc <- fmt.Errorf("snapshot of generation %d: %d records, %v", info.Gen, n, err)
+						return
+					}
+					continue
+				}
+				info, err := st.Exposure().Info()
+				if err != nil {
+					errc <- err
+					return
+				}
+				k := i % accs
+				v, ok, err := st.Exposure().Acc(info.Gen, fmt.Sprintf("acc-%04d", k))
+				switch {
+				case errors.Is(err, store.ErrNotFound):
+				case err != nil || !ok || string(v) != fmt.Sprintf("a%d-%d", info.Gen, k):
+					errc <- fmt.Errorf("generation %d acc %d: %q %v %v", info.Gen, k, v, ok, err)
+					return
+				}
+			}
+		}()
+	}
+	for range 15 {
+		buildExposure(t, st, accs, 20)
+	}
+	stop()
+	for range 3 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
