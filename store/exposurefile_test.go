@@ -355,8 +355,8 @@ func TestExposureFilesDamage(t *testing.T) {
 			t.Fatalf("iteration over a damaged block: %v", err)
 		}
 		r, err := st.Verify(context.Background(), nil)
-		if err != nil || len(r.Problems) != 1 || !strings.Contains(r.Problems[0].What, name) {
-			t.Fatalf("verify: %+v %v", r.Problems, err)
+		if err != nil || len(r.Problems) != 1 || !strings.Contains(r.Problems[0].What, name) || r.ExposureFiles != 2 {
+			t.Fatalf("verify: %+v, %d files, %v", r.Problems, r.ExposureFiles, err)
 		}
 	})
 	for _, tc := range []struct {

@@ -18,12 +18,16 @@ type Problem struct {
 
 // VerifyResult counts what Verify checked.
 type VerifyResult struct {
-	Blocks   int64     `json:"blocks"`
-	Txs      int64     `json:"txs"`
-	Inputs   int64     `json:"inputs"`
-	Outputs  int64     `json:"outputs"`
-	Spends   int64     `json:"spends"`
-	Problems []Problem `json:"problems"`
+	Blocks  int64 `json:"blocks"`
+	Txs     int64 `json:"txs"`
+	Inputs  int64 `json:"inputs"`
+	Outputs int64 `json:"outputs"`
+	Spends  int64 `json:"spends"`
+	// ExposureFiles and ExposureRecords count the exposure index's files
+	// read whole and the records in them.
+	ExposureFiles   int       `json:"exposure_files"`
+	ExposureRecords int64     `json:"exposure_records"`
+	Problems        []Problem `json:"problems"`
 }
 
 // maxProblems bounds the problems listed; the count keeps going.
@@ -67,9 +71,12 @@ func (v *verifier) exposureFiles() {
 	}
 	for _, gen := range slices.Sorted(maps.Keys(gens)) {
 		for _, sf := range []*sortedFile{gens[gen].txs, gens[gen].accs} {
-			if _, err := sf.check(); err != nil {
+			n, err := sf.check()
+			if err != nil {
 				v.problem(-1, "exposure index generation %d: %v", gen, err)
 			}
+			v.r.ExposureFiles++
+			v.r.ExposureRecords += int64(n)
 		}
 	}
 }

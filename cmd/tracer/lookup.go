@@ -666,6 +666,9 @@ func printVerify(c *cli.Context, r store.VerifyResult, ix *flow.VerifyResult, no
 	}
 	w := c.App.Writer
 	fmt.Fprintf(w, "checked %d blocks, %d txs, %d inputs, %d outputs, %d spent-by entries\n", r.Blocks, r.Txs, r.Inputs, r.Outputs, r.Spends)
+	if r.ExposureFiles > 0 {
+		fmt.Fprintf(w, "exposure index: read %d files whole, %d records\n", r.ExposureFiles, r.ExposureRecords)
+	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "  height %d: %s\n", p.Height, p.What)
 	}
