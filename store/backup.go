@@ -293,15 +293,19 @@ func (s *Store) Digest(ctx context.Context) ([32]byte, int64, error) {
 		n++
 		return nil
 	}
-	// An exposure generation with files: its records are hashed as the
-	// file and Badger's updates merge (after every other key), so where a
-	// record lives does not change the digest.
-	gens, unpin := s.expo.pinAll()
-	defer unpin()
-	inFile := func(k []byte) bool {
-		return len(k) >= 5 && (k[0] == prefixExposureTx || k[0] == prefixExposureAcc) && gens[binary.BigEndian.Uint32(k[1:5])] != nil
-	}
+	// An exposure generation with files (its header, in this view, says
+	// so): its records are hashed as the file and Badger's updates merge
+	// (after every other key), so where a record lives does not change
+	// the digest. The files are those the view reads (a snapshot's
+	// pinned ones), not the store's of now.
 	err := s.view(func(txn *badger.Txn) error {
+		files, err := exposureFileGens(txn)
+		if err != nil {
+			return err
+		}
+		inFile := func(k []byte) bool {
+			return len(k) >= 5 && (k[0] == prefixExposureTx || k[0] == prefixExposureAcc) && files[binary.BigEndian.Uint32(k[1:5])]
+		}
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -314,7 +318,7 @@ func (s *Store) Digest(ctx context.Context) ([32]byte, int64, error) {
 			}
 		}
 		it.Close()
-		order := slices.Sorted(maps.Keys(gens))
+		order := slices.Sorted(maps.Keys(files))
 		for _, fam := range []byte{prefixExposureTx, prefixExposureAcc} {
 			for _, gen := range order {
 				err := s.exposureEach(txn, fam, gen, nil, func(k, v []byte) error { return add(exposureKey(fam, gen, k), v) })

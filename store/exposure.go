@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"time"
 
@@ -234,7 +235,7 @@ func (x Exposure) UseAlone(gen uint32) error {
 		err = s.db.DropPrefix(prefixes...)
 	}
 	if err == nil {
-		err = s.expo.drop(s.dir, gen)
+		err = s.dropExposureFiles(gen)
 	}
 	if err != nil {
 		return fmt.Errorf("store: exposure index %d in force, but dropping old generations failed (they stay hidden): %w", gen, err)
@@ -641,6 +642,17 @@ func (s *Store) dropExposureGenerations(ctx context.Context, keep uint32) error 
 	if err := wb.Flush(); err != nil {
 		return err
 	}
+	return s.dropExposureFiles(keep)
+}
+
+// dropExposureFiles removes the files of generations older than keep,
+// once Badger's writes are durable: the pointer to the newer generation
+// and the deleted headers must not be lost to a power cut that kept the
+// removal (the store would name files that are gone).
+func (s *Store) dropExposureFiles(keep uint32) error {
+	if err := s.db.Sync(); err != nil {
+		return err
+	}
 	return s.expo.drop(s.dir, keep)
 }
 
@@ -716,27 +728,47 @@ func (x Exposure) Info() (ExposureIndex, error) {
 // loadExposureFiles opens the files of every generation whose header says
 // it has them (see openExposureFiles).
 func (s *Store) loadExposureFiles() error {
-	headers := map[uint32]bool{}
+	var headers map[uint32]bool
 	err := s.view(func(txn *badger.Txn) error {
-		prefix := []byte{prefixExposureIndex}
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
-		defer it.Close()
-		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
-			k := it.Item().Key()
-			if len(k) != 5 {
-				return fmt.Errorf("%w: exposure header key %x", ErrCorrupt, k)
-			}
-			var hdr ExposureIndex
-			err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &hdr) })
-			if err != nil {
-				return fmt.Errorf("%w: exposure index header %x: %v", ErrCorrupt, k, err)
-			}
-			headers[binary.BigEndian.Uint32(k[1:])] = hdr.Files
-		}
-		return nil
+		var err error
+		headers, err = exposureHeaders(txn)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	return s.openExposureFiles(headers)
+}
+
+// exposureHeaders maps every generation with a header in txn to whether
+// its header says it has files.
+func exposureHeaders(txn *badger.Txn) (map[uint32]bool, error) {
+	headers := map[uint32]bool{}
+	prefix := []byte{prefixExposureIndex}
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+	defer it.Close()
+	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+		k := it.Item().Key()
+		if len(k) != 5 {
+			return nil, fmt.Errorf("%w: exposure header key %x", ErrCorrupt, k)
+		}
+		var hdr ExposureIndex
+		err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &hdr) })
+		if err != nil {
+			return nil, fmt.Errorf("%w: exposure index header %x: %v", ErrCorrupt, k, err)
+		}
+		headers[binary.BigEndian.Uint32(k[1:])] = hdr.Files
+	}
+	return headers, nil
+}
+
+// exposureFileGens are the generations whose header in txn says they
+// have files.
+func exposureFileGens(txn *badger.Txn) (map[uint32]bool, error) {
+	headers, err := exposureHeaders(txn)
+	if err != nil {
+		return nil, err
+	}
+	maps.DeleteFunc(headers, func(_ uint32, files bool) bool { return !files })
+	return headers, nil
 }

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -321,7 +323,10 @@ func readSortedIndex(f *os.File, path string) (*sortedFile, error) {
 	ixLen := binary.BigEndian.Uint64(foot[8:])
 	records := binary.BigEndian.Uint64(foot[16:])
 	blocks := binary.BigEndian.Uint64(foot[24:])
-	if ixOff > uint64(size) || ixLen != uint64(size)-sortedFooterLen-ixOff || blocks > ixLen {
+	// The index ends where the footer starts (ixOff past that would wrap
+	// ixLen), and an entry takes at least 2 bytes (key length, block
+	// length): the allocations below are bounded by the file.
+	if ixOff > uint64(size)-sortedFooterLen || ixLen != uint64(size)-sortedFooterLen-ixOff || blocks > ixLen/2 {
 		return nil, bad("footer names an index at %d+%d in a file of %d bytes", ixOff, ixLen, size)
 	}
 	index := make([]byte, ixLen)
@@ -521,7 +526,11 @@ type exposureFiles struct {
 	mu      sync.Mutex
 	gens    map[uint32]*exposureGen
 	dropped map[uint32]bool
-	missing map[uint32]bool // a header says the generation has files; they are not there
+	// unusable: a header says the generation has files; they were
+	// missing or damaged at open (the error its reads return). The store
+	// opens anyway: the index is derived data, and its rebuild needs the
+	// store open.
+	unusable map[uint32]error
 }
 
 // pin returns generation gen's files for one read (nil: it has none),
@@ -532,8 +541,8 @@ func (x *exposureFiles) pin(gen uint32) (*exposureGen, func(), error) {
 	switch {
 	case x.dropped[gen]:
 		return nil, nil, fmt.Errorf("%w: exposure index generation %d was replaced and removed while it was being read; ask again", ErrNotFound, gen)
-	case x.missing[gen]:
-		return nil, nil, fmt.Errorf("%w: exposure index generation %d: its files in %s/ are missing (a backup taken while it was written?); run tracer screen --rebuild-index", ErrCorrupt, gen, exposureDir)
+	case x.unusable[gen] != nil:
+		return nil, nil, x.unusable[gen]
 	}
 	g := x.gens[gen]
 	if g == nil {
@@ -576,6 +585,18 @@ func (x *exposureFiles) unrefLocked(g *exposureGen) {
 	}
 }
 
+// unusableGens are the errors of the generations whose header names
+// files that were missing or damaged at open, in generation order.
+func (x *exposureFiles) unusableGens() []error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var errs []error
+	for _, gen := range slices.Sorted(maps.Keys(x.unusable)) {
+		errs = append(errs, x.unusable[gen])
+	}
+	return errs
+}
+
 // add registers a generation's files (the registry holds one reference).
 func (x *exposureFiles) add(gen uint32, g *exposureGen) {
 	x.mu.Lock()
@@ -585,7 +606,7 @@ func (x *exposureFiles) add(gen uint32, g *exposureGen) {
 	}
 	g.refs = 1
 	x.gens[gen] = g
-	delete(x.missing, gen)
+	delete(x.unusable, gen)
 }
 
 // drop forgets every generation older than keep and removes its files
@@ -603,9 +624,9 @@ func (x *exposureFiles) drop(dir string, keep uint32) error {
 			x.unrefLocked(g)
 		}
 	}
-	for gen := range x.missing {
+	for gen := range x.unusable {
 		if gen < keep {
-			delete(x.missing, gen)
+			delete(x.unusable, gen)
 		}
 	}
 	// A build's unfinished files stay: an older build may still be
@@ -668,17 +689,21 @@ func (s *Store) openExposureFiles(headers map[uint32]bool) error {
 			continue
 		}
 		g, err := openExposureGen(s.dir, gen)
-		if errors.Is(err, os.ErrNotExist) {
-			if s.expo.missing == nil {
-				s.expo.missing = map[uint32]bool{}
-			}
-			s.expo.missing[gen] = true
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			err = fmt.Errorf("%w: exposure index generation %d: its files in %s/ are missing (a backup taken while it was written?); run tracer screen --rebuild-index", ErrCorrupt, gen, exposureDir)
+		case errors.Is(err, ErrDamaged):
+			err = fmt.Errorf("store: exposure index generation %d: %w", gen, err)
+		case err != nil:
+			return fmt.Errorf("store: exposure index generation %d: %w", gen, err)
+		default:
+			s.expo.add(gen, g)
 			continue
 		}
-		if err != nil {
-			return fmt.Errorf("store: exposure index generation %d: %w", gen, err)
+		if s.expo.unusable == nil {
+			s.expo.unusable = map[uint32]error{}
 		}
-		s.expo.add(gen, g)
+		s.expo.unusable[gen] = err
 	}
 	return nil
 }

@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tracer-oss/tracer/store"
@@ -306,8 +309,9 @@ func TestExposureFilesLeftovers(t *testing.T) {
 
 // TestExposureFilesDamage: a flipped byte in a block is found by the read
 // that meets it and by Verify, naming the file and offset; a damaged
-// footer or index refuses the open, naming the file; a missing file is an
-// error on read, never an empty answer.
+// footer or index makes the generation's reads an error naming the file,
+// and Verify's problem, but the store opens so a rebuild can replace it;
+// a missing file is an error on read, never an empty answer.
 func TestExposureFilesDamage(t *testing.T) {
 	open := func(t *testing.T) (string, uint32) {
 		dir := t.TempDir()
@@ -366,9 +370,30 @@ func TestExposureFilesDamage(t *testing.T) {
 			dir, gen := open(t)
 			name := fmt.Sprintf("gen-%d.txs", gen)
 			damage(t, filepath.Join(dir, "exposure", name), tc.at)
-			_, err := store.Open(dir, store.Options{})
-			if !errors.Is(err, store.ErrDamaged) || !strings.Contains(err.Error(), name) {
+			// The store opens (its index is derived data, and the
+			// remedy, a rebuild, needs it open); the generation's
+			// reads and Verify name the damage; a rebuild replaces it.
+			st, err := store.Open(dir, store.Options{})
+			if err != nil {
 				t.Fatalf("open: %v", err)
+			}
+			defer st.Close()
+			if _, ok, err := st.Exposure().Acc(gen, "acc-0001"); !errors.Is(err, store.ErrDamaged) || ok || !strings.Contains(err.Error(), name) {
+				t.Fatalf("read of a generation with a damaged file: %v %v", ok, err)
+			}
+			if _, _, err := st.Exposure().TxShares(gen, 2); !errors.Is(err, store.ErrDamaged) {
+				t.Fatalf("read of a generation with a damaged file: %v", err)
+			}
+			r, err := st.Verify(context.Background(), nil)
+			if err != nil || len(r.Problems) != 1 || !strings.Contains(r.Problems[0].What, name) {
+				t.Fatalf("verify: %+v %v", r.Problems, err)
+			}
+			g2 := buildExposure(t, st, 5, 5)
+			if _, err := os.Stat(filepath.Join(dir, "exposure", name)); !os.IsNotExist(err) {
+				t.Fatalf("the damaged generation's file outlived a rebuild (%v)", err)
+			}
+			if v, ok, err := st.Exposure().Acc(g2, "acc-0004"); err != nil || !ok || string(v) != fmt.Sprintf("a%d-4", g2) {
+				t.Fatalf("rebuilt generation: %q %v %v", v, ok, err)
 			}
 		})
 	}
@@ -384,6 +409,10 @@ func TestExposureFilesDamage(t *testing.T) {
 		defer st.Close()
 		if _, ok, err := st.Exposure().Acc(gen, "acc-0001"); !errors.Is(err, store.ErrCorrupt) || ok {
 			t.Fatalf("read of a generation without its files: %v %v", ok, err)
+		}
+		r, err := st.Verify(context.Background(), nil)
+		if err != nil || len(r.Problems) != 1 || !strings.Contains(r.Problems[0].What, "missing") {
+			t.Fatalf("verify of a generation without its files: %+v %v", r.Problems, err)
 		}
 	})
 }
@@ -419,5 +448,210 @@ func TestExposureDigestIgnoresPlacement(t *testing.T) {
 	put("other")
 	if other, _, _ := st.Digest(ctx); bytes.Equal(other[:], before[:]) {
 		t.Fatal("digest blind to a changed record")
+	}
+}
+
+// TestExposureOverlayModel: random updates over a generation's files
+// (replacing, deleting, re-adding records of the file and of Badger alone,
+// deleting ranges of tx shares, several changes of one key in one
+// update) read, through every reader, as a map that took the same changes
+// does, and the header counts its addresses.
+func TestExposureOverlayModel(t *testing.T) {
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rng := rand.New(rand.NewPCG(7, 13))
+	const keys, txs = 600, 900
+	accKey := func(i int) string { return fmt.Sprintf("acc-%04d", i) }
+	accs, shares := map[string]string{}, map[store.TxNum]string{}
+	w, err := st.Exposure().NewIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range txs {
+		if rng.IntN(3) == 0 {
+			v := fmt.Sprintf("t-%d", n)
+			shares[store.TxNum(n)] = v
+			if err := w.PutTxShares(store.TxNum(n), []byte(v)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i := range keys {
+		if rng.IntN(3) == 0 {
+			v := fmt.Sprintf("a-%d", i)
+			accs[accKey(i)] = v
+			if err := w.PutAcc(accKey(i), []byte(v)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	hdr, err := w.Commit(context.Background(), store.ExposureIndex{TipHeight: 1, Addresses: len(accs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := hdr.Gen
+	for round := range 40 {
+		err := st.Exposure().Update(gen, func(u *store.ExposureUpdate) error {
+			for op := range 30 {
+				switch rng.IntN(5) {
+				case 0, 1:
+					k := accKey(rng.IntN(keys))
+					v := fmt.Sprintf("r%d-%d", round, op)
+					accs[k] = v
+					if err := u.PutAcc(k, []byte(v)); err != nil {
+						return err
+					}
+				case 2:
+					k := accKey(rng.IntN(keys))
+					delete(accs, k)
+					if err := u.PutAcc(k, nil); err != nil {
+						return err
+					}
+				case 3:
+					n := store.TxNum(rng.IntN(txs))
+					v := fmt.Sprintf("s%d-%d", round, op)
+					shares[n] = v
+					if err := u.PutTxShares(n, []byte(v)); err != nil {
+						return err
+					}
+				case 4:
+					first := store.TxNum(rng.IntN(txs))
+					end := first + store.TxNum(rng.IntN(40))
+					for n := first; n < end; n++ {
+						delete(shares, n)
+					}
+					if err := u.DeleteTxShares(first, end); err != nil {
+						return err
+					}
+				}
+			}
+			// The update's own reads see its writes.
+			k := accKey(rng.IntN(keys))
+			if v, ok, err := u.Acc(k); err != nil || ok != (accs[k] != "") || string(v) != accs[k] {
+				return fmt.Errorf("update reads %s = %q %v %v, want %q", k, v, ok, err, accs[k])
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if got := allAccs(t, st, gen); !maps.Equal(got, accs) {
+			t.Fatalf("round %d: ForEachAcc holds %d records, want %d", round, len(got), len(accs))
+		}
+		for i := range keys {
+			k := accKey(i)
+			if v, ok, err := st.Exposure().Acc(gen, k); err != nil || ok != (accs[k] != "") || string(v) != accs[k] {
+				t.Fatalf("round %d: Acc %s = %q %v %v, want %q", round, k, v, ok, err, accs[k])
+			}
+		}
+		for n := range store.TxNum(txs + 50) {
+			if v, ok, err := st.Exposure().TxShares(gen, n); err != nil || ok != (shares[n] != "") || string(v) != shares[n] {
+				t.Fatalf("round %d: TxShares %d = %q %v %v, want %q", round, n, v, ok, err, shares[n])
+			}
+		}
+		if h, err := st.Exposure().Header(gen); err != nil || h.Addresses != len(accs) {
+			t.Fatalf("round %d: header counts %d addresses (%v), want %d", round, h.Addresses, err, len(accs))
+		}
+	}
+}
+
+// TestExposureDigestOfSnapshot: a snapshot's Digest is the store's at the
+// snapshot, after a newer generation replaced the one it reads: its
+// records are those of the generations its transaction names, from the
+// files it pinned, not the store's files of now.
+func TestExposureDigestOfSnapshot(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	buildExposure(t, st, 100, 100)
+	want, wn, err := st.Digest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, release, err := st.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	buildExposure(t, st, 7, 7) // Commit drops the snapshot's generation
+	got, gn, err := snap.Digest(ctx)
+	if err != nil || got != want || gn != wn {
+		t.Fatalf("snapshot's digest %x (%d keys, %v), want the store's at the snapshot %x (%d)", got, gn, err, want, wn)
+	}
+}
+
+// TestExposureReadersRaceDrops: readers of the generation in force, as
+// builds replace and drop it under them, get its records or an error
+// saying it was replaced, never another generation's records nor an empty
+// answer; snapshots taken meanwhile read their generation whole.
+func TestExposureReadersRaceDrops(t *testing.T) {
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const accs = 300
+	buildExposure(t, st, accs, 20)
+	done := make(chan struct{})
+	stop := sync.OnceFunc(func() { close(done) })
+	defer stop() // a failed build stops the readers too
+	errc := make(chan error, 3)
+	for r := range 3 {
+		go func() {
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					errc <- nil
+					return
+				default:
+				}
+				if r == 2 { // a snapshot, read whole
+					snap, release, err := st.Snapshot()
+					if err != nil {
+						errc <- err
+						return
+					}
+					info, err := snap.Exposure().Info()
+					n := 0
+					if err == nil {
+						err = snap.Exposure().ForEachAcc(info.Gen, func(string, []byte) error { n++; return nil })
+					}
+					release()
+					if err != nil || n != accs {
+						errc <- fmt.Errorf("snapshot of generation %d: %d records, %v", info.Gen, n, err)
+						return
+					}
+					continue
+				}
+				info, err := st.Exposure().Info()
+				if err != nil {
+					errc <- err
+					return
+				}
+				k := i % accs
+				v, ok, err := st.Exposure().Acc(info.Gen, fmt.Sprintf("acc-%04d", k))
+				switch {
+				case errors.Is(err, store.ErrNotFound):
+				case err != nil || !ok || string(v) != fmt.Sprintf("a%d-%d", info.Gen, k):
+					errc <- fmt.Errorf("generation %d acc %d: %q %v %v", info.Gen, k, v, ok, err)
+					return
+				}
+			}
+		}()
+	}
+	for range 15 {
+		buildExposure(t, st, accs, 20)
+	}
+	stop()
+	for range 3 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -61,10 +61,14 @@ func (s *Store) Verify(ctx context.Context, params *chaincfg.Params) (VerifyResu
 
 // exposureFiles reads every block of the exposure index's files and checks
 // its checksum and record order (readers check a block when they read it;
-// this finds damage before one does).
+// this finds damage before one does), and names generations whose files
+// were missing or damaged at open.
 func (v *verifier) exposureFiles() {
 	gens, unpin := v.s.expo.pinAll()
 	defer unpin()
+	for _, err := range v.s.expo.unusableGens() {
+		v.problem(-1, "%v", err)
+	}
 	for _, gen := range slices.Sorted(maps.Keys(gens)) {
 		for _, sf := range []*sortedFile{gens[gen].txs, gens[gen].accs} {
 			n, err := sf.check()
