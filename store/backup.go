@@ -62,6 +62,10 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) (BackupStats, error) {
 	}
 	body := &ctxWriter{ctx: ctx, w: io.MultiWriter(cw, h)}
 	before := cw.n
+	// No exposure generation is staged while the files and Badger's
+	// stream are copied (a live service's pending build waits).
+	s.expo.staging.Lock()
+	defer s.expo.staging.Unlock()
 	if err := s.backupFiles(body); err != nil {
 		if ctx.Err() != nil {
 			return BackupStats{}, ctx.Err()
@@ -336,9 +340,11 @@ func (s *Store) Digest(ctx context.Context) ([32]byte, int64, error) {
 }
 
 // backupFiles writes the store's files beside Badger (the cluster
-// directory) into a backup body. The caller keeps writers off the store
-// meanwhile (tracer backup opens it read-only; a live server runs the
-// backup on its writing loop), so the files and Badger agree.
+// directory, the exposure index's files) into a backup body. The caller
+// keeps writers off the store meanwhile (tracer backup opens it
+// read-only; a live server runs the backup on its writing loop, and a
+// pending exposure build waits to stage: Backup holds expo.staging), so
+// the files and Badger agree.
 func (s *Store) backupFiles(w io.Writer) error {
 	ents, err := os.ReadDir(filepath.Join(s.dir, clusterDir))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {

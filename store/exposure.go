@@ -157,6 +157,8 @@ func (w *ExposureWriter) Stage(ctx context.Context, hdr ExposureIndex) (Exposure
 	if err != nil {
 		return hdr, fmt.Errorf("store: commit exposure index: %w", err)
 	}
+	w.s.expo.staging.RLock()
+	defer w.s.expo.staging.RUnlock()
 	w.s.expo.add(w.gen, g) // before the header: a reader that sees it finds them
 	hdr.Files = true
 	hdr.Gen = w.gen

@@ -523,7 +523,12 @@ func (g *exposureGen) file(fam byte) *sortedFile {
 // dropped generation's files are removed at once and closed when its last
 // reader lets go.
 type exposureFiles struct {
-	mu      sync.Mutex
+	mu sync.Mutex
+	// staging is held (read) by a build staging a generation, from its
+	// files' registration to its header's commit, and (write) by a
+	// backup for its whole copy: a generation staged meanwhile would be
+	// in Badger's stream without its files in the backup.
+	staging sync.RWMutex
 	gens    map[uint32]*exposureGen
 	dropped map[uint32]bool
 	// unusable: a header says the generation has files; they were
@@ -630,8 +635,8 @@ func (x *exposureFiles) drop(dir string, keep uint32) error {
 		}
 	}
 	// A build's unfinished files stay: an older build may still be
-	// writing them (it fails at its rename), and a killed one's go at the
-	// next writer's open.
+	// writing them (it stages them; the next drop removes them), and a
+	// killed one's go at the next writer's open.
 	return removeExposureFiles(dir, func(gen uint32, tmp bool) bool { return gen < keep && !tmp })
 }
 

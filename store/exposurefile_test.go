@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tracer-oss/tracer/store"
 )
@@ -653,5 +655,85 @@ func TestExposureReadersRaceDrops(t *testing.T) {
 		if err := <-errc; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// blockedWriter blocks its second Write (a backup's first after its
+// magic: its files are pinned by then) until release is closed, saying
+// on started that it got there.
+type blockedWriter struct {
+	w       io.Writer
+	started chan struct{}
+	release chan struct{}
+	writes  int
+}
+
+func (b *blockedWriter) Write(p []byte) (int, error) {
+	if b.writes++; b.writes == 2 {
+		close(b.started)
+		<-b.release
+	}
+	return b.w.Write(p)
+}
+
+// TestBackupBesideStagingBuild: a build that stages its generation while
+// a backup is being written (a live service's pending build) does not
+// end up in the backup as a header without its files: the restored
+// store verifies clean and reads every generation its headers name.
+func TestBackupBesideStagingBuild(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	buildExposure(t, st, 100, 20)
+	w, err := st.Exposure().NewIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.PutAcc("late", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	bw := &blockedWriter{w: &buf, started: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		_, err := st.Backup(ctx, bw)
+		done <- err
+	}()
+	<-bw.started // the backup has pinned its files and is writing
+	staged := make(chan error, 1)
+	go func() {
+		_, err := w.Stage(ctx, store.ExposureIndex{Addresses: 1})
+		staged <- err
+	}()
+	select {
+	case err := <-staged: // only without the staging lock
+		staged <- err
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(bw.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-staged; err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "b")
+	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	replica := filepath.Join(t.TempDir(), "replica")
+	if _, err := store.Restore(ctx, file, replica, store.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := store.Open(replica, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if res, err := r.Verify(ctx, nil); err != nil || len(res.Problems) > 0 {
+		t.Fatalf("restored store: %+v %v", res.Problems, err)
 	}
 }
