@@ -45,6 +45,7 @@ fuzz: ## run each fuzz test for FUZZTIME (default 20s)
 	$(GO) test -run '^$$' -fuzz FuzzDecodeTx -fuzztime $${FUZZTIME:-20s} ./store
 	$(GO) test -run '^$$' -fuzz FuzzDecodeClusterNode -fuzztime $${FUZZTIME:-20s} ./store
 	$(GO) test -run '^$$' -fuzz FuzzScanLog -fuzztime $${FUZZTIME:-20s} ./store
+	$(GO) test -run '^$$' -fuzz FuzzSortedFile -fuzztime $${FUZZTIME:-20s} ./store
 	$(GO) test -run '^$$' -fuzz FuzzCorruptIndex -fuzztime $${FUZZTIME:-20s} ./store/flow
 	$(GO) test -run '^$$' -fuzz FuzzClassify -fuzztime $${FUZZTIME:-20s} ./sanctions/address
 	$(GO) test -run '^$$' -fuzz FuzzRender -fuzztime $${FUZZTIME:-20s} ./tracer/report
