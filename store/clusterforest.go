@@ -373,6 +373,14 @@ func (s *Store) clusterFileLocked(name string, create bool) (*os.File, error) {
 // removeClusterFiles removes the files for which drop is true (all: the
 // directory too), keeping them open for readers that hold them.
 func (s *Store) removeClusterFiles(drop func(name string) bool) error {
+	// What Badger was told before (a state naming another table, the
+	// cluster keys dropped) reaches the disk before a file goes: a power
+	// cut must not keep the removal and lose the change that made it safe.
+	if !s.ro {
+		if err := s.db.Sync(); err != nil {
+			return err
+		}
+	}
 	c := s.clust
 	c.mu.Lock()
 	defer c.mu.Unlock()
