@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/storetest"
 )
 
 // buildExposure writes and commits a generation with accumulators for
@@ -425,11 +426,7 @@ func TestExposureFilesDamage(t *testing.T) {
 // changes it.
 func TestExposureDigestIgnoresPlacement(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	gen := buildExposure(t, st, 100, 100)
 	before, n, err := st.Digest(ctx)
 	if err != nil {
@@ -459,11 +456,7 @@ func TestExposureDigestIgnoresPlacement(t *testing.T) {
 // update) read, through every reader, as a map that took the same changes
 // does, and the header counts its addresses.
 func TestExposureOverlayModel(t *testing.T) {
-	st, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	rng := rand.New(rand.NewPCG(7, 13))
 	const keys, txs = 600, 900
 	accKey := func(i int) string { return fmt.Sprintf("acc-%04d", i) }
@@ -566,11 +559,7 @@ func TestExposureOverlayModel(t *testing.T) {
 // files it pinned, not the store's files of now.
 func TestExposureDigestOfSnapshot(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	buildExposure(t, st, 100, 100)
 	want, wn, err := st.Digest(ctx)
 	if err != nil {
@@ -593,11 +582,7 @@ func TestExposureDigestOfSnapshot(t *testing.T) {
 // saying it was replaced, never another generation's records nor an empty
 // answer; snapshots taken meanwhile read their generation whole.
 func TestExposureReadersRaceDrops(t *testing.T) {
-	st, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	const accs = 300
 	buildExposure(t, st, accs, 20)
 	done := make(chan struct{})
@@ -682,11 +667,7 @@ func (b *blockedWriter) Write(p []byte) (int, error) {
 // store verifies clean and reads every generation its headers name.
 func TestBackupBesideStagingBuild(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	buildExposure(t, st, 100, 20)
 	w, err := st.Exposure().NewIndex()
 	if err != nil {
