@@ -1468,91 +1468,19 @@ type Spent struct {
 // reads the transactions in one sequential pass and keeps the outputs
 // created during the pass and not yet spent in memory (about 70 bytes per
 // unspent output), so an input costs a store read only when it spends an
-// output created before from. It runs as a pipeline: spentReaders
-// goroutines read and decode stretches of transactions (stretch i by
-// reader i mod spentReaders: a seek each), one resolves in chain order
-// what their inputs spend, and fn runs on another. tx and spent are reused between calls: fn must
-// not keep them.
+// output created before from. It runs as a pipeline: the read-ahead
+// readers (txReader) read and decode the transactions, one goroutine
+// resolves in chain order what their inputs spend, and fn runs on another.
+// tx and spent are reused between calls: fn must not keep them.
 func (s *Store) ForEachTxSpent(ctx context.Context, from, to TxNum, fn func(tx *Tx, spent []Spent) error) error {
 	to = min(to, s.state.NextTx)
 	if from >= to {
 		return nil
 	}
-	const batchTxs, stretchBatches = 512, 8
-	type batch struct {
-		txs   []Tx
-		spent [][]Spent
-		n     int
-	}
-	free := make(chan *batch, (spentReaders+1)*stretchBatches)
-	for range cap(free) {
-		free <- &batch{txs: make([]Tx, batchTxs), spent: make([][]Spent, batchTxs)}
-	}
-	var decoded [spentReaders]chan *batch
-	for r := range decoded {
-		decoded[r] = make(chan *batch, stretchBatches)
-	}
-	resolved := make(chan *batch, 2)
+	resolved := make(chan *txBatch, 2)
 	g, gctx := errgroup.WithContext(ctx)
-	get := func() (*batch, error) {
-		select {
-		case b := <-free:
-			b.n = 0
-			return b, nil
-		case <-gctx.Done():
-			return nil, gctx.Err()
-		}
-	}
-	put := func(c chan<- *batch, b *batch) error {
-		select {
-		case c <- b:
-			return nil
-		case <-gctx.Done():
-			return gctx.Err()
-		}
-	}
-	batches := (uint64(to-from) + batchTxs - 1) / batchTxs
-	stretches := (batches + stretchBatches - 1) / stretchBatches
-	err := s.view(func(txn *badger.Txn) error {
-		for r := range spentReaders {
-			g.Go(func() error {
-				defer close(decoded[r])
-				prefix := []byte{prefixTx}
-				// No value prefetch: Badger starts a goroutine per item
-				// for it, and tx records are stored in the LSM tree, so
-				// Value reads them in place (measured: the readers'
-				// scheduling delay was a third of the 1M pass).
-				it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-				defer it.Close()
-				for i := uint64(r); i < stretches; i += spentReaders {
-					lo := from + TxNum(i*stretchBatches*batchTxs)
-					it.Seek(txKey(lo))
-					for j := range min(stretchBatches, batches-i*stretchBatches) {
-						lo := lo + TxNum(j*batchTxs)
-						hi := min(lo+batchTxs, to)
-						b, err := get()
-						if err != nil {
-							return err
-						}
-						for ; it.ValidForPrefix(prefix); it.Next() {
-							n := TxNum(binary.BigEndian.Uint64(it.Item().Key()[1:]))
-							if n >= hi {
-								break
-							}
-							tx := &b.txs[b.n]
-							if err := it.Item().Value(func(v []byte) error { return decodeTxInto(tx, n, v) }); err != nil {
-								return s.damaged(err)
-							}
-							b.n++
-						}
-						if err := put(decoded[r], b); err != nil {
-							return err
-						}
-					}
-				}
-				return nil
-			})
-		}
+	return s.view(func(txn *badger.Txn) error {
+		r := s.startTxReaders(gctx, g, txn, from, to)
 		g.Go(func() error {
 			for b := range resolved {
 				for i := range b.n {
@@ -1560,7 +1488,7 @@ func (s *Store) ForEachTxSpent(ctx context.Context, from, to TxNum, fn func(tx *
 						return err
 					}
 				}
-				free <- b
+				r.free <- b
 			}
 			return nil
 		})
@@ -1568,30 +1496,163 @@ func (s *Store) ForEachTxSpent(ctx context.Context, from, to TxNum, fn func(tx *
 			defer close(resolved)
 			sc := spentScanner{s: s, txn: txn, older: map[TxNum]*Tx{}}
 			defer sc.u.release()
-			for i := uint64(0); i < batches; i++ {
-				b, ok := <-decoded[i/stretchBatches%spentReaders]
-				if !ok {
-					return gctx.Err() // a reader failed
+			for {
+				b, err := r.next(gctx)
+				if b == nil {
+					return err
+				}
+				if cap(b.spent) < len(b.txs) {
+					b.spent = make([][]Spent, len(b.txs))
 				}
 				for j := range b.n {
 					if err := sc.resolve(&b.txs[j], &b.spent[j]); err != nil {
 						return err
 					}
 				}
-				if err := put(resolved, b); err != nil {
+				select {
+				case resolved <- b:
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+			}
+		})
+		return g.Wait()
+	})
+}
+
+// ScanTxs calls fn for the committed transactions from up to (not
+// including) to, in chain order, as ForEachTx does, but read and decoded
+// ahead of fn by the read-ahead readers (txReader): a pass whose own work
+// is the bottleneck (the exposure build's) gets the reading off its core.
+// tx is reused once fn has seen its batch: fn must not keep it. An error
+// from fn ends the scan and is returned as it is.
+func (s *Store) ScanTxs(ctx context.Context, from, to TxNum, fn func(tx *Tx) error) error {
+	to = min(to, s.state.NextTx)
+	if from >= to {
+		return nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	return s.view(func(txn *badger.Txn) error {
+		r := s.startTxReaders(gctx, g, txn, from, to)
+		g.Go(func() error {
+			for {
+				b, err := r.next(gctx)
+				if b == nil {
 					return err
+				}
+				for i := range b.n {
+					if err := fn(&b.txs[i]); err != nil {
+						return err
+					}
+				}
+				r.free <- b
+			}
+		})
+		return g.Wait()
+	})
+}
+
+// txBatch is a run of transactions read and decoded ahead of their
+// consumer, with room for what their inputs spend (ForEachTxSpent's).
+type txBatch struct {
+	txs   []Tx
+	spent [][]Spent
+	n     int
+}
+
+// txReaders goroutines read and decode for a txReader, in stretches of
+// txStretch batches of txBatchTxs transactions: stretch i by reader i mod
+// txReaders, a seek each.
+const (
+	txReaders  = 2
+	txBatchTxs = 512
+	txStretch  = 8
+)
+
+// txReader hands out, in chain order, the batches its readers decode.
+type txReader struct {
+	free    chan *txBatch // consumers give a batch back when done with it
+	decoded [txReaders]chan *txBatch
+	batches uint64 // in from..to
+	handed  uint64 // batches handed out
+}
+
+// startTxReaders starts the readers of the transactions from..to (within
+// the store) on g, reading through txn.
+func (s *Store) startTxReaders(gctx context.Context, g *errgroup.Group, txn *badger.Txn, from, to TxNum) *txReader {
+	r := &txReader{free: make(chan *txBatch, (txReaders+1)*txStretch)}
+	for range cap(r.free) {
+		r.free <- &txBatch{txs: make([]Tx, txBatchTxs)}
+	}
+	for i := range r.decoded {
+		r.decoded[i] = make(chan *txBatch, txStretch)
+	}
+	r.batches = (uint64(to-from) + txBatchTxs - 1) / txBatchTxs
+	stretches := (r.batches + txStretch - 1) / txStretch
+	for k := range txReaders {
+		g.Go(func() error {
+			defer close(r.decoded[k])
+			prefix := []byte{prefixTx}
+			// No value prefetch: Badger starts a goroutine per item for
+			// it, and tx records are stored in the LSM tree, so Value
+			// reads them in place (measured: the readers' scheduling
+			// delay was a third of the 1M clustering pass).
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+			defer it.Close()
+			for i := uint64(k); i < stretches; i += txReaders {
+				lo := from + TxNum(i*txStretch*txBatchTxs)
+				it.Seek(txKey(lo))
+				for j := range min(txStretch, r.batches-i*txStretch) {
+					lo := lo + TxNum(j*txBatchTxs)
+					hi := min(lo+txBatchTxs, to)
+					var b *txBatch
+					select {
+					case b = <-r.free:
+						b.n = 0
+					case <-gctx.Done():
+						return gctx.Err()
+					}
+					for ; it.ValidForPrefix(prefix); it.Next() {
+						n := TxNum(binary.BigEndian.Uint64(it.Item().Key()[1:]))
+						if n >= hi {
+							break
+						}
+						tx := &b.txs[b.n]
+						if err := it.Item().Value(func(v []byte) error { return decodeTxInto(tx, n, v) }); err != nil {
+							return s.damaged(err)
+						}
+						b.n++
+					}
+					select {
+					case r.decoded[k] <- b:
+					case <-gctx.Done():
+						return gctx.Err()
+					}
 				}
 			}
 			return nil
 		})
-		return g.Wait()
-	})
-	return err
+	}
+	return r
 }
 
-// spentReaders is the number of goroutines ForEachTxSpent reads and
-// decodes with.
-const spentReaders = 2
+// next returns the next batch in chain order, or nil: at the end, or when
+// the scan stopped (ctx ended: err; a reader failed: g.Wait returns its
+// error).
+func (r *txReader) next(gctx context.Context) (*txBatch, error) {
+	if r.handed == r.batches {
+		return nil, nil
+	}
+	if err := gctx.Err(); err != nil {
+		return nil, err
+	}
+	b, ok := <-r.decoded[r.handed/txStretch%txReaders]
+	if !ok {
+		return nil, gctx.Err()
+	}
+	r.handed++
+	return b, nil
+}
 
 // spentScanner resolves, in chain order, what transactions' inputs spend.
 type spentScanner struct {

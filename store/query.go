@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/dgraph-io/badger/v4"
 	"github.com/tracer-oss/tracer/sanctions/address"
-	"golang.org/x/sync/errgroup"
 )
 
 // Reads never return data past the committed state: a killed ingest may
@@ -271,86 +269,6 @@ func (s *Store) AddressOutputs(addr address.Addr, from OutPoint, fn func(AddrOut
 // ForEachTx calls fn for every stored transaction in chain order from n.
 func (s *Store) ForEachTx(from TxNum, fn func(*Tx) error) error {
 	return s.view(func(txn *badger.Txn) error { return s.forEachTx(txn, from, fn) })
-}
-
-// ScanTxs calls fn for the committed transactions from up to (not
-// including) to, in chain order, as ForEachTx does, but reads and decodes
-// them on another goroutine, batches ahead of fn: a pass whose own work is
-// the bottleneck (the exposure build's) gets the reading off its core. tx
-// is reused once fn has seen its batch: fn must not keep it. An error from
-// fn ends the scan and is returned as it is.
-func (s *Store) ScanTxs(ctx context.Context, from, to TxNum, fn func(tx *Tx) error) error {
-	to = min(to, s.state.NextTx)
-	if from >= to {
-		return nil
-	}
-	const batchTxs, ahead = 512, 16
-	type batch struct {
-		txs []Tx
-		n   int
-	}
-	free := make(chan *batch, ahead+2)
-	for range cap(free) {
-		free <- &batch{txs: make([]Tx, batchTxs)}
-	}
-	full := make(chan *batch, ahead)
-	g, gctx := errgroup.WithContext(ctx)
-	return s.view(func(txn *badger.Txn) error {
-		g.Go(func() error {
-			defer close(full)
-			prefix := []byte{prefixTx}
-			// No value prefetch: tx records live in the LSM tree, and
-			// Badger's prefetch starts a goroutine per item.
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-			defer it.Close()
-			var b *batch
-			for it.Seek(txKey(from)); ; it.Next() {
-				n := to
-				if it.ValidForPrefix(prefix) {
-					n = TxNum(binary.BigEndian.Uint64(it.Item().Key()[1:]))
-				}
-				if b != nil && (n >= to || b.n == batchTxs) {
-					select {
-					case full <- b:
-					case <-gctx.Done():
-						return gctx.Err()
-					}
-					b = nil
-				}
-				if n >= to {
-					return nil
-				}
-				if b == nil {
-					select {
-					case b = <-free:
-						b.n = 0
-					case <-gctx.Done():
-						return gctx.Err()
-					}
-				}
-				tx := &b.txs[b.n]
-				if err := it.Item().Value(func(v []byte) error { return decodeTxInto(tx, n, v) }); err != nil {
-					return s.damaged(err)
-				}
-				b.n++
-			}
-		})
-		g.Go(func() error {
-			for b := range full {
-				if err := gctx.Err(); err != nil {
-					return err
-				}
-				for i := range b.n {
-					if err := fn(&b.txs[i]); err != nil {
-						return err
-					}
-				}
-				free <- b
-			}
-			return nil
-		})
-		return g.Wait()
-	})
 }
 
 // forEachTx walks the committed tx records from n inside txn.
