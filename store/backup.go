@@ -272,6 +272,45 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
+// eachRecord calls fn with every key and value of the store in key order
+// as readers see them, inside txn: an exposure generation with files
+// (its header, in this view, says so) has its records as the file and
+// Badger's updates merge, after every other key, so where a record lives
+// changes nothing. The files are those the view reads (a snapshot's
+// pinned ones), not the store's of now. k and v are valid only during
+// the call.
+func (s *Store) eachRecord(txn *badger.Txn, fn func(k, v []byte) error) error {
+	files, err := exposureFileGens(txn)
+	if err != nil {
+		return err
+	}
+	inFile := func(k []byte) bool {
+		return len(k) >= 5 && (k[0] == prefixExposureTx || k[0] == prefixExposureAcc) && files[binary.BigEndian.Uint32(k[1:5])]
+	}
+	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		if inFile(item.Key()) {
+			continue
+		}
+		if err := item.Value(func(v []byte) error { return fn(item.Key(), v) }); err != nil {
+			return err
+		}
+	}
+	it.Close()
+	order := slices.Sorted(maps.Keys(files))
+	for _, fam := range []byte{prefixExposureTx, prefixExposureAcc} {
+		for _, gen := range order {
+			err := s.exposureEach(txn, fam, gen, nil, func(k, v []byte) error { return fn(exposureKey(fam, gen, k), v) })
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Digest is a SHA-256 over every key and value of the store in key order
 // (each as a big-endian uint32 length and its bytes), the records of the
 // exposure index's files last, merged with their updates as readers see
@@ -297,42 +336,7 @@ func (s *Store) Digest(ctx context.Context) ([32]byte, int64, error) {
 		n++
 		return nil
 	}
-	// An exposure generation with files (its header, in this view, says
-	// so): its records are hashed as the file and Badger's updates merge
-	// (after every other key), so where a record lives does not change
-	// the digest. The files are those the view reads (a snapshot's
-	// pinned ones), not the store's of now.
-	err := s.view(func(txn *badger.Txn) error {
-		files, err := exposureFileGens(txn)
-		if err != nil {
-			return err
-		}
-		inFile := func(k []byte) bool {
-			return len(k) >= 5 && (k[0] == prefixExposureTx || k[0] == prefixExposureAcc) && files[binary.BigEndian.Uint32(k[1:5])]
-		}
-		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			item := it.Item()
-			if inFile(item.Key()) {
-				continue
-			}
-			if err := item.Value(func(v []byte) error { return add(item.Key(), v) }); err != nil {
-				return err
-			}
-		}
-		it.Close()
-		order := slices.Sorted(maps.Keys(files))
-		for _, fam := range []byte{prefixExposureTx, prefixExposureAcc} {
-			for _, gen := range order {
-				err := s.exposureEach(txn, fam, gen, nil, func(k, v []byte) error { return add(exposureKey(fam, gen, k), v) })
-				if err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
+	err := s.view(func(txn *badger.Txn) error { return s.eachRecord(txn, add) })
 	if err != nil {
 		return [32]byte{}, 0, fmt.Errorf("store: digest: %w", err)
 	}

@@ -420,10 +420,10 @@ func TestExposureFilesDamage(t *testing.T) {
 	})
 }
 
-// TestExposureDigestIgnoresPlacement: Digest hashes a generation's records
-// as readers see them, so a record moved from the file to Badger (an
-// update writing the same value) leaves it unchanged, and a changed value
-// changes it.
+// TestExposureDigestIgnoresPlacement: Digest and Dump see a generation's
+// records as readers do, so a record moved from the file to Badger (an
+// update writing the same value) leaves them unchanged, and a changed
+// value changes them.
 func TestExposureDigestIgnoresPlacement(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t)
@@ -431,6 +431,18 @@ func TestExposureDigestIgnoresPlacement(t *testing.T) {
 	before, n, err := st.Digest(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	dump := func() string {
+		t.Helper()
+		var b strings.Builder
+		if err := st.Dump(func(k, v []byte) error { fmt.Fprintf(&b, "%x=%x\n", k, v); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	dumped := dump()
+	if want := fmt.Sprintf("%x=%x\n", append([]byte{'Y', 0, 0, 0, byte(gen)}, "acc-0042"...), fmt.Sprintf("a%d-42", gen)); !strings.Contains(dumped, want) {
+		t.Fatal("Dump leaves out the records in the generation's files")
 	}
 	put := func(v string) {
 		t.Helper()
@@ -444,9 +456,15 @@ func TestExposureDigestIgnoresPlacement(t *testing.T) {
 	if err != nil || same != before || m != n {
 		t.Fatalf("digest moved with a record's place: %x (%d) -> %x (%d) %v", before, n, same, m, err)
 	}
+	if dump() != dumped {
+		t.Fatal("Dump moved with a record's place")
+	}
 	put("other")
 	if other, _, _ := st.Digest(ctx); bytes.Equal(other[:], before[:]) {
 		t.Fatal("digest blind to a changed record")
+	}
+	if dump() == dumped {
+		t.Fatal("Dump blind to a changed record")
 	}
 }
 

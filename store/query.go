@@ -324,28 +324,17 @@ func (s *Store) ForEachSpend(fn func(OutPoint, InPoint) error) error {
 	})
 }
 
-// Dump calls fn with every key and value in key order, then with the
-// committed cluster forest (kept in files) as 'c' records in id order;
-// tests use it to compare two stores key by key.
+// Dump calls fn with every key and value in key order as readers see
+// them (eachRecord: an exposure generation's file records merged with its
+// updates, after the other keys), then with the committed cluster forest
+// (kept in files) as 'c' records in id order; tests use it to compare two
+// stores key by key.
 func (s *Store) Dump(fn func(k, v []byte) error) error {
 	err := s.view(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.DefaultIteratorOptions)
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			v, err := it.Item().ValueCopy(nil)
-			if err != nil {
-				return err
-			}
-			if err := fn(it.Item().KeyCopy(nil), v); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.eachRecord(txn, func(k, v []byte) error { return fn(bytes.Clone(k), bytes.Clone(v)) })
 	})
 	if err != nil {
 		return err
 	}
 	return s.dumpForest(fn)
 }
-
-var _ = bytes.Equal
