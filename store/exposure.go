@@ -58,7 +58,40 @@ type ExposureWriter struct {
 	s         *Store
 	gen       uint32
 	txs, accs *sortedWriter
+	tail      *ExposureTail // AccTail's, appended to accs by Stage
 	key       []byte
+}
+
+// ExposureTail writes accumulators beside an ExposureWriter: all of its
+// keys sort after every key the writer's PutAcc writes, so two halves of
+// the key space are written at once, each by its own goroutine. Stage
+// appends its records after the writer's.
+type ExposureTail struct {
+	w   *sortedWriter
+	key []byte
+}
+
+// AccTail returns the writer's tail (the same one each call). Its file is
+// named gen-<N>.acc-tail.tmp until Stage copies it into the
+// accumulators' file and removes it.
+func (w *ExposureWriter) AccTail() (*ExposureTail, error) {
+	if w.tail == nil {
+		sw, err := newSortedWriter(filepath.Join(w.s.dir, exposureDir, fmt.Sprintf("gen-%d.acc-tail", w.gen)))
+		if err != nil {
+			return nil, fmt.Errorf("store: new exposure index: %w", err)
+		}
+		w.tail = &ExposureTail{w: sw}
+	}
+	return w.tail, nil
+}
+
+// PutAcc is ExposureWriter.PutAcc for the tail.
+func (t *ExposureTail) PutAcc(addr string, v []byte) error {
+	if err := checkAccKey(addr); err != nil {
+		return err
+	}
+	t.key = append(t.key[:0], addr...)
+	return t.w.add(t.key, v)
 }
 
 // NewIndex starts a new generation of the exposure index.
@@ -101,6 +134,9 @@ func (x Exposure) NewIndex() (*ExposureWriter, error) {
 func (w *ExposureWriter) Cancel() {
 	w.txs.abort()
 	w.accs.abort()
+	if w.tail != nil {
+		w.tail.w.abort()
+	}
 }
 
 // Gen is the generation this writer writes.
@@ -145,7 +181,16 @@ func (w *ExposureWriter) Stage(ctx context.Context, hdr ExposureIndex) (Exposure
 	}
 	if err := w.txs.finish(); err != nil {
 		w.accs.abort()
+		if w.tail != nil {
+			w.tail.w.abort()
+		}
 		return hdr, err
+	}
+	if w.tail != nil {
+		if err := w.accs.appendTail(w.tail.w); err != nil {
+			w.accs.abort()
+			return hdr, fmt.Errorf("store: write %s: %w", w.accs.path, err)
+		}
 	}
 	if err := w.accs.finish(); err != nil {
 		return hdr, err

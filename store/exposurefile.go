@@ -15,7 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
+
+	"github.com/tracer-oss/tracer/store/directio"
 )
 
 // A full exposure build writes its generation's records once, in key
@@ -41,7 +42,9 @@ import (
 //	                (uint64 big-endian each), CRC-32C of the index (uint32),
 //	                "tXpo" magic
 //
-// A build writes gen-<N>.*.tmp and renames them in place before it writes
+// A build writes gen-<N>.*.tmp (and maybe gen-<N>.acc-tail.tmp, the second
+// half of its accumulators, written at once and copied into the first's
+// file) and renames them in place before it writes
 // the generation's header (Stage); files of a generation with no header
 // (a killed build, an interrupted drop) are removed when a writer opens
 // the store.
@@ -71,7 +74,7 @@ func parseExposureFileName(name string) (gen uint32, tmp, ok bool) {
 	}
 	rest, tmp = strings.CutSuffix(rest, ".tmp")
 	num, ext, found := strings.Cut(rest, ".")
-	if !found || (ext != "txs" && ext != "acc") {
+	if !found || (ext != "txs" && ext != "acc" && !(tmp && ext == "acc-tail")) {
 		return 0, false, false
 	}
 	g, err := strconv.ParseUint(num, 10, 32)
@@ -83,11 +86,11 @@ func parseExposureFileName(name string) (gen uint32, tmp, ok bool) {
 
 // sortedWriter writes one sorted file.
 type sortedWriter struct {
-	f       *os.File
-	bw      *aheadWriter
+	f       *directio.Writer
 	path    string // the final name; the file is path+".tmp" until finish
 	block   []byte
 	first   []byte // the current block's first key
+	lowest  []byte // the file's first key
 	last    []byte
 	index   []byte
 	off     int64
@@ -99,87 +102,14 @@ func newSortedWriter(path string) (*sortedWriter, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	// Past the page cache: a build writes gigabytes once, and readers take
+	// the blocks they need (putting them there cost more than the rest of
+	// the write).
+	f, err := directio.Create(path+".tmp", 0)
 	if err != nil {
 		return nil, err
 	}
-	return &sortedWriter{f: f, bw: newAheadWriter(f, 1<<20), path: path}, nil
-}
-
-// aheadWriter is a buffered writer whose full buffers are written on
-// another goroutine, so the caller encodes the next while the system
-// writes the last (the merge of an exposure build writes gigabytes).
-type aheadWriter struct {
-	buf  []byte
-	full chan []byte
-	free chan []byte
-	done chan []byte // closed when every buffer is written
-	err  error
-	werr atomic.Pointer[error] // the goroutine's first write error, seen at the next buffer
-}
-
-func newAheadWriter(w io.Writer, size int) *aheadWriter {
-	a := &aheadWriter{buf: make([]byte, 0, size), full: make(chan []byte, 2), free: make(chan []byte, 3), done: make(chan []byte)}
-	for range 2 {
-		a.free <- make([]byte, 0, size)
-	}
-	// The goroutine gets the channels, not a: Flush clears a.full, maybe
-	// before the goroutine first runs.
-	go func(full <-chan []byte, free, done chan<- []byte, werr *atomic.Pointer[error]) {
-		var err error
-		for b := range full {
-			if err == nil {
-				if _, err = w.Write(b); err != nil {
-					werr.Store(&err)
-				}
-			}
-			free <- b[:0]
-		}
-		close(done)
-	}(a.full, a.free, a.done, &a.werr)
-	return a
-}
-
-func (a *aheadWriter) Write(p []byte) (int, error) {
-	if a.err != nil {
-		return 0, a.err
-	}
-	n := len(p)
-	for len(p) > 0 {
-		if len(a.buf) == cap(a.buf) {
-			if e := a.werr.Load(); e != nil {
-				a.err = *e
-				return 0, a.err
-			}
-			a.full <- a.buf
-			a.buf = <-a.free
-		}
-		c := copy(a.buf[len(a.buf):cap(a.buf)], p)
-		a.buf, p = a.buf[:len(a.buf)+c], p[c:]
-	}
-	return n, nil
-}
-
-// Flush writes what is buffered and waits for every write; the writer
-// is done after it.
-func (a *aheadWriter) Flush() error {
-	if a.full == nil {
-		return a.err
-	}
-	if len(a.buf) > 0 {
-		a.full <- a.buf
-	}
-	close(a.full)
-	a.full = nil
-	<-a.done
-	if e := a.werr.Load(); e != nil && a.err == nil {
-		a.err = *e
-	}
-	if a.err == nil {
-		a.err = errors.New("store: write after flush")
-		return nil
-	}
-	return a.err
+	return &sortedWriter{f: f, path: path}, nil
 }
 
 // add appends a record; keys must come in strictly increasing order and
@@ -193,6 +123,9 @@ func (w *sortedWriter) add(key, val []byte) error {
 	}
 	if len(w.block) == 0 {
 		w.first = append(w.first[:0], key...)
+	}
+	if w.records == 0 {
+		w.lowest = append(w.lowest[:0], key...)
 	}
 	w.block = binary.AppendUvarint(w.block, uint64(len(key)))
 	w.block = append(w.block, key...)
@@ -212,7 +145,7 @@ func (w *sortedWriter) cut() error {
 		return nil
 	}
 	w.block = binary.BigEndian.AppendUint32(w.block, crc32.Checksum(w.block, castagnoli))
-	if _, err := w.bw.Write(w.block); err != nil {
+	if _, err := w.f.Write(w.block); err != nil {
 		return err
 	}
 	w.index = binary.AppendUvarint(w.index, uint64(len(w.first)))
@@ -221,6 +154,48 @@ func (w *sortedWriter) cut() error {
 	w.off += int64(len(w.block))
 	w.blocks++
 	w.block = w.block[:0]
+	return nil
+}
+
+// appendTail appends the records of t, a writer of keys that all sort
+// after w's, and removes t's file: its blocks are copied as they are and
+// its index entries (first key and length, no offset) appended to w's.
+func (w *sortedWriter) appendTail(t *sortedWriter) error {
+	defer t.abort() // removes its file, whatever happens
+	if err := w.cut(); err != nil {
+		return err
+	}
+	if err := t.cut(); err != nil {
+		return err
+	}
+	if err := t.f.Close(); err != nil {
+		t.f = nil
+		return err
+	}
+	t.f = nil
+	if t.records == 0 {
+		return nil
+	}
+	if w.records > 0 && bytes.Compare(t.lowest, w.last) <= 0 {
+		return fmt.Errorf("store: exposure records out of order: %x after %x", t.lowest, w.last)
+	}
+	r, err := directio.Open(t.path+".tmp", 0, 2)
+	if err != nil {
+		return err
+	}
+	defer r.Close() //nolint:errcheck // read only
+	n, err := io.Copy(w.f, r)
+	if err != nil {
+		return err
+	}
+	if n != t.off {
+		return fmt.Errorf("store: exposure records: %s holds %d bytes, want %d", t.path, n, t.off)
+	}
+	w.index = append(w.index, t.index...)
+	w.off += t.off
+	w.records += t.records
+	w.blocks += t.blocks
+	w.last = append(w.last[:0], t.last...)
 	return nil
 }
 
@@ -236,13 +211,10 @@ func (w *sortedWriter) finish() error {
 	foot = binary.BigEndian.AppendUint64(foot, w.blocks)
 	foot = binary.BigEndian.AppendUint32(foot, crc32.Checksum(w.index, castagnoli))
 	foot = append(foot, sortedMagic...)
-	if _, err := w.bw.Write(w.index); err != nil {
+	if _, err := w.f.Write(w.index); err != nil {
 		return w.fail(err)
 	}
-	if _, err := w.bw.Write(foot); err != nil {
-		return w.fail(err)
-	}
-	if err := w.bw.Flush(); err != nil {
+	if _, err := w.f.Write(foot); err != nil {
 		return w.fail(err)
 	}
 	if err := w.f.Sync(); err != nil {
@@ -267,8 +239,7 @@ func (w *sortedWriter) fail(err error) error {
 
 // abort drops the unfinished file.
 func (w *sortedWriter) abort() {
-	_ = w.bw.Flush() // ends its goroutine; the file goes next
-	if w.f != nil {
+	if w.f != nil { // Close ends its goroutine
 		_ = w.f.Close() // the file is removed next
 		w.f = nil
 	}

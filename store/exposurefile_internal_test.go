@@ -1,16 +1,13 @@
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
-	"time"
 )
 
 // writeSortedFile writes a sorted file of n records into dir and returns
@@ -110,29 +107,4 @@ func FuzzSortedFile(f *testing.F) {
 			_, _, _ = sf.get([]byte(k))
 		}
 	})
-}
-
-// TestAheadWriterFlushBeforeStart: a writer flushed before its goroutine
-// first ran (a small file on a busy machine; one P makes it certain)
-// writes everything and returns, rather than waiting forever on a
-// goroutine that found no channel to read.
-func TestAheadWriterFlushBeforeStart(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	for i := range 20 {
-		var out bytes.Buffer
-		a := newAheadWriter(&out, 64)
-		if _, err := a.Write([]byte("records")); err != nil {
-			t.Fatal(err)
-		}
-		errc := make(chan error, 1)
-		go func() { errc <- a.Flush() }()
-		select {
-		case err := <-errc:
-			if err != nil || out.String() != "records" {
-				t.Fatalf("flush %d: %v, wrote %q", i, err, out.String())
-			}
-		case <-time.After(time.Minute): // a deadlock, not a measure of speed
-			t.Fatalf("flush %d never returned", i)
-		}
-	}
 }

@@ -284,6 +284,13 @@ func TestExposureFilesLeftovers(t *testing.T) {
 	if err := w.PutAcc("x", []byte("y")); err != nil {
 		t.Fatal(err)
 	}
+	tail, err := w.AccTail() // its file is a leftover too
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tail.PutAcc("z", []byte("y")); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -308,6 +315,107 @@ func TestExposureFilesLeftovers(t *testing.T) {
 	if _, ok, err := st.Exposure().Acc(gen, "acc-0049"); err != nil || !ok {
 		t.Fatalf("committed generation: %v %v", ok, err)
 	}
+}
+
+// TestExposureAccTail: accumulators written in two halves at once, the
+// writer's and its tail's, read back as one file in key order whatever
+// the split (none in the tail, all of it, a block boundary or not, an
+// unused tail); the tail's file is gone after Stage; a tail key not after
+// the writer's last is refused at Stage, and the build fails whole.
+func TestExposureAccTail(t *testing.T) {
+	const accs = 3000 // some 20 blocks
+	for _, split := range []int{0, 1, 1234, accs - 1, accs, -1} {
+		t.Run(fmt.Sprint(split), func(t *testing.T) {
+			dir := t.TempDir()
+			st, err := store.Open(dir, store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			w, err := st.Exposure().NewIndex()
+			if err != nil {
+				t.Fatal(err)
+			}
+			val := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 1+i%300) }
+			var g sync.WaitGroup
+			var herr, terr error
+			head, tail := accs, accs
+			if split >= 0 {
+				head = split
+			}
+			g.Add(1)
+			go func() {
+				defer g.Done()
+				for i := range head {
+					if herr = w.PutAcc(fmt.Sprintf("acc-%05d", i), val(i)); herr != nil {
+						return
+					}
+				}
+			}()
+			if split >= 0 {
+				tw, err := w.AccTail()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := split; i < tail; i++ {
+					if terr = tw.PutAcc(fmt.Sprintf("acc-%05d", i), val(i)); terr != nil {
+						break
+					}
+				}
+			}
+			g.Wait()
+			if herr != nil || terr != nil {
+				t.Fatal(herr, terr)
+			}
+			hdr, err := w.Commit(context.Background(), store.ExposureIndex{TipHeight: 1, Addresses: accs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := allAccs(t, st, hdr.Gen)
+			if len(got) != accs {
+				t.Fatalf("%d accumulators read back, want %d", len(got), accs)
+			}
+			for i := range accs {
+				k := fmt.Sprintf("acc-%05d", i)
+				if got[k] != string(val(i)) {
+					t.Fatalf("%s: %d bytes read back, want %d", k, len(got[k]), len(val(i)))
+				}
+				if v, ok, err := st.Exposure().Acc(hdr.Gen, k); err != nil || !ok || !bytes.Equal(v, val(i)) {
+					t.Fatalf("Acc(%s): %v %v", k, ok, err)
+				}
+			}
+			ents, _ := os.ReadDir(filepath.Join(dir, "exposure"))
+			for _, e := range ents {
+				if strings.Contains(e.Name(), "tail") || strings.HasSuffix(e.Name(), ".tmp") {
+					t.Errorf("%s left in the exposure directory", e.Name())
+				}
+			}
+			res, err := st.Verify(context.Background(), nil)
+			if err != nil || len(res.Problems) > 0 {
+				t.Fatalf("verify: %v %v", res.Problems, err)
+			}
+		})
+	}
+	t.Run("overlap", func(t *testing.T) {
+		st := storetest.Open(t)
+		w, err := st.Exposure().NewIndex()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.PutAcc("acc-5", []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+		tw, err := w.AccTail()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tw.PutAcc("acc-5", []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Commit(context.Background(), store.ExposureIndex{TipHeight: 1}); err == nil || !strings.Contains(err.Error(), "out of order") {
+			t.Fatalf("a tail overlapping the head: %v, want out of order", err)
+		}
+	})
 }
 
 // TestExposureFilesDamage: a flipped byte in a block is found by the read

@@ -1,9 +1,9 @@
 package screen
 
 import (
-	"bufio"
 	"bytes"
 	"container/heap"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -14,7 +14,10 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/tracer-oss/tracer/sanctions/address"
+	"github.com/tracer-oss/tracer/store/directio"
 )
 
 // accRuns holds a build's per-address accumulators beyond its memory
@@ -27,10 +30,22 @@ import (
 // Runs are merged in the order they were written, which is chain order, so
 // a merged accumulator keeps the choices chain order makes (addAccs: on
 // equal largest contributions the earlier output stays the example).
+//
+// The merge runs in two halves at once, split at a key from the runs'
+// samples (the key of a record every sampleEvery bytes of each run, and
+// its offset, so the second half starts reading each run near its part).
 type accRuns struct {
-	slots int
-	dir   string // "" until the first spill
-	files []string
+	slots       int
+	sampleEvery int64 // bytes; 0: 1 MiB
+	dir         string // "" until the first spill
+	files       []string
+	samples     [][]runSample // per run
+}
+
+// runSample is a record of a run: its key and its offset in the run.
+type runSample struct {
+	key string
+	off int64
 }
 
 // keyed is one address's accumulators under its record key.
@@ -71,18 +86,29 @@ func (r *accRuns) spill(accs map[address.Addr][]accEntry) (err error) {
 		}
 	}
 	name := filepath.Join(r.dir, fmt.Sprintf("run-%05d", len(r.files)))
-	f, err := os.Create(name)
+	// Past the page cache: a run is read once, at the merge, and a build
+	// writes gigabytes of them.
+	w, err := directio.Create(name, 0)
 	if err != nil {
 		return fmt.Errorf("screen: exposure build: %w", err)
 	}
 	defer func() {
-		if cerr := f.Close(); err == nil && cerr != nil {
+		if cerr := w.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("screen: exposure build: %w", cerr)
 		}
 	}()
-	w := bufio.NewWriterSize(f, 1<<20)
+	every := r.sampleEvery
+	if every <= 0 {
+		every = 1 << 20
+	}
+	var samples []runSample
+	next := int64(0)
 	var b, v []byte
 	for _, k := range r.sorted(accs) {
+		if off := w.Size(); off >= next {
+			samples = append(samples, runSample{k.key, off})
+			next = off + every
+		}
 		v = encodeAcc(k.acc, v[:0])
 		b = binary.AppendUvarint(b[:0], uint64(len(k.key)))
 		b = append(b, k.key...)
@@ -95,19 +121,54 @@ func (r *accRuns) spill(accs map[address.Addr][]accEntry) (err error) {
 			return fmt.Errorf("screen: exposure build: %w", err)
 		}
 	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("screen: exposure build: %w", err)
-	}
 	r.files = append(r.files, name)
+	r.samples = append(r.samples, samples)
 	return nil
 }
 
 // finish writes every address's accumulators, the runs' merged with accs
-// (the last, still in memory), through put in key order, and returns how
-// many addresses it wrote. It removes the runs.
-func (r *accRuns) finish(accs map[address.Addr][]accEntry, put func(key string, v []byte) error) (int, error) {
+// (the last, still in memory), in key order, and returns how many
+// addresses it wrote. It removes the runs. With putTail, the keys from a
+// split on (about half the records) go to putTail, written by a second
+// goroutine at once, and the others to put; without, put takes all.
+func (r *accRuns) finish(ctx context.Context, accs map[address.Addr][]accEntry, put, putTail func(key string, v []byte) error) (int, error) {
 	defer r.remove()
 	last := r.sorted(accs)
+	split := ""
+	if putTail != nil {
+		split = r.splitKey()
+	}
+	if split == "" {
+		return r.merge(ctx, "", "", last, put)
+	}
+	i, _ := slices.BinarySearchFunc(last, split, func(k keyed, s string) int { return strings.Compare(k.key, s) })
+	var n, nTail int
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { n, err = r.merge(gctx, "", split, last[:i], put); return err })
+	g.Go(func() (err error) { nTail, err = r.merge(gctx, split, "", last[i:], putTail); return err })
+	err := g.Wait()
+	return n + nTail, err
+}
+
+// splitKey is the median of the runs' sample keys ("": too few to split).
+func (r *accRuns) splitKey() string {
+	var keys []string
+	for _, ss := range r.samples {
+		for _, s := range ss {
+			keys = append(keys, s.key)
+		}
+	}
+	if len(keys) < 2 {
+		return ""
+	}
+	slices.Sort(keys)
+	return keys[len(keys)/2]
+}
+
+// merge writes the accumulators of the keys from lo up to hi ("": from
+// the first, to the last) through put, as finish does; mem is the part of
+// the last run (in memory) in that range.
+func (r *accRuns) merge(ctx context.Context, lo, hi string, mem []keyed, put func(key string, v []byte) error) (int, error) {
 	var scratch []byte
 	// encode encodes acc in a slice of its own (put's: the index keeps it)
 	// at its size, rather than one grown from nothing a number at a time.
@@ -116,39 +177,58 @@ func (r *accRuns) finish(accs map[address.Addr][]accEntry, put func(key string, 
 		return bytes.Clone(scratch)
 	}
 	if len(r.files) == 0 {
-		for _, k := range last {
+		for _, k := range mem {
 			if err := put(k.key, encode(k.acc)); err != nil {
 				return 0, err
 			}
 		}
-		return len(last), nil
+		return len(mem), nil
 	}
 	h := &runHeap{}
 	for i, name := range r.files {
-		f, err := os.Open(name)
+		// From the last sample at or before lo: the records before it
+		// are all below lo.
+		var off int64
+		for _, s := range r.samples[i] {
+			if lo == "" || s.key > lo {
+				break
+			}
+			off = s.off
+		}
+		rd, err := directio.OpenAt(name, runBuffer, 1, off)
 		if err != nil {
 			return 0, fmt.Errorf("screen: exposure build: %w", err)
 		}
-		defer f.Close() //nolint:errcheck // read only: nothing to lose on close
-		c := &runCursor{order: i, rd: bufio.NewReaderSize(f, 256<<10), name: name, slots: r.slots}
-		if err := c.next(); err != nil {
-			return 0, err
+		defer rd.Close() //nolint:errcheck // read only: nothing to lose on close
+		c := &runCursor{order: i, rd: rd, name: name, slots: r.slots, hi: hi}
+		for {
+			if err := c.next(); err != nil {
+				return 0, err
+			}
+			if c.done || c.key >= lo {
+				break
+			}
 		}
 		if !c.done {
 			heap.Push(h, c)
 		}
 	}
-	mem := &runCursor{order: len(r.files), mem: last, slots: r.slots}
-	if err := mem.next(); err != nil {
+	mc := &runCursor{order: len(r.files), mem: mem, slots: r.slots}
+	if err := mc.next(); err != nil {
 		return 0, err
 	}
-	if !mem.done {
-		heap.Push(h, mem)
+	if !mc.done {
+		heap.Push(h, mc)
 	}
 	n := 0
 	var acc, more []accEntry // reused: several runs' accumulators of one address
 	var err error
 	for h.Len() > 0 {
+		if n&4095 == 4095 {
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
+		}
 		c := (*h)[0]
 		key, v, mine := c.key, c.val, c.acc
 		if err := h.advance(c); err != nil {
@@ -193,6 +273,10 @@ func (r *accRuns) finish(accs map[address.Addr][]accEntry, put func(key string, 
 	return n, nil
 }
 
+// runBuffer is the size of the buffers a run is read in (two a run: one
+// read ahead), so a merge of a hundred runs holds some 100 MiB of them.
+const runBuffer = 512 << 10
+
 // remove deletes the runs.
 func (r *accRuns) remove() {
 	if r.dir != "" {
@@ -205,10 +289,11 @@ func (r *accRuns) remove() {
 // memory) in key order.
 type runCursor struct {
 	order int // the run's place in chain order
-	rd    *bufio.Reader
+	rd    *directio.Reader
 	name  string
 	mem   []keyed
 	slots int
+	hi    string // a file's records from hi on are another merge's ("": none)
 	key   string
 	val   []byte     // a file's: the address's accumulators as spilled
 	acc   []accEntry // memory's
@@ -261,6 +346,9 @@ func (c *runCursor) next() error {
 		return bad(errors.New("record checksum mismatch"))
 	}
 	c.key, c.val = string(c.buf[kAt:kAt+int(kl)]), v
+	if c.hi != "" && c.key >= c.hi {
+		c.done = true
+	}
 	return nil
 }
 

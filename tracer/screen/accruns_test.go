@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tracer-oss/tracer/sanctions/address"
@@ -50,35 +51,54 @@ func TestAccRunsMerge(t *testing.T) {
 	if len(want) != 4 {
 		t.Fatalf("the test's addresses make %d records, want 4", len(want))
 	}
-	for _, every := range []int{1, 3, 100} {
-		r := &accRuns{slots: 5}
-		accs := map[address.Addr][]accEntry{}
-		for i, c := range chain {
-			accs[addrs[c.a]] = addContribution(accs[addrs[c.a]], c.slot, c.amount, int32(c.slot), store.OutPoint{Tx: c.tx})
-			if (i+1)%every == 0 && i+1 < len(chain) {
-				if err := r.spill(accs); err != nil {
-					t.Fatal(err)
+	for _, split := range []bool{false, true} {
+		for _, every := range []int{1, 3, 100} {
+			r := &accRuns{slots: 5, sampleEvery: 1} // a sample per record: the smallest runs split
+
+			accs := map[address.Addr][]accEntry{}
+			for i, c := range chain {
+				accs[addrs[c.a]] = addContribution(accs[addrs[c.a]], c.slot, c.amount, int32(c.slot), store.OutPoint{Tx: c.tx})
+				if (i+1)%every == 0 && i+1 < len(chain) {
+					if err := r.spill(accs); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
-		}
-		dir := r.dir
-		got := map[string][]byte{}
-		var keys []string
-		n, err := r.finish(accs, func(k string, v []byte) error {
-			got[k], keys = v, append(keys, k)
-			return nil
-		})
-		if err != nil || n != len(want) || !reflect.DeepEqual(got, want) {
-			t.Fatalf("spill every %d: %d addresses, %v; got %v want %v", every, n, err, got, want)
-		}
-		for i := 1; i < len(keys); i++ {
-			if keys[i-1] >= keys[i] {
-				t.Fatalf("spill every %d: keys out of order (or twice): %q", every, keys)
+			dir := r.dir
+			got := map[string][]byte{}
+			var keys, tailKeys []string
+			var mu sync.Mutex
+			var putTail func(k string, v []byte) error
+			if split {
+				putTail = func(k string, v []byte) error {
+					mu.Lock()
+					defer mu.Unlock()
+					got[k], tailKeys = v, append(tailKeys, k)
+					return nil
+				}
 			}
-		}
-		if dir != "" {
-			if _, err := os.Stat(dir); !os.IsNotExist(err) {
-				t.Fatalf("spill every %d: runs left in %s", every, dir)
+			n, err := r.finish(context.Background(), accs, func(k string, v []byte) error {
+				mu.Lock()
+				defer mu.Unlock()
+				got[k], keys = v, append(keys, k)
+				return nil
+			}, putTail)
+			if err != nil || n != len(want) || !reflect.DeepEqual(got, want) {
+				t.Fatalf("spill every %d, split %v: %d addresses, %v; got %v want %v", every, split, n, err, got, want)
+			}
+			if split && every < 100 && (len(keys) == 0 || len(tailKeys) == 0) {
+				t.Fatalf("spill every %d: split into %d and %d keys, want both halves used", every, len(keys), len(tailKeys))
+			}
+			keys = append(keys, tailKeys...) // every tail key after every head key
+			for i := 1; i < len(keys); i++ {
+				if keys[i-1] >= keys[i] {
+					t.Fatalf("spill every %d, split %v: keys out of order (or twice): %q", every, split, keys)
+				}
+			}
+			if dir != "" {
+				if _, err := os.Stat(dir); !os.IsNotExist(err) {
+					t.Fatalf("spill every %d: runs left in %s", every, dir)
+				}
 			}
 		}
 	}
@@ -107,7 +127,7 @@ func TestAccRunsDamaged(t *testing.T) {
 	if err := os.WriteFile(r.files[0], raw[:len(raw)-2], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := r.finish(map[address.Addr][]accEntry{}, func(string, []byte) error { return nil })
+	_, err := r.finish(context.Background(), map[address.Addr][]accEntry{}, func(string, []byte) error { return nil }, nil)
 	if err == nil || !strings.Contains(err.Error(), "run-00000") {
 		t.Fatalf("truncated run: %v", err)
 	}
@@ -124,7 +144,7 @@ func TestAccRunsFlipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	wrote := 0
-	_, err := r.finish(map[address.Addr][]accEntry{}, func(string, []byte) error { wrote++; return nil })
+	_, err := r.finish(context.Background(), map[address.Addr][]accEntry{}, func(string, []byte) error { wrote++; return nil }, nil)
 	if err == nil || !strings.Contains(err.Error(), "run-00000") || !strings.Contains(err.Error(), "checksum") || wrote != 0 {
 		t.Fatalf("flipped byte: %v, %d records written", err, wrote)
 	}

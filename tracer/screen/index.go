@@ -1,7 +1,6 @@
 package screen
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -77,6 +76,10 @@ type engine struct {
 	model   taint.Model
 	slots   []slot
 	seeds   map[seedKey][]uint32 // source address → slots it seeds
+	// seedBits has the bit of every source address's first two payload
+	// bytes: most outputs are ruled out without a map read (every output
+	// of the chain is asked about).
+	seedBits [1 << 10]uint64
 	maxHops int32
 
 	// Per-transaction scratch, indexed by slot.
@@ -92,12 +95,13 @@ type engine struct {
 	pending    []pendingShare     // followed shares, slot-major
 	shares     []taintShare       // the same, output-major: rec.outs' shares
 	contribs   []stepContribution // this transaction's, slot-major
-	sorted     []contribution     // the same, output-major
-	outStart   []int32            // per output: its first index in sorted
+	byOutput   outputSorter
+	outStart   []int32 // per output: its first index in a counting sort's result
 	outNext    []int32
 	outInfo    []outInfo // per output, read once a transaction
 	outTaint   []int64
 	values     []int64
+	negative   bool // some value is (a damaged record: Propagate says so)
 	coins      []taint.Coin
 }
 
@@ -111,11 +115,22 @@ func newEngine(opt Options, src *Sources) *engine {
 			if l := e.seeds[k]; len(l) == 0 || l[len(l)-1] != uint32(i) {
 				e.seeds[k] = append(l, uint32(i))
 			}
+			b := seedBit(&sd.Addr)
+			e.seedBits[b/64] |= 1 << (b % 64)
 		}
 	}
 	n := len(e.slots)
 	e.sumT, e.sumV, e.hops, e.bestIn, e.pred, e.root, e.mark = make([]int64, n), make([]int64, n), make([]int32, n), make([]int64, n), make([]uint64, n), make([]bool, n), make([]bool, n)
 	return e
+}
+
+// seedBit is an address's bit in engine.seedBits.
+func seedBit(a *address.Addr) uint32 { return uint32(a.Payload[0])<<8 | uint32(a.Payload[1]) }
+
+// maySeed is false for an address that is surely no source address.
+func (e *engine) maySeed(a *address.Addr) bool {
+	b := seedBit(a)
+	return e.seedBits[b/64]&(1<<(b%64)) != 0
 }
 
 // outInfo is what the step needs of a tainted output's address.
@@ -163,18 +178,18 @@ type valueOf func(store.OutPoint) (int64, error)
 // slot in full, a labelled address ending a branch (but not at a
 // transaction paying a source of that slot, as in tracer.Forward), dust
 // and the hop limit ending it too. It fills rec (followed shares and path
-// predecessors) and calls count once per tainted output paid to an
-// address that is not a source, with its contributions in slot order (one
-// accumulator update per output rather than per output and slot).
-func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txShares, count countFunc) error {
+// predecessors) and e.contribs (the tainted outputs paid to an address
+// that is not a source, slot by slot; countByOutput hands them out by
+// output).
+func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txShares) error {
 	rec.preds, rec.outs = rec.preds[:0], rec.outs[:0]
-	e.touched = e.touched[:0]
+	e.touched, e.contribs = e.touched[:0], e.contribs[:0]
 	e.gather(tx, ins)
 	W := e.readOutputs(tx)
 	if len(e.touched) == 0 {
 		return nil
 	}
-	slices.Sort(e.touched)
+	e.sortTouched()
 	defer func() {
 		for _, s := range e.touched {
 			e.sumT[s], e.sumV[s], e.bestIn[s], e.pred[s], e.root[s], e.mark[s] = 0, 0, 0, 0, false, false
@@ -189,7 +204,7 @@ func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txSh
 	}
 	e.outIdx = e.outIdx[:len(tx.Outputs)]
 	clear(e.outIdx)
-	e.contribs, e.pending = e.contribs[:0], e.pending[:0]
+	e.pending = e.pending[:0]
 	for _, s := range e.touched {
 		pred := e.pred[s]
 		if e.root[s] {
@@ -203,13 +218,28 @@ func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txSh
 	}
 	e.placeShares(rec)
 	slices.SortFunc(rec.outs, func(a, b outShares) int { return int(a.vout) - int(b.vout) })
-	e.countByOutput(tx, count)
 	return nil
 }
 
 // countFunc counts the contributions of one output (out, paid to addr),
 // in slot order.
 type countFunc func(addr *address.Addr, out store.OutPoint, cs []contribution)
+
+// sortTouched puts the touched slots in order: by their marks when they
+// are many (a tainted transaction of a chain with a hundred source
+// groups touches most of them), else by sorting.
+func (e *engine) sortTouched() {
+	if len(e.touched) < len(e.mark)/8 {
+		slices.Sort(e.touched)
+		return
+	}
+	e.touched = e.touched[:0]
+	for s, m := range e.mark {
+		if m {
+			e.touched = append(e.touched, uint32(s))
+		}
+	}
+}
 
 // touch starts slot s's sums for this transaction, once.
 func (e *engine) touch(s uint32) {
@@ -249,7 +279,7 @@ func (e *engine) readOutputs(tx *store.Tx) (total int64) {
 		e.seedOut = make([][]uint32, n)
 	}
 	e.seedOut = e.seedOut[:n]
-	e.values = e.values[:0]
+	e.values, e.negative = e.values[:0], false
 	if cap(e.outInfo) < n {
 		e.outInfo = make([]outInfo, n)
 	}
@@ -258,9 +288,10 @@ func (e *engine) readOutputs(tx *store.Tx) (total int64) {
 	for j := range tx.Outputs {
 		o := &tx.Outputs[j]
 		e.values = append(e.values, o.Value)
+		e.negative = e.negative || o.Value < 0
 		total += o.Value
 		e.seedOut[j] = nil
-		if len(e.seeds) > 0 {
+		if e.maySeed(&o.Addr) {
 			if sl := e.seeds[seedKeyOf(o.Addr)]; len(sl) > 0 {
 				e.seedOut[j] = sl
 				for _, s := range sl {
@@ -300,6 +331,14 @@ func cleanInputs(tx *store.Tx, inValue valueOf) (known int64, unknown bool, err 
 func (e *engine) propagate(tx *store.Tx, s uint32, total, known int64, unknown bool) error {
 	if e.sumT[s] <= 0 {
 		return nil
+	}
+	if tx.FeeKnown && e.model == taint.Haircut {
+		// taint.Propagate's haircut of the coins below, without building
+		// them: the inputs' value is the same for every slot.
+		if V := max(total+tx.Fee, e.sumV[s]); !e.negative && total <= V && e.sumT[s] <= e.sumV[s] {
+			e.outTaint = taint.HaircutSpread(e.outTaint, e.values, e.sumT[s], V)
+			return nil
+		}
 	}
 	e.coins = append(e.coins[:0], taint.Coin{Value: e.sumV[s], Tainted: e.sumT[s]})
 	if tx.FeeKnown {
@@ -385,22 +424,36 @@ func (e *engine) placeShares(rec *txShares) {
 	e.outStart = starts
 }
 
-// countByOutput calls count once per output with its contributions, in
-// slot order: e.contribs is slot-major, and a counting sort by output
-// keeps each output's in that order.
+// countByOutput calls count once per output of tx with the step's
+// contributions to it, in slot order (one accumulator update per output
+// rather than per output and slot).
 func (e *engine) countByOutput(tx *store.Tx, count countFunc) {
-	if len(e.contribs) == 0 {
+	countByOutput(&e.byOutput, tx.Num, e.contribs, tx.Outputs, outputAddr, count)
+}
+
+func outputAddr(o *store.Output) *address.Addr { return &o.Addr }
+
+// outputSorter is countByOutput's reused buffers.
+type outputSorter struct {
+	sorted      []contribution
+	starts, nxt []int32
+}
+
+// countByOutput calls fn once per output of transaction n (addr gives an
+// output's address) with its contributions among cs, in slot order: cs is
+// slot-major, and a counting sort by output keeps each output's in that
+// order.
+func countByOutput[T any](o *outputSorter, n store.TxNum, cs []stepContribution, outs []T, addr func(*T) *address.Addr, fn countFunc) {
+	if len(cs) == 0 {
 		return
 	}
-	var starts []int32
-	e.sorted, starts, e.outNext = sortByOutput(e.contribs, len(tx.Outputs),
-		func(c *stepContribution) (int32, contribution) { return int32(c.vout), c.contribution }, e.sorted, e.outStart, e.outNext)
-	for j := range tx.Outputs {
-		if starts[j] < starts[j+1] {
-			count(&tx.Outputs[j].Addr, store.OutPoint{Tx: tx.Num, Vout: uint32(j)}, e.sorted[starts[j]:starts[j+1]])
+	o.sorted, o.starts, o.nxt = sortByOutput(cs, len(outs),
+		func(c *stepContribution) (int32, contribution) { return int32(c.vout), c.contribution }, o.sorted, o.starts, o.nxt)
+	for j := range outs {
+		if o.starts[j] < o.starts[j+1] {
+			fn(addr(&outs[j]), store.OutPoint{Tx: n, Vout: uint32(j)}, o.sorted[o.starts[j]:o.starts[j+1]])
 		}
 	}
-	e.outStart = starts
 }
 
 // sortByOutput is a counting sort of items by output (part gives an
@@ -519,7 +572,7 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return acc.run(gctx) })
 	wk := &walk{e: e, chain: newPassChain(st, e.opt.Flow, state, end), end: end, acc: acc, ctx: gctx,
-		frontier: map[store.OutPoint][]byte{}, cur: acc.batch(), last: time.Now()}
+		frontier: newFrontier(), cur: acc.batch(), last: time.Now()}
 	err = st.ScanTxs(gctx, 0, end, wk.tx)
 	if err == nil || errors.Is(err, errPassDone) {
 		err = wk.send() // the last batch
@@ -531,7 +584,7 @@ func (e *engine) pass(ctx context.Context, st IndexStore, w *store.ExposureWrite
 	if err != nil {
 		return store.ExposureIndex{}, err
 	}
-	clear(wk.frontier)
+	wk.frontier = nil
 	e.progress("index: walk done; it waited %s for its accumulator, which waited %s for it",
 		acc.walkWaited.Round(time.Millisecond), acc.accWaited.Round(time.Millisecond))
 	addresses, err := e.writeAccs(ctx, acc, w, wk.last)
@@ -626,8 +679,7 @@ func storedValue(g tracer.Graph, op store.OutPoint) (int64, error) {
 
 // walk is the pass's first stage: it visits the transactions in chain
 // order, keeps the frontier — the shares on followed outputs whose
-// spender is still ahead, each encoded (a few bytes a share) so the
-// frontier of a long chain stays small — and hands each batch of
+// spender is still ahead — and hands each batch of
 // contributions and tx shares records to the accumulator.
 type walk struct {
 	e        *engine
@@ -635,13 +687,11 @@ type walk struct {
 	end      store.TxNum
 	acc      *accumulator
 	ctx      context.Context
-	frontier map[store.OutPoint][]byte
+	frontier *frontier
 	cur      *passBatch
 	rec      txShares
 	ins      []*outShares
-	inBuf    []outShares // decoded frontier entries of one tx's inputs
-	taken    int         // entries taken off the frontier since renewFrontier
-	buf      []byte      // encoding scratch
+	inBuf    []outShares // frontier entries of one tx's inputs
 	done     int
 	last     time.Time // of the last progress line
 }
@@ -654,18 +704,14 @@ func (wk *walk) tx(tx *store.Tx) error {
 	if err := wk.progress(tx.Num); err != nil {
 		return err
 	}
-	any, err := wk.inputs(tx)
-	if err != nil {
-		return err
-	}
-	if !any && !wk.e.paysSource(tx) {
+	if !wk.inputs(tx) && !wk.e.paysSource(tx) {
 		return nil
 	}
-	if err := wk.e.step(tx, wk.ins, wk.chain.value, &wk.rec, wk.count); err != nil {
+	if err := wk.e.step(tx, wk.ins, wk.chain.value, &wk.rec); err != nil {
 		return err
 	}
 	if len(wk.rec.preds) > 0 {
-		if err := wk.record(tx.Num); err != nil {
+		if err := wk.record(tx); err != nil {
 			return err
 		}
 	}
@@ -685,81 +731,61 @@ func (wk *walk) progress(n store.TxNum) error {
 	}
 	if p := wk.e.opt.Progress; p != nil && time.Since(wk.last) > time.Second {
 		wk.last = time.Now()
-		p(fmt.Sprintf("index: %d of %d transactions, %d tainted outputs pending, %d addresses exposed", n, wk.end, len(wk.frontier), wk.acc.exposed.Load()))
+		p(fmt.Sprintf("index: %d of %d transactions, %d tainted outputs pending, %d addresses exposed", n, wk.end, wk.frontier.len(), wk.acc.exposed.Load()))
 	}
 	return nil
 }
 
 // inputs takes the shares of tx's inputs off the frontier into wk.ins
-// (nil: a clean input); any says some input carries shares.
-func (wk *walk) inputs(tx *store.Tx) (any bool, err error) {
+// (nil: a clean input) and reports whether any input carries shares.
+func (wk *walk) inputs(tx *store.Tx) (any bool) {
 	wk.ins = wk.ins[:0]
 	if cap(wk.inBuf) < len(tx.Inputs) {
 		wk.inBuf = make([]outShares, len(tx.Inputs))
 	}
 	wk.inBuf = wk.inBuf[:len(tx.Inputs)]
+	wk.frontier.tidy() // before taking: the shares taken stay put until the next transaction
 	for i, in := range tx.Inputs {
 		var sh *outShares
-		if in.Kind == store.InputKnown {
-			if b, ok := wk.frontier[in.Prev]; ok {
-				delete(wk.frontier, in.Prev)
-				wk.taken++
-				sh = &wk.inBuf[i]
-				if err := decodeOut(b, len(wk.e.slots), sh); err != nil {
-					return false, fmt.Errorf("exposure frontier of %d:%d: %w", in.Prev.Tx, in.Prev.Vout, err)
-				}
-				any = true
-			}
+		if in.Kind == store.InputKnown && wk.frontier.take(in.Prev, &wk.inBuf[i]) {
+			sh, any = &wk.inBuf[i], true
 		}
 		wk.ins = append(wk.ins, sh)
 	}
-	if wk.taken > 1<<20 && wk.taken > 16*len(wk.frontier) {
-		wk.renewFrontier()
-	}
-	return any, nil
+	return any
 }
 
-// renewFrontier copies the frontier to a new map. Its entries come and go
-// by the million while a few tens of thousands stay; a map's deletes leave
-// tombstones (in its full groups) that lookups probe past until it grows,
-// and this one does not grow.
-func (wk *walk) renewFrontier() {
-	m := make(map[store.OutPoint][]byte, len(wk.frontier))
-	for op, b := range wk.frontier {
-		m[op] = b
-	}
-	wk.frontier, wk.taken = m, 0
-}
-
-// record puts tx n's followed outputs spent within the pass on the
-// frontier and its record, which keeps only the others (blocks applied
-// later spend them: applyBlock takes them off), in the batch.
-func (wk *walk) record(n store.TxNum) error {
-	kept := wk.rec.outs[:0]
+// record puts tx's followed outputs spent within the pass on the
+// frontier, and hands the rest of what the step found to the accumulator
+// as it is (encoding the record and sorting the contributions by output
+// are the accumulator's part of the work): the path predecessors, the
+// followed outputs not spent within the pass (blocks applied later spend
+// them: applyBlock takes them off), and the contributions.
+func (wk *walk) record(tx *store.Tx) error {
+	b := wk.cur
 	for _, o := range wk.rec.outs {
-		op := store.OutPoint{Tx: n, Vout: o.vout}
+		op := store.OutPoint{Tx: tx.Num, Vout: o.vout}
 		sp, err := wk.chain.spent(op)
 		if err != nil {
 			return err
 		}
 		if sp {
-			wk.buf = encodeOut(wk.buf[:0], &o)
-			wk.frontier[op] = bytes.Clone(wk.buf) // at its size, not grown from nothing
-		} else {
-			kept = append(kept, o)
+			wk.frontier.put(op, &o)
+			continue
+		}
+		b.shares = append(b.shares, o.shares...)
+		b.kept = append(b.kept, keptOut{vout: o.vout, value: o.value, end: int32(len(b.shares))})
+	}
+	b.preds = append(b.preds, wk.rec.preds...)
+	if cs := wk.e.contribs; len(cs) > 0 {
+		b.contribs = append(b.contribs, cs...)
+		for j := range tx.Outputs {
+			b.addrs = append(b.addrs, tx.Outputs[j].Addr)
 		}
 	}
-	wk.rec.outs = kept
-	wk.cur.txs = append(wk.cur.txs, n)
-	wk.buf = wk.rec.encode(wk.buf[:0])
-	wk.cur.recs = append(wk.cur.recs, bytes.Clone(wk.buf)) // the write batch keeps the slice
+	b.txs = append(b.txs, batchTx{num: tx.Num, preds: int32(len(b.preds)), kept: int32(len(b.kept)),
+		contribs: int32(len(b.contribs)), addrs: int32(len(b.addrs))})
 	return nil
-}
-
-// count adds one output's contributions to the batch.
-func (wk *walk) count(addr *address.Addr, out store.OutPoint, cs []contribution) {
-	wk.cur.contribs = append(wk.cur.contribs, cs...)
-	wk.cur.paid = append(wk.cur.paid, paidOutput{addr: *addr, out: out, end: int32(len(wk.cur.contribs))})
 }
 
 // send hands the batch to the accumulator.
@@ -780,46 +806,57 @@ func (wk *walk) send() error {
 }
 
 // writeAccs merges the accumulator's spilled runs and what it still holds
-// into the index, in address order, and returns how many addresses it
-// wrote.
+// into the index, in address order, two halves of the key space at once,
+// and returns how many addresses it wrote.
 func (e *engine) writeAccs(ctx context.Context, acc *accumulator, w *store.ExposureWriter, last time.Time) (int, error) {
 	if e.opt.Progress != nil {
 		e.opt.Progress(fmt.Sprintf("index: merging the accumulators of %d spills", len(acc.runs.files)+1))
 	}
-	written := 0
-	return acc.runs.finish(acc.accs, func(key string, v []byte) error {
-		if written++; written&4095 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if e.opt.Progress != nil && time.Since(last) > time.Second {
+	var written atomic.Int64
+	counted := func(put func(key string, v []byte) error, report bool) func(key string, v []byte) error {
+		return func(key string, v []byte) error {
+			if n := written.Add(1); report && n&4095 == 0 && e.opt.Progress != nil && time.Since(last) > time.Second {
 				last = time.Now()
-				e.opt.Progress(fmt.Sprintf("index: %d exposed addresses written", written))
+				e.opt.Progress(fmt.Sprintf("index: %d exposed addresses written", n))
 			}
+			return put(key, v)
 		}
-		if e.opt.accSink != nil {
-			return e.opt.accSink(key, v)
-		}
-		return w.PutAcc(key, v)
-	})
+	}
+	if e.opt.accSink != nil {
+		return acc.runs.finish(ctx, acc.accs, counted(e.opt.accSink, true), nil)
+	}
+	tail, err := w.AccTail()
+	if err != nil {
+		return 0, err
+	}
+	return acc.runs.finish(ctx, acc.accs, counted(w.PutAcc, true), counted(tail.PutAcc, false))
 }
 
-// passBatch is what a build's walk hands its accumulator: the
-// contributions of some transactions (each paid output's a run ending at
-// its end) and their tx shares records.
+// passBatch is what a build's walk hands its accumulator: for some
+// transactions, each one's part of the arrays below, up to the ends in
+// its batchTx.
 type passBatch struct {
-	contribs []contribution
-	paid     []paidOutput
-	txs      []store.TxNum
-	recs     [][]byte
+	txs      []batchTx
+	preds    []predEntry        // path predecessors
+	kept     []keptOut          // followed outputs for the record
+	shares   []taintShare       // their shares, up to each one's end
+	contribs []stepContribution // slot-major, as the step made them
+	addrs    []address.Addr     // every output's address, where there are contributions
 }
 
-// paidOutput is a tainted output in a batch: its address, and the end of
-// its contributions in the batch's.
-type paidOutput struct {
-	addr address.Addr
-	out  store.OutPoint
-	end  int32
+// batchTx is one transaction of a batch: its number, and the ends of its
+// parts of the batch's arrays.
+type batchTx struct {
+	num                          store.TxNum
+	preds, kept, contribs, addrs int32
+}
+
+// keptOut is a followed output of a batch's transaction and the end of
+// its shares in the batch's.
+type keptOut struct {
+	vout  uint32
+	value int64
+	end   int32
 }
 
 // accumulator is a build's second stage: it counts contributions into the
@@ -835,6 +872,12 @@ type accumulator struct {
 	budget  int
 	runs    *accRuns
 	exposed atomic.Int64 // addresses in accs, for progress
+	// take's reused buffers, and add as a countFunc (made once: a method
+	// value passed on is allocated each time).
+	byOutput outputSorter
+	outs     []outShares
+	buf      []byte
+	count    countFunc
 	// walkWaited is how long the walk waited for room in the queue
 	// (written by the walk), accWaited how long this stage waited for a
 	// batch; read after the pass, they say which stage bounds it.
@@ -846,15 +889,24 @@ func newAccumulator(e *engine, w *store.ExposureWriter) *accumulator {
 	if budget <= 0 {
 		budget = 8 << 20 // entries of 40 bytes: about 320 MiB with the map
 	}
-	return &accumulator{e: e, w: w, in: make(chan *passBatch, 64), free: make(chan *passBatch, 66), budget: budget,
-		accs: map[address.Addr][]accEntry{}, runs: &accRuns{slots: len(e.slots)}}
+	a := &accumulator{e: e, w: w, in: make(chan *passBatch, 64), free: make(chan *passBatch, 66), budget: budget,
+		accs: map[address.Addr][]accEntry{}, runs: &accRuns{slots: len(e.slots), sampleEvery: sampleStride(budget)}}
+	a.count = a.add
+	return a
+}
+
+// sampleStride is how often a spill of a budget's accumulators samples a
+// key for the merge's split: some 64 times a run (a spilled entry is about
+// 8 bytes), so small budgets (tests) split too.
+func sampleStride(budget int) int64 {
+	return min(max(int64(budget)*8/64, 512), 1<<20)
 }
 
 // batch returns an empty batch, reusing a counted one.
 func (a *accumulator) batch() *passBatch {
 	select {
 	case b := <-a.free:
-		b.contribs, b.paid, b.txs, b.recs = b.contribs[:0], b.paid[:0], b.txs[:0], b.recs[:0]
+		b.txs, b.preds, b.kept, b.shares, b.contribs, b.addrs = b.txs[:0], b.preds[:0], b.kept[:0], b.shares[:0], b.contribs[:0], b.addrs[:0]
 		return b
 	default:
 		return &passBatch{}
@@ -882,22 +934,8 @@ func (a *accumulator) run(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			continue // drain: the walk stops at its next check
 		}
-		start := int32(0)
-		for i := range b.paid {
-			p := &b.paid[i]
-			cs := b.contribs[start:p.end]
-			acc := a.accs[p.addr]
-			n := len(acc)
-			if acc = addContributions(acc, p.out, cs); len(acc) != n {
-				a.entries += len(acc) - n
-				a.accs[p.addr] = acc
-			}
-			start = p.end
-		}
-		for i, n := range b.txs {
-			if err := a.w.PutTxShares(n, b.recs[i]); err != nil {
-				return err
-			}
+		if err := a.take(b); err != nil {
+			return err
 		}
 		a.exposed.Store(int64(len(a.accs)))
 		if a.entries >= a.budget {
@@ -914,12 +952,51 @@ func (a *accumulator) run(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// take counts a batch's contributions and writes its records.
+func (a *accumulator) take(b *passBatch) error {
+	var start batchTx
+	for _, t := range b.txs {
+		countByOutput(&a.byOutput, t.num, b.contribs[start.contribs:t.contribs], b.addrs[start.addrs:t.addrs], sameAddr, a.count)
+		a.outs = a.outs[:0]
+		from := int32(0)
+		if start.kept > 0 {
+			from = b.kept[start.kept-1].end
+		}
+		for _, k := range b.kept[start.kept:t.kept] {
+			a.outs = append(a.outs, outShares{vout: k.vout, value: k.value, shares: b.shares[from:k.end]})
+			from = k.end
+		}
+		rec := txShares{preds: b.preds[start.preds:t.preds], outs: a.outs}
+		a.buf = rec.encode(a.buf[:0])
+		if err := a.w.PutTxShares(t.num, a.buf); err != nil {
+			return err
+		}
+		start = t
+	}
+	return nil
+}
+
+func sameAddr(a *address.Addr) *address.Addr { return a }
+
+// add counts the contributions of one output (a countFunc).
+func (a *accumulator) add(addr *address.Addr, out store.OutPoint, cs []contribution) {
+	acc := a.accs[*addr]
+	n := len(acc)
+	if acc = addContributions(acc, out, cs); len(acc) != n {
+		a.entries += len(acc) - n
+		a.accs[*addr] = acc
+	}
+}
+
 // paysSource reports whether tx pays a source address of any slot.
 func (e *engine) paysSource(tx *store.Tx) bool {
 	if len(e.seeds) == 0 {
 		return false
 	}
 	for j := range tx.Outputs {
+		if !e.maySeed(&tx.Outputs[j].Addr) {
+			continue
+		}
 		if _, ok := e.seeds[seedKeyOf(tx.Outputs[j].Addr)]; ok {
 			return true
 		}

@@ -281,9 +281,10 @@ func (bu *blockUpdate) applyTx(n store.TxNum) error {
 	if err := bu.inputs(tx); err != nil {
 		return err
 	}
-	if err := bu.e.step(tx, bu.ins, bu.value, &bu.rec, bu.count); err != nil {
+	if err := bu.e.step(tx, bu.ins, bu.value, &bu.rec); err != nil {
 		return err
 	}
+	bu.e.countByOutput(tx, bu.count)
 	if bu.cerr != nil {
 		return bu.cerr
 	}

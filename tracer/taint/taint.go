@@ -177,6 +177,23 @@ func withoutFee(ins []Coin, F int64) []Coin {
 	return adj
 }
 
+// HaircutSpread is Propagate(Haircut, ins, outs, false, out) for inputs worth V
+// in all, T of them tainted, once the caller has checked what Propagate
+// checks (0 ≤ T ≤ V, no output negative, the outputs at most V): for a
+// caller that spreads many taints over the same outputs (one per source
+// group). out is reused when its length fits.
+func HaircutSpread(out, outs []int64, T, V int64) []int64 {
+	if len(out) != len(outs) {
+		out = make([]int64, len(outs))
+	}
+	if T == 0 {
+		clear(out)
+		return out
+	}
+	haircut(out, outs, T, V)
+	return out
+}
+
 // haircut gives each output its value's share T·w/V of the taint, rounded
 // down, and returns the taint given.
 func haircut(out, outs []int64, T, V int64) (sum int64) {

@@ -3,6 +3,7 @@ package taint
 import (
 	"math/rand"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -126,5 +127,45 @@ func TestParse(t *testing.T) {
 	}
 	if _, _, err := Propagate(FIFO, []Coin{{1, 1}}, []int64{2}, false, nil); err == nil {
 		t.Error("outputs > inputs accepted")
+	}
+}
+
+// TestHaircutSpread: HaircutSpread gives what Propagate gives for the
+// same inputs, satoshi for satoshi: one tainted coin of some value and the
+// rest clean, outputs of every size up to the inputs (fee zero or not),
+// taint of none, some or all of the coin, amounts near the int64 limit.
+func TestHaircutSpread(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	for i := range 20000 {
+		scale := int64(1) << rng.Intn(62)
+		n := 1 + rng.Intn(5)
+		outs := make([]int64, n)
+		var W int64
+		for j := range outs {
+			outs[j] = rng.Int63n(scale/int64(n) + 1)
+			W += outs[j]
+		}
+		fee := int64(0)
+		if rng.Intn(2) == 0 {
+			fee = rng.Int63n(scale/8 + 1)
+		}
+		coinV := rng.Int63n(W + fee + 1)
+		if rng.Intn(4) == 0 {
+			coinV = W + fee // every input tainted
+		}
+		T := []int64{0, coinV, rng.Int63n(coinV + 1)}[rng.Intn(3)]
+		ins := []Coin{{Value: coinV, Tainted: T}}
+		if rest := W + fee - coinV; rest > 0 {
+			ins = append(ins, Coin{Value: rest})
+		}
+		want, _, err := Propagate(Haircut, ins, outs, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		V := max(W+fee, coinV)
+		got := HaircutSpread(make([]int64, n+i%2), outs, T, V) // a reused slice of the wrong length too
+		if !slices.Equal(got, want) {
+			t.Fatalf("case %d: outs %v, coin %d tainted %d, fee %d: %v, Propagate gives %v", i, outs, coinV, T, fee, got, want)
+		}
 	}
 }
