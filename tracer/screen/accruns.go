@@ -36,7 +36,7 @@ import (
 // its offset, so the second half starts reading each run near its part).
 type accRuns struct {
 	slots       int
-	sampleEvery int64 // bytes; 0: 1 MiB
+	sampleEvery int64  // bytes; 0: 1 MiB
 	dir         string // "" until the first spill
 	files       []string
 	samples     [][]runSample // per run

@@ -70,17 +70,17 @@ func seedKeyOf(a address.Addr) seedKey { return seedKey{byte(a.Kind.Class()), a.
 // engine applies transactions to the shares: the one step both the full
 // build and a block update run, so both give the same index.
 type engine struct {
-	opt     Options
-	src     *Sources
-	lab     tracer.Labeler
-	model   taint.Model
-	slots   []slot
-	seeds   map[seedKey][]uint32 // source address → slots it seeds
+	opt   Options
+	src   *Sources
+	lab   tracer.Labeler
+	model taint.Model
+	slots []slot
+	seeds map[seedKey][]uint32 // source address → slots it seeds
 	// seedBits has the bit of every source address's first two payload
 	// bytes: most outputs are ruled out without a map read (every output
 	// of the chain is asked about).
 	seedBits [1 << 10]uint64
-	maxHops int32
+	maxHops  int32
 
 	// Per-transaction scratch, indexed by slot.
 	sumT, sumV []int64
