@@ -212,3 +212,54 @@ func TestCloseBeforeStart(t *testing.T) {
 		}
 	}
 }
+
+// A read after Close is an error: not data of a buffer read ahead, nor a
+// wait on the stopped goroutine for one it will never read.
+func TestReadAfterClose(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "f")
+	w, err := directio.Create(name, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(make([]byte, 10*4096)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, byByte := range []bool{false, true} {
+		r, err := directio.Open(name, 4096, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Read(make([]byte, 4096)); err != nil { // all of the first buffer
+			t.Fatal(err)
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		errc := make(chan error, 1)
+		go func() {
+			for { // until an error: the file holds ten buffers
+				var err error
+				if byByte {
+					_, err = r.ReadByte()
+				} else {
+					_, err = r.Read(make([]byte, 4096))
+				}
+				if err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+		select {
+		case err := <-errc:
+			if !errors.Is(err, os.ErrClosed) {
+				t.Errorf("read (bytewise %v) after Close: %v, want %v", byByte, err, os.ErrClosed)
+			}
+		case <-time.After(time.Minute): // a deadlock, not a measure of speed
+			t.Fatalf("read (bytewise %v) after Close never returned", byByte)
+		}
+	}
+}
