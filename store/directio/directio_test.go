@@ -16,7 +16,9 @@ import (
 
 // dirs are the folders the round trip runs in: the test's (a disk file
 // system, written direct on Linux) and, where there is one, a tmpfs,
-// which refuses O_DIRECT and takes the page-cache path.
+// which refused O_DIRECT at open before Linux 6.6 (then the page-cache
+// path is taken; later kernels' tmpfs takes O_DIRECT, and
+// TestWriteRefused reaches the refusal path instead).
 func dirs(t *testing.T) map[string]string {
 	d := map[string]string{"tempdir": t.TempDir()}
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
