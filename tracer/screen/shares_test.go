@@ -256,7 +256,7 @@ func TestAddContributions(t *testing.T) {
 		for _, c := range cs {
 			want = addContribution(want, c.slot, c.amount, c.hops, out)
 		}
-		if got := addContributions(slices.Clone(acc), out, cs); !reflect.DeepEqual(got, want) && (len(got) > 0 || len(want) > 0) {
+		if got := addContributions(slices.Clone(acc), out, cs, nil); !reflect.DeepEqual(got, want) && (len(got) > 0 || len(want) > 0) {
 			t.Fatalf("round %d: got %+v, want %+v", round, got, want)
 		}
 	}
