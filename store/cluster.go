@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tracer-oss/tracer/sanctions/address"
+	"github.com/tracer-oss/tracer/store/hugemem"
 )
 
 // The cluster forest is a union-find over addresses, persisted under the
@@ -1764,7 +1765,7 @@ func (u *unspentSet) resize() {
 	old := u.tab
 	size := max(2*len(old), 1<<12)
 	u.share.add(int64(size-len(old)) * int64(unsafe.Sizeof(unspentEntry{})))
-	u.tab, u.shift = hugeSlice[unspentEntry](size), uint(64-bits.TrailingZeros(uint(size)))
+	u.tab, u.shift = hugemem.Slice[unspentEntry](size), uint(64-bits.TrailingZeros(uint(size)))
 	for _, e := range old {
 		if e.key != 0 {
 			u.insert(e)

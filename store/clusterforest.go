@@ -16,6 +16,8 @@ import (
 	"unsafe"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/tracer-oss/tracer/store/hugemem"
 )
 
 // forest is the cluster union-find in memory, over dense address ids: per
@@ -52,7 +54,7 @@ const pageSlots = 512
 // chunked is a growable array in fixed-size chunks, so growing never
 // copies (no doubling spike in memory) and the memory used is what is
 // held, to a chunk. Chunks are 12–17 MB, backed by 2 MB pages where the
-// kernel grants them (hugeSlice): the forest's arrays are read at random,
+// kernel grants them (hugemem.Slice): the forest's arrays are read at random,
 // and with 4 KB pages most of those reads missed the TLB too. A chunk's
 // pages not yet written take no memory.
 type chunked[T any] struct {
@@ -85,7 +87,7 @@ func (a *chunked[T]) at(i uint32) *T {
 func (a *chunked[T]) grow(n uint32) {
 	s := chunkShift[T]()
 	for uint64(len(a.c))<<s < uint64(n)+1 {
-		a.c = append(a.c, hugeSlice[T](1<<s))
+		a.c = append(a.c, hugemem.Slice[T](1<<s))
 		var z T
 		a.share.add(int64(unsafe.Sizeof(z)) << s)
 	}
@@ -108,7 +110,7 @@ func newForest() *forest {
 // newTable replaces the table with an empty one of n slots.
 func (f *forest) newTable(n int) {
 	f.share.add(int64(n-len(f.table)) * 8)
-	f.table = hugeSlice[uint64](n)
+	f.table = hugemem.Slice[uint64](n)
 }
 
 func (f *forest) hash(k *clusterAddrKey) uint64 { return addrHash(f.seed, k) }
@@ -585,14 +587,4 @@ func (s *Store) dumpForest(fn func(k, v []byte) error) error {
 		}
 	}
 	return nil
-}
-
-// hugeSlice is make([]T, n) with the kernel asked to back it with 2 MB
-// pages (adviseHuge), for arrays read at random.
-func hugeSlice[T any](n int) []T {
-	s := make([]T, n)
-	if n > 0 {
-		adviseHuge(unsafe.Pointer(&s[0]), uintptr(n)*unsafe.Sizeof(s[0]))
-	}
-	return s
 }

@@ -350,6 +350,36 @@ func (x Exposure) TxShares(gen uint32, n TxNum) (v []byte, found bool, err error
 	return v, found, err
 }
 
+// Prefetch reads the file blocks of generation gen that hold the tx
+// shares records of txs and the accumulators of accs, several at once, so
+// the reads of them that follow (a block's update) find them in memory
+// rather than each waiting on the device in turn: the files are written
+// past the page cache, and at full-chain scale they outgrow it anyway. A
+// hint: it returns nothing, and what it cannot read is left to the read
+// that follows to report.
+func (x Exposure) Prefetch(gen uint32, txs []TxNum, accs []string) {
+	for _, fam := range []byte{prefixExposureTx, prefixExposureAcc} {
+		sf, done, err := x.s.exposureFile(fam, gen)
+		if err != nil {
+			continue
+		}
+		if sf != nil {
+			var keys [][]byte
+			if fam == prefixExposureTx {
+				for _, n := range txs {
+					keys = append(keys, binary.BigEndian.AppendUint64(nil, uint64(n)))
+				}
+			} else {
+				for _, a := range accs {
+					keys = append(keys, []byte(a))
+				}
+			}
+			sf.prefetch(keys)
+		}
+		done()
+	}
+}
+
 // Acc returns the accumulators of addr in generation gen.
 func (x Exposure) Acc(gen uint32, addr string) (v []byte, found bool, err error) {
 	s := x.s

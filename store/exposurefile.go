@@ -421,6 +421,46 @@ func (sf *sortedFile) get(key []byte) ([]byte, bool, error) {
 	return nil, false, nil
 }
 
+// prefetchReaders is how many reads Prefetch has in flight: enough for a
+// solid-state device's queue, few enough for a disk.
+const prefetchReaders = 8
+
+// prefetch reads the blocks that would hold keys (sorted or not), each
+// once, prefetchReaders at a time, and drops them: what is read stays in
+// the page cache. A block it cannot read is left to the read that follows
+// to report.
+func (sf *sortedFile) prefetch(keys [][]byte) {
+	blocks := make([]int, 0, len(keys))
+	for _, k := range keys {
+		if i := sf.blockFor(k); i >= 0 {
+			blocks = append(blocks, i)
+		}
+	}
+	slices.Sort(blocks)
+	blocks = slices.Compact(blocks)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(prefetchReaders, len(blocks)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, sortedBlockSize*2)
+			for i := range next {
+				n := int(sf.offs[i+1] - sf.offs[i])
+				if cap(buf) < n {
+					buf = make([]byte, n)
+				}
+				_, _ = sf.f.ReadAt(buf[:n], sf.offs[i]) // a hint: the real read reports errors
+			}
+		}()
+	}
+	for _, i := range blocks {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
 // each calls fn for every record from the first whose key is not before
 // from, in key order, until fn returns an error (errStop: the caller's
 // way to end early). key and

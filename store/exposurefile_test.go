@@ -844,3 +844,29 @@ func TestBackupBesideStagingBuild(t *testing.T) {
 		t.Fatalf("restored store: %+v %v", res.Problems, err)
 	}
 }
+
+// TestExposurePrefetch: Prefetch is a hint: with keys present, absent,
+// before the first and after the last, duplicated, of a generation that
+// does not exist, it returns and changes nothing; the reads after it give
+// what they gave before.
+func TestExposurePrefetch(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	gen := buildExposure(t, st, 3000, 3000)
+	before := allAccs(t, st, gen)
+	txs := []store.TxNum{0, 1, 2, 2, 2998, 5000, 1 << 40}
+	accs := []string{"", "a", "acc-0000", "acc-0000", "acc-1500", "acc-2999", "zzz"}
+	st.Exposure().Prefetch(gen, txs, accs)
+	st.Exposure().Prefetch(gen+7, txs, accs)
+	st.Exposure().Prefetch(gen, nil, nil)
+	if after := allAccs(t, st, gen); !maps.Equal(before, after) {
+		t.Fatal("accumulators changed after Prefetch")
+	}
+	if v, ok, err := st.Exposure().TxShares(gen, 2); err != nil || !ok || string(v) != fmt.Sprintf("t%d-2", gen) {
+		t.Fatalf("TxShares(2) after Prefetch: %q %v %v", v, ok, err)
+	}
+}

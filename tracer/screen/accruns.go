@@ -48,10 +48,30 @@ type runSample struct {
 	off int64
 }
 
-// keyed is one address's accumulators under its record key.
+// keyed is one address's accumulators under its record key. head is the
+// key's first 8 bytes, big-endian, so sorting compares numbers held in
+// the slice and reads the strings themselves (scattered over the heap)
+// only on a tie.
 type keyed struct {
-	key string
-	acc []accEntry
+	head uint64
+	key  string
+	acc  []accEntry
+}
+
+func keyHead(k string) uint64 {
+	var b [8]byte
+	copy(b[:], k)
+	return binary.BigEndian.Uint64(b[:])
+}
+
+func compareKeyed(a, b keyed) int {
+	if a.head != b.head {
+		if a.head < b.head {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a.key, b.key)
 }
 
 // sorted turns accs into record keys in key order, merging the addresses
@@ -60,13 +80,13 @@ func (r *accRuns) sorted(accs map[address.Addr][]accEntry) []keyed {
 	out := make([]keyed, 0, len(accs))
 	for a, acc := range accs {
 		if k := recordKey(a); k != "" {
-			out = append(out, keyed{k, acc})
+			out = append(out, keyed{keyHead(k), k, acc})
 		}
 	}
 	clear(accs) // not a delete each: that leaves tombstones the next spill's lookups probe past
 	// Addresses of one key merge in either order: addAccs breaks ties by
 	// output, not by arrival.
-	slices.SortFunc(out, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+	slices.SortFunc(out, compareKeyed)
 	merged := out[:0]
 	for _, k := range out {
 		if n := len(merged); n > 0 && merged[n-1].key == k.key {

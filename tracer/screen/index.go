@@ -875,6 +875,7 @@ type accumulator struct {
 	// take's reused buffers, and add as a countFunc (made once: a method
 	// value passed on is allocated each time).
 	byOutput outputSorter
+	slab     entrySlab // the accumulators' arrays, taken back at each spill
 	outs     []outShares
 	buf      []byte
 	count    countFunc
@@ -938,11 +939,14 @@ func (a *accumulator) run(ctx context.Context) error {
 			return err
 		}
 		a.exposed.Store(int64(len(a.accs)))
-		if a.entries >= a.budget {
+		// Arrays replaced by larger ones stay in the slab until the spill:
+		// it counts against the budget too, at half weight.
+		if a.entries >= a.budget || a.slab.used >= 2*a.budget {
 			a.entries = 0
 			if err := a.runs.spill(a.accs); err != nil {
 				return err
 			}
+			a.slab.reset()
 		}
 		select {
 		case a.free <- b:
@@ -982,7 +986,7 @@ func sameAddr(a *address.Addr) *address.Addr { return a }
 func (a *accumulator) add(addr *address.Addr, out store.OutPoint, cs []contribution) {
 	acc := a.accs[*addr]
 	n := len(acc)
-	if acc = addContributions(acc, out, cs); len(acc) != n {
+	if acc = addContributions(acc, out, cs, &a.slab); len(acc) != n {
 		a.entries += len(acc) - n
 		a.accs[*addr] = acc
 	}

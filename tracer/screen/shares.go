@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/hugemem"
 )
 
 // The index keeps three kinds of records (see store/keys.go for their
@@ -393,8 +394,9 @@ func addContribution(acc []accEntry, slot uint32, amount int64, hops int32, op s
 }
 
 // addContributions counts the contributions of one output, in slot order
-// (one each), as addContribution one by one would.
-func addContributions(acc []accEntry, out store.OutPoint, cs []contribution) []accEntry {
+// (one each), as addContribution one by one would. A grown array comes
+// from slab (nil: the heap).
+func addContributions(acc []accEntry, out store.OutPoint, cs []contribution, slab *entrySlab) []accEntry {
 	missing, i := 0, 0
 	for _, c := range cs {
 		for i < len(acc) && acc[i].slot < c.slot {
@@ -420,7 +422,7 @@ func addContributions(acc []accEntry, out store.OutPoint, cs []contribution) []a
 	if len(acc) > 0 {
 		n += n / 2
 	}
-	merged := make([]accEntry, 0, n)
+	merged := slab.alloc(n)
 	i = 0
 	for _, c := range cs {
 		for i < len(acc) && acc[i].slot < c.slot {
@@ -434,6 +436,43 @@ func addContributions(acc []accEntry, out store.OutPoint, cs []contribution) []a
 	}
 	return append(merged, acc[i:]...)
 }
+
+// entrySlab hands out accumulator arrays from large chunks backed by 2 MB
+// pages, all taken back at once by reset: a build's accumulators are
+// read at random over hundreds of megabytes (each update, each spill),
+// and emptied together at each spill. An array replaced by a larger one
+// stays in its chunk until reset (used counts both).
+type entrySlab struct {
+	chunks [][]accEntry
+	next   int        // chunks[next:] are free
+	cur    []accEntry // the current chunk's entries handed out
+	used   int        // entries handed out since reset
+}
+
+// slabChunk is a chunk's entries: 40 MiB, whole 2 MB pages.
+const slabChunk = 1 << 20
+
+// alloc returns an empty array of capacity n (exactly n, so appends to it
+// never reach the next one). A nil slab allocates from the heap.
+func (s *entrySlab) alloc(n int) []accEntry {
+	if s == nil || n > slabChunk/4 {
+		return make([]accEntry, 0, n)
+	}
+	if len(s.cur)+n > cap(s.cur) {
+		if s.next == len(s.chunks) {
+			s.chunks = append(s.chunks, hugemem.Slice[accEntry](slabChunk)[:0])
+		}
+		s.cur = s.chunks[s.next][:0]
+		s.next++
+	}
+	at := len(s.cur)
+	s.cur = s.cur[:at+n]
+	s.used += n
+	return s.cur[at : at : at+n]
+}
+
+// reset takes every array back; none of them may be used after it.
+func (s *entrySlab) reset() { s.next, s.cur, s.used = 0, nil, 0 }
 
 // addAccs merges b into a: two addresses of one record key (a P2PK
 // output and its P2PKH address), each in chain order; on equal largest

@@ -256,8 +256,59 @@ func TestAddContributions(t *testing.T) {
 		for _, c := range cs {
 			want = addContribution(want, c.slot, c.amount, c.hops, out)
 		}
-		if got := addContributions(slices.Clone(acc), out, cs); !reflect.DeepEqual(got, want) && (len(got) > 0 || len(want) > 0) {
+		if got := addContributions(slices.Clone(acc), out, cs, nil); !reflect.DeepEqual(got, want) && (len(got) > 0 || len(want) > 0) {
 			t.Fatalf("round %d: got %+v, want %+v", round, got, want)
 		}
+	}
+}
+
+// TestEntrySlab: the slab's arrays have exactly the capacity asked for,
+// so filling one never writes into the next; they are handed out from
+// chunk after chunk, counted, and taken back by reset (the chunks then
+// reused, not grown); an array larger than a quarter chunk and a nil
+// slab use the heap.
+func TestEntrySlab(t *testing.T) {
+	var s entrySlab
+	var arrays [][]accEntry
+	total := 0
+	for i := 0; total < 3*slabChunk; i++ {
+		n := 1 + i%300
+		a := s.alloc(n)
+		if len(a) != 0 || cap(a) != n {
+			t.Fatalf("alloc(%d): len %d cap %d", n, len(a), cap(a))
+		}
+		for j := range n {
+			a = append(a, accEntry{slot: uint32(i), amount: int64(j)})
+		}
+		arrays = append(arrays, a)
+		total += n
+	}
+	if s.used != total {
+		t.Fatalf("used %d, want %d", s.used, total)
+	}
+	for i, a := range arrays {
+		for j, e := range a {
+			if e.slot != uint32(i) || e.amount != int64(j) {
+				t.Fatalf("array %d entry %d is %+v: another array wrote over it", i, j, e)
+			}
+		}
+	}
+	chunks := len(s.chunks)
+	if chunks < 3 {
+		t.Fatalf("%d entries in %d chunks", total, chunks)
+	}
+	s.reset()
+	for range total / 100 {
+		s.alloc(100)
+	}
+	if len(s.chunks) != chunks || s.used != total/100*100 {
+		t.Fatalf("after reset: %d chunks (was %d), used %d", len(s.chunks), chunks, s.used)
+	}
+	if big := s.alloc(slabChunk/4 + 1); cap(big) != slabChunk/4+1 || s.used != total/100*100 {
+		t.Fatalf("a large array: cap %d, used %d", cap(big), s.used)
+	}
+	var none *entrySlab
+	if a := none.alloc(5); cap(a) != 5 {
+		t.Fatalf("nil slab: cap %d", cap(a))
 	}
 }

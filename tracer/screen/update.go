@@ -146,8 +146,17 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 	err = st.Exposure().Update(gen, func(up *store.ExposureUpdate) error {
 		bu := &blockUpdate{e: e, st: st, up: up, u: &u, cache: map[store.TxNum]*txShares{},
 			accs: map[string][]accEntry{}, old: map[string][]byte{}, changed: map[store.TxNum]bool{}}
+		block := make([]*store.Tx, 0, u.end-u.first)
 		for n := u.first; n < u.end; n++ {
-			if err := bu.applyTx(n); err != nil {
+			tx, err := st.TxByNum(n)
+			if err != nil {
+				return err
+			}
+			block = append(block, tx)
+		}
+		prefetch(st, gen, block)
+		for _, tx := range block {
+			if err := bu.applyTx(tx); err != nil {
 				return err
 			}
 			txs++
@@ -167,6 +176,27 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 		return nil
 	})
 	return txs, addrs, err
+}
+
+// prefetch reads ahead, several at once, the records a block's update
+// reads one by one: the tx shares of what its inputs spend and the
+// accumulators of the addresses it pays.
+func prefetch(st IndexStore, gen uint32, block []*store.Tx) {
+	var txs []store.TxNum
+	var accs []string
+	for _, tx := range block {
+		for _, in := range tx.Inputs {
+			if in.Kind == store.InputKnown {
+				txs = append(txs, in.Prev.Tx)
+			}
+		}
+		for j := range tx.Outputs {
+			if k := recordKey(tx.Outputs[j].Addr); k != "" {
+				accs = append(accs, k)
+			}
+		}
+	}
+	st.Exposure().Prefetch(gen, txs, accs)
 }
 
 // blockUpdate is one block applied to the index in one store transaction:
@@ -236,7 +266,7 @@ func (bu *blockUpdate) count(addr *address.Addr, out store.OutPoint, cs []contri
 	a := recordKey(*addr)
 	if bu.cerr == nil && a != "" {
 		if bu.cerr = bu.load(a); bu.cerr == nil {
-			bu.accs[a] = addContributions(bu.accs[a], out, cs)
+			bu.accs[a] = addContributions(bu.accs[a], out, cs, nil)
 		}
 	}
 }
@@ -272,12 +302,9 @@ func (bu *blockUpdate) inputs(tx *store.Tx) error {
 	return nil
 }
 
-// applyTx propagates the shares through transaction n.
-func (bu *blockUpdate) applyTx(n store.TxNum) error {
-	tx, err := bu.st.TxByNum(n)
-	if err != nil {
-		return err
-	}
+// applyTx propagates the shares through transaction tx.
+func (bu *blockUpdate) applyTx(tx *store.Tx) error {
+	n := tx.Num
 	if err := bu.inputs(tx); err != nil {
 		return err
 	}

@@ -1,11 +1,11 @@
-package store
+package hugemem
 
 import (
 	"syscall"
 	"unsafe"
 )
 
-// adviseHuge asks the kernel to back the size bytes at p with 2 MB pages
+// advise asks the kernel to back the size bytes at p with 2 MB pages
 // (the 2 MB-aligned part of them), a hint it may ignore. The cluster
 // forest's address table and the unspent set are read at random all over
 // hundreds of megabytes, where every access with 4 KB pages missed the
@@ -14,7 +14,7 @@ import (
 // must be called before the memory is first written (the kernel backs
 // pages when they are first touched; Go does not touch fresh memory it
 // hands out zeroed).
-func adviseHuge(p unsafe.Pointer, size uintptr) {
+func advise(p unsafe.Pointer, size uintptr) {
 	const huge = 2 << 20
 	off := (huge - uintptr(p)%huge) % huge
 	if size < off+huge {
