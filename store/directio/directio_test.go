@@ -16,7 +16,9 @@ import (
 
 // dirs are the folders the round trip runs in: the test's (a disk file
 // system, written direct on Linux) and, where there is one, a tmpfs,
-// which refuses O_DIRECT and takes the page-cache path.
+// which refused O_DIRECT at open before Linux 6.6 (then the page-cache
+// path is taken; later kernels' tmpfs takes O_DIRECT, and
+// TestWriteRefused reaches the refusal path instead).
 func dirs(t *testing.T) map[string]string {
 	d := map[string]string{"tempdir": t.TempDir()}
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
@@ -209,6 +211,57 @@ func TestCloseBeforeStart(t *testing.T) {
 			}
 		case <-time.After(time.Minute): // a deadlock, not a measure of speed
 			t.Fatalf("close %d never returned", i)
+		}
+	}
+}
+
+// A read after Close is an error: not data of a buffer read ahead, nor a
+// wait on the stopped goroutine for one it will never read.
+func TestReadAfterClose(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "f")
+	w, err := directio.Create(name, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(make([]byte, 10*4096)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, byByte := range []bool{false, true} {
+		r, err := directio.Open(name, 4096, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Read(make([]byte, 4096)); err != nil { // all of the first buffer
+			t.Fatal(err)
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		errc := make(chan error, 1)
+		go func() {
+			for { // until an error: the file holds ten buffers
+				var err error
+				if byByte {
+					_, err = r.ReadByte()
+				} else {
+					_, err = r.Read(make([]byte, 4096))
+				}
+				if err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+		select {
+		case err := <-errc:
+			if !errors.Is(err, os.ErrClosed) {
+				t.Errorf("read (bytewise %v) after Close: %v, want %v", byByte, err, os.ErrClosed)
+			}
+		case <-time.After(time.Minute): // a deadlock, not a measure of speed
+			t.Fatalf("read (bytewise %v) after Close never returned", byByte)
 		}
 	}
 }

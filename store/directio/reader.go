@@ -100,6 +100,11 @@ func (r *Reader) readAt(b []byte, off int64, direct *bool) (int, error) {
 
 // fill makes r.cur the next buffer; it returns io.EOF at the end.
 func (r *Reader) fill() error {
+	if r.f == nil {
+		// Closed: the goroutine is gone, and a buffer it read ahead
+		// would be all a wait for the next ever got.
+		return fmt.Errorf("directio: read %s: %w", r.name, os.ErrClosed)
+	}
 	for len(r.cur) == 0 {
 		if r.err != nil {
 			return r.err

@@ -209,3 +209,45 @@ func TestIndexAheadOfStore(t *testing.T) {
 		t.Fatalf("reader of an index ahead of its store: %v", err)
 	}
 }
+
+// TestAccRunsMergeStops: a merge in two halves whose first half fails
+// (here: its context cancelled at its first record, as a failed put
+// cancels the other's) stops the second within a check of its context
+// rather than writing its half, returns the error and removes the runs.
+func TestAccRunsMergeStops(t *testing.T) {
+	const addrs = 40_000
+	r := &accRuns{slots: 5, sampleEvery: 4096}
+	accs := map[address.Addr][]accEntry{}
+	for i := range addrs {
+		a := address.Addr{Kind: address.P2WPKH}
+		a.Payload[0], a.Payload[1], a.Payload[2] = byte(i>>16), byte(i>>8), byte(i)
+		accs[a] = addContribution(nil, uint32(i%5), int64(i+1), 1, store.OutPoint{Tx: store.TxNum(i)})
+		if i%10_000 == 9_999 {
+			if err := r.spill(accs); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	dir := r.dir
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var tail int
+	_, err := r.finish(ctx, accs, func(string, []byte) error {
+		cancel()
+		return ctx.Err()
+	}, func(string, []byte) error {
+		if tail++; tail == 1 {
+			<-ctx.Done() // the first half fails meanwhile
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("finish: %v, want %v", err, context.Canceled)
+	}
+	if tail == 0 || tail >= 4096 || tail >= addrs/4 {
+		t.Fatalf("the second half wrote %d of its some %d records after the first failed, want it stopped within 4096", tail, addrs/2)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("runs left in %s", dir)
+	}
+}

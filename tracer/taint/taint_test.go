@@ -163,7 +163,11 @@ func TestHaircutSpread(t *testing.T) {
 			t.Fatal(err)
 		}
 		V := max(W+fee, coinV)
-		got := HaircutSpread(make([]int64, n+i%2), outs, T, V) // a reused slice of the wrong length too
+		reused := make([]int64, n+i%2) // a reused slice of the wrong length too
+		for j := range reused {
+			reused[j] = -1 // the last transaction's taint: none of it may stay
+		}
+		got := HaircutSpread(reused, outs, T, V)
 		if !slices.Equal(got, want) {
 			t.Fatalf("case %d: outs %v, coin %d tainted %d, fee %d: %v, Propagate gives %v", i, outs, coinV, T, fee, got, want)
 		}
