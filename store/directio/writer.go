@@ -73,11 +73,12 @@ func (w *Writer) write(full <-chan []byte, free chan<- []byte, done chan<- struc
 	var err error
 	for b := range full {
 		if err == nil {
-			if _, err = w.f.Write(b); err != nil && w.direct && refused(err) {
-				// Opened direct, but refused at the first write: go on
-				// through the page cache.
+			var n int
+			if n, err = w.f.Write(b); err != nil && w.direct && refused(err) {
+				// Opened direct, but refused: go on through the page
+				// cache, from where the refusal stopped it.
 				if err = clearDirect(w.f); err == nil {
-					_, err = w.f.Write(b)
+					_, err = w.f.Write(b[n:])
 				}
 			}
 			if err != nil {

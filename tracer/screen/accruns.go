@@ -40,6 +40,7 @@ type accRuns struct {
 	dir         string // "" until the first spill
 	files       []string
 	samples     [][]runSample // per run
+	sizes       []int64       // per run, its length as written
 }
 
 // runSample is a record of a run: its key and its offset in the run.
@@ -143,6 +144,7 @@ func (r *accRuns) spill(accs map[address.Addr][]accEntry) (err error) {
 	}
 	r.files = append(r.files, name)
 	r.samples = append(r.samples, samples)
+	r.sizes = append(r.sizes, w.Size())
 	return nil
 }
 
@@ -220,7 +222,7 @@ func (r *accRuns) merge(ctx context.Context, lo, hi string, mem []keyed, put fun
 			return 0, fmt.Errorf("screen: exposure build: %w", err)
 		}
 		defer rd.Close() //nolint:errcheck // read only: nothing to lose on close
-		c := &runCursor{order: i, rd: rd, name: name, slots: r.slots, hi: hi}
+		c := &runCursor{order: i, rd: rd, name: name, slots: r.slots, hi: hi, pos: off, size: r.sizes[i]}
 		for {
 			if err := c.next(); err != nil {
 				return 0, err
@@ -294,7 +296,8 @@ func (r *accRuns) merge(ctx context.Context, lo, hi string, mem []keyed, put fun
 }
 
 // runBuffer is the size of the buffers a run is read in (two a run: one
-// read ahead), so a merge of a hundred runs holds some 100 MiB of them.
+// read ahead), so a merge of a hundred runs, in two halves each reading
+// every run, holds some 200 MiB of them.
 const runBuffer = 512 << 10
 
 // remove deletes the runs.
@@ -319,6 +322,10 @@ type runCursor struct {
 	acc   []accEntry // memory's
 	buf   []byte     // the record being read
 	done  bool
+	// A file's offset of the next record, and its length as written: a
+	// run that ends early, between two records, is an error, not a
+	// shorter run.
+	pos, size int64
 }
 
 // next moves to the run's next address. A file's accumulators stay
@@ -332,13 +339,16 @@ func (c *runCursor) next() error {
 		c.key, c.acc, c.mem = c.mem[0].key, c.mem[0].acc, c.mem[1:]
 		return nil
 	}
-	kl, err := binary.ReadUvarint(c.rd)
-	if errors.Is(err, io.EOF) {
-		c.done = true
-		return nil
-	}
 	bad := func(err error) error {
 		return fmt.Errorf("screen: exposure build: run %s: %w", c.name, err)
+	}
+	kl, err := binary.ReadUvarint(c.rd)
+	if errors.Is(err, io.EOF) {
+		if c.pos != c.size {
+			return bad(fmt.Errorf("ends at byte %d of the %d written", c.pos, c.size))
+		}
+		c.done = true
+		return nil
 	}
 	if err != nil || kl > 1<<10 {
 		return bad(fmt.Errorf("bad key length %d: %v", kl, err))
@@ -366,6 +376,7 @@ func (c *runCursor) next() error {
 		return bad(errors.New("record checksum mismatch"))
 	}
 	c.key, c.val = string(c.buf[kAt:kAt+int(kl)]), v
+	c.pos += int64(len(c.buf) + len(v) + len(sum))
 	if c.hi != "" && c.key >= c.hi {
 		c.done = true
 	}

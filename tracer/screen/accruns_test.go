@@ -2,6 +2,7 @@ package screen
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -130,6 +131,39 @@ func TestAccRunsDamaged(t *testing.T) {
 	_, err := r.finish(context.Background(), map[address.Addr][]accEntry{}, func(string, []byte) error { return nil }, nil)
 	if err == nil || !strings.Contains(err.Error(), "run-00000") {
 		t.Fatalf("truncated run: %v", err)
+	}
+}
+
+// TestAccRunsCutBetweenRecords: a run that ends early, exactly between
+// two records (a file system returning less than was written), is an
+// error naming the run, not a shorter run with an address left out.
+func TestAccRunsCutBetweenRecords(t *testing.T) {
+	r := &accRuns{slots: 5}
+	accs := map[address.Addr][]accEntry{
+		{Kind: address.P2WPKH, Payload: [32]byte{1}}: sampleAcc(),
+		{Kind: address.P2WPKH, Payload: [32]byte{2}}: sampleAcc(),
+	}
+	if err := r.spill(accs); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.remove)
+	raw, err := os.ReadFile(r.files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	kl, n := binary.Uvarint(raw)
+	vl, m := binary.Uvarint(raw[n+int(kl):])
+	first := n + int(kl) + m + int(vl) + 4
+	if first >= len(raw) {
+		t.Fatalf("the run holds %d bytes, its first record %d: want two records", len(raw), first)
+	}
+	if err := os.WriteFile(r.files[0], raw[:first], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wrote := 0
+	_, err = r.finish(context.Background(), map[address.Addr][]accEntry{}, func(string, []byte) error { wrote++; return nil }, nil)
+	if err == nil || !strings.Contains(err.Error(), "run-00000") || !strings.Contains(err.Error(), "ends at byte") {
+		t.Fatalf("run cut between records: %v (%d records written)", err, wrote)
 	}
 }
 
