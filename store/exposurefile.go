@@ -74,7 +74,8 @@ func parseExposureFileName(name string) (gen uint32, tmp, ok bool) {
 	}
 	rest, tmp = strings.CutSuffix(rest, ".tmp")
 	num, ext, found := strings.Cut(rest, ".")
-	if !found || (ext != "txs" && ext != "acc" && !(tmp && ext == "acc-tail")) {
+	known := ext == "txs" || ext == "acc" || tmp && ext == "acc-tail" // a tail is only ever a .tmp
+	if !found || !known {
 		return 0, false, false
 	}
 	g, err := strconv.ParseUint(num, 10, 32)

@@ -70,7 +70,7 @@ func (r *txShares) encode(b []byte) []byte {
 }
 
 // encodeOut appends o's value and shares, as in a tx shares record but
-// without its vout: the frontier's encoding.
+// without its vout.
 func encodeOut(b []byte, o *outShares) []byte {
 	b = binary.AppendUvarint(b, uint64(o.value))
 	b = binary.AppendUvarint(b, uint64(len(o.shares)))
@@ -80,70 +80,6 @@ func encodeOut(b []byte, o *outShares) []byte {
 		b = binary.AppendUvarint(b, uint64(s.hops))
 	}
 	return b
-}
-
-// decodeOut decodes encodeOut's bytes into o, reusing its shares' array.
-func decodeOut(b []byte, slots int, o *outShares) error {
-	if decodeOutFast(b, slots, o) {
-		return nil
-	}
-	return decodeOutChecked(b, slots, o)
-}
-
-// decodeOutChecked is decodeOut by the decoder, which says what is wrong.
-func decodeOutChecked(b []byte, slots int, o *outShares) error {
-	d := decoder{b: b, what: "output shares"}
-	o.value = d.int64()
-	d.shares(slots, o)
-	return d.end()
-}
-
-// decodeOutFast is decodeOut for bytes it accepts (the same checks, in
-// one loop: a build decodes an entry of its frontier per tainted input);
-// false: decodeOut's decoder says what is wrong.
-func decodeOutFast(b []byte, slots int, o *outShares) bool {
-	value, i := uvarintAt(b, 0)
-	if i < 0 || value > math.MaxInt64 {
-		return false
-	}
-	ns, i := uvarintAt(b, i)
-	if i < 0 || ns > uint64((len(b)-i)/3) {
-		return false
-	}
-	if uint64(cap(o.shares)) < ns {
-		o.shares = make([]taintShare, 0, ns)
-	}
-	o.value, o.shares = int64(value), o.shares[:0]
-	for j := uint64(0); j < ns; j++ {
-		var slot, tainted, hops uint64
-		if slot, i = uvarintAt(b, i); i < 0 || slot >= uint64(slots) {
-			return false
-		}
-		if tainted, i = uvarintAt(b, i); i < 0 || tainted > value {
-			return false
-		}
-		if hops, i = uvarintAt(b, i); i < 0 || hops >= math.MaxInt32 {
-			return false
-		}
-		o.shares = append(o.shares, taintShare{slot: uint32(slot), hops: int32(hops), tainted: int64(tainted)})
-	}
-	return i == len(b)
-}
-
-// uvarintAt reads the uvarint at b[i:] and returns it and the index after
-// it; -1: none there.
-func uvarintAt(b []byte, i int) (uint64, int) {
-	if i < len(b) && b[i] < 0x80 {
-		return uint64(b[i]), i + 1 // most numbers of a share are one byte
-	}
-	if i >= len(b) {
-		return 0, -1
-	}
-	v, n := binary.Uvarint(b[i:])
-	if n <= 0 {
-		return 0, -1
-	}
-	return v, i + n
 }
 
 // shares reads a count of shares of o (value already read) into o.shares.

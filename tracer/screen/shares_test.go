@@ -159,30 +159,6 @@ func bytes11() []byte {
 
 // FuzzDecodeShares: any bytes decode to a record or store.ErrCorrupt,
 // never a panic; what decodes encodes to bytes that decode to the same.
-// FuzzDecodeOut: decodeOutFast accepts exactly what the checked decoder
-// accepts, with the same result.
-func FuzzDecodeOut(f *testing.F) {
-	f.Add(encodeOut(nil, &outShares{value: 70, shares: []taintShare{{slot: 2, hops: 4, tainted: 60}, {slot: 7, hops: 0, tainted: 70}}}))
-	f.Add(encodeOut(nil, &outShares{value: 1 << 40, shares: []taintShare{{slot: 1, hops: 300, tainted: 1 << 39}}}))
-	f.Add(encodeOut(nil, &outShares{value: 5}))
-	f.Add([]byte{})
-	f.Add([]byte{0x80})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		var fast, checked outShares
-		ok := decodeOutFast(b, 8, &fast)
-		err := decodeOutChecked(b, 8, &checked)
-		if ok != (err == nil) {
-			t.Fatalf("fast decoder accepts: %v; checked decoder: %v", ok, err)
-		}
-		if err != nil && !errors.Is(err, store.ErrCorrupt) {
-			t.Fatalf("error %v is not ErrCorrupt", err)
-		}
-		if ok && (fast.value != checked.value || !slices.Equal(fast.shares, checked.shares)) {
-			t.Fatalf("fast %+v, checked %+v", fast, checked)
-		}
-	})
-}
-
 func FuzzDecodeShares(f *testing.F) {
 	sr, su := sampleTxShares(), sampleUndo()
 	f.Add(sr.encode(nil), byte(0))
