@@ -1,6 +1,9 @@
 package screen
 
-import "github.com/tracer-oss/tracer/store"
+import (
+	"github.com/tracer-oss/tracer/store"
+	"github.com/tracer-oss/tracer/store/hugemem"
+)
 
 // frontier holds a build's followed outputs whose spender is still ahead
 // of its walk, with their shares as the walk uses them: in one array (an
@@ -34,9 +37,22 @@ func (f *frontier) len() int { return len(f.idx) }
 
 // put holds o's value and shares (copied) for output op.
 func (f *frontier) put(op store.OutPoint, o *outShares) {
+	if len(f.arena)+len(o.shares) > cap(f.arena) {
+		f.arena = growArena(f.arena, len(o.shares))
+	}
 	f.idx[op] = frontierRef{value: o.value, off: len(f.arena), n: int32(len(o.shares))}
 	f.arena = append(f.arena, o.shares...)
 	f.live += len(o.shares)
+}
+
+// growArena is a copy of a with room for n more shares and as many again,
+// backed by 2 MB pages: the walk reads the arena at random, an entry per
+// tainted input (shares handed out from a stay valid: they keep the old
+// array).
+func growArena(a []taintShare, n int) []taintShare {
+	next := hugemem.Slice[taintShare](max(2*(len(a)+n), 1<<16))[:len(a)]
+	copy(next, a)
+	return next
 }
 
 // take removes output op and fills o with its value and shares; the
@@ -63,7 +79,7 @@ func (f *frontier) tidy() {
 	if len(f.arena) > 1<<16 && len(f.arena) > 4*f.live {
 		next := f.spare[:0]
 		if cap(next) < 2*f.live {
-			next = make([]taintShare, 0, 2*f.live)
+			next = growArena(nil, f.live)[:0]
 		}
 		for op, r := range f.idx {
 			off := len(next)
