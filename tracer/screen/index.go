@@ -91,15 +91,11 @@ type engine struct {
 	mark       []bool // slot is in touched
 	touched    []uint32
 	seedOut    [][]uint32         // per output: slots it is a source output of
-	outIdx     []int32            // per output: its index in the record's outputs + 1
-	pending    []pendingShare     // followed shares, slot-major
-	shares     []taintShare       // the same, output-major: rec.outs' shares
-	contribs   []stepContribution // this transaction's, slot-major
-	byOutput   outputSorter
-	outStart   []int32 // per output: its first index in a counting sort's result
-	outNext    []int32
-	outInfo    []outInfo // per output, read once a transaction
-	outTaint   []int64
+	taint      []int64            // per touched slot, per output: its taint
+	shares     []taintShare       // followed shares, output by output: rec.outs' shares
+	contribs   []stepContribution // this transaction's, output by output
+	cs         []contribution     // one output's, for countFunc
+	outInfo    []outInfo          // per output, read once a transaction
 	values     []int64
 	negative   bool // some value is (a damaged record: Propagate says so)
 	coins      []taint.Coin
@@ -162,7 +158,7 @@ type contribution struct {
 }
 
 // stepContribution is a contribution and its output, as a step gathers
-// them slot by slot.
+// them output by output.
 type stepContribution struct {
 	contribution
 	vout uint32
@@ -179,8 +175,8 @@ type valueOf func(store.OutPoint) (int64, error)
 // transaction paying a source of that slot, as in tracer.Forward), dust
 // and the hop limit ending it too. It fills rec (followed shares and path
 // predecessors) and e.contribs (the tainted outputs paid to an address
-// that is not a source, slot by slot; countByOutput hands them out by
-// output).
+// that is not a source, output by output, each in slot order;
+// countByOutput hands them out).
 func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txShares) error {
 	rec.preds, rec.outs = rec.preds[:0], rec.outs[:0]
 	e.touched, e.contribs = e.touched[:0], e.contribs[:0]
@@ -199,25 +195,26 @@ func (e *engine) step(tx *store.Tx, ins []*outShares, inValue valueOf, rec *txSh
 	if err != nil {
 		return err
 	}
-	if cap(e.outIdx) < len(tx.Outputs) {
-		e.outIdx = make([]int32, len(tx.Outputs))
-	}
-	e.outIdx = e.outIdx[:len(tx.Outputs)]
-	clear(e.outIdx)
-	e.pending = e.pending[:0]
-	for _, s := range e.touched {
+	// Every touched slot's taint on every output first, then output by
+	// output the slots in order: each output's shares and contributions
+	// come out together, in slot order, as a record and the accumulator
+	// keep them.
+	nOut := len(tx.Outputs)
+	e.taint = slices.Grow(e.taint[:0], len(e.touched)*nOut)[:len(e.touched)*nOut]
+	for si, s := range e.touched {
 		pred := e.pred[s]
 		if e.root[s] {
 			pred = 0
 		}
 		rec.preds = append(rec.preds, predEntry{slot: s, pred: pred})
-		if err := e.propagate(tx, s, W, known, unknown); err != nil {
+		if err := e.propagate(tx, s, e.taint[si*nOut:(si+1)*nOut], W, known, unknown); err != nil {
 			return err
 		}
-		e.slotOutputs(tx, s, rec)
 	}
-	e.placeShares(rec)
-	slices.SortFunc(rec.outs, func(a, b outShares) int { return int(a.vout) - int(b.vout) })
+	e.shares = e.shares[:0]
+	for j := range tx.Outputs {
+		e.outputShares(tx, j, rec)
+	}
 	return nil
 }
 
@@ -325,18 +322,18 @@ func cleanInputs(tx *store.Tx, inValue valueOf) (known int64, unknown bool, err 
 	return known, unknown, nil
 }
 
-// propagate spreads slot s's tainted inputs over tx's outputs into
-// e.outTaint under the model; the rest of the inputs (and the fee) is
-// clean.
-func (e *engine) propagate(tx *store.Tx, s uint32, total, known int64, unknown bool) error {
+// propagate spreads slot s's tainted inputs over tx's outputs into out
+// (one per output) under the model; the rest of the inputs (and the fee)
+// is clean.
+func (e *engine) propagate(tx *store.Tx, s uint32, out []int64, total, known int64, unknown bool) error {
 	if e.sumT[s] <= 0 {
-		return nil
+		return nil // out is not read: outputShares takes no taint of the slot
 	}
 	if tx.FeeKnown && e.model == taint.Haircut {
 		// taint.Propagate's haircut of the coins below, without building
 		// them: the inputs' value is the same for every slot.
 		if V := max(total+tx.Fee, e.sumV[s]); !e.negative && total <= V && e.sumT[s] <= e.sumV[s] {
-			e.outTaint = taint.HaircutSpread(e.outTaint, e.values, e.sumT[s], V)
+			taint.HaircutSpread(out, e.values, e.sumT[s], V)
 			return nil
 		}
 	}
@@ -351,20 +348,22 @@ func (e *engine) propagate(tx *store.Tx, s uint32, total, known int64, unknown b
 			e.coins = append(e.coins, taint.Coin{Value: total - known})
 		}
 	}
-	var err error
-	if e.outTaint, _, err = taint.Propagate(e.model, e.coins, e.values, false, e.outTaint); err != nil {
+	if _, _, err := taint.Propagate(e.model, e.coins, e.values, false, out); err != nil {
 		return fmt.Errorf("tx %s: %w", tx.ID, err)
 	}
 	return nil
 }
 
-// slotOutputs takes slot s's taint on each output of tx: a source's own
-// output carries it in full at hop 0; an output paid to a counted address
-// is a contribution; an output worth following (at least MinValue, within
-// the hop limit, not a barrier) gets the share in rec.
-func (e *engine) slotOutputs(tx *store.Tx, s uint32, rec *txShares) {
-	for j := range tx.Outputs {
-		o := &tx.Outputs[j]
+// outputShares takes output j's taint of each touched slot, in slot
+// order: a source's own output carries its slot in full at hop 0; paid to
+// a counted address it is a contribution; worth following (at least
+// MinValue, within the hop limit, not a barrier) it is a share of the
+// output in rec.
+func (e *engine) outputShares(tx *store.Tx, j int, rec *txShares) {
+	o := &tx.Outputs[j]
+	nOut := len(tx.Outputs)
+	start := len(e.shares)
+	for si, s := range e.touched {
 		var t int64
 		hops := e.hops[s]
 		source := slices.Contains(e.seedOut[j], s)
@@ -372,7 +371,7 @@ func (e *engine) slotOutputs(tx *store.Tx, s uint32, rec *txShares) {
 		case source:
 			t, hops = o.Value, 0
 		case e.sumT[s] > 0:
-			t = e.outTaint[j]
+			t = e.taint[si*nOut+j]
 		}
 		if t <= 0 {
 			continue
@@ -392,94 +391,41 @@ func (e *engine) slotOutputs(tx *store.Tx, s uint32, rec *txShares) {
 			}
 		}
 		if follow {
-			k := int(e.outIdx[j]) - 1 // vout → index in rec.outs + 1; 0: none yet
-			if k < 0 {
-				k = len(rec.outs)
-				e.outIdx[j] = int32(k + 1)
-				rec.outs = append(rec.outs, outShares{vout: uint32(j), value: o.Value}) // shares: placeShares
-			}
-			e.pending = append(e.pending, pendingShare{out: int32(k), share: taintShare{slot: s, hops: hops, tainted: t}})
+			e.shares = append(e.shares, taintShare{slot: s, hops: hops, tainted: t})
 		}
 	}
-}
-
-// pendingShare is a followed share of rec.outs[out], as a step gathers
-// them slot by slot.
-type pendingShare struct {
-	out   int32
-	share taintShare
-}
-
-// placeShares gives each followed output its shares, in slot order, in
-// one array for the transaction (a counting sort of e.pending by output)
-// rather than a growing slice per output. The array is the engine's: the
-// next step reuses it.
-func (e *engine) placeShares(rec *txShares) {
-	var starts []int32
-	e.shares, starts, e.outNext = sortByOutput(e.pending, len(rec.outs),
-		func(p *pendingShare) (int32, taintShare) { return p.out, p.share }, e.shares, e.outStart, e.outNext)
-	for k := range rec.outs {
-		rec.outs[k].shares = e.shares[starts[k]:starts[k+1]:starts[k+1]]
+	if end := len(e.shares); end > start {
+		// The shares of outputs before stay where they are if e.shares
+		// grows: they keep the array they were taken from.
+		rec.outs = append(rec.outs, outShares{vout: uint32(j), value: o.Value, shares: e.shares[start:end:end]})
 	}
-	e.outStart = starts
 }
 
 // countByOutput calls count once per output of tx with the step's
 // contributions to it, in slot order (one accumulator update per output
 // rather than per output and slot).
 func (e *engine) countByOutput(tx *store.Tx, count countFunc) {
-	countByOutput(&e.byOutput, tx.Num, e.contribs, tx.Outputs, outputAddr, count)
+	e.cs = countByOutput(e.cs, tx.Num, e.contribs, tx.Outputs, outputAddr, count)
 }
 
 func outputAddr(o *store.Output) *address.Addr { return &o.Addr }
 
-// outputSorter is countByOutput's reused buffers.
-type outputSorter struct {
-	sorted      []contribution
-	starts, nxt []int32
-}
-
-// countByOutput calls fn once per output of transaction n (addr gives an
-// output's address) with its contributions among cs, in slot order: cs is
-// slot-major, and a counting sort by output keeps each output's in that
-// order.
-func countByOutput[T any](o *outputSorter, n store.TxNum, cs []stepContribution, outs []T, addr func(*T) *address.Addr, fn countFunc) {
-	if len(cs) == 0 {
-		return
-	}
-	o.sorted, o.starts, o.nxt = sortByOutput(cs, len(outs),
-		func(c *stepContribution) (int32, contribution) { return int32(c.vout), c.contribution }, o.sorted, o.starts, o.nxt)
-	for j := range outs {
-		if o.starts[j] < o.starts[j+1] {
-			fn(addr(&outs[j]), store.OutPoint{Tx: n, Vout: uint32(j)}, o.sorted[o.starts[j]:o.starts[j+1]])
+// countByOutput calls fn once per output of transaction n (of outs; addr
+// gives an output's address) with its contributions among cs, which a
+// step made output by output, each output's in slot order. buf is
+// reused for an output's contributions without their output, and
+// returned.
+func countByOutput[T any](buf []contribution, n store.TxNum, cs []stepContribution, outs []T, addr func(*T) *address.Addr, fn countFunc) []contribution {
+	for len(cs) > 0 {
+		vout := cs[0].vout
+		buf = buf[:0]
+		for len(cs) > 0 && cs[0].vout == vout {
+			buf = append(buf, cs[0].contribution)
+			cs = cs[1:]
 		}
+		fn(addr(&outs[vout]), store.OutPoint{Tx: n, Vout: vout}, buf)
 	}
-}
-
-// sortByOutput is a counting sort of items by output (part gives an
-// item's output, below outputs, and what of it to keep): dst holds the
-// kept parts grouped by output, each output's in the items' order (so
-// slot-major items come out in slot order per output), and dst[starts[k]:
-// starts[k+1]] are output k's. dst, starts and next are reused buffers.
-func sortByOutput[T, U any](items []T, outputs int, part func(*T) (int32, U), dst []U, starts, next []int32) ([]U, []int32, []int32) {
-	starts = slices.Grow(starts[:0], outputs+1)[:outputs+1]
-	clear(starts)
-	for i := range items {
-		out, _ := part(&items[i])
-		starts[out+1]++
-	}
-	for k := 1; k <= outputs; k++ {
-		starts[k] += starts[k-1]
-	}
-	dst = slices.Grow(dst[:0], len(items))[:len(items)]
-	next = slices.Grow(next[:0], outputs)[:outputs]
-	copy(next, starts)
-	for i := range items {
-		out, v := part(&items[i])
-		dst[next[out]] = v
-		next[out]++
-	}
-	return dst, starts, next
+	return buf
 }
 
 // BuildIndex computes the exposure of every address reached from a source
@@ -757,8 +703,8 @@ func (wk *walk) inputs(tx *store.Tx) (any bool) {
 
 // record puts tx's followed outputs spent within the pass on the
 // frontier, and hands the rest of what the step found to the accumulator
-// as it is (encoding the record and sorting the contributions by output
-// are the accumulator's part of the work): the path predecessors, the
+// as it is (encoding the record is the accumulator's part of the work):
+// the path predecessors, the
 // followed outputs not spent within the pass (blocks applied later spend
 // them: applyBlock takes them off), and the contributions.
 func (wk *walk) record(tx *store.Tx) error {
@@ -840,7 +786,7 @@ type passBatch struct {
 	preds    []predEntry        // path predecessors
 	kept     []keptOut          // followed outputs for the record
 	shares   []taintShare       // their shares, up to each one's end
-	contribs []stepContribution // slot-major, as the step made them
+	contribs []stepContribution // output by output, as the step made them
 	addrs    []address.Addr     // every output's address, where there are contributions
 }
 
@@ -874,11 +820,11 @@ type accumulator struct {
 	exposed atomic.Int64 // addresses in accs, for progress
 	// take's reused buffers, and add as a countFunc (made once: a method
 	// value passed on is allocated each time).
-	byOutput outputSorter
-	slab     entrySlab // the accumulators' arrays, taken back at each spill
-	outs     []outShares
-	buf      []byte
-	count    countFunc
+	cs    []contribution
+	slab  entrySlab // the accumulators' arrays, taken back at each spill
+	outs  []outShares
+	buf   []byte
+	count countFunc
 	// walkWaited is how long the walk waited for room in the queue
 	// (written by the walk), accWaited how long this stage waited for a
 	// batch; read after the pass, they say which stage bounds it.
@@ -960,7 +906,7 @@ func (a *accumulator) run(ctx context.Context) error {
 func (a *accumulator) take(b *passBatch) error {
 	var start batchTx
 	for _, t := range b.txs {
-		countByOutput(&a.byOutput, t.num, b.contribs[start.contribs:t.contribs], b.addrs[start.addrs:t.addrs], sameAddr, a.count)
+		a.cs = countByOutput(a.cs, t.num, b.contribs[start.contribs:t.contribs], b.addrs[start.addrs:t.addrs], sameAddr, a.count)
 		a.outs = a.outs[:0]
 		from := int32(0)
 		if start.kept > 0 {
