@@ -10,15 +10,13 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/bits"
 	"slices"
-	"unsafe"
 
 	"github.com/dgraph-io/badger/v4"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tracer-oss/tracer/sanctions/address"
-	"github.com/tracer-oss/tracer/store/hugemem"
+	"github.com/tracer-oss/tracer/store/outtable"
 )
 
 // The cluster forest is a union-find over addresses, persisted under the
@@ -1705,32 +1703,21 @@ func (sc *spentScanner) resolve(tx *Tx, spentp *[]Spent) error {
 	return nil
 }
 
-// unspentSet holds outputs until they are spent: an open-addressing
-// table (linear probing, deletion by backward shift, 16 bytes a slot at
-// most 3/4 full) from the outpoint to a slot of a chunked array of
-// outputs, slots reused through a free list. It replaced a Go map, which
-// cost twice as much per spend.
+// unspentSet holds outputs until they are spent: a table (outtable) from
+// the outpoint to a slot of a chunked array of outputs, slots reused
+// through a free list. It replaced a Go map, which cost twice as much per
+// spend.
 type unspentSet struct {
-	tab   []unspentEntry // len a power of 2, or 0 before the first put
-	shift uint           // 64 - log2(len(tab))
-	n     int
+	tab   outtable.Table[uint32]
 	outs  chunked[Output]
 	free  []uint32
 	slots uint32
 	share heapShare // tab and outs, beside the soft heap limit until release
 }
 
-type unspentEntry struct {
-	key  uint64 // unspentKey + 1; 0 for an empty slot
-	slot uint32
-}
-
-func unspentKey(op OutPoint) uint64 { return uint64(op.Tx)<<24 ^ uint64(op.Vout) }
-
-func (u *unspentSet) home(key uint64) uint64 { return (key * 0x9e3779b97f4a7c15) >> u.shift }
-
 func (u *unspentSet) put(op OutPoint, o *Output) {
-	if op.Vout >= 1<<24 {
+	key, ok := outtable.Key(uint64(op.Tx), op.Vout)
+	if !ok {
 		return // never in the set: spends of it read the store
 	}
 	if u.outs.share == nil {
@@ -1745,31 +1732,8 @@ func (u *unspentSet) put(op OutPoint, o *Output) {
 		u.outs.grow(i)
 	}
 	*u.outs.at(i) = *o
-	if (u.n+1)*4 > len(u.tab)*3 {
-		u.resize()
-	}
-	u.insert(unspentEntry{key: unspentKey(op) + 1, slot: i})
-	u.n++
-}
-
-func (u *unspentSet) insert(e unspentEntry) {
-	mask := uint64(len(u.tab) - 1)
-	j := u.home(e.key)
-	for u.tab[j].key != 0 {
-		j = (j + 1) & mask
-	}
-	u.tab[j] = e
-}
-
-func (u *unspentSet) resize() {
-	old := u.tab
-	size := max(2*len(old), 1<<12)
-	u.share.add(int64(size-len(old)) * int64(unsafe.Sizeof(unspentEntry{})))
-	u.tab, u.shift = hugemem.Slice[unspentEntry](size), uint(64-bits.TrailingZeros(uint(size)))
-	for _, e := range old {
-		if e.key != 0 {
-			u.insert(e)
-		}
+	if grown := u.tab.Put(key, i); grown != 0 {
+		u.share.add(grown)
 	}
 }
 
@@ -1782,29 +1746,14 @@ func (u *unspentSet) release() {
 
 // take moves the output op into *o, false when the set lacks it.
 func (u *unspentSet) take(op OutPoint, o *Output) bool {
-	if op.Vout >= 1<<24 || len(u.tab) == 0 {
+	key, ok := outtable.Key(uint64(op.Tx), op.Vout)
+	if !ok {
 		return false
 	}
-	key := unspentKey(op) + 1
-	mask := uint64(len(u.tab) - 1)
-	i := u.home(key)
-	for u.tab[i].key != key {
-		if u.tab[i].key == 0 {
-			return false
-		}
-		i = (i + 1) & mask
+	slot, ok := u.tab.Take(key)
+	if !ok {
+		return false
 	}
-	slot := u.tab[i].slot
-	// Backward shift: move later entries of the run into the hole when
-	// their home is not cyclically in (hole, their place].
-	for j := (i + 1) & mask; u.tab[j].key != 0; j = (j + 1) & mask {
-		if h := u.home(u.tab[j].key); (j-h)&mask >= (j-i)&mask {
-			u.tab[i] = u.tab[j]
-			i = j
-		}
-	}
-	u.tab[i] = unspentEntry{}
-	u.n--
 	u.free = append(u.free, slot)
 	*o = *u.outs.at(slot)
 	return true

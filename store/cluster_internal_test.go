@@ -437,8 +437,8 @@ func TestUnspentSet(t *testing.T) {
 			t.Fatalf("step %d: took %v, never put", step, miss)
 		}
 	}
-	if u.n != len(want) {
-		t.Fatalf("%d entries, want %d", u.n, len(want))
+	if u.tab.Len() != len(want) {
+		t.Fatalf("%d entries, want %d", u.tab.Len(), len(want))
 	}
 	for op, o := range want {
 		var got Output

@@ -716,7 +716,9 @@ func (wk *walk) record(tx *store.Tx) error {
 			return err
 		}
 		if sp {
-			wk.frontier.put(op, &o)
+			if err := wk.frontier.put(op, &o); err != nil {
+				return err
+			}
 			continue
 		}
 		b.shares = append(b.shares, o.shares...)
