@@ -47,6 +47,22 @@ func buildExposure(t *testing.T, st *store.Store, accs, txs int) uint32 {
 	return hdr.Gen
 }
 
+// newExposureWriter opens a store in dir (closed when the test ends) and
+// starts a generation in it.
+func newExposureWriter(t *testing.T, dir string) (*store.Store, *store.ExposureWriter) {
+	t.Helper()
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	w, err := st.Exposure().NewIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, w
+}
+
 // allAccs is ForEachAcc into a map, checking the order.
 func allAccs(t *testing.T, st *store.Store, gen uint32) map[string]string {
 	t.Helper()
@@ -207,15 +223,7 @@ func TestExposureWriterRefuses(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			st, err := store.Open(dir, store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			w, err := st.Exposure().NewIndex()
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, w := newExposureWriter(t, dir)
 			if err := tc.put(w); err == nil {
 				t.Fatal("accepted")
 			}
@@ -327,15 +335,7 @@ func TestExposureAccTail(t *testing.T) {
 	for _, split := range []int{0, 1, 1234, accs - 1, accs, -1} {
 		t.Run(fmt.Sprint(split), func(t *testing.T) {
 			dir := t.TempDir()
-			st, err := store.Open(dir, store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			w, err := st.Exposure().NewIndex()
-			if err != nil {
-				t.Fatal(err)
-			}
+			st, w := newExposureWriter(t, dir)
 			val := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 1+i%300) }
 			var g sync.WaitGroup
 			var herr, terr error

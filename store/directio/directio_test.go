@@ -139,17 +139,7 @@ func TestMisuse(t *testing.T) {
 // A reader closed before its end stops its goroutine (the test would
 // hang otherwise) and closes the file.
 func TestReaderClosedEarly(t *testing.T) {
-	name := filepath.Join(t.TempDir(), "f")
-	w, err := directio.Create(name, 4096)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(make([]byte, 100*4096)); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	name := writeZeros(t, 100*4096)
 	r, err := directio.Open(name, 4096, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -218,17 +208,7 @@ func TestCloseBeforeStart(t *testing.T) {
 // A read after Close is an error: not data of a buffer read ahead, nor a
 // wait on the stopped goroutine for one it will never read.
 func TestReadAfterClose(t *testing.T) {
-	name := filepath.Join(t.TempDir(), "f")
-	w, err := directio.Create(name, 4096)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(make([]byte, 10*4096)); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	name := writeZeros(t, 10*4096)
 	for _, byByte := range []bool{false, true} {
 		r, err := directio.Open(name, 4096, 1)
 		if err != nil {
@@ -264,4 +244,22 @@ func TestReadAfterClose(t *testing.T) {
 			t.Fatalf("read (bytewise %v) after Close never returned", byByte)
 		}
 	}
+}
+
+// writeZeros writes n zero bytes to a new file through a Writer and
+// returns its name.
+func writeZeros(t *testing.T, n int) string {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "f")
+	w, err := directio.Create(name, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(make([]byte, n)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return name
 }

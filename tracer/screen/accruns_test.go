@@ -105,12 +105,15 @@ func TestAccRunsMerge(t *testing.T) {
 	}
 }
 
-// spilledRun spills one address's accumulators and returns the runs and
-// the run file's bytes, for a test to damage.
-func spilledRun(t *testing.T) (*accRuns, []byte) {
+// spilledRun spills the accumulators of n addresses and returns the runs
+// and the run file's bytes, for a test to damage.
+func spilledRun(t *testing.T, n int) (*accRuns, []byte) {
 	t.Helper()
 	r := &accRuns{slots: 5}
-	accs := map[address.Addr][]accEntry{{Kind: address.P2WPKH, Payload: [32]byte{1}}: sampleAcc()}
+	accs := map[address.Addr][]accEntry{}
+	for i := range n {
+		accs[address.Addr{Kind: address.P2WPKH, Payload: [32]byte{byte(1 + i)}}] = sampleAcc()
+	}
 	if err := r.spill(accs); err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +127,7 @@ func spilledRun(t *testing.T) (*accRuns, []byte) {
 
 // TestAccRunsDamaged: a damaged run is one clear error naming the run.
 func TestAccRunsDamaged(t *testing.T) {
-	r, raw := spilledRun(t)
+	r, raw := spilledRun(t, 1)
 	if err := os.WriteFile(r.files[0], raw[:len(raw)-2], 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -138,19 +141,7 @@ func TestAccRunsDamaged(t *testing.T) {
 // two records (a file system returning less than was written), is an
 // error naming the run, not a shorter run with an address left out.
 func TestAccRunsCutBetweenRecords(t *testing.T) {
-	r := &accRuns{slots: 5}
-	accs := map[address.Addr][]accEntry{
-		{Kind: address.P2WPKH, Payload: [32]byte{1}}: sampleAcc(),
-		{Kind: address.P2WPKH, Payload: [32]byte{2}}: sampleAcc(),
-	}
-	if err := r.spill(accs); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.remove)
-	raw, err := os.ReadFile(r.files[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, raw := spilledRun(t, 2)
 	kl, n := binary.Uvarint(raw)
 	vl, m := binary.Uvarint(raw[n+int(kl):])
 	first := n + int(kl) + m + int(vl) + 4
@@ -161,7 +152,7 @@ func TestAccRunsCutBetweenRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	wrote := 0
-	_, err = r.finish(context.Background(), map[address.Addr][]accEntry{}, func(string, []byte) error { wrote++; return nil }, nil)
+	_, err := r.finish(context.Background(), map[address.Addr][]accEntry{}, func(string, []byte) error { wrote++; return nil }, nil)
 	if err == nil || !strings.Contains(err.Error(), "run-00000") || !strings.Contains(err.Error(), "ends at byte") {
 		t.Fatalf("run cut between records: %v (%d records written)", err, wrote)
 	}
@@ -172,7 +163,7 @@ func TestAccRunsCutBetweenRecords(t *testing.T) {
 // found by the record's checksum: one clear error naming the run, and
 // nothing of the damaged record written.
 func TestAccRunsFlipped(t *testing.T) {
-	r, raw := spilledRun(t)
+	r, raw := spilledRun(t, 1)
 	raw[len(raw)-5] ^= 0x01 // the last byte of the accumulators, before the checksum
 	if err := os.WriteFile(r.files[0], raw, 0o644); err != nil {
 		t.Fatal(err)
