@@ -239,18 +239,28 @@ func BenchmarkBuildIndex(b *testing.B) {
 // every tx shares record and the undo records of the last blocks. Two
 // builds of one store with equal digests wrote the same index, byte for
 // byte (TRACER_BENCH_DIGEST=1 logs it after BenchmarkBuildIndex).
+//
+// Its second digest is of what the index says, whatever format it was
+// written in: the header without its format, and the accumulators, also
+// those in undo records, as screen.CanonicalAcc writes them. Builds in two
+// index formats with equal second digests hold the same numbers.
 func indexDigest(tb testing.TB, st *store.Store, hdr store.ExposureIndex) string {
 	tb.Helper()
-	h := sha256.New()
-	put := func(tag string, k, v []byte) {
-		var n [8]byte
-		h.Write([]byte(tag))
-		binary.BigEndian.PutUint64(n[:], uint64(len(k)))
-		h.Write(n[:])
-		h.Write(k)
-		binary.BigEndian.PutUint64(n[:], uint64(len(v)))
-		h.Write(n[:])
-		h.Write(v)
+	h, sem := sha256.New(), sha256.New()
+	put := func(tag string, k, v, canon []byte) {
+		for _, w := range []struct {
+			h interface{ Write([]byte) (int, error) }
+			v []byte
+		}{{h, v}, {sem, canon}} {
+			var n [8]byte
+			w.h.Write([]byte(tag))
+			binary.BigEndian.PutUint64(n[:], uint64(len(k)))
+			w.h.Write(n[:])
+			w.h.Write(k)
+			binary.BigEndian.PutUint64(n[:], uint64(len(w.v)))
+			w.h.Write(n[:])
+			w.h.Write(w.v)
+		}
 	}
 	x := st.Exposure()
 	stored, err := x.Header(hdr.Gen)
@@ -259,12 +269,20 @@ func indexDigest(tb testing.TB, st *store.Store, hdr store.ExposureIndex) string
 	}
 	stored.BuiltAt, stored.Gen, stored.Files = time.Time{}, 0, false // where the records live is not what they say
 	raw, _ := json.Marshal(stored)
-	put("h", nil, raw)
+	var params screen.IndexParams
+	if err := json.Unmarshal(stored.Params, &params); err != nil {
+		tb.Fatal(err)
+	}
+	params.Format = 0
+	stored.Params, _ = json.Marshal(params)
+	canon, _ := json.Marshal(stored)
+	put("h", nil, raw, canon)
 	accs := 0
 	if err := x.ForEachAcc(hdr.Gen, func(k string, v []byte) error {
 		accs++
-		put("a", []byte(k), v)
-		return nil
+		c, err := screen.CanonicalAcc(v, params.Slots)
+		put("a", []byte(k), v, c)
+		return err
 	}); err != nil {
 		tb.Fatal(err)
 	}
@@ -276,7 +294,7 @@ func indexDigest(tb testing.TB, st *store.Store, hdr store.ExposureIndex) string
 		}
 		if found {
 			recs++
-			put("t", binary.BigEndian.AppendUint64(nil, uint64(n)), v)
+			put("t", binary.BigEndian.AppendUint64(nil, uint64(n)), v, v)
 		}
 	}
 	undos := 0
@@ -288,14 +306,18 @@ func indexDigest(tb testing.TB, st *store.Store, hdr store.ExposureIndex) string
 			}
 			if found {
 				undos++
-				put("u", binary.BigEndian.AppendUint32(nil, uint32(ht)), v)
+				c, err := screen.CanonicalUndo(v, params.Slots)
+				if err != nil {
+					return err
+				}
+				put("u", binary.BigEndian.AppendUint32(nil, uint32(ht)), v, c)
 			}
 		}
 		return nil
 	}); err != nil {
 		tb.Fatal(err)
 	}
-	return fmt.Sprintf("%x (%d accumulators, %d tx shares records, %d undo records)", h.Sum(nil), accs, recs, undos)
+	return fmt.Sprintf("%x, semantic %x (%d accumulators, %d tx shares records, %d undo records)", h.Sum(nil), sem.Sum(nil), accs, recs, undos)
 }
 
 // BenchmarkUpdateIndex is the per-block update: the store is rolled back

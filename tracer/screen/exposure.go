@@ -163,8 +163,10 @@ type IndexGroup struct {
 // 1 added the received total to the accumulators; 2 stores accumulators
 // only (no drawn records, no received total: a Reader draws both on read)
 // and describes the share columns in the header; 3 keys an address's
-// accumulators by its binary identity (recordKey) instead of its string.
-const indexFormat = 3
+// accumulators by its binary identity (recordKey) instead of its string;
+// 4 packs an accumulator entry's hops and flags in one number, leaving out
+// what is mostly 0 or the previous entry's (a third fewer bytes).
+const indexFormat = 4
 
 // recordKey is the key of address a's accumulators in the index: its
 // class (P2PK as P2PKH, as the store's address index matches them) and its

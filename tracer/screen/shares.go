@@ -21,9 +21,10 @@ import (
 //	            pred is 0 where the transaction pays a source of the slot
 //	            (a path starts there), else TxNum+1 of the funding
 //	            transaction of its largest tainted input of the slot
-//	accumulator n, (slot delta, amount, hops, amount - best, 0 best tx best vout | 1)…
-//	            (format 1 began with the received total; a Reader now
-//	            counts it on read)
+//	accumulator n, (slot delta, amount, hops<<2 | flags, [amount - best],
+//	            [best tx, best vout])… (encodeAcc; format 3 had hops,
+//	            amount - best and a flag byte always; format 1 began with
+//	            the received total, which a Reader now counts on read)
 //	undo        2, block hash (32), previous hash (32), first tx, end tx,
 //	            naddr, (len, address, present, len, accumulator)…,
 //	            nspent, (tx, vout, value, nshare, (slot, tainted, hops)…)…
@@ -437,32 +438,51 @@ func outBefore(a, b store.OutPoint) bool { return a.Tx < b.Tx || a.Tx == b.Tx &&
 
 // encodeAcc appends the stored accumulators of one address to b.
 //
-// An entry is its slot's distance from the previous one, the amount, the
-// hops, the amount less the largest contribution, then the output of that
-// contribution: 0 and (tx, vout), or 1 for the previous entry's (an
-// address's groups mostly reach it through the same few outputs). About 8
-// bytes an entry instead of 15.
+// An entry is its slot's distance from the previous one, the amount and a
+// tag: the hops, shifted past two flags. accLess says the amount less the
+// largest contribution follows (else it is 0: one contribution, or all
+// of them equal); accOut says the output of that contribution follows,
+// tx and vout (else it is the previous entry's: an address's groups mostly
+// reach it through the same few outputs). Most entries are three numbers,
+// about 4 bytes instead of 6 in format 3.
 func encodeAcc(acc []accEntry, b []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(acc)))
-	for i, e := range acc {
-		slot := e.slot
+	for i := range acc {
+		e := &acc[i]
+		slot, tag := e.slot, uint64(e.hops)<<accTagShift
 		if i > 0 {
-			slot -= acc[i-1].slot
+			slot -= acc[i-1].slot // in 32 bits: out of order reads as out of range
+		}
+		less := e.amount - e.best
+		if less != 0 {
+			tag |= accLess
+		}
+		own := i == 0 || e.bestOut != acc[i-1].bestOut
+		if own {
+			tag |= accOut
 		}
 		b = binary.AppendUvarint(b, uint64(slot))
 		b = binary.AppendUvarint(b, uint64(e.amount))
-		b = binary.AppendUvarint(b, uint64(e.hops))
-		b = binary.AppendUvarint(b, uint64(e.amount-e.best))
-		if i > 0 && e.bestOut == acc[i-1].bestOut {
-			b = append(b, 1)
-			continue
+		b = binary.AppendUvarint(b, tag)
+		if less != 0 {
+			b = binary.AppendUvarint(b, uint64(less))
 		}
-		b = append(b, 0)
-		b = binary.AppendUvarint(b, uint64(e.bestOut.Tx))
-		b = binary.AppendUvarint(b, uint64(e.bestOut.Vout))
+		if own {
+			b = binary.AppendUvarint(b, uint64(e.bestOut.Tx))
+			b = binary.AppendUvarint(b, uint64(e.bestOut.Vout))
+		}
 	}
 	return b
 }
+
+// The flags of an accumulator entry's tag (encodeAcc), below its hops.
+const (
+	accOut       = 1 << iota // the largest contribution's output follows
+	accLess                  // the amount less the largest contribution follows
+	accTagShift  = iota
+	accTagFlags  = 1<<accTagShift - 1
+	maxAccTagHop = math.MaxInt32
+)
 
 func decodeAcc(b []byte, slots int) ([]accEntry, error) {
 	return decodeAccAppend(nil, b, slots)
@@ -471,7 +491,7 @@ func decodeAcc(b []byte, slots int) ([]accEntry, error) {
 // decodeAccAppend decodes accumulators and appends them to acc.
 func decodeAccAppend(acc []accEntry, b []byte, slots int) ([]accEntry, error) {
 	d := decoder{b: b, what: "accumulator"}
-	n := d.count(5)
+	n := d.count(3)
 	acc = slices.Grow(acc, n)
 	base := len(acc)
 	for i := 0; i < n && d.err == nil; i++ {
@@ -485,23 +505,27 @@ func decodeAccAppend(acc []accEntry, b []byte, slots int) ([]accEntry, error) {
 		if slot >= uint64(slots) && d.err == nil {
 			d.fail(fmt.Sprintf("source group %d of %d", slot, slots))
 		}
-		e := accEntry{slot: uint32(slot), amount: d.int64(), hops: int32(d.uint32(math.MaxInt32))}
-		less := d.int64()
-		if less > e.amount {
-			d.fail("largest contribution exceeds the total")
+		e := accEntry{slot: uint32(slot), amount: d.int64()}
+		tag := d.uvarint()
+		if tag>>accTagShift > maxAccTagHop {
+			d.fail(fmt.Sprintf("hops %d out of range", tag>>accTagShift))
 		}
-		e.best = e.amount - less
-		switch d.uvarint() {
-		case 0:
-			e.bestOut = store.OutPoint{Tx: store.TxNum(d.uvarint()), Vout: d.uint32(math.MaxUint32)}
-		case 1:
-			if i == 0 {
-				d.fail("first entry refers to a previous output")
-				break
+		e.hops = int32(tag >> accTagShift)
+		e.best = e.amount
+		if tag&accLess != 0 {
+			less := d.int64()
+			if less == 0 || less > e.amount {
+				d.fail(fmt.Sprintf("largest contribution %d below a total of %d", e.amount-less, e.amount))
 			}
-			e.bestOut = acc[base+i-1].bestOut
+			e.best = e.amount - less
+		}
+		switch {
+		case tag&accOut != 0:
+			e.bestOut = store.OutPoint{Tx: store.TxNum(d.uvarint()), Vout: d.uint32(math.MaxUint32)}
+		case i == 0:
+			d.fail("first entry refers to a previous output")
 		default:
-			d.fail("bad output reference")
+			e.bestOut = acc[base+i-1].bestOut
 		}
 		acc = append(acc, e)
 	}

@@ -1,7 +1,9 @@
 package screen
 
 import (
+	"encoding/binary"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -102,11 +104,16 @@ func TestSharesDamaged(t *testing.T) {
 			return err
 		}},
 		{"accumulator's first entry refers to a previous output", func() error {
-			_, err := decodeAcc([]byte{1, 0, 5, 0, 0, 1}, 5)
+			_, err := decodeAcc([]byte{1, 0, 5, 0}, 5) // slot 0, 5 sat, tag: 0 hops, no flags
 			return err
 		}},
-		{"accumulator output reference unknown", func() error {
-			_, err := decodeAcc([]byte{1, 0, 5, 0, 0, 2}, 5)
+		{"accumulator difference of 0 flagged", func() error {
+			_, err := decodeAcc([]byte{1, 0, 5, accLess | accOut, 0, 7, 0}, 5)
+			return err
+		}},
+		{"accumulator hops out of range", func() error {
+			b := binary.AppendUvarint([]byte{1, 0, 5}, (math.MaxInt32+1)<<accTagShift|accOut)
+			_, err := decodeAcc(append(b, 7, 0), 5)
 			return err
 		}},
 		{"accumulator empty", func() error { _, err := decodeAcc(nil, 5); return err }},
