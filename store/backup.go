@@ -366,7 +366,7 @@ func (s *Store) backupFiles(w io.Writer) error {
 	defer unpin()
 	var expo []*sortedFile
 	for _, g := range gens {
-		expo = append(expo, g.txs, g.accs)
+		expo = append(expo, g.files()...)
 	}
 	slices.SortFunc(expo, func(a, b *sortedFile) int { return strings.Compare(a.path, b.path) })
 	if err := binary.Write(w, binary.BigEndian, uint32(len(names)+len(expo))); err != nil {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"path/filepath"
 	"time"
 
@@ -27,8 +26,10 @@ type ExposureIndex struct {
 	Addresses   int               `json:"addresses"` // exposed addresses (accumulators) in the generation
 	Params      json.RawMessage   `json:"params,omitempty"`
 	// Files: the generation's bulk records are in its sorted files
-	// (exposurefile.go), Badger holding the updates since.
-	Files bool `json:"files,omitempty"`
+	// (exposurefile.go), Badger holding the updates since; AccFiles of
+	// them hold accumulators (0: one, as before it was written).
+	Files    bool `json:"files,omitempty"`
+	AccFiles int  `json:"acc_files,omitempty"`
 }
 
 var (
@@ -55,43 +56,42 @@ func (s *Store) Exposure() Exposure { return Exposure{s} }
 // order, into its sorted files (exposurefile.go). Readers keep seeing the
 // previous generation until Commit.
 type ExposureWriter struct {
-	s         *Store
-	gen       uint32
-	txs, accs *sortedWriter
-	tail      *ExposureTail // AccTail's, appended to accs by Stage
-	key       []byte
+	s    *Store
+	gen  uint32
+	txs  *sortedWriter
+	accs []*ExposureAccPart // AccPart's; the first is PutAcc's
+	key  []byte
 }
 
-// ExposureTail writes accumulators beside an ExposureWriter: all of its
-// keys sort after every key the writer's PutAcc writes, so two halves of
-// the key space are written at once, each by its own goroutine. Stage
-// appends its records after the writer's.
-type ExposureTail struct {
+// ExposureAccPart writes one part of a generation's accumulators, each
+// into its own file: every key of a part sorts after every key of the
+// parts before it, so parts of the key space are written at once, each by
+// its own goroutine, and read back as one.
+type ExposureAccPart struct {
 	w   *sortedWriter
 	key []byte
 }
 
-// AccTail returns the writer's tail (the same one each call). Its file is
-// named gen-<N>.acc-tail.tmp until Stage copies it into the
-// accumulators' file and removes it.
-func (w *ExposureWriter) AccTail() (*ExposureTail, error) {
-	if w.tail == nil {
-		sw, err := newSortedWriter(filepath.Join(w.s.dir, exposureDir, fmt.Sprintf("gen-%d.acc-tail", w.gen)))
+// AccPart returns part i of the accumulators (the same one each call;
+// part 0 is what PutAcc writes). Parts left empty are dropped at Stage.
+func (w *ExposureWriter) AccPart(i int) (*ExposureAccPart, error) {
+	for len(w.accs) <= i {
+		sw, err := newSortedWriter(filepath.Join(w.s.dir, exposureDir, exposureFileName(w.gen, 'a', len(w.accs))))
 		if err != nil {
 			return nil, fmt.Errorf("store: new exposure index: %w", err)
 		}
-		w.tail = &ExposureTail{w: sw}
+		w.accs = append(w.accs, &ExposureAccPart{w: sw})
 	}
-	return w.tail, nil
+	return w.accs[i], nil
 }
 
-// PutAcc is ExposureWriter.PutAcc for the tail.
-func (t *ExposureTail) PutAcc(addr string, v []byte) error {
+// PutAcc is ExposureWriter.PutAcc for the part.
+func (p *ExposureAccPart) PutAcc(addr string, v []byte) error {
 	if err := checkAccKey(addr); err != nil {
 		return err
 	}
-	t.key = append(t.key[:0], addr...)
-	return t.w.add(t.key, v)
+	p.key = append(p.key[:0], addr...)
+	return p.w.add(p.key, v)
 }
 
 // NewIndex starts a new generation of the exposure index.
@@ -119,13 +119,12 @@ func (x Exposure) NewIndex() (*ExposureWriter, error) {
 		return nil, fmt.Errorf("store: new exposure index: %w", err)
 	}
 	w := &ExposureWriter{s: s, gen: gen}
-	if w.txs, err = newSortedWriter(filepath.Join(s.dir, exposureDir, exposureFileName(gen, 't'))); err == nil {
-		if w.accs, err = newSortedWriter(filepath.Join(s.dir, exposureDir, exposureFileName(gen, 'a'))); err != nil {
-			w.txs.abort()
-		}
-	}
-	if err != nil {
+	if w.txs, err = newSortedWriter(filepath.Join(s.dir, exposureDir, exposureFileName(gen, 't', 0))); err != nil {
 		return nil, fmt.Errorf("store: new exposure index: %w", err)
+	}
+	if _, err := w.AccPart(0); err != nil {
+		w.txs.abort()
+		return nil, err
 	}
 	return w, nil
 }
@@ -133,9 +132,8 @@ func (x Exposure) NewIndex() (*ExposureWriter, error) {
 // Cancel drops the generation's unfinished files.
 func (w *ExposureWriter) Cancel() {
 	w.txs.abort()
-	w.accs.abort()
-	if w.tail != nil {
-		w.tail.w.abort()
+	for _, p := range w.accs {
+		p.w.abort()
 	}
 }
 
@@ -152,13 +150,7 @@ func (w *ExposureWriter) PutTxShares(n TxNum, v []byte) error {
 // PutAcc stores the per-source accumulators of the address whose record
 // key is addr (opaque to the store; encoded by the screen package; not
 // empty), in increasing order of addr.
-func (w *ExposureWriter) PutAcc(addr string, v []byte) error {
-	if err := checkAccKey(addr); err != nil {
-		return err
-	}
-	w.key = append(w.key[:0], addr...)
-	return w.accs.add(w.key, v)
-}
+func (w *ExposureWriter) PutAcc(addr string, v []byte) error { return w.accs[0].PutAcc(addr, v) }
 
 // Commit flushes what was written, then switches readers to this generation in
 // one transaction (header and pointer), then deletes older generations.
@@ -179,33 +171,23 @@ func (w *ExposureWriter) Stage(ctx context.Context, hdr ExposureIndex) (Exposure
 		w.Cancel()
 		return hdr, err
 	}
-	if err := w.txs.finish(); err != nil {
-		w.accs.abort()
-		if w.tail != nil {
-			w.tail.w.abort()
-		}
-		return hdr, err
-	}
-	if w.tail != nil {
-		if err := w.accs.appendTail(w.tail.w); err != nil {
-			w.accs.abort()
-			return hdr, fmt.Errorf("store: write %s: %w", w.accs.path, err)
-		}
-	}
-	if err := w.accs.finish(); err != nil {
+	accFiles, err := w.finish()
+	if err != nil {
+		w.Cancel() // and the files finished before the error, which no header names:
+		_ = removeExposureFiles(w.s.dir, func(gen uint32, _ bool) bool { return gen == w.gen })
 		return hdr, err
 	}
 	if err := syncDir(filepath.Join(w.s.dir, exposureDir)); err != nil {
 		return hdr, fmt.Errorf("store: commit exposure index: %w", err)
 	}
-	g, err := openExposureGen(w.s.dir, w.gen)
+	g, err := openExposureGen(w.s.dir, w.gen, accFiles)
 	if err != nil {
 		return hdr, fmt.Errorf("store: commit exposure index: %w", err)
 	}
 	w.s.expo.staging.RLock()
 	defer w.s.expo.staging.RUnlock()
 	w.s.expo.add(w.gen, g) // before the header: a reader that sees it finds them
-	hdr.Files = true
+	hdr.Files, hdr.AccFiles = true, accFiles
 	hdr.Gen = w.gen
 	if hdr.BuiltAt.IsZero() {
 		hdr.BuiltAt = time.Now().UTC().Truncate(time.Second)
@@ -217,6 +199,31 @@ func (w *ExposureWriter) Stage(ctx context.Context, hdr ExposureIndex) (Exposure
 		return hdr, fmt.Errorf("store: commit exposure index: %w", err)
 	}
 	return hdr, nil
+}
+
+// finish finishes the generation's files: the parts of its accumulators
+// that hold records (and the first, always) numbered in order. It returns
+// how many accumulators' files there are.
+func (w *ExposureWriter) finish() (int, error) {
+	if err := w.txs.finish(); err != nil {
+		return 0, err
+	}
+	var last *sortedWriter // the last part with records
+	files := 0
+	for i, p := range w.accs {
+		if i > 0 && p.w.records == 0 {
+			p.w.abort()
+			continue
+		}
+		if last != nil && last.records > 0 && bytes.Compare(p.w.lowest, last.last) <= 0 {
+			return 0, fmt.Errorf("store: exposure records out of order: part %d begins with %x after %x", i, p.w.lowest, last.last)
+		}
+		if err := p.w.finishAs(filepath.Join(w.s.dir, exposureDir, exposureFileName(w.gen, 'a', files))); err != nil {
+			return 0, err
+		}
+		last, files = p.w, files+1
+	}
+	return files, nil
 }
 
 // Use makes generation gen (staged by ExposureWriter.Stage)
@@ -404,7 +411,7 @@ func (x Exposure) ForEachAcc(gen uint32, fn func(addr string, v []byte) error) e
 // exposureFile pins generation gen's file of family fam for one read (nil:
 // the generation keeps that family in Badger alone); a snapshot reads the
 // files it pinned.
-func (s *Store) exposureFile(fam byte, gen uint32) (*sortedFile, func(), error) {
+func (s *Store) exposureFile(fam byte, gen uint32) (sortedSet, func(), error) {
 	if s.snap != nil {
 		if g := s.snap.expo[gen]; g != nil {
 			return g.file(fam), func() {}, nil
@@ -805,7 +812,7 @@ func (x Exposure) Info() (ExposureIndex, error) {
 // loadExposureFiles opens the files of every generation whose header says
 // it has them (see openExposureFiles).
 func (s *Store) loadExposureFiles() error {
-	var headers map[uint32]bool
+	var headers map[uint32]int
 	err := s.view(func(txn *badger.Txn) error {
 		var err error
 		headers, err = exposureHeaders(txn)
@@ -817,10 +824,10 @@ func (s *Store) loadExposureFiles() error {
 	return s.openExposureFiles(headers)
 }
 
-// exposureHeaders maps every generation with a header in txn to whether
-// its header says it has files.
-func exposureHeaders(txn *badger.Txn) (map[uint32]bool, error) {
-	headers := map[uint32]bool{}
+// exposureHeaders maps every generation with a header in txn to how many
+// accumulators' files its header names (0: it has no files).
+func exposureHeaders(txn *badger.Txn) (map[uint32]int, error) {
+	headers := map[uint32]int{}
 	prefix := []byte{prefixExposureIndex}
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 	defer it.Close()
@@ -834,7 +841,11 @@ func exposureHeaders(txn *badger.Txn) (map[uint32]bool, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: exposure index header %x: %v", ErrCorrupt, k, err)
 		}
-		headers[binary.BigEndian.Uint32(k[1:])] = hdr.Files
+		n := 0
+		if hdr.Files {
+			n = max(hdr.AccFiles, 1)
+		}
+		headers[binary.BigEndian.Uint32(k[1:])] = n
 	}
 	return headers, nil
 }
@@ -846,6 +857,11 @@ func exposureFileGens(txn *badger.Txn) (map[uint32]bool, error) {
 	if err != nil {
 		return nil, err
 	}
-	maps.DeleteFunc(headers, func(_ uint32, files bool) bool { return !files })
-	return headers, nil
+	gens := map[uint32]bool{}
+	for gen, n := range headers {
+		if n > 0 {
+			gens[gen] = true
+		}
+	}
+	return gens, nil
 }

@@ -28,8 +28,12 @@ import (
 // there deletes it (no record is empty). Readers see both through
 // Exposure and ExposureUpdate and never the files alone.
 //
-//	exposure/gen-<N>.txs   per-transaction shares, keyed by TxNum (8 bytes, big-endian)
-//	exposure/gen-<N>.acc   per-address accumulators, keyed by the record key
+//	exposure/gen-<N>.txs     per-transaction shares, keyed by TxNum (8 bytes, big-endian)
+//	exposure/gen-<N>.acc     per-address accumulators, keyed by the record key
+//	exposure/gen-<N>.acc.<k> more of them (k from 1), every key after those
+//	                         of the file before: a build writes its
+//	                         accumulators in parts at once, one file each;
+//	                         the header says how many (AccFiles)
 //
 // A file:
 //
@@ -42,9 +46,7 @@ import (
 //	                (uint64 big-endian each), CRC-32C of the index (uint32),
 //	                "tXpo" magic
 //
-// A build writes gen-<N>.*.tmp (and maybe gen-<N>.acc-tail.tmp, the second
-// half of its accumulators, written at once and copied into the first's
-// file) and renames them in place before it writes
+// A build writes gen-<N>.*.tmp and renames them in place before it writes
 // the generation's header (Stage); files of a generation with no header
 // (a killed build, an interrupted drop) are removed when a writer opens
 // the store.
@@ -56,10 +58,14 @@ const (
 )
 
 // exposureFileName is the name of generation gen's file of family fam
-// ('t' tx shares, 'a' accumulators).
-func exposureFileName(gen uint32, fam byte) string {
-	if fam == 't' {
+// ('t' tx shares, 'a' accumulators); part numbers an accumulators' file
+// after the first.
+func exposureFileName(gen uint32, fam byte, part int) string {
+	switch {
+	case fam == 't':
 		return fmt.Sprintf("gen-%d.txs", gen)
+	case part > 0:
+		return fmt.Sprintf("gen-%d.acc.%d", gen, part)
 	}
 	return fmt.Sprintf("gen-%d.acc", gen)
 }
@@ -74,7 +80,14 @@ func parseExposureFileName(name string) (gen uint32, tmp, ok bool) {
 	}
 	rest, tmp = strings.CutSuffix(rest, ".tmp")
 	num, ext, found := strings.Cut(rest, ".")
-	known := ext == "txs" || ext == "acc" || tmp && ext == "acc-tail" // a tail is only ever a .tmp
+	part, numbered := strings.CutPrefix(ext, "acc.")
+	if numbered {
+		k, err := strconv.ParseUint(part, 10, 31)
+		numbered = err == nil && k > 0 && part == strconv.FormatUint(k, 10)
+	}
+	// acc-tail: the second half of an older build's accumulators, only
+	// ever a .tmp.
+	known := ext == "txs" || ext == "acc" || numbered || tmp && ext == "acc-tail"
 	if !found || !known {
 		return 0, false, false
 	}
@@ -158,51 +171,12 @@ func (w *sortedWriter) cut() error {
 	return nil
 }
 
-// appendTail appends the records of t, a writer of keys that all sort
-// after w's, and removes t's file: its blocks are copied as they are and
-// its index entries (first key and length, no offset) appended to w's.
-func (w *sortedWriter) appendTail(t *sortedWriter) error {
-	defer t.abort() // removes its file, whatever happens
-	if err := w.cut(); err != nil {
-		return err
-	}
-	if err := t.cut(); err != nil {
-		return err
-	}
-	if err := t.f.Close(); err != nil {
-		t.f = nil
-		return err
-	}
-	t.f = nil
-	if t.records == 0 {
-		return nil
-	}
-	if w.records > 0 && bytes.Compare(t.lowest, w.last) <= 0 {
-		return fmt.Errorf("store: exposure records out of order: %x after %x", t.lowest, w.last)
-	}
-	r, err := directio.Open(t.path+".tmp", 0, 2)
-	if err != nil {
-		return err
-	}
-	defer r.Close() //nolint:errcheck // read only
-	n, err := io.Copy(w.f, r)
-	if err != nil {
-		return err
-	}
-	if n != t.off {
-		return fmt.Errorf("store: exposure records: %s holds %d bytes, want %d", t.path, n, t.off)
-	}
-	w.index = append(w.index, t.index...)
-	w.off += t.off
-	w.records += t.records
-	w.blocks += t.blocks
-	w.last = append(w.last[:0], t.last...)
-	return nil
-}
-
 // finish writes the last block, the index and the footer, syncs the file
 // and renames it to its final name.
-func (w *sortedWriter) finish() error {
+func (w *sortedWriter) finish() error { return w.finishAs(w.path) }
+
+// finishAs is finish renaming the file to path.
+func (w *sortedWriter) finishAs(path string) error {
 	if err := w.cut(); err != nil {
 		return w.fail(err)
 	}
@@ -226,7 +200,7 @@ func (w *sortedWriter) finish() error {
 		return w.fail(err)
 	}
 	w.f = nil
-	if err := os.Rename(w.path+".tmp", w.path); err != nil {
+	if err := os.Rename(w.path+".tmp", path); err != nil {
 		return w.fail(err)
 	}
 	return nil
@@ -495,12 +469,14 @@ func (sf *sortedFile) each(from []byte, fn func(key, val []byte) error) error {
 // errStop ends sortedFile.each early without an error.
 var errStop = errors.New("stop")
 
-// check reads every block and record of the file: what Verify runs.
-func (sf *sortedFile) check() (uint64, error) {
+// check reads every block and record of the file: what Verify runs. Its
+// keys must increase, from after after (nil: from any); it returns how
+// many there are and the last.
+func (sf *sortedFile) check(after []byte) (uint64, []byte, error) {
 	var n uint64
-	var last []byte
+	last := slices.Clone(after)
 	err := sf.each(nil, func(k, _ []byte) error {
-		if n > 0 && bytes.Compare(k, last) <= 0 {
+		if (n > 0 || after != nil) && bytes.Compare(k, last) <= 0 {
 			return exposureDamage(sf.path, -1, fmt.Sprintf("record %d: keys out of order", n))
 		}
 		last = append(last[:0], k...)
@@ -510,17 +486,90 @@ func (sf *sortedFile) check() (uint64, error) {
 	if err == nil && n != sf.records {
 		err = exposureDamage(sf.path, -1, fmt.Sprintf("%d records; footer says %d", n, sf.records))
 	}
-	return n, err
+	return n, last, err
 }
 
-// exposureGen is one generation's open files, both of them (a generation
-// with none keeps every record in Badger).
+// sortedSet is one family's files of a generation, in key order: every
+// key of a file sorts after every key of the file before. Each file but
+// the first holds a record (openExposureGen checks both).
+type sortedSet []*sortedFile
+
+// part is the file that would hold key: the last whose first key is not
+// after it (the first when none).
+func (s sortedSet) part(key []byte) int {
+	return sort.Search(len(s), func(i int) bool { return i > 0 && bytes.Compare(s[i].firstKey(0), key) > 0 }) - 1
+}
+
+// get returns a copy of key's value.
+func (s sortedSet) get(key []byte) ([]byte, bool, error) {
+	if len(s) == 0 {
+		return nil, false, nil
+	}
+	return s[s.part(key)].get(key)
+}
+
+// each is sortedFile.each over the set.
+func (s sortedSet) each(from []byte, fn func(key, val []byte) error) error {
+	if len(s) == 0 {
+		return nil
+	}
+	for _, sf := range s[s.part(from):] {
+		if err := sf.each(from, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prefetch is sortedFile.prefetch over the set.
+func (s sortedSet) prefetch(keys [][]byte) {
+	if len(s) == 1 {
+		s[0].prefetch(keys)
+		return
+	}
+	parts := make([][][]byte, len(s))
+	for _, k := range keys {
+		i := s.part(k)
+		parts[i] = append(parts[i], k)
+	}
+	for i, sf := range s {
+		if len(parts[i]) > 0 {
+			sf.prefetch(parts[i])
+		}
+	}
+}
+
+// check is sortedFile.check over the set, keys increasing across its
+// files too; it returns how many records it holds.
+func (s sortedSet) check() (uint64, error) {
+	var total uint64
+	var last []byte
+	for _, sf := range s {
+		n, l, err := sf.check(last)
+		if total += n; err != nil {
+			return total, err
+		}
+		last = l
+	}
+	return total, nil
+}
+
+func (s sortedSet) close() error {
+	var errs []error
+	for _, sf := range s {
+		errs = append(errs, sf.close())
+	}
+	return errors.Join(errs...)
+}
+
+// exposureGen is one generation's open files (a generation with none keeps
+// every record in Badger).
 type exposureGen struct {
-	txs, accs *sortedFile
+	txs, accs sortedSet
 	refs      int // the registry's own (until dropped) and every reader's
 }
 
-func (g *exposureGen) file(fam byte) *sortedFile {
+func (g *exposureGen) file(fam byte) sortedSet {
 	if g == nil {
 		return nil
 	}
@@ -529,6 +578,9 @@ func (g *exposureGen) file(fam byte) *sortedFile {
 	}
 	return g.accs
 }
+
+// files are all of the generation's files.
+func (g *exposureGen) files() []*sortedFile { return append(slices.Clip(g.txs), g.accs...) }
 
 // exposureFiles are the store's open exposure files, shared by the writer
 // and every reader (snapshots pin the generations they may read). A
@@ -594,11 +646,8 @@ func (x *exposureFiles) unref(g *exposureGen) {
 
 func (x *exposureFiles) unrefLocked(g *exposureGen) {
 	if g.refs--; g.refs == 0 {
-		for _, f := range []*sortedFile{g.txs, g.accs} {
-			if f != nil {
-				_ = f.close() // opened read-only
-			}
-		}
+		_ = g.txs.close() // opened read-only
+		_ = g.accs.close()
 	}
 }
 
@@ -658,11 +707,7 @@ func (x *exposureFiles) close() error {
 	defer x.mu.Unlock()
 	var errs []error
 	for _, g := range x.gens {
-		for _, f := range []*sortedFile{g.txs, g.accs} {
-			if f != nil {
-				errs = append(errs, f.close())
-			}
-		}
+		errs = append(errs, g.txs.close(), g.accs.close())
 	}
 	x.gens = nil
 	return errors.Join(errs...)
@@ -689,9 +734,10 @@ func removeExposureFiles(dir string, rm func(gen uint32, tmp bool) bool) error {
 }
 
 // openExposureFiles opens the files of every generation with a header
-// (headers: generation → whether its header says it has files). A writer
-// first removes unfinished files and those of generations with no header.
-func (s *Store) openExposureFiles(headers map[uint32]bool) error {
+// (headers: generation → how many accumulators' files its header names,
+// 0: none). A writer first removes unfinished files and those of
+// generations with no header.
+func (s *Store) openExposureFiles(headers map[uint32]int) error {
 	if !s.ro {
 		err := removeExposureFiles(s.dir, func(gen uint32, tmp bool) bool {
 			_, ok := headers[gen]
@@ -701,11 +747,11 @@ func (s *Store) openExposureFiles(headers map[uint32]bool) error {
 			return fmt.Errorf("store: %w", err)
 		}
 	}
-	for gen, files := range headers {
-		if !files {
+	for gen, accFiles := range headers {
+		if accFiles == 0 {
 			continue
 		}
-		g, err := openExposureGen(s.dir, gen)
+		g, err := openExposureGen(s.dir, gen, accFiles)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			err = fmt.Errorf("%w: exposure index generation %d: its files in %s/ are missing (a backup taken while it was written?); run tracer screen --rebuild-index", ErrCorrupt, gen, exposureDir)
@@ -725,16 +771,40 @@ func (s *Store) openExposureFiles(headers map[uint32]bool) error {
 	return nil
 }
 
-// openExposureGen opens both files of generation gen.
-func openExposureGen(dir string, gen uint32) (*exposureGen, error) {
+// openExposureGen opens generation gen's tx shares file and its accFiles
+// accumulators' files, and checks that those follow each other.
+func openExposureGen(dir string, gen uint32, accFiles int) (_ *exposureGen, err error) {
 	g := &exposureGen{}
-	var err error
-	if g.txs, err = openSorted(filepath.Join(dir, exposureDir, exposureFileName(gen, 't'))); err != nil {
+	defer func() {
+		if err != nil {
+			_ = g.txs.close() // read-only
+			_ = g.accs.close()
+		}
+	}()
+	open := func(fam byte, part int) (*sortedFile, error) {
+		return openSorted(filepath.Join(dir, exposureDir, exposureFileName(gen, fam, part)))
+	}
+	sf, err := open('t', 0)
+	if err != nil {
 		return nil, err
 	}
-	if g.accs, err = openSorted(filepath.Join(dir, exposureDir, exposureFileName(gen, 'a'))); err != nil {
-		_ = g.txs.close() // read-only
-		return nil, err
+	g.txs = sortedSet{sf}
+	for part := range accFiles {
+		sf, err := open('a', part)
+		if err != nil {
+			return nil, err
+		}
+		g.accs = append(g.accs, sf)
+		if part == 0 {
+			continue
+		}
+		prev := g.accs[part-1]
+		switch {
+		case len(sf.keyEnd) == 0:
+			return nil, exposureDamage(sf.path, -1, "an accumulators' file after the first holds no record")
+		case len(prev.keyEnd) > 0 && bytes.Compare(sf.firstKey(0), prev.firstKey(len(prev.keyEnd)-1)) <= 0:
+			return nil, exposureDamage(sf.path, -1, fmt.Sprintf("first key not after the blocks of %s", filepath.Base(prev.path)))
+		}
 	}
 	return g, nil
 }

@@ -102,7 +102,7 @@ func FuzzSortedFile(f *testing.F) {
 			return
 		}
 		defer sf.close() //nolint:errcheck // read-only
-		_, _ = sf.check()
+		_, _, _ = sf.check(nil)
 		for _, k := range []string{"", "k00000", "k00150", "k99999", "\xff"} {
 			_, _, _ = sf.get([]byte(k))
 		}

@@ -20,7 +20,9 @@ import (
 )
 
 // buildExposure writes and commits a generation with accumulators for
-// acc-0000..acc-(accs-1) and tx shares for the even txs below txs.
+// acc-0000..acc-(accs-1) and tx shares for the even txs below txs. From
+// 600 accumulators on they are written in three parts (three files), as
+// a large build writes them.
 func buildExposure(t *testing.T, st *store.Store, accs, txs int) uint32 {
 	t.Helper()
 	w, err := st.Exposure().NewIndex()
@@ -32,8 +34,16 @@ func buildExposure(t *testing.T, st *store.Store, accs, txs int) uint32 {
 			t.Fatal(err)
 		}
 	}
+	parts := 1
+	if accs >= 600 {
+		parts = 3
+	}
 	for i := range accs {
-		if err := w.PutAcc(fmt.Sprintf("acc-%04d", i), []byte(fmt.Sprintf("a%d-%d", w.Gen(), i))); err != nil {
+		p, err := w.AccPart(i * parts / accs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.PutAcc(fmt.Sprintf("acc-%04d", i), []byte(fmt.Sprintf("a%d-%d", w.Gen(), i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -41,8 +51,8 @@ func buildExposure(t *testing.T, st *store.Store, accs, txs int) uint32 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !hdr.Files {
-		t.Fatalf("header %+v: a build's generation has no files", hdr)
+	if !hdr.Files || hdr.AccFiles != parts {
+		t.Fatalf("header %+v: a build's generation has no files, or not its %d accumulators' files", hdr, parts)
 	}
 	return hdr.Gen
 }
@@ -292,11 +302,11 @@ func TestExposureFilesLeftovers(t *testing.T) {
 	if err := w.PutAcc("x", []byte("y")); err != nil {
 		t.Fatal(err)
 	}
-	tail, err := w.AccTail() // its file is a leftover too
+	part, err := w.AccPart(1) // its file is a leftover too
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tail.PutAcc("z", []byte("y")); err != nil {
+	if err := part.PutAcc("z", []byte("y")); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Close(); err != nil {
@@ -325,97 +335,181 @@ func TestExposureFilesLeftovers(t *testing.T) {
 	}
 }
 
-// TestExposureAccTail: accumulators written in two halves at once, the
-// writer's and its tail's, read back as one file in key order whatever
-// the split (none in the tail, all of it, a block boundary or not, an
-// unused tail); the tail's file is gone after Stage; a tail key not after
-// the writer's last is refused at Stage, and the build fails whole.
-func TestExposureAccTail(t *testing.T) {
+// TestExposureAccParts: accumulators written in parts at once, each by
+// its own goroutine, read back as one family in key order whatever the
+// splits (empty parts first, between and last, block boundaries or not);
+// the parts with records are numbered in order and nothing else is left;
+// a part whose keys are not after the part before is refused at Stage,
+// and the build fails whole; a part's file missing makes the generation's
+// reads an error, never a smaller answer.
+func TestExposureAccParts(t *testing.T) {
 	const accs = 3000 // some 20 blocks
-	for _, split := range []int{0, 1, 1234, accs - 1, accs, -1} {
-		t.Run(fmt.Sprint(split), func(t *testing.T) {
-			dir := t.TempDir()
-			st, w := newExposureWriter(t, dir)
-			val := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 1+i%300) }
-			var g sync.WaitGroup
-			var herr, terr error
-			head, tail := accs, accs
-			if split >= 0 {
-				head = split
+	val := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 1+i%300) }
+	// write writes acc-00000.. in parts: part i from splits[i-1] (0 for
+	// the first) up to splits[i] (accs for the last).
+	write := func(t *testing.T, w *store.ExposureWriter, splits []int) {
+		t.Helper()
+		bounds := append(append([]int{0}, splits...), accs)
+		var g sync.WaitGroup
+		errs := make([]error, len(bounds)-1)
+		for i := range len(bounds) - 1 {
+			p, err := w.AccPart(i)
+			if err != nil {
+				t.Fatal(err)
 			}
 			g.Add(1)
 			go func() {
 				defer g.Done()
-				for i := range head {
-					if herr = w.PutAcc(fmt.Sprintf("acc-%05d", i), val(i)); herr != nil {
-						return
-					}
+				for k := bounds[i]; k < bounds[i+1] && errs[i] == nil; k++ {
+					errs[i] = p.PutAcc(fmt.Sprintf("acc-%05d", k), val(k))
 				}
 			}()
-			if split >= 0 {
-				tw, err := w.AccTail()
-				if err != nil {
-					t.Fatal(err)
-				}
-				for i := split; i < tail; i++ {
-					if terr = tw.PutAcc(fmt.Sprintf("acc-%05d", i), val(i)); terr != nil {
-						break
-					}
-				}
-			}
-			g.Wait()
-			if herr != nil || terr != nil {
-				t.Fatal(herr, terr)
-			}
+		}
+		g.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		splits []int
+		files  int
+	}{
+		{nil, 1},
+		{[]int{1234}, 2},
+		{[]int{0}, 2},    // all in part 1; the first file is kept, empty
+		{[]int{accs}, 1}, // part 1 empty
+		{[]int{1, 1, 1500, accs - 1}, 4},
+		{[]int{0, 700, 700, 2999, accs}, 4},
+	} {
+		t.Run(fmt.Sprint(tc.splits), func(t *testing.T) {
+			dir := t.TempDir()
+			st, w := newExposureWriter(t, dir)
+			write(t, w, tc.splits)
 			hdr, err := w.Commit(context.Background(), store.ExposureIndex{TipHeight: 1, Addresses: accs})
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := allAccs(t, st, hdr.Gen)
-			if len(got) != accs {
-				t.Fatalf("%d accumulators read back, want %d", len(got), accs)
-			}
-			for i := range accs {
-				k := fmt.Sprintf("acc-%05d", i)
-				if got[k] != string(val(i)) {
-					t.Fatalf("%s: %d bytes read back, want %d", k, len(got[k]), len(val(i)))
+			check := func(st *store.Store) {
+				t.Helper()
+				got := allAccs(t, st, hdr.Gen)
+				if len(got) != accs {
+					t.Fatalf("%d accumulators read back, want %d", len(got), accs)
 				}
-				if v, ok, err := st.Exposure().Acc(hdr.Gen, k); err != nil || !ok || !bytes.Equal(v, val(i)) {
-					t.Fatalf("Acc(%s): %v %v", k, ok, err)
+				for i := range accs {
+					k := fmt.Sprintf("acc-%05d", i)
+					if got[k] != string(val(i)) {
+						t.Fatalf("%s: %d bytes read back, want %d", k, len(got[k]), len(val(i)))
+					}
+					if v, ok, err := st.Exposure().Acc(hdr.Gen, k); err != nil || !ok || !bytes.Equal(v, val(i)) {
+						t.Fatalf("Acc(%s): %v %v", k, ok, err)
+					}
+				}
+				for _, k := range []string{"acc", "acc-00000x", "acc-01233x", "zzz"} {
+					if _, ok, err := st.Exposure().Acc(hdr.Gen, k); err != nil || ok {
+						t.Fatalf("Acc(%s), a key between or beyond the records: %v %v", k, ok, err)
+					}
+				}
+				res, err := st.Verify(context.Background(), nil)
+				if err != nil || len(res.Problems) > 0 || res.ExposureFiles != 1+tc.files || res.ExposureRecords != accs {
+					t.Fatalf("verify: %v, %d files, %d records, %v", res.Problems, res.ExposureFiles, res.ExposureRecords, err)
 				}
 			}
+			check(st)
+			want := []string{fmt.Sprintf("gen-%d.acc", hdr.Gen)}
+			for i := 1; i < tc.files; i++ {
+				want = append(want, fmt.Sprintf("gen-%d.acc.%d", hdr.Gen, i))
+			}
+			want = append(want, fmt.Sprintf("gen-%d.txs", hdr.Gen))
 			ents, _ := os.ReadDir(filepath.Join(dir, "exposure"))
+			var names []string
 			for _, e := range ents {
-				if strings.Contains(e.Name(), "tail") || strings.HasSuffix(e.Name(), ".tmp") {
-					t.Errorf("%s left in the exposure directory", e.Name())
-				}
+				names = append(names, e.Name())
 			}
-			res, err := st.Verify(context.Background(), nil)
-			if err != nil || len(res.Problems) > 0 {
-				t.Fatalf("verify: %v %v", res.Problems, err)
+			if strings.Join(names, " ") != strings.Join(want, " ") {
+				t.Fatalf("exposure directory holds %v, want %v", names, want)
 			}
+			// Reopened: the header says how many files to open.
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			st, err = store.Open(dir, store.Options{ReadOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			check(st)
 		})
 	}
 	t.Run("overlap", func(t *testing.T) {
-		st := storetest.Open(t)
-		w, err := st.Exposure().NewIndex()
+		dir := t.TempDir()
+		_, w := newExposureWriter(t, dir)
+		write(t, w, []int{1500})
+		p, err := w.AccPart(2)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := w.PutAcc("acc-5", []byte("v")); err != nil {
-			t.Fatal(err)
-		}
-		tw, err := w.AccTail()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tw.PutAcc("acc-5", []byte("v")); err != nil {
+		if err := p.PutAcc("acc-02999", []byte("v")); err != nil { // the last of part 1
 			t.Fatal(err)
 		}
 		if _, err := w.Commit(context.Background(), store.ExposureIndex{TipHeight: 1}); err == nil || !strings.Contains(err.Error(), "out of order") {
-			t.Fatalf("a tail overlapping the head: %v, want out of order", err)
+			t.Fatalf("a part overlapping the one before: %v, want out of order", err)
+		}
+		if ents, _ := os.ReadDir(filepath.Join(dir, "exposure")); len(ents) > 0 {
+			var names []string
+			for _, e := range ents {
+				names = append(names, e.Name())
+			}
+			t.Fatalf("a refused build left %v", names)
 		}
 	})
+	for _, tc := range []struct {
+		name   string
+		damage func(part func(int) string) error
+		want   error
+		what   string
+	}{
+		{"missing part", func(part func(int) string) error { return os.Remove(part(2)) }, store.ErrCorrupt, "missing"},
+		{"parts swapped", func(part func(int) string) error {
+			if err := os.Rename(part(1), part(3)); err != nil {
+				return err
+			}
+			if err := os.Rename(part(2), part(1)); err != nil {
+				return err
+			}
+			return os.Rename(part(3), part(2))
+		}, store.ErrDamaged, "first key not after"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			st, w := newExposureWriter(t, dir)
+			write(t, w, []int{1000, 2000})
+			hdr, err := w.Commit(context.Background(), store.ExposureIndex{TipHeight: 1, Addresses: accs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			part := func(i int) string { return filepath.Join(dir, "exposure", fmt.Sprintf("gen-%d.acc.%d", hdr.Gen, i)) }
+			if err := tc.damage(part); err != nil {
+				t.Fatal(err)
+			}
+			st, err = store.Open(dir, store.Options{ReadOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			for _, k := range []string{"acc-00001", "acc-02500"} {
+				if _, ok, err := st.Exposure().Acc(hdr.Gen, k); !errors.Is(err, tc.want) || ok {
+					t.Fatalf("Acc(%s) of a generation with a part %s: %v %v", k, tc.name, ok, err)
+				}
+			}
+			r, err := st.Verify(context.Background(), nil)
+			if err != nil || len(r.Problems) != 1 || !strings.Contains(r.Problems[0].What, tc.what) {
+				t.Fatalf("verify of a generation with %s: %+v %v", tc.name, r.Problems, err)
+			}
+		})
+	}
 }
 
 // TestExposureFilesDamage: a flipped byte in a block is found by the read
@@ -466,7 +560,7 @@ func TestExposureFilesDamage(t *testing.T) {
 			t.Fatalf("iteration over a damaged block: %v", err)
 		}
 		r, err := st.Verify(context.Background(), nil)
-		if err != nil || len(r.Problems) != 1 || !strings.Contains(r.Problems[0].What, name) || r.ExposureFiles != 2 {
+		if err != nil || len(r.Problems) != 1 || !strings.Contains(r.Problems[0].What, name) || r.ExposureFiles != 4 {
 			t.Fatalf("verify: %+v, %d files, %v", r.Problems, r.ExposureFiles, err)
 		}
 	})

@@ -70,12 +70,12 @@ func (v *verifier) exposureFiles() {
 		v.problem(-1, "%v", err)
 	}
 	for _, gen := range slices.Sorted(maps.Keys(gens)) {
-		for _, sf := range []*sortedFile{gens[gen].txs, gens[gen].accs} {
-			n, err := sf.check()
+		for _, set := range []sortedSet{gens[gen].txs, gens[gen].accs} {
+			n, err := set.check()
 			if err != nil {
 				v.problem(-1, "exposure index generation %d: %v", gen, err)
 			}
-			v.r.ExposureFiles++
+			v.r.ExposureFiles += len(set)
 			v.r.ExposureRecords += int64(n)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -31,9 +32,9 @@ import (
 // a merged accumulator keeps the choices chain order makes (addAccs: on
 // equal largest contributions the earlier output stays the example).
 //
-// The merge runs in two halves at once, split at a key from the runs'
-// samples (the key of a record every sampleEvery bytes of each run, and
-// its offset, so the second half starts reading each run near its part).
+// The merge runs in parts at once, split at keys from the runs' samples
+// (the key of a record every sampleEvery bytes of each run, and its
+// offset, so a part starts reading each run near its keys).
 type accRuns struct {
 	slots       int
 	sampleEvery int64  // bytes; 0: 1 MiB
@@ -150,41 +151,56 @@ func (r *accRuns) spill(accs map[address.Addr][]accEntry) (err error) {
 
 // finish writes every address's accumulators, the runs' merged with accs
 // (the last, still in memory), in key order, and returns how many
-// addresses it wrote. It removes the runs. With putTail, the keys from a
-// split on (about half the records) go to putTail, written by a second
-// goroutine at once, and the others to put; without, put takes all.
-func (r *accRuns) finish(ctx context.Context, accs map[address.Addr][]accEntry, put, putTail func(key string, v []byte) error) (int, error) {
+// addresses it wrote. It removes the runs. The key space is cut into a
+// part for each of puts, each merged and written by a goroutine of its
+// own at once (a part's keys all sort after the part before's), at
+// quantiles of the runs' sample keys; parts past the samples' distinct
+// keys get nothing.
+func (r *accRuns) finish(ctx context.Context, accs map[address.Addr][]accEntry, puts ...func(key string, v []byte) error) (int, error) {
 	defer r.remove()
 	last := r.sorted(accs)
-	split := ""
-	if putTail != nil {
-		split = r.splitKey()
-	}
-	if split == "" {
-		return r.merge(ctx, "", "", last, put)
-	}
-	i, _ := slices.BinarySearchFunc(last, split, func(k keyed, s string) int { return strings.Compare(k.key, s) })
-	var n, nTail int
+	splits := r.splitKeys(len(puts))
+	bounds := append(append([]string{""}, splits...), "")
+	var written atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { n, err = r.merge(gctx, "", split, last[:i], put); return err })
-	g.Go(func() (err error) { nTail, err = r.merge(gctx, split, "", last[i:], putTail); return err })
+	from := 0 // of last: the first key of part i on
+	for i, put := range puts[:len(splits)+1] {
+		lo, hi := bounds[i], bounds[i+1]
+		to := len(last)
+		if hi != "" {
+			to, _ = slices.BinarySearchFunc(last, hi, func(k keyed, s string) int { return strings.Compare(k.key, s) })
+		}
+		mem := last[from:to]
+		from = to
+		g.Go(func() error {
+			n, err := r.merge(gctx, lo, hi, mem, put)
+			written.Add(int64(n))
+			return err
+		})
+	}
 	err := g.Wait()
-	return n + nTail, err
+	return int(written.Load()), err
 }
 
-// splitKey is the median of the runs' sample keys ("": too few to split).
-func (r *accRuns) splitKey() string {
+// splitKeys are the keys that cut the runs' samples into about n parts of
+// equal size, increasing (fewer when the samples have fewer distinct
+// keys).
+func (r *accRuns) splitKeys(n int) []string {
 	var keys []string
 	for _, ss := range r.samples {
 		for _, s := range ss {
 			keys = append(keys, s.key)
 		}
 	}
-	if len(keys) < 2 {
-		return ""
-	}
 	slices.Sort(keys)
-	return keys[len(keys)/2]
+	var splits []string
+	for i := 1; i < n && len(keys) >= 2; i++ {
+		k := keys[i*len(keys)/n]
+		if k > "" && (len(splits) == 0 || k > splits[len(splits)-1]) {
+			splits = append(splits, k)
+		}
+	}
+	return splits
 }
 
 // merge writes the accumulators of the keys from lo up to hi ("": from

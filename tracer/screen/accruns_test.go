@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -52,7 +53,7 @@ func TestAccRunsMerge(t *testing.T) {
 	if len(want) != 4 {
 		t.Fatalf("the test's addresses make %d records, want 4", len(want))
 	}
-	for _, split := range []bool{false, true} {
+	for _, parts := range []int{1, 2, 4} {
 		for _, every := range []int{1, 3, 100} {
 			r := &accRuns{slots: 5, sampleEvery: 1} // a sample per record: the smallest runs split
 
@@ -67,33 +68,34 @@ func TestAccRunsMerge(t *testing.T) {
 			}
 			dir := r.dir
 			got := map[string][]byte{}
-			var keys, tailKeys []string
+			keys := make([][]string, parts) // by part
 			var mu sync.Mutex
-			var putTail func(k string, v []byte) error
-			if split {
-				putTail = func(k string, v []byte) error {
+			puts := make([]func(k string, v []byte) error, parts)
+			for i := range puts {
+				puts[i] = func(k string, v []byte) error {
 					mu.Lock()
 					defer mu.Unlock()
-					got[k], tailKeys = v, append(tailKeys, k)
+					got[k], keys[i] = v, append(keys[i], k)
 					return nil
 				}
 			}
-			n, err := r.finish(context.Background(), accs, func(k string, v []byte) error {
-				mu.Lock()
-				defer mu.Unlock()
-				got[k], keys = v, append(keys, k)
-				return nil
-			}, putTail)
+			n, err := r.finish(context.Background(), accs, puts...)
 			if err != nil || n != len(want) || !reflect.DeepEqual(got, want) {
-				t.Fatalf("spill every %d, split %v: %d addresses, %v; got %v want %v", every, split, n, err, got, want)
+				t.Fatalf("spill every %d, %d parts: %d addresses, %v; got %v want %v", every, parts, n, err, got, want)
 			}
-			if split && every < 100 && (len(keys) == 0 || len(tailKeys) == 0) {
-				t.Fatalf("spill every %d: split into %d and %d keys, want both halves used", every, len(keys), len(tailKeys))
+			used := 0
+			for _, ks := range keys {
+				if len(ks) > 0 {
+					used++
+				}
 			}
-			keys = append(keys, tailKeys...) // every tail key after every head key
-			for i := 1; i < len(keys); i++ {
-				if keys[i-1] >= keys[i] {
-					t.Fatalf("spill every %d, split %v: keys out of order (or twice): %q", every, split, keys)
+			if parts > 1 && every < 100 && used < 2 {
+				t.Fatalf("spill every %d: %d of %d parts used (%q), want the keys split", every, used, parts, keys)
+			}
+			all := slices.Concat(keys...) // every key of a part after every key of the part before
+			for i := 1; i < len(all); i++ {
+				if all[i-1] >= all[i] {
+					t.Fatalf("spill every %d, %d parts: keys out of order (or twice): %q", every, parts, keys)
 				}
 			}
 			if dir != "" {
@@ -131,7 +133,7 @@ func TestAccRunsDamaged(t *testing.T) {
 	if err := os.WriteFile(r.files[0], raw[:len(raw)-2], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := r.finish(context.Background(), map[address.Addr][]accEntry{}, func(string, []byte) error { return nil }, nil)
+	_, err := r.finish(context.Background(), map[address.Addr][]accEntry{}, func(string, []byte) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "run-00000") {
 		t.Fatalf("truncated run: %v", err)
 	}
@@ -152,7 +154,7 @@ func TestAccRunsCutBetweenRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	wrote := 0
-	_, err := r.finish(context.Background(), map[address.Addr][]accEntry{}, func(string, []byte) error { wrote++; return nil }, nil)
+	_, err := r.finish(context.Background(), map[address.Addr][]accEntry{}, func(string, []byte) error { wrote++; return nil })
 	if err == nil || !strings.Contains(err.Error(), "run-00000") || !strings.Contains(err.Error(), "ends at byte") {
 		t.Fatalf("run cut between records: %v (%d records written)", err, wrote)
 	}
@@ -169,7 +171,7 @@ func TestAccRunsFlipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	wrote := 0
-	_, err := r.finish(context.Background(), map[address.Addr][]accEntry{}, func(string, []byte) error { wrote++; return nil }, nil)
+	_, err := r.finish(context.Background(), map[address.Addr][]accEntry{}, func(string, []byte) error { wrote++; return nil })
 	if err == nil || !strings.Contains(err.Error(), "run-00000") || !strings.Contains(err.Error(), "checksum") || wrote != 0 {
 		t.Fatalf("flipped byte: %v, %d records written", err, wrote)
 	}
@@ -235,7 +237,7 @@ func TestIndexAheadOfStore(t *testing.T) {
 	}
 }
 
-// TestAccRunsMergeStops: a merge in two halves whose first half fails
+// TestAccRunsMergeStops: a merge in two parts whose first part fails
 // (here: its context cancelled at its first record, as a failed put
 // cancels the other's) stops the second within a check of its context
 // rather than writing its half, returns the error and removes the runs.

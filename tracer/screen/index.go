@@ -754,31 +754,43 @@ func (wk *walk) send() error {
 }
 
 // writeAccs merges the accumulator's spilled runs and what it still holds
-// into the index, in address order, two halves of the key space at once,
-// and returns how many addresses it wrote.
+// into the index, in address order, mergeParts parts of the key space at
+// once, and returns how many addresses it wrote.
 func (e *engine) writeAccs(ctx context.Context, acc *accumulator, w *store.ExposureWriter, last time.Time) (int, error) {
 	if e.opt.Progress != nil {
 		e.opt.Progress(fmt.Sprintf("index: merging the accumulators of %d spills", len(acc.runs.files)+1))
 	}
-	var written atomic.Int64
-	counted := func(put func(key string, v []byte) error, report bool) func(key string, v []byte) error {
+	var written, reported atomic.Int64 // reported: the time of the last report, Unix nanoseconds
+	reported.Store(last.UnixNano())
+	counted := func(put func(key string, v []byte) error) func(key string, v []byte) error {
 		return func(key string, v []byte) error {
-			if n := written.Add(1); report && n&4095 == 0 && e.opt.Progress != nil && time.Since(last) > time.Second {
-				last = time.Now()
-				e.opt.Progress(fmt.Sprintf("index: %d exposed addresses written", n))
+			if n := written.Add(1); n&4095 == 0 && e.opt.Progress != nil {
+				// Every part counts; one reports a second.
+				if was, now := reported.Load(), time.Now().UnixNano(); now-was > int64(time.Second) && reported.CompareAndSwap(was, now) {
+					e.opt.Progress(fmt.Sprintf("index: %d exposed addresses written", n))
+				}
 			}
 			return put(key, v)
 		}
 	}
 	if e.opt.accSink != nil {
-		return acc.runs.finish(ctx, acc.accs, counted(e.opt.accSink, true), nil)
+		return acc.runs.finish(ctx, acc.accs, counted(e.opt.accSink))
 	}
-	tail, err := w.AccTail()
-	if err != nil {
-		return 0, err
+	puts := make([]func(key string, v []byte) error, mergeParts)
+	for i := range puts {
+		p, err := w.AccPart(i)
+		if err != nil {
+			return 0, err
+		}
+		puts[i] = counted(p.PutAcc)
 	}
-	return acc.runs.finish(ctx, acc.accs, counted(w.PutAcc, true), counted(tail.PutAcc, false))
+	return acc.runs.finish(ctx, acc.accs, puts...)
 }
+
+// mergeParts is how many parts of the key space a build merges at once,
+// each into a file of its own: more than the cores, so one part's reads
+// of the runs overlap another's merging.
+const mergeParts = 4
 
 // passBatch is what a build's walk hands its accumulator: for some
 // transactions, each one's part of the arrays below, up to the ends in
