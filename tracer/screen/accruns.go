@@ -1,8 +1,6 @@
 package screen
 
 import (
-	"bytes"
-	"container/heap"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -100,6 +98,10 @@ func (r *accRuns) sorted(accs map[address.Addr][]accEntry) []keyed {
 	return merged
 }
 
+// runCRC is the checksum of a run's records: CRC-32C, which the CPU
+// computes (SSE 4.2, ARMv8).
+var runCRC = crc32.MakeTable(crc32.Castagnoli)
+
 // spill writes accs as a new run and empties it.
 func (r *accRuns) spill(accs map[address.Addr][]accEntry) (err error) {
 	if r.dir == "" {
@@ -138,7 +140,7 @@ func (r *accRuns) spill(accs map[address.Addr][]accEntry) (err error) {
 		b = append(b, v...)
 		// A record whose address only one run has is written to the
 		// index as it was spilled, not decoded: a checksum finds damage.
-		b = binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
+		b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, runCRC))
 		if _, err := w.Write(b); err != nil {
 			return fmt.Errorf("screen: exposure build: %w", err)
 		}
@@ -205,14 +207,13 @@ func (r *accRuns) splitKeys(n int) []string {
 
 // merge writes the accumulators of the keys from lo up to hi ("": from
 // the first, to the last) through put, as finish does; mem is the part of
-// the last run (in memory) in that range.
+// the last run (in memory) in that range. put's v is valid only during
+// the call (the index's writer copies it).
 func (r *accRuns) merge(ctx context.Context, lo, hi string, mem []keyed, put func(key string, v []byte) error) (int, error) {
 	var scratch []byte
-	// encode encodes acc in a slice of its own (put's: the index keeps it)
-	// at its size, rather than one grown from nothing a number at a time.
 	encode := func(acc []accEntry) []byte {
 		scratch = encodeAcc(acc, scratch[:0])
-		return bytes.Clone(scratch)
+		return scratch
 	}
 	if len(r.files) == 0 {
 		for _, k := range mem {
@@ -248,7 +249,7 @@ func (r *accRuns) merge(ctx context.Context, lo, hi string, mem []keyed, put fun
 			}
 		}
 		if !c.done {
-			heap.Push(h, c)
+			h.push(c)
 		}
 	}
 	mc := &runCursor{order: len(r.files), mem: mem, slots: r.slots}
@@ -256,10 +257,10 @@ func (r *accRuns) merge(ctx context.Context, lo, hi string, mem []keyed, put fun
 		return 0, err
 	}
 	if !mc.done {
-		heap.Push(h, mc)
+		h.push(mc)
 	}
 	n := 0
-	var acc, more []accEntry // reused: several runs' accumulators of one address
+	var acc, more, merged []accEntry // reused: several runs' accumulators of one address
 	var err error
 	for h.Len() > 0 {
 		if n&4095 == 4095 {
@@ -294,11 +295,8 @@ func (r *accRuns) merge(ctx context.Context, lo, hi string, mem []keyed, put fun
 			if more, err = c.decode(more[:0], c.val, c.acc); err != nil {
 				return n, err
 			}
-			if acc == nil {
-				acc = append(acc, more...) // not more itself: it is reused
-			} else {
-				acc = addAccs(acc, more)
-			}
+			merged = mergeAccs(merged[:0], acc, more)
+			acc, merged = merged, acc
 			if err := h.advance(c); err != nil {
 				return n, err
 			}
@@ -336,7 +334,8 @@ type runCursor struct {
 	key   string
 	val   []byte     // a file's: the address's accumulators as spilled
 	acc   []accEntry // memory's
-	buf   []byte     // the record being read
+	bufs  [2][]byte  // the record read, and the one before (flip: which)
+	flip  bool
 	done  bool
 	// A file's offset of the next record, and its length as written: a
 	// run that ends early, between two records, is an error, not a
@@ -345,7 +344,8 @@ type runCursor struct {
 }
 
 // next moves to the run's next address. A file's accumulators stay
-// encoded (c.val, a new slice each: the index keeps it); decode reads them.
+// encoded (c.val, valid until the next call but one: the merge writes an
+// address's after moving its cursor on); decode reads them.
 func (c *runCursor) next() error {
 	if c.rd == nil {
 		if len(c.mem) == 0 {
@@ -369,30 +369,34 @@ func (c *runCursor) next() error {
 	if err != nil || kl > 1<<10 {
 		return bad(fmt.Errorf("bad key length %d: %v", kl, err))
 	}
-	c.buf = binary.AppendUvarint(c.buf[:0], kl)
-	kAt := len(c.buf)
-	c.buf = slices.Grow(c.buf, int(kl))[:kAt+int(kl)]
-	if _, err := io.ReadFull(c.rd, c.buf[kAt:]); err != nil {
+	c.flip = !c.flip
+	buf := &c.bufs[0]
+	if c.flip {
+		buf = &c.bufs[1]
+	}
+	b := binary.AppendUvarint((*buf)[:0], kl)
+	kAt := len(b)
+	b = slices.Grow(b, int(kl))[:kAt+int(kl)]
+	if _, err := io.ReadFull(c.rd, b[kAt:]); err != nil {
 		return bad(err)
 	}
 	vl, err := binary.ReadUvarint(c.rd)
 	if err != nil || vl > 1<<30 {
 		return bad(fmt.Errorf("bad value length %d: %v", vl, err))
 	}
-	c.buf = binary.AppendUvarint(c.buf, vl)
-	v := make([]byte, vl)
-	if _, err := io.ReadFull(c.rd, v); err != nil {
+	b = binary.AppendUvarint(b, vl)
+	vAt := len(b)
+	b = slices.Grow(b, int(vl)+4)[:vAt+int(vl)+4]
+	if _, err := io.ReadFull(c.rd, b[vAt:]); err != nil {
 		return bad(err)
 	}
-	var sum [4]byte
-	if _, err := io.ReadFull(c.rd, sum[:]); err != nil {
-		return bad(err)
-	}
-	if crc32.Update(crc32.ChecksumIEEE(c.buf), crc32.IEEETable, v) != binary.LittleEndian.Uint32(sum[:]) {
+	*buf = b
+	end := len(b) - 4
+	if crc32.Checksum(b[:end], runCRC) != binary.LittleEndian.Uint32(b[end:]) {
 		return bad(errors.New("record checksum mismatch"))
 	}
-	c.key, c.val = string(c.buf[kAt:kAt+int(kl)]), v
-	c.pos += int64(len(c.buf) + len(v) + len(sum))
+	c.key, c.val = string(b[kAt:kAt+int(kl)]), b[vAt:end:end]
+	c.pos += int64(len(b))
 	if c.hi != "" && c.key >= c.hi {
 		c.done = true
 	}
@@ -412,18 +416,50 @@ func (c *runCursor) decode(dst []accEntry, val []byte, acc []accEntry) ([]accEnt
 	return dst, nil
 }
 
-// runHeap orders cursors by key, then by run (chain) order.
+// runHeap orders cursors by key, then by run (chain) order: a binary
+// heap with the comparison inlined (container/heap's calls through an
+// interface were a fifth of the merge).
 type runHeap []*runCursor
 
 func (h runHeap) Len() int { return len(h) }
-func (h runHeap) Less(i, j int) bool {
+
+func (h runHeap) less(i, j int) bool {
 	if h[i].key != h[j].key {
 		return h[i].key < h[j].key
 	}
 	return h[i].order < h[j].order
 }
-func (h runHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *runHeap) Push(x any)   { *h = append(*h, x.(*runCursor)) }
+
+func (h *runHeap) push(c *runCursor) {
+	*h = append(*h, c)
+	for i := len(*h) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !h.less(i, parent) {
+			break
+		}
+		(*h)[i], (*h)[parent] = (*h)[parent], (*h)[i]
+		i = parent
+	}
+}
+
+// down restores the heap below its top.
+func (h runHeap) down() {
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && h.less(r, l) {
+			m = r
+		}
+		if !h.less(m, i) {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+}
 
 // advance moves c, the heap's top, to its next address.
 func (h *runHeap) advance(c *runCursor) error {
@@ -431,16 +467,10 @@ func (h *runHeap) advance(c *runCursor) error {
 		return err
 	}
 	if c.done {
-		heap.Pop(h)
-	} else {
-		heap.Fix(h, 0)
+		last := len(*h) - 1
+		(*h)[0] = (*h)[last]
+		*h = (*h)[:last]
 	}
+	h.down()
 	return nil
-}
-
-func (h *runHeap) Pop() any {
-	old := *h
-	c := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return c
 }

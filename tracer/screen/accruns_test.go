@@ -1,6 +1,7 @@
 package screen
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -75,7 +76,7 @@ func TestAccRunsMerge(t *testing.T) {
 				puts[i] = func(k string, v []byte) error {
 					mu.Lock()
 					defer mu.Unlock()
-					got[k], keys[i] = v, append(keys[i], k)
+					got[k], keys[i] = bytes.Clone(v), append(keys[i], k) // v is valid only during the call
 					return nil
 				}
 			}

@@ -85,7 +85,8 @@ type Options struct {
 	// 0: 8 << 20 (tests set it small).
 	accBudget int
 	// accSink, when set, takes the merged accumulators instead of the
-	// index (a benchmark's measure of what writing them costs; tests only).
+	// index (a benchmark's measure of what writing them costs; tests only;
+	// v is valid only during the call).
 	accSink func(key string, v []byte) error
 }
 

@@ -418,20 +418,34 @@ func addAccs(a, b []accEntry) []accEntry {
 	if a == nil {
 		return b
 	}
-	for _, e := range b {
-		i, found := slices.BinarySearchFunc(a, e.slot, func(x accEntry, s uint32) int { return int(x.slot) - int(s) })
-		if !found {
-			a = slices.Insert(a, i, e)
-			continue
-		}
-		x := &a[i]
-		x.amount += e.amount
-		x.hops = min(x.hops, e.hops)
-		if e.best > x.best || e.best == x.best && outBefore(e.bestOut, x.bestOut) {
-			x.best, x.bestOut = e.best, e.bestOut
+	return mergeAccs(nil, a, b)
+}
+
+// mergeAccs appends to dst the accumulators of a and b (each in slot
+// order) added slot by slot, as addAccs.
+func mergeAccs(dst, a, b []accEntry) []accEntry {
+	dst = slices.Grow(dst, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch x, e := a[i], b[j]; {
+		case x.slot < e.slot:
+			dst = append(dst, x)
+			i++
+		case e.slot < x.slot:
+			dst = append(dst, e)
+			j++
+		default:
+			x.amount += e.amount
+			x.hops = min(x.hops, e.hops)
+			if e.best > x.best || e.best == x.best && outBefore(e.bestOut, x.bestOut) {
+				x.best, x.bestOut = e.best, e.bestOut
+			}
+			dst = append(dst, x)
+			i, j = i+1, j+1
 		}
 	}
-	return a
+	dst = append(dst, a[i:]...)
+	return append(dst, b[j:]...)
 }
 
 func outBefore(a, b store.OutPoint) bool { return a.Tx < b.Tx || a.Tx == b.Tx && a.Vout < b.Vout }

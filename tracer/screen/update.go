@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -69,6 +70,11 @@ func updateIndex(ctx context.Context, st IndexStore, e *engine, gen uint32) (sto
 	var stats UpdateStats
 	defer func() { stats.Duration = time.Since(started) }()
 	last := started
+	// The next block's records are read ahead while one is applied: a
+	// just-built index's files are not in the page cache, and an update
+	// otherwise waits on the device for most of its reads.
+	var ahead sync.WaitGroup
+	defer ahead.Wait()
 	for {
 		if err := ctx.Err(); err != nil {
 			return store.ExposureIndex{}, stats, err
@@ -91,6 +97,18 @@ func updateIndex(ctx context.Context, st IndexStore, e *engine, gen uint32) (sto
 			stats.BlocksUndone++
 			stats.Addresses += n
 		case hdr.TipHeight < state.Height:
+			ahead.Wait()
+			if next := hdr.TipHeight + 2; next <= state.Height {
+				ahead.Add(1)
+				go func() {
+					defer ahead.Done()
+					if b, err := st.BlockByHeight(next); err == nil {
+						if block, err := blockTxs(st, b); err == nil {
+							prefetch(st, gen, block) // a hint: the update reports errors
+						}
+					}
+				}()
+			}
 			txs, n, err := e.applyBlock(st, gen, hdr.TipHeight+1)
 			if err != nil {
 				return hdr, stats, fmt.Errorf("screen: apply block %d to the exposure index: %w", hdr.TipHeight+1, err)
@@ -146,13 +164,9 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 	err = st.Exposure().Update(gen, func(up *store.ExposureUpdate) error {
 		bu := &blockUpdate{e: e, st: st, up: up, u: &u, cache: map[store.TxNum]*txShares{},
 			accs: map[string][]accEntry{}, old: map[string][]byte{}, changed: map[store.TxNum]bool{}}
-		block := make([]*store.Tx, 0, u.end-u.first)
-		for n := u.first; n < u.end; n++ {
-			tx, err := st.TxByNum(n)
-			if err != nil {
-				return err
-			}
-			block = append(block, tx)
+		block, err := blockTxs(st, b)
+		if err != nil {
+			return err
 		}
 		prefetch(st, gen, block)
 		for _, tx := range block {
@@ -161,7 +175,6 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 			}
 			txs++
 		}
-		var err error
 		if addrs, err = bu.write(); err != nil {
 			return err
 		}
@@ -176,6 +189,19 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 		return nil
 	})
 	return txs, addrs, err
+}
+
+// blockTxs reads the transactions of block b.
+func blockTxs(st IndexStore, b *store.Block) ([]*store.Tx, error) {
+	block := make([]*store.Tx, 0, b.NumTx)
+	for n := b.FirstTx; n < b.FirstTx+store.TxNum(b.NumTx); n++ {
+		tx, err := st.TxByNum(n)
+		if err != nil {
+			return nil, err
+		}
+		block = append(block, tx)
+	}
+	return block, nil
 }
 
 // prefetch reads ahead, several at once, the records a block's update
