@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -256,7 +257,7 @@ func indexDigest(tb testing.TB, st *store.Store, hdr store.ExposureIndex) string
 	h, sem := sha256.New(), sha256.New()
 	put := func(tag string, k, v, canon []byte) {
 		for _, w := range []struct {
-			h interface{ Write([]byte) (int, error) }
+			h hash.Hash
 			v []byte
 		}{{h, v}, {sem, canon}} {
 			var n [8]byte
