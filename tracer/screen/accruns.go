@@ -30,17 +30,35 @@ import (
 // a merged accumulator keeps the choices chain order makes (addAccs: on
 // equal largest contributions the earlier output stays the example).
 //
-// The merge runs in parts at once, split at keys from the runs' samples
-// (the key of a record every sampleEvery bytes of each run, and its
-// offset, so a part starts reading each run near its keys).
+// The runs a merge reads at once are bounded, so its buffers are too,
+// however long the chain: when fanIn runs of one level are the newest,
+// they are merged into one run of the next level (a tiered merge; the
+// runs stay in chain order, each level's before the newer levels').
+//
+// The final merge runs in parts at once, split at keys from the runs'
+// samples (the key of a record every sampleEvery bytes of each run, and
+// its offset, so a part starts reading each run near its keys).
 type accRuns struct {
 	slots       int
-	sampleEvery int64  // bytes; 0: 1 MiB
-	dir         string // "" until the first spill
-	files       []string
-	samples     [][]runSample // per run
-	sizes       []int64       // per run, its length as written
+	sampleEvery int64                            // bytes; 0: 1 MiB
+	fanIn       int                              // runs merged into one; 0: defaultFanIn
+	progress    func(format string, args ...any) // nil: none
+	dir         string                           // "" until the first spill
+	runs        []run                            // in chain order
+	made        int                              // run files made, for the next one's name
 }
+
+// run is one sorted run on disk.
+type run struct {
+	name    string
+	samples []runSample
+	size    int64 // its length as written
+	level   int   // 0: a spill; n: fanIn runs of level n-1 merged
+}
+
+// defaultFanIn: no merge of runs before the last at 10 M transactions
+// (some 90 spills); at the whole chain (~10,000) some 80 of level 1.
+const defaultFanIn = 128
 
 // runSample is a record of a run: its key and its offset in the run.
 type runSample struct {
@@ -102,53 +120,130 @@ func (r *accRuns) sorted(accs map[address.Addr][]accEntry) []keyed {
 // computes (SSE 4.2, ARMv8).
 var runCRC = crc32.MakeTable(crc32.Castagnoli)
 
-// spill writes accs as a new run and empties it.
-func (r *accRuns) spill(accs map[address.Addr][]accEntry) (err error) {
-	if r.dir == "" {
-		if r.dir, err = os.MkdirTemp("", "tracer-exposure-"); err != nil {
-			return fmt.Errorf("screen: exposure build: %w", err)
+// spill writes accs as a new run and empties it, then merges the newest
+// runs of a level into one when there are fanIn of them.
+func (r *accRuns) spill(ctx context.Context, accs map[address.Addr][]accEntry) error {
+	rw, err := r.create()
+	if err != nil {
+		return err
+	}
+	var v []byte
+	for _, k := range r.sorted(accs) {
+		v = encodeAcc(k.acc, v[:0])
+		if err := rw.add(k.key, v); err != nil {
+			rw.abort()
+			return err
 		}
 	}
-	name := filepath.Join(r.dir, fmt.Sprintf("run-%05d", len(r.files)))
-	// Past the page cache: a run is read once, at the merge, and a build
+	run, err := rw.finish(0)
+	if err != nil {
+		return err
+	}
+	r.runs = append(r.runs, run)
+	return r.compact(ctx)
+}
+
+// compact merges the newest fanIn runs into one while they are of one
+// level.
+func (r *accRuns) compact(ctx context.Context) error {
+	fan := r.fanIn
+	if fan <= 0 {
+		fan = defaultFanIn
+	}
+	fan = max(fan, 2)
+	for n := len(r.runs); n >= fan && r.runs[n-fan].level == r.runs[n-1].level; n = len(r.runs) {
+		rw, err := r.create()
+		if err != nil {
+			return err
+		}
+		tail := r.runs[n-fan:]
+		if _, err := merge(ctx, r.slots, tail, "", "", nil, runBuffer, rw.add); err != nil {
+			rw.abort()
+			return err
+		}
+		run, err := rw.finish(tail[0].level + 1)
+		if err != nil {
+			return err
+		}
+		for _, t := range tail {
+			_ = os.Remove(t.name) // merged; the directory goes at the end anyway
+		}
+		r.runs = append(r.runs[:n-fan], run)
+		if r.progress != nil {
+			r.progress("index: merged %d sorted runs into one of level %d (%d runs now)", fan, run.level, len(r.runs))
+		}
+	}
+	return nil
+}
+
+// runWriter writes one run: records (uvarint key length, key, uvarint
+// value length, value, CRC-32C of them all) in key order, sampling a key
+// and its offset every sampleEvery bytes.
+type runWriter struct {
+	w       *directio.Writer
+	name    string
+	every   int64
+	next    int64
+	samples []runSample
+	b       []byte
+}
+
+// create starts a new run file.
+func (r *accRuns) create() (*runWriter, error) {
+	if r.dir == "" {
+		var err error
+		if r.dir, err = os.MkdirTemp("", "tracer-exposure-"); err != nil {
+			return nil, fmt.Errorf("screen: exposure build: %w", err)
+		}
+	}
+	name := filepath.Join(r.dir, fmt.Sprintf("run-%05d", r.made))
+	r.made++
+	// Past the page cache: a run is read once, at a merge, and a build
 	// writes gigabytes of them.
 	w, err := directio.Create(name, 0)
 	if err != nil {
-		return fmt.Errorf("screen: exposure build: %w", err)
+		return nil, fmt.Errorf("screen: exposure build: %w", err)
 	}
-	defer func() {
-		if cerr := w.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("screen: exposure build: %w", cerr)
-		}
-	}()
 	every := r.sampleEvery
 	if every <= 0 {
 		every = 1 << 20
 	}
-	var samples []runSample
-	next := int64(0)
-	var b, v []byte
-	for _, k := range r.sorted(accs) {
-		if off := w.Size(); off >= next {
-			samples = append(samples, runSample{k.key, off})
-			next = off + every
-		}
-		v = encodeAcc(k.acc, v[:0])
-		b = binary.AppendUvarint(b[:0], uint64(len(k.key)))
-		b = append(b, k.key...)
-		b = binary.AppendUvarint(b, uint64(len(v)))
-		b = append(b, v...)
-		// A record whose address only one run has is written to the
-		// index as it was spilled, not decoded: a checksum finds damage.
-		b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, runCRC))
-		if _, err := w.Write(b); err != nil {
-			return fmt.Errorf("screen: exposure build: %w", err)
-		}
+	return &runWriter{w: w, name: name, every: every}, nil
+}
+
+// add appends a record (a merge's put).
+func (rw *runWriter) add(key string, v []byte) error {
+	if off := rw.w.Size(); off >= rw.next {
+		rw.samples = append(rw.samples, runSample{key, off})
+		rw.next = off + rw.every
 	}
-	r.files = append(r.files, name)
-	r.samples = append(r.samples, samples)
-	r.sizes = append(r.sizes, w.Size())
+	b := binary.AppendUvarint(rw.b[:0], uint64(len(key)))
+	b = append(b, key...)
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	b = append(b, v...)
+	// A record whose address only one run has is written to the index as
+	// it was spilled, not decoded: a checksum finds damage.
+	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, runCRC))
+	rw.b = b
+	if _, err := rw.w.Write(b); err != nil {
+		return fmt.Errorf("screen: exposure build: %w", err)
+	}
 	return nil
+}
+
+// finish closes the run and returns it.
+func (rw *runWriter) finish(level int) (run, error) {
+	size := rw.w.Size()
+	if err := rw.w.Close(); err != nil {
+		return run{}, fmt.Errorf("screen: exposure build: %w", err)
+	}
+	return run{name: rw.name, samples: rw.samples, size: size, level: level}, nil
+}
+
+// abort drops an unfinished run.
+func (rw *runWriter) abort() {
+	_ = rw.w.Close() // dropped next
+	_ = os.Remove(rw.name)
 }
 
 // finish writes every address's accumulators, the runs' merged with accs
@@ -163,6 +258,8 @@ func (r *accRuns) finish(ctx context.Context, accs map[address.Addr][]accEntry, 
 	last := r.sorted(accs)
 	splits := r.splitKeys(len(puts))
 	bounds := append(append([]string{""}, splits...), "")
+	// Two buffers a run a part, within finishBuffers in all.
+	buf := min(max(finishBuffers/max(2*len(r.runs)*(len(splits)+1), 1), 64<<10), runBuffer)
 	var written atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	from := 0 // of last: the first key of part i on
@@ -175,7 +272,7 @@ func (r *accRuns) finish(ctx context.Context, accs map[address.Addr][]accEntry, 
 		mem := last[from:to]
 		from = to
 		g.Go(func() error {
-			n, err := r.merge(gctx, lo, hi, mem, put)
+			n, err := merge(gctx, r.slots, r.runs, lo, hi, mem, buf, put)
 			written.Add(int64(n))
 			return err
 		})
@@ -189,8 +286,8 @@ func (r *accRuns) finish(ctx context.Context, accs map[address.Addr][]accEntry, 
 // keys).
 func (r *accRuns) splitKeys(n int) []string {
 	var keys []string
-	for _, ss := range r.samples {
-		for _, s := range ss {
+	for _, run := range r.runs {
+		for _, s := range run.samples {
 			keys = append(keys, s.key)
 		}
 	}
@@ -205,17 +302,18 @@ func (r *accRuns) splitKeys(n int) []string {
 	return splits
 }
 
-// merge writes the accumulators of the keys from lo up to hi ("": from
-// the first, to the last) through put, as finish does; mem is the part of
-// the last run (in memory) in that range. put's v is valid only during
-// the call (the index's writer copies it).
-func (r *accRuns) merge(ctx context.Context, lo, hi string, mem []keyed, put func(key string, v []byte) error) (int, error) {
+// merge writes the accumulators of runs and mem (the part of the last
+// run, in memory, in the range), all in chain order, for the keys from lo
+// up to hi ("": from the first, to the last) through put, reading each run
+// in buffers of buf bytes. put's v is valid only during the call (the
+// index's writer and a run's copy it).
+func merge(ctx context.Context, slots int, runs []run, lo, hi string, mem []keyed, buf int, put func(key string, v []byte) error) (int, error) {
 	var scratch []byte
 	encode := func(acc []accEntry) []byte {
 		scratch = encodeAcc(acc, scratch[:0])
 		return scratch
 	}
-	if len(r.files) == 0 {
+	if len(runs) == 0 {
 		for _, k := range mem {
 			if err := put(k.key, encode(k.acc)); err != nil {
 				return 0, err
@@ -224,22 +322,22 @@ func (r *accRuns) merge(ctx context.Context, lo, hi string, mem []keyed, put fun
 		return len(mem), nil
 	}
 	h := &runHeap{}
-	for i, name := range r.files {
+	for i, run := range runs {
 		// From the last sample at or before lo: the records before it
 		// are all below lo.
 		var off int64
-		for _, s := range r.samples[i] {
+		for _, s := range run.samples {
 			if lo == "" || s.key > lo {
 				break
 			}
 			off = s.off
 		}
-		rd, err := directio.OpenAt(name, runBuffer, 1, off)
+		rd, err := directio.OpenAt(run.name, buf, 1, off)
 		if err != nil {
 			return 0, fmt.Errorf("screen: exposure build: %w", err)
 		}
 		defer rd.Close() //nolint:errcheck // read only: nothing to lose on close
-		c := &runCursor{order: i, rd: rd, name: name, slots: r.slots, hi: hi, pos: off, size: r.sizes[i]}
+		c := &runCursor{order: i, rd: rd, name: run.name, slots: slots, hi: hi, pos: off, size: run.size}
 		for {
 			if err := c.next(); err != nil {
 				return 0, err
@@ -252,7 +350,7 @@ func (r *accRuns) merge(ctx context.Context, lo, hi string, mem []keyed, put fun
 			h.push(c)
 		}
 	}
-	mc := &runCursor{order: len(r.files), mem: mem, slots: r.slots}
+	mc := &runCursor{order: len(runs), mem: mem, slots: slots}
 	if err := mc.next(); err != nil {
 		return 0, err
 	}
@@ -310,15 +408,18 @@ func (r *accRuns) merge(ctx context.Context, lo, hi string, mem []keyed, put fun
 }
 
 // runBuffer is the size of the buffers a run is read in (two a run: one
-// read ahead), so a merge of a hundred runs, in two halves each reading
-// every run, holds some 200 MiB of them.
-const runBuffer = 512 << 10
+// read ahead), at most; the final merge, reading every run in each of its
+// parts, shares finishBuffers among them (at least 64 KiB a buffer).
+const (
+	runBuffer     = 512 << 10
+	finishBuffers = 512 << 20
+)
 
 // remove deletes the runs.
 func (r *accRuns) remove() {
 	if r.dir != "" {
 		_ = os.RemoveAll(r.dir) // temporary files: nothing to keep
-		r.dir, r.files = "", nil
+		r.dir, r.runs = "", nil
 	}
 }
 

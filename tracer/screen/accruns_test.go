@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -54,17 +55,29 @@ func TestAccRunsMerge(t *testing.T) {
 	if len(want) != 4 {
 		t.Fatalf("the test's addresses make %d records, want 4", len(want))
 	}
-	for _, parts := range []int{1, 2, 4} {
+	for _, tc := range []struct{ parts, fanIn int }{{1, 0}, {2, 0}, {4, 0}, {1, 2}, {2, 2}, {4, 3}} {
+		parts := tc.parts
 		for _, every := range []int{1, 3, 100} {
-			r := &accRuns{slots: 5, sampleEvery: 1} // a sample per record: the smallest runs split
-
+			// A sample per record: the smallest runs split.
+			r := &accRuns{slots: 5, sampleEvery: 1, fanIn: tc.fanIn}
 			accs := map[address.Addr][]accEntry{}
+			spills := 0
 			for i, c := range chain {
 				accs[addrs[c.a]] = addContribution(accs[addrs[c.a]], c.slot, c.amount, int32(c.slot), store.OutPoint{Tx: c.tx})
 				if (i+1)%every == 0 && i+1 < len(chain) {
-					if err := r.spill(accs); err != nil {
+					if err := r.spill(context.Background(), accs); err != nil {
 						t.Fatal(err)
 					}
+					spills++
+				}
+			}
+			// Merged by fanIn: with 2, as a binary counter counts.
+			if tc.fanIn == 2 && len(r.runs) != bits.OnesCount(uint(spills)) {
+				t.Fatalf("%d spills, runs merged by 2: %d runs left, want %d", spills, len(r.runs), bits.OnesCount(uint(spills)))
+			}
+			if r.dir != "" {
+				if ents, _ := os.ReadDir(r.dir); len(ents) != len(r.runs) {
+					t.Fatalf("%d run files for %d runs", len(ents), len(r.runs))
 				}
 			}
 			dir := r.dir
@@ -82,7 +95,7 @@ func TestAccRunsMerge(t *testing.T) {
 			}
 			n, err := r.finish(context.Background(), accs, puts...)
 			if err != nil || n != len(want) || !reflect.DeepEqual(got, want) {
-				t.Fatalf("spill every %d, %d parts: %d addresses, %v; got %v want %v", every, parts, n, err, got, want)
+				t.Fatalf("spill every %d, %+v: %d addresses, %v; got %v want %v", every, tc, n, err, got, want)
 			}
 			used := 0
 			for _, ks := range keys {
@@ -117,11 +130,11 @@ func spilledRun(t *testing.T, n int) (*accRuns, []byte) {
 	for i := range n {
 		accs[address.Addr{Kind: address.P2WPKH, Payload: [32]byte{byte(1 + i)}}] = sampleAcc()
 	}
-	if err := r.spill(accs); err != nil {
+	if err := r.spill(context.Background(), accs); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.remove)
-	raw, err := os.ReadFile(r.files[0])
+	raw, err := os.ReadFile(r.runs[0].name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +144,7 @@ func spilledRun(t *testing.T, n int) (*accRuns, []byte) {
 // TestAccRunsDamaged: a damaged run is one clear error naming the run.
 func TestAccRunsDamaged(t *testing.T) {
 	r, raw := spilledRun(t, 1)
-	if err := os.WriteFile(r.files[0], raw[:len(raw)-2], 0o644); err != nil {
+	if err := os.WriteFile(r.runs[0].name, raw[:len(raw)-2], 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err := r.finish(context.Background(), map[address.Addr][]accEntry{}, func(string, []byte) error { return nil })
@@ -151,7 +164,7 @@ func TestAccRunsCutBetweenRecords(t *testing.T) {
 	if first >= len(raw) {
 		t.Fatalf("the run holds %d bytes, its first record %d: want two records", len(raw), first)
 	}
-	if err := os.WriteFile(r.files[0], raw[:first], 0o644); err != nil {
+	if err := os.WriteFile(r.runs[0].name, raw[:first], 0o644); err != nil {
 		t.Fatal(err)
 	}
 	wrote := 0
@@ -168,7 +181,7 @@ func TestAccRunsCutBetweenRecords(t *testing.T) {
 func TestAccRunsFlipped(t *testing.T) {
 	r, raw := spilledRun(t, 1)
 	raw[len(raw)-5] ^= 0x01 // the last byte of the accumulators, before the checksum
-	if err := os.WriteFile(r.files[0], raw, 0o644); err != nil {
+	if err := os.WriteFile(r.runs[0].name, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	wrote := 0
@@ -205,7 +218,7 @@ func TestBuildProgressEveryPhase(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := strings.Join(lines, "\n")
-	for _, phase := range []string{"merging the accumulators", "flushing them", "applying the last 3 blocks", "switching to the new index"} {
+	for _, phase := range []string{"merging", "flushing them", "applying the last 3 blocks", "switching to the new index"} {
 		if !strings.Contains(all, phase) {
 			t.Errorf("no progress line for %q in:\n%s", phase, all)
 		}
@@ -251,7 +264,7 @@ func TestAccRunsMergeStops(t *testing.T) {
 		a.Payload[0], a.Payload[1], a.Payload[2] = byte(i>>16), byte(i>>8), byte(i)
 		accs[a] = addContribution(nil, uint32(i%5), int64(i+1), 1, store.OutPoint{Tx: store.TxNum(i)})
 		if i%10_000 == 9_999 {
-			if err := r.spill(accs); err != nil {
+			if err := r.spill(context.Background(), accs); err != nil {
 				t.Fatal(err)
 			}
 		}

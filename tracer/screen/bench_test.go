@@ -193,6 +193,13 @@ func BenchmarkBuildIndex(b *testing.B) {
 			}
 			opt = screen.WithAccBudget(opt, n)
 		}
+		if v := os.Getenv("TRACER_BENCH_ACC_FANIN"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 2 {
+				b.Fatalf("TRACER_BENCH_ACC_FANIN=%q: want a number of runs, at least 2", v)
+			}
+			opt = screen.WithAccFanIn(opt, n)
+		}
 		sink := accSink(b)
 		if sink != nil {
 			opt = screen.WithAccSink(opt, sink.put)

@@ -10,6 +10,13 @@ func WithAccSink(opt Options, sink func(key string, v []byte) error) Options {
 	return opt
 }
 
+// WithAccFanIn returns opt with the build merging its sorted runs n at a
+// time before the last merge (BenchmarkBuildIndex's TRACER_BENCH_ACC_FANIN).
+func WithAccFanIn(opt Options, n int) Options {
+	opt.accFanIn = n
+	return opt
+}
+
 // WithAccBudget returns opt with the build holding n accumulator entries
 // in memory before it spills (BenchmarkBuildIndex's TRACER_BENCH_ACC_BUDGET).
 func WithAccBudget(opt Options, n int) Options {

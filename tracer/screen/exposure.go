@@ -84,6 +84,9 @@ type Options struct {
 	// the build holds in memory before it merges them into the store;
 	// 0: 8 << 20 (tests set it small).
 	accBudget int
+	// accFanIn is how many sorted runs the build merges into one before
+	// the last merge; 0: defaultFanIn (tests set it small).
+	accFanIn int
 	// accSink, when set, takes the merged accumulators instead of the
 	// index (a benchmark's measure of what writing them costs; tests only;
 	// v is valid only during the call).

@@ -758,7 +758,7 @@ func (wk *walk) send() error {
 // once, and returns how many addresses it wrote.
 func (e *engine) writeAccs(ctx context.Context, acc *accumulator, w *store.ExposureWriter, last time.Time) (int, error) {
 	if e.opt.Progress != nil {
-		e.opt.Progress(fmt.Sprintf("index: merging the accumulators of %d spills", len(acc.runs.files)+1))
+		e.opt.Progress(fmt.Sprintf("index: merging %d sorted runs of accumulators with those still in memory", len(acc.runs.runs)))
 	}
 	var written, reported atomic.Int64 // reported: the time of the last report, Unix nanoseconds
 	reported.Store(last.UnixNano())
@@ -851,7 +851,7 @@ func newAccumulator(e *engine, w *store.ExposureWriter) *accumulator {
 		budget = 8 << 20 // entries of 40 bytes: about 320 MiB with the map
 	}
 	a := &accumulator{e: e, w: w, in: make(chan *passBatch, 64), free: make(chan *passBatch, 66), budget: budget,
-		accs: map[address.Addr][]accEntry{}, runs: &accRuns{slots: len(e.slots), sampleEvery: sampleStride(budget)}}
+		accs: map[address.Addr][]accEntry{}, runs: &accRuns{slots: len(e.slots), sampleEvery: sampleStride(budget), fanIn: e.opt.accFanIn, progress: e.progress}}
 	a.count = a.add
 	return a
 }
@@ -903,7 +903,7 @@ func (a *accumulator) run(ctx context.Context) error {
 		// it counts against the budget too, at half weight.
 		if a.entries >= a.budget || a.slab.used >= 2*a.budget {
 			a.entries = 0
-			if err := a.runs.spill(a.accs); err != nil {
+			if err := a.runs.spill(ctx, a.accs); err != nil {
 				return err
 			}
 			a.slab.reset()
