@@ -17,6 +17,7 @@ import (
 
 	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store/directio"
+	"github.com/tracer-oss/tracer/store/scratch"
 )
 
 // accRuns holds a build's per-address accumulators beyond its memory
@@ -44,8 +45,9 @@ type accRuns struct {
 	fanIn       int                              // runs merged into one; 0: defaultFanIn
 	progress    func(format string, args ...any) // nil: none
 	dir         string                           // "" until the first spill
-	runs        []run                            // in chain order
-	made        int                              // run files made, for the next one's name
+	scratch     *scratch.Dir
+	runs        []run // in chain order
+	made        int   // run files made, for the next one's name
 }
 
 // run is one sorted run on disk.
@@ -191,10 +193,13 @@ type runWriter struct {
 // create starts a new run file.
 func (r *accRuns) create() (*runWriter, error) {
 	if r.dir == "" {
-		var err error
-		if r.dir, err = os.MkdirTemp("", "tracer-exposure-"); err != nil {
+		// Held while the build runs: a killed build's runs are removed
+		// by the next build's first spill.
+		d, err := scratch.Make("", "tracer-exposure-")
+		if err != nil {
 			return nil, fmt.Errorf("screen: exposure build: %w", err)
 		}
+		r.scratch, r.dir = d, d.Path
 	}
 	name := filepath.Join(r.dir, fmt.Sprintf("run-%05d", r.made))
 	r.made++
@@ -417,9 +422,9 @@ const (
 
 // remove deletes the runs.
 func (r *accRuns) remove() {
-	if r.dir != "" {
-		_ = os.RemoveAll(r.dir) // temporary files: nothing to keep
-		r.dir, r.runs = "", nil
+	if r.scratch != nil {
+		r.scratch.Remove()
+		r.scratch, r.dir, r.runs = nil, "", nil
 	}
 }
 
