@@ -514,6 +514,9 @@ func decodeAccAppend(acc []accEntry, b []byte, slots int) ([]accEntry, error) {
 			if slot == 0 {
 				d.fail("slots out of order")
 			}
+			if slot >= uint64(slots) { // before the add: a delta near 2^64 wraps below the previous slot
+				d.fail(fmt.Sprintf("source group step %d of %d", slot, slots))
+			}
 			slot += uint64(acc[base+i-1].slot)
 		}
 		if slot >= uint64(slots) && d.err == nil {

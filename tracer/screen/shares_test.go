@@ -97,6 +97,13 @@ func TestSharesDamaged(t *testing.T) {
 			_, err := decodeAcc(encodeAcc(a, nil), 5)
 			return err
 		}},
+		{"accumulator slot delta wrapping back below the previous slot", func() error {
+			// slot 3, then a delta of 2^64-2: slot 1 in 64 bits, out of order.
+			b := []byte{2, 3, 5, accOut, 7, 0}
+			b = binary.AppendUvarint(b, math.MaxUint64-1)
+			_, err := decodeAcc(append(b, 5, 0), 5)
+			return err
+		}},
 		{"accumulator best over total", func() error {
 			a := sampleAcc()
 			a[0].best = 901
