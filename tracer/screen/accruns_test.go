@@ -12,7 +12,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tracer-oss/tracer/sanctions/address"
 	"github.com/tracer-oss/tracer/store"
@@ -204,6 +206,35 @@ func TestBuildSpillFails(t *testing.T) {
 	}
 	if _, err := st.Exposure().Info(); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("an index is in force after a failed build: %v", err)
+	}
+}
+
+// TestBuildProgressSerial: a build's engine calls Progress one call at a
+// time, though its walk, accumulator and merge parts report from their own
+// goroutines (a CLI's progress line is not safe for two at once).
+func TestBuildProgressSerial(t *testing.T) {
+	var inside, overlaps, calls atomic.Int32
+	e := newEngine(Options{Progress: func(string) {
+		if inside.Add(1) > 1 {
+			overlaps.Add(1)
+		}
+		time.Sleep(200 * time.Microsecond)
+		inside.Add(-1)
+		calls.Add(1)
+	}}, &Sources{})
+	var g sync.WaitGroup
+	for range 8 {
+		g.Add(1)
+		go func() {
+			defer g.Done()
+			for range 20 {
+				e.progress("index: %d", 1)
+			}
+		}()
+	}
+	g.Wait()
+	if calls.Load() != 160 || overlaps.Load() != 0 {
+		t.Fatalf("%d calls, %d of them while another ran; want 160 and none", calls.Load(), overlaps.Load())
 	}
 }
 

@@ -52,7 +52,7 @@ type Options struct {
 	MaxTxs     int   // per fresh walk; 0: 1,000,000 (the index is one pass over every transaction)
 	TopSources int   // 0: 5
 	Params     *chaincfg.Params
-	Progress   func(string) // index build progress, about once a second
+	Progress   func(string) // index build progress, about once a second; called from one goroutine at a time
 	// Flow, if set, is the store's flow index: the index build's forward
 	// walks read it (same results, faster walks).
 	Flow *flow.Index

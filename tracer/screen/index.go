@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -103,6 +104,16 @@ type engine struct {
 
 func newEngine(opt Options, src *Sources) *engine {
 	e := &engine{opt: opt, src: src, lab: opt.labels(src), model: opt.model(), seeds: map[seedKey][]uint32{}, maxHops: int32(opt.MaxHops)}
+	if p := opt.Progress; p != nil {
+		// A build reports from its walk, its accumulator and its merge's
+		// parts: one call at a time, as Options promises.
+		var mu sync.Mutex
+		e.opt.Progress = func(s string) {
+			mu.Lock()
+			defer mu.Unlock()
+			p(s)
+		}
+	}
 	var seeds [][]tracer.Seed
 	e.slots, seeds = slotsOf(src)
 	for i, ss := range seeds {
