@@ -466,6 +466,28 @@ func (sf *sortedFile) each(from []byte, fn func(key, val []byte) error) error {
 	return nil
 }
 
+// lastKey returns the file's last key (nil: it has none), reading its
+// last block.
+func (sf *sortedFile) lastKey() ([]byte, error) {
+	if len(sf.keyEnd) == 0 {
+		return nil, nil
+	}
+	i := len(sf.keyEnd) - 1
+	b, err := sf.readBlock(i, nil)
+	if err != nil {
+		return nil, err
+	}
+	var last []byte
+	for len(b) > 0 {
+		k, _, rest, err := sf.nextRecord(b, i)
+		if err != nil {
+			return nil, err
+		}
+		last, b = k, rest
+	}
+	return bytes.Clone(last), nil
+}
+
 // errStop ends sortedFile.each early without an error.
 var errStop = errors.New("stop")
 
@@ -798,12 +820,16 @@ func openExposureGen(dir string, gen uint32, accFiles int) (_ *exposureGen, err 
 		if part == 0 {
 			continue
 		}
-		prev := g.accs[part-1]
-		switch {
-		case len(sf.keyEnd) == 0:
+		if len(sf.keyEnd) == 0 {
 			return nil, exposureDamage(sf.path, -1, "an accumulators' file after the first holds no record")
-		case len(prev.keyEnd) > 0 && bytes.Compare(sf.firstKey(0), prev.firstKey(len(prev.keyEnd)-1)) <= 0:
-			return nil, exposureDamage(sf.path, -1, fmt.Sprintf("first key not after the blocks of %s", filepath.Base(prev.path)))
+		}
+		prev := g.accs[part-1]
+		last, err := prev.lastKey()
+		if err != nil {
+			return nil, err
+		}
+		if last != nil && bytes.Compare(sf.firstKey(0), last) <= 0 {
+			return nil, exposureDamage(sf.path, -1, fmt.Sprintf("first key not after the last of %s", filepath.Base(prev.path)))
 		}
 	}
 	return g, nil

@@ -469,6 +469,26 @@ func TestExposureAccParts(t *testing.T) {
 		what   string
 	}{
 		{"missing part", func(part func(int) string) error { return os.Remove(part(2)) }, store.ErrCorrupt, "missing"},
+		{"parts of two builds", func(part func(int) string) error {
+			// Another store's build with a last part that begins with the
+			// last key of this one's part 1 (in its last block, not its
+			// first key): each file is sound, the two overlap.
+			dir := t.TempDir()
+			st, w := newExposureWriter(t, dir)
+			write(t, w, []int{1000, 1999})
+			hdr, err := w.Commit(context.Background(), store.ExposureIndex{TipHeight: 1, Addresses: accs})
+			if err != nil {
+				return err
+			}
+			if err := st.Close(); err != nil {
+				return err
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "exposure", fmt.Sprintf("gen-%d.acc.2", hdr.Gen)))
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(part(2), b, 0o644)
+		}, store.ErrDamaged, "first key not after"},
 		{"parts swapped", func(part func(int) string) error {
 			if err := os.Rename(part(1), part(3)); err != nil {
 				return err
