@@ -75,6 +75,7 @@ func updateIndex(ctx context.Context, st IndexStore, e *engine, gen uint32) (sto
 	// otherwise waits on the device for most of its reads.
 	var ahead sync.WaitGroup
 	defer ahead.Wait()
+	var next *aheadBlock // the block read ahead
 	for {
 		if err := ctx.Err(); err != nil {
 			return store.ExposureIndex{}, stats, err
@@ -98,18 +99,24 @@ func updateIndex(ctx context.Context, st IndexStore, e *engine, gen uint32) (sto
 			stats.Addresses += n
 		case hdr.TipHeight < state.Height:
 			ahead.Wait()
-			if next := hdr.TipHeight + 2; next <= state.Height {
+			read := next
+			if read != nil && (read.height != hdr.TipHeight+1 || read.b.Hash.String() != blockHashAt(st, read.height)) {
+				read = nil // not the block to apply (the store moved meanwhile)
+			}
+			next = nil
+			if h := hdr.TipHeight + 2; h <= state.Height {
+				next = &aheadBlock{height: h}
 				ahead.Add(1)
-				go func() {
+				go func(a *aheadBlock) {
 					defer ahead.Done()
-					if b, err := st.BlockByHeight(next); err == nil {
-						if block, err := blockTxs(st, b); err == nil {
-							prefetch(st, gen, block) // a hint: the update reports errors
+					if a.b, a.err = st.BlockByHeight(a.height); a.err == nil {
+						if a.txs, a.err = blockTxs(st, a.b); a.err == nil {
+							prefetch(st, gen, a.txs) // a hint: the update reports errors
 						}
 					}
-				}()
+				}(next)
 			}
-			txs, n, err := e.applyBlock(st, gen, hdr.TipHeight+1)
+			txs, n, err := e.applyBlock(st, gen, hdr.TipHeight+1, read)
 			if err != nil {
 				return hdr, stats, fmt.Errorf("screen: apply block %d to the exposure index: %w", hdr.TipHeight+1, err)
 			}
@@ -148,9 +155,12 @@ func whyTip(hdr store.ExposureIndex, state store.State) string {
 }
 
 // applyBlock applies the block at height to gen in one transaction.
-func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs int, err error) {
-	b, err := st.BlockByHeight(height)
-	if err != nil {
+func (e *engine) applyBlock(st IndexStore, gen uint32, height int32, read *aheadBlock) (txs, addrs int, err error) {
+	var b *store.Block
+	var block []*store.Tx
+	if read != nil && read.err == nil {
+		b, block = read.b, read.txs
+	} else if b, err = st.BlockByHeight(height); err != nil {
 		return 0, 0, err
 	}
 	u := undoRecord{hash: b.Hash, first: b.FirstTx, end: b.FirstTx + store.TxNum(b.NumTx)}
@@ -164,11 +174,13 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 	err = st.Exposure().Update(gen, func(up *store.ExposureUpdate) error {
 		bu := &blockUpdate{e: e, st: st, up: up, u: &u, cache: map[store.TxNum]*txShares{},
 			accs: map[string][]accEntry{}, old: map[string][]byte{}, changed: map[store.TxNum]bool{}}
-		block, err := blockTxs(st, b)
-		if err != nil {
-			return err
+		if block == nil {
+			var err error
+			if block, err = blockTxs(st, b); err != nil {
+				return err
+			}
+			prefetch(st, gen, block)
 		}
-		prefetch(st, gen, block)
 		for _, tx := range block {
 			if err := bu.applyTx(tx); err != nil {
 				return err
@@ -189,6 +201,24 @@ func (e *engine) applyBlock(st IndexStore, gen uint32, height int32) (txs, addrs
 		return nil
 	})
 	return txs, addrs, err
+}
+
+// aheadBlock is a block read, and its records prefetched, while the one
+// before it is applied.
+type aheadBlock struct {
+	height int32
+	b      *store.Block
+	txs    []*store.Tx
+	err    error
+}
+
+// blockHashAt is the hash of the store's block at height ("": none).
+func blockHashAt(st IndexStore, height int32) string {
+	b, err := st.BlockByHeight(height)
+	if err != nil {
+		return ""
+	}
+	return b.Hash.String()
 }
 
 // blockTxs reads the transactions of block b.
