@@ -67,3 +67,10 @@ func StopHeapLimit() {
 	defer heapLimit.mu.Unlock()
 	heapLimit.base = 0
 }
+
+// SetAfterPins makes f run between a snapshot's pins of the exposure
+// files and its transaction, until the test ends.
+func SetAfterPins(t interface{ Cleanup(func()) }, f func()) {
+	afterPins = f
+	t.Cleanup(func() { afterPins = nil })
+}

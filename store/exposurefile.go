@@ -673,6 +673,14 @@ func (x *exposureFiles) unrefLocked(g *exposureGen) {
 	}
 }
 
+// unusableErr is generation gen's error when its files were missing or
+// damaged at open (nil: they were not).
+func (x *exposureFiles) unusableErr(gen uint32) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.unusable[gen]
+}
+
 // unusableGens are the errors of the generations whose header names
 // files that were missing or damaged at open, in generation order.
 func (x *exposureFiles) unusableGens() []error {

@@ -883,6 +883,32 @@ func TestExposureReadersRaceDrops(t *testing.T) {
 	}
 }
 
+// TestSnapshotPinsGenerationStagedMeanwhile: a generation staged and put
+// in force between a snapshot's pins and its transaction is named by the
+// transaction; the snapshot still reads it whole after a later build drops
+// it, instead of "replaced and removed while it was being read".
+func TestSnapshotPinsGenerationStagedMeanwhile(t *testing.T) {
+	st := storetest.Open(t)
+	const accs = 50
+	buildExposure(t, st, accs, 10)
+	once := sync.OnceFunc(func() { buildExposure(t, st, accs, 10) })
+	store.SetAfterPins(t, once)
+	snap, release, err := st.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	info, err := snap.Exposure().Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buildExposure(t, st, accs, 10) // drops the generation the snapshot names
+	n := 0
+	if err := snap.Exposure().ForEachAcc(info.Gen, func(string, []byte) error { n++; return nil }); err != nil || n != accs {
+		t.Fatalf("snapshot's generation %d after a build dropped it: %d records, %v", info.Gen, n, err)
+	}
+}
+
 // blockedWriter blocks its second Write (a backup's first after its
 // magic: its files are pinned by then) until release is closed, saying
 // on started that it got there.

@@ -44,10 +44,10 @@ func (s *Store) Snapshot() (*Store, func(), error) {
 		s.Retain()
 		return s, s.release, nil
 	}
-	// Pinned before the transaction: a generation dropped in between
-	// would be named by the transaction and gone from the pins.
-	expo, unpin := s.expo.pinAll()
-	txn := s.db.NewTransaction(false)
+	expo, unpin, txn, err := s.pinnedTxn()
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: snapshot: %w", err)
+	}
 	var state State
 	item, err := txn.Get(keyState)
 	if err == nil {
@@ -71,6 +71,44 @@ func (s *Store) Snapshot() (*Store, func(), error) {
 	v := &Store{db: s.db, clust: s.clust, expo: s.expo, dir: s.dir, ro: true, log: s.log, state: state, minFree: s.minFree, free: s.free, snap: snap}
 	return v, v.release, nil
 }
+
+// pinnedTxn opens a read transaction with the files of every exposure
+// generation it names pinned. They are pinned before the transaction
+// opens: a generation dropped in between would be named by the
+// transaction and gone from the pins. A generation staged in between
+// (its files registered and its header written after the pins) is named
+// by the transaction and missing from them, and would be read unpinned:
+// then both are taken again, as often as a writer is that quick.
+func (s *Store) pinnedTxn() (map[uint32]*exposureGen, func(), *badger.Txn, error) {
+	for attempt := 0; ; attempt++ {
+		expo, unpin := s.expo.pinAll()
+		if afterPins != nil {
+			afterPins()
+		}
+		txn := s.db.NewTransaction(false)
+		gens, err := exposureFileGens(txn)
+		if err != nil {
+			txn.Discard()
+			unpin()
+			return nil, nil, nil, err
+		}
+		missing := false
+		for gen := range gens {
+			if expo[gen] == nil && s.expo.unusableErr(gen) == nil {
+				missing = true
+			}
+		}
+		if !missing || attempt == 100 {
+			return expo, unpin, txn, nil
+		}
+		txn.Discard()
+		unpin()
+	}
+}
+
+// afterPins, set by a test, runs between pinnedTxn's pins and its
+// transaction.
+var afterPins func()
 
 // IsSnapshot reports whether s is a snapshot (Snapshot).
 func (s *Store) IsSnapshot() bool { return s.snap != nil }
