@@ -62,6 +62,9 @@ func ingestFigures(tb testing.TB, info benchInfo) (wall, cpu float64) {
 	env := func(name string, cached float64) float64 {
 		v := os.Getenv(name)
 		if v == "" {
+			if cached > 0 {
+				tb.Logf("%s not set: the ratios use this store's own ingest, %.1f s, which older code may have measured in another window; for a ratio that means something, run store/ingest's BenchmarkIngest on the same chain first and set it", name, cached)
+			}
 			return cached
 		}
 		f, err := strconv.ParseFloat(v, 64)
