@@ -100,8 +100,10 @@ func updateIndex(ctx context.Context, st IndexStore, e *engine, gen uint32) (sto
 		case hdr.TipHeight < state.Height:
 			ahead.Wait()
 			read := next
-			if read != nil && (read.height != hdr.TipHeight+1 || read.b.Hash.String() != blockHashAt(st, read.height)) {
-				read = nil // not the block to apply (the store moved meanwhile)
+			if read != nil && (read.err != nil || read.height != hdr.TipHeight+1 || read.b.Hash.String() != blockHashAt(st, read.height)) {
+				// Not read (its read's error is the update's to meet), or
+				// not the block to apply (the store moved meanwhile).
+				read = nil
 			}
 			next = nil
 			if h := hdr.TipHeight + 2; h <= state.Height {

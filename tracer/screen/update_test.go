@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tracer-oss/tracer/sanctions"
@@ -424,4 +425,70 @@ func damageAll(u *store.ExposureUpdate, st *store.Store, f func([]byte) []byte) 
 		return errors.New("no shares record to damage")
 	}
 	return nil
+}
+
+// flakyBlocks fails BlockByHeight at one height: the first call only
+// (transient) or every call.
+type flakyBlocks struct {
+	screen.IndexStore
+	height int32
+	always bool
+	failed atomic.Bool
+}
+
+var errFlakyBlock = errors.New("flaky block read")
+
+func (f *flakyBlocks) BlockByHeight(h int32) (*store.Block, error) {
+	if h == f.height && (f.always || !f.failed.Swap(true)) {
+		return nil, errFlakyBlock
+	}
+	return f.IndexStore.BlockByHeight(h)
+}
+
+// TestUpdateBlockReadFails: a block whose read fails while it is read
+// ahead is read again by its update (a transient failure costs nothing),
+// and one that keeps failing is the update's error, never a panic.
+func TestUpdateBlockReadFails(t *testing.T) {
+	ctx := context.Background()
+	chain := filepath.Join(t.TempDir(), "chain")
+	if _, err := chaingen.Generate(ctx, chaingen.Config{OutDir: chain, Txs: 1500, Seed: 11, TxsPerBlock: 40}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, always := range []bool{false, true} {
+		t.Run(fmt.Sprintf("always=%v", always), func(t *testing.T) {
+			st, err := store.Open(filepath.Join(t.TempDir(), "db"), store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			blocks := filepath.Join(chain, "blocks")
+			if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{blocks}, StartHeight: -1, ToHeight: -1}); err != nil {
+				t.Fatal(err)
+			}
+			top := st.State().Height
+			risky := riskyPack(t, st, 4, 4)
+			if _, err := st.Rollback(ctx, top-6); err != nil {
+				t.Fatal(err)
+			}
+			loadSources(t, ctx, st, chain, risky)
+			opt := screen.Options{Params: screentest.Params}
+			if _, err := screen.BuildIndex(ctx, st, opt); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{blocks}, StartHeight: -1, ToHeight: -1}); err != nil {
+				t.Fatal(err)
+			}
+			// Its first read is the one ahead, while top-4 is applied.
+			f := &flakyBlocks{IndexStore: st, height: top - 3, always: always}
+			hdr, _, err := screen.UpdateIndex(ctx, f, 0, opt)
+			switch {
+			case always && !errors.Is(err, errFlakyBlock):
+				t.Fatalf("block %d unreadable: got %v, want its error", f.height, err)
+			case !always && (err != nil || hdr.TipHeight != top):
+				t.Fatalf("block %d unreadable once: tip %d, %v; want %d", f.height, hdr.TipHeight, err, top)
+			case !f.failed.Load() && !always:
+				t.Fatalf("block %d was never read", f.height)
+			}
+		})
+	}
 }
