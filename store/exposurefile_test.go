@@ -909,6 +909,32 @@ func TestSnapshotPinsGenerationStagedMeanwhile(t *testing.T) {
 	}
 }
 
+// TestSnapshotPinsWhileWriterKeepsStaging: a writer that stages and puts
+// in force a generation between every pins and transaction a snapshot
+// takes does not leave the snapshot's generation unpinned: a later
+// build's drop does not fail its reads.
+func TestSnapshotPinsWhileWriterKeepsStaging(t *testing.T) {
+	st := storetest.Open(t)
+	const accs = 50
+	buildExposure(t, st, accs, 10)
+	store.SetAfterPins(t, func() { buildExposure(t, st, accs, 10) })
+	snap, release, err := st.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	store.SetAfterPins(t, nil)
+	info, err := snap.Exposure().Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buildExposure(t, st, accs, 10)
+	n := 0
+	if err := snap.Exposure().ForEachAcc(info.Gen, func(string, []byte) error { n++; return nil }); err != nil || n != accs {
+		t.Fatalf("snapshot's generation %d after a build dropped it: %d records, %v", info.Gen, n, err)
+	}
+}
+
 // blockedWriter blocks its second Write (a backup's first after its
 // magic: its files are pinned by then) until release is closed, saying
 // on started that it got there.

@@ -77,8 +77,9 @@ func (s *Store) Snapshot() (*Store, func(), error) {
 // opens: a generation dropped in between would be named by the
 // transaction and gone from the pins. A generation staged in between
 // (its files registered and its header written after the pins) is named
-// by the transaction and missing from them, and would be read unpinned:
-// then both are taken again, as often as a writer is that quick.
+// by the transaction and missing from them: it is pinned then; if it was
+// dropped too meanwhile, both are taken again (up to 100 times; past that
+// its reads say it was replaced, and to ask again).
 func (s *Store) pinnedTxn() (map[uint32]*exposureGen, func(), *badger.Txn, error) {
 	for attempt := 0; ; attempt++ {
 		expo, unpin := s.expo.pinAll()
@@ -92,13 +93,25 @@ func (s *Store) pinnedTxn() (map[uint32]*exposureGen, func(), *badger.Txn, error
 			unpin()
 			return nil, nil, nil, err
 		}
-		missing := false
+		// A generation staged since the pins: pinned now, unless a drop
+		// beat us to it (then both are taken again).
+		dropped := false
 		for gen := range gens {
-			if expo[gen] == nil && s.expo.unusableErr(gen) == nil {
-				missing = true
+			if expo[gen] != nil || s.expo.unusableErr(gen) != nil {
+				continue
+			}
+			g, done, err := s.expo.pin(gen)
+			if err != nil {
+				dropped = true
+				break
+			}
+			if g != nil {
+				expo[gen] = g
+				prev := unpin
+				unpin = func() { prev(); done() }
 			}
 		}
-		if !missing || attempt == 100 {
+		if !dropped || attempt == 100 {
 			return expo, unpin, txn, nil
 		}
 		txn.Discard()
