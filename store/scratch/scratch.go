@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // ownerFile marks a directory as made by Make and locked.
@@ -37,19 +38,33 @@ func Make(dir, prefix string) (*Dir, error) {
 	RemoveLeftovers(dir, prefix)
 	path, err := os.MkdirTemp(dir, prefix)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("scratch: %w", err)
 	}
 	d := &Dir{Path: path}
-	if d.lock, err = lock(path); err != nil {
-		_ = os.RemoveAll(path) // just made: nothing in it
-		return nil, fmt.Errorf("scratch: lock %s: %w", path, err)
+	live.Store(path, true)
+	if d.lock, err = lockFunc(path); err != nil {
+		// A file system without flock (NFS mounted without locks, some
+		// FUSE ones): the directory works, unlocked and without an owner
+		// file, so no one takes it for a leftover — nor removes it if
+		// this process is killed.
+		d.lock = nil
+		return d, nil
 	}
 	if err := os.WriteFile(filepath.Join(path, ownerFile), fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
 		d.Remove()
-		return nil, err
+		return nil, fmt.Errorf("scratch: %w", err)
 	}
 	return d, nil
 }
+
+// lockFunc and heldFunc are lock and held (tests replace them to play
+// file systems without flock, or with flock per process).
+var lockFunc, heldFunc = lock, held
+
+// live are the directories this process holds: where flock is emulated
+// with locks per process (NFS), taking the lock of one's own directory
+// succeeds, so held would take it for a leftover.
+var live sync.Map
 
 // Remove removes the directory and everything in it, and lets it go.
 func (d *Dir) Remove() {
@@ -58,6 +73,7 @@ func (d *Dir) Remove() {
 		_ = d.lock.Close() // drops the flock
 		d.lock = nil
 	}
+	live.Delete(d.Path)
 }
 
 // RemoveLeftovers removes the directories named prefix… in dir that Make
@@ -76,7 +92,7 @@ func RemoveLeftovers(dir, prefix string) int {
 		if _, err := os.Stat(filepath.Join(path, ownerFile)); err != nil {
 			continue // not Make's, or not yet locked
 		}
-		if held(path) {
+		if _, mine := live.Load(path); mine || heldFunc(path) {
 			continue
 		}
 		if os.RemoveAll(path) == nil {
