@@ -649,12 +649,14 @@ func (x *exposureFiles) pinAll() (map[uint32]*exposureGen, func()) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	gens := make(map[uint32]*exposureGen, len(x.gens))
+	pinned := make([]*exposureGen, 0, len(x.gens)) // what unpin lets go, whatever the caller adds to gens
 	for gen, g := range x.gens {
 		g.refs++
 		gens[gen] = g
+		pinned = append(pinned, g)
 	}
 	return gens, func() {
-		for _, g := range gens {
+		for _, g := range pinned {
 			x.unref(g)
 		}
 	}

@@ -909,6 +909,27 @@ func TestSnapshotPinsGenerationStagedMeanwhile(t *testing.T) {
 	}
 }
 
+// TestSnapshotReleaseKeepsGenerationOpen: releasing a snapshot that
+// pinned a generation staged after its first pins lets go of that pin
+// once: the generation, still in force, stays readable.
+func TestSnapshotReleaseKeepsGenerationOpen(t *testing.T) {
+	st := storetest.Open(t)
+	buildExposure(t, st, 50, 10)
+	store.SetAfterPins(t, sync.OnceFunc(func() { buildExposure(t, st, 50, 10) }))
+	snap, release, err := st.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := snap.Exposure().Info()
+	release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := st.Exposure().Acc(info.Gen, "acc-0001"); err != nil || !ok || string(v) != fmt.Sprintf("a%d-1", info.Gen) {
+		t.Fatalf("generation %d in force, after a snapshot that pinned it was released: %q %v %v", info.Gen, v, ok, err)
+	}
+}
+
 // TestSnapshotPinsWhileWriterKeepsStaging: a writer that stages and puts
 // in force a generation between every pins and transaction a snapshot
 // takes does not leave the snapshot's generation unpinned: a later
