@@ -72,8 +72,11 @@ the built-in policy applies (README, "Risk policy"). A bad policy file exits
 
 Screens are lookups in the exposure index. The index is rebuilt when it is
 missing or stale (the sanctions list, the chain tip, the tag packs or the
-options changed since it was built), or with --rebuild-index; --fresh walks
-backward from each address instead, without the index.
+options changed since it was built, or an older version wrote it), or with
+--rebuild-index; --fresh walks backward from each address instead, without
+the index. A build beyond its memory budget spills sorted runs to $TMPDIR
+(room for about the index's size again) and removes the runs a killed build
+left there.
 
 Batch: --in FILE reads one address a line, or CSV (comma, semicolon or tab)
 with the address in the first column; a first line starting with "address"
