@@ -73,6 +73,31 @@ func newExposureWriter(t *testing.T, dir string) (*store.Store, *store.ExposureW
 	return st, w
 }
 
+// exposureNames are the names in dir's exposure directory, in order.
+func exposureNames(dir string) []string {
+	ents, _ := os.ReadDir(filepath.Join(dir, "exposure"))
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// reopenReadOnly closes st, the store in dir, and opens it again read-only
+// (closed when the test ends).
+func reopenReadOnly(t *testing.T, st *store.Store, dir string) *store.Store {
+	t.Helper()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(dir, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // allAccs is ForEachAcc into a map, checking the order.
 func allAccs(t *testing.T, st *store.Store, gen uint32) map[string]string {
 	t.Helper()
@@ -192,15 +217,7 @@ func TestExposureFilesUnderUpdates(t *testing.T) {
 	}
 	want["acc-0007"] = "back"
 	check(st, want)
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-	st, err = store.Open(dir, store.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	check(st, want)
+	check(reopenReadOnly(t, st, dir), want)
 }
 
 // TestExposureWriterRefuses: records out of key order, repeated, or empty
@@ -321,11 +338,7 @@ func TestExposureFilesLeftovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	ents, _ := os.ReadDir(filepath.Join(dir, "exposure"))
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
-	}
+	names := exposureNames(dir)
 	want := []string{fmt.Sprintf("gen-%d.acc", gen), fmt.Sprintf("gen-%d.txs", gen)}
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Fatalf("exposure directory holds %v, want %v", names, want)
@@ -420,24 +433,11 @@ func TestExposureAccParts(t *testing.T) {
 				want = append(want, fmt.Sprintf("gen-%d.acc.%d", hdr.Gen, i))
 			}
 			want = append(want, fmt.Sprintf("gen-%d.txs", hdr.Gen))
-			ents, _ := os.ReadDir(filepath.Join(dir, "exposure"))
-			var names []string
-			for _, e := range ents {
-				names = append(names, e.Name())
-			}
-			if strings.Join(names, " ") != strings.Join(want, " ") {
+			if names := exposureNames(dir); strings.Join(names, " ") != strings.Join(want, " ") {
 				t.Fatalf("exposure directory holds %v, want %v", names, want)
 			}
 			// Reopened: the header says how many files to open.
-			if err := st.Close(); err != nil {
-				t.Fatal(err)
-			}
-			st, err = store.Open(dir, store.Options{ReadOnly: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			check(st)
+			check(reopenReadOnly(t, st, dir))
 		})
 	}
 	t.Run("overlap", func(t *testing.T) {
@@ -454,11 +454,7 @@ func TestExposureAccParts(t *testing.T) {
 		if _, err := w.Commit(context.Background(), store.ExposureIndex{TipHeight: 1}); err == nil || !strings.Contains(err.Error(), "out of order") {
 			t.Fatalf("a part overlapping the one before: %v, want out of order", err)
 		}
-		if ents, _ := os.ReadDir(filepath.Join(dir, "exposure")); len(ents) > 0 {
-			var names []string
-			for _, e := range ents {
-				names = append(names, e.Name())
-			}
+		if names := exposureNames(dir); len(names) > 0 {
 			t.Fatalf("a refused build left %v", names)
 		}
 	})

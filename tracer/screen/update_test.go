@@ -371,24 +371,7 @@ func TestUpdateDamaged(t *testing.T) {
 		}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st, err := store.Open(filepath.Join(t.TempDir(), "db"), store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{filepath.Join(chain, "blocks")}, StartHeight: -1, ToHeight: -1}); err != nil {
-				t.Fatal(err)
-			}
-			top := st.State().Height
-			risky := riskyPack(t, st, 4, 4)
-			if _, err := st.Rollback(ctx, top-6); err != nil {
-				t.Fatal(err)
-			}
-			loadSources(t, ctx, st, chain, risky)
-			opt := screen.Options{Params: screentest.Params}
-			if _, err := screen.BuildIndex(ctx, st, opt); err != nil {
-				t.Fatal(err)
-			}
+			st, top, opt := indexBehind(t, chain, 6)
 			if err := st.Exposure().Update(0, func(u *store.ExposureUpdate) error { return tc.damage(u, st) }); err != nil {
 				t.Fatal(err)
 			}
@@ -404,6 +387,34 @@ func TestUpdateDamaged(t *testing.T) {
 			}
 		})
 	}
+}
+
+// indexBehind ingests chain into a new store (closed when the test ends),
+// loads its list and a risky pack of 4 entities, rolls the store back
+// behind blocks and builds the exposure index there; it returns the store,
+// the chain's top height and the build's options.
+func indexBehind(t *testing.T, chain string, behind int32) (*store.Store, int32, screen.Options) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(filepath.Join(t.TempDir(), "db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{filepath.Join(chain, "blocks")}, StartHeight: -1, ToHeight: -1}); err != nil {
+		t.Fatal(err)
+	}
+	top := st.State().Height
+	risky := riskyPack(t, st, 4, 4)
+	if _, err := st.Rollback(ctx, top-behind); err != nil {
+		t.Fatal(err)
+	}
+	loadSources(t, ctx, st, chain, risky)
+	opt := screen.Options{Params: screentest.Params}
+	if _, err := screen.BuildIndex(ctx, st, opt); err != nil {
+		t.Fatal(err)
+	}
+	return st, top, opt
 }
 
 // damageAll rewrites every tx shares record of the index.
@@ -456,26 +467,8 @@ func TestUpdateBlockReadFails(t *testing.T) {
 	}
 	for _, always := range []bool{false, true} {
 		t.Run(fmt.Sprintf("always=%v", always), func(t *testing.T) {
-			st, err := store.Open(filepath.Join(t.TempDir(), "db"), store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			blocks := filepath.Join(chain, "blocks")
-			if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{blocks}, StartHeight: -1, ToHeight: -1}); err != nil {
-				t.Fatal(err)
-			}
-			top := st.State().Height
-			risky := riskyPack(t, st, 4, 4)
-			if _, err := st.Rollback(ctx, top-6); err != nil {
-				t.Fatal(err)
-			}
-			loadSources(t, ctx, st, chain, risky)
-			opt := screen.Options{Params: screentest.Params}
-			if _, err := screen.BuildIndex(ctx, st, opt); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{blocks}, StartHeight: -1, ToHeight: -1}); err != nil {
+			st, top, opt := indexBehind(t, chain, 6)
+			if _, err := ingest.Run(ctx, st, ingest.Config{Paths: []string{filepath.Join(chain, "blocks")}, StartHeight: -1, ToHeight: -1}); err != nil {
 				t.Fatal(err)
 			}
 			// Its first read is the one ahead, while top-4 is applied.
