@@ -44,10 +44,17 @@ type accRuns struct {
 	sampleEvery int64                            // bytes; 0: 1 MiB
 	fanIn       int                              // runs merged into one; 0: defaultFanIn
 	progress    func(format string, args ...any) // nil: none
-	dir         string                           // "" until the first spill
-	scratch     *scratch.Dir
-	runs        []run // in chain order
-	made        int   // run files made, for the next one's name
+	scratch     *scratch.Dir                     // the runs' directory; nil until the first spill
+	runs        []run                            // in chain order
+	made        int                              // run files made, for the next one's name
+}
+
+// dir is the runs' directory ("": none yet).
+func (r *accRuns) dir() string {
+	if r.scratch == nil {
+		return ""
+	}
+	return r.scratch.Path
 }
 
 // run is one sorted run on disk.
@@ -192,16 +199,16 @@ type runWriter struct {
 
 // create starts a new run file.
 func (r *accRuns) create() (*runWriter, error) {
-	if r.dir == "" {
+	if r.scratch == nil {
 		// Held while the build runs: a killed build's runs are removed
 		// by the next build's first spill.
 		d, err := scratch.Make("", "tracer-exposure-")
 		if err != nil {
 			return nil, fmt.Errorf("screen: exposure build: %w", err)
 		}
-		r.scratch, r.dir = d, d.Path
+		r.scratch = d
 	}
-	name := filepath.Join(r.dir, fmt.Sprintf("run-%05d", r.made))
+	name := filepath.Join(r.dir(), fmt.Sprintf("run-%05d", r.made))
 	r.made++
 	// Past the page cache: a run is read once, at a merge, and a build
 	// writes gigabytes of them.
@@ -424,7 +431,7 @@ const (
 func (r *accRuns) remove() {
 	if r.scratch != nil {
 		r.scratch.Remove()
-		r.scratch, r.dir, r.runs = nil, "", nil
+		r.scratch, r.runs = nil, nil
 	}
 }
 

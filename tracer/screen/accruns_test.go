@@ -77,12 +77,12 @@ func TestAccRunsMerge(t *testing.T) {
 			if tc.fanIn == 2 && len(r.runs) != bits.OnesCount(uint(spills)) {
 				t.Fatalf("%d spills, runs merged by 2: %d runs left, want %d", spills, len(r.runs), bits.OnesCount(uint(spills)))
 			}
-			if r.dir != "" {
-				if files, _ := filepath.Glob(filepath.Join(r.dir, "run-*")); len(files) != len(r.runs) {
+			if r.dir() != "" {
+				if files, _ := filepath.Glob(filepath.Join(r.dir(), "run-*")); len(files) != len(r.runs) {
 					t.Fatalf("%d run files for %d runs", len(files), len(r.runs))
 				}
 			}
-			dir := r.dir
+			dir := r.dir()
 			got := map[string][]byte{}
 			keys := make([][]string, parts) // by part
 			var mu sync.Mutex
@@ -300,7 +300,7 @@ func TestAccRunsMergeStops(t *testing.T) {
 			}
 		}
 	}
-	dir := r.dir
+	dir := r.dir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var tail int
