@@ -119,8 +119,11 @@ func open(dir string, opt Options, checks bool) (*Store, error) {
 }
 
 // prepareDir refuses a missing store to a read-only or must-exist open,
-// and for a writable one creates dir and drops the empty logs a killed
-// open left (only when no process holds the store).
+// creates dir for a writable one, and drops the empty logs a killed
+// process left (only when no process holds the store). A read-only open
+// drops them too — they hold no writes, and Badger cannot open them
+// read-only — but where it may not (a read-only file system) it leaves
+// them for Badger to report.
 func prepareDir(dir string, opt Options) error {
 	if opt.ReadOnly || opt.MustExist {
 		if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
@@ -128,6 +131,7 @@ func prepareDir(dir string, opt Options) error {
 		}
 	}
 	if opt.ReadOnly {
+		_ = ifUnlocked(dir, func() error { return removeEmptyLogs(dir) }) // best effort: see above
 		return nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {

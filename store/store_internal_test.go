@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -8,10 +9,15 @@ import (
 
 // TestOpenAfterKilledLog: a process killed between creating a memtable or
 // value log and sizing it leaves an empty file; the store still opens, with
-// its data.
+// its data, writable or read-only (as verify and the read commands open it
+// after a crash).
 func TestOpenAfterKilledLog(t *testing.T) {
-	for _, name := range []string{"00007.mem", "000001.vlog", "000009.vlog"} {
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		readOnly bool
+	}{{"00007.mem", false}, {"000001.vlog", false}, {"000009.vlog", false}, {"00007.mem", true}, {"000009.vlog", true}} {
+		name := tc.name
+		t.Run(fmt.Sprintf("%s read-only=%v", name, tc.readOnly), func(t *testing.T) {
 			dir := t.TempDir()
 			st, err := Open(dir, Options{})
 			if err != nil {
@@ -26,7 +32,7 @@ func TestOpenAfterKilledLog(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			st, err = Open(dir, Options{})
+			st, err = Open(dir, Options{ReadOnly: tc.readOnly})
 			if err != nil {
 				t.Fatal(err)
 			}
